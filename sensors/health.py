@@ -1,0 +1,69 @@
+"""Per-sensor health bookkeeping from delivered sample blocks (rate, loss, last packet age)."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sensors.placements import Placement
+from sensors.samples import SampleBlock
+from sensors.source import LinkState, SensorHealth
+
+
+@dataclass
+class HealthTracker:
+    """Counts samples received and lost for one sensor over a sliding window of host time.
+
+    Loss is read from jumps in the device sample counter, so it needs no knowledge of the radio.
+    """
+
+    placement: Placement
+    window_s: float = 10.0
+    state: LinkState = LinkState.CONNECTING
+    _recent: deque[tuple[int, int, int]] = field(default_factory=deque)  # (host ns, got, lost)
+    _last_sequence: int | None = None
+    _last_host_ns: int | None = None
+    samples_received: int = 0
+    samples_lost: int = 0
+    battery_pct: float = math.nan
+
+    def update(self, block: SampleBlock) -> None:
+        """Account for one delivered block."""
+        if len(block) == 0:
+            return
+        sequence = block.sequence
+        lost = int(np.sum(np.diff(sequence) - 1))
+        if self._last_sequence is not None:
+            lost += max(int(sequence[0]) - self._last_sequence - 1, 0)
+        self._last_sequence = int(sequence[-1])
+        host_ns = int(block.host_receive_ns[-1])
+        self._last_host_ns = host_ns
+        self.samples_received += len(block)
+        self.samples_lost += lost
+        self.state = LinkState.STREAMING
+        self._recent.append((host_ns, len(block), lost))
+        while self._recent and host_ns - self._recent[0][0] > self.window_s * 1e9:
+            self._recent.popleft()
+
+    def snapshot(self, now_ns: int, latency_s: float = math.nan, drift_ppm: float = math.nan) -> SensorHealth:
+        """Health at host time `now_ns`; latency and drift come from the clock mapping."""
+        got = sum(r[1] for r in self._recent)
+        lost = sum(r[2] for r in self._recent)
+        span_s = (self._recent[-1][0] - self._recent[0][0]) * 1e-9 if len(self._recent) > 1 else 0.0
+        rate = (got - self._recent[0][1]) / span_s if span_s > 0 else 0.0
+        age = (now_ns - self._last_host_ns) * 1e-9 if self._last_host_ns is not None else math.inf
+        return SensorHealth(
+            placement=self.placement,
+            state=self.state,
+            rate_hz=rate,
+            loss_fraction=lost / (got + lost) if got + lost else 0.0,
+            latency_s=latency_s,
+            drift_ppm=drift_ppm,
+            battery_pct=self.battery_pct,
+            last_packet_age_s=age,
+            samples_received=self.samples_received,
+            samples_lost=self.samples_lost,
+        )

@@ -1,0 +1,79 @@
+"""A kinematic body model: segment angles and a root trajectory → segment orientations and
+sensor positions in the earth frame.
+
+Segment angles follow the anatomical convention used throughout stabmon (rad):
+pitch = sagittal inclination (flexion / forward lean positive), roll = frontal inclination (lateral
+bend to the right positive), yaw = axial rotation to the left positive, composed as
+R = Rz(heading + yaw)·Ry(pitch)·Rx(roll) (segment→earth). The segment frame is x anterior,
+y left, z superior; standing upright facing `heading` all angles are zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sensors import quaternion as quat
+from sensors.placements import Placement
+
+#: Height of the hip-joint centre above the floor in upright stance, m.
+HIP_HEIGHT_M = 0.92
+
+# Lever arms, m, in the frame of the segment that carries them.
+_PELVIS_SENSOR = np.array([-0.10, 0.0, 0.10])  # S1/S2 from the hip-joint centre
+_LUMBOSACRAL = np.array([-0.06, 0.0, 0.12])  # L5/S1 joint from the hip-joint centre
+_LUMBAR_SENSOR = np.array([-0.08, 0.0, 0.20])  # T12/L1 from L5/S1
+_THORAX_SENSOR = np.array([-0.10, 0.0, 0.42])  # T3–T6 from L5/S1
+_HIP_HALF_WIDTH = np.array([0.0, 0.09, 0.0])  # hip joint from the hip-joint centre (left +)
+_THIGH_SENSOR = np.array([0.0, 0.07, -0.22])  # lateral mid-thigh from the hip joint (left thigh)
+
+
+@dataclass(frozen=True)
+class Pose:
+    """Body pose over time.
+
+    angles_rad: per placement (n, 3) segment angles [pitch, roll, yaw], rad.
+    root_m: (n, 3) hip-joint centre, m, in the heading frame (x forward, y left, z up).
+    """
+
+    angles_rad: dict[Placement, np.ndarray]
+    root_m: np.ndarray
+
+
+def segment_quaternions(pose: Pose, heading_rad: float) -> dict[Placement, np.ndarray]:
+    """Segment→earth quaternions (n, 4) per placement for a body facing `heading_rad`."""
+    out = {}
+    for placement, angles in pose.angles_rad.items():
+        pitch, roll, yaw = angles[:, 0], angles[:, 1], angles[:, 2]
+        out[placement] = quat.from_euler_zyx(heading_rad + yaw, pitch, roll)
+    return out
+
+
+def sensor_positions(
+    pose: Pose, segment_q: dict[Placement, np.ndarray], heading_rad: float
+) -> dict[Placement, np.ndarray]:
+    """Earth-frame positions (n, 3), m, of every sensor in `pose`."""
+    heading_q = quat.from_axis_angle(np.array([0.0, 0.0, 1.0]), heading_rad)
+    hip = quat.rotate(heading_q, pose.root_m)
+    pelvis_q = segment_q[Placement.PELVIS]
+    lumbosacral = hip + quat.rotate(pelvis_q, _LUMBOSACRAL)
+    lever = {
+        Placement.PELVIS: (hip, pelvis_q, _PELVIS_SENSOR),
+        Placement.LUMBAR: (lumbosacral, segment_q[Placement.LUMBAR], _LUMBAR_SENSOR),
+        Placement.THORAX: (lumbosacral, segment_q[Placement.THORAX], _THORAX_SENSOR),
+    }
+    out = {p: base + quat.rotate(q, arm) for p, (base, q, arm) in lever.items()}
+    for placement, side in ((Placement.LEFT_THIGH, 1.0), (Placement.RIGHT_THIGH, -1.0)):
+        hip_joint = hip + quat.rotate(pelvis_q, side * _HIP_HALF_WIDTH)
+        arm = _THIGH_SENSOR * np.array([1.0, side, 1.0])
+        out[placement] = hip_joint + quat.rotate(segment_q[placement], arm)
+    return out
+
+
+def upright_pose(n: int) -> Pose:
+    """All segments upright, hip centre at standing height: the neutral calibration pose."""
+    angles = {p: np.zeros((n, 3)) for p in Placement}
+    root = np.zeros((n, 3))
+    root[:, 2] = HIP_HEIGHT_M
+    return Pose(angles, root)

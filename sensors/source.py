@@ -1,0 +1,95 @@
+"""The small interface every data source implements: simulator, BLE link, HDF5 replay.
+
+A source is started, streams `SourceItem`s (sample blocks, status changes and events) from an
+async iterator, reports live health per sensor, and is stopped. Nothing downstream knows which
+kind of source it reads.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from sensors.events import Event
+from sensors.identity import SensorIdentity
+from sensors.placements import Placement
+from sensors.samples import SampleBlock
+
+
+class LinkState(StrEnum):
+    """Connection state of one sensor."""
+
+    CONNECTING = "connecting"
+    STREAMING = "streaming"
+    RECONNECTING = "reconnecting"
+    LOST = "lost"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A sensor changed state; `host_time_ns` is the host monotonic clock when it did."""
+
+    placement: Placement
+    state: LinkState
+    host_time_ns: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class SensorHealth:
+    """Live health of one sensor, as shown to the clinician.
+
+    rate_hz: samples/s delivered over the health window; loss_fraction: share of samples lost
+    over that window (0–1); latency_s: mean notification delay beyond the fastest one;
+    drift_ppm: device clock rate error; battery_pct: NaN when unknown; last_packet_age_s: time
+    since the last notification.
+    """
+
+    placement: Placement
+    state: LinkState
+    rate_hz: float = 0.0
+    loss_fraction: float = 0.0
+    latency_s: float = math.nan
+    drift_ppm: float = math.nan
+    battery_pct: float = math.nan
+    last_packet_age_s: float = math.inf
+    samples_received: int = 0
+    samples_lost: int = 0
+
+
+SourceItem = SampleBlock | StatusChange | Event
+
+
+@runtime_checkable
+class Source(Protocol):
+    """What the session runner needs of a source of sensor data."""
+
+    @property
+    def sensors(self) -> Mapping[Placement, SensorIdentity]:
+        """The sensors this source delivers, by placement."""
+        ...
+
+    @property
+    def host_origin_ns(self) -> int:
+        """Host monotonic time (ns) that session time 0 corresponds to; set by `start`."""
+        ...
+
+    async def start(self) -> None:
+        """Connect and start streaming; `stream()` yields from then on."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop streaming and release the sensors; `stream()` then ends."""
+        ...
+
+    def stream(self) -> AsyncIterator[SourceItem]:
+        """Sample blocks, status changes and events, in arrival order, until stopped or done."""
+        ...
+
+    def health(self) -> Mapping[Placement, SensorHealth]:
+        """Current health of every sensor."""
+        ...
