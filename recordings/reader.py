@@ -1,0 +1,151 @@
+"""Open and validate a session file, and load it into memory as typed arrays."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from recordings import schema
+from recordings.errors import ForeignFileError, NewerSchemaError, NotARecordingError, RecordingNotFoundError
+from sensors.events import Event, EventKind
+from sensors.identity import SensorFamily, SensorIdentity
+from sensors.placements import Placement
+from sensors.samples import SampleBlock
+
+
+@dataclass(frozen=True)
+class ProcessedAngles:
+    """/processing: time_s (n,), valid (n, p), orientation (n, p, 4), inclination_rad (n, p, 2),
+    lumbar_rad (n, 2)."""
+
+    time_s: np.ndarray
+    valid: np.ndarray
+    orientation: np.ndarray
+    inclination_rad: np.ndarray
+    lumbar_rad: np.ndarray
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A whole session file in memory."""
+
+    path: Path
+    attributes: dict[str, Any]
+    sensors: dict[Placement, SensorIdentity]
+    samples: dict[Placement, SampleBlock]
+    session_time_s: dict[Placement, np.ndarray]
+    events: tuple[Event, ...]
+    calibration_mount_q: dict[Placement, np.ndarray]
+    calibration_time_s: float
+    processing: ProcessedAngles
+
+    @property
+    def placements(self) -> tuple[Placement, ...]:
+        return tuple(Placement(p) for p in self.attributes["placements"])
+
+    @property
+    def protocol(self) -> dict[str, Any]:
+        return json.loads(self.attributes.get("protocol_json", "{}"))
+
+
+def _open(path: Path) -> h5py.File:
+    if not path.exists():
+        raise RecordingNotFoundError(path, "no such file")
+    if not h5py.is_hdf5(path):
+        raise NotARecordingError(path, "not an HDF5 file (wrong file, or truncated before its header)")
+    try:
+        return h5py.File(path, "r", swmr=True)
+    except OSError as error:
+        raise NotARecordingError(path, f"HDF5 file is damaged or truncated ({error})") from None
+
+
+def check_schema(path: Path, attributes: dict[str, Any]) -> None:
+    """Raise a specific error if these root attributes are not a readable stabmon recording."""
+    version = attributes.get("schema_version")
+    if version is None:
+        raise ForeignFileError(path, "HDF5 file without a stabmon schema_version: written by another program")
+    try:
+        major = schema.schema_major(str(version))
+    except ValueError:
+        raise ForeignFileError(path, f"schema_version {version!r} is not a version number") from None
+    if major > schema.schema_major(schema.SCHEMA_VERSION):
+        raise NewerSchemaError(
+            path,
+            f"schema {version} is newer than this stabmon reads ({schema.SCHEMA_VERSION}); update stabmon",
+        )
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def read_recording(path: Path | str) -> Recording:
+    """Load and validate the recording at `path`; raises a `RecordingError` subclass on bad files."""
+    path = Path(path)
+    with _open(path) as f:
+        attributes = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in f.attrs.items()}
+        attributes = {k: ([_text(x) for x in v] if isinstance(v, list) else v) for k, v in attributes.items()}
+        check_schema(path, attributes)
+        try:
+            return _load(path, f, attributes)
+        except (KeyError, OSError, ValueError) as error:
+            raise NotARecordingError(path, f"recording is incomplete or damaged: {error}") from None
+
+
+def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
+    placements = tuple(Placement(p) for p in attributes["placements"])
+    sensors, samples, session_time = {}, {}, {}
+    for placement in placements:
+        group = f[schema.ACQUISITION][placement.value]
+        a = group.attrs
+        sensors[placement] = SensorIdentity(
+            SensorFamily(_text(a["family"])),
+            _text(a["address"]),
+            _text(a["serial"]),
+            _text(a["firmware"]),
+            _text(a["model"]),
+        )
+        samples[placement] = SampleBlock(
+            placement=placement,
+            device_time_s=group["device_time_s"][:],
+            acc_m_s2=group["acc_m_s2"][:],
+            gyr_rad_s=group["gyr_rad_s"][:],
+            sequence=group["sequence"][:],
+            host_receive_ns=group["host_receive_ns"][:],
+        )
+        session_time[placement] = group["session_time_s"][:]
+    ev = f[schema.EVENTS]
+    events = tuple(
+        Event(float(t), EventKind(_text(k)), _text(label), float(v), _text(src))
+        for t, k, label, v, src in zip(
+            ev["time_s"][:], ev["kind"][:], ev["label"][:], ev["value"][:], ev["source"][:], strict=True
+        )
+    )
+    cal = f[schema.CALIBRATION]
+    mount = cal["mount_q"][:]
+    cal_time = float(cal["time_s"][0])
+    proc = f[schema.PROCESSING]
+    processing = ProcessedAngles(
+        proc["time_s"][:],
+        proc["valid"][:],
+        proc["orientation"][:],
+        proc["inclination_rad"][:],
+        proc["lumbar_rad"][:],
+    )
+    return Recording(
+        path=path,
+        attributes=attributes,
+        sensors=sensors,
+        samples=samples,
+        session_time_s=session_time,
+        events=events,
+        calibration_mount_q={} if math.isnan(cal_time) else dict(zip(placements, mount, strict=True)),
+        calibration_time_s=cal_time,
+        processing=processing,
+    )

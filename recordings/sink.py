@@ -1,0 +1,38 @@
+"""Adapter that lets the session runner feed a `RecordingWriter`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recordings.writer import RecordingWriter
+from sensors.events import Event, EventKind
+from sensors.processing.calibration import SegmentCalibration
+from sensors.processing.pipeline import AngleBlock
+from sensors.samples import Frame, SampleBlock
+from sensors.source import StatusChange
+
+
+class RecordingSink:
+    """A `SessionSink` that records raw samples, frames' gap flags and angles, events, calibration."""
+
+    def __init__(self, writer: RecordingWriter, host_origin_ns: int) -> None:
+        self.writer = writer
+        self.host_origin_ns = host_origin_ns
+
+    def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
+        self.writer.append_samples(block, session_time_s)
+
+    def on_frame(self, frame: Frame, angles: AngleBlock) -> None:
+        self.writer.append_frame(frame, angles)
+
+    def on_event(self, event: Event) -> None:
+        self.writer.add_event(event)
+
+    def on_status(self, status: StatusChange) -> None:
+        """Connection changes are kept as annotation events from source 'link'."""
+        time_s = max((status.host_time_ns - self.host_origin_ns) * 1e-9, 0.0)
+        label = f"{status.placement.value} {status.state.value}: {status.message}".strip(": ")
+        self.writer.add_event(Event(time_s, EventKind.ANNOTATION, label, source="link"))
+
+    def on_calibration(self, calibration: SegmentCalibration) -> None:
+        self.writer.set_calibration(calibration)

@@ -1,0 +1,37 @@
+"""Heading-free segment inclination angles, and the lumbar angle.
+
+For a segment orientation q (segment→earth), the vertical expressed in the segment frame is
+g = R(q)ᵀ·ẑ = (gx, gy, gz) with x anterior, y left, z superior. Then
+  sagittal inclination = atan2(−gx, gz)            flexion / forward lean positive, range ±180°
+  frontal inclination  = atan2(gy, √(gx² + gz²))   lateral bend to the right positive, ±90°
+Both are independent of heading, so they need no magnetometer. For a pure forward lean by θ the
+sagittal angle is θ; for a pure lateral bend by φ the frontal angle is φ. The sagittal angle is
+undefined when the segment lies on its side (gx = gz = 0, e.g. side plank).
+Lumbar angle = trunk (lumbar sensor) − pelvis, per plane (validated for sensors at T12 and S2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sensors import quaternion as quat
+
+SAGITTAL, FRONTAL = 0, 1
+
+
+def inclination_angles(segment_q: np.ndarray) -> np.ndarray:
+    """(..., 2) [sagittal, frontal] inclination, rad, of segment→earth quaternions (..., 4)."""
+    up = np.array([0.0, 0.0, 1.0])
+    g = quat.rotate(quat.conjugate(segment_q), np.broadcast_to(up, (*np.shape(segment_q)[:-1], 3)))
+    gx, gy, gz = g[..., 0], g[..., 1], g[..., 2]
+    return np.stack([np.arctan2(-gx, gz), np.arctan2(gy, np.hypot(gx, gz))], axis=-1)
+
+
+def wrap_angle(angle_rad: np.ndarray) -> np.ndarray:
+    """Angles wrapped into (−π, π]."""
+    return np.pi - np.mod(np.pi - np.asarray(angle_rad), 2 * np.pi)
+
+
+def lumbar_angles(trunk_rad: np.ndarray, pelvis_rad: np.ndarray) -> np.ndarray:
+    """Lumbar angle (..., 2) = trunk − pelvis inclination (..., 2), rad, wrapped into (−π, π]."""
+    return wrap_angle(np.asarray(trunk_rad) - np.asarray(pelvis_rad))

@@ -1,0 +1,95 @@
+"""Sensor-to-segment calibration from a neutral upright standing capture.
+
+Standing upright and still, each sensor's accelerometer points along its segment's vertical.
+The nominal mounting (`sensors.placements.nominal_mount`) supplies the heading of the sensor on
+the segment; the smallest rotation that brings the measured vertical onto the segment's z axis
+corrects tilt misalignment (a sensor strapped on crooked or upside down). Misalignment about the
+vertical (sensor twisted on the skin) needs a functional movement and is not corrected here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sensors import quaternion as quat
+from sensors.constants import GRAVITY_M_S2
+from sensors.placements import Placement, nominal_mount
+from sensors.processing.errors import CalibrationError
+
+
+@dataclass(frozen=True)
+class StillnessLimits:
+    """A capture counts as still when the mean gyro norm, the SD of the acc norm and the distance of
+    the mean acc norm from g stay below these (rad/s, m/s², m/s²)."""
+
+    max_mean_gyr_rad_s: float = 0.15
+    max_acc_norm_sd_m_s2: float = 0.3
+    max_gravity_error_m_s2: float = 1.0
+
+
+@dataclass(frozen=True)
+class SegmentCalibration:
+    """Per placement the sensor→segment rotation (4,), and the capture's end time, session s."""
+
+    mount_q: dict[Placement, np.ndarray]
+    time_s: float
+
+
+def check_still(
+    placement: Placement, gyr_rad_s: np.ndarray, acc_m_s2: np.ndarray, limits: StillnessLimits
+) -> None:
+    """Raise CalibrationError naming the sensor if gyr (n, 3) / acc (n, 3) show it was moving."""
+    if len(acc_m_s2) == 0:
+        raise CalibrationError(f"{placement.value} sensor: no samples during the calibration capture")
+    gyr_mean = float(np.mean(np.linalg.norm(gyr_rad_s, axis=1)))
+    acc_norm = np.linalg.norm(acc_m_s2, axis=1)
+    if gyr_mean > limits.max_mean_gyr_rad_s:
+        raise CalibrationError(
+            f"{placement.value} sensor turned at {np.degrees(gyr_mean):.0f} °/s on average during the "
+            "calibration capture; stand still and upright, then calibrate again"
+        )
+    if float(np.std(acc_norm)) > limits.max_acc_norm_sd_m_s2:
+        raise CalibrationError(
+            f"{placement.value} sensor was shaken during the calibration capture; "
+            "stand still and calibrate again"
+        )
+    if abs(float(np.mean(acc_norm)) - GRAVITY_M_S2) > limits.max_gravity_error_m_s2:
+        raise CalibrationError(
+            f"{placement.value} sensor measured {np.mean(acc_norm):.1f} m/s² at rest instead of about "
+            f"{GRAVITY_M_S2} m/s²; check the sensor's accelerometer range and units"
+        )
+
+
+def neutral_mount(placement: Placement, mean_acc_m_s2: np.ndarray) -> np.ndarray:
+    """Sensor→segment quaternion (4,) from the mean accelerometer (3,) in neutral upright stance.
+
+    A vertical more than 90° off the nominal one is read as the sensor strapped upside down:
+    turned half a turn about the axis out of the skin (the segment's AP axis), not about an
+    arbitrary one, so anterior stays anterior.
+    """
+    nominal = nominal_mount(placement)
+    vertical_in_segment = nominal @ (mean_acc_m_s2 / np.linalg.norm(mean_acc_m_s2))
+    if vertical_in_segment[2] < 0:
+        thigh = placement in (Placement.LEFT_THIGH, Placement.RIGHT_THIGH)
+        out_of_skin = np.array([0.0, 1.0, 0.0]) if thigh else np.array([1.0, 0.0, 0.0])
+        upside_down = quat.to_matrix(quat.from_axis_angle(out_of_skin, np.pi))
+        nominal = upside_down @ nominal
+        vertical_in_segment = upside_down @ vertical_in_segment
+    correction = quat.shortest_arc(vertical_in_segment, np.array([0.0, 0.0, 1.0]))
+    return quat.normalize(quat.multiply(correction, quat.from_matrix(nominal)))
+
+
+def calibrate_neutral_stance(
+    captures: dict[Placement, tuple[np.ndarray, np.ndarray]],
+    time_s: float,
+    limits: StillnessLimits | None = None,
+) -> SegmentCalibration:
+    """Calibrate every placement from its capture (gyr (n, 3) rad/s, acc (n, 3) m/s²) of still stance."""
+    limits = limits or StillnessLimits()
+    mounts = {}
+    for placement, (gyr, acc) in captures.items():
+        check_still(placement, gyr, acc, limits)
+        mounts[placement] = neutral_mount(placement, np.mean(acc, axis=0))
+    return SegmentCalibration(mounts, time_s)

@@ -1,0 +1,13 @@
+"""Errors raised by the processing pipeline."""
+
+
+class ProcessingError(Exception):
+    """Base class of every error raised by `sensors.processing`."""
+
+
+class CalibrationError(ProcessingError):
+    """Sensor-to-segment calibration could not be done (patient moving, sensor missing, ...)."""
+
+
+class SynchronizerError(ProcessingError, ValueError):
+    """Data pushed to the synchroniser for an unknown placement or with inconsistent shapes."""

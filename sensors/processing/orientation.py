@@ -1,0 +1,79 @@
+"""6D orientation (gyroscope + accelerometer, no magnetometer) per sensor with the `vqf` package.
+
+Quaternions are scalar first, sensor→earth (ENU), as vqf gives them. Heading is arbitrary (6D);
+only inclination is used downstream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from vqf import VQF
+
+
+@dataclass(frozen=True)
+class OrientationSettings:
+    """rate_hz: sample rate of the input; tau_acc_s: accelerometer correction time constant;
+    reset_after_gap_s: a gap longer than this restarts the filter (keeping its gyro bias)."""
+
+    rate_hz: float = 100.0
+    tau_acc_s: float = 3.0
+    motion_bias_estimation: bool = True
+    rest_bias_estimation: bool = True
+    reset_after_gap_s: float = 1.0
+
+
+class OrientationEstimator:
+    """Live vqf for one sensor. `step` over any chunking equals one call on the whole array."""
+
+    def __init__(self, settings: OrientationSettings | None = None) -> None:
+        self.settings = settings or OrientationSettings()
+        self.reset()
+
+    def reset(self) -> None:
+        s = self.settings
+        self._vqf = VQF(
+            1.0 / s.rate_hz,
+            tauAcc=s.tau_acc_s,
+            motionBiasEstEnabled=s.motion_bias_estimation,
+            restBiasEstEnabled=s.rest_bias_estimation,
+        )
+        self._gap_samples = 0
+        self._started = False
+
+    @property
+    def gyr_bias_rad_s(self) -> np.ndarray:
+        """Current gyroscope bias estimate (3,), rad/s."""
+        return np.asarray(self._vqf.getBiasEstimate()[0])
+
+    def step(self, gyr_rad_s: np.ndarray, acc_m_s2: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Quaternions (n, 4) for gyr (n, 3) rad/s and acc (n, 3) m/s²; NaN where valid (n,) is False."""
+        n = len(gyr_rad_s)
+        out = np.full((n, 4), np.nan)
+        valid = np.asarray(valid, dtype=bool)
+        gap_limit = self.settings.reset_after_gap_s * self.settings.rate_hz
+        previous_stop = 0
+        for start, stop in _runs(valid):
+            gap = self._gap_samples + start - previous_stop
+            if self._started and gap > gap_limit:
+                self._restart_keeping_bias()
+            gyr = np.ascontiguousarray(gyr_rad_s[start:stop], dtype=float)
+            acc = np.ascontiguousarray(acc_m_s2[start:stop], dtype=float)
+            out[start:stop] = self._vqf.updateBatch(gyr, acc)["quat6D"]
+            self._started = True
+            self._gap_samples = 0
+            previous_stop = stop
+        self._gap_samples += n - previous_stop
+        return out
+
+    def _restart_keeping_bias(self) -> None:
+        bias, sigma = self._vqf.getBiasEstimate()
+        self._vqf.resetState()
+        self._vqf.setBiasEstimate(np.asarray(bias, dtype=float), float(sigma))
+
+
+def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) index pairs of the runs of True in valid (n,)."""
+    edges = np.diff(np.concatenate([[0], valid.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))

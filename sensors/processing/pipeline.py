@@ -1,0 +1,160 @@
+"""The live frame-level stage: orientation per sensor → calibration → segment and lumbar angles.
+
+`SegmentAnglePipeline.step(frame)` works block by block with bounded work per block, so the same
+object serves the live session and offline analysis (which simply steps over a recording).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sensors import quaternion as quat
+from sensors.events import Event, EventKind
+from sensors.placements import Placement
+from sensors.processing.angles import inclination_angles, lumbar_angles
+from sensors.processing.calibration import SegmentCalibration, StillnessLimits, calibrate_neutral_stance
+from sensors.processing.errors import CalibrationError
+from sensors.processing.orientation import OrientationEstimator, OrientationSettings
+from sensors.samples import Frame
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """rate_hz: frame rate; calibration_s: length of the still neutral-stance capture."""
+
+    rate_hz: float = 100.0
+    calibration_s: float = 2.0
+    orientation: OrientationSettings | None = None
+    stillness: StillnessLimits = field(default_factory=StillnessLimits)
+
+
+@dataclass(frozen=True)
+class AngleBlock:
+    """Pipeline output for one frame block.
+
+    time_s (n,); orientation (n, p, 4) sensor→earth; inclination_rad (n, p, 2) segment
+    [sagittal, frontal]; lumbar_rad (n, 2) trunk − pelvis (NaN without both); all NaN before
+    calibration and in gaps.
+    """
+
+    time_s: np.ndarray
+    placements: tuple[Placement, ...]
+    orientation: np.ndarray
+    inclination_rad: np.ndarray
+    lumbar_rad: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.time_s)
+
+    def inclination(self, placement: Placement) -> np.ndarray:
+        """(n, 2) [sagittal, frontal] inclination of one placement's segment, rad."""
+        return self.inclination_rad[:, self.placements.index(placement)]
+
+    @staticmethod
+    def concatenate(blocks: list[AngleBlock]) -> AngleBlock:
+        """Join consecutive blocks into one."""
+        return AngleBlock(
+            time_s=np.concatenate([b.time_s for b in blocks]),
+            placements=blocks[0].placements,
+            orientation=np.concatenate([b.orientation for b in blocks]),
+            inclination_rad=np.concatenate([b.inclination_rad for b in blocks]),
+            lumbar_rad=np.concatenate([b.lumbar_rad for b in blocks]),
+        )
+
+
+class SegmentAnglePipeline:
+    """Frames in, angles out. Calibrates itself on the first still `calibration_s` of every sensor."""
+
+    def __init__(self, placements: tuple[Placement, ...], settings: PipelineSettings | None = None) -> None:
+        self.placements = tuple(placements)
+        self.settings = settings or PipelineSettings()
+        self.reset()
+
+    def reset(self) -> None:
+        orientation = self.settings.orientation or OrientationSettings(rate_hz=self.settings.rate_hz)
+        self._estimators = {p: OrientationEstimator(orientation) for p in self.placements}
+        self.calibration: SegmentCalibration | None = None
+        self._capture: list[Frame] = []
+        self.calibration_failures: list[str] = []
+        self._events: list[Event] = []
+
+    def take_events(self) -> list[Event]:
+        """Events raised since the last call (calibration done, calibration failed)."""
+        events, self._events = self._events, []
+        return events
+
+    def step(self, frame: Frame) -> AngleBlock:
+        """Angles for one synchronised frame block (n samples)."""
+        n, p = len(frame), len(self.placements)
+        orientation = np.full((n, p, 4), np.nan)
+        for k, placement in enumerate(self.placements):
+            column = frame.index(placement)
+            orientation[:, k] = self._estimators[placement].step(
+                frame.gyr_rad_s[:, column], frame.acc_m_s2[:, column], frame.valid[:, column]
+            )
+        first_calibrated = 0 if self.calibration is not None else self._collect_calibration(frame)
+        inclination = np.full((n, p, 2), np.nan)
+        if self.calibration is not None:
+            for k, placement in enumerate(self.placements):
+                mount = self.calibration.mount_q[placement]
+                segment_q = quat.multiply(orientation[first_calibrated:, k], quat.conjugate(mount))
+                inclination[first_calibrated:, k] = inclination_angles(segment_q)
+        lumbar = np.full((n, 2), np.nan)
+        if Placement.LUMBAR in self.placements and Placement.PELVIS in self.placements:
+            lumbar = lumbar_angles(
+                inclination[:, self.placements.index(Placement.LUMBAR)],
+                inclination[:, self.placements.index(Placement.PELVIS)],
+            )
+        return AngleBlock(frame.time_s.copy(), self.placements, orientation, inclination, lumbar)
+
+    def _collect_calibration(self, frame: Frame) -> int:
+        """Gather still samples; calibrate once `calibration_s` is full. Returns the first sample
+        index of `frame` that is calibrated (len(frame) when not yet)."""
+        self._capture.append(frame)
+        capture = Frame.concatenate(self._capture)
+        needed = round(self.settings.calibration_s * self.settings.rate_hz)
+        if len(capture) < needed:
+            return len(frame)
+        window = slice(len(capture) - needed, len(capture))
+        captures = {}
+        for placement in self.placements:
+            column = capture.index(placement)
+            ok = capture.valid[window, column]
+            captures[placement] = (
+                capture.gyr_rad_s[window, column][ok],
+                capture.acc_m_s2[window, column][ok],
+            )
+        end_s = float(capture.time_s[-1])
+        try:
+            self.calibration = calibrate_neutral_stance(captures, end_s, self.settings.stillness)
+        except CalibrationError as error:
+            message = str(error)
+            if not self.calibration_failures or self.calibration_failures[-1] != message:
+                log.warning("calibration not done yet: %s", message)
+                self._events.append(
+                    Event(end_s, EventKind.CALIBRATION, f"failed: {message}", source="pipeline")
+                )
+            self.calibration_failures.append(message)
+            self._capture = [_tail(capture, needed)]  # slide the window and try again
+            return len(frame)
+        self._capture = []
+        log.info("calibrated on neutral stance ending at %.2f s", end_s)
+        self._events.append(Event(end_s, EventKind.CALIBRATION, "neutral stance", source="pipeline"))
+        return len(frame) - 1
+
+
+def _tail(frame: Frame, n: int) -> Frame:
+    """The last n samples of a frame."""
+    return Frame(
+        frame.time_s[-n:],
+        frame.placements,
+        frame.acc_m_s2[-n:],
+        frame.gyr_rad_s[-n:],
+        frame.valid[-n:],
+        frame.rate_hz,
+    )

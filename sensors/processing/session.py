@@ -1,0 +1,155 @@
+"""The session runner: source → per-sensor clock mapping → synchroniser → angle pipeline → sinks.
+
+One asyncio task drives it. Sinks (recorder, dashboard buffers, summary) receive raw blocks
+with their session times, every synchronised frame with its angles, events and status changes.
+Sinks must be quick; anything slow (disk) runs behind a queue in the sink itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from sensors.events import Event
+from sensors.placements import Placement
+from sensors.processing.calibration import SegmentCalibration
+from sensors.processing.clock_sync import ClockSync, ClockSyncSettings
+from sensors.processing.pipeline import AngleBlock, PipelineSettings, SegmentAnglePipeline
+from sensors.processing.synchronizer import Synchronizer, SynchronizerSettings
+from sensors.samples import Frame, SampleBlock
+from sensors.source import SensorHealth, Source, StatusChange
+
+log = logging.getLogger(__name__)
+
+
+class SessionSink(Protocol):
+    """Receives what a session produces, in order."""
+
+    def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
+        """A raw block, with each sample's session time (n,) s from the clock mapping."""
+
+    def on_frame(self, frame: Frame, angles: AngleBlock) -> None:
+        """A synchronised frame block and the angles computed from it."""
+
+    def on_event(self, event: Event) -> None:
+        """An event (operator mark, drill marker, calibration)."""
+
+    def on_status(self, status: StatusChange) -> None:
+        """A sensor changed state."""
+
+    def on_calibration(self, calibration: SegmentCalibration) -> None:
+        """The pipeline calibrated the sensors to their segments."""
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """rate_hz: common frame rate; duration_s: stop after this much session time (None: until
+    the source ends)."""
+
+    rate_hz: float = 100.0
+    duration_s: float | None = None
+    clock: ClockSyncSettings = field(default_factory=ClockSyncSettings)
+    max_wait_s: float = 0.5
+    calibration_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class SessionReport:
+    """What the runner knows at the end: health and clock fit per sensor, frames produced."""
+
+    health: Mapping[Placement, SensorHealth]
+    drift_ppm: Mapping[Placement, float]
+    frames: int
+    session_s: float
+    calibrated: bool
+    calibration_failures: tuple[str, ...]
+
+
+class SessionRunner:
+    """Runs one session from a started source until it ends, the duration passes, or `stop()`."""
+
+    def __init__(
+        self, source: Source, sinks: list[SessionSink], settings: SessionSettings | None = None
+    ) -> None:
+        self.source = source
+        self.sinks = list(sinks)
+        self.settings = settings or SessionSettings()
+        self.placements = tuple(source.sensors)
+        self.pipeline = SegmentAnglePipeline(
+            self.placements,
+            PipelineSettings(rate_hz=self.settings.rate_hz, calibration_s=self.settings.calibration_s),
+        )
+        self._stop_requested = False
+        self._clocks: dict[Placement, ClockSync] = {}
+        self._frames = 0
+        self._now_s = 0.0
+
+    def stop(self) -> None:
+        """Ask the running session to end after the current block."""
+        self._stop_requested = True
+
+    async def run(self) -> SessionReport:
+        """Start the source, stream until done, flush, and report."""
+        s = self.settings
+        await self.source.start()
+        origin = self.source.host_origin_ns
+        self._clocks = {p: ClockSync(origin, s.clock) for p in self.placements}
+        synchronizer = Synchronizer(self.placements, SynchronizerSettings(s.rate_hz, s.max_wait_s))
+        try:
+            async for item in self.source.stream():
+                if isinstance(item, SampleBlock):
+                    self._on_block(item, synchronizer, origin)
+                elif isinstance(item, Event):
+                    for sink in self.sinks:
+                        sink.on_event(item)
+                elif isinstance(item, StatusChange):
+                    log.info("%s sensor: %s %s", item.placement.value, item.state.value, item.message)
+                    for sink in self.sinks:
+                        sink.on_status(item)
+                if self._stop_requested or (s.duration_s is not None and self._now_s >= s.duration_s):
+                    break
+        finally:
+            await self.source.stop()
+            frame = synchronizer.flush()
+            if frame is not None:
+                self._process(frame)
+        return self._report()
+
+    def _on_block(self, block: SampleBlock, synchronizer: Synchronizer, origin_ns: int) -> None:
+        session_time = self._clocks[block.placement].step(block.device_time_s, block.host_receive_ns)
+        for sink in self.sinks:
+            sink.on_samples(block, session_time)
+        synchronizer.push(block.placement, session_time, block.sequence, block.acc_m_s2, block.gyr_rad_s)
+        self._now_s = max(self._now_s, (int(block.host_receive_ns[-1]) - origin_ns) * 1e-9)
+        frame = synchronizer.pull(self._now_s)
+        if frame is not None:
+            self._process(frame)
+
+    def _process(self, frame: Frame) -> None:
+        was_calibrated = self.pipeline.calibration is not None
+        angles = self.pipeline.step(frame)
+        if not was_calibrated and self.pipeline.calibration is not None:
+            for sink in self.sinks:
+                sink.on_calibration(self.pipeline.calibration)
+        self._frames += len(frame)
+        for sink in self.sinks:
+            sink.on_frame(frame, angles)
+        for event in self.pipeline.take_events():
+            for sink in self.sinks:
+                sink.on_event(event)
+
+    def _report(self) -> SessionReport:
+        health = self.source.health()
+        return SessionReport(
+            health=health,
+            drift_ppm={p: c.drift_ppm for p, c in self._clocks.items()},
+            frames=self._frames,
+            session_s=self._now_s if math.isfinite(self._now_s) else 0.0,
+            calibrated=self.pipeline.calibration is not None,
+            calibration_failures=tuple(dict.fromkeys(self.pipeline.calibration_failures)),
+        )

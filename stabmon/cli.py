@@ -1,0 +1,48 @@
+"""The `stabmon` command: argparse subcommands over the packages."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from recordings.errors import InvalidSubjectIdError, RecordingError
+from sensors.errors import SensorsError
+from sensors.processing.errors import ProcessingError
+from sensors.simulator import describe_drills
+from stabmon import record
+
+
+def _drills(_: argparse.Namespace) -> int:
+    for name, text in describe_drills().items():
+        print(f"{name:<26} {text}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stabmon", description="Wearable-IMU stability monitor")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    commands = parser.add_subparsers(dest="command", required=True)
+    rec = commands.add_parser("record", help="record a session headless to HDF5")
+    record.add_arguments(rec)
+    rec.set_defaults(handler=record.run)
+    drills = commands.add_parser("drills", help="list the drills the simulator can run")
+    drills.set_defaults(handler=_drills)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.handler(args))
+    except (SensorsError, ProcessingError, RecordingError, InvalidSubjectIdError, ValueError) as error:
+        print(f"stabmon {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"stabmon {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,114 @@
+"""Sinks that talk to the terminal: a once-a-second progress line and the end-of-session summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+import numpy as np
+
+from sensors.events import Event
+from sensors.processing.calibration import SegmentCalibration
+from sensors.processing.pipeline import AngleBlock
+from sensors.processing.session import SessionReport
+from sensors.processing.summary import AngleSummary, summarize_angles
+from sensors.samples import Frame, SampleBlock
+from sensors.source import Source, StatusChange
+
+
+class AngleCollector:
+    """Keeps every angle block of the session (about 50 MB per hour for two sensors at 100 Hz)."""
+
+    def __init__(self) -> None:
+        self.blocks: list[AngleBlock] = []
+        self.events: list[Event] = []
+
+    def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
+        pass
+
+    def on_frame(self, frame: Frame, angles: AngleBlock) -> None:
+        self.blocks.append(angles)
+
+    def on_event(self, event: Event) -> None:
+        self.events.append(event)
+
+    def on_status(self, status: StatusChange) -> None:
+        pass
+
+    def on_calibration(self, calibration: SegmentCalibration) -> None:
+        pass
+
+    def summary(self) -> AngleSummary | None:
+        if not self.blocks:
+            return None
+        angles = AngleBlock.concatenate(self.blocks)
+        return summarize_angles(angles.time_s, angles.placements, angles.inclination_rad, angles.lumbar_rad)
+
+
+class ProgressPrinter:
+    """Prints elapsed session time and per-sensor health at most once per `interval_s` of wall time."""
+
+    def __init__(
+        self, source: Source, total_s: float, stream: TextIO = sys.stderr, interval_s: float = 1.0
+    ) -> None:
+        self.source = source
+        self.total_s = total_s
+        self.stream = stream
+        self.interval_s = interval_s
+        self._last = 0.0
+
+    def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
+        pass
+
+    def on_frame(self, frame: Frame, angles: AngleBlock) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval_s:
+            return
+        self._last = now
+        parts = [
+            f"{p.value} {h.rate_hz:5.1f} Hz {100 * h.loss_fraction:4.1f}% lost"
+            for p, h in self.source.health().items()
+        ]
+        print(
+            f"  {frame.time_s[-1]:6.1f} / {self.total_s:.0f} s   " + " | ".join(parts),
+            file=self.stream,
+            flush=True,
+        )
+
+    def on_event(self, event: Event) -> None:
+        print(
+            f"  {event.time_s:6.1f} s   event: {event.kind.value} {event.label}", file=self.stream, flush=True
+        )
+
+    def on_status(self, status: StatusChange) -> None:
+        pass
+
+    def on_calibration(self, calibration: SegmentCalibration) -> None:
+        pass
+
+
+def format_summary(report: SessionReport, summary: AngleSummary | None) -> str:
+    """Human-readable end-of-session summary: sensors, clock fit, calibration and angle statistics."""
+    lines = [f"Session: {report.session_s:.1f} s, {report.frames} synchronised frames"]
+    lines.append("Sensors:")
+    for placement, health in report.health.items():
+        total = health.samples_received + health.samples_lost
+        lost = 100.0 * health.samples_lost / total if total else 0.0
+        lines.append(
+            f"  {placement.value:<11} {health.samples_received:7d} samples, {lost:4.1f}% lost, "
+            f"clock drift {report.drift_ppm.get(placement, float('nan')):+6.1f} ppm"
+        )
+    if report.calibrated:
+        lines.append("Calibration: neutral stance, done")
+    else:
+        reason = report.calibration_failures[-1] if report.calibration_failures else "no still capture"
+        lines.append(f"Calibration: NOT done ({reason}); angles unavailable")
+    if summary is not None and summary.statistics:
+        lines.append(f"Angles after calibration (deg){'mean':>12}{'SD':>8}{'range':>8}")
+        for (segment, plane), stats in summary.statistics.items():
+            if stats.coverage == 0:
+                continue
+            label = f"  {segment:<7} {plane:<9}"
+            lines.append(f"{label:<30}{stats.mean_deg:12.1f}{stats.sd_deg:8.2f}{stats.range_deg:8.1f}")
+    return "\n".join(lines)
