@@ -23,8 +23,8 @@ def multiply(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Hamilton product p ⊗ q (..., 4): first rotate by q, then by p."""
     p = np.asarray(p, dtype=float)
     q = np.asarray(q, dtype=float)
-    pw, px, py, pz = np.moveaxis(p, -1, 0)
-    qw, qx, qy, qz = np.moveaxis(q, -1, 0)
+    pw, px, py, pz = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
+    qw, qx, qy, qz = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
     return np.stack(
         [
             pw * qw - px * qx - py * qy - pz * qz,
@@ -41,14 +41,20 @@ def conjugate(q: np.ndarray) -> np.ndarray:
     return np.asarray(q, dtype=float) * np.array([1.0, -1.0, -1.0, -1.0])
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
+    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
+
+
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vectors v (..., 3) by unit quaternions q (..., 4): returns R(q)·v."""
     q = np.asarray(q, dtype=float)
     v = np.asarray(v, dtype=float)
     w = q[..., :1]
     u = q[..., 1:]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+    t = 2.0 * _cross(u, v)
+    return v + w * t + _cross(u, t)
 
 
 def from_rotvec(r: np.ndarray) -> np.ndarray:
@@ -80,15 +86,24 @@ def from_axis_angle(axis: np.ndarray, angle_rad: np.ndarray | float) -> np.ndarr
 
 def from_euler_zyx(yaw_rad: np.ndarray, pitch_rad: np.ndarray, roll_rad: np.ndarray) -> np.ndarray:
     """Quaternions (..., 4) of R = Rz(yaw)·Ry(pitch)·Rx(roll), angles in rad with equal shapes."""
-    z = from_axis_angle(np.array([0.0, 0.0, 1.0]), yaw_rad)
-    y = from_axis_angle(np.array([0.0, 1.0, 0.0]), pitch_rad)
-    x = from_axis_angle(np.array([1.0, 0.0, 0.0]), roll_rad)
-    return multiply(multiply(z, y), x)
+    cy, sy = np.cos(np.asarray(yaw_rad) / 2), np.sin(np.asarray(yaw_rad) / 2)
+    cp, sp = np.cos(np.asarray(pitch_rad) / 2), np.sin(np.asarray(pitch_rad) / 2)
+    cr, sr = np.cos(np.asarray(roll_rad) / 2), np.sin(np.asarray(roll_rad) / 2)
+    return np.stack(
+        [
+            cy * cp * cr + sy * sp * sr,
+            cy * cp * sr - sy * sp * cr,
+            cy * sp * cr + sy * cp * sr,
+            sy * cp * cr - cy * sp * sr,
+        ],
+        axis=-1,
+    )
 
 
 def to_matrix(q: np.ndarray) -> np.ndarray:
     """Rotation matrices (..., 3, 3) of unit quaternions (..., 4)."""
-    w, x, y, z = np.moveaxis(np.asarray(q, dtype=float), -1, 0)
+    q = np.asarray(q, dtype=float)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
     return np.stack(
         [
             np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
@@ -160,7 +175,7 @@ def shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Quaternion (4,) of the smallest rotation taking unit vector a (3,) onto unit vector b (3,)."""
     a = np.asarray(a, dtype=float) / np.linalg.norm(a)
     b = np.asarray(b, dtype=float) / np.linalg.norm(b)
-    axis = np.cross(a, b)
+    axis = _cross(a, b)
     sin_angle = np.linalg.norm(axis)
     cos_angle = float(np.dot(a, b))
     if sin_angle < 1e-12:
@@ -168,5 +183,5 @@ def shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return IDENTITY.copy()
         # Antiparallel: turn by π about any axis perpendicular to a.
         helper = np.array([1.0, 0.0, 0.0]) if abs(a[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-        return from_axis_angle(np.cross(a, helper), np.pi)
+        return from_axis_angle(_cross(a, helper), np.pi)
     return from_axis_angle(axis, np.arctan2(sin_angle, cos_angle))

@@ -41,34 +41,43 @@ class Pose:
     root_m: np.ndarray
 
 
-def segment_quaternions(pose: Pose, heading_rad: float) -> dict[Placement, np.ndarray]:
-    """Segment→earth quaternions (n, 4) per placement for a body facing `heading_rad`."""
+def segment_quaternions(
+    pose: Pose, heading_rad: float, placements: tuple[Placement, ...] | None = None
+) -> dict[Placement, np.ndarray]:
+    """Segment→earth quaternions (n, 4) for a body facing `heading_rad` (all placements by default)."""
     out = {}
-    for placement, angles in pose.angles_rad.items():
+    for placement in placements or tuple(pose.angles_rad):
+        angles = pose.angles_rad[placement]
         pitch, roll, yaw = angles[:, 0], angles[:, 1], angles[:, 2]
         out[placement] = quat.from_euler_zyx(heading_rad + yaw, pitch, roll)
     return out
 
 
-def sensor_positions(
-    pose: Pose, segment_q: dict[Placement, np.ndarray], heading_rad: float
-) -> dict[Placement, np.ndarray]:
-    """Earth-frame positions (n, 3), m, of every sensor in `pose`."""
+#: Segments whose orientation the position of each sensor depends on.
+CHAIN: dict[Placement, tuple[Placement, ...]] = {
+    Placement.PELVIS: (Placement.PELVIS,),
+    Placement.LUMBAR: (Placement.PELVIS, Placement.LUMBAR),
+    Placement.THORAX: (Placement.PELVIS, Placement.THORAX),
+    Placement.LEFT_THIGH: (Placement.PELVIS, Placement.LEFT_THIGH),
+    Placement.RIGHT_THIGH: (Placement.PELVIS, Placement.RIGHT_THIGH),
+}
+
+
+def sensor_position(
+    pose: Pose, segment_q: dict[Placement, np.ndarray], heading_rad: float, placement: Placement
+) -> np.ndarray:
+    """Earth-frame position (n, 3), m, of the sensor at `placement`; segment_q must hold its CHAIN."""
     heading_q = quat.from_axis_angle(np.array([0.0, 0.0, 1.0]), heading_rad)
     hip = quat.rotate(heading_q, pose.root_m)
     pelvis_q = segment_q[Placement.PELVIS]
-    lumbosacral = hip + quat.rotate(pelvis_q, _LUMBOSACRAL)
-    lever = {
-        Placement.PELVIS: (hip, pelvis_q, _PELVIS_SENSOR),
-        Placement.LUMBAR: (lumbosacral, segment_q[Placement.LUMBAR], _LUMBAR_SENSOR),
-        Placement.THORAX: (lumbosacral, segment_q[Placement.THORAX], _THORAX_SENSOR),
-    }
-    out = {p: base + quat.rotate(q, arm) for p, (base, q, arm) in lever.items()}
-    for placement, side in ((Placement.LEFT_THIGH, 1.0), (Placement.RIGHT_THIGH, -1.0)):
-        hip_joint = hip + quat.rotate(pelvis_q, side * _HIP_HALF_WIDTH)
-        arm = _THIGH_SENSOR * np.array([1.0, side, 1.0])
-        out[placement] = hip_joint + quat.rotate(segment_q[placement], arm)
-    return out
+    if placement is Placement.PELVIS:
+        return hip + quat.rotate(pelvis_q, _PELVIS_SENSOR)
+    if placement in (Placement.LUMBAR, Placement.THORAX):
+        arm = _LUMBAR_SENSOR if placement is Placement.LUMBAR else _THORAX_SENSOR
+        return hip + quat.rotate(pelvis_q, _LUMBOSACRAL) + quat.rotate(segment_q[placement], arm)
+    side = 1.0 if placement is Placement.LEFT_THIGH else -1.0
+    hip_joint = hip + quat.rotate(pelvis_q, side * _HIP_HALF_WIDTH)
+    return hip_joint + quat.rotate(segment_q[placement], _THIGH_SENSOR * np.array([1.0, side, 1.0]))
 
 
 def upright_pose(n: int) -> Pose:

@@ -83,12 +83,11 @@ class ImuErrorProcess:
         gyr_noise, acc_noise, gyr_walk, acc_walk = self._rngs
         root_rate = np.sqrt(self.rate_hz)
         step = 1.0 / root_rate  # √dt
-        gyr_bias = self._gyr_bias + np.cumsum(
-            gyr_walk.normal(0, s.gyr_bias_walk_rad_s_per_rts * step, (n, 3)), axis=0
-        )
-        acc_bias = self._acc_bias + np.cumsum(
-            acc_walk.normal(0, s.acc_bias_walk_m_s2_per_rts * step, (n, 3)), axis=0
-        )
+        # Start each walk from the carried bias so any chunking gives bit-identical sums.
+        gyr_steps = gyr_walk.normal(0, s.gyr_bias_walk_rad_s_per_rts * step, (n, 3))
+        acc_steps = acc_walk.normal(0, s.acc_bias_walk_m_s2_per_rts * step, (n, 3))
+        gyr_bias = np.cumsum(np.vstack([self._gyr_bias, gyr_steps]), axis=0)[1:]
+        acc_bias = np.cumsum(np.vstack([self._acc_bias, acc_steps]), axis=0)[1:]
         if n:
             self._gyr_bias, self._acc_bias = gyr_bias[-1], acc_bias[-1]
         gyr_out = (

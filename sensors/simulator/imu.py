@@ -14,7 +14,7 @@ import numpy as np
 from sensors import quaternion as quat
 from sensors.constants import GRAVITY_M_S2
 from sensors.placements import Placement
-from sensors.simulator.body import segment_quaternions, sensor_positions
+from sensors.simulator.body import CHAIN, segment_quaternions, sensor_position
 from sensors.simulator.drills.base import Drill
 
 _FINITE_DIFFERENCE_S = 1e-4
@@ -34,7 +34,7 @@ class IdealImu:
 def sensor_orientation(drill: Drill, placement: Placement, mount_q: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Sensor→earth quaternions (n, 4) at times t; mount_q (4,) is the sensor→segment rotation."""
     pose = drill.pose(t)
-    segment_q = segment_quaternions(pose, drill.heading_rad)[placement]
+    segment_q = segment_quaternions(pose, drill.heading_rad, (placement,))[placement]
     return quat.multiply(segment_q, mount_q)
 
 
@@ -45,8 +45,8 @@ def ideal_imu(drill: Drill, placement: Placement, mount_q: np.ndarray, t: np.nda
     offsets = (0.0, -dt / 2, dt / 2, -dt / 2 - h, -dt / 2 + h, dt / 2 - h, dt / 2 + h)
     times = np.concatenate([t + o for o in offsets])
     pose = drill.pose(times)
-    segment_q = segment_quaternions(pose, drill.heading_rad)
-    positions = sensor_positions(pose, segment_q, drill.heading_rad)[placement]
+    segment_q = segment_quaternions(pose, drill.heading_rad, CHAIN[placement])
+    positions = sensor_position(pose, segment_q, drill.heading_rad, placement)
     q_all = quat.multiply(segment_q[placement], mount_q)
     n = len(t)
     q_now, q_before, q_after = (q_all[k * n : (k + 1) * n] for k in range(3))

@@ -21,9 +21,12 @@ from sensors.source import LinkState, SensorHealth, SourceItem, StatusChange
 _PLACEMENT_INDEX = {p: k for k, p in enumerate(Placement)}
 
 
-def _split_notifications(block: SampleBlock) -> list[SampleBlock]:
-    """One block per notification (samples sharing a host receive stamp)."""
-    edges = np.flatnonzero(np.diff(block.host_receive_ns)) + 1
+def _split_by_arrival(block: SampleBlock, period_ns: int) -> list[SampleBlock]:
+    """Pieces of consecutive samples that arrived in the same `period_ns` window of host time
+    (period 0: one piece per notification, i.e. per distinct host receive stamp)."""
+    stamps = block.host_receive_ns
+    keys = stamps // period_ns if period_ns > 0 else stamps
+    edges = np.flatnonzero(np.diff(keys)) + 1
     bounds = [0, *edges.tolist(), len(block)]
     return [
         SampleBlock(
@@ -42,9 +45,10 @@ class SimulatedSource:
     """Streams a drill as the given sensors would deliver it.
 
     realtime=True paces delivery on the host clock, one block per notification; otherwise it
-    runs as fast as possible, one block per sensor per `chunk_s` of session time. Host receive
-    stamps are simulated arrival times from `host_origin_ns` either way, so a seed gives the
-    same data in both modes.
+    runs as fast as possible, one block per sensor per `delivery_s` window of arrival time, in
+    arrival order across sensors (so downstream sees the same interleaving, only sooner). Data
+    are generated `chunk_s` at a time. Host receive stamps are simulated arrival times from
+    `host_origin_ns` either way, so a seed gives the same data in both modes.
     """
 
     def __init__(
@@ -54,11 +58,13 @@ class SimulatedSource:
         settings: SimulatedSensorSettings | Mapping[Placement, SimulatedSensorSettings] | None = None,
         seed: int = 0,
         realtime: bool = False,
-        chunk_s: float = 0.1,
+        chunk_s: float = 0.5,
+        delivery_s: float = 0.1,
     ) -> None:
         self.drill = drill
         self.realtime = realtime
         self.chunk_s = chunk_s
+        self.delivery_ns = 0 if realtime else round(delivery_s * 1e9)
         self.seed = seed
         self.simulated: dict[Placement, SimulatedSensor] = {}
         for placement in placements:
@@ -116,7 +122,7 @@ class SimulatedSource:
                 block = sensor.generate_until(t_next, origin)
                 if block is None:
                     continue
-                pieces = _split_notifications(block) if self.realtime else [block]
+                pieces = _split_by_arrival(block, self.delivery_ns)
                 timed.extend((int(b.host_receive_ns[-1]), order, b) for b in pieces)
             while pending_events and pending_events[0].time_s <= t_next:
                 event: Event = pending_events.pop(0)

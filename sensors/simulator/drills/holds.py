@@ -28,7 +28,7 @@ class HoldPosture:
     thigh_pitch_deg: float
     hip_height_m: float
     loss_placement: Placement
-    loss_axis: int  # 0 pitch (sagittal), 1 roll (frontal)
+    loss_axis: int  # 0 pitch (sagittal), 1 roll (frontal); roll only where the AP axis is horizontal
     loss_sign: float
 
 
@@ -36,7 +36,7 @@ HOLD_POSTURES = {
     "plank": HoldPosture(90, 0, 90, 0, 90, 0.35, Placement.PELVIS, 0, -1.0),
     "side-plank-left": HoldPosture(0, -90, 0, -90, 0, 0.30, Placement.PELVIS, 1, 1.0),
     "side-plank-right": HoldPosture(0, 90, 0, 90, 0, 0.30, Placement.PELVIS, 1, -1.0),
-    "bird-dog": HoldPosture(90, 0, 90, 0, 0, 0.55, Placement.PELVIS, 1, 1.0),
+    "bird-dog": HoldPosture(90, 0, 90, 0, 0, 0.55, Placement.PELVIS, 0, -1.0),
     "bridge": HoldPosture(-115, 0, -110, 0, -30, 0.35, Placement.PELVIS, 0, 1.0),
     "biering-sorensen": HoldPosture(90, 0, 90, 0, 90, 0.75, Placement.LUMBAR, 0, 1.0),
 }

@@ -1,0 +1,67 @@
+"""Shared helpers: run a simulated session through the real runner and collect what it emits."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from sensors.events import Event
+from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing.calibration import SegmentCalibration
+from sensors.processing.pipeline import AngleBlock
+from sensors.samples import Frame, SampleBlock
+from sensors.source import StatusChange
+
+
+@dataclass
+class CollectingSink:
+    """Keeps everything a session emits, for assertions."""
+
+    blocks: list[tuple[SampleBlock, np.ndarray]] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
+    angles: list[AngleBlock] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    statuses: list[StatusChange] = field(default_factory=list)
+    calibration: SegmentCalibration | None = None
+
+    def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
+        self.blocks.append((block, session_time_s))
+
+    def on_frame(self, frame: Frame, angles: AngleBlock) -> None:
+        self.frames.append(frame)
+        self.angles.append(angles)
+
+    def on_event(self, event: Event) -> None:
+        self.events.append(event)
+
+    def on_status(self, status: StatusChange) -> None:
+        self.statuses.append(status)
+
+    def on_calibration(self, calibration: SegmentCalibration) -> None:
+        self.calibration = calibration
+
+    @property
+    def frame(self) -> Frame:
+        return Frame.concatenate(self.frames)
+
+    @property
+    def all_angles(self) -> AngleBlock:
+        return AngleBlock.concatenate(self.angles)
+
+
+def run_session(source, settings: SessionSettings | None = None) -> tuple[CollectingSink, object]:
+    """Run `source` through a `SessionRunner` to its end; returns (sink, report)."""
+    sink = CollectingSink()
+    report = asyncio.run(SessionRunner(source, [sink], settings).run())
+    return sink, report
+
+
+@pytest.fixture
+def session_runner():
+    return run_session

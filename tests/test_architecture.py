@@ -1,0 +1,82 @@
+"""The layering DESIGN.md asks for: gui → recordings → sensors.processing → sensors; sensors.ble → sensors."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("bleak", "bumble", "PySide6", "pyqtgraph")
+
+# Package → the project packages it may import (besides itself and its own subpackages).
+ALLOWED = {
+    "sensors": {"sensors"},
+    "sensors.simulator": {"sensors"},
+    "sensors.ble": {"sensors"},
+    "sensors.processing": {"sensors"},
+    "recordings": {"sensors", "sensors.processing"},
+    "gui": {"sensors", "sensors.processing", "sensors.simulator", "recordings"},
+}
+PROJECT = ("sensors", "recordings", "gui", "stabmon")
+
+
+def _package_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    for depth in (2, 1):
+        candidate = ".".join(parts[:depth])
+        if candidate in ALLOWED:
+            return candidate
+    raise AssertionError(f"{path} is outside the known packages")
+
+
+def _imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def _project_package(module: str) -> str | None:
+    if module.split(".")[0] not in PROJECT:
+        return None
+    for depth in (2, 1):
+        candidate = ".".join(module.split(".")[:depth])
+        if candidate in ALLOWED or candidate == "stabmon":
+            return candidate
+    return module.split(".")[0]
+
+
+@pytest.mark.parametrize("package", sorted({p.split(".")[0] for p in ALLOWED}))
+def test_imports_follow_the_layering(package):
+    offenders = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        own = _package_of(path)
+        for module in _imports(path):
+            target = _project_package(module)
+            if target is None or target == own or target.startswith(own + "."):
+                continue
+            if target not in ALLOWED[own]:
+                offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+        heavy = [m for m in _imports(path) if m.split(".")[0] in HEAVY]
+        if own not in ("sensors.ble", "gui") and heavy:
+            offenders.append(f"{path.relative_to(ROOT)} imports {heavy}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_processing_and_recordings_do_not_load_ble_or_qt():
+    code = (
+        "import sys, sensors.processing, sensors.simulator, recordings\n"
+        f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print(','.join(loaded))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip() == "", f"loaded: {result.stdout.strip()}"
