@@ -55,14 +55,24 @@ class Recording:
 
 
 def _open(path: Path) -> h5py.File:
+    """Open for reading. A plain open checks the file's stored length, so truncation fails fast
+    (an SWMR reader would retry unreadable metadata for a long time instead); a file whose
+    writer has it open, or left it open in a crash, is then opened as an SWMR reader."""
     if not path.exists():
         raise RecordingNotFoundError(path, "no such file")
     if not h5py.is_hdf5(path):
         raise NotARecordingError(path, "not an HDF5 file (wrong file, or truncated before its header)")
     try:
-        return h5py.File(path, "r", swmr=True)
+        return h5py.File(path, "r")
     except OSError as error:
-        raise NotARecordingError(path, f"HDF5 file is damaged or truncated ({error})") from None
+        if "truncated" in str(error):
+            raise NotARecordingError(
+                path, "HDF5 file is truncated (cut short while copying or saving)"
+            ) from None
+        try:
+            return h5py.File(path, "r", swmr=True)
+        except OSError:
+            raise NotARecordingError(path, f"HDF5 file is damaged ({error})") from None
 
 
 def check_schema(path: Path, attributes: dict[str, Any]) -> None:

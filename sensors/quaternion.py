@@ -167,8 +167,8 @@ def from_matrix(m: np.ndarray) -> np.ndarray:
 
 def angle_between(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Angle (...) in rad of the rotation that takes orientation q to orientation p."""
-    w = np.abs(np.sum(np.asarray(p, dtype=float) * np.asarray(q, dtype=float), axis=-1))
-    return 2.0 * np.arccos(np.clip(w, 0.0, 1.0))
+    relative = multiply(conjugate(q), p)
+    return 2.0 * np.arctan2(np.linalg.norm(relative[..., 1:], axis=-1), np.abs(relative[..., 0]))
 
 
 def shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:

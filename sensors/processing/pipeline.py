@@ -89,15 +89,25 @@ class SegmentAnglePipeline:
         return events
 
     def step(self, frame: Frame) -> AngleBlock:
-        """Angles for one synchronised frame block (n samples)."""
+        """Angles for one synchronised frame block (n samples).
+
+        Until calibration succeeds nothing is estimated (all NaN). On success each sensor's filter
+        starts on the still capture (vqf initialises from the accelerometer and runs over it), and
+        the capture's samples in this frame get angles too. The capture's mean gyro is not used as
+        a bias seed: standing sway makes it differ from the bias by ~0.1 °/s, which costs more
+        than vqf's own rest and motion bias estimation.
+        """
         n, p = len(frame), len(self.placements)
         orientation = np.full((n, p, 4), np.nan)
-        for k, placement in enumerate(self.placements):
-            column = frame.index(placement)
-            orientation[:, k] = self._estimators[placement].step(
-                frame.gyr_rad_s[:, column], frame.acc_m_s2[:, column], frame.valid[:, column]
-            )
-        first_calibrated = 0 if self.calibration is not None else self._collect_calibration(frame)
+        if self.calibration is not None:
+            for k, placement in enumerate(self.placements):
+                column = frame.index(placement)
+                orientation[:, k] = self._estimators[placement].step(
+                    frame.gyr_rad_s[:, column], frame.acc_m_s2[:, column], frame.valid[:, column]
+                )
+            first_calibrated = 0
+        else:
+            first_calibrated = self._collect_calibration(frame, orientation)
         inclination = np.full((n, p, 2), np.nan)
         if self.calibration is not None:
             for k, placement in enumerate(self.placements):
@@ -112,24 +122,21 @@ class SegmentAnglePipeline:
             )
         return AngleBlock(frame.time_s.copy(), self.placements, orientation, inclination, lumbar)
 
-    def _collect_calibration(self, frame: Frame) -> int:
-        """Gather still samples; calibrate once `calibration_s` is full. Returns the first sample
-        index of `frame` that is calibrated (len(frame) when not yet)."""
+    def _collect_calibration(self, frame: Frame, orientation: np.ndarray) -> int:
+        """Gather the capture; on success start the filters and fill `orientation` (n, p, 4) for
+        this frame's part of the capture. Returns the first calibrated index of `frame`."""
         self._capture.append(frame)
         capture = Frame.concatenate(self._capture)
         needed = round(self.settings.calibration_s * self.settings.rate_hz)
         if len(capture) < needed:
             return len(frame)
-        window = slice(len(capture) - needed, len(capture))
+        window = _tail(capture, needed)
         captures = {}
         for placement in self.placements:
-            column = capture.index(placement)
-            ok = capture.valid[window, column]
-            captures[placement] = (
-                capture.gyr_rad_s[window, column][ok],
-                capture.acc_m_s2[window, column][ok],
-            )
-        end_s = float(capture.time_s[-1])
+            column = window.index(placement)
+            ok = window.valid[:, column]
+            captures[placement] = (window.gyr_rad_s[ok, column], window.acc_m_s2[ok, column])
+        end_s = float(window.time_s[-1])
         try:
             self.calibration = calibrate_neutral_stance(captures, end_s, self.settings.stillness)
         except CalibrationError as error:
@@ -140,12 +147,20 @@ class SegmentAnglePipeline:
                     Event(end_s, EventKind.CALIBRATION, f"failed: {message}", source="pipeline")
                 )
             self.calibration_failures.append(message)
-            self._capture = [_tail(capture, needed)]  # slide the window and try again
+            self._capture = [window]  # slide the window and try again
             return len(frame)
         self._capture = []
+        in_frame = min(len(frame), needed)
+        for k, placement in enumerate(self.placements):
+            estimator = self._estimators[placement]
+            column = window.index(placement)
+            warm = estimator.step(
+                window.gyr_rad_s[:, column], window.acc_m_s2[:, column], window.valid[:, column]
+            )
+            orientation[len(frame) - in_frame :, k] = warm[needed - in_frame :]
         log.info("calibrated on neutral stance ending at %.2f s", end_s)
         self._events.append(Event(end_s, EventKind.CALIBRATION, "neutral stance", source="pipeline"))
-        return len(frame) - 1
+        return len(frame) - in_frame
 
 
 def _tail(frame: Frame, n: int) -> Frame:

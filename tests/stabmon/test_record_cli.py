@@ -1,0 +1,83 @@
+"""`stabmon record --simulate` end to end: a readable file whose data match the simulator."""
+
+import numpy as np
+import pytest
+
+from recordings import read_recording
+from sensors import EventKind, Placement
+from sensors.processing.angles import inclination_angles
+from sensors.simulator import DrillOptions, make_drill
+from sensors.simulator.body import segment_quaternions
+from stabmon.cli import main
+
+
+def test_record_simulated_session_end_to_end(tmp_path, capsys):
+    code = main(
+        [
+            "record",
+            "--simulate",
+            "--fast",
+            "--drill",
+            "forward-bend",
+            "--seconds",
+            "20",
+            "--seed",
+            "4",
+            "--subject",
+            "T01",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    files = list(tmp_path.glob("sub-T01_forward-bend_*.h5"))
+    assert len(files) == 1
+    assert "Calibration: neutral stance, done" in out and str(files[0]) in out
+    rec = read_recording(files[0])
+    for placement in (Placement.LUMBAR, Placement.PELVIS):
+        samples = rec.samples[placement]
+        lost = np.sum(np.diff(samples.sequence) - 1)
+        assert len(samples) + lost == pytest.approx(2000, abs=8)  # 20 s at 100 Hz, whole packets
+        assert rec.sensors[placement].family.value == "simulated"
+    kinds = [e.kind for e in rec.events]
+    assert EventKind.CALIBRATION in kinds and EventKind.TASK_START in kinds
+    assert rec.calibration_time_s == pytest.approx(2.0, abs=0.2)
+    # The recorded trunk angle follows the simulated body.
+    drill = make_drill("forward-bend", DrillOptions(duration_s=20, seed=4))
+    t = rec.processing.time_s
+    truth = np.degrees(
+        inclination_angles(segment_quaternions(drill.pose(t), drill.heading_rad)[Placement.LUMBAR])
+    )
+    measured = np.degrees(rec.processing.inclination_rad[:, 0])
+    ok = np.isfinite(measured[:, 0])
+    assert ok.mean() > 0.85
+    assert np.sqrt(np.mean((measured[ok, 0] - truth[ok, 0]) ** 2)) < 1.5
+    assert np.ptp(measured[ok, 0]) > 90  # the bends are there
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--drill", "cartwheel"], "unknown drill 'cartwheel'"),
+        (["--subject", "Jane Doe"], "never a name"),
+        (["--placements", "lumbar"], "must include pelvis"),
+    ],
+)
+def test_bad_arguments_give_clear_errors_and_no_file(tmp_path, capsys, args, message):
+    code = main(["record", "--simulate", "--fast", "--seconds", "5", "--out", str(tmp_path), *args])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.h5"))
+
+
+def test_real_sensors_are_refused_until_the_ble_layer_exists(tmp_path, capsys):
+    assert main(["record", "--out", str(tmp_path)]) == 2
+    assert "--simulate" in capsys.readouterr().err
+
+
+def test_drills_lists_every_drill(capsys):
+    assert main(["drills"]) == 0
+    out = capsys.readouterr().out
+    for name in ("quiet-stance", "perturbations", "gait", "biering-sorensen", "side-plank-left"):
+        assert name in out
