@@ -43,7 +43,9 @@ def _timed(run) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--placements", type=int, default=2, choices=range(1, 6))
     parser.add_argument("--rate", type=float, default=100.0)
@@ -52,10 +54,14 @@ def main() -> None:
     settings = SessionSettings(rate_hz=args.rate)
 
     simulator_s = _timed(lambda: asyncio.run(_drain(_source(args.seconds, placements, args.rate))))
-    pipeline_s = _timed(lambda: asyncio.run(SessionRunner(_source(args.seconds, placements, args.rate), [], settings).run()))
+    pipeline_s = _timed(
+        lambda: asyncio.run(SessionRunner(_source(args.seconds, placements, args.rate), [], settings).run())
+    )
     with tempfile.TemporaryDirectory() as folder:
         source = _source(args.seconds, placements, args.rate)
-        writer = RecordingWriter(Path(folder) / "bench.h5", SessionMetadata("BENCH", "forward-bend", args.rate), source.sensors)
+        writer = RecordingWriter(
+            Path(folder) / "bench.h5", SessionMetadata("BENCH", "forward-bend", args.rate), source.sensors
+        )
 
         async def record() -> None:
             await source.start()

@@ -1,6 +1,6 @@
 """Write one session to HDF5 on a thread of its own, crash-safely.
 
-Every dataset is created up front (chunked, compressed, checksummed, resizable), then the file
+Every dataset is created up front (chunked, checksummed, resizable), then the file
 switches to SWMR mode so readers can open it while it grows. Data arrive through a queue; the
 writer thread gathers rows in memory and appends them to the file every `flush_interval_s`
 (one write per dataset per interval: small appends would rewrite compressed chunks and bloat
@@ -35,7 +35,10 @@ from sensors.samples import Frame, SampleBlock
 log = logging.getLogger(__name__)
 
 _CHUNK_ROWS = 1024
-_COMPRESSION = {"compression": "gzip", "compression_opts": 1, "shuffle": True, "fletcher32": True}
+# Checksummed but not compressed: with a flush every half second, compressed chunks are rewritten
+# and reallocated at each flush, which made files 5-10x larger than their data (measured; see
+# SCHEMA.md), while IMU float data hardly compress at all.
+_FILTERS = {"fletcher32": True}
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ def _create(
         maxshape=(None, *row_shape),
         chunks=(chunk_rows, *row_shape),
         dtype=dtype,
-        **_COMPRESSION,
+        **_FILTERS,
     )
     dataset.attrs["unit"] = unit
 
