@@ -63,12 +63,8 @@ def main() -> None:
             Path(folder) / "bench.h5", SessionMetadata("BENCH", "forward-bend", args.rate), source.sensors
         )
 
-        async def record() -> None:
-            await source.start()
-            runner = SessionRunner(source, [RecordingSink(writer, source.host_origin_ns)], settings)
-            await runner.run()
-
-        recording_s = _timed(lambda: asyncio.run(record()))
+        runner = SessionRunner(source, [RecordingSink(writer, source)], settings)
+        recording_s = _timed(lambda: asyncio.run(runner.run()))
         close_s = _timed(writer.close)
         size_mb = (Path(folder) / "bench.h5").stat().st_size / 1e6
     data_s = args.seconds

@@ -9,15 +9,15 @@ from sensors.events import Event, EventKind
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.pipeline import AngleBlock
 from sensors.samples import Frame, SampleBlock
-from sensors.source import StatusChange
+from sensors.source import Source, StatusChange
 
 
 class RecordingSink:
     """A `SessionSink` that records raw samples, frames' gap flags and angles, events, calibration."""
 
-    def __init__(self, writer: RecordingWriter, host_origin_ns: int) -> None:
+    def __init__(self, writer: RecordingWriter, source: Source) -> None:
         self.writer = writer
-        self.host_origin_ns = host_origin_ns
+        self.source = source  # read for its host origin, which is set when it starts
 
     def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
         self.writer.append_samples(block, session_time_s)
@@ -30,7 +30,7 @@ class RecordingSink:
 
     def on_status(self, status: StatusChange) -> None:
         """Connection changes are kept as annotation events from source 'link'."""
-        time_s = max((status.host_time_ns - self.host_origin_ns) * 1e-9, 0.0)
+        time_s = max((status.host_time_ns - self.source.host_origin_ns) * 1e-9, 0.0)
         label = f"{status.placement.value} {status.state.value}: {status.message}".strip(": ")
         self.writer.add_event(Event(time_s, EventKind.ANNOTATION, label, source="link"))
 

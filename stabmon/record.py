@@ -10,7 +10,7 @@ from pathlib import Path
 from recordings import RecordingSink, RecordingWriter, SessionMetadata, session_file_name
 from sensors.placements import REQUIRED_PLACEMENTS, parse_placement
 from sensors.processing import SessionRunner, SessionSettings
-from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, make_drill
 from stabmon.console import AngleCollector, ProgressPrinter, format_summary
 
 
@@ -54,8 +54,6 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--placements must include {required.value}")
     options = DrillOptions(duration_s=args.seconds, seed=args.seed, dual_task_factor=args.dual_task)
     drill = make_drill(args.drill, options)
-    from sensors.simulator import SimulatedSensorSettings
-
     source = SimulatedSource(
         drill, placements, SimulatedSensorSettings(rate_hz=args.rate), seed=args.seed, realtime=not args.fast
     )
@@ -77,19 +75,12 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"Recording {args.drill} for {args.seconds:.0f} s from {len(placements)} simulated sensors → {path}"
     )
+    sinks = [RecordingSink(writer, source), collector, ProgressPrinter(source, args.seconds)]
+    runner = SessionRunner(source, sinks, SessionSettings(rate_hz=args.rate, duration_s=args.seconds))
     try:
-        sinks = [collector, ProgressPrinter(source, args.seconds)]
-        runner = SessionRunner(source, sinks, SessionSettings(rate_hz=args.rate, duration_s=args.seconds))
-
-        async def session() -> object:
-            await source.start()  # the sink needs the host origin before the first block
-            sinks.insert(0, RecordingSink(writer, source.host_origin_ns))
-            runner.sinks = sinks
-            return await runner.run()
-
-        report = asyncio.run(session())
+        report = asyncio.run(runner.run())
     finally:
-        writer.close()
+        writer.close()  # whatever happened, everything received so far is on disk
     print(format_summary(report, collector.summary()))
     size_kb = path.stat().st_size / 1024
     print(f"Saved {path} ({size_kb:.0f} KiB)")
