@@ -50,27 +50,28 @@ class _Buffer:
         return float(self.t[-1]) if len(self.t) else -math.inf
 
     def sample(self, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(acc (n, 3), gyr (n, 3), valid (n,)) at grid times (n,)."""
-        n = len(grid)
+        """(acc (n, 3), gyr (n, 3), valid (n,)) at grid times (n,).
+
+        A grid time exactly on a sample takes it; one between two consecutive samples
+        interpolates them; anything else (before the first sample, after the last, or across a
+        sequence jump) is a gap.
+        """
+        n, m = len(grid), len(self.t)
         acc = np.full((n, 3), np.nan)
         gyr = np.full((n, 3), np.nan)
-        valid = np.zeros(n, dtype=bool)
-        if len(self.t) == 0:
-            return acc, gyr, valid
-        k = np.searchsorted(self.t, grid, side="right") - 1
-        exact = (k >= 0) & (self.t[np.clip(k, 0, None)] == grid)
-        has_next = (k >= 0) & (k + 1 < len(self.t))
-        kk = np.clip(k, 0, len(self.t) - 2) if len(self.t) > 1 else np.zeros_like(k)
-        consecutive = has_next & (self.sequence[np.minimum(kk + 1, len(self.t) - 1)] - self.sequence[kk] == 1)
-        if len(self.t) > 1:
-            w = ((grid - self.t[kk]) / (self.t[kk + 1] - self.t[kk]))[:, None]
-            acc[consecutive] = ((1 - w) * self.acc[kk] + w * self.acc[kk + 1])[consecutive]
-            gyr[consecutive] = ((1 - w) * self.gyr[kk] + w * self.gyr[kk + 1])[consecutive]
-        exact_only = exact & ~consecutive
-        acc[exact_only] = self.acc[k[exact_only]]
-        gyr[exact_only] = self.gyr[k[exact_only]]
-        valid = consecutive | exact
-        return acc, gyr, valid
+        if m == 0:
+            return acc, gyr, np.zeros(n, dtype=bool)
+        before = np.searchsorted(self.t, grid, side="right") - 1  # last sample at or before
+        k = np.clip(before, 0, m - 1)
+        exact = (before >= 0) & (self.t[k] == grid)
+        after = np.minimum(k + 1, m - 1)
+        between = (before >= 0) & (before + 1 < m) & (self.sequence[after] - self.sequence[k] == 1) & ~exact
+        acc[exact], gyr[exact] = self.acc[k[exact]], self.gyr[k[exact]]
+        lo, hi = k[between], after[between]
+        w = ((grid[between] - self.t[lo]) / (self.t[hi] - self.t[lo]))[:, None]
+        acc[between] = (1 - w) * self.acc[lo] + w * self.acc[hi]
+        gyr[between] = (1 - w) * self.gyr[lo] + w * self.gyr[hi]
+        return acc, gyr, exact | between
 
     def trim_before(self, t: float) -> None:
         """Drop samples no longer needed for grid times ≥ t (keeps the one just before t)."""
