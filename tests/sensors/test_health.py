@@ -9,7 +9,9 @@ from sensors.health import HealthTracker
 
 def _packet(first_sequence, host_ns, n=4):
     seq = np.arange(first_sequence, first_sequence + n)
-    return SampleBlock(Placement.LUMBAR, seq / 100, np.zeros((n, 3)), np.zeros((n, 3)), seq, np.full(n, host_ns))
+    return SampleBlock(
+        Placement.LUMBAR, seq / 100, np.zeros((n, 3)), np.zeros((n, 3)), seq, np.full(n, host_ns)
+    )
 
 
 def test_rate_loss_and_age_from_sequence_numbers():

@@ -1,0 +1,64 @@
+"""A recording process killed with SIGKILL leaves a readable file holding all but the last second."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recordings import RecordingError, read_recording
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+
+
+def _wait_for_data(folder: Path, seconds: float, timeout_s: float = 60.0) -> Path:
+    """Poll the live file until it holds `seconds` of session time."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        files = list(folder.glob("*.h5"))
+        if files:
+            try:
+                rec = read_recording(files[0])
+                if all(len(t) and t[-1] >= seconds for t in rec.session_time_s.values()):
+                    return files[0]
+            except RecordingError:
+                pass  # header not flushed yet
+        time.sleep(0.2)
+    raise AssertionError(f"no {seconds} s of data in {folder} within {timeout_s} s")
+
+
+def test_sigkill_mid_session_loses_at_most_one_second(tmp_path):
+    command = [
+        sys.executable,
+        "-m",
+        "stabmon",
+        "record",
+        "--simulate",
+        "--seconds",
+        "60",
+        "--subject",
+        "CRASH1",
+        "--out",
+        str(tmp_path),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        path = _wait_for_data(tmp_path, seconds=4.0)
+        time.sleep(0.7)  # kill between flushes, not right after one
+        killed_ns = time.monotonic_ns()
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    rec = read_recording(path)  # opens although the writer never closed it
+    for placement, samples in rec.samples.items():
+        # Host stamps use the system-wide monotonic clock this process reads too.
+        newest_ns = int(samples.host_receive_ns[-1])
+        assert killed_ns - newest_ns < 1_000_000_000, placement
+        assert np.all(np.diff(samples.sequence) >= 1)
+        assert len(rec.session_time_s[placement]) == len(samples)
+    assert rec.attributes["subject_id"] == "CRASH1"
