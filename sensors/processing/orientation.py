@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from vqf import VQF
+from vqf import VQF, offlineVQF
 
 
 @dataclass(frozen=True)
@@ -77,3 +77,27 @@ def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) index pairs of the runs of True in valid (n,)."""
     edges = np.diff(np.concatenate([[0], valid.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+
+
+def estimate_orientation_offline(
+    gyr_rad_s: np.ndarray, acc_m_s2: np.ndarray, settings: OrientationSettings | None = None
+) -> np.ndarray:
+    """Offline (acausal) vqf orientation (n, 4) of gyr (n, 3) rad/s and acc (n, 3) m/s².
+
+    Uses the whole recording (forward and backward passes), so it is more accurate than the live
+    filter but is for analysis after the session only. Input must be gap-free.
+    """
+    s = settings or OrientationSettings()
+    params = {
+        "tauAcc": s.tau_acc_s,
+        "motionBiasEstEnabled": s.motion_bias_estimation,
+        "restBiasEstEnabled": s.rest_bias_estimation,
+    }
+    out = offlineVQF(
+        np.ascontiguousarray(gyr_rad_s, dtype=float),
+        np.ascontiguousarray(acc_m_s2, dtype=float),
+        None,
+        1.0 / s.rate_hz,
+        params,
+    )
+    return np.asarray(out["quat6D"])
