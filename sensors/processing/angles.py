@@ -35,3 +35,10 @@ def wrap_angle(angle_rad: np.ndarray) -> np.ndarray:
 def lumbar_angles(trunk_rad: np.ndarray, pelvis_rad: np.ndarray) -> np.ndarray:
     """Lumbar angle (..., 2) = trunk − pelvis inclination (..., 2), rad, wrapped into (−π, π]."""
     return wrap_angle(np.asarray(trunk_rad) - np.asarray(pelvis_rad))
+
+
+def segment_frame(vectors: np.ndarray, mount_q: np.ndarray) -> np.ndarray:
+    """Sensor-frame vectors (..., 3) expressed in the segment frame (x AP, y ML, z SI), given the
+    sensor→segment calibration quaternion (4,). Used for accelerometer-based sway (ISway), where
+    the AP/ML specific force carries g·sin(inclination) plus linear acceleration."""
+    return quat.rotate(np.asarray(mount_q, dtype=float), np.asarray(vectors, dtype=float))
