@@ -9,7 +9,7 @@ import numpy as np
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
 from sensors.simulator.body import Pose
-from sensors.simulator.drills.base import Drill, DrillOptions
+from sensors.simulator.drills.base import Drill, DrillOptions, StandingSway
 from sensors.simulator.profiles import (
     damped_response,
     damped_response_overshoot,
@@ -81,6 +81,11 @@ class PerturbationSeries(Drill):
         latency_expected_s: float = 0.060,
     ) -> None:
         super().__init__(name, options)
+        # Background sway kept below the trunk's response band (quiet-stance sway lives mostly
+        # under 0.5 Hz), so the scripted free response is what a response analysis can recover.
+        self.standing_sway = StandingSway.draw(
+            self.rng, 0.3, 0.2, (0.05, 0.25), factor=options.dual_task_factor
+        )
         omega = 2 * np.pi * natural_frequency_hz
         items = []
         instant = self.calibration_end_s + 3.0

@@ -1,0 +1,189 @@
+"""Trunk responses to perturbations (a push, a platform, a self-initiated load).
+
+All functions are pure and work on one angle trace in the plane of the perturbation (deg, signed)
+sampled uniformly; the live pipeline calls them on a window once the response is over.
+
+Definitions (METRICS.md §3; the choices are ours where the literature has none):
+- Onset: first sample from which the angular velocity stays beyond its baseline mean ± k·SD
+  (k = 3, SD floored at `min_threshold_deg_s` / k) for `min_duration_s` (Hodges & Bui 1996
+  threshold family). Baseline: [instant − 1.0 s, instant − 0.3 s], which ends before an
+  anticipatory movement can start.
+- Anticipatory vs reactive: a sustained crossing in the 0.5 s before the instant is anticipatory;
+  the reactive onset is the first crossing at or after the instant once any anticipatory
+  movement has stopped. Latency = reactive onset − instant.
+- Peak displacement: largest excursion in the direction of the initial response within 1 s of
+  onset, from the angle held just before the reactive onset (mean of the 50 ms before it).
+- Overshoot: the following opposite excursion as a fraction of the peak.
+- Natural frequency ω_n and damping ratio ζ: least-squares fit of the under-damped free response
+  θ(τ) = θ₀ + A·e^{−ζω_n τ}·sin(ω_n√(1−ζ²)·τ), τ = t − t₀, from onset to the first trough plus
+  half a peak-to-trough time (within 0.6–2 s), so the window follows the trunk's own timing
+  (Moorhouse & Granata 2005 model). Time to stabilisation: the fitted response's 5 % settling time,
+  ln(20)/(ζ·ω_n) after onset (one fixed, model-based method; Fransz 2015 shows why one must be fixed).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from sensors.processing.errors import ProcessingError
+
+
+@dataclass(frozen=True)
+class ResponseSettings:
+    """Thresholds and windows of the response analysis (s, deg/s)."""
+
+    baseline_s: tuple[float, float] = (-1.0, -0.3)
+    threshold_sd: float = 3.0
+    min_threshold_deg_s: float = 3.0
+    min_duration_s: float = 0.03
+    anticipation_window_s: float = 0.5
+    peak_window_s: float = 1.0
+    fit_window_s: tuple[float, float] = (0.6, 2.0)
+
+
+@dataclass(frozen=True)
+class PerturbationResponse:
+    """Response to one perturbation. Times in session s, angles deg, velocities deg/s."""
+
+    instant_s: float
+    anticipatory_onset_s: float  # NaN when no anticipatory movement
+    onset_s: float
+    onset_latency_s: float
+    peak_displacement_deg: float
+    time_to_peak_s: float
+    peak_velocity_deg_s: float
+    overshoot_ratio: float
+    natural_frequency_rad_s: float
+    damping_ratio: float
+    time_to_stabilisation_s: float
+
+    @property
+    def anticipatory(self) -> bool:
+        return not math.isnan(self.anticipatory_onset_s)
+
+
+def _sustained_start(above: np.ndarray, start: int, stop: int, run: int) -> int | None:
+    """First index in [start, stop) that begins `run` consecutive True values of above (n,)."""
+    count = 0
+    for k in range(start, min(stop, len(above))):
+        count = count + 1 if above[k] else 0
+        if count >= run:
+            return k - run + 1
+    return None
+
+
+def _free_response(
+    t: np.ndarray, t0: float, offset: float, amplitude: float, zeta: float, omega: float
+) -> np.ndarray:
+    tau = np.maximum(t - t0, 0.0)
+    omega_d = omega * np.sqrt(max(1.0 - zeta**2, 1e-9))
+    return offset + amplitude * np.exp(-zeta * omega * tau) * np.sin(omega_d * tau)
+
+
+def perturbation_response(
+    time_s: np.ndarray, angle_deg: np.ndarray, instant_s: float, settings: ResponseSettings | None = None
+) -> PerturbationResponse:
+    """Analyse the response to the perturbation at instant_s in a trace angle_deg (n,) at time_s (n,)."""
+    s = settings or ResponseSettings()
+    t = np.asarray(time_s, dtype=float)
+    angle = np.asarray(angle_deg, dtype=float)
+    if len(t) < 10 or not np.isfinite(angle).all():
+        raise ProcessingError(f"perturbation at {instant_s:.2f} s: need a gap-free angle trace around it")
+    rate = 1.0 / float(np.median(np.diff(t)))
+    velocity = np.gradient(angle, t)
+    baseline = (t >= instant_s + s.baseline_s[0]) & (t < instant_s + s.baseline_s[1])
+    if baseline.sum() < 5:
+        raise ProcessingError(f"perturbation at {instant_s:.2f} s: not enough data before it for a baseline")
+    mean_v = float(velocity[baseline].mean())
+    threshold = max(s.threshold_sd * float(velocity[baseline].std()), s.min_threshold_deg_s)
+    above = np.abs(velocity - mean_v) > threshold
+    run = max(1, round(s.min_duration_s * rate))
+    at_instant = int(np.searchsorted(t, instant_s))
+    early = int(np.searchsorted(t, instant_s - s.anticipation_window_s))
+    anticipatory = _sustained_start(above, early, at_instant, run)
+    search = at_instant
+    while search < len(t) and above[search]:  # let an anticipatory movement finish first
+        search += 1
+    onset = _sustained_start(above, search, len(t), run)
+    if onset is None:
+        raise ProcessingError(f"perturbation at {instant_s:.2f} s: no response above {threshold:.1f} °/s")
+    before = slice(max(onset - max(1, round(0.05 * rate)), 0), onset)
+    reference = float(angle[before].mean()) if before.stop > before.start else float(angle[onset])
+    direction = 1.0 if velocity[onset + run - 1] - mean_v > 0 else -1.0
+    window = (t >= t[onset]) & (t <= t[onset] + s.peak_window_s)
+    displacement = direction * (angle - reference)
+    peak = int(np.flatnonzero(window)[np.argmax(displacement[window])])
+    after_peak = (t > t[peak]) & (t <= t[peak] + s.peak_window_s)
+    trough = (
+        int(np.flatnonzero(after_peak)[np.argmin(displacement[after_peak])]) if after_peak.any() else peak
+    )
+    peak_value = float(displacement[peak])
+    overshoot = max(-float(displacement[trough]), 0.0) / peak_value if peak_value > 0 else math.nan
+    zeta, omega = _fit_free_response(t, angle, onset, peak, trough, reference, overshoot, s)
+    return PerturbationResponse(
+        instant_s=instant_s,
+        anticipatory_onset_s=float(t[anticipatory]) if anticipatory is not None else math.nan,
+        onset_s=float(t[onset]),
+        onset_latency_s=float(t[onset] - instant_s),
+        peak_displacement_deg=peak_value,
+        time_to_peak_s=float(t[peak] - t[onset]),
+        peak_velocity_deg_s=float(np.max(np.abs(velocity[window] - mean_v))),
+        overshoot_ratio=overshoot,
+        natural_frequency_rad_s=omega,
+        damping_ratio=zeta,
+        time_to_stabilisation_s=float(np.log(20.0) / (zeta * omega)) if zeta > 0 and omega > 0 else math.nan,
+    )
+
+
+def _fit_free_response(
+    t: np.ndarray,
+    angle: np.ndarray,
+    onset: int,
+    peak: int,
+    trough: int,
+    reference: float,
+    overshoot: float,
+    s: ResponseSettings,
+) -> tuple[float, float]:
+    """(ζ, ω_n rad/s) of the damped sinusoid best fitting the response after onset."""
+    span = (t[trough] - t[onset]) + 0.5 * (t[trough] - t[peak]) if trough > peak else s.fit_window_s[1]
+    span = min(max(span, s.fit_window_s[0]), s.fit_window_s[1])
+    fit = (t >= t[onset] - 0.05) & (t <= t[onset] + span)
+    if overshoot > 0:
+        log_os = np.log(overshoot)
+        zeta0 = float(-log_os / np.sqrt(np.pi**2 + log_os**2))
+    else:
+        zeta0 = 0.7
+    half_period = t[trough] - t[peak] if trough > peak else 2 * (t[peak] - t[onset])
+    omega0 = float(np.pi / max(half_period, 1e-3) / np.sqrt(1 - min(zeta0, 0.95) ** 2))
+    amplitude0 = (angle[peak] - reference) / max(np.exp(-zeta0 * omega0 * (t[peak] - t[onset])), 1e-3)
+    start = [t[onset], reference, amplitude0, min(zeta0, 0.95), omega0]
+    bounds = ([t[onset] - 0.1, -np.inf, -np.inf, 0.01, 0.5], [t[onset] + 0.1, np.inf, np.inf, 0.99, 100.0])
+    try:
+        params, _ = optimize.curve_fit(
+            _free_response, t[fit], angle[fit], p0=start, bounds=bounds, maxfev=5000
+        )
+    except (RuntimeError, ValueError):
+        return math.nan, math.nan
+    return float(params[3]), float(params[4])
+
+
+def detect_perturbation_instants(
+    time_s: np.ndarray, acc_m_s2: np.ndarray, threshold_m_s3: float = 50.0, refractory_s: float = 2.0
+) -> np.ndarray:
+    """Perturbation instants (k,), s, from jerk spikes in acc (n, 3), m/s² (e.g. the pelvic sensor):
+    the first sample of each run where ‖d acc/dt‖ exceeds max(threshold, 10 × the trace's median
+    jerk), at least `refractory_s` after the previous one. Gaps (NaN) never trigger."""
+    t = np.asarray(time_s, dtype=float)
+    jerk = np.linalg.norm(np.diff(np.asarray(acc_m_s2, dtype=float), axis=0), axis=1) / np.diff(t)
+    jerk = np.nan_to_num(jerk, nan=0.0)
+    level = max(threshold_m_s3, 10.0 * float(np.median(jerk)))
+    instants: list[float] = []
+    for k in np.flatnonzero(jerk > level):
+        if not instants or t[k] - instants[-1] >= refractory_s:
+            instants.append(float(t[k]))
+    return np.array(instants)

@@ -1,0 +1,73 @@
+"""Perturbation responses: analytic second-order responses and simulator ground truth."""
+
+import math
+
+import numpy as np
+import pytest
+
+from sensors import Placement
+from sensors.processing import SessionSettings
+from sensors.processing.errors import ProcessingError
+from sensors.processing.perturbation import detect_perturbation_instants, perturbation_response
+from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+from sensors.simulator.profiles import damped_response
+from tests.conftest import run_session
+
+RATE = 100.0
+
+
+@pytest.mark.parametrize(("omega", "zeta"), [(7.5, 0.3), (5.0, 0.15), (10.0, 0.5)])
+def test_a_known_second_order_response_gives_its_natural_frequency_and_damping(omega, zeta):
+    t = np.arange(0, 6, 1 / RATE)
+    instant, latency, peak = 2.0, 0.1, 6.0
+    angle = 1.0 + peak * damped_response(t - instant - latency, omega, zeta)
+    r = perturbation_response(t, angle, instant)
+    assert r.natural_frequency_rad_s == pytest.approx(omega, rel=0.02)
+    assert r.damping_ratio == pytest.approx(zeta, abs=0.02)
+    assert r.onset_latency_s == pytest.approx(latency, abs=1 / RATE + 0.01)
+    assert r.peak_displacement_deg == pytest.approx(peak, rel=0.02)
+    assert r.overshoot_ratio == pytest.approx(math.exp(-zeta * math.pi / math.sqrt(1 - zeta**2)), abs=0.02)
+    assert r.time_to_stabilisation_s == pytest.approx(math.log(20) / (zeta * omega), rel=0.05)
+    assert not r.anticipatory
+
+
+def test_no_response_is_reported_not_invented():
+    t = np.arange(0, 6, 1 / RATE)
+    with pytest.raises(ProcessingError, match="no response"):
+        perturbation_response(t, np.zeros_like(t), 2.0)
+
+
+@pytest.fixture(scope="module")
+def perturbation_session():
+    drill = make_drill("perturbations", DrillOptions(duration_s=60, seed=8))
+    sink, _ = run_session(SimulatedSource(drill, seed=8), SessionSettings(rate_hz=RATE))
+    return drill, sink
+
+
+def test_responses_recover_the_simulated_truth(perturbation_session):
+    drill, sink = perturbation_session
+    angles = sink.all_angles
+    trunk = np.degrees(angles.inclination(Placement.LUMBAR))
+    truths = drill.truth.perturbations
+    assert len(truths) >= 6
+    for truth in truths:
+        plane = 0 if truth.direction in ("forward", "backward") else 1
+        near = (angles.time_s > truth.instant_s - 1.5) & (angles.time_s < truth.instant_s + 3.0)
+        r = perturbation_response(angles.time_s[near], trunk[near, plane], truth.instant_s)
+        assert r.onset_latency_s == pytest.approx(truth.onset_latency_s, abs=1 / RATE + 0.010), truth
+        assert r.damping_ratio == pytest.approx(truth.damping_ratio, abs=0.05), truth
+        assert r.natural_frequency_rad_s == pytest.approx(truth.natural_frequency_rad_s, rel=0.08), truth
+        assert r.peak_displacement_deg == pytest.approx(truth.peak_deg, rel=0.1, abs=0.3), truth
+        assert r.time_to_peak_s == pytest.approx(truth.time_to_peak_s, abs=0.03), truth
+        assert r.anticipatory == truth.expected, truth
+        if truth.expected:
+            assert r.anticipatory_onset_s == pytest.approx(truth.anticipatory_onset_s, abs=0.06)
+
+
+def test_instants_are_detected_from_the_pelvic_jerk(perturbation_session):
+    drill, sink = perturbation_session
+    frame = sink.frame
+    instants = detect_perturbation_instants(frame.time_s, frame.acc(Placement.PELVIS))
+    truth = np.array([p.instant_s for p in drill.truth.perturbations])
+    assert len(instants) == len(truth)
+    np.testing.assert_allclose(instants, truth, atol=0.02)
