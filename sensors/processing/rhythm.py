@@ -1,0 +1,169 @@
+"""Lumbo-pelvic rhythm of forward bend and return repetitions (METRICS.md §2).
+
+Inputs are sagittal inclination traces (n,) in deg of the trunk (lumbar sensor, T12/L1) and the
+pelvis (S1/S2) at times (n,) s; lumbar angle = trunk − pelvis. A repetition is a trunk flexion
+of at least `min_range_deg`. A segment's movement starts at the last sample before its flexion
+where its angular velocity was below `onset_velocity_deg_s`; the flexion ends (end range reached)
+at the first sample after it where the trunk's velocity is below it again; the return ends at the
+first sample after the end-range hold where the trunk's velocity falls back below it.
+
+Per repetition (Laird et al. 2019, T12/S2): trunk, lumbar and pelvic flexion; lumbar contribution
+Δθ_L/Δθ_trunk as a curve over 0–100 % of the trunk's flexion and at end range; lumbar/pelvic ratio
+Δθ_L/Δθ_P; pelvic onset lag (pelvis onset − trunk onset; positive when the pelvis lags); flexion
+and total duration; peak angular velocities. Coordination (Seay et al. 2011): continuous relative
+phase CRP = φ_trunk − φ_pelvis with φ = atan2(ω̂, θ̂) from angle and velocity normalised to
+[−1, 1] per repetition; MARP = mean |CRP|; deviation phase DP = mean over the normalised cycle
+of the across-repetition SD of CRP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal
+
+from sensors.processing.errors import ProcessingError
+
+#: Flexion progress levels (fraction of the trunk's range) at which the contribution curve is given.
+PROGRESS_LEVELS = np.linspace(0.1, 1.0, 10)
+
+
+@dataclass(frozen=True)
+class RhythmSettings:
+    min_range_deg: float = 30.0
+    onset_velocity_deg_s: float = 5.0
+    min_separation_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class BendRepetition:
+    """One forward bend and return. Times in s, angles deg, velocities deg/s; contribution 0–1."""
+
+    start_s: float
+    flexion_end_s: float  # trunk velocity back below the onset threshold: end range reached
+    peak_s: float  # maximum trunk flexion (anywhere in an end-range hold)
+    end_s: float
+    trunk_flexion_deg: float
+    lumbar_flexion_deg: float
+    pelvic_flexion_deg: float
+    end_range_lumbar_contribution: float
+    lumbar_pelvic_ratio: float
+    contribution_curve: np.ndarray  # at PROGRESS_LEVELS
+    pelvic_onset_lag_s: float
+    flexion_duration_s: float
+    duration_s: float
+    trunk_peak_velocity_deg_s: float
+    lumbar_peak_velocity_deg_s: float
+    pelvic_peak_velocity_deg_s: float
+    marp_deg: float
+
+
+@dataclass(frozen=True)
+class RhythmResult:
+    repetitions: tuple[BendRepetition, ...]
+    deviation_phase_deg: float  # DP across repetitions; NaN with fewer than two
+
+
+def _movement_start(velocity: np.ndarray, peak: int, limit: float) -> int:
+    """Start of the flexion that ends at `peak`: step back over any hold to the last fast sample
+    (velocity ≥ limit), then to the last slow one before it (0 if none)."""
+    fast = np.flatnonzero(velocity[:peak] >= limit)
+    if len(fast) == 0:
+        return peak
+    below = np.flatnonzero(velocity[: fast[-1]] < limit)
+    return int(below[-1]) if len(below) else 0
+
+
+def _phase_deg(angle: np.ndarray, velocity: np.ndarray) -> np.ndarray:
+    span = np.ptp(angle)
+    angle_n = 2 * (angle - angle.min()) / span - 1 if span > 0 else np.zeros_like(angle)
+    top = np.max(np.abs(velocity))
+    velocity_n = velocity / top if top > 0 else np.zeros_like(velocity)
+    return np.degrees(np.arctan2(velocity_n, angle_n))
+
+
+def _relative_phase(t: np.ndarray, trunk: np.ndarray, pelvis: np.ndarray) -> np.ndarray:
+    crp = _phase_deg(trunk, np.gradient(trunk, t)) - _phase_deg(pelvis, np.gradient(pelvis, t))
+    return (crp + 180.0) % 360.0 - 180.0
+
+
+def bend_repetitions(
+    time_s: np.ndarray, trunk_deg: np.ndarray, pelvis_deg: np.ndarray, settings: RhythmSettings | None = None
+) -> RhythmResult:
+    """Find and measure every forward bend in the traces (n,); gaps (NaN) are not bridged."""
+    s = settings or RhythmSettings()
+    t = np.asarray(time_s, dtype=float)
+    trunk = np.asarray(trunk_deg, dtype=float)
+    pelvis = np.asarray(pelvis_deg, dtype=float)
+    if not (t.shape == trunk.shape == pelvis.shape) or t.ndim != 1:
+        raise ProcessingError("bend analysis needs time, trunk and pelvis traces of equal shape (n,)")
+    rate = 1.0 / float(np.median(np.diff(t)))
+    finite = np.isfinite(trunk) & np.isfinite(pelvis)
+    trunk_v = np.gradient(np.where(finite, trunk, np.nan), t)
+    pelvis_v = np.gradient(np.where(finite, pelvis, np.nan), t)
+    lumbar = trunk - pelvis
+    lumbar_v = trunk_v - pelvis_v
+    baseline = np.nanpercentile(trunk, 10)
+    peaks, _ = signal.find_peaks(
+        np.nan_to_num(trunk, nan=baseline),
+        height=baseline + s.min_range_deg,
+        distance=max(1, round(s.min_separation_s * rate)),
+    )
+    limit = s.onset_velocity_deg_s
+    repetitions, cycles = [], []
+    for peak in peaks:
+        start = _movement_start(np.nan_to_num(trunk_v, nan=0.0), peak, limit)
+        pelvis_start = max(_movement_start(np.nan_to_num(pelvis_v, nan=0.0), peak, limit), start)
+        returning = np.flatnonzero(np.nan_to_num(trunk_v[peak:], nan=0.0) < -limit)
+        if len(returning) == 0:
+            continue  # the recording ends bent over
+        settled = np.flatnonzero(np.nan_to_num(trunk_v[peak + returning[0] :], nan=0.0) > -limit)
+        end = peak + returning[0] + (int(settled[0]) if len(settled) else len(t) - 1 - peak - returning[0])
+        moving = np.flatnonzero(np.nan_to_num(trunk_v[start : peak + 1], nan=0.0) >= limit)
+        slowed = np.flatnonzero(np.nan_to_num(trunk_v[start + moving[0] : peak + 1], nan=0.0) < limit)
+        flexion_end = (
+            start + int(moving[0]) + (int(slowed[0]) if len(slowed) else peak - start - int(moving[0]))
+        )
+        rep = slice(start, end + 1)
+        if not finite[rep].all():
+            continue  # a gap inside the repetition: no reliable rhythm
+        d_trunk = trunk[peak] - trunk[start]
+        d_pelvis = pelvis[peak] - pelvis[start]
+        d_lumbar = d_trunk - d_pelvis
+        flexion = slice(start, peak + 1)
+        progress = (trunk[flexion] - trunk[start]) / d_trunk
+        share = np.divide(
+            lumbar[flexion] - lumbar[start],
+            trunk[flexion] - trunk[start],
+            out=np.full(peak + 1 - start, np.nan),
+            where=np.abs(trunk[flexion] - trunk[start]) > 1e-9,
+        )
+        order = np.argsort(progress)
+        keep = np.isfinite(share[order])
+        curve = np.interp(PROGRESS_LEVELS, progress[order][keep], share[order][keep])
+        crp = _relative_phase(t[rep], trunk[rep], pelvis[rep])
+        cycles.append(np.interp(np.linspace(0, 1, 101), np.linspace(0, 1, len(crp)), crp))
+        repetitions.append(
+            BendRepetition(
+                start_s=float(t[start]),
+                flexion_end_s=float(t[flexion_end]),
+                peak_s=float(t[peak]),
+                end_s=float(t[end]),
+                trunk_flexion_deg=float(d_trunk),
+                lumbar_flexion_deg=float(d_lumbar),
+                pelvic_flexion_deg=float(d_pelvis),
+                end_range_lumbar_contribution=float(d_lumbar / d_trunk),
+                lumbar_pelvic_ratio=float(d_lumbar / d_pelvis) if d_pelvis != 0 else float("nan"),
+                contribution_curve=curve,
+                pelvic_onset_lag_s=float(t[pelvis_start] - t[start]),
+                flexion_duration_s=float(t[flexion_end] - t[start]),
+                duration_s=float(t[end] - t[start]),
+                trunk_peak_velocity_deg_s=float(np.max(trunk_v[flexion])),
+                lumbar_peak_velocity_deg_s=float(np.max(lumbar_v[flexion])),
+                pelvic_peak_velocity_deg_s=float(np.max(pelvis_v[flexion])),
+                marp_deg=float(np.mean(np.abs(crp))),
+            )
+        )
+    deviation = float(np.mean(np.std(np.array(cycles), axis=0, ddof=1))) if len(cycles) > 1 else float("nan")
+    return RhythmResult(tuple(repetitions), deviation)
