@@ -21,8 +21,7 @@ SAGITTAL, FRONTAL = 0, 1
 
 def inclination_angles(segment_q: np.ndarray) -> np.ndarray:
     """(..., 2) [sagittal, frontal] inclination, rad, of segment→earth quaternions (..., 4)."""
-    up = np.array([0.0, 0.0, 1.0])
-    g = quat.rotate(quat.conjugate(segment_q), np.broadcast_to(up, (*np.shape(segment_q)[:-1], 3)))
+    g = segment_vertical(segment_q)
     gx, gy, gz = g[..., 0], g[..., 1], g[..., 2]
     return np.stack([np.arctan2(-gx, gz), np.arctan2(gy, np.hypot(gx, gz))], axis=-1)
 
@@ -42,3 +41,31 @@ def segment_frame(vectors: np.ndarray, mount_q: np.ndarray) -> np.ndarray:
     sensor→segment calibration quaternion (4,). Used for accelerometer-based sway (ISway), where
     the AP/ML specific force carries g·sin(inclination) plus linear acceleration."""
     return quat.rotate(np.asarray(mount_q, dtype=float), np.asarray(vectors, dtype=float))
+
+
+def segment_orientation(sensor_q: np.ndarray, mount_q: np.ndarray) -> np.ndarray:
+    """Segment→earth quaternions (..., 4) from sensor→earth (..., 4) and sensor→segment (4,)."""
+    return quat.multiply(sensor_q, quat.conjugate(mount_q))
+
+
+def tilt_from_reference_deg(segment_q: np.ndarray, reference_vertical: np.ndarray) -> np.ndarray:
+    """Tilt of a segment away from a reference posture, (n, 2) deg.
+
+    reference_vertical (3,) is the earth's vertical seen in the segment frame while the posture is
+    held; the two components are the tilt of the current vertical about two axes perpendicular to
+    it, so |tilt| is the angle between them. Well defined in any posture (also lying on the side,
+    where the sagittal angle is not)."""
+    g = segment_vertical(segment_q)
+    ref = np.asarray(reference_vertical, dtype=float) / np.linalg.norm(reference_vertical)
+    helper = np.array([1.0, 0.0, 0.0]) if abs(ref[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    u1 = np.cross(ref, helper)
+    u1 /= np.linalg.norm(u1)
+    u2 = np.cross(ref, u1)
+    along = g @ ref
+    return np.degrees(np.stack([np.arctan2(g @ u1, along), np.arctan2(g @ u2, along)], axis=-1))
+
+
+def segment_vertical(segment_q: np.ndarray) -> np.ndarray:
+    """The earth's vertical expressed in the segment frame, (..., 3), for quaternions (..., 4)."""
+    up = np.array([0.0, 0.0, 1.0])
+    return quat.rotate(quat.conjugate(segment_q), np.broadcast_to(up, (*np.shape(segment_q)[:-1], 3)))

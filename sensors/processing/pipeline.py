@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sensors import quaternion as quat
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
-from sensors.processing.angles import inclination_angles, lumbar_angles
+from sensors.processing.angles import inclination_angles, lumbar_angles, segment_orientation
 from sensors.processing.calibration import SegmentCalibration, StillnessLimits, calibrate_neutral_stance
 from sensors.processing.errors import CalibrationError
 from sensors.processing.orientation import OrientationEstimator, OrientationSettings
@@ -112,7 +111,7 @@ class SegmentAnglePipeline:
         if self.calibration is not None:
             for k, placement in enumerate(self.placements):
                 mount = self.calibration.mount_q[placement]
-                segment_q = quat.multiply(orientation[first_calibrated:, k], quat.conjugate(mount))
+                segment_q = segment_orientation(orientation[first_calibrated:, k], mount)
                 inclination[first_calibrated:, k] = inclination_angles(segment_q)
         lumbar = np.full((n, 2), np.nan)
         if Placement.LUMBAR in self.placements and Placement.PELVIS in self.placements:
