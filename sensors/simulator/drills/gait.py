@@ -112,9 +112,11 @@ class Gait(Drill):
         pelvis = pose.angles_rad[Placement.PELVIS]
         pelvis[:, 0] += env * tilt / 2 * np.sin(2 * stride)
         pelvis[:, 1] += env * np.where(left_stance, obl_left, obl_right) / 2 * np.sin(stride)
-        pelvis[:, 2] += env * rotation / 2 * np.sin(stride)
+        # The pelvis turns toward the stance side through stance (yaw rate negative at a left
+        # contact, positive at a right one, as in the lower-back recordings in shared/data).
+        pelvis[:, 2] -= env * rotation / 2 * np.sin(stride)
         for upper in (Placement.LUMBAR, Placement.THORAX):  # trunk counter-rotates, leans a little
-            pose.angles_rad[upper][:, 2] -= env * 0.5 * rotation / 2 * np.sin(stride)
+            pose.angles_rad[upper][:, 2] += env * 0.5 * rotation / 2 * np.sin(stride)
             pose.angles_rad[upper][:, 0] += env * (np.radians(3.0) + np.radians(1.0) * np.sin(2 * stride))
             pose.angles_rad[upper][:, 1] += (
                 env * 0.3 * np.where(left_stance, obl_left, obl_right) / 2 * np.sin(stride)
