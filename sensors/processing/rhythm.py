@@ -24,6 +24,7 @@ import numpy as np
 from scipy import signal
 
 from sensors.processing.errors import ProcessingError
+from sensors.processing.movement import movement_end, movement_start
 
 #: Flexion progress levels (fraction of the trunk's range) at which the contribution curve is given.
 PROGRESS_LEVELS = np.linspace(0.1, 1.0, 10)
@@ -65,16 +66,6 @@ class RhythmResult:
     deviation_phase_deg: float  # DP across repetitions; NaN with fewer than two
 
 
-def _movement_start(velocity: np.ndarray, peak: int, limit: float) -> int:
-    """Start of the flexion that ends at `peak`: step back over any hold to the last fast sample
-    (velocity ≥ limit), then to the last slow one before it (0 if none)."""
-    fast = np.flatnonzero(velocity[:peak] >= limit)
-    if len(fast) == 0:
-        return peak
-    below = np.flatnonzero(velocity[: fast[-1]] < limit)
-    return int(below[-1]) if len(below) else 0
-
-
 def _phase_deg(angle: np.ndarray, velocity: np.ndarray) -> np.ndarray:
     span = np.ptp(angle)
     angle_n = 2 * (angle - angle.min()) / span - 1 if span > 0 else np.zeros_like(angle)
@@ -113,18 +104,12 @@ def bend_repetitions(
     limit = s.onset_velocity_deg_s
     repetitions, cycles = [], []
     for peak in peaks:
-        start = _movement_start(np.nan_to_num(trunk_v, nan=0.0), peak, limit)
-        pelvis_start = max(_movement_start(np.nan_to_num(pelvis_v, nan=0.0), peak, limit), start)
-        returning = np.flatnonzero(np.nan_to_num(trunk_v[peak:], nan=0.0) < -limit)
-        if len(returning) == 0:
+        start = movement_start(trunk_v, peak, limit)
+        pelvis_start = max(movement_start(pelvis_v, peak, limit), start)
+        if not np.any(np.nan_to_num(trunk_v[peak:], nan=0.0) <= -limit):
             continue  # the recording ends bent over
-        settled = np.flatnonzero(np.nan_to_num(trunk_v[peak + returning[0] :], nan=0.0) > -limit)
-        end = peak + returning[0] + (int(settled[0]) if len(settled) else len(t) - 1 - peak - returning[0])
-        moving = np.flatnonzero(np.nan_to_num(trunk_v[start : peak + 1], nan=0.0) >= limit)
-        slowed = np.flatnonzero(np.nan_to_num(trunk_v[start + moving[0] : peak + 1], nan=0.0) < limit)
-        flexion_end = (
-            start + int(moving[0]) + (int(slowed[0]) if len(slowed) else peak - start - int(moving[0]))
-        )
+        end = movement_end(-trunk_v, peak, limit)
+        flexion_end = min(movement_end(trunk_v, start, limit), peak)
         rep = slice(start, end + 1)
         if not finite[rep].all():
             continue  # a gap inside the repetition: no reliable rhythm
