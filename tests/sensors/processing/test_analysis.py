@@ -1,0 +1,49 @@
+"""analyze(): every drill gives its table, and the key values match the simulator's truth."""
+
+import numpy as np
+import pytest
+
+from sensors.processing import SessionSettings
+from sensors.processing.analysis import SessionData, analyze
+from sensors.processing.errors import ProcessingError
+from sensors.simulator import DRILL_NAMES, DrillOptions, SimulatedSource, make_drill
+from tests.conftest import run_session
+
+
+def _analyse(name, seconds=45, seed=7):
+    drill = make_drill(name, DrillOptions(duration_s=seconds, seed=seed))
+    sink, _ = run_session(SimulatedSource(drill, seed=seed), SessionSettings())
+    data = SessionData(sink.frame, sink.all_angles, sink.calibration.mount_q, tuple(sink.events))
+    return drill, analyze(data, name)
+
+
+@pytest.mark.parametrize("name", DRILL_NAMES)
+def test_every_drill_has_a_table_with_its_key_measure(name):
+    drill, result = _analyse(name)
+    assert result.measures and all(np.isfinite(m.value) for m in result.measures if m.repetition is None)
+    truth = drill.truth
+    if name.startswith(("quiet-stance", "single-leg")):
+        assert result.value("angle_rms_ap") > 0 and result.value("acc_rms_ap") > 0
+    elif name == "perturbations":
+        assert result.value("repetitions") == len(truth.perturbations)
+        assert result.value("mean_damping_ratio") == pytest.approx(
+            truth.perturbations[0].damping_ratio, abs=0.05
+        )
+    elif name == "forward-bend":
+        assert result.value("repetitions") == len(truth.repetitions)
+        expected = 100 * truth.repetitions[0].end_range_lumbar_contribution
+        assert result.value("mean_lumbar_contribution_end_range") == pytest.approx(expected, abs=3.0)
+    elif name == "sit-to-stand":
+        assert result.value("repetitions") == len(truth.rises)
+    elif name == "gait":
+        assert result.value("cadence") == pytest.approx(truth.cadence_steps_per_min, abs=1.0)
+    else:
+        assert result.value("position_lost") == 1.0
+        assert result.value("held") == pytest.approx(truth.held_s, abs=1.0)
+    rows = result.rows()
+    assert {"group", "name", "value", "unit", "source", "repetition"} <= set(rows[0])
+
+
+def test_unknown_drill_is_refused():
+    with pytest.raises(ProcessingError, match="cartwheel"):
+        analyze(None, "cartwheel")  # type: ignore[arg-type]
