@@ -21,12 +21,16 @@ from sensors.processing.errors import CalibrationError
 
 @dataclass(frozen=True)
 class StillnessLimits:
-    """A capture counts as still when the mean gyro norm, the SD of the acc norm and the distance of
-    the mean acc norm from g stay below these (rad/s, m/s², m/s²)."""
+    """A capture counts as still when the mean gyro norm, the SD of the acc norm, the distance of
+    the mean acc norm from g, and the largest angle between a sample's acc direction and the mean
+    direction stay below these (rad/s, m/s², m/s², deg). Quiet standing sway moves the acc
+    direction by about half a degree; the start of a bend moves it by ten within half a second
+    while the mean rate stays small."""
 
     max_mean_gyr_rad_s: float = 0.15
     max_acc_norm_sd_m_s2: float = 0.3
     max_gravity_error_m_s2: float = 1.0
+    max_tilt_deg: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,14 @@ def check_still(
         raise CalibrationError(
             f"{placement.value} sensor was shaken during the calibration capture; "
             "stand still and calibrate again"
+        )
+    direction = acc_m_s2 / acc_norm[:, None]
+    mean_direction = direction.mean(axis=0) / np.linalg.norm(direction.mean(axis=0))
+    tilt = float(np.degrees(np.arccos(np.clip(direction @ mean_direction, -1.0, 1.0))).max())
+    if tilt > limits.max_tilt_deg:
+        raise CalibrationError(
+            f"{placement.value} sensor tilted by {tilt:.0f}° during the calibration capture; "
+            "stand still and upright, then calibrate again"
         )
     if abs(float(np.mean(acc_norm)) - GRAVITY_M_S2) > limits.max_gravity_error_m_s2:
         raise CalibrationError(

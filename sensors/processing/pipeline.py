@@ -67,11 +67,20 @@ class AngleBlock:
 
 
 class SegmentAnglePipeline:
-    """Frames in, angles out. Calibrates itself on the first still `calibration_s` of every sensor."""
+    """Frames in, angles out. Calibrates itself on the first still `calibration_s` of every sensor.
+
+    Calibration is attempted when exactly `calibration_s` of frames have been captured, then every
+    `retry_s` on the last `calibration_s` (a sliding window), at fixed sample counts: so `step`
+    over any chunking of the frames gives the same result as one call on all of them.
+    """
+
+    retry_s = 0.5
 
     def __init__(self, placements: tuple[Placement, ...], settings: PipelineSettings | None = None) -> None:
         self.placements = tuple(placements)
         self.settings = settings or PipelineSettings()
+        self._needed = round(self.settings.calibration_s * self.settings.rate_hz)
+        self._retry = max(1, round(self.retry_s * self.settings.rate_hz))
         self.reset()
 
     def reset(self) -> None:
@@ -79,6 +88,8 @@ class SegmentAnglePipeline:
         self._estimators = {p: OrientationEstimator(orientation) for p in self.placements}
         self.calibration: SegmentCalibration | None = None
         self._capture: list[Frame] = []
+        self._captured = 0
+        self._next_attempt = self._needed
         self.calibration_failures: list[str] = []
         self._events: list[Event] = []
 
@@ -90,29 +101,29 @@ class SegmentAnglePipeline:
     def step(self, frame: Frame) -> AngleBlock:
         """Angles for one synchronised frame block (n samples).
 
-        Until calibration succeeds nothing is estimated (all NaN). On success each sensor's filter
-        starts on the still capture (vqf initialises from the accelerometer and runs over it), and
-        the capture's samples in this frame get angles too. The capture's mean gyro is not used as
+        Until calibration succeeds nothing is estimated (all NaN, the capture included). On success
+        each sensor's filter starts on the still capture (vqf initialises from the accelerometer
+        and runs over it), and angles follow from the next sample on. The capture's mean gyro is not used as
         a bias seed: standing sway makes it differ from the bias by ~0.1 °/s, which costs more
         than vqf's own rest and motion bias estimation.
         """
         n, p = len(frame), len(self.placements)
         orientation = np.full((n, p, 4), np.nan)
-        if self.calibration is not None:
-            for k, placement in enumerate(self.placements):
-                column = frame.index(placement)
-                orientation[:, k] = self._estimators[placement].step(
-                    frame.gyr_rad_s[:, column], frame.acc_m_s2[:, column], frame.valid[:, column]
-                )
-            first_calibrated = 0
-        else:
-            first_calibrated = self._collect_calibration(frame, orientation)
+        offset = 0
+        while offset < n and self.calibration is None:
+            take = min(n - offset, self._next_attempt - self._captured)
+            self._capture.append(_rows(frame, offset, offset + take))
+            self._captured += take
+            offset += take
+            if self._captured == self._next_attempt:
+                self._attempt_calibration()
+        if offset < n:
+            orientation[offset:] = self._orient(_rows(frame, offset, n))
         inclination = np.full((n, p, 2), np.nan)
         if self.calibration is not None:
             for k, placement in enumerate(self.placements):
-                mount = self.calibration.mount_q[placement]
-                segment_q = segment_orientation(orientation[first_calibrated:, k], mount)
-                inclination[first_calibrated:, k] = inclination_angles(segment_q)
+                segment_q = segment_orientation(orientation[:, k], self.calibration.mount_q[placement])
+                inclination[:, k] = inclination_angles(segment_q)
         lumbar = np.full((n, 2), np.nan)
         if Placement.LUMBAR in self.placements and Placement.PELVIS in self.placements:
             lumbar = lumbar_angles(
@@ -121,15 +132,20 @@ class SegmentAnglePipeline:
             )
         return AngleBlock(frame.time_s.copy(), self.placements, orientation, inclination, lumbar)
 
-    def _collect_calibration(self, frame: Frame, orientation: np.ndarray) -> int:
-        """Gather the capture; on success start the filters and fill `orientation` (n, p, 4) for
-        this frame's part of the capture. Returns the first calibrated index of `frame`."""
-        self._capture.append(frame)
-        capture = Frame.concatenate(self._capture)
-        needed = round(self.settings.calibration_s * self.settings.rate_hz)
-        if len(capture) < needed:
-            return len(frame)
-        window = _tail(capture, needed)
+    def _orient(self, frame: Frame) -> np.ndarray:
+        """Orientation (n, p, 4) of every sensor over a frame, continuing each filter."""
+        out = np.full((len(frame), len(self.placements), 4), np.nan)
+        for k, placement in enumerate(self.placements):
+            column = frame.index(placement)
+            out[:, k] = self._estimators[placement].step(
+                frame.gyr_rad_s[:, column], frame.acc_m_s2[:, column], frame.valid[:, column]
+            )
+        return out
+
+    def _attempt_calibration(self) -> None:
+        """Try to calibrate on the last `calibration_s`; on success start the filters on it, else
+        slide the window for the next attempt."""
+        window = _tail(Frame.concatenate(self._capture), self._needed)
         captures = {}
         for placement in self.placements:
             column = window.index(placement)
@@ -146,29 +162,27 @@ class SegmentAnglePipeline:
                     Event(end_s, EventKind.CALIBRATION, f"failed: {message}", source="pipeline")
                 )
             self.calibration_failures.append(message)
-            self._capture = [window]  # slide the window and try again
-            return len(frame)
+            self._capture = [window]
+            self._next_attempt += self._retry
+            return
         self._capture = []
-        in_frame = min(len(frame), needed)
-        for k, placement in enumerate(self.placements):
-            estimator = self._estimators[placement]
-            column = window.index(placement)
-            warm = estimator.step(
-                window.gyr_rad_s[:, column], window.acc_m_s2[:, column], window.valid[:, column]
-            )
-            orientation[len(frame) - in_frame :, k] = warm[needed - in_frame :]
         log.info("calibrated on neutral stance ending at %.2f s", end_s)
         self._events.append(Event(end_s, EventKind.CALIBRATION, "neutral stance", source="pipeline"))
-        return len(frame) - in_frame
+        self._orient(window)  # warm the filters up on the still capture
+
+
+def _rows(frame: Frame, start: int, stop: int) -> Frame:
+    """Samples [start, stop) of a frame."""
+    return Frame(
+        frame.time_s[start:stop],
+        frame.placements,
+        frame.acc_m_s2[start:stop],
+        frame.gyr_rad_s[start:stop],
+        frame.valid[start:stop],
+        frame.rate_hz,
+    )
 
 
 def _tail(frame: Frame, n: int) -> Frame:
     """The last n samples of a frame."""
-    return Frame(
-        frame.time_s[-n:],
-        frame.placements,
-        frame.acc_m_s2[-n:],
-        frame.gyr_rad_s[-n:],
-        frame.valid[-n:],
-        frame.rate_hz,
-    )
+    return _rows(frame, len(frame) - n, len(frame))

@@ -140,3 +140,46 @@ def test_session_angles_match_simulator_truth(name, tolerance_deg):
         assert np.isfinite(sagittal).mean() > 0.9, key
         assert _rms(sagittal) < tolerance_deg, (key, _rms(sagittal))
         assert _rms(error[:, 1]) < 2 * tolerance_deg, (key, _rms(error[:, 1]))
+
+
+def test_pipeline_in_random_chunks_equals_one_call():
+    from sensors.processing.pipeline import AngleBlock, PipelineSettings, SegmentAnglePipeline
+    from sensors.samples import Frame
+
+    drill = make_drill("forward-bend", DrillOptions(seed=4, duration_s=25))
+    sink, _ = run_session(SimulatedSource(drill, seed=4), SessionSettings())
+    frame = sink.frame
+    placements = frame.placements
+    whole = SegmentAnglePipeline(placements, PipelineSettings()).step(frame)
+    chunked_pipeline = SegmentAnglePipeline(placements, PipelineSettings())
+    rng = np.random.default_rng(1)
+    bounds = np.sort(rng.choice(np.arange(1, len(frame)), 60, replace=False))
+    parts = []
+    for a, b in zip([0, *bounds], [*bounds, len(frame)], strict=True):
+        piece = Frame(
+            frame.time_s[a:b],
+            placements,
+            frame.acc_m_s2[a:b],
+            frame.gyr_rad_s[a:b],
+            frame.valid[a:b],
+            frame.rate_hz,
+        )
+        parts.append(chunked_pipeline.step(piece))
+    chunked = AngleBlock.concatenate(parts)
+    np.testing.assert_array_equal(chunked.orientation, whole.orientation)
+    np.testing.assert_array_equal(chunked.inclination_rad, whole.inclination_rad)
+    assert np.isfinite(whole.inclination_rad[-1]).all()
+
+
+def test_calibration_waits_for_the_patient_to_stand_still():
+    from sensors.processing.pipeline import PipelineSettings, SegmentAnglePipeline
+
+    drill = make_drill("forward-bend", DrillOptions(seed=4, duration_s=25, calibration_s=0.5))
+    sink, _ = run_session(SimulatedSource(drill, seed=4), SessionSettings())
+    frame = sink.frame
+    pipeline = SegmentAnglePipeline(frame.placements, PipelineSettings(calibration_s=2.0))
+    pipeline.step(frame)
+    first_bend = drill.truth.repetitions[0]
+    # Bending from 1.5 s on: no still 2 s window until the first return has settled.
+    assert pipeline.calibration is not None and pipeline.calibration.time_s > first_bend.end_s
+    assert pipeline.calibration_failures and "calibrate again" in pipeline.calibration_failures[0]
