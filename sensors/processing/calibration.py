@@ -105,3 +105,70 @@ def calibrate_neutral_stance(
         check_still(placement, gyr, acc, limits)
         mounts[placement] = neutral_mount(placement, np.mean(acc, axis=0))
     return SegmentCalibration(mounts, time_s)
+
+
+#: Placements a forward bend can calibrate (the thighs barely move in one).
+BACK_PLACEMENTS = (Placement.LUMBAR, Placement.PELVIS, Placement.THORAX)
+
+
+@dataclass(frozen=True)
+class FunctionalCalibration:
+    """A neutral-stance calibration refined by a forward bend, and what the bend revealed.
+
+    bend_tilt_deg: deepest tilt of each sensor from its neutral vertical during the bend;
+    warnings: plain-language problems (sensors swapped, bend too shallow)."""
+
+    calibration: SegmentCalibration
+    bend_tilt_deg: dict[Placement, float]
+    warnings: tuple[str, ...]
+
+
+def functional_mount(
+    neutral_mount_q: np.ndarray, bend_acc_m_s2: np.ndarray, min_tilt_deg: float = 20.0
+) -> np.ndarray:
+    """Sensor→segment quaternion (4,) from a neutral-stance mount (4,) and the accelerometer (n, 3)
+    during a forward bend of that segment.
+
+    The neutral capture fixes the segment's vertical z in the sensor frame. At the deepest part of
+    a forward bend the measured vertical g = cos θ·z − sin θ·x, so the anterior axis x is minus its
+    component perpendicular to z; y = z × x completes the frame. This corrects a sensor turned
+    about the spine's long axis, which a neutral capture cannot see."""
+    neutral = quat.to_matrix(neutral_mount_q)
+    z = neutral[2]  # segment z in sensor coordinates
+    directions = bend_acc_m_s2 / np.linalg.norm(bend_acc_m_s2, axis=1, keepdims=True)
+    tilt = np.degrees(np.arccos(np.clip(directions @ z, -1.0, 1.0)))
+    if tilt.max() < min_tilt_deg:
+        raise CalibrationError(
+            f"the bend tilted this sensor only {tilt.max():.0f}°; bend forward at least {min_tilt_deg:.0f}°"
+        )
+    deepest = directions[tilt >= 0.8 * tilt.max()].mean(axis=0)
+    across = deepest - (deepest @ z) * z
+    x = -across / np.linalg.norm(across)
+    y = np.cross(z, x)
+    return quat.from_matrix(np.stack([x, y, z]))
+
+
+def calibrate_functional(
+    neutral: SegmentCalibration, bend_acc: dict[Placement, np.ndarray], time_s: float
+) -> FunctionalCalibration:
+    """Refine every back sensor's mount from its accelerometer (n, 3) during one forward bend,
+    and check that the lumbar sensor flexed more than the pelvic one (else they look swapped)."""
+    mounts = dict(neutral.mount_q)
+    tilts, warnings = {}, []
+    for placement, acc in bend_acc.items():
+        z = quat.to_matrix(neutral.mount_q[placement])[2]
+        directions = acc / np.linalg.norm(acc, axis=1, keepdims=True)
+        tilts[placement] = float(np.degrees(np.arccos(np.clip(directions @ z, -1.0, 1.0))).max())
+        if placement not in BACK_PLACEMENTS:
+            continue
+        try:
+            mounts[placement] = functional_mount(neutral.mount_q[placement], acc)
+        except CalibrationError as error:
+            warnings.append(f"{placement.value} sensor: {error}; kept its neutral-stance calibration")
+    lumbar, pelvis = tilts.get(Placement.LUMBAR), tilts.get(Placement.PELVIS)
+    if lumbar is not None and pelvis is not None and pelvis > lumbar:
+        warnings.append(
+            f"the pelvis sensor tilted more ({pelvis:.0f}°) than the lumbar sensor ({lumbar:.0f}°) "
+            "in the bend: the two sensors look swapped; check which is at T12/L1 and which at S1/S2"
+        )
+    return FunctionalCalibration(SegmentCalibration(mounts, time_s), tilts, tuple(warnings))
