@@ -22,12 +22,14 @@ from sensors.samples import SampleBlock
 @dataclass(frozen=True)
 class ProcessedAngles:
     """/processing: time_s (n,), valid (n, p), orientation (n, p, 4), inclination_rad (n, p, 2),
-    lumbar_rad (n, 2)."""
+    axial_rad (n, p), angular_velocity_rad_s (n, p, 3), lumbar_rad (n, 3)."""
 
     time_s: np.ndarray
     valid: np.ndarray
     orientation: np.ndarray
     inclination_rad: np.ndarray
+    axial_rad: np.ndarray
+    angular_velocity_rad_s: np.ndarray
     lumbar_rad: np.ndarray
 
 
@@ -146,6 +148,8 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
         proc["valid"][:],
         proc["orientation"][:],
         proc["inclination_rad"][:],
+        proc["axial_rad"][:],
+        proc["angular_velocity_rad_s"][:],
         proc["lumbar_rad"][:],
     )
     return Recording(

@@ -170,7 +170,9 @@ class RecordingWriter:
             ("valid", (p,), "bool", "1"),
             ("orientation", (p, 4), "f8", "1"),
             ("inclination_rad", (p, 2), "f8", "rad"),
-            ("lumbar_rad", (2,), "f8", "rad"),
+            ("axial_rad", (p,), "f8", "rad"),
+            ("angular_velocity_rad_s", (p, 3), "f8", "rad/s"),
+            ("lumbar_rad", (3,), "f8", "rad"),
         ):
             _create(processing, name, row_shape, dtype, unit)
 
@@ -252,6 +254,8 @@ class RecordingWriter:
                 ("valid", valid),
                 ("orientation", angles.orientation),
                 ("inclination_rad", angles.inclination_rad),
+                ("axial_rad", angles.axial_rad),
+                ("angular_velocity_rad_s", angles.angular_velocity_rad_s),
                 ("lumbar_rad", angles.lumbar_rad),
             ):
                 pending.add(f"{schema.PROCESSING}/{name}", values)

@@ -32,7 +32,7 @@ def wrap_angle(angle_rad: np.ndarray) -> np.ndarray:
 
 
 def lumbar_angles(trunk_rad: np.ndarray, pelvis_rad: np.ndarray) -> np.ndarray:
-    """Lumbar angle (..., 2) = trunk − pelvis inclination (..., 2), rad, wrapped into (−π, π]."""
+    """Lumbar angles (..., k) = trunk − pelvis angles (..., k), rad, wrapped into (−π, π]."""
     return wrap_angle(np.asarray(trunk_rad) - np.asarray(pelvis_rad))
 
 
@@ -69,3 +69,12 @@ def segment_vertical(segment_q: np.ndarray) -> np.ndarray:
     """The earth's vertical expressed in the segment frame, (..., 3), for quaternions (..., 4)."""
     up = np.array([0.0, 0.0, 1.0])
     return quat.rotate(quat.conjugate(segment_q), np.broadcast_to(up, (*np.shape(segment_q)[:-1], 3)))
+
+
+def heading_of(segment_q: np.ndarray, axis: int) -> np.ndarray:
+    """Heading (...), rad, of a segment axis (0 x, 1 y, 2 z) projected on the horizontal plane,
+    counter-clockwise from the earth's x axis seen from above."""
+    unit = np.zeros(3)
+    unit[axis] = 1.0
+    direction = quat.rotate(segment_q, np.broadcast_to(unit, (*np.shape(segment_q)[:-1], 3)))
+    return np.arctan2(direction[..., 1], direction[..., 0])

@@ -13,7 +13,14 @@ import numpy as np
 
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
-from sensors.processing.angles import inclination_angles, lumbar_angles, segment_orientation
+from sensors.processing.angles import (
+    heading_of,
+    inclination_angles,
+    lumbar_angles,
+    segment_frame,
+    segment_orientation,
+    wrap_angle,
+)
 from sensors.processing.calibration import SegmentCalibration, StillnessLimits, calibrate_neutral_stance
 from sensors.processing.errors import CalibrationError
 from sensors.processing.orientation import OrientationEstimator, OrientationSettings
@@ -37,14 +44,18 @@ class AngleBlock:
     """Pipeline output for one frame block.
 
     time_s (n,); orientation (n, p, 4) sensor→earth; inclination_rad (n, p, 2) segment
-    [sagittal, frontal]; lumbar_rad (n, 2) trunk − pelvis (NaN without both); all NaN before
-    calibration and in gaps.
+    [sagittal, frontal]; axial_rad (n, p) segment rotation about its long axis relative to the
+    calibration pose (left positive; from the gyroscope, so it drifts slowly); angular_velocity_rad_s
+    (n, p, 3) segment-frame angular velocity [about AP, ML, SI]; lumbar_rad (n, 3) trunk − pelvis
+    [sagittal, frontal, axial] (NaN without both). All NaN before calibration and in gaps.
     """
 
     time_s: np.ndarray
     placements: tuple[Placement, ...]
     orientation: np.ndarray
     inclination_rad: np.ndarray
+    axial_rad: np.ndarray
+    angular_velocity_rad_s: np.ndarray
     lumbar_rad: np.ndarray
 
     def __len__(self) -> int:
@@ -62,6 +73,8 @@ class AngleBlock:
             placements=blocks[0].placements,
             orientation=np.concatenate([b.orientation for b in blocks]),
             inclination_rad=np.concatenate([b.inclination_rad for b in blocks]),
+            axial_rad=np.concatenate([b.axial_rad for b in blocks]),
+            angular_velocity_rad_s=np.concatenate([b.angular_velocity_rad_s for b in blocks]),
             lumbar_rad=np.concatenate([b.lumbar_rad for b in blocks]),
         )
 
@@ -90,6 +103,7 @@ class SegmentAnglePipeline:
         self._capture: list[Frame] = []
         self._captured = 0
         self._next_attempt = self._needed
+        self._heading_reference: dict[Placement, float] = {}
         self.calibration_failures: list[str] = []
         self._events: list[Event] = []
 
@@ -120,17 +134,36 @@ class SegmentAnglePipeline:
         if offset < n:
             orientation[offset:] = self._orient(_rows(frame, offset, n))
         inclination = np.full((n, p, 2), np.nan)
+        axial = np.full((n, p), np.nan)
+        angular_velocity = np.full((n, p, 3), np.nan)
         if self.calibration is not None:
             for k, placement in enumerate(self.placements):
-                segment_q = segment_orientation(orientation[:, k], self.calibration.mount_q[placement])
+                mount = self.calibration.mount_q[placement]
+                segment_q = segment_orientation(orientation[:, k], mount)
                 inclination[:, k] = inclination_angles(segment_q)
-        lumbar = np.full((n, 2), np.nan)
+                axial[:, k] = self._axial(placement, segment_q)
+                angular_velocity[:, k] = segment_frame(frame.gyr_rad_s[:, frame.index(placement)], mount)
+        lumbar = np.full((n, 3), np.nan)
         if Placement.LUMBAR in self.placements and Placement.PELVIS in self.placements:
+            trunk, pelvis = self.placements.index(Placement.LUMBAR), self.placements.index(Placement.PELVIS)
             lumbar = lumbar_angles(
-                inclination[:, self.placements.index(Placement.LUMBAR)],
-                inclination[:, self.placements.index(Placement.PELVIS)],
+                np.concatenate([inclination[:, trunk], axial[:, trunk, None]], axis=1),
+                np.concatenate([inclination[:, pelvis], axial[:, pelvis, None]], axis=1),
             )
-        return AngleBlock(frame.time_s.copy(), self.placements, orientation, inclination, lumbar)
+        return AngleBlock(
+            frame.time_s.copy(), self.placements, orientation, inclination, axial, angular_velocity, lumbar
+        )
+
+    def _axial(self, placement: Placement, segment_q: np.ndarray) -> np.ndarray:
+        """Rotation about the segment's long axis (n,) rad relative to its heading at calibration:
+        the heading of its medio-lateral axis, which stays horizontal in sagittal movements."""
+        heading = heading_of(segment_q, axis=1)
+        if placement not in self._heading_reference:
+            finite = np.flatnonzero(np.isfinite(heading))
+            if len(finite) == 0:
+                return heading
+            self._heading_reference[placement] = float(heading[finite[0]])
+        return wrap_angle(heading - self._heading_reference[placement])
 
     def _orient(self, frame: Frame) -> np.ndarray:
         """Orientation (n, p, 4) of every sensor over a frame, continuing each filter."""

@@ -57,7 +57,13 @@ def _frame_and_angles(rng, n=120):
     acc = rng.normal(size=(n, 2, 3))
     frame = Frame(t, PLACEMENTS, acc, acc, valid, 100.0)
     angles = AngleBlock(
-        t, PLACEMENTS, rng.normal(size=(n, 2, 4)), rng.normal(size=(n, 2, 2)), rng.normal(size=(n, 2))
+        time_s=t,
+        placements=PLACEMENTS,
+        orientation=rng.normal(size=(n, 2, 4)),
+        inclination_rad=rng.normal(size=(n, 2, 2)),
+        axial_rad=rng.normal(size=(n, 2)),
+        angular_velocity_rad_s=rng.normal(size=(n, 2, 3)),
+        lumbar_rad=rng.normal(size=(n, 3)),
     )
     return frame, angles
 
@@ -109,6 +115,8 @@ def test_every_field_round_trips(tmp_path):
     np.testing.assert_array_equal(rec.processing.valid, frame.valid)
     np.testing.assert_array_equal(rec.processing.orientation, angles.orientation)
     np.testing.assert_array_equal(rec.processing.inclination_rad, angles.inclination_rad)
+    np.testing.assert_array_equal(rec.processing.axial_rad, angles.axial_rad)
+    np.testing.assert_array_equal(rec.processing.angular_velocity_rad_s, angles.angular_velocity_rad_s)
     np.testing.assert_array_equal(rec.processing.lumbar_rad, angles.lumbar_rad)
     for got, sent in zip(rec.events, events, strict=True):
         assert (got.time_s, got.kind, got.source) == (sent.time_s, sent.kind, sent.source)

@@ -117,7 +117,7 @@ def _angle_errors(name, seed, seconds):
     truth = {p: value - value[capture].mean(axis=0) for p, value in truth.items()}
     errors = {p.segment: np.degrees(angles.inclination(p)) - truth[p] for p in angles.placements}
     lumbar_truth = truth[Placement.LUMBAR] - truth[Placement.PELVIS]
-    errors["lumbar"] = np.degrees(angles.lumbar_rad) - lumbar_truth
+    errors["lumbar"] = np.degrees(angles.lumbar_rad[:, :2]) - lumbar_truth
     return report, errors
 
 
@@ -183,3 +183,39 @@ def test_calibration_waits_for_the_patient_to_stand_still():
     # Bending from 1.5 s on: no still 2 s window until the first return has settled.
     assert pipeline.calibration is not None and pipeline.calibration.time_s > first_bend.end_s
     assert pipeline.calibration_failures and "calibrate again" in pipeline.calibration_failures[0]
+
+
+def test_axial_rotation_per_stride_and_counter_rotation_in_gait():
+    drill = make_drill("gait", DrillOptions(seed=5, duration_s=30))
+    sink, _ = run_session(SimulatedSource(drill, seed=5), SessionSettings())
+    angles = sink.all_angles
+    truth = drill.truth
+    contacts = truth.initial_contacts_s
+    strides = [(a, b) for a, b in zip(contacts[2:-4:2], contacts[4:-2:2], strict=True)]
+    pelvis = np.degrees(angles.axial_rad[:, angles.placements.index(Placement.PELVIS)])
+    trunk = np.degrees(angles.axial_rad[:, angles.placements.index(Placement.LUMBAR)])
+    lumbar = np.degrees(angles.lumbar_rad[:, 2])
+    in_stride = [(angles.time_s >= a) & (angles.time_s < b) for a, b in strides]
+    assert np.median([np.ptp(pelvis[w]) for w in in_stride]) == pytest.approx(
+        truth.pelvic_rotation_range_deg, abs=1.0
+    )
+    # The trunk counter-rotates by half the pelvic rotation: the lumbar spine twists 1.5× as much.
+    assert np.median([np.ptp(trunk[w]) for w in in_stride]) == pytest.approx(
+        0.5 * truth.pelvic_rotation_range_deg, abs=1.0
+    )
+    assert np.median([np.ptp(lumbar[w]) for w in in_stride]) == pytest.approx(
+        1.5 * truth.pelvic_rotation_range_deg, abs=1.5
+    )
+    standing = angles.time_s < truth.walk_start_s
+    assert np.nanmax(np.abs(pelvis[standing])) < 1.0  # relative to the calibration pose
+
+
+def test_segment_angular_velocity_matches_the_bend():
+    drill = make_drill("forward-bend", DrillOptions(seed=6, duration_s=25))
+    sink, _ = run_session(SimulatedSource(drill, seed=6), SessionSettings())
+    angles = sink.all_angles
+    k = angles.placements.index(Placement.LUMBAR)
+    flexion_rate = np.degrees(angles.angular_velocity_rad_s[:, k, 1])  # about the ML axis
+    for rep in drill.truth.repetitions:
+        during = (angles.time_s >= rep.start_s) & (angles.time_s <= rep.peak_s)
+        assert np.nanmax(flexion_rate[during]) == pytest.approx(rep.trunk_peak_velocity_deg_s, rel=0.05)
