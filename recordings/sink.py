@@ -8,12 +8,14 @@ from recordings.writer import RecordingWriter
 from sensors.events import Event, EventKind
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.pipeline import AngleBlock
+from sensors.processing.session import NullSink
 from sensors.samples import Frame, SampleBlock
 from sensors.source import Source, StatusChange
 
 
-class RecordingSink:
-    """A `SessionSink` that records raw samples, frames' gap flags and angles, events, calibration."""
+class RecordingSink(NullSink):
+    """A `SessionSink` that records raw samples, frames' gap flags and angles, events, calibration.
+    Running measures are not recorded: they are recomputed from the file."""
 
     def __init__(self, writer: RecordingWriter, source: Source) -> None:
         self.writer = writer

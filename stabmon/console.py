@@ -6,38 +6,27 @@ import sys
 import time
 from typing import TextIO
 
-import numpy as np
-
 from sensors.events import Event
-from sensors.processing.calibration import SegmentCalibration
+from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.pipeline import AngleBlock
-from sensors.processing.session import SessionReport
+from sensors.processing.session import NullSink, SessionReport
 from sensors.processing.summary import AngleSummary, summarize_angles
-from sensors.samples import Frame, SampleBlock
-from sensors.source import Source, StatusChange
+from sensors.samples import Frame
+from sensors.source import Source
 
 
-class AngleCollector:
-    """Keeps every angle block of the session (about 50 MB per hour for two sensors at 100 Hz)."""
+class AngleCollector(NullSink):
+    """Keeps every angle block of the session (about 100 MB per hour for two sensors at 100 Hz)."""
 
     def __init__(self) -> None:
         self.blocks: list[AngleBlock] = []
         self.events: list[Event] = []
-
-    def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
-        pass
 
     def on_frame(self, frame: Frame, angles: AngleBlock) -> None:
         self.blocks.append(angles)
 
     def on_event(self, event: Event) -> None:
         self.events.append(event)
-
-    def on_status(self, status: StatusChange) -> None:
-        pass
-
-    def on_calibration(self, calibration: SegmentCalibration) -> None:
-        pass
 
     def summary(self) -> AngleSummary | None:
         if not self.blocks:
@@ -46,8 +35,9 @@ class AngleCollector:
         return summarize_angles(angles.time_s, angles.placements, angles.inclination_rad, angles.lumbar_rad)
 
 
-class ProgressPrinter:
-    """Prints elapsed session time and per-sensor health at most once per `interval_s` of wall time."""
+class ProgressPrinter(NullSink):
+    """Prints elapsed session time, per-sensor health and the running trunk sway at most once per
+    `interval_s` of wall time."""
 
     def __init__(
         self, source: Source, total_s: float, stream: TextIO = sys.stderr, interval_s: float = 1.0
@@ -57,9 +47,13 @@ class ProgressPrinter:
         self.stream = stream
         self.interval_s = interval_s
         self._last = 0.0
+        self._sway = ""
 
-    def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
-        pass
+    def on_measures(self, measures: RunningMeasures) -> None:
+        sway = measures.trunk_angle_sway
+        self._sway = (
+            f"   trunk sway (last {measures.window_s:.0f} s) AP {sway.rms_ap:.2f}° ML {sway.rms_ml:.2f}° RMS"
+        )
 
     def on_frame(self, frame: Frame, angles: AngleBlock) -> None:
         now = time.monotonic()
@@ -70,22 +64,13 @@ class ProgressPrinter:
             f"{p.value} {h.rate_hz:5.1f} Hz {100 * h.loss_fraction:4.1f}% lost"
             for p, h in self.source.health().items()
         ]
-        print(
-            f"  {frame.time_s[-1]:6.1f} / {self.total_s:.0f} s   " + " | ".join(parts),
-            file=self.stream,
-            flush=True,
-        )
+        line = f"  {frame.time_s[-1]:6.1f} / {self.total_s:.0f} s   " + " | ".join(parts) + self._sway
+        print(line, file=self.stream, flush=True)
 
     def on_event(self, event: Event) -> None:
         print(
             f"  {event.time_s:6.1f} s   event: {event.kind.value} {event.label}", file=self.stream, flush=True
         )
-
-    def on_status(self, status: StatusChange) -> None:
-        pass
-
-    def on_calibration(self, calibration: SegmentCalibration) -> None:
-        pass
 
 
 def format_summary(report: SessionReport, summary: AngleSummary | None) -> str:

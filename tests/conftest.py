@@ -14,6 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from sensors.events import Event
 from sensors.processing import SessionRunner, SessionSettings
 from sensors.processing.calibration import SegmentCalibration
+from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.pipeline import AngleBlock
 from sensors.samples import Frame, SampleBlock
 from sensors.source import StatusChange
@@ -29,6 +30,7 @@ class CollectingSink:
     events: list[Event] = field(default_factory=list)
     statuses: list[StatusChange] = field(default_factory=list)
     calibration: SegmentCalibration | None = None
+    measures: list[RunningMeasures] = field(default_factory=list)
 
     def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
         self.blocks.append((block, session_time_s))
@@ -45,6 +47,9 @@ class CollectingSink:
 
     def on_calibration(self, calibration: SegmentCalibration) -> None:
         self.calibration = calibration
+
+    def on_measures(self, measures: RunningMeasures) -> None:
+        self.measures.append(measures)
 
     @property
     def frame(self) -> Frame:

@@ -7,13 +7,14 @@ from sensors.processing.angles import inclination_angles, lumbar_angles
 from sensors.processing.clock_sync import ClockSync, ClockSyncSettings
 from sensors.processing.orientation import OrientationEstimator, OrientationSettings
 from sensors.processing.pipeline import AngleBlock, PipelineSettings, SegmentAnglePipeline
-from sensors.processing.session import SessionReport, SessionRunner, SessionSettings, SessionSink
+from sensors.processing.session import NullSink, SessionReport, SessionRunner, SessionSettings, SessionSink
 from sensors.processing.synchronizer import Synchronizer, SynchronizerSettings
 
 __all__ = [
     "AngleBlock",
     "ClockSync",
     "ClockSyncSettings",
+    "NullSink",
     "OrientationEstimator",
     "OrientationSettings",
     "PipelineSettings",

@@ -19,6 +19,7 @@ from sensors.events import Event
 from sensors.placements import Placement
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.clock_sync import ClockSync, ClockSyncSettings
+from sensors.processing.live_measures import LiveMeasures, LiveMeasuresSettings, RunningMeasures
 from sensors.processing.pipeline import AngleBlock, PipelineSettings, SegmentAnglePipeline
 from sensors.processing.synchronizer import Synchronizer, SynchronizerSettings
 from sensors.samples import Frame, SampleBlock
@@ -44,6 +45,31 @@ class SessionSink(Protocol):
 
     def on_calibration(self, calibration: SegmentCalibration) -> None:
         """The pipeline calibrated the sensors to their segments."""
+
+    def on_measures(self, measures: RunningMeasures) -> None:
+        """Running measures were updated (about once a second)."""
+
+
+class NullSink:
+    """A sink that ignores everything; subclass it and override what you need."""
+
+    def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
+        pass
+
+    def on_frame(self, frame: Frame, angles: AngleBlock) -> None:
+        pass
+
+    def on_event(self, event: Event) -> None:
+        pass
+
+    def on_status(self, status: StatusChange) -> None:
+        pass
+
+    def on_calibration(self, calibration: SegmentCalibration) -> None:
+        pass
+
+    def on_measures(self, measures: RunningMeasures) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -83,6 +109,9 @@ class SessionRunner:
         self.pipeline = SegmentAnglePipeline(
             self.placements,
             PipelineSettings(rate_hz=self.settings.rate_hz, calibration_s=self.settings.calibration_s),
+        )
+        self.live_measures = LiveMeasures(
+            self.placements, LiveMeasuresSettings(rate_hz=self.settings.rate_hz)
         )
         self._stop_requested = False
         self._clocks: dict[Placement, ClockSync] = {}
@@ -139,7 +168,11 @@ class SessionRunner:
         self._frames += len(frame)
         for sink in self.sinks:
             sink.on_frame(frame, angles)
-        for event in self.pipeline.take_events():
+        measures, detected = self.live_measures.step(frame, angles, self.pipeline.calibration)
+        for update in measures:
+            for sink in self.sinks:
+                sink.on_measures(update)
+        for event in self.pipeline.take_events() + detected:
             for sink in self.sinks:
                 sink.on_event(event)
 

@@ -101,3 +101,57 @@ def test_quiet_stance_isway_recovers_the_simulated_sway_and_the_dual_task_cost()
     # g·sin(θ) dominates: acceleration RMS ≈ g × the scripted trunk sway, in rad.
     assert dual.rms_ap / single.rms_ap == pytest.approx(1.5, rel=0.1)
     assert dual.ellipse_area_95 / single.ellipse_area_95 == pytest.approx(1.5**2, rel=0.2)
+
+
+def test_live_measures_in_random_chunks_equal_one_call_and_stay_bounded():
+    from sensors.processing.live_measures import LiveMeasures
+    from sensors.processing.pipeline import AngleBlock
+    from sensors.samples import Frame
+
+    drill = make_drill("perturbations", DrillOptions(duration_s=40, seed=3))
+    sink, _ = run_session(SimulatedSource(drill, seed=3), SessionSettings())
+    frame, angles, calibration = sink.frame, sink.all_angles, sink.calibration
+    whole_measures, whole_events = LiveMeasures(frame.placements).step(frame, angles, calibration)
+    live = LiveMeasures(frame.placements)
+    rng = np.random.default_rng(2)
+    bounds = np.sort(rng.choice(np.arange(1, len(frame)), 80, replace=False))
+    measures, events = [], []
+    for a, b in zip([0, *bounds], [*bounds, len(frame)], strict=True):
+        piece = Frame(
+            frame.time_s[a:b],
+            frame.placements,
+            frame.acc_m_s2[a:b],
+            frame.gyr_rad_s[a:b],
+            frame.valid[a:b],
+            frame.rate_hz,
+        )
+        part = AngleBlock(
+            angles.time_s[a:b],
+            angles.placements,
+            angles.orientation[a:b],
+            angles.inclination_rad[a:b],
+            angles.axial_rad[a:b],
+            angles.angular_velocity_rad_s[a:b],
+            angles.lumbar_rad[a:b],
+        )
+        m, e = live.step(piece, part, calibration)
+        measures += m
+        events += e
+        assert live.buffered_samples <= 1000  # 10 s at 100 Hz, whatever the block size
+    assert [m.time_s for m in measures] == [m.time_s for m in whole_measures]
+    assert [m.trunk_angle_sway.rms_ap for m in measures] == [
+        m.trunk_angle_sway.rms_ap for m in whole_measures
+    ]
+    assert [e.time_s for e in events] == [e.time_s for e in whole_events]
+    # The live detector finds the same pushes as the offline one, and the session passed them on.
+    truth = np.array([p.instant_s for p in drill.truth.perturbations])
+    np.testing.assert_allclose([e.time_s for e in events], truth, atol=0.02)
+    assert [e.time_s for e in sink.events if e.source == "pipeline" and e.kind.value == "perturbation"] == [
+        e.time_s for e in events
+    ]
+    # Every second, the sway of the last 10 s equals the offline measure on the same samples.
+    last = measures[-1]
+    window = (angles.time_s > last.time_s - 10.0) & (angles.time_s <= last.time_s)
+    offline = sway_measures(*np.degrees(angles.inclination(Placement.LUMBAR)[window]).T, RATE)
+    assert last.trunk_angle_sway.rms_ap == pytest.approx(offline.rms_ap, rel=1e-9)
+    assert len(sink.measures) == len(measures)

@@ -1,0 +1,136 @@
+"""Measures that update while a drill runs: trunk sway over the last seconds, and perturbations
+detected from the pelvic sensor's jerk.
+
+Work per block is bounded: the stage keeps only the last `window_s` of samples. Updates happen at
+fixed sample counts (every `update_s`), so stepping over any chunking gives the same results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sensors.events import Event, EventKind
+from sensors.placements import Placement
+from sensors.processing.angles import segment_frame
+from sensors.processing.calibration import SegmentCalibration
+from sensors.processing.filters import LowPassFilter, LowPassSettings
+from sensors.processing.pipeline import AngleBlock
+from sensors.processing.sway import SwayMeasures, sway_measures
+from sensors.samples import Frame
+
+
+@dataclass(frozen=True)
+class LiveMeasuresSettings:
+    """window_s: sway window; update_s: how often it is recomputed; a window needs at least
+    min_valid of finite samples; perturbations: pelvic jerk above perturbation_jerk_m_s3, at least
+    refractory_s apart."""
+
+    rate_hz: float = 100.0
+    window_s: float = 10.0
+    update_s: float = 1.0
+    min_valid: float = 0.8
+    perturbation_jerk_m_s3: float = 50.0
+    refractory_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class RunningMeasures:
+    """Trunk control over the window ending at time_s: sway of the trunk inclination (deg) and of
+    its acceleration in the segment frame (m/s², causal 3.5 Hz low-pass; ISway-like)."""
+
+    time_s: float
+    window_s: float
+    trunk_angle_sway: SwayMeasures
+    trunk_acc_sway: SwayMeasures
+
+
+class LiveMeasures:
+    def __init__(
+        self, placements: tuple[Placement, ...], settings: LiveMeasuresSettings | None = None
+    ) -> None:
+        self.placements = tuple(placements)
+        self.settings = settings or LiveMeasuresSettings()
+        self._window = round(self.settings.window_s * self.settings.rate_hz)
+        self._update = max(1, round(self.settings.update_s * self.settings.rate_hz))
+        self.reset()
+
+    def reset(self) -> None:
+        self._time = np.zeros(0)
+        self._angle = np.zeros((0, 2))
+        self._acc = np.zeros((0, 2))
+        self._seen = 0
+        self._filter = LowPassFilter(LowPassSettings(self.settings.rate_hz, 3.5))
+        self._last_pelvis_acc: np.ndarray | None = None
+        self._last_perturbation_s = -np.inf
+
+    @property
+    def buffered_samples(self) -> int:
+        """Samples held now (never more than the window)."""
+        return len(self._time)
+
+    def step(
+        self, frame: Frame, angles: AngleBlock, calibration: SegmentCalibration | None
+    ) -> tuple[list[RunningMeasures], list[Event]]:
+        """Running measures due in this block and perturbations detected in it."""
+        events = self._perturbations(frame)
+        trunk = self.placements.index(Placement.LUMBAR)
+        acc = self._filter.step(frame.acc(Placement.LUMBAR))
+        if calibration is not None:
+            acc = segment_frame(acc, calibration.mount_q[Placement.LUMBAR])
+        else:
+            acc = np.full_like(acc, np.nan)
+        angle = np.degrees(angles.inclination_rad[:, trunk])
+        measures = []
+        offset = 0
+        while offset < len(frame):
+            take = min(len(frame) - offset, self._update - self._seen % self._update)
+            part = slice(offset, offset + take)
+            self._append(frame.time_s[part], angle[part], acc[part, :2])
+            offset += take
+            self._seen += take
+            if self._seen % self._update == 0:
+                result = self._measure()
+                if result is not None:
+                    measures.append(result)
+        return measures, events
+
+    def _append(self, t: np.ndarray, angle: np.ndarray, acc: np.ndarray) -> None:
+        keep = self._window
+        self._time = np.concatenate([self._time, t])[-keep:]
+        self._angle = np.concatenate([self._angle, angle])[-keep:]
+        self._acc = np.concatenate([self._acc, acc])[-keep:]
+
+    def _measure(self) -> RunningMeasures | None:
+        if len(self._time) < self._window:
+            return None
+        ok = np.isfinite(self._angle).all(axis=1) & np.isfinite(self._acc).all(axis=1)
+        if ok.mean() < self.settings.min_valid:
+            return None
+        rate = self.settings.rate_hz
+        return RunningMeasures(
+            time_s=float(self._time[-1]),
+            window_s=self.settings.window_s,
+            trunk_angle_sway=sway_measures(self._angle[ok, 0], self._angle[ok, 1], rate),
+            trunk_acc_sway=sway_measures(self._acc[ok, 0], self._acc[ok, 1], rate, acceleration=True),
+        )
+
+    def _perturbations(self, frame: Frame) -> list[Event]:
+        if Placement.PELVIS not in frame.placements or len(frame) == 0:
+            return []
+        acc = frame.acc(Placement.PELVIS)
+        previous = acc[:1] if self._last_pelvis_acc is None else self._last_pelvis_acc[None]
+        jerk = (
+            np.linalg.norm(np.diff(np.concatenate([previous, acc]), axis=0), axis=1) * self.settings.rate_hz
+        )
+        self._last_pelvis_acc = acc[-1]
+        events = []
+        for k in np.flatnonzero(np.nan_to_num(jerk) > self.settings.perturbation_jerk_m_s3):
+            instant = float(frame.time_s[k]) - 1.0 / self.settings.rate_hz  # the jerk spans [k−1, k]
+            if instant - self._last_perturbation_s >= self.settings.refractory_s:
+                self._last_perturbation_s = instant
+                events.append(
+                    Event(instant, EventKind.PERTURBATION, "detected from pelvic jerk", source="pipeline")
+                )
+        return events
