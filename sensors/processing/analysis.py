@@ -115,7 +115,11 @@ def _stance(data: SessionData) -> list[Measure]:
 
 def _perturbations(data: SessionData) -> list[Measure]:
     t = data.frame.time_s
-    instants = [e.time_s for e in data.events if e.kind is EventKind.PERTURBATION]
+    # Marked instants (operator key, platform trigger) win; the live detector's events stand in
+    # for missing marks; without either, detect offline from the pelvic jerk.
+    pushes = [e for e in data.events if e.kind is EventKind.PERTURBATION]
+    marked = [e.time_s for e in pushes if e.source != "pipeline"]
+    instants = marked or [e.time_s for e in pushes]
     if not instants:
         instants = detect_perturbation_instants(t, data.frame.acc(Placement.PELVIS)).tolist()
     trunk = np.degrees(data.angles.inclination(Placement.LUMBAR))
