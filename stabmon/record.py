@@ -10,8 +10,9 @@ from pathlib import Path
 from recordings import RecordingSink, RecordingWriter, SessionMetadata, session_file_name
 from sensors.placements import REQUIRED_PLACEMENTS, parse_placement
 from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing.errors import ProcessingError
 from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, make_drill
-from stabmon.console import AngleCollector, ProgressPrinter, format_summary
+from stabmon.console import ProgressPrinter, SessionCollector, format_measures, format_summary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     )
     path = args.out / session_file_name(metadata.subject_id, args.drill, metadata.created_utc)
     writer = RecordingWriter(path, metadata, source.sensors)
-    collector = AngleCollector()
+    collector = SessionCollector()
     print(
         f"Recording {args.drill} for {args.seconds:.0f} s from {len(placements)} simulated sensors → {path}"
     )
@@ -82,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         writer.close()  # whatever happened, everything received so far is on disk
     print(format_summary(report, collector.summary()))
+    try:
+        print(format_measures(collector.analysis(args.drill)))
+    except ProcessingError as error:
+        print(f"Measures: not available ({error})")
     size_kb = path.stat().st_size / 1024
     print(f"Saved {path} ({size_kb:.0f} KiB)")
     return 0
