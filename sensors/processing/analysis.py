@@ -124,15 +124,17 @@ def _perturbations(data: SessionData) -> list[Measure]:
         instants = detect_perturbation_instants(t, data.frame.acc(Placement.PELVIS)).tolist()
     trunk = np.degrees(data.angles.inclination(Placement.LUMBAR))
     rows, g, src = [], "perturbation", "METRICS.md §3; Hodges & Bui 1996; Moorhouse & Granata 2005"
+    skipped = 0
     for k, instant in enumerate(instants, start=1):
         near = (t > instant - 1.5) & (t < instant + 3.0)
-        if not np.isfinite(trunk[near]).all():
-            continue
         after = near & (t >= instant) & (t < instant + 0.5)
-        plane = int(np.argmax(np.ptp(trunk[after], axis=0)))  # the plane the push moved the trunk in
+        plane = int(
+            np.argmax(np.nan_to_num(np.nanmax(trunk[after], axis=0) - np.nanmin(trunk[after], axis=0)))
+        )
         try:
             r = perturbation_response(t[near], trunk[near, plane], instant)
         except ProcessingError:
+            skipped += 1  # no response, or data lost during it: reported, not guessed
             continue
         rows += [
             Measure(g, "onset_latency", r.onset_latency_s, "s", src, k),
@@ -145,7 +147,7 @@ def _perturbations(data: SessionData) -> list[Measure]:
             Measure(g, "time_to_stabilisation", r.time_to_stabilisation_s, "s", src, k),
             Measure(g, "anticipatory", float(r.anticipatory), "1", src, k),
         ]
-    return rows + _means(rows, g, src)
+    return rows + _means(rows, g, src) + [Measure(g, "repetitions_not_measured", float(skipped), "1", src)]
 
 
 def _means(rows: list[Measure], group: str, source: str) -> list[Measure]:
@@ -181,8 +183,11 @@ def _bends(data: SessionData) -> list[Measure]:
             Measure(g, "trunk_peak_velocity", r.trunk_peak_velocity_deg_s, "deg/s", src, k),
             Measure(g, "marp", r.marp_deg, "deg", src, k),
         ]
+    gaps = Measure(g, "repetitions_skipped_for_gaps", float(result.skipped_for_gaps), "1", src)
     return (
-        rows + _means(rows, g, src) + [Measure(g, "deviation_phase", result.deviation_phase_deg, "deg", src)]
+        rows
+        + _means(rows, g, src)
+        + [Measure(g, "deviation_phase", result.deviation_phase_deg, "deg", src), gaps]
     )
 
 

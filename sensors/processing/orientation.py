@@ -20,7 +20,11 @@ class OrientationSettings:
     bias expected (~1 °/s); a person standing "still" sways below it and vqf then learns part of
     the sway as bias (0.2–0.4° of slow inclination error in simulated quiet stance). Lowering it
     to 0.5 °/s fixed that for small biases but left a 1 °/s bias unlearned (1.5° error).
-    reset_after_gap_s: a gap longer than this restarts the filter (keeping its gyro bias)."""
+    reset_after_gap_s: a gap longer than this restarts the filter (keeping its gyro bias); a
+    shorter one is bridged: the filter's state is carried across it by gyroscope-only steps with
+    the rate interpolated linearly between the samples either side (its output stays NaN there),
+    so a gap during a movement does not lose the rotation made in it. Without this, a 0.16 s
+    loss in mid-bend cost ~12° that took the accelerometer correction seconds to win back."""
 
     rate_hz: float = 100.0
     tau_acc_s: float = 3.0
@@ -52,6 +56,7 @@ class OrientationEstimator:
         self._vqf = VQF(1.0 / self.settings.rate_hz, **self.settings.vqf_parameters())
         self._gap_samples = 0
         self._started = False
+        self._last_gyr: np.ndarray | None = None
 
     @property
     def gyr_bias_rad_s(self) -> np.ndarray:
@@ -69,14 +74,24 @@ class OrientationEstimator:
             gap = self._gap_samples + start - previous_stop
             if self._started and gap > gap_limit:
                 self._restart_keeping_bias()
+            elif self._started and gap > 0:
+                self._bridge(gap, np.asarray(gyr_rad_s[start], dtype=float))
             gyr = np.ascontiguousarray(gyr_rad_s[start:stop], dtype=float)
             acc = np.ascontiguousarray(acc_m_s2[start:stop], dtype=float)
             out[start:stop] = self._vqf.updateBatch(gyr, acc)["quat6D"]
             self._started = True
             self._gap_samples = 0
+            self._last_gyr = gyr[-1].copy()
             previous_stop = stop
         self._gap_samples += n - previous_stop
         return out
+
+    def _bridge(self, gap: int, next_gyr: np.ndarray) -> None:
+        """Carry the state over `gap` missing samples with interpolated gyroscope-only steps."""
+        assert self._last_gyr is not None
+        for k in range(1, gap + 1):
+            w = k / (gap + 1)
+            self._vqf.updateGyr(np.ascontiguousarray((1 - w) * self._last_gyr + w * next_gyr))
 
     def _restart_keeping_bias(self) -> None:
         bias, sigma = self._vqf.getBiasEstimate()

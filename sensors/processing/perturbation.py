@@ -4,6 +4,8 @@ All functions are pure and work on one angle trace in the plane of the perturbat
 sampled uniformly; the live pipeline calls them on a window once the response is over.
 
 Definitions (METRICS.md §3; the choices are ours where the literature has none):
+- Missing samples (NaN) are allowed in the baseline and after the first trough; a gap from just
+  before the onset to the first trough makes the response unmeasurable (ProcessingError).
 - Onset: first sample from which the angular velocity stays beyond its baseline mean ± k·SD
   (k = 3, SD floored at `min_threshold_deg_s` / k) for `min_duration_s` (Hodges & Bui 1996
   threshold family). Baseline: [instant − 1.0 s, instant − 0.3 s], which ends before an
@@ -91,16 +93,17 @@ def perturbation_response(
     s = settings or ResponseSettings()
     t = np.asarray(time_s, dtype=float)
     angle = np.asarray(angle_deg, dtype=float)
-    if len(t) < 10 or not np.isfinite(angle).all():
-        raise ProcessingError(f"perturbation at {instant_s:.2f} s: need a gap-free angle trace around it")
+    where = f"perturbation at {instant_s:.2f} s"
+    if np.isfinite(angle).sum() < 10:
+        raise ProcessingError(f"{where}: no angle data around it")
     rate = 1.0 / float(np.median(np.diff(t)))
     velocity = np.gradient(angle, t)
-    baseline = (t >= instant_s + s.baseline_s[0]) & (t < instant_s + s.baseline_s[1])
+    baseline = (t >= instant_s + s.baseline_s[0]) & (t < instant_s + s.baseline_s[1]) & np.isfinite(velocity)
     if baseline.sum() < 5:
-        raise ProcessingError(f"perturbation at {instant_s:.2f} s: not enough data before it for a baseline")
+        raise ProcessingError(f"{where}: not enough data before it for a baseline")
     mean_v = float(velocity[baseline].mean())
     threshold = max(s.threshold_sd * float(velocity[baseline].std()), s.min_threshold_deg_s)
-    above = np.abs(velocity - mean_v) > threshold
+    above = np.abs(np.nan_to_num(velocity - mean_v)) > threshold
     run = max(1, round(s.min_duration_s * rate))
     at_instant = int(np.searchsorted(t, instant_s))
     early = int(np.searchsorted(t, instant_s - s.anticipation_window_s))
@@ -110,17 +113,19 @@ def perturbation_response(
         search += 1
     onset = _sustained_start(above, search, len(t), run)
     if onset is None:
-        raise ProcessingError(f"perturbation at {instant_s:.2f} s: no response above {threshold:.1f} °/s")
+        raise ProcessingError(f"{where}: no response above {threshold:.1f} °/s")
     before = slice(max(onset - max(1, round(0.05 * rate)), 0), onset)
     reference = float(angle[before].mean()) if before.stop > before.start else float(angle[onset])
     direction = 1.0 if velocity[onset + run - 1] - mean_v > 0 else -1.0
     window = (t >= t[onset]) & (t <= t[onset] + s.peak_window_s)
     displacement = direction * (angle - reference)
-    peak = int(np.flatnonzero(window)[np.argmax(displacement[window])])
-    after_peak = (t > t[peak]) & (t <= t[peak] + s.peak_window_s)
+    peak = int(np.flatnonzero(window)[np.nanargmax(displacement[window])])
+    after_peak = (t > t[peak]) & (t <= t[peak] + s.peak_window_s) & np.isfinite(displacement)
     trough = (
         int(np.flatnonzero(after_peak)[np.argmin(displacement[after_peak])]) if after_peak.any() else peak
     )
+    if not np.isfinite(angle[before.start : trough + 1]).all():
+        raise ProcessingError(f"{where}: data were lost during the response, so its onset or peak is unknown")
     peak_value = float(displacement[peak])
     overshoot = max(-float(displacement[trough]), 0.0) / peak_value if peak_value > 0 else math.nan
     zeta, omega = _fit_free_response(t, angle, onset, peak, trough, reference, overshoot, s)
@@ -131,7 +136,7 @@ def perturbation_response(
         onset_latency_s=float(t[onset] - instant_s),
         peak_displacement_deg=peak_value,
         time_to_peak_s=float(t[peak] - t[onset]),
-        peak_velocity_deg_s=float(np.max(np.abs(velocity[window] - mean_v))),
+        peak_velocity_deg_s=float(np.nanmax(np.abs(velocity[window] - mean_v))),
         overshoot_ratio=overshoot,
         natural_frequency_rad_s=omega,
         damping_ratio=zeta,
@@ -152,7 +157,7 @@ def _fit_free_response(
     """(ζ, ω_n rad/s) of the damped sinusoid best fitting the response after onset."""
     span = (t[trough] - t[onset]) + 0.5 * (t[trough] - t[peak]) if trough > peak else s.fit_window_s[1]
     span = min(max(span, s.fit_window_s[0]), s.fit_window_s[1])
-    fit = (t >= t[onset] - 0.05) & (t <= t[onset] + span)
+    fit = (t >= t[onset] - 0.05) & (t <= t[onset] + span) & np.isfinite(angle)
     if overshoot > 0:
         log_os = np.log(overshoot)
         zeta0 = float(-log_os / np.sqrt(np.pi**2 + log_os**2))

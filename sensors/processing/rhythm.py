@@ -7,6 +7,10 @@ where its angular velocity was below `onset_velocity_deg_s`; the flexion ends (e
 at the first sample after it where the trunk's velocity is below it again; the return ends at the
 first sample after the end-range hold where the trunk's velocity falls back below it.
 
+Lost samples: a repetition is measured when its gaps are at most `max_gap_s` and none lies within
+`key_margin_s` of a movement start, the end of flexion, the peak or the end of the return; the
+measures then use the samples that arrived (nothing is filled in). Others are counted as skipped.
+
 Per repetition (Laird et al. 2019, T12/S2): trunk, lumbar and pelvic flexion; lumbar contribution
 Δθ_L/Δθ_trunk as a curve over 0–100 % of the trunk's flexion and at end range; lumbar/pelvic ratio
 Δθ_L/Δθ_P; pelvic onset lag (pelvis onset − trunk onset; positive when the pelvis lags); flexion
@@ -35,6 +39,8 @@ class RhythmSettings:
     min_range_deg: float = 30.0
     onset_velocity_deg_s: float = 5.0
     min_separation_s: float = 2.0
+    max_gap_s: float = 0.25
+    key_margin_s: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,20 @@ class BendRepetition:
 class RhythmResult:
     repetitions: tuple[BendRepetition, ...]
     deviation_phase_deg: float  # DP across repetitions; NaN with fewer than two
+    skipped_for_gaps: int = 0  # repetitions left out because samples were lost inside them
+
+
+def _measurable(finite: np.ndarray, rep: slice, key: tuple[int, ...], rate: float, s: RhythmSettings) -> bool:
+    """A repetition is measured when its gaps are short and none touches a key instant
+    (movement starts, end of flexion, peak, end of return)."""
+    missing = ~finite[rep]
+    if missing.any():
+        edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
+        longest = int(np.max(np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)))
+        if longest > s.max_gap_s * rate:
+            return False
+    margin = max(1, round(s.key_margin_s * rate))
+    return all(finite[max(k - margin, 0) : k + margin + 1].all() for k in key)
 
 
 def _phase_deg(angle: np.ndarray, velocity: np.ndarray) -> np.ndarray:
@@ -102,7 +122,7 @@ def bend_repetitions(
         distance=max(1, round(s.min_separation_s * rate)),
     )
     limit = s.onset_velocity_deg_s
-    repetitions, cycles = [], []
+    repetitions, cycles, skipped = [], [], 0
     for peak in peaks:
         start = movement_start(trunk_v, peak, limit)
         pelvis_start = max(movement_start(pelvis_v, peak, limit), start)
@@ -111,8 +131,9 @@ def bend_repetitions(
         end = movement_end(-trunk_v, peak, limit)
         flexion_end = min(movement_end(trunk_v, start, limit), peak)
         rep = slice(start, end + 1)
-        if not finite[rep].all():
-            continue  # a gap inside the repetition: no reliable rhythm
+        if not _measurable(finite, rep, (start, pelvis_start, flexion_end, peak, end), rate, s):
+            skipped += 1  # data lost where it matters: left out, nothing invented
+            continue
         d_trunk = trunk[peak] - trunk[start]
         d_pelvis = pelvis[peak] - pelvis[start]
         d_lumbar = d_trunk - d_pelvis
@@ -127,8 +148,10 @@ def bend_repetitions(
         order = np.argsort(progress)
         keep = np.isfinite(share[order])
         curve = np.interp(PROGRESS_LEVELS, progress[order][keep], share[order][keep])
-        crp = _relative_phase(t[rep], trunk[rep], pelvis[rep])
-        cycles.append(np.interp(np.linspace(0, 1, 101), np.linspace(0, 1, len(crp)), crp))
+        ok = finite[rep]
+        crp = _relative_phase(t[rep][ok], trunk[rep][ok], pelvis[rep][ok])
+        cycle_time = (t[rep][ok] - t[start]) / (t[end] - t[start])
+        cycles.append(np.interp(np.linspace(0, 1, 101), cycle_time, crp))
         repetitions.append(
             BendRepetition(
                 start_s=float(t[start]),
@@ -144,11 +167,11 @@ def bend_repetitions(
                 pelvic_onset_lag_s=float(t[pelvis_start] - t[start]),
                 flexion_duration_s=float(t[flexion_end] - t[start]),
                 duration_s=float(t[end] - t[start]),
-                trunk_peak_velocity_deg_s=float(np.max(trunk_v[flexion])),
-                lumbar_peak_velocity_deg_s=float(np.max(lumbar_v[flexion])),
-                pelvic_peak_velocity_deg_s=float(np.max(pelvis_v[flexion])),
+                trunk_peak_velocity_deg_s=float(np.nanmax(trunk_v[flexion])),
+                lumbar_peak_velocity_deg_s=float(np.nanmax(lumbar_v[flexion])),
+                pelvic_peak_velocity_deg_s=float(np.nanmax(pelvis_v[flexion])),
                 marp_deg=float(np.mean(np.abs(crp))),
             )
         )
     deviation = float(np.mean(np.std(np.array(cycles), axis=0, ddof=1))) if len(cycles) > 1 else float("nan")
-    return RhythmResult(tuple(repetitions), deviation)
+    return RhythmResult(tuple(repetitions), deviation, skipped)

@@ -103,6 +103,12 @@ def zero_sway() -> SumOfSines:
     return SumOfSines(np.zeros(0), np.zeros(0), np.zeros(0))
 
 
+def active(t: np.ndarray, start_s: float, end_s: float) -> bool:
+    """Whether times t (n,) reach into [start_s, end_s]: scripts skip motions that are over or not
+    yet begun, whose contribution there is exactly zero, so long drills stay cheap to evaluate."""
+    return bool(len(t)) and float(t.min()) <= end_s and float(t.max()) >= start_s
+
+
 def damped_response(tau_s: np.ndarray, natural_frequency_rad_s: float, damping_ratio: float) -> np.ndarray:
     """Free response of θ̈ + 2ζωθ̇ + ω²θ = 0 from θ=0, θ̇>0 at τ=0, scaled to a first peak of 1.
 

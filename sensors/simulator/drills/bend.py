@@ -10,7 +10,7 @@ from sensors.events import Event, EventKind
 from sensors.placements import Placement
 from sensors.simulator.body import Pose
 from sensors.simulator.drills.base import Drill, DrillOptions
-from sensors.simulator.profiles import MINIMUM_JERK_PEAK_VELOCITY_FACTOR, minimum_jerk
+from sensors.simulator.profiles import MINIMUM_JERK_PEAK_VELOCITY_FACTOR, active, minimum_jerk
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,8 @@ class ForwardBend(Drill):
         trunk = np.zeros_like(t)
         pelvis = np.zeros_like(t)
         for rep in self.repetitions:
+            if not active(t, rep.start_s, rep.end_s):
+                continue
             rep_trunk, rep_pelvis = rep.angles_deg(t)
             trunk += rep_trunk
             pelvis += rep_pelvis

@@ -137,8 +137,10 @@ class Gait(Drill):
         pose.root_m[:, 0] += env * 0.01 * np.sin(2 * stride)
         pose.root_m[:, 1] += env * 0.02 * np.sin(stride)
         pose.root_m[:, 2] -= env * self.vertical_range_m / 2 * np.cos(2 * stride - 2 * np.pi * 0.08)
-        lag = t[:, None] - self.contacts[None, :]
-        bump = np.exp(-0.5 * (lag / self.heel_strike_width_s) ** 2)
+        support = 10 * self.heel_strike_width_s  # each bump is zero beyond 10 σ
+        near = (self.contacts >= t.min() - support) & (self.contacts <= t.max() + support) if len(t) else []
+        lag = t[:, None] - self.contacts[near][None, :]
+        bump = np.where(np.abs(lag) < support, np.exp(-0.5 * (lag / self.heel_strike_width_s) ** 2), 0.0)
         pose.root_m[:, 2] -= env * self.heel_strike_depth_m * bump.sum(axis=1)
 
     @property

@@ -11,11 +11,15 @@ from sensors.placements import Placement
 from sensors.simulator.body import Pose
 from sensors.simulator.drills.base import Drill, DrillOptions, StandingSway
 from sensors.simulator.profiles import (
+    active,
     damped_response,
     damped_response_overshoot,
     damped_response_time_to_peak,
     ramp,
 )
+
+#: A scripted response is zero from this long after its onset (by then it is below 1e-9 of its peak).
+RESPONSE_SUPPORT_S = 30.0
 
 #: Direction of the trunk's displacement → (angle axis 0=pitch/1=roll, sign, root axis, sign).
 DIRECTIONS = {
@@ -114,11 +118,17 @@ class PerturbationSeries(Drill):
     def _script(self, pose: Pose, t: np.ndarray) -> None:
         self.standing_sway.apply(pose, t)
         for p in self.perturbations:
+            start = p.anticipatory_onset_s if p.expected else p.instant_s
+            if not active(t, start, p.onset_s + RESPONSE_SUPPORT_S):
+                continue
             axis, sign, root_axis, root_sign = DIRECTIONS[p.direction]
+            settling = (t - p.onset_s) < RESPONSE_SUPPORT_S  # the script ends each response here
             response = (
                 np.radians(p.peak_deg)
                 * sign
-                * damped_response(t - p.onset_s, p.natural_frequency_rad_s, p.damping_ratio)
+                * np.where(
+                    settling, damped_response(t - p.onset_s, p.natural_frequency_rad_s, p.damping_ratio), 0.0
+                )
             )
             if p.expected:  # lean against the push, then let it go after the response
                 lean = np.radians(p.anticipatory_lean_deg) * sign

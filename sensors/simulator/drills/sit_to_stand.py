@@ -9,7 +9,7 @@ import numpy as np
 from sensors.placements import Placement
 from sensors.simulator.body import HIP_HEIGHT_M, Pose
 from sensors.simulator.drills.base import Drill, DrillOptions
-from sensors.simulator.profiles import MINIMUM_JERK_PEAK_VELOCITY_FACTOR, ramp
+from sensors.simulator.profiles import MINIMUM_JERK_PEAK_VELOCITY_FACTOR, active, ramp
 
 SEAT_HIP_HEIGHT_M = 0.48
 
@@ -80,6 +80,8 @@ class SitToStand(Drill):
         trunk = np.zeros_like(t)
         pelvis = np.radians(-10.0) * seated  # posterior pelvic tilt when seated
         for rise in self.rises:  # forward lean to seat-off, back to upright while rising
+            if not active(t, rise.flexion_start_s, self._rise_end(rise)):
+                continue
             lean = np.radians(rise.trunk_flexion_deg)
             trunk += ramp(t, rise.flexion_start_s, rise.flexion_duration_s, lean)
             trunk -= ramp(t, rise.seat_off_s, rise.extension_duration_s, lean)
@@ -97,10 +99,16 @@ class SitToStand(Drill):
         pose.root_m[:, 2] -= (HIP_HEIGHT_M - SEAT_HIP_HEIGHT_M) * seated
         pose.root_m[:, 0] -= 0.15 * seated
 
+    def _rise_end(self, rise: SitToStandTruth) -> float:
+        """When this rise's cycle (rise, stand, sit down again) is over, s."""
+        return rise.extension_end_s + self.standing_s + self.sit_s
+
     def _seated_fraction(self, t: np.ndarray) -> np.ndarray:
         """0 standing, 1 seated; rises follow the extension phase, sitting takes `sit_s`."""
         seated = ramp(t, self.sit_down_s, self.sit_s, 1.0)
         for rise in self.rises:
+            if not active(t, rise.seat_off_s, self._rise_end(rise)):
+                continue
             seated -= ramp(t, rise.seat_off_s, rise.extension_duration_s, 1.0)
             seated += ramp(t, rise.extension_end_s + self.standing_s, self.sit_s, 1.0)
         return seated
