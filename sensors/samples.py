@@ -118,6 +118,17 @@ class Frame:
         """(n, 3) gyroscope of one placement, rad/s."""
         return self.gyr_rad_s[:, self.index(placement)]
 
+    def rows(self, start: int, stop: int) -> Frame:
+        """Samples [start, stop) of this frame."""
+        return Frame(
+            self.time_s[start:stop],
+            self.placements,
+            self.acc_m_s2[start:stop],
+            self.gyr_rad_s[start:stop],
+            self.valid[start:stop],
+            self.rate_hz,
+        )
+
     @staticmethod
     def concatenate(frames: list[Frame]) -> Frame:
         """Join consecutive frames of the same placements and rate into one."""

@@ -65,6 +65,18 @@ class AngleBlock:
         """(n, 2) [sagittal, frontal] inclination of one placement's segment, rad."""
         return self.inclination_rad[:, self.placements.index(placement)]
 
+    def rows(self, start: int, stop: int) -> AngleBlock:
+        """Samples [start, stop) of this block."""
+        return AngleBlock(
+            self.time_s[start:stop],
+            self.placements,
+            self.orientation[start:stop],
+            self.inclination_rad[start:stop],
+            self.axial_rad[start:stop],
+            self.angular_velocity_rad_s[start:stop],
+            self.lumbar_rad[start:stop],
+        )
+
     @staticmethod
     def concatenate(blocks: list[AngleBlock]) -> AngleBlock:
         """Join consecutive blocks into one."""
@@ -126,13 +138,13 @@ class SegmentAnglePipeline:
         offset = 0
         while offset < n and self.calibration is None:
             take = min(n - offset, self._next_attempt - self._captured)
-            self._capture.append(_rows(frame, offset, offset + take))
+            self._capture.append(frame.rows(offset, offset + take))
             self._captured += take
             offset += take
             if self._captured == self._next_attempt:
                 self._attempt_calibration()
         if offset < n:
-            orientation[offset:] = self._orient(_rows(frame, offset, n))
+            orientation[offset:] = self._orient(frame.rows(offset, n))
         inclination = np.full((n, p, 2), np.nan)
         axial = np.full((n, p), np.nan)
         angular_velocity = np.full((n, p, 3), np.nan)
@@ -204,18 +216,6 @@ class SegmentAnglePipeline:
         self._orient(window)  # warm the filters up on the still capture
 
 
-def _rows(frame: Frame, start: int, stop: int) -> Frame:
-    """Samples [start, stop) of a frame."""
-    return Frame(
-        frame.time_s[start:stop],
-        frame.placements,
-        frame.acc_m_s2[start:stop],
-        frame.gyr_rad_s[start:stop],
-        frame.valid[start:stop],
-        frame.rate_hz,
-    )
-
-
 def _tail(frame: Frame, n: int) -> Frame:
     """The last n samples of a frame."""
-    return _rows(frame, len(frame) - n, len(frame))
+    return frame.rows(len(frame) - n, len(frame))

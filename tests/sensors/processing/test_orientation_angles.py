@@ -144,7 +144,6 @@ def test_session_angles_match_simulator_truth(name, tolerance_deg):
 
 def test_pipeline_in_random_chunks_equals_one_call():
     from sensors.processing.pipeline import AngleBlock, PipelineSettings, SegmentAnglePipeline
-    from sensors.samples import Frame
 
     drill = make_drill("forward-bend", DrillOptions(seed=4, duration_s=25))
     sink, _ = run_session(SimulatedSource(drill, seed=4), SessionSettings())
@@ -156,14 +155,7 @@ def test_pipeline_in_random_chunks_equals_one_call():
     bounds = np.sort(rng.choice(np.arange(1, len(frame)), 60, replace=False))
     parts = []
     for a, b in zip([0, *bounds], [*bounds, len(frame)], strict=True):
-        piece = Frame(
-            frame.time_s[a:b],
-            placements,
-            frame.acc_m_s2[a:b],
-            frame.gyr_rad_s[a:b],
-            frame.valid[a:b],
-            frame.rate_hz,
-        )
+        piece = frame.rows(a, b)
         parts.append(chunked_pipeline.step(piece))
     chunked = AngleBlock.concatenate(parts)
     np.testing.assert_array_equal(chunked.orientation, whole.orientation)

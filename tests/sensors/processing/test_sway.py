@@ -105,8 +105,6 @@ def test_quiet_stance_isway_recovers_the_simulated_sway_and_the_dual_task_cost()
 
 def test_live_measures_in_random_chunks_equal_one_call_and_stay_bounded():
     from sensors.processing.live_measures import LiveMeasures
-    from sensors.processing.pipeline import AngleBlock
-    from sensors.samples import Frame
 
     drill = make_drill("perturbations", DrillOptions(duration_s=40, seed=3))
     sink, _ = run_session(SimulatedSource(drill, seed=3), SessionSettings())
@@ -117,23 +115,8 @@ def test_live_measures_in_random_chunks_equal_one_call_and_stay_bounded():
     bounds = np.sort(rng.choice(np.arange(1, len(frame)), 80, replace=False))
     measures, events = [], []
     for a, b in zip([0, *bounds], [*bounds, len(frame)], strict=True):
-        piece = Frame(
-            frame.time_s[a:b],
-            frame.placements,
-            frame.acc_m_s2[a:b],
-            frame.gyr_rad_s[a:b],
-            frame.valid[a:b],
-            frame.rate_hz,
-        )
-        part = AngleBlock(
-            angles.time_s[a:b],
-            angles.placements,
-            angles.orientation[a:b],
-            angles.inclination_rad[a:b],
-            angles.axial_rad[a:b],
-            angles.angular_velocity_rad_s[a:b],
-            angles.lumbar_rad[a:b],
-        )
+        piece = frame.rows(a, b)
+        part = angles.rows(a, b)
         m, e = live.step(piece, part, calibration)
         measures += m
         events += e
