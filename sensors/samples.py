@@ -64,6 +64,17 @@ class SampleBlock:
     def __len__(self) -> int:
         return len(self.device_time_s)
 
+    def rows(self, start: int, stop: int) -> SampleBlock:
+        """Samples [start, stop) of this block."""
+        return SampleBlock(
+            self.placement,
+            self.device_time_s[start:stop],
+            self.acc_m_s2[start:stop],
+            self.gyr_rad_s[start:stop],
+            self.sequence[start:stop],
+            self.host_receive_ns[start:stop],
+        )
+
 
 @dataclass(frozen=True)
 class Frame:

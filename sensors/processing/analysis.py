@@ -25,6 +25,7 @@ from sensors.processing.holds import hold_analysis
 from sensors.processing.perturbation import detect_perturbation_instants, perturbation_response
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.rhythm import bend_repetitions
+from sensors.processing.runs import true_runs
 from sensors.processing.sit_to_stand import sit_to_stand_phases
 from sensors.processing.sway import sway_measures
 from sensors.samples import Frame
@@ -213,12 +214,11 @@ def _sit_to_stand(data: SessionData) -> list[Measure]:
 
 
 def _longest_valid_run(valid: np.ndarray) -> slice:
-    edges = np.diff(np.concatenate([[0], valid.astype(np.int8), [0]]))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    if len(starts) == 0:
+    runs = true_runs(valid)
+    if not runs:
         return slice(0, 0)
-    k = int(np.argmax(stops - starts))
-    return slice(int(starts[k]), int(stops[k]))
+    start, stop = max(runs, key=lambda run: run[1] - run[0])
+    return slice(start, stop)
 
 
 def _gait(data: SessionData) -> list[Measure]:

@@ -12,6 +12,7 @@ import numpy as np
 from scipy import signal
 
 from sensors.processing.errors import ProcessingError
+from sensors.processing.runs import true_runs
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,8 @@ def lowpass_zero_phase(x: np.ndarray, settings: LowPassSettings) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     out = np.full_like(x, np.nan)
     finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
-    edges = np.diff(np.concatenate([[0], finite.astype(np.int8), [0]]))
     sos = settings.sos()
-    for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+    for start, stop in true_runs(finite):
         run = x[start:stop]
         if len(run) < 2:
             out[start:stop] = run

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from vqf import VQF, offlineVQF
 
+from sensors.processing.runs import true_runs
+
 
 @dataclass(frozen=True)
 class OrientationSettings:
@@ -70,7 +72,7 @@ class OrientationEstimator:
         valid = np.asarray(valid, dtype=bool)
         gap_limit = self.settings.reset_after_gap_s * self.settings.rate_hz
         previous_stop = 0
-        for start, stop in _runs(valid):
+        for start, stop in true_runs(valid):
             gap = self._gap_samples + start - previous_stop
             if self._started and gap > gap_limit:
                 self._restart_keeping_bias()
@@ -97,12 +99,6 @@ class OrientationEstimator:
         bias, sigma = self._vqf.getBiasEstimate()
         self._vqf.resetState()
         self._vqf.setBiasEstimate(np.asarray(bias, dtype=float), float(sigma))
-
-
-def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) index pairs of the runs of True in valid (n,)."""
-    edges = np.diff(np.concatenate([[0], valid.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
 
 
 def estimate_orientation_offline(

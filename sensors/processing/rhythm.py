@@ -29,6 +29,7 @@ from scipy import signal
 
 from sensors.processing.errors import ProcessingError
 from sensors.processing.movement import movement_end, movement_start
+from sensors.processing.runs import true_runs
 
 #: Flexion progress levels (fraction of the trunk's range) at which the contribution curve is given.
 PROGRESS_LEVELS = np.linspace(0.1, 1.0, 10)
@@ -78,8 +79,7 @@ def _measurable(finite: np.ndarray, rep: slice, key: tuple[int, ...], rate: floa
     (movement starts, end of flexion, peak, end of return)."""
     missing = ~finite[rep]
     if missing.any():
-        edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
-        longest = int(np.max(np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)))
+        longest = max(stop - start for start, stop in true_runs(missing))
         if longest > s.max_gap_s * rate:
             return False
     margin = max(1, round(s.key_margin_s * rate))

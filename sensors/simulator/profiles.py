@@ -98,11 +98,6 @@ def make_sway(
     return SumOfSines(frequencies, amplitudes, phases)
 
 
-def zero_sway() -> SumOfSines:
-    """A sway that is identically zero."""
-    return SumOfSines(np.zeros(0), np.zeros(0), np.zeros(0))
-
-
 def active(t: np.ndarray, start_s: float, end_s: float) -> bool:
     """Whether times t (n,) reach into [start_s, end_s]: scripts skip motions that are over or not
     yet begun, whose contribution there is exactly zero, so long drills stay cheap to evaluate."""

@@ -28,17 +28,7 @@ def _split_by_arrival(block: SampleBlock, period_ns: int) -> list[SampleBlock]:
     keys = stamps // period_ns if period_ns > 0 else stamps
     edges = np.flatnonzero(np.diff(keys)) + 1
     bounds = [0, *edges.tolist(), len(block)]
-    return [
-        SampleBlock(
-            block.placement,
-            block.device_time_s[a:b],
-            block.acc_m_s2[a:b],
-            block.gyr_rad_s[a:b],
-            block.sequence[a:b],
-            block.host_receive_ns[a:b],
-        )
-        for a, b in itertools.pairwise(bounds)
-    ]
+    return [block.rows(a, b) for a, b in itertools.pairwise(bounds)]
 
 
 class SimulatedSource:
