@@ -60,10 +60,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         source = _source(args.seconds, placements, args.rate)
         writer = RecordingWriter(
-            Path(folder) / "bench.h5", SessionMetadata("BENCH", "forward-bend", args.rate), source.sensors
+            Path(folder) / "bench.h5", SessionMetadata("BENCH", "forward-bend", settings), source.sensors
         )
 
-        runner = SessionRunner(source, [RecordingSink(writer, source)], settings)
+        runner = SessionRunner(source, [RecordingSink(writer)], settings)
         recording_s = _timed(lambda: asyncio.run(runner.run()))
         close_s = _timed(writer.close)
         size_mb = (Path(folder) / "bench.h5").stat().st_size / 1e6

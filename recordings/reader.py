@@ -11,11 +11,13 @@ from typing import Any
 import h5py
 import numpy as np
 
-from recordings import schema
+from recordings import migration, schema
 from recordings.errors import ForeignFileError, NewerSchemaError, NotARecordingError, RecordingNotFoundError
+from recordings.settings_codec import session_settings_from_json
 from sensors.events import Event, EventKind
 from sensors.identity import SensorFamily, SensorIdentity
 from sensors.placements import Placement
+from sensors.processing.session import SessionSettings
 from sensors.samples import SampleBlock
 
 
@@ -34,18 +36,33 @@ class ProcessedAngles:
 
 
 @dataclass(frozen=True)
+class ArrivalLog:
+    """Blocks in the order the live runner received them: placement_index (k,) into the
+    recording's placements, rows (k,) samples per block; host_origin_ns is session time 0."""
+
+    placement_index: np.ndarray
+    rows: np.ndarray
+    host_origin_ns: int
+
+
+@dataclass(frozen=True)
 class Recording:
-    """A whole session file in memory."""
+    """A whole session file in memory. `migrated_from` names the schema version the file was
+    written in when it was older than this reader's (its missing parts were rebuilt in memory)."""
 
     path: Path
     attributes: dict[str, Any]
     sensors: dict[Placement, SensorIdentity]
     samples: dict[Placement, SampleBlock]
     session_time_s: dict[Placement, np.ndarray]
+    lost_before: dict[Placement, np.ndarray]
     events: tuple[Event, ...]
     calibration_mount_q: dict[Placement, np.ndarray]
     calibration_time_s: float
     processing: ProcessedAngles
+    arrival: ArrivalLog
+    settings: SessionSettings
+    migrated_from: str | None = None
 
     @property
     def placements(self) -> tuple[Placement, ...]:
@@ -54,6 +71,20 @@ class Recording:
     @property
     def protocol(self) -> dict[str, Any]:
         return json.loads(self.attributes.get("protocol_json", "{}"))
+
+    @property
+    def subject_id(self) -> str:
+        return str(self.attributes["subject_id"])
+
+    @property
+    def drill(self) -> str:
+        return str(self.attributes["drill"])
+
+    @property
+    def duration_s(self) -> float:
+        """Session time covered by the synchronised frames, s (0 when there are none)."""
+        t = self.processing.time_s
+        return float(t[-1] - t[0] + 1.0 / self.settings.rate_hz) if len(t) else 0.0
 
 
 def _open(path: Path) -> h5py.File:
@@ -83,7 +114,7 @@ def check_schema(path: Path, attributes: dict[str, Any]) -> None:
     if version is None:
         raise ForeignFileError(path, "HDF5 file without a stabmon schema_version: written by another program")
     try:
-        major = schema.schema_major(str(version))
+        major = schema.schema_major(_text(version))
     except ValueError:
         raise ForeignFileError(path, f"schema_version {version!r} is not a version number") from None
     if major > schema.schema_major(schema.SCHEMA_VERSION):
@@ -112,7 +143,9 @@ def read_recording(path: Path | str) -> Recording:
 
 def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
     placements = tuple(Placement(p) for p in attributes["placements"])
-    sensors, samples, session_time = {}, {}, {}
+    version = _text(attributes["schema_version"])
+    current = schema.parse_version(version) >= schema.parse_version("0.2.0")
+    sensors, samples, session_time, lost = {}, {}, {}, {}
     for placement in placements:
         group = f[schema.ACQUISITION][placement.value]
         a = group.attrs
@@ -132,6 +165,19 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
             host_receive_ns=group["host_receive_ns"][:],
         )
         session_time[placement] = group["session_time_s"][:]
+        lost[placement] = (
+            group["lost_before"][:] if current else migration.lost_before_from_sequence(group["sequence"][:])
+        )
+    if current:
+        log_group = f[schema.ACQUISITION][schema.ARRIVAL]
+        arrival = ArrivalLog(
+            log_group["placement_index"][:], log_group["rows"][:], int(log_group["host_origin_ns"][0])
+        )
+        settings = session_settings_from_json(_text(f[schema.PROCESSING].attrs["settings_json"]))
+    else:
+        index, rows = migration.arrival_from_host_stamps(placements, samples)
+        arrival = ArrivalLog(index, rows, migration.host_origin_from_mapping(samples, session_time))
+        settings = SessionSettings(rate_hz=float(attributes["rate_hz"]))
     ev = f[schema.EVENTS]
     events = tuple(
         Event(float(t), EventKind(_text(k)), _text(label), float(v), _text(src))
@@ -158,8 +204,12 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
         sensors=sensors,
         samples=samples,
         session_time_s=session_time,
+        lost_before=lost,
         events=events,
         calibration_mount_q={} if math.isnan(cal_time) else dict(zip(placements, mount, strict=True)),
         calibration_time_s=cal_time,
         processing=processing,
+        arrival=arrival,
+        settings=settings,
+        migrated_from=None if current else version,
     )

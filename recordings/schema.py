@@ -9,12 +9,14 @@ from importlib import metadata
 from recordings.errors import InvalidSubjectIdError
 
 #: Semantic version of the file layout. Readers accept the same major version.
-SCHEMA_VERSION = "0.1.0"
+SCHEMA_VERSION = "0.2.0"
 
 ACQUISITION = "acquisition"
 CALIBRATION = "calibration"
 EVENTS = "events"
 PROCESSING = "processing"
+#: Group under /acquisition holding the arrival log and the host clock origin.
+ARRIVAL = "arrival"
 
 #: Raw per-sample datasets under /acquisition/<placement>/: name → (per-row shape, dtype, unit).
 RAW_DATASETS: dict[str, tuple[tuple[int, ...], str, str]] = {
@@ -24,7 +26,30 @@ RAW_DATASETS: dict[str, tuple[tuple[int, ...], str, str]] = {
     "sequence": ((), "i8", "1"),
     "host_receive_ns": ((), "i8", "ns"),
     "session_time_s": ((), "f8", "s"),
+    "lost_before": ((), "i4", "1"),
 }
+
+#: Arrival log under /acquisition/arrival/: one row per block as the session runner received it,
+#: in arrival order across sensors, so a replay reproduces the live session exactly.
+ARRIVAL_DATASETS: dict[str, tuple[str, str]] = {
+    "placement_index": ("u1", "1"),
+    "rows": ("i4", "1"),
+}
+
+
+#: Derived datasets under /processing/: name → (per-row shape given p placements, dtype, unit).
+def processing_datasets(p: int) -> dict[str, tuple[tuple[int, ...], str, str]]:
+    """Per-row shapes of /processing datasets for p placements."""
+    return {
+        "time_s": ((), "f8", "s"),
+        "valid": ((p,), "bool", "1"),
+        "orientation": ((p, 4), "f8", "1"),
+        "inclination_rad": ((p, 2), "f8", "rad"),
+        "axial_rad": ((p,), "f8", "rad"),
+        "angular_velocity_rad_s": ((p, 3), "f8", "rad/s"),
+        "lumbar_rad": ((3,), "f8", "rad"),
+    }
+
 
 #: Event datasets under /events/: name → (dtype, unit).
 EVENT_TEXT_BYTES = 256
@@ -63,6 +88,15 @@ def session_file_name(subject_id: str, drill: str, created: datetime) -> str:
     return f"sub-{check_subject_id(subject_id)}_{drill}_{stamp}.h5"
 
 
+def parse_version(version: str) -> tuple[int, int, int]:
+    """(major, minor, patch) of a semantic version string; ValueError if it is not one."""
+    parts = version.split(".")
+    if len(parts) != 3:
+        raise ValueError(f"{version!r} is not a semantic version")
+    major, minor, patch = (int(x) for x in parts)
+    return major, minor, patch
+
+
 def schema_major(version: str) -> int:
     """Major part of a semantic version string."""
-    return int(version.split(".")[0])
+    return parse_version(version)[0]

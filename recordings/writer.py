@@ -1,10 +1,12 @@
 """Write one session to HDF5 on a thread of its own, crash-safely.
 
-Every dataset is created up front (chunked, checksummed, resizable), then the file
-switches to SWMR mode so readers can open it while it grows. Data arrive through a queue; the
-writer thread gathers rows in memory and appends them to the file every `flush_interval_s`
-(one write per dataset per interval: small appends would rewrite compressed chunks and bloat
-the file), then flushes. A crash loses at most that interval; acquisition never waits on disk.
+Every dataset is created up front (chunked, checksummed, resizable), then the file switches to
+SWMR mode so readers can open it while it grows. Data arrive through a queue; the writer thread
+gathers rows in memory and, every `flush_interval_s`, appends the *whole chunks* it has to the
+file and flushes. Bulk datasets are gzip-compressed; because only whole chunks are written while
+the session runs, no compressed chunk is ever rewritten (rewriting one reallocates it and bloated
+live files 10x). A chunk holds `CHUNK_S` of data, so a crash loses at most CHUNK_S plus the flush
+interval (0.75 s); the partial last chunks are written on close. Acquisition never waits on disk.
 """
 
 from __future__ import annotations
@@ -25,49 +27,54 @@ import numpy as np
 
 from recordings import schema
 from recordings.errors import RecordingError
+from recordings.settings_codec import session_settings_to_json
 from sensors.events import Event
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.pipeline import AngleBlock
+from sensors.processing.session import SessionSettings
 from sensors.samples import Frame, SampleBlock
 
 log = logging.getLogger(__name__)
 
-_CHUNK_ROWS = 1024
-# Checksummed but not compressed: with a flush every half second, compressed chunks are rewritten
-# and reallocated at each flush, which made files 5-10x larger than their data (measured; see
-# SCHEMA.md), while IMU float data hardly compress at all.
-_FILTERS = {"fletcher32": True}
+#: Seconds of data per chunk of a bulk dataset (bounds what a crash can lose, with the flush).
+CHUNK_S = 0.5
+_MIN_CHUNK_ROWS = 16
+_EVENT_CHUNK_ROWS = 32
+_COMPRESSED = {"compression": "gzip", "compression_opts": 4, "shuffle": True, "fletcher32": True}
+_UNCOMPRESSED = {"fletcher32": True}
 
 
 @dataclass(frozen=True)
 class SessionMetadata:
-    """Root attributes of a session file. subject_id must be a pseudonym, never a name."""
+    """Root attributes of a session file. subject_id must be a pseudonym, never a name; settings
+    are the runner settings that produce /processing (stored so a replay runs the same way)."""
 
     subject_id: str
     drill: str
-    rate_hz: float
+    settings: SessionSettings = field(default_factory=SessionSettings)
     operator_notes: str = ""
     protocol: Mapping[str, Any] = field(default_factory=dict)
     created_utc: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    @property
+    def rate_hz(self) -> float:
+        return self.settings.rate_hz
+
 
 def _create(
-    group: h5py.Group,
-    name: str,
-    row_shape: tuple[int, ...],
-    dtype: Any,
-    unit: str,
-    chunk_rows: int = _CHUNK_ROWS,
+    group: h5py.Group, name: str, row_shape: tuple[int, ...], dtype: Any, unit: str, chunk_rows: int
 ) -> None:
+    """A resizable dataset; bulk ones (more than the event chunk) compressed, small ones not."""
+    filters = _COMPRESSED if chunk_rows > _EVENT_CHUNK_ROWS else _UNCOMPRESSED
     dataset = group.create_dataset(
         name,
         shape=(0, *row_shape),
         maxshape=(None, *row_shape),
         chunks=(chunk_rows, *row_shape),
         dtype=dtype,
-        **_FILTERS,
+        **filters,
     )
     dataset.attrs["unit"] = unit
 
@@ -82,7 +89,8 @@ def _append(dataset: h5py.Dataset, rows: np.ndarray) -> None:
 
 
 class _PendingRows:
-    """Rows waiting to be appended, per dataset path."""
+    """Rows waiting to be appended, per dataset path. Compressed datasets take whole chunks only
+    until the final write, so each compressed chunk is written exactly once."""
 
     def __init__(self) -> None:
         self._rows: dict[str, list[np.ndarray]] = {}
@@ -90,10 +98,17 @@ class _PendingRows:
     def add(self, path: str, rows: np.ndarray) -> None:
         self._rows.setdefault(path, []).append(rows)
 
-    def write_to(self, f: h5py.File) -> None:
+    def write_to(self, f: h5py.File, final: bool = False) -> None:
         for path, parts in self._rows.items():
-            _append(f[path], np.concatenate(parts))
-        self._rows.clear()
+            if not parts:
+                continue
+            rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            dataset = f[path]
+            n = len(rows)
+            if dataset.compression is not None and not final:
+                n -= n % dataset.chunks[0]
+            _append(dataset, rows[:n])
+            parts[:] = [rows[n:]] if n < len(rows) else []
 
 
 class RecordingWriter:
@@ -109,6 +124,7 @@ class RecordingWriter:
     ) -> None:
         schema.check_subject_id(metadata.subject_id)
         self.path = Path(path)
+        self.metadata = metadata
         self.placements = tuple(sensors)
         self.flush_interval_s = flush_interval_s
         self._queue: queue.Queue[tuple[str, tuple[Any, ...]] | None] = queue.Queue()
@@ -132,13 +148,18 @@ class RecordingWriter:
                 "created_utc": metadata.created_utc.isoformat(),
                 "subject_id": metadata.subject_id,
                 "drill": metadata.drill,
-                "rate_hz": metadata.rate_hz,
+                "rate_hz": metadata.settings.rate_hz,
                 "operator_notes": metadata.operator_notes,
                 "protocol_json": json.dumps(dict(metadata.protocol), sort_keys=True),
                 "placements": [p.value for p in self.placements],
             }
         )
+        rows = max(_MIN_CHUNK_ROWS, round(metadata.settings.rate_hz * CHUNK_S))
         acquisition = f.create_group(schema.ACQUISITION)
+        arrival = acquisition.create_group(schema.ARRIVAL)
+        for name, (dtype, unit) in schema.ARRIVAL_DATASETS.items():
+            _create(arrival, name, (), dtype, unit, chunk_rows=_EVENT_CHUNK_ROWS * 4)
+        arrival.create_dataset("host_origin_ns", data=np.full(1, -1, dtype=np.int64))
         for placement, identity in sensors.items():
             group = acquisition.create_group(placement.value)
             group.attrs.update(
@@ -152,11 +173,11 @@ class RecordingWriter:
                 }
             )
             for name, (row_shape, dtype, unit) in schema.RAW_DATASETS.items():
-                _create(group, name, row_shape, dtype, unit)
+                _create(group, name, row_shape, dtype, unit, chunk_rows=rows)
         events = f.create_group(schema.EVENTS)
         text = h5py.string_dtype("utf-8", schema.EVENT_TEXT_BYTES)
         for name, (dtype, unit) in schema.EVENT_DATASETS.items():
-            _create(events, name, (), text if dtype == "text" else dtype, unit, chunk_rows=32)
+            _create(events, name, (), text if dtype == "text" else dtype, unit, _EVENT_CHUNK_ROWS)
         p = len(self.placements)
         calibration = f.create_group(schema.CALIBRATION)
         calibration.create_dataset("mount_q", data=np.full((p, 4), np.nan))
@@ -165,18 +186,16 @@ class RecordingWriter:
         processing = f.create_group(schema.PROCESSING)
         processing.attrs["algorithm"] = "sensors.processing.pipeline.SegmentAnglePipeline"
         processing.attrs["algorithm_version"] = schema.app_version()
-        for name, row_shape, dtype, unit in (
-            ("time_s", (), "f8", "s"),
-            ("valid", (p,), "bool", "1"),
-            ("orientation", (p, 4), "f8", "1"),
-            ("inclination_rad", (p, 2), "f8", "rad"),
-            ("axial_rad", (p,), "f8", "rad"),
-            ("angular_velocity_rad_s", (p, 3), "f8", "rad/s"),
-            ("lumbar_rad", (3,), "f8", "rad"),
-        ):
-            _create(processing, name, row_shape, dtype, unit)
+        processing.attrs["settings_json"] = session_settings_to_json(metadata.settings)
+        for name, (row_shape, dtype, unit) in schema.processing_datasets(p).items():
+            _create(processing, name, row_shape, dtype, unit, chunk_rows=rows)
+        self._last_sequence: dict[Placement, int] = {}
 
     # Producer side -----------------------------------------------------------------------
+
+    def set_host_origin(self, host_origin_ns: int) -> None:
+        """Record the host monotonic time (ns) that session time 0 corresponds to."""
+        self._put("origin", (int(host_origin_ns),))
 
     def append_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
         """Queue a raw block with its session times (n,) s."""
@@ -225,7 +244,7 @@ class RecordingWriter:
                     pending.write_to(self._file)
                     self._file.flush()
                     last_flush = time.monotonic()
-            pending.write_to(self._file)
+            pending.write_to(self._file, final=True)
         except BaseException as error:  # keep the file closeable and report on the next call
             log.exception("HDF5 writer for %s failed", self.path)
             self._error = error
@@ -238,6 +257,11 @@ class RecordingWriter:
         if kind == "samples":
             block, session_time = payload
             group = f"{schema.ACQUISITION}/{block.placement.value}"
+            arrival = f"{schema.ACQUISITION}/{schema.ARRIVAL}"
+            pending.add(
+                f"{arrival}/placement_index", np.array([self.placements.index(block.placement)], "u1")
+            )
+            pending.add(f"{arrival}/rows", np.array([len(block)], "i4"))
             for name, values in (
                 ("device_time_s", block.device_time_s),
                 ("acc_m_s2", block.acc_m_s2),
@@ -245,6 +269,7 @@ class RecordingWriter:
                 ("sequence", block.sequence),
                 ("host_receive_ns", block.host_receive_ns),
                 ("session_time_s", session_time),
+                ("lost_before", self._lost_before(block)),
             ):
                 pending.add(f"{group}/{name}", values)
         elif kind == "frame":
@@ -269,11 +294,21 @@ class RecordingWriter:
                 ("source", np.array([_clip_text(event.source)], dtype=object)),
             ):
                 pending.add(f"{schema.EVENTS}/{name}", values)
+        elif kind == "origin":
+            f[f"{schema.ACQUISITION}/{schema.ARRIVAL}/host_origin_ns"][0] = payload[0]
         elif kind == "calibration":
             (calibration,) = payload
             group = f[schema.CALIBRATION]
             group["mount_q"][...] = np.stack([calibration.mount_q[p] for p in self.placements])
             group["time_s"][0] = calibration.time_s
+
+    def _lost_before(self, block: SampleBlock) -> np.ndarray:
+        """Samples lost just before each sample of the block (n,), from sequence jumps."""
+        previous = self._last_sequence.get(block.placement)
+        sequence = block.sequence.astype(np.int64)
+        first = sequence[0] - 1 if previous is None else previous
+        self._last_sequence[block.placement] = int(sequence[-1])
+        return np.maximum(np.diff(sequence, prepend=first) - 1, 0).astype(np.int32)
 
 
 def _clip_text(text: str) -> str:

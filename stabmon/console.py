@@ -7,54 +7,13 @@ import time
 from typing import TextIO
 
 from sensors.events import Event
-from sensors.processing.analysis import AnalysisResult, SessionData, analyze
-from sensors.processing.calibration import SegmentCalibration
-from sensors.processing.errors import ProcessingError
+from sensors.processing.analysis import AnalysisResult
 from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.session import NullSink, SessionReport
-from sensors.processing.summary import AngleSummary, summarize_angles
+from sensors.processing.summary import AngleSummary
 from sensors.samples import Frame
 from sensors.source import Source
-
-
-class SessionCollector(NullSink):
-    """Keeps the session's frames, angles, events and calibration for the end-of-session summary
-    and analysis (about 200 MB per hour for two sensors at 100 Hz)."""
-
-    def __init__(self) -> None:
-        self.frames: list[Frame] = []
-        self.blocks: list[AngleBlock] = []
-        self.events: list[Event] = []
-        self.calibration: SegmentCalibration | None = None
-
-    def on_frame(self, frame: Frame, angles: AngleBlock) -> None:
-        self.frames.append(frame)
-        self.blocks.append(angles)
-
-    def on_event(self, event: Event) -> None:
-        self.events.append(event)
-
-    def on_calibration(self, calibration: SegmentCalibration) -> None:
-        self.calibration = calibration
-
-    def summary(self) -> AngleSummary | None:
-        if not self.blocks:
-            return None
-        angles = AngleBlock.concatenate(self.blocks)
-        return summarize_angles(angles.time_s, angles.placements, angles.inclination_rad, angles.lumbar_rad)
-
-    def analysis(self, drill: str) -> AnalysisResult:
-        """The drill's measures table (raises ProcessingError when there is nothing to analyse)."""
-        if self.calibration is None or not self.frames:
-            raise ProcessingError("the session was never calibrated, so there are no measures")
-        data = SessionData(
-            Frame.concatenate(self.frames),
-            AngleBlock.concatenate(self.blocks),
-            self.calibration.mount_q,
-            tuple(self.events),
-        )
-        return analyze(data, drill)
 
 
 class ProgressPrinter(NullSink):

@@ -10,9 +10,10 @@ from pathlib import Path
 from recordings import RecordingSink, RecordingWriter, SessionMetadata, session_file_name
 from sensors.placements import REQUIRED_PLACEMENTS, parse_placement
 from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
 from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, make_drill
-from stabmon.console import ProgressPrinter, SessionCollector, format_measures, format_summary
+from stabmon.console import ProgressPrinter, format_measures, format_summary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,10 +59,11 @@ def run(args: argparse.Namespace) -> int:
     source = SimulatedSource(
         drill, placements, SimulatedSensorSettings(rate_hz=args.rate), seed=args.seed, realtime=not args.fast
     )
+    settings = SessionSettings(rate_hz=args.rate, duration_s=args.seconds)
     metadata = SessionMetadata(
         subject_id=args.subject,
         drill=args.drill,
-        rate_hz=args.rate,
+        settings=settings,
         operator_notes=args.notes,
         protocol={
             "source": "simulator",
@@ -76,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"Recording {args.drill} for {args.seconds:.0f} s from {len(placements)} simulated sensors → {path}"
     )
-    sinks = [RecordingSink(writer, source), collector, ProgressPrinter(source, args.seconds)]
-    runner = SessionRunner(source, sinks, SessionSettings(rate_hz=args.rate, duration_s=args.seconds))
+    sinks = [RecordingSink(writer), collector, ProgressPrinter(source, args.seconds)]
+    runner = SessionRunner(source, sinks, settings)
     try:
         report = asyncio.run(runner.run())
     finally:

@@ -31,6 +31,10 @@ class CollectingSink:
     statuses: list[StatusChange] = field(default_factory=list)
     calibration: SegmentCalibration | None = None
     measures: list[RunningMeasures] = field(default_factory=list)
+    host_origin_ns: int | None = None
+
+    def on_start(self, host_origin_ns: int) -> None:
+        self.host_origin_ns = host_origin_ns
 
     def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
         self.blocks.append((block, session_time_s))

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 class SessionSink(Protocol):
     """Receives what a session produces, in order."""
 
+    def on_start(self, host_origin_ns: int) -> None:
+        """The source started; session time 0 is host monotonic time `host_origin_ns`."""
+
     def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
         """A raw block, with each sample's session time (n,) s from the clock mapping."""
 
@@ -52,6 +55,9 @@ class SessionSink(Protocol):
 
 class NullSink:
     """A sink that ignores everything; subclass it and override what you need."""
+
+    def on_start(self, host_origin_ns: int) -> None:
+        pass
 
     def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
         pass
@@ -127,6 +133,8 @@ class SessionRunner:
         s = self.settings
         await self.source.start()
         origin = self.source.host_origin_ns
+        for sink in self.sinks:
+            sink.on_start(origin)
         self._clocks = {p: ClockSync(origin, s.clock) for p in self.placements}
         synchronizer = Synchronizer(self.placements, SynchronizerSettings(s.rate_hz, s.max_wait_s))
         try:

@@ -19,9 +19,11 @@ from recordings import (
     session_file_name,
 )
 from recordings.errors import InvalidSubjectIdError
+from recordings.writer import CHUNK_S
 from sensors import Event, EventKind, Frame, Placement, SampleBlock, SensorFamily, SensorIdentity
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.pipeline import AngleBlock
+from sensors.processing.session import SessionSettings
 
 PLACEMENTS = (Placement.LUMBAR, Placement.PELVIS)
 SENSORS = {
@@ -69,7 +71,9 @@ def _frame_and_angles(rng, n=120):
 
 
 def _write(path: Path, rng):
-    metadata = SessionMetadata("P-0042", "forward-bend", 100.0, "pain 3/10 before; ünïcode ok", {"reps": 5})
+    metadata = SessionMetadata(
+        "P-0042", "forward-bend", SessionSettings(), "pain 3/10 before; ünïcode ok", {"reps": 5}
+    )
     writer = RecordingWriter(path, metadata, SENSORS)
     blocks = {p: _blocks(rng, p) for p in PLACEMENTS}
     for p in PLACEMENTS:
@@ -100,7 +104,7 @@ def test_every_field_round_trips(tmp_path):
     assert rec.attributes["subject_id"] == "P-0042"
     assert rec.attributes["drill"] == "forward-bend"
     assert rec.attributes["operator_notes"] == metadata.operator_notes
-    assert rec.attributes["schema_version"] == "0.1.0"
+    assert rec.attributes["schema_version"] == "0.2.0"
     assert rec.protocol == {"reps": 5}
     assert rec.placements == PLACEMENTS
     assert rec.sensors == SENSORS
@@ -129,27 +133,29 @@ def test_every_field_round_trips(tmp_path):
 
 
 def test_file_is_readable_while_being_written(tmp_path):
+    """A reader sees every whole compressed chunk (0.5 s of data) while the writer runs, and the
+    partial last chunk once it closes."""
     rng = np.random.default_rng(1)
     path = tmp_path / "live.h5"
-    writer = RecordingWriter(
-        path, SessionMetadata("LIVE1", "quiet-stance", 100.0), SENSORS, flush_interval_s=0.1
-    )
+    writer = RecordingWriter(path, SessionMetadata("LIVE1", "quiet-stance"), SENSORS, flush_interval_s=0.1)
+    chunk_rows = round(100.0 * CHUNK_S)
     try:
         for block in _blocks(rng, Placement.LUMBAR, n_blocks=3):
             writer.append_samples(block, block.device_time_s)
         deadline = time.monotonic() + 10
         seen = 0
-        while time.monotonic() < deadline and seen < 120:
+        while time.monotonic() < deadline and seen < 120 - 120 % chunk_rows:
             time.sleep(0.05)
             seen = len(read_recording(path).samples[Placement.LUMBAR])
-        assert seen == 120
+        assert seen == 120 - 120 % chunk_rows
     finally:
         writer.close()
+    assert len(read_recording(path).samples[Placement.LUMBAR]) == 120
 
 
 def test_subject_ids_must_be_pseudonyms(tmp_path):
     with pytest.raises(InvalidSubjectIdError, match="never a name"):
-        RecordingWriter(tmp_path / "x.h5", SessionMetadata("John Smith", "gait", 100.0), SENSORS)
+        RecordingWriter(tmp_path / "x.h5", SessionMetadata("John Smith", "gait"), SENSORS)
     assert not (tmp_path / "x.h5").exists()
     name = session_file_name("S01", "gait", __import__("datetime").datetime(2026, 1, 2, 3, 4, 5, 678000))
     assert name == "sub-S01_gait_20260102T030405678Z.h5"
@@ -159,7 +165,7 @@ def test_an_existing_file_is_never_overwritten(tmp_path):
     path = tmp_path / "keep.h5"
     path.write_bytes(b"precious")
     with pytest.raises(Exception, match=r"keep\.h5"):
-        RecordingWriter(path, SessionMetadata("S1", "gait", 100.0), SENSORS)
+        RecordingWriter(path, SessionMetadata("S1", "gait"), SENSORS)
     assert path.read_bytes() == b"precious"
 
 

@@ -1,0 +1,57 @@
+"""Bring what an older file holds up to the current schema, in memory (the file is not changed).
+
+0.1.x → 0.2.0: 0.1 files lack the arrival log, the host clock origin, the per-sample loss counts
+and the runner settings. Loss counts follow exactly from the sequence counters. The arrival log is
+rebuilt as one block per notification (a run of equal host stamps), merged across sensors by host
+time; the origin is the smallest host-minus-session time, which is where the live clock fit puts
+it. A replay of a migrated file therefore matches the live session closely but not bit for bit
+(the live runner may have received several notifications as one block).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from sensors.placements import Placement
+from sensors.samples import SampleBlock
+
+
+def lost_before_from_sequence(sequence: np.ndarray) -> np.ndarray:
+    """Samples lost just before each sample (n,) from the device counter (n,)."""
+    sequence = np.asarray(sequence, dtype=np.int64)
+    if len(sequence) == 0:
+        return np.zeros(0, dtype=np.int32)
+    return np.maximum(np.diff(sequence, prepend=sequence[0] - 1) - 1, 0).astype(np.int32)
+
+
+def arrival_from_host_stamps(
+    placements: tuple[Placement, ...], samples: Mapping[Placement, SampleBlock]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(placement_index (k,), rows (k,)): one block per notification, in host-time order."""
+    entries: list[tuple[int, int, int]] = []  # (host ns of the block's last sample, index, rows)
+    for index, placement in enumerate(placements):
+        stamps = samples[placement].host_receive_ns
+        if len(stamps) == 0:
+            continue
+        ends = np.flatnonzero(np.diff(stamps, append=stamps[-1] + 1))
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        entries += [(int(stamps[e]), index, int(e - s + 1)) for s, e in zip(starts, ends, strict=True)]
+    entries.sort(key=lambda entry: (entry[0], entry[1]))
+    return (
+        np.array([e[1] for e in entries], dtype=np.uint8),
+        np.array([e[2] for e in entries], dtype=np.int32),
+    )
+
+
+def host_origin_from_mapping(
+    samples: Mapping[Placement, SampleBlock], session_time_s: Mapping[Placement, np.ndarray]
+) -> int:
+    """Host time (ns) of session time 0: the least host-minus-session time over all samples."""
+    candidates = [
+        int(np.min(block.host_receive_ns - np.round(session_time_s[p] * 1e9).astype(np.int64)))
+        for p, block in samples.items()
+        if len(block)
+    ]
+    return min(candidates) if candidates else 0

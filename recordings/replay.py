@@ -1,0 +1,101 @@
+"""`ReplaySource`: a recording played back through the common source interface.
+
+Blocks come out exactly as the live runner received them (the arrival log: same sensors, same
+sample boundaries, same order, same host stamps and host clock origin), so the same pipeline
+reproduces the live session's frames, angles and measures bit for bit. Events the operator, the
+drill or the link produced are replayed; events the pipeline derived (calibration, detected
+perturbations) are not, because the pipeline derives them again. Connection changes were recorded
+as `link` annotation events and come back as those events (a replay has no link of its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+
+from recordings.reader import Recording
+from sensors.health import HealthTracker
+from sensors.identity import SensorIdentity
+from sensors.placements import Placement
+from sensors.source import LinkState, SensorHealth, SourceItem
+
+#: Event sources whose events the pipeline recreates on replay.
+DERIVED_EVENT_SOURCES = frozenset({"pipeline"})
+
+
+class ReplaySource:
+    """Streams `recording` as fast as possible, or in real time scaled by `speed` (2.0: twice as
+    fast). Session time is the recording's: host stamps are replayed, not re-taken."""
+
+    def __init__(self, recording: Recording, realtime: bool = False, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError(f"replay speed must be positive, got {speed}")
+        self.recording = recording
+        self.realtime = realtime
+        self.speed = speed
+        self._health = {p: HealthTracker(p) for p in recording.placements}
+        self._stopped = False
+        self._now_ns = recording.arrival.host_origin_ns
+        self._progress = 0.0
+
+    @property
+    def sensors(self) -> Mapping[Placement, SensorIdentity]:
+        return self.recording.sensors
+
+    @property
+    def host_origin_ns(self) -> int:
+        return self.recording.arrival.host_origin_ns
+
+    @property
+    def progress(self) -> float:
+        """Share of the recording's blocks delivered so far, 0–1."""
+        return self._progress
+
+    async def start(self) -> None:
+        self._stopped = False
+
+    async def stop(self) -> None:
+        self._stopped = True
+
+    def health(self) -> Mapping[Placement, SensorHealth]:
+        return {p: tracker.snapshot(self._now_ns) for p, tracker in self._health.items()}
+
+    async def stream(self) -> AsyncIterator[SourceItem]:
+        rec = self.recording
+        origin = rec.arrival.host_origin_ns
+        events = [e for e in rec.events if e.source not in DERIVED_EVENT_SOURCES]
+        events.sort(key=lambda e: e.time_s)
+        next_event = 0
+        offsets = dict.fromkeys(rec.placements, 0)
+        wall_start_ns = time.monotonic_ns()
+        first_host_ns: int | None = None
+        total = len(rec.arrival.rows)
+        for k, (index, rows) in enumerate(zip(rec.arrival.placement_index, rec.arrival.rows, strict=True)):
+            if self._stopped:
+                break
+            placement = rec.placements[int(index)]
+            start = offsets[placement]
+            offsets[placement] = start + int(rows)
+            block = rec.samples[placement].rows(start, start + int(rows))
+            host_ns = int(block.host_receive_ns[-1])
+            while next_event < len(events) and origin + events[next_event].time_s * 1e9 <= host_ns:
+                yield events[next_event]
+                next_event += 1
+            if self.realtime:
+                first_host_ns = host_ns if first_host_ns is None else first_host_ns
+                due_ns = wall_start_ns + (host_ns - first_host_ns) / self.speed
+                delay_s = (due_ns - time.monotonic_ns()) * 1e-9
+                if delay_s > 0:
+                    await asyncio.sleep(delay_s)
+            elif k % 64 == 0:
+                await asyncio.sleep(0)  # let other tasks (progress, a GUI) run
+            self._now_ns = max(self._now_ns, host_ns)
+            self._health[placement].update(block)
+            self._progress = (k + 1) / total
+            yield block
+        if not self._stopped:
+            for event in events[next_event:]:
+                yield event
+        for tracker in self._health.values():
+            tracker.state = LinkState.STOPPED
