@@ -3,8 +3,7 @@
 0.1.x → 0.2.0: 0.1 files lack the arrival log, the host clock origin, the per-sample loss counts
 and the runner settings. Loss counts follow exactly from the sequence counters. The arrival log is
 rebuilt as one block per notification (a run of equal host stamps), merged across sensors by host
-time; the origin is the smallest host-minus-session time, which is where the live clock fit puts
-it. A replay of a migrated file therefore matches the live session closely but not bit for bit
+time; the origin is a low percentile of host-minus-session time, where the live clock fit puts it. A replay of a migrated file therefore matches the live session closely but not bit for bit
 (the live runner may have received several notifications as one block).
 """
 
@@ -16,6 +15,9 @@ import numpy as np
 
 from sensors.placements import Placement
 from sensors.samples import SampleBlock
+
+#: Session seconds the live clock fit needs before its envelope is settled (3 one-second bins).
+_SETTLE_S = 5.0
 
 
 def lost_before_from_sequence(sequence: np.ndarray) -> np.ndarray:
@@ -48,10 +50,19 @@ def arrival_from_host_stamps(
 def host_origin_from_mapping(
     samples: Mapping[Placement, SampleBlock], session_time_s: Mapping[Placement, np.ndarray]
 ) -> int:
-    """Host time (ns) of session time 0: the least host-minus-session time over all samples."""
-    candidates = [
-        int(np.min(block.host_receive_ns - np.round(session_time_s[p] * 1e9).astype(np.int64)))
-        for p, block in samples.items()
-        if len(block)
-    ]
-    return min(candidates) if candidates else 0
+    """Host time (ns) of session time 0, from host-minus-session time of each notification's newest
+    sample, which the live fit puts on a lower envelope: a low percentile (2 %) of it, after the
+    first `_SETTLE_S` while the fit was still settling (when it can map samples late)."""
+    residuals = []
+    for placement, block in samples.items():
+        stamps = block.host_receive_ns
+        if len(stamps) == 0:
+            continue
+        ends = np.flatnonzero(np.diff(stamps, append=stamps[-1] + 1))
+        session = session_time_s[placement][ends]
+        residual = stamps[ends] - np.round(session * 1e9).astype(np.int64)
+        settled = session > _SETTLE_S
+        residuals.append(residual[settled] if settled.any() else residual)
+    if not residuals:
+        return 0
+    return int(np.percentile(np.concatenate(residuals), 2.0))

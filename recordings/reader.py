@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 
 from recordings import migration, schema
+from recordings.consistency import common_length, complete_arrival_entries
 from recordings.errors import ForeignFileError, NewerSchemaError, NotARecordingError, RecordingNotFoundError
 from recordings.settings_codec import session_settings_from_json
 from sensors.events import Event, EventKind
@@ -156,48 +157,45 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
             _text(a["firmware"]),
             _text(a["model"]),
         )
+        n = common_length(group)
         samples[placement] = SampleBlock(
             placement=placement,
-            device_time_s=group["device_time_s"][:],
-            acc_m_s2=group["acc_m_s2"][:],
-            gyr_rad_s=group["gyr_rad_s"][:],
-            sequence=group["sequence"][:],
-            host_receive_ns=group["host_receive_ns"][:],
+            device_time_s=group["device_time_s"][:n],
+            acc_m_s2=group["acc_m_s2"][:n],
+            gyr_rad_s=group["gyr_rad_s"][:n],
+            sequence=group["sequence"][:n],
+            host_receive_ns=group["host_receive_ns"][:n],
         )
-        session_time[placement] = group["session_time_s"][:]
+        session_time[placement] = group["session_time_s"][:n]
         lost[placement] = (
-            group["lost_before"][:] if current else migration.lost_before_from_sequence(group["sequence"][:])
+            group["lost_before"][:n]
+            if current
+            else migration.lost_before_from_sequence(group["sequence"][:n])
         )
     if current:
         log_group = f[schema.ACQUISITION][schema.ARRIVAL]
-        arrival = ArrivalLog(
-            log_group["placement_index"][:], log_group["rows"][:], int(log_group["host_origin_ns"][0])
-        )
+        index, rows = log_group["placement_index"][:], log_group["rows"][:]
+        k = complete_arrival_entries(index, rows, [len(samples[p]) for p in placements])
+        arrival = ArrivalLog(index[:k], rows[:k], int(log_group["host_origin_ns"][0]))
         settings = session_settings_from_json(_text(f[schema.PROCESSING].attrs["settings_json"]))
     else:
         index, rows = migration.arrival_from_host_stamps(placements, samples)
         arrival = ArrivalLog(index, rows, migration.host_origin_from_mapping(samples, session_time))
         settings = SessionSettings(rate_hz=float(attributes["rate_hz"]))
     ev = f[schema.EVENTS]
+    n_events = common_length(ev)
     events = tuple(
         Event(float(t), EventKind(_text(k)), _text(label), float(v), _text(src))
         for t, k, label, v, src in zip(
-            ev["time_s"][:], ev["kind"][:], ev["label"][:], ev["value"][:], ev["source"][:], strict=True
+            *(ev[name][:n_events] for name in ("time_s", "kind", "label", "value", "source")), strict=True
         )
     )
     cal = f[schema.CALIBRATION]
     mount = cal["mount_q"][:]
     cal_time = float(cal["time_s"][0])
     proc = f[schema.PROCESSING]
-    processing = ProcessedAngles(
-        proc["time_s"][:],
-        proc["valid"][:],
-        proc["orientation"][:],
-        proc["inclination_rad"][:],
-        proc["axial_rad"][:],
-        proc["angular_velocity_rad_s"][:],
-        proc["lumbar_rad"][:],
-    )
+    m = common_length(proc)
+    processing = ProcessedAngles(*(proc[name][:m] for name in schema.processing_datasets(len(placements))))
     return Recording(
         path=path,
         attributes=attributes,

@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 #: Seconds of data per chunk of a bulk dataset (bounds what a crash can lose, with the flush).
 CHUNK_S = 0.5
 _MIN_CHUNK_ROWS = 16
-_EVENT_CHUNK_ROWS = 32
 _COMPRESSED = {"compression": "gzip", "compression_opts": 4, "shuffle": True, "fletcher32": True}
 _UNCOMPRESSED = {"fletcher32": True}
 
@@ -64,10 +63,16 @@ class SessionMetadata:
 
 
 def _create(
-    group: h5py.Group, name: str, row_shape: tuple[int, ...], dtype: Any, unit: str, chunk_rows: int
+    group: h5py.Group,
+    name: str,
+    row_shape: tuple[int, ...],
+    dtype: Any,
+    unit: str,
+    chunk_rows: int,
+    compressed: bool = True,
 ) -> None:
-    """A resizable dataset; bulk ones (more than the event chunk) compressed, small ones not."""
-    filters = _COMPRESSED if chunk_rows > _EVENT_CHUNK_ROWS else _UNCOMPRESSED
+    """A resizable dataset; compressed ones are written in whole chunks, others at every flush."""
+    filters = _COMPRESSED if compressed else _UNCOMPRESSED
     dataset = group.create_dataset(
         name,
         shape=(0, *row_shape),
@@ -158,7 +163,8 @@ class RecordingWriter:
         acquisition = f.create_group(schema.ACQUISITION)
         arrival = acquisition.create_group(schema.ARRIVAL)
         for name, (dtype, unit) in schema.ARRIVAL_DATASETS.items():
-            _create(arrival, name, (), dtype, unit, chunk_rows=_EVENT_CHUNK_ROWS * 4)
+            # Uncompressed, so it is written up to date at every flush and covers the samples.
+            _create(arrival, name, (), dtype, unit, chunk_rows=256, compressed=False)
         arrival.create_dataset("host_origin_ns", data=np.full(1, -1, dtype=np.int64))
         for placement, identity in sensors.items():
             group = acquisition.create_group(placement.value)
@@ -177,7 +183,7 @@ class RecordingWriter:
         events = f.create_group(schema.EVENTS)
         text = h5py.string_dtype("utf-8", schema.EVENT_TEXT_BYTES)
         for name, (dtype, unit) in schema.EVENT_DATASETS.items():
-            _create(events, name, (), text if dtype == "text" else dtype, unit, _EVENT_CHUNK_ROWS)
+            _create(events, name, (), text if dtype == "text" else dtype, unit, 32, compressed=False)
         p = len(self.placements)
         calibration = f.create_group(schema.CALIBRATION)
         calibration.create_dataset("mount_q", data=np.full((p, 4), np.nan))

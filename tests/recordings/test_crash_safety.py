@@ -1,4 +1,5 @@
-"""A recording process killed with SIGKILL leaves a readable file holding all but the last second."""
+"""A recording process killed with SIGKILL leaves a file that opens, recovers to a clean file, and
+holds all but the last second."""
 
 import os
 import signal
@@ -7,10 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
 from recordings import RecordingError, read_recording
+from recordings.recovery import needs_recovery, recover
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
@@ -54,11 +57,24 @@ def test_sigkill_mid_session_loses_at_most_one_second(tmp_path):
     finally:
         process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
-    rec = read_recording(path)  # opens although the writer never closed it
+    live_view = read_recording(path)  # opens although the writer never closed it
+    assert needs_recovery(path)
+    with pytest.raises(OSError, match="open for write"):
+        h5py.File(path, "r")  # what other tools see before recovery
+    result = recover(path)
+    assert result.original_kept_at.exists() and not needs_recovery(path)
+    with h5py.File(path, "r") as f:  # a plain open now works
+        assert "recovered_utc" in f.attrs
+    rec = read_recording(path)
+    assert rec.migrated_from is None
     for placement, samples in rec.samples.items():
+        assert len(samples) == len(live_view.samples[placement])  # recovery kept everything readable
         # Host stamps use the system-wide monotonic clock this process reads too.
         newest_ns = int(samples.host_receive_ns[-1])
         assert killed_ns - newest_ns < 1_000_000_000, placement
         assert np.all(np.diff(samples.sequence) >= 1)
         assert len(rec.session_time_s[placement]) == len(samples)
     assert rec.attributes["subject_id"] == "CRASH1"
+    assert int(rec.arrival.rows.sum()) == sum(len(s) for s in rec.samples.values())
+    with pytest.raises(RecordingError, match="nothing to recover"):
+        recover(path)

@@ -1,0 +1,118 @@
+"""Recover a session file left open by a crash.
+
+A file whose writer died still carries HDF5's "open for SWMR write" consistency flags, so other
+tools (and a plain open) refuse it; only an SWMR reader sees the data flushed before the crash.
+`recover` copies that consistent view into a fresh, properly closed file (same layout, chunking
+and filters; every group trimmed to its complete rows), checks it reads as a recording, and only
+then swaps it in. The original is kept beside it as `<name>.crashed` — nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import h5py
+
+from recordings import schema
+from recordings.consistency import common_length, complete_arrival_entries
+from recordings.errors import NotARecordingError, RecordingError, RecordingNotFoundError
+from recordings.reader import Recording, check_schema, read_recording
+
+log = logging.getLogger(__name__)
+
+_LEFT_OPEN = "already open for write"
+
+
+@dataclass(frozen=True)
+class RecoveryResult:
+    """The recovered recording, and where the untouched original was kept."""
+
+    recording: Recording
+    original_kept_at: Path
+
+
+def needs_recovery(path: Path | str) -> bool:
+    """True when the file is HDF5 that a crashed writer left flagged as open for writing."""
+    path = Path(path)
+    if not path.exists() or not h5py.is_hdf5(path):
+        return False
+    try:
+        with h5py.File(path, "r"):
+            return False
+    except OSError as error:
+        return _LEFT_OPEN in str(error)
+
+
+def recover(path: Path | str) -> RecoveryResult:
+    """Rewrite a crashed session file as a clean one; raises RecordingError when there is nothing
+    to recover or the data cannot be read."""
+    path = Path(path)
+    if not path.exists():
+        raise RecordingNotFoundError(path, "no such file")
+    if not needs_recovery(path):
+        raise RecordingError(path, "the file was closed properly; there is nothing to recover")
+    fresh = path.with_name(path.name + ".recovering")
+    kept = path.with_name(path.name + ".crashed")
+    if kept.exists():
+        raise RecordingError(kept, "a kept original from an earlier recovery is in the way; move it first")
+    try:
+        with h5py.File(path, "r", swmr=True) as source, h5py.File(fresh, "w", libver="latest") as target:
+            attributes = dict(source.attrs)
+            check_schema(path, attributes)
+            target.attrs.update(attributes)
+            target.attrs["recovered_utc"] = datetime.now(UTC).isoformat()
+            _copy_group(source, target)
+            _trim_arrival_log(source, target)
+    except OSError as error:
+        fresh.unlink(missing_ok=True)
+        raise NotARecordingError(path, f"cannot read the crashed file: {error}") from None
+    except RecordingError:
+        fresh.unlink(missing_ok=True)
+        raise
+    recording = read_recording(fresh)  # raises (and leaves the original in place) if it is not sound
+    os.replace(path, kept)
+    os.replace(fresh, path)
+    log.info("recovered %s; original kept as %s", path.name, kept.name)
+    return RecoveryResult(read_recording(path), kept)
+
+
+def _copy_group(source: h5py.Group, target: h5py.Group) -> None:
+    """Copy datasets and subgroups with their attributes; growing datasets cut to the group's
+    common length, fixed-size ones whole."""
+    n = common_length(source)
+    for name, item in source.items():
+        if isinstance(item, h5py.Group):
+            child = target.create_group(name)
+            child.attrs.update(dict(item.attrs))
+            _copy_group(item, child)
+            continue
+        growing = item.maxshape and item.maxshape[0] is None
+        data = item[:n] if growing else item[()]
+        dataset = target.create_dataset(
+            name,
+            data=data,
+            maxshape=item.maxshape,
+            chunks=item.chunks,
+            compression=item.compression,
+            compression_opts=item.compression_opts,
+            shuffle=item.shuffle,
+            fletcher32=item.fletcher32,
+        )
+        dataset.attrs.update(dict(item.attrs))
+
+
+def _trim_arrival_log(source: h5py.File, target: h5py.File) -> None:
+    """Drop arrival entries whose samples did not reach the file before the crash."""
+    log_path = f"{schema.ACQUISITION}/{schema.ARRIVAL}"
+    if log_path not in target:
+        return  # a 0.1 file: the reader rebuilds the log
+    placements = [p.decode() if isinstance(p, bytes) else str(p) for p in source.attrs["placements"]]
+    counts = [target[f"{schema.ACQUISITION}/{p}/sequence"].shape[0] for p in placements]
+    group = target[log_path]
+    k = complete_arrival_entries(group["placement_index"][:], group["rows"][:], counts)
+    for name in schema.ARRIVAL_DATASETS:
+        group[name].resize(k, axis=0)

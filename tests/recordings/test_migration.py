@@ -1,0 +1,43 @@
+"""A schema 0.1 file (no arrival log, origin, loss counts or settings) reads as the current schema."""
+
+import shutil
+
+import h5py
+import numpy as np
+
+from recordings import read_recording
+from recordings.analysis import analyze_recording
+from tests.recordings.test_replay import _record
+
+
+def _downgrade_to_0_1(path):
+    """Strip what 0.2 added, leaving the layout the 0.1 writer produced."""
+    with h5py.File(path, "r+") as f:
+        f.attrs["schema_version"] = "0.1.0"
+        del f["acquisition/arrival"]
+        for placement in f.attrs["placements"]:
+            del f[f"acquisition/{placement}/lost_before"]
+        del f["processing"].attrs["settings_json"]
+
+
+def test_a_0_1_file_is_migrated_in_memory_and_analyses_like_the_original(tmp_path):
+    current, _, live_collector = _record(tmp_path, "forward-bend", 30.0)
+    old = tmp_path / "old.h5"
+    shutil.copy(current.path, old)
+    _downgrade_to_0_1(old)
+    migrated = read_recording(old)
+    assert migrated.migrated_from == "0.1.0" and current.migrated_from is None
+    for p in current.placements:
+        np.testing.assert_array_equal(migrated.lost_before[p], current.lost_before[p])
+    # Origin: where the clock fit put session time 0, to well under a sample period.
+    assert abs(migrated.arrival.host_origin_ns - current.arrival.host_origin_ns) < 2_000_000
+    assert int(migrated.arrival.rows.sum()) == int(current.arrival.rows.sum())
+    assert migrated.settings.rate_hz == current.settings.rate_hz
+    # Replaying the migrated file gives the same bend measures to within a tenth of a degree.
+    expected = {(m.name, m.repetition): m.value for m in live_collector.analysis("forward-bend").measures}
+    got = {(m.name, m.repetition): m.value for m in analyze_recording(migrated).measures}
+    assert got.keys() == expected.keys()
+    for key in ("mean_trunk_flexion", "mean_lumbar_flexion", "mean_pelvic_flexion"):
+        assert abs(got[(key, None)] - expected[(key, None)]) < 0.1, key
+    with h5py.File(old, "r") as f:  # reading never rewrites the file
+        assert f.attrs["schema_version"] == "0.1.0"
