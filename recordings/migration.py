@@ -3,8 +3,10 @@
 0.1.x → 0.2.0: 0.1 files lack the arrival log, the host clock origin, the per-sample loss counts
 and the runner settings. Loss counts follow exactly from the sequence counters. The arrival log is
 rebuilt as one block per notification (a run of equal host stamps), merged across sensors by host
-time; the origin is a low percentile of host-minus-session time, where the live clock fit puts it. A replay of a migrated file therefore matches the live session closely but not bit for bit
-(the live runner may have received several notifications as one block).
+time; the origin is a low percentile of host-minus-session time, where the live clock fit puts
+it. A replay of a migrated file therefore matches the live session closely but not bit for bit
+(the live runner may have received several notifications as one block, and the origin is an
+estimate to about a millisecond).
 """
 
 from __future__ import annotations

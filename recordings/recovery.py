@@ -73,7 +73,11 @@ def recover(path: Path | str) -> RecoveryResult:
     except RecordingError:
         fresh.unlink(missing_ok=True)
         raise
-    recording = read_recording(fresh)  # raises (and leaves the original in place) if it is not sound
+    try:
+        read_recording(fresh)  # the copy must read as a recording before it replaces anything
+    except RecordingError:
+        fresh.unlink(missing_ok=True)
+        raise
     os.replace(path, kept)
     os.replace(fresh, path)
     log.info("recovered %s; original kept as %s", path.name, kept.name)
