@@ -88,7 +88,7 @@ class Recording:
         return float(t[-1] - t[0] + 1.0 / self.settings.rate_hz) if len(t) else 0.0
 
 
-def _open(path: Path) -> h5py.File:
+def open_recording_file(path: Path) -> h5py.File:
     """Open for reading. A plain open checks the file's stored length, so truncation fails fast
     (an SWMR reader would retry unreadable metadata for a long time instead); a file whose
     writer has it open, or left it open in a crash, is then opened as an SWMR reader."""
@@ -115,7 +115,7 @@ def check_schema(path: Path, attributes: dict[str, Any]) -> None:
     if version is None:
         raise ForeignFileError(path, "HDF5 file without a stabmon schema_version: written by another program")
     try:
-        major = schema.schema_major(_text(version))
+        major = schema.schema_major(schema.decode_text(version))
     except ValueError:
         raise ForeignFileError(path, f"schema_version {version!r} is not a version number") from None
     if major > schema.schema_major(schema.SCHEMA_VERSION):
@@ -125,16 +125,15 @@ def check_schema(path: Path, attributes: dict[str, Any]) -> None:
         )
 
 
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
 def read_recording(path: Path | str) -> Recording:
     """Load and validate the recording at `path`; raises a `RecordingError` subclass on bad files."""
     path = Path(path)
-    with _open(path) as f:
+    with open_recording_file(path) as f:
         attributes = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in f.attrs.items()}
-        attributes = {k: ([_text(x) for x in v] if isinstance(v, list) else v) for k, v in attributes.items()}
+        attributes = {
+            k: ([schema.decode_text(x) for x in v] if isinstance(v, list) else v)
+            for k, v in attributes.items()
+        }
         check_schema(path, attributes)
         try:
             return _load(path, f, attributes)
@@ -144,18 +143,18 @@ def read_recording(path: Path | str) -> Recording:
 
 def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
     placements = tuple(Placement(p) for p in attributes["placements"])
-    version = _text(attributes["schema_version"])
+    version = schema.decode_text(attributes["schema_version"])
     current = schema.parse_version(version) >= schema.parse_version("0.2.0")
     sensors, samples, session_time, lost = {}, {}, {}, {}
     for placement in placements:
         group = f[schema.ACQUISITION][placement.value]
         a = group.attrs
         sensors[placement] = SensorIdentity(
-            SensorFamily(_text(a["family"])),
-            _text(a["address"]),
-            _text(a["serial"]),
-            _text(a["firmware"]),
-            _text(a["model"]),
+            SensorFamily(schema.decode_text(a["family"])),
+            schema.decode_text(a["address"]),
+            schema.decode_text(a["serial"]),
+            schema.decode_text(a["firmware"]),
+            schema.decode_text(a["model"]),
         )
         n = common_length(group)
         samples[placement] = SampleBlock(
@@ -177,7 +176,7 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
         index, rows = log_group["placement_index"][:], log_group["rows"][:]
         k = complete_arrival_entries(index, rows, [len(samples[p]) for p in placements])
         arrival = ArrivalLog(index[:k], rows[:k], int(log_group["host_origin_ns"][0]))
-        settings = session_settings_from_json(_text(f[schema.PROCESSING].attrs["settings_json"]))
+        settings = session_settings_from_json(schema.decode_text(f[schema.PROCESSING].attrs["settings_json"]))
     else:
         index, rows = migration.arrival_from_host_stamps(placements, samples)
         arrival = ArrivalLog(index, rows, migration.host_origin_from_mapping(samples, session_time))
@@ -185,7 +184,13 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
     ev = f[schema.EVENTS]
     n_events = common_length(ev)
     events = tuple(
-        Event(float(t), EventKind(_text(k)), _text(label), float(v), _text(src))
+        Event(
+            float(t),
+            EventKind(schema.decode_text(k)),
+            schema.decode_text(label),
+            float(v),
+            schema.decode_text(src),
+        )
         for t, k, label, v, src in zip(
             *(ev[name][:n_events] for name in ("time_s", "kind", "label", "value", "source")), strict=True
         )

@@ -114,7 +114,7 @@ def _trim_arrival_log(source: h5py.File, target: h5py.File) -> None:
     log_path = f"{schema.ACQUISITION}/{schema.ARRIVAL}"
     if log_path not in target:
         return  # a 0.1 file: the reader rebuilds the log
-    placements = [p.decode() if isinstance(p, bytes) else str(p) for p in source.attrs["placements"]]
+    placements = [schema.decode_text(p) for p in source.attrs["placements"]]
     counts = [target[f"{schema.ACQUISITION}/{p}/sequence"].shape[0] for p in placements]
     group = target[log_path]
     k = complete_arrival_entries(group["placement_index"][:], group["rows"][:], counts)

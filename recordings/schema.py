@@ -88,6 +88,11 @@ def session_file_name(subject_id: str, drill: str, created: datetime) -> str:
     return f"sub-{check_subject_id(subject_id)}_{drill}_{stamp}.h5"
 
 
+def decode_text(value: object) -> str:
+    """An HDF5 string attribute or element as str (h5py gives bytes for fixed-size strings)."""
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
 def parse_version(version: str) -> tuple[int, int, int]:
     """(major, minor, patch) of a semantic version string; ValueError if it is not one."""
     parts = version.split(".")

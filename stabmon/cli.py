@@ -11,7 +11,7 @@ from recordings.errors import InvalidSubjectIdError, RecordingError
 from sensors.errors import SensorsError
 from sensors.processing.errors import ProcessingError
 from sensors.simulator import describe_drills
-from stabmon import record
+from stabmon import record, review
 
 
 def _drills(_: argparse.Namespace) -> int:
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.set_defaults(handler=record.run)
     drills = commands.add_parser("drills", help="list the drills the simulator can run")
     drills.set_defaults(handler=_drills)
+    review.add_commands(commands)
     return parser
 
 

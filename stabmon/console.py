@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from sensors.events import Event
@@ -80,10 +81,22 @@ def format_summary(report: SessionReport, summary: AngleSummary | None) -> str:
     return "\n".join(lines)
 
 
-def format_measures(result: AnalysisResult) -> str:
-    """The session-level rows of a measures table, one per line, with unit and source."""
+def format_measures(result: AnalysisResult, repetitions: bool = False) -> str:
+    """The session-level rows of a measures table (and each repetition's if asked), one per line,
+    with unit and source."""
     lines = [f"Measures ({result.drill}):"]
     for m in result.measures:
-        if m.repetition is None:
-            lines.append(f"  {m.group:<14} {m.name:<36} {m.value:12.4g} {m.unit:<10} {m.source}")
+        if m.repetition is None or repetitions:
+            rep = f"#{m.repetition}" if m.repetition is not None else ""
+            lines.append(f"  {m.group:<14} {m.name:<36}{rep:>4} {m.value:12.4g} {m.unit:<10} {m.source}")
     return "\n".join(lines)
+
+
+def progress_callback(label: str, stream: TextIO = sys.stderr) -> Callable[[float], None]:
+    """A callback printing `label  42%` on one line of `stream` (a new line when it reaches 100%)."""
+
+    def show(fraction: float) -> None:
+        end = "\n" if fraction >= 1.0 else ""
+        print(f"\r  {label}  {100 * fraction:3.0f}%", end=end, file=stream, flush=True)
+
+    return show

@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 from recordings import RecordingSink, RecordingWriter, SessionMetadata, session_file_name
+from recordings.library import SessionLibrary
 from sensors.placements import REQUIRED_PLACEMENTS, parse_placement
 from sensors.processing import SessionRunner, SessionSettings
 from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
 from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, make_drill
+from stabmon.arguments import add_data_dir_argument
 from stabmon.console import ProgressPrinter, format_measures, format_summary
 
 
@@ -20,7 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--simulate", action="store_true", help="use virtual sensors on a simulated body")
     parser.add_argument("--drill", default="quiet-stance", help="drill to run (see `stabmon drills`)")
     parser.add_argument("--seconds", type=float, default=30.0, help="session length in seconds")
-    parser.add_argument("--out", type=Path, required=True, help="folder to write the session file into")
+    parser.add_argument(
+        "--out", type=Path, help="folder to write the session file into (default: the session library)"
+    )
+    add_data_dir_argument(parser)
     parser.add_argument("--subject", default="anonymous", help="pseudonymous subject id (never a name)")
     parser.add_argument("--notes", default="", help="operator notes stored with the session")
     parser.add_argument("--seed", type=int, default=0, help="simulator seed (same seed, same data)")
@@ -72,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
             "dual_task_factor": args.dual_task,
         },
     )
-    path = args.out / session_file_name(metadata.subject_id, args.drill, metadata.created_utc)
+    if args.out is not None:
+        path = args.out / session_file_name(metadata.subject_id, args.drill, metadata.created_utc)
+    else:
+        path = SessionLibrary(args.data_dir).path_for(metadata.subject_id, args.drill, metadata.created_utc)
     writer = RecordingWriter(path, metadata, source.sensors)
     collector = SessionCollector()
     print(

@@ -89,29 +89,45 @@ def _trunk_acceleration(data: SessionData, window: np.ndarray) -> np.ndarray:
     return segment_frame(filtered, data.mount_q[Placement.LUMBAR])
 
 
-def _stance(data: SessionData) -> list[Measure]:
-    start, end = _task_window(data)
-    t = data.frame.time_s
-    window = (t >= start + 1.0) & (t <= end)
+def _stance_measures(data: SessionData, window: np.ndarray, repetition: int | None = None) -> list[Measure]:
+    """Trunk sway over the frames selected by `window` (n,) bool."""
     acc = _trunk_acceleration(data, window)
     isway = sway_measures(acc[:, 0], acc[:, 1], data.frame.rate_hz, acceleration=True)
     angles = np.degrees(data.angles.inclination(Placement.LUMBAR)[window])
     angle_sway = sway_measures(angles[:, 0], angles[:, 1], data.frame.rate_hz)
     src_isway, src_prieto = "Mancini 2012 (ISway), Prieto 1996", "Prieto 1996; Schubert & Kirchner 2014"
-    g = "trunk control"
+    g, k = "trunk control", repetition
     return [
-        Measure(g, "acc_rms_ap", isway.rms_ap, "m/s^2", src_isway),
-        Measure(g, "acc_rms_ml", isway.rms_ml, "m/s^2", src_isway),
-        Measure(g, "acc_jerk", isway.jerk, "m^2/s^5", src_isway),
-        Measure(g, "acc_mean_velocity", isway.mean_velocity, "m/s", src_isway),
-        Measure(g, "acc_ellipse_area_95", isway.ellipse_area_95, "m^2/s^4", src_prieto),
-        Measure(g, "acc_centroid_ap", isway.spectrum_ap.centroid_hz, "Hz", src_prieto),
-        Measure(g, "acc_f95_ap", isway.spectrum_ap.f95_hz, "Hz", src_prieto),
-        Measure(g, "angle_rms_ap", angle_sway.rms_ap, "deg", src_prieto),
-        Measure(g, "angle_rms_ml", angle_sway.rms_ml, "deg", src_prieto),
-        Measure(g, "angle_path_length", angle_sway.path_length, "deg", src_prieto),
-        Measure(g, "angle_ellipse_area_95", angle_sway.ellipse_area_95, "deg^2", src_prieto),
+        Measure(g, "acc_rms_ap", isway.rms_ap, "m/s^2", src_isway, k),
+        Measure(g, "acc_rms_ml", isway.rms_ml, "m/s^2", src_isway, k),
+        Measure(g, "acc_jerk", isway.jerk, "m^2/s^5", src_isway, k),
+        Measure(g, "acc_mean_velocity", isway.mean_velocity, "m/s", src_isway, k),
+        Measure(g, "acc_ellipse_area_95", isway.ellipse_area_95, "m^2/s^4", src_prieto, k),
+        Measure(g, "acc_centroid_ap", isway.spectrum_ap.centroid_hz, "Hz", src_prieto, k),
+        Measure(g, "acc_f95_ap", isway.spectrum_ap.f95_hz, "Hz", src_prieto, k),
+        Measure(g, "angle_rms_ap", angle_sway.rms_ap, "deg", src_prieto, k),
+        Measure(g, "angle_rms_ml", angle_sway.rms_ml, "deg", src_prieto, k),
+        Measure(g, "angle_path_length", angle_sway.path_length, "deg", src_prieto, k),
+        Measure(g, "angle_ellipse_area_95", angle_sway.ellipse_area_95, "deg^2", src_prieto, k),
     ]
+
+
+#: Stance is also measured in consecutive windows of this length, s: their spread is the
+#: within-session measurement error a re-test comparison needs.
+STANCE_WINDOW_S = 10.0
+
+
+def _stance(data: SessionData) -> list[Measure]:
+    start, end = _task_window(data)
+    t = data.frame.time_s
+    rows = _stance_measures(data, (t >= start + 1.0) & (t <= end))
+    starts = np.arange(start + 1.0, end - STANCE_WINDOW_S + 1e-9, STANCE_WINDOW_S)
+    if len(starts) < 2:
+        return rows
+    windows: list[Measure] = []
+    for k, w0 in enumerate(starts, start=1):
+        windows += _stance_measures(data, (t >= w0) & (t < w0 + STANCE_WINDOW_S), k)
+    return rows + windows + _means(windows, "trunk control", windows[0].source)
 
 
 def _perturbations(data: SessionData) -> list[Measure]:

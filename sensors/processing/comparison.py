@@ -81,3 +81,21 @@ def retest_reliability(scores: np.ndarray) -> Reliability:
 def change_exceeds_mdc(baseline: float, retest: float, mdc95: float) -> bool:
     """True when |retest − baseline| exceeds the minimal detectable change: a real change."""
     return bool(abs(retest - baseline) > mdc95)
+
+
+def mdc95_between_session_means(baseline: np.ndarray, retest: np.ndarray) -> float:
+    """MDC95 of the difference between two session means, from the spread of the repetitions
+    within each session (baseline (k1,), retest (k2,); non-finite values ignored):
+    1.96 · SD_within · √(1/k1 + 1/k2), SD_within pooled over both sessions. With k1 = k2 = k this
+    is 1.96·√2·SEM with SEM = SD_within/√k, the error of one session's mean. It knows only
+    repetition-to-repetition error, not day-to-day change in how sensors are placed, so it is a
+    lower bound on the MDC a test–retest study would give."""
+    a = np.asarray(baseline, dtype=float)
+    b = np.asarray(retest, dtype=float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if len(a) < 2 or len(b) < 2:
+        raise ProcessingError(
+            f"an MDC needs at least 2 repetitions in each session, got {len(a)} and {len(b)}"
+        )
+    pooled = ((len(a) - 1) * np.var(a, ddof=1) + (len(b) - 1) * np.var(b, ddof=1)) / (len(a) + len(b) - 2)
+    return float(1.96 * np.sqrt(pooled) * np.sqrt(1.0 / len(a) + 1.0 / len(b)))

@@ -1,0 +1,101 @@
+"""The session library: every subject's recordings in one data folder, listed and found again.
+
+Layout: `<data dir>/sub-<subject>/sub-<subject>_<drill>_<UTC>.h5`. Listing reads only each file's
+root attributes, so it stays fast with hundreds of sessions, and a damaged or crashed file is
+listed with its problem instead of stopping the listing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import platformdirs
+
+from recordings import schema
+from recordings.errors import RecordingError
+from recordings.reader import check_schema, open_recording_file
+from recordings.recovery import needs_recovery
+
+log = logging.getLogger(__name__)
+
+
+def default_data_dir() -> Path:
+    """The platform's per-user data folder for stabmon (e.g. ~/.local/share/stabmon on Linux)."""
+    return Path(platformdirs.user_data_dir("stabmon", appauthor=False))
+
+
+@dataclass(frozen=True)
+class SessionEntry:
+    """One file in the library. `problem` is empty for a sound recording; otherwise the session
+    fields may be blank and the problem says why (e.g. left open by a crash: run `stabmon recover`)."""
+
+    path: Path
+    subject_id: str
+    drill: str
+    created_utc: datetime | None
+    duration_s: float
+    operator_notes: str = ""
+    problem: str = ""
+
+
+class SessionLibrary:
+    """Recordings under `root`, one folder per subject."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root) if root is not None else default_data_dir()
+
+    def path_for(self, subject_id: str, drill: str, created_utc: datetime) -> Path:
+        """Where a new session of this subject goes (the folder is created when written)."""
+        name = schema.session_file_name(subject_id, drill, created_utc)
+        return self.root / f"sub-{schema.check_subject_id(subject_id)}" / name
+
+    def sessions(self, subject_id: str | None = None, drill: str | None = None) -> list[SessionEntry]:
+        """Sessions, oldest first, optionally of one subject and/or drill."""
+        if subject_id is not None:
+            schema.check_subject_id(subject_id)
+        entries = [self._entry(path) for path in self._files(subject_id)]
+        entries = [
+            e
+            for e in entries
+            if (subject_id is None or e.subject_id == subject_id or e.problem)
+            and (drill is None or e.drill == drill)
+        ]
+        return sorted(entries, key=lambda e: (e.subject_id, e.created_utc or datetime.min, e.path.name))
+
+    def baseline(self, subject_id: str, drill: str) -> SessionEntry | None:
+        """The subject's first sound session of this drill: what later re-tests are judged against."""
+        sound = [e for e in self.sessions(subject_id, drill) if not e.problem]
+        return sound[0] if sound else None
+
+    def _files(self, subject_id: str | None) -> Iterator[Path]:
+        if not self.root.is_dir():
+            return iter(())
+        pattern = f"sub-{subject_id}/*.h5" if subject_id else "sub-*/*.h5"
+        return self.root.glob(pattern)
+
+    def _entry(self, path: Path) -> SessionEntry:
+        subject = path.parent.name.removeprefix("sub-")
+        if needs_recovery(path):
+            return SessionEntry(path, subject, "", None, 0.0, problem="left open by a crash: stabmon recover")
+        try:
+            with open_recording_file(path) as f:
+                attributes = dict(f.attrs)
+                check_schema(path, attributes)
+                frames = f[f"{schema.PROCESSING}/time_s"]
+                duration = float(frames.shape[0] / float(attributes["rate_hz"]))
+                return SessionEntry(
+                    path,
+                    schema.decode_text(attributes["subject_id"]),
+                    schema.decode_text(attributes["drill"]),
+                    datetime.fromisoformat(schema.decode_text(attributes["created_utc"])),
+                    duration,
+                    schema.decode_text(attributes.get("operator_notes", "")),
+                )
+        except RecordingError as error:
+            return SessionEntry(path, subject, "", None, 0.0, problem=error.problem)
+        except (KeyError, OSError, ValueError) as error:
+            return SessionEntry(path, subject, "", None, 0.0, problem=f"incomplete or damaged: {error}")

@@ -1,0 +1,103 @@
+"""Session library listing and re-test comparison against the baseline with MDC95."""
+
+import asyncio
+import math
+import os
+
+import numpy as np
+import pytest
+
+from recordings.compare import Verdict, compare_results
+from recordings.library import SessionLibrary
+from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing.collector import SessionCollector
+from sensors.processing.comparison import mdc95_between_session_means
+from sensors.processing.errors import ProcessingError
+from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+from stabmon.cli import main
+
+
+def test_mdc_between_session_means_matches_the_textbook_formula():
+    a = np.array([10.0, 12.0, 11.0, 13.0])
+    b = np.array([14.0, 12.0, 13.0, 15.0])
+    sd = np.sqrt((np.var(a, ddof=1) + np.var(b, ddof=1)) / 2)  # equal sizes: plain average
+    sem = sd / np.sqrt(4)
+    assert mdc95_between_session_means(a, b) == pytest.approx(1.96 * np.sqrt(2) * sem)
+    with pytest.raises(ProcessingError, match="at least 2 repetitions"):
+        mdc95_between_session_means(a, [1.0, math.nan])
+
+
+def _analysis(drill: str, seed: int, seconds: float, dual_task: float = 1.0):
+    source = SimulatedSource(
+        make_drill(drill, DrillOptions(duration_s=seconds, seed=seed, dual_task_factor=dual_task)), seed=seed
+    )
+    collector = SessionCollector()
+    asyncio.run(SessionRunner(source, [collector], SessionSettings()).run())
+    return collector.analysis(drill)
+
+
+def test_doubled_sway_is_a_real_change_and_a_repeat_is_not():
+    baseline = _analysis("quiet-stance", seed=1, seconds=61.0)
+    repeat = _analysis("quiet-stance", seed=2, seconds=61.0)  # another day, same sway settings
+    worse = _analysis("quiet-stance", seed=1, seconds=61.0, dual_task=2.0)
+    assert baseline.value("repetitions") == 5  # five 10 s windows after calibration: the error
+    same = compare_results(baseline, repeat)
+    assert same.row("acc_rms_ap").change != 0
+    assert same.row("acc_rms_ap").verdict is Verdict.WITHIN_ERROR
+    assert same.row("acc_rms_ap").mdc_basis == "repetitions (5 + 5)"
+    changed = compare_results(baseline, worse)
+    row = changed.row("acc_rms_ap")
+    assert row.retest > 1.5 * row.baseline and row.verdict is Verdict.REAL, row
+    assert changed.row("repetitions").verdict is Verdict.NO_MDC  # counts are never judged
+    published = compare_results(baseline, worse, {"acc_rms_ap": 10.0})  # a huge published MDC wins
+    assert published.row("acc_rms_ap").verdict is Verdict.WITHIN_ERROR
+    assert published.row("acc_rms_ap").mdc_basis.startswith("published")
+    with pytest.raises(ValueError, match="cannot compare"):
+        compare_results(baseline, _analysis("forward-bend", seed=1, seconds=20.0))
+
+
+def _record(data_dir, subject, drill, seconds, seed):
+    argv = [
+        "record",
+        "--simulate",
+        "--fast",
+        "--drill",
+        drill,
+        "--seconds",
+        str(seconds),
+        "--seed",
+        str(seed),
+    ]
+    assert main([*argv, "--subject", subject, "--data-dir", str(data_dir)]) == 0
+
+
+def test_library_lists_by_subject_and_drill_and_compare_finds_the_baseline(tmp_path, capsys):
+    _record(tmp_path, "P01", "quiet-stance", 25, 1)
+    _record(tmp_path, "P01", "quiet-stance", 25, 2)
+    _record(tmp_path, "P02", "forward-bend", 20, 3)
+    (tmp_path / "sub-P03").mkdir()
+    (tmp_path / "sub-P03" / "sub-P03_gait_20260101T000000000Z.h5").write_bytes(os.urandom(3000))
+    library = SessionLibrary(tmp_path)
+    everything = library.sessions()
+    assert [(e.subject_id, e.drill) for e in everything if not e.problem] == [
+        ("P01", "quiet-stance"),
+        ("P01", "quiet-stance"),
+        ("P02", "forward-bend"),
+    ]
+    assert [e.problem for e in everything if e.problem] == [
+        "not an HDF5 file (wrong file, or truncated before its header)"
+    ]
+    p01 = library.sessions("P01")
+    assert len(p01) == 2 and p01[0].created_utc < p01[1].created_utc
+    assert all(e.duration_s == pytest.approx(25, abs=1.5) for e in p01)
+    assert library.sessions(drill="forward-bend")[0].subject_id == "P02"
+    assert library.baseline("P01", "quiet-stance").path == p01[0].path
+    capsys.readouterr()
+    assert main(["compare", str(p01[1].path), "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"Baseline {p01[0].path.name}" in out and "acc_rms_ap" in out and "MDC95" in out
+    assert main(["sessions", "--subject", "P02", "--data-dir", str(tmp_path)]) == 0
+    listed = capsys.readouterr().out
+    assert "forward-bend" in listed and "P01" not in listed
+    assert main(["compare", str(p01[0].path), "--data-dir", str(tmp_path)]) == 2  # it is the baseline
+    assert "no earlier quiet-stance session" in capsys.readouterr().err
