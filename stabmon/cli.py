@@ -11,7 +11,7 @@ from recordings.errors import InvalidSubjectIdError, RecordingError
 from sensors.errors import SensorsError
 from sensors.processing.errors import ProcessingError
 from sensors.simulator import describe_drills
-from stabmon import record, review
+from stabmon import outputs, record, review
 
 
 def _drills(_: argparse.Namespace) -> int:
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     drills = commands.add_parser("drills", help="list the drills the simulator can run")
     drills.set_defaults(handler=_drills)
     review.add_commands(commands)
+    outputs.add_commands(commands)
     return parser
 
 

@@ -75,7 +75,8 @@ class AnalysisResult:
         return [m.__dict__.copy() for m in self.measures]
 
 
-def _task_window(data: SessionData) -> tuple[float, float]:
+def task_window(data: SessionData) -> tuple[float, float]:
+    """Session times (s) of the task's start and end markers, or of the first and last frame."""
     t = data.frame.time_s
     start = next((e.time_s for e in data.events if e.kind is EventKind.TASK_START), float(t[0]))
     end = next((e.time_s for e in data.events if e.kind is EventKind.TASK_END), float(t[-1]))
@@ -118,7 +119,7 @@ STANCE_WINDOW_S = 10.0
 
 
 def _stance(data: SessionData) -> list[Measure]:
-    start, end = _task_window(data)
+    start, end = task_window(data)
     t = data.frame.time_s
     rows = _stance_measures(data, (t >= start + 1.0) & (t <= end))
     starts = np.arange(start + 1.0, end - STANCE_WINDOW_S + 1e-9, STANCE_WINDOW_S)
@@ -130,15 +131,20 @@ def _stance(data: SessionData) -> list[Measure]:
     return rows + windows + _means(windows, "trunk control", windows[0].source)
 
 
-def _perturbations(data: SessionData) -> list[Measure]:
-    t = data.frame.time_s
-    # Marked instants (operator key, platform trigger) win; the live detector's events stand in
-    # for missing marks; without either, detect offline from the pelvic jerk.
+def perturbation_instants(data: SessionData) -> list[float]:
+    """Perturbation instants, s: marked ones (operator key, platform trigger) win; the live
+    detector's events stand in for missing marks; without either, detect offline from pelvic jerk."""
     pushes = [e for e in data.events if e.kind is EventKind.PERTURBATION]
     marked = [e.time_s for e in pushes if e.source != "pipeline"]
     instants = marked or [e.time_s for e in pushes]
     if not instants:
-        instants = detect_perturbation_instants(t, data.frame.acc(Placement.PELVIS)).tolist()
+        instants = detect_perturbation_instants(data.frame.time_s, data.frame.acc(Placement.PELVIS)).tolist()
+    return instants
+
+
+def _perturbations(data: SessionData) -> list[Measure]:
+    t = data.frame.time_s
+    instants = perturbation_instants(data)
     trunk = np.degrees(data.angles.inclination(Placement.LUMBAR))
     rows, g, src = [], "perturbation", "METRICS.md §3; Hodges & Bui 1996; Moorhouse & Granata 2005"
     skipped = 0
@@ -238,7 +244,7 @@ def _longest_valid_run(valid: np.ndarray) -> slice:
 
 
 def _gait(data: SessionData) -> list[Measure]:
-    start, end = _task_window(data)
+    start, end = task_window(data)
     t = data.frame.time_s
     k = data.frame.index(Placement.PELVIS)
     q = data.angles.orientation[:, k]
@@ -271,7 +277,7 @@ def _gait(data: SessionData) -> list[Measure]:
 
 
 def _hold(data: SessionData) -> list[Measure]:
-    start, _ = _task_window(data)
+    start, _ = task_window(data)
     hold_start = next((e.time_s for e in data.events if e.label == "hold start"), start)
     t = data.angles.time_s
     results = []
@@ -307,9 +313,14 @@ _FAMILIES = {
 }
 
 
-def analyze(data: SessionData, drill: str) -> AnalysisResult:
-    """The measures for `drill` (a catalogue name, e.g. 'forward-bend' or 'side-plank-left')."""
+def drill_family(drill: str) -> str:
+    """The analysis family of a catalogue drill name ('side-plank-left' → 'side-plank')."""
     family = next((f for f in _FAMILIES if drill == f or drill.startswith(f + "-")), None)
     if family is None:
         raise ProcessingError(f"no analysis is defined for drill {drill!r}")
-    return AnalysisResult(drill, tuple(_FAMILIES[family](data)))
+    return family
+
+
+def analyze(data: SessionData, drill: str) -> AnalysisResult:
+    """The measures for `drill` (a catalogue name, e.g. 'forward-bend' or 'side-plank-left')."""
+    return AnalysisResult(drill, tuple(_FAMILIES[drill_family(drill)](data)))

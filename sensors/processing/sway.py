@@ -136,3 +136,19 @@ def sway_measures(ap: np.ndarray, ml: np.ndarray, rate_hz: float, acceleration: 
         spectrum_ap=spectrum_measures(ap, rate_hz),
         spectrum_ml=spectrum_measures(ml, rate_hz),
     )
+
+
+def confidence_ellipse(ap: np.ndarray, ml: np.ndarray, points: int = 100) -> np.ndarray:
+    """Outline (points, 2) [ML, AP] of the 95 % prediction ellipse of sway traces (n,) around their
+    mean; its area is `SwayMeasures.ellipse_area_95` (Schubert & Kirchner 2014). NaN samples dropped."""
+    ap = np.asarray(ap, dtype=float)
+    ml = np.asarray(ml, dtype=float)
+    keep = np.isfinite(ap) & np.isfinite(ml)
+    if keep.sum() < 3:
+        raise ProcessingError("an ellipse needs at least three valid samples")
+    centre = np.array([ml[keep].mean(), ap[keep].mean()])
+    values, vectors = np.linalg.eigh(np.cov(np.stack([ml[keep], ap[keep]])))
+    radii = np.sqrt(CHI2_95_2DOF * np.maximum(values, 0.0))
+    angle = np.linspace(0.0, 2.0 * np.pi, points)
+    circle = np.stack([np.cos(angle) * radii[0], np.sin(angle) * radii[1]], axis=1)
+    return centre + circle @ vectors.T

@@ -138,3 +138,19 @@ def test_live_measures_in_random_chunks_equal_one_call_and_stay_bounded():
     offline = sway_measures(*np.degrees(angles.inclination(Placement.LUMBAR)[window]).T, RATE)
     assert last.trunk_angle_sway.rms_ap == pytest.approx(offline.rms_ap, rel=1e-9)
     assert len(sink.measures) == len(measures)
+
+
+def test_confidence_ellipse_encloses_the_stated_area_and_95_percent():
+    from sensors.processing.sway import confidence_ellipse
+
+    rng = np.random.default_rng(5)
+    ap = rng.normal(0.0, 2.0, 20000)
+    ml = 0.5 * ap + rng.normal(0.0, 1.0, 20000)
+    outline = confidence_ellipse(ap, ml, points=2000)
+    x, y = outline[:, 0], outline[:, 1]
+    shoelace = 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))
+    assert shoelace == pytest.approx(sway_measures(ap, ml, 100.0).ellipse_area_95, rel=1e-3)
+    from matplotlib.path import Path as Outline
+
+    inside = Outline(outline).contains_points(np.stack([ml, ap], axis=1))
+    assert inside.mean() == pytest.approx(0.95, abs=0.01)

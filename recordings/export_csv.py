@@ -1,0 +1,102 @@
+"""CSV export, one file per stream, for spreadsheets and statistics packages.
+
+Files (comma separated, header row, '.' decimal, empty cell for a missing value):
+  <stem>_raw_<placement>.csv   raw samples as received (SI, sensor frame, device and session time)
+  <stem>_angles.csv            synchronised segment and lumbar angles, degrees, with gap flags
+  <stem>_events.csv            events
+  <stem>_measures.csv          the drill's measures table (when given)
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from recordings.reader import Recording
+from sensors.processing.analysis import AnalysisResult
+
+_AXES = ("x", "y", "z")
+_PLANES = ("sagittal", "frontal")
+_LUMBAR = ("sagittal", "frontal", "axial")
+
+
+def _write(path: Path, header: list[str], columns: list[np.ndarray]) -> Path:
+    """Write columns (each (n,)) under header; NaN becomes an empty cell, floats keep full precision."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        text = [_as_text(c) for c in columns]
+        writer.writerows(zip(*text, strict=True))
+    return path
+
+
+def _as_text(column: np.ndarray) -> list[str]:
+    if column.dtype.kind == "f":
+        return ["" if not np.isfinite(v) else repr(float(v)) for v in column.tolist()]
+    if column.dtype.kind == "b":
+        return ["1" if v else "0" for v in column.tolist()]
+    return [str(v) for v in column.tolist()]
+
+
+def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | None = None) -> list[Path]:
+    """Write the recording's streams as CSV files into out_dir; returns the files written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = recording.path.stem
+    written = []
+    for placement in recording.placements:
+        s = recording.samples[placement]
+        header = ["device_time_s", "session_time_s", "host_receive_ns", "sequence", "lost_before"]
+        header += [f"acc_{a}_m_s2" for a in _AXES] + [f"gyr_{a}_rad_s" for a in _AXES]
+        columns = [
+            s.device_time_s,
+            recording.session_time_s[placement],
+            s.host_receive_ns,
+            s.sequence,
+            recording.lost_before[placement],
+            *s.acc_m_s2.T,
+            *s.gyr_rad_s.T,
+        ]
+        written.append(_write(out_dir / f"{stem}_raw_{placement.value}.csv", header, columns))
+    proc = recording.processing
+    header, columns = ["time_s"], [proc.time_s]
+    for k, placement in enumerate(recording.placements):
+        header += [f"{placement.value}_valid"]
+        columns += [proc.valid[:, k]]
+        header += [f"{placement.value}_{plane}_deg" for plane in _PLANES] + [f"{placement.value}_axial_deg"]
+        columns += [*np.degrees(proc.inclination_rad[:, k]).T, np.degrees(proc.axial_rad[:, k])]
+    header += [f"lumbar_{plane}_deg" for plane in _LUMBAR]
+    columns += [*np.degrees(proc.lumbar_rad).T]
+    written.append(_write(out_dir / f"{stem}_angles.csv", header, columns))
+    events = recording.events
+    written.append(
+        _write(
+            out_dir / f"{stem}_events.csv",
+            ["time_s", "kind", "label", "value", "source"],
+            [
+                np.array([e.time_s for e in events], dtype=float),
+                np.array([e.kind.value for e in events], dtype=object),
+                np.array([e.label for e in events], dtype=object),
+                np.array([e.value for e in events], dtype=float),
+                np.array([e.source for e in events], dtype=object),
+            ],
+        )
+    )
+    if measures is not None:
+        rows = measures.measures
+        written.append(
+            _write(
+                out_dir / f"{stem}_measures.csv",
+                ["group", "name", "repetition", "value", "unit", "source"],
+                [
+                    np.array([m.group for m in rows], dtype=object),
+                    np.array([m.name for m in rows], dtype=object),
+                    np.array(["" if m.repetition is None else m.repetition for m in rows], dtype=object),
+                    np.array([m.value for m in rows], dtype=float),
+                    np.array([m.unit for m in rows], dtype=object),
+                    np.array([m.source for m in rows], dtype=object),
+                ],
+            )
+        )
+    return written

@@ -1,0 +1,102 @@
+"""`stabmon export` and `stabmon report`: recordings turned into files for other people and tools."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+
+from recordings import read_recording
+from recordings.analysis import replay
+from recordings.compare import compare_results
+from recordings.export_bids import export_bids
+from recordings.export_csv import export_csv
+from recordings.library import SessionLibrary
+from recordings.report import build_report
+from sensors.processing.analysis import AnalysisResult, analyze
+from sensors.processing.errors import ProcessingError
+from stabmon.arguments import add_data_dir_argument
+from stabmon.console import progress_callback
+from stabmon.review import analyze_with_progress
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    export = commands.add_parser("export", help="export recordings as CSV or Motion-BIDS")
+    export.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    export.add_argument("--format", choices=("csv", "bids"), required=True)
+    export.add_argument(
+        "-o", "--out", type=Path, required=True, help="folder for CSV files, or the BIDS dataset folder"
+    )
+    export.set_defaults(handler=run_export)
+
+    report = commands.add_parser("report", help="clinical report of a session (HTML or PDF)")
+    report.add_argument("file", type=Path, metavar="FILE")
+    report.add_argument("--baseline", type=Path, help="baseline session to compare with")
+    report.add_argument("-o", "--out", type=Path, required=True, help="report file, .html or .pdf")
+    add_data_dir_argument(report)
+    report.set_defaults(handler=run_report)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    for k, path in enumerate(args.files, start=1):
+        recording = read_recording(path)
+        label = f"[{k}/{len(args.files)}] {path.name}" if len(args.files) > 1 else path.name
+        session = replay(recording, progress=progress_callback(label))
+        if args.format == "csv":
+            try:
+                measures: AnalysisResult | None = analyze(session.collector.session_data(), recording.drill)
+            except ProcessingError as error:
+                print(f"  {path.name}: no measures ({error})")
+                measures = None
+            written = export_csv(recording, args.out, measures)
+        else:
+            written = export_bids(recording, session.collector, args.out)
+        print(f"{path.name}: {len(written)} files in {args.out}")
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    suffix = args.out.suffix.lower()
+    if suffix not in (".html", ".pdf"):
+        raise ValueError(f"report file must end in .html or .pdf, got {args.out.name!r}")
+    recording = read_recording(args.file)
+    session = replay(recording, progress=progress_callback(recording.path.name))
+    measures = analyze(session.collector.session_data(), recording.drill)
+    comparison = None
+    if args.baseline is not None:
+        baseline = read_recording(args.baseline)
+        comparison = compare_results(
+            analyze_with_progress(baseline, f"baseline {baseline.path.name}"), measures
+        )
+    history = _history(SessionLibrary(args.data_dir), recording.subject_id, recording.drill, args.file)
+    history.append((_created(recording.attributes["created_utc"]), measures))
+    report = build_report(session, measures, comparison, history)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    written = report.write_pdf(args.out) if suffix == ".pdf" else report.write_html(args.out)
+    print(f"Report written to {written}")
+    return 0
+
+
+def _created(value: object) -> datetime:
+    return datetime.fromisoformat(str(value))
+
+
+def _history(
+    library: SessionLibrary, subject: str, drill: str, current: Path
+) -> list[tuple[datetime, AnalysisResult]]:
+    """Measures of the subject's other sound sessions of the drill in the library, for the trend."""
+    entries = [
+        e
+        for e in library.sessions(subject, drill)
+        if not e.problem and e.created_utc is not None and e.path.resolve() != current.resolve()
+    ]
+    history = []
+    for k, entry in enumerate(entries, start=1):
+        try:
+            result = analyze_with_progress(
+                read_recording(entry.path), f"history [{k}/{len(entries)}] {entry.path.name}"
+            )
+        except ProcessingError:
+            continue  # a session that cannot be analysed has no point on the trend
+        history.append((entry.created_utc, result))
+    return history
