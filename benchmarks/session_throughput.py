@@ -47,7 +47,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=300.0)
-    parser.add_argument("--placements", type=int, default=2, choices=range(1, 6))
+    parser.add_argument("--placements", type=int, default=2, choices=range(1, len(Placement) + 1))
     parser.add_argument("--rate", type=float, default=100.0)
     args = parser.parse_args()
     placements = tuple(Placement)[: args.placements]

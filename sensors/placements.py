@@ -17,6 +17,8 @@ class Placement(StrEnum):
     THORAX = "thorax"
     LEFT_THIGH = "left_thigh"
     RIGHT_THIGH = "right_thigh"
+    LEFT_SHANK = "left_shank"
+    RIGHT_SHANK = "right_shank"
 
     @property
     def anatomical_site(self) -> str:
@@ -35,6 +37,8 @@ _SITES = {
     Placement.THORAX: "T3-T6 spinous processes",
     Placement.LEFT_THIGH: "left lateral mid-thigh",
     Placement.RIGHT_THIGH: "right lateral mid-thigh",
+    Placement.LEFT_SHANK: "left lateral mid-shank",
+    Placement.RIGHT_SHANK: "right lateral mid-shank",
 }
 _SEGMENTS = {
     Placement.LUMBAR: "trunk",
@@ -42,7 +46,14 @@ _SEGMENTS = {
     Placement.THORAX: "thorax",
     Placement.LEFT_THIGH: "left thigh",
     Placement.RIGHT_THIGH: "right thigh",
+    Placement.LEFT_SHANK: "left shank",
+    Placement.RIGHT_SHANK: "right shank",
 }
+
+#: Leg sensors, strapped on the lateral side with x along the limb.
+LEG_PLACEMENTS = frozenset(
+    {Placement.LEFT_THIGH, Placement.RIGHT_THIGH, Placement.LEFT_SHANK, Placement.RIGHT_SHANK}
+)
 
 #: The two placements every drill needs; the others are optional.
 REQUIRED_PLACEMENTS: tuple[Placement, ...] = (Placement.LUMBAR, Placement.PELVIS)
@@ -60,7 +71,7 @@ def parse_placement(text: str) -> Placement:
 
 # Nominal mounting: columns are the sensor's x, y, z axes expressed in the segment frame
 # (x anterior, y left, z superior). Back sensors: x up the spine, y to the left, z out of the
-# skin (posterior). Thigh sensors: x up the thigh, z out of the skin (lateral).
+# skin (posterior). Leg sensors: x up the thigh or shank, z out of the skin (lateral).
 _BACK_MOUNT = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
 _LEFT_THIGH_MOUNT = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
 _RIGHT_THIGH_MOUNT = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
@@ -68,8 +79,8 @@ _RIGHT_THIGH_MOUNT = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.
 
 def nominal_mount(placement: Placement) -> np.ndarray:
     """Rotation matrix sensor→segment (3, 3) for a sensor strapped on as the instructions say."""
-    if placement in (Placement.LEFT_THIGH,):
+    if placement in (Placement.LEFT_THIGH, Placement.LEFT_SHANK):
         return _LEFT_THIGH_MOUNT.copy()
-    if placement in (Placement.RIGHT_THIGH,):
+    if placement in (Placement.RIGHT_THIGH, Placement.RIGHT_SHANK):
         return _RIGHT_THIGH_MOUNT.copy()
     return _BACK_MOUNT.copy()

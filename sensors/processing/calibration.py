@@ -15,7 +15,7 @@ import numpy as np
 
 from sensors import quaternion as quat
 from sensors.constants import GRAVITY_M_S2
-from sensors.placements import Placement, nominal_mount
+from sensors.placements import LEG_PLACEMENTS, Placement, nominal_mount
 from sensors.processing.errors import CalibrationError
 
 
@@ -84,8 +84,7 @@ def neutral_mount(placement: Placement, mean_acc_m_s2: np.ndarray) -> np.ndarray
     nominal = nominal_mount(placement)
     vertical_in_segment = nominal @ (mean_acc_m_s2 / np.linalg.norm(mean_acc_m_s2))
     if vertical_in_segment[2] < 0:
-        thigh = placement in (Placement.LEFT_THIGH, Placement.RIGHT_THIGH)
-        out_of_skin = np.array([0.0, 1.0, 0.0]) if thigh else np.array([1.0, 0.0, 0.0])
+        out_of_skin = np.array([0.0, 1.0, 0.0]) if placement in LEG_PLACEMENTS else np.array([1.0, 0.0, 0.0])
         upside_down = quat.to_matrix(quat.from_axis_angle(out_of_skin, np.pi))
         nominal = upside_down @ nominal
         vertical_in_segment = upside_down @ vertical_in_segment

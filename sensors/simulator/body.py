@@ -27,13 +27,17 @@ _LUMBAR_SENSOR = np.array([-0.08, 0.0, 0.20])  # T12/L1 from L5/S1
 _THORAX_SENSOR = np.array([-0.10, 0.0, 0.42])  # T3–T6 from L5/S1
 _HIP_HALF_WIDTH = np.array([0.0, 0.09, 0.0])  # hip joint from the hip-joint centre (left +)
 _THIGH_SENSOR = np.array([0.0, 0.07, -0.22])  # lateral mid-thigh from the hip joint (left thigh)
+_KNEE = np.array([0.0, 0.0, -0.44])  # knee joint from the hip joint, in the thigh frame
+_SHANK_SENSOR = np.array([0.0, 0.05, -0.18])  # lateral mid-shank from the knee (left shank)
+_THIGH_OF = {Placement.LEFT_SHANK: Placement.LEFT_THIGH, Placement.RIGHT_SHANK: Placement.RIGHT_THIGH}
 
 
 @dataclass(frozen=True)
 class Pose:
     """Body pose over time.
 
-    angles_rad: per placement (n, 3) segment angles [pitch, roll, yaw], rad.
+    angles_rad: per placement (n, 3) segment angles [pitch, roll, yaw], rad; a shank's are relative
+    to its thigh (the knee: pitch negative when the knee flexes), every other segment's absolute.
     root_m: (n, 3) hip-joint centre, m, in the heading frame (x forward, y left, z up).
     """
 
@@ -48,6 +52,8 @@ def segment_quaternions(
     out = {}
     for placement in placements or tuple(pose.angles_rad):
         angles = pose.angles_rad[placement]
+        if placement in _THIGH_OF:
+            angles = angles + pose.angles_rad[_THIGH_OF[placement]]
         pitch, roll, yaw = angles[:, 0], angles[:, 1], angles[:, 2]
         out[placement] = quat.from_euler_zyx(heading_rad + yaw, pitch, roll)
     return out
@@ -60,6 +66,8 @@ CHAIN: dict[Placement, tuple[Placement, ...]] = {
     Placement.THORAX: (Placement.PELVIS, Placement.THORAX),
     Placement.LEFT_THIGH: (Placement.PELVIS, Placement.LEFT_THIGH),
     Placement.RIGHT_THIGH: (Placement.PELVIS, Placement.RIGHT_THIGH),
+    Placement.LEFT_SHANK: (Placement.PELVIS, Placement.LEFT_THIGH, Placement.LEFT_SHANK),
+    Placement.RIGHT_SHANK: (Placement.PELVIS, Placement.RIGHT_THIGH, Placement.RIGHT_SHANK),
 }
 
 
@@ -75,9 +83,13 @@ def sensor_position(
     if placement in (Placement.LUMBAR, Placement.THORAX):
         arm = _LUMBAR_SENSOR if placement is Placement.LUMBAR else _THORAX_SENSOR
         return hip + quat.rotate(pelvis_q, _LUMBOSACRAL) + quat.rotate(segment_q[placement], arm)
-    side = 1.0 if placement is Placement.LEFT_THIGH else -1.0
+    side = 1.0 if placement in (Placement.LEFT_THIGH, Placement.LEFT_SHANK) else -1.0
+    mirror = np.array([1.0, side, 1.0])
     hip_joint = hip + quat.rotate(pelvis_q, side * _HIP_HALF_WIDTH)
-    return hip_joint + quat.rotate(segment_q[placement], _THIGH_SENSOR * np.array([1.0, side, 1.0]))
+    if placement in _THIGH_OF:
+        knee = hip_joint + quat.rotate(segment_q[_THIGH_OF[placement]], _KNEE)
+        return knee + quat.rotate(segment_q[placement], _SHANK_SENSOR * mirror)
+    return hip_joint + quat.rotate(segment_q[placement], _THIGH_SENSOR * mirror)
 
 
 def upright_pose(n: int) -> Pose:

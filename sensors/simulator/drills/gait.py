@@ -124,6 +124,12 @@ class Gait(Drill):
         swing = np.radians(20.0) * env
         pose.angles_rad[Placement.LEFT_THIGH][:, 0] += swing * np.sin(stride + np.pi / 2)
         pose.angles_rad[Placement.RIGHT_THIGH][:, 0] -= swing * np.sin(stride + np.pi / 2)
+        # Knee flexion, relative to the thigh: about 60° at mid-swing, straight through stance.
+        swing_phase = np.mod(phi, 1.0)
+        for shank, start in ((Placement.LEFT_SHANK, 0.5), (Placement.RIGHT_SHANK, 0.0)):
+            in_swing = (swing_phase >= start) & (swing_phase < start + 0.5)
+            bend = np.sin(np.pi * (swing_phase - start) / 0.5)
+            pose.angles_rad[shank][:, 0] -= env * np.radians(60.0) * np.where(in_swing, bend, 0.0)
         # Forward progression with speed ramps, vertical bounce lowest just after each contact,
         # lateral shift over the stance foot, and a sharp dip at each heel strike.
         pose.root_m[:, 0] += (

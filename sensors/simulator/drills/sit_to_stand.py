@@ -96,6 +96,8 @@ class SitToStand(Drill):
         pose.angles_rad[Placement.PELVIS][:, 0] += pelvis
         for thigh in (Placement.LEFT_THIGH, Placement.RIGHT_THIGH):
             pose.angles_rad[thigh][:, 0] += np.radians(90.0) * seated
+        for shank in (Placement.LEFT_SHANK, Placement.RIGHT_SHANK):  # knees flexed: shanks stay upright
+            pose.angles_rad[shank][:, 0] -= np.radians(90.0) * seated
         pose.root_m[:, 2] -= (HIP_HEIGHT_M - SEAT_HIP_HEIGHT_M) * seated
         pose.root_m[:, 0] -= 0.15 * seated
 

@@ -96,3 +96,36 @@ def test_sensor_orientation_matches_ideal_imu():
         sensor_orientation(drill, Placement.PELVIS, mount, t),
         ideal_imu(drill, Placement.PELVIS, mount, t, 0.01).orientation,
     )
+
+
+@pytest.mark.parametrize("name", ["gait", "sit-to-stand"])
+def test_shank_sensors_follow_the_knee(name):
+    """Shank angles are relative to the thigh: the gyro still integrates to the shank orientation,
+    a seated shank stays upright under a horizontal thigh, and gait flexes the knee in swing."""
+    drill = make_drill(name, DrillOptions(seed=4))
+    dt = 1 / 100.0
+    t = np.arange(0, drill.duration_s, dt)
+    shank = ideal_imu(drill, Placement.LEFT_SHANK, _mount(Placement.LEFT_SHANK), t, dt)
+    steps = quat.from_rotvec(shank.gyr_rad_s * dt)
+    q = shank.orientation[0]
+    for k in range(1, len(t)):
+        q = quat.multiply(q, steps[k - 1])
+    bound = np.degrees(np.max(np.linalg.norm(shank.gyr_rad_s, axis=1)) * dt) + 1e-3
+    assert np.degrees(quat.angle_between(q, shank.orientation[-1])) <= bound
+    thigh = ideal_imu(drill, Placement.LEFT_THIGH, _mount(Placement.LEFT_THIGH), t, dt)
+    # Angle between the limb axes (sensor x runs along the limb) is the knee flexion.
+    along = np.array([1.0, 0.0, 0.0])
+    shank_axis = quat.rotate(
+        shank.orientation,
+        np.tile(quat.rotate(quat.conjugate(_mount(Placement.LEFT_SHANK)), along), (len(t), 1)),
+    )
+    thigh_axis = quat.rotate(
+        thigh.orientation,
+        np.tile(quat.rotate(quat.conjugate(_mount(Placement.LEFT_THIGH)), along), (len(t), 1)),
+    )
+    knee_deg = np.degrees(np.arccos(np.clip(np.sum(shank_axis * thigh_axis, axis=1), -1, 1)))
+    if name == "sit-to-stand":
+        assert knee_deg[:50].max() < 1.0  # upright calibration: straight knee
+        assert knee_deg.max() == pytest.approx(90.0, abs=1.0)  # seated
+    else:
+        assert 55.0 < knee_deg.max() < 65.0  # mid-swing
