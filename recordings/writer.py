@@ -125,7 +125,7 @@ class RecordingWriter:
         path: Path,
         metadata: SessionMetadata,
         sensors: Mapping[Placement, SensorIdentity],
-        flush_interval_s: float = 0.5,
+        flush_interval_s: float = 0.25,
     ) -> None:
         schema.check_subject_id(metadata.subject_id)
         self.path = Path(path)

@@ -75,6 +75,10 @@ def test_sigkill_mid_session_loses_at_most_one_second(tmp_path):
         assert np.all(np.diff(samples.sequence) >= 1)
         assert len(rec.session_time_s[placement]) == len(samples)
     assert rec.attributes["subject_id"] == "CRASH1"
-    assert int(rec.arrival.rows.sum()) == sum(len(s) for s in rec.samples.values())
+    # The arrival log (for replay) covers the samples up to the first block cut by the crash: all
+    # but less than one compressed chunk (0.5 s) per sensor.
+    for k, placement in enumerate(rec.placements):
+        covered = int(rec.arrival.rows[rec.arrival.placement_index == k].sum())
+        assert 0 <= len(rec.samples[placement]) - covered < 50 + 4, placement
     with pytest.raises(RecordingError, match="nothing to recover"):
         recover(path)

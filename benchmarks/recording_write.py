@@ -1,0 +1,147 @@
+"""Recording write rate and file size.
+
+1. Write rate: a simulated session (6 sensors at 200 Hz by default) is run once into memory, then
+   everything the recorder receives — raw blocks, frames and angles, events — is fed to a
+   `RecordingWriter` and closed, timed. Reference in the same process: the same arrays written
+   to a raw binary file with numpy (what sequential disk writing costs). Reported: samples/s,
+   multiple of real time, and the ratio to the reference.
+2. File size per hour of a two-sensor recording (100 and 200 Hz), through the live session path,
+   against the uncompressed size of the same data.
+
+Usage: python benchmarks/recording_write.py [--seconds 120] [--sensors 6] [--rate 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from recordings import RecordingSink, RecordingWriter, SessionMetadata
+from sensors.placements import Placement
+from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing.session import NullSink
+from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, make_drill
+
+
+class _Keep(NullSink):
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple]] = []
+
+    def on_samples(self, block, session_time_s) -> None:
+        self.calls.append(("samples", (block, session_time_s)))
+
+    def on_frame(self, frame, angles) -> None:
+        self.calls.append(("frame", (frame, angles)))
+
+    def on_event(self, event) -> None:
+        self.calls.append(("event", (event,)))
+
+
+def _source(seconds: float, placements: tuple[Placement, ...], rate_hz: float) -> SimulatedSource:
+    drill = make_drill("gait", DrillOptions(duration_s=seconds, seed=1))
+    return SimulatedSource(drill, placements, SimulatedSensorSettings(rate_hz=rate_hz), seed=1)
+
+
+def write_rate(seconds: float, sensors: int, rate_hz: float, folder: Path) -> dict[str, float]:
+    placements = tuple(Placement)[:sensors]
+    settings = SessionSettings(rate_hz=rate_hz)
+    keep = _Keep()
+    source = _source(seconds, placements, rate_hz)
+    asyncio.run(SessionRunner(source, [keep], settings).run())
+    samples = sum(len(args[0]) for kind, args in keep.calls if kind == "samples")
+
+    start = time.perf_counter()
+    writer = RecordingWriter(folder / "rate.h5", SessionMetadata("BENCH", "gait", settings), source.sensors)
+    for kind, args in keep.calls:
+        if kind == "samples":
+            writer.append_samples(*args)
+        elif kind == "frame":
+            writer.append_frame(*args)
+        else:
+            writer.add_event(*args)
+    writer.close()
+    writer_s = time.perf_counter() - start
+
+    start = time.perf_counter()
+    with (folder / "reference.bin").open("wb") as f:
+        for kind, args in keep.calls:
+            if kind == "samples":
+                block, session_time = args
+                for array in (
+                    block.device_time_s,
+                    block.acc_m_s2,
+                    block.gyr_rad_s,
+                    block.sequence,
+                    block.host_receive_ns,
+                    session_time,
+                ):
+                    np.ascontiguousarray(array).tofile(f)
+            elif kind == "frame":
+                frame, angles = args
+                for array in (
+                    frame.time_s,
+                    frame.valid,
+                    angles.orientation,
+                    angles.inclination_rad,
+                    angles.axial_rad,
+                    angles.angular_velocity_rad_s,
+                    angles.lumbar_rad,
+                ):
+                    np.ascontiguousarray(array).tofile(f)
+    reference_s = time.perf_counter() - start
+    return {
+        "sensors": sensors,
+        "rate_hz": rate_hz,
+        "data_seconds": seconds,
+        "samples": samples,
+        "writer_samples_per_s": round(samples / writer_s),
+        "writer_x_realtime": round(seconds / writer_s, 1),
+        "writer_cost_vs_raw_numpy_write": round(writer_s / reference_s, 1),
+        "file_mb": round((folder / "rate.h5").stat().st_size / 1e6, 2),
+        "raw_bytes_mb": round((folder / "reference.bin").stat().st_size / 1e6, 2),
+    }
+
+
+def size_per_hour(seconds: float, rate_hz: float, folder: Path) -> dict[str, float]:
+    placements = (Placement.LUMBAR, Placement.PELVIS)
+    settings = SessionSettings(rate_hz=rate_hz)
+    source = _source(seconds, placements, rate_hz)
+    path = folder / f"size{rate_hz:.0f}.h5"
+    writer = RecordingWriter(path, SessionMetadata("BENCH", "gait", settings), source.sensors)
+    asyncio.run(SessionRunner(source, [RecordingSink(writer)], settings).run())
+    writer.close()
+    per_sample = 8 * (1 + 3 + 3 + 1 + 1 + 1) + 4  # raw datasets, bytes per sample
+    per_frame = 8 * (1 + 2 * (4 + 2 + 1 + 3) + 3) + 2  # processing datasets, bytes per frame
+    raw_mb_h = (2 * per_sample + per_frame) * rate_hz * 3600 / 1e6
+    return {
+        "rate_hz": rate_hz,
+        "file_mb_per_hour": round(path.stat().st_size * 3600 / seconds / 1e6, 1),
+        "uncompressed_mb_per_hour": round(raw_mb_h, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--sensors", type=int, default=6, choices=range(1, len(Placement) + 1))
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--size-seconds", type=float, default=300.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        results = {
+            "write_rate": write_rate(args.seconds, args.sensors, args.rate, Path(folder)),
+            "size_two_sensors": [size_per_hour(args.size_seconds, r, Path(folder)) for r in (100.0, 200.0)],
+        }
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
