@@ -19,6 +19,7 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/stabmon record --simulate --drill quiet-stance --seconds 30 --subject DEMO01 --out $(DEMO_DIR)
+	$(BIN)/stabmon report "$$(ls -t $(DEMO_DIR)/*.h5 | head -1)" -o $(DEMO_DIR)/report.html --data-dir $(DEMO_DIR)
 
 test: install
 	$(BIN)/python -m pytest

@@ -93,10 +93,15 @@ def format_measures(result: AnalysisResult, repetitions: bool = False) -> str:
 
 
 def progress_callback(label: str, stream: TextIO = sys.stderr) -> Callable[[float], None]:
-    """A callback printing `label  42%` on one line of `stream` (a new line when it reaches 100%)."""
+    """A callback showing `label  42%` on one updating line of a terminal; into a file or pipe it
+    writes only the finished line, so logs stay readable."""
+    interactive = stream.isatty()
 
     def show(fraction: float) -> None:
-        end = "\n" if fraction >= 1.0 else ""
-        print(f"\r  {label}  {100 * fraction:3.0f}%", end=end, file=stream, flush=True)
+        if interactive:
+            end = "\n" if fraction >= 1.0 else ""
+            print(f"\r  {label}  {100 * fraction:3.0f}%", end=end, file=stream, flush=True)
+        elif fraction >= 1.0:
+            print(f"  {label}  done", file=stream, flush=True)
 
     return show

@@ -179,10 +179,9 @@ def _means(rows: list[Measure], group: str, source: str) -> list[Measure]:
     out = [Measure(group, "repetitions", float(len({m.repetition for m in rows})), "1", source)]
     for name in names:
         values = [m.value for m in rows if m.name == name and math.isfinite(m.value)]
-        unit = next(m.unit for m in rows if m.name == name)
-        out.append(
-            Measure(group, f"mean_{name}", float(np.mean(values)) if values else math.nan, unit, source)
-        )
+        first = next(m for m in rows if m.name == name)
+        mean = float(np.mean(values)) if values else math.nan
+        out.append(Measure(group, f"mean_{name}", mean, first.unit, first.source))
     return out
 
 

@@ -39,7 +39,7 @@ SENSORS = {
 def _blocks(rng, placement, n_blocks=5, n=40):
     blocks = []
     for b in range(n_blocks):
-        seq = np.arange(b * n, (b + 1) * n)
+        seq = np.arange(b * n, (b + 1) * n) + (7 if b >= 2 else 0)  # 7 samples lost before block 2
         blocks.append(
             SampleBlock(
                 placement,
@@ -75,10 +75,11 @@ def _write(path: Path, rng):
         "P-0042", "forward-bend", SessionSettings(), "pain 3/10 before; ünïcode ok", {"reps": 5}
     )
     writer = RecordingWriter(path, metadata, SENSORS)
+    writer.set_host_origin(987_654_321)
     blocks = {p: _blocks(rng, p) for p in PLACEMENTS}
-    for p in PLACEMENTS:
-        for block in blocks[p]:
-            writer.append_samples(block, block.device_time_s - 100.0)
+    for k in range(5):  # interleaved, as a runner receives them
+        for p in PLACEMENTS:
+            writer.append_samples(blocks[p][k], blocks[p][k].device_time_s - 100.0)
     frame, angles = _frame_and_angles(rng)
     writer.append_frame(frame, angles)
     events = [
@@ -115,6 +116,14 @@ def test_every_field_round_trips(tmp_path):
                 getattr(rec.samples[p], name), np.concatenate([getattr(b, name) for b in expected])
             )
         np.testing.assert_array_equal(rec.session_time_s[p], rec.samples[p].device_time_s - 100.0)
+        expected_lost = np.zeros(200, dtype=np.int32)
+        expected_lost[80] = 7
+        np.testing.assert_array_equal(rec.lost_before[p], expected_lost)
+    np.testing.assert_array_equal(rec.arrival.placement_index, [0, 1] * 5)
+    np.testing.assert_array_equal(rec.arrival.rows, [40] * 10)
+    assert rec.arrival.host_origin_ns == 987_654_321
+    assert rec.settings == metadata.settings
+    assert rec.migrated_from is None
     np.testing.assert_array_equal(rec.processing.time_s, frame.time_s)
     np.testing.assert_array_equal(rec.processing.valid, frame.valid)
     np.testing.assert_array_equal(rec.processing.orientation, angles.orientation)
