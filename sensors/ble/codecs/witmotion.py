@@ -1,0 +1,102 @@
+"""WitMotion BWT901BLE / WT901BLE notifications and register writes, from the WitMotion
+BWT901BLE manual (communication protocol) as summarised in ../shared/SENSORS.md.
+
+Service 0000ffe5-…, notify 0000ffe4-…, write 0000ffe9-…. A data packet is 20 bytes:
+`0x55 0x61` then nine int16 LE: acc x, y, z (/32768 × 16 g), angular velocity x, y, z
+(/32768 × 2000 °/s), angle roll, pitch, yaw (/32768 × 180 °). A notification may carry several
+packets back to back. No timestamp and no counter: time comes from the host (see the stream
+decoder). Register write: `0xFF 0xAA reg value(u16 LE)`; unlock `FF AA 69 88 B5`, rate register
+0x03 (0x06 = 10 Hz, 0x07 = 20 Hz, 0x08 = 50 Hz, 0x09 = 100 Hz, 0x0A = 200 Hz), save `FF AA 00 00 00`.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from sensors.ble.errors import DecodeError
+from sensors.constants import GRAVITY_M_S2
+
+PROTOCOL = "WitMotion"
+SERVICE_UUID = "0000ffe5-0000-1000-8000-00805f9a34fb"
+NOTIFY_UUID = "0000ffe4-0000-1000-8000-00805f9a34fb"
+WRITE_UUID = "0000ffe9-0000-1000-8000-00805f9a34fb"
+
+PACKET_BYTES = 20
+_PACKET = struct.Struct("<BB9h")
+_HEADER = (0x55, 0x61)
+RATE_CODES_HZ = {0x06: 10, 0x07: 20, 0x08: 50, 0x09: 100, 0x0A: 200}
+
+
+@dataclass(frozen=True)
+class ImuPacket:
+    """One 0x55 0x61 packet: acc, gyr and angle counts, each (3,) int16."""
+
+    acc_counts: tuple[int, int, int]
+    gyr_counts: tuple[int, int, int]
+    angle_counts: tuple[int, int, int] = (0, 0, 0)
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray) -> ImuPacket:
+        if len(data) != PACKET_BYTES:
+            raise DecodeError(PROTOCOL, f"packet is {PACKET_BYTES} bytes", data)
+        values = _PACKET.unpack(data)
+        if values[:2] != _HEADER:
+            raise DecodeError(PROTOCOL, "packet does not start 0x55 0x61", data)
+        return cls(values[2:5], values[5:8], values[8:11])
+
+    def to_bytes(self) -> bytes:
+        return _PACKET.pack(*_HEADER, *self.acc_counts, *self.gyr_counts, *self.angle_counts)
+
+    @property
+    def acc_m_s2(self) -> np.ndarray:
+        return np.asarray(self.acc_counts, dtype=float) * (16.0 * GRAVITY_M_S2 / 32768.0)
+
+    @property
+    def gyr_rad_s(self) -> np.ndarray:
+        return np.asarray(self.gyr_counts, dtype=float) * np.radians(2000.0 / 32768.0)
+
+
+def split_notification(data: bytes | bytearray) -> list[ImuPacket]:
+    """The packets of one notification (a multiple of 20 bytes)."""
+    if not data or len(data) % PACKET_BYTES:
+        raise DecodeError(
+            PROTOCOL, f"notification is not a whole number of {PACKET_BYTES}-byte packets", data
+        )
+    return [ImuPacket.from_bytes(data[k : k + PACKET_BYTES]) for k in range(0, len(data), PACKET_BYTES)]
+
+
+_REGISTER = struct.Struct("<BBBH")
+
+
+@dataclass(frozen=True)
+class RegisterWrite:
+    """`FF AA reg value`: a configuration register write."""
+
+    register: int
+    value: int
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray) -> RegisterWrite:
+        if len(data) != _REGISTER.size or data[0] != 0xFF or data[1] != 0xAA:
+            raise DecodeError(PROTOCOL, "register write is 5 bytes starting FF AA", data)
+        _, _, register, value = _REGISTER.unpack(data)
+        return cls(register, value)
+
+    def to_bytes(self) -> bytes:
+        return _REGISTER.pack(0xFF, 0xAA, self.register, self.value)
+
+
+UNLOCK = RegisterWrite(0x69, 0xB588)
+SAVE = RegisterWrite(0x00, 0x0000)
+RATE_REGISTER = 0x03
+
+
+def rate_write(rate_hz: int) -> RegisterWrite:
+    """The register write that sets the output rate (10, 20, 50, 100 or 200 Hz)."""
+    for code, hz in RATE_CODES_HZ.items():
+        if hz == rate_hz:
+            return RegisterWrite(RATE_REGISTER, code)
+    raise ValueError(f"WitMotion rates are {sorted(RATE_CODES_HZ.values())} Hz, not {rate_hz}")

@@ -1,0 +1,30 @@
+"""Errors of the BLE layer. Each names the sensor or packet and what was wrong."""
+
+from __future__ import annotations
+
+from sensors.errors import SensorsError
+
+
+class BleError(SensorsError):
+    """Base class of BLE-layer errors."""
+
+
+class DecodeError(BleError, ValueError):
+    """Bytes that are not a valid packet of the named protocol. The link counts and logs these
+    and carries on streaming; it never stops on one."""
+
+    def __init__(self, protocol: str, problem: str, data: bytes | bytearray | memoryview = b"") -> None:
+        self.protocol = protocol
+        self.problem = problem
+        self.data = bytes(data)
+        preview = self.data[:24].hex(" ")
+        more = " …" if len(self.data) > 24 else ""
+        super().__init__(f"{protocol}: {problem} ({len(self.data)} bytes: {preview}{more})")
+
+
+class SensorNotFoundError(BleError):
+    """A sensor asked for by id was not seen in a scan."""
+
+
+class ConnectionFailedError(BleError):
+    """Connecting to, or starting, a sensor failed."""
