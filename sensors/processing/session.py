@@ -111,18 +111,20 @@ class SessionRunner:
         self.source = source
         self.sinks = list(sinks)
         self.settings = settings or SessionSettings()
-        self.placements = tuple(source.sensors)
-        self.pipeline = SegmentAnglePipeline(
-            self.placements,
-            PipelineSettings(rate_hz=self.settings.rate_hz, calibration_s=self.settings.calibration_s),
-        )
-        self.live_measures = LiveMeasures(
-            self.placements, LiveMeasuresSettings(rate_hz=self.settings.rate_hz)
-        )
+        self._build(tuple(source.sensors))
         self._stop_requested = False
         self._clocks: dict[Placement, ClockSync] = {}
         self._frames = 0
         self._now_s = 0.0
+
+    def _build(self, placements: tuple[Placement, ...]) -> None:
+        """Processing for these placements (a BLE source knows its sensors only once started)."""
+        self.placements = placements
+        self.pipeline = SegmentAnglePipeline(
+            placements,
+            PipelineSettings(rate_hz=self.settings.rate_hz, calibration_s=self.settings.calibration_s),
+        )
+        self.live_measures = LiveMeasures(placements, LiveMeasuresSettings(rate_hz=self.settings.rate_hz))
 
     def stop(self) -> None:
         """Ask the running session to end after the current block."""
@@ -132,6 +134,8 @@ class SessionRunner:
         """Start the source, stream until done, flush, and report."""
         s = self.settings
         await self.source.start()
+        if tuple(self.source.sensors) != self.placements:
+            self._build(tuple(self.source.sensors))
         origin = self.source.host_origin_ns
         for sink in self.sinks:
             sink.on_start(origin)

@@ -1,0 +1,208 @@
+"""What the host does with each protocol family over bleak: recognise it in a scan, read its
+identity and battery, configure and start streaming, stop. The notification callback it
+registers is the link's: it only stamps the host clock and enqueues the bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bleak import BleakClient
+from bleak.backends.scanner import AdvertisementData
+
+from sensors.ble.codecs import movella_dot as dot
+from sensors.ble.codecs import polar_pmd as pmd
+from sensors.ble.codecs import stabmon as profile
+from sensors.ble.codecs import standard
+from sensors.ble.codecs import witmotion as wit
+from sensors.ble.errors import ConnectionFailedError, DecodeError
+from sensors.ble.stream_decoders import DotDecoder, PolarDecoder, StabmonDecoder, StreamDecoder, WitDecoder
+from sensors.identity import SensorFamily
+
+log = logging.getLogger(__name__)
+
+#: on_notify(characteristic uuid, bytes): the link's callback.
+NotifyCallback = Callable[[str, bytearray], None]
+
+
+@dataclass(frozen=True)
+class DeviceDetails:
+    serial: str = ""
+    firmware: str = ""
+    model: str = ""
+    battery_pct: float = float("nan")
+
+
+def _closest(rates: tuple[int, ...], wanted: float) -> int:
+    """The supported rate nearest to, and preferably not below, the wanted one."""
+    above = [r for r in rates if r >= wanted]
+    return min(above) if above else max(rates)
+
+
+async def _read_text(client: BleakClient, uuid: str) -> str:
+    try:
+        return standard.text(await client.read_gatt_char(uuid))
+    except Exception:  # optional characteristic
+        return ""
+
+
+async def _standard_details(client: BleakClient) -> DeviceDetails:
+    battery = float("nan")
+    try:
+        battery = float(standard.battery_level(await client.read_gatt_char(standard.BATTERY_LEVEL)))
+    except Exception as error:  # optional service
+        log.debug("%s: no battery level: %s", client.address, error)
+    return DeviceDetails(
+        await _read_text(client, standard.SERIAL_NUMBER),
+        await _read_text(client, standard.FIRMWARE_REVISION),
+        await _read_text(client, standard.MODEL_NUMBER),
+        battery,
+    )
+
+
+class Driver:
+    """One protocol family."""
+
+    family: SensorFamily
+    rates_hz: tuple[int, ...] = ()
+
+    def matches(self, name: str | None, advertisement: AdvertisementData) -> bool:
+        raise NotImplementedError
+
+    async def details(self, client: BleakClient) -> DeviceDetails:
+        return await _standard_details(client)
+
+    async def start(self, client: BleakClient, rate_hz: float, on_notify: NotifyCallback) -> StreamDecoder:
+        raise NotImplementedError
+
+    async def stop(self, client: BleakClient) -> None:
+        raise NotImplementedError
+
+
+class StabmonDriver(Driver):
+    family = SensorFamily.STABMON
+    rates_hz = (25, 50, 100, 200, 400)
+    samples_per_packet = 4
+
+    def matches(self, name: str | None, advertisement: AdvertisementData) -> bool:
+        return profile.SERVICE_UUID in advertisement.service_uuids
+
+    async def start(self, client: BleakClient, rate_hz: float, on_notify: NotifyCallback) -> StreamDecoder:
+        rate = _closest(self.rates_hz, rate_hz)
+        await client.start_notify(
+            profile.IMU_DATA_UUID, lambda _, data: on_notify(profile.IMU_DATA_UUID, data)
+        )
+        configure = profile.Command(profile.Opcode.CONFIGURE, rate, 2, 3, self.samples_per_packet)
+        await client.write_gatt_char(profile.CONTROL_POINT_UUID, configure.to_bytes(), response=True)
+        status = profile.Status.from_bytes(await client.read_gatt_char(profile.STATUS_UUID))
+        if status.result is not profile.Result.OK:
+            raise ConnectionFailedError(f"{client.address}: configuration refused ({status.result.name})")
+        await client.write_gatt_char(
+            profile.CONTROL_POINT_UUID, profile.Command(profile.Opcode.START).to_bytes(), response=True
+        )
+        return StabmonDecoder()
+
+    async def stop(self, client: BleakClient) -> None:
+        await client.write_gatt_char(
+            profile.CONTROL_POINT_UUID, profile.Command(profile.Opcode.STOP).to_bytes(), response=True
+        )
+
+
+class DotDriver(Driver):
+    family = SensorFamily.MOVELLA_DOT
+    rates_hz = dot.LIVE_RATES_HZ
+
+    def matches(self, name: str | None, advertisement: AdvertisementData) -> bool:
+        return dot.COMPANY_ID in advertisement.manufacturer_data or (name or "").lower().endswith(" dot")
+
+    async def details(self, client: BleakClient) -> DeviceDetails:
+        info = dot.DeviceInfo.from_bytes(await client.read_gatt_char(dot.DEVICE_INFO_UUID))
+        battery = dot.Battery.from_bytes(await client.read_gatt_char(dot.BATTERY_UUID))
+        return DeviceDetails(
+            str(info.serial), info.firmware_version, f"Movella DOT {info.product_code}", battery.level_pct
+        )
+
+    async def start(self, client: BleakClient, rate_hz: float, on_notify: NotifyCallback) -> StreamDecoder:
+        rate = _closest(self.rates_hz, rate_hz)
+        await client.write_gatt_char(
+            dot.DEVICE_CONTROL_UUID, dot.DeviceControl(output_rate_hz=rate).to_bytes(), response=True
+        )
+        # Specification §3.8: enable notifications first, then start.
+        await client.start_notify(
+            dot.MEDIUM_PAYLOAD_UUID, lambda _, data: on_notify(dot.MEDIUM_PAYLOAD_UUID, data)
+        )
+        await client.write_gatt_char(dot.CONTROL_UUID, dot.ControlCommand(1).to_bytes(), response=True)
+        return DotDecoder(rate)
+
+    async def stop(self, client: BleakClient) -> None:
+        await client.write_gatt_char(dot.CONTROL_UUID, dot.ControlCommand(0).to_bytes(), response=True)
+
+
+class PolarDriver(Driver):
+    family = SensorFamily.POLAR_PMD
+    rates_hz = (26, 52, 104, 208, 416)
+
+    def matches(self, name: str | None, advertisement: AdvertisementData) -> bool:
+        return (name or "").startswith(("Polar Sense", "Polar H10"))
+
+    async def start(self, client: BleakClient, rate_hz: float, on_notify: NotifyCallback) -> StreamDecoder:
+        rate = _closest(self.rates_hz, rate_hz)
+        responses: asyncio.Queue[pmd.ControlResponse] = asyncio.Queue()
+
+        def on_control(_: object, data: bytearray) -> None:
+            try:
+                responses.put_nowait(pmd.ControlResponse.from_bytes(data))
+            except DecodeError as error:
+                log.warning("%s: %s", client.address, error)
+
+        await client.start_notify(pmd.CONTROL_POINT_UUID, on_control)
+        await client.start_notify(pmd.DATA_UUID, lambda _, data: on_notify(pmd.DATA_UUID, data))
+        factors = {}
+        for kind in (pmd.MeasurementType.ACC, pmd.MeasurementType.GYRO):
+            settings = {pmd.Setting.SAMPLE_RATE: rate, pmd.Setting.RESOLUTION: 16}
+            request = pmd.ControlRequest(pmd.OpCode.START, kind, settings)
+            await client.write_gatt_char(pmd.CONTROL_POINT_UUID, request.to_bytes(), response=True)
+            response = await asyncio.wait_for(responses.get(), 5.0)
+            if response.status not in (pmd.Status.SUCCESS, pmd.Status.ALREADY_IN_STATE):
+                raise ConnectionFailedError(
+                    f"{client.address}: starting {kind.name} refused ({response.status.name})"
+                )
+            factors[kind] = response.factor
+        return PolarDecoder(rate, factors[pmd.MeasurementType.ACC], factors[pmd.MeasurementType.GYRO])
+
+    async def stop(self, client: BleakClient) -> None:
+        for kind in (pmd.MeasurementType.ACC, pmd.MeasurementType.GYRO):
+            await client.write_gatt_char(
+                pmd.CONTROL_POINT_UUID, pmd.ControlRequest(pmd.OpCode.STOP, kind).to_bytes(), response=True
+            )
+
+
+class WitDriver(Driver):
+    family = SensorFamily.WITMOTION
+    rates_hz = tuple(sorted(wit.RATE_CODES_HZ.values()))
+
+    def matches(self, name: str | None, advertisement: AdvertisementData) -> bool:
+        return (name or "").startswith(("WT901", "BWT901")) or wit.SERVICE_UUID in advertisement.service_uuids
+
+    async def details(self, client: BleakClient) -> DeviceDetails:
+        return DeviceDetails(model="WitMotion WT901BLE")
+
+    async def start(self, client: BleakClient, rate_hz: float, on_notify: NotifyCallback) -> StreamDecoder:
+        rate = _closest(self.rates_hz, rate_hz)
+        for write in (wit.UNLOCK, wit.rate_write(rate)):
+            await client.write_gatt_char(wit.WRITE_UUID, write.to_bytes(), response=True)
+        await client.start_notify(wit.NOTIFY_UUID, lambda _, data: on_notify(wit.NOTIFY_UUID, data))
+        return WitDecoder(rate)
+
+    async def stop(self, client: BleakClient) -> None:
+        await client.stop_notify(wit.NOTIFY_UUID)
+
+
+DRIVERS: tuple[Driver, ...] = (StabmonDriver(), DotDriver(), PolarDriver(), WitDriver())
+
+
+def driver_for(name: str | None, advertisement: AdvertisementData) -> Driver | None:
+    """The driver of a scanned device, or None if it is not a supported sensor."""
+    return next((d for d in DRIVERS if d.matches(name, advertisement)), None)

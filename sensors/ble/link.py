@@ -1,0 +1,312 @@
+"""`BleSource`: sensors over Bluetooth LE behind the common source interface.
+
+Connection manager: finds the assigned sensors in a scan, connects them one at a time under a
+lock, reads identity and battery, then starts them together (session time 0). Notification
+callbacks only stamp the host clock and enqueue the bytes; decoding, health and everything
+else happen after the queue, in `stream()`. A sensor that drops out is reconnected with
+back-off and resumes the same session; its gap shows in the sample counters and as status
+changes. Malformed notifications are counted and logged (rate-limited), never fatal.
+
+The production path is bleak's default backend with the monotonic clock; tests and the demo
+pass the bleak backends of a virtual radio (and its host clock), nothing else changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from bleak import BleakClient, BleakScanner
+
+from sensors.ble.drivers import Driver
+from sensors.ble.errors import ConnectionFailedError, DecodeError, SensorNotFoundError
+from sensors.ble.scan import DiscoveredSensor, scan
+from sensors.ble.stream_decoders import StreamDecoder
+from sensors.health import HealthTracker
+from sensors.identity import SensorIdentity
+from sensors.placements import Placement
+from sensors.samples import SampleBlock
+from sensors.source import LinkState, SensorHealth, SourceItem, StatusChange
+
+log = logging.getLogger(__name__)
+
+
+class HostClock(Protocol):
+    def stamp(self, address: str) -> int:
+        """Host time (ns) to stamp a notification from `address` with, read in the callback."""
+        ...
+
+    def now(self) -> int:
+        """Host monotonic time, ns."""
+        ...
+
+
+class _Monotonic:
+    def stamp(self, address: str) -> int:
+        return time.monotonic_ns()
+
+    def now(self) -> int:
+        return time.monotonic_ns()
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """rate_hz: wanted sensor rate (each sensor takes its nearest supported rate);
+    reconnect_delays_s: waits between reconnection attempts (the last repeats);
+    give_up_after_s: a sensor silent this long is reported LOST and no longer tried."""
+
+    rate_hz: float = 100.0
+    scan_timeout_s: float = 5.0
+    connect_timeout_s: float = 10.0
+    reconnect_delays_s: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+    give_up_after_s: float = 120.0
+    decode_error_log_interval_s: float = 10.0
+
+
+@dataclass
+class _Sensor:
+    placement: Placement
+    found: DiscoveredSensor
+    client: BleakClient | None = None
+    decoder: StreamDecoder | None = None
+    identity: SensorIdentity | None = None
+    tracker: HealthTracker = field(init=False)
+    decode_errors: int = 0
+    last_error_log: float = -math.inf
+    reconnecting: asyncio.Task[None] | None = None
+    reconnects: int = 0
+
+    def __post_init__(self) -> None:
+        self.tracker = HealthTracker(self.placement)
+
+    @property
+    def driver(self) -> Driver:
+        return self.found.driver
+
+
+class BleSource:
+    """Streams the sensors assigned to placements (by address or advertised name)."""
+
+    def __init__(
+        self,
+        assignments: Mapping[Placement, str],
+        settings: LinkSettings | None = None,
+        backend: tuple[type, type] | None = None,
+        clock: HostClock | None = None,
+    ) -> None:
+        if not assignments:
+            raise ValueError("assign at least one sensor to a placement")
+        self.assignments = dict(assignments)
+        self.settings = settings or LinkSettings()
+        self._scanner_backend, self._client_backend = backend or (None, None)
+        self.clock: HostClock = clock or _Monotonic()
+        self._sensors: dict[Placement, _Sensor] = {}
+        self._queue: asyncio.Queue[tuple[Placement, str, int, bytes] | StatusChange | None] = asyncio.Queue()
+        self._connect_lock = asyncio.Lock()
+        self._origin_ns = 0
+        self._stopping = False
+
+    # Source interface -------------------------------------------------------------------
+
+    @property
+    def sensors(self) -> Mapping[Placement, SensorIdentity]:
+        return {p: s.identity for p, s in self._sensors.items() if s.identity is not None}
+
+    @property
+    def host_origin_ns(self) -> int:
+        return self._origin_ns
+
+    async def start(self) -> None:
+        """Scan, connect every assigned sensor, then start them all."""
+        self._stopping = False
+        found = await scan(self.settings.scan_timeout_s, self._scanner_backend)
+        missing = []
+        for placement, sensor_id in self.assignments.items():
+            match = next((f for f in found if f.matches(sensor_id)), None)
+            if match is None:
+                missing.append(f"{placement.value}={sensor_id}")
+            else:
+                self._sensors[placement] = _Sensor(placement, match)
+        if missing:
+            seen = ", ".join(f"{f.name} {f.address}" for f in found) or "none"
+            raise SensorNotFoundError(f"sensors not found: {', '.join(missing)} (seen: {seen})")
+        for sensor in self._sensors.values():
+            await self._connect(sensor)
+        self._origin_ns = self.clock.now()
+        for sensor in self._sensors.values():
+            await self._start_streaming(sensor)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for sensor in self._sensors.values():
+            if sensor.reconnecting is not None:
+                sensor.reconnecting.cancel()
+            client = sensor.client
+            if client is not None and client.is_connected:
+                try:
+                    await sensor.driver.stop(client)
+                    await client.disconnect()
+                except Exception as error:  # a sensor already gone: nothing to stop
+                    log.debug("%s: stop: %s", sensor.placement.value, error)
+            sensor.tracker.state = LinkState.STOPPED
+        self._queue.put_nowait(None)
+
+    def health(self) -> Mapping[Placement, SensorHealth]:
+        now = self.clock.now()
+        return {p: s.tracker.snapshot(now) for p, s in self._sensors.items()}
+
+    def decode_errors(self) -> Mapping[Placement, int]:
+        """Malformed notifications per sensor so far."""
+        return {p: s.decode_errors for p, s in self._sensors.items()}
+
+    async def stream(self) -> AsyncIterator[SourceItem]:
+        for placement, sensor in self._sensors.items():
+            yield StatusChange(placement, sensor.tracker.state, self._origin_ns, sensor.found.name)
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, StatusChange):
+                yield item
+                continue
+            block = self._decode(*item)
+            if block is not None:
+                yield block
+
+    # Connection management --------------------------------------------------------------
+
+    async def _connect(self, sensor: _Sensor) -> None:
+        async with self._connect_lock:  # one connection attempt at a time: adapters need it
+            client = BleakClient(
+                sensor.found.device,
+                disconnected_callback=lambda _: self._on_disconnected(sensor),
+                timeout=self.settings.connect_timeout_s,
+                backend=self._client_backend,
+            )
+            try:
+                await client.connect()
+                details = await sensor.driver.details(client)
+            except Exception as error:
+                raise ConnectionFailedError(
+                    f"{sensor.placement.value} sensor {sensor.found.address}: {error}"
+                ) from error
+            sensor.client = client
+            sensor.tracker.battery_pct = details.battery_pct
+            sensor.identity = SensorIdentity(
+                sensor.driver.family,
+                sensor.found.address,
+                details.serial,
+                details.firmware,
+                details.model or sensor.found.name,
+            )
+
+    async def _start_streaming(self, sensor: _Sensor) -> None:
+        assert sensor.client is not None
+        address = sensor.found.address
+
+        def on_notify(characteristic: str, data: bytearray) -> None:
+            # The BLE callback: stamp and enqueue, nothing else.
+            self._queue.put_nowait((sensor.placement, characteristic, self.clock.stamp(address), bytes(data)))
+
+        decoder = await sensor.driver.start(sensor.client, self.settings.rate_hz, on_notify)
+        if sensor.decoder is None:
+            sensor.decoder = decoder  # a reconnection keeps the decoder, so counters stay continuous
+        sensor.tracker.state = LinkState.STREAMING
+
+    def _on_disconnected(self, sensor: _Sensor) -> None:
+        if self._stopping:
+            return
+        sensor.tracker.state = LinkState.RECONNECTING
+        sensor.client = None
+        log.warning("%s sensor disconnected; reconnecting", sensor.placement.value)
+        self._queue.put_nowait(
+            StatusChange(sensor.placement, LinkState.RECONNECTING, self.clock.now(), "link lost")
+        )
+        if sensor.reconnecting is None or sensor.reconnecting.done():
+            sensor.reconnecting = asyncio.get_running_loop().create_task(self._reconnect(sensor))
+
+    async def _reconnect(self, sensor: _Sensor) -> None:
+        started = time.monotonic()
+        delays = self.settings.reconnect_delays_s
+        attempt = 0
+        while not self._stopping:
+            await asyncio.sleep(delays[min(attempt, len(delays) - 1)])
+            attempt += 1
+            try:
+                device = await BleakScanner.find_device_by_address(
+                    sensor.found.address, timeout=2.0, backend=self._scanner_backend
+                )
+                if device is not None:
+                    sensor.found = DiscoveredSensor(
+                        device,
+                        sensor.driver,
+                        sensor.found.name,
+                        sensor.found.rssi_dbm,
+                        sensor.found.battery_pct,
+                    )
+                    await self._connect(sensor)
+                    await self._start_streaming(sensor)
+                    sensor.reconnects += 1
+                    gap = time.monotonic() - started
+                    self._queue.put_nowait(
+                        StatusChange(
+                            sensor.placement,
+                            LinkState.STREAMING,
+                            self.clock.now(),
+                            f"reconnected after {gap:.1f} s",
+                        )
+                    )
+                    return
+            except Exception as error:  # try again after the next delay
+                log.info(
+                    "%s sensor: reconnection attempt %d failed: %s", sensor.placement.value, attempt, error
+                )
+            if time.monotonic() - started > self.settings.give_up_after_s:
+                sensor.tracker.state = LinkState.LOST
+                self._queue.put_nowait(
+                    StatusChange(
+                        sensor.placement,
+                        LinkState.LOST,
+                        self.clock.now(),
+                        f"gave up after {attempt} attempts",
+                    )
+                )
+                return
+
+    # Decoding, after the queue ---------------------------------------------------------
+
+    def _decode(
+        self, placement: Placement, characteristic: str, host_ns: int, data: bytes
+    ) -> SampleBlock | None:
+        sensor = self._sensors[placement]
+        if sensor.decoder is None:
+            return None
+        try:
+            decoded = sensor.decoder.decode(characteristic, data, host_ns)
+        except DecodeError as error:
+            sensor.decode_errors += 1
+            now = time.monotonic()
+            if now - sensor.last_error_log >= self.settings.decode_error_log_interval_s:
+                sensor.last_error_log = now
+                log.warning(
+                    "%s sensor: malformed notification #%d: %s", placement.value, sensor.decode_errors, error
+                )
+            return None
+        if decoded is None or len(decoded.sequence) == 0:
+            return None
+        block = SampleBlock(
+            placement=placement,
+            device_time_s=decoded.device_time_s,
+            acc_m_s2=decoded.acc_m_s2,
+            gyr_rad_s=decoded.gyr_rad_s,
+            sequence=decoded.sequence,
+            host_receive_ns=np.full(len(decoded.sequence), host_ns, dtype=np.int64),
+        )
+        sensor.tracker.update(block)
+        return block

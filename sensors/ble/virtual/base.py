@@ -1,0 +1,260 @@
+"""A virtual sensor: a bumble GATT peripheral on the virtual radio, fed by the motion simulator.
+
+Subclasses define the GATT database and the bytes of each notification for one protocol
+(`services`, `encode`); this base class advertises, follows connections, and streams the
+simulator's notifications (its packet grouping, loss bursts and arrival jitter included) once a
+connected central has started it. Faults (`FaultPlan`) drop the link, kill the sensor or send
+garbage, to exercise the host's recovery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from bumble.core import AdvertisingData
+from bumble.device import Connection, Device
+from bumble.gatt import Characteristic, Service
+
+from sensors.ble.virtual.radio import VirtualHostClock, VirtualRadio, make_device
+from sensors.identity import SensorFamily, SensorIdentity
+from sensors.placements import Placement
+from sensors.samples import SampleBlock
+from sensors.simulator.drills.base import Drill
+from sensors.simulator.sensor import SimulatedSensor, SimulatedSensorSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """disconnect_at_s: world times (s) at which the sensor drops the link, unreachable for
+    outage_s each time; dies_at_s: world time the battery dies for good; garbage_every: every
+    n-th notification is replaced by malformed bytes (0: never)."""
+
+    disconnect_at_s: tuple[float, ...] = ()
+    outage_s: float = 2.0
+    dies_at_s: float | None = None
+    garbage_every: int = 0
+
+
+@dataclass
+class _Link:
+    """What the sensor knows of its current connection."""
+
+    connection: Connection | None = None
+    streaming: bool = False
+    outage_until_s: float = -1.0
+    dead: bool = False
+    due_back: bool = False  # an outage just ended: the host should reconnect
+    faults_done: set[float] = field(default_factory=set)
+
+
+class VirtualSensor:
+    """Base class of the virtual sensors of each protocol family."""
+
+    family: SensorFamily = SensorFamily.SIMULATED
+    model: str = "virtual IMU"
+    firmware: str = "1.0.0"
+
+    def __init__(
+        self,
+        radio: VirtualRadio,
+        address: str,
+        drill: Drill,
+        placement: Placement,
+        settings: SimulatedSensorSettings | None = None,
+        seed: int = 0,
+        faults: FaultPlan | None = None,
+        battery_pct: int = 87,
+    ) -> None:
+        self.radio = radio
+        self.address = address.upper()
+        self.drill = drill
+        self.placement = placement
+        self.settings = settings or SimulatedSensorSettings()
+        self.seed = seed
+        self.faults = faults or FaultPlan()
+        self.battery_pct = battery_pct
+        self.serial = f"{self.family.value.upper()[:3]}{self.address.replace(':', '')[-6:]}"
+        self.device: Device | None = None
+        self.link = _Link()
+        self.simulated: SimulatedSensor | None = None
+        self.notifications_sent = 0
+        self.samples_sent = 0
+        self.sent_log: list[tuple[int, int, int]] = []  # (wall ns at send, first sequence, count)
+        self._world_s = 0.0
+        self._hci = asyncio.Lock()  # bumble's host takes one command at a time per device
+
+    # Protocol hooks ------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        raise NotImplementedError
+
+    def services(self) -> list[Service]:
+        raise NotImplementedError
+
+    def advertising_data(self) -> AdvertisingData:
+        return AdvertisingData([(AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode())])
+
+    def encode(self, block: SampleBlock) -> list[tuple[Characteristic, bytes]]:
+        """The notifications (characteristic, bytes) that carry one simulated notification's samples."""
+        raise NotImplementedError
+
+    def identity(self) -> SensorIdentity:
+        return SensorIdentity(self.family, self.address, self.serial, self.firmware, self.model)
+
+    # Life cycle ------------------------------------------------------------------------------
+
+    async def attach(self) -> None:
+        """Join the radio's link and start advertising."""
+        device = make_device(self.radio.link, self.address, self.name)
+        for service in self.services():
+            device.add_service(service)
+        device.on("connection", self._on_connection)
+        await device.power_on()
+        self.device = device
+        self.radio.sensors.append(self)
+        await self._advertise()
+
+    async def _advertise(self) -> None:
+        assert self.device is not None
+        if self.radio.closed:
+            return
+        async with self._hci:
+            await self.device.start_advertising(
+                advertising_data=bytes(self.advertising_data()), auto_restart=False
+            )
+
+    def _on_connection(self, connection: Connection) -> None:
+        self.link.connection = connection
+        connection.on("disconnection", lambda reason: self._on_disconnection())
+
+    def _on_disconnection(self) -> None:
+        self.link.connection = None
+        self.link.streaming = False
+        if isinstance(self.radio.clock, VirtualHostClock):
+            self.radio.clock.forget(self.address)
+        if not self.link.dead and self.link.outage_until_s < 0 and self.device is not None:
+            asyncio.get_running_loop().create_task(self._advertise())
+
+    # Streaming ------------------------------------------------------------------------------
+
+    def start_streaming(self, rate_hz: float | None = None, samples_per_packet: int | None = None) -> None:
+        """Called by a protocol's control point: begin (or resume) sending notifications."""
+        settings = self.settings
+        if rate_hz is not None and rate_hz != settings.rate_hz:
+            settings = replace(settings, rate_hz=float(rate_hz))
+        if samples_per_packet is not None and samples_per_packet != settings.radio.samples_per_packet:
+            settings = replace(settings, radio=replace(settings.radio, samples_per_packet=samples_per_packet))
+        if self.simulated is None or settings != self.settings:
+            self.settings = replace(settings, start_s=self._world_now())
+            seed = np.random.SeedSequence(
+                entropy=self.seed, spawn_key=(list(Placement).index(self.placement),)
+            )
+            self.simulated = SimulatedSensor(self.drill, self.placement, self.settings, seed)
+        self.link.streaming = True
+        self.link.due_back = False
+        self.radio.on_sensor_started(self)
+
+    def stop_streaming(self) -> None:
+        self.link.streaming = False
+
+    def _world_now(self) -> float:
+        return self.radio.world_time_s()
+
+    @property
+    def awaiting_start(self) -> bool:
+        """Connected (or due back after an outage) but not yet streaming: a fast run waits for it."""
+        if self.link.dead:
+            return False
+        return (self.link.connection is not None or self.link.due_back) and not self.link.streaming
+
+    async def step(self, world_until_s: float) -> None:
+        """Produce everything up to world time `world_until_s`: send it if streaming, else drop it."""
+        self._world_s = world_until_s
+        await self._apply_faults(world_until_s)
+        if self.simulated is None:
+            return
+        block = self.simulated.generate_until(world_until_s, self.radio.origin_ns)
+        if block is None or len(block) == 0:
+            return
+        if not (self.link.streaming and self.link.connection is not None) or self.link.dead:
+            return  # sampled but never sent: the host sees a gap
+        stamps = block.host_receive_ns
+        edges = np.flatnonzero(np.diff(stamps)) + 1
+        for start, stop in zip([0, *edges.tolist()], [*edges.tolist(), len(block)], strict=True):
+            if not (self.link.streaming and self.link.connection is not None):
+                return
+            piece = block.rows(start, stop)
+            arrival_ns = int(piece.host_receive_ns[-1])
+            if self.radio.realtime:
+                delay_s = (arrival_ns - time.monotonic_ns()) * 1e-9
+                if delay_s > 0:
+                    await asyncio.sleep(delay_s)
+            await self._send(piece, arrival_ns)
+
+    async def _send(self, piece: SampleBlock, arrival_ns: int) -> None:
+        assert self.device is not None
+        for characteristic, payload in self.encode(piece):
+            self.notifications_sent += 1
+            if self.faults.garbage_every and self.notifications_sent % self.faults.garbage_every == 0:
+                payload = bytes(reversed(payload))[: max(len(payload) // 2, 1)]
+            if isinstance(self.radio.clock, VirtualHostClock):
+                self.radio.clock.announce(self.address, arrival_ns)
+            connection = self.link.connection
+            if connection is None:
+                return
+            try:
+                await self.device.notify_subscriber(connection, characteristic, payload)
+            except Exception as error:  # the link went down under us
+                log.debug("%s: notification not sent: %s", self.address, error)
+                return
+        self.samples_sent += len(piece)
+        self.sent_log.append((time.monotonic_ns(), int(piece.sequence[0]), len(piece)))
+
+    async def _apply_faults(self, world_s: float) -> None:
+        plan, link = self.faults, self.link
+        if plan.dies_at_s is not None and world_s >= plan.dies_at_s and not link.dead:
+            link.dead = True
+            await self._drop("battery died")
+            await self._stop_advertising()
+            return
+        for at in plan.disconnect_at_s:
+            if world_s >= at and at not in link.faults_done:
+                link.faults_done.add(at)
+                link.outage_until_s = at + plan.outage_s
+                await self._drop("out of range")
+                await self._stop_advertising()
+        if 0 <= link.outage_until_s <= world_s and not link.dead:
+            link.outage_until_s = -1.0
+            link.due_back = True
+            await self._advertise()
+
+    async def _drop(self, why: str) -> None:
+        connection = self.link.connection
+        self.link.streaming = False
+        if connection is not None:
+            log.info("%s: dropping the link (%s)", self.address, why)
+            try:
+                async with self._hci:
+                    await connection.disconnect()
+            except Exception as error:
+                log.debug("%s: disconnect: %s", self.address, error)
+
+
+def counts(values: np.ndarray, full_scale: float) -> np.ndarray:
+    """int16 counts of values (n, 3) for ±full_scale, saturating as a real ADC does."""
+    return np.clip(np.round(values / full_scale * 32768.0), -32768, 32767).astype(np.int16)
+
+
+def gatt_value(read: Any = None, write: Any = None) -> Any:
+    """A dynamic characteristic value."""
+    from bumble.gatt import CharacteristicValue
+
+    return CharacteristicValue(read=read, write=write)
