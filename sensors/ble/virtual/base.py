@@ -71,6 +71,7 @@ class VirtualSensor:
         seed: int = 0,
         faults: FaultPlan | None = None,
         battery_pct: int = 87,
+        keep_sent: bool = False,
     ) -> None:
         self.radio = radio
         self.address = address.upper()
@@ -87,6 +88,7 @@ class VirtualSensor:
         self.notifications_sent = 0
         self.samples_sent = 0
         self.sent_log: list[tuple[int, int, int]] = []  # (wall ns at send, first sequence, count)
+        self.sent_blocks: list[SampleBlock] | None = [] if keep_sent else None  # ground truth for tests
         self._world_s = 0.0
         self._hci = asyncio.Lock()  # bumble's host takes one command at a time per device
 
@@ -130,6 +132,11 @@ class VirtualSensor:
             await self.device.start_advertising(
                 advertising_data=bytes(self.advertising_data()), auto_restart=False
             )
+
+    async def _stop_advertising(self) -> None:
+        if self.device is not None:
+            async with self._hci:
+                await self.device.stop_advertising()
 
     def _on_connection(self, connection: Connection) -> None:
         self.link.connection = connection
@@ -216,6 +223,8 @@ class VirtualSensor:
                 log.debug("%s: notification not sent: %s", self.address, error)
                 return
         self.samples_sent += len(piece)
+        if self.sent_blocks is not None:
+            self.sent_blocks.append(piece)
         self.sent_log.append((time.monotonic_ns(), int(piece.sequence[0]), len(piece)))
 
     async def _apply_faults(self, world_s: float) -> None:

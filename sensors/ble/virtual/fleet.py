@@ -40,6 +40,7 @@ async def attach_fleet(
     settings: SimulatedSensorSettings | Mapping[Placement, SimulatedSensorSettings] | None = None,
     seed: int = 0,
     faults: Mapping[Placement, FaultPlan] | None = None,
+    keep_sent: bool = False,
 ) -> dict[Placement, VirtualSensor]:
     """Attach one advertising virtual sensor per placement; returns them by placement."""
     cls = VIRTUAL_SENSOR_CLASSES[family]
@@ -54,6 +55,7 @@ async def attach_fleet(
             sensor_settings,
             seed=seed,
             faults=(faults or {}).get(placement),
+            keep_sent=keep_sent,
         )
         await sensor.attach()
         fleet[placement] = sensor

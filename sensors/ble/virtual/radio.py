@@ -166,7 +166,10 @@ class VirtualRadio:
                     await asyncio.sleep(0)
                 self._world_s = min(self._world_s + FAST_STEP_S, end_s)
                 for sensor in self.sensors:
-                    await sensor.step(self._world_s)
+                    try:
+                        await sensor.step(self._world_s)
+                    except Exception:  # one broken sensor must not stop the others
+                        log.exception("virtual sensor %s failed at %.2f s", sensor.address, self._world_s)
                 clock.advance(self.origin_ns + round(self._world_s * 1e9))
                 await asyncio.sleep(0)
         except Exception:
