@@ -167,7 +167,7 @@ def test_clock_mapping_removes_50_ppm_of_drift_over_ten_minutes(family):
 
 def test_a_dropped_sensor_reconnects_and_the_session_continues_with_the_gap_recorded():
     faults = {Placement.PELVIS: FaultPlan(disconnect_at_s=(6.0,), outage_s=2.0)}
-    fleet, source, sink, report = asyncio.run(
+    _fleet, _source, sink, report = asyncio.run(
         _session(SensorFamily.STABMON, "quiet-stance", 16.0, faults=faults)
     )
     states = [(s.placement, s.state) for s in sink.statuses]
@@ -185,7 +185,7 @@ def test_a_dropped_sensor_reconnects_and_the_session_continues_with_the_gap_reco
 def test_malformed_notifications_are_counted_and_the_stream_goes_on(caplog):
     faults = {Placement.LUMBAR: FaultPlan(garbage_every=25)}
     with caplog.at_level(logging.WARNING, logger="sensors.ble.link"):
-        fleet, source, sink, report = asyncio.run(
+        fleet, source, _sink, report = asyncio.run(
             _session(SensorFamily.STABMON, "quiet-stance", 8.0, faults=faults)
         )
     errors = source.decode_errors()[Placement.LUMBAR]
@@ -205,7 +205,7 @@ def test_scan_lists_families_signal_and_battery_and_a_missing_sensor_is_named():
         source = BleSource(
             {Placement.LUMBAR: "AA:BB:CC:DD:EE:FF"}, SCAN, backend=radio.backend(), clock=radio.clock
         )
-        with pytest.raises(SensorNotFoundError, match="lumbar=AA:BB:CC:DD:EE:FF.*seen: .*stabmon-IMU"):
+        with pytest.raises(SensorNotFoundError, match=r"lumbar=AA:BB:CC:DD:EE:FF.*seen: .*stabmon-IMU"):
             await source.start()
         await radio.close()
         return found
