@@ -11,7 +11,7 @@ from recordings.errors import InvalidSubjectIdError, RecordingError
 from sensors.errors import SensorsError
 from sensors.processing.errors import ProcessingError
 from sensors.simulator import describe_drills
-from stabmon import outputs, record, review
+from stabmon import outputs, record, review, scan
 
 
 def _drills(_: argparse.Namespace) -> int:
@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     rec = commands.add_parser("record", help="record a session headless to HDF5")
     record.add_arguments(rec)
     rec.set_defaults(handler=record.run)
+    scanner = commands.add_parser("scan", help="list the Bluetooth sensors in range")
+    scan.add_arguments(scanner)
+    scanner.set_defaults(handler=scan.run)
     drills = commands.add_parser("drills", help="list the drills the simulator can run")
     drills.set_defaults(handler=_drills)
     review.add_commands(commands)

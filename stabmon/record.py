@@ -1,25 +1,47 @@
-"""`stabmon record`: run one session headless and save it to HDF5."""
+"""`stabmon record`: run one session headless and save it to HDF5.
+
+Real sensors: `--sensor lumbar=ADDRESS_OR_NAME --sensor pelvis=…` over the computer's Bluetooth.
+`--simulate`: virtual sensors of the chosen protocol family on bumble's in-process radio, reached
+through the very same bleak code (only bleak's backend differs); `--fast` runs them faster than
+real time.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from recordings import RecordingSink, RecordingWriter, SessionMetadata, session_file_name
 from recordings.library import SessionLibrary
-from sensors.placements import REQUIRED_PLACEMENTS, parse_placement
+from sensors.ble.link import BleSource, LinkSettings
+from sensors.ble.virtual.fleet import attach_fleet
+from sensors.ble.virtual.radio import VirtualRadio
+from sensors.identity import SensorFamily
+from sensors.placements import REQUIRED_PLACEMENTS, Placement, parse_placement
 from sensors.processing import SessionRunner, SessionSettings
 from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
-from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, make_drill
+from sensors.simulator import DrillOptions, SimulatedSensorSettings, make_drill
 from stabmon.arguments import add_data_dir_argument
 from stabmon.console import ProgressPrinter, format_measures, format_summary
 
+SIMULATED_FAMILIES = [f.value for f in SensorFamily if f is not SensorFamily.SIMULATED]
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sensor",
+        action="append",
+        default=[],
+        metavar="PLACEMENT=ID",
+        help="a real sensor for a placement, by address or advertised name (repeat for each)",
+    )
     parser.add_argument("--simulate", action="store_true", help="use virtual sensors on a simulated body")
+    parser.add_argument(
+        "--family", default="stabmon", choices=SIMULATED_FAMILIES, help="protocol the virtual sensors speak"
+    )
     parser.add_argument("--drill", default="quiet-stance", help="drill to run (see `stabmon drills`)")
     parser.add_argument("--seconds", type=float, default=30.0, help="session length in seconds")
     parser.add_argument(
@@ -33,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--placements",
         default=",".join(p.value for p in REQUIRED_PLACEMENTS),
-        help="comma-separated placements (lumbar, pelvis, thorax, left_thigh, right_thigh)",
+        help="with --simulate: comma-separated placements (" + ", ".join(p.value for p in Placement) + ")",
     )
     parser.add_argument(
         "--dual-task",
@@ -45,58 +67,96 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fast", action="store_true", help="simulate as fast as possible instead of in real time"
     )
+    parser.add_argument("--scan-seconds", type=float, default=5.0, help="how long to look for the sensors")
+
+
+def parse_assignments(values: list[str]) -> dict[Placement, str]:
+    """{placement: sensor id} from PLACEMENT=ID arguments."""
+    assignments: dict[Placement, str] = {}
+    for value in values:
+        placement, sep, sensor_id = value.partition("=")
+        if not sep or not sensor_id.strip():
+            raise ValueError(f"--sensor takes PLACEMENT=ID (e.g. lumbar=D4:22:CD:00:12:34), got {value!r}")
+        key = parse_placement(placement)
+        if key in assignments:
+            raise ValueError(f"--sensor gives {key.value} twice")
+        assignments[key] = sensor_id.strip()
+    return assignments
+
+
+def _check_placements(placements: tuple[Placement, ...]) -> None:
+    for required in REQUIRED_PLACEMENTS:
+        if required not in placements:
+            raise ValueError(f"a session needs a {required.value} sensor ({required.anatomical_site})")
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.simulate:
-        print(
-            "stabmon record: real sensors need the BLE layer, which this version does not have yet; "
-            "use --simulate for virtual sensors",
-            file=sys.stderr,
-        )
-        return 2
-    placements = tuple(parse_placement(p) for p in args.placements.split(",") if p.strip())
-    for required in REQUIRED_PLACEMENTS:
-        if required not in placements:
-            raise ValueError(f"--placements must include {required.value}")
-    options = DrillOptions(duration_s=args.seconds, seed=args.seed, dual_task_factor=args.dual_task)
-    drill = make_drill(args.drill, options)
-    source = SimulatedSource(
-        drill, placements, SimulatedSensorSettings(rate_hz=args.rate), seed=args.seed, realtime=not args.fast
-    )
+    if args.simulate == bool(args.sensor):
+        raise ValueError("give either --sensor PLACEMENT=ID for real sensors, or --simulate")
+    return asyncio.run(_record(args))
+
+
+async def _record(args: argparse.Namespace) -> int:
     settings = SessionSettings(rate_hz=args.rate, duration_s=args.seconds)
-    metadata = SessionMetadata(
-        subject_id=args.subject,
-        drill=args.drill,
-        settings=settings,
-        operator_notes=args.notes,
-        protocol={
-            "source": "simulator",
-            "seed": args.seed,
-            "seconds": args.seconds,
-            "dual_task_factor": args.dual_task,
-        },
-    )
-    if args.out is not None:
-        path = args.out / session_file_name(metadata.subject_id, args.drill, metadata.created_utc)
-    else:
-        path = SessionLibrary(args.data_dir).path_for(metadata.subject_id, args.drill, metadata.created_utc)
-    writer = RecordingWriter(path, metadata, source.sensors)
-    collector = SessionCollector()
-    print(
-        f"Recording {args.drill} for {args.seconds:.0f} s from {len(placements)} simulated sensors → {path}"
-    )
-    sinks = [RecordingSink(writer), collector, ProgressPrinter(source, args.seconds)]
-    runner = SessionRunner(source, sinks, settings)
-    try:
-        report = asyncio.run(runner.run())
-    finally:
-        writer.close()  # whatever happened, everything received so far is on disk
+    link = LinkSettings(rate_hz=args.rate, scan_timeout_s=args.scan_seconds)
+    async with AsyncExitStack() as stack:
+        if args.simulate:
+            placements = tuple(parse_placement(p) for p in args.placements.split(",") if p.strip())
+            _check_placements(placements)
+            radio = VirtualRadio(realtime=not args.fast)
+            stack.push_async_callback(radio.close)
+            options = DrillOptions(
+                duration_s=args.seconds + 5.0, seed=args.seed, dual_task_factor=args.dual_task
+            )
+            fleet = await attach_fleet(
+                radio,
+                make_drill(args.drill, options),
+                placements,
+                SensorFamily(args.family),
+                SimulatedSensorSettings(rate_hz=args.rate),
+                seed=args.seed,
+            )
+            assignments = {p: s.address for p, s in fleet.items()}
+            source = BleSource(assignments, link, backend=radio.backend(), clock=radio.clock)
+            protocol = {
+                "source": f"virtual {args.family} sensors",
+                "seed": args.seed,
+                "dual_task_factor": args.dual_task,
+            }
+            what = f"{len(placements)} virtual {args.family} sensors"
+        else:
+            assignments = parse_assignments(args.sensor)
+            _check_placements(tuple(assignments))
+            source = BleSource(assignments, link)
+            protocol = {"source": "bluetooth", "sensors": {p.value: s for p, s in assignments.items()}}
+            what = f"{len(assignments)} sensors"
+        metadata = SessionMetadata(
+            subject_id=args.subject,
+            drill=args.drill,
+            settings=settings,
+            operator_notes=args.notes,
+            protocol={**protocol, "seconds": args.seconds},
+        )
+        if args.out is not None:
+            path = args.out / session_file_name(metadata.subject_id, args.drill, metadata.created_utc)
+        else:
+            path = SessionLibrary(args.data_dir).path_for(
+                metadata.subject_id, args.drill, metadata.created_utc
+            )
+        print(f"Connecting {what}…")
+        await source.start()
+        writer = RecordingWriter(path, metadata, source.sensors)
+        stack.callback(writer.close)  # whatever happens, everything received so far is on disk
+        for placement, identity in source.sensors.items():
+            print(f"  {placement.value:<11} {identity.describe()}  {identity.model}")
+        print(f"Recording {args.drill} for {args.seconds:.0f} s → {path}")
+        collector = SessionCollector()
+        sinks = [RecordingSink(writer), collector, ProgressPrinter(source, args.seconds)]
+        report = await SessionRunner(source, sinks, settings).run()  # start() again is a no-op
     print(format_summary(report, collector.summary()))
     try:
         print(format_measures(collector.analysis(args.drill)))
     except ProcessingError as error:
         print(f"Measures: not available ({error})")
-    size_kb = path.stat().st_size / 1024
-    print(f"Saved {path} ({size_kb:.0f} KiB)")
+    print(f"Saved {path} ({path.stat().st_size / 1024:.0f} KiB)")
     return 0

@@ -28,3 +28,7 @@ class SensorNotFoundError(BleError):
 
 class ConnectionFailedError(BleError):
     """Connecting to, or starting, a sensor failed."""
+
+
+class BluetoothUnavailableError(BleError):
+    """The computer's Bluetooth stack cannot be used (no adapter, adapter off, no BlueZ/D-Bus)."""

@@ -111,6 +111,7 @@ class BleSource:
         self._connect_lock = asyncio.Lock()
         self._origin_ns = 0
         self._stopping = False
+        self._started = False
 
     # Source interface -------------------------------------------------------------------
 
@@ -123,7 +124,10 @@ class BleSource:
         return self._origin_ns
 
     async def start(self) -> None:
-        """Scan, connect every assigned sensor, then start them all."""
+        """Scan, connect every assigned sensor, then start them all. Calling it again once
+        started does nothing (so a caller can start early to learn the sensors' identities)."""
+        if self._started:
+            return
         self._stopping = False
         found = await scan(self.settings.scan_timeout_s, self._scanner_backend)
         missing = []
@@ -141,6 +145,7 @@ class BleSource:
         self._origin_ns = self.clock.now()
         for sensor in self._sensors.values():
             await self._start_streaming(sensor)
+        self._started = True
 
     async def stop(self) -> None:
         self._stopping = True

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from bleak import BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakError
 
 from sensors.ble.codecs import standard
 from sensors.ble.drivers import Driver, driver_for
+from sensors.ble.errors import BluetoothUnavailableError
 from sensors.identity import SensorFamily
 
 
@@ -45,7 +47,13 @@ def _battery(advertisement: AdvertisementData) -> float:
 
 async def scan(timeout_s: float = 5.0, scanner_backend: type | None = None) -> list[DiscoveredSensor]:
     """Supported sensors in range, strongest signal first."""
-    found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=scanner_backend)
+    try:
+        found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=scanner_backend)
+    except (BleakError, OSError) as error:
+        raise BluetoothUnavailableError(
+            f"Bluetooth is not available on this computer ({type(error).__name__}: {error or 'no detail'}); "
+            "check that an adapter is present and switched on (on Linux: that BlueZ is running)"
+        ) from error
     sensors = []
     for device, advertisement in found.values():
         name = advertisement.local_name or device.name or ""

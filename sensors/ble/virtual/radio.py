@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from sensors.ble.virtual.base import VirtualSensor
 
 log = logging.getLogger(__name__)
+# A virtual sensor may have a notification in flight when the host unsubscribes; bumble logs each
+# such arrival as a warning. That is expected at the end of every virtual session.
+logging.getLogger("bumble.gatt_client").setLevel(logging.ERROR)
 
 CENTRAL_ADDRESS = "F0:5A:B1:00:00:01"
 #: World-time step of a fast run, s.
