@@ -23,6 +23,7 @@ from sensors.placements import REQUIRED_PLACEMENTS, Placement, parse_placement
 from sensors.processing import SessionRunner, SessionSettings
 from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
+from sensors.scripted import WithScriptedEvents
 from sensors.simulator import DrillOptions, SimulatedSensorSettings, make_drill
 from stabmon.arguments import add_data_dir_argument
 from stabmon.console import ProgressPrinter, format_measures, format_summary
@@ -105,19 +106,21 @@ async def _record(args: argparse.Namespace) -> int:
             _check_placements(placements)
             radio = VirtualRadio(realtime=not args.fast)
             stack.push_async_callback(radio.close)
-            options = DrillOptions(
-                duration_s=args.seconds + 5.0, seed=args.seed, dual_task_factor=args.dual_task
-            )
+            options = DrillOptions(duration_s=args.seconds, seed=args.seed, dual_task_factor=args.dual_task)
+            drill = make_drill(args.drill, options)
             fleet = await attach_fleet(
                 radio,
-                make_drill(args.drill, options),
+                drill,
                 placements,
                 SensorFamily(args.family),
                 SimulatedSensorSettings(rate_hz=args.rate),
                 seed=args.seed,
             )
             assignments = {p: s.address for p, s in fleet.items()}
-            source = BleSource(assignments, link, backend=radio.backend(), clock=radio.clock)
+            ble = BleSource(assignments, link, backend=radio.backend(), clock=radio.clock)
+            # The drill's markers (task start/end, perturbation pushes) are what the clinician
+            # would mark; the simulated drill supplies them at their times.
+            source: BleSource | WithScriptedEvents = WithScriptedEvents(ble, drill.events())
             protocol = {
                 "source": f"virtual {args.family} sensors",
                 "seed": args.seed,

@@ -1,4 +1,5 @@
-"""`stabmon record --simulate` end to end: a readable file whose data match the simulator."""
+"""`stabmon record --simulate` end to end, through bleak and the virtual radio: a readable file
+whose data match the simulator."""
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ def test_record_simulated_session_end_to_end(tmp_path, capsys):
         samples = rec.samples[placement]
         lost = np.sum(np.diff(samples.sequence) - 1)
         assert len(samples) + lost == pytest.approx(2000, abs=8)  # 20 s at 100 Hz, whole packets
-        assert rec.sensors[placement].family.value == "simulated"
+        assert rec.sensors[placement].family.value == "stabmon"  # virtual sensors on the profile
     kinds = [e.kind for e in rec.events]
     assert EventKind.CALIBRATION in kinds and EventKind.TASK_START in kinds
     assert rec.calibration_time_s == pytest.approx(2.0, abs=0.2)
@@ -62,7 +63,7 @@ def test_record_simulated_session_end_to_end(tmp_path, capsys):
     [
         (["--drill", "cartwheel"], "unknown drill 'cartwheel'"),
         (["--subject", "Jane Doe"], "never a name"),
-        (["--placements", "lumbar"], "must include pelvis"),
+        (["--placements", "lumbar"], "needs a pelvis sensor"),
     ],
 )
 def test_bad_arguments_give_clear_errors_and_no_file(tmp_path, capsys, args, message):
@@ -72,9 +73,20 @@ def test_bad_arguments_give_clear_errors_and_no_file(tmp_path, capsys, args, mes
     assert not list(tmp_path.glob("*.h5"))
 
 
-def test_real_sensors_are_refused_until_the_ble_layer_exists(tmp_path, capsys):
-    assert main(["record", "--out", str(tmp_path)]) == 2
-    assert "--simulate" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give either --sensor PLACEMENT=ID"),
+        (["--sensor", "lumbar"], "--sensor takes PLACEMENT=ID"),
+        (["--sensor", "lumbar=A", "--sensor", "lumbar=B"], "gives lumbar twice"),
+        (["--sensor", "lumbar=A"], "needs a pelvis sensor"),
+        (["--sensor", "hip=A", "--sensor", "pelvis=B"], "unknown placement 'hip'"),
+        (["--simulate", "--sensor", "lumbar=A"], "give either"),
+    ],
+)
+def test_real_sensor_arguments_are_checked_before_any_radio(tmp_path, capsys, args, message):
+    assert main(["record", "--out", str(tmp_path), *args]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_drills_lists_every_drill(capsys):

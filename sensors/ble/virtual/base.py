@@ -133,6 +133,12 @@ class VirtualSensor:
                 advertising_data=bytes(self.advertising_data()), auto_restart=False
             )
 
+    async def _advertise_again(self) -> None:
+        """Advertise again after a disconnection, once bumble has finished handling it (a
+        command sent from inside the disconnection callback collides with its own)."""
+        await asyncio.sleep(0.05)
+        await self._advertise()
+
     async def _stop_advertising(self) -> None:
         if self.device is not None:
             async with self._hci:
@@ -148,7 +154,7 @@ class VirtualSensor:
         if isinstance(self.radio.clock, VirtualHostClock):
             self.radio.clock.forget(self.address)
         if not self.link.dead and self.link.outage_until_s < 0 and self.device is not None:
-            asyncio.get_running_loop().create_task(self._advertise())
+            asyncio.get_running_loop().create_task(self._advertise_again())
 
     # Streaming ------------------------------------------------------------------------------
 

@@ -40,6 +40,8 @@ CENTRAL_ADDRESS = "F0:5A:B1:00:00:01"
 FAST_STEP_S = 0.05
 #: Notifications sent but not yet received before a fast run waits for the host to catch up.
 FAST_BACKLOG = 64
+#: How far past the longest drill a fast run may go before it stops by itself, s.
+FAST_OVERRUN_S = 60.0
 #: Longest a fast run waits (wall time) for a connected sensor to be started, s.
 FAST_START_WAIT_S = 10.0
 
@@ -150,8 +152,8 @@ class VirtualRadio:
 
     async def _run_realtime(self, sensor: VirtualSensor) -> None:
         try:
-            while not self.closed and self.world_time_s() < sensor.drill.duration_s:
-                await sensor.step(min(self.world_time_s() + 0.05, sensor.drill.duration_s))
+            while not self.closed:
+                await sensor.step(self.world_time_s() + 0.05)
                 await asyncio.sleep(0.01)
         except Exception:
             log.exception("virtual sensor %s stopped", sensor.address)
@@ -159,7 +161,9 @@ class VirtualRadio:
     async def _run_fast(self) -> None:
         clock = self.clock
         assert isinstance(clock, VirtualHostClock)
-        end_s = max(s.drill.duration_s for s in self.sensors)
+        # Sensors go on sampling after their drill (the body stands on); a run ends when the host
+        # closes the radio. The cap only stops a forgotten radio from running for ever.
+        end_s = max(s.drill.duration_s for s in self.sensors) + FAST_OVERRUN_S
         try:
             while not self.closed and self._world_s < end_s:
                 deadline = time.monotonic() + FAST_START_WAIT_S

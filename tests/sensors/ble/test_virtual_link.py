@@ -40,7 +40,7 @@ async def _session(
     family, drill_name, seconds, settings=None, faults=None, placements=PAIR, sinks=(), rate=100.0
 ):
     radio = VirtualRadio(realtime=False)
-    drill = make_drill(drill_name, DrillOptions(duration_s=seconds + 2.0, seed=2))
+    drill = make_drill(drill_name, DrillOptions(duration_s=seconds, seed=2))
     fleet = await attach_fleet(
         radio, drill, placements, family, settings, seed=2, faults=faults, keep_sent=True
     )
