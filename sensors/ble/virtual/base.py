@@ -20,11 +20,11 @@ from bumble.core import AdvertisingData
 from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, Service
 
-from sensors.ble.virtual.radio import VirtualHostClock, VirtualRadio, make_device
+from sensors.ble.virtual.radio import FAST_OVERRUN_S, VirtualHostClock, VirtualRadio, make_device
 from sensors.identity import SensorFamily, SensorIdentity
 from sensors.placements import Placement
 from sensors.samples import SampleBlock
-from sensors.simulator.drills.base import Drill
+from sensors.simulator.drills.base import Drill, continued
 from sensors.simulator.sensor import SimulatedSensor, SimulatedSensorSettings
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,9 @@ class VirtualSensor:
             seed = np.random.SeedSequence(
                 entropy=self.seed, spawn_key=(list(Placement).index(self.placement),)
             )
-            self.simulated = SimulatedSensor(self.drill, self.placement, self.settings, seed)
+            # The sensor samples on after the drill's script ends, until the host stops it.
+            body = continued(self.drill, FAST_OVERRUN_S)
+            self.simulated = SimulatedSensor(body, self.placement, self.settings, seed)
         self.link.streaming = True
         self.link.due_back = False
         self.radio.on_sensor_started(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -140,3 +141,12 @@ class Drill(ABC):
 
     def _extra_events(self) -> tuple[Event, ...]:
         return ()
+
+
+def continued(drill: Drill, extra_s: float) -> Drill:
+    """The same drill, but the body goes on (standing as its script leaves it) for `extra_s`
+    after the script ends: for sensors that keep sampling until the host stops them. Its script,
+    truth and events are the original's."""
+    longer = copy.copy(drill)
+    longer.duration_s = drill.duration_s + extra_s
+    return longer
