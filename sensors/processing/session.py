@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -188,8 +188,19 @@ class SessionRunner:
             for sink in self.sinks:
                 sink.on_event(event)
 
+    def health(self) -> dict[Placement, SensorHealth]:
+        """Live health per sensor: the source's (rate, loss, battery, last packet age) with the
+        clock mapping's drift (ppm) and latency estimate (s) filled in."""
+        out = {}
+        for placement, health in self.source.health().items():
+            clock = self._clocks.get(placement)
+            if clock is not None and not math.isnan(clock.state.intercept):
+                health = replace(health, drift_ppm=clock.drift_ppm, latency_s=clock.latency_s)
+            out[placement] = health
+        return out
+
     def _report(self) -> SessionReport:
-        health = self.source.health()
+        health = self.health()
         return SessionReport(
             health=health,
             drift_ppm={p: c.drift_ppm for p, c in self._clocks.items()},

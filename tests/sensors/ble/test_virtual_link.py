@@ -95,6 +95,11 @@ def test_every_family_delivers_the_sensors_samples_in_si_units(family):
         np.testing.assert_array_equal(np.diff(got.sequence[:n]), np.diff(sent.sequence[:n]))
         identity = source.sensors[placement]
         assert identity.family is family and identity.address == fleet[placement].address
+        health = report.health[placement]  # the runner's live health: link figures and clock fit
+        if family is not SensorFamily.WITMOTION:  # the only family without a battery characteristic
+            assert health.battery_pct == fleet[placement].battery_pct
+        # Drift needs minutes to pin down (see the ten-minute test); here it must merely be known.
+        assert np.isfinite(health.drift_ppm) and 0 <= health.latency_s < 0.05
     assert all(v == 0 for v in source.decode_errors().values())
 
 
@@ -123,8 +128,9 @@ def test_clock_mapping_removes_50_ppm_of_drift_over_ten_minutes(family):
     samples; the device clock started 4000 s earlier, so the DOT's µs counter wraps): session
     times (the runner's ClockSync over the link's host stamps) against the true sampling
     instants."""
+    rate = 30.0 if family is SensorFamily.MOVELLA_DOT else 50.0  # a DOT sends one sample per notification
     settings = SimulatedSensorSettings(
-        rate_hz=50.0,
+        rate_hz=rate,
         clock=ClockSettings(offset_s=4000.0, drift_ppm=50.0),
         radio=RadioSettings(samples_per_packet=10),
     )
@@ -137,7 +143,7 @@ def test_clock_mapping_removes_50_ppm_of_drift_over_ten_minutes(family):
         )
         source = BleSource(
             {Placement.LUMBAR: fleet[Placement.LUMBAR].address},
-            LinkSettings(rate_hz=50, scan_timeout_s=1.5),
+            LinkSettings(rate_hz=rate, scan_timeout_s=1.5),
             backend=radio.backend(),
             clock=radio.clock,
         )
