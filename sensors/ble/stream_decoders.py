@@ -15,6 +15,7 @@ Each protocol reaches the common form differently:
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Protocol
@@ -26,6 +27,8 @@ from sensors.ble.codecs import polar_pmd as pmd
 from sensors.ble.codecs import stabmon as profile
 from sensors.ble.codecs import witmotion as wit
 from sensors.constants import GRAVITY_M_S2
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,15 @@ class _Unwrap:
 class StabmonDecoder:
     def __init__(self) -> None:
         self._sequence = _Unwrap(32)
+        self.restarts = 0
 
     def decode(self, characteristic: str, data: bytes, host_ns: int) -> Decoded | None:
         packet = profile.ImuPacket.from_bytes(data)
+        if packet.flags & profile.FLAG_CLOCK_RESTARTED and self._sequence.last is not None:
+            # The sensor rebooted: its counter and clock start again. Counted and logged; the
+            # clock fit then re-converges (a session-level restart is left to the operator).
+            self.restarts += 1
+            log.warning("stabmon sensor restarted mid-session (restart %d)", self.restarts)
         first = self._sequence(packet.first_sequence)
         n = len(packet.acc_counts)
         return Decoded(

@@ -72,9 +72,9 @@ def _record(data_dir, subject, drill, seconds, seed):
 
 
 def test_library_lists_by_subject_and_drill_and_compare_finds_the_baseline(tmp_path, capsys):
-    _record(tmp_path, "P01", "quiet-stance", 25, 1)
-    _record(tmp_path, "P01", "quiet-stance", 25, 2)
-    _record(tmp_path, "P02", "forward-bend", 20, 3)
+    _record(tmp_path, "P01", "quiet-stance", 15, 1)
+    _record(tmp_path, "P01", "quiet-stance", 15, 2)
+    _record(tmp_path, "P02", "forward-bend", 12, 3)
     (tmp_path / "sub-P03").mkdir()
     (tmp_path / "sub-P03" / "sub-P03_gait_20260101T000000000Z.h5").write_bytes(os.urandom(3000))
     library = SessionLibrary(tmp_path)
@@ -89,7 +89,7 @@ def test_library_lists_by_subject_and_drill_and_compare_finds_the_baseline(tmp_p
     ]
     p01 = library.sessions("P01")
     assert len(p01) == 2 and p01[0].created_utc < p01[1].created_utc
-    assert all(e.duration_s == pytest.approx(25, abs=1.5) for e in p01)
+    assert all(e.duration_s == pytest.approx(15, abs=1.5) for e in p01)
     assert library.sessions(drill="forward-bend")[0].subject_id == "P02"
     assert library.baseline("P01", "quiet-stance").path == p01[0].path
     capsys.readouterr()
