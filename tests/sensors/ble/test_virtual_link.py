@@ -8,6 +8,7 @@ import logging
 import numpy as np
 import pytest
 
+from recordings import RecordingSink, RecordingWriter, SessionMetadata, read_recording
 from sensors.ble.errors import SensorNotFoundError
 from sensors.ble.link import BleSource, LinkSettings
 from sensors.ble.scan import scan
@@ -171,21 +172,46 @@ def test_clock_mapping_removes_50_ppm_of_drift_over_ten_minutes(family):
     assert abs(clock.drift_ppm - 50.0) < 2.0
 
 
-def test_a_dropped_sensor_reconnects_and_the_session_continues_with_the_gap_recorded():
+def test_a_dropped_sensor_reconnects_and_the_session_continues_with_the_gap_recorded(tmp_path):
     faults = {Placement.PELVIS: FaultPlan(disconnect_at_s=(6.0,), outage_s=2.0)}
-    _fleet, _source, sink, report = asyncio.run(
-        _session(SensorFamily.STABMON, "quiet-stance", 16.0, faults=faults)
-    )
+    settings = SessionSettings(rate_hz=100.0, duration_s=16.0)
+
+    async def run():
+        radio = VirtualRadio(realtime=False)
+        drill = make_drill("quiet-stance", DrillOptions(duration_s=16.0, seed=2))
+        fleet = await attach_fleet(radio, drill, PAIR, SensorFamily.STABMON, seed=2, faults=faults)
+        source = BleSource(
+            {p: s.address for p, s in fleet.items()}, SCAN, backend=radio.backend(), clock=radio.clock
+        )
+        await source.start()
+        writer = RecordingWriter(
+            tmp_path / "gap.h5", SessionMetadata("GAP1", "quiet-stance", settings), source.sensors
+        )
+        sink = CollectingSink()
+        try:
+            report = await asyncio.wait_for(
+                SessionRunner(source, [sink, RecordingSink(writer)], settings).run(), 240
+            )
+        finally:
+            writer.close()
+            await radio.close()
+        return sink, report
+
+    sink, report = asyncio.run(run())
     states = [(s.placement, s.state) for s in sink.statuses]
     assert (Placement.PELVIS, LinkState.RECONNECTING) in states
     assert states[-1] == (Placement.PELVIS, LinkState.STREAMING)
     pelvis = _received(sink, Placement.PELVIS)
-    jumps = np.diff(pelvis.sequence)
-    assert jumps.max() == pytest.approx(200, abs=60)  # ~2 s at 100 Hz, never filled in
+    assert np.diff(pelvis.sequence).max() == pytest.approx(200, abs=60)  # ~2 s at 100 Hz, never filled in
     assert pelvis.device_time_s[-1] > 14.0 + pelvis.device_time_s[0]  # streaming resumed
     valid = sink.frame.valid[:, sink.frame.index(Placement.PELVIS)]
-    gap_s = (~valid).sum() / 100.0
-    assert 1.5 < gap_s < 3.0 and report.calibrated
+    assert 1.5 < (~valid).sum() / 100.0 < 3.0 and report.calibrated
+    # The recording holds the gap as counted losses and the link's status changes as events.
+    rec = read_recording(tmp_path / "gap.h5")
+    assert rec.lost_before[Placement.PELVIS].max() == np.diff(pelvis.sequence).max() - 1
+    labels = [e.label for e in rec.events if e.source == "link"]
+    assert any("pelvis reconnecting" in label for label in labels)
+    assert any("reconnected after" in label for label in labels)
 
 
 def test_malformed_notifications_are_counted_and_the_stream_goes_on(caplog):
