@@ -5,6 +5,7 @@ Both are frozen dataclasses of read-only numpy arrays with time as the first axi
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,6 +75,14 @@ class SampleBlock:
             self.sequence[start:stop],
             self.host_receive_ns[start:stop],
         )
+
+    def split_by_arrival(self, period_ns: int, origin_ns: int = 0) -> list[SampleBlock]:
+        """Pieces of consecutive samples that arrived in the same `period_ns` window of host time
+        counted from origin_ns (period 0: one piece per notification, i.e. per distinct stamp)."""
+        stamps = self.host_receive_ns - origin_ns
+        keys = stamps // period_ns if period_ns > 0 else stamps
+        edges = [0, *(np.flatnonzero(np.diff(keys)) + 1).tolist(), len(self)]
+        return [self.rows(a, b) for a, b in itertools.pairwise(edges)]
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,12 @@ import sys
 from collections.abc import Sequence
 
 from recordings.errors import InvalidSubjectIdError, RecordingError
+from recordings.lsl import LslError
+from recordings.xdf_import import XdfImportError
 from sensors.errors import SensorsError
 from sensors.processing.errors import ProcessingError
 from sensors.simulator import describe_drills
-from stabmon import outputs, record, review, scan
+from stabmon import lab, outputs, record, review, scan
 
 
 def _drills(_: argparse.Namespace) -> int:
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     drills.set_defaults(handler=_drills)
     review.add_commands(commands)
     outputs.add_commands(commands)
+    lab.add_commands(commands)
     return parser
 
 
@@ -45,7 +48,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.handler(args))
-    except (SensorsError, ProcessingError, RecordingError, InvalidSubjectIdError, ValueError) as error:
+    except (
+        SensorsError,
+        ProcessingError,
+        RecordingError,
+        InvalidSubjectIdError,
+        LslError,
+        XdfImportError,
+        ValueError,
+    ) as error:
         print(f"stabmon {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

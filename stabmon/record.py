@@ -15,6 +15,7 @@ from pathlib import Path
 
 from recordings import RecordingSink, RecordingWriter, SessionMetadata, session_file_name
 from recordings.library import SessionLibrary
+from recordings.lsl import LslMarkerInlet, LslOutletSink, WithLslMarkers
 from sensors.ble.link import BleSource, LinkSettings
 from sensors.ble.virtual.fleet import attach_fleet
 from sensors.ble.virtual.radio import VirtualRadio
@@ -69,6 +70,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fast", action="store_true", help="simulate as fast as possible instead of in real time"
     )
     parser.add_argument("--scan-seconds", type=float, default=5.0, help="how long to look for the sensors")
+    parser.add_argument(
+        "--lsl", action="store_true", help="publish raw IMU, angles and markers on the Lab Streaming Layer"
+    )
+    parser.add_argument(
+        "--lsl-markers",
+        metavar="NAME",
+        help="record the markers of this LSL stream (e.g. a platform's trigger)",
+    )
 
 
 def parse_assignments(values: list[str]) -> dict[Placement, str]:
@@ -120,7 +129,7 @@ async def _record(args: argparse.Namespace) -> int:
             ble = BleSource(assignments, link, backend=radio.backend(), clock=radio.clock)
             # The drill's markers (task start/end, perturbation pushes) are what the clinician
             # would mark; the simulated drill supplies them at their times.
-            source: BleSource | WithScriptedEvents = WithScriptedEvents(ble, drill.events())
+            source: BleSource | WithScriptedEvents | WithLslMarkers = WithScriptedEvents(ble, drill.events())
             protocol = {
                 "source": f"virtual {args.family} sensors",
                 "seed": args.seed,
@@ -146,8 +155,13 @@ async def _record(args: argparse.Namespace) -> int:
             path = SessionLibrary(args.data_dir).path_for(
                 metadata.subject_id, args.drill, metadata.created_utc
             )
+        inlet = LslMarkerInlet.resolve(name=args.lsl_markers) if args.lsl_markers else None
         print(f"Connecting {what}…")
         await source.start()
+        if inlet is not None:
+            stack.callback(inlet.close)
+            source = WithLslMarkers(source, inlet)
+            print(f"  recording markers of LSL stream {inlet.name!r}")
         writer = RecordingWriter(path, metadata, source.sensors)
         stack.callback(writer.close)  # whatever happens, everything received so far is on disk
         for placement, identity in source.sensors.items():
@@ -155,6 +169,9 @@ async def _record(args: argparse.Namespace) -> int:
         print(f"Recording {args.drill} for {args.seconds:.0f} s → {path}")
         collector = SessionCollector()
         sinks = [RecordingSink(writer), collector, ProgressPrinter(source, args.seconds)]
+        if args.lsl:
+            sinks.append(LslOutletSink(source.sensors, args.rate))
+            print("  publishing on LSL: stabmon-<placement> (IMU), stabmon-angles, stabmon-markers")
         report = await SessionRunner(source, sinks, settings).run()  # start() again is a no-op
     print(format_summary(report, collector.summary()))
     try:

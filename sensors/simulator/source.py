@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections.abc import AsyncIterator, Mapping
 
@@ -19,16 +18,6 @@ from sensors.simulator.sensor import SimulatedSensor, SimulatedSensorSettings
 from sensors.source import LinkState, SensorHealth, SourceItem, StatusChange
 
 _PLACEMENT_INDEX = {p: k for k, p in enumerate(Placement)}
-
-
-def _split_by_arrival(block: SampleBlock, period_ns: int) -> list[SampleBlock]:
-    """Pieces of consecutive samples that arrived in the same `period_ns` window of host time
-    (period 0: one piece per notification, i.e. per distinct host receive stamp)."""
-    stamps = block.host_receive_ns
-    keys = stamps // period_ns if period_ns > 0 else stamps
-    edges = np.flatnonzero(np.diff(keys)) + 1
-    bounds = [0, *edges.tolist(), len(block)]
-    return [block.rows(a, b) for a, b in itertools.pairwise(bounds)]
 
 
 class SimulatedSource:
@@ -112,7 +101,7 @@ class SimulatedSource:
                 block = sensor.generate_until(t_next, origin)
                 if block is None:
                     continue
-                pieces = _split_by_arrival(block, self.delivery_ns)
+                pieces = block.split_by_arrival(self.delivery_ns)
                 timed.extend((int(b.host_receive_ns[-1]), order, b) for b in pieces)
             while pending_events and pending_events[0].time_s <= t_next:
                 event: Event = pending_events.pop(0)

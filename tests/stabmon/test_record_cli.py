@@ -94,3 +94,11 @@ def test_drills_lists_every_drill(capsys):
     out = capsys.readouterr().out
     for name in ("quiet-stance", "perturbations", "gait", "biering-sorensen", "side-plank-left"):
         assert name in out
+
+
+def test_record_publishes_on_lsl_and_names_a_missing_marker_stream(tmp_path, capsys):
+    argv = ["record", "--simulate", "--fast", "--seconds", "6", "--subject", "L1", "--out", str(tmp_path)]
+    assert main([*argv, "--lsl"]) == 0
+    assert "publishing on LSL" in capsys.readouterr().out
+    assert main([*argv, "--lsl-markers", "no-such-platform"]) == 2
+    assert "no LSL stream named 'no-such-platform'" in capsys.readouterr().err

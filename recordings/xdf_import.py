@@ -1,0 +1,243 @@
+"""Import IMU streams recorded by other systems (XDF, e.g. LabRecorder) as a stabmon recording.
+
+An IMU stream has six numeric channels: accelerometer x, y, z and gyroscope x, y, z, in the
+sensor frame. Units come from the channel units (m/s², g; rad/s, deg/s), else SI is assumed.
+Each stream is mapped to a placement by `mapping` (stream name → placement), else by a
+`placement` entry in its description, else by a placement name inside its stream name.
+Timestamps (LSL clock, after pyxdf's clock-offset correction) become both the device time and
+the host arrival time; sample counters follow from the nominal rate, so gaps in the timestamps
+remain gaps. Marker streams become events. The result is run through the live pipeline and
+written like any recording, so it can be analysed and compared like our own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recordings.library import SessionLibrary
+from recordings.lsl import marker_event
+from recordings.sink import RecordingSink
+from recordings.writer import RecordingWriter, SessionMetadata
+from sensors.constants import GRAVITY_M_S2
+from sensors.events import Event
+from sensors.health import HealthTracker
+from sensors.identity import SensorFamily, SensorIdentity
+from sensors.placements import Placement, parse_placement
+from sensors.processing.session import SessionRunner, SessionSettings
+from sensors.samples import SampleBlock
+from sensors.source import SensorHealth, SourceItem
+
+log = logging.getLogger(__name__)
+
+_UNIT_SCALE = {
+    "m/s^2": 1.0,
+    "m/s2": 1.0,
+    "m/s²": 1.0,
+    "g": GRAVITY_M_S2,
+    "rad/s": 1.0,
+    "deg/s": np.pi / 180,
+    "dps": np.pi / 180,
+}
+
+
+class XdfImportError(Exception):
+    """The XDF file cannot be read or holds no usable IMU stream."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+
+
+def _first(value: Any, default: str = "") -> str:
+    while isinstance(value, list):
+        if not value:
+            return default
+        value = value[0]
+    return str(value) if value is not None else default
+
+
+def _channels(info: dict) -> list[tuple[str, str]]:
+    desc = info.get("desc") or [None]
+    desc = desc[0] if isinstance(desc, list) else desc
+    if not isinstance(desc, dict) or "channels" not in desc:
+        return []
+    channels = desc["channels"][0].get("channel", [])
+    return [(_first(c.get("label")), _first(c.get("unit"))) for c in channels]
+
+
+def _placement_of(name: str, info: dict, mapping: Mapping[str, Placement]) -> Placement | None:
+    if name in mapping:
+        return mapping[name]
+    desc = (info.get("desc") or [None])[0]
+    if isinstance(desc, dict) and desc.get("placement"):
+        return parse_placement(_first(desc["placement"]))
+    for placement in Placement:
+        if re.search(rf"(^|[^a-z]){placement.value}([^a-z]|$)", name.lower()):
+            return placement
+    return None
+
+
+@dataclass(frozen=True)
+class ImportedStream:
+    placement: Placement
+    name: str
+    block: SampleBlock
+    rate_hz: float
+
+
+def read_xdf_imu(
+    path: Path, mapping: Mapping[str, Placement] | None = None
+) -> tuple[list[ImportedStream], list[tuple[float, str, str]]]:
+    """The IMU streams (by placement) and the markers (LSL time, text, stream name) of an XDF file."""
+    import pyxdf
+
+    path = Path(path)
+    if not path.exists():
+        raise XdfImportError(path, "no such file")
+    with path.open("rb") as f:
+        if f.read(4) != b"XDF:":
+            raise XdfImportError(path, "not a readable XDF file (it does not start with 'XDF:')")
+    try:
+        streams, _ = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
+    except Exception as error:  # pyxdf raises many kinds on malformed files
+        raise XdfImportError(path, f"not a readable XDF file ({type(error).__name__}: {error})") from None
+    if not streams:
+        raise XdfImportError(path, "not a readable XDF file (no stream could be read from it)")
+    imu, markers = [], []
+    for stream in streams:
+        info = stream["info"]
+        name = _first(info.get("name"))
+        stamps = np.asarray(stream["time_stamps"], dtype=float)
+        if _first(info.get("channel_format")) == "string":
+            markers += [
+                (float(t), _first(v), name) for t, v in zip(stamps, stream["time_series"], strict=True)
+            ]
+            continue
+        values = np.asarray(stream["time_series"], dtype=float)
+        if values.ndim != 2 or values.shape[1] != 6 or len(stamps) < 2:
+            log.info("%s: stream %r is not a 6-channel IMU stream; skipped", path.name, name)
+            continue
+        placement = _placement_of(name, info, mapping or {})
+        if placement is None:
+            raise XdfImportError(
+                path, f"stream {name!r} has no placement; give --map {name}=lumbar (or pelvis, …)"
+            )
+        units = [u for _, u in _channels(info)] or ["m/s^2"] * 3 + ["rad/s"] * 3
+        try:
+            scale = np.array([_UNIT_SCALE[u.strip().lower()] if u.strip() else 1.0 for u in units])
+        except KeyError as error:
+            raise XdfImportError(path, f"stream {name!r}: unknown unit {error}") from None
+        values = values * scale
+        rate = float(_first(info.get("nominal_srate"), "0")) or 1.0 / float(np.median(np.diff(stamps)))
+        # Counters from the spacing: one step per nominal period, more across a gap, never less.
+        steps = np.maximum(np.round(np.diff(stamps) * rate), 1).astype(np.int64)
+        sequence = np.concatenate([[0], np.cumsum(steps)])
+        block = SampleBlock(
+            placement, stamps, values[:, :3], values[:, 3:], sequence, np.round(stamps * 1e9).astype(np.int64)
+        )
+        imu.append(ImportedStream(placement, name, block, rate))
+    if not imu:
+        raise XdfImportError(path, "no 6-channel IMU stream (acc x, y, z, gyr x, y, z) in the file")
+    placements = [s.placement for s in imu]
+    if len(set(placements)) != len(placements):
+        raise XdfImportError(path, f"two streams map to the same placement: {[p.value for p in placements]}")
+    return imu, markers
+
+
+class _ImportedSource:
+    """The imported streams as a source: blocks of `block_s` in time order across streams."""
+
+    def __init__(
+        self, streams: list[ImportedStream], events: list[Event], origin_ns: int, block_s: float = 0.1
+    ) -> None:
+        self.streams = streams
+        self.events = sorted(events, key=lambda e: e.time_s)
+        self.origin_ns = origin_ns
+        self.block_s = block_s
+        self._health = {s.placement: HealthTracker(s.placement) for s in streams}
+
+    @property
+    def sensors(self) -> Mapping[Placement, SensorIdentity]:
+        return {
+            s.placement: SensorIdentity(SensorFamily.SIMULATED, f"xdf:{s.name}", model="imported from XDF")
+            for s in self.streams
+        }
+
+    @property
+    def host_origin_ns(self) -> int:
+        return self.origin_ns
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    def health(self) -> Mapping[Placement, SensorHealth]:
+        now = max(int(s.block.host_receive_ns[-1]) for s in self.streams)
+        return {p: t.snapshot(now) for p, t in self._health.items()}
+
+    async def stream(self) -> AsyncIterator[SourceItem]:
+        pieces = []
+        for s in self.streams:
+            pieces += s.block.split_by_arrival(int(self.block_s * 1e9), self.origin_ns)
+        pieces.sort(key=lambda b: int(b.host_receive_ns[-1]))
+        events = list(self.events)
+        for k, piece in enumerate(pieces):
+            now_s = (int(piece.host_receive_ns[-1]) - self.origin_ns) * 1e-9
+            while events and events[0].time_s <= now_s:
+                yield events.pop(0)
+            self._health[piece.placement].update(piece)
+            if k % 64 == 0:
+                await asyncio.sleep(0)
+            yield piece
+        for event in events:  # markers after the last sample (e.g. the task's end)
+            yield event
+
+
+def import_xdf(
+    path: Path,
+    subject_id: str,
+    drill: str,
+    mapping: Mapping[str, Placement] | None = None,
+    rate_hz: float = 100.0,
+    out_dir: Path | None = None,
+    data_dir: Path | None = None,
+) -> Path:
+    """Convert an XDF file into a stabmon recording; returns the new file's path."""
+    streams, markers = read_xdf_imu(Path(path), mapping)
+    origin_s = min(float(s.block.device_time_s[0]) for s in streams)
+    origin_ns = round(origin_s * 1e9)
+    events = [marker_event(text, t - origin_s, name) for t, text, name in markers]
+    settings = SessionSettings(rate_hz=rate_hz)
+    metadata = SessionMetadata(
+        subject_id,
+        drill,
+        settings,
+        operator_notes=f"imported from {Path(path).name}",
+        protocol={
+            "source": "xdf",
+            "file": Path(path).name,
+            "streams": {s.placement.value: s.name for s in streams},
+        },
+    )
+    library = SessionLibrary(data_dir)
+    target = (
+        Path(out_dir) / library.path_for(subject_id, drill, metadata.created_utc).name
+        if out_dir is not None
+        else library.path_for(subject_id, drill, metadata.created_utc)
+    )
+    source = _ImportedSource(streams, events, origin_ns)
+    writer = RecordingWriter(target, metadata, source.sensors)
+    try:
+        asyncio.run(SessionRunner(source, [RecordingSink(writer)], settings).run())
+    finally:
+        writer.close()
+    return target

@@ -1,0 +1,40 @@
+"""`stabmon import`: sessions recorded by other systems (XDF) into the session library."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from recordings.xdf_import import import_xdf
+from sensors.placements import parse_placement
+from stabmon.arguments import add_data_dir_argument
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("import", help="import IMU streams from an XDF file as a recording")
+    parser.add_argument("file", type=Path, metavar="FILE.xdf")
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="STREAM=PLACEMENT",
+        help="placement of a stream (repeat)",
+    )
+    parser.add_argument("--subject", required=True, help="pseudonymous subject id (never a name)")
+    parser.add_argument("--drill", required=True, help="the drill the recording shows (see `stabmon drills`)")
+    parser.add_argument("--rate", type=float, default=100.0, help="frame rate of the imported session, Hz")
+    parser.add_argument("--out", type=Path, help="folder for the new file (default: the session library)")
+    add_data_dir_argument(parser)
+    parser.set_defaults(handler=run_import)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    mapping = {}
+    for value in args.map:
+        name, sep, placement = value.rpartition("=")
+        if not sep or not name:
+            raise ValueError(f"--map takes STREAM=PLACEMENT, got {value!r}")
+        mapping[name] = parse_placement(placement)
+    path = import_xdf(args.file, args.subject, args.drill, mapping, args.rate, args.out, args.data_dir)
+    print(f"Imported {args.file} → {path}")
+    return 0
