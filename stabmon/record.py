@@ -155,7 +155,15 @@ async def _record(args: argparse.Namespace) -> int:
             path = SessionLibrary(args.data_dir).path_for(
                 metadata.subject_id, args.drill, metadata.created_utc
             )
-        inlet = LslMarkerInlet.resolve(name=args.lsl_markers) if args.lsl_markers else None
+        inlet = None
+        if args.lsl_markers:
+            kind, _, value = args.lsl_markers.partition(":")
+            by_type = kind == "type" and value
+            inlet = (
+                LslMarkerInlet.resolve(type_=value)
+                if by_type
+                else LslMarkerInlet.resolve(name=args.lsl_markers)
+            )
         print(f"Connecting {what}…")
         await source.start()
         if inlet is not None:
