@@ -76,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lsl-markers",
         metavar="NAME",
-        help="record the markers of this LSL stream (e.g. a platform's trigger)",
+        help="record the markers of this LSL stream: by name, or type:TYPE (e.g. type:Markers)",
     )
 
 
