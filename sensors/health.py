@@ -67,3 +67,30 @@ class HealthTracker:
             samples_received=self.samples_received,
             samples_lost=self.samples_lost,
         )
+
+
+#: Thresholds for plain-language warnings.
+LOSS_WARNING_FRACTION = 0.05
+SILENCE_WARNING_S = 1.0
+BATTERY_WARNING_PCT = 15.0
+DRIFT_WARNING_PPM = 200.0
+
+
+def health_warnings(health: SensorHealth) -> list[str]:
+    """What a clinician should know about one sensor, in plain words (empty when all is well),
+    e.g. "pelvis sensor: 12 % of packets lost in the last 10 s"."""
+    who = f"{health.placement.value} sensor"
+    if health.state is LinkState.LOST:
+        return [f"{who}: lost — check it is switched on and within reach, then reconnect it"]
+    if health.state is LinkState.RECONNECTING:
+        return [f"{who}: connection dropped, reconnecting…"]
+    warnings = []
+    if health.state is LinkState.STREAMING and health.last_packet_age_s > SILENCE_WARNING_S:
+        warnings.append(f"{who}: no data for {health.last_packet_age_s:.0f} s")
+    if health.loss_fraction >= LOSS_WARNING_FRACTION:
+        warnings.append(f"{who}: {100 * health.loss_fraction:.0f} % of packets lost in the last 10 s")
+    if not math.isnan(health.battery_pct) and health.battery_pct <= BATTERY_WARNING_PCT:
+        warnings.append(f"{who}: battery at {health.battery_pct:.0f} %")
+    if not math.isnan(health.drift_ppm) and abs(health.drift_ppm) > DRIFT_WARNING_PPM:
+        warnings.append(f"{who}: its clock runs {health.drift_ppm:+.0f} ppm off — timing may be unreliable")
+    return warnings

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from sensors.events import Event
+from sensors.health import health_warnings
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.pipeline import AngleBlock
@@ -30,6 +31,7 @@ class ProgressPrinter(NullSink):
         self.interval_s = interval_s
         self._last = 0.0
         self._sway = ""
+        self._warnings: set[str] = set()
 
     def on_measures(self, measures: RunningMeasures) -> None:
         sway = measures.trunk_angle_sway
@@ -48,6 +50,10 @@ class ProgressPrinter(NullSink):
         ]
         line = f"  {frame.time_s[-1]:6.1f} / {self.total_s:.0f} s   " + " | ".join(parts) + self._sway
         print(line, file=self.stream, flush=True)
+        warnings = {w for h in self.source.health().values() for w in health_warnings(h)}
+        for warning in sorted(warnings - self._warnings):  # say each once, when it starts
+            print(f"  ! {warning}", file=self.stream, flush=True)
+        self._warnings = warnings
 
     def on_event(self, event: Event) -> None:
         print(

@@ -39,3 +39,24 @@ def test_window_forgets_old_losses():
         tracker.update(_packet(4 * k, k * 40_000_000))
     health = tracker.snapshot(now_ns=59 * 40_000_000)
     assert health.loss_fraction == 0.0 and health.samples_lost == 36
+
+
+def test_health_warnings_speak_plainly():
+    import math
+
+    from sensors.health import health_warnings
+    from sensors.source import LinkState, SensorHealth
+
+    ok = SensorHealth(Placement.PELVIS, LinkState.STREAMING, 100.0, 0.0, 0.01, 12.0, 80.0, 0.02, 1000, 0)
+    assert health_warnings(ok) == []
+    lossy = SensorHealth(
+        Placement.PELVIS, LinkState.STREAMING, 88.0, 0.12, math.nan, math.nan, 10.0, 0.02, 880, 120
+    )
+    assert health_warnings(lossy) == [
+        "pelvis sensor: 12 % of packets lost in the last 10 s",
+        "pelvis sensor: battery at 10 %",
+    ]
+    silent = SensorHealth(Placement.LUMBAR, LinkState.STREAMING, last_packet_age_s=3.2)
+    assert health_warnings(silent) == ["lumbar sensor: no data for 3 s"]
+    assert "reconnecting" in health_warnings(SensorHealth(Placement.LUMBAR, LinkState.RECONNECTING))[0]
+    assert "lost" in health_warnings(SensorHealth(Placement.LUMBAR, LinkState.LOST))[0]
