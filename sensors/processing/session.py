@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 import math
+import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 
-from sensors.events import Event
+from sensors.events import Event, EventKind
 from sensors.placements import Placement
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.clock_sync import ClockSync, ClockSyncSettings
@@ -113,6 +115,8 @@ class SessionRunner:
         self.settings = settings or SessionSettings()
         self._build(tuple(source.sensors))
         self._stop_requested = False
+        self._marks: deque[Event] = deque()
+        self._origin_ns: int | None = None
         self._clocks: dict[Placement, ClockSync] = {}
         self._frames = 0
         self._now_s = 0.0
@@ -130,6 +134,31 @@ class SessionRunner:
         """Ask the running session to end after the current block."""
         self._stop_requested = True
 
+    def mark(
+        self,
+        kind: EventKind,
+        label: str = "",
+        value: float = math.nan,
+        source: str = "operator",
+        time_s: float | None = None,
+    ) -> Event:
+        """Mark an event from any thread (the clinician's key for a push, a note, a pain rating).
+        time_s defaults to now on the host clock the session is stamped with. It reaches the
+        sinks (and so the recording) with the next data."""
+        if time_s is None:
+            if self._origin_ns is None:
+                raise RuntimeError("the session has not started yet")
+            time_s = (time.monotonic_ns() - self._origin_ns) * 1e-9
+        event = Event(time_s, kind, label, value, source)
+        self._marks.append(event)  # deque appends are thread-safe
+        return event
+
+    def _deliver_marks(self) -> None:
+        while self._marks:
+            event = self._marks.popleft()
+            for sink in self.sinks:
+                sink.on_event(event)
+
     async def run(self) -> SessionReport:
         """Start the source, stream until done, flush, and report."""
         s = self.settings
@@ -137,6 +166,7 @@ class SessionRunner:
         if tuple(self.source.sensors) != self.placements:
             self._build(tuple(self.source.sensors))
         origin = self.source.host_origin_ns
+        self._origin_ns = origin
         for sink in self.sinks:
             sink.on_start(origin)
         self._clocks = {p: ClockSync(origin, s.clock) for p in self.placements}
@@ -152,10 +182,12 @@ class SessionRunner:
                     log.info("%s sensor: %s %s", item.placement.value, item.state.value, item.message)
                     for sink in self.sinks:
                         sink.on_status(item)
+                self._deliver_marks()
                 if self._stop_requested or (s.duration_s is not None and self._now_s >= s.duration_s):
                     break
         finally:
             await self.source.stop()
+            self._deliver_marks()
             frame = synchronizer.flush()
             if frame is not None:
                 self._process(frame)

@@ -1,0 +1,37 @@
+"""Operator marks reach the sinks at the host time they were made, from any thread."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from sensors.events import EventKind
+from sensors.processing import SessionRunner, SessionSettings
+from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+from tests.conftest import CollectingSink
+
+
+def test_a_mark_from_another_thread_is_recorded_at_the_moment_it_was_made():
+    source = SimulatedSource(make_drill("quiet-stance", DrillOptions(duration_s=4.0)), realtime=True)
+    sink = CollectingSink()
+    runner = SessionRunner(source, [sink], SessionSettings())
+    with pytest.raises(RuntimeError, match="not started"):
+        runner.mark(EventKind.PERTURBATION)
+    made = []
+
+    def clinician():
+        while runner._origin_ns is None:  # wait for the session to start
+            time.sleep(0.01)
+        time.sleep(1.5)
+        at_s = (time.monotonic_ns() - source.host_origin_ns) * 1e-9
+        made.append((runner.mark(EventKind.PERTURBATION, "push forward"), at_s))
+
+    thread = threading.Thread(target=clinician)
+    thread.start()
+    asyncio.run(runner.run())
+    thread.join()
+    ((event, at_s),) = made
+    recorded = [e for e in sink.events if e.source == "operator"]
+    assert recorded == [event] and event.kind is EventKind.PERTURBATION
+    assert event.time_s == pytest.approx(at_s, abs=0.005) and 1.4 < event.time_s < 1.7
