@@ -87,7 +87,6 @@ class VirtualSensor:
         self.simulated: SimulatedSensor | None = None
         self.notifications_sent = 0
         self.samples_sent = 0
-        self.sent_log: list[tuple[int, int, int]] = []  # (wall ns at send, first sequence, count)
         self.sent_blocks: list[SampleBlock] | None = [] if keep_sent else None  # ground truth for tests
         self._world_s = 0.0
         self._hci = asyncio.Lock()  # bumble's host takes one command at a time per device
@@ -233,7 +232,6 @@ class VirtualSensor:
         self.samples_sent += len(piece)
         if self.sent_blocks is not None:
             self.sent_blocks.append(piece)
-        self.sent_log.append((time.monotonic_ns(), int(piece.sequence[0]), len(piece)))
 
     async def _apply_faults(self, world_s: float) -> None:
         plan, link = self.faults, self.link
