@@ -22,14 +22,6 @@ from sensors.samples import SampleBlock
 _SETTLE_S = 5.0
 
 
-def lost_before_from_sequence(sequence: np.ndarray) -> np.ndarray:
-    """Samples lost just before each sample (n,) from the device counter (n,)."""
-    sequence = np.asarray(sequence, dtype=np.int64)
-    if len(sequence) == 0:
-        return np.zeros(0, dtype=np.int32)
-    return np.maximum(np.diff(sequence, prepend=sequence[0] - 1) - 1, 0).astype(np.int32)
-
-
 def arrival_from_host_stamps(
     placements: tuple[Placement, ...], samples: Mapping[Placement, SampleBlock]
 ) -> tuple[np.ndarray, np.ndarray]:

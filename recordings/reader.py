@@ -166,11 +166,7 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
             host_receive_ns=group["host_receive_ns"][:n],
         )
         session_time[placement] = group["session_time_s"][:n]
-        lost[placement] = (
-            group["lost_before"][:n]
-            if current
-            else migration.lost_before_from_sequence(group["sequence"][:n])
-        )
+        lost[placement] = group["lost_before"][:n] if current else schema.lost_before(group["sequence"][:n])
     if current:
         log_group = f[schema.ACQUISITION][schema.ARRIVAL]
         index, rows = log_group["placement_index"][:], log_group["rows"][:]

@@ -6,6 +6,8 @@ import re
 from datetime import datetime
 from importlib import metadata
 
+import numpy as np
+
 from recordings.errors import InvalidSubjectIdError
 
 #: Semantic version of the file layout. Readers accept the same major version.
@@ -86,6 +88,16 @@ def session_file_name(subject_id: str, drill: str, created: datetime) -> str:
     """File name for a session: sub-<id>_<drill>_<UTC time>.h5 (no personal data)."""
     stamp = created.strftime("%Y%m%dT%H%M%S") + f"{created.microsecond // 1000:03d}Z"
     return f"sub-{check_subject_id(subject_id)}_{drill}_{stamp}.h5"
+
+
+def lost_before(sequence: np.ndarray, previous: int | None = None) -> np.ndarray:
+    """The `lost_before` dataset: samples lost just before each sample (n,) int32, from the device
+    counter (n,); `previous` is the counter of the sample before these (None: none known)."""
+    sequence = np.asarray(sequence, dtype=np.int64)
+    if len(sequence) == 0:
+        return np.zeros(0, dtype=np.int32)
+    first = sequence[0] - 1 if previous is None else previous
+    return np.maximum(np.diff(sequence, prepend=first) - 1, 0).astype(np.int32)
 
 
 def decode_text(value: object) -> str:

@@ -311,10 +311,8 @@ class RecordingWriter:
     def _lost_before(self, block: SampleBlock) -> np.ndarray:
         """Samples lost just before each sample of the block (n,), from sequence jumps."""
         previous = self._last_sequence.get(block.placement)
-        sequence = block.sequence.astype(np.int64)
-        first = sequence[0] - 1 if previous is None else previous
-        self._last_sequence[block.placement] = int(sequence[-1])
-        return np.maximum(np.diff(sequence, prepend=first) - 1, 0).astype(np.int32)
+        self._last_sequence[block.placement] = int(block.sequence[-1])
+        return schema.lost_before(block.sequence, previous)
 
 
 def _clip_text(text: str) -> str:
