@@ -8,14 +8,15 @@ Outlets (`LslOutletSink`, a session sink; off unless asked for):
 Each carries channel labels, units, placement and sensor identity in its description, and LSL
 timestamps on the LSL clock (the host monotonic clock the session is stamped with).
 
-Inlet (`LslMarkerInlet`): resolves a marker stream by name or type, and turns its samples into
+Inlet (`LslMarkerInlet`; `with_lsl_markers` adds its markers to a source): resolves a marker
+stream by name or type, and turns its samples into
 session events using LSL's clock offset estimate (`time_correction`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,8 +26,9 @@ from sensors.identity import SensorIdentity
 from sensors.placements import Placement
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.session import NullSink
-from sensors.samples import Frame, SampleBlock
-from sensors.source import SensorHealth, Source, SourceItem
+from sensors.samples import Frame
+from sensors.scripted import WithEvents
+from sensors.source import Source
 
 log = logging.getLogger(__name__)
 
@@ -174,33 +176,6 @@ class LslMarkerInlet:
         self.inlet.close_stream()
 
 
-class WithLslMarkers:
+def with_lsl_markers(source: Source, inlet: LslMarkerInlet) -> WithEvents:
     """`source` plus the markers of an LSL inlet, each yielded before the next sample block."""
-
-    def __init__(self, source: Source, inlet: LslMarkerInlet) -> None:
-        self.source = source
-        self.inlet = inlet
-
-    @property
-    def sensors(self) -> Mapping[Placement, SensorIdentity]:
-        return self.source.sensors
-
-    @property
-    def host_origin_ns(self) -> int:
-        return self.source.host_origin_ns
-
-    async def start(self) -> None:
-        await self.source.start()
-
-    async def stop(self) -> None:
-        await self.source.stop()
-
-    def health(self) -> Mapping[Placement, SensorHealth]:
-        return self.source.health()
-
-    async def stream(self) -> AsyncIterator[SourceItem]:
-        async for item in self.source.stream():
-            if isinstance(item, SampleBlock):
-                for event in self.inlet.pull(self.host_origin_ns * 1e-9):
-                    yield event
-            yield item
+    return WithEvents(source, lambda now_s, origin_ns: inlet.pull(origin_ns * 1e-9))

@@ -1,9 +1,9 @@
-"""A source wrapper that adds scripted events (a drill's markers) to another source's stream,
-each just before the first sample block received after its time."""
+"""A source wrapper that adds events from elsewhere (a drill's scripted markers, another
+program's LSL markers) to another source's stream, just before the sample blocks they precede."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
 from sensors.events import Event
 from sensors.identity import SensorIdentity
@@ -11,13 +11,17 @@ from sensors.placements import Placement
 from sensors.samples import SampleBlock
 from sensors.source import SensorHealth, Source, SourceItem
 
+#: due(now_s, host_origin_ns): the events to yield before a block whose newest sample arrived at
+#: session time now_s.
+EventsDue = Callable[[float, int], Iterable[Event]]
 
-class WithScriptedEvents:
-    """`source` plus `events` (session times, s), in time order with its blocks."""
 
-    def __init__(self, source: Source, events: Iterable[Event]) -> None:
+class WithEvents:
+    """`source` plus the events `due` hands out before each of its sample blocks."""
+
+    def __init__(self, source: Source, due: EventsDue) -> None:
         self.source = source
-        self.events = sorted(events, key=lambda e: e.time_s)
+        self.due = due
 
     @property
     def sensors(self) -> Mapping[Placement, SensorIdentity]:
@@ -37,10 +41,22 @@ class WithScriptedEvents:
         return self.source.health()
 
     async def stream(self) -> AsyncIterator[SourceItem]:
-        pending = list(self.events)
         async for item in self.source.stream():
             if isinstance(item, SampleBlock):
                 now_s = (int(item.host_receive_ns[-1]) - self.host_origin_ns) * 1e-9
-                while pending and pending[0].time_s <= now_s:
-                    yield pending.pop(0)
+                for event in self.due(now_s, self.host_origin_ns):
+                    yield event
             yield item
+
+
+def with_scripted_events(source: Source, events: Iterable[Event]) -> WithEvents:
+    """`source` plus `events` (session times, s), each before the first block received after it."""
+    pending = sorted(events, key=lambda e: e.time_s)
+
+    def due(now_s: float, origin_ns: int) -> list[Event]:
+        count = next((k for k, e in enumerate(pending) if e.time_s > now_s), len(pending))
+        ready = pending[:count]
+        del pending[:count]
+        return ready
+
+    return WithEvents(source, due)

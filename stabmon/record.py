@@ -15,7 +15,7 @@ from pathlib import Path
 
 from recordings import RecordingSink, RecordingWriter, SessionMetadata, session_file_name
 from recordings.library import SessionLibrary
-from recordings.lsl import LslMarkerInlet, LslOutletSink, WithLslMarkers
+from recordings.lsl import LslMarkerInlet, LslOutletSink, with_lsl_markers
 from sensors.ble.link import BleSource, LinkSettings
 from sensors.ble.virtual.fleet import attach_fleet
 from sensors.ble.virtual.radio import VirtualRadio
@@ -24,7 +24,7 @@ from sensors.placements import REQUIRED_PLACEMENTS, Placement, parse_placement
 from sensors.processing import SessionRunner, SessionSettings
 from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
-from sensors.scripted import WithScriptedEvents
+from sensors.scripted import WithEvents, with_scripted_events
 from sensors.simulator import DrillOptions, SimulatedSensorSettings, make_drill
 from stabmon.arguments import add_data_dir_argument
 from stabmon.console import ProgressPrinter, format_measures, format_summary
@@ -129,7 +129,7 @@ async def _record(args: argparse.Namespace) -> int:
             ble = BleSource(assignments, link, backend=radio.backend(), clock=radio.clock)
             # The drill's markers (task start/end, perturbation pushes) are what the clinician
             # would mark; the simulated drill supplies them at their times.
-            source: BleSource | WithScriptedEvents | WithLslMarkers = WithScriptedEvents(ble, drill.events())
+            source: BleSource | WithEvents = with_scripted_events(ble, drill.events())
             protocol = {
                 "source": f"virtual {args.family} sensors",
                 "seed": args.seed,
@@ -168,7 +168,7 @@ async def _record(args: argparse.Namespace) -> int:
         await source.start()
         if inlet is not None:
             stack.callback(inlet.close)
-            source = WithLslMarkers(source, inlet)
+            source = with_lsl_markers(source, inlet)
             print(f"  recording markers of LSL stream {inlet.name!r}")
         writer = RecordingWriter(path, metadata, source.sensors)
         stack.callback(writer.close)  # whatever happens, everything received so far is on disk

@@ -8,7 +8,7 @@ import pytest
 
 pylsl = pytest.importorskip("pylsl")
 
-from recordings.lsl import LslError, LslMarkerInlet, LslOutletSink, WithLslMarkers, marker_event  # noqa: E402
+from recordings.lsl import LslError, LslMarkerInlet, LslOutletSink, marker_event, with_lsl_markers  # noqa: E402
 from sensors.events import EventKind  # noqa: E402
 from sensors.processing import SessionRunner, SessionSettings  # noqa: E402
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill  # noqa: E402
@@ -69,7 +69,7 @@ def test_external_markers_become_events_at_the_right_session_time():
     source = SimulatedSource(
         make_drill("quiet-stance", DrillOptions(duration_s=4.0, seed=1)), seed=1, realtime=True
     )
-    wrapped = WithLslMarkers(source, inlet)
+    wrapped = with_lsl_markers(source, inlet)
     pushed = []
 
     async def push_markers():
