@@ -9,6 +9,7 @@ import html
 import io
 import math
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +18,10 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from recordings import report_plots, schema
-from recordings.analysis import ReplayedSession
+from recordings.analysis import ReplayedSession, analyze_recording
 from recordings.compare import Comparison, Verdict
+from recordings.library import SessionLibrary
+from recordings.reader import Recording, read_recording
 from sensors.processing.analysis import (
     AnalysisResult,
     Measure,
@@ -26,6 +29,7 @@ from sensors.processing.analysis import (
     perturbation_instants,
     task_window,
 )
+from sensors.processing.errors import ProcessingError
 
 #: Measures whose trend over sessions the report plots, per drill family.
 TREND_MEASURES: dict[str, tuple[str, ...]] = {
@@ -279,3 +283,32 @@ td.src { color: #777; font-size: 0.85em; } tr.real td { background: #fde2c8; fon
 table.pairs th { color: #555; font-weight: normal; } figure { margin: 1.5em 0; } img { max-width: 100%; }
 figcaption { color: #555; font-size: 0.9em; } footer { margin-top: 2em; color: #999; font-size: 0.8em; }
 """
+
+
+def subject_history(
+    library: SessionLibrary,
+    recording: Recording,
+    measures: AnalysisResult,
+    analyze_file: Callable[[Path, int, int], AnalysisResult] | None = None,
+) -> list[tuple[datetime, AnalysisResult]]:
+    """Measures of the subject's sound sessions of this drill in the library, oldest first, this
+    recording (with `measures`) included, for the trend. `analyze_file(path, k, n)` analyses the
+    k-th of n other files (default `analyze_recording`)."""
+    current = recording.path.resolve()
+    entries = [
+        e
+        for e in library.sessions(recording.subject_id, recording.drill)
+        if not e.problem and e.created_utc is not None and e.path.resolve() != current
+    ]
+    history = []
+    for k, entry in enumerate(entries, start=1):
+        try:
+            if analyze_file is not None:
+                result = analyze_file(entry.path, k, len(entries))
+            else:
+                result = analyze_recording(read_recording(entry.path))
+        except ProcessingError:
+            continue  # a session that cannot be analysed has no point on the trend
+        history.append((entry.created_utc, result))
+    history.append((datetime.fromisoformat(str(recording.attributes["created_utc"])), measures))
+    return sorted(history, key=lambda item: item[0])

@@ -13,6 +13,7 @@ from recordings.xdf_import import XdfImportError
 from sensors.errors import SensorsError
 from sensors.processing.errors import ProcessingError
 from sensors.simulator import describe_drills
+from stabmon import dashboard as dashboard_command
 from stabmon import lab, outputs, record, review, scan
 
 
@@ -34,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     scanner.set_defaults(handler=scan.run)
     drills = commands.add_parser("drills", help="list the drills the simulator can run")
     drills.set_defaults(handler=_drills)
+    dashboard = commands.add_parser("dashboard", help="the clinician's dashboard (Qt window)")
+    dashboard_command.add_arguments(dashboard)
+    dashboard.set_defaults(handler=dashboard_command.run)
     review.add_commands(commands)
     outputs.add_commands(commands)
     lab.add_commands(commands)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
 from pathlib import Path
 
 from recordings import read_recording
@@ -12,7 +11,7 @@ from recordings.compare import compare_results
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
 from recordings.library import SessionLibrary
-from recordings.report import build_report
+from recordings.report import build_report, subject_history
 from sensors.processing.analysis import AnalysisResult, analyze
 from sensors.processing.errors import ProcessingError
 from stabmon.arguments import add_data_dir_argument
@@ -68,35 +67,14 @@ def run_report(args: argparse.Namespace) -> int:
         comparison = compare_results(
             analyze_with_progress(baseline, f"baseline {baseline.path.name}"), measures
         )
-    history = _history(SessionLibrary(args.data_dir), recording.subject_id, recording.drill, args.file)
-    history.append((_created(recording.attributes["created_utc"]), measures))
+    history = subject_history(
+        SessionLibrary(args.data_dir),
+        recording,
+        measures,
+        lambda path, k, n: analyze_with_progress(read_recording(path), f"history [{k}/{n}] {path.name}"),
+    )
     report = build_report(session, measures, comparison, history)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     written = report.write_pdf(args.out) if suffix == ".pdf" else report.write_html(args.out)
     print(f"Report written to {written}")
     return 0
-
-
-def _created(value: object) -> datetime:
-    return datetime.fromisoformat(str(value))
-
-
-def _history(
-    library: SessionLibrary, subject: str, drill: str, current: Path
-) -> list[tuple[datetime, AnalysisResult]]:
-    """Measures of the subject's other sound sessions of the drill in the library, for the trend."""
-    entries = [
-        e
-        for e in library.sessions(subject, drill)
-        if not e.problem and e.created_utc is not None and e.path.resolve() != current.resolve()
-    ]
-    history = []
-    for k, entry in enumerate(entries, start=1):
-        try:
-            result = analyze_with_progress(
-                read_recording(entry.path), f"history [{k}/{len(entries)}] {entry.path.name}"
-            )
-        except ProcessingError:
-            continue  # a session that cannot be analysed has no point on the trend
-        history.append((entry.created_utc, result))
-    return history

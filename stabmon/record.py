@@ -17,15 +17,15 @@ from recordings import RecordingSink, RecordingWriter, SessionMetadata, session_
 from recordings.library import SessionLibrary
 from recordings.lsl import LslMarkerInlet, LslOutletSink, with_lsl_markers
 from sensors.ble.link import BleSource, LinkSettings
-from sensors.ble.virtual.fleet import attach_fleet
+from sensors.ble.virtual.fleet import virtual_drill_source
 from sensors.ble.virtual.radio import VirtualRadio
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement, parse_placement
 from sensors.processing import SessionRunner, SessionSettings
 from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
-from sensors.scripted import WithEvents, with_scripted_events
-from sensors.simulator import DrillOptions, SimulatedSensorSettings, make_drill
+from sensors.scripted import WithEvents
+from sensors.simulator import DrillOptions, make_drill
 from stabmon.arguments import add_data_dir_argument
 from stabmon.console import ProgressPrinter, format_measures, format_summary
 
@@ -117,19 +117,11 @@ async def _record(args: argparse.Namespace) -> int:
             stack.push_async_callback(radio.close)
             options = DrillOptions(duration_s=args.seconds, seed=args.seed, dual_task_factor=args.dual_task)
             drill = make_drill(args.drill, options)
-            fleet = await attach_fleet(
-                radio,
-                drill,
-                placements,
-                SensorFamily(args.family),
-                SimulatedSensorSettings(rate_hz=args.rate),
-                seed=args.seed,
-            )
-            assignments = {p: s.address for p, s in fleet.items()}
-            ble = BleSource(assignments, link, backend=radio.backend(), clock=radio.clock)
             # The drill's markers (task start/end, perturbation pushes) are what the clinician
             # would mark; the simulated drill supplies them at their times.
-            source: BleSource | WithEvents = with_scripted_events(ble, drill.events())
+            source: BleSource | WithEvents = await virtual_drill_source(
+                radio, drill, placements, SensorFamily(args.family), link, seed=args.seed
+            )
             protocol = {
                 "source": f"virtual {args.family} sensors",
                 "seed": args.seed,

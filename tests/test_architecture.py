@@ -19,7 +19,7 @@ ALLOWED = {
     "sensors.ble": {"sensors", "sensors.simulator"},  # virtual sensors are fed by the simulator
     "sensors.processing": {"sensors"},
     "recordings": {"sensors", "sensors.processing"},
-    "gui": {"sensors", "sensors.processing", "sensors.simulator", "recordings"},
+    "gui": {"sensors", "sensors.ble", "sensors.processing", "sensors.simulator", "recordings"},
 }
 PROJECT = ("sensors", "recordings", "gui", "stabmon")
 

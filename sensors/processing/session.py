@@ -130,6 +130,11 @@ class SessionRunner:
         )
         self.live_measures = LiveMeasures(placements, LiveMeasuresSettings(rate_hz=self.settings.rate_hz))
 
+    @property
+    def session_time_s(self) -> float:
+        """Session time (s) of the newest block received so far (0 before the first)."""
+        return self._now_s
+
     def stop(self) -> None:
         """Ask the running session to end after the current block."""
         self._stop_requested = True

@@ -1,0 +1,64 @@
+"""`stabmon dashboard`: the Qt application (main window, patient view, review window)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from gui.main_window import MainWindow
+from gui.model.protocols import load_protocols
+from gui.model.settings import default_settings_path, load_settings
+
+
+def build_window(args: argparse.Namespace) -> MainWindow:
+    """The main window set up from the arguments and the remembered settings."""
+    settings_path = args.settings or default_settings_path()
+    settings = load_settings(settings_path)
+    if args.simulate:
+        settings.simulate = True
+    if args.subject:
+        settings.subject_id = args.subject
+    if args.data_dir:
+        settings.data_dir = str(args.data_dir)
+    if args.run:
+        settings.protocol = args.run
+    folders = [args.protocols] if args.protocols else []
+    protocols, problems = load_protocols(*folders)
+    return MainWindow(settings, settings_path, protocols, problems)
+
+
+def run(args: argparse.Namespace) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("stabmon")
+    window = build_window(args)
+    window.show()
+    if args.patient_view:
+        window.open_patient_view()
+    if args.run:
+        if window.drill.current() is None or window.drill.current().key != args.run:
+            raise ValueError(f"no protocol {args.run!r}; see the drill list in the dashboard")
+        QTimer.singleShot(300, window.start_drill)
+        if args.quit_when_done:
+            _quit_when_done(window, args.screenshot)
+    return app.exec()
+
+
+def _quit_when_done(window: MainWindow, screenshot: Path | None) -> None:
+    def check() -> None:
+        if window.session.busy:
+            return
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            window.grab().save(str(screenshot))
+        for result in window.session.results:
+            print(f"recorded {result.path}")
+        window.close()
+
+    timer = QTimer(window)
+    timer.setInterval(500)
+    timer.timeout.connect(check)
+    QTimer.singleShot(1500, timer.start)

@@ -1,0 +1,100 @@
+"""The clinician's live view: measure cards, angle traces, sway with its ellipse, lumbar
+contribution per bend and perturbation responses, redrawn from `LiveBuffers` on the GUI timer."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from gui.model.live import LUMBAR_SAG, LiveBuffers
+from gui.plots import AngleTraces, BendCurvesPlot, PerturbationPlot, SwayPlot
+
+
+class MeasureCard(QFrame):
+    """A large number with its name and unit."""
+
+    def __init__(self, title: str, unit: str) -> None:
+        super().__init__()
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("MeasureCard { background: #f4f6f8; border-radius: 6px; }")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        self.title = QLabel(title)
+        self.title.setStyleSheet("color: #555; font-size: 12pt;")
+        self.value = QLabel("—")
+        self.value.setStyleSheet("font-size: 26pt; font-weight: 600; color: #222;")
+        self.unit = unit
+        layout.addWidget(self.title)
+        layout.addWidget(self.value)
+
+    def set_value(self, value: float, digits: int = 2) -> None:
+        self.value.setText(f"{value:.{digits}f} {self.unit}" if math.isfinite(value) else "—")
+
+
+class LiveView(QWidget):
+    """Everything the clinician watches during a drill."""
+
+    #: Redraw the slower plots (bend detection, ellipse) at most this often, s.
+    slow_interval_s = 0.5
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cards = {
+            "rms_ap": MeasureCard("Trunk sway AP (RMS)", "°"),
+            "rms_ml": MeasureCard("Trunk sway ML (RMS)", "°"),
+            "ellipse": MeasureCard("Sway ellipse (95 %)", "°²"),
+            "velocity": MeasureCard("Sway velocity", "°/s"),
+            "lumbar": MeasureCard("Lumbar flexion now", "°"),
+        }
+        cards = QHBoxLayout()
+        for card in self.cards.values():
+            cards.addWidget(card)
+        self.traces = AngleTraces()
+        self.sway = SwayPlot()
+        self.bends = BendCurvesPlot()
+        self.perturbations = PerturbationPlot()
+        side = QWidget()
+        grid = QGridLayout(side)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.sway, 0, 0)
+        grid.addWidget(self.bends, 1, 0)
+        grid.addWidget(self.perturbations, 2, 0)
+        splitter = QSplitter()
+        splitter.addWidget(self.traces)
+        splitter.addWidget(side)
+        splitter.setSizes([700, 380])
+        layout = QVBoxLayout(self)
+        layout.addLayout(cards)
+        layout.addWidget(splitter, 1)
+        self._drawn_version = -1
+        self._slow_at = -math.inf
+
+    def refresh(self, buffers: LiveBuffers, now_s: float) -> bool:
+        """Redraw from the buffers if anything new arrived; returns whether it redrew."""
+        if buffers.version == self._drawn_version:
+            return False
+        self._drawn_version = buffers.version
+        rows = buffers.angles.view()
+        self.traces.show_rows(rows)
+        self.traces.show_events(buffers.events)
+        measures = buffers.measures
+        if measures is not None:
+            angle = measures.trunk_angle_sway
+            self.cards["rms_ap"].set_value(angle.rms_ap)
+            self.cards["rms_ml"].set_value(angle.rms_ml)
+            self.cards["ellipse"].set_value(angle.ellipse_area_95)
+            self.cards["velocity"].set_value(angle.mean_velocity)
+        else:
+            for key in ("rms_ap", "rms_ml", "ellipse", "velocity"):
+                self.cards[key].set_value(math.nan)
+        recent = rows[-round(buffers.rate_hz) :, LUMBAR_SAG]  # the newest finite value of the last second
+        recent = recent[np.isfinite(recent)]
+        self.cards["lumbar"].set_value(float(recent[-1]) if len(recent) else math.nan, 0)
+        if now_s - self._slow_at >= self.slow_interval_s:
+            self._slow_at = now_s
+            self.sway.show_sway(*buffers.sway())
+            self.bends.show_curves(buffers.bend_curves())
+            self.perturbations.show_responses(buffers.perturbation_responses())
+        return True

@@ -1,0 +1,150 @@
+"""Drill protocols as data: TOML files a clinic can write, read and validated here.
+
+A protocol runs `repetitions` recordings of one catalogue drill (see `stabmon drills`). Each
+recording starts with `calibration_s` of quiet upright standing (the neutral-stance calibration),
+then the task for `task_s` (or until the clinician ends it, for holds to failure), then a rest.
+`conditions` gives each repetition's condition: "single" or "dual" (with the cognitive task).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sensors.processing.analysis import drill_family
+from sensors.processing.errors import ProcessingError
+from sensors.simulator import DRILL_NAMES
+
+COGNITIVE_TASKS = ("serial-subtraction", "stroop")
+CONDITIONS = ("single", "dual")
+
+
+class ProtocolError(ValueError):
+    """A protocol file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class DrillProtocol:
+    """One drill protocol. Times in seconds.
+
+    key: file name without .toml; drill: catalogue drill analysed (and simulated);
+    hold_to_failure: the task ends when the clinician ends it (task_s is the cap);
+    perturbations: the clinician marks pushes during the task; conditions: one per repetition."""
+
+    key: str
+    name: str
+    drill: str
+    instructions: str
+    task_s: float
+    repetitions: int = 1
+    rest_s: float = 0.0
+    get_ready_s: float = 5.0
+    calibration_s: float = 3.0
+    hold_to_failure: bool = False
+    perturbations: bool = False
+    cognitive_task: str = "serial-subtraction"
+    conditions: tuple[str, ...] = ()
+    path: Path | None = None
+
+    def condition(self, repetition: int) -> str:
+        """'single' or 'dual' for repetition 1…repetitions."""
+        return self.conditions[repetition - 1] if self.conditions else "single"
+
+    @property
+    def dual_task(self) -> bool:
+        return "dual" in self.conditions
+
+
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "drill": str,
+    "instructions": str,
+    "task_s": (int, float),
+    "repetitions": int,
+    "rest_s": (int, float),
+    "get_ready_s": (int, float),
+    "calibration_s": (int, float),
+    "hold_to_failure": bool,
+    "perturbations": bool,
+    "cognitive_task": str,
+    "conditions": list,
+}
+_REQUIRED = ("name", "drill", "instructions", "task_s")
+
+
+def parse_protocol(data: dict[str, Any], key: str, where: str) -> DrillProtocol:
+    """A protocol from parsed TOML `data`; `where` names it in errors."""
+    for name in data:
+        if name not in _FIELDS:
+            raise ProtocolError(f"{where}: unknown key {name!r}; known keys: {', '.join(_FIELDS)}")
+    for name in _REQUIRED:
+        if name not in data:
+            raise ProtocolError(f"{where}: missing key {name!r}")
+    for name, value in data.items():
+        expected = _FIELDS[name]
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+            raise ProtocolError(f"{where}: {name} has the wrong type ({type(value).__name__})")
+    if data["drill"] not in DRILL_NAMES:
+        raise ProtocolError(
+            f"{where}: unknown drill {data['drill']!r}; known drills: {', '.join(DRILL_NAMES)}"
+        )
+    try:
+        drill_family(data["drill"])
+    except ProcessingError as error:
+        raise ProtocolError(f"{where}: {error}") from None
+    for name in ("task_s", "calibration_s"):
+        if name in data and data[name] <= 0:
+            raise ProtocolError(f"{where}: {name} must be positive, got {data[name]}")
+    for name in ("rest_s", "get_ready_s"):
+        if name in data and data[name] < 0:
+            raise ProtocolError(f"{where}: {name} must not be negative, got {data[name]}")
+    repetitions = data.get("repetitions", 1)
+    if repetitions < 1:
+        raise ProtocolError(f"{where}: repetitions must be at least 1, got {repetitions}")
+    conditions = tuple(data.get("conditions", ()))
+    if conditions and (len(conditions) != repetitions or any(c not in CONDITIONS for c in conditions)):
+        raise ProtocolError(
+            f"{where}: conditions must list {repetitions} of {' / '.join(CONDITIONS)}, got {list(conditions)}"
+        )
+    if data.get("cognitive_task", COGNITIVE_TASKS[0]) not in COGNITIVE_TASKS:
+        raise ProtocolError(f"{where}: cognitive_task must be one of {', '.join(COGNITIVE_TASKS)}")
+    fields = {k: float(v) if k.endswith("_s") else v for k, v in data.items() if k != "conditions"}
+    return DrillProtocol(key=key, conditions=conditions, **fields)
+
+
+def load_protocol(path: Path) -> DrillProtocol:
+    """Read and check one protocol file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ProtocolError(f"{path}: cannot read ({error.strerror or error})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ProtocolError(f"{path}: not valid TOML ({error})") from None
+    protocol = parse_protocol(data, path.stem, str(path))
+    return DrillProtocol(**{**protocol.__dict__, "path": path})
+
+
+def bundled_protocol_dir() -> Path:
+    """The protocols shipped with stabmon."""
+    return Path(str(resources.files("gui") / "protocols"))
+
+
+def load_protocols(*folders: Path) -> tuple[list[DrillProtocol], list[str]]:
+    """The bundled protocols, then each folder's (a clinic's own; same key replaces), and the
+    problems with files that could not be used."""
+    by_key: dict[str, DrillProtocol] = {}
+    problems = []
+    for folder in (bundled_protocol_dir(), *folders):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                protocol = load_protocol(path)
+            except ProtocolError as error:
+                problems.append(str(error))
+                continue
+            by_key[protocol.key] = protocol
+    return list(by_key.values()), problems

@@ -1,0 +1,76 @@
+"""Review of a recording (also one still being written): its angles, events, measures and the
+change since the subject's baseline, computed by replaying the file like `stabmon analyze`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gui.model.live import angle_rows
+from recordings import read_recording
+from recordings.analysis import ReplayedSession, analyze_recording, replay
+from recordings.compare import Comparison, compare_results
+from recordings.library import SessionLibrary
+from recordings.reader import Recording
+from sensors.events import Event
+from sensors.processing.analysis import AnalysisResult, analyze
+from sensors.processing.errors import ProcessingError
+from sensors.processing.pipeline import AngleBlock
+
+
+@dataclass(frozen=True)
+class ReviewedRecording:
+    """A replayed recording: angle rows (n, COLUMNS) deg, events, measures (None with the reason
+    in `problem`), the comparison with the baseline (None without one, reason in `baseline_note`)."""
+
+    recording: Recording
+    session: ReplayedSession
+    rows: np.ndarray
+    events: tuple[Event, ...]
+    measures: AnalysisResult | None
+    problem: str
+    comparison: Comparison | None
+    baseline_note: str
+    library: SessionLibrary
+
+
+def review(path: Path, data_dir: Path | None = None) -> ReviewedRecording:
+    """Read, replay and analyse `path`, and compare it with the subject's baseline of that drill
+    in the library (`data_dir`, default the platform's)."""
+    recording = read_recording(path)
+    session = replay(recording)
+    blocks = session.collector.blocks
+    rows = angle_rows(AngleBlock.concatenate(blocks)) if blocks else np.zeros((0, 8))
+    measures, problem = None, ""
+    try:
+        measures = analyze(session.collector.session_data(), recording.drill)
+    except ProcessingError as error:
+        problem = str(error)
+    comparison, note = None, ""
+    # A file in the library compares within its own library; any other within `data_dir`'s.
+    in_library = path.parent.name == f"sub-{recording.subject_id}"
+    library = SessionLibrary(path.parent.parent if in_library else data_dir)
+    entry = library.baseline(recording.subject_id, recording.drill)
+    if measures is None:
+        note = "no measures to compare"
+    elif entry is None or entry.path.resolve() == recording.path.resolve():
+        note = f"first {recording.drill} session of subject {recording.subject_id}: it is the baseline"
+    else:
+        try:
+            comparison = compare_results(analyze_recording(read_recording(entry.path)), measures)
+            note = f"baseline: {entry.path.name}"
+        except (ProcessingError, ValueError, OSError) as error:
+            note = f"baseline {entry.path.name} could not be compared: {error}"
+    return ReviewedRecording(
+        recording,
+        session,
+        rows,
+        tuple(session.collector.events),
+        measures,
+        problem,
+        comparison,
+        note,
+        library,
+    )

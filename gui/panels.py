@@ -1,0 +1,268 @@
+"""The main window's side panels: sensors, calibration, drill runner and results."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from gui.model.clinic import CalibrationCheck, DualTaskEffect, RecordingResult, describe_health
+from gui.model.protocols import DrillProtocol
+from sensors.ble.scan import DiscoveredSensor
+from sensors.identity import SensorFamily
+from sensors.placements import REQUIRED_PLACEMENTS, Placement
+from sensors.source import SensorHealth
+
+HEALTH_COLUMNS = ("sensor", "state", "rate Hz", "loss %", "battery %", "latency ms", "drift ppm")
+FAMILIES = [f for f in SensorFamily if f is not SensorFamily.SIMULATED]
+
+
+def read_only_cell(text: str) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    return item
+
+
+def _number(value: float, digits: int = 0) -> str:
+    return f"{value:.{digits}f}" if math.isfinite(value) else "—"
+
+
+def table_widget(headers: tuple[str, ...] | list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(list(headers))
+    table.verticalHeader().setVisible(False)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+class SensorPanel(QGroupBox):
+    """Choose virtual or Bluetooth sensors, scan, assign them to placements, watch their health."""
+
+    def __init__(self) -> None:
+        super().__init__("Sensors")
+        self.mode = QComboBox()
+        self.mode.addItems(["Virtual sensors (simulated patient)", "Bluetooth sensors"])
+        self.family = QComboBox()
+        self.family.addItems([f.value for f in FAMILIES])
+        self.scan_button = QPushButton("Scan (F3)")
+        self.found = table_widget(("name", "address", "type", "RSSI", "battery %"))
+        self.found.setMaximumHeight(110)
+        self.assign: dict[Placement, QComboBox] = {}
+        form = QFormLayout()
+        form.addRow("Source", self.mode)
+        form.addRow("Protocol", self.family)
+        for placement in REQUIRED_PLACEMENTS:
+            combo = QComboBox()
+            combo.setEditable(True)
+            combo.setToolTip(f"address or advertised name of the sensor on the {placement.anatomical_site}")
+            self.assign[placement] = combo
+            form.addRow(f"{placement.value} ({placement.anatomical_site})", combo)
+        self.health = table_widget(HEALTH_COLUMNS)
+        self.health.setMaximumHeight(100)
+        self.warnings = QLabel("")
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet("color: #b00020; font-size: 11pt;")
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.scan_button)
+        layout.addWidget(self.found)
+        layout.addWidget(self.health)
+        layout.addWidget(self.warnings)
+        self.mode.currentIndexChanged.connect(self._mode_changed)
+        self._mode_changed()
+
+    @property
+    def simulate(self) -> bool:
+        return self.mode.currentIndex() == 0
+
+    def _mode_changed(self) -> None:
+        for combo in self.assign.values():
+            combo.setEnabled(not self.simulate)
+
+    def assignments(self) -> dict[Placement, str]:
+        return {p: c.currentText().strip() for p, c in self.assign.items() if c.currentText().strip()}
+
+    def show_discovered(self, found: list[DiscoveredSensor]) -> None:
+        self.found.setRowCount(len(found))
+        for row, sensor in enumerate(found):
+            values = (
+                sensor.name,
+                sensor.address,
+                sensor.family.value,
+                str(sensor.rssi_dbm),
+                _number(sensor.battery_pct),
+            )
+            for col, text in enumerate(values):
+                self.found.setItem(row, col, read_only_cell(text))
+        for combo in self.assign.values():
+            current = combo.currentText()
+            combo.clear()
+            combo.addItems([s.address for s in found])
+            combo.setCurrentText(current)
+
+    def show_health(self, health: dict[Placement, SensorHealth]) -> None:
+        self.health.setRowCount(len(health))
+        for row, h in enumerate(health.values()):
+            values = (
+                h.placement.value,
+                h.state.value,
+                _number(h.rate_hz),
+                _number(100 * h.loss_fraction, 1),
+                _number(h.battery_pct),
+                _number(1000 * h.latency_s),
+                _number(h.drift_ppm),
+            )
+            for col, text in enumerate(values):
+                self.health.setItem(row, col, read_only_cell(text))
+        self.warnings.setText("\n".join(describe_health(health)))
+
+
+class CalibrationPanel(QGroupBox):
+    """The calibration step: neutral stance, optionally a forward bend, with its feedback."""
+
+    def __init__(self) -> None:
+        super().__init__("Calibration")
+        self.still_button = QPushButton("Neutral stance (C)")
+        self.bend_button = QPushButton("+ forward bend (B)")
+        self.result = QLabel("Not checked yet. Each recording also calibrates on its first still seconds.")
+        self.result.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.still_button)
+        buttons.addWidget(self.bend_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.result)
+
+    def show_check(self, check: CalibrationCheck) -> None:
+        colour = "#1b5e20" if check.ok else "#b00020"
+        self.result.setStyleSheet(f"color: {colour}; font-size: 11pt;")
+        self.result.setText("\n".join(check.lines))
+
+
+class DrillPanel(QGroupBox):
+    """Protocol library, instructions, the run controls and the zone the patient view uses."""
+
+    def __init__(self, protocols: list[DrillProtocol]) -> None:
+        super().__init__("Drill")
+        self.protocols = protocols
+        self.list = QListWidget()
+        self.list.addItems([p.name for p in protocols])
+        self.list.setMaximumHeight(190)
+        self.details = QLabel("")
+        self.details.setWordWrap(True)
+        self.details.setStyleSheet("font-size: 11pt;")
+        self.notes = QLineEdit()
+        self.notes.setPlaceholderText("session notes (stored in the recording)")
+        self.start_button = QPushButton("Start (F5)")
+        self.start_button.setStyleSheet("font-size: 13pt; font-weight: 600;")
+        self.stop_button = QPushButton("Stop (Esc)")
+        self.skip_button = QPushButton("Go now (Space)")
+        self.end_button = QPushButton("End task (E)")
+        self.push_button = QPushButton("Mark push (P)")
+        self.note_button = QPushButton("Note (N)")
+        self.pain_button = QPushButton("Pain 0–10 (R)")
+        row1, row2 = QHBoxLayout(), QHBoxLayout()
+        for button in (self.start_button, self.stop_button, self.skip_button):
+            row1.addWidget(button)
+        for button in (self.end_button, self.push_button, self.note_button, self.pain_button):
+            row2.addWidget(button)
+        self.zone = QDoubleSpinBox()
+        self.zone.setRange(0.5, 30.0)
+        self.zone.setSingleStep(0.5)
+        self.zone.setSuffix(" °")
+        self.sound = QCheckBox("sound when outside")
+        self.centre_button = QPushButton("Centre on posture now")
+        self.patient_button = QPushButton("Patient view (F2)")
+        zone = QHBoxLayout()
+        zone.addWidget(QLabel("Target zone"))
+        zone.addWidget(self.zone)
+        zone.addWidget(self.sound)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.list)
+        layout.addWidget(self.details)
+        layout.addWidget(self.notes)
+        layout.addLayout(row1)
+        layout.addLayout(row2)
+        layout.addLayout(zone)
+        zone2 = QHBoxLayout()
+        zone2.addWidget(self.centre_button)
+        zone2.addWidget(self.patient_button)
+        layout.addLayout(zone2)
+        self.list.currentRowChanged.connect(self._selected)
+
+    def current(self) -> DrillProtocol | None:
+        row = self.list.currentRow()
+        return self.protocols[row] if 0 <= row < len(self.protocols) else None
+
+    def select(self, key: str) -> None:
+        keys = [p.key for p in self.protocols]
+        self.list.setCurrentRow(keys.index(key) if key in keys else 0)
+
+    def _selected(self) -> None:
+        p = self.current()
+        if p is None:
+            return
+        reps = f"{p.repetitions} × {p.task_s:.0f} s" + (f", {p.rest_s:.0f} s rest" if p.rest_s else "")
+        extra = " · hold to failure (E ends it)" if p.hold_to_failure else ""
+        extra += " · mark each push with P" if p.perturbations else ""
+        extra += f" · dual task: {p.cognitive_task}" if p.dual_task else ""
+        self.details.setText(f"<b>{p.name}</b> — {reps}{extra}<br>{p.instructions}")
+
+
+class ResultsPanel(QGroupBox):
+    """Measures of the newest recording, and the dual-task effect when the protocol has one."""
+
+    def __init__(self) -> None:
+        super().__init__("Results")
+        self.title = QLabel("No recording yet.")
+        self.title.setWordWrap(True)
+        self.table = table_widget(("measure", "value", "unit"))
+        self.dual = QLabel("")
+        self.dual.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.table)
+        layout.addWidget(self.dual)
+
+    def show_result(self, result: RecordingResult) -> None:
+        self.title.setText(
+            f"{result.protocol}, repetition {result.repetition} ({result.condition}) → {result.path.name}"
+        )
+        measures = [m for m in result.measures.measures if m.repetition is None] if result.measures else []
+        self.table.setRowCount(len(measures))
+        for row, m in enumerate(measures):
+            for col, text in enumerate((m.name, f"{m.value:.4g}", m.unit)):
+                self.table.setItem(row, col, read_only_cell(text))
+        if result.problem:
+            self.title.setText(self.title.text() + f"\nNo measures: {result.problem}")
+
+    def show_dual_task(self, effect: DualTaskEffect | None) -> None:
+        if effect is None:
+            self.dual.setText("")
+            return
+        parts = [f"{name} {value:+.0f} %" for name, value in effect.effects_pct.items()]
+        text = "Dual-task effect on sway (negative = cost): " + ", ".join(parts)
+        if effect.cognitive is not None:
+            c = effect.cognitive
+            text += (
+                f"\nCognitive task: {c.responses} answers, {100 * c.accuracy:.0f} % correct, "
+                f"{c.correct_per_min:.1f} correct/min, {c.mean_response_time_s:.1f} s per answer"
+            )
+        self.dual.setText(text)

@@ -1,0 +1,286 @@
+"""The review window: open a recording (also one still being written), scrub its timeline, see
+the live view's plots and the measures, the change since the baseline, and export or report it."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import math
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.model.live import TIME, bend_curves, perturbation_responses, sway
+from gui.model.review import ReviewedRecording, review
+from gui.panels import read_only_cell, table_widget
+from gui.plots import AngleTraces, BendCurvesPlot, PerturbationPlot, SwayPlot
+from recordings.compare import Verdict
+from recordings.export_bids import export_bids
+from recordings.export_csv import export_csv
+from recordings.report import build_report, subject_history
+
+#: Seconds of data around the cursor that the sway plot shows.
+SWAY_WINDOW_S = 20.0
+VERDICT_COLOURS = {Verdict.REAL: "#0d47a1"}  # a change beyond measurement error stands out
+
+
+class ReviewWindow(QMainWindow):
+    """One recording at a time; `open(path)` loads it in the background."""
+
+    def __init__(self, data_dir: Path | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("stabmon — review")
+        self.data_dir = data_dir
+        self.reviewed: ReviewedRecording | None = None
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stabmon-review")
+        self._job: concurrent.futures.Future[ReviewedRecording] | None = None
+        self.header = QLabel("Open a recording (Ctrl+O).")
+        self.header.setWordWrap(True)
+        self.header.setStyleSheet("font-size: 12pt;")
+        self.traces = AngleTraces()
+        self.cursor = pg.InfiniteLine(0.0, angle=90, movable=True, pen=pg.mkPen("#000000", width=2))
+        self.traces.plots[0].addItem(self.cursor, ignoreBounds=True)
+        self.cursor.sigPositionChanged.connect(self._cursor_moved)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.sway = SwayPlot()
+        self.bends = BendCurvesPlot()
+        self.perturbations = PerturbationPlot()
+        self.measures = table_widget(("measure", "value", "unit", "source"))
+        self.comparison = table_widget(("measure", "baseline", "re-test", "change", "MDC95", "verdict"))
+        self.baseline_note = QLabel("")
+        self.baseline_note.setWordWrap(True)
+        compare_tab = QWidget()
+        compare_layout = QVBoxLayout(compare_tab)
+        compare_layout.addWidget(self.baseline_note)
+        compare_layout.addWidget(self.comparison)
+        tabs = QTabWidget()
+        tabs.addTab(self.measures, "Measures")
+        tabs.addTab(compare_tab, "Change since baseline")
+        side = QWidget()
+        grid = QGridLayout(side)
+        grid.addWidget(self.sway, 0, 0)
+        grid.addWidget(self.bends, 1, 0)
+        grid.addWidget(self.perturbations, 2, 0)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.traces, 3)
+        left_layout.addWidget(self.slider)
+        left_layout.addWidget(tabs, 2)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(side)
+        splitter.setSizes([800, 380])
+        buttons = QHBoxLayout()
+        self.buttons = {}
+        for key, text, handler in (
+            ("open", "Open… (Ctrl+O)", self.choose_file),
+            ("reload", "Reload (F5)", self.reload),
+            ("csv", "Export CSV…", self.export_csv),
+            ("bids", "Export Motion-BIDS…", self.export_bids),
+            ("report", "Report… (Ctrl+R)", self.write_report),
+        ):
+            button = QPushButton(text)
+            button.clicked.connect(handler)
+            buttons.addWidget(button)
+            self.buttons[key] = button
+        self.buttons["open"].setShortcut(QKeySequence("Ctrl+O"))
+        self.buttons["reload"].setShortcut(QKeySequence("F5"))
+        self.buttons["report"].setShortcut(QKeySequence("Ctrl+R"))
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.header)
+        layout.addLayout(buttons)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self.resize(1280, 860)
+        self._poll = QTimer(self)
+        self._poll.setInterval(100)
+        self._poll.timeout.connect(self._check_job)
+        self._set_loaded(False)
+
+    def _set_loaded(self, loaded: bool) -> None:
+        for key in ("reload", "csv", "bids", "report"):
+            self.buttons[key].setEnabled(loaded)
+
+    # Loading ---------------------------------------------------------------------------------
+
+    def choose_file(self) -> None:
+        start = str(self.data_dir) if self.data_dir else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open a recording", start, "stabmon recordings (*.h5)")
+        if path:
+            self.open(Path(path))
+
+    def open(self, path: Path) -> None:
+        """Load `path` in the background; the window shows it when ready."""
+        self.header.setText(f"Loading {path.name}…")
+        self._set_loaded(False)
+        self._path = path
+        self._job = self._pool.submit(review, path, self.data_dir)
+        self._poll.start()
+
+    def reload(self) -> None:
+        """Read the file again (a recording still being written shows its newest data)."""
+        if self.reviewed is not None:
+            self.open(self.reviewed.recording.path)
+
+    def wait_loaded(self, timeout_s: float = 60.0) -> None:
+        """Block until the file is loaded (for scripts and tests); the next poll shows it."""
+        if self._job is not None:
+            concurrent.futures.wait([self._job], timeout=timeout_s)
+        self._check_job()
+
+    def _check_job(self) -> None:
+        job = self._job
+        if job is None or not job.done():
+            return
+        self._poll.stop()
+        self._job = None
+        try:
+            reviewed = job.result()
+        except Exception as error:  # a bad file is a message, never a traceback
+            self.header.setText(f"<span style='color:#b00020'>Cannot open {self._path.name}: {error}</span>")
+            return
+        self.show_reviewed(reviewed)
+
+    # Showing ---------------------------------------------------------------------------------
+
+    def show_reviewed(self, reviewed: ReviewedRecording) -> None:
+        self.reviewed = reviewed
+        rec = reviewed.recording
+        created = str(rec.attributes.get("created_utc", "?")).replace("T", " ")[:19]
+        lost = {p.value: int(rec.lost_before[p].sum()) for p in rec.samples}
+        quality = ", ".join(f"{p} {n} samples lost" for p, n in lost.items())
+        self.header.setText(
+            f"<b>Subject {rec.subject_id}</b> · {rec.drill} · {created} UTC · "
+            f"{rec.duration_s:.1f} s · {quality}"
+            f"<br>{rec.path}"
+            + (
+                f"<br><span style='color:#b00020'>No measures: {reviewed.problem}</span>"
+                if reviewed.problem
+                else ""
+            )
+        )
+        rows = reviewed.rows
+        self.traces.show_rows(rows)
+        self.traces.show_events(list(reviewed.events))
+        if len(rows):
+            self.slider.setRange(0, len(rows) - 1)
+            self.slider.setValue(len(rows) - 1)
+        rate = rec.settings.rate_hz
+        self.bends.show_curves(bend_curves(rows, rate))
+        self.perturbations.show_responses(perturbation_responses(rows, list(reviewed.events)))
+        self._show_measures(reviewed)
+        self._show_comparison(reviewed)
+        self._update_sway()
+        self._set_loaded(True)
+
+    def _show_measures(self, reviewed: ReviewedRecording) -> None:
+        measures = (
+            [m for m in reviewed.measures.measures if m.repetition is None] if reviewed.measures else []
+        )
+        self.measures.setRowCount(len(measures))
+        for row, m in enumerate(measures):
+            for col, text in enumerate((m.name, f"{m.value:.4g}", m.unit, m.source)):
+                self.measures.setItem(row, col, read_only_cell(text))
+
+    def _show_comparison(self, reviewed: ReviewedRecording) -> None:
+        self.baseline_note.setText(reviewed.baseline_note)
+        rows = reviewed.comparison.rows if reviewed.comparison else ()
+        self.comparison.setRowCount(len(rows))
+        for row, r in enumerate(rows):
+            mdc = f"{r.mdc95:.3g}" if math.isfinite(r.mdc95) else "—"
+            texts = (r.name, f"{r.baseline:.4g}", f"{r.retest:.4g}", f"{r.change:+.3g}", mdc, r.verdict.value)
+            for col, text in enumerate(texts):
+                item = read_only_cell(text)
+                if r.verdict in VERDICT_COLOURS:
+                    item.setForeground(pg.mkColor(VERDICT_COLOURS[r.verdict]))
+                self.comparison.setItem(row, col, item)
+
+    def _slider_moved(self, index: int) -> None:
+        if self.reviewed is None or not len(self.reviewed.rows):
+            return
+        t = float(self.reviewed.rows[index, TIME])
+        if abs(self.cursor.value() - t) > 1e-9:
+            self.cursor.setValue(t)
+
+    def _cursor_moved(self) -> None:
+        if self.reviewed is None or not len(self.reviewed.rows):
+            return
+        t = self.reviewed.rows[:, TIME]
+        index = int(np.clip(np.searchsorted(t, self.cursor.value()), 0, len(t) - 1))
+        if self.slider.value() != index:
+            self.slider.blockSignals(True)
+            self.slider.setValue(index)
+            self.slider.blockSignals(False)
+        self._update_sway()
+
+    def _update_sway(self) -> None:
+        """The sway plot over the SWAY_WINDOW_S before the cursor."""
+        if self.reviewed is None:
+            return
+        rows = self.reviewed.rows
+        t = self.cursor.value()
+        window = rows[(rows[:, TIME] > t - SWAY_WINDOW_S) & (rows[:, TIME] <= t)]
+        ap, ml, outline = sway(window, self.reviewed.recording.settings.rate_hz)
+        self.sway.show_sway(ap, ml, outline)
+
+    # Outputs ---------------------------------------------------------------------------------
+
+    def export_csv(self, folder: Path | None = None) -> list[Path]:
+        folder = folder or self._ask_folder("Folder for the CSV files")
+        if folder is None or self.reviewed is None:
+            return []
+        written = export_csv(self.reviewed.recording, folder, self.reviewed.measures)
+        self.statusBar().showMessage(f"{len(written)} CSV files written to {folder}")
+        return written
+
+    def export_bids(self, folder: Path | None = None) -> list[Path]:
+        folder = folder or self._ask_folder("Motion-BIDS dataset folder")
+        if folder is None or self.reviewed is None:
+            return []
+        written = export_bids(self.reviewed.recording, self.reviewed.session.collector, folder)
+        self.statusBar().showMessage(f"{len(written)} Motion-BIDS files written to {folder}")
+        return written
+
+    def write_report(self, path: Path | None = None) -> Path | None:
+        reviewed = self.reviewed
+        if reviewed is None or reviewed.measures is None:
+            self.statusBar().showMessage("This recording has no measures to report.")
+            return None
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, "Report", f"{reviewed.recording.path.stem}.html", "Report (*.html *.pdf)"
+            )
+            if not chosen:
+                return None
+            path = Path(chosen)
+        history = subject_history(reviewed.library, reviewed.recording, reviewed.measures)
+        report = build_report(reviewed.session, reviewed.measures, reviewed.comparison, history)
+        written = report.write_pdf(path) if path.suffix.lower() == ".pdf" else report.write_html(path)
+        self.statusBar().showMessage(f"Report written to {written}")
+        return written
+
+    def _ask_folder(self, title: str) -> Path | None:
+        folder = QFileDialog.getExistingDirectory(self, title)
+        return Path(folder) if folder else None
+
+    def closeEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+        self._poll.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        super().closeEvent(event)  # type: ignore[arg-type]
