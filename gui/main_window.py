@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.sensors = SensorPanel()
         self.sensors.mode.setCurrentIndex(0 if settings.simulate else 1)
         self.sensors.family.setCurrentText(settings.family)
+        self.sensors.lsl.setChecked(settings.lsl)
         for placement_name, sensor_id in settings.assignments.items():
             try:
                 self.sensors.assign[parse_placement(placement_name)].setCurrentText(sensor_id)
@@ -244,6 +245,7 @@ class MainWindow(QMainWindow):
         s.protocol = protocol.key if protocol else ""
         s.zone_radius_deg = self.drill.zone.value()
         s.sound = self.drill.sound.isChecked()
+        s.lsl = self.sensors.lsl.isChecked()
 
     def _apply_setup(self) -> bool:
         """Hand the panels' choices to the session; False (with a message) while busy."""

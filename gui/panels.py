@@ -67,13 +67,16 @@ class SensorPanel(QGroupBox):
         self.assign: dict[Placement, QComboBox] = {}
         form = QFormLayout()
         form.addRow("Source", self.mode)
-        form.addRow("Protocol", self.family)
+        form.addRow("Sensor type", self.family)
         for placement in REQUIRED_PLACEMENTS:
             combo = QComboBox()
             combo.setEditable(True)
             combo.setToolTip(f"address or advertised name of the sensor on the {placement.anatomical_site}")
             self.assign[placement] = combo
             form.addRow(f"{placement.value} ({placement.anatomical_site})", combo)
+        self.lsl = QCheckBox("Publish on Lab Streaming Layer while recording")
+        self.lsl.setToolTip("streams stabmon-<placement> (IMU), stabmon-angles and stabmon-markers")
+        form.addRow(self.lsl)
         self.health = table_widget(HEALTH_COLUMNS)
         self.health.setMaximumHeight(100)
         self.warnings = QLabel("")

@@ -274,8 +274,10 @@ class ClinicSession:
         """Stop what runs (closing its recording) and end the session thread."""
         self.stop()
         self.wait(timeout_s)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(_cancel_the_rest(), self._loop).result(timeout_s)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout_s)
 
     # The session thread ------------------------------------------------------------------
 
@@ -544,6 +546,14 @@ class ClinicSession:
             for radio in radios:
                 await radio.close()
         self.calibration_check = judge_calibration(collector, runner.pipeline.calibration_failures, with_bend)
+
+
+async def _cancel_the_rest() -> None:
+    """Cancel what is left on the loop (a virtual sensor's pending re-advertising) and let it end."""
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def judge_calibration(collector: SessionCollector, failures: list[str], with_bend: bool) -> CalibrationCheck:

@@ -1,0 +1,198 @@
+"""The real main window, offscreen, driven by its keys: virtual sensors over the BLE stack,
+calibration, a short drill with a marked push, a note and a pain rating, then the recording."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QInputDialog
+
+from gui.main_window import SHORTCUTS, MainWindow
+from gui.model.clinic import Phase
+from gui.model.protocols import load_protocols
+from gui.model.settings import DashboardSettings, load_settings
+from recordings import read_recording
+from recordings.analysis import analyze_recording
+from recordings.recovery import needs_recovery
+from sensors.events import EventKind
+from tests.gui.conftest import write_protocol
+
+STANCE = """name = "Test stance"
+drill = "quiet-stance"
+instructions = "Stand still."
+task_s = {task_s}
+get_ready_s = 0
+"""
+
+
+def make_window(qtbot, tmp_path: Path, data_dir: Path, protocol: str, task_s: float = 4.0) -> MainWindow:
+    folder = tmp_path / "protocols"
+    write_protocol(folder, "zz-test", protocol.format(task_s=task_s))
+    protocols, problems = load_protocols(folder)
+    settings = DashboardSettings(subject_id="P010", data_dir=str(data_dir), protocol="zz-test")
+    window = MainWindow(settings, tmp_path / "settings.json", protocols, problems)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # keys go to the active window
+    return window
+
+
+def press(qtbot, window: MainWindow, key: Qt.Key) -> None:
+    qtbot.keyClick(window, key)
+
+
+def test_run_a_drill_from_the_keyboard_and_the_recording_holds_what_was_shown(
+    qtbot, tmp_path, data_dir, monkeypatch
+):
+    window = make_window(qtbot, tmp_path, data_dir, STANCE)
+    assert window.drill.current().key == "zz-test"
+    assert set(window.actions) == set(SHORTCUTS)
+
+    press(qtbot, window, Qt.Key.Key_C)
+    qtbot.waitUntil(
+        lambda: window.calibration.result.text().startswith("Neutral stance calibrated"), timeout=30000
+    )
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("patient reports stiffness", True))
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (3, True))
+    press(qtbot, window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.session.status.phase is Phase.TASK, timeout=30000)
+    qtbot.waitUntil(lambda: window.session.status.elapsed_s > 4.0, timeout=5000)
+    assert "REC" in window.recording.text() and "sub-P010" in window.recording.text()
+    press(qtbot, window, Qt.Key.Key_P)
+    press(qtbot, window, Qt.Key.Key_N)
+    press(qtbot, window, Qt.Key.Key_R)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    qtbot.waitUntil(lambda: window.results.table.rowCount() > 0, timeout=5000)
+
+    (result,) = window.session.results
+    recording = read_recording(result.path)
+    marks = {(e.kind, e.source) for e in recording.events}
+    assert (EventKind.PERTURBATION, "operator") in marks
+    note = next(e for e in recording.events if e.kind is EventKind.ANNOTATION and e.source == "operator")
+    assert note.label == "patient reports stiffness"
+    pain = next(e for e in recording.events if e.kind is EventKind.PAIN_RATING)
+    assert pain.value == 3.0
+    assert min(len(s) for s in recording.samples.values()) > 6 * 100
+
+    # Every measure in the results table is what `stabmon analyze` says of the file.
+    offline = {m.name: m for m in analyze_recording(recording).measures if m.repetition is None}
+    shown = {
+        window.results.table.item(r, 0).text(): window.results.table.item(r, 1).text()
+        for r in range(window.results.table.rowCount())
+    }
+    assert set(shown) == set(offline)
+    for name, text in shown.items():
+        assert text == f"{offline[name].value:.4g}"
+
+    # The live view drew the session from its buffers, with the push on the traces.
+    assert window.redraws > 20
+    assert window.buffers.angles.count >= 6 * 100
+    assert any(e.kind is EventKind.PERTURBATION for e in window.buffers.events)
+    assert window.live.cards["rms_ap"].value.text() == "—"  # a 4 s task: the 10 s sway window never filled
+
+    window.close()
+    assert load_settings(tmp_path / "settings.json").subject_id == "P010"
+
+
+def test_closing_the_window_mid_recording_leaves_a_complete_file(qtbot, tmp_path, data_dir):
+    window = make_window(qtbot, tmp_path, data_dir, STANCE, task_s=60.0)
+    press(qtbot, window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.session.status.phase is Phase.TASK, timeout=30000)
+    qtbot.waitUntil(lambda: window.session.status.elapsed_s > 5.0, timeout=5000)
+    path = window.session.status.recording
+    window.close()
+    assert not needs_recovery(path)
+    recording = read_recording(path)
+    assert recording.duration_s > 5.0
+    assert any(e.label == "stopped by the clinician" for e in recording.events)
+
+
+def test_errors_are_messages_not_tracebacks(qtbot, tmp_path, data_dir):
+    window = make_window(qtbot, tmp_path, data_dir, STANCE)
+    window.subject.setText("Jane Doe")
+    press(qtbot, window, Qt.Key.Key_F5)
+    assert window.banner.isVisible() and "never a name" in window.banner.text()
+    assert not window.session.busy
+    window.subject.setText("P010")
+    press(qtbot, window, Qt.Key.Key_P)
+    assert "start a drill first" in window.banner.text()
+    window.close()
+
+
+DUAL = """name = "Test dual task"
+drill = "quiet-stance"
+instructions = "Stand still and name the ink colour."
+task_s = {task_s}
+get_ready_s = 0
+repetitions = 1
+conditions = ["dual"]
+cognitive_task = "stroop"
+"""
+
+
+def test_patient_view_biofeedback_and_colour_word_answers_are_recorded(qtbot, tmp_path, data_dir):
+    window = make_window(qtbot, tmp_path, data_dir, DUAL, task_s=6.0)
+    press(qtbot, window, Qt.Key.Key_F2)
+    view = window.patient_view
+    assert view is not None and view.isVisible()
+    press(qtbot, window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.session.trial is not None, timeout=30000)
+    qtbot.waitUntil(lambda: view.prompt.isVisible() and view.colour_buttons[0].isVisible(), timeout=2000)
+    answers = []
+    for k in range(4):
+        trial = window.session.trial
+        ink = trial.ink
+        if k % 2 == 0:
+            button = next(b for b in view.colour_buttons if b.text().endswith(ink))
+            qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        else:
+            qtbot.keyClick(view, str(1 + ("red", "green", "blue", "yellow").index(ink)))
+        answers.append(ink)
+        qtbot.waitUntil(lambda t=trial: window.session.trial is not t, timeout=2000)
+        time.sleep(0.1)
+    window.drill.zone.setValue(50.0)  # a wide zone: the standing patient stays inside
+    qtbot.waitUntil(lambda: view.hold.current_s > 0.5, timeout=5000)
+    assert view.zone.state.value in ("inside", "near edge")
+    assert "task" in view.countdown.text()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    (result,) = window.session.results
+    assert result.cognitive.responses == 4 and result.cognitive.accuracy == 1.0
+    recorded = [e for e in read_recording(result.path).events if e.source == "patient"]
+    assert [e.label.split("answered ")[1] for e in recorded] == [f"'{a}' (correct)" for a in answers]
+    window.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_config(monkeypatch, tmp_path):
+    monkeypatch.setenv("STABMON_CONFIG_DIR", str(tmp_path / "config"))
+
+
+def test_the_lsl_switch_publishes_the_session_and_its_marks(qtbot, tmp_path, data_dir):
+    pylsl = pytest.importorskip("pylsl")
+    window = make_window(qtbot, tmp_path, data_dir, STANCE, task_s=5.0)
+    window.sensors.lsl.setChecked(True)
+    press(qtbot, window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.session.status.phase is Phase.TASK, timeout=30000)
+    found = pylsl.resolve_byprop("name", "stabmon-markers", 1, 5.0)
+    assert found, "the dashboard's marker stream is not on the network"
+    inlet = pylsl.StreamInlet(found[0])
+    inlet.open_stream(timeout=5.0)
+    assert pylsl.resolve_byprop("name", "stabmon-angles", 1, 5.0)
+    qtbot.wait(300)
+    press(qtbot, window, Qt.Key.Key_P)
+    markers: list[str] = []
+    deadline = time.monotonic() + 10
+    while not any("perturbation" in m for m in markers) and time.monotonic() < deadline:
+        chunk, _ = inlet.pull_chunk(timeout=0.2)
+        markers += [sample[0] for sample in chunk]
+        qtbot.wait(10)
+    assert any("perturbation" in m for m in markers), markers
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    window.close()
+    assert load_settings(tmp_path / "settings.json").lsl is True

@@ -1,0 +1,113 @@
+"""The review window on real recordings: measures, change since baseline, scrubbing, exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from gui.model.live import TIME, TRUNK_AP
+from gui.review_window import ReviewWindow
+from recordings import read_recording
+from recordings.analysis import analyze_recording
+from recordings.compare import compare_results
+from sensors.placements import Placement
+from stabmon.cli import main as stabmon
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> Path:
+    """Two quiet-stance sessions of one subject (baseline and re-test), recorded fast."""
+    root = tmp_path_factory.mktemp("library")
+    for seed in (1, 2):
+        args = ["record", "--simulate", "--fast", "--drill", "quiet-stance", "--seconds", "25"]
+        assert stabmon([*args, "--subject", "P020", "--seed", str(seed), "--data-dir", str(root)]) == 0
+    return root
+
+
+def _open(qtbot, path: Path, data_dir: Path | None = None) -> ReviewWindow:
+    window = ReviewWindow(data_dir)
+    qtbot.addWidget(window)
+    window.show()
+    window.open(path)
+    window.wait_loaded(120)
+    return window
+
+
+def _table(table) -> dict[str, list[str]]:
+    return {
+        table.item(r, 0).text(): [table.item(r, c).text() for c in range(1, table.columnCount())]
+        for r in range(table.rowCount())
+    }
+
+
+def test_review_shows_the_measures_and_the_change_since_the_baseline(qtbot, library: Path, tmp_path: Path):
+    baseline, retest = sorted((library / "sub-P020").glob("*.h5"))
+    window = _open(qtbot, retest)
+    reviewed = window.reviewed
+    assert reviewed is not None and "Subject P020" in window.header.text()
+    offline = analyze_recording(read_recording(retest))
+    shown = _table(window.measures)
+    session_level = {m.name: m for m in offline.measures if m.repetition is None}
+    assert set(shown) == set(session_level)
+    assert all(shown[n][0] == f"{m.value:.4g}" for n, m in session_level.items())
+    expected = compare_results(analyze_recording(read_recording(baseline)), offline)
+    compared = _table(window.comparison)
+    assert set(compared) == {r.name for r in expected.rows}
+    for row in expected.rows:
+        assert compared[row.name][4] == row.verdict.value
+    assert baseline.name in window.baseline_note.text()
+
+    # Scrubbing moves the cursor and the sway plot follows it.
+    rows = reviewed.rows
+    window.slider.setValue(len(rows) // 2)
+    assert window.cursor.value() == pytest.approx(rows[len(rows) // 2, TIME])
+    _, ap = window.sway.path.getData()
+    assert 0 < len(ap) <= 20 * 100 + 1
+
+    csv = window.export_csv(tmp_path / "csv")
+    assert any(p.name.endswith("measures.csv") for p in csv)
+    bids = window.export_bids(tmp_path / "bids")
+    assert (tmp_path / "bids" / "dataset_description.json") in bids
+    report = window.write_report(tmp_path / "report.html")
+    text = report.read_text(encoding="utf-8")
+    assert ("P020" in text and "within measurement error" in text) or "real change" in text
+
+
+def test_the_first_session_is_its_own_baseline(qtbot, library: Path):
+    baseline = sorted((library / "sub-P020").glob("*.h5"))[0]
+    window = _open(qtbot, baseline)
+    assert "it is the baseline" in window.baseline_note.text()
+    assert window.comparison.rowCount() == 0
+
+
+def test_a_recording_still_being_written_can_be_reviewed(qtbot, library: Path, tmp_path: Path):
+    """A file cut as a crash or a running writer leaves it: the consistent part is shown."""
+    source = sorted((library / "sub-P020").glob("*.h5"))[1]
+    growing = tmp_path / "sub-P020" / source.name
+    growing.parent.mkdir()
+    growing.write_bytes(source.read_bytes())
+    with h5py.File(growing, "a") as f:
+        for name in ("/acquisition/lumbar/acc_m_s2", "/acquisition/lumbar/gyr_rad_s"):
+            f[name].resize(len(f[name]) - 500, axis=0)  # the lumbar sensor's last 5 s not yet flushed
+    window = _open(qtbot, growing)
+    assert window.reviewed is not None
+    full = read_recording(source)
+    shown = window.reviewed.recording
+    assert len(shown.samples[Placement.LUMBAR]) == len(full.samples[Placement.LUMBAR]) - 500
+    assert len(shown.samples[Placement.PELVIS]) == len(full.samples[Placement.PELVIS])
+    t, trunk = window.reviewed.rows[:, TIME], window.reviewed.rows[:, TRUNK_AP]
+    assert np.isfinite(trunk[(t > 5.0) & (t < 15.0)]).all()  # what was written is all there
+    # The review runs up to where every sensor's data is written, no further.
+    assert t[-1] == pytest.approx(full.session_time_s[Placement.LUMBAR][-501], abs=0.05)
+
+
+def test_a_file_that_is_not_a_recording_is_a_message(qtbot, tmp_path: Path):
+    bad = tmp_path / "notes.h5"
+    bad.write_bytes(b"this is not HDF5")
+    window = _open(qtbot, bad)
+    assert window.reviewed is None
+    assert "Cannot open notes.h5" in window.header.text()
+    assert not window.buttons["report"].isEnabled()
