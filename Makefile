@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DIR ?= demo-output
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint clean screenshots bench-dashboard
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,6 @@ lint: install
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info
+
+screenshots: install
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots.py

@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from gui.model.live import LUMBAR_SAG, LiveBuffers
-from gui.plots import AngleTraces, BendCurvesPlot, PerturbationPlot, SwayPlot
+from gui.plots import AngleTraces, BendCurvesPlot, PerturbationPlot, SwayPlot, show_side_plots
 
 
 class MeasureCard(QFrame):
@@ -30,7 +30,11 @@ class MeasureCard(QFrame):
         layout.addWidget(self.value)
 
     def set_value(self, value: float, digits: int = 2) -> None:
-        self.value.setText(f"{value:.{digits}f} {self.unit}" if math.isfinite(value) else "—")
+        if not math.isfinite(value):
+            self.value.setText("—")
+            return
+        text = f"{value:.{digits}f}"
+        self.value.setText(f"{text.lstrip('-') if float(text) == 0 else text} {self.unit}")  # no "-0"
 
 
 class LiveView(QWidget):
@@ -56,6 +60,7 @@ class LiveView(QWidget):
         self.bends = BendCurvesPlot()
         self.perturbations = PerturbationPlot()
         side = QWidget()
+        self.side = side
         grid = QGridLayout(side)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.sway, 0, 0)
@@ -70,6 +75,10 @@ class LiveView(QWidget):
         layout.addWidget(splitter, 1)
         self._drawn_version = -1
         self._slow_at = -math.inf
+
+    def show_drill(self, family: str) -> None:
+        """Keep the side plots that mean something for this drill family."""
+        show_side_plots(family, self.sway, self.bends, self.perturbations, self.side)
 
     def refresh(self, buffers: LiveBuffers, now_s: float) -> bool:
         """Redraw from the buffers if anything new arrived; returns whether it redrew."""
@@ -94,7 +103,10 @@ class LiveView(QWidget):
         self.cards["lumbar"].set_value(float(recent[-1]) if len(recent) else math.nan, 0)
         if now_s - self._slow_at >= self.slow_interval_s:
             self._slow_at = now_s
-            self.sway.show_sway(*buffers.sway())
-            self.bends.show_curves(buffers.bend_curves())
-            self.perturbations.show_responses(buffers.perturbation_responses())
+            if not self.sway.isHidden():  # only what the drill shows is computed
+                self.sway.show_sway(*buffers.sway())
+            if not self.bends.isHidden():
+                self.bends.show_curves(buffers.bend_curves())
+            if not self.perturbations.isHidden():
+                self.perturbations.show_responses(buffers.perturbation_responses())
         return True

@@ -38,6 +38,7 @@ from gui.review_window import ReviewWindow
 from sensors.events import EventKind
 from sensors.identity import SensorFamily
 from sensors.placements import parse_placement
+from sensors.processing.analysis import drill_family
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class MainWindow(QMainWindow):
         self.sensor_alert.setStyleSheet("color: #b00020; font-size: 12pt; font-weight: 600;")
 
         self.sensors = SensorPanel()
-        self.sensors.mode.setCurrentIndex(0 if settings.simulate else 1)
+        self.sensors.set_mode(settings.simulate, settings.virtual_link)
         self.sensors.family.setCurrentText(settings.family)
         self.sensors.lsl.setChecked(settings.lsl)
         for placement_name, sensor_id in settings.assignments.items():
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addLayout(top)
+        layout.addWidget(self.drill.controls)
         layout.addWidget(self.banner)
         layout.addWidget(self.sensor_alert)
         layout.addWidget(splitter, 1)
@@ -153,6 +155,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(QByteArray.fromHex(settings.window_geometry.encode()))
 
         self._connect_buttons()
+        self.drill.list.currentRowChanged.connect(self._protocol_chosen)
+        self._protocol_chosen()
         self._make_menus()
         if protocol_problems:
             self.show_error("Some protocol files were skipped:\n" + "\n".join(protocol_problems))
@@ -225,20 +229,29 @@ class MainWindow(QMainWindow):
                 assignments[parse_placement(name)] = sensor_id
             except ValueError:
                 continue
+        placements = []
+        for name in s.placements:
+            try:
+                placements.append(parse_placement(name))
+            except ValueError:
+                log.warning("settings: unknown placement %r ignored", name)
         return ClinicConfig(
             subject_id=s.subject_id,
+            placements=tuple(placements),
             data_dir=Path(s.data_dir) if s.data_dir else None,
             simulate=s.simulate,
             family=SensorFamily(s.family),
             assignments=assignments,
             rate_hz=s.rate_hz,
             lsl=s.lsl,
+            virtual_link=s.virtual_link,
         )
 
     def _collect_settings(self) -> None:
         s = self.settings
         s.subject_id = self.subject.text().strip()
         s.simulate = self.sensors.simulate
+        s.virtual_link = self.sensors.virtual_link
         s.family = self.sensors.family.currentText()
         s.assignments = {p.value: v for p, v in self.sensors.assignments().items()}
         protocol = self.drill.current()
@@ -341,6 +354,11 @@ class MainWindow(QMainWindow):
             self.show_error("no trunk angle yet: the zone can be centred once the sensors are calibrated")
             return
         self.zone = TargetZone(ap, ml, self.zone.radius_deg)
+
+    def _protocol_chosen(self) -> None:
+        protocol = self.drill.current()
+        if protocol is not None:
+            self.live.show_drill(drill_family(protocol.drill))
 
     def _zone_changed(self, radius: float) -> None:
         self.zone = TargetZone(self.zone.centre_ap_deg, self.zone.centre_ml_deg, radius)

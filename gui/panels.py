@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
+    QWidget,
 )
 
 from gui.model.clinic import CalibrationCheck, DualTaskEffect, RecordingResult, describe_health
@@ -58,12 +59,18 @@ class SensorPanel(QGroupBox):
     def __init__(self) -> None:
         super().__init__("Sensors")
         self.mode = QComboBox()
-        self.mode.addItems(["Virtual sensors (simulated patient)", "Bluetooth sensors"])
+        self.mode.addItems(
+            [
+                "Virtual sensors over BLE (simulated patient)",
+                "Simulated patient, no radio (light)",
+                "Bluetooth sensors",
+            ]
+        )
         self.family = QComboBox()
         self.family.addItems([f.value for f in FAMILIES])
         self.scan_button = QPushButton("Scan (F3)")
         self.found = table_widget(("name", "address", "type", "RSSI", "battery %"))
-        self.found.setMaximumHeight(110)
+        self.found.setMaximumHeight(90)
         self.assign: dict[Placement, QComboBox] = {}
         form = QFormLayout()
         form.addRow("Source", self.mode)
@@ -93,7 +100,14 @@ class SensorPanel(QGroupBox):
 
     @property
     def simulate(self) -> bool:
+        return self.mode.currentIndex() in (0, 1)
+
+    @property
+    def virtual_link(self) -> bool:
         return self.mode.currentIndex() == 0
+
+    def set_mode(self, simulate: bool, virtual_link: bool) -> None:
+        self.mode.setCurrentIndex((0 if virtual_link else 1) if simulate else 2)
 
     def _mode_changed(self) -> None:
         for combo in self.assign.values():
@@ -167,7 +181,7 @@ class DrillPanel(QGroupBox):
         self.protocols = protocols
         self.list = QListWidget()
         self.list.addItems([p.name for p in protocols])
-        self.list.setMaximumHeight(190)
+        self.list.setMinimumHeight(220)
         self.details = QLabel("")
         self.details.setWordWrap(True)
         self.details.setStyleSheet("font-size: 11pt;")
@@ -181,11 +195,21 @@ class DrillPanel(QGroupBox):
         self.push_button = QPushButton("Mark push (P)")
         self.note_button = QPushButton("Note (N)")
         self.pain_button = QPushButton("Pain 0–10 (R)")
-        row1, row2 = QHBoxLayout(), QHBoxLayout()
-        for button in (self.start_button, self.stop_button, self.skip_button):
-            row1.addWidget(button)
-        for button in (self.end_button, self.push_button, self.note_button, self.pain_button):
-            row2.addWidget(button)
+        # The run controls live in the main window's top bar, always in view during a drill.
+        self.controls = QWidget()
+        row = QHBoxLayout(self.controls)
+        row.setContentsMargins(0, 0, 0, 0)
+        for button in (
+            self.start_button,
+            self.stop_button,
+            self.skip_button,
+            self.end_button,
+            self.push_button,
+            self.note_button,
+            self.pain_button,
+        ):
+            button.setMinimumHeight(38)
+            row.addWidget(button)
         self.zone = QDoubleSpinBox()
         self.zone.setRange(0.5, 30.0)
         self.zone.setSingleStep(0.5)
@@ -201,8 +225,6 @@ class DrillPanel(QGroupBox):
         layout.addWidget(self.list)
         layout.addWidget(self.details)
         layout.addWidget(self.notes)
-        layout.addLayout(row1)
-        layout.addLayout(row2)
         layout.addLayout(zone)
         zone2 = QHBoxLayout()
         zone2.addWidget(self.centre_button)

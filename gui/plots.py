@@ -7,6 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QWidget
 
 from gui.model.live import (
     LUMBAR_AXIAL,
@@ -36,15 +37,19 @@ CURVE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 pg.setConfigOptions(antialias=False, background="w", foreground="#333333")
 
 
-def _style(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
+def _style(plot: pg.PlotItem, title: str, left: str, bottom: str, grid: bool = True) -> None:
     plot.setTitle(title, size="12pt")
     plot.setLabel("left", left)
     plot.setLabel("bottom", bottom)
-    plot.showGrid(x=True, y=True, alpha=0.25)
+    if grid:
+        plot.showGrid(x=True, y=True, alpha=0.25)
     font = QFont()
     font.setPointSize(10)
     for axis in ("left", "bottom"):
         plot.getAxis(axis).setTickFont(font)
+    # A fixed axis width: tick labels changing width ("-2" → "1.5") would resize the view, and
+    # re-lay out the whole plot, on every redraw.
+    plot.getAxis("left").setWidth(52)
 
 
 class AngleTraces(pg.GraphicsLayoutWidget):
@@ -69,13 +74,23 @@ class AngleTraces(pg.GraphicsLayoutWidget):
         self.columns = [[c for c, _, _ in series] for _, series in specs]
         for row, (title, series) in enumerate(specs):
             plot = self.addPlot(row=row, col=0)
-            _style(plot, title, "deg", "session time (s)" if row == 2 else "")
+            # No grid on the scrolling traces: redrawing it with every frame costs more than the
+            # rest of the plot; a zero line gives the reference instead.
+            _style(plot, title, "deg", "session time (s)" if row == 2 else "", grid=False)
+            plot.addItem(pg.InfiniteLine(0.0, angle=0, pen=pg.mkPen("#999999", width=1)), ignoreBounds=True)
             plot.addLegend(offset=(5, 5), labelTextSize="9pt")
+            # A minute at 200 Hz is 12 000 points per curve on ~1 000 pixels: draw the min and
+            # max per pixel column instead (peaks stay visible) and skip what is off view.
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+            # 1-px lines: wider ones cost twice as much to rasterise, on every redraw.
             self.curves.append(
-                [plot.plot(pen=pg.mkPen(colour, width=2), name=name) for _, name, colour in series]
+                [plot.plot(pen=pg.mkPen(colour, width=1), name=name) for _, name, colour in series]
             )
             if self.plots:
                 plot.setXLink(self.plots[0])
+            if row < 2:
+                plot.hideAxis("bottom")  # one time axis, under the stack
             self.plots.append(plot)
         self._event_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         self._events_shown = -1
@@ -172,3 +187,27 @@ class PerturbationPlot(pg.PlotWidget):
             )
         for curve, (t, angle) in zip(self._curves, responses, strict=False):
             curve.setData(t, angle, connect="finite")
+
+
+#: Which side plots mean something for a drill family: (sway, bend curves, perturbation responses).
+SIDE_PLOTS = {
+    "quiet-stance": (True, False, False),
+    "single-leg": (True, False, False),
+    "perturbations": (True, False, True),
+    "forward-bend": (False, True, False),
+    "plank": (True, False, False),
+    "side-plank": (True, False, False),
+    "bird-dog": (True, False, False),
+    "bridge": (True, False, False),
+    "biering-sorensen": (True, False, False),
+}
+
+
+def show_side_plots(
+    family: str, sway: QWidget, bends: QWidget, perturbations: QWidget, side: QWidget
+) -> None:
+    """Show the side plots that mean something for the drill family (none: hide the column)."""
+    shown = SIDE_PLOTS.get(family, (False, False, False))
+    for widget, visible in zip((sway, bends, perturbations), shown, strict=True):
+        widget.setVisible(visible)
+    side.setVisible(any(shown))

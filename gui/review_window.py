@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
 from gui.model.live import TIME, bend_curves, perturbation_responses, sway
 from gui.model.review import ReviewedRecording, review
 from gui.panels import read_only_cell, table_widget
-from gui.plots import AngleTraces, BendCurvesPlot, PerturbationPlot, SwayPlot
+from gui.plots import AngleTraces, BendCurvesPlot, PerturbationPlot, SwayPlot, show_side_plots
 from recordings.compare import Verdict
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
 from recordings.report import build_report, subject_history
+from sensors.processing.analysis import drill_family
+from sensors.processing.errors import ProcessingError
 
 #: Seconds of data around the cursor that the sway plot shows.
 SWAY_WINDOW_S = 20.0
@@ -73,6 +75,7 @@ class ReviewWindow(QMainWindow):
         tabs.addTab(self.measures, "Measures")
         tabs.addTab(compare_tab, "Change since baseline")
         side = QWidget()
+        self.side = side
         grid = QGridLayout(side)
         grid.addWidget(self.sway, 0, 0)
         grid.addWidget(self.bends, 1, 0)
@@ -183,6 +186,10 @@ class ReviewWindow(QMainWindow):
             self.slider.setRange(0, len(rows) - 1)
             self.slider.setValue(len(rows) - 1)
         rate = rec.settings.rate_hz
+        try:
+            show_side_plots(drill_family(rec.drill), self.sway, self.bends, self.perturbations, self.side)
+        except ProcessingError:
+            show_side_plots("", self.sway, self.bends, self.perturbations, self.side)
         self.bends.show_curves(bend_curves(rows, rate))
         self.perturbations.show_responses(perturbation_responses(rows, list(reviewed.events)))
         self._show_measures(reviewed)

@@ -47,7 +47,8 @@ from sensors.processing.collector import SessionCollector
 from sensors.processing.comparison import dual_task_effect_pct
 from sensors.processing.errors import ProcessingError
 from sensors.samples import Frame
-from sensors.simulator import DrillOptions, make_drill
+from sensors.scripted import with_scripted_events
+from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, make_drill
 from sensors.source import SensorHealth, Source
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,9 @@ class Phase(StrEnum):
 @dataclass(frozen=True)
 class ClinicConfig:
     """Where data goes and which sensors are used. simulate: virtual sensors of `family` on an
-    in-process radio (real time); else `assignments` placement → address or advertised name."""
+    in-process radio, reached through bleak (real time), or with virtual_link=False straight from
+    the simulator without a radio (lighter: the BLE stack in Python costs most of a core at 6
+    sensors × 200 Hz); else `assignments` placement → address or advertised name."""
 
     subject_id: str
     data_dir: Path | None = None
@@ -83,6 +86,7 @@ class ClinicConfig:
     assignments: dict[Placement, str] = field(default_factory=dict)
     rate_hz: float = 100.0
     lsl: bool = False
+    virtual_link: bool = True
     seed: int = 0
     scan_timeout_s: float = 5.0
 
@@ -331,8 +335,6 @@ class ClinicSession:
                 "source": "bluetooth",
                 "sensors": {p.value: s for p, s in c.assignments.items()},
             }
-        radio = VirtualRadio(realtime=True)
-        stack.append(radio)
         factor = SIMULATED_DUAL_TASK_FACTOR if condition == "dual" else 1.0
         options = DrillOptions(
             duration_s=total_s, seed=c.seed, dual_task_factor=factor, calibration_s=calibration_s
@@ -340,14 +342,22 @@ class ClinicSession:
         simulated = make_drill(drill, options)
         # The protocol marks the task; the simulated platform or tester marks pushes.
         events = [e for e in simulated.events() if e.kind not in (EventKind.TASK_START, EventKind.TASK_END)]
+        about: dict[str, Any] = {"seed": c.seed, "dual_task_factor": factor}
+        if not c.virtual_link:
+            direct = SimulatedSource(
+                simulated,
+                c.placements,
+                SimulatedSensorSettings(rate_hz=c.rate_hz),
+                seed=c.seed,
+                realtime=True,
+            )
+            return with_scripted_events(direct, events), {**about, "source": "simulated sensors (no radio)"}
+        radio = VirtualRadio(realtime=True)
+        stack.append(radio)
         source = await virtual_drill_source(
             radio, simulated, c.placements, c.family, self._link(), c.seed, events
         )
-        return source, {
-            "source": f"virtual {c.family.value} sensors",
-            "seed": c.seed,
-            "dual_task_factor": factor,
-        }
+        return source, {**about, "source": f"virtual {c.family.value} sensors"}
 
     async def _run_protocol(self, protocol: DrillProtocol, notes: str) -> None:
         for repetition in range(1, protocol.repetitions + 1):

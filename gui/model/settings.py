@@ -17,15 +17,19 @@ log = logging.getLogger(__name__)
 class DashboardSettings:
     """What the clinician chose last time.
 
-    simulate: virtual sensors instead of Bluetooth; family: their protocol; assignments:
+    simulate: virtual sensors instead of Bluetooth (virtual_link: over the in-process BLE stack,
+    else straight from the simulator); family: their protocol; placements: where
+    virtual sensors are worn (lumbar and pelvis, optionally thorax and legs); assignments:
     placement → sensor address or name for real sensors; data_dir: '' for the default library;
     zone_radius_deg / sound: the patient view's target zone and beep; window_state: Qt geometry."""
 
     subject_id: str = ""
     simulate: bool = True
+    virtual_link: bool = True
     family: str = "stabmon"
     rate_hz: float = 100.0
     assignments: dict[str, str] = field(default_factory=dict)
+    placements: list[str] = field(default_factory=lambda: ["lumbar", "pelvis"])
     data_dir: str = ""
     protocol: str = ""
     zone_radius_deg: float = 3.0

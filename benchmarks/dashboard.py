@@ -1,0 +1,180 @@
+"""Dashboard frame time and CPU with 2 and 6 virtual sensors at 200 Hz streaming (offscreen).
+
+For each configuration the real `MainWindow` runs a real-time stance drill on virtual sensors
+over the in-process BLE stack (bumble + bleak), exactly as a clinician would, and the window's
+own 30 Hz timer drains the live feed and redraws. Measured over the task phase only:
+  redraw rate    redraws per second the window sustained (its timer asks for 30)
+  tick           GUI-thread wall time of one timer tick (drain the queue, update every plot),
+                 p50/p95/max ms
+  frame cost     GUI-thread CPU per redraw, ms: the tick plus Qt's painting of the dirty widgets
+  GUI CPU        GUI-thread CPU s per s
+  process CPU    whole-process CPU s per s: includes the session thread (BLE host, decoding,
+                 processing, HDF5 writer) and the virtual sensors and their radio
+  lost %         samples the recording flags as lost (none should be, with the dashboard busy)
+Two sources: the simulator straight into the session (no radio: the dashboard and processing
+alone), and virtual sensors over the in-process BLE stack (bumble's controller and link and the
+sensors themselves share this process and its GIL with the dashboard: a worst case).
+Reference in the same process: a bare pyqtgraph PlotWidget with one curve of the same length as
+a live trace (60 s × rate), redrawn and painted; the frame cost is also given as a multiple of it.
+
+Usage: QT_QPA_PLATFORM=offscreen python benchmarks/dashboard.py [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from gui.main_window import MainWindow
+from gui.model.clinic import Phase
+from gui.model.protocols import load_protocols
+from gui.model.settings import DashboardSettings
+
+PLACEMENTS = {
+    2: ["lumbar", "pelvis"],
+    6: ["lumbar", "pelvis", "thorax", "left_thigh", "right_thigh", "left_shank"],
+}
+
+
+def reference_frame_ms(app: QApplication, points: int, frames: int = 200) -> float:
+    """GUI CPU per redraw (ms) of one bare PlotWidget curve of `points` points."""
+    widget = pg.PlotWidget()
+    widget.resize(700, 250)
+    widget.show()
+    curve = widget.plot()
+    t = np.arange(points) / 100.0
+    rng = np.random.default_rng(0)
+    app.processEvents()
+    start = time.thread_time()
+    for _ in range(frames):
+        curve.setData(t, rng.standard_normal(points))
+        widget.repaint()
+        app.processEvents()
+    cost = (time.thread_time() - start) / frames
+    widget.close()
+    return cost * 1000
+
+
+def run(
+    app: QApplication, sensors: int, rate_hz: float, seconds: float, virtual_link: bool
+) -> dict[str, float]:
+    work = Path(tempfile.mkdtemp(prefix="stabmon-bench-"))
+    (work / "protocols").mkdir()
+    (work / "protocols" / "bench.toml").write_text(
+        f'name = "bench"\ndrill = "quiet-stance"\ninstructions = "Stand."\n'
+        f"task_s = {seconds}\nget_ready_s = 0\n",
+        encoding="utf-8",
+    )
+    protocols, _ = load_protocols(work / "protocols")
+    settings = DashboardSettings(
+        subject_id="BENCH",
+        data_dir=str(work / "library"),
+        protocol="bench",
+        rate_hz=rate_hz,
+        placements=PLACEMENTS[sensors],
+        virtual_link=virtual_link,
+    )
+    window = MainWindow(settings, work / "settings.json", protocols)
+    window.resize(1500, 950)
+    window.show()
+    ticks: list[float] = []
+    state = {"measuring": False, "gui0": 0.0, "cpu0": 0.0, "wall0": 0.0, "redraws0": 0}
+    result: dict[str, float] = {}
+    original_tick = window.tick
+
+    def measured_tick() -> None:
+        start = time.perf_counter()
+        original_tick()
+        if state["measuring"]:
+            ticks.append(time.perf_counter() - start)
+
+    window.timer.timeout.disconnect()
+    window.timer.timeout.connect(measured_tick)
+    loop = QEventLoop()
+
+    def watch() -> None:
+        status = window.session.status
+        in_task = status.phase is Phase.TASK and status.elapsed_s > 4.0
+        if in_task and not state["measuring"]:
+            state.update(
+                measuring=True,
+                gui0=time.thread_time(),
+                cpu0=time.process_time(),
+                wall0=time.perf_counter(),
+                redraws0=window.redraws,
+            )
+        elif state["measuring"] and status.phase is not Phase.TASK:
+            wall = time.perf_counter() - state["wall0"]
+            redraws = window.redraws - state["redraws0"]
+            result.update(
+                wall_s=wall,
+                redraw_hz=redraws / wall,
+                gui_cpu=(time.thread_time() - state["gui0"]) / wall,
+                process_cpu=(time.process_time() - state["cpu0"]) / wall,
+                frame_cost_ms=1000 * (time.thread_time() - state["gui0"]) / max(redraws, 1),
+            )
+            state["measuring"] = False
+        if not window.session.busy and result:
+            loop.quit()
+
+    watcher = QTimer()
+    watcher.timeout.connect(watch)
+    watcher.start(100)
+    QTimer.singleShot(200, window.start_drill)
+    loop.exec()
+    watcher.stop()
+    window.close()
+    assert threading.current_thread() is threading.main_thread()
+    (path,) = (work / "library").rglob("*.h5")
+    recording = read_recording(path)
+    received = sum(len(v) for v in recording.samples.values())
+    lost = sum(int(v.sum()) for v in recording.lost_before.values())
+    result["lost_pct"] = 100 * lost / (received + lost)
+    tick_ms = 1000 * np.array(ticks)
+    result.update(
+        tick_p50_ms=float(np.percentile(tick_ms, 50)),
+        tick_p95_ms=float(np.percentile(tick_ms, 95)),
+        tick_max_ms=float(tick_ms.max()),
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="task length per configuration")
+    parser.add_argument("--rate", type=float, default=200.0)
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication([])
+    reference = reference_frame_ms(app, points=round(60 * args.rate))
+    print(
+        f"reference: bare PlotWidget, one {round(60 * args.rate)}-point curve: {reference:.2f} ms per frame"
+    )
+    print(
+        f"{'source':<12} {'sensors':>7} {'redraw Hz':>9} {'tick p50':>9} {'p95':>7} {'max':>7} "
+        f"{'frame ms':>9} {'× ref':>6} {'GUI CPU':>8} {'proc CPU':>9} {'lost %':>7}"
+    )
+    for virtual_link in (False, True):
+        for sensors in (2, 6):
+            r = run(app, sensors, args.rate, args.seconds, virtual_link)
+            name = "virtual BLE" if virtual_link else "simulator"
+            print(
+                f"{name:<12} {sensors:>7} {r['redraw_hz']:9.1f} {r['tick_p50_ms']:9.2f} "
+                f"{r['tick_p95_ms']:7.2f} {r['tick_max_ms']:7.1f} {r['frame_cost_ms']:9.2f} {r['frame_cost_ms'] / reference:6.1f} "
+                f"{r['gui_cpu']:8.2f} {r['process_cpu']:9.2f} {r['lost_pct']:7.2f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
