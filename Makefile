@@ -18,8 +18,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: install
-	$(BIN)/stabmon record --simulate --drill quiet-stance --seconds 30 --subject DEMO01 --out $(DEMO_DIR)
-	$(BIN)/stabmon report "$$(ls -t $(DEMO_DIR)/*.h5 | head -1)" -o $(DEMO_DIR)/report.html --data-dir $(DEMO_DIR)
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		$(BIN)/stabmon dashboard --simulate --subject DEMO01 --data-dir $(DEMO_DIR) \
+			--settings $(DEMO_DIR)/dashboard-settings.json --run 00-quick-stance --patient-view; \
+	else \
+		echo "No display: the dashboard runs offscreen; what it showed goes to $(DEMO_DIR)/dashboard.png"; \
+		QT_QPA_PLATFORM=offscreen $(BIN)/stabmon dashboard --simulate --subject DEMO01 --data-dir $(DEMO_DIR) \
+			--settings $(DEMO_DIR)/dashboard-settings.json --run 00-quick-stance --patient-view \
+			--quit-when-done --screenshot $(DEMO_DIR)/dashboard.png; \
+	fi
+	$(BIN)/stabmon report "$$(ls -t $(DEMO_DIR)/sub-DEMO01/*.h5 | head -1)" -o $(DEMO_DIR)/report.html --data-dir $(DEMO_DIR)
 
 test: install
 	$(BIN)/python -m pytest

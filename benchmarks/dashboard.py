@@ -40,6 +40,7 @@ from gui.main_window import MainWindow
 from gui.model.clinic import Phase
 from gui.model.protocols import load_protocols
 from gui.model.settings import DashboardSettings
+from recordings import read_recording
 
 PLACEMENTS = {
     2: ["lumbar", "pelvis"],
@@ -170,7 +171,8 @@ def main() -> None:
             name = "virtual BLE" if virtual_link else "simulator"
             print(
                 f"{name:<12} {sensors:>7} {r['redraw_hz']:9.1f} {r['tick_p50_ms']:9.2f} "
-                f"{r['tick_p95_ms']:7.2f} {r['tick_max_ms']:7.1f} {r['frame_cost_ms']:9.2f} {r['frame_cost_ms'] / reference:6.1f} "
+                f"{r['tick_p95_ms']:7.2f} {r['tick_max_ms']:7.1f} {r['frame_cost_ms']:9.2f} "
+                f"{r['frame_cost_ms'] / reference:6.1f} "
                 f"{r['gui_cpu']:8.2f} {r['process_cpu']:9.2f} {r['lost_pct']:7.2f}",
                 flush=True,
             )

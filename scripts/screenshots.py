@@ -1,6 +1,7 @@
 """Screenshots of the dashboard as a user sees it, on a real X display (Xvfb).
 
-    make screenshots            (or: xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py)
+    make screenshots
+    (or: xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py)
 
 Runs virtual sensors in real time: the main window during a perturbation series with pushes,
 the patient view during a dual-task (colour words) stance, and the review window on a forward-bend
@@ -15,7 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from gui.main_window import MainWindow
@@ -23,6 +23,7 @@ from gui.model.clinic import Phase
 from gui.model.protocols import load_protocols
 from gui.model.settings import DashboardSettings
 from gui.review_window import ReviewWindow
+from sensors.events import EventKind
 from stabmon.cli import main as stabmon
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
@@ -96,8 +97,8 @@ def main() -> int:
 
     # Review: a forward-bend re-test against its baseline, recorded faster than real time.
     for seed in (1, 2):
-        args = ["record", "--simulate", "--fast", "--drill", "forward-bend", "--seconds", "40", "--seed", str(seed)]
-        stabmon([*args, "--subject", "P017", "--data-dir", str(library)])
+        args = ["record", "--simulate", "--fast", "--drill", "forward-bend", "--seconds", "40"]
+        stabmon([*args, "--seed", str(seed), "--subject", "P017", "--data-dir", str(library)])
     retest = sorted((library / "sub-P017").glob("*forward-bend*.h5"))[-1]
     review = ReviewWindow(library)
     review.resize(1600, 1000)
@@ -114,12 +115,9 @@ def main() -> int:
     return 0
 
 
-def _push() -> tuple:
-    from sensors.events import EventKind
-
+def _push() -> tuple[EventKind, str]:
     return (EventKind.PERTURBATION, "push (marked by the clinician)")
 
 
 if __name__ == "__main__":
-    Qt.AA_ShareOpenGLContexts  # noqa: B018 (Qt is loaded before the QApplication)
     sys.exit(main())

@@ -212,11 +212,9 @@ class ClinicSession:
         self._submit(self._run_protocol(protocol, notes))
 
     def stop(self) -> None:
-        """End the run now; the open recording is closed and kept."""
+        """End the run now; the open recording is marked, closed and kept. (The session thread
+        stops the runner itself, after the mark, so the mark is in the file.)"""
         self._stop.set()
-        runner = self._runner
-        if runner is not None:
-            runner.stop()
 
     def end_task(self) -> None:
         """End the task phase now (a hold to failure: the posture was lost)."""
