@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import shutil
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,17 +94,36 @@ def _append(dataset: h5py.Dataset, rows: np.ndarray) -> None:
     dataset[start:] = rows
 
 
+#: Free disk space (bytes) below which the writer holds data in memory instead of writing.
+MIN_FREE_BYTES = 64 * 2**20
+#: How long closing waits for disk space before it writes anyway, s.
+CLOSE_WAIT_S = 30.0
+
+
+def free_bytes(folder: Path) -> int:
+    """Free space on the disk holding `folder`, bytes."""
+    return shutil.disk_usage(folder).free
+
+
 class _PendingRows:
     """Rows waiting to be appended, per dataset path. Compressed datasets take whole chunks only
     until the final write, so each compressed chunk is written exactly once."""
 
     def __init__(self) -> None:
         self._rows: dict[str, list[np.ndarray]] = {}
+        self._direct: list[Callable[[h5py.File], None]] = []
+
+    def set_later(self, write: Callable[[h5py.File], None]) -> None:
+        """A small in-place write (calibration, clock origin), done with the next rows."""
+        self._direct.append(write)
 
     def add(self, path: str, rows: np.ndarray) -> None:
         self._rows.setdefault(path, []).append(rows)
 
     def write_to(self, f: h5py.File, final: bool = False) -> None:
+        for write in self._direct:
+            write(f)
+        self._direct.clear()
         for path, parts in self._rows.items():
             if not parts:
                 continue
@@ -126,8 +146,16 @@ class RecordingWriter:
         metadata: SessionMetadata,
         sensors: Mapping[Placement, SensorIdentity],
         flush_interval_s: float = 0.25,
+        min_free_bytes: int = MIN_FREE_BYTES,
+        free_space: Callable[[Path], int] = free_bytes,
     ) -> None:
         schema.check_subject_id(metadata.subject_id)
+        self.min_free_bytes = min_free_bytes
+        self._free_space = free_space
+        #: True while the disk is too full to write: data is held in memory until there is room.
+        self.disk_space_low = False
+        #: How many times the writer had to hold data back for lack of space.
+        self.held_back_episodes = 0
         self.path = Path(path)
         self.metadata = metadata
         self.placements = tuple(sensors)
@@ -247,9 +275,11 @@ class RecordingWriter:
                     break
                 self._gather(pending, *item)
                 if time.monotonic() - last_flush >= self.flush_interval_s:
-                    pending.write_to(self._file)
-                    self._file.flush()
+                    if self._room_to_write():
+                        pending.write_to(self._file)
+                        self._file.flush()
                     last_flush = time.monotonic()
+            self._wait_for_room(CLOSE_WAIT_S)
             pending.write_to(self._file, final=True)
         except BaseException as error:  # keep the file closeable and report on the next call
             log.exception("HDF5 writer for %s failed", self.path)
@@ -259,7 +289,6 @@ class RecordingWriter:
             self._file.close()
 
     def _gather(self, pending: _PendingRows, kind: str, payload: tuple[Any, ...]) -> None:
-        f = self._file
         if kind == "samples":
             block, session_time = payload
             group = f"{schema.ACQUISITION}/{block.placement.value}"
@@ -301,12 +330,47 @@ class RecordingWriter:
             ):
                 pending.add(f"{schema.EVENTS}/{name}", values)
         elif kind == "origin":
-            f[f"{schema.ACQUISITION}/{schema.ARRIVAL}/host_origin_ns"][0] = payload[0]
+            origin = payload[0]
+
+            def write_origin(f: h5py.File) -> None:
+                f[f"{schema.ACQUISITION}/{schema.ARRIVAL}/host_origin_ns"][0] = origin
+
+            pending.set_later(write_origin)
         elif kind == "calibration":
             (calibration,) = payload
-            group = f[schema.CALIBRATION]
-            group["mount_q"][...] = np.stack([calibration.mount_q[p] for p in self.placements])
-            group["time_s"][0] = calibration.time_s
+            mount_q = np.stack([calibration.mount_q[p] for p in self.placements])
+
+            def write_calibration(f: h5py.File) -> None:
+                f[schema.CALIBRATION]["mount_q"][...] = mount_q
+                f[schema.CALIBRATION]["time_s"][0] = calibration.time_s
+
+            pending.set_later(write_calibration)
+
+    def _room_to_write(self) -> bool:
+        """Whether the disk has room for the next flush. HDF5 does not survive a write that
+        fails for lack of space (the chunks written then are lost for good, even once space is
+        back), so below `min_free_bytes` the writer keeps everything in memory instead."""
+        try:
+            room = self._free_space(self.path.parent) >= self.min_free_bytes
+        except OSError:
+            room = True  # cannot tell: write, as before
+        if not room and not self.disk_space_low:
+            self.held_back_episodes += 1
+            log.warning(
+                "%s: less than %d MB free on the disk; holding the recording in memory until there is room",
+                self.path.name,
+                self.min_free_bytes // 2**20,
+            )
+        elif room and self.disk_space_low:
+            log.warning("%s: disk space is back; writing what was held in memory", self.path.name)
+        self.disk_space_low = not room
+        return room
+
+    def _wait_for_room(self, timeout_s: float) -> None:
+        """Before the final write: wait (up to timeout_s) for the disk to have room."""
+        deadline = time.monotonic() + timeout_s
+        while not self._room_to_write() and time.monotonic() < deadline:
+            time.sleep(0.5)
 
     def _lost_before(self, block: SampleBlock) -> np.ndarray:
         """Samples lost just before each sample of the block (n,), from sequence jumps."""

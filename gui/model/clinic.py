@@ -46,6 +46,7 @@ from sensors.processing.calibration import calibrate_functional
 from sensors.processing.collector import SessionCollector
 from sensors.processing.comparison import dual_task_effect_pct
 from sensors.processing.errors import ProcessingError
+from sensors.processing.session import SessionSink
 from sensors.samples import Frame
 from sensors.scripted import with_scripted_events
 from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, make_drill
@@ -174,6 +175,9 @@ class ClinicSession:
         self.calibration_check: CalibrationCheck | None = None
         self.dual_task_effect: DualTaskEffect | None = None
         self.messages: deque[str] = deque()
+        #: Extra sinks every recording also feeds (latency probes, lab tools); called on the
+        #: session thread, so they must be quick.
+        self.probes: list[SessionSink] = []
         self._runner: SessionRunner | None = None
         self._cognitive: _Cognitive | None = None
         self._stop = threading.Event()
@@ -424,13 +428,13 @@ class ClinicSession:
             collector = SessionCollector()
             writer = RecordingWriter(path, metadata, source.sensors)
             try:
-                sinks: list[Any] = [RecordingSink(writer), collector, self.feed]
+                sinks: list[Any] = [RecordingSink(writer), collector, self.feed, *self.probes]
                 if c.lsl:
                     sinks.append(LslOutletSink(source.sensors, c.rate_hz))
                 cognitive = (
                     _Cognitive(protocol.cognitive_task, c.seed + repetition) if condition == "dual" else None
                 )
-                await self._drive(SessionRunner(source, sinks, settings), protocol, base, path, cognitive)
+                await self._drive(SessionRunner(source, sinks, settings), protocol, base, writer, cognitive)
             finally:
                 self.status = replace(base, phase=Phase.SAVING, recording=None, instruction="saving…")
                 await asyncio.to_thread(writer.close)
@@ -453,10 +457,12 @@ class ClinicSession:
         runner: SessionRunner,
         protocol: DrillProtocol,
         base: RunStatus,
-        path: Path,
+        writer: RecordingWriter,
         cognitive: _Cognitive | None,
     ) -> None:
         """Run the recording's phases by session time: still stance, then the task."""
+        path = writer.path
+        disk_warned = False
         self._runner = runner
         self._end_task.clear()
         task = asyncio.create_task(runner.run())
@@ -498,6 +504,12 @@ class ClinicSession:
                     instruction=instruction,
                 )
                 self.health = runner.health()
+                if writer.disk_space_low and not disk_warned:
+                    disk_warned = True
+                    self.messages.append(
+                        "The disk is almost full: the recording is kept in memory and written as soon as "
+                        "there is room. Free some disk space."
+                    )
                 await asyncio.sleep(0.05)
             await task
         finally:

@@ -34,12 +34,20 @@ log = logging.getLogger(__name__)
 class FaultPlan:
     """disconnect_at_s: world times (s) at which the sensor drops the link, unreachable for
     outage_s each time; dies_at_s: world time the battery dies for good; garbage_every: every
-    n-th notification is replaced by malformed bytes (0: never)."""
+    n-th notification is replaced by malformed bytes (0: never); storm_s: (start, end) world
+    times between which every notification is malformed."""
 
     disconnect_at_s: tuple[float, ...] = ()
     outage_s: float = 2.0
     dies_at_s: float | None = None
     garbage_every: int = 0
+    storm_s: tuple[float, float] | None = None
+
+    def garbage(self, notification: int, world_s: float) -> bool:
+        """Whether the notification-th notification, sent at world_s, is malformed."""
+        if self.garbage_every and notification % self.garbage_every == 0:
+            return True
+        return self.storm_s is not None and self.storm_s[0] <= world_s < self.storm_s[1]
 
 
 @dataclass
@@ -88,6 +96,7 @@ class VirtualSensor:
         self.notifications_sent = 0
         self.samples_sent = 0
         self.sent_blocks: list[SampleBlock] | None = [] if keep_sent else None  # ground truth for tests
+        self.spoiled_blocks: list[SampleBlock] = []  # sent, but (partly) as malformed bytes
         self._world_s = 0.0
         self._hci = asyncio.Lock()  # bumble's host takes one command at a time per device
 
@@ -215,10 +224,12 @@ class VirtualSensor:
 
     async def _send(self, piece: SampleBlock, arrival_ns: int) -> None:
         assert self.device is not None
+        spoiled = False
         for characteristic, payload in self.encode(piece):
             self.notifications_sent += 1
-            if self.faults.garbage_every and self.notifications_sent % self.faults.garbage_every == 0:
+            if self.faults.garbage(self.notifications_sent, self._world_s):
                 payload = bytes(reversed(payload))[: max(len(payload) // 2, 1)]
+                spoiled = True
             if isinstance(self.radio.clock, VirtualHostClock):
                 self.radio.clock.announce(self.address, arrival_ns)
             connection = self.link.connection
@@ -232,6 +243,8 @@ class VirtualSensor:
         self.samples_sent += len(piece)
         if self.sent_blocks is not None:
             self.sent_blocks.append(piece)
+            if spoiled:
+                self.spoiled_blocks.append(piece)
 
     async def _apply_faults(self, world_s: float) -> None:
         plan, link = self.faults, self.link

@@ -1,0 +1,140 @@
+"""End-to-end latency: from a virtual sensor's notification reaching the host to (a) the
+synchronised frame that covers its newest sample, (b) the running-measures update whose window
+ends in it, (c) the data in the dashboard's ring buffers (the real main window, offscreen,
+draining on its 30 Hz timer).
+
+The production path throughout: virtual stabmon sensors on bumble's link, bleak, `BleSource`
+(which stamps each notification with the host clock in its callback), `SessionRunner`, the
+recording writer and the dashboard. 2 and 6 sensors at 200 Hz, each without and with two
+other processes spinning on the CPU (one per core on the 2-core reference machine).
+
+Reference in the same process: the synchroniser's own wait, i.e. (a) for a source that delivers
+every sample the moment it is due (the simulator in real time, no radio).
+
+Usage: QT_QPA_PLATFORM=offscreen python benchmarks/latency.py [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from gui.main_window import MainWindow
+from gui.model.protocols import load_protocols
+from gui.model.settings import DashboardSettings
+from stabmon.latency import Probe, latencies_ms, measure_latencies_ms
+
+PLACEMENTS = {
+    2: ["lumbar", "pelvis"],
+    6: ["lumbar", "pelvis", "thorax", "left_thigh", "right_thigh", "left_shank"],
+}
+
+
+def run(
+    app: QApplication, sensors: int, rate_hz: float, seconds: float, virtual_link: bool = True
+) -> dict[str, np.ndarray]:
+    work = Path(tempfile.mkdtemp(prefix="stabmon-latency-"))
+    (work / "protocols").mkdir()
+    (work / "protocols" / "bench.toml").write_text(
+        f'name = "bench"\ndrill = "quiet-stance"\ninstructions = "Stand."\n'
+        f"task_s = {seconds}\nget_ready_s = 0\n",
+        encoding="utf-8",
+    )
+    protocols, _ = load_protocols(work / "protocols")
+    settings = DashboardSettings(
+        subject_id="BENCH",
+        data_dir=str(work / "library"),
+        protocol="bench",
+        rate_hz=rate_hz,
+        placements=PLACEMENTS[sensors],
+        virtual_link=virtual_link,
+    )
+    window = MainWindow(settings, work / "settings.json", protocols)
+    window.show()
+    probe = Probe()
+    window.session.probes.append(probe)
+    drained: list[tuple[int, float]] = []
+    original_tick = window.tick
+
+    def tick() -> None:
+        version = window.buffers.version
+        original_tick()
+        if window.buffers.version != version and window.buffers.angles.count:
+            drained.append((time.monotonic_ns(), window.buffers.latest_time_s))
+
+    window.timer.timeout.disconnect()
+    window.timer.timeout.connect(tick)
+    loop = QEventLoop()
+    watcher = QTimer()
+    watcher.timeout.connect(
+        lambda: None if window.session.busy or not window.session.results else loop.quit()
+    )
+    watcher.start(100)
+    QTimer.singleShot(200, window.start_drill)
+    loop.exec()
+    watcher.stop()
+    window.close()
+    period = 1.0 / rate_hz
+    # Only the task: the first seconds include connecting and calibration.
+    start_s = 5.0
+    arrivals = {p: [a for a in v if a[1] > start_s] for p, v in probe.arrivals.items()}
+    frames = [f for f in probe.frames if f[1] > start_s - 1]
+    buffers = [d for d in drained if d[1] > start_s - 1]
+    return {
+        "frame": latencies_ms(arrivals, frames, period),
+        "measure": measure_latencies_ms(arrivals, [m for m in probe.measures if m[1] > start_s]),
+        "dashboard": latencies_ms(arrivals, buffers, period),
+    }
+
+
+def spin_up_load(processes: int) -> list[subprocess.Popen[bytes]]:
+    """Other processes keeping the CPU busy (a browser, a video call, an antivirus scan…)."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0, help="task length per configuration")
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--load", type=int, default=2, help="busy processes for the loaded runs")
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication([])
+    print(
+        f"{'source':<12} {'sensors':>7} {'CPU load':>9} {'stage':<10} {'n':>6} "
+        f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+    )
+    configurations = [(False, 2, 0)] + [(True, n, load) for n in (2, 6) for load in (0, args.load)]
+    for virtual_link, sensors, load in configurations:
+        others = spin_up_load(load)
+        try:
+            result = run(app, sensors, args.rate, args.seconds, virtual_link)
+        finally:
+            for process in others:
+                process.kill()
+                process.wait()
+        for stage, values in result.items():
+            if not virtual_link and stage != "frame":
+                continue
+            p50, p95, p99 = np.percentile(values, [50, 95, 99]) if len(values) else (np.nan,) * 3
+            name = "virtual BLE" if virtual_link else "reference"
+            label = f"{load} procs" if load else "idle"
+            print(
+                f"{name:<12} {sensors:>7} {label:>9} {stage:<10} {len(values):>6} "
+                f"{p50:8.1f} {p95:8.1f} {p99:8.1f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

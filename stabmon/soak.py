@@ -1,0 +1,354 @@
+"""A simulated clinic session under faults, end to end, and the checks that nothing was lost.
+
+Four virtual stabmon sensors on bumble's in-process link, reached through bleak and `BleSource`,
+record a long quiet-stance session through `SessionRunner` into HDF5, while:
+  - every sensor's radio loses packets in bursts (Gilbert–Elliott);
+  - three sensors drop out of range once each and come back (reconnection);
+  - one sensor's battery dies for good (it is reported lost; the session goes on);
+  - one sensor sends a storm of malformed packets;
+  - the disk is full for a while (the writer holds the data in memory).
+Afterwards (`check`): every sample the sensors sent whole is in the file, every sample missing
+from the file is flagged as a gap where it is missing, memory stayed flat, and the live running
+measures equal those of an offline replay of the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import resource
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from recordings import RecordingSink, RecordingWriter, SessionMetadata, read_recording
+from recordings.analysis import replay
+from recordings.reader import Recording
+from recordings.writer import MIN_FREE_BYTES
+from sensors.ble.link import BleSource, LinkSettings
+from sensors.ble.virtual.base import FaultPlan
+from sensors.ble.virtual.fleet import attach_fleet
+from sensors.ble.virtual.radio import VirtualRadio
+from sensors.identity import SensorFamily
+from sensors.placements import Placement
+from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing.live_measures import RunningMeasures
+from sensors.processing.session import NullSink
+from sensors.samples import SampleBlock
+from sensors.scripted import with_scripted_events
+from sensors.simulator import DrillOptions, SimulatedSensorSettings, make_drill
+from sensors.simulator.radio import RadioSettings
+from sensors.source import LinkState, StatusChange
+
+PLACEMENTS = (Placement.LUMBAR, Placement.PELVIS, Placement.THORAX, Placement.LEFT_THIGH)
+
+
+@dataclass(frozen=True)
+class SoakPlan:
+    """The session and its faults; times are session seconds."""
+
+    seconds: float
+    realtime: bool
+    rate_hz: float = 100.0
+    seed: int = 7
+    burst_start_probability: float = 0.01
+    disconnects: tuple[tuple[Placement, float], ...] = ()
+    outage_s: float = 3.0
+    dies: tuple[Placement, float] | None = None
+    storm: tuple[Placement, float, float] | None = None
+    disk_full_s: tuple[float, float] | None = None
+    give_up_after_s: float = 20.0
+
+    @staticmethod
+    def scaled(seconds: float, realtime: bool) -> SoakPlan:
+        """The standard fault schedule spread over a session of `seconds`."""
+        at = [seconds * f for f in (0.2, 0.45, 0.7)]
+        return SoakPlan(
+            seconds=seconds,
+            realtime=realtime,
+            disconnects=((Placement.PELVIS, at[0]), (Placement.THORAX, at[1]), (Placement.LUMBAR, at[2])),
+            outage_s=min(5.0, seconds * 0.04),
+            dies=(Placement.LEFT_THIGH, seconds * 0.6),
+            storm=(Placement.PELVIS, seconds * 0.3, seconds * 0.3 + min(10.0, seconds * 0.05)),
+            disk_full_s=(seconds * 0.55, seconds * 0.55 + min(30.0, seconds * 0.1)),
+            give_up_after_s=min(20.0, max(2.0, seconds * 0.03)),
+        )
+
+
+class CompactSentLog(list):
+    """Stands in for a virtual sensor's `sent_blocks`: keeps only sequence numbers and the
+    accelerometer (float32), 16 bytes a sample, so ground truth for an hour stays small."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sequence: list[np.ndarray] = []
+        self.acc: list[np.ndarray] = []
+        self.nbytes = 0
+
+    def append(self, block: SampleBlock) -> None:  # type: ignore[override]
+        self.sequence.append(block.sequence.astype(np.int64))
+        self.acc.append(block.acc_m_s2.astype(np.float32))
+        self.nbytes += block.sequence.size * 8 + block.acc_m_s2.size * 4
+
+    def sequences(self) -> np.ndarray:
+        return np.concatenate(self.sequence) if self.sequence else np.zeros(0, np.int64)
+
+    def accelerations(self) -> np.ndarray:
+        return np.concatenate(self.acc) if self.acc else np.zeros((0, 3), np.float32)
+
+
+class Disk:
+    """Free space as the writer sees it: none while session time is inside the full window."""
+
+    def __init__(self) -> None:
+        self.full = threading.Event()
+        self.held_back = 0
+
+    def free(self, folder: Path) -> int:
+        return MIN_FREE_BYTES - 1 if self.full.is_set() else 100 * MIN_FREE_BYTES
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process now, bytes (Linux /proc; peak RSS elsewhere)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class SoakSink(NullSink):
+    """Keeps the live running measures and status changes, samples memory, drives the disk."""
+
+    def __init__(self, plan: SoakPlan, disk: Disk, memory_every_s: float, harness_bytes: Callable[[], int]):
+        self.plan = plan
+        self.disk = disk
+        self.measures: list[RunningMeasures] = []
+        self.status: list[StatusChange] = []
+        self.memory: list[tuple[float, int]] = []  # (session s, RSS − harness bytes)
+        self.memory_every_s = memory_every_s
+        self.harness_bytes = harness_bytes
+        self.progress: Callable[[float], None] | None = None
+
+    def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
+        now = float(session_time_s[-1])
+        window = self.plan.disk_full_s
+        if window is not None:
+            inside = window[0] <= now < window[1]
+            if inside != self.disk.full.is_set():
+                (self.disk.full.set if inside else self.disk.full.clear)()
+        if not self.memory or now - self.memory[-1][0] >= self.memory_every_s:
+            self.memory.append((now, rss_bytes() - self.harness_bytes()))
+            if self.progress is not None:
+                self.progress(now / self.plan.seconds)
+
+    def on_measures(self, measures: RunningMeasures) -> None:
+        self.measures.append(measures)
+
+    def on_status(self, status: StatusChange) -> None:
+        self.status.append(status)
+
+
+@dataclass
+class SoakRun:
+    """What a soak produced: the file, the sensors' sent logs, the sink's observations."""
+
+    plan: SoakPlan
+    path: Path
+    sent: dict[Placement, CompactSentLog]
+    spoiled: dict[Placement, CompactSentLog]
+    sink: SoakSink
+    wall_s: float
+    writer_held_back: int
+    decode_errors: dict[Placement, int]
+
+
+async def run_soak(plan: SoakPlan, folder: Path, progress: Callable[[float], None] | None = None) -> SoakRun:
+    """Record the session of `plan` into `folder` under its faults."""
+    started = time.monotonic()
+    radio = VirtualRadio(realtime=plan.realtime)
+    try:
+        drill = make_drill("quiet-stance", DrillOptions(duration_s=plan.seconds + 5.0, seed=plan.seed))
+        faults = {p: FaultPlan(outage_s=plan.outage_s) for p in PLACEMENTS}
+        for placement, at in plan.disconnects:
+            faults[placement] = replace(
+                faults[placement], disconnect_at_s=(*faults[placement].disconnect_at_s, at)
+            )
+        if plan.dies is not None:
+            faults[plan.dies[0]] = replace(faults[plan.dies[0]], dies_at_s=plan.dies[1])
+        if plan.storm is not None:
+            placement, start, end = plan.storm
+            faults[placement] = replace(faults[placement], storm_s=(start, end))
+        radio_settings = RadioSettings(
+            burst_start_probability=plan.burst_start_probability, mean_burst_packets=4.0
+        )
+        fleet = await attach_fleet(
+            radio,
+            drill,
+            PLACEMENTS,
+            SensorFamily.STABMON,
+            SimulatedSensorSettings(rate_hz=plan.rate_hz, radio=radio_settings),
+            seed=plan.seed,
+            faults=faults,
+        )
+        sent = {p: CompactSentLog() for p in PLACEMENTS}
+        spoiled = {p: CompactSentLog() for p in PLACEMENTS}
+        for placement, sensor in fleet.items():
+            sensor.sent_blocks = sent[placement]
+            sensor.spoiled_blocks = spoiled[placement]
+        link = LinkSettings(rate_hz=plan.rate_hz, scan_timeout_s=1.5, give_up_after_s=plan.give_up_after_s)
+        ble = BleSource(
+            {p: s.address for p, s in fleet.items()}, link, backend=radio.backend(), clock=radio.clock
+        )
+        source = with_scripted_events(ble, drill.events())
+        await source.start()
+        disk = Disk()
+        settings = SessionSettings(rate_hz=plan.rate_hz, duration_s=plan.seconds)
+        metadata = SessionMetadata("SOAK01", "quiet-stance", settings, "soak test", {"source": "soak"})
+        path = folder / f"soak-{'realtime' if plan.realtime else 'fast'}-{plan.seconds:.0f}s.h5"
+        if path.exists():
+            path.unlink()
+        writer = RecordingWriter(path, metadata, source.sensors, free_space=disk.free)
+        harness = lambda: sum(log.nbytes for log in (*sent.values(), *spoiled.values()))  # noqa: E731
+        sink = SoakSink(plan, disk, memory_every_s=max(1.0, plan.seconds / 200), harness_bytes=harness)
+        sink.progress = progress
+        try:
+            await SessionRunner(source, [RecordingSink(writer), sink], settings).run()
+        finally:
+            await asyncio.to_thread(writer.close)
+        return SoakRun(
+            plan,
+            path,
+            sent,
+            spoiled,
+            sink,
+            time.monotonic() - started,
+            writer.held_back_episodes,
+            dict(ble.decode_errors()),
+        )
+    finally:
+        await radio.close()
+
+
+@dataclass
+class SoakReport:
+    """The checks' figures; `problems` is empty when everything held."""
+
+    samples_sent: dict[str, int] = field(default_factory=dict)
+    samples_recorded: dict[str, int] = field(default_factory=dict)
+    samples_spoiled: dict[str, int] = field(default_factory=dict)
+    samples_flagged_lost: dict[str, int] = field(default_factory=dict)
+    reconnections: dict[str, int] = field(default_factory=dict)
+    lost_sensors: list[str] = field(default_factory=list)
+    memory_growth_mb: float = math.nan
+    measures_compared: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def check(run: SoakRun, acc_tolerance_m_s2: float = 0.005) -> SoakReport:
+    """Everything sent is recorded or flagged; memory flat; live measures = offline replay."""
+    report = SoakReport()
+    recording = read_recording(run.path)
+    for placement in PLACEMENTS:
+        _check_samples(recording, placement, run, report, acc_tolerance_m_s2)
+        changes = [s for s in run.sink.status if s.placement is placement]
+        report.reconnections[placement.value] = sum(
+            1
+            for a, b in pairwise(changes)
+            if a.state is LinkState.RECONNECTING and b.state is LinkState.STREAMING
+        )
+        if any(s.state is LinkState.LOST for s in changes):
+            report.lost_sensors.append(placement.value)
+    for placement, at in run.plan.disconnects:
+        if report.reconnections.get(placement.value, 0) < 1:
+            report.problems.append(f"{placement.value}: no reconnection after the drop at {at:.0f} s")
+    if run.plan.dies is not None and run.plan.dies[0].value not in report.lost_sensors:
+        report.problems.append(f"{run.plan.dies[0].value}: dead sensor was never reported lost")
+    if run.plan.disk_full_s is not None and run.writer_held_back < 1:
+        report.problems.append("the writer never held data back while the disk was full")
+    _check_memory(run, report)
+    _check_measures(run, recording, report)
+    return report
+
+
+def _check_samples(
+    recording: Recording, placement: Placement, run: SoakRun, report: SoakReport, tolerance: float
+) -> None:
+    name = placement.value
+    seq = recording.samples[placement].sequence.astype(np.int64)
+    lost = recording.lost_before[placement].astype(np.int64)
+    sent_seq = run.sent[placement].sequences()
+    spoiled_seq = run.spoiled[placement].sequences()
+    report.samples_sent[name] = len(sent_seq)
+    report.samples_recorded[name] = len(seq)
+    report.samples_spoiled[name] = len(spoiled_seq)
+    report.samples_flagged_lost[name] = int(lost.sum())
+    if len(seq) == 0:
+        report.problems.append(f"{name}: nothing recorded")
+        return
+    if np.any(np.diff(seq) <= 0):
+        report.problems.append(f"{name}: sequence numbers repeat or go back in the file")
+    # Every gap in the file is flagged where it is, with its size.
+    expected_lost = np.concatenate([[0], np.diff(seq) - 1])
+    if not np.array_equal(lost, expected_lost):
+        report.problems.append(f"{name}: gap flags do not match the gaps in the sequence")
+    # Every sample sent whole before the session ended is in the file, with its values.
+    whole = ~np.isin(sent_seq, spoiled_seq)
+    due = whole & (sent_seq <= seq[-1]) & (sent_seq >= seq[0])
+    present = np.isin(sent_seq[due], seq)
+    if not present.all():
+        report.problems.append(
+            f"{name}: {int((~present).sum())} samples sent whole are missing from the file"
+        )
+    index = np.searchsorted(seq, sent_seq[due][present])
+    acc_sent = run.sent[placement].accelerations()[due][present]
+    error = np.abs(recording.samples[placement].acc_m_s2[index] - acc_sent)
+    if len(error) and float(error.max()) > tolerance:
+        report.problems.append(
+            f"{name}: recorded accelerations differ from the sent ones by {error.max():.3g}"
+        )
+    # Nothing in the file that was not sent.
+    if not np.isin(seq, sent_seq).all():
+        report.problems.append(f"{name}: the file holds samples that were never sent")
+
+
+def _check_memory(run: SoakRun, report: SoakReport, limit_mb: float = 40.0) -> None:
+    """Flat: the process (less the harness's own sent logs) grows by less than limit_mb from the
+    first fifth of the session to its end."""
+    memory = run.sink.memory
+    if len(memory) < 5:
+        return
+    t = np.array([m[0] for m in memory])
+    rss = np.array([m[1] for m in memory], dtype=float) / 2**20
+    settled = rss[t >= 0.2 * t[-1]]
+    report.memory_growth_mb = float(np.median(settled[-max(1, len(settled) // 5) :]) - settled[0])
+    if report.memory_growth_mb > limit_mb:
+        report.problems.append(f"memory grew by {report.memory_growth_mb:.0f} MB over the session")
+
+
+def _check_measures(run: SoakRun, recording: Recording, report: SoakReport) -> None:
+    offline = replay(recording).collector.measures
+    live = run.sink.measures
+    report.measures_compared = len(live)
+    if len(offline) != len(live):
+        report.problems.append(f"{len(live)} live measure updates, {len(offline)} from the file")
+        return
+    for a, b in zip(live, offline, strict=True):
+        if not _same(a, b):
+            report.problems.append(f"live measures at {a.time_s:.1f} s differ from the offline replay")
+            return
+
+
+def _same(a: object, b: object) -> bool:
+    if hasattr(a, "__dataclass_fields__"):
+        return all(_same(getattr(a, f), getattr(b, f)) for f in a.__dataclass_fields__)
+    if isinstance(a, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, np.ndarray):
+        return np.array_equal(a, b, equal_nan=True)
+    return a == b

@@ -1,0 +1,43 @@
+"""Short versions of benchmarks/soak.py and benchmarks/latency.py, as regression tests."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from sensors.placements import Placement
+from sensors.processing import SessionRunner, SessionSettings
+from sensors.simulator import DrillOptions, SimulatedSensorSettings, make_drill
+from sensors.simulator.source import SimulatedSource
+from stabmon.latency import Probe, latencies_ms
+from stabmon.soak import SoakPlan, check, run_soak
+
+
+def test_a_short_soak_under_every_fault_loses_nothing(tmp_path):
+    plan = SoakPlan.scaled(45.0, realtime=False)
+    run = asyncio.run(run_soak(plan, tmp_path))
+    report = check(run)
+    assert report.problems == []
+    # The faults really happened: bursts, drops, a storm, a dead sensor, a full disk.
+    assert all(n > 0 for n in report.samples_flagged_lost.values())
+    assert {p.value for p, _ in plan.disconnects} <= {k for k, v in report.reconnections.items() if v >= 1}
+    assert report.lost_sensors == [Placement.LEFT_THIGH.value]
+    assert report.samples_spoiled[Placement.PELVIS.value] > 0 and run.decode_errors[Placement.PELVIS] > 0
+    assert run.writer_held_back == 1
+    assert report.measures_compared >= 30
+
+
+def test_every_notification_reaches_a_frame_and_the_measures(tmp_path):
+    """No data is ever stuck: each notification's newest sample is covered by a later frame,
+    and each running-measures update follows the notifications it needs (no timing bounds:
+    those are the benchmark's job)."""
+    drill = make_drill("quiet-stance", DrillOptions(duration_s=14.0))
+    source = SimulatedSource(drill, settings=SimulatedSensorSettings(rate_hz=200.0), realtime=True)
+    probe = Probe()
+    asyncio.run(SessionRunner(source, [probe], SessionSettings(rate_hz=200.0, duration_s=13.0)).run())
+    arrivals = {p: [a for a in v if a[1] < 12.5] for p, v in probe.arrivals.items()}
+    delays = latencies_ms(arrivals, probe.frames, 1 / 200)
+    assert len(delays) == sum(len(v) for v in arrivals.values())  # every notification covered
+    assert np.all(delays >= 0)  # a frame never precedes the data it holds
+    assert len(probe.measures) >= 2
