@@ -48,8 +48,8 @@ from sensors.processing.comparison import dual_task_effect_pct
 from sensors.processing.errors import ProcessingError
 from sensors.processing.session import SessionSink
 from sensors.samples import Frame
-from sensors.scripted import with_scripted_events
 from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, make_drill
+from sensors.simulator.drills.base import continued
 from sensors.source import SensorHealth, Source
 
 log = logging.getLogger(__name__)
@@ -346,14 +346,16 @@ class ClinicSession:
         events = [e for e in simulated.events() if e.kind not in (EventKind.TASK_START, EventKind.TASK_END)]
         about: dict[str, Any] = {"seed": c.seed, "dual_task_factor": factor}
         if not c.virtual_link:
+            # Sampling goes on past the task, as real sensors do, until the session stops.
             direct = SimulatedSource(
-                simulated,
+                continued(simulated, 60.0),
                 c.placements,
                 SimulatedSensorSettings(rate_hz=c.rate_hz),
                 seed=c.seed,
                 realtime=True,
+                events=events,
             )
-            return with_scripted_events(direct, events), {**about, "source": "simulated sensors (no radio)"}
+            return direct, {**about, "source": "simulated sensors (no radio)"}
         radio = VirtualRadio(realtime=True)
         stack.append(radio)
         source = await virtual_drill_source(

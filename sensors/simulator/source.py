@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 
 import numpy as np
 
@@ -39,8 +39,10 @@ class SimulatedSource:
         realtime: bool = False,
         chunk_s: float = 0.5,
         delivery_s: float = 0.1,
+        events: Iterable[Event] | None = None,
     ) -> None:
         self.drill = drill
+        self.events = tuple(drill.events() if events is None else events)
         self.realtime = realtime
         self.chunk_s = chunk_s
         self.delivery_ns = 0 if realtime else round(delivery_s * 1e9)
@@ -92,7 +94,7 @@ class SimulatedSource:
         origin = self._host_origin_ns
         for placement in self.simulated:
             yield StatusChange(placement, LinkState.STREAMING, origin, "simulated sensor streaming")
-        pending_events = list(self.drill.events())
+        pending_events = sorted(self.events, key=lambda e: e.time_s)
         t = 0.0
         while t < self.drill.duration_s and not self._stopped:
             t_next = min(t + self.chunk_s, self.drill.duration_s)

@@ -27,7 +27,7 @@ def _wait(session: ClinicSession, until, timeout_s: float = 40.0) -> None:
 
 
 def test_a_dual_task_protocol_records_every_repetition_with_markers_answers_and_measures(data_dir: Path):
-    session = ClinicSession(ClinicConfig(subject_id="P001", data_dir=data_dir))
+    session = ClinicSession(ClinicConfig(subject_id="P001", data_dir=data_dir, virtual_link=False))
     protocol = short_protocol(
         repetitions=2, conditions=("single", "dual"), cognitive_task="serial-subtraction"
     )
@@ -77,13 +77,14 @@ def test_a_dual_task_protocol_records_every_repetition_with_markers_answers_and_
 
 
 def test_stopping_during_a_recording_keeps_everything_recorded_so_far(data_dir: Path):
-    session = ClinicSession(ClinicConfig(subject_id="P002", data_dir=data_dir))
+    session = ClinicSession(ClinicConfig(subject_id="P002", data_dir=data_dir, virtual_link=False))
     try:
         session.run_protocol(short_protocol(task_s=60.0))
         _wait(session, lambda: session.status.phase is Phase.TASK and session.status.elapsed_s > 4.5)
         with pytest.raises(RuntimeError, match="already running"):
             session.run_protocol(short_protocol())
         event = session.mark(EventKind.PERTURBATION, "push")
+        time.sleep(0.5)  # the clinician stops a little after the push
         session.stop()
         session.wait(20)
     finally:

@@ -15,7 +15,7 @@ from stabmon.soak import SoakPlan, check, run_soak
 
 
 def test_a_short_soak_under_every_fault_loses_nothing(tmp_path):
-    plan = SoakPlan.scaled(45.0, realtime=False)
+    plan = SoakPlan.scaled(30.0, realtime=False)
     run = asyncio.run(run_soak(plan, tmp_path))
     report = check(run)
     assert report.problems == []
@@ -25,7 +25,7 @@ def test_a_short_soak_under_every_fault_loses_nothing(tmp_path):
     assert report.lost_sensors == [Placement.LEFT_THIGH.value]
     assert report.samples_spoiled[Placement.PELVIS.value] > 0 and run.decode_errors[Placement.PELVIS] > 0
     assert run.writer_held_back == 1
-    assert report.measures_compared >= 30
+    assert report.measures_compared >= 15
 
 
 def test_every_notification_reaches_a_frame_and_the_measures(tmp_path):
