@@ -29,8 +29,9 @@ demo: install
 	fi
 	$(BIN)/stabmon report "$$(ls -t $(DEMO_DIR)/sub-DEMO01/*.h5 | head -1)" -o $(DEMO_DIR)/report.html --data-dir $(DEMO_DIR)
 
+# One worker per core; tests that publish on LSL share a worker (their stream names would meet).
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check .

@@ -173,6 +173,7 @@ def _no_real_config(monkeypatch, tmp_path):
     monkeypatch.setenv("STABMON_CONFIG_DIR", str(tmp_path / "config"))
 
 
+@pytest.mark.xdist_group("lsl")
 def test_the_lsl_switch_publishes_the_session_and_its_marks(qtbot, tmp_path, data_dir):
     pylsl = pytest.importorskip("pylsl")
     window = make_window(qtbot, tmp_path, data_dir, STANCE, task_s=5.0)

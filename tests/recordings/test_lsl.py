@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 pylsl = pytest.importorskip("pylsl")
+pytestmark = pytest.mark.xdist_group("lsl")  # one worker: LSL stream names are network-wide
 
 from recordings.lsl import LslError, LslMarkerInlet, LslOutletSink, marker_event, with_lsl_markers  # noqa: E402
 from sensors.events import EventKind  # noqa: E402

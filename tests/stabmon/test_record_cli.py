@@ -96,6 +96,7 @@ def test_drills_lists_every_drill(capsys):
         assert name in out
 
 
+@pytest.mark.xdist_group("lsl")
 def test_record_publishes_on_lsl_and_names_a_missing_marker_stream(tmp_path, capsys):
     argv = ["record", "--simulate", "--fast", "--seconds", "6", "--subject", "L1", "--out", str(tmp_path)]
     assert main([*argv, "--lsl"]) == 0
