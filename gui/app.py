@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
+from types import TracebackType
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -12,6 +14,8 @@ from PySide6.QtWidgets import QApplication
 from gui.main_window import MainWindow
 from gui.model.protocols import load_protocols
 from gui.model.settings import default_settings_path, load_settings
+
+log = logging.getLogger(__name__)
 
 
 def build_window(args: argparse.Namespace) -> MainWindow:
@@ -31,10 +35,22 @@ def build_window(args: argparse.Namespace) -> MainWindow:
     return MainWindow(settings, settings_path, protocols, problems)
 
 
+def show_unexpected_errors(window: MainWindow) -> None:
+    """An error nobody caught (a bug) becomes a message in the window and a logged traceback,
+    never a traceback on the clinician's screen; the session thread keeps recording."""
+
+    def hook(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        log.error("unexpected error", exc_info=(kind, error, trace))
+        window.show_error(f"Something went wrong ({kind.__name__}: {error}). The recording is not affected.")
+
+    sys.excepthook = hook
+
+
 def run(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("stabmon")
     window = build_window(args)
+    show_unexpected_errors(window)
     window.show()
     if args.patient_view:
         window.open_patient_view()

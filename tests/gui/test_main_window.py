@@ -3,6 +3,7 @@ calibration, a short drill with a marked push, a note and a pain rating, then th
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QInputDialog
 
+from gui.app import show_unexpected_errors
 from gui.main_window import SHORTCUTS, MainWindow
 from gui.model.clinic import Phase
 from gui.model.protocols import load_protocols
@@ -197,3 +199,21 @@ def test_the_lsl_switch_publishes_the_session_and_its_marks(qtbot, tmp_path, dat
     qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
     window.close()
     assert load_settings(tmp_path / "settings.json").lsl is True
+
+
+def test_an_unexpected_error_in_the_window_is_a_message(qtbot, tmp_path, data_dir, monkeypatch):
+    window = make_window(qtbot, tmp_path, data_dir, STANCE)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    show_unexpected_errors(window)
+
+    def broken() -> None:
+        raise ZeroDivisionError("a bug in a handler")
+
+    window.drill.note_button.setEnabled(True)
+    window.drill.note_button.clicked.disconnect()
+    window.drill.note_button.clicked.connect(broken)
+    qtbot.mouseClick(window.drill.note_button, Qt.MouseButton.LeftButton)
+    assert window.banner.isVisible()
+    assert "ZeroDivisionError: a bug in a handler" in window.banner.text()
+    assert "not affected" in window.banner.text()
+    window.close()
