@@ -30,7 +30,16 @@ from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement
 from sensors.source import SensorHealth
 
-HEALTH_COLUMNS = ("sensor", "state", "rate Hz", "loss %", "battery %", "latency ms", "drift ppm")
+HEALTH_COLUMNS = (
+    "sensor",
+    "state",
+    "rate Hz",
+    "loss %",
+    "battery %",
+    "signal dBm",
+    "latency ms",
+    "drift ppm",
+)
 FAMILIES = [f for f in SensorFamily if f is not SensorFamily.SIMULATED]
 
 
@@ -143,6 +152,7 @@ class SensorPanel(QGroupBox):
                 _number(h.rate_hz),
                 _number(100 * h.loss_fraction, 1),
                 _number(h.battery_pct),
+                _number(h.rssi_dbm),
                 _number(1000 * h.latency_s),
                 _number(h.drift_ppm),
             )

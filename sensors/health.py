@@ -76,6 +76,10 @@ BATTERY_WARNING_PCT = 15.0
 DRIFT_WARNING_PPM = 200.0
 
 
+#: Below this received signal strength a BLE link starts to drop packets (typical −85 to −90 dBm).
+WEAK_SIGNAL_DBM = -85.0
+
+
 def health_warnings(health: SensorHealth) -> list[str]:
     """What a clinician should know about one sensor, in plain words (empty when all is well),
     e.g. "pelvis sensor: 12 % of packets lost in the last 10 s"."""
@@ -91,6 +95,8 @@ def health_warnings(health: SensorHealth) -> list[str]:
         warnings.append(f"{who}: {100 * health.loss_fraction:.0f} % of packets lost in the last 10 s")
     if not math.isnan(health.battery_pct) and health.battery_pct <= BATTERY_WARNING_PCT:
         warnings.append(f"{who}: battery at {health.battery_pct:.0f} %")
+    if not math.isnan(health.rssi_dbm) and health.rssi_dbm < WEAK_SIGNAL_DBM:
+        warnings.append(f"{who}: weak signal ({health.rssi_dbm:.0f} dBm) — bring the computer closer")
     if not math.isnan(health.drift_ppm) and abs(health.drift_ppm) > DRIFT_WARNING_PPM:
         warnings.append(f"{who}: its clock runs {health.drift_ppm:+.0f} ppm off — timing may be unreliable")
     return warnings

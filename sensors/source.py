@@ -45,7 +45,8 @@ class SensorHealth:
 
     rate_hz: samples/s delivered over the health window; loss_fraction: share of samples lost
     over that window (0–1); latency_s: mean notification delay beyond the fastest one;
-    drift_ppm: device clock rate error; battery_pct: NaN when unknown; last_packet_age_s: time
+    drift_ppm: device clock rate error; battery_pct: NaN when unknown; rssi_dbm: received signal
+    strength when it was last measured (the scan), NaN when unknown; last_packet_age_s: time
     since the last notification.
     """
 
@@ -59,6 +60,7 @@ class SensorHealth:
     last_packet_age_s: float = math.inf
     samples_received: int = 0
     samples_lost: int = 0
+    rssi_dbm: float = math.nan
 
 
 SourceItem = SampleBlock | StatusChange | Event

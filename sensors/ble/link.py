@@ -18,7 +18,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -164,7 +164,9 @@ class BleSource:
 
     def health(self) -> Mapping[Placement, SensorHealth]:
         now = self.clock.now()
-        return {p: s.tracker.snapshot(now) for p, s in self._sensors.items()}
+        return {
+            p: replace(s.tracker.snapshot(now), rssi_dbm=s.found.rssi_dbm) for p, s in self._sensors.items()
+        }
 
     def decode_errors(self) -> Mapping[Placement, int]:
         """Malformed notifications per sensor so far."""

@@ -60,3 +60,5 @@ def test_health_warnings_speak_plainly():
     assert health_warnings(silent) == ["lumbar sensor: no data for 3 s"]
     assert "reconnecting" in health_warnings(SensorHealth(Placement.LUMBAR, LinkState.RECONNECTING))[0]
     assert "lost" in health_warnings(SensorHealth(Placement.LUMBAR, LinkState.LOST))[0]
+    far = SensorHealth(Placement.THORAX, LinkState.STREAMING, 100.0, rssi_dbm=-91.0, last_packet_age_s=0.02)
+    assert health_warnings(far) == ["thorax sensor: weak signal (-91 dBm) — bring the computer closer"]
