@@ -82,24 +82,35 @@ class SoakPlan:
 
 class CompactSentLog(list):
     """Stands in for a virtual sensor's `sent_blocks`: keeps only sequence numbers and the
-    accelerometer (float32), 16 bytes a sample, so ground truth for an hour stays small."""
+    accelerometer (float32) in arrays that grow by doubling, 20 bytes a sample and no per-block
+    objects, so ground truth for an hour stays small and its size is known (`nbytes`)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.sequence: list[np.ndarray] = []
-        self.acc: list[np.ndarray] = []
-        self.nbytes = 0
+        self._sequence = np.zeros(4096, np.int64)
+        self._acc = np.zeros((4096, 3), np.float32)
+        self.count = 0
 
     def append(self, block: SampleBlock) -> None:  # type: ignore[override]
-        self.sequence.append(block.sequence.astype(np.int64))
-        self.acc.append(block.acc_m_s2.astype(np.float32))
-        self.nbytes += block.sequence.size * 8 + block.acc_m_s2.size * 4
+        end = self.count + len(block)
+        if end > len(self._sequence):
+            size = max(end, 2 * len(self._sequence))
+            self._sequence = np.resize(self._sequence, size)
+            self._acc = np.resize(self._acc, (size, 3))
+        self._sequence[self.count : end] = block.sequence
+        self._acc[self.count : end] = block.acc_m_s2
+        self.count = end
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the log holds, bytes (its arrays' capacity)."""
+        return self._sequence.nbytes + self._acc.nbytes
 
     def sequences(self) -> np.ndarray:
-        return np.concatenate(self.sequence) if self.sequence else np.zeros(0, np.int64)
+        return self._sequence[: self.count].copy()
 
     def accelerations(self) -> np.ndarray:
-        return np.concatenate(self.acc) if self.acc else np.zeros((0, 3), np.float32)
+        return self._acc[: self.count].copy()
 
 
 class Disk:
