@@ -24,28 +24,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import pyqtgraph as pg
+from bench_window import stance_window
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
-from gui.main_window import MainWindow
 from gui.model.clinic import Phase
-from gui.model.protocols import load_protocols
-from gui.model.settings import DashboardSettings
 from recordings import read_recording
-
-PLACEMENTS = {
-    2: ["lumbar", "pelvis"],
-    6: ["lumbar", "pelvis", "thorax", "left_thigh", "right_thigh", "left_shank"],
-}
 
 
 def reference_frame_ms(app: QApplication, points: int, frames: int = 200) -> float:
@@ -70,25 +61,8 @@ def reference_frame_ms(app: QApplication, points: int, frames: int = 200) -> flo
 def run(
     app: QApplication, sensors: int, rate_hz: float, seconds: float, virtual_link: bool
 ) -> dict[str, float]:
-    work = Path(tempfile.mkdtemp(prefix="stabmon-bench-"))
-    (work / "protocols").mkdir()
-    (work / "protocols" / "bench.toml").write_text(
-        f'name = "bench"\ndrill = "quiet-stance"\ninstructions = "Stand."\n'
-        f"task_s = {seconds}\nget_ready_s = 0\n",
-        encoding="utf-8",
-    )
-    protocols, _ = load_protocols(work / "protocols")
-    settings = DashboardSettings(
-        subject_id="BENCH",
-        data_dir=str(work / "library"),
-        protocol="bench",
-        rate_hz=rate_hz,
-        placements=PLACEMENTS[sensors],
-        virtual_link=virtual_link,
-    )
-    window = MainWindow(settings, work / "settings.json", protocols)
+    window, work = stance_window(sensors, rate_hz, seconds, virtual_link)
     window.resize(1500, 950)
-    window.show()
     ticks: list[float] = []
     state = {"measuring": False, "gui0": 0.0, "cpu0": 0.0, "wall0": 0.0, "redraws0": 0}
     result: dict[str, float] = {}

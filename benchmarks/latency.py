@@ -21,48 +21,22 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
+from bench_window import stance_window
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
-from gui.main_window import MainWindow
-from gui.model.protocols import load_protocols
-from gui.model.settings import DashboardSettings
 from stabmon.latency import Probe, latencies_ms, measure_latencies_ms
-
-PLACEMENTS = {
-    2: ["lumbar", "pelvis"],
-    6: ["lumbar", "pelvis", "thorax", "left_thigh", "right_thigh", "left_shank"],
-}
 
 
 def run(
     app: QApplication, sensors: int, rate_hz: float, seconds: float, virtual_link: bool = True
 ) -> dict[str, np.ndarray]:
-    work = Path(tempfile.mkdtemp(prefix="stabmon-latency-"))
-    (work / "protocols").mkdir()
-    (work / "protocols" / "bench.toml").write_text(
-        f'name = "bench"\ndrill = "quiet-stance"\ninstructions = "Stand."\n'
-        f"task_s = {seconds}\nget_ready_s = 0\n",
-        encoding="utf-8",
-    )
-    protocols, _ = load_protocols(work / "protocols")
-    settings = DashboardSettings(
-        subject_id="BENCH",
-        data_dir=str(work / "library"),
-        protocol="bench",
-        rate_hz=rate_hz,
-        placements=PLACEMENTS[sensors],
-        virtual_link=virtual_link,
-    )
-    window = MainWindow(settings, work / "settings.json", protocols)
-    window.show()
+    window, _ = stance_window(sensors, rate_hz, seconds, virtual_link)
     probe = Probe()
     window.session.probes.append(probe)
     drained: list[tuple[int, float]] = []
