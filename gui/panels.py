@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.model.clinic import CalibrationCheck, DualTaskEffect, RecordingResult, describe_health
+from gui.model.calibration_check import CalibrationCheck
+from gui.model.clinic import RecordingResult, describe_health
+from gui.model.dual_task import DualTaskEffect
 from gui.model.protocols import DrillProtocol
 from sensors.ble.scan import DiscoveredSensor
 from sensors.identity import SensorFamily

@@ -23,9 +23,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from gui.model.calibration_check import CalibrationCheck, judge_calibration
 from gui.model.cognitive import CognitiveScore, Trial, make_cognitive_task, score_responses
+from gui.model.dual_task import DualTaskEffect, dual_task_effect
 from gui.model.live import LiveFeed
 from gui.model.protocols import DrillProtocol
 from recordings import RecordingSink, RecordingWriter, SessionMetadata
@@ -41,13 +41,10 @@ from sensors.health import health_warnings
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement
 from sensors.processing import SessionRunner, SessionSettings
-from sensors.processing.analysis import AnalysisResult, drill_family
-from sensors.processing.calibration import calibrate_functional
+from sensors.processing.analysis import AnalysisResult
 from sensors.processing.collector import SessionCollector
-from sensors.processing.comparison import dual_task_effect_pct
 from sensors.processing.errors import ProcessingError
 from sensors.processing.session import SessionSink
-from sensors.samples import Frame
 from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, make_drill
 from sensors.simulator.drills.base import continued
 from sensors.source import SensorHealth, Source
@@ -56,8 +53,6 @@ log = logging.getLogger(__name__)
 
 #: How much stronger sway is in the simulated dual-task condition.
 SIMULATED_DUAL_TASK_FACTOR = 1.4
-#: Stance-family measures whose dual-task effect is reported (higher sway is worse).
-DUAL_TASK_MEASURES = ("acc_rms_ap", "acc_rms_ml", "acc_ellipse_area_95", "angle_rms_ap", "angle_rms_ml")
 
 
 class Phase(StrEnum):
@@ -131,23 +126,6 @@ class RecordingResult:
     measures: AnalysisResult | None
     problem: str = ""
     cognitive: CognitiveScore | None = None
-
-
-@dataclass(frozen=True)
-class CalibrationCheck:
-    """The outcome of the calibration step: ok, and what to tell the clinician."""
-
-    ok: bool
-    lines: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class DualTaskEffect:
-    """Dual-task effect (%) per measure, negative = a cost (Plummer & Eskes 2015), with the
-    dual-condition cognitive score."""
-
-    effects_pct: dict[str, float]
-    cognitive: CognitiveScore | None
 
 
 class _Cognitive:
@@ -576,53 +554,6 @@ async def _cancel_the_rest() -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def judge_calibration(collector: SessionCollector, failures: list[str], with_bend: bool) -> CalibrationCheck:
-    """What the calibration step found, in words for the clinician."""
-    if collector.calibration is None:
-        reason = failures[-1] if failures else "no still capture was received from every sensor"
-        return CalibrationCheck(False, (f"Calibration failed: {reason}",))
-    lines = [f"Neutral stance calibrated ({', '.join(p.value for p in collector.calibration.mount_q)})."]
-    if not with_bend:
-        return CalibrationCheck(True, tuple(lines))
-    frame = Frame.concatenate(collector.frames)
-    after = frame.time_s > collector.calibration.time_s
-    bend_acc = {}
-    for placement in collector.calibration.mount_q:
-        column = frame.index(placement)
-        ok = after & frame.valid[:, column]
-        bend_acc[placement] = frame.acc_m_s2[ok, column]
-    if any(len(a) == 0 for a in bend_acc.values()):
-        return CalibrationCheck(False, (*lines, "No data arrived during the bend; do it again."))
-    functional = calibrate_functional(collector.calibration, bend_acc, float(frame.time_s[-1]))
-    tilts = ", ".join(f"{p.value} {t:.0f}°" for p, t in functional.bend_tilt_deg.items())
-    lines.append(f"Forward bend: deepest tilt {tilts}.")
-    lines += list(functional.warnings)
-    return CalibrationCheck(not functional.warnings, tuple(lines))
-
-
-def dual_task_effect(results: list[RecordingResult]) -> DualTaskEffect | None:
-    """Dual-task effect between the single- and dual-condition recordings of a protocol (means
-    over repetitions of each condition); None when either condition has no measures."""
-    by_condition: dict[str, list[AnalysisResult]] = {"single": [], "dual": []}
-    scores = [r.cognitive for r in results if r.cognitive is not None]
-    for r in results:
-        if r.measures is not None:
-            by_condition[r.condition].append(r.measures)
-    if not by_condition["single"] or not by_condition["dual"]:
-        return None
-    if drill_family(results[0].drill) not in ("quiet-stance", "single-leg"):
-        return None
-    effects = {}
-    for name in DUAL_TASK_MEASURES:
-        try:
-            single = float(np.mean([m.value(name) for m in by_condition["single"]]))
-            dual = float(np.mean([m.value(name) for m in by_condition["dual"]]))
-            effects[name] = dual_task_effect_pct(single, dual, higher_is_better=False)
-        except (KeyError, ProcessingError):
-            continue
-    return DualTaskEffect(effects, scores[-1] if scores else None)
 
 
 def describe_health(health: dict[Placement, SensorHealth]) -> list[str]:
