@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 
 #: How much stronger sway is in the simulated dual-task condition.
 SIMULATED_DUAL_TASK_FACTOR = 1.4
+#: How much longer than usual (s) live frames must wait for late data before the clinician is told.
+BEHIND_WARNING_S = 0.5
 
 
 class Phase(StrEnum):
@@ -442,7 +444,7 @@ class ClinicSession:
     ) -> None:
         """Run the recording's phases by session time: still stance, then the task."""
         path = writer.path
-        disk_warned = False
+        disk_warned = behind_warned = False
         self._runner = runner
         self._end_task.clear()
         task = asyncio.create_task(runner.run())
@@ -489,6 +491,13 @@ class ClinicSession:
                     self.messages.append(
                         "The disk is almost full: the recording is kept in memory and written as soon as "
                         "there is room. Free some disk space."
+                    )
+                if runner.live_wait_s > runner.settings.max_wait_s + BEHIND_WARNING_S and not behind_warned:
+                    behind_warned = True
+                    self.messages.append(
+                        f"The computer is too busy to keep up: the live view now runs up to "
+                        f"{runner.live_wait_s:.1f} s behind so that no sensor's data are left out. "
+                        "The recording is complete. Closing other programs helps."
                     )
                 await asyncio.sleep(0.05)
             await task

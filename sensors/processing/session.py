@@ -102,6 +102,7 @@ class SessionReport:
     session_s: float
     calibrated: bool
     calibration_failures: tuple[str, ...]
+    late_samples: int = 0  # came after their frames were out (flagged there; in the recording)
 
 
 class SessionRunner:
@@ -120,6 +121,7 @@ class SessionRunner:
         self._clocks: dict[Placement, ClockSync] = {}
         self._frames = 0
         self._now_s = 0.0
+        self._synchronizer: Synchronizer | None = None
 
     def _build(self, placements: tuple[Placement, ...]) -> None:
         """Processing for these placements (a BLE source knows its sensors only once started)."""
@@ -134,6 +136,13 @@ class SessionRunner:
     def session_time_s(self) -> float:
         """Session time (s) of the newest block received so far (0 before the first)."""
         return self._now_s
+
+    @property
+    def live_wait_s(self) -> float:
+        """How long (s) live frames now wait for a sensor behind the others: max_wait_s, or more
+        while data come late (see `Synchronizer`)."""
+        sync = self._synchronizer
+        return sync.wait_s if sync is not None else self.settings.max_wait_s
 
     def stop(self) -> None:
         """Ask the running session to end after the current block."""
@@ -176,6 +185,7 @@ class SessionRunner:
             sink.on_start(origin)
         self._clocks = {p: ClockSync(origin, s.clock) for p in self.placements}
         synchronizer = Synchronizer(self.placements, SynchronizerSettings(s.rate_hz, s.max_wait_s))
+        self._synchronizer = synchronizer
         try:
             async for item in self.source.stream():
                 if isinstance(item, SampleBlock):
@@ -245,4 +255,5 @@ class SessionRunner:
             session_s=self._now_s if math.isfinite(self._now_s) else 0.0,
             calibrated=self.pipeline.calibration is not None,
             calibration_failures=tuple(dict.fromkeys(self.pipeline.calibration_failures)),
+            late_samples=self._synchronizer.late_samples if self._synchronizer is not None else 0,
         )

@@ -3,12 +3,21 @@
 A grid point is filled for a placement by linear interpolation between the two samples that
 bracket it, only when those two are consecutive on the device (sequence numbers differ by one);
 otherwise it is NaN with `valid` False. Nothing is invented across a loss. A grid point is
-emitted once every placement has data past it, or once `max_wait_s` has passed since it (so a
-silent sensor cannot stall the others; it shows as a gap instead).
+emitted once every placement has data past it, or once the others have data `max_wait_s` past it
+(so a silent sensor cannot stall the others; it shows as a gap instead).
+
+The wait is counted in data time, not arrival time: when the whole process falls behind (a
+loaded laptop), every sensor's data come late together and nothing is flagged. When one sensor's
+data come in behind the others' by more than the wait (a computer too busy to keep the sensors
+level, a sensor that buffers), the wait grows to cover that lateness with a margin, up to
+`longest_wait_s`, and the lateness seen fades with time constant `wait_recovery_s`: the live
+frames come later but whole. The late samples
+themselves are counted (`late_samples`); the recording has them, and offline analysis uses them.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -18,13 +27,21 @@ from sensors.placements import Placement
 from sensors.processing.errors import SynchronizerError
 from sensors.samples import Frame
 
+log = logging.getLogger(__name__)
+#: How much more than the lateness seen the wait grows to.
+WAIT_MARGIN = 1.5
+
 
 @dataclass(frozen=True)
 class SynchronizerSettings:
-    """rate_hz: output grid rate; max_wait_s: how long to wait for a late placement."""
+    """rate_hz: output grid rate; max_wait_s: how long (data time, s) to wait for a placement
+    behind the others; longest_wait_s: how far that wait may grow when data come late;
+    wait_recovery_s: time constant (data time, s) of its return to max_wait_s."""
 
     rate_hz: float = 100.0
     max_wait_s: float = 0.5
+    longest_wait_s: float = 5.0
+    wait_recovery_s: float = 20.0
 
 
 class _Buffer:
@@ -98,6 +115,16 @@ class Synchronizer:
     def reset(self) -> None:
         self._buffers = {p: _Buffer() for p in self.placements}
         self._next_index: int | None = None  # grid index of the next point to emit
+        self._newest_s = -math.inf  # newest sample time of any placement
+        self._wait_s = self.settings.max_wait_s
+        self._behind_s = 0.0  # how far (s) a placement's data have come behind the others, fading
+        self._waited_at_s = -math.inf  # data time the wait was last relaxed at
+        self.late_samples = 0
+
+    @property
+    def wait_s(self) -> float:
+        """How long (s of data time) the synchroniser now waits for a placement behind the others."""
+        return self._wait_s
 
     def push(
         self,
@@ -112,18 +139,50 @@ class Synchronizer:
             raise SynchronizerError(f"synchroniser was not set up for a {placement.value} sensor")
         if len(session_time_s) == 0:
             return
+        times = np.asarray(session_time_s, dtype=float)
         if self._next_index is None:
-            self._next_index = math.ceil(float(session_time_s[0]) * self.settings.rate_hz)
+            self._next_index = math.ceil(float(times[0]) * self.settings.rate_hz)
+        else:
+            self._note_lateness(placement, times)
+        self._newest_s = max(self._newest_s, float(times[-1]))
         self._buffers[placement].append(
-            np.asarray(session_time_s, dtype=float),
+            times,
             np.asarray(sequence, dtype=np.int64),
             np.asarray(acc_m_s2, dtype=float),
             np.asarray(gyr_rad_s, dtype=float),
         )
 
+    def _note_lateness(self, placement: Placement, times: np.ndarray) -> None:
+        """Track how far behind the others this placement's data come, and wait that long (with
+        a margin); count samples for grid points already emitted."""
+        assert self._next_index is not None
+        emitted_until_s = (self._next_index - 1) / self.settings.rate_hz
+        self.late_samples += int(np.count_nonzero(times <= emitted_until_s))
+        self._behind_s = max(self._behind_s, self._newest_s - float(times[0]))
+        wait = min(max(self.settings.max_wait_s, WAIT_MARGIN * self._behind_s), self.settings.longest_wait_s)
+        if wait > self._wait_s + 0.25:
+            log.warning(
+                "at %.1f s %s data came %.2f s behind the others; live frames now wait up to %.1f s",
+                self._newest_s,
+                placement.value,
+                self._behind_s,
+                wait,
+            )
+        self._wait_s = max(self._wait_s, wait)
+
+    def _relax_wait(self) -> None:
+        """Let the lateness seen fade with data time, and the wait with it (down to max_wait_s)."""
+        if math.isfinite(self._waited_at_s):
+            elapsed = max(self._newest_s - self._waited_at_s, 0.0)
+            self._behind_s *= math.exp(-elapsed / self.settings.wait_recovery_s)
+            wait = max(self.settings.max_wait_s, WAIT_MARGIN * self._behind_s)
+            self._wait_s = min(wait, self.settings.longest_wait_s)
+        self._waited_at_s = self._newest_s
+
     def pull(self, now_s: float) -> Frame | None:
-        """Every grid point that is ready at session time `now_s`, as one frame (or None)."""
-        deadline = now_s - self.settings.max_wait_s
+        """Every grid point that is ready at session time `now_s` (s), as one frame (or None)."""
+        self._relax_wait()
+        deadline = min(self._newest_s, now_s) - self._wait_s
         frontier = min(max(b.latest_s, deadline) for b in self._buffers.values())
         return self._emit_until(frontier)
 

@@ -145,12 +145,71 @@ def test_interpolation_is_linear_between_consecutive_samples():
 
 def test_a_silent_sensor_does_not_stall_the_others():
     sync = Synchronizer(PLACEMENTS, SynchronizerSettings(rate_hz=100.0, max_wait_s=0.5))
-    seq = np.arange(300)
-    sync.push(Placement.LUMBAR, seq / 100, seq, np.zeros((300, 3)), np.zeros((300, 3)))
-    sync.push(Placement.PELVIS, seq[:50] / 100, seq[:50], np.zeros((50, 3)), np.zeros((50, 3)))
-    frame = sync.pull(now_s=2.99)
-    assert frame.time_s[-1] == pytest.approx(2.49)  # waited max_wait_s for the pelvis, then went on
+    # Both stream in 40 ms notifications; the pelvis falls silent after 0.5 s.
+    blocks = [(p, i, i + 4) for i in range(0, 300, 4) for p in PLACEMENTS if i < 50 or p is Placement.LUMBAR]
+    frame = _stream(sync, blocks, delay_s=0.01)
+    assert frame.time_s[-1] == pytest.approx(2.99 - 0.5)  # waited max_wait_s for the pelvis, then went on
     assert frame.valid[:, 0].all()
-    assert not frame.valid[frame.time_s > 0.49, 1].any()
+    assert frame.valid[frame.time_s <= 0.51, 1].all()
+    assert not frame.valid[frame.time_s > 0.51, 1].any()
+    seq = np.arange(300)
     with pytest.raises(SynchronizerError, match="thorax"):
         sync.push(Placement.THORAX, seq / 100, seq, np.zeros((300, 3)), np.zeros((300, 3)))
+
+
+def _stream(sync, blocks, delay_s):
+    """Push (placement, first, last) sample-index blocks at 100 Hz, each pulled `delay_s` after its
+    newest sample was taken; returns the joined frames."""
+    from sensors.samples import Frame
+
+    frames = []
+    for placement, first, last in blocks:
+        seq = np.arange(first, last)
+        sync.push(placement, seq / 100, seq, np.zeros((len(seq), 3)), np.zeros((len(seq), 3)))
+        frame = sync.pull(now_s=seq[-1] / 100 + delay_s)
+        if frame is not None:
+            frames.append(frame)
+    return Frame.concatenate(frames)
+
+
+def test_a_computer_behind_on_every_sensor_flags_nothing():
+    # Both sensors' notifications (4 samples each) reach processing 3 s late: a loaded laptop.
+    blocks = [(p, i, i + 4) for i in range(0, 2000, 4) for p in PLACEMENTS]
+    sync = Synchronizer(PLACEMENTS, SynchronizerSettings(rate_hz=100.0, max_wait_s=0.5))
+    frame = _stream(sync, blocks, delay_s=3.0)
+    assert frame.valid.all()
+    assert frame.time_s[-1] == pytest.approx(19.99)  # everything up to the newest common sample is out
+    assert sync.late_samples == 0 and sync.wait_s == 0.5
+
+
+def test_a_sensor_that_comes_late_makes_the_wait_grow_then_frames_are_whole():
+    # The pelvis delivers in 1.2 s bursts (a sensor buffering, or a host too busy to keep level);
+    # the lumbar every 40 ms.
+    lumbar = [(Placement.LUMBAR, i, i + 4) for i in range(0, 6000, 4)]
+    pelvis = [(Placement.PELVIS, i, i + 120) for i in range(0, 6000, 120)]
+    blocks = sorted(lumbar + pelvis, key=lambda b: (b[2], b[0] is Placement.PELVIS))
+    sync = Synchronizer(PLACEMENTS, SynchronizerSettings(rate_hz=100.0, max_wait_s=0.5))
+    frame = _stream(sync, blocks, delay_s=0.01)
+    pelvis_valid = frame.valid[:, 1]
+    # The first burst finds 0.7 s of its grid already out (flagged, counted); after that the
+    # synchroniser waits long enough and every frame is whole.
+    assert sync.late_samples == 70
+    assert not pelvis_valid[:70].any()
+    assert pelvis_valid[frame.time_s >= 0.7].all()
+    assert 1.2 < sync.wait_s <= 1.5 * 1.2
+
+
+def test_the_wait_relaxes_once_data_come_on_time_and_is_bounded():
+    settings = SynchronizerSettings(rate_hz=100.0, max_wait_s=0.5, longest_wait_s=2.0, wait_recovery_s=10.0)
+    sync = Synchronizer(PLACEMENTS, settings)
+    # The pelvis is 10 s behind once: the wait grows only up to longest_wait_s.
+    behind = [(Placement.LUMBAR, i, i + 4) for i in range(0, 1000, 4)] + [(Placement.PELVIS, 0, 200)]
+    _stream(sync, behind, delay_s=0.01)
+    assert sync.late_samples > 0
+    assert sync.wait_s == 2.0
+    # Then both on time: the lateness seen fades (time constant 10 s) and the wait with it.
+    on_time = [(p, i, i + 4) for i in range(1000, 3600, 4) for p in PLACEMENTS]
+    _stream(sync, on_time, delay_s=0.01)
+    assert sync.wait_s == pytest.approx(1.5 * 9.99 * np.exp(-2.6), rel=1e-6)  # 26 s later
+    _stream(sync, [(p, i, i + 4) for i in range(3600, 7000, 4) for p in PLACEMENTS], delay_s=0.01)
+    assert sync.wait_s == 0.5
