@@ -19,6 +19,8 @@ EVENTS = "events"
 PROCESSING = "processing"
 #: Group under /acquisition holding the arrival log and the host clock origin.
 ARRIVAL = "arrival"
+#: The rescue file of a recording whose writer had a write fail is `<stem>` + this.
+RESCUE_SUFFIX = ".rescue.h5"
 
 #: Raw per-sample datasets under /acquisition/<placement>/: name → (per-row shape, dtype, unit).
 RAW_DATASETS: dict[str, tuple[tuple[int, ...], str, str]] = {

@@ -7,14 +7,24 @@ file and flushes. Bulk datasets are gzip-compressed; because only whole chunks a
 the session runs, no compressed chunk is ever rewritten (rewriting one reallocates it and bloated
 live files 10x). A chunk holds `CHUNK_S` of data, so a crash loses at most CHUNK_S plus the flush
 interval (0.75 s); the partial last chunks are written on close. Acquisition never waits on disk.
+
+A full disk: below `MIN_FREE_BYTES` free the writer holds data in memory until there is room. If
+a write fails anyway (another program filled the disk between the check and the write, a quota,
+an I/O error), the file is not written again: HDF5 loses the chunks of a failed write even when
+they are rewritten, and may leave its metadata on disk half-written. Once there is room, the
+writer makes a rescue file (`rescue_path`): the rows written safely so far, read back through the
+failed file's open handle, then everything since. On close the rescue file takes the
+recording's name; the failed one is kept as `<name>.damaged`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -63,6 +73,24 @@ class SessionMetadata:
         return self.settings.rate_hz
 
 
+#: Every dataset of an open session file by path ("acquisition/lumbar/acc_m_s2"), opened once:
+#: writes never open or close dataset objects (after a failed write, closing one fails in HDF5).
+Datasets = dict[str, h5py.Dataset]
+_Write = Callable[[Datasets], None]
+
+
+def _datasets(f: h5py.File) -> Datasets:
+    """Open every dataset of the file once."""
+    found: Datasets = {}
+
+    def take(name: str, item: h5py.HLObject) -> None:  # returning anything else stops the visit
+        if isinstance(item, h5py.Dataset):
+            found[name] = item
+
+    f.visititems(take)
+    return found
+
+
 def _create(
     group: h5py.Group,
     name: str,
@@ -105,35 +133,129 @@ def free_bytes(folder: Path) -> int:
     return shutil.disk_usage(folder).free
 
 
+def _detach_and_close(f: h5py.File, datasets: Datasets) -> None:
+    """Close a file a write failed on without writing to its disk file again. HDF5 retries the
+    failed writes whenever one of the file's objects is closed, and an object whose close failed
+    stays registered, crashing the process when HDF5 shuts down at exit. So the descriptor is
+    pointed at a scratch file in memory first, where every write succeeds, then the datasets and
+    the file are closed: on disk it stays as it was at the failure."""
+    scratch = os.memfd_create("stabmon-detached") if hasattr(os, "memfd_create") else _scratch_file()
+    try:
+        os.dup2(scratch, f.id.get_vfd_handle())
+    finally:
+        os.close(scratch)
+    for dataset in datasets.values():
+        dataset.id.close()
+    datasets.clear()
+    f.close()
+
+
+def _scratch_file() -> int:
+    """A descriptor on an unnamed temporary file (where memfd_create is missing)."""
+    with tempfile.TemporaryFile() as handle:
+        return os.dup(handle.fileno())
+
+
+def rescue_path(path: Path) -> Path:
+    """Where a recording is written again after a write to it failed: `<stem>.rescue.h5`."""
+    return path.with_name(f"{path.stem}{schema.RESCUE_SUFFIX}")
+
+
 class _PendingRows:
     """Rows waiting to be appended, per dataset path. Compressed datasets take whole chunks only
-    until the final write, so each compressed chunk is written exactly once."""
+    until the final write, so each compressed chunk is written exactly once. `snapshot()` before a
+    write and `restore()` after a failed one put back everything that write took."""
 
     def __init__(self) -> None:
         self._rows: dict[str, list[np.ndarray]] = {}
-        self._direct: list[Callable[[h5py.File], None]] = []
+        self._direct: list[_Write] = []
 
-    def set_later(self, write: Callable[[h5py.File], None]) -> None:
+    def snapshot(self) -> tuple[dict[str, list[np.ndarray]], list[_Write]]:
+        return {path: list(parts) for path, parts in self._rows.items()}, list(self._direct)
+
+    def restore(self, snapshot: tuple[dict[str, list[np.ndarray]], list[_Write]]) -> None:
+        """Back to the snapshot, keeping whatever was added since (nothing is added during a write)."""
+        self._rows, self._direct = snapshot
+
+    def set_later(self, write: _Write) -> None:
         """A small in-place write (calibration, clock origin), done with the next rows."""
         self._direct.append(write)
 
     def add(self, path: str, rows: np.ndarray) -> None:
         self._rows.setdefault(path, []).append(rows)
 
-    def write_to(self, f: h5py.File, final: bool = False) -> None:
+    def write_to(self, datasets: Datasets, final: bool = False) -> dict[str, int]:
+        """Append what is ready; returns the rows appended per dataset path."""
         for write in self._direct:
-            write(f)
-        self._direct.clear()
+            write(datasets)
+        self._direct = []
+        written: dict[str, int] = {}
         for path, parts in self._rows.items():
             if not parts:
                 continue
             rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
-            dataset = f[path]
+            dataset = datasets[path]
             n = len(rows)
             if dataset.compression is not None and not final:
                 n -= n % dataset.chunks[0]
             _append(dataset, rows[:n])
-            parts[:] = [rows[n:]] if n < len(rows) else []
+            self._rows[path] = [rows[n:]] if n < len(rows) else []
+            written[path] = n
+        return written
+
+
+def _layout(f: h5py.File, metadata: SessionMetadata, sensors: Mapping[Placement, SensorIdentity]) -> None:
+    """Every group and dataset of a session file, empty, with the root attributes."""
+    placements = tuple(sensors)
+    f.attrs.update(
+        {
+            "schema_version": schema.SCHEMA_VERSION,
+            "app_version": schema.app_version(),
+            "created_utc": metadata.created_utc.isoformat(),
+            "subject_id": metadata.subject_id,
+            "drill": metadata.drill,
+            "rate_hz": metadata.settings.rate_hz,
+            "operator_notes": metadata.operator_notes,
+            "protocol_json": json.dumps(dict(metadata.protocol), sort_keys=True),
+            "placements": [p.value for p in placements],
+        }
+    )
+    rows = max(_MIN_CHUNK_ROWS, round(metadata.settings.rate_hz * CHUNK_S))
+    acquisition = f.create_group(schema.ACQUISITION)
+    arrival = acquisition.create_group(schema.ARRIVAL)
+    for name, (dtype, unit) in schema.ARRIVAL_DATASETS.items():
+        # Uncompressed, so it is written up to date at every flush and covers the samples.
+        _create(arrival, name, (), dtype, unit, chunk_rows=256, compressed=False)
+    arrival.create_dataset("host_origin_ns", data=np.full(1, -1, dtype=np.int64))
+    for placement, identity in sensors.items():
+        group = acquisition.create_group(placement.value)
+        group.attrs.update(
+            {
+                "family": identity.family.value,
+                "address": identity.address,
+                "serial": identity.serial,
+                "firmware": identity.firmware,
+                "model": identity.model,
+                "anatomical_site": placement.anatomical_site,
+            }
+        )
+        for name, (row_shape, dtype, unit) in schema.RAW_DATASETS.items():
+            _create(group, name, row_shape, dtype, unit, chunk_rows=rows)
+    events = f.create_group(schema.EVENTS)
+    text = h5py.string_dtype("utf-8", schema.EVENT_TEXT_BYTES)
+    for name, (dtype, unit) in schema.EVENT_DATASETS.items():
+        _create(events, name, (), text if dtype == "text" else dtype, unit, 32, compressed=False)
+    p = len(placements)
+    calibration = f.create_group(schema.CALIBRATION)
+    calibration.create_dataset("mount_q", data=np.full((p, 4), np.nan))
+    calibration.create_dataset("time_s", data=np.full(1, np.nan))
+    calibration.attrs["method"] = "neutral upright stance (sensors.processing.calibration)"
+    processing = f.create_group(schema.PROCESSING)
+    processing.attrs["algorithm"] = "sensors.processing.pipeline.SegmentAnglePipeline"
+    processing.attrs["algorithm_version"] = schema.app_version()
+    processing.attrs["settings_json"] = session_settings_to_json(metadata.settings)
+    for name, (row_shape, dtype, unit) in schema.processing_datasets(p).items():
+        _create(processing, name, row_shape, dtype, unit, chunk_rows=rows)
 
 
 class RecordingWriter:
@@ -156,74 +278,31 @@ class RecordingWriter:
         self.disk_space_low = False
         #: How many times the writer had to hold data back for lack of space.
         self.held_back_episodes = 0
+        #: Set when a write failed: the file the whole recording is written to instead, which
+        #: takes the recording's name on close.
+        self.rescue_file: Path | None = None
+        self._failed: tuple[h5py.File, Datasets] | None = None  # the file a write failed on
+        self._rescue_after = 0.0  # monotonic time of the next attempt at the rescue file
         self.path = Path(path)
         self.metadata = metadata
         self.placements = tuple(sensors)
         self.flush_interval_s = flush_interval_s
         self._queue: queue.Queue[tuple[str, tuple[Any, ...]] | None] = queue.Queue()
         self._error: BaseException | None = None
+        self._sensors = dict(sensors)
+        self._last_sequence: dict[Placement, int] = {}
+        self._settings_writes: list[_Write] = []  # origin, calibration
+        self._written: dict[str, int] = {}  # rows per dataset path safely in the file
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = h5py.File(self.path, "w-", libver="latest")
+            self._file: h5py.File | None = h5py.File(self.path, "w-", libver="latest")
         except (OSError, FileExistsError) as error:
             raise RecordingError(self.path, f"cannot create the recording: {error}") from None
-        self._layout(metadata, sensors)
+        _layout(self._file, metadata, sensors)
         self._file.swmr_mode = True
+        self._datasets = _datasets(self._file)
         self._thread = threading.Thread(target=self._run, name=f"hdf5-writer {self.path.name}", daemon=True)
         self._thread.start()
-
-    def _layout(self, metadata: SessionMetadata, sensors: Mapping[Placement, SensorIdentity]) -> None:
-        f = self._file
-        f.attrs.update(
-            {
-                "schema_version": schema.SCHEMA_VERSION,
-                "app_version": schema.app_version(),
-                "created_utc": metadata.created_utc.isoformat(),
-                "subject_id": metadata.subject_id,
-                "drill": metadata.drill,
-                "rate_hz": metadata.settings.rate_hz,
-                "operator_notes": metadata.operator_notes,
-                "protocol_json": json.dumps(dict(metadata.protocol), sort_keys=True),
-                "placements": [p.value for p in self.placements],
-            }
-        )
-        rows = max(_MIN_CHUNK_ROWS, round(metadata.settings.rate_hz * CHUNK_S))
-        acquisition = f.create_group(schema.ACQUISITION)
-        arrival = acquisition.create_group(schema.ARRIVAL)
-        for name, (dtype, unit) in schema.ARRIVAL_DATASETS.items():
-            # Uncompressed, so it is written up to date at every flush and covers the samples.
-            _create(arrival, name, (), dtype, unit, chunk_rows=256, compressed=False)
-        arrival.create_dataset("host_origin_ns", data=np.full(1, -1, dtype=np.int64))
-        for placement, identity in sensors.items():
-            group = acquisition.create_group(placement.value)
-            group.attrs.update(
-                {
-                    "family": identity.family.value,
-                    "address": identity.address,
-                    "serial": identity.serial,
-                    "firmware": identity.firmware,
-                    "model": identity.model,
-                    "anatomical_site": placement.anatomical_site,
-                }
-            )
-            for name, (row_shape, dtype, unit) in schema.RAW_DATASETS.items():
-                _create(group, name, row_shape, dtype, unit, chunk_rows=rows)
-        events = f.create_group(schema.EVENTS)
-        text = h5py.string_dtype("utf-8", schema.EVENT_TEXT_BYTES)
-        for name, (dtype, unit) in schema.EVENT_DATASETS.items():
-            _create(events, name, (), text if dtype == "text" else dtype, unit, 32, compressed=False)
-        p = len(self.placements)
-        calibration = f.create_group(schema.CALIBRATION)
-        calibration.create_dataset("mount_q", data=np.full((p, 4), np.nan))
-        calibration.create_dataset("time_s", data=np.full(1, np.nan))
-        calibration.attrs["method"] = "neutral upright stance (sensors.processing.calibration)"
-        processing = f.create_group(schema.PROCESSING)
-        processing.attrs["algorithm"] = "sensors.processing.pipeline.SegmentAnglePipeline"
-        processing.attrs["algorithm_version"] = schema.app_version()
-        processing.attrs["settings_json"] = session_settings_to_json(metadata.settings)
-        for name, (row_shape, dtype, unit) in schema.processing_datasets(p).items():
-            _create(processing, name, row_shape, dtype, unit, chunk_rows=rows)
-        self._last_sequence: dict[Placement, int] = {}
 
     # Producer side -----------------------------------------------------------------------
 
@@ -251,12 +330,18 @@ class RecordingWriter:
         self._queue.put((kind, payload))
 
     def close(self) -> Path:
-        """Write everything queued, close the file and return its path."""
+        """Write everything queued, close the file and return its path. After a failed write the
+        complete rescue file takes the recording's name and the failed file is kept beside it as
+        `<name>.damaged`."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
         if self._error is not None:
             raise RecordingError(self.path, f"writing failed: {self._error}")
+        if self.rescue_file is not None:
+            os.replace(self.path, self.path.with_name(self.path.name + ".damaged"))
+            os.replace(self.rescue_file, self.path)
+            log.warning("%s: written whole from its rescue file after a failed write", self.path.name)
         return self.path
 
     # Writer thread -----------------------------------------------------------------------
@@ -276,17 +361,89 @@ class RecordingWriter:
                 self._gather(pending, *item)
                 if time.monotonic() - last_flush >= self.flush_interval_s:
                     if self._room_to_write():
-                        pending.write_to(self._file)
-                        self._file.flush()
+                        self._write(pending)
                     last_flush = time.monotonic()
             self._wait_for_room(CLOSE_WAIT_S)
-            pending.write_to(self._file, final=True)
+            self._rescue_after = 0.0  # last chance: no waiting between attempts
+            if not (self._write(pending, final=True) or self._write(pending, final=True)):
+                raise OSError("there was no room on the disk for the rescue file")
         except BaseException as error:  # keep the file closeable and report on the next call
             log.exception("HDF5 writer for %s failed", self.path)
             self._error = error
         finally:
+            if self._failed is not None:  # no room for the rescue file came in time
+                _detach_and_close(*self._failed)
+            if self._file is not None:
+                self._file.flush()
+                self._datasets.clear()
+                self._file.close()
+
+    def _write(self, pending: _PendingRows, final: bool = False) -> bool:
+        """Append what is ready and flush. A write that fails leaves the file as it was at the
+        last good flush: everything since stays pending and goes to the rescue file."""
+        if self._file is None and not self._open_rescue():
+            return False
+        assert self._file is not None
+        snapshot = pending.snapshot()
+        try:
+            written = pending.write_to(self._datasets, final)
             self._file.flush()
-            self._file.close()
+        except (OSError, RuntimeError) as error:  # h5py raises either for a failed write or flush
+            pending.restore(snapshot)
+            self._give_up_file(error)
+            return False
+        for path, rows in written.items():
+            self._written[path] = self._written.get(path, 0) + rows
+        return True
+
+    def _give_up_file(self, error: Exception) -> None:
+        """Stop writing to the file a write just failed on: HDF5 loses the chunks of a failed
+        write for good, and its metadata on disk may be half-written. It stays open (to read its
+        good rows from) until the rescue file can be made."""
+        if self.rescue_file is not None:
+            raise error  # the rescue file failed too: nothing safe is left to write to
+        assert self._file is not None
+        self._failed = (self._file, self._datasets)
+        self._file, self._datasets = None, {}
+        self.rescue_file = rescue_path(self.path)
+        log.error(
+            "%s: a write failed (%s); the recording continues in %s",
+            self.path.name,
+            error,
+            self.rescue_file.name,
+        )
+
+    def _open_rescue(self) -> bool:
+        """Make the rescue file: the same layout, with the rows the failed file wrote safely (read
+        back through its still-open handle, which knows where they are even if the metadata on
+        disk is half-written), the clock origin and calibration; then close the failed file.
+        Returns False (and tries again a second later) when that cannot be done yet."""
+        assert self.rescue_file is not None and self._failed is not None
+        if time.monotonic() < self._rescue_after:
+            return False
+        f, datasets = None, {}
+        try:
+            f = h5py.File(self.rescue_file, "w", libver="latest")
+            _layout(f, self.metadata, self._sensors)
+            datasets = _datasets(f)
+            failed = self._failed[1]
+            for path, rows in self._written.items():
+                _append(datasets[path], failed[path][:rows])
+            for write in self._settings_writes:
+                write(datasets)
+            f.flush()
+            f.swmr_mode = True
+        except (OSError, RuntimeError) as error:
+            log.warning("%s: cannot make the rescue file yet (%s); holding the data", self.path.name, error)
+            if f is not None:
+                _detach_and_close(f, datasets)
+            self.rescue_file.unlink(missing_ok=True)  # a partial copy; the data is still held
+            self._rescue_after = time.monotonic() + 1.0
+            return False
+        _detach_and_close(*self._failed)
+        self._failed = None
+        self._file, self._datasets = f, datasets
+        return True
 
     def _gather(self, pending: _PendingRows, kind: str, payload: tuple[Any, ...]) -> None:
         if kind == "samples":
@@ -332,19 +489,21 @@ class RecordingWriter:
         elif kind == "origin":
             origin = payload[0]
 
-            def write_origin(f: h5py.File) -> None:
-                f[f"{schema.ACQUISITION}/{schema.ARRIVAL}/host_origin_ns"][0] = origin
+            def write_origin(datasets: Datasets) -> None:
+                datasets[f"{schema.ACQUISITION}/{schema.ARRIVAL}/host_origin_ns"][0] = origin
 
             pending.set_later(write_origin)
+            self._settings_writes.append(write_origin)
         elif kind == "calibration":
             (calibration,) = payload
             mount_q = np.stack([calibration.mount_q[p] for p in self.placements])
 
-            def write_calibration(f: h5py.File) -> None:
-                f[schema.CALIBRATION]["mount_q"][...] = mount_q
-                f[schema.CALIBRATION]["time_s"][0] = calibration.time_s
+            def write_calibration(datasets: Datasets) -> None:
+                datasets[f"{schema.CALIBRATION}/mount_q"][...] = mount_q
+                datasets[f"{schema.CALIBRATION}/time_s"][0] = calibration.time_s
 
             pending.set_later(write_calibration)
+            self._settings_writes.append(write_calibration)
 
     def _room_to_write(self) -> bool:
         """Whether the disk has room for the next flush. HDF5 does not survive a write that

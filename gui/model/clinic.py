@@ -444,7 +444,7 @@ class ClinicSession:
     ) -> None:
         """Run the recording's phases by session time: still stance, then the task."""
         path = writer.path
-        disk_warned = behind_warned = False
+        disk_warned = behind_warned = rescue_warned = False
         self._runner = runner
         self._end_task.clear()
         task = asyncio.create_task(runner.run())
@@ -491,6 +491,12 @@ class ClinicSession:
                     self.messages.append(
                         "The disk is almost full: the recording is kept in memory and written as soon as "
                         "there is room. Free some disk space."
+                    )
+                if writer.rescue_file is not None and not rescue_warned:
+                    rescue_warned = True
+                    self.messages.append(
+                        "Writing the recording failed (is the disk full?). Nothing is lost: it is being "
+                        "written again to a new file, which replaces it when the recording ends."
                     )
                 if runner.live_wait_s > runner.settings.max_wait_s + BEHIND_WARNING_S and not behind_warned:
                     behind_warned = True

@@ -1,0 +1,115 @@
+"""A write that really fails mid-session (the file-size limit stands in for a disk filled by
+another program between the writer's free-space check and its write): the writer makes a rescue
+file once there is room again, and the recording it leaves equals one written without the
+failure."""
+
+import json
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recordings import read_recording
+from recordings.library import SessionLibrary
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Runs in a child process: RLIMIT_FSIZE is process-wide. Writes 40 interleaved rounds of samples,
+# frames and events; with "lift", raises the limit again as soon as a write has failed (the disk
+# has room again).
+WRITE = """
+import dataclasses, json, resource, signal, sys, threading, time
+from pathlib import Path
+import numpy as np
+from recordings import RecordingWriter, SessionMetadata
+from sensors import Event, EventKind
+from sensors.processing.calibration import SegmentCalibration
+from sensors.processing.session import SessionSettings
+from tests.recordings.test_writer_reader import PLACEMENTS, SENSORS, _blocks, _frame_and_angles
+
+path, limit, lift = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "lift"
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+_, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+rng = np.random.default_rng(11)
+blocks = {p: _blocks(rng, p, n_blocks=40, n=50) for p in PLACEMENTS}
+writer = RecordingWriter(path, SessionMetadata("P1", "quiet-stance", SessionSettings()), SENSORS, 0.02)
+writer.set_host_origin(123)
+
+def lift_when_rescued():
+    while writer.rescue_file is None:
+        time.sleep(0.001)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+
+if lift:
+    threading.Thread(target=lift_when_rescued, daemon=True).start()
+for k in range(40):
+    if k == 25:
+        writer.set_calibration(SegmentCalibration({p: np.array([0.0, 1.0, 0, 0]) for p in PLACEMENTS}, 12.5))
+    for p in PLACEMENTS:
+        writer.append_samples(blocks[p][k], blocks[p][k].device_time_s - 100.0)
+    frame, angles = _frame_and_angles(rng, n=50)
+    t = frame.time_s + 0.5 * k
+    writer.append_frame(dataclasses.replace(frame, time_s=t), dataclasses.replace(angles, time_s=t))
+    writer.add_event(Event(0.5 * k, EventKind.ANNOTATION, f"mark {k}"))
+    time.sleep(0.01)
+writer.close()
+print(json.dumps({"rescue": writer.rescue_file and str(writer.rescue_file)}))
+"""
+
+
+def _write(path: Path, limit: int, lift: bool) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", WRITE, str(path), str(limit), "lift" if lift else "keep"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr  # and no crash when HDF5 shuts down at exit
+    return json.loads(done.stdout.splitlines()[-1]) | {"stderr": done.stderr}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The same session written with no limit, and its size in bytes."""
+    path = tmp_path_factory.mktemp("reference") / "sub-P1_quiet-stance_ref.h5"
+    assert _write(path, 2**40, lift=False)["rescue"] is None
+    return read_recording(path), path.stat().st_size
+
+
+def _assert_same_recording(recording, expected):
+    for p in expected.placements:
+        for name in ("device_time_s", "acc_m_s2", "gyr_rad_s", "sequence", "host_receive_ns"):
+            np.testing.assert_array_equal(
+                getattr(recording.samples[p], name), getattr(expected.samples[p], name)
+            )
+        np.testing.assert_array_equal(recording.session_time_s[p], expected.session_time_s[p])
+        np.testing.assert_array_equal(recording.lost_before[p], expected.lost_before[p])
+        np.testing.assert_array_equal(recording.calibration_mount_q[p], expected.calibration_mount_q[p])
+    for field in fields(expected.processing):
+        np.testing.assert_array_equal(
+            getattr(recording.processing, field.name), getattr(expected.processing, field.name)
+        )
+    np.testing.assert_array_equal(recording.arrival.placement_index, expected.arrival.placement_index)
+    np.testing.assert_array_equal(recording.arrival.rows, expected.arrival.rows)
+    assert recording.arrival.host_origin_ns == expected.arrival.host_origin_ns == 123
+    assert [(e.time_s, e.label) for e in recording.events] == [(0.5 * k, f"mark {k}") for k in range(40)]
+    assert [(e.time_s, e.label) for e in expected.events] == [(0.5 * k, f"mark {k}") for k in range(40)]
+    assert recording.calibration_time_s == expected.calibration_time_s == 12.5
+
+
+def test_after_a_failed_write_the_recording_is_made_whole_from_a_rescue_file(tmp_path, reference):
+    expected, size = reference
+    path = tmp_path / "sub-P1" / "sub-P1_quiet-stance_x.h5"
+    done = _write(path, size // 2, lift=True)
+    assert done["rescue"] == str(path.with_name("sub-P1_quiet-stance_x.rescue.h5"))
+    assert "Traceback" not in done["stderr"]  # HDF5 never got to retry its failed writes noisily
+    _assert_same_recording(read_recording(path), expected)
+    # The failed file is kept beside it; the library sees one sound session.
+    assert path.with_name(path.name + ".damaged").exists()
+    assert not Path(done["rescue"]).exists()
+    assert [(e.path.name, e.problem) for e in SessionLibrary(tmp_path).sessions()] == [(path.name, "")]
