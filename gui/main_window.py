@@ -59,6 +59,10 @@ SHORTCUTS = {
 }
 
 REDRAW_HZ = 30.0
+#: When the live data run this far (s) behind the clock, the computer is too busy: the window
+#: redraws at BUSY_REDRAW_HZ only, leaving the processor to the session.
+BUSY_BEHIND_S = 0.75
+BUSY_REDRAW_HZ = 2.0
 
 
 class MainWindow(QMainWindow):
@@ -81,6 +85,7 @@ class MainWindow(QMainWindow):
         self._shown_check = None
         self._health_at = 0.0
         self.redraws = 0
+        self._drawn_at = -math.inf
 
         self.subject = QLineEdit(settings.subject_id)
         self.subject.setPlaceholderText("pseudonymous subject id, e.g. P017")
@@ -389,8 +394,12 @@ class MainWindow(QMainWindow):
         """Drain the live feed, redraw, and show the session's state (REDRAW_HZ)."""
         now = time.monotonic()
         self.buffers.drain(self.session.feed)
-        if self.live.refresh(self.buffers, now):
+        behind = self.buffers.behind_s(time.monotonic_ns()) > BUSY_BEHIND_S
+        if (not behind or now - self._drawn_at >= 1 / BUSY_REDRAW_HZ) and self.live.refresh(
+            self.buffers, now
+        ):
             self.redraws += 1
+            self._drawn_at = now
         status = self.session.status
         text = status.phase.value
         if status.repetitions:

@@ -198,6 +198,7 @@ class LiveBuffers:
         self.calibrated = False
         self.calibration_message = ""
         self.status: dict[Placement, StatusChange] = {}
+        self.host_origin_ns: int | None = None
 
     def drain(self, feed: LiveFeed) -> int:
         """Move everything queued into the buffers; returns the number of items taken."""
@@ -208,6 +209,7 @@ class LiveBuffers:
             taken += 1
             if isinstance(item, SessionStarted):
                 self.reset()
+                self.host_origin_ns = item.host_origin_ns
             elif isinstance(item, AngleRows):
                 self.angles.extend(item.rows)
                 self.latencies_s.append((now - item.queued_ns) * 1e-9)
@@ -224,6 +226,13 @@ class LiveBuffers:
         if taken:
             self.version += 1
         return taken
+
+    def behind_s(self, now_ns: int) -> float:
+        """How far (s) the newest angles drawn from are behind the host clock `now_ns` (NaN when
+        there are none): the synchroniser's wait, plus any backlog of a computer that is busy."""
+        if self.host_origin_ns is None:
+            return math.nan
+        return (now_ns - self.host_origin_ns) * 1e-9 - self.latest_time_s
 
     @property
     def latest_time_s(self) -> float:

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QInputDialog
@@ -216,4 +217,35 @@ def test_an_unexpected_error_in_the_window_is_a_message(qtbot, tmp_path, data_di
     assert window.banner.isVisible()
     assert "ZeroDivisionError: a bug in a handler" in window.banner.text()
     assert "not affected" in window.banner.text()
+    window.close()
+
+
+def test_a_busy_computer_gets_fewer_redraws_and_the_session_the_processor(qtbot, tmp_path, data_dir):
+    from gui.main_window import BUSY_REDRAW_HZ
+    from gui.model.live import COLUMNS, AngleRows, SessionStarted
+
+    window = make_window(qtbot, tmp_path, data_dir, STANCE)
+    window.timer.stop()  # the test drives the ticks
+    origin = time.monotonic_ns()
+
+    def feed(seconds_behind: float) -> None:
+        """A block of angles whose newest row is `seconds_behind` older than the clock."""
+        rows = np.zeros((4, len(COLUMNS)))
+        rows[:, 0] = (time.monotonic_ns() - origin) * 1e-9 - seconds_behind - np.arange(4)[::-1] / 100
+        window.session.feed.queue.append(AngleRows(rows, time.monotonic_ns()))
+
+    def redraws_in(seconds: float, seconds_behind: float) -> int:
+        before, end = window.redraws, time.monotonic() + seconds
+        while time.monotonic() < end:
+            feed(seconds_behind)
+            window.tick()
+            qtbot.wait(20)
+        return window.redraws - before
+
+    window.session.feed.queue.append(SessionStarted(origin))
+    on_time = redraws_in(1.0, seconds_behind=0.1)
+    behind = redraws_in(2.0, seconds_behind=3.0)
+    assert on_time >= 15  # every tick with new data redraws (about one per 20 ms here)
+    assert behind <= 2.0 * BUSY_REDRAW_HZ + 1
+    assert redraws_in(1.0, seconds_behind=0.1) >= 15  # and back to full rate once caught up
     window.close()
