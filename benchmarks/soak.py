@@ -2,7 +2,8 @@
 
 Four virtual sensors over the in-process BLE stack record quiet stance into HDF5 while packets
 are lost in bursts, three sensors drop out and reconnect, one dies for good, one sends a storm of
-malformed packets and the disk is full for a while (see `stabmon/soak.py`). Then: every sample
+malformed packets, the disk is full for a while and a write to the recording really fails (see
+`stabmon/soak.py`). Then: every sample
 sent whole is in the file, every missing one is flagged where it is missing, memory stayed flat,
 and the live running measures equal an offline replay of the file.
 
@@ -43,6 +44,10 @@ def soak(minutes: float, realtime: bool, folder: Path) -> bool:
     print(f"  sensors reported lost: {', '.join(report.lost_sensors) or 'none'}")
     print(f"  malformed notifications counted: {sum(run.decode_errors.values())}")
     print(f"  writer held data back for a full disk: {run.writer_held_back} time(s)")
+    print(
+        "  a write failed and the recording was made whole from a rescue file: "
+        + ("yes" if run.rescued else "no")
+    )
     print(f"  memory growth after the first fifth: {report.memory_growth_mb:.1f} MB")
     print(f"  live measure updates equal to the offline replay: {report.measures_compared}")
     print("  problems: " + ("; ".join(report.problems) if report.problems else "none"))

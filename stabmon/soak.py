@@ -6,7 +6,9 @@ record a long quiet-stance session through `SessionRunner` into HDF5, while:
   - three sensors drop out of range once each and come back (reconnection);
   - one sensor's battery dies for good (it is reported lost; the session goes on);
   - one sensor sends a storm of malformed packets;
-  - the disk is full for a while (the writer holds the data in memory).
+  - the disk is full for a while (the writer holds the data in memory);
+  - a write to the recording really fails (the file-size limit stands in for a disk another
+    program filled), and the writer continues in a rescue file that replaces it on close.
 Afterwards (`check`): every sample the sensors sent whole is in the file, every sample missing
 from the file is flagged as a gap where it is missing, memory stayed flat, and the live running
 measures equal those of an offline replay of the file.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import math
 import resource
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -62,6 +65,7 @@ class SoakPlan:
     dies: tuple[Placement, float] | None = None
     storm: tuple[Placement, float, float] | None = None
     disk_full_s: tuple[float, float] | None = None
+    write_fails_at_s: float | None = None
     give_up_after_s: float = 20.0
 
     @staticmethod
@@ -76,6 +80,7 @@ class SoakPlan:
             dies=(Placement.LEFT_THIGH, seconds * 0.6),
             storm=(Placement.PELVIS, seconds * 0.3, seconds * 0.3 + min(10.0, seconds * 0.05)),
             disk_full_s=(seconds * 0.55, seconds * 0.55 + min(30.0, seconds * 0.1)),
+            write_fails_at_s=seconds * 0.8,
             give_up_after_s=min(20.0, max(2.0, seconds * 0.03)),
         )
 
@@ -133,12 +138,48 @@ def rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+class FailingWrite:
+    """Makes the recording's next write that grows it fail for real: the process's file-size
+    limit is set just above the file's size, and lifted again as soon as the writer has switched
+    to its rescue file (or at the end). SIGXFSZ is ignored meanwhile, so the write fails with
+    EFBIG instead of killing the process; only the main thread may change that."""
+
+    def __init__(self, writer: RecordingWriter) -> None:
+        self.writer = writer
+        self.armed = self.done = False
+        self._limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+        self._signal = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    def arm(self) -> None:
+        size = self.writer.path.stat().st_size
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size + 1, self._limits[1]))
+        self.armed = True
+
+    def lift_once_rescued(self) -> None:
+        if self.armed and not self.done and self.writer.rescue_file is not None:
+            self.lift()
+
+    def lift(self) -> None:
+        if not self.done:
+            resource.setrlimit(resource.RLIMIT_FSIZE, self._limits)
+            signal.signal(signal.SIGXFSZ, self._signal)
+            self.done = True
+
+
 class SoakSink(NullSink):
     """Keeps the live running measures and status changes, samples memory, drives the disk."""
 
-    def __init__(self, plan: SoakPlan, disk: Disk, memory_every_s: float, harness_bytes: Callable[[], int]):
+    def __init__(
+        self,
+        plan: SoakPlan,
+        disk: Disk,
+        memory_every_s: float,
+        harness_bytes: Callable[[], int],
+        failing_write: FailingWrite | None = None,
+    ):
         self.plan = plan
         self.disk = disk
+        self.failing_write = failing_write
         self.measures: list[RunningMeasures] = []
         self.status: list[StatusChange] = []
         self.memory: list[tuple[float, int]] = []  # (session s, RSS − harness bytes)
@@ -153,6 +194,11 @@ class SoakSink(NullSink):
             inside = window[0] <= now < window[1]
             if inside != self.disk.full.is_set():
                 (self.disk.full.set if inside else self.disk.full.clear)()
+        failing = self.failing_write
+        if failing is not None and self.plan.write_fails_at_s is not None:
+            if not failing.armed and now >= self.plan.write_fails_at_s:
+                failing.arm()
+            failing.lift_once_rescued()
         if not self.memory or now - self.memory[-1][0] >= self.memory_every_s:
             self.memory.append((now, rss_bytes() - self.harness_bytes()))
             if self.progress is not None:
@@ -177,6 +223,7 @@ class SoakRun:
     wall_s: float
     writer_held_back: int
     decode_errors: dict[Placement, int]
+    rescued: bool = False  # the writer continued in a rescue file after a failed write
 
 
 async def run_soak(plan: SoakPlan, folder: Path, progress: Callable[[float], None] | None = None) -> SoakRun:
@@ -224,13 +271,20 @@ async def run_soak(plan: SoakPlan, folder: Path, progress: Callable[[float], Non
         path = folder / f"soak-{'realtime' if plan.realtime else 'fast'}-{plan.seconds:.0f}s.h5"
         if path.exists():
             path.unlink()
+        for leftover in (path.with_name(path.name + ".damaged"), path.with_name(path.stem + ".rescue.h5")):
+            leftover.unlink(missing_ok=True)
         writer = RecordingWriter(path, metadata, source.sensors, free_space=disk.free)
+        failing = FailingWrite(writer) if plan.write_fails_at_s is not None else None
         harness = lambda: sum(log.nbytes for log in (*sent.values(), *spoiled.values()))  # noqa: E731
-        sink = SoakSink(plan, disk, memory_every_s=max(1.0, plan.seconds / 200), harness_bytes=harness)
+        sink = SoakSink(plan, disk, max(1.0, plan.seconds / 200), harness, failing)
         sink.progress = progress
         try:
             await SessionRunner(source, [RecordingSink(writer), sink], settings).run()
         finally:
+            while failing is not None and failing.armed and not failing.done and writer.rescue_file is None:
+                await asyncio.sleep(0.05)  # the failing write comes with the next flush
+            if failing is not None:
+                failing.lift()
             await asyncio.to_thread(writer.close)
         return SoakRun(
             plan,
@@ -241,6 +295,7 @@ async def run_soak(plan: SoakPlan, folder: Path, progress: Callable[[float], Non
             time.monotonic() - started,
             writer.held_back_episodes,
             dict(ble.decode_errors()),
+            writer.rescue_file is not None,
         )
     finally:
         await radio.close()
@@ -282,6 +337,8 @@ def check(run: SoakRun, acc_tolerance_m_s2: float = 0.005) -> SoakReport:
         report.problems.append(f"{run.plan.dies[0].value}: dead sensor was never reported lost")
     if run.plan.disk_full_s is not None and run.writer_held_back < 1:
         report.problems.append("the writer never held data back while the disk was full")
+    if run.plan.write_fails_at_s is not None and not run.rescued:
+        report.problems.append("the write that should have failed did not (no rescue file)")
     _check_memory(run, report)
     _check_measures(run, recording, report)
     return report

@@ -19,12 +19,12 @@ def test_a_short_soak_under_every_fault_loses_nothing(tmp_path):
     run = asyncio.run(run_soak(plan, tmp_path))
     report = check(run)
     assert report.problems == []
-    # The faults really happened: bursts, drops, a storm, a dead sensor, a full disk.
+    # The faults really happened: bursts, drops, a storm, a dead sensor, a full disk, a failed write.
     assert all(n > 0 for n in report.samples_flagged_lost.values())
     assert {p.value for p, _ in plan.disconnects} <= {k for k, v in report.reconnections.items() if v >= 1}
     assert report.lost_sensors == [Placement.LEFT_THIGH.value]
     assert report.samples_spoiled[Placement.PELVIS.value] > 0 and run.decode_errors[Placement.PELVIS] > 0
-    assert run.writer_held_back == 1
+    assert run.writer_held_back == 1 and run.rescued
     assert report.measures_compared >= 15
 
 
