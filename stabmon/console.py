@@ -72,6 +72,11 @@ def format_summary(report: SessionReport, summary: AngleSummary | None) -> str:
             f"  {placement.value:<11} {health.samples_received:7d} samples, {lost:4.1f}% lost, "
             f"clock drift {report.drift_ppm.get(placement, float('nan')):+6.1f} ppm"
         )
+    if report.late_samples:
+        lines.append(
+            f"Live processing: {report.late_samples} samples came after their frames had gone out; "
+            "they are in the recording's raw data, flagged as gaps in its frames"
+        )
     if report.calibrated:
         lines.append("Calibration: neutral stance, done")
     else:

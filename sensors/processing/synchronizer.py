@@ -11,8 +11,9 @@ loaded laptop), every sensor's data come late together and nothing is flagged. W
 data come in behind the others' by more than the wait (a computer too busy to keep the sensors
 level, a sensor that buffers), the wait grows to cover that lateness with a margin, up to
 `longest_wait_s`, and the lateness seen fades with time constant `wait_recovery_s`: the live
-frames come later but whole. The late samples
-themselves are counted (`late_samples`); the recording has them, and offline analysis uses them.
+frames come later but whole. Samples that still come after their frames have gone out (before
+the wait has grown) are counted (`late_samples`): they are in the recording's raw data, and
+flagged as gaps in its frames (a replay reproduces the live frames exactly).
 """
 
 from __future__ import annotations
