@@ -133,6 +133,8 @@ def _append(dataset: h5py.Dataset, rows: np.ndarray) -> None:
 MIN_FREE_BYTES = 64 * 2**20
 #: How long closing waits for disk space before it writes anyway, s.
 CLOSE_WAIT_S = 30.0
+#: Rows copied at a time into a rescue file (bounds the memory the copy takes).
+RESCUE_COPY_ROWS = 2**15
 
 
 def free_bytes(folder: Path) -> int:
@@ -435,7 +437,8 @@ class RecordingWriter:
             datasets = _datasets(f)
             failed = self._failed[1]
             for path, rows in self._written.items():
-                _append(datasets[path], failed[path][:rows])
+                for start in range(0, rows, RESCUE_COPY_ROWS):  # in slices: an hour is hundreds of MB
+                    _append(datasets[path], failed[path][start : min(start + RESCUE_COPY_ROWS, rows)])
             for write in self._settings_writes:
                 write(datasets)
             f.flush()
