@@ -32,7 +32,7 @@ import numpy as np
 from recordings import RecordingSink, RecordingWriter, SessionMetadata, read_recording
 from recordings.analysis import replay
 from recordings.reader import Recording
-from recordings.writer import MIN_FREE_BYTES
+from recordings.writer import MIN_FREE_BYTES, rescue_path
 from sensors.ble.link import BleSource, LinkSettings
 from sensors.ble.virtual.base import FaultPlan
 from sensors.ble.virtual.fleet import attach_fleet
@@ -271,7 +271,7 @@ async def run_soak(plan: SoakPlan, folder: Path, progress: Callable[[float], Non
         path = folder / f"soak-{'realtime' if plan.realtime else 'fast'}-{plan.seconds:.0f}s.h5"
         if path.exists():
             path.unlink()
-        for leftover in (path.with_name(path.name + ".damaged"), path.with_name(path.stem + ".rescue.h5")):
+        for leftover in (path.with_name(path.name + ".damaged"), rescue_path(path)):
             leftover.unlink(missing_ok=True)
         writer = RecordingWriter(path, metadata, source.sensors, free_space=disk.free)
         failing = FailingWrite(writer) if plan.write_fails_at_s is not None else None
