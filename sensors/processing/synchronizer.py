@@ -117,7 +117,6 @@ class Synchronizer:
         self._buffers = {p: _Buffer() for p in self.placements}
         self._next_index: int | None = None  # grid index of the next point to emit
         self._newest_s = -math.inf  # newest sample time of any placement
-        self._wait_s = self.settings.max_wait_s
         self._behind_s = 0.0  # how far (s) a placement's data have come behind the others, fading
         self._waited_at_s = -math.inf  # data time the wait was last relaxed at
         self.late_samples = 0
@@ -125,7 +124,8 @@ class Synchronizer:
     @property
     def wait_s(self) -> float:
         """How long (s of data time) the synchroniser now waits for a placement behind the others."""
-        return self._wait_s
+        s = self.settings
+        return min(max(s.max_wait_s, WAIT_MARGIN * self._behind_s), s.longest_wait_s)
 
     def push(
         self,
@@ -159,31 +159,28 @@ class Synchronizer:
         assert self._next_index is not None
         emitted_until_s = (self._next_index - 1) / self.settings.rate_hz
         self.late_samples += int(np.count_nonzero(times <= emitted_until_s))
+        waited = self.wait_s
         self._behind_s = max(self._behind_s, self._newest_s - float(times[0]))
-        wait = min(max(self.settings.max_wait_s, WAIT_MARGIN * self._behind_s), self.settings.longest_wait_s)
-        if wait > self._wait_s + 0.25:
+        if self.wait_s > waited + 0.25:
             log.warning(
                 "at %.1f s %s data came %.2f s behind the others; live frames now wait up to %.1f s",
                 self._newest_s,
                 placement.value,
                 self._behind_s,
-                wait,
+                self.wait_s,
             )
-        self._wait_s = max(self._wait_s, wait)
 
     def _relax_wait(self) -> None:
         """Let the lateness seen fade with data time, and the wait with it (down to max_wait_s)."""
         if math.isfinite(self._waited_at_s):
             elapsed = max(self._newest_s - self._waited_at_s, 0.0)
             self._behind_s *= math.exp(-elapsed / self.settings.wait_recovery_s)
-            wait = max(self.settings.max_wait_s, WAIT_MARGIN * self._behind_s)
-            self._wait_s = min(wait, self.settings.longest_wait_s)
         self._waited_at_s = self._newest_s
 
     def pull(self, now_s: float) -> Frame | None:
         """Every grid point that is ready at session time `now_s` (s), as one frame (or None)."""
         self._relax_wait()
-        deadline = min(self._newest_s, now_s) - self._wait_s
+        deadline = min(self._newest_s, now_s) - self.wait_s
         frontier = min(max(b.latest_s, deadline) for b in self._buffers.values())
         return self._emit_until(frontier)
 
