@@ -160,8 +160,13 @@ class PolarDriver(Driver):
         await client.start_notify(pmd.CONTROL_POINT_UUID, on_control)
         await client.start_notify(pmd.DATA_UUID, lambda _, data: on_notify(pmd.DATA_UUID, data))
         factors = {}
-        for kind in (pmd.MeasurementType.ACC, pmd.MeasurementType.GYRO):
-            settings = {pmd.Setting.SAMPLE_RATE: rate, pmd.Setting.RESOLUTION: 16}
+        for kind, full_range in ((pmd.MeasurementType.ACC, 8), (pmd.MeasurementType.GYRO, 2000)):
+            # Rate, resolution and range (G, °/s), as the Polar SDK's start request gives them.
+            settings = {
+                pmd.Setting.SAMPLE_RATE: rate,
+                pmd.Setting.RESOLUTION: 16,
+                pmd.Setting.RANGE: full_range,
+            }
             request = pmd.ControlRequest(pmd.OpCode.START, kind, settings)
             await client.write_gatt_char(pmd.CONTROL_POINT_UUID, request.to_bytes(), response=True)
             response = await asyncio.wait_for(responses.get(), 5.0)
@@ -169,7 +174,10 @@ class PolarDriver(Driver):
                 raise ConnectionFailedError(
                     f"{client.address}: starting {kind.name} refused ({response.status.name})"
                 )
-            factors[kind] = response.factor
+            try:
+                factors[kind] = response.factor
+            except DecodeError as error:
+                raise ConnectionFailedError(f"{client.address}: starting {kind.name}: {error}") from None
         return PolarDecoder(rate, factors[pmd.MeasurementType.ACC], factors[pmd.MeasurementType.GYRO])
 
     async def stop(self, client: BleakClient) -> None:

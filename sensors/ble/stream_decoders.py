@@ -5,8 +5,9 @@ Each protocol reaches the common form differently:
 - stabmon profile: device time and a 32-bit sample counter in every packet (unwrapped here).
 - Movella DOT: a 32-bit µs timestamp per sample (wraps after 71.6 min, unwrapped here); the
   counter is the timestamp in sample periods, so a lost notification shows as a jump.
-- Polar PMD: ACC and GYRO arrive as separate frames stamped with their last sample's time
-  (ns); samples are spaced by the sample period back from it, paired ACC with GYRO by time.
+- Polar PMD: ACC and GYRO arrive as separate, independently timed frames stamped with their
+  last sample's time (ns); each stream is timed as the Polar SDK does (PmdTimeStampUtils) and
+  counts its own losses, and the two are paired by time (see PolarDecoder).
 - WitMotion: no time and no counter. Samples are counted; a silence longer than the nominal
   spacing allows (host time) advances the counter by the samples it must have held, so losses
   still appear as gaps. Times are the counter over the nominal rate: the crystal's error then
@@ -26,6 +27,7 @@ from sensors.ble.codecs import movella_dot as dot
 from sensors.ble.codecs import polar_pmd as pmd
 from sensors.ble.codecs import stabmon as profile
 from sensors.ble.codecs import witmotion as wit
+from sensors.ble.errors import DecodeError
 from sensors.constants import GRAVITY_M_S2
 
 log = logging.getLogger(__name__)
@@ -103,50 +105,133 @@ class DotDecoder:
         )
 
 
-class PolarDecoder:
-    """Pairs ACC and GYRO frames with the same last-sample timestamp and sample count."""
+class _PmdStream:
+    """One PMD stream (ACC or GYRO): sample times by the SDK's rule and a sample counter that
+    advances by the samples a late frame must have held (lost notifications)."""
 
-    def __init__(self, rate_hz: float, acc_factor: float, gyr_factor: float) -> None:
+    def __init__(self, period_ns: float) -> None:
+        self.period_ns = period_ns  # refined by lossless frames: the device's real sample period
+        self.last_ns = 0
+        self.last_slot: int | None = None
+        self._span_ns = 0
+        self._span_samples = 0
+
+    def place(
+        self, frame_ns: int, count: int, anchor: tuple[int, int] | None
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """(times ns (count,), slots (count,), lost samples) of a frame's samples; `anchor` (slot,
+        ns) of the other stream's latest sample places this stream's first frame on its count."""
+        lost = 0
+        if self.last_slot is None:
+            times = pmd.sample_times_ns(0, frame_ns, count, 1e9 / self.period_ns)
+            if anchor is None:
+                first_slot = 0
+            else:
+                first_slot = anchor[0] + round((int(times[0]) - anchor[1]) / self.period_ns)
+        else:
+            if frame_ns <= self.last_ns:
+                raise ValueError(
+                    f"frame time {frame_ns} ns is not after the previous frame's {self.last_ns} ns"
+                )
+            lost = max(round((frame_ns - self.last_ns) / self.period_ns) - count, 0)
+            previous = 0 if lost else self.last_ns  # after a loss: spaced back from this frame
+            times = pmd.sample_times_ns(previous, frame_ns, count, 1e9 / self.period_ns)
+            first_slot = self.last_slot + 1 + lost
+        return times, first_slot + np.arange(count, dtype=np.int64), lost
+
+    def commit(self, frame_ns: int, count: int, last_slot: int, lost: int) -> None:
+        if self.last_slot is not None and not lost:
+            self._span_ns += frame_ns - self.last_ns
+            self._span_samples += count
+            if self._span_samples >= 4 * count:
+                self.period_ns = self._span_ns / self._span_samples
+        self.last_ns, self.last_slot = frame_ns, last_slot
+
+
+class PolarDecoder:
+    """Decodes ACC and GYRO frames independently (each stream timed by the SDK's rule, its
+    losses counted from its own timestamps) and pairs their samples by time: a sample of one
+    stream meets the other stream's sample of the same slot (sample period on the device clock).
+    Slots one stream has and the other lost, or that the other stream never reaches within
+    `max_wait_s`, are dropped: the sequence then skips them and they show as gaps."""
+
+    _KINDS = (pmd.MeasurementType.ACC, pmd.MeasurementType.GYRO)
+
+    def __init__(self, rate_hz: float, acc_factor: float, gyr_factor: float, max_wait_s: float = 1.0) -> None:
         self.rate_hz = rate_hz
-        self.acc_factor = acc_factor
-        self.gyr_factor = gyr_factor
-        self._pending: dict[pmd.MeasurementType, pmd.DataFrame] = {}
-        self._first_ns: int | None = None
-        self.unpaired_frames = 0
+        self.factors = {pmd.MeasurementType.ACC: acc_factor, pmd.MeasurementType.GYRO: gyr_factor}
+        self.max_wait_slots = max(1, round(max_wait_s * rate_hz))
+        self._streams = {kind: _PmdStream(1e9 / rate_hz) for kind in self._KINDS}
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3)))
+        self._pending = dict.fromkeys(self._KINDS, empty)  # slots, times ns, values (n, 3)
+        self._origin_ns: int | None = None
+        self._emitted_until = -1
+        self.unpaired_samples = 0  # samples dropped because the other stream lacked them
+        self.lost_samples = dict.fromkeys(self._KINDS, 0)
 
     def decode(self, characteristic: str, data: bytes, host_ns: int) -> Decoded | None:
+        if data and data[0] & pmd.MEASUREMENT_TYPE_MASK not in self._KINDS:
+            return None  # another PMD stream (PPG, MAG…) someone else started: not ours
         frame = pmd.DataFrame.from_bytes(data)
-        if frame.measurement not in (pmd.MeasurementType.ACC, pmd.MeasurementType.GYRO):
-            return None
-        other_kind = (
-            pmd.MeasurementType.GYRO
-            if frame.measurement is pmd.MeasurementType.ACC
-            else pmd.MeasurementType.ACC
+        if frame.timestamp_ns >= 1 << 63:
+            raise DecodeError(pmd.PROTOCOL, f"timestamp {frame.timestamp_ns} ns is beyond any clock", data)
+        values = frame.values(self.factors[frame.measurement])
+        if not np.isfinite(values).all():
+            raise DecodeError(pmd.PROTOCOL, f"{frame.measurement.name} values that are not finite", data)
+        stream = self._streams[frame.measurement]
+        other = self._streams[self._other(frame.measurement)]
+        anchor = None if other.last_slot is None else (other.last_slot, other.last_ns)
+        try:
+            times, slots, lost = stream.place(frame.timestamp_ns, len(values), anchor)
+        except ValueError as error:
+            raise DecodeError(pmd.PROTOCOL, f"{frame.measurement.name}: {error}", data) from None
+        # Nothing above changed any state: a malformed frame leaves the decoder as it was.
+        stream.commit(frame.timestamp_ns, len(values), int(slots[-1]), lost)
+        self.lost_samples[frame.measurement] += lost
+        keep = slots > self._emitted_until  # a slot already emitted or dropped stays so
+        self.unpaired_samples += int((~keep).sum())
+        old_slots, old_times, old_values = self._pending[frame.measurement]
+        self._pending[frame.measurement] = (
+            np.concatenate([old_slots, slots[keep]]),
+            np.concatenate([old_times, times[keep]]),
+            np.concatenate([old_values, values[keep]]),
         )
-        other = self._pending.pop(other_kind, None)
-        if (
-            other is None
-            or other.timestamp_ns != frame.timestamp_ns
-            or len(other.samples) != len(frame.samples)
-        ):
-            if other is not None:
-                self.unpaired_frames += 1  # its partner was lost: those samples are a gap
-            if frame.measurement in self._pending:
-                self.unpaired_frames += 1
-            self._pending[frame.measurement] = frame
+        if self._origin_ns is None:
+            self._origin_ns = int(times[0])
+        return self._pair()
+
+    @staticmethod
+    def _other(kind: pmd.MeasurementType) -> pmd.MeasurementType:
+        return pmd.MeasurementType.GYRO if kind is pmd.MeasurementType.ACC else pmd.MeasurementType.ACC
+
+    def _pair(self) -> Decoded | None:
+        acc, gyr = (self._pending[kind] for kind in self._KINDS)
+        ends = [s.last_slot for s in self._streams.values()]
+        if None in ends:  # one stream not yet heard of: wait for it, but not for ever
+            latest = int(max(e for e in ends if e is not None))
+            ready = latest - self.max_wait_slots
+        else:
+            ready = min(ends)  # every slot up to here has had its chance in both streams
+            ready = max(ready, max(ends) - self.max_wait_slots)
+        if ready <= self._emitted_until:
             return None
-        acc, gyr = (frame, other) if frame.measurement is pmd.MeasurementType.ACC else (other, frame)
-        n = len(acc.samples)
-        period_ns = 1e9 / self.rate_hz
-        times_ns = acc.timestamp_ns - period_ns * np.arange(n - 1, -1, -1)
-        if self._first_ns is None:
-            self._first_ns = int(times_ns[0])
-        relative_ns = times_ns - self._first_ns
+        both, in_acc, in_gyr = np.intersect1d(acc[0], gyr[0], assume_unique=True, return_indices=True)
+        take = both <= ready
+        in_acc, in_gyr = in_acc[take], in_gyr[take]
+        for kind, pending in zip(self._KINDS, (acc, gyr), strict=True):
+            later = pending[0] > ready
+            self.unpaired_samples += int((~later).sum()) - int(take.sum())
+            self._pending[kind] = (pending[0][later], pending[1][later], pending[2][later])
+        self._emitted_until = ready
+        if not len(in_acc):
+            return None
+        assert self._origin_ns is not None
+        relative_ns = (acc[1][in_acc] - self._origin_ns).astype(np.float64)
         return Decoded(
             relative_ns * 1e-9,
-            acc.samples * (self.acc_factor * GRAVITY_M_S2 / 1000.0),
-            np.radians(gyr.samples * self.gyr_factor),
-            np.round(relative_ns / period_ns).astype(np.int64),
+            acc[2][in_acc] * (GRAVITY_M_S2 / 1000.0),
+            np.radians(gyr[2][in_gyr]),
+            acc[0][in_acc],
         )
 
 

@@ -1,27 +1,41 @@
-"""Polar Measurement Data (PMD) protocol of the Polar Verity Sense and H10, from the polar-ble-sdk
-technical documentation and sources (BlePMDClient, PmdDataFrame, PmdControlPointResponse).
+"""Polar Measurement Data (PMD) protocol of the Polar Verity Sense and H10, as the Polar BLE SDK
+implements it (polarofficial/polar-ble-sdk at commit 8fb5311c8f63fd58fdd03df1b46cbb2e8f05209e,
+Android sources under sources/Android/android-communications/library/src/main/java/com/polar/
+androidcommunications/api/ble/model/gatt/client/pmd/: BlePMDClient.kt, PmdDataFrame.kt,
+PmdSetting.kt, PmdControlPointResponse.kt, model/AccData.kt, model/GyrData.kt). The SDK's own
+unit-test vectors are fixtures in tests/sensors/ble/vectors/polar_pmd.py.
 
 Service FB005C80-02E7-F387-1CAD-8ACD2D8DF0C8, control point FB005C81-… (write, indicate),
 data FB005C82-… (notify). Little-endian.
 
 Control point requests: start `[0x02, type, settings…]`, each setting `[id, count = 1, value]`
-with a u16 value (channels: u8); stop `[0x03, type]`. Responses `[0xF0, op, type, status, more,
-settings…]`; a started ACC/GYRO stream reports its sample factor as setting 5 (f32).
+(value sizes per PmdSetting.typeToFieldSize: rate, resolution, range u16; range in milli-units
+i32; channels u8; factor f32; security 16 bytes); stop `[0x03, type]`. Responses `[0xF0, op, type,
+status, more, parameters…]`; a started stream reports its sample factor as setting 5 (f32).
 
-Data frame: `[type, u64 timestamp ns since 2000-01-01 of the LAST sample, frame type, content]`;
-frame type bit 7 set = delta compressed. Raw content: samples of x, y, z as signed little-endian
-integers (ACC frame type 0: 8 bit, 1: 16 bit, 2: 24 bit; GYRO frame type 0: 16 bit).
-Compressed content: one reference sample (x, y, z, 16 bit each), then blocks
-`[delta bit width, sample count, packed deltas]`, deltas signed, bit-packed least significant bit
-first, sample by sample and channel by channel, each added to the previous sample. Units: ACC
-in mG × factor, GYRO in °/s × factor.
+Data frame: `[type & 0x3F, u64 timestamp ns since 2000-01-01 of the LAST sample, frame type,
+content]`; frame type bit 7 set = delta compressed. Raw content: x, y, z signed little-endian
+(ACC frame type 0: 8 bit, 1: 16 bit, 2: 24 bit; mG, the factor is not applied). Compressed content
+(BlePMDClient.parseDeltaFramesAll): one reference sample (each channel ceil(bits / 8) bytes),
+then blocks `[delta bit width, sample count, packed deltas]`, deltas signed, bit-packed least
+significant bit first, sample by sample and channel by channel, each added to the previous
+sample in 32-bit arithmetic. Per type (AccData.kt, GyrData.kt):
+
+| frame byte | stream | reference | value                                   |
+| 0x80       | ACC    | int16     | count × factor = G (→ × 1000 mG)        |
+| 0x81       | ACC    | int16     | count × factor = mG                      |
+| 0x80       | GYRO   | int16     | count × factor = °/s                     |
+| 0x81       | GYRO   | float32   | IEEE-754 bit pattern → float × factor °/s |
+
+(For float32 frames the deltas apply to the bit patterns, wrapping at 2^32.) The SDK truncates
+ACC values to whole mG; `DataFrame.values` keeps the fraction.
 """
 
 from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
@@ -35,6 +49,7 @@ DATA_UUID = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
 POLAR_EPOCH_UNIX_S = 946_684_800  # 2000-01-01T00:00:00Z
 
 CHANNELS = 3
+MEASUREMENT_TYPE_MASK = 0x3F
 _COMPRESSED_BIT = 0x80
 
 
@@ -45,7 +60,13 @@ class MeasurementType(IntEnum):
     PPI = 3
     GYRO = 5
     MAG = 6
+    SKIN_TEMP = 7
     SDK_MODE = 9
+    LOCATION = 10
+    PRESSURE = 11
+    TEMPERATURE = 12
+    OFFLINE_RECORDING = 13
+    OFFLINE_HR = 14
 
 
 class Setting(IntEnum):
@@ -55,12 +76,15 @@ class Setting(IntEnum):
     RANGE_MILLIUNIT = 3
     CHANNELS = 4
     FACTOR = 5
+    SECURITY = 6
 
 
 class OpCode(IntEnum):
     GET_SETTINGS = 0x01
     START = 0x02
     STOP = 0x03
+    GET_SDK_MODE_SETTINGS = 0x04
+    GET_STATUS = 0x05
 
 
 class Status(IntEnum):
@@ -71,111 +95,160 @@ class Status(IntEnum):
     INVALID_LENGTH = 4
     INVALID_PARAMETER = 5
     ALREADY_IN_STATE = 6
+    INVALID_RESOLUTION = 7
+    INVALID_SAMPLE_RATE = 8
+    INVALID_RANGE = 9
+    INVALID_MTU = 10
+    INVALID_NUMBER_OF_CHANNELS = 11
+    INVALID_STATE = 12
+    DEVICE_IN_CHARGER = 13
+    DISK_FULL = 14
 
 
-_VALUE_FORMAT = {Setting.CHANNELS: "<B", Setting.FACTOR: "<f"}
+_VALUE_FORMAT = {
+    Setting.RANGE_MILLIUNIT: "<i",
+    Setting.CHANNELS: "<B",
+    Setting.FACTOR: "<f",
+    Setting.SECURITY: "16s",
+}
+SettingValue = float | bytes
 
 
-def _pack_settings(settings: dict[Setting, float]) -> bytes:
+def _pack_settings(settings: dict[Setting, SettingValue]) -> bytes:
     out = b""
     for setting, value in settings.items():
         fmt = _VALUE_FORMAT.get(setting, "<H")
-        out += bytes([setting, 1]) + struct.pack(fmt, value if fmt == "<f" else int(value))
+        packed = value if fmt == "16s" else (value if fmt == "<f" else int(value))  # type: ignore[arg-type]
+        out += bytes([setting, 1]) + struct.pack(fmt, packed)
     return out
 
 
-def _unpack_settings(data: bytes, whole: bytes | bytearray) -> dict[Setting, float]:
-    settings: dict[Setting, float] = {}
+def parse_settings(
+    data: bytes | bytearray, whole: bytes | bytearray = b""
+) -> dict[Setting, tuple[SettingValue, ...]]:
+    """Settings `[id, count, count values…]…` (PmdSetting.parsePmdSettingsData): each setting's values."""
+    whole = whole or data
+    settings: dict[Setting, tuple[SettingValue, ...]] = {}
     offset = 0
     while offset < len(data):
         if offset + 2 > len(data):
-            raise DecodeError(PROTOCOL, "setting cut short", whole)
+            raise DecodeError(PROTOCOL, f"setting cut short at byte {offset}", whole)
         try:
             setting = Setting(data[offset])
         except ValueError:
-            raise DecodeError(PROTOCOL, f"unknown setting id {data[offset]}", whole) from None
+            raise DecodeError(
+                PROTOCOL, f"unknown setting id {data[offset]} at byte {offset}", whole
+            ) from None
         count = data[offset + 1]
         fmt = _VALUE_FORMAT.get(setting, "<H")
         size = struct.calcsize(fmt)
-        if count != 1 or offset + 2 + size > len(data):
-            raise DecodeError(PROTOCOL, f"setting {setting.name} with {count} values or cut short", whole)
-        (settings[setting],) = struct.unpack_from(fmt, data, offset + 2)
-        offset += 2 + size
+        if offset + 2 + count * size > len(data):
+            raise DecodeError(PROTOCOL, f"setting {setting.name} with {count} values cut short", whole)
+        settings[setting] = tuple(
+            struct.unpack_from(fmt, data, offset + 2 + k * size)[0] for k in range(count)
+        )
+        offset += 2 + count * size
     return settings
 
 
 @dataclass(frozen=True)
 class ControlRequest:
-    """A control-point write: START with settings, or STOP (settings empty)."""
+    """A control-point write: START with one value per setting, or STOP (settings empty)."""
 
     op: OpCode
     measurement: MeasurementType
-    settings: dict[Setting, float] = field(default_factory=dict)
+    settings: dict[Setting, SettingValue] | None = None
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray) -> ControlRequest:
         if len(data) < 2:
             raise DecodeError(PROTOCOL, "control request shorter than 2 bytes", data)
         try:
-            op, measurement = OpCode(data[0]), MeasurementType(data[1])
+            op, measurement = OpCode(data[0]), MeasurementType(data[1] & MEASUREMENT_TYPE_MASK)
         except ValueError as error:
             raise DecodeError(PROTOCOL, f"bad control request: {error}", data) from None
         if op is OpCode.STOP and len(data) != 2:
             raise DecodeError(PROTOCOL, "STOP takes 2 bytes", data)
-        return cls(op, measurement, _unpack_settings(bytes(data[2:]), data))
+        settings = parse_settings(bytes(data[2:]), data)
+        if any(len(values) != 1 for values in settings.values()):
+            raise DecodeError(PROTOCOL, "a request gives exactly one value per setting", data)
+        return cls(op, measurement, {k: v[0] for k, v in settings.items()})
 
     def to_bytes(self) -> bytes:
-        return bytes([self.op, self.measurement]) + _pack_settings(self.settings)
+        return bytes([self.op, self.measurement]) + _pack_settings(self.settings or {})
 
 
 @dataclass(frozen=True)
 class ControlResponse:
-    """A control-point indication answering a request."""
+    """A control-point indication answering a request (PmdControlPointResponse): parameters are
+    kept as sent; `settings` parses them."""
 
     op: OpCode
     measurement: MeasurementType
     status: Status
-    settings: dict[Setting, float] = field(default_factory=dict)
+    parameters: bytes = b""
+    more: bool = False
+
+    @classmethod
+    def with_settings(
+        cls, op: OpCode, measurement: MeasurementType, status: Status, settings: dict[Setting, SettingValue]
+    ) -> ControlResponse:
+        return cls(op, measurement, status, _pack_settings(settings))
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray) -> ControlResponse:
         if len(data) < 4 or data[0] != 0xF0:
             raise DecodeError(PROTOCOL, "control response must start 0xF0, op, type, status", data)
         try:
-            op, measurement, status = OpCode(data[1]), MeasurementType(data[2]), Status(data[3])
+            op = OpCode(data[1])
+            measurement = MeasurementType(data[2] & MEASUREMENT_TYPE_MASK)
+            status = Status(data[3])
         except ValueError as error:
             raise DecodeError(PROTOCOL, f"bad control response: {error}", data) from None
-        settings = _unpack_settings(bytes(data[5:]), data) if len(data) > 5 else {}
-        return cls(op, measurement, status, settings)
+        if status is not Status.SUCCESS:
+            return cls(op, measurement, status)
+        return cls(op, measurement, status, bytes(data[5:]), len(data) > 4 and data[4] != 0)
 
     def to_bytes(self) -> bytes:
-        return bytes([0xF0, self.op, self.measurement, self.status, 0]) + _pack_settings(self.settings)
+        return bytes([0xF0, self.op, self.measurement, self.status, int(self.more)]) + self.parameters
+
+    @property
+    def settings(self) -> dict[Setting, tuple[SettingValue, ...]]:
+        return parse_settings(self.parameters, self.to_bytes())
 
     @property
     def factor(self) -> float:
-        return float(self.settings.get(Setting.FACTOR, 1.0))
+        """The sample factor of a started stream (1.0 when the response gives none)."""
+        values = self.settings.get(Setting.FACTOR, ())
+        factor = float(values[0]) if values else 1.0  # type: ignore[arg-type]
+        if not math.isfinite(factor) or factor <= 0:
+            raise DecodeError(PROTOCOL, f"sample factor {factor} is not a positive number", self.to_bytes())
+        return factor
+
+
+@dataclass(frozen=True)
+class _Encoding:
+    bits: int
+    is_float: bool = False
+    acc_in_g: bool = False
 
 
 _FRAME_HEADER = struct.Struct("<BQB")
-_RAW_BITS = {
-    (MeasurementType.ACC, 0): 8,
-    (MeasurementType.ACC, 1): 16,
-    (MeasurementType.ACC, 2): 24,
-    (MeasurementType.GYRO, 0): 16,
+_RAW_BITS = {(MeasurementType.ACC, 0): 8, (MeasurementType.ACC, 1): 16, (MeasurementType.ACC, 2): 24}
+_COMPRESSED = {
+    (MeasurementType.ACC, 0): _Encoding(16, acc_in_g=True),
+    (MeasurementType.ACC, 1): _Encoding(16),
+    (MeasurementType.GYRO, 0): _Encoding(16),
+    (MeasurementType.GYRO, 1): _Encoding(32, is_float=True),
 }
-_COMPRESSED_TYPES = {
-    (MeasurementType.ACC, 0),
-    (MeasurementType.ACC, 1),
-    (MeasurementType.GYRO, 0),
-    (MeasurementType.GYRO, 1),
-}
-_REFERENCE_BITS = 16
+_MAX_DELTA_BITS = 32
 
 
 @dataclass(frozen=True)
 class DataFrame:
-    """One PMD data notification. samples: (n, 3) int counts (× factor → mG or °/s);
-    timestamp_ns: Polar time (ns since 2000-01-01) of the last sample."""
+    """One ACC or GYRO data notification. samples: (n, 3) int64, counts, or for float32 frames
+    the IEEE-754 bit patterns (0 … 2^32 − 1); timestamp_ns: Polar time (ns since 2000-01-01)
+    of the last sample."""
 
     measurement: MeasurementType
     timestamp_ns: int
@@ -189,33 +262,73 @@ class DataFrame:
             raise DecodeError(PROTOCOL, "data frame shorter than its 10-byte header plus data", data)
         kind, timestamp, frame_byte = _FRAME_HEADER.unpack_from(data)
         try:
-            measurement = MeasurementType(kind)
+            measurement = MeasurementType(kind & MEASUREMENT_TYPE_MASK)
         except ValueError:
             raise DecodeError(PROTOCOL, f"unknown measurement type {kind}", data) from None
         compressed, frame_type = bool(frame_byte & _COMPRESSED_BIT), frame_byte & 0x7F
         content = bytes(data[_FRAME_HEADER.size :])
+        kind_name = f"{'compressed' if compressed else 'raw'} {measurement.name} frame type {frame_type}"
         if compressed:
-            if (measurement, frame_type) not in _COMPRESSED_TYPES:
-                raise DecodeError(
-                    PROTOCOL, f"no decoder for compressed {measurement.name} type {frame_type}", data
-                )
-            samples = _decode_delta(content, data)
+            encoding = _COMPRESSED.get((measurement, frame_type))
+            if encoding is None:
+                raise DecodeError(PROTOCOL, f"no decoder for {kind_name}", data)
+            samples = decode_delta(content, CHANNELS, encoding.bits, data)
         else:
             bits = _RAW_BITS.get((measurement, frame_type))
             if bits is None:
-                raise DecodeError(
-                    PROTOCOL, f"no decoder for raw {measurement.name} frame type {frame_type}", data
-                )
+                raise DecodeError(PROTOCOL, f"no decoder for {kind_name}", data)
             samples = _decode_raw(content, bits, data)
         return cls(measurement, timestamp, frame_type, compressed, samples)
 
     def to_bytes(self) -> bytes:
         frame_byte = self.frame_type | (_COMPRESSED_BIT if self.compressed else 0)
         header = _FRAME_HEADER.pack(self.measurement, self.timestamp_ns, frame_byte)
+        samples = np.asarray(self.samples, dtype=np.int64)
         if self.compressed:
-            return header + _encode_delta(np.asarray(self.samples, dtype=np.int64))
-        bits = _RAW_BITS[(self.measurement, self.frame_type)]
-        return header + _encode_raw(np.asarray(self.samples, dtype=np.int64), bits)
+            return header + encode_delta(samples, _COMPRESSED[(self.measurement, self.frame_type)].bits)
+        return header + _encode_raw(samples, _RAW_BITS[(self.measurement, self.frame_type)])
+
+    @property
+    def _encoding(self) -> _Encoding:
+        if self.compressed:
+            return _COMPRESSED[(self.measurement, self.frame_type)]
+        return _Encoding(_RAW_BITS[(self.measurement, self.frame_type)])
+
+    def values(self, factor: float) -> np.ndarray:
+        """(n, 3) float: ACC in mG, GYRO in °/s, as the SDK computes them from the samples and
+        the stream's factor (raw ACC frames ignore the factor, as the SDK does)."""
+        encoding = self._encoding
+        if encoding.is_float:
+            floats = self.samples.astype(np.uint32).view(np.float32).astype(np.float64)
+            return floats * factor
+        counts = self.samples.astype(np.float64)
+        if not self.compressed:
+            return counts
+        return counts * factor * (1000.0 if encoding.acc_in_g else 1.0)
+
+    @classmethod
+    def of_values(
+        cls,
+        measurement: MeasurementType,
+        timestamp_ns: int,
+        frame_byte: int,
+        values: np.ndarray,
+        factor: float,
+    ) -> DataFrame:
+        """The frame that carries `values` (n, 3; ACC mG, GYRO °/s) at `factor`: the inverse of
+        `values`, rounding to whole counts and saturating integer types at their bit width."""
+        compressed, frame_type = bool(frame_byte & _COMPRESSED_BIT), frame_byte & 0x7F
+        key = (measurement, frame_type)
+        encoding = _COMPRESSED[key] if compressed else _Encoding(_RAW_BITS[key])
+        values = np.asarray(values, dtype=np.float64)
+        if encoding.is_float:
+            floats = (values / factor).astype(np.float32)
+            samples = floats.view(np.uint32).astype(np.int64)
+        else:
+            scale = (factor * (1000.0 if encoding.acc_in_g else 1.0)) if compressed else 1.0
+            limit = 1 << (encoding.bits - 1)
+            samples = np.clip(np.round(values / scale), -limit, limit - 1).astype(np.int64)
+        return cls(measurement, timestamp_ns, frame_type, compressed, samples)
 
 
 def _decode_raw(content: bytes, bits: int, whole: bytes | bytearray) -> np.ndarray:
@@ -224,12 +337,17 @@ def _decode_raw(content: bytes, bits: int, whole: bytes | bytearray) -> np.ndarr
         raise DecodeError(
             PROTOCOL, f"raw content of {len(content)} bytes is not whole {bits}-bit x,y,z samples", whole
         )
-    raw = np.frombuffer(content, dtype=np.uint8).reshape(-1, size).astype(np.int64)
+    return _little_endian_signed(np.frombuffer(content, dtype=np.uint8), size).reshape(-1, CHANNELS)
+
+
+def _little_endian_signed(raw: np.ndarray, size: int, bits: int = 0) -> np.ndarray:
+    """Signed values of `size`-byte little-endian fields, sign bit at `bits` (default 8 × size)."""
+    raw = raw.reshape(-1, size).astype(np.int64)
     values = np.zeros(len(raw), dtype=np.int64)
     for k in range(size):
         values |= raw[:, k] << (8 * k)
-    values = np.where(values >= 1 << (bits - 1), values - (1 << bits), values)
-    return values.reshape(-1, CHANNELS)
+    bits = bits or 8 * size
+    return np.where(values & (1 << (bits - 1)), values - (1 << bits), values)
 
 
 def _encode_raw(samples: np.ndarray, bits: int) -> bytes:
@@ -239,44 +357,90 @@ def _encode_raw(samples: np.ndarray, bits: int) -> bytes:
     return raw.tobytes()
 
 
-def _decode_delta(content: bytes, whole: bytes | bytearray) -> np.ndarray:
-    reference_size = CHANNELS * _REFERENCE_BITS // 8
+def decode_delta(content: bytes, channels: int, bits: int, whole: bytes | bytearray = b"") -> np.ndarray:
+    """Samples (n, channels) int64 of delta-compressed content (BlePMDClient.parseDeltaFramesAll)
+    whose reference sample has `bits` per channel: signed for bits < 32; for 32 the unsigned bit
+    patterns, deltas added modulo 2^32 (as the SDK's Int arithmetic does)."""
+    whole = whole or content
+    size = math.ceil(bits / 8)
+    reference_size = channels * size
     if len(content) < reference_size:
         raise DecodeError(PROTOCOL, "compressed frame without a whole reference sample", whole)
-    rows = [np.frombuffer(content[:reference_size], dtype="<i2").astype(np.int64)]
+    reference = np.frombuffer(content[:reference_size], dtype=np.uint8)
+    if bits == _MAX_DELTA_BITS:
+        first = reference.view("<u4").astype(np.int64)
+    else:
+        first = _little_endian_signed(reference, size, bits)
+    blocks = [first.reshape(1, channels)]
+    last = first
     offset = reference_size
     while offset < len(content):
         if offset + 2 > len(content):
-            raise DecodeError(PROTOCOL, "delta block header cut short", whole)
+            raise DecodeError(PROTOCOL, f"delta block header cut short at byte {offset}", whole)
         width, count = content[offset], content[offset + 1]
         offset += 2
-        if not 1 <= width <= 32 or count == 0:
-            raise DecodeError(PROTOCOL, f"delta block with bit width {width} and {count} samples", whole)
-        length = math.ceil(width * count * CHANNELS / 8)
+        if not 1 <= width <= _MAX_DELTA_BITS or count == 0:
+            raise DecodeError(
+                PROTOCOL, f"delta block at byte {offset - 2}: bit width {width}, {count} samples", whole
+            )
+        length = math.ceil(width * count * channels / 8)
         if offset + length > len(content):
-            raise DecodeError(PROTOCOL, "delta block cut short", whole)
-        bits = np.unpackbits(
+            raise DecodeError(PROTOCOL, f"delta block at byte {offset - 2} cut short", whole)
+        packed = np.unpackbits(
             np.frombuffer(content[offset : offset + length], dtype=np.uint8), bitorder="little"
         )
-        bits = bits[: width * count * CHANNELS].reshape(-1, width).astype(np.int64)
-        deltas = bits @ (1 << np.arange(width, dtype=np.int64))
-        deltas = np.where(bits[:, -1] == 1, deltas - (1 << width), deltas).reshape(count, CHANNELS)
-        rows.extend(rows[-1] + np.cumsum(deltas, axis=0))
+        fields = packed[: width * count * channels].reshape(-1, width).astype(np.int64)
+        deltas = fields @ (1 << np.arange(width, dtype=np.int64))
+        deltas = np.where(fields[:, -1] == 1, deltas - (1 << width), deltas).reshape(count, channels)
+        rows = last + np.cumsum(deltas, axis=0)
+        if bits == _MAX_DELTA_BITS:
+            rows &= 0xFFFF_FFFF
+        blocks.append(rows)
+        last = rows[-1]
         offset += length
-    return np.array(rows, dtype=np.int64)
+    return np.concatenate(blocks)
 
 
-def _encode_delta(samples: np.ndarray, block: int = 255) -> bytes:
-    out = samples[0].astype("<i2").tobytes()
+def encode_delta(samples: np.ndarray, bits: int = 16, block: int = 255) -> bytes:
+    """Delta-compressed content of samples (n, channels) int64 with a `bits`-bit reference (the
+    inverse of decode_delta; for 32 bits the samples are unsigned bit patterns)."""
+    samples = np.asarray(samples, dtype=np.int64)
+    size = math.ceil(bits / 8)
+    out = b"".join(int(v).to_bytes(size, "little", signed=bits != _MAX_DELTA_BITS) for v in samples[0])
     deltas = np.diff(samples, axis=0)
+    if bits == _MAX_DELTA_BITS:  # the shortest signed step between bit patterns, modulo 2^32
+        deltas = (deltas + (1 << 31)) % (1 << 32) - (1 << 31)
     for start in range(0, len(deltas), block):
         part = deltas[start : start + block]
-        biggest = int(np.max(np.abs(part))) if part.size else 0
-        width = max(2, (biggest.bit_length() + 1))
+        biggest = int(np.max(np.abs(part)))
+        width = min(max(2, biggest.bit_length() + 1), _MAX_DELTA_BITS)
         values = part.reshape(-1) & ((1 << width) - 1)
-        bits = ((values[:, None] >> np.arange(width)) & 1).astype(np.uint8).reshape(-1)
-        out += bytes([width, len(part)]) + np.packbits(bits, bitorder="little").tobytes()
+        packed = ((values[:, None] >> np.arange(width)) & 1).astype(np.uint8).reshape(-1)
+        out += bytes([width, len(part)]) + np.packbits(packed, bitorder="little").tobytes()
     return out
+
+
+def sample_times_ns(previous_ns: int, frame_ns: int, count: int, rate_hz: float) -> np.ndarray:
+    """Times (count,) int64 ns of a frame's samples, as PmdTimeStampUtils.getTimeStamps gives them:
+    spread evenly from the previous frame's timestamp (when known, previous_ns > 0) to this one's,
+    else spaced by the sample period back from it; the last is the frame's timestamp."""
+    if count <= 0:
+        raise ValueError(f"a frame has at least one sample, not {count}")
+    if previous_ns > 0:
+        if frame_ns <= previous_ns:
+            raise ValueError(f"frame time {frame_ns} ns is not after the previous frame's {previous_ns} ns")
+        step = (frame_ns - previous_ns) / count
+        offsets = np.round(step * np.arange(1, count)).astype(np.int64)
+        times = np.append(previous_ns + offsets, 0)  # integer base: ns stay exact at Polar magnitudes
+    elif rate_hz > 0:
+        step = 1e9 / rate_hz
+        times = np.append(frame_ns - np.round(step * np.arange(count - 1, 0, -1)).astype(np.int64), 0)
+    else:
+        raise ValueError("sample times need the previous frame's time or the sample rate")
+    times[-1] = frame_ns
+    if times[0] <= 0:
+        raise ValueError(f"frame time {frame_ns} ns is too early for {count} samples {step:.0f} ns apart")
+    return times
 
 
 def polar_time_ns(unix_time_s: float) -> int:

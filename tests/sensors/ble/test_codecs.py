@@ -91,17 +91,21 @@ def test_polar_pmd_frames_and_control_bytes_from_the_sdk_documentation():
         bytes.fromhex("f0 02 02 00 00 05 01") + struct.pack("<f", 0.24399)
     )
     assert response.status is pmd.Status.SUCCESS and response.factor == pytest.approx(0.24399)
+    # Statuses past ALREADY_IN_STATE are answers too (PmdControlPointResponseCode 7…14).
+    assert pmd.ControlResponse.from_bytes(bytes.fromhex("f0 02 05 0b 00")).status.name == (
+        "INVALID_NUMBER_OF_CHANNELS"
+    )
     # H10 raw ACC, frame type 1: int16 x, y, z in mG; timestamp of the last sample.
     raw = bytes.fromhex("02 0010a5d4e8000000 01") + struct.pack("<6h", -12, 980, 33, -10, 1000, 30)
     frame = pmd.DataFrame.from_bytes(raw)
     assert frame.timestamp_ns == 1_000_000_000_000 and not frame.compressed
     assert frame.samples.tolist() == [[-12, 980, 33], [-10, 1000, 30]]
     assert frame.to_bytes() == raw
-    # Delta compressed: reference (1, 2, 3) then one 4-bit block of one sample (+2, −1, +3),
+    # GYRO delta compressed: reference (1, 2, 3) then one 4-bit block of one sample (+2, −1, +3),
     # packed LSB first: 0b1111_0010 = F2, 0b0000_0011 = 03.
-    compressed = bytes.fromhex("02 0000000000000000 81 010002000300 04 01 f2 03")
+    compressed = bytes.fromhex("05 0000000000000000 80 010002000300 04 01 f2 03")
     assert pmd.DataFrame.from_bytes(compressed).samples.tolist() == [[1, 2, 3], [3, 1, 6]]
-    with pytest.raises(DecodeError, match="delta block cut short"):
+    with pytest.raises(DecodeError, match="delta block at byte 6 cut short"):
         pmd.DataFrame.from_bytes(compressed[:-1])
 
 
@@ -152,7 +156,8 @@ def test_stabmon_round_trip_and_every_truncation_is_rejected(samples, sequence, 
 )
 def test_polar_round_trip_and_truncations(samples, compressed, cut):
     values = np.array(samples)
-    frame = pmd.DataFrame(pmd.MeasurementType.GYRO, 42, 0, compressed, values)
+    kind = pmd.MeasurementType.GYRO if compressed else pmd.MeasurementType.ACC
+    frame = pmd.DataFrame(kind, 42, 0 if compressed else 1, compressed, values)
     data = frame.to_bytes()
     np.testing.assert_array_equal(pmd.DataFrame.from_bytes(data).samples, values)
     try:
