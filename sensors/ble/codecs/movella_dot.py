@@ -6,7 +6,15 @@ Used here: Device info (0x1001, 34 B), Device control (0x1002, 32 B; output rate
 Control (0x2001, 3 B: type 1, action 0 stop / 1 start, payload mode), Medium payload (0x2003,
 40 B notifications) in payload mode 20 "Rate quantities (with mag)" = u32 timestamp µs, acc
 3×f32 m/s², angular velocity 3×f32 °/s, magnetic field 3×int16 fixed point (÷2^12, a.u.),
-trailing bytes 0, and Battery (0x3001: level %, charging).
+trailing bytes unused, and Battery (0x3001: level %, charging).
+
+Checked against Movella's (then Xsens') own reference client, xsens/xsens_dot_server @
+364d521ab3f40690649bf281c054c6d798889a12, bleHandler.js: start/stop `[0x01, 0x01 | 0x00, payload
+mode]` on 0x2001 (enableSensor, disableSensor), mode 20 read from the medium payload 0x2003 as
+readUInt32LE(0), readFloatLE(4…12), readFloatLE(16…24), readInt16LE(28…32) / 2^12
+(convertSensorData); it reads nothing past byte 34, so neither does this codec. Neither that
+client nor the specification publishes notification bytes with their values: the fixtures
+(tests/sensors/ble/vectors/movella_dot.py) hold the layout, not a capture.
 """
 
 from __future__ import annotations
@@ -62,7 +70,8 @@ class ControlCommand:
 @dataclass(frozen=True)
 class RateQuantities:
     """One mode-20 medium-payload notification: timestamp µs (u32, wraps after 71.6 min), acc
-    (3,) m/s², angular velocity (3,) °/s, magnetic field (3,) int16 counts (÷2^12, a.u.)."""
+    (3,) m/s², angular velocity (3,) °/s, magnetic field (3,) int16 counts (÷2^12, a.u.); bytes
+    34…39 are padding, ignored as Movella's client ignores them (sent as zeros)."""
 
     timestamp_us: int
     acc_m_s2: tuple[float, float, float]
@@ -74,8 +83,6 @@ class RateQuantities:
         size = _RATE_QUANTITIES.size
         if not size <= len(data) <= MEDIUM_PAYLOAD_BYTES:
             raise DecodeError(PROTOCOL, f"rate-quantities payload is {size} bytes (padded to 40)", data)
-        if any(data[size:]):
-            raise DecodeError(PROTOCOL, "padding after the 34 payload bytes is not zero", data)
         values = _RATE_QUANTITIES.unpack_from(data)
         acc, gyr = values[1:4], values[4:7]
         if not (np.isfinite(acc).all() and np.isfinite(gyr).all()):

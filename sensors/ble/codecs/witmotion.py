@@ -1,12 +1,19 @@
 """WitMotion BWT901BLE / WT901BLE notifications and register writes, from the WitMotion
-BWT901BLE manual (communication protocol) as summarised in ../shared/SENSORS.md.
+BWT901BLE manual (communication protocol) as summarised in ../shared/SENSORS.md, checked against
+WitMotion's own code (fixtures in tests/sensors/ble/vectors/witmotion.py): the BLE 5.0 SDK
+WITMOTION/WitBluetooth_BWT901BLE5_0 @ 9efaab0fdd6a06dc807bf80402e58aa91b431c6f (DeviceModel.java
+SetRRate, Bwt901ble5UI.cs SetRRate200, BWT901BLE.cs UnlockReg, Bwt901bleProcessor.cs scaling) and
+the register map REG.h of WITMOTION/WitStandardProtocol_JY901 @
+e8f4e3afc02263e2ef15052dc758f45efaebe12f (RRATE_200HZ = 0x0b; 0x0a is 125 Hz, WT931 only).
 
 Service 0000ffe5-…, notify 0000ffe4-…, write 0000ffe9-…. A data packet is 20 bytes:
 `0x55 0x61` then nine int16 LE: acc x, y, z (/32768 × 16 g), angular velocity x, y, z
 (/32768 × 2000 °/s), angle roll, pitch, yaw (/32768 × 180 °). A notification may carry several
 packets back to back. No timestamp and no counter: time comes from the host (see the stream
 decoder). Register write: `0xFF 0xAA reg value(u16 LE)`; unlock `FF AA 69 88 B5`, rate register
-0x03 (0x06 = 10 Hz, 0x07 = 20 Hz, 0x08 = 50 Hz, 0x09 = 100 Hz, 0x0A = 200 Hz), save `FF AA 00 00 00`.
+0x03 (0x06 = 10 Hz, 0x07 = 20 Hz, 0x08 = 50 Hz, 0x09 = 100 Hz, 0x0B = 200 Hz), save `FF AA 00 00 00`.
+WitMotion's Android SDK writes the rate without unlocking; the driver unlocks first all the same
+(harmless, and what the C# SDK's UnlockReg is for).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ WRITE_UUID = "0000ffe9-0000-1000-8000-00805f9a34fb"
 PACKET_BYTES = 20
 _PACKET = struct.Struct("<BB9h")
 _HEADER = (0x55, 0x61)
-RATE_CODES_HZ = {0x06: 10, 0x07: 20, 0x08: 50, 0x09: 100, 0x0A: 200}
+RATE_CODES_HZ = {0x06: 10, 0x07: 20, 0x08: 50, 0x09: 100, 0x0B: 200}  # REG.h RRATE_*
 
 
 @dataclass(frozen=True)

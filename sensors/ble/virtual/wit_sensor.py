@@ -24,7 +24,6 @@ class WitVirtualSensor(VirtualSensor):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.rate_hz = int(self.settings.rate_hz)
-        self._unlocked = False
         self.notify = Characteristic(
             wit.NOTIFY_UUID, Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
         )
@@ -60,9 +59,9 @@ class WitVirtualSensor(VirtualSensor):
             write = wit.RegisterWrite.from_bytes(value)
         except DecodeError:
             return
-        if write == wit.UNLOCK:
-            self._unlocked = True
-        elif write.register == wit.RATE_REGISTER and self._unlocked and write.value in wit.RATE_CODES_HZ:
+        # WitMotion's own Android SDK sets the rate without unlocking first (an unlock is accepted
+        # and changes nothing here).
+        if write.register == wit.RATE_REGISTER and write.value in wit.RATE_CODES_HZ:
             self.rate_hz = wit.RATE_CODES_HZ[write.value]
 
     def _on_subscription(self, bearer: object, notify_enabled: bool, indicate_enabled: bool) -> None:
