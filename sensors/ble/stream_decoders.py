@@ -153,7 +153,10 @@ class PolarDecoder:
     losses counted from its own timestamps) and pairs their samples by time: a sample of one
     stream meets the other stream's sample of the same slot (sample period on the device clock).
     Slots one stream has and the other lost, or that the other stream never reaches within
-    `max_wait_s`, are dropped: the sequence then skips them and they show as gaps."""
+    `max_wait_s`, are dropped: the sequence then skips them and they show as gaps. A pair is
+    complete when the later of its two frames arrives, so its host receive time is that frame's;
+    the clock fit's latency floor is right where frame ends meet now and then (they wander on a
+    real sensor, whose streams are framed independently)."""
 
     _KINDS = (pmd.MeasurementType.ACC, pmd.MeasurementType.GYRO)
 
