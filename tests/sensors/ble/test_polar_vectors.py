@@ -2,8 +2,12 @@
 polar_pmd.py, each cited by SDK file, test and commit): every frame, delta block, control-point
 response, setting list and sample-time rule decodes to the values the SDK's tests expect."""
 
+import contextlib
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sensors.ble.codecs import polar_pmd as pmd
 from sensors.ble.errors import DecodeError
@@ -99,3 +103,12 @@ def test_sample_times_refuse_what_the_sdk_refuses():
         pmd.sample_times_ns(2000, 1000, 3, 52)
     with pytest.raises(ValueError, match="too early"):
         pmd.sample_times_ns(0, 1000, 3, 1)  # PmdTimeStampUtilsTest: negative time stamps
+
+
+@settings(max_examples=300, deadline=None)
+@given(parameters=st.binary(max_size=40), status=st.integers(0, 20))
+def test_responses_with_any_parameters_give_a_factor_or_a_decode_error(parameters, status):
+    data = bytes([0xF0, 0x02, 0x02, status, 0]) + parameters
+    with contextlib.suppress(DecodeError):
+        factor = pmd.ControlResponse.from_bytes(data).factor
+        assert factor > 0 and np.isfinite(factor)
