@@ -24,6 +24,7 @@ from typing import Protocol
 import numpy as np
 
 from sensors.ble.codecs import movella_dot as dot
+from sensors.ble.codecs import polar_delta as delta
 from sensors.ble.codecs import polar_pmd as pmd
 from sensors.ble.codecs import stabmon as profile
 from sensors.ble.codecs import witmotion as wit
@@ -123,7 +124,7 @@ class _PmdStream:
         ns) of the other stream's latest sample places this stream's first frame on its count."""
         lost = 0
         if self.last_slot is None:
-            times = pmd.sample_times_ns(0, frame_ns, count, 1e9 / self.period_ns)
+            times = delta.sample_times_ns(0, frame_ns, count, 1e9 / self.period_ns)
             if anchor is None:
                 first_slot = 0
             else:
@@ -135,7 +136,7 @@ class _PmdStream:
                 )
             lost = max(round((frame_ns - self.last_ns) / self.period_ns) - count, 0)
             previous = 0 if lost else self.last_ns  # after a loss: spaced back from this frame
-            times = pmd.sample_times_ns(previous, frame_ns, count, 1e9 / self.period_ns)
+            times = delta.sample_times_ns(previous, frame_ns, count, 1e9 / self.period_ns)
             first_slot = self.last_slot + 1 + lost
         return times, first_slot + np.arange(count, dtype=np.int64), lost
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sensors.ble.codecs import movella_dot as dot
+from sensors.ble.codecs import polar_delta as delta
 from sensors.ble.codecs import polar_pmd as pmd
 from sensors.ble.codecs import stabmon as sm
 from sensors.ble.codecs import witmotion as wit
@@ -32,8 +33,8 @@ DECODERS = [
     pmd.parse_settings,
     lambda data: pmd.ControlResponse.from_bytes(data).factor,
     lambda data: pmd.DataFrame.from_bytes(data).values(0.5),
-    lambda data: pmd.decode_delta(data, 3, 32),
-    lambda data: pmd.decode_delta(data, 4, 16),
+    lambda data: delta.decode_delta(data, 3, 32),
+    lambda data: delta.decode_delta(data, 4, 16),
     wit.ImuPacket.from_bytes,
     wit.split_notification,
     wit.RegisterWrite.from_bytes,

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sensors.ble.codecs import polar_delta as delta
 from sensors.ble.codecs import polar_pmd as pmd
 from sensors.ble.errors import DecodeError
 from tests.sensors.ble.vectors import polar_pmd as vectors
@@ -30,7 +31,7 @@ def test_frames_decode_to_the_sdks_values(vector):
             np.testing.assert_allclose(values[index], expected, rtol=1e-7)
     if vector.abs_max is not None:
         assert np.abs(values).max() <= vector.abs_max
-    times = pmd.sample_times_ns(
+    times = delta.sample_times_ns(
         vector.previous_timestamp_ns, frame.timestamp_ns, len(values), vector.sample_rate_hz
     )
     assert times[-1] == vector.last_time_ns
@@ -53,9 +54,9 @@ def test_delta_blocks_decode_to_the_sdks_samples(vector):
     content = bytes.fromhex(vector.content_hex)
     if vector.cut_short:
         with pytest.raises(DecodeError, match="cut short"):
-            pmd.decode_delta(content, vector.channels, vector.bits)
+            delta.decode_delta(content, vector.channels, vector.bits)
         content = content[: vector.channels * vector.bits // 8]  # its reference sample alone
-    samples = pmd.decode_delta(content, vector.channels, vector.bits)
+    samples = delta.decode_delta(content, vector.channels, vector.bits)
     if vector.count is not None:
         assert samples.shape == (vector.count, vector.channels)
     for index, expected in vector.expected.items():
@@ -64,8 +65,8 @@ def test_delta_blocks_decode_to_the_sdks_samples(vector):
 
 @pytest.mark.parametrize("vector", vectors.DELTAS[2:5], ids=lambda v: v.name)
 def test_delta_encoding_round_trips_the_sdks_samples(vector):
-    samples = pmd.decode_delta(bytes.fromhex(vector.content_hex), vector.channels, vector.bits)
-    again = pmd.decode_delta(pmd.encode_delta(samples, vector.bits), vector.channels, vector.bits)
+    samples = delta.decode_delta(bytes.fromhex(vector.content_hex), vector.channels, vector.bits)
+    again = delta.decode_delta(delta.encode_delta(samples, vector.bits), vector.channels, vector.bits)
     np.testing.assert_array_equal(again, samples)
 
 
@@ -93,16 +94,16 @@ def test_setting_lists_as_the_sdk_parses_them(case):
 @pytest.mark.parametrize("case", vectors.TIMESTAMPS, ids=lambda c: str(c[0]))
 def test_sample_times_follow_the_sdks_rule(case):
     (previous, frame, count, rate), expected, _ = case
-    assert pmd.sample_times_ns(previous, frame, count, rate).tolist() == list(expected)
+    assert delta.sample_times_ns(previous, frame, count, rate).tolist() == list(expected)
 
 
 def test_sample_times_refuse_what_the_sdk_refuses():
     with pytest.raises(ValueError, match="previous frame's time or the sample rate"):
-        pmd.sample_times_ns(0, 1000, 3, 0)  # PmdTimeStampUtilsTest: both zero
+        delta.sample_times_ns(0, 1000, 3, 0)  # PmdTimeStampUtilsTest: both zero
     with pytest.raises(ValueError, match="not after"):
-        pmd.sample_times_ns(2000, 1000, 3, 52)
+        delta.sample_times_ns(2000, 1000, 3, 52)
     with pytest.raises(ValueError, match="too early"):
-        pmd.sample_times_ns(0, 1000, 3, 1)  # PmdTimeStampUtilsTest: negative time stamps
+        delta.sample_times_ns(0, 1000, 3, 1)  # PmdTimeStampUtilsTest: negative time stamps
 
 
 @settings(max_examples=300, deadline=None)
