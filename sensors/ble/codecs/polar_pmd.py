@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
@@ -158,7 +158,7 @@ class ControlRequest:
 
     op: OpCode
     measurement: MeasurementType
-    settings: dict[Setting, SettingValue] | None = None
+    settings: dict[Setting, SettingValue] = field(default_factory=dict)
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray) -> ControlRequest:
@@ -176,7 +176,7 @@ class ControlRequest:
         return cls(op, measurement, {k: v[0] for k, v in settings.items()})
 
     def to_bytes(self) -> bytes:
-        return bytes([self.op, self.measurement]) + _pack_settings(self.settings or {})
+        return bytes([self.op, self.measurement]) + _pack_settings(self.settings)
 
 
 @dataclass(frozen=True)

@@ -113,3 +113,20 @@ def test_responses_with_any_parameters_give_a_factor_or_a_decode_error(parameter
     with contextlib.suppress(DecodeError):
         factor = pmd.ControlResponse.from_bytes(data).factor
         assert factor > 0 and np.isfinite(factor)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.tuples(*[st.floats(-2000, 2000, width=32, allow_subnormal=False)] * 3), min_size=1, max_size=60
+    ),
+    factor=st.sampled_from([1.0, 0.5]),
+)
+def test_float32_gyro_frames_carry_any_float32_values_exactly(values, factor):
+    """Type 0x81 frames of any float32 °/s (SDK-style: deltas between the IEEE-754 bit patterns)
+    decode to exactly those values; the old 16-bit reference reading rejected nearly all."""
+    dps = np.array(values, dtype=np.float64)
+    frame = pmd.DataFrame.of_values(pmd.MeasurementType.GYRO, 10**18, 0x81, dps, factor)
+    again = pmd.DataFrame.from_bytes(frame.to_bytes())
+    assert again.frame_type == 1 and again.compressed
+    np.testing.assert_array_equal(again.values(factor), (dps / factor).astype(np.float32) * factor)
