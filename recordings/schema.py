@@ -13,6 +13,12 @@ from recordings.errors import InvalidSubjectIdError
 #: Semantic version of the file layout. Readers accept the same major version.
 SCHEMA_VERSION = "0.2.0"
 
+#: HDF5 file-format bounds (h5py `libver`) of every file stabmon writes: the 1.10 format, the
+#: oldest with SWMR, so HDF5 1.10 and later (h5dump, MATLAB, HDFView, older h5py) read the files.
+#: "latest" would follow the bundled library (HDF5 2.0 in h5py 3.16), whose layout messages
+#: HDF5 1.10-1.14 refuse ("bad version number for layout message").
+FILE_FORMAT = ("v110", "v110")
+
 ACQUISITION = "acquisition"
 CALIBRATION = "calibration"
 EVENTS = "events"

@@ -83,7 +83,7 @@ def _open_new(path: Path, mode: str) -> h5py.File:
     """A session file to write. No chunk cache: only whole chunks are written while the session
     runs, so it saves nothing, and with the datasets held open for the file's life each one's
     cache (1 MB by default) grew the writer by about 6 MB a minute with four sensors."""
-    return h5py.File(path, mode, libver="latest", rdcc_nbytes=0)
+    return h5py.File(path, mode, libver=schema.FILE_FORMAT, rdcc_nbytes=0)
 
 
 def _datasets(f: h5py.File) -> Datasets:
