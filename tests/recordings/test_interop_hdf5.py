@@ -89,23 +89,19 @@ def test_a_fresh_recording_reads_in_hdf5_1_10_tools(tools, tmp_path):
     assert f'"{schema.SCHEMA_VERSION}"' in attrs
 
 
-def _latest_format_copy(path: Path, out: Path, monkeypatch) -> Path:
-    """The recording as stabmon wrote it before the format was pinned (libver "latest")."""
-    monkeypatch.setattr(schema, "FILE_FORMAT", "latest")
-    from recordings.repack import repack
-
-    repack(path, out)  # the same copier, with the old bounds: a faithful old-format file
-    monkeypatch.undo()
-    return out
+#: A recording stabmon wrote (`record --simulate`, 6 s) as schema 0.2.0 with libver "latest",
+#: before the file format was pinned to 1.10: what users have on disk.
+OLD_FILE = Path(__file__).parent / "data" / "schema-0.2.0-libver-latest.h5"
 
 
-def test_repack_makes_an_old_format_file_readable_and_keeps_every_byte(tools, tmp_path, monkeypatch):
+def test_repack_makes_an_old_format_file_readable_and_keeps_every_byte(tools, tmp_path):
     h5dump, _ = tools
-    path = _record(tmp_path / "lib", "INTEROP2")
-    old = _latest_format_copy(path, tmp_path / "old.h5", monkeypatch)
+    old = tmp_path / OLD_FILE.name
+    shutil.copy(OLD_FILE, old)
     refused = _readable_by(h5dump, old)
     assert refused.returncode != 0  # what users had: HDF5 1.10 cannot open it
     before = read_recording(old)
+    assert before.attributes["schema_version"] == "0.2.0" and before.stored_processing is not None
 
     assert main(["repack", str(old)]) == 0
     kept = old.with_name(old.name + ".before-repack")
