@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import h5py
@@ -64,10 +65,19 @@ def repack(path: Path | str, out: Path | str | None = None) -> Path:
         fresh.unlink(missing_ok=True)
         raise
     if out is None:
-        os.link(path, kept)  # the original stays reachable whatever happens next
+        _keep(path, kept)
     os.replace(fresh, target)
     log.info("repacked %s in the HDF5 1.10 format as %s", path.name, target.name)
     return target
+
+
+def _keep(path: Path, kept: Path) -> None:
+    """The original under a second name before the swap: a hard link (no copy) where the file
+    system has them, else a copy."""
+    try:
+        os.link(path, kept)
+    except OSError:
+        shutil.copy2(path, kept)
 
 
 def _copy_attributes(source: h5py.HLObject, target: h5py.HLObject) -> None:
