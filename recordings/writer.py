@@ -8,6 +8,11 @@ the session runs, no compressed chunk is ever rewritten (rewriting one reallocat
 live files 10x). A chunk holds `CHUNK_S` of data, so a crash loses at most CHUNK_S plus the flush
 interval (0.75 s); the partial last chunks are written on close. Acquisition never waits on disk.
 
+Raw data are stored at full width, exactly as decoded. Under /processing only the frame grid and
+gap flags are stored unless `SessionMetadata.store_angles` asks for the angles too: a replay of
+the raw data gives them bit for bit (schema 0.3.0). Files are in the HDF5 1.10 format
+(`schema.FILE_FORMAT`), which HDF5 1.10 and later read.
+
 A full disk: below `MIN_FREE_BYTES` free the writer holds data in memory until there is room. If
 a write fails anyway (another program filled the disk between the check and the write, a quota,
 an I/O error), the file is not written again: HDF5 loses the chunks of a failed write even when
