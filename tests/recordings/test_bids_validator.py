@@ -16,7 +16,7 @@ import pytest
 
 from recordings import read_recording
 from recordings.analysis import replay
-from recordings.export_bids import EXPLAINED_WARNINGS, DatasetInfo, export_bids
+from recordings.export_bids import EXPLAINED_WARNINGS, export_bids
 from stabmon.cli import main
 
 
@@ -65,15 +65,14 @@ def test_an_export_has_no_errors_and_only_the_explained_warnings(session, tmp_pa
 
 
 def test_what_the_study_supplies_removes_its_warnings(session, tmp_path):
-    recording, collector = session
-    info = DatasetInfo(
-        authors=("A. Researcher", "B. Clinician"),
-        license="CC-BY-4.0",
-        institution_name="Example Rehabilitation Clinic",
-        institution_address="1 Example Street, Example Town",
-        department_name="Physiotherapy",
-    )
-    export_bids(recording, collector, tmp_path, info)
+    """Through `stabmon export --format bids` with the study's details."""
+    recording, _ = session
+    details = ["--author", "A. Researcher", "--author", "B. Clinician", "--license", "CC-BY-4.0"]
+    details += ["--institution", "Example Rehabilitation Clinic", "--department", "Physiotherapy"]
+    details += ["--institution-address", "1 Example Street, Example Town"]
+    assert main(["export", str(recording.path), "--format", "bids", "-o", str(tmp_path), *details]) == 0
+    description = json.loads((tmp_path / "dataset_description.json").read_text())
+    assert description["Authors"] == ["A. Researcher", "B. Clinician"]
     issues = validate(tmp_path)
     assert not [key for key in issues if key[0] == "error"]
     supplied = {
