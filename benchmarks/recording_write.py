@@ -6,9 +6,11 @@
    to a raw binary file with numpy (what sequential disk writing costs). Reported: samples/s,
    multiple of real time, and the ratio to the reference.
 2. File size per hour of a two-sensor recording (100 and 200 Hz), through the live session path,
-   against the uncompressed size of the same data.
+   against the uncompressed size of the same data, per group (/acquisition raw data, /processing,
+   the rest), in the default layout (angles left to replay) and with the angles stored.
 
 Usage: python benchmarks/recording_write.py [--seconds 120] [--sensors 6] [--rate 200]
+       [--size-seconds 300] [--size-only]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from recordings import RecordingSink, RecordingWriter, SessionMetadata
@@ -108,20 +111,40 @@ def write_rate(seconds: float, sensors: int, rate_hz: float, folder: Path) -> di
     }
 
 
-def size_per_hour(seconds: float, rate_hz: float, folder: Path) -> dict[str, float]:
+def _stored_mb(path: Path, per_hour: float) -> dict[str, float]:
+    """Bytes each top-level group's datasets take on disk, MB per hour of data."""
+    sizes: dict[str, int] = {}
+
+    def add(name: str, item: h5py.HLObject) -> None:
+        if isinstance(item, h5py.Dataset):
+            group = name.split("/")[0]
+            sizes[group] = sizes.get(group, 0) + item.id.get_storage_size()
+
+    with h5py.File(path, "r") as f:
+        f.visititems(add)
+    return {group: round(size * per_hour / 1e6, 1) for group, size in sorted(sizes.items())}
+
+
+def size_per_hour(seconds: float, rate_hz: float, folder: Path, store_angles: bool = False) -> dict:
     placements = (Placement.LUMBAR, Placement.PELVIS)
     settings = SessionSettings(rate_hz=rate_hz)
     source = _source(seconds, placements, rate_hz)
-    path = folder / f"size{rate_hz:.0f}.h5"
-    writer = RecordingWriter(path, SessionMetadata("BENCH", "gait", settings), source.sensors)
+    path = folder / f"size{rate_hz:.0f}{'-angles' if store_angles else ''}.h5"
+    metadata = SessionMetadata("BENCH", "gait", settings, store_angles=store_angles)
+    writer = RecordingWriter(path, metadata, source.sensors)
     asyncio.run(SessionRunner(source, [RecordingSink(writer)], settings).run())
     writer.close()
     per_sample = 8 * (1 + 3 + 3 + 1 + 1 + 1) + 4  # raw datasets, bytes per sample
-    per_frame = 8 * (1 + 2 * (4 + 2 + 1 + 3) + 3) + 2  # processing datasets, bytes per frame
+    per_frame = 8 * 1 + 2  # frame grid and gap flags, bytes per frame
+    if store_angles:
+        per_frame += 8 * (2 * (4 + 2 + 1 + 3) + 3)  # the angle datasets
     raw_mb_h = (2 * per_sample + per_frame) * rate_hz * 3600 / 1e6
+    per_hour = 3600 / seconds
     return {
         "rate_hz": rate_hz,
-        "file_mb_per_hour": round(path.stat().st_size * 3600 / seconds / 1e6, 1),
+        "angles_stored": store_angles,
+        "file_mb_per_hour": round(path.stat().st_size * per_hour / 1e6, 1),
+        "datasets_mb_per_hour": _stored_mb(path, per_hour),
         "uncompressed_mb_per_hour": round(raw_mb_h, 1),
     }
 
@@ -134,12 +157,17 @@ def main() -> None:
     parser.add_argument("--sensors", type=int, default=6, choices=range(1, len(Placement) + 1))
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--size-seconds", type=float, default=300.0)
+    parser.add_argument("--size-only", action="store_true", help="skip the write-rate part")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        results = {
-            "write_rate": write_rate(args.seconds, args.sensors, args.rate, Path(folder)),
-            "size_two_sensors": [size_per_hour(args.size_seconds, r, Path(folder)) for r in (100.0, 200.0)],
-        }
+        results: dict[str, object] = {}
+        if not args.size_only:
+            results["write_rate"] = write_rate(args.seconds, args.sensors, args.rate, Path(folder))
+        results["size_two_sensors"] = [
+            size_per_hour(args.size_seconds, rate, Path(folder), store_angles)
+            for rate in (100.0, 200.0)
+            for store_angles in (False, True)
+        ]
     print(json.dumps(results, indent=2))
 
 

@@ -2,10 +2,35 @@
 
 One tracking system (`tracksys-imu`) whose tracked points are the sensor placements. The motion
 file holds the synchronised frames: per placement ACCEL and GYRO (x, y, z, sensor frame, SI)
-and ORNT (quat_w..quat_z, sensor→global ENU), one column per row of channels.tsv, no header,
+and ORNT (quat_w..quat_z, sensor→global), one column per row of channels.tsv, no header,
 'n/a' where a sensor had a gap. Events go to events.tsv with onsets relative to the first frame.
-Written into a BIDS dataset folder (created if needed): dataset_description.json,
-participants.tsv, sub-<label>/sub-<label>_scans.tsv and sub-<label>/motion/*.
+Written into a BIDS dataset folder (created if needed): dataset_description.json, README,
+participants.tsv/.json, sub-<label>/sub-<label>_scans.tsv and sub-<label>/motion/*. Every column
+beyond the standard ones is defined in a JSON sidecar (events: `label`, `value`, `source`;
+participants: `stabmon_subject_id`); the tracked points' anatomical sites are the levels of
+`tracked_point` in channels.json (`TrackedPoints` is not a `_motion.json` key).
+
+The global frame is the earth frame (z up) with an arbitrary heading (6D fusion without a
+magnetometer), so it has no `SpatialAxes`: that key maps x, y, z to forward/left/up letters,
+which only z has here; the level's Description says so.
+
+The official validator (`bids-validator-deno`, run by tests/recordings/test_bids_validator.py)
+reports 0 errors. The warnings left when the caller gives no `DatasetInfo` are `EXPLAINED_WARNINGS`:
+- NO_AUTHORS, TOO_FEW_AUTHORS (Authors), JSON_KEY_RECOMMENDED License, SIDECAR_KEY_RECOMMENDED
+  InstitutionName/InstitutionAddress/InstitutionalDepartmentName: only the study knows them;
+  pass them in `DatasetInfo` and they are written (and the warnings go).
+- JSON_KEY_RECOMMENDED HEDVersion: no HED tags are used (the validator asks regardless).
+- JSON_KEY_RECOMMENDED SourceDatasets: the source is the stabmon HDF5 recording, not a dataset
+  with a URL or DOI (its file name stays out of the export: it is the subject's file).
+- SIDECAR_KEY_RECOMMENDED Instructions: stabmon does not record what the patient was told;
+  TaskDescription names the drill.
+- SIDECAR_KEY_RECOMMENDED StimulusPresentation: drills present no stimuli on a screen or speaker
+  (perturbations are events in events.tsv).
+Orientation is a quaternion, so the frames have no `RotationOrder` (the legacy npm
+`bids-validator` 1.15 rejects "n/a" there). That legacy validator, run by hand, then reports 0
+errors and two warnings: NO_AUTHORS (above) and CUSTOM_COLUMN_WITHOUT_DESCRIPTION on
+`*_motion.tsv`, because it reads the first data row as a header although Motion-BIDS motion
+files have none (the schema validator reads them correctly).
 """
 
 from __future__ import annotations
@@ -13,6 +38,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +52,35 @@ from sensors.samples import Frame
 
 BIDS_VERSION = "1.10.0"
 TRACKSYS = "imu"
+#: Channel types of Motion-BIDS; the sidecar counts each (0 for the ones stabmon has none of).
+CHANNEL_TYPES = ("ACCEL", "ANGACCEL", "GYRO", "JNTANG", "LATENCY", "MAGN", "MISC", "ORNT", "POS", "VEL")
+#: (code, sub-code) of the validator warnings an export without `DatasetInfo` keeps (see above).
+EXPLAINED_WARNINGS = frozenset(
+    {
+        ("NO_AUTHORS", "Authors"),
+        ("TOO_FEW_AUTHORS", None),
+        ("JSON_KEY_RECOMMENDED", "License"),
+        ("JSON_KEY_RECOMMENDED", "HEDVersion"),
+        ("JSON_KEY_RECOMMENDED", "SourceDatasets"),
+        ("SIDECAR_KEY_RECOMMENDED", "InstitutionName"),
+        ("SIDECAR_KEY_RECOMMENDED", "InstitutionAddress"),
+        ("SIDECAR_KEY_RECOMMENDED", "InstitutionalDepartmentName"),
+        ("SIDECAR_KEY_RECOMMENDED", "Instructions"),
+        ("SIDECAR_KEY_RECOMMENDED", "StimulusPresentation"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What only the study knows: written into dataset_description.json (authors, license; on
+    the dataset's first export) and every motion sidecar (institution), when given."""
+
+    authors: Sequence[str] = ()
+    license: str | None = None
+    institution_name: str | None = None
+    institution_address: str | None = None
+    department_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,9 +133,15 @@ def _format(values: np.ndarray) -> list[list[str]]:
     return [["n/a" if not np.isfinite(v) else repr(float(v)) for v in row] for row in values.tolist()]
 
 
-def export_bids(recording: Recording, collector: SessionCollector, dataset_dir: Path) -> list[Path]:
+def export_bids(
+    recording: Recording,
+    collector: SessionCollector,
+    dataset_dir: Path,
+    info: DatasetInfo | None = None,
+) -> list[Path]:
     """Add the session (its replayed frames in `collector`) to the BIDS dataset at dataset_dir;
     returns the files written. A repeated task of a subject gets the next run number."""
+    info = info or DatasetInfo()
     frame = Frame.concatenate(collector.frames)
     angles = AngleBlock.concatenate(collector.blocks)
     subject = bids_label(recording.subject_id)
@@ -91,7 +152,11 @@ def export_bids(recording: Recording, collector: SessionCollector, dataset_dir: 
     while any(motion_dir.glob(f"sub-{subject}_task-{task}_tracksys-{TRACKSYS}_run-{run}_*")):
         run += 1
     stem = f"sub-{subject}_task-{task}_tracksys-{TRACKSYS}_run-{run}"
-    written = [_dataset_description(dataset_dir), _participants(dataset_dir, subject, recording.subject_id)]
+    written = [
+        _dataset_description(dataset_dir, info),
+        _readme(dataset_dir),
+        *_participants(dataset_dir, subject, recording.subject_id),
+    ]
 
     channels = _channels(recording)
     channels_path = motion_dir / f"{stem}_channels.tsv"
@@ -101,11 +166,11 @@ def export_bids(recording: Recording, collector: SessionCollector, dataset_dir: 
         [[c.name, c.component, c.type, c.tracked_point, c.units, c.reference_frame] for c in channels],
     )
     channels_json = motion_dir / f"{stem}_channels.json"
-    channels_json.write_text(json.dumps(_reference_frames(), indent=2), encoding="utf-8")
+    channels_json.write_text(json.dumps(_channel_levels(recording), indent=2), encoding="utf-8")
     motion_path = motion_dir / f"{stem}_motion.tsv"
     _write_tsv(motion_path, None, _format(_motion_rows(frame, angles)))
     sidecar = motion_dir / f"{stem}_motion.json"
-    sidecar.write_text(json.dumps(_sidecar(recording, channels, len(frame)), indent=2), encoding="utf-8")
+    sidecar.write_text(json.dumps(_sidecar(recording, channels, frame, info), indent=2), encoding="utf-8")
     events_path = motion_dir / f"{stem}_events.tsv"
     t0 = float(frame.time_s[0]) if len(frame) else 0.0
     _write_tsv(
@@ -116,6 +181,8 @@ def export_bids(recording: Recording, collector: SessionCollector, dataset_dir: 
             for e in sorted(recording.events, key=lambda e: e.time_s)
         ],
     )
+    events_json = motion_dir / f"{stem}_events.json"
+    events_json.write_text(json.dumps(_EVENT_COLUMNS, indent=2), encoding="utf-8")
     scans = dataset_dir / f"sub-{subject}" / f"sub-{subject}_scans.tsv"
     new = not scans.exists()
     with scans.open("a", newline="", encoding="utf-8") as f:
@@ -124,27 +191,89 @@ def export_bids(recording: Recording, collector: SessionCollector, dataset_dir: 
             writer.writerow(["filename", "acq_time"])
         created = str(recording.attributes["created_utc"]).split("+")[0]
         writer.writerow([f"motion/{motion_path.name}", created])
-    return [*written, channels_path, channels_json, motion_path, sidecar, events_path, scans]
+    return [*written, channels_path, channels_json, motion_path, sidecar, events_path, events_json, scans]
 
 
 def _value(value: float) -> str:
     return "n/a" if not np.isfinite(value) else repr(float(value))
 
 
-def _dataset_description(dataset_dir: Path) -> Path:
+#: events.tsv columns beyond onset and duration, defined for the validator and for readers.
+_EVENT_COLUMNS: dict[str, object] = {
+    "trial_type": {
+        "LongName": "event kind",
+        "Description": "what happened (stabmon sensors.events.EventKind)",
+        "Levels": {
+            "perturbation": "an external push (operator mark, simulator, or detected by the pipeline)",
+            "task_start": "the drill's task began",
+            "task_end": "the drill's task ended",
+            "annotation": "a note: operator text, or a sensor link change (source 'link')",
+            "pain_rating": "the patient's pain rating, in `value`",
+            "calibration": "the end of the neutral-stance sensor-to-segment calibration",
+        },
+    },
+    "label": {"LongName": "event label", "Description": "free text of the event; n/a when none"},
+    "value": {
+        "LongName": "event value",
+        "Description": "a number the event carries, e.g. a pain rating on 0-10; n/a when none",
+    },
+    "source": {
+        "LongName": "event source",
+        "Description": "who produced the event: operator, simulator, pipeline, link, drill, ...",
+    },
+}
+
+_README = """# stabmon sessions (Motion-BIDS)
+
+Wearable-IMU sessions exported by stabmon, an open stability monitor for low-back-pain
+rehabilitation: inertial sensors on the lumbar spine (T12/L1) and the pelvis (S1/S2), optionally
+thorax and thighs. Each `*_motion.tsv` holds the synchronised frames of one session (tracking
+system `imu`): per sensor, specific force (ACCEL, m/s^2) and angular velocity (GYRO, rad/s) in
+the sensor's own axes, and its orientation (ORNT, unit quaternion, sensor to earth frame with an
+arbitrary heading). `n/a` marks samples where a sensor had a gap. Subject labels are
+pseudonymous codes. The complete raw data (device clocks, host arrival times, sequence numbers)
+stay in the stabmon HDF5 recordings.
+"""
+
+
+def _dataset_description(dataset_dir: Path, info: DatasetInfo) -> Path:
     path = dataset_dir / "dataset_description.json"
     if not path.exists():
-        description = {
+        description: dict[str, object] = {
             "Name": "stabmon sessions",
             "BIDSVersion": BIDS_VERSION,
             "DatasetType": "raw",
             "GeneratedBy": [{"Name": "stabmon", "Version": schema.app_version()}],
         }
+        if info.authors:
+            description["Authors"] = list(info.authors)
+        if info.license:
+            description["License"] = info.license
         path.write_text(json.dumps(description, indent=2), encoding="utf-8")
     return path
 
 
-def _participants(dataset_dir: Path, label: str, subject_id: str) -> Path:
+def _readme(dataset_dir: Path) -> Path:
+    path = dataset_dir / "README.md"
+    if not path.exists() and not any(dataset_dir.glob("README*")):
+        path.write_text(_README, encoding="utf-8")
+    return path
+
+
+def _participants(dataset_dir: Path, label: str, subject_id: str) -> list[Path]:
+    sidecar = dataset_dir / "participants.json"
+    if not sidecar.exists():
+        columns = {
+            "stabmon_subject_id": {
+                "Description": "the pseudonymous subject code in stabmon (the label keeps only its "
+                "letters and digits)"
+            }
+        }
+        sidecar.write_text(json.dumps(columns, indent=2), encoding="utf-8")
+    return [_participants_table(dataset_dir, label, subject_id), sidecar]
+
+
+def _participants_table(dataset_dir: Path, label: str, subject_id: str) -> Path:
     path = dataset_dir / "participants.tsv"
     rows: list[list[str]] = []
     if path.exists():
@@ -156,30 +285,56 @@ def _participants(dataset_dir: Path, label: str, subject_id: str) -> Path:
     return path
 
 
-def _reference_frames() -> dict[str, object]:
+def _channel_levels(recording: Recording) -> dict[str, object]:
+    """channels.json: the tracked points' anatomical sites and the two reference frames."""
     return {
+        "tracked_point": {
+            "LongName": "tracked point",
+            "Description": "where the sensor sits on the body",
+            "Levels": {p.value: p.anatomical_site for p in recording.placements},
+        },
         "reference_frame": {
             "LongName": "reference frame",
             "Levels": {
-                "sensor": {"Description": "the IMU's own axes (x, y, z as printed on the sensor)"},
-                "global": {
-                    "Description": "earth frame: x east, y north, z up (ENU); heading arbitrary (6D fusion)",
-                    "SpatialAxes": "ENU",
+                "sensor": {
+                    "Description": "the IMU's own axes (x, y, z as printed on the sensor); right-handed",
                     "RotationRule": "right-hand",
-                    "RotationOrder": "n/a",
+                },
+                "global": {
+                    "Description": "earth frame, right-handed, z up against gravity; x and y horizontal "
+                    "with an arbitrary heading (6D fusion without a magnetometer), so no SpatialAxes. "
+                    "Quaternions scalar first (w, x, y, z), rotating sensor to earth frame",
+                    "RotationRule": "right-hand",
                 },
             },
-        }
+        },
     }
 
 
-def _sidecar(recording: Recording, channels: list[Channel], frames: int) -> dict[str, object]:
+def _effective_rate(frame: Frame) -> float | str:
+    """Frames per second of session time actually covered, Hz ('n/a' with fewer than 2 frames)."""
+    if len(frame) < 2:
+        return "n/a"
+    return float((len(frame) - 1) / (frame.time_s[-1] - frame.time_s[0]))
+
+
+def _sidecar(
+    recording: Recording, channels: list[Channel], frame: Frame, info: DatasetInfo
+) -> dict[str, object]:
     rate = recording.settings.rate_hz
+    frames = len(frame)
     identity = next(iter(recording.sensors.values()))
+    counts = {f"{kind}ChannelCount": sum(c.type == kind for c in channels) for kind in CHANNEL_TYPES}
+    institution = {
+        "InstitutionName": info.institution_name,
+        "InstitutionAddress": info.institution_address,
+        "InstitutionalDepartmentName": info.department_name,
+    }
     return {
         "TaskName": recording.drill,
         "TaskDescription": f"stabmon drill {recording.drill}",
         "SamplingFrequency": rate,
+        "SamplingFrequencyEffective": _effective_rate(frame),
         "TrackingSystemName": "stabmon wearable IMUs",
         "Manufacturer": identity.family.value,
         "ManufacturersModelName": identity.model,
@@ -189,9 +344,8 @@ def _sidecar(recording: Recording, channels: list[Channel], frames: int) -> dict
         "RecordingType": "continuous",
         "MissingValues": "n/a",
         "TrackedPointsCount": len(recording.placements),
-        "ACCELChannelCount": sum(c.type == "ACCEL" for c in channels),
-        "GYROChannelCount": sum(c.type == "GYRO" for c in channels),
-        "ORNTChannelCount": sum(c.type == "ORNT" for c in channels),
+        "MotionChannelCount": len(channels),
+        **counts,
         "SubjectArtefactDescription": "n/a",
-        "TrackedPoints": {p.value: p.anatomical_site for p in recording.placements},
+        **{key: value for key, value in institution.items() if value},
     }

@@ -1,5 +1,9 @@
 """Bring what an older file holds up to the current schema, in memory (the file is not changed).
 
+0.2.x → 0.3.0: nothing to rebuild. 0.3 made the /processing angles optional and pinned the HDF5
+file format; a 0.2 file holds every /processing dataset, which the reader takes as stored
+(`Recording.stored_processing`).
+
 0.1.x → 0.2.0: 0.1 files lack the arrival log, the host clock origin, the per-sample loss counts
 and the runner settings. Loss counts follow exactly from the sequence counters. The arrival log is
 rebuilt as one block per notification (a run of equal host stamps), merged across sensors by host

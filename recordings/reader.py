@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,10 @@ class ArrivalLog:
 @dataclass(frozen=True)
 class Recording:
     """A whole session file in memory. `migrated_from` names the schema version the file was
-    written in when it was older than this reader's (its missing parts were rebuilt in memory)."""
+    written in when it was older than this reader's (its missing parts were rebuilt in memory).
+    frame_time_s (m,) is the frame grid of /processing; stored_processing the angles as stored,
+    None when the file does not hold them (the default since schema 0.3.0: `processing` then
+    replays the raw data, once, on first use)."""
 
     path: Path
     attributes: dict[str, Any]
@@ -60,7 +64,8 @@ class Recording:
     events: tuple[Event, ...]
     calibration_mount_q: dict[Placement, np.ndarray]
     calibration_time_s: float
-    processing: ProcessedAngles
+    frame_time_s: np.ndarray
+    stored_processing: ProcessedAngles | None
     arrival: ArrivalLog
     settings: SessionSettings
     migrated_from: str | None = None
@@ -84,8 +89,18 @@ class Recording:
     @property
     def duration_s(self) -> float:
         """Session time covered by the synchronised frames, s (0 when there are none)."""
-        t = self.processing.time_s
+        t = self.frame_time_s
         return float(t[-1] - t[0] + 1.0 / self.settings.rate_hz) if len(t) else 0.0
+
+    @cached_property
+    def processing(self) -> ProcessedAngles:
+        """/processing: as stored, or recomputed by a replay (bit for bit what the live session
+        computed) when the file holds only the frame grid."""
+        if self.stored_processing is not None:
+            return self.stored_processing
+        from recordings.derived import replayed_processing  # it imports this module
+
+        return replayed_processing(self)
 
 
 def open_recording_file(path: Path) -> h5py.File:
@@ -196,7 +211,8 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
     cal_time = float(cal["time_s"][0])
     proc = f[schema.PROCESSING]
     m = common_length(proc)
-    processing = ProcessedAngles(*(proc[name][:m] for name in schema.processing_datasets(len(placements))))
+    names = schema.processing_datasets(len(placements))
+    stored = ProcessedAngles(*(proc[name][:m] for name in names)) if all(n in proc for n in names) else None
     return Recording(
         path=path,
         attributes=attributes,
@@ -207,7 +223,8 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
         events=events,
         calibration_mount_q={} if math.isnan(cal_time) else dict(zip(placements, mount, strict=True)),
         calibration_time_s=cal_time,
-        processing=processing,
+        frame_time_s=proc["time_s"][:m],
+        stored_processing=stored,
         arrival=arrival,
         settings=settings,
         migrated_from=None if current else version,

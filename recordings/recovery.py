@@ -60,7 +60,10 @@ def recover(path: Path | str) -> RecoveryResult:
     if kept.exists():
         raise RecordingError(kept, "a kept original from an earlier recovery is in the way; move it first")
     try:
-        with h5py.File(path, "r", swmr=True) as source, h5py.File(fresh, "w", libver="latest") as target:
+        with (
+            h5py.File(path, "r", swmr=True) as source,
+            h5py.File(fresh, "w", libver=schema.FILE_FORMAT) as target,
+        ):
             attributes = dict(source.attrs)
             check_schema(path, attributes)
             target.attrs.update(attributes)

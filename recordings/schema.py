@@ -11,7 +11,13 @@ import numpy as np
 from recordings.errors import InvalidSubjectIdError
 
 #: Semantic version of the file layout. Readers accept the same major version.
-SCHEMA_VERSION = "0.2.0"
+SCHEMA_VERSION = "0.3.0"
+
+#: HDF5 file-format bounds (h5py `libver`) of every file stabmon writes: the 1.10 format, the
+#: oldest with SWMR, so HDF5 1.10 and later (h5dump, MATLAB, HDFView, older h5py) read the files.
+#: "latest" would follow the bundled library (HDF5 2.0 in h5py 3.16), whose layout messages
+#: HDF5 1.10-1.14 refuse ("bad version number for layout message").
+FILE_FORMAT = ("v110", "v110")
 
 ACQUISITION = "acquisition"
 CALIBRATION = "calibration"
@@ -39,6 +45,15 @@ ARRIVAL_DATASETS: dict[str, tuple[str, str]] = {
     "placement_index": ("u1", "1"),
     "rows": ("i4", "1"),
 }
+
+
+#: /processing datasets every file holds: the frame grid and its gap flags (cheap: 1.6 MB/h at
+#: 100 Hz), so the length and gaps of a session are known without a replay.
+FRAME_DATASETS = ("time_s", "valid")
+#: /processing attribute: whether the angle datasets (the rest of `processing_datasets`) are
+#: stored. They are not by default (since 0.3.0): they are 56 % of a file's size, every analysis
+#: recomputes them by replay, and the replay gives the live values bit for bit.
+ANGLES_STORED = "angles_stored"
 
 
 #: Derived datasets under /processing/: name → (per-row shape given p placements, dtype, unit).

@@ -8,6 +8,11 @@ the session runs, no compressed chunk is ever rewritten (rewriting one reallocat
 live files 10x). A chunk holds `CHUNK_S` of data, so a crash loses at most CHUNK_S plus the flush
 interval (0.75 s); the partial last chunks are written on close. Acquisition never waits on disk.
 
+Raw data are stored at full width, exactly as decoded. Under /processing only the frame grid and
+gap flags are stored unless `SessionMetadata.store_angles` asks for the angles too: a replay of
+the raw data gives them bit for bit (schema 0.3.0). Files are in the HDF5 1.10 format
+(`schema.FILE_FORMAT`), which HDF5 1.10 and later read.
+
 A full disk: below `MIN_FREE_BYTES` free the writer holds data in memory until there is room. If
 a write fails anyway (another program filled the disk between the check and the write, a quota,
 an I/O error), the file is not written again: HDF5 loses the chunks of a failed write even when
@@ -67,6 +72,9 @@ class SessionMetadata:
     operator_notes: str = ""
     protocol: Mapping[str, Any] = field(default_factory=dict)
     created_utc: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: Also store the derived angles under /processing (see `schema.ANGLES_STORED`); the frame
+    #: times and gap flags are always stored.
+    store_angles: bool = False
 
     @property
     def rate_hz(self) -> float:
@@ -83,7 +91,7 @@ def _open_new(path: Path, mode: str) -> h5py.File:
     """A session file to write. No chunk cache: only whole chunks are written while the session
     runs, so it saves nothing, and with the datasets held open for the file's life each one's
     cache (1 MB by default) grew the writer by about 6 MB a minute with four sensors."""
-    return h5py.File(path, mode, libver="latest", rdcc_nbytes=0)
+    return h5py.File(path, mode, libver=schema.FILE_FORMAT, rdcc_nbytes=0)
 
 
 def _datasets(f: h5py.File) -> Datasets:
@@ -263,8 +271,16 @@ def _layout(f: h5py.File, metadata: SessionMetadata, sensors: Mapping[Placement,
     processing.attrs["algorithm"] = "sensors.processing.pipeline.SegmentAnglePipeline"
     processing.attrs["algorithm_version"] = schema.app_version()
     processing.attrs["settings_json"] = session_settings_to_json(metadata.settings)
-    for name, (row_shape, dtype, unit) in schema.processing_datasets(p).items():
+    processing.attrs[schema.ANGLES_STORED] = metadata.store_angles
+    for name in _processing_written(metadata):
+        row_shape, dtype, unit = schema.processing_datasets(p)[name]
         _create(processing, name, row_shape, dtype, unit, chunk_rows=rows)
+
+
+def _processing_written(metadata: SessionMetadata) -> tuple[str, ...]:
+    """The /processing datasets a session file holds."""
+    every = tuple(schema.processing_datasets(1))
+    return every if metadata.store_angles else schema.FRAME_DATASETS
 
 
 class RecordingWriter:
@@ -302,6 +318,7 @@ class RecordingWriter:
         self._last_sequence: dict[Placement, int] = {}
         self._settings_writes: list[_Write] = []  # origin, calibration
         self._written: dict[str, int] = {}  # rows per dataset path safely in the file
+        self._processing = _processing_written(metadata)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file: h5py.File | None = _open_new(self.path, "w-")
@@ -476,15 +493,9 @@ class RecordingWriter:
                 pending.add(f"{group}/{name}", values)
         elif kind == "frame":
             time_s, valid, angles = payload
-            for name, values in (
-                ("time_s", time_s),
-                ("valid", valid),
-                ("orientation", angles.orientation),
-                ("inclination_rad", angles.inclination_rad),
-                ("axial_rad", angles.axial_rad),
-                ("angular_velocity_rad_s", angles.angular_velocity_rad_s),
-                ("lumbar_rad", angles.lumbar_rad),
-            ):
+            frame_values = {"time_s": time_s, "valid": valid}
+            for name in self._processing:
+                values = frame_values[name] if name in frame_values else getattr(angles, name)
                 pending.add(f"{schema.PROCESSING}/{name}", values)
         elif kind == "event":
             (event,) = payload

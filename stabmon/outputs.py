@@ -8,7 +8,7 @@ from pathlib import Path
 from recordings import read_recording
 from recordings.analysis import replay
 from recordings.compare import compare_results
-from recordings.export_bids import export_bids
+from recordings.export_bids import DatasetInfo, export_bids
 from recordings.export_csv import export_csv
 from recordings.library import SessionLibrary
 from recordings.report import build_report, subject_history
@@ -26,6 +26,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     export.add_argument(
         "-o", "--out", type=Path, required=True, help="folder for CSV files, or the BIDS dataset folder"
     )
+    bids = export.add_argument_group("Motion-BIDS dataset details (written when given)")
+    bids.add_argument("--author", action="append", default=[], help="an author (repeat for each)")
+    bids.add_argument("--license", help="the dataset's license, e.g. CC-BY-4.0")
+    bids.add_argument("--institution", help="institution in charge of the equipment")
+    bids.add_argument("--institution-address", help="its address")
+    bids.add_argument("--department", help="its department")
     export.set_defaults(handler=run_export)
 
     report = commands.add_parser("report", help="clinical report of a session (HTML or PDF)")
@@ -49,7 +55,10 @@ def run_export(args: argparse.Namespace) -> int:
                 measures = None
             written = export_csv(recording, args.out, measures)
         else:
-            written = export_bids(recording, session.collector, args.out)
+            info = DatasetInfo(
+                tuple(args.author), args.license, args.institution, args.institution_address, args.department
+            )
+            written = export_bids(recording, session.collector, args.out, info)
         print(f"{path.name}: {len(written)} files in {args.out}")
     return 0
 

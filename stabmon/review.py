@@ -1,4 +1,4 @@
-"""`stabmon analyze`, `compare`, `sessions` and `recover`: work on recordings after the session."""
+"""`stabmon analyze`, `compare`, `sessions`, `recover` and `repack`: work on recordings after the session."""
 
 from __future__ import annotations
 
@@ -50,6 +50,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     rec = commands.add_parser("recover", help="make a file left open by a crash readable by every tool")
     rec.add_argument("file", type=Path, metavar="FILE")
     rec.set_defaults(handler=run_recover)
+
+    repack = commands.add_parser(
+        "repack", help="rewrite a recording in the HDF5 1.10 format that older HDF5 tools read"
+    )
+    repack.add_argument("file", type=Path, metavar="FILE")
+    repack.add_argument("-o", "--out", type=Path, help="write here instead of replacing FILE")
+    repack.set_defaults(handler=run_repack)
 
 
 def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResult:
@@ -139,4 +146,13 @@ def run_recover(args: argparse.Namespace) -> int:
         f"Recovered {args.file}: {samples} samples, {result.recording.duration_s:.1f} s of frames; "
         f"the original is kept as {result.original_kept_at}"
     )
+    return 0
+
+
+def run_repack(args: argparse.Namespace) -> int:
+    from recordings.repack import KEPT_SUFFIX, repack  # only this command needs it
+
+    written = repack(args.file, args.out)
+    kept = "" if args.out else f"; the original is kept as {args.file}{KEPT_SUFFIX}"
+    print(f"Repacked {args.file} in the HDF5 1.10 format as {written}{kept}")
     return 0

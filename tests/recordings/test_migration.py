@@ -41,3 +41,19 @@ def test_a_0_1_file_is_migrated_in_memory_and_analyses_like_the_original(tmp_pat
         assert abs(got[(key, None)] - expected[(key, None)]) < 0.1, key
     with h5py.File(old, "r") as f:  # reading never rewrites the file
         assert f.attrs["schema_version"] == "0.1.0"
+
+
+def test_a_0_2_file_reads_with_its_stored_angles_which_a_replay_reproduces(tmp_path):
+    """A real 0.2.0 file (every /processing dataset stored, libver "latest") reads as it is; its
+    stored angles are bit for bit what a replay of its raw data gives."""
+    from recordings.derived import replayed_processing
+    from tests.recordings.test_interop_hdf5 import OLD_FILE
+
+    rec = read_recording(OLD_FILE)
+    assert rec.attributes["schema_version"] == "0.2.0" and rec.migrated_from is None
+    assert rec.stored_processing is not None and rec.processing is rec.stored_processing
+    replayed = replayed_processing(rec)
+    for name in ("time_s", "valid", "orientation", "inclination_rad", "lumbar_rad"):
+        np.testing.assert_array_equal(getattr(replayed, name), getattr(rec.processing, name))
+    np.testing.assert_array_equal(rec.frame_time_s, rec.processing.time_s)
+    assert rec.duration_s > 5.0

@@ -20,12 +20,13 @@ from sensors.simulator import (
 from tests.conftest import CollectingSink
 
 
-def _record(tmp_path, drill_name: str, seconds: float, loss: bool = True):
+def _record(tmp_path, drill_name: str, seconds: float, loss: bool = True, store_angles: bool = True):
     drill = make_drill(drill_name, DrillOptions(duration_s=seconds, seed=3))
     radio = RadioSettings(burst_start_probability=0.01) if loss else RadioSettings()
     source = SimulatedSource(drill, settings=SimulatedSensorSettings(radio=radio), seed=3)
     settings = SessionSettings(rate_hz=100.0, duration_s=seconds - 1.0)
-    writer = RecordingWriter(tmp_path / "s.h5", SessionMetadata("R1", drill_name, settings), source.sensors)
+    metadata = SessionMetadata("R1", drill_name, settings, store_angles=store_angles)
+    writer = RecordingWriter(tmp_path / "s.h5", metadata, source.sensors)
     live = CollectingSink()
     collector = SessionCollector()
 
@@ -56,6 +57,20 @@ def test_replay_reproduces_live_frames_angles_and_measures_exactly(tmp_path, dri
     live_result = live_collector.analysis(drill)
     assert analyze_recording(rec).measures == live_result.measures
     assert replayed.report.frames == len(live_frame)
+
+
+def test_a_file_without_stored_angles_gives_the_live_angles_by_replay(tmp_path):
+    """The default since schema 0.3.0: /processing holds the frame grid and gap flags only, and
+    `Recording.processing` recomputes the angles, bit for bit what the live session computed."""
+    rec, live, _ = _record(tmp_path, "perturbations", 20.0, store_angles=False)
+    assert rec.stored_processing is None
+    live_frame, live_angles = live.frame, live.all_angles
+    np.testing.assert_array_equal(rec.frame_time_s, live_frame.time_s)  # stored
+    for name in ("orientation", "inclination_rad", "axial_rad", "angular_velocity_rad_s", "lumbar_rad"):
+        np.testing.assert_array_equal(getattr(rec.processing, name), getattr(live_angles, name))
+    np.testing.assert_array_equal(rec.processing.time_s, live_frame.time_s)
+    np.testing.assert_array_equal(rec.processing.valid, live_frame.valid)
+    assert rec.duration_s == pytest.approx(len(live_frame.time_s) / 100.0)
 
 
 def test_drill_events_are_replayed_and_derived_ones_recomputed(tmp_path):

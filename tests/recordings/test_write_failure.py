@@ -36,7 +36,8 @@ _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
 rng = np.random.default_rng(11)
 blocks = {p: _blocks(rng, p, n_blocks=40, n=50) for p in PLACEMENTS}
-writer = RecordingWriter(path, SessionMetadata("P1", "quiet-stance", SessionSettings()), SENSORS, 0.02)
+metadata = SessionMetadata("P1", "quiet-stance", SessionSettings(), store_angles=True)  # every dataset
+writer = RecordingWriter(path, metadata, SENSORS, 0.02)
 writer.set_host_origin(123)
 
 def lift_when_rescued():

@@ -16,6 +16,7 @@ from recordings import (
     RecordingWriter,
     SessionMetadata,
     read_recording,
+    schema,
     session_file_name,
 )
 from recordings.errors import InvalidSubjectIdError
@@ -70,9 +71,14 @@ def _frame_and_angles(rng, n=120):
     return frame, angles
 
 
-def _write(path: Path, rng):
+def _write(path: Path, rng, store_angles: bool = True):
     metadata = SessionMetadata(
-        "P-0042", "forward-bend", SessionSettings(), "pain 3/10 before; ünïcode ok", {"reps": 5}
+        "P-0042",
+        "forward-bend",
+        SessionSettings(),
+        "pain 3/10 before; ünïcode ok",
+        {"reps": 5},
+        store_angles=store_angles,
     )
     writer = RecordingWriter(path, metadata, SENSORS)
     writer.set_host_origin(987_654_321)
@@ -105,7 +111,7 @@ def test_every_field_round_trips(tmp_path):
     assert rec.attributes["subject_id"] == "P-0042"
     assert rec.attributes["drill"] == "forward-bend"
     assert rec.attributes["operator_notes"] == metadata.operator_notes
-    assert rec.attributes["schema_version"] == "0.2.0"
+    assert rec.attributes["schema_version"] == schema.SCHEMA_VERSION
     assert rec.protocol == {"reps": 5}
     assert rec.placements == PLACEMENTS
     assert rec.sensors == SENSORS
@@ -139,6 +145,26 @@ def test_every_field_round_trips(tmp_path):
     assert rec.calibration_time_s == 2.5
     for p in PLACEMENTS:
         np.testing.assert_array_equal(rec.calibration_mount_q[p], calibration.mount_q[p])
+
+
+def test_by_default_processing_holds_the_frame_grid_and_gaps_but_not_the_angles(tmp_path):
+    """Schema 0.3.0: the derived angles (56 % of a file) are not stored unless asked for; the
+    frame times and gap flags are, so length and gaps need no replay."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "s.h5"
+    _, blocks, frame, _, _, _ = _write(path, rng, store_angles=False)
+    with h5py.File(path, "r") as f:
+        assert set(f[schema.PROCESSING]) == {"time_s", "valid"}
+        assert not f[schema.PROCESSING].attrs[schema.ANGLES_STORED]
+        for name, (_, dtype, _) in schema.RAW_DATASETS.items():  # raw data: full width, lossless
+            assert f[f"{schema.ACQUISITION}/lumbar/{name}"].dtype == np.dtype(dtype)
+    rec = read_recording(path)
+    assert rec.stored_processing is None
+    np.testing.assert_array_equal(rec.frame_time_s, frame.time_s)
+    assert rec.duration_s == pytest.approx(len(frame) / 100.0)
+    for p in PLACEMENTS:
+        sent = np.concatenate([b.acc_m_s2 for b in blocks[p]])
+        np.testing.assert_array_equal(rec.samples[p].acc_m_s2, sent)
 
 
 def test_file_is_readable_while_being_written(tmp_path):
