@@ -18,6 +18,9 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
 - Cadence of a bout from the algorithm's contacts in it: stabmon's robust cadence
   (step_parameters.py), mobgap's CadFromIc on the bout (mean of its per-second values); against
   the INDIP bout cadence. Step-count error: contacts counted in the bout − reference contacts.
+  "reference_contacts" feeds the reference's own contacts to stabmon's cadence: the INDIP bout
+  cadence (a mean of per-stride values over strides it kept) differs from any cadence of its
+  contacts where it left steps out (turns), and that row shows by how much.
 - stabmon's stride length and gait speed (inverted pendulum, sensor height from infoForAlgo.mat)
   against the INDIP bout means (AverageStrideLength, WalkingSpeed).
 
@@ -119,7 +122,7 @@ def load_participant(folder: Path) -> list[Trial]:
                 walks = np.atleast_1d(recording.Standards.INDIP.ContinuousWalkingPeriod)
                 trials.append(
                     Trial(
-                        name=f"{folder.name}/{test}/{trial}",
+                        name=f"{folder.parent.name}/{folder.name}/{test}/{trial}",
                         test=test,
                         rate_hz=rate,
                         acc_m_s2=np.asarray(sensor.Acc, dtype=float) * MOBILISED_G,
@@ -251,7 +254,8 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
     rows: dict[str, list[dict]] = {}
     for k, bout in enumerate(trial.bouts):
         ours = _stabmon(trial, q, vertical, bout, margin)
-        detections = {"stabmon": ours["contacts"]} | (_mobgap(trial, bout, margin) if with_mobgap else {})
+        detections = {"stabmon": ours["contacts"], "reference_contacts": bout.contacts}
+        detections |= _mobgap(trial, bout, margin) if with_mobgap else {}
         for name, contacts in detections.items():
             row = score_bout(contacts, bout, rate) | {"bout": k, "turning": bout.turning}
             in_bout = row.pop("in_bout")
@@ -267,6 +271,8 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
                     lengths = step_lengths(t[a:b], vertical[a:b], in_bout - a, trial.sensor_height_m)
                     row["stride_length_error_m"] = lengths.stride_length_m - bout.stride_length_m
                     row["speed_error_m_s"] = lengths.gait_speed_m_s - bout.speed_m_s
+            elif name == "reference_contacts":  # the floor: stabmon's cadence from perfect contacts
+                cadence = robust_cadence_steps_per_min(in_bout / rate)
             else:
                 cadence = _mobgap_cadence(in_bout, bout, rate)
             row["cadence_error"] = cadence - bout.cadence_steps_per_min

@@ -6,8 +6,9 @@
      integrated acceleration equals a Gaussian-smoothed acceleration, with the scale adapted to the
      step frequency as Caramia et al. (2019, Sensors 19:1869) found best and scikit-digital-health
      implements (scale = −10·f + 56 at 250 Hz for step frequency f, Hz; σ = scale/√2 samples).
-     The step frequency is the first positive peak of the unbiased autocorrelation of the
-     0.5–5 Hz band-passed acceleration (Moe-Nilssen & Helbostad 2004; band as in skdh). A slow or
+     The step frequency comes from a first pass at the scale for a typical 1.8 Hz (nearly
+     McCamley's own): 1 / the median interval between its peaks, which an odd missed or doubled
+     step does not move (an autocorrelation peak does, in irregular daily-life bouts). A slow or
      turning step no longer gives two candidates; candidates must lie above the bout's mean and at
      least half a typical step apart.
   2. Timing: the heel strike arrests the pelvis' fall, so the vertical acceleration rises
@@ -46,8 +47,8 @@ from sensors.processing.step_parameters import RobustStepSettings, robust_cadenc
 @dataclass(frozen=True)
 class GaitSettings:
     smoothing_s: float = 0.03  # light smoothing for the contact's timing
-    step_band_hz: tuple[float, float] = (0.5, 5.0)  # step frequency search band
-    default_step_frequency_hz: float = 1.8  # when a bout is too short or irregular to estimate it
+    step_band_hz: tuple[float, float] = (0.5, 3.0)  # walking: 30–180 steps/min
+    typical_step_frequency_hz: float = 1.8  # first pass; and when a bout is too short to estimate
     min_step_fraction: float = 0.5  # contacts at least this fraction of a typical step apart
     side_band_hz: tuple[float, float] = (0.5, 2.0)
     harmonics: int = 20
@@ -62,7 +63,7 @@ class GaitResult:
     initial_contacts_s: np.ndarray
     sides: tuple[str, ...]
     cadence_steps_per_min: float
-    step_frequency_hz: float  # dominant, from the autocorrelation
+    step_frequency_hz: float  # typical, from the step-cycle peaks
     left_step_time_s: float  # right IC → left IC
     right_step_time_s: float  # left IC → right IC
     step_time_symmetry_index_pct: float
@@ -92,29 +93,32 @@ def _harmonic_ratio(x: np.ndarray, harmonics: int, even_over_odd: bool) -> float
     return float(even / odd if even_over_odd else odd / even)
 
 
-def step_frequency_hz(
-    vertical_acc_m_s2: np.ndarray, rate_hz: float, settings: GaitSettings | None = None
-) -> float:
-    """Dominant step frequency, Hz, of a bout's vertical acceleration (n,), m/s²: the first positive
-    peak of its unbiased autocorrelation, band-passed to `step_band_hz`; the default if none."""
-    s = settings or GaitSettings()
-    x = np.nan_to_num(np.asarray(vertical_acc_m_s2, dtype=float))
-    band = signal.butter(4, s.step_band_hz, btype="bandpass", fs=rate_hz, output="sos")
-    if len(x) <= 3 * 2 * band.shape[0] * 2:
-        return s.default_step_frequency_hz
-    correlation = _unbiased_autocorrelation(signal.sosfiltfilt(band, x))
-    lags = correlation[: int(0.75 * len(x))]  # the longest lags rest on too few products
-    peaks, _ = signal.find_peaks(lags, height=0.0)
-    peaks = peaks[peaks >= rate_hz / s.step_band_hz[1]]
-    if len(peaks) == 0:
-        return s.default_step_frequency_hz
-    return float(np.clip(rate_hz / peaks[0], *s.step_band_hz))
-
-
 def _caramia_sigma_samples(step_frequency: float, rate_hz: float) -> float:
     """Gaussian σ, samples, of the McCamley wavelet at the scale of Caramia et al. (2019)."""
     scale = float(np.clip((56.0 - 10.0 * step_frequency) * rate_hz / 250.0, 1.0, 90.0 * rate_hz / 250.0))
     return scale / np.sqrt(2.0)
+
+
+def _cycle_peaks(x: np.ndarray, rate_hz: float, frequency: float, settings: GaitSettings) -> tuple:
+    """The step-cycle signal (n,) for a step frequency, Hz, and its candidate peaks (indices)."""
+    cycle = gaussian_filter1d(x, _caramia_sigma_samples(frequency, rate_hz))
+    distance = max(1, round(settings.min_step_fraction * rate_hz / frequency))
+    peaks, _ = signal.find_peaks(cycle, height=0.0, distance=distance)
+    return cycle, peaks
+
+
+def step_frequency_hz(
+    vertical_acc_m_s2: np.ndarray, rate_hz: float, settings: GaitSettings | None = None
+) -> float:
+    """Typical step frequency, Hz, of a bout's gravity-free vertical acceleration (n,), m/s²:
+    1 / median interval between the step-cycle peaks found at McCamley's scale for a typical
+    walk (`typical_step_frequency_hz`); the median ignores the odd missed or doubled step."""
+    s = settings or GaitSettings()
+    x = np.nan_to_num(np.asarray(vertical_acc_m_s2, dtype=float))
+    _, peaks = _cycle_peaks(x - x.mean(), rate_hz, s.typical_step_frequency_hz, s)
+    if len(peaks) < 3:
+        return s.typical_step_frequency_hz
+    return float(np.clip(rate_hz / np.median(np.diff(peaks)), *s.step_band_hz))
 
 
 def initial_contacts(
@@ -126,10 +130,7 @@ def initial_contacts(
     x = np.nan_to_num(np.asarray(vertical_acc_m_s2, dtype=float))
     x = x - x.mean()
     frequency = step_frequency_hz(x, rate, s)
-    cycle = gaussian_filter1d(x, _caramia_sigma_samples(frequency, rate))
-    candidates, _ = signal.find_peaks(
-        cycle, height=0.0, distance=max(1, round(s.min_step_fraction * rate / frequency))
-    )
+    cycle, candidates = _cycle_peaks(x, rate, frequency, s)
     troughs, _ = signal.find_peaks(-cycle)
     slope = np.gradient(gaussian_filter1d(x, s.smoothing_s * rate))
     contacts = []
