@@ -2,6 +2,7 @@
 
 import importlib.util
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from sensors import Placement
 from sensors.processing import SessionSettings
+from sensors.processing.analysis import SessionData, analyze
 from sensors.processing.gait import gait_analysis
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from tests.conftest import run_session
@@ -118,3 +120,18 @@ def test_stride_length_and_speed_against_indip(mobgap_rows):
     assert abs(straight["speed_bias_m_s"]) <= 0.08
     assert daily["stride_length_mae_m"] <= 0.30
     assert daily["speed_mae_m_s"] <= 0.25
+
+
+def test_analysis_reports_stride_length_and_speed_only_with_a_sensor_height():
+    drill = make_drill("gait", DrillOptions(duration_s=40, seed=2))
+    sink, _ = run_session(SimulatedSource(drill, seed=2), SessionSettings())
+    data = SessionData(sink.frame, sink.all_angles, sink.calibration.mount_q, tuple(sink.events))
+    without = analyze(data, "gait")
+    with pytest.raises(KeyError, match="stride_length"):
+        without.value("stride_length")
+    measured = analyze(replace(data, sensor_height_m=0.95), "gait")
+    stride, speed = measured.value("stride_length"), measured.value("gait_speed")
+    assert 0.6 < stride < 2.2 and 0.4 < speed < 2.5
+    # Speed is stride length over stride time (both robust means, so only nearly).
+    assert speed == pytest.approx(stride / measured.value("stride_time"), rel=0.1)
+    assert measured.value("cadence") == without.value("cadence")
