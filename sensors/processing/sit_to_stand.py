@@ -15,7 +15,8 @@ order of the peaks needs no integration, so the drift of a brisk series, where t
 stands still, does not matter. `pelvis_rise_m` (acceleration integrated twice over the lean,
 velocity zero at both ends) holds only when the person pauses seated and standing.
 
-- Seat-off: the peak forward angular velocity of the trunk in the flexion phase. Lift-off starts
+- Seat-off: the peak forward angular velocity of the trunk while it leans forward (from its most
+  upright since the previous lean to peak flexion). Lift-off starts
   the momentum-transfer phase, in which the hip extensors brake the trunk's forward rotation
   (Schenkman et al. 1990, Phys Ther 70:638), so the trunk's forward rotation is fastest at
   seat-off; peak flexion follows it by 0.1–0.3 s.
@@ -160,6 +161,10 @@ def sit_to_stand_series(
             continue
         direction = _direction(pelvis[stretch], float(t[stretch][-1] - t[start]), s.min_rise_m)
         rise = vertical_displacement(t[movement], vertical[movement])
+        # The lean itself starts where the trunk was most upright since the previous lean: a
+        # wobble on the way down can stop the velocity rule's start short of it.
+        previous = peaks[k - 1] if k else 0
+        lean = previous + int(np.argmin(trunk[previous : peak + 1]))
         if direction < 0:
             sit_downs.append(StandToSit(float(t[start]), float(t[peak]), float(t[end]), -rise))
         if direction <= 0:
@@ -175,7 +180,7 @@ def sit_to_stand_series(
                 flexion_peak_velocity_deg_s=float(np.max(velocity[start : peak + 1])),
                 extension_peak_velocity_deg_s=float(-np.min(velocity[peak : end + 1])),
                 pelvis_rise_m=rise,
-                seat_off_s=float(t[start + int(np.argmax(velocity[start : peak + 1]))]),
+                seat_off_s=float(t[lean + int(np.argmax(velocity[lean : peak + 1]))]),
             )
         )
     return SitToStandSeries(tuple(rises), tuple(sit_downs))
