@@ -81,19 +81,22 @@ def mobgap_rows():
     if not MOBGAP.exists():
         raise FileNotFoundError(f"reference data not found at {MOBGAP} (CI has ../shared beside the clone)")
     bench = _benchmark()
-    pooled: dict[str, list[dict]] = {}
+    pooled: dict[str, dict[str, list[dict]]] = {}
     for trial in bench.load_participant(MOBGAP):
-        rows = bench.evaluate_trial(trial, margin_s=0.5, with_mobgap=False)["stabmon"]
-        pooled.setdefault(trial.test, []).extend(rows)
-    return {test: bench._summary(rows) for test, rows in pooled.items()}
+        for name, rows in bench.evaluate_trial(trial, margin_s=0.5, with_mobgap=False).items():
+            pooled.setdefault(name, {}).setdefault(trial.test, []).extend(rows)
+    summary = {test: bench._summary(rows) for test, rows in pooled["stabmon"].items()}
+    summary["floor"] = {test: bench._summary(rows) for test, rows in pooled["reference_contacts"].items()}
+    return summary
 
 
 def test_contacts_hold_on_straight_and_daily_life_walking(mobgap_rows):
     """Issue 16 targets, mobgap's matching (mutual nearest neighbour): F1 ≥ 0.90 at ±250 ms and
-    ≥ 85 % of reference contacts within 100 ms on every bout of both tests. Measured 2026-11-28:
-    Test5 F1 1.00, 94 % within 100 ms; Test11 F1 0.94, 91 % (the old detector: 0.89, 83 %)."""
-    assert set(mobgap_rows) == {"Test5", "Test11"}
-    for test, r in mobgap_rows.items():
+    ≥ 85 % of reference contacts within 100 ms over all bouts of each test. Measured 2026-11-28:
+    Test5 F1 1.00, 94 % within 100 ms; Test11 F1 0.93, 91 % (the old detector: 0.89, 83 %)."""
+    assert set(mobgap_rows) == {"Test5", "Test11", "floor"}
+    for test in ("Test5", "Test11"):
+        r = mobgap_rows[test]
         assert r["f1_250ms"] >= 0.90, test
         assert r["within_100ms"] >= 0.85, test
         assert abs(r["median_lag_s"]) <= 0.03, test
@@ -103,18 +106,20 @@ def test_contacts_hold_on_straight_and_daily_life_walking(mobgap_rows):
 
 def test_cadence_holds_on_straight_and_daily_life_walking(mobgap_rows):
     """Cadence bias against the INDIP bout cadence: ≤ 2 steps/min on straight walks and ≤ 4 on
-    daily-activity bouts (measured −0.7 and +2.6; the old 60 / mean step time gave +8 to +13 on
-    unseen participants' daily bouts). Per bout the daily error reaches 8.6 steps/min where the
-    reference counts a final 2 s pause as one step."""
+    daily-activity bouts (measured −0.7 and +3.0). Per bout the daily error reaches 8.6 steps/min
+    where the reference counts a final 2 s pause as one step; the reference's own contacts put
+    through the same cadence rule miss its bout cadence by as much (MAE 5.4 against our 5.0)."""
     assert abs(mobgap_rows["Test5"]["cadence_bias_steps_per_min"]) <= 2.0
     assert mobgap_rows["Test5"]["cadence_mae_steps_per_min"] <= 2.0
     assert abs(mobgap_rows["Test11"]["cadence_bias_steps_per_min"]) <= 4.0
+    floor = mobgap_rows["floor"]["Test11"]["cadence_mae_steps_per_min"]
+    assert mobgap_rows["Test11"]["cadence_mae_steps_per_min"] <= floor + 0.5
 
 
 def test_stride_length_and_speed_against_indip(mobgap_rows):
     """Inverted pendulum (Zijlstra & Hof 2003, factor 1.25), sensor height 0.964 m from
     infoForAlgo.mat. Measured: straight walking +0.06 m stride length, +0.04 m/s speed; daily
-    activities (turns, short bouts) overestimate by 0.24 m and 0.19 m/s."""
+    activities (turns, short bouts) overestimate by 0.23 m and 0.18 m/s."""
     straight, daily = mobgap_rows["Test5"], mobgap_rows["Test11"]
     assert abs(straight["stride_length_bias_m"]) <= 0.10
     assert abs(straight["speed_bias_m_s"]) <= 0.08
