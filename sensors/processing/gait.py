@@ -6,8 +6,8 @@
      integrated acceleration equals a Gaussian-smoothed acceleration, with the scale adapted to the
      step frequency as Caramia et al. (2019, Sensors 19:1869) found best and scikit-digital-health
      implements (scale = −10·f + 56 at 250 Hz for step frequency f, Hz; σ = scale/√2 samples).
-     The step frequency comes from a first pass at the scale for a typical 1.8 Hz (nearly
-     McCamley's own): 1 / the median interval between its peaks, which an odd missed or doubled
+     The step frequency comes from a first pass at the scale for a typical 1.8 Hz (σ 0.108 s,
+     McCamley's own is 0.113 s): 1 / the median interval between its peaks, which an odd missed or doubled
      step does not move (an autocorrelation peak does, in irregular daily-life bouts). A slow or
      turning step no longer gives two candidates; candidates must lie above the bout's mean and at
      least half a typical step apart.
@@ -17,8 +17,8 @@
 - Side: sign of the vertical-axis angular velocity band-passed to the stride frequency
   (`side_band_hz`) at the contact: negative at a left contact, positive at a right one
   (McCamley 2012; mobgap `LrcMcCamley`).
-- Cadence: robust, as mobgap's `CadFromIc` (step_parameters.py): Hampel-filtered step times
-  averaged per second, cadence = mean over the seconds of 60 / step time.
+- Cadence: 60 / mean step time after the Hampel filter mobgap's `CadFromIc` uses against missed
+  and extra contacts (step_parameters.py); left and right step times cleaned the same way.
 - Step and stride regularity and stride time: unbiased autocorrelation of the vertical acceleration
   (Moe-Nilssen & Helbostad 2004): first peak = step regularity, second = stride regularity, its
   lag = stride time.
@@ -41,7 +41,11 @@ from sensors.processing.angles import inclination_angles, segment_orientation
 from sensors.processing.comparison import symmetry_index_pct
 from sensors.processing.errors import ProcessingError
 from sensors.processing.gait_speed import step_lengths
-from sensors.processing.step_parameters import RobustStepSettings, robust_cadence_steps_per_min
+from sensors.processing.step_parameters import (
+    RobustStepSettings,
+    robust_cadence_steps_per_min,
+    robust_mean,
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,9 @@ def _caramia_sigma_samples(step_frequency: float, rate_hz: float) -> float:
     return scale / np.sqrt(2.0)
 
 
-def _cycle_peaks(x: np.ndarray, rate_hz: float, frequency: float, settings: GaitSettings) -> tuple:
+def _cycle_peaks(
+    x: np.ndarray, rate_hz: float, frequency: float, settings: GaitSettings
+) -> tuple[np.ndarray, np.ndarray]:
     """The step-cycle signal (n,) for a step frequency, Hz, and its candidate peaks (indices)."""
     cycle = gaussian_filter1d(x, _caramia_sigma_samples(frequency, rate_hz))
     distance = max(1, round(settings.min_step_fraction * rate_hz / frequency))
@@ -168,8 +174,8 @@ def gait_analysis(
     steps = np.diff(t[contacts])
     ended_by = np.array(sides[1:])
     left_steps, right_steps = steps[ended_by == "left"], steps[ended_by == "right"]
-    left_step = float(np.mean(left_steps)) if len(left_steps) else float("nan")
-    right_step = float(np.mean(right_steps)) if len(right_steps) else float("nan")
+    left_step = robust_mean(left_steps, s.robust)
+    right_step = robust_mean(right_steps, s.robust)
     correlation = _unbiased_autocorrelation(vertical[contacts[0] : contacts[-1] + 1])
     step_lag = round(np.median(steps) * rate)
     window = max(1, round(0.25 * step_lag))
