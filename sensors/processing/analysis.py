@@ -20,13 +20,13 @@ from sensors.placements import Placement
 from sensors.processing.angles import segment_frame, segment_orientation
 from sensors.processing.errors import ProcessingError
 from sensors.processing.filters import LowPassSettings, lowpass_zero_phase
-from sensors.processing.gait import gait_analysis
+from sensors.processing.gait import GaitSettings, gait_analysis
 from sensors.processing.holds import hold_analysis
 from sensors.processing.perturbation import detect_perturbation_instants, perturbation_response
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.rhythm import bend_repetitions
 from sensors.processing.runs import true_runs
-from sensors.processing.sit_to_stand import sit_to_stand_phases
+from sensors.processing.sit_to_stand import sit_to_stand_series
 from sensors.processing.sway import sway_measures
 from sensors.samples import Frame
 
@@ -42,6 +42,7 @@ class SessionData:
     angles: AngleBlock
     mount_q: Mapping[Placement, np.ndarray]
     events: tuple[Event, ...] = ()
+    sensor_height_m: float | None = None  # pelvic sensor above the floor, standing (subject setting)
 
 
 @dataclass(frozen=True)
@@ -220,18 +221,21 @@ def _pelvis_vertical_acceleration(data: SessionData) -> np.ndarray:
 
 def _sit_to_stand(data: SessionData) -> list[Measure]:
     trunk = np.degrees(data.angles.inclination(Placement.LUMBAR)[:, 0])
-    rises = sit_to_stand_phases(data.frame.time_s, trunk, _pelvis_vertical_acceleration(data))
+    series = sit_to_stand_series(data.frame.time_s, trunk, _pelvis_vertical_acceleration(data))
     g, src = "sit-to-stand", "Van Lummel et al.; Zijlstra 2012"
     rows = []
-    for k, r in enumerate(rises, start=1):
+    for k, r in enumerate(series.rises, start=1):
         rows += [
+            Measure(g, "seat_off", r.seat_off_s, "s", "Schenkman 1990 (peak trunk flexion velocity)", k),
             Measure(g, "flexion_duration", r.flexion_duration_s, "s", src, k),
             Measure(g, "extension_duration", r.extension_duration_s, "s", src, k),
             Measure(g, "trunk_flexion", r.trunk_flexion_deg, "deg", src, k),
             Measure(g, "flexion_peak_velocity", r.flexion_peak_velocity_deg_s, "deg/s", src, k),
             Measure(g, "extension_peak_velocity", r.extension_peak_velocity_deg_s, "deg/s", src, k),
         ]
-    return rows + _means(rows, g, src)
+    total = series.total_time_s(5)
+    five = [Measure(g, "five_times_total", total, "s", "Eurobench BENCH 5STS")] if np.isfinite(total) else []
+    return [*rows, *_means(rows, g, src), *five]
 
 
 def _longest_valid_run(valid: np.ndarray) -> slice:
@@ -255,8 +259,10 @@ def _gait(data: SessionData) -> list[Measure]:
         data.frame.acc_m_s2[run, k],
         data.frame.gyr_rad_s[run, k],
         data.mount_q[Placement.PELVIS],
+        GaitSettings(sensor_height_m=data.sensor_height_m),
     )
     g, src = "gait", "McCamley 2012; Moe-Nilssen & Helbostad 2004; Bolink 2016"
+    pendulum = "Zijlstra & Hof 2003 (inverted pendulum)"
     return [
         Measure(g, "steps", float(len(r.initial_contacts_s)), "1", src),
         Measure(g, "cadence", r.cadence_steps_per_min, "steps/min", src),
@@ -272,7 +278,14 @@ def _gait(data: SessionData) -> list[Measure]:
         Measure(g, "pelvic_tilt_range", float(np.median(r.pelvic_tilt_range_deg)), "deg", src),
         Measure(g, "pelvic_obliquity_range", float(np.median(r.pelvic_obliquity_range_deg)), "deg", src),
         Measure(g, "pelvic_rotation_range", float(np.median(r.pelvic_rotation_range_deg)), "deg", src),
-    ]
+    ] + (
+        [
+            Measure(g, "stride_length", r.stride_length_m, "m", pendulum),
+            Measure(g, "gait_speed", r.gait_speed_m_s, "m/s", pendulum),
+        ]
+        if data.sensor_height_m is not None
+        else []
+    )
 
 
 def _hold(data: SessionData) -> list[Measure]:

@@ -1,23 +1,35 @@
 """Gait from the pelvic (lower-back) sensor (METRICS.md §4).
 
-- Initial contacts (IC): peaks of the earth-vertical acceleration smoothed by a Gaussian of
-  `smoothing_s` — the McCamley et al. (2012) idea (vertical acceleration integrated, then
-  differentiated with a Gaussian wavelet) written as the equivalent Gaussian-smoothed acceleration.
-  Peaks closer than `min_step_s` or less prominent than `min_prominence_m_s2` are ignored.
+- Initial contacts (IC), in two steps on the gravity-free earth-vertical acceleration:
+  1. One candidate per step cycle: peaks of the acceleration smoothed by a Gaussian whose width
+     follows the bout's step frequency — McCamley et al. (2012), whose Gaussian-wavelet CWT of the
+     integrated acceleration equals a Gaussian-smoothed acceleration, with the scale adapted to the
+     step frequency as Caramia et al. (2019, Sensors 19:1869) found best and scikit-digital-health
+     implements (scale = −10·f + 56 at 250 Hz for step frequency f, Hz; σ = scale/√2 samples).
+     The step frequency comes from a first pass at the scale for a typical 1.8 Hz (σ 0.108 s,
+     McCamley's own is 0.113 s): 1 / the median interval between its peaks, which an odd missed or doubled
+     step does not move (an autocorrelation peak does, in irregular daily-life bouts). A slow or
+     turning step no longer gives two candidates; candidates must lie above the bout's mean and at
+     least half a typical step apart.
+  2. Timing: the heel strike arrests the pelvis' fall, so the vertical acceleration rises
+     steepest at contact; the IC is the largest slope of the lightly smoothed (`smoothing_s`)
+     acceleration on the rising flank (from the preceding trough to the candidate).
 - Side: sign of the vertical-axis angular velocity band-passed to the stride frequency
-  (`side_band_hz`) at the contact: negative at a left contact, positive at a right one.
-- Cadence: steps per minute between the first and last contact (60 / mean step time; a median
-  would pick one side's step time when steps alternate long and short).
+  (`side_band_hz`) at the contact: negative at a left contact, positive at a right one
+  (McCamley 2012; mobgap `LrcMcCamley`).
+- Cadence: 60 / mean step time after the Hampel filter mobgap's `CadFromIc` uses against missed
+  and extra contacts (step_parameters.py); left and right step times cleaned the same way.
 - Step and stride regularity and stride time: unbiased autocorrelation of the vertical acceleration
   (Moe-Nilssen & Helbostad 2004): first peak = step regularity, second = stride regularity, its
   lag = stride time.
 - Harmonic ratio per stride (first 20 harmonics): AP and V even/odd, ML odd/even.
 - Pelvic tilt (sagittal), obliquity (frontal) and rotation (heading) ranges per stride, deg.
+- Step and stride length and speed when the sensor height is known (gait_speed.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import signal
@@ -28,15 +40,24 @@ from sensors.constants import GRAVITY_M_S2
 from sensors.processing.angles import inclination_angles, segment_orientation
 from sensors.processing.comparison import symmetry_index_pct
 from sensors.processing.errors import ProcessingError
+from sensors.processing.gait_speed import step_lengths
+from sensors.processing.step_parameters import (
+    RobustStepSettings,
+    robust_cadence_steps_per_min,
+    robust_mean,
+)
 
 
 @dataclass(frozen=True)
 class GaitSettings:
-    smoothing_s: float = 0.03
-    min_step_s: float = 0.3
-    min_prominence_m_s2: float = 0.5
+    smoothing_s: float = 0.03  # light smoothing for the contact's timing
+    step_band_hz: tuple[float, float] = (0.5, 3.0)  # walking: 30–180 steps/min
+    typical_step_frequency_hz: float = 1.8  # first pass; and when a bout is too short to estimate
+    min_step_fraction: float = 0.5  # contacts at least this fraction of a typical step apart
     side_band_hz: tuple[float, float] = (0.5, 2.0)
     harmonics: int = 20
+    robust: RobustStepSettings = field(default_factory=RobustStepSettings)
+    sensor_height_m: float | None = None  # height of the pelvic sensor above the floor (standing)
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,7 @@ class GaitResult:
     initial_contacts_s: np.ndarray
     sides: tuple[str, ...]
     cadence_steps_per_min: float
+    step_frequency_hz: float  # typical, from the step-cycle peaks
     left_step_time_s: float  # right IC → left IC
     right_step_time_s: float  # left IC → right IC
     step_time_symmetry_index_pct: float
@@ -58,6 +80,8 @@ class GaitResult:
     pelvic_tilt_range_deg: np.ndarray
     pelvic_obliquity_range_deg: np.ndarray
     pelvic_rotation_range_deg: np.ndarray
+    stride_length_m: float = float("nan")  # NaN without a sensor height
+    gait_speed_m_s: float = float("nan")
 
 
 def _unbiased_autocorrelation(x: np.ndarray) -> np.ndarray:
@@ -73,17 +97,54 @@ def _harmonic_ratio(x: np.ndarray, harmonics: int, even_over_odd: bool) -> float
     return float(even / odd if even_over_odd else odd / even)
 
 
+def _caramia_sigma_samples(step_frequency: float, rate_hz: float) -> float:
+    """Gaussian σ, samples, of the McCamley wavelet at the scale of Caramia et al. (2019)."""
+    scale = float(np.clip((56.0 - 10.0 * step_frequency) * rate_hz / 250.0, 1.0, 90.0 * rate_hz / 250.0))
+    return scale / np.sqrt(2.0)
+
+
+def _cycle_peaks(
+    x: np.ndarray, rate_hz: float, frequency: float, settings: GaitSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """The step-cycle signal (n,) for a step frequency, Hz, and its candidate peaks (indices)."""
+    cycle = gaussian_filter1d(x, _caramia_sigma_samples(frequency, rate_hz))
+    distance = max(1, round(settings.min_step_fraction * rate_hz / frequency))
+    peaks, _ = signal.find_peaks(cycle, height=0.0, distance=distance)
+    return cycle, peaks
+
+
+def step_frequency_hz(
+    vertical_acc_m_s2: np.ndarray, rate_hz: float, settings: GaitSettings | None = None
+) -> float:
+    """Typical step frequency, Hz, of a bout's gravity-free vertical acceleration (n,), m/s²:
+    1 / median interval between the step-cycle peaks found at McCamley's scale for a typical
+    walk (`typical_step_frequency_hz`); the median ignores the odd missed or doubled step."""
+    s = settings or GaitSettings()
+    x = np.nan_to_num(np.asarray(vertical_acc_m_s2, dtype=float))
+    _, peaks = _cycle_peaks(x - x.mean(), rate_hz, s.typical_step_frequency_hz, s)
+    if len(peaks) < 3:
+        return s.typical_step_frequency_hz
+    return float(np.clip(rate_hz / np.median(np.diff(peaks)), *s.step_band_hz))
+
+
 def initial_contacts(
     time_s: np.ndarray, vertical_acc_m_s2: np.ndarray, settings: GaitSettings | None = None
 ) -> np.ndarray:
     """Indices of initial contacts in a gravity-free earth-vertical acceleration (n,), m/s²."""
     s = settings or GaitSettings()
     rate = 1.0 / float(np.median(np.diff(time_s)))
-    smooth = gaussian_filter1d(np.nan_to_num(vertical_acc_m_s2), s.smoothing_s * rate)
-    peaks, _ = signal.find_peaks(
-        smooth, distance=max(1, round(s.min_step_s * rate)), prominence=s.min_prominence_m_s2
-    )
-    return peaks
+    x = np.nan_to_num(np.asarray(vertical_acc_m_s2, dtype=float))
+    x = x - x.mean()
+    frequency = step_frequency_hz(x, rate, s)
+    cycle, candidates = _cycle_peaks(x, rate, frequency, s)
+    troughs, _ = signal.find_peaks(-cycle)
+    slope = np.gradient(gaussian_filter1d(x, s.smoothing_s * rate))
+    contacts = []
+    for peak in candidates:
+        before = troughs[troughs < peak]
+        start = int(before[-1]) if len(before) else max(0, peak - round(0.5 * rate / frequency))
+        contacts.append(start + int(np.argmax(slope[start : peak + 1])))
+    return np.unique(np.array(contacts, dtype=int))
 
 
 def gait_analysis(
@@ -113,8 +174,8 @@ def gait_analysis(
     steps = np.diff(t[contacts])
     ended_by = np.array(sides[1:])
     left_steps, right_steps = steps[ended_by == "left"], steps[ended_by == "right"]
-    left_step = float(np.mean(left_steps)) if len(left_steps) else float("nan")
-    right_step = float(np.mean(right_steps)) if len(right_steps) else float("nan")
+    left_step = robust_mean(left_steps, s.robust)
+    right_step = robust_mean(right_steps, s.robust)
     correlation = _unbiased_autocorrelation(vertical[contacts[0] : contacts[-1] + 1])
     step_lag = round(np.median(steps) * rate)
     window = max(1, round(0.25 * step_lag))
@@ -145,10 +206,15 @@ def gait_analysis(
             for a, b in strides
         ]
     )
+    stride_length = speed = float("nan")
+    if s.sensor_height_m is not None:
+        lengths = step_lengths(t, vertical, contacts, s.sensor_height_m)
+        stride_length, speed = lengths.stride_length_m, lengths.gait_speed_m_s
     return GaitResult(
         initial_contacts_s=t[contacts],
         sides=sides,
-        cadence_steps_per_min=float(60.0 / np.mean(steps)),
+        cadence_steps_per_min=robust_cadence_steps_per_min(t[contacts], s.robust),
+        step_frequency_hz=step_frequency_hz(vertical, rate, s),
         left_step_time_s=left_step,
         right_step_time_s=right_step,
         step_time_symmetry_index_pct=symmetry_index_pct(left_step, right_step),
@@ -161,4 +227,6 @@ def gait_analysis(
         pelvic_tilt_range_deg=np.array([np.ptp(inclination[a:b, 0]) for a, b in strides]),
         pelvic_obliquity_range_deg=np.array([np.ptp(inclination[a:b, 1]) for a, b in strides]),
         pelvic_rotation_range_deg=np.array([np.ptp(np.degrees(heading[a:b])) for a, b in strides]),
+        stride_length_m=stride_length,
+        gait_speed_m_s=speed,
     )

@@ -1,22 +1,44 @@
-"""Sit-to-stand phases from the trunk and pelvic sensors (METRICS.md §5; Van Lummel et al.).
+"""Sit-to-stand and stand-to-sit from the trunk and pelvic sensors (METRICS.md §5; Van Lummel et al.).
 
-A trunk forward lean of at least `min_flexion_deg` is a candidate. Its flexion phase runs from the
-start of forward rotation to peak flexion (≈ seat-off), its extension phase from peak flexion to
-the end of backward rotation (start and end by the `onset_velocity_deg_s` rule of
-`movement.py`). Sitting down also leans the trunk forward; a lean is a rise only when the pelvis
-goes up by more than `min_rise_m` over it: the earth-vertical acceleration of the pelvic sensor
-integrated twice, its velocity taken as zero at both ends of the movement.
+Every forward lean of the trunk of at least `min_flexion_deg` (peaks at least `min_separation_s`
+apart: the fastest five-times sit-to-stand, about 5 s, puts a rise and the next sit-down about
+half a second apart) is a candidate. Its flexion phase runs from the start of forward rotation to
+peak flexion, its extension phase from peak flexion to the end of backward rotation (start and
+end by the `onset_velocity_deg_s` rule of `movement.py`, on the trunk angle low-passed at
+`lowpass_hz`, the usual cut-off for trunk kinematics, Winter 2009). The pelvis tells what the
+lean was, from its earth-vertical acceleration from the lean's start to the next lean's, low-passed at
+`pelvis_lowpass_hz` (the push and braking of a rise lasting half a second or more lie below
+it, the jolt of landing on the seat above): an upward push before the braking is a rise, a fall
+before the landing a sit-down, peaks too small to move the pelvis by `min_rise_m` in that time
+neither (a lean without standing up). The
+order of the peaks needs no integration, so the drift of a brisk series, where the pelvis never
+stands still, does not matter. `pelvis_rise_m` (acceleration integrated twice over the lean,
+velocity zero at both ends) holds only when the person pauses seated and standing.
+
+- Seat-off: the peak forward angular velocity of the trunk while it leans forward (from its most
+  upright since the previous lean to peak flexion). Lift-off starts
+  the momentum-transfer phase, in which the hip extensors brake the trunk's forward rotation
+  (Schenkman et al. 1990, Phys Ther 70:638), so the trunk's forward rotation is fastest at
+  seat-off; peak flexion follows it by 0.1–0.3 s.
+- Seat-on (sitting down): peak flexion of the sit-down lean: once the seat takes the weight the
+  trunk no longer needs to lean over the feet and comes back.
+- Five-times sit-to-stand time: start of the first rise's forward lean to the fifth seat-on after
+  it (the end the Eurobench BENCH protocol uses: fifth contact with the seat).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import integrate, signal
 
 from sensors.processing.errors import ProcessingError
+from sensors.processing.filters import LowPassSettings, lowpass_zero_phase
 from sensors.processing.movement import movement_end, movement_start
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -24,7 +46,9 @@ class SitToStandSettings:
     min_flexion_deg: float = 15.0
     onset_velocity_deg_s: float = 5.0
     min_rise_m: float = 0.15
-    min_separation_s: float = 2.0
+    min_separation_s: float = 0.5
+    lowpass_hz: float = 6.0
+    pelvis_lowpass_hz: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +64,42 @@ class SitToStand:
     flexion_peak_velocity_deg_s: float
     extension_peak_velocity_deg_s: float
     pelvis_rise_m: float
+    seat_off_s: float
+
+
+@dataclass(frozen=True)
+class StandToSit:
+    """One sit-down. Times s, drop m (positive down)."""
+
+    flexion_start_s: float
+    seat_on_s: float
+    extension_end_s: float
+    pelvis_drop_m: float
+
+
+@dataclass(frozen=True)
+class SitToStandSeries:
+    """Rises and sit-downs in time order."""
+
+    rises: tuple[SitToStand, ...]
+    sit_downs: tuple[StandToSit, ...]
+
+    def total_time_s(self, repetitions: int = 5) -> float:
+        """Start of the first rise to the seat-on that ends repetition `repetitions`, s: the
+        `repetitions`-th sit-down after the first rise, or, when a sit-down was missed, the one
+        after rise `repetitions`; NaN if neither was found."""
+        if not self.rises:
+            return float("nan")
+        first = self.rises[0]
+        seat_ons = [s.seat_on_s for s in self.sit_downs if s.seat_on_s > first.peak_flexion_s]
+        if len(seat_ons) >= repetitions:
+            return seat_ons[repetitions - 1] - first.flexion_start_s
+        if len(self.rises) >= repetitions:
+            last = self.rises[repetitions - 1].peak_flexion_s
+            end = next((t for t in seat_ons if t > last), None)
+            if end is not None:
+                return end - first.flexion_start_s
+        return float("nan")
 
 
 def vertical_displacement(time_s: np.ndarray, vertical_acc_m_s2: np.ndarray) -> float:
@@ -50,22 +110,38 @@ def vertical_displacement(time_s: np.ndarray, vertical_acc_m_s2: np.ndarray) -> 
     return float(integrate.trapezoid(velocity, time_s))
 
 
-def sit_to_stand_phases(
+def _direction(vertical_acc: np.ndarray, duration_s: float, min_rise_m: float) -> int:
+    """+1 if the pelvis went up over this stretch of smoothed vertical acceleration (n,), m/s²
+    (upward push before the braking), −1 if down (fall before the landing), 0 if its peaks stay
+    below what a minimum-jerk move of min_rise_m in duration_s needs: 10/√3 · h / T²
+    (Flash & Hogan 1985)."""
+    if len(vertical_acc) < 3:
+        return 0
+    need = 10.0 / np.sqrt(3.0) * min_rise_m / duration_s**2
+    top, bottom = int(np.argmax(vertical_acc)), int(np.argmin(vertical_acc))
+    if vertical_acc[top] < need or vertical_acc[bottom] > -need:
+        return 0
+    return 1 if top < bottom else -1
+
+
+def sit_to_stand_series(
     time_s: np.ndarray,
     trunk_sagittal_deg: np.ndarray,
     pelvis_vertical_acc_m_s2: np.ndarray,
     settings: SitToStandSettings | None = None,
-) -> tuple[SitToStand, ...]:
-    """Every rise in the traces (n,): trunk sagittal inclination, deg, and the pelvic sensor's
-    gravity-free earth-vertical acceleration, m/s², at time_s (n,)."""
+) -> SitToStandSeries:
+    """Every rise and sit-down in the traces (n,): trunk sagittal inclination, deg (forward
+    positive), and the pelvic sensor's gravity-free earth-vertical acceleration, m/s², at time_s (n,)."""
     s = settings or SitToStandSettings()
     t = np.asarray(time_s, dtype=float)
-    trunk = np.asarray(trunk_sagittal_deg, dtype=float)
+    raw = np.asarray(trunk_sagittal_deg, dtype=float)
     vertical = np.asarray(pelvis_vertical_acc_m_s2, dtype=float)
-    if not (t.shape == trunk.shape == vertical.shape):
+    if not (t.shape == raw.shape == vertical.shape):
         raise ProcessingError("sit-to-stand needs time, trunk and vertical acceleration of equal shape (n,)")
     rate = 1.0 / float(np.median(np.diff(t)))
+    trunk = lowpass_zero_phase(raw, LowPassSettings(rate, min(s.lowpass_hz, 0.45 * rate)))
     velocity = np.gradient(trunk, t)
+    pelvis = lowpass_zero_phase(vertical, LowPassSettings(rate, min(s.pelvis_lowpass_hz, 0.45 * rate)))
     baseline = np.nanpercentile(trunk, 10)
     peaks, _ = signal.find_peaks(
         np.nan_to_num(trunk, nan=baseline),
@@ -73,15 +149,25 @@ def sit_to_stand_phases(
         distance=max(1, round(s.min_separation_s * rate)),
     )
     limit = s.onset_velocity_deg_s
-    rises = []
-    for peak in peaks:
-        start = movement_start(velocity, peak, limit)
+    starts = [movement_start(velocity, peak, limit) for peak in peaks]
+    rises, sit_downs = [], []
+    for k, (peak, start) in enumerate(zip(peaks, starts, strict=True)):
         end = movement_end(-velocity, peak, limit)
         movement = slice(start, end + 1)
-        if end <= peak or not np.isfinite(vertical[movement]).all() or not np.isfinite(trunk[movement]).all():
+        # The pelvis may still move after the trunk stops: judge up or down until the next lean.
+        until = max(end, starts[k + 1] if k + 1 < len(peaks) else end + (end - start))
+        stretch = slice(start, min(until, len(t) - 1) + 1)
+        if end <= peak or not np.isfinite(pelvis[stretch]).all() or not np.isfinite(trunk[movement]).all():
             continue
+        direction = _direction(pelvis[stretch], float(t[stretch][-1] - t[start]), s.min_rise_m)
         rise = vertical_displacement(t[movement], vertical[movement])
-        if rise < s.min_rise_m:
+        # The lean itself starts where the trunk was most upright since the previous lean: a
+        # wobble on the way down can stop the velocity rule's start short of it.
+        previous = peaks[k - 1] if k else 0
+        lean = previous + int(np.argmin(trunk[previous : peak + 1]))
+        if direction < 0:
+            sit_downs.append(StandToSit(float(t[start]), float(t[peak]), float(t[end]), -rise))
+        if direction <= 0:
             continue  # sitting down, or a lean without standing up
         rises.append(
             SitToStand(
@@ -94,6 +180,17 @@ def sit_to_stand_phases(
                 flexion_peak_velocity_deg_s=float(np.max(velocity[start : peak + 1])),
                 extension_peak_velocity_deg_s=float(-np.min(velocity[peak : end + 1])),
                 pelvis_rise_m=rise,
+                seat_off_s=float(t[lean + int(np.argmax(velocity[lean : peak + 1]))]),
             )
         )
-    return tuple(rises)
+    return SitToStandSeries(tuple(rises), tuple(sit_downs))
+
+
+def sit_to_stand_phases(
+    time_s: np.ndarray,
+    trunk_sagittal_deg: np.ndarray,
+    pelvis_vertical_acc_m_s2: np.ndarray,
+    settings: SitToStandSettings | None = None,
+) -> tuple[SitToStand, ...]:
+    """Every rise in the traces (see sit_to_stand_series)."""
+    return sit_to_stand_series(time_s, trunk_sagittal_deg, pelvis_vertical_acc_m_s2, settings).rises

@@ -1,19 +1,22 @@
 """Gait from the pelvic sensor: simulator ground truth and the mobgap lower-back reference data."""
 
+import importlib.util
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.io
 
 from sensors import Placement
 from sensors.processing import SessionSettings
+from sensors.processing.analysis import SessionData, analyze
 from sensors.processing.gait import gait_analysis
-from sensors.processing.orientation import OrientationEstimator, OrientationSettings
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from tests.conftest import run_session
 
-MOBGAP = Path(__file__).resolve().parents[4] / "shared" / "data" / "mobgap_lab_HA001" / "data.mat"
+ROOT = Path(__file__).resolve().parents[3]
+MOBGAP = ROOT.parent / "shared" / "data" / "mobgap_lab_HA001"
 
 
 @pytest.fixture(scope="module")
@@ -63,40 +66,77 @@ def test_pelvic_ranges_per_stride_match_the_script(walk):
     assert r.harmonic_ratio_v > 1.0 and r.harmonic_ratio_ap > 1.0  # symmetric-ish, even harmonics dominate
 
 
-def _mobgap_bouts():
-    data = scipy.io.loadmat(MOBGAP, squeeze_me=True, struct_as_record=False)["data"].TimeMeasure1
-    for test, trial in (("Test5", "Trial1"), ("Test5", "Trial2"), ("Test11", "Trial1")):
-        recording = getattr(getattr(data, test), trial)
-        sensor = recording.SU.LowerBack
-        rate = float(sensor.Fs.Acc)
-        acc = np.asarray(sensor.Acc, dtype=float) * 9.81  # g → m/s²
-        gyr = np.radians(np.asarray(sensor.Gyr, dtype=float))  # deg/s → rad/s
-        t = np.arange(len(acc)) / rate
-        q = OrientationEstimator(OrientationSettings(rate_hz=rate)).step(gyr, acc, np.ones(len(acc), bool))
-        for bout in np.atleast_1d(recording.Standards.INDIP.ContinuousWalkingPeriod):
-            yield f"{test}/{trial}", t, q, acc, gyr, bout
+def _benchmark():
+    spec = importlib.util.spec_from_file_location("gait_mobgap", ROOT / "benchmarks" / "gait_mobgap.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
-@pytest.mark.skipif(not MOBGAP.exists(), reason=f"reference data not found at {MOBGAP}")
-def test_contacts_cadence_and_sides_agree_with_the_mobgap_reference():
-    """Measured 2026-11-24 against the INDIP reference: straight walking (Test5), every contact
-    within 50 ms (detections lag by a median 30–40 ms), cadence 1.5–1.6 steps/min below the
-    reference's mean of per-stride cadences (ours: steps per minute over the bout), sides
-    89–100 % right; daily activities with turns (Test11), median lag 40–70 ms, ~80 % of contacts
-    within 100 ms, cadence off by up to 11 steps/min in short bouts with turns."""
-    identity = np.array([1.0, 0.0, 0.0, 0.0])  # contacts, sides and cadence do not need the mounting
-    all_offsets = []
-    for name, t, q, acc, gyr, bout in _mobgap_bouts():
-        window = (t >= bout.Start - 0.2) & (t <= bout.End + 0.2)
-        reference = np.atleast_1d(bout.InitialContact_Event).astype(float)
-        sides = np.array([str(x).lower() for x in np.atleast_1d(bout.InitialContact_LeftRight)])
-        r = gait_analysis(t[window], q[window], acc[window], gyr[window], identity)
-        nearest = np.array([np.argmin(np.abs(r.initial_contacts_s - ic)) for ic in reference])
-        offsets = r.initial_contacts_s[nearest] - reference
-        all_offsets.extend(np.abs(offsets))
-        if name.startswith("Test5"):
-            assert np.all(np.abs(offsets) < 0.055), name
-            assert np.all(offsets > 0), name  # the acceleration peak follows the contact
-            assert r.cadence_steps_per_min == pytest.approx(float(np.nanmean(bout.Cadence)), abs=2.0), name
-            assert np.mean(np.array(r.sides)[nearest] == sides) >= 0.85, name
-    assert np.mean(np.array(all_offsets) < 0.1) > 0.75
+@pytest.fixture(scope="module")
+def mobgap_rows():
+    """stabmon on every INDIP walking bout of HA001 (contacts at round(t·rate) − 1, mobgap's
+    convention), pooled per test: Test5 straight walking, Test11 simulated daily activities."""
+    if not MOBGAP.exists():
+        raise FileNotFoundError(f"reference data not found at {MOBGAP} (CI has ../shared beside the clone)")
+    bench = _benchmark()
+    pooled: dict[str, dict[str, list[dict]]] = {}
+    for trial in bench.load_participant(MOBGAP):
+        for name, rows in bench.evaluate_trial(trial, margin_s=0.5, with_mobgap=False).items():
+            pooled.setdefault(name, {}).setdefault(trial.test, []).extend(rows)
+    summary = {test: bench._summary(rows) for test, rows in pooled["stabmon"].items()}
+    summary["floor"] = {test: bench._summary(rows) for test, rows in pooled["reference_contacts"].items()}
+    return summary
+
+
+def test_contacts_hold_on_straight_and_daily_life_walking(mobgap_rows):
+    """Issue 16 targets, mobgap's matching (mutual nearest neighbour): F1 ≥ 0.90 at ±250 ms and
+    ≥ 85 % of reference contacts within 100 ms over all bouts of each test. Measured 2026-11-28:
+    Test5 F1 1.00, 94 % within 100 ms; Test11 F1 0.93, 91 % (the old detector: 0.89, 83 %)."""
+    assert set(mobgap_rows) == {"Test5", "Test11", "floor"}
+    for test in ("Test5", "Test11"):
+        r = mobgap_rows[test]
+        assert r["f1_250ms"] >= 0.90, test
+        assert r["within_100ms"] >= 0.85, test
+        assert abs(r["median_lag_s"]) <= 0.03, test
+        assert abs(r["step_count_error"]) <= 0.05 * r["reference_contacts"], test
+    assert mobgap_rows["Test5"]["side_agreement"] >= 0.95
+
+
+def test_cadence_holds_on_straight_and_daily_life_walking(mobgap_rows):
+    """Cadence bias against the INDIP bout cadence: ≤ 2 steps/min on straight walks and ≤ 4 on
+    daily-activity bouts (measured −0.7 and +3.0). Per bout the daily error reaches 8.6 steps/min
+    where the reference counts a final 2 s pause as one step; the reference's own contacts put
+    through the same cadence rule miss its bout cadence by as much (MAE 5.4 against our 5.0)."""
+    assert abs(mobgap_rows["Test5"]["cadence_bias_steps_per_min"]) <= 2.0
+    assert mobgap_rows["Test5"]["cadence_mae_steps_per_min"] <= 2.0
+    assert abs(mobgap_rows["Test11"]["cadence_bias_steps_per_min"]) <= 4.0
+    floor = mobgap_rows["floor"]["Test11"]["cadence_mae_steps_per_min"]
+    assert mobgap_rows["Test11"]["cadence_mae_steps_per_min"] <= floor + 0.5
+
+
+def test_stride_length_and_speed_against_indip(mobgap_rows):
+    """Inverted pendulum (Zijlstra & Hof 2003, factor 1.25), sensor height 0.964 m from
+    infoForAlgo.mat. Measured: straight walking +0.06 m stride length, +0.04 m/s speed; daily
+    activities (turns, short bouts) overestimate by 0.23 m and 0.18 m/s."""
+    straight, daily = mobgap_rows["Test5"], mobgap_rows["Test11"]
+    assert abs(straight["stride_length_bias_m"]) <= 0.10
+    assert abs(straight["speed_bias_m_s"]) <= 0.08
+    assert daily["stride_length_mae_m"] <= 0.30
+    assert daily["speed_mae_m_s"] <= 0.25
+
+
+def test_analysis_reports_stride_length_and_speed_only_with_a_sensor_height():
+    drill = make_drill("gait", DrillOptions(duration_s=40, seed=2))
+    sink, _ = run_session(SimulatedSource(drill, seed=2), SessionSettings())
+    data = SessionData(sink.frame, sink.all_angles, sink.calibration.mount_q, tuple(sink.events))
+    without = analyze(data, "gait")
+    with pytest.raises(KeyError, match="stride_length"):
+        without.value("stride_length")
+    measured = analyze(replace(data, sensor_height_m=0.95), "gait")
+    stride, speed = measured.value("stride_length"), measured.value("gait_speed")
+    assert 0.6 < stride < 2.2 and 0.4 < speed < 2.5
+    # Speed is stride length over stride time (both robust means, so only nearly).
+    assert speed == pytest.approx(stride / measured.value("stride_time"), rel=0.1)
+    assert measured.value("cadence") == without.value("cadence")

@@ -1,0 +1,311 @@
+"""Gait from a lower-back sensor on Mobilise-D lab data: stabmon beside mobgap's own algorithms.
+
+Each participant folder holds `data.mat` and `infoForAlgo.mat` in the Mobilise-D layout (as
+mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP walking bout
+(`ContinuousWalkingPeriod`, mobgap's "wb" level) of every test and trial:
+
+- Reference contacts follow mobgap's convention: sample = round(time · rate) − 1 (the MATLAB
+  references index from 1), duplicates dropped, those after the bout's end dropped; the bout spans
+  samples [round(Start · rate) − 1, round(End · rate)).
+- Every algorithm gets the same data: the bout with `--margin-s` (default 0.5 s) on each side, as a
+  bout detector or a task marker would give it. stabmon runs `gait_analysis` on it; mobgap runs
+  IcdShinImproved, IcdIonescu and IcdHKLeeImproved on the sensor's own axes (x vertical).
+- Scoring as mobgap's `categorize_ic_list`: detections and reference contacts are paired when
+  they are each other's nearest neighbour and at most the tolerance apart. Unpaired detections
+  outside the bout (before its first or after its last reference contact) are not counted: the
+  reference does not cover those moments. F1 at ±250 ms; share of reference contacts paired
+  within 50 and 100 ms; median lag (detected − reference) of the ±250 ms pairs.
+- Cadence of a bout from the algorithm's contacts in it: stabmon's robust cadence
+  (step_parameters.py), mobgap's CadFromIc on the bout (mean of its per-second values); against
+  the INDIP bout cadence. Step-count error: contacts counted in the bout − reference contacts.
+  "reference_contacts" feeds the reference's own contacts to stabmon's cadence: the INDIP bout
+  cadence (a mean of per-stride values over strides it kept) differs from any cadence of its
+  contacts where it left steps out (turns), and that row shows by how much.
+- stabmon's stride length and gait speed (inverted pendulum, sensor height from infoForAlgo.mat)
+  against the INDIP bout means (AverageStrideLength, WalkingSpeed).
+
+Usage: python benchmarks/gait_mobgap.py DIR [DIR ...] [--margin-s 0.5] [--stabmon-only]
+Prints one JSON object: per trial and pooled per test, per algorithm. mobgap is needed only for
+its algorithms: `pip install -e '.[bench]'`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+
+from sensors import quaternion as quat
+from sensors.constants import GRAVITY_M_S2
+from sensors.processing.errors import ProcessingError
+from sensors.processing.gait import GaitSettings, gait_analysis
+from sensors.processing.gait_speed import step_lengths
+from sensors.processing.orientation import OrientationEstimator, OrientationSettings
+from sensors.processing.step_parameters import robust_cadence_steps_per_min
+
+MOBGAP_ALGORITHMS = ("IcdShinImproved", "IcdIonescu", "IcdHKLeeImproved")
+MOBILISED_G = 9.81  # the Mobilise-D files store acceleration in g; mobgap converts with 9.81
+
+
+@dataclass(frozen=True)
+class Bout:
+    start: int  # first sample
+    end: int  # one past the last sample
+    contacts: np.ndarray  # reference contact samples (mobgap convention)
+    sides: tuple[str, ...]
+    cadence_steps_per_min: float
+    stride_length_m: float
+    speed_m_s: float
+    turning: bool
+
+
+@dataclass(frozen=True)
+class Trial:
+    name: str  # participant/test/trial
+    test: str
+    rate_hz: float
+    acc_m_s2: np.ndarray  # (n, 3) sensor frame
+    gyr_rad_s: np.ndarray  # (n, 3) sensor frame
+    sensor_height_m: float
+    bouts: tuple[Bout, ...]
+
+
+def _float(x: object) -> float:
+    value = np.asarray(x, dtype=float)
+    return float(value) if value.size == 1 else float("nan")
+
+
+def _bout(wb: object, rate: float) -> Bout:
+    start, end = round(float(wb.Start) * rate) - 1, round(float(wb.End) * rate)
+    times = np.atleast_1d(np.asarray(wb.InitialContact_Event, dtype=float))
+    sides = np.array([str(x).lower() for x in np.atleast_1d(wb.InitialContact_LeftRight)])
+    ok = np.isfinite(times)
+    samples = np.round(times[ok] * rate).astype(int) - 1
+    samples, first = np.unique(samples, return_index=True)
+    keep = samples <= end
+    return Bout(
+        start=start,
+        end=end,
+        contacts=samples[keep],
+        sides=tuple(sides[ok][first][keep]),
+        cadence_steps_per_min=_float(wb.Cadence),
+        stride_length_m=_float(wb.AverageStrideLength),
+        speed_m_s=_float(wb.WalkingSpeed),
+        turning=bool(_float(wb.Turning_Flag) == 1),
+    )
+
+
+def load_participant(folder: Path) -> list[Trial]:
+    """Every test and trial of a Mobilise-D participant folder, with its INDIP walking bouts."""
+    folder = Path(folder)
+    for name in ("data.mat", "infoForAlgo.mat"):
+        if not (folder / name).exists():
+            raise FileNotFoundError(f"{folder}: no {name} (expected a Mobilise-D participant folder)")
+    data = scipy.io.loadmat(folder / "data.mat", squeeze_me=True, struct_as_record=False)["data"]
+    info = scipy.io.loadmat(folder / "infoForAlgo.mat", squeeze_me=True, struct_as_record=False)
+    info = info["infoForAlgo"]
+    trials = []
+    for measure in data._fieldnames:
+        sensor_height_m = float(getattr(info, measure).SensorHeight) / 100.0  # cm → m
+        tests = getattr(data, measure)
+        for test in tests._fieldnames:
+            for trial in getattr(tests, test)._fieldnames:
+                recording = getattr(getattr(tests, test), trial)
+                sensor = recording.SU.LowerBack
+                rate = float(sensor.Fs.Acc)
+                walks = np.atleast_1d(recording.Standards.INDIP.ContinuousWalkingPeriod)
+                trials.append(
+                    Trial(
+                        name=f"{folder.parent.name}/{folder.name}/{test}/{trial}",
+                        test=test,
+                        rate_hz=rate,
+                        acc_m_s2=np.asarray(sensor.Acc, dtype=float) * MOBILISED_G,
+                        gyr_rad_s=np.radians(np.asarray(sensor.Gyr, dtype=float)),
+                        sensor_height_m=sensor_height_m,
+                        bouts=tuple(_bout(wb, rate) for wb in walks),
+                    )
+                )
+    return trials
+
+
+def mutual_nearest_pairs(
+    detected: np.ndarray, reference: np.ndarray, tolerance: float
+) -> list[tuple[int, int]]:
+    """(detected, reference) index pairs that are each other's nearest neighbour, ≤ tolerance apart."""
+    detected, reference = np.asarray(detected, float), np.asarray(reference, float)
+    if len(detected) == 0 or len(reference) == 0:
+        return []
+    to_ref = np.argmin(np.abs(detected[:, None] - reference[None, :]), axis=1)
+    to_det = np.argmin(np.abs(reference[:, None] - detected[None, :]), axis=1)
+    return [
+        (i, int(j))
+        for i, j in enumerate(to_ref)
+        if to_det[j] == i and abs(detected[i] - reference[j]) <= tolerance
+    ]
+
+
+def score_bout(detected: np.ndarray, bout: Bout, rate: float) -> dict:
+    """Counts and lags of one bout's detections (samples) against its reference contacts."""
+    ref = bout.contacts
+    pairs = mutual_nearest_pairs(detected, ref, 0.25 * rate)
+    paired = {i for i, _ in pairs}
+    inside = (detected >= ref[0]) & (detected <= ref[-1])
+    counted = np.array([i in paired or inside[i] for i in range(len(detected))], dtype=bool)
+    return {
+        "reference": len(ref),
+        "detected": int(counted.sum()),
+        "paired": len(pairs),
+        "within_50ms": len(mutual_nearest_pairs(detected, ref, 0.05 * rate)),
+        "within_100ms": len(mutual_nearest_pairs(detected, ref, 0.10 * rate)),
+        "lags_s": [float(detected[i] - ref[j]) / rate for i, j in pairs],
+        "in_bout": np.sort(detected[counted]),
+    }
+
+
+def _stabmon(trial: Trial, q: np.ndarray, vertical: np.ndarray, bout: Bout, margin: int) -> dict:
+    a, b = max(0, bout.start - margin), min(len(q), bout.end + margin)
+    t = np.arange(len(q)) / trial.rate_hz
+    identity = np.array([1.0, 0.0, 0.0, 0.0])  # contacts, sides and cadence need no mounting
+    settings = GaitSettings(sensor_height_m=trial.sensor_height_m)
+    try:
+        r = gait_analysis(t[a:b], q[a:b], trial.acc_m_s2[a:b], trial.gyr_rad_s[a:b], identity, settings)
+    except ProcessingError:
+        return {"contacts": np.array([], dtype=int), "sides": ()}
+    contacts = np.round(r.initial_contacts_s * trial.rate_hz).astype(int)
+    return {"contacts": contacts, "sides": r.sides}
+
+
+def _mobgap(trial: Trial, bout: Bout, margin: int) -> dict[str, np.ndarray]:
+    import pandas as pd
+    from mobgap import initial_contacts
+
+    a, b = max(0, bout.start - margin), min(len(trial.acc_m_s2), bout.end + margin)
+    acc, gyr = trial.acc_m_s2[a:b], np.degrees(trial.gyr_rad_s[a:b])
+    frame = pd.DataFrame(
+        {"acc_is": acc[:, 0], "acc_ml": acc[:, 1], "acc_pa": acc[:, 2]}
+        | {"gyr_is": gyr[:, 0], "gyr_ml": gyr[:, 1], "gyr_pa": gyr[:, 2]}
+    )
+    out = {}
+    for name in MOBGAP_ALGORITHMS:
+        algorithm = getattr(initial_contacts, name)()
+        ics = algorithm.detect(frame, sampling_rate_hz=trial.rate_hz).ic_list_["ic"].to_numpy()
+        out[name] = np.asarray(ics, dtype=int) + a
+    return out
+
+
+def _mobgap_cadence(contacts: np.ndarray, bout: Bout, rate: float) -> float:
+    import pandas as pd
+    from mobgap.cadence import CadFromIc
+
+    inside = np.clip(contacts, bout.start, bout.end - 1) - bout.start
+    data = pd.DataFrame({"acc_is": np.zeros(bout.end - bout.start)})
+    ics = pd.DataFrame({"ic": np.unique(inside)}).rename_axis(index="step_id")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        per_second = CadFromIc().calculate(data, initial_contacts=ics, sampling_rate_hz=rate).cadence_per_sec_
+    return float(np.nanmean(per_second["cadence_spm"])) if len(ics) > 1 else float("nan")
+
+
+def _summary(rows: list[dict]) -> dict:
+    """Pooled figures over bouts (counts summed, cadence errors averaged per bout)."""
+    ref = sum(r["reference"] for r in rows)
+    det = sum(r["detected"] for r in rows)
+    paired = sum(r["paired"] for r in rows)
+    lags = [x for r in rows for x in r["lags_s"]]
+    cad = np.array([r["cadence_error"] for r in rows], dtype=float)
+    out = {
+        "bouts": len(rows),
+        "reference_contacts": ref,
+        "detected_contacts": det,
+        "f1_250ms": round(2 * paired / (ref + det), 3) if ref + det else float("nan"),
+        "within_50ms": round(sum(r["within_50ms"] for r in rows) / ref, 3),
+        "within_100ms": round(sum(r["within_100ms"] for r in rows) / ref, 3),
+        "median_lag_s": round(float(np.median(lags)), 3) if lags else float("nan"),
+        "cadence_bias_steps_per_min": round(float(np.nanmean(cad)), 2),
+        "cadence_mae_steps_per_min": round(float(np.nanmean(np.abs(cad))), 2),
+        "step_count_error": det - ref,
+    }
+    for key in ("stride_length_error_m", "speed_error_m_s", "side_agreement"):
+        values = np.array([r[key] for r in rows if key in r], dtype=float)
+        if len(values):
+            if key == "side_agreement":
+                out[key] = round(float(np.nanmean(values)), 3)
+            else:
+                out[key.replace("error", "bias")] = round(float(np.nanmean(values)), 3)
+                out[key.replace("error", "mae")] = round(float(np.nanmean(np.abs(values))), 3)
+    return out
+
+
+def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True) -> dict[str, list[dict]]:
+    """Per algorithm, one row per bout of the trial."""
+    rate = trial.rate_hz
+    q = OrientationEstimator(OrientationSettings(rate_hz=rate)).step(
+        trial.gyr_rad_s, trial.acc_m_s2, np.ones(len(trial.acc_m_s2), bool)
+    )
+    vertical = quat.rotate(q, trial.acc_m_s2)[:, 2] - GRAVITY_M_S2
+    t = np.arange(len(q)) / rate
+    margin = round(margin_s * rate)
+    rows: dict[str, list[dict]] = {}
+    for k, bout in enumerate(trial.bouts):
+        ours = _stabmon(trial, q, vertical, bout, margin)
+        detections = {"stabmon": ours["contacts"], "reference_contacts": bout.contacts}
+        detections |= _mobgap(trial, bout, margin) if with_mobgap else {}
+        for name, contacts in detections.items():
+            row = score_bout(contacts, bout, rate) | {"bout": k, "turning": bout.turning}
+            in_bout = row.pop("in_bout")
+            if name == "stabmon":
+                cadence = robust_cadence_steps_per_min(in_bout / rate)
+                sides = dict(zip(contacts.tolist(), ours["sides"], strict=True))
+                pairs = mutual_nearest_pairs(contacts, bout.contacts, 0.25 * rate)
+                row["side_agreement"] = float(
+                    np.mean([sides[int(contacts[i])] == bout.sides[j] for i, j in pairs])
+                )
+                if len(in_bout) >= 2:
+                    a, b = max(0, bout.start - margin), min(len(q), bout.end + margin)
+                    lengths = step_lengths(t[a:b], vertical[a:b], in_bout - a, trial.sensor_height_m)
+                    row["stride_length_error_m"] = lengths.stride_length_m - bout.stride_length_m
+                    row["speed_error_m_s"] = lengths.gait_speed_m_s - bout.speed_m_s
+            elif name == "reference_contacts":  # the floor: stabmon's cadence from perfect contacts
+                cadence = robust_cadence_steps_per_min(in_bout / rate)
+            else:
+                cadence = _mobgap_cadence(in_bout, bout, rate)
+            row["cadence_error"] = cadence - bout.cadence_steps_per_min
+            rows.setdefault(name, []).append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("folders", nargs="+", type=Path, help="Mobilise-D participant folders")
+    parser.add_argument("--margin-s", type=float, default=0.5, help="data given beyond each bout, s")
+    parser.add_argument("--stabmon-only", action="store_true", help="skip mobgap's algorithms")
+    args = parser.parse_args(argv)
+    per_trial: dict[str, dict] = {}
+    pooled: dict[str, dict[str, list[dict]]] = {}
+    for folder in args.folders:
+        for trial in load_participant(folder):
+            rows = evaluate_trial(trial, args.margin_s, with_mobgap=not args.stabmon_only)
+            per_trial[trial.name] = {name: _summary(r) for name, r in rows.items()}
+            for name, r in rows.items():
+                pooled.setdefault(trial.test, {}).setdefault(name, []).extend(r)
+    result = {
+        "margin_s": args.margin_s,
+        "reference": "INDIP ContinuousWalkingPeriod; contacts at round(t*rate)-1 (mobgap convention)",
+        "per_trial": per_trial,
+        "pooled_per_test": {test: {n: _summary(r) for n, r in algs.items()} for test, algs in pooled.items()},
+    }
+    json.dump(result, sys.stdout, indent=1)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

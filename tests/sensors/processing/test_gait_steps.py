@@ -1,0 +1,84 @@
+"""Step-level gait maths with known answers: Hampel filter, robust cadence, step frequency,
+inverted-pendulum step length."""
+
+import numpy as np
+import pytest
+
+from sensors.processing.errors import ProcessingError
+from sensors.processing.gait import GaitSettings, initial_contacts, step_frequency_hz
+from sensors.processing.gait_speed import PendulumSettings, step_lengths
+from sensors.processing.step_parameters import hampel, robust_cadence_steps_per_min, robust_mean
+
+
+def test_hampel_replaces_only_the_outlier_by_its_neighbours_median():
+    x = np.array([0.50, 0.52, 0.49, 1.02, 0.51, 0.50, 0.48])
+    out = hampel(x, half_window=2, n_sigma=3.0)
+    assert out[3] == pytest.approx(0.51)  # median of 0.52, 0.49, 1.02, 0.51, 0.50
+    assert np.array_equal(np.delete(out, 3), np.delete(x, 3))
+    assert np.array_equal(hampel(np.full(5, 0.6)), np.full(5, 0.6))  # MAD 0: nothing changes
+
+
+def test_cadence_survives_a_missed_and_an_extra_contact():
+    contacts = np.arange(0.0, 10.01, 0.5)  # 120 steps/min
+    missed = np.delete(contacts, 8)  # one 1.0 s step
+    extra = np.sort(np.append(contacts, 5.2))  # a 0.2 s and a 0.3 s step
+    assert robust_cadence_steps_per_min(contacts) == pytest.approx(120.0)
+    assert 60.0 / np.mean(np.diff(missed)) == pytest.approx(114.0)  # the plain mean is 6 off
+    assert robust_cadence_steps_per_min(missed) == pytest.approx(120.0)
+    assert robust_cadence_steps_per_min(extra) == pytest.approx(120.0, abs=1.0)
+    assert np.isnan(robust_cadence_steps_per_min(np.array([1.0])))
+    assert np.isnan(robust_mean(np.array([])))
+
+
+def _walk(rate=100.0, step_s=0.55, seconds=12.0, seed=0):
+    """Vertical acceleration (n,) of a pelvis on an inverted pendulum: one arc per step."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, seconds, 1 / rate)
+    phase = (t % step_s) / step_s  # 0 at each contact
+    leg, step_length = 0.95, 0.65
+    x = (phase - 0.5) * step_length
+    height = np.sqrt(leg**2 - x**2)
+    acc = np.gradient(np.gradient(height, t), t)
+    return t, acc + rng.normal(0.0, 0.05, len(t)), leg, step_length
+
+
+def test_step_frequency_of_walks_and_the_typical_one_without_steps():
+    for step_s in (0.45, 0.55, 0.8):
+        _, acc, _, _ = _walk(step_s=step_s)
+        assert step_frequency_hz(acc, 100.0) == pytest.approx(1 / step_s, rel=0.03)
+    _, acc, _, _ = _walk(step_s=0.55)
+    missed = acc.copy()
+    missed[300:360] = 0.0  # one step's jolt lost: the median interval does not move
+    assert step_frequency_hz(missed, 100.0) == pytest.approx(1 / 0.55, rel=0.03)
+    typical = GaitSettings().typical_step_frequency_hz
+    assert step_frequency_hz(np.zeros(1000), 100.0) == typical
+
+
+def test_contacts_of_a_pendulum_walk_are_found_at_the_arcs_joins():
+    t, acc, _, _ = _walk(step_s=0.55)
+    found = t[initial_contacts(t, acc)]
+    truth = np.arange(0.55, 11.9, 0.55)
+    nearest = np.abs(found[:, None] - truth[None, :]).min(axis=0)
+    # The join is a jolt; the steepest rise of the jolt smoothed by a Gaussian of σ = 30 ms lies
+    # σ before it.
+    assert np.all(nearest <= 0.03 + 0.011)
+    assert len(found) == pytest.approx(len(truth), abs=1)
+
+
+def test_inverted_pendulum_returns_the_step_length_it_was_built_with():
+    t, acc, leg, step_length = _walk(step_s=0.55)
+    contacts = np.round(np.arange(0.55, 11.5, 0.55) * 100).astype(int)
+    r = step_lengths(t, acc, contacts, leg, PendulumSettings(correction=1.0))
+    assert np.median(r.step_length_m) == pytest.approx(step_length, rel=0.05)
+    assert r.stride_length_m == pytest.approx(2 * step_length, rel=0.05)
+    assert r.gait_speed_m_s == pytest.approx(step_length / 0.55, rel=0.05)
+    default = step_lengths(t, acc, contacts, leg)
+    assert default.stride_length_m == pytest.approx(1.25 * r.stride_length_m)  # Zijlstra & Hof factor
+
+
+def test_implausible_sensor_height_and_too_few_contacts_are_refused():
+    t, acc, _, _ = _walk()
+    with pytest.raises(ProcessingError, match="sensor height"):
+        step_lengths(t, acc, np.array([10, 65, 120]), 95.0)  # cm, not m
+    with pytest.raises(ProcessingError, match="2 contacts"):
+        step_lengths(t, acc, np.array([10]), 0.95)
