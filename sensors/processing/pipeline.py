@@ -193,13 +193,15 @@ class SegmentAnglePipeline:
         angular_velocity = np.full((n, p, 3), np.nan)
         if self.calibration is not None:
             segments = np.full((n, p, 4), np.nan)
+            upright = self.settings.angles is AngleDefinition.UPRIGHT
             for k, placement in enumerate(self.placements):
                 mount = self.calibration.mount_q[placement]
                 segments[:, k] = segment_orientation(orientation[:, k], mount)
-                inclination[:, k] = inclination_angles(segments[:, k])
-                axial[:, k] = self._axial(placement, segments[:, k])
+                if upright:
+                    inclination[:, k] = inclination_angles(segments[:, k])
+                    axial[:, k] = self._axial(placement, segments[:, k])
                 angular_velocity[:, k] = segment_frame(frame.gyr_rad_s[:, frame.index(placement)], mount)
-            if self.settings.angles is AngleDefinition.HOLD:
+            if not upright:
                 posture, detected = self.hold.step(frame.time_s, segments)
                 inclination, axial = posture[..., :2], posture[..., 2]
                 self._events += detected
