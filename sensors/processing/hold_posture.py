@@ -11,7 +11,11 @@ Biering-Sørensen). The hold starts either
   the window's first sample, the reference is the window's mean orientation, and angles follow
   from its last sample. A still, upright patient never starts a hold.
 
-A key always wins: pressed after a detection it restarts the hold from the key. A key that
+The detection cannot tell a hold from a pause on the way down (lying still on the floor for a
+second before lifting into a plank reads as "reached"), and it places the start where the
+segments are within `still_deg` of the final posture, a few tenths of a second before a
+clinician would see the movement end. A key always wins: pressed after a detection it restarts
+the hold from the key. A key that
 reaches the pipeline after its frames have gone by fixes the reference from the next frame on
 (live only; a replay with the recorded events knows it in time).
 
