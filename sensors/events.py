@@ -18,6 +18,8 @@ class EventKind(StrEnum):
     ANNOTATION = "annotation"
     PAIN_RATING = "pain_rating"
     CALIBRATION = "calibration"
+    HOLD_START = "hold_start"  # position reached: the clinician's key, or detected by the pipeline
+    HOLD_END = "hold_end"  # position lost: the clinician's E key (the hold's stopwatch stops)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from sensors.processing import SessionRunner, SessionSettings
 from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
 from sensors.scripted import WithEvents
-from sensors.simulator import DrillOptions, make_drill
+from sensors.simulator import DrillOptions, fresh_seed, make_drill
 from stabmon.arguments import add_data_dir_argument
 from stabmon.console import ProgressPrinter, format_measures, format_summary
 
@@ -52,7 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_dir_argument(parser)
     parser.add_argument("--subject", default="anonymous", help="pseudonymous subject id (never a name)")
     parser.add_argument("--notes", default="", help="operator notes stored with the session")
-    parser.add_argument("--seed", type=int, default=0, help="simulator seed (same seed, same data)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="simulator seed (same seed, same data; default: a fresh one, stored in the file)",
+    )
     parser.add_argument("--rate", type=float, default=100.0, help="sensor and frame rate, Hz")
     parser.add_argument(
         "--placements",
@@ -107,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _record(args: argparse.Namespace) -> int:
-    settings = SessionSettings(rate_hz=args.rate, duration_s=args.seconds)
+    settings = SessionSettings(rate_hz=args.rate, duration_s=args.seconds, drill=args.drill)
     link = LinkSettings(rate_hz=args.rate, scan_timeout_s=args.scan_seconds)
     async with AsyncExitStack() as stack:
         if args.simulate:
@@ -115,19 +120,20 @@ async def _record(args: argparse.Namespace) -> int:
             _check_placements(placements)
             radio = VirtualRadio(realtime=not args.fast)
             stack.push_async_callback(radio.close)
-            options = DrillOptions(duration_s=args.seconds, seed=args.seed, dual_task_factor=args.dual_task)
+            seed = args.seed if args.seed is not None else fresh_seed()
+            options = DrillOptions(duration_s=args.seconds, seed=seed, dual_task_factor=args.dual_task)
             drill = make_drill(args.drill, options)
             # The drill's markers (task start/end, perturbation pushes) are what the clinician
             # would mark; the simulated drill supplies them at their times.
             source: BleSource | WithEvents = await virtual_drill_source(
-                radio, drill, placements, SensorFamily(args.family), link, seed=args.seed
+                radio, drill, placements, SensorFamily(args.family), link, seed=seed
             )
             protocol = {
                 "source": f"virtual {args.family} sensors",
-                "seed": args.seed,
+                "seed": seed,
                 "dual_task_factor": args.dual_task,
             }
-            what = f"{len(placements)} virtual {args.family} sensors"
+            what = f"{len(placements)} virtual {args.family} sensors (seed {seed})"
         else:
             assignments = parse_assignments(args.sensor)
             _check_placements(tuple(assignments))

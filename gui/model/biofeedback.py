@@ -66,3 +66,151 @@ class HoldTimer:
             else:
                 self.current_s = 0.0
         self._last_t = time_s
+
+
+class FeedbackMode(StrEnum):
+    """What the patient is shown, per protocol (TOML `feedback`).
+
+    stance-sway: the trunk's inclination inside a circle (quiet and single-leg stance);
+    lumbar-flexion: the lumbar flexion angle against a limit the clinician sets (lifting and
+    bending practice; sound when it is passed); hold-position: how far the trunk and pelvis have
+    moved from the hold posture (holds; the pipeline's hold angles); bend: the bend's range and
+    how much of it comes from the lumbar spine, against targets (forward bend)."""
+
+    STANCE_SWAY = "stance-sway"
+    LUMBAR_FLEXION = "lumbar-flexion"
+    HOLD_POSITION = "hold-position"
+    BEND = "bend"
+
+
+#: Drill-name prefixes and the feedback they get when a protocol does not choose one.
+_DEFAULT_FEEDBACK = (
+    (("plank", "side-plank", "bird-dog", "bridge", "biering-sorensen"), FeedbackMode.HOLD_POSITION),
+    (("forward-bend",), FeedbackMode.BEND),
+    (("sit-to-stand",), FeedbackMode.LUMBAR_FLEXION),
+)
+
+#: The clinician's limit when a protocol sets none, deg: the stance circle's and the hold zone's
+#: radius, the lumbar flexion limit, the bend's target trunk range.
+DEFAULT_LIMIT_DEG = {
+    FeedbackMode.STANCE_SWAY: 3.0,
+    FeedbackMode.HOLD_POSITION: 5.0,
+    FeedbackMode.LUMBAR_FLEXION: 30.0,
+    FeedbackMode.BEND: 90.0,
+}
+
+
+def default_feedback(drill: str) -> FeedbackMode:
+    """The feedback a catalogue drill gets by default (stance sway for anything upright)."""
+    for prefixes, mode in _DEFAULT_FEEDBACK:
+        if any(drill == p or drill.startswith(p + "-") for p in prefixes):
+            return mode
+    return FeedbackMode.STANCE_SWAY
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One update of the patient's screen: the zone state (colour), the number shown and its
+    limit (deg, or % for a share), the words for the patient (readable from 2 m: short), and
+    whether to sound the warning tone."""
+
+    state: ZoneState
+    value: float
+    limit: float
+    unit: str
+    words: str
+    tone: bool = False
+
+
+def _level(value: float, limit: float, warn_fraction: float) -> ZoneState:
+    if value > limit:
+        return ZoneState.OUTSIDE
+    return ZoneState.NEAR_EDGE if value > warn_fraction * limit else ZoneState.INSIDE
+
+
+_NO_DATA = "Waiting for the sensors"
+
+
+def stance_sway_feedback(ap_deg: float, ml_deg: float, zone: TargetZone) -> Feedback:
+    """Trunk inclination (deg) against the circle: today's stance feedback, as words."""
+    state = zone.state(ap_deg, ml_deg)
+    distance = zone.distance(ap_deg, ml_deg) if state is not ZoneState.NO_DATA else math.nan
+    words = {
+        ZoneState.INSIDE: "Good — stay still",
+        ZoneState.NEAR_EDGE: "Careful — back to the middle",
+        ZoneState.OUTSIDE: "Back to the middle",
+        ZoneState.NO_DATA: _NO_DATA,
+    }[state]
+    return Feedback(state, distance, zone.radius_deg, "deg", words, tone=state is ZoneState.OUTSIDE)
+
+
+def lumbar_flexion_feedback(
+    lumbar_flexion_deg: float, limit_deg: float, warn_fraction: float = 0.8
+) -> Feedback:
+    """Lumbar flexion (trunk − pelvis sagittal, deg, flexion +) against the clinician's limit:
+    green below `warn_fraction` of it, amber up to it, red and a tone beyond (ViMove-style)."""
+    if not limit_deg > 0:
+        raise ValueError(f"the lumbar flexion limit must be positive, got {limit_deg}°")
+    if not math.isfinite(lumbar_flexion_deg):
+        return Feedback(ZoneState.NO_DATA, math.nan, limit_deg, "deg", _NO_DATA)
+    state = _level(lumbar_flexion_deg, limit_deg, warn_fraction)
+    words = {
+        ZoneState.INSIDE: "Good — back straight",
+        ZoneState.NEAR_EDGE: "Nearly at your limit",
+        ZoneState.OUTSIDE: "Too much back bend — bend at the hips",
+    }[state]
+    return Feedback(state, lumbar_flexion_deg, limit_deg, "deg", words, tone=state is ZoneState.OUTSIDE)
+
+
+def hold_position_feedback(
+    trunk_deg: tuple[float, float, float],
+    pelvis_deg: tuple[float, float, float],
+    radius_deg: float,
+    warn_fraction: float = 0.8,
+) -> Feedback:
+    """Deviation from the hold posture: the larger of the trunk's and the pelvis's rotation away
+    from it (each [sagittal, frontal, axial] deg from the pipeline's hold angles), against a zone
+    of `radius_deg`. The words name the segment and its largest movement: sag/lift ("in line"),
+    side drop ("level") or rotation ("turn back")."""
+    if not radius_deg > 0:
+        raise ValueError(f"the hold zone needs a positive radius, got {radius_deg}°")
+    segments = {"trunk": trunk_deg, "hips": pelvis_deg}
+    finite = {k: v for k, v in segments.items() if all(math.isfinite(x) for x in v)}
+    if not finite:
+        return Feedback(ZoneState.NO_DATA, math.nan, radius_deg, "deg", "Get into position")
+    sizes = {k: math.sqrt(sum(x * x for x in v)) for k, v in finite.items()}
+    worst = max(sizes, key=lambda k: sizes[k])
+    state = _level(sizes[worst], radius_deg, warn_fraction)
+    if state is ZoneState.INSIDE:
+        return Feedback(state, sizes[worst], radius_deg, "deg", "Good — hold it")
+    axis = max(range(3), key=lambda k: abs(finite[worst][k]))
+    correction = ("Keep your {} in line", "Level your {}", "Turn your {} back")[axis].format(worst)
+    return Feedback(state, sizes[worst], radius_deg, "deg", correction, tone=state is ZoneState.OUTSIDE)
+
+
+def bend_feedback(
+    trunk_flexion_deg: float,
+    pelvis_flexion_deg: float,
+    target_range_deg: float,
+    max_lumbar_share: float = 0.6,
+    min_flexion_deg: float = 15.0,
+) -> Feedback:
+    """A forward bend against its targets: the trunk range to reach (deg) and the largest share
+    of it the lumbar spine should take ((trunk − pelvis) / trunk; Laird 2019: 0.5–0.7 at end
+    range without LBP). The value shown is the lumbar share in %; below `min_flexion_deg` the
+    share is not yet meaningful and the patient is asked to bend."""
+    if not target_range_deg > 0 or not 0 < max_lumbar_share <= 1:
+        raise ValueError("a bend target needs a positive range and a lumbar share in (0, 1]")
+    if not (math.isfinite(trunk_flexion_deg) and math.isfinite(pelvis_flexion_deg)):
+        return Feedback(ZoneState.NO_DATA, math.nan, 100 * max_lumbar_share, "%", _NO_DATA)
+    if trunk_flexion_deg < min_flexion_deg:
+        return Feedback(ZoneState.INSIDE, math.nan, 100 * max_lumbar_share, "%", "Bend forward slowly")
+    share = (trunk_flexion_deg - pelvis_flexion_deg) / trunk_flexion_deg
+    limit = 100 * max_lumbar_share
+    if share > max_lumbar_share:
+        return Feedback(ZoneState.OUTSIDE, 100 * share, limit, "%", "Bend more from the hips", tone=True)
+    if trunk_flexion_deg >= target_range_deg:
+        return Feedback(ZoneState.INSIDE, 100 * share, limit, "%", "Target reached — come up slowly")
+    to_go = target_range_deg - trunk_flexion_deg
+    state = ZoneState.NEAR_EDGE if share > 0.8 * max_lumbar_share else ZoneState.INSIDE
+    return Feedback(state, 100 * share, limit, "%", f"Keep going — {to_go:.0f}° to go")

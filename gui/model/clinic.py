@@ -45,7 +45,7 @@ from sensors.processing.analysis import AnalysisResult
 from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
 from sensors.processing.session import SessionSink
-from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, make_drill
+from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, fresh_seed, make_drill
 from sensors.simulator.drills.base import continued
 from sensors.source import SensorHealth, Source
 
@@ -85,7 +85,7 @@ class ClinicConfig:
     rate_hz: float = 100.0
     lsl: bool = False
     virtual_link: bool = True
-    seed: int = 0
+    seed: int | None = None  # simulator seed; None: a fresh one per recording (stored in it)
     scan_timeout_s: float = 5.0
 
     def check(self) -> None:
@@ -318,20 +318,21 @@ class ClinicSession:
                 "sensors": {p.value: s for p, s in c.assignments.items()},
             }
         factor = SIMULATED_DUAL_TASK_FACTOR if condition == "dual" else 1.0
+        seed = c.seed if c.seed is not None else fresh_seed()
         options = DrillOptions(
-            duration_s=total_s, seed=c.seed, dual_task_factor=factor, calibration_s=calibration_s
+            duration_s=total_s, seed=seed, dual_task_factor=factor, calibration_s=calibration_s
         )
         simulated = make_drill(drill, options)
         # The protocol marks the task; the simulated platform or tester marks pushes.
         events = [e for e in simulated.events() if e.kind not in (EventKind.TASK_START, EventKind.TASK_END)]
-        about: dict[str, Any] = {"seed": c.seed, "dual_task_factor": factor}
+        about: dict[str, Any] = {"seed": seed, "dual_task_factor": factor}
         if not c.virtual_link:
             # Sampling goes on past the task, as real sensors do, until the session stops.
             direct = SimulatedSource(
                 continued(simulated, 60.0),
                 c.placements,
                 SimulatedSensorSettings(rate_hz=c.rate_hz),
-                seed=c.seed,
+                seed=seed,
                 realtime=True,
                 events=events,
             )
@@ -339,7 +340,7 @@ class ClinicSession:
         radio = VirtualRadio(realtime=True)
         stack.append(radio)
         source = await virtual_drill_source(
-            radio, simulated, c.placements, c.family, self._link(), c.seed, events
+            radio, simulated, c.placements, c.family, self._link(), seed, events
         )
         return source, {**about, "source": f"virtual {c.family.value} sensors"}
 
@@ -388,7 +389,7 @@ class ClinicSession:
                 protocol.drill, task_end_s, protocol.calibration_s, condition, radios
             )
             await source.start()
-            settings = SessionSettings(rate_hz=c.rate_hz)
+            settings = SessionSettings(rate_hz=c.rate_hz, drill=protocol.drill)
             metadata = SessionMetadata(
                 subject_id=c.subject_id.strip(),
                 drill=protocol.drill,
@@ -414,7 +415,9 @@ class ClinicSession:
                 if c.lsl:
                     sinks.append(LslOutletSink(source.sensors, c.rate_hz))
                 cognitive = (
-                    _Cognitive(protocol.cognitive_task, c.seed + repetition) if condition == "dual" else None
+                    _Cognitive(protocol.cognitive_task, (c.seed or 0) + repetition)
+                    if condition == "dual"
+                    else None
                 )
                 await self._drive(SessionRunner(source, sinks, settings), protocol, base, writer, cognitive)
             finally:

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from gui.model.biofeedback import DEFAULT_LIMIT_DEG, FeedbackMode, default_feedback
 from sensors.processing.analysis import drill_family
 from sensors.processing.errors import ProcessingError
 from sensors.simulator import DRILL_NAMES
@@ -32,7 +33,9 @@ class DrillProtocol:
 
     key: file name without .toml; drill: catalogue drill analysed (and simulated);
     hold_to_failure: the task ends when the clinician ends it (task_s is the cap);
-    perturbations: the clinician marks pushes during the task; conditions: one per repetition."""
+    perturbations: the clinician marks pushes during the task; conditions: one per repetition;
+    feedback: the patient's biofeedback (a `FeedbackMode` value; "" = the drill's default) and
+    feedback_limit_deg its limit (zone radius, lumbar flexion limit or bend target; 0 = default)."""
 
     key: str
     name: str
@@ -48,6 +51,18 @@ class DrillProtocol:
     cognitive_task: str = "serial-subtraction"
     conditions: tuple[str, ...] = ()
     path: Path | None = None
+    feedback: str = ""
+    feedback_limit_deg: float = 0.0
+
+    @property
+    def feedback_mode(self) -> FeedbackMode:
+        """The biofeedback the patient sees: the protocol's choice, else the drill's default."""
+        return FeedbackMode(self.feedback) if self.feedback else default_feedback(self.drill)
+
+    @property
+    def feedback_limit(self) -> float:
+        """The feedback's limit, deg: the protocol's, else the mode's default."""
+        return self.feedback_limit_deg or DEFAULT_LIMIT_DEG[self.feedback_mode]
 
     def condition(self, repetition: int) -> str:
         """'single' or 'dual' for repetition 1…repetitions."""
@@ -71,6 +86,8 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "perturbations": bool,
     "cognitive_task": str,
     "conditions": list,
+    "feedback": str,
+    "feedback_limit_deg": (int, float),
 }
 _REQUIRED = ("name", "drill", "instructions", "task_s")
 
@@ -109,9 +126,14 @@ def parse_protocol(data: dict[str, Any], key: str, where: str) -> DrillProtocol:
         raise ProtocolError(
             f"{where}: conditions must list {repetitions} of {' / '.join(CONDITIONS)}, got {list(conditions)}"
         )
+    modes = [m.value for m in FeedbackMode]
+    if "feedback" in data and data["feedback"] not in modes:
+        raise ProtocolError(f"{where}: feedback must be one of {', '.join(modes)}, got {data['feedback']!r}")
+    if "feedback_limit_deg" in data and not data["feedback_limit_deg"] > 0:
+        raise ProtocolError(f"{where}: feedback_limit_deg must be positive, got {data['feedback_limit_deg']}")
     if data.get("cognitive_task", COGNITIVE_TASKS[0]) not in COGNITIVE_TASKS:
         raise ProtocolError(f"{where}: cognitive_task must be one of {', '.join(COGNITIVE_TASKS)}")
-    fields = {k: float(v) if k.endswith("_s") else v for k, v in data.items() if k != "conditions"}
+    fields = {k: float(v) if k.endswith(("_s", "_deg")) else v for k, v in data.items() if k != "conditions"}
     return DrillProtocol(key=key, conditions=conditions, **fields)
 
 

@@ -21,8 +21,16 @@ from sensors.processing.angles import segment_frame, segment_orientation
 from sensors.processing.errors import ProcessingError
 from sensors.processing.filters import LowPassSettings, lowpass_zero_phase
 from sensors.processing.gait import GaitSettings, gait_analysis
-from sensors.processing.holds import hold_analysis
-from sensors.processing.perturbation import detect_perturbation_instants, perturbation_response
+from sensors.processing.hold_posture import detect_hold_start
+from sensors.processing.holds import hold_analysis, hold_timing
+from sensors.processing.perturbation import (
+    DETECTED_SOURCE,
+    NoResponseError,
+    PerturbationInstant,
+    detect_perturbation_instants,
+    merge_perturbation_marks,
+    perturbation_response,
+)
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.rhythm import bend_repetitions
 from sensors.processing.runs import true_runs
@@ -132,24 +140,30 @@ def _stance(data: SessionData) -> list[Measure]:
     return rows + windows + _means(windows, "trunk control", windows[0].source)
 
 
-def perturbation_instants(data: SessionData) -> list[float]:
-    """Perturbation instants, s: marked ones (operator key, platform trigger) win; the live
-    detector's events stand in for missing marks; without either, detect offline from pelvic jerk."""
+def perturbation_events(data: SessionData) -> list[PerturbationInstant]:
+    """The perturbations to analyse: the session's marks merged with the detected pushes (the live
+    detector's, or offline pelvic-jerk detection when it did not run), by the rule in
+    `perturbation.merge_perturbation_marks`."""
     pushes = [e for e in data.events if e.kind is EventKind.PERTURBATION]
-    marked = [e.time_s for e in pushes if e.source != "pipeline"]
-    instants = marked or [e.time_s for e in pushes]
-    if not instants:
-        instants = detect_perturbation_instants(data.frame.time_s, data.frame.acc(Placement.PELVIS)).tolist()
-    return instants
+    marks = [(e.time_s, e.source) for e in pushes if e.source != DETECTED_SOURCE]
+    detected = [e.time_s for e in pushes if e.source == DETECTED_SOURCE]
+    if not detected:
+        detected = detect_perturbation_instants(data.frame.time_s, data.frame.acc(Placement.PELVIS)).tolist()
+    return merge_perturbation_marks(marks, detected)
+
+
+def perturbation_instants(data: SessionData) -> list[float]:
+    """Perturbation instants, s (see `perturbation_events`)."""
+    return [p.time_s for p in perturbation_events(data)]
 
 
 def _perturbations(data: SessionData) -> list[Measure]:
     t = data.frame.time_s
-    instants = perturbation_instants(data)
     trunk = np.degrees(data.angles.inclination(Placement.LUMBAR))
     rows, g, src = [], "perturbation", "METRICS.md §3; Hodges & Bui 1996; Moorhouse & Granata 2005"
-    skipped = 0
-    for k, instant in enumerate(instants, start=1):
+    skipped, unanswered = 0, []
+    for k, push in enumerate(perturbation_events(data), start=1):
+        instant = push.time_s
         near = (t > instant - 1.5) & (t < instant + 3.0)
         after = near & (t >= instant) & (t < instant + 0.5)
         plane = int(
@@ -157,8 +171,11 @@ def _perturbations(data: SessionData) -> list[Measure]:
         )
         try:
             r = perturbation_response(t[near], trunk[near, plane], instant)
+        except NoResponseError:  # a mark the trunk did not answer: reported, outside the means
+            unanswered.append(Measure(g, "no_response", instant, "s", src, k))
+            continue
         except ProcessingError:
-            skipped += 1  # no response, or data lost during it: reported, not guessed
+            skipped += 1  # data lost during it: reported, not guessed
             continue
         rows += [
             Measure(g, "onset_latency", r.onset_latency_s, "s", src, k),
@@ -171,7 +188,13 @@ def _perturbations(data: SessionData) -> list[Measure]:
             Measure(g, "time_to_stabilisation", r.time_to_stabilisation_s, "s", src, k),
             Measure(g, "anticipatory", float(r.anticipatory), "1", src, k),
         ]
-    return rows + _means(rows, g, src) + [Measure(g, "repetitions_not_measured", float(skipped), "1", src)]
+    return (
+        rows
+        + _means(rows, g, src)
+        + [Measure(g, "repetitions_not_measured", float(skipped), "1", src)]
+        + [Measure(g, "marks_without_response", float(len(unanswered)), "1", src)]
+        + unanswered
+    )
 
 
 def _means(rows: list[Measure], group: str, source: str) -> list[Measure]:
@@ -289,20 +312,33 @@ def _gait(data: SessionData) -> list[Measure]:
 
 
 def _hold(data: SessionData) -> list[Measure]:
+    """Held time on the clinician's clock (`holds.hold_timing`); drift, tremor and the IMU's own
+    loss rule over the held part."""
     start, _ = task_window(data)
-    hold_start = next((e.time_s for e in data.events if e.label == "hold start"), start)
     t = data.angles.time_s
-    results = []
-    for placement in (Placement.LUMBAR, Placement.PELVIS):
-        k = data.angles.placements.index(placement)
-        q = segment_orientation(data.angles.orientation[:, k], data.mount_q[placement])
-        results.append(hold_analysis(t, q, hold_start))
+    back = (Placement.LUMBAR, Placement.PELVIS)
+    segments = np.stack(
+        [
+            segment_orientation(data.angles.orientation[:, data.angles.placements.index(p)], data.mount_q[p])
+            for p in back
+        ],
+        axis=1,
+    )
+    clock = hold_timing(data.events)
+    if clock.phase == "waiting":  # recorded without the start: detect it as the pipeline does
+        clock = hold_timing(tuple(data.events) + detect_hold_start(t, segments, back))
+    hold_start = clock.start_s if math.isfinite(clock.start_s) else start
+    # The IMU's rule may see the loss a moment after the clinician's E: look 2 s past it.
+    upto = t <= clock.end_s + 2.0 if clock.phase == "ended" else np.ones(len(t), bool)
+    results = [hold_analysis(t[upto], segments[upto, k], hold_start) for k in range(len(back))]
     lost = [r for r in results if r.lost]
     first = min(lost, key=lambda r: r.lost_s) if lost else results[0]
-    g, src = "hold", "McGill 1999; stabmon tilt rule (holds.py)"
+    held, position_lost = (clock.held_s, clock.lost) if clock.phase == "ended" else (first.held_s, first.lost)
+    g, src = "hold", "McGill 1999; clinician's clock; stabmon tilt rule (holds.py)"
     return [
-        Measure(g, "held", first.held_s, "s", src),
-        Measure(g, "position_lost", float(first.lost), "1", src),
+        Measure(g, "held", held, "s", src),
+        Measure(g, "position_lost", float(position_lost), "1", src),
+        Measure(g, "held_imu_rule", first.held_s if first.lost else math.nan, "s", src),
         Measure(g, "drift", first.drift_deg_per_min, "deg/min", src),
         Measure(g, "tremor_rms", first.tremor_rms_deg, "deg", src),
         Measure(g, "tremor_frequency", first.tremor_frequency_hz, "Hz", src),

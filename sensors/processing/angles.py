@@ -8,15 +8,36 @@ Both are independent of heading, so they need no magnetometer. For a pure forwar
 sagittal angle is θ; for a pure lateral bend by φ the frontal angle is φ. The sagittal angle is
 undefined when the segment lies on its side (gx = gz = 0, e.g. side plank).
 Lumbar angle = trunk (lumbar sensor) − pelvis, per plane (validated for sensors at T12 and S2).
+
+Holds and lying drills (plank, side plank, bird-dog, bridge, Biering-Sørensen) use a second
+definition, `AngleDefinition.HOLD`: every segment's rotation away from the posture it had when the
+hold started, in the segment's own axes (`posture_angles`): [sagittal, frontal, axial] =
+rotation about the segment's ML axis (flexion/lift +, extension/sag −), about its AP axis (side
+drop: towards the right +) and about its SI axis (rotation to the left +). These are defined in
+every posture; the one axis that happens to be vertical in a hold (the AP axis in a plank, the ML
+axis in a side plank) is seen only by the gyroscope, so it drifts slowly like the axial angle.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 import numpy as np
 
 from sensors import quaternion as quat
 
-SAGITTAL, FRONTAL = 0, 1
+SAGITTAL, FRONTAL, AXIAL = 0, 1, 2
+
+
+class AngleDefinition(StrEnum):
+    """What the pipeline's segment angles mean.
+
+    UPRIGHT: inclination from gravity, relative to upright stance (standing, bending, walking).
+    HOLD: rotation away from the posture taken when the hold starts, in the segment's own axes
+    (holds and lying drills); NaN until the hold posture is fixed."""
+
+    UPRIGHT = "upright"
+    HOLD = "hold"
 
 
 def inclination_angles(segment_q: np.ndarray) -> np.ndarray:
@@ -78,3 +99,33 @@ def heading_of(segment_q: np.ndarray, axis: int) -> np.ndarray:
     unit[axis] = 1.0
     direction = quat.rotate(segment_q, np.broadcast_to(unit, (*np.shape(segment_q)[:-1], 3)))
     return np.arctan2(direction[..., 1], direction[..., 0])
+
+
+def posture_angles(segment_q: np.ndarray, reference_q: np.ndarray) -> np.ndarray:
+    """Rotation of a segment away from a reference posture, (..., 3) rad [sagittal, frontal, axial].
+
+    segment_q (..., 4) and reference_q (4,) or (..., 4) are segment→earth. The relative rotation
+    q_ref⁻¹·q is expressed in the reference segment's axes (x AP, y ML, z SI) as a rotation vector
+    r; the angles are its components about ML (r_y: flexion +), AP (r_x: right side down +) and
+    SI (r_z: rotation to the left +). A rotation of θ about one segment axis gives exactly θ on
+    that axis and 0 on the others, in any posture; for the few degrees of a held posture it
+    equals any Euler sequence to second order."""
+    relative = quat.multiply(quat.conjugate(np.asarray(reference_q, dtype=float)), segment_q)
+    r = quat.to_rotvec(_positive_w(relative))
+    return np.stack([r[..., 1], r[..., 0], r[..., 2]], axis=-1)
+
+
+def mean_orientation(segment_q: np.ndarray) -> np.ndarray:
+    """Mean (4,) of nearby unit quaternions (n, 4), NaN rows ignored: the normalised sum after
+    flipping each onto the first's hemisphere (accurate for the degree-scale spread of a hold)."""
+    q = np.asarray(segment_q, dtype=float)
+    q = q[np.isfinite(q).all(axis=1)]
+    if len(q) == 0:
+        return np.full(4, np.nan)
+    q = np.where((q @ q[0])[:, None] < 0, -q, q)
+    return quat.normalize(q.sum(axis=0))
+
+
+def _positive_w(q: np.ndarray) -> np.ndarray:
+    """The same rotations (..., 4) with the scalar part ≥ 0 (rotation angle ≤ π)."""
+    return np.where(q[..., :1] < 0, -q, q)

@@ -5,6 +5,12 @@ The nominal mounting (`sensors.placements.nominal_mount`) supplies the heading o
 the segment; the smallest rotation that brings the measured vertical onto the segment's z axis
 corrects tilt misalignment (a sensor strapped on crooked or upside down). Misalignment about the
 vertical (sensor twisted on the skin) needs a functional movement and is not corrected here.
+
+Holds may instead be calibrated in their starting posture (lying prone, on the side, on the
+bench: `calibrate_any_posture`). Lying, gravity does not run along the segment's long axis, so the
+tilt of the sensor on the skin cannot be corrected and the nominal mounting is kept; hold angles
+are rotations relative to the hold posture and need only the segment's axes, which a strap a few
+degrees crooked mixes by the cosine of that error (under 1.5 % for 10°).
 """
 
 from __future__ import annotations
@@ -35,10 +41,12 @@ class StillnessLimits:
 
 @dataclass(frozen=True)
 class SegmentCalibration:
-    """Per placement the sensor→segment rotation (4,), and the capture's end time, session s."""
+    """Per placement the sensor→segment rotation (4,), the capture's end time, session s, and the
+    posture it was captured in ("neutral stance", or "starting posture" for a hold)."""
 
     mount_q: dict[Placement, np.ndarray]
     time_s: float
+    posture: str = "neutral stance"
 
 
 def check_still(
@@ -104,6 +112,40 @@ def calibrate_neutral_stance(
         check_still(placement, gyr, acc, limits)
         mounts[placement] = neutral_mount(placement, np.mean(acc, axis=0))
     return SegmentCalibration(mounts, time_s)
+
+
+#: A capture whose verticals are all within this of the nominal upright counts as standing, deg.
+UPRIGHT_TOLERANCE_DEG = 30.0
+
+
+def calibrate_any_posture(
+    captures: dict[Placement, tuple[np.ndarray, np.ndarray]],
+    time_s: float,
+    limits: StillnessLimits | None = None,
+) -> SegmentCalibration:
+    """Calibrate from a still capture (gyr (n, 3) rad/s, acc (n, 3) m/s² per placement) standing
+    before getting down, or in a hold's starting posture. Standing (every back sensor's vertical
+    within UPRIGHT_TOLERANCE_DEG of its nominal upright one) it is `calibrate_neutral_stance`;
+    otherwise each sensor keeps its nominal mounting (posture "starting posture")."""
+    limits = limits or StillnessLimits()
+    for placement, (gyr, acc) in captures.items():
+        check_still(placement, gyr, acc, limits)
+    upright = all(
+        _angle_to_upright_deg(placement, np.mean(acc, axis=0)) <= UPRIGHT_TOLERANCE_DEG
+        for placement, (_, acc) in captures.items()
+        if placement in BACK_PLACEMENTS
+    )
+    if upright:
+        return calibrate_neutral_stance(captures, time_s, limits)
+    mounts = {placement: quat.from_matrix(nominal_mount(placement)) for placement in captures}
+    return SegmentCalibration(mounts, time_s, posture="starting posture")
+
+
+def _angle_to_upright_deg(placement: Placement, mean_acc_m_s2: np.ndarray) -> float:
+    """Angle, deg, between the measured vertical and the segment's nominal upright z axis, either
+    way up (a sensor strapped upside down is still upright; `neutral_mount` turns it round)."""
+    vertical = nominal_mount(placement) @ (mean_acc_m_s2 / np.linalg.norm(mean_acc_m_s2))
+    return float(np.degrees(np.arccos(np.clip(abs(vertical[2]), 0.0, 1.0))))
 
 
 #: Placements a forward bend can calibrate (the thighs barely move in one).

@@ -10,6 +10,12 @@ Also: drift (length of the slope of the tilt vector over the held part, stopping
 before the loss so the loss itself does not count, deg/min), tremor (RMS, deg, and
 peak frequency, Hz, of the tilt band-passed to `tremor_band_hz`) and the fatigue trend (slope of
 the tremor RMS over consecutive windows, deg/min).
+
+The hold's time is the clinician's stopwatch (`HoldClock`): it starts when the position is
+reached — the clinician's HOLD_START key, or else the pipeline's detection (`hold_posture`) —
+and stops on the clinician's E (HOLD_END, "position lost"), or, without E, at the end of the
+task (not lost: censored, e.g. the Biering-Sørensen test's 240 s). It counts up. The tilt rule
+above is the IMU's own opinion of when the position was lost, reported beside it.
 """
 
 from __future__ import annotations
@@ -20,8 +26,78 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
+from sensors.events import Event, EventKind
 from sensors.processing.angles import segment_vertical, tilt_from_reference_deg
 from sensors.processing.errors import ProcessingError
+
+#: The label of the task end the dashboard marks when the clinician ends a hold with E.
+CLINICIAN_END_LABEL = "ended by the clinician"
+
+
+@dataclass(frozen=True)
+class HoldClockState:
+    """The stopwatch. phase: "waiting" (getting into position), "holding" or "ended"; times in
+    session s (NaN until known); lost: ended by the clinician's E (else censored); start_source:
+    "clinician" (a key) or "detected"."""
+
+    phase: str = "waiting"
+    start_s: float = math.nan
+    end_s: float = math.nan
+    lost: bool = False
+    start_source: str = ""
+
+    @property
+    def held_s(self) -> float:
+        """Held time, s: from position reached to position lost (NaN while not ended)."""
+        return self.end_s - self.start_s
+
+    def elapsed_s(self, now_s: float) -> float:
+        """What the clock shows at now_s: 0 while waiting, counting up while holding, the held
+        time once ended."""
+        if self.phase == "waiting":
+            return 0.0
+        if self.phase == "ended":
+            return self.held_s
+        return max(0.0, now_s - self.start_s)
+
+
+class HoldClock:
+    """The hold's stopwatch driven by session events (in any order of arrival).
+
+    A start key (HOLD_START not from the pipeline) always wins over a detected start; the first
+    HOLD_END (or the dashboard's "ended by the clinician" task end) after the start ends the hold
+    as lost; another TASK_END ends it as censored."""
+
+    def __init__(self) -> None:
+        self.state = HoldClockState()
+
+    def on_event(self, event: Event) -> HoldClockState:
+        s = self.state
+        if event.kind is EventKind.HOLD_START and s.phase != "ended":
+            key = event.source != "pipeline"
+            if key or s.phase == "waiting":
+                source = "clinician" if key else "detected"
+                self.state = HoldClockState("holding", event.time_s, start_source=source)
+        elif (
+            event.kind in (EventKind.HOLD_END, EventKind.TASK_END)
+            and s.phase == "holding"
+            and event.time_s >= s.start_s
+        ):
+            lost = event.kind is EventKind.HOLD_END or event.label == CLINICIAN_END_LABEL
+            self.state = HoldClockState("ended", s.start_s, event.time_s, lost, s.start_source)
+        return self.state
+
+
+def hold_timing(events: tuple[Event, ...] | list[Event]) -> HoldClockState:
+    """The stopwatch of a recorded hold from all its events: a start key anywhere wins over a
+    detection; then events in time order."""
+    ordered = sorted(events, key=lambda e: e.time_s)
+    keys = [e for e in ordered if e.kind is EventKind.HOLD_START and e.source != "pipeline"]
+    starts = keys[:1] or [e for e in ordered if e.kind is EventKind.HOLD_START][:1]
+    clock = HoldClock()
+    for event in starts + [e for e in ordered if e.kind is not EventKind.HOLD_START]:
+        clock.on_event(event)
+    return clock.state
 
 
 @dataclass(frozen=True)

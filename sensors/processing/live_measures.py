@@ -1,6 +1,13 @@
 """Measures that update while a drill runs: trunk sway over the last seconds, and perturbations
 detected from the pelvic sensor's jerk.
 
+Each runs only in the drills where it means something (`live_measures_for`): sway in upright
+stance (quiet stance, single-leg stance), where the trunk is meant to stay still; perturbation
+detection in the perturbation drill, where pushes happen. Elsewhere the pelvis jerks when the
+patient gets down onto the floor or stands up from a chair, and trunk "sway" would be the drill's
+own movement (a forward bend), so neither is computed. A session without a drill name (a free
+recording) gets both, as before.
+
 Work per block is bounded: the stage keeps only the last `window_s` of samples. Updates happen at
 fixed sample counts (every `update_s`), so stepping over any chunking gives the same results.
 """
@@ -33,6 +40,26 @@ class LiveMeasuresSettings:
     min_valid: float = 0.8
     perturbation_jerk_m_s3: float = 50.0
     refractory_s: float = 2.0
+    sway: bool = True
+    perturbations: bool = True
+
+
+#: Drill names (and their `name-…` variants) with live sway, and with live perturbation detection.
+SWAY_DRILLS = ("quiet-stance", "single-leg")
+PERTURBATION_DRILLS = ("perturbations",)
+
+
+def _matches(drill: str, names: tuple[str, ...]) -> bool:
+    return any(drill == name or drill.startswith(name + "-") for name in names)
+
+
+def live_measures_for(drill: str, rate_hz: float = 100.0) -> LiveMeasuresSettings:
+    """The live measures that fit a catalogue drill (all of them for an empty drill name)."""
+    if not drill:
+        return LiveMeasuresSettings(rate_hz=rate_hz)
+    return LiveMeasuresSettings(
+        rate_hz=rate_hz, sway=_matches(drill, SWAY_DRILLS), perturbations=_matches(drill, PERTURBATION_DRILLS)
+    )
 
 
 @dataclass(frozen=True)
@@ -73,8 +100,11 @@ class LiveMeasures:
     def step(
         self, frame: Frame, angles: AngleBlock, calibration: SegmentCalibration | None
     ) -> tuple[list[RunningMeasures], list[Event]]:
-        """Running measures due in this block and perturbations detected in it."""
-        events = self._perturbations(frame)
+        """Running measures due in this block and perturbations detected in it (each only when
+        the settings ask for it)."""
+        events = self._perturbations(frame) if self.settings.perturbations else []
+        if not self.settings.sway:
+            return [], events
         trunk = self.placements.index(Placement.LUMBAR)
         acc = self._filter.step(frame.acc(Placement.LUMBAR))
         if calibration is not None:

@@ -21,6 +21,21 @@ Definitions (METRICS.md §3; the choices are ours where the literature has none)
   half a peak-to-trough time (within 0.6–2 s), so the window follows the trunk's own timing
   (Moorhouse & Granata 2005 model). Time to stabilisation: the fitted response's 5 % settling time,
   ln(20)/(ζ·ω_n) after onset (one fixed, model-based method; Fransz 2015 shows why one must be fixed).
+- No response: a reactive onset later than `max_onset_latency_s` (0.5 s) after the instant is not
+  a response to it (trunk reflex latencies to unexpected pushes are 50–150 ms, and a voluntary
+  reaction well under 0.5 s); `NoResponseError` is raised and the instant is reported as "no
+  response", outside every mean.
+
+Which instants are analysed (`merge_perturbation_marks`; METRICS.md §3 note):
+- Candidates are the marks (the clinician's P key, a platform's trigger, the simulator's script)
+  and the pushes detected from pelvic jerk.
+- Candidates closer than `merge_window_s` (1.0 s) to the first of a group are one perturbation:
+  a clinician pressing P while pushing, or a key on top of a platform trigger, is one push, not two.
+- A group's instant is, by precedence: a machine mark (platform, simulator: timed by hardware),
+  else the detected jerk (the physical onset of the push), else the clinician's key (which lags
+  or leads the push by a reaction time).
+- A key with nothing detected near it is analysed at the key; without a trunk response it is
+  "no response" (a stray press), never a response found seconds later in the sway.
 """
 
 from __future__ import annotations
@@ -45,6 +60,59 @@ class ResponseSettings:
     anticipation_window_s: float = 0.5
     peak_window_s: float = 1.0
     fit_window_s: tuple[float, float] = (0.6, 2.0)
+    max_onset_latency_s: float = 0.5
+
+
+class NoResponseError(ProcessingError):
+    """The trunk did not respond to a marked perturbation (within `max_onset_latency_s`)."""
+
+
+#: Mark sources that are people pressing keys (less exact than hardware triggers and detection).
+OPERATOR_SOURCES = ("operator", "patient")
+#: The source of perturbations the live pipeline detected from pelvic jerk.
+DETECTED_SOURCE = "pipeline"
+
+
+@dataclass(frozen=True)
+class PerturbationInstant:
+    """One perturbation to analyse: its instant (session s), and what pointed at it: the sources
+    of the marks merged into it, and whether pelvic jerk showed a push there."""
+
+    time_s: float
+    sources: tuple[str, ...]
+    detected: bool
+
+    @property
+    def keyed_only(self) -> bool:
+        """Only a person's key points at it (nothing detected, no hardware trigger)."""
+        return not self.detected and all(s in OPERATOR_SOURCES for s in self.sources)
+
+
+def merge_perturbation_marks(
+    marks: list[tuple[float, str]], detected_s: list[float], merge_window_s: float = 1.0
+) -> list[PerturbationInstant]:
+    """Perturbations to analyse from marks [(time s, source)] and detected push times (s), by the
+    module's merge rule: groups within merge_window_s of their first candidate are one push, timed
+    by a machine mark, else the detection, else the key. Sorted by time."""
+    candidates = sorted(
+        [(float(t), source, False) for t, source in marks]
+        + [(float(t), DETECTED_SOURCE, True) for t in detected_s]
+    )
+    groups: list[list[tuple[float, str, bool]]] = []
+    for candidate in candidates:
+        if groups and candidate[0] - groups[-1][0][0] < merge_window_s:
+            groups[-1].append(candidate)
+        else:
+            groups.append([candidate])
+    out = []
+    for group in groups:
+        machine = [t for t, source, det in group if not det and source not in OPERATOR_SOURCES]
+        jerk = [t for t, _, det in group if det]
+        keys = [t for t, source, det in group if not det and source in OPERATOR_SOURCES]
+        instant = (machine or jerk or keys)[0]
+        sources = tuple(dict.fromkeys(source for _, source, det in group if not det))
+        out.append(PerturbationInstant(instant, sources, bool(jerk)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -112,8 +180,10 @@ def perturbation_response(
     while search < len(t) and above[search]:  # let an anticipatory movement finish first
         search += 1
     onset = _sustained_start(above, search, len(t), run)
-    if onset is None:
-        raise ProcessingError(f"{where}: no response above {threshold:.1f} °/s")
+    if onset is None or t[onset] - instant_s > s.max_onset_latency_s:
+        raise NoResponseError(
+            f"{where}: no response above {threshold:.1f} °/s within {s.max_onset_latency_s:.1f} s"
+        )
     before = slice(max(onset - max(1, round(0.05 * rate)), 0), onset)
     reference = float(angle[before].mean()) if before.stop > before.start else float(angle[onset])
     direction = 1.0 if velocity[onset + run - 1] - mean_v > 0 else -1.0

@@ -2,6 +2,11 @@
 
 `SegmentAnglePipeline.step(frame)` works block by block with bounded work per block, so the same
 object serves the live session and offline analysis (which simply steps over a recording).
+
+The drill chooses what the angles mean (`PipelineSettings.angles`, from `angle_definition(drill)`):
+upright drills get inclinations from gravity; holds and lying drills get each segment's rotation
+away from the hold posture (see `angles.AngleDefinition`, `hold_posture`), because inclination
+from gravity is undefined lying on the side and meaningless for "the hips sag" in a plank.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import numpy as np
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
 from sensors.processing.angles import (
+    AngleDefinition,
     heading_of,
     inclination_angles,
     lumbar_angles,
@@ -21,22 +27,43 @@ from sensors.processing.angles import (
     segment_orientation,
     wrap_angle,
 )
-from sensors.processing.calibration import SegmentCalibration, StillnessLimits, calibrate_neutral_stance
+from sensors.processing.calibration import (
+    SegmentCalibration,
+    StillnessLimits,
+    calibrate_any_posture,
+    calibrate_neutral_stance,
+)
 from sensors.processing.errors import CalibrationError
+from sensors.processing.hold_posture import HoldPostureSettings, HoldPostureTracker
 from sensors.processing.orientation import OrientationEstimator, OrientationSettings
 from sensors.samples import Frame
 
 log = logging.getLogger(__name__)
 
 
+#: Drill names (and their `name-…` variants) measured relative to the hold posture.
+HOLD_DRILLS = ("plank", "side-plank", "bird-dog", "bridge", "biering-sorensen")
+
+
+def angle_definition(drill: str) -> AngleDefinition:
+    """How the angles of a catalogue drill are defined: HOLD for holds and lying drills, else
+    UPRIGHT (also for an unknown or empty drill name: today's meaning)."""
+    hold = any(drill == name or drill.startswith(name + "-") for name in HOLD_DRILLS)
+    return AngleDefinition.HOLD if hold else AngleDefinition.UPRIGHT
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
-    """rate_hz: frame rate; calibration_s: length of the still neutral-stance capture."""
+    """rate_hz: frame rate; calibration_s: length of the still calibration capture; angles: what
+    the angles mean (UPRIGHT: neutral-stance calibration, inclination from gravity; HOLD: the
+    capture may also be in the starting posture, angles relative to the hold posture)."""
 
     rate_hz: float = 100.0
     calibration_s: float = 2.0
     orientation: OrientationSettings | None = None
     stillness: StillnessLimits = field(default_factory=StillnessLimits)
+    angles: AngleDefinition = AngleDefinition.UPRIGHT
+    hold: HoldPostureSettings = field(default_factory=HoldPostureSettings)
 
 
 @dataclass(frozen=True)
@@ -48,6 +75,8 @@ class AngleBlock:
     calibration pose (left positive; from the gyroscope, so it drifts slowly); angular_velocity_rad_s
     (n, p, 3) segment-frame angular velocity [about AP, ML, SI]; lumbar_rad (n, 3) trunk − pelvis
     [sagittal, frontal, axial] (NaN without both). All NaN before calibration and in gaps.
+    With `definition` HOLD the three angles are the rotation away from the hold posture in the
+    segment's own axes (sag −/lift +, side drop right +, rotation left +), NaN until it is fixed.
     """
 
     time_s: np.ndarray
@@ -57,6 +86,7 @@ class AngleBlock:
     axial_rad: np.ndarray
     angular_velocity_rad_s: np.ndarray
     lumbar_rad: np.ndarray
+    definition: AngleDefinition = AngleDefinition.UPRIGHT
 
     def __len__(self) -> int:
         return len(self.time_s)
@@ -75,6 +105,7 @@ class AngleBlock:
             self.axial_rad[start:stop],
             self.angular_velocity_rad_s[start:stop],
             self.lumbar_rad[start:stop],
+            self.definition,
         )
 
     @staticmethod
@@ -88,6 +119,7 @@ class AngleBlock:
             axial_rad=np.concatenate([b.axial_rad for b in blocks]),
             angular_velocity_rad_s=np.concatenate([b.angular_velocity_rad_s for b in blocks]),
             lumbar_rad=np.concatenate([b.lumbar_rad for b in blocks]),
+            definition=blocks[0].definition,
         )
 
 
@@ -118,6 +150,17 @@ class SegmentAnglePipeline:
         self._heading_reference: dict[Placement, float] = {}
         self.calibration_failures: list[str] = []
         self._events: list[Event] = []
+        self.hold = HoldPostureTracker(self.placements, self.settings.rate_hz, self.settings.hold)
+
+    def on_event(self, event: Event) -> None:
+        """An event from the session: the clinician's HOLD_START key fixes the hold posture (HOLD
+        angles only; the pipeline's own detections come back here and are ignored)."""
+        if (
+            self.settings.angles is AngleDefinition.HOLD
+            and event.kind is EventKind.HOLD_START
+            and event.source != "pipeline"
+        ):
+            self.hold.request_start(event.time_s)
 
     def take_events(self) -> list[Event]:
         """Events raised since the last call (calibration done, calibration failed)."""
@@ -149,12 +192,19 @@ class SegmentAnglePipeline:
         axial = np.full((n, p), np.nan)
         angular_velocity = np.full((n, p, 3), np.nan)
         if self.calibration is not None:
+            segments = np.full((n, p, 4), np.nan)
+            upright = self.settings.angles is AngleDefinition.UPRIGHT
             for k, placement in enumerate(self.placements):
                 mount = self.calibration.mount_q[placement]
-                segment_q = segment_orientation(orientation[:, k], mount)
-                inclination[:, k] = inclination_angles(segment_q)
-                axial[:, k] = self._axial(placement, segment_q)
+                segments[:, k] = segment_orientation(orientation[:, k], mount)
+                if upright:
+                    inclination[:, k] = inclination_angles(segments[:, k])
+                    axial[:, k] = self._axial(placement, segments[:, k])
                 angular_velocity[:, k] = segment_frame(frame.gyr_rad_s[:, frame.index(placement)], mount)
+            if not upright:
+                posture, detected = self.hold.step(frame.time_s, segments)
+                inclination, axial = posture[..., :2], posture[..., 2]
+                self._events += detected
         lumbar = np.full((n, 3), np.nan)
         if Placement.LUMBAR in self.placements and Placement.PELVIS in self.placements:
             trunk, pelvis = self.placements.index(Placement.LUMBAR), self.placements.index(Placement.PELVIS)
@@ -163,7 +213,14 @@ class SegmentAnglePipeline:
                 np.concatenate([inclination[:, pelvis], axial[:, pelvis, None]], axis=1),
             )
         return AngleBlock(
-            frame.time_s.copy(), self.placements, orientation, inclination, axial, angular_velocity, lumbar
+            frame.time_s.copy(),
+            self.placements,
+            orientation,
+            inclination,
+            axial,
+            angular_velocity,
+            lumbar,
+            self.settings.angles,
         )
 
     def _axial(self, placement: Placement, segment_q: np.ndarray) -> np.ndarray:
@@ -197,8 +254,13 @@ class SegmentAnglePipeline:
             ok = window.valid[:, column]
             captures[placement] = (window.gyr_rad_s[ok, column], window.acc_m_s2[ok, column])
         end_s = float(window.time_s[-1])
+        calibrate = (
+            calibrate_any_posture
+            if self.settings.angles is AngleDefinition.HOLD
+            else calibrate_neutral_stance
+        )
         try:
-            self.calibration = calibrate_neutral_stance(captures, end_s, self.settings.stillness)
+            self.calibration = calibrate(captures, end_s, self.settings.stillness)
         except CalibrationError as error:
             message = str(error)
             if not self.calibration_failures or self.calibration_failures[-1] != message:
@@ -211,8 +273,8 @@ class SegmentAnglePipeline:
             self._next_attempt += self._retry
             return
         self._capture = []
-        log.info("calibrated on neutral stance ending at %.2f s", end_s)
-        self._events.append(Event(end_s, EventKind.CALIBRATION, "neutral stance", source="pipeline"))
+        log.info("calibrated on %s ending at %.2f s", self.calibration.posture, end_s)
+        self._events.append(Event(end_s, EventKind.CALIBRATION, self.calibration.posture, source="pipeline"))
         self._orient(window)  # warm the filters up on the still capture
 
 

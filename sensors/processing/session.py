@@ -21,8 +21,8 @@ from sensors.events import Event, EventKind
 from sensors.placements import Placement
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.clock_sync import ClockSync, ClockSyncSettings
-from sensors.processing.live_measures import LiveMeasures, LiveMeasuresSettings, RunningMeasures
-from sensors.processing.pipeline import AngleBlock, PipelineSettings, SegmentAnglePipeline
+from sensors.processing.live_measures import LiveMeasures, RunningMeasures, live_measures_for
+from sensors.processing.pipeline import AngleBlock, PipelineSettings, SegmentAnglePipeline, angle_definition
 from sensors.processing.synchronizer import Synchronizer, SynchronizerSettings
 from sensors.samples import Frame, SampleBlock
 from sensors.source import SensorHealth, Source, StatusChange
@@ -83,13 +83,16 @@ class NullSink:
 @dataclass(frozen=True)
 class SessionSettings:
     """rate_hz: common frame rate; duration_s: stop after this much session time (None: until
-    the source ends)."""
+    the source ends); drill: the catalogue drill being recorded, which decides what the angles
+    mean (`pipeline.angle_definition`) and which live measures run (`live_measures_for`); empty:
+    upright angles and every live measure."""
 
     rate_hz: float = 100.0
     duration_s: float | None = None
     clock: ClockSyncSettings = field(default_factory=ClockSyncSettings)
     max_wait_s: float = 0.5
     calibration_s: float = 2.0
+    drill: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,9 +131,15 @@ class SessionRunner:
         self.placements = placements
         self.pipeline = SegmentAnglePipeline(
             placements,
-            PipelineSettings(rate_hz=self.settings.rate_hz, calibration_s=self.settings.calibration_s),
+            PipelineSettings(
+                rate_hz=self.settings.rate_hz,
+                calibration_s=self.settings.calibration_s,
+                angles=angle_definition(self.settings.drill),
+            ),
         )
-        self.live_measures = LiveMeasures(placements, LiveMeasuresSettings(rate_hz=self.settings.rate_hz))
+        self.live_measures = LiveMeasures(
+            placements, live_measures_for(self.settings.drill, self.settings.rate_hz)
+        )
 
     @property
     def session_time_s(self) -> float:
@@ -169,9 +178,14 @@ class SessionRunner:
 
     def _deliver_marks(self) -> None:
         while self._marks:
-            event = self._marks.popleft()
-            for sink in self.sinks:
-                sink.on_event(event)
+            self._deliver(self._marks.popleft())
+
+    def _deliver(self, event: Event) -> None:
+        """An event from the source or an operator mark: to the pipeline (a hold-start key fixes
+        the hold posture), then to every sink."""
+        self.pipeline.on_event(event)
+        for sink in self.sinks:
+            sink.on_event(event)
 
     async def run(self) -> SessionReport:
         """Start the source, stream until done, flush, and report."""
@@ -191,8 +205,7 @@ class SessionRunner:
                 if isinstance(item, SampleBlock):
                     self._on_block(item, synchronizer, origin)
                 elif isinstance(item, Event):
-                    for sink in self.sinks:
-                        sink.on_event(item)
+                    self._deliver(item)
                 elif isinstance(item, StatusChange):
                     log.info("%s sensor: %s %s", item.placement.value, item.state.value, item.message)
                     for sink in self.sinks:

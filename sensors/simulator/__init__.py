@@ -3,7 +3,7 @@
 It is both the embedded default source (`SimulatedSource`) and the test oracle.
 """
 
-from sensors.simulator.drills import DRILL_NAMES, Drill, DrillOptions, describe_drills, make_drill
+from sensors.simulator.drills import DRILL_NAMES, Drill, DrillOptions, describe_drills, fresh_seed, make_drill
 from sensors.simulator.errors_model import ImuErrorSettings
 from sensors.simulator.imu import ideal_imu, sensor_orientation
 from sensors.simulator.radio import ClockSettings, RadioSettings
@@ -22,6 +22,7 @@ __all__ = [
     "SimulatedSensorSettings",
     "SimulatedSource",
     "describe_drills",
+    "fresh_seed",
     "ideal_imu",
     "make_drill",
     "sensor_orientation",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import secrets
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,13 @@ from sensors.events import Event, EventKind
 from sensors.placements import Placement
 from sensors.simulator.body import HIP_HEIGHT_M, Pose, upright_pose
 from sensors.simulator.profiles import SumOfSines, make_sway
+
+
+def fresh_seed() -> int:
+    """A new simulator seed (1 … 2³¹−1) from the operating system's entropy: one per recording,
+    so repetitions differ as a real patient's do. Store it with the recording; the same seed
+    gives the same simulated patient and data again."""
+    return secrets.randbelow(2**31 - 1) + 1
 
 
 @dataclass(frozen=True)

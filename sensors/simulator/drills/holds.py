@@ -1,11 +1,19 @@
 """Endurance holds (McGill-style): plank, side plank L/R, bird-dog, bridge, Biering-Sørensen.
 
-Each hold is entered from upright standing, held with slow drift and a tremor that grows with
-fatigue, and then lost at a set time: one segment deviates by `loss_deg` within `loss_s`.
+Each hold is entered from upright standing (calibration before getting down), held with slow
+drift and a tremor that grows with fatigue, and then lost: one segment deviates by `loss_deg`
+within `loss_s`. A simulated clinician presses E (HOLD_END, "position lost") a reaction time
+after the loss begins, and, if asked, a key when the position is reached (HOLD_START); without
+that key the pipeline detects the start.
+
+How long the position is held is drawn, per seed, from the normal distribution of published
+endurance times for healthy adults (HOLD_TIME_NORMS; /work/shared/NORMS.md), truncated below at
+`MIN_HOLD_S`; without a set duration the recording lasts until the clinician has pressed E.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,11 +51,42 @@ HOLD_POSTURES = {
 
 
 @dataclass(frozen=True)
+class HoldTimeNorm:
+    """Endurance time, s, of healthy adults: mean ± SD (men and women pooled by their n), the
+    longest a test runs (None: until the position is lost), and where the numbers come from."""
+
+    mean_s: float
+    sd_s: float
+    cap_s: float | None
+    source: str
+
+
+_SIDE_BRIDGE = "McGill, Childs & Liebenson 1999 (Arch Phys Med Rehabil 80:941), side bridge"
+HOLD_TIME_NORMS = {
+    # Strand 2014 (J Hum Kinet 40:93): college men 124±72 s (n 194), women 83±63 s (n 277).
+    "plank": HoldTimeNorm(100.0, 70.0, None, "Strand et al. 2014, prone plank"),
+    # McGill 1999: left side bridge men 99±37 s (n 31), women 78±32 s (n 44); right 95±32 / 75±32.
+    "side-plank-left": HoldTimeNorm(87.0, 36.0, None, _SIDE_BRIDGE + " (left)"),
+    "side-plank-right": HoldTimeNorm(83.0, 34.0, None, _SIDE_BRIDGE + " (right)"),
+    # No normative hold times for these two in NORMS.md: the side bridge's range stands in.
+    "bird-dog": HoldTimeNorm(85.0, 35.0, None, _SIDE_BRIDGE + " (stand-in: no bird-dog norm)"),
+    "bridge": HoldTimeNorm(85.0, 35.0, None, _SIDE_BRIDGE + " (stand-in: no supine bridge norm)"),
+    # McGill 1999 extensor hold: men 161±61 s, women 185±60 s; Biering-Sørensen 1984 stops at 240 s.
+    "biering-sorensen": HoldTimeNorm(175.0, 61.0, 240.0, "McGill 1999 extensor; Biering-Sørensen 1984 cap"),
+}
+
+#: Shortest simulated hold, s (a draw below it is moved up to it).
+MIN_HOLD_S = 15.0
+
+
+@dataclass(frozen=True)
 class HoldTruth:
     """Ground truth of a hold. Times in session s; drift in deg/min on the lost segment's axis.
 
     The lost segment leaves the held posture by `loss_deg` over [fail_time_s, fail_time_s + loss_s].
     Tremor is a tremor_hz oscillation whose RMS grows linearly from start to end of the hold.
+    fail_time_s may lie after the recording's end (the hold outlasted it: censored).
+    key_start_s / key_end_s: the simulated clinician's keys (NaN when not pressed).
     """
 
     hold: str
@@ -60,15 +99,33 @@ class HoldTruth:
     tremor_hz: float
     tremor_rms_start_deg: float
     tremor_rms_end_deg: float
+    duration_s: float = math.inf
+    key_start_s: float = math.nan
+    key_end_s: float = math.nan
 
     @property
     def held_s(self) -> float:
         """How long the position was held: from reaching it to losing it."""
         return self.fail_time_s - self.hold_start_s
 
+    @property
+    def lost(self) -> bool:
+        """Whether the position is lost before the recording ends."""
+        return self.fail_time_s + self.loss_s <= self.duration_s
+
+    @property
+    def stopwatch_s(self) -> float:
+        """What the clinician's stopwatch reads: from the start key (or the true arrival) to E."""
+        start = self.key_start_s if math.isfinite(self.key_start_s) else self.hold_start_s
+        return self.key_end_s - start
+
 
 class Hold(Drill):
-    """One static hold, ended by the position being lost."""
+    """One static hold, ended by the position being lost (or by the end of the recording).
+
+    held_s: how long the position is held (None: drawn from HOLD_TIME_NORMS); fail_time_s: when it
+    is lost, session s (overrides held_s); start_key: the simulated clinician also presses a key
+    when the position is reached."""
 
     default_duration_s = 60.0
     get_into_s = 3.0
@@ -80,6 +137,8 @@ class Hold(Drill):
         options: DrillOptions,
         hold: str,
         fail_time_s: float | None = None,
+        held_s: float | None = None,
+        start_key: bool = False,
         drift_deg_per_min: float = 3.0,
         tremor_hz: float = 9.0,
         tremor_rms_start_deg: float = 0.05,
@@ -89,21 +148,32 @@ class Hold(Drill):
     ) -> None:
         super().__init__(name, options)
         self.posture = HOLD_POSTURES[hold]
+        self.norm = HOLD_TIME_NORMS[hold]
         self.hold_start_s = self.calibration_end_s + 1.0 + self.get_into_s
-        latest_fail = self.duration_s - self.after_loss_s - loss_s
+        drawn = max(MIN_HOLD_S, float(self.rng.normal(self.norm.mean_s, self.norm.sd_s)))
         if fail_time_s is None:
-            fail_time_s = self.hold_start_s + 0.8 * (latest_fail - self.hold_start_s)
+            fail_time_s = self.hold_start_s + (drawn if held_s is None else held_s)
+        reaction_end = float(self.rng.uniform(0.3, 0.8))  # seeing the loss, pressing E
+        reaction_start = float(self.rng.uniform(0.2, 0.5))
+        if options.duration_s is None:
+            end = fail_time_s + loss_s + self.after_loss_s
+            cap = self.norm.cap_s
+            self.duration_s = end if cap is None else min(end, self.hold_start_s + cap)
+        key_end = fail_time_s + reaction_end
         self._truth = HoldTruth(
             hold,
             self.posture,
             self.hold_start_s,
-            min(fail_time_s, latest_fail),
+            fail_time_s,
             loss_deg,
             loss_s,
             drift_deg_per_min,
             tremor_hz,
             tremor_rms_start_deg,
             tremor_rms_end_deg,
+            duration_s=self.duration_s,
+            key_start_s=self.hold_start_s + reaction_start if start_key else math.nan,
+            key_end_s=key_end if key_end < self.duration_s else math.nan,
         )
         self.hold_sway = make_sway(self.rng, np.radians(0.3) * options.dual_task_factor, (0.1, 1.0))
         self.tremor_phase = float(self.rng.uniform(0, 2 * np.pi))
@@ -146,4 +216,12 @@ class Hold(Drill):
         return self._truth
 
     def _extra_events(self) -> tuple[Event, ...]:
-        return (Event(self.hold_start_s, EventKind.ANNOTATION, "hold start", source="simulator"),)
+        """The simulated clinician's keys: position reached (if asked) and position lost (E)."""
+        truth, events = self._truth, []
+        if math.isfinite(truth.key_start_s):
+            events.append(
+                Event(truth.key_start_s, EventKind.HOLD_START, "position reached", source="simulator")
+            )
+        if math.isfinite(truth.key_end_s):
+            events.append(Event(truth.key_end_s, EventKind.HOLD_END, "position lost", source="simulator"))
+        return tuple(events)

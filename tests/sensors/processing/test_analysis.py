@@ -16,9 +16,13 @@ from sensors.simulator import (
 )
 from tests.conftest import run_session
 
+HOLDS = ("plank", "side-plank-left", "side-plank-right", "bird-dog", "bridge", "biering-sorensen")
+
 
 def _analyse(name, seconds=45, seed=7):
-    drill = make_drill(name, DrillOptions(duration_s=seconds, seed=seed))
+    # Holds are scripted to end inside the recording (their drawn, realistic times are longer).
+    parameters = {"held_s": 25.0} if name in HOLDS else {}
+    drill = make_drill(name, DrillOptions(duration_s=seconds, seed=seed), **parameters)
     sink, _ = run_session(SimulatedSource(drill, seed=seed), SessionSettings())
     data = SessionData(sink.frame, sink.all_angles, sink.calibration.mount_q, tuple(sink.events))
     return drill, analyze(data, name)
@@ -27,7 +31,9 @@ def _analyse(name, seconds=45, seed=7):
 @pytest.mark.parametrize("name", DRILL_NAMES)
 def test_every_drill_has_a_table_with_its_key_measure(name):
     drill, result = _analyse(name)
-    assert result.measures and all(np.isfinite(m.value) for m in result.measures if m.repetition is None)
+    may_be_nan = {"held_imu_rule"}  # NaN when the IMU's own rule saw no loss
+    session = [m for m in result.measures if m.repetition is None and m.name not in may_be_nan]
+    assert result.measures and all(np.isfinite(m.value) for m in session)
     truth = drill.truth
     if name.startswith(("quiet-stance", "single-leg")):
         assert result.value("angle_rms_ap") > 0 and result.value("acc_rms_ap") > 0
@@ -45,8 +51,11 @@ def test_every_drill_has_a_table_with_its_key_measure(name):
     elif name == "gait":
         assert result.value("cadence") == pytest.approx(truth.cadence_steps_per_min, abs=1.0)
     else:
+        # The clinician's stopwatch: from the detected arrival (up to 0.5 s before the scripted
+        # one, where the patient is within 1° of the final posture) to the E key.
         assert result.value("position_lost") == 1.0
-        assert result.value("held") == pytest.approx(truth.held_s, abs=1.0)
+        assert result.value("held") == pytest.approx(truth.stopwatch_s, abs=0.5)
+        assert result.value("held_imu_rule") == pytest.approx(truth.held_s, abs=1.5)
     rows = result.rows()
     assert {"group", "name", "value", "unit", "source", "repetition"} <= set(rows[0])
 
@@ -63,7 +72,8 @@ LOSSY = SimulatedSensorSettings(radio=RadioSettings(burst_start_probability=0.00
 def test_measures_hold_with_packet_loss_switched_on(name):
     """About 1.5 % of packets lost in bursts: a repetition hit by a gap is left out (never
     bridged by invented samples); the others keep their accuracy."""
-    drill = make_drill(name, DrillOptions(duration_s=60, seed=12))
+    parameters = {"held_s": 30.0} if name in HOLDS else {}
+    drill = make_drill(name, DrillOptions(duration_s=60, seed=12), **parameters)
     source = SimulatedSource(drill, seed=12, settings=LOSSY)
     sink, report = run_session(source, SessionSettings())
     lost = sum(h.samples_lost for h in report.health.values())
@@ -87,4 +97,4 @@ def test_measures_hold_with_packet_loss_switched_on(name):
     elif name == "gait":
         assert result.value("cadence") == pytest.approx(truth.cadence_steps_per_min, abs=1.0)
     else:
-        assert result.value("held") == pytest.approx(truth.held_s, abs=1.0)
+        assert result.value("held") == pytest.approx(truth.stopwatch_s, abs=0.5)

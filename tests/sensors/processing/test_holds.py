@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 
+from sensors.events import Event, EventKind
 from sensors.processing import SessionSettings
+from sensors.processing.analysis import SessionData, analyze
 from sensors.processing.angles import segment_orientation
-from sensors.processing.holds import hold_analysis
+from sensors.processing.holds import CLINICIAN_END_LABEL, HoldClock, hold_analysis, hold_timing
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from tests.conftest import run_session
 
@@ -14,7 +16,7 @@ HOLDS = ["plank", "side-plank-left", "side-plank-right", "bird-dog", "bridge", "
 
 @pytest.mark.parametrize("name", HOLDS)
 def test_hold_is_lost_when_scripted_with_its_drift_and_tremor(name):
-    drill = make_drill(name, DrillOptions(duration_s=50, seed=3))
+    drill = make_drill(name, DrillOptions(duration_s=50, seed=3), held_s=30.0)
     truth = drill.truth
     sink, _ = run_session(SimulatedSource(drill, seed=3), SessionSettings())
     angles = sink.all_angles
@@ -41,8 +43,67 @@ def test_a_hold_never_lost_is_censored():
     angles = sink.all_angles
     k = angles.placements.index(truth.posture.loss_placement)
     q = segment_orientation(angles.orientation[:, k], sink.calibration.mount_q[truth.posture.loss_placement])
-    # Scripted to fail after the recording: stop analysing before the (clamped) loss.
-    keep = angles.time_s < truth.fail_time_s
-    result = hold_analysis(angles.time_s[keep], q[keep], truth.hold_start_s)
+    # Scripted to fail after the recording ends: censored at its last sample.
+    assert not truth.lost and np.isnan(truth.key_end_s)
+    result = hold_analysis(angles.time_s, q, truth.hold_start_s)
     assert not result.lost and np.isnan(result.lost_s)
-    assert result.held_s == pytest.approx(truth.fail_time_s - truth.hold_start_s, abs=0.05)
+    assert result.held_s == pytest.approx(angles.time_s[-1] - truth.hold_start_s, abs=0.05)
+
+
+def _key(kind, time_s, source="operator", label=""):
+    return Event(time_s, kind, label, source=source)
+
+
+def test_the_clock_counts_up_from_the_start_key_to_e():
+    clock = HoldClock()
+    assert clock.state.elapsed_s(5.0) == 0.0 and clock.state.phase == "waiting"
+    clock.on_event(_key(EventKind.HOLD_END, 4.0))  # E before any start: nothing to stop
+    clock.on_event(_key(EventKind.HOLD_START, 10.0))
+    assert clock.state.elapsed_s(12.5) == pytest.approx(2.5)
+    assert clock.state.elapsed_s(30.0) == pytest.approx(20.0)
+    clock.on_event(_key(EventKind.HOLD_END, 52.1, label="position lost"))
+    clock.on_event(_key(EventKind.TASK_END, 60.0))
+    state = clock.state
+    assert state.phase == "ended" and state.lost and state.start_source == "clinician"
+    assert state.held_s == pytest.approx(42.1) and state.elapsed_s(100.0) == pytest.approx(42.1)
+
+
+def test_a_start_key_wins_over_the_detected_start_whatever_the_order():
+    detected = _key(EventKind.HOLD_START, 7.0, source="pipeline")
+    key = _key(EventKind.HOLD_START, 7.4)
+    end = _key(EventKind.HOLD_END, 40.0)
+    for events in ([detected, key, end], [key, detected, end], [end, detected, key]):
+        state = hold_timing(events)
+        assert state.start_s == 7.4 and state.held_s == pytest.approx(32.6) and state.lost
+    only_detected = hold_timing([detected, end])
+    assert only_detected.start_source == "detected" and only_detected.held_s == pytest.approx(33.0)
+
+
+def test_without_e_the_task_end_censors_the_hold_but_the_dashboards_e_counts_as_lost():
+    start = _key(EventKind.HOLD_START, 5.0)
+    censored = hold_timing(
+        [start, _key(EventKind.TASK_END, 245.0, source="protocol", label="biering-sorensen")]
+    )
+    assert censored.phase == "ended" and not censored.lost and censored.held_s == pytest.approx(240.0)
+    by_e = hold_timing([start, _key(EventKind.TASK_END, 47.1, source="protocol", label=CLINICIAN_END_LABEL)])
+    assert by_e.lost and by_e.held_s == pytest.approx(42.1)
+    assert hold_timing([_key(EventKind.TASK_END, 9.0)]).phase == "waiting"
+
+
+@pytest.mark.parametrize("name", ["biering-sorensen", "side-plank-left"])
+def test_the_result_is_the_clinicians_stopwatch(name):
+    """The issue's case: E pressed at 42.1 s gave "held 38.16 s, position_lost 0". With the
+    clinician's keys the held time is E − start (within 0.2 s), and the position is lost."""
+    drill = make_drill(name, DrillOptions(seed=8), held_s=30.0, start_key=True)
+    truth = drill.truth
+    assert truth.key_end_s > truth.fail_time_s and truth.key_start_s > truth.hold_start_s
+    sink, _ = run_session(SimulatedSource(drill, seed=8), SessionSettings(drill=name))
+    data = SessionData(sink.frame, sink.all_angles, sink.calibration.mount_q, tuple(sink.events))
+    result = analyze(data, name)
+    assert result.value("position_lost") == 1.0
+    assert result.value("held") == pytest.approx(truth.key_end_s - truth.key_start_s, abs=0.2)
+    assert result.value("held") == pytest.approx(truth.stopwatch_s, abs=0.2)
+    # The pipeline fixed the hold posture at the key, not at its own detection.
+    assert sink.all_angles.time_s[np.isfinite(sink.all_angles.inclination_rad[:, 0, 0])][0] == pytest.approx(
+        truth.key_start_s + 1.0, abs=0.02
+    )

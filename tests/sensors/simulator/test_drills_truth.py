@@ -119,7 +119,7 @@ def test_gait_has_the_set_cadence_asymmetry_and_pelvic_ranges():
     "name", ["plank", "side-plank-left", "side-plank-right", "bird-dog", "bridge", "biering-sorensen"]
 )
 def test_holds_are_kept_until_the_set_failure_time(name):
-    drill = make_drill(name, DrillOptions(seed=2))
+    drill = make_drill(name, DrillOptions(seed=2), held_s=60.0)
     truth = drill.truth
     t = _time(drill)
     q = segment_quaternions(drill.pose(t), drill.heading_rad)[truth.posture.loss_placement]

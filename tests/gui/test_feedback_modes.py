@@ -1,0 +1,144 @@
+"""Biofeedback for every drill kind (model level, no Qt): the patient doing what was asked is
+shown "inside", and the protocol chooses the mode (issue: in plank, Biering-Sørensen and forward
+bend the patient saw a red dot and "In the zone 0.0 s" while doing exactly what was asked)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from gui.model.biofeedback import (
+    DEFAULT_LIMIT_DEG,
+    FeedbackMode,
+    TargetZone,
+    ZoneState,
+    bend_feedback,
+    default_feedback,
+    hold_position_feedback,
+    lumbar_flexion_feedback,
+    stance_sway_feedback,
+)
+from gui.model.protocols import ProtocolError, parse_protocol
+from sensors import Placement
+from sensors.processing import SessionSettings
+from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+from tests.conftest import run_session
+
+BASE = {"name": "t", "instructions": "do it", "task_s": 20}
+
+
+def test_lumbar_flexion_limit_colours_and_tone():
+    assert lumbar_flexion_feedback(10.0, 30.0).state is ZoneState.INSIDE
+    near = lumbar_flexion_feedback(27.0, 30.0)
+    assert near.state is ZoneState.NEAR_EDGE and not near.tone
+    over = lumbar_flexion_feedback(35.0, 30.0)
+    assert over.state is ZoneState.OUTSIDE and over.tone and "hips" in over.words
+    assert lumbar_flexion_feedback(math.nan, 30.0).state is ZoneState.NO_DATA
+    with pytest.raises(ValueError, match="positive"):
+        lumbar_flexion_feedback(10.0, 0.0)
+
+
+def test_hold_position_names_the_segment_and_the_movement():
+    still = hold_position_feedback((0.5, 0.2, 0.1), (0.4, -0.3, 0.2), 5.0)
+    assert still.state is ZoneState.INSIDE and still.words == "Good — hold it"
+    sag = hold_position_feedback((0.5, 0.2, 0.1), (-7.0, 1.0, 0.0), 5.0)
+    assert sag.state is ZoneState.OUTSIDE and sag.tone and sag.words == "Keep your hips in line"
+    assert sag.value == pytest.approx(math.hypot(7.0, 1.0))
+    drop = hold_position_feedback((0.0, 4.5, 0.0), (0.0, 1.0, 0.0), 5.0)
+    assert drop.state is ZoneState.NEAR_EDGE and drop.words == "Level your trunk"
+    getting_down = hold_position_feedback((math.nan,) * 3, (math.nan,) * 3, 5.0)
+    assert getting_down.state is ZoneState.NO_DATA and getting_down.words == "Get into position"
+
+
+def test_bend_range_and_lumbar_share():
+    assert bend_feedback(5.0, 1.0, 90.0).words == "Bend forward slowly"
+    going = bend_feedback(60.0, 30.0, 90.0, max_lumbar_share=0.7)
+    assert (
+        going.state is ZoneState.INSIDE and going.value == pytest.approx(50.0) and "30° to go" in going.words
+    )
+    reached = bend_feedback(95.0, 45.0, 90.0)
+    assert reached.state is ZoneState.INSIDE and "reached" in reached.words
+    stiff_hips = bend_feedback(60.0, 10.0, 90.0, max_lumbar_share=0.6)
+    assert stiff_hips.state is ZoneState.OUTSIDE and stiff_hips.tone and "hips" in stiff_hips.words
+
+
+def test_stance_sway_keeps_todays_circle():
+    zone = TargetZone(radius_deg=3.0)
+    assert stance_sway_feedback(0.5, 0.5, zone).state is ZoneState.INSIDE
+    assert stance_sway_feedback(4.0, 0.0, zone).state is ZoneState.OUTSIDE
+
+
+@pytest.mark.parametrize(
+    ("drill", "mode"),
+    [
+        ("quiet-stance", FeedbackMode.STANCE_SWAY),
+        ("single-leg-left", FeedbackMode.STANCE_SWAY),
+        ("plank", FeedbackMode.HOLD_POSITION),
+        ("side-plank-right", FeedbackMode.HOLD_POSITION),
+        ("biering-sorensen", FeedbackMode.HOLD_POSITION),
+        ("forward-bend", FeedbackMode.BEND),
+        ("sit-to-stand", FeedbackMode.LUMBAR_FLEXION),
+    ],
+)
+def test_each_drill_kind_has_a_default_and_a_protocol_can_choose(drill, mode):
+    assert default_feedback(drill) is mode
+    protocol = parse_protocol({**BASE, "drill": drill}, "k", "k.toml")
+    assert protocol.feedback_mode is mode and protocol.feedback_limit == DEFAULT_LIMIT_DEG[mode]
+    chosen = parse_protocol(
+        {**BASE, "drill": drill, "feedback": "lumbar-flexion", "feedback_limit_deg": 25}, "k", "k.toml"
+    )
+    assert chosen.feedback_mode is FeedbackMode.LUMBAR_FLEXION and chosen.feedback_limit == 25.0
+
+
+def test_bad_feedback_settings_name_the_file_and_the_key():
+    with pytest.raises(ProtocolError, match=r"k\.toml: feedback must be one of"):
+        parse_protocol({**BASE, "drill": "plank", "feedback": "disco"}, "k", "k.toml")
+    with pytest.raises(ProtocolError, match="feedback_limit_deg must be positive"):
+        parse_protocol({**BASE, "drill": "plank", "feedback_limit_deg": -3}, "k", "k.toml")
+
+
+def test_a_patient_holding_a_plank_is_shown_inside_and_the_loss_outside():
+    drill = make_drill("plank", DrillOptions(seed=6), held_s=20.0)
+    truth = drill.truth
+    sink, _ = run_session(SimulatedSource(drill, seed=6), SessionSettings(drill="plank"))
+    angles = sink.all_angles
+    t = angles.time_s
+    deg = {
+        p: np.degrees(
+            np.concatenate([angles.inclination(p), angles.axial_rad[:, angles.placements.index(p), None]], 1)
+        )
+        for p in (Placement.LUMBAR, Placement.PELVIS)
+    }
+
+    def state_at(k):
+        return hold_position_feedback(
+            tuple(deg[Placement.LUMBAR][k]), tuple(deg[Placement.PELVIS][k]), 5.0
+        ).state
+
+    held = np.flatnonzero((t > truth.hold_start_s + 1.0) & (t < truth.fail_time_s))
+    assert all(state_at(k) is ZoneState.INSIDE for k in held[::10])
+    lost = np.flatnonzero(t > truth.fail_time_s + truth.loss_s + 0.2)[:50]
+    assert all(state_at(k) is ZoneState.OUTSIDE for k in lost[::10])
+    # The stance circle on upright inclination is what the issue saw: outside all the time.
+    assert stance_sway_feedback(90.0, 0.0, TargetZone()).state is ZoneState.OUTSIDE
+
+
+def test_a_forward_bend_done_as_asked_reaches_its_target_without_warnings():
+    drill = make_drill("forward-bend", DrillOptions(seed=3))
+    sink, _ = run_session(SimulatedSource(drill, seed=3), SessionSettings(drill="forward-bend"))
+    angles = sink.all_angles
+    t = angles.time_s
+    trunk = np.degrees(angles.inclination(Placement.LUMBAR)[:, 0])
+    pelvis = np.degrees(angles.inclination(Placement.PELVIS)[:, 0])
+    for rep in drill.truth.repetitions:
+        share = rep.end_range_lumbar_contribution
+        peak = int(np.flatnonzero(t >= rep.peak_s)[0])
+        shown = bend_feedback(
+            trunk[peak], pelvis[peak], rep.trunk_range_deg - 5.0, max_lumbar_share=share + 0.1
+        )
+        assert shown.state is ZoneState.INSIDE and "reached" in shown.words
+        assert shown.value == pytest.approx(100 * share, abs=4.0)
+        strict = bend_feedback(trunk[peak], pelvis[peak], rep.trunk_range_deg, max_lumbar_share=share - 0.1)
+        assert strict.state is ZoneState.OUTSIDE
+        limit = lumbar_flexion_feedback(trunk[peak] - pelvis[peak], 0.5 * (trunk[peak] - pelvis[peak]))
+        assert limit.tone
