@@ -32,6 +32,7 @@ from gui.plots import AngleTraces, BendCurvesPlot, PerturbationPlot, SwayPlot, s
 from recordings.compare import Verdict
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
+from recordings.measure_table import session_rows
 from recordings.report import build_report, subject_history
 from sensors.processing.analysis import drill_family
 from sensors.processing.errors import ProcessingError
@@ -63,7 +64,7 @@ class ReviewWindow(QMainWindow):
         self.sway = SwayPlot()
         self.bends = BendCurvesPlot()
         self.perturbations = PerturbationPlot()
-        self.measures = table_widget(("measure", "value", "unit", "source"))
+        self.measures = table_widget(("measure", "value", "source"))
         self.comparison = table_widget(("measure", "baseline", "re-test", "change", "MDC95", "verdict"))
         self.baseline_note = QLabel("")
         self.baseline_note.setWordWrap(True)
@@ -198,13 +199,13 @@ class ReviewWindow(QMainWindow):
         self._set_loaded(True)
 
     def _show_measures(self, reviewed: ReviewedRecording) -> None:
-        measures = (
-            [m for m in reviewed.measures.measures if m.repetition is None] if reviewed.measures else []
-        )
-        self.measures.setRowCount(len(measures))
-        for row, m in enumerate(measures):
-            for col, text in enumerate((m.name, f"{m.value:.4g}", m.unit, m.source)):
-                self.measures.setItem(row, col, read_only_cell(text))
+        rows = session_rows(reviewed.measures) if reviewed.measures else []
+        self.measures.setRowCount(len(rows))
+        for row, r in enumerate(rows):
+            for col, text in enumerate((r.name, r.text, r.info.source)):
+                cell = read_only_cell(text)
+                cell.setToolTip(r.info.meaning)
+                self.measures.setItem(row, col, cell)
 
     def _show_comparison(self, reviewed: ReviewedRecording) -> None:
         self.baseline_note.setText(reviewed.baseline_note)
