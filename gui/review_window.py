@@ -4,7 +4,6 @@ the live view's plots and the measures, the change since the baseline, and expor
 from __future__ import annotations
 
 import concurrent.futures
-import math
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +38,15 @@ from sensors.processing.errors import ProcessingError
 
 #: Seconds of data around the cursor that the sway plot shows.
 SWAY_WINDOW_S = 20.0
-VERDICT_COLOURS = {Verdict.REAL: "#0d47a1"}  # a change beyond measurement error stands out
+#: A change beyond measurement error stands out: better in green, worse in red, undirected in blue.
+VERDICT_COLOURS = {
+    Verdict.BETTER: "#1b5e20",
+    Verdict.WORSE: "#b71c1c",
+    Verdict.CHANGED: "#0d47a1",
+    Verdict.POSSIBLY_BETTER: "#558b2f",
+    Verdict.POSSIBLY_WORSE: "#c62828",
+    Verdict.POSSIBLY_CHANGED: "#1565c0",
+}
 
 
 class ReviewWindow(QMainWindow):
@@ -171,7 +178,7 @@ class ReviewWindow(QMainWindow):
         lost = {p.value: int(rec.lost_before[p].sum()) for p in rec.samples}
         quality = ", ".join(f"{p} {n} samples lost" for p, n in lost.items())
         self.header.setText(
-            f"<b>Subject {rec.subject_id}</b> · {rec.drill} · {created} UTC · "
+            f"<b>Subject {rec.subject_id}</b> · {rec.drill} · {rec.condition.label} · {created} UTC · "
             f"{rec.duration_s:.1f} s · {quality}"
             f"<br>{rec.path}"
             + (
@@ -208,14 +215,23 @@ class ReviewWindow(QMainWindow):
                 self.measures.setItem(row, col, cell)
 
     def _show_comparison(self, reviewed: ReviewedRecording) -> None:
-        self.baseline_note.setText(reviewed.baseline_note)
+        warnings = reviewed.comparison.warnings if reviewed.comparison else ()
+        self.baseline_note.setText("\n".join([reviewed.baseline_note, *(f"⚠ {w}" for w in warnings)]))
         rows = reviewed.comparison.rows if reviewed.comparison else ()
         self.comparison.setRowCount(len(rows))
         for row, r in enumerate(rows):
-            mdc = f"{r.mdc95:.3g}" if math.isfinite(r.mdc95) else "—"
-            texts = (r.name, f"{r.baseline:.4g}", f"{r.retest:.4g}", f"{r.change:+.3g}", mdc, r.verdict.value)
+            texts = (
+                r.info.name,
+                r.info.format(r.baseline),
+                r.info.format(r.retest),
+                r.change_text,
+                r.mdc_text,
+                r.verdict.value,
+            )
+            tip = f"MDC95 from: {r.basis.value}" + (f" — {r.basis_note}" if r.basis_note else "")
             for col, text in enumerate(texts):
                 item = read_only_cell(text)
+                item.setToolTip(tip)
                 if r.verdict in VERDICT_COLOURS:
                     item.setForeground(pg.mkColor(VERDICT_COLOURS[r.verdict]))
                 self.comparison.setItem(row, col, item)

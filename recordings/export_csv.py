@@ -86,19 +86,22 @@ def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | N
         )
     )
     if measures is not None:
-        written.append(_write_measures(out_dir / f"{stem}_measures.csv", measures))
+        written.append(_write_measures(out_dir / f"{stem}_measures.csv", measures, recording.condition.label))
     return written
 
 
-def _write_measures(path: Path, result: AnalysisResult) -> Path:
+def _write_measures(path: Path, result: AnalysisResult, condition: str) -> Path:
     """Measures with the catalogue's names and units: `shown` is the value as a clinician reads it
-    ("Not measured — why" for a missing one), `value` full precision in `unit` (empty if missing)."""
+    ("Not measured — why" for a missing one), `value` full precision in `unit` (empty if missing),
+    with the drill and its condition on every row."""
     cat = catalogue()
     rows = [(m, cat.info(result.drill, m.name)) for m in result.measures]
     return _write(
         path,
-        ["measure", "repetition", "value", "unit", "shown", "better", "source", "key"],
+        ["drill", "condition", "measure", "repetition", "value", "unit", "shown", "better", "source", "key"],
         [
+            np.array([result.drill] * len(rows), dtype=object),
+            np.array([condition] * len(rows), dtype=object),
             np.array([i.name for _, i in rows], dtype=object),
             np.array(
                 ["" if m.repetition is None else f"{i.repetition} {m.repetition}" for m, i in rows],

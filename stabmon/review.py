@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
 from recordings import read_recording
 from recordings.analysis import analyze_recording
-from recordings.compare import Comparison, compare_results
+from recordings.compare import (
+    Comparison,
+    MdcBasis,
+    SessionFacts,
+    check_comparable,
+    compare_results,
+    find_baseline,
+    library_for,
+)
 from recordings.library import SessionLibrary
 from recordings.reader import Recording
 from recordings.recovery import recover
@@ -74,25 +81,26 @@ def run_compare(args: argparse.Namespace) -> int:
     if len(args.files) == 2:
         baseline = read_recording(args.files[0])
     else:
-        entry = SessionLibrary(args.data_dir).baseline(retest.subject_id, retest.drill)
-        if entry is None or entry.path.resolve() == retest.path.resolve():
-            raise ValueError(
-                f"no earlier {retest.drill} session of subject {retest.subject_id} in the library; "
-                "name the baseline file"
-            )
+        entry, note = find_baseline(library_for(retest, args.data_dir), retest)
+        if entry is None:
+            raise ValueError(f"{note}; name the baseline file to compare with another")
         baseline = read_recording(entry.path)
     if baseline.subject_id != retest.subject_id:
         print(
             f"note: comparing different subjects ({baseline.subject_id} vs {retest.subject_id})",
             file=sys.stderr,
         )
-    published = _load_mdc(args.mdc) if args.mdc else None
+    clinic = _load_mdc(args.mdc) if args.mdc else None
+    facts = (SessionFacts.of(baseline), SessionFacts.of(retest))
+    check_comparable(*facts)  # refuses different conditions before the analyses run
     comparison = compare_results(
         analyze_with_progress(baseline, f"baseline {baseline.path.name}"),
         analyze_with_progress(retest, f"re-test {retest.path.name}"),
-        published,
+        clinic,
+        facts=facts,
     )
     print(f"Baseline {baseline.path.name}\nRe-test  {retest.path.name}")
+    print(f"Drill    {retest.drill}, {retest.condition.label}")
     print(format_comparison(comparison))
     return 0
 
@@ -108,12 +116,15 @@ def _load_mdc(path: Path) -> dict[str, float]:
 
 
 def format_comparison(comparison: Comparison) -> str:
-    """The comparison as an aligned text table."""
-    lines = [f"{'measure':<34}{'unit':<9}{'baseline':>10}{'re-test':>10}{'change':>10}{'MDC95':>9}  verdict"]
+    """The comparison as an aligned text table, catalogue names and resolution, warnings first."""
+    lines = [f"  ! {w}" for w in comparison.warnings]
+    head = f"{'measure':<50}{'baseline':>14}{'re-test':>14}{'change':>20}{'MDC95':>12}  verdict (MDC from)"
+    lines.append(head)
     for r in comparison.rows:
-        mdc = f"{r.mdc95:9.3g}" if math.isfinite(r.mdc95) else f"{'—':>9}"
-        values = f"{r.baseline:10.4g}{r.retest:10.4g}{r.change:+10.3g}{mdc}"
-        lines.append(f"{r.name:<38}{r.unit:<9}{values}  {r.verdict.value}")
+        base, new = r.info.format(r.baseline), r.info.format(r.retest)
+        basis = f" ({r.basis.value})" if r.basis is not MdcBasis.NONE else ""
+        values = f"{base:>14}{new:>14}{r.change_text:>20}{r.mdc_text:>12}"
+        lines.append(f"{r.info.name:<50}{values}  {r.verdict.value}{basis}")
     return "\n".join(lines)
 
 
@@ -123,12 +134,13 @@ def run_sessions(args: argparse.Namespace) -> int:
     if not entries:
         print(f"No sessions in {library.root}")
         return 0
-    print(f"{'created (UTC)':<20}{'subject':<12}{'drill':<24}{'length':>8}  file")
+    print(f"{'created (UTC)':<20}{'subject':<12}{'drill':<24}{'condition':<44}{'length':>8}  file")
     for e in entries:
         created = e.created_utc.strftime("%Y-%m-%d %H:%M") if e.created_utc else "?"
         length = f"{e.duration_s:7.0f}s" if not e.problem else ""
         problem = f"  ({e.problem})" if e.problem else ""
-        print(f"{created:<20}{e.subject_id:<12}{e.drill:<24}{length:>8}  {e.path}{problem}")
+        condition = e.condition.label if e.condition else ""
+        print(f"{created:<20}{e.subject_id:<12}{e.drill:<24}{condition:<44}{length:>8}  {e.path}{problem}")
     return 0
 
 

@@ -231,7 +231,10 @@ def _sit_to_stand(data: SessionData) -> list[Measure]:
             Measure(g, "flexion_peak_velocity", r.flexion_peak_velocity_deg_s, "deg/s", src, k),
             Measure(g, "extension_peak_velocity", r.extension_peak_velocity_deg_s, "deg/s", src, k),
         ]
-    return rows + _means(rows, g, src)
+    # Five-times sit-to-stand time, from the first rise's lean to the fifth rise's upright stance
+    # (Bohannon 2006 times from "go": the reaction time before the first lean is not included).
+    five = rises[4].extension_end_s - rises[0].flexion_start_s if len(rises) >= 5 else math.nan
+    return [*rows, *_means(rows, g, src), Measure(g, "five_rise_time", five, "s", "Bohannon 2006")]
 
 
 def _longest_valid_run(valid: np.ndarray) -> slice:

@@ -105,7 +105,7 @@ def test_every_field_round_trips(tmp_path):
     assert rec.attributes["subject_id"] == "P-0042"
     assert rec.attributes["drill"] == "forward-bend"
     assert rec.attributes["operator_notes"] == metadata.operator_notes
-    assert rec.attributes["schema_version"] == "0.2.0"
+    assert rec.attributes["schema_version"] == "0.3.0"
     assert rec.protocol == {"reps": 5}
     assert rec.placements == PLACEMENTS
     assert rec.sensors == SENSORS
