@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from gui.model.live import TIME, bend_curves, perturbation_responses, sway
 from gui.model.review import ReviewedRecording, review
+from gui.model.settings import default_settings_path, load_settings
 from gui.panels import read_only_cell, table_widget
 from gui.plots import AngleTraces, BendCurvesPlot, PerturbationPlot, SwayPlot, show_side_plots
 from recordings.compare import Verdict
@@ -33,6 +34,7 @@ from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
 from recordings.measure_table import session_rows
 from recordings.report import build_report, subject_history
+from recordings.subjects import SubjectError, load_subject
 from sensors.processing.analysis import drill_family
 from sensors.processing.errors import ProcessingError
 
@@ -295,7 +297,22 @@ class ReviewWindow(QMainWindow):
                 return None
             path = Path(chosen)
         history = subject_history(reviewed.library, reviewed.recording, reviewed.measures)
-        report = build_report(reviewed.session, reviewed.measures, reviewed.comparison, history)
+        try:
+            subject = load_subject(reviewed.library.root, reviewed.recording.subject_id)
+        except SubjectError as error:
+            self.statusBar().showMessage(str(error))
+            subject = None
+        settings = load_settings(default_settings_path())
+        report = build_report(
+            reviewed.session,
+            reviewed.measures,
+            reviewed.comparison,
+            history,
+            subject=subject,
+            clinic=settings.clinic,
+            clinician=settings.clinician,
+            baseline_note=reviewed.baseline_note,
+        )
         written = report.write_pdf(path) if path.suffix.lower() == ".pdf" else report.write_html(path)
         self.statusBar().showMessage(f"Report written to {written}")
         return written

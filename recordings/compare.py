@@ -83,7 +83,8 @@ class ChangeRow:
     def verdict(self) -> Verdict:
         if not (self.info.judged and math.isfinite(self.change) and math.isfinite(self.mdc95)):
             return Verdict.NOT_JUDGED
-        if abs(self.change) <= self.mdc95:
+        resolution = 10.0 ** -self.info.decimals / self.info.scale  # a change the display cannot show
+        if abs(self.change) <= max(self.mdc95, resolution):
             return Verdict.NO_REAL_CHANGE
         tentative = self.basis is MdcBasis.WITHIN_SESSION
         better = self.info.better
@@ -107,9 +108,8 @@ class ChangeRow:
 
     @property
     def change_text(self) -> str:
-        pct = self.change_pct
-        extra = f" ({pct:+.0f} %)" if math.isfinite(pct) and self.info.format_change(self.change)[0] != "0" else ""
-        return self.info.format_change(self.change) + extra
+        pct, text = self.change_pct, self.info.format_change(self.change)
+        return text + (f" ({pct:+.0f} %)" if math.isfinite(pct) and text[0] != "0" else "")
 
 
 @dataclass(frozen=True)
@@ -160,9 +160,8 @@ def check_comparable(baseline: SessionFacts, retest: SessionFacts) -> list[str]:
             "path lengths, counts and fatigue measures grow with length"
         )
     if set(baseline.sensors) != set(retest.sensors):
-        warnings.append(
-            f"sensor sets differ (baseline {'; '.join(baseline.sensors)} — re-test {'; '.join(retest.sensors)})"
-        )
+        before, after = "; ".join(baseline.sensors), "; ".join(retest.sensors)
+        warnings.append(f"sensor sets differ (baseline {before} — re-test {after})")
     return warnings
 
 
@@ -195,7 +194,7 @@ def compare_results(
             published = refs.mdc(retest.drill, m.name, demographics)
             if published is not None:
                 mdc, basis = published.mdc95, MdcBasis.PUBLISHED
-                note = f"{published.population}; {published.source}"
+                note = f"{published.source.split(' (')[0]}, {published.population}"
             elif m.name in clinic or m.name.removeprefix(MEAN_PREFIX) in clinic:
                 mdc = clinic.get(m.name, clinic.get(m.name.removeprefix(MEAN_PREFIX), math.nan))
                 basis = MdcBasis.CLINIC

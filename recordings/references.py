@@ -8,7 +8,7 @@ import functools
 import math
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,7 @@ class Standing:
     outside: bool | None
     z: float = math.nan
     percentile: float = math.nan
+    short: str = ""  # without the value, for a table beside it
 
     @property
     def against(self) -> str:
@@ -150,6 +151,17 @@ class ReferenceSet:
 
 def judge(reference: Reference, value: float, drill: str) -> Standing:
     """Where `value` (catalogue unit) falls against `reference`."""
+    standing = _judge(reference, value, drill)
+    short = standing.text.split(": ", 1)[-1]
+    if math.isfinite(standing.z):
+        where = "outside the central 95 % of" if standing.outside else "vs"
+        short = (
+            f"z {standing.z:+.1f} ({_ordinal(standing.percentile)} percentile) {where} {reference.population}"
+        )
+    return replace(standing, short=short)
+
+
+def _judge(reference: Reference, value: float, drill: str) -> Standing:
     info = catalogue().info(drill, reference.measure)
     shown = info.format(value)
 
@@ -170,7 +182,7 @@ def judge(reference: Reference, value: float, drill: str) -> Standing:
         )
         return Standing(r, text, outside, z, pct)
     if r.kind == "mean":
-        return Standing(r, f"{shown}; mean of {r.population}: {num(r.mean)}", None)
+        return Standing(r, f"{shown}: mean of {r.population}: {num(r.mean)}", None)
     if r.kind == "range":
         low_ok = not math.isfinite(r.low) or value >= r.low
         high_ok = not math.isfinite(r.high) or value <= r.high
