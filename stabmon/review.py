@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from datetime import date
 from pathlib import Path
 
 from recordings import read_recording
@@ -21,6 +23,15 @@ from recordings.compare import (
 from recordings.library import SessionLibrary
 from recordings.reader import Recording
 from recordings.recovery import recover
+from recordings.subjects import (
+    AGE_BANDS,
+    SEXES,
+    Demographics,
+    Visit,
+    load_subject,
+    record_visit,
+    set_demographics,
+)
 from sensors.processing.analysis import AnalysisResult
 from stabmon.arguments import add_data_dir_argument
 from stabmon.console import format_measures, progress_callback
@@ -53,6 +64,21 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     sessions.add_argument("--drill", help="only this drill")
     add_data_dir_argument(sessions)
     sessions.set_defaults(handler=run_sessions)
+
+    subject = commands.add_parser(
+        "subject",
+        help="a subject's optional demographics (age band, sex) and a visit's pain and ODI/RMDQ total",
+    )
+    subject.add_argument("subject_id", metavar="SUBJECT")
+    subject.add_argument("--age-band", choices=AGE_BANDS)
+    subject.add_argument("--sex", choices=SEXES)
+    subject.add_argument("--pain", type=float, help="pain now, 0–10")
+    scores = subject.add_mutually_exclusive_group()
+    scores.add_argument("--odi", type=float, help="Oswestry Disability Index total, 0–100 %%")
+    scores.add_argument("--rmdq", type=float, help="Roland-Morris Disability Questionnaire total, 0–24")
+    subject.add_argument("--date", type=date.fromisoformat, help="visit date (default today), YYYY-MM-DD")
+    add_data_dir_argument(subject)
+    subject.set_defaults(handler=run_subject)
 
     rec = commands.add_parser("recover", help="make a file left open by a crash readable by every tool")
     rec.add_argument("file", type=Path, metavar="FILE")
@@ -141,6 +167,30 @@ def run_sessions(args: argparse.Namespace) -> int:
         problem = f"  ({e.problem})" if e.problem else ""
         condition = e.condition.label if e.condition else ""
         print(f"{created:<20}{e.subject_id:<12}{e.drill:<24}{condition:<44}{length:>8}  {e.path}{problem}")
+    return 0
+
+
+def run_subject(args: argparse.Namespace) -> int:
+    """Store what was given, then show what is stored."""
+    root = SessionLibrary(args.data_dir).root
+    if args.age_band or args.sex:
+        current = load_subject(root, args.subject_id).demographics
+        set_demographics(
+            root, args.subject_id, Demographics(args.age_band or current.age_band, args.sex or current.sex)
+        )
+    if args.pain is not None or args.odi is not None or args.rmdq is not None:
+        questionnaire, score = ("ODI", args.odi) if args.odi is not None else ("RMDQ", args.rmdq)
+        visit = Visit(
+            args.date or date.today(),
+            args.pain if args.pain is not None else math.nan,
+            questionnaire if score is not None else "",
+            score if score is not None else math.nan,
+        )
+        record_visit(root, args.subject_id, visit)
+    stored = load_subject(root, args.subject_id)
+    print(f"Subject {stored.subject_id}: {stored.demographics.label}")
+    for v in stored.visits:
+        print(f"  {v.day:%Y-%m-%d}  {v.describe()}")
     return 0
 
 
