@@ -20,6 +20,7 @@ from sensors.placements import Placement
 from sensors.processing.angles import segment_frame, segment_orientation
 from sensors.processing.errors import ProcessingError
 from sensors.processing.filters import LowPassSettings, lowpass_zero_phase
+from sensors.processing.foot_down import time_to_foot_down
 from sensors.processing.gait import gait_analysis
 from sensors.processing.holds import hold_analysis
 from sensors.processing.perturbation import detect_perturbation_instants, perturbation_response
@@ -129,6 +130,20 @@ def _stance(data: SessionData) -> list[Measure]:
     for k, w0 in enumerate(starts, start=1):
         windows += _stance_measures(data, (t >= w0) & (t < w0 + STANCE_WINDOW_S), k)
     return rows + windows + _means(windows, "trunk control", windows[0].source)
+
+
+def _single_leg(data: SessionData) -> list[Measure]:
+    """Stance sway plus the time on one leg until the foot came down (foot_down.py)."""
+    start, end = task_window(data)
+    pelvis = np.degrees(data.angles.inclination(Placement.PELVIS)[:, 1])
+    by_clinician = any(e.kind is EventKind.TASK_END and "clinician" in e.label for e in data.events)
+    r = time_to_foot_down(data.angles.time_s, pelvis, start, end, by_clinician)
+    src = "stabmon foot-down rule (foot_down.py); clinician's end-task key"
+    return [
+        *_stance(data),
+        Measure("single-leg", "time_on_one_leg", r.time_s, "s", src),
+        Measure("single-leg", "foot_down", float(r.foot_down), "1", src),
+    ]
 
 
 def perturbation_instants(data: SessionData) -> list[float]:
@@ -302,7 +317,7 @@ def _hold(data: SessionData) -> list[Measure]:
 
 _FAMILIES = {
     "quiet-stance": _stance,
-    "single-leg": _stance,
+    "single-leg": _single_leg,
     "perturbations": _perturbations,
     "forward-bend": _bends,
     "sit-to-stand": _sit_to_stand,

@@ -121,3 +121,41 @@ def test_a_bad_catalogue_file_names_the_file_and_the_measure(tmp_path):
 def test_flag_measures_are_never_nan_text():
     m = Measure("hold", "position_lost", 0.0, "1", "")
     assert catalogue().info("bridge", m.name).format(m.value) == "no"
+
+
+def test_five_times_sit_to_stand_time_matches_the_simulated_rises():
+    drill = make_drill("sit-to-stand", DrillOptions(seed=2))
+    source = SimulatedSource(drill, seed=2)
+    collector = SessionCollector()
+    asyncio.run(SessionRunner(source, [collector], SessionSettings()).run())
+    rises = drill.truth.rises
+    assert len(rises) >= 5
+    truth = rises[4].extension_end_s - rises[0].flexion_start_s  # fifth upright − first lean
+    assert collector.analysis("sit-to-stand").value("five_rise_time") == pytest.approx(truth, abs=0.4)
+
+
+def test_time_on_one_leg_from_the_pelvis_and_from_the_clinician():
+    import numpy as np
+
+    from sensors.processing.foot_down import time_to_foot_down
+
+    t = np.arange(0.0, 30.0, 0.01)
+    # On the left leg from 3.5 s (pelvis tilts 3°), foot down at 17 s (level again by 17.5 s).
+    tilt = np.interp(t, [0, 3.0, 4.0, 17.0, 17.5, 30.0], [0, 0, 3.0, 3.0, 0.2, 0.2])
+    tilt += np.random.default_rng(1).normal(0, 0.2, len(t))
+    r = time_to_foot_down(t, tilt, 3.0, 25.0)
+    assert r.foot_down and r.how == "pelvis level again"
+    assert r.time_s == pytest.approx(17.0 + 0.5 * 2 / 3 * 1.0 - 3.0, abs=0.35)  # crosses 1° at ~17.3 s
+    assert time_to_foot_down(t, -tilt, 3.0, 25.0).foot_down  # the right leg tilts the other way
+    held = time_to_foot_down(t, np.where(t > 3.5, 3.0, 0.0), 3.0, 25.0)
+    assert (held.foot_down, held.time_s, held.how) == (False, 22.0, "held to the end")
+    clinician = time_to_foot_down(t, tilt, 3.0, 12.4, ended_by_clinician=True)
+    assert (clinician.time_s, clinician.how) == (pytest.approx(9.4), "clinician")
+    gap = np.where((t > 10) & (t < 20), np.nan, np.where(t > 3.5, 3.0, 0.0))
+    assert not time_to_foot_down(t, gap, 3.0, 25.0).foot_down  # missing data is never "level"
+
+
+def test_a_simulated_single_leg_stance_is_held_to_the_end(every_drill):
+    left = every_drill["single-leg-left"]
+    assert left.value("foot_down") == 0.0
+    assert left.value("time_on_one_leg") == pytest.approx(22.0, abs=0.2)  # the 22 s task
