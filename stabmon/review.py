@@ -21,8 +21,10 @@ from recordings.compare import (
     library_for,
 )
 from recordings.library import SessionLibrary
+from recordings.protocol_results import format_visit, summarise, visit_sessions
 from recordings.reader import Recording
 from recordings.recovery import recover
+from recordings.references import reference_set
 from recordings.subjects import (
     AGE_BANDS,
     SEXES,
@@ -79,6 +81,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     subject.add_argument("--date", type=date.fromisoformat, help="visit date (default today), YYYY-MM-DD")
     add_data_dir_argument(subject)
     subject.set_defaults(handler=run_subject)
+
+    visit = commands.add_parser(
+        "visit",
+        help="a visit's protocol results: mean ± SD over repetitions, left/right, McGill ratios",
+    )
+    visit.add_argument("subject_id", metavar="SUBJECT")
+    visit.add_argument("--date", type=date.fromisoformat, help="visit date (default today), YYYY-MM-DD")
+    visit.add_argument(
+        "--references", type=Path, action="append", default=[], help="a clinic's reference-value file"
+    )
+    add_data_dir_argument(visit)
+    visit.set_defaults(handler=run_visit)
 
     rec = commands.add_parser("recover", help="make a file left open by a crash readable by every tool")
     rec.add_argument("file", type=Path, metavar="FILE")
@@ -191,6 +205,20 @@ def run_subject(args: argparse.Namespace) -> int:
     print(f"Subject {stored.subject_id}: {stored.demographics.label}")
     for v in stored.visits:
         print(f"  {v.day:%Y-%m-%d}  {v.describe()}")
+    return 0
+
+
+def run_visit(args: argparse.Namespace) -> int:
+    day = args.date or date.today()
+    library = SessionLibrary(args.data_dir)
+    sessions = visit_sessions(
+        library, args.subject_id, day, lambda path: analyze_with_progress(read_recording(path))
+    )
+    if not sessions:
+        print(f"No sessions of subject {args.subject_id} on {day} in {library.root}")
+        return 0
+    print(f"Subject {args.subject_id}, visit {day}")
+    print(format_visit(summarise(sessions), reference_set(args.references)))
     return 0
 
 
