@@ -28,6 +28,7 @@ from gui.model.clinic import RecordingResult, describe_health
 from gui.model.dual_task import DualTaskEffect
 from gui.model.protocols import DrillProtocol
 from recordings.catalogue import catalogue
+from recordings.conditions import condition_for
 from recordings.measure_table import session_rows
 from sensors.ble.scan import DiscoveredSensor
 from sensors.identity import SensorFamily
@@ -282,7 +283,8 @@ class ResultsPanel(QGroupBox):
 
     def show_result(self, result: RecordingResult) -> None:
         self.title.setText(
-            f"{result.protocol}, repetition {result.repetition} ({result.condition}) → {result.path.name}"
+            f"{result.protocol}, repetition {result.repetition} "
+            f"({condition_for(result.drill, result.condition).label}) → {result.path.name}"
         )
         rows = session_rows(result.measures) if result.measures else []
         self.table.setRowCount(len(rows))

@@ -29,6 +29,7 @@ from gui.model.review import ReviewedRecording, review
 from gui.model.settings import default_settings_path, load_settings
 from gui.panels import read_only_cell, table_widget
 from gui.plots import AngleTraces, BendCurvesPlot, PerturbationPlot, SwayPlot, show_side_plots
+from recordings.catalogue import catalogue
 from recordings.compare import Verdict
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
@@ -81,7 +82,7 @@ class ReviewWindow(QMainWindow):
         compare_layout = QVBoxLayout(compare_tab)
         compare_layout.addWidget(self.baseline_note)
         compare_layout.addWidget(self.comparison)
-        tabs = QTabWidget()
+        tabs = self.tabs = QTabWidget()
         tabs.addTab(self.measures, "Measures")
         tabs.addTab(compare_tab, "Change since baseline")
         side = QWidget()
@@ -180,7 +181,8 @@ class ReviewWindow(QMainWindow):
         lost = {p.value: int(rec.lost_before[p].sum()) for p in rec.samples}
         quality = ", ".join(f"{p} {n} samples lost" for p, n in lost.items())
         self.header.setText(
-            f"<b>Subject {rec.subject_id}</b> · {rec.drill} · {rec.condition.label} · {created} UTC · "
+            f"<b>Subject {rec.subject_id}</b> · {catalogue().drill_title(rec.drill)} · "
+            f"{rec.condition.label} · {created} UTC · "
             f"{rec.duration_s:.1f} s · {quality}"
             f"<br>{rec.path}"
             + (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -112,6 +112,11 @@ class Catalogue:
     version: str
     entries: dict[tuple[str, str], MeasureInfo]
     path: str
+    drills: dict[str, str] = field(default_factory=dict)
+
+    def drill_title(self, drill: str) -> str:
+        """The drill as clinicians name it ('Biering-Sørensen trunk extensor hold')."""
+        return self.drills.get(drill, drill)
 
     def family_of(self, drill: str) -> str:
         """The analysis family of a drill or family name."""
@@ -202,7 +207,8 @@ def load_catalogue(path: Path | str) -> Catalogue:
             entry = _entry(key, item, group, where)
             for family in entry.families:
                 entries[family, key] = entry
-    return Catalogue(str(data.get("version", "?")), entries, str(path))
+    drills = {str(k): str(v) for k, v in data.get("drills", {}).items()}
+    return Catalogue(str(data.get("version", "?")), entries, str(path), drills)
 
 
 @functools.cache

@@ -83,7 +83,7 @@ class ChangeRow:
     def verdict(self) -> Verdict:
         if not (self.info.judged and math.isfinite(self.change) and math.isfinite(self.mdc95)):
             return Verdict.NOT_JUDGED
-        resolution = 10.0 ** -self.info.decimals / self.info.scale  # a change the display cannot show
+        resolution = 10.0**-self.info.decimals / self.info.scale  # a change the display cannot show
         if abs(self.change) <= max(self.mdc95, resolution):
             return Verdict.NO_REAL_CHANGE
         tentative = self.basis is MdcBasis.WITHIN_SESSION
@@ -108,6 +108,12 @@ class ChangeRow:
 
     @property
     def change_text(self) -> str:
+        if self.info.kind == "flag" and not self.info.mean_of_repetitions:
+            return (
+                "same"
+                if self.change == 0
+                else f"{self.info.format(self.baseline)} → {self.info.format(self.retest)}"
+            )
         pct, text = self.change_pct, self.info.format_change(self.change)
         return text + (f" ({pct:+.0f} %)" if math.isfinite(pct) and text[0] != "0" else "")
 

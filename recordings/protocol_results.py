@@ -62,6 +62,8 @@ class RepeatedMeasure:
     @property
     def text(self) -> str:
         """'47.3 ± 0.4 % (mean ± SD of 3)', one repetition's value, or 'Not measured — why'."""
+        if self.info.kind == "flag":
+            return f"yes in {int(np.sum(self.finite >= 0.5))} of {len(self.finite)}"
         if len(self.values) == 1 or not math.isfinite(self.sd):
             return self.info.format(self.mean)
         sd = format_number(self.info.display_value(self.sd), self.info.decimals)

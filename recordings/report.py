@@ -10,7 +10,7 @@ resolution come from the measures catalogue, reference values from the reference
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,8 +23,11 @@ from recordings.catalogue import catalogue
 from recordings.compare import Comparison, Verdict
 from recordings.library import SessionLibrary
 from recordings.measure_table import MeasureRow, repetition_rows, session_rows
+from recordings.protocol_results import ProtocolSummary
 from recordings.reader import Recording, read_recording
 from recordings.references import ReferenceSet, bundled_references
+from recordings.report_table import Table
+from recordings.report_visit import visit_tables
 from recordings.subjects import Subject
 from sensors.processing.analysis import AnalysisResult, drill_family, perturbation_instants, task_window
 from sensors.processing.errors import ProcessingError
@@ -38,21 +41,6 @@ _MDC_NOTE = (
     "else the spread of this session's repetitions — a lower bound (day-to-day sensor placement is "
     "not in it), so a change beyond it alone is only 'possibly' real."
 )
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table as rendered: `flagged` rows stand out."""
-
-    title: str
-    columns: tuple[str, ...]
-    rows: list[tuple[str, ...]]
-    widths: tuple[float, ...]
-    css_id: str
-    flagged: frozenset[int] = frozenset()
-    note: str = ""
-    data: list[dict[str, str]] = field(default_factory=list)  # per-row data-* attributes (HTML)
-    cell_data: dict[tuple[int, int], dict[str, str]] = field(default_factory=dict)  # per cell
 
 
 @dataclass(frozen=True)
@@ -108,7 +96,7 @@ def _drill_title(recording: Recording) -> str:
         reps = protocol.get("repetitions")
         rep = f", repetition {protocol.get('repetition')} of {reps}" if reps and int(reps) > 1 else ""
         return name + rep
-    return f"{catalogue().group_title(recording.drill)} ({recording.drill})"
+    return catalogue().drill_title(recording.drill)
 
 
 def _summary_table(
@@ -280,6 +268,7 @@ def build_report(
     clinic: str = "",
     clinician: str = "",
     baseline_note: str = "",
+    visit: Sequence[ProtocolSummary] = (),
 ) -> ClinicalReport:
     """Assemble the report of a replayed recording with its measures, an optional comparison
     with the baseline and the subject's sessions of the same drill and condition up to this one."""
@@ -308,6 +297,8 @@ def build_report(
             flags.append(f"{p.value} sensor lost {100 * lost / (len(samples) + lost):.0f} % of its samples")
     if not rec.calibration_mount_q:
         flags.append("the recording never calibrated: angles and measures may be missing")
+    visit_part, visit_flags = visit_tables(visit, rec, refs)
+    flags += visit_flags
     figures = [
         (
             "Angles over the session; red lines mark perturbations, green the task",
@@ -333,7 +324,7 @@ def build_report(
                 fig,
             )
         )
-    title = f"{catalogue().group_title(rec.drill)} — subject {rec.subject_id}"
+    title = f"{catalogue().drill_title(rec.drill)} — subject {rec.subject_id}"
     footer = (
         f"stabmon {rec.attributes.get('app_version', '')}; references: {', '.join(refs.versions)}; "
         f"measures catalogue {catalogue().version}; file {rec.path.name}"
@@ -344,7 +335,7 @@ def build_report(
         summary,
         flags,
         _outcomes(subj, created),
-        _details(measures, comparison, rec, refs, subj),
+        visit_part + _details(measures, comparison, rec, refs, subj),
         measures,
         figures,
         comparison,
