@@ -21,7 +21,7 @@ from sensors.processing.angles import segment_frame, segment_orientation
 from sensors.processing.errors import ProcessingError
 from sensors.processing.filters import LowPassSettings, lowpass_zero_phase
 from sensors.processing.foot_down import time_to_foot_down
-from sensors.processing.gait import gait_analysis
+from sensors.processing.gait import GaitResult, gait_analysis
 from sensors.processing.holds import hold_analysis
 from sensors.processing.perturbation import detect_perturbation_instants, perturbation_response
 from sensors.processing.pipeline import AngleBlock
@@ -260,6 +260,11 @@ def _longest_valid_run(valid: np.ndarray) -> slice:
     return slice(start, stop)
 
 
+#: Walking is also measured in consecutive windows of this length, s: their spread is the
+#: within-session measurement error a re-test comparison needs (as stance's windows).
+GAIT_WINDOW_S = 10.0
+
+
 def _gait(data: SessionData) -> list[Measure]:
     start, end = task_window(data)
     t = data.frame.time_s
@@ -267,29 +272,40 @@ def _gait(data: SessionData) -> list[Measure]:
     q = data.angles.orientation[:, k]
     usable = (t >= start) & (t <= end) & data.frame.valid[:, k] & np.isfinite(q).all(axis=1)
     run = _longest_valid_run(usable)
-    r = gait_analysis(
-        t[run],
-        q[run],
-        data.frame.acc_m_s2[run, k],
-        data.frame.gyr_rad_s[run, k],
-        data.mount_q[Placement.PELVIS],
-    )
-    g, src = "gait", "McCamley 2012; Moe-Nilssen & Helbostad 2004; Bolink 2016"
+
+    def bout(part: slice) -> GaitResult:
+        acc, gyr = data.frame.acc_m_s2[part, k], data.frame.gyr_rad_s[part, k]
+        return gait_analysis(t[part], q[part], acc, gyr, data.mount_q[Placement.PELVIS])
+
+    rows = _gait_rows(bout(run), None)
+    window = round(GAIT_WINDOW_S * data.frame.rate_hz)
+    starts = range(run.start, run.stop - window + 1, window)
+    windows = []
+    for n, first in enumerate(starts if len(starts) >= 2 else (), start=1):
+        try:
+            windows += [m for m in _gait_rows(bout(slice(first, first + window)), n) if m.name != "steps"]
+        except ProcessingError:
+            continue  # too few steps in this window: it adds no error estimate
+    return rows + windows
+
+
+def _gait_rows(r: GaitResult, repetition: int | None) -> list[Measure]:
+    g, src, n = "gait", "McCamley 2012; Moe-Nilssen & Helbostad 2004; Bolink 2016", repetition
     return [
-        Measure(g, "steps", float(len(r.initial_contacts_s)), "1", src),
-        Measure(g, "cadence", r.cadence_steps_per_min, "steps/min", src),
-        Measure(g, "left_step_time", r.left_step_time_s, "s", src),
-        Measure(g, "right_step_time", r.right_step_time_s, "s", src),
-        Measure(g, "step_time_symmetry_index", r.step_time_symmetry_index_pct, "%", "Zifchock 2008"),
-        Measure(g, "step_regularity", r.step_regularity, "1", src),
-        Measure(g, "stride_regularity", r.stride_regularity, "1", src),
-        Measure(g, "stride_time", r.stride_time_s, "s", src),
-        Measure(g, "harmonic_ratio_ap", r.harmonic_ratio_ap, "1", src),
-        Measure(g, "harmonic_ratio_v", r.harmonic_ratio_v, "1", src),
-        Measure(g, "harmonic_ratio_ml", r.harmonic_ratio_ml, "1", src),
-        Measure(g, "pelvic_tilt_range", float(np.median(r.pelvic_tilt_range_deg)), "deg", src),
-        Measure(g, "pelvic_obliquity_range", float(np.median(r.pelvic_obliquity_range_deg)), "deg", src),
-        Measure(g, "pelvic_rotation_range", float(np.median(r.pelvic_rotation_range_deg)), "deg", src),
+        Measure(g, "steps", float(len(r.initial_contacts_s)), "1", src, n),
+        Measure(g, "cadence", r.cadence_steps_per_min, "steps/min", src, n),
+        Measure(g, "left_step_time", r.left_step_time_s, "s", src, n),
+        Measure(g, "right_step_time", r.right_step_time_s, "s", src, n),
+        Measure(g, "step_time_symmetry_index", r.step_time_symmetry_index_pct, "%", "Zifchock 2008", n),
+        Measure(g, "step_regularity", r.step_regularity, "1", src, n),
+        Measure(g, "stride_regularity", r.stride_regularity, "1", src, n),
+        Measure(g, "stride_time", r.stride_time_s, "s", src, n),
+        Measure(g, "harmonic_ratio_ap", r.harmonic_ratio_ap, "1", src, n),
+        Measure(g, "harmonic_ratio_v", r.harmonic_ratio_v, "1", src, n),
+        Measure(g, "harmonic_ratio_ml", r.harmonic_ratio_ml, "1", src, n),
+        Measure(g, "pelvic_tilt_range", float(np.median(r.pelvic_tilt_range_deg)), "deg", src, n),
+        Measure(g, "pelvic_obliquity_range", float(np.median(r.pelvic_obliquity_range_deg)), "deg", src, n),
+        Measure(g, "pelvic_rotation_range", float(np.median(r.pelvic_rotation_range_deg)), "deg", src, n),
     ]
 
 

@@ -139,3 +139,26 @@ def test_dual_and_single_task_sessions_are_kept_apart(tmp_path, capsys):
     with h5py.File(old, "a") as f:
         f.attrs["protocol_json"] = "{}"
     assert read_recording(old).condition.task == "unknown"
+
+
+def test_gait_gets_verdicts_from_its_10_s_windows():
+    import asyncio
+
+    from sensors.processing import SessionRunner, SessionSettings
+    from sensors.processing.collector import SessionCollector
+    from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+
+    def walk(seed):
+        source = SimulatedSource(make_drill("gait", DrillOptions(seed=seed)), seed=seed)
+        collector = SessionCollector()
+        asyncio.run(SessionRunner(source, [collector], SessionSettings()).run())
+        return collector.analysis("gait")
+
+    base, retest = walk(1), walk(2)
+    windows = {m.repetition for m in base.measures if m.repetition is not None}
+    assert len(windows) >= 2
+    comparison = compare_results(base, retest)
+    cadence = comparison.row("cadence")
+    assert cadence.basis is MdcBasis.WITHIN_SESSION and math.isfinite(cadence.mdc95)
+    assert cadence.verdict is not Verdict.NOT_JUDGED
+    assert comparison.row("steps").verdict is Verdict.NOT_JUDGED  # a count
