@@ -108,3 +108,25 @@ def test_pdf_page_one_is_the_summary(library, tmp_path):
     assert text.index("Key measures") < text.index("Flags")
     pages = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
     assert 2 <= int(re.search(r"Pages:\s+(\d+)", pages).group(1)) <= 8
+
+
+def test_trend_axes_do_not_turn_noise_into_slopes_and_ignore_the_time_of_day():
+    from datetime import datetime, timedelta, timezone
+
+    from recordings.catalogue import catalogue
+    from recordings.report_plots import TrendSeries, honest_limits, session_positions, trend
+
+    info = catalogue().info("forward-bend", "mean_lumbar_contribution_end_range")
+    low, high = honest_limits([47.30, 47.45], info, 17.9)
+    assert high - low >= 2 * 17.9  # 0.15 % of noise sits flat inside the MDC band
+    low, high = honest_limits([47.30, 47.45], info, float("nan"))
+    assert high - low >= 0.2 * 47.3
+    tz = timezone(timedelta(hours=1))
+    morning, evening = datetime(2026, 11, 2, 8, 5, tzinfo=tz), datetime(2026, 11, 2, 18, 40, tzinfo=tz)
+    later = datetime(2026, 11, 16, 9, 0, tzinfo=tz)
+    x = session_positions([evening, later, morning])
+    assert x[evening] - x[morning] == 0.25  # same day: next to each other, not ten hours apart
+    assert x[later] - x[morning] == 14.0  # whole days between visits
+    fig = trend([TrendSeries(info, [(morning, 47.3), (later, 47.45)], 17.9)])
+    labels = [t.get_text() for t in fig.axes[-1].get_xticklabels()]
+    assert labels == ["02 Nov 2026", "16 Nov 2026"]
