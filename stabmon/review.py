@@ -11,6 +11,7 @@ from pathlib import Path
 
 from recordings import read_recording
 from recordings.analysis import analyze_recording
+from recordings.catalogue import catalogue
 from recordings.compare import (
     Comparison,
     MdcBasis,
@@ -109,7 +110,10 @@ def run_analyze(args: argparse.Namespace) -> int:
         recording = read_recording(path)
         label = f"[{k}/{len(args.files)}] {path.name}" if len(args.files) > 1 else path.name
         result = analyze_with_progress(recording, label)
-        print(f"{path}  (subject {recording.subject_id}, {recording.duration_s:.0f} s)")
+        print(
+            f"{path}  (subject {recording.subject_id}, {catalogue().drill_title(recording.drill)}, "
+            f"{recording.condition.label}, {recording.duration_s:.0f} s)"
+        )
         print(format_measures(result, repetitions=args.repetitions))
     return 0
 
