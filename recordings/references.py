@@ -13,8 +13,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from scipy import stats
-
 from recordings.catalogue import MEAN_PREFIX, catalogue
 from recordings.conditions import Condition
 from recordings.subjects import Demographics
@@ -173,7 +171,7 @@ def _judge(reference: Reference, value: float, drill: str) -> Standing:
         return Standing(r, f"{shown}: no comparison", None)
     if r.kind == "normal":
         z = (value - r.mean) / r.sd
-        pct = float(stats.norm.cdf(z) * 100.0)
+        pct = 50.0 * (1.0 + math.erf(z / math.sqrt(2.0)))  # normal CDF, %
         outside = abs(z) > 1.96
         where = "outside" if outside else "inside"
         text = (
