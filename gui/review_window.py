@@ -34,6 +34,7 @@ from recordings.compare import Verdict
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
 from recordings.measure_table import session_rows
+from recordings.protocol_results import visit_of
 from recordings.report import build_report, subject_history
 from recordings.subjects import SubjectError, load_subject
 from sensors.processing.analysis import drill_family
@@ -314,6 +315,7 @@ class ReviewWindow(QMainWindow):
             clinic=settings.clinic,
             clinician=settings.clinician,
             baseline_note=reviewed.baseline_note,
+            visit=visit_of(reviewed.library, reviewed.recording, reviewed.measures),
         )
         written = report.write_pdf(path) if path.suffix.lower() == ".pdf" else report.write_html(path)
         self.statusBar().showMessage(f"Report written to {written}")

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from recordings.analysis import analyze_recording
 from recordings.catalogue import MeasureInfo, catalogue, format_number
 from recordings.conditions import Condition
 from recordings.library import SessionLibrary
+from recordings.reader import Recording, read_recording
 from recordings.references import RatioRule, ReferenceSet
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.comparison import symmetry_index_pct
@@ -210,6 +212,27 @@ def visit_sessions(
         except ProcessingError:
             continue
     return out
+
+
+def visit_of(
+    library: SessionLibrary,
+    recording: Recording,
+    measures: AnalysisResult,
+    analyze: Callable[[Path], AnalysisResult] | None = None,
+) -> list[ProtocolSummary]:
+    """The protocol results of the visit (local day) the recording belongs to; the recording
+    itself with `measures`, the others analysed by `analyze` (default `analyze_recording`)."""
+    day = datetime.fromisoformat(str(recording.attributes["created_utc"])).astimezone().date()
+    current = recording.path.resolve()
+    others = analyze or (lambda path: analyze_recording(read_recording(path)))
+    return summarise(
+        visit_sessions(
+            library,
+            recording.subject_id,
+            day,
+            lambda path: measures if path.resolve() == current else others(path),
+        )
+    )
 
 
 def format_visit(summaries: Sequence[ProtocolSummary], references: ReferenceSet) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
 from pathlib import Path
 
 from gui.model.settings import default_settings_path, load_settings
@@ -12,7 +11,7 @@ from recordings.analysis import replay
 from recordings.compare import SessionFacts, compare_results, find_baseline, library_for
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
-from recordings.protocol_results import summarise, visit_sessions
+from recordings.protocol_results import visit_of
 from recordings.reader import Recording
 from recordings.references import reference_set
 from recordings.report import build_report, subject_history
@@ -102,17 +101,11 @@ def run_report(args: argparse.Namespace) -> int:
         measures,
         lambda path, k, n: analyze_with_progress(read_recording(path), f"history [{k}/{n}] {path.name}"),
     )
-    day = datetime.fromisoformat(str(recording.attributes["created_utc"])).astimezone().date()
-    current = recording.path.resolve()
-    visit = summarise(
-        visit_sessions(
-            library,
-            recording.subject_id,
-            day,
-            lambda path: measures
-            if path.resolve() == current
-            else analyze_with_progress(read_recording(path), f"visit {path.name}"),
-        )
+    visit = visit_of(
+        library,
+        recording,
+        measures,
+        lambda path: analyze_with_progress(read_recording(path), f"visit {path.name}"),
     )
     settings = load_settings(default_settings_path())
     report = build_report(
