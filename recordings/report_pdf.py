@@ -107,6 +107,9 @@ class _Pages:
         available = PAGE_H_PT - 2 * MARGIN_PT - 30
         if height > available:
             width, height = width * available / height, available
+        remaining = PAGE_H_PT - MARGIN_PT - self.y - 28
+        if height > remaining >= 0.6 * height:  # shrink a little rather than leave the page part-empty
+            width, height = width * remaining / height, remaining
         self.room(height + 28)
         left = MARGIN_PT
         ax = self.fig.add_axes(
