@@ -55,9 +55,11 @@ def test_review_shows_the_measures_and_the_change_since_the_baseline(qtbot, libr
     assert not any("_" in name or "nan" in v[0] for name, v in shown.items())
     expected = compare_results(analyze_recording(read_recording(baseline)), offline)
     compared = _table(window.comparison)
-    assert set(compared) == {r.name for r in expected.rows}
+    assert set(compared) == {r.info.name for r in expected.rows}  # the catalogue's names
     for row in expected.rows:
-        assert compared[row.name][4] == row.verdict.value
+        assert compared[row.info.name][2] == row.change_text
+        assert compared[row.info.name][4] == row.verdict.value
+    assert not any("e-1" in v[2] or "nan" in "".join(v) for v in compared.values())
     assert baseline.name in window.baseline_note.text()
 
     # Scrubbing moves the cursor and the sway plot follows it.
