@@ -12,7 +12,7 @@ from gui.model.live import TIME, TRUNK_AP
 from gui.review_window import ReviewWindow
 from recordings import read_recording
 from recordings.analysis import analyze_recording
-from recordings.compare import compare_results
+from recordings.compare import Verdict, compare_results
 from recordings.measure_table import session_rows
 from sensors.placements import Placement
 from stabmon.cli import main as stabmon
@@ -75,7 +75,8 @@ def test_review_shows_the_measures_and_the_change_since_the_baseline(qtbot, libr
     assert (tmp_path / "bids" / "dataset_description.json") in bids
     report = window.write_report(tmp_path / "report.html")
     text = report.read_text(encoding="utf-8")
-    assert ("P020" in text and "within measurement error" in text) or "real change" in text
+    assert "P020" in text and "Change since the baseline" in text
+    assert any(f">{v.value}<" in text for v in Verdict)  # each row's verdict is shown
 
 
 def test_the_first_session_is_its_own_baseline(qtbot, library: Path):
