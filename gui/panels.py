@@ -27,6 +27,9 @@ from gui.model.calibration_check import CalibrationCheck
 from gui.model.clinic import RecordingResult, describe_health
 from gui.model.dual_task import DualTaskEffect
 from gui.model.protocols import DrillProtocol
+from recordings.catalogue import catalogue
+from recordings.conditions import condition_for
+from recordings.measure_table import session_rows
 from sensors.ble.scan import DiscoveredSensor
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement
@@ -270,7 +273,7 @@ class ResultsPanel(QGroupBox):
         super().__init__("Results")
         self.title = QLabel("No recording yet.")
         self.title.setWordWrap(True)
-        self.table = table_widget(("measure", "value", "unit"))
+        self.table = table_widget(("measure", "value"))
         self.dual = QLabel("")
         self.dual.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -280,13 +283,16 @@ class ResultsPanel(QGroupBox):
 
     def show_result(self, result: RecordingResult) -> None:
         self.title.setText(
-            f"{result.protocol}, repetition {result.repetition} ({result.condition}) → {result.path.name}"
+            f"{result.protocol}, repetition {result.repetition} "
+            f"({condition_for(result.drill, result.condition).label}) → {result.path.name}"
         )
-        measures = [m for m in result.measures.measures if m.repetition is None] if result.measures else []
-        self.table.setRowCount(len(measures))
-        for row, m in enumerate(measures):
-            for col, text in enumerate((m.name, f"{m.value:.4g}", m.unit)):
-                self.table.setItem(row, col, read_only_cell(text))
+        rows = session_rows(result.measures) if result.measures else []
+        self.table.setRowCount(len(rows))
+        for row, r in enumerate(rows):
+            for col, text in enumerate((r.name, r.text)):
+                cell = read_only_cell(text)
+                cell.setToolTip(f"{r.info.meaning}\nSource: {r.info.source}")
+                self.table.setItem(row, col, cell)
         if result.problem:
             self.title.setText(self.title.text() + f"\nNo measures: {result.problem}")
 
@@ -294,12 +300,18 @@ class ResultsPanel(QGroupBox):
         if effect is None:
             self.dual.setText("")
             return
-        parts = [f"{name} {value:+.0f} %" for name, value in effect.effects_pct.items()]
+        parts = [
+            f"{catalogue().info('quiet-stance', name).name} {value:+.0f} %"
+            for name, value in effect.effects_pct.items()
+        ]
         text = "Dual-task effect on sway (negative = cost): " + ", ".join(parts)
         if effect.cognitive is not None:
             c = effect.cognitive
-            text += (
-                f"\nCognitive task: {c.responses} answers, {100 * c.accuracy:.0f} % correct, "
-                f"{c.correct_per_min:.1f} correct/min, {c.mean_response_time_s:.1f} s per answer"
-            )
+            if c.responses == 0:
+                text += "\nCognitive task: Not measured — no answers were given"
+            else:
+                text += (
+                    f"\nCognitive task: {c.responses} answers, {100 * c.accuracy:.0f} % correct, "
+                    f"{c.correct_per_min:.1f} correct/min, {c.mean_response_time_s:.1f} s per answer"
+                )
         self.dual.setText(text)

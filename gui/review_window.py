@@ -4,7 +4,6 @@ the live view's plots and the measures, the change since the baseline, and expor
 from __future__ import annotations
 
 import concurrent.futures
-import math
 from pathlib import Path
 
 import numpy as np
@@ -27,18 +26,31 @@ from PySide6.QtWidgets import (
 
 from gui.model.live import TIME, bend_curves, perturbation_responses, sway
 from gui.model.review import ReviewedRecording, review
+from gui.model.settings import default_settings_path, load_settings
 from gui.panels import read_only_cell, table_widget
 from gui.plots import AngleTraces, BendCurvesPlot, PerturbationPlot, SwayPlot, show_side_plots
+from recordings.catalogue import catalogue
 from recordings.compare import Verdict
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
+from recordings.measure_table import session_rows
+from recordings.protocol_results import visit_of
 from recordings.report import build_report, subject_history
+from recordings.subjects import SubjectError, load_subject
 from sensors.processing.analysis import drill_family
 from sensors.processing.errors import ProcessingError
 
 #: Seconds of data around the cursor that the sway plot shows.
 SWAY_WINDOW_S = 20.0
-VERDICT_COLOURS = {Verdict.REAL: "#0d47a1"}  # a change beyond measurement error stands out
+#: A change beyond measurement error stands out: better in green, worse in red, undirected in blue.
+VERDICT_COLOURS = {
+    Verdict.BETTER: "#1b5e20",
+    Verdict.WORSE: "#b71c1c",
+    Verdict.CHANGED: "#0d47a1",
+    Verdict.POSSIBLY_BETTER: "#558b2f",
+    Verdict.POSSIBLY_WORSE: "#c62828",
+    Verdict.POSSIBLY_CHANGED: "#1565c0",
+}
 
 
 class ReviewWindow(QMainWindow):
@@ -63,7 +75,7 @@ class ReviewWindow(QMainWindow):
         self.sway = SwayPlot()
         self.bends = BendCurvesPlot()
         self.perturbations = PerturbationPlot()
-        self.measures = table_widget(("measure", "value", "unit", "source"))
+        self.measures = table_widget(("measure", "value", "source"))
         self.comparison = table_widget(("measure", "baseline", "re-test", "change", "MDC95", "verdict"))
         self.baseline_note = QLabel("")
         self.baseline_note.setWordWrap(True)
@@ -71,7 +83,7 @@ class ReviewWindow(QMainWindow):
         compare_layout = QVBoxLayout(compare_tab)
         compare_layout.addWidget(self.baseline_note)
         compare_layout.addWidget(self.comparison)
-        tabs = QTabWidget()
+        tabs = self.tabs = QTabWidget()
         tabs.addTab(self.measures, "Measures")
         tabs.addTab(compare_tab, "Change since baseline")
         side = QWidget()
@@ -170,7 +182,8 @@ class ReviewWindow(QMainWindow):
         lost = {p.value: int(rec.lost_before[p].sum()) for p in rec.samples}
         quality = ", ".join(f"{p} {n} samples lost" for p, n in lost.items())
         self.header.setText(
-            f"<b>Subject {rec.subject_id}</b> · {rec.drill} · {created} UTC · "
+            f"<b>Subject {rec.subject_id}</b> · {catalogue().drill_title(rec.drill)} · "
+            f"{rec.condition.label} · {created} UTC · "
             f"{rec.duration_s:.1f} s · {quality}"
             f"<br>{rec.path}"
             + (
@@ -198,23 +211,32 @@ class ReviewWindow(QMainWindow):
         self._set_loaded(True)
 
     def _show_measures(self, reviewed: ReviewedRecording) -> None:
-        measures = (
-            [m for m in reviewed.measures.measures if m.repetition is None] if reviewed.measures else []
-        )
-        self.measures.setRowCount(len(measures))
-        for row, m in enumerate(measures):
-            for col, text in enumerate((m.name, f"{m.value:.4g}", m.unit, m.source)):
-                self.measures.setItem(row, col, read_only_cell(text))
+        rows = session_rows(reviewed.measures) if reviewed.measures else []
+        self.measures.setRowCount(len(rows))
+        for row, r in enumerate(rows):
+            for col, text in enumerate((r.name, r.text, r.info.source)):
+                cell = read_only_cell(text)
+                cell.setToolTip(r.info.meaning)
+                self.measures.setItem(row, col, cell)
 
     def _show_comparison(self, reviewed: ReviewedRecording) -> None:
-        self.baseline_note.setText(reviewed.baseline_note)
+        warnings = reviewed.comparison.warnings if reviewed.comparison else ()
+        self.baseline_note.setText("\n".join([reviewed.baseline_note, *(f"⚠ {w}" for w in warnings)]))
         rows = reviewed.comparison.rows if reviewed.comparison else ()
         self.comparison.setRowCount(len(rows))
         for row, r in enumerate(rows):
-            mdc = f"{r.mdc95:.3g}" if math.isfinite(r.mdc95) else "—"
-            texts = (r.name, f"{r.baseline:.4g}", f"{r.retest:.4g}", f"{r.change:+.3g}", mdc, r.verdict.value)
+            texts = (
+                r.info.name,
+                r.info.format(r.baseline),
+                r.info.format(r.retest),
+                r.change_text,
+                r.mdc_text,
+                r.verdict.value,
+            )
+            tip = f"MDC95 from: {r.basis.value}" + (f" — {r.basis_note}" if r.basis_note else "")
             for col, text in enumerate(texts):
                 item = read_only_cell(text)
+                item.setToolTip(tip)
                 if r.verdict in VERDICT_COLOURS:
                     item.setForeground(pg.mkColor(VERDICT_COLOURS[r.verdict]))
                 self.comparison.setItem(row, col, item)
@@ -278,7 +300,23 @@ class ReviewWindow(QMainWindow):
                 return None
             path = Path(chosen)
         history = subject_history(reviewed.library, reviewed.recording, reviewed.measures)
-        report = build_report(reviewed.session, reviewed.measures, reviewed.comparison, history)
+        try:
+            subject = load_subject(reviewed.library.root, reviewed.recording.subject_id)
+        except SubjectError as error:
+            self.statusBar().showMessage(str(error))
+            subject = None
+        settings = load_settings(default_settings_path())
+        report = build_report(
+            reviewed.session,
+            reviewed.measures,
+            reviewed.comparison,
+            history,
+            subject=subject,
+            clinic=settings.clinic,
+            clinician=settings.clinician,
+            baseline_note=reviewed.baseline_note,
+            visit=visit_of(reviewed.library, reviewed.recording, reviewed.measures),
+        )
         written = report.write_pdf(path) if path.suffix.lower() == ".pdf" else report.write_html(path)
         self.statusBar().showMessage(f"Report written to {written}")
         return written

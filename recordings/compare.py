@@ -1,5 +1,12 @@
-"""Re-test comparison: a session's measures against the subject's baseline, with the change
-judged against measurement error (MDC95), as METRICS.md §7 asks."""
+"""Re-test comparison: a session's measures against the subject's baseline in the same drill and
+condition, each change judged against a minimal detectable change (MDC95, METRICS.md §7) and
+given a direction from the measures catalogue.
+
+The MDC comes from, in this order: a published test–retest value in the reference file, the
+clinic's own (`--mdc`), or the spread of the repetitions within the two sessions — a lower bound,
+since it does not see day-to-day re-placement of the sensors, so a change beyond it alone is
+only "possibly" real.
+"""
 
 from __future__ import annotations
 
@@ -7,46 +14,131 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
+from recordings.catalogue import MEAN_PREFIX, Better, MeasureInfo, catalogue
+from recordings.conditions import Condition
+from recordings.library import SessionEntry, SessionLibrary
+from recordings.reader import Recording
+from recordings.references import ReferenceSet, bundled_references
+from recordings.subjects import Demographics
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.comparison import mdc95_between_session_means
 from sensors.processing.errors import ProcessingError
 
+#: Recording lengths that differ by more than this fraction get a warning.
+LENGTH_TOLERANCE = 0.2
+
+
+class ConditionMismatchError(ValueError):
+    """Two sessions in different conditions (e.g. single- and dual-task): never compared."""
+
 
 class Verdict(StrEnum):
-    REAL = "real change"
-    WITHIN_ERROR = "within measurement error"
-    NO_MDC = "no MDC available"
+    BETTER = "better"
+    WORSE = "worse"
+    CHANGED = "real change"  # beyond the MDC, for a measure with no better direction
+    POSSIBLY_BETTER = "possibly better"  # beyond only a lower-bound MDC
+    POSSIBLY_WORSE = "possibly worse"
+    POSSIBLY_CHANGED = "possible change"
+    NO_REAL_CHANGE = "no real change"
+    NOT_JUDGED = "not judged"
+
+
+class MdcBasis(StrEnum):
+    PUBLISHED = "published test–retest"
+    CLINIC = "clinic's MDC"
+    WITHIN_SESSION = "within-session repetitions (lower bound)"
+    NONE = "none"
 
 
 @dataclass(frozen=True)
 class ChangeRow:
-    """One measure in both sessions. mdc95 is NaN when no error estimate exists; mdc_basis
-    says where it came from."""
+    """One measure in both sessions; mdc95 NaN when there is no error estimate."""
 
-    group: str
-    name: str
-    unit: str
+    info: MeasureInfo
     baseline: float
     retest: float
     mdc95: float
-    mdc_basis: str
+    basis: MdcBasis
+    basis_note: str = ""
+
+    @property
+    def name(self) -> str:
+        """The analysis key (e.g. 'mean_trunk_flexion')."""
+        return self.info.key
 
     @property
     def change(self) -> float:
         return self.retest - self.baseline
 
     @property
+    def change_pct(self) -> float:
+        """Change relative to the baseline, % (NaN when the baseline is 0 or the unit is %)."""
+        if self.info.unit == "%" or not math.isfinite(self.change) or self.baseline == 0:
+            return math.nan
+        return 100.0 * self.change / abs(self.baseline)
+
+    @property
     def verdict(self) -> Verdict:
-        if not (math.isfinite(self.mdc95) and math.isfinite(self.change)):
-            return Verdict.NO_MDC
-        return Verdict.REAL if abs(self.change) > self.mdc95 else Verdict.WITHIN_ERROR
+        if not (self.info.judged and math.isfinite(self.change) and math.isfinite(self.mdc95)):
+            return Verdict.NOT_JUDGED
+        resolution = 10.0**-self.info.decimals / self.info.scale  # a change the display cannot show
+        if abs(self.change) <= max(self.mdc95, resolution):
+            return Verdict.NO_REAL_CHANGE
+        tentative = self.basis is MdcBasis.WITHIN_SESSION
+        better = self.info.better
+        if better is Better.NONE:
+            return Verdict.POSSIBLY_CHANGED if tentative else Verdict.CHANGED
+        if better is Better.TOWARD_ZERO:
+            improved = abs(self.retest) < abs(self.baseline)
+        else:
+            improved = (self.change > 0) == (better is Better.HIGHER)
+        if improved:
+            return Verdict.POSSIBLY_BETTER if tentative else Verdict.BETTER
+        return Verdict.POSSIBLY_WORSE if tentative else Verdict.WORSE
+
+    @property
+    def mdc_text(self) -> str:
+        """'≥ 2.1 °' for a lower bound, '32 s', or '—'."""
+        if not math.isfinite(self.mdc95):
+            return "—"
+        text = self.info.format(self.mdc95)
+        return f"≥ {text}" if self.basis is MdcBasis.WITHIN_SESSION else text
+
+    @property
+    def change_text(self) -> str:
+        if self.info.kind == "flag" and not self.info.mean_of_repetitions:
+            return (
+                "same"
+                if self.change == 0
+                else f"{self.info.format(self.baseline)} → {self.info.format(self.retest)}"
+            )
+        pct, text = self.change_pct, self.info.format_change(self.change)
+        return text + (f" ({pct:+.0f} %)" if math.isfinite(pct) and text[0] != "0" else "")
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    """What a comparison checks besides the measures."""
+
+    name: str
+    condition: Condition
+    duration_s: float
+    sensors: tuple[str, ...]
+
+    @classmethod
+    def of(cls, recording: Recording) -> SessionFacts:
+        sensors = tuple(f"{p.value}: {s.family.value} {s.model}" for p, s in recording.sensors.items())
+        return cls(recording.path.name, recording.condition, recording.duration_s, sensors)
 
 
 @dataclass(frozen=True)
 class Comparison:
     drill: str
     rows: tuple[ChangeRow, ...]
+    warnings: tuple[str, ...] = ()
+    condition: Condition | None = None
 
     def row(self, name: str) -> ChangeRow:
         for r in self.rows:
@@ -55,38 +147,91 @@ class Comparison:
         raise KeyError(f"{self.drill}: no compared measure {name!r}")
 
 
-#: Bookkeeping counts that are shown but never judged.
-_COUNTS = frozenset({"repetitions", "repetitions_not_measured", "repetitions_skipped_for_gaps", "steps"})
+def check_comparable(baseline: SessionFacts, retest: SessionFacts) -> list[str]:
+    """Warnings for sessions that differ in ways that bias the change; ConditionMismatchError
+    for sessions in different known conditions."""
+    warnings = []
+    a, b = baseline.condition, retest.condition
+    if a != b:
+        if "unknown" not in (a.task, b.task):
+            raise ConditionMismatchError(
+                f"{baseline.name} ({a.label}) and {retest.name} ({b.label}) were recorded in different "
+                "conditions: they are not compared"
+            )
+        warnings.append(f"conditions may differ: baseline {a.label}, re-test {b.label}")
+    longer = max(baseline.duration_s, retest.duration_s)
+    if longer > 0 and abs(baseline.duration_s - retest.duration_s) > LENGTH_TOLERANCE * longer:
+        warnings.append(
+            f"recording lengths differ ({baseline.duration_s:.0f} s vs {retest.duration_s:.0f} s): "
+            "path lengths, counts and fatigue measures grow with length"
+        )
+    if set(baseline.sensors) != set(retest.sensors):
+        before, after = "; ".join(baseline.sensors), "; ".join(retest.sensors)
+        warnings.append(f"sensor sets differ (baseline {before} — re-test {after})")
+    return warnings
 
 
 def compare_results(
-    baseline: AnalysisResult, retest: AnalysisResult, published_mdc95: Mapping[str, float] | None = None
+    baseline: AnalysisResult,
+    retest: AnalysisResult,
+    clinic_mdc95: Mapping[str, float] | None = None,
+    *,
+    references: ReferenceSet | None = None,
+    demographics: Demographics | None = None,
+    facts: tuple[SessionFacts, SessionFacts] | None = None,
 ) -> Comparison:
-    """Session-level measures present in both results. The MDC95 is the published (or clinic's own
-    test–retest) value when `published_mdc95` has the measure, else it comes from the spread of
-    the repetitions (bends, rises, perturbations, stance windows) in the two sessions."""
+    """Session-level measures present in both results, each with its MDC95 (published, else the
+    clinic's, else within-session) and verdict. `facts` (baseline, re-test) adds the warnings and
+    refuses different conditions."""
     if baseline.drill != retest.drill:
         raise ValueError(f"cannot compare a {baseline.drill} session with a {retest.drill} session")
-    published = dict(published_mdc95 or {})
+    warnings = check_comparable(*facts) if facts else []
+    refs = references if references is not None else bundled_references()
+    clinic = dict(clinic_mdc95 or {})
+    cat = catalogue()
     base_rows = {m.name: m for m in baseline.measures if m.repetition is None}
     rows = []
     for m in retest.measures:
         if m.repetition is not None or m.name not in base_rows:
             continue
-        b = base_rows[m.name]
-        mdc, basis = math.nan, ""
-        if m.name in published:
-            mdc, basis = published[m.name], "published / clinic test-retest"
-        elif m.name not in _COUNTS:
-            mdc, basis = _from_repetitions(baseline, retest, m.name.removeprefix("mean_"))
-        rows.append(ChangeRow(m.group, m.name, m.unit, b.value, m.value, mdc, basis))
-    return Comparison(retest.drill, tuple(rows))
+        info = cat.info(retest.drill, m.name)
+        mdc, basis, note = math.nan, MdcBasis.NONE, ""
+        if info.judged:
+            published = refs.mdc(retest.drill, m.name, demographics)
+            if published is not None:
+                mdc, basis = published.mdc95, MdcBasis.PUBLISHED
+                note = f"{published.source.split(' (')[0]}, {published.population}"
+            elif m.name in clinic or m.name.removeprefix(MEAN_PREFIX) in clinic:
+                mdc = clinic.get(m.name, clinic.get(m.name.removeprefix(MEAN_PREFIX), math.nan))
+                basis = MdcBasis.CLINIC
+            else:
+                mdc, note = _from_repetitions(baseline, retest, m.name.removeprefix(MEAN_PREFIX))
+                basis = MdcBasis.WITHIN_SESSION if math.isfinite(mdc) else MdcBasis.NONE
+        rows.append(ChangeRow(info, base_rows[m.name].value, m.value, mdc, basis, note))
+    condition = facts[1].condition if facts else None
+    return Comparison(retest.drill, tuple(rows), tuple(warnings), condition)
 
 
 def _from_repetitions(baseline: AnalysisResult, retest: AnalysisResult, name: str) -> tuple[float, str]:
     a = [m.value for m in baseline.measures if m.name == name and m.repetition is not None]
     b = [m.value for m in retest.measures if m.name == name and m.repetition is not None]
     try:
-        return mdc95_between_session_means(a, b), f"repetitions ({len(a)} + {len(b)})"
+        return mdc95_between_session_means(a, b), f"{len(a)} + {len(b)} repetitions"
     except ProcessingError:
         return math.nan, ""
+
+
+def library_for(recording: Recording, data_dir: Path | None) -> SessionLibrary:
+    """A file in a library compares within its own library; any other within `data_dir`'s."""
+    in_library = recording.path.parent.name == f"sub-{recording.subject_id}"
+    return SessionLibrary(recording.path.parent.parent if in_library else data_dir)
+
+
+def find_baseline(library: SessionLibrary, recording: Recording) -> tuple[SessionEntry | None, str]:
+    """The subject's first sound session of the recording's drill in its condition, recorded
+    before it (None when this recording is the first), and a note saying which or why not."""
+    entry = library.baseline(recording.subject_id, recording.drill, recording.condition)
+    what = f"{recording.drill} ({recording.condition.label})"
+    if entry is None or entry.path.resolve() == recording.path.resolve():
+        return None, f"first {what} session of subject {recording.subject_id}: it is the baseline"
+    return entry, f"baseline: {entry.path.name}"

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from recordings import schema
+from recordings.conditions import session_label
 from recordings.reader import Recording
 from sensors.processing.collector import SessionCollector
 from sensors.processing.pipeline import AngleBlock
@@ -145,7 +146,7 @@ def export_bids(
     frame = Frame.concatenate(collector.frames)
     angles = AngleBlock.concatenate(collector.blocks)
     subject = bids_label(recording.subject_id)
-    task = bids_label(recording.drill)
+    task = bids_label(session_label(recording.drill, recording.condition))
     motion_dir = dataset_dir / f"sub-{subject}" / "motion"
     motion_dir.mkdir(parents=True, exist_ok=True)
     run = 1
@@ -331,8 +332,8 @@ def _sidecar(
         "InstitutionalDepartmentName": info.department_name,
     }
     return {
-        "TaskName": recording.drill,
-        "TaskDescription": f"stabmon drill {recording.drill}",
+        "TaskName": session_label(recording.drill, recording.condition),
+        "TaskDescription": f"stabmon drill {recording.drill}; condition: {recording.condition.label}",
         "SamplingFrequency": rate,
         "SamplingFrequencyEffective": _effective_rate(frame),
         "TrackingSystemName": "stabmon wearable IMUs",

@@ -4,7 +4,8 @@ Files (comma separated, header row, '.' decimal, empty cell for a missing value)
   <stem>_raw_<placement>.csv   raw samples as received (SI, sensor frame, device and session time)
   <stem>_angles.csv            synchronised segment and lumbar angles, degrees, with gap flags
   <stem>_events.csv            events
-  <stem>_measures.csv          the drill's measures table (when given)
+  <stem>_measures.csv          the drill's measures table (when given), named as the measures
+                               catalogue names them; `key` is the analysis key for scripts
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from recordings.catalogue import catalogue
 from recordings.reader import Recording
 from sensors.processing.analysis import AnalysisResult
 
@@ -84,19 +86,35 @@ def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | N
         )
     )
     if measures is not None:
-        rows = measures.measures
-        written.append(
-            _write(
-                out_dir / f"{stem}_measures.csv",
-                ["group", "name", "repetition", "value", "unit", "source"],
-                [
-                    np.array([m.group for m in rows], dtype=object),
-                    np.array([m.name for m in rows], dtype=object),
-                    np.array(["" if m.repetition is None else m.repetition for m in rows], dtype=object),
-                    np.array([m.value for m in rows], dtype=float),
-                    np.array([m.unit for m in rows], dtype=object),
-                    np.array([m.source for m in rows], dtype=object),
-                ],
-            )
-        )
+        written.append(_write_measures(out_dir / f"{stem}_measures.csv", measures, recording.condition.label))
     return written
+
+
+def _write_measures(path: Path, result: AnalysisResult, condition: str) -> Path:
+    """Measures with the catalogue's names and units: `shown` is the value as a clinician reads it
+    ("Not measured — why" for a missing one), `value` full precision in `unit` (empty if missing),
+    with the drill and its condition on every row."""
+    cat = catalogue()
+    rows = [(m, cat.info(result.drill, m.name)) for m in result.measures]
+    return _write(
+        path,
+        ["drill", "condition", "measure", "repetition", "value", "unit", "shown", "better", "source", "key"],
+        [
+            np.array([result.drill] * len(rows), dtype=object),
+            np.array([condition] * len(rows), dtype=object),
+            np.array([i.name for _, i in rows], dtype=object),
+            np.array(
+                ["" if m.repetition is None else f"{i.repetition} {m.repetition}" for m, i in rows],
+                dtype=object,
+            ),
+            np.array([i.display_value(m.value) for m, i in rows], dtype=float),
+            np.array([i.unit for _, i in rows], dtype=object),
+            np.array([i.format(m.value) for m, i in rows], dtype=object),
+            np.array([i.better.value if i.judged else "" for _, i in rows], dtype=object),
+            np.array([i.source for _, i in rows], dtype=object),
+            np.array(
+                [m.name if m.repetition is None else f"{m.name}#{m.repetition}" for m, _ in rows],
+                dtype=object,
+            ),
+        ],
+    )

@@ -1,12 +1,13 @@
 """The session library: every subject's recordings in one data folder, listed and found again.
 
-Layout: `<data dir>/sub-<subject>/sub-<subject>_<drill>_<UTC>.h5`. Listing reads only each file's
-root attributes, so it stays fast with hundreds of sessions, and a damaged or crashed file is
+Layout: `<data dir>/sub-<subject>/sub-<subject>_<drill>[-<condition>]_<UTC>.h5`. Listing reads
+only each file's root attributes, so it stays fast with hundreds of sessions, and a damaged or crashed file is
 listed with its problem instead of stopping the listing.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 import platformdirs
 
 from recordings import schema
+from recordings.conditions import Condition, recording_condition, session_label
 from recordings.errors import RecordingError
 from recordings.reader import check_schema, open_recording_file
 from recordings.recovery import needs_recovery
@@ -40,6 +42,12 @@ class SessionEntry:
     duration_s: float
     operator_notes: str = ""
     problem: str = ""
+    condition: Condition | None = None
+
+    @property
+    def label(self) -> str:
+        """Drill plus condition, as file names and listings show it."""
+        return session_label(self.drill, self.condition) if self.condition else self.drill
 
 
 class SessionLibrary:
@@ -48,13 +56,19 @@ class SessionLibrary:
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root) if root is not None else default_data_dir()
 
-    def path_for(self, subject_id: str, drill: str, created_utc: datetime) -> Path:
+    def path_for(
+        self, subject_id: str, drill: str, created_utc: datetime, condition: Condition | None = None
+    ) -> Path:
         """Where a new session of this subject goes (the folder is created when written)."""
-        name = schema.session_file_name(subject_id, drill, created_utc)
+        token = condition.file_token if condition else ""
+        name = schema.session_file_name(subject_id, drill, created_utc, token)
         return self.root / f"sub-{schema.check_subject_id(subject_id)}" / name
 
-    def sessions(self, subject_id: str | None = None, drill: str | None = None) -> list[SessionEntry]:
-        """Sessions, oldest first, optionally of one subject and/or drill."""
+    def sessions(
+        self, subject_id: str | None = None, drill: str | None = None, condition: Condition | None = None
+    ) -> list[SessionEntry]:
+        """Sessions, oldest first, optionally of one subject, drill and/or condition (a file with a
+        problem is listed whatever its drill, so it is seen)."""
         if subject_id is not None:
             schema.check_subject_id(subject_id)
         entries = [self._entry(path) for path in self._files(subject_id)]
@@ -63,12 +77,16 @@ class SessionLibrary:
             for e in entries
             if (subject_id is None or e.subject_id == subject_id or e.problem)
             and (drill is None or e.drill == drill)
+            and (condition is None or e.condition == condition)
         ]
         return sorted(entries, key=lambda e: (e.subject_id, e.created_utc or datetime.min, e.path.name))
 
-    def baseline(self, subject_id: str, drill: str) -> SessionEntry | None:
-        """The subject's first sound session of this drill: what later re-tests are judged against."""
-        sound = [e for e in self.sessions(subject_id, drill) if not e.problem]
+    def baseline(
+        self, subject_id: str, drill: str, condition: Condition | None = None
+    ) -> SessionEntry | None:
+        """The subject's first sound session of this drill in this condition: what later re-tests
+        are judged against (None: any condition, for callers that check it themselves)."""
+        sound = [e for e in self.sessions(subject_id, drill, condition) if not e.problem]
         return sound[0] if sound else None
 
     def _files(self, subject_id: str | None) -> Iterator[Path]:
@@ -85,15 +103,18 @@ class SessionLibrary:
             with open_recording_file(path) as f:
                 attributes = dict(f.attrs)
                 check_schema(path, attributes)
+                drill = schema.decode_text(attributes["drill"])
+                protocol = json.loads(schema.decode_text(attributes.get("protocol_json", "{}")))
                 frames = f[f"{schema.PROCESSING}/time_s"]
                 duration = float(frames.shape[0] / float(attributes["rate_hz"]))
                 return SessionEntry(
                     path,
                     schema.decode_text(attributes["subject_id"]),
-                    schema.decode_text(attributes["drill"]),
+                    drill,
                     datetime.fromisoformat(schema.decode_text(attributes["created_utc"])),
                     duration,
                     schema.decode_text(attributes.get("operator_notes", "")),
+                    condition=recording_condition(drill, attributes, protocol),
                 )
         except RecordingError as error:
             return SessionEntry(path, subject, "", None, 0.0, problem=error.problem)

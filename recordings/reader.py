@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 
 from recordings import migration, schema
+from recordings.conditions import Condition, recording_condition
 from recordings.consistency import common_length, complete_arrival_entries
 from recordings.errors import ForeignFileError, NewerSchemaError, NotARecordingError, RecordingNotFoundError
 from recordings.settings_codec import session_settings_from_json
@@ -77,6 +78,14 @@ class Recording:
     @property
     def protocol(self) -> dict[str, Any]:
         return json.loads(self.attributes.get("protocol_json", "{}"))
+
+    @property
+    def condition(self) -> Condition:
+        """Drill condition (task, vision, surface, side); derived for files older than 0.3."""
+        try:
+            return recording_condition(self.drill, self.attributes, self.protocol)
+        except ValueError as error:  # a bad attribute, or bad protocol JSON
+            raise NotARecordingError(self.path, f"unreadable drill condition: {error}") from None
 
     @property
     def subject_id(self) -> str:

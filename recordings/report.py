@@ -1,288 +1,370 @@
-"""The clinical report of one session: header, data quality, plots, measures, change since the
-baseline and the trend over the subject's sessions. Rendered as self-contained HTML (plots
-embedded as PNG) or as PDF (matplotlib's PDF backend, one figure per page)."""
+"""The clinical report of one session. Page 1 is a summary a clinician reads in a minute: protocol
+and condition, the key measures with their reference comparison and change since the baseline,
+patient-reported outcomes and flags; then the details (every measure with its spread and each
+repetition, the full comparison, reference values, data quality) and the plots, ending with the
+trends over the subject's earlier sessions of the same drill and condition.
+
+Rendered as self-contained HTML (`report_html`) or PDF (`report_pdf`); names, units and
+resolution come from the measures catalogue, reference values from the reference file."""
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import math
-import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from recordings import report_plots, schema
+from recordings import report_plots
 from recordings.analysis import ReplayedSession, analyze_recording
+from recordings.catalogue import catalogue
 from recordings.compare import Comparison, Verdict
 from recordings.library import SessionLibrary
+from recordings.measure_table import MeasureRow, repetition_rows, session_rows
+from recordings.protocol_results import ProtocolSummary
 from recordings.reader import Recording, read_recording
-from sensors.processing.analysis import (
-    AnalysisResult,
-    Measure,
-    drill_family,
-    perturbation_instants,
-    task_window,
-)
+from recordings.references import ReferenceSet, bundled_references
+from recordings.report_table import Table
+from recordings.report_visit import visit_tables
+from recordings.subjects import Subject
+from sensors.processing.analysis import AnalysisResult, drill_family, perturbation_instants, task_window
 from sensors.processing.errors import ProcessingError
 
-#: Measures whose trend over sessions the report plots, per drill family.
-TREND_MEASURES: dict[str, tuple[str, ...]] = {
-    "quiet-stance": ("acc_rms_ap", "angle_rms_ap"),
-    "single-leg": ("acc_rms_ml", "angle_rms_ml"),
-    "perturbations": ("mean_peak_displacement", "mean_time_to_stabilisation"),
-    "forward-bend": ("mean_lumbar_contribution_end_range", "mean_trunk_flexion"),
-    "sit-to-stand": ("mean_flexion_duration", "mean_trunk_flexion"),
-    "gait": ("cadence", "step_time_symmetry_index"),
-    "plank": ("held", "drift"),
-    "side-plank": ("held", "drift"),
-    "bird-dog": ("held", "drift"),
-    "bridge": ("held", "drift"),
-    "biering-sorensen": ("held", "drift"),
-}
 _STANCE = {"quiet-stance", "single-leg"}
+#: Packet loss above this share of a sensor's samples is flagged, %.
+LOSS_FLAG_PCT = 5.0
+_WORSE = (Verdict.WORSE, Verdict.POSSIBLY_WORSE)
+_MDC_NOTE = (
+    "MDC95 from a published test–retest study where the reference file has one, else the clinic's, "
+    "else the spread of this session's repetitions — a lower bound (day-to-day sensor placement is "
+    "not in it), so a change beyond it alone is only 'possibly' real."
+)
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One session on the trend: when (local time), its measures and the visit's outcomes."""
+
+    when: datetime
+    result: AnalysisResult
 
 
 @dataclass
 class ClinicalReport:
-    """Everything a report shows; `to_html` and `write_pdf` render it."""
+    """Everything a report shows; `report_html.to_html` and `report_pdf.write_pdf` render it."""
 
     title: str
     header: list[tuple[str, str]]
-    quality: list[tuple[str, str]]
+    summary: Table
+    flags: list[str]
+    outcomes: list[tuple[str, str]]
+    details: list[Table]
     measures: AnalysisResult
     figures: list[tuple[str, Figure]] = field(default_factory=list)
     comparison: Comparison | None = None
+    footer: str = ""
 
     def to_html(self) -> str:
-        parts = [
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-            f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>",
-            f"<h1>{html.escape(self.title)}</h1>",
-            _pairs_table(self.header, "session"),
-            "<h2>Data quality</h2>",
-            _pairs_table(self.quality, "quality"),
-        ]
-        if self.comparison is not None:
-            parts += ["<h2>Change since the baseline</h2>", _comparison_table(self.comparison)]
-        parts += ["<h2>Measures</h2>", _measures_table(self.measures)]
-        for caption, figure in self.figures:
-            parts.append(
-                f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{_png(figure)}'>"
-                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-            )
-        parts.append(f"<footer>stabmon {html.escape(schema.app_version())}</footer></body></html>")
-        return "\n".join(parts)
+        from recordings.report_html import to_html
+
+        return to_html(self)
 
     def write_html(self, path: Path) -> Path:
         path.write_text(self.to_html(), encoding="utf-8")
         return path
 
     def write_pdf(self, path: Path) -> Path:
-        with PdfPages(path, metadata={"Title": self.title, "Creator": "stabmon"}) as pdf:
-            pdf.savefig(self._summary_page())
-            if self.comparison is not None:
-                pdf.savefig(self._comparison_page())
-            for _, figure in self.figures:
-                pdf.savefig(figure)
-        return path
+        from recordings.report_pdf import write_pdf
 
-    def _summary_page(self) -> Figure:
-        fig = Figure(figsize=(8.27, 11.69))
-        fig.text(0.06, 0.96, self.title, fontsize=15, weight="bold", va="top")
-        lines = [
-            line
-            for k, v in self.header + self.quality
-            for line in textwrap.wrap(f"{k}: {v}", 95, subsequent_indent="    ")
-        ]
-        fig.text(0.06, 0.92, "\n".join(lines), fontsize=8.5, va="top", family="monospace")
-        rows = [
-            [m.name.replace("_", " "), _number(m.value), m.unit]
-            for m in self.measures.measures
-            if m.repetition is None
-        ]
-        top = 0.9 - 0.015 * len(lines)
-        ax = fig.add_axes((0.06, 0.04, 0.88, max(top - 0.06, 0.2)))
-        ax.axis("off")
-        ax.set_title("Measures", loc="left", fontsize=11)
-        table = ax.table(
-            cellText=rows, colLabels=["measure", "value", "unit"], loc="upper left", cellLoc="left"
-        )
-        table.auto_set_font_size(False)
-        table.set_fontsize(8)
-        table.scale(1.0, 1.2)
-        return fig
+        return write_pdf(self, path)
 
-    def _comparison_page(self) -> Figure:
-        assert self.comparison is not None
-        fig = Figure(figsize=(8.27, 11.69))
-        ax = fig.add_axes((0.04, 0.04, 0.92, 0.9))
-        ax.axis("off")
-        ax.set_title("Change since the baseline (MDC95: minimal detectable change)", loc="left", fontsize=11)
-        rows = [
-            [
-                r.name.replace("_", " "),
-                _number(r.baseline),
-                _number(r.retest),
-                _number(r.change),
-                _number(r.mdc95),
-                r.verdict.value,
-            ]
-            for r in self.comparison.rows
-        ]
-        table = ax.table(
-            cellText=rows,
-            colLabels=["measure", "baseline", "re-test", "change", "MDC95", "verdict"],
-            colWidths=[0.33, 0.1, 0.1, 0.1, 0.1, 0.27],
-            loc="upper left",
-            cellLoc="left",
+
+def local_time(created_utc: str | datetime) -> str:
+    """'2026-11-28 10:15 CET (UTC+01:00)' in the computer's time zone."""
+    when = datetime.fromisoformat(created_utc) if isinstance(created_utc, str) else created_utc
+    local = when.astimezone()
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def _drill_title(recording: Recording) -> str:
+    protocol = recording.protocol
+    name = str(protocol.get("protocol_name", ""))
+    if name:
+        reps = protocol.get("repetitions")
+        rep = f", repetition {protocol.get('repetition')} of {reps}" if reps and int(reps) > 1 else ""
+        return name + rep
+    return catalogue().drill_title(recording.drill)
+
+
+def _summary_table(
+    measures: AnalysisResult,
+    comparison: Comparison | None,
+    recording: Recording,
+    subject: Subject,
+    references: ReferenceSet,
+) -> tuple[Table, list[str]]:
+    """The key measures with reference and change; flags they raise."""
+    flags: list[str] = []
+    changes = {r.name: r for r in comparison.rows} if comparison else {}
+    rows, flagged = [], set()
+    for k, row in enumerate(session_rows(measures, key_only=True)):
+        standings = references.standings(
+            measures.drill, row.measure.name, row.measure.value, subject.demographics, recording.condition
         )
-        table.auto_set_font_size(False)
-        table.set_fontsize(7.5)
-        for k, r in enumerate(self.comparison.rows, start=1):
-            if r.verdict is Verdict.REAL:
-                table[k, 5].set_facecolor("#fde2c8")
-        return fig
+        ref_text = "; ".join(s.short for s in standings) or "no published reference"
+        change = changes.get(row.measure.name)
+        change_text = f"{change.change_text}: {change.verdict.value}" if change else "—"
+        rows.append((row.name, row.text, ref_text, change_text))
+        for s in standings:
+            if s.outside:
+                flagged.add(k)
+                flags.append(f"{row.name} {s.text} — {s.reference.source}")
+        if change and change.verdict in _WORSE:
+            flagged.add(k)
+            flags.append(f"{row.name}: {change.verdict.value} since the baseline ({change.change_text})")
+        if not math.isfinite(row.measure.value):
+            flags.append(f"{row.name}: {row.text}")
+    note = (
+        "Reference: where the result falls in the named population. Change: against the MDC95 "
+        "(see the comparison below for where each MDC comes from)."
+    )
+    table = Table(
+        "Key measures",
+        ("measure", "result", "reference", "change since baseline"),
+        rows,
+        (0.25, 0.2, 0.35, 0.2),
+        "summary",
+        frozenset(flagged),
+        note,
+    )
+    return table, flags
+
+
+def _details(
+    measures: AnalysisResult,
+    comparison: Comparison | None,
+    recording: Recording,
+    references: ReferenceSet,
+    subject: Subject,
+) -> list[Table]:
+    tables = []
+    rows = session_rows(measures)
+    tables.append(
+        Table(
+            "All measures",
+            ("measure", "result", "meaning", "source"),
+            [(r.name, r.text, r.info.meaning, r.info.source) for r in rows],
+            (0.26, 0.2, 0.36, 0.18),
+            "measures",
+            data=[{"name": r.measure.name, "repetition": "", "value": repr(r.measure.value)} for r in rows],
+        )
+    )
+    reps = repetition_rows(measures)
+    if reps:
+        tables.append(_repetition_table(measures, reps))
+    if comparison is not None:
+        judged = [r for r in comparison.rows if r.info.judged]  # counts are bookkeeping
+        tables.append(
+            Table(
+                "Change since the baseline",
+                ("measure", "baseline", "re-test", "change", "MDC95", "verdict", "MDC from"),
+                [
+                    (
+                        r.info.name,
+                        r.info.format(r.baseline),
+                        r.info.format(r.retest),
+                        r.change_text,
+                        r.mdc_text,
+                        r.verdict.value,
+                        r.basis.value + (f": {r.basis_note}" if r.basis_note else ""),
+                    )
+                    for r in judged
+                ],
+                (0.22, 0.1, 0.1, 0.13, 0.09, 0.11, 0.25),
+                "comparison",
+                frozenset(k for k, r in enumerate(judged) if r.verdict in _WORSE),
+                _MDC_NOTE,
+                data=[{"name": r.name} for r in judged],
+            )
+        )
+    used = [
+        (catalogue().info(measures.drill, r.measure).name, r.kind, r.population, r.source)
+        for r in references.references
+        if any(r.applies(measures.drill, m.name, subject.demographics) for m in measures.measures)
+    ]
+    if used:
+        tables.append(
+            Table(
+                "Reference values used",
+                ("measure", "kind", "population", "source"),
+                list(dict.fromkeys(used)),
+                (0.25, 0.09, 0.33, 0.33),
+                "references",
+                note=f"From {', '.join(references.versions)}; a clinic can add its own file (--references).",
+            )
+        )
+    quality = []
+    for p, samples in recording.samples.items():
+        lost = int(recording.lost_before[p].sum())
+        total = len(samples) + lost
+        quality.append(
+            (p.value, f"{len(samples)} samples", f"{100 * lost / total if total else 0:.1f} % lost")
+        )
+    tables.append(Table("Data quality", ("sensor", "samples", "lost"), quality, (0.3, 0.35, 0.35), "quality"))
+    return tables
+
+
+def _repetition_table(measures: AnalysisResult, reps: dict[int, list[MeasureRow]]) -> Table:
+    """Each repetition in its own column, measures in rows, the mean ± SD last."""
+    numbers = sorted(reps)
+    info = catalogue().info(measures.drill, reps[numbers[0]][0].measure.name)
+    shown = numbers[:8]  # wider tables do not fit a page: the rest are in the CSV export
+    keys = list(dict.fromkeys(r.measure.name for k in numbers for r in reps[k]))
+    cells = {(k, r.measure.name): r for k in numbers for r in reps[k]}
+    means = {r.measure.name.removeprefix("mean_"): r for r in session_rows(measures)}
+    rows, data = [], {}
+    for row, key in enumerate(keys):
+        row_info = catalogue().info(measures.drill, key)
+        values = [cells[k, key].value_text if (k, key) in cells else "—" for k in shown]
+        mean = means.get(key)
+        spread = mean.text.split(" (")[0] if mean and mean.measure.name.startswith("mean_") else ""
+        rows.append((row_info.label, *values, spread))
+        data |= {
+            (row, col): {"name": key, "repetition": str(k), "value": repr(cells[k, key].measure.value)}
+            for col, k in enumerate(shown, start=1)
+            if (k, key) in cells
+        }
+    label_w = 0.3
+    col_w = (1 - label_w - 0.18) / len(shown)
+    note = f"{len(numbers) - len(shown)} more in the CSV export." if len(numbers) > len(shown) else ""
+    title = f"Each {info.repetition} (mean ± SD in the last column)"
+    columns = ("measure", *(f"#{k}" for k in shown), "mean ± SD")
+    widths = (label_w, *([col_w] * len(shown)), 0.18)
+    return Table(title, columns, rows, widths, "repetitions", note=note, cell_data=data)
+
+
+def _outcomes(subject: Subject, when: datetime) -> list[tuple[str, str]]:
+    visits = subject.visits_until(when.astimezone().date())
+    if not visits:
+        return [("Patient-reported", "none recorded for this subject (stabmon subject --pain / --odi)")]
+    latest = visits[-1]
+    rows = [(f"Visit {latest.day:%Y-%m-%d}", latest.describe())]
+    if len(visits) > 1:
+        rows.append((f"First visit {visits[0].day:%Y-%m-%d}", visits[0].describe()))
+    return rows
 
 
 def build_report(
     session: ReplayedSession,
     measures: AnalysisResult,
     comparison: Comparison | None = None,
-    history: list[tuple[datetime, AnalysisResult]] | None = None,
+    history: list[HistoryPoint] | None = None,
+    *,
+    subject: Subject | None = None,
+    references: ReferenceSet | None = None,
+    clinic: str = "",
+    clinician: str = "",
+    baseline_note: str = "",
+    visit: Sequence[ProtocolSummary] = (),
 ) -> ClinicalReport:
     """Assemble the report of a replayed recording with its measures, an optional comparison
-    with the baseline and the measures of the subject's earlier sessions of the drill."""
+    with the baseline and the subject's sessions of the same drill and condition up to this one."""
     rec = session.recording
     data = session.collector.session_data()
-    angles = data.angles
+    refs = references if references is not None else bundled_references()
+    subj = subject or Subject(rec.subject_id)
+    created = datetime.fromisoformat(str(rec.attributes["created_utc"]))
     family = drill_family(rec.drill)
     header = [
-        ("Subject", rec.subject_id),
-        ("Drill", rec.drill),
-        ("Recorded (UTC)", str(rec.attributes["created_utc"]).replace("T", " ")[:19]),
-        ("Length", f"{rec.duration_s:.1f} s"),
-        (
-            "Sensors",
-            "; ".join(f"{p.value}: {s.model} {s.serial} (fw {s.firmware})" for p, s in rec.sensors.items()),
-        ),
-        (
-            "Calibration",
-            f"neutral stance at {rec.calibration_time_s:.1f} s" if rec.calibration_mount_q else "none",
-        ),
-        ("File", rec.path.name),
+        ("Subject", f"{rec.subject_id} (age band, sex: {subj.demographics.label})"),
+        ("Protocol", _drill_title(rec)),
+        ("Condition", rec.condition.label),
+        ("Recorded", local_time(created)),
+        ("Clinic", clinic or "not set"),
+        ("Clinician", clinician or "not set"),
+        ("Length", f"{rec.duration_s:.0f} s"),
+        ("Baseline", baseline_note or ("compared" if comparison else "none")),
     ]
-    if rec.attributes.get("operator_notes"):
-        header.append(("Notes", str(rec.attributes["operator_notes"])))
-    quality = []
+    summary, flags = _summary_table(measures, comparison, rec, subj, refs)
+    if comparison is not None:
+        flags = [f"⚠ {w}" for w in comparison.warnings] + flags
     for p, samples in rec.samples.items():
         lost = int(rec.lost_before[p].sum())
-        total = len(samples) + lost
-        quality.append((p.value, f"{len(samples)} samples, {100 * lost / total if total else 0:.1f} % lost"))
+        if len(samples) + lost and 100 * lost / (len(samples) + lost) > LOSS_FLAG_PCT:
+            flags.append(f"{p.value} sensor lost {100 * lost / (len(samples) + lost):.0f} % of its samples")
+    if not rec.calibration_mount_q:
+        flags.append("the recording never calibrated: angles and measures may be missing")
+    visit_part, visit_flags = visit_tables(visit, rec, refs)
+    flags += visit_flags
     figures = [
         (
             "Angles over the session; red lines mark perturbations, green the task",
-            report_plots.angle_traces(angles, data.events),
+            report_plots.angle_traces(data.angles, data.events),
         )
     ]
     if family in _STANCE:
         start, end = task_window(data)
-        figures.append(("Trunk sway with its 95 % ellipse", report_plots.sway_plot(angles, start + 1.0, end)))
-    if family == "forward-bend" and (fig := report_plots.contribution_curves(angles)) is not None:
+        figures.append(
+            ("Trunk sway with its 95 % ellipse", report_plots.sway_plot(data.angles, start + 1.0, end))
+        )
+    if family == "forward-bend" and (fig := report_plots.contribution_curves(data.angles)) is not None:
         figures.append(("Lumbar contribution per bend", fig))
     if family == "perturbations" and (
-        fig := report_plots.perturbation_overlay(angles, perturbation_instants(data))
+        fig := report_plots.perturbation_overlay(data.angles, perturbation_instants(data))
     ):
         figures.append(("Trunk response to each perturbation", fig))
-    if history:
-        names = TREND_MEASURES.get(family, ())
-        series = {n: [(d, r.value(n)) for d, r in history if _has(r, n)] for n in names}
-        units = {m.name: m.unit for m in measures.measures}
-        if (fig := report_plots.trend(series, units)) is not None:
-            figures.append(("Trend over the subject's sessions of this drill", fig))
-    title = f"stabmon session report — subject {rec.subject_id}, {rec.drill}"
-    return ClinicalReport(title, header, quality, measures, figures, comparison)
+    if history and (fig := _trend_figure(history, measures, comparison, subj)) is not None:
+        figures.append(
+            (
+                f"Trend by date — {rec.drill}, {rec.condition.label}; shaded: the MDC95 around the "
+                "first session",
+                fig,
+            )
+        )
+    title = f"{catalogue().drill_title(rec.drill)} — subject {rec.subject_id}"
+    footer = (
+        f"stabmon {rec.attributes.get('app_version', '')}; references: {', '.join(refs.versions)}; "
+        f"measures catalogue {catalogue().version}; file {rec.path.name}"
+    )
+    return ClinicalReport(
+        title,
+        header,
+        summary,
+        flags,
+        _outcomes(subj, created),
+        visit_part + _details(measures, comparison, rec, refs, subj),
+        measures,
+        figures,
+        comparison,
+        footer,
+    )
+
+
+def _trend_figure(
+    history: list[HistoryPoint], measures: AnalysisResult, comparison: Comparison | None, subject: Subject
+) -> Figure | None:
+    cat = catalogue()
+    mdcs = {r.name: r.mdc95 for r in comparison.rows} if comparison else {}
+    series = []
+    for key in cat.key_measures(measures.drill)[:4]:
+        session_level = any(m.name == key and m.repetition is None for m in measures.measures)
+        name = key if session_level else f"mean_{key}"
+        points = [(h.when, h.result.value(name)) for h in history if _has(h.result, name)]
+        if len(points) >= 2:
+            series.append(
+                report_plots.TrendSeries(cat.info(measures.drill, name), points, mdcs.get(name, math.nan))
+            )
+    outcomes = [
+        (v.day, v.pain_now, v.score, v.questionnaire) for v in subject.visits_until(history[-1].when.date())
+    ]
+    return report_plots.trend(series, outcomes)
 
 
 def _has(result: AnalysisResult, name: str) -> bool:
     return any(m.name == name and m.repetition is None and math.isfinite(m.value) for m in result.measures)
-
-
-def _number(value: float) -> str:
-    return "—" if not math.isfinite(value) else f"{value:.4g}"
-
-
-def _png(figure: Figure) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _pairs_table(pairs: list[tuple[str, str]], css_id: str) -> str:
-    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in pairs)
-    return f"<table id='{css_id}' class='pairs'>{rows}</table>"
-
-
-def _measures_table(result: AnalysisResult) -> str:
-    """Session-level measures in table#measures, then each repetition in table#repetitions
-    (folded away: a clinician reads the session values first)."""
-    session = [m for m in result.measures if m.repetition is None]
-    reps = [m for m in result.measures if m.repetition is not None]
-    head = "<tr><th>group</th><th>measure</th><th>rep.</th><th>value</th><th>unit</th><th>source</th></tr>"
-    out = f"<table id='measures'>{head}{''.join(map(_measure_row, session))}</table>"
-    if reps:
-        out += (
-            f"<details><summary>Each repetition ({len({m.repetition for m in reps})})</summary>"
-            f"<table id='repetitions'>{head}{''.join(map(_measure_row, reps))}</table></details>"
-        )
-    return out
-
-
-def _measure_row(m: Measure) -> str:
-    rep = "" if m.repetition is None else str(m.repetition)
-    return (
-        f"<tr data-name='{html.escape(m.name)}' data-repetition='{rep}' data-value='{m.value!r}'>"
-        f"<td>{html.escape(m.group)}</td><td>{html.escape(m.name.replace('_', ' '))}</td><td>{rep}</td>"
-        f"<td class='num'>{_number(m.value)}</td><td>{html.escape(m.unit)}</td>"
-        f"<td class='src'>{html.escape(m.source)}</td></tr>"
-    )
-
-
-def _comparison_table(comparison: Comparison) -> str:
-    rows = []
-    for r in comparison.rows:
-        css = {Verdict.REAL: "real", Verdict.WITHIN_ERROR: "same", Verdict.NO_MDC: "none"}[r.verdict]
-        rows.append(
-            f"<tr class='{css}' data-name='{html.escape(r.name)}'>"
-            f"<td>{html.escape(r.name.replace('_', ' '))}</td>"
-            f"<td>{html.escape(r.unit)}</td><td class='num'>{_number(r.baseline)}</td>"
-            f"<td class='num'>{_number(r.retest)}</td><td class='num'>{_number(r.change)}</td>"
-            f"<td class='num'>{_number(r.mdc95)}</td><td>{r.verdict.value}</td>"
-            f"<td class='src'>{html.escape(r.mdc_basis)}</td></tr>"
-        )
-    head = (
-        "<tr><th>measure</th><th>unit</th><th>baseline</th><th>re-test</th><th>change</th>"
-        "<th>MDC95</th><th>verdict</th><th>MDC from</th></tr>"
-    )
-    return f"<table id='comparison'>{head}{''.join(rows)}</table>"
-
-
-_CSS = """
-body { font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; color: #222; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 0.2em 0.6em; text-align: left; }
-table#measures tr:nth-child(even), table#comparison tr:nth-child(even) { background: #f4f4f4; }
-summary { color: #555; margin: 0.6em 0; cursor: pointer; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.src { color: #777; font-size: 0.85em; } tr.real td { background: #fde2c8; font-weight: 600; }
-table.pairs th { color: #555; font-weight: normal; } figure { margin: 1.5em 0; } img { max-width: 100%; }
-figcaption { color: #555; font-size: 0.9em; } footer { margin-top: 2em; color: #999; font-size: 0.8em; }
-"""
 
 
 def subject_history(
@@ -290,15 +372,19 @@ def subject_history(
     recording: Recording,
     measures: AnalysisResult,
     analyze_file: Callable[[Path, int, int], AnalysisResult] | None = None,
-) -> list[tuple[datetime, AnalysisResult]]:
-    """Measures of the subject's sound sessions of this drill in the library, oldest first, this
-    recording (with `measures`) included, for the trend. `analyze_file(path, k, n)` analyses the
-    k-th of n other files (default `analyze_recording`)."""
+) -> list[HistoryPoint]:
+    """Measures of the subject's sound sessions of this drill in this condition, recorded up to
+    this one (later sessions are not part of this report), oldest first, this one included.
+    `analyze_file(path, k, n)` analyses the k-th of n other files (default `analyze_recording`)."""
     current = recording.path.resolve()
+    created = datetime.fromisoformat(str(recording.attributes["created_utc"]))
     entries = [
         e
-        for e in library.sessions(recording.subject_id, recording.drill)
-        if not e.problem and e.created_utc is not None and e.path.resolve() != current
+        for e in library.sessions(recording.subject_id, recording.drill, recording.condition)
+        if not e.problem
+        and e.created_utc is not None
+        and e.path.resolve() != current
+        and e.created_utc <= created
     ]
     history = []
     for k, entry in enumerate(entries, start=1):
@@ -309,6 +395,7 @@ def subject_history(
                 result = analyze_recording(read_recording(entry.path))
         except ProcessingError:
             continue  # a session that cannot be analysed has no point on the trend
-        history.append((entry.created_utc, result))
-    history.append((datetime.fromisoformat(str(recording.attributes["created_utc"])), measures))
-    return sorted(history, key=lambda item: item[0])
+        assert entry.created_utc is not None
+        history.append(HistoryPoint(entry.created_utc.astimezone(), result))
+    history.append(HistoryPoint(created.astimezone(), measures))
+    return sorted(history, key=lambda h: h.when)

@@ -5,12 +5,16 @@ Angles are shown in degrees; time in seconds of session time.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
+import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.figure import Figure
 
+from recordings.catalogue import MeasureInfo
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
 from sensors.processing.errors import ProcessingError
@@ -127,18 +131,87 @@ def perturbation_overlay(angles: AngleBlock, instants: Sequence[float]) -> Figur
     return fig
 
 
-def trend(series: dict[str, list[tuple[datetime, float]]], units: dict[str, str]) -> Figure | None:
-    """Key measures over the subject's sessions of this drill; None with fewer than two sessions."""
-    series = {name: points for name, points in series.items() if len(points) >= 2}
+@dataclass(frozen=True)
+class TrendSeries:
+    """One measure over sessions: its catalogue entry, (local time, value) points, MDC95 (NaN
+    when unknown)."""
+
+    info: MeasureInfo
+    points: list[tuple[datetime, float]]
+    mdc95: float = math.nan
+
+
+def honest_limits(values: Sequence[float], info: MeasureInfo, mdc95: float) -> tuple[float, float]:
+    """y-limits that do not turn noise into slopes: the span is at least twice the MDC95, a fifth
+    of the mean's size and ten steps of the catalogue's resolution, whichever is largest."""
+    v = np.asarray([info.display_value(x) for x in values], dtype=float)
+    low, high = float(np.min(v)), float(np.max(v))
+    span = max(
+        high - low,
+        2 * info.display_value(mdc95) if math.isfinite(mdc95) else 0.0,
+        0.2 * abs(float(np.mean(v))),
+        10 * 10.0**-info.decimals,
+    )
+    centre = (low + high) / 2
+    return centre - 0.6 * span, centre + 0.6 * span
+
+
+def session_positions(sessions: Sequence[datetime]) -> dict[datetime, float]:
+    """x of each session on a trend: its calendar day (matplotlib date number), never its time
+    of day; the k-th session of a day sits k × 0.25 day later so each stays visible."""
+    out, count = {}, {}
+    for w in sorted(sessions):
+        k = count.get(w.date(), 0)
+        count[w.date()] = k + 1
+        out[w] = float(mdates.date2num(w.date())) + 0.25 * k
+    return out
+
+
+def trend(
+    series: Sequence[TrendSeries], outcomes: Sequence[tuple[date, float, float, str]] = ()
+) -> Figure | None:
+    """Key measures over the subject's sessions by date (one panel each), with the MDC95 band
+    around the first session, and the patient-reported outcomes; None with fewer than two sessions."""
+    outcomes = [o for o in outcomes if math.isfinite(o[1]) or math.isfinite(o[2])]
+    panels = len(series) + (1 if len(outcomes) >= 2 else 0)
     if not series:
         return None
-    fig = Figure(figsize=(_WIDTH_IN, 2.6 * len(series)), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(len(series), 1, sharex=True))
-    for ax, (name, points) in zip(axes, series.items(), strict=True):
-        dates, values = zip(*sorted(points), strict=True)
-        ax.plot(dates, values, marker="o")
-        ax.set_ylabel(units.get(name, ""))
-        ax.set_title(name.replace("_", " "), loc="left", fontsize=10)
+    fig = Figure(figsize=(_WIDTH_IN, 1.8 * panels + 0.5), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(panels, 1, sharex=True))
+    x_of = session_positions(sorted({w for s in series for w, _ in s.points}))
+    for ax, s in zip(axes, series, strict=False):
+        when, values = zip(*sorted(s.points), strict=True)
+        shown = [s.info.display_value(x) for x in values]
+        ax.plot([x_of[w] for w in when], shown, marker="o", color="tab:blue")
+        if math.isfinite(s.mdc95):
+            first, band = shown[0], s.info.display_value(s.mdc95)
+            ax.axhspan(first - band, first + band, color="tab:blue", alpha=0.12, lw=0)
+        ax.set_ylim(*honest_limits(values, s.info, s.mdc95))
+        ax.set_ylabel(s.info.unit)
+        ax.set_title(s.info.name, loc="left", fontsize=10)
         ax.grid(alpha=0.3)
+    if len(outcomes) >= 2:
+        ax = axes[-1]
+        days = [float(mdates.date2num(o[0])) for o in outcomes]
+        ax.plot(days, [o[1] for o in outcomes], marker="s", color="tab:red", label="pain now (0–10)")
+        ax.set_ylim(0, 10)
+        ax.set_ylabel("pain 0–10")
+        questionnaire = next((o[3] for o in outcomes if o[3]), "")
+        if questionnaire:
+            twin = ax.twinx()
+            twin.plot(days, [o[2] for o in outcomes], marker="^", color="tab:purple", label=questionnaire)
+            twin.set_ylim(0, 100 if questionnaire == "ODI" else 24)
+            twin.set_ylabel(questionnaire)
+            twin.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="upper left", fontsize=8)
+        ax.set_title("Patient-reported outcomes", loc="left", fontsize=10)
+        ax.grid(alpha=0.3)
+    labels, seen = [], {}
+    for w in sorted(x_of):
+        seen[w.date()] = seen.get(w.date(), 0) + 1
+        labels.append(f"{w:%d %b %Y}" + (f" ({seen[w.date()]})" if seen[w.date()] > 1 else ""))
+    axes[-1].set_xticks([x_of[w] for w in sorted(x_of)], labels)
+    first, last = min(x_of.values()), max(x_of.values())
+    axes[-1].set_xlim(first - max(0.5, 0.05 * (last - first)), last + max(0.5, 0.05 * (last - first)))
     fig.autofmt_xdate()
     return fig

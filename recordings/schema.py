@@ -101,10 +101,12 @@ def check_subject_id(subject_id: str) -> str:
     return subject_id
 
 
-def session_file_name(subject_id: str, drill: str, created: datetime) -> str:
-    """File name for a session: sub-<id>_<drill>_<UTC time>.h5 (no personal data)."""
+def session_file_name(subject_id: str, drill: str, created: datetime, condition: str = "") -> str:
+    """File name for a session: sub-<id>_<drill>[-<condition>]_<UTC time>.h5 (no personal data);
+    `condition` is `Condition.file_token` ('' for single task, 'dual-stroop', ...)."""
     stamp = created.strftime("%Y%m%dT%H%M%S") + f"{created.microsecond // 1000:03d}Z"
-    return f"sub-{check_subject_id(subject_id)}_{drill}_{stamp}.h5"
+    label = "-".join(p for p in (drill, condition) if p)
+    return f"sub-{check_subject_id(subject_id)}_{label}_{stamp}.h5"
 
 
 def lost_before(sequence: np.ndarray, previous: int | None = None) -> np.ndarray:

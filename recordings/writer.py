@@ -42,6 +42,7 @@ import h5py
 import numpy as np
 
 from recordings import schema
+from recordings.conditions import Condition, condition_from_protocol
 from recordings.errors import RecordingError
 from recordings.settings_codec import session_settings_to_json
 from sensors.events import Event
@@ -75,6 +76,12 @@ class SessionMetadata:
     #: Also store the derived angles under /processing (see `schema.ANGLES_STORED`); the frame
     #: times and gap flags are always stored.
     store_angles: bool = False
+    #: None: derived from the drill and the protocol settings (task "unknown" if they do not say).
+    condition: Condition | None = None
+
+    @property
+    def session_condition(self) -> Condition:
+        return self.condition or condition_from_protocol(self.drill, self.protocol)
 
     @property
     def rate_hz(self) -> float:
@@ -234,6 +241,7 @@ def _layout(f: h5py.File, metadata: SessionMetadata, sensors: Mapping[Placement,
             "rate_hz": metadata.settings.rate_hz,
             "operator_notes": metadata.operator_notes,
             "protocol_json": json.dumps(dict(metadata.protocol), sort_keys=True),
+            "condition": metadata.session_condition.to_attribute(),
             "placements": [p.value for p in placements],
         }
     )

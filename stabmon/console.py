@@ -93,13 +93,17 @@ def format_summary(report: SessionReport, summary: AngleSummary | None) -> str:
 
 
 def format_measures(result: AnalysisResult, repetitions: bool = False) -> str:
-    """The session-level rows of a measures table (and each repetition's if asked), one per line,
-    with unit and source."""
+    """The session-level measures as the catalogue names them (value with unit, spread over
+    repetitions, "Not measured — why"), then each repetition's if asked."""
+    from recordings.measure_table import repetition_label, repetition_rows, session_rows
+
+    width = 50
     lines = [f"Measures ({result.drill}):"]
-    for m in result.measures:
-        if m.repetition is None or repetitions:
-            rep = f"#{m.repetition}" if m.repetition is not None else ""
-            lines.append(f"  {m.group:<14} {m.name:<36}{rep:>4} {m.value:12.4g} {m.unit:<10} {m.source}")
+    lines += [f"  {r.name:<{width}} {r.text}" for r in session_rows(result)]
+    if repetitions:
+        for k, rows in repetition_rows(result).items():
+            lines.append(f"  {repetition_label(result, k)}:")
+            lines += [f"    {r.name:<{width - 2}} {r.text}" for r in rows]
     return "\n".join(lines)
 
 

@@ -5,18 +5,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gui.model.settings import default_settings_path, load_settings
 from recordings import read_recording
 from recordings.analysis import replay
-from recordings.compare import compare_results
+from recordings.compare import SessionFacts, compare_results, find_baseline, library_for
 from recordings.export_bids import DatasetInfo, export_bids
 from recordings.export_csv import export_csv
-from recordings.library import SessionLibrary
+from recordings.protocol_results import visit_of
+from recordings.reader import Recording
+from recordings.references import reference_set
 from recordings.report import build_report, subject_history
+from recordings.subjects import load_subject
 from sensors.processing.analysis import AnalysisResult, analyze
 from sensors.processing.errors import ProcessingError
 from stabmon.arguments import add_data_dir_argument
 from stabmon.console import progress_callback
-from stabmon.review import analyze_with_progress
+from stabmon.review import _load_mdc, analyze_with_progress
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -36,7 +40,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     report = commands.add_parser("report", help="clinical report of a session (HTML or PDF)")
     report.add_argument("file", type=Path, metavar="FILE")
-    report.add_argument("--baseline", type=Path, help="baseline session to compare with")
+    report.add_argument(
+        "--baseline",
+        type=Path,
+        help="baseline session to compare with (default: the subject's first session of the drill "
+        "in the same condition, as the review window picks it)",
+    )
+    report.add_argument("--mdc", type=Path, help="JSON object of measure name → the clinic's MDC95")
+    report.add_argument(
+        "--references", type=Path, action="append", default=[], help="a clinic's reference-value file"
+    )
+    report.add_argument("--clinic", help="clinic name (default: from the dashboard settings)")
+    report.add_argument("--clinician", help="clinician (default: from the dashboard settings)")
     report.add_argument("-o", "--out", type=Path, required=True, help="report file, .html or .pdf")
     add_data_dir_argument(report)
     report.set_defaults(handler=run_report)
@@ -70,19 +85,50 @@ def run_report(args: argparse.Namespace) -> int:
     recording = read_recording(args.file)
     session = replay(recording, progress=progress_callback(recording.path.name))
     measures = analyze(session.collector.session_data(), recording.drill)
-    comparison = None
+    library = library_for(recording, args.data_dir)
+    references = reference_set(args.references)
+    subject = load_subject(library.root, recording.subject_id)
+    comparison, note = None, ""
     if args.baseline is not None:
-        baseline = read_recording(args.baseline)
+        baseline: Recording | None = read_recording(args.baseline)
+        note = f"baseline: {args.baseline.name}"
+    else:
+        entry, note = find_baseline(library, recording)
+        baseline = read_recording(entry.path) if entry is not None else None
+    if baseline is not None:
         comparison = compare_results(
-            analyze_with_progress(baseline, f"baseline {baseline.path.name}"), measures
+            analyze_with_progress(baseline, f"baseline {baseline.path.name}"),
+            measures,
+            _load_mdc(args.mdc) if args.mdc else None,
+            references=references,
+            demographics=subject.demographics,
+            facts=(SessionFacts.of(baseline), SessionFacts.of(recording)),
         )
     history = subject_history(
-        SessionLibrary(args.data_dir),
+        library,
         recording,
         measures,
         lambda path, k, n: analyze_with_progress(read_recording(path), f"history [{k}/{n}] {path.name}"),
     )
-    report = build_report(session, measures, comparison, history)
+    visit = visit_of(
+        library,
+        recording,
+        measures,
+        lambda path: analyze_with_progress(read_recording(path), f"visit {path.name}"),
+    )
+    settings = load_settings(default_settings_path())
+    report = build_report(
+        session,
+        measures,
+        comparison,
+        history,
+        subject=subject,
+        references=references,
+        clinic=args.clinic if args.clinic is not None else settings.clinic,
+        clinician=args.clinician if args.clinician is not None else settings.clinician,
+        baseline_note=note,
+        visit=visit,
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     written = report.write_pdf(args.out) if suffix == ".pdf" else report.write_html(args.out)
     print(f"Report written to {written}")

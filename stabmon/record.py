@@ -138,7 +138,11 @@ async def _record(args: argparse.Namespace) -> int:
             assignments = parse_assignments(args.sensor)
             _check_placements(tuple(assignments))
             source = BleSource(assignments, link)
-            protocol = {"source": "bluetooth", "sensors": {p.value: s for p, s in assignments.items()}}
+            protocol = {
+                "source": "bluetooth",
+                "sensors": {p.value: s for p, s in assignments.items()},
+                "condition": "single",
+            }
             what = f"{len(assignments)} sensors"
         metadata = SessionMetadata(
             subject_id=args.subject,
@@ -148,10 +152,11 @@ async def _record(args: argparse.Namespace) -> int:
             protocol={**protocol, "seconds": args.seconds},
         )
         if args.out is not None:
-            path = args.out / session_file_name(metadata.subject_id, args.drill, metadata.created_utc)
+            token = metadata.session_condition.file_token
+            path = args.out / session_file_name(metadata.subject_id, args.drill, metadata.created_utc, token)
         else:
             path = SessionLibrary(args.data_dir).path_for(
-                metadata.subject_id, args.drill, metadata.created_utc
+                metadata.subject_id, args.drill, metadata.created_utc, metadata.session_condition
             )
         inlet = None
         if args.lsl_markers:

@@ -6,14 +6,35 @@ import argparse
 import json
 import math
 import sys
+from datetime import date
 from pathlib import Path
 
 from recordings import read_recording
 from recordings.analysis import analyze_recording
-from recordings.compare import Comparison, compare_results
+from recordings.catalogue import catalogue
+from recordings.compare import (
+    Comparison,
+    MdcBasis,
+    SessionFacts,
+    check_comparable,
+    compare_results,
+    find_baseline,
+    library_for,
+)
 from recordings.library import SessionLibrary
+from recordings.protocol_results import format_visit, summarise, visit_sessions
 from recordings.reader import Recording
 from recordings.recovery import recover
+from recordings.references import reference_set
+from recordings.subjects import (
+    AGE_BANDS,
+    SEXES,
+    Demographics,
+    Visit,
+    load_subject,
+    record_visit,
+    set_demographics,
+)
 from sensors.processing.analysis import AnalysisResult
 from stabmon.arguments import add_data_dir_argument
 from stabmon.console import format_measures, progress_callback
@@ -47,6 +68,33 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     add_data_dir_argument(sessions)
     sessions.set_defaults(handler=run_sessions)
 
+    subject = commands.add_parser(
+        "subject",
+        help="a subject's optional demographics (age band, sex) and a visit's pain and ODI/RMDQ total",
+    )
+    subject.add_argument("subject_id", metavar="SUBJECT")
+    subject.add_argument("--age-band", choices=AGE_BANDS)
+    subject.add_argument("--sex", choices=SEXES)
+    subject.add_argument("--pain", type=float, help="pain now, 0–10")
+    scores = subject.add_mutually_exclusive_group()
+    scores.add_argument("--odi", type=float, help="Oswestry Disability Index total, 0–100 %%")
+    scores.add_argument("--rmdq", type=float, help="Roland-Morris Disability Questionnaire total, 0–24")
+    subject.add_argument("--date", type=date.fromisoformat, help="visit date (default today), YYYY-MM-DD")
+    add_data_dir_argument(subject)
+    subject.set_defaults(handler=run_subject)
+
+    visit = commands.add_parser(
+        "visit",
+        help="a visit's protocol results: mean ± SD over repetitions, left/right, McGill ratios",
+    )
+    visit.add_argument("subject_id", metavar="SUBJECT")
+    visit.add_argument("--date", type=date.fromisoformat, help="visit date (default today), YYYY-MM-DD")
+    visit.add_argument(
+        "--references", type=Path, action="append", default=[], help="a clinic's reference-value file"
+    )
+    add_data_dir_argument(visit)
+    visit.set_defaults(handler=run_visit)
+
     rec = commands.add_parser("recover", help="make a file left open by a crash readable by every tool")
     rec.add_argument("file", type=Path, metavar="FILE")
     rec.set_defaults(handler=run_recover)
@@ -69,7 +117,10 @@ def run_analyze(args: argparse.Namespace) -> int:
         recording = read_recording(path)
         label = f"[{k}/{len(args.files)}] {path.name}" if len(args.files) > 1 else path.name
         result = analyze_with_progress(recording, label)
-        print(f"{path}  (subject {recording.subject_id}, {recording.duration_s:.0f} s)")
+        print(
+            f"{path}  (subject {recording.subject_id}, {catalogue().drill_title(recording.drill)}, "
+            f"{recording.condition.label}, {recording.duration_s:.0f} s)"
+        )
         print(format_measures(result, repetitions=args.repetitions))
     return 0
 
@@ -81,25 +132,26 @@ def run_compare(args: argparse.Namespace) -> int:
     if len(args.files) == 2:
         baseline = read_recording(args.files[0])
     else:
-        entry = SessionLibrary(args.data_dir).baseline(retest.subject_id, retest.drill)
-        if entry is None or entry.path.resolve() == retest.path.resolve():
-            raise ValueError(
-                f"no earlier {retest.drill} session of subject {retest.subject_id} in the library; "
-                "name the baseline file"
-            )
+        entry, note = find_baseline(library_for(retest, args.data_dir), retest)
+        if entry is None:
+            raise ValueError(f"{note}; name the baseline file to compare with another")
         baseline = read_recording(entry.path)
     if baseline.subject_id != retest.subject_id:
         print(
             f"note: comparing different subjects ({baseline.subject_id} vs {retest.subject_id})",
             file=sys.stderr,
         )
-    published = _load_mdc(args.mdc) if args.mdc else None
+    clinic = _load_mdc(args.mdc) if args.mdc else None
+    facts = (SessionFacts.of(baseline), SessionFacts.of(retest))
+    check_comparable(*facts)  # refuses different conditions before the analyses run
     comparison = compare_results(
         analyze_with_progress(baseline, f"baseline {baseline.path.name}"),
         analyze_with_progress(retest, f"re-test {retest.path.name}"),
-        published,
+        clinic,
+        facts=facts,
     )
     print(f"Baseline {baseline.path.name}\nRe-test  {retest.path.name}")
+    print(f"Drill    {retest.drill}, {retest.condition.label}")
     print(format_comparison(comparison))
     return 0
 
@@ -115,12 +167,15 @@ def _load_mdc(path: Path) -> dict[str, float]:
 
 
 def format_comparison(comparison: Comparison) -> str:
-    """The comparison as an aligned text table."""
-    lines = [f"{'measure':<34}{'unit':<9}{'baseline':>10}{'re-test':>10}{'change':>10}{'MDC95':>9}  verdict"]
+    """The comparison as an aligned text table, catalogue names and resolution, warnings first."""
+    lines = [f"  ! {w}" for w in comparison.warnings]
+    head = f"{'measure':<50}{'baseline':>14}{'re-test':>14}{'change':>20}{'MDC95':>12}  verdict (MDC from)"
+    lines.append(head)
     for r in comparison.rows:
-        mdc = f"{r.mdc95:9.3g}" if math.isfinite(r.mdc95) else f"{'—':>9}"
-        values = f"{r.baseline:10.4g}{r.retest:10.4g}{r.change:+10.3g}{mdc}"
-        lines.append(f"{r.name:<38}{r.unit:<9}{values}  {r.verdict.value}")
+        base, new = r.info.format(r.baseline), r.info.format(r.retest)
+        basis = f" ({r.basis.value})" if r.basis is not MdcBasis.NONE else ""
+        values = f"{base:>14}{new:>14}{r.change_text:>20}{r.mdc_text:>12}"
+        lines.append(f"{r.info.name:<50}{values}  {r.verdict.value}{basis}")
     return "\n".join(lines)
 
 
@@ -130,12 +185,51 @@ def run_sessions(args: argparse.Namespace) -> int:
     if not entries:
         print(f"No sessions in {library.root}")
         return 0
-    print(f"{'created (UTC)':<20}{'subject':<12}{'drill':<24}{'length':>8}  file")
+    print(f"{'created (UTC)':<20}{'subject':<12}{'drill':<24}{'condition':<44}{'length':>8}  file")
     for e in entries:
         created = e.created_utc.strftime("%Y-%m-%d %H:%M") if e.created_utc else "?"
         length = f"{e.duration_s:7.0f}s" if not e.problem else ""
         problem = f"  ({e.problem})" if e.problem else ""
-        print(f"{created:<20}{e.subject_id:<12}{e.drill:<24}{length:>8}  {e.path}{problem}")
+        condition = e.condition.label if e.condition else ""
+        print(f"{created:<20}{e.subject_id:<12}{e.drill:<24}{condition:<44}{length:>8}  {e.path}{problem}")
+    return 0
+
+
+def run_subject(args: argparse.Namespace) -> int:
+    """Store what was given, then show what is stored."""
+    root = SessionLibrary(args.data_dir).root
+    if args.age_band or args.sex:
+        current = load_subject(root, args.subject_id).demographics
+        set_demographics(
+            root, args.subject_id, Demographics(args.age_band or current.age_band, args.sex or current.sex)
+        )
+    if args.pain is not None or args.odi is not None or args.rmdq is not None:
+        questionnaire, score = ("ODI", args.odi) if args.odi is not None else ("RMDQ", args.rmdq)
+        visit = Visit(
+            args.date or date.today(),
+            args.pain if args.pain is not None else math.nan,
+            questionnaire if score is not None else "",
+            score if score is not None else math.nan,
+        )
+        record_visit(root, args.subject_id, visit)
+    stored = load_subject(root, args.subject_id)
+    print(f"Subject {stored.subject_id}: {stored.demographics.label}")
+    for v in stored.visits:
+        print(f"  {v.day:%Y-%m-%d}  {v.describe()}")
+    return 0
+
+
+def run_visit(args: argparse.Namespace) -> int:
+    day = args.date or date.today()
+    library = SessionLibrary(args.data_dir)
+    sessions = visit_sessions(
+        library, args.subject_id, day, lambda path: analyze_with_progress(read_recording(path))
+    )
+    if not sessions:
+        print(f"No sessions of subject {args.subject_id} on {day} in {library.root}")
+        return 0
+    print(f"Subject {args.subject_id}, visit {day}")
+    print(format_visit(summarise(sessions), reference_set(args.references)))
     return 0
 
 

@@ -29,6 +29,7 @@ from gui.model.dual_task import DualTaskEffect, dual_task_effect
 from gui.model.live import LiveFeed
 from gui.model.protocols import DrillProtocol
 from recordings import RecordingSink, RecordingWriter, SessionMetadata
+from recordings.conditions import condition_for
 from recordings.library import SessionLibrary
 from recordings.lsl import LslOutletSink
 from recordings.schema import check_subject_id
@@ -395,6 +396,7 @@ class ClinicSession:
                 drill=protocol.drill,
                 settings=settings,
                 operator_notes=notes,
+                condition=condition_for(protocol.drill, condition, protocol.cognitive_task),
                 protocol={
                     **about,
                     "protocol": protocol.key,
@@ -402,11 +404,12 @@ class ClinicSession:
                     "repetition": repetition,
                     "repetitions": protocol.repetitions,
                     "condition": condition,
+                    "cognitive_task": protocol.cognitive_task if condition == "dual" else "",
                     "task_s": protocol.task_s,
                 },
             )
             path = SessionLibrary(c.data_dir).path_for(
-                metadata.subject_id, protocol.drill, metadata.created_utc
+                metadata.subject_id, protocol.drill, metadata.created_utc, metadata.condition
             )
             collector = SessionCollector()
             writer = RecordingWriter(path, metadata, source.sensors)

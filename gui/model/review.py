@@ -11,7 +11,7 @@ import numpy as np
 from gui.model.live import angle_rows
 from recordings import read_recording
 from recordings.analysis import ReplayedSession, analyze_recording, replay
-from recordings.compare import Comparison, compare_results
+from recordings.compare import Comparison, SessionFacts, compare_results, find_baseline, library_for
 from recordings.library import SessionLibrary
 from recordings.reader import Recording
 from sensors.events import Event
@@ -48,19 +48,16 @@ def review(path: Path, data_dir: Path | None = None) -> ReviewedRecording:
         measures = analyze(session.collector.session_data(), recording.drill)
     except ProcessingError as error:
         problem = str(error)
-    comparison, note = None, ""
-    # A file in the library compares within its own library; any other within `data_dir`'s.
-    in_library = path.parent.name == f"sub-{recording.subject_id}"
-    library = SessionLibrary(path.parent.parent if in_library else data_dir)
-    entry = library.baseline(recording.subject_id, recording.drill)
+    comparison = None
+    library = library_for(recording, data_dir)
+    entry, note = find_baseline(library, recording)
     if measures is None:
         note = "no measures to compare"
-    elif entry is None or entry.path.resolve() == recording.path.resolve():
-        note = f"first {recording.drill} session of subject {recording.subject_id}: it is the baseline"
-    else:
+    elif entry is not None:
         try:
-            comparison = compare_results(analyze_recording(read_recording(entry.path)), measures)
-            note = f"baseline: {entry.path.name}"
+            base = read_recording(entry.path)
+            facts = (SessionFacts.of(base), SessionFacts.of(recording))
+            comparison = compare_results(analyze_recording(base), measures, facts=facts)
         except (ProcessingError, ValueError, OSError) as error:
             note = f"baseline {entry.path.name} could not be compared: {error}"
     return ReviewedRecording(

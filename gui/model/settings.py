@@ -21,7 +21,8 @@ class DashboardSettings:
     else straight from the simulator); family: their protocol; placements: where
     virtual sensors are worn (lumbar and pelvis, optionally thorax and legs); assignments:
     placement → sensor address or name for real sensors; data_dir: '' for the default library;
-    zone_radius_deg / sound: the patient view's target zone and beep; window_state: Qt geometry."""
+    zone_radius_deg / sound: the patient view's target zone and beep; window_state: Qt geometry;
+    clinic / clinician: named on reports."""
 
     subject_id: str = ""
     simulate: bool = True
@@ -36,6 +37,8 @@ class DashboardSettings:
     sound: bool = False
     lsl: bool = False
     window_geometry: str = ""
+    clinic: str = ""
+    clinician: str = ""
 
 
 def default_settings_path() -> Path:

@@ -20,7 +20,8 @@ from sensors.placements import Placement
 from sensors.processing.angles import segment_frame, segment_orientation
 from sensors.processing.errors import ProcessingError
 from sensors.processing.filters import LowPassSettings, lowpass_zero_phase
-from sensors.processing.gait import GaitSettings, gait_analysis
+from sensors.processing.foot_down import time_to_foot_down
+from sensors.processing.gait import GaitResult, GaitSettings, gait_analysis
 from sensors.processing.hold_posture import detect_hold_start
 from sensors.processing.holds import hold_analysis, hold_timing
 from sensors.processing.perturbation import (
@@ -138,6 +139,20 @@ def _stance(data: SessionData) -> list[Measure]:
     for k, w0 in enumerate(starts, start=1):
         windows += _stance_measures(data, (t >= w0) & (t < w0 + STANCE_WINDOW_S), k)
     return rows + windows + _means(windows, "trunk control", windows[0].source)
+
+
+def _single_leg(data: SessionData) -> list[Measure]:
+    """Stance sway plus the time on one leg until the foot came down (foot_down.py)."""
+    start, end = task_window(data)
+    pelvis = np.degrees(data.angles.inclination(Placement.PELVIS)[:, 1])
+    by_clinician = any(e.kind is EventKind.TASK_END and "clinician" in e.label for e in data.events)
+    r = time_to_foot_down(data.angles.time_s, pelvis, start, end, by_clinician)
+    src = "stabmon foot-down rule (foot_down.py); clinician's end-task key"
+    return [
+        *_stance(data),
+        Measure("single-leg", "time_on_one_leg", r.time_s, "s", src),
+        Measure("single-leg", "foot_down", float(r.foot_down), "1", src),
+    ]
 
 
 def perturbation_events(data: SessionData) -> list[PerturbationInstant]:
@@ -258,7 +273,11 @@ def _sit_to_stand(data: SessionData) -> list[Measure]:
         ]
     total = series.total_time_s(5)
     five = [Measure(g, "five_times_total", total, "s", "Eurobench BENCH 5STS")] if np.isfinite(total) else []
-    return [*rows, *_means(rows, g, src), *five]
+    # Five-times sit-to-stand time, from the first rise's lean to the fifth rise's upright stance
+    # (Bohannon 2006 times from "go": the reaction time before the first lean is not included).
+    rises = series.rises
+    five_up = rises[4].extension_end_s - rises[0].flexion_start_s if len(rises) >= 5 else math.nan
+    return [*rows, *_means(rows, g, src), Measure(g, "five_rise_time", five_up, "s", "Bohannon 2006"), *five]
 
 
 def _longest_valid_run(valid: np.ndarray) -> slice:
@@ -269,6 +288,11 @@ def _longest_valid_run(valid: np.ndarray) -> slice:
     return slice(start, stop)
 
 
+#: Walking is also measured in consecutive windows of this length, s: their spread is the
+#: within-session measurement error a re-test comparison needs (as stance's windows).
+GAIT_WINDOW_S = 10.0
+
+
 def _gait(data: SessionData) -> list[Measure]:
     start, end = task_window(data)
     t = data.frame.time_s
@@ -276,39 +300,54 @@ def _gait(data: SessionData) -> list[Measure]:
     q = data.angles.orientation[:, k]
     usable = (t >= start) & (t <= end) & data.frame.valid[:, k] & np.isfinite(q).all(axis=1)
     run = _longest_valid_run(usable)
-    r = gait_analysis(
-        t[run],
-        q[run],
-        data.frame.acc_m_s2[run, k],
-        data.frame.gyr_rad_s[run, k],
-        data.mount_q[Placement.PELVIS],
-        GaitSettings(sensor_height_m=data.sensor_height_m),
-    )
-    g, src = "gait", "McCamley 2012; Moe-Nilssen & Helbostad 2004; Bolink 2016"
+
+    def bout(part: slice) -> GaitResult:
+        acc, gyr = data.frame.acc_m_s2[part, k], data.frame.gyr_rad_s[part, k]
+        settings = GaitSettings(sensor_height_m=data.sensor_height_m)
+        return gait_analysis(t[part], q[part], acc, gyr, data.mount_q[Placement.PELVIS], settings)
+
+    lengths = data.sensor_height_m is not None
+    rows = _gait_rows(bout(run), None, lengths)
+    window = round(GAIT_WINDOW_S * data.frame.rate_hz)
+    starts = range(run.start, run.stop - window + 1, window)
+    windows = []
+    for n, first in enumerate(starts if len(starts) >= 2 else (), start=1):
+        try:
+            windows += [m for m in _gait_rows(bout(slice(first, first + window)), n, lengths) if m.name != "steps"]
+        except ProcessingError:
+            continue  # too few steps in this window: it adds no error estimate
+    return rows + windows
+
+
+def _gait_rows(r: GaitResult, repetition: int | None, lengths: bool) -> list[Measure]:
+    """Gait measures of one bout; `lengths`: the sensor height is known, so stride length and speed too."""
+    g, src, n = "gait", "McCamley 2012; Moe-Nilssen & Helbostad 2004; Bolink 2016", repetition
     pendulum = "Zijlstra & Hof 2003 (inverted pendulum)"
     return [
-        Measure(g, "steps", float(len(r.initial_contacts_s)), "1", src),
-        Measure(g, "cadence", r.cadence_steps_per_min, "steps/min", src),
-        Measure(g, "left_step_time", r.left_step_time_s, "s", src),
-        Measure(g, "right_step_time", r.right_step_time_s, "s", src),
-        Measure(g, "step_time_symmetry_index", r.step_time_symmetry_index_pct, "%", "Zifchock 2008"),
-        Measure(g, "step_regularity", r.step_regularity, "1", src),
-        Measure(g, "stride_regularity", r.stride_regularity, "1", src),
-        Measure(g, "stride_time", r.stride_time_s, "s", src),
-        Measure(g, "harmonic_ratio_ap", r.harmonic_ratio_ap, "1", src),
-        Measure(g, "harmonic_ratio_v", r.harmonic_ratio_v, "1", src),
-        Measure(g, "harmonic_ratio_ml", r.harmonic_ratio_ml, "1", src),
-        Measure(g, "pelvic_tilt_range", float(np.median(r.pelvic_tilt_range_deg)), "deg", src),
-        Measure(g, "pelvic_obliquity_range", float(np.median(r.pelvic_obliquity_range_deg)), "deg", src),
-        Measure(g, "pelvic_rotation_range", float(np.median(r.pelvic_rotation_range_deg)), "deg", src),
-    ] + (
-        [
-            Measure(g, "stride_length", r.stride_length_m, "m", pendulum),
-            Measure(g, "gait_speed", r.gait_speed_m_s, "m/s", pendulum),
-        ]
-        if data.sensor_height_m is not None
-        else []
-    )
+        Measure(g, "steps", float(len(r.initial_contacts_s)), "1", src, n),
+        Measure(g, "cadence", r.cadence_steps_per_min, "steps/min", src, n),
+        Measure(g, "left_step_time", r.left_step_time_s, "s", src, n),
+        Measure(g, "right_step_time", r.right_step_time_s, "s", src, n),
+        Measure(g, "step_time_symmetry_index", r.step_time_symmetry_index_pct, "%", "Zifchock 2008", n),
+        Measure(g, "step_regularity", r.step_regularity, "1", src, n),
+        Measure(g, "stride_regularity", r.stride_regularity, "1", src, n),
+        Measure(g, "stride_time", r.stride_time_s, "s", src, n),
+        Measure(g, "harmonic_ratio_ap", r.harmonic_ratio_ap, "1", src, n),
+        Measure(g, "harmonic_ratio_v", r.harmonic_ratio_v, "1", src, n),
+        Measure(g, "harmonic_ratio_ml", r.harmonic_ratio_ml, "1", src, n),
+        Measure(g, "pelvic_tilt_range", float(np.median(r.pelvic_tilt_range_deg)), "deg", src, n),
+        Measure(g, "pelvic_obliquity_range", float(np.median(r.pelvic_obliquity_range_deg)), "deg", src, n),
+        Measure(g, "pelvic_rotation_range", float(np.median(r.pelvic_rotation_range_deg)), "deg", src, n),
+        # Only with the sensor height (a subject setting): the inverted-pendulum step length.
+        *(
+            [
+                Measure(g, "stride_length", r.stride_length_m, "m", pendulum, n),
+                Measure(g, "gait_speed", r.gait_speed_m_s, "m/s", pendulum, n),
+            ]
+            if lengths
+            else []
+        ),
+    ]
 
 
 def _hold(data: SessionData) -> list[Measure]:
@@ -348,7 +387,7 @@ def _hold(data: SessionData) -> list[Measure]:
 
 _FAMILIES = {
     "quiet-stance": _stance,
-    "single-leg": _stance,
+    "single-leg": _single_leg,
     "perturbations": _perturbations,
     "forward-bend": _bends,
     "sit-to-stand": _sit_to_stand,

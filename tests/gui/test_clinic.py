@@ -11,6 +11,7 @@ from gui.model.calibration_check import judge_calibration
 from gui.model.clinic import ClinicConfig, ClinicSession, Phase
 from recordings import read_recording
 from recordings.analysis import analyze_recording
+from recordings.conditions import condition_for
 from sensors.events import EventKind
 from sensors.placements import Placement
 from sensors.processing.collector import SessionCollector
@@ -53,6 +54,9 @@ def test_a_dual_task_protocol_records_every_repetition_with_markers_answers_and_
         assert result.path.parent == data_dir / "sub-P001"
         recording = read_recording(result.path)
         assert recording.protocol["condition"] == result.condition
+        # The condition is in the file (root attribute) and its name, with the cognitive task.
+        assert recording.condition == condition_for(protocol.drill, result.condition, "serial-subtraction")
+        assert ("-dual-serial-subtraction_" in result.path.name) == (result.condition == "dual")
         starts = [e for e in recording.events if e.kind is EventKind.TASK_START]
         ends = [e for e in recording.events if e.kind is EventKind.TASK_END]
         assert [e.time_s for e in starts] == [3.0] and [e.time_s for e in ends] == [7.0]

@@ -12,7 +12,8 @@ from gui.model.live import TIME, TRUNK_AP
 from gui.review_window import ReviewWindow
 from recordings import read_recording
 from recordings.analysis import analyze_recording
-from recordings.compare import compare_results
+from recordings.compare import Verdict, compare_results
+from recordings.measure_table import session_rows
 from sensors.placements import Placement
 from stabmon.cli import main as stabmon
 
@@ -50,14 +51,15 @@ def test_review_shows_the_measures_and_the_change_since_the_baseline(qtbot, libr
     assert reviewed is not None and "Subject P020" in window.header.text()
     offline = analyze_recording(read_recording(retest))
     shown = _table(window.measures)
-    session_level = {m.name: m for m in offline.measures if m.repetition is None}
-    assert set(shown) == set(session_level)
-    assert all(shown[n][0] == f"{m.value:.4g}" for n, m in session_level.items())
+    assert {n: v[0] for n, v in shown.items()} == {r.name: r.text for r in session_rows(offline)}
+    assert not any("_" in name or "nan" in v[0] for name, v in shown.items())
     expected = compare_results(analyze_recording(read_recording(baseline)), offline)
     compared = _table(window.comparison)
-    assert set(compared) == {r.name for r in expected.rows}
+    assert set(compared) == {r.info.name for r in expected.rows}  # the catalogue's names
     for row in expected.rows:
-        assert compared[row.name][4] == row.verdict.value
+        assert compared[row.info.name][2] == row.change_text
+        assert compared[row.info.name][4] == row.verdict.value
+    assert not any("e-1" in v[2] or "nan" in "".join(v) for v in compared.values())
     assert baseline.name in window.baseline_note.text()
 
     # Scrubbing moves the cursor and the sway plot follows it.
@@ -73,7 +75,8 @@ def test_review_shows_the_measures_and_the_change_since_the_baseline(qtbot, libr
     assert (tmp_path / "bids" / "dataset_description.json") in bids
     report = window.write_report(tmp_path / "report.html")
     text = report.read_text(encoding="utf-8")
-    assert ("P020" in text and "within measurement error" in text) or "real change" in text
+    assert "P020" in text and "Change since the baseline" in text
+    assert any(f">{v.value}<" in text for v in Verdict)  # each row's verdict is shown
 
 
 def test_the_first_session_is_its_own_baseline(qtbot, library: Path):

@@ -45,8 +45,13 @@ def test_csv_export_holds_every_raw_sample_and_the_measures(bend_file, tmp_path)
         np.degrees(rec.processing.lumbar_rad[k, 0])
     )
     with files["measures.csv"].open() as f:
-        measures = {(r["name"], r["repetition"]): float(r["value"]) for r in csv.DictReader(f)}
-    assert measures[("mean_trunk_flexion", "")] == result.value("mean_trunk_flexion")
+        rows = list(csv.DictReader(f))
+    measures = {r["key"]: float(r["value"]) for r in rows if r["value"]}
+    assert measures["mean_trunk_flexion"] == result.value("mean_trunk_flexion")
+    by_key = {r["key"]: r for r in rows}
+    shown = by_key["mean_trunk_flexion"]
+    assert (shown["measure"], shown["unit"]) == ("Trunk flexion range, mean of bends", "°")
+    assert shown["repetition"] == "" and by_key["trunk_flexion#2"]["repetition"] == "bend 2"
 
 
 def test_motion_bids_export_is_structurally_valid(bend_file, tmp_path):
@@ -93,7 +98,7 @@ class _Table(html.parser.HTMLParser):
         attrs = dict(attrs)
         if tag == "table":
             self._inside = attrs.get("id") in ("measures", "repetitions")
-        elif tag == "tr" and self._inside and "data-name" in attrs:
+        elif tag in ("tr", "td") and self._inside and "data-name" in attrs:
             self.rows.append(attrs)
 
 

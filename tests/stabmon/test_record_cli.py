@@ -35,7 +35,7 @@ def test_record_simulated_session_end_to_end(tmp_path, capsys):
     files = list(tmp_path.glob("sub-T01_forward-bend_*.h5"))
     assert len(files) == 1
     assert "Calibration: neutral stance, done" in out and str(files[0]) in out
-    assert "Measures (forward-bend):" in out and "mean_lumbar_contribution_end_range" in out
+    assert "Measures (forward-bend):" in out and "Lumbar contribution at end range, mean of bends" in out
     rec = read_recording(files[0])
     for placement in (Placement.LUMBAR, Placement.PELVIS):
         samples = rec.samples[placement]

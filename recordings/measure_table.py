@@ -1,0 +1,81 @@
+"""An analysis result as the rows a clinician reads: catalogue names, rounded values with units,
+"Not measured — why", the spread over repetitions beside each mean, and each repetition below."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from recordings.catalogue import MEAN_PREFIX, MeasureInfo, catalogue, format_number
+from sensors.processing.analysis import AnalysisResult, Measure
+
+
+@dataclass(frozen=True)
+class MeasureRow:
+    """One measure as shown. `spread` is the SD over the repetitions a mean was taken of (NaN
+    when it is not a mean, or of fewer than two); `n` how many repetitions that was."""
+
+    measure: Measure
+    info: MeasureInfo
+    spread: float = math.nan
+    n: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def text(self) -> str:
+        """Value with unit, and '± SD (n = k)' for a mean."""
+        value = self.info.format(self.measure.value)
+        if math.isfinite(self.measure.value) and math.isfinite(self.spread) and self.info.kind != "flag":
+            sd = format_number(self.info.display_value(self.spread), self.info.decimals)
+            number = self.info.format(self.measure.value, with_unit=False)
+            value = f"{number} ± {sd} {self.info.unit}".rstrip() + f" (mean ± SD of {self.n})"
+        return value
+
+    @property
+    def value_text(self) -> str:
+        """Value without unit (table cells with a unit column)."""
+        return self.info.format(self.measure.value, with_unit=False)
+
+
+def _spread(result: AnalysisResult, m: Measure) -> tuple[float, int]:
+    if not m.name.startswith(MEAN_PREFIX):
+        return math.nan, 0
+    base = m.name.removeprefix(MEAN_PREFIX)
+    values = [r.value for r in result.measures if r.name == base and r.repetition is not None]
+    finite = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
+    return (float(np.std(finite, ddof=1)) if len(finite) >= 2 else math.nan), len(finite)
+
+
+def session_rows(result: AnalysisResult, key_only: bool = False) -> list[MeasureRow]:
+    """The session-level measures, key measures first (catalogue order), then the rest."""
+    cat = catalogue()
+    rows = []
+    for m in result.measures:
+        if m.repetition is not None:
+            continue
+        info = cat.info(result.drill, m.name)
+        if key_only and not info.key_measure:
+            continue
+        rows.append(MeasureRow(m, info, *_spread(result, m)))
+    return sorted(rows, key=lambda r: (not r.info.key_measure, r.info.kind != "value"))
+
+
+def repetition_rows(result: AnalysisResult) -> dict[int, list[MeasureRow]]:
+    """Each repetition's measures, by repetition number."""
+    cat = catalogue()
+    out: dict[int, list[MeasureRow]] = {}
+    for m in result.measures:
+        if m.repetition is not None:
+            out.setdefault(m.repetition, []).append(MeasureRow(m, cat.info(result.drill, m.name)))
+    return out
+
+
+def repetition_label(result: AnalysisResult, repetition: int) -> str:
+    """'bend 2', '10 s window 3'."""
+    first = next(m for m in result.measures if m.repetition == repetition)
+    return f"{catalogue().info(result.drill, first.name).repetition} {repetition}"

@@ -1,0 +1,264 @@
+"""Results of a visit's protocols: each drill and condition's mean and spread over its repetitions
+(each a recording) with every repetition listed, left/right pairs with their symmetry, and the
+McGill battery's ratios with their imbalance flags (ratio rules from the reference file)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+
+from recordings.analysis import analyze_recording
+from recordings.catalogue import MeasureInfo, catalogue, format_number
+from recordings.conditions import Condition
+from recordings.library import SessionLibrary
+from recordings.reader import Recording, read_recording
+from recordings.references import RatioRule, ReferenceSet
+from sensors.processing.analysis import AnalysisResult
+from sensors.processing.comparison import symmetry_index_pct
+from sensors.processing.errors import ProcessingError
+
+#: The McGill ratio that this battery cannot give, and why.
+FLEXION_EXTENSION_MISSING = (
+    "flexion : extension — Not measured — the battery has no trunk flexor endurance test "
+    "(the prone plank is a different test)"
+)
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """One analysed recording of a visit."""
+
+    path: Path
+    drill: str
+    condition: Condition
+    when: datetime
+    result: AnalysisResult
+
+
+@dataclass(frozen=True)
+class RepeatedMeasure:
+    """One measure over a protocol's repetitions (recordings), in recording order; NaN where a
+    repetition could not measure it."""
+
+    info: MeasureInfo
+    values: tuple[float, ...]
+
+    @property
+    def finite(self) -> np.ndarray:
+        v = np.asarray(self.values, dtype=float)
+        return v[np.isfinite(v)]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.finite)) if len(self.finite) else math.nan
+
+    @property
+    def sd(self) -> float:
+        return float(np.std(self.finite, ddof=1)) if len(self.finite) >= 2 else math.nan
+
+    @property
+    def text(self) -> str:
+        """'47.3 ± 0.4 % (mean ± SD of 3)', one repetition's value, or 'Not measured — why'."""
+        if self.info.kind == "flag":
+            return f"yes in {int(np.sum(self.finite >= 0.5))} of {len(self.finite)}"
+        if len(self.values) == 1 or not math.isfinite(self.sd):
+            return self.info.format(self.mean)
+        sd = format_number(self.info.display_value(self.sd), self.info.decimals)
+        mean = self.info.format(self.mean, with_unit=False)
+        return f"{mean} ± {sd} {self.info.unit}".rstrip() + f" (mean ± SD of {len(self.finite)})"
+
+
+@dataclass(frozen=True)
+class ProtocolSummary:
+    drill: str
+    condition: Condition
+    sessions: tuple[SessionResult, ...]
+    measures: tuple[RepeatedMeasure, ...]
+
+    def measure(self, key: str) -> RepeatedMeasure:
+        return next(m for m in self.measures if m.info.key == key)
+
+
+@dataclass(frozen=True)
+class SidePair:
+    """A measure on the left and right versions of a drill (means over repetitions)."""
+
+    info: MeasureInfo
+    left: float
+    right: float
+
+    @property
+    def ratio(self) -> float:
+        """Right : left."""
+        return self.right / self.left if self.left else math.nan
+
+    @property
+    def symmetry_index_pct(self) -> float:
+        try:
+            return symmetry_index_pct(self.left, self.right)
+        except ProcessingError:
+            return math.nan
+
+
+@dataclass(frozen=True)
+class BatteryRatio:
+    name: str
+    value: float
+    flagged: bool
+    rule: RatioRule
+
+    @property
+    def text(self) -> str:
+        verdict = f"imbalance: {self.rule.flag_meaning}" if self.flagged else "within the target"
+        return f"{self.name} = {self.value:.2f} — {verdict} ({self.rule.source})"
+
+
+def summarise(sessions: Sequence[SessionResult]) -> list[ProtocolSummary]:
+    """One summary per drill and condition, repetitions in recording order; each key and judged
+    session-level measure over them."""
+    groups: dict[tuple[str, Condition], list[SessionResult]] = {}
+    for s in sorted(sessions, key=lambda s: s.when):
+        groups.setdefault((s.drill, s.condition), []).append(s)
+    cat = catalogue()
+    out = []
+    for (drill, condition), group in groups.items():
+        keys = list(
+            dict.fromkeys(m.name for s in group for m in s.result.measures if m.repetition is None)
+        )
+        measures = []
+        for key in keys:
+            info = cat.info(drill, key)
+            values = tuple(_value(s.result, key) for s in group)
+            measures.append(RepeatedMeasure(info, values))
+        measures.sort(key=lambda m: not m.info.key_measure)
+        out.append(ProtocolSummary(drill, condition, tuple(group), tuple(measures)))
+    return out
+
+
+def _value(result: AnalysisResult, key: str) -> float:
+    try:
+        return result.value(key)
+    except KeyError:
+        return math.nan
+
+
+def side_pairs(summaries: Sequence[ProtocolSummary]) -> list[tuple[str, list[SidePair]]]:
+    """Left/right versions of a drill in the same task condition: their key measures side by side."""
+    by_drill = {(s.drill, s.condition.task, s.condition.cognitive_task): s for s in summaries}
+    out = []
+    for (drill, task, cognitive), left in by_drill.items():
+        if not drill.endswith("-left"):
+            continue
+        right = by_drill.get((drill.removesuffix("-left") + "-right", task, cognitive))
+        if right is None:
+            continue
+        pairs = []
+        for m in left.measures:
+            if not (m.info.key_measure and m.info.judged) or m.info.kind == "flag":
+                continue
+            other = next((r for r in right.measures if r.info.key == m.info.key), None)
+            if other is not None:
+                pairs.append(SidePair(m.info, m.mean, other.mean))
+        out.append((drill.removesuffix("-left"), pairs))
+    return out
+
+
+def battery_ratios(summaries: Sequence[ProtocolSummary], references: ReferenceSet) -> list[BatteryRatio]:
+    """The reference file's ratio rules over mean hold times, per numerator drill."""
+    held = {}
+    for s in summaries:
+        if s.condition.task != "dual" and any(m.info.key == "held" for m in s.measures):
+            held[s.drill] = s.measure("held").mean
+    out = []
+    for rule in references.ratios:
+        denominators = [held[d] for d in rule.denominator if d in held and math.isfinite(held[d])]
+        if not denominators:
+            continue
+        denominator = float(np.mean(denominators))
+        numerators = [d for d in rule.numerator if d in held and math.isfinite(held[d])]
+        if len(rule.numerator) == 1 and numerators:
+            value = held[numerators[0]] / denominator
+            out.append(BatteryRatio(rule.name, value, rule.flags(value), rule))
+            continue
+        for drill in numerators:  # one ratio per side
+            side = drill.rsplit("-", 1)[-1]
+            value = held[drill] / denominator
+            out.append(BatteryRatio(f"{rule.name} ({side})", value, rule.flags(value), rule))
+    return out
+
+
+def visit_sessions(
+    library: SessionLibrary,
+    subject_id: str,
+    day: date,
+    analyze: Callable[[Path], AnalysisResult],
+) -> list[SessionResult]:
+    """The subject's sound recordings of that (local) day, analysed; one that cannot be analysed
+    is left out."""
+    out = []
+    for e in library.sessions(subject_id):
+        if e.problem or e.created_utc is None or e.condition is None:
+            continue
+        when = e.created_utc.astimezone()
+        if when.date() != day:
+            continue
+        try:
+            out.append(SessionResult(e.path, e.drill, e.condition, when, analyze(e.path)))
+        except ProcessingError:
+            continue
+    return out
+
+
+def visit_of(
+    library: SessionLibrary,
+    recording: Recording,
+    measures: AnalysisResult,
+    analyze: Callable[[Path], AnalysisResult] | None = None,
+) -> list[ProtocolSummary]:
+    """The protocol results of the visit (local day) the recording belongs to; the recording
+    itself with `measures`, the others analysed by `analyze` (default `analyze_recording`)."""
+    day = datetime.fromisoformat(str(recording.attributes["created_utc"])).astimezone().date()
+    current = recording.path.resolve()
+    others = analyze or (lambda path: analyze_recording(read_recording(path)))
+    return summarise(
+        visit_sessions(
+            library,
+            recording.subject_id,
+            day,
+            lambda path: measures if path.resolve() == current else others(path),
+        )
+    )
+
+
+def format_visit(summaries: Sequence[ProtocolSummary], references: ReferenceSet) -> str:
+    """The visit's protocol results as text."""
+    lines = []
+    for s in summaries:
+        lines.append(f"{s.drill} — {s.condition.label}: {len(s.sessions)} repetition(s)")
+        for m in s.measures:
+            if not m.info.judged and not m.info.key_measure:
+                continue
+            lines.append(f"  {m.info.name:<52} {m.text}")
+            if len(m.values) > 1:
+                each = ", ".join(m.info.format(v) if math.isfinite(v) else "—" for v in m.values)
+                lines.append(f"  {'':<52}   each: {each}")
+    for base, pairs in side_pairs(summaries):
+        lines.append(f"{base}: left / right")
+        for p in pairs:
+            si = p.symmetry_index_pct
+            sym = f"symmetry index {si:+.0f} %" if math.isfinite(si) else "symmetry index: Not measured"
+            lines.append(
+                f"  {p.info.name:<40} left {p.info.format(p.left)}, right {p.info.format(p.right)}, "
+                f"right : left {p.ratio:.2f}, {sym}"
+            )
+    ratios = battery_ratios(summaries, references)
+    if ratios:
+        lines.append("McGill endurance battery")
+        lines += [f"  {r.text}" for r in ratios]
+        lines.append(f"  {FLEXION_EXTENSION_MISSING}")
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""The report's part about the visit: this drill's repetitions in the protocol (mean ± SD and
+each), its left/right pair and the McGill battery's ratios with their imbalance flags."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from recordings.catalogue import NOT_MEASURED
+from recordings.protocol_results import FLEXION_EXTENSION_MISSING, ProtocolSummary, battery_ratios, side_pairs
+from recordings.reader import Recording
+from recordings.references import ReferenceSet
+from recordings.report_table import Table
+from sensors.processing.analysis import drill_family
+
+
+def visit_tables(
+    visit: Sequence[ProtocolSummary], recording: Recording, references: ReferenceSet
+) -> tuple[list[Table], list[str]]:
+    """This drill's repetitions in the visit (mean ± SD, each one), its left/right pair and the
+    McGill ratios, with the imbalance flags they raise."""
+    tables, flags = [], []
+    own = next((s for s in visit if s.drill == recording.drill and s.condition == recording.condition), None)
+    if own is not None and len(own.sessions) > 1:
+        shown = [m for m in own.measures if m.info.judged or m.info.key_measure]
+        tables.append(
+            Table(
+                f"This visit: {len(own.sessions)} repetitions of the protocol",
+                ("measure", "mean ± SD", "each repetition"),
+                [(m.info.name, m.text, ", ".join(m.info.format(v) for v in m.values)) for m in shown],
+                (0.34, 0.3, 0.36),
+                "protocol",
+            )
+        )
+    base = recording.drill.removesuffix("-left").removesuffix("-right")
+    for name, pairs in side_pairs(visit):
+        if name != base or not pairs:
+            continue
+        rows = []
+        for p in pairs:
+            si = p.symmetry_index_pct
+            rows.append(
+                (
+                    p.info.name,
+                    p.info.format(p.left),
+                    p.info.format(p.right),
+                    f"{p.ratio:.2f}",
+                    f"{si:+.0f} %" if math.isfinite(si) else "Not measured — a side is missing",
+                )
+            )
+        tables.append(
+            Table(
+                "Left and right (means over repetitions)",
+                ("measure", "left", "right", "right : left", "symmetry index"),
+                rows,
+                (0.34, 0.16, 0.16, 0.14, 0.2),
+                "sides",
+                note="Symmetry index (R − L)/(½(R + L)) × 100 (Zifchock 2008); 0 is symmetric.",
+            )
+        )
+    if drill_family(recording.drill) in ("side-plank", "biering-sorensen", "plank"):
+        ratios = battery_ratios(visit, references)
+        if ratios:
+            rows = [
+                (r.name, f"{r.value:.2f}", "imbalance" if r.flagged else "within target", r.rule.flag_meaning)
+                for r in ratios
+            ]
+            rows.append(
+                ("flexion : extension", NOT_MEASURED, "", FLEXION_EXTENSION_MISSING.split("— ", 2)[-1])
+            )
+            tables.append(
+                Table(
+                    "McGill endurance battery (this visit)",
+                    ("ratio", "value", "judged", "rule"),
+                    rows,
+                    (0.28, 0.1, 0.14, 0.48),
+                    "battery",
+                    frozenset(k for k, r in enumerate(ratios) if r.flagged),
+                    note=f"{ratios[0].rule.population}; {ratios[0].rule.source}",
+                )
+            )
+            flags += [f"McGill battery: {r.text}" for r in ratios if r.flagged]
+    return tables, flags

@@ -1,0 +1,161 @@
+"""The measures catalogue covers every measure analysis emits, for every drill the simulator knows
+(enumerated by running the analysis, not listed by hand), and nothing a clinician reads shows a raw
+key or NaN."""
+
+import asyncio
+import math
+import re
+
+import pytest
+
+from recordings.catalogue import Better, CatalogueError, Kind, catalogue, load_catalogue
+from recordings.measure_table import repetition_rows, session_rows
+from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing.analysis import AnalysisResult, Measure
+from sensors.processing.collector import SessionCollector
+from sensors.simulator import DRILL_NAMES, DrillOptions, SimulatedSource, make_drill
+from stabmon.console import format_measures
+
+#: Raw analysis keys look like this (snake case with an underscore); a clinician never sees one.
+RAW_KEY = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")
+
+
+def _analyse(drill: str, seed: int = 1, seconds: float | None = None) -> AnalysisResult:
+    source = SimulatedSource(make_drill(drill, DrillOptions(duration_s=seconds, seed=seed)), seed=seed)
+    collector = SessionCollector()
+    asyncio.run(SessionRunner(source, [collector], SessionSettings()).run())
+    return collector.analysis(drill)
+
+
+@pytest.fixture(scope="module")
+def every_drill() -> dict[str, AnalysisResult]:
+    return {drill: _analyse(drill) for drill in DRILL_NAMES}
+
+
+def test_the_catalogue_describes_every_measure_of_every_drill(every_drill):
+    cat = catalogue()
+    seen = 0
+    for drill, result in every_drill.items():
+        assert result.measures, drill
+        for m in result.measures:
+            info = cat.info(drill, m.name)  # CatalogueError if missing
+            assert info.name and info.meaning and info.source, (drill, m.name)
+            assert "_" not in info.name and not info.name[0].islower(), info.name
+            assert info.unit not in ("1", "deg", "m^2/s^5"), (m.name, info.unit)
+            seen += 1
+    assert seen > 200
+    # Unknown measures are an error, never a silent raw key.
+    with pytest.raises(CatalogueError, match="no measure 'made_up'"):
+        cat.info("gait", "made_up")
+
+
+def test_every_catalogued_measure_is_emitted_by_some_drill(every_drill):
+    """The catalogue has no stale entries: each one is something analysis emits."""
+    emitted = {
+        (catalogue().family_of(drill), m.name.removeprefix("mean_"))
+        for drill, result in every_drill.items()
+        for m in result.measures
+    }
+    assert set(catalogue().entries) <= emitted | {("gait", "steps")}
+
+
+def test_units_and_directions_as_a_clinician_reads_them():
+    cat = catalogue()
+    assert cat.info("forward-bend", "mean_trunk_flexion").unit == "°"
+    assert cat.info("forward-bend", "mean_trunk_flexion").better is Better.HIGHER
+    assert cat.info("quiet-stance-foam", "acc_rms_ap").better is Better.LOWER
+    assert cat.info("biering-sorensen", "held").format(150.4) == "150 s"
+    assert cat.info("plank", "position_lost").format(1.0) == "yes"
+    share = cat.info("perturbations", "mean_anticipatory")
+    assert (share.unit, share.format(0.25)) == ("%", "25 %")
+    # 'repetitions' means different things per drill.
+    assert cat.info("quiet-stance", "repetitions").name == "10 s windows measured"
+    assert cat.info("forward-bend", "repetitions").name == "Bends measured"
+    assert cat.info("forward-bend", "repetitions").kind is Kind.COUNT
+
+
+def test_a_missing_value_says_why_instead_of_nan():
+    # A 6 s plank: too short for the fatigue trend (two 5 s tremor windows after the reference).
+    result = _analyse("plank", seconds=9.0)
+    assert math.isnan(result.value("fatigue_trend"))
+    rows = {r.measure.name: r for r in session_rows(result)}
+    assert rows["fatigue_trend"].text.startswith("Not measured — the hold was too short")
+    text = format_measures(result)
+    assert "nan" not in text.lower().replace("not measured", "")
+    mean_nan = catalogue().info("forward-bend", "mean_lumbar_pelvic_ratio").format(math.nan)
+    assert mean_nan == "Not measured — no bend could be measured"
+
+
+def test_change_formatting_never_shows_float_noise():
+    info = catalogue().info("forward-bend", "mean_lumbar_contribution_end_range")
+    assert info.format_change(1.11e-16) == "0 %"
+    assert info.format_change(-2.74) == "−2.7 %"
+    assert info.format_change(2.76) == "+2.8 %"
+
+
+def test_analyze_output_shows_names_not_keys_and_no_nan(every_drill):
+    for drill, result in every_drill.items():
+        text = format_measures(result, repetitions=True)
+        assert "nan" not in text.lower(), drill
+        keys = {m.name for m in result.measures}
+        assert not (set(RAW_KEY.findall(text)) & keys), (drill, set(RAW_KEY.findall(text)) & keys)
+
+
+def test_means_carry_their_spread_and_each_repetition_is_listed(every_drill):
+    bends = every_drill["forward-bend"]
+    rows = {r.measure.name: r for r in session_rows(bends)}
+    flexion = rows["mean_trunk_flexion"]
+    reps = repetition_rows(bends)
+    assert flexion.n == len(reps) >= 2
+    assert "± " in flexion.text and f"SD of {flexion.n})" in flexion.text
+    assert session_rows(bends)[0].info.key_measure  # key measures first
+
+
+def test_a_bad_catalogue_file_names_the_file_and_the_measure(tmp_path):
+    path = tmp_path / "measures.toml"
+    path.write_text('[[group]]\nfamilies = ["gait"]\n[group.measures.cadence]\nname = "Cadence"\n')
+    with pytest.raises(CatalogueError, match=r"measures.toml group 1: measure 'cadence' needs meaning"):
+        load_catalogue(path)
+
+
+def test_flag_measures_are_never_nan_text():
+    m = Measure("hold", "position_lost", 0.0, "1", "")
+    assert catalogue().info("bridge", m.name).format(m.value) == "no"
+
+
+def test_five_times_sit_to_stand_time_matches_the_simulated_rises():
+    drill = make_drill("sit-to-stand", DrillOptions(seed=2))
+    source = SimulatedSource(drill, seed=2)
+    collector = SessionCollector()
+    asyncio.run(SessionRunner(source, [collector], SessionSettings()).run())
+    rises = drill.truth.rises
+    assert len(rises) >= 5
+    truth = rises[4].extension_end_s - rises[0].flexion_start_s  # fifth upright − first lean
+    assert collector.analysis("sit-to-stand").value("five_rise_time") == pytest.approx(truth, abs=0.4)
+
+
+def test_time_on_one_leg_from_the_pelvis_and_from_the_clinician():
+    import numpy as np
+
+    from sensors.processing.foot_down import time_to_foot_down
+
+    t = np.arange(0.0, 30.0, 0.01)
+    # On the left leg from 3.5 s (pelvis tilts 3°), foot down at 17 s (level again by 17.5 s).
+    tilt = np.interp(t, [0, 3.0, 4.0, 17.0, 17.5, 30.0], [0, 0, 3.0, 3.0, 0.2, 0.2])
+    tilt += np.random.default_rng(1).normal(0, 0.2, len(t))
+    r = time_to_foot_down(t, tilt, 3.0, 25.0)
+    assert r.foot_down and r.how == "pelvis level again"
+    assert r.time_s == pytest.approx(17.0 + 0.5 * 2 / 3 * 1.0 - 3.0, abs=0.35)  # crosses 1° at ~17.3 s
+    assert time_to_foot_down(t, -tilt, 3.0, 25.0).foot_down  # the right leg tilts the other way
+    held = time_to_foot_down(t, np.where(t > 3.5, 3.0, 0.0), 3.0, 25.0)
+    assert (held.foot_down, held.time_s, held.how) == (False, 22.0, "held to the end")
+    clinician = time_to_foot_down(t, tilt, 3.0, 12.4, ended_by_clinician=True)
+    assert (clinician.time_s, clinician.how) == (pytest.approx(9.4), "clinician")
+    gap = np.where((t > 10) & (t < 20), np.nan, np.where(t > 3.5, 3.0, 0.0))
+    assert not time_to_foot_down(t, gap, 3.0, 25.0).foot_down  # missing data is never "level"
+
+
+def test_a_simulated_single_leg_stance_is_held_to_the_end(every_drill):
+    left = every_drill["single-leg-left"]
+    assert left.value("foot_down") == 0.0
+    assert left.value("time_on_one_leg") == pytest.approx(22.0, abs=0.2)  # the 22 s task

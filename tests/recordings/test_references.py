@@ -1,0 +1,113 @@
+"""Reference values: known cases against the published numbers, demographics, clinic files."""
+
+import math
+
+import pytest
+
+from recordings.conditions import condition_for
+from recordings.references import (
+    ReferenceFileError,
+    bundled_references,
+    load_references,
+    reference_set,
+)
+from recordings.subjects import (
+    Demographics,
+    SubjectError,
+    Visit,
+    load_subject,
+    record_visit,
+    set_demographics,
+)
+
+
+def test_a_150_s_biering_sorensen_hold_is_flagged_below_176_s_with_its_source():
+    (standing,) = bundled_references().standings("biering-sorensen", "held", 150.0)
+    assert standing.outside is True
+    assert "below 176 s predicts low-back pain within a year" in standing.text
+    assert standing.text.startswith("150 s")
+    assert "Biering-Sørensen 1984" in standing.against and "men" in standing.against
+    (good,) = bundled_references().standings("biering-sorensen", "held", 205.0)
+    assert good.outside is False and "above 198 s predicts no low-back pain" in good.text
+
+
+def test_z_score_and_percentile_where_an_sd_is_known():
+    # Strand 2014 college women: 83 ± 63 s; 20 s is z = −1.0, the 16th percentile.
+    (standing,) = bundled_references().standings("plank", "held", 20.0, Demographics(sex="female"))
+    assert standing.z == pytest.approx(-1.0)
+    assert standing.percentile == pytest.approx(15.87, abs=0.01)
+    assert "16th percentile" in standing.text and "college women" in standing.text
+    assert standing.outside is False
+    # Unknown sex: both populations are shown, each named.
+    both = bundled_references().standings("plank", "held", 20.0)
+    assert {s.reference.population for s in both} == {"college men (20 y)", "college women (20 y)"}
+    # A bend session's mean is compared with the per-bend population values (Laird 2019).
+    laird = bundled_references().standings("forward-bend", "mean_trunk_flexion", 60.0)
+    no_lbp = next(s for s in laird if s.reference.population == "adults without low-back pain")
+    assert no_lbp.z == pytest.approx((60 - 111) / 16) and no_lbp.outside
+
+
+def test_age_band_cut_offs_apply_only_to_that_band():
+    refs = bundled_references()
+    assert len(refs.standings("sit-to-stand", "five_rise_time", 13.0)) == 1  # Klukowska only
+    band = refs.standings("sit-to-stand", "five_rise_time", 13.0, Demographics(age_band="70-79"))
+    assert any("slower than average for 70–79 y" in s.text and s.outside for s in band)
+
+
+def test_dual_task_results_get_no_single_task_references():
+    dual = condition_for("plank", "dual", "stroop")
+    assert bundled_references().standings("plank", "held", 20.0, condition=dual) == []
+
+
+def test_every_bundled_value_names_population_and_source():
+    refs = bundled_references()
+    assert refs.versions == ("stabmon bundled reference values 2026.11-1",)
+    for r in refs.references:
+        assert r.population and r.source, r
+        assert r.kind != "mdc" or math.isfinite(r.mdc95)
+
+
+def test_a_clinic_file_comes_first(tmp_path):
+    path = tmp_path / "clinic.toml"
+    path.write_text(
+        'version = "1"\ntitle = "Clinic X"\n[[reference]]\ndrill = "biering-sorensen"\nmeasure = "held"\n'
+        'kind = "mdc"\npopulation = "our patients"\nmdc95 = 20.0\nsource = "Clinic X audit 2025"\n'
+    )
+    refs = reference_set([path])
+    assert refs.mdc("biering-sorensen", "held").source == "Clinic X audit 2025"
+    assert refs.versions[0] == "Clinic X 1"
+
+
+def test_a_bad_reference_file_names_the_file_and_entry(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'version = "1"\n[[reference]]\ndrill = "plank"\nmeasure = "held"\nkind = "normal"\n'
+        'population = "x"\nsource = "y"\nmean = 10\n'
+    )
+    with pytest.raises(ReferenceFileError, match=r"bad.toml reference 1: a normal reference needs sd"):
+        load_references(path)
+    path.write_text(
+        'version = "1"\n[[reference]]\ndrill = "plank"\nmeasure = "made_up"\nkind = "mean"\n'
+        'population = "x"\nsource = "y"\nmean = 10\n'
+    )
+    with pytest.raises(ReferenceFileError, match="no measure 'made_up'"):
+        load_references(path)
+
+
+def test_demographics_and_visits_are_stored_with_the_subject(tmp_path):
+    from datetime import date
+
+    set_demographics(tmp_path, "P09", Demographics("40-49", "female"))
+    record_visit(tmp_path, "P09", Visit(date(2026, 11, 2), 6.0, "ODI", 38.0))
+    record_visit(tmp_path, "P09", Visit(date(2026, 11, 30), 3.0, "ODI", 24.0))
+    subject = load_subject(tmp_path, "P09")
+    assert subject.demographics == Demographics("40-49", "female")
+    assert [v.score for v in subject.visits] == [38.0, 24.0]
+    assert subject.visits[0].describe() == "pain now 6/10, Oswestry Disability Index 38 %"
+    assert (tmp_path / "sub-P09" / "subject.json").exists()
+    with pytest.raises(SubjectError, match="pain now must be 0–10"):
+        Visit(date(2026, 11, 2), 11.0)
+    with pytest.raises(SubjectError, match="RMDQ total must be 0–24"):
+        Visit(date(2026, 11, 2), 2.0, "RMDQ", 30.0)
+    with pytest.raises(SubjectError, match="age band"):
+        Demographics("40-45")

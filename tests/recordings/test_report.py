@@ -1,0 +1,132 @@
+"""The clinical report: page 1 summary, baseline picked as the review window does, trends per
+condition without later sessions, no raw keys or nan, patient-reported outcomes."""
+
+import html.parser
+import re
+import shutil
+import subprocess
+from datetime import date
+
+import pytest
+
+from recordings import read_recording
+from recordings.analysis import analyze_recording
+from recordings.library import SessionLibrary
+from recordings.report import subject_history
+from stabmon.cli import main
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lib")
+    for seed, dual in ((1, 1.0), (2, 1.0), (3, 1.6), (4, 1.0)):
+        argv = ["record", "--simulate", "--fast", "--drill", "forward-bend", "--seconds", "20"]
+        argv += ["--seed", str(seed), "--dual-task", str(dual), "--subject", "P-11", "--data-dir", str(root)]
+        assert main(argv) == 0
+    today = date.today().isoformat()
+    argv = ["subject", "P-11", "--age-band", "40-49", "--sex", "female", "--pain", "6", "--odi", "38"]
+    assert main([*argv, "--date", today, "--data-dir", str(root)]) == 0
+    return root
+
+
+def _sessions(library):
+    entries = SessionLibrary(library).sessions("P-11")
+    single = [e for e in entries if e.condition.task == "single"]
+    dual = [e for e in entries if e.condition.task == "dual"]
+    return single, dual
+
+
+class _Text(html.parser.HTMLParser):
+    """Visible text of a page, and that of section#page1."""
+
+    def __init__(self):
+        super().__init__()
+        self.text, self.page1, self._depth = [], [], 0
+        self._skip = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("style", "title"):
+            self._skip = True
+        if tag == "section" and dict(attrs).get("id") == "page1":
+            self._depth = 1
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "title"):
+            self._skip = False
+        if tag == "section":
+            self._depth = 0
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.text.append(data)
+            if self._depth:
+                self.page1.append(data)
+
+
+def test_trend_history_keeps_to_the_condition_and_leaves_out_later_sessions(library):
+    single, dual = _sessions(library)
+    assert len(single) == 3 and len(dual) == 1
+    middle = read_recording(single[1].path)
+    history = subject_history(SessionLibrary(library), middle, analyze_recording(middle))
+    assert [h.when for h in history] == [e.created_utc for e in single[:2]]
+
+
+def test_report_summary_reads_as_a_clinician_needs_it(library, tmp_path, capsys):
+    single, _ = _sessions(library)
+    out = tmp_path / "r.html"
+    argv = ["report", str(single[1].path), "-o", str(out), "--data-dir", str(library)]
+    assert main([*argv, "--clinic", "Physio Nord", "--clinician", "A. Berg"]) == 0
+    parser = _Text()
+    parser.feed(out.read_text(encoding="utf-8"))
+    page1 = " ".join(parser.page1)
+    assert "eyes" not in page1 and "single task" in page1  # forward bend: no vision/surface parts
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d \S+ \(UTC[+-]\d\d:\d\d\)", page1)
+    assert "Physio Nord" in page1 and "A. Berg" in page1
+    assert f"baseline: {single[0].path.name}" in page1  # picked as the review window does
+    assert "Trunk flexion range, mean of bends" in page1
+    assert "adults without low-back pain" in page1  # the reference population is named
+    assert "no real change" in page1 or "better" in page1 or "worse" in page1
+    assert "pain now 6/10" in page1 and "Oswestry Disability Index 38 %" in page1
+    assert "age 40-49, female" in page1
+    # No raw key and no nan anywhere a person reads.
+    visible = " ".join(parser.text)
+    keys = {m.name for m in analyze_recording(read_recording(single[1].path)).measures}
+    words = set(re.findall(r"\b[a-z]+_[a-z0-9_]+\b", visible))
+    assert not (words & keys), words & keys
+    assert not re.search(r"\bnan\b", visible, re.IGNORECASE)
+    assert "e-16" not in visible and "e-17" not in visible
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler's pdftotext")
+def test_pdf_page_one_is_the_summary(library, tmp_path):
+    single, _ = _sessions(library)
+    out = tmp_path / "r.pdf"
+    assert main(["report", str(single[2].path), "-o", str(out), "--data-dir", str(library)]) == 0
+    page1 = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(out), "-"], capture_output=True, text=True)
+    text = page1.stdout
+    assert "Key measures" in text and "Flags" in text and "Patient-reported outcomes" in text
+    assert text.index("Key measures") < text.index("Flags")
+    pages = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
+    assert 2 <= int(re.search(r"Pages:\s+(\d+)", pages).group(1)) <= 8
+
+
+def test_trend_axes_do_not_turn_noise_into_slopes_and_ignore_the_time_of_day():
+    from datetime import datetime, timedelta, timezone
+
+    from recordings.catalogue import catalogue
+    from recordings.report_plots import TrendSeries, honest_limits, session_positions, trend
+
+    info = catalogue().info("forward-bend", "mean_lumbar_contribution_end_range")
+    low, high = honest_limits([47.30, 47.45], info, 17.9)
+    assert high - low >= 2 * 17.9  # 0.15 % of noise sits flat inside the MDC band
+    low, high = honest_limits([47.30, 47.45], info, float("nan"))
+    assert high - low >= 0.2 * 47.3
+    tz = timezone(timedelta(hours=1))
+    morning, evening = datetime(2026, 11, 2, 8, 5, tzinfo=tz), datetime(2026, 11, 2, 18, 40, tzinfo=tz)
+    later = datetime(2026, 11, 16, 9, 0, tzinfo=tz)
+    x = session_positions([evening, later, morning])
+    assert x[evening] - x[morning] == 0.25  # same day: next to each other, not ten hours apart
+    assert x[later] - x[morning] == 14.0  # whole days between visits
+    fig = trend([TrendSeries(info, [(morning, 47.3), (later, 47.45)], 17.9)])
+    labels = [t.get_text() for t in fig.axes[-1].get_xticklabels()]
+    assert labels == ["02 Nov 2026", "16 Nov 2026"]
