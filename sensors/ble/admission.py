@@ -253,13 +253,20 @@ class SampleGate:
         self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, seq: np.ndarray, host_ns: int
     ) -> SampleBlock:
         """Splice a new counter epoch in after the last accepted sample, across the gap host time
-        shows (at least two counts, so one sample is marked lost and the gap is flagged)."""
+        shows (at least two counts, so one sample is marked lost and the gap is flagged: a
+        sensor that restarts loses samples, and across a jump nothing can be known)."""
         assert self._last is not None
         rate = self.settings.rate_hz
         gap_s = max((host_ns - self._last.host_ns) * 1e-9 - (len(t) - 1) / rate, 0.0)
+        device_gap_s = float(t[0]) - self._last.time_s
+        if device_gap_s > 0 and abs(device_gap_s - gap_s) <= self.settings.arrival_slack_s:
+            gap_s = device_gap_s  # only the counter jumped: the device clock goes on as it was
+        else:
+            # The device clock restarted or jumped: it carries on as host time says (the latencies
+            # of the two blocks taken equal), so the clock mapping goes on across the splice.
+            self._time_offset_s = self._out_time_s + max(gap_s, 1.0 / rate) - float(t[0])
         steps = max(2, round(gap_s * rate))
         self._sequence_offset = self._out_sequence + steps - int(seq[0])
-        self._time_offset_s = self._out_time_s + steps / rate - float(t[0])
         self._recent_firsts.clear()
         return self._accept(t, acc, gyr, seq, host_ns)
 

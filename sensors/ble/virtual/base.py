@@ -42,7 +42,8 @@ class FaultPlan:
     reorder_every: every n-th is held back and sent after the next; jumps: (world time s,
     counter jump, device-time jump s): from then on the counter and the device clock are shifted
     by these (a glitching firmware); reboots_at_s: world times at which the sensor restarts its
-    counter and clock from 0 (stabmon sets FLAG_CLOCK_RESTARTED on the next packet)."""
+    counter and clock from 0 (stabmon sets FLAG_CLOCK_RESTARTED on the next packet); inject:
+    (world time s, bytes): sent once on the data characteristic at that time, before the data."""
 
     disconnect_at_s: tuple[float, ...] = ()
     outage_s: float = 2.0
@@ -53,6 +54,7 @@ class FaultPlan:
     reorder_every: int = 0
     jumps: tuple[tuple[float, int, float], ...] = ()
     reboots_at_s: tuple[float, ...] = ()
+    inject: tuple[tuple[float, bytes], ...] = ()
 
     @staticmethod
     def every(n: int, notification: int) -> bool:
@@ -115,6 +117,7 @@ class VirtualSensor:
         self._world_s = 0.0
         self._shift = (0, 0.0)  # what faults add to the counter and device time from now on
         self._shifts_done: set[float] = set()
+        self._injected: set[tuple[float, bytes]] = set()
         self._held: list[tuple[Characteristic, bytes, int]] = []  # notifications held back (reorder)
         self.restart_pending = False  # a reboot fault happened: the next packet says so
         self._hci = asyncio.Lock()  # bumble's host takes one command at a time per device
@@ -263,7 +266,13 @@ class VirtualSensor:
         assert self.device is not None
         spoiled = False
         piece = self._tampered(piece)
-        for characteristic, payload in self.encode(piece):
+        notifications = self.encode(piece)
+        for at, extra in self.faults.inject:
+            if self._world_s >= at and (at, extra) not in self._injected:
+                self._injected.add((at, extra))
+                if not await self._notify(notifications[0][0], extra, arrival_ns):
+                    return
+        for characteristic, payload in notifications:
             self.notifications_sent += 1
             n = self.notifications_sent
             if self.faults.garbage(n, self._world_s):
