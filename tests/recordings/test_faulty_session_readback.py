@@ -29,6 +29,7 @@ from sensors.constants import GRAVITY_M_S2
 from sensors.identity import SensorFamily, SensorIdentity
 from sensors.placements import Placement
 from sensors.processing import SessionRunner, SessionSettings
+from sensors.samples import SampleBlock
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from stabmon.console import format_summary
 from tests.sensors.ble.test_notification_faults import _EVENTS, ISSUE_BYTES, _notifications, feed
@@ -209,3 +210,31 @@ def test_replaying_a_recording_whose_device_clock_jumped_stays_within_its_time_a
     replayed = json.loads(result.stdout.strip().splitlines()[-1])
     assert 0 < replayed["frames"] <= (seconds + 6.0) * 100
     assert resource.getrlimit(resource.RLIMIT_AS)[0] != limit  # the limit stayed in the child
+
+
+def test_the_writer_never_writes_a_sequence_that_steps_back_whatever_the_source(tmp_path):
+    # The link's gate keeps order; any other source that does not is cut here, not in the reader.
+    def block(first: int, n: int = 4) -> SampleBlock:
+        return SampleBlock(
+            Placement.LUMBAR,
+            (first + np.arange(n)) / 100.0,
+            np.full((n, 3), float(first)),
+            np.zeros((n, 3)),
+            first + np.arange(n),
+            np.full(n, first * 10_000_000, dtype=np.int64),
+        )
+
+    path = tmp_path / "order.h5"
+    writer = RecordingWriter(path, SessionMetadata("ORD1", "quiet-stance"), {Placement.LUMBAR: _IDENTITY})
+    for first in (0, 4, 4, 2, 6, 2**31 + 12):  # a duplicate, a step back, an overlap, a 2^31 jump
+        b = block(first)
+        writer.append_samples(b, b.device_time_s)
+    writer.close()
+    rec = read_recording(path)  # before: "sequence numbers must strictly increase"
+    assert rec.samples[Placement.LUMBAR].sequence.tolist() == [
+        *range(10),
+        *range(2**31 + 12, 2**31 + 16),
+    ]
+    assert writer.out_of_order_samples == 10
+    assert rec.arrival.rows.tolist() == [4, 4, 2, 4]  # the log matches the rows written
+    assert rec.lost_before[Placement.LUMBAR].max() == 2**31 - 1  # saturated, not wrapped
