@@ -8,8 +8,9 @@ squares, and the line is lowered until no minimum lies below it. The fit is redo
 bin closes, so drift is tracked online.
 
 A device clock that jumps (a sensor that rebooted, a corrupt timestamp in an old recording) is
-never trusted across the jump: when a notification's host − device offset departs from the fit
-by more than `max_jump_s`, the fit starts again from that notification (`restarts` counts it),
+never trusted across the jump: when a notification's device time runs ahead of the fit by more
+than `max_jump_s`, or steps back and falls behind it by more than that (late data that move on
+do not count), the fit starts again from that notification (`restarts` counts it),
 so session times stay within the host clock's reach and nothing downstream sees a jump.
 """
 
@@ -46,6 +47,7 @@ class ClockSyncState:
     intercept: float = math.nan
     device_ref_s: float = math.nan  # device times are taken relative to this, for precision
     recent_delay_s: float = math.nan
+    newest_device_s: float = -math.inf  # newest anchor's device time, s (absolute)
 
 
 class ClockSync:
@@ -83,6 +85,7 @@ class ClockSync:
         state = self.state
         if math.isnan(state.device_ref_s):
             state.device_ref_s = float(device_time_s[0])
+        state.newest_device_s = max(state.newest_device_s, float(device_time_s[ends[-1]]))
         device = device_time_s[ends] - state.device_ref_s
         offset = host_s[ends] - device
         refit = self._add_minima(device, offset)
@@ -98,12 +101,18 @@ class ClockSync:
         return host_s - (state.intercept + (1.0 + state.slope) * (device_time_s - state.device_ref_s))
 
     def _jumped(self, device_time_s: np.ndarray, host_s: np.ndarray) -> bool:
-        """Whether these anchors lie further from the current fit than any delay explains."""
+        """Whether these anchors say the device clock jumped: ahead of the host clock by more than
+        max_jump_s (nothing arrives before it is sampled), or stepped back and now behind it by
+        more than that. Data that merely arrive late (a sensor flushing its buffer) move forward
+        on the device clock and do not count."""
         if math.isnan(self.state.intercept):
             return False
+        limit = self.settings.max_jump_s
         with np.errstate(invalid="ignore", over="ignore"):
             residual = self._residual(device_time_s, host_s)
-        return bool(np.any(~(np.abs(residual) <= self.settings.max_jump_s)))
+            ahead = ~(residual >= -limit)
+            stepped_back = (residual > limit) & (device_time_s < self.state.newest_device_s)
+        return bool(np.any(ahead | stepped_back))
 
     def _add_minima(self, device: np.ndarray, offset: np.ndarray) -> bool:
         """Fold anchors into per-bin minima; True when a new bin was opened."""

@@ -37,6 +37,18 @@ def test_the_clock_fit_starts_again_at_a_device_clock_jump(jump_s):
     assert clock.restarts == 1
 
 
+def test_data_that_only_arrive_late_do_not_restart_the_fit():
+    host_s = np.arange(0, 20.0, 1 / RATE)
+    notifications = _notifications(host_s + 3.0, host_s)
+    for k in range(250, 260):  # a sensor flushing 8 s of buffered data at once
+        d, h = notifications[k]
+        notifications[k] = (d, h + 8_000_000_000)
+    clock = ClockSync(host_origin_ns=0)
+    session = np.concatenate([clock.step(d, h) for d, h in notifications])
+    np.testing.assert_allclose(session, host_s, atol=0.03)
+    assert clock.restarts == 0
+
+
 def test_the_clock_fit_maps_non_finite_device_times_to_finite_session_times():
     host_s = np.arange(0, 2.0, 1 / RATE)
     device = host_s.copy()
