@@ -77,7 +77,7 @@ class GateSettings:
 class GateCounts:
     """What the gate kept out, per sensor: duplicates and out_of_order (blocks dropped),
     rejected (implausible blocks) and rejected_samples, restarts (counter epochs begun after
-    the first), and the last reason a block was rejected."""
+    the first), and the last reasons a block was rejected and an epoch begun."""
 
     duplicates: int = 0
     out_of_order: int = 0
@@ -85,6 +85,7 @@ class GateCounts:
     rejected_samples: int = 0
     restarts: int = 0
     last_problem: str = ""
+    last_restart: str = ""
     by_reason: dict[str, int] = field(default_factory=dict)
 
 
@@ -288,6 +289,7 @@ class SampleGate:
 
     def _note_restart(self, why: str) -> None:
         self.counts.restarts += 1
+        self.counts.last_restart = why
         self._log("restart", f"new counter epoch ({why}); spliced in after a flagged gap", force=True)
 
     def _log(self, kind: str, message: str, force: bool = False) -> None:

@@ -198,7 +198,19 @@ class BleSource:
             if isinstance(item, StatusChange):
                 yield item
                 continue
+            placement = item[0]
+            ingest = self._sensors[placement].ingest
+            restarts = ingest.gate.counts.restarts if ingest is not None else 0
             block = self._decode(*item)
+            if ingest is not None and ingest.gate.counts.restarts > restarts:
+                # Said in the session (and so in the recording's link events), not only logged.
+                yield StatusChange(
+                    placement,
+                    LinkState.STREAMING,
+                    item[2],
+                    f"counter restarted or jumped ({ingest.gate.counts.last_restart}); "
+                    "new counter epoch after a flagged gap",
+                )
             if block is not None:
                 yield block
 

@@ -107,7 +107,10 @@ def test_a_stabmon_session_with_every_kind_of_wrong_notification_reads_back_and_
         session = rec.session_time_s[placement]
         assert np.all(np.abs(np.diff(session)) < 1.0)  # the clock fit never followed a jump
     assert np.count_nonzero(rec.lost_before[Placement.LUMBAR]) >= 2
-    # The session says so at the end instead of ending silently.
+    # The session says so as it happens (the link's events, kept in the recording) and at the end.
+    labels = [e.label for e in rec.events if e.source == "link"]
+    assert sum(label.startswith("lumbar streaming: counter restarted") for label in labels) == 2
+    assert sum(label.startswith("pelvis streaming: counter restarted") for label in labels) == 1
     summary = format_summary(report, None)
     lumbar_line = next(line for line in summary.splitlines() if line.startswith("  ! lumbar sensor:"))
     assert "duplicated notifications dropped" in lumbar_line
