@@ -16,9 +16,10 @@ accelerations no sensor of ours can measure. `SampleGate` decides, block by bloc
   Counted; its samples become part of a flagged gap. The rejected block is remembered: if the next
   block carries on from it (the sensor's counter or clock really did jump) a new epoch starts there.
 - **new epoch**: a sensor that reports a restart (stabmon `FLAG_CLOCK_RESTARTED`), or a jump
-  confirmed by the next block. The epoch is spliced into the session: its counters and device
-  times are shifted to carry on after the last accepted sample, across a gap as long as host time
-  says passed (at least one sample lost, so the gap is flagged).
+  confirmed by the next block. The epoch is spliced into the session: its counters are shifted
+  to carry on after the last accepted sample, across a gap as long as host time says passed (at
+  least one sample lost, so the gap is flagged); its device times likewise, unless only the
+  counter jumped and the device clock still agrees with the host's (then they stay as they are).
 
 So the sequence this emits is session-wide and strictly increasing, and its device time strictly
 increasing, whatever arrives: no sequence of notifications can make a recording its reader
