@@ -109,14 +109,24 @@ def session_file_name(subject_id: str, drill: str, created: datetime, condition:
     return f"sub-{check_subject_id(subject_id)}_{label}_{stamp}.h5"
 
 
+#: The largest `lost_before` value (int32).
+LOST_BEFORE_MAX = np.iinfo(np.int32).max
+
+
 def lost_before(sequence: np.ndarray, previous: int | None = None) -> np.ndarray:
     """The `lost_before` dataset: samples lost just before each sample (n,) int32, from the device
-    counter (n,); `previous` is the counter of the sample before these (None: none known)."""
+    counter (n,); `previous` is the counter of the sample before these (None: none known). A jump
+    beyond int32 saturates at LOST_BEFORE_MAX rather than wrapping (the link bounds real losses
+    by time long before that)."""
     sequence = np.asarray(sequence, dtype=np.int64)
     if len(sequence) == 0:
         return np.zeros(0, dtype=np.int32)
     first = sequence[0] - 1 if previous is None else previous
-    return np.maximum(np.diff(sequence, prepend=first) - 1, 0).astype(np.int32)
+    with np.errstate(over="ignore"):
+        steps = np.diff(sequence, prepend=np.int64(first))  # exact, but wraps past int64
+    rough = np.diff(sequence.astype(np.float64), prepend=float(first))  # never wraps
+    steps = np.where(np.abs(rough) > 2.0**62, np.sign(rough) * 2.0**62, steps)
+    return np.clip(steps - 1, 0, LOST_BEFORE_MAX).astype(np.int32)
 
 
 def decode_text(value: object) -> str:

@@ -324,6 +324,8 @@ class RecordingWriter:
         self._error: BaseException | None = None
         self._sensors = dict(sensors)
         self._last_sequence: dict[Placement, int] = {}
+        #: Samples not written because their sequence did not come after the last one written.
+        self.out_of_order_samples = 0
         self._settings_writes: list[_Write] = []  # origin, calibration
         self._written: dict[str, int] = {}  # rows per dataset path safely in the file
         self._processing = _processing_written(metadata)
@@ -482,7 +484,9 @@ class RecordingWriter:
 
     def _gather(self, pending: _PendingRows, kind: str, payload: tuple[Any, ...]) -> None:
         if kind == "samples":
-            block, session_time = payload
+            block, session_time = self._in_order(*payload)
+            if len(block) == 0:
+                return
             group = f"{schema.ACQUISITION}/{block.placement.value}"
             arrival = f"{schema.ACQUISITION}/{schema.ARRIVAL}"
             pending.add(
@@ -559,6 +563,28 @@ class RecordingWriter:
         deadline = time.monotonic() + timeout_s
         while not self._room_to_write() and time.monotonic() < deadline:
             time.sleep(0.5)
+
+    def _in_order(self, block: SampleBlock, session_time: np.ndarray) -> tuple[SampleBlock, np.ndarray]:
+        """The rows of a block whose sequence numbers come after every one written for its sensor
+        (a reader refuses a file whose sequence steps back). Sources deliver them in order (the
+        BLE link's gate sees to it); anything else is dropped here, counted and logged."""
+        previous = self._last_sequence.get(block.placement)
+        if previous is None or int(block.sequence[0]) > previous:
+            return block, session_time
+        keep = np.flatnonzero(block.sequence > previous)
+        dropped = len(block) - len(keep)
+        self.out_of_order_samples += dropped
+        log.warning(
+            "%s: %d %s samples not after sequence %d were not written (%d so far)",
+            self.path.name,
+            dropped,
+            block.placement.value,
+            previous,
+            self.out_of_order_samples,
+        )
+        if len(keep) == 0:
+            return block.rows(0, 0), session_time[:0]
+        return block.rows(int(keep[0]), len(block)), session_time[int(keep[0]) :]
 
     def _lost_before(self, block: SampleBlock) -> np.ndarray:
         """Samples lost just before each sample of the block (n,), from sequence jumps."""

@@ -18,6 +18,9 @@ class HealthTracker:
     """Counts samples received and lost for one sensor over a sliding window of host time.
 
     Loss is read from jumps in the device sample counter, so it needs no knowledge of the radio.
+    With the sensor's rate known (rate_hz, Hz), a jump counts no more samples lost than the host
+    time since the previous block allows (plus `LOSS_SLACK_S`): a corrupt counter cannot report
+    more loss than there was time for.
     """
 
     placement: Placement
@@ -29,17 +32,21 @@ class HealthTracker:
     samples_received: int = 0
     samples_lost: int = 0
     battery_pct: float = math.nan
+    rate_hz: float = math.nan
 
     def update(self, block: SampleBlock) -> None:
         """Account for one delivered block."""
         if len(block) == 0:
             return
         sequence = block.sequence
+        host_ns = int(block.host_receive_ns[-1])
         lost = int(np.sum(np.diff(sequence) - 1))
         if self._last_sequence is not None:
             lost += max(int(sequence[0]) - self._last_sequence - 1, 0)
+        if math.isfinite(self.rate_hz) and self._last_host_ns is not None:
+            elapsed_s = max(host_ns - self._last_host_ns, 0) * 1e-9
+            lost = min(lost, math.ceil((elapsed_s + LOSS_SLACK_S) * self.rate_hz))
         self._last_sequence = int(sequence[-1])
-        host_ns = int(block.host_receive_ns[-1])
         self._last_host_ns = host_ns
         self.samples_received += len(block)
         self.samples_lost += lost
@@ -68,6 +75,9 @@ class HealthTracker:
             samples_lost=self.samples_lost,
         )
 
+
+#: Host time (s) beyond the gap between two blocks that a loss count may still cover.
+LOSS_SLACK_S = 2.0
 
 #: Thresholds for plain-language warnings.
 LOSS_WARNING_FRACTION = 0.05
@@ -99,4 +109,28 @@ def health_warnings(health: SensorHealth) -> list[str]:
         warnings.append(f"{who}: weak signal ({health.rssi_dbm:.0f} dBm) — bring the computer closer")
     if not math.isnan(health.drift_ppm) and abs(health.drift_ppm) > DRIFT_WARNING_PPM:
         warnings.append(f"{who}: its clock runs {health.drift_ppm:+.0f} ppm off — timing may be unreliable")
+    kept_out = ingest_problems(health)
+    if kept_out:
+        warnings.append(f"{who}: {kept_out}")
     return warnings
+
+
+def ingest_problems(health: SensorHealth) -> str:
+    """What the link kept out of the session for one sensor, in plain words ("" when nothing),
+    e.g. "2 duplicated notifications dropped, restarted once (new counter epoch, gap flagged)"."""
+    parts = []
+    if health.decode_errors:
+        parts.append(f"{health.decode_errors} malformed notifications ignored")
+    if health.duplicates:
+        parts.append(f"{health.duplicates} duplicated notifications dropped")
+    if health.out_of_order:
+        parts.append(f"{health.out_of_order} out-of-order notifications dropped")
+    if health.rejected_blocks:
+        parts.append(
+            f"{health.rejected_blocks} implausible blocks ({health.rejected_samples} samples) "
+            "rejected as gaps"
+        )
+    if health.restarts:
+        times = "once" if health.restarts == 1 else f"{health.restarts} times"
+        parts.append(f"counter restarted or jumped {times} (new counter epoch, gap flagged)")
+    return ", ".join(parts)

@@ -47,7 +47,9 @@ class SensorHealth:
     over that window (0–1); latency_s: mean notification delay beyond the fastest one;
     drift_ppm: device clock rate error; battery_pct: NaN when unknown; rssi_dbm: received signal
     strength when it was last measured (the scan), NaN when unknown; last_packet_age_s: time
-    since the last notification.
+    since the last notification. What the link kept out of the session, since it started:
+    decode_errors (malformed notifications), duplicates and out_of_order (blocks dropped),
+    rejected_blocks / rejected_samples (implausible data), restarts (counter epochs spliced in).
     """
 
     placement: Placement
@@ -61,6 +63,12 @@ class SensorHealth:
     samples_received: int = 0
     samples_lost: int = 0
     rssi_dbm: float = math.nan
+    decode_errors: int = 0
+    duplicates: int = 0
+    out_of_order: int = 0
+    rejected_blocks: int = 0
+    rejected_samples: int = 0
+    restarts: int = 0
 
 
 SourceItem = SampleBlock | StatusChange | Event

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from sensors.events import Event
-from sensors.health import health_warnings
+from sensors.health import health_warnings, ingest_problems
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.pipeline import AngleBlock
@@ -72,6 +72,9 @@ def format_summary(report: SessionReport, summary: AngleSummary | None) -> str:
             f"  {placement.value:<11} {health.samples_received:7d} samples, {lost:4.1f}% lost, "
             f"clock drift {report.drift_ppm.get(placement, float('nan')):+6.1f} ppm"
         )
+        kept_out = ingest_problems(health)
+        if kept_out:
+            lines.append(f"  ! {placement.value} sensor: {kept_out}")
     if report.late_samples:
         lines.append(
             f"Live processing: {report.late_samples} samples came after their frames had gone out; "

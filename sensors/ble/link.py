@@ -5,7 +5,11 @@ lock, reads identity and battery, then starts them together (session time 0). No
 callbacks only stamp the host clock and enqueue the bytes; decoding, health and everything
 else happen after the queue, in `stream()`. A sensor that drops out is reconnected with
 back-off and resumes the same session; its gap shows in the sample counters and as status
-changes. Malformed notifications are counted and logged (rate-limited), never fatal.
+changes. Malformed notifications are counted and logged (rate-limited), never fatal: a decoder
+may raise only `DecodeError`, and anything else it raises is treated as one (the link enforces
+the rule for every family). Decoded samples then pass a `SampleGate` (sensors.ble.admission):
+duplicates and late blocks are dropped, implausible ones rejected, restarts spliced in as new
+counter epochs, all counted in the sensor's health; what reaches the session is in order.
 
 The production path is bleak's default backend with the monotonic clock; tests and the demo
 pass the bleak backends of a virtual radio (and its host clock), nothing else changes.
@@ -21,13 +25,13 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-import numpy as np
 from bleak import BleakClient, BleakScanner
 
-from sensors.ble.drivers import Driver
-from sensors.ble.errors import ConnectionFailedError, DecodeError, SensorNotFoundError
+from sensors.ble.admission import GateSettings, SensorIngest
+from sensors.ble.drivers import Driver, _closest
+from sensors.ble.errors import ConnectionFailedError, SensorNotFoundError
 from sensors.ble.scan import DiscoveredSensor, scan
-from sensors.ble.stream_decoders import StreamDecoder
+from sensors.constants import GRAVITY_M_S2
 from sensors.health import HealthTracker
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
@@ -67,6 +71,17 @@ class LinkSettings:
     reconnect_delays_s: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
     give_up_after_s: float = 120.0
     decode_error_log_interval_s: float = 10.0
+    acc_range_g: float = 16.0
+    gyr_range_dps: float = 2000.0
+
+    def gate_settings(self, rate_hz: float) -> GateSettings:
+        """Plausibility limits for a sensor sampling at rate_hz: values beyond the largest full
+        scale any supported sensor is configured to (acc_range_g, gyr_range_dps) are refused."""
+        return GateSettings(
+            rate_hz=rate_hz,
+            acc_range_m_s2=self.acc_range_g * GRAVITY_M_S2,
+            gyr_range_rad_s=math.radians(self.gyr_range_dps),
+        )
 
 
 @dataclass
@@ -74,11 +89,9 @@ class _Sensor:
     placement: Placement
     found: DiscoveredSensor
     client: BleakClient | None = None
-    decoder: StreamDecoder | None = None
+    ingest: SensorIngest | None = None
     identity: SensorIdentity | None = None
     tracker: HealthTracker = field(init=False)
-    decode_errors: int = 0
-    last_error_log: float = -math.inf
     reconnecting: asyncio.Task[None] | None = None
     reconnects: int = 0
 
@@ -164,13 +177,16 @@ class BleSource:
 
     def health(self) -> Mapping[Placement, SensorHealth]:
         now = self.clock.now()
-        return {
-            p: replace(s.tracker.snapshot(now), rssi_dbm=s.found.rssi_dbm) for p, s in self._sensors.items()
-        }
+        return {p: self._health(s, now) for p, s in self._sensors.items()}
+
+    @staticmethod
+    def _health(sensor: _Sensor, now_ns: int) -> SensorHealth:
+        health = replace(sensor.tracker.snapshot(now_ns), rssi_dbm=sensor.found.rssi_dbm)
+        return sensor.ingest.health(health) if sensor.ingest is not None else health
 
     def decode_errors(self) -> Mapping[Placement, int]:
         """Malformed notifications per sensor so far."""
-        return {p: s.decode_errors for p, s in self._sensors.items()}
+        return {p: s.ingest.decode_errors if s.ingest else 0 for p, s in self._sensors.items()}
 
     async def stream(self) -> AsyncIterator[SourceItem]:
         for placement, sensor in self._sensors.items():
@@ -182,7 +198,19 @@ class BleSource:
             if isinstance(item, StatusChange):
                 yield item
                 continue
+            placement = item[0]
+            ingest = self._sensors[placement].ingest
+            restarts = ingest.gate.counts.restarts if ingest is not None else 0
             block = self._decode(*item)
+            if ingest is not None and ingest.gate.counts.restarts > restarts:
+                # Said in the session (and so in the recording's link events), not only logged.
+                yield StatusChange(
+                    placement,
+                    LinkState.STREAMING,
+                    item[2],
+                    f"counter restarted or jumped ({ingest.gate.counts.last_restart}); "
+                    "new counter epoch after a flagged gap",
+                )
             if block is not None:
                 yield block
 
@@ -222,8 +250,16 @@ class BleSource:
             self._queue.put_nowait((sensor.placement, characteristic, self.clock.stamp(address), bytes(data)))
 
         decoder = await sensor.driver.start(sensor.client, self.settings.rate_hz, on_notify)
-        if sensor.decoder is None:
-            sensor.decoder = decoder  # a reconnection keeps the decoder, so counters stay continuous
+        if sensor.ingest is None:  # a reconnection keeps decoder and gate: counters stay continuous
+            rates = sensor.driver.rates_hz
+            rate = _closest(rates, self.settings.rate_hz) if rates else self.settings.rate_hz
+            sensor.ingest = SensorIngest(
+                sensor.placement,
+                decoder,
+                self.settings.gate_settings(rate),
+                sensor.tracker,
+                self.settings.decode_error_log_interval_s,
+            )
         sensor.tracker.state = LinkState.STREAMING
 
     def _on_disconnected(self, sensor: _Sensor) -> None:
@@ -291,29 +327,5 @@ class BleSource:
     def _decode(
         self, placement: Placement, characteristic: str, host_ns: int, data: bytes
     ) -> SampleBlock | None:
-        sensor = self._sensors[placement]
-        if sensor.decoder is None:
-            return None
-        try:
-            decoded = sensor.decoder.decode(characteristic, data, host_ns)
-        except DecodeError as error:
-            sensor.decode_errors += 1
-            now = time.monotonic()
-            if now - sensor.last_error_log >= self.settings.decode_error_log_interval_s:
-                sensor.last_error_log = now
-                log.warning(
-                    "%s sensor: malformed notification #%d: %s", placement.value, sensor.decode_errors, error
-                )
-            return None
-        if decoded is None or len(decoded.sequence) == 0:
-            return None
-        block = SampleBlock(
-            placement=placement,
-            device_time_s=decoded.device_time_s,
-            acc_m_s2=decoded.acc_m_s2,
-            gyr_rad_s=decoded.gyr_rad_s,
-            sequence=decoded.sequence,
-            host_receive_ns=np.full(len(decoded.sequence), host_ns, dtype=np.int64),
-        )
-        sensor.tracker.update(block)
-        return block
+        ingest = self._sensors[placement].ingest
+        return ingest.notification(characteristic, data, host_ns) if ingest is not None else None

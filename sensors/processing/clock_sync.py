@@ -6,25 +6,36 @@ sample is estimated from the *lower envelope* of these pairs: per bin of device 
 the least delay is kept, a line host = a + b·device is fitted through those minima by least
 squares, and the line is lowered until no minimum lies below it. The fit is redone whenever a
 bin closes, so drift is tracked online.
+
+A device clock that jumps (a sensor that rebooted, a corrupt timestamp in an old recording) is
+never trusted across the jump: when a notification's device time runs ahead of the fit by more
+than `max_jump_s`, or steps back and falls behind it by more than that (late data that move on
+do not count), the fit starts again from that notification (`restarts` counts it),
+so session times stay within the host clock's reach and nothing downstream sees a jump.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ClockSyncSettings:
     """bin_s: device-time bin for the envelope minima; window_bins: how many recent bins fit;
-    max_drift_ppm: fits beyond this (no real crystal drifts so far) are clipped to it."""
+    max_drift_ppm: fits beyond this (no real crystal drifts so far) are clipped to it;
+    max_jump_s: an offset this far from the fit is a jump of the device clock: the fit restarts."""
 
     bin_s: float = 1.0
     window_bins: int = 900
     max_drift_ppm: float = 300.0
+    max_jump_s: float = 5.0
 
 
 @dataclass
@@ -36,6 +47,7 @@ class ClockSyncState:
     intercept: float = math.nan
     device_ref_s: float = math.nan  # device times are taken relative to this, for precision
     recent_delay_s: float = math.nan
+    newest_device_s: float = -math.inf  # newest anchor's device time, s (absolute)
 
 
 class ClockSync:
@@ -45,9 +57,11 @@ class ClockSync:
         self.settings = settings or ClockSyncSettings()
         self.host_origin_ns = host_origin_ns
         self.state = ClockSyncState()
+        self.restarts = 0
 
     def reset(self) -> None:
         self.state = ClockSyncState()
+        self.restarts = 0
 
     def step(self, device_time_s: np.ndarray, host_receive_ns: np.ndarray) -> np.ndarray:
         """Session times (n,), s, of samples with device times (n,) s received at host_receive_ns (n,)."""
@@ -55,12 +69,23 @@ class ClockSync:
         host_receive_ns = np.asarray(host_receive_ns, dtype=np.int64)
         if len(device_time_s) == 0:
             return np.zeros(0)
-        state = self.state
-        if math.isnan(state.device_ref_s):
-            state.device_ref_s = float(device_time_s[0])
+        if not np.all(np.isfinite(device_time_s)):
+            device_time_s = np.where(np.isfinite(device_time_s), device_time_s, np.nan)
+            device_time_s = _filled(device_time_s)
         host_s = (host_receive_ns - self.host_origin_ns) * 1e-9
         # Anchor of each notification: its newest sample.
         ends = np.flatnonzero(np.diff(host_receive_ns, append=host_receive_ns[-1] + 1))
+        if self._jumped(device_time_s[ends], host_s[ends]):
+            self.restarts += 1
+            log.warning(
+                "device clock jumped by %.4g s against the host clock; the clock fit starts again",
+                float(np.max(np.abs(self._residual(device_time_s[ends], host_s[ends])))),
+            )
+            self.state = ClockSyncState()
+        state = self.state
+        if math.isnan(state.device_ref_s):
+            state.device_ref_s = float(device_time_s[0])
+        state.newest_device_s = max(state.newest_device_s, float(device_time_s[ends[-1]]))
         device = device_time_s[ends] - state.device_ref_s
         offset = host_s[ends] - device
         refit = self._add_minima(device, offset)
@@ -69,6 +94,25 @@ class ClockSync:
         mapped_anchor = state.intercept + (1.0 + state.slope) * device
         state.recent_delay_s = float(np.mean(host_s[ends] - mapped_anchor))
         return state.intercept + (1.0 + state.slope) * (device_time_s - state.device_ref_s)
+
+    def _residual(self, device_time_s: np.ndarray, host_s: np.ndarray) -> np.ndarray:
+        """Host time (s) minus the fit's mapping of these device times (n,) s."""
+        state = self.state
+        return host_s - (state.intercept + (1.0 + state.slope) * (device_time_s - state.device_ref_s))
+
+    def _jumped(self, device_time_s: np.ndarray, host_s: np.ndarray) -> bool:
+        """Whether these anchors say the device clock jumped: ahead of the host clock by more than
+        max_jump_s (nothing arrives before it is sampled), or stepped back and now behind it by
+        more than that. Data that merely arrive late (a sensor flushing its buffer) move forward
+        on the device clock and do not count."""
+        if math.isnan(self.state.intercept):
+            return False
+        limit = self.settings.max_jump_s
+        with np.errstate(invalid="ignore", over="ignore"):
+            residual = self._residual(device_time_s, host_s)
+            ahead = ~(residual >= -limit)
+            stepped_back = (residual > limit) & (device_time_s < self.state.newest_device_s)
+        return bool(np.any(ahead | stepped_back))
 
     def _add_minima(self, device: np.ndarray, offset: np.ndarray) -> bool:
         """Fold anchors into per-bin minima; True when a new bin was opened."""
@@ -110,3 +154,16 @@ class ClockSync:
     def latency_s(self) -> float:
         """Mean delay of the latest notifications beyond the fastest ones, s."""
         return self.state.recent_delay_s
+
+
+def _filled(values: np.ndarray) -> np.ndarray:
+    """NaN entries (n,) replaced by the nearest finite value before them (or after, at the start);
+    all zeros if none is finite."""
+    finite = np.isfinite(values)
+    if not finite.any():
+        return np.zeros_like(values)
+    index = np.where(finite, np.arange(len(values)), 0)
+    np.maximum.accumulate(index, out=index)
+    first = int(np.argmax(finite))
+    index[:first] = first
+    return values[index]

@@ -14,6 +14,11 @@ level, a sensor that buffers), the wait grows to cover that lateness with a marg
 frames come later but whole. Samples that still come after their frames have gone out (before
 the wait has grown) are counted (`late_samples`): they are in the recording's raw data, and
 flagged as gaps in its frames (a replay reproduces the live frames exactly).
+
+The grid never runs ahead of time: no frame is emitted past the latest `now_s` a pull was given
+plus `longest_wait_s`, the final flush included, so a sample whose session time is far in the
+future (a device clock that jumped, in a recording made before the link refused such jumps)
+cannot make it allocate a grid up to that time. Such samples are left out of the frames.
 """
 
 from __future__ import annotations
@@ -119,6 +124,7 @@ class Synchronizer:
         self._newest_s = -math.inf  # newest sample time of any placement
         self._behind_s = 0.0  # how far (s) a placement's data have come behind the others, fading
         self._waited_at_s = -math.inf  # data time the wait was last relaxed at
+        self._pulled_at_s = -math.inf  # latest session time a pull was given
         self.late_samples = 0
 
     @property
@@ -180,13 +186,23 @@ class Synchronizer:
     def pull(self, now_s: float) -> Frame | None:
         """Every grid point that is ready at session time `now_s` (s), as one frame (or None)."""
         self._relax_wait()
+        if math.isfinite(now_s):
+            self._pulled_at_s = max(self._pulled_at_s, now_s)
         deadline = min(self._newest_s, now_s) - self.wait_s
         frontier = min(max(b.latest_s, deadline) for b in self._buffers.values())
-        return self._emit_until(frontier)
+        return self._emit_until(min(frontier, self._time_allows_s()))
 
     def flush(self) -> Frame | None:
-        """At the end of a stream: emit up to the newest sample of any placement."""
-        return self._emit_until(max(b.latest_s for b in self._buffers.values()))
+        """At the end of a stream: emit up to the newest sample of any placement (no further than
+        the latest pull's time plus `longest_wait_s`, when there was a pull)."""
+        newest = max(b.latest_s for b in self._buffers.values())
+        return self._emit_until(min(newest, self._time_allows_s()))
+
+    def _time_allows_s(self) -> float:
+        """The furthest session time a frame may be emitted at, s (inf before the first pull)."""
+        if not math.isfinite(self._pulled_at_s):
+            return math.inf
+        return self._pulled_at_s + self.settings.longest_wait_s
 
     def _emit_until(self, frontier_s: float) -> Frame | None:
         if self._next_index is None or not math.isfinite(frontier_s):

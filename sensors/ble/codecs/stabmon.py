@@ -107,8 +107,10 @@ class ImuPacket:
 
     @property
     def device_time_s(self) -> np.ndarray:
-        """Device time of each sample (n,), s."""
-        return (self.first_time_us + self.period_us * np.arange(len(self.acc_counts))) * 1e-6
+        """Device time of each sample (n,), s. Summed as Python ints (a u64 first time plus n
+        periods can pass int64), then converted: exact to the µs for 285 years of device time."""
+        times_us = [self.first_time_us + self.period_us * k for k in range(len(self.acc_counts))]
+        return np.array(times_us, dtype=np.float64) * 1e-6
 
 
 class Opcode(IntEnum):

@@ -4,7 +4,8 @@ Subclasses define the GATT database and the bytes of each notification for one p
 (`services`, `encode`); this base class advertises, follows connections, and streams the
 simulator's notifications (its packet grouping, loss bursts and arrival jitter included) once a
 connected central has started it. Faults (`FaultPlan`) drop the link, kill the sensor or send
-garbage, to exercise the host's recovery.
+garbage, to exercise the host's recovery; or send well-formed but wrong notifications
+(duplicated, reordered, counters and device clock jumping, a reboot), to exercise its admission.
 """
 
 from __future__ import annotations
@@ -35,13 +36,29 @@ class FaultPlan:
     """disconnect_at_s: world times (s) at which the sensor drops the link, unreachable for
     outage_s each time; dies_at_s: world time the battery dies for good; garbage_every: every
     n-th notification is replaced by malformed bytes (0: never); storm_s: (start, end) world
-    times between which every notification is malformed."""
+    times between which every notification is malformed.
+
+    Well-formed but wrong: duplicate_every: every n-th notification is sent twice;
+    reorder_every: every n-th is held back and sent after the next; jumps: (world time s,
+    counter jump, device-time jump s): from then on the counter and the device clock are shifted
+    by these (a glitching firmware); reboots_at_s: world times at which the sensor restarts its
+    counter and clock from 0 (stabmon sets FLAG_CLOCK_RESTARTED on the next packet); inject:
+    (world time s, bytes): sent once on the data characteristic at that time, before the data."""
 
     disconnect_at_s: tuple[float, ...] = ()
     outage_s: float = 2.0
     dies_at_s: float | None = None
     garbage_every: int = 0
     storm_s: tuple[float, float] | None = None
+    duplicate_every: int = 0
+    reorder_every: int = 0
+    jumps: tuple[tuple[float, int, float], ...] = ()
+    reboots_at_s: tuple[float, ...] = ()
+    inject: tuple[tuple[float, bytes], ...] = ()
+
+    @staticmethod
+    def every(n: int, notification: int) -> bool:
+        return n > 0 and notification % n == 0
 
     def garbage(self, notification: int, world_s: float) -> bool:
         """Whether the notification-th notification, sent at world_s, is malformed."""
@@ -98,6 +115,11 @@ class VirtualSensor:
         self.sent_blocks: list[SampleBlock] | None = [] if keep_sent else None  # ground truth for tests
         self.spoiled_blocks: list[SampleBlock] = []  # sent, but (partly) as malformed bytes
         self._world_s = 0.0
+        self._shift = (0, 0.0)  # what faults add to the counter and device time from now on
+        self._shifts_done: set[float] = set()
+        self._injected: set[tuple[float, bytes]] = set()
+        self._held: list[tuple[Characteristic, bytes, int]] = []  # notifications held back (reorder)
+        self.restart_pending = False  # a reboot fault happened: the next packet says so
         self._hci = asyncio.Lock()  # bumble's host takes one command at a time per device
 
     # Protocol hooks ------------------------------------------------------------------------
@@ -222,29 +244,70 @@ class VirtualSensor:
                     await asyncio.sleep(delay_s)
             await self._send(piece, arrival_ns)
 
+    def _tampered(self, piece: SampleBlock) -> SampleBlock:
+        """The piece as a faulty sensor sends it: counter and clock shifted by the jumps and
+        reboots planned up to now."""
+        plan = self.faults
+        for at, counter_jump, time_jump_s in plan.jumps:
+            if self._world_s >= at and at not in self._shifts_done:
+                self._shifts_done.add(at)
+                self._shift = (self._shift[0] + counter_jump, self._shift[1] + time_jump_s)
+        for at in plan.reboots_at_s:
+            if self._world_s >= at and at not in self._shifts_done:
+                self._shifts_done.add(at)
+                self._shift = (-int(piece.sequence[0]), -float(piece.device_time_s[0]))
+                self.restart_pending = True
+        counter, clock_s = self._shift
+        if counter == 0 and clock_s == 0.0:
+            return piece
+        return replace(piece, sequence=piece.sequence + counter, device_time_s=piece.device_time_s + clock_s)
+
     async def _send(self, piece: SampleBlock, arrival_ns: int) -> None:
         assert self.device is not None
         spoiled = False
-        for characteristic, payload in self.encode(piece):
+        piece = self._tampered(piece)
+        notifications = self.encode(piece)
+        for at, extra in self.faults.inject:
+            if self._world_s >= at and (at, extra) not in self._injected:
+                self._injected.add((at, extra))
+                if not await self._notify(notifications[0][0], extra, arrival_ns):
+                    return
+        for characteristic, payload in notifications:
             self.notifications_sent += 1
-            if self.faults.garbage(self.notifications_sent, self._world_s):
+            n = self.notifications_sent
+            if self.faults.garbage(n, self._world_s):
                 payload = bytes(reversed(payload))[: max(len(payload) // 2, 1)]
                 spoiled = True
-            if isinstance(self.radio.clock, VirtualHostClock):
-                self.radio.clock.announce(self.address, arrival_ns)
-            connection = self.link.connection
-            if connection is None:
-                return
-            try:
-                await self.device.notify_subscriber(connection, characteristic, payload)
-            except Exception as error:  # the link went down under us
-                log.debug("%s: notification not sent: %s", self.address, error)
-                return
+            if FaultPlan.every(self.faults.reorder_every, n) and not self._held:
+                self._held.append((characteristic, payload, arrival_ns))
+                continue
+            copies = 2 if FaultPlan.every(self.faults.duplicate_every, n) else 1
+            held = [(c, p, arrival_ns) for c, p, _ in self._held]  # stamped when they arrive, late
+            outgoing = [(characteristic, payload, arrival_ns)] * copies + held
+            self._held = []
+            for out_characteristic, out_payload, out_arrival_ns in outgoing:
+                if not await self._notify(out_characteristic, out_payload, out_arrival_ns):
+                    return
         self.samples_sent += len(piece)
         if self.sent_blocks is not None:
             self.sent_blocks.append(piece)
             if spoiled:
                 self.spoiled_blocks.append(piece)
+
+    async def _notify(self, characteristic: Characteristic, payload: bytes, arrival_ns: int) -> bool:
+        """Send one notification; False if the link went down."""
+        assert self.device is not None
+        if isinstance(self.radio.clock, VirtualHostClock):
+            self.radio.clock.announce(self.address, arrival_ns)
+        connection = self.link.connection
+        if connection is None:
+            return False
+        try:
+            await self.device.notify_subscriber(connection, characteristic, payload)
+        except Exception as error:  # the link went down under us
+            log.debug("%s: notification not sent: %s", self.address, error)
+            return False
+        return True
 
     async def _apply_faults(self, world_s: float) -> None:
         plan, link = self.faults, self.link

@@ -124,6 +124,8 @@ class StabmonVirtualSensor(VirtualSensor):
                 gyr_range_code=self.gyr_code,
                 acc_counts=acc[start:stop],
                 gyr_counts=gyr[start:stop],
+                flags=profile.FLAG_CLOCK_RESTARTED if self.restart_pending else 0,
             )
+            self.restart_pending = False
             packets.append((self.data, packet.to_bytes()))
         return packets
