@@ -1,7 +1,10 @@
 """Analyse a recording: replay its raw data through the live pipeline, then compute its measures.
 
 Replay (not the stored /processing arrays) is the source of truth: it rebuilds the synchronised
-frames the measures need and gives exactly what the live session computed.
+frames the measures need and gives exactly what the live session computed. `replay` runs the
+whole recording through the pipeline at once (`sensors.processing.batch_session`); the block by
+block `replay_streamed` (a `ReplaySource` through a `SessionRunner`) gives the same result, far
+more slowly, and stays as the reference the batched path is tested against.
 """
 
 from __future__ import annotations
@@ -9,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from recordings.reader import Recording
-from recordings.replay import ReplaySource
+from recordings.replay import ReplaySource, recorded_stream, replay_health
 from sensors.processing.analysis import AnalysisResult, analyze
+from sensors.processing.batch_session import run_batched
 from sensors.processing.collector import SessionCollector
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.session import NullSink, SessionReport, SessionRunner, SessionSink
@@ -50,8 +54,70 @@ def replay(
     recording: Recording,
     extra_sinks: list[SessionSink] | None = None,
     progress: ProgressCallback | None = None,
+    running_measures: bool = True,
 ) -> ReplayedSession:
-    """Replay the recording as fast as possible through a `SessionRunner` with its stored settings."""
+    """Replay the recording with its stored settings, all at once; sinks receive the raw data as
+    one block per sensor, the frames in blocks of a minute, then the events, the calibration and
+    (with `running_measures`, which cost most of the time) the running measures."""
+    collector = SessionCollector()
+    sinks: list[SessionSink] = [collector, *(extra_sinks or [])]
+    stream = recorded_stream(recording)
+    for sink in sinks:
+        sink.on_start(stream.host_origin_ns)
+    if extra_sinks:
+        for p, samples in recording.samples.items():
+            for sink in extra_sinks:
+                sink.on_samples(samples, recording.session_time_s[p])
+    end_s = max(
+        (
+            (int(s.host_receive_ns[-1]) - stream.host_origin_ns) * 1e-9
+            for s in recording.samples.values()
+            if len(s)
+        ),
+        default=0.0,
+    )
+
+    def on_frame(frame: Frame, angles: AngleBlock) -> None:
+        for sink in sinks:
+            sink.on_frame(frame, angles)
+        if progress is not None and end_s > 0:
+            progress(min(float(frame.time_s[-1]) / end_s, 0.99))
+
+    batched = run_batched(stream, recording.settings, on_frame, running_measures=running_measures)
+    for event in batched.events:
+        for sink in sinks:
+            sink.on_event(event)
+    if batched.calibration is not None:
+        for sink in sinks:
+            sink.on_calibration(batched.calibration)
+    for update in batched.measures:
+        for sink in sinks:
+            sink.on_measures(update)
+    if progress is not None:
+        progress(1.0)
+    health = {
+        p: replace(h, drift_ppm=batched.drift_ppm[p], latency_s=batched.latency_s[p])
+        for p, h in replay_health(recording).items()
+    }
+    report = SessionReport(
+        health=health,
+        drift_ppm=batched.drift_ppm,
+        frames=batched.frames,
+        session_s=batched.session_s,
+        calibrated=batched.calibration is not None,
+        calibration_failures=batched.calibration_failures,
+        late_samples=batched.late_samples,
+    )
+    return ReplayedSession(recording, collector, report)
+
+
+def replay_streamed(
+    recording: Recording,
+    extra_sinks: list[SessionSink] | None = None,
+    progress: ProgressCallback | None = None,
+) -> ReplayedSession:
+    """Replay the recording block by block through a `SessionRunner` with its stored settings, as
+    the live session ran (the reference for `replay`)."""
     source = ReplaySource(recording)
     collector = SessionCollector()
     sinks: list[SessionSink] = [collector, *(extra_sinks or [])]
@@ -66,4 +132,5 @@ def replay(
 def analyze_recording(recording: Recording, progress: ProgressCallback | None = None) -> AnalysisResult:
     """The drill's measures table for a recording (ProcessingError when it cannot be analysed,
     e.g. it never calibrated)."""
-    return analyze(replay(recording, progress=progress).collector.session_data(), recording.drill)
+    session = replay(recording, progress=progress, running_measures=False)
+    return analyze(session.collector.session_data(), recording.drill)

@@ -125,8 +125,10 @@ def check_schema(path: Path, attributes: dict[str, Any]) -> None:
         )
 
 
-def read_recording(path: Path | str) -> Recording:
-    """Load and validate the recording at `path`; raises a `RecordingError` subclass on bad files."""
+def read_recording(path: Path | str, derived: bool = True) -> Recording:
+    """Load and validate the recording at `path`; raises a `RecordingError` subclass on bad files.
+    derived=False leaves out the stored /processing arrays except their times (a replay computes
+    them again): `processing` then holds time_s and empty arrays of the right row shapes."""
     path = Path(path)
     with open_recording_file(path) as f:
         attributes = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in f.attrs.items()}
@@ -136,12 +138,12 @@ def read_recording(path: Path | str) -> Recording:
         }
         check_schema(path, attributes)
         try:
-            return _load(path, f, attributes)
+            return _load(path, f, attributes, derived)
         except (KeyError, OSError, ValueError) as error:
             raise NotARecordingError(path, f"recording is incomplete or damaged: {error}") from None
 
 
-def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
+def _load(path: Path, f: h5py.File, attributes: dict[str, Any], derived: bool = True) -> Recording:
     placements = tuple(Placement(p) for p in attributes["placements"])
     version = schema.decode_text(attributes["schema_version"])
     current = schema.parse_version(version) >= schema.parse_version("0.2.0")
@@ -196,7 +198,13 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
     cal_time = float(cal["time_s"][0])
     proc = f[schema.PROCESSING]
     m = common_length(proc)
-    processing = ProcessedAngles(*(proc[name][:m] for name in schema.processing_datasets(len(placements))))
+    shapes = schema.processing_datasets(len(placements))
+    processing = ProcessedAngles(
+        *(
+            proc[name][:m] if derived or name == "time_s" else np.zeros((0, *shape), dtype=dtype)
+            for name, (shape, dtype, _) in shapes.items()
+        )
+    )
     return Recording(
         path=path,
         attributes=attributes,

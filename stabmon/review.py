@@ -59,7 +59,7 @@ def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResu
 
 def run_analyze(args: argparse.Namespace) -> int:
     for k, path in enumerate(args.files, start=1):
-        recording = read_recording(path)
+        recording = read_recording(path, derived=False)
         label = f"[{k}/{len(args.files)}] {path.name}" if len(args.files) > 1 else path.name
         result = analyze_with_progress(recording, label)
         print(f"{path}  (subject {recording.subject_id}, {recording.duration_s:.0f} s)")

@@ -154,7 +154,8 @@ class SegmentAnglePipeline:
                 segment_q = segment_orientation(orientation[:, k], mount)
                 inclination[:, k] = inclination_angles(segment_q)
                 axial[:, k] = self._axial(placement, segment_q)
-                angular_velocity[:, k] = segment_frame(frame.gyr_rad_s[:, frame.index(placement)], mount)
+                column = frame.index(placement)  # from the first calibrated sample, like the angles
+                angular_velocity[offset:, k] = segment_frame(frame.gyr_rad_s[offset:, column], mount)
         lumbar = np.full((n, 3), np.nan)
         if Placement.LUMBAR in self.placements and Placement.PELVIS in self.placements:
             trunk, pelvis = self.placements.index(Placement.LUMBAR), self.placements.index(Placement.PELVIS)

@@ -28,7 +28,6 @@ import numpy as np
 from scipy import signal
 
 from sensors.processing.errors import ProcessingError
-from sensors.processing.movement import movement_end, movement_start
 from sensors.processing.runs import true_runs
 
 #: Flexion progress levels (fraction of the trunk's range) at which the contribution curve is given.
@@ -86,6 +85,48 @@ def _measurable(finite: np.ndarray, rep: slice, key: tuple[int, ...], rate: floa
     return all(finite[max(k - margin, 0) : k + margin + 1].all() for k in key)
 
 
+class _Crossings:
+    """`movement_start` and `movement_end` of one velocity trace (n,) against one limit, answered
+    from indices built once (O(n)) instead of a scan of the trace per call, which made the
+    search quadratic in the number of repetitions."""
+
+    def __init__(self, velocity: np.ndarray, limit: float) -> None:
+        v = np.asarray(velocity, dtype=float)
+        self.n = len(v)
+        self._last_fast = _last_true_before(v >= limit)
+        self._last_below = _last_true_before(v < limit)
+        self._next_fast = _next_true_from(v >= limit)
+        self._next_below = _next_true_from(v < limit)
+
+    def start(self, peak: int) -> int:
+        """= movement_start(velocity, peak, limit)."""
+        fast = self._last_fast[peak]
+        if fast < 0:
+            return peak
+        return max(int(self._last_below[fast]), 0)
+
+    def end(self, start: int) -> int:
+        """= movement_end(velocity, start, limit)."""
+        fast = self._next_fast[start]
+        if fast >= self.n:
+            return start
+        slowed = self._next_below[fast]
+        return int(slowed) if slowed < self.n else self.n - 1
+
+
+def _last_true_before(mask: np.ndarray) -> np.ndarray:
+    """(n + 1,): for each i, the last index j < i where mask is True (-1 if none)."""
+    at = np.where(mask, np.arange(len(mask)), -1)
+    return np.concatenate([[-1], np.maximum.accumulate(at)]) if len(mask) else np.array([-1])
+
+
+def _next_true_from(mask: np.ndarray) -> np.ndarray:
+    """(n + 1,): for each i, the first index j >= i where mask is True (n if none)."""
+    n = len(mask)
+    at = np.where(mask, np.arange(n), n)
+    return np.concatenate([np.minimum.accumulate(at[::-1])[::-1], [n]])
+
+
 def _phase_deg(angle: np.ndarray, velocity: np.ndarray) -> np.ndarray:
     span = np.ptp(angle)
     angle_n = 2 * (angle - angle.min()) / span - 1 if span > 0 else np.zeros_like(angle)
@@ -122,14 +163,17 @@ def bend_repetitions(
         distance=max(1, round(s.min_separation_s * rate)),
     )
     limit = s.onset_velocity_deg_s
+    trunk_rise, pelvis_rise = _Crossings(trunk_v, limit), _Crossings(pelvis_v, limit)
+    trunk_return = _Crossings(-trunk_v, limit)
+    returning = _next_true_from(np.nan_to_num(trunk_v, nan=0.0) <= -limit)
     repetitions, cycles, skipped = [], [], 0
     for peak in peaks:
-        start = movement_start(trunk_v, peak, limit)
-        pelvis_start = max(movement_start(pelvis_v, peak, limit), start)
-        if not np.any(np.nan_to_num(trunk_v[peak:], nan=0.0) <= -limit):
+        start = trunk_rise.start(peak)
+        pelvis_start = max(pelvis_rise.start(peak), start)
+        if returning[peak] >= len(trunk_v):
             continue  # the recording ends bent over
-        end = movement_end(-trunk_v, peak, limit)
-        flexion_end = min(movement_end(trunk_v, start, limit), peak)
+        end = trunk_return.end(peak)
+        flexion_end = min(trunk_rise.end(start), peak)
         rep = slice(start, end + 1)
         if not _measurable(finite, rep, (start, pelvis_start, flexion_end, peak, end), rate, s):
             skipped += 1  # data lost where it matters: left out, nothing invented
