@@ -138,7 +138,11 @@ def replay_health(recording: Recording, window_s: float = 10.0) -> dict[Placemen
         tracker = HealthTracker(placement, window_s)
         bounds = np.concatenate([[0], np.cumsum(rec.arrival.rows[rec.arrival.placement_index == k])])
         samples = rec.samples[placement]
-        recent = int(np.searchsorted(samples.host_receive_ns[bounds[1:] - 1], end_ns - window_s * 1e9))
+        if len(samples) == 0:
+            out[placement] = tracker.snapshot(end_ns)
+            continue
+        last_ns = int(samples.host_receive_ns[-1])  # entries older than window_s before it are dropped
+        recent = int(np.searchsorted(samples.host_receive_ns[bounds[1:] - 1], last_ns - window_s * 1e9))
         if recent > 0:
             tracker.update(samples.rows(0, int(bounds[recent])))  # one entry, outside the window
         for a, b in zip(bounds[recent:-1], bounds[recent + 1 :], strict=True):
