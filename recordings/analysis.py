@@ -13,12 +13,14 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from recordings.reader import Recording
-from recordings.replay import ReplaySource, recorded_stream, replay_health
-from sensors.processing.analysis import AnalysisResult, analyze
-from sensors.processing.batch_session import run_batched
+from recordings.replay import ReplaySource, open_recorded_stream, recorded_stream, replay_health
+from sensors.processing.analysis import AnalysisResult, analyze, drill_family
+from sensors.processing.batch_session import RecordedStream, run_batched
 from sensors.processing.collector import SessionCollector
+from sensors.processing.errors import ProcessingError
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.session import NullSink, SessionReport, SessionRunner, SessionSink
 from sensors.samples import Frame
@@ -60,22 +62,26 @@ def replay(
     one block per sensor, the frames in blocks of a minute, then the events, the calibration and
     (with `running_measures`, which cost most of the time) the running measures."""
     collector = SessionCollector()
-    sinks: list[SessionSink] = [collector, *(extra_sinks or [])]
     stream = recorded_stream(recording)
+    return _replay(recording, stream, collector, extra_sinks or [], progress, running_measures)
+
+
+def _replay(
+    recording: Recording,
+    stream: RecordedStream,
+    collector: SessionCollector,
+    extra_sinks: list[SessionSink],
+    progress: ProgressCallback | None,
+    running_measures: bool,
+) -> ReplayedSession:
+    sinks: list[SessionSink] = [collector, *extra_sinks]
     for sink in sinks:
         sink.on_start(stream.host_origin_ns)
-    if extra_sinks:
-        for p, samples in recording.samples.items():
+    for p, samples in recording.samples.items():  # empty when the replay reads the file itself
+        if len(samples):
             for sink in extra_sinks:
                 sink.on_samples(samples, recording.session_time_s[p])
-    end_s = max(
-        (
-            (int(s.host_receive_ns[-1]) - stream.host_origin_ns) * 1e-9
-            for s in recording.samples.values()
-            if len(s)
-        ),
-        default=0.0,
-    )
+    end_s = float(recording.processing.time_s[-1]) if len(recording.processing.time_s) else 0.0
 
     def on_frame(frame: Frame, angles: AngleBlock) -> None:
         for sink in sinks:
@@ -134,3 +140,35 @@ def analyze_recording(recording: Recording, progress: ProgressCallback | None = 
     e.g. it never calibrated)."""
     session = replay(recording, progress=progress, running_measures=False)
     return analyze(session.collector.session_data(), recording.drill)
+
+
+#: The frame and angle arrays each analysis family reads (sensors.processing.analysis); a replay
+#: for analysis keeps only these. A test checks every family against a replay that keeps all.
+ANALYSIS_READS: dict[str, frozenset[str]] = {
+    "quiet-stance": frozenset({"acc_m_s2", "inclination_rad"}),
+    "single-leg": frozenset({"acc_m_s2", "inclination_rad"}),
+    "perturbations": frozenset({"acc_m_s2", "inclination_rad"}),
+    "forward-bend": frozenset({"inclination_rad"}),
+    "sit-to-stand": frozenset({"acc_m_s2", "inclination_rad", "orientation"}),
+    "gait": frozenset({"valid", "acc_m_s2", "gyr_rad_s", "orientation"}),
+    "plank": frozenset({"orientation"}),
+    "side-plank": frozenset({"orientation"}),
+    "bird-dog": frozenset({"orientation"}),
+    "bridge": frozenset({"orientation"}),
+    "biering-sorensen": frozenset({"orientation"}),
+}
+
+
+def analyze_file(
+    path: Path | str, progress: ProgressCallback | None = None
+) -> tuple[Recording, AnalysisResult]:
+    """A recording's metadata and its drill's measures table, reading the raw data from the file
+    a window at a time and keeping only what the drill's measures read (flat memory for long
+    files); the same table as `analyze_recording`."""
+    with open_recorded_stream(path) as (recording, stream):
+        try:
+            keep = ANALYSIS_READS.get(drill_family(recording.drill))
+        except ProcessingError:
+            keep = None  # analyze() below says what is wrong
+        session = _replay(recording, stream, SessionCollector(keep), [], progress, running_measures=False)
+    return recording, analyze(session.collector.session_data(), recording.drill)

@@ -85,13 +85,13 @@ def _condition(protocol: Mapping[str, Any]) -> str:
 
 def file_rows(path: str, sha256: str) -> list[Row]:
     """The measures of one recording as table rows (one row with `error` when it has none)."""
-    from recordings.analysis import analyze_recording
+    from recordings.analysis import analyze_file
     from recordings.reader import read_recording
 
     base: Row = dict.fromkeys(COLUMNS, "")
     base.update(repetition=None, value=math.nan, file=path, sha256=sha256)
     try:
-        recording = read_recording(Path(path), derived=False)
+        recording = read_recording(Path(path), derived=False, raw=False)  # its metadata
         protocol = recording.protocol
         base.update(
             subject=recording.subject_id,
@@ -100,7 +100,7 @@ def file_rows(path: str, sha256: str) -> list[Row]:
             drill=recording.drill,
             condition=_condition(protocol),
         )
-        result = analyze_recording(recording)
+        result = analyze_file(Path(path))[1]
     except Exception as error:  # a bad file is a row, never the end of the run
         log.info("%s: %s", path, error)
         return [{**base, "error": f"{type(error).__name__}: {error}"}]

@@ -125,10 +125,13 @@ def check_schema(path: Path, attributes: dict[str, Any]) -> None:
         )
 
 
-def read_recording(path: Path | str, derived: bool = True) -> Recording:
+def read_recording(path: Path | str, derived: bool = True, raw: bool = True) -> Recording:
     """Load and validate the recording at `path`; raises a `RecordingError` subclass on bad files.
     derived=False leaves out the stored /processing arrays except their times (a replay computes
-    them again): `processing` then holds time_s and empty arrays of the right row shapes."""
+    them again): `processing` then holds time_s and empty arrays of the right row shapes.
+    raw=False leaves out the raw samples of a current-schema file (`samples`, `session_time_s`
+    and `lost_before` are then empty; the arrival log is still checked against the file), for a
+    reader that takes them from the file a window at a time."""
     path = Path(path)
     with open_recording_file(path) as f:
         attributes = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in f.attrs.items()}
@@ -138,16 +141,19 @@ def read_recording(path: Path | str, derived: bool = True) -> Recording:
         }
         check_schema(path, attributes)
         try:
-            return _load(path, f, attributes, derived)
+            return _load(path, f, attributes, derived, raw)
         except (KeyError, OSError, ValueError) as error:
             raise NotARecordingError(path, f"recording is incomplete or damaged: {error}") from None
 
 
-def _load(path: Path, f: h5py.File, attributes: dict[str, Any], derived: bool = True) -> Recording:
+def _load(
+    path: Path, f: h5py.File, attributes: dict[str, Any], derived: bool = True, raw: bool = True
+) -> Recording:
     placements = tuple(Placement(p) for p in attributes["placements"])
     version = schema.decode_text(attributes["schema_version"])
     current = schema.parse_version(version) >= schema.parse_version("0.2.0")
-    sensors, samples, session_time, lost = {}, {}, {}, {}
+    sensors, samples, session_time, lost, lengths = {}, {}, {}, {}, {}
+    raw = raw or not current  # an older file's arrival log is rebuilt from its samples
     for placement in placements:
         group = f[schema.ACQUISITION][placement.value]
         a = group.attrs
@@ -158,7 +164,8 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any], derived: bool = 
             schema.decode_text(a["firmware"]),
             schema.decode_text(a["model"]),
         )
-        n = common_length(group)
+        lengths[placement] = common_length(group)
+        n = lengths[placement] if raw else 0
         samples[placement] = SampleBlock(
             placement=placement,
             device_time_s=group["device_time_s"][:n],
@@ -172,7 +179,7 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any], derived: bool = 
     if current:
         log_group = f[schema.ACQUISITION][schema.ARRIVAL]
         index, rows = log_group["placement_index"][:], log_group["rows"][:]
-        k = complete_arrival_entries(index, rows, [len(samples[p]) for p in placements])
+        k = complete_arrival_entries(index, rows, [lengths[p] for p in placements])
         arrival = ArrivalLog(index[:k], rows[:k], int(log_group["host_origin_ns"][0]))
         settings = session_settings_from_json(schema.decode_text(f[schema.PROCESSING].attrs["settings_json"]))
     else:

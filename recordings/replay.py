@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
-from recordings.reader import Recording
+from recordings import schema
+from recordings.reader import Recording, open_recording_file, read_recording
 from sensors.health import HealthTracker
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
@@ -149,3 +153,36 @@ def replay_health(recording: Recording, window_s: float = 10.0) -> dict[Placemen
             tracker.update(samples.rows(int(a), int(b)))
         out[placement] = tracker.snapshot(end_ns)
     return out
+
+
+#: The raw datasets a window-at-a-time replay reads, with the dtype each must have.
+_RAW_DATASETS = {
+    "device_time_s": np.float64,
+    "host_receive_ns": np.int64,
+    "sequence": np.int64,
+    "acc_m_s2": np.float64,
+    "gyr_rad_s": np.float64,
+    "session_time_s": np.float64,
+}
+
+
+@contextmanager
+def open_recorded_stream(path: Path | str) -> Iterator[tuple[Recording, RecordedStream]]:
+    """The recording's metadata (without its samples) and its stream with the raw datasets of
+    the open file, read a window at a time, so a replay holds little of the file at once. Files
+    that store their raw data otherwise (an older schema, other dtypes) are read whole."""
+    path = Path(path)
+    recording = read_recording(path, derived=False, raw=False)
+    if recording.migrated_from is not None:
+        yield recording, recorded_stream(read_recording(path, derived=False))
+        return
+    with open_recording_file(path) as f:
+        groups = {p: f[schema.ACQUISITION][p.value] for p in recording.placements}
+        expected = [(g, name, dtype) for g in groups.values() for name, dtype in _RAW_DATASETS.items()]
+        if not all(name in g and g[name].dtype == dtype for g, name, dtype in expected):
+            full = read_recording(path, derived=False)
+            yield full, recorded_stream(full)
+            return
+        stream = recorded_stream(recording)
+        datasets = {name: {p: g[name] for p, g in groups.items()} for name in _RAW_DATASETS}
+        yield recording, replace(stream, **datasets)

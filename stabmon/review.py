@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from recordings import read_recording
-from recordings.analysis import analyze_recording
+from recordings.analysis import analyze_file, analyze_recording
 from recordings.compare import Comparison, compare_results
 from recordings.library import SessionLibrary
 from recordings.reader import Recording
@@ -59,9 +59,8 @@ def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResu
 
 def run_analyze(args: argparse.Namespace) -> int:
     for k, path in enumerate(args.files, start=1):
-        recording = read_recording(path, derived=False)
         label = f"[{k}/{len(args.files)}] {path.name}" if len(args.files) > 1 else path.name
-        result = analyze_with_progress(recording, label)
+        recording, result = analyze_file(path, progress_callback(label))
         print(f"{path}  (subject {recording.subject_id}, {recording.duration_s:.0f} s)")
         print(format_measures(result, repetitions=args.repetitions))
     return 0

@@ -20,7 +20,7 @@ import numpy as np
 from sensors.events import Event
 from sensors.placements import Placement
 from sensors.processing.batch_clock import map_clock
-from sensors.processing.batch_sync import ArrivalBlocks, BatchSynchronizer
+from sensors.processing.batch_sync import ArrayRows, ArrivalBlocks, BatchSynchronizer
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.live_measures import LiveMeasures, LiveMeasuresSettings, RunningMeasures
 from sensors.processing.pipeline import AngleBlock, PipelineSettings, SegmentAnglePipeline
@@ -35,19 +35,20 @@ class RecordedStream:
     host_receive_ns (n,) ns, sequence (n,), acc_m_s2 (n, 3), gyr_rad_s (n, 3), and optionally
     session_time_s (n,) s as the live clock mapping gave them (float64; None: map them again).
     Blocks: placement_index (k,) and rows (k,) in arrival order; host_origin_ns is session time 0;
-    events: the source's own events (operator, drill, link), sorted by time."""
+    events: the source's own events (operator, drill, link), sorted by time. The per-sample
+    arrays may be HDF5 datasets of an open file: they are read a window at a time."""
 
     placements: tuple[Placement, ...]
-    device_time_s: Mapping[Placement, np.ndarray]
-    host_receive_ns: Mapping[Placement, np.ndarray]
-    sequence: Mapping[Placement, np.ndarray]
-    acc_m_s2: Mapping[Placement, np.ndarray]
-    gyr_rad_s: Mapping[Placement, np.ndarray]
+    device_time_s: Mapping[Placement, ArrayRows]
+    host_receive_ns: Mapping[Placement, ArrayRows]
+    sequence: Mapping[Placement, ArrayRows]
+    acc_m_s2: Mapping[Placement, ArrayRows]
+    gyr_rad_s: Mapping[Placement, ArrayRows]
     placement_index: np.ndarray
     rows: np.ndarray
     host_origin_ns: int
     events: Sequence[Event] = ()
-    session_time_s: Mapping[Placement, np.ndarray] | None = None
+    session_time_s: Mapping[Placement, ArrayRows] | None = None
 
 
 @dataclass(frozen=True)
@@ -95,15 +96,20 @@ def run_batched(
     times, drift, latency = {}, {}, {}
     for k, p in enumerate(placements):
         stored = None if stream.session_time_s is None else stream.session_time_s.get(p)
-        device = np.asarray(stream.device_time_s[p][: kept[p]], dtype=float)
-        host = np.asarray(stream.host_receive_ns[p][: kept[p]], dtype=np.int64)
+        mine = rows[index == k]
         if stored is not None and stored.dtype == np.float64 and len(stored) >= kept[p]:
-            times[p] = stored[: kept[p]]  # what the live clock mapping gave: the live times themselves
+            times[p] = np.asarray(stored[: kept[p]])  # what the live clock mapping gave: the live times
+            a = kept[p] - int(mine[-1]) if len(mine) else 0
             drift[p], latency[p] = _clock_figures(
-                device, host, times[p], rows[index == k], stream.host_origin_ns
+                np.asarray(stream.device_time_s[p][a : kept[p]], dtype=float),
+                np.asarray(stream.host_receive_ns[p][a : kept[p]], dtype=np.int64),
+                times[p][a:],
+                stream.host_origin_ns,
             )
         else:
-            times[p], clock = map_clock(device, host, rows[index == k], stream.host_origin_ns, settings.clock)
+            device = np.asarray(stream.device_time_s[p][: kept[p]], dtype=float)
+            host = np.asarray(stream.host_receive_ns[p][: kept[p]], dtype=np.int64)
+            times[p], clock = map_clock(device, host, mine, stream.host_origin_ns, settings.clock)
             drift[p], latency[p] = clock.drift_ppm, clock.latency_s
     pipeline = SegmentAnglePipeline(
         placements, PipelineSettings(rate_hz=settings.rate_hz, calibration_s=settings.calibration_s)
@@ -116,9 +122,9 @@ def run_batched(
         sync = BatchSynchronizer(
             placements,
             times,
-            {p: stream.sequence[p][: kept[p]] for p in placements},
-            {p: stream.acc_m_s2[p][: kept[p]] for p in placements},
-            {p: stream.gyr_rad_s[p][: kept[p]] for p in placements},
+            stream.sequence,  # read a window at a time (arrays, or datasets of an open file)
+            stream.acc_m_s2,
+            stream.gyr_rad_s,
             ArrivalBlocks(index, rows, now_s),
             SynchronizerSettings(settings.rate_hz, settings.max_wait_s),
         )
@@ -149,16 +155,16 @@ def run_batched(
 
 
 def _clock_figures(
-    device_s: np.ndarray, host_ns: np.ndarray, times_s: np.ndarray, rows: np.ndarray, origin_ns: int
+    device_s: np.ndarray, host_ns: np.ndarray, times_s: np.ndarray, origin_ns: int
 ) -> tuple[float, float]:
     """The clock's drift (ppm) and latency (s) as the live mapping stood at the last block, from
-    the session times it gave (within one block they lie on its line)."""
-    if len(rows) == 0:
+    that block's (n,) device times, host stamps and the session times the mapping gave (within
+    one block they lie on its line)."""
+    if len(device_s) == 0:
         return math.nan, math.nan
-    a, z = int(np.sum(rows[:-1])), int(np.sum(rows))
-    span = device_s[z - 1] - device_s[a]
-    rate_error = (times_s[z - 1] - times_s[a]) / span - 1.0 if span > 0 else 0.0
-    ends = np.flatnonzero(np.diff(host_ns[a:z], append=host_ns[z - 1] + 1)) + a
+    span = device_s[-1] - device_s[0]
+    rate_error = (times_s[-1] - times_s[0]) / span - 1.0 if span > 0 else 0.0
+    ends = np.flatnonzero(np.diff(host_ns, append=host_ns[-1] + 1))
     delay = float(np.mean((host_ns[ends] - origin_ns) * 1e-9 - times_s[ends]))
     return float(-rate_error / (1.0 + rate_error) * 1e6), delay
 

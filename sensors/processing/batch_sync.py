@@ -15,12 +15,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from sensors.placements import Placement
 from sensors.processing.synchronizer import WAIT_MARGIN, SynchronizerSettings, _Buffer
 from sensors.samples import Frame
+
+#: Rows of samples that can be sliced (an array, or an HDF5 dataset read a slice at a time).
+ArrayRows = Any
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,9 @@ class BatchSynchronizer:
         self,
         placements: tuple[Placement, ...],
         times: Mapping[Placement, np.ndarray],
-        sequence: Mapping[Placement, np.ndarray],
-        acc_m_s2: Mapping[Placement, np.ndarray],
-        gyr_rad_s: Mapping[Placement, np.ndarray],
+        sequence: Mapping[Placement, ArrayRows],
+        acc_m_s2: Mapping[Placement, ArrayRows],
+        gyr_rad_s: Mapping[Placement, ArrayRows],
         blocks: ArrivalBlocks,
         settings: SynchronizerSettings | None = None,
     ) -> None:
@@ -75,16 +79,12 @@ class BatchSynchronizer:
         self.settings = settings or SynchronizerSettings()
         self.blocks = blocks
         self.late_samples = 0
-        self._buffers: dict[Placement, _Buffer] = {}
+        self._rows = {p: (sequence[p], acc_m_s2[p], gyr_rad_s[p]) for p in self.placements}
+        self._t: dict[Placement, np.ndarray] = {}
         rows_of = {}
         for k, p in enumerate(self.placements):
             rows_of[p] = blocks.rows[blocks.placement_index == k]
-            buffer = _Buffer()
-            buffer.t = monotonic_times(times[p], rows_of[p])
-            buffer.sequence = np.asarray(sequence[p], dtype=np.int64)
-            buffer.acc = np.asarray(acc_m_s2[p], dtype=float)
-            buffer.gyr = np.asarray(gyr_rad_s[p], dtype=float)
-            self._buffers[p] = buffer
+            self._t[p] = monotonic_times(times[p], rows_of[p])
         self._schedule({p: np.asarray(times[p], dtype=float) for p in self.placements}, rows_of)
 
     def _schedule(self, raw: Mapping[Placement, np.ndarray], rows_of: Mapping[Placement, np.ndarray]) -> None:
@@ -98,7 +98,7 @@ class BatchSynchronizer:
             bounds = np.concatenate([[0], np.cumsum(rows_of[p])]).astype(np.int64)
             first_raw[mine] = raw[p][bounds[:-1]]
             last_raw[mine] = raw[p][bounds[1:] - 1]
-            latest[mine, j] = self._buffers[p].t[bounds[1:] - 1]
+            latest[mine, j] = self._t[p][bounds[1:] - 1]
         latest = np.maximum.accumulate(latest, axis=0)
         newest = np.maximum.accumulate(last_raw)
         lateness = newest[:-1] - first_raw[1:]
@@ -111,13 +111,13 @@ class BatchSynchronizer:
         self.first_index = math.ceil(float(first_raw[0]) * s.rate_hz)
         emitted = np.maximum.accumulate(np.maximum(last_index, self.first_index - 1))
         # Samples that came for grid points already out (counted as the live runner counts them).
-        block_of = np.repeat(np.arange(k), b.rows)
-        emitted_before = np.concatenate([[self.first_index - 1], emitted[:-1]])
+        emitted_before = np.concatenate([[self.first_index - 1], emitted[:-1]]) / s.rate_hz
+        emitted_before[0] = -math.inf  # the first block sets the grid; nothing is out yet
         for j, p in enumerate(self.placements):
-            mine = block_of[b.placement_index[block_of] == j]
-            late = (raw[p] <= emitted_before[mine] / s.rate_hz) & (mine > 0)
+            mine = b.placement_index == j
+            late = raw[p] <= np.repeat(emitted_before[mine], rows_of[p])
             self.late_samples += int(np.count_nonzero(late))
-        flush = max(buffer.latest_s for buffer in self._buffers.values())
+        flush = max(float(t[-1]) if len(t) else -math.inf for t in self._t.values())
         self.last_index = max(int(emitted[-1]), math.floor(flush * s.rate_hz + 1e-9))
         self._emitted = emitted
         self._latest = latest
@@ -149,6 +149,20 @@ class BatchSynchronizer:
         for start in range(self.first_index, self.last_index + 1, step):
             yield self._frame(start, min(start + step, self.last_index + 1))
 
+    def _window(self, placement: Placement, grid: np.ndarray) -> _Buffer:
+        """The samples grid points (m,) can need: from the last at or before the first point to
+        the first after the last point (the live buffer holds at least these)."""
+        t = self._t[placement]
+        lo = max(int(np.searchsorted(t, grid[0], side="right")) - 1, 0)
+        hi = min(int(np.searchsorted(t, grid[-1], side="right")) + 1, len(t))
+        sequence, acc, gyr = self._rows[placement]
+        window = _Buffer()
+        window.t = t[lo:hi]
+        window.sequence = np.asarray(sequence[lo:hi], dtype=np.int64)
+        window.acc = np.asarray(acc[lo:hi], dtype=float)
+        window.gyr = np.asarray(gyr[lo:hi], dtype=float)
+        return window
+
     def _frame(self, start: int, stop: int) -> Frame:
         rate = self.settings.rate_hz
         grid = np.arange(start, stop) / rate
@@ -157,7 +171,7 @@ class BatchSynchronizer:
         in_flush = emitted_at >= len(self._emitted)
         columns = []
         for j, p in enumerate(self.placements):
-            acc, gyr, valid = self._buffers[p].sample(grid)
+            acc, gyr, valid = self._window(p, grid).sample(grid)
             reached = np.full(len(grid), math.inf)
             reached[~in_flush] = self._latest[emitted_at[~in_flush], j]
             not_yet = grid > reached

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 
 from sensors.events import Event
@@ -46,36 +48,52 @@ class GrowingArray:
 class SessionCollector(NullSink):
     """Keeps the session's frames, angles, events and calibration for the end-of-session summary
     and analysis, in growing arrays: about 290 bytes per frame for two sensors (210 MB per hour at
-    200 Hz). Sessions longer than a drill are better analysed from their file afterwards."""
+    200 Hz). `keep` names the frame and angle arrays to keep (None: all); the others read as NaN
+    (False for `valid`) and cost nothing, for an analysis that reads only some of them."""
 
     _FRAME = ("acc_m_s2", "gyr_rad_s", "valid")
     _ANGLES = ("orientation", "inclination_rad", "axial_rad", "angular_velocity_rad_s", "lumbar_rad")
 
-    def __init__(self) -> None:
+    def __init__(self, keep: Collection[str] | None = None) -> None:
         self.events: list[Event] = []
         self.calibration: SegmentCalibration | None = None
         self.measures: list[RunningMeasures] = []
+        unknown = set(keep or ()) - set(self._FRAME + self._ANGLES)
+        if unknown:
+            raise ValueError(f"a session collector cannot keep {sorted(unknown)}")
+        self.keep = frozenset(self._FRAME + self._ANGLES if keep is None else keep)
         self._placements: tuple[Placement, ...] | None = None
         self._rate_hz = 0.0
         self._time = GrowingArray(())
         self._arrays: dict[str, GrowingArray] = {}
+        self._shapes: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
 
     def on_measures(self, measures: RunningMeasures) -> None:
         self.measures.append(measures)
 
     def on_frame(self, frame: Frame, angles: AngleBlock) -> None:
+        columns = {
+            **{name: getattr(frame, name) for name in self._FRAME},
+            **{name: getattr(angles, name) for name in self._ANGLES},
+        }
         if self._placements is None:
             self._placements, self._rate_hz = frame.placements, frame.rate_hz
-            columns = {
-                **{name: getattr(frame, name) for name in self._FRAME},
-                **{name: getattr(angles, name) for name in self._ANGLES},
-            }
-            self._arrays = {name: GrowingArray(a.shape[1:], a.dtype) for name, a in columns.items()}
+            self._shapes = {name: (a.shape[1:], a.dtype) for name, a in columns.items()}
+            self._arrays = {name: GrowingArray(*self._shapes[name]) for name in self.keep}
         self._time.extend(frame.time_s)
-        for name in self._FRAME:
-            self._arrays[name].extend(getattr(frame, name))
-        for name in self._ANGLES:
-            self._arrays[name].extend(getattr(angles, name))
+        for name, array in self._arrays.items():
+            array.extend(columns[name])
+
+    def _values(self, name: str) -> np.ndarray:
+        """A kept array's rows (a read-only view), or NaN/False rows that take no memory."""
+        if name in self._arrays:
+            values = self._arrays[name].values
+            values.flags.writeable = False
+            return values
+        shape, dtype = self._shapes[name]
+        return np.broadcast_to(
+            np.zeros((), dtype) if dtype == np.bool_ else np.nan, (len(self._time), *shape)
+        )
 
     def on_event(self, event: Event) -> None:
         self.events.append(event)
@@ -85,23 +103,23 @@ class SessionCollector(NullSink):
 
     @property
     def frame(self) -> Frame | None:
-        """Every frame so far as one (None before the first)."""
+        """Every frame so far as one (None before the first); views of the collected arrays."""
         if self._placements is None:
             return None
-        a = self._arrays
-        return Frame(
-            self._time.values, self._placements, a["acc_m_s2"].values, a["gyr_rad_s"].values,
-            a["valid"].values, self._rate_hz,
-        )  # fmt: skip
+        frame = object.__new__(Frame)  # no validating copy: each block was validated as it came
+        fields = {"time_s": self._time.values, "placements": self._placements, "rate_hz": self._rate_hz}
+        fields.update({name: self._values(name) for name in self._FRAME})
+        for name, value in fields.items():
+            object.__setattr__(frame, name, value)
+        return frame
 
     @property
     def angles(self) -> AngleBlock | None:
         """Every frame's angles so far as one block (None before the first)."""
         if self._placements is None:
             return None
-        a = self._arrays
         # Views: rows already appended are never written again, so they stay as they are.
-        return AngleBlock(self._time.values, self._placements, *(a[name].values for name in self._ANGLES))
+        return AngleBlock(self._time.values, self._placements, *(self._values(name) for name in self._ANGLES))
 
     @property
     def frames(self) -> list[Frame]:

@@ -169,3 +169,31 @@ def test_batched_replay_maps_the_clocks_again_and_any_chunking_gives_the_same(tm
         assert result.drift_ppm[p] == live.report.drift_ppm[p]
     _assert_same_frames_and_angles(again, live)
     assert result.frames == live.report.frames
+
+
+@pytest.mark.parametrize(
+    ("drill", "seconds"),
+    [
+        ("quiet-stance", 20.0),
+        ("perturbations", 30.0),
+        ("forward-bend", 25.0),
+        ("sit-to-stand", 25.0),
+        ("gait", 25.0),
+        ("plank", 25.0),
+    ],
+)
+def test_analysis_from_the_file_keeps_only_what_the_drill_reads_and_gives_the_same_table(
+    tmp_path, drill, seconds
+):
+    """`analyze_file` reads the raw data a window at a time and keeps only the arrays the drill's
+    measures read (ANALYSIS_READS): its table must be the one a replay keeping everything gives."""
+    from recordings.analysis import ANALYSIS_READS, analyze_file
+    from sensors.processing.analysis import drill_family
+
+    rec, _, live_collector = _record(tmp_path, drill, seconds, loss=drill != "perturbations")
+    assert ANALYSIS_READS[drill_family(drill)] < live_collector.keep  # something is left out
+    recording, result = analyze_file(rec.path)
+    assert recording.subject_id == "R1" and len(recording.samples[rec.placements[0]]) == 0
+    expected = live_collector.analysis(drill).measures
+    assert len(expected) > 5
+    _assert_same_measures(result.measures, expected)
