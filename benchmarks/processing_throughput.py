@@ -60,6 +60,30 @@ def run(command: list[str]) -> dict[str, object]:
     }
 
 
+def rhythm_scaling(minutes: list[float], rate_hz: float = 200.0) -> dict[str, dict[str, float]]:
+    """`bend_repetitions` on traces of one 6-s bend and return repeated over each length: its
+    time per repetition stays flat when the search is O(n) (it grew with the length before)."""
+    import numpy as np
+
+    from sensors.processing.rhythm import bend_repetitions
+
+    out = {}
+    for m in minutes:
+        t = np.arange(round(m * 60 * rate_hz)) / rate_hz
+        phase = (t % 6.0) / 6.0
+        bend = np.where(phase < 0.5, np.sin(np.pi * phase) ** 2, np.sin(np.pi * phase) ** 2)
+        trunk, pelvis = 70 * bend, 35 * np.clip(bend - 0.1, 0, None)
+        start = time.perf_counter()
+        reps = len(bend_repetitions(t, trunk, pelvis).repetitions)
+        elapsed = time.perf_counter() - start
+        out[f"{m:g} min"] = {
+            "repetitions": reps,
+            "s": round(elapsed, 2),
+            "us_per_repetition": round(1e6 * elapsed / reps),
+        }
+    return out
+
+
 def _table(output: str) -> list[str]:
     """The measures rows of `stabmon analyze --repetitions` output (without the file line)."""
     return [line for line in output.splitlines() if line.startswith("  ")]
@@ -73,8 +97,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, nargs="+", default=[10.0, 60.0, 240.0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per file (the fastest is reported)")
     parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--rhythm-only", action="store_true", help="only the repetition search scaling")
     args = parser.parse_args()
-    results = {}
+    results: dict[str, object] = {"bend_repetitions": rhythm_scaling(args.minutes)}
+    print(json.dumps(results), flush=True)
+    if args.rhythm_only:
+        return
     startup = min((run([*STABMON, "--help"]) for _ in range(args.repeat)), key=lambda r: r["wall_s"])
     results["stabmon --help (interpreter and CLI start)"] = {"wall_s": round(startup["wall_s"], 2)}
     ten = bench_recording(args.folder, 10.0)
