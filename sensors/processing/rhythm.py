@@ -22,6 +22,7 @@ of the across-repetition SD of CRP.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,45 +87,57 @@ def _measurable(finite: np.ndarray, rep: slice, key: tuple[int, ...], rate: floa
 
 
 class _Crossings:
-    """`movement_start` and `movement_end` of one velocity trace (n,) against one limit, answered
-    from indices built once (O(n)) instead of a scan of the trace per call, which made the
-    search quadratic in the number of repetitions."""
+    """`movement_start` and `movement_end` of one velocity trace (n,) against one limit, found by
+    searching outwards from the query in growing windows (work in proportion to the distance to
+    the answer, no memory in proportion to n) instead of scanning the whole trace before or
+    after it per call, which made the search over repetitions quadratic."""
 
     def __init__(self, velocity: np.ndarray, limit: float) -> None:
-        v = np.asarray(velocity, dtype=float)
-        self.n = len(v)
-        self._last_fast = _last_true_before(v >= limit)
-        self._last_below = _last_true_before(v < limit)
-        self._next_fast = _next_true_from(v >= limit)
-        self._next_below = _next_true_from(v < limit)
+        self.v = np.asarray(velocity, dtype=float)
+        self.limit = limit
+        self.n = len(self.v)
 
     def start(self, peak: int) -> int:
         """= movement_start(velocity, peak, limit)."""
-        fast = self._last_fast[peak]
+        fast = _last_where(self.v, peak, lambda x: x >= self.limit)
         if fast < 0:
             return peak
-        return max(int(self._last_below[fast]), 0)
+        return max(_last_where(self.v, fast, lambda x: x < self.limit), 0)
 
     def end(self, start: int) -> int:
         """= movement_end(velocity, start, limit)."""
-        fast = self._next_fast[start]
+        fast = _first_where(self.v, start, lambda x: x >= self.limit)
         if fast >= self.n:
             return start
-        slowed = self._next_below[fast]
-        return int(slowed) if slowed < self.n else self.n - 1
+        slowed = _first_where(self.v, fast, lambda x: x < self.limit)
+        return slowed if slowed < self.n else self.n - 1
 
 
-def _last_true_before(mask: np.ndarray) -> np.ndarray:
-    """(n + 1,): for each i, the last index j < i where mask is True (-1 if none)."""
-    at = np.where(mask, np.arange(len(mask)), -1)
-    return np.concatenate([[-1], np.maximum.accumulate(at)]) if len(mask) else np.array([-1])
+_FIRST_WINDOW = 256
 
 
-def _next_true_from(mask: np.ndarray) -> np.ndarray:
-    """(n + 1,): for each i, the first index j >= i where mask is True (n if none)."""
-    n = len(mask)
-    at = np.where(mask, np.arange(n), n)
-    return np.concatenate([np.minimum.accumulate(at[::-1])[::-1], [n]])
+def _last_where(v: np.ndarray, before: int, condition: Callable[[np.ndarray], np.ndarray]) -> int:
+    """The last index j < before where condition(v[j]) holds (-1 if none)."""
+    hi, size = before, _FIRST_WINDOW
+    while hi > 0:
+        lo = max(hi - size, 0)
+        hits = np.flatnonzero(condition(v[lo:hi]))
+        if len(hits):
+            return lo + int(hits[-1])
+        hi, size = lo, 4 * size
+    return -1
+
+
+def _first_where(v: np.ndarray, start: int, condition: Callable[[np.ndarray], np.ndarray]) -> int:
+    """The first index j >= start where condition(v[j]) holds (len(v) if none)."""
+    lo, size = start, _FIRST_WINDOW
+    while lo < len(v):
+        hi = min(lo + size, len(v))
+        hits = np.flatnonzero(condition(v[lo:hi]))
+        if len(hits):
+            return lo + int(hits[0])
+        lo, size = hi, 4 * size
+    return len(v)
 
 
 def _phase_deg(angle: np.ndarray, velocity: np.ndarray) -> np.ndarray:
@@ -165,12 +178,11 @@ def bend_repetitions(
     limit = s.onset_velocity_deg_s
     trunk_rise, pelvis_rise = _Crossings(trunk_v, limit), _Crossings(pelvis_v, limit)
     trunk_return = _Crossings(-trunk_v, limit)
-    returning = _next_true_from(np.nan_to_num(trunk_v, nan=0.0) <= -limit)
     repetitions, cycles, skipped = [], [], 0
     for peak in peaks:
         start = trunk_rise.start(peak)
         pelvis_start = max(pelvis_rise.start(peak), start)
-        if returning[peak] >= len(trunk_v):
+        if _first_where(trunk_v, peak, lambda x: np.nan_to_num(x, nan=0.0) <= -limit) >= len(trunk_v):
             continue  # the recording ends bent over
         end = trunk_return.end(peak)
         flexion_end = min(trunk_rise.end(start), peak)
