@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import resource
 import subprocess
 import sys
 import time
@@ -26,7 +26,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_recordings import bench_recording
 
-STABMON = [sys.executable, "-m", "stabmon"]
+#: `stabmon` in a fresh interpreter that reports its own peak resident memory (VmHWM) at exit:
+#: the rusage of a child counts the parent's memory at the fork, this does not.
+PEAK = """
+import atexit, runpy, sys
+def peak():
+    with open("/proc/self/status") as status:
+        kb = next(line.split()[1] for line in status if line.startswith("VmHWM"))
+    sys.stderr.write(f"PEAK_KB {kb}\\n")
+atexit.register(peak)
+sys.argv = [sys.argv[1], *sys.argv[2:]]
+runpy.run_path(sys.argv[0], run_name="__main__") if sys.argv[0].endswith(".py") else runpy.run_module(
+    sys.argv[0], run_name="__main__", alter_sys=True
+)
+"""
+STABMON = [sys.executable, "-c", PEAK, "stabmon"]
 
 #: The old way, for the reference: block by block, with every running measure, then the table.
 STREAMED = """
@@ -42,22 +56,28 @@ print(format_measures(result, repetitions=True))
 
 
 def run(command: list[str]) -> dict[str, object]:
-    """Run a command in a fresh process: wall s, CPU s, peak RSS MB and its output."""
+    """Run a command in a fresh process: wall s, CPU s, its own peak RSS MB and its output."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    output, errors = process.communicate()
     wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed with status {process.returncode}")
+        raise RuntimeError(
+            f"{' '.join(command[-3:])} failed with status {process.returncode}: {errors[-500:]}"
+        )
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - run.cpu_so_far
+    run.cpu_so_far += cpu
+    peak = [int(line.split()[1]) for line in errors.splitlines() if line.startswith("PEAK_KB ")]
     return {
         "wall_s": wall,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_mb": usage.ru_maxrss / 1024,
+        "cpu_s": cpu,
+        "peak_mb": peak[-1] / 1024 if peak else float("nan"),
         "output": output,
     }
+
+
+run.cpu_so_far = 0.0
 
 
 def rhythm_scaling(minutes: list[float], rate_hz: float = 200.0) -> dict[str, dict[str, float]]:
@@ -99,16 +119,18 @@ def main() -> None:
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--rhythm-only", action="store_true", help="only the repetition search scaling")
     args = parser.parse_args()
-    results: dict[str, object] = {"bend_repetitions": rhythm_scaling(args.minutes)}
-    print(json.dumps(results), flush=True)
+    results: dict[str, object] = {}
     if args.rhythm_only:
+        print(json.dumps({"bend_repetitions": rhythm_scaling(args.minutes)}, indent=2))
         return
     startup = min((run([*STABMON, "--help"]) for _ in range(args.repeat)), key=lambda r: r["wall_s"])
     results["stabmon --help (interpreter and CLI start)"] = {"wall_s": round(startup["wall_s"], 2)}
     ten = bench_recording(args.folder, 10.0)
     reference = None
     if not args.skip_reference:
-        reference = run([sys.executable, "-c", STREAMED, str(ten)])
+        script = args.folder / "block_by_block_analysis.py"
+        script.write_text(STREAMED, encoding="utf-8")
+        reference = run([sys.executable, "-c", PEAK, str(script), str(ten)])
     for minutes in args.minutes:
         path = bench_recording(args.folder, minutes)
         runs = [run([*STABMON, "analyze", "--repetitions", str(path)]) for _ in range(args.repeat)]
@@ -137,6 +159,7 @@ def main() -> None:
             "x_realtime": round(600 / reference["wall_s"], 1),
             "peak_mb": round(reference["peak_mb"]),
         }
+    results["bend_repetitions (in this process, after the commands)"] = rhythm_scaling(args.minutes)
     print(json.dumps(results, indent=2))
 
 
