@@ -146,6 +146,15 @@ def read_recording(path: Path | str, derived: bool = True, raw: bool = True) -> 
             raise NotARecordingError(path, f"recording is incomplete or damaged: {error}") from None
 
 
+def _rows(dataset: h5py.Dataset, n: int | None = None, step: int = 100_000) -> np.ndarray:
+    """The first n rows (all: None) of a dataset, read in requests of `step` rows: HDF5 keeps
+    ~8 KB for every chunk one request touches, so a long column read at once costs hundreds of
+    MB that are never given back."""
+    n = len(dataset) if n is None else n
+    parts = [dataset[a : min(a + step, n)] for a in range(0, n, step)]
+    return np.concatenate(parts) if parts else dataset[:0]
+
+
 def _load(
     path: Path, f: h5py.File, attributes: dict[str, Any], derived: bool = True, raw: bool = True
 ) -> Recording:
@@ -178,7 +187,7 @@ def _load(
         lost[placement] = group["lost_before"][:n] if current else schema.lost_before(group["sequence"][:n])
     if current:
         log_group = f[schema.ACQUISITION][schema.ARRIVAL]
-        index, rows = log_group["placement_index"][:], log_group["rows"][:]
+        index, rows = _rows(log_group["placement_index"]), _rows(log_group["rows"])
         k = complete_arrival_entries(index, rows, [lengths[p] for p in placements])
         arrival = ArrivalLog(index[:k], rows[:k], int(log_group["host_origin_ns"][0]))
         settings = session_settings_from_json(schema.decode_text(f[schema.PROCESSING].attrs["settings_json"]))
@@ -208,7 +217,11 @@ def _load(
     shapes = schema.processing_datasets(len(placements))
     processing = ProcessedAngles(
         *(
-            proc[name][:m] if derived or name == "time_s" else np.zeros((0, *shape), dtype=dtype)
+            proc[name][:m]
+            if derived
+            else _rows(proc[name], m)
+            if name == "time_s"
+            else np.zeros((0, *shape), dtype)
             for name, (shape, dtype, _) in shapes.items()
         )
     )

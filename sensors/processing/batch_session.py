@@ -98,7 +98,7 @@ def run_batched(
         stored = None if stream.session_time_s is None else stream.session_time_s.get(p)
         mine = rows[index == k]
         if stored is not None and stored.dtype == np.float64 and len(stored) >= kept[p]:
-            times[p] = np.asarray(stored[: kept[p]])  # what the live clock mapping gave: the live times
+            times[p] = _rows(stored, 0, kept[p])  # what the live clock mapping gave: the live times
             a = kept[p] - int(mine[-1]) if len(mine) else 0
             drift[p], latency[p] = _clock_figures(
                 np.asarray(stream.device_time_s[p][a : kept[p]], dtype=float),
@@ -107,8 +107,8 @@ def run_batched(
                 stream.host_origin_ns,
             )
         else:
-            device = np.asarray(stream.device_time_s[p][: kept[p]], dtype=float)
-            host = np.asarray(stream.host_receive_ns[p][: kept[p]], dtype=np.int64)
+            device = np.asarray(_rows(stream.device_time_s[p], 0, kept[p]), dtype=float)
+            host = np.asarray(_rows(stream.host_receive_ns[p], 0, kept[p]), dtype=np.int64)
             times[p], clock = map_clock(device, host, mine, stream.host_origin_ns, settings.clock)
             drift[p], latency[p] = clock.drift_ppm, clock.latency_s
     pipeline = SegmentAnglePipeline(
@@ -154,6 +154,19 @@ def run_batched(
     )
 
 
+#: Rows read from a file dataset in one request: HDF5 builds a map of every chunk a request
+#: touches and keeps that memory for reuse, ~8 KB per chunk (a whole 4-h column at once: ~230 MB).
+READ_ROWS = 100_000
+
+
+def _rows(values: ArrayRows, start: int, stop: int) -> np.ndarray:
+    """values[start:stop] as an array, read from a file dataset in requests of READ_ROWS."""
+    if isinstance(values, np.ndarray):
+        return values[start:stop]
+    parts = [np.asarray(values[a : min(a + READ_ROWS, stop)]) for a in range(start, stop, READ_ROWS)]
+    return np.concatenate(parts) if parts else np.asarray(values[start:stop])
+
+
 def _clock_figures(
     device_s: np.ndarray, host_ns: np.ndarray, times_s: np.ndarray, origin_ns: int
 ) -> tuple[float, float]:
@@ -178,7 +191,8 @@ def _session_now(
     for k, p in enumerate(stream.placements):
         mine = index == k
         ends = np.cumsum(rows[mine]) - 1
-        last_sample[mine] = np.asarray(stream.host_receive_ns[p])[ends]
+        host = stream.host_receive_ns[p]
+        last_sample[mine] = _rows(host, 0, int(ends[-1]) + 1 if len(ends) else 0)[ends]
     now = np.maximum.accumulate(np.maximum((last_sample - stream.host_origin_ns) * 1e-9, 0.0))
     return now, last_sample
 

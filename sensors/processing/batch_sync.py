@@ -114,9 +114,13 @@ class BatchSynchronizer:
         emitted_before = np.concatenate([[self.first_index - 1], emitted[:-1]]) / s.rate_hz
         emitted_before[0] = -math.inf  # the first block sets the grid; nothing is out yet
         for j, p in enumerate(self.placements):
-            mine = b.placement_index == j
-            late = raw[p] <= np.repeat(emitted_before[mine], rows_of[p])
-            self.late_samples += int(np.count_nonzero(late))
+            threshold = emitted_before[b.placement_index == j]
+            starts = np.concatenate([[0], np.cumsum(rows_of[p])[:-1]]).astype(np.int64)
+            lowest = np.minimum.reduceat(raw[p], starts) if len(starts) else starts
+            for block in np.flatnonzero(lowest <= threshold):  # blocks with any late sample (rare)
+                a = int(starts[block])
+                late = raw[p][a : a + int(rows_of[p][block])] <= threshold[block]
+                self.late_samples += int(np.count_nonzero(late))
         flush = max(float(t[-1]) if len(t) else -math.inf for t in self._t.values())
         self.last_index = max(int(emitted[-1]), math.floor(flush * s.rate_hz + 1e-9))
         self._emitted = emitted
