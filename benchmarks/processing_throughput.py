@@ -1,112 +1,166 @@
-"""Processing speed as multiples of real time.
+"""Offline analysis speed and memory: the whole `stabmon analyze` command, as a user runs it.
 
-1. Live: a simulated session through the session runner (clock mapping, synchroniser, vqf
-   orientation, calibration, angles, live measures) against the same simulation drained alone
-   in the same process; the difference is the live pipeline's cost per second of data.
-2. Offline: `analyze` on the collected hour (the drill's whole measures table), plus the offline
-   vqf orientation of both sensors.
+Each figure is one `stabmon analyze FILE` in a fresh process (interpreter start, imports, file
+reading, replay, measures, printing), timed on the wall clock, with the process's CPU time and
+peak resident memory (from `os.wait4`). Files: two sensors at 200 Hz, a forward-bend session of
+10 min, 1 h and 4 h, made once by `bench_recordings.py` (a simulated session through the live
+runner into the writer) and kept in FOLDER.
 
-Usage: python benchmarks/processing_throughput.py [--minutes 60] [--rate 200] [--drill forward-bend]
+Reference in the same run: the block by block replay the command used before (`ReplaySource`
+through a `SessionRunner`, then the same analysis) of the 10-minute file, also in a fresh
+process; its measures table must equal the command's, row for row.
+
+Usage: python benchmarks/processing_throughput.py FOLDER [--minutes 10 60 240] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import resource
+import subprocess
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_recordings import bench_recording
 
-from sensors.placements import REQUIRED_PLACEMENTS
-from sensors.processing import NullSink, SessionRunner, SessionSettings
-from sensors.processing.analysis import SessionData, analyze
-from sensors.processing.orientation import OrientationSettings, estimate_orientation_offline
-from sensors.processing.pipeline import AngleBlock
-from sensors.samples import Frame
-from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, make_drill
+#: `stabmon` in a fresh interpreter that reports its own peak resident memory (VmHWM) at exit:
+#: the rusage of a child counts the parent's memory at the fork, this does not.
+PEAK = """
+import atexit, runpy, sys
+def peak():
+    with open("/proc/self/status") as status:
+        kb = next(line.split()[1] for line in status if line.startswith("VmHWM"))
+    sys.stderr.write(f"PEAK_KB {kb}\\n")
+atexit.register(peak)
+sys.argv = [sys.argv[1], *sys.argv[2:]]
+runpy.run_path(sys.argv[0], run_name="__main__") if sys.argv[0].endswith(".py") else runpy.run_module(
+    sys.argv[0], run_name="__main__", alter_sys=True
+)
+"""
+STABMON = [sys.executable, "-c", PEAK, "stabmon"]
+
+#: The old way, for the reference: block by block, with every running measure, then the table.
+STREAMED = """
+import sys
+from recordings import read_recording
+from recordings.analysis import replay_streamed
+from sensors.processing.analysis import analyze
+from stabmon.console import format_measures
+recording = read_recording(sys.argv[1])
+result = analyze(replay_streamed(recording).collector.session_data(), recording.drill)
+print(format_measures(result, repetitions=True))
+"""
 
 
-class _Keep(NullSink):
-    def __init__(self) -> None:
-        self.frames, self.angles, self.events, self.calibration = [], [], [], None
+def run(command: list[str]) -> dict[str, object]:
+    """Run a command in a fresh process: wall s, CPU s, its own peak RSS MB and its output."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    output, errors = process.communicate()
+    wall = time.perf_counter() - start
+    if process.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command[-3:])} failed with status {process.returncode}: {errors[-500:]}"
+        )
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - run.cpu_so_far
+    run.cpu_so_far += cpu
+    peak = [int(line.split()[1]) for line in errors.splitlines() if line.startswith("PEAK_KB ")]
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_mb": peak[-1] / 1024 if peak else float("nan"),
+        "output": output,
+    }
 
-    def on_frame(self, frame, angles):
-        self.frames.append(frame)
-        self.angles.append(angles)
 
-    def on_event(self, event):
-        self.events.append(event)
-
-    def on_calibration(self, calibration):
-        self.calibration = calibration
+run.cpu_so_far = 0.0
 
 
-def _source(args: argparse.Namespace) -> SimulatedSource:
-    drill = make_drill(args.drill, DrillOptions(duration_s=args.minutes * 60, seed=1))
-    return SimulatedSource(drill, REQUIRED_PLACEMENTS, SimulatedSensorSettings(rate_hz=args.rate), seed=1)
+def rhythm_scaling(minutes: list[float], rate_hz: float = 200.0) -> dict[str, dict[str, float]]:
+    """`bend_repetitions` on traces of one 6-s bend and return repeated over each length: its
+    time per repetition stays flat when the search is O(n) (it grew with the length before)."""
+    import numpy as np
+
+    from sensors.processing.rhythm import bend_repetitions
+
+    out = {}
+    for m in minutes:
+        t = np.arange(round(m * 60 * rate_hz)) / rate_hz
+        phase = (t % 6.0) / 6.0
+        bend = np.where(phase < 0.5, np.sin(np.pi * phase) ** 2, np.sin(np.pi * phase) ** 2)
+        trunk, pelvis = 70 * bend, 35 * np.clip(bend - 0.1, 0, None)
+        start = time.perf_counter()
+        reps = len(bend_repetitions(t, trunk, pelvis).repetitions)
+        elapsed = time.perf_counter() - start
+        out[f"{m:g} min"] = {
+            "repetitions": reps,
+            "s": round(elapsed, 2),
+            "us_per_repetition": round(1e6 * elapsed / reps),
+        }
+    return out
 
 
-async def _drain(source: SimulatedSource) -> None:
-    await source.start()
-    async for _ in source.stream():
-        pass
+def _table(output: str) -> list[str]:
+    """The measures rows of `stabmon analyze --repetitions` output (without the file line)."""
+    return [line for line in output.splitlines() if line.startswith("  ")]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--minutes", type=float, default=60.0)
-    parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--drill", default="forward-bend")
+    parser.add_argument("folder", type=Path, help="where the benchmark recordings are (made when missing)")
+    parser.add_argument("--minutes", type=float, nargs="+", default=[10.0, 60.0, 240.0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per file (the fastest is reported)")
+    parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--rhythm-only", action="store_true", help="only the repetition search scaling")
     args = parser.parse_args()
-    seconds = args.minutes * 60
-
-    start = time.perf_counter()
-    asyncio.run(_drain(_source(args)))
-    simulator_s = time.perf_counter() - start
-
-    keep = _Keep()
-    start = time.perf_counter()
-    asyncio.run(SessionRunner(_source(args), [keep], SessionSettings(rate_hz=args.rate)).run())
-    live_s = time.perf_counter() - start
-
-    frame, angles = Frame.concatenate(keep.frames), AngleBlock.concatenate(keep.angles)
-    data = SessionData(frame, angles, keep.calibration.mount_q, tuple(keep.events))
-    start = time.perf_counter()
-    result = analyze(data, args.drill)
-    analysis_s = time.perf_counter() - start
-
-    start = time.perf_counter()
-    for k in range(len(frame.placements)):
-        ok = frame.valid[:, k]
-        estimate_orientation_offline(
-            frame.gyr_rad_s[ok, k], frame.acc_m_s2[ok, k], OrientationSettings(rate_hz=args.rate)
-        )
-    offline_orientation_s = time.perf_counter() - start
-
-    pipeline_s = live_s - simulator_s
-    print(
-        json.dumps(
-            {
-                "data_seconds": seconds,
-                "sensors": len(frame.placements),
-                "rate_hz": args.rate,
-                "drill": args.drill,
-                "simulator_alone_x_realtime": round(seconds / simulator_s, 1),
-                "live_pipeline_cost_per_data_second_ms": round(1000 * pipeline_s / seconds, 3),
-                "live_pipeline_x_realtime": round(seconds / pipeline_s, 1),
-                "offline_analyze_x_realtime": round(seconds / analysis_s, 1),
-                "offline_orientation_x_realtime": round(seconds / offline_orientation_s, 1),
-                "measures_in_table": len(result.measures),
-                "repetitions": int(np.nan_to_num(result.value("repetitions")))
-                if args.drill == "forward-bend"
-                else None,
-            },
-            indent=2,
-        )
-    )
+    results: dict[str, object] = {}
+    if args.rhythm_only:
+        print(json.dumps({"bend_repetitions": rhythm_scaling(args.minutes)}, indent=2))
+        return
+    startup = min((run([*STABMON, "--help"]) for _ in range(args.repeat)), key=lambda r: r["wall_s"])
+    results["stabmon --help (interpreter and CLI start)"] = {"wall_s": round(startup["wall_s"], 2)}
+    ten = bench_recording(args.folder, 10.0)
+    reference = None
+    if not args.skip_reference:
+        script = args.folder / "block_by_block_analysis.py"
+        script.write_text(STREAMED, encoding="utf-8")
+        reference = run([sys.executable, "-c", PEAK, str(script), str(ten)])
+    for minutes in args.minutes:
+        path = bench_recording(args.folder, minutes)
+        runs = [run([*STABMON, "analyze", "--repetitions", str(path)]) for _ in range(args.repeat)]
+        best = min(runs, key=lambda r: r["wall_s"])
+        seconds = minutes * 60
+        row = {
+            "file_mb": round(path.stat().st_size / 1e6, 1),
+            "wall_s": round(best["wall_s"], 2),
+            "cpu_s": round(best["cpu_s"], 2),
+            "x_realtime": round(seconds / best["wall_s"]),
+            "peak_mb": round(max(r["peak_mb"] for r in runs)),
+            "measures": len(_table(best["output"])),
+        }
+        if reference is not None and minutes == 10.0:
+            same = sum(
+                a == b for a, b in zip(_table(best["output"]), _table(reference["output"]), strict=False)
+            )
+            row["equal_to_block_by_block"] = f"{same}/{len(_table(reference['output']))}"
+            row["speedup_vs_block_by_block"] = round(reference["wall_s"] / best["wall_s"], 1)
+        results[f"stabmon analyze, {minutes:g} min"] = row
+        print(json.dumps({f"{minutes:g} min": row}), flush=True)
+    if reference is not None:
+        results["reference: block by block replay + analysis, 10 min"] = {
+            "wall_s": round(reference["wall_s"], 1),
+            "cpu_s": round(reference["cpu_s"], 1),
+            "x_realtime": round(600 / reference["wall_s"], 1),
+            "peak_mb": round(reference["peak_mb"]),
+        }
+    results["bend_repetitions (in this process, after the commands)"] = rhythm_scaling(args.minutes)
+    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """Analyse a recording: replay its raw data through the live pipeline, then compute its measures.
 
 Replay (not the stored /processing arrays) is the source of truth: it rebuilds the synchronised
-frames the measures need and gives exactly what the live session computed.
+frames the measures need and gives exactly what the live session computed. `replay` runs the
+whole recording through the pipeline at once (`sensors.processing.batch_session`); the block by
+block `replay_streamed` (a `ReplaySource` through a `SessionRunner`) gives the same result, far
+more slowly, and stays as the reference the batched path is tested against.
 """
 
 from __future__ import annotations
@@ -9,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from recordings.reader import Recording
-from recordings.replay import ReplaySource
-from sensors.processing.analysis import AnalysisResult, analyze
+from recordings.replay import ReplaySource, open_recorded_stream, recorded_stream, replay_health
+from sensors.processing.analysis import AnalysisResult, analyze, drill_family
+from sensors.processing.batch_session import RecordedStream, run_batched
 from sensors.processing.collector import SessionCollector
+from sensors.processing.errors import ProcessingError
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.session import NullSink, SessionReport, SessionRunner, SessionSink
 from sensors.samples import Frame
@@ -50,8 +56,74 @@ def replay(
     recording: Recording,
     extra_sinks: list[SessionSink] | None = None,
     progress: ProgressCallback | None = None,
+    running_measures: bool = True,
 ) -> ReplayedSession:
-    """Replay the recording as fast as possible through a `SessionRunner` with its stored settings."""
+    """Replay the recording with its stored settings, all at once; sinks receive the raw data as
+    one block per sensor, the frames in blocks of a minute, then the events, the calibration and
+    (with `running_measures`, which cost most of the time) the running measures."""
+    collector = SessionCollector()
+    stream = recorded_stream(recording)
+    return _replay(recording, stream, collector, extra_sinks or [], progress, running_measures)
+
+
+def _replay(
+    recording: Recording,
+    stream: RecordedStream,
+    collector: SessionCollector,
+    extra_sinks: list[SessionSink],
+    progress: ProgressCallback | None,
+    running_measures: bool,
+) -> ReplayedSession:
+    sinks: list[SessionSink] = [collector, *extra_sinks]
+    for sink in sinks:
+        sink.on_start(stream.host_origin_ns)
+    for p, samples in recording.samples.items():  # empty when the replay reads the file itself
+        if len(samples):
+            for sink in extra_sinks:
+                sink.on_samples(samples, recording.session_time_s[p])
+    end_s = float(recording.frame_time_s[-1]) if len(recording.frame_time_s) else 0.0
+
+    def on_frame(frame: Frame, angles: AngleBlock) -> None:
+        for sink in sinks:
+            sink.on_frame(frame, angles)
+        if progress is not None and end_s > 0:
+            progress(min(float(frame.time_s[-1]) / end_s, 0.99))
+
+    batched = run_batched(stream, recording.settings, on_frame, running_measures=running_measures)
+    for event in batched.events:
+        for sink in sinks:
+            sink.on_event(event)
+    if batched.calibration is not None:
+        for sink in sinks:
+            sink.on_calibration(batched.calibration)
+    for update in batched.measures:
+        for sink in sinks:
+            sink.on_measures(update)
+    if progress is not None:
+        progress(1.0)
+    health = {
+        p: replace(h, drift_ppm=batched.drift_ppm[p], latency_s=batched.latency_s[p])
+        for p, h in replay_health(recording).items()
+    }
+    report = SessionReport(
+        health=health,
+        drift_ppm=batched.drift_ppm,
+        frames=batched.frames,
+        session_s=batched.session_s,
+        calibrated=batched.calibration is not None,
+        calibration_failures=batched.calibration_failures,
+        late_samples=batched.late_samples,
+    )
+    return ReplayedSession(recording, collector, report)
+
+
+def replay_streamed(
+    recording: Recording,
+    extra_sinks: list[SessionSink] | None = None,
+    progress: ProgressCallback | None = None,
+) -> ReplayedSession:
+    """Replay the recording block by block through a `SessionRunner` with its stored settings, as
+    the live session ran (the reference for `replay`)."""
     source = ReplaySource(recording)
     collector = SessionCollector()
     sinks: list[SessionSink] = [collector, *(extra_sinks or [])]
@@ -66,4 +138,37 @@ def replay(
 def analyze_recording(recording: Recording, progress: ProgressCallback | None = None) -> AnalysisResult:
     """The drill's measures table for a recording (ProcessingError when it cannot be analysed,
     e.g. it never calibrated)."""
-    return analyze(replay(recording, progress=progress).collector.session_data(), recording.drill)
+    session = replay(recording, progress=progress, running_measures=False)
+    return analyze(session.collector.session_data(), recording.drill)
+
+
+#: The frame and angle arrays each analysis family reads (sensors.processing.analysis); a replay
+#: for analysis keeps only these. A test checks every family against a replay that keeps all.
+ANALYSIS_READS: dict[str, frozenset[str]] = {
+    "quiet-stance": frozenset({"acc_m_s2", "inclination_rad"}),
+    "single-leg": frozenset({"acc_m_s2", "inclination_rad"}),
+    "perturbations": frozenset({"acc_m_s2", "inclination_rad"}),
+    "forward-bend": frozenset({"inclination_rad"}),
+    "sit-to-stand": frozenset({"acc_m_s2", "inclination_rad", "orientation"}),
+    "gait": frozenset({"valid", "acc_m_s2", "gyr_rad_s", "orientation"}),
+    "plank": frozenset({"orientation"}),
+    "side-plank": frozenset({"orientation"}),
+    "bird-dog": frozenset({"orientation"}),
+    "bridge": frozenset({"orientation"}),
+    "biering-sorensen": frozenset({"orientation"}),
+}
+
+
+def analyze_file(
+    path: Path | str, progress: ProgressCallback | None = None
+) -> tuple[Recording, AnalysisResult]:
+    """A recording's metadata and its drill's measures table, reading the raw data from the file
+    a window at a time and keeping only what the drill's measures read (flat memory for long
+    files); the same table as `analyze_recording`."""
+    with open_recorded_stream(path) as (recording, stream):
+        try:
+            keep = ANALYSIS_READS.get(drill_family(recording.drill))
+        except ProcessingError:
+            keep = None  # analyze() below says what is wrong
+        session = _replay(recording, stream, SessionCollector(keep), [], progress, running_measures=False)
+    return recording, analyze(session.collector.session_data(), recording.drill)

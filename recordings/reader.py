@@ -149,8 +149,13 @@ def check_schema(path: Path, attributes: dict[str, Any]) -> None:
         )
 
 
-def read_recording(path: Path | str) -> Recording:
-    """Load and validate the recording at `path`; raises a `RecordingError` subclass on bad files."""
+def read_recording(path: Path | str, derived: bool = True, raw: bool = True) -> Recording:
+    """Load and validate the recording at `path`; raises a `RecordingError` subclass on bad files.
+    derived=False leaves out the stored /processing angles, if the file has them (a replay
+    computes them again): only the frame times are read.
+    raw=False leaves out the raw samples of a current-schema file (`samples`, `session_time_s`
+    and `lost_before` are then empty; the arrival log is still checked against the file), for a
+    reader that takes them from the file a window at a time."""
     path = Path(path)
     with open_recording_file(path) as f:
         attributes = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in f.attrs.items()}
@@ -160,16 +165,28 @@ def read_recording(path: Path | str) -> Recording:
         }
         check_schema(path, attributes)
         try:
-            return _load(path, f, attributes)
+            return _load(path, f, attributes, derived, raw)
         except (KeyError, OSError, ValueError) as error:
             raise NotARecordingError(path, f"recording is incomplete or damaged: {error}") from None
 
 
-def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
+def _rows(dataset: h5py.Dataset, n: int | None = None, step: int = 100_000) -> np.ndarray:
+    """The first n rows (all: None) of a dataset, read in requests of `step` rows: HDF5 keeps
+    ~8 KB for every chunk one request touches, so a long column read at once costs hundreds of
+    MB that are never given back."""
+    n = len(dataset) if n is None else n
+    parts = [dataset[a : min(a + step, n)] for a in range(0, n, step)]
+    return np.concatenate(parts) if parts else dataset[:0]
+
+
+def _load(
+    path: Path, f: h5py.File, attributes: dict[str, Any], derived: bool = True, raw: bool = True
+) -> Recording:
     placements = tuple(Placement(p) for p in attributes["placements"])
     version = schema.decode_text(attributes["schema_version"])
     current = schema.parse_version(version) >= schema.parse_version("0.2.0")
-    sensors, samples, session_time, lost = {}, {}, {}, {}
+    sensors, samples, session_time, lost, lengths = {}, {}, {}, {}, {}
+    raw = raw or not current  # an older file's arrival log is rebuilt from its samples
     for placement in placements:
         group = f[schema.ACQUISITION][placement.value]
         a = group.attrs
@@ -180,7 +197,8 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
             schema.decode_text(a["firmware"]),
             schema.decode_text(a["model"]),
         )
-        n = common_length(group)
+        lengths[placement] = common_length(group)
+        n = lengths[placement] if raw else 0
         samples[placement] = SampleBlock(
             placement=placement,
             device_time_s=group["device_time_s"][:n],
@@ -193,8 +211,8 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
         lost[placement] = group["lost_before"][:n] if current else schema.lost_before(group["sequence"][:n])
     if current:
         log_group = f[schema.ACQUISITION][schema.ARRIVAL]
-        index, rows = log_group["placement_index"][:], log_group["rows"][:]
-        k = complete_arrival_entries(index, rows, [len(samples[p]) for p in placements])
+        index, rows = _rows(log_group["placement_index"]), _rows(log_group["rows"])
+        k = complete_arrival_entries(index, rows, [lengths[p] for p in placements])
         arrival = ArrivalLog(index[:k], rows[:k], int(log_group["host_origin_ns"][0]))
         settings = session_settings_from_json(schema.decode_text(f[schema.PROCESSING].attrs["settings_json"]))
     else:
@@ -221,7 +239,8 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
     proc = f[schema.PROCESSING]
     m = common_length(proc)
     names = schema.processing_datasets(len(placements))
-    stored = ProcessedAngles(*(proc[name][:m] for name in names)) if all(n in proc for n in names) else None
+    has_angles = all(n in proc for n in names)
+    stored = ProcessedAngles(*(_rows(proc[name], m) for name in names)) if derived and has_angles else None
     return Recording(
         path=path,
         attributes=attributes,
@@ -232,7 +251,7 @@ def _load(path: Path, f: h5py.File, attributes: dict[str, Any]) -> Recording:
         events=events,
         calibration_mount_q={} if math.isnan(cal_time) else dict(zip(placements, mount, strict=True)),
         calibration_time_s=cal_time,
-        frame_time_s=proc["time_s"][:m],
+        frame_time_s=_rows(proc["time_s"], m),
         stored_processing=stored,
         arrival=arrival,
         settings=settings,

@@ -6,18 +6,28 @@ reproduces the live session's frames, angles and measures bit for bit. Events th
 drill or the link produced are replayed; events the pipeline derived (calibration, detected
 perturbations) are not, because the pipeline derives them again. Connection changes were recorded
 as `link` annotation events and come back as those events (a replay has no link of its own).
+
+`recorded_stream` gives the same recording as whole arrays for the batched runner
+(`sensors.processing.batch_session`), which reproduces the same result at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 
-from recordings.reader import Recording
+import numpy as np
+
+from recordings import schema
+from recordings.reader import Recording, open_recording_file, read_recording
 from sensors.health import HealthTracker
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
+from sensors.processing.batch_session import RecordedStream
 from sensors.source import LinkState, SensorHealth, SourceItem
 
 #: Event sources whose events the pipeline recreates on replay.
@@ -99,3 +109,80 @@ class ReplaySource:
                 yield event
         for tracker in self._health.values():
             tracker.state = LinkState.STOPPED
+
+
+def recorded_stream(recording: Recording, stored_times: bool = True) -> RecordedStream:
+    """The recording as the live runner received it, for `run_batched`: raw samples in arrival
+    order, the arrival log, the source's events (not those the pipeline derives again), and, with
+    `stored_times`, the session times the live clock mapping gave (else they are mapped again)."""
+    events = [e for e in recording.events if e.source not in DERIVED_EVENT_SOURCES]
+    events.sort(key=lambda e: e.time_s)
+    samples = recording.samples
+    return RecordedStream(
+        placements=recording.placements,
+        device_time_s={p: s.device_time_s for p, s in samples.items()},
+        host_receive_ns={p: s.host_receive_ns for p, s in samples.items()},
+        sequence={p: s.sequence for p, s in samples.items()},
+        acc_m_s2={p: s.acc_m_s2 for p, s in samples.items()},
+        gyr_rad_s={p: s.gyr_rad_s for p, s in samples.items()},
+        placement_index=recording.arrival.placement_index,
+        rows=recording.arrival.rows,
+        host_origin_ns=recording.arrival.host_origin_ns,
+        events=tuple(events),
+        session_time_s=dict(recording.session_time_s) if stored_times else None,
+    )
+
+
+def replay_health(recording: Recording, window_s: float = 10.0) -> dict[Placement, SensorHealth]:
+    """Each sensor's health at the end of the recording, as a replay's source reports it: counts
+    over everything, rate and loss over the last `window_s` of blocks."""
+    rec, out = recording, {}
+    end_ns = max((int(s.host_receive_ns[-1]) for s in rec.samples.values() if len(s)), default=0)
+    for k, placement in enumerate(rec.placements):
+        tracker = HealthTracker(placement, window_s)
+        bounds = np.concatenate([[0], np.cumsum(rec.arrival.rows[rec.arrival.placement_index == k])])
+        samples = rec.samples[placement]
+        if len(samples) == 0:
+            out[placement] = tracker.snapshot(end_ns)
+            continue
+        last_ns = int(samples.host_receive_ns[-1])  # entries older than window_s before it are dropped
+        recent = int(np.searchsorted(samples.host_receive_ns[bounds[1:] - 1], last_ns - window_s * 1e9))
+        if recent > 0:
+            tracker.update(samples.rows(0, int(bounds[recent])))  # one entry, outside the window
+        for a, b in zip(bounds[recent:-1], bounds[recent + 1 :], strict=True):
+            tracker.update(samples.rows(int(a), int(b)))
+        out[placement] = tracker.snapshot(end_ns)
+    return out
+
+
+#: The raw datasets a window-at-a-time replay reads, with the dtype each must have.
+_RAW_DATASETS = {
+    "device_time_s": np.float64,
+    "host_receive_ns": np.int64,
+    "sequence": np.int64,
+    "acc_m_s2": np.float64,
+    "gyr_rad_s": np.float64,
+    "session_time_s": np.float64,
+}
+
+
+@contextmanager
+def open_recorded_stream(path: Path | str) -> Iterator[tuple[Recording, RecordedStream]]:
+    """The recording's metadata (without its samples) and its stream with the raw datasets of
+    the open file, read a window at a time, so a replay holds little of the file at once. Files
+    that store their raw data otherwise (an older schema, other dtypes) are read whole."""
+    path = Path(path)
+    recording = read_recording(path, derived=False, raw=False)
+    if recording.migrated_from is not None:
+        yield recording, recorded_stream(read_recording(path, derived=False))
+        return
+    with open_recording_file(path) as f:
+        groups = {p: f[schema.ACQUISITION][p.value] for p in recording.placements}
+        expected = [(g, name, dtype) for g in groups.values() for name, dtype in _RAW_DATASETS.items()]
+        if not all(name in g and g[name].dtype == dtype for g, name, dtype in expected):
+            full = read_recording(path, derived=False)
+            yield full, recorded_stream(full)
+            return
+        stream = recorded_stream(recording)
+        datasets = {name: {p: g[name] for p, g in groups.items()} for name in _RAW_DATASETS}
+        yield recording, replace(stream, **datasets)

@@ -1,68 +1,134 @@
-"""The `stabmon` command: argparse subcommands over the packages."""
+"""The `stabmon` command: argparse subcommands over the packages.
+
+Each subcommand lives in a module of its own, imported only when that command runs (or its
+`--help` is asked for): `stabmon analyze` never loads bleak, bumble, matplotlib or Qt, and
+`stabmon --help` loads none of the packages. A module either defines `add_arguments(parser)` and
+`run(args)` for one command, or `add_commands(subparsers)` for several.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
-
-from recordings.errors import InvalidSubjectIdError, RecordingError
-from recordings.lsl import LslError
-from recordings.xdf_import import XdfImportError
-from sensors.errors import SensorsError
-from sensors.processing.errors import ProcessingError
-from sensors.simulator import describe_drills
-from stabmon import dashboard as dashboard_command
-from stabmon import lab, outputs, record, review, scan
+from dataclasses import dataclass
 
 
-def _drills(_: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class _Command:
+    """Where a subcommand is defined: `module` has add_commands(subparsers) when `several`, else
+    add_arguments(parser) and run(args)."""
+
+    module: str
+    help: str
+    several: bool = False
+
+
+_COMMANDS: dict[str, _Command] = {
+    "record": _Command("stabmon.record", "record a session headless to HDF5"),
+    "scan": _Command("stabmon.scan", "list the Bluetooth sensors in range"),
+    "drills": _Command("stabmon.cli", "list the drills the simulator can run"),
+    "dashboard": _Command("stabmon.dashboard", "the clinician's dashboard (Qt window)"),
+    "analyze": _Command("stabmon.review", "measures of one or more recordings", several=True),
+    "compare": _Command(
+        "stabmon.review",
+        "a re-test against the baseline: change of each measure against its MDC",
+        several=True,
+    ),
+    "sessions": _Command("stabmon.review", "list the recordings in the session library", several=True),
+    "recover": _Command(
+        "stabmon.review", "make a file left open by a crash readable by every tool", several=True
+    ),
+    "export": _Command("stabmon.outputs", "export recordings as CSV or Motion-BIDS", several=True),
+    "report": _Command("stabmon.outputs", "clinical report of a session (HTML or PDF)", several=True),
+    "import": _Command("stabmon.lab", "import IMU streams from an XDF file as a recording", several=True),
+    "cohort": _Command("stabmon.cohort", "every recording under folders into one tidy measures table"),
+}
+
+#: Errors a command reports as one line (exit status 2) instead of a traceback, by module and
+#: class name: only classes of modules already imported can have been raised, so none is
+#: imported for this.
+_REPORTED_ERRORS = (
+    ("sensors.errors", "SensorsError"),
+    ("sensors.processing.errors", "ProcessingError"),
+    ("recordings.errors", "RecordingError"),
+    ("recordings.errors", "InvalidSubjectIdError"),
+    ("recordings.lsl", "LslError"),
+    ("recordings.xdf_import", "XdfImportError"),
+    ("builtins", "ValueError"),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`stabmon drills` takes no arguments."""
+
+
+def run(_: argparse.Namespace) -> int:
+    """`stabmon drills`: the simulator's drills, one a line."""
+    from sensors.simulator import describe_drills
+
     for name, text in describe_drills().items():
         print(f"{name:<26} {text}")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in argv (the first word that is one), if any."""
+    return next((word for word in argv if word in _COMMANDS), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser, with the full arguments of the command named in argv (all commands' when argv
+    is None) and a one-line entry for every other command."""
     parser = argparse.ArgumentParser(prog="stabmon", description="Wearable-IMU stability monitor")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     commands = parser.add_subparsers(dest="command", required=True)
-    rec = commands.add_parser("record", help="record a session headless to HDF5")
-    record.add_arguments(rec)
-    rec.set_defaults(handler=record.run)
-    scanner = commands.add_parser("scan", help="list the Bluetooth sensors in range")
-    scan.add_arguments(scanner)
-    scanner.set_defaults(handler=scan.run)
-    drills = commands.add_parser("drills", help="list the drills the simulator can run")
-    drills.set_defaults(handler=_drills)
-    dashboard = commands.add_parser("dashboard", help="the clinician's dashboard (Qt window)")
-    dashboard_command.add_arguments(dashboard)
-    dashboard.set_defaults(handler=dashboard_command.run)
-    review.add_commands(commands)
-    outputs.add_commands(commands)
-    lab.add_commands(commands)
+    if argv is None:
+        wanted = list(_COMMANDS)
+    else:
+        chosen = _chosen_command(argv)
+        wanted = [chosen] if chosen is not None else []
+    loaded: set[str] = set()
+    for name in wanted:
+        command = _COMMANDS[name]
+        if command.module in loaded:
+            continue
+        loaded.add(command.module)
+        module = importlib.import_module(command.module)
+        if command.several:
+            module.add_commands(commands)
+        else:
+            sub = commands.add_parser(name, help=command.help)
+            module.add_arguments(sub)
+            sub.set_defaults(handler=module.run)
+    for name, command in _COMMANDS.items():
+        if name not in commands.choices:
+            commands.add_parser(name, help=command.help)
     return parser
 
 
+def _reported_errors() -> tuple[type[BaseException], ...]:
+    return tuple(
+        getattr(sys.modules[module], name) for module, name in _REPORTED_ERRORS if module in sys.modules
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
         return int(args.handler(args))
-    except (
-        SensorsError,
-        ProcessingError,
-        RecordingError,
-        InvalidSubjectIdError,
-        LslError,
-        XdfImportError,
-        ValueError,
-    ) as error:
-        print(f"stabmon {args.command}: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"stabmon {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if not isinstance(error, _reported_errors()):
+            raise
+        print(f"stabmon {args.command}: {error}", file=sys.stderr)
+        return 2

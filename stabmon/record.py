@@ -13,7 +13,8 @@ import asyncio
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata, session_file_name
+from recordings import RecordingSink, RecordingWriter, SessionMetadata, read_recording, session_file_name
+from recordings.analysis import replay
 from recordings.library import SessionLibrary
 from recordings.lsl import LslMarkerInlet, LslOutletSink, with_lsl_markers
 from sensors.ble.link import BleSource, LinkSettings
@@ -22,7 +23,6 @@ from sensors.ble.virtual.radio import VirtualRadio
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement, parse_placement
 from sensors.processing import SessionRunner, SessionSettings
-from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
 from sensors.scripted import WithEvents
 from sensors.simulator import DrillOptions, fresh_seed, make_drill
@@ -178,12 +178,13 @@ async def _record(args: argparse.Namespace) -> int:
         for placement, identity in source.sensors.items():
             print(f"  {placement.value:<11} {identity.describe()}  {identity.model}")
         print(f"Recording {args.drill} for {args.seconds:.0f} s → {path}")
-        collector = SessionCollector()
-        sinks = [RecordingSink(writer), collector, ProgressPrinter(source, args.seconds)]
+        # Nothing of the session is kept in memory: its summary and measures come from the file.
+        sinks = [RecordingSink(writer), ProgressPrinter(source, args.seconds)]
         if args.lsl:
             sinks.append(LslOutletSink(source.sensors, args.rate))
             print("  publishing on LSL: stabmon-<placement> (IMU), stabmon-angles, stabmon-markers")
         report = await SessionRunner(source, sinks, settings).run()  # start() again is a no-op
+    collector = replay(read_recording(path, derived=False), running_measures=False).collector
     print(format_summary(report, collector.summary()))
     try:
         print(format_measures(collector.analysis(args.drill)))

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from recordings import read_recording
-from recordings.analysis import analyze_recording
+from recordings.analysis import analyze_file, analyze_recording
 from recordings.catalogue import catalogue
 from recordings.compare import (
     Comparison,
@@ -114,9 +114,8 @@ def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResu
 
 def run_analyze(args: argparse.Namespace) -> int:
     for k, path in enumerate(args.files, start=1):
-        recording = read_recording(path)
         label = f"[{k}/{len(args.files)}] {path.name}" if len(args.files) > 1 else path.name
-        result = analyze_with_progress(recording, label)
+        recording, result = analyze_file(path, progress_callback(label))
         print(
             f"{path}  (subject {recording.subject_id}, {catalogue().drill_title(recording.drill)}, "
             f"{recording.condition.label}, {recording.duration_s:.0f} s)"

@@ -200,7 +200,8 @@ class SegmentAnglePipeline:
                 if upright:
                     inclination[:, k] = inclination_angles(segments[:, k])
                     axial[:, k] = self._axial(placement, segments[:, k])
-                angular_velocity[:, k] = segment_frame(frame.gyr_rad_s[:, frame.index(placement)], mount)
+                column = frame.index(placement)  # from the first calibrated sample, like the angles
+                angular_velocity[offset:, k] = segment_frame(frame.gyr_rad_s[offset:, column], mount)
             if not upright:
                 posture, detected = self.hold.step(frame.time_s, segments)
                 inclination, axial = posture[..., :2], posture[..., 2]

@@ -22,13 +22,13 @@ of the across-repetition SD of CRP.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import signal
 
 from sensors.processing.errors import ProcessingError
-from sensors.processing.movement import movement_end, movement_start
 from sensors.processing.runs import true_runs
 
 #: Flexion progress levels (fraction of the trunk's range) at which the contribution curve is given.
@@ -86,6 +86,60 @@ def _measurable(finite: np.ndarray, rep: slice, key: tuple[int, ...], rate: floa
     return all(finite[max(k - margin, 0) : k + margin + 1].all() for k in key)
 
 
+class _Crossings:
+    """`movement_start` and `movement_end` of one velocity trace (n,) against one limit, found by
+    searching outwards from the query in growing windows (work in proportion to the distance to
+    the answer, no memory in proportion to n) instead of scanning the whole trace before or
+    after it per call, which made the search over repetitions quadratic."""
+
+    def __init__(self, velocity: np.ndarray, limit: float) -> None:
+        self.v = np.asarray(velocity, dtype=float)
+        self.limit = limit
+        self.n = len(self.v)
+
+    def start(self, peak: int) -> int:
+        """= movement_start(velocity, peak, limit)."""
+        fast = _last_where(self.v, peak, lambda x: x >= self.limit)
+        if fast < 0:
+            return peak
+        return max(_last_where(self.v, fast, lambda x: x < self.limit), 0)
+
+    def end(self, start: int) -> int:
+        """= movement_end(velocity, start, limit)."""
+        fast = _first_where(self.v, start, lambda x: x >= self.limit)
+        if fast >= self.n:
+            return start
+        slowed = _first_where(self.v, fast, lambda x: x < self.limit)
+        return slowed if slowed < self.n else self.n - 1
+
+
+_FIRST_WINDOW = 256
+
+
+def _last_where(v: np.ndarray, before: int, condition: Callable[[np.ndarray], np.ndarray]) -> int:
+    """The last index j < before where condition(v[j]) holds (-1 if none)."""
+    hi, size = before, _FIRST_WINDOW
+    while hi > 0:
+        lo = max(hi - size, 0)
+        hits = np.flatnonzero(condition(v[lo:hi]))
+        if len(hits):
+            return lo + int(hits[-1])
+        hi, size = lo, 4 * size
+    return -1
+
+
+def _first_where(v: np.ndarray, start: int, condition: Callable[[np.ndarray], np.ndarray]) -> int:
+    """The first index j >= start where condition(v[j]) holds (len(v) if none)."""
+    lo, size = start, _FIRST_WINDOW
+    while lo < len(v):
+        hi = min(lo + size, len(v))
+        hits = np.flatnonzero(condition(v[lo:hi]))
+        if len(hits):
+            return lo + int(hits[0])
+        lo, size = hi, 4 * size
+    return len(v)
+
+
 def _phase_deg(angle: np.ndarray, velocity: np.ndarray) -> np.ndarray:
     span = np.ptp(angle)
     angle_n = 2 * (angle - angle.min()) / span - 1 if span > 0 else np.zeros_like(angle)
@@ -122,14 +176,16 @@ def bend_repetitions(
         distance=max(1, round(s.min_separation_s * rate)),
     )
     limit = s.onset_velocity_deg_s
+    trunk_rise, pelvis_rise = _Crossings(trunk_v, limit), _Crossings(pelvis_v, limit)
+    trunk_return = _Crossings(-trunk_v, limit)
     repetitions, cycles, skipped = [], [], 0
     for peak in peaks:
-        start = movement_start(trunk_v, peak, limit)
-        pelvis_start = max(movement_start(pelvis_v, peak, limit), start)
-        if not np.any(np.nan_to_num(trunk_v[peak:], nan=0.0) <= -limit):
+        start = trunk_rise.start(peak)
+        pelvis_start = max(pelvis_rise.start(peak), start)
+        if _first_where(trunk_v, peak, lambda x: np.nan_to_num(x, nan=0.0) <= -limit) >= len(trunk_v):
             continue  # the recording ends bent over
-        end = movement_end(-trunk_v, peak, limit)
-        flexion_end = min(movement_end(trunk_v, start, limit), peak)
+        end = trunk_return.end(peak)
+        flexion_end = min(trunk_rise.end(start), peak)
         rep = slice(start, end + 1)
         if not _measurable(finite, rep, (start, pelvis_start, flexion_end, peak, end), rate, s):
             skipped += 1  # data lost where it matters: left out, nothing invented

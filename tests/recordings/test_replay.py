@@ -1,14 +1,20 @@
-"""Replaying a recording through the live pipeline reproduces the live session exactly."""
+"""Replaying a recording through the live pipeline reproduces the live session exactly: the
+batched replay (whole arrays at once) and the block by block one (`ReplaySource` through a
+`SessionRunner`) alike."""
 
 import asyncio
+import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from recordings import RecordingSink, RecordingWriter, SessionMetadata, read_recording
-from recordings.analysis import analyze_recording, replay
-from recordings.replay import ReplaySource
+from recordings.analysis import analyze_recording, replay, replay_streamed
+from recordings.replay import ReplaySource, recorded_stream
+from sensors.placements import Placement
 from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing.batch_session import run_batched
 from sensors.processing.collector import SessionCollector
 from sensors.simulator import (
     DrillOptions,
@@ -20,10 +26,23 @@ from sensors.simulator import (
 from tests.conftest import CollectingSink
 
 
-def _record(tmp_path, drill_name: str, seconds: float, loss: bool = True, store_angles: bool = True):
-    drill = make_drill(drill_name, DrillOptions(duration_s=seconds, seed=3))
+def _record(
+    tmp_path,
+    drill_name: str,
+    seconds: float,
+    loss: bool = True,
+    store_angles: bool = True,
+    late_pelvis: bool = False,
+    seed=3,
+):
+    drill = make_drill(drill_name, DrillOptions(duration_s=seconds, seed=seed))
     radio = RadioSettings(burst_start_probability=0.01) if loss else RadioSettings()
-    source = SimulatedSource(drill, settings=SimulatedSensorSettings(radio=radio), seed=3)
+    sensor = SimulatedSensorSettings(radio=radio)
+    settings_of = sensor
+    if late_pelvis:  # pelvis notifications often come 0.5 s and more after the lumbar ones
+        late = SimulatedSensorSettings(radio=RadioSettings(jitter_mean_s=0.25, burst_start_probability=0.01))
+        settings_of = {Placement.LUMBAR: sensor, Placement.PELVIS: late}
+    source = SimulatedSource(drill, settings=settings_of, seed=seed)
     settings = SessionSettings(rate_hz=100.0, duration_s=seconds - 1.0)
     metadata = SessionMetadata("R1", drill_name, settings, store_angles=store_angles)
     writer = RecordingWriter(tmp_path / "s.h5", metadata, source.sensors)
@@ -31,9 +50,30 @@ def _record(tmp_path, drill_name: str, seconds: float, loss: bool = True, store_
     collector = SessionCollector()
 
     runner = SessionRunner(source, [RecordingSink(writer), live, collector], settings)
-    asyncio.run(runner.run())
+    live.report = asyncio.run(runner.run())
+    live.wait_s = runner.live_wait_s
     writer.close()
     return read_recording(tmp_path / "s.h5"), live, collector
+
+
+def _assert_same_frames_and_angles(again: CollectingSink, live: CollectingSink) -> None:
+    """Bit for bit: frames, gap flags, orientation and every angle."""
+    for name in ("time_s", "valid", "acc_m_s2", "gyr_rad_s"):
+        np.testing.assert_array_equal(getattr(again.frame, name), getattr(live.frame, name), err_msg=name)
+    for name in ("orientation", "inclination_rad", "axial_rad", "angular_velocity_rad_s", "lumbar_rad"):
+        np.testing.assert_array_equal(getattr(again.all_angles, name), getattr(live.all_angles, name), name)
+
+
+def _assert_same_measures(a, b) -> None:
+    """Equal tables (a NaN equals a NaN: the same measure could not be computed in both)."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        same_value = x.value == y.value or (math.isnan(x.value) and math.isnan(y.value))
+        assert same_value and replace(x, value=0.0) == replace(y, value=0.0), (x, y)
+
+
+def _key(event):
+    return (event.time_s, event.kind, event.label, event.source)
 
 
 @pytest.mark.parametrize("drill", ["quiet-stance", "perturbations"])
@@ -54,8 +94,7 @@ def test_replay_reproduces_live_frames_angles_and_measures_exactly(tmp_path, dri
     assert len(again.measures) == len(live.measures) > 10
     for a, b in zip(again.measures, live.measures, strict=True):
         assert a == b
-    live_result = live_collector.analysis(drill)
-    assert analyze_recording(rec).measures == live_result.measures
+    _assert_same_measures(analyze_recording(rec).measures, live_collector.analysis(drill).measures)
     assert replayed.report.frames == len(live_frame)
 
 
@@ -100,3 +139,84 @@ def test_realtime_replay_keeps_pace(tmp_path):
     elapsed = asyncio.run(run())
     span_s = (rec.samples[rec.placements[0]].host_receive_ns[-1] - rec.arrival.host_origin_ns) * 1e-9
     assert span_s / 4.0 * 0.8 < elapsed < span_s / 4.0 + 1.0
+
+
+@pytest.mark.parametrize("drill", ["perturbations", "forward-bend"])
+def test_batched_and_streamed_replays_equal_the_live_session(tmp_path, drill):
+    rec, live, live_collector = _record(tmp_path, drill, 30.0)
+    streamed, batched = CollectingSink(), CollectingSink()
+    streamed_session = replay_streamed(rec, extra_sinks=[streamed])
+    batched_session = replay(rec, extra_sinks=[batched])
+    for again in (streamed, batched):
+        _assert_same_frames_and_angles(again, live)
+        assert again.measures == live.measures
+        assert sorted(map(_key, again.events)) == sorted(map(_key, streamed.events))
+    live_measures = live_collector.analysis(drill).measures
+    assert len(live_measures) > 20
+    _assert_same_measures(analyze_recording(rec).measures, live_measures)
+    _assert_same_measures(batched_session.collector.analysis(drill).measures, live_measures)
+    _assert_same_measures(streamed_session.collector.analysis(drill).measures, live_measures)
+    a, b = batched_session.report, streamed_session.report
+    assert (a.frames, a.late_samples, a.session_s) == (b.frames, b.late_samples, b.session_s)
+    assert a.calibrated and b.calibrated
+    for p in rec.placements:
+        assert a.health[p].samples_lost == b.health[p].samples_lost > 0
+        assert a.drift_ppm[p] == pytest.approx(b.drift_ppm[p], abs=1e-4)
+        assert a.health[p].latency_s == pytest.approx(b.health[p].latency_s, abs=1e-9)
+
+
+def test_batched_replay_equals_live_when_a_sensor_comes_late(tmp_path):
+    """Samples that came after their frames had gone out are gaps in the live frames; the
+    batched replay must make the same gaps (and follow the wait as it grew)."""
+    rec, live, live_collector = _record(tmp_path, "quiet-stance", 30.0, late_pelvis=True, seed=4)
+    assert live.report.late_samples > 0 and live.wait_s > rec.settings.max_wait_s
+    again = CollectingSink()
+    session = replay(rec, extra_sinks=[again])
+    _assert_same_frames_and_angles(again, live)
+    assert session.report.late_samples == live.report.late_samples
+    assert again.measures == live.measures
+    _assert_same_measures(analyze_recording(rec).measures, live_collector.analysis("quiet-stance").measures)
+
+
+@pytest.mark.parametrize("chunk_s", [0.37, 7.0, 1000.0])
+def test_batched_replay_maps_the_clocks_again_and_any_chunking_gives_the_same(tmp_path, chunk_s):
+    """Without the stored session times (a file that leaves them out), the clocks are mapped
+    again per bin: the same times the live clock mapping gave, and the same frames."""
+    rec, live, _ = _record(tmp_path, "quiet-stance", 25.0)
+    again = CollectingSink()
+    result = run_batched(
+        recorded_stream(rec, stored_times=False), rec.settings, again.on_frame, chunk_s=chunk_s
+    )
+    for p in rec.placements:
+        np.testing.assert_array_equal(result.session_time_s[p], rec.session_time_s[p])
+        assert result.drift_ppm[p] == live.report.drift_ppm[p]
+    _assert_same_frames_and_angles(again, live)
+    assert result.frames == live.report.frames
+
+
+@pytest.mark.parametrize(
+    ("drill", "seconds"),
+    [
+        ("quiet-stance", 20.0),
+        ("perturbations", 30.0),
+        ("forward-bend", 25.0),
+        ("sit-to-stand", 25.0),
+        ("gait", 25.0),
+        ("plank", 25.0),
+    ],
+)
+def test_analysis_from_the_file_keeps_only_what_the_drill_reads_and_gives_the_same_table(
+    tmp_path, drill, seconds
+):
+    """`analyze_file` reads the raw data a window at a time and keeps only the arrays the drill's
+    measures read (ANALYSIS_READS): its table must be the one a replay keeping everything gives."""
+    from recordings.analysis import ANALYSIS_READS, analyze_file
+    from sensors.processing.analysis import drill_family
+
+    rec, _, live_collector = _record(tmp_path, drill, seconds, loss=drill != "perturbations")
+    assert ANALYSIS_READS[drill_family(drill)] < live_collector.keep  # something is left out
+    recording, result = analyze_file(rec.path)
+    assert recording.subject_id == "R1" and len(recording.samples[rec.placements[0]]) == 0
+    expected = live_collector.analysis(drill).measures
+    assert len(expected) > 5
+    _assert_same_measures(result.measures, expected)

@@ -158,9 +158,12 @@ def test_pipeline_in_random_chunks_equals_one_call():
         piece = frame.rows(a, b)
         parts.append(chunked_pipeline.step(piece))
     chunked = AngleBlock.concatenate(parts)
-    np.testing.assert_array_equal(chunked.orientation, whole.orientation)
-    np.testing.assert_array_equal(chunked.inclination_rad, whole.inclination_rad)
+    for name in ("orientation", "inclination_rad", "axial_rad", "angular_velocity_rad_s", "lumbar_rad"):
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name), err_msg=name)
     assert np.isfinite(whole.inclination_rad[-1]).all()
+    # Before calibration everything is NaN, the segment angular velocity included.
+    before = ~np.isfinite(whole.inclination_rad[:, 0, 0])
+    assert before[:100].all() and np.isnan(whole.angular_velocity_rad_s[before]).all()
 
 
 def test_calibration_waits_for_the_patient_to_stand_still():

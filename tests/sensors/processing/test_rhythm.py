@@ -76,3 +76,18 @@ def test_quiet_standing_has_no_repetitions():
     sway = 0.5 * np.sin(2 * np.pi * 0.3 * t)
     result = bend_repetitions(t, sway, 0.5 * sway)
     assert result.repetitions == () and np.isnan(result.deviation_phase_deg)
+
+
+def test_indexed_movement_search_equals_the_scan_at_every_index():
+    from sensors.processing.movement import movement_end, movement_start
+    from sensors.processing.rhythm import _Crossings
+
+    rng = np.random.default_rng(7)
+    v = np.cumsum(rng.normal(0, 3, 400))
+    v[rng.random(400) < 0.05] = np.nan  # gaps are neither slow nor fast
+    for limit in (-5.0, 0.0, 5.0, 40.0):
+        for trace in (v, -v):
+            crossings = _Crossings(trace, limit)
+            for i in range(len(trace)):
+                assert crossings.start(i) == movement_start(trace, i, limit), (limit, i)
+                assert crossings.end(i) == movement_end(trace, i, limit), (limit, i)

@@ -1,0 +1,118 @@
+"""`stabmon cohort`: a folder of recordings into one tidy table, the same on local processes and
+on a real Dask cluster, resumable, with bad files as rows."""
+
+import asyncio
+import math
+import shutil
+
+import pytest
+
+from recordings import RecordingSink, RecordingWriter, SessionMetadata, read_recording
+from recordings.analysis import analyze_recording
+from recordings.cohort import COLUMNS, read_table
+from sensors.processing import SessionRunner, SessionSettings
+from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+from stabmon.cli import main
+
+distributed = pytest.importorskip("distributed", reason="the cohort extra (Dask) is part of the test install")
+pytest.importorskip("pyarrow")
+
+
+def _record(path, subject, drill, seconds, seed, protocol):
+    source = SimulatedSource(make_drill(drill, DrillOptions(duration_s=seconds, seed=seed)), seed=seed)
+    settings = SessionSettings(rate_hz=100.0, duration_s=seconds)
+    metadata = SessionMetadata(subject, drill, settings, protocol=protocol)
+    writer = RecordingWriter(path, metadata, source.sensors)
+    asyncio.run(SessionRunner(source, [RecordingSink(writer)], settings).run())
+    writer.close()
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study")
+    (root / "site-a" / "sub-C01").mkdir(parents=True)
+    (root / "site-b").mkdir()
+    _record(
+        root / "site-a" / "sub-C01" / "stance.h5",
+        "C01",
+        "quiet-stance",
+        25.0,
+        1,
+        {"protocol": "quiet-stance-eo", "condition": "dual"},
+    )
+    _record(root / "site-b" / "bend.h5", "C02", "forward-bend", 30.0, 2, {"dual_task_factor": 1.0})
+    (root / "site-b" / "broken.h5").write_bytes(b"not a recording at all")
+    return root
+
+
+def _cohort(args, capsys):
+    code = main(["cohort", *map(str, args)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return captured
+
+
+def test_cohort_table_is_the_same_on_local_processes_and_a_dask_cluster(study, tmp_path, capsys):
+    local = _cohort([study, "-o", tmp_path / "local.csv", "--workers", "2"], capsys)
+    assert "3/3 files" in local.err and "1 failed" in local.err  # the progress bar, on stderr
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        _cohort([study, "-o", tmp_path / "dask.csv", "--cluster", cluster.scheduler_address], capsys)
+        _cohort([study, "-o", tmp_path / "dask.parquet", "--cluster", cluster.scheduler_address], capsys)
+    assert (tmp_path / "local.csv").read_bytes() == (tmp_path / "dask.csv").read_bytes()
+    table = read_table(tmp_path / "dask.parquet")
+    assert list(table) == list(COLUMNS)
+
+    # Known answers: each good file's rows are its `stabmon analyze` measures, with its metadata.
+    for name, subject, drill, protocol, condition in (
+        ("site-a/sub-C01/stance.h5", "C01", "quiet-stance", "quiet-stance-eo", "dual"),
+        ("site-b/bend.h5", "C02", "forward-bend", "", "single"),
+    ):
+        path = study / name
+        rows = [k for k, f in enumerate(table["file"]) if f == str(path)]
+        expected = analyze_recording(read_recording(path)).measures
+        assert len(rows) == len(expected) > 10
+        for k, m in zip(rows, expected, strict=True):
+            assert (table["subject"][k], table["drill"][k]) == (subject, drill)
+            assert (table["protocol"][k], table["condition"][k], table["error"][k]) == (
+                protocol,
+                condition,
+                "",
+            )
+            assert (table["measure"][k], table["unit"][k], table["repetition"][k]) == (
+                m.name,
+                m.unit,
+                m.repetition,
+            )
+            value = table["value"][k]
+            assert value == m.value or (math.isnan(value) and math.isnan(m.value))
+            assert table["date"][k] == read_recording(path).attributes["created_utc"][:10]
+    broken = [k for k, f in enumerate(table["file"]) if f.endswith("broken.h5")]
+    assert len(broken) == 1 and "NotARecordingError" in table["error"][broken[0]]
+    assert table["file"] == sorted(table["file"])  # files in path order
+
+
+def test_cohort_resumes_by_content_hash(study, tmp_path, capsys):
+    out = tmp_path / "measures.csv"
+    _cohort([study, "-o", out, "--workers", "1"], capsys)
+    first = out.read_bytes()
+    again = _cohort([study, "-o", out, "--workers", "1"], capsys)
+    assert "3 of 3 files done before" in again.err and out.read_bytes() == first
+    # A copy of a done file under another name is done too (same content); a new file is analysed.
+    more = tmp_path / "more"
+    shutil.copytree(study, more)
+    shutil.copy(study / "site-b" / "bend.h5", more / "site-b" / "bend-copy.h5")
+    (more / "site-b" / "empty.h5").write_bytes(b"")
+    third = _cohort([more, "-o", out, "--workers", "1"], capsys)
+    assert "4 of 5 files done before" in third.err and "1/1 files" in third.err
+    table = read_table(out)
+    copy_rows = [k for k, f in enumerate(table["file"]) if f.endswith("bend-copy.h5")]
+    original = [k for k, f in enumerate(table["file"]) if f == str(more / "site-b" / "bend.h5")]
+    assert [table["value"][k] for k in copy_rows] == [table["value"][k] for k in original]
+    assert len([f for f in table["file"] if f.endswith("empty.h5")]) == 1
+
+
+def test_cohort_rejects_an_unknown_table_format(study, tmp_path, capsys):
+    assert main(["cohort", str(study), "-o", str(tmp_path / "measures.xlsx")]) == 2
+    assert ".csv or .parquet" in capsys.readouterr().err

@@ -1,0 +1,55 @@
+"""The command line imports only what the chosen command needs (checked in a fresh process)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("bumble", "bleak", "matplotlib", "PySide6", "pyqtgraph", "pylsl", "pyxdf", "distributed")
+
+
+def _modules_after(argv: list[str]) -> set[str]:
+    code = (
+        "import json, sys\n"
+        "from stabmon.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _loaded(modules: set[str], names) -> set[str]:
+    return {name for name in names if name in modules}
+
+
+def test_help_loads_none_of_the_packages():
+    modules = _modules_after(["--help"])
+    assert not _loaded(modules, (*HEAVY, "scipy", "h5py", "vqf", "recordings", "sensors.processing"))
+
+
+@pytest.mark.parametrize(
+    ("command", "module", "allowed"),
+    [
+        ("analyze", "stabmon.review", ()),
+        ("compare", "stabmon.review", ()),
+        ("cohort", "stabmon.cohort", ()),
+        ("export", "stabmon.outputs", ("matplotlib",)),  # the report's PDF plots live beside it
+    ],
+)
+def test_commands_on_recordings_load_no_radio_plot_or_window_toolkit(command, module, allowed):
+    modules = _modules_after([command, "--help"])
+    assert module in modules
+    heavy = _loaded(modules, (h for h in HEAVY if h not in allowed))
+    assert not heavy, f"stabmon {command} --help imported {heavy}"
+
+
+def test_record_help_still_finds_its_module():
+    modules = _modules_after(["record", "--help"])
+    assert "stabmon.record" in modules and "stabmon.review" not in modules
