@@ -313,7 +313,8 @@ def _gait(data: SessionData) -> list[Measure]:
     windows = []
     for n, first in enumerate(starts if len(starts) >= 2 else (), start=1):
         try:
-            windows += [m for m in _gait_rows(bout(slice(first, first + window)), n, lengths) if m.name != "steps"]
+            rows_n = _gait_rows(bout(slice(first, first + window)), n, lengths)
+            windows += [m for m in rows_n if m.name != "steps"]
         except ProcessingError:
             continue  # too few steps in this window: it adds no error estimate
     return rows + windows
