@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from recordings.reader import Recording
+from recordings.reader import Recording, read_recording
 from recordings.replay import ReplaySource, open_recorded_stream, recorded_stream, replay_health
 from sensors.processing.analysis import AnalysisResult, analyze, drill_family
+from sensors.processing.angles import AngleDefinition
 from sensors.processing.batch_session import RecordedStream, run_batched
 from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
-from sensors.processing.pipeline import AngleBlock
+from sensors.processing.pipeline import AngleBlock, angle_definition
 from sensors.processing.session import NullSink, SessionReport, SessionRunner, SessionSink
 from sensors.samples import Frame
 
@@ -61,9 +62,18 @@ def replay(
     """Replay the recording with its stored settings, all at once; sinks receive the raw data as
     one block per sensor, the frames in blocks of a minute, then the events, the calibration and
     (with `running_measures`, which cost most of the time) the running measures."""
+    if replays_block_by_block(recording):
+        return replay_streamed(recording, extra_sinks, progress)
     collector = SessionCollector()
     stream = recorded_stream(recording)
     return _replay(recording, stream, collector, extra_sinks or [], progress, running_measures)
+
+
+def replays_block_by_block(recording: Recording) -> bool:
+    """Hold drills replay block by block: the hold posture is fixed within the live frame blocks
+    (a start key takes effect from the block after it arrived), so only the block-by-block replay
+    gives the live hold angles bit for bit. Holds last minutes, so its speed does not matter."""
+    return angle_definition(recording.settings.drill) is AngleDefinition.HOLD
 
 
 def _replay(
@@ -166,6 +176,10 @@ def analyze_file(
     a window at a time and keeping only what the drill's measures read (flat memory for long
     files); the same table as `analyze_recording`."""
     with open_recorded_stream(path) as (recording, stream):
+        if replays_block_by_block(recording):
+            full = read_recording(path)
+            session = replay_streamed(full, progress=progress)
+            return full, analyze(session.collector.session_data(), full.drill)
         try:
             keep = ANALYSIS_READS.get(drill_family(recording.drill))
         except ProcessingError:

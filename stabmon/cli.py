@@ -41,6 +41,15 @@ _COMMANDS: dict[str, _Command] = {
     "recover": _Command(
         "stabmon.review", "make a file left open by a crash readable by every tool", several=True
     ),
+    "subject": _Command(
+        "stabmon.review", "store a subject's demographics and a visit's pain and questionnaire", several=True
+    ),
+    "visit": _Command(
+        "stabmon.review", "a visit's protocol results: means, left/right, McGill ratios", several=True
+    ),
+    "repack": _Command(
+        "stabmon.review", "rewrite a recording in the HDF5 1.10 format older tools read", several=True
+    ),
     "export": _Command("stabmon.outputs", "export recordings as CSV or Motion-BIDS", several=True),
     "report": _Command("stabmon.outputs", "clinical report of a session (HTML or PDF)", several=True),
     "import": _Command("stabmon.lab", "import IMU streams from an XDF file as a recording", several=True),

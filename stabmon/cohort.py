@@ -47,7 +47,8 @@ class ProgressBar:
     """`  cohort [#####-----] 12/40 files, 1 failed, 0:07` on one updating stderr line (a line
     per tenth of the way when stderr is not a terminal)."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr, width: int = 30) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None, width: int = 30) -> None:
+        stream = sys.stderr if stream is None else stream  # looked up now: tests and shells swap it
         self.total, self.stream, self.width = total, stream, width
         self.done = self.failed = 0
         self._start = time.monotonic()
@@ -113,9 +114,11 @@ def build(
     cluster: str | None = None,
     workers: int | None = None,
     restart: bool = False,
-    stream: TextIO = sys.stderr,
+    stream: TextIO | None = None,
 ) -> tuple[Path, int, int]:
-    """Analyse every recording under `folders` into the table `out`: (path, files, failed)."""
+    """Analyse every recording under `folders` into the table `out`: (path, files, failed);
+    progress to `stream` (default: the stderr of the moment)."""
+    stream = sys.stderr if stream is None else stream
     files = find_recordings(folders)
     journal_file = journal_path(out)
     if restart and journal_file.exists():

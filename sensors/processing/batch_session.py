@@ -22,9 +22,9 @@ from sensors.placements import Placement
 from sensors.processing.batch_clock import map_clock
 from sensors.processing.batch_sync import ArrayRows, ArrivalBlocks, BatchSynchronizer
 from sensors.processing.calibration import SegmentCalibration
-from sensors.processing.live_measures import LiveMeasures, LiveMeasuresSettings, RunningMeasures
-from sensors.processing.pipeline import AngleBlock, PipelineSettings, SegmentAnglePipeline
-from sensors.processing.session import SessionSettings
+from sensors.processing.live_measures import RunningMeasures
+from sensors.processing.pipeline import AngleBlock
+from sensors.processing.session import SessionSettings, session_processing
 from sensors.processing.synchronizer import SynchronizerSettings
 from sensors.samples import Frame
 
@@ -111,10 +111,7 @@ def run_batched(
             host = np.asarray(_rows(stream.host_receive_ns[p], 0, kept[p]), dtype=np.int64)
             times[p], clock = map_clock(device, host, mine, stream.host_origin_ns, settings.clock)
             drift[p], latency[p] = clock.drift_ppm, clock.latency_s
-    pipeline = SegmentAnglePipeline(
-        placements, PipelineSettings(rate_hz=settings.rate_hz, calibration_s=settings.calibration_s)
-    )
-    live = LiveMeasures(placements, LiveMeasuresSettings(rate_hz=settings.rate_hz))
+    pipeline, live = session_processing(placements, settings)
     derived: list[Event] = []
     measures: list[RunningMeasures] = []
     frames, late = 0, 0
@@ -137,7 +134,7 @@ def run_batched(
                 update, detected = live.step(frame, angles, pipeline.calibration)
                 measures += update
             else:
-                detected = live._perturbations(frame)  # the same detector, without the sway updates
+                detected = live.perturbations(frame)  # the same detector, without the sway updates
             derived += pipeline.take_events() + detected
     source_events = _delivered_events(stream, last_sample[:stop], stop < len(stream.rows))
     return BatchedSession(

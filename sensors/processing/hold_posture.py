@@ -83,8 +83,10 @@ class _Reference:
         twist = wrap_angle(2.0 * np.arctan2(relative[:, 1:] @ v, relative[:, 0]))
         tau = time_s - self.origin_s
         ok = np.isfinite(twist)
-        sum_xt = self.sum_xt[k] + np.cumsum(np.where(ok, twist * tau, 0.0))
-        sum_tt = self.sum_tt[k] + np.cumsum(np.where(ok, tau * tau, 0.0))
+        # Accumulated from the running sum, sample by sample: the same additions in the same order
+        # whatever the chunking, so a batched replay equals the live session bit for bit.
+        sum_xt = np.cumsum(np.concatenate([[self.sum_xt[k]], np.where(ok, twist * tau, 0.0)]))[1:]
+        sum_tt = np.cumsum(np.concatenate([[self.sum_tt[k]], np.where(ok, tau * tau, 0.0)]))[1:]
         self.sum_xt[k], self.sum_tt[k] = sum_xt[-1], sum_tt[-1]
         slope = np.divide(sum_xt, sum_tt, out=np.zeros_like(sum_xt), where=sum_tt > 0)
         correction = quat.from_axis_angle(v, -slope * tau)

@@ -102,7 +102,7 @@ class LiveMeasures:
     ) -> tuple[list[RunningMeasures], list[Event]]:
         """Running measures due in this block and perturbations detected in it (each only when
         the settings ask for it)."""
-        events = self._perturbations(frame) if self.settings.perturbations else []
+        events = self.perturbations(frame)
         if not self.settings.sway:
             return [], events
         trunk = self.placements.index(Placement.LUMBAR)
@@ -145,6 +145,11 @@ class LiveMeasures:
             trunk_angle_sway=sway_measures(self._angle[ok, 0], self._angle[ok, 1], rate),
             trunk_acc_sway=sway_measures(self._acc[ok, 0], self._acc[ok, 1], rate, acceleration=True),
         )
+
+    def perturbations(self, frame: Frame) -> list[Event]:
+        """Pushes detected in this frame block (none when the drill has no pushes), without the
+        sway updates `step` also makes."""
+        return self._perturbations(frame) if self.settings.perturbations else []
 
     def _perturbations(self, frame: Frame) -> list[Event]:
         if Placement.PELVIS not in frame.placements or len(frame) == 0:

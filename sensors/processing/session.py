@@ -108,6 +108,22 @@ class SessionReport:
     late_samples: int = 0  # came after their frames were out (flagged there; in the recording)
 
 
+def session_processing(
+    placements: tuple[Placement, ...], settings: SessionSettings
+) -> tuple[SegmentAnglePipeline, LiveMeasures]:
+    """The angle pipeline and live measures a session of `settings` runs (the drill chooses the
+    angle definition and which live measures mean something), live or batched alike."""
+    pipeline = SegmentAnglePipeline(
+        placements,
+        PipelineSettings(
+            rate_hz=settings.rate_hz,
+            calibration_s=settings.calibration_s,
+            angles=angle_definition(settings.drill),
+        ),
+    )
+    return pipeline, LiveMeasures(placements, live_measures_for(settings.drill, settings.rate_hz))
+
+
 class SessionRunner:
     """Runs one session from a started source until it ends, the duration passes, or `stop()`."""
 
@@ -129,17 +145,7 @@ class SessionRunner:
     def _build(self, placements: tuple[Placement, ...]) -> None:
         """Processing for these placements (a BLE source knows its sensors only once started)."""
         self.placements = placements
-        self.pipeline = SegmentAnglePipeline(
-            placements,
-            PipelineSettings(
-                rate_hz=self.settings.rate_hz,
-                calibration_s=self.settings.calibration_s,
-                angles=angle_definition(self.settings.drill),
-            ),
-        )
-        self.live_measures = LiveMeasures(
-            placements, live_measures_for(self.settings.drill, self.settings.rate_hz)
-        )
+        self.pipeline, self.live_measures = session_processing(placements, self.settings)
 
     @property
     def session_time_s(self) -> float:
