@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         self.subject.setPlaceholderText("pseudonymous subject id, e.g. P017")
         self.subject.setMaximumWidth(220)
         # The protocol name and the file path are elided: they never widen the window.
-        self.phase = ElidedLabel("ready")
+        self.phase = ElidedLabel("ready", Qt.TextElideMode.ElideLeft)  # the phase and time stay
         self.phase.setStyleSheet("font-size: 22pt; font-weight: 700; color: #1565c0;")
         self.recording = ElidedLabel("not recording")
         self.recording.setStyleSheet("font-size: 11pt; color: #555;")
@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
         top.addWidget(QLabel("Subject"))
         top.addWidget(self.subject)
         top.addSpacing(20)
-        top.addWidget(self.phase, 1)
+        top.addWidget(self.phase, 3)
         top.addWidget(self.recording, 2)
         self.sensor_alert = QLabel("")
         self.sensor_alert.setWordWrap(True)
@@ -157,7 +157,7 @@ class MainWindow(QMainWindow):
         splitter = QSplitter()
         splitter.addWidget(scroll)
         splitter.addWidget(right)
-        splitter.setSizes([500, 1000])
+        splitter.setSizes([470, 900])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addLayout(top)
@@ -427,10 +427,10 @@ class MainWindow(QMainWindow):
         self.phase.setText(text)
         if status.recording is not None:
             self.recording.setText(f"● REC {status.elapsed_s:6.1f} s  {status.recording}")
-            self.recording.setStyleSheet("font-size: 11pt; color: #b00020;")
+            _set_style(self.recording, "font-size: 11pt; color: #b00020;")
         else:
             self.recording.setText("not recording")
-            self.recording.setStyleSheet("font-size: 11pt; color: #555;")
+            _set_style(self.recording, "font-size: 11pt; color: #555;")
         busy = self.session.busy
         self.drill.start_button.setEnabled(not busy)
         self.calibration.still_button.setEnabled(not busy)
@@ -480,6 +480,12 @@ class MainWindow(QMainWindow):
             if window is not None:
                 window.close()
         super().closeEvent(event)  # type: ignore[arg-type]
+
+
+def _set_style(widget: QWidget, sheet: str) -> None:
+    """Set a style sheet only when it changes: setting one re-polishes the widget, at every tick."""
+    if widget.styleSheet() != sheet:
+        widget.setStyleSheet(sheet)
 
 
 def _is_problem(message: str) -> bool:

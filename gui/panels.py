@@ -62,14 +62,17 @@ class ElidedLabel(QLabel):
     """One line of text that never widens its window: elided ("…") to the width it is given,
     the whole text in its tooltip."""
 
-    def __init__(self, text: str = "") -> None:
+    def __init__(self, text: str = "", mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle) -> None:
         super().__init__()
+        self.mode = mode
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setMinimumWidth(40)
         self._full = ""
         self.setText(text)
 
     def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        if text == self._full:
+            return
         self._full = text
         self.setToolTip(text)
         self._elide()
@@ -86,7 +89,7 @@ class ElidedLabel(QLabel):
 
     def _elide(self) -> None:
         width = max(self.width(), 40)
-        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
+        super().setText(self.fontMetrics().elidedText(self._full, self.mode, width))
 
 
 def read_only_cell(text: str) -> QTableWidgetItem:
@@ -123,6 +126,9 @@ class SensorPanel(QGroupBox):
         )
         self.family = QComboBox()
         self.family.addItems([f.value for f in FAMILIES])
+        for combo in (self.mode, self.family):  # as narrow as the left column (the list shows all)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(18)
         self.scan_button = QPushButton("Scan (F3)")
         self.found = table_widget(("name", "address", "type", "RSSI", "battery %"))
         self.found.setMaximumHeight(90)
