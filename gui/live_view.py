@@ -23,6 +23,7 @@ class MeasureCard(QFrame):
         layout.setContentsMargins(10, 6, 10, 6)
         self.title = QLabel(title)
         self.title.setStyleSheet("color: #555; font-size: 12pt;")
+        self.title.setWordWrap(True)  # the cards share the width of a 1366-px screen
         self.value = QLabel("—")
         self.value.setStyleSheet("font-size: 26pt; font-weight: 600; color: #222;")
         self.unit = unit

@@ -1,6 +1,7 @@
 """The clinician's main window: sensors, calibration, drill runner, live view and results.
 
-A QTimer (30 Hz) drains the session's live feed into ring buffers and redraws; nothing in the
+A QTimer drains the session's live feed into ring buffers and redraws, as often as MAX_REDRAW_HZ
+while the window's thread stays within GUI_CPU_SHARE of a core (`RedrawPacer`); nothing in the
 window touches BLE or the recording directly. Every action has a key (see `SHORTCUTS`).
 """
 
@@ -11,8 +12,8 @@ import math
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -32,7 +33,7 @@ from gui.model.clinic import ClinicConfig, ClinicSession, Phase
 from gui.model.live import LiveBuffers
 from gui.model.protocols import DrillProtocol
 from gui.model.settings import DashboardSettings, save_settings
-from gui.panels import CalibrationPanel, DrillPanel, ResultsPanel, SensorPanel
+from gui.panels import CalibrationPanel, DrillPanel, ElidedLabel, ResultsPanel, SensorPanel
 from gui.patient_view import PatientView
 from gui.review_window import ReviewWindow
 from sensors.events import EventKind
@@ -58,7 +59,11 @@ SHORTCUTS = {
     "Ctrl+O": "open a recording for review",
 }
 
-REDRAW_HZ = 30.0
+#: The redraw rate the timer aims at, and the slowest it backs off to when a redraw costs more
+#: than GUI_CPU_SHARE of a core at that rate (the window's thread, painting included).
+MAX_REDRAW_HZ = 60.0
+MIN_REDRAW_HZ = 10.0
+GUI_CPU_SHARE = 0.5
 #: When the live data run this far (s) behind the clock, the computer is too busy: the window
 #: redraws at BUSY_REDRAW_HZ only, leaving the processor to the session.
 BUSY_BEHIND_S = 0.75
@@ -90,19 +95,25 @@ class MainWindow(QMainWindow):
         self.subject = QLineEdit(settings.subject_id)
         self.subject.setPlaceholderText("pseudonymous subject id, e.g. P017")
         self.subject.setMaximumWidth(220)
-        self.phase = QLabel("ready")
+        # The protocol name and the file path are elided: they never widen the window.
+        self.phase = ElidedLabel("ready", Qt.TextElideMode.ElideLeft)  # the phase and time stay
         self.phase.setStyleSheet("font-size: 22pt; font-weight: 700; color: #1565c0;")
-        self.recording = QLabel("not recording")
+        self.recording = ElidedLabel("not recording")
         self.recording.setStyleSheet("font-size: 11pt; color: #555;")
         self.banner = QLabel("")
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background: #fdecea; color: #b00020; font-size: 12pt; padding: 6px;")
         self.banner.hide()
+        # "The computer is too busy": up while the live data run behind, gone once they caught up.
+        self.busy_note = QLabel("")
+        self.busy_note.setWordWrap(True)
+        self.busy_note.setStyleSheet("background: #fff4e5; color: #8a4b00; font-size: 11pt; padding: 4px;")
+        self.busy_note.hide()
         top = QHBoxLayout()
         top.addWidget(QLabel("Subject"))
         top.addWidget(self.subject)
         top.addSpacing(20)
-        top.addWidget(self.phase, 1)
+        top.addWidget(self.phase, 3)
         top.addWidget(self.recording, 2)
         self.sensor_alert = QLabel("")
         self.sensor_alert.setWordWrap(True)
@@ -138,7 +149,7 @@ class MainWindow(QMainWindow):
         scroll = QScrollArea()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(490)
+        scroll.setMinimumWidth(300)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.live)
         right.addWidget(self.results)
@@ -146,16 +157,17 @@ class MainWindow(QMainWindow):
         splitter = QSplitter()
         splitter.addWidget(scroll)
         splitter.addWidget(right)
-        splitter.setSizes([500, 1000])
+        splitter.setSizes([470, 900])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addLayout(top)
         layout.addWidget(self.drill.controls)
         layout.addWidget(self.banner)
+        layout.addWidget(self.busy_note)
         layout.addWidget(self.sensor_alert)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
-        self.resize(1500, 950)
+        self.resize(fitting_size(self))
         if settings.window_geometry:
             self.restoreGeometry(QByteArray.fromHex(settings.window_geometry.encode()))
 
@@ -166,7 +178,8 @@ class MainWindow(QMainWindow):
         if protocol_problems:
             self.show_error("Some protocol files were skipped:\n" + "\n".join(protocol_problems))
         self.timer = QTimer(self)
-        self.timer.setInterval(round(1000 / REDRAW_HZ))
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.pacer = RedrawPacer(self.timer)
         self.timer.timeout.connect(self.tick)
         self.timer.start()
 
@@ -391,10 +404,13 @@ class MainWindow(QMainWindow):
     # The timer ---------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Drain the live feed, redraw, and show the session's state (REDRAW_HZ)."""
+        """Drain the live feed, redraw, and show the session's state (paced by `pacer`)."""
         now = time.monotonic()
+        self.pacer.pace(now)
         self.buffers.drain(self.session.feed)
         behind = self.buffers.behind_s(time.monotonic_ns()) > BUSY_BEHIND_S
+        if self.busy_note.isVisible() and not (behind and self.session.busy):
+            self.busy_note.hide()
         if (not behind or now - self._drawn_at >= 1 / BUSY_REDRAW_HZ) and self.live.refresh(
             self.buffers, now
         ):
@@ -411,10 +427,10 @@ class MainWindow(QMainWindow):
         self.phase.setText(text)
         if status.recording is not None:
             self.recording.setText(f"● REC {status.elapsed_s:6.1f} s  {status.recording}")
-            self.recording.setStyleSheet("font-size: 11pt; color: #b00020;")
+            _set_style(self.recording, "font-size: 11pt; color: #b00020;")
         else:
             self.recording.setText("not recording")
-            self.recording.setStyleSheet("font-size: 11pt; color: #555;")
+            _set_style(self.recording, "font-size: 11pt; color: #555;")
         busy = self.session.busy
         self.drill.start_button.setEnabled(not busy)
         self.calibration.still_button.setEnabled(not busy)
@@ -426,10 +442,16 @@ class MainWindow(QMainWindow):
             button.setEnabled(recording)
         if now - self._health_at > 0.5:
             self._health_at = now
-            self.sensors.show_health(self.session.health)
+            self.sensors.show_health(self.session.health, now)
             self.sensor_alert.setText(self.sensors.warnings.text() if self.session.busy else "")
         for message in self.session.take_messages():
-            self.show_error(message) if _is_problem(message) else self.statusBar().showMessage(message, 8000)
+            if _is_busy(message):
+                self.busy_note.setText(message)
+                self.busy_note.show()
+            elif _is_problem(message):
+                self.show_error(message)
+            else:
+                self.statusBar().showMessage(message, 8000)
         if self.session.discovered and self.sensors.found.rowCount() != len(self.session.discovered):
             self.sensors.show_discovered(self.session.discovered)
         if len(self.session.results) > self._shown_results:
@@ -460,5 +482,57 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)  # type: ignore[arg-type]
 
 
+def _set_style(widget: QWidget, sheet: str) -> None:
+    """Set a style sheet only when it changes: setting one re-polishes the widget, at every tick."""
+    if widget.styleSheet() != sheet:
+        widget.setStyleSheet(sheet)
+
+
 def _is_problem(message: str) -> bool:
     return not message.startswith("found ")
+
+
+def _is_busy(message: str) -> bool:
+    """The session's "computer too busy" notice: it holds while the live data run behind only."""
+    return message.startswith("The computer is too busy")
+
+
+def fitting_size(window: QWidget) -> QSize:
+    """The window's opening size: 1366×768 (a common laptop screen), or the screen's available area
+    when that is smaller. A size the clinician chose is remembered in the settings."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    wanted = QSize(1366, 768)
+    if screen is None:
+        return wanted
+    return wanted.boundedTo(screen.availableGeometry().size())
+
+
+class RedrawPacer:
+    """Sets a timer's interval so the thread it runs on spends at most GUI_CPU_SHARE of a core:
+    every half second, the thread's CPU time over the wall time since the last look (ticks and
+    Qt's painting alike) decides whether the next interval shortens (to 1/MAX_REDRAW_HZ) or
+    lengthens (to 1/MIN_REDRAW_HZ)."""
+
+    period_s = 0.5
+
+    def __init__(self, timer: QTimer) -> None:
+        self.timer = timer
+        self.interval_ms = 1000 / MAX_REDRAW_HZ
+        self.share = 0.0
+        self._since = (time.monotonic(), time.thread_time())
+        timer.setInterval(round(self.interval_ms))
+
+    def pace(self, now_s: float, cpu_s: float | None = None) -> None:
+        """Look at the thread's CPU time (`cpu_s`, s; time.thread_time() unless given) at
+        monotonic time `now_s` (s), and set the timer's interval when a period has passed."""
+        wall0, cpu0 = self._since
+        if now_s - wall0 < self.period_s:
+            return
+        cpu = time.thread_time() if cpu_s is None else cpu_s
+        self.share = (cpu - cpu0) / (now_s - wall0)
+        self._since = (now_s, cpu)
+        # Proportional: the interval the measured share would have needed, moved halfway there.
+        needed = self.interval_ms * self.share / GUI_CPU_SHARE
+        target = min(max(needed, 1000 / MAX_REDRAW_HZ), 1000 / MIN_REDRAW_HZ)
+        self.interval_ms += 0.5 * (target - self.interval_ms)
+        self.timer.setInterval(round(self.interval_ms))

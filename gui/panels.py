@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+import time
+from collections import deque
+from dataclasses import replace
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -17,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -24,13 +29,14 @@ from PySide6.QtWidgets import (
 )
 
 from gui.model.calibration_check import CalibrationCheck
-from gui.model.clinic import RecordingResult, describe_health
+from gui.model.clinic import RecordingResult
 from gui.model.dual_task import DualTaskEffect
 from gui.model.protocols import DrillProtocol
 from recordings.catalogue import catalogue
 from recordings.conditions import condition_for
 from recordings.measure_table import session_rows
 from sensors.ble.scan import DiscoveredSensor
+from sensors.health import health_warnings
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement
 from sensors.source import SensorHealth
@@ -46,6 +52,47 @@ HEALTH_COLUMNS = (
     "drift ppm",
 )
 FAMILIES = [f for f in SensorFamily if f is not SensorFamily.SIMULATED]
+#: The rate shown is samples counted over this much host time (s), once at least RATE_MIN_S is seen:
+#: a shorter span is dominated by the burst of queued samples a new connection delivers at once.
+RATE_WINDOW_S = 10.0
+RATE_MIN_S = 3.0
+#: The clock fit's drift is neither shown nor warned about before a sensor streamed this long (s):
+#: fitted on a few seconds of BLE jitter it is hundreds of ppm whatever the crystal does.
+DRIFT_SETTLE_S = 30.0
+
+
+class ElidedLabel(QLabel):
+    """One line of text that never widens its window: elided ("…") to the width it is given,
+    the whole text in its tooltip."""
+
+    def __init__(self, text: str = "", mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle) -> None:
+        super().__init__()
+        self.mode = mode
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(40)
+        self._full = ""
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        if text == self._full:
+            return
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(40, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.width(), 40)
+        super().setText(self.fontMetrics().elidedText(self._full, self.mode, width))
 
 
 def read_only_cell(text: str) -> QTableWidgetItem:
@@ -82,6 +129,9 @@ class SensorPanel(QGroupBox):
         )
         self.family = QComboBox()
         self.family.addItems([f.value for f in FAMILIES])
+        for combo in (self.mode, self.family):  # as narrow as the left column (the list shows all)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(18)
         self.scan_button = QPushButton("Scan (F3)")
         self.found = table_widget(("name", "address", "type", "RSSI", "battery %"))
         self.found.setMaximumHeight(90)
@@ -109,6 +159,8 @@ class SensorPanel(QGroupBox):
         layout.addWidget(self.found)
         layout.addWidget(self.health)
         layout.addWidget(self.warnings)
+        self._counts: dict[Placement, deque[tuple[float, int]]] = {}
+        self._streaming_since: dict[Placement, float] = {}
         self.mode.currentIndexChanged.connect(self._mode_changed)
         self._mode_changed()
 
@@ -148,7 +200,11 @@ class SensorPanel(QGroupBox):
             combo.addItems([s.address for s in found])
             combo.setCurrentText(current)
 
-    def show_health(self, health: dict[Placement, SensorHealth]) -> None:
+    def show_health(self, health: dict[Placement, SensorHealth], now_s: float | None = None) -> None:
+        """Show each sensor's health at host monotonic time `now_s` (s): the rate counted over the
+        last RATE_WINDOW_S, the drift once DRIFT_SETTLE_S of streaming have been fitted."""
+        now_s = time.monotonic() if now_s is None else now_s
+        health = {p: self._settled(h, now_s) for p, h in health.items()}
         self.health.setRowCount(len(health))
         for row, h in enumerate(health.values()):
             values = (
@@ -163,7 +219,25 @@ class SensorPanel(QGroupBox):
             )
             for col, text in enumerate(values):
                 self.health.setItem(row, col, read_only_cell(text))
-        self.warnings.setText("\n".join(describe_health(health)))
+        self.warnings.setText("\n".join(w for h in health.values() for w in health_warnings(h)))
+
+    def _settled(self, health: SensorHealth, now_s: float) -> SensorHealth:
+        """`health` with the rate counted here over RATE_WINDOW_S (NaN before RATE_MIN_S of data)
+        and the drift NaN until the sensor has streamed DRIFT_SETTLE_S."""
+        seen = self._counts.setdefault(health.placement, deque())
+        if health.samples_received == 0 or (seen and health.samples_received < seen[-1][1]):
+            seen.clear()  # not streaming, or a new connection: count afresh
+            self._streaming_since.pop(health.placement, None)
+        if health.samples_received > 0:
+            self._streaming_since.setdefault(health.placement, now_s)
+            seen.append((now_s, health.samples_received))
+        while seen and now_s - seen[0][0] > RATE_WINDOW_S:
+            seen.popleft()
+        span = seen[-1][0] - seen[0][0] if seen else 0.0
+        rate = (seen[-1][1] - seen[0][1]) / span if span >= RATE_MIN_S else math.nan
+        since = self._streaming_since.get(health.placement)
+        settled = since is not None and now_s - since >= DRIFT_SETTLE_S
+        return replace(health, rate_hz=rate, drift_ppm=health.drift_ppm if settled else math.nan)
 
 
 class CalibrationPanel(QGroupBox):
@@ -273,6 +347,9 @@ class ResultsPanel(QGroupBox):
         super().__init__("Results")
         self.title = QLabel("No recording yet.")
         self.title.setWordWrap(True)
+        # Wrapped to the width it gets, never widening the window (a word longer than that is cut;
+        # the tooltip holds the file's whole path).
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.table = table_widget(("measure", "value"))
         self.dual = QLabel("")
         self.dual.setWordWrap(True)
@@ -282,10 +359,13 @@ class ResultsPanel(QGroupBox):
         layout.addWidget(self.dual)
 
     def show_result(self, result: RecordingResult) -> None:
+        # A file name is one long word: let it wrap at its underscores rather than widen the window.
+        name = result.path.name.replace("_", "_\u200b")
         self.title.setText(
             f"{result.protocol}, repetition {result.repetition} "
-            f"({condition_for(result.drill, result.condition).label}) → {result.path.name}"
+            f"({condition_for(result.drill, result.condition).label}) → {name}"
         )
+        self.title.setToolTip(str(result.path))
         rows = session_rows(result.measures) if result.measures else []
         self.table.setRowCount(len(rows))
         for row, r in enumerate(rows):

@@ -19,6 +19,7 @@ from gui.model.live import (
     TRUNK_AP,
     TRUNK_ML,
     BendCurve,
+    decimate_peaks,
 )
 from sensors.events import Event, EventKind
 
@@ -79,10 +80,8 @@ class AngleTraces(pg.GraphicsLayoutWidget):
             _style(plot, title, "deg", "session time (s)" if row == 2 else "", grid=False)
             plot.addItem(pg.InfiniteLine(0.0, angle=0, pen=pg.mkPen("#999999", width=1)), ignoreBounds=True)
             plot.addLegend(offset=(5, 5), labelTextSize="9pt")
-            # A minute at 200 Hz is 12 000 points per curve on ~1 000 pixels: draw the min and
-            # max per pixel column instead (peaks stay visible) and skip what is off view.
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.setClipToView(True)
+            # A minute at 200 Hz is 12 000 points per curve on ~1 000 pixels: `show_rows` hands
+            # pyqtgraph the min and max per pixel column only (peaks stay visible).
             # 1-px lines: wider ones cost twice as much to rasterise, on every redraw.
             self.curves.append(
                 [plot.plot(pen=pg.mkPen(colour, width=1), name=name) for _, name, colour in series]
@@ -94,13 +93,30 @@ class AngleTraces(pg.GraphicsLayoutWidget):
             self.plots.append(plot)
         self._event_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         self._events_shown = -1
+        self._rows = np.empty((0, TIME + 1))
+        self.plots[0].sigXRangeChanged.connect(self._zoomed)
+
+    def _zoomed(self) -> None:
+        if not self.plots[0].getViewBox().autoRangeEnabled()[0]:
+            self.show_rows(self._rows)
+
+    def pixel_columns(self) -> int:
+        """Device pixels across the traces' plotting area (at least 1)."""
+        view = self.plots[0].getViewBox()
+        return max(1, round(view.width() * self.devicePixelRatioF()))
 
     def show_rows(self, rows: np.ndarray) -> None:
-        """Draw angle rows (n, COLUMNS) in degrees."""
-        t = rows[:, TIME]
+        """Draw angle rows (n, COLUMNS) in degrees, decimated to ≤ 2 points per pixel column."""
+        self._rows = rows
+        view = self.plots[0].getViewBox()
+        if not view.autoRangeEnabled()[0] and len(rows):  # zoomed in: the detail of what is in view
+            low, high = view.viewRange()[0]
+            first, last = np.searchsorted(rows[:, TIME], (low, high))
+            rows = rows[max(first - 1, 0) : last + 1]
+        t, values = decimate_peaks(rows[:, TIME], rows, self.pixel_columns())
         for curves, columns in zip(self.curves, self.columns, strict=True):
             for curve, column in zip(curves, columns, strict=True):
-                curve.setData(t, rows[:, column], connect="finite")
+                curve.setData(t, values[:, column], connect="finite")
 
     def show_events(self, events: list[Event]) -> None:
         if len(events) == self._events_shown:

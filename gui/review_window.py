@@ -4,7 +4,9 @@ the live view's plots and the measures, the change since the baseline, and expor
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pyqtgraph as pg
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QProgressBar,
     QPushButton,
     QSlider,
     QSplitter,
@@ -42,6 +45,7 @@ from sensors.processing.errors import ProcessingError
 
 #: Seconds of data around the cursor that the sway plot shows.
 SWAY_WINDOW_S = 20.0
+T = TypeVar("T")
 #: A change beyond measurement error stands out: better in green, worse in red, undirected in blue.
 VERDICT_COLOURS = {
     Verdict.BETTER: "#1b5e20",
@@ -127,6 +131,18 @@ class ReviewWindow(QMainWindow):
         self._poll = QTimer(self)
         self._poll.setInterval(100)
         self._poll.timeout.connect(self._check_job)
+        # Exports and reports run on their own thread; the window keeps responding meanwhile.
+        self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stabmon-output")
+        self._output: tuple[str, concurrent.futures.Future, Callable[[Any], str]] | None = None
+        self._output_poll = QTimer(self)
+        self._output_poll.setInterval(100)
+        self._output_poll.timeout.connect(self._check_output)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)  # busy: the writers do not say how far they are
+        self.progress.setTextVisible(True)
+        self.progress.setMaximumWidth(260)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.progress.hide()
         self._set_loaded(False)
 
     def _set_loaded(self, loaded: bool) -> None:
@@ -271,23 +287,32 @@ class ReviewWindow(QMainWindow):
 
     # Outputs ---------------------------------------------------------------------------------
 
-    def export_csv(self, folder: Path | None = None) -> list[Path]:
+    def export_csv(self, folder: Path | None = None) -> concurrent.futures.Future[list[Path]] | None:
+        """Export CSV files into `folder` in the background (None: nothing to export or chosen)."""
         folder = folder or self._ask_folder("Folder for the CSV files")
-        if folder is None or self.reviewed is None:
-            return []
-        written = export_csv(self.reviewed.recording, folder, self.reviewed.measures)
-        self.statusBar().showMessage(f"{len(written)} CSV files written to {folder}")
-        return written
+        reviewed = self.reviewed
+        if folder is None or reviewed is None:
+            return None
+        return self._in_background(
+            "Exporting CSV",
+            lambda: export_csv(reviewed.recording, folder, reviewed.measures),
+            lambda written: f"{len(written)} CSV files written to {folder}",
+        )
 
-    def export_bids(self, folder: Path | None = None) -> list[Path]:
+    def export_bids(self, folder: Path | None = None) -> concurrent.futures.Future[list[Path]] | None:
+        """Export a Motion-BIDS dataset into `folder` in the background."""
         folder = folder or self._ask_folder("Motion-BIDS dataset folder")
-        if folder is None or self.reviewed is None:
-            return []
-        written = export_bids(self.reviewed.recording, self.reviewed.session.collector, folder)
-        self.statusBar().showMessage(f"{len(written)} Motion-BIDS files written to {folder}")
-        return written
+        reviewed = self.reviewed
+        if folder is None or reviewed is None:
+            return None
+        return self._in_background(
+            "Exporting Motion-BIDS",
+            lambda: export_bids(reviewed.recording, reviewed.session.collector, folder),
+            lambda written: f"{len(written)} Motion-BIDS files written to {folder}",
+        )
 
-    def write_report(self, path: Path | None = None) -> Path | None:
+    def write_report(self, path: Path | None = None) -> concurrent.futures.Future[Path] | None:
+        """Write the report (HTML, or PDF by the suffix) in the background."""
         reviewed = self.reviewed
         if reviewed is None or reviewed.measures is None:
             self.statusBar().showMessage("This recording has no measures to report.")
@@ -299,27 +324,61 @@ class ReviewWindow(QMainWindow):
             if not chosen:
                 return None
             path = Path(chosen)
-        history = subject_history(reviewed.library, reviewed.recording, reviewed.measures)
+        measures = reviewed.measures
         try:
             subject = load_subject(reviewed.library.root, reviewed.recording.subject_id)
         except SubjectError as error:
             self.statusBar().showMessage(str(error))
             subject = None
         settings = load_settings(default_settings_path())
-        report = build_report(
-            reviewed.session,
-            reviewed.measures,
-            reviewed.comparison,
-            history,
-            subject=subject,
-            clinic=settings.clinic,
-            clinician=settings.clinician,
-            baseline_note=reviewed.baseline_note,
-            visit=visit_of(reviewed.library, reviewed.recording, reviewed.measures),
+
+        def write(path: Path = path) -> Path:
+            history = subject_history(reviewed.library, reviewed.recording, measures)
+            report = build_report(
+                reviewed.session,
+                measures,
+                reviewed.comparison,
+                history,
+                subject=subject,
+                clinic=settings.clinic,
+                clinician=settings.clinician,
+                baseline_note=reviewed.baseline_note,
+                visit=visit_of(reviewed.library, reviewed.recording, measures),
+            )
+            return report.write_pdf(path) if path.suffix.lower() == ".pdf" else report.write_html(path)
+
+        return self._in_background(
+            "Writing the report", write, lambda written: f"Report written to {written}"
         )
-        written = report.write_pdf(path) if path.suffix.lower() == ".pdf" else report.write_html(path)
-        self.statusBar().showMessage(f"Report written to {written}")
-        return written
+
+    def _in_background(
+        self, doing: str, work: Callable[[], T], done: Callable[[T], str]
+    ) -> concurrent.futures.Future[T]:
+        """Run `work` off the GUI thread with a busy indication; `done(result)` is the message."""
+        self._outputs_enabled(False)
+        self.progress.setFormat(f"{doing}…")
+        self.progress.show()
+        job = self._output_pool.submit(work)
+        self._output = (doing, job, done)
+        self._output_poll.start()
+        return job
+
+    def _check_output(self) -> None:
+        if self._output is None or not self._output[1].done():
+            return
+        doing, job, done = self._output
+        self._output = None
+        self._output_poll.stop()
+        self.progress.hide()
+        self._outputs_enabled(True)
+        try:
+            self.statusBar().showMessage(done(job.result()))
+        except Exception as error:  # a failed export is a message, never a traceback
+            self.statusBar().showMessage(f"{doing} failed: {error}")
+
+    def _outputs_enabled(self, enabled: bool) -> None:
+        for key in ("csv", "bids", "report"):
+            self.buttons[key].setEnabled(enabled and self.reviewed is not None)
 
     def _ask_folder(self, title: str) -> Path | None:
         folder = QFileDialog.getExistingDirectory(self, title)
@@ -327,5 +386,7 @@ class ReviewWindow(QMainWindow):
 
     def closeEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
         self._poll.stop()
+        self._output_poll.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._output_pool.shutdown(wait=True)  # a report or export being written is finished
         super().closeEvent(event)  # type: ignore[arg-type]

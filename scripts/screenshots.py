@@ -3,6 +3,9 @@
     make screenshots
     (or: xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py)
 
+With --main-only NAME only the main window is taken, at the size it opens with on this screen
+(e.g. `-screen 0 1366x768x24` and NAME main-window-1366x768.png: what a laptop shows).
+
 Runs virtual sensors in real time: the main window during a perturbation series with pushes,
 the patient view during a dual-task (colour words) stance, and the review window on a forward-bend
 re-test compared with its baseline. Writes PNGs to docs/screenshots/.
@@ -10,6 +13,7 @@ re-test compared with its baseline. Writes PNGs to docs/screenshots/.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -54,6 +58,9 @@ def save(widget: QWidget, name: str) -> Path:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--main-only", metavar="NAME", help="only the main window, at its opening size")
+    args = parser.parse_args()
     if not os.environ.get("DISPLAY"):
         print("no X display: run under xvfb-run (make screenshots does)", file=sys.stderr)
         return 2
@@ -66,17 +73,22 @@ def main() -> int:
     protocols, _ = load_protocols(work / "protocols")
     settings = DashboardSettings(subject_id="P017", data_dir=str(library), protocol="06-perturbations")
     window = MainWindow(settings, work / "settings.json", protocols)
-    window.resize(1600, 1000)
+    if not args.main_only:
+        window.resize(1600, 1000)
     window.show()
+    print(f"screen {app.primaryScreen().size().toTuple()}, window {window.size().toTuple()}")
 
     # Main window: a perturbation series, some pushes in.
     window.start_drill()
     wait(app, lambda: window.session.status.phase is Phase.TASK and window.session.status.elapsed_s > 27, 90)
     window.session.mark(*_push())
     wait(app, lambda: window.session.status.elapsed_s > 30, 10)
-    save(window, "main-window.png")
+    save(window, args.main_only or "main-window.png")
     window.session.stop()
     wait(app, lambda: not window.session.busy, 30)
+    if args.main_only:
+        window.close()
+        return 0
 
     # Patient view: dual-task stance with the colour-word task, a few answers given.
     window.drill.select("99-dual")

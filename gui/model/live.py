@@ -261,3 +261,29 @@ class LiveBuffers:
 
     def perturbation_responses(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return perturbation_responses(self.angles.view(), self.events)
+
+
+def decimate_peaks(t: np.ndarray, y: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reduce a trace to at most 2 points per pixel column, keeping each column's minimum and
+    maximum so that no peak is lost (unlike subsampling).
+
+    t: times (n,), ascending; y: values (n,) or (n, k) that share t; columns: pixel columns the
+    span of t is drawn on. Returns (t (m,), y (m,) or (m, k)) with m ≤ 2·columns: per non-empty
+    column its first time twice, with the column's min then max (NaN when the column holds only
+    NaN, so gaps stay gaps). Traces already that short are returned unchanged."""
+    n = len(t)
+    columns = max(int(columns), 1)
+    if n <= 2 * columns:
+        return t, y
+    span = float(t[-1] - t[0])
+    if not span > 0:
+        return t[:1], y[:1]
+    index = np.minimum(((t - t[0]) * (columns / span)).astype(np.int64), columns - 1)
+    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+    with np.errstate(invalid="ignore"):
+        low = np.fmin.reduceat(y, starts, axis=0)
+        high = np.fmax.reduceat(y, starts, axis=0)
+    t_out = np.repeat(t[starts], 2)
+    y_out = np.empty((2 * len(starts), *y.shape[1:]))
+    y_out[0::2], y_out[1::2] = low, high
+    return t_out, y_out

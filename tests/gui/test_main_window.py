@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QInputDialog
+from PySide6.QtWidgets import QApplication, QInputDialog, QLabel
 
 from gui.app import show_unexpected_errors
 from gui.main_window import SHORTCUTS, MainWindow
-from gui.model.clinic import Phase
+from gui.model.clinic import Phase, RecordingResult
 from gui.model.protocols import load_protocols
 from gui.model.settings import DashboardSettings, load_settings
 from recordings import read_recording
@@ -236,18 +236,74 @@ def test_a_busy_computer_gets_fewer_redraws_and_the_session_the_processor(qtbot,
         rows[:, 0] = (time.monotonic_ns() - origin) * 1e-9 - seconds_behind - np.arange(4)[::-1] / 100
         window.session.feed.queue.append(AngleRows(rows, time.monotonic_ns()))
 
-    def redraws_in(seconds: float, seconds_behind: float) -> int:
-        before, end = window.redraws, time.monotonic() + seconds
-        while time.monotonic() < end:
+    def redraws_in(ticks: int, seconds_behind: float) -> tuple[int, float]:
+        """Redraws over `ticks` ticks, each with new data, and the seconds they took."""
+        before, start = window.redraws, time.monotonic()
+        for _ in range(ticks):
             feed(seconds_behind)
             window.tick()
             qtbot.wait(20)
-        return window.redraws - before
+        return window.redraws - before, time.monotonic() - start
 
+    # Counted in ticks, not in seconds: a loaded machine ticks less often, and that must not
+    # look like a window that skips redraws.
     window.session.feed.queue.append(SessionStarted(origin))
-    on_time = redraws_in(1.0, seconds_behind=0.1)
-    behind = redraws_in(2.0, seconds_behind=3.0)
-    assert on_time >= 15  # every tick with new data redraws (about one per 20 ms here)
-    assert behind <= 2.0 * BUSY_REDRAW_HZ + 1
-    assert redraws_in(1.0, seconds_behind=0.1) >= 15  # and back to full rate once caught up
+    assert redraws_in(20, seconds_behind=0.1)[0] == 20  # every tick with new data redraws
+    behind, took_s = redraws_in(60, seconds_behind=3.0)
+    assert took_s > 1.0  # 60 ticks of ≥ 20 ms: several busy redraw periods
+    assert behind <= took_s * BUSY_REDRAW_HZ + 1
+    assert behind < 60 / 4  # far fewer than the ticks
+    assert redraws_in(20, seconds_behind=0.1)[0] == 20  # and back to full rate once caught up
+    window.close()
+
+
+def test_the_window_fits_a_1366x768_laptop_and_does_not_grow_with_its_content(qtbot, tmp_path, data_dir):
+    window = make_window(qtbot, tmp_path, data_dir, STANCE)
+    window.show()
+    qtbot.waitExposed(window)
+    laptop = (1366, 768)
+
+    def fits() -> bool:
+        hint = window.minimumSizeHint()
+        return (
+            window.width() <= laptop[0]
+            and window.height() <= laptop[1]
+            and hint.width() <= laptop[0]
+            and hint.height() <= laptop[1]
+        )
+
+    assert fits(), (window.size(), window.minimumSizeHint())
+    size = window.size()
+    window.timer.stop()  # the texts below stay as set
+    name = "A very long protocol name for a drill that a clinic wrote itself " * 3
+    path = tmp_path / ("deep-folder-" * 12) / "sub-P010" / ("sub-P010_ses-x_task-" + "y" * 120 + ".h5")
+    window.phase.setText(f"{name} · 1/3 · task · 12 s")
+    window.recording.setText(f"● REC  12.0 s  {path}")
+    window.results.show_result(RecordingResult(name, 1, "single", path, "quiet-stance", None, "too short"))
+    qtbot.wait(50)
+    assert fits(), (window.size(), window.minimumSizeHint())
+    assert window.size() == size
+    assert window.recording.toolTip().endswith(".h5")  # the whole text stays readable in the tooltip
+    assert "…" in _shown_text(window.recording) and _shown_text(window.recording).endswith(".h5")
+    window.close()
+
+
+def _shown_text(label: QLabel) -> str:
+    """What a label paints (its QLabel text, which an elided label shortens)."""
+    return QLabel.text(label)
+
+
+def test_the_too_busy_notice_goes_once_the_live_data_caught_up(qtbot, tmp_path, data_dir):
+    window = make_window(qtbot, tmp_path, data_dir, STANCE)
+    window.show()
+    window.timer.stop()  # the test drives the ticks
+    window.session.messages.append(
+        "The computer is too busy to keep up: the live view now runs up to 2.1 s behind so that "
+        "no sensor's data are left out. The recording is complete. Closing other programs helps."
+    )
+    window.tick()
+    assert window.busy_note.isVisible() and "too busy" in window.busy_note.text()
+    assert not window.banner.isVisible()  # not an error that needs the clinician
+    window.tick()  # idle: no session runs, nothing is behind
+    assert not window.busy_note.isVisible()
     window.close()

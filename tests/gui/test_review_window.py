@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from PySide6.QtCore import QTimer
 
 from gui.model.live import TIME, TRUNK_AP
 from gui.review_window import ReviewWindow
@@ -69,11 +71,13 @@ def test_review_shows_the_measures_and_the_change_since_the_baseline(qtbot, libr
     _, ap = window.sway.path.getData()
     assert 0 < len(ap) <= 20 * 100 + 1
 
-    csv = window.export_csv(tmp_path / "csv")
+    csv = window.export_csv(tmp_path / "csv").result(timeout=120)
     assert any(p.name.endswith("measures.csv") for p in csv)
-    bids = window.export_bids(tmp_path / "bids")
+    qtbot.waitUntil(lambda: window.buttons["bids"].isEnabled(), timeout=5000)
+    bids = window.export_bids(tmp_path / "bids").result(timeout=120)
     assert (tmp_path / "bids" / "dataset_description.json") in bids
-    report = window.write_report(tmp_path / "report.html")
+    qtbot.waitUntil(lambda: window.buttons["report"].isEnabled(), timeout=5000)
+    report = window.write_report(tmp_path / "report.html").result(timeout=120)
     text = report.read_text(encoding="utf-8")
     assert "P020" in text and "Change since the baseline" in text
     assert any(f">{v.value}<" in text for v in Verdict)  # each row's verdict is shown
@@ -114,3 +118,32 @@ def test_a_file_that_is_not_a_recording_is_a_message(qtbot, tmp_path: Path):
     assert window.reviewed is None
     assert "Cannot open notes.h5" in window.header.text()
     assert not window.buttons["report"].isEnabled()
+
+
+def test_the_window_keeps_responding_while_a_report_is_written(qtbot, library: Path, tmp_path: Path):
+    window = _open(qtbot, sorted((library / "sub-P020").glob("*.h5"))[1], library)
+    turns: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: turns.append(time.monotonic()))
+    timer.start(10)
+    job = window.write_report(tmp_path / "report.html")
+    assert job is not None and not job.done()  # back to the event loop before the report is written
+    assert window.progress.isVisible() and "report" in window.progress.format()
+    assert not window.buttons["report"].isEnabled()  # one output at a time
+    qtbot.waitUntil(job.done, timeout=120_000)
+    written_at = time.monotonic()
+    timer.stop()
+    assert len([t for t in turns if t < written_at]) >= 3  # the event loop turned meanwhile
+    qtbot.waitUntil(lambda: not window.progress.isVisible(), timeout=5000)
+    assert window.buttons["report"].isEnabled()
+    assert "Report written to" in window.statusBar().currentMessage()
+    assert "P020" in job.result().read_text(encoding="utf-8")
+
+
+def test_a_report_that_cannot_be_written_is_a_message(qtbot, library: Path, tmp_path: Path):
+    window = _open(qtbot, sorted((library / "sub-P020").glob("*.h5"))[1], library)
+    (tmp_path / "a-file").write_text("not a folder")
+    job = window.write_report(tmp_path / "a-file" / "report.html")
+    qtbot.waitUntil(lambda: job.done() and not window.progress.isVisible(), timeout=120_000)
+    assert "Writing the report failed" in window.statusBar().currentMessage()
+    assert window.buttons["report"].isEnabled()

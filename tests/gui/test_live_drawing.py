@@ -1,0 +1,140 @@
+"""Live drawing: traces decimated to the screen's pixels with their peaks, the redraw pacing, and
+the sensor panel's rate and drift indications."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+
+from gui.main_window import GUI_CPU_SHARE, MAX_REDRAW_HZ, MIN_REDRAW_HZ, RedrawPacer
+from gui.model.live import COLUMNS, TIME, TRUNK_AP, decimate_peaks
+from gui.panels import DRIFT_SETTLE_S, RATE_MIN_S, SensorPanel
+from gui.plots import AngleTraces
+from sensors.placements import Placement
+from sensors.source import LinkState, SensorHealth
+
+
+def spiky_signal(n: int = 12_000, rate_hz: float = 200.0) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """A minute of a slow sine at 200 Hz with one-sample spikes (the kind subsampling drops)."""
+    t = np.arange(n) / rate_hz
+    y = np.sin(2 * np.pi * 0.2 * t)
+    spikes = [1_001, 4_567, 9_999]
+    y[spikes] = [7.0, -5.0, 3.0]
+    return t, y, spikes
+
+
+def test_decimation_keeps_every_extreme_and_at_most_two_points_per_column():
+    t, y, spikes = spiky_signal()
+    columns = 500
+    td, yd = decimate_peaks(t, y, columns)
+    assert len(td) <= 2 * columns
+    assert yd.max() == 7.0 and yd.min() == -5.0
+    for k in spikes:  # each spike is in the column that holds it, at that column's time
+        column = math.floor(t[k] / t[-1] * columns)
+        in_column = np.floor(td / t[-1] * columns) == column
+        assert y[k] in yd[in_column]
+    # Per column, the decimated min and max are the original's (the envelope is exact).
+    index = np.minimum((t / t[-1] * columns).astype(int), columns - 1)
+    for column in (0, 137, columns - 1):
+        shown = yd[np.minimum((td / t[-1] * columns).astype(int), columns - 1) == column]
+        assert shown.min() == y[index == column].min() and shown.max() == y[index == column].max()
+
+
+def test_decimation_keeps_gaps_and_leaves_short_traces_alone():
+    t = np.arange(4000) / 100.0
+    y = np.stack([np.cos(t), np.sin(t)], axis=1)
+    y[1000:2000, 0] = np.nan  # a lost sensor: 10 s of nothing
+    td, yd = decimate_peaks(t, y, 200)
+    gap = (td > 10.5) & (td < 19.5)
+    assert np.isnan(yd[gap, 0]).all() and np.isfinite(yd[gap, 1]).all()
+    assert len(td) <= 400
+    short_t, short_y = decimate_peaks(t[:300], y[:300], 200)
+    assert short_t is t[:300] or np.array_equal(short_t, t[:300])
+    assert np.array_equal(short_y, y[:300], equal_nan=True)
+
+
+def test_the_traces_hand_pyqtgraph_two_points_per_pixel_column_with_the_peaks(qtbot):
+    traces = AngleTraces()
+    qtbot.addWidget(traces)
+    traces.resize(900, 600)
+    traces.show()
+    qtbot.waitExposed(traces)
+    t, y, _ = spiky_signal()
+    rows = np.zeros((len(t), len(COLUMNS)))
+    rows[:, TIME] = t
+    rows[:, TRUNK_AP] = y
+    traces.show_rows(rows)
+    columns = traces.pixel_columns()
+    assert 100 < columns < 900
+    x, shown = traces.curves[0][0].getData()
+    assert len(x) <= 2 * columns < len(t)
+    assert shown.max() == 7.0 and shown.min() == -5.0
+
+
+def test_the_redraw_pace_stays_within_half_a_core():
+    timer = QTimer()
+    pacer = RedrawPacer(timer)
+    assert timer.interval() == round(1000 / MAX_REDRAW_HZ)
+    now, cpu = 0.0, 0.0
+    pacer._since = (now, cpu)
+    for _ in range(20):  # every redraw costs a whole core at this pace: back off
+        now, cpu = now + 1.0, cpu + 1.0
+        pacer.pace(now, cpu)
+    assert timer.interval() == round(1000 / MIN_REDRAW_HZ)
+    now, cpu = now + 1.0, cpu + 1.0
+    pacer.pace(now, cpu)
+    assert timer.interval() == round(1000 / MIN_REDRAW_HZ)  # never slower
+    now, cpu = now + 1.0, cpu + 0.25 * GUI_CPU_SHARE  # a quarter of the budget: faster
+    pacer.pace(now, cpu)
+    assert timer.interval() < round(1000 / MIN_REDRAW_HZ)
+    for _ in range(20):  # cheap again: back to the fastest pace, never faster
+        now, cpu = now + 1.0, cpu + 0.05
+        pacer.pace(now, cpu)
+    assert timer.interval() == round(1000 / MAX_REDRAW_HZ)
+
+
+def health(received: int, rate_hz: float = 145.0, drift_ppm: float = math.nan) -> SensorHealth:
+    return SensorHealth(
+        Placement.LUMBAR, LinkState.STREAMING, rate_hz=rate_hz, drift_ppm=drift_ppm, samples_received=received
+    )
+
+
+def shown(panel: SensorPanel, column: str) -> str:
+    from gui.panels import HEALTH_COLUMNS
+
+    return panel.health.item(0, HEALTH_COLUMNS.index(column)).text()
+
+
+def test_the_rate_column_counts_the_samples_that_arrive(qtbot):
+    """A new connection's burst makes the source's rate read 145 Hz for a 100 Hz sensor; the
+    panel counts what arrives over seconds instead, and shows nothing before it can."""
+    panel = SensorPanel()
+    qtbot.addWidget(panel)
+    panel.show_health({Placement.LUMBAR: health(300)}, now_s=0.0)
+    assert shown(panel, "rate Hz") == "—"
+    for k in range(1, 13):
+        now = 0.5 * k
+        panel.show_health({Placement.LUMBAR: health(300 + round(100 * now))}, now_s=now)
+        if now < RATE_MIN_S:
+            assert shown(panel, "rate Hz") == "—"
+    assert shown(panel, "rate Hz") == "100"
+    panel.show_health({Placement.LUMBAR: health(50)}, now_s=7.0)  # reconnected: counts afresh
+    assert shown(panel, "rate Hz") == "—"
+
+
+@pytest.mark.parametrize("drift_ppm", [300.0, -300.0])
+def test_drift_is_not_judged_before_the_clock_fit_has_data(qtbot, drift_ppm):
+    panel = SensorPanel()
+    qtbot.addWidget(panel)
+    panel.show_health({Placement.LUMBAR: health(1, 100.0, drift_ppm)}, now_s=100.0)
+    for now in np.arange(100.5, 100.0 + DRIFT_SETTLE_S, 0.5):
+        panel.show_health({Placement.LUMBAR: health(round(100 * (now - 99)), 100.0, drift_ppm)}, now_s=now)
+        assert shown(panel, "drift ppm") == "—"
+        assert "ppm" not in panel.warnings.text()
+    # A sensor whose clock really is that far off is still reported once the fit has had time.
+    panel.show_health({Placement.LUMBAR: health(4000, 100.0, drift_ppm)}, now_s=100.0 + DRIFT_SETTLE_S)
+    assert shown(panel, "drift ppm") == f"{drift_ppm:.0f}"
+    assert f"{drift_ppm:+.0f} ppm" in panel.warnings.text()
