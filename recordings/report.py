@@ -17,7 +17,7 @@ from pathlib import Path
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from recordings import report_plots, schema
+from recordings import atomic, report_plots, schema
 from recordings.analysis import ReplayedSession, analyze_recording
 from recordings.compare import Comparison, Verdict
 from recordings.library import SessionLibrary
@@ -80,11 +80,13 @@ class ClinicalReport:
         return "\n".join(parts)
 
     def write_html(self, path: Path) -> Path:
-        path.write_text(self.to_html(), encoding="utf-8")
-        return path
+        return atomic.write_text(path, self.to_html())
 
     def write_pdf(self, path: Path) -> Path:
-        with PdfPages(path, metadata={"Title": self.title, "Creator": "stabmon"}) as pdf:
+        with (
+            atomic.replacing(path) as partial,
+            PdfPages(partial, metadata={"Title": self.title, "Creator": "stabmon"}) as pdf,
+        ):
             pdf.savefig(self._summary_page())
             if self.comparison is not None:
                 pdf.savefig(self._comparison_page())

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from recordings import read_recording
 from recordings.analysis import replay
 from recordings.compare import compare_results
+from recordings.errors import RecordingError
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
 from recordings.library import SessionLibrary
@@ -16,7 +18,7 @@ from sensors.processing.analysis import AnalysisResult, analyze
 from sensors.processing.errors import ProcessingError
 from stabmon.arguments import add_data_dir_argument
 from stabmon.console import progress_callback
-from stabmon.review import analyze_with_progress
+from stabmon.review import analyze_with_progress, print_problems
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -37,10 +39,20 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    """Each file in turn; a file that cannot be read is reported and the rest go on."""
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"-o {args.out} is an existing file; export writes into a folder")
+    failed = 0
     for k, path in enumerate(args.files, start=1):
-        recording = read_recording(path)
         label = f"[{k}/{len(args.files)}] {path.name}" if len(args.files) > 1 else path.name
-        session = replay(recording, progress=progress_callback(label))
+        try:
+            recording = read_recording(path)
+            print_problems(recording)
+            session = replay(recording, progress=progress_callback(label))
+        except (RecordingError, ProcessingError) as error:
+            print(f"stabmon export: {error}", file=sys.stderr)
+            failed += 1
+            continue
         if args.format == "csv":
             try:
                 measures: AnalysisResult | None = analyze(session.collector.session_data(), recording.drill)
@@ -51,14 +63,17 @@ def run_export(args: argparse.Namespace) -> int:
         else:
             written = export_bids(recording, session.collector, args.out)
         print(f"{path.name}: {len(written)} files in {args.out}")
-    return 0
+    return 2 if failed else 0
 
 
 def run_report(args: argparse.Namespace) -> int:
     suffix = args.out.suffix.lower()
     if suffix not in (".html", ".pdf"):
         raise ValueError(f"report file must end in .html or .pdf, got {args.out.name!r}")
+    if args.out.is_dir():
+        raise ValueError(f"-o {args.out} is a folder; give the report's file name")
     recording = read_recording(args.file)
+    print_problems(recording, sys.stderr)
     session = replay(recording, progress=progress_callback(recording.path.name))
     measures = analyze(session.collector.session_data(), recording.drill)
     comparison = None
@@ -74,7 +89,10 @@ def run_report(args: argparse.Namespace) -> int:
         lambda path, k, n: analyze_with_progress(read_recording(path), f"history [{k}/{n}] {path.name}"),
     )
     report = build_report(session, measures, comparison, history)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"-o {args.out}: cannot make its folder ({error.strerror or error})") from None
     written = report.write_pdf(args.out) if suffix == ".pdf" else report.write_html(args.out)
     print(f"Report written to {written}")
     return 0

@@ -7,14 +7,17 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from recordings import read_recording
 from recordings.analysis import analyze_recording
 from recordings.compare import Comparison, compare_results
+from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
 from recordings.reader import Recording
 from recordings.recovery import recover
 from sensors.processing.analysis import AnalysisResult
+from sensors.processing.errors import ProcessingError
 from stabmon.arguments import add_data_dir_argument
 from stabmon.console import format_measures, progress_callback
 
@@ -57,14 +60,30 @@ def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResu
     return analyze_recording(recording, progress=progress_callback(label or recording.path.name))
 
 
+def print_problems(recording: Recording, stream: TextIO = sys.stdout) -> None:
+    """What the reader had to leave out or assume, one `!` line each (nothing for a sound file)."""
+    for problem in recording.problems:
+        print(f"  ! {recording.path.name}: {problem}", file=stream)
+
+
 def run_analyze(args: argparse.Namespace) -> int:
+    """Each file in turn; a file that cannot be read or analysed is reported and the rest go on."""
+    failed = 0
     for k, path in enumerate(args.files, start=1):
-        recording = read_recording(path)
         label = f"[{k}/{len(args.files)}] {path.name}" if len(args.files) > 1 else path.name
-        result = analyze_with_progress(recording, label)
-        print(f"{path}  (subject {recording.subject_id}, {recording.duration_s:.0f} s)")
+        try:
+            recording = read_recording(path)
+            print(f"{path}  (subject {recording.subject_id}, {recording.duration_s:.0f} s)")
+            print_problems(recording)
+            result = analyze_with_progress(recording, label)
+        except (RecordingError, ProcessingError) as error:
+            print(f"stabmon analyze: {error}", file=sys.stderr)
+            failed += 1
+            continue
         print(format_measures(result, repetitions=args.repetitions))
-    return 0
+    if failed and len(args.files) > 1:
+        print(f"stabmon analyze: {failed} of {len(args.files)} files could not be analysed", file=sys.stderr)
+    return 2 if failed else 0
 
 
 def run_compare(args: argparse.Namespace) -> int:
@@ -81,6 +100,8 @@ def run_compare(args: argparse.Namespace) -> int:
                 "name the baseline file"
             )
         baseline = read_recording(entry.path)
+    print_problems(baseline, sys.stderr)
+    print_problems(retest, sys.stderr)
     if baseline.subject_id != retest.subject_id:
         print(
             f"note: comparing different subjects ({baseline.subject_id} vs {retest.subject_id})",
@@ -92,6 +113,13 @@ def run_compare(args: argparse.Namespace) -> int:
         analyze_with_progress(retest, f"re-test {retest.path.name}"),
         published,
     )
+    unused = sorted(set(published or {}) - {r.name for r in comparison.rows})
+    if unused:
+        print(
+            f"note: --mdc {args.mdc} names measures this {retest.drill} comparison does not have: "
+            f"{', '.join(unused)} (check their spelling)",
+            file=sys.stderr,
+        )
     print(f"Baseline {baseline.path.name}\nRe-test  {retest.path.name}")
     print(format_comparison(comparison))
     return 0
@@ -102,8 +130,13 @@ def _load_mdc(path: Path) -> dict[str, float]:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise ValueError(f"{path}: cannot read MDC values ({error})") from None
-    if not isinstance(values, dict) or not all(isinstance(v, int | float) for v in values.values()):
+    if not isinstance(values, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values.values()
+    ):
         raise ValueError(f"{path}: MDC file must be a JSON object of measure name → number")
+    bad = {k: v for k, v in values.items() if not (math.isfinite(v) and v > 0)}
+    if bad:
+        raise ValueError(f"{path}: an MDC95 must be a positive finite number; not so for {bad}")
     return {str(k): float(v) for k, v in values.items()}
 
 

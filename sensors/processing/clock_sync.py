@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sensors.processing import settings_checks as check
+
 
 @dataclass(frozen=True)
 class ClockSyncSettings:
@@ -25,6 +27,11 @@ class ClockSyncSettings:
     bin_s: float = 1.0
     window_bins: int = 900
     max_drift_ppm: float = 300.0
+
+    def __post_init__(self) -> None:
+        check.duration("ClockSyncSettings", "bin_s", self.bin_s)
+        check.count("ClockSyncSettings", "window_bins", self.window_bins, 3, 1_000_000)
+        check.number("ClockSyncSettings", "max_drift_ppm", self.max_drift_ppm, 0.0, 1e5, low_inclusive=True)
 
 
 @dataclass

@@ -13,6 +13,7 @@ import numpy as np
 
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
+from sensors.processing import settings_checks as check
 from sensors.processing.angles import segment_frame
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.filters import LowPassFilter, LowPassSettings
@@ -33,6 +34,11 @@ class LiveMeasuresSettings:
     min_valid: float = 0.8
     perturbation_jerk_m_s3: float = 50.0
     refractory_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        check.rate("LiveMeasuresSettings", self.rate_hz)
+        check.duration("LiveMeasuresSettings", "window_s", self.window_s)
+        check.duration("LiveMeasuresSettings", "update_s", self.update_s)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import numpy as np
 
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
+from sensors.processing import settings_checks as check
 from sensors.processing.angles import (
     heading_of,
     inclination_angles,
@@ -37,6 +38,10 @@ class PipelineSettings:
     calibration_s: float = 2.0
     orientation: OrientationSettings | None = None
     stillness: StillnessLimits = field(default_factory=StillnessLimits)
+
+    def __post_init__(self) -> None:
+        check.rate("PipelineSettings", self.rate_hz)
+        check.duration("PipelineSettings", "calibration_s", self.calibration_s)
 
 
 @dataclass(frozen=True)
