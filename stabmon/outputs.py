@@ -18,7 +18,7 @@ from sensors.processing.analysis import AnalysisResult, analyze
 from sensors.processing.errors import ProcessingError
 from stabmon.arguments import add_data_dir_argument
 from stabmon.console import progress_callback
-from stabmon.review import analyze_with_progress, print_problems
+from stabmon.review import ANALYSIS_ERRORS, analyze_with_progress, describe, print_problems
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -49,14 +49,18 @@ def run_export(args: argparse.Namespace) -> int:
             recording = read_recording(path)
             print_problems(recording)
             session = replay(recording, progress=progress_callback(label))
-        except (RecordingError, ProcessingError) as error:
+        except RecordingError as error:
             print(f"stabmon export: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        except ANALYSIS_ERRORS as error:
+            print(f"stabmon export: {path}: cannot replay ({describe(error)})", file=sys.stderr)
             failed += 1
             continue
         if args.format == "csv":
             try:
                 measures: AnalysisResult | None = analyze(session.collector.session_data(), recording.drill)
-            except ProcessingError as error:
+            except ANALYSIS_ERRORS as error:
                 print(f"  {path.name}: no measures ({error})")
                 measures = None
             written = export_csv(recording, args.out, measures)

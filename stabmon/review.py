@@ -60,6 +60,16 @@ def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResu
     return analyze_recording(recording, progress=progress_callback(label or recording.path.name))
 
 
+#: What analysing a readable but odd recording can raise; in a batch each is that file's problem.
+ANALYSIS_ERRORS = (ProcessingError, ValueError, IndexError, KeyError, ArithmeticError)
+
+
+def describe(error: Exception) -> str:
+    """An error as one line: its own message for ours, with the kind for anything else."""
+    text = " ".join(str(error).split())
+    return text if isinstance(error, ProcessingError) else f"{type(error).__name__}: {text}"
+
+
 def print_problems(recording: Recording, stream: TextIO = sys.stdout) -> None:
     """What the reader had to leave out or assume, one `!` line each (nothing for a sound file)."""
     for problem in recording.problems:
@@ -76,8 +86,12 @@ def run_analyze(args: argparse.Namespace) -> int:
             print(f"{path}  (subject {recording.subject_id}, {recording.duration_s:.0f} s)")
             print_problems(recording)
             result = analyze_with_progress(recording, label)
-        except (RecordingError, ProcessingError) as error:
+        except RecordingError as error:
             print(f"stabmon analyze: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        except ANALYSIS_ERRORS as error:
+            print(f"stabmon analyze: {path}: cannot analyse ({describe(error)})", file=sys.stderr)
             failed += 1
             continue
         print(format_measures(result, repetitions=args.repetitions))
