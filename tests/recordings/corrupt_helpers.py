@@ -10,13 +10,14 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata
-from recordings import schema
+from recordings import RecordingSink, RecordingWriter, SessionMetadata, schema
 from sensors.processing import SessionRunner, SessionSettings
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 
 
-def record_simulated(path: Path, drill_name: str = "quiet-stance", seconds: float = 12.0, seed: int = 5) -> Path:
+def record_simulated(
+    path: Path, drill_name: str = "quiet-stance", seconds: float = 12.0, seed: int = 5
+) -> Path:
     """A recording written by the real writer from the simulator (no radio), `seconds` long."""
     drill = make_drill(drill_name, DrillOptions(duration_s=seconds, seed=seed))
     source = SimulatedSource(drill, seed=seed)

@@ -29,10 +29,12 @@ def _blocks(path):
     return list(range(len(placement_blocks(path))))
 
 
-def test_a_duplicated_notification_is_left_out_and_the_replay_is_unchanged(original, original_measures, tmp_path):
+def test_a_duplicated_notification_is_left_out_and_the_replay_is_unchanged(
+    original, original_measures, tmp_path
+):
     path = copy_of(original, tmp_path)
     order = _blocks(path)
-    rewrite_placement(path, "lumbar", order[:20] + [19] + order[20:])
+    rewrite_placement(path, "lumbar", [*order[:20], 19, *order[20:]])
     rec = read_recording(path)
     clean = read_recording(original)
     np.testing.assert_array_equal(rec.samples[LUMBAR].sequence, clean.samples[LUMBAR].sequence)
@@ -46,7 +48,7 @@ def test_a_counter_stepping_back_keeps_only_the_new_samples(original, tmp_path):
     path = copy_of(original, tmp_path)
     order = _blocks(path)
     # Block 31 is re-sent with its counters three samples early (a step back), then all goes on.
-    rewrite_placement(path, "lumbar", order[:31] + [30] + order[31:], {31: {"sequence": lambda s: s + 3}})
+    rewrite_placement(path, "lumbar", [*order[:31], 30, *order[31:]], {31: {"sequence": lambda s: s + 3}})
     rec = read_recording(path)
     seq = rec.samples[LUMBAR].sequence
     assert np.all(np.diff(seq) > 0)
@@ -72,7 +74,9 @@ def test_one_block_with_a_2_31_counter_jump_is_left_out(original, tmp_path):
 def test_a_counter_that_jumps_2_31_and_keeps_counting_is_spliced_with_a_bounded_loss(original, tmp_path):
     path = copy_of(original, tmp_path)
     order = _blocks(path)
-    rewrite_placement(path, "lumbar", order, {k: {"sequence": lambda s: s + 2**31} for k in range(40, len(order))})
+    rewrite_placement(
+        path, "lumbar", order, {k: {"sequence": lambda s: s + 2**31} for k in range(40, len(order))}
+    )
     rec = read_recording(path)
     clean = read_recording(original)
     assert len(rec.samples[LUMBAR]) == len(clean.samples[LUMBAR])
@@ -95,7 +99,9 @@ def test_a_sensor_reboot_restarting_counter_and_clock_is_spliced_on(original, or
     clean = read_recording(original)
     assert len(rec.samples[LUMBAR]) == len(clean.samples[LUMBAR])
     # Spliced by host time: the device clock is continuous again, within a notification interval.
-    np.testing.assert_allclose(rec.samples[LUMBAR].device_time_s, clean.samples[LUMBAR].device_time_s, atol=0.1)
+    np.testing.assert_allclose(
+        rec.samples[LUMBAR].device_time_s, clean.samples[LUMBAR].device_time_s, atol=0.1
+    )
     assert any("restarted" in p for p in rec.problems)
     measures = {m.name: m.value for m in analyze_recording(rec).measures if m.repetition is None}
     expected = {m.name: m.value for m in original_measures.measures if m.repetition is None}
