@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,14 @@ def load_recording(path: Path, f: h5py.File, attributes: dict[str, Any], left_op
     for name in ("subject_id", "drill", "created_utc"):
         if name not in attributes:
             raise NotARecordingError(path, f"root attribute {name!r} is missing")
+        if not isinstance(attributes[name], str | bytes):
+            raise NotARecordingError(path, f"root attribute {name!r} is not text: {attributes[name]!r}")
         attributes[name] = schema.decode_text(attributes[name])
+    try:
+        schema.check_subject_id(attributes["subject_id"])
+        datetime.fromisoformat(attributes["created_utc"])
+    except ValueError as error:
+        raise NotARecordingError(path, f"root attributes: {error}") from None
     version = schema.decode_text(attributes["schema_version"])
     current = schema.parse_version(version) >= schema.parse_version("0.2.0")
     settings = _settings(path, f, attributes, current, problems)
@@ -101,6 +109,10 @@ def load_recording(path: Path, f: h5py.File, attributes: dict[str, Any], left_op
         )
         session_time[placement] = raw["session_time_s"][keep]
         lost[placement] = _lost_before(raw.get("lost_before"), keep, fixed.sequence, fixed.report.changed)
+        if not fixed.report.changed and "lost_before" in raw and (raw["lost_before"] < 0).any():
+            problems.append(
+                f"{placement.value}: negative loss counts (a wrapped counter) recomputed from the counters"
+            )
     if current:
         arrival = _arrival_log(path, acquisition, placements, stored, keeps, left_open, problems)
     else:

@@ -5,7 +5,8 @@ jump of 2^31 or a sensor reboot (counter and clock restarting) were stored as re
 break the rule that a sensor's sequence numbers strictly increase. This module decides, row by
 row, what is consistent and keeps that, so the reader opens the file and says what it left out:
 
-- rows with a non-finite device time, acceleration or angular rate are dropped (unusable);
+- rows with a non-finite device time, or an acceleration or angular rate that is not finite or
+  beyond what any IMU measures, are dropped (unusable);
 - the rows are cut into runs wherever the counter does not step forward plausibly (by at least 1,
   and by no more than the host clock allows) or the device clock jumps against the host clock;
 - a run that repeats counters already kept, a little back (a duplicate or re-sent block), loses
@@ -25,6 +26,9 @@ import numpy as np
 
 #: A device clock that moves this much (s) against the host clock between two rows has jumped.
 DEVICE_JUMP_S = 5.0
+#: Beyond these no IMU measures (1000 g; about 57 000 °/s): such values are damage, not data.
+MAX_ACC_M_S2 = 1e4
+MAX_GYR_RAD_S = 1e3
 #: Counter steps a run may go back and still count as duplicates: this many seconds of samples.
 DUPLICATE_WINDOW_S = 10.0
 
@@ -50,7 +54,9 @@ class RepairReport:
         if self.implausible:
             parts.append(f"{self.implausible} samples with an implausible counter or clock jump left out")
         if self.non_finite:
-            parts.append(f"{self.non_finite} samples with non-finite values left out")
+            parts.append(
+                f"{self.non_finite} samples with non-finite or physically impossible values left out"
+            )
         if self.epochs:
             parts.append(
                 f"the sensor's counter or clock restarted {self.epochs} time(s); "
@@ -99,8 +105,8 @@ def repair_rows(
     host_s = np.asarray(host_receive_ns, dtype=np.int64).astype(np.float64) * 1e-9
     finite = (
         np.isfinite(device)
-        & np.all(np.isfinite(acc_m_s2), axis=1)
-        & np.all(np.isfinite(gyr_rad_s), axis=1)
+        & np.all(np.abs(acc_m_s2) <= MAX_ACC_M_S2, axis=1)
+        & np.all(np.abs(gyr_rad_s) <= MAX_GYR_RAD_S, axis=1)
         & np.isfinite(host_s)
     )
     report.non_finite = int((~finite).sum())

@@ -7,18 +7,24 @@ import sys
 from pathlib import Path
 
 from recordings import read_recording
-from recordings.analysis import replay
+from recordings.analysis import ReplayedSession, replay
 from recordings.compare import compare_results
 from recordings.errors import RecordingError
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
 from recordings.library import SessionLibrary
+from recordings.reader import Recording
 from recordings.report import build_report, subject_history
 from sensors.processing.analysis import AnalysisResult, analyze
-from sensors.processing.errors import ProcessingError
 from stabmon.arguments import add_data_dir_argument
 from stabmon.console import progress_callback
-from stabmon.review import ANALYSIS_ERRORS, analyze_with_progress, describe, print_problems
+from stabmon.review import (
+    ANALYSIS_ERRORS,
+    CannotAnalyseError,
+    analyze_with_progress,
+    describe,
+    print_problems,
+)
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -57,17 +63,36 @@ def run_export(args: argparse.Namespace) -> int:
             print(f"stabmon export: {path}: cannot replay ({describe(error)})", file=sys.stderr)
             failed += 1
             continue
-        if args.format == "csv":
-            try:
-                measures: AnalysisResult | None = analyze(session.collector.session_data(), recording.drill)
-            except ANALYSIS_ERRORS as error:
-                print(f"  {path.name}: no measures ({error})")
-                measures = None
-            written = export_csv(recording, args.out, measures)
-        else:
-            written = export_bids(recording, session.collector, args.out)
+        try:
+            written = _export_one(recording, session, args.format, args.out)
+        except ANALYSIS_ERRORS as error:
+            print(f"stabmon export: {path}: cannot export ({describe(error)})", file=sys.stderr)
+            failed += 1
+            continue
         print(f"{path.name}: {len(written)} files in {args.out}")
     return 2 if failed else 0
+
+
+def _export_one(recording: Recording, session: ReplayedSession, kind: str, out: Path) -> list[Path]:
+    """Write one replayed recording as CSV files or into a BIDS dataset; the files written."""
+    if kind == "bids":
+        return export_bids(recording, session.collector, out)
+    try:
+        measures: AnalysisResult | None = analyze(session.collector.session_data(), recording.drill)
+    except ANALYSIS_ERRORS as error:
+        print(f"  {recording.path.name}: no measures ({describe(error)})")
+        measures = None
+    return export_csv(recording, out, measures)
+
+
+def _history_entry(path: Path, k: int, n: int) -> AnalysisResult:
+    """The measures of an earlier session for the report's trend; one that cannot be read or
+    analysed is left out of the trend with a note (CannotAnalyseError tells `subject_history` so)."""
+    try:
+        return analyze_with_progress(read_recording(path), f"history [{k}/{n}] {path.name}")
+    except (RecordingError, CannotAnalyseError) as error:
+        print(f"note: {error}; left out of the trend", file=sys.stderr)
+        raise CannotAnalyseError(str(error)) from None
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -79,7 +104,10 @@ def run_report(args: argparse.Namespace) -> int:
     recording = read_recording(args.file)
     print_problems(recording, sys.stderr)
     session = replay(recording, progress=progress_callback(recording.path.name))
-    measures = analyze(session.collector.session_data(), recording.drill)
+    try:
+        measures = analyze(session.collector.session_data(), recording.drill)
+    except ANALYSIS_ERRORS as error:
+        raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
     comparison = None
     if args.baseline is not None:
         baseline = read_recording(args.baseline)
@@ -90,9 +118,12 @@ def run_report(args: argparse.Namespace) -> int:
         SessionLibrary(args.data_dir),
         recording,
         measures,
-        lambda path, k, n: analyze_with_progress(read_recording(path), f"history [{k}/{n}] {path.name}"),
+        _history_entry,
     )
-    report = build_report(session, measures, comparison, history)
+    try:
+        report = build_report(session, measures, comparison, history)
+    except ANALYSIS_ERRORS as error:
+        raise CannotAnalyseError(f"{recording.path}: cannot build the report ({describe(error)})") from None
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:

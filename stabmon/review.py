@@ -55,11 +55,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     rec.set_defaults(handler=run_recover)
 
 
-def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResult:
-    """Analyse one recording, showing progress on stderr."""
-    return analyze_recording(recording, progress=progress_callback(label or recording.path.name))
-
-
 #: What analysing a readable but odd recording can raise; in a batch each is that file's problem.
 ANALYSIS_ERRORS = (ProcessingError, ValueError, IndexError, KeyError, ArithmeticError)
 
@@ -67,13 +62,27 @@ ANALYSIS_ERRORS = (ProcessingError, ValueError, IndexError, KeyError, Arithmetic
 def describe(error: Exception) -> str:
     """An error as one line: its own message for ours, with the kind for anything else."""
     text = " ".join(str(error).split())
-    return text if isinstance(error, ProcessingError) else f"{type(error).__name__}: {text}"
+    return text if isinstance(error, ProcessingError | RecordingError) else f"{type(error).__name__}: {text}"
 
 
-def print_problems(recording: Recording, stream: TextIO = sys.stdout) -> None:
-    """What the reader had to leave out or assume, one `!` line each (nothing for a sound file)."""
+class CannotAnalyseError(ProcessingError):
+    """A readable recording whose analysis failed; the message names the file."""
+
+
+def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResult:
+    """Analyse one recording, showing progress on stderr; CannotAnalyseError (naming the file) when its
+    data do not allow it."""
+    try:
+        return analyze_recording(recording, progress=progress_callback(label or recording.path.name))
+    except ANALYSIS_ERRORS as error:
+        raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
+
+
+def print_problems(recording: Recording, stream: TextIO | None = None) -> None:
+    """What the reader had to leave out or assume, one `!` line each (nothing for a sound file),
+    on `stream` (default: standard output)."""
     for problem in recording.problems:
-        print(f"  ! {recording.path.name}: {problem}", file=stream)
+        print(f"  ! {recording.path.name}: {problem}", file=stream or sys.stdout)
 
 
 def run_analyze(args: argparse.Namespace) -> int:
@@ -86,12 +95,8 @@ def run_analyze(args: argparse.Namespace) -> int:
             print(f"{path}  (subject {recording.subject_id}, {recording.duration_s:.0f} s)")
             print_problems(recording)
             result = analyze_with_progress(recording, label)
-        except RecordingError as error:
+        except (RecordingError, CannotAnalyseError) as error:
             print(f"stabmon analyze: {error}", file=sys.stderr)
-            failed += 1
-            continue
-        except ANALYSIS_ERRORS as error:
-            print(f"stabmon analyze: {path}: cannot analyse ({describe(error)})", file=sys.stderr)
             failed += 1
             continue
         print(format_measures(result, repetitions=args.repetitions))

@@ -12,6 +12,7 @@ from gui.model.live import angle_rows
 from recordings import read_recording
 from recordings.analysis import ReplayedSession, analyze_recording, replay
 from recordings.compare import Comparison, compare_results
+from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
 from recordings.reader import Recording
 from sensors.events import Event
@@ -61,7 +62,7 @@ def review(path: Path, data_dir: Path | None = None) -> ReviewedRecording:
         try:
             comparison = compare_results(analyze_recording(read_recording(entry.path)), measures)
             note = f"baseline: {entry.path.name}"
-        except (ProcessingError, ValueError, OSError) as error:
+        except (ProcessingError, RecordingError, ValueError, OSError) as error:
             note = f"baseline {entry.path.name} could not be compared: {error}"
     return ReviewedRecording(
         recording,
