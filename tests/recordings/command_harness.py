@@ -95,17 +95,19 @@ def run_review(path: str, data_dir: str | None) -> dict[str, Any]:
     }
 
 
-def drive(cases: list[dict[str, Any]], timeout_s: float = 3600.0) -> dict[str, dict[str, Any]]:
-    """Run `cases` in harness subprocesses; {case id: result}. A process that dies (a crash, a
-    signal) gives its current case the outcome "crash" with its exit status, and a fresh process
-    takes the remaining cases."""
+def drive(
+    cases: list[dict[str, Any]], timeout_s: float = 3600.0, user: tuple[str, ...] = ()
+) -> dict[str, dict[str, Any]]:
+    """Run `cases` in harness subprocesses (prefixed by `user`, e.g. setpriv as another user);
+    {case id: result}. A process that dies (a crash, a signal) gives its current case the
+    outcome "crash" with its exit status, and a fresh process takes the remaining cases."""
     import subprocess
 
     results: dict[str, dict[str, Any]] = {}
     remaining = list(cases)
     while remaining:
         process = subprocess.run(
-            [sys.executable, "-m", "tests.recordings.command_harness"],
+            [*user, sys.executable, "-m", "tests.recordings.command_harness"],
             input="".join(json.dumps(c) + "\n" for c in remaining),
             capture_output=True,
             text=True,
