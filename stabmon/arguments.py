@@ -11,7 +11,6 @@ from recordings.errors import InvalidSubjectIdError
 from recordings.library import default_data_dir
 from recordings.schema import check_subject_id
 from sensors.processing.settings_checks import MAX_DURATION_S, MAX_RATE_HZ
-from sensors.simulator import DRILL_NAMES
 
 
 def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +67,8 @@ def subject_id(text: str) -> str:
 
 def drill_name(text: str) -> str:
     """A drill of the catalogue (`stabmon drills`); anything else, a path above all, is refused."""
+    from sensors.simulator import DRILL_NAMES  # only when the argument is given: keeps startup light
+
     if text not in DRILL_NAMES:
         raise argparse.ArgumentTypeError(f"unknown drill {text!r}; known drills: {', '.join(DRILL_NAMES)}")
     return text

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from stabmon.arguments import subject_id
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The dashboard's options."""
     parser.add_argument("--simulate", action="store_true", help="start with virtual sensors")
-    parser.add_argument("--subject", help="pseudonymous subject id (never a name)")
+    parser.add_argument("--subject", type=subject_id, help="pseudonymous subject id (never a name)")
     parser.add_argument(
         "--data-dir", type=Path, help="session library folder (default: remembered, else the platform's)"
     )

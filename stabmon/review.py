@@ -18,7 +18,7 @@ from recordings.reader import Recording
 from recordings.recovery import recover
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.errors import ProcessingError
-from stabmon.arguments import add_data_dir_argument
+from stabmon.arguments import add_data_dir_argument, subject_id
 from stabmon.console import format_measures, progress_callback
 
 
@@ -45,7 +45,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     compare.set_defaults(handler=run_compare)
 
     sessions = commands.add_parser("sessions", help="list the recordings in the session library")
-    sessions.add_argument("--subject", help="only this pseudonymous subject id")
+    sessions.add_argument("--subject", type=subject_id, help="only this pseudonymous subject id")
     sessions.add_argument("--drill", help="only this drill")
     add_data_dir_argument(sessions)
     sessions.set_defaults(handler=run_sessions)
