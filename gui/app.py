@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from gui.main_window import MainWindow
 from gui.model.protocols import load_protocols
-from gui.model.settings import default_settings_path, load_settings
+from gui.model.settings import default_settings_path, load_settings_with_notice
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def build_window(args: argparse.Namespace) -> MainWindow:
     """The main window set up from the arguments and the remembered settings."""
     settings_path = args.settings or default_settings_path()
-    settings = load_settings(settings_path)
+    settings, notice = load_settings_with_notice(settings_path)
     if args.simulate:
         settings.simulate = True
     if args.subject:
@@ -32,7 +32,10 @@ def build_window(args: argparse.Namespace) -> MainWindow:
         settings.protocol = args.run
     folders = [args.protocols] if args.protocols else []
     protocols, problems = load_protocols(*folders)
-    return MainWindow(settings, settings_path, protocols, problems)
+    window = MainWindow(settings, settings_path, protocols, problems)
+    if notice:
+        window.show_error(notice)
+    return window
 
 
 def show_unexpected_errors(window: MainWindow) -> None:

@@ -4,6 +4,7 @@ the live view's plots and the measures, the change since the baseline, and expor
 from __future__ import annotations
 
 import concurrent.futures
+import html
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -185,7 +186,8 @@ class ReviewWindow(QMainWindow):
         try:
             reviewed = job.result()
         except Exception as error:  # a bad file is a message, never a traceback
-            self.header.setText(f"<span style='color:#b00020'>Cannot open {self._path.name}: {error}</span>")
+            text = html.escape(f"Cannot open {self._path.name}: {error}")
+            self.header.setText(f"<span style='color:#b00020'>{text}</span>")
             return
         self.show_reviewed(reviewed)
 
@@ -206,6 +208,9 @@ class ReviewWindow(QMainWindow):
                 f"<br><span style='color:#b00020'>No measures: {reviewed.problem}</span>"
                 if reviewed.problem
                 else ""
+            )
+            + "".join(
+                f"<br><span style='color:#b45f06'>{html.escape(problem)}</span>" for problem in rec.problems
             )
         )
         rows = reviewed.rows

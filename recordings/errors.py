@@ -20,6 +20,10 @@ class NotARecordingError(RecordingError):
     """The file is not HDF5 at all, or is truncated or corrupt."""
 
 
+class RecordingPermissionError(RecordingError, PermissionError):
+    """The file exists but this user may not read (or write) it."""
+
+
 class ForeignFileError(RecordingError):
     """An HDF5 file, but not one written by stabmon (no schema version)."""
 

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recordings import schema
+from recordings import atomic, schema
 from recordings.conditions import session_label
 from recordings.reader import Recording
 from sensors.processing.collector import SessionCollector
@@ -115,7 +115,7 @@ def _channels(recording: Recording) -> list[Channel]:
 
 
 def _write_tsv(path: Path, header: list[str] | None, rows: list[list[str]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as f:
+    with atomic.replacing(path) as partial, partial.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, delimiter="\t", lineterminator="\n")
         if header is not None:
             writer.writerow(header)
@@ -167,11 +167,11 @@ def export_bids(
         [[c.name, c.component, c.type, c.tracked_point, c.units, c.reference_frame] for c in channels],
     )
     channels_json = motion_dir / f"{stem}_channels.json"
-    channels_json.write_text(json.dumps(_channel_levels(recording), indent=2), encoding="utf-8")
+    atomic.write_text(channels_json, json.dumps(_channel_levels(recording), indent=2))
     motion_path = motion_dir / f"{stem}_motion.tsv"
     _write_tsv(motion_path, None, _format(_motion_rows(frame, angles)))
     sidecar = motion_dir / f"{stem}_motion.json"
-    sidecar.write_text(json.dumps(_sidecar(recording, channels, frame, info), indent=2), encoding="utf-8")
+    atomic.write_text(sidecar, json.dumps(_sidecar(recording, channels, frame, info), indent=2))
     events_path = motion_dir / f"{stem}_events.tsv"
     t0 = float(frame.time_s[0]) if len(frame) else 0.0
     _write_tsv(
@@ -183,15 +183,11 @@ def export_bids(
         ],
     )
     events_json = motion_dir / f"{stem}_events.json"
-    events_json.write_text(json.dumps(_EVENT_COLUMNS, indent=2), encoding="utf-8")
+    atomic.write_text(events_json, json.dumps(_EVENT_COLUMNS, indent=2))
     scans = dataset_dir / f"sub-{subject}" / f"sub-{subject}_scans.tsv"
-    new = not scans.exists()
-    with scans.open("a", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
-        if new:
-            writer.writerow(["filename", "acq_time"])
-        created = str(recording.attributes["created_utc"]).split("+")[0]
-        writer.writerow([f"motion/{motion_path.name}", created])
+    earlier = scans.read_text(encoding="utf-8") if scans.exists() else "filename\tacq_time\n"
+    created = str(recording.attributes["created_utc"]).split("+")[0]
+    atomic.write_text(scans, earlier + f"motion/{motion_path.name}\t{created}\n")
     return [*written, channels_path, channels_json, motion_path, sidecar, events_path, events_json, scans]
 
 
@@ -250,14 +246,14 @@ def _dataset_description(dataset_dir: Path, info: DatasetInfo) -> Path:
             description["Authors"] = list(info.authors)
         if info.license:
             description["License"] = info.license
-        path.write_text(json.dumps(description, indent=2), encoding="utf-8")
+        atomic.write_text(path, json.dumps(description, indent=2))
     return path
 
 
 def _readme(dataset_dir: Path) -> Path:
     path = dataset_dir / "README.md"
     if not path.exists() and not any(dataset_dir.glob("README*")):
-        path.write_text(_README, encoding="utf-8")
+        atomic.write_text(path, _README)
     return path
 
 
@@ -270,7 +266,7 @@ def _participants(dataset_dir: Path, label: str, subject_id: str) -> list[Path]:
                 "letters and digits)"
             }
         }
-        sidecar.write_text(json.dumps(columns, indent=2), encoding="utf-8")
+        atomic.write_text(sidecar, json.dumps(columns, indent=2))
     return [_participants_table(dataset_dir, label, subject_id), sidecar]
 
 

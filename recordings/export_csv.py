@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from recordings import atomic
 from recordings.catalogue import catalogue
 from recordings.reader import Recording
 from sensors.processing.analysis import AnalysisResult
@@ -26,7 +27,7 @@ _LUMBAR = ("sagittal", "frontal", "axial")
 
 def _write(path: Path, header: list[str], columns: list[np.ndarray]) -> Path:
     """Write columns (each (n,)) under header; NaN becomes an empty cell, floats keep full precision."""
-    with path.open("w", newline="", encoding="utf-8") as f:
+    with atomic.replacing(path) as partial, partial.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         text = [_as_text(c) for c in columns]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import platformdirs
@@ -19,10 +20,18 @@ import platformdirs
 from recordings import schema
 from recordings.conditions import Condition, recording_condition, session_label
 from recordings.errors import RecordingError
-from recordings.reader import check_schema, open_recording_file
-from recordings.recovery import needs_recovery
+from recordings.file_access import check_schema, open_recording, root_attributes
 
 log = logging.getLogger(__name__)
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _utc(text: str) -> datetime:
+    """An ISO 8601 time as an aware UTC datetime (a time without zone is taken as UTC)."""
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def default_data_dir() -> Path:
@@ -79,7 +88,7 @@ class SessionLibrary:
             and (drill is None or e.drill == drill)
             and (condition is None or e.condition == condition)
         ]
-        return sorted(entries, key=lambda e: (e.subject_id, e.created_utc or datetime.min, e.path.name))
+        return sorted(entries, key=lambda e: (e.subject_id, e.created_utc or _NEVER, e.path.name))
 
     def baseline(
         self, subject_id: str, drill: str, condition: Condition | None = None
@@ -96,27 +105,40 @@ class SessionLibrary:
         return self.root.glob(pattern)
 
     def _entry(self, path: Path) -> SessionEntry:
+        """One file's entry; any way the file is bad becomes its `problem`, never an exception."""
         subject = path.parent.name.removeprefix("sub-")
-        if needs_recovery(path):
+        try:
+            f, left_open = open_recording(path)
+        except RecordingError as error:
+            return SessionEntry(path, subject, "", None, 0.0, problem=error.problem)
+        if left_open:
+            f.close()
             return SessionEntry(path, subject, "", None, 0.0, problem="left open by a crash: stabmon recover")
         try:
-            with open_recording_file(path) as f:
-                attributes = dict(f.attrs)
+            with f:
+                attributes = root_attributes(path, f)
                 check_schema(path, attributes)
+                needed = ("subject_id", "drill", "created_utc", "rate_hz")
+                missing = [k for k in needed if k not in attributes]
+                if missing:
+                    raise RecordingError(path, f"root attribute {missing[0]!r} is missing")
+                rate_hz = float(attributes["rate_hz"])
+                if not (math.isfinite(rate_hz) and rate_hz > 0):
+                    raise RecordingError(path, f"root attribute rate_hz is {rate_hz}, not a positive rate")
                 drill = schema.decode_text(attributes["drill"])
                 protocol = json.loads(schema.decode_text(attributes.get("protocol_json", "{}")))
                 frames = f[f"{schema.PROCESSING}/time_s"]
-                duration = float(frames.shape[0] / float(attributes["rate_hz"]))
                 return SessionEntry(
                     path,
                     schema.decode_text(attributes["subject_id"]),
                     drill,
-                    datetime.fromisoformat(schema.decode_text(attributes["created_utc"])),
-                    duration,
+                    _utc(schema.decode_text(attributes["created_utc"])),
+                    float(frames.shape[0] / rate_hz),
                     schema.decode_text(attributes.get("operator_notes", "")),
                     condition=recording_condition(drill, attributes, protocol),
                 )
         except RecordingError as error:
             return SessionEntry(path, subject, "", None, 0.0, problem=error.problem)
-        except (KeyError, OSError, ValueError) as error:
-            return SessionEntry(path, subject, "", None, 0.0, problem=f"incomplete or damaged: {error}")
+        except (KeyError, IndexError, OSError, RuntimeError, ValueError, TypeError, AttributeError) as error:
+            text = " ".join(str(error).split())[:160]
+            return SessionEntry(path, subject, "", None, 0.0, problem=f"incomplete or damaged: {text}")

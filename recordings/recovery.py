@@ -19,12 +19,11 @@ import h5py
 
 from recordings import schema
 from recordings.consistency import common_length, complete_arrival_entries
-from recordings.errors import NotARecordingError, RecordingError, RecordingNotFoundError
-from recordings.reader import Recording, check_schema, read_recording
+from recordings.errors import NotARecordingError, RecordingError
+from recordings.file_access import LEFT_OPEN, check_readable, check_schema
+from recordings.reader import Recording, read_recording
 
 log = logging.getLogger(__name__)
-
-_LEFT_OPEN = "already open for write"
 
 
 @dataclass(frozen=True)
@@ -38,23 +37,25 @@ class RecoveryResult:
 def needs_recovery(path: Path | str) -> bool:
     """True when the file is HDF5 that a crashed writer left flagged as open for writing."""
     path = Path(path)
-    if not path.exists() or not h5py.is_hdf5(path):
-        return False
     try:
+        if not path.is_file() or not h5py.is_hdf5(path):
+            return False
         with h5py.File(path, "r"):
             return False
-    except OSError as error:
-        return _LEFT_OPEN in str(error)
+    except (OSError, RuntimeError, ValueError) as error:
+        return LEFT_OPEN in str(error)
 
 
 def recover(path: Path | str) -> RecoveryResult:
     """Rewrite a crashed session file as a clean one; raises RecordingError when there is nothing
     to recover or the data cannot be read."""
     path = Path(path)
-    if not path.exists():
-        raise RecordingNotFoundError(path, "no such file")
+    check_readable(path)
     if not needs_recovery(path):
-        raise RecordingError(path, "the file was closed properly; there is nothing to recover")
+        read_recording(path)  # says what is wrong with a damaged file that no crash left open
+        raise RecordingError(
+            path, "the file was closed properly and reads whole; there is nothing to recover"
+        )
     fresh = path.with_name(path.name + ".recovering")
     kept = path.with_name(path.name + ".crashed")
     if kept.exists():
@@ -70,9 +71,10 @@ def recover(path: Path | str) -> RecoveryResult:
             target.attrs["recovered_utc"] = datetime.now(UTC).isoformat()
             _copy_group(source, target)
             _trim_arrival_log(source, target)
-    except OSError as error:
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as error:
         fresh.unlink(missing_ok=True)
-        raise NotARecordingError(path, f"cannot read the crashed file: {error}") from None
+        text = " ".join(str(error).split())[:200]
+        raise NotARecordingError(path, f"cannot read the crashed file: {text}") from None
     except RecordingError:
         fresh.unlink(missing_ok=True)
         raise

@@ -176,6 +176,9 @@ def open_recorded_stream(path: Path | str) -> Iterator[tuple[Recording, Recorded
     if recording.migrated_from is not None:
         yield recording, recorded_stream(read_recording(path, derived=False))
         return
+    if any(len(block.sequence) for block in recording.samples.values()):  # read whole to repair it
+        yield recording, recorded_stream(recording)
+        return
     with open_recording_file(path) as f:
         groups = {p: f[schema.ACQUISITION][p.value] for p in recording.placements}
         expected = [(g, name, dtype) for g in groups.values() for name, dtype in _RAW_DATASETS.items()]

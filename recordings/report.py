@@ -17,7 +17,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from recordings import report_plots
+from recordings import atomic, report_plots
 from recordings.analysis import ReplayedSession, analyze_recording
 from recordings.catalogue import catalogue
 from recordings.compare import Comparison, Verdict
@@ -72,8 +72,7 @@ class ClinicalReport:
         return to_html(self)
 
     def write_html(self, path: Path) -> Path:
-        path.write_text(self.to_html(), encoding="utf-8")
-        return path
+        return atomic.write_text(path, self.to_html())
 
     def write_pdf(self, path: Path) -> Path:
         from recordings.report_pdf import write_pdf

@@ -12,6 +12,7 @@ import matplotlib.image as mpimg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from recordings import atomic
 from recordings.report import ClinicalReport, Table
 
 PAGE_W_PT, PAGE_H_PT = 595.0, 842.0  # A4
@@ -157,7 +158,10 @@ def write_pdf(report: ClinicalReport, path: Path) -> Path:
         pages.image(figure, caption)
     pages.y = PAGE_H_PT - MARGIN_PT + 12
     pages.text(MARGIN_PT, report.footer, 7.5, color="#888")
-    with PdfPages(path, metadata={"Title": report.title, "Creator": "stabmon"}) as pdf:
+    with (
+        atomic.replacing(path) as partial,
+        PdfPages(partial, metadata={"Title": report.title, "Creator": "stabmon"}) as pdf,
+    ):
         for page in pages.pages:
             pdf.savefig(page)
     return path

@@ -80,7 +80,9 @@ EVENT_DATASETS: dict[str, tuple[str, str]] = {
     "source": ("text", ""),
 }
 
-_SUBJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
+_SUBJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
+#: A drill name as it may appear in a file name: lower-case words joined by '-', nothing else.
+_DRILL = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 def app_version() -> str:
@@ -93,7 +95,7 @@ def app_version() -> str:
 
 def check_subject_id(subject_id: str) -> str:
     """Return the id if it is a pseudonym token (letters, digits, '-', ≤ 32 chars), else raise."""
-    if not _SUBJECT_ID.match(subject_id):
+    if not isinstance(subject_id, str) or not _SUBJECT_ID.fullmatch(subject_id):
         raise InvalidSubjectIdError(
             f"subject id {subject_id!r} must be a pseudonymous code of letters, digits and '-' "
             "(at most 32 characters), never a name"
@@ -101,9 +103,22 @@ def check_subject_id(subject_id: str) -> str:
     return subject_id
 
 
+def check_drill_name(drill: str) -> str:
+    """Return the drill name if it is safe inside a file name (lower-case letters, digits, '-';
+    no path separators or dots), else raise ValueError. Which drills exist is checked where the
+    drill is chosen (`sensors.simulator.DRILL_NAMES`)."""
+    if not isinstance(drill, str) or not _DRILL.fullmatch(drill):
+        raise ValueError(f"drill {drill!r} is not a drill name (lower-case letters, digits and '-' only)")
+    return drill
+
+
 def session_file_name(subject_id: str, drill: str, created: datetime, condition: str = "") -> str:
     """File name for a session: sub-<id>_<drill>[-<condition>]_<UTC time>.h5 (no personal data);
-    `condition` is `Condition.file_token` ('' for single task, 'dual-stroop', ...)."""
+    `condition` is `Condition.file_token` ('' for single task, 'dual-stroop', ...); raises on a
+    subject id, drill or condition that could not safely be part of a file name."""
+    check_drill_name(drill)
+    if condition:
+        check_drill_name(condition)
     stamp = created.strftime("%Y%m%dT%H%M%S") + f"{created.microsecond // 1000:03d}Z"
     label = "-".join(p for p in (drill, condition) if p)
     return f"sub-{check_subject_id(subject_id)}_{label}_{stamp}.h5"

@@ -24,6 +24,7 @@ import numpy as np
 
 from recordings.library import SessionLibrary
 from recordings.lsl import marker_event
+from recordings.schema import check_drill_name, check_subject_id
 from recordings.sink import RecordingSink
 from recordings.writer import RecordingWriter, SessionMetadata
 from sensors.constants import GRAVITY_M_S2
@@ -31,6 +32,8 @@ from sensors.events import Event
 from sensors.health import HealthTracker
 from sensors.identity import SensorFamily, SensorIdentity
 from sensors.placements import Placement, parse_placement
+from sensors.processing.analysis import drill_family
+from sensors.processing.errors import ProcessingError
 from sensors.processing.session import SessionRunner, SessionSettings
 from sensors.samples import SampleBlock
 from sensors.source import SensorHealth, SourceItem
@@ -53,6 +56,10 @@ class XdfImportError(Exception):
 
     def __init__(self, path: Path, problem: str) -> None:
         super().__init__(f"{path}: {problem}")
+
+
+class TruncatedXdfError(XdfImportError):
+    """The XDF file was cut short or has damaged chunks: only part of it could be read."""
 
 
 def _first(value: Any, default: str = "") -> str:
@@ -92,24 +99,68 @@ class ImportedStream:
     rate_hz: float
 
 
-def read_xdf_imu(
-    path: Path, mapping: Mapping[str, Placement] | None = None
-) -> tuple[list[ImportedStream], list[tuple[float, str, str]]]:
-    """The IMU streams (by placement) and the markers (LSL time, text, stream name) of an XDF file."""
+class _Complaints(logging.Handler):
+    """Collects what pyxdf logs at ERROR while it skips damaged parts of a file."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _load(path: Path) -> list[dict]:
+    """pyxdf's streams; XdfImportError on a file it cannot read or had to skip parts of (a file
+    cut short, a damaged chunk), or one whose streams lack the footer a finished recording has."""
     import pyxdf
 
-    path = Path(path)
     if not path.exists():
         raise XdfImportError(path, "no such file")
-    with path.open("rb") as f:
-        if f.read(4) != b"XDF:":
-            raise XdfImportError(path, "not a readable XDF file (it does not start with 'XDF:')")
+    try:
+        with path.open("rb") as f:
+            if f.read(4) != b"XDF:":
+                raise XdfImportError(path, "not a readable XDF file (it does not start with 'XDF:')")
+    except OSError as error:
+        raise XdfImportError(path, f"cannot read the file ({error.strerror or error})") from None
+    complaints = _Complaints()
+    pyxdf_log = logging.getLogger("pyxdf.pyxdf")
+    pyxdf_log.addHandler(complaints)
     try:
         streams, _ = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
     except Exception as error:  # pyxdf raises many kinds on malformed files
         raise XdfImportError(path, f"not a readable XDF file ({type(error).__name__}: {error})") from None
+    finally:
+        pyxdf_log.removeHandler(complaints)
     if not streams:
         raise XdfImportError(path, "not a readable XDF file (no stream could be read from it)")
+    unfinished = [_first(s["info"].get("name")) for s in streams if "footer" not in s]
+    if complaints.messages or unfinished:
+        detail = complaints.messages[0] if complaints.messages else f"streams without a footer: {unfinished}"
+        raise TruncatedXdfError(
+            path,
+            f"the file is cut short or damaged ({detail}); importing it would give a shorter session "
+            "without a word. Use --allow-truncated to import what it holds anyway",
+        )
+    return streams
+
+
+def read_xdf_imu(
+    path: Path, mapping: Mapping[str, Placement] | None = None, allow_truncated: bool = False
+) -> tuple[list[ImportedStream], list[tuple[float, str, str]]]:
+    """The IMU streams (by placement) and the markers (LSL time, text, stream name) of an XDF file;
+    a truncated or damaged file raises TruncatedXdfError unless `allow_truncated`, and then its
+    readable part is used (pyxdf skips what it cannot read)."""
+    import pyxdf
+
+    path = Path(path)
+    try:
+        streams = _load(path)
+    except TruncatedXdfError as error:
+        if not allow_truncated:
+            raise
+        log.warning("%s (importing what it holds)", error)
+        streams, _ = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
     imu, markers = [], []
     for stream in streams:
         info = stream["info"]
@@ -135,7 +186,25 @@ def read_xdf_imu(
         except KeyError as error:
             raise XdfImportError(path, f"stream {name!r}: unknown unit {error}") from None
         values = values * scale
-        rate = float(_first(info.get("nominal_srate"), "0")) or 1.0 / float(np.median(np.diff(stamps)))
+        usable = np.isfinite(stamps) & np.all(np.isfinite(values), axis=1)
+        usable &= stamps >= np.maximum.accumulate(np.where(usable, stamps, -np.inf))
+        usable[1:] &= np.diff(stamps) > 0
+        if not usable.all():
+            log.warning(
+                "%s: stream %r: %d samples with a non-finite or repeated time stamp or value left out",
+                path.name,
+                name,
+                int((~usable).sum()),
+            )
+            stamps, values = stamps[usable], values[usable]
+        if len(stamps) < 2:
+            raise XdfImportError(path, f"stream {name!r} has fewer than two usable samples")
+        try:
+            rate = float(_first(info.get("nominal_srate"), "0")) or 1.0 / float(np.median(np.diff(stamps)))
+        except ValueError:
+            raise XdfImportError(path, f"stream {name!r}: nominal_srate is not a number") from None
+        if not (np.isfinite(rate) and 0 < rate <= 10_000):
+            raise XdfImportError(path, f"stream {name!r}: sample rate {rate} Hz is not plausible")
         # Counters from the spacing: one step per nominal period, more across a gap, never less.
         steps = np.maximum(np.round(np.diff(stamps) * rate), 1).astype(np.int64)
         sequence = np.concatenate([[0], np.cumsum(steps)])
@@ -210,13 +279,20 @@ def import_xdf(
     rate_hz: float = 100.0,
     out_dir: Path | None = None,
     data_dir: Path | None = None,
+    allow_truncated: bool = False,
 ) -> Path:
-    """Convert an XDF file into a stabmon recording; returns the new file's path."""
-    streams, markers = read_xdf_imu(Path(path), mapping)
+    """Convert an XDF file into a stabmon recording; returns the new file's path. The subject id,
+    drill (one stabmon can analyse) and rate are checked before anything is read or written."""
+    check_subject_id(subject_id)
+    try:
+        drill_family(check_drill_name(drill))
+    except (ValueError, ProcessingError) as error:
+        raise XdfImportError(Path(path), f"drill refused: {error}") from None
+    settings = SessionSettings(rate_hz=rate_hz)
+    streams, markers = read_xdf_imu(Path(path), mapping, allow_truncated)
     origin_s = min(float(s.block.device_time_s[0]) for s in streams)
     origin_ns = round(origin_s * 1e9)
     events = [marker_event(text, t - origin_s, name) for t, text, name in markers]
-    settings = SessionSettings(rate_hz=rate_hz)
     metadata = SessionMetadata(
         subject_id,
         drill,

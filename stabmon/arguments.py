@@ -1,11 +1,16 @@
-"""Arguments several subcommands share."""
+"""Arguments several subcommands share, and the argument types that check values at the command
+line, before they reach a settings object, a file name or C code."""
 
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
+from recordings.errors import InvalidSubjectIdError
 from recordings.library import default_data_dir
+from recordings.schema import check_subject_id
+from sensors.processing.settings_checks import MAX_DURATION_S, MAX_RATE_HZ
 
 
 def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
@@ -16,3 +21,54 @@ def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"session library folder (default: {default_data_dir()})",
     )
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def rate_hz(text: str) -> float:
+    """A rate in Hz: a finite number > 0 and ≤ MAX_RATE_HZ."""
+    value = _finite(text)
+    if not 0 < value <= MAX_RATE_HZ:
+        raise argparse.ArgumentTypeError(f"rate {text} Hz must be above 0 and at most {MAX_RATE_HZ:g} Hz")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A duration in s: a finite number > 0 and at most a day."""
+    value = _finite(text)
+    if not 0 < value <= MAX_DURATION_S:
+        raise argparse.ArgumentTypeError(f"{text} s must be above 0 and at most {MAX_DURATION_S:g} s")
+    return value
+
+
+def positive_factor(text: str) -> float:
+    """A scale factor: a finite number > 0 (at most 100)."""
+    value = _finite(text)
+    if not 0 < value <= 100:
+        raise argparse.ArgumentTypeError(f"factor {text} must be above 0 and at most 100")
+    return value
+
+
+def subject_id(text: str) -> str:
+    """A pseudonymous subject id (letters, digits, '-'; no spaces, newlines or path characters)."""
+    try:
+        return check_subject_id(text)
+    except InvalidSubjectIdError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def drill_name(text: str) -> str:
+    """A drill of the catalogue (`stabmon drills`); anything else, a path above all, is refused."""
+    from sensors.simulator import DRILL_NAMES  # only when the argument is given: keeps startup light
+
+    if text not in DRILL_NAMES:
+        raise argparse.ArgumentTypeError(f"unknown drill {text!r}; known drills: {', '.join(DRILL_NAMES)}")
+    return text

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from stabmon.arguments import subject_id
+
 #: Opens a Qt GUI application and exits: whether Qt's platform plugin loads and reaches the display.
 _PROBE = "import sys; from PySide6.QtGui import QGuiApplication; QGuiApplication(sys.argv[:1])"
 
@@ -21,7 +23,7 @@ _PROBE = "import sys; from PySide6.QtGui import QGuiApplication; QGuiApplication
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The dashboard's options."""
     parser.add_argument("--simulate", action="store_true", help="start with virtual sensors")
-    parser.add_argument("--subject", help="pseudonymous subject id (never a name)")
+    parser.add_argument("--subject", type=subject_id, help="pseudonymous subject id (never a name)")
     parser.add_argument(
         "--data-dir", type=Path, help="session library folder (default: remembered, else the platform's)"
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from recordings.xdf_import import import_xdf
 from sensors.placements import parse_placement
-from stabmon.arguments import add_data_dir_argument
+from stabmon.arguments import add_data_dir_argument, drill_name, rate_hz, subject_id
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -20,10 +20,19 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         metavar="STREAM=PLACEMENT",
         help="placement of a stream (repeat)",
     )
-    parser.add_argument("--subject", required=True, help="pseudonymous subject id (never a name)")
-    parser.add_argument("--drill", required=True, help="the drill the recording shows (see `stabmon drills`)")
-    parser.add_argument("--rate", type=float, default=100.0, help="frame rate of the imported session, Hz")
+    parser.add_argument(
+        "--subject", required=True, type=subject_id, help="pseudonymous subject id (never a name)"
+    )
+    parser.add_argument(
+        "--drill", required=True, type=drill_name, help="the drill the recording shows (see `stabmon drills`)"
+    )
+    parser.add_argument("--rate", type=rate_hz, default=100.0, help="frame rate of the imported session, Hz")
     parser.add_argument("--out", type=Path, help="folder for the new file (default: the session library)")
+    parser.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="import the readable part of a file that was cut short or is damaged (refused otherwise)",
+    )
     add_data_dir_argument(parser)
     parser.set_defaults(handler=run_import)
 
@@ -35,6 +44,8 @@ def run_import(args: argparse.Namespace) -> int:
         if not sep or not name:
             raise ValueError(f"--map takes STREAM=PLACEMENT, got {value!r}")
         mapping[name] = parse_placement(placement)
-    path = import_xdf(args.file, args.subject, args.drill, mapping, args.rate, args.out, args.data_dir)
+    path = import_xdf(
+        args.file, args.subject, args.drill, mapping, args.rate, args.out, args.data_dir, args.allow_truncated
+    )
     print(f"Imported {args.file} → {path}")
     return 0

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from gui.model.settings import default_settings_path, load_settings
 from recordings import read_recording
-from recordings.analysis import replay
+from recordings.analysis import ReplayedSession, replay
 from recordings.compare import SessionFacts, compare_results, find_baseline, library_for
+from recordings.errors import RecordingError
 from recordings.export_bids import DatasetInfo, export_bids
 from recordings.export_csv import export_csv
 from recordings.protocol_results import visit_of
@@ -17,10 +19,16 @@ from recordings.references import reference_set
 from recordings.report import build_report, subject_history
 from recordings.subjects import load_subject
 from sensors.processing.analysis import AnalysisResult, analyze
-from sensors.processing.errors import ProcessingError
 from stabmon.arguments import add_data_dir_argument
 from stabmon.console import progress_callback
-from stabmon.review import _load_mdc, analyze_with_progress
+from stabmon.review import (
+    ANALYSIS_ERRORS,
+    CannotAnalyseError,
+    _load_mdc,
+    analyze_with_progress,
+    describe,
+    print_problems,
+)
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -58,33 +66,75 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    """Each file in turn; a file that cannot be read is reported and the rest go on."""
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"-o {args.out} is an existing file; export writes into a folder")
+    failed = 0
     for k, path in enumerate(args.files, start=1):
-        recording = read_recording(path)
         label = f"[{k}/{len(args.files)}] {path.name}" if len(args.files) > 1 else path.name
-        session = replay(recording, progress=progress_callback(label))
-        if args.format == "csv":
-            try:
-                measures: AnalysisResult | None = analyze(session.collector.session_data(), recording.drill)
-            except ProcessingError as error:
-                print(f"  {path.name}: no measures ({error})")
-                measures = None
-            written = export_csv(recording, args.out, measures)
-        else:
+        try:
+            recording = read_recording(path)
+            print_problems(recording)
+            session = replay(recording, progress=progress_callback(label))
+        except RecordingError as error:
+            print(f"stabmon export: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        except ANALYSIS_ERRORS as error:
+            print(f"stabmon export: {path}: cannot replay ({describe(error)})", file=sys.stderr)
+            failed += 1
+            continue
+        try:
             info = DatasetInfo(
                 tuple(args.author), args.license, args.institution, args.institution_address, args.department
             )
-            written = export_bids(recording, session.collector, args.out, info)
+            written = _export_one(recording, session, args.format, args.out, info)
+        except ANALYSIS_ERRORS as error:
+            print(f"stabmon export: {path}: cannot export ({describe(error)})", file=sys.stderr)
+            failed += 1
+            continue
         print(f"{path.name}: {len(written)} files in {args.out}")
-    return 0
+    return 2 if failed else 0
+
+
+def _export_one(
+    recording: Recording, session: ReplayedSession, kind: str, out: Path, info: DatasetInfo
+) -> list[Path]:
+    """Write one replayed recording as CSV files or into a BIDS dataset (with the study's `info`);
+    the files written."""
+    if kind == "bids":
+        return export_bids(recording, session.collector, out, info)
+    try:
+        measures: AnalysisResult | None = analyze(session.collector.session_data(), recording.drill)
+    except ANALYSIS_ERRORS as error:
+        print(f"  {recording.path.name}: no measures ({describe(error)})")
+        measures = None
+    return export_csv(recording, out, measures)
+
+
+def _history_entry(path: Path, k: int, n: int) -> AnalysisResult:
+    """The measures of an earlier session for the report's trend; one that cannot be read or
+    analysed is left out of the trend with a note (CannotAnalyseError tells `subject_history` so)."""
+    try:
+        return analyze_with_progress(read_recording(path), f"history [{k}/{n}] {path.name}")
+    except (RecordingError, CannotAnalyseError) as error:
+        print(f"note: {error}; left out of the trend", file=sys.stderr)
+        raise CannotAnalyseError(str(error)) from None
 
 
 def run_report(args: argparse.Namespace) -> int:
     suffix = args.out.suffix.lower()
     if suffix not in (".html", ".pdf"):
         raise ValueError(f"report file must end in .html or .pdf, got {args.out.name!r}")
+    if args.out.is_dir():
+        raise ValueError(f"-o {args.out} is a folder; give the report's file name")
     recording = read_recording(args.file)
+    print_problems(recording, sys.stderr)
     session = replay(recording, progress=progress_callback(recording.path.name))
-    measures = analyze(session.collector.session_data(), recording.drill)
+    try:
+        measures = analyze(session.collector.session_data(), recording.drill)
+    except ANALYSIS_ERRORS as error:
+        raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
     library = library_for(recording, args.data_dir)
     references = reference_set(args.references)
     subject = load_subject(library.root, recording.subject_id)
@@ -108,7 +158,7 @@ def run_report(args: argparse.Namespace) -> int:
         library,
         recording,
         measures,
-        lambda path, k, n: analyze_with_progress(read_recording(path), f"history [{k}/{n}] {path.name}"),
+        _history_entry,
     )
     visit = visit_of(
         library,
@@ -117,19 +167,25 @@ def run_report(args: argparse.Namespace) -> int:
         lambda path: analyze_with_progress(read_recording(path), f"visit {path.name}"),
     )
     settings = load_settings(default_settings_path())
-    report = build_report(
-        session,
-        measures,
-        comparison,
-        history,
-        subject=subject,
-        references=references,
-        clinic=args.clinic if args.clinic is not None else settings.clinic,
-        clinician=args.clinician if args.clinician is not None else settings.clinician,
-        baseline_note=note,
-        visit=visit,
-    )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        report = build_report(
+            session,
+            measures,
+            comparison,
+            history,
+            subject=subject,
+            references=references,
+            clinic=args.clinic if args.clinic is not None else settings.clinic,
+            clinician=args.clinician if args.clinician is not None else settings.clinician,
+            baseline_note=note,
+            visit=visit,
+        )
+    except ANALYSIS_ERRORS as error:
+        raise CannotAnalyseError(f"{recording.path}: cannot build the report ({describe(error)})") from None
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"-o {args.out}: cannot make its folder ({error.strerror or error})") from None
     written = report.write_pdf(args.out) if suffix == ".pdf" else report.write_html(args.out)
     print(f"Report written to {written}")
     return 0

@@ -26,7 +26,7 @@ from sensors.processing import SessionRunner, SessionSettings
 from sensors.processing.errors import ProcessingError
 from sensors.scripted import WithEvents
 from sensors.simulator import DrillOptions, fresh_seed, make_drill
-from stabmon.arguments import add_data_dir_argument
+from stabmon.arguments import add_data_dir_argument, drill_name, positive_factor, rate_hz, seconds, subject_id
 from stabmon.console import ProgressPrinter, format_measures, format_summary
 
 SIMULATED_FAMILIES = [f.value for f in SensorFamily if f is not SensorFamily.SIMULATED]
@@ -44,13 +44,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--family", default="stabmon", choices=SIMULATED_FAMILIES, help="protocol the virtual sensors speak"
     )
-    parser.add_argument("--drill", default="quiet-stance", help="drill to run (see `stabmon drills`)")
-    parser.add_argument("--seconds", type=float, default=30.0, help="session length in seconds")
+    parser.add_argument(
+        "--drill", default="quiet-stance", type=drill_name, help="drill to run (see `stabmon drills`)"
+    )
+    parser.add_argument("--seconds", type=seconds, default=30.0, help="session length in seconds")
     parser.add_argument(
         "--out", type=Path, help="folder to write the session file into (default: the session library)"
     )
     add_data_dir_argument(parser)
-    parser.add_argument("--subject", default="anonymous", help="pseudonymous subject id (never a name)")
+    parser.add_argument(
+        "--subject", default="anonymous", type=subject_id, help="pseudonymous subject id (never a name)"
+    )
     parser.add_argument("--notes", default="", help="operator notes stored with the session")
     parser.add_argument(
         "--seed",
@@ -58,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="simulator seed (same seed, same data; default: a fresh one, stored in the file)",
     )
-    parser.add_argument("--rate", type=float, default=100.0, help="sensor and frame rate, Hz")
+    parser.add_argument("--rate", type=rate_hz, default=100.0, help="sensor and frame rate, Hz")
     parser.add_argument(
         "--placements",
         default=",".join(p.value for p in REQUIRED_PLACEMENTS),
@@ -66,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--dual-task",
-        type=float,
+        type=positive_factor,
         default=1.0,
         metavar="FACTOR",
         help="simulate the dual-task condition: sway scaled by FACTOR",
@@ -74,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fast", action="store_true", help="simulate as fast as possible instead of in real time"
     )
-    parser.add_argument("--scan-seconds", type=float, default=5.0, help="how long to look for the sensors")
+    parser.add_argument("--scan-seconds", type=seconds, default=5.0, help="how long to look for the sensors")
     parser.add_argument(
         "--lsl", action="store_true", help="publish raw IMU, angles and markers on the Lab Streaming Layer"
     )
@@ -100,6 +104,9 @@ def parse_assignments(values: list[str]) -> dict[Placement, str]:
 
 
 def _check_placements(placements: tuple[Placement, ...]) -> None:
+    twice = sorted({p.value for p in placements if placements.count(p) > 1})
+    if twice:
+        raise ValueError(f"--placements names {', '.join(twice)} more than once")
     for required in REQUIRED_PLACEMENTS:
         if required not in placements:
             raise ValueError(f"a session needs a {required.value} sensor ({required.anatomical_site})")

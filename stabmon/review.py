@@ -8,6 +8,7 @@ import math
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 from recordings import read_recording
 from recordings.analysis import analyze_file, analyze_recording
@@ -21,6 +22,7 @@ from recordings.compare import (
     find_baseline,
     library_for,
 )
+from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
 from recordings.protocol_results import format_visit, summarise, visit_sessions
 from recordings.reader import Recording
@@ -36,7 +38,8 @@ from recordings.subjects import (
     set_demographics,
 )
 from sensors.processing.analysis import AnalysisResult
-from stabmon.arguments import add_data_dir_argument
+from sensors.processing.errors import ProcessingError
+from stabmon.arguments import add_data_dir_argument, subject_id
 from stabmon.console import format_measures, progress_callback
 
 
@@ -63,7 +66,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     compare.set_defaults(handler=run_compare)
 
     sessions = commands.add_parser("sessions", help="list the recordings in the session library")
-    sessions.add_argument("--subject", help="only this pseudonymous subject id")
+    sessions.add_argument("--subject", type=subject_id, help="only this pseudonymous subject id")
     sessions.add_argument("--drill", help="only this drill")
     add_data_dir_argument(sessions)
     sessions.set_defaults(handler=run_sessions)
@@ -107,21 +110,60 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     repack.set_defaults(handler=run_repack)
 
 
+#: What analysing a readable but odd recording can raise; in a batch each is that file's problem.
+ANALYSIS_ERRORS = (ProcessingError, ValueError, IndexError, KeyError, ArithmeticError)
+
+
+def describe(error: Exception) -> str:
+    """An error as one line: its own message for ours, with the kind for anything else."""
+    text = " ".join(str(error).split())
+    return text if isinstance(error, ProcessingError | RecordingError) else f"{type(error).__name__}: {text}"
+
+
+class CannotAnalyseError(ProcessingError):
+    """A readable recording whose analysis failed; the message names the file."""
+
+
 def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResult:
-    """Analyse one recording, showing progress on stderr."""
-    return analyze_recording(recording, progress=progress_callback(label or recording.path.name))
+    """Analyse one recording, showing progress on stderr; CannotAnalyseError (naming the file) when its
+    data do not allow it."""
+    try:
+        return analyze_recording(recording, progress=progress_callback(label or recording.path.name))
+    except ANALYSIS_ERRORS as error:
+        raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
+
+
+def print_problems(recording: Recording, stream: TextIO | None = None) -> None:
+    """What the reader had to leave out or assume, one `!` line each (nothing for a sound file),
+    on `stream` (default: standard output)."""
+    for problem in recording.problems:
+        print(f"  ! {recording.path.name}: {problem}", file=stream or sys.stdout)
 
 
 def run_analyze(args: argparse.Namespace) -> int:
+    """Each file in turn; a file that cannot be read or analysed is reported and the rest go on."""
+    failed = 0
     for k, path in enumerate(args.files, start=1):
         label = f"[{k}/{len(args.files)}] {path.name}" if len(args.files) > 1 else path.name
-        recording, result = analyze_file(path, progress_callback(label))
+        try:
+            recording, result = analyze_file(path, progress_callback(label))
+        except RecordingError as error:
+            print(f"stabmon analyze: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        except ANALYSIS_ERRORS as error:
+            print(f"stabmon analyze: {path}: cannot analyse ({describe(error)})", file=sys.stderr)
+            failed += 1
+            continue
         print(
             f"{path}  (subject {recording.subject_id}, {catalogue().drill_title(recording.drill)}, "
             f"{recording.condition.label}, {recording.duration_s:.0f} s)"
         )
+        print_problems(recording)
         print(format_measures(result, repetitions=args.repetitions))
-    return 0
+    if failed and len(args.files) > 1:
+        print(f"stabmon analyze: {failed} of {len(args.files)} files could not be analysed", file=sys.stderr)
+    return 2 if failed else 0
 
 
 def run_compare(args: argparse.Namespace) -> int:
@@ -135,6 +177,8 @@ def run_compare(args: argparse.Namespace) -> int:
         if entry is None:
             raise ValueError(f"{note}; name the baseline file to compare with another")
         baseline = read_recording(entry.path)
+    print_problems(baseline, sys.stderr)
+    print_problems(retest, sys.stderr)
     if baseline.subject_id != retest.subject_id:
         print(
             f"note: comparing different subjects ({baseline.subject_id} vs {retest.subject_id})",
@@ -149,6 +193,13 @@ def run_compare(args: argparse.Namespace) -> int:
         clinic,
         facts=facts,
     )
+    unused = sorted(set(clinic or {}) - {r.name for r in comparison.rows})
+    if unused:
+        print(
+            f"note: --mdc {args.mdc} names measures this {retest.drill} comparison does not have: "
+            f"{', '.join(unused)} (check their spelling)",
+            file=sys.stderr,
+        )
     print(f"Baseline {baseline.path.name}\nRe-test  {retest.path.name}")
     print(f"Drill    {retest.drill}, {retest.condition.label}")
     print(format_comparison(comparison))
@@ -160,8 +211,13 @@ def _load_mdc(path: Path) -> dict[str, float]:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise ValueError(f"{path}: cannot read MDC values ({error})") from None
-    if not isinstance(values, dict) or not all(isinstance(v, int | float) for v in values.values()):
+    if not isinstance(values, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values.values()
+    ):
         raise ValueError(f"{path}: MDC file must be a JSON object of measure name → number")
+    bad = {k: v for k, v in values.items() if not (math.isfinite(v) and v > 0)}
+    if bad:
+        raise ValueError(f"{path}: an MDC95 must be a positive finite number; not so for {bad}")
     return {str(k): float(v) for k, v in values.items()}
 
 

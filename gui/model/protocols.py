@@ -8,6 +8,7 @@ then the task for `task_s` (or until the clinician ends it, for holds to failure
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -90,6 +91,15 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "feedback_limit_deg": (int, float),
 }
 _REQUIRED = ("name", "drill", "instructions", "task_s")
+#: Limits of the times (s): (lowest, highest); `_POSITIVE` ones must be above 0.
+_TIME_LIMITS_S = {
+    "task_s": (0.0, 3600.0),
+    "calibration_s": (0.0, 120.0),
+    "rest_s": (0.0, 3600.0),
+    "get_ready_s": (0.0, 600.0),
+}
+_POSITIVE = frozenset({"task_s", "calibration_s"})
+MAX_REPETITIONS = 100
 
 
 def parse_protocol(data: dict[str, Any], key: str, where: str) -> DrillProtocol:
@@ -112,15 +122,18 @@ def parse_protocol(data: dict[str, Any], key: str, where: str) -> DrillProtocol:
         drill_family(data["drill"])
     except ProcessingError as error:
         raise ProtocolError(f"{where}: {error}") from None
-    for name in ("task_s", "calibration_s"):
-        if name in data and data[name] <= 0:
-            raise ProtocolError(f"{where}: {name} must be positive, got {data[name]}")
-    for name in ("rest_s", "get_ready_s"):
-        if name in data and data[name] < 0:
-            raise ProtocolError(f"{where}: {name} must not be negative, got {data[name]}")
+    for name, (low, high) in _TIME_LIMITS_S.items():
+        value = data.get(name)
+        if value is None:
+            continue
+        if not (math.isfinite(value) and (value > low if name in _POSITIVE else value >= low)):
+            rule = "be positive" if name in _POSITIVE else "not be negative"
+            raise ProtocolError(f"{where}: {name} must {rule} (a finite number of seconds), got {value}")
+        if value > high:
+            raise ProtocolError(f"{where}: {name} must be at most {high:g} s, got {value}")
     repetitions = data.get("repetitions", 1)
-    if repetitions < 1:
-        raise ProtocolError(f"{where}: repetitions must be at least 1, got {repetitions}")
+    if not 1 <= repetitions <= MAX_REPETITIONS:
+        raise ProtocolError(f"{where}: repetitions must be from 1 to {MAX_REPETITIONS}, got {repetitions}")
     conditions = tuple(data.get("conditions", ()))
     if conditions and (len(conditions) != repetitions or any(c not in CONDITIONS for c in conditions)):
         raise ProtocolError(

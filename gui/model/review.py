@@ -12,6 +12,7 @@ from gui.model.live import angle_rows
 from recordings import read_recording
 from recordings.analysis import ReplayedSession, analyze_recording, replay
 from recordings.compare import Comparison, SessionFacts, compare_results, find_baseline, library_for
+from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
 from recordings.reader import Recording
 from sensors.events import Event
@@ -58,7 +59,7 @@ def review(path: Path, data_dir: Path | None = None) -> ReviewedRecording:
             base = read_recording(entry.path)
             facts = (SessionFacts.of(base), SessionFacts.of(recording))
             comparison = compare_results(analyze_recording(base), measures, facts=facts)
-        except (ProcessingError, ValueError, OSError) as error:
+        except (ProcessingError, RecordingError, ValueError, OSError) as error:
             note = f"baseline {entry.path.name} could not be compared: {error}"
     return ReviewedRecording(
         recording,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
 
 from platformdirs import user_config_dir
+
+from sensors.processing.settings_checks import MAX_RATE_HZ
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +52,86 @@ def default_settings_path() -> Path:
 
 
 def load_settings(path: Path) -> DashboardSettings:
-    """The saved settings; defaults (with a logged warning) when the file is missing or damaged."""
+    """The saved settings (see `load_settings_with_notice`)."""
+    return load_settings_with_notice(path)[0]
+
+
+def load_settings_with_notice(path: Path) -> tuple[DashboardSettings, str]:
+    """(settings, notice). Defaults when the file is missing. A file that cannot be read as these
+    settings is never written over: it is moved aside (see `keep_aside`), the defaults are used,
+    and the notice (also logged) says so; the notice is '' otherwise."""
     if not path.exists():
-        return DashboardSettings()
+        return DashboardSettings(), ""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        known = {f.name for f in fields(DashboardSettings)}
-        return DashboardSettings(**{k: v for k, v in data.items() if k in known})
+        return _parse(path.read_text(encoding="utf-8")), ""
     except (OSError, ValueError, TypeError) as error:
-        log.warning("%s: settings not readable (%s); using defaults", path, error)
-        return DashboardSettings()
+        kept = keep_aside(path)
+        where = (
+            f"kept as {kept}"
+            if kept
+            else "left where it is (it could not be moved); it will not be saved over"
+        )
+        notice = f"Settings file {path} could not be read ({error}); using defaults. The file is {where}."
+        log.warning("%s", notice)
+        return DashboardSettings(), notice
+
+
+def _parse(text: str) -> DashboardSettings:
+    """Settings from JSON text; ValueError/TypeError when it is not a JSON object of settings."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"settings must be a JSON object, got {type(data).__name__}")
+    defaults = DashboardSettings()
+    values = {}
+    for f in fields(DashboardSettings):
+        if f.name not in data:
+            continue
+        value, expected = data[f.name], type(getattr(defaults, f.name))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+            raise ValueError(f"{f.name} must be {expected.__name__}, got {value!r}")
+        values[f.name] = value
+    settings = DashboardSettings(**values)
+    if not (math.isfinite(settings.rate_hz) and 0 < settings.rate_hz <= MAX_RATE_HZ):
+        raise ValueError(f"rate_hz must be above 0 and at most {MAX_RATE_HZ:g}, got {settings.rate_hz}")
+    if not (math.isfinite(settings.zone_radius_deg) and 0 < settings.zone_radius_deg <= 90):
+        raise ValueError(f"zone_radius_deg must be above 0 and at most 90, got {settings.zone_radius_deg}")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in settings.assignments.items()):
+        raise ValueError("assignments must map placement names to sensor ids (text)")
+    if not all(isinstance(p, str) for p in settings.placements):
+        raise ValueError("placements must be a list of placement names")
+    return settings
+
+
+def keep_aside(path: Path) -> Path | None:
+    """Rename an unreadable settings file to `<name>.damaged-<UTC time>` beside it (never deleted);
+    returns the new path, or None when it could not be moved."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    try:
+        path.rename(target)
+    except OSError as error:
+        log.warning("%s: cannot move the unreadable settings file aside (%s)", path, error)
+        return None
+    return target
 
 
 def save_settings(settings: DashboardSettings, path: Path) -> None:
-    """Write atomically, so a crash never leaves half a file."""
+    """Write atomically, so a crash never leaves half a file. A file at `path` that does not read
+    as settings (damaged, or another program's file) is moved aside first, never written over;
+    if it cannot be moved, nothing is written."""
+    if path.exists():
+        try:
+            _parse(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError) as error:
+            kept = keep_aside(path)
+            if kept is None:
+                log.warning(
+                    "%s: not saving settings over a file that is not readable settings (%s)", path, error
+                )
+                return
+            log.warning("%s was not readable settings (%s); kept as %s", path, error, kept)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".json.partial")
     partial.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")

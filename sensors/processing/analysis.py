@@ -102,6 +102,8 @@ def _trunk_acceleration(data: SessionData, window: np.ndarray) -> np.ndarray:
 
 def _stance_measures(data: SessionData, window: np.ndarray, repetition: int | None = None) -> list[Measure]:
     """Trunk sway over the frames selected by `window` (n,) bool."""
+    if not np.any(window):
+        raise ProcessingError("no synchronised frames in the stance window (a sensor's data stop early?)")
     acc = _trunk_acceleration(data, window)
     isway = sway_measures(acc[:, 0], acc[:, 1], data.frame.rate_hz, acceleration=True)
     angles = np.degrees(data.angles.inclination(Placement.LUMBAR)[window])

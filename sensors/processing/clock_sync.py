@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sensors.processing import settings_checks as check
+
 log = logging.getLogger(__name__)
 
 
@@ -36,6 +38,11 @@ class ClockSyncSettings:
     window_bins: int = 900
     max_drift_ppm: float = 300.0
     max_jump_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        check.duration("ClockSyncSettings", "bin_s", self.bin_s)
+        check.count("ClockSyncSettings", "window_bins", self.window_bins, 3, 1_000_000)
+        check.number("ClockSyncSettings", "max_drift_ppm", self.max_drift_ppm, 0.0, 1e5, low_inclusive=True)
 
 
 @dataclass

@@ -11,3 +11,7 @@ class CalibrationError(ProcessingError):
 
 class SynchronizerError(ProcessingError, ValueError):
     """Data pushed to the synchroniser for an unknown placement or with inconsistent shapes."""
+
+
+class SettingsError(ProcessingError, ValueError):
+    """A processing setting outside what the pipeline (and the C code under it) can run with."""

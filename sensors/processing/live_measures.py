@@ -20,6 +20,7 @@ import numpy as np
 
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
+from sensors.processing import settings_checks as check
 from sensors.processing.angles import segment_frame
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.filters import LowPassFilter, LowPassSettings
@@ -42,6 +43,11 @@ class LiveMeasuresSettings:
     refractory_s: float = 2.0
     sway: bool = True
     perturbations: bool = True
+
+    def __post_init__(self) -> None:
+        check.rate("LiveMeasuresSettings", self.rate_hz)
+        check.duration("LiveMeasuresSettings", "window_s", self.window_s)
+        check.duration("LiveMeasuresSettings", "update_s", self.update_s)
 
 
 #: Drill names (and their `name-…` variants) with live sway, and with live perturbation detection.

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from vqf import VQF, offlineVQF
 
+from sensors.processing import settings_checks as check
 from sensors.processing.runs import true_runs
 
 
@@ -35,6 +36,15 @@ class OrientationSettings:
     rest_gyr_threshold_deg_s: float = 2.0
     rest_acc_threshold_m_s2: float = 0.5
     reset_after_gap_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        check.rate("OrientationSettings", self.rate_hz)
+        check.duration("OrientationSettings", "tau_acc_s", self.tau_acc_s)
+        check.number(
+            "OrientationSettings", "rest_gyr_threshold_deg_s", self.rest_gyr_threshold_deg_s, 0.0, 1e4
+        )
+        check.number("OrientationSettings", "rest_acc_threshold_m_s2", self.rest_acc_threshold_m_s2, 0.0, 1e4)
+        check.duration("OrientationSettings", "reset_after_gap_s", self.reset_after_gap_s, allow_zero=True)
 
     def vqf_parameters(self) -> dict[str, float | bool]:
         """These settings as vqf's parameter names."""

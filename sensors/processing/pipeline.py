@@ -18,6 +18,7 @@ import numpy as np
 
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
+from sensors.processing import settings_checks as check
 from sensors.processing.angles import (
     AngleDefinition,
     heading_of,
@@ -64,6 +65,10 @@ class PipelineSettings:
     stillness: StillnessLimits = field(default_factory=StillnessLimits)
     angles: AngleDefinition = AngleDefinition.UPRIGHT
     hold: HoldPostureSettings = field(default_factory=HoldPostureSettings)
+
+    def __post_init__(self) -> None:
+        check.rate("PipelineSettings", self.rate_hz)
+        check.duration("PipelineSettings", "calibration_s", self.calibration_s)
 
 
 @dataclass(frozen=True)

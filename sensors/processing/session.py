@@ -19,6 +19,7 @@ import numpy as np
 
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
+from sensors.processing import settings_checks as check
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.clock_sync import ClockSync, ClockSyncSettings
 from sensors.processing.live_measures import LiveMeasures, RunningMeasures, live_measures_for
@@ -93,6 +94,15 @@ class SessionSettings:
     max_wait_s: float = 0.5
     calibration_s: float = 2.0
     drill: str = ""
+
+    def __post_init__(self) -> None:
+        check.rate("SessionSettings", self.rate_hz)
+        if self.duration_s is not None:
+            check.duration("SessionSettings", "duration_s", self.duration_s)
+        check.duration("SessionSettings", "max_wait_s", self.max_wait_s, allow_zero=True)
+        check.duration("SessionSettings", "calibration_s", self.calibration_s)
+        if not isinstance(self.clock, ClockSyncSettings):
+            raise check.SettingsError(f"SessionSettings.clock must be ClockSyncSettings, got {self.clock!r}")
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sensors.placements import Placement
+from sensors.processing import settings_checks as check
 from sensors.processing.errors import SynchronizerError
 from sensors.samples import Frame
 
@@ -48,6 +49,12 @@ class SynchronizerSettings:
     max_wait_s: float = 0.5
     longest_wait_s: float = 5.0
     wait_recovery_s: float = 20.0
+
+    def __post_init__(self) -> None:
+        check.rate("SynchronizerSettings", self.rate_hz)
+        check.duration("SynchronizerSettings", "max_wait_s", self.max_wait_s, allow_zero=True)
+        check.duration("SynchronizerSettings", "longest_wait_s", self.longest_wait_s, allow_zero=True)
+        check.duration("SynchronizerSettings", "wait_recovery_s", self.wait_recovery_s)
 
 
 class _Buffer:

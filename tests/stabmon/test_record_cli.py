@@ -67,7 +67,10 @@ def test_record_simulated_session_end_to_end(tmp_path, capsys):
     ],
 )
 def test_bad_arguments_give_clear_errors_and_no_file(tmp_path, capsys, args, message):
-    code = main(["record", "--simulate", "--fast", "--seconds", "5", "--out", str(tmp_path), *args])
+    try:
+        code = main(["record", "--simulate", "--fast", "--seconds", "5", "--out", str(tmp_path), *args])
+    except SystemExit as refused:  # checked by the argument's type, before anything runs
+        code = refused.code
     assert code == 2
     assert message in capsys.readouterr().err
     assert not list(tmp_path.glob("*.h5"))

@@ -1,0 +1,189 @@
+"""Odd arguments to every command: refused at the command line with a message that says what is
+wrong, before they reach settings, file names or C code (vqf aborted the process on a negative
+rate). Commands that could crash run as subprocesses, so a signal would show."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import h5py
+import pytest
+
+from recordings.errors import InvalidSubjectIdError, NotARecordingError
+from recordings.library import SessionLibrary
+from recordings.reader import read_recording
+from recordings.schema import check_subject_id, session_file_name
+from recordings.xdf_import import XdfImportError, import_xdf
+from sensors.processing.clock_sync import ClockSyncSettings
+from sensors.processing.errors import SettingsError
+from sensors.processing.orientation import OrientationEstimator, OrientationSettings
+from sensors.processing.session import SessionSettings
+from sensors.processing.synchronizer import SynchronizerSettings
+from stabmon.cli import main
+from tests.recordings.corrupt_helpers import copy_of, record_simulated
+
+
+def stabmon(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stabmon", *args], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    return record_simulated(tmp_path_factory.mktemp("rec") / "s.h5", seconds=8.0)
+
+
+@pytest.mark.parametrize("rate", ["-100", "0", "1e9", "nan", "inf", "fast"])
+def test_record_refuses_a_rate_that_is_not_a_plausible_positive_number(rate, tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["record", "--simulate", "--fast", "--rate", rate, "--seconds", "3", "--out", str(tmp_path)])
+    assert caught.value.code == 2
+    assert "--rate" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--seconds", "-5"),
+        ("--seconds", "nan"),
+        ("--dual-task", "nan"),
+        ("--dual-task", "0"),
+        ("--scan-seconds", "inf"),
+    ],
+)
+def test_record_refuses_non_finite_or_negative_times_and_factors(option, value, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["record", "--simulate", "--fast", option, value, "--out", str(tmp_path)])
+    assert option in capsys.readouterr().err
+
+
+def test_record_refuses_an_unknown_drill_and_a_path_as_drill(tmp_path, capsys):
+    for drill in ("../../../../elsewhere/x", "hopping", "Quiet-Stance"):
+        with pytest.raises(SystemExit):
+            main(["record", "--simulate", "--fast", "--drill", drill, "--out", str(tmp_path)])
+        assert "unknown drill" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_record_refuses_a_subject_id_with_a_trailing_newline(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["record", "--simulate", "--fast", "--subject", "P01\n", "--out", str(tmp_path)])
+    assert "pseudonymous code" in capsys.readouterr().err
+    with pytest.raises(InvalidSubjectIdError):
+        check_subject_id("P01\n")
+
+
+def test_record_refuses_a_placement_given_twice_at_once(tmp_path):
+    done = stabmon(
+        "record",
+        "--simulate",
+        "--fast",
+        "--placements",
+        "lumbar,pelvis,lumbar",
+        "--seconds",
+        "3",
+        "--out",
+        str(tmp_path),
+    )  # it hung before
+    assert done.returncode == 2
+    assert "--placements names lumbar more than once" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_file_names_never_take_a_path_from_the_drill(tmp_path):
+    created = datetime(2026, 1, 2, tzinfo=UTC)
+    for drill in ("../x", "a/b", "..", "x\n", ""):
+        with pytest.raises(ValueError, match="not a drill name"):
+            session_file_name("P01", drill, created)
+        with pytest.raises(ValueError):
+            SessionLibrary(tmp_path).path_for("P01", drill, created)
+
+
+def test_import_refuses_a_path_as_drill_and_a_bad_rate_before_reading(tmp_path, capsys):
+    data = tmp_path / "data"
+    for args in (
+        ["--drill", "../../../../elsewhere/x"],
+        ["--drill", "gait", "--rate", "-1"],
+        ["--drill", "gait", "--rate", "0"],
+    ):
+        with pytest.raises(SystemExit):
+            main(["import", str(tmp_path / "lab.xdf"), "--subject", "P01", "--data-dir", str(data), *args])
+        err = capsys.readouterr().err
+        assert "unknown drill" in err or "--rate" in err
+    with pytest.raises(XdfImportError, match="drill refused"):
+        import_xdf(tmp_path / "lab.xdf", "P01", "../../../../elsewhere/x", data_dir=data)
+    with pytest.raises(SettingsError, match="rate_hz"):
+        import_xdf(tmp_path / "lab.xdf", "P01", "gait", rate_hz=-1.0, data_dir=data)
+    assert not data.exists() and not (tmp_path.parent / "elsewhere").exists()
+
+
+@pytest.mark.parametrize("rate", [-100.0, 0.0, float("nan"), float("inf"), 1e9])
+def test_processing_settings_refuse_rates_vqf_cannot_take(rate):
+    for make in (
+        lambda: SessionSettings(rate_hz=rate),
+        lambda: OrientationSettings(rate_hz=rate),
+        lambda: SynchronizerSettings(rate_hz=rate),
+    ):
+        with pytest.raises(SettingsError, match="rate_hz"):
+            make()
+
+
+def test_other_processing_settings_are_checked_too():
+    with pytest.raises(SettingsError, match="duration_s"):
+        SessionSettings(duration_s=-1.0)
+    with pytest.raises(SettingsError, match="tau_acc_s"):
+        OrientationEstimator(OrientationSettings(tau_acc_s=-3.0))
+    with pytest.raises(SettingsError, match="window_bins"):
+        ClockSyncSettings(window_bins=0)
+    with pytest.raises(SettingsError, match="rate_hz must be a number"):
+        SessionSettings(rate_hz="100")  # type: ignore[arg-type]
+
+
+def test_a_negative_rate_in_a_files_settings_is_a_clear_error_not_an_abort(recording, tmp_path):
+    path = copy_of(recording, tmp_path)
+    with h5py.File(path, "r+") as f:
+        settings = json.loads(f["processing"].attrs["settings_json"])
+        f["processing"].attrs["settings_json"] = json.dumps({**settings, "rate_hz": -100.0})
+    with pytest.raises(NotARecordingError, match=r"settings_json is not usable.*rate_hz"):
+        read_recording(path)
+    done = stabmon("analyze", str(path))
+    assert done.returncode == 2, done.stderr  # was -6 (SIGABRT from vqf)
+    assert str(path) in done.stderr and "rate_hz" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_mdc_values_must_be_positive_and_unknown_names_are_named(recording, tmp_path, capsys):
+    for values in ({"angle_rms_ap": -0.1}, {"angle_rms_ap": 0}, {"angle_rms_ap": "nan"}):
+        mdc = tmp_path / "mdc.json"
+        mdc.write_text(json.dumps(values).replace('"nan"', "NaN"))
+        assert main(["compare", str(recording), str(recording), "--mdc", str(mdc)]) == 2
+        assert "MDC" in capsys.readouterr().err
+    mdc.write_text(json.dumps({"angle_rms_ap": 0.2, "angle_rms_pa": 0.3}))
+    assert main(["compare", str(recording), str(recording), "--mdc", str(mdc)]) == 0
+    err = capsys.readouterr().err
+    assert "angle_rms_pa" in err and "does not have" in err
+
+
+def test_export_onto_an_existing_file_is_a_clear_error(recording, tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("keep me")
+    done = stabmon("export", str(recording), "--format", "csv", "-o", str(target))
+    assert done.returncode == 2 and "is an existing file" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert target.read_text() == "keep me"
+
+
+def test_report_into_a_missing_folder_is_made_and_a_file_as_folder_is_a_clear_error(recording, tmp_path):
+    done = stabmon("report", str(recording), "-o", str(tmp_path / "new" / "deeper" / "r.html"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "new" / "deeper" / "r.html").read_text().startswith("<!doctype html>")
+    (tmp_path / "plain").write_text("a file")
+    done = stabmon("report", str(recording), "-o", str(tmp_path / "plain" / "r.html"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "plain" in done.stderr
