@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from recordings.reader import Recording, read_recording
 from recordings.replay import ReplaySource, open_recorded_stream, recorded_stream, replay_health
@@ -127,6 +129,17 @@ def _replay(
     return ReplayedSession(recording, collector, report)
 
 
+def _run_to_end(session: Coroutine[Any, Any, SessionReport]) -> SessionReport:
+    """Run a session coroutine to its end, on a thread of its own when this thread already runs
+    an event loop (an analysis called from inside a live session's loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(session)
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, session).result()
+
+
 def replay_streamed(
     recording: Recording,
     extra_sinks: list[SessionSink] | None = None,
@@ -139,7 +152,7 @@ def replay_streamed(
     sinks: list[SessionSink] = [collector, *(extra_sinks or [])]
     if progress is not None:
         sinks.append(_ProgressSink(source, progress))
-    report = asyncio.run(SessionRunner(source, sinks, recording.settings).run())
+    report = _run_to_end(SessionRunner(source, sinks, recording.settings).run())
     if progress is not None:
         progress(1.0)
     return ReplayedSession(recording, collector, report)
