@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from recordings.errors import NotARecordingError
 from recordings.reader import Recording, read_recording
 from recordings.replay import ReplaySource, open_recorded_stream, recorded_stream, replay_health
 from sensors.processing.analysis import AnalysisResult, analyze, drill_family
@@ -197,5 +198,8 @@ def analyze_file(
             keep = ANALYSIS_READS.get(drill_family(recording.drill))
         except ProcessingError:
             keep = None  # analyze() below says what is wrong
-        session = _replay(recording, stream, SessionCollector(keep), [], progress, running_measures=False)
+        try:
+            session = _replay(recording, stream, SessionCollector(keep), [], progress, running_measures=False)
+        except (OSError, RuntimeError) as error:  # h5py on damaged chunks read a window at a time
+            raise NotARecordingError(recording.path, f"raw data cannot be read ({error})") from None
     return recording, analyze(session.collector.session_data(), recording.drill)

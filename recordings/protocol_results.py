@@ -15,6 +15,7 @@ import numpy as np
 from recordings.analysis import analyze_recording
 from recordings.catalogue import MeasureInfo, catalogue, format_number
 from recordings.conditions import Condition
+from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
 from recordings.reader import Recording, read_recording
 from recordings.references import RatioRule, ReferenceSet
@@ -209,7 +210,7 @@ def visit_sessions(
             continue
         try:
             out.append(SessionResult(e.path, e.drill, e.condition, when, analyze(e.path)))
-        except ProcessingError:
+        except (ProcessingError, RecordingError):  # a damaged file: not part of the visit's results
             continue
     return out
 

@@ -130,8 +130,8 @@ def run_report(args: argparse.Namespace) -> int:
         raise ValueError(f"-o {args.out} is a folder; give the report's file name")
     recording = read_recording(args.file)
     print_problems(recording, sys.stderr)
-    session = replay(recording, progress=progress_callback(recording.path.name))
     try:
+        session = replay(recording, progress=progress_callback(recording.path.name))
         measures = analyze(session.collector.session_data(), recording.drill)
     except ANALYSIS_ERRORS as error:
         raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
@@ -142,12 +142,25 @@ def run_report(args: argparse.Namespace) -> int:
     if args.baseline is not None:
         baseline: Recording | None = read_recording(args.baseline)
         note = f"baseline: {args.baseline.name}"
-    else:
+    else:  # the baseline the library picks; one that cannot be used is a note, not the end
         entry, note = find_baseline(library, recording)
-        baseline = read_recording(entry.path) if entry is not None else None
+        baseline = None
+        if entry is not None:
+            try:
+                baseline = read_recording(entry.path)
+                print_problems(baseline, sys.stderr)
+            except RecordingError as error:
+                note = f"baseline {entry.path.name} could not be read ({error.problem})"
+    if baseline is not None:
+        try:
+            baseline_measures = analyze_with_progress(baseline, f"baseline {baseline.path.name}")
+        except CannotAnalyseError as error:
+            if args.baseline is not None:
+                raise
+            note, baseline = f"baseline {baseline.path.name} could not be analysed ({error})", None
     if baseline is not None:
         comparison = compare_results(
-            analyze_with_progress(baseline, f"baseline {baseline.path.name}"),
+            baseline_measures,
             measures,
             _load_mdc(args.mdc) if args.mdc else None,
             references=references,

@@ -152,6 +152,7 @@ def run_analyze(args: argparse.Namespace) -> int:
             failed += 1
             continue
         except ANALYSIS_ERRORS as error:
+            print_problems(read_recording(path))  # what was wrong with the file may explain it
             print(f"stabmon analyze: {path}: cannot analyse ({describe(error)})", file=sys.stderr)
             failed += 1
             continue
