@@ -246,14 +246,7 @@ class ReviewWindow(QMainWindow):
         rows = reviewed.comparison.rows if reviewed.comparison else ()
         self.comparison.setRowCount(len(rows))
         for row, r in enumerate(rows):
-            texts = (
-                r.info.name,
-                r.info.format(r.baseline),
-                r.info.format(r.retest),
-                r.change_text,
-                r.mdc_text,
-                r.verdict.value,
-            )
+            texts = r.cells
             tip = f"MDC95 from: {r.basis.value}" + (f" — {r.basis_note}" if r.basis_note else "")
             for col, text in enumerate(texts):
                 item = read_only_cell(text)

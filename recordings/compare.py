@@ -99,6 +99,18 @@ class ChangeRow:
         return Verdict.POSSIBLY_WORSE if tentative else Verdict.WORSE
 
     @property
+    def cells(self) -> tuple[str, str, str, str, str, str]:
+        """Measure, baseline, re-test, change, MDC95 and verdict as a table shows them."""
+        return (
+            self.info.name,
+            self.info.format(self.baseline),
+            self.info.format(self.retest),
+            self.change_text,
+            self.mdc_text,
+            self.verdict.value,
+        )
+
+    @property
     def mdc_text(self) -> str:
         """'≥ 2.1 °' for a lower bound, '32 s', or '—'."""
         if not math.isfinite(self.mdc95):

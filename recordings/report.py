@@ -170,18 +170,7 @@ def _details(
             Table(
                 "Change since the baseline",
                 ("measure", "baseline", "re-test", "change", "MDC95", "verdict", "MDC from"),
-                [
-                    (
-                        r.info.name,
-                        r.info.format(r.baseline),
-                        r.info.format(r.retest),
-                        r.change_text,
-                        r.mdc_text,
-                        r.verdict.value,
-                        r.basis.value + (f": {r.basis_note}" if r.basis_note else ""),
-                    )
-                    for r in judged
-                ],
+                [(*r.cells, r.basis.value + (f": {r.basis_note}" if r.basis_note else "")) for r in judged],
                 (0.22, 0.1, 0.1, 0.13, 0.09, 0.11, 0.25),
                 "comparison",
                 frozenset(k for k, r in enumerate(judged) if r.verdict in _WORSE),

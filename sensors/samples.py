@@ -102,6 +102,24 @@ class Frame:
     valid: np.ndarray
     rate_hz: float
 
+    @classmethod
+    def from_columns(
+        cls,
+        time_s: np.ndarray,
+        placements: tuple[Placement, ...],
+        columns: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+        rate_hz: float,
+    ) -> Frame:
+        """A frame from one (acc (n, 3), gyr (n, 3), valid (n,)) column per placement."""
+        return cls(
+            time_s=time_s,
+            placements=placements,
+            acc_m_s2=np.stack([c[0] for c in columns], axis=1),
+            gyr_rad_s=np.stack([c[1] for c in columns], axis=1),
+            valid=np.stack([c[2] for c in columns], axis=1),
+            rate_hz=rate_hz,
+        )
+
     def __post_init__(self) -> None:
         p = len(self.placements)
         time_s = _frozen("time_s", self.time_s, np.float64, ())

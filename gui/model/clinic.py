@@ -38,7 +38,6 @@ from sensors.ble.scan import DiscoveredSensor, scan
 from sensors.ble.virtual.fleet import attach_fleet, virtual_drill_source
 from sensors.ble.virtual.radio import VirtualRadio
 from sensors.events import Event, EventKind
-from sensors.health import health_warnings
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement
 from sensors.processing import SessionRunner, SessionSettings
@@ -575,8 +574,3 @@ async def _cancel_the_rest() -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def describe_health(health: dict[Placement, SensorHealth]) -> list[str]:
-    """Every plain-language warning for the sensors' current health."""
-    return [w for h in health.values() for w in health_warnings(h)]

@@ -181,11 +181,4 @@ class BatchSynchronizer:
             not_yet = grid > reached
             acc[not_yet], gyr[not_yet], valid[not_yet] = np.nan, np.nan, False
             columns.append((acc, gyr, valid))
-        return Frame(
-            time_s=grid,
-            placements=self.placements,
-            acc_m_s2=np.stack([c[0] for c in columns], axis=1),
-            gyr_rad_s=np.stack([c[1] for c in columns], axis=1),
-            valid=np.stack([c[2] for c in columns], axis=1),
-            rate_hz=rate,
-        )
+        return Frame.from_columns(grid, self.placements, columns, rate)

@@ -223,11 +223,4 @@ class Synchronizer:
         self._next_index = last_index + 1
         for buffer in self._buffers.values():
             buffer.trim_before(self._next_index / rate)
-        return Frame(
-            time_s=grid,
-            placements=self.placements,
-            acc_m_s2=np.stack([c[0] for c in columns], axis=1),
-            gyr_rad_s=np.stack([c[1] for c in columns], axis=1),
-            valid=np.stack([c[2] for c in columns], axis=1),
-            rate_hz=rate,
-        )
+        return Frame.from_columns(grid, self.placements, columns, rate)
