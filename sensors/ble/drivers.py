@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from bleak import BleakClient
 from bleak.backends.scanner import AdvertisementData
@@ -141,14 +142,34 @@ class DotDriver(Driver):
 
 
 class PolarDriver(Driver):
+    """Polar PMD: the sensor says what it streams (feature read) and which rates, resolutions and
+    ranges it offers (get settings); the driver starts ACC and GYRO at a rate both offer."""
+
     family = SensorFamily.POLAR_PMD
-    rates_hz = (26, 52, 104, 208, 416)
+    rates_hz = (26, 52, 104, 208, 416)  # the Verity Sense's; a sensor's own offer decides
+    #: Full-scale range wanted (G, °/s): the widest a stance-to-stumble session needs.
+    preferred_range: ClassVar[dict[pmd.MeasurementType, int]] = {
+        pmd.MeasurementType.ACC: 8,
+        pmd.MeasurementType.GYRO: 2000,
+    }
 
     def matches(self, name: str | None, advertisement: AdvertisementData) -> bool:
         return (name or "").startswith(("Polar Sense", "Polar H10"))
 
     async def start(self, client: BleakClient, rate_hz: float, on_notify: NotifyCallback) -> StreamDecoder:
-        rate = _closest(self.rates_hz, rate_hz)
+        kinds = tuple(self.preferred_range)
+        try:
+            features = pmd.Features.from_bytes(await client.read_gatt_char(pmd.CONTROL_POINT_UUID))
+        except DecodeError as error:
+            raise ConnectionFailedError(f"{client.address}: reading the PMD features: {error}") from None
+        missing = [kind.name for kind in kinds if kind not in features.measurements]
+        if missing:
+            offered = ", ".join(sorted(kind.name for kind in features.measurements)) or "nothing"
+            raise ConnectionFailedError(
+                f"{client.address}: this Polar sensor streams {offered} but no {' or '.join(missing)}; "
+                "stabmon needs an accelerometer and a gyroscope (a Polar H10 has no gyroscope: "
+                "use a Polar Verity Sense)"
+            )
         responses: asyncio.Queue[pmd.ControlResponse] = asyncio.Queue()
 
         def on_control(_: object, data: bytearray) -> None:
@@ -157,23 +178,34 @@ class PolarDriver(Driver):
             except DecodeError as error:
                 log.warning("%s: %s", client.address, error)
 
-        await client.start_notify(pmd.CONTROL_POINT_UUID, on_control)
-        await client.start_notify(pmd.DATA_UUID, lambda _, data: on_notify(pmd.DATA_UUID, data))
-        factors = {}
-        for kind, full_range in ((pmd.MeasurementType.ACC, 8), (pmd.MeasurementType.GYRO, 2000)):
-            # Rate, resolution and range (G, °/s), as the Polar SDK's start request gives them.
-            settings = {
-                pmd.Setting.SAMPLE_RATE: rate,
-                pmd.Setting.RESOLUTION: 16,
-                pmd.Setting.RANGE: full_range,
-            }
-            request = pmd.ControlRequest(pmd.OpCode.START, kind, settings)
-            await client.write_gatt_char(pmd.CONTROL_POINT_UUID, request.to_bytes(), response=True)
+        async def request(message: pmd.ControlRequest) -> pmd.ControlResponse:
+            await client.write_gatt_char(pmd.CONTROL_POINT_UUID, message.to_bytes(), response=True)
             response = await asyncio.wait_for(responses.get(), 5.0)
             if response.status not in (pmd.Status.SUCCESS, pmd.Status.ALREADY_IN_STATE):
                 raise ConnectionFailedError(
-                    f"{client.address}: starting {kind.name} refused ({response.status.name})"
+                    f"{client.address}: {message.op.name} {message.measurement.name} refused "
+                    f"({response.status.name})"
                 )
+            return response
+
+        await client.start_notify(pmd.CONTROL_POINT_UUID, on_control)
+        await client.start_notify(pmd.DATA_UUID, lambda _, data: on_notify(pmd.DATA_UUID, data))
+        offers = {}
+        for kind in kinds:
+            response = await request(pmd.ControlRequest(pmd.OpCode.GET_SETTINGS, kind))
+            try:
+                offers[kind] = response.settings
+            except DecodeError as error:
+                raise ConnectionFailedError(f"{client.address}: {kind.name} settings: {error}") from None
+        rate = _closest(_common_rates(offers, client.address), rate_hz)
+        factors = {}
+        for kind in kinds:
+            settings: dict[pmd.Setting, pmd.SettingValue] = {
+                pmd.Setting.SAMPLE_RATE: rate,
+                pmd.Setting.RESOLUTION: _pick(offers[kind], pmd.Setting.RESOLUTION, 16),
+                pmd.Setting.RANGE: _pick(offers[kind], pmd.Setting.RANGE, self.preferred_range[kind]),
+            }
+            response = await request(pmd.ControlRequest(pmd.OpCode.START, kind, settings))
             try:
                 factors[kind] = response.factor
             except DecodeError as error:
@@ -181,10 +213,33 @@ class PolarDriver(Driver):
         return PolarDecoder(rate, factors[pmd.MeasurementType.ACC], factors[pmd.MeasurementType.GYRO])
 
     async def stop(self, client: BleakClient) -> None:
-        for kind in (pmd.MeasurementType.ACC, pmd.MeasurementType.GYRO):
+        for kind in self.preferred_range:
             await client.write_gatt_char(
                 pmd.CONTROL_POINT_UUID, pmd.ControlRequest(pmd.OpCode.STOP, kind).to_bytes(), response=True
             )
+
+
+def _common_rates(
+    offers: dict[pmd.MeasurementType, dict[pmd.Setting, tuple[pmd.SettingValue, ...]]], address: str
+) -> tuple[int, ...]:
+    """The sample rates (Hz) every stream offers."""
+    common: set[int] | None = None
+    for kind, offer in offers.items():
+        rates = {int(r) for r in offer.get(pmd.Setting.SAMPLE_RATE, ()) if isinstance(r, int | float)}
+        if not rates:
+            raise ConnectionFailedError(f"{address}: {kind.name} offers no sample rate")
+        common = rates if common is None else common & rates
+    if not common:
+        raise ConnectionFailedError(f"{address}: ACC and GYRO offer no sample rate in common")
+    return tuple(sorted(common))
+
+
+def _pick(offer: dict[pmd.Setting, tuple[pmd.SettingValue, ...]], setting: pmd.Setting, wanted: int) -> int:
+    """`wanted` when offered, else the largest value offered (or `wanted` when none is listed)."""
+    values = [int(v) for v in offer.get(setting, ()) if isinstance(v, int | float)]
+    if not values or wanted in values:
+        return wanted
+    return max(values)
 
 
 class WitDriver(Driver):

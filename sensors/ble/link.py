@@ -251,8 +251,11 @@ class BleSource:
 
         decoder = await sensor.driver.start(sensor.client, self.settings.rate_hz, on_notify)
         if sensor.ingest is None:  # a reconnection keeps decoder and gate: counters stay continuous
+            # The rate the sensor was started at (a decoder that knows it), else the driver's guess.
             rates = sensor.driver.rates_hz
-            rate = _closest(rates, self.settings.rate_hz) if rates else self.settings.rate_hz
+            rate = getattr(decoder, "rate_hz", None) or (
+                _closest(rates, self.settings.rate_hz) if rates else self.settings.rate_hz
+            )
             sensor.ingest = SensorIngest(
                 sensor.placement,
                 decoder,

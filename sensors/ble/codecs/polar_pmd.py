@@ -8,7 +8,11 @@ unit-test vectors are fixtures in tests/sensors/ble/vectors/polar_pmd.py.
 Service FB005C80-02E7-F387-1CAD-8ACD2D8DF0C8, control point FB005C81-… (write, indicate),
 data FB005C82-… (notify). Little-endian.
 
-Control point requests: start `[0x02, type, settings…]`, each setting `[id, count = 1, value]`
+Reading the control point gives the features `[0x0F, bitmask…]` (PmdMeasurementType.fromByteArray):
+bit n % 8 of byte 1 + n // 8 is set when measurement type n can be streamed (the H10: ECG and ACC;
+the Verity Sense: PPG, ACC, PPI, GYRO, MAG). Control point requests: get settings `[0x01, type]`
+(the response lists every value the sensor offers per setting), start `[0x02, type, settings…]`,
+each setting `[id, count = 1, value]`
 (value sizes per PmdSetting.typeToFieldSize: rate, resolution, range u16; range in milli-units
 i32; channels u8; factor f32; security 16 bytes); stop `[0x03, type]`. Responses `[0xF0, op, type,
 status, more, parameters…]`; a started stream reports its sample factor as setting 5 (f32).
@@ -152,9 +156,35 @@ def parse_settings(
     return settings
 
 
+FEATURES_MARKER = 0x0F
+
+
+@dataclass(frozen=True)
+class Features:
+    """What the control point reads back: the measurement types the sensor can stream."""
+
+    measurements: frozenset[MeasurementType]
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray) -> Features:
+        if len(data) < 2 or data[0] != FEATURES_MARKER:
+            raise DecodeError(PROTOCOL, "a feature read must start 0x0F and carry a bitmask", data)
+        found = set()
+        for kind in MeasurementType:
+            byte = 1 + kind // 8
+            if byte < len(data) and data[byte] >> (kind % 8) & 1:
+                found.add(kind)
+        return cls(frozenset(found))
+
+    def to_bytes(self) -> bytes:
+        mask = sum(1 << kind for kind in self.measurements)
+        return bytes([FEATURES_MARKER]) + mask.to_bytes(2, "little")
+
+
 @dataclass(frozen=True)
 class ControlRequest:
-    """A control-point write: START with one value per setting, or STOP (settings empty)."""
+    """A control-point write: START with one value per setting, or GET_SETTINGS / STOP (settings
+    empty)."""
 
     op: OpCode
     measurement: MeasurementType
@@ -168,8 +198,8 @@ class ControlRequest:
             op, measurement = OpCode(data[0]), MeasurementType(data[1] & MEASUREMENT_TYPE_MASK)
         except ValueError as error:
             raise DecodeError(PROTOCOL, f"bad control request: {error}", data) from None
-        if op is OpCode.STOP and len(data) != 2:
-            raise DecodeError(PROTOCOL, "STOP takes 2 bytes", data)
+        if op in (OpCode.STOP, OpCode.GET_SETTINGS) and len(data) != 2:
+            raise DecodeError(PROTOCOL, f"{op.name} takes 2 bytes", data)
         settings = parse_settings(bytes(data[2:]), data)
         if any(len(values) != 1 for values in settings.values()):
             raise DecodeError(PROTOCOL, "a request gives exactly one value per setting", data)

@@ -27,6 +27,39 @@ ACC_FACTOR = float(np.float32(2.44e-4))
 GYRO_FACTOR = float(np.float32(2000.0 / 32768.0))
 ACC_FRAME_BYTE = 0x80
 SUPPORTED_RATES_HZ = (26, 52, 104, 208, 416)
+#: What a Verity Sense reads back as its features, and offers per stream (rate Hz, resolution
+#: bits, range G or °/s).
+VERITY_STREAMS = frozenset(
+    {
+        pmd.MeasurementType.PPG,
+        pmd.MeasurementType.ACC,
+        pmd.MeasurementType.PPI,
+        pmd.MeasurementType.GYRO,
+        pmd.MeasurementType.MAG,
+    }
+)
+VERITY_OFFERS: dict[pmd.MeasurementType, dict[pmd.Setting, tuple[int, ...]]] = {
+    pmd.MeasurementType.ACC: {
+        pmd.Setting.SAMPLE_RATE: SUPPORTED_RATES_HZ,
+        pmd.Setting.RESOLUTION: (16,),
+        pmd.Setting.RANGE: (2, 4, 8, 16),
+    },
+    pmd.MeasurementType.GYRO: {
+        pmd.Setting.SAMPLE_RATE: SUPPORTED_RATES_HZ,
+        pmd.Setting.RESOLUTION: (16,),
+        pmd.Setting.RANGE: (250, 500, 1000, 2000),
+    },
+}
+#: A Polar H10 (documentation/products/PolarH10.md of the Polar BLE SDK): ECG and ACC only, ACC at
+#: 25/50/100/200 Hz, ±2/4/8 G. No gyroscope.
+H10_STREAMS = frozenset({pmd.MeasurementType.ECG, pmd.MeasurementType.ACC})
+H10_OFFERS: dict[pmd.MeasurementType, dict[pmd.Setting, tuple[int, ...]]] = {
+    pmd.MeasurementType.ACC: {
+        pmd.Setting.SAMPLE_RATE: (25, 50, 100, 200),
+        pmd.Setting.RESOLUTION: (16,),
+        pmd.Setting.RANGE: (2, 4, 8),
+    },
+}
 #: The virtual sensor's clock was set to this Polar time (ns since 2000) when it started.
 CLOCK_BASE_NS = pmd.polar_time_ns(1_795_000_000.0)
 
@@ -38,6 +71,9 @@ class PolarVirtualSensor(VirtualSensor):
 
     #: 0x80 (int16 counts × factor) or 0x81 (float32 °/s, factor 1).
     gyro_frame_byte = 0x80
+    #: What the sensor can stream (its feature read) and what it offers per stream.
+    streams: frozenset[pmd.MeasurementType] = VERITY_STREAMS
+    offers: dict[pmd.MeasurementType, dict[pmd.Setting, tuple[int, ...]]] = VERITY_OFFERS
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -54,7 +90,7 @@ class PolarVirtualSensor(VirtualSensor):
             | Characteristic.Properties.INDICATE
             | Characteristic.Properties.READ,
             Characteristic.READABLE | Characteristic.WRITEABLE,
-            gatt_value(read=lambda c: bytes([0x0F, 0x00]), write=self._on_control),
+            gatt_value(read=lambda c: pmd.Features(self.streams).to_bytes(), write=self._on_control),
         )
 
     @property
@@ -84,19 +120,31 @@ class PolarVirtualSensor(VirtualSensor):
             request = pmd.ControlRequest.from_bytes(value)
         except DecodeError:
             return
-        status, settings = pmd.Status.SUCCESS, {}
-        if request.op is pmd.OpCode.START and request.measurement in (
-            pmd.MeasurementType.ACC,
-            pmd.MeasurementType.GYRO,
-        ):
+        status, settings = pmd.Status.SUCCESS, b""
+        offer = self.offers.get(request.measurement)
+        if request.op is pmd.OpCode.GET_SETTINGS:
+            if offer is None:
+                status = pmd.Status.NOT_SUPPORTED
+            else:
+                settings = b"".join(
+                    bytes([setting, len(values)]) + b"".join(v.to_bytes(2, "little") for v in values)
+                    for setting, values in offer.items()
+                )
+        elif request.op is pmd.OpCode.START and offer is not None:
             rate = request.settings.get(pmd.Setting.SAMPLE_RATE, 52)
-            if rate not in SUPPORTED_RATES_HZ or (self.started and rate not in self.started.values()):
-                status = pmd.Status.INVALID_PARAMETER
+            rates = offer[pmd.Setting.SAMPLE_RATE]
+            if rate not in rates or (self.started and rate not in self.started.values()):
+                status = pmd.Status.INVALID_SAMPLE_RATE
             elif request.measurement in self.started:
                 status = pmd.Status.ALREADY_IN_STATE
             else:
                 self.started[request.measurement] = rate
-                settings = {pmd.Setting.FACTOR: self._factor(request.measurement)}
+                factor: dict[pmd.Setting, pmd.SettingValue] = {
+                    pmd.Setting.FACTOR: self._factor(request.measurement)
+                }
+                settings = pmd.ControlResponse.with_settings(
+                    request.op, request.measurement, status, factor
+                ).parameters
                 if len(self.started) == 2:
                     self._held_gyro = None
                     self.start_streaming(rate)
@@ -105,7 +153,7 @@ class PolarVirtualSensor(VirtualSensor):
             self.stop_streaming()
         else:
             status = pmd.Status.NOT_SUPPORTED
-        response = pmd.ControlResponse.with_settings(request.op, request.measurement, status, settings)
+        response = pmd.ControlResponse(request.op, request.measurement, status, settings)
         if self.device is not None:
             asyncio.get_running_loop().create_task(
                 self.device.indicate_subscriber(connection, self.control, response.to_bytes())
