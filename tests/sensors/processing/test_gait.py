@@ -159,9 +159,10 @@ def _mobgap_example_folders() -> dict[tuple[str, str], Path]:
 def test_contacts_and_cadence_hold_on_mobgaps_other_participants():
     """HA002 and MS001: unseen when session 2 built the detector; session 3's two rules were
     chosen with them in view (RESULTS.md). Their daily-activity bouts list some contacts without
-    a time (turns); the scoring drops those (mobgap's loaders do too). Session 2's detector found 26 contacts too many on MS001 (F1 0.81) with cadence +19.7
-    steps/min, where mobgap's detectors reach F1 0.80–0.86 and −0.2 to +9.3. Measured now: MS001
-    F1 0.85, step count −1 against all contacts, cadence +2.2; HA002 F1 0.78 (mobgap 0.65–0.75)."""
+    a time (turns); the scoring drops those (mobgap's loaders do too). Session 2's detector found
+    26 contacts too many on MS001 (F1 0.81) with cadence +19.7 steps/min, where mobgap's
+    detectors reach F1 0.80–0.86 and −0.2 to +9.3. Measured now: MS001 F1 0.85, step count −1
+    against all contacts, cadence +2.2; HA002 F1 0.78 (mobgap 0.65–0.75)."""
     folders = _mobgap_example_folders()
     bench = _benchmark()
     rows: dict[tuple[str, str], list[dict]] = {}
