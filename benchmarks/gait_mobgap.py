@@ -18,6 +18,9 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
 - Cadence of a bout from the algorithm's contacts in it: stabmon's robust cadence
   (step_parameters.py), mobgap's CadFromIc on the bout (mean of its per-second values); against
   the INDIP bout cadence. Step-count error: contacts counted in the bout − reference contacts.
+  The INDIP lists some contacts without a time (NaN, in turns and shuffles): mobgap's loaders
+  drop them, and so does the scoring here (a detection there counts as extra), but their number
+  is reported ("untimed_reference_contacts") with the step-count error against all contacts.
   "reference_contacts" feeds the reference's own contacts to stabmon's cadence: the INDIP bout
   cadence (a mean of per-stride values over strides it kept) differs from any cadence of its
   contacts where it left steps out (turns), and that row shows by how much.
@@ -25,8 +28,9 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
   against the INDIP bout means (AverageStrideLength, WalkingSpeed).
 
 Usage: python benchmarks/gait_mobgap.py DIR [DIR ...] [--margin-s 0.5] [--stabmon-only]
-Prints one JSON object: per trial and pooled per test, per algorithm. mobgap is needed only for
-its algorithms: `pip install -e '.[bench]'`.
+Prints one JSON object: per trial, per participant and test, and pooled per test, per algorithm.
+mobgap is needed only for its algorithms: `pip install -e '.[bench]'`. Its example participants
+are found with `mobgap.data.get_all_lab_example_data_paths()`.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.io
@@ -63,6 +68,7 @@ class Bout:
     stride_length_m: float
     speed_m_s: float
     turning: bool
+    untimed: int = 0  # contacts the reference lists without a time (NaN: turns, shuffles)
 
 
 @dataclass(frozen=True)
@@ -81,9 +87,9 @@ def _float(x: object) -> float:
     return float(value) if value.size == 1 else float("nan")
 
 
-def _bout(wb: object, rate: float) -> Bout:
+def _bout(wb: Any, rate: float) -> Bout:  # a MATLAB struct from scipy.io.loadmat
     start, end = round(float(wb.Start) * rate) - 1, round(float(wb.End) * rate)
-    times = np.atleast_1d(np.asarray(wb.InitialContact_Event, dtype=float))
+    times = np.atleast_1d(np.asarray(wb.InitialContact_Event, dtype=np.float64))
     sides = np.array([str(x).lower() for x in np.atleast_1d(wb.InitialContact_LeftRight)])
     ok = np.isfinite(times)
     samples = np.round(times[ok] * rate).astype(int) - 1
@@ -98,6 +104,7 @@ def _bout(wb: object, rate: float) -> Bout:
         stride_length_m=_float(wb.AverageStrideLength),
         speed_m_s=_float(wb.WalkingSpeed),
         turning=bool(_float(wb.Turning_Flag) == 1),
+        untimed=int((~ok).sum()),
     )
 
 
@@ -159,6 +166,7 @@ def score_bout(detected: np.ndarray, bout: Bout, rate: float) -> dict:
     counted = np.array([i in paired or inside[i] for i in range(len(detected))], dtype=bool)
     return {
         "reference": len(ref),
+        "untimed": bout.untimed,
         "detected": int(counted.sum()),
         "paired": len(pairs),
         "within_50ms": len(mutual_nearest_pairs(detected, ref, 0.05 * rate)),
@@ -217,6 +225,7 @@ def _summary(rows: list[dict]) -> dict:
     ref = sum(r["reference"] for r in rows)
     det = sum(r["detected"] for r in rows)
     paired = sum(r["paired"] for r in rows)
+    untimed = sum(r["untimed"] for r in rows)
     lags = [x for r in rows for x in r["lags_s"]]
     cad = np.array([r["cadence_error"] for r in rows], dtype=float)
     out = {
@@ -230,6 +239,8 @@ def _summary(rows: list[dict]) -> dict:
         "cadence_bias_steps_per_min": round(float(np.nanmean(cad)), 2),
         "cadence_mae_steps_per_min": round(float(np.nanmean(np.abs(cad))), 2),
         "step_count_error": det - ref,
+        "untimed_reference_contacts": untimed,
+        "step_count_error_with_untimed": det - ref - untimed,
     }
     for key in ("stride_length_error_m", "speed_error_m_s", "side_agreement"):
         values = np.array([r[key] for r in rows if key in r], dtype=float)
@@ -290,16 +301,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     per_trial: dict[str, dict] = {}
     pooled: dict[str, dict[str, list[dict]]] = {}
+    per_participant: dict[str, dict[str, dict[str, list[dict]]]] = {}
     for folder in args.folders:
         for trial in load_participant(folder):
             rows = evaluate_trial(trial, args.margin_s, with_mobgap=not args.stabmon_only)
             per_trial[trial.name] = {name: _summary(r) for name, r in rows.items()}
+            participant = per_participant.setdefault(trial.name.rsplit("/", 2)[0], {})
             for name, r in rows.items():
                 pooled.setdefault(trial.test, {}).setdefault(name, []).extend(r)
+                participant.setdefault(trial.test, {}).setdefault(name, []).extend(r)
     result = {
         "margin_s": args.margin_s,
         "reference": "INDIP ContinuousWalkingPeriod; contacts at round(t*rate)-1 (mobgap convention)",
         "per_trial": per_trial,
+        "per_participant_per_test": {
+            who: {test: {n: _summary(r) for n, r in algs.items()} for test, algs in tests.items()}
+            for who, tests in per_participant.items()
+        },
         "pooled_per_test": {test: {n: _summary(r) for n, r in algs.items()} for test, algs in pooled.items()},
     }
     json.dump(result, sys.stdout, indent=1)

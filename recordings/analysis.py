@@ -10,6 +10,7 @@ more slowly, and stays as the reference the batched path is tested against.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,8 @@ from typing import Any
 from recordings.errors import NotARecordingError
 from recordings.reader import Recording, read_recording
 from recordings.replay import ReplaySource, open_recorded_stream, recorded_stream, replay_health
-from sensors.processing.analysis import AnalysisResult, analyze, drill_family
+from recordings.subjects import SubjectError, subject_beside
+from sensors.processing.analysis import AnalysisResult, SessionData, analyze, drill_family
 from sensors.processing.angles import AngleDefinition
 from sensors.processing.batch_session import RecordedStream, run_batched
 from sensors.processing.collector import SessionCollector
@@ -159,11 +161,22 @@ def replay_streamed(
     return ReplayedSession(recording, collector, report)
 
 
+def with_subject_settings(data: SessionData, recording: Recording) -> SessionData:
+    """The session's data with the subject's settings stored beside the recording (the pelvic
+    sensor's height for stride length and gait speed); a damaged subject file is logged and left out."""
+    try:
+        height = subject_beside(recording.path, recording.subject_id).sensor_height
+    except SubjectError as error:
+        logging.getLogger(__name__).warning("%s; analysed without the subject's settings", error)
+        return data
+    return replace(data, sensor_height_m=height) if height is not None else data
+
+
 def analyze_recording(recording: Recording, progress: ProgressCallback | None = None) -> AnalysisResult:
     """The drill's measures table for a recording (ProcessingError when it cannot be analysed,
-    e.g. it never calibrated)."""
+    e.g. it never calibrated), with the subject's settings stored beside it."""
     session = replay(recording, progress=progress, running_measures=False)
-    return analyze(session.collector.session_data(), recording.drill)
+    return analyze(with_subject_settings(session.collector.session_data(), recording), recording.drill)
 
 
 #: The frame and angle arrays each analysis family reads (sensors.processing.analysis); a replay
@@ -193,7 +206,7 @@ def analyze_file(
         if replays_block_by_block(recording):
             full = read_recording(path)
             session = replay_streamed(full, progress=progress)
-            return full, analyze(session.collector.session_data(), full.drill)
+            return full, analyze(with_subject_settings(session.collector.session_data(), full), full.drill)
         try:
             keep = ANALYSIS_READS.get(drill_family(recording.drill))
         except ProcessingError:
@@ -202,4 +215,5 @@ def analyze_file(
             session = _replay(recording, stream, SessionCollector(keep), [], progress, running_measures=False)
         except (OSError, RuntimeError) as error:  # h5py on damaged chunks read a window at a time
             raise NotARecordingError(recording.path, f"raw data cannot be read ({error})") from None
-    return recording, analyze(session.collector.session_data(), recording.drill)
+    data = with_subject_settings(session.collector.session_data(), recording)
+    return recording, analyze(data, recording.drill)

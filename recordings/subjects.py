@@ -1,7 +1,9 @@
 """What is kept about a subject beside the recordings: optional pseudonymous demographics (age
-band, sex) and, per visit, patient-reported outcomes (pain now 0–10 and an Oswestry Disability
-Index or Roland-Morris total). Stored as `<data dir>/sub-<id>/subject.json`; never a name or a
-birth date."""
+band, sex), the pelvic sensor's height above the floor when standing (the leg length of the
+inverted-pendulum step length, gait_speed.py; Mobilise-D's `SensorHeight`) and, per visit,
+patient-reported outcomes (pain now 0–10 and an Oswestry Disability Index or Roland-Morris
+total). Stored as `<data dir>/sub-<id>/subject.json`, beside the subject's recordings; never a
+name or a birth date."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ QUESTIONNAIRES: dict[str, tuple[str, float, float, str]] = {
     "RMDQ": ("Roland-Morris Disability Questionnaire", 0.0, 24.0, "points"),
 }
 FILE_NAME = "subject.json"
+#: Plausible heights of a pelvic (S1/S2) sensor above the floor, standing, m.
+SENSOR_HEIGHT_RANGE_M = (0.3, 2.0)
 
 
 class SubjectError(ValueError):
@@ -79,11 +83,31 @@ class Visit:
         return ", ".join(parts) or "no patient-reported outcomes"
 
 
+def check_sensor_height(metres: float) -> float:
+    """The pelvic sensor's height, m, or SubjectError (e.g. centimetres given as metres)."""
+    low, high = SENSOR_HEIGHT_RANGE_M
+    if not (math.isfinite(metres) and low < metres < high):
+        raise SubjectError(f"pelvic sensor height must be {low:g}–{high:g} m (standing), got {metres:g}")
+    return float(metres)
+
+
 @dataclass(frozen=True)
 class Subject:
+    """sensor_height_m: pelvic sensor above the floor, standing, m (NaN: not measured)."""
+
     subject_id: str
     demographics: Demographics = field(default_factory=Demographics)
     visits: tuple[Visit, ...] = ()
+    sensor_height_m: float = math.nan
+
+    def __post_init__(self) -> None:
+        if not math.isnan(self.sensor_height_m):
+            check_sensor_height(self.sensor_height_m)
+
+    @property
+    def sensor_height(self) -> float | None:
+        """The sensor height, m, for the analysis (None when not measured)."""
+        return None if math.isnan(self.sensor_height_m) else self.sensor_height_m
 
     def visit_on(self, day: date) -> Visit | None:
         return next((v for v in self.visits if v.day == day), None)
@@ -112,7 +136,9 @@ def load_subject(data_dir: Path, subject_id: str) -> Subject:
             )
             for v in data.get("visits", [])
         )
-        return Subject(subject_id, Demographics(**data.get("demographics", {})), visits)
+        height = data.get("sensor_height_m")
+        sensor_height = math.nan if height is None else float(height)
+        return Subject(subject_id, Demographics(**data.get("demographics", {})), visits, sensor_height)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise SubjectError(f"{path}: cannot read subject data ({error})") from None
 
@@ -130,8 +156,14 @@ def save_subject(data_dir: Path, subject: Subject) -> Path:
         }
         for v in sorted(subject.visits, key=lambda v: v.day)
     ]
+    height = subject.sensor_height
     text = json.dumps(
-        {"subject_id": subject.subject_id, "demographics": asdict(subject.demographics), "visits": visits},
+        {
+            "subject_id": subject.subject_id,
+            "demographics": asdict(subject.demographics),
+            "sensor_height_m": height,
+            "visits": visits,
+        },
         indent=2,
     )
     tmp = path.with_suffix(".tmp")
@@ -153,3 +185,20 @@ def set_demographics(data_dir: Path, subject_id: str, demographics: Demographics
     subject = replace(load_subject(data_dir, subject_id), demographics=demographics)
     save_subject(data_dir, subject)
     return subject
+
+
+def set_sensor_height(data_dir: Path, subject_id: str, metres: float) -> Subject:
+    """Store the pelvic sensor's standing height, m, with the subject."""
+    subject = replace(load_subject(data_dir, subject_id), sensor_height_m=check_sensor_height(metres))
+    save_subject(data_dir, subject)
+    return subject
+
+
+def subject_beside(recording_path: Path, subject_id: str) -> Subject:
+    """The subject stored beside a recording in the library layout
+    (`<data dir>/sub-<id>/<file>.h5` next to `sub-<id>/subject.json`); empty when the file lies
+    elsewhere or nothing was stored."""
+    folder = Path(recording_path).parent
+    if folder.name != f"sub-{check_subject_id(subject_id)}":
+        return Subject(subject_id)
+    return load_subject(folder.parent, subject_id)

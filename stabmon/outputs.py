@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gui.model.settings import default_settings_path, load_settings
 from recordings import read_recording
-from recordings.analysis import ReplayedSession, replay
+from recordings.analysis import ReplayedSession, replay, with_subject_settings
 from recordings.compare import SessionFacts, compare_results, find_baseline, library_for
 from recordings.errors import RecordingError
 from recordings.export_bids import DatasetInfo, export_bids
@@ -105,7 +105,8 @@ def _export_one(
     if kind == "bids":
         return export_bids(recording, session.collector, out, info)
     try:
-        measures: AnalysisResult | None = analyze(session.collector.session_data(), recording.drill)
+        data = with_subject_settings(session.collector.session_data(), recording)
+        measures: AnalysisResult | None = analyze(data, recording.drill)
     except ANALYSIS_ERRORS as error:
         print(f"  {recording.path.name}: no measures ({describe(error)})")
         measures = None
@@ -132,7 +133,8 @@ def run_report(args: argparse.Namespace) -> int:
     print_problems(recording, sys.stderr)
     try:
         session = replay(recording, progress=progress_callback(recording.path.name))
-        measures = analyze(session.collector.session_data(), recording.drill)
+        data = with_subject_settings(session.collector.session_data(), recording)
+        measures = analyze(data, recording.drill)
     except ANALYSIS_ERRORS as error:
         raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
     library = library_for(recording, args.data_dir)

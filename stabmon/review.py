@@ -36,6 +36,7 @@ from recordings.subjects import (
     load_subject,
     record_visit,
     set_demographics,
+    set_sensor_height,
 )
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.errors import ProcessingError
@@ -73,11 +74,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     subject = commands.add_parser(
         "subject",
-        help="a subject's optional demographics (age band, sex) and a visit's pain and ODI/RMDQ total",
+        help="a subject's optional demographics (age band, sex), pelvic sensor height and a visit's pain "
+        "and ODI/RMDQ total",
     )
     subject.add_argument("subject_id", metavar="SUBJECT")
     subject.add_argument("--age-band", choices=AGE_BANDS)
     subject.add_argument("--sex", choices=SEXES)
+    subject.add_argument(
+        "--sensor-height",
+        type=float,
+        metavar="M",
+        help="pelvic sensor's height above the floor standing, metres (stride length and gait speed)",
+    )
     subject.add_argument("--pain", type=float, help="pain now, 0–10")
     scores = subject.add_mutually_exclusive_group()
     scores.add_argument("--odi", type=float, help="Oswestry Disability Index total, 0–100 %%")
@@ -259,6 +267,8 @@ def run_subject(args: argparse.Namespace) -> int:
         set_demographics(
             root, args.subject_id, Demographics(args.age_band or current.age_band, args.sex or current.sex)
         )
+    if args.sensor_height is not None:
+        set_sensor_height(root, args.subject_id, args.sensor_height)
     if args.pain is not None or args.odi is not None or args.rmdq is not None:
         questionnaire, score = ("ODI", args.odi) if args.odi is not None else ("RMDQ", args.rmdq)
         visit = Visit(
@@ -270,6 +280,8 @@ def run_subject(args: argparse.Namespace) -> int:
         record_visit(root, args.subject_id, visit)
     stored = load_subject(root, args.subject_id)
     print(f"Subject {stored.subject_id}: {stored.demographics.label}")
+    if stored.sensor_height is not None:
+        print(f"  pelvic sensor height {stored.sensor_height:.3f} m")
     for v in stored.visits:
         print(f"  {v.day:%Y-%m-%d}  {v.describe()}")
     return 0

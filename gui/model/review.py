@@ -10,7 +10,7 @@ import numpy as np
 
 from gui.model.live import angle_rows
 from recordings import read_recording
-from recordings.analysis import ReplayedSession, analyze_recording, replay
+from recordings.analysis import ReplayedSession, analyze_recording, replay, with_subject_settings
 from recordings.compare import Comparison, SessionFacts, compare_results, find_baseline, library_for
 from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
@@ -46,7 +46,8 @@ def review(path: Path, data_dir: Path | None = None) -> ReviewedRecording:
     rows = angle_rows(AngleBlock.concatenate(blocks)) if blocks else np.zeros((0, 8))
     measures, problem = None, ""
     try:
-        measures = analyze(session.collector.session_data(), recording.drill)
+        data = with_subject_settings(session.collector.session_data(), recording)
+        measures = analyze(data, recording.drill)
     except ProcessingError as error:
         problem = str(error)
     comparison = None

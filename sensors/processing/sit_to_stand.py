@@ -6,7 +6,8 @@ half a second apart) is a candidate. Its flexion phase runs from the start of fo
 peak flexion, its extension phase from peak flexion to the end of backward rotation (start and
 end by the `onset_velocity_deg_s` rule of `movement.py`, on the trunk angle low-passed at
 `lowpass_hz`, the usual cut-off for trunk kinematics, Winter 2009). The pelvis tells what the
-lean was, from its earth-vertical acceleration from the lean's start to the next lean's, low-passed at
+lean was, from its earth-vertical acceleration from the lean's start (the earlier of the velocity
+rule's and the most upright point since the previous lean) to the next lean's, low-passed at
 `pelvis_lowpass_hz` (the push and braking of a rise lasting half a second or more lie below
 it, the jolt of landing on the seat above): an upward push before the braking is a rise, a fall
 before the landing a sit-down, peaks too small to move the pelvis by `min_rise_m` in that time
@@ -15,11 +16,16 @@ order of the peaks needs no integration, so the drift of a brisk series, where t
 stands still, does not matter. `pelvis_rise_m` (acceleration integrated twice over the lean,
 velocity zero at both ends) holds only when the person pauses seated and standing.
 
-- Seat-off: the peak forward angular velocity of the trunk while it leans forward (from its most
-  upright since the previous lean to peak flexion). Lift-off starts
-  the momentum-transfer phase, in which the hip extensors brake the trunk's forward rotation
-  (Schenkman et al. 1990, Phys Ther 70:638), so the trunk's forward rotation is fastest at
-  seat-off; peak flexion follows it by 0.1–0.3 s.
+- Seat-off: the peak forward angular velocity of the trunk's first forward rotation from upright
+  (from its most upright since the previous lean, on the trunk angle low-passed at
+  `lean_lowpass_hz`, to its first flexion maximum it falls back from by a third of
+  `min_flexion_deg`); of two surges the first that comes within `seat_off_peak_fraction` of the
+  fastest. Lift-off starts the momentum-transfer phase, in which the hip extensors brake the
+  trunk's forward rotation (Schenkman et al. 1990, Phys Ther 70:638), so the trunk's forward
+  rotation is fastest at seat-off; peak flexion follows it by 0.1–0.3 s. A sensor swinging on its
+  strap (30° in 0.1 s, 450 °/s, against the 100–150 °/s of a lean) makes a second, faster
+  "rotation" after the flexion maximum: it is not the lean's, and the 2 Hz trace does not take
+  its trough for the lean's start.
 - Seat-on (sitting down): peak flexion of the sit-down lean: once the seat takes the weight the
   trunk no longer needs to lean over the feet and comes back.
 - Five-times sit-to-stand time: start of the first rise's forward lean to the fifth seat-on after
@@ -28,6 +34,7 @@ velocity zero at both ends) holds only when the person pauses seated and standin
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 
@@ -48,6 +55,8 @@ class SitToStandSettings:
     min_rise_m: float = 0.15
     min_separation_s: float = 0.5
     lowpass_hz: float = 6.0
+    lean_lowpass_hz: float = 2.0  # where a lean starts: most upright on the trunk angle below this
+    seat_off_peak_fraction: float = 0.8  # seat-off: the first forward-velocity surge this near its peak
     pelvis_lowpass_hz: float = 2.0
 
 
@@ -124,6 +133,20 @@ def _direction(vertical_acc: np.ndarray, duration_s: float, min_rise_m: float) -
     return 1 if top < bottom else -1
 
 
+def _seat_off(
+    trunk: np.ndarray, velocity: np.ndarray, upright: int, peak: int, end: int, s: SitToStandSettings
+) -> int:
+    """Index of the peak forward angular velocity of the trunk's first forward rotation from
+    upright: up to its first flexion maximum that the trunk falls back from by a third of
+    `min_flexion_deg` (or to the lean's peak)."""
+    top = max(peak, end)
+    maxima, _ = signal.find_peaks(np.nan_to_num(trunk[upright : top + 1]), prominence=s.min_flexion_deg / 3.0)
+    stop = upright + int(maxima[0]) if len(maxima) else peak
+    forward = np.nan_to_num(velocity[upright : stop + 1])
+    surges, _ = signal.find_peaks(forward, height=s.seat_off_peak_fraction * np.max(forward))
+    return upright + (int(surges[0]) if len(surges) else int(np.argmax(forward)))
+
+
 def sit_to_stand_series(
     time_s: np.ndarray,
     trunk_sagittal_deg: np.ndarray,
@@ -143,6 +166,7 @@ def sit_to_stand_series(
     velocity = np.gradient(trunk, t)
     pelvis = lowpass_zero_phase(vertical, LowPassSettings(rate, min(s.pelvis_lowpass_hz, 0.45 * rate)))
     baseline = np.nanpercentile(trunk, 10)
+    lean = lowpass_zero_phase(raw, LowPassSettings(rate, min(s.lean_lowpass_hz, 0.45 * rate)))
     peaks, _ = signal.find_peaks(
         np.nan_to_num(trunk, nan=baseline),
         height=baseline + s.min_flexion_deg,
@@ -150,21 +174,23 @@ def sit_to_stand_series(
     )
     limit = s.onset_velocity_deg_s
     starts = [movement_start(velocity, peak, limit) for peak in peaks]
+    # Each lean starts where the trunk was most upright since the previous lean (on the lean
+    # trace: a swing of the sensor, or a pause or wobble on the way, is not the lean's start).
+    uprights = [a + int(np.argmin(lean[a : b + 1])) for a, b in itertools.pairwise([0, *peaks])]
     rises, sit_downs = [], []
-    for k, (peak, start) in enumerate(zip(peaks, starts, strict=True)):
+    for k, (peak, start, upright) in enumerate(zip(peaks, starts, uprights, strict=True)):
         end = movement_end(-velocity, peak, limit)
         movement = slice(start, end + 1)
         # The pelvis may still move after the trunk stops: judge up or down until the next lean.
-        until = max(end, starts[k + 1] if k + 1 < len(peaks) else end + (end - start))
-        stretch = slice(start, min(until, len(t) - 1) + 1)
+        # The velocity rule's start may be later (a wobble); before the first lean lies whatever
+        # came before the test.
+        first = min(start, upright) if k else start
+        until = max(end, uprights[k + 1] if k + 1 < len(peaks) else end + (end - start))
+        stretch = slice(first, min(until, len(t) - 1) + 1)
         if end <= peak or not np.isfinite(pelvis[stretch]).all() or not np.isfinite(trunk[movement]).all():
             continue
-        direction = _direction(pelvis[stretch], float(t[stretch][-1] - t[start]), s.min_rise_m)
+        direction = _direction(pelvis[stretch], float(t[stretch][-1] - t[first]), s.min_rise_m)
         rise = vertical_displacement(t[movement], vertical[movement])
-        # The lean itself starts where the trunk was most upright since the previous lean: a
-        # wobble on the way down can stop the velocity rule's start short of it.
-        previous = peaks[k - 1] if k else 0
-        lean = previous + int(np.argmin(trunk[previous : peak + 1]))
         if direction < 0:
             sit_downs.append(StandToSit(float(t[start]), float(t[peak]), float(t[end]), -rise))
         if direction <= 0:
@@ -180,7 +206,7 @@ def sit_to_stand_series(
                 flexion_peak_velocity_deg_s=float(np.max(velocity[start : peak + 1])),
                 extension_peak_velocity_deg_s=float(-np.min(velocity[peak : end + 1])),
                 pelvis_rise_m=rise,
-                seat_off_s=float(t[lean + int(np.argmax(velocity[lean : peak + 1]))]),
+                seat_off_s=float(t[_seat_off(trunk, velocity, upright, peak, end, s)]),
             )
         )
     return SitToStandSeries(tuple(rises), tuple(sit_downs))

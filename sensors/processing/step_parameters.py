@@ -5,10 +5,13 @@ then moves cadence by several steps/min. Step values are cleaned with the Hampel
 Mobilise-D's cadence and stride-length algorithms use (mobgap `CadFromIc`, `SlZijlstra`;
 Micó-Amigo et al. 2023, J NeuroEng Rehabil 20:78): a value further than `n_sigma` × 1.4826 MAD
 from the median of its ±`half_window` neighbours (Hampel 1974) is replaced by that median. The bout
-value is the mean of the cleaned step values (cadence: 60 / mean step time, i.e. steps over time).
-mobgap then averages per second and inverts per second; on bouts that end in a slow last step
-that weights the slow second as much as a whole stretch of walking, so stabmon keeps the plain
-time average.
+value is the mean of the cleaned step values.
+
+Cadence is the INDIP reference's bout cadence rebuilt from contacts: the mean of the per-stride
+cadences 120 / (t[i+2] − t[i]), Hampel-filtered over ±`cadence_half_window` strides. An extra or
+missed contact spoils three (or two) consecutive strides, so that window is ±3 strides, not ±2.
+(mobgap's `CadFromIc` averages per second instead; on bouts that end in a slow last step that
+weights the slow second as much as a whole stretch of walking.)
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ _MAD_TO_SD = 1.4826
 class RobustStepSettings:
     half_window: int = 2
     n_sigma: float = 3.0
+    cadence_half_window: int = 3  # strides
 
 
 def hampel(values: np.ndarray, half_window: int = 2, n_sigma: float = 3.0) -> np.ndarray:
@@ -54,6 +58,12 @@ def robust_mean(step_values: np.ndarray, settings: RobustStepSettings | None = N
 
 
 def robust_cadence_steps_per_min(contacts_s: np.ndarray, settings: RobustStepSettings | None = None) -> float:
-    """Cadence of a bout, steps/min, from its contact times (n,), s: 60 / robust mean step time."""
+    """Cadence of a bout, steps/min, from its sorted contact times (n,), s: the mean of the
+    Hampel-filtered per-stride cadences 120 / stride time; 60 / step time for two contacts;
+    NaN for fewer."""
+    s = settings or RobustStepSettings()
     t = np.asarray(contacts_s, dtype=float)
-    return 60.0 / robust_mean(np.diff(t), settings) if len(t) >= 2 else float("nan")
+    if len(t) < 3:
+        return 60.0 / float(t[1] - t[0]) if len(t) == 2 else float("nan")
+    per_stride = 120.0 / (t[2:] - t[:-2])
+    return float(np.mean(hampel(per_stride, s.cadence_half_window, s.n_sigma)))

@@ -92,8 +92,8 @@ def mobgap_rows():
 
 def test_contacts_hold_on_straight_and_daily_life_walking(mobgap_rows):
     """Issue 16 targets, mobgap's matching (mutual nearest neighbour): F1 ≥ 0.90 at ±250 ms and
-    ≥ 85 % of reference contacts within 100 ms over all bouts of each test. Measured 2026-11-28:
-    Test5 F1 1.00, 94 % within 100 ms; Test11 F1 0.93, 91 % (the old detector: 0.89, 83 %)."""
+    ≥ 85 % of reference contacts within 100 ms over all bouts of each test. Measured 2026-11-28
+    (session 3): Test5 F1 1.00, 94 % within 100 ms; Test11 F1 0.94, 89 % (before session 2: 0.89, 83 %)."""
     assert set(mobgap_rows) == {"Test5", "Test11", "floor"}
     for test in ("Test5", "Test11"):
         r = mobgap_rows[test]
@@ -106,9 +106,10 @@ def test_contacts_hold_on_straight_and_daily_life_walking(mobgap_rows):
 
 def test_cadence_holds_on_straight_and_daily_life_walking(mobgap_rows):
     """Cadence bias against the INDIP bout cadence: ≤ 2 steps/min on straight walks and ≤ 4 on
-    daily-activity bouts (measured −0.7 and +3.0). Per bout the daily error reaches 8.6 steps/min
-    where the reference counts a final 2 s pause as one step; the reference's own contacts put
-    through the same cadence rule miss its bout cadence by as much (MAE 5.4 against our 5.0)."""
+    daily-activity bouts (measured −0.2 and +1.5; per-stride cadence as INDIP's). Per bout the
+    daily error reaches 8 steps/min where the reference counts a final 2 s pause as one step; the
+    reference's own contacts put through the same cadence rule miss its bout cadence by as much
+    (MAE 4.5 against our 4.8)."""
     assert abs(mobgap_rows["Test5"]["cadence_bias_steps_per_min"]) <= 2.0
     assert mobgap_rows["Test5"]["cadence_mae_steps_per_min"] <= 2.0
     assert abs(mobgap_rows["Test11"]["cadence_bias_steps_per_min"]) <= 4.0
@@ -140,3 +141,42 @@ def test_analysis_reports_stride_length_and_speed_only_with_a_sensor_height():
     # Speed is stride length over stride time (both robust means, so only nearly).
     assert speed == pytest.approx(stride / measured.value("stride_time"), rel=0.1)
     assert measured.value("cadence") == without.value("cadence")
+
+
+def _mobgap_example_folders() -> dict[tuple[str, str], Path]:
+    """mobgap's bundled lab participants (Apache-2.0), found by mobgap's own loader; skip without
+    mobgap (a bench extra, not in CI) or when its data cannot be had (pooch cache or
+    MOBGAP_DATA_DIR, else a download)."""
+    pytest.importorskip("mobgap")
+    from mobgap.data import get_all_lab_example_data_paths
+
+    try:
+        return get_all_lab_example_data_paths()
+    except Exception as error:  # pooch's download without a network: no data to test on
+        pytest.skip(f"mobgap's example data not available ({type(error).__name__})")
+
+
+def test_contacts_and_cadence_hold_on_mobgaps_other_participants():
+    """HA002 and MS001: unseen when session 2 built the detector; session 3's two rules were
+    chosen with them in view (RESULTS.md). Their daily-activity bouts list some contacts without
+    a time (turns); the scoring drops those (mobgap's loaders do too). Session 2's detector found
+    26 contacts too many on MS001 (F1 0.81) with cadence +19.7 steps/min, where mobgap's
+    detectors reach F1 0.80–0.86 and −0.2 to +9.3. Measured now: MS001 F1 0.85, step count −1
+    against all contacts, cadence +2.2; HA002 F1 0.78 (mobgap 0.65–0.75)."""
+    folders = _mobgap_example_folders()
+    bench = _benchmark()
+    rows: dict[tuple[str, str], list[dict]] = {}
+    for key in (("HA", "002"), ("MS", "001")):
+        for trial in bench.load_participant(folders[key]):
+            stabmon = bench.evaluate_trial(trial, margin_s=0.5, with_mobgap=False).get("stabmon", [])
+            rows.setdefault((key[0] + key[1], trial.test), []).extend(stabmon)  # HA002 Test5: no bouts
+    ms_daily = bench._summary(rows[("MS001", "Test11")])
+    assert ms_daily["f1_250ms"] >= 0.84
+    assert ms_daily["within_100ms"] >= 0.70
+    assert abs(ms_daily["step_count_error_with_untimed"]) <= 0.05 * ms_daily["reference_contacts"]
+    assert abs(ms_daily["cadence_bias_steps_per_min"]) <= 4.0
+    ms_straight = bench._summary(rows[("MS001", "Test5")])
+    assert ms_straight["f1_250ms"] == 1.0 and abs(ms_straight["cadence_bias_steps_per_min"]) <= 2.0
+    ha_daily = bench._summary(rows[("HA002", "Test11")])
+    assert ha_daily["f1_250ms"] >= 0.76
+    assert ha_daily["within_100ms"] >= 0.55

@@ -27,7 +27,15 @@ def test_cadence_survives_a_missed_and_an_extra_contact():
     assert robust_cadence_steps_per_min(missed) == pytest.approx(120.0)
     assert robust_cadence_steps_per_min(extra) == pytest.approx(120.0, abs=1.0)
     assert np.isnan(robust_cadence_steps_per_min(np.array([1.0])))
+    assert robust_cadence_steps_per_min(np.array([1.0, 1.6])) == pytest.approx(100.0)
     assert np.isnan(robust_mean(np.array([])))
+
+
+def test_cadence_is_the_mean_of_per_stride_cadences_as_the_reference_defines_it():
+    # Strides 1.0, 1.0, 1.25, 1.5, 1.5 s → 120, 120, 96, 80, 80 steps/min (none an outlier).
+    contacts = np.array([0.0, 0.5, 1.0, 1.5, 2.25, 3.0, 3.75])
+    assert robust_cadence_steps_per_min(contacts) == pytest.approx(99.2)
+    assert 60.0 / np.mean(np.diff(contacts)) == pytest.approx(96.0)  # steps over time: not the same
 
 
 def _walk(rate=100.0, step_s=0.55, seconds=12.0, seed=0):
@@ -63,6 +71,24 @@ def test_contacts_of_a_pendulum_walk_are_found_at_the_arcs_joins():
     # σ before it.
     assert np.all(nearest <= 0.03 + 0.011)
     assert len(found) == pytest.approx(len(truth), abs=1)
+
+
+def test_a_sway_without_heel_strikes_is_not_a_step():
+    """A turn on the spot: 3 s of smooth 2 Hz sway (no jolt) inside a pendulum walk. Its peaks are
+    far enough apart and above the bout's mean to be step candidates; their slope is not a
+    heel strike's, so no contact is found there (session 2 found five)."""
+    t, acc, _, _ = _walk(step_s=0.55)
+    turn = (t > 4.0) & (t < 7.0)
+    noise = np.random.default_rng(1).normal(0.0, 0.05, turn.sum())
+    acc[turn] = 0.5 * np.sin(2 * np.pi * 2.0 * t[turn]) + noise
+    found = t[initial_contacts(t, acc)]
+    assert not np.any((found > 4.0) & (found < 7.0))
+    lenient = GaitSettings(min_jolt_fraction=0.0, min_step_fraction=0.5)  # session 2's rule
+    before = t[initial_contacts(t, acc, lenient)]
+    assert np.sum((before > 4.0) & (before < 7.0)) == 5
+    truth = np.arange(0.55, 11.9, 0.55)
+    walking = truth[(truth < 3.9) | (truth > 7.1)]
+    assert np.abs(found[:, None] - walking[None, :]).min(axis=0).max() <= 0.05  # every real step kept
 
 
 def test_inverted_pendulum_returns_the_step_length_it_was_built_with():
