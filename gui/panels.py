@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from gui.model.calibration_check import CalibrationCheck
 from gui.model.clinic import RecordingResult
+from gui.model.cognitive import CognitiveScore
 from gui.model.dual_task import DualTaskEffect
 from gui.model.protocols import DrillProtocol
 from recordings.catalogue import catalogue
@@ -377,21 +378,41 @@ class ResultsPanel(QGroupBox):
             self.title.setText(self.title.text() + f"\nNo measures: {result.problem}")
 
     def show_dual_task(self, effect: DualTaskEffect | None) -> None:
-        if effect is None:
-            self.dual.setText("")
-            return
+        self.dual.setText(dual_task_text(effect) if effect is not None else "")
+
+
+def _score_text(score: CognitiveScore | None) -> str:
+    if score is None:
+        return "Not measured — no recording in this condition"
+    if score.responses == 0:
+        return "Not measured — no answers were given"
+    return (
+        f"{score.responses} answers, {100 * score.accuracy:.0f} % correct, "
+        f"{score.correct_per_s:.2f} correct/s"
+    )
+
+
+def _cost_text(value: float) -> str:
+    return f"{value:+.0f} %" if math.isfinite(value) else "Not measured"
+
+
+def dual_task_text(effect: DualTaskEffect) -> str:
+    """The dual-task cost on both sides as a clinician reads it (positive = worse)."""
+    lines = ["Dual-task cost (positive = worse with the dual task):"]
+    if effect.motor_cost_pct:
         parts = [
-            f"{catalogue().info('quiet-stance', name).name} {value:+.0f} %"
-            for name, value in effect.effects_pct.items()
+            f"{catalogue().info('quiet-stance', name).name} {_cost_text(value)}"
+            for name, value in effect.motor_cost_pct.items()
         ]
-        text = "Dual-task effect on sway (negative = cost): " + ", ".join(parts)
-        if effect.cognitive is not None:
-            c = effect.cognitive
-            if c.responses == 0:
-                text += "\nCognitive task: Not measured — no answers were given"
-            else:
-                text += (
-                    f"\nCognitive task: {c.responses} answers, {100 * c.accuracy:.0f} % correct, "
-                    f"{c.correct_per_min:.1f} correct/min, {c.mean_response_time_s:.1f} s per answer"
-                )
-        self.dual.setText(text)
+        lines.append("Motor, sway (dual − single)/single: " + ", ".join(parts))
+    else:
+        lines.append("Motor: Not measured — needs a single- and a dual-task stance")
+    lines.append(f"Cognitive alone (baseline): {_score_text(effect.cognitive_single)}")
+    lines.append(f"Cognitive while standing: {_score_text(effect.cognitive_dual)}")
+    cost = effect.cognitive_cost_pct
+    if cost:
+        lines.append(
+            f"Cognitive cost (single − dual)/single: correct/s {_cost_text(cost['correct_per_s'])}, "
+            f"accuracy {_cost_text(cost['accuracy'])}"
+        )
+    return "\n".join(lines)

@@ -21,7 +21,7 @@ from sensors.processing.errors import ProcessingError
 from sensors.simulator import DRILL_NAMES
 
 COGNITIVE_TASKS = ("serial-subtraction", "stroop")
-CONDITIONS = ("single", "dual")
+CONDITIONS = ("single", "dual", "cognitive")  # cognitive: the cognitive task alone (baseline)
 
 
 class ProtocolError(ValueError):
