@@ -1,4 +1,5 @@
-"""The main window's side panels: sensors, calibration, drill runner and results."""
+"""The main window's side panels: sensors, calibration and the drill runner (results:
+gui/results_panel.py)."""
 
 from __future__ import annotations
 
@@ -28,14 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.model.biofeedback import FeedbackMode
 from gui.model.calibration_check import CalibrationCheck
-from gui.model.clinic import RecordingResult
-from gui.model.cognitive import CognitiveScore
-from gui.model.dual_task import DualTaskEffect
 from gui.model.protocols import DrillProtocol
-from recordings.catalogue import catalogue
-from recordings.conditions import condition_for
-from recordings.measure_table import session_rows
 from sensors.ble.scan import DiscoveredSensor
 from sensors.health import health_warnings
 from sensors.identity import SensorFamily
@@ -53,6 +49,13 @@ HEALTH_COLUMNS = (
     "drift ppm",
 )
 FAMILIES = [f for f in SensorFamily if f is not SensorFamily.SIMULATED]
+#: The drill panel's name for the feedback's limit.
+FEEDBACK_LIMIT_NAMES = {
+    FeedbackMode.STANCE_SWAY: "Sway zone radius",
+    FeedbackMode.LUMBAR_FLEXION: "Lumbar flexion limit",
+    FeedbackMode.HOLD_POSITION: "Hold zone radius",
+    FeedbackMode.BEND: "Bend target (trunk)",
+}
 #: The rate shown is samples counted over this much host time (s), once at least RATE_MIN_S is seen:
 #: a shorter span is dominated by the burst of queued samples a new connection delivers at once.
 RATE_WINDOW_S = 10.0
@@ -301,14 +304,15 @@ class DrillPanel(QGroupBox):
             button.setMinimumHeight(38)
             row.addWidget(button)
         self.zone = QDoubleSpinBox()
-        self.zone.setRange(0.5, 30.0)
+        self.zone.setRange(0.5, 150.0)
         self.zone.setSingleStep(0.5)
         self.zone.setSuffix(" °")
-        self.sound = QCheckBox("sound when outside")
+        self.sound = QCheckBox("sound over the limit")
         self.centre_button = QPushButton("Centre on posture now")
         self.patient_button = QPushButton("Patient view (F2)")
+        self.zone_label = QLabel("Target zone")
         zone = QHBoxLayout()
-        zone.addWidget(QLabel("Target zone"))
+        zone.addWidget(self.zone_label)
         zone.addWidget(self.zone)
         zone.addWidget(self.sound)
         layout = QVBoxLayout(self)
@@ -321,6 +325,11 @@ class DrillPanel(QGroupBox):
         zone2.addWidget(self.patient_button)
         layout.addLayout(zone2)
         self.list.currentRowChanged.connect(self._selected)
+
+    def show_feedback_mode(self, mode: FeedbackMode, limit_deg: float) -> None:
+        """Name the patient's feedback and show its limit (deg; % has no spin box here)."""
+        self.zone_label.setText(FEEDBACK_LIMIT_NAMES[mode])
+        self.zone.setValue(limit_deg)
 
     def current(self) -> DrillProtocol | None:
         row = self.list.currentRow()
@@ -339,80 +348,3 @@ class DrillPanel(QGroupBox):
         extra += " · mark each push with P" if p.perturbations else ""
         extra += f" · dual task: {p.cognitive_task}" if p.dual_task else ""
         self.details.setText(f"<b>{p.name}</b> — {reps}{extra}<br>{p.instructions}")
-
-
-class ResultsPanel(QGroupBox):
-    """Measures of the newest recording, and the dual-task effect when the protocol has one."""
-
-    def __init__(self) -> None:
-        super().__init__("Results")
-        self.title = QLabel("No recording yet.")
-        self.title.setWordWrap(True)
-        # Wrapped to the width it gets, never widening the window (a word longer than that is cut;
-        # the tooltip holds the file's whole path).
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.table = table_widget(("measure", "value"))
-        self.dual = QLabel("")
-        self.dual.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
-        layout.addWidget(self.table)
-        layout.addWidget(self.dual)
-
-    def show_result(self, result: RecordingResult) -> None:
-        # A file name is one long word: let it wrap at its underscores rather than widen the window.
-        name = result.path.name.replace("_", "_\u200b")
-        self.title.setText(
-            f"{result.protocol}, repetition {result.repetition} "
-            f"({condition_for(result.drill, result.condition).label}) → {name}"
-        )
-        self.title.setToolTip(str(result.path))
-        rows = session_rows(result.measures) if result.measures else []
-        self.table.setRowCount(len(rows))
-        for row, r in enumerate(rows):
-            for col, text in enumerate((r.name, r.text)):
-                cell = read_only_cell(text)
-                cell.setToolTip(f"{r.info.meaning}\nSource: {r.info.source}")
-                self.table.setItem(row, col, cell)
-        if result.problem:
-            self.title.setText(self.title.text() + f"\nNo measures: {result.problem}")
-
-    def show_dual_task(self, effect: DualTaskEffect | None) -> None:
-        self.dual.setText(dual_task_text(effect) if effect is not None else "")
-
-
-def _score_text(score: CognitiveScore | None) -> str:
-    if score is None:
-        return "Not measured — no recording in this condition"
-    if score.responses == 0:
-        return "Not measured — no answers were given"
-    return (
-        f"{score.responses} answers, {100 * score.accuracy:.0f} % correct, "
-        f"{score.correct_per_s:.2f} correct/s"
-    )
-
-
-def _cost_text(value: float) -> str:
-    return f"{value:+.0f} %" if math.isfinite(value) else "Not measured"
-
-
-def dual_task_text(effect: DualTaskEffect) -> str:
-    """The dual-task cost on both sides as a clinician reads it (positive = worse)."""
-    lines = ["Dual-task cost (positive = worse with the dual task):"]
-    if effect.motor_cost_pct:
-        parts = [
-            f"{catalogue().info('quiet-stance', name).name} {_cost_text(value)}"
-            for name, value in effect.motor_cost_pct.items()
-        ]
-        lines.append("Motor, sway (dual − single)/single: " + ", ".join(parts))
-    else:
-        lines.append("Motor: Not measured — needs a single- and a dual-task stance")
-    lines.append(f"Cognitive alone (baseline): {_score_text(effect.cognitive_single)}")
-    lines.append(f"Cognitive while standing: {_score_text(effect.cognitive_dual)}")
-    cost = effect.cognitive_cost_pct
-    if cost:
-        lines.append(
-            f"Cognitive cost (single − dual)/single: correct/s {_cost_text(cost['correct_per_s'])}, "
-            f"accuracy {_cost_text(cost['accuracy'])}"
-        )
-    return "\n".join(lines)

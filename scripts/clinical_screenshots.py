@@ -20,7 +20,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from gui.model.clinic import RecordingResult
-from gui.panels import ResultsPanel
+from gui.results_panel import ResultsPanel
 from gui.review_window import ReviewWindow
 from recordings import read_recording
 from recordings.analysis import analyze_recording
