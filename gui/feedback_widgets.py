@@ -67,9 +67,14 @@ class GaugeWidget(QWidget):
         self.full_scale = 1.0
         self.unit = "°"
         self.state = ZoneState.NO_DATA
+        self.colour: QColor | None = None
 
-    def show_value(self, value: float, limit: float, unit: str, state: ZoneState) -> None:
+    def show_value(
+        self, value: float, limit: float, unit: str, state: ZoneState, colour: QColor | None = None
+    ) -> None:
+        """Show `value` against `limit` (both in `unit`), in the state's colour or `colour`."""
         self.value, self.limit, self.unit, self.state = value, limit, unit, state
+        self.colour = colour
         self.full_scale = 1.5 * limit
         self.update()
 
@@ -88,7 +93,7 @@ class GaugeWidget(QWidget):
                 bar.left(), bar.bottom() - share * bar.height(), bar.width(), share * bar.height()
             )
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(ZONE_COLOURS[self.state])
+            painter.setBrush(self.colour or ZONE_COLOURS[self.state])
             painter.drawRect(filled)
         y = bar.bottom() - self.limit / self.full_scale * bar.height()
         painter.setPen(QPen(QColor("#222222"), 6))

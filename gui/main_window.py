@@ -18,7 +18,6 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -42,10 +41,10 @@ from gui.patient_view import PatientView
 from gui.redraw import BUSY_BEHIND_S, BUSY_REDRAW_HZ, RedrawPacer, fitting_size
 from gui.results_panel import ResultsPanel
 from gui.review_window import ReviewWindow
+from gui.session_actions import SessionActions
 from gui.session_setup import clinic_config
 from gui.shortcuts import SHORTCUTS, install_actions
 from gui.status_text import is_busy, is_problem, phase_text, set_style
-from sensors.events import EventKind
 from sensors.placements import parse_placement
 from sensors.processing.analysis import drill_family
 from sensors.processing.pipeline import AngleDefinition, angle_definition
@@ -55,7 +54,7 @@ log = logging.getLogger(__name__)
 __all__ = ["SHORTCUTS", "MainWindow"]
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SessionActions, QMainWindow):
     def __init__(
         self,
         settings: DashboardSettings,
@@ -234,76 +233,6 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    # Actions -----------------------------------------------------------------------------
-
-    def _guard(self, action: object) -> None:
-        """Run a session action, showing any refusal as a message."""
-        try:
-            action()  # type: ignore[operator]
-        except (RuntimeError, ValueError) as error:
-            self.show_error(str(error))
-
-    def scan(self) -> None:
-        if self._apply_setup():
-            self._guard(self.session.scan)
-
-    def calibrate(self, with_bend: bool) -> None:
-        if self._apply_setup():
-            self.calibration.result.setText("Calibrating…")
-            self.calibration.result.setStyleSheet("font-size: 11pt;")
-            self._guard(lambda: self.session.check_calibration(with_bend))
-
-    def start_drill(self) -> None:
-        protocol = self.drill.current()
-        if protocol is None:
-            self.show_error("choose a drill first")
-            return
-        if self._apply_setup():
-            self._shown_results = 0
-            self.clear_error()
-            self.running = protocol
-            self.results.start_protocol(protocol)
-            self._guard(lambda: self.session.run_protocol(protocol, self.drill.notes.text()))
-
-    def stop(self) -> None:
-        self.session.stop()
-
-    def end_task(self) -> None:
-        """E: end the task now; in a hold the session marks the position lost at this instant."""
-        self.session.end_task()
-
-    def mark_hold_start(self) -> None:
-        """H: the position is reached; the hold clock starts now (else the pipeline detects it)."""
-        self._guard(lambda: self.session.mark(EventKind.HOLD_START, "position reached"))
-
-    def answer_key(self, number: int) -> None:
-        """Answer key 1–4 (either window): the colour, while a colour-word trial is shown."""
-        trial = self.session.trial
-        if trial is not None and trial.ink and 1 <= number <= len(COLOURS):
-            self._answer(COLOURS[number - 1])
-
-    def mark_push(self) -> None:
-        self._guard(lambda: self.session.mark(EventKind.PERTURBATION, "push"))
-
-    def add_note(self) -> None:
-        if self.session.status.recording is None:
-            self.show_error("nothing is being recorded: start a drill first")
-            return
-        at = self.session.status.elapsed_s
-        text, ok = QInputDialog.getText(self, "Note", f"Note at {at:.1f} s:")
-        if ok and text.strip():
-            self._guard(lambda: self.session.mark(EventKind.ANNOTATION, text.strip()))
-
-    def rate_pain(self) -> None:
-        if self.session.status.recording is None:
-            self.show_error("nothing is being recorded: start a drill first")
-            return
-        value, ok = QInputDialog.getInt(
-            self, "Pain rating", "Pain now (0 = none, 10 = worst imaginable):", 0, 0, 10
-        )
-        if ok:
-            self._guard(lambda: self.session.mark(EventKind.PAIN_RATING, "NRS", float(value)))
-
     def open_patient_view(self) -> PatientView:
         if self.patient_view is None:
             self.patient_view = PatientView()
@@ -313,9 +242,6 @@ class MainWindow(QMainWindow):
         self.patient_view.show()
         self.patient_view.raise_()
         return self.patient_view
-
-    def _answer(self, given: str) -> None:
-        self._guard(lambda: self.session.answer(given))
 
     def open_review(self, path: Path | None = None) -> ReviewWindow:
         if self.review_window is None:
@@ -395,10 +321,11 @@ class MainWindow(QMainWindow):
             self._drawn_at = now
         status = self.session.status
         hold = self._hold_clock(status.phase)
+        session_now = self.now_session_s()  # one instant for both windows' clocks
         hold_words = ""
         if hold is not None:
             state = hold.update(self.buffers.events)
-            hold_words = hold_clock_words(state, hold.shown_s(self.now_session_s()))
+            hold_words = hold_clock_words(state, hold.shown_s(session_now))
         self.phase.setText(phase_text(status, hold_words))
         if status.recording is not None:
             self.recording.setText(f"● REC {status.elapsed_s:6.1f} s  {status.recording}")
@@ -440,9 +367,7 @@ class MainWindow(QMainWindow):
             self.calibration.show_check(check)
         if self.patient_view is not None and self.patient_view.isVisible():
             mode, limit = self.feedback()
-            self.patient_view.refresh(
-                self.session, self.buffers, mode, limit, self.zone, hold, self.now_session_s()
-            )
+            self.patient_view.refresh(self.session, self.buffers, mode, limit, self.zone, hold, session_now)
 
     def _hold_clock(self, phase: Phase) -> LiveHoldClock | None:
         """The hold clock while a hold's task runs, else None."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -45,6 +46,8 @@ from gui.status_text import set_style
 
 log = logging.getLogger(__name__)
 
+#: The bend gauge's colour on the way to its target (not a warning).
+GOING = QColor("#1565c0")
 INK = {"red": "#d32f2f", "green": "#2e7d32", "blue": "#1565c0", "yellow": "#f9a825"}
 #: What the patient reads for each phase.
 PHASE_WORDS = {
@@ -121,12 +124,15 @@ def _sound_effect() -> Any:
     return effect
 
 
-def _label(size_pt: int, bold: bool = False) -> QLabel:
+def _label() -> QLabel:
     label = QLabel("")
     label.setWordWrap(True)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setStyleSheet(f"font-size: {size_pt}pt; color: #222;" + (" font-weight: 700;" if bold else ""))
     return label
+
+
+#: The screen height (px) the font sizes below are for; larger screens scale them up.
+BASE_HEIGHT_PX = 768
 
 
 class PatientView(QWidget):
@@ -138,11 +144,12 @@ class PatientView(QWidget):
         super().__init__()
         self.setWindowTitle("stabmon — practice")
         self.setStyleSheet("background: white;")
-        self.instruction = _label(24)
+        self._scale = 1.0
+        self._sheets: dict[QWidget, tuple[float, str]] = {}  # widget → (font pt at 768 px, rest)
+        self.instruction = _label()
         self.instruction.setText("Waiting for the clinician…")
-        self.countdown = _label(44, bold=True)
-        self.countdown.setStyleSheet("font-size: 44pt; font-weight: 700; color: #1565c0;")
-        self.words = _label(40, bold=True)
+        self.countdown = _label()
+        self.words = _label()
         self.zone = ZoneWidget()
         self.gauge = GaugeWidget("Low back bend")
         self.range_gauge = GaugeWidget("Bend")
@@ -154,22 +161,21 @@ class PatientView(QWidget):
         self.feedback_area = QStackedWidget()
         for widget in (self.zone, self.gauge, bend):
             self.feedback_area.addWidget(widget)
-        self.prompt = _label(44, bold=True)
+        self.prompt = _label()
         self.entry = QLineEdit()
         self.entry.setPlaceholderText("answer, then Enter")
-        self.entry.setStyleSheet("font-size: 28pt;")
-        self.entry.setMaximumWidth(300)
+        self.entry.setMinimumWidth(420)
         self.entry.returnPressed.connect(self._submit_entry)
         self.colour_buttons = []
         colours = QHBoxLayout()
         for k, colour in enumerate(COLOURS, start=1):
             button = QPushButton(f"{k}  {colour}")
-            button.setStyleSheet(f"font-size: 24pt; padding: 10px; color: white; background: {INK[colour]};")
+            self._style(button, 24, f"padding: 10px; color: white; background: {INK[colour]};")
             button.clicked.connect(lambda _=False, c=colour: self.answered.emit(c))
             self.colour_buttons.append(button)
             colours.addWidget(button)
         self.full_screen_button = QPushButton("Full screen (F11)")
-        self.full_screen_button.setStyleSheet("font-size: 12pt; color: #555; background: #f0f0f0;")
+        self._style(self.full_screen_button, 12, "color: #555; background: #f0f0f0;")
         self.full_screen_button.clicked.connect(self.toggle_full_screen)
         row = QHBoxLayout()
         row.addStretch()
@@ -187,10 +193,28 @@ class PatientView(QWidget):
         layout.addWidget(self.prompt)
         layout.addLayout(row)
         layout.addLayout(colours)
+        self._style(self.instruction, 24, "color: #222;")
+        self._style(self.countdown, 44, "font-weight: 700; color: #1565c0;")
+        self._style(self.words, 40, "font-weight: 700; color: #222;")
+        self._style(self.entry, 28, "")
         self.tone = Tone()
         self.feedback: Feedback | None = None
         self._trial: Trial | None = None
         self._show_task(None)
+
+    def _style(self, widget: QWidget, base_pt: float, rest: str) -> None:
+        """A style sheet with the font `base_pt` scaled to the window's height (readable from
+        2 m on any screen), set only when it changes."""
+        self._sheets[widget] = (base_pt, rest)
+        set_style(widget, f"font-size: {base_pt * self._scale:.0f}pt; {rest}")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        scale = max(1.0, self.height() / BASE_HEIGHT_PX)
+        if abs(scale - self._scale) > 0.02:
+            self._scale = scale
+            for widget, (base_pt, rest) in self._sheets.items():
+                self._style(widget, base_pt, rest)
 
     @property
     def sound(self) -> bool:
@@ -201,10 +225,14 @@ class PatientView(QWidget):
         self.tone.enabled = on
 
     def toggle_full_screen(self) -> None:
+        """Full screen on the screen the view is on, or back."""
         if self.isFullScreen():
             self.showNormal()
-        else:
-            self.showFullScreen()
+            return
+        screen = self.screen()
+        if screen is not None:  # without a window manager, full screen alone is only a flag
+            self.setGeometry(screen.geometry())
+        self.showFullScreen()
 
     def _submit_entry(self) -> None:
         text = self.entry.text().strip()
@@ -230,7 +258,7 @@ class PatientView(QWidget):
         self.prompt.setText(trial.prompt)
         colour = INK.get(trial.ink, "#222222")
         size = 44 if stroop else 32
-        self.prompt.setStyleSheet(f"font-size: {size}pt; font-weight: 700; color: {colour};")
+        self._style(self.prompt, size, f"font-weight: 700; color: {colour};")
         if not stroop:
             self.entry.setFocus()
 
@@ -249,7 +277,9 @@ class PatientView(QWidget):
         status = session.status
         self.instruction.setText(patient_words(status.instruction, status.condition))
         self.countdown.setText(self._clock_text(status, hold, now_session_s))
+        # The cognitive-only baseline is done seated: no stance feedback then.
         active = status.phase in (Phase.TASK, Phase.CALIBRATING, Phase.BEND)
+        active = active and status.condition != "cognitive"
         self.show_feedback(mode, limit, zone, latest_angles(buffers) if active else None)
         trial = session.trial
         if trial != self._trial:
@@ -272,6 +302,7 @@ class PatientView(QWidget):
         crosses into the "over the limit" state."""
         feedback = live_feedback(mode, limit, angles, zone) if angles is not None else None
         previous, self.feedback = self.feedback, feedback
+        self.feedback_area.setVisible(feedback is not None or self._trial is None)
         if feedback is None:
             self.words.setText("")
             self.feedback_area.setCurrentWidget(self.zone)
@@ -283,7 +314,7 @@ class PatientView(QWidget):
             self.tone.sound()
         colour = ZONE_COLOURS[feedback.state].darker(120).name()
         self.words.setText(feedback.words)
-        set_style(self.words, f"font-size: 40pt; font-weight: 700; color: {colour};")
+        self._style(self.words, 40, f"font-weight: 700; color: {colour};")
         if mode in (FeedbackMode.STANCE_SWAY, FeedbackMode.HOLD_POSITION):
             self.feedback_area.setCurrentWidget(self.zone)
             if mode is FeedbackMode.STANCE_SWAY:
@@ -299,10 +330,8 @@ class PatientView(QWidget):
         else:
             self.feedback_area.setCurrentWidget(self.bend_area)
             trunk = angles.trunk[0]
-            reached = ZoneState.INSIDE if trunk >= limit else ZoneState.NEAR_EDGE
-            self.range_gauge.show_value(
-                trunk, limit, "°", reached if math.isfinite(trunk) else ZoneState.NO_DATA
-            )
+            going = None if trunk >= limit else GOING  # green once the target is reached
+            self.range_gauge.show_value(trunk, limit, "°", ZoneState.INSIDE, going)
             self.share_gauge.show_value(feedback.value, feedback.limit, "%", feedback.state)
 
 

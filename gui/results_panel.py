@@ -162,7 +162,7 @@ class ResultsPanel(QGroupBox):
                 si = p.symmetry_index_pct
                 symmetry = f"symmetry index {si:+.0f} %" if math.isfinite(si) else "symmetry: Not measured"
                 lines.append(
-                    f"{catalogue().drill_title(drill + '-left').replace(' (left)', '')} — {p.info.name}: "
+                    f"{_side_title(drill)} — {p.info.name}: "
                     f"left {p.info.format(p.left)}, right {p.info.format(p.right)}, {symmetry}"
                 )
         return "<b>Left / right</b><br>" + "<br>".join(lines) if lines else ""
@@ -178,6 +178,14 @@ class ResultsPanel(QGroupBox):
 
     def show_dual_task(self, effect: DualTaskEffect | None) -> None:
         self.dual.setText(dual_task_text(effect) if effect is not None else "")
+
+
+def _side_title(drill: str) -> str:
+    """'Side plank (side bridge)' for 'side-plank' (its left drill's title without the side)."""
+    title = catalogue().drill_title(drill + "-left")
+    for suffix in (", left", " (left)", " left"):
+        title = title.removesuffix(suffix)
+    return title
 
 
 def _sessions(results: list[RecordingResult]) -> list[SessionResult]:

@@ -110,7 +110,7 @@ def test_the_hold_clock_counts_up_the_same_on_both_screens_and_e_stores_what_it_
     qtbot.waitExposed(view)
     window.start_drill()
     qtbot.waitUntil(lambda: window.session.status.phase is Phase.TASK, timeout=30000)
-    assert view.countdown.text() == "Get into position"
+    qtbot.waitUntil(lambda: view.countdown.text() == "Get into position", timeout=5000)
     assert "Clinician" not in view.instruction.text() and "press E" not in view.instruction.text()
     qtbot.waitUntil(lambda: window.hold_clock.clock.state.phase == "holding", timeout=20000)
     qtbot.waitUntil(lambda: window.hold_clock.shown_s(window.now_session_s()) > 2.0, timeout=10000)
