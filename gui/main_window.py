@@ -183,6 +183,7 @@ class MainWindow(SessionActions, QMainWindow):
         d.end_button.clicked.connect(self.end_task)
         d.push_button.clicked.connect(self.mark_push)
         d.note_button.clicked.connect(self.add_note)
+        d.answer.returnPressed.connect(self._answer_heard)
         d.pain_button.clicked.connect(self.rate_pain)
         d.patient_button.clicked.connect(self.open_patient_view)
         d.centre_button.clicked.connect(self.centre_zone)
@@ -342,6 +343,7 @@ class MainWindow(SessionActions, QMainWindow):
         recording = status.recording is not None
         for button in (self.drill.push_button, self.drill.note_button, self.drill.pain_button):
             button.setEnabled(recording)
+        self.drill.answer.setEnabled(self.session.trial is not None)
         if now - self._health_at > 0.5:
             self._health_at = now
             self.sensors.show_health(self.session.health, now)

@@ -280,6 +280,10 @@ class DrillPanel(QGroupBox):
         self.details.setStyleSheet("font-size: 11pt;")
         self.notes = QLineEdit()
         self.notes.setPlaceholderText("session notes (stored in the recording)")
+        # What the patient said aloud (serial subtraction), entered by the clinician.
+        self.answer = QLineEdit()
+        self.answer.setPlaceholderText("patient's answer (as said aloud), Enter")
+        self.answer.setEnabled(False)
         self.start_button = QPushButton("Start (F5)")
         self.start_button.setStyleSheet("font-size: 13pt; font-weight: 600;")
         self.stop_button = QPushButton("Stop (Esc)")
@@ -319,6 +323,7 @@ class DrillPanel(QGroupBox):
         layout.addWidget(self.list)
         layout.addWidget(self.details)
         layout.addWidget(self.notes)
+        layout.addWidget(self.answer)
         layout.addLayout(zone)
         zone2 = QHBoxLayout()
         zone2.addWidget(self.centre_button)

@@ -103,6 +103,13 @@ class SessionActions:
         if ok:
             self._guard(lambda: self.session.mark(EventKind.PAIN_RATING, "NRS", float(value)))
 
+    def _answer_heard(self) -> None:
+        """The clinician entered what the patient said aloud."""
+        text = self.drill.answer.text().strip()
+        if text:
+            self.drill.answer.clear()
+            self._answer(text)
+
     def _answer(self, given: str) -> None:
         self._guard(lambda: self.session.answer(given))
 

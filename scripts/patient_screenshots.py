@@ -17,12 +17,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
 from gui.main_window import MainWindow
-from gui.model.clinic import Phase
+from gui.model.clinic import ClinicSession, Phase
 from gui.model.protocols import load_protocols
 from gui.model.settings import DashboardSettings
 
@@ -78,8 +79,7 @@ def main() -> int:
         window.drill.select(key)
         window.start_drill()
         for condition, timeout_s in conditions:
-            session.skip_wait()
-            if not wait(app, lambda c=condition: bool(c()) or (session.skip_wait() or False), timeout_s):
+            if not wait(app, partial(_skipping, session, condition), timeout_s):
                 print(f"{mode}: the moment did not come; taken as it is", file=sys.stderr)
         if mode == "dual-task" and session.trial is not None:
             session.answer(session.trial.answer)
@@ -91,6 +91,12 @@ def main() -> int:
         wait(app, lambda: not session.busy, 30)
     window.close()
     return 0
+
+
+def _skipping(session: ClinicSession, condition: Callable[[], bool]) -> bool:
+    """`condition()`, skipping any countdown on the way."""
+    session.skip_wait()
+    return condition()
 
 
 if __name__ == "__main__":

@@ -62,6 +62,38 @@ def test_answer_keys_and_push_marks_reach_the_session_from_either_window(qtbot, 
     window.close()
 
 
+SUBTRACTION = """name = "Test serial subtraction"
+drill = "quiet-stance"
+instructions = "Stand still and count back aloud."
+task_s = {task_s}
+get_ready_s = 0
+conditions = ["dual"]
+cognitive_task = "serial-subtraction"
+"""
+
+
+def test_an_answer_said_aloud_is_entered_by_the_clinician_and_judged_from_memory(qtbot, tmp_path, data_dir):
+    window = make_window(qtbot, tmp_path, data_dir, SUBTRACTION, task_s=5.0)
+    view = window.open_patient_view()
+    window.start_drill()
+    qtbot.waitUntil(
+        lambda: window.session.trial is not None and window.drill.answer.isEnabled(), timeout=30000
+    )
+    trial = window.session.trial
+    start = int(trial.prompt.split()[3])
+    qtbot.waitUntil(lambda: view.prompt.text() == f"Count back from {start} in sevens", timeout=3000)
+    for said in (start - 7, start - 15, start - 22):  # a slip, then right again from the slip
+        window.drill.answer.setText(str(said))
+        qtbot.keyClick(window.drill.answer, Qt.Key.Key_Return)
+    assert view.prompt.text() == f"Count back from {start} in sevens"  # nothing more is shown
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    (result,) = window.session.results
+    events = read_recording(result.path).events
+    assert [e.label.endswith("(correct)") for e in events if e.source == "patient"] == [True, False, True]
+    assert read_recording(result.path).protocol["cognitive_start"] == start
+    window.close()
+
+
 PUSHES = """name = "Test pushes"
 drill = "perturbations"
 instructions = "Stand relaxed."
