@@ -141,6 +141,7 @@ class MainWindow(SessionActions, QMainWindow):
         right.addWidget(self.live)
         right.addWidget(self.results)
         right.setSizes([700, 200])
+        self.right = right
         splitter = QSplitter()
         splitter.addWidget(scroll)
         splitter.addWidget(right)
@@ -361,6 +362,7 @@ class MainWindow(SessionActions, QMainWindow):
         if len(self.session.results) > self._shown_results:
             self._shown_results = len(self.session.results)
             self.results.show_result(self.session.results[-1])
+            self._give_results_room()
         if self.session.dual_task_effect is not None:
             self.results.show_dual_task(self.session.dual_task_effect)
         check = self.session.calibration_check
@@ -370,6 +372,13 @@ class MainWindow(SessionActions, QMainWindow):
         if self.patient_view is not None and self.patient_view.isVisible():
             mode, limit = self.feedback()
             self.patient_view.refresh(self.session, self.buffers, mode, limit, self.zone, hold, session_now)
+
+    def _give_results_room(self) -> None:
+        """Results arrived: the results pane gets at least 45 % of the right column's height."""
+        sizes = self.right.sizes()
+        total = sum(sizes)
+        if total > 0 and sizes[1] < 0.45 * total:
+            self.right.setSizes([round(0.55 * total), round(0.45 * total)])
 
     def _hold_clock(self, phase: Phase) -> LiveHoldClock | None:
         """The hold clock while a hold's task runs, else None."""

@@ -29,12 +29,18 @@ from gui.model.clinic import RecordingResult
 from gui.model.cognitive import CognitiveScore
 from gui.model.dual_task import DualTaskEffect
 from gui.model.protocols import DrillProtocol
-from recordings.catalogue import MeasureInfo, catalogue
+from recordings.catalogue import MeasureInfo, catalogue, format_number
 from recordings.conditions import condition_for
 from recordings.measure_table import session_rows
-from recordings.protocol_results import ProtocolSummary, SessionResult, side_pairs, summarise
+from recordings.protocol_results import (
+    ProtocolSummary,
+    RepeatedMeasure,
+    SessionResult,
+    side_pairs,
+    summarise,
+)
 
-#: Rows the key table shows without scrolling.
+#: Rows shown before "All measures" when the catalogue marks no key measure.
 KEY_ROWS = 6
 
 
@@ -63,9 +69,7 @@ class ResultsPanel(QGroupBox):
         self.table = QTableWidget(0, 2)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(True)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        self.table.setHorizontalScrollMode(QTableWidget.ScrollMode.ScrollPerPixel)
         self.more = QPushButton("All measures ▸")
         self.more.setCheckable(True)
         self.more.toggled.connect(self._show_all)
@@ -74,7 +78,7 @@ class ResultsPanel(QGroupBox):
         self.dual = QLabel("")
         self.dual.setWordWrap(True)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.heading)
+        layout.addWidget(self.heading, 0)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.more)
         layout.addWidget(self.sides)
@@ -121,7 +125,7 @@ class ResultsPanel(QGroupBox):
         reps = [s.path for s in summary.sessions] if summary else []
         repetitions = {r.path: r.repetition for r in self.protocol_results}
         several = len(reps) > 1
-        headers = ["measure", "mean ± SD" if several else "value"]
+        headers = ["measure", f"mean ± SD of {len(reps)}" if several else "value"]
         headers += [f"rep {repetitions.get(p, k + 1)}" for k, p in enumerate(reps)] if several else []
         self.table.clear()
         self.table.setColumnCount(len(headers))
@@ -129,7 +133,7 @@ class ResultsPanel(QGroupBox):
         rows: list[tuple[MeasureInfo, list[str]]] = []
         if summary is not None and several:
             for m in summary.measures:
-                rows.append((m.info, [m.text, *(m.info.format(v) for v in m.values)]))
+                rows.append((m.info, [_mean_sd(m), *(m.info.format(v) for v in m.values)]))
         elif newest.measures is not None:
             rows = [(r.info, [r.text]) for r in session_rows(newest.measures)]
         self._key_rows = sum(1 for info, _ in rows if info.key_measure) or min(len(rows), KEY_ROWS)
@@ -138,6 +142,11 @@ class ResultsPanel(QGroupBox):
             self.table.setItem(row, 0, _cell(info.name, _tip(info)))
             for col, text in enumerate(texts, start=1):
                 self.table.setItem(row, col, _cell(text, _tip(info)))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # names wrap, never scroll
+        header.setStretchLastSection(False)
+        self.table.resizeRowsToContents()
         self.more.setText(f"All measures ({len(rows)}) " + ("▾" if self.more.isChecked() else "▸"))
         self._show_all(self.more.isChecked())
 
@@ -146,13 +155,6 @@ class ResultsPanel(QGroupBox):
         for row in range(self.table.rowCount()):
             self.table.setRowHidden(row, not on and row >= self._key_rows)
         self.more.setText(self.more.text()[:-1] + ("▾" if on else "▸"))
-        if on:
-            self.table.setMaximumHeight(16777215)
-        else:
-            shown = min(self._key_rows, KEY_ROWS) if self.table.rowCount() else 0
-            height = self.table.horizontalHeader().height() + 4
-            height += sum(self.table.rowHeight(r) for r in range(min(shown, self.table.rowCount())))
-            self.table.setMaximumHeight(max(height, 60))
 
     def _sides_text(self) -> str:
         """Left/right pairs among the session's recordings, with their symmetry."""
@@ -178,6 +180,14 @@ class ResultsPanel(QGroupBox):
 
     def show_dual_task(self, effect: DualTaskEffect | None) -> None:
         self.dual.setText(dual_task_text(effect) if effect is not None else "")
+
+
+def _mean_sd(m: RepeatedMeasure) -> str:
+    """'99.1 ± 0.8 °' (the header says over how many), or the catalogue's text."""
+    if m.info.kind == "flag" or not (math.isfinite(m.mean) and math.isfinite(m.sd)):
+        return m.text
+    sd = format_number(m.info.display_value(m.sd), m.info.decimals)
+    return f"{m.info.format(m.mean, with_unit=False)} ± {sd} {m.info.unit}".rstrip()
 
 
 def _side_title(drill: str) -> str:

@@ -38,11 +38,11 @@ def test_the_protocol_mean_and_spread_with_each_repetition_key_measures_first(qt
     ]
     pane.show_result(_hold("side-plank-left", 2, 90.0, 2.0))
     headers = [pane.table.horizontalHeaderItem(c).text() for c in range(pane.table.columnCount())]
-    assert headers == ["measure", "mean ± SD", "rep 1", "rep 2"]
+    assert headers == ["measure", "mean ± SD of 2", "rep 1", "rep 2"]
     held = catalogue().info("side-plank-left", "held")
     assert pane.table.item(0, 0).text() == held.name  # the key measure first
     # 80 and 90 s: mean 85, sample SD 7.07.
-    assert pane.table.item(0, 1).text() == "85 ± 7 s (mean ± SD of 2)"
+    assert pane.table.item(0, 1).text() == "85 ± 7 s"
     assert [pane.table.item(0, c).text() for c in (2, 3)] == ["80 s", "90 s"]
     other = catalogue().info("side-plank-left", OTHER).name
     row = next(r for r in range(pane.table.rowCount()) if pane.table.item(r, 0).text() == other)
