@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.live_view import LiveView
-from gui.model.biofeedback import FeedbackMode, LiveHoldClock, TargetZone, hold_clock_words
+from gui.model.biofeedback import DEFAULT_LIMIT_DEG, FeedbackMode, LiveHoldClock, TargetZone, hold_clock_words
 from gui.model.calibration_check import CalibrationCheck
 from gui.model.clinic import ClinicSession, Phase
 from gui.model.cognitive import COLOURS
@@ -275,6 +275,8 @@ class MainWindow(SessionActions, QMainWindow):
     def feedback(self) -> tuple[FeedbackMode, float]:
         """The patient's feedback mode (of the running protocol, else the selected one) and its
         limit, deg (the drill panel's, which the clinician sets)."""
+        if self.session.status.phase is Phase.BEND:  # the calibration step's forward bend
+            return FeedbackMode.BEND, DEFAULT_LIMIT_DEG[FeedbackMode.BEND]
         protocol = self.running if self.session.busy and self.running else self.drill.current()
         mode = protocol.feedback_mode if protocol is not None else FeedbackMode.STANCE_SWAY
         return mode, self.drill.zone.value()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -150,6 +150,7 @@ class PatientView(QWidget):
         self.instruction.setText("Waiting for the clinician…")
         self.countdown = _label()
         self.words = _label()
+        self.words.setWordWrap(False)
         self.zone = ZoneWidget()
         self.gauge = GaugeWidget("Low back bend")
         self.range_gauge = GaugeWidget("Bend")
@@ -162,6 +163,7 @@ class PatientView(QWidget):
         for widget in (self.zone, self.gauge, bend):
             self.feedback_area.addWidget(widget)
         self.prompt = _label()
+        self.prompt.setWordWrap(False)
         self.entry = QLineEdit()
         self.entry.setPlaceholderText("answer, then Enter")
         self.entry.setMinimumWidth(420)
@@ -204,17 +206,26 @@ class PatientView(QWidget):
 
     def _style(self, widget: QWidget, base_pt: float, rest: str) -> None:
         """A style sheet with the font `base_pt` scaled to the window's height (readable from
-        2 m on any screen), set only when it changes."""
+        2 m on any screen), set only when it changes. One-line labels (the feedback words and
+        the task's prompt) get smaller, in steps, until their text fits the window's width."""
         self._sheets[widget] = (base_pt, rest)
-        set_style(widget, f"font-size: {base_pt * self._scale:.0f}pt; {rest}")
+        pt = base_pt * self._scale
+        if isinstance(widget, QLabel) and not widget.wordWrap():
+            font = QFont(widget.font())
+            font.setBold("700" in rest)
+            room = self.width() - 40
+            while pt > 14:
+                font.setPointSizeF(pt)
+                if QFontMetrics(font).horizontalAdvance(widget.text()) <= room:
+                    break
+                pt -= 2
+        set_style(widget, f"font-size: {pt:.0f}pt; {rest}")
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
-        scale = max(1.0, self.height() / BASE_HEIGHT_PX)
-        if abs(scale - self._scale) > 0.02:
-            self._scale = scale
-            for widget, (base_pt, rest) in self._sheets.items():
-                self._style(widget, base_pt, rest)
+        self._scale = max(1.0, self.height() / BASE_HEIGHT_PX)
+        for widget, (base_pt, rest) in self._sheets.items():
+            self._style(widget, base_pt, rest)
 
     @property
     def sound(self) -> bool:
@@ -277,9 +288,9 @@ class PatientView(QWidget):
         status = session.status
         self.instruction.setText(patient_words(status.instruction, status.condition))
         self.countdown.setText(self._clock_text(status, hold, now_session_s))
-        # The cognitive-only baseline is done seated: no stance feedback then.
-        active = status.phase in (Phase.TASK, Phase.CALIBRATING, Phase.BEND)
-        active = active and status.condition != "cognitive"
+        # Feedback during the task and the calibration's bend; none while standing still for the
+        # calibration (the words say so) or in the cognitive-only baseline (done seated).
+        active = status.phase in (Phase.TASK, Phase.BEND) and status.condition != "cognitive"
         self.show_feedback(mode, limit, zone, latest_angles(buffers) if active else None)
         trial = session.trial
         if trial != self._trial:

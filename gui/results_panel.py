@@ -86,13 +86,20 @@ class ResultsPanel(QGroupBox):
         self.session_results: list[RecordingResult] = []  # every recording since the window opened
         self.protocol_results: list[RecordingResult] = []
         self._key_rows = 0
-        self._show_all(False)
+        self._empty()
+
+    def _empty(self) -> None:
+        """No results: no table (not even its headers) and no button."""
+        self.table.setRowCount(0)
+        self.table.setColumnCount(0)
+        self.table.hide()
+        self.more.hide()
 
     def start_protocol(self, protocol: DrillProtocol) -> None:
         """A protocol starts: its results so far are none."""
         self.protocol_results = []
         self.heading.setText(f"{protocol.name}: no recording finished yet.")
-        self.table.setRowCount(0)
+        self._empty()
         self.dual.setText("")
 
     def show_result(self, result: RecordingResult) -> None:
@@ -128,6 +135,8 @@ class ResultsPanel(QGroupBox):
         headers = ["measure", f"mean ± SD of {len(reps)}" if several else "value"]
         headers += [f"rep {repetitions.get(p, k + 1)}" for k, p in enumerate(reps)] if several else []
         self.table.clear()
+        self.table.show()
+        self.more.show()
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
         rows: list[tuple[MeasureInfo, list[str]]] = []

@@ -26,7 +26,8 @@ class ConditionError(ValueError):
 
 @dataclass(frozen=True)
 class Condition:
-    """task: single/dual/unknown; cognitive_task: the dual task ("" if none or not known);
+    """task: single/dual/cognitive/unknown; cognitive_task: the cognitive task of a dual or
+    cognitive-only recording ("" if none or not known);
     vision: eyes-open/eyes-closed, surface: firm/foam (standing drills, else ""); side:
     left/right for one-sided drills, else ""."""
 

@@ -149,6 +149,11 @@ def test_the_hold_clock_counts_up_the_same_on_both_screens_and_e_stores_what_it_
     first = window.hold_clock.shown_s(window.now_session_s())
     qtbot.wait(300)
     assert window.hold_clock.shown_s(window.now_session_s()) > first  # counts up
+    # The patient holding the plank sees the hold position inside its zone (not a red dot).
+    assert window.feedback() == (FeedbackMode.HOLD_POSITION, 5.0)
+    assert window.drill.zone_label.text() == "Hold zone radius"
+    assert view.feedback_area.currentWidget() is view.zone
+    assert view.feedback.state in (ZoneState.INSIDE, ZoneState.NEAR_EDGE)
     # Both windows show the same clock.
     assert view.countdown.text().startswith("Hold ") and view.countdown.text() in window.phase.text()
     _activate(qtbot, view)
