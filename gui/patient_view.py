@@ -219,6 +219,7 @@ class PatientView(QWidget):
                 if QFontMetrics(font).horizontalAdvance(widget.text()) <= room:
                     break
                 pt -= 2
+            widget.setMinimumHeight(QFontMetrics(font).height() + 6)  # never squeezed to a clip
         set_style(widget, f"font-size: {pt:.0f}pt; {rest}")
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
