@@ -103,6 +103,16 @@ class GaugeWidget(QWidget):
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(QColor("#222222"))
+        limit_font = QFont(font)
+        limit_font.setBold(False)
+        limit_font.setPixelSize(int(text_h * 0.4))
+        painter.setFont(limit_font)
+        painter.drawText(  # the limit's value beside its line
+            QRectF(bar.right() + 26, y - text_h / 2, self.width() - bar.right() - 26, text_h),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            f"{self.limit:.0f}{self.unit}",
+        )
+        painter.setFont(font)
         value = f"{self.value:.0f}{self.unit}" if math.isfinite(self.value) else "—"
         painter.drawText(
             QRectF(0, bar.bottom() + 5, self.width(), text_h), Qt.AlignmentFlag.AlignCenter, value
