@@ -1,8 +1,9 @@
 """The clinician's main window: sensors, calibration, drill runner, live view and results.
 
-A QTimer drains the session's live feed into ring buffers and redraws, as often as MAX_REDRAW_HZ
-while the window's thread stays within GUI_CPU_SHARE of a core (`RedrawPacer`); nothing in the
-window touches BLE or the recording directly. Every action has a key (see `SHORTCUTS`).
+A QTimer drains the session's live feed into ring buffers and redraws, paced by `RedrawPacer`
+(gui/redraw.py); nothing in the window touches BLE or the recording directly. Every action has
+an application-wide key (gui/shortcuts.py), so the keys work from the patient view too. The hold
+clock (`LiveHoldClock`) is one for both windows: the clinician and the patient see the same time.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -28,49 +29,32 @@ from PySide6.QtWidgets import (
 )
 
 from gui.live_view import LiveView
-from gui.model.biofeedback import TargetZone
-from gui.model.clinic import ClinicConfig, ClinicSession, Phase
+from gui.model.biofeedback import DEFAULT_LIMIT_DEG, FeedbackMode, LiveHoldClock, TargetZone, hold_clock_words
+from gui.model.calibration_check import CalibrationCheck
+from gui.model.clinic import ClinicSession, Phase
+from gui.model.cognitive import COLOURS
 from gui.model.live import LiveBuffers
 from gui.model.protocols import DrillProtocol
 from gui.model.settings import DashboardSettings, save_settings
-from gui.panels import CalibrationPanel, DrillPanel, ElidedLabel, ResultsPanel, SensorPanel
+from gui.panels import CalibrationPanel, DrillPanel, ElidedLabel, SensorPanel
 from gui.patient_view import PatientView
+from gui.redraw import BUSY_BEHIND_S, BUSY_REDRAW_HZ, RedrawPacer, fitting_size
+from gui.results_panel import ResultsPanel
 from gui.review_window import ReviewWindow
-from sensors.events import EventKind
-from sensors.identity import SensorFamily
+from gui.session_actions import SessionActions
+from gui.session_setup import clinic_config
+from gui.shortcuts import SHORTCUTS, install_actions
+from gui.status_text import is_busy, is_problem, phase_text, set_style
 from sensors.placements import parse_placement
 from sensors.processing.analysis import drill_family
+from sensors.processing.pipeline import AngleDefinition, angle_definition
 
 log = logging.getLogger(__name__)
 
-#: What each key does, shown in Help → Shortcuts.
-SHORTCUTS = {
-    "F5": "start the selected drill",
-    "Esc": "stop (the recording is kept)",
-    "Space": "skip the get-ready or rest countdown",
-    "E": "end the task now (hold to failure)",
-    "P": "mark a push (perturbation) now",
-    "N": "add a note at this moment",
-    "R": "record a pain rating 0–10",
-    "C": "calibration: neutral stance",
-    "B": "calibration: neutral stance and forward bend",
-    "F3": "scan for sensors",
-    "F2": "open the patient view",
-    "Ctrl+O": "open a recording for review",
-}
-
-#: The redraw rate the timer aims at, and the slowest it backs off to when a redraw costs more
-#: than GUI_CPU_SHARE of a core at that rate (the window's thread, painting included).
-MAX_REDRAW_HZ = 60.0
-MIN_REDRAW_HZ = 10.0
-GUI_CPU_SHARE = 0.5
-#: When the live data run this far (s) behind the clock, the computer is too busy: the window
-#: redraws at BUSY_REDRAW_HZ only, leaving the processor to the session.
-BUSY_BEHIND_S = 0.75
-BUSY_REDRAW_HZ = 2.0
+__all__ = ["SHORTCUTS", "MainWindow"]
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SessionActions, QMainWindow):
     def __init__(
         self,
         settings: DashboardSettings,
@@ -83,14 +67,17 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.settings_path = settings_path
         self.buffers = LiveBuffers(rate_hz=settings.rate_hz)
-        self.session = ClinicSession(self._config())
+        self.session = ClinicSession(clinic_config(settings))
         self.patient_view: PatientView | None = None
         self.review_window: ReviewWindow | None = None
         self._shown_results = 0
-        self._shown_check = None
+        self._shown_check: CalibrationCheck | None = None
         self._health_at = 0.0
         self.redraws = 0
         self._drawn_at = -math.inf
+        self.hold_clock = LiveHoldClock()  # the one hold clock both windows show
+        self.running: DrillProtocol | None = None  # the protocol started last
+        self.limits: dict[FeedbackMode, float] = {FeedbackMode.STANCE_SWAY: settings.zone_radius_deg}
 
         self.subject = QLineEdit(settings.subject_id)
         self.subject.setPlaceholderText("pseudonymous subject id, e.g. P017")
@@ -154,6 +141,7 @@ class MainWindow(QMainWindow):
         right.addWidget(self.live)
         right.addWidget(self.results)
         right.setSizes([700, 200])
+        self.right = right
         splitter = QSplitter()
         splitter.addWidget(scroll)
         splitter.addWidget(right)
@@ -193,9 +181,10 @@ class MainWindow(QMainWindow):
         d.start_button.clicked.connect(self.start_drill)
         d.stop_button.clicked.connect(self.stop)
         d.skip_button.clicked.connect(self.session.skip_wait)
-        d.end_button.clicked.connect(self.session.end_task)
+        d.end_button.clicked.connect(self.end_task)
         d.push_button.clicked.connect(self.mark_push)
         d.note_button.clicked.connect(self.add_note)
+        d.answer.returnPressed.connect(self._answer_heard)
         d.pain_button.clicked.connect(self.rate_pain)
         d.patient_button.clicked.connect(self.open_patient_view)
         d.centre_button.clicked.connect(self.centre_zone)
@@ -203,67 +192,25 @@ class MainWindow(QMainWindow):
         d.sound.toggled.connect(self._sound_changed)
 
     def _make_menus(self) -> None:
-        actions = {
-            "F5": ("&Start drill", self.start_drill),
-            "Esc": ("S&top", self.stop),
-            "Space": ("Go &now", self.session.skip_wait),
-            "E": ("&End task", self.session.end_task),
-            "P": ("Mark &push", self.mark_push),
-            "N": ("Add &note…", self.add_note),
-            "R": ("Pain &rating…", self.rate_pain),
-            "C": ("&Calibrate (neutral stance)", lambda: self.calibrate(False)),
-            "B": ("Calibrate with forward &bend", lambda: self.calibrate(True)),
-            "F3": ("Sc&an for sensors", self.scan),
-            "F2": ("&Patient view", self.open_patient_view),
-            "Ctrl+O": ("&Open recording…", self.open_review),
+        handlers: dict[str, Callable[[], object]] = {
+            "F5": self.start_drill,
+            "Esc": self.stop,
+            "Space": self.session.skip_wait,
+            "H": self.mark_hold_start,
+            "E": self.end_task,
+            "P": self.mark_push,
+            "N": self.add_note,
+            "R": self.rate_pain,
+            "C": lambda: self.calibrate(False),
+            "B": lambda: self.calibrate(True),
+            "F3": self.scan,
+            "F2": self.open_patient_view,
+            "F11": lambda: self.open_patient_view().toggle_full_screen(),
+            "Ctrl+O": self.open_review,
         }
-        file_menu = self.menuBar().addMenu("&File")
-        drill_menu = self.menuBar().addMenu("&Drill")
-        self.actions: dict[str, QAction] = {}
-        for key, (text, handler) in actions.items():
-            action = QAction(text, self)
-            action.setShortcut(QKeySequence(key))
-            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-            action.triggered.connect(handler)
-            (file_menu if key in ("F2", "Ctrl+O", "F3") else drill_menu).addAction(action)
-            self.actions[key] = action
-        file_menu.addSeparator()
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        shortcuts = QAction("&Shortcuts", self)
-        shortcuts.triggered.connect(
-            lambda: self.show_info("\n".join(f"{k:>7}  {v}" for k, v in SHORTCUTS.items()))
-        )
-        help_menu.addAction(shortcuts)
-
-    def _config(self) -> ClinicConfig:
-        s = self.settings
-        assignments = {}
-        for name, sensor_id in s.assignments.items():
-            try:
-                assignments[parse_placement(name)] = sensor_id
-            except ValueError:
-                continue
-        placements = []
-        for name in s.placements:
-            try:
-                placements.append(parse_placement(name))
-            except ValueError:
-                log.warning("settings: unknown placement %r ignored", name)
-        return ClinicConfig(
-            subject_id=s.subject_id,
-            placements=tuple(placements),
-            data_dir=Path(s.data_dir) if s.data_dir else None,
-            simulate=s.simulate,
-            family=SensorFamily(s.family),
-            assignments=assignments,
-            rate_hz=s.rate_hz,
-            lsl=s.lsl,
-            virtual_link=s.virtual_link,
-        )
+        for number in range(1, len(COLOURS) + 1):
+            handlers[str(number)] = partial(self.answer_key, number)
+        self.key_actions = install_actions(self, handlers, self.show_info)
 
     def _collect_settings(self) -> None:
         s = self.settings
@@ -274,7 +221,7 @@ class MainWindow(QMainWindow):
         s.assignments = {p.value: v for p, v in self.sensors.assignments().items()}
         protocol = self.drill.current()
         s.protocol = protocol.key if protocol else ""
-        s.zone_radius_deg = self.drill.zone.value()
+        s.zone_radius_deg = self.limits.get(FeedbackMode.STANCE_SWAY, s.zone_radius_deg)
         s.sound = self.drill.sound.isChecked()
         s.lsl = self.sensors.lsl.isChecked()
 
@@ -282,78 +229,21 @@ class MainWindow(QMainWindow):
         """Hand the panels' choices to the session; False (with a message) while busy."""
         self._collect_settings()
         try:
-            self.session.configure(self._config())
+            self.session.configure(clinic_config(self.settings))
         except RuntimeError as error:
             self.show_error(str(error))
             return False
         return True
 
-    # Actions -----------------------------------------------------------------------------
-
-    def _guard(self, action: object) -> None:
-        """Run a session action, showing any refusal as a message."""
-        try:
-            action()  # type: ignore[operator]
-        except (RuntimeError, ValueError) as error:
-            self.show_error(str(error))
-
-    def scan(self) -> None:
-        if self._apply_setup():
-            self._guard(self.session.scan)
-
-    def calibrate(self, with_bend: bool) -> None:
-        if self._apply_setup():
-            self.calibration.result.setText("Calibrating…")
-            self.calibration.result.setStyleSheet("font-size: 11pt;")
-            self._guard(lambda: self.session.check_calibration(with_bend))
-
-    def start_drill(self) -> None:
-        protocol = self.drill.current()
-        if protocol is None:
-            self.show_error("choose a drill first")
-            return
-        if self._apply_setup():
-            self._shown_results = 0
-            self.clear_error()
-            self._guard(lambda: self.session.run_protocol(protocol, self.drill.notes.text()))
-
-    def stop(self) -> None:
-        self.session.stop()
-
-    def mark_push(self) -> None:
-        self._guard(lambda: self.session.mark(EventKind.PERTURBATION, "push"))
-
-    def add_note(self) -> None:
-        if self.session.status.recording is None:
-            self.show_error("nothing is being recorded: start a drill first")
-            return
-        at = self.session.status.elapsed_s
-        text, ok = QInputDialog.getText(self, "Note", f"Note at {at:.1f} s:")
-        if ok and text.strip():
-            self._guard(lambda: self.session.mark(EventKind.ANNOTATION, text.strip()))
-
-    def rate_pain(self) -> None:
-        if self.session.status.recording is None:
-            self.show_error("nothing is being recorded: start a drill first")
-            return
-        value, ok = QInputDialog.getInt(
-            self, "Pain rating", "Pain now (0 = none, 10 = worst imaginable):", 0, 0, 10
-        )
-        if ok:
-            self._guard(lambda: self.session.mark(EventKind.PAIN_RATING, "NRS", float(value)))
-
     def open_patient_view(self) -> PatientView:
         if self.patient_view is None:
             self.patient_view = PatientView()
             self.patient_view.answered.connect(self._answer)
-            self.patient_view.resize(900, 900)
+            self.patient_view.resize(900, 760)
         self.patient_view.sound = self.drill.sound.isChecked()
         self.patient_view.show()
         self.patient_view.raise_()
         return self.patient_view
-
-    def _answer(self, given: str) -> None:
-        self._guard(lambda: self.session.answer(given))
 
     def open_review(self, path: Path | None = None) -> ReviewWindow:
         if self.review_window is None:
@@ -375,11 +265,28 @@ class MainWindow(QMainWindow):
 
     def _protocol_chosen(self) -> None:
         protocol = self.drill.current()
-        if protocol is not None:
-            self.live.show_drill(drill_family(protocol.drill))
+        if protocol is None:
+            return
+        self.live.show_drill(drill_family(protocol.drill))
+        mode = protocol.feedback_mode
+        limit = protocol.feedback_limit_deg or self.limits.get(mode, protocol.feedback_limit)
+        self.drill.show_feedback_mode(mode, limit)
 
-    def _zone_changed(self, radius: float) -> None:
-        self.zone = TargetZone(self.zone.centre_ap_deg, self.zone.centre_ml_deg, radius)
+    def feedback(self) -> tuple[FeedbackMode, float]:
+        """The patient's feedback mode (of the running protocol, else the selected one) and its
+        limit, deg (the drill panel's, which the clinician sets)."""
+        if self.session.status.phase is Phase.BEND:  # the calibration step's forward bend
+            return FeedbackMode.BEND, DEFAULT_LIMIT_DEG[FeedbackMode.BEND]
+        protocol = self.running if self.session.busy and self.running else self.drill.current()
+        mode = protocol.feedback_mode if protocol is not None else FeedbackMode.STANCE_SWAY
+        return mode, self.drill.zone.value()
+
+    def _zone_changed(self, value: float) -> None:
+        protocol = self.drill.current()
+        mode = protocol.feedback_mode if protocol is not None else FeedbackMode.STANCE_SWAY
+        self.limits[mode] = value
+        if mode is FeedbackMode.STANCE_SWAY:
+            self.zone = TargetZone(self.zone.centre_ap_deg, self.zone.centre_ml_deg, value)
 
     def _sound_changed(self, on: bool) -> None:
         if self.patient_view is not None:
@@ -417,20 +324,19 @@ class MainWindow(QMainWindow):
             self.redraws += 1
             self._drawn_at = now
         status = self.session.status
-        text = status.phase.value
-        if status.repetitions:
-            text = f"{status.protocol} · {status.repetition}/{status.repetitions} · {text}"
-            if status.condition == "dual":
-                text += " (dual task)"
-        if math.isfinite(status.remaining_s):
-            text += f" · {math.ceil(status.remaining_s):.0f} s"
-        self.phase.setText(text)
+        hold = self._hold_clock(status.phase)
+        session_now = self.now_session_s()  # one instant for both windows' clocks
+        hold_words = ""
+        if hold is not None:
+            state = hold.update(self.buffers.events)
+            hold_words = hold_clock_words(state, hold.shown_s(session_now))
+        self.phase.setText(phase_text(status, hold_words))
         if status.recording is not None:
             self.recording.setText(f"● REC {status.elapsed_s:6.1f} s  {status.recording}")
-            _set_style(self.recording, "font-size: 11pt; color: #b00020;")
+            set_style(self.recording, "font-size: 11pt; color: #b00020;")
         else:
             self.recording.setText("not recording")
-            _set_style(self.recording, "font-size: 11pt; color: #555;")
+            set_style(self.recording, "font-size: 11pt; color: #555;")
         busy = self.session.busy
         self.drill.start_button.setEnabled(not busy)
         self.calibration.still_button.setEnabled(not busy)
@@ -440,15 +346,16 @@ class MainWindow(QMainWindow):
         recording = status.recording is not None
         for button in (self.drill.push_button, self.drill.note_button, self.drill.pain_button):
             button.setEnabled(recording)
+        self.drill.answer.setEnabled(self.session.trial is not None)
         if now - self._health_at > 0.5:
             self._health_at = now
             self.sensors.show_health(self.session.health, now)
             self.sensor_alert.setText(self.sensors.warnings.text() if self.session.busy else "")
         for message in self.session.take_messages():
-            if _is_busy(message):
+            if is_busy(message):
                 self.busy_note.setText(message)
                 self.busy_note.show()
-            elif _is_problem(message):
+            elif is_problem(message):
                 self.show_error(message)
             else:
                 self.statusBar().showMessage(message, 8000)
@@ -457,6 +364,7 @@ class MainWindow(QMainWindow):
         if len(self.session.results) > self._shown_results:
             self._shown_results = len(self.session.results)
             self.results.show_result(self.session.results[-1])
+            self._give_results_room()
         if self.session.dual_task_effect is not None:
             self.results.show_dual_task(self.session.dual_task_effect)
         check = self.session.calibration_check
@@ -464,14 +372,35 @@ class MainWindow(QMainWindow):
             self._shown_check = check
             self.calibration.show_check(check)
         if self.patient_view is not None and self.patient_view.isVisible():
-            self.patient_view.refresh(self.session, self.buffers, self.zone)
+            mode, limit = self.feedback()
+            self.patient_view.refresh(self.session, self.buffers, mode, limit, self.zone, hold, session_now)
+
+    def _give_results_room(self) -> None:
+        """Results arrived: the results pane gets at least 45 % of the right column's height."""
+        sizes = self.right.sizes()
+        total = sum(sizes)
+        if total > 0 and sizes[1] < 0.45 * total:
+            self.right.setSizes([round(0.55 * total), round(0.45 * total)])
+
+    def _hold_clock(self, phase: Phase) -> LiveHoldClock | None:
+        """The hold clock while a hold's task runs, else None."""
+        running = self.running
+        if phase is not Phase.TASK or running is None:
+            return None
+        return self.hold_clock if angle_definition(running.drill) is AngleDefinition.HOLD else None
+
+    def now_session_s(self) -> float:
+        """Session time now (s) on the host clock the clinician's keys are stamped with (NaN
+        before a session started)."""
+        origin = self.buffers.host_origin_ns
+        return (time.monotonic_ns() - origin) * 1e-9 if origin is not None else math.nan
 
     def closeEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
         """Stop what runs (its recording is closed and kept) and remember the settings."""
         self.timer.stop()
         self.session.close()
         self._collect_settings()
-        self.settings.window_geometry = bytes(self.saveGeometry().toHex()).decode()
+        self.settings.window_geometry = self.saveGeometry().toHex().toStdString()
         try:
             save_settings(self.settings, self.settings_path)
         except OSError as error:
@@ -480,59 +409,3 @@ class MainWindow(QMainWindow):
             if window is not None:
                 window.close()
         super().closeEvent(event)  # type: ignore[arg-type]
-
-
-def _set_style(widget: QWidget, sheet: str) -> None:
-    """Set a style sheet only when it changes: setting one re-polishes the widget, at every tick."""
-    if widget.styleSheet() != sheet:
-        widget.setStyleSheet(sheet)
-
-
-def _is_problem(message: str) -> bool:
-    return not message.startswith("found ")
-
-
-def _is_busy(message: str) -> bool:
-    """The session's "computer too busy" notice: it holds while the live data run behind only."""
-    return message.startswith("The computer is too busy")
-
-
-def fitting_size(window: QWidget) -> QSize:
-    """The window's opening size: 1366×768 (a common laptop screen), or the screen's available area
-    when that is smaller. A size the clinician chose is remembered in the settings."""
-    screen = window.screen() or QGuiApplication.primaryScreen()
-    wanted = QSize(1366, 768)
-    if screen is None:
-        return wanted
-    return wanted.boundedTo(screen.availableGeometry().size())
-
-
-class RedrawPacer:
-    """Sets a timer's interval so the thread it runs on spends at most GUI_CPU_SHARE of a core:
-    every half second, the thread's CPU time over the wall time since the last look (ticks and
-    Qt's painting alike) decides whether the next interval shortens (to 1/MAX_REDRAW_HZ) or
-    lengthens (to 1/MIN_REDRAW_HZ)."""
-
-    period_s = 0.5
-
-    def __init__(self, timer: QTimer) -> None:
-        self.timer = timer
-        self.interval_ms = 1000 / MAX_REDRAW_HZ
-        self.share = 0.0
-        self._since = (time.monotonic(), time.thread_time())
-        timer.setInterval(round(self.interval_ms))
-
-    def pace(self, now_s: float, cpu_s: float | None = None) -> None:
-        """Look at the thread's CPU time (`cpu_s`, s; time.thread_time() unless given) at
-        monotonic time `now_s` (s), and set the timer's interval when a period has passed."""
-        wall0, cpu0 = self._since
-        if now_s - wall0 < self.period_s:
-            return
-        cpu = time.thread_time() if cpu_s is None else cpu_s
-        self.share = (cpu - cpu0) / (now_s - wall0)
-        self._since = (now_s, cpu)
-        # Proportional: the interval the measured share would have needed, moved halfway there.
-        needed = self.interval_ms * self.share / GUI_CPU_SHARE
-        target = min(max(needed, 1000 / MAX_REDRAW_HZ), 1000 / MIN_REDRAW_HZ)
-        self.interval_ms += 0.5 * (target - self.interval_ms)
-        self.timer.setInterval(round(self.interval_ms))

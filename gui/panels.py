@@ -1,4 +1,5 @@
-"""The main window's side panels: sensors, calibration, drill runner and results."""
+"""The main window's side panels: sensors, calibration and the drill runner (results:
+gui/results_panel.py)."""
 
 from __future__ import annotations
 
@@ -28,13 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.model.biofeedback import FeedbackMode
 from gui.model.calibration_check import CalibrationCheck
-from gui.model.clinic import RecordingResult
-from gui.model.dual_task import DualTaskEffect
 from gui.model.protocols import DrillProtocol
-from recordings.catalogue import catalogue
-from recordings.conditions import condition_for
-from recordings.measure_table import session_rows
 from sensors.ble.scan import DiscoveredSensor
 from sensors.health import health_warnings
 from sensors.identity import SensorFamily
@@ -52,6 +49,13 @@ HEALTH_COLUMNS = (
     "drift ppm",
 )
 FAMILIES = [f for f in SensorFamily if f is not SensorFamily.SIMULATED]
+#: The drill panel's name for the feedback's limit.
+FEEDBACK_LIMIT_NAMES = {
+    FeedbackMode.STANCE_SWAY: "Sway zone radius",
+    FeedbackMode.LUMBAR_FLEXION: "Lumbar flexion limit",
+    FeedbackMode.HOLD_POSITION: "Hold zone radius",
+    FeedbackMode.BEND: "Bend target (trunk)",
+}
 #: The rate shown is samples counted over this much host time (s), once at least RATE_MIN_S is seen:
 #: a shorter span is dominated by the burst of queued samples a new connection delivers at once.
 RATE_WINDOW_S = 10.0
@@ -276,6 +280,10 @@ class DrillPanel(QGroupBox):
         self.details.setStyleSheet("font-size: 11pt;")
         self.notes = QLineEdit()
         self.notes.setPlaceholderText("session notes (stored in the recording)")
+        # What the patient said aloud (serial subtraction), entered by the clinician.
+        self.answer = QLineEdit()
+        self.answer.setPlaceholderText("patient's answer (as said aloud), Enter")
+        self.answer.setEnabled(False)
         self.start_button = QPushButton("Start (F5)")
         self.start_button.setStyleSheet("font-size: 13pt; font-weight: 600;")
         self.stop_button = QPushButton("Stop (Esc)")
@@ -300,26 +308,33 @@ class DrillPanel(QGroupBox):
             button.setMinimumHeight(38)
             row.addWidget(button)
         self.zone = QDoubleSpinBox()
-        self.zone.setRange(0.5, 30.0)
+        self.zone.setRange(0.5, 150.0)
         self.zone.setSingleStep(0.5)
         self.zone.setSuffix(" °")
-        self.sound = QCheckBox("sound when outside")
+        self.sound = QCheckBox("sound over the limit")
         self.centre_button = QPushButton("Centre on posture now")
         self.patient_button = QPushButton("Patient view (F2)")
+        self.zone_label = QLabel("Target zone")
         zone = QHBoxLayout()
-        zone.addWidget(QLabel("Target zone"))
+        zone.addWidget(self.zone_label)
         zone.addWidget(self.zone)
         zone.addWidget(self.sound)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list)
         layout.addWidget(self.details)
         layout.addWidget(self.notes)
+        layout.addWidget(self.answer)
         layout.addLayout(zone)
         zone2 = QHBoxLayout()
         zone2.addWidget(self.centre_button)
         zone2.addWidget(self.patient_button)
         layout.addLayout(zone2)
         self.list.currentRowChanged.connect(self._selected)
+
+    def show_feedback_mode(self, mode: FeedbackMode, limit_deg: float) -> None:
+        """Name the patient's feedback and show its limit (deg; % has no spin box here)."""
+        self.zone_label.setText(FEEDBACK_LIMIT_NAMES[mode])
+        self.zone.setValue(limit_deg)
 
     def current(self) -> DrillProtocol | None:
         row = self.list.currentRow()
@@ -338,60 +353,3 @@ class DrillPanel(QGroupBox):
         extra += " · mark each push with P" if p.perturbations else ""
         extra += f" · dual task: {p.cognitive_task}" if p.dual_task else ""
         self.details.setText(f"<b>{p.name}</b> — {reps}{extra}<br>{p.instructions}")
-
-
-class ResultsPanel(QGroupBox):
-    """Measures of the newest recording, and the dual-task effect when the protocol has one."""
-
-    def __init__(self) -> None:
-        super().__init__("Results")
-        self.title = QLabel("No recording yet.")
-        self.title.setWordWrap(True)
-        # Wrapped to the width it gets, never widening the window (a word longer than that is cut;
-        # the tooltip holds the file's whole path).
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.table = table_widget(("measure", "value"))
-        self.dual = QLabel("")
-        self.dual.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
-        layout.addWidget(self.table)
-        layout.addWidget(self.dual)
-
-    def show_result(self, result: RecordingResult) -> None:
-        # A file name is one long word: let it wrap at its underscores rather than widen the window.
-        name = result.path.name.replace("_", "_\u200b")
-        self.title.setText(
-            f"{result.protocol}, repetition {result.repetition} "
-            f"({condition_for(result.drill, result.condition).label}) → {name}"
-        )
-        self.title.setToolTip(str(result.path))
-        rows = session_rows(result.measures) if result.measures else []
-        self.table.setRowCount(len(rows))
-        for row, r in enumerate(rows):
-            for col, text in enumerate((r.name, r.text)):
-                cell = read_only_cell(text)
-                cell.setToolTip(f"{r.info.meaning}\nSource: {r.info.source}")
-                self.table.setItem(row, col, cell)
-        if result.problem:
-            self.title.setText(self.title.text() + f"\nNo measures: {result.problem}")
-
-    def show_dual_task(self, effect: DualTaskEffect | None) -> None:
-        if effect is None:
-            self.dual.setText("")
-            return
-        parts = [
-            f"{catalogue().info('quiet-stance', name).name} {value:+.0f} %"
-            for name, value in effect.effects_pct.items()
-        ]
-        text = "Dual-task effect on sway (negative = cost): " + ", ".join(parts)
-        if effect.cognitive is not None:
-            c = effect.cognitive
-            if c.responses == 0:
-                text += "\nCognitive task: Not measured — no answers were given"
-            else:
-                text += (
-                    f"\nCognitive task: {c.responses} answers, {100 * c.accuracy:.0f} % correct, "
-                    f"{c.correct_per_min:.1f} correct/min, {c.mean_response_time_s:.1f} s per answer"
-                )
-        self.dual.setText(text)

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-#: Task conditions: "unknown" only for older files whose task cannot be derived.
-TASKS = ("single", "dual", "unknown")
+#: Task conditions: "cognitive" is the cognitive task alone (the dual-task baseline, seated or
+#: standing still); "unknown" only for older files whose task cannot be derived.
+TASKS = ("single", "dual", "cognitive", "unknown")
 COGNITIVE_TASK_NAMES = {"serial-subtraction": "serial subtraction", "stroop": "colour words (Stroop)"}
 
 
@@ -25,7 +26,8 @@ class ConditionError(ValueError):
 
 @dataclass(frozen=True)
 class Condition:
-    """task: single/dual/unknown; cognitive_task: the dual task ("" if none or not known);
+    """task: single/dual/cognitive/unknown; cognitive_task: the cognitive task of a dual or
+    cognitive-only recording ("" if none or not known);
     vision: eyes-open/eyes-closed, surface: firm/foam (standing drills, else ""); side:
     left/right for one-sided drills, else ""."""
 
@@ -48,6 +50,9 @@ class Condition:
         if self.task == "dual":
             name = COGNITIVE_TASK_NAMES.get(self.cognitive_task, self.cognitive_task)
             return f"dual task ({name})" if name else "dual task"
+        if self.task == "cognitive":
+            name = COGNITIVE_TASK_NAMES.get(self.cognitive_task, self.cognitive_task)
+            return f"cognitive task only ({name})" if name else "cognitive task only"
         return "single task" if self.task == "single" else "task condition unknown"
 
     @property
@@ -65,8 +70,8 @@ class Condition:
     @property
     def file_token(self) -> str:
         """What the file name adds to the drill: '' for single task, 'dual-stroop', 'dual'."""
-        if self.task == "dual":
-            return "-".join(p for p in ("dual", self.cognitive_task) if p)
+        if self.task in ("dual", "cognitive"):
+            return "-".join(p for p in (self.task, self.cognitive_task) if p)
         return "" if self.task == "single" else "unknown"
 
 
@@ -84,14 +89,14 @@ def _drill_parts(drill: str) -> dict[str, str]:
 
 def condition_for(drill: str, task: str = "single", cognitive_task: str = "") -> Condition:
     """The condition of `drill` recorded with this task condition."""
-    return Condition(task, cognitive_task if task == "dual" else "", **_drill_parts(drill))
+    return Condition(task, cognitive_task if task in ("dual", "cognitive") else "", **_drill_parts(drill))
 
 
 def condition_from_protocol(drill: str, protocol: Mapping[str, Any]) -> Condition:
     """The condition as the protocol settings of a file say it: the clinic protocol's
     `condition` (and `cognitive_task`), or the simulator's `dual_task_factor`; else unknown."""
     task = str(protocol.get("condition", ""))
-    if task not in ("single", "dual"):
+    if task not in ("single", "dual", "cognitive"):
         factor = protocol.get("dual_task_factor")
         task = (
             ("single" if float(factor) == 1.0 else "dual") if isinstance(factor, int | float) else "unknown"

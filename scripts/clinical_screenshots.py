@@ -20,7 +20,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from gui.model.clinic import RecordingResult
-from gui.panels import ResultsPanel
+from gui.model.protocols import load_protocols
+from gui.results_panel import ResultsPanel
 from gui.review_window import ReviewWindow
 from recordings import read_recording
 from recordings.analysis import analyze_recording
@@ -47,7 +48,9 @@ def main() -> int:
     for seed in (1, 2):
         args = ["record", "--simulate", "--fast", "--drill", "biering-sorensen", "--seconds", "60"]
         stabmon([*args, "--seed", str(seed), *subject])
-    stabmon(["record", "--simulate", "--fast", "--drill", "forward-bend", "--seconds", "30", *subject])
+    for seed in (3, 4, 5):  # a protocol of three forward-bend recordings
+        args = ["record", "--simulate", "--fast", "--drill", "forward-bend", "--seconds", "30"]
+        stabmon([*args, "--seed", str(seed), *subject])
     stabmon(
         [
             "subject",
@@ -65,10 +68,14 @@ def main() -> int:
         ]
     )
 
-    bend = next((library / "sub-P-014").glob("*forward-bend*.h5"))
-    result = analyze_recording(read_recording(bend))
     pane = ResultsPanel()
-    pane.show_result(RecordingResult("Forward bend and return", 1, "single", bend, "forward-bend", result))
+    pane.start_protocol(next(p for p in load_protocols()[0] if p.drill == "forward-bend"))
+    bends = sorted((library / "sub-P-014").glob("*forward-bend*.h5"))
+    for repetition, bend in enumerate(bends, start=1):
+        result = analyze_recording(read_recording(bend))
+        pane.show_result(
+            RecordingResult("Forward bend repetitions", repetition, "single", bend, "forward-bend", result)
+        )
     pane.resize(560, 620)
     pane.show()
     _settle(app)

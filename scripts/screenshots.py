@@ -98,7 +98,9 @@ def main() -> int:
     window.start_drill()
     wait(app, lambda: window.session.trial is not None and window.session.status.elapsed_s > 10, 60)
     for _ in range(3):
-        window.session.answer(window.session.trial.answer)
+        trial = window.session.trial
+        if trial is not None:
+            window.session.answer(trial.answer)
         wait(app, lambda: True, 1)
         time.sleep(0.8)
     wait(app, lambda: window.session.status.elapsed_s > 14, 10)
@@ -109,8 +111,8 @@ def main() -> int:
 
     # Review: a forward-bend re-test against its baseline, recorded faster than real time.
     for seed in (1, 2):
-        args = ["record", "--simulate", "--fast", "--drill", "forward-bend", "--seconds", "40"]
-        stabmon([*args, "--seed", str(seed), "--subject", "P017", "--data-dir", str(library)])
+        record = ["record", "--simulate", "--fast", "--drill", "forward-bend", "--seconds", "40"]
+        stabmon([*record, "--seed", str(seed), "--subject", "P017", "--data-dir", str(library)])
     retest = sorted((library / "sub-P017").glob("*forward-bend*.h5"))[-1]
     review = ReviewWindow(library)
     review.resize(1600, 1000)

@@ -6,6 +6,9 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sensors.events import Event
+from sensors.processing.holds import HoldClock, HoldClockState
+
 
 class ZoneState(StrEnum):
     INSIDE = "inside"
@@ -39,33 +42,6 @@ class TargetZone:
         if d > self.radius_deg:
             return ZoneState.OUTSIDE
         return ZoneState.NEAR_EDGE if d > self.warn_fraction * self.radius_deg else ZoneState.INSIDE
-
-
-class HoldTimer:
-    """Time spent inside the zone: the current unbroken stretch and the total, s."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.current_s = 0.0
-        self.total_s = 0.0
-        self.longest_s = 0.0
-        self._last_t: float | None = None
-
-    def update(self, time_s: float, state: ZoneState) -> None:
-        """Advance to session time `time_s` given the zone state since the last update."""
-        if not math.isfinite(time_s):
-            return
-        if self._last_t is not None and time_s > self._last_t:
-            dt = time_s - self._last_t
-            if state in (ZoneState.INSIDE, ZoneState.NEAR_EDGE):
-                self.current_s += dt
-                self.total_s += dt
-                self.longest_s = max(self.longest_s, self.current_s)
-            else:
-                self.current_s = 0.0
-        self._last_t = time_s
 
 
 class FeedbackMode(StrEnum):
@@ -214,3 +190,66 @@ def bend_feedback(
     to_go = target_range_deg - trunk_flexion_deg
     state = ZoneState.NEAR_EDGE if share > 0.8 * max_lumbar_share else ZoneState.INSIDE
     return Feedback(state, 100 * share, limit, "%", f"Keep going — {to_go:.0f}° to go")
+
+
+@dataclass(frozen=True)
+class LiveAngles:
+    """The newest live angles, deg (NaN when unknown): trunk and pelvis [sagittal, frontal] —
+    in holds the rotation away from the hold posture (sag/lift, side drop) — and the lumbar
+    flexion (trunk − pelvis sagittal, flexion +)."""
+
+    trunk: tuple[float, float] = (math.nan, math.nan)
+    pelvis: tuple[float, float] = (math.nan, math.nan)
+    lumbar_flexion: float = math.nan
+
+
+def live_feedback(mode: FeedbackMode, limit: float, angles: LiveAngles, zone: TargetZone) -> Feedback:
+    """The patient's feedback in `mode` with the clinician's `limit` (deg; see DEFAULT_LIMIT_DEG):
+    stance sway uses `zone` (its centre and radius), the others the limit. Hold position: the
+    live feed has no axial rotation, so sag/lift and side drop only."""
+    if mode is FeedbackMode.STANCE_SWAY:
+        return stance_sway_feedback(angles.trunk[0], angles.trunk[1], zone)
+    if mode is FeedbackMode.LUMBAR_FLEXION:
+        return lumbar_flexion_feedback(angles.lumbar_flexion, limit)
+    if mode is FeedbackMode.HOLD_POSITION:
+        return hold_position_feedback((*angles.trunk, 0.0), (*angles.pelvis, 0.0), limit)
+    return bend_feedback(angles.trunk[0], angles.pelvis[0], limit)
+
+
+class LiveHoldClock:
+    """The hold's stopwatch as the clinician and the patient see it (one instance for both
+    windows): `sensors.processing.holds.HoldClock` fed with the live session's events, read
+    on the host clock the clinician's keys are stamped with, so pressing E when it shows t
+    stores a hold of t."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.clock = HoldClock()
+        self._events: list[Event] | None = None
+        self._seen = 0
+
+    def update(self, events: list[Event]) -> HoldClockState:
+        """Take the events not seen yet: `events` grows during a recording, and a new recording
+        comes with a new list (the live buffers' `events`)."""
+        if events is not self._events:
+            self.clock, self._events, self._seen = HoldClock(), events, 0
+        for event in events[self._seen :]:
+            self.clock.on_event(event)
+        self._seen = len(events)
+        return self.clock.state
+
+    def shown_s(self, now_session_s: float) -> float:
+        """What the clock shows at session time `now_session_s` (s): 0 while getting into
+        position, counting up while holding, the held time once ended."""
+        return self.clock.state.elapsed_s(now_session_s)
+
+
+def hold_clock_words(state: HoldClockState, shown_s: float) -> str:
+    """The clock as both screens show it: 'Get into position', 'Hold 12.3 s', 'Held 42.1 s'."""
+    if state.phase == "waiting":
+        return "Get into position"
+    if state.phase == "holding":
+        return f"Hold {shown_s:.1f} s"
+    return f"Held {shown_s:.1f} s" + (" — position lost" if state.lost else "")

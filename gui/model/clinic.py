@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from gui.model.calibration_check import CalibrationCheck, judge_calibration
-from gui.model.cognitive import CognitiveScore, Trial, make_cognitive_task, score_responses
-from gui.model.dual_task import DualTaskEffect, dual_task_effect
+from gui.model.cognitive import CognitiveRun, CognitiveScore, Trial
+from gui.model.dual_task import COGNITIVE_CONDITIONS, DualTaskEffect, dual_task_effect
 from gui.model.live import LiveFeed
 from gui.model.protocols import DrillProtocol
 from recordings import RecordingSink, RecordingWriter, SessionMetadata
@@ -44,6 +44,7 @@ from sensors.processing import SessionRunner, SessionSettings
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
+from sensors.processing.pipeline import AngleDefinition, angle_definition
 from sensors.processing.session import SessionSink
 from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, fresh_seed, make_drill
 from sensors.simulator.drills.base import continued
@@ -130,18 +131,6 @@ class RecordingResult:
     cognitive: CognitiveScore | None = None
 
 
-class _Cognitive:
-    """The cognitive task during a dual-task recording (shared by the GUI and session threads)."""
-
-    def __init__(self, name: str, seed: int) -> None:
-        self.task = make_cognitive_task(name, seed)
-        self.trial: Trial = self.task.first()
-        self.shown_at = time.monotonic()
-        self.correct: list[bool] = []
-        self.times: list[float] = []
-        self.lock = threading.Lock()
-
-
 class ClinicSession:
     """Runs the clinic's work on a background thread; see the module docstring."""
 
@@ -159,7 +148,8 @@ class ClinicSession:
         #: session thread, so they must be quick.
         self.probes: list[SessionSink] = []
         self._runner: SessionRunner | None = None
-        self._cognitive: _Cognitive | None = None
+        self._hold = False  # the running task is a hold (E marks the position lost)
+        self._cognitive: CognitiveRun | None = None
         self._stop = threading.Event()
         self._end_task = threading.Event()
         self._skip_wait = threading.Event()
@@ -201,7 +191,10 @@ class ClinicSession:
         self._stop.set()
 
     def end_task(self) -> None:
-        """End the task phase now (a hold to failure: the posture was lost)."""
+        """End the task phase now; in a hold, the position was lost: HOLD_END is marked now."""
+        runner = self._runner
+        if runner is not None and self.status.phase is Phase.TASK and self._hold:
+            runner.mark(EventKind.HOLD_END, "position lost")
         self._end_task.set()
 
     def skip_wait(self) -> None:
@@ -228,14 +221,7 @@ class ClinicSession:
         runner = self._runner
         if cognitive is None or runner is None:
             raise RuntimeError("no cognitive task is running")
-        with cognitive.lock:
-            trial = cognitive.trial
-            correct = cognitive.task.score(trial, given)
-            rt = time.monotonic() - cognitive.shown_at
-            cognitive.correct.append(correct)
-            cognitive.times.append(rt)
-            cognitive.trial = cognitive.task.next()
-            cognitive.shown_at = time.monotonic()
+        trial, correct, rt = cognitive.answer(given)
         verdict = "correct" if correct else "wrong"
         runner.mark(
             EventKind.ANNOTATION,
@@ -390,6 +376,11 @@ class ClinicSession:
             )
             await source.start()
             settings = SessionSettings(rate_hz=c.rate_hz, drill=protocol.drill)
+            cognitive = (
+                CognitiveRun(protocol.cognitive_task, int(about.get("seed", fresh_seed())))
+                if condition in COGNITIVE_CONDITIONS
+                else None
+            )
             metadata = SessionMetadata(
                 subject_id=c.subject_id.strip(),
                 drill=protocol.drill,
@@ -403,7 +394,8 @@ class ClinicSession:
                     "repetition": repetition,
                     "repetitions": protocol.repetitions,
                     "condition": condition,
-                    "cognitive_task": protocol.cognitive_task if condition == "dual" else "",
+                    "cognitive_task": protocol.cognitive_task if cognitive else "",
+                    **(cognitive.about() if cognitive else {}),
                     "task_s": protocol.task_s,
                 },
             )
@@ -416,11 +408,6 @@ class ClinicSession:
                 sinks: list[Any] = [RecordingSink(writer), collector, self.feed, *self.probes]
                 if c.lsl:
                     sinks.append(LslOutletSink(source.sensors, c.rate_hz))
-                cognitive = (
-                    _Cognitive(protocol.cognitive_task, (c.seed or 0) + repetition)
-                    if condition == "dual"
-                    else None
-                )
                 await self._drive(SessionRunner(source, sinks, settings), protocol, base, writer, cognitive)
             finally:
                 self.status = replace(base, phase=Phase.SAVING, recording=None, instruction="saving…")
@@ -430,7 +417,7 @@ class ClinicSession:
                 await radio.close()
         score = None
         if cognitive is not None:
-            score = score_responses(cognitive.correct, cognitive.times, protocol.task_s)
+            score = cognitive.score(protocol.task_s)
         try:
             measures, problem = collector.analysis(protocol.drill), ""
         except ProcessingError as error:
@@ -445,12 +432,13 @@ class ClinicSession:
         protocol: DrillProtocol,
         base: RunStatus,
         writer: RecordingWriter,
-        cognitive: _Cognitive | None,
+        cognitive: CognitiveRun | None,
     ) -> None:
         """Run the recording's phases by session time: still stance, then the task."""
         path = writer.path
         disk_warned = behind_warned = rescue_warned = False
         self._runner = runner
+        self._hold = angle_definition(protocol.drill) is AngleDefinition.HOLD
         self._end_task.clear()
         task = asyncio.create_task(runner.run())
         start_s = protocol.calibration_s
@@ -463,7 +451,7 @@ class ClinicSession:
                     runner.mark(EventKind.TASK_START, protocol.drill, source="protocol", time_s=start_s)
                     phase = Phase.TASK
                     if cognitive is not None:
-                        cognitive.shown_at = time.monotonic()
+                        cognitive.begin()
                         self._cognitive = cognitive
                 if phase is Phase.TASK and (now >= end_s or self._end_task.is_set()):
                     at = now if self._end_task.is_set() else end_s

@@ -3,7 +3,8 @@
 A protocol runs `repetitions` recordings of one catalogue drill (see `stabmon drills`). Each
 recording starts with `calibration_s` of quiet upright standing (the neutral-stance calibration),
 then the task for `task_s` (or until the clinician ends it, for holds to failure), then a rest.
-`conditions` gives each repetition's condition: "single" or "dual" (with the cognitive task).
+`conditions` gives each repetition's condition: "single", "dual" (with the cognitive task) or
+"cognitive" (the cognitive task alone, seated: the dual-task baseline).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sensors.processing.errors import ProcessingError
 from sensors.simulator import DRILL_NAMES
 
 COGNITIVE_TASKS = ("serial-subtraction", "stroop")
-CONDITIONS = ("single", "dual")
+CONDITIONS = ("single", "dual", "cognitive")  # cognitive: the cognitive task alone (baseline)
 
 
 class ProtocolError(ValueError):

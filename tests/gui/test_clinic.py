@@ -75,10 +75,10 @@ def test_a_dual_task_protocol_records_every_repetition_with_markers_answers_and_
     effect = session.dual_task_effect
     single_value = session.results[0].measures.value("acc_rms_ap")
     dual_value = dual.measures.value("acc_rms_ap")
-    assert effect.effects_pct["acc_rms_ap"] == pytest.approx(
-        dual_task_effect_pct(single_value, dual_value, False)
+    assert effect.motor_cost_pct["acc_rms_ap"] == pytest.approx(
+        -dual_task_effect_pct(single_value, dual_value, False)
     )
-    assert effect.cognitive == dual.cognitive
+    assert effect.cognitive_dual == dual.cognitive and effect.cognitive_single is None
 
 
 def test_stopping_during_a_recording_keeps_everything_recorded_so_far(data_dir: Path):

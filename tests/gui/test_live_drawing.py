@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
-from gui.main_window import GUI_CPU_SHARE, MAX_REDRAW_HZ, MIN_REDRAW_HZ, RedrawPacer
 from gui.model.live import COLUMNS, TIME, TRUNK_AP, decimate_peaks
 from gui.panels import DRIFT_SETTLE_S, RATE_MIN_S, SensorPanel
 from gui.plots import AngleTraces
+from gui.redraw import GUI_CPU_SHARE, MAX_REDRAW_HZ, MIN_REDRAW_HZ, RedrawPacer
 from sensors.placements import Placement
 from sensors.source import LinkState, SensorHealth
 

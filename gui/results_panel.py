@@ -1,0 +1,255 @@
+"""The main window's results pane: the running protocol's measures over its repetitions.
+
+Key measures first, in a table that fits the pane: the protocol's mean ± SD over its recordings
+with each repetition's value beside it (one recording: its own value, with the spread over its
+windows or bends). Every other measure is in the same table behind "All measures", which then
+takes the pane's space and scrolls. Left/right pairs of the session (single-leg, side plank) with
+their symmetry, and the dual-task cost, follow. Names, units and "Not measured — why" come from
+the measures catalogue (recordings/protocol_results.py, recordings/measure_table.py).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from gui.model.clinic import RecordingResult
+from gui.model.cognitive import CognitiveScore
+from gui.model.dual_task import DualTaskEffect
+from gui.model.protocols import DrillProtocol
+from recordings.catalogue import MeasureInfo, catalogue, format_number
+from recordings.conditions import condition_for
+from recordings.measure_table import session_rows
+from recordings.protocol_results import (
+    ProtocolSummary,
+    RepeatedMeasure,
+    SessionResult,
+    side_pairs,
+    summarise,
+)
+
+#: Rows shown before "All measures" when the catalogue marks no key measure.
+KEY_ROWS = 6
+
+
+def _cell(text: str, tip: str = "") -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    if tip:
+        item.setToolTip(tip)
+    return item
+
+
+def _tip(info: MeasureInfo) -> str:
+    return f"{info.meaning}\nSource: {info.source}"
+
+
+class ResultsPanel(QGroupBox):
+    """Results of the running protocol (and the session's left/right pairs); see the module."""
+
+    def __init__(self) -> None:
+        super().__init__("Results")
+        self.heading = QLabel("No recording yet.")
+        self.heading.setWordWrap(True)
+        # Wrapped to the width it gets, never widening the window.
+        self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.heading.setStyleSheet("font-size: 11pt;")
+        self.table = QTableWidget(0, 2)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(True)
+        self.table.setHorizontalScrollMode(QTableWidget.ScrollMode.ScrollPerPixel)
+        self.more = QPushButton("All measures ▸")
+        self.more.setCheckable(True)
+        self.more.toggled.connect(self._show_all)
+        self.sides = QLabel("")
+        self.sides.setWordWrap(True)
+        self.dual = QLabel("")
+        self.dual.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading, 0)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.more)
+        layout.addWidget(self.sides)
+        layout.addWidget(self.dual)
+        self.session_results: list[RecordingResult] = []  # every recording since the window opened
+        self.protocol_results: list[RecordingResult] = []
+        self._key_rows = 0
+        self._empty()
+
+    def _empty(self) -> None:
+        """No results: no table (not even its headers) and no button."""
+        self.table.setRowCount(0)
+        self.table.setColumnCount(0)
+        self.table.hide()
+        self.more.hide()
+
+    def start_protocol(self, protocol: DrillProtocol) -> None:
+        """A protocol starts: its results so far are none."""
+        self.protocol_results = []
+        self.heading.setText(f"{protocol.name}: no recording finished yet.")
+        self._empty()
+        self.dual.setText("")
+
+    def show_result(self, result: RecordingResult) -> None:
+        """A recording of the running protocol finished."""
+        self.protocol_results.append(result)
+        self.session_results.append(result)
+        results = self.protocol_results
+        name = result.path.name.replace("_", "_\u200b")  # a file name wraps at its underscores
+        condition = condition_for(result.drill, result.condition)
+        text = (
+            f"<b>{result.protocol}</b> — {len(results)} recording{'s' if len(results) > 1 else ''}, "
+            f"newest: repetition {result.repetition} ({condition.label}) → {name}"
+        )
+        problems = [f"repetition {r.repetition}: {r.problem}" for r in results if r.problem]
+        if problems:
+            text += "<br>No measures for " + "; ".join(problems)
+        self.heading.setText(text)
+        self.heading.setToolTip(str(result.path))
+        summary = self._summary(result)
+        self._fill(summary, result)
+        self.sides.setText(self._sides_text())
+
+    def _summary(self, newest: RecordingResult) -> ProtocolSummary | None:
+        """The summary of the newest recording's drill and condition over the protocol."""
+        sessions = _sessions(self.protocol_results)
+        condition = condition_for(newest.drill, newest.condition)
+        return next((s for s in summarise(sessions) if s.condition == condition), None)
+
+    def _fill(self, summary: ProtocolSummary | None, newest: RecordingResult) -> None:
+        reps = [s.path for s in summary.sessions] if summary else []
+        repetitions = {r.path: r.repetition for r in self.protocol_results}
+        several = len(reps) > 1
+        headers = ["measure", f"mean ± SD of {len(reps)}" if several else "value"]
+        headers += [f"rep {repetitions.get(p, k + 1)}" for k, p in enumerate(reps)] if several else []
+        self.table.clear()
+        self.table.show()
+        self.more.show()
+        self.table.setColumnCount(len(headers))
+        self.table.setHorizontalHeaderLabels(headers)
+        rows: list[tuple[MeasureInfo, list[str]]] = []
+        if summary is not None and several:
+            for m in summary.measures:
+                rows.append((m.info, [_mean_sd(m), *(m.info.format(v) for v in m.values)]))
+        elif newest.measures is not None:
+            rows = [(r.info, [r.text]) for r in session_rows(newest.measures)]
+        self._key_rows = sum(1 for info, _ in rows if info.key_measure) or min(len(rows), KEY_ROWS)
+        self.table.setRowCount(len(rows))
+        for row, (info, texts) in enumerate(rows):
+            self.table.setItem(row, 0, _cell(info.name, _tip(info)))
+            for col, text in enumerate(texts, start=1):
+                self.table.setItem(row, col, _cell(text, _tip(info)))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # names wrap, never scroll
+        header.setStretchLastSection(False)
+        self.table.resizeRowsToContents()
+        self.more.setText(f"All measures ({len(rows)}) " + ("▾" if self.more.isChecked() else "▸"))
+        self._show_all(self.more.isChecked())
+
+    def _show_all(self, on: bool) -> None:
+        """Key measures only (the table as tall as they need), or every row with the pane's space."""
+        for row in range(self.table.rowCount()):
+            self.table.setRowHidden(row, not on and row >= self._key_rows)
+        self.more.setText(self.more.text()[:-1] + ("▾" if on else "▸"))
+
+    def _sides_text(self) -> str:
+        """Left/right pairs among the session's recordings, with their symmetry."""
+        lines = []
+        for drill, pairs in side_pairs(summarise(_sessions(self.session_results))):
+            for p in pairs:
+                si = p.symmetry_index_pct
+                symmetry = f"symmetry index {si:+.0f} %" if math.isfinite(si) else "symmetry: Not measured"
+                lines.append(
+                    f"{_side_title(drill)} — {p.info.name}: "
+                    f"left {p.info.format(p.left)}, right {p.info.format(p.right)}, {symmetry}"
+                )
+        return "<b>Left / right</b><br>" + "<br>".join(lines) if lines else ""
+
+    def shown_rows(self) -> list[tuple[str, str]]:
+        """(measure, value) of every row of the table, as shown (for tests and exports)."""
+        out = []
+        for row in range(self.table.rowCount()):
+            name, value = self.table.item(row, 0), self.table.item(row, 1)
+            if name is not None and value is not None:
+                out.append((name.text(), value.text()))
+        return out
+
+    def show_dual_task(self, effect: DualTaskEffect | None) -> None:
+        self.dual.setText(dual_task_text(effect) if effect is not None else "")
+
+
+def _mean_sd(m: RepeatedMeasure) -> str:
+    """'99.1 ± 0.8 °' (the header says over how many), or the catalogue's text."""
+    if m.info.kind == "flag" or not (math.isfinite(m.mean) and math.isfinite(m.sd)):
+        return m.text
+    sd = format_number(m.info.display_value(m.sd), m.info.decimals)
+    return f"{m.info.format(m.mean, with_unit=False)} ± {sd} {m.info.unit}".rstrip()
+
+
+def _side_title(drill: str) -> str:
+    """'Side plank (side bridge)' for 'side-plank' (its left drill's title without the side)."""
+    title = catalogue().drill_title(drill + "-left")
+    for suffix in (", left", " (left)", " left"):
+        title = title.removesuffix(suffix)
+    return title
+
+
+def _sessions(results: list[RecordingResult]) -> list[SessionResult]:
+    """The recordings that have measures, as protocol_results sessions (recording order)."""
+
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    return [
+        SessionResult(
+            r.path, r.drill, condition_for(r.drill, r.condition), start + timedelta(seconds=k), r.measures
+        )
+        for k, r in enumerate(results)
+        if r.measures is not None
+    ]
+
+
+def _score_text(score: CognitiveScore | None) -> str:
+    if score is None:
+        return "Not measured — no recording in this condition"
+    if score.responses == 0:
+        return "Not measured — no answers were given"
+    percent = 100 * score.accuracy
+    return f"{score.responses} answers, {percent:.0f} % correct, {score.correct_per_s:.2f} correct/s"
+
+
+def _cost_text(value: float) -> str:
+    return f"{value:+.0f} %" if math.isfinite(value) else "Not measured"
+
+
+def dual_task_text(effect: DualTaskEffect) -> str:
+    """The dual-task cost on both sides as a clinician reads it (positive = worse)."""
+    lines = ["Dual-task cost (positive = worse with the dual task):"]
+    if effect.motor_cost_pct:
+        parts = [
+            f"{catalogue().info('quiet-stance', name).name} {_cost_text(value)}"
+            for name, value in effect.motor_cost_pct.items()
+        ]
+        lines.append("Motor, sway (dual − single)/single: " + ", ".join(parts))
+    else:
+        lines.append("Motor: Not measured — needs a single- and a dual-task stance")
+    lines.append(f"Cognitive alone (baseline): {_score_text(effect.cognitive_single)}")
+    lines.append(f"Cognitive while standing: {_score_text(effect.cognitive_dual)}")
+    cost = effect.cognitive_cost_pct
+    if cost:
+        lines.append(
+            f"Cognitive cost (single − dual)/single: correct/s {_cost_text(cost['correct_per_s'])}, "
+            f"accuracy {_cost_text(cost['accuracy'])}"
+        )
+    return "\n".join(lines)

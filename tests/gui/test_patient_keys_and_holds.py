@@ -1,0 +1,207 @@
+"""The patient view and the keys, offscreen on real windows: answer keys and the clinician's marks
+from either window, a stray push mark reported as "no response", the hold clock both windows
+show equals the stored hold, and the feedback modes with their tone."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QWidget
+
+from gui.model.biofeedback import FeedbackMode, LiveAngles, TargetZone, ZoneState
+from gui.model.clinic import Phase
+from gui.patient_view import PatientView, patient_words
+from recordings import read_recording
+from recordings.analysis import analyze_recording
+from sensors.events import EventKind
+from tests.gui.test_main_window import make_window
+
+
+@pytest.fixture(autouse=True)
+def _no_real_config(monkeypatch, tmp_path):
+    monkeypatch.setenv("STABMON_CONFIG_DIR", str(tmp_path / "config"))
+
+
+def _activate(qtbot, window: QWidget) -> None:
+    window.activateWindow()
+    window.raise_()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+
+
+STROOP = """name = "Test colour words"
+drill = "quiet-stance"
+instructions = "Stand still and say the ink colour."
+task_s = {task_s}
+get_ready_s = 0
+conditions = ["dual"]
+cognitive_task = "stroop"
+"""
+
+
+def test_answer_keys_and_push_marks_reach_the_session_from_either_window(qtbot, tmp_path, data_dir):
+    window = make_window(qtbot, tmp_path, data_dir, STROOP, task_s=8.0)
+    view = window.open_patient_view()
+    qtbot.waitExposed(view)
+    window.start_drill()
+    qtbot.waitUntil(lambda: window.session.trial is not None, timeout=30000)
+    answers = []
+    for target in (view, window, view):
+        _activate(qtbot, target)
+        trial = window.session.trial
+        qtbot.keyClick(target, str(1 + ("red", "green", "blue", "yellow").index(trial.ink)))
+        qtbot.waitUntil(lambda t=trial: window.session.trial is not t, timeout=3000)
+        answers.append(trial.ink)
+    _activate(qtbot, view)
+    qtbot.keyClick(view, Qt.Key.Key_P)  # the clinician's mark, with the patient's window in front
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    (result,) = window.session.results
+    events = read_recording(result.path).events
+    given = [e.label.split("answered ")[1] for e in events if e.source == "patient"]
+    assert given == [f"'{a}' (correct)" for a in answers]
+    assert [e.source for e in events if e.kind is EventKind.PERTURBATION] == ["operator"]
+    window.close()
+
+
+SUBTRACTION = """name = "Test serial subtraction"
+drill = "quiet-stance"
+instructions = "Stand still and count back aloud."
+task_s = {task_s}
+get_ready_s = 0
+conditions = ["dual"]
+cognitive_task = "serial-subtraction"
+"""
+
+
+def test_an_answer_said_aloud_is_entered_by_the_clinician_and_judged_from_memory(qtbot, tmp_path, data_dir):
+    window = make_window(qtbot, tmp_path, data_dir, SUBTRACTION, task_s=5.0)
+    view = window.open_patient_view()
+    window.start_drill()
+    qtbot.waitUntil(
+        lambda: window.session.trial is not None and window.drill.answer.isEnabled(), timeout=30000
+    )
+    trial = window.session.trial
+    start = int(trial.prompt.split()[3])
+    qtbot.waitUntil(lambda: view.prompt.text() == f"Count back from {start} in sevens", timeout=3000)
+    for said in (start - 7, start - 15, start - 22):  # a slip, then right again from the slip
+        window.drill.answer.setText(str(said))
+        qtbot.keyClick(window.drill.answer, Qt.Key.Key_Return)
+    assert view.prompt.text() == f"Count back from {start} in sevens"  # nothing more is shown
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    (result,) = window.session.results
+    events = read_recording(result.path).events
+    assert [e.label.endswith("(correct)") for e in events if e.source == "patient"] == [True, False, True]
+    assert read_recording(result.path).protocol["cognitive_start"] == start
+    window.close()
+
+
+PUSHES = """name = "Test pushes"
+drill = "perturbations"
+instructions = "Stand relaxed."
+task_s = {task_s}
+get_ready_s = 0
+perturbations = true
+"""
+
+
+def test_a_stray_push_mark_is_no_response_in_the_results_and_not_averaged(qtbot, tmp_path, data_dir):
+    # 3 s still stance and a 7 s task: the simulated series has no push in it (its first comes
+    # 3 s into the task and only when 4 s remain after it), so a P is a stray press.
+    window = make_window(qtbot, tmp_path, data_dir, PUSHES, task_s=7.0)
+    window.start_drill()
+    qtbot.waitUntil(
+        lambda: window.session.status.phase is Phase.TASK and window.session.status.elapsed_s > 5.0,
+        timeout=30000,
+    )
+    qtbot.keyClick(window, Qt.Key.Key_P)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    qtbot.waitUntil(lambda: bool(window.results.shown_rows()), timeout=5000)
+    shown = dict(window.results.shown_rows())
+    assert shown["Marks without a trunk response"] == "1"
+    assert shown["Pushes measured"] == "0"
+    offline = analyze_recording(read_recording(window.session.results[0].path))
+    assert offline.value("marks_without_response") == 1.0
+    assert offline.value("repetitions") == 0.0  # nothing was averaged
+    assert not any(m.name == "onset_latency" for m in offline.measures)
+    window.close()
+
+
+PLANK = """name = "Test plank"
+drill = "plank"
+instructions = "Hold the plank. Clinician: press E when the position is lost."
+task_s = {task_s}
+get_ready_s = 0
+hold_to_failure = true
+"""
+
+
+def test_the_hold_clock_counts_up_the_same_on_both_screens_and_e_stores_what_it_showed(
+    qtbot, tmp_path, data_dir
+):
+    window = make_window(qtbot, tmp_path, data_dir, PLANK, task_s=40.0)
+    view = window.open_patient_view()
+    qtbot.waitExposed(view)
+    window.start_drill()
+    qtbot.waitUntil(lambda: window.session.status.phase is Phase.TASK, timeout=30000)
+    qtbot.waitUntil(lambda: view.countdown.text() == "Get into position", timeout=5000)
+    assert "Clinician" not in view.instruction.text() and "press E" not in view.instruction.text()
+    qtbot.waitUntil(lambda: window.hold_clock.clock.state.phase == "holding", timeout=20000)
+    qtbot.waitUntil(lambda: window.hold_clock.shown_s(window.now_session_s()) > 2.0, timeout=10000)
+    first = window.hold_clock.shown_s(window.now_session_s())
+    qtbot.wait(300)
+    assert window.hold_clock.shown_s(window.now_session_s()) > first  # counts up
+    # The patient holding the plank sees the hold position inside its zone (not a red dot).
+    assert window.feedback() == (FeedbackMode.HOLD_POSITION, 5.0)
+    assert window.drill.zone_label.text() == "Hold zone radius"
+    assert view.feedback_area.currentWidget() is view.zone
+    assert view.feedback.state in (ZoneState.INSIDE, ZoneState.NEAR_EDGE)
+    # Both windows show the same clock.
+    assert view.countdown.text().startswith("Hold ") and view.countdown.text() in window.phase.text()
+    _activate(qtbot, view)
+    shown = window.hold_clock.shown_s(window.now_session_s())
+    qtbot.keyClick(view, Qt.Key.Key_E)  # from the patient's window
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    (result,) = window.session.results
+    assert result.measures.value("held") == pytest.approx(shown, abs=0.2)
+    assert result.measures.value("position_lost") == 1.0
+    ends = [e for e in read_recording(result.path).events if e.kind is EventKind.HOLD_END]
+    assert [e.label for e in ends] == ["position lost"]
+    window.close()
+
+
+def test_each_feedback_mode_draws_its_widget_and_the_tone_sounds_once_per_crossing(qtbot):
+    view = PatientView()
+    qtbot.addWidget(view)
+    played: list[int] = []
+    view.tone.enabled = True
+    view.tone._effect = None  # QApplication.beep: silent offscreen, counted by `played`
+    zone = TargetZone(radius_deg=3.0)
+    for flexion in (10.0, 35.0, 36.0, 10.0, 40.0):
+        view.show_feedback(FeedbackMode.LUMBAR_FLEXION, 30.0, zone, LiveAngles(lumbar_flexion=flexion))
+        played.append(view.tone.played)
+    assert played == [0, 1, 1, 1, 2]
+    assert view.feedback_area.currentWidget() is view.gauge and view.gauge.state is ZoneState.OUTSIDE
+    assert "hips" in view.words.text()
+    view.tone.enabled = False
+    view.show_feedback(FeedbackMode.LUMBAR_FLEXION, 30.0, zone, LiveAngles(lumbar_flexion=10.0))
+    view.show_feedback(FeedbackMode.LUMBAR_FLEXION, 30.0, zone, LiveAngles(lumbar_flexion=45.0))
+    assert view.tone.played == 2  # sound off: silent
+    # A plank held 2° from its posture is inside the hold zone: no red dot for doing it right.
+    view.show_feedback(FeedbackMode.HOLD_POSITION, 5.0, zone, LiveAngles((2.0, 0.5), (1.0, 0.0)))
+    assert view.feedback_area.currentWidget() is view.zone and view.zone.state is ZoneState.INSIDE
+    assert view.words.text() == "Good — hold it"
+    view.show_feedback(FeedbackMode.BEND, 90.0, zone, LiveAngles((60.0, 0.0), (30.0, 0.0)))
+    assert view.feedback_area.currentWidget() is view.bend_area
+    assert view.share_gauge.value == pytest.approx(50.0) and view.range_gauge.value == 60.0
+    assert view.words.text() == "Keep going — 30° to go"
+    view.show_feedback(FeedbackMode.STANCE_SWAY, 3.0, zone, LiveAngles((0.5, 0.5)))
+    assert view.zone.state is ZoneState.INSIDE and view.words.text() == "Good — stay still"
+    view.toggle_full_screen()
+    assert view.isFullScreen()
+    view.toggle_full_screen()
+    assert not view.isFullScreen()
+
+
+def test_the_patient_reads_no_words_meant_for_the_clinician():
+    text = "Lie prone. Hold the trunk horizontal. Clinician: press E when the posture is lost."
+    assert patient_words(text) == "Lie prone. Hold the trunk horizontal."
+    assert patient_words("Stand still.", "cognitive").startswith("Sit")
