@@ -8,8 +8,9 @@ import math
 import numpy as np
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from gui.model.live import LUMBAR_SAG, LiveBuffers
-from gui.plots import AngleTraces, BendCurvesPlot, PerturbationPlot, SwayPlot, show_side_plots
+from gui.model.live import LiveBuffers
+from gui.plots import BendCurvesPlot, LiveTraces, PerturbationPlot, SwayPlot, show_side_plots
+from recordings.plot_data import LUMBAR_SAG
 
 
 class MeasureCard(QFrame):
@@ -31,11 +32,14 @@ class MeasureCard(QFrame):
         layout.addWidget(self.value)
 
     def set_value(self, value: float, digits: int = 2) -> None:
+        """Show value with `digits` decimals ("—" when not finite; never "-0")."""
         if not math.isfinite(value):
-            self.value.setText("—")
-            return
-        text = f"{value:.{digits}f}"
-        self.value.setText(f"{text.lstrip('-') if float(text) == 0 else text} {self.unit}")  # no "-0"
+            text = "—"
+        else:
+            number = f"{value:.{digits}f}"
+            text = f"{number.lstrip('-') if float(number) == 0 else number} {self.unit}"
+        if text != self.value.text():  # an unchanged label is not laid out and repainted again
+            self.value.setText(text)
 
 
 class LiveView(QWidget):
@@ -56,7 +60,7 @@ class LiveView(QWidget):
         cards = QHBoxLayout()
         for card in self.cards.values():
             cards.addWidget(card)
-        self.traces = AngleTraces()
+        self.traces = LiveTraces()
         self.sway = SwayPlot()
         self.bends = BendCurvesPlot()
         self.perturbations = PerturbationPlot()
@@ -105,7 +109,7 @@ class LiveView(QWidget):
         if now_s - self._slow_at >= self.slow_interval_s:
             self._slow_at = now_s
             if not self.sway.isHidden():  # only what the drill shows is computed
-                self.sway.show_sway(*buffers.sway())
+                self.sway.show_sway(buffers.sway())
             if not self.bends.isHidden():
                 self.bends.show_curves(buffers.bend_curves())
             if not self.perturbations.isHidden():

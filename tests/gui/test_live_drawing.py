@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtCore import QTimer
 
 from gui.main_window import GUI_CPU_SHARE, MAX_REDRAW_HZ, MIN_REDRAW_HZ, RedrawPacer
-from gui.model.live import COLUMNS, TIME, TRUNK_AP, decimate_peaks
 from gui.panels import DRIFT_SETTLE_S, RATE_MIN_S, SensorPanel
-from gui.plots import AngleTraces
+from gui.plots import LiveTraces, ReviewTraces
+from recordings.plot_data import COLUMNS, TIME, TRUNK_AP, decimate_peaks
 from sensors.placements import Placement
 from sensors.source import LinkState, SensorHealth
 
@@ -56,8 +56,9 @@ def test_decimation_keeps_gaps_and_leaves_short_traces_alone():
     assert np.array_equal(short_y, y[:300], equal_nan=True)
 
 
-def test_the_traces_hand_pyqtgraph_two_points_per_pixel_column_with_the_peaks(qtbot):
-    traces = AngleTraces()
+@pytest.mark.parametrize("kind", [ReviewTraces, LiveTraces])
+def test_the_traces_hand_pyqtgraph_two_points_per_pixel_column_with_the_peaks(qtbot, kind):
+    traces = kind()
     qtbot.addWidget(traces)
     traces.resize(900, 600)
     traces.show()
@@ -70,7 +71,7 @@ def test_the_traces_hand_pyqtgraph_two_points_per_pixel_column_with_the_peaks(qt
     columns = traces.pixel_columns()
     assert 100 < columns < 900
     x, shown = traces.curves[0][0].getData()
-    assert len(x) <= 2 * columns < len(t)
+    assert len(x) <= 2 * (columns + 1) < len(t)
     assert shown.max() == 7.0 and shown.min() == -5.0
 
 
