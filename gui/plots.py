@@ -197,6 +197,7 @@ class LiveTraces(AngleTraces):
         for plot, (low, high) in zip(self.plots, self.y_ranges, strict=True):
             plot.setYRange(low, high, padding=0)
         self.decimator = WindowDecimator()
+        self._t, self._values = np.empty(0), np.empty((0, len(COLUMNS)))  # decimated rows drawn
         self._lines: list[EventLine] = []
         self._kind_curves: dict[EventKind, list[pg.PlotCurveItem]] = {}
         for kind, pen in EVENT_PENS.items():
@@ -206,21 +207,30 @@ class LiveTraces(AngleTraces):
                 plot.addItem(curve, ignoreBounds=True)
                 self._kind_curves[kind].append(curve)
 
-    def show_rows(self, rows: np.ndarray) -> None:
+    def show_rows(self, rows: np.ndarray, now_s: float | None = None) -> None:
         """Draw the newest window_s of angle rows (n, COLUMNS) deg, ≤ 2 points per pixel column in
-        columns fixed in session time (the envelope of older data stays put as it scrolls)."""
+        columns fixed in session time (the envelope of older data stays put as it scrolls), at
+        their time before now_s (s of session time; default the newest row's)."""
         self._rows = rows
         if not len(rows):
-            self._draw(np.empty(0), np.empty((0, len(COLUMNS))))
+            self._t, self._values = np.empty(0), np.empty((0, len(COLUMNS)))
+            self._draw(self._t, self._values)
             return
-        self._latest = latest = float(rows[-1, TIME])
-        t, values = self.decimator.update(rows, latest - self.window_s, latest, self.pixel_columns())
-        self._draw(t - latest, values)
+        latest = float(rows[-1, TIME])
+        self._t, self._values = self.decimator.update(
+            rows, latest - self.window_s, latest, self.pixel_columns()
+        )
         for k, (plot, columns) in enumerate(zip(self.plots, self.columns, strict=True)):
-            wanted = steady_range(self.y_ranges[k], values[:, columns])
+            wanted = steady_range(self.y_ranges[k], self._values[:, columns])
             if wanted != self.y_ranges[k]:
                 self.y_ranges[k] = wanted
                 plot.setYRange(*wanted, padding=0)
+        self.scroll_to(latest if now_s is None else now_s)
+
+    def scroll_to(self, now_s: float) -> None:
+        """Move what `show_rows` drew to its time before now_s (s of session time)."""
+        self._latest = now_s
+        self._draw(self._t - now_s, self._values)
         self._move_event_lines()
 
     def show_events(self, events: list[Event]) -> None:

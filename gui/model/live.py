@@ -168,6 +168,12 @@ class LiveBuffers:
             return math.nan
         return (now_ns - self.host_origin_ns) * 1e-9 - self.latest_time_s
 
+    def session_time_s(self, now_s: float) -> float:
+        """Session time (s) at host monotonic time now_s (s); NaN before a session started."""
+        if self.host_origin_ns is None:
+            return math.nan
+        return now_s - self.host_origin_ns * 1e-9
+
     @property
     def latest_time_s(self) -> float:
         rows = self.angles.count

@@ -139,3 +139,39 @@ def test_drift_is_not_judged_before_the_clock_fit_has_data(qtbot, drift_ppm):
     panel.show_health({Placement.LUMBAR: health(4000, 100.0, drift_ppm)}, now_s=100.0 + DRIFT_SETTLE_S)
     assert shown(panel, "drift ppm") == f"{drift_ppm:.0f}"
     assert f"{drift_ppm:+.0f} ppm" in panel.warnings.text()
+
+
+def test_the_live_traces_scroll_with_the_clock_between_data_blocks(qtbot):
+    """Data come in blocks; between them the traces keep moving left with the session clock, and
+    stand still SCROLL_LEAD_S after the newest data (a session that ended does not scroll away)."""
+    from gui.live_view import SCROLL_LEAD_S, LiveView
+    from gui.model.live import AngleRows, LiveBuffers, LiveFeed, SessionStarted
+
+    view = LiveView()
+    qtbot.addWidget(view)
+    view.resize(1000, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    buffers, feed = LiveBuffers(rate_hz=100.0), LiveFeed()
+    rows = np.zeros((1000, len(COLUMNS)))
+    rows[:, TIME] = np.arange(1000) / 100.0  # 0 … 9.99 s
+    feed.queue.extend([SessionStarted(0), AngleRows(rows, 0)])  # session time 0 = monotonic 0
+    buffers.drain(feed)
+
+    def newest_x() -> float:
+        return float(view.traces.curves[0][0].getData()[0][-1])
+
+    assert view.refresh(buffers, 10.0)
+    assert newest_x() == pytest.approx(9.99 - 10.0)
+    assert not view.refresh(buffers, 10.0)  # nothing new, the clock has not moved
+    assert view.refresh(buffers, 10.2)  # no new data, but the clock moved: the traces move
+    assert newest_x() == pytest.approx(9.99 - 10.2)
+    assert view.refresh(buffers, 30.0)
+    assert newest_x() == pytest.approx(-SCROLL_LEAD_S)
+    assert not view.refresh(buffers, 31.0)  # stands still
+    more = rows[:10].copy()
+    more[:, TIME] += 10.0
+    feed.queue.append(AngleRows(more, 0))
+    buffers.drain(feed)
+    assert view.refresh(buffers, 31.0)  # new data: drawn, at most SCROLL_LEAD_S behind
+    assert newest_x() == pytest.approx(-SCROLL_LEAD_S)
