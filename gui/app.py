@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -52,6 +53,10 @@ def show_unexpected_errors(window: MainWindow) -> None:
 def run(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("stabmon")
+    # Python collects reference cycles in whichever thread allocates: in the session's or a report's
+    # thread it could free a Qt widget while the GUI thread paints it (a crash). Collect on the GUI
+    # thread's timer instead, once a second.
+    collector = GarbageCollector(interval=1.0)  # noqa: F841 (kept alive while the app runs)
     window = build_window(args)
     show_unexpected_errors(window)
     window.show()

@@ -264,6 +264,11 @@ class SwayPlot(pg.PlotWidget):
         self.path = self.plot(pen=pg.mkPen("#888888", width=1))
         self.ellipse = self.plot(pen=pg.mkPen("#d62728", width=3))
         self.dot = self.plot(symbol="o", symbolSize=12, symbolBrush="#1f77b4", pen=None)
+        # A square range that changes only when the sway needs it (`steady_range`): rescaling the
+        # axes with every update would redraw them every time.
+        self.disableAutoRange()
+        self.view_range = (-1.0, 1.0)
+        self.setRange(xRange=self.view_range, yRange=self.view_range, padding=0)
 
     def show_sway(self, sway: SwayPath) -> None:
         """Draw a `plot_data.SwayPath`: the path, its ellipse (if any) and the newest point."""
@@ -273,6 +278,10 @@ class SwayPlot(pg.PlotWidget):
         else:
             self.ellipse.setData([], [])
         self.dot.setData(sway.ml[-1:], sway.ap[-1:])
+        wanted = steady_range(self.view_range, np.array([-sway.limit, sway.limit]), min_span=1.0)
+        if wanted != self.view_range:
+            self.view_range = wanted
+            self.setRange(xRange=wanted, yRange=wanted, padding=0)
 
 
 class BendCurvesPlot(pg.PlotWidget):

@@ -197,21 +197,23 @@ def _nice_step(span: float) -> float:
     return next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= raw - 1e-12)
 
 
-def steady_range(current: tuple[float, float], values: np.ndarray) -> tuple[float, float]:
+def steady_range(
+    current: tuple[float, float], values: np.ndarray, min_span: float = MIN_SPAN_DEG
+) -> tuple[float, float]:
     """A y range (low, high) for values (any shape; NaN ignored) that changes only when it must:
     the current range is kept while it holds every value and is under three times the span the
     values need; otherwise the values' extent, widened by a tenth (≥ 0.5 deg) each side and to
-    MIN_SPAN_DEG, is rounded outward to a 1-2-5 step. No finite values: the current range."""
+    min_span (deg), is rounded outward to a 1-2-5 step. No finite values: the current range."""
     finite = values[np.isfinite(values)]
     if not finite.size:
         return current
     low, high = float(finite.min()), float(finite.max())
-    needed = max(high - low, MIN_SPAN_DEG)
+    needed = max(high - low, min_span)
     if current[0] <= low and high <= current[1] and current[1] - current[0] < 3 * needed:
         return current
     margin = max(0.1 * (high - low), 0.5)
     centre = (low + high) / 2
-    low, high = min(low - margin, centre - MIN_SPAN_DEG / 2), max(high + margin, centre + MIN_SPAN_DEG / 2)
+    low, high = min(low - margin, centre - min_span / 2), max(high + margin, centre + min_span / 2)
     step = _nice_step(high - low)
     return math.floor(low / step) * step, math.ceil(high / step) * step
 
