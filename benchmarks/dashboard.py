@@ -211,7 +211,8 @@ def main() -> None:
         help="ble: virtual BLE",
     )
     args = parser.parse_args()
-    app = QApplication.instance() or QApplication([])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([])
     reference = reference_frame_ms(app, points=2000)
     reference_hz = 0.5 / (reference / 1000)
     print(
