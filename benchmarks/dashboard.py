@@ -8,6 +8,7 @@ GUI thread). Measured over the task phase only:
   tick           GUI-thread wall time of one timer tick (drain the queue, update every plot),
                  p50/p95/max ms
   frame cost     GUI-thread CPU per redraw, ms: the tick plus Qt's painting of the dirty widgets
+  ½-core Hz      the redraws per second that frame cost allows in half a core (0.5 s / frame cost)
   GUI CPU        GUI-thread CPU s per s
   process CPU    whole-process CPU s per s: includes the session thread (BLE host, decoding,
                  processing, HDF5 writer) and the virtual sensors and their radio
@@ -19,8 +20,13 @@ Reference in the same process: a bare pyqtgraph PlotWidget (1000×300) with thre
 curves (what a trace decimated to ~1000 pixel columns hands pyqtgraph), redrawn and painted; the
 frame cost is also given as a multiple of it, and the redraw rate as a multiple of the rate the
 reference could sustain in half a core (0.5 / reference frame cost).
+First, the live view alone (no session in the process: what the window costs once the session
+engine runs in a process of its own): the clinician's `LiveView` at 1366×640 fed 200 Hz angle
+rows 60 times a second of simulated time, redrawn and painted, after a minute of prefill; its GUI
+CPU per redraw, and the redraws half a core would sustain (0.5 / frame cost).
 
-Usage: QT_QPA_PLATFORM=offscreen python benchmarks/dashboard.py [--seconds 20]
+Usage: QT_QPA_PLATFORM=offscreen python benchmarks/dashboard.py [--seconds 20] [--sensors 2 6]
+       [--sources simulator ble]
 """
 
 from __future__ import annotations
@@ -38,8 +44,12 @@ from bench_window import stance_window
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
+from gui.live_view import LiveView
 from gui.model.clinic import Phase
+from gui.model.live import AngleRows, LiveBuffers, LiveFeed, SessionStarted
 from recordings import read_recording
+from recordings.plot_data import COLUMNS
+from sensors.events import Event, EventKind
 
 
 def reference_frame_ms(app: QApplication, points: int, curves: int = 3, frames: int = 200) -> float:
@@ -59,6 +69,49 @@ def reference_frame_ms(app: QApplication, points: int, curves: int = 3, frames: 
         app.processEvents()
     cost = (time.thread_time() - start) / frames
     widget.close()
+    return cost * 1000
+
+
+def view_frame_ms(app: QApplication, rate_hz: float, frames: int = 300, fps: float = 60.0) -> float:
+    """GUI CPU per redraw (ms, painting included) of the live view alone, fed rate_hz angle rows
+    (a minute of stance-like sway already in it, a task start and a push marked)."""
+    view = LiveView()
+    view.resize(1366, 640)
+    view.show_drill("perturbations")
+    view.show()
+    buffers, feed = LiveBuffers(rate_hz=rate_hz), LiveFeed()
+    rng = np.random.default_rng(0)
+    sent = 0
+
+    def rows_until(t_s: float) -> np.ndarray:
+        nonlocal sent
+        n = round(t_s * rate_hz) - sent
+        t = (sent + np.arange(n)) / rate_hz
+        sent += n
+        rows = np.empty((n, len(COLUMNS)))
+        rows[:, 0] = t
+        rows[:, 1:] = 2 * np.sin(0.3 * t[:, None] * np.arange(1, len(COLUMNS))) + 0.2 * rng.standard_normal(
+            (n, len(COLUMNS) - 1)
+        )
+        return rows
+
+    feed.queue.append(SessionStarted(0))
+    feed.queue.append(AngleRows(rows_until(60.0), 0))
+    feed.queue.append(Event(5.0, EventKind.TASK_START, "task"))
+    feed.queue.append(Event(40.0, EventKind.PERTURBATION, "push", source="simulator"))
+    buffers.drain(feed)
+    view.refresh(buffers, 0.0)
+    app.processEvents()
+    now = 60.0
+    start = time.thread_time()
+    for _ in range(frames):
+        now += 1 / fps
+        feed.queue.append(AngleRows(rows_until(now), 0))
+        buffers.drain(feed)
+        view.refresh(buffers, now)
+        app.processEvents()  # the scene's update and the paint of what changed, as in the window
+    cost = (time.thread_time() - start) / frames
+    view.close()
     return cost * 1000
 
 
@@ -111,7 +164,23 @@ def run(
     watcher.timeout.connect(watch)
     watcher.start(100)
     QTimer.singleShot(200, window.start_drill)
+
+    def stalled() -> None:
+        status = window.session.status
+        print(
+            f"  ! stalled: no result after {seconds + 90:.0f} s (phase {status.phase.value}, "
+            f"{status.elapsed_s:.1f} s into it, busy {window.session.busy}); messages: "
+            f"{window.session.take_messages()}",
+            flush=True,
+        )
+        loop.quit()
+
+    QTimer.singleShot(round(1000 * (seconds + 90)), stalled)
     loop.exec()
+    if not result:
+        watcher.stop()
+        window.close()
+        return {}
     watcher.stop()
     window.close()
     assert threading.current_thread() is threading.main_thread()
@@ -133,27 +202,45 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="task length per configuration")
     parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--sensors", type=int, nargs="+", default=[2, 6], choices=[2, 6])
+    parser.add_argument(
+        "--sources",
+        nargs="+",
+        default=["simulator", "ble"],
+        choices=["simulator", "ble"],
+        help="ble: virtual BLE",
+    )
     args = parser.parse_args()
-    app = QApplication.instance() or QApplication([])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([])
     reference = reference_frame_ms(app, points=2000)
     reference_hz = 0.5 / (reference / 1000)
     print(
         f"reference: bare PlotWidget, three 2000-point curves: {reference:.2f} ms per frame "
         f"(= {reference_hz:.0f} redraws/s in half a core)"
     )
+    view = view_frame_ms(app, args.rate)
+    print(
+        f"live view alone, {args.rate:.0f} Hz rows, 60 frames/s: {view:.2f} ms per frame "
+        f"(× ref {view / reference:.2f}; = {0.5 / (view / 1000):.0f} redraws/s in half a core)"
+    )
     print(
         f"{'source':<12} {'sensors':>7} {'redraw Hz':>9} {'× ref Hz':>8} {'tick p50':>9} {'p95':>7} "
-        f"{'max':>7} {'frame ms':>9} {'× ref':>6} {'GUI CPU':>8} {'proc CPU':>9} {'lost %':>7}"
+        f"{'max':>7} {'frame ms':>9} {'× ref':>6} {'½-core Hz':>9} {'GUI CPU':>8} {'proc CPU':>9} "
+        f"{'lost %':>7}"
     )
-    for virtual_link in (False, True):
-        for sensors in (2, 6):
+    for virtual_link in [source == "ble" for source in args.sources]:
+        for sensors in args.sensors:
             r = run(app, sensors, args.rate, args.seconds, virtual_link)
             name = "virtual BLE" if virtual_link else "simulator"
+            if not r:
+                print(f"{name:<12} {sensors:>7}  (stalled: no figures)", flush=True)
+                continue
             print(
                 f"{name:<12} {sensors:>7} {r['redraw_hz']:9.1f} {r['redraw_hz'] / reference_hz:8.2f} "
                 f"{r['tick_p50_ms']:9.2f} "
                 f"{r['tick_p95_ms']:7.2f} {r['tick_max_ms']:7.1f} {r['frame_cost_ms']:9.2f} "
-                f"{r['frame_cost_ms'] / reference:6.1f} "
+                f"{r['frame_cost_ms'] / reference:6.1f} {500 / r['frame_cost_ms']:9.0f} "
                 f"{r['gui_cpu']:8.2f} {r['process_cpu']:9.2f} {r['lost_pct']:7.2f}",
                 flush=True,
             )

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -52,13 +53,18 @@ def show_unexpected_errors(window: MainWindow) -> None:
 def run(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("stabmon")
+    # Python collects reference cycles in whichever thread allocates: in the session's or a report's
+    # thread it could free a Qt widget while the GUI thread paints it (a crash). Collect on the GUI
+    # thread's timer instead, once a second.
+    collector = GarbageCollector(interval=1.0)  # noqa: F841 (kept alive while the app runs)
     window = build_window(args)
     show_unexpected_errors(window)
     window.show()
     if args.patient_view:
         window.open_patient_view()
     if args.run:
-        if window.drill.current() is None or window.drill.current().key != args.run:
+        current = window.drill.current()
+        if current is None or current.key != args.run:
             raise ValueError(f"no protocol {args.run!r}; see the drill list in the dashboard")
         QTimer.singleShot(300, window.start_drill)
         if args.quit_when_done:

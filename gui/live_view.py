@@ -8,8 +8,12 @@ import math
 import numpy as np
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from gui.model.live import LUMBAR_SAG, LiveBuffers
-from gui.plots import AngleTraces, BendCurvesPlot, PerturbationPlot, SwayPlot, show_side_plots
+from gui.model.live import LiveBuffers
+from gui.plots import BendCurvesPlot, LiveTraces, PerturbationPlot, SwayPlot, show_side_plots
+from recordings.plot_data import LUMBAR_SAG
+
+#: The traces scroll with the clock at most this far (s) past the newest data.
+SCROLL_LEAD_S = 0.5
 
 
 class MeasureCard(QFrame):
@@ -31,11 +35,14 @@ class MeasureCard(QFrame):
         layout.addWidget(self.value)
 
     def set_value(self, value: float, digits: int = 2) -> None:
+        """Show value with `digits` decimals ("—" when not finite; never "-0")."""
         if not math.isfinite(value):
-            self.value.setText("—")
-            return
-        text = f"{value:.{digits}f}"
-        self.value.setText(f"{text.lstrip('-') if float(text) == 0 else text} {self.unit}")  # no "-0"
+            text = "—"
+        else:
+            number = f"{value:.{digits}f}"
+            text = f"{number.lstrip('-') if float(number) == 0 else number} {self.unit}"
+        if text != self.value.text():  # an unchanged label is not laid out and repainted again
+            self.value.setText(text)
 
 
 class LiveView(QWidget):
@@ -56,7 +63,7 @@ class LiveView(QWidget):
         cards = QHBoxLayout()
         for card in self.cards.values():
             cards.addWidget(card)
-        self.traces = AngleTraces()
+        self.traces = LiveTraces()
         self.sway = SwayPlot()
         self.bends = BendCurvesPlot()
         self.perturbations = PerturbationPlot()
@@ -75,6 +82,7 @@ class LiveView(QWidget):
         layout.addLayout(cards)
         layout.addWidget(splitter, 1)
         self._drawn_version = -1
+        self._drawn_at = math.nan  # the session time (s) the traces were drawn up to
         self._slow_at = -math.inf
 
     def show_drill(self, family: str) -> None:
@@ -82,12 +90,24 @@ class LiveView(QWidget):
         show_side_plots(family, self.sway, self.bends, self.perturbations, self.side)
 
     def refresh(self, buffers: LiveBuffers, now_s: float) -> bool:
-        """Redraw from the buffers if anything new arrived; returns whether it redrew."""
+        """Redraw from the buffers at host monotonic time now_s (s) if anything new arrived or the
+        traces have moved with the clock; returns whether it redrew.
+
+        The traces scroll with the session clock, not with the arrival of data (which comes in
+        blocks, often slower than the redraws): between blocks they only move left. They stop
+        SCROLL_LEAD_S after the newest data, so a session that ended or stalled stands still."""
+        latest = buffers.latest_time_s
+        clock = buffers.session_time_s(now_s)
+        at = latest if not math.isfinite(clock) else min(max(clock, latest), latest + SCROLL_LEAD_S)
         if buffers.version == self._drawn_version:
-            return False
-        self._drawn_version = buffers.version
+            if not (math.isfinite(at) and at != self._drawn_at):
+                return False
+            self._drawn_at = at
+            self.traces.scroll_to(at)
+            return True
+        self._drawn_version, self._drawn_at = buffers.version, at
         rows = buffers.angles.view()
-        self.traces.show_rows(rows)
+        self.traces.show_rows(rows, at)
         self.traces.show_events(buffers.events)
         measures = buffers.measures
         if measures is not None:
@@ -105,7 +125,7 @@ class LiveView(QWidget):
         if now_s - self._slow_at >= self.slow_interval_s:
             self._slow_at = now_s
             if not self.sway.isHidden():  # only what the drill shows is computed
-                self.sway.show_sway(*buffers.sway())
+                self.sway.show_sway(buffers.sway())
             if not self.bends.isHidden():
                 self.bends.show_curves(buffers.bend_curves())
             if not self.perturbations.isHidden():

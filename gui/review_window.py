@@ -28,16 +28,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.model.live import TIME, bend_curves, perturbation_responses, sway
 from gui.model.review import ReviewedRecording, review
 from gui.model.settings import default_settings_path, load_settings
 from gui.panels import read_only_cell, table_widget
-from gui.plots import AngleTraces, BendCurvesPlot, PerturbationPlot, SwayPlot, show_side_plots
+from gui.plots import BendCurvesPlot, PerturbationPlot, ReviewTraces, SwayPlot, show_side_plots
 from recordings.catalogue import catalogue
 from recordings.compare import Verdict
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
 from recordings.measure_table import session_rows
+from recordings.plot_data import TIME, bend_curves, response_traces, sway_path
 from recordings.protocol_results import visit_of
 from recordings.report import build_report, subject_history
 from recordings.subjects import SubjectError, load_subject
@@ -71,7 +71,7 @@ class ReviewWindow(QMainWindow):
         self.header = QLabel("Open a recording (Ctrl+O).")
         self.header.setWordWrap(True)
         self.header.setStyleSheet("font-size: 12pt;")
-        self.traces = AngleTraces()
+        self.traces = ReviewTraces()
         self.time_cursor = pg.InfiniteLine(0.0, angle=90, movable=True, pen=pg.mkPen("#000000", width=2))
         self.traces.plots[0].addItem(self.time_cursor, ignoreBounds=True)
         self.time_cursor.sigPositionChanged.connect(self._cursor_moved)
@@ -225,7 +225,7 @@ class ReviewWindow(QMainWindow):
         except ProcessingError:
             show_side_plots("", self.sway, self.bends, self.perturbations, self.side)
         self.bends.show_curves(bend_curves(rows, rate))
-        self.perturbations.show_responses(perturbation_responses(rows, list(reviewed.events)))
+        self.perturbations.show_responses(response_traces(rows, reviewed.pushes))
         self._show_measures(reviewed)
         self._show_comparison(reviewed)
         self._update_sway()
@@ -280,8 +280,7 @@ class ReviewWindow(QMainWindow):
         rows = self.reviewed.rows
         t = self.time_cursor.value()
         window = rows[(rows[:, TIME] > t - SWAY_WINDOW_S) & (rows[:, TIME] <= t)]
-        ap, ml, outline = sway(window, self.reviewed.recording.settings.rate_hz)
-        self.sway.show_sway(ap, ml, outline)
+        self.sway.show_sway(sway_path(window, self.reviewed.recording.settings.rate_hz))
 
     # Outputs ---------------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from recordings.references import ReferenceSet, bundled_references
 from recordings.report_table import Table
 from recordings.report_visit import visit_tables
 from recordings.subjects import Subject
-from sensors.processing.analysis import AnalysisResult, drill_family, perturbation_instants, task_window
+from sensors.processing.analysis import AnalysisResult, drill_family, perturbation_events, task_window
 from sensors.processing.errors import ProcessingError
 
 _STANCE = {"quiet-stance", "single-leg"}
@@ -301,7 +301,7 @@ def build_report(
     if family == "forward-bend" and (fig := report_plots.contribution_curves(data.angles)) is not None:
         figures.append(("Lumbar contribution per bend", fig))
     if family == "perturbations" and (
-        fig := report_plots.perturbation_overlay(data.angles, perturbation_instants(data))
+        fig := report_plots.perturbation_overlay(data.angles, perturbation_events(data))
     ):
         figures.append(("Trunk response to each perturbation", fig))
     if history and (fig := _trend_figure(history, measures, comparison, subj)) is not None:

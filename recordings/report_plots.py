@@ -1,4 +1,5 @@
-"""The figures of a clinical report, drawn with matplotlib's object API (no GUI backend).
+"""The figures of a clinical report, drawn with matplotlib's object API (no GUI backend) from
+the plot data the live view and the review window draw too (`recordings.plot_data`).
 
 Angles are shown in degrees; time in seconds of session time.
 """
@@ -15,62 +16,70 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from recordings.catalogue import MeasureInfo
+from recordings.plot_data import (
+    PANELS,
+    TIME,
+    angle_rows,
+    bend_curves,
+    decimate_peaks,
+    event_lines,
+    rate_of,
+    response_traces,
+    rows_between,
+    sway_path,
+)
 from sensors.events import Event, EventKind
-from sensors.placements import Placement
-from sensors.processing.errors import ProcessingError
+from sensors.processing.perturbation import PerturbationInstant
 from sensors.processing.pipeline import AngleBlock
-from sensors.processing.rhythm import PROGRESS_LEVELS, bend_repetitions
-from sensors.processing.sway import confidence_ellipse
 
 _WIDTH_IN = 9.0
+#: Pixel columns the traces are decimated to (min and max each): more than the widest figure has
+#: at the PDF's 160 dpi, so nothing visible is lost and a long session stays quick to draw.
+_TRACE_COLUMNS = 1500
 _EVENT_COLOURS = {
     EventKind.PERTURBATION: "tab:red",
     EventKind.TASK_START: "tab:green",
     EventKind.TASK_END: "tab:green",
 }
+_PANEL_TITLES = ("Trunk (T12/L1 sensor) inclination", "Pelvis (S1/S2 sensor) inclination", None)
+_PLANE_LABELS = {"sagittal": "sagittal (flexion +)", "frontal": "frontal (right +)", "axial": "axial"}
 
 
 def angle_traces(angles: AngleBlock, events: Sequence[Event]) -> Figure:
-    """Trunk and pelvic inclination (sagittal, frontal) and lumbar angles over the session."""
+    """Trunk and pelvic inclination (sagittal, frontal) and lumbar angles over the session
+    (`plot_data.PANELS`), with a line per perturbation analysed and the task's start and end."""
     fig = Figure(figsize=(_WIDTH_IN, 6.0), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
-    t = angles.time_s
-    for ax, placement, title in (
-        (axes[0], Placement.LUMBAR, "Trunk (T12/L1 sensor) inclination"),
-        (axes[1], Placement.PELVIS, "Pelvis (S1/S2 sensor) inclination"),
-    ):
-        incl = np.degrees(angles.inclination(placement))
-        ax.plot(t, incl[:, 0], lw=0.9, label="sagittal (flexion +)")
-        ax.plot(t, incl[:, 1], lw=0.9, label="frontal (right +)")
-        ax.set_title(title, loc="left", fontsize=10)
+    rows = angle_rows(angles)
+    t, values = decimate_peaks(rows[:, TIME], rows, _TRACE_COLUMNS)
+    lines = event_lines(events)
+    for ax, (title, series), report_title in zip(axes, PANELS, _PANEL_TITLES, strict=True):
+        for column, plane in series:
+            ax.plot(t, values[:, column], lw=0.9, label=_PLANE_LABELS[plane] if report_title else plane)
+        ax.set_title(report_title or title, loc="left", fontsize=10)
         ax.set_ylabel("deg")
-    lumbar = np.degrees(angles.lumbar_rad)
-    for k, label in enumerate(("sagittal", "frontal", "axial")):
-        axes[2].plot(t, lumbar[:, k], lw=0.9, label=label)
-    axes[2].set_title("Lumbar angle (trunk − pelvis)", loc="left", fontsize=10)
-    axes[2].set_ylabel("deg")
-    axes[2].set_xlabel("session time (s)")
-    for ax in axes:
-        for event in events:
-            colour = _EVENT_COLOURS.get(event.kind)
+        for line in lines:
+            colour = _EVENT_COLOURS.get(line.kind)
             if colour is not None:
-                ax.axvline(event.time_s, color=colour, lw=0.7, alpha=0.6)
+                ax.axvline(line.time_s, color=colour, lw=0.7, alpha=0.6)
         ax.grid(alpha=0.3)
         ax.legend(loc="upper right", fontsize=8, ncols=3)
+    axes[2].set_xlabel("session time (s)")
     return fig
 
 
 def sway_plot(angles: AngleBlock, start_s: float, end_s: float) -> Figure:
-    """Trunk inclination sway (ML against AP, deg, about the mean) with its 95 % ellipse."""
-    window = (angles.time_s >= start_s) & (angles.time_s <= end_s)
-    incl = np.degrees(angles.inclination(Placement.LUMBAR)[window])
-    ap, ml = incl[:, 0] - np.nanmean(incl[:, 0]), incl[:, 1] - np.nanmean(incl[:, 1])
+    """Trunk inclination sway (ML against AP, deg, about the mean) with its 95 % ellipse, over
+    [start_s, end_s] (`plot_data.sway_path`)."""
+    rows = angle_rows(angles)
+    sway = sway_path(rows_between(rows, start_s, end_s), rate_of(rows))
     fig = Figure(figsize=(4.8, 4.8), layout="constrained")
     ax = fig.subplots()
-    ax.plot(ml, ap, lw=0.5, color="0.4")
-    outline = confidence_ellipse(ap, ml)
-    ax.plot(outline[:, 0], outline[:, 1], color="tab:red", lw=1.5, label="95 % ellipse")
-    limit = max(np.nanmax(np.abs(np.concatenate([ap, ml]))), np.max(np.abs(outline))) * 1.1
+    ax.plot(sway.ml, sway.ap, lw=0.5, color="0.4")
+    if sway.outline is not None:
+        ax.plot(sway.outline[:, 0], sway.outline[:, 1], color="tab:red", lw=1.5, label="95 % ellipse")
+        ax.legend(fontsize=8)
+    limit = sway.limit * 1.1
     ax.set_xlim(-limit, limit)
     ax.set_ylim(-limit, limit)
     ax.set_aspect("equal")
@@ -78,26 +87,20 @@ def sway_plot(angles: AngleBlock, start_s: float, end_s: float) -> Figure:
     ax.set_ylabel("anterior-posterior (deg, forward +)")
     ax.set_title("Trunk sway", loc="left", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
     return fig
 
 
 def contribution_curves(angles: AngleBlock) -> Figure | None:
-    """Lumbar contribution (%) over the flexion phase of each forward bend; None without bends."""
-    trunk = np.degrees(angles.inclination(Placement.LUMBAR)[:, 0])
-    pelvis = np.degrees(angles.inclination(Placement.PELVIS)[:, 0])
-    try:
-        reps = bend_repetitions(angles.time_s, trunk, pelvis).repetitions
-    except ProcessingError:
-        return None
-    if not reps:
+    """Lumbar contribution (%) over the flexion phase of each forward bend (`plot_data.bend_curves`);
+    None without bends."""
+    rows = angle_rows(angles)
+    curves = bend_curves(rows, rate_of(rows))
+    if not curves:
         return None
     fig = Figure(figsize=(_WIDTH_IN / 2, 3.6), layout="constrained")
     ax = fig.subplots()
-    for k, rep in enumerate(reps, start=1):
-        ax.plot(
-            100 * PROGRESS_LEVELS, 100 * rep.contribution_curve, marker="o", ms=3, lw=1, label=f"bend {k}"
-        )
+    for k, curve in enumerate(curves, start=1):
+        ax.plot(curve.progress_pct, curve.contribution_pct, marker="o", ms=3, lw=1, label=f"bend {k}")
     ax.set_xlabel("flexion progress (% of trunk range)")
     ax.set_ylabel("lumbar contribution (%)")
     ax.set_ylim(0, 100)
@@ -107,21 +110,20 @@ def contribution_curves(angles: AngleBlock) -> Figure | None:
     return fig
 
 
-def perturbation_overlay(angles: AngleBlock, instants: Sequence[float]) -> Figure | None:
-    """Trunk sagittal inclination around each perturbation, aligned at its instant (deg from the
-    pre-perturbation mean); None without perturbations."""
-    if not instants:
+def perturbation_overlay(angles: AngleBlock, pushes: Sequence[PerturbationInstant]) -> Figure | None:
+    """Trunk sagittal inclination around each perturbation the analysis analysed, aligned at its
+    instant (deg from the pre-perturbation mean, `plot_data.response_traces`); a mark without a
+    trunk response is dashed and labelled "no response", as in the results. None without any."""
+    traces = response_traces(angle_rows(angles), pushes)
+    if not traces:
         return None
     fig = Figure(figsize=(_WIDTH_IN / 2, 3.6), layout="constrained")
     ax = fig.subplots()
-    t = angles.time_s
-    trunk = np.degrees(angles.inclination(Placement.LUMBAR)[:, 0])
-    for k, instant in enumerate(instants, start=1):
-        window = (t >= instant - 0.5) & (t <= instant + 3.0)
-        before = (t >= instant - 0.5) & (t < instant)
-        if not before.any():
-            continue
-        ax.plot(t[window] - instant, trunk[window] - np.nanmean(trunk[before]), lw=1, label=f"#{k}")
+    for k, trace in enumerate(traces, start=1):
+        if trace.responded is False:
+            ax.plot(trace.time_s, trace.angle_deg, lw=1, ls="--", color="0.6", label=f"#{k} no response")
+        else:
+            ax.plot(trace.time_s, trace.angle_deg, lw=1, label=f"#{k}")
     ax.axvline(0.0, color="tab:red", lw=0.8)
     ax.set_xlabel("time from perturbation (s)")
     ax.set_ylabel("trunk sagittal (deg)")
@@ -159,7 +161,8 @@ def honest_limits(values: Sequence[float], info: MeasureInfo, mdc95: float) -> t
 def session_positions(sessions: Sequence[datetime]) -> dict[datetime, float]:
     """x of each session on a trend: its calendar day (matplotlib date number), never its time
     of day; the k-th session of a day sits k × 0.25 day later so each stays visible."""
-    out, count = {}, {}
+    out: dict[datetime, float] = {}
+    count: dict[date, int] = {}
     for w in sorted(sessions):
         k = count.get(w.date(), 0)
         count[w.date()] = k + 1
@@ -206,7 +209,8 @@ def trend(
         ax.legend(loc="upper left", fontsize=8)
         ax.set_title("Patient-reported outcomes", loc="left", fontsize=10)
         ax.grid(alpha=0.3)
-    labels, seen = [], {}
+    labels: list[str] = []
+    seen: dict[date, int] = {}
     for w in sorted(x_of):
         seen[w.date()] = seen.get(w.date(), 0) + 1
         labels.append(f"{w:%d %b %Y}" + (f" ({seen[w.date()]})" if seen[w.date()] > 1 else ""))

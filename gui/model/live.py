@@ -15,30 +15,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recordings.plot_data import (
+    COLUMNS,
+    TIME,
+    TRUNK_AP,
+    TRUNK_ML,
+    BendCurve,
+    ResponseTrace,
+    SwayPath,
+    angle_rows,
+    bend_curves,
+    perturbations_of,
+    response_traces,
+    sway_path,
+)
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
 from sensors.processing.calibration import SegmentCalibration
-from sensors.processing.errors import ProcessingError
 from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.pipeline import AngleBlock
-from sensors.processing.rhythm import PROGRESS_LEVELS, bend_repetitions
 from sensors.processing.session import NullSink
-from sensors.processing.sway import confidence_ellipse
 from sensors.samples import Frame
 from sensors.source import StatusChange
-
-#: Columns of the angle ring buffer.
-COLUMNS = (
-    "time",
-    "trunk_ap",
-    "trunk_ml",
-    "pelvis_ap",
-    "pelvis_ml",
-    "lumbar_sag",
-    "lumbar_front",
-    "lumbar_axial",
-)
-TIME, TRUNK_AP, TRUNK_ML, PELVIS_AP, PELVIS_ML, LUMBAR_SAG, LUMBAR_FRONT, LUMBAR_AXIAL = range(len(COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -55,71 +53,6 @@ class SessionStarted:
     """A new session (a recording or the calibration step) started: the buffers start afresh."""
 
     host_origin_ns: int
-
-
-@dataclass(frozen=True)
-class BendCurve:
-    """One forward bend's lumbar contribution (%) at the flexion progress levels (%)."""
-
-    progress_pct: np.ndarray
-    contribution_pct: np.ndarray
-
-
-def angle_rows(angles: AngleBlock) -> np.ndarray:
-    """Trunk and pelvis inclination and lumbar angles of a block, deg, rows (n, len(COLUMNS))."""
-    rows = np.full((len(angles), len(COLUMNS)), np.nan)
-    rows[:, TIME] = angles.time_s
-    for placement, (ap, ml) in (
-        (Placement.LUMBAR, (TRUNK_AP, TRUNK_ML)),
-        (Placement.PELVIS, (PELVIS_AP, PELVIS_ML)),
-    ):
-        if placement in angles.placements:
-            incl = np.degrees(angles.inclination(placement))
-            rows[:, ap], rows[:, ml] = incl[:, 0], incl[:, 1]
-    rows[:, LUMBAR_SAG:] = np.degrees(angles.lumbar_rad)
-    return rows
-
-
-def sway(rows: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Trunk sway about its mean over `rows`: AP (n,), ML (n,) deg and the 95 % ellipse outline
-    (k, 2) [ML, AP] (None with under 3 s of samples)."""
-    ok = np.isfinite(rows[:, TRUNK_AP]) & np.isfinite(rows[:, TRUNK_ML])
-    ap, ml = rows[ok, TRUNK_AP], rows[ok, TRUNK_ML]
-    if len(ap) < 3 * rate_hz:
-        return ap, ml, None
-    ap, ml = ap - ap.mean(), ml - ml.mean()
-    try:
-        return ap, ml, confidence_ellipse(ap, ml)
-    except ProcessingError:
-        return ap, ml, None
-
-
-def bend_curves(rows: np.ndarray, rate_hz: float) -> list[BendCurve]:
-    """Lumbar contribution curve of every complete forward bend in `rows`."""
-    if len(rows) < 2 * rate_hz:
-        return []
-    try:
-        reps = bend_repetitions(rows[:, TIME], rows[:, TRUNK_AP], rows[:, PELVIS_AP]).repetitions
-    except ProcessingError:
-        return []
-    return [BendCurve(100 * PROGRESS_LEVELS, 100 * rep.contribution_curve) for rep in reps]
-
-
-def perturbation_responses(
-    rows: np.ndarray, events: list[Event], before_s: float = 0.5, after_s: float = 3.0
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Trunk sagittal response around each perturbation event within `rows`: (time from the push
-    (s), angle from the pre-push mean (deg)) per push."""
-    out = []
-    for event in events:
-        if event.kind is not EventKind.PERTURBATION:
-            continue
-        t = rows[:, TIME] - event.time_s
-        before = (t >= -before_s) & (t < 0) & np.isfinite(rows[:, TRUNK_AP])
-        window = (t >= -before_s) & (t <= after_s)
-        if before.any() and window.any():
-            out.append((t[window], rows[window, TRUNK_AP] - rows[before, TRUNK_AP].mean()))
-    return out
 
 
 class LiveFeed(NullSink):
@@ -199,6 +132,7 @@ class LiveBuffers:
         self.calibration_message = ""
         self.status: dict[Placement, StatusChange] = {}
         self.host_origin_ns: int | None = None
+        self._judged: dict[float, bool] = {}  # push instant (s) → the trunk responded
 
     def drain(self, feed: LiveFeed) -> int:
         """Move everything queued into the buffers; returns the number of items taken."""
@@ -234,6 +168,12 @@ class LiveBuffers:
             return math.nan
         return (now_ns - self.host_origin_ns) * 1e-9 - self.latest_time_s
 
+    def session_time_s(self, now_s: float) -> float:
+        """Session time (s) at host monotonic time now_s (s); NaN before a session started."""
+        if self.host_origin_ns is None:
+            return math.nan
+        return now_s - self.host_origin_ns * 1e-9
+
     @property
     def latest_time_s(self) -> float:
         rows = self.angles.count
@@ -249,41 +189,19 @@ class LiveBuffers:
         row = self.angles.data[(rows - 1) % self.angles.capacity]
         return float(row[TRUNK_AP]), float(row[TRUNK_ML])
 
-    def sway(self, last_s: float = 20.0) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Trunk sway (see `sway`) over the last `last_s` seconds."""
+    def sway(self, last_s: float = 20.0) -> SwayPath:
+        """Trunk sway (`plot_data.sway_path`) over the last `last_s` seconds."""
         rows = self.angles.view()
         if len(rows):
             rows = rows[rows[:, TIME] >= rows[-1, TIME] - last_s]
-        return sway(rows, self.rate_hz)
+        return sway_path(rows, self.rate_hz)
 
     def bend_curves(self) -> list[BendCurve]:
+        """Lumbar contribution of every complete bend in the buffer (`plot_data.bend_curves`)."""
         return bend_curves(self.angles.view(), self.rate_hz)
 
-    def perturbation_responses(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return perturbation_responses(self.angles.view(), self.events)
-
-
-def decimate_peaks(t: np.ndarray, y: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
-    """Reduce a trace to at most 2 points per pixel column, keeping each column's minimum and
-    maximum so that no peak is lost (unlike subsampling).
-
-    t: times (n,), ascending; y: values (n,) or (n, k) that share t; columns: pixel columns the
-    span of t is drawn on. Returns (t (m,), y (m,) or (m, k)) with m ≤ 2·columns: per non-empty
-    column its first time twice, with the column's min then max (NaN when the column holds only
-    NaN, so gaps stay gaps). Traces already that short are returned unchanged."""
-    n = len(t)
-    columns = max(int(columns), 1)
-    if n <= 2 * columns:
-        return t, y
-    span = float(t[-1] - t[0])
-    if not span > 0:
-        return t[:1], y[:1]
-    index = np.minimum(((t - t[0]) * (columns / span)).astype(np.int64), columns - 1)
-    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
-    with np.errstate(invalid="ignore"):
-        low = np.fmin.reduceat(y, starts, axis=0)
-        high = np.fmax.reduceat(y, starts, axis=0)
-    t_out = np.repeat(t[starts], 2)
-    y_out = np.empty((2 * len(starts), *y.shape[1:]))
-    y_out[0::2], y_out[1::2] = low, high
-    return t_out, y_out
+    def perturbation_responses(self) -> list[ResponseTrace]:
+        """The trunk's response to each perturbation the analysis would analyse (marks merged with
+        the detected pushes, `plot_data.perturbations_of`), with its verdict once the response
+        window is over (judged once per push)."""
+        return response_traces(self.angles.view(), perturbations_of(self.events), self._judged)

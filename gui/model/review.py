@@ -8,28 +8,31 @@ from pathlib import Path
 
 import numpy as np
 
-from gui.model.live import angle_rows
 from recordings import read_recording
 from recordings.analysis import ReplayedSession, analyze_recording, replay, with_subject_settings
 from recordings.compare import Comparison, SessionFacts, compare_results, find_baseline, library_for
 from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
+from recordings.plot_data import COLUMNS, angle_rows
 from recordings.reader import Recording
 from sensors.events import Event
-from sensors.processing.analysis import AnalysisResult, analyze
+from sensors.processing.analysis import AnalysisResult, analyze, drill_family, perturbation_events
 from sensors.processing.errors import ProcessingError
+from sensors.processing.perturbation import PerturbationInstant
 from sensors.processing.pipeline import AngleBlock
 
 
 @dataclass(frozen=True)
 class ReviewedRecording:
-    """A replayed recording: angle rows (n, COLUMNS) deg, events, measures (None with the reason
-    in `problem`), the comparison with the baseline (None without one, reason in `baseline_note`)."""
+    """A replayed recording: angle rows (n, COLUMNS) deg, events, the perturbations the analysis
+    analysed, measures (None with the reason in `problem`), the comparison with the baseline (None
+    without one, reason in `baseline_note`)."""
 
     recording: Recording
     session: ReplayedSession
     rows: np.ndarray
     events: tuple[Event, ...]
+    pushes: tuple[PerturbationInstant, ...]
     measures: AnalysisResult | None
     problem: str
     comparison: Comparison | None
@@ -43,13 +46,17 @@ def review(path: Path, data_dir: Path | None = None) -> ReviewedRecording:
     recording = read_recording(path)
     session = replay(recording)
     blocks = session.collector.blocks
-    rows = angle_rows(AngleBlock.concatenate(blocks)) if blocks else np.zeros((0, 8))
+    rows = angle_rows(AngleBlock.concatenate(blocks)) if blocks else np.zeros((0, len(COLUMNS)))
     measures, problem = None, ""
+    pushes: tuple[PerturbationInstant, ...] = ()
     try:
         data = with_subject_settings(session.collector.session_data(), recording)
         measures = analyze(data, recording.drill)
     except ProcessingError as error:
         problem = str(error)
+    else:
+        if drill_family(recording.drill) == "perturbations":
+            pushes = tuple(perturbation_events(data))  # what the analysis analysed, for its plot
     comparison = None
     library = library_for(recording, data_dir)
     entry, note = find_baseline(library, recording)
@@ -67,6 +74,7 @@ def review(path: Path, data_dir: Path | None = None) -> ReviewedRecording:
         session,
         rows,
         tuple(session.collector.events),
+        pushes,
         measures,
         problem,
         comparison,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,19 @@ def write_protocol(folder: Path, key: str, text: str) -> Path:
     path = folder / f"{key}.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_gui_thread() -> Iterator[None]:
+    """Reference cycles are collected here, between tests, on the GUI thread, never by a worker
+    thread that happens to allocate (a review or report thread freeing a closed test's widget
+    while the GUI thread paints crashed the test process), as the app does (`gui/app.py`)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.enable()
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
-from gui.model.live import COLUMNS, TIME, TRUNK_AP, decimate_peaks
 from gui.panels import DRIFT_SETTLE_S, RATE_MIN_S, SensorPanel
-from gui.plots import AngleTraces
+from gui.plots import LiveTraces, ReviewTraces
 from gui.redraw import GUI_CPU_SHARE, MAX_REDRAW_HZ, MIN_REDRAW_HZ, RedrawPacer
+from recordings.plot_data import COLUMNS, TIME, TRUNK_AP, decimate_peaks
 from sensors.placements import Placement
 from sensors.source import LinkState, SensorHealth
 
@@ -56,8 +56,9 @@ def test_decimation_keeps_gaps_and_leaves_short_traces_alone():
     assert np.array_equal(short_y, y[:300], equal_nan=True)
 
 
-def test_the_traces_hand_pyqtgraph_two_points_per_pixel_column_with_the_peaks(qtbot):
-    traces = AngleTraces()
+@pytest.mark.parametrize("kind", [ReviewTraces, LiveTraces])
+def test_the_traces_hand_pyqtgraph_two_points_per_pixel_column_with_the_peaks(qtbot, kind):
+    traces = kind()
     qtbot.addWidget(traces)
     traces.resize(900, 600)
     traces.show()
@@ -70,7 +71,7 @@ def test_the_traces_hand_pyqtgraph_two_points_per_pixel_column_with_the_peaks(qt
     columns = traces.pixel_columns()
     assert 100 < columns < 900
     x, shown = traces.curves[0][0].getData()
-    assert len(x) <= 2 * columns < len(t)
+    assert len(x) <= 2 * (columns + 1) < len(t)
     assert shown.max() == 7.0 and shown.min() == -5.0
 
 
@@ -138,3 +139,39 @@ def test_drift_is_not_judged_before_the_clock_fit_has_data(qtbot, drift_ppm):
     panel.show_health({Placement.LUMBAR: health(4000, 100.0, drift_ppm)}, now_s=100.0 + DRIFT_SETTLE_S)
     assert shown(panel, "drift ppm") == f"{drift_ppm:.0f}"
     assert f"{drift_ppm:+.0f} ppm" in panel.warnings.text()
+
+
+def test_the_live_traces_scroll_with_the_clock_between_data_blocks(qtbot):
+    """Data come in blocks; between them the traces keep moving left with the session clock, and
+    stand still SCROLL_LEAD_S after the newest data (a session that ended does not scroll away)."""
+    from gui.live_view import SCROLL_LEAD_S, LiveView
+    from gui.model.live import AngleRows, LiveBuffers, LiveFeed, SessionStarted
+
+    view = LiveView()
+    qtbot.addWidget(view)
+    view.resize(1000, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    buffers, feed = LiveBuffers(rate_hz=100.0), LiveFeed()
+    rows = np.zeros((1000, len(COLUMNS)))
+    rows[:, TIME] = np.arange(1000) / 100.0  # 0 … 9.99 s
+    feed.queue.extend([SessionStarted(0), AngleRows(rows, 0)])  # session time 0 = monotonic 0
+    buffers.drain(feed)
+
+    def newest_x() -> float:
+        return float(view.traces.curves[0][0].getData()[0][-1])
+
+    assert view.refresh(buffers, 10.0)
+    assert newest_x() == pytest.approx(9.99 - 10.0)
+    assert not view.refresh(buffers, 10.0)  # nothing new, the clock has not moved
+    assert view.refresh(buffers, 10.2)  # no new data, but the clock moved: the traces move
+    assert newest_x() == pytest.approx(9.99 - 10.2)
+    assert view.refresh(buffers, 30.0)
+    assert newest_x() == pytest.approx(-SCROLL_LEAD_S)
+    assert not view.refresh(buffers, 31.0)  # stands still
+    more = rows[:10].copy()
+    more[:, TIME] += 10.0
+    feed.queue.append(AngleRows(more, 0))
+    buffers.drain(feed)
+    assert view.refresh(buffers, 31.0)  # new data: drawn, at most SCROLL_LEAD_S behind
+    assert newest_x() == pytest.approx(-SCROLL_LEAD_S)

@@ -224,7 +224,8 @@ def test_an_unexpected_error_in_the_window_is_a_message(qtbot, tmp_path, data_di
 
 def test_a_busy_computer_gets_fewer_redraws_and_the_session_the_processor(qtbot, tmp_path, data_dir):
     from gui.main_window import BUSY_REDRAW_HZ
-    from gui.model.live import COLUMNS, AngleRows, SessionStarted
+    from gui.model.live import AngleRows, SessionStarted
+    from recordings.plot_data import COLUMNS
 
     window = make_window(qtbot, tmp_path, data_dir, STANCE)
     window.timer.stop()  # the test drives the ticks

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
-from gui.model.live import TIME, TRUNK_AP
 from gui.review_window import ReviewWindow
 from recordings import read_recording
 from recordings.analysis import analyze_recording
 from recordings.compare import Verdict, compare_results
 from recordings.measure_table import session_rows
+from recordings.plot_data import TIME, TRUNK_AP
 from sensors.placements import Placement
 from stabmon.cli import main as stabmon
 
