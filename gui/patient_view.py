@@ -41,8 +41,9 @@ from gui.model.biofeedback import (
 )
 from gui.model.clinic import ClinicSession, Phase, RunStatus
 from gui.model.cognitive import COLOURS, Trial
-from gui.model.live import LUMBAR_SAG, PELVIS_AP, PELVIS_ML, TRUNK_AP, TRUNK_ML, LiveBuffers
+from gui.model.live import LiveBuffers
 from gui.status_text import set_style
+from recordings.plot_data import LUMBAR_SAG, PELVIS_AP, PELVIS_ML, TRUNK_AP, TRUNK_ML
 
 log = logging.getLogger(__name__)
 
