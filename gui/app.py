@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if args.patient_view:
         window.open_patient_view()
     if args.run:
-        if window.drill.current() is None or window.drill.current().key != args.run:
+        current = window.drill.current()
+        if current is None or current.key != args.run:
             raise ValueError(f"no protocol {args.run!r}; see the drill list in the dashboard")
         QTimer.singleShot(300, window.start_drill)
         if args.quit_when_done:

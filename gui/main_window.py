@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from gui.live_view import LiveView
 from gui.model.biofeedback import TargetZone
+from gui.model.calibration_check import CalibrationCheck
 from gui.model.clinic import ClinicConfig, ClinicSession, Phase
 from gui.model.live import LiveBuffers
 from gui.model.protocols import DrillProtocol
@@ -87,7 +88,7 @@ class MainWindow(QMainWindow):
         self.patient_view: PatientView | None = None
         self.review_window: ReviewWindow | None = None
         self._shown_results = 0
-        self._shown_check = None
+        self._shown_check: CalibrationCheck | None = None
         self._health_at = 0.0
         self.redraws = 0
         self._drawn_at = -math.inf
@@ -219,14 +220,14 @@ class MainWindow(QMainWindow):
         }
         file_menu = self.menuBar().addMenu("&File")
         drill_menu = self.menuBar().addMenu("&Drill")
-        self.actions: dict[str, QAction] = {}
+        self.shortcut_actions: dict[str, QAction] = {}
         for key, (text, handler) in actions.items():
             action = QAction(text, self)
             action.setShortcut(QKeySequence(key))
             action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
             action.triggered.connect(handler)
             (file_menu if key in ("F2", "Ctrl+O", "F3") else drill_menu).addAction(action)
-            self.actions[key] = action
+            self.shortcut_actions[key] = action
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -471,7 +472,7 @@ class MainWindow(QMainWindow):
         self.timer.stop()
         self.session.close()
         self._collect_settings()
-        self.settings.window_geometry = bytes(self.saveGeometry().toHex()).decode()
+        self.settings.window_geometry = bytes(self.saveGeometry().toHex().data()).decode()
         try:
             save_settings(self.settings, self.settings_path)
         except OSError as error:

@@ -345,27 +345,27 @@ class ResultsPanel(QGroupBox):
 
     def __init__(self) -> None:
         super().__init__("Results")
-        self.title = QLabel("No recording yet.")
-        self.title.setWordWrap(True)
+        self.heading = QLabel("No recording yet.")
+        self.heading.setWordWrap(True)
         # Wrapped to the width it gets, never widening the window (a word longer than that is cut;
         # the tooltip holds the file's whole path).
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.table = table_widget(("measure", "value"))
         self.dual = QLabel("")
         self.dual.setWordWrap(True)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
+        layout.addWidget(self.heading)
         layout.addWidget(self.table)
         layout.addWidget(self.dual)
 
     def show_result(self, result: RecordingResult) -> None:
         # A file name is one long word: let it wrap at its underscores rather than widen the window.
         name = result.path.name.replace("_", "_\u200b")
-        self.title.setText(
+        self.heading.setText(
             f"{result.protocol}, repetition {result.repetition} "
             f"({condition_for(result.drill, result.condition).label}) → {name}"
         )
-        self.title.setToolTip(str(result.path))
+        self.heading.setToolTip(str(result.path))
         rows = session_rows(result.measures) if result.measures else []
         self.table.setRowCount(len(rows))
         for row, r in enumerate(rows):
@@ -374,7 +374,7 @@ class ResultsPanel(QGroupBox):
                 cell.setToolTip(f"{r.info.meaning}\nSource: {r.info.source}")
                 self.table.setItem(row, col, cell)
         if result.problem:
-            self.title.setText(self.title.text() + f"\nNo measures: {result.problem}")
+            self.heading.setText(self.heading.text() + f"\nNo measures: {result.problem}")
 
     def show_dual_task(self, effect: DualTaskEffect | None) -> None:
         if effect is None:

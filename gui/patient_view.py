@@ -4,6 +4,7 @@ dual-task recordings. Large, simple, readable from across the room."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QPainter, QPen, QShortcut
@@ -112,7 +113,7 @@ class PatientView(QWidget):
         self.hold = HoldTimer()
         self.sound = False
         self._trial: Trial | None = None
-        self._recording = None
+        self._recording: Path | None = None
         self._show_task(None)
 
     def _submit_entry(self) -> None:

@@ -72,9 +72,9 @@ class ReviewWindow(QMainWindow):
         self.header.setWordWrap(True)
         self.header.setStyleSheet("font-size: 12pt;")
         self.traces = AngleTraces()
-        self.cursor = pg.InfiniteLine(0.0, angle=90, movable=True, pen=pg.mkPen("#000000", width=2))
-        self.traces.plots[0].addItem(self.cursor, ignoreBounds=True)
-        self.cursor.sigPositionChanged.connect(self._cursor_moved)
+        self.time_cursor = pg.InfiniteLine(0.0, angle=90, movable=True, pen=pg.mkPen("#000000", width=2))
+        self.traces.plots[0].addItem(self.time_cursor, ignoreBounds=True)
+        self.time_cursor.sigPositionChanged.connect(self._cursor_moved)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.valueChanged.connect(self._slider_moved)
         self.sway = SwayPlot()
@@ -259,14 +259,14 @@ class ReviewWindow(QMainWindow):
         if self.reviewed is None or not len(self.reviewed.rows):
             return
         t = float(self.reviewed.rows[index, TIME])
-        if abs(self.cursor.value() - t) > 1e-9:
-            self.cursor.setValue(t)
+        if abs(self.time_cursor.value() - t) > 1e-9:
+            self.time_cursor.setValue(t)
 
     def _cursor_moved(self) -> None:
         if self.reviewed is None or not len(self.reviewed.rows):
             return
         t = self.reviewed.rows[:, TIME]
-        index = int(np.clip(np.searchsorted(t, self.cursor.value()), 0, len(t) - 1))
+        index = int(np.clip(np.searchsorted(t, self.time_cursor.value()), 0, len(t) - 1))
         if self.slider.value() != index:
             self.slider.blockSignals(True)
             self.slider.setValue(index)
@@ -278,7 +278,7 @@ class ReviewWindow(QMainWindow):
         if self.reviewed is None:
             return
         rows = self.reviewed.rows
-        t = self.cursor.value()
+        t = self.time_cursor.value()
         window = rows[(rows[:, TIME] > t - SWAY_WINDOW_S) & (rows[:, TIME] <= t)]
         ap, ml, outline = sway(window, self.reviewed.recording.settings.rate_hz)
         self.sway.show_sway(ap, ml, outline)

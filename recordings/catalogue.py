@@ -166,9 +166,9 @@ _FIELDS = {"name": str, "meaning": str, "unit": str, "decimals": int, "better": 
 
 
 def _entry(key: str, data: dict[str, Any], group: dict[str, Any], where: str) -> MeasureInfo:
-    for name, kind in _FIELDS.items():
-        if not isinstance(data.get(name), kind):
-            raise CatalogueError(f"{where}: measure {key!r} needs {name} ({kind.__name__})")
+    for name, python_type in _FIELDS.items():
+        if not isinstance(data.get(name), python_type):
+            raise CatalogueError(f"{where}: measure {key!r} needs {name} ({python_type.__name__})")
     try:
         better, kind = Better(data["better"]), Kind(data.get("kind", "value"))
     except ValueError as error:

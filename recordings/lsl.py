@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from sensors.processing.session import NullSink
 from sensors.samples import Frame
 from sensors.scripted import WithEvents
 from sensors.source import Source
+
+if TYPE_CHECKING:  # loaded only when a stream is opened: liblsl is a native library
+    import pylsl
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +146,7 @@ class LslMarkerInlet:
     """A resolved external marker stream. Call `pull(origin_s)` for the events received since."""
 
     name: str
-    inlet: object
+    inlet: pylsl.StreamInlet
 
     @classmethod
     def resolve(

@@ -213,7 +213,8 @@ def _repetition_table(measures: AnalysisResult, reps: dict[int, list[MeasureRow]
     keys = list(dict.fromkeys(r.measure.name for k in numbers for r in reps[k]))
     cells = {(k, r.measure.name): r for k in numbers for r in reps[k]}
     means = {r.measure.name.removeprefix("mean_"): r for r in session_rows(measures)}
-    rows, data = [], {}
+    rows: list[tuple[str, ...]] = []
+    data: dict[tuple[int, int], dict[str, str]] = {}
     for row, key in enumerate(keys):
         row_info = catalogue().info(measures.drill, key)
         values = [cells[k, key].value_text if (k, key) in cells else "—" for k in shown]

@@ -159,7 +159,8 @@ def honest_limits(values: Sequence[float], info: MeasureInfo, mdc95: float) -> t
 def session_positions(sessions: Sequence[datetime]) -> dict[datetime, float]:
     """x of each session on a trend: its calendar day (matplotlib date number), never its time
     of day; the k-th session of a day sits k × 0.25 day later so each stays visible."""
-    out, count = {}, {}
+    out: dict[datetime, float] = {}
+    count: dict[date, int] = {}
     for w in sorted(sessions):
         k = count.get(w.date(), 0)
         count[w.date()] = k + 1
@@ -206,7 +207,8 @@ def trend(
         ax.legend(loc="upper left", fontsize=8)
         ax.set_title("Patient-reported outcomes", loc="left", fontsize=10)
         ax.grid(alpha=0.3)
-    labels, seen = [], {}
+    labels: list[str] = []
+    seen: dict[date, int] = {}
     for w in sorted(x_of):
         seen[w.date()] = seen.get(w.date(), 0) + 1
         labels.append(f"{w:%d %b %Y}" + (f" ({seen[w.date()]})" if seen[w.date()] > 1 else ""))

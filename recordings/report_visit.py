@@ -61,18 +61,18 @@ def visit_tables(
     if drill_family(recording.drill) in ("side-plank", "biering-sorensen", "plank"):
         ratios = battery_ratios(visit, references)
         if ratios:
-            rows = [
+            ratio_rows = [
                 (r.name, f"{r.value:.2f}", "imbalance" if r.flagged else "within target", r.rule.flag_meaning)
                 for r in ratios
             ]
-            rows.append(
+            ratio_rows.append(
                 ("flexion : extension", NOT_MEASURED, "", FLEXION_EXTENSION_MISSING.split("— ", 2)[-1])
             )
             tables.append(
                 Table(
                     "McGill endurance battery (this visit)",
                     ("ratio", "value", "judged", "rule"),
-                    rows,
+                    ratio_rows,
                     (0.28, 0.1, 0.14, 0.48),
                     "battery",
                     frozenset(k for k, r in enumerate(ratios) if r.flagged),

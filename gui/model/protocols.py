@@ -146,7 +146,10 @@ def parse_protocol(data: dict[str, Any], key: str, where: str) -> DrillProtocol:
         raise ProtocolError(f"{where}: feedback_limit_deg must be positive, got {data['feedback_limit_deg']}")
     if data.get("cognitive_task", COGNITIVE_TASKS[0]) not in COGNITIVE_TASKS:
         raise ProtocolError(f"{where}: cognitive_task must be one of {', '.join(COGNITIVE_TASKS)}")
-    fields = {k: float(v) if k.endswith(("_s", "_deg")) else v for k, v in data.items() if k != "conditions"}
+    # Checked above, field by field; the dataclass takes the rest by name.
+    fields: dict[str, Any] = {
+        k: float(v) if k.endswith(("_s", "_deg")) else v for k, v in data.items() if k != "conditions"
+    }
     return DrillProtocol(key=key, conditions=conditions, **fields)
 
 

@@ -162,7 +162,7 @@ class PolarDriver(Driver):
         factors = {}
         for kind, full_range in ((pmd.MeasurementType.ACC, 8), (pmd.MeasurementType.GYRO, 2000)):
             # Rate, resolution and range (G, °/s), as the Polar SDK's start request gives them.
-            settings = {
+            settings: dict[pmd.Setting, pmd.SettingValue] = {
                 pmd.Setting.SAMPLE_RATE: rate,
                 pmd.Setting.RESOLUTION: 16,
                 pmd.Setting.RANGE: full_range,

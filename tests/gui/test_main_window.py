@@ -55,7 +55,7 @@ def test_run_a_drill_from_the_keyboard_and_the_recording_holds_what_was_shown(
 ):
     window = make_window(qtbot, tmp_path, data_dir, STANCE)
     assert window.drill.current().key == "zz-test"
-    assert set(window.actions) == set(SHORTCUTS)
+    assert set(window.shortcut_actions) == set(SHORTCUTS)
 
     press(qtbot, window, Qt.Key.Key_C)
     qtbot.waitUntil(

@@ -67,7 +67,7 @@ def test_review_shows_the_measures_and_the_change_since_the_baseline(qtbot, libr
     # Scrubbing moves the cursor and the sway plot follows it.
     rows = reviewed.rows
     window.slider.setValue(len(rows) // 2)
-    assert window.cursor.value() == pytest.approx(rows[len(rows) // 2, TIME])
+    assert window.time_cursor.value() == pytest.approx(rows[len(rows) // 2, TIME])
     _, ap = window.sway.path.getData()
     assert 0 < len(ap) <= 20 * 100 + 1
 

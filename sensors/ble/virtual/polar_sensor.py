@@ -84,7 +84,8 @@ class PolarVirtualSensor(VirtualSensor):
             request = pmd.ControlRequest.from_bytes(value)
         except DecodeError:
             return
-        status, settings = pmd.Status.SUCCESS, {}
+        status = pmd.Status.SUCCESS
+        settings: dict[pmd.Setting, pmd.SettingValue] = {}
         if request.op is pmd.OpCode.START and request.measurement in (
             pmd.MeasurementType.ACC,
             pmd.MeasurementType.GYRO,
