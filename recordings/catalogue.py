@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sensors.errors import StabmonError
 from sensors.processing.analysis import Measure, drill_family
 from sensors.processing.errors import ProcessingError
 
@@ -25,7 +26,7 @@ MEAN_PREFIX = "mean_"
 NOT_MEASURED = "Not measured"
 
 
-class CatalogueError(ValueError):
+class CatalogueError(StabmonError, ValueError):
     """A catalogue file that cannot be used, or a measure it does not describe."""
 
 

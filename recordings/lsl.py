@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sensors.errors import StabmonError
 from sensors.events import Event, EventKind
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
@@ -37,7 +38,7 @@ if TYPE_CHECKING:  # loaded only when a stream is opened: liblsl is a native lib
 log = logging.getLogger(__name__)
 
 
-class LslError(Exception):
+class LslError(StabmonError):
     """liblsl could not be used, or a stream was not found."""
 
 

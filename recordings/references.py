@@ -16,6 +16,7 @@ from typing import Any
 from recordings.catalogue import MEAN_PREFIX, catalogue
 from recordings.conditions import Condition
 from recordings.subjects import Demographics
+from sensors.errors import StabmonError
 from sensors.processing.analysis import drill_family
 from sensors.processing.errors import ProcessingError
 
@@ -24,7 +25,7 @@ KINDS = ("normal", "mean", "range", "cutoff", "mdc")
 MDC95_PER_SEM = 1.96 * math.sqrt(2.0)
 
 
-class ReferenceFileError(ValueError):
+class ReferenceFileError(StabmonError, ValueError):
     """A reference file that cannot be used; the message names the file and the entry."""
 
 

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from recordings.schema import check_subject_id
+from sensors.errors import StabmonError
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ QUESTIONNAIRES: dict[str, tuple[str, float, float, str]] = {
 FILE_NAME = "subject.json"
 
 
-class SubjectError(ValueError):
+class SubjectError(StabmonError, ValueError):
     """Subject data that cannot be stored or read; the message says what and where."""
 
 

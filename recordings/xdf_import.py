@@ -28,6 +28,7 @@ from recordings.schema import check_drill_name, check_subject_id
 from recordings.sink import RecordingSink
 from recordings.writer import RecordingWriter, SessionMetadata
 from sensors.constants import GRAVITY_M_S2
+from sensors.errors import StabmonError
 from sensors.events import Event
 from sensors.health import HealthTracker
 from sensors.identity import SensorFamily, SensorIdentity
@@ -51,7 +52,7 @@ _UNIT_SCALE = {
 }
 
 
-class XdfImportError(Exception):
+class XdfImportError(StabmonError):
     """The XDF file cannot be read or holds no usable IMU stream."""
 
     def __init__(self, path: Path, problem: str) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gui.model.biofeedback import DEFAULT_LIMIT_DEG, FeedbackMode, default_feedback
+from sensors.errors import StabmonError
 from sensors.processing.analysis import drill_family
 from sensors.processing.errors import ProcessingError
 from sensors.simulator import DRILL_NAMES
@@ -24,7 +25,7 @@ COGNITIVE_TASKS = ("serial-subtraction", "stroop")
 CONDITIONS = ("single", "dual")
 
 
-class ProtocolError(ValueError):
+class ProtocolError(StabmonError, ValueError):
     """A protocol file that cannot be used; the message names the file and the key."""
 
 
