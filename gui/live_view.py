@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSplitte
 
 from gui.model.live import LUMBAR_SAG, LiveBuffers
 from gui.plots import AngleTraces, BendCurvesPlot, PerturbationPlot, SwayPlot, show_side_plots
+from sensors.drills import DrillFamily
 
 
 class MeasureCard(QFrame):
@@ -77,7 +78,7 @@ class LiveView(QWidget):
         self._drawn_version = -1
         self._slow_at = -math.inf
 
-    def show_drill(self, family: str) -> None:
+    def show_drill(self, family: DrillFamily) -> None:
         """Keep the side plots that mean something for this drill family."""
         show_side_plots(family, self.sway, self.bends, self.perturbations, self.side)
 

@@ -37,10 +37,10 @@ from gui.model.settings import DashboardSettings, save_settings
 from gui.panels import CalibrationPanel, DrillPanel, ElidedLabel, ResultsPanel, SensorPanel
 from gui.patient_view import PatientView
 from gui.review_window import ReviewWindow
+from sensors.drills import drill_family
 from sensors.events import EventKind
 from sensors.identity import SensorFamily
 from sensors.placements import parse_placement
-from sensors.processing.analysis import drill_family
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,10 @@ from recordings.protocol_results import FLEXION_EXTENSION_MISSING, ProtocolSumma
 from recordings.reader import Recording
 from recordings.references import ReferenceSet
 from recordings.report_table import Table
-from sensors.processing.analysis import drill_family
+from sensors.drills import DrillFamily, drill_family
+
+#: The holds of McGill's endurance battery whose ratios a visit reports.
+MCGILL_BATTERY = frozenset({DrillFamily.PLANK, DrillFamily.SIDE_PLANK, DrillFamily.BIERING_SORENSEN})
 
 
 def visit_tables(
@@ -58,7 +61,7 @@ def visit_tables(
                 note="Symmetry index (R − L)/(½(R + L)) × 100 (Zifchock 2008); 0 is symmetric.",
             )
         )
-    if drill_family(recording.drill) in ("side-plank", "biering-sorensen", "plank"):
+    if drill_family(recording.drill) in MCGILL_BATTERY:
         ratios = battery_ratios(visit, references)
         if ratios:
             ratio_rows = [

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gui.model.cognitive import CognitiveScore
-from sensors.processing.analysis import AnalysisResult, drill_family
+from sensors.drills import drill_family
+from sensors.processing.analysis import AnalysisResult
 from sensors.processing.comparison import dual_task_effect_pct
 from sensors.processing.errors import ProcessingError
 
@@ -38,7 +39,7 @@ def dual_task_effect(results: list[RecordingResult]) -> DualTaskEffect | None:
             by_condition[r.condition].append(r.measures)
     if not by_condition["single"] or not by_condition["dual"]:
         return None
-    if drill_family(results[0].drill) not in ("quiet-stance", "single-leg"):
+    if not drill_family(results[0].drill).is_stance:
         return None
     effects = {}
     for name in DUAL_TASK_MEASURES:

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from gui.model.biofeedback import DEFAULT_LIMIT_DEG, FeedbackMode, default_feedback
-from sensors.errors import StabmonError
-from sensors.processing.analysis import drill_family
-from sensors.processing.errors import ProcessingError
+from sensors.drills import drill_family
+from sensors.errors import StabmonError, UnknownDrillError
 from sensors.simulator import DRILL_NAMES
 
 COGNITIVE_TASKS = ("serial-subtraction", "stroop")
@@ -121,7 +120,7 @@ def parse_protocol(data: dict[str, Any], key: str, where: str) -> DrillProtocol:
         )
     try:
         drill_family(data["drill"])
-    except ProcessingError as error:
+    except UnknownDrillError as error:
         raise ProtocolError(f"{where}: {error}") from None
     for name, (low, high) in _TIME_LIMITS_S.items():
         value = data.get(name)

@@ -8,13 +8,15 @@ the same pure functions a live view uses, so live and offline agree.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from sensors import quaternion as quat
 from sensors.constants import GRAVITY_M_S2
+from sensors.drills import HOLD_FAMILIES, DrillFamily, drill_family
+from sensors.errors import UnknownDrillError
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
 from sensors.processing.angles import segment_frame, segment_orientation
@@ -388,29 +390,22 @@ def _hold(data: SessionData) -> list[Measure]:
     ]
 
 
-_FAMILIES = {
-    "quiet-stance": _stance,
-    "single-leg": _single_leg,
-    "perturbations": _perturbations,
-    "forward-bend": _bends,
-    "sit-to-stand": _sit_to_stand,
-    "gait": _gait,
-    "plank": _hold,
-    "side-plank": _hold,
-    "bird-dog": _hold,
-    "bridge": _hold,
-    "biering-sorensen": _hold,
+#: The analysis of each drill family (every hold family shares one).
+_ANALYSES: dict[DrillFamily, Callable[[SessionData], list[Measure]]] = {
+    DrillFamily.QUIET_STANCE: _stance,
+    DrillFamily.SINGLE_LEG: _single_leg,
+    DrillFamily.PERTURBATIONS: _perturbations,
+    DrillFamily.FORWARD_BEND: _bends,
+    DrillFamily.SIT_TO_STAND: _sit_to_stand,
+    DrillFamily.GAIT: _gait,
+    **dict.fromkeys(HOLD_FAMILIES, _hold),
 }
-
-
-def drill_family(drill: str) -> str:
-    """The analysis family of a catalogue drill name ('side-plank-left' → 'side-plank')."""
-    family = next((f for f in _FAMILIES if drill == f or drill.startswith(f + "-")), None)
-    if family is None:
-        raise ProcessingError(f"no analysis is defined for drill {drill!r}")
-    return family
 
 
 def analyze(data: SessionData, drill: str) -> AnalysisResult:
     """The measures for `drill` (a catalogue name, e.g. 'forward-bend' or 'side-plank-left')."""
-    return AnalysisResult(drill, tuple(_FAMILIES[drill_family(drill)](data)))
+    try:
+        family = drill_family(drill)
+    except UnknownDrillError as error:
+        raise ProcessingError(str(error)) from None
+    return AnalysisResult(drill, tuple(_ANALYSES[family](data)))
