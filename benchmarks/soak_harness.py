@@ -12,6 +12,9 @@ record a long quiet-stance session through `SessionRunner` into HDF5, while:
 Afterwards (`check`): every sample the sensors sent whole is in the file, every sample missing
 from the file is flagged as a gap where it is missing, memory stayed flat, and the live running
 measures equal those of an offline replay of the file.
+
+A harness for `benchmarks/soak.py` and its short test, not part of the product (it uses POSIX-only
+`resource` and signals).
 """
 
 from __future__ import annotations
