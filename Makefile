@@ -26,8 +26,10 @@ demo: install
 		--screenshot $(DEMO_DIR)/dashboard.png
 	$(BIN)/stabmon report "$$(ls -t $(DEMO_DIR)/sub-DEMO01/*.h5 | head -1)" -o $(DEMO_DIR)/report.html --data-dir $(DEMO_DIR)
 
-# One worker per core; tests that publish on LSL share a worker (their stream names would meet).
+# Types first (mypy, settings in pyproject.toml, cached in .mypy_cache: seconds once warm), then
+# one pytest worker per core; tests that publish on LSL share a worker (their stream names would meet).
 test: install
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 lint: install

@@ -29,10 +29,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from bench_window import stance_window
+from latency_probe import Probe, latencies_ms, measure_latencies_ms
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
-
-from stabmon.latency import Probe, latencies_ms, measure_latencies_ms
 
 
 def run(

@@ -3,7 +3,7 @@
 Four virtual sensors over the in-process BLE stack record quiet stance into HDF5 while packets
 are lost in bursts, three sensors drop out and reconnect, one dies for good, one sends a storm of
 malformed packets, the disk is full for a while and a write to the recording really fails (see
-`stabmon/soak.py`). Then: every sample
+`benchmarks/soak_harness.py`). Then: every sample
 sent whole is in the file, every missing one is flagged where it is missing, memory stayed flat,
 and the live running measures equal an offline replay of the file.
 
@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from stabmon.soak import SoakPlan, check, run_soak
+from soak_harness import SoakPlan, check, run_soak
 
 
 def progress(fraction: float) -> None:

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSplitte
 from gui.model.live import LiveBuffers
 from gui.plots import BendCurvesPlot, LiveTraces, PerturbationPlot, SwayPlot, show_side_plots
 from recordings.plot_data import LUMBAR_SAG
+from sensors.drills import DrillFamily
 
 #: The traces scroll with the clock at most this far (s) past the newest data.
 SCROLL_LEAD_S = 0.5
@@ -85,7 +86,7 @@ class LiveView(QWidget):
         self._drawn_at = math.nan  # the session time (s) the traces were drawn up to
         self._slow_at = -math.inf
 
-    def show_drill(self, family: str) -> None:
+    def show_drill(self, family: DrillFamily) -> None:
         """Keep the side plots that mean something for this drill family."""
         show_side_plots(family, self.sway, self.bends, self.perturbations, self.side)
 

@@ -45,8 +45,8 @@ from gui.session_actions import SessionActions
 from gui.session_setup import clinic_config
 from gui.shortcuts import SHORTCUTS, install_actions
 from gui.status_text import is_busy, is_problem, phase_text, set_style
+from sensors.drills import drill_family
 from sensors.placements import parse_placement
-from sensors.processing.analysis import drill_family
 from sensors.processing.pipeline import AngleDefinition, angle_definition
 
 log = logging.getLogger(__name__)
@@ -400,7 +400,7 @@ class MainWindow(SessionActions, QMainWindow):
         self.timer.stop()
         self.session.close()
         self._collect_settings()
-        self.settings.window_geometry = self.saveGeometry().toHex().toStdString()
+        self.settings.window_geometry = bytes(self.saveGeometry().toHex().data()).decode()
         try:
             save_settings(self.settings, self.settings_path)
         except OSError as error:

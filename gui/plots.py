@@ -22,6 +22,7 @@ from recordings.plot_data import (
     event_lines,
     steady_range,
 )
+from sensors.drills import HOLD_FAMILIES, DrillFamily
 from sensors.events import Event, EventKind
 
 SAGITTAL = "#1f77b4"
@@ -348,24 +349,20 @@ class PerturbationPlot(pg.PlotWidget):
 
 
 #: Which side plots mean something for a drill family: (sway, bend curves, perturbation responses).
-SIDE_PLOTS = {
-    "quiet-stance": (True, False, False),
-    "single-leg": (True, False, False),
-    "perturbations": (True, False, True),
-    "forward-bend": (False, True, False),
-    "plank": (True, False, False),
-    "side-plank": (True, False, False),
-    "bird-dog": (True, False, False),
-    "bridge": (True, False, False),
-    "biering-sorensen": (True, False, False),
+SIDE_PLOTS: dict[DrillFamily, tuple[bool, bool, bool]] = {
+    DrillFamily.QUIET_STANCE: (True, False, False),
+    DrillFamily.SINGLE_LEG: (True, False, False),
+    DrillFamily.PERTURBATIONS: (True, False, True),
+    DrillFamily.FORWARD_BEND: (False, True, False),
+    **dict.fromkeys(HOLD_FAMILIES, (True, False, False)),
 }
 
 
 def show_side_plots(
-    family: str, sway: QWidget, bends: QWidget, perturbations: QWidget, side: QWidget
+    family: DrillFamily | None, sway: QWidget, bends: QWidget, perturbations: QWidget, side: QWidget
 ) -> None:
     """Show the side plots that mean something for the drill family (none: hide the column)."""
-    shown = SIDE_PLOTS.get(family, (False, False, False))
+    shown = SIDE_PLOTS.get(family, (False, False, False)) if family is not None else (False, False, False)
     for widget, visible in zip((sway, bends, perturbations), shown, strict=True):
         widget.setVisible(visible)
     side.setVisible(any(shown))

@@ -41,8 +41,8 @@ from recordings.plot_data import TIME, bend_curves, response_traces, sway_path
 from recordings.protocol_results import visit_of
 from recordings.report import build_report, subject_history
 from recordings.subjects import SubjectError, load_subject
-from sensors.processing.analysis import drill_family
-from sensors.processing.errors import ProcessingError
+from sensors.drills import drill_family
+from sensors.errors import UnknownDrillError
 
 #: Seconds of data around the cursor that the sway plot shows.
 SWAY_WINDOW_S = 20.0
@@ -222,8 +222,8 @@ class ReviewWindow(QMainWindow):
         rate = rec.settings.rate_hz
         try:
             show_side_plots(drill_family(rec.drill), self.sway, self.bends, self.perturbations, self.side)
-        except ProcessingError:
-            show_side_plots("", self.sway, self.bends, self.perturbations, self.side)
+        except UnknownDrillError:
+            show_side_plots(None, self.sway, self.bends, self.perturbations, self.side)
         self.bends.show_curves(bend_curves(rows, rate))
         self.perturbations.show_responses(response_traces(rows, reviewed.pushes))
         self._show_measures(reviewed)

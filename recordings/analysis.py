@@ -22,7 +22,8 @@ from recordings.errors import NotARecordingError
 from recordings.reader import Recording, read_recording
 from recordings.replay import ReplaySource, open_recorded_stream, recorded_stream, replay_health
 from recordings.subjects import SubjectError, subject_beside
-from sensors.processing.analysis import AnalysisResult, SessionData, analyze, drill_family
+from sensors.drills import HOLD_FAMILIES, DrillFamily, drill_family
+from sensors.processing.analysis import AnalysisResult, SessionData, analyze
 from sensors.processing.angles import AngleDefinition
 from sensors.processing.batch_session import RecordedStream, run_batched
 from sensors.processing.collector import SessionCollector
@@ -181,18 +182,14 @@ def analyze_recording(recording: Recording, progress: ProgressCallback | None = 
 
 #: The frame and angle arrays each analysis family reads (sensors.processing.analysis); a replay
 #: for analysis keeps only these. A test checks every family against a replay that keeps all.
-ANALYSIS_READS: dict[str, frozenset[str]] = {
-    "quiet-stance": frozenset({"acc_m_s2", "inclination_rad"}),
-    "single-leg": frozenset({"acc_m_s2", "inclination_rad"}),
-    "perturbations": frozenset({"acc_m_s2", "inclination_rad"}),
-    "forward-bend": frozenset({"inclination_rad"}),
-    "sit-to-stand": frozenset({"acc_m_s2", "inclination_rad", "orientation"}),
-    "gait": frozenset({"valid", "acc_m_s2", "gyr_rad_s", "orientation"}),
-    "plank": frozenset({"orientation"}),
-    "side-plank": frozenset({"orientation"}),
-    "bird-dog": frozenset({"orientation"}),
-    "bridge": frozenset({"orientation"}),
-    "biering-sorensen": frozenset({"orientation"}),
+ANALYSIS_READS: dict[DrillFamily, frozenset[str]] = {
+    DrillFamily.QUIET_STANCE: frozenset({"acc_m_s2", "inclination_rad"}),
+    DrillFamily.SINGLE_LEG: frozenset({"acc_m_s2", "inclination_rad"}),
+    DrillFamily.PERTURBATIONS: frozenset({"acc_m_s2", "inclination_rad"}),
+    DrillFamily.FORWARD_BEND: frozenset({"inclination_rad"}),
+    DrillFamily.SIT_TO_STAND: frozenset({"acc_m_s2", "inclination_rad", "orientation"}),
+    DrillFamily.GAIT: frozenset({"valid", "acc_m_s2", "gyr_rad_s", "orientation"}),
+    **dict.fromkeys(HOLD_FAMILIES, frozenset({"orientation"})),
 }
 
 

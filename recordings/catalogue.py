@@ -17,15 +17,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sensors.processing.analysis import Measure, drill_family
-from sensors.processing.errors import ProcessingError
+from sensors.drills import DrillFamily, drill_family
+from sensors.errors import StabmonError, UnknownDrillError
+from sensors.processing.analysis import Measure
 
 #: Prefix analysis puts on the session-level mean of a per-repetition measure.
 MEAN_PREFIX = "mean_"
 NOT_MEASURED = "Not measured"
 
 
-class CatalogueError(ValueError):
+class CatalogueError(StabmonError, ValueError):
     """A catalogue file that cannot be used, or a measure it does not describe."""
 
 
@@ -49,7 +50,7 @@ class MeasureInfo:
 
     key: str
     group: str
-    families: tuple[str, ...]
+    families: tuple[DrillFamily, ...]
     name: str
     meaning: str
     unit: str
@@ -110,7 +111,7 @@ class Catalogue:
     """Measures by (analysis family, key). `version` is the catalogue file's version."""
 
     version: str
-    entries: dict[tuple[str, str], MeasureInfo]
+    entries: dict[tuple[DrillFamily, str], MeasureInfo]
     path: str
     drills: dict[str, str] = field(default_factory=dict)
 
@@ -118,11 +119,11 @@ class Catalogue:
         """The drill as clinicians name it ('Biering-Sørensen trunk extensor hold')."""
         return self.drills.get(drill, drill)
 
-    def family_of(self, drill: str) -> str:
+    def family_of(self, drill: str) -> DrillFamily:
         """The analysis family of a drill or family name."""
         try:
             return drill_family(drill)
-        except ProcessingError as error:
+        except UnknownDrillError as error:
             raise CatalogueError(str(error)) from None
 
     def info(self, drill: str, key: str) -> MeasureInfo:
@@ -166,17 +167,18 @@ _FIELDS = {"name": str, "meaning": str, "unit": str, "decimals": int, "better": 
 
 
 def _entry(key: str, data: dict[str, Any], group: dict[str, Any], where: str) -> MeasureInfo:
-    for name, kind in _FIELDS.items():
-        if not isinstance(data.get(name), kind):
-            raise CatalogueError(f"{where}: measure {key!r} needs {name} ({kind.__name__})")
+    for name, python_type in _FIELDS.items():
+        if not isinstance(data.get(name), python_type):
+            raise CatalogueError(f"{where}: measure {key!r} needs {name} ({python_type.__name__})")
     try:
+        families = tuple(DrillFamily(f) for f in group["families"])
         better, kind = Better(data["better"]), Kind(data.get("kind", "value"))
     except ValueError as error:
         raise CatalogueError(f"{where}: measure {key!r}: {error}") from None
     return MeasureInfo(
         key=key,
         group=str(group.get("title", "")),
-        families=tuple(group["families"]),
+        families=families,
         name=data["name"],
         meaning=data["meaning"],
         unit=data["unit"],
@@ -198,7 +200,7 @@ def load_catalogue(path: Path | str) -> Catalogue:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise CatalogueError(f"{path}: cannot read the measures catalogue ({error})") from None
-    entries: dict[tuple[str, str], MeasureInfo] = {}
+    entries: dict[tuple[DrillFamily, str], MeasureInfo] = {}
     for k, group in enumerate(data.get("group", [])):
         where = f"{path} group {k + 1}"
         if not isinstance(group.get("families"), list):

@@ -22,6 +22,7 @@ from recordings.library import SessionEntry, SessionLibrary
 from recordings.reader import Recording
 from recordings.references import ReferenceSet, bundled_references
 from recordings.subjects import Demographics
+from sensors.errors import StabmonError
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.comparison import mdc95_between_session_means
 from sensors.processing.errors import ProcessingError
@@ -30,7 +31,7 @@ from sensors.processing.errors import ProcessingError
 LENGTH_TOLERANCE = 0.2
 
 
-class ConditionMismatchError(ValueError):
+class ConditionMismatchError(StabmonError, ValueError):
     """Two sessions in different conditions (e.g. single- and dual-task): never compared."""
 
 

@@ -14,13 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from sensors.errors import StabmonError
+
 #: Task conditions: "cognitive" is the cognitive task alone (the dual-task baseline, seated or
 #: standing still); "unknown" only for older files whose task cannot be derived.
 TASKS = ("single", "dual", "cognitive", "unknown")
 COGNITIVE_TASK_NAMES = {"serial-subtraction": "serial subtraction", "stroop": "colour words (Stroop)"}
 
 
-class ConditionError(ValueError):
+class ConditionError(StabmonError, ValueError):
     """A condition attribute or value that cannot be used."""
 
 

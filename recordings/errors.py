@@ -2,8 +2,10 @@
 
 from pathlib import Path
 
+from sensors.errors import StabmonError
 
-class RecordingError(Exception):
+
+class RecordingError(StabmonError):
     """Base class of every recordings error."""
 
     def __init__(self, path: Path | str, problem: str) -> None:
@@ -32,5 +34,5 @@ class NewerSchemaError(RecordingError):
     """Written by a newer stabmon with a schema this version cannot read."""
 
 
-class InvalidSubjectIdError(ValueError):
+class InvalidSubjectIdError(StabmonError, ValueError):
     """A subject id that is not a safe pseudonym token."""

@@ -106,14 +106,14 @@ def load_recording(
             )
             session_time[placement], lost[placement] = np.zeros(0), np.zeros(0, np.int32)
             continue
-        raw = _raw_arrays(path, group, placement, current, left_open, problems)
-        stored[placement] = len(raw["sequence"])
+        columns = _raw_arrays(path, group, placement, current, left_open, problems)
+        stored[placement] = len(columns["sequence"])
         fixed = repair_rows(
-            raw["device_time_s"],
-            raw["sequence"],
-            raw["host_receive_ns"],
-            raw["acc_m_s2"],
-            raw["gyr_rad_s"],
+            columns["device_time_s"],
+            columns["sequence"],
+            columns["host_receive_ns"],
+            columns["acc_m_s2"],
+            columns["gyr_rad_s"],
             settings.rate_hz,
         )
         keep = fixed.keep
@@ -124,14 +124,14 @@ def load_recording(
         samples[placement] = SampleBlock(
             placement=placement,
             device_time_s=fixed.device_time_s,
-            acc_m_s2=raw["acc_m_s2"][keep],
-            gyr_rad_s=raw["gyr_rad_s"][keep],
+            acc_m_s2=columns["acc_m_s2"][keep],
+            gyr_rad_s=columns["gyr_rad_s"][keep],
             sequence=fixed.sequence,
-            host_receive_ns=raw["host_receive_ns"][keep],
+            host_receive_ns=columns["host_receive_ns"][keep],
         )
-        session_time[placement] = raw["session_time_s"][keep]
-        lost[placement] = _lost_before(raw.get("lost_before"), keep, fixed.sequence, fixed.report.changed)
-        if not fixed.report.changed and "lost_before" in raw and (raw["lost_before"] < 0).any():
+        session_time[placement] = columns["session_time_s"][keep]
+        lost[placement] = _lost_before(columns.get("lost_before"), keep, fixed.sequence, fixed.report.changed)
+        if not fixed.report.changed and "lost_before" in columns and (columns["lost_before"] < 0).any():
             problems.append(
                 f"{placement.value}: negative loss counts (a wrapped counter) recomputed from the counters"
             )

@@ -18,9 +18,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sensors.errors import StabmonError
 from sensors.events import Event, EventKind
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
@@ -30,10 +32,13 @@ from sensors.samples import Frame
 from sensors.scripted import WithEvents
 from sensors.source import Source
 
+if TYPE_CHECKING:  # loaded only when a stream is opened: liblsl is a native library
+    import pylsl
+
 log = logging.getLogger(__name__)
 
 
-class LslError(Exception):
+class LslError(StabmonError):
     """liblsl could not be used, or a stream was not found."""
 
 
@@ -142,7 +147,7 @@ class LslMarkerInlet:
     """A resolved external marker stream. Call `pull(origin_s)` for the events received since."""
 
     name: str
-    inlet: object
+    inlet: pylsl.StreamInlet
 
     @classmethod
     def resolve(

@@ -16,15 +16,15 @@ from typing import Any
 from recordings.catalogue import MEAN_PREFIX, catalogue
 from recordings.conditions import Condition
 from recordings.subjects import Demographics
-from sensors.processing.analysis import drill_family
-from sensors.processing.errors import ProcessingError
+from sensors.drills import drill_family
+from sensors.errors import StabmonError, UnknownDrillError
 
 KINDS = ("normal", "mean", "range", "cutoff", "mdc")
 #: MDC95 = 1.96·√2·SEM (METRICS.md §7).
 MDC95_PER_SEM = 1.96 * math.sqrt(2.0)
 
 
-class ReferenceFileError(ValueError):
+class ReferenceFileError(StabmonError, ValueError):
     """A reference file that cannot be used; the message names the file and the entry."""
 
 
@@ -56,8 +56,8 @@ class Reference:
         """For this drill (or its family) and measure (or its session mean), and for patients
         with these demographics (unknown demographics match every population)."""
         try:
-            family = drill_family(drill)
-        except ProcessingError:
+            family: str = drill_family(drill)
+        except UnknownDrillError:
             family = drill
         if self.drill not in (drill, family) or self.measure != key.removeprefix(MEAN_PREFIX):
             return False

@@ -28,6 +28,7 @@ from sensors.health import HealthTracker
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
 from sensors.processing.batch_session import RecordedStream
+from sensors.processing.batch_sync import ArrayRows
 from sensors.source import LinkState, SensorHealth, SourceItem
 
 #: Event sources whose events the pipeline recreates on replay.
@@ -187,5 +188,15 @@ def open_recorded_stream(path: Path | str) -> Iterator[tuple[Recording, Recorded
             yield full, recorded_stream(full)
             return
         stream = recorded_stream(recording)
-        datasets = {name: {p: g[name] for p, g in groups.items()} for name in _RAW_DATASETS}
-        yield recording, replace(stream, **datasets)
+        def datasets(name: str) -> dict[Placement, ArrayRows]:
+            return {p: g[name] for p, g in groups.items()}
+
+        yield recording, replace(
+            stream,
+            device_time_s=datasets("device_time_s"),
+            host_receive_ns=datasets("host_receive_ns"),
+            sequence=datasets("sequence"),
+            acc_m_s2=datasets("acc_m_s2"),
+            gyr_rad_s=datasets("gyr_rad_s"),
+            session_time_s=datasets("session_time_s"),
+        )

@@ -29,10 +29,10 @@ from recordings.references import ReferenceSet, bundled_references
 from recordings.report_table import Table
 from recordings.report_visit import visit_tables
 from recordings.subjects import Subject
-from sensors.processing.analysis import AnalysisResult, drill_family, perturbation_events, task_window
+from sensors.drills import DrillFamily, drill_family
+from sensors.processing.analysis import AnalysisResult, perturbation_events, task_window
 from sensors.processing.errors import ProcessingError
 
-_STANCE = {"quiet-stance", "single-leg"}
 #: Packet loss above this share of a sensor's samples is flagged, %.
 LOSS_FLAG_PCT = 5.0
 _WORSE = (Verdict.WORSE, Verdict.POSSIBLY_WORSE)
@@ -213,7 +213,8 @@ def _repetition_table(measures: AnalysisResult, reps: dict[int, list[MeasureRow]
     keys = list(dict.fromkeys(r.measure.name for k in numbers for r in reps[k]))
     cells = {(k, r.measure.name): r for k in numbers for r in reps[k]}
     means = {r.measure.name.removeprefix("mean_"): r for r in session_rows(measures)}
-    rows, data = [], {}
+    rows: list[tuple[str, ...]] = []
+    data: dict[tuple[int, int], dict[str, str]] = {}
     for row, key in enumerate(keys):
         row_info = catalogue().info(measures.drill, key)
         values = [cells[k, key].value_text if (k, key) in cells else "—" for k in shown]
@@ -293,14 +294,15 @@ def build_report(
             report_plots.angle_traces(data.angles, data.events),
         )
     ]
-    if family in _STANCE:
+    if family.is_stance:
         start, end = task_window(data)
         figures.append(
             ("Trunk sway with its 95 % ellipse", report_plots.sway_plot(data.angles, start + 1.0, end))
         )
-    if family == "forward-bend" and (fig := report_plots.contribution_curves(data.angles)) is not None:
+    bends = family is DrillFamily.FORWARD_BEND
+    if bends and (fig := report_plots.contribution_curves(data.angles)) is not None:
         figures.append(("Lumbar contribution per bend", fig))
-    if family == "perturbations" and (
+    if family is DrillFamily.PERTURBATIONS and (
         fig := report_plots.perturbation_overlay(data.angles, perturbation_events(data))
     ):
         figures.append(("Trunk response to each perturbation", fig))

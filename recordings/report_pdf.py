@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import matplotlib.image as mpimg
 from matplotlib.backends.backend_pdf import PdfPages
@@ -43,7 +44,7 @@ class _Pages:
         if self.y + height_pt > PAGE_H_PT - MARGIN_PT:
             self._new()
 
-    def text(self, x_pt: float, s: str, size: float, **kw: object) -> None:
+    def text(self, x_pt: float, s: str, size: float, **kw: Any) -> None:
         self.fig.text(x_pt / PAGE_W_PT, 1 - self.y / PAGE_H_PT, s, fontsize=size, va="top", **kw)
 
     def heading(self, s: str, size: float = 12.5) -> None:

@@ -11,7 +11,10 @@ from recordings.protocol_results import FLEXION_EXTENSION_MISSING, ProtocolSumma
 from recordings.reader import Recording
 from recordings.references import ReferenceSet
 from recordings.report_table import Table
-from sensors.processing.analysis import drill_family
+from sensors.drills import DrillFamily, drill_family
+
+#: The holds of McGill's endurance battery whose ratios a visit reports.
+MCGILL_BATTERY = frozenset({DrillFamily.PLANK, DrillFamily.SIDE_PLANK, DrillFamily.BIERING_SORENSEN})
 
 
 def visit_tables(
@@ -58,21 +61,21 @@ def visit_tables(
                 note="Symmetry index (R − L)/(½(R + L)) × 100 (Zifchock 2008); 0 is symmetric.",
             )
         )
-    if drill_family(recording.drill) in ("side-plank", "biering-sorensen", "plank"):
+    if drill_family(recording.drill) in MCGILL_BATTERY:
         ratios = battery_ratios(visit, references)
         if ratios:
-            rows = [
+            ratio_rows = [
                 (r.name, f"{r.value:.2f}", "imbalance" if r.flagged else "within target", r.rule.flag_meaning)
                 for r in ratios
             ]
-            rows.append(
+            ratio_rows.append(
                 ("flexion : extension", NOT_MEASURED, "", FLEXION_EXTENSION_MISSING.split("— ", 2)[-1])
             )
             tables.append(
                 Table(
                     "McGill endurance battery (this visit)",
                     ("ratio", "value", "judged", "rule"),
-                    rows,
+                    ratio_rows,
                     (0.28, 0.1, 0.14, 0.48),
                     "battery",
                     frozenset(k for k, r in enumerate(ratios) if r.flagged),

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from recordings.schema import check_subject_id
+from sensors.errors import StabmonError
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ FILE_NAME = "subject.json"
 SENSOR_HEIGHT_RANGE_M = (0.3, 2.0)
 
 
-class SubjectError(ValueError):
+class SubjectError(StabmonError, ValueError):
     """Subject data that cannot be stored or read; the message says what and where."""
 
 

@@ -28,12 +28,12 @@ from recordings.schema import check_drill_name, check_subject_id
 from recordings.sink import RecordingSink
 from recordings.writer import RecordingWriter, SessionMetadata
 from sensors.constants import GRAVITY_M_S2
+from sensors.drills import drill_family
+from sensors.errors import StabmonError
 from sensors.events import Event
 from sensors.health import HealthTracker
 from sensors.identity import SensorFamily, SensorIdentity
 from sensors.placements import Placement, parse_placement
-from sensors.processing.analysis import drill_family
-from sensors.processing.errors import ProcessingError
 from sensors.processing.session import SessionRunner, SessionSettings
 from sensors.samples import SampleBlock
 from sensors.source import SensorHealth, SourceItem
@@ -51,7 +51,7 @@ _UNIT_SCALE = {
 }
 
 
-class XdfImportError(Exception):
+class XdfImportError(StabmonError):
     """The XDF file cannot be read or holds no usable IMU stream."""
 
     def __init__(self, path: Path, problem: str) -> None:
@@ -286,7 +286,7 @@ def import_xdf(
     check_subject_id(subject_id)
     try:
         drill_family(check_drill_name(drill))
-    except (ValueError, ProcessingError) as error:
+    except ValueError as error:  # a name unsafe in a file name, or no drill family (UnknownDrillError)
         raise XdfImportError(Path(path), f"drill refused: {error}") from None
     settings = SessionSettings(rate_hz=rate_hz)
     streams, markers = read_xdf_imu(Path(path), mapping, allow_truncated)

@@ -1,7 +1,14 @@
-"""Errors raised by the core sensor types, the simulator and sources."""
+"""Errors raised by the core sensor types, the simulator and sources, and `StabmonError`, the
+root of every error stabmon raises on purpose (sensors is the lowest package, so every other
+package's errors derive from it here)."""
 
 
-class SensorsError(Exception):
+class StabmonError(Exception):
+    """Base class of every error stabmon raises for bad input or a failed operation: the command
+    line reports these as one line. Each package's `errors.py` base class derives from it."""
+
+
+class SensorsError(StabmonError):
     """Base class of every error raised by the `sensors` package."""
 
 

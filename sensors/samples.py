@@ -15,7 +15,7 @@ from sensors.placements import Placement
 
 
 def _frozen(name: str, values: np.ndarray, dtype: type, shape_tail: tuple[int, ...]) -> np.ndarray:
-    array = np.array(values, dtype=dtype, copy=True)
+    array: np.ndarray = np.array(values, dtype=dtype, copy=True)
     if array.ndim != 1 + len(shape_tail) or array.shape[1:] != shape_tail:
         expected = "(n" + "".join(f", {d}" for d in shape_tail) + ")"
         raise InvalidSamplesError(f"{name} must have shape {expected}, got {array.shape}")

@@ -57,15 +57,10 @@ _COMMANDS: dict[str, _Command] = {
 }
 
 #: Errors a command reports as one line (exit status 2) instead of a traceback, by module and
-#: class name: only classes of modules already imported can have been raised, so none is
-#: imported for this.
+#: class name: StabmonError, the root of every error the packages raise, and ValueError. Only
+#: classes of modules already imported can have been raised, so none is imported for this.
 _REPORTED_ERRORS = (
-    ("sensors.errors", "SensorsError"),
-    ("sensors.processing.errors", "ProcessingError"),
-    ("recordings.errors", "RecordingError"),
-    ("recordings.errors", "InvalidSubjectIdError"),
-    ("recordings.lsl", "LslError"),
-    ("recordings.xdf_import", "XdfImportError"),
+    ("sensors.errors", "StabmonError"),
     ("builtins", "ValueError"),
 )
 

@@ -138,13 +138,13 @@ def build(
     run: Callable[[], Iterator[tuple[str, str, list[Row] | BaseException]]] = (
         (lambda: _dask(todo, cluster)) if cluster else (lambda: _local(todo, workers))
     )
-    for path, sha, result in run() if todo else iter(()):
+    for name, sha, result in run() if todo else iter(()):
         if isinstance(result, BaseException):
-            rows[path] = [_failure(path, sha, result)]  # not journalled: tried again next run
+            rows[name] = [_failure(name, sha, result)]  # not journalled: tried again next run
         else:
-            rows[path] = result
+            rows[name] = result
             journal.add(sha, result)
-        progress.update(failed=any(r["error"] for r in rows[path]))
+        progress.update(failed=any(r["error"] for r in rows[name]))
     failed = sum(any(r["error"] for r in file_rows_) for file_rows_ in rows.values())
     return write_table(cohort_table(rows), out), len(files), failed
 

@@ -22,7 +22,7 @@ from sensors.ble.virtual.fleet import virtual_drill_source
 from sensors.ble.virtual.radio import VirtualRadio
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement, parse_placement
-from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing import SessionRunner, SessionSettings, SessionSink
 from sensors.processing.errors import ProcessingError
 from sensors.scripted import WithEvents
 from sensors.simulator import DrillOptions, fresh_seed, make_drill
@@ -186,7 +186,7 @@ async def _record(args: argparse.Namespace) -> int:
             print(f"  {placement.value:<11} {identity.describe()}  {identity.model}")
         print(f"Recording {args.drill} for {args.seconds:.0f} s → {path}")
         # Nothing of the session is kept in memory: its summary and measures come from the file.
-        sinks = [RecordingSink(writer), ProgressPrinter(source, args.seconds)]
+        sinks: list[SessionSink] = [RecordingSink(writer), ProgressPrinter(source, args.seconds)]
         if args.lsl:
             sinks.append(LslOutletSink(source.sensors, args.rate))
             print("  publishing on LSL: stabmon-<placement> (IMU), stabmon-angles, stabmon-markers")

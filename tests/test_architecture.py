@@ -80,3 +80,16 @@ def test_processing_and_recordings_do_not_load_ble_or_qt():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert result.stdout.strip() == "", f"loaded: {result.stdout.strip()}"
+
+
+#: Modules that exist only on POSIX: a product module importing one fails on Windows.
+POSIX_ONLY = ("resource", "fcntl", "termios", "pwd", "grp")
+
+
+@pytest.mark.parametrize("package", PROJECT)
+def test_product_packages_import_no_posix_only_module_and_ship_no_harness(package):
+    """Harnesses (soak, latency probes) live in benchmarks/ or tests/, not in the product."""
+    for path in sorted((ROOT / package).rglob("*.py")):
+        posix = [m for m in _imports(path) if m.split(".")[0] in POSIX_ONLY]
+        assert not posix, f"{path.relative_to(ROOT)} imports {posix}: it would fail on Windows"
+        assert not any(m.split(".")[0] == "benchmarks" for m in _imports(path)), path

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sensors.drills import HOLD_FAMILIES, DrillFamily, drill_family
+from sensors.errors import UnknownDrillError
 from sensors.events import Event
 from sensors.processing.holds import HoldClock, HoldClockState
 
@@ -59,12 +61,13 @@ class FeedbackMode(StrEnum):
     BEND = "bend"
 
 
-#: Drill-name prefixes and the feedback they get when a protocol does not choose one.
-_DEFAULT_FEEDBACK = (
-    (("plank", "side-plank", "bird-dog", "bridge", "biering-sorensen"), FeedbackMode.HOLD_POSITION),
-    (("forward-bend",), FeedbackMode.BEND),
-    (("sit-to-stand",), FeedbackMode.LUMBAR_FLEXION),
-)
+#: Drill families and the feedback they get when a protocol does not choose one (the others:
+#: stance sway).
+_DEFAULT_FEEDBACK: dict[DrillFamily, FeedbackMode] = {
+    **dict.fromkeys(HOLD_FAMILIES, FeedbackMode.HOLD_POSITION),
+    DrillFamily.FORWARD_BEND: FeedbackMode.BEND,
+    DrillFamily.SIT_TO_STAND: FeedbackMode.LUMBAR_FLEXION,
+}
 
 #: The clinician's limit when a protocol sets none, deg: the stance circle's and the hold zone's
 #: radius, the lumbar flexion limit, the bend's target trunk range.
@@ -78,10 +81,11 @@ DEFAULT_LIMIT_DEG = {
 
 def default_feedback(drill: str) -> FeedbackMode:
     """The feedback a catalogue drill gets by default (stance sway for anything upright)."""
-    for prefixes, mode in _DEFAULT_FEEDBACK:
-        if any(drill == p or drill.startswith(p + "-") for p in prefixes):
-            return mode
-    return FeedbackMode.STANCE_SWAY
+    try:
+        family = drill_family(drill)
+    except UnknownDrillError:
+        return FeedbackMode.STANCE_SWAY
+    return _DEFAULT_FEEDBACK.get(family, FeedbackMode.STANCE_SWAY)
 
 
 @dataclass(frozen=True)

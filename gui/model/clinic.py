@@ -533,12 +533,13 @@ class ClinicSession:
                         not with_bend or now > collector.calibration.time_s + bend_s
                     ):
                         break
-                    bending = collector.calibration is not None
+                    calibration = collector.calibration
+                    bending = calibration is not None
                     self.status = RunStatus(
                         Phase.BEND if bending else Phase.CALIBRATING,
-                        remaining_s=(collector.calibration.time_s + bend_s - now)
-                        if bending
-                        else max(0.0, still_s - now),
+                        remaining_s=max(0.0, still_s - now)
+                        if calibration is None
+                        else calibration.time_s + bend_s - now,
                         elapsed_s=now,
                         instruction="Bend forward slowly as far as is comfortable, then come back up"
                         if bending

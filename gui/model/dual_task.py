@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gui.model.cognitive import CognitiveScore
-from sensors.processing.analysis import drill_family
+from sensors.drills import drill_family
 from sensors.processing.comparison import dual_task_effect_pct
 from sensors.processing.errors import ProcessingError
 
@@ -90,7 +90,7 @@ def dual_task_effect(results: list[RecordingResult]) -> DualTaskEffect | None:
     motor: dict[str, float] = {}
     single_m = [r.measures for r in by_condition["single"] if r.measures is not None]
     dual_m = [r.measures for r in by_condition["dual"] if r.measures is not None]
-    if single_m and dual_m and drill_family(results[0].drill) in ("quiet-stance", "single-leg"):
+    if single_m and dual_m and drill_family(results[0].drill).is_stance:
         for name in DUAL_TASK_MEASURES:
             try:
                 single = float(np.mean([m.value(name) for m in single_m]))

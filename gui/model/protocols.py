@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from gui.model.biofeedback import DEFAULT_LIMIT_DEG, FeedbackMode, default_feedback
-from sensors.processing.analysis import drill_family
-from sensors.processing.errors import ProcessingError
+from sensors.drills import drill_family
+from sensors.errors import StabmonError, UnknownDrillError
 from sensors.simulator import DRILL_NAMES
 
 COGNITIVE_TASKS = ("serial-subtraction", "stroop")
 CONDITIONS = ("single", "dual", "cognitive")  # cognitive: the cognitive task alone (baseline)
 
 
-class ProtocolError(ValueError):
+class ProtocolError(StabmonError, ValueError):
     """A protocol file that cannot be used; the message names the file and the key."""
 
 
@@ -121,7 +121,7 @@ def parse_protocol(data: dict[str, Any], key: str, where: str) -> DrillProtocol:
         )
     try:
         drill_family(data["drill"])
-    except ProcessingError as error:
+    except UnknownDrillError as error:
         raise ProtocolError(f"{where}: {error}") from None
     for name, (low, high) in _TIME_LIMITS_S.items():
         value = data.get(name)
@@ -147,7 +147,10 @@ def parse_protocol(data: dict[str, Any], key: str, where: str) -> DrillProtocol:
         raise ProtocolError(f"{where}: feedback_limit_deg must be positive, got {data['feedback_limit_deg']}")
     if data.get("cognitive_task", COGNITIVE_TASKS[0]) not in COGNITIVE_TASKS:
         raise ProtocolError(f"{where}: cognitive_task must be one of {', '.join(COGNITIVE_TASKS)}")
-    fields = {k: float(v) if k.endswith(("_s", "_deg")) else v for k, v in data.items() if k != "conditions"}
+    # Checked above, field by field; the dataclass takes the rest by name.
+    fields: dict[str, Any] = {
+        k: float(v) if k.endswith(("_s", "_deg")) else v for k, v in data.items() if k != "conditions"
+    }
     return DrillProtocol(key=key, conditions=conditions, **fields)
 
 

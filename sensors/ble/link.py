@@ -26,11 +26,13 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from bleak import BleakClient, BleakScanner
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.scanner import BaseBleakScanner
 
 from sensors.ble.admission import GateSettings, SensorIngest
 from sensors.ble.drivers import Driver, _closest
 from sensors.ble.errors import ConnectionFailedError, SensorNotFoundError
-from sensors.ble.scan import DiscoveredSensor, scan
+from sensors.ble.scan import DiscoveredSensor, scan, scanner_args
 from sensors.constants import GRAVITY_M_S2
 from sensors.health import HealthTracker
 from sensors.identity import SensorIdentity
@@ -110,14 +112,15 @@ class BleSource:
         self,
         assignments: Mapping[Placement, str],
         settings: LinkSettings | None = None,
-        backend: tuple[type, type] | None = None,
+        backend: tuple[type[BaseBleakScanner], type[BaseBleakClient]] | None = None,
         clock: HostClock | None = None,
     ) -> None:
         if not assignments:
             raise ValueError("assign at least one sensor to a placement")
         self.assignments = dict(assignments)
         self.settings = settings or LinkSettings()
-        self._scanner_backend, self._client_backend = backend or (None, None)
+        self._scanner_backend: type[BaseBleakScanner] | None = backend[0] if backend else None
+        self._client_backend: type[BaseBleakClient] | None = backend[1] if backend else None
         self.clock: HostClock = clock or _Monotonic()
         self._sensors: dict[Placement, _Sensor] = {}
         self._queue: asyncio.Queue[tuple[Placement, str, int, bytes] | StatusChange | None] = asyncio.Queue()
@@ -286,7 +289,7 @@ class BleSource:
             attempt += 1
             try:
                 device = await BleakScanner.find_device_by_address(
-                    sensor.found.address, timeout=2.0, backend=self._scanner_backend
+                    sensor.found.address, timeout=2.0, **scanner_args(self._scanner_backend)
                 )
                 if device is not None:
                     sensor.found = DiscoveredSensor(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bleak import BleakScanner
 from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData
+from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakError
 
 from sensors.ble.codecs import standard
@@ -45,10 +45,19 @@ def _battery(advertisement: AdvertisementData) -> float:
     return float(data[0]) if data and data[0] <= 100 else math.nan
 
 
-async def scan(timeout_s: float = 5.0, scanner_backend: type | None = None) -> list[DiscoveredSensor]:
+def scanner_args(backend: type[BaseBleakScanner] | None) -> BleakScanner.ExtraArgs:
+    """bleak's scanner keyword arguments: the backend when one is given, else bleak's default."""
+    return {} if backend is None else {"backend": backend}
+
+
+async def scan(
+    timeout_s: float = 5.0, scanner_backend: type[BaseBleakScanner] | None = None
+) -> list[DiscoveredSensor]:
     """Supported sensors in range, strongest signal first."""
     try:
-        found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=scanner_backend)
+        found = await BleakScanner.discover(
+            timeout=timeout_s, return_adv=True, **scanner_args(scanner_backend)
+        )
     except (BleakError, OSError) as error:
         raise BluetoothUnavailableError(
             f"Bluetooth is not available on this computer ({type(error).__name__}: {error or 'no detail'}); "

@@ -211,12 +211,12 @@ class PolarDecoder:
     def _pair(self) -> Decoded | None:
         acc, gyr = (self._pending[kind] for kind in self._KINDS)
         ends = [s.last_slot for s in self._streams.values()]
-        if None in ends:  # one stream not yet heard of: wait for it, but not for ever
-            latest = int(max(e for e in ends if e is not None))
-            ready = latest - self.max_wait_slots
+        heard = [e for e in ends if e is not None]
+        if len(heard) < len(ends):  # one stream not yet heard of: wait for it, but not for ever
+            ready = int(max(heard)) - self.max_wait_slots
         else:
-            ready = min(ends)  # every slot up to here has had its chance in both streams
-            ready = max(ready, max(ends) - self.max_wait_slots)
+            ready = min(heard)  # every slot up to here has had its chance in both streams
+            ready = max(ready, max(heard) - self.max_wait_slots)
         if ready <= self._emitted_until:
             return None
         both, in_acc, in_gyr = np.intersect1d(acc[0], gyr[0], assume_unique=True, return_indices=True)

@@ -135,7 +135,7 @@ def _map_batched(
             d, o = windows_d[first[chunk]], windows_o[first[chunk]]
             slope[chunk] = np.clip(polyfit_slopes(d, o), -limit, limit)
             intercept[chunk] = np.min(o - slope[chunk, None] * d, axis=1)
-    for r in np.flatnonzero(~fitted):  # the first seconds: the lowest offset of every bin so far
+    for r in np.flatnonzero(~fitted).tolist():  # the first seconds: the lowest offset of every bin so far
         j0, j1 = int(first[r]), int(newest[r])
         newest_so_far = offset[starts[j1] : last_anchor[r] + 1].min()
         intercept[r] = min(float(min_o[j0:j1].min()) if j1 > j0 else math.inf, float(newest_so_far))

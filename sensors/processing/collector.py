@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import numpy as np
+import numpy.typing as npt
 
 from sensors.events import Event
 from sensors.placements import Placement
@@ -22,8 +23,10 @@ class GrowingArray:
     """Rows appended along the first axis into one array whose capacity doubles when full, so a
     long session costs its data (plus at most as much spare) instead of an object per block."""
 
-    def __init__(self, row_shape: tuple[int, ...], dtype: type = np.float64, capacity: int = 4096) -> None:
-        self._data = np.empty((capacity, *row_shape), dtype=dtype)
+    def __init__(
+        self, row_shape: tuple[int, ...], dtype: npt.DTypeLike = np.float64, capacity: int = 4096
+    ) -> None:
+        self._data: np.ndarray = np.empty((capacity, *row_shape), dtype=dtype)
         self._n = 0
 
     def __len__(self) -> int:
@@ -119,7 +122,15 @@ class SessionCollector(NullSink):
         if self._placements is None:
             return None
         # Views: rows already appended are never written again, so they stay as they are.
-        return AngleBlock(self._time.values, self._placements, *(self._values(name) for name in self._ANGLES))
+        return AngleBlock(
+            self._time.values,
+            self._placements,
+            orientation=self._values("orientation"),
+            inclination_rad=self._values("inclination_rad"),
+            axial_rad=self._values("axial_rad"),
+            angular_velocity_rad_s=self._values("angular_velocity_rad_s"),
+            lumbar_rad=self._values("lumbar_rad"),
+        )
 
     @property
     def frames(self) -> list[Frame]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from sensors.processing.errors import ProcessingError
 
@@ -83,7 +84,7 @@ def change_exceeds_mdc(baseline: float, retest: float, mdc95: float) -> bool:
     return bool(abs(retest - baseline) > mdc95)
 
 
-def mdc95_between_session_means(baseline: np.ndarray, retest: np.ndarray) -> float:
+def mdc95_between_session_means(baseline: npt.ArrayLike, retest: npt.ArrayLike) -> float:
     """MDC95 of the difference between two session means, from the spread of the repetitions
     within each session (baseline (k1,), retest (k2,); non-finite values ignored):
     1.96 · SD_within · √(1/k1 + 1/k2), SD_within pooled over both sessions. With k1 = k2 = k this

@@ -1,7 +1,9 @@
 """Errors raised by the processing pipeline."""
 
+from sensors.errors import StabmonError
 
-class ProcessingError(Exception):
+
+class ProcessingError(StabmonError):
     """Base class of every error raised by `sensors.processing`."""
 
 

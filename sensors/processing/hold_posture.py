@@ -135,9 +135,9 @@ class HoldPostureTracker:
         active_from = 0  # first row of this block measured against the (new) reference
         previous = self._reference
         if self._pending_key_s is not None:
-            found = self._from_key(times, qs, kept)
-            if found is not None:
-                active_from = found
+            keyed = self._from_key(times, qs, kept)
+            if keyed is not None:
+                active_from = keyed
         elif self._reference is None and self.settings.detect:
             found = self._detect(times, qs, kept)
             if found is not None:

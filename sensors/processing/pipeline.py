@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sensors.drills import drill_family
+from sensors.errors import UnknownDrillError
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
 from sensors.processing import settings_checks as check
@@ -42,14 +44,13 @@ from sensors.samples import Frame
 log = logging.getLogger(__name__)
 
 
-#: Drill names (and their `name-…` variants) measured relative to the hold posture.
-HOLD_DRILLS = ("plank", "side-plank", "bird-dog", "bridge", "biering-sorensen")
-
-
 def angle_definition(drill: str) -> AngleDefinition:
     """How the angles of a catalogue drill are defined: HOLD for holds and lying drills, else
     UPRIGHT (also for an unknown or empty drill name: today's meaning)."""
-    hold = any(drill == name or drill.startswith(name + "-") for name in HOLD_DRILLS)
+    try:
+        hold = drill_family(drill).is_hold
+    except UnknownDrillError:
+        hold = False
     return AngleDefinition.HOLD if hold else AngleDefinition.UPRIGHT
 
 

@@ -14,7 +14,7 @@ class ClockSettings:
     offset_s: float = 0.0
     drift_ppm: float = 0.0
 
-    def device_time(self, true_time_s: np.ndarray) -> np.ndarray:
+    def device_time(self, true_time_s: np.ndarray | float) -> np.ndarray:
         return (1.0 + self.drift_ppm * 1e-6) * np.asarray(true_time_s) + self.offset_s
 
     def true_time(self, device_time_s: np.ndarray) -> np.ndarray:

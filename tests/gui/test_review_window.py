@@ -19,6 +19,9 @@ from recordings.plot_data import TIME, TRUNK_AP
 from sensors.placements import Placement
 from stabmon.cli import main as stabmon
 
+#: One worker for the module: its shared fixture is built once, not once per xdist worker.
+pytestmark = pytest.mark.xdist_group("review-library")
+
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory) -> Path:

@@ -19,6 +19,9 @@ from recordings.analysis import replay
 from recordings.export_bids import EXPLAINED_WARNINGS, export_bids
 from stabmon.cli import main
 
+#: One worker for the module: its shared fixture is built once, not once per xdist worker.
+pytestmark = pytest.mark.xdist_group("bids-session")
+
 
 def _validator() -> str:
     found = shutil.which("bids-validator-deno", path=str(Path(sys.executable).parent)) or shutil.which(

@@ -16,6 +16,9 @@ from sensors.processing.collector import SessionCollector
 from sensors.simulator import DRILL_NAMES, DrillOptions, SimulatedSource, make_drill
 from stabmon.console import format_measures
 
+#: One worker for the module: its shared fixture is built once, not once per xdist worker.
+pytestmark = pytest.mark.xdist_group("every-drill")
+
 #: Raw analysis keys look like this (snake case with an underscore); a clinician never sees one.
 RAW_KEY = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")
 

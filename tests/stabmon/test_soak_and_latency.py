@@ -6,12 +6,12 @@ import asyncio
 
 import numpy as np
 
+from benchmarks.latency_probe import Probe, latencies_ms
+from benchmarks.soak_harness import SoakPlan, check, run_soak
 from sensors.placements import Placement
 from sensors.processing import SessionRunner, SessionSettings
 from sensors.simulator import DrillOptions, SimulatedSensorSettings, make_drill
 from sensors.simulator.source import SimulatedSource
-from stabmon.latency import Probe, latencies_ms
-from stabmon.soak import SoakPlan, check, run_soak
 
 
 def test_a_short_soak_under_every_fault_loses_nothing(tmp_path):

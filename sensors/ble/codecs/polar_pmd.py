@@ -123,7 +123,7 @@ def _pack_settings(settings: dict[Setting, SettingValue]) -> bytes:
     out = b""
     for setting, value in settings.items():
         fmt = _VALUE_FORMAT.get(setting, "<H")
-        packed = value if fmt == "16s" else (value if fmt == "<f" else int(value))  # type: ignore[arg-type]
+        packed = value if fmt == "16s" else (value if fmt == "<f" else int(value))
         out += bytes([setting, 1]) + struct.pack(fmt, packed)
     return out
 
@@ -251,7 +251,7 @@ class ControlResponse:
     def factor(self) -> float:
         """The sample factor of a started stream (1.0 when the response gives none)."""
         values = self.settings.get(Setting.FACTOR, ())
-        factor = float(values[0]) if values else 1.0  # type: ignore[arg-type]
+        factor = float(values[0]) if values else 1.0
         if not math.isfinite(factor) or factor <= 0:
             raise DecodeError(PROTOCOL, f"sample factor {factor} is not a positive number", self.to_bytes())
         return factor

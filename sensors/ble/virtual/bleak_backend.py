@@ -59,9 +59,9 @@ def advertisement_fields(data: AdvertisingData, rssi: int) -> AdvertisementData:
         company, payload = entry
         manufacturer[int(company)] = bytes(payload)
     service_data: dict[str, bytes] = {}
-    for entry in data.get_all(AdvertisingData.SERVICE_DATA_16_BIT_UUID) or []:
-        uuid, payload = entry
-        service_data[uuid_text(uuid)] = bytes(payload)
+    for service_entry in data.get_all(AdvertisingData.SERVICE_DATA_16_BIT_UUID) or []:
+        service_uuid, payload = service_entry
+        service_data[uuid_text(service_uuid)] = bytes(payload)
     tx_power = data.get(AdvertisingData.TX_POWER_LEVEL)
     return AdvertisementData(name, manufacturer, service_data, uuids, tx_power, rssi, (data,))
 
@@ -189,7 +189,12 @@ class BumbleClient(BaseBleakClient):
             return
         self._closing = True
         done = asyncio.get_running_loop().create_future()
-        connection.once("disconnection", lambda *_: done.done() or done.set_result(None))
+
+        def finished(*_: object) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        connection.once("disconnection", finished)
         await connection.disconnect()
         await asyncio.wait_for(done, 5.0)
 

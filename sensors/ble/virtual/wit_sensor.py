@@ -16,6 +16,11 @@ from sensors.identity import SensorFamily
 from sensors.samples import SampleBlock
 
 
+def _triple(row: np.ndarray) -> tuple[int, int, int]:
+    """One sample's three axis counts, shape (3,), as Python ints."""
+    return int(row[0]), int(row[1]), int(row[2])
+
+
 class WitVirtualSensor(VirtualSensor):
     family = SensorFamily.WITMOTION
     model = "WitMotion BWT901BLE (virtual)"
@@ -74,7 +79,7 @@ class WitVirtualSensor(VirtualSensor):
         acc = counts(block.acc_m_s2, 16.0 * GRAVITY_M_S2)
         gyr = counts(block.gyr_rad_s, np.radians(2000.0))
         payload = b"".join(
-            wit.ImuPacket(tuple(map(int, acc[k])), tuple(map(int, gyr[k]))).to_bytes()
+            wit.ImuPacket(_triple(acc[k]), _triple(gyr[k])).to_bytes()
             for k in range(len(block))
         )
         return [(self.notify, payload[i : i + 240]) for i in range(0, len(payload), 240)]

@@ -91,7 +91,7 @@ class PerturbationSeries(Drill):
             self.rng, 0.3, 0.2, (0.05, 0.25), factor=options.dual_task_factor
         )
         omega = 2 * np.pi * natural_frequency_hz
-        items = []
+        items: list[PerturbationTruth] = []
         instant = self.calibration_end_s + 3.0
         names = list(DIRECTIONS)
         while instant < self.duration_s - 4.0:

@@ -12,6 +12,9 @@ record a long quiet-stance session through `SessionRunner` into HDF5, while:
 Afterwards (`check`): every sample the sensors sent whole is in the file, every sample missing
 from the file is flagged as a gap where it is missing, memory stayed flat, and the live running
 measures equal those of an offline replay of the file.
+
+A harness for `benchmarks/soak.py` and its short test, not part of the product (it uses POSIX-only
+`resource` and signals).
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ class SoakPlan:
         )
 
 
-class CompactSentLog(list):
+class CompactSentLog(list[SampleBlock]):
     """Stands in for a virtual sensor's `sent_blocks`: keeps only sequence numbers and the
     accelerometer (float32) in arrays that grow by doubling, 20 bytes a sample and no per-block
     objects, so ground truth for an hour stays small and its size is known (`nbytes`)."""
@@ -94,17 +97,17 @@ class CompactSentLog(list):
         super().__init__()
         self._sequence = np.zeros(4096, np.int64)
         self._acc = np.zeros((4096, 3), np.float32)
-        self.count = 0
+        self.samples = 0
 
-    def append(self, block: SampleBlock) -> None:  # type: ignore[override]
-        end = self.count + len(block)
+    def append(self, block: SampleBlock) -> None:
+        end = self.samples + len(block)
         if end > len(self._sequence):
             size = max(end, 2 * len(self._sequence))
             self._sequence = np.resize(self._sequence, size)
             self._acc = np.resize(self._acc, (size, 3))
-        self._sequence[self.count : end] = block.sequence
-        self._acc[self.count : end] = block.acc_m_s2
-        self.count = end
+        self._sequence[self.samples : end] = block.sequence
+        self._acc[self.samples : end] = block.acc_m_s2
+        self.samples = end
 
     @property
     def nbytes(self) -> int:
@@ -112,10 +115,10 @@ class CompactSentLog(list):
         return self._sequence.nbytes + self._acc.nbytes
 
     def sequences(self) -> np.ndarray:
-        return self._sequence[: self.count].copy()
+        return self._sequence[: self.samples].copy()
 
     def accelerations(self) -> np.ndarray:
-        return self._acc[: self.count].copy()
+        return self._acc[: self.samples].copy()
 
 
 class Disk:
@@ -416,7 +419,7 @@ def _same(a: object, b: object) -> bool:
     if hasattr(a, "__dataclass_fields__"):
         return all(_same(getattr(a, f), getattr(b, f)) for f in a.__dataclass_fields__)
     if isinstance(a, float):
-        return a == b or (math.isnan(a) and math.isnan(b))
+        return a == b or (math.isnan(a) and isinstance(b, float) and math.isnan(b))
     if isinstance(a, np.ndarray):
-        return np.array_equal(a, b, equal_nan=True)
+        return isinstance(b, np.ndarray) and np.array_equal(a, b, equal_nan=True)
     return a == b
