@@ -28,14 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.model.calibration_check import CalibrationCheck
+from engine.messages import CalibrationCheck
+from engine.spec import SensorListing
 from gui.model.clinic import RecordingResult
 from gui.model.dual_task import DualTaskEffect
 from gui.model.protocols import DrillProtocol
 from recordings.catalogue import catalogue
 from recordings.conditions import condition_for
 from recordings.measure_table import session_rows
-from sensors.ble.scan import DiscoveredSensor
 from sensors.health import health_warnings
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement
@@ -182,7 +182,7 @@ class SensorPanel(QGroupBox):
     def assignments(self) -> dict[Placement, str]:
         return {p: c.currentText().strip() for p, c in self.assign.items() if c.currentText().strip()}
 
-    def show_discovered(self, found: list[DiscoveredSensor]) -> None:
+    def show_discovered(self, found: list[SensorListing]) -> None:
         self.found.setRowCount(len(found))
         for row, sensor in enumerate(found):
             values = (

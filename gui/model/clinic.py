@@ -23,20 +23,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from gui.model.calibration_check import CalibrationCheck, judge_calibration
+from engine.calibration_check import judge_calibration
+from engine.factory import Recording, open_source, recording_metadata, recording_path, scan_sensors
+from engine.messages import CalibrationCheck
+from engine.spec import LslSpec, SensorListing, SessionSpec, SourceKind, SourceSpec, check_subject
 from gui.model.cognitive import CognitiveScore, Trial, make_cognitive_task, score_responses
 from gui.model.dual_task import DualTaskEffect, dual_task_effect
 from gui.model.live import LiveFeed
 from gui.model.protocols import DrillProtocol
-from recordings import RecordingSink, RecordingWriter, SessionMetadata
+from recordings import RecordingWriter
 from recordings.conditions import condition_for
-from recordings.library import SessionLibrary
-from recordings.lsl import LslOutletSink
-from recordings.schema import check_subject_id
-from sensors.ble.link import BleSource, LinkSettings
-from sensors.ble.scan import DiscoveredSensor, scan
-from sensors.ble.virtual.fleet import attach_fleet, virtual_drill_source
-from sensors.ble.virtual.radio import VirtualRadio
 from sensors.events import Event, EventKind
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement
@@ -45,9 +41,7 @@ from sensors.processing.analysis import AnalysisResult
 from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
 from sensors.processing.session import SessionSink
-from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, fresh_seed, make_drill
-from sensors.simulator.drills.base import continued
-from sensors.source import SensorHealth, Source
+from sensors.source import SensorHealth
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +84,32 @@ class ClinicConfig:
 
     def check(self) -> None:
         """Raise ValueError saying what is missing before anything connects."""
-        if not self.subject_id.strip():
-            raise ValueError("enter the subject's pseudonymous id before recording")
-        check_subject_id(self.subject_id.strip())
-        chosen = self.placements if self.simulate else tuple(self.assignments)
-        for required in REQUIRED_PLACEMENTS:
-            if required not in chosen:
-                raise ValueError(f"assign a sensor to the {required.value} ({required.anatomical_site})")
+        check_subject(self.subject_id)
+        self.spec().check()
+
+    def spec(self) -> SessionSpec:
+        """The session specification of this setup (drill and duration set per recording)."""
+        kind = (
+            SourceKind.BLUETOOTH
+            if not self.simulate
+            else SourceKind.VIRTUAL_BLE
+            if self.virtual_link
+            else SourceKind.SIMULATED
+        )
+        return SessionSpec(
+            source=SourceSpec(
+                kind=kind,
+                family=self.family,
+                placements=self.placements,
+                assignments=tuple(self.assignments.items()),
+                seed=self.seed,
+                realtime=True,
+                scan_timeout_s=1.5 if self.simulate else self.scan_timeout_s,
+                dual_task_factor=SIMULATED_DUAL_TASK_FACTOR,
+            ),
+            lsl=LslSpec(outlet=self.lsl),
+            processing=SessionSettings(rate_hz=self.rate_hz),
+        )
 
 
 @dataclass(frozen=True)
@@ -150,7 +163,7 @@ class ClinicSession:
         self.feed = LiveFeed()
         self.status = RunStatus()
         self.health: dict[Placement, SensorHealth] = {}
-        self.discovered: list[DiscoveredSensor] = []
+        self.discovered: list[SensorListing] = []
         self.results: list[RecordingResult] = []
         self.calibration_check: CalibrationCheck | None = None
         self.dual_task_effect: DualTaskEffect | None = None
@@ -287,62 +300,11 @@ class ClinicSession:
             self._cognitive = None
             self.status = RunStatus()
 
-    def _link(self) -> LinkSettings:
-        timeout = 1.5 if self.config.simulate else self.config.scan_timeout_s
-        return LinkSettings(rate_hz=self.config.rate_hz, scan_timeout_s=timeout)
-
     async def _scan(self) -> None:
         self.status = RunStatus(Phase.SCANNING, instruction="looking for sensors…")
-        if self.config.simulate:
-            radio = VirtualRadio(realtime=True)
-            try:
-                await attach_fleet(
-                    radio, make_drill("quiet-stance"), self.config.placements, self.config.family
-                )
-                found = await scan(self._link().scan_timeout_s, radio.backend()[0])
-            finally:
-                await radio.close()
-        else:
-            found = await scan(self.config.scan_timeout_s)
+        found = await scan_sensors(self.config.spec())
         self.discovered = found
         self.messages.append(f"found {len(found)} sensor(s)" if found else "no sensors found")
-
-    async def _open_source(
-        self, drill: str, total_s: float, calibration_s: float, condition: str, stack: list[VirtualRadio]
-    ) -> tuple[Source, dict[str, Any]]:
-        """A source for one recording (not started) and what to store about it."""
-        c = self.config
-        if not c.simulate:
-            return BleSource(c.assignments, self._link()), {
-                "source": "bluetooth",
-                "sensors": {p.value: s for p, s in c.assignments.items()},
-            }
-        factor = SIMULATED_DUAL_TASK_FACTOR if condition == "dual" else 1.0
-        seed = c.seed if c.seed is not None else fresh_seed()
-        options = DrillOptions(
-            duration_s=total_s, seed=seed, dual_task_factor=factor, calibration_s=calibration_s
-        )
-        simulated = make_drill(drill, options)
-        # The protocol marks the task; the simulated platform or tester marks pushes.
-        events = [e for e in simulated.events() if e.kind not in (EventKind.TASK_START, EventKind.TASK_END)]
-        about: dict[str, Any] = {"seed": seed, "dual_task_factor": factor}
-        if not c.virtual_link:
-            # Sampling goes on past the task, as real sensors do, until the session stops.
-            direct = SimulatedSource(
-                continued(simulated, 60.0),
-                c.placements,
-                SimulatedSensorSettings(rate_hz=c.rate_hz),
-                seed=seed,
-                realtime=True,
-                events=events,
-            )
-            return direct, {**about, "source": "simulated sensors (no radio)"}
-        radio = VirtualRadio(realtime=True)
-        stack.append(radio)
-        source = await virtual_drill_source(
-            radio, simulated, c.placements, c.family, self._link(), seed, events
-        )
-        return source, {**about, "source": f"virtual {c.family.value} sensors"}
 
     async def _run_protocol(self, protocol: DrillProtocol, notes: str) -> None:
         for repetition in range(1, protocol.repetitions + 1):
@@ -382,22 +344,23 @@ class ClinicSession:
         c = self.config
         condition = protocol.condition(repetition)
         task_end_s = protocol.calibration_s + protocol.task_s
-        radios: list[VirtualRadio] = []
+        spec = c.spec().for_drill(protocol.drill)
         self.status = replace(base, phase=Phase.CONNECTING, instruction="connecting the sensors…")
-        try:
-            source, about = await self._open_source(
-                protocol.drill, task_end_s, protocol.calibration_s, condition, radios
-            )
-            await source.start()
-            settings = SessionSettings(rate_hz=c.rate_hz, drill=protocol.drill)
-            metadata = SessionMetadata(
-                subject_id=c.subject_id.strip(),
-                drill=protocol.drill,
-                settings=settings,
-                operator_notes=notes,
-                condition=condition_for(protocol.drill, condition, protocol.cognitive_task),
-                protocol={
-                    **about,
+        cognitive = None
+        async with open_source(
+            spec,
+            protocol.drill,
+            task_end_s,
+            calibration_s=protocol.calibration_s,
+            dual_task=condition == "dual",
+            task_markers=False,
+        ) as opened:
+            metadata = recording_metadata(
+                spec,
+                c.subject_id.strip(),
+                opened,
+                notes,
+                {
                     "protocol": protocol.key,
                     "protocol_name": protocol.name,
                     "repetition": repetition,
@@ -406,28 +369,21 @@ class ClinicSession:
                     "cognitive_task": protocol.cognitive_task if condition == "dual" else "",
                     "task_s": protocol.task_s,
                 },
+                condition_for(protocol.drill, condition, protocol.cognitive_task),
             )
-            path = SessionLibrary(c.data_dir).path_for(
-                metadata.subject_id, protocol.drill, metadata.created_utc, metadata.condition
-            )
+            path = recording_path(metadata, c.data_dir)
             collector = SessionCollector()
-            writer = RecordingWriter(path, metadata, source.sensors)
+            recording = Recording(spec, opened.source, metadata, path, [collector, self.feed, *self.probes])
             try:
-                sinks: list[Any] = [RecordingSink(writer), collector, self.feed, *self.probes]
-                if c.lsl:
-                    sinks.append(LslOutletSink(source.sensors, c.rate_hz))
                 cognitive = (
                     _Cognitive(protocol.cognitive_task, (c.seed or 0) + repetition)
                     if condition == "dual"
                     else None
                 )
-                await self._drive(SessionRunner(source, sinks, settings), protocol, base, writer, cognitive)
+                await self._drive(recording.runner, protocol, base, recording.writer, cognitive)
             finally:
                 self.status = replace(base, phase=Phase.SAVING, recording=None, instruction="saving…")
-                await asyncio.to_thread(writer.close)
-        finally:
-            for radio in radios:
-                await radio.close()
+                await recording.close()
         score = None
         if cognitive is not None:
             score = score_responses(cognitive.correct, cognitive.times, protocol.task_s)
@@ -524,15 +480,12 @@ class ClinicSession:
         """A short unrecorded session: still stance (the neutral calibration), then a bend."""
         self.calibration_check = None
         still_s, bend_s, grace_s = 3.0, 7.0, 4.0
-        radios: list[VirtualRadio] = []
         drill = "forward-bend" if with_bend else "quiet-stance"
         total = still_s + (bend_s if with_bend else grace_s) + 1.0
-        try:
-            source, _ = await self._open_source(drill, total, still_s, "single", radios)
+        spec = self.config.spec()
+        async with open_source(spec, drill, total, calibration_s=still_s, task_markers=False) as opened:
             collector = SessionCollector()
-            runner = SessionRunner(
-                source, [collector, self.feed], SessionSettings(rate_hz=self.config.rate_hz)
-            )
+            runner = SessionRunner(opened.source, [collector, self.feed], spec.processing)
             self._runner = runner
             task = asyncio.create_task(runner.run())
             self.status = RunStatus(Phase.CONNECTING, instruction="connecting the sensors…")
@@ -562,9 +515,6 @@ class ClinicSession:
                 runner.stop()
                 await task
                 self._runner = None
-        finally:
-            for radio in radios:
-                await radio.close()
         self.calibration_check = judge_calibration(collector, runner.pipeline.calibration_failures, with_bend)
 
 

@@ -15,10 +15,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from engine.spec import DRILL_NAMES
 from gui.model.biofeedback import DEFAULT_LIMIT_DEG, FeedbackMode, default_feedback
 from sensors.processing.analysis import drill_family
 from sensors.processing.errors import ProcessingError
-from sensors.simulator import DRILL_NAMES
 
 COGNITIVE_TASKS = ("serial-subtraction", "stroop")
 CONDITIONS = ("single", "dual")
