@@ -9,5 +9,5 @@ class SpecError(EngineError, ValueError):
     """A session specification that cannot run (missing sensor, bad value, unreadable JSON)."""
 
 
-class EngineDiedError(EngineError):
+class EngineDiedError(EngineError, RuntimeError):
     """The engine process ended without being asked to (crashed or was killed)."""
