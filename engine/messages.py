@@ -11,6 +11,7 @@ from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Any
 
+from engine.probe import Probe
 from engine.spec import SensorListing, SessionSpec
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
@@ -109,6 +110,8 @@ class StartProtocol:
     subject_id: str
     notes: str = ""
     data_dir: Path | None = None
+    #: Time every notification, frame and measures update (benchmarks/latency.py): ProbeReport.
+    probe: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,14 @@ class Live:
 
 
 @dataclass(frozen=True)
+class ProbeReport:
+    """A recording's latency probe (`engine.probe.Probe`), sent after the recording ends."""
+
+    repetition: int
+    probe: Probe
+
+
+@dataclass(frozen=True)
 class Marked:
     """The engine's answer to a mark made while nothing was recorded."""
 
@@ -231,6 +242,7 @@ Report = (
     | EngineFailed
     | Live
     | Marked
+    | ProbeReport
 )
 
 __all__ = [
@@ -249,6 +261,7 @@ __all__ = [
     "Marked",
     "Notice",
     "Phase",
+    "ProbeReport",
     "ProtocolPlan",
     "RecordingFinished",
     "Report",

@@ -149,7 +149,12 @@ class Engine:
                 job = work.calibrate(command.spec, command.with_bend)
             else:
                 job = work.run_protocol(
-                    command.spec, command.plan, command.subject_id, command.notes, command.data_dir
+                    command.spec,
+                    command.plan,
+                    command.subject_id,
+                    command.notes,
+                    command.data_dir,
+                    command.probe,
                 )
             self.job = asyncio.get_running_loop().create_task(self._guarded(job))
         elif isinstance(command, Stop):
@@ -217,9 +222,29 @@ async def _cancel_the_rest() -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+#: Scheduling priority (nice) the engine asks for: acquisition must not wait for the window or
+#: other programs. Granted only where the user may raise priorities (else it stays as it is).
+ENGINE_NICE = -5
+
+
+def raise_priority(nice: int = ENGINE_NICE) -> bool:
+    """Ask the OS to schedule this process ahead of ordinary ones; False when not allowed."""
+    if not hasattr(os, "setpriority"):
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, min(os.getpriority(os.PRIO_PROCESS, 0), nice))
+    except OSError as error:
+        log.info("engine priority not raised (%s)", error)
+        return False
+    return True
+
+
 def main(commands: Connection, reports: Connection, log_level: int = logging.WARNING) -> None:
     """The engine process's entry point."""
     logging.basicConfig(level=log_level, format="engine %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bumble").setLevel(max(log_level, logging.ERROR))  # its link chatter
+    if os.environ.get("STABMON_ENGINE_NICE", "1") != "0":
+        raise_priority()
     outbox = Outbox(reports)
     try:
         asyncio.run(Engine(outbox).serve(commands))

@@ -22,6 +22,7 @@ from engine.messages import (
     HealthReport,
     Notice,
     Phase,
+    ProbeReport,
     ProtocolPlan,
     RecordingFinished,
     Report,
@@ -29,6 +30,7 @@ from engine.messages import (
     Severity,
     StatusReport,
 )
+from engine.probe import Probe
 from engine.spec import SessionSpec
 from recordings import RecordingWriter
 from recordings.conditions import condition_for
@@ -88,7 +90,13 @@ class SessionWork:
         self.notice(Severity.INFO, f"found {len(found)} sensor(s)" if found else "no sensors found")
 
     async def run_protocol(
-        self, spec: SessionSpec, plan: ProtocolPlan, subject_id: str, notes: str, data_dir: Path | None
+        self,
+        spec: SessionSpec,
+        plan: ProtocolPlan,
+        subject_id: str,
+        notes: str,
+        data_dir: Path | None,
+        probe: bool = False,
     ) -> None:
         for repetition in range(1, plan.repetitions + 1):
             base = RunStatus(
@@ -103,7 +111,12 @@ class SessionWork:
             await self._countdown(replace(base, phase=wait_phase, instruction=plan.instructions), wait_s)
             if self.stop_requested.is_set():
                 return
-            finished = await self._record(spec, plan, repetition, base, subject_id, notes, data_dir)
+            probe_sink = Probe() if probe else None
+            finished = await self._record(
+                spec, plan, repetition, base, subject_id, notes, data_dir, probe_sink
+            )
+            if probe_sink is not None:
+                self.send(ProbeReport(repetition, probe_sink))
             self.send(finished)
             if finished.problem:
                 self.notice(Severity.WARNING, f"repetition {repetition}: {finished.problem}")
@@ -130,6 +143,7 @@ class SessionWork:
         subject_id: str,
         notes: str,
         data_dir: Path | None,
+        probe: Probe | None = None,
     ) -> RecordingFinished:
         condition = plan.condition(repetition)
         spec = spec.for_drill(plan.drill)
@@ -160,7 +174,10 @@ class SessionWork:
             )
             path = recording_path(metadata, data_dir)
             collector = SessionCollector()
-            recording = Recording(spec, opened.source, metadata, path, [collector, self.live])
+            sinks: list[SessionSink] = (
+                [collector, self.live] if probe is None else [probe, collector, self.live]
+            )
+            recording = Recording(spec, opened.source, metadata, path, sinks)
             try:
                 await self._drive(recording.runner, plan, base, recording.writer)
             finally:

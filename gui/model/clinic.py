@@ -34,6 +34,7 @@ from engine.messages import (
     Mark,
     Notice,
     Phase,
+    ProbeReport,
     RecordingFinished,
     Report,
     RunStatus,
@@ -86,6 +87,10 @@ class ClinicSession:
         self.messages: deque[str] = deque()
         #: Notices with their severity, as the engine sent them.
         self.notices: deque[Notice] = deque()
+        #: Time every notification and frame in the engine (benchmarks/latency.py); the probes
+        #: arrive in `probes`, one per recording.
+        self.probe = False
+        self.probes: list[ProbeReport] = []
         self._protocol: DrillProtocol | None = None
         self._cognitive: _Cognitive | None = None
         self._cognitive_done: dict[int, _Cognitive] = {}
@@ -129,7 +134,9 @@ class ClinicSession:
         self._cognitive_done = {}
         c = self.config
         self._submit(
-            StartProtocol(c.spec(), protocol_plan(protocol), c.subject_id.strip(), notes, c.data_dir)
+            StartProtocol(
+                c.spec(), protocol_plan(protocol), c.subject_id.strip(), notes, c.data_dir, self.probe
+            )
         )
 
     def stop(self) -> None:
@@ -242,6 +249,8 @@ class ClinicSession:
                 self.dual_task_effect = dual_task_effect(self.results)
             self._protocol = None
             self._idle.set()
+        elif isinstance(report, ProbeReport):
+            self.probes.append(report)
         elif isinstance(report, EngineFailed):
             self.status = RunStatus(Phase.FAILED, instruction=report.text)
             self.messages.append(report.text)

@@ -6,11 +6,12 @@ import asyncio
 
 import numpy as np
 
+from engine.probe import Probe
 from sensors.placements import Placement
 from sensors.processing import SessionRunner, SessionSettings
 from sensors.simulator import DrillOptions, SimulatedSensorSettings, make_drill
 from sensors.simulator.source import SimulatedSource
-from stabmon.latency import Probe, latencies_ms
+from stabmon.latency import latencies_ms
 from stabmon.soak import SoakPlan, check, run_soak
 
 
