@@ -11,11 +11,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import replace
 from pathlib import Path
 
 from engine.calibration_check import judge_calibration
-from engine.factory import Recording, open_source, recording_metadata, recording_path, scan_sensors
+from engine.factory import (
+    OpenedSource,
+    Recording,
+    open_source,
+    recording_metadata,
+    recording_path,
+    scan_sensors,
+)
 from engine.messages import (
     CalibrationChecked,
     Discovered,
@@ -31,7 +39,8 @@ from engine.messages import (
     StatusReport,
 )
 from engine.probe import Probe
-from engine.spec import SessionSpec
+from engine.segments import SharedSource
+from engine.spec import SessionSpec, SourceKind
 from recordings import RecordingWriter
 from recordings.conditions import condition_for
 from sensors.events import Event, EventKind
@@ -98,6 +107,29 @@ class SessionWork:
         data_dir: Path | None,
         probe: bool = False,
     ) -> None:
+        """Every repetition of `plan`. Real sensors stay connected from the first repetition to
+        the last (reconnecting costs seconds); simulated ones act out each repetition afresh."""
+        if spec.source.kind is not SourceKind.BLUETOOTH:
+            await self._repetitions(spec, plan, subject_id, notes, data_dir, probe, None)
+            return
+        self.status(RunStatus(Phase.CONNECTING, protocol=plan.name, instruction="connecting the sensors…"))
+        async with open_source(spec.for_drill(plan.drill), plan.drill) as opened:
+            shared = SharedSource(opened.source)
+            try:
+                await self._repetitions(spec, plan, subject_id, notes, data_dir, probe, (opened, shared))
+            finally:
+                await shared.close()
+
+    async def _repetitions(
+        self,
+        spec: SessionSpec,
+        plan: ProtocolPlan,
+        subject_id: str,
+        notes: str,
+        data_dir: Path | None,
+        probe: bool,
+        link: tuple[OpenedSource, SharedSource] | None,
+    ) -> None:
         for repetition in range(1, plan.repetitions + 1):
             base = RunStatus(
                 protocol=plan.name,
@@ -113,7 +145,7 @@ class SessionWork:
                 return
             probe_sink = Probe() if probe else None
             finished = await self._record(
-                spec, plan, repetition, base, subject_id, notes, data_dir, probe_sink
+                spec, plan, repetition, base, subject_id, notes, data_dir, probe_sink, link
             )
             if probe_sink is not None:
                 self.send(ProbeReport(repetition, probe_sink))
@@ -144,18 +176,25 @@ class SessionWork:
         notes: str,
         data_dir: Path | None,
         probe: Probe | None = None,
+        link: tuple[OpenedSource, SharedSource] | None = None,
     ) -> RecordingFinished:
         condition = plan.condition(repetition)
         spec = spec.for_drill(plan.drill)
         self.status(replace(base, phase=Phase.CONNECTING, instruction="connecting the sensors…"))
-        async with open_source(
-            spec,
-            plan.drill,
-            plan.calibration_s + plan.task_s,
-            calibration_s=plan.calibration_s,
-            dual_task=condition == "dual",
-            task_markers=False,
-        ) as opened:
+        async with AsyncExitStack() as stack:
+            if link is not None:  # the sensors are connected: a new segment of their stream
+                opened = OpenedSource(link[1].segment(), dict(link[0].about), link[0].seed)
+            else:
+                opened = await stack.enter_async_context(
+                    open_source(
+                        spec,
+                        plan.drill,
+                        plan.calibration_s + plan.task_s,
+                        calibration_s=plan.calibration_s,
+                        dual_task=condition == "dual",
+                        task_markers=False,
+                    )
+                )
             metadata = recording_metadata(
                 spec,
                 subject_id,
