@@ -86,7 +86,7 @@ class ClinicSession:
         self.dual_task_effect: DualTaskEffect | None = None
         self.messages: deque[str] = deque()
         #: Notices with their severity, as the engine sent them.
-        self.notices: deque[Notice] = deque()
+        self.notices: deque[Notice] = deque(maxlen=200)
         #: Time every notification and frame in the engine (benchmarks/latency.py); the probes
         #: arrive in `probes`, one per recording.
         self.probe = False
