@@ -155,12 +155,23 @@ class Severity(IntEnum):
     ERROR = 2
 
 
+class Topic(StrEnum):
+    """What a notice is about, so the window can place it without reading its text."""
+
+    GENERAL = "general"
+    SCAN = "scan"
+    TOO_BUSY = "too busy"
+    DISK = "disk"
+    RECORDING = "recording"
+
+
 @dataclass(frozen=True)
 class Notice:
     """Something to tell the clinician."""
 
     severity: Severity
     text: str
+    topic: Topic = Topic.GENERAL
 
 
 @dataclass(frozen=True)
@@ -273,4 +284,5 @@ __all__ = [
     "StartProtocol",
     "StatusReport",
     "Stop",
+    "Topic",
 ]

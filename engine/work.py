@@ -37,6 +37,7 @@ from engine.messages import (
     RunStatus,
     Severity,
     StatusReport,
+    Topic,
 )
 from engine.probe import Probe
 from engine.segments import SharedSource
@@ -74,8 +75,8 @@ class SessionWork:
         self._status = status
         self.send(StatusReport(status))
 
-    def notice(self, severity: Severity, text: str) -> None:
-        self.send(Notice(severity, text))
+    def notice(self, severity: Severity, text: str, topic: Topic = Topic.GENERAL) -> None:
+        self.send(Notice(severity, text, topic))
 
     def reset(self) -> None:
         self.stop_requested.clear()
@@ -96,7 +97,11 @@ class SessionWork:
         self.status(RunStatus(Phase.SCANNING, instruction="looking for sensors…"))
         found = await scan_sensors(spec)
         self.send(Discovered(tuple(found)))
-        self.notice(Severity.INFO, f"found {len(found)} sensor(s)" if found else "no sensors found")
+        self.notice(
+            Severity.INFO if found else Severity.WARNING,
+            f"found {len(found)} sensor(s)" if found else "no sensors found",
+            Topic.SCAN,
+        )
 
     async def run_protocol(
         self,
@@ -151,7 +156,7 @@ class SessionWork:
                 self.send(ProbeReport(repetition, probe_sink))
             self.send(finished)
             if finished.problem:
-                self.notice(Severity.WARNING, f"repetition {repetition}: {finished.problem}")
+                self.notice(Severity.WARNING, f"repetition {repetition}: {finished.problem}", Topic.RECORDING)
             if self.stop_requested.is_set():
                 return
 
@@ -294,6 +299,7 @@ class SessionWork:
                 Severity.WARNING,
                 "The disk is almost full: the recording is kept in memory and written as soon as "
                 "there is room. Free some disk space.",
+                Topic.DISK,
             )
         if writer.rescue_file is not None and "rescue" not in warned:
             warned.add("rescue")
@@ -301,6 +307,7 @@ class SessionWork:
                 Severity.ERROR,
                 "Writing the recording failed (is the disk full?). Nothing is lost: it is being "
                 "written again to a new file, which replaces it when the recording ends.",
+                Topic.DISK,
             )
         if runner.live_wait_s > runner.settings.max_wait_s + BEHIND_WARNING_S and "behind" not in warned:
             warned.add("behind")
@@ -309,6 +316,7 @@ class SessionWork:
                 f"The computer is too busy to keep up: the live view now runs up to "
                 f"{runner.live_wait_s:.1f} s behind so that no sensor's data are left out. "
                 "The recording is complete. Closing other programs helps.",
+                Topic.TOO_BUSY,
             )
 
     async def calibrate(self, spec: SessionSpec, with_bend: bool) -> None:

@@ -193,6 +193,14 @@ class ClinicSession:
         )
         return correct
 
+    def take_notices(self) -> list[Notice]:
+        """The engine's notices since the last call, with severity and topic (the same texts
+        as `take_messages`, which drains separately)."""
+        out = []
+        while self.notices:
+            out.append(self.notices.popleft())
+        return out
+
     def take_messages(self) -> list[str]:
         out = []
         while self.messages:

@@ -15,6 +15,8 @@ from pathlib import Path
 import h5py
 import pytest
 
+from engine.messages import Severity, Topic
+from engine.spec import SensorListing
 from gui.model.clinic import ClinicConfig, ClinicSession, Phase
 from recordings import read_recording
 from sensors.events import EventKind
@@ -113,3 +115,17 @@ def test_an_engine_that_dies_is_reported_and_its_file_stays_readable(data_dir: P
     assert recording.duration_s > 1.0
     with h5py.File(path, "r", swmr=True) as f:  # left open for writing: SWMR readers can read it
         assert len(f["acquisition/pelvis/acc_m_s2"]) > 100
+
+
+def test_a_scan_lists_plain_values_and_says_so_in_a_typed_notice():
+    session = ClinicSession(ClinicConfig(subject_id="SCAN1"))
+    try:
+        session.scan()
+        session.wait(60)
+    finally:
+        session.close()
+    assert not session.busy
+    assert sorted(s.address for s in session.discovered) == ["C0:5A:B1:00:00:01", "C0:5A:B1:00:00:02"]
+    assert all(isinstance(s, SensorListing) for s in session.discovered)
+    (notice,) = session.take_notices()
+    assert (notice.severity, notice.topic, notice.text) == (Severity.INFO, Topic.SCAN, "found 2 sensor(s)")
