@@ -234,14 +234,6 @@ class ProbeReport:
     probe: Probe
 
 
-@dataclass(frozen=True)
-class Marked:
-    """The engine's answer to a mark made while nothing was recorded."""
-
-    event: Event
-    recorded: bool
-
-
 Report = (
     StatusReport
     | HealthReport
@@ -252,7 +244,6 @@ Report = (
     | JobDone
     | EngineFailed
     | Live
-    | Marked
     | ProbeReport
 )
 
@@ -269,7 +260,6 @@ __all__ = [
     "JobDone",
     "Live",
     "Mark",
-    "Marked",
     "Notice",
     "Phase",
     "ProbeReport",

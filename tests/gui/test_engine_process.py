@@ -9,16 +9,20 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import h5py
 import pytest
 
-from engine.messages import Severity, Topic
+from engine.client import EngineClient
+from engine.messages import Severity, StartProtocol, Topic
 from engine.spec import SensorListing
 from gui.model.clinic import ClinicConfig, ClinicSession, Phase
+from gui.model.clinic_setup import protocol_plan
 from recordings import read_recording
+from recordings.errors import NotARecordingError
 from sensors.events import EventKind
 from tests.gui.conftest import short_protocol
 
@@ -55,6 +59,13 @@ def _gone(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
     except (OSError, IndexError):
         return True
+
+
+def _closed(path: Path) -> bool:
+    try:
+        return not read_recording(path).left_open
+    except NotARecordingError:  # being written: locked until SWMR mode is on
+        return False
 
 
 def test_killing_the_window_process_leaves_a_complete_closed_recording(tmp_path: Path):
@@ -129,3 +140,26 @@ def test_a_scan_lists_plain_values_and_says_so_in_a_typed_notice():
     assert all(isinstance(s, SensorListing) for s in session.discovered)
     (notice,) = session.take_notices()
     assert (notice.severity, notice.topic, notice.text) == (Severity.INFO, Topic.SCAN, "found 2 sensor(s)")
+
+
+def test_a_frozen_window_does_not_hold_up_the_recording(tmp_path: Path):
+    """The window stops reading the engine's reports (a frozen GUI thread): the recording still
+    runs to its end and is closed on time."""
+    thawed = threading.Event()
+    client = EngineClient(lambda report: thawed.wait(120))
+    config = ClinicConfig(subject_id="FRZ1", data_dir=tmp_path, virtual_link=False)
+    try:
+        client.send(StartProtocol(config.spec(), protocol_plan(short_protocol()), "FRZ1", data_dir=tmp_path))
+        deadline = time.monotonic() + 60
+        while True:
+            files = list(tmp_path.rglob("*.h5"))
+            if files and _closed(files[0]):
+                break
+            assert time.monotonic() < deadline, "the recording did not end while the window was frozen"
+            time.sleep(0.2)
+    finally:
+        thawed.set()
+        client.close()
+    recording = read_recording(files[0])
+    assert recording.duration_s == pytest.approx(7.0, abs=0.5)
+    assert [e.time_s for e in recording.events if e.kind is EventKind.TASK_END] == [7.0]
