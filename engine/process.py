@@ -6,14 +6,17 @@ The window can freeze or die without stopping a recording: reports go out throug
 thread with a bounded backlog (live data and superseded status are dropped while the window does
 not read), and when the window's end of the command pipe closes (or its process is gone) the
 open recording gets the event "stopped because the window went away" and is closed like a
-normally stopped one, then the process ends.
+normally stopped one, then the process ends. SIGTERM (the window's Python terminating its
+children as it exits) does the same; Ctrl+C is left to the window.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Coroutine
@@ -208,6 +211,10 @@ class Engine:
                     return
 
         threading.Thread(target=read, name="stabmon-engine-commands", daemon=True).start()
+        # The window's Python ending terminates its daemonic children: close the recording properly
+        # (not on Windows' event loops, which have no signal handlers).
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGTERM, self.end, True)
         await self.ending.wait()
         if self.job is not None:
             await asyncio.wait([self.job], timeout=30.0)
@@ -242,6 +249,7 @@ def raise_priority(nice: int = ENGINE_NICE) -> bool:
 def main(commands: Connection, reports: Connection, log_level: int = logging.WARNING) -> None:
     """The engine process's entry point."""
     logging.basicConfig(level=log_level, format="engine %(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the window's: it stops the engine
     logging.getLogger("bumble").setLevel(max(log_level, logging.ERROR))  # its link chatter
     if os.environ.get("STABMON_ENGINE_NICE", "1") != "0":
         raise_priority()

@@ -39,6 +39,8 @@ session.run_protocol(DrillProtocol("k", "Kill", "quiet-stance", "Stand still.", 
 while session.status.recording is None or session.status.elapsed_s < 4.0:
     time.sleep(0.05)
 print("recording", session.status.elapsed_s, session.status.recording, flush=True)
+if sys.argv[2] == "exit":  # the window's Python ends without closing the session
+    sys.exit(0)
 time.sleep(600)
 """
 
@@ -68,17 +70,21 @@ def _closed(path: Path) -> bool:
         return False
 
 
-def test_killing_the_window_process_leaves_a_complete_closed_recording(tmp_path: Path):
+@pytest.mark.parametrize("ending", ["kill", "exit"])
+def test_a_window_process_that_dies_leaves_a_complete_closed_recording(tmp_path: Path, ending: str):
+    """Killed (SIGKILL), or its Python ending without closing the session (which terminates its
+    daemonic children): the engine closes the recording like a stopped one."""
     window = subprocess.Popen(
-        [sys.executable, "-c", WINDOW, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", WINDOW, str(tmp_path), ending], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     engine_pid = None
     try:
         engine_pid = int(_line(window, 60).split()[1])
         _, elapsed, path_text = _line(window, 60).split(maxsplit=2)
         path = Path(path_text)
-        window.send_signal(signal.SIGKILL)
-        window.wait(10)
+        if ending == "kill":
+            window.send_signal(signal.SIGKILL)
+        window.wait(40)
         deadline = time.monotonic() + 40
         while not _gone(engine_pid):  # the engine notices, closes the file and ends
             assert time.monotonic() < deadline, "the engine did not end after the window died"
