@@ -1,48 +1,43 @@
 """The one place a session is assembled from its specification: `open_source` opens the source
 (simulator, virtual sensors on an in-process BLE radio, or real sensors; an LSL marker inlet
-wrapped around it), `Recording` starts the recording on it (writer, sinks, runner) and
-`scan_sensors` lists the sensors in range as plain values. The CLI, the engine process, the
+wrapped around it), `Recording` (from `engine.recording`) starts the recording on it (writer,
+sinks, runner) and `scan_sensors` lists the sensors in range as plain values. The CLI, the engine process, the
 harnesses, the benchmarks and the tests all assemble sessions here."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from engine.recording import OpenedSource, Recording, recording_metadata, recording_path
 from engine.spec import SensorListing, SessionSpec, SourceKind
-from recordings import RecordingSink, RecordingWriter, SessionMetadata, session_file_name
-from recordings.conditions import Condition
-from recordings.library import SessionLibrary
-from recordings.lsl import LslMarkerInlet, LslOutletSink, with_lsl_markers
+from recordings.lsl import LslMarkerInlet, with_lsl_markers
 from sensors.ble.link import BleSource, LinkSettings
 from sensors.ble.scan import scan
 from sensors.ble.virtual.fleet import attach_fleet, virtual_drill_source
 from sensors.ble.virtual.radio import VirtualRadio
 from sensors.events import EventKind
-from sensors.processing.session import SessionReport, SessionRunner, SessionSink
 from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, fresh_seed, make_drill
 from sensors.simulator.drills.base import continued
 from sensors.source import Source
+
+__all__ = [
+    "OpenedSource",
+    "Recording",
+    "link_settings",
+    "open_source",
+    "recording_metadata",
+    "recording_path",
+    "scan_sensors",
+]
 
 log = logging.getLogger(__name__)
 
 #: How long (s) simulated sensors without a radio go on sampling past the drill's script, as real
 #: sensors do until the session stops them.
 KEEP_SAMPLING_S = 60.0
-
-
-@dataclass
-class OpenedSource:
-    """A started source and what to store about it (`about`: source kind, seed, sensors…)."""
-
-    source: Source
-    about: dict[str, Any] = field(default_factory=dict)
-    seed: int | None = None
 
 
 def link_settings(spec: SessionSpec) -> LinkSettings:
@@ -150,77 +145,3 @@ async def scan_sensors(spec: SessionSpec) -> list[SensorListing]:
         finally:
             await radio.close()
     return [SensorListing(d.name, d.address, d.family, d.rssi_dbm, d.battery_pct) for d in found]
-
-
-def recording_metadata(
-    spec: SessionSpec,
-    subject_id: str,
-    opened: OpenedSource,
-    notes: str = "",
-    protocol: Mapping[str, Any] | None = None,
-    condition: Condition | None = None,
-) -> SessionMetadata:
-    """The root attributes of a recording of `spec` (its drill in `spec.processing.drill`):
-    the source's details and `protocol` in protocol_json, the whole specification stored."""
-    return SessionMetadata(
-        subject_id=subject_id,
-        drill=spec.processing.drill,
-        settings=spec.processing,
-        operator_notes=notes,
-        protocol={**opened.about, **(protocol or {})},
-        condition=condition,
-        spec_json=spec.to_json(),
-    )
-
-
-def recording_path(
-    metadata: SessionMetadata, data_dir: Path | None = None, out_dir: Path | None = None
-) -> Path:
-    """Where a recording goes: `out_dir` when given, else the session library (in data_dir)."""
-    if out_dir is not None:
-        token = metadata.session_condition.file_token
-        return Path(out_dir) / session_file_name(
-            metadata.subject_id, metadata.drill, metadata.created_utc, token
-        )
-    return SessionLibrary(data_dir).path_for(
-        metadata.subject_id, metadata.drill, metadata.created_utc, metadata.session_condition
-    )
-
-
-class Recording:
-    """One recording on a started source: the writer (its own thread), the recording sink, the
-    LSL outlet when the specification asks for it, `sinks`, and the runner with the
-    specification's processing settings. `run()` records until the source ends, the duration
-    passes or `runner.stop()`, and closes the file whatever happens."""
-
-    def __init__(
-        self,
-        spec: SessionSpec,
-        source: Source,
-        metadata: SessionMetadata,
-        path: Path,
-        sinks: Iterable[SessionSink] = (),
-        free_space: Any = None,
-    ) -> None:
-        self.spec = spec
-        self.path = path
-        kwargs = {"free_space": free_space} if free_space is not None else {}
-        self.writer = RecordingWriter(path, metadata, source.sensors, **kwargs)
-        all_sinks: list[SessionSink] = [RecordingSink(self.writer), *sinks]
-        if spec.lsl.outlet:
-            all_sinks.append(LslOutletSink(source.sensors, spec.rate_hz))
-        self.runner = SessionRunner(source, all_sinks, spec.processing)
-        self._closed = False
-
-    async def run(self) -> SessionReport:
-        """Record to the end; the file is closed (everything received on disk) on the way out."""
-        try:
-            return await self.runner.run()
-        finally:
-            await self.close()
-
-    async def close(self) -> None:
-        """Close the file (once), off the event loop."""
-        if not self._closed:
-            self._closed = True
-            await asyncio.to_thread(self.writer.close)

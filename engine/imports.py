@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from engine.factory import OpenedSource, Recording, recording_metadata, recording_path
+from engine.recording import OpenedSource, Recording, recording_metadata, recording_path
 from engine.spec import SessionSpec, check_subject
 from recordings.xdf_import import open_xdf
 from sensors.placements import Placement
