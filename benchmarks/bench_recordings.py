@@ -16,9 +16,11 @@ from pathlib import Path
 
 import h5py
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata
+from engine.factory import Recording
+from engine.spec import SessionSpec
+from recordings import SessionMetadata
 from sensors.placements import REQUIRED_PLACEMENTS
-from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing import SessionSettings
 from sensors.simulator import (
     DrillOptions,
     RadioSettings,
@@ -47,11 +49,8 @@ def bench_recording(
     )
     settings = SessionSettings(rate_hz=rate_hz, duration_s=seconds)
     partial = path.with_suffix(".partial.h5")
-    writer = RecordingWriter(partial, SessionMetadata("BENCH01", drill, settings), source.sensors)
-    try:
-        asyncio.run(SessionRunner(source, [RecordingSink(writer)], settings).run())
-    finally:
-        writer.close()
+    metadata = SessionMetadata("BENCH01", drill, settings)
+    asyncio.run(Recording(SessionSpec(processing=settings), source, metadata, partial).run())
     partial.rename(path)
     return path
 

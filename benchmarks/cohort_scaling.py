@@ -21,8 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata
-from sensors.processing import SessionRunner, SessionSettings
+from engine.factory import Recording
+from engine.spec import SessionSpec
+from recordings import SessionMetadata
+from sensors.processing import SessionSettings
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 
 DRILLS = ("quiet-stance", "forward-bend", "sit-to-stand", "perturbations")
@@ -42,11 +44,7 @@ def make_sessions(folder: Path, count: int, seconds: float) -> list[Path]:
         settings = SessionSettings(rate_hz=100.0, duration_s=seconds)
         metadata = SessionMetadata(f"S{k // 10:03d}", drill, settings, protocol={"protocol": drill})
         partial = path.with_suffix(".partial")
-        writer = RecordingWriter(partial, metadata, source.sensors)
-        try:
-            asyncio.run(SessionRunner(source, [RecordingSink(writer)], settings).run())
-        finally:
-            writer.close()
+        asyncio.run(Recording(SessionSpec(processing=settings), source, metadata, partial).run())
         partial.rename(path)
     return paths
 

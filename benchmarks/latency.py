@@ -1,18 +1,22 @@
 """End-to-end latency: from a virtual sensor's notification reaching the host to (a) the
 synchronised frame that covers its newest sample, (b) the running-measures update whose window
 ends in it, (c) the data in the dashboard's ring buffers (the real main window, offscreen,
-draining on its 30 Hz timer), timed at the end of the timer tick that drained it (the tick also
+draining on its timer), timed at the end of the timer tick that drained it (the tick also
 updates the plots' data; Qt paints afterwards).
 
-The production path throughout: virtual stabmon sensors on bumble's link, bleak, `BleSource`
-(which stamps each notification with the host clock in its callback), `SessionRunner`, the
-recording writer and the dashboard. 2 and 6 sensors at 200 Hz, each without and with two
-other processes spinning on the CPU (one per core on the 2-core reference machine).
+Two definitions: "per notif." — for every notification, to the first output holding its newest
+sample; "last needed" (the honest one) — for every output, from the arrival of the LAST
+notification it needed (over sensors) to the output. The measures stage has only the second.
 
-Reference in the same process: the same dashboard and processing on a source that delivers
-every sample the moment it is due (the simulator in real time, no radio, no BLE stack): the
-synchroniser's own wait, and what the product needs without the virtual sensors and BLE stack
-sharing its process. "cores" is this process's CPU time over wall time for the configuration.
+The production path throughout: the session engine in its own process (virtual stabmon sensors
+on bumble's link, bleak, `BleSource` stamping each notification with the host clock in its
+callback, `SessionRunner`, the recording writer), the dashboard in this process reading the
+engine's reports. Both stamp with the machine's monotonic clock. 2 and 6 sensors at 200 Hz,
+each without and with two other processes spinning on the CPU.
+
+Reference: the same engine and dashboard on a source that delivers every sample the moment it
+is due (the simulator in real time, no radio, no BLE stack): the synchroniser's own wait.
+"cores" is the window process's CPU time over wall time for the configuration.
 
 Usage: QT_QPA_PLATFORM=offscreen python benchmarks/latency.py [--seconds 30]
 """
@@ -29,7 +33,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from bench_window import stance_window
-from latency_probe import Probe, latencies_ms, measure_latencies_ms
+from latency_probe import last_needed_latencies_ms, latencies_ms, measure_latencies_ms
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -38,8 +42,7 @@ def run(
     app: QApplication, sensors: int, rate_hz: float, seconds: float, virtual_link: bool = True
 ) -> dict[str, np.ndarray]:
     window, _ = stance_window(sensors, rate_hz, seconds, virtual_link)
-    probe = Probe()
-    window.session.probes.append(probe)
+    window.session.probe = True
     drained: list[tuple[int, float]] = []
     original_tick = window.tick
 
@@ -60,6 +63,7 @@ def run(
     QTimer.singleShot(200, window.start_drill)
     loop.exec()
     watcher.stop()
+    probe = window.session.probes[-1].probe
     window.close()
     period = 1.0 / rate_hz
     # Only the task: the first seconds include connecting and calibration.
@@ -68,9 +72,11 @@ def run(
     frames = [f for f in probe.frames if f[1] > start_s - 1]
     buffers = [d for d in drained if d[1] > start_s - 1]
     return {
-        "frame": latencies_ms(arrivals, frames, period),
-        "measure": measure_latencies_ms(arrivals, [m for m in probe.measures if m[1] > start_s]),
-        "dashboard": latencies_ms(arrivals, buffers, period),
+        "frame per notif.": latencies_ms(arrivals, frames, period),
+        "frame last needed": last_needed_latencies_ms(arrivals, frames, period),
+        "measure last needed": measure_latencies_ms(arrivals, [m for m in probe.measures if m[1] > start_s]),
+        "dashboard per notif.": latencies_ms(arrivals, buffers, period),
+        "dashboard last needed": last_needed_latencies_ms(arrivals, buffers, period),
     }
 
 
@@ -83,15 +89,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="task length per configuration")
     parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--load", type=int, default=2, help="busy processes for the loaded runs")
+    parser.add_argument("--load", type=int, default=2, help="busy processes for the loaded runs (0: none)")
+    parser.add_argument("--sensors", type=int, nargs="+", default=[2, 6], choices=[2, 6])
+    parser.add_argument(
+        "--links", nargs="+", default=["reference", "virtual"], choices=["reference", "virtual"]
+    )
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     print(
-        f"{'source':<12} {'sensors':>7} {'CPU load':>9} {'stage':<10} {'n':>6} "
+        f"{'source':<12} {'sensors':>7} {'CPU load':>9} {'stage':<22} {'n':>6} "
         f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'too late':>9} {'cores':>6}"
     )
     # The reference rows have no BLE stack: what the dashboard and processing alone need.
-    configurations = [(link, n, load) for link in (False, True) for n in (2, 6) for load in (0, args.load)]
+    loads = (0, args.load) if args.load else (0,)
+    links = [name == "virtual" for name in args.links]
+    configurations = [(link, n, load) for link in links for n in args.sensors for load in loads]
     for virtual_link, sensors, load in configurations:
         others = spin_up_load(load)
         started_cpu, started_wall = time.process_time(), time.monotonic()
@@ -111,7 +123,7 @@ def main() -> None:
             name = "virtual BLE" if virtual_link else "reference"
             label = f"{load} procs" if load else "idle"
             print(
-                f"{name:<12} {sensors:>7} {label:>9} {stage:<10} {len(values):>6} "
+                f"{name:<12} {sensors:>7} {label:>9} {stage:<22} {len(values):>6} "
                 f"{p50:8.1f} {p95:8.1f} {p99:8.1f} {100 * missed:8.1f}% {cores:6.2f}",
                 flush=True,
             )

@@ -1,38 +1,10 @@
-"""Latency probes: when each notification reached the host, and when the frame, the measures
-update and the dashboard's buffers first held its newest sample (used by benchmarks/latency.py
-and its short regression test)."""
+"""Latency figures from a probe's timestamps (`engine.probe.Probe`): from each notification to
+the first output holding its newest sample, and (the honest definition) from the last
+notification an output needed to that output (used by benchmarks/latency.py and its test)."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
-
-from sensors.processing.live_measures import RunningMeasures
-from sensors.processing.pipeline import AngleBlock
-from sensors.processing.session import NullSink
-from sensors.samples import Frame, SampleBlock
-
-
-class Probe(NullSink):
-    """Session-thread timestamps: each notification's arrival and newest sample time, and when
-    each frame and measures update was handed to the sinks."""
-
-    def __init__(self) -> None:
-        self.arrivals: dict[str, list[tuple[int, float]]] = {}  # placement → (host ns, sample s)
-        self.frames: list[tuple[int, float]] = []  # (monotonic ns, newest frame time s)
-        self.measures: list[tuple[int, float]] = []  # (monotonic ns, window end s)
-
-    def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
-        self.arrivals.setdefault(block.placement.value, []).append(
-            (int(block.host_receive_ns[-1]), float(session_time_s[-1]))
-        )
-
-    def on_frame(self, frame: Frame, angles: AngleBlock) -> None:
-        self.frames.append((time.monotonic_ns(), float(frame.time_s[-1])))
-
-    def on_measures(self, measures: RunningMeasures) -> None:
-        self.measures.append((time.monotonic_ns(), measures.time_s))
 
 
 def latencies_ms(
@@ -65,5 +37,24 @@ def measure_latencies_ms(
             if k < len(a):
                 needed.append(a[k, 0])
         if needed:
+            delays.append((wall_ns - max(needed)) / 1e6)
+    return np.array(delays)
+
+
+def last_needed_latencies_ms(
+    arrivals: dict[str, list[tuple[int, float]]], outputs: list[tuple[int, float]], period_s: float
+) -> np.ndarray:
+    """For every output (monotonic ns, newest sample time s), the delay (ms) from the arrival of
+    the last notification it needed: over sensors, the latest arrival of the first notification
+    whose newest sample reaches the output's newest time (within half a period)."""
+    per_sensor = [np.array(v, dtype=float) for v in arrivals.values() if v]
+    delays = []
+    for wall_ns, newest_s in outputs:
+        needed = []
+        for a in per_sensor:
+            k = int(np.searchsorted(a[:, 1], newest_s - period_s / 2))
+            if k < len(a):
+                needed.append(a[k, 0])
+        if len(needed) == len(per_sensor) and needed:
             delays.append((wall_ns - max(needed)) / 1e6)
     return np.array(delays)

@@ -25,7 +25,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata
+from engine.factory import Recording
+from engine.spec import SessionSpec
+from recordings import RecordingWriter, SessionMetadata
 from sensors.placements import Placement
 from sensors.processing import SessionRunner, SessionSettings
 from sensors.processing.session import NullSink
@@ -131,9 +133,7 @@ def size_per_hour(seconds: float, rate_hz: float, folder: Path, store_angles: bo
     source = _source(seconds, placements, rate_hz)
     path = folder / f"size{rate_hz:.0f}{'-angles' if store_angles else ''}.h5"
     metadata = SessionMetadata("BENCH", "gait", settings, store_angles=store_angles)
-    writer = RecordingWriter(path, metadata, source.sensors)
-    asyncio.run(SessionRunner(source, [RecordingSink(writer)], settings).run())
-    writer.close()
+    asyncio.run(Recording(SessionSpec(processing=settings), source, metadata, path).run())
     per_sample = 8 * (1 + 3 + 3 + 1 + 1 + 1) + 4  # raw datasets, bytes per sample
     per_frame = 8 * 1 + 2  # frame grid and gap flags, bytes per frame
     if store_angles:

@@ -32,7 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata, read_recording
+from engine.factory import Recording as EngineRecording
+from engine.spec import SessionSpec
+from recordings import RecordingWriter, SessionMetadata, read_recording
 from recordings.analysis import replay
 from recordings.reader import Recording
 from recordings.writer import MIN_FREE_BYTES, rescue_path
@@ -42,7 +44,7 @@ from sensors.ble.virtual.fleet import attach_fleet
 from sensors.ble.virtual.radio import VirtualRadio
 from sensors.identity import SensorFamily
 from sensors.placements import Placement
-from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing import SessionSettings
 from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.session import NullSink
 from sensors.samples import SampleBlock
@@ -269,26 +271,35 @@ async def run_soak(plan: SoakPlan, folder: Path, progress: Callable[[float], Non
         source = with_scripted_events(ble, drill.events())
         await source.start()
         disk = Disk()
-        settings = SessionSettings(rate_hz=plan.rate_hz, duration_s=plan.seconds)
-        metadata = SessionMetadata("SOAK01", "quiet-stance", settings, "soak test", {"source": "soak"})
+        spec = SessionSpec(processing=SessionSettings(rate_hz=plan.rate_hz, duration_s=plan.seconds))
+        metadata = SessionMetadata(
+            "SOAK01",
+            "quiet-stance",
+            spec.processing,
+            "soak test",
+            {"source": "soak"},
+            spec_json=spec.to_json(),
+        )
         path = folder / f"soak-{'realtime' if plan.realtime else 'fast'}-{plan.seconds:.0f}s.h5"
         if path.exists():
             path.unlink()
         for leftover in (path.with_name(path.name + ".damaged"), rescue_path(path)):
             leftover.unlink(missing_ok=True)
-        writer = RecordingWriter(path, metadata, source.sensors, free_space=disk.free)
+        recording = EngineRecording(spec, source, metadata, path, free_space=disk.free)
+        writer = recording.writer
         failing = FailingWrite(writer) if plan.write_fails_at_s is not None else None
         harness = lambda: sum(log.nbytes for log in (*sent.values(), *spoiled.values()))  # noqa: E731
         sink = SoakSink(plan, disk, max(1.0, plan.seconds / 200), harness, failing)
         sink.progress = progress
+        recording.runner.sinks.append(sink)
         try:
-            await SessionRunner(source, [RecordingSink(writer), sink], settings).run()
+            await recording.runner.run()
         finally:
             while failing is not None and failing.armed and not failing.done and writer.rescue_file is None:
                 await asyncio.sleep(0.05)  # the failing write comes with the next flush
             if failing is not None:
                 failing.lift()
-            await asyncio.to_thread(writer.close)
+            await recording.close()
         return SoakRun(
             plan,
             path,

@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.messages import CalibrationCheck
 from gui.live_view import LiveView
 from gui.model.biofeedback import DEFAULT_LIMIT_DEG, FeedbackMode, LiveHoldClock, TargetZone, hold_clock_words
-from gui.model.calibration_check import CalibrationCheck
 from gui.model.clinic import ClinicSession, Phase
 from gui.model.cognitive import COLOURS
 from gui.model.live import LiveBuffers

@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.messages import CalibrationCheck
+from engine.spec import SensorListing
 from gui.model.biofeedback import FeedbackMode
-from gui.model.calibration_check import CalibrationCheck
 from gui.model.protocols import DrillProtocol
-from sensors.ble.scan import DiscoveredSensor
 from sensors.health import health_warnings
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement
@@ -186,7 +186,7 @@ class SensorPanel(QGroupBox):
     def assignments(self) -> dict[Placement, str]:
         return {p: c.currentText().strip() for p, c in self.assign.items() if c.currentText().strip()}
 
-    def show_discovered(self, found: list[DiscoveredSensor]) -> None:
+    def show_discovered(self, found: list[SensorListing]) -> None:
         self.found.setRowCount(len(found))
         for row, sensor in enumerate(found):
             values = (

@@ -19,6 +19,8 @@ from sensors.errors import StabmonError
 #: Task conditions: "cognitive" is the cognitive task alone (the dual-task baseline, seated or
 #: standing still); "unknown" only for older files whose task cannot be derived.
 TASKS = ("single", "dual", "cognitive", "unknown")
+#: Task conditions with the cognitive task running: dual, and the cognitive-only baseline.
+COGNITIVE_CONDITIONS = ("dual", "cognitive")
 COGNITIVE_TASK_NAMES = {"serial-subtraction": "serial subtraction", "stroop": "colour words (Stroop)"}
 
 

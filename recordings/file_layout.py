@@ -45,6 +45,9 @@ class SessionMetadata:
     store_angles: bool = False
     #: None: derived from the drill and the protocol settings (task "unknown" if they do not say).
     condition: Condition | None = None
+    #: The whole session specification as JSON (`engine.spec.SessionSpec.to_json`), stored as
+    #: the root attribute `session_spec_json`; "" (imports, tests) leaves it out.
+    spec_json: str = ""
 
     @property
     def session_condition(self) -> Condition:
@@ -120,6 +123,8 @@ def layout(f: h5py.File, metadata: SessionMetadata, sensors: Mapping[Placement, 
             "placements": [p.value for p in placements],
         }
     )
+    if metadata.spec_json:
+        f.attrs["session_spec_json"] = metadata.spec_json
     rows = max(_MIN_CHUNK_ROWS, round(metadata.settings.rate_hz * CHUNK_S))
     acquisition = f.create_group(schema.ACQUISITION)
     arrival = acquisition.create_group(schema.ARRIVAL)

@@ -22,11 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from recordings.library import SessionLibrary
 from recordings.lsl import marker_event
-from recordings.schema import check_drill_name, check_subject_id
-from recordings.sink import RecordingSink
-from recordings.writer import RecordingWriter, SessionMetadata
+from recordings.schema import check_drill_name
 from sensors.constants import GRAVITY_M_S2
 from sensors.drills import drill_family
 from sensors.errors import StabmonError
@@ -34,9 +31,8 @@ from sensors.events import Event
 from sensors.health import HealthTracker
 from sensors.identity import SensorFamily, SensorIdentity
 from sensors.placements import Placement, parse_placement
-from sensors.processing.session import SessionRunner, SessionSettings
 from sensors.samples import SampleBlock
-from sensors.source import SensorHealth, SourceItem
+from sensors.source import SensorHealth, Source, SourceItem
 
 log = logging.getLogger(__name__)
 
@@ -271,49 +267,33 @@ class _ImportedSource:
             yield event
 
 
-def import_xdf(
+@dataclass
+class XdfRecording:
+    """An XDF file read for import: its IMU streams as a source (not started; blocks of 0.1 s in
+    time order across streams, markers as events) and what to store about where they came from."""
+
+    source: Source
+    about: dict[str, Any]
+
+
+def open_xdf(
     path: Path,
-    subject_id: str,
     drill: str,
     mapping: Mapping[str, Placement] | None = None,
-    rate_hz: float = 100.0,
-    out_dir: Path | None = None,
-    data_dir: Path | None = None,
     allow_truncated: bool = False,
-) -> Path:
-    """Convert an XDF file into a stabmon recording; returns the new file's path. The subject id,
-    drill (one stabmon can analyse) and rate are checked before anything is read or written."""
-    check_subject_id(subject_id)
+) -> XdfRecording:
+    """Read an XDF file for import as a recording of `drill` (checked first: one stabmon can
+    analyse); the engine (`engine.imports.import_xdf`) records it."""
     try:
         drill_family(check_drill_name(drill))
     except ValueError as error:  # a name unsafe in a file name, or no drill family (UnknownDrillError)
         raise XdfImportError(Path(path), f"drill refused: {error}") from None
-    settings = SessionSettings(rate_hz=rate_hz)
     streams, markers = read_xdf_imu(Path(path), mapping, allow_truncated)
     origin_s = min(float(s.block.device_time_s[0]) for s in streams)
-    origin_ns = round(origin_s * 1e9)
     events = [marker_event(text, t - origin_s, name) for t, text, name in markers]
-    metadata = SessionMetadata(
-        subject_id,
-        drill,
-        settings,
-        operator_notes=f"imported from {Path(path).name}",
-        protocol={
-            "source": "xdf",
-            "file": Path(path).name,
-            "streams": {s.placement.value: s.name for s in streams},
-        },
-    )
-    library = SessionLibrary(data_dir)
-    target = (
-        Path(out_dir) / library.path_for(subject_id, drill, metadata.created_utc).name
-        if out_dir is not None
-        else library.path_for(subject_id, drill, metadata.created_utc)
-    )
-    source = _ImportedSource(streams, events, origin_ns)
-    writer = RecordingWriter(target, metadata, source.sensors)
-    try:
-        asyncio.run(SessionRunner(source, [RecordingSink(writer)], settings).run())
-    finally:
-        writer.close()
-    return target
+    about = {
+        "source": "xdf",
+        "file": Path(path).name,
+        "streams": {s.placement.value: s.name for s in streams},
+    }
+    return XdfRecording(_ImportedSource(streams, events, round(origin_s * 1e9)), about)

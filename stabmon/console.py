@@ -23,11 +23,11 @@ class ProgressPrinter(NullSink):
     `interval_s` of wall time."""
 
     def __init__(
-        self, source: Source, total_s: float, stream: TextIO = sys.stderr, interval_s: float = 1.0
+        self, source: Source, total_s: float, stream: TextIO | None = None, interval_s: float = 1.0
     ) -> None:
         self.source = source
         self.total_s = total_s
-        self.stream = stream
+        self.stream = stream if stream is not None else sys.stderr  # the one current at the call
         self.interval_s = interval_s
         self._last = 0.0
         self._sway = ""
@@ -110,9 +110,10 @@ def format_measures(result: AnalysisResult, repetitions: bool = False) -> str:
     return "\n".join(lines)
 
 
-def progress_callback(label: str, stream: TextIO = sys.stderr) -> Callable[[float], None]:
+def progress_callback(label: str, stream: TextIO | None = None) -> Callable[[float], None]:
     """A callback showing `label  42%` on one updating line of a terminal; into a file or pipe it
-    writes only the finished line, so logs stay readable."""
+    writes only the finished line, so logs stay readable. stream: sys.stderr as it is now."""
+    stream = sys.stderr if stream is None else stream
     interactive = stream.isatty()
 
     def show(fraction: float) -> None:

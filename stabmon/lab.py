@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from recordings.xdf_import import import_xdf
+from engine.imports import import_xdf
 from sensors.placements import parse_placement
 from stabmon.arguments import add_data_dir_argument, drill_name, rate_hz, subject_id
 

@@ -10,22 +10,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from contextlib import AsyncExitStack
 from pathlib import Path
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata, read_recording, session_file_name
+from engine.factory import Recording, open_source, recording_metadata, recording_path
+from engine.spec import LslSpec, SessionSpec, SourceKind, SourceSpec
+from recordings import read_recording
 from recordings.analysis import replay
-from recordings.library import SessionLibrary
-from recordings.lsl import LslMarkerInlet, LslOutletSink, with_lsl_markers
-from sensors.ble.link import BleSource, LinkSettings
-from sensors.ble.virtual.fleet import virtual_drill_source
-from sensors.ble.virtual.radio import VirtualRadio
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement, parse_placement
-from sensors.processing import SessionRunner, SessionSettings, SessionSink
+from sensors.processing import SessionSettings
 from sensors.processing.errors import ProcessingError
-from sensors.scripted import WithEvents
-from sensors.simulator import DrillOptions, fresh_seed, make_drill
 from stabmon.arguments import add_data_dir_argument, drill_name, positive_factor, rate_hz, seconds, subject_id
 from stabmon.console import ProgressPrinter, format_measures, format_summary
 
@@ -103,94 +97,70 @@ def parse_assignments(values: list[str]) -> dict[Placement, str]:
     return assignments
 
 
-def _check_placements(placements: tuple[Placement, ...]) -> None:
-    twice = sorted({p.value for p in placements if placements.count(p) > 1})
-    if twice:
-        raise ValueError(f"--placements names {', '.join(twice)} more than once")
-    for required in REQUIRED_PLACEMENTS:
-        if required not in placements:
-            raise ValueError(f"a session needs a {required.value} sensor ({required.anatomical_site})")
-
-
 def run(args: argparse.Namespace) -> int:
     if args.simulate == bool(args.sensor):
         raise ValueError("give either --sensor PLACEMENT=ID for real sensors, or --simulate")
     return asyncio.run(_record(args))
 
 
-async def _record(args: argparse.Namespace) -> int:
-    settings = SessionSettings(rate_hz=args.rate, duration_s=args.seconds, drill=args.drill)
-    link = LinkSettings(rate_hz=args.rate, scan_timeout_s=args.scan_seconds)
-    async with AsyncExitStack() as stack:
-        if args.simulate:
-            placements = tuple(parse_placement(p) for p in args.placements.split(",") if p.strip())
-            _check_placements(placements)
-            radio = VirtualRadio(realtime=not args.fast)
-            stack.push_async_callback(radio.close)
-            seed = args.seed if args.seed is not None else fresh_seed()
-            options = DrillOptions(duration_s=args.seconds, seed=seed, dual_task_factor=args.dual_task)
-            drill = make_drill(args.drill, options)
-            # The drill's markers (task start/end, perturbation pushes) are what the clinician
-            # would mark; the simulated drill supplies them at their times.
-            source: BleSource | WithEvents = await virtual_drill_source(
-                radio, drill, placements, SensorFamily(args.family), link, seed=seed
-            )
-            protocol = {
-                "source": f"virtual {args.family} sensors",
-                "seed": seed,
-                "dual_task_factor": args.dual_task,
-            }
-            what = f"{len(placements)} virtual {args.family} sensors (seed {seed})"
-        else:
-            assignments = parse_assignments(args.sensor)
-            _check_placements(tuple(assignments))
-            source = BleSource(assignments, link)
-            protocol = {
-                "source": "bluetooth",
-                "sensors": {p.value: s for p, s in assignments.items()},
-                "condition": "single",
-            }
-            what = f"{len(assignments)} sensors"
-        metadata = SessionMetadata(
-            subject_id=args.subject,
-            drill=args.drill,
-            settings=settings,
-            operator_notes=args.notes,
-            protocol={**protocol, "seconds": args.seconds},
+def session_spec(args: argparse.Namespace) -> SessionSpec:
+    """The session specification the arguments describe (checked: the required placements)."""
+    if args.simulate:
+        placements = tuple(parse_placement(p) for p in args.placements.split(",") if p.strip())
+        twice = sorted({p.value for p in placements if placements.count(p) > 1})
+        if twice:
+            raise ValueError(f"--placements names {', '.join(twice)} more than once")
+        source = SourceSpec(
+            kind=SourceKind.VIRTUAL_BLE,
+            family=SensorFamily(args.family),
+            placements=placements,
+            seed=args.seed,
+            realtime=not args.fast,
+            scan_timeout_s=args.scan_seconds,
+            dual_task_factor=args.dual_task,
         )
-        if args.out is not None:
-            token = metadata.session_condition.file_token
-            path = args.out / session_file_name(metadata.subject_id, args.drill, metadata.created_utc, token)
+    else:
+        source = SourceSpec(
+            kind=SourceKind.BLUETOOTH,
+            assignments=tuple(parse_assignments(args.sensor).items()),
+            scan_timeout_s=args.scan_seconds,
+        )
+    spec = SessionSpec(
+        source=source,
+        lsl=LslSpec(outlet=args.lsl, markers=args.lsl_markers or ""),
+        processing=SessionSettings(rate_hz=args.rate, duration_s=args.seconds, drill=args.drill),
+    )
+    spec.check()
+    return spec
+
+
+async def _record(args: argparse.Namespace) -> int:
+    spec = session_spec(args)
+    simulated = spec.source.simulated
+    # The drill's markers (task start/end, perturbation pushes) are what the clinician would
+    # mark; the simulated drill supplies them at their times.
+    async with open_source(
+        spec, args.drill, args.seconds, dual_task=simulated and args.dual_task != 1.0
+    ) as opened:
+        source = opened.source
+        if simulated:
+            n = len(spec.source.placements)
+            print(f"Connected {n} virtual {args.family} sensors (seed {opened.seed})")
         else:
-            path = SessionLibrary(args.data_dir).path_for(
-                metadata.subject_id, args.drill, metadata.created_utc, metadata.session_condition
-            )
-        inlet = None
-        if args.lsl_markers:
-            kind, _, value = args.lsl_markers.partition(":")
-            by_type = kind == "type" and value
-            inlet = (
-                LslMarkerInlet.resolve(type_=value)
-                if by_type
-                else LslMarkerInlet.resolve(name=args.lsl_markers)
-            )
-        print(f"Connecting {what}…")
-        await source.start()
-        if inlet is not None:
-            stack.callback(inlet.close)
-            source = with_lsl_markers(source, inlet)
-            print(f"  recording markers of LSL stream {inlet.name!r}")
-        writer = RecordingWriter(path, metadata, source.sensors)
-        stack.callback(writer.close)  # whatever happens, everything received so far is on disk
+            opened.about["condition"] = "single"
+            print(f"Connected {len(source.sensors)} sensors")
+        if "lsl_markers" in opened.about:
+            print(f"  recording markers of LSL stream {opened.about['lsl_markers']!r}")
+        metadata = recording_metadata(spec, args.subject, opened, args.notes, {"seconds": args.seconds})
+        path = recording_path(metadata, args.data_dir, args.out)
         for placement, identity in source.sensors.items():
             print(f"  {placement.value:<11} {identity.describe()}  {identity.model}")
         print(f"Recording {args.drill} for {args.seconds:.0f} s → {path}")
-        # Nothing of the session is kept in memory: its summary and measures come from the file.
-        sinks: list[SessionSink] = [RecordingSink(writer), ProgressPrinter(source, args.seconds)]
         if args.lsl:
-            sinks.append(LslOutletSink(source.sensors, args.rate))
             print("  publishing on LSL: stabmon-<placement> (IMU), stabmon-angles, stabmon-markers")
-        report = await SessionRunner(source, sinks, settings).run()  # start() again is a no-op
+        # Nothing of the session is kept in memory: its summary and measures come from the file.
+        recording = Recording(spec, source, metadata, path, [ProgressPrinter(source, args.seconds)])
+        report = await recording.run()  # whatever happens, everything received so far is on disk
     collector = replay(read_recording(path, derived=False), running_measures=False).collector
     print(format_summary(report, collector.summary()))
     try:

@@ -1,4 +1,6 @@
-"""The layering DESIGN.md asks for: gui → recordings → sensors.processing → sensors; sensors.ble → sensors."""
+"""The layering DESIGN.md asks for: gui → engine → recordings → sensors.processing → sensors;
+sensors.ble → sensors; engine may also use sensors.ble and sensors.simulator; gui reaches the
+engine only through its window-side modules (spec, messages, client)."""
 
 from __future__ import annotations
 
@@ -12,16 +14,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("bleak", "bumble", "PySide6", "pyqtgraph")
 
-# Package → the project packages it may import (besides itself and its own subpackages).
+# Package → the project packages it may import (besides itself). A subpackage listed here is a
+# package of its own: its parent may import it only when it says so.
 ALLOWED = {
     "sensors": {"sensors"},
     "sensors.simulator": {"sensors"},
     "sensors.ble": {"sensors", "sensors.simulator"},  # virtual sensors are fed by the simulator
     "sensors.processing": {"sensors"},
     "recordings": {"sensors", "sensors.processing"},
-    "gui": {"sensors", "sensors.ble", "sensors.processing", "sensors.simulator", "recordings"},
+    "engine": {"sensors", "sensors.ble", "sensors.processing", "sensors.simulator", "recordings"},
+    "gui": {"sensors", "sensors.processing", "recordings", "engine"},
 }
-PROJECT = ("sensors", "recordings", "gui", "stabmon")
+PROJECT = ("sensors", "recordings", "engine", "gui", "stabmon")
+#: The engine's modules the window may import: none of them loads bleak, bumble or Qt.
+WINDOW_SIDE = ("engine.spec", "engine.messages", "engine.client", "engine.errors")
 
 
 def _package_of(path: Path) -> str:
@@ -60,10 +66,12 @@ def test_imports_follow_the_layering(package):
         own = _package_of(path)
         for module in _imports(path):
             target = _project_package(module)
-            if target is None or target == own or target.startswith(own + "."):
+            if target is None or target == own:
                 continue
             if target not in ALLOWED[own]:
                 offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+            elif own == "gui" and target == "engine" and module not in WINDOW_SIDE:
+                offenders.append(f"{path.relative_to(ROOT)} imports {module} (not a window-side module)")
         heavy = [m for m in _imports(path) if m.split(".")[0] in HEAVY]
         if own not in ("sensors.ble", "gui") and heavy:
             offenders.append(f"{path.relative_to(ROOT)} imports {heavy}")
@@ -93,3 +101,21 @@ def test_product_packages_import_no_posix_only_module_and_ship_no_harness(packag
         posix = [m for m in _imports(path) if m.split(".")[0] in POSIX_ONLY]
         assert not posix, f"{path.relative_to(ROOT)} imports {posix}: it would fail on Windows"
         assert not any(m.split(".")[0] == "benchmarks" for m in _imports(path)), path
+def test_a_package_may_not_reach_into_a_subpackage_it_is_not_allowed():
+    """The check itself: `sensors` importing `sensors.ble` is a violation, not its own package."""
+    assert _project_package("sensors.ble.link") == "sensors.ble"
+    assert "sensors.ble" not in ALLOWED["sensors"]
+    assert _project_package("engine.factory") == "engine"
+    assert "sensors.ble" not in ALLOWED["gui"] and "sensors.simulator" not in ALLOWED["gui"]
+
+
+def test_the_window_side_of_the_engine_loads_no_ble_or_qt():
+    code = (
+        "import sys, engine.spec, engine.messages, engine.client\n"
+        f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print(','.join(loaded))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip() == "", f"loaded: {result.stdout.strip()}"

@@ -1,168 +1,103 @@
-"""The clinic session: connects sensors, checks calibration and runs drill protocols, recording
-every repetition to the session library. Qt-free; the dashboard reads its snapshots.
+"""The clinic session as the window sees it: a client of the session engine, which runs in a
+process of its own (acquisition, processing, recording, LSL; see `engine.process`). Qt-free.
 
-The session runs on its own thread with its own asyncio loop (BLE and processing live there).
-Methods called from the GUI thread only set flags, queue marks or hand work to that loop; what
-the GUI shows comes from immutable snapshots (`status`, `health`) that the loop replaces, and from
-the `LiveFeed` queue. Whatever happens (stop, sensor lost, error, window closed), a recording
-that was started is closed properly and kept.
+Methods called from the GUI thread send typed commands and return at once; what the GUI shows
+comes from immutable snapshots (`status`, `health`, `results`, …) that the client's reader thread
+replaces as the engine's reports arrive, and from the `LiveFeed` queue it fills. A window that
+freezes or dies does not stop a recording (the engine closes it properly when the window is
+gone); an engine that dies shows as `Phase.FAILED` with a message.
+
+The cognitive task of the dual-task condition stays here, with the patient: its prompts and
+answers are scored in the window and each answer is recorded in the file as a mark.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import logging
 import math
 import threading
 import time
 from collections import deque
-from collections.abc import Coroutine
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from pathlib import Path
-from typing import Any
 
-from gui.model.calibration_check import CalibrationCheck, judge_calibration
-from gui.model.cognitive import CognitiveRun, CognitiveScore, Trial
-from gui.model.dual_task import COGNITIVE_CONDITIONS, DualTaskEffect, dual_task_effect
+from engine.client import EngineClient
+from engine.errors import EngineDiedError
+from engine.messages import (
+    Calibrate,
+    CalibrationCheck,
+    CalibrationChecked,
+    Discovered,
+    EndTask,
+    EngineFailed,
+    HealthReport,
+    JobDone,
+    Live,
+    Mark,
+    Notice,
+    Phase,
+    ProbeReport,
+    RecordingFinished,
+    Report,
+    RunStatus,
+    Scan,
+    SkipWait,
+    StartProtocol,
+    StatusReport,
+    Stop,
+)
+from engine.spec import SensorListing
+from gui.model.clinic_setup import ClinicConfig, protocol_plan
+from gui.model.cognitive import CognitiveRun, Trial
+from gui.model.dual_task import DualTaskEffect, dual_task_effect
 from gui.model.live import LiveFeed
 from gui.model.protocols import DrillProtocol
-from recordings import RecordingSink, RecordingWriter, SessionMetadata
-from recordings.conditions import condition_for
-from recordings.library import SessionLibrary
-from recordings.lsl import LslOutletSink
-from recordings.schema import check_subject_id
-from sensors.ble.link import BleSource, LinkSettings
-from sensors.ble.scan import DiscoveredSensor, scan
-from sensors.ble.virtual.fleet import attach_fleet, virtual_drill_source
-from sensors.ble.virtual.radio import VirtualRadio
+from gui.model.results import RecordingResult
+from recordings.conditions import COGNITIVE_CONDITIONS
 from sensors.events import Event, EventKind
-from sensors.identity import SensorFamily
-from sensors.placements import REQUIRED_PLACEMENTS, Placement
-from sensors.processing import SessionRunner, SessionSettings
-from sensors.processing.analysis import AnalysisResult
-from sensors.processing.collector import SessionCollector
-from sensors.processing.errors import ProcessingError
+from sensors.placements import Placement
 from sensors.processing.pipeline import AngleDefinition, angle_definition
-from sensors.processing.session import SessionSink
-from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, fresh_seed, make_drill
-from sensors.simulator.drills.base import continued
-from sensors.source import SensorHealth, Source
+from sensors.source import SensorHealth
+
+__all__ = ["ClinicConfig", "ClinicSession", "Phase", "RecordingResult", "RunStatus"]
 
 log = logging.getLogger(__name__)
 
-#: How much stronger sway is in the simulated dual-task condition.
-SIMULATED_DUAL_TASK_FACTOR = 1.4
-#: How much longer than usual (s) live frames must wait for late data before the clinician is told.
-BEHIND_WARNING_S = 0.5
-
-
-class Phase(StrEnum):
-    IDLE = "ready"
-    SCANNING = "scanning"
-    GET_READY = "get ready"
-    CONNECTING = "connecting"
-    CALIBRATING = "stand still"
-    BEND = "bend forward"
-    TASK = "task"
-    SAVING = "saving"
-    REST = "rest"
-
-
-@dataclass(frozen=True)
-class ClinicConfig:
-    """Where data goes and which sensors are used. simulate: virtual sensors of `family` on an
-    in-process radio, reached through bleak (real time), or with virtual_link=False straight from
-    the simulator without a radio (lighter: the BLE stack in Python costs most of a core at 6
-    sensors × 200 Hz); else `assignments` placement → address or advertised name."""
-
-    subject_id: str
-    data_dir: Path | None = None
-    simulate: bool = True
-    family: SensorFamily = SensorFamily.STABMON
-    placements: tuple[Placement, ...] = REQUIRED_PLACEMENTS
-    assignments: dict[Placement, str] = field(default_factory=dict)
-    rate_hz: float = 100.0
-    lsl: bool = False
-    virtual_link: bool = True
-    seed: int | None = None  # simulator seed; None: a fresh one per recording (stored in it)
-    scan_timeout_s: float = 5.0
-
-    def check(self) -> None:
-        """Raise ValueError saying what is missing before anything connects."""
-        if not self.subject_id.strip():
-            raise ValueError("enter the subject's pseudonymous id before recording")
-        check_subject_id(self.subject_id.strip())
-        chosen = self.placements if self.simulate else tuple(self.assignments)
-        for required in REQUIRED_PLACEMENTS:
-            if required not in chosen:
-                raise ValueError(f"assign a sensor to the {required.value} ({required.anatomical_site})")
-
-
-@dataclass(frozen=True)
-class RunStatus:
-    """What the clinician sees of the run. remaining_s: of the current phase (NaN: open-ended);
-    elapsed_s: session time of the current recording; recording: its file while one is open."""
-
-    phase: Phase = Phase.IDLE
-    protocol: str = ""
-    repetition: int = 0
-    repetitions: int = 0
-    condition: str = "single"
-    remaining_s: float = math.nan
-    elapsed_s: float = 0.0
-    recording: Path | None = None
-    instruction: str = ""
-
-
-@dataclass(frozen=True)
-class RecordingResult:
-    """One finished recording: its file, measures (None with the reason in `problem`) and, in the
-    dual-task condition, the cognitive score."""
-
-    protocol: str
-    repetition: int
-    condition: str
-    path: Path
-    drill: str
-    measures: AnalysisResult | None
-    problem: str = ""
-    cognitive: CognitiveScore | None = None
-
 
 class ClinicSession:
-    """Runs the clinic's work on a background thread; see the module docstring."""
+    """The window's side of a session engine; see the module docstring."""
 
     def __init__(self, config: ClinicConfig) -> None:
         self.config = config
         self.feed = LiveFeed()
         self.status = RunStatus()
         self.health: dict[Placement, SensorHealth] = {}
-        self.discovered: list[DiscoveredSensor] = []
+        self.discovered: list[SensorListing] = []
         self.results: list[RecordingResult] = []
         self.calibration_check: CalibrationCheck | None = None
         self.dual_task_effect: DualTaskEffect | None = None
         self.messages: deque[str] = deque()
-        #: Extra sinks every recording also feeds (latency probes, lab tools); called on the
-        #: session thread, so they must be quick.
-        self.probes: list[SessionSink] = []
-        self._runner: SessionRunner | None = None
-        self._hold = False  # the running task is a hold (E marks the position lost)
+        #: Notices with their severity, as the engine sent them.
+        self.notices: deque[Notice] = deque(maxlen=200)
+        #: Time every notification and frame in the engine (benchmarks/latency.py); the probes
+        #: arrive in `probes`, one per recording.
+        self.probe = False
+        self.probes: list[ProbeReport] = []
+        self._protocol: DrillProtocol | None = None
         self._cognitive: CognitiveRun | None = None
-        self._stop = threading.Event()
-        self._end_task = threading.Event()
-        self._skip_wait = threading.Event()
-        self._job: concurrent.futures.Future[Any] | None = None
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="stabmon-session", daemon=True)
-        self._thread.start()
+        self._hold = False  # the running task is a hold (E marks the position lost)
+        self._cognitive_done: dict[int, CognitiveRun] = {}
+        self._idle = threading.Event()
+        self._idle.set()
+        self.engine = EngineClient(self._on_report)
 
     # What the GUI calls ------------------------------------------------------------------
 
     @property
     def busy(self) -> bool:
-        return self._job is not None and not self._job.done()
+        return not self._idle.is_set()
+
+    @property
+    def engine_pid(self) -> int | None:
+        return self.engine.pid
 
     def configure(self, config: ClinicConfig) -> None:
         if self.busy:
@@ -171,43 +106,59 @@ class ClinicSession:
 
     def scan(self) -> None:
         """Look for sensors in range (virtual ones when simulating); results in `discovered`."""
-        self._submit(self._scan())
+        self._submit(Scan(self.config.spec()))
 
     def check_calibration(self, with_bend: bool = False) -> None:
         """The calibration step: neutral stance, and optionally a forward bend."""
         self.config.check()
-        self._submit(self._calibration_step(with_bend))
+        self.calibration_check = None
+        self._submit(Calibrate(self.config.spec(), with_bend))
 
     def run_protocol(self, protocol: DrillProtocol, notes: str = "") -> None:
         """Run every repetition of `protocol`, each recorded to its own file."""
         self.config.check()
+        if self.busy:
+            raise RuntimeError("something is already running; stop it first")
         self.results = []
         self.dual_task_effect = None
-        self._submit(self._run_protocol(protocol, notes))
+        self._protocol = protocol
+        self._cognitive_done = {}
+        c = self.config
+        self._submit(
+            StartProtocol(
+                c.spec(), protocol_plan(protocol), c.subject_id.strip(), notes, c.data_dir, self.probe
+            )
+        )
 
     def stop(self) -> None:
-        """End the run now; the open recording is marked, closed and kept. (The session thread
-        stops the runner itself, after the mark, so the mark is in the file.)"""
-        self._stop.set()
+        """End the run now; the open recording is marked, closed and kept."""
+        self._send(Stop())
 
     def end_task(self) -> None:
-        """End the task phase now; in a hold, the position was lost: HOLD_END is marked now."""
-        runner = self._runner
-        if runner is not None and self.status.phase is Phase.TASK and self._hold:
-            runner.mark(EventKind.HOLD_END, "position lost")
-        self._end_task.set()
+        """End the task phase now; in a hold, the position was lost: HOLD_END is marked at the
+        key (the hold's stopwatch stops there)."""
+        status = self.status
+        if status.phase is Phase.TASK and self._hold and status.recording is not None:
+            self.mark(EventKind.HOLD_END, "position lost")
+        self._send(EndTask())
 
     def skip_wait(self) -> None:
         """Start the next recording without waiting out the get-ready or rest countdown."""
-        self._skip_wait.set()
+        self._send(SkipWait())
 
     def mark(self, kind: EventKind, label: str = "", value: float = math.nan) -> Event:
         """Mark an event in the open recording at this instant (the key for a push, a note, a
         pain rating); raises RuntimeError when nothing is being recorded."""
-        runner = self._runner
-        if runner is None or self.status.recording is None:
+        return self._mark(kind, label, value, "operator")
+
+    def _mark(self, kind: EventKind, label: str, value: float, source: str) -> Event:
+        status = self.status
+        if status.recording is None or status.host_origin_ns < 0:
             raise RuntimeError("nothing is being recorded: start a drill first")
-        return runner.mark(kind, label, value)
+        # Both processes read the same monotonic clock: the event is stamped here, now.
+        event = Event((time.monotonic_ns() - status.host_origin_ns) * 1e-9, kind, label, value, source)
+        self._send(Mark(event))
+        return event
 
     @property
     def trial(self) -> Trial | None:
@@ -218,18 +169,25 @@ class ClinicSession:
     def answer(self, given: str) -> bool:
         """Score the patient's answer to the current trial, record it, show the next one."""
         cognitive = self._cognitive
-        runner = self._runner
-        if cognitive is None or runner is None:
+        if cognitive is None:
             raise RuntimeError("no cognitive task is running")
         trial, correct, rt = cognitive.answer(given)
         verdict = "correct" if correct else "wrong"
-        runner.mark(
+        self._mark(
             EventKind.ANNOTATION,
             f"{cognitive.task.name}: {trial.prompt} [{trial.ink}] answered {given!r} ({verdict})",
             rt,
-            source="patient",
+            "patient",
         )
         return correct
+
+    def take_notices(self) -> list[Notice]:
+        """The engine's notices since the last call, with severity and topic (the same texts
+        as `take_messages`, which drains separately)."""
+        out = []
+        while self.notices:
+            out.append(self.notices.popleft())
+        return out
 
     def take_messages(self) -> list[str]:
         out = []
@@ -239,327 +197,104 @@ class ClinicSession:
 
     def wait(self, timeout_s: float | None = None) -> None:
         """Block until the current job ends (for scripts and tests)."""
-        if self._job is not None:
-            concurrent.futures.wait([self._job], timeout=timeout_s)
+        self._idle.wait(timeout_s)
 
-    def close(self, timeout_s: float = 15.0) -> None:
-        """Stop what runs (closing its recording) and end the session thread."""
-        self.stop()
-        self.wait(timeout_s)
-        if self._thread.is_alive():
-            asyncio.run_coroutine_threadsafe(_cancel_the_rest(), self._loop).result(timeout_s)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout_s)
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop what runs (closing its recording) and end the engine process."""
+        self.engine.close(timeout_s)
+        self._idle.set()
 
-    # The session thread ------------------------------------------------------------------
+    # Commands and reports ----------------------------------------------------------------
 
-    def _submit(self, job: Coroutine[Any, Any, None]) -> None:
+    def _submit(self, command: Scan | Calibrate | StartProtocol) -> None:
         if self.busy:
-            job.close()
             raise RuntimeError("something is already running; stop it first")
-        self._stop.clear()
-        self._end_task.clear()
-        self._skip_wait.clear()
-        self._job = asyncio.run_coroutine_threadsafe(self._guarded(job), self._loop)
-
-    async def _guarded(self, job: Coroutine[Any, Any, None]) -> None:
+        self._idle.clear()
         try:
-            await job
-        except Exception as error:  # shown to the clinician, never as a traceback
-            log.exception("session job failed")
-            self.messages.append(f"{type(error).__name__}: {error}" if not str(error) else str(error))
-        finally:
-            self._runner = None
+            self._send(command)
+        except EngineDiedError:
+            self._idle.set()
+            raise
+
+    def _send(self, command: object) -> None:
+        self.engine.send(command)  # type: ignore[arg-type]
+
+    def _on_report(self, report: Report) -> None:
+        """On the client's reader thread: replace the snapshot the report is about."""
+        if isinstance(report, Live):
+            for name, *args in report.items:
+                getattr(self.feed, "on_" + name)(*args)
+        elif isinstance(report, StatusReport):
+            self._follow_task(report.status)
+            self.status = report.status
+        elif isinstance(report, HealthReport):
+            self.health = report.health
+        elif isinstance(report, Notice):
+            self.notices.append(report)
+            self.messages.append(report.text)
+        elif isinstance(report, Discovered):
+            self.discovered = list(report.sensors)
+        elif isinstance(report, CalibrationChecked):
+            self.calibration_check = report.check
+        elif isinstance(report, RecordingFinished):
+            self._finished(report)
+        elif isinstance(report, JobDone):
             self._cognitive = None
-            self.status = RunStatus()
+            protocol = self._protocol
+            if protocol is not None and protocol.dual_task and self.results:
+                self.dual_task_effect = dual_task_effect(self.results)
+            self._protocol = None
+            self._idle.set()
+        elif isinstance(report, ProbeReport):
+            self.probes.append(report)
+        elif isinstance(report, EngineFailed):
+            self.status = RunStatus(Phase.FAILED, instruction=report.text)
+            self.messages.append(report.text)
+            self._cognitive = None
+            self._idle.set()
 
-    def _link(self) -> LinkSettings:
-        timeout = 1.5 if self.config.simulate else self.config.scan_timeout_s
-        return LinkSettings(rate_hz=self.config.rate_hz, scan_timeout_s=timeout)
-
-    async def _scan(self) -> None:
-        self.status = RunStatus(Phase.SCANNING, instruction="looking for sensors…")
-        if self.config.simulate:
-            radio = VirtualRadio(realtime=True)
-            try:
-                await attach_fleet(
-                    radio, make_drill("quiet-stance"), self.config.placements, self.config.family
-                )
-                found = await scan(self._link().scan_timeout_s, radio.backend()[0])
-            finally:
-                await radio.close()
-        else:
-            found = await scan(self.config.scan_timeout_s)
-        self.discovered = found
-        self.messages.append(f"found {len(found)} sensor(s)" if found else "no sensors found")
-
-    async def _open_source(
-        self, drill: str, total_s: float, calibration_s: float, condition: str, stack: list[VirtualRadio]
-    ) -> tuple[Source, dict[str, Any]]:
-        """A source for one recording (not started) and what to store about it."""
-        c = self.config
-        if not c.simulate:
-            return BleSource(c.assignments, self._link()), {
-                "source": "bluetooth",
-                "sensors": {p.value: s for p, s in c.assignments.items()},
-            }
-        factor = SIMULATED_DUAL_TASK_FACTOR if condition == "dual" else 1.0
-        seed = c.seed if c.seed is not None else fresh_seed()
-        options = DrillOptions(
-            duration_s=total_s, seed=seed, dual_task_factor=factor, calibration_s=calibration_s
-        )
-        simulated = make_drill(drill, options)
-        # The protocol marks the task; the simulated platform or tester marks pushes.
-        events = [e for e in simulated.events() if e.kind not in (EventKind.TASK_START, EventKind.TASK_END)]
-        about: dict[str, Any] = {"seed": seed, "dual_task_factor": factor}
-        if not c.virtual_link:
-            # Sampling goes on past the task, as real sensors do, until the session stops.
-            direct = SimulatedSource(
-                continued(simulated, 60.0),
-                c.placements,
-                SimulatedSensorSettings(rate_hz=c.rate_hz),
-                seed=seed,
-                realtime=True,
-                events=events,
-            )
-            return direct, {**about, "source": "simulated sensors (no radio)"}
-        radio = VirtualRadio(realtime=True)
-        stack.append(radio)
-        source = await virtual_drill_source(
-            radio, simulated, c.placements, c.family, self._link(), seed, events
-        )
-        return source, {**about, "source": f"virtual {c.family.value} sensors"}
-
-    async def _run_protocol(self, protocol: DrillProtocol, notes: str) -> None:
-        for repetition in range(1, protocol.repetitions + 1):
-            base = RunStatus(
-                protocol=protocol.name,
-                repetition=repetition,
-                repetitions=protocol.repetitions,
-                condition=protocol.condition(repetition),
-            )
-            wait_phase, wait_s = (
-                (Phase.GET_READY, protocol.get_ready_s) if repetition == 1 else (Phase.REST, protocol.rest_s)
-            )
-            await self._countdown(replace(base, phase=wait_phase, instruction=protocol.instructions), wait_s)
-            if self._stop.is_set():
-                return
-            result = await self._record(protocol, repetition, base, notes)
-            self.results.append(result)
-            if result.problem:
-                self.messages.append(f"repetition {repetition}: {result.problem}")
-            if self._stop.is_set():
-                return
-        if protocol.dual_task:
-            self.dual_task_effect = dual_task_effect(self.results)
-
-    async def _countdown(self, status: RunStatus, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        self._skip_wait.clear()
-        while (
-            (left := end - time.monotonic()) > 0 and not self._stop.is_set() and not self._skip_wait.is_set()
-        ):
-            self.status = replace(status, remaining_s=left)
-            await asyncio.sleep(0.05)
-
-    async def _record(
-        self, protocol: DrillProtocol, repetition: int, base: RunStatus, notes: str
-    ) -> RecordingResult:
-        c = self.config
-        condition = protocol.condition(repetition)
-        task_end_s = protocol.calibration_s + protocol.task_s
-        radios: list[VirtualRadio] = []
-        self.status = replace(base, phase=Phase.CONNECTING, instruction="connecting the sensors…")
-        try:
-            source, about = await self._open_source(
-                protocol.drill, task_end_s, protocol.calibration_s, condition, radios
-            )
-            await source.start()
-            settings = SessionSettings(rate_hz=c.rate_hz, drill=protocol.drill)
-            cognitive = (
-                CognitiveRun(protocol.cognitive_task, int(about.get("seed", fresh_seed())))
-                if condition in COGNITIVE_CONDITIONS
-                else None
-            )
-            metadata = SessionMetadata(
-                subject_id=c.subject_id.strip(),
-                drill=protocol.drill,
-                settings=settings,
-                operator_notes=notes,
-                condition=condition_for(protocol.drill, condition, protocol.cognitive_task),
-                protocol={
-                    **about,
-                    "protocol": protocol.key,
-                    "protocol_name": protocol.name,
-                    "repetition": repetition,
-                    "repetitions": protocol.repetitions,
-                    "condition": condition,
-                    "cognitive_task": protocol.cognitive_task if cognitive else "",
-                    **(cognitive.about() if cognitive else {}),
-                    "task_s": protocol.task_s,
-                },
-            )
-            path = SessionLibrary(c.data_dir).path_for(
-                metadata.subject_id, protocol.drill, metadata.created_utc, metadata.condition
-            )
-            collector = SessionCollector()
-            writer = RecordingWriter(path, metadata, source.sensors)
-            try:
-                sinks: list[Any] = [RecordingSink(writer), collector, self.feed, *self.probes]
-                if c.lsl:
-                    sinks.append(LslOutletSink(source.sensors, c.rate_hz))
-                await self._drive(SessionRunner(source, sinks, settings), protocol, base, writer, cognitive)
-            finally:
-                self.status = replace(base, phase=Phase.SAVING, recording=None, instruction="saving…")
-                await asyncio.to_thread(writer.close)
-        finally:
-            for radio in radios:
-                await radio.close()
-        score = None
-        if cognitive is not None:
-            score = cognitive.score(protocol.task_s)
-        try:
-            measures, problem = collector.analysis(protocol.drill), ""
-        except ProcessingError as error:
-            measures, problem = None, str(error)
-        return RecordingResult(
-            protocol.name, repetition, condition, path, protocol.drill, measures, problem, score
-        )
-
-    async def _drive(
-        self,
-        runner: SessionRunner,
-        protocol: DrillProtocol,
-        base: RunStatus,
-        writer: RecordingWriter,
-        cognitive: CognitiveRun | None,
-    ) -> None:
-        """Run the recording's phases by session time: still stance, then the task."""
-        path = writer.path
-        disk_warned = behind_warned = rescue_warned = False
-        self._runner = runner
+    def _follow_task(self, status: RunStatus) -> None:
+        """Show the cognitive task while a dual-task or cognitive-only repetition's task phase
+        runs; its items come from the recording's seed (stored in the file by the engine), and
+        what the patient was given is marked in the recording."""
+        protocol = self._protocol
+        if protocol is None:
+            return
         self._hold = angle_definition(protocol.drill) is AngleDefinition.HOLD
-        self._end_task.clear()
-        task = asyncio.create_task(runner.run())
-        start_s = protocol.calibration_s
-        end_s = start_s + protocol.task_s
-        phase = Phase.CALIBRATING
-        try:
-            while not task.done():
-                now = runner.session_time_s
-                if phase is Phase.CALIBRATING and now >= start_s:
-                    runner.mark(EventKind.TASK_START, protocol.drill, source="protocol", time_s=start_s)
-                    phase = Phase.TASK
-                    if cognitive is not None:
-                        cognitive.begin()
-                        self._cognitive = cognitive
-                if phase is Phase.TASK and (now >= end_s or self._end_task.is_set()):
-                    at = now if self._end_task.is_set() else end_s
-                    label = "ended by the clinician" if self._end_task.is_set() else protocol.drill
-                    runner.mark(EventKind.TASK_END, label, source="protocol", time_s=at)
-                    self._cognitive = None
-                    runner.stop()
-                    break
-                if self._stop.is_set():
-                    runner.mark(
-                        EventKind.ANNOTATION, "stopped by the clinician", source="protocol", time_s=now
-                    )
-                    runner.stop()
-                    break
-                remaining = (start_s if phase is Phase.CALIBRATING else end_s) - now
-                instruction = (
-                    "Stand upright and still" if phase is Phase.CALIBRATING else protocol.instructions
-                )
-                self.status = replace(
-                    base,
-                    phase=phase,
-                    remaining_s=remaining,
-                    elapsed_s=now,
-                    recording=path,
-                    instruction=instruction,
-                )
-                self.health = runner.health()
-                if writer.disk_space_low and not disk_warned:
-                    disk_warned = True
-                    self.messages.append(
-                        "The disk is almost full: the recording is kept in memory and written as soon as "
-                        "there is room. Free some disk space."
-                    )
-                if writer.rescue_file is not None and not rescue_warned:
-                    rescue_warned = True
-                    self.messages.append(
-                        "Writing the recording failed (is the disk full?). Nothing is lost: it is being "
-                        "written again to a new file, which replaces it when the recording ends."
-                    )
-                if runner.live_wait_s > runner.settings.max_wait_s + BEHIND_WARNING_S and not behind_warned:
-                    behind_warned = True
-                    self.messages.append(
-                        f"The computer is too busy to keep up: the live view now runs up to "
-                        f"{runner.live_wait_s:.1f} s behind so that no sensor's data are left out. "
-                        "The recording is complete. Closing other programs helps."
-                    )
-                await asyncio.sleep(0.05)
-            await task
-        finally:
-            self._cognitive = None
-            if not task.done():
-                runner.stop()
-                await asyncio.wait([task], timeout=10.0)
-            self.health = runner.health()
-            self._runner = None
-
-    async def _calibration_step(self, with_bend: bool) -> None:
-        """A short unrecorded session: still stance (the neutral calibration), then a bend."""
-        self.calibration_check = None
-        still_s, bend_s, grace_s = 3.0, 7.0, 4.0
-        radios: list[VirtualRadio] = []
-        drill = "forward-bend" if with_bend else "quiet-stance"
-        total = still_s + (bend_s if with_bend else grace_s) + 1.0
-        try:
-            source, _ = await self._open_source(drill, total, still_s, "single", radios)
-            collector = SessionCollector()
-            runner = SessionRunner(
-                source, [collector, self.feed], SessionSettings(rate_hz=self.config.rate_hz)
-            )
-            self._runner = runner
-            task = asyncio.create_task(runner.run())
-            self.status = RunStatus(Phase.CONNECTING, instruction="connecting the sensors…")
+        in_task = status.phase is Phase.TASK and status.condition in COGNITIVE_CONDITIONS
+        if in_task and self._cognitive is None and status.repetition not in self._cognitive_done:
+            seed = status.seed if status.seed is not None else (self.config.seed or 0) + status.repetition
+            cognitive = CognitiveRun(protocol.cognitive_task, seed)
+            cognitive.begin()
+            self._cognitive_done[status.repetition] = cognitive
+            self._cognitive = cognitive
+            about = ", ".join(f"{k} {v}" for k, v in cognitive.about().items())
             try:
-                while not task.done() and not self._stop.is_set():
-                    now = runner.session_time_s
-                    if collector.calibration is None and now > still_s + grace_s:
-                        break
-                    if collector.calibration is not None and (
-                        not with_bend or now > collector.calibration.time_s + bend_s
-                    ):
-                        break
-                    calibration = collector.calibration
-                    bending = calibration is not None
-                    self.status = RunStatus(
-                        Phase.BEND if bending else Phase.CALIBRATING,
-                        remaining_s=max(0.0, still_s - now)
-                        if calibration is None
-                        else calibration.time_s + bend_s - now,
-                        elapsed_s=now,
-                        instruction="Bend forward slowly as far as is comfortable, then come back up"
-                        if bending
-                        else "Stand upright and still, arms relaxed",
-                    )
-                    self.health = runner.health()
-                    await asyncio.sleep(0.05)
-            finally:
-                runner.stop()
-                await task
-                self._runner = None
-        finally:
-            for radio in radios:
-                await radio.close()
-        self.calibration_check = judge_calibration(collector, runner.pipeline.calibration_failures, with_bend)
+                self._mark(EventKind.ANNOTATION, f"{protocol.cognitive_task}: {about}", math.nan, "task")
+            except (RuntimeError, EngineDiedError) as error:
+                log.warning("the cognitive task's items could not be marked: %s", error)
+        elif not in_task:
+            self._cognitive = None
 
-
-async def _cancel_the_rest() -> None:
-    """Cancel what is left on the loop (a virtual sensor's pending re-advertising) and let it end."""
-    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    def _finished(self, report: RecordingFinished) -> None:
+        self._cognitive = None
+        cognitive = (
+            self._cognitive_done.get(report.repetition) if report.condition in COGNITIVE_CONDITIONS else None
+        )
+        protocol = self._protocol
+        score = None
+        if cognitive is not None and protocol is not None:
+            score = cognitive.score(protocol.task_s)
+        self.results = [
+            *self.results,
+            RecordingResult(
+                report.protocol,
+                report.repetition,
+                report.condition,
+                report.path,
+                report.drill,
+                report.measures,
+                report.problem,
+                score,
+            ),
+        ]

@@ -12,22 +12,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gui.model.cognitive import CognitiveScore
+from gui.model.results import RecordingResult
 from sensors.drills import drill_family
 from sensors.processing.comparison import dual_task_effect_pct
 from sensors.processing.errors import ProcessingError
 
-if TYPE_CHECKING:
-    from gui.model.clinic import RecordingResult
-
 #: Stance-family measures whose dual-task cost is reported (higher sway is worse).
 DUAL_TASK_MEASURES = ("acc_rms_ap", "acc_rms_ml", "acc_ellipse_area_95", "angle_rms_ap", "angle_rms_ml")
-#: Conditions with the cognitive task running: dual, and the cognitive-only baseline.
-COGNITIVE_CONDITIONS = ("dual", "cognitive")
 
 
 def dual_task_cost_pct(single: float, dual: float, higher_is_better: bool) -> float:

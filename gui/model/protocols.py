@@ -16,10 +16,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from engine.spec import DRILL_NAMES
 from gui.model.biofeedback import DEFAULT_LIMIT_DEG, FeedbackMode, default_feedback
 from sensors.drills import drill_family
 from sensors.errors import StabmonError, UnknownDrillError
-from sensors.simulator import DRILL_NAMES
 
 COGNITIVE_TASKS = ("serial-subtraction", "stroop")
 CONDITIONS = ("single", "dual", "cognitive")  # cognitive: the cognitive task alone (baseline)

@@ -25,7 +25,6 @@ from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.session import SessionSettings, session_processing
-from sensors.processing.synchronizer import SynchronizerSettings
 from sensors.samples import Frame
 
 
@@ -123,7 +122,7 @@ def run_batched(
             stream.acc_m_s2,
             stream.gyr_rad_s,
             ArrivalBlocks(index, rows, now_s),
-            SynchronizerSettings(settings.rate_hz, settings.max_wait_s),
+            settings.synchronizer,
         )
         late = sync.late_samples
         for frame in sync.frames(chunk_s):

@@ -22,7 +22,13 @@ from sensors.placements import Placement
 from sensors.processing import settings_checks as check
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.clock_sync import ClockSync, ClockSyncSettings
-from sensors.processing.live_measures import LiveMeasures, RunningMeasures, live_measures_for
+from sensors.processing.live_measures import (
+    LiveMeasures,
+    LiveMeasuresSettings,
+    RunningMeasures,
+    live_measures_for,
+)
+from sensors.processing.orientation import OrientationSettings
 from sensors.processing.pipeline import AngleBlock, PipelineSettings, SegmentAnglePipeline, angle_definition
 from sensors.processing.synchronizer import Synchronizer, SynchronizerSettings
 from sensors.samples import Frame, SampleBlock
@@ -86,7 +92,14 @@ class SessionSettings:
     """rate_hz: common frame rate; duration_s: stop after this much session time (None: until
     the source ends); drill: the catalogue drill being recorded, which decides what the angles
     mean (`pipeline.angle_definition`) and which live measures run (`live_measures_for`); empty:
-    upright angles and every live measure."""
+    upright angles and every live measure.
+
+    Every stage's own settings are nested here and stored with a recording, so a replay runs
+    exactly as recorded: `clock` (per-sensor clock mapping), `synchronizer` (its waits),
+    `pipeline` (orientation filter, stillness limits, hold posture) and `live_measures` (None:
+    chosen from the drill). rate_hz, max_wait_s and calibration_s are given once here and flow
+    into the nested settings (whatever those said); the drill sets the pipeline's angle definition.
+    """
 
     rate_hz: float = 100.0
     duration_s: float | None = None
@@ -94,6 +107,9 @@ class SessionSettings:
     max_wait_s: float = 0.5
     calibration_s: float = 2.0
     drill: str = ""
+    synchronizer: SynchronizerSettings = field(default_factory=SynchronizerSettings)
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    live_measures: LiveMeasuresSettings | None = None
 
     def __post_init__(self) -> None:
         check.rate("SessionSettings", self.rate_hz)
@@ -101,8 +117,36 @@ class SessionSettings:
             check.duration("SessionSettings", "duration_s", self.duration_s)
         check.duration("SessionSettings", "max_wait_s", self.max_wait_s, allow_zero=True)
         check.duration("SessionSettings", "calibration_s", self.calibration_s)
-        if not isinstance(self.clock, ClockSyncSettings):
-            raise check.SettingsError(f"SessionSettings.clock must be ClockSyncSettings, got {self.clock!r}")
+        expected = {
+            "clock": ClockSyncSettings,
+            "synchronizer": SynchronizerSettings,
+            "pipeline": PipelineSettings,
+        }
+        for name, cls in expected.items():
+            if not isinstance(getattr(self, name), cls):
+                raise check.SettingsError(
+                    f"SessionSettings.{name} must be {cls.__name__}, got {getattr(self, name)!r}"
+                )
+        live = self.live_measures
+        if live is not None and not isinstance(live, LiveMeasuresSettings):
+            raise check.SettingsError(
+                f"SessionSettings.live_measures must be LiveMeasuresSettings, got {live!r}"
+            )
+        # The values given once here flow into every stage (frozen: set through object.__setattr__).
+        orientation = replace(self.pipeline.orientation or OrientationSettings(), rate_hz=self.rate_hz)
+        pipeline = replace(
+            self.pipeline,
+            rate_hz=self.rate_hz,
+            calibration_s=self.calibration_s,
+            orientation=orientation,
+            angles=angle_definition(self.drill),
+        )
+        object.__setattr__(self, "pipeline", pipeline)
+        object.__setattr__(
+            self, "synchronizer", replace(self.synchronizer, rate_hz=self.rate_hz, max_wait_s=self.max_wait_s)
+        )
+        if live is not None:
+            object.__setattr__(self, "live_measures", replace(live, rate_hz=self.rate_hz))
 
 
 @dataclass(frozen=True)
@@ -123,15 +167,9 @@ def session_processing(
 ) -> tuple[SegmentAnglePipeline, LiveMeasures]:
     """The angle pipeline and live measures a session of `settings` runs (the drill chooses the
     angle definition and which live measures mean something), live or batched alike."""
-    pipeline = SegmentAnglePipeline(
-        placements,
-        PipelineSettings(
-            rate_hz=settings.rate_hz,
-            calibration_s=settings.calibration_s,
-            angles=angle_definition(settings.drill),
-        ),
-    )
-    return pipeline, LiveMeasures(placements, live_measures_for(settings.drill, settings.rate_hz))
+    pipeline = SegmentAnglePipeline(placements, settings.pipeline)
+    live = settings.live_measures or live_measures_for(settings.drill, settings.rate_hz)
+    return pipeline, LiveMeasures(placements, live)
 
 
 class SessionRunner:
@@ -214,7 +252,7 @@ class SessionRunner:
         for sink in self.sinks:
             sink.on_start(origin)
         self._clocks = {p: ClockSync(origin, s.clock) for p in self.placements}
-        synchronizer = Synchronizer(self.placements, SynchronizerSettings(s.rate_hz, s.max_wait_s))
+        synchronizer = Synchronizer(self.placements, s.synchronizer)
         self._synchronizer = synchronizer
         try:
             async for item in self.source.stream():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gui.model.calibration_check import judge_calibration
+from engine.calibration_check import judge_calibration
 from gui.model.clinic import ClinicConfig, ClinicSession, Phase
 from recordings import read_recording
 from recordings.analysis import analyze_recording

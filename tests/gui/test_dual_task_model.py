@@ -121,7 +121,11 @@ def test_the_cognitive_baseline_is_recorded_scored_and_its_items_come_from_the_r
         stored = read_recording(result.path).protocol
         # The start number follows from the recording's own (fresh) seed, stored in the file.
         assert stored["cognitive_seed"] == stored["seed"]
-        assert stored["cognitive_start"] == SerialSubtraction(int(stored["seed"])).start
+        # What the patient was given is marked in the recording when the task begins.
+        start = SerialSubtraction(int(stored["cognitive_seed"])).start
+        given = [e.label for e in read_recording(result.path).events if e.source == "task"]
+        seed = stored["seed"]
+        assert given == [f"serial-subtraction: cognitive_seed {seed}, cognitive_start {start}, cognitive_step 7"]
         assert result.cognitive.responses == 1 and result.cognitive.accuracy == 1.0
     assert "-cognitive-serial-subtraction_" in baseline.path.name
     assert read_recording(baseline.path).condition.task == "cognitive"

@@ -15,13 +15,14 @@ import h5py
 import numpy as np
 import pytest
 
+from engine.imports import import_xdf
 from gui.model.protocols import ProtocolError, parse_protocol
 from gui.model.settings import DashboardSettings, load_settings_with_notice, save_settings
 from recordings import atomic, read_recording
 from recordings.errors import NotARecordingError, RecordingError, RecordingPermissionError
 from recordings.library import SessionLibrary
 from recordings.recovery import recover
-from recordings.xdf_import import TruncatedXdfError, import_xdf
+from recordings.xdf_import import TruncatedXdfError
 from recordings.xdf_writer import XdfStream, write_xdf
 from sensors.placements import Placement
 from tests.recordings.corrupt_helpers import copy_of, record_simulated

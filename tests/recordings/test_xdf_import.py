@@ -7,9 +7,10 @@ import pytest
 
 pytest.importorskip("pyxdf")
 
+from engine.imports import import_xdf
 from recordings import read_recording
 from recordings.analysis import analyze_recording
-from recordings.xdf_import import XdfImportError, import_xdf
+from recordings.xdf_import import XdfImportError
 from recordings.xdf_writer import XdfStream, write_xdf
 from sensors.events import EventKind
 from sensors.placements import Placement

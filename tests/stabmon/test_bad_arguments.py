@@ -13,11 +13,12 @@ from pathlib import Path
 import h5py
 import pytest
 
+from engine.imports import import_xdf
 from recordings.errors import InvalidSubjectIdError, NotARecordingError
 from recordings.library import SessionLibrary
 from recordings.reader import read_recording
 from recordings.schema import check_subject_id, session_file_name
-from recordings.xdf_import import XdfImportError, import_xdf
+from recordings.xdf_import import XdfImportError
 from sensors.processing.clock_sync import ClockSyncSettings
 from sensors.processing.errors import SettingsError
 from sensors.processing.orientation import OrientationEstimator, OrientationSettings

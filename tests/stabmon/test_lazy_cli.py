@@ -41,6 +41,7 @@ def test_help_loads_none_of_the_packages():
         ("compare", "stabmon.review", ()),
         ("cohort", "stabmon.cohort", ()),
         ("export", "stabmon.outputs", ("matplotlib",)),  # the report's PDF plots live beside it
+        ("import", "stabmon.lab", ()),  # the XDF import records through the engine, without BLE
     ],
 )
 def test_commands_on_recordings_load_no_radio_plot_or_window_toolkit(command, module, allowed):

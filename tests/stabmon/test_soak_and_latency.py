@@ -6,8 +6,9 @@ import asyncio
 
 import numpy as np
 
-from benchmarks.latency_probe import Probe, latencies_ms
+from benchmarks.latency_probe import latencies_ms
 from benchmarks.soak_harness import SoakPlan, check, run_soak
+from engine.probe import Probe
 from sensors.placements import Placement
 from sensors.processing import SessionRunner, SessionSettings
 from sensors.simulator import DrillOptions, SimulatedSensorSettings, make_drill

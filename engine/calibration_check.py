@@ -3,19 +3,10 @@ in words for the clinician."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from engine.messages import CalibrationCheck
 from sensors.processing.calibration import calibrate_functional
 from sensors.processing.collector import SessionCollector
 from sensors.samples import Frame
-
-
-@dataclass(frozen=True)
-class CalibrationCheck:
-    """The outcome of the calibration step: ok, and what to tell the clinician."""
-
-    ok: bool
-    lines: tuple[str, ...]
 
 
 def judge_calibration(collector: SessionCollector, failures: list[str], with_bend: bool) -> CalibrationCheck:

@@ -1,0 +1,13 @@
+"""Errors raised by the session engine."""
+
+
+class EngineError(Exception):
+    """Base class of every error raised by the `engine` package."""
+
+
+class SpecError(EngineError, ValueError):
+    """A session specification that cannot run (missing sensor, bad value, unreadable JSON)."""
+
+
+class EngineDiedError(EngineError, RuntimeError):
+    """The engine process ended without being asked to (crashed or was killed)."""

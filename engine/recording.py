@@ -1,0 +1,103 @@
+"""A recording on a started source: the writer (its own thread), the recording sink, the LSL
+outlet when the specification asks for it, other sinks, and the runner with the specification's
+processing settings; and the metadata and path of such a recording. Loads no BLE stack (the XDF
+import records through it)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.spec import SessionSpec
+from recordings import RecordingSink, RecordingWriter, SessionMetadata, session_file_name
+from recordings.conditions import Condition
+from recordings.library import SessionLibrary
+from recordings.lsl import LslOutletSink
+from sensors.processing.session import SessionReport, SessionRunner, SessionSink
+from sensors.source import Source
+
+
+@dataclass
+class OpenedSource:
+    """A started source and what to store about it (`about`: source kind, seed, sensors…)."""
+
+    source: Source
+    about: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+
+
+def recording_metadata(
+    spec: SessionSpec,
+    subject_id: str,
+    opened: OpenedSource,
+    notes: str = "",
+    protocol: Mapping[str, Any] | None = None,
+    condition: Condition | None = None,
+) -> SessionMetadata:
+    """The root attributes of a recording of `spec` (its drill in `spec.processing.drill`):
+    the source's details and `protocol` in protocol_json, the whole specification stored."""
+    return SessionMetadata(
+        subject_id=subject_id,
+        drill=spec.processing.drill,
+        settings=spec.processing,
+        operator_notes=notes,
+        protocol={**opened.about, **(protocol or {})},
+        condition=condition,
+        spec_json=spec.to_json(),
+    )
+
+
+def recording_path(
+    metadata: SessionMetadata, data_dir: Path | None = None, out_dir: Path | None = None
+) -> Path:
+    """Where a recording goes: `out_dir` when given, else the session library (in data_dir)."""
+    if out_dir is not None:
+        token = metadata.session_condition.file_token
+        return Path(out_dir) / session_file_name(
+            metadata.subject_id, metadata.drill, metadata.created_utc, token
+        )
+    return SessionLibrary(data_dir).path_for(
+        metadata.subject_id, metadata.drill, metadata.created_utc, metadata.session_condition
+    )
+
+
+class Recording:
+    """One recording on a started source: the writer (its own thread), the recording sink, the
+    LSL outlet when the specification asks for it, `sinks`, and the runner with the
+    specification's processing settings. `run()` records until the source ends, the duration
+    passes or `runner.stop()`, and closes the file whatever happens."""
+
+    def __init__(
+        self,
+        spec: SessionSpec,
+        source: Source,
+        metadata: SessionMetadata,
+        path: Path,
+        sinks: Iterable[SessionSink] = (),
+        free_space: Any = None,
+    ) -> None:
+        self.spec = spec
+        self.path = path
+        kwargs = {"free_space": free_space} if free_space is not None else {}
+        self.writer = RecordingWriter(path, metadata, source.sensors, **kwargs)
+        all_sinks: list[SessionSink] = [RecordingSink(self.writer), *sinks]
+        if spec.lsl.outlet:
+            all_sinks.append(LslOutletSink(source.sensors, spec.rate_hz))
+        self.runner = SessionRunner(source, all_sinks, spec.processing)
+        self._closed = False
+
+    async def run(self) -> SessionReport:
+        """Record to the end; the file is closed (everything received on disk) on the way out."""
+        try:
+            return await self.runner.run()
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the file (once), off the event loop."""
+        if not self._closed:
+            self._closed = True
+            await asyncio.to_thread(self.writer.close)

@@ -1,0 +1,365 @@
+"""What the engine does for the clinic, on its asyncio loop: scan, the calibration step, and
+drill protocols (every repetition recorded to its own file). It reports through `send` (typed
+reports, see `engine.messages`) and feeds the live view through `live` (a session sink); it
+never sees the window. Whatever happens (stop, sensor lost, error, window gone), a recording
+that was started is closed properly and kept."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from pathlib import Path
+
+from engine.calibration_check import judge_calibration
+from engine.factory import (
+    OpenedSource,
+    Recording,
+    open_source,
+    recording_metadata,
+    recording_path,
+    scan_sensors,
+)
+from engine.messages import (
+    CalibrationChecked,
+    Discovered,
+    HealthReport,
+    Notice,
+    Phase,
+    ProbeReport,
+    ProtocolPlan,
+    RecordingFinished,
+    Report,
+    RunStatus,
+    Severity,
+    StatusReport,
+    Topic,
+)
+from engine.probe import Probe
+from engine.segments import SharedSource
+from engine.spec import SessionSpec, SourceKind
+from recordings import RecordingWriter
+from recordings.conditions import COGNITIVE_CONDITIONS, condition_for
+from sensors.events import Event, EventKind
+from sensors.processing.collector import SessionCollector
+from sensors.processing.errors import ProcessingError
+from sensors.processing.session import SessionRunner, SessionSink
+from sensors.simulator import fresh_seed
+
+log = logging.getLogger(__name__)
+
+#: How much longer than usual (s) live frames must wait for late data before the clinician is told.
+BEHIND_WARNING_S = 0.5
+#: How often (s) status and health go to the window.
+REPORT_INTERVAL_S = 0.05
+
+
+class SessionWork:
+    """Runs one job at a time for the window; flags set from the command thread end or skip
+    phases. `send` must be quick and thread-safe."""
+
+    def __init__(self, send: Callable[[Report], None], live: SessionSink) -> None:
+        self.send = send
+        self.live = live
+        self.stop_requested = threading.Event()
+        self.end_task_requested = threading.Event()
+        self.skip_wait_requested = threading.Event()
+        self.window_gone = False
+        self._runner: SessionRunner | None = None
+        self._status = RunStatus()
+
+    def status(self, status: RunStatus) -> None:
+        self._status = status
+        self.send(StatusReport(status))
+
+    def notice(self, severity: Severity, text: str, topic: Topic = Topic.GENERAL) -> None:
+        self.send(Notice(severity, text, topic))
+
+    def reset(self) -> None:
+        self.stop_requested.clear()
+        self.end_task_requested.clear()
+        self.skip_wait_requested.clear()
+
+    def mark(self, event: Event) -> None:
+        """Record an event in the open recording (dropped, with a log line, when none is open)."""
+        runner = self._runner
+        if runner is None or self._status.recording is None:
+            log.warning("mark %s %r while nothing is recorded: dropped", event.kind.value, event.label)
+            return
+        runner.mark(event.kind, event.label, event.value, source=event.source, time_s=event.time_s)
+
+    # Jobs -------------------------------------------------------------------------------
+
+    async def scan(self, spec: SessionSpec) -> None:
+        self.status(RunStatus(Phase.SCANNING, instruction="looking for sensors…"))
+        found = await scan_sensors(spec)
+        self.send(Discovered(tuple(found)))
+        self.notice(
+            Severity.INFO if found else Severity.WARNING,
+            f"found {len(found)} sensor(s)" if found else "no sensors found",
+            Topic.SCAN,
+        )
+
+    async def run_protocol(
+        self,
+        spec: SessionSpec,
+        plan: ProtocolPlan,
+        subject_id: str,
+        notes: str,
+        data_dir: Path | None,
+        probe: bool = False,
+    ) -> None:
+        """Every repetition of `plan`. Real sensors stay connected from the first repetition to
+        the last (reconnecting costs seconds); simulated ones act out each repetition afresh."""
+        if spec.source.kind is not SourceKind.BLUETOOTH:
+            await self._repetitions(spec, plan, subject_id, notes, data_dir, probe, None)
+            return
+        self.status(RunStatus(Phase.CONNECTING, protocol=plan.name, instruction="connecting the sensors…"))
+        async with open_source(spec.for_drill(plan.drill), plan.drill) as opened:
+            shared = SharedSource(opened.source)
+            try:
+                await self._repetitions(spec, plan, subject_id, notes, data_dir, probe, (opened, shared))
+            finally:
+                await shared.close()
+
+    async def _repetitions(
+        self,
+        spec: SessionSpec,
+        plan: ProtocolPlan,
+        subject_id: str,
+        notes: str,
+        data_dir: Path | None,
+        probe: bool,
+        link: tuple[OpenedSource, SharedSource] | None,
+    ) -> None:
+        for repetition in range(1, plan.repetitions + 1):
+            base = RunStatus(
+                protocol=plan.name,
+                repetition=repetition,
+                repetitions=plan.repetitions,
+                condition=plan.condition(repetition),
+            )
+            wait_phase, wait_s = (
+                (Phase.GET_READY, plan.get_ready_s) if repetition == 1 else (Phase.REST, plan.rest_s)
+            )
+            await self._countdown(replace(base, phase=wait_phase, instruction=plan.instructions), wait_s)
+            if self.stop_requested.is_set():
+                return
+            probe_sink = Probe() if probe else None
+            finished = await self._record(
+                spec, plan, repetition, base, subject_id, notes, data_dir, probe_sink, link
+            )
+            if probe_sink is not None:
+                self.send(ProbeReport(repetition, probe_sink))
+            self.send(finished)
+            if finished.problem:
+                self.notice(Severity.WARNING, f"repetition {repetition}: {finished.problem}", Topic.RECORDING)
+            if self.stop_requested.is_set():
+                return
+
+    async def _countdown(self, status: RunStatus, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        self.skip_wait_requested.clear()
+        while (
+            (left := end - time.monotonic()) > 0
+            and not self.stop_requested.is_set()
+            and not self.skip_wait_requested.is_set()
+        ):
+            self.status(replace(status, remaining_s=left))
+            await asyncio.sleep(REPORT_INTERVAL_S)
+
+    async def _record(
+        self,
+        spec: SessionSpec,
+        plan: ProtocolPlan,
+        repetition: int,
+        base: RunStatus,
+        subject_id: str,
+        notes: str,
+        data_dir: Path | None,
+        probe: Probe | None = None,
+        link: tuple[OpenedSource, SharedSource] | None = None,
+    ) -> RecordingFinished:
+        condition = plan.condition(repetition)
+        spec = spec.for_drill(plan.drill)
+        self.status(replace(base, phase=Phase.CONNECTING, instruction="connecting the sensors…"))
+        async with AsyncExitStack() as stack:
+            if link is not None:  # the sensors are connected: a new segment of their stream
+                opened = OpenedSource(link[1].segment(), dict(link[0].about), link[0].seed)
+            else:
+                opened = await stack.enter_async_context(
+                    open_source(
+                        spec,
+                        plan.drill,
+                        plan.calibration_s + plan.task_s,
+                        calibration_s=plan.calibration_s,
+                        dual_task=condition == "dual",
+                        task_markers=False,
+                    )
+                )
+            seed = opened.seed if opened.seed is not None else fresh_seed()
+            cognitive = condition in COGNITIVE_CONDITIONS
+            base = replace(base, seed=seed)
+            metadata = recording_metadata(
+                spec,
+                subject_id,
+                opened,
+                notes,
+                {
+                    "protocol": plan.key,
+                    "protocol_name": plan.name,
+                    "repetition": repetition,
+                    "repetitions": plan.repetitions,
+                    "condition": condition,
+                    "cognitive_task": plan.cognitive_task if cognitive else "",
+                    **({"cognitive_seed": seed} if cognitive else {}),
+                    "task_s": plan.task_s,
+                },
+                condition_for(plan.drill, condition, plan.cognitive_task),
+            )
+            path = recording_path(metadata, data_dir)
+            collector = SessionCollector()
+            sinks: list[SessionSink] = (
+                [collector, self.live] if probe is None else [probe, collector, self.live]
+            )
+            recording = Recording(spec, opened.source, metadata, path, sinks)
+            try:
+                await self._drive(recording.runner, plan, base, recording.writer)
+            finally:
+                self.status(replace(base, phase=Phase.SAVING, recording=None, instruction="saving…"))
+                await recording.close()
+        try:
+            measures, problem = collector.analysis(plan.drill), ""
+        except ProcessingError as error:
+            measures, problem = None, str(error)
+        return RecordingFinished(plan.name, repetition, condition, path, plan.drill, measures, problem)
+
+    async def _drive(
+        self, runner: SessionRunner, plan: ProtocolPlan, base: RunStatus, writer: RecordingWriter
+    ) -> None:
+        """Run the recording's phases by session time: still stance, then the task."""
+        warned: set[str] = set()
+        self._runner = runner
+        self.end_task_requested.clear()
+        task = asyncio.create_task(runner.run())
+        start_s = plan.calibration_s
+        end_s = start_s + plan.task_s
+        phase = Phase.CALIBRATING
+        try:
+            while not task.done():
+                now = runner.session_time_s
+                if phase is Phase.CALIBRATING and now >= start_s:
+                    runner.mark(EventKind.TASK_START, plan.drill, source="protocol", time_s=start_s)
+                    phase = Phase.TASK
+                ended = self.end_task_requested.is_set()
+                if phase is Phase.TASK and (now >= end_s or ended):
+                    at = now if ended else end_s
+                    label = "ended by the clinician" if ended else plan.drill
+                    runner.mark(EventKind.TASK_END, label, source="protocol", time_s=at)
+                    runner.stop()
+                    break
+                if self.stop_requested.is_set():
+                    why = (
+                        "stopped because the window went away"
+                        if self.window_gone
+                        else "stopped by the clinician"
+                    )
+                    runner.mark(EventKind.ANNOTATION, why, source="protocol", time_s=now)
+                    runner.stop()
+                    break
+                remaining = (start_s if phase is Phase.CALIBRATING else end_s) - now
+                instruction = "Stand upright and still" if phase is Phase.CALIBRATING else plan.instructions
+                self.status(
+                    replace(
+                        base,
+                        phase=phase,
+                        remaining_s=remaining,
+                        elapsed_s=now,
+                        recording=writer.path,
+                        instruction=instruction,
+                        host_origin_ns=runner.source.host_origin_ns if now > 0 else -1,
+                    )
+                )
+                self.send(HealthReport(runner.health()))
+                self._warn_once(runner, writer, warned)
+                await asyncio.sleep(REPORT_INTERVAL_S)
+            await task
+        finally:
+            if not task.done():
+                runner.stop()
+                await asyncio.wait([task], timeout=10.0)
+            self.send(HealthReport(runner.health()))
+            self._runner = None
+
+    def _warn_once(self, runner: SessionRunner, writer: RecordingWriter, warned: set[str]) -> None:
+        """Tell the clinician, once per recording, about a full disk, a failed write or a
+        computer too busy to keep up."""
+        if writer.disk_space_low and "disk" not in warned:
+            warned.add("disk")
+            self.notice(
+                Severity.WARNING,
+                "The disk is almost full: the recording is kept in memory and written as soon as "
+                "there is room. Free some disk space.",
+                Topic.DISK,
+            )
+        if writer.rescue_file is not None and "rescue" not in warned:
+            warned.add("rescue")
+            self.notice(
+                Severity.ERROR,
+                "Writing the recording failed (is the disk full?). Nothing is lost: it is being "
+                "written again to a new file, which replaces it when the recording ends.",
+                Topic.DISK,
+            )
+        if runner.live_wait_s > runner.settings.max_wait_s + BEHIND_WARNING_S and "behind" not in warned:
+            warned.add("behind")
+            self.notice(
+                Severity.WARNING,
+                f"The computer is too busy to keep up: the live view now runs up to "
+                f"{runner.live_wait_s:.1f} s behind so that no sensor's data are left out. "
+                "The recording is complete. Closing other programs helps.",
+                Topic.TOO_BUSY,
+            )
+
+    async def calibrate(self, spec: SessionSpec, with_bend: bool) -> None:
+        """A short unrecorded session: still stance (the neutral calibration), then a bend."""
+        still_s, bend_s, grace_s = 3.0, 7.0, 4.0
+        drill = "forward-bend" if with_bend else "quiet-stance"
+        total = still_s + (bend_s if with_bend else grace_s) + 1.0
+        async with open_source(spec, drill, total, calibration_s=still_s, task_markers=False) as opened:
+            collector = SessionCollector()
+            runner = SessionRunner(opened.source, [collector, self.live], spec.processing)
+            self._runner = runner
+            task = asyncio.create_task(runner.run())
+            self.status(RunStatus(Phase.CONNECTING, instruction="connecting the sensors…"))
+            try:
+                while not task.done() and not self.stop_requested.is_set():
+                    now = runner.session_time_s
+                    calibration = collector.calibration
+                    if calibration is None and now > still_s + grace_s:
+                        break
+                    if calibration is not None and (not with_bend or now > calibration.time_s + bend_s):
+                        break
+                    self.status(
+                        RunStatus(
+                            Phase.BEND if calibration is not None else Phase.CALIBRATING,
+                            remaining_s=(calibration.time_s + bend_s - now)
+                            if calibration is not None
+                            else max(0.0, still_s - now),
+                            elapsed_s=now,
+                            instruction="Bend forward slowly as far as is comfortable, then come back up"
+                            if calibration is not None
+                            else "Stand upright and still, arms relaxed",
+                        )
+                    )
+                    self.send(HealthReport(runner.health()))
+                    await asyncio.sleep(REPORT_INTERVAL_S)
+            finally:
+                runner.stop()
+                await task
+                self._runner = None
+        check = judge_calibration(collector, runner.pipeline.calibration_failures, with_bend)
+        self.send(CalibrationChecked(check))
