@@ -125,7 +125,8 @@ def test_the_cognitive_baseline_is_recorded_scored_and_its_items_come_from_the_r
         start = SerialSubtraction(int(stored["cognitive_seed"])).start
         given = [e.label for e in read_recording(result.path).events if e.source == "task"]
         seed = stored["seed"]
-        assert given == [f"serial-subtraction: cognitive_seed {seed}, cognitive_start {start}, cognitive_step 7"]
+        items = f"cognitive_seed {seed}, cognitive_start {start}, cognitive_step 7"
+        assert given == [f"serial-subtraction: {items}"]
         assert result.cognitive.responses == 1 and result.cognitive.accuracy == 1.0
     assert "-cognitive-serial-subtraction_" in baseline.path.name
     assert read_recording(baseline.path).condition.task == "cognitive"
