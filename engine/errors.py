@@ -1,7 +1,9 @@
 """Errors raised by the session engine."""
 
+from sensors.errors import StabmonError
 
-class EngineError(Exception):
+
+class EngineError(StabmonError):
     """Base class of every error raised by the `engine` package."""
 
 
