@@ -32,7 +32,6 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, signal
 
 from sensors.processing.errors import ProcessingError
 from sensors.processing.filters import LowPassSettings, lowpass_zero_phase
@@ -105,6 +104,8 @@ class SitToStandSeries:
 def vertical_displacement(time_s: np.ndarray, vertical_acc_m_s2: np.ndarray) -> float:
     """Net vertical displacement, m, over a movement from its gravity-free earth-vertical
     acceleration (n,), taking the velocity as zero at both ends (linear drift removed)."""
+    from scipy import integrate  # imported when needed: scipy submodules are slow to import
+
     velocity = integrate.cumulative_trapezoid(vertical_acc_m_s2, time_s, initial=0.0)
     velocity -= np.linspace(0.0, velocity[-1], len(velocity))
     return float(integrate.trapezoid(velocity, time_s))
@@ -132,6 +133,8 @@ def sit_to_stand_series(
 ) -> SitToStandSeries:
     """Every rise and sit-down in the traces (n,): trunk sagittal inclination, deg (forward
     positive), and the pelvic sensor's gravity-free earth-vertical acceleration, m/s², at time_s (n,)."""
+    from scipy import signal  # imported when needed: scipy submodules are slow to import
+
     s = settings or SitToStandSettings()
     t = np.asarray(time_s, dtype=float)
     raw = np.asarray(trunk_sagittal_deg, dtype=float)
