@@ -1,11 +1,11 @@
 """Peaks of a 1-D signal by height and spacing, in numpy: `scipy.signal.find_peaks(x, height=h,
 distance=d)` without importing scipy.signal (about a second of CPU on import).
 
-Same rules as scipy's: a peak is a sample, or the middle of a flat run (rounded down), higher
-than its neighbours on both sides (never the first or last run); peaks below `height` are
-dropped; then, from the highest down (ties in the order `np.argsort` gives, as scipy does), each
-kept peak removes the others closer than `distance` samples. tests/sensors/processing/test_peaks.py
-checks it against scipy.signal.find_peaks itself.
+Same rules as scipy's (NaN compares false, as there): a peak is a sample, or the middle of a
+flat run (rounded down), higher than its neighbours on both sides (never the first or last run);
+peaks below `height` are dropped; then, from the highest down (ties in the order `np.argsort`
+gives, as scipy does), each kept peak removes the others closer than `distance` samples.
+tests/sensors/processing/test_peaks.py checks it against scipy.signal.find_peaks itself.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ def local_maxima(x: np.ndarray) -> np.ndarray:
     """Indices (m,) of the local maxima of x (n,): the middle of each flat run (rounded down)
     higher than the runs on both sides. Temporaries: about 5 bytes a sample."""
     x = np.asarray(x, dtype=float)
-    if np.isnan(x).any():
-        raise ValueError("peaks of a signal with NaN samples: fill or drop them first")
     if len(x) < 3:
         return np.zeros(0, dtype=np.intp)
-    rises = np.sign(np.diff(x)).astype(np.int8)  # +1 up, -1 down, 0 flat (n - 1,)
+    steps = np.diff(x)
+    # +1 up, -1 down, 0 flat, 2 to or from NaN (n - 1,): as in scipy, a NaN is never a peak nor
+    # lower than its neighbours, so no run next to one is a peak.
+    rises = np.where(np.isnan(steps), 2, np.sign(steps)).astype(np.int8)
+    del steps
     index = np.int32 if len(x) < np.iinfo(np.int32).max else np.int64
     moves = np.flatnonzero(rises).astype(index)  # steps that change the value
     direction = rises[moves]

@@ -22,6 +22,11 @@ def _cases() -> list[tuple[str, np.ndarray]]:
         ("flat", np.zeros(100)),
         ("plateau at the ends", np.array([3.0, 3, 1, 2, 2, 2, 1, 5, 5])),
         ("short", np.array([0.0, 1.0])),
+        (
+            "NaN beside peaks and inside plateaus",
+            np.array([0, 2, np.nan, 3, 1, 4, 4, np.nan, 4, 1, 5, 0, np.nan]),
+        ),
+        ("all NaN", np.full(50, np.nan)),
         ("equal peaks closer than the distance", np.tile([0.0, 1.0], 200)),
     ]
 
@@ -39,6 +44,15 @@ def test_local_maxima_equal_scipy_without_conditions() -> None:
     x = np.round(np.random.default_rng(3).normal(size=3_000))
     np.testing.assert_array_equal(local_maxima(x), signal.find_peaks(x)[0])
     assert len(local_maxima(x)) > 100  # the case has plateaus and many peaks
+
+
+def test_nan_height_finds_nothing_as_scipy() -> None:
+    x = np.full(20, np.nan)
+    assert (
+        len(find_peaks(x, height=float("nan"), distance=3))
+        == 0
+        == len(signal.find_peaks(x, height=np.nan, distance=3)[0])
+    )
 
 
 def test_distance_below_one_is_refused() -> None:
