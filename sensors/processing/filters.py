@@ -47,6 +47,12 @@ class LowPassFilter:
     def reset(self) -> None:
         self._zi: np.ndarray | None = None
 
+    def prepare(self) -> None:
+        """Design the filter now (it imports scipy.signal, about a second) rather than at the
+        first step: a live session does it as it starts, so no frame waits for it."""
+        if self._sos is None:
+            self._sos = self.settings.sos()
+
     def step(self, x: np.ndarray) -> np.ndarray:
         """Filtered block, same shape as x (n, ...); NaN rows stay NaN and are skipped."""
         x = np.asarray(x, dtype=float)

@@ -63,6 +63,12 @@ class SwayMeasures:
     spectrum_ml: Spectrum
 
 
+def prepare() -> None:
+    """Import the scipy parts the sway measures use (about a second): a live session does it as
+    it starts, so its first running measures do not hold up a frame."""
+    from scipy import integrate, signal  # noqa: F401
+
+
 def spectrum_measures(
     x: np.ndarray, rate_hz: float, band_hz: tuple[float, float] = SPECTRAL_BAND_HZ
 ) -> Spectrum:
