@@ -10,7 +10,9 @@ more slowly, and stays as the reference the batched path is tested against.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -208,9 +210,24 @@ def analyze_file(
             keep = ANALYSIS_READS.get(drill_family(recording.drill))
         except ProcessingError:
             keep = None  # analyze() below says what is wrong
+        _trim_heap()  # what reading the metadata left (HDF5 chunk maps) before the long arrays
         try:
-            session = _replay(recording, stream, SessionCollector(keep), [], progress, running_measures=False)
+            collector = SessionCollector(keep, capacity_frames=len(recording.frame_time_s) + 1)
+            session = _replay(recording, stream, collector, [], progress, running_measures=False)
         except (OSError, RuntimeError) as error:  # h5py on damaged chunks read a window at a time
             raise NotARecordingError(recording.path, f"raw data cannot be read ({error})") from None
+    _trim_heap()
     data = with_subject_settings(session.collector.session_data(), recording)
     return recording, analyze(data, recording.drill)
+
+
+def _trim_heap() -> None:
+    """Give the free memory at the top and inside the C heap back to the system (glibc; the many
+    small blocks HDF5 and numpy free between the stages of an analysis stay with the process
+    otherwise). Elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        return

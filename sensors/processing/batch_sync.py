@@ -27,6 +27,10 @@ from sensors.samples import Frame
 ArrayRows = Any
 
 
+#: Blocks whose schedule is worked out at once (bounds the temporaries: ~0.5 MB each).
+_SCHEDULE_BLOCKS = 65_536
+
+
 @dataclass(frozen=True)
 class ArrivalBlocks:
     """Blocks in arrival order: placement_index (k,) into the placements, rows (k,) samples, and
@@ -88,33 +92,46 @@ class BatchSynchronizer:
         self._schedule({p: np.asarray(times[p], dtype=float) for p in self.placements}, rows_of)
 
     def _schedule(self, raw: Mapping[Placement, np.ndarray], rows_of: Mapping[Placement, np.ndarray]) -> None:
-        """Per block: the last grid index emitted after it, and each placement's newest sample."""
+        """Per block: the last grid index emitted after it, and each placement's newest sample.
+        Memory: the two results ((k,) int64 and (k, p) float64) and three (k,) float64 arrays
+        while it runs; the rest is worked out `_SCHEDULE_BLOCKS` blocks at a time."""
         s, b = self.settings, self.blocks
         k = len(b.rows)
         first_raw, last_raw = np.empty(k), np.empty(k)
         latest = np.full((k, len(self.placements)), -math.inf)  # fixed newest sample, per placement
         for j, p in enumerate(self.placements):
             mine = np.flatnonzero(b.placement_index == j)
-            bounds = np.concatenate([[0], np.cumsum(rows_of[p])]).astype(np.int64)
-            first_raw[mine] = raw[p][bounds[:-1]]
-            last_raw[mine] = raw[p][bounds[1:] - 1]
-            latest[mine, j] = self._t[p][bounds[1:] - 1]
-        latest = np.maximum.accumulate(latest, axis=0)
+            ends = np.cumsum(rows_of[p])
+            first_raw[mine] = raw[p][ends - rows_of[p]]
+            last_raw[mine] = raw[p][ends - 1]
+            latest[mine, j] = self._t[p][ends - 1]
+            del mine, ends
+        np.maximum.accumulate(latest, axis=0, out=latest)
         newest = np.maximum.accumulate(last_raw)
         lateness = newest[:-1] - first_raw[1:]
         wait = self._waits(first_raw, last_raw, newest, lateness)
-        deadline = np.minimum(newest, b.now_s) - wait
-        frontier = np.min(np.maximum(latest, deadline[:, None]), axis=1)
-        last_index = np.full(k, -(2**62), dtype=np.int64)
-        finite = np.isfinite(frontier)
-        last_index[finite] = np.floor(frontier[finite] * s.rate_hz + 1e-9).astype(np.int64)
+        del lateness, last_raw
         self.first_index = math.ceil(float(first_raw[0]) * s.rate_hz)
-        emitted = np.maximum.accumulate(np.maximum(last_index, self.first_index - 1))
+        emitted = np.empty(k, dtype=np.int64)
+        carry = self.first_index - 1
+        for a in range(0, k, _SCHEDULE_BLOCKS):
+            z = min(a + _SCHEDULE_BLOCKS, k)
+            part_wait = wait if np.ndim(wait) == 0 else np.asarray(wait)[a:z]
+            deadline = np.minimum(newest[a:z], b.now_s[a:z]) - part_wait
+            frontier = np.min(np.maximum(latest[a:z], deadline[:, None]), axis=1)
+            last_index = np.full(z - a, -(2**62), dtype=np.int64)
+            finite = np.isfinite(frontier)
+            last_index[finite] = np.floor(frontier[finite] * s.rate_hz + 1e-9).astype(np.int64)
+            np.maximum.accumulate(np.maximum(last_index, carry), out=emitted[a:z])
+            carry = int(emitted[z - 1])
+        del newest, first_raw
         # Samples that came for grid points already out (counted as the live runner counts them).
-        emitted_before = np.concatenate([[self.first_index - 1], emitted[:-1]]) / s.rate_hz
-        emitted_before[0] = -math.inf  # the first block sets the grid; nothing is out yet
         for j, p in enumerate(self.placements):
-            threshold = emitted_before[b.placement_index == j]
+            mine = np.flatnonzero(b.placement_index == j)
+            before = mine - 1  # the block before each of this placement's blocks
+            out_before = np.where(before >= 0, emitted[np.maximum(before, 0)], self.first_index - 1)
+            threshold = out_before / s.rate_hz
+            threshold[mine == 0] = -math.inf  # the first block sets the grid; nothing is out yet
             starts = np.concatenate([[0], np.cumsum(rows_of[p])[:-1]]).astype(np.int64)
             lowest = np.minimum.reduceat(raw[p], starts) if len(starts) else starts
             for block in np.flatnonzero(lowest <= threshold):  # blocks with any late sample (rare)

@@ -52,12 +52,14 @@ class SessionCollector(NullSink):
     """Keeps the session's frames, angles, events and calibration for the end-of-session summary
     and analysis, in growing arrays: about 290 bytes per frame for two sensors (210 MB per hour at
     200 Hz). `keep` names the frame and angle arrays to keep (None: all); the others read as NaN
-    (False for `valid`) and cost nothing, for an analysis that reads only some of them."""
+    (False for `valid`) and cost nothing, for an analysis that reads only some of them.
+    `capacity_frames`: room made at the start (a replay knows how many frames are coming: no
+    doubling, no copy, no spare)."""
 
     _FRAME = ("acc_m_s2", "gyr_rad_s", "valid")
     _ANGLES = ("orientation", "inclination_rad", "axial_rad", "angular_velocity_rad_s", "lumbar_rad")
 
-    def __init__(self, keep: Collection[str] | None = None) -> None:
+    def __init__(self, keep: Collection[str] | None = None, capacity_frames: int = 4096) -> None:
         self.events: list[Event] = []
         self.calibration: SegmentCalibration | None = None
         self.measures: list[RunningMeasures] = []
@@ -67,7 +69,8 @@ class SessionCollector(NullSink):
         self.keep = frozenset(self._FRAME + self._ANGLES if keep is None else keep)
         self._placements: tuple[Placement, ...] | None = None
         self._rate_hz = 0.0
-        self._time = GrowingArray(())
+        self._capacity = max(int(capacity_frames), 1)
+        self._time = GrowingArray((), capacity=self._capacity)
         self._arrays: dict[str, GrowingArray] = {}
         self._shapes: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
 
@@ -82,7 +85,9 @@ class SessionCollector(NullSink):
         if self._placements is None:
             self._placements, self._rate_hz = frame.placements, frame.rate_hz
             self._shapes = {name: (a.shape[1:], a.dtype) for name, a in columns.items()}
-            self._arrays = {name: GrowingArray(*self._shapes[name]) for name in self.keep}
+            self._arrays = {
+                name: GrowingArray(*self._shapes[name], capacity=self._capacity) for name in self.keep
+            }
         self._time.extend(frame.time_s)
         for name, array in self._arrays.items():
             array.extend(columns[name])

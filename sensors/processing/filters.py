@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
 from sensors.processing.errors import ProcessingError
 from sensors.processing.runs import true_runs
@@ -31,6 +30,8 @@ class LowPassSettings:
 
     def sos(self) -> np.ndarray:
         """Second-order sections (k, 6) of the filter."""
+        from scipy import signal  # imported when a filter first runs: scipy.signal takes ~1 s
+
         return signal.butter(self.order, self.cutoff_hz, fs=self.rate_hz, output="sos")
 
 
@@ -40,11 +41,17 @@ class LowPassFilter:
 
     def __init__(self, settings: LowPassSettings) -> None:
         self.settings = settings
-        self._sos = settings.sos()
+        self._sos: np.ndarray | None = None  # designed at the first step (needs scipy.signal)
         self.reset()
 
     def reset(self) -> None:
         self._zi: np.ndarray | None = None
+
+    def prepare(self) -> None:
+        """Design the filter now (it imports scipy.signal, about a second) rather than at the
+        first step: a live session does it as it starts, so no frame waits for it."""
+        if self._sos is None:
+            self._sos = self.settings.sos()
 
     def step(self, x: np.ndarray) -> np.ndarray:
         """Filtered block, same shape as x (n, ...); NaN rows stay NaN and are skipped."""
@@ -53,7 +60,11 @@ class LowPassFilter:
         finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
         if not finite.any():
             return out
+        from scipy import signal
+
         rows = x[finite]
+        if self._sos is None:
+            self._sos = self.settings.sos()
         if self._zi is None:  # start settled on the first value, as if it had always been there
             steady = signal.sosfilt_zi(self._sos)
             self._zi = steady.reshape(steady.shape + (1,) * (rows.ndim - 1)) * rows[0]
@@ -66,6 +77,8 @@ def lowpass_zero_phase(x: np.ndarray, settings: LowPassSettings) -> np.ndarray:
 
     Offline refinement only: it uses future samples, so live results differ from it.
     """
+    from scipy import signal
+
     x = np.asarray(x, dtype=float)
     out = np.full_like(x, np.nan)
     finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)

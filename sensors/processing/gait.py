@@ -41,8 +41,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import signal
-from scipy.ndimage import gaussian_filter1d
 
 from sensors import quaternion as quat
 from sensors.constants import GRAVITY_M_S2
@@ -95,6 +93,8 @@ class GaitResult:
 
 
 def _unbiased_autocorrelation(x: np.ndarray) -> np.ndarray:
+    from scipy import signal  # imported when needed: scipy submodules are slow to import
+
     x = x - x.mean()
     n = len(x)
     full = signal.correlate(x, x, mode="full")[n - 1 :] / (n - np.arange(n))
@@ -117,6 +117,9 @@ def _cycle_peaks(
     x: np.ndarray, rate_hz: float, frequency: float, settings: GaitSettings
 ) -> tuple[np.ndarray, np.ndarray]:
     """The step-cycle signal (n,) for a step frequency, Hz, and its candidate peaks (indices)."""
+    from scipy import signal
+    from scipy.ndimage import gaussian_filter1d
+
     cycle = gaussian_filter1d(x, _caramia_sigma_samples(frequency, rate_hz))
     distance = max(1, round(settings.min_step_fraction * rate_hz / frequency))
     peaks, _ = signal.find_peaks(cycle, height=0.0, distance=distance)
@@ -141,6 +144,9 @@ def initial_contacts(
     time_s: np.ndarray, vertical_acc_m_s2: np.ndarray, settings: GaitSettings | None = None
 ) -> np.ndarray:
     """Indices of initial contacts in a gravity-free earth-vertical acceleration (n,), m/s²."""
+    from scipy import signal
+    from scipy.ndimage import gaussian_filter1d
+
     s = settings or GaitSettings()
     rate = 1.0 / float(np.median(np.diff(time_s)))
     x = np.nan_to_num(np.asarray(vertical_acc_m_s2, dtype=float))
@@ -170,6 +176,8 @@ def gait_analysis(
 ) -> GaitResult:
     """Gait of one bout from the pelvic sensor: orientation sensor→earth (n, 4), sensor-frame
     acc (n, 3) m/s² and gyr (n, 3) rad/s at time_s (n,), and its sensor→segment mount (4,)."""
+    from scipy import signal  # imported when needed: scipy submodules are slow to import
+
     s = settings or GaitSettings()
     t = np.asarray(time_s, dtype=float)
     if not np.isfinite(sensor_q).all():

@@ -18,7 +18,6 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import integrate, signal
 
 from sensors.processing.errors import ProcessingError
 from sensors.processing.step_parameters import RobustStepSettings, robust_mean
@@ -45,6 +44,8 @@ class StepLengths:
 
 
 def _highpass(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
+    from scipy import signal  # imported when needed: scipy submodules are slow to import
+
     sos = signal.butter(4, cutoff_hz, btype="highpass", fs=rate_hz, output="sos")
     return signal.sosfiltfilt(sos, x)
 
@@ -53,6 +54,8 @@ def vertical_excursion_m(
     time_s: np.ndarray, vertical_acc_m_s2: np.ndarray, contacts: np.ndarray, settings: PendulumSettings
 ) -> np.ndarray:
     """Range of the pelvis' vertical position, m, over each step (contacts (n,) indices → (n-1,))."""
+    from scipy import integrate  # imported when needed: scipy submodules are slow to import
+
     rate = 1.0 / float(np.median(np.diff(time_s)))
     acc = _highpass(np.nan_to_num(np.asarray(vertical_acc_m_s2, dtype=float)), settings.acc_highpass_hz, rate)
     velocity = integrate.cumulative_trapezoid(acc, time_s, initial=0.0)

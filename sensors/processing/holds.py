@@ -24,7 +24,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
 from sensors.events import Event, EventKind
 from sensors.processing.angles import segment_vertical, tilt_from_reference_deg
@@ -129,6 +128,8 @@ def hold_analysis(
 ) -> HoldResult:
     """Analyse a hold of the segment with orientations segment_q (n, 4) at time_s (n,) that starts
     (position reached) at hold_start_s."""
+    from scipy import signal  # imported when needed: scipy submodules are slow to import
+
     s = settings or HoldSettings()
     t = np.asarray(time_s, dtype=float)
     q = np.asarray(segment_q, dtype=float)

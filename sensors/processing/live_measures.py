@@ -26,6 +26,7 @@ from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.filters import LowPassFilter, LowPassSettings
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.sway import SwayMeasures, sway_measures
+from sensors.processing.sway import prepare as prepare_sway
 from sensors.samples import Frame
 
 
@@ -97,6 +98,13 @@ class LiveMeasures:
         self._filter = LowPassFilter(LowPassSettings(self.settings.rate_hz, 3.5))
         self._last_pelvis_acc: np.ndarray | None = None
         self._last_perturbation_s = -np.inf
+
+    def prepare(self) -> None:
+        """Load what the running measures compute with (scipy, about a second) now: a live
+        session calls it as it starts; an offline replay that does not ask for them never does."""
+        if self.settings.sway:
+            self._filter.prepare()
+            prepare_sway()
 
     @property
     def buffered_samples(self) -> int:

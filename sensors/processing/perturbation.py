@@ -44,7 +44,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from sensors.processing.errors import ProcessingError
 
@@ -225,6 +224,8 @@ def _fit_free_response(
     s: ResponseSettings,
 ) -> tuple[float, float]:
     """(ζ, ω_n rad/s) of the damped sinusoid best fitting the response after onset."""
+    from scipy import optimize  # imported when needed: scipy submodules are slow to import
+
     span = (t[trough] - t[onset]) + 0.5 * (t[trough] - t[peak]) if trough > peak else s.fit_window_s[1]
     span = min(max(span, s.fit_window_s[0]), s.fit_window_s[1])
     fit = (t >= t[onset] - 0.05) & (t <= t[onset] + span) & np.isfinite(angle)

@@ -22,13 +22,13 @@ of the across-repetition SD of CRP.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
 from sensors.processing.errors import ProcessingError
+from sensors.processing.gradient import gradient
+from sensors.processing.peaks import find_peaks
 from sensors.processing.runs import true_runs
 
 #: Flexion progress levels (fraction of the trunk's range) at which the contribution curve is given.
@@ -87,57 +87,48 @@ def _measurable(finite: np.ndarray, rep: slice, key: tuple[int, ...], rate: floa
 
 
 class _Crossings:
-    """`movement_start` and `movement_end` of one velocity trace (n,) against one limit, found by
-    searching outwards from the query in growing windows (work in proportion to the distance to
-    the answer, no memory in proportion to n) instead of scanning the whole trace before or
-    after it per call, which made the search over repetitions quadratic."""
+    """`movement_start` and `movement_end` of one velocity trace (n,) against one limit: the
+    indices where it is at or above the limit and where it is below (NaN is neither) are found
+    once, then each query is a binary search (O(n) over all repetitions; the earlier search
+    scanned the whole trace per repetition, which made it quadratic)."""
 
     def __init__(self, velocity: np.ndarray, limit: float) -> None:
-        self.v = np.asarray(velocity, dtype=float)
-        self.limit = limit
-        self.n = len(self.v)
+        v = np.asarray(velocity, dtype=float)
+        self.n = len(v)
+        index = np.int32 if self.n < np.iinfo(np.int32).max else np.int64  # half the memory
+        self.fast = np.flatnonzero(v >= limit).astype(index)
+        self.slow = np.flatnonzero(v < limit).astype(index)
 
     def start(self, peak: int) -> int:
         """= movement_start(velocity, peak, limit)."""
-        fast = _last_where(self.v, peak, lambda x: x >= self.limit)
+        fast = _last_before(self.fast, peak)
         if fast < 0:
             return peak
-        return max(_last_where(self.v, fast, lambda x: x < self.limit), 0)
+        return max(_last_before(self.slow, fast), 0)
 
     def end(self, start: int) -> int:
         """= movement_end(velocity, start, limit)."""
-        fast = _first_where(self.v, start, lambda x: x >= self.limit)
+        fast = self.first_fast(start)
         if fast >= self.n:
             return start
-        slowed = _first_where(self.v, fast, lambda x: x < self.limit)
+        slowed = _first_from(self.slow, fast, self.n)
         return slowed if slowed < self.n else self.n - 1
 
-
-_FIRST_WINDOW = 256
-
-
-def _last_where(v: np.ndarray, before: int, condition: Callable[[np.ndarray], np.ndarray]) -> int:
-    """The last index j < before where condition(v[j]) holds (-1 if none)."""
-    hi, size = before, _FIRST_WINDOW
-    while hi > 0:
-        lo = max(hi - size, 0)
-        hits = np.flatnonzero(condition(v[lo:hi]))
-        if len(hits):
-            return lo + int(hits[-1])
-        hi, size = lo, 4 * size
-    return -1
+    def first_fast(self, start: int) -> int:
+        """The first index ≥ start where the velocity is at or above the limit (n if none)."""
+        return _first_from(self.fast, start, self.n)
 
 
-def _first_where(v: np.ndarray, start: int, condition: Callable[[np.ndarray], np.ndarray]) -> int:
-    """The first index j >= start where condition(v[j]) holds (len(v) if none)."""
-    lo, size = start, _FIRST_WINDOW
-    while lo < len(v):
-        hi = min(lo + size, len(v))
-        hits = np.flatnonzero(condition(v[lo:hi]))
-        if len(hits):
-            return lo + int(hits[0])
-        lo, size = hi, 4 * size
-    return len(v)
+def _last_before(indices: np.ndarray, before: int) -> int:
+    """The last of the sorted `indices` below `before` (-1 if none)."""
+    at = int(np.searchsorted(indices, indices.dtype.type(before), side="left")) - 1  # no cast of indices
+    return int(indices[at]) if at >= 0 else -1
+
+
+def _first_from(indices: np.ndarray, start: int, none: int) -> int:
+    """The first of the sorted `indices` at or after `start` (`none` if none)."""
+    at = int(np.searchsorted(indices, indices.dtype.type(start), side="left"))
+    return int(indices[at]) if at < len(indices) else none
 
 
 def _phase_deg(angle: np.ndarray, velocity: np.ndarray) -> np.ndarray:
@@ -165,12 +156,10 @@ def bend_repetitions(
         raise ProcessingError("bend analysis needs time, trunk and pelvis traces of equal shape (n,)")
     rate = 1.0 / float(np.median(np.diff(t)))
     finite = np.isfinite(trunk) & np.isfinite(pelvis)
-    trunk_v = np.gradient(np.where(finite, trunk, np.nan), t)
-    pelvis_v = np.gradient(np.where(finite, pelvis, np.nan), t)
-    lumbar = trunk - pelvis
-    lumbar_v = trunk_v - pelvis_v
+    trunk_v = gradient(trunk, t, finite)  # = np.gradient(np.where(finite, trunk, nan), t)
+    pelvis_v = gradient(pelvis, t, finite)
     baseline = np.nanpercentile(trunk, 10)
-    peaks, _ = signal.find_peaks(
+    peaks = find_peaks(
         np.nan_to_num(trunk, nan=baseline),
         height=baseline + s.min_range_deg,
         distance=max(1, round(s.min_separation_s * rate)),
@@ -182,8 +171,8 @@ def bend_repetitions(
     for peak in peaks:
         start = trunk_rise.start(peak)
         pelvis_start = max(pelvis_rise.start(peak), start)
-        if _first_where(trunk_v, peak, lambda x: np.nan_to_num(x, nan=0.0) <= -limit) >= len(trunk_v):
-            continue  # the recording ends bent over
+        if trunk_return.first_fast(peak) >= len(trunk_v):
+            continue  # the recording ends bent over (never returns at -limit deg/s or faster)
         end = trunk_return.end(peak)
         flexion_end = min(trunk_rise.end(start), peak)
         rep = slice(start, end + 1)
@@ -194,9 +183,10 @@ def bend_repetitions(
         d_pelvis = pelvis[peak] - pelvis[start]
         d_lumbar = d_trunk - d_pelvis
         flexion = slice(start, peak + 1)
+        lumbar = trunk[flexion] - pelvis[flexion]  # per repetition: no whole-length trace
         progress = (trunk[flexion] - trunk[start]) / d_trunk
         share = np.divide(
-            lumbar[flexion] - lumbar[start],
+            lumbar - lumbar[0],
             trunk[flexion] - trunk[start],
             out=np.full(peak + 1 - start, np.nan),
             where=np.abs(trunk[flexion] - trunk[start]) > 1e-9,
@@ -224,7 +214,7 @@ def bend_repetitions(
                 flexion_duration_s=float(t[flexion_end] - t[start]),
                 duration_s=float(t[end] - t[start]),
                 trunk_peak_velocity_deg_s=float(np.nanmax(trunk_v[flexion])),
-                lumbar_peak_velocity_deg_s=float(np.nanmax(lumbar_v[flexion])),
+                lumbar_peak_velocity_deg_s=float(np.nanmax(trunk_v[flexion] - pelvis_v[flexion])),
                 pelvic_peak_velocity_deg_s=float(np.nanmax(pelvis_v[flexion])),
                 marp_deg=float(np.mean(np.abs(crp))),
             )

@@ -194,6 +194,7 @@ class SessionRunner:
         """Processing for these placements (a BLE source knows its sensors only once started)."""
         self.placements = placements
         self.pipeline, self.live_measures = session_processing(placements, self.settings)
+        self.live_measures.prepare()  # scipy loaded before the data flow, not in its first frame
 
     @property
     def session_time_s(self) -> float:

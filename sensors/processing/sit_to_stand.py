@@ -39,7 +39,6 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, signal
 
 from sensors.processing.errors import ProcessingError
 from sensors.processing.filters import LowPassSettings, lowpass_zero_phase
@@ -114,6 +113,8 @@ class SitToStandSeries:
 def vertical_displacement(time_s: np.ndarray, vertical_acc_m_s2: np.ndarray) -> float:
     """Net vertical displacement, m, over a movement from its gravity-free earth-vertical
     acceleration (n,), taking the velocity as zero at both ends (linear drift removed)."""
+    from scipy import integrate  # imported when needed: scipy submodules are slow to import
+
     velocity = integrate.cumulative_trapezoid(vertical_acc_m_s2, time_s, initial=0.0)
     velocity -= np.linspace(0.0, velocity[-1], len(velocity))
     return float(integrate.trapezoid(velocity, time_s))
@@ -139,6 +140,8 @@ def _seat_off(
     """Index of the peak forward angular velocity of the trunk's first forward rotation from
     upright: up to its first flexion maximum that the trunk falls back from by a third of
     `min_flexion_deg` (or to the lean's peak)."""
+    from scipy import signal  # imported when needed: scipy submodules are slow to import
+
     top = max(peak, end)
     maxima, _ = signal.find_peaks(np.nan_to_num(trunk[upright : top + 1]), prominence=s.min_flexion_deg / 3.0)
     stop = upright + int(maxima[0]) if len(maxima) else peak
@@ -155,6 +158,8 @@ def sit_to_stand_series(
 ) -> SitToStandSeries:
     """Every rise and sit-down in the traces (n,): trunk sagittal inclination, deg (forward
     positive), and the pelvic sensor's gravity-free earth-vertical acceleration, m/s², at time_s (n,)."""
+    from scipy import signal  # imported when needed: scipy submodules are slow to import
+
     s = settings or SitToStandSettings()
     t = np.asarray(time_s, dtype=float)
     raw = np.asarray(trunk_sagittal_deg, dtype=float)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, signal
 
 from sensors.processing.errors import ProcessingError
 
@@ -64,10 +63,18 @@ class SwayMeasures:
     spectrum_ml: Spectrum
 
 
+def prepare() -> None:
+    """Import the scipy parts the sway measures use (about a second): a live session does it as
+    it starts, so its first running measures do not hold up a frame."""
+    from scipy import integrate, signal  # noqa: F401
+
+
 def spectrum_measures(
     x: np.ndarray, rate_hz: float, band_hz: tuple[float, float] = SPECTRAL_BAND_HZ
 ) -> Spectrum:
     """Frequency measures (Prieto 1996) of x (n,) from a Welch PSD with 20 s Hann windows."""
+    from scipy import signal  # imported when needed: scipy submodules are slow to import
+
     x = np.asarray(x, dtype=float) - np.mean(x)
     nan = Spectrum(np.nan, np.nan, np.nan, np.nan)
     if len(x) < 8 or not np.any(x):
@@ -91,6 +98,8 @@ def spectrum_measures(
 def sway_measures(ap: np.ndarray, ml: np.ndarray, rate_hz: float, acceleration: bool = False) -> SwayMeasures:
     """Sway measures of AP and ML traces (n,) in unit u at rate_hz; set `acceleration` for
     acceleration input (changes only mean_velocity, see `SwayMeasures`). NaN samples are dropped."""
+    from scipy import integrate, signal  # imported when needed: scipy submodules are slow to import
+
     ap = np.asarray(ap, dtype=float)
     ml = np.asarray(ml, dtype=float)
     if ap.shape != ml.shape or ap.ndim != 1:
