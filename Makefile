@@ -30,7 +30,7 @@ demo: install
 # one pytest worker per core; tests that publish on LSL share a worker (their stream names would meet).
 test: install
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=20
 
 lint: install
 	$(BIN)/ruff check .
