@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from gui.model.live import LiveBuffers
@@ -15,6 +16,10 @@ from sensors.drills import DrillFamily
 
 #: The traces scroll with the clock at most this far (s) past the newest data.
 SCROLL_LEAD_S = 0.5
+#: The traces' least height (px): each of the three plots keeps a view of ≥ ~60 px, where its y tick
+#: labels stand apart (at ~20 px they pile up and the curves are flat lines), and the window still
+#: fits a 1366×768 screen.
+TRACES_MIN_HEIGHT = 385
 
 
 class MeasureCard(QFrame):
@@ -79,12 +84,20 @@ class LiveView(QWidget):
         splitter.addWidget(self.traces)
         splitter.addWidget(side)
         splitter.setSizes([700, 380])
+        splitter.setMinimumHeight(TRACES_MIN_HEIGHT)  # a QSplitter's own least height ignores its children's
         layout = QVBoxLayout(self)
         layout.addLayout(cards)
         layout.addWidget(splitter, 1)
+        self._layout = layout
         self._drawn_version = -1
         self._drawn_at = math.nan  # the session time (s) the traces were drawn up to
         self._slow_at = -math.inf
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """Qt's, but as tall as the view needs at its width (Qt's leaves out the cards' titles
+        wrapping): a splitter squeezing it below would cut the plots' lower axes."""
+        hint = super().minimumSizeHint()
+        return QSize(hint.width(), max(hint.height(), self._layout.minimumHeightForWidth(self.width())))
 
     def show_drill(self, family: DrillFamily) -> None:
         """Keep the side plots that mean something for this drill family."""

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -139,7 +140,12 @@ class MainWindow(SessionActions, QMainWindow):
         scroll.setMinimumWidth(300)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.live)
-        right.addWidget(self.results)
+        # The results scroll in the room the traces leave them (at 1366×768 the traces need most).
+        results_scroll = QScrollArea()
+        results_scroll.setWidget(self.results)
+        results_scroll.setWidgetResizable(True)
+        results_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        right.addWidget(results_scroll)
         right.setSizes([700, 200])
         self.right = right
         splitter = QSplitter()
@@ -376,11 +382,13 @@ class MainWindow(SessionActions, QMainWindow):
             self.patient_view.refresh(self.session, self.buffers, mode, limit, self.zone, hold, session_now)
 
     def _give_results_room(self) -> None:
-        """Results arrived: the results pane gets at least 45 % of the right column's height."""
+        """Results arrived: the results pane gets at least 45 % of the right column's height, short of
+        the live view's least height (the traces stay legible; the results scroll)."""
         sizes = self.right.sizes()
         total = sum(sizes)
-        if total > 0 and sizes[1] < 0.45 * total:
-            self.right.setSizes([round(0.55 * total), round(0.45 * total)])
+        wanted = min(round(0.45 * total), total - self.live.minimumSizeHint().height())
+        if total > 0 and sizes[1] < wanted:
+            self.right.setSizes([total - wanted, wanted])
 
     def _hold_clock(self, phase: Phase) -> LiveHoldClock | None:
         """The hold clock while a hold's task runs, else None."""

@@ -290,6 +290,23 @@ def test_the_window_fits_a_1366x768_laptop_and_does_not_grow_with_its_content(qt
     window.close()
 
 
+def test_at_1366x768_with_results_the_traces_keep_legible_plots(qtbot, tmp_path, data_dir):
+    window = make_window(qtbot, tmp_path, data_dir, STANCE)
+    window.timer.stop()
+    window.resize(1366, 768)
+    path = tmp_path / "sub-P010" / "sub-P010_ses-x_task-quiet-stance.h5"
+    result = RecordingResult("Stance", 1, "single", path, "quiet-stance", None, "too short")
+    window.results.show_result(result)
+    window._give_results_room()  # what the tick does when a result arrives
+    qtbot.wait(50)
+    assert window.height() <= 768
+    # Room for a few tick labels each (at ~20 px they piled up), nothing of the live view cut.
+    heights = [plot.getViewBox().height() for plot in window.live.traces.plots]
+    assert min(heights) >= 60, heights
+    assert window.live.height() >= window.live.minimumSizeHint().height()
+    window.close()
+
+
 def _shown_text(label: QLabel) -> str:
     """What a label paints (its QLabel text, which an elided label shortens)."""
     return QLabel.text(label)
