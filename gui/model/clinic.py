@@ -83,7 +83,6 @@ class ClinicSession:
         self.probes: list[ProbeReport] = []
         self._protocol: DrillProtocol | None = None
         self._cognitive: CognitiveRun | None = None
-        self._hold = False  # the running task is a hold (E marks the position lost)
         self._cognitive_done: dict[int, CognitiveRun] = {}
         self._idle = threading.Event()
         self._idle.set()
@@ -138,7 +137,9 @@ class ClinicSession:
         """End the task phase now; in a hold, the position was lost: HOLD_END is marked at the
         key (the hold's stopwatch stops there)."""
         status = self.status
-        if status.phase is Phase.TASK and self._hold and status.recording is not None:
+        protocol = self._protocol
+        hold = protocol is not None and angle_definition(protocol.drill) is AngleDefinition.HOLD
+        if status.phase is Phase.TASK and hold and status.recording is not None:
             self.mark(EventKind.HOLD_END, "position lost")
         self._send(EndTask())
 
@@ -260,7 +261,6 @@ class ClinicSession:
         protocol = self._protocol
         if protocol is None:
             return
-        self._hold = angle_definition(protocol.drill) is AngleDefinition.HOLD
         in_task = status.phase is Phase.TASK and status.condition in COGNITIVE_CONDITIONS
         if in_task and self._cognitive is None and status.repetition not in self._cognitive_done:
             seed = status.seed if status.seed is not None else (self.config.seed or 0) + status.repetition
