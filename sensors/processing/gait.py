@@ -25,8 +25,9 @@
 - Side: sign of the vertical-axis angular velocity band-passed to the stride frequency
   (`side_band_hz`) at the contact: negative at a left contact, positive at a right one
   (McCamley 2012; mobgap `LrcMcCamley`).
-- Cadence: mean of the per-stride cadences 120 / stride time (the INDIP reference's definition)
-  after a Hampel filter against missed and extra contacts (step_parameters.py); left and right
+- Cadence: mean of the per-stride cadences 120 / stride time (the INDIP reference's definition),
+  interior strides Hampel-filtered against missed and extra contacts, the first and last stride
+  (starting, stopping) kept (step_parameters.py); left and right
   step times cleaned by the Hampel filter mobgap's `CadFromIc` uses.
 - Step and stride regularity and stride time: unbiased autocorrelation of the vertical acceleration
   (Moe-Nilssen & Helbostad 2004): first peak = step regularity, second = stride regularity, its

@@ -8,10 +8,13 @@ from the median of its ±`half_window` neighbours (Hampel 1974) is replaced by t
 value is the mean of the cleaned step values.
 
 Cadence is the INDIP reference's bout cadence rebuilt from contacts: the mean of the per-stride
-cadences 120 / (t[i+2] − t[i]), Hampel-filtered over ±`cadence_half_window` strides. An extra or
-missed contact spoils three (or two) consecutive strides, so that window is ±3 strides, not ±2.
-(mobgap's `CadFromIc` averages per second instead; on bouts that end in a slow last step that
-weights the slow second as much as a whole stretch of walking.)
+cadences 120 / (t[i+2] − t[i]). INDIP takes the plain mean of its per-stride cadences (its own
+contacts put through this rule give its bout cadence exactly on every HA001 bout), slow strides
+included: a bout starts and stops with slow steps (HA001's daily-activity bouts end in steps of
+1.2–2.0 s). So the Hampel filter (±`cadence_half_window` strides; an extra or missed contact
+spoils three or two consecutive strides) cleans the interior strides only, and the first and last
+stride are kept as they are. (mobgap's `CadFromIc` averages per second instead, and cleans the
+edges too.)
 """
 
 from __future__ import annotations
@@ -59,11 +62,13 @@ def robust_mean(step_values: np.ndarray, settings: RobustStepSettings | None = N
 
 def robust_cadence_steps_per_min(contacts_s: np.ndarray, settings: RobustStepSettings | None = None) -> float:
     """Cadence of a bout, steps/min, from its sorted contact times (n,), s: the mean of the
-    Hampel-filtered per-stride cadences 120 / stride time; 60 / step time for two contacts;
-    NaN for fewer."""
+    per-stride cadences 120 / stride time, interior strides Hampel-filtered; 60 / step time for
+    two contacts; NaN for fewer."""
     s = settings or RobustStepSettings()
     t = np.asarray(contacts_s, dtype=float)
     if len(t) < 3:
         return 60.0 / float(t[1] - t[0]) if len(t) == 2 else float("nan")
     per_stride = 120.0 / (t[2:] - t[:-2])
-    return float(np.mean(hampel(per_stride, s.cadence_half_window, s.n_sigma)))
+    cleaned = hampel(per_stride, s.cadence_half_window, s.n_sigma)
+    cleaned[[0, -1]] = per_stride[[0, -1]]  # starting and stopping: slow by nature, kept
+    return float(np.mean(cleaned))

@@ -105,16 +105,16 @@ def test_contacts_hold_on_straight_and_daily_life_walking(mobgap_rows):
 
 
 def test_cadence_holds_on_straight_and_daily_life_walking(mobgap_rows):
-    """Cadence bias against the INDIP bout cadence: ≤ 2 steps/min on straight walks and ≤ 4 on
-    daily-activity bouts (measured −0.2 and +1.5; per-stride cadence as INDIP's). Per bout the
-    daily error reaches 8 steps/min where the reference counts a final 2 s pause as one step; the
-    reference's own contacts put through the same cadence rule miss its bout cadence by as much
-    (MAE 4.5 against our 4.8)."""
-    assert abs(mobgap_rows["Test5"]["cadence_bias_steps_per_min"]) <= 2.0
-    assert mobgap_rows["Test5"]["cadence_mae_steps_per_min"] <= 2.0
-    assert abs(mobgap_rows["Test11"]["cadence_bias_steps_per_min"]) <= 4.0
-    floor = mobgap_rows["floor"]["Test11"]["cadence_mae_steps_per_min"]
-    assert mobgap_rows["Test11"]["cadence_mae_steps_per_min"] <= floor + 0.5
+    """Cadence against the INDIP bout cadence, every bout: error ≤ 2 steps/min on straight walks
+    and ≤ 4 on daily-activity bouts, as bias and as mean absolute error. INDIP's bout cadence is
+    the plain mean of its per-stride cadences, slow first and last strides included; the
+    reference's own contacts through stabmon's rule reproduce it (measured MAE 0.0 and 0.1;
+    session 3's rule, which also cleaned the edge strides, was 4.5 off on Test11). Measured
+    2026-11-28 (session 4): Test5 bias −0.2, MAE 0.2; Test11 bias +0.4, MAE 3.8 (session 3: 4.8)."""
+    for test, limit in (("Test5", 2.0), ("Test11", 4.0)):
+        assert abs(mobgap_rows[test]["cadence_bias_steps_per_min"]) <= limit, test
+        assert mobgap_rows[test]["cadence_mae_steps_per_min"] <= limit, test
+        assert mobgap_rows["floor"][test]["cadence_mae_steps_per_min"] <= 0.5, test
 
 
 def test_stride_length_and_speed_against_indip(mobgap_rows):

@@ -38,6 +38,21 @@ def test_cadence_is_the_mean_of_per_stride_cadences_as_the_reference_defines_it(
     assert 60.0 / np.mean(np.diff(contacts)) == pytest.approx(96.0)  # steps over time: not the same
 
 
+def test_cadence_keeps_the_slow_first_and_last_strides_of_starting_and_stopping():
+    """Gait initiation and termination are slow steps, and INDIP's bout cadence (a plain mean of
+    its per-stride cadences) includes them: HA001's daily-activity bouts end in steps of 1.2–2.0 s.
+    Interior strides are still cleaned (a missed contact there), the edge strides are kept."""
+    steady = np.arange(0.0, 5.01, 0.5)  # 120 steps/min, 10 steps
+    stopping = np.append(steady, 7.0)  # a last step of 2.0 s: strides ..., 1.0, 2.5 s
+    plain = np.mean(120.0 / (stopping[2:] - stopping[:-2]))
+    assert robust_cadence_steps_per_min(stopping) == pytest.approx(plain)  # 113.3, not 120
+    starting = np.insert(steady + 1.2, 0, 0.0)  # a first step of 1.2 s
+    per_stride = 120.0 / (starting[2:] - starting[:-2])
+    assert robust_cadence_steps_per_min(starting) == pytest.approx(np.mean(per_stride))
+    missed_inside = np.delete(stopping, 5)  # and a missed contact inside: cleaned, the stop kept
+    assert robust_cadence_steps_per_min(missed_inside) == pytest.approx((8 * 120.0 + 48.0) / 9)
+
+
 def _walk(rate=100.0, step_s=0.55, seconds=12.0, seed=0):
     """Vertical acceleration (n,) of a pelvis on an inverted pendulum: one arc per step."""
     rng = np.random.default_rng(seed)
