@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.integrate
 import scipy.io
 
 from sensors import quaternion as quat
@@ -261,6 +262,7 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
     )
     vertical = quat.rotate(q, trial.acc_m_s2)[:, 2] - GRAVITY_M_S2
     t = np.arange(len(q)) / rate
+    heading = scipy.integrate.cumulative_trapezoid(quat.rotate(q, trial.gyr_rad_s)[:, 2], t, initial=0.0)
     margin = round(margin_s * rate)
     rows: dict[str, list[dict]] = {}
     for k, bout in enumerate(trial.bouts):
@@ -279,7 +281,9 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
                 )
                 if len(in_bout) >= 2:
                     a, b = max(0, bout.start - margin), min(len(q), bout.end + margin)
-                    lengths = step_lengths(t[a:b], vertical[a:b], in_bout - a, trial.sensor_height_m)
+                    lengths = step_lengths(
+                        t[a:b], vertical[a:b], in_bout - a, trial.sensor_height_m, heading_rad=heading[a:b]
+                    )
                     row["stride_length_error_m"] = lengths.stride_length_m - bout.stride_length_m
                     row["speed_error_m_s"] = lengths.gait_speed_m_s - bout.speed_m_s
             elif name == "reference_contacts":  # the floor: stabmon's cadence from perfect contacts

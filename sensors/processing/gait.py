@@ -34,7 +34,8 @@
   lag = stride time.
 - Harmonic ratio per stride (first 20 harmonics): AP and V even/odd, ML odd/even.
 - Pelvic tilt (sagittal), obliquity (frontal) and rotation (heading) ranges per stride, deg.
-- Step and stride length and speed when the sensor height is known (gait_speed.py).
+- Step and stride length and speed when the sensor height is known (gait_speed.py), turning
+  strides shortened by the heading change (the integrated earth-vertical angular velocity).
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ def gait_analysis(
 ) -> GaitResult:
     """Gait of one bout from the pelvic sensor: orientation sensor→earth (n, 4), sensor-frame
     acc (n, 3) m/s² and gyr (n, 3) rad/s at time_s (n,), and its sensor→segment mount (4,)."""
-    from scipy import signal  # imported when needed: scipy submodules are slow to import
+    from scipy import integrate, signal  # imported when needed: scipy submodules are slow to import
 
     s = settings or GaitSettings()
     t = np.asarray(time_s, dtype=float)
@@ -230,7 +231,8 @@ def gait_analysis(
     )
     stride_length = speed = float("nan")
     if s.sensor_height_m is not None:
-        lengths = step_lengths(t, vertical, contacts, s.sensor_height_m)
+        heading = integrate.cumulative_trapezoid(yaw_rate, t, initial=0.0)  # rad, turning strides
+        lengths = step_lengths(t, vertical, contacts, s.sensor_height_m, heading_rad=heading)
         stride_length, speed = lengths.stride_length_m, lengths.gait_speed_m_s
     return GaitResult(
         initial_contacts_s=t[contacts],

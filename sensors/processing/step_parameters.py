@@ -60,6 +60,19 @@ def robust_mean(step_values: np.ndarray, settings: RobustStepSettings | None = N
     return float(np.nanmean(hampel(values, s.half_window, s.n_sigma))) if len(values) else float("nan")
 
 
+def bout_mean(per_stride: np.ndarray, settings: RobustStepSettings | None = None) -> float:
+    """Bout mean of per-stride values (n,) as INDIP takes it, made robust: the interior strides
+    Hampel-filtered over ±`cadence_half_window` strides, the first and last stride (starting and
+    stopping, slow and short by nature) kept as they are; NaN for none."""
+    s = settings or RobustStepSettings()
+    x = np.asarray(per_stride, dtype=float)
+    if len(x) == 0:
+        return float("nan")
+    cleaned = hampel(x, s.cadence_half_window, s.n_sigma)
+    cleaned[[0, -1]] = x[[0, -1]]
+    return float(np.mean(cleaned))
+
+
 def robust_cadence_steps_per_min(contacts_s: np.ndarray, settings: RobustStepSettings | None = None) -> float:
     """Cadence of a bout, steps/min, from its sorted contact times (n,), s: the mean of the
     per-stride cadences 120 / stride time, interior strides Hampel-filtered; 60 / step time for
@@ -68,7 +81,4 @@ def robust_cadence_steps_per_min(contacts_s: np.ndarray, settings: RobustStepSet
     t = np.asarray(contacts_s, dtype=float)
     if len(t) < 3:
         return 60.0 / float(t[1] - t[0]) if len(t) == 2 else float("nan")
-    per_stride = 120.0 / (t[2:] - t[:-2])
-    cleaned = hampel(per_stride, s.cadence_half_window, s.n_sigma)
-    cleaned[[0, -1]] = per_stride[[0, -1]]  # starting and stopping: slow by nature, kept
-    return float(np.mean(cleaned))
+    return bout_mean(120.0 / (t[2:] - t[:-2]), s)

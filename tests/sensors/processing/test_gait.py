@@ -119,13 +119,15 @@ def test_cadence_holds_on_straight_and_daily_life_walking(mobgap_rows):
 
 def test_stride_length_and_speed_against_indip(mobgap_rows):
     """Inverted pendulum (Zijlstra & Hof 2003, factor 1.25), sensor height 0.964 m from
-    infoForAlgo.mat. Measured: straight walking +0.06 m stride length, +0.04 m/s speed; daily
-    activities (turns, short bouts) overestimate by 0.23 m and 0.18 m/s."""
+    infoForAlgo.mat, per-stride values averaged as INDIP does, turning strides shortened by
+    cos(θ/2). Measured 2026-11-28 (session 4): straight walking +0.06 m stride length, +0.04 m/s
+    speed; daily activities +0.19 m and +0.14 m/s (session 3, without the turning correction:
+    +0.25 m and +0.20 m/s)."""
     straight, daily = mobgap_rows["Test5"], mobgap_rows["Test11"]
     assert abs(straight["stride_length_bias_m"]) <= 0.10
     assert abs(straight["speed_bias_m_s"]) <= 0.08
-    assert daily["stride_length_mae_m"] <= 0.30
-    assert daily["speed_mae_m_s"] <= 0.25
+    assert daily["stride_length_mae_m"] <= 0.21
+    assert daily["speed_mae_m_s"] <= 0.16
 
 
 def test_analysis_reports_stride_length_and_speed_only_with_a_sensor_height():

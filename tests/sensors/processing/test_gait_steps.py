@@ -6,7 +6,7 @@ import pytest
 
 from sensors.processing.errors import ProcessingError
 from sensors.processing.gait import GaitSettings, initial_contacts, step_frequency_hz
-from sensors.processing.gait_speed import PendulumSettings, step_lengths
+from sensors.processing.gait_speed import PendulumSettings, step_lengths, turning_factor
 from sensors.processing.step_parameters import hampel, robust_cadence_steps_per_min, robust_mean
 
 
@@ -117,9 +117,45 @@ def test_inverted_pendulum_returns_the_step_length_it_was_built_with():
     assert default.stride_length_m == pytest.approx(1.25 * r.stride_length_m)  # Zijlstra & Hof factor
 
 
+def test_turning_strides_count_only_their_progress_along_the_mean_direction():
+    """A stride whose heading turns by θ between its contacts gets cos(θ/2) of the pendulum's
+    length: a 90° turn per stride 0.71, a 180° spin on the spot (or more) none."""
+    contacts = np.array([0, 50, 100, 150])
+    heading = np.zeros(151)
+    heading[100:], heading[150] = np.radians(90.0), np.radians(360.0)  # strides: 90°, 360°
+    assert turning_factor(heading, contacts) == pytest.approx([np.cos(np.radians(45.0)), 0.0])
+    t, acc, leg, _ = _walk(step_s=0.55)
+    contacts = np.round(np.arange(0.55, 11.5, 0.55) * 100).astype(int)
+    straight = step_lengths(t, acc, contacts, leg)
+    turning = step_lengths(t, acc, contacts, leg, heading_rad=np.radians(90.0) * t / 1.1)  # 90° per stride
+    half = np.cos(np.radians(45.0))
+    assert turning.stride_length_m_per_stride == pytest.approx(half * straight.stride_length_m_per_stride)
+    assert turning.stride_length_m == pytest.approx(half * straight.stride_length_m, rel=0.02)
+    assert turning.gait_speed_m_s == pytest.approx(half * straight.gait_speed_m_s, rel=0.02)
+
+
+def test_stride_values_are_two_steps_and_the_bout_keeps_its_short_last_stride():
+    """INDIP's bout stride length is the plain mean of its strides, the short closing stride of a
+    stop included; stabmon's strides are consecutive step pairs, interior ones cleaned."""
+    t, acc, leg, _ = _walk(step_s=0.55)
+    contacts = np.round(np.arange(0.55, 11.5, 0.55) * 100).astype(int)
+    r = step_lengths(t, acc, contacts, leg)
+    assert r.stride_length_m_per_stride == pytest.approx(r.step_length_m[:-1] + r.step_length_m[1:])
+    steps = r.step_time_s[:-1] + r.step_time_s[1:]
+    assert r.stride_speed_m_s == pytest.approx(r.stride_length_m_per_stride / steps)
+    closing = acc.copy()
+    last = slice(contacts[-2], contacts[-1] + 1)
+    closing[last] *= 0.1  # the last step barely lifts the pelvis: a short closing step
+    c = step_lengths(t, closing, contacts, leg)
+    assert c.stride_length_m_per_stride[-1] < 0.8 * r.stride_length_m_per_stride[-1]
+    assert c.stride_length_m == pytest.approx(np.mean(c.stride_length_m_per_stride), rel=0.01)
+
+
 def test_implausible_sensor_height_and_too_few_contacts_are_refused():
     t, acc, _, _ = _walk()
     with pytest.raises(ProcessingError, match="sensor height"):
         step_lengths(t, acc, np.array([10, 65, 120]), 95.0)  # cm, not m
     with pytest.raises(ProcessingError, match="2 contacts"):
         step_lengths(t, acc, np.array([10]), 0.95)
+    with pytest.raises(ProcessingError, match="heading has 10 samples"):
+        step_lengths(t, acc, np.array([10, 65, 120]), 0.95, heading_rad=np.zeros(10))
