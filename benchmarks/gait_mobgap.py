@@ -24,8 +24,10 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
   "reference_contacts" feeds the reference's own contacts to stabmon's cadence: the INDIP bout
   cadence (a mean of per-stride values over strides it kept) differs from any cadence of its
   contacts where it left steps out (turns), and that row shows by how much.
-- stabmon's stride length and gait speed (inverted pendulum, sensor height from infoForAlgo.mat)
-  against the INDIP bout means (AverageStrideLength, WalkingSpeed).
+- Stride length and gait speed against the INDIP bout means (AverageStrideLength, WalkingSpeed:
+  plain means of its per-stride values), sensor height from infoForAlgo.mat: stabmon's
+  (gait_speed.py) and, on each mobgap detector's contacts, mobgap's SlZijlstra and WsNaive (means
+  of their per-second values).
 
 Usage: python benchmarks/gait_mobgap.py DIR [DIR ...] [--margin-s 0.5] [--stabmon-only]
 Prints one JSON object: per trial, per participant and test, and pooled per test, per algorithm.
@@ -208,17 +210,52 @@ def _mobgap(trial: Trial, bout: Bout, margin: int) -> dict[str, np.ndarray]:
     return out
 
 
-def _mobgap_cadence(contacts: np.ndarray, bout: Bout, rate: float) -> float:
+def _mobgap_parameters(trial: Trial, contacts: np.ndarray, bout: Bout) -> dict[str, float]:
+    """mobgap's cadence (`CadFromIc`), stride length (`SlZijlstra`, its default: the MS scaling
+    factor, sensor axes, the participant's sensor height) and speed (`WsNaive`: stride length ×
+    cadence / 120) of one bout from an algorithm's contacts in it: means of the per-second values,
+    as mobgap's aggregation takes them."""
     import pandas as pd
     from mobgap.cadence import CadFromIc
+    from mobgap.stride_length import SlZijlstra
+    from mobgap.walking_speed import WsNaive
 
-    inside = np.clip(contacts, bout.start, bout.end - 1) - bout.start
-    data = pd.DataFrame({"acc_is": np.zeros(bout.end - bout.start)})
-    ics = pd.DataFrame({"ic": np.unique(inside)}).rename_axis(index="step_id")
+    rate = trial.rate_hz
+    nan = {"cadence": float("nan"), "stride_length": float("nan"), "speed": float("nan")}
+    inside = np.unique(np.clip(contacts, bout.start, bout.end - 1) - bout.start)
+    if len(inside) < 2:
+        return nan
+    acc = trial.acc_m_s2[bout.start : bout.end]
+    gyr = np.degrees(trial.gyr_rad_s[bout.start : bout.end])
+    data = pd.DataFrame(
+        {"acc_is": acc[:, 0], "acc_ml": acc[:, 1], "acc_pa": acc[:, 2]}
+        | {"gyr_is": gyr[:, 0], "gyr_ml": gyr[:, 1], "gyr_pa": gyr[:, 2]}
+    )
+    ics = pd.DataFrame({"ic": inside}).rename_axis(index="step_id")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        per_second = CadFromIc().calculate(data, initial_contacts=ics, sampling_rate_hz=rate).cadence_per_sec_
-    return float(np.nanmean(per_second["cadence_spm"])) if len(ics) > 1 else float("nan")
+        cadence = CadFromIc().calculate(data, initial_contacts=ics, sampling_rate_hz=rate).cadence_per_sec_
+        lengths = SlZijlstra()
+        try:
+            lengths.calculate(
+                data, initial_contacts=ics, sampling_rate_hz=rate, sensor_height_m=trial.sensor_height_m
+            )
+        except ValueError:  # a bout too short for its filters
+            return nan | {"cadence": float(np.nanmean(cadence["cadence_spm"]))}
+        stride = lengths.stride_length_per_sec_
+        walking = WsNaive().calculate(
+            data,
+            initial_contacts=ics,
+            cadence_per_sec=cadence,
+            stride_length_per_sec=stride,
+            sampling_rate_hz=rate,
+        )
+        speed = walking.walking_speed_per_sec_
+        return {
+            "cadence": float(np.nanmean(cadence["cadence_spm"])),
+            "stride_length": float(np.nanmean(stride["stride_length_m"])),
+            "speed": float(np.nanmean(speed["walking_speed_mps"])),
+        }
 
 
 def _summary(rows: list[dict]) -> dict:
@@ -289,7 +326,10 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
             elif name == "reference_contacts":  # the floor: stabmon's cadence from perfect contacts
                 cadence = robust_cadence_steps_per_min(in_bout / rate)
             else:
-                cadence = _mobgap_cadence(in_bout, bout, rate)
+                mobgap = _mobgap_parameters(trial, in_bout, bout)
+                cadence = mobgap["cadence"]
+                row["stride_length_error_m"] = mobgap["stride_length"] - bout.stride_length_m
+                row["speed_error_m_s"] = mobgap["speed"] - bout.speed_m_s
             row["cadence_error"] = cadence - bout.cadence_steps_per_min
             rows.setdefault(name, []).append(row)
     return rows
