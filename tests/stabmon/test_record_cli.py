@@ -16,9 +16,7 @@ from tests.cli_args import RECORD_SIMULATED
 def test_record_simulated_session_end_to_end(tmp_path, capsys):
     code = main(
         [
-            "record",
-            "--simulate",
-            "--fast",
+            *RECORD_SIMULATED,
             "--drill",
             "forward-bend",
             "--seconds",
