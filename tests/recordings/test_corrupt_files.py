@@ -117,7 +117,10 @@ def _why_nobody_cannot_run_stabmon() -> str | None:
     if done.returncode == 0:
         return None
     last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-    return f"user nobody cannot import stabmon from {Path(__file__).parents[2]} ({last})"
+    return (
+        f"user nobody cannot import stabmon from {Path(__file__).parents[2]} ({last}): is the "
+        "checkout in a folder only its owner may enter, such as a 0700 temporary folder?"
+    )
 
 
 def test_no_read_permission_is_named_by_all_six_commands(recording):
