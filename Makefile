@@ -27,7 +27,8 @@ demo: install
 	$(BIN)/stabmon report "$$(ls -t $(DEMO_DIR)/sub-DEMO01/*.h5 | head -1)" -o $(DEMO_DIR)/report.html --data-dir $(DEMO_DIR)
 
 # Types first (mypy, settings in pyproject.toml, cached in .mypy_cache: seconds once warm), then
-# one pytest worker per core; tests that publish on LSL share a worker (their stream names would meet).
+# one pytest worker per core; tests that publish on LSL share a worker (their stream names would meet),
+# and so do the tests of a module that share a module-scoped fixture (tests/conftest.py), built once.
 test: install
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=20

@@ -74,3 +74,33 @@ def run_session(source, settings: SessionSettings | None = None) -> tuple[Collec
 @pytest.fixture
 def session_runner():
     return run_session
+
+
+#: Fixtures of these scopes are built once per xdist worker that runs a test using them.
+_SHARED_SCOPES = frozenset({"class", "module", "package"})
+
+
+def shared_fixture_group(item: pytest.Item) -> str | None:
+    """The xdist group that keeps `item` on the worker that builds its module's shared fixtures
+    (`module:<path of the test module>`), or None when it uses no class/module/package-scoped
+    fixture."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    for name in info.names_closure:
+        definitions = info.name2fixturedefs.get(name)
+        if definitions and definitions[-1].scope in _SHARED_SCOPES:
+            return "module:" + item.nodeid.split("::", 1)[0]
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup`, tests that share a module-scoped fixture run on one worker, so the
+    fixture (often several recordings) is built once, not once on each worker that happens to get
+    one of them. Runs before xdist reads the groups; an explicit `xdist_group` mark wins."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            group = shared_fixture_group(item)
+            if group is not None:
+                item.add_marker(pytest.mark.xdist_group(group))

@@ -19,7 +19,7 @@ from tests.conftest import CollectingSink
 
 def test_repetitions_share_one_link_and_each_file_starts_at_zero(tmp_path):
     spec = SessionSpec(
-        source=SourceSpec(kind=SourceKind.VIRTUAL_BLE, seed=4, realtime=False),
+        source=SourceSpec(kind=SourceKind.VIRTUAL_BLE, seed=4, realtime=False, scan_timeout_s=1.5),
         processing=SessionSettings(rate_hz=100.0),
     )
 

@@ -18,6 +18,7 @@ from recordings.measure_table import session_rows
 from recordings.plot_data import TIME, TRUNK_AP
 from sensors.placements import Placement
 from stabmon.cli import main as stabmon
+from tests.cli_args import RECORD_SIMULATED
 
 #: One worker for the module: its shared fixture is built once, not once per xdist worker.
 pytestmark = pytest.mark.xdist_group("review-library")
@@ -28,7 +29,7 @@ def library(tmp_path_factory) -> Path:
     """Two quiet-stance sessions of one subject (baseline and re-test), recorded fast."""
     root = tmp_path_factory.mktemp("library")
     for seed in (1, 2):
-        args = ["record", "--simulate", "--fast", "--drill", "quiet-stance", "--seconds", "25"]
+        args = [*RECORD_SIMULATED, "--drill", "quiet-stance", "--seconds", "25"]
         assert stabmon([*args, "--subject", "P020", "--seed", str(seed), "--data-dir", str(root)]) == 0
     return root
 

@@ -18,6 +18,7 @@ from recordings import read_recording
 from recordings.analysis import replay
 from recordings.export_bids import EXPLAINED_WARNINGS, export_bids
 from stabmon.cli import main
+from tests.cli_args import RECORD_SIMULATED
 
 #: One worker for the module: its shared fixture is built once, not once per xdist worker.
 pytestmark = pytest.mark.xdist_group("bids-session")
@@ -50,7 +51,7 @@ def validate(dataset: Path) -> Counter:
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lib")
-    argv = ["record", "--simulate", "--fast", "--drill", "perturbations", "--seconds", "20", "--seed", "5"]
+    argv = [*RECORD_SIMULATED, "--drill", "perturbations", "--seconds", "20", "--seed", "5"]
     assert main([*argv, "--subject", "P-11", "--out", str(folder)]) == 0
     recording = read_recording(next(folder.glob("*.h5")))
     return recording, replay(recording).collector

@@ -13,6 +13,7 @@ from recordings.analysis import analyze_recording, replay
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
 from stabmon.cli import main
+from tests.cli_args import RECORD_SIMULATED
 
 BIDS_CHANNEL_COLUMNS = ["name", "component", "type", "tracked_point", "units"]
 BIDS_TYPES = {"ACCEL", "ANGACCEL", "GYRO", "JNTANG", "LATENCY", "MAGN", "MISC", "ORNT", "POS", "VEL"}
@@ -21,7 +22,7 @@ BIDS_TYPES = {"ACCEL", "ANGACCEL", "GYRO", "JNTANG", "LATENCY", "MAGN", "MISC", 
 @pytest.fixture(scope="module")
 def bend_file(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lib")
-    argv = ["record", "--simulate", "--fast", "--drill", "forward-bend", "--seconds", "25"]
+    argv = [*RECORD_SIMULATED, "--drill", "forward-bend", "--seconds", "25"]
     assert main([*argv, "--subject", "P-07", "--seed", "4", "--out", str(folder)]) == 0
     return next(folder.glob("*.h5"))
 

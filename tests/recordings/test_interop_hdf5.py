@@ -19,6 +19,7 @@ import pytest
 from recordings import read_recording, schema
 from recordings.errors import RecordingError
 from stabmon.cli import main
+from tests.cli_args import RECORD_SIMULATED
 
 H5DUMP, H5LS = shutil.which("h5dump"), shutil.which("h5ls")
 
@@ -38,7 +39,7 @@ def tools() -> tuple[str, str]:
 
 
 def _record(folder: Path, subject: str) -> Path:
-    argv = ["record", "--simulate", "--fast", "--drill", "quiet-stance", "--seconds", "8", "--seed", "3"]
+    argv = [*RECORD_SIMULATED, "--drill", "quiet-stance", "--seconds", "8", "--seed", "3"]
     assert main([*argv, "--subject", subject, "--out", str(folder)]) == 0
     return next(folder.glob("*.h5"))
 

@@ -15,6 +15,7 @@ from sensors.processing.comparison import mdc95_between_session_means
 from sensors.processing.errors import ProcessingError
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from stabmon.cli import main
+from tests.cli_args import RECORD_SIMULATED
 
 
 def test_mdc_between_session_means_matches_the_textbook_formula():
@@ -59,17 +60,7 @@ def test_doubled_sway_is_a_real_change_and_a_repeat_is_not():
 
 
 def _record(data_dir, subject, drill, seconds, seed):
-    argv = [
-        "record",
-        "--simulate",
-        "--fast",
-        "--drill",
-        drill,
-        "--seconds",
-        str(seconds),
-        "--seed",
-        str(seed),
-    ]
+    argv = [*RECORD_SIMULATED, "--drill", drill, "--seconds", str(seconds), "--seed", str(seed)]
     assert main([*argv, "--subject", subject, "--data-dir", str(data_dir)]) == 0
 
 

@@ -20,6 +20,7 @@ from recordings.conditions import condition_for
 from recordings.library import SessionLibrary
 from sensors.processing.analysis import AnalysisResult, Measure
 from stabmon.cli import main
+from tests.cli_args import RECORD_SIMULATED
 
 
 def _result(drill: str, **values: float) -> AnalysisResult:
@@ -103,7 +104,7 @@ def test_warnings_for_length_and_sensors_and_conditions_are_never_mixed():
 
 
 def _record(data_dir, subject, seconds, seed, dual=1.0):
-    argv = ["record", "--simulate", "--fast", "--drill", "quiet-stance", "--seconds", str(seconds)]
+    argv = [*RECORD_SIMULATED, "--drill", "quiet-stance", "--seconds", str(seconds)]
     argv += ["--seed", str(seed), "--dual-task", str(dual), "--subject", subject, "--data-dir", str(data_dir)]
     assert main(argv) == 0
 

@@ -10,14 +10,13 @@ from sensors.processing.angles import inclination_angles
 from sensors.simulator import DrillOptions, make_drill
 from sensors.simulator.body import segment_quaternions
 from stabmon.cli import main
+from tests.cli_args import RECORD_SIMULATED
 
 
 def test_record_simulated_session_end_to_end(tmp_path, capsys):
     code = main(
         [
-            "record",
-            "--simulate",
-            "--fast",
+            *RECORD_SIMULATED,
             "--drill",
             "forward-bend",
             "--seconds",
@@ -101,7 +100,7 @@ def test_drills_lists_every_drill(capsys):
 
 @pytest.mark.xdist_group("lsl")
 def test_record_publishes_on_lsl_and_names_a_missing_marker_stream(tmp_path, capsys):
-    argv = ["record", "--simulate", "--fast", "--seconds", "6", "--subject", "L1", "--out", str(tmp_path)]
+    argv = [*RECORD_SIMULATED, "--seconds", "6", "--subject", "L1", "--out", str(tmp_path)]
     assert main([*argv, "--lsl"]) == 0
     assert "publishing on LSL" in capsys.readouterr().out
     assert main([*argv, "--lsl-markers", "no-such-platform"]) == 2

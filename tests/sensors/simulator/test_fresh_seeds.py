@@ -7,11 +7,12 @@ from recordings import read_recording
 from sensors import Placement
 from sensors.simulator import DrillOptions, fresh_seed, make_drill
 from stabmon.cli import main
+from tests.cli_args import RECORD_SIMULATED
 
 
 def _record(folder, *extra):
     folder.mkdir()
-    args = ["record", "--simulate", "--fast", "--drill", "quiet-stance", "--seconds", "5"]
+    args = [*RECORD_SIMULATED, "--drill", "quiet-stance", "--seconds", "5"]
     assert main([*args, "--subject", "T02", "--out", str(folder), *extra]) == 0
     (path,) = folder.glob("*.h5")
     return read_recording(path)
