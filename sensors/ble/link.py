@@ -145,7 +145,9 @@ class BleSource:
         if self._started:
             return
         self._stopping = False
-        found = await scan(self.settings.scan_timeout_s, self._scanner_backend)
+        found = await scan(
+            self.settings.scan_timeout_s, self._scanner_backend, wanted=list(self.assignments.values())
+        )
         missing = []
         for placement, sensor_id in self.assignments.items():
             match = next((f for f in found if f.matches(sensor_id)), None)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from bleak import BleakScanner
@@ -50,25 +53,44 @@ def scanner_args(backend: type[BaseBleakScanner] | None) -> BleakScanner.ExtraAr
     return {} if backend is None else {"backend": backend}
 
 
+def _supported(device: BLEDevice, advertisement: AdvertisementData) -> DiscoveredSensor | None:
+    """The advertisement as a supported sensor, or None when no driver knows it."""
+    name = advertisement.local_name or device.name or ""
+    driver = driver_for(name, advertisement)
+    if driver is None:
+        return None
+    return DiscoveredSensor(device, driver, name, advertisement.rssi, _battery(advertisement))
+
+
 async def scan(
-    timeout_s: float = 5.0, scanner_backend: type[BaseBleakScanner] | None = None
+    timeout_s: float = 5.0,
+    scanner_backend: type[BaseBleakScanner] | None = None,
+    wanted: Collection[str] = (),
 ) -> list[DiscoveredSensor]:
-    """Supported sensors in range, strongest signal first."""
+    """Supported sensors in range, strongest signal first.
+
+    Scans for `timeout_s` seconds; when `wanted` names sensors (addresses or advertised names),
+    stops as soon as every one of them has been seen, so a start does not wait out the scan.
+    """
+    everyone_seen = asyncio.Event()
+    seen: dict[str, DiscoveredSensor] = {}
+
+    def on_advertisement(device: BLEDevice, advertisement: AdvertisementData) -> None:
+        sensor = _supported(device, advertisement)
+        if sensor is None:
+            return
+        seen[device.address] = sensor
+        if wanted and all(any(s.matches(w) for s in seen.values()) for w in wanted):
+            everyone_seen.set()
+
     try:
-        found = await BleakScanner.discover(
-            timeout=timeout_s, return_adv=True, **scanner_args(scanner_backend)
-        )
+        async with BleakScanner(detection_callback=on_advertisement, **scanner_args(scanner_backend)):
+            # A timeout is the whole scan run: the caller names whoever is missing.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(everyone_seen.wait(), timeout_s)
     except (BleakError, OSError) as error:
         raise BluetoothUnavailableError(
             f"Bluetooth is not available on this computer ({type(error).__name__}: {error or 'no detail'}); "
             "check that an adapter is present and switched on (on Linux: that BlueZ is running)"
         ) from error
-    sensors = []
-    for device, advertisement in found.values():
-        name = advertisement.local_name or device.name or ""
-        driver = driver_for(name, advertisement)
-        if driver is not None:
-            sensors.append(
-                DiscoveredSensor(device, driver, name, advertisement.rssi, _battery(advertisement))
-            )
-    return sorted(sensors, key=lambda s: -s.rssi_dbm)
+    return sorted(seen.values(), key=lambda s: -s.rssi_dbm)

@@ -247,3 +247,34 @@ def test_scan_lists_families_signal_and_battery_and_a_missing_sensor_is_named():
     assert set(by_family) == {SensorFamily.STABMON, SensorFamily.MOVELLA_DOT, SensorFamily.POLAR_PMD}
     assert by_family[SensorFamily.STABMON].battery_pct == 87.0  # advertised in service data
     assert all(f.rssi_dbm < 0 for f in found)
+
+
+def test_a_start_stops_scanning_once_every_assigned_sensor_is_seen():
+    """The sensors advertise about once a second: a start with a 30 s scan must not wait it out."""
+
+    async def run():
+        radio = VirtualRadio(realtime=False)
+        drill = make_drill("quiet-stance", DrillOptions(duration_s=5.0))
+        fleet = await attach_fleet(radio, drill, PAIR, SensorFamily.STABMON)
+        await attach_fleet(radio, drill, (Placement.THORAX,), SensorFamily.MOVELLA_DOT)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        found = await scan(30.0, radio.backend()[0], wanted=[s.address for s in fleet.values()])
+        took_s = loop.time() - began
+        source = BleSource(
+            {p: s.address for p, s in fleet.items()},
+            LinkSettings(rate_hz=100.0, scan_timeout_s=30.0),
+            backend=radio.backend(),
+            clock=radio.clock,
+        )
+        began = loop.time()
+        await source.start()
+        start_s = loop.time() - began
+        await source.stop()
+        await radio.close()
+        return fleet, found, took_s, start_s
+
+    fleet, found, took_s, start_s = asyncio.run(run())
+    addresses = {f.address for f in found}
+    assert {s.address for s in fleet.values()} <= addresses
+    assert took_s < 15.0 and start_s < 15.0  # far under the 30 s scan: it stopped when all were seen
