@@ -34,7 +34,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from bench_window import stance_window
-from latency_probe import frame_stages_ms, last_needed_latencies_ms, latencies_ms, measure_latencies_ms
+from latency_probe import frame_stages_ms, latency_figures
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -66,27 +66,7 @@ def run(
     watcher.stop()
     probe = window.session.probes[-1].probe
     window.close()
-    period = 1.0 / rate_hz
-    # Only the task: the first seconds include connecting and calibration. The outputs of the
-    # span are measured; per notification, from the notifications of the span (with outputs from
-    # a second before, which may hold them); per output, from every notification (the last one
-    # an output needed may come before the span).
-    start_s = 5.0
-    arrivals = {p: [a for a in v if a[1] > start_s] for p, v in probe.arrivals.items()}
-    frames = [f for f in probe.frames if f[1] > start_s]
-    buffers = [d for d in drained if d[1] > start_s]
-    earlier = [f for f in probe.frames if f[1] > start_s - 1]
-    earlier_buffers = [d for d in drained if d[1] > start_s - 1]
-    figures = {
-        "frame per notif.": latencies_ms(arrivals, earlier, period),
-        "frame last needed": last_needed_latencies_ms(probe.arrivals, frames),
-        "measure last needed": measure_latencies_ms(
-            probe.arrivals, [m for m in probe.measures if m[1] > start_s]
-        ),
-        "dashboard per notif.": latencies_ms(arrivals, earlier_buffers, period),
-        "dashboard last needed": last_needed_latencies_ms(probe.arrivals, buffers),
-    }
-    return figures, probe
+    return latency_figures(probe, drained, 1.0 / rate_hz), probe
 
 
 def print_stages(label: str, probe: Any, start_s: float = 5.0) -> None:

@@ -119,3 +119,25 @@ def frame_stages_ms(probe: Any, start_s: float) -> dict[str, np.ndarray]:
         result[name] = (end - start) / 1e6
     result["cpu wait"] = np.maximum(cpu_wait, 0) / 1e6
     return result
+
+
+def latency_figures(
+    probe: Any, drained: list[tuple[int, float]], period_s: float, start_s: float = 5.0
+) -> dict[str, np.ndarray]:
+    """The benchmark's rows (ms) for the outputs after start_s (s): frames, measures updates and
+    the dashboard's drained buffers (monotonic ns, newest time s). Per notification: from the
+    notifications after start_s, to outputs from a second before (which may hold them). Per
+    output (last needed): from every notification, since the last one an output needed may
+    come before start_s."""
+    arrivals = {p: [a for a in v if a[1] > start_s] for p, v in probe.arrivals.items()}
+    frames = [f for f in probe.frames if f[1] > start_s]
+    buffers = [d for d in drained if d[1] > start_s]
+    return {
+        "frame per notif.": latencies_ms(arrivals, [f for f in probe.frames if f[1] > start_s - 1], period_s),
+        "frame last needed": last_needed_latencies_ms(probe.arrivals, frames),
+        "measure last needed": measure_latencies_ms(
+            probe.arrivals, [m for m in probe.measures if m[1] > start_s]
+        ),
+        "dashboard per notif.": latencies_ms(arrivals, [d for d in drained if d[1] > start_s - 1], period_s),
+        "dashboard last needed": last_needed_latencies_ms(probe.arrivals, buffers),
+    }
