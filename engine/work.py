@@ -62,8 +62,10 @@ REPORT_INTERVAL_S = 0.05
 def prepare_processing(spec: SessionSpec) -> None:
     """Set up the processing `spec` runs once, so that what it loads (scipy: a second or two on a
     busy computer) is in memory before any sensor streams."""
-    _, live_measures = session_processing(spec.source.chosen_placements, spec.processing)
-    live_measures.prepare()
+    every_measure = replace(spec.processing, drill="")  # whichever the drill, all it may load
+    for settings in (spec.processing, every_measure):
+        _, live_measures = session_processing(spec.source.chosen_placements, settings)
+        live_measures.prepare()
 
 
 def freeze_the_heap() -> None:
@@ -359,7 +361,7 @@ class SessionWork:
         still_s, bend_s, grace_s = 3.0, 7.0, 4.0
         drill = "forward-bend" if with_bend else "quiet-stance"
         total = still_s + (bend_s if with_bend else grace_s) + 1.0
-        await self._prepare(spec.for_drill(drill))
+        await self._prepare(spec)
         async with open_source(spec, drill, total, calibration_s=still_s, task_markers=False) as opened:
             collector = SessionCollector()
             runner = SessionRunner(opened.source, [collector, self.live], spec.processing)
