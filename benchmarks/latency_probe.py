@@ -91,14 +91,16 @@ def frame_stages_ms(probe: Any, start_s: float) -> dict[str, np.ndarray]:
     """For every frame after start_s (s) that every sensor has data for, its honest delay
     ("total", ms) split into STAGES (ms; they add up to it), and "cpu wait": how long (ms) the
     engine's loop thread was runnable but waiting for a CPU during it (other programs; from the
-    readings nearest before and after, so it may overlap the neighbouring frames a little).
-    Empty arrays for a probe without stages."""
+    readings nearest before and after, so it may overlap the neighbouring frames a little), and
+    "own": the delay less that wait (what it would be with a CPU free whenever the engine wants
+    one; a lower bound, as the wait may be overcounted). Empty arrays for a probe without
+    stages."""
     frames = [f for f, _ in zip(probe.frames, probe.frame_stages, strict=False) if f[1] > start_s]
     released = np.array([s for f, s in zip(probe.frames, probe.frame_stages, strict=False) if f[1] > start_s])
     names = list(probe.arrivals)
     stages = [np.array(probe.notification_stages.get(n, []), dtype=np.int64).reshape(-1, 4) for n in names]
     if not frames or any(len(s) == 0 for s in stages):
-        return {k: np.zeros(0) for k in ("total", *STAGES, "cpu wait")}
+        return {k: np.zeros(0) for k in ("total", *STAGES, "cpu wait", "own")}
     out_ns = np.array([f[0] for f in frames], dtype=np.int64)
     latest, sensor, index = last_needed(probe.arrivals, np.array([f[1] for f in frames]))
     ok = latest >= 0
@@ -118,6 +120,7 @@ def frame_stages_ms(probe: Any, start_s: float) -> dict[str, np.ndarray]:
     for name, start, end in zip(STAGES, points[:-1], points[1:], strict=True):
         result[name] = (end - start) / 1e6
     result["cpu wait"] = np.maximum(cpu_wait, 0) / 1e6
+    result["own"] = np.maximum(result["total"] - result["cpu wait"], 0.0)
     return result
 
 
