@@ -28,19 +28,20 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from bench_window import stance_window
-from latency_probe import last_needed_latencies_ms, latencies_ms, measure_latencies_ms
+from latency_probe import frame_stages_ms, latency_figures
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 
 def run(
     app: QApplication, sensors: int, rate_hz: float, seconds: float, virtual_link: bool = True
-) -> dict[str, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], Any]:
     window, _ = stance_window(sensors, rate_hz, seconds, virtual_link)
     window.session.probe = True
     drained: list[tuple[int, float]] = []
@@ -65,19 +66,32 @@ def run(
     watcher.stop()
     probe = window.session.probes[-1].probe
     window.close()
-    period = 1.0 / rate_hz
-    # Only the task: the first seconds include connecting and calibration.
-    start_s = 5.0
-    arrivals = {p: [a for a in v if a[1] > start_s] for p, v in probe.arrivals.items()}
-    frames = [f for f in probe.frames if f[1] > start_s - 1]
-    buffers = [d for d in drained if d[1] > start_s - 1]
-    return {
-        "frame per notif.": latencies_ms(arrivals, frames, period),
-        "frame last needed": last_needed_latencies_ms(arrivals, frames, period),
-        "measure last needed": measure_latencies_ms(arrivals, [m for m in probe.measures if m[1] > start_s]),
-        "dashboard per notif.": latencies_ms(arrivals, buffers, period),
-        "dashboard last needed": last_needed_latencies_ms(arrivals, buffers, period),
-    }
+    return latency_figures(probe, drained, 1.0 / rate_hz), probe
+
+
+def print_stages(label: str, probe: Any, start_s: float = 5.0) -> None:
+    """The honest frame delay split by stage in the engine process, and what else held its loop."""
+    stages = frame_stages_ms(probe, start_s)
+    total = stages["total"]
+    if not len(total):
+        return
+    print(f"\n{label}: frame last needed, by stage (ms; engine process)")
+    tail95, tail99 = total >= np.percentile(total, 95), total >= np.percentile(total, 99)
+    print(f"  {'stage':<10} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} {'mean ≥p95':>10} {'mean ≥p99':>10}")
+    for name, values in stages.items():
+        p50, p95, p99 = np.percentile(values, [50, 95, 99])
+        print(
+            f"  {name:<10} {p50:7.2f} {p95:7.2f} {p99:7.2f} {values.max():7.2f} "
+            f"{values[tail95].mean():10.2f} {values[tail99].mean():10.2f}"
+        )
+    for kind, spans in sorted(probe.busy.items()):
+        took = np.array([(b - a) / 1e6 for a, b in spans])
+        print(
+            f"  busy {kind:<8} n {len(took):5d}  p50 {np.median(took):6.2f}  p99 "
+            f"{np.percentile(took, 99):6.2f}  max {took.max():6.2f} ms  ({took.sum() / 1e3:.2f} s)"
+        )
+    for thread, (cpu_s, wait_s) in probe.threads.items():
+        print(f"  thread {thread[:40]:<40} CPU {cpu_s:6.2f} s, waiting for a CPU {wait_s:6.2f} s")
 
 
 def spin_up_load(processes: int) -> list[subprocess.Popen[bytes]]:
@@ -104,29 +118,36 @@ def main() -> None:
     loads = (0, args.load) if args.load else (0,)
     links = [name == "virtual" for name in args.links]
     configurations = [(link, n, load) for link in links for n in args.sensors for load in loads]
+    probes = []
     for virtual_link, sensors, load in configurations:
         others = spin_up_load(load)
+        load_before = os.getloadavg()[0]
         started_cpu, started_wall = time.process_time(), time.monotonic()
         try:
-            result = run(app, sensors, args.rate, args.seconds, virtual_link)
+            result, probe = run(app, sensors, args.rate, args.seconds, virtual_link)
         finally:
             for process in others:
                 process.kill()
                 process.wait()
         cores = (time.process_time() - started_cpu) / (time.monotonic() - started_wall)
+        name = "virtual BLE" if virtual_link else "reference"
+        label = f"{load} procs" if load else "idle"
         for stage, values in result.items():
-            # A notification later than the synchroniser's wait finds its frames already out,
-            # with this sensor flagged missing: it is in the file's raw data, not in those frames.
+            # An output that went out before a notification it needed arrived: that sensor is
+            # flagged missing in it (the data are in the file's raw data, not in that output).
             missed = float(np.mean(values < 0)) if len(values) else np.nan
             values = values[values >= 0]
             p50, p95, p99 = np.percentile(values, [50, 95, 99]) if len(values) else (np.nan,) * 3
-            name = "virtual BLE" if virtual_link else "reference"
-            label = f"{load} procs" if load else "idle"
             print(
                 f"{name:<12} {sensors:>7} {label:>9} {stage:<22} {len(values):>6} "
                 f"{p50:8.1f} {p95:8.1f} {p99:8.1f} {100 * missed:8.1f}% {cores:6.2f}",
                 flush=True,
             )
+        load_after = os.getloadavg()[0]
+        loads_seen = f"load average {load_before:.1f}→{load_after:.1f}"
+        probes.append((f"{name}, {sensors} sensors, {label}, {loads_seen}", probe))
+    for label, probe in probes:
+        print_stages(label, probe)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 from collections import deque
 from collections.abc import Coroutine
@@ -56,51 +57,68 @@ log = logging.getLogger(__name__)
 BACKLOG = 2000
 #: How often (s) the command reader checks that the window's process is still there.
 PARENT_CHECK_S = 0.5
+#: How often (s) the reports gathered since go to the window (it redraws up to 60 times a second).
+SEND_INTERVAL_S = 1 / 120
+#: Longest (s) a thread of the engine runs Python code while another waits for the interpreter
+#: (Python's default is 5 ms: the loop, woken by a notification while the writer or the report
+#: sender ran, waited that long before it could take it).
+SWITCH_INTERVAL_S = 0.0005
 
 
 class Outbox:
-    """Reports to the window through a sender thread; `send` never blocks the engine."""
+    """Reports to the window through a sender thread; `send` never blocks the engine and never
+    wakes the sender: it sends what was reported every SEND_INTERVAL_S, the live data of an
+    interval as one `Live` (a thread woken per frame took the interpreter from the engine's loop
+    just when the next notification came)."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.dropped = 0
         self.closed = False
-        self._pending: deque[Report] = deque()
-        self._ready = threading.Condition()
+        self._pending: deque[Report | list[Any]] = deque()  # a list: items of one Live to come
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stabmon-engine-reports", daemon=True)
         self._thread.start()
 
     def send(self, report: Report) -> None:
-        with self._ready:
+        with self._lock:
             if self.closed:
                 return
             if len(self._pending) >= BACKLOG and isinstance(report, (Live, StatusReport, HealthReport)):
                 self.dropped += 1  # the window is not reading: its live view can do without
                 return
+            if isinstance(report, Live):
+                last = self._pending[-1] if self._pending else None
+                if isinstance(last, list) and len(last) < BACKLOG:
+                    last.extend(report.items)
+                else:
+                    self._pending.append(list(report.items))
+                return
             self._pending.append(report)
-            self._ready.notify()
 
     def _run(self) -> None:
         while True:
-            with self._ready:
-                while not self._pending and not self.closed:
-                    self._ready.wait()
-                if not self._pending:
-                    return
-                report = self._pending.popleft()
-            try:
-                self.connection.send(report)
-            except (OSError, ValueError):  # the window is gone
-                with self._ready:
-                    self.closed = True
-                    self._pending.clear()
+            closing = self._closing.wait(SEND_INTERVAL_S)
+            with self._lock:
+                batch = list(self._pending)
+                self._pending.clear()
+            if closing and not batch:
                 return
+            for report in batch:
+                try:
+                    self.connection.send(Live(tuple(report)) if isinstance(report, list) else report)
+                except (OSError, ValueError):  # the window is gone
+                    with self._lock:
+                        self.closed = True
+                        self._pending.clear()
+                    return
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Send what is pending (for up to timeout_s), then stop."""
-        with self._ready:
+        with self._lock:
             self.closed = True
-            self._ready.notify()
+        self._closing.set()
         self._thread.join(timeout_s)
 
 
@@ -251,6 +269,7 @@ def main(commands: Connection, reports: Connection, log_level: int = logging.WAR
     logging.basicConfig(level=log_level, format="engine %(levelname)s %(name)s: %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the window's: it stops the engine
     logging.getLogger("bumble").setLevel(max(log_level, logging.ERROR))  # its link chatter
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     if os.environ.get("STABMON_ENGINE_NICE", "1") != "0":
         raise_priority()
     outbox = Outbox(reports)

@@ -7,6 +7,7 @@ that was started is closed properly and kept."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -47,7 +48,7 @@ from recordings.conditions import COGNITIVE_CONDITIONS, condition_for
 from sensors.events import Event, EventKind
 from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
-from sensors.processing.session import SessionRunner, SessionSink
+from sensors.processing.session import SessionRunner, SessionSink, session_processing
 from sensors.simulator import fresh_seed
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,23 @@ log = logging.getLogger(__name__)
 BEHIND_WARNING_S = 0.5
 #: How often (s) status and health go to the window.
 REPORT_INTERVAL_S = 0.05
+
+
+def prepare_processing(spec: SessionSpec) -> None:
+    """Set up the processing `spec` runs once, so that what it loads (scipy: a second or two on a
+    busy computer) is in memory before any sensor streams."""
+    every_measure = replace(spec.processing, drill="")  # whichever the drill, all it may load
+    for settings in (spec.processing, every_measure):
+        _, live_measures = session_processing(spec.source.chosen_placements, settings)
+        live_measures.prepare()
+
+
+def freeze_the_heap() -> None:
+    """Collect, then leave every object alive now (modules, the BLE stack, the processing) out of
+    later garbage collections: a full collection over them held the loop 0.1-0.3 s in the middle
+    of a recording, every frame of that time late."""
+    gc.collect()
+    gc.freeze()
 
 
 class SessionWork:
@@ -115,6 +133,7 @@ class SessionWork:
     ) -> None:
         """Every repetition of `plan`. Real sensors stay connected from the first repetition to
         the last (reconnecting costs seconds); simulated ones act out each repetition afresh."""
+        await self._prepare(spec.for_drill(plan.drill))
         if spec.source.kind is not SourceKind.BLUETOOTH:
             await self._repetitions(spec, plan, subject_id, notes, data_dir, probe, None)
             return
@@ -160,6 +179,15 @@ class SessionWork:
                 self.notice(Severity.WARNING, f"repetition {repetition}: {finished.problem}", Topic.RECORDING)
             if self.stop_requested.is_set():
                 return
+
+    async def _prepare(self, spec: SessionSpec) -> None:
+        """Load the processing before the sensors start (off the loop). Loaded while they stream,
+        it held the loop: their first notifications came in a burst, stamped up to seconds late,
+        so the clock fits started late and stepped back, which the synchroniser read as a sensor
+        seconds behind the others (its wait grew to seconds) and the calibration capture missed
+        sensors."""
+        await asyncio.to_thread(prepare_processing, spec)
+        freeze_the_heap()
 
     async def _countdown(self, status: RunStatus, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -227,10 +255,14 @@ class SessionWork:
                 [collector, self.live] if probe is None else [probe, collector, self.live]
             )
             recording = Recording(spec, opened.source, metadata, path, sinks)
+            if probe is not None:
+                probe.attach(recording.runner)
             try:
                 await self._drive(recording.runner, plan, base, recording.writer)
             finally:
                 self.status(replace(base, phase=Phase.SAVING, recording=None, instruction="saving…"))
+                if probe is not None:
+                    probe.detach()
                 await recording.close()
         try:
             measures, problem = collector.analysis(plan.drill), ""
@@ -329,6 +361,7 @@ class SessionWork:
         still_s, bend_s, grace_s = 3.0, 7.0, 4.0
         drill = "forward-bend" if with_bend else "quiet-stance"
         total = still_s + (bend_s if with_bend else grace_s) + 1.0
+        await self._prepare(spec)
         async with open_source(spec, drill, total, calibration_s=still_s, task_markers=False) as opened:
             collector = SessionCollector()
             runner = SessionRunner(opened.source, [collector, self.live], spec.processing)

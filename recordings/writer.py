@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -120,7 +120,10 @@ class RecordingWriter:
         self.metadata = metadata
         self.placements = tuple(sensors)
         self.flush_interval_s = flush_interval_s
-        self._queue: queue.Queue[WriterMessage | None] = queue.Queue()  # None: close
+        # What the producers hand over, taken every flush_interval_s: appending wakes nobody (a
+        # thread woken per notification took the interpreter from the acquisition loop).
+        self._incoming: deque[WriterMessage | None] = deque()  # None: close
+        self._closing = threading.Event()
         self._error: BaseException | None = None
         self._sensors = dict(sensors)
         self._last_sequence: dict[Placement, int] = {}
@@ -163,14 +166,15 @@ class RecordingWriter:
     def _put(self, message: WriterMessage) -> None:
         if self._error is not None:
             raise RecordingError(self.path, f"the writer stopped: {self._error}")
-        self._queue.put(message)
+        self._incoming.append(message)
 
     def close(self) -> Path:
         """Write everything queued, close the file and return its path. After a failed write the
         complete rescue file takes the recording's name and the failed file is kept beside it as
         `<name>.damaged`."""
         if self._thread.is_alive():
-            self._queue.put(None)
+            self._incoming.append(None)
+            self._closing.set()
             self._thread.join()
         if self._error is not None:
             raise RecordingError(self.path, f"writing failed: {self._error}")
@@ -188,14 +192,16 @@ class RecordingWriter:
         try:
             while True:
                 wait = max(self.flush_interval_s - (time.monotonic() - last_flush), 0.0)
-                try:
-                    message = self._queue.get(timeout=wait)
-                except queue.Empty:
-                    pass  # nothing new: time to flush
-                else:
+                self._closing.wait(wait)
+                closing = False
+                while self._incoming:
+                    message = self._incoming.popleft()
                     if message is None:
+                        closing = True
                         break
                     self._gather(pending, message)
+                if closing:
+                    break
                 if time.monotonic() - last_flush >= self.flush_interval_s:
                     if self._room_to_write():
                         self._write(pending)

@@ -108,8 +108,14 @@ class BatchSynchronizer:
             del mine, ends
         np.maximum.accumulate(latest, axis=0, out=latest)
         newest = np.maximum.accumulate(last_raw)
-        lateness = newest[:-1] - first_raw[1:]
-        wait = self._waits(first_raw, last_raw, newest, lateness)
+        # Lateness counts from where a block continues its placement's own stream (the live rule).
+        own_before = np.full(k, -math.inf)
+        own_before[1:] = latest[np.arange(k - 1), b.placement_index[1:]]
+        continues = np.maximum(first_raw, own_before)
+        del own_before
+        lateness = newest[:-1] - continues[1:]
+        wait = self._waits(continues, last_raw, newest, lateness)
+        del continues
         del lateness, last_raw
         self.first_index = math.ceil(float(first_raw[0]) * s.rate_hz)
         emitted = np.empty(k, dtype=np.int64)
@@ -146,8 +152,9 @@ class BatchSynchronizer:
     def _waits(
         self, first_raw: np.ndarray, last_raw: np.ndarray, newest: np.ndarray, lateness: np.ndarray
     ) -> np.ndarray | float:
-        """The wait (s) after each block: max_wait_s while no placement ever came later than the
-        wait allows (the usual case), else the live rule block by block."""
+        """The wait (s) after each block (first_raw: where each block continues its placement's
+        stream, s): max_wait_s while no placement ever came later than the wait allows (the
+        usual case), else the live rule block by block."""
         s = self.settings
         if len(lateness) == 0 or WAIT_MARGIN * float(np.max(lateness)) <= s.max_wait_s <= s.longest_wait_s:
             return s.max_wait_s

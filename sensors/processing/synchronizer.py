@@ -11,9 +11,12 @@ loaded laptop), every sensor's data come late together and nothing is flagged. W
 data come in behind the others' by more than the wait (a computer too busy to keep the sensors
 level, a sensor that buffers), the wait grows to cover that lateness with a margin, up to
 `longest_wait_s`, and the lateness seen fades with time constant `wait_recovery_s`: the live
-frames come later but whole. Samples that still come after their frames have gone out (before
-the wait has grown) are counted (`late_samples`): they are in the recording's raw data, and
-flagged as gaps in its frames (a replay reproduces the live frames exactly).
+frames come later but whole. Lateness is counted from where a placement's data continue its own
+stream: a clock fit stepping back (times before the placement's newest sample) is not lateness,
+and neither is a sensor that starts after the others. Samples that still come after their
+frames have gone out (before the wait has grown) are counted (`late_samples`): they are in the
+recording's raw data, and flagged as gaps in its frames (a replay reproduces the live frames
+exactly).
 
 The grid never runs ahead of time: no frame is emitted past the latest `now_s` a pull was given
 plus `longest_wait_s`, the final flush included, so a sample whose session time is far in the
@@ -173,7 +176,10 @@ class Synchronizer:
         emitted_until_s = (self._next_index - 1) / self.settings.rate_hz
         self.late_samples += int(np.count_nonzero(times <= emitted_until_s))
         waited = self.wait_s
-        self._behind_s = max(self._behind_s, self._newest_s - float(times[0]))
+        # Data that start before this placement's own newest sample are not late: its clock fit
+        # stepped back (a sensor whose first notifications came stamped late, in a burst).
+        first_s = max(float(times[0]), self._buffers[placement].latest_s)
+        self._behind_s = max(self._behind_s, self._newest_s - first_s)
         if self.wait_s > waited + 0.25:
             log.warning(
                 "at %.1f s %s data came %.2f s behind the others; live frames now wait up to %.1f s",

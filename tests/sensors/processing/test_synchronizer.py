@@ -213,3 +213,80 @@ def test_the_wait_relaxes_once_data_come_on_time_and_is_bounded():
     assert sync.wait_s == pytest.approx(1.5 * 9.99 * np.exp(-2.6), rel=1e-6)  # 26 s later
     _stream(sync, [(p, i, i + 4) for i in range(3600, 7000, 4) for p in PLACEMENTS], delay_s=0.01)
     assert sync.wait_s == 0.5
+
+
+def _stepping_back(step_s=0.8):
+    """Both sensors stream 40 ms notifications at 100 Hz for 10 s; at 2.8 s (lumbar) and 2.84 s
+    (pelvis) their clock fits step back by step_s (their first notifications came in a burst,
+    stamped late): (placement, times, sequence, acc) per block, each sensor's next block after
+    the other's."""
+    rng = np.random.default_rng(5)
+    blocks = []
+    for i in range(0, 1000, 4):
+        for placement, at in ((Placement.LUMBAR, 2.8), (Placement.PELVIS, 2.84)):
+            seq = np.arange(i, i + 4)
+            t = seq / 100 + 0.003 - (step_s if seq[0] / 100 >= at else 0.0)
+            blocks.append((placement, t, seq, rng.normal(size=(4, 3))))
+    return blocks
+
+
+def test_a_clock_fit_stepping_back_is_not_read_as_a_late_sensor():
+    """Seen in every virtual-BLE recording before the engine loaded its processing ahead: the
+    wait grew to 1.2-3.9 s at the start although no sensor was late."""
+    sync = Synchronizer(PLACEMENTS, SynchronizerSettings(rate_hz=100.0, max_wait_s=0.5))
+    for placement, t, seq, acc in _stepping_back():
+        sync.push(placement, t, seq, acc, -acc)
+        sync.pull(now_s=t[-1] + 0.01)
+    assert sync.wait_s == 0.5
+
+
+def test_sensors_starting_one_after_another_keep_the_wait_small():
+    sync = Synchronizer(PLACEMENTS, SynchronizerSettings(rate_hz=100.0, max_wait_s=0.5))
+    # The lumbar streams from 0 s, the pelvis from 1 s on.
+    blocks = [
+        (p, i, i + 4) for i in range(0, 1000, 4) for p in PLACEMENTS if i >= 100 or p is Placement.LUMBAR
+    ]
+    frame = _stream(sync, blocks, delay_s=0.01)
+    assert sync.wait_s == 0.5 and sync.late_samples == 0
+    assert frame.valid[frame.time_s >= 1.0].all()
+
+
+@pytest.mark.parametrize("late_burst", [False, True])
+def test_the_batched_synchroniser_follows_the_live_one_where_a_clock_fit_steps_back(late_burst):
+    from sensors.processing.batch_sync import ArrivalBlocks, BatchSynchronizer
+    from sensors.samples import Frame
+
+    settings = SynchronizerSettings(rate_hz=100.0, max_wait_s=0.5)
+    blocks = _stepping_back()
+    if late_burst:  # and the pelvis's samples of 5-6.2 s come in one burst at 6.2 s: a late sensor
+        held = [b for b in blocks if b[0] is Placement.PELVIS and 500 <= b[2][0] < 620]
+        blocks = [b for b in blocks if not any(b is h for h in held)]
+        at = next(i for i, b in enumerate(blocks) if b[2][0] >= 620)
+        blocks[at:at] = held
+    live = Synchronizer(PLACEMENTS, settings)
+    frames = []
+    for placement, t, seq, acc in blocks:
+        live.push(placement, t, seq, acc, -acc)
+        frames.append(live.pull(now_s=t[-1] + 0.01))
+    frames.append(live.flush())
+    mine = {p: [b for b in blocks if b[0] is p] for p in PLACEMENTS}
+    batch = BatchSynchronizer(
+        PLACEMENTS,
+        {p: np.concatenate([b[1] for b in mine[p]]) for p in PLACEMENTS},
+        {p: np.concatenate([b[2] for b in mine[p]]) for p in PLACEMENTS},
+        {p: np.concatenate([b[3] for b in mine[p]]) for p in PLACEMENTS},
+        {p: -np.concatenate([b[3] for b in mine[p]]) for p in PLACEMENTS},
+        ArrivalBlocks(
+            np.array([PLACEMENTS.index(b[0]) for b in blocks]),
+            np.array([len(b[1]) for b in blocks]),
+            np.array([b[1][-1] + 0.01 for b in blocks]),
+        ),
+        settings,
+    )
+    expected = Frame.concatenate([f for f in frames if f is not None])
+    got = Frame.concatenate(list(batch.frames()))
+    np.testing.assert_array_equal(got.time_s, expected.time_s)
+    np.testing.assert_array_equal(got.valid, expected.valid)
+    np.testing.assert_array_equal(got.acc_m_s2, expected.acc_m_s2)
+    assert batch.late_samples == live.late_samples
+    assert (live.wait_s > 0.5) is late_burst
