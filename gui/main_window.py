@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.messages import CalibrationCheck
+from engine.messages import CalibrationCheck, Notice, Severity
 from gui.live_view import LiveView
 from gui.model.biofeedback import DEFAULT_LIMIT_DEG, FeedbackMode, LiveHoldClock, TargetZone, hold_clock_words
 from gui.model.clinic import ClinicSession, Phase
@@ -37,15 +37,16 @@ from gui.model.cognitive import COLOURS
 from gui.model.live import LiveBuffers
 from gui.model.protocols import DrillProtocol
 from gui.model.settings import DashboardSettings, save_settings
+from gui.notices import NoticeBoard, Place
 from gui.panels import CalibrationPanel, DrillPanel, ElidedLabel, SensorPanel
 from gui.patient_view import PatientView
-from gui.redraw import BUSY_BEHIND_S, BUSY_REDRAW_HZ, RedrawPacer, fitting_size
+from gui.redraw import BUSY_BEHIND_S, BUSY_REDRAW_HZ, RedrawPacer, display_rate_hz, fitting_size
 from gui.results_panel import ResultsPanel
 from gui.review_window import ReviewWindow
 from gui.session_actions import SessionActions
 from gui.session_setup import clinic_config
 from gui.shortcuts import SHORTCUTS, install_actions
-from gui.status_text import is_busy, is_problem, phase_text, set_style
+from gui.status_text import phase_text, set_style
 from sensors.drills import drill_family
 from sensors.placements import parse_placement
 from sensors.processing.pipeline import AngleDefinition, angle_definition
@@ -88,15 +89,11 @@ class MainWindow(SessionActions, QMainWindow):
         self.phase.setStyleSheet("font-size: 22pt; font-weight: 700; color: #1565c0;")
         self.recording = ElidedLabel("not recording")
         self.recording.setStyleSheet("font-size: 11pt; color: #555;")
-        self.banner = QLabel("")
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background: #fdecea; color: #b00020; font-size: 12pt; padding: 6px;")
-        self.banner.hide()
-        # "The computer is too busy": up while the live data run behind, gone once they caught up.
-        self.busy_note = QLabel("")
-        self.busy_note.setWordWrap(True)
-        self.busy_note.setStyleSheet("background: #fff4e5; color: #8a4b00; font-size: 11pt; padding: 4px;")
-        self.busy_note.hide()
+        # Errors and warnings (the banner), "the computer is too busy" (up while the live data run
+        # behind), by the notices' severity and topic.
+        self.notice_board = NoticeBoard(lambda text, ms: self.statusBar().showMessage(text, ms))
+        self.banner = self.notice_board.banner
+        self.busy_note = self.notice_board.busy_note
         top = QHBoxLayout()
         top.addWidget(QLabel("Subject"))
         top.addWidget(self.subject)
@@ -156,8 +153,7 @@ class MainWindow(SessionActions, QMainWindow):
         layout = QVBoxLayout(central)
         layout.addLayout(top)
         layout.addWidget(self.drill.controls)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.busy_note)
+        layout.addWidget(self.notice_board)
         layout.addWidget(self.sensor_alert)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
@@ -172,8 +168,7 @@ class MainWindow(SessionActions, QMainWindow):
         if protocol_problems:
             self.show_error("Some protocol files were skipped:\n" + "\n".join(protocol_problems))
         self.timer = QTimer(self)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.pacer = RedrawPacer(self.timer)
+        self.pacer = RedrawPacer(self.timer, partial(display_rate_hz, self))
         self.timer.timeout.connect(self.tick)
         self.timer.start()
 
@@ -301,18 +296,15 @@ class MainWindow(SessionActions, QMainWindow):
     # Messages ----------------------------------------------------------------------------
 
     def show_error(self, text: str) -> None:
-        self.banner.setText(text)
-        self.banner.show()
-        self.statusBar().showMessage(text.splitlines()[0], 15000)
+        """A refusal or failure in the window itself: the banner, red."""
+        self.notice_board.show_notice(Notice(Severity.ERROR, text))
 
     def clear_error(self) -> None:
-        self.banner.hide()
+        self.notice_board.clear()
 
     def show_info(self, text: str) -> None:
-        self.statusBar().showMessage(text.splitlines()[0], 10000)
-        self.banner.setText(text)
-        self.banner.setStyleSheet("background: #e8f0fe; color: #0d47a1; font-size: 12pt; padding: 6px;")
-        self.banner.show()
+        """Something the clinician asked to see (the key list): the banner, blue."""
+        self.notice_board.show_notice(Notice(Severity.INFO, text), Place.BANNER)
 
     # The timer ---------------------------------------------------------------------------
 
@@ -322,8 +314,8 @@ class MainWindow(SessionActions, QMainWindow):
         self.pacer.pace(now)
         self.buffers.drain(self.session.feed)
         behind = self.buffers.behind_s(time.monotonic_ns()) > BUSY_BEHIND_S
-        if self.busy_note.isVisible() and not (behind and self.session.busy):
-            self.busy_note.hide()
+        if not (behind and self.session.busy):
+            self.notice_board.caught_up()
         if (not behind or now - self._drawn_at >= 1 / BUSY_REDRAW_HZ) and self.live.refresh(
             self.buffers, now
         ):
@@ -357,14 +349,8 @@ class MainWindow(SessionActions, QMainWindow):
             self._health_at = now
             self.sensors.show_health(self.session.health, now)
             self.sensor_alert.setText(self.sensors.warnings.text() if self.session.busy else "")
-        for message in self.session.take_messages():
-            if is_busy(message):
-                self.busy_note.setText(message)
-                self.busy_note.show()
-            elif is_problem(message):
-                self.show_error(message)
-            else:
-                self.statusBar().showMessage(message, 8000)
+        for notice in self.session.take_notices():
+            self.notice_board.show_notice(notice)
         if self.session.discovered and self.sensors.found.rowCount() != len(self.session.discovered):
             self.sensors.show_discovered(self.session.discovered)
         if len(self.session.results) > self._shown_results:

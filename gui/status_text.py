@@ -1,4 +1,4 @@
-"""What the main window's top bar says about the run, and how the session's messages are sorted."""
+"""What the main window's top bar says about the run."""
 
 from __future__ import annotations
 
@@ -30,12 +30,3 @@ def set_style(widget: QWidget, sheet: str) -> None:
     """Set a style sheet only when it changes: setting one re-polishes the widget, at every tick."""
     if widget.styleSheet() != sheet:
         widget.setStyleSheet(sheet)
-
-
-def is_problem(message: str) -> bool:
-    return not message.startswith("found ")
-
-
-def is_busy(message: str) -> bool:
-    """The session's "computer too busy" notice: it holds while the live data run behind only."""
-    return message.startswith("The computer is too busy")

@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QInputDialog, QLabel
 
+from engine.messages import Notice, Severity, Topic
 from gui.app import show_unexpected_errors
 from gui.main_window import SHORTCUTS, MainWindow
 from gui.model.clinic import Phase, RecordingResult
@@ -316,9 +317,13 @@ def test_the_too_busy_notice_goes_once_the_live_data_caught_up(qtbot, tmp_path, 
     window = make_window(qtbot, tmp_path, data_dir, STANCE)
     window.show()
     window.timer.stop()  # the test drives the ticks
-    window.session.messages.append(
-        "The computer is too busy to keep up: the live view now runs up to 2.1 s behind so that "
-        "no sensor's data are left out. The recording is complete. Closing other programs helps."
+    window.session.notices.append(  # as the engine sends it
+        Notice(
+            Severity.WARNING,
+            "The computer is too busy to keep up: the live view now runs up to 2.1 s behind so that "
+            "no sensor's data are left out. The recording is complete. Closing other programs helps.",
+            Topic.TOO_BUSY,
+        )
     )
     window.tick()
     assert window.busy_note.isVisible() and "too busy" in window.busy_note.text()
