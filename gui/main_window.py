@@ -44,11 +44,10 @@ from gui.redraw import BUSY_BEHIND_S, BUSY_REDRAW_HZ, RedrawPacer, display_rate_
 from gui.results_panel import ResultsPanel
 from gui.review_window import ReviewWindow
 from gui.session_actions import SessionActions
-from gui.session_setup import clinic_config
+from gui.session_setup import clinic_config, collect_settings, show_settings
 from gui.shortcuts import SHORTCUTS, install_actions
-from gui.status_text import phase_text, set_style
+from gui.status_text import enable_controls, phase_text, show_recording
 from sensors.drills import drill_family
-from sensors.placements import parse_placement
 from sensors.processing.pipeline import AngleDefinition, angle_definition
 
 log = logging.getLogger(__name__)
@@ -103,38 +102,30 @@ class MainWindow(SessionActions, QMainWindow):
         self.sensor_alert = QLabel("")
         self.sensor_alert.setWordWrap(True)
         self.sensor_alert.setStyleSheet("color: #b00020; font-size: 12pt; font-weight: 600;")
+        self.sensor_alert.hide()  # takes room only while it says something
 
         self.sensors = SensorPanel()
-        self.sensors.set_mode(settings.simulate, settings.virtual_link)
-        self.sensors.family.setCurrentText(settings.family)
-        self.sensors.lsl.setChecked(settings.lsl)
-        for placement_name, sensor_id in settings.assignments.items():
-            try:
-                self.sensors.assign[parse_placement(placement_name)].setCurrentText(sensor_id)
-            except (ValueError, KeyError):
-                continue
         self.calibration = CalibrationPanel()
         self.drill = DrillPanel(protocols)
-        self.drill.select(settings.protocol)
-        self.drill.zone.setValue(settings.zone_radius_deg)
-        self.drill.sound.setChecked(settings.sound)
+        show_settings(settings, self.sensors, self.drill)
         self.results = ResultsPanel()
         self.live = LiveView()
         self.zone = TargetZone(radius_deg=settings.zone_radius_deg)
 
+        # The steps in order, one at a time: each fits the left column of a 1366×768 screen (the
+        # sensors and the drill together did not, and scrolled). The drill is where a session runs.
         setup = QTabWidget()
         setup.addTab(self.sensors, "1 · Sensors")
         setup.addTab(self.calibration, "2 · Calibration")
+        setup.addTab(self.drill, "3 · Drill")
+        setup.setCurrentWidget(self.drill)
         self.setup_tabs = setup
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.addWidget(setup)
-        left_layout.addWidget(self.drill)
-        left_layout.addStretch()
-        scroll = QScrollArea()
-        scroll.setWidget(left)
+        scroll = QScrollArea()  # scrolls on a screen smaller than a laptop's only
+        scroll.setWidget(setup)
         scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setMinimumWidth(300)
+        self.left = scroll
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.live)
         # The results scroll in the room the traces leave them (at 1366×768 the traces need most).
@@ -148,7 +139,7 @@ class MainWindow(SessionActions, QMainWindow):
         splitter = QSplitter()
         splitter.addWidget(scroll)
         splitter.addWidget(right)
-        splitter.setSizes([470, 900])
+        splitter.setSizes([500, 866])  # the sensor table's eight columns whole
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addLayout(top)
@@ -214,17 +205,8 @@ class MainWindow(SessionActions, QMainWindow):
         self.key_actions = install_actions(self, handlers, self.show_info)
 
     def _collect_settings(self) -> None:
-        s = self.settings
-        s.subject_id = self.subject.text().strip()
-        s.simulate = self.sensors.simulate
-        s.virtual_link = self.sensors.virtual_link
-        s.family = self.sensors.family.currentText()
-        s.assignments = {p.value: v for p, v in self.sensors.assignments().items()}
-        protocol = self.drill.current()
-        s.protocol = protocol.key if protocol else ""
-        s.zone_radius_deg = self.limits.get(FeedbackMode.STANCE_SWAY, s.zone_radius_deg)
-        s.sound = self.drill.sound.isChecked()
-        s.lsl = self.sensors.lsl.isChecked()
+        zone_radius_deg = self.limits.get(FeedbackMode.STANCE_SWAY, self.settings.zone_radius_deg)
+        collect_settings(self.settings, self.subject.text(), self.sensors, self.drill, zone_radius_deg)
 
     def _apply_setup(self) -> bool:
         """Hand the panels' choices to the session; False (with a message) while busy."""
@@ -329,26 +311,16 @@ class MainWindow(SessionActions, QMainWindow):
             state = hold.update(self.buffers.events)
             hold_words = hold_clock_words(state, hold.shown_s(session_now))
         self.phase.setText(phase_text(status, hold_words))
-        if status.recording is not None:
-            self.recording.setText(f"● REC {status.elapsed_s:6.1f} s  {status.recording}")
-            set_style(self.recording, "font-size: 11pt; color: #b00020;")
-        else:
-            self.recording.setText("not recording")
-            set_style(self.recording, "font-size: 11pt; color: #555;")
-        busy = self.session.busy
-        self.drill.start_button.setEnabled(not busy)
-        self.calibration.still_button.setEnabled(not busy)
-        self.calibration.bend_button.setEnabled(not busy)
-        self.sensors.scan_button.setEnabled(not busy)
-        self.drill.end_button.setEnabled(status.phase is Phase.TASK)
-        recording = status.recording is not None
-        for button in (self.drill.push_button, self.drill.note_button, self.drill.pain_button):
-            button.setEnabled(recording)
+        show_recording(self.recording, status)
+        enable_controls(self.drill, self.calibration, self.sensors, status, self.session.busy)
         self.drill.answer.setEnabled(self.session.trial is not None)
         if now - self._health_at > 0.5:
             self._health_at = now
             self.sensors.show_health(self.session.health, now)
-            self.sensor_alert.setText(self.sensors.warnings.text() if self.session.busy else "")
+            alert = self.sensors.warnings.text() if self.session.busy else ""
+            if alert != self.sensor_alert.text() or bool(alert) == self.sensor_alert.isHidden():
+                self.sensor_alert.setText(alert)
+                self.sensor_alert.setVisible(bool(alert))
         for notice in self.session.take_notices():
             self.notice_board.show_notice(notice)
         if self.session.discovered and self.sensors.found.rowCount() != len(self.session.discovered):
@@ -368,11 +340,11 @@ class MainWindow(SessionActions, QMainWindow):
             self.patient_view.refresh(self.session, self.buffers, mode, limit, self.zone, hold, session_now)
 
     def _give_results_room(self) -> None:
-        """Results arrived: the results pane gets at least 45 % of the right column's height, short of
-        the live view's least height (the traces stay legible; the results scroll)."""
+        """Results arrived: the results pane gets the height it needs to show them whole, short of
+        the live view's least height (the traces stay legible; the results' table scrolls)."""
         sizes = self.right.sizes()
         total = sum(sizes)
-        wanted = min(round(0.45 * total), total - self.live.minimumSizeHint().height())
+        wanted = min(self.results.wanted_height(), total - self.live.minimumSizeHint().height())
         if total > 0 and sizes[1] < wanted:
             self.right.setSizes([total - wanted, wanted])
 
