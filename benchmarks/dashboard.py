@@ -23,7 +23,9 @@ Reference in the same process: a bare pyqtgraph PlotWidget (1000×300) with thre
 curves (what a trace decimated to ~1000 pixel columns hands pyqtgraph), redrawn and painted; the
 frame cost is also given as a multiple of it, and the redraw rate as a multiple of the rate the
 reference could sustain in half a core (0.5 / reference frame cost).
-First, the live view alone (no session in the process: what the window costs once the session
+First, two idle timers side by side: one paced as the window's (RedrawPacer, frame deadlines at
+the display's rate) and one with the fixed round(1000 / 60) = 17 ms interval the window had (58.8/s
+at best). Then the live view alone (no session in the process: what the window costs once the session
 engine runs in a process of its own): the clinician's `LiveView` at 1366×640 fed 200 Hz angle
 rows 60 times a second of simulated time, redrawn and painted, after a minute of prefill; its GUI
 CPU per redraw, and the redraws half a core would sustain (0.5 / frame cost).
@@ -44,12 +46,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np
 import pyqtgraph as pg
 from bench_window import stance_window
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from gui.live_view import LiveView
 from gui.model.clinic import Phase
 from gui.model.live import AngleRows, LiveBuffers, LiveFeed, SessionStarted
+from gui.redraw import MAX_REDRAW_HZ, RedrawPacer
 from recordings import read_recording
 from recordings.plot_data import COLUMNS
 from sensors.drills import DrillFamily
@@ -117,6 +120,36 @@ def view_frame_ms(app: QApplication, rate_hz: float, frames: int = 300, fps: flo
     cost = (time.thread_time() - start) / frames
     view.close()
     return cost * 1000
+
+
+def timer_rates(app: QApplication, seconds: float = 3.0) -> tuple[float, float]:
+    """Ticks per second of an idle timer paced by the window's RedrawPacer (frame deadlines at the
+    display's rate) and of a fixed round(1000 / 60) ms PreciseTimer, side by side in one loop."""
+    paced, fixed = QTimer(), QTimer()
+    pacer = RedrawPacer(paced)
+    fixed.setTimerType(Qt.TimerType.PreciseTimer)
+    fixed.setInterval(round(1000 / MAX_REDRAW_HZ))
+    counts = [0, 0]
+
+    def paced_tick() -> None:
+        pacer.pace(time.monotonic())
+        counts[0] += 1
+
+    def fixed_tick() -> None:
+        counts[1] += 1
+
+    paced.timeout.connect(paced_tick)
+    fixed.timeout.connect(fixed_tick)
+    loop = QEventLoop()
+    QTimer.singleShot(round(1000 * seconds), loop.quit)
+    start = time.perf_counter()
+    paced.start()
+    fixed.start()
+    loop.exec()
+    wall = time.perf_counter() - start
+    paced.stop()
+    fixed.stop()
+    return counts[0] / wall, counts[1] / wall
 
 
 def run(
@@ -223,6 +256,12 @@ def main() -> None:
     print(
         f"reference: bare PlotWidget, three 2000-point curves: {reference:.2f} ms per frame "
         f"(= {reference_hz:.0f} redraws/s in half a core)"
+    )
+    paced_hz, fixed_hz = timer_rates(app)
+    print(
+        f"idle timers, 3 s side by side: paced to the display's {MAX_REDRAW_HZ:.0f} Hz "
+        f"{paced_hz:.1f} ticks/s, "
+        f"fixed {round(1000 / MAX_REDRAW_HZ)} ms {fixed_hz:.1f} ticks/s"
     )
     view = view_frame_ms(app, args.rate)
     print(
