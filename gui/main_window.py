@@ -89,8 +89,9 @@ class MainWindow(SessionActions, QMainWindow):
         self.recording = ElidedLabel("not recording")
         self.recording.setStyleSheet("font-size: 11pt; color: #555;")
         # Errors and warnings (the banner), "the computer is too busy" (up while the live data run
-        # behind), by the notices' severity and topic.
-        self.notice_board = NoticeBoard(lambda text, ms: self.statusBar().showMessage(text, ms))
+        # behind), by the notices' severity and topic. The status bar is there from the start:
+        # appearing with the first message, it shifted the whole window.
+        self.notice_board = NoticeBoard(self.statusBar().showMessage)
         self.banner = self.notice_board.banner
         self.busy_note = self.notice_board.busy_note
         top = QHBoxLayout()
