@@ -52,11 +52,12 @@ class RedrawPacer:
 
     The ticks keep to a grid of deadlines one redraw period apart, and each tick restarts the timer
     for the whole milliseconds to the next deadline (16 or 17 ms at 60 Hz): the rounding never
-    accumulates, so the ticks come at the display's rate on average. A fixed 17 ms interval gave
-    58.8 per second. A tick more than a period late keeps the grid: the frames it missed are
-    skipped, never bunched. The period is the display's frame (`rate_hz`, read every half second: the window
-    may move to another screen), lengthened up to 1/MIN_REDRAW_HZ when the thread's CPU time over
-    the wall time since the last look (ticks and Qt's painting alike) exceeds GUI_CPU_SHARE."""
+    accumulates, so the ticks come at the display's rate on average (a fixed 17 ms interval gave
+    58.8 per second). A tick more than a period late keeps the grid: the frames it missed are
+    skipped, never bunched. The period is the display's frame (`rate_hz`, Hz, at most
+    MAX_REDRAW_HZ, read every half second: the window may move to another screen), lengthened up to
+    1/MIN_REDRAW_HZ when the thread's CPU time over the wall time since the last look (ticks and
+    Qt's painting alike) exceeds GUI_CPU_SHARE."""
 
     period_s = 0.5
 
