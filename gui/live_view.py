@@ -88,6 +88,7 @@ class LiveView(QWidget):
         splitter.setSizes([700, 380])
         splitter.setMinimumHeight(TRACES_MIN_HEIGHT)  # a QSplitter's own least height ignores its children's
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)  # the splitter around it spaces it enough
         layout.addLayout(cards)
         layout.addWidget(splitter, 1)
         self._layout = layout

@@ -67,6 +67,7 @@ class ResultsPanel(QGroupBox):
         # Wrapped to the width it gets, never widening the window.
         self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.heading.setStyleSheet("font-size: 11pt;")
+        self.heading.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # alone: at the top
         self.table = QTableWidget(0, 2)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(True)
