@@ -42,6 +42,7 @@ clean:
 screenshots: install
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots.py
 	xvfb-run -a -s "-screen 0 1366x768x24" $(BIN)/python scripts/screenshots.py --main-only main-window-1366x768.png
+	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python scripts/screenshots.py --main-only main-window-1920x1080.png --fill-screen
 	xvfb-run -a -s "-screen 0 1366x768x24" $(BIN)/python scripts/patient_screenshots.py 1366x768
 	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python scripts/patient_screenshots.py 1920x1080
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/clinical_screenshots.py

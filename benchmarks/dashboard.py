@@ -4,7 +4,10 @@ For each configuration the real `MainWindow` runs a real-time stance drill on vi
 over the in-process BLE stack (bumble + bleak), exactly as a clinician would, in a 1366×768 window
 whose own timer drains the live feed and redraws (paced to at most 60/s within half a core of the
 GUI thread). Measured over the task phase only:
-  redraw rate    redraws per second the window sustained (its timer aims at 60)
+  redraw rate    redraws per second the window sustained (its timer aims at the display's
+                 refresh rate, at most 60/s; the offscreen platform says 60 Hz)
+  tick rate      timer ticks per second (a tick redraws unless nothing new arrived and the
+                 traces did not move)
   tick           GUI-thread wall time of one timer tick (drain the queue, update every plot),
                  p50/p95/max ms
   frame cost     GUI-thread CPU per redraw, ms: the tick plus Qt's painting of the dirty widgets
@@ -20,7 +23,9 @@ Reference in the same process: a bare pyqtgraph PlotWidget (1000×300) with thre
 curves (what a trace decimated to ~1000 pixel columns hands pyqtgraph), redrawn and painted; the
 frame cost is also given as a multiple of it, and the redraw rate as a multiple of the rate the
 reference could sustain in half a core (0.5 / reference frame cost).
-First, the live view alone (no session in the process: what the window costs once the session
+First, two idle timers side by side: one paced as the window's (RedrawPacer, frame deadlines at
+the display's rate) and one with the fixed round(1000 / 60) = 17 ms interval the window had (58.8/s
+at best). Then the live view alone (no session in the process: what the window costs once the session
 engine runs in a process of its own): the clinician's `LiveView` at 1366×640 fed 200 Hz angle
 rows 60 times a second of simulated time, redrawn and painted, after a minute of prefill; its GUI
 CPU per redraw, and the redraws half a core would sustain (0.5 / frame cost).
@@ -41,14 +46,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np
 import pyqtgraph as pg
 from bench_window import stance_window
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from gui.live_view import LiveView
 from gui.model.clinic import Phase
 from gui.model.live import AngleRows, LiveBuffers, LiveFeed, SessionStarted
+from gui.redraw import MAX_REDRAW_HZ, RedrawPacer
 from recordings import read_recording
 from recordings.plot_data import COLUMNS
+from sensors.drills import DrillFamily
 from sensors.events import Event, EventKind
 
 
@@ -77,7 +84,7 @@ def view_frame_ms(app: QApplication, rate_hz: float, frames: int = 300, fps: flo
     (a minute of stance-like sway already in it, a task start and a push marked)."""
     view = LiveView()
     view.resize(1366, 640)
-    view.show_drill("perturbations")
+    view.show_drill(DrillFamily.PERTURBATIONS)
     view.show()
     buffers, feed = LiveBuffers(rate_hz=rate_hz), LiveFeed()
     rng = np.random.default_rng(0)
@@ -113,6 +120,36 @@ def view_frame_ms(app: QApplication, rate_hz: float, frames: int = 300, fps: flo
     cost = (time.thread_time() - start) / frames
     view.close()
     return cost * 1000
+
+
+def timer_rates(app: QApplication, seconds: float = 3.0) -> tuple[float, float]:
+    """Ticks per second of an idle timer paced by the window's RedrawPacer (frame deadlines at the
+    display's rate) and of a fixed round(1000 / 60) ms PreciseTimer, side by side in one loop."""
+    paced, fixed = QTimer(), QTimer()
+    pacer = RedrawPacer(paced)
+    fixed.setTimerType(Qt.TimerType.PreciseTimer)
+    fixed.setInterval(round(1000 / MAX_REDRAW_HZ))
+    counts = [0, 0]
+
+    def paced_tick() -> None:
+        pacer.pace(time.monotonic())
+        counts[0] += 1
+
+    def fixed_tick() -> None:
+        counts[1] += 1
+
+    paced.timeout.connect(paced_tick)
+    fixed.timeout.connect(fixed_tick)
+    loop = QEventLoop()
+    QTimer.singleShot(round(1000 * seconds), loop.quit)
+    start = time.perf_counter()
+    paced.start()
+    fixed.start()
+    loop.exec()
+    wall = time.perf_counter() - start
+    paced.stop()
+    fixed.stop()
+    return counts[0] / wall, counts[1] / wall
 
 
 def run(
@@ -155,6 +192,7 @@ def run(
                 gui_cpu=(time.thread_time() - state["gui0"]) / wall,
                 process_cpu=(time.process_time() - state["cpu0"]) / wall,
                 frame_cost_ms=1000 * (time.thread_time() - state["gui0"]) / max(redraws, 1),
+                tick_hz=len(ticks) / wall,
             )
             state["measuring"] = False
         if not window.session.busy and result:
@@ -170,7 +208,7 @@ def run(
         print(
             f"  ! stalled: no result after {seconds + 90:.0f} s (phase {status.phase.value}, "
             f"{status.elapsed_s:.1f} s into it, busy {window.session.busy}); messages: "
-            f"{window.session.take_messages()}",
+            f"{[notice.text for notice in window.session.take_notices()]}",
             flush=True,
         )
         loop.quit()
@@ -219,13 +257,20 @@ def main() -> None:
         f"reference: bare PlotWidget, three 2000-point curves: {reference:.2f} ms per frame "
         f"(= {reference_hz:.0f} redraws/s in half a core)"
     )
+    paced_hz, fixed_hz = timer_rates(app)
+    print(
+        f"idle timers, 3 s side by side: paced to the display's {MAX_REDRAW_HZ:.0f} Hz "
+        f"{paced_hz:.1f} ticks/s, "
+        f"fixed {round(1000 / MAX_REDRAW_HZ)} ms {fixed_hz:.1f} ticks/s"
+    )
     view = view_frame_ms(app, args.rate)
     print(
         f"live view alone, {args.rate:.0f} Hz rows, 60 frames/s: {view:.2f} ms per frame "
         f"(× ref {view / reference:.2f}; = {0.5 / (view / 1000):.0f} redraws/s in half a core)"
     )
     print(
-        f"{'source':<12} {'sensors':>7} {'redraw Hz':>9} {'× ref Hz':>8} {'tick p50':>9} {'p95':>7} "
+        f"{'source':<12} {'sensors':>7} {'tick Hz':>7} {'redraw Hz':>9} {'× ref Hz':>8} "
+        f"{'tick p50':>9} {'p95':>7} "
         f"{'max':>7} {'frame ms':>9} {'× ref':>6} {'½-core Hz':>9} {'GUI CPU':>8} {'proc CPU':>9} "
         f"{'lost %':>7}"
     )
@@ -237,7 +282,8 @@ def main() -> None:
                 print(f"{name:<12} {sensors:>7}  (stalled: no figures)", flush=True)
                 continue
             print(
-                f"{name:<12} {sensors:>7} {r['redraw_hz']:9.1f} {r['redraw_hz'] / reference_hz:8.2f} "
+                f"{name:<12} {sensors:>7} {r['tick_hz']:7.1f} {r['redraw_hz']:9.1f} "
+                f"{r['redraw_hz'] / reference_hz:8.2f} "
                 f"{r['tick_p50_ms']:9.2f} "
                 f"{r['tick_p95_ms']:7.2f} {r['tick_max_ms']:7.1f} {r['frame_cost_ms']:9.2f} "
                 f"{r['frame_cost_ms'] / reference:6.1f} {500 / r['frame_cost_ms']:9.0f} "

@@ -30,12 +30,14 @@ class MeasureCard(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setStyleSheet("MeasureCard { background: #f4f6f8; border-radius: 6px; }")
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setContentsMargins(10, 3, 10, 3)
+        layout.setSpacing(0)
+        # Compact (one line of title, ~60 px in all): at 1366×768 the room goes to the traces and results.
         self.title = QLabel(title)
-        self.title.setStyleSheet("color: #555; font-size: 12pt;")
+        self.title.setStyleSheet("color: #555; font-size: 10pt;")
         self.title.setWordWrap(True)  # the cards share the width of a 1366-px screen
         self.value = QLabel("—")
-        self.value.setStyleSheet("font-size: 26pt; font-weight: 600; color: #222;")
+        self.value.setStyleSheet("font-size: 20pt; font-weight: 600; color: #222;")
         self.unit = unit
         layout.addWidget(self.title)
         layout.addWidget(self.value)
@@ -86,6 +88,7 @@ class LiveView(QWidget):
         splitter.setSizes([700, 380])
         splitter.setMinimumHeight(TRACES_MIN_HEIGHT)  # a QSplitter's own least height ignores its children's
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)  # the splitter around it spaces it enough
         layout.addLayout(cards)
         layout.addWidget(splitter, 1)
         self._layout = layout

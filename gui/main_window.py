@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.messages import CalibrationCheck
+from engine.messages import CalibrationCheck, Notice, Severity
 from gui.live_view import LiveView
 from gui.model.biofeedback import DEFAULT_LIMIT_DEG, FeedbackMode, LiveHoldClock, TargetZone, hold_clock_words
 from gui.model.clinic import ClinicSession, Phase
@@ -37,17 +37,17 @@ from gui.model.cognitive import COLOURS
 from gui.model.live import LiveBuffers
 from gui.model.protocols import DrillProtocol
 from gui.model.settings import DashboardSettings, save_settings
+from gui.notices import NoticeBoard, Place
 from gui.panels import CalibrationPanel, DrillPanel, ElidedLabel, SensorPanel
 from gui.patient_view import PatientView
-from gui.redraw import BUSY_BEHIND_S, BUSY_REDRAW_HZ, RedrawPacer, fitting_size
+from gui.redraw import BUSY_BEHIND_S, BUSY_REDRAW_HZ, RedrawPacer, display_rate_hz, fitting_size
 from gui.results_panel import ResultsPanel
 from gui.review_window import ReviewWindow
 from gui.session_actions import SessionActions
-from gui.session_setup import clinic_config
+from gui.session_setup import clinic_config, collect_settings, show_settings
 from gui.shortcuts import SHORTCUTS, install_actions
-from gui.status_text import is_busy, is_problem, phase_text, set_style
+from gui.status_text import enable_controls, phase_text, show_recording
 from sensors.drills import drill_family
-from sensors.placements import parse_placement
 from sensors.processing.pipeline import AngleDefinition, angle_definition
 
 log = logging.getLogger(__name__)
@@ -88,15 +88,12 @@ class MainWindow(SessionActions, QMainWindow):
         self.phase.setStyleSheet("font-size: 22pt; font-weight: 700; color: #1565c0;")
         self.recording = ElidedLabel("not recording")
         self.recording.setStyleSheet("font-size: 11pt; color: #555;")
-        self.banner = QLabel("")
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background: #fdecea; color: #b00020; font-size: 12pt; padding: 6px;")
-        self.banner.hide()
-        # "The computer is too busy": up while the live data run behind, gone once they caught up.
-        self.busy_note = QLabel("")
-        self.busy_note.setWordWrap(True)
-        self.busy_note.setStyleSheet("background: #fff4e5; color: #8a4b00; font-size: 11pt; padding: 4px;")
-        self.busy_note.hide()
+        # Errors and warnings (the banner), "the computer is too busy" (up while the live data run
+        # behind), by the notices' severity and topic. The status bar is there from the start:
+        # appearing with the first message, it shifted the whole window.
+        self.notice_board = NoticeBoard(self.statusBar().showMessage)
+        self.banner = self.notice_board.banner
+        self.busy_note = self.notice_board.busy_note
         top = QHBoxLayout()
         top.addWidget(QLabel("Subject"))
         top.addWidget(self.subject)
@@ -106,38 +103,30 @@ class MainWindow(SessionActions, QMainWindow):
         self.sensor_alert = QLabel("")
         self.sensor_alert.setWordWrap(True)
         self.sensor_alert.setStyleSheet("color: #b00020; font-size: 12pt; font-weight: 600;")
+        self.sensor_alert.hide()  # takes room only while it says something
 
         self.sensors = SensorPanel()
-        self.sensors.set_mode(settings.simulate, settings.virtual_link)
-        self.sensors.family.setCurrentText(settings.family)
-        self.sensors.lsl.setChecked(settings.lsl)
-        for placement_name, sensor_id in settings.assignments.items():
-            try:
-                self.sensors.assign[parse_placement(placement_name)].setCurrentText(sensor_id)
-            except (ValueError, KeyError):
-                continue
         self.calibration = CalibrationPanel()
         self.drill = DrillPanel(protocols)
-        self.drill.select(settings.protocol)
-        self.drill.zone.setValue(settings.zone_radius_deg)
-        self.drill.sound.setChecked(settings.sound)
+        show_settings(settings, self.sensors, self.drill)
         self.results = ResultsPanel()
         self.live = LiveView()
         self.zone = TargetZone(radius_deg=settings.zone_radius_deg)
 
+        # The steps in order, one at a time: each fits the left column of a 1366×768 screen (the
+        # sensors and the drill together did not, and scrolled). The drill is where a session runs.
         setup = QTabWidget()
         setup.addTab(self.sensors, "1 · Sensors")
         setup.addTab(self.calibration, "2 · Calibration")
+        setup.addTab(self.drill, "3 · Drill")
+        setup.setCurrentWidget(self.drill)
         self.setup_tabs = setup
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.addWidget(setup)
-        left_layout.addWidget(self.drill)
-        left_layout.addStretch()
-        scroll = QScrollArea()
-        scroll.setWidget(left)
+        scroll = QScrollArea()  # scrolls on a screen smaller than a laptop's only
+        scroll.setWidget(setup)
         scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setMinimumWidth(300)
+        self.left = scroll
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.live)
         # The results scroll in the room the traces leave them (at 1366×768 the traces need most).
@@ -151,13 +140,12 @@ class MainWindow(SessionActions, QMainWindow):
         splitter = QSplitter()
         splitter.addWidget(scroll)
         splitter.addWidget(right)
-        splitter.setSizes([470, 900])
+        splitter.setSizes([500, 866])  # the sensor table's eight columns whole
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addLayout(top)
         layout.addWidget(self.drill.controls)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.busy_note)
+        layout.addWidget(self.notice_board)
         layout.addWidget(self.sensor_alert)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
@@ -172,8 +160,7 @@ class MainWindow(SessionActions, QMainWindow):
         if protocol_problems:
             self.show_error("Some protocol files were skipped:\n" + "\n".join(protocol_problems))
         self.timer = QTimer(self)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.pacer = RedrawPacer(self.timer)
+        self.pacer = RedrawPacer(self.timer, partial(display_rate_hz, self))
         self.timer.timeout.connect(self.tick)
         self.timer.start()
 
@@ -219,17 +206,8 @@ class MainWindow(SessionActions, QMainWindow):
         self.key_actions = install_actions(self, handlers, self.show_info)
 
     def _collect_settings(self) -> None:
-        s = self.settings
-        s.subject_id = self.subject.text().strip()
-        s.simulate = self.sensors.simulate
-        s.virtual_link = self.sensors.virtual_link
-        s.family = self.sensors.family.currentText()
-        s.assignments = {p.value: v for p, v in self.sensors.assignments().items()}
-        protocol = self.drill.current()
-        s.protocol = protocol.key if protocol else ""
-        s.zone_radius_deg = self.limits.get(FeedbackMode.STANCE_SWAY, s.zone_radius_deg)
-        s.sound = self.drill.sound.isChecked()
-        s.lsl = self.sensors.lsl.isChecked()
+        zone_radius_deg = self.limits.get(FeedbackMode.STANCE_SWAY, self.settings.zone_radius_deg)
+        collect_settings(self.settings, self.subject.text(), self.sensors, self.drill, zone_radius_deg)
 
     def _apply_setup(self) -> bool:
         """Hand the panels' choices to the session; False (with a message) while busy."""
@@ -301,18 +279,15 @@ class MainWindow(SessionActions, QMainWindow):
     # Messages ----------------------------------------------------------------------------
 
     def show_error(self, text: str) -> None:
-        self.banner.setText(text)
-        self.banner.show()
-        self.statusBar().showMessage(text.splitlines()[0], 15000)
+        """A refusal or failure in the window itself: the banner, red."""
+        self.notice_board.show_notice(Notice(Severity.ERROR, text))
 
     def clear_error(self) -> None:
-        self.banner.hide()
+        self.notice_board.clear()
 
     def show_info(self, text: str) -> None:
-        self.statusBar().showMessage(text.splitlines()[0], 10000)
-        self.banner.setText(text)
-        self.banner.setStyleSheet("background: #e8f0fe; color: #0d47a1; font-size: 12pt; padding: 6px;")
-        self.banner.show()
+        """Something the clinician asked to see (the key list): the banner, blue."""
+        self.notice_board.show_notice(Notice(Severity.INFO, text), Place.BANNER)
 
     # The timer ---------------------------------------------------------------------------
 
@@ -322,8 +297,8 @@ class MainWindow(SessionActions, QMainWindow):
         self.pacer.pace(now)
         self.buffers.drain(self.session.feed)
         behind = self.buffers.behind_s(time.monotonic_ns()) > BUSY_BEHIND_S
-        if self.busy_note.isVisible() and not (behind and self.session.busy):
-            self.busy_note.hide()
+        if not (behind and self.session.busy):
+            self.notice_board.caught_up()
         if (not behind or now - self._drawn_at >= 1 / BUSY_REDRAW_HZ) and self.live.refresh(
             self.buffers, now
         ):
@@ -337,34 +312,18 @@ class MainWindow(SessionActions, QMainWindow):
             state = hold.update(self.buffers.events)
             hold_words = hold_clock_words(state, hold.shown_s(session_now))
         self.phase.setText(phase_text(status, hold_words))
-        if status.recording is not None:
-            self.recording.setText(f"● REC {status.elapsed_s:6.1f} s  {status.recording}")
-            set_style(self.recording, "font-size: 11pt; color: #b00020;")
-        else:
-            self.recording.setText("not recording")
-            set_style(self.recording, "font-size: 11pt; color: #555;")
-        busy = self.session.busy
-        self.drill.start_button.setEnabled(not busy)
-        self.calibration.still_button.setEnabled(not busy)
-        self.calibration.bend_button.setEnabled(not busy)
-        self.sensors.scan_button.setEnabled(not busy)
-        self.drill.end_button.setEnabled(status.phase is Phase.TASK)
-        recording = status.recording is not None
-        for button in (self.drill.push_button, self.drill.note_button, self.drill.pain_button):
-            button.setEnabled(recording)
+        show_recording(self.recording, status)
+        enable_controls(self.drill, self.calibration, self.sensors, status, self.session.busy)
         self.drill.answer.setEnabled(self.session.trial is not None)
         if now - self._health_at > 0.5:
             self._health_at = now
             self.sensors.show_health(self.session.health, now)
-            self.sensor_alert.setText(self.sensors.warnings.text() if self.session.busy else "")
-        for message in self.session.take_messages():
-            if is_busy(message):
-                self.busy_note.setText(message)
-                self.busy_note.show()
-            elif is_problem(message):
-                self.show_error(message)
-            else:
-                self.statusBar().showMessage(message, 8000)
+            alert = self.sensors.warnings.text() if self.session.busy else ""
+            if alert != self.sensor_alert.text() or bool(alert) == self.sensor_alert.isHidden():
+                self.sensor_alert.setText(alert)
+                self.sensor_alert.setVisible(bool(alert))
+        for notice in self.session.take_notices():
+            self.notice_board.show_notice(notice)
         if self.session.discovered and self.sensors.found.rowCount() != len(self.session.discovered):
             self.sensors.show_discovered(self.session.discovered)
         if len(self.session.results) > self._shown_results:
@@ -382,11 +341,11 @@ class MainWindow(SessionActions, QMainWindow):
             self.patient_view.refresh(self.session, self.buffers, mode, limit, self.zone, hold, session_now)
 
     def _give_results_room(self) -> None:
-        """Results arrived: the results pane gets at least 45 % of the right column's height, short of
-        the live view's least height (the traces stay legible; the results scroll)."""
+        """Results arrived: the results pane gets the height it needs to show them whole, short of
+        the live view's least height (the traces stay legible; the results' table scrolls)."""
         sizes = self.right.sizes()
         total = sum(sizes)
-        wanted = min(round(0.45 * total), total - self.live.minimumSizeHint().height())
+        wanted = min(self.results.wanted_height(), total - self.live.minimumSizeHint().height())
         if total > 0 and sizes[1] < wanted:
             self.right.setSizes([total - wanted, wanted])
 

@@ -133,7 +133,7 @@ class SensorPanel(QGroupBox):
         )
         self.family = QComboBox()
         self.family.addItems([f.value for f in FAMILIES])
-        for combo in (self.mode, self.family):  # as narrow as the left column (the list shows all)
+        for combo in (self.mode, self.family):  # never wider than the left column makes them
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(18)
         self.scan_button = QPushButton("Scan (F3)")
@@ -141,6 +141,10 @@ class SensorPanel(QGroupBox):
         self.found.setMaximumHeight(90)
         self.assign: dict[Placement, QComboBox] = {}
         form = QFormLayout()
+        # Each label above its field: the fields get the column's whole width (beside the long
+        # placement names they were cut to "Virtual sensors over BLE (si").
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        form.setVerticalSpacing(3)
         form.addRow("Source", self.mode)
         form.addRow("Sensor type", self.family)
         for placement in REQUIRED_PLACEMENTS:
@@ -152,8 +156,10 @@ class SensorPanel(QGroupBox):
         self.lsl = QCheckBox("Publish on Lab Streaming Layer while recording")
         self.lsl.setToolTip("streams stabmon-<placement> (IMU), stabmon-angles and stabmon-markers")
         form.addRow(self.lsl)
-        self.health = table_widget(HEALTH_COLUMNS)
-        self.health.setMaximumHeight(100)
+        # Name and unit on two lines: the eight columns fit the left column without scrolling.
+        self.health = table_widget([name.replace(" ", "\n") for name in HEALTH_COLUMNS])
+        self.health.setMaximumHeight(110)
+        self.health.horizontalHeader().setStretchLastSection(False)  # each column as wide as its text
         self.warnings = QLabel("")
         self.warnings.setWordWrap(True)
         self.warnings.setStyleSheet("color: #b00020; font-size: 11pt;")

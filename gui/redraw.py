@@ -1,21 +1,26 @@
 """How often the main window redraws, and the size it opens with.
 
-The window's timer redraws as often as MAX_REDRAW_HZ while the window's thread stays within
-GUI_CPU_SHARE of a core (`RedrawPacer`); when the live data run BUSY_BEHIND_S behind the clock it
-redraws at BUSY_REDRAW_HZ only, leaving the processor to the session.
+The window's timer redraws at the display's refresh rate (at most MAX_REDRAW_HZ) on a grid of
+frame deadlines, so the millisecond timer keeps that rate on average (`RedrawPacer`), while the
+window's thread stays within GUI_CPU_SHARE of a core; when the live data run BUSY_BEHIND_S behind
+the clock it redraws at BUSY_REDRAW_HZ only, leaving the processor to the session.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 
-from PySide6.QtCore import QSize, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
 
-#: The redraw rate the timer aims at, and the slowest it backs off to when a redraw costs more
-#: than GUI_CPU_SHARE of a core at that rate (the window's thread, painting included).
+#: The fastest redraw rate (Hz), reached on a display that refreshes at least this often: the
+#: traces move ~17 px/s (60 s across ~1000 px), so redrawing faster shows nothing new and costs CPU.
 MAX_REDRAW_HZ = 60.0
+#: The slowest the pacer backs off to when a redraw costs more than GUI_CPU_SHARE of a core at
+#: the display's rate (the window's thread, painting included).
 MIN_REDRAW_HZ = 10.0
 GUI_CPU_SHARE = 0.5
 #: When the live data run this far (s) behind the clock, the computer is too busy: the window
@@ -34,32 +39,68 @@ def fitting_size(window: QWidget) -> QSize:
     return wanted.boundedTo(screen.availableGeometry().size())
 
 
+def display_rate_hz(widget: QWidget) -> float:
+    """The refresh rate (Hz) of the screen `widget` shows on;
+    MAX_REDRAW_HZ when the platform does not know its rate (RedrawPacer caps it at MAX_REDRAW_HZ)."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    rate = screen.refreshRate() if screen is not None else math.nan
+    return rate if math.isfinite(rate) and rate >= MIN_REDRAW_HZ else MAX_REDRAW_HZ
+
+
 class RedrawPacer:
-    """Sets a timer's interval so the thread it runs on spends at most GUI_CPU_SHARE of a core:
-    every half second, the thread's CPU time over the wall time since the last look (ticks and
-    Qt's painting alike) decides whether the next interval shortens (to 1/MAX_REDRAW_HZ) or
-    lengthens (to 1/MIN_REDRAW_HZ)."""
+    """Paces a repeating timer whose every timeout calls `pace` first.
+
+    The ticks keep to a grid of deadlines one redraw period apart, and each tick restarts the timer
+    for the whole milliseconds to the next deadline (16 or 17 ms at 60 Hz): the rounding never
+    accumulates, so the ticks come at the display's rate on average (a fixed 17 ms interval gave
+    58.8 per second). A tick more than a period late keeps the grid: the frames it missed are
+    skipped, never bunched. The period is the display's frame (`rate_hz`, Hz, at most
+    MAX_REDRAW_HZ, read every half second: the window may move to another screen), lengthened up to
+    1/MIN_REDRAW_HZ when the thread's CPU time over the wall time since the last look (ticks and
+    Qt's painting alike) exceeds GUI_CPU_SHARE."""
 
     period_s = 0.5
 
-    def __init__(self, timer: QTimer) -> None:
+    def __init__(self, timer: QTimer, rate_hz: Callable[[], float] = lambda: MAX_REDRAW_HZ) -> None:
         self.timer = timer
-        self.interval_ms = 1000 / MAX_REDRAW_HZ
+        self.rate_hz = rate_hz
+        self.frame_s = self._frame_s()
+        #: The redraw period (s): the display's frame, or longer when the CPU budget asks.
+        self.interval_s = self.frame_s
         self.share = 0.0
         self._since = (time.monotonic(), time.thread_time())
-        timer.setInterval(round(self.interval_ms))
+        self._deadline = math.nan
+        timer.setTimerType(Qt.TimerType.PreciseTimer)
+        timer.setInterval(round(1000 * self.interval_s))
 
     def pace(self, now_s: float, cpu_s: float | None = None) -> None:
-        """Look at the thread's CPU time (`cpu_s`, s; time.thread_time() unless given) at
-        monotonic time `now_s` (s), and set the timer's interval when a period has passed."""
+        """At a tick at monotonic time `now_s` (s): schedule the next tick on the deadline grid (if
+        the timer runs), and every `period_s` look at the thread's CPU time (`cpu_s`, s;
+        time.thread_time() unless given) to set the period."""
+        self._budget(now_s, cpu_s)
+        deadline = self._deadline + self.interval_s
+        if not math.isfinite(deadline):  # the first tick
+            deadline = now_s + self.interval_s
+        elif deadline <= now_s:  # more than a period late: the frames missed are skipped
+            deadline += self.interval_s * (math.floor((now_s - deadline) / self.interval_s) + 1)
+        self._deadline = deadline
+        if self.timer.isActive():  # a stopped timer (tests drive the ticks) stays stopped
+            self.timer.start(max(0, round(1000 * (deadline - now_s))))
+
+    def _frame_s(self) -> float:
+        return 1 / min(max(self.rate_hz(), MIN_REDRAW_HZ), MAX_REDRAW_HZ)
+
+    def _budget(self, now_s: float, cpu_s: float | None) -> None:
         wall0, cpu0 = self._since
         if now_s - wall0 < self.period_s:
             return
         cpu = time.thread_time() if cpu_s is None else cpu_s
         self.share = (cpu - cpu0) / (now_s - wall0)
         self._since = (now_s, cpu)
-        # Proportional: the interval the measured share would have needed, moved halfway there.
-        needed = self.interval_ms * self.share / GUI_CPU_SHARE
-        target = min(max(needed, 1000 / MAX_REDRAW_HZ), 1000 / MIN_REDRAW_HZ)
-        self.interval_ms += 0.5 * (target - self.interval_ms)
-        self.timer.setInterval(round(self.interval_ms))
+        self.frame_s = self._frame_s()
+        # Proportional: the period the measured share would have needed, moved halfway there.
+        needed = self.interval_s * self.share / GUI_CPU_SHARE
+        target = min(max(needed, self.frame_s), 1 / MIN_REDRAW_HZ)
+        self.interval_s += 0.5 * (target - self.interval_s)
+        if abs(self.interval_s - self.frame_s) < 1e-4:  # within 0.1 ms: the display's own rate
+            self.interval_s = self.frame_s

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QGroupBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -66,10 +67,15 @@ class ResultsPanel(QGroupBox):
         # Wrapped to the width it gets, never widening the window.
         self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.heading.setStyleSheet("font-size: 11pt;")
+        self.heading.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # alone: at the top
         self.table = QTableWidget(0, 2)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(True)
         self.table.setHorizontalScrollMode(QTableWidget.ScrollMode.ScrollPerPixel)
+        # The table takes the height the pane has (and scrolls its rows), never asks for more: the
+        # pane then fits the room the live view leaves it at 1366×768 without scrolling as a whole.
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.table.setMinimumHeight(80)  # the header and about three rows
         self.more = QPushButton("All measures ▸")
         self.more.setCheckable(True)
         self.more.toggled.connect(self._show_all)
@@ -77,12 +83,17 @@ class ResultsPanel(QGroupBox):
         self.sides.setWordWrap(True)
         self.dual = QLabel("")
         self.dual.setWordWrap(True)
+        top = QHBoxLayout()  # "All measures" beside the heading: the table gets the height
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.more, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.heading, 0)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(top, 0)
         layout.addWidget(self.table, 1)
-        layout.addWidget(self.more)
         layout.addWidget(self.sides)
         layout.addWidget(self.dual)
+        self.sides.hide()  # each takes room only while it says something
+        self.dual.hide()
         self.session_results: list[RecordingResult] = []  # every recording since the window opened
         self.protocol_results: list[RecordingResult] = []
         self._key_rows = 0
@@ -100,18 +111,18 @@ class ResultsPanel(QGroupBox):
         self.protocol_results = []
         self.heading.setText(f"{protocol.name}: no recording finished yet.")
         self._empty()
-        self.dual.setText("")
+        _say(self.dual, "")
 
     def show_result(self, result: RecordingResult) -> None:
         """A recording of the running protocol finished."""
         self.protocol_results.append(result)
         self.session_results.append(result)
         results = self.protocol_results
-        name = result.path.name.replace("_", "_\u200b")  # a file name wraps at its underscores
         condition = condition_for(result.drill, result.condition)
+        # One line (the file is in the tooltip and was in the top bar): the table gets the room.
         text = (
             f"<b>{result.protocol}</b> — {len(results)} recording{'s' if len(results) > 1 else ''}, "
-            f"newest: repetition {result.repetition} ({condition.label}) → {name}"
+            f"newest: repetition {result.repetition} ({condition.label})"
         )
         problems = [f"repetition {r.repetition}: {r.problem}" for r in results if r.problem]
         if problems:
@@ -120,7 +131,7 @@ class ResultsPanel(QGroupBox):
         self.heading.setToolTip(str(result.path))
         summary = self._summary(result)
         self._fill(summary, result)
-        self.sides.setText(self._sides_text())
+        _say(self.sides, self._sides_text())
 
     def _summary(self, newest: RecordingResult) -> ProtocolSummary | None:
         """The summary of the newest recording's drill and condition over the protocol."""
@@ -165,6 +176,18 @@ class ResultsPanel(QGroupBox):
             self.table.setRowHidden(row, not on and row >= self._key_rows)
         self.more.setText(self.more.text()[:-1] + ("▾" if on else "▸"))
 
+    def wanted_height(self) -> int:
+        """The pane's height (px) that shows its heading, the table's shown rows whole and the
+        texts below it."""
+        table = self.table
+        if table.isHidden():
+            return self.sizeHint().height()
+        rows = sum(table.rowHeight(r) for r in range(table.rowCount()) if not table.isRowHidden(r))
+        bar = table.horizontalScrollBar()
+        rows += bar.sizeHint().height() if bar.isVisible() else 0
+        # The layout's hint leaves the table out (its height is Ignored): add what it needs.
+        return self.sizeHint().height() + table.horizontalHeader().height() + rows + 2 * table.frameWidth()
+
     def _sides_text(self) -> str:
         """Left/right pairs among the session's recordings, with their symmetry."""
         lines = []
@@ -188,7 +211,13 @@ class ResultsPanel(QGroupBox):
         return out
 
     def show_dual_task(self, effect: DualTaskEffect | None) -> None:
-        self.dual.setText(dual_task_text(effect) if effect is not None else "")
+        _say(self.dual, dual_task_text(effect) if effect is not None else "")
+
+
+def _say(label: QLabel, text: str) -> None:
+    """Set a label's text; shown while it has one."""
+    label.setText(text)
+    label.setVisible(bool(text))
 
 
 def _mean_sd(m: RepeatedMeasure) -> str:

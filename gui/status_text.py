@@ -1,12 +1,13 @@
-"""What the main window's top bar says about the run, and how the session's messages are sorted."""
+"""What the main window's top bar says about the run, and which of its controls can be pressed."""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
-from gui.model.clinic import RunStatus
+from gui.model.clinic import Phase, RunStatus
+from gui.panels import CalibrationPanel, DrillPanel, SensorPanel
 
 
 def phase_text(status: RunStatus, hold_words: str = "") -> str:
@@ -32,10 +33,25 @@ def set_style(widget: QWidget, sheet: str) -> None:
         widget.setStyleSheet(sheet)
 
 
-def is_problem(message: str) -> bool:
-    return not message.startswith("found ")
+def show_recording(label: QLabel, status: RunStatus) -> None:
+    """'● REC  12.3 s  <file>' in red while recording, else 'not recording' in grey."""
+    if status.recording is not None:
+        label.setText(f"● REC {status.elapsed_s:6.1f} s  {status.recording}")
+        set_style(label, "font-size: 11pt; color: #b00020;")
+    else:
+        label.setText("not recording")
+        set_style(label, "font-size: 11pt; color: #555;")
 
 
-def is_busy(message: str) -> bool:
-    """The session's "computer too busy" notice: it holds while the live data run behind only."""
-    return message.startswith("The computer is too busy")
+def enable_controls(
+    drill: DrillPanel, calibration: CalibrationPanel, sensors: SensorPanel, status: RunStatus, busy: bool
+) -> None:
+    """What can be pressed now: starting anything while idle, ending the task in its task phase,
+    the marks (push, note, pain) while recording."""
+    starts = (drill.start_button, calibration.still_button, calibration.bend_button, sensors.scan_button)
+    for button in starts:
+        button.setEnabled(not busy)
+    drill.end_button.setEnabled(status.phase is Phase.TASK)
+    recording = status.recording is not None
+    for button in (drill.push_button, drill.note_button, drill.pain_button):
+        button.setEnabled(recording)

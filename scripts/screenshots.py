@@ -4,7 +4,9 @@
     (or: xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py)
 
 With --main-only NAME only the main window is taken, at the size it opens with on this screen
-(e.g. `-screen 0 1366x768x24` and NAME main-window-1366x768.png: what a laptop shows).
+(e.g. `-screen 0 1366x768x24` and NAME main-window-1366x768.png: what a laptop shows), or with
+--fill-screen as large as the screen (a clinician's maximised window on a bigger screen): once
+during the task (NAME) and once after it, with the results (NAME with "-results" before ".png").
 
 Runs virtual sensors in real time: the main window during a perturbation series with pushes,
 the patient view during a dual-task (colour words) stance, and the review window on a forward-bend
@@ -60,6 +62,7 @@ def save(widget: QWidget, name: str) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--main-only", metavar="NAME", help="only the main window, at its opening size")
+    parser.add_argument("--fill-screen", action="store_true", help="with --main-only: the whole screen")
     args = parser.parse_args()
     if not os.environ.get("DISPLAY"):
         print("no X display: run under xvfb-run (make screenshots does)", file=sys.stderr)
@@ -75,6 +78,8 @@ def main() -> int:
     window = MainWindow(settings, work / "settings.json", protocols)
     if not args.main_only:
         window.resize(1600, 1000)
+    elif args.fill_screen:
+        window.resize(app.primaryScreen().availableGeometry().size())
     window.show()
     print(f"screen {app.primaryScreen().size().toTuple()}, window {window.size().toTuple()}")
 
@@ -87,6 +92,11 @@ def main() -> int:
     window.session.stop()
     wait(app, lambda: not window.session.busy, 30)
     if args.main_only:
+        wait(app, lambda: bool(window.results.protocol_results), 30)
+        for _ in range(20):  # the results pane's room and the last redraws
+            app.processEvents()
+            time.sleep(0.05)
+        save(window, args.main_only.removesuffix(".png") + "-results.png")
         window.close()
         return 0
 

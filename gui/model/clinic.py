@@ -39,6 +39,7 @@ from engine.messages import (
     Report,
     RunStatus,
     Scan,
+    Severity,
     SkipWait,
     StartProtocol,
     StatusReport,
@@ -74,8 +75,7 @@ class ClinicSession:
         self.results: list[RecordingResult] = []
         self.calibration_check: CalibrationCheck | None = None
         self.dual_task_effect: DualTaskEffect | None = None
-        self.messages: deque[str] = deque()
-        #: Notices with their severity, as the engine sent them.
+        #: Notices with their severity and topic, as the engine sent them (and its death).
         self.notices: deque[Notice] = deque(maxlen=200)
         #: Time every notification and frame in the engine (benchmarks/latency.py); the probes
         #: arrive in `probes`, one per recording.
@@ -183,17 +183,10 @@ class ClinicSession:
         return correct
 
     def take_notices(self) -> list[Notice]:
-        """The engine's notices since the last call, with severity and topic (the same texts
-        as `take_messages`, which drains separately)."""
+        """The engine's notices since the last call, with severity and topic."""
         out = []
         while self.notices:
             out.append(self.notices.popleft())
-        return out
-
-    def take_messages(self) -> list[str]:
-        out = []
-        while self.messages:
-            out.append(self.messages.popleft())
         return out
 
     def wait(self, timeout_s: float | None = None) -> None:
@@ -232,7 +225,6 @@ class ClinicSession:
             self.health = report.health
         elif isinstance(report, Notice):
             self.notices.append(report)
-            self.messages.append(report.text)
         elif isinstance(report, Discovered):
             self.discovered = list(report.sensors)
         elif isinstance(report, CalibrationChecked):
@@ -250,7 +242,7 @@ class ClinicSession:
             self.probes.append(report)
         elif isinstance(report, EngineFailed):
             self.status = RunStatus(Phase.FAILED, instruction=report.text)
-            self.messages.append(report.text)
+            self.notices.append(Notice(Severity.ERROR, report.text))
             self._cognitive = None
             self._idle.set()
 

@@ -23,7 +23,7 @@ def _wait(session: ClinicSession, until, timeout_s: float = 40.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not until():
         assert time.monotonic() < deadline, (
-            f"timed out; status {session.status}, messages {list(session.messages)}"
+            f"timed out; status {session.status}, notices {list(session.notices)}"
         )
         time.sleep(0.05)
 
@@ -47,7 +47,7 @@ def test_a_dual_task_protocol_records_every_repetition_with_markers_answers_and_
             time.sleep(0.2)
     finally:
         session.close()
-    assert session.take_messages() == []
+    assert session.take_notices() == []
     assert [(r.repetition, r.condition) for r in session.results] == [(1, "single"), (2, "dual")]
     assert len(given) == 5
     for result in session.results:

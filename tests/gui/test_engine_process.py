@@ -121,7 +121,8 @@ def test_an_engine_that_dies_is_reported_and_its_file_stays_readable(data_dir: P
             assert time.monotonic() < deadline, f"engine death not reported; status {session.status}"
             time.sleep(0.05)
         assert not session.busy
-        assert any("stopped unexpectedly" in m for m in session.take_messages())
+        notices = session.take_notices()  # the engine's death is an error
+        assert any(n.severity is Severity.ERROR and "stopped unexpectedly" in n.text for n in notices)
         with pytest.raises(RuntimeError):
             session.run_protocol(short_protocol())
     finally:

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QInputDialog, QLabel
+from PySide6.QtWidgets import QApplication, QComboBox, QInputDialog, QLabel, QStyle, QStyleOptionComboBox
 
+from engine.messages import Notice, Severity, Topic
 from gui.app import show_unexpected_errors
 from gui.main_window import SHORTCUTS, MainWindow
 from gui.model.clinic import Phase, RecordingResult
@@ -22,6 +23,8 @@ from recordings.analysis import analyze_recording
 from recordings.measure_table import session_rows
 from recordings.recovery import needs_recovery
 from sensors.events import EventKind
+from sensors.placements import Placement
+from sensors.source import LinkState, SensorHealth
 from tests.gui.conftest import write_protocol
 
 STANCE = """name = "Test stance"
@@ -316,13 +319,62 @@ def test_the_too_busy_notice_goes_once_the_live_data_caught_up(qtbot, tmp_path, 
     window = make_window(qtbot, tmp_path, data_dir, STANCE)
     window.show()
     window.timer.stop()  # the test drives the ticks
-    window.session.messages.append(
-        "The computer is too busy to keep up: the live view now runs up to 2.1 s behind so that "
-        "no sensor's data are left out. The recording is complete. Closing other programs helps."
+    window.session.notices.append(  # as the engine sends it
+        Notice(
+            Severity.WARNING,
+            "The computer is too busy to keep up: the live view now runs up to 2.1 s behind so that "
+            "no sensor's data are left out. The recording is complete. Closing other programs helps.",
+            Topic.TOO_BUSY,
+        )
     )
     window.tick()
     assert window.busy_note.isVisible() and "too busy" in window.busy_note.text()
     assert not window.banner.isVisible()  # not an error that needs the clinician
     window.tick()  # idle: no session runs, nothing is behind
     assert not window.busy_note.isVisible()
+    window.close()
+
+
+def _cut_off_combos(window: MainWindow) -> list[tuple[str, int, int]]:
+    """(text, px the text needs, px its combo box shows) of every item of every combo box of the
+    left column's current tab that does not fit its box."""
+    cut = []
+    for combo in window.setup_tabs.currentWidget().findChildren(QComboBox):
+        option = QStyleOptionComboBox()
+        combo.initStyleOption(option)
+        field = combo.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, combo
+        )
+        for i in range(combo.count()):
+            needed = combo.fontMetrics().horizontalAdvance(combo.itemText(i))
+            if needed > field.width():
+                cut.append((combo.itemText(i), needed, field.width()))
+    return cut
+
+
+def test_at_1366x768_the_left_column_shows_every_choice_whole_without_scrolling(qtbot, tmp_path, data_dir):
+    window = make_window(qtbot, tmp_path, data_dir, STANCE)
+    window.timer.stop()
+    window.resize(1366, 768)
+    window.statusBar().showMessage("a message: the status bar takes its room too")
+    # Six sensors, widest values (what a long session with Bluetooth sensors shows).
+    rows = {
+        p: SensorHealth(p, LinkState.RECONNECTING, 100.0, 0.123, 0.0456, -123.0, 100.0, 1.0, 10**6, 0, -100.0)
+        for p in list(Placement)[:6]
+    }
+    window.sensors.show_health(rows, now_s=0.0)
+    window.sensors.show_health(rows, now_s=100.0)  # the rate and drift settle (shown) after a while
+    for tab in range(window.setup_tabs.count()):
+        window.setup_tabs.setCurrentIndex(tab)
+        qtbot.wait(50)
+        name = window.setup_tabs.tabText(tab)
+        # "Virtual sensors over BLE (si" was all the source box showed beside the placement names.
+        assert _cut_off_combos(window) == [], name
+        assert not window.left.verticalScrollBar().isVisible(), name
+        assert not window.left.horizontalScrollBar().isVisible(), name
+        # The sensor table's eight columns, whole.
+        if window.setup_tabs.currentWidget() is window.sensors:
+            health = window.sensors.health
+            assert health.item(0, 6).text() == "46" and health.item(0, 7).text() == "-123"
+            assert not health.horizontalScrollBar().isVisible()
     window.close()
