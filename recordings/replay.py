@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from recordings import schema
+from recordings.chunk_columns import chunk_columns
 from recordings.reader import Recording, open_recording_file, read_recording
 from sensors.health import HealthTracker
 from sensors.identity import SensorIdentity
@@ -156,6 +157,9 @@ def replay_health(recording: Recording, window_s: float = 10.0) -> dict[Placemen
     return out
 
 
+#: The raw datasets a window-at-a-time replay reads through (the others: a block, or the counters
+#: read while checking them).
+_READ_WHOLE = ("host_receive_ns", "acc_m_s2", "gyr_rad_s", "session_time_s")
 #: The raw datasets a window-at-a-time replay reads, with the dtype each must have.
 _RAW_DATASETS = {
     "device_time_s": np.float64,
@@ -188,15 +192,26 @@ def open_recorded_stream(path: Path | str) -> Iterator[tuple[Recording, Recorded
             yield full, recorded_stream(full)
             return
         stream = recorded_stream(recording)
-        def datasets(name: str) -> dict[Placement, ArrayRows]:
-            return {p: g[name] for p, g in groups.items()}
+        datasets: dict[tuple[str, Placement], ArrayRows] = {
+            (name, p): g[name] for p, g in groups.items() for name in _READ_WHOLE
+        }
+        datasets = chunk_columns(path, datasets) or datasets  # else read by h5py
+        for p, g in groups.items():
+            datasets["device_time_s", p] = g["device_time_s"]  # only its last block is read
+            datasets["sequence", p] = recording.counters[p]  # read once, while checking them
 
-        yield recording, replace(
-            stream,
-            device_time_s=datasets("device_time_s"),
-            host_receive_ns=datasets("host_receive_ns"),
-            sequence=datasets("sequence"),
-            acc_m_s2=datasets("acc_m_s2"),
-            gyr_rad_s=datasets("gyr_rad_s"),
-            session_time_s=datasets("session_time_s"),
+        def columns(name: str) -> dict[Placement, ArrayRows]:
+            return {p: datasets[name, p] for p in groups}
+
+        yield (
+            recording,
+            replace(
+                stream,
+                device_time_s=columns("device_time_s"),
+                host_receive_ns=columns("host_receive_ns"),
+                sequence=columns("sequence"),
+                acc_m_s2=columns("acc_m_s2"),
+                gyr_rad_s=columns("gyr_rad_s"),
+                session_time_s=columns("session_time_s"),
+            ),
         )
