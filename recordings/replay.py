@@ -13,7 +13,6 @@ as `link` annotation events and come back as those events (a replay has no link 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
@@ -31,6 +30,13 @@ from sensors.placements import Placement
 from sensors.processing.batch_session import RecordedStream
 from sensors.processing.batch_sync import ArrayRows
 from sensors.source import LinkState, SensorHealth, SourceItem
+
+
+async def _sleep(delay_s: float) -> None:
+    import asyncio  # only the block by block replay runs a loop: the analysis commands load less
+
+    await asyncio.sleep(delay_s)
+
 
 #: Event sources whose events the pipeline recreates on replay.
 DERIVED_EVENT_SOURCES = frozenset({"pipeline"})
@@ -99,9 +105,9 @@ class ReplaySource:
                 due_ns = wall_start_ns + (host_ns - first_host_ns) / self.speed
                 delay_s = (due_ns - time.monotonic_ns()) * 1e-9
                 if delay_s > 0:
-                    await asyncio.sleep(delay_s)
+                    await _sleep(delay_s)
             elif k % 64 == 0:
-                await asyncio.sleep(0)  # let other tasks (progress, a GUI) run
+                await _sleep(0)  # let other tasks (progress, a GUI) run
             self._now_ns = max(self._now_ns, host_ns)
             self._health[placement].update(block)
             self._progress = (k + 1) / total
