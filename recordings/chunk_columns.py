@@ -39,7 +39,8 @@ _DEFLATE, _SHUFFLE, _FLETCHER32 = 1, 2, 3
 _PAGE = mmap.PAGESIZE
 
 #: One worker besides the calling thread: the machine this is made for has two cores. A forked
-#: child (which runs beside its parent) inflates on its own thread only.
+#: child (which runs beside its parent) inflates on its own thread only. The worker's name is in
+#: `sensors.processing.batch_frames.FORK_SAFE_THREADS`.
 _POOL: ThreadPoolExecutor | None = None
 _THREADED = True
 

@@ -8,8 +8,9 @@ objects bit for bit (the same code makes them; only their bytes cross the pipe).
 
 The child only reads rows from sources that say they are safe after a fork (`fork_safe`: plain
 arrays, or columns read straight from a file's chunks); with any other source (an h5py dataset:
-HDF5 must not be used in a forked child), on one core, or for a short recording, the frames are
-made here as before. An error in the child (a damaged chunk) is raised here.
+HDF5 must not be used in a forked child), with other threads running (a window, a session
+engine), on one core, or for a short recording, the frames are made here as before. An error
+in the child (a damaged chunk) is raised here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import pickle
 import struct
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,7 +45,19 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+#: Threads that may run while the child is forked: they are idle then and the child never uses
+#: them (recordings.chunk_columns' inflating worker).
+FORK_SAFE_THREADS = ("inflate",)
+
+
 def _fork_safe(sync: BatchSynchronizer) -> bool:
+    """The rows are safe to read in a forked child, and no other thread runs here that could
+    hold a lock the child needs (a window, a session engine: then the frames are made here)."""
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    if threading.current_thread() is not threading.main_thread() or any(
+        not t.name.startswith(FORK_SAFE_THREADS) for t in others
+    ):
+        return False
     return all(
         isinstance(rows, np.ndarray) or getattr(rows, "fork_safe", False)
         for columns in sync.row_sources().values()

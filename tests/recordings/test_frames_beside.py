@@ -90,3 +90,22 @@ def test_an_error_while_stepping_the_frames_ends_the_child(recorded, forks):
     assert len(forks) == 1
     with pytest.raises(ChildProcessError):  # killed and reaped
         os.waitpid(forks[0], os.WNOHANG)
+
+
+def test_with_other_threads_running_the_frames_are_made_here(recorded, forks):
+    """A process with other threads (a window, a session engine) is not forked."""
+    import threading
+
+    rec, live = recorded
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, name="engine-like")
+    other.start()
+    try:
+        again = CollectingSink()
+        with open_recorded_stream(rec.path) as (recording, stream):
+            run_batched(stream, recording.settings, again.on_frame, chunk_s=2.5)
+    finally:
+        stop.set()
+        other.join()
+    assert forks == []
+    _assert_same_frames_and_angles(again, live)
