@@ -33,6 +33,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from sensors.errors import StabmonError
+
 log = logging.getLogger(__name__)
 
 _DEFLATE, _SHUFFLE, _FLETCHER32 = 1, 2, 3
@@ -61,8 +63,8 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class ChunkReadError(OSError):
-    """A chunk that does not inflate to a whole chunk (damaged file)."""
+class ChunkReadError(StabmonError, OSError):
+    """A chunk that does not inflate to a whole chunk (damaged file); an OSError like h5py's."""
 
 
 class ChunkColumn:
