@@ -1,14 +1,19 @@
 """Offline analysis speed and memory: the whole `stabmon analyze` command, as a user runs it.
 
 Each figure is one `stabmon analyze FILE` in a fresh process (interpreter start, imports, file
-reading, replay, measures, printing), timed on the wall clock, with the process's CPU time and
-peak resident memory (from `os.wait4`). Files: two sensors at 200 Hz, a forward-bend session of
-10 min, 1 h and 4 h, made once by `bench_recordings.py` (a simulated session through the live
-runner into the writer) and kept in FOLDER.
+reading, replay, measures, printing), timed on the wall clock, with its CPU time (all of it, the
+frames process it forks included, from `os.wait4`; and the command process's own), the command
+process's peak resident memory (VmHWM at its exit) and its frames process's (VmHWM, polled every
+20 ms; most of its pages are the parent's, shared copy-on-write, so the two do not add up). The
+machine's load average is printed with each file (the machine may be shared). Files: two
+sensors at 200 Hz, a forward-bend session of 10 min, 1 h and 4 h, made once by
+`bench_recordings.py` (a simulated session through the live runner into the writer) and kept
+in FOLDER.
 
 Reference in the same run: the block by block replay the command used before (`ReplaySource`
 through a `SessionRunner`, then the same analysis) of the 10-minute file, also in a fresh
-process; its measures table must equal the command's, row for row.
+process; its measures table must equal the command's, row for row. Each file's output is kept
+beside it (`<file>.analyze.txt`) to compare with another version's.
 
 Usage: python benchmarks/processing_throughput.py FOLDER [--minutes 10 60 240] [--repeat 3]
 """
@@ -17,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,11 +36,12 @@ from bench_recordings import bench_recording
 #: `stabmon` in a fresh interpreter that reports its own peak resident memory (VmHWM) at exit:
 #: the rusage of a child counts the parent's memory at the fork, this does not.
 PEAK = """
-import atexit, runpy, sys
+import atexit, resource, runpy, sys
 def peak():
     with open("/proc/self/status") as status:
         kb = next(line.split()[1] for line in status if line.startswith("VmHWM"))
-    sys.stderr.write(f"PEAK_KB {kb}\\n")
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    sys.stderr.write(f"PEAK_KB {kb}\\nOWN_CPU_S {own.ru_utime + own.ru_stime}\\n")
 atexit.register(peak)
 sys.argv = [sys.argv[1], *sys.argv[2:]]
 runpy.run_path(sys.argv[0], run_name="__main__") if sys.argv[0].endswith(".py") else runpy.run_module(
@@ -55,12 +63,36 @@ print(format_measures(result, repetitions=True))
 """
 
 
+def _child_peaks(pid: int, peaks: dict[int, int], stop: threading.Event) -> None:
+    """Every 20 ms, the peak resident memory (VmHWM, kB) of each child of process `pid` (the
+    frames process `stabmon analyze` forks), the highest seen per child."""
+    while not stop.wait(0.02):
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                status = Path(f"/proc/{child}/status").read_text().splitlines()
+                kb = int(next(line.split()[1] for line in status if line.startswith("VmHWM")))
+            except (OSError, StopIteration, ValueError):
+                continue
+            peaks[int(child)] = max(peaks.get(int(child), 0), kb)
+
+
 def run(command: list[str]) -> dict[str, object]:
-    """Run a command in a fresh process: wall s, CPU s, its own peak RSS MB and its output."""
+    """Run a command in a fresh process: wall s, CPU s (its own and with its children), its own
+    peak RSS MB, the largest peak RSS MB of a child it forked, and its output."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peaks: dict[int, int] = {}
+    stop = threading.Event()
+    watcher = threading.Thread(target=_child_peaks, args=(process.pid, peaks, stop), daemon=True)
+    watcher.start()
     output, errors = process.communicate()
     wall = time.perf_counter() - start
+    stop.set()
+    watcher.join()
     if process.returncode != 0:
         raise RuntimeError(
             f"{' '.join(command[-3:])} failed with status {process.returncode}: {errors[-500:]}"
@@ -69,10 +101,13 @@ def run(command: list[str]) -> dict[str, object]:
     cpu = usage.ru_utime + usage.ru_stime - run.cpu_so_far
     run.cpu_so_far += cpu
     peak = [int(line.split()[1]) for line in errors.splitlines() if line.startswith("PEAK_KB ")]
+    own = [float(line.split()[1]) for line in errors.splitlines() if line.startswith("OWN_CPU_S ")]
     return {
         "wall_s": wall,
         "cpu_s": cpu,
+        "own_cpu_s": own[-1] if own else float("nan"),
         "peak_mb": peak[-1] / 1024 if peak else float("nan"),
+        "child_peak_mb": max(peaks.values(), default=0) / 1024,
         "output": output,
     }
 
@@ -104,6 +139,11 @@ def rhythm_scaling(minutes: list[float], rate_hz: float = 200.0) -> dict[str, di
     return out
 
 
+def _load() -> str:
+    """The 1-, 5- and 15-minute load averages now (the machine is shared)."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def _table(output: str) -> list[str]:
     """The measures rows of `stabmon analyze --repetitions` output (without the file line)."""
     return [line for line in output.splitlines() if line.startswith("  ")]
@@ -119,7 +159,7 @@ def main() -> None:
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--rhythm-only", action="store_true", help="only the repetition search scaling")
     args = parser.parse_args()
-    results: dict[str, object] = {}
+    results: dict[str, object] = {"load_average_at_start": _load()}
     if args.rhythm_only:
         print(json.dumps({"bend_repetitions": rhythm_scaling(args.minutes)}, indent=2))
         return
@@ -135,14 +175,22 @@ def main() -> None:
         path = bench_recording(args.folder, minutes)
         runs = [run([*STABMON, "analyze", "--repetitions", str(path)]) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["wall_s"])
+        if any(r["output"] != best["output"] for r in runs):
+            raise RuntimeError(f"{path.name}: the runs printed different results")
+        (args.folder / f"{path.stem}.analyze.txt").write_text(str(best["output"]), encoding="utf-8")
         seconds = minutes * 60
         row = {
             "file_mb": round(path.stat().st_size / 1e6, 1),
             "wall_s": round(best["wall_s"], 2),
             "cpu_s": round(best["cpu_s"], 2),
+            "cpu_s_of_the_command_process": round(best["own_cpu_s"], 2),
+            "cpu_s_all_runs": [round(r["cpu_s"], 2) for r in runs],
+            "wall_s_all_runs": [round(r["wall_s"], 2) for r in runs],
             "x_realtime": round(seconds / best["wall_s"]),
             "peak_mb": round(max(r["peak_mb"] for r in runs)),
+            "frames_process_peak_mb": round(max(r["child_peak_mb"] for r in runs)),
             "measures": len(_table(best["output"])),
+            "load_average_after": _load(),
         }
         if reference is not None and minutes == 10.0:
             same = sum(

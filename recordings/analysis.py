@@ -9,7 +9,6 @@ more slowly, and stays as the reference the batched path is tested against.
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import logging
 import sys
@@ -138,6 +137,8 @@ def _replay(
 def _run_to_end(session: Coroutine[Any, Any, SessionReport]) -> SessionReport:
     """Run a session coroutine to its end, on a thread of its own when this thread already runs
     an event loop (an analysis called from inside a live session's loop)."""
+    import asyncio  # only the block by block replay needs it: the analysis commands load less
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:

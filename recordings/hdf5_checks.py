@@ -5,10 +5,12 @@ part; long columns are read in slices."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
 
+from recordings.chunk_columns import chunk_columns
 from recordings.errors import NotARecordingError
 
 
@@ -42,6 +44,9 @@ SLICE_ROWS = 100_000
 
 
 def read_rows(dataset: h5py.Dataset, n: int) -> np.ndarray:
-    """The first n rows of a dataset, read `SLICE_ROWS` at a time."""
-    parts = [dataset[a : min(a + SLICE_ROWS, n)] for a in range(0, n, SLICE_ROWS)]
+    """The first n rows of a dataset, read `SLICE_ROWS` at a time (straight from its chunks where
+    `chunk_columns` reads them: the same rows)."""
+    fast = chunk_columns(Path(dataset.file.filename), {"rows": dataset}) if n > SLICE_ROWS else None
+    rows: Any = fast["rows"] if fast is not None else dataset
+    parts = [rows[a : min(a + SLICE_ROWS, n)] for a in range(0, n, SLICE_ROWS)]
     return np.concatenate(parts) if parts else dataset[:0]

@@ -31,6 +31,7 @@ from recordings.errors import NotARecordingError
 from recordings.load_arrival import ArrivalLog
 from recordings.load_processing import ProcessedAngles
 from recordings.repair import repair_rows
+from sensors.placements import Placement
 from sensors.samples import SampleBlock
 
 __all__ = ["ArrivalLog", "ProcessedAngles", "load_recording"]
@@ -74,7 +75,15 @@ def load_recording(
         p: hdf5_checks.group(path, acquisition, p.value, f"/{schema.ACQUISITION}/{p.value}")
         for p in placements
     }
-    skip_raw = not raw and current and not left_open and all(load_raw.sound(path, g) for g in groups.values())
+    counters: dict[Placement, load_raw.Counters] = {}
+    if not raw and current and not left_open:
+        for placement, group in groups.items():
+            found = load_raw.sound(path, group)
+            if found is None:
+                counters = {}
+                break
+            counters[placement] = found
+    skip_raw = bool(counters)
     sensors, samples, session_time, lost, keeps, stored = {}, {}, {}, {}, {}, {}
     for placement, group in groups.items():
         sensors[placement] = load_metadata.identity(path, group, placement)
@@ -144,4 +153,5 @@ def load_recording(
         "migrated_from": None if current else version,
         "problems": tuple(problems),
         "left_open": left_open,
+        "counters": counters,
     }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
 
 from recordings import hdf5_checks
+from recordings.chunk_columns import chunk_columns
 from sensors.placements import Placement
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -57,17 +59,57 @@ def lost_before(
     return np.clip(steps - 1, 0, _INT32_MAX).astype(np.int32)
 
 
-def sound(path: Path, group: h5py.Group) -> bool:
-    """The raw datasets of one sensor have equal lengths and strictly increasing counters (read
-    in slices): nothing to repair, so a caller can read them a window at a time."""
+class Counters:
+    """A sound sensor's sequence counters (n,) int64 as rows (`counters[a:b]`), held as the first
+    counter and where they step by more than one, so the column is read from the file once."""
+
+    fork_safe = True
+
+    def __init__(self, first: int, jump_at: np.ndarray, skipped: np.ndarray, n: int) -> None:
+        self.shape = (n,)
+        self.dtype = np.dtype(np.int64)
+        self.ndim = 1
+        self._first = first
+        self._jump_at = jump_at  # (j,) rows whose counter steps by more than one
+        self._skipped = np.concatenate([[0], skipped]).astype(np.int64)  # counters skipped up to each
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        start, stop, _ = key.indices(self.shape[0])
+        rows = np.arange(start, max(stop, start), dtype=np.int64)
+        return self._first + rows + self._skipped[np.searchsorted(self._jump_at, rows, side="right")]
+
+
+def sound(path: Path, group: h5py.Group) -> Counters | None:
+    """The counters of one sensor whose raw datasets have equal lengths and strictly increasing
+    counters (read in slices): nothing to repair, so a caller can read the rest a window at a
+    time. None otherwise."""
     names = [n for n in RAW_DATASETS if n in group]
     if len(names) < len(RAW_DATASETS) or len({group[n].shape[0] for n in names}) > 1:
-        return False
-    sequence = hdf5_checks.dataset(path, group, "sequence", (), "i")
-    last = None
-    for a in range(0, sequence.shape[0], hdf5_checks.SLICE_ROWS):
-        part = sequence[a : a + hdf5_checks.SLICE_ROWS].astype(np.int64)
-        if len(part) and ((last is not None and part[0] <= last) or (np.diff(part) <= 0).any()):
-            return False
-        last = int(part[-1]) if len(part) else last
-    return True
+        return None
+    sequence: Any = hdf5_checks.dataset(path, group, "sequence", (), "i")
+    fast = chunk_columns(path, {"sequence": sequence})
+    sequence = fast["sequence"] if fast is not None else sequence
+    n = sequence.shape[0]
+    last, first = None, 0
+    jumps, skipped = [], []
+    total = 0
+    for a in range(0, n, hdf5_checks.SLICE_ROWS):
+        part = np.asarray(sequence[a : a + hdf5_checks.SLICE_ROWS], dtype=np.int64)
+        if not len(part):
+            continue
+        steps = np.diff(part, prepend=part[0] - 1 if last is None else last)
+        if (steps <= 0).any():
+            return None
+        if last is None:
+            first = int(part[0])
+        at = np.flatnonzero(steps != 1)
+        jumps.append(at + a)
+        skipped.append(total + np.cumsum(steps[at] - 1))
+        total = int(skipped[-1][-1]) if len(at) else total
+        last = int(part[-1])
+    if not jumps:
+        return Counters(0, np.zeros(0, np.int64), np.zeros(0, np.int64), 0)
+    return Counters(first, np.concatenate(jumps), np.concatenate(skipped), n)

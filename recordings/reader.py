@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,9 @@ class Recording:
     assumed (empty for a sound file); `left_open`: the file was not closed properly (a writer
     still running or a crash; `stabmon recover` closes it). frame_time_s (m,) is the frame grid
     of /processing; stored_processing the angles as stored, None when the file does not hold them
-    (the default since schema 0.3.0: `processing` then replays the raw data, once, on first use)."""
+    (the default since schema 0.3.0: `processing` then replays the raw data, once, on first use).
+    counters: per placement the sequence counters as rows (`counters[a:b]`) when the samples were
+    left out (`read_recording(raw=False)`), read once while checking them; else empty."""
 
     path: Path
     attributes: dict[str, Any]
@@ -56,6 +59,7 @@ class Recording:
     migrated_from: str | None = None
     problems: tuple[str, ...] = ()
     left_open: bool = False
+    counters: Mapping[Placement, Any] = field(default_factory=dict)
 
     @property
     def placements(self) -> tuple[Placement, ...]:

@@ -13,7 +13,6 @@ as `link` annotation events and come back as those events (a replay has no link 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from recordings import schema
+from recordings.chunk_columns import chunk_columns
 from recordings.reader import Recording, open_recording_file, read_recording
 from sensors.health import HealthTracker
 from sensors.identity import SensorIdentity
@@ -30,6 +30,13 @@ from sensors.placements import Placement
 from sensors.processing.batch_session import RecordedStream
 from sensors.processing.batch_sync import ArrayRows
 from sensors.source import LinkState, SensorHealth, SourceItem
+
+
+async def _sleep(delay_s: float) -> None:
+    import asyncio  # only the block by block replay runs a loop: the analysis commands load less
+
+    await asyncio.sleep(delay_s)
+
 
 #: Event sources whose events the pipeline recreates on replay.
 DERIVED_EVENT_SOURCES = frozenset({"pipeline"})
@@ -98,9 +105,9 @@ class ReplaySource:
                 due_ns = wall_start_ns + (host_ns - first_host_ns) / self.speed
                 delay_s = (due_ns - time.monotonic_ns()) * 1e-9
                 if delay_s > 0:
-                    await asyncio.sleep(delay_s)
+                    await _sleep(delay_s)
             elif k % 64 == 0:
-                await asyncio.sleep(0)  # let other tasks (progress, a GUI) run
+                await _sleep(0)  # let other tasks (progress, a GUI) run
             self._now_ns = max(self._now_ns, host_ns)
             self._health[placement].update(block)
             self._progress = (k + 1) / total
@@ -156,6 +163,9 @@ def replay_health(recording: Recording, window_s: float = 10.0) -> dict[Placemen
     return out
 
 
+#: The raw datasets a window-at-a-time replay reads through (the others: a block, or the counters
+#: read while checking them).
+_READ_WHOLE = ("host_receive_ns", "acc_m_s2", "gyr_rad_s", "session_time_s")
 #: The raw datasets a window-at-a-time replay reads, with the dtype each must have.
 _RAW_DATASETS = {
     "device_time_s": np.float64,
@@ -188,15 +198,26 @@ def open_recorded_stream(path: Path | str) -> Iterator[tuple[Recording, Recorded
             yield full, recorded_stream(full)
             return
         stream = recorded_stream(recording)
-        def datasets(name: str) -> dict[Placement, ArrayRows]:
-            return {p: g[name] for p, g in groups.items()}
+        datasets: dict[tuple[str, Placement], ArrayRows] = {
+            (name, p): g[name] for p, g in groups.items() for name in _READ_WHOLE
+        }
+        datasets = chunk_columns(path, datasets) or datasets  # else read by h5py
+        for p, g in groups.items():
+            datasets["device_time_s", p] = g["device_time_s"]  # only its last block is read
+            datasets["sequence", p] = recording.counters[p]  # read once, while checking them
 
-        yield recording, replace(
-            stream,
-            device_time_s=datasets("device_time_s"),
-            host_receive_ns=datasets("host_receive_ns"),
-            sequence=datasets("sequence"),
-            acc_m_s2=datasets("acc_m_s2"),
-            gyr_rad_s=datasets("gyr_rad_s"),
-            session_time_s=datasets("session_time_s"),
+        def columns(name: str) -> dict[Placement, ArrayRows]:
+            return {p: datasets[name, p] for p in groups}
+
+        yield (
+            recording,
+            replace(
+                stream,
+                device_time_s=columns("device_time_s"),
+                host_receive_ns=columns("host_receive_ns"),
+                sequence=columns("sequence"),
+                acc_m_s2=columns("acc_m_s2"),
+                gyr_rad_s=columns("gyr_rad_s"),
+                session_time_s=columns("session_time_s"),
+            ),
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from importlib import metadata
 
 import numpy as np
 
@@ -87,6 +86,8 @@ _DRILL = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 def app_version() -> str:
     """Installed stabmon version, or '0+unknown' when running from a bare source tree."""
+    from importlib import metadata  # ~20 ms to import: only writers need it
+
     try:
         return metadata.version("stabmon")
     except metadata.PackageNotFoundError:

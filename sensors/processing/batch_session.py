@@ -20,6 +20,7 @@ import numpy as np
 from sensors.events import Event
 from sensors.placements import Placement
 from sensors.processing.batch_clock import map_clock
+from sensors.processing.batch_frames import frames_beside
 from sensors.processing.batch_sync import ArrayRows, ArrivalBlocks, BatchSynchronizer
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.live_measures import RunningMeasures
@@ -125,7 +126,7 @@ def run_batched(
             settings.synchronizer,
         )
         late = sync.late_samples
-        for frame in sync.frames(chunk_s):
+        for frame in frames_beside(sync, chunk_s):
             angles = pipeline.step(frame)
             frames += len(frame)
             on_frame(frame, angles)

@@ -172,10 +172,20 @@ class BatchSynchronizer:
 
     def frames(self, chunk_s: float = 60.0) -> Iterator[Frame]:
         """The frames, `chunk_s` of grid at a time (the pipeline's result does not depend on it)."""
-        rate = self.settings.rate_hz
-        step = max(1, round(chunk_s * rate))
-        for start in range(self.first_index, self.last_index + 1, step):
-            yield self._frame(start, min(start + step, self.last_index + 1))
+        for start, stop in self.chunk_bounds(chunk_s):
+            yield self.frame(start, stop)
+
+    def chunk_bounds(self, chunk_s: float = 60.0) -> list[tuple[int, int]]:
+        """Grid index ranges [start, stop) of the frames `frames(chunk_s)` gives."""
+        step = max(1, round(chunk_s * self.settings.rate_hz))
+        return [
+            (start, min(start + step, self.last_index + 1))
+            for start in range(self.first_index, self.last_index + 1, step)
+        ]
+
+    def row_sources(self) -> dict[Placement, tuple[ArrayRows, ...]]:
+        """What the frames read rows from, per placement: (sequence, acc, gyr)."""
+        return dict(self._rows)
 
     def _window(self, placement: Placement, grid: np.ndarray) -> _Buffer:
         """The samples grid points (m,) can need: from the last at or before the first point to
@@ -191,7 +201,8 @@ class BatchSynchronizer:
         window.gyr = np.asarray(gyr[lo:hi], dtype=float)
         return window
 
-    def _frame(self, start: int, stop: int) -> Frame:
+    def frame(self, start: int, stop: int) -> Frame:
+        """The frame of grid indices [start, stop)."""
         rate = self.settings.rate_hz
         grid = np.arange(start, stop) / rate
         # The block after which each grid point went out (len(blocks): in the final flush).

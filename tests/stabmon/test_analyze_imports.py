@@ -29,13 +29,15 @@ def test_analyze_of_a_forward_bend_loads_no_scipy_submodule(tmp_path):
         "import json, sys\n"
         "from stabmon.cli import main\n"
         f"status = main(['analyze', '--repetitions', {str(path)!r}])\n"
-        "print(json.dumps([status, sorted(m for m in sys.modules if m.startswith('scipy'))]))\n"
+        "print(json.dumps([status, sorted(m for m in sys.modules if m.startswith('scipy')),\n"
+        "  [m for m in ('asyncio', 'importlib.metadata') if m in sys.modules]]))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
-    status, scipy_modules = json.loads(done.stdout.strip().splitlines()[-1])
+    status, scipy_modules, other = json.loads(done.stdout.strip().splitlines()[-1])
     assert status == 0
     assert "(MARP)" in done.stdout  # the bends were measured
     loaded = [m for m in scipy_modules if m.split(".")[1] in ("signal", "stats", "optimize", "integrate")]
     assert not loaded, f"stabmon analyze imported {loaded}"
+    assert other == [], f"stabmon analyze imported {other} (only the streamed replay and writers need them)"

@@ -1,0 +1,221 @@
+"""Long columns of a session file read straight from its chunks, inflated on both cores.
+
+h5py reads a chunked dataset chunk by chunk under its global lock: for the 100-row chunks the
+writer makes, most of the time goes to HDF5's per-chunk work, not to inflating. Where a
+dataset's filter pipeline is exactly what this module undoes (deflate, optionally after shuffle,
+optionally followed by fletcher32), `ChunkColumn` finds every chunk's place in the file once
+(HDF5's own chunk index, `chunk_iter`), reads the compressed bytes through a memory map, inflates
+them with `zlib` (which releases the GIL, so two threads inflate at once) and undoes the shuffle
+with numpy. The rows equal h5py's bit for bit (`tests/recordings/test_chunk_columns.py`).
+
+Integrity: every chunk's deflate stream carries zlib's Adler-32 of the inflated bytes, which
+`zlib` checks, so a damaged chunk is an error here as in h5py (`ChunkReadError`, an OSError like
+h5py's). The fletcher32 checksum of the compressed bytes is not recomputed: a chunk whose content
+inflates whole and checks is read even if only its stored fletcher32 word was damaged.
+
+Anything else (other filters, a file with a user block, chunks missing, stored unfiltered, of
+another size, an HDF5 without `chunk_iter`) is not handled: `chunk_columns` gives None and the
+caller reads with h5py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import mmap
+import os
+import zlib
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from sensors.errors import StabmonError
+
+log = logging.getLogger(__name__)
+
+_DEFLATE, _SHUFFLE, _FLETCHER32 = 1, 2, 3
+_PAGE = mmap.PAGESIZE
+
+#: One worker besides the calling thread: the machine this is made for has two cores. A forked
+#: child (which runs beside its parent) inflates on its own thread only. The worker's name is in
+#: `sensors.processing.batch_frames.FORK_SAFE_THREADS`.
+_POOL: ThreadPoolExecutor | None = None
+_THREADED = True
+
+
+def _pool() -> ThreadPoolExecutor | None:
+    global _POOL
+    if _POOL is None and _THREADED:
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inflate")
+    return _POOL
+
+
+def _after_fork_in_child() -> None:
+    global _POOL, _THREADED
+    _POOL, _THREADED = None, False  # the parent's worker thread does not exist here
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class ChunkReadError(StabmonError, OSError):
+    """A chunk that does not inflate to a whole chunk (damaged file); an OSError like h5py's."""
+
+
+class ChunkColumn:
+    """Rows of one 1-D-chunked dataset (`column[a:b]` as `dataset[a:b]`), read from the file's
+    memory map `mapped` (safe to read in a forked child: no HDF5 call). `offsets`, `sizes` (c,)
+    int64: each chunk's place and stored size;
+    `trailer`: bytes of checksum stored after each deflate stream."""
+
+    fork_safe = True
+
+    def __init__(
+        self,
+        dataset: h5py.Dataset,
+        mapped: mmap.mmap,
+        offsets: np.ndarray,
+        sizes: np.ndarray,
+        shuffled: bool,
+        trailer: int,
+    ) -> None:
+        self.name = dataset.name
+        self.shape: tuple[int, ...] = dataset.shape
+        self.dtype = dataset.dtype
+        self.ndim = dataset.ndim
+        self.chunk_rows = int(dataset.chunks[0])
+        self._row_items = int(np.prod(self.shape[1:], dtype=np.int64))
+        self._chunk_bytes = self.chunk_rows * self._row_items * self.dtype.itemsize
+        self._mapped = mapped
+        self._view = memoryview(mapped)
+        self._offsets = offsets
+        self._sizes = sizes
+        self._streams = sizes - trailer  # the deflate stream without the checksum after it
+        self._shuffled = shuffled
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError(f"{self.name}: only row ranges can be read, not {key!r}")
+        start, stop, _ = key.indices(self.shape[0])
+        stop = max(stop, start)
+        if stop == start:
+            return np.empty((0, *self.shape[1:]), dtype=self.dtype)
+        first, last = start // self.chunk_rows, (stop - 1) // self.chunk_rows + 1
+        rows = self._inflate(first, last)
+        a = start - first * self.chunk_rows
+        return rows[a : a + stop - start]
+
+    def _inflate(self, first: int, last: int) -> np.ndarray:
+        """Chunks [first, last) as rows ((last - first) * chunk_rows, ...)."""
+        count = last - first
+        middle = first + count // 2
+        pool = _pool() if count > 8 else None
+        other = pool.submit(self._inflate_raw, middle, last) if pool is not None else None
+        parts = self._inflate_raw(first, middle if other is not None else last)
+        if other is not None:
+            parts += other.result()
+        self._release(first, last)
+        raw = np.frombuffer(b"".join(parts), dtype=np.uint8)
+        item = self.dtype.itemsize
+        if self._shuffled and item > 1:
+            per_chunk = self.chunk_rows * self._row_items
+            raw = raw.reshape(count, item, per_chunk).transpose(0, 2, 1).copy()
+        return raw.view(self.dtype).reshape(count * self.chunk_rows, *self.shape[1:])
+
+    def _inflate_raw(self, first: int, last: int) -> list[bytes]:
+        """The inflated bytes of chunks [first, last), each checked to be a whole chunk."""
+        view, size = self._view, self._chunk_bytes
+        out = []
+        try:
+            for offset, stored in zip(
+                self._offsets[first:last].tolist(), self._streams[first:last].tolist(), strict=True
+            ):
+                out.append(zlib.decompress(view[offset : offset + stored]))
+        except zlib.error as error:
+            raise ChunkReadError(f"{self.name}: a chunk does not inflate ({error})") from None
+        if any(len(chunk) != size for chunk in out):
+            raise ChunkReadError(f"{self.name}: a chunk inflates to the wrong size")
+        return out
+
+    def _release(self, first: int, last: int) -> None:
+        """Drop the pages just read from this process's resident memory (they stay in the page
+        cache): a long file read through the map would otherwise count wholly in its RSS."""
+        start = int(self._offsets[first:last].min()) // _PAGE * _PAGE
+        stop = int((self._offsets[first:last] + self._sizes[first:last]).max())
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # no madvise: only RSS grows
+            self._mapped.madvise(mmap.MADV_DONTNEED, start, stop - start)
+
+
+def _layout(dataset: h5py.Dataset) -> tuple[bool, int] | None:
+    """(whether the chunks are shuffled, bytes of checksum after each chunk's deflate stream),
+    or None when the dataset is not one this module reads."""
+    if dataset.chunks is None or tuple(dataset.chunks[1:]) != tuple(dataset.shape[1:]):
+        return None
+    if dataset.dtype.kind not in "iuf" or dataset.dtype.byteorder not in "=|<":
+        return None
+    plist = dataset.id.get_create_plist()
+    filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+    trailer = 0
+    if filters and filters[-1] == _FLETCHER32:
+        filters, trailer = filters[:-1], 4
+    if filters == [_DEFLATE]:
+        return False, trailer
+    if filters == [_SHUFFLE, _DEFLATE]:
+        return True, trailer
+    return None
+
+
+def _chunk_table(dataset: h5py.Dataset) -> tuple[np.ndarray, np.ndarray] | None:
+    """(offsets, sizes) of every chunk in row order, or None unless each is stored and filtered."""
+    expected = -(-dataset.shape[0] // dataset.chunks[0])
+    found: list[tuple[int, int, int, int]] = []
+    dataset.id.chunk_iter(lambda s: found.append((s.chunk_offset[0], s.byte_offset, s.size, s.filter_mask)))
+    if len(found) < expected:
+        return None
+    table = np.array(found, dtype=np.int64).reshape(-1, 4)
+    table = table[np.argsort(table[:, 0], kind="stable")][:expected]
+    if not (
+        np.array_equal(table[:, 0], np.arange(expected) * dataset.chunks[0]) and (table[:, 3] == 0).all()
+    ):
+        return None
+    return table[:, 1].copy(), table[:, 2].copy()
+
+
+def chunk_columns(path: Path, datasets: Mapping[Any, h5py.Dataset]) -> dict[Any, ChunkColumn] | None:
+    """The datasets (all of one file, opened from `path`) as `ChunkColumn`s, or None when any of
+    them is not one this module reads (then read them with h5py)."""
+    if not datasets:
+        return None
+    files = {ds.file.id.fileno for ds in datasets.values()}
+    f = next(iter(datasets.values())).file
+    if len(files) != 1 or f.driver != "sec2" or f.userblock_size != 0:
+        return None
+    try:
+        layouts = {key: _layout(ds) for key, ds in datasets.items()}
+        if any(layout is None for layout in layouts.values()):
+            return None
+        tables = {key: _chunk_table(ds) for key, ds in datasets.items()}
+    except (AttributeError, OSError, RuntimeError, ValueError) as error:  # an HDF5 without chunk_iter
+        log.debug("%s: chunk index not readable (%s); reading with h5py", path, error)
+        return None
+    if any(table is None for table in tables.values()):
+        return None
+    with open(path, "rb") as handle:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    size = len(mapped)
+    for table in tables.values():
+        assert table is not None
+        if len(table[0]) and int((table[0] + table[1]).max()) > size:
+            return None  # the index points past the end: damaged (h5py says how)
+    return {
+        key: ChunkColumn(ds, mapped, *tables[key], *layouts[key])  # type: ignore[misc]
+        for key, ds in datasets.items()
+    }

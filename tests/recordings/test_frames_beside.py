@@ -1,0 +1,113 @@
+"""The batched replay's frames made in a forked child (`sensors.processing.batch_frames`) are
+the live session's frames bit for bit, and an error in the child is raised in the parent."""
+
+import os
+import threading
+
+import pytest
+
+from recordings.chunk_columns import ChunkReadError
+from recordings.replay import open_recorded_stream
+from sensors.processing import batch_frames
+from sensors.processing.batch_session import run_batched
+from tests.conftest import CollectingSink
+from tests.recordings.test_chunk_columns import _damaged_copy
+from tests.recordings.test_replay import _assert_same_frames_and_angles, _record
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    rec, live, _ = _record(tmp_path_factory.mktemp("beside"), "forward-bend", 30.0)
+    return rec, live
+
+
+@pytest.fixture
+def forks(monkeypatch):
+    """The children the replay forked (the real fork runs)."""
+    calls = []
+    real = os.fork
+
+    def fork():
+        pid = real()
+        if pid:
+            calls.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(batch_frames, "_cores", lambda: 2)  # as on the two-core machine
+    # Threads earlier tests in this process left (idle here) count as the inflating worker does.
+    left = tuple(t.name for t in threading.enumerate() if t is not threading.main_thread())
+    monkeypatch.setattr(batch_frames, "FORK_SAFE_THREADS", batch_frames.FORK_SAFE_THREADS + left)
+    return calls
+
+
+def test_frames_from_the_child_equal_the_live_frames(recorded, forks):
+    rec, live = recorded
+    again = CollectingSink()
+    with open_recorded_stream(rec.path) as (recording, stream):
+        result = run_batched(stream, recording.settings, again.on_frame, chunk_s=2.5)
+    assert len(forks) == 1
+    _assert_same_frames_and_angles(again, live)
+    assert result.frames == live.report.frames
+
+
+def test_frames_from_h5py_datasets_are_made_here(recorded, forks):
+    """HDF5 must not be used in a forked child: rows read by h5py keep the frames in-process."""
+    rec, live = recorded
+    again = CollectingSink()
+    with open_recorded_stream(rec.path) as (recording, stream):
+        stream = type(stream)(**{**stream.__dict__, "acc_m_s2": _h5py_columns(rec.path)})
+        run_batched(stream, recording.settings, again.on_frame, chunk_s=2.5)
+    assert forks == []
+    _assert_same_frames_and_angles(again, live)
+
+
+def _h5py_columns(path):
+    import h5py
+
+    f = h5py.File(path, "r")
+    return {p: f["acquisition"][p.value]["acc_m_s2"] for p in (p for p in _placements(f))}
+
+
+def _placements(f):
+    from sensors.placements import Placement
+
+    return [Placement(p) for p in f.attrs["placements"]]
+
+
+def test_a_damaged_chunk_read_in_the_child_is_raised_here(recorded, forks, tmp_path):
+    rec, _ = recorded
+    copy, _ = _damaged_copy(rec, tmp_path)
+    with open_recorded_stream(copy) as (recording, stream), pytest.raises(ChunkReadError, match="acc_m_s2"):
+        run_batched(stream, recording.settings, lambda frame, angles: None, chunk_s=2.5)
+    assert len(forks) == 1
+
+
+def test_an_error_while_stepping_the_frames_ends_the_child(recorded, forks):
+    rec, _ = recorded
+
+    def on_frame(frame, angles):
+        raise KeyboardInterrupt  # the user stops the analysis after the first frames
+
+    with open_recorded_stream(rec.path) as (recording, stream), pytest.raises(KeyboardInterrupt):
+        run_batched(stream, recording.settings, on_frame, chunk_s=1.0)
+    assert len(forks) == 1
+    with pytest.raises(ChildProcessError):  # killed and reaped
+        os.waitpid(forks[0], os.WNOHANG)
+
+
+def test_with_other_threads_running_the_frames_are_made_here(recorded, forks):
+    """A process with other threads (a window, a session engine) is not forked."""
+    rec, live = recorded
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, name="engine-like")
+    other.start()
+    try:
+        again = CollectingSink()
+        with open_recorded_stream(rec.path) as (recording, stream):
+            run_batched(stream, recording.settings, again.on_frame, chunk_s=2.5)
+    finally:
+        stop.set()
+        other.join()
+    assert forks == []
+    _assert_same_frames_and_angles(again, live)
