@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.recording import OpenedSource, Recording, recording_metadata, recording_path, session_runner
+from engine.segments import SharedSource, host_clock
 from engine.spec import SensorListing, SessionSpec, SourceKind
+from engine.stage import SimulatedStage, standing_body
 from recordings.lsl import LslMarkerInlet, with_lsl_markers
 from sensors.ble.link import BleSource, LinkSettings
 from sensors.ble.scan import scan
@@ -42,6 +44,7 @@ __all__ = [
     "Recorded",
     "Recording",
     "link_settings",
+    "open_shared_source",
     "open_source",
     "record",
     "recording_metadata",
@@ -193,6 +196,39 @@ async def _open(
     )
     source = with_scripted_events(ble, events)
     return OpenedSource(source, {**about, "source": f"virtual {s.family.value} sensors"}, seed, dict(fleet))
+
+
+@asynccontextmanager
+async def open_shared_source(
+    spec: SessionSpec, drill: str = "quiet-stance"
+) -> AsyncIterator[tuple[OpenedSource, SharedSource]]:
+    """The source of a protocol, connected once for all its recordings (`SharedSource.segment`
+    per recording; a `Cue` has simulated sensors act out that recording's drill), closed on exit.
+    Simulated sensors stand still until cued; their clocks and counters run on between cues."""
+    if spec.source.kind is SourceKind.BLUETOOTH:
+        async with open_source(spec, drill) as opened:
+            shared = SharedSource(opened.source)
+            try:
+                yield opened, shared
+            finally:
+                await shared.close()
+        return
+    seed = spec.source.seed if spec.source.seed is not None else fresh_seed()
+    spec = replace(spec, source=replace(spec.source, seed=seed))
+    body = standing_body(seed, spec.processing.calibration_s)
+    async with open_source(spec, body) as opened:
+        fleet = list(opened.fleet.values())
+        source = opened.source
+
+        def world_origin_ns() -> int:  # host time of the body's time 0
+            return int(fleet[0].radio.origin_ns) if fleet else source.host_origin_ns
+
+        stage = SimulatedStage(spec, body, seed, world_origin_ns, host_clock(source))
+        shared = SharedSource(source, stage, paced=spec.source.realtime)
+        try:
+            yield opened, shared
+        finally:
+            await shared.close()
 
 
 async def _stop_quietly(source: Source) -> None:
