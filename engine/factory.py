@@ -1,8 +1,11 @@
 """The one place a session is assembled from its specification: `open_source` opens the source
 (simulator, virtual sensors on an in-process BLE radio, or real sensors; an LSL marker inlet
-wrapped around it), `Recording` (from `engine.recording`) starts the recording on it (writer,
-sinks, runner) and `scan_sensors` lists the sensors in range as plain values. The CLI, the engine process, the
-harnesses, the benchmarks and the tests all assemble sessions here."""
+wrapped around it), `open_shared_source` opens one for all the recordings of a protocol (the
+link stays up), `Recording` (from `engine.recording`) starts the recording on it (writer, sinks,
+runner), `session_runner` a session that records nothing, `record` does a whole recording, and
+`scan_sensors` lists the sensors in range as plain values. Faults are injected on purpose only
+through `Impairments`. The CLI, the engine process, the harnesses, the benchmarks and the tests
+all assemble sessions here."""
 
 from __future__ import annotations
 
