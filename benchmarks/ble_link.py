@@ -2,7 +2,8 @@
 
 For each configuration (2 and 6 sensors, 100 and 200 Hz) a real-time session runs through the
 production path — virtual stabmon-profile sensors on bumble's LocalLink, bleak (virtual-radio
-backend), BleSource, SessionRunner with the full pipeline — for --seconds. Reported:
+backend), BleSource, SessionRunner with the full pipeline, assembled by engine.factory — for
+--seconds. Reported:
   delivered      samples received per second per sensor, and as a share of the nominal rate
   latency        from a notification's arrival (its host stamp) to the synchronised frame that
                  first covers its newest sample, p50/p99 in ms
@@ -22,14 +23,12 @@ import time
 
 import numpy as np
 
-from sensors.ble.link import BleSource, LinkSettings
-from sensors.ble.virtual.fleet import attach_fleet
-from sensors.ble.virtual.radio import VirtualRadio
+from engine.factory import open_source, session_runner
+from engine.spec import SessionSpec, SourceKind, SourceSpec
 from sensors.identity import SensorFamily
 from sensors.placements import Placement
-from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing import SessionSettings
 from sensors.processing.session import NullSink
-from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, make_drill
 
 
 class _Latency(NullSink):
@@ -59,29 +58,18 @@ class _Latency(NullSink):
 
 
 async def _run(placements, rate_hz, seconds, ble: bool):
-    drill = make_drill("forward-bend", DrillOptions(duration_s=seconds, seed=1))
-    settings = SimulatedSensorSettings(rate_hz=rate_hz)
-    radio = None
-    if ble:
-        radio = VirtualRadio(realtime=True)
-        fleet = await attach_fleet(radio, drill, placements, SensorFamily.STABMON, settings, seed=1)
-        source = BleSource(
-            {p: s.address for p, s in fleet.items()},
-            LinkSettings(rate_hz=rate_hz, scan_timeout_s=1.5),
-            backend=radio.backend(),
-            clock=radio.clock,
-        )
-        await source.start()
-    else:
-        source = SimulatedSource(drill, placements, settings, seed=1, realtime=True)
+    kind = SourceKind.VIRTUAL_BLE if ble else SourceKind.SIMULATED
+    spec = SessionSpec(
+        SourceSpec(kind, SensorFamily.STABMON, placements, seed=1, realtime=True, scan_timeout_s=1.5),
+        processing=SessionSettings(rate_hz=rate_hz, duration_s=seconds),
+    )
     sink = _Latency()
-    cpu0 = time.process_time()
-    wall0 = time.monotonic()
-    await SessionRunner(source, [sink], SessionSettings(rate_hz=rate_hz, duration_s=seconds)).run()
-    wall = time.monotonic() - wall0
-    cpu = time.process_time() - cpu0
-    if radio is not None:
-        await radio.close()
+    async with open_source(spec, "forward-bend", seconds) as opened:
+        cpu0 = time.process_time()
+        wall0 = time.monotonic()
+        await session_runner(spec, opened.source, [sink]).run()
+        wall = time.monotonic() - wall0
+        cpu = time.process_time() - cpu0
     latency = sink.latencies_ms()
     per_sensor = sink.samples / len(placements) / seconds
     return {

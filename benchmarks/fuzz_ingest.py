@@ -253,16 +253,14 @@ def write_and_read(blocks: list, folder: Path, k: int, counts: Counter) -> None:
 _SESSION = """
 import asyncio, json, sys
 import numpy as np
-from recordings import RecordingSink, RecordingWriter, SessionMetadata, read_recording
+from engine.factory import Impairments, record
+from engine.spec import SessionSpec, SourceKind, SourceSpec
+from recordings import read_recording
 from recordings.analysis import analyze_recording, replay
-from sensors.ble.link import BleSource, LinkSettings
 from sensors.ble.virtual.base import FaultPlan
-from sensors.ble.virtual.fleet import attach_fleet
-from sensors.ble.virtual.radio import VirtualRadio
 from sensors.identity import SensorFamily
 from sensors.placements import Placement
-from sensors.processing import SessionRunner, SessionSettings
-from sensors.simulator import DrillOptions, make_drill
+from sensors.processing import SessionSettings
 
 seed, family, path = int(sys.argv[1]), SensorFamily(sys.argv[2]), sys.argv[3]
 rng = np.random.default_rng(seed)
@@ -281,21 +279,13 @@ def plan():
     )
 
 async def main():
-    radio = VirtualRadio(realtime=False)
-    drill = make_drill("quiet-stance", DrillOptions(duration_s=SECONDS, seed=seed))
-    faults = {p: plan() for p in pair}
-    fleet = await attach_fleet(radio, drill, pair, family, seed=seed, faults=faults)
-    source = BleSource({p: s.address for p, s in fleet.items()}, LinkSettings(scan_timeout_s=1.5),
-                       backend=radio.backend(), clock=radio.clock)
-    await source.start()
-    settings = SessionSettings(rate_hz=100.0, duration_s=SECONDS)
-    writer = RecordingWriter(path, SessionMetadata("FUZZ2", "quiet-stance", settings), source.sensors)
-    try:
-        report = await asyncio.wait_for(SessionRunner(source, [RecordingSink(writer)], settings).run(), 300)
-    finally:
-        writer.close()
-        await radio.close()
-    return report
+    spec = SessionSpec(
+        SourceSpec(SourceKind.VIRTUAL_BLE, family, pair, seed=seed, realtime=False, scan_timeout_s=1.5),
+        processing=SessionSettings(rate_hz=100.0, duration_s=SECONDS),
+    )
+    impairments = Impairments(faults={p: plan() for p in pair})
+    done = record(spec, "FUZZ2", path, "quiet-stance", SECONDS, impairments=impairments)
+    return (await asyncio.wait_for(done, 300)).report
 
 report = asyncio.run(main())
 rec = read_recording(path)

@@ -1,36 +1,59 @@
 """The one place a session is assembled from its specification: `open_source` opens the source
 (simulator, virtual sensors on an in-process BLE radio, or real sensors; an LSL marker inlet
-wrapped around it), `Recording` (from `engine.recording`) starts the recording on it (writer,
-sinks, runner) and `scan_sensors` lists the sensors in range as plain values. The CLI, the engine process, the
-harnesses, the benchmarks and the tests all assemble sessions here."""
+wrapped around it), `open_shared_source` opens one for all the recordings of a protocol (the
+link stays up), `Recording` (from `engine.recording`) starts the recording on it (writer, sinks,
+runner), `session_runner` a session that records nothing, `record` does a whole recording, and
+`scan_sensors` lists the sensors in range as plain values. Faults are injected on purpose only
+through `Impairments`. The CLI, the engine process, the harnesses, the benchmarks and the tests
+all assemble sessions here."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-from engine.recording import OpenedSource, Recording, recording_metadata, recording_path
+from engine.recording import OpenedSource, Recording, recording_metadata, recording_path, session_runner
+from engine.segments import SharedSource, host_clock
 from engine.spec import SensorListing, SessionSpec, SourceKind
+from engine.stage import SimulatedStage, standing_body
 from recordings.lsl import LslMarkerInlet, with_lsl_markers
 from sensors.ble.link import BleSource, LinkSettings
 from sensors.ble.scan import scan
-from sensors.ble.virtual.fleet import attach_fleet, virtual_drill_source
+from sensors.ble.virtual.base import FaultPlan
+from sensors.ble.virtual.fleet import attach_fleet
 from sensors.ble.virtual.radio import VirtualRadio
 from sensors.events import EventKind
-from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, fresh_seed, make_drill
-from sensors.simulator.drills.base import continued
+from sensors.placements import Placement
+from sensors.processing.session import SessionReport, SessionSink
+from sensors.scripted import with_scripted_events
+from sensors.simulator import (
+    DrillOptions,
+    RadioSettings,
+    SimulatedSensorSettings,
+    SimulatedSource,
+    fresh_seed,
+    make_drill,
+)
+from sensors.simulator.drills.base import Drill, continued
 from sensors.source import Source
 
 __all__ = [
+    "Impairments",
     "OpenedSource",
+    "Recorded",
     "Recording",
     "link_settings",
+    "open_shared_source",
     "open_source",
+    "record",
     "recording_metadata",
     "recording_path",
     "scan_sensors",
+    "session_runner",
 ]
 
 log = logging.getLogger(__name__)
@@ -38,6 +61,30 @@ log = logging.getLogger(__name__)
 #: How long (s) simulated sensors without a radio go on sampling past the drill's script, as real
 #: sensors do until the session stops them.
 KEEP_SAMPLING_S = 60.0
+
+
+@dataclass(frozen=True)
+class Impairments:
+    """What a test, the soak or the fuzzer injects into simulated sensors on purpose; never part
+    of a specification (a user does not ask for faults, and they are not stored). radio: the
+    simulated radio's losses and delays, one for all sensors or per placement (both simulated
+    kinds); faults: wrong or missing notifications per placement (virtual BLE sensors only);
+    keep_sent: virtual sensors keep every block they sent (`OpenedSource.fleet`), to check a
+    recording against."""
+
+    radio: RadioSettings | Mapping[Placement, RadioSettings] | None = None
+    faults: Mapping[Placement, FaultPlan] = field(default_factory=dict)
+    keep_sent: bool = False
+
+    def sensor_settings(
+        self, rate_hz: float, placements: Iterable[Placement]
+    ) -> dict[Placement, SimulatedSensorSettings]:
+        """Each placement's simulated sensor at `rate_hz` (Hz) on its impaired radio."""
+        out = {}
+        for placement in placements:
+            radio = self.radio.get(placement) if isinstance(self.radio, Mapping) else self.radio
+            out[placement] = SimulatedSensorSettings(rate_hz=rate_hz, radio=radio or RadioSettings())
+        return out
 
 
 def link_settings(spec: SessionSpec) -> LinkSettings:
@@ -48,20 +95,32 @@ def link_settings(spec: SessionSpec) -> LinkSettings:
 @asynccontextmanager
 async def open_source(
     spec: SessionSpec,
-    drill: str = "quiet-stance",
+    drill: str | Drill = "quiet-stance",
     duration_s: float = 30.0,
     *,
     calibration_s: float | None = None,
     dual_task: bool = False,
     task_markers: bool = True,
+    impairments: Impairments | None = None,
 ) -> AsyncIterator[OpenedSource]:
     """Open and start the source of `spec`; closes what it opened on exit. Simulated kinds act
     out `drill` for `duration_s` (s; sensors without a radio go on sampling afterwards), in the
-    dual-task condition (sway × `spec.source.dual_task_factor`) when `dual_task`; task_markers:
-    also deliver the drill's task start/end markers (False when a protocol marks them)."""
+    dual-task condition (sway × `spec.source.dual_task_factor`) when `dual_task`; a `Drill`
+    made by the caller is acted out as it is (its own duration and seed). task_markers: also
+    deliver the drill's task start/end markers (False when a protocol marks them);
+    impairments: faults injected on purpose (tests, soak, fuzzing)."""
     s = spec.source
     async with AsyncExitStack() as stack:
-        opened = await _open(spec, drill, duration_s, calibration_s, dual_task, task_markers, stack)
+        opened = await _open(
+            spec,
+            drill,
+            duration_s,
+            calibration_s,
+            dual_task,
+            task_markers,
+            impairments or Impairments(),
+            stack,
+        )
         await opened.source.start()
         stack.push_async_callback(_stop_quietly, opened.source)
         if spec.lsl.markers:
@@ -80,11 +139,12 @@ async def open_source(
 
 async def _open(
     spec: SessionSpec,
-    drill: str,
+    drill: str | Drill,
     duration_s: float,
     calibration_s: float | None,
     dual_task: bool,
     task_markers: bool,
+    impairments: Impairments,
     stack: AsyncExitStack,
 ) -> OpenedSource:
     s = spec.source
@@ -96,21 +156,24 @@ async def _open(
         )
     seed = s.seed if s.seed is not None else fresh_seed()
     factor = s.dual_task_factor if dual_task else 1.0
-    options = DrillOptions(duration_s=duration_s, seed=seed, dual_task_factor=factor)
-    if calibration_s is not None:
-        options = DrillOptions(
-            duration_s=duration_s, seed=seed, dual_task_factor=factor, calibration_s=calibration_s
-        )
-    simulated = make_drill(drill, options)
+    if isinstance(drill, Drill):
+        simulated = drill
+        factor = drill.options.dual_task_factor
+    else:
+        options = DrillOptions(duration_s=duration_s, seed=seed, dual_task_factor=factor)
+        if calibration_s is not None:
+            options = replace(options, calibration_s=calibration_s)
+        simulated = make_drill(drill, options)
     events = list(simulated.events())
     if not task_markers:  # the protocol marks the task; the simulated platform or tester the pushes
         events = [e for e in events if e.kind not in (EventKind.TASK_START, EventKind.TASK_END)]
     about: dict[str, Any] = {"seed": seed, "dual_task_factor": factor}
+    sensor_settings = impairments.sensor_settings(spec.rate_hz, s.placements)
     if s.kind is SourceKind.SIMULATED:
         direct = SimulatedSource(
             continued(simulated, KEEP_SAMPLING_S),
             s.placements,
-            SimulatedSensorSettings(rate_hz=spec.rate_hz),
+            sensor_settings,
             seed=seed,
             realtime=s.realtime,
             events=events,
@@ -118,10 +181,57 @@ async def _open(
         return OpenedSource(direct, {**about, "source": "simulated sensors (no radio)"}, seed)
     radio = VirtualRadio(realtime=s.realtime)
     stack.push_async_callback(radio.close)
-    source = await virtual_drill_source(
-        radio, simulated, s.placements, s.family, link_settings(spec), seed, events
+    fleet = await attach_fleet(
+        radio,
+        simulated,
+        s.placements,
+        s.family,
+        sensor_settings,
+        seed=seed,
+        faults=impairments.faults,
+        keep_sent=impairments.keep_sent,
     )
-    return OpenedSource(source, {**about, "source": f"virtual {s.family.value} sensors"}, seed)
+    ble = BleSource(
+        {p: sensor.address for p, sensor in fleet.items()},
+        link_settings(spec),
+        backend=radio.backend(),
+        clock=radio.clock,
+    )
+    source = with_scripted_events(ble, events)
+    return OpenedSource(source, {**about, "source": f"virtual {s.family.value} sensors"}, seed, dict(fleet))
+
+
+@asynccontextmanager
+async def open_shared_source(
+    spec: SessionSpec, drill: str = "quiet-stance"
+) -> AsyncIterator[tuple[OpenedSource, SharedSource]]:
+    """The source of a protocol, connected once for all its recordings (`SharedSource.segment`
+    per recording; a `Cue` has simulated sensors act out that recording's drill), closed on exit.
+    Simulated sensors stand still until cued; their clocks and counters run on between cues."""
+    if spec.source.kind is SourceKind.BLUETOOTH:
+        async with open_source(spec, drill) as opened:
+            shared = SharedSource(opened.source)
+            try:
+                yield opened, shared
+            finally:
+                await shared.close()
+        return
+    seed = spec.source.seed if spec.source.seed is not None else fresh_seed()
+    spec = replace(spec, source=replace(spec.source, seed=seed))
+    body = standing_body(seed, spec.processing.calibration_s)
+    async with open_source(spec, body) as opened:
+        fleet = list(opened.fleet.values())
+        source = opened.source
+
+        def world_origin_ns() -> int:  # host time of the body's time 0
+            return int(fleet[0].radio.origin_ns) if fleet else source.host_origin_ns
+
+        stage = SimulatedStage(spec, body, seed, world_origin_ns, host_clock(source))
+        shared = SharedSource(source, stage, paced=spec.source.realtime)
+        try:
+            yield opened, shared
+        finally:
+            await shared.close()
 
 
 async def _stop_quietly(source: Source) -> None:
@@ -145,3 +255,45 @@ async def scan_sensors(spec: SessionSpec) -> list[SensorListing]:
         finally:
             await radio.close()
     return [SensorListing(d.name, d.address, d.family, d.rssi_dbm, d.battery_pct) for d in found]
+
+
+@dataclass
+class Recorded:
+    """A finished recording made by `record`: the session's report, its file, the source it
+    was made on (closed by now) and the recording (its runner and writer)."""
+
+    report: SessionReport
+    path: Path
+    opened: OpenedSource
+    recording: Recording
+
+
+async def record(
+    spec: SessionSpec,
+    subject_id: str,
+    path: Path,
+    drill: str | Drill | None = None,
+    drill_s: float | None = None,
+    *,
+    sinks: Iterable[SessionSink] = (),
+    impairments: Impairments | None = None,
+    notes: str = "",
+    protocol: Mapping[str, Any] | None = None,
+    store_angles: bool = False,
+) -> Recorded:
+    """Record one session of `spec` into `path`, as `stabmon record` does: open the source
+    (simulated kinds act out `drill`, default the specification's, for `drill_s` s, default its
+    duration), start the recording with `sinks`, run it to the specification's duration or the
+    source's end, close the file. The file names the drill acted out; the processing settings
+    are the specification's as given (`processing.drill` empty: upright angles, every live
+    measure). protocol: stored with the source's details in protocol_json; store_angles: also
+    store the derived angles."""
+    name = drill if isinstance(drill, str) else drill.name if drill is not None else spec.processing.drill
+    name = name or "quiet-stance"
+    length = drill_s if drill_s is not None else spec.processing.duration_s or 30.0
+    async with open_source(spec, drill or name, length, impairments=impairments) as opened:
+        metadata = recording_metadata(spec, subject_id, opened, notes, protocol)
+        metadata = replace(metadata, drill=name, store_angles=store_angles)
+        recording = Recording(spec, opened.source, metadata, Path(path), sinks)
+        report = await recording.run()
+    return Recorded(report, Path(path), opened, recording)

@@ -59,7 +59,8 @@ class RunStatus:
 class ProtocolPlan:
     """A drill protocol as the engine runs it (times in seconds): `repetitions` recordings of
     `drill`, each `calibration_s` of still stance then the task for `task_s`; conditions: one
-    per repetition ("single"/"dual"; empty: all single)."""
+    per repetition ("single"/"dual"; empty: all single). The window's protocols
+    (`gui.model.protocols.DrillProtocol`) are this plus what only the window uses."""
 
     key: str
     name: str

@@ -16,6 +16,7 @@ from recordings import RecordingSink, RecordingWriter, SessionMetadata, session_
 from recordings.conditions import Condition
 from recordings.library import SessionLibrary
 from recordings.lsl import LslOutletSink
+from sensors.placements import Placement
 from sensors.processing.session import SessionReport, SessionRunner, SessionSink
 from sensors.source import Source
 
@@ -27,6 +28,8 @@ class OpenedSource:
     source: Source
     about: dict[str, Any] = field(default_factory=dict)
     seed: int | None = None
+    #: The virtual sensors by placement (virtual BLE sources only): what they sent, for tests.
+    fleet: dict[Placement, Any] = field(default_factory=dict)
 
 
 def recording_metadata(
@@ -64,6 +67,16 @@ def recording_path(
     )
 
 
+def session_runner(spec: SessionSpec, source: Source, sinks: Iterable[SessionSink] = ()) -> SessionRunner:
+    """The runner of `spec` on a started source: its processing settings (the rate given once),
+    `sinks`, and the LSL outlet when the specification asks for it. For sessions that record
+    nothing (calibration, benchmarks' references); `Recording` adds the writer."""
+    all_sinks = list(sinks)
+    if spec.lsl.outlet:
+        all_sinks.append(LslOutletSink(source.sensors, spec.rate_hz))
+    return SessionRunner(source, all_sinks, spec.processing)
+
+
 class Recording:
     """One recording on a started source: the writer (its own thread), the recording sink, the
     LSL outlet when the specification asks for it, `sinks`, and the runner with the
@@ -83,10 +96,7 @@ class Recording:
         self.path = path
         kwargs = {"free_space": free_space} if free_space is not None else {}
         self.writer = RecordingWriter(path, metadata, source.sensors, **kwargs)
-        all_sinks: list[SessionSink] = [RecordingSink(self.writer), *sinks]
-        if spec.lsl.outlet:
-            all_sinks.append(LslOutletSink(source.sensors, spec.rate_hz))
-        self.runner = SessionRunner(source, all_sinks, spec.processing)
+        self.runner = session_runner(spec, source, [RecordingSink(self.writer), *sinks])
         self._closed = False
 
     async def run(self) -> SessionReport:

@@ -2,7 +2,11 @@
 repetitions of a protocol (reconnecting costs seconds). `SharedSource` pumps the source's
 stream for as long as it is open; each `Segment` is a source of its own for one recording: its
 session time starts when it starts, and it ends when its runner stops it, without disconnecting
-anything. Between segments, what the sensors send is dropped (it belongs to no recording)."""
+anything. Between segments, what the sensors send is dropped (it belongs to no recording).
+
+Simulated sensors (virtual BLE or none) stay on too: a `Stage` has their body act out each
+recording's `Cue` from the segment's start, and hands the drill's markers to the segment. A
+source simulated faster than real time is only drawn from while a segment records."""
 
 from __future__ import annotations
 
@@ -10,11 +14,13 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from sensors.events import Event
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
+from sensors.samples import SampleBlock
 from sensors.source import SensorHealth, Source, SourceItem
 
 log = logging.getLogger(__name__)
@@ -22,7 +28,7 @@ log = logging.getLogger(__name__)
 _END = object()
 
 
-def _clock_of(source: object) -> Callable[[], int]:
+def host_clock(source: object) -> Callable[[], int]:
     """The host clock (ns) the source stamps with: a BLE link's (possibly a virtual radio's)
     clock, looked up through wrappers, else the monotonic clock."""
     while source is not None:
@@ -33,14 +39,51 @@ def _clock_of(source: object) -> Callable[[], int]:
     return time.monotonic_ns
 
 
-class SharedSource:
-    """A started source whose stream feeds one `Segment` at a time."""
+@dataclass(frozen=True)
+class Cue:
+    """What the wearer does in one recording: `drill` for duration_s (s), the first
+    calibration_s of it standing still, in the dual-task condition when `dual_task`."""
 
-    def __init__(self, source: Source) -> None:
+    drill: str
+    duration_s: float
+    calibration_s: float
+    dual_task: bool = False
+
+
+@dataclass
+class Act:
+    """A cue as simulated sensors will act it out: what to store about it (seed, dual-task
+    factor) and its markers (session time of its recording, s); `begin()` starts it and returns
+    the host time (ns) of its time 0."""
+
+    begin: Callable[[], int]
+    about: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    events: tuple[Event, ...] = ()
+
+
+class Stage(Protocol):
+    """Has simulated sensors act out cues."""
+
+    def prepare(self, cue: Cue) -> Act: ...
+
+
+class SharedSource:
+    """A started source whose stream feeds one `Segment` at a time. stage: how its simulated
+    sensors act out each segment's cue (None: real sensors); paced: the source delivers in real
+    time (else it is drawn from only while a segment is active)."""
+
+    def __init__(self, source: Source, stage: Stage | None = None, paced: bool = True) -> None:
         self.source = source
-        self._now = _clock_of(source)
+        self.stage = stage
+        self.paced = paced
+        self._now = host_clock(source)
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._active: Segment | None = None
+        self._wanted = asyncio.Event()
+        self._closing = False
+        if paced:
+            self._wanted.set()
         self._pump = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
@@ -48,15 +91,29 @@ class SharedSource:
             async for item in self.source.stream():
                 if self._active is not None:
                     self._queue.put_nowait(item)
+                await self._wanted.wait()
+                if self._closing:
+                    break
         finally:
             self._queue.put_nowait(_END)
 
-    def segment(self) -> Segment:
-        """A source for the next recording (start it through its runner)."""
-        return Segment(self)
+    def _activate(self, segment: Segment | None) -> None:
+        self._active = segment
+        if segment is not None or self.paced or self._closing:
+            self._wanted.set()
+        else:
+            self._wanted.clear()
+
+    def segment(self, cue: Cue | None = None) -> Segment:
+        """A source for the next recording (start it through its runner); simulated sensors
+        act out `cue` in it (its seed and dual-task factor in `Segment.about`)."""
+        act = self.stage.prepare(cue) if self.stage is not None and cue is not None else None
+        return Segment(self, act)
 
     async def close(self) -> None:
         """Stop the source (disconnecting it) and the pump."""
+        self._closing = True
+        self._wanted.set()
         await self.source.stop()
         try:
             await asyncio.wait_for(self._pump, timeout=10.0)
@@ -67,11 +124,21 @@ class SharedSource:
 class Segment:
     """One recording's view of a `SharedSource` (implements the source interface)."""
 
-    def __init__(self, shared: SharedSource) -> None:
+    def __init__(self, shared: SharedSource, act: Act | None = None) -> None:
         self.shared = shared
+        self.act = act
         self._origin_ns = 0
         self._started = False
         self._stopped = False
+
+    @property
+    def about(self) -> dict[str, Any]:
+        """What to store about the act performed in this segment (empty: real sensors)."""
+        return dict(self.act.about) if self.act is not None else {}
+
+    @property
+    def seed(self) -> int | None:
+        return self.act.seed if self.act is not None else None
 
     @property
     def sensors(self) -> Mapping[Placement, SensorIdentity]:
@@ -90,14 +157,14 @@ class Segment:
             if shared._queue.get_nowait() is _END:
                 shared._queue.put_nowait(_END)
                 break
-        self._origin_ns = shared._now()
-        shared._active = self
+        self._origin_ns = self.act.begin() if self.act is not None else shared._now()
+        shared._activate(self)
 
     async def stop(self) -> None:
         """End this segment; the link stays up for the next one."""
         self._stopped = True
         if self.shared._active is self:
-            self.shared._active = None
+            self.shared._activate(None)
 
     def health(self) -> Mapping[Placement, SensorHealth]:
         return self.shared.source.health()
@@ -105,6 +172,7 @@ class Segment:
     async def stream(self) -> AsyncIterator[SourceItem]:
         shift_s = (self._origin_ns - self.shared.source.host_origin_ns) * 1e-9
         queue = self.shared._queue
+        markers = sorted(self.act.events if self.act is not None else (), key=lambda e: e.time_s)
         while not self._stopped:
             item = await queue.get()
             if item is _END:
@@ -114,4 +182,10 @@ class Segment:
                 if item.time_s - shift_s < 0:
                     continue
                 item = replace(item, time_s=item.time_s - shift_s)
+            elif isinstance(item, SampleBlock):
+                newest_ns = int(item.host_receive_ns[-1])
+                if newest_ns < self._origin_ns:  # sampled and sent before this recording began
+                    continue
+                while markers and markers[0].time_s <= (newest_ns - self._origin_ns) * 1e-9:
+                    yield markers.pop(0)
             yield item  # type: ignore[misc]

@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AsyncExitStack
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from engine.calibration_check import judge_calibration
 from engine.factory import (
     OpenedSource,
     Recording,
+    open_shared_source,
     open_source,
     recording_metadata,
     recording_path,
@@ -41,8 +41,8 @@ from engine.messages import (
     Topic,
 )
 from engine.probe import Probe
-from engine.segments import SharedSource
-from engine.spec import SessionSpec, SourceKind
+from engine.segments import Cue, SharedSource
+from engine.spec import SessionSpec
 from recordings import RecordingWriter
 from recordings.conditions import COGNITIVE_CONDITIONS, condition_for
 from sensors.events import Event, EventKind
@@ -131,19 +131,12 @@ class SessionWork:
         data_dir: Path | None,
         probe: bool = False,
     ) -> None:
-        """Every repetition of `plan`. Real sensors stay connected from the first repetition to
-        the last (reconnecting costs seconds); simulated ones act out each repetition afresh."""
+        """Every repetition of `plan`. The sensors (real or simulated) stay connected from the
+        first repetition to the last (reconnecting costs seconds)."""
         await self._prepare(spec.for_drill(plan.drill))
-        if spec.source.kind is not SourceKind.BLUETOOTH:
-            await self._repetitions(spec, plan, subject_id, notes, data_dir, probe, None)
-            return
         self.status(RunStatus(Phase.CONNECTING, protocol=plan.name, instruction="connecting the sensors…"))
-        async with open_source(spec.for_drill(plan.drill), plan.drill) as opened:
-            shared = SharedSource(opened.source)
-            try:
-                await self._repetitions(spec, plan, subject_id, notes, data_dir, probe, (opened, shared))
-            finally:
-                await shared.close()
+        async with open_shared_source(spec.for_drill(plan.drill), plan.drill) as link:
+            await self._repetitions(spec, plan, subject_id, notes, data_dir, probe, link)
 
     async def _repetitions(
         self,
@@ -153,7 +146,7 @@ class SessionWork:
         notes: str,
         data_dir: Path | None,
         probe: bool,
-        link: tuple[OpenedSource, SharedSource] | None,
+        link: tuple[OpenedSource, SharedSource],
     ) -> None:
         for repetition in range(1, plan.repetitions + 1):
             base = RunStatus(
@@ -209,61 +202,50 @@ class SessionWork:
         subject_id: str,
         notes: str,
         data_dir: Path | None,
-        probe: Probe | None = None,
-        link: tuple[OpenedSource, SharedSource] | None = None,
+        probe: Probe | None,
+        link: tuple[OpenedSource, SharedSource],
     ) -> RecordingFinished:
         condition = plan.condition(repetition)
         spec = spec.for_drill(plan.drill)
         self.status(replace(base, phase=Phase.CONNECTING, instruction="connecting the sensors…"))
-        async with AsyncExitStack() as stack:
-            if link is not None:  # the sensors are connected: a new segment of their stream
-                opened = OpenedSource(link[1].segment(), dict(link[0].about), link[0].seed)
-            else:
-                opened = await stack.enter_async_context(
-                    open_source(
-                        spec,
-                        plan.drill,
-                        plan.calibration_s + plan.task_s,
-                        calibration_s=plan.calibration_s,
-                        dual_task=condition == "dual",
-                        task_markers=False,
-                    )
-                )
-            seed = opened.seed if opened.seed is not None else fresh_seed()
-            cognitive = condition in COGNITIVE_CONDITIONS
-            base = replace(base, seed=seed)
-            metadata = recording_metadata(
-                spec,
-                subject_id,
-                opened,
-                notes,
-                {
-                    "protocol": plan.key,
-                    "protocol_name": plan.name,
-                    "repetition": repetition,
-                    "repetitions": plan.repetitions,
-                    "condition": condition,
-                    "cognitive_task": plan.cognitive_task if cognitive else "",
-                    **({"cognitive_seed": seed} if cognitive else {}),
-                    "task_s": plan.task_s,
-                },
-                condition_for(plan.drill, condition, plan.cognitive_task),
-            )
-            path = recording_path(metadata, data_dir)
-            collector = SessionCollector()
-            sinks: list[SessionSink] = (
-                [collector, self.live] if probe is None else [probe, collector, self.live]
-            )
-            recording = Recording(spec, opened.source, metadata, path, sinks)
+        # The sensors are connected: a new segment of their stream (simulated ones are cued).
+        cue = Cue(plan.drill, plan.calibration_s + plan.task_s, plan.calibration_s, condition == "dual")
+        segment = link[1].segment(cue)
+        about = {**link[0].about, **segment.about}
+        opened = OpenedSource(segment, about, link[0].seed if segment.seed is None else segment.seed)
+        seed = opened.seed if opened.seed is not None else fresh_seed()
+        cognitive = condition in COGNITIVE_CONDITIONS
+        base = replace(base, seed=seed)
+        metadata = recording_metadata(
+            spec,
+            subject_id,
+            opened,
+            notes,
+            {
+                "protocol": plan.key,
+                "protocol_name": plan.name,
+                "repetition": repetition,
+                "repetitions": plan.repetitions,
+                "condition": condition,
+                "cognitive_task": plan.cognitive_task if cognitive else "",
+                **({"cognitive_seed": seed} if cognitive else {}),
+                "task_s": plan.task_s,
+            },
+            condition_for(plan.drill, condition, plan.cognitive_task),
+        )
+        path = recording_path(metadata, data_dir)
+        collector = SessionCollector()
+        sinks: list[SessionSink] = [collector, self.live] if probe is None else [probe, collector, self.live]
+        recording = Recording(spec, opened.source, metadata, path, sinks)
+        if probe is not None:
+            probe.attach(recording.runner)
+        try:
+            await self._drive(recording.runner, plan, base, recording.writer)
+        finally:
+            self.status(replace(base, phase=Phase.SAVING, recording=None, instruction="saving…"))
             if probe is not None:
-                probe.attach(recording.runner)
-            try:
-                await self._drive(recording.runner, plan, base, recording.writer)
-            finally:
-                self.status(replace(base, phase=Phase.SAVING, recording=None, instruction="saving…"))
-                if probe is not None:
-                    probe.detach()
-                await recording.close()
+                probe.detach()
+            await recording.close()
         try:
             measures, problem = collector.analysis(plan.drill), ""
         except ProcessingError as error:

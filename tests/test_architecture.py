@@ -5,6 +5,7 @@ engine only through its window-side modules (spec, messages, client)."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,8 @@ def test_product_packages_import_no_posix_only_module_and_ship_no_harness(packag
         posix = [m for m in _imports(path) if m.split(".")[0] in POSIX_ONLY]
         assert not posix, f"{path.relative_to(ROOT)} imports {posix}: it would fail on Windows"
         assert not any(m.split(".")[0] == "benchmarks" for m in _imports(path)), path
+
+
 def test_a_package_may_not_reach_into_a_subpackage_it_is_not_allowed():
     """The check itself: `sensors` importing `sensors.ble` is a violation, not its own package."""
     assert _project_package("sensors.ble.link") == "sensors.ble"
@@ -119,3 +122,37 @@ def test_the_window_side_of_the_engine_loads_no_ble_or_qt():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert result.stdout.strip() == "", f"loaded: {result.stdout.strip()}"
+
+
+#: Files outside tests/engine that may build a writer and a runner themselves, each with why.
+HAND_BUILT_SESSIONS_ALLOWED = {
+    "benchmarks/recording_write.py": (
+        "times RecordingWriter alone, fed the calls captured from a session run without one (the "
+        "runner never feeds the writer): the factory's Recording would time the pipeline too"
+    ),
+}
+_RUNNER_CALL = re.compile(r"\bSessionRunner\(")
+_WRITER_CALL = re.compile(r"\bRecording(?:Writer|Sink)\(")
+
+
+def test_benchmarks_and_tests_record_through_the_factory():
+    """A session that records is assembled by engine.factory (`record`, or `open_source` +
+    `Recording`), never writer + runner by hand: the rate and settings are given once, in the
+    specification. Looks at the text, so a script in a string (a subprocess's) counts too."""
+    paths = [*(ROOT / "benchmarks").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]
+    offenders = []
+    for path in sorted(paths):
+        name = path.relative_to(ROOT).as_posix()
+        if name.startswith("tests/engine/") or name in HAND_BUILT_SESSIONS_ALLOWED or path == Path(__file__):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if _RUNNER_CALL.search(text) and _WRITER_CALL.search(text):
+            offenders.append(name)
+    assert not offenders, (
+        "these build RecordingWriter/RecordingSink and SessionRunner by hand; use "
+        "engine.factory.record (faults through Impairments) or list them with a reason: "
+        + ", ".join(offenders)
+    )
+    for name in HAND_BUILT_SESSIONS_ALLOWED:  # an exception that no longer applies goes
+        text = (ROOT / name).read_text(encoding="utf-8")
+        assert _RUNNER_CALL.search(text) and _WRITER_CALL.search(text), f"{name} needs no exception now"

@@ -277,16 +277,4 @@ class ClinicSession:
         score = None
         if cognitive is not None and protocol is not None:
             score = cognitive.score(protocol.task_s)
-        self.results = [
-            *self.results,
-            RecordingResult(
-                report.protocol,
-                report.repetition,
-                report.condition,
-                report.path,
-                report.drill,
-                report.measures,
-                report.problem,
-                score,
-            ),
-        ]
+        self.results = [*self.results, RecordingResult.of(report, score)]

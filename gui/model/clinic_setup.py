@@ -3,12 +3,11 @@ the session specification and a protocol plan, as plain values."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from engine.messages import ProtocolPlan
 from engine.spec import LslSpec, SessionSpec, SourceKind, SourceSpec, check_subject
-from gui.model.protocols import DrillProtocol
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement
 from sensors.processing.session import SessionSettings
@@ -63,18 +62,8 @@ class ClinicConfig:
         )
 
 
-def protocol_plan(protocol: DrillProtocol) -> ProtocolPlan:
-    """What the engine needs of a drill protocol."""
-    return ProtocolPlan(
-        key=protocol.key,
-        name=protocol.name,
-        drill=protocol.drill,
-        instructions=protocol.instructions,
-        task_s=protocol.task_s,
-        repetitions=protocol.repetitions,
-        rest_s=protocol.rest_s,
-        get_ready_s=protocol.get_ready_s,
-        calibration_s=protocol.calibration_s,
-        cognitive_task=protocol.cognitive_task,
-        conditions=protocol.conditions,
-    )
+def protocol_plan(protocol: ProtocolPlan) -> ProtocolPlan:
+    """The engine's part of a protocol (a `DrillProtocol` is a plan plus what only the window
+    uses) as a plain `ProtocolPlan`, which the engine process can unpickle without the window's
+    modules."""
+    return ProtocolPlan(**{f.name: getattr(protocol, f.name) for f in fields(ProtocolPlan)})

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from engine.messages import ProtocolPlan
 from engine.spec import DRILL_NAMES
 from gui.model.biofeedback import DEFAULT_LIMIT_DEG, FeedbackMode, default_feedback
 from sensors.drills import drill_family
@@ -30,28 +31,17 @@ class ProtocolError(StabmonError, ValueError):
 
 
 @dataclass(frozen=True)
-class DrillProtocol:
-    """One drill protocol. Times in seconds.
+class DrillProtocol(ProtocolPlan):
+    """One drill protocol: the engine's plan (`ProtocolPlan`: key, name, drill, times in
+    seconds, repetitions, conditions, cognitive task) and what only the window uses.
 
-    key: file name without .toml; drill: catalogue drill analysed (and simulated);
     hold_to_failure: the task ends when the clinician ends it (task_s is the cap);
-    perturbations: the clinician marks pushes during the task; conditions: one per repetition;
+    perturbations: the clinician marks pushes during the task; path: the file it was read from;
     feedback: the patient's biofeedback (a `FeedbackMode` value; "" = the drill's default) and
     feedback_limit_deg its limit (zone radius, lumbar flexion limit or bend target; 0 = default)."""
 
-    key: str
-    name: str
-    drill: str
-    instructions: str
-    task_s: float
-    repetitions: int = 1
-    rest_s: float = 0.0
-    get_ready_s: float = 5.0
-    calibration_s: float = 3.0
     hold_to_failure: bool = False
     perturbations: bool = False
-    cognitive_task: str = "serial-subtraction"
-    conditions: tuple[str, ...] = ()
     path: Path | None = None
     feedback: str = ""
     feedback_limit_deg: float = 0.0
@@ -65,10 +55,6 @@ class DrillProtocol:
     def feedback_limit(self) -> float:
         """The feedback's limit, deg: the protocol's, else the mode's default."""
         return self.feedback_limit_deg or DEFAULT_LIMIT_DEG[self.feedback_mode]
-
-    def condition(self, repetition: int) -> str:
-        """'single' or 'dual' for repetition 1…repetitions."""
-        return self.conditions[repetition - 1] if self.conditions else "single"
 
     @property
     def dual_task(self) -> bool:

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, fields
 
+from engine.messages import RecordingFinished
 from gui.model.cognitive import CognitiveScore
-from sensors.processing.analysis import AnalysisResult
 
 
 @dataclass(frozen=True)
-class RecordingResult:
-    """One finished recording: its file, measures (None with the reason in `problem`) and, in the
-    dual-task condition, the cognitive score."""
+class RecordingResult(RecordingFinished):
+    """One finished recording as the engine reported it (file, measures or the problem) and,
+    in the dual-task condition, the cognitive score the window kept."""
 
-    protocol: str
-    repetition: int
-    condition: str
-    path: Path
-    drill: str
-    measures: AnalysisResult | None
-    problem: str = ""
     cognitive: CognitiveScore | None = None
+
+    @classmethod
+    def of(cls, finished: RecordingFinished, cognitive: CognitiveScore | None = None) -> RecordingResult:
+        """The engine's report with the cognitive score added."""
+        return cls(
+            **{f.name: getattr(finished, f.name) for f in fields(RecordingFinished)}, cognitive=cognitive
+        )

@@ -22,6 +22,10 @@ class DecodeError(BleError, ValueError):
         super().__init__(f"{protocol}: {problem} ({len(self.data)} bytes: {preview}{more})")
 
 
+class LinkSettingsError(BleError, ValueError):
+    """A link setting that cannot work; the message names the setting and why."""
+
+
 class SensorNotFoundError(BleError):
     """A sensor asked for by id was not seen in a scan."""
 

@@ -32,6 +32,7 @@ from bleak.backends.scanner import BaseBleakScanner
 from sensors.ble.admission import GateSettings, SensorIngest
 from sensors.ble.drivers import Driver, _closest
 from sensors.ble.errors import ConnectionFailedError, SensorNotFoundError
+from sensors.ble.link_checks import check_link_settings
 from sensors.ble.scan import DiscoveredSensor, scan, scanner_args
 from sensors.constants import GRAVITY_M_S2
 from sensors.health import HealthTracker
@@ -75,6 +76,9 @@ class LinkSettings:
     decode_error_log_interval_s: float = 10.0
     acc_range_g: float = 16.0
     gyr_range_dps: float = 2000.0
+
+    def __post_init__(self) -> None:
+        check_link_settings(self)  # raises LinkSettingsError naming the setting and why
 
     def gate_settings(self, rate_hz: float) -> GateSettings:
         """Plausibility limits for a sensor sampling at rate_hz: values beyond the largest full

@@ -57,3 +57,66 @@ def test_repetitions_share_one_link_and_each_file_starts_at_zero(tmp_path):
     assert len(one) > 300 and len(two) > 300
     assert int(two[0]) > int(one[-1])
     assert np.all(np.diff(two) >= 1)
+
+
+CONDITIONS = ("single", "dual")
+
+
+def _protocol(kind: SourceKind, tmp_path, realtime: bool = False):
+    """A 2-repetition protocol (single, then dual task) run by the engine's work on `kind`."""
+    from engine.messages import ProtocolPlan, RecordingFinished
+    from engine.work import SessionWork
+    from sensors.processing.session import NullSink
+
+    spec = SessionSpec(
+        source=SourceSpec(kind=kind, seed=11, realtime=realtime),
+        processing=SessionSettings(rate_hz=100.0),
+    )
+    plan = ProtocolPlan(
+        "t",
+        "two stances",
+        "quiet-stance",
+        "stand",
+        task_s=3.0,
+        repetitions=2,
+        rest_s=0.3,
+        get_ready_s=0.0,
+        calibration_s=2.0,
+        conditions=CONDITIONS,
+    )
+    reports: list = []
+    work = SessionWork(reports.append, NullSink())
+    asyncio.run(work.run_protocol(spec, plan, "SEG2", "", tmp_path))
+    return [r for r in reports if isinstance(r, RecordingFinished)]
+
+
+def _assert_one_stream_in_two_complete_files(finished, seconds: float) -> None:
+    assert [f.repetition for f in finished] == [1, 2] and all(not f.problem for f in finished)
+    one, two = (read_recording(f.path) for f in finished)
+    for recording in (one, two):
+        assert not recording.left_open and recording.problems == ()
+        # (simulated faster than real time, a file may run past the task's end: the protocol polls)
+        assert recording.duration_s > seconds - 0.2
+        marks = [(e.kind.value, e.time_s) for e in recording.events if e.source == "protocol"]
+        assert marks == [("task_start", 2.0), ("task_end", seconds)]
+        link = [e for e in recording.events if e.source == "link"]  # at most: connected, streaming
+        assert all(e.time_s == 0.0 and " streaming" in e.label for e in link), link
+        assert recording.frame_time_s[0] < 0.5
+    assert not [e for e in two.events if e.source == "link"]  # no reconnection, no link change at all
+    # The same sensors, never restarted: counters and device clocks carry on from file to file.
+    assert two.protocol["dual_task_factor"] > one.protocol["dual_task_factor"] == 1.0
+    for placement in (Placement.LUMBAR, Placement.PELVIS):
+        a, b = one.samples[placement], two.samples[placement]
+        assert int(b.sequence[0]) > int(a.sequence[-1])
+        assert float(b.device_time_s[0]) > float(a.device_time_s[-1])
+        assert np.all(np.diff(b.sequence) >= 1) and len(b) > 0.9 * 100 * seconds
+
+
+def test_a_protocol_on_virtual_ble_sensors_keeps_their_link_between_repetitions(tmp_path):
+    finished = _protocol(SourceKind.VIRTUAL_BLE, tmp_path)
+    _assert_one_stream_in_two_complete_files(finished, 5.0)
+
+
+def test_a_protocol_on_the_simulator_keeps_one_source_and_switches_the_drill(tmp_path):
+    finished = _protocol(SourceKind.SIMULATED, tmp_path)
+    _assert_one_stream_in_two_complete_files(finished, 5.0)

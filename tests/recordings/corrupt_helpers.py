@@ -10,24 +10,21 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata, schema
-from sensors.processing import SessionRunner, SessionSettings
-from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+from engine.factory import record
+from engine.spec import SessionSpec, SourceKind, SourceSpec
+from recordings import schema
+from sensors.processing import SessionSettings
 
 
 def record_simulated(
     path: Path, drill_name: str = "quiet-stance", seconds: float = 12.0, seed: int = 5
 ) -> Path:
     """A recording written by the real writer from the simulator (no radio), `seconds` long."""
-    drill = make_drill(drill_name, DrillOptions(duration_s=seconds, seed=seed))
-    source = SimulatedSource(drill, seed=seed)
-    settings = SessionSettings(rate_hz=100.0, duration_s=seconds - 1.0)
-    writer = RecordingWriter(path, SessionMetadata("C01", drill_name, settings), source.sensors)
-    try:
-        asyncio.run(SessionRunner(source, [RecordingSink(writer)], settings).run())
-    finally:
-        writer.close()
-    return path
+    spec = SessionSpec(
+        SourceSpec(SourceKind.SIMULATED, seed=seed, realtime=False),
+        processing=SessionSettings(rate_hz=100.0, duration_s=seconds - 1.0),
+    )
+    return asyncio.run(record(spec, "C01", path, drill_name, seconds)).path
 
 
 def copy_of(original: Path, folder: Path, name: str = "copy.h5") -> Path:

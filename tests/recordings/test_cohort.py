@@ -7,11 +7,12 @@ import shutil
 
 import pytest
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata, read_recording
+from engine.factory import record
+from engine.spec import SessionSpec, SourceKind, SourceSpec
+from recordings import read_recording
 from recordings.analysis import analyze_recording
 from recordings.cohort import COLUMNS, read_table
-from sensors.processing import SessionRunner, SessionSettings
-from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+from sensors.processing import SessionSettings
 from stabmon.cli import main
 
 distributed = pytest.importorskip("distributed", reason="the cohort extra (Dask) is part of the test install")
@@ -19,12 +20,11 @@ pytest.importorskip("pyarrow")
 
 
 def _record(path, subject, drill, seconds, seed, protocol):
-    source = SimulatedSource(make_drill(drill, DrillOptions(duration_s=seconds, seed=seed)), seed=seed)
-    settings = SessionSettings(rate_hz=100.0, duration_s=seconds)
-    metadata = SessionMetadata(subject, drill, settings, protocol=protocol)
-    writer = RecordingWriter(path, metadata, source.sensors)
-    asyncio.run(SessionRunner(source, [RecordingSink(writer)], settings).run())
-    writer.close()
+    spec = SessionSpec(
+        SourceSpec(SourceKind.SIMULATED, seed=seed, realtime=False),
+        processing=SessionSettings(rate_hz=100.0, duration_s=seconds),
+    )
+    asyncio.run(record(spec, subject, path, drill, seconds, protocol=protocol))
 
 
 @pytest.fixture(scope="module")

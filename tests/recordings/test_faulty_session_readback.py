@@ -16,21 +16,19 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata, read_recording
+from engine.factory import Impairments, record
+from engine.spec import SessionSpec, SourceKind, SourceSpec
+from recordings import RecordingWriter, SessionMetadata, read_recording
 from recordings.analysis import analyze_recording, replay
 from sensors.ble.admission import GateSettings, SensorIngest
 from sensors.ble.codecs import movella_dot as dot
-from sensors.ble.link import BleSource, LinkSettings
 from sensors.ble.stream_decoders import StabmonDecoder
 from sensors.ble.virtual.base import FaultPlan
-from sensors.ble.virtual.fleet import attach_fleet
-from sensors.ble.virtual.radio import VirtualRadio
 from sensors.constants import GRAVITY_M_S2
 from sensors.identity import SensorFamily, SensorIdentity
 from sensors.placements import Placement
-from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing import SessionSettings
 from sensors.samples import SampleBlock
-from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from stabmon.console import format_summary
 from tests.sensors.ble.test_notification_faults import _EVENTS, ISSUE_BYTES, _notifications, feed
 
@@ -43,25 +41,15 @@ LSB = {  # one count of each family's encoding (acc m/s², gyr rad/s)
 
 
 async def _faulty_session(tmp_path, family, faults):
-    radio = VirtualRadio(realtime=False)
-    drill = make_drill("quiet-stance", DrillOptions(duration_s=SECONDS, seed=4))
-    fleet = await attach_fleet(radio, drill, PAIR, family, seed=4, faults=faults, keep_sent=True)
-    source = BleSource(
-        {p: s.address for p, s in fleet.items()},
-        LinkSettings(rate_hz=100.0, scan_timeout_s=1.5),
-        backend=radio.backend(),
-        clock=radio.clock,
+    spec = SessionSpec(
+        SourceSpec(SourceKind.VIRTUAL_BLE, family, PAIR, seed=4, realtime=False, scan_timeout_s=1.5),
+        processing=SessionSettings(rate_hz=100.0, duration_s=SECONDS),
     )
-    await source.start()
-    settings = SessionSettings(rate_hz=100.0, duration_s=SECONDS)
-    path = tmp_path / "faulty.h5"
-    writer = RecordingWriter(path, SessionMetadata("FLT1", "quiet-stance", settings), source.sensors)
-    try:
-        report = await asyncio.wait_for(SessionRunner(source, [RecordingSink(writer)], settings).run(), 240)
-    finally:
-        writer.close()
-        await radio.close()
-    return fleet, report, path
+    impairments = Impairments(faults=faults, keep_sent=True)
+    done = await asyncio.wait_for(
+        record(spec, "FLT1", tmp_path / "faulty.h5", "quiet-stance", SECONDS, impairments=impairments), 240
+    )
+    return done.opened.fleet, done.report, done.path
 
 
 def _assert_every_sample_was_sent(recorded, sent_blocks, lsb) -> None:
@@ -193,13 +181,12 @@ _ANALYSE = textwrap.dedent(
 @pytest.mark.parametrize("jump_s", [2.0**40, -50.0, math.inf])
 def test_replaying_a_recording_whose_device_clock_jumped_stays_within_its_time_and_memory(tmp_path, jump_s):
     seconds = 12.0
-    drill = make_drill("quiet-stance", DrillOptions(duration_s=seconds, seed=5))
-    source = SimulatedSource(drill, seed=5)
-    settings = SessionSettings(rate_hz=100.0, duration_s=seconds - 1.0)
+    spec = SessionSpec(
+        SourceSpec(SourceKind.SIMULATED, seed=5, realtime=False),
+        processing=SessionSettings(rate_hz=100.0, duration_s=seconds - 1.0),
+    )
     path = tmp_path / "jump.h5"
-    writer = RecordingWriter(path, SessionMetadata("JMP1", "quiet-stance", settings), source.sensors)
-    asyncio.run(SessionRunner(source, [RecordingSink(writer)], settings).run())
-    writer.close()
+    asyncio.run(record(spec, "JMP1", path, "quiet-stance", seconds))
     with h5py.File(path, "r+") as f:  # as a writer without the link's gate would have stored it
         device = f["acquisition/lumbar/device_time_s"]
         half = len(device) // 2

@@ -9,19 +9,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata, read_recording
+from engine.factory import Impairments, record
+from engine.spec import SessionSpec, SourceKind, SourceSpec
+from recordings import read_recording
 from recordings.analysis import analyze_recording, replay, replay_streamed
 from recordings.replay import ReplaySource, recorded_stream
 from sensors.placements import Placement
-from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing import SessionSettings
 from sensors.processing.batch_session import run_batched
 from sensors.processing.collector import SessionCollector
 from sensors.simulator import (
-    DrillOptions,
     RadioSettings,
-    SimulatedSensorSettings,
-    SimulatedSource,
-    make_drill,
 )
 from tests.conftest import CollectingSink
 
@@ -35,24 +33,31 @@ def _record(
     late_pelvis: bool = False,
     seed=3,
 ):
-    drill = make_drill(drill_name, DrillOptions(duration_s=seconds, seed=seed))
     radio = RadioSettings(burst_start_probability=0.01) if loss else RadioSettings()
-    sensor = SimulatedSensorSettings(radio=radio)
-    settings_of = sensor
+    radio_of: RadioSettings | dict[Placement, RadioSettings] = radio
     if late_pelvis:  # pelvis notifications often come 0.5 s and more after the lumbar ones
-        late = SimulatedSensorSettings(radio=RadioSettings(jitter_mean_s=0.25, burst_start_probability=0.01))
-        settings_of = {Placement.LUMBAR: sensor, Placement.PELVIS: late}
-    source = SimulatedSource(drill, settings=settings_of, seed=seed)
-    settings = SessionSettings(rate_hz=100.0, duration_s=seconds - 1.0)
-    metadata = SessionMetadata("R1", drill_name, settings, store_angles=store_angles)
-    writer = RecordingWriter(tmp_path / "s.h5", metadata, source.sensors)
+        late = RadioSettings(jitter_mean_s=0.25, burst_start_probability=0.01)
+        radio_of = {Placement.LUMBAR: radio, Placement.PELVIS: late}
+    spec = SessionSpec(
+        SourceSpec(SourceKind.SIMULATED, seed=seed, realtime=False),
+        processing=SessionSettings(rate_hz=100.0, duration_s=seconds - 1.0),
+    )
     live = CollectingSink()
     collector = SessionCollector()
-
-    runner = SessionRunner(source, [RecordingSink(writer), live, collector], settings)
-    live.report = asyncio.run(runner.run())
-    live.wait_s = runner.live_wait_s
-    writer.close()
+    done = asyncio.run(
+        record(
+            spec,
+            "R1",
+            tmp_path / "s.h5",
+            drill_name,
+            seconds,
+            sinks=[live, collector],
+            impairments=Impairments(radio=radio_of),
+            store_angles=store_angles,
+        )
+    )
+    live.report = done.report
+    live.wait_s = done.recording.runner.live_wait_s
     return read_recording(tmp_path / "s.h5"), live, collector
 
 

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import scipy.io
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata
+from engine.factory import record
+from engine.spec import SessionSpec, SourceKind, SourceSpec
 from recordings.analysis import analyze_file
 from recordings.subjects import Subject, SubjectError, load_subject, save_subject, subject_beside
-from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing import SessionSettings
 from sensors.processing.gait import GaitSettings, gait_analysis
 from sensors.processing.orientation import OrientationEstimator, OrientationSettings
-from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from stabmon.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,13 +97,11 @@ def gait_file(tmp_path_factory):
     """A 25 s simulated gait recording in the library layout: <data dir>/sub-G1/g.h5."""
     folder = tmp_path_factory.mktemp("lib") / "sub-G1"
     folder.mkdir()
-    drill = make_drill("gait", DrillOptions(duration_s=25.0, seed=2))
-    source = SimulatedSource(drill, seed=2)
-    settings = SessionSettings(rate_hz=100.0, duration_s=24.0)
-    writer = RecordingWriter(folder / "g.h5", SessionMetadata("G1", "gait", settings), source.sensors)
-    asyncio.run(SessionRunner(source, [RecordingSink(writer)], settings).run())
-    writer.close()
-    return folder / "g.h5"
+    spec = SessionSpec(
+        SourceSpec(SourceKind.SIMULATED, seed=2, realtime=False),
+        processing=SessionSettings(rate_hz=100.0, duration_s=24.0),
+    )
+    return asyncio.run(record(spec, "G1", folder / "g.h5", "gait", 25.0)).path
 
 
 def test_analyze_uses_the_sensor_height_stored_beside_the_recording(gait_file, tmp_path, caplog):

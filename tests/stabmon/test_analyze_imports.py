@@ -6,21 +6,18 @@ import json
 import subprocess
 import sys
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata
-from sensors.processing import SessionRunner, SessionSettings
-from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+from engine.factory import record
+from engine.spec import SessionSpec, SourceKind, SourceSpec
+from sensors.processing import SessionSettings
 
 
 def _forward_bend_file(tmp_path):
     seconds = 16.0
-    source = SimulatedSource(make_drill("forward-bend", DrillOptions(duration_s=seconds, seed=5)), seed=5)
-    settings = SessionSettings(rate_hz=100.0, duration_s=seconds - 1.0)
-    writer = RecordingWriter(
-        tmp_path / "bend.h5", SessionMetadata("R1", "forward-bend", settings), source.sensors
+    spec = SessionSpec(
+        SourceSpec(SourceKind.SIMULATED, seed=5, realtime=False),
+        processing=SessionSettings(rate_hz=100.0, duration_s=seconds - 1.0),
     )
-    asyncio.run(SessionRunner(source, [RecordingSink(writer)], settings).run())
-    writer.close()
-    return tmp_path / "bend.h5"
+    return asyncio.run(record(spec, "R1", tmp_path / "bend.h5", "forward-bend", seconds)).path
 
 
 def test_analyze_of_a_forward_bend_loads_no_scipy_submodule(tmp_path):

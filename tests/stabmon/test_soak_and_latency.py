@@ -8,11 +8,11 @@ import numpy as np
 
 from benchmarks.latency_probe import latencies_ms
 from benchmarks.soak_harness import SoakPlan, check, run_soak
+from engine.factory import open_source, session_runner
 from engine.probe import Probe
+from engine.spec import SessionSpec, SourceKind, SourceSpec
 from sensors.placements import Placement
-from sensors.processing import SessionRunner, SessionSettings
-from sensors.simulator import DrillOptions, SimulatedSensorSettings, make_drill
-from sensors.simulator.source import SimulatedSource
+from sensors.processing import SessionSettings
 
 
 def test_a_short_soak_under_every_fault_loses_nothing(tmp_path):
@@ -33,10 +33,17 @@ def test_every_notification_reaches_a_frame_and_the_measures(tmp_path):
     """No data is ever stuck: each notification's newest sample is covered by a later frame,
     and each running-measures update follows the notifications it needs (no timing bounds:
     those are the benchmark's job)."""
-    drill = make_drill("quiet-stance", DrillOptions(duration_s=14.0))
-    source = SimulatedSource(drill, settings=SimulatedSensorSettings(rate_hz=200.0), realtime=True)
+    spec = SessionSpec(
+        SourceSpec(SourceKind.SIMULATED, realtime=True),
+        processing=SessionSettings(rate_hz=200.0, duration_s=13.0),  # the rate, given once
+    )
     probe = Probe()
-    asyncio.run(SessionRunner(source, [probe], SessionSettings(rate_hz=200.0, duration_s=13.0)).run())
+
+    async def run() -> None:
+        async with open_source(spec, "quiet-stance", 14.0) as opened:
+            await session_runner(spec, opened.source, [probe]).run()
+
+    asyncio.run(run())
     arrivals = {p: [a for a in v if a[1] < 12.5] for p, v in probe.arrivals.items()}
     delays = latencies_ms(arrivals, probe.frames, 1 / 200)
     assert len(delays) == sum(len(v) for v in arrivals.values())  # every notification covered

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
-from sensors.ble.link import BleSource, LinkSettings
 from sensors.ble.virtual.base import FaultPlan, VirtualSensor
 from sensors.ble.virtual.dot_sensor import DotVirtualSensor
 from sensors.ble.virtual.polar_sensor import PolarVirtualSensor
 from sensors.ble.virtual.radio import VirtualRadio
 from sensors.ble.virtual.stabmon_sensor import StabmonVirtualSensor
 from sensors.ble.virtual.wit_sensor import WitVirtualSensor
-from sensors.events import Event
 from sensors.identity import SensorFamily
 from sensors.placements import Placement
-from sensors.scripted import WithEvents, with_scripted_events
 from sensors.simulator.drills.base import Drill
 from sensors.simulator.sensor import SimulatedSensorSettings
 
@@ -64,23 +61,3 @@ async def attach_fleet(
         fleet[placement] = sensor
     return fleet
 
-
-async def virtual_drill_source(
-    radio: VirtualRadio,
-    drill: Drill,
-    placements: tuple[Placement, ...],
-    family: SensorFamily,
-    link: LinkSettings,
-    seed: int = 0,
-    events: Iterable[Event] | None = None,
-) -> WithEvents:
-    """A BLE source (not yet started) on virtual sensors doing `drill`, reached through bleak
-    like real ones, plus the drill's scripted markers (or `events`) as a platform or tester
-    would mark them."""
-    fleet = await attach_fleet(
-        radio, drill, placements, family, SimulatedSensorSettings(rate_hz=link.rate_hz), seed=seed
-    )
-    ble = BleSource(
-        {p: s.address for p, s in fleet.items()}, link, backend=radio.backend(), clock=radio.clock
-    )
-    return with_scripted_events(ble, drill.events() if events is None else events)

@@ -8,7 +8,9 @@ import logging
 import numpy as np
 import pytest
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata, read_recording
+from engine.factory import Impairments, record
+from engine.spec import SessionSpec, SourceKind, SourceSpec
+from recordings import read_recording
 from sensors.ble.errors import SensorNotFoundError
 from sensors.ble.link import BleSource, LinkSettings
 from sensors.ble.scan import scan
@@ -174,30 +176,23 @@ def test_clock_mapping_removes_50_ppm_of_drift_over_ten_minutes(family):
 
 def test_a_dropped_sensor_reconnects_and_the_session_continues_with_the_gap_recorded(tmp_path):
     faults = {Placement.PELVIS: FaultPlan(disconnect_at_s=(6.0,), outage_s=2.0)}
-    settings = SessionSettings(rate_hz=100.0, duration_s=16.0)
-
-    async def run():
-        radio = VirtualRadio(realtime=False)
-        drill = make_drill("quiet-stance", DrillOptions(duration_s=16.0, seed=2))
-        fleet = await attach_fleet(radio, drill, PAIR, SensorFamily.STABMON, seed=2, faults=faults)
-        source = BleSource(
-            {p: s.address for p, s in fleet.items()}, SCAN, backend=radio.backend(), clock=radio.clock
-        )
-        await source.start()
-        writer = RecordingWriter(
-            tmp_path / "gap.h5", SessionMetadata("GAP1", "quiet-stance", settings), source.sensors
-        )
-        sink = CollectingSink()
-        try:
-            report = await asyncio.wait_for(
-                SessionRunner(source, [sink, RecordingSink(writer)], settings).run(), 240
-            )
-        finally:
-            writer.close()
-            await radio.close()
-        return sink, report
-
-    sink, report = asyncio.run(run())
+    spec = SessionSpec(
+        SourceSpec(
+            SourceKind.VIRTUAL_BLE, SensorFamily.STABMON, PAIR, seed=2, realtime=False, scan_timeout_s=1.5
+        ),
+        processing=SessionSettings(rate_hz=100.0, duration_s=16.0),
+    )
+    sink = CollectingSink()
+    done = record(
+        spec,
+        "GAP1",
+        tmp_path / "gap.h5",
+        "quiet-stance",
+        16.0,
+        sinks=[sink],
+        impairments=Impairments(faults=faults),
+    )
+    report = asyncio.run(asyncio.wait_for(done, 240)).report
     states = [(s.placement, s.state) for s in sink.statuses]
     assert (Placement.PELVIS, LinkState.RECONNECTING) in states
     assert states[-1] == (Placement.PELVIS, LinkState.STREAMING)

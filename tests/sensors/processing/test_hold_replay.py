@@ -7,16 +7,16 @@ import asyncio
 import numpy as np
 import pytest
 
-from recordings import RecordingSink, RecordingWriter, SessionMetadata, read_recording
+from engine.factory import Impairments, record
+from engine.spec import SessionSpec, SourceKind, SourceSpec
+from recordings import read_recording
 from recordings.analysis import analyze_recording, replay
 from sensors.events import EventKind
-from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing import SessionSettings
 from sensors.processing.angles import AngleDefinition
 from sensors.simulator import (
     DrillOptions,
     RadioSettings,
-    SimulatedSensorSettings,
-    SimulatedSource,
     make_drill,
 )
 from tests.conftest import CollectingSink
@@ -27,12 +27,14 @@ def test_a_hold_replays_exactly(tmp_path, start_key):
     name = "side-plank-right"
     drill = make_drill(name, DrillOptions(seed=6), held_s=12.0, start_key=start_key)
     radio = RadioSettings(burst_start_probability=0.005)
-    source = SimulatedSource(drill, settings=SimulatedSensorSettings(radio=radio), seed=6)
-    settings = SessionSettings(rate_hz=100.0, drill=name)
-    writer = RecordingWriter(tmp_path / "h.h5", SessionMetadata("R2", name, settings), source.sensors)
+    spec = SessionSpec(
+        SourceSpec(SourceKind.SIMULATED, seed=6, realtime=False),
+        processing=SessionSettings(rate_hz=100.0, duration_s=drill.duration_s, drill=name),
+    )
     live = CollectingSink()
-    asyncio.run(SessionRunner(source, [RecordingSink(writer), live], settings).run())
-    writer.close()
+    asyncio.run(
+        record(spec, "R2", tmp_path / "h.h5", drill, sinks=[live], impairments=Impairments(radio=radio))
+    )
     rec = read_recording(tmp_path / "h.h5")
     assert rec.settings.drill == name
     again = CollectingSink()
