@@ -4,30 +4,19 @@ instead of surfacing minutes later as a sensor that is never retried or a scan t
 
 from __future__ import annotations
 
-import math
-from numbers import Real
 from typing import Any
 
 from sensors.ble.errors import LinkSettingsError
+from sensors.value_checks import MAX_RATE_HZ, out_of_bounds
 
-#: Highest sensor rate any supported family streams at, Hz.
-MAX_RATE_HZ = 2000.0
 #: Longest wait accepted for any link timeout, s (a day).
 MAX_WAIT_S = 86_400.0
 
 
-def _number(name: str, value: object, why: str, low: float, high: float, low_inclusive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise LinkSettingsError(f"LinkSettings.{name} must be a number ({why}), got {value!r}")
-    v = float(value)
-    above = v >= low if low_inclusive else v > low
-    if not (math.isfinite(v) and above and v <= high):
-        bound = "≥" if low_inclusive else ">"
-        raise LinkSettingsError(
-            f"LinkSettings.{name} must be a finite number {bound} {low:g} and ≤ {high:g} ({why}), "
-            f"got {value!r}"
-        )
-    return v
+def _number(name: str, value: object, why: str, low: float, high: float, low_inclusive: bool) -> None:
+    wrong = out_of_bounds(value, low, high, low_inclusive)
+    if wrong is not None:
+        raise LinkSettingsError(f"LinkSettings.{name} {wrong} ({why}), got {value!r}")
 
 
 def check_link_settings(settings: Any) -> None:

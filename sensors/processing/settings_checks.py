@@ -4,13 +4,9 @@ before it reaches numpy allocations or the C code under vqf (which aborts on a n
 
 from __future__ import annotations
 
-import math
-from numbers import Real
-
 from sensors.processing.errors import SettingsError
+from sensors.value_checks import MAX_RATE_HZ, out_of_bounds
 
-#: Highest frame or sample rate accepted, Hz (fast research IMUs run at 1–2 kHz).
-MAX_RATE_HZ = 2000.0
 #: Longest session or time setting accepted, s (a day).
 MAX_DURATION_S = 86_400.0
 
@@ -20,15 +16,9 @@ def number(
 ) -> None:
     """Raise SettingsError unless `value` is a real number (not bool) with low < value ≤ high
     (low ≤ value when `low_inclusive`)."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise SettingsError(f"{owner}.{name} must be a number, got {value!r}")
-    v = float(value)
-    above = v >= low if low_inclusive else v > low
-    if not (math.isfinite(v) and above and v <= high):
-        bound = "≥" if low_inclusive else ">"
-        raise SettingsError(
-            f"{owner}.{name} must be a finite number {bound} {low:g} and ≤ {high:g}, got {value!r}"
-        )
+    wrong = out_of_bounds(value, low, high, low_inclusive)
+    if wrong is not None:
+        raise SettingsError(f"{owner}.{name} {wrong}, got {value!r}")
 
 
 def rate(owner: str, value: object, name: str = "rate_hz") -> None:
