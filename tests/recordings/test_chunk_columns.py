@@ -13,15 +13,7 @@ from recordings.chunk_columns import ChunkReadError, chunk_columns
 from recordings.errors import NotARecordingError
 from tests.recordings.test_replay import _record
 
-RAW = (
-    "device_time_s",
-    "acc_m_s2",
-    "gyr_rad_s",
-    "sequence",
-    "host_receive_ns",
-    "session_time_s",
-    "lost_before",
-)
+RAW = tuple(load_raw.RAW_DATASETS)  # every raw column of one sensor
 
 
 @pytest.fixture(scope="module")
