@@ -133,45 +133,36 @@ class SessionWork:
     ) -> None:
         """Every repetition of `plan`. The sensors (real or simulated) stay connected from the
         first repetition to the last (reconnecting costs seconds)."""
-        await self._prepare(spec.for_drill(plan.drill))
+        spec = spec.for_drill(plan.drill)
+        await self._prepare(spec)
         self.status(RunStatus(Phase.CONNECTING, protocol=plan.name, instruction="connecting the sensors…"))
-        async with open_shared_source(spec.for_drill(plan.drill), plan.drill) as link:
-            await self._repetitions(spec, plan, subject_id, notes, data_dir, probe, link)
-
-    async def _repetitions(
-        self,
-        spec: SessionSpec,
-        plan: ProtocolPlan,
-        subject_id: str,
-        notes: str,
-        data_dir: Path | None,
-        probe: bool,
-        link: tuple[OpenedSource, SharedSource],
-    ) -> None:
-        for repetition in range(1, plan.repetitions + 1):
-            base = RunStatus(
-                protocol=plan.name,
-                repetition=repetition,
-                repetitions=plan.repetitions,
-                condition=plan.condition(repetition),
-            )
-            wait_phase, wait_s = (
-                (Phase.GET_READY, plan.get_ready_s) if repetition == 1 else (Phase.REST, plan.rest_s)
-            )
-            await self._countdown(replace(base, phase=wait_phase, instruction=plan.instructions), wait_s)
-            if self.stop_requested.is_set():
-                return
-            probe_sink = Probe() if probe else None
-            finished = await self._record(
-                spec, plan, repetition, base, subject_id, notes, data_dir, probe_sink, link
-            )
-            if probe_sink is not None:
-                self.send(ProbeReport(repetition, probe_sink))
-            self.send(finished)
-            if finished.problem:
-                self.notice(Severity.WARNING, f"repetition {repetition}: {finished.problem}", Topic.RECORDING)
-            if self.stop_requested.is_set():
-                return
+        async with open_shared_source(spec, plan.drill) as link:
+            for repetition in range(1, plan.repetitions + 1):
+                base = RunStatus(
+                    protocol=plan.name,
+                    repetition=repetition,
+                    repetitions=plan.repetitions,
+                    condition=plan.condition(repetition),
+                )
+                wait_phase, wait_s = (
+                    (Phase.GET_READY, plan.get_ready_s) if repetition == 1 else (Phase.REST, plan.rest_s)
+                )
+                await self._countdown(replace(base, phase=wait_phase, instruction=plan.instructions), wait_s)
+                if self.stop_requested.is_set():
+                    return
+                probe_sink = Probe() if probe else None
+                finished = await self._record(
+                    spec, plan, repetition, base, subject_id, notes, data_dir, probe_sink, link
+                )
+                if probe_sink is not None:
+                    self.send(ProbeReport(repetition, probe_sink))
+                self.send(finished)
+                if finished.problem:
+                    self.notice(
+                        Severity.WARNING, f"repetition {repetition}: {finished.problem}", Topic.RECORDING
+                    )
+                if self.stop_requested.is_set():
+                    return
 
     async def _prepare(self, spec: SessionSpec) -> None:
         """Load the processing before the sensors start (off the loop). Loaded while they stream,
@@ -205,8 +196,8 @@ class SessionWork:
         probe: Probe | None,
         link: tuple[OpenedSource, SharedSource],
     ) -> RecordingFinished:
+        """One repetition recorded from a new segment of `link`; `spec` is already for plan's drill."""
         condition = plan.condition(repetition)
-        spec = spec.for_drill(plan.drill)
         self.status(replace(base, phase=Phase.CONNECTING, instruction="connecting the sensors…"))
         # The sensors are connected: a new segment of their stream (simulated ones are cued).
         cue = Cue(plan.drill, plan.calibration_s + plan.task_s, plan.calibration_s, condition == "dual")
