@@ -79,16 +79,23 @@ def test_imports_follow_the_layering(package):
     assert not offenders, "\n".join(offenders)
 
 
-def test_processing_and_recordings_do_not_load_ble_or_qt():
+@pytest.mark.parametrize(
+    "modules",
+    [
+        "sensors.processing, sensors.simulator, recordings",  # processing and recordings
+        "engine.spec, engine.messages, engine.client",  # the window side of the engine
+    ],
+)
+def test_these_modules_load_no_ble_or_qt(modules):
     code = (
-        "import sys, sensors.processing, sensors.simulator, recordings\n"
+        f"import sys, {modules}\n"
         f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
         "print(','.join(loaded))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    assert result.stdout.strip() == "", f"loaded: {result.stdout.strip()}"
+    assert result.stdout.strip() == "", f"{modules} loaded: {result.stdout.strip()}"
 
 
 #: Modules that exist only on POSIX: a product module importing one fails on Windows.
@@ -110,18 +117,6 @@ def test_a_package_may_not_reach_into_a_subpackage_it_is_not_allowed():
     assert "sensors.ble" not in ALLOWED["sensors"]
     assert _project_package("engine.factory") == "engine"
     assert "sensors.ble" not in ALLOWED["gui"] and "sensors.simulator" not in ALLOWED["gui"]
-
-
-def test_the_window_side_of_the_engine_loads_no_ble_or_qt():
-    code = (
-        "import sys, engine.spec, engine.messages, engine.client\n"
-        f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
-        "print(','.join(loaded))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert result.stdout.strip() == "", f"loaded: {result.stdout.strip()}"
 
 
 #: Files outside tests/engine that may build a writer and a runner themselves, each with why.
