@@ -114,7 +114,25 @@ def test_inverted_pendulum_returns_the_step_length_it_was_built_with():
     assert r.stride_length_m == pytest.approx(2 * step_length, rel=0.05)
     assert r.gait_speed_m_s == pytest.approx(step_length / 0.55, rel=0.05)
     default = step_lengths(t, acc, contacts, leg)
-    assert default.stride_length_m == pytest.approx(1.25 * r.stride_length_m)  # Zijlstra & Hof factor
+    assert default.stride_length_m == pytest.approx(4.587 / 4 * r.stride_length_m)  # Mobilise-D's factor
+
+
+@pytest.mark.filterwarnings("ignore:Usually we assume that gait sequences are cut")
+def test_step_lengths_match_mobgaps_sl_zijlstra_on_the_same_contacts():
+    """The peer implementation (mobgap `SlZijlstra`, bench extra) of the same model, filters and
+    scale factor gives the same per-step lengths on a pendulum walk with the same contacts."""
+    pd = pytest.importorskip("pandas")
+    zijlstra = pytest.importorskip("mobgap.stride_length").SlZijlstra
+    t, acc, leg, _ = _walk(step_s=0.55)
+    contacts = np.round(np.arange(0.55, 11.5, 0.55) * 100).astype(int)
+    ours = step_lengths(t, acc, contacts, leg).step_length_m
+    axes = {"acc_is": acc + 9.81, "acc_ml": 0.0, "acc_pa": 0.0}  # as the sensor measures it
+    data = pd.DataFrame(axes | {f"gyr_{a}": 0.0 for a in ("is", "ml", "pa")})
+    ics = pd.DataFrame({"ic": contacts}).rename_axis(index="step_id")
+    peer = zijlstra().calculate(data, initial_contacts=ics, sampling_rate_hz=100.0, sensor_height_m=leg)
+    theirs = peer.raw_step_length_per_step_["step_length_m"].to_numpy()
+    assert len(ours) == len(theirs) == len(contacts) - 1
+    assert ours == pytest.approx(theirs, rel=0.02)  # measured within 1.2 % (integration rule)
 
 
 def test_turning_strides_count_only_their_progress_along_the_mean_direction():
