@@ -24,6 +24,9 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
   "reference_contacts" feeds the reference's own contacts to stabmon's cadence: the INDIP bout
   cadence (a mean of per-stride values over strides it kept) differs from any cadence of its
   contacts where it left steps out (turns), and that row shows by how much.
+  "reference_per_foot" is INDIP's own stride rule (each contact to the same foot's next,
+  step_parameters.per_foot_cadence_steps_per_min) on its listed contacts and sides, untimed ones
+  included; "stabmon_per_foot" the same rule on stabmon's contacts and sides.
 - Stride length and gait speed against the INDIP bout means (AverageStrideLength, WalkingSpeed:
   plain means of its per-stride values), sensor height from infoForAlgo.mat: stabmon's
   (gait_speed.py) and, on each mobgap detector's contacts, mobgap's SlZijlstra and WsNaive (means
@@ -41,7 +44,7 @@ import argparse
 import json
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +58,7 @@ from sensors.processing.errors import ProcessingError
 from sensors.processing.gait import GaitSettings, gait_analysis
 from sensors.processing.gait_speed import step_lengths
 from sensors.processing.orientation import OrientationEstimator, OrientationSettings
-from sensors.processing.step_parameters import robust_cadence_steps_per_min
+from sensors.processing.step_parameters import per_foot_cadence_steps_per_min, robust_cadence_steps_per_min
 
 MOBGAP_ALGORITHMS = ("IcdShinImproved", "IcdIonescu", "IcdHKLeeImproved")
 MOBILISED_G = 9.81  # the Mobilise-D files store acceleration in g; mobgap converts with 9.81
@@ -72,6 +75,8 @@ class Bout:
     speed_m_s: float
     turning: bool
     untimed: int = 0  # contacts the reference lists without a time (NaN: turns, shuffles)
+    listed_s: np.ndarray = field(default_factory=lambda: np.array([]))  # every listed contact, s; untimed NaN
+    listed_sides: tuple[str, ...] = ()  # their sides
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,8 @@ def _bout(wb: Any, rate: float) -> Bout:  # a MATLAB struct from scipy.io.loadma
         speed_m_s=_float(wb.WalkingSpeed),
         turning=bool(_float(wb.Turning_Flag) == 1),
         untimed=int((~ok).sum()),
+        listed_s=times,
+        listed_sides=tuple(sides),
     )
 
 
@@ -304,7 +311,8 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
     rows: dict[str, list[dict]] = {}
     for k, bout in enumerate(trial.bouts):
         ours = _stabmon(trial, q, vertical, bout, margin)
-        detections = {"stabmon": ours["contacts"], "reference_contacts": bout.contacts}
+        detections = {"stabmon": ours["contacts"], "stabmon_per_foot": ours["contacts"]}
+        detections |= {"reference_contacts": bout.contacts, "reference_per_foot": bout.contacts}
         detections |= _mobgap(trial, bout, margin) if with_mobgap else {}
         for name, contacts in detections.items():
             row = score_bout(contacts, bout, rate) | {"bout": k, "turning": bout.turning}
@@ -323,8 +331,13 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
                     )
                     row["stride_length_error_m"] = lengths.stride_length_m - bout.stride_length_m
                     row["speed_error_m_s"] = lengths.gait_speed_m_s - bout.speed_m_s
+            elif name == "stabmon_per_foot":  # INDIP's per-foot strides on stabmon's contacts and sides
+                sides = dict(zip(contacts.tolist(), ours["sides"], strict=True))
+                cadence = per_foot_cadence_steps_per_min(in_bout / rate, [sides[int(c)] for c in in_bout])
             elif name == "reference_contacts":  # the floor: stabmon's cadence from perfect contacts
                 cadence = robust_cadence_steps_per_min(in_bout / rate)
+            elif name == "reference_per_foot":  # INDIP's rule on its own contacts, untimed ones too
+                cadence = per_foot_cadence_steps_per_min(bout.listed_s, bout.listed_sides)
             else:
                 mobgap = _mobgap_parameters(trial, in_bout, bout)
                 cadence = mobgap["cadence"]

@@ -15,6 +15,15 @@ included: a bout starts and stops with slow steps (HA001's daily-activity bouts 
 spoils three or two consecutive strides) cleans the interior strides only, and the first and last
 stride are kept as they are. (mobgap's `CadFromIc` averages per second instead, and cleans the
 edges too.)
+
+INDIP's strides are per foot: a contact to the next contact of the same foot, so where a foot
+lands twice in a row (slow shuffles) that is one short stride and the other foot's spans three
+steps (`per_foot_stride_times_s`). On the Mobilise-D lab participants this rule gives INDIP's
+stride count on every bout and its stride durations wherever INDIP timed them; from the
+reference's own contacts and sides its plain mean gives INDIP's bout cadence where INDIP timed
+every contact. It needs every contact's side right: a wrong side turns two strides into one of
+one step and one of three. Contacts (i to i+2) are used for cadence because the pelvic
+sensor's side labels are not that reliable in turns (benchmarks/RESULTS.md, session 5).
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+
+from sensors.processing.errors import ProcessingError
 
 logger = logging.getLogger(__name__)
 
@@ -82,3 +93,27 @@ def robust_cadence_steps_per_min(contacts_s: np.ndarray, settings: RobustStepSet
     if len(t) < 3:
         return 60.0 / float(t[1] - t[0]) if len(t) == 2 else float("nan")
     return bout_mean(120.0 / (t[2:] - t[:-2]), s)
+
+
+def per_foot_stride_times_s(contacts_s: np.ndarray, sides: tuple[str, ...] | list[str]) -> np.ndarray:
+    """INDIP's strides: from each contact (n,) s, to the next contact of the same foot (sides (n,),
+    "left"/"right"), one per contact that has one, in contact order; NaN where either end has no
+    time (NaN contact)."""
+    t = np.asarray(contacts_s, dtype=float)
+    foot = np.asarray(sides)
+    if len(foot) != len(t):
+        raise ProcessingError(f"per-foot strides: {len(t)} contacts but {len(foot)} sides")
+    strides = []
+    for i in range(len(t) - 1):
+        same = np.flatnonzero(foot[i + 1 :] == foot[i])
+        if len(same):
+            strides.append(t[i + 1 + same[0]] - t[i])
+    return np.array(strides, dtype=float)
+
+
+def per_foot_cadence_steps_per_min(contacts_s: np.ndarray, sides: tuple[str, ...] | list[str]) -> float:
+    """INDIP's bout cadence: the plain mean of 120 / stride time over the per-foot strides with a
+    (positive) time; NaN for none."""
+    strides = per_foot_stride_times_s(contacts_s, sides)
+    strides = strides[np.isfinite(strides) & (strides > 0)]
+    return float(np.mean(120.0 / strides)) if len(strides) else float("nan")

@@ -7,7 +7,13 @@ import pytest
 from sensors.processing.errors import ProcessingError
 from sensors.processing.gait import GaitSettings, initial_contacts, step_frequency_hz
 from sensors.processing.gait_speed import PendulumSettings, step_lengths, turning_factor
-from sensors.processing.step_parameters import hampel, robust_cadence_steps_per_min, robust_mean
+from sensors.processing.step_parameters import (
+    hampel,
+    per_foot_cadence_steps_per_min,
+    per_foot_stride_times_s,
+    robust_cadence_steps_per_min,
+    robust_mean,
+)
 
 
 def test_hampel_replaces_only_the_outlier_by_its_neighbours_median():
@@ -36,6 +42,29 @@ def test_cadence_is_the_mean_of_per_stride_cadences_as_the_reference_defines_it(
     contacts = np.array([0.0, 0.5, 1.0, 1.5, 2.25, 3.0, 3.75])
     assert robust_cadence_steps_per_min(contacts) == pytest.approx(99.2)
     assert 60.0 / np.mean(np.diff(contacts)) == pytest.approx(96.0)  # steps over time: not the same
+
+
+def test_per_foot_strides_follow_each_foot_as_indip_does():
+    """HA002's shuffle (INDIP, Test11 bout 2 start): 17.47 R, 17.69 L, 18.75 L, 20.06 R, 21.21 L;
+    INDIP's strides (Stride_InitialContacts) are R 17.47→20.06, L 17.69→18.75, L 18.75→21.21: the
+    foot that lands twice makes a one-step stride and the other foot's spans three steps."""
+    t = np.array([17.47, 17.69, 18.75, 20.06, 21.21])
+    sides = ["right", "left", "left", "right", "left"]
+    assert per_foot_stride_times_s(t, sides) == pytest.approx([2.59, 1.06, 2.46])
+    expected = np.mean(120.0 / np.array([2.59, 1.06, 2.46]))
+    assert per_foot_cadence_steps_per_min(t, sides) == pytest.approx(expected)
+    alternating = ["right", "left"] * 3  # alternating feet: contacts i → i+2, the same as before
+    steps = np.array([0.0, 0.5, 1.0, 1.5, 2.25, 3.0])
+    assert per_foot_cadence_steps_per_min(steps, alternating) == pytest.approx(
+        robust_cadence_steps_per_min(steps)
+    )
+    untimed = np.array([0.0, 0.5, np.nan, 1.5, 2.0, 2.5])  # a stride with an untimed end is left out
+    assert per_foot_stride_times_s(untimed, alternating) == pytest.approx(
+        [np.nan, 1.0, np.nan, 1.0], nan_ok=True
+    )
+    assert per_foot_cadence_steps_per_min(untimed, alternating) == pytest.approx(120.0)
+    with pytest.raises(ProcessingError, match="3 contacts but 2 sides"):
+        per_foot_stride_times_s(np.array([0.0, 0.5, 1.0]), ["left", "right"])
 
 
 def test_cadence_keeps_the_slow_first_and_last_strides_of_starting_and_stopping():
