@@ -21,6 +21,9 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
   The INDIP lists some contacts without a time (NaN, in turns and shuffles): mobgap's loaders
   drop them, and so does the scoring here (a detection there counts as extra), but their number
   is reported ("untimed_reference_contacts") with the step-count error against all contacts.
+  An unpaired detection strictly between an untimed contact's timed neighbours may be that
+  contact: "detections_at_untimed" counts them (one per untimed contact), and
+  "f1_250ms_with_untimed" counts them as found and the untimed contacts as reference contacts.
   "reference_contacts" feeds the reference's own contacts to stabmon's cadence: the INDIP bout
   cadence (a mean of per-stride values over strides it kept) differs from any cadence of its
   contacts where it left steps out (turns), and that row shows by how much.
@@ -167,6 +170,24 @@ def mutual_nearest_pairs(
     ]
 
 
+def _at_untimed(detected: np.ndarray, unpaired: set[int], bout: Bout, rate: float) -> int:
+    """How many unpaired detections (samples) can stand for a contact the reference lists without
+    a time: one each, strictly between that contact's timed neighbours in the list."""
+    times = bout.listed_s
+    found = 0
+    free = set(unpaired)
+    for k in np.flatnonzero(~np.isfinite(times)):
+        before, after = times[:k][np.isfinite(times[:k])], times[k + 1 :][np.isfinite(times[k + 1 :])]
+        if not (len(before) and len(after)):
+            continue
+        lo, hi = before[-1] * rate, after[0] * rate
+        match = [i for i in sorted(free) if lo < detected[i] < hi]
+        if match:
+            free.discard(match[0])
+            found += 1
+    return found
+
+
 def score_bout(detected: np.ndarray, bout: Bout, rate: float) -> dict:
     """Counts and lags of one bout's detections (samples) against its reference contacts."""
     ref = bout.contacts
@@ -174,9 +195,11 @@ def score_bout(detected: np.ndarray, bout: Bout, rate: float) -> dict:
     paired = {i for i, _ in pairs}
     inside = (detected >= ref[0]) & (detected <= ref[-1])
     counted = np.array([i in paired or inside[i] for i in range(len(detected))], dtype=bool)
+    unpaired = {i for i in range(len(detected)) if counted[i] and i not in paired}
     return {
         "reference": len(ref),
         "untimed": bout.untimed,
+        "at_untimed": _at_untimed(detected, unpaired, bout, rate),
         "detected": int(counted.sum()),
         "paired": len(pairs),
         "within_50ms": len(mutual_nearest_pairs(detected, ref, 0.05 * rate)),
@@ -286,6 +309,12 @@ def _summary(rows: list[dict]) -> dict:
         "step_count_error": det - ref,
         "untimed_reference_contacts": untimed,
         "step_count_error_with_untimed": det - ref - untimed,
+        "detections_at_untimed": sum(r["at_untimed"] for r in rows),
+        "f1_250ms_with_untimed": round(
+            2 * (paired + sum(r["at_untimed"] for r in rows)) / (ref + untimed + det), 3
+        )
+        if ref + untimed + det
+        else float("nan"),
     }
     for key in ("stride_length_error_m", "speed_error_m_s", "side_agreement"):
         values = np.array([r[key] for r in rows if key in r], dtype=float)
