@@ -93,13 +93,14 @@ def mobgap_rows():
 
 def test_contacts_hold_on_straight_and_daily_life_walking(mobgap_rows):
     """Issue 16 targets, mobgap's matching (mutual nearest neighbour): F1 ≥ 0.90 at ±250 ms and
-    ≥ 85 % of reference contacts within 100 ms over all bouts of each test. Measured 2026-11-28
-    (session 3): Test5 F1 1.00, 94 % within 100 ms; Test11 F1 0.94, 89 % (before session 2: 0.89, 83 %)."""
+    ≥ 85 % of reference contacts within 100 ms over all bouts of each test; held at what is
+    reached. Measured 2026-11-28 (sessions 3–5): Test5 F1 1.00, 94.4 % within 100 ms; Test11 F1
+    0.937, 88.9 % (before session 2: 0.89, 83 %)."""
     assert set(mobgap_rows) == {"Test5", "Test11", "floor", "per_foot"}
-    for test in ("Test5", "Test11"):
+    for test, f1, within in (("Test5", 1.0, 0.94), ("Test11", 0.93, 0.88)):
         r = mobgap_rows[test]
-        assert r["f1_250ms"] >= 0.90, test
-        assert r["within_100ms"] >= 0.85, test
+        assert r["f1_250ms"] >= f1 >= 0.90, test
+        assert r["within_100ms"] >= within >= 0.85, test
         assert abs(r["median_lag_s"]) <= 0.03, test
         assert abs(r["step_count_error"]) <= 0.05 * r["reference_contacts"], test
     assert mobgap_rows["Test5"]["side_agreement"] >= 0.95
@@ -111,9 +112,10 @@ def test_cadence_holds_on_straight_and_daily_life_walking(mobgap_rows):
     the plain mean of its per-stride cadences, slow first and last strides included; the
     reference's own contacts through stabmon's rule reproduce it (measured MAE 0.0 and 0.1;
     session 3's rule, which also cleaned the edge strides, was 4.5 off on Test11). Measured
-    2026-11-28 (session 4): Test5 bias −0.2, MAE 0.2; Test11 bias +0.4, MAE 3.8 (session 3: 4.8)."""
-    for test, limit in (("Test5", 2.0), ("Test11", 4.0)):
-        assert abs(mobgap_rows[test]["cadence_bias_steps_per_min"]) <= limit, test
+    2026-11-28 (sessions 4–5): Test5 bias −0.17, MAE 0.17; Test11 bias +0.40, MAE 3.76 (session
+    3: 4.75)."""
+    for test, limit, bias in (("Test5", 2.0, 0.5), ("Test11", 4.0, 1.0)):
+        assert abs(mobgap_rows[test]["cadence_bias_steps_per_min"]) <= bias, test
         assert mobgap_rows[test]["cadence_mae_steps_per_min"] <= limit, test
         assert mobgap_rows["floor"][test]["cadence_mae_steps_per_min"] <= 0.5, test
 
@@ -176,22 +178,32 @@ def test_contacts_and_cadence_hold_on_mobgaps_other_participants():
     0.85, step count −1 against all contacts, cadence +1.8; HA002 F1 0.78 (mobgap 0.65–0.75).
     Daily-activity stride length with the turning correction and Mobilise-D's scale factor
     (session 5): MS001 MAE 0.11 m, HA002 0.13 m (session 4 with Zijlstra & Hof's 1.25: 0.17,
-    0.21; mobgap's SlZijlstra on its own detectors' contacts 0.18–0.20 and 0.16–0.19)."""
+    0.21; mobgap's SlZijlstra on its own detectors' contacts 0.18–0.20 and 0.16–0.19). Of the
+    detections the scoring calls extra, those between an untimed contact's timed neighbours are
+    most of the untimed steps (HA002 6 of 8, MS001 5 of 5). INDIP's per-foot strides from its own
+    contacts and sides give HA002's cadence within +3.4 steps/min, where contacts i → i+2 give
+    −13.4 (session 5)."""
     folders = _mobgap_example_folders()
     bench = _benchmark()
     rows: dict[tuple[str, str], list[dict]] = {}
+    per_foot: list[dict] = []
     for key in (("HA", "002"), ("MS", "001")):
         for trial in bench.load_participant(folders[key]):
-            stabmon = bench.evaluate_trial(trial, margin_s=0.5, with_mobgap=False).get("stabmon", [])
-            rows.setdefault((key[0] + key[1], trial.test), []).extend(stabmon)  # HA002 Test5: no bouts
+            evaluated = bench.evaluate_trial(trial, margin_s=0.5, with_mobgap=False)
+            rows.setdefault((key[0] + key[1], trial.test), []).extend(evaluated.get("stabmon", []))
+            if key == ("HA", "002"):  # HA002 Test5: no bouts
+                per_foot.extend(evaluated.get("reference_per_foot", []))
     ms_daily = bench._summary(rows[("MS001", "Test11")])
     assert ms_daily["f1_250ms"] >= 0.84
-    assert ms_daily["within_100ms"] >= 0.70
+    assert ms_daily["f1_250ms_with_untimed"] >= 0.87  # measured 0.88
+    assert ms_daily["within_100ms"] >= 0.75  # measured 0.769
     assert abs(ms_daily["step_count_error_with_untimed"]) <= 0.05 * ms_daily["reference_contacts"]
     assert abs(ms_daily["cadence_bias_steps_per_min"]) <= 4.0
     ms_straight = bench._summary(rows[("MS001", "Test5")])
     assert ms_straight["f1_250ms"] == 1.0 and abs(ms_straight["cadence_bias_steps_per_min"]) <= 2.0
     ha_daily = bench._summary(rows[("HA002", "Test11")])
-    assert ha_daily["f1_250ms"] >= 0.76
-    assert ha_daily["within_100ms"] >= 0.55
+    assert ha_daily["f1_250ms"] >= 0.77  # measured 0.783
+    assert ha_daily["f1_250ms_with_untimed"] >= 0.83  # measured 0.84
+    assert ha_daily["within_100ms"] >= 0.59  # measured 0.609
+    assert abs(bench._summary(per_foot)["cadence_bias_steps_per_min"]) <= 4.0  # measured +3.43
     assert ms_daily["stride_length_mae_m"] <= 0.13 and ha_daily["stride_length_mae_m"] <= 0.16
