@@ -148,10 +148,22 @@ def load_participant(folder: Path) -> list[Trial]:
                         acc_m_s2=np.asarray(sensor.Acc, dtype=float) * MOBILISED_G,
                         gyr_rad_s=np.radians(np.asarray(sensor.Gyr, dtype=float)),
                         sensor_height_m=sensor_height_m,
-                        bouts=tuple(_bout(wb, rate) for wb in walks),
+                        bouts=_scorable(f"{folder}/{test}/{trial}", [_bout(wb, rate) for wb in walks]),
                     )
                 )
     return trials
+
+
+def _scorable(where: str, bouts: list[Bout]) -> tuple[Bout, ...]:
+    """The bouts with at least two timed reference contacts; the others (nothing to score them
+    against) are named on stderr and left out."""
+    for k, bout in enumerate(bouts):
+        if len(bout.contacts) < 2:
+            print(
+                f"{where}: walking bout {k} has {len(bout.contacts)} timed contacts; left out",
+                file=sys.stderr,
+            )
+    return tuple(bout for bout in bouts if len(bout.contacts) >= 2)
 
 
 def mutual_nearest_pairs(

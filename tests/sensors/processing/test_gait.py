@@ -1,12 +1,14 @@
 """Gait from the pelvic sensor: simulator ground truth and the mobgap lower-back reference data."""
 
 import importlib.util
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.io
 
 from sensors import Placement
 from sensors.processing import SessionSettings
@@ -207,3 +209,41 @@ def test_contacts_and_cadence_hold_on_mobgaps_other_participants():
     assert ha_daily["within_100ms"] >= 0.59  # measured 0.609
     assert abs(bench._summary(per_foot)["cadence_bias_steps_per_min"]) <= 4.0  # measured +3.43
     assert ms_daily["stride_length_mae_m"] <= 0.13 and ha_daily["stride_length_mae_m"] <= 0.16
+
+
+def _participant_folder(folder: Path) -> Path:
+    """A Mobilise-D participant folder (data.mat, infoForAlgo.mat) of a 20 s pendulum walk at
+    100 Hz, steps every 0.55 s from 2 s, with two INDIP walking bouts: one with its contacts, one
+    listing contacts without times only."""
+    rate, step_s, leg = 100.0, 0.55, 0.95
+    t = np.arange(0.0, 20.0, 1 / rate)
+    phase = ((t - 2.0) % step_s) / step_s
+    height = np.sqrt(leg**2 - ((phase - 0.5) * 0.65) ** 2)
+    vertical = np.gradient(np.gradient(height, t), t) * ((t > 2.0) & (t < 18.0))
+    acc_g = np.column_stack([1.0 + vertical / 9.81, np.zeros_like(t), np.zeros_like(t)])
+    contacts = np.arange(2.0 + step_s, 17.5, step_s) + 0.01  # MATLAB's one-based sample times
+    sides = np.array(["Left", "Right"] * len(contacts))[: len(contacts)].astype(object)
+    walk = {"Start": contacts[0], "End": contacts[-1], "InitialContact_Event": contacts}
+    walk |= {"InitialContact_LeftRight": sides, "Cadence": 120 / (2 * step_s), "Turning_Flag": 0}
+    walk |= {"AverageStrideLength": 1.3, "WalkingSpeed": 1.2}
+    untimed = walk | {"InitialContact_Event": np.full(3, np.nan), "InitialContact_LeftRight": sides[:3]}
+    trial = {
+        "SU": {"LowerBack": {"Acc": acc_g, "Gyr": np.zeros_like(acc_g), "Fs": {"Acc": rate}}},
+        "Standards": {"INDIP": {"ContinuousWalkingPeriod": np.array([walk, untimed], dtype=object)}},
+    }
+    scipy.io.savemat(folder / "data.mat", {"data": {"TimeMeasure1": {"Test5": {"Trial1": trial}}}})
+    scipy.io.savemat(folder / "infoForAlgo.mat", {"infoForAlgo": {"TimeMeasure1": {"SensorHeight": 95.0}}})
+    return folder
+
+
+def test_benchmark_leaves_out_a_bout_without_timed_contacts_and_says_so(tmp_path, capsys):
+    """An unseen participant may list a walking bout whose contacts all lack a time: nothing to
+    score it against. The benchmark names it on stderr and scores the others."""
+    bench = _benchmark()
+    assert bench.main([str(_participant_folder(tmp_path)), "--stabmon-only"]) == 0
+    out = capsys.readouterr()
+    assert "Test5/Trial1: walking bout 1 has 0 timed contacts; left out" in out.err
+    result = json.loads(out.out)["per_trial"][f"{tmp_path.parent.name}/{tmp_path.name}/Test5/Trial1"]
+    assert result["stabmon"]["bouts"] == 1
+    assert result["stabmon"]["f1_250ms"] == 1.0
+    assert abs(result["stabmon"]["cadence_bias_steps_per_min"]) <= 1.0
