@@ -6,14 +6,14 @@ l (the sensor height above the floor, standing) and rises and falls by h, so the
 gravity-free earth-vertical acceleration integrated twice with high-pass filters against drift —
 fourth-order zero-lag Butterworth at 0.1 Hz on the acceleration and at 1 Hz on the velocity, as
 mobgap's `SlZijlstra` (Soltani et al. 2021, IEEE TNSRE 29:1955) does. The model's step length is multiplied by
-the scale factor the Mobilise-D consortium optimised on the multiple-sclerosis patients of its
-MsProject data set for this very model and filter chain: 4.587 / 4 = 1.147 (mobgap `SlZijlstra`'s
-default, `PredefinedParameters.step_length_scaling_factor_ms_ms`; the Mobilise-D recommended
-algorithm STRIDELEN.m scales stride length, √(2·l·h − h²), by 4.587, i.e. 2·√(…) per step by
-4.587 / 4). Zijlstra & Hof's own factor, 1.25, is their mean ratio of true to modelled step length
-in young adults walking straight at 0.4–1.8 m/s on a treadmill and overground; it overestimates
-slow and daily-life strides (on the Mobilise-D lab participants the ratio INDIP / model falls
-from 1.18 at 1.0–1.1 s strides to 0.92 beyond 1.4 s).
+the scale factor the Mobilise-D consortium fitted for this very model and filter chain on its own
+cohorts (Soltani et al. 2021; Mobilise-D-TVS-Recommended-Algorithms, SLA_SLB): K = 4.587 "in
+patients with multiple sclerosis" recorded in a real-life-like context ('MS-MS'), which mobgap's
+`SlZijlstra` takes as its default and writes as 4.587 / 4 = 1.147 on the per-step 2·√(2·l·h − h²)
+(`PredefinedParameters.step_length_scaling_factor_ms_ms`). Its other factors are 4.739 (healthy
+adults and MS, real-life-like: 1.185) and 4.99 (healthy adults and Parkinson's disease in the lab
+on a GAITRite walkway: 1.2475, close to Zijlstra & Hof's own 1.25 from straight walking). The
+slow, turning strides of daily life are what the real-life-like factors were fitted on.
 
 Stride values as the INDIP reference defines them: a stride is two consecutive steps (contact i to
 i+2), its speed its length over its time, and the bout's stride length and speed are the means of
