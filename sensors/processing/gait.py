@@ -25,9 +25,11 @@
 - Side: sign of the vertical-axis angular velocity band-passed to the stride frequency
   (`side_band_hz`) at the contact: negative at a left contact, positive at a right one
   (McCamley 2012; mobgap `LrcMcCamley`).
-- Cadence: mean of the per-stride cadences 120 / stride time (the INDIP reference's definition),
-  interior strides Hampel-filtered against missed and extra contacts, the first and last stride
-  (starting, stopping) kept (step_parameters.py); left and right
+- Cadence: mean of the per-stride cadences 120 / stride time over contacts i → i+2 (the INDIP
+  reference's definition where the feet alternate; INDIP's own strides are per foot, which needs
+  side labels more reliable than the pelvis gives in turns: step_parameters.py), interior strides
+  Hampel-filtered against missed and extra contacts, the first and last stride (starting,
+  stopping) kept; left and right
   step times cleaned by the Hampel filter mobgap's `CadFromIc` uses.
 - Step and stride regularity and stride time: unbiased autocorrelation of the vertical acceleration
   (Moe-Nilssen & Helbostad 2004): first peak = step regularity, second = stride regularity, its
