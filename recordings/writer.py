@@ -50,6 +50,7 @@ from recordings.file_layout import (
     open_new,
     processing_written,
 )
+from recordings.hdf5_memory import release_free_lists
 from recordings.pending_rows import PendingRows, Write
 from recordings.rescue import detach_and_close, open_rescue_file, rescue_path
 from recordings.writer_messages import (
@@ -84,6 +85,8 @@ log = logging.getLogger(__name__)
 MIN_FREE_BYTES = 64 * 2**20
 #: How long closing waits for disk space before it writes anyway, s.
 CLOSE_WAIT_S = 30.0
+#: How often the writer empties HDF5's free lists (recordings/hdf5_memory.py), s.
+RELEASE_FREE_LISTS_S = 60.0
 
 
 def free_bytes(folder: Path) -> int:
@@ -188,7 +191,7 @@ class RecordingWriter:
 
     def _run(self) -> None:
         pending = PendingRows()
-        last_flush = time.monotonic()
+        last_flush = last_release = time.monotonic()
         try:
             while True:
                 wait = max(self.flush_interval_s - (time.monotonic() - last_flush), 0.0)
@@ -206,6 +209,9 @@ class RecordingWriter:
                     if self._room_to_write():
                         self._write(pending)
                     last_flush = time.monotonic()
+                    if last_flush - last_release >= RELEASE_FREE_LISTS_S:  # flat memory over hours
+                        release_free_lists()
+                        last_release = last_flush
             self._wait_for_room(CLOSE_WAIT_S)
             self._rescue_after = 0.0  # last chance: no waiting between attempts
             if not (self._write(pending, final=True) or self._write(pending, final=True)):

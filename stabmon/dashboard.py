@@ -110,10 +110,11 @@ def run(args: argparse.Namespace) -> int:
     problem = display_fallback()
     if problem is not None:
         print(problem, file=sys.stderr)
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":  # chosen here or by hand: nobody can close it
         if not args.run:
             print("Offscreen, the dashboard needs --run PROTOCOL to do anything.", file=sys.stderr)
             return 2
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
         args.quit_when_done = True
     from gui.app import run as run_dashboard
 
