@@ -29,7 +29,7 @@ from sensors.processing.angles import AngleDefinition
 from sensors.processing.batch_session import RecordedStream, run_batched
 from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
-from sensors.processing.pipeline import AngleBlock, angle_definition
+from sensors.processing.pipeline import ANGLE_OUTPUTS, AngleBlock, angle_definition
 from sensors.processing.session import NullSink, SessionReport, SessionRunner, SessionSink
 from sensors.samples import Frame
 
@@ -106,7 +106,11 @@ def _replay(
         if progress is not None and end_s > 0:
             progress(min(float(frame.time_s[-1]) / end_s, 0.99))
 
-    batched = run_batched(stream, recording.settings, on_frame, running_measures=running_measures)
+    # Only the angles the sinks keep (all when any other sink than the collector listens).
+    outputs = None if extra_sinks else collector.keep & ANGLE_OUTPUTS
+    batched = run_batched(
+        stream, recording.settings, on_frame, running_measures=running_measures, outputs=outputs
+    )
     for event in batched.events:
         for sink in sinks:
             sink.on_event(event)
