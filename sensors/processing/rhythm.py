@@ -22,6 +22,7 @@ of the across-repetition SD of CRP.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,6 +132,37 @@ def _first_from(indices: np.ndarray, start: int, none: int) -> int:
     return int(indices[at]) if at < len(indices) else none
 
 
+def _median(values: np.ndarray) -> float:
+    """`np.median` of values (n,) without NaN, bit for bit, without loading `numpy.ma` (which
+    np.median imports to check for masked arrays: ~40 ms of the analysis command's start)."""
+    n = len(values)
+    if n == 0:
+        return float("nan")
+    half = n // 2
+    if n % 2:
+        return float(np.partition(values, half)[half])
+    part = np.partition(values, [half - 1, half])
+    return float(np.mean(part[half - 1 : half + 1]))
+
+
+def _nanpercentile(values: np.ndarray, percent: float) -> float:
+    """`np.nanpercentile(values, percent)` of values (n,), bit for bit (numpy's linear method:
+    between the two order statistics around (m − 1)·q of the m finite values, interpolated from
+    the nearer one), without loading `numpy.ma` (np.nanpercentile does, through np.unique)."""
+    finite = values[~np.isnan(values)]
+    m = len(finite)
+    if m == 0:
+        return float("nan")
+    virtual = (m - 1) * (percent / 100)
+    below = math.floor(virtual)
+    if virtual >= m - 1:
+        return float(np.partition(finite, m - 1)[m - 1])
+    part = np.partition(finite, [below, below + 1])
+    a, b = part[below], part[below + 1]
+    gamma = virtual - below
+    return float(b - (b - a) * (1 - gamma)) if gamma >= 0.5 else float(a + (b - a) * gamma)
+
+
 def _phase_deg(angle: np.ndarray, velocity: np.ndarray) -> np.ndarray:
     span = np.ptp(angle)
     angle_n = 2 * (angle - angle.min()) / span - 1 if span > 0 else np.zeros_like(angle)
@@ -154,11 +186,11 @@ def bend_repetitions(
     pelvis = np.asarray(pelvis_deg, dtype=float)
     if not (t.shape == trunk.shape == pelvis.shape) or t.ndim != 1:
         raise ProcessingError("bend analysis needs time, trunk and pelvis traces of equal shape (n,)")
-    rate = 1.0 / float(np.median(np.diff(t)))
+    rate = 1.0 / _median(np.diff(t))
     finite = np.isfinite(trunk) & np.isfinite(pelvis)
     trunk_v = gradient(trunk, t, finite)  # = np.gradient(np.where(finite, trunk, nan), t)
     pelvis_v = gradient(pelvis, t, finite)
-    baseline = np.nanpercentile(trunk, 10)
+    baseline = _nanpercentile(trunk, 10)
     peaks = find_peaks(
         np.nan_to_num(trunk, nan=baseline),
         height=baseline + s.min_range_deg,
