@@ -80,17 +80,19 @@ def test_quiet_standing_has_no_repetitions():
 
 def test_indexed_movement_search_equals_the_scan_at_every_index():
     from sensors.processing.movement import movement_end, movement_start
-    from sensors.processing.rhythm import _Crossings
+    from sensors.processing.rhythm_keys import Crossings
 
     rng = np.random.default_rng(7)
     v = np.cumsum(rng.normal(0, 3, 400))
     v[rng.random(400) < 0.05] = np.nan  # gaps are neither slow nor fast
-    for limit in (-5.0, 0.0, 5.0, 40.0):
+    every = np.arange(len(v))
+    for limit in (-5.0, 0.0, 5.0, 40.0, 1e9, -1e9):  # the last two: none fast, none slow
         for trace in (v, -v):
-            crossings = _Crossings(trace, limit)
+            crossings = Crossings(trace, limit)
+            starts, ends = crossings.start(every), crossings.end(every)  # all at once
             for i in range(len(trace)):
-                assert crossings.start(i) == movement_start(trace, i, limit), (limit, i)
-                assert crossings.end(i) == movement_end(trace, i, limit), (limit, i)
+                assert starts[i] == movement_start(trace, i, limit), (limit, i)
+                assert ends[i] == movement_end(trace, i, limit), (limit, i)
 
 
 def test_median_and_nanpercentile_equal_numpys_bit_for_bit():
