@@ -204,7 +204,7 @@ def _contribution_curves(
     # Equal progress twice in one repetition: the order of those two (np.argsort's, unstable)
     # decides the curve; such a repetition is worked out alone, as np.argsort orders it.
     tied = np.flatnonzero((np.diff(xp) == 0) & (rep_kept[1:] == rep_kept[:-1]))
-    for r in np.unique(rep_kept[tied]).tolist():
+    for r in sorted(set(rep_kept[tied].tolist())):  # (np.unique would load numpy.ma)
         p, f = progress[bounds[r] : bounds[r + 1]], share[bounds[r] : bounds[r + 1]]
         sort = np.argsort(p)
         keep = np.isfinite(f[sort])
