@@ -34,6 +34,9 @@ from sensors.processing.peaks import find_peaks
 from sensors.processing.rhythm_keys import Crossings, measurable
 from sensors.processing.segmented import concatenated_ranges, segment_of
 
+#: Repetitions measured at once (their samples' temporaries: ~10 MB at 200 Hz).
+BATCH = 100
+
 #: Flexion progress levels (fraction of the trunk's range) at which the contribution curve is given.
 PROGRESS_LEVELS = np.linspace(0.1, 1.0, 10)
 
@@ -146,17 +149,22 @@ def bend_repetitions(
     d_trunk = trunk[peak] - trunk[start]
     d_pelvis = pelvis[peak] - pelvis[start]
     d_lumbar = d_trunk - d_pelvis
-    curves = _contribution_curves(trunk, pelvis, start, peak, d_trunk)
-    crp, arrived, bounds = _relative_phases(t, trunk, pelvis, finite, start, end)
-    rep = segment_of(bounds)
-    cycle_time = (t[arrived] - t[start][rep]) / (t[end] - t[start])[rep]
-    cycles = segmented.interp(np.linspace(0, 1, 101), cycle_time, crp, bounds)
-    marp = segmented.means(np.abs(crp), bounds)
-    flexion, flexion_bounds = concatenated_ranges(start, peak + 1)
-    peak_velocity = {
-        name: np.fmax.reduceat(v[flexion], flexion_bounds[:-1])
-        for name, v in (("trunk", trunk_v), ("lumbar", trunk_v - pelvis_v), ("pelvis", pelvis_v))
-    }
+    curves, cycles, marp, peak_velocity = np.empty((len(peak), len(PROGRESS_LEVELS))), [], [], []
+    for a in range(0, len(peak), BATCH):  # a batch at a time: memory bounded whatever the length
+        z = min(a + BATCH, len(peak))
+        curves[a:z] = _contribution_curves(trunk, pelvis, start[a:z], peak[a:z], d_trunk[a:z])
+        crp, arrived, bounds = _relative_phases(t, trunk, pelvis, finite, start[a:z], end[a:z])
+        rep = segment_of(bounds)
+        cycle_time = (t[arrived] - t[start[a:z]][rep]) / (t[end[a:z]] - t[start[a:z]])[rep]
+        cycles.append(segmented.interp(np.linspace(0, 1, 101), cycle_time, crp, bounds))
+        marp.append(segmented.means(np.abs(crp), bounds))
+        flexion, flexion_bounds = concatenated_ranges(start[a:z], peak[a:z] + 1)
+        trunk_f, pelvis_f = trunk_v[flexion], pelvis_v[flexion]
+        peak_velocity.append(
+            [np.fmax.reduceat(v, flexion_bounds[:-1]) for v in (trunk_f, trunk_f - pelvis_f, pelvis_f)]
+        )
+    trunk_peak, lumbar_peak, pelvis_peak = np.concatenate(peak_velocity, axis=1)
+    marp_deg = np.concatenate(marp)
     ratio = np.divide(d_lumbar, d_pelvis, out=np.full(len(peak), np.nan), where=d_pelvis != 0)
     repetitions = tuple(
         BendRepetition(
@@ -173,14 +181,15 @@ def bend_repetitions(
             pelvic_onset_lag_s=float(t[pelvis_start[r]] - t[start[r]]),
             flexion_duration_s=float(t[flexion_end[r]] - t[start[r]]),
             duration_s=float(t[end[r]] - t[start[r]]),
-            trunk_peak_velocity_deg_s=float(peak_velocity["trunk"][r]),
-            lumbar_peak_velocity_deg_s=float(peak_velocity["lumbar"][r]),
-            pelvic_peak_velocity_deg_s=float(peak_velocity["pelvis"][r]),
-            marp_deg=float(marp[r]),
+            trunk_peak_velocity_deg_s=float(trunk_peak[r]),
+            lumbar_peak_velocity_deg_s=float(lumbar_peak[r]),
+            pelvic_peak_velocity_deg_s=float(pelvis_peak[r]),
+            marp_deg=float(marp_deg[r]),
         )
         for r in range(len(peak))
     )
-    deviation = float(np.mean(np.std(cycles, axis=0, ddof=1))) if len(cycles) > 1 else float("nan")
+    cycle = np.concatenate(cycles)
+    deviation = float(np.mean(np.std(cycle, axis=0, ddof=1))) if len(cycle) > 1 else float("nan")
     return RhythmResult(repetitions, deviation, skipped)
 
 
