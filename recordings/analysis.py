@@ -19,11 +19,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from recordings.chunk_columns import ChunkColumn, Prefetch
 from recordings.errors import NotARecordingError
 from recordings.reader import Recording, read_recording
 from recordings.replay import ReplaySource, open_recorded_stream, recorded_stream, replay_health
 from recordings.subjects import SubjectError, subject_beside
 from sensors.drills import HOLD_FAMILIES, DrillFamily, drill_family
+from sensors.processing import batch_frames
 from sensors.processing.analysis import AnalysisResult, SessionData, analyze
 from sensors.processing.angles import AngleDefinition
 from sensors.processing.batch_session import RecordedStream, run_batched
@@ -108,9 +110,21 @@ def _replay(
 
     # Only the angles the sinks keep (all when any other sink than the collector listens).
     outputs = None if extra_sinks else collector.keep & ANGLE_OUTPUTS
-    batched = run_batched(
-        stream, recording.settings, on_frame, running_measures=running_measures, outputs=outputs
-    )
+    ahead = _inflate_ahead(stream)
+    try:
+        batched = run_batched(
+            stream,
+            recording.settings,
+            on_frame,
+            running_measures=running_measures,
+            outputs=outputs,
+            before_frames=ahead.stop if ahead is not None else None,
+        )
+    finally:
+        if ahead is not None:
+            ahead.stop()
+            for column in ahead.columns:
+                column.drop_cache()
     for event in batched.events:
         for sink in sinks:
             sink.on_event(event)
@@ -136,6 +150,21 @@ def _replay(
         late_samples=batched.late_samples,
     )
     return ReplayedSession(recording, collector, report)
+
+
+#: Raw rows inflated ahead while the frames' schedule is worked out (one core is idle then): the
+#: first rows of the accelerometer and gyroscope columns, which the frames read first.
+AHEAD_BYTES = 48 << 20
+
+
+def _inflate_ahead(stream: RecordedStream) -> Prefetch | None:
+    """Start inflating the stream's first accelerometer and gyroscope rows ahead, where they are
+    chunk columns and there are two cores (None otherwise)."""
+    raw = (*stream.acc_m_s2.values(), *stream.gyr_rad_s.values())
+    columns = [c for c in raw if isinstance(c, ChunkColumn)]
+    if not columns or batch_frames.usable_cores() < 2:
+        return None
+    return Prefetch(columns, AHEAD_BYTES)
 
 
 def _run_to_end(session: Coroutine[Any, Any, SessionReport]) -> SessionReport:
