@@ -82,15 +82,15 @@ class RhythmResult:
 
 def _median(values: np.ndarray) -> float:
     """`np.median` of values (n,) without NaN, bit for bit, without loading `numpy.ma` (which
-    np.median imports to check for masked arrays: ~40 ms of the analysis command's start)."""
+    np.median imports to check for masked arrays: ~40 ms of the analysis command's start).
+    Sorted, not partitioned: the time steps of a frame grid take a handful of distinct values,
+    on which numpy's selection degrades (0.28 s for 4 h at 200 Hz; the sort takes 0.03 s)."""
     n = len(values)
     if n == 0:
         return float("nan")
+    ordered = np.sort(values)
     half = n // 2
-    if n % 2:
-        return float(np.partition(values, half)[half])
-    part = np.partition(values, [half - 1, half])
-    return float(np.mean(part[half - 1 : half + 1]))
+    return float(ordered[half]) if n % 2 else float(np.mean(ordered[half - 1 : half + 1]))
 
 
 def _nanpercentile(values: np.ndarray, percent: float) -> float:
