@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -162,9 +163,19 @@ def _inflate_ahead(stream: RecordedStream) -> Prefetch | None:
     chunk columns and there are two cores (None otherwise)."""
     raw = (*stream.acc_m_s2.values(), *stream.gyr_rad_s.values())
     columns = [c for c in raw if isinstance(c, ChunkColumn)]
-    if not columns or batch_frames.usable_cores() < 2:
+    cores = batch_frames.usable_cores()
+    if not columns or cores < 2 or _busy(cores):
         return None
     return Prefetch(columns, AHEAD_BYTES)
+
+
+def _busy(cores: int) -> bool:
+    """No core is likely to be idle (the last minute's load average): nothing to inflate ahead
+    on (e.g. one analysis per core in a cohort's workers)."""
+    try:
+        return os.getloadavg()[0] > cores - 1
+    except (AttributeError, OSError):  # no load average here: assume a core is free
+        return False
 
 
 def _run_to_end(session: Coroutine[Any, Any, SessionReport]) -> SessionReport:

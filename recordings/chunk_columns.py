@@ -243,10 +243,12 @@ def chunk_columns(path: Path, datasets: Mapping[Any, h5py.Dataset]) -> dict[Any,
 
 
 class Prefetch:
-    """The first rows of some columns inflated ahead on a thread of their own that runs only when
-    a core would otherwise be idle (SCHED_IDLE where the system has it), up to `max_bytes` in
-    all, until `stop()`. Reading the columns gives the same rows either way; rows inflated ahead
-    cost no inflating later (in a forked child too: it inherits them)."""
+    """The first rows of some columns inflated ahead on a thread of their own at low priority
+    (nice +10: mostly a core that would otherwise be idle), up to `max_bytes` in all, until
+    `stop()`. Reading the columns gives the same rows either way; rows inflated ahead cost no
+    inflating later (in a forked child too: it inherits them). Not idle priority (SCHED_IDLE):
+    the thread holds the GIL between chunks, and a thread that never gets a busy core would
+    then hold up the one that waits for the GIL."""
 
     #: Chunks inflated between two looks at the stop flag.
     BATCH_CHUNKS = 64
@@ -260,7 +262,7 @@ class Prefetch:
 
     def _run(self) -> None:
         with contextlib.suppress(AttributeError, OSError):  # not Linux: an ordinary thread
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # this thread only
         share = self._max_bytes // max(len(self.columns), 1)
         caches = []
         for column in self.columns:

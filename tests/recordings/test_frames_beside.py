@@ -132,3 +132,21 @@ def test_with_other_threads_running_the_frames_are_made_here(recorded, forks):
         other.join()
     assert forks == []
     _assert_same_frames_and_angles(again, live)
+
+
+def test_rows_are_inflated_ahead_only_when_a_core_is_likely_idle(recorded, monkeypatch):
+    from recordings import analysis
+
+    rec, _ = recorded
+    monkeypatch.setattr(batch_frames, "usable_cores", lambda: 2)
+    with open_recorded_stream(rec.path) as (_, stream):
+        monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 1.0, 1.0))  # both cores busy
+        assert analysis._inflate_ahead(stream) is None
+        monkeypatch.setattr(os, "getloadavg", lambda: (0.3, 1.0, 1.0))
+        ahead = analysis._inflate_ahead(stream)
+        assert ahead is not None and len(ahead.columns) == 2 * len(rec.placements)
+        ahead.stop()
+        for column in ahead.columns:
+            column.drop_cache()
+        monkeypatch.setattr(batch_frames, "usable_cores", lambda: 1)
+        assert analysis._inflate_ahead(stream) is None  # one core: nothing is idle
