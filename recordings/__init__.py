@@ -3,6 +3,8 @@
 Imports `sensors` and `sensors.processing`, never bleak, bumble or Qt.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from recordings.errors import (
     ForeignFileError,
     NewerSchemaError,
@@ -12,8 +14,27 @@ from recordings.errors import (
 )
 from recordings.reader import Recording, read_recording
 from recordings.schema import SCHEMA_VERSION, session_file_name
-from recordings.sink import RecordingSink
-from recordings.writer import RecordingWriter, SessionMetadata
+
+if TYPE_CHECKING:
+    from recordings.file_layout import SessionMetadata
+    from recordings.sink import RecordingSink
+    from recordings.writer import RecordingWriter
+
+#: Imported when first asked for: reading and analysing a recording never loads the writer.
+_WRITING = {
+    "RecordingSink": "recordings.sink",
+    "RecordingWriter": "recordings.writer",
+    "SessionMetadata": "recordings.file_layout",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WRITING:
+        import importlib
+
+        return getattr(importlib.import_module(_WRITING[name]), name)
+    raise AttributeError(f"module 'recordings' has no attribute {name!r}")
+
 
 __all__ = [
     "SCHEMA_VERSION",

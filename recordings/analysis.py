@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -19,17 +20,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from recordings.chunk_columns import ChunkColumn, Prefetch
 from recordings.errors import NotARecordingError
 from recordings.reader import Recording, read_recording
 from recordings.replay import ReplaySource, open_recorded_stream, recorded_stream, replay_health
 from recordings.subjects import SubjectError, subject_beside
 from sensors.drills import HOLD_FAMILIES, DrillFamily, drill_family
+from sensors.processing import batch_frames
 from sensors.processing.analysis import AnalysisResult, SessionData, analyze
 from sensors.processing.angles import AngleDefinition
 from sensors.processing.batch_session import RecordedStream, run_batched
 from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
-from sensors.processing.pipeline import AngleBlock, angle_definition
+from sensors.processing.pipeline import ANGLE_OUTPUTS, AngleBlock, angle_definition
 from sensors.processing.session import NullSink, SessionReport, SessionRunner, SessionSink
 from sensors.samples import Frame
 
@@ -106,7 +109,23 @@ def _replay(
         if progress is not None and end_s > 0:
             progress(min(float(frame.time_s[-1]) / end_s, 0.99))
 
-    batched = run_batched(stream, recording.settings, on_frame, running_measures=running_measures)
+    # Only the angles the sinks keep (all when any other sink than the collector listens).
+    outputs = None if extra_sinks else collector.keep & ANGLE_OUTPUTS
+    ahead = _inflate_ahead(stream)
+    try:
+        batched = run_batched(
+            stream,
+            recording.settings,
+            on_frame,
+            running_measures=running_measures,
+            outputs=outputs,
+            before_frames=ahead.stop if ahead is not None else None,
+        )
+    finally:
+        if ahead is not None:
+            ahead.stop()
+            for column in ahead.columns:
+                column.drop_cache()
     for event in batched.events:
         for sink in sinks:
             sink.on_event(event)
@@ -132,6 +151,31 @@ def _replay(
         late_samples=batched.late_samples,
     )
     return ReplayedSession(recording, collector, report)
+
+
+#: Raw rows inflated ahead while the frames' schedule is worked out (one core is idle then): the
+#: first rows of the accelerometer and gyroscope columns, which the frames read first.
+AHEAD_BYTES = 48 << 20
+
+
+def _inflate_ahead(stream: RecordedStream) -> Prefetch | None:
+    """Start inflating the stream's first accelerometer and gyroscope rows ahead, where they are
+    chunk columns and there are two cores (None otherwise)."""
+    raw = (*stream.acc_m_s2.values(), *stream.gyr_rad_s.values())
+    columns = [c for c in raw if isinstance(c, ChunkColumn)]
+    cores = batch_frames.usable_cores()
+    if not columns or cores < 2 or _busy(cores):
+        return None
+    return Prefetch(columns, AHEAD_BYTES)
+
+
+def _busy(cores: int) -> bool:
+    """No core is likely to be idle (the last minute's load average): nothing to inflate ahead
+    on (e.g. one analysis per core in a cohort's workers)."""
+    try:
+        return os.getloadavg()[0] > cores - 1
+    except (AttributeError, OSError):  # no load average here: assume a core is free
+        return False
 
 
 def _run_to_end(session: Coroutine[Any, Any, SessionReport]) -> SessionReport:

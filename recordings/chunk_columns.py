@@ -24,6 +24,7 @@ import contextlib
 import logging
 import mmap
 import os
+import threading
 import zlib
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -97,6 +98,8 @@ class ChunkColumn:
         self._sizes = sizes
         self._streams = sizes - trailer  # the deflate stream without the checksum after it
         self._shuffled = shuffled
+        self._cache: np.ndarray | None = None  # the first rows, inflated ahead (`Prefetch`)
+        self._cached_rows = 0
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -108,10 +111,19 @@ class ChunkColumn:
         stop = max(stop, start)
         if stop == start:
             return np.empty((0, *self.shape[1:]), dtype=self.dtype)
+        cache, cached = self._cache, self._cached_rows
+        if cache is not None and stop <= cached:
+            rows = cache[start:stop]
+            rows.flags.writeable = False  # like the rows inflated from bytes
+            return rows
         first, last = start // self.chunk_rows, (stop - 1) // self.chunk_rows + 1
         rows = self._inflate(first, last)
         a = start - first * self.chunk_rows
         return rows[a : a + stop - start]
+
+    def drop_cache(self) -> None:
+        """Forget the rows inflated ahead (they are read from the chunks again if asked for)."""
+        self._cache, self._cached_rows = None, 0
 
     def _inflate(self, first: int, last: int) -> np.ndarray:
         """Chunks [first, last) as rows ((last - first) * chunk_rows, ...)."""
@@ -122,6 +134,15 @@ class ChunkColumn:
         parts = self._inflate_raw(first, middle if other is not None else last)
         if other is not None:
             parts += other.result()
+        return self._rows_of(parts, first, last)
+
+    def _inflate_serial(self, first: int, last: int) -> np.ndarray:
+        """`_inflate` on the calling thread alone."""
+        return self._rows_of(self._inflate_raw(first, last), first, last)
+
+    def _rows_of(self, parts: list[bytes], first: int, last: int) -> np.ndarray:
+        """The rows of inflated chunks [first, last)."""
+        count = last - first
         self._release(first, last)
         raw = np.frombuffer(b"".join(parts), dtype=np.uint8)
         item = self.dtype.itemsize
@@ -219,3 +240,55 @@ def chunk_columns(path: Path, datasets: Mapping[Any, h5py.Dataset]) -> dict[Any,
         key: ChunkColumn(ds, mapped, *tables[key], *layouts[key])  # type: ignore[misc]
         for key, ds in datasets.items()
     }
+
+
+class Prefetch:
+    """The first rows of some columns inflated ahead on a thread of their own at low priority
+    (nice +10: mostly a core that would otherwise be idle), up to `max_bytes` in all, until
+    `stop()`. Reading the columns gives the same rows either way; rows inflated ahead cost no
+    inflating later (in a forked child too: it inherits them). Not idle priority (SCHED_IDLE):
+    the thread holds the GIL between chunks, and a thread that never gets a busy core would
+    then hold up the one that waits for the GIL."""
+
+    #: Chunks inflated between two looks at the stop flag.
+    BATCH_CHUNKS = 64
+
+    def __init__(self, columns: list[ChunkColumn], max_bytes: int) -> None:
+        self.columns = columns
+        self._stop = threading.Event()
+        self._max_bytes = max_bytes
+        self._thread = threading.Thread(target=self._run, name="inflate-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(AttributeError, OSError):  # not Linux: an ordinary thread
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # this thread only
+        share = self._max_bytes // max(len(self.columns), 1)
+        caches = []
+        for column in self.columns:
+            chunks = min(share // max(column._chunk_bytes, 1), len(column._offsets))
+            rows = min(chunks * column.chunk_rows, column.shape[0])
+            caches.append((column, np.empty((rows, *column.shape[1:]), column.dtype), chunks))
+        done = 0
+        try:
+            while not self._stop.is_set():  # the columns side by side, so each is ahead as far in time
+                progressed = False
+                for column, cache, chunks in caches:
+                    last = min(done + self.BATCH_CHUNKS, chunks)
+                    if last <= done:
+                        continue
+                    rows = column._inflate_serial(done, last)
+                    a, z = done * column.chunk_rows, min(last * column.chunk_rows, len(cache))
+                    cache[a:z] = rows[: z - a]
+                    column._cache, column._cached_rows = cache, z
+                    progressed = True
+                if not progressed:
+                    return
+                done += self.BATCH_CHUNKS
+        except (ChunkReadError, OSError, ValueError):  # a damaged chunk: the reader says so itself
+            return
+
+    def stop(self) -> None:
+        """Stop inflating ahead and wait for the thread (before a fork, or reading the rows)."""
+        self._stop.set()
+        self._thread.join()

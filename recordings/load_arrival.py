@@ -55,7 +55,7 @@ def arrival_log(
     new_rows = rows.copy()
     for i, placement in enumerate(placements):
         mine = np.flatnonzero(index == i)
-        if len(mine) == 0:
+        if len(mine) == 0 or keeps[placement].all():  # nothing left out: the rows stand
             continue
         bounds = np.concatenate([[0], np.cumsum(rows[mine])])
         kept = np.concatenate([[0], np.cumsum(keeps[placement])])

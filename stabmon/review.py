@@ -8,26 +8,13 @@ import math
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from recordings import read_recording
 from recordings.analysis import analyze_file, analyze_recording
 from recordings.catalogue import catalogue
-from recordings.compare import (
-    Comparison,
-    MdcBasis,
-    SessionFacts,
-    check_comparable,
-    compare_results,
-    find_baseline,
-    library_for,
-)
 from recordings.errors import RecordingError
-from recordings.library import SessionLibrary
-from recordings.protocol_results import format_visit, summarise, visit_sessions
 from recordings.reader import Recording
-from recordings.recovery import recover
-from recordings.references import reference_set
 from recordings.subjects import (
     AGE_BANDS,
     SEXES,
@@ -42,6 +29,12 @@ from sensors.processing.analysis import AnalysisResult
 from sensors.processing.errors import ProcessingError
 from stabmon.arguments import add_data_dir_argument, subject_id
 from stabmon.console import format_measures, progress_callback
+
+if TYPE_CHECKING:
+    from recordings.compare import Comparison
+
+# The other commands' modules (comparison, library, visits, recovery) are imported by the command
+# that uses them: `stabmon analyze` loads only what it needs.
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -176,6 +169,8 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    from recordings.compare import SessionFacts, check_comparable, compare_results, find_baseline, library_for
+
     if len(args.files) > 2:
         raise ValueError("compare takes BASELINE RETEST, or RETEST alone")
     retest = read_recording(args.files[-1])
@@ -232,6 +227,8 @@ def _load_mdc(path: Path) -> dict[str, float]:
 
 def format_comparison(comparison: Comparison) -> str:
     """The comparison as an aligned text table, catalogue names and resolution, warnings first."""
+    from recordings.compare import MdcBasis
+
     lines = [f"  ! {w}" for w in comparison.warnings]
     head = f"{'measure':<50}{'baseline':>14}{'re-test':>14}{'change':>20}{'MDC95':>12}  verdict (MDC from)"
     lines.append(head)
@@ -244,6 +241,8 @@ def format_comparison(comparison: Comparison) -> str:
 
 
 def run_sessions(args: argparse.Namespace) -> int:
+    from recordings.library import SessionLibrary
+
     library = SessionLibrary(args.data_dir)
     entries = library.sessions(args.subject, args.drill)
     if not entries:
@@ -261,6 +260,8 @@ def run_sessions(args: argparse.Namespace) -> int:
 
 def run_subject(args: argparse.Namespace) -> int:
     """Store what was given, then show what is stored."""
+    from recordings.library import SessionLibrary
+
     root = SessionLibrary(args.data_dir).root
     if args.age_band or args.sex:
         current = load_subject(root, args.subject_id).demographics
@@ -288,6 +289,10 @@ def run_subject(args: argparse.Namespace) -> int:
 
 
 def run_visit(args: argparse.Namespace) -> int:
+    from recordings.library import SessionLibrary
+    from recordings.protocol_results import format_visit, summarise, visit_sessions
+    from recordings.references import reference_set
+
     day = args.date or date.today()
     library = SessionLibrary(args.data_dir)
     sessions = visit_sessions(
@@ -302,6 +307,8 @@ def run_visit(args: argparse.Namespace) -> int:
 
 
 def run_recover(args: argparse.Namespace) -> int:
+    from recordings.recovery import recover
+
     result = recover(args.file)
     samples = sum(len(s) for s in result.recording.samples.values())
     print(

@@ -38,7 +38,7 @@ _HEADER = struct.Struct("<qq")  # (grid index of the first frame, frames); frame
 _END, _ERROR = -1, -2
 
 
-def _cores() -> int:
+def usable_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -68,10 +68,20 @@ def _fork_safe(sync: BatchSynchronizer) -> bool:
 def frames_beside(sync: BatchSynchronizer, chunk_s: float = 60.0) -> Iterator[Frame]:
     """`sync.frames(chunk_s)`, made in a forked child when that can run on another core."""
     chunks = len(sync.chunk_bounds(chunk_s))
-    if not hasattr(os, "fork") or _cores() < 2 or chunks < MIN_CHUNKS or not _fork_safe(sync):
+    if not hasattr(os, "fork") or usable_cores() < 2 or chunks < MIN_CHUNKS or not _fork_safe(sync):
         yield from sync.frames(chunk_s)
+        _drop_caches(sync)
         return
     yield from _from_child(sync, chunk_s)
+
+
+def _drop_caches(sync: BatchSynchronizer) -> None:
+    """Free the rows a source inflated ahead (`recordings.chunk_columns.Prefetch`), if any."""
+    for columns in sync.row_sources().values():
+        for rows in columns:
+            drop = getattr(rows, "drop_cache", None)
+            if drop is not None:
+                drop()
 
 
 def _from_child(sync: BatchSynchronizer, chunk_s: float) -> Iterator[Frame]:
@@ -89,6 +99,7 @@ def _from_child(sync: BatchSynchronizer, chunk_s: float) -> Iterator[Frame]:
         finally:
             os._exit(status)
     os.close(write_end)
+    _drop_caches(sync)  # rows inflated ahead: the child has them now, this process needs them no more
     done = False
     try:
         with os.fdopen(read_end, "rb", buffering=0) as pipe:

@@ -12,7 +12,7 @@ they are computed only when asked for.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,10 +79,14 @@ def run_batched(
     on_frame: FrameCallback,
     running_measures: bool = False,
     chunk_s: float = 60.0,
+    outputs: Collection[str] | None = None,
+    before_frames: Callable[[], None] | None = None,
 ) -> BatchedSession:
     """Run the recorded stream through clock mapping, synchroniser, pipeline and live measures,
     handing each frame block (`chunk_s` of frames) to `on_frame`; the session ends where the live
-    one did (the stream's end, or `settings.duration_s`)."""
+    one did (the stream's end, or `settings.duration_s`). `outputs`: the angle arrays `on_frame`
+    needs (None: all; the others are NaN). `before_frames` is called once the frames' schedule is
+    made, before the frames are (and their process forked)."""
     placements = stream.placements
     index = np.asarray(stream.placement_index, dtype=np.int64)
     rows = np.asarray(stream.rows, dtype=np.int64)
@@ -111,7 +115,7 @@ def run_batched(
             host = np.asarray(_rows(stream.host_receive_ns[p], 0, kept[p]), dtype=np.int64)
             times[p], clock = map_clock(device, host, mine, stream.host_origin_ns, settings.clock)
             drift[p], latency[p] = clock.drift_ppm, clock.latency_s
-    pipeline, live = session_processing(placements, settings)
+    pipeline, live = session_processing(placements, settings, outputs)
     derived: list[Event] = []
     measures: list[RunningMeasures] = []
     frames, late = 0, 0
@@ -126,6 +130,8 @@ def run_batched(
             settings.synchronizer,
         )
         late = sync.late_samples
+        if before_frames is not None:
+            before_frames()
         for frame in frames_beside(sync, chunk_s):
             angles = pipeline.step(frame)
             frames += len(frame)

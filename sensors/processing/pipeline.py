@@ -12,6 +12,7 @@ from gravity is undefined lying on the side and meaningless for "the hips sag" i
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -131,6 +132,8 @@ class AngleBlock:
 
 class SegmentAnglePipeline:
     """Frames in, angles out. Calibrates itself on the first still `calibration_s` of every sensor.
+    `outputs` names the `AngleBlock` arrays to compute (None: all); the others stay NaN (an
+    analysis that reads only some of them; a hold's posture angles are always computed).
 
     Calibration is attempted when exactly `calibration_s` of frames have been captured, then every
     `retry_s` on the last `calibration_s` (a sliding window), at fixed sample counts: so `step`
@@ -139,9 +142,15 @@ class SegmentAnglePipeline:
 
     retry_s = 0.5
 
-    def __init__(self, placements: tuple[Placement, ...], settings: PipelineSettings | None = None) -> None:
+    def __init__(
+        self,
+        placements: tuple[Placement, ...],
+        settings: PipelineSettings | None = None,
+        outputs: Collection[str] | None = None,
+    ) -> None:
         self.placements = tuple(placements)
         self.settings = settings or PipelineSettings()
+        self.outputs = _outputs(outputs)
         self._needed = round(self.settings.calibration_s * self.settings.rate_hz)
         self._retry = max(1, round(self.retry_s * self.settings.rate_hz))
         self.reset()
@@ -200,20 +209,24 @@ class SegmentAnglePipeline:
         if self.calibration is not None:
             segments = np.full((n, p, 4), np.nan)
             upright = self.settings.angles is AngleDefinition.UPRIGHT
+            wanted = self.outputs if upright else ANGLE_OUTPUTS  # a hold's posture gives all
             for k, placement in enumerate(self.placements):
                 mount = self.calibration.mount_q[placement]
                 segments[:, k] = segment_orientation(orientation[:, k], mount)
-                if upright:
+                if upright and "inclination_rad" in wanted:
                     inclination[:, k] = inclination_angles(segments[:, k])
+                if upright and "axial_rad" in wanted:
                     axial[:, k] = self._axial(placement, segments[:, k])
-                column = frame.index(placement)  # from the first calibrated sample, like the angles
-                angular_velocity[offset:, k] = segment_frame(frame.gyr_rad_s[offset:, column], mount)
+                if "angular_velocity_rad_s" in wanted:  # from the first calibrated sample
+                    column = frame.index(placement)
+                    angular_velocity[offset:, k] = segment_frame(frame.gyr_rad_s[offset:, column], mount)
             if not upright:
                 posture, detected = self.hold.step(frame.time_s, segments)
                 inclination, axial = posture[..., :2], posture[..., 2]
                 self._events += detected
         lumbar = np.full((n, 3), np.nan)
-        if Placement.LUMBAR in self.placements and Placement.PELVIS in self.placements:
+        both = Placement.LUMBAR in self.placements and Placement.PELVIS in self.placements
+        if both and ("lumbar_rad" in self.outputs or self.settings.angles is AngleDefinition.HOLD):
             trunk, pelvis = self.placements.index(Placement.LUMBAR), self.placements.index(Placement.PELVIS)
             lumbar = lumbar_angles(
                 np.concatenate([inclination[:, trunk], axial[:, trunk, None]], axis=1),
@@ -283,6 +296,26 @@ class SegmentAnglePipeline:
         log.info("calibrated on %s ending at %.2f s", self.calibration.posture, end_s)
         self._events.append(Event(end_s, EventKind.CALIBRATION, self.calibration.posture, source="pipeline"))
         self._orient(window)  # warm the filters up on the still capture
+
+
+#: The angle arrays of an `AngleBlock` a pipeline can be asked to compute.
+ANGLE_OUTPUTS = frozenset(
+    {"orientation", "inclination_rad", "axial_rad", "angular_velocity_rad_s", "lumbar_rad"}
+)
+
+
+def _outputs(outputs: Collection[str] | None) -> frozenset[str]:
+    """The angle arrays to compute for `outputs` (None: all), with what they are made from: the
+    lumbar angles need the segments' inclination and axial rotation."""
+    if outputs is None:
+        return ANGLE_OUTPUTS
+    wanted = frozenset(outputs)
+    unknown = wanted - ANGLE_OUTPUTS
+    if unknown:
+        raise ValueError(f"a segment angle pipeline cannot compute {sorted(unknown)}")
+    if "lumbar_rad" in wanted:
+        wanted |= {"inclination_rad", "axial_rad"}
+    return wanted | {"orientation"}  # always: the filters run and calibration needs them
 
 
 def _tail(frame: Frame, n: int) -> Frame:

@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -163,11 +163,12 @@ class SessionReport:
 
 
 def session_processing(
-    placements: tuple[Placement, ...], settings: SessionSettings
+    placements: tuple[Placement, ...], settings: SessionSettings, outputs: Collection[str] | None = None
 ) -> tuple[SegmentAnglePipeline, LiveMeasures]:
     """The angle pipeline and live measures a session of `settings` runs (the drill chooses the
-    angle definition and which live measures mean something), live or batched alike."""
-    pipeline = SegmentAnglePipeline(placements, settings.pipeline)
+    angle definition and which live measures mean something), live or batched alike; `outputs`:
+    the angle arrays to compute (None: all)."""
+    pipeline = SegmentAnglePipeline(placements, settings.pipeline, outputs)
     live = settings.live_measures or live_measures_for(settings.drill, settings.rate_hz)
     return pipeline, LiveMeasures(placements, live)
 

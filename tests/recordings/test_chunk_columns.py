@@ -148,3 +148,41 @@ def test_counters_that_do_not_increase_are_not_sound(tmp_path, change):
             g.create_dataset(name, data=sequence if name == "sequence" else np.zeros(shape))
     with h5py.File(path, "r") as f:
         assert load_raw.sound(path, f["lumbar"]) is None
+
+
+def test_rows_inflated_ahead_equal_h5py_and_stop_at_the_budget(recorded):
+    from recordings.chunk_columns import Prefetch
+
+    rec, _ = recorded
+    rng = np.random.default_rng(6)
+    with h5py.File(rec.path, "r") as f:
+        names = ("acc_m_s2", "gyr_rad_s")
+        datasets = {(p.value, n): f["acquisition"][p.value][n] for p in rec.placements for n in names}
+        columns = chunk_columns(rec.path, datasets)
+        assert columns is not None
+        budget = 4 * 100 * 24 * len(columns)  # four 100-row chunks of each column
+        ahead = Prefetch(list(columns.values()), budget)
+        ahead._thread.join(timeout=30)  # let it finish (it stops at the budget by itself)
+        ahead.stop()
+        for key, column in columns.items():
+            assert column._cached_rows == min(400, len(column)), key
+            for a, b in [*_slices(len(column), rng), (0, 400), (10, 399), (399, 401)]:
+                got = column[a:b]
+                assert got.tobytes() == datasets[key][a:b].tobytes(), (key, a, b)
+                if a < b <= 400:
+                    assert not got.flags.writeable  # nobody can change the rows kept ahead
+            column.drop_cache()
+            assert column[0:400].tobytes() == datasets[key][0:400].tobytes()
+
+
+def test_inflating_ahead_stops_when_asked(recorded):
+    from recordings.chunk_columns import Prefetch
+
+    rec, _ = recorded
+    with h5py.File(rec.path, "r") as f:
+        columns = chunk_columns(rec.path, {"acc": f["acquisition"][rec.placements[0].value]["acc_m_s2"]})
+        assert columns is not None
+        ahead = Prefetch(list(columns.values()), 1 << 30)
+        ahead.stop()  # at once: returns after at most one batch of chunks
+        assert not ahead._thread.is_alive()
+        assert columns["acc"]._cached_rows <= Prefetch.BATCH_CHUNKS * columns["acc"].chunk_rows

@@ -34,7 +34,7 @@ def forks(monkeypatch):
         return pid
 
     monkeypatch.setattr(os, "fork", fork)
-    monkeypatch.setattr(batch_frames, "_cores", lambda: 2)  # as on the two-core machine
+    monkeypatch.setattr(batch_frames, "usable_cores", lambda: 2)  # as on the two-core machine
     # Threads earlier tests in this process left (idle here) count as the inflating worker does.
     left = tuple(t.name for t in threading.enumerate() if t is not threading.main_thread())
     monkeypatch.setattr(batch_frames, "FORK_SAFE_THREADS", batch_frames.FORK_SAFE_THREADS + left)
@@ -46,6 +46,27 @@ def test_frames_from_the_child_equal_the_live_frames(recorded, forks):
     again = CollectingSink()
     with open_recorded_stream(rec.path) as (recording, stream):
         result = run_batched(stream, recording.settings, again.on_frame, chunk_s=2.5)
+    assert len(forks) == 1
+    _assert_same_frames_and_angles(again, live)
+    assert result.frames == live.report.frames
+
+
+def test_frames_from_rows_inflated_ahead_equal_the_live_frames(recorded, forks):
+    """Part of the raw rows inflated ahead (`Prefetch`, stopped before the fork): the child reads
+    those from memory and the rest from the file; this process drops them once it has forked."""
+    from recordings.chunk_columns import Prefetch
+
+    rec, live = recorded
+    again = CollectingSink()
+    with open_recorded_stream(rec.path) as (recording, stream):
+        columns = [*stream.acc_m_s2.values(), *stream.gyr_rad_s.values()]
+        ahead = Prefetch(columns, 10 * 100 * 24 * len(columns))  # ten chunks of each: ~1/3 of it
+        ahead._thread.join(timeout=30)
+        assert all(c._cached_rows == 1000 for c in columns)
+        result = run_batched(
+            stream, recording.settings, again.on_frame, chunk_s=2.5, before_frames=ahead.stop
+        )
+        assert all(c._cached_rows == 0 for c in columns)  # dropped here after the fork
     assert len(forks) == 1
     _assert_same_frames_and_angles(again, live)
     assert result.frames == live.report.frames
@@ -111,3 +132,21 @@ def test_with_other_threads_running_the_frames_are_made_here(recorded, forks):
         other.join()
     assert forks == []
     _assert_same_frames_and_angles(again, live)
+
+
+def test_rows_are_inflated_ahead_only_when_a_core_is_likely_idle(recorded, monkeypatch):
+    from recordings import analysis
+
+    rec, _ = recorded
+    monkeypatch.setattr(batch_frames, "usable_cores", lambda: 2)
+    with open_recorded_stream(rec.path) as (_, stream):
+        monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 1.0, 1.0))  # both cores busy
+        assert analysis._inflate_ahead(stream) is None
+        monkeypatch.setattr(os, "getloadavg", lambda: (0.3, 1.0, 1.0))
+        ahead = analysis._inflate_ahead(stream)
+        assert ahead is not None and len(ahead.columns) == 2 * len(rec.placements)
+        ahead.stop()
+        for column in ahead.columns:
+            column.drop_cache()
+        monkeypatch.setattr(batch_frames, "usable_cores", lambda: 1)
+        assert analysis._inflate_ahead(stream) is None  # one core: nothing is idle

@@ -80,14 +80,34 @@ def test_quiet_standing_has_no_repetitions():
 
 def test_indexed_movement_search_equals_the_scan_at_every_index():
     from sensors.processing.movement import movement_end, movement_start
-    from sensors.processing.rhythm import _Crossings
+    from sensors.processing.rhythm_keys import Crossings
 
     rng = np.random.default_rng(7)
     v = np.cumsum(rng.normal(0, 3, 400))
     v[rng.random(400) < 0.05] = np.nan  # gaps are neither slow nor fast
-    for limit in (-5.0, 0.0, 5.0, 40.0):
+    every = np.arange(len(v))
+    for limit in (-5.0, 0.0, 5.0, 40.0, 1e9, -1e9):  # the last two: none fast, none slow
         for trace in (v, -v):
-            crossings = _Crossings(trace, limit)
+            crossings = Crossings(trace, limit)
+            starts, ends = crossings.start(every), crossings.end(every)  # all at once
             for i in range(len(trace)):
-                assert crossings.start(i) == movement_start(trace, i, limit), (limit, i)
-                assert crossings.end(i) == movement_end(trace, i, limit), (limit, i)
+                assert starts[i] == movement_start(trace, i, limit), (limit, i)
+                assert ends[i] == movement_end(trace, i, limit), (limit, i)
+
+
+def test_median_and_nanpercentile_equal_numpys_bit_for_bit():
+    from sensors.processing.rhythm import _median, _nanpercentile
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 3, 4, 5, 10, 11, 1001):
+        for k in range(30):
+            x = rng.normal(size=n) * 10 ** rng.uniform(-4, 4) + rng.uniform(-90, 90)
+            if k % 3 == 0:
+                x = np.round(x, 1)  # ties
+            assert _median(x) == float(np.median(x)), (n, k)
+            x[rng.random(n) < 0.2] = np.nan
+            for q in (0.0, 10.0, 50.0, 77.7, 100.0):
+                if np.isnan(x).all():
+                    assert np.isnan(_nanpercentile(x, q))
+                else:
+                    assert _nanpercentile(x, q) == float(np.nanpercentile(x, q)), (n, k, q)
