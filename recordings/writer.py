@@ -6,7 +6,9 @@ gathers rows in memory and, every `flush_interval_s`, appends the *whole chunks*
 file and flushes. Bulk datasets are gzip-compressed; because only whole chunks are written while
 the session runs, no compressed chunk is ever rewritten (rewriting one reallocates it and bloated
 live files 10x). A chunk holds `CHUNK_S` of data, so a crash loses at most CHUNK_S plus the flush
-interval (0.75 s); the partial last chunks are written on close. Acquisition never waits on disk.
+interval (0.75 s); the partial last chunks are written on close. Acquisition never waits on disk,
+nor on compression: whole chunks are compressed outside HDF5, with the interpreter lock released,
+and stored as they are (`recordings.pending_rows`, `recordings.chunk_filters`).
 
 The file's layout is `recordings.file_layout`, the chunk policy `recordings.pending_rows`, the
 messages the thread takes `recordings.writer_messages`, the rescue file `recordings.rescue`.
@@ -131,6 +133,10 @@ class RecordingWriter:
         self.out_of_order_samples = 0
         self._settings_writes: list[Write] = []  # origin, calibration
         self._written: dict[str, int] = {}  # rows per dataset path safely in the file
+        #: Whole chunks filtered outside HDF5 and stored directly, and row blocks written through
+        #: h5py (the small tables, the last partial chunks), over the session so far.
+        self.chunks_stored_directly = 0
+        self.h5py_writes = 0
         self._processing = processing_written(metadata)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -237,6 +243,7 @@ class RecordingWriter:
             return False
         for path, rows in written.items():
             self._written[path] = self._written.get(path, 0) + rows
+        self.chunks_stored_directly, self.h5py_writes = pending.direct_chunks, pending.h5py_writes
         return True
 
     def _give_up_file(self, error: Exception) -> None:
