@@ -137,6 +137,7 @@ class RecordingWriter:
         #: h5py (the small tables, the last partial chunks), over the session so far.
         self.chunks_stored_directly = 0
         self.h5py_writes = 0
+        self.filter_ns = 0  # time spent filtering those chunks (the lock mostly released), ns
         self._processing = processing_written(metadata)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -244,6 +245,7 @@ class RecordingWriter:
         for path, rows in written.items():
             self._written[path] = self._written.get(path, 0) + rows
         self.chunks_stored_directly, self.h5py_writes = pending.direct_chunks, pending.h5py_writes
+        self.filter_ns = pending.filter_ns
         return True
 
     def _give_up_file(self, error: Exception) -> None:
