@@ -132,15 +132,13 @@ def main() -> None:
                 flush=True,
             )
     print("\nthe writer's flushes (6 sensors at 200 Hz, every 0.25 s), both switch intervals together:")
-    print(
-        f"{'path':<14} {'n':>4} {'flush p50':>9} {'p99':>7} {'max':>7} {'in HDF5 p50':>11} {'p99':>7} {'max':>7} ms"
-    )
+    head = f"{'path':<14} {'n':>4} {'flush p50':>9} {'p99':>7} {'max':>7}"
+    print(f"{head} {'in HDF5 p50':>11} {'p99':>7} {'max':>7} ms")
     for name, spans in FLUSHES.items():
         whole, hdf5 = np.array(spans).T
-        print(
-            f"{name:<14} {len(whole):4d} {np.median(whole):9.2f} {np.percentile(whole, 99):7.2f} {whole.max():7.2f} "
-            f"{np.median(hdf5):11.2f} {np.percentile(hdf5, 99):7.2f} {hdf5.max():7.2f}"
-        )
+        row = f"{name:<14} {len(whole):4d} {np.median(whole):9.2f} {np.percentile(whole, 99):7.2f}"
+        row += f" {whole.max():7.2f} {np.median(hdf5):11.2f} {np.percentile(hdf5, 99):7.2f}"
+        print(f"{row} {hdf5.max():7.2f}")
 
 
 if __name__ == "__main__":
