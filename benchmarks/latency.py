@@ -90,7 +90,9 @@ def print_stages(label: str, probe: Any, start_s: float = 5.0) -> None:
             f"  busy {kind:<8} n {len(took):5d}  p50 {np.median(took):6.2f}  p99 "
             f"{np.percentile(took, 99):6.2f}  max {took.max():6.2f} ms  ({took.sum() / 1e3:.2f} s)"
         )
-    overlaps = overlapping(probe, start_s)
+    busy = dict(probe.busy)  # and the frames' processing that took long (running measures…)
+    busy["process≥5"] = [(a, b) for a, b in busy.get("process", []) if b - a >= 5_000_000]
+    overlaps = overlapping(probe, start_s, busy)
     if len(overlaps):
         print(f"  {'overlap':<10} {'all':>7} {'≥p95':>7} {'≥p99':>7}  p99 of the frames overlapping none (n)")
     for kind, hit in sorted(overlaps.items()):

@@ -136,17 +136,20 @@ def _needed(
     return out_ns[ok], latest[ok], sensor[ok], index[ok], released[ok]
 
 
-def overlapping(probe: Any, start_s: float = 5.0) -> dict[str, np.ndarray]:
-    """For every frame of `frame_stages_ms` (same order): per kind of `probe.busy` ("flush",
-    "hdf5", "process", "gc0", …), whether any of its spans overlaps the frame's honest delay
-    (from the last notification it needed to the frame) (n,) bool. Comparing the delays of
-    frames that overlap a kind with those that overlap none says what the tail waits on."""
+def overlapping(
+    probe: Any, start_s: float = 5.0, busy: dict[str, list[tuple[int, int]]] | None = None
+) -> dict[str, np.ndarray]:
+    """For every frame of `frame_stages_ms` (same order): per kind of `busy` (by default
+    `probe.busy`: "flush", "hdf5", "process", "gc0", …), whether any of its spans overlaps the
+    frame's honest delay (from the last notification it needed to the frame) (n,) bool.
+    Comparing the delays of frames that overlap a kind with those that overlap none says what
+    the tail waits on."""
     found = _needed(probe, start_s)
     if found is None:
         return {}
     out_ns, latest = found[0], found[1]
     result = {}
-    for kind, spans in probe.busy.items():
+    for kind, spans in (probe.busy if busy is None else busy).items():
         if not spans:
             continue
         table = np.array(sorted(spans), dtype=np.int64).reshape(-1, 2)

@@ -3,15 +3,17 @@ chunks only until the final write, so no compressed chunk is ever rewritten (rew
 reallocates it and bloated live files 10x).
 
 Whole chunks of a dataset whose filters `recordings.chunk_filters` makes are filtered in Python
-(deflate releases the interpreter lock) and stored as they are with `write_direct_chunk`: the
-HDF5 calls left (a resize, one store per chunk) hold the lock for microseconds instead of the
-whole compression. Any other dataset, and the last partial chunk written on close, go through
-h5py as before; the bytes in the file are the same either way."""
+(deflate releases the interpreter lock) and stored as they are with `write_direct_chunk`. What a
+dataset is (compressed, rows a chunk, filters, rows so far) is read from HDF5 once, not at every
+flush: the HDF5 calls left per flush are one extent change and one store per chunk, each
+holding the lock for microseconds. Any other dataset, and the last partial chunk written on
+close, go through h5py as before; the bytes in the file are the same either way."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 import h5py
@@ -34,16 +36,24 @@ def append_rows(dataset: h5py.Dataset, rows: np.ndarray) -> None:
     dataset[start:] = rows
 
 
-def append_chunks(dataset: h5py.Dataset, pipeline: Pipeline, chunks: list[bytes], start: int) -> None:
-    """Append filtered chunks (`chunk_filters.encode_chunks`) at `start`, the end of `dataset` and
-    a chunk boundary, storing them as they are."""
-    if not chunks:
-        return
-    dataset.resize(start + len(chunks) * pipeline.chunk_rows, axis=0)
-    tail = (0,) * len(pipeline.row_shape)
-    store = dataset.id.write_direct_chunk
-    for k, chunk in enumerate(chunks):
-        store((start + k * pipeline.chunk_rows, *tail), chunk, filter_mask=0)
+@dataclass
+class _Target:
+    """A dataset as the writer appends to it: `chunk_rows` for a compressed one (appended whole
+    chunks at a time) else None, its `pipeline` when its chunks are stored directly, and the rows
+    it holds (kept here: asking HDF5 costs a call)."""
+
+    dataset: h5py.Dataset
+    chunk_rows: int | None
+    pipeline: Pipeline | None
+    rows: int
+    row_shape: tuple[int, ...]
+
+    def extend(self, rows: int) -> int:
+        """Grow the dataset by `rows` rows; returns the first new row."""
+        start = self.rows
+        self.dataset.id.set_extent((start + rows, *self.row_shape))
+        self.rows = start + rows
+        return start
 
 
 class PendingRows:
@@ -58,9 +68,7 @@ class PendingRows:
     def __init__(self) -> None:
         self._rows: dict[str, list[np.ndarray]] = {}
         self._direct: list[Write] = []
-        # Per dataset path: the dataset object it was worked out for, and its pipeline (None:
-        # written through h5py). A rescue file brings new dataset objects.
-        self._pipelines: dict[str, tuple[h5py.Dataset, Pipeline | None]] = {}
+        self._targets: dict[str, _Target] = {}  # a rescue file brings new dataset objects
         #: Chunks filtered here and stored directly, and row blocks written through h5py.
         self.direct_chunks = 0
         self.h5py_writes = 0
@@ -73,6 +81,7 @@ class PendingRows:
     def restore(self, snapshot: tuple[dict[str, list[np.ndarray]], list[Write]]) -> None:
         """Back to the snapshot, keeping whatever was added since (nothing is added during a write)."""
         self._rows, self._direct = snapshot
+        self._targets.clear()  # a failed write may have left any extent: ask HDF5 again
 
     def set_later(self, write: Write) -> None:
         """A small in-place write (calibration, clock origin), done with the next rows."""
@@ -83,12 +92,18 @@ class PendingRows:
 
     def pipeline(self, path: str, dataset: h5py.Dataset) -> Pipeline | None:
         """The filters of `dataset` (at `path`) if its whole chunks are stored directly."""
-        known = self._pipelines.get(path)
-        if known is None or known[0] is not dataset:
-            direct = self.store_directly and dataset.compression is not None
-            known = (dataset, pipeline_of(dataset) if direct else None)
-            self._pipelines[path] = known
-        return known[1]
+        return self._target(path, dataset).pipeline
+
+    def _target(self, path: str, dataset: h5py.Dataset) -> _Target:
+        target = self._targets.get(path)
+        if target is None or target.dataset is not dataset:
+            compressed = dataset.compression is not None
+            pipeline = pipeline_of(dataset) if compressed and self.store_directly else None
+            chunk_rows = int(dataset.chunks[0]) if compressed else None
+            rows, *row_shape = dataset.shape
+            target = _Target(dataset, chunk_rows, pipeline, int(rows), tuple(row_shape))
+            self._targets[path] = target
+        return target
 
     def write_to(self, datasets: Datasets, final: bool = False) -> dict[str, int]:
         """Append what is ready; returns the rows appended per dataset path."""
@@ -100,37 +115,39 @@ class PendingRows:
             if not parts:
                 continue
             rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
-            dataset = datasets[path]
-            n = len(rows)
-            whole = n
-            if dataset.compression is not None:
-                whole = n - n % dataset.chunks[0]
+            target = self._target(path, datasets[path])
+            n = whole = len(rows)
+            if target.chunk_rows is not None:
+                whole = n - n % target.chunk_rows
                 if not final:
                     n = whole
-            self._append(path, dataset, rows[:whole], rows[whole:n])
+            self._append(target, rows[:whole], rows[whole:n])
             self._rows[path] = [rows[n:]] if n < len(rows) else []
             written[path] = n
         return written
 
-    def _append(self, path: str, dataset: h5py.Dataset, whole: np.ndarray, rest: np.ndarray) -> None:
+    def _append(self, target: _Target, whole: np.ndarray, rest: np.ndarray) -> None:
         """Append `whole` (whole chunks of a compressed dataset, or any rows of another), then
         `rest` (the last partial chunk, on close) through h5py."""
-        if len(whole):
-            pipeline = self.pipeline(path, dataset)
-            start = dataset.shape[0]
-            if (
-                pipeline is not None
-                and start % pipeline.chunk_rows == 0
-                and np.can_cast(whole.dtype, pipeline.dtype, "safe")
-            ):
-                began = time.perf_counter_ns()
-                chunks = encode_chunks(pipeline, np.asarray(whole, dtype=pipeline.dtype))
-                self.filter_ns += time.perf_counter_ns() - began
-                append_chunks(dataset, pipeline, chunks, start)
-                self.direct_chunks += len(chunks)
-            else:
-                append_rows(dataset, whole)
+        pipeline = target.pipeline
+        if (
+            len(whole)
+            and pipeline is not None
+            and target.rows % pipeline.chunk_rows == 0
+            and np.can_cast(whole.dtype, pipeline.dtype, "safe")
+        ):
+            began = time.perf_counter_ns()
+            chunks = encode_chunks(pipeline, np.asarray(whole, dtype=pipeline.dtype))
+            self.filter_ns += time.perf_counter_ns() - began
+            start = target.extend(len(whole))
+            tail = (0,) * len(pipeline.row_shape)
+            store = target.dataset.id.write_direct_chunk
+            for k, chunk in enumerate(chunks):
+                store((start + k * pipeline.chunk_rows, *tail), chunk, filter_mask=0)
+            self.direct_chunks += len(chunks)
+            whole = whole[:0]
+        for rows in (whole, rest):
+            if len(rows):
+                start = target.extend(len(rows))
+                target.dataset[start:] = rows
                 self.h5py_writes += 1
-        if len(rest):
-            append_rows(dataset, rest)
-            self.h5py_writes += 1
