@@ -72,7 +72,8 @@ class Probe(NullSink):
     held the loop or the interpreter, kind → [(start ns, end ns)] ("process": a frame's
     processing from release to the last sink, "flush": the writer appending and flushing,
     "hdf5": the same less the time it filtered chunks outside HDF5 (zlib, the lock released),
-    i.e. what held the interpreter lock, "gc": a garbage collection); threads: thread name →
+    i.e. what held the interpreter lock, "measures": a frame's processing that updated the
+    running measures, "gc": a garbage collection); threads: thread name →
     (CPU s, s waiting for a CPU) over the recording."""
 
     arrivals: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
@@ -133,8 +134,12 @@ class Probe(NullSink):
         def timed_process(frame: Frame) -> None:
             released = time.monotonic_ns()
             self._released = (released, self._waited())
+            updates = len(self.measures)
             process(frame)
-            self.busy.setdefault("process", []).append((released, time.monotonic_ns()))
+            span = (released, time.monotonic_ns())
+            self.busy.setdefault("process", []).append(span)
+            if len(self.measures) > updates:  # this frame's processing updated the running measures
+                self.busy.setdefault("measures", []).append(span)
 
         self._patch(runner, "_process", timed_process)
         link = _inner(runner.source, "_decode")
