@@ -106,17 +106,30 @@ def unshuffle(raw: np.ndarray, count: int, item: int) -> np.ndarray:
 
 def fletcher32(data: bytes | memoryview) -> int:
     """HDF5's fletcher32 checksum of `data` (`H5_checksum_fletcher32`): over big-endian 16-bit
-    words (an odd last byte is the high byte of a last word), sum1 = Σ words and
-    sum2 = Σ running sum1, each a nonzero value reduced by end-around carry to 1…65535 (0 only
-    when every word is 0). Returns (sum2 << 16) | sum1."""
-    raw = np.frombuffer(data, dtype=np.uint8)
-    if len(raw) % 2:
-        raw = np.append(raw, np.uint8(0))
-    words = raw.view(">u2").astype(np.uint64)
-    n = len(words)
-    sum1 = int(words.sum())
-    sum2 = int(words @ np.arange(n, 0, -1, dtype=np.uint64)) if n else 0
+    words w_1…w_m (an odd last byte is the high byte of a last word), sum1 = Σ w_i and
+    sum2 = Σ (m - i + 1) w_i, each a nonzero value reduced by end-around carry to 1…65535 (0
+    only when every word is 0). Returns (sum2 << 16) | sum1."""
+    size = len(data)
+    m = size // 2
+    words = np.frombuffer(data, dtype=">u2", count=m)
+    sum1, sum2 = (int(v) for v in _weights(m) @ words) if m else (0, 0)
+    if size % 2:  # the last word: its byte, then a zero byte
+        last = data[-1] << 8
+        sum2 += sum1 + last
+        sum1 += last
     return (_end_around(sum2) << 16) | _end_around(sum1)
+
+
+_WEIGHTS = np.zeros((2, 0), dtype=np.uint64)
+
+
+def _weights(m: int) -> np.ndarray:
+    """(2, m) uint64: ones, and m…1 (each word's weight in sum1 and sum2)."""
+    global _WEIGHTS
+    if _WEIGHTS.shape[1] < m:
+        size = max(m, 2 * _WEIGHTS.shape[1], 4096)
+        _WEIGHTS = np.stack([np.ones(size, np.uint64), np.arange(size, 0, -1, dtype=np.uint64)])
+    return _WEIGHTS[:, _WEIGHTS.shape[1] - m :]
 
 
 def _end_around(total: int) -> int:
