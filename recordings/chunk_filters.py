@@ -30,6 +30,7 @@ __all__ = [
     "Pipeline",
     "encode_chunks",
     "fletcher32",
+    "fletcher32_each",
     "pipeline_of",
     "unshuffle",
 ]
@@ -120,6 +121,24 @@ def fletcher32(data: bytes | memoryview) -> int:
     return (_end_around(sum2) << 16) | _end_around(sum1)
 
 
+def fletcher32_each(streams: list[bytes]) -> list[int]:
+    """`fletcher32` of each of `streams` (none empty), computed together: each stream's words
+    (an odd stream padded with a zero byte: the same last word), sum1 per stream, and sum2 as
+    end · sum1 − Σ i·w_i over the stream's words at global positions i (exact in uint64)."""
+    if len(streams) < 2:
+        return [fletcher32(stream) for stream in streams]
+    padded = [stream if len(stream) % 2 == 0 else stream + b"\0" for stream in streams]
+    counts = np.array([len(stream) // 2 for stream in padded], dtype=np.int64)
+    if not counts.all():
+        return [fletcher32(stream) for stream in streams]
+    words = np.frombuffer(b"".join(padded), dtype=">u2").astype(np.uint64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    sum1 = np.add.reduceat(words, starts)
+    positioned = np.add.reduceat(words * np.arange(len(words), dtype=np.uint64), starts)
+    sum2 = (starts + counts).astype(np.uint64) * sum1 - positioned
+    return [(_end_around(int(b)) << 16) | _end_around(int(a)) for a, b in zip(sum1, sum2, strict=True)]
+
+
 _WEIGHTS = np.zeros((2, 0), dtype=np.uint64)
 
 
@@ -154,10 +173,10 @@ def encode_chunks(pipeline: Pipeline, rows: np.ndarray) -> list[bytes]:
     item = pipeline.dtype.itemsize
     if pipeline.shuffled and item > 1:
         raw = np.ascontiguousarray(_shuffle(raw, count, item)).reshape(count, -1)
-    out = []
-    for chunk in raw:
-        stream = zlib.compress(chunk.data, pipeline.level)  # releases the interpreter lock
-        if pipeline.checksummed:
-            stream += fletcher32(stream).to_bytes(FLETCHER32_BYTES, "little")
-        out.append(stream)
-    return out
+    streams = [zlib.compress(chunk.data, pipeline.level) for chunk in raw]  # the lock released
+    if not pipeline.checksummed:
+        return streams
+    sums = fletcher32_each(streams)
+    return [
+        stream + word.to_bytes(FLETCHER32_BYTES, "little") for stream, word in zip(streams, sums, strict=True)
+    ]

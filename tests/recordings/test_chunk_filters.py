@@ -12,7 +12,7 @@ import pytest
 
 from recordings import RecordingWriter, SessionMetadata, schema
 from recordings.chunk_columns import chunk_columns
-from recordings.chunk_filters import encode_chunks, fletcher32, pipeline_of
+from recordings.chunk_filters import encode_chunks, fletcher32, fletcher32_each, pipeline_of
 from recordings.pending_rows import PendingRows
 from sensors import Frame, Placement, SampleBlock, SensorFamily, SensorIdentity
 from sensors.processing.pipeline import AngleBlock
@@ -228,3 +228,10 @@ def _all_datasets(f: h5py.File) -> dict[str, h5py.Dataset]:
 
     f.visititems(take)
     return found
+
+
+def test_checksums_of_several_streams_at_once_equal_each_alone():
+    rng = np.random.default_rng(3)
+    streams = [rng.integers(0, 256, size, dtype=np.uint8).tobytes() for size in (1, 2, 3, 721, 2000, 5)]
+    streams += [b"\xff" * 999, b"\x00" * 10]
+    assert fletcher32_each(streams) == [fletcher32(s) for s in streams]
