@@ -235,3 +235,28 @@ def test_checksums_of_several_streams_at_once_equal_each_alone():
     streams = [rng.integers(0, 256, size, dtype=np.uint8).tobytes() for size in (1, 2, 3, 721, 2000, 5)]
     streams += [b"\xff" * 999, b"\x00" * 10]
     assert fletcher32_each(streams) == [fletcher32(s) for s in streams]
+
+
+def test_samples_lost_before_each_sample_are_what_the_schema_says(tmp_path):
+    """The writer's shortcut for gap-free notifications gives `schema.lost_before` exactly, for
+    blocks in step, with a gap before or inside them, and long ones."""
+    rng = np.random.default_rng(4)
+    placement = Placement.LUMBAR
+    metadata = SessionMetadata("P-0008", "quiet-stance", SessionSettings(rate_hz=100.0))
+    writer = RecordingWriter(tmp_path / "gaps.h5", metadata, {placement: SENSORS[placement]})
+    expected, last, start = [], None, 1000
+    for k in range(300):
+        n = int(rng.choice([1, 4, 4, 4, 17, 40]))
+        steps = np.ones(n, dtype=np.int64)
+        if k % 7 == 3:
+            steps[int(rng.integers(n))] += int(rng.integers(1, 50))  # a gap
+        seq = start + np.cumsum(steps)
+        start = int(seq.max())
+        block = SampleBlock(placement, seq / 100.0, np.zeros((n, 3)), np.zeros((n, 3)), seq, seq * 10**7)
+        writer.append_samples(block, seq / 100.0)
+        expected.append(schema.lost_before(seq, last))
+        last = int(seq[-1])
+    writer.close()
+    with h5py.File(tmp_path / "gaps.h5", "r") as f:
+        stored = f[f"{schema.ACQUISITION}/{placement.value}/lost_before"][:]
+    assert np.array_equal(stored, np.concatenate(expected)) and stored.any()
