@@ -34,7 +34,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from bench_window import stance_window
-from latency_probe import frame_stages_ms, latency_figures
+from latency_probe import frame_stages_ms, latency_figures, overlapping
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -90,6 +90,15 @@ def print_stages(label: str, probe: Any, start_s: float = 5.0) -> None:
             f"  busy {kind:<8} n {len(took):5d}  p50 {np.median(took):6.2f}  p99 "
             f"{np.percentile(took, 99):6.2f}  max {took.max():6.2f} ms  ({took.sum() / 1e3:.2f} s)"
         )
+    busy = dict(probe.busy)  # and the frames' processing that took long (running measures…)
+    busy["process≥5"] = [(a, b) for a, b in busy.get("process", []) if b - a >= 5_000_000]
+    overlaps = overlapping(probe, start_s, busy)
+    if len(overlaps):
+        print(f"  {'overlap':<10} {'all':>7} {'≥p95':>7} {'≥p99':>7}  p99 of the frames overlapping none (n)")
+    for kind, hit in sorted(overlaps.items()):
+        clear = total[~hit]
+        rest = f"{np.percentile(clear, 99):7.2f} ({len(clear)})" if len(clear) else "      - (0)"
+        print(f"  {kind:<10} {hit.mean():7.0%} {hit[tail95].mean():7.0%} {hit[tail99].mean():7.0%}  {rest}")
     for thread, (cpu_s, wait_s) in probe.threads.items():
         print(f"  thread {thread[:40]:<40} CPU {cpu_s:6.2f} s, waiting for a CPU {wait_s:6.2f} s")
 

@@ -95,16 +95,12 @@ def frame_stages_ms(probe: Any, start_s: float) -> dict[str, np.ndarray]:
     "own": the delay less that wait (what it would be with a CPU free whenever the engine wants
     one; a lower bound, as the wait may be overcounted). Empty arrays for a probe without
     stages."""
-    frames = [f for f, _ in zip(probe.frames, probe.frame_stages, strict=False) if f[1] > start_s]
-    released = np.array([s for f, s in zip(probe.frames, probe.frame_stages, strict=False) if f[1] > start_s])
     names = list(probe.arrivals)
     stages = [np.array(probe.notification_stages.get(n, []), dtype=np.int64).reshape(-1, 4) for n in names]
-    if not frames or any(len(s) == 0 for s in stages):
+    found = _needed(probe, start_s)
+    if found is None or any(len(s) == 0 for s in stages):
         return {k: np.zeros(0) for k in ("total", *STAGES, "cpu wait", "own")}
-    out_ns = np.array([f[0] for f in frames], dtype=np.int64)
-    latest, sensor, index = last_needed(probe.arrivals, np.array([f[1] for f in frames]))
-    ok = latest >= 0
-    out_ns, latest, sensor, index, released = out_ns[ok], latest[ok], sensor[ok], index[ok], released[ok]
+    out_ns, latest, sensor, index, released = found
     needed = np.array([stages[s][i] for s, i in zip(sensor, index, strict=True)]).reshape(-1, 4)
     dequeued, decoded, mapped = needed[:, 0], needed[:, 1], needed[:, 2]
     if not dequeued.all():  # a source without a BLE link: no queue or decoding seen
@@ -121,6 +117,45 @@ def frame_stages_ms(probe: Any, start_s: float) -> dict[str, np.ndarray]:
         result[name] = (end - start) / 1e6
     result["cpu wait"] = np.maximum(cpu_wait, 0) / 1e6
     result["own"] = np.maximum(result["total"] - result["cpu wait"], 0.0)
+    return result
+
+
+def _needed(
+    probe: Any, start_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """For every frame after start_s (s) that every sensor has data for: (handed on ns, arrival
+    ns of the last notification it needed, that notification's sensor and index, (released ns,
+    CPU wait ns) (n, 2)); None without frames."""
+    kept = [(f, s) for f, s in zip(probe.frames, probe.frame_stages, strict=False) if f[1] > start_s]
+    if not kept:
+        return None
+    out_ns = np.array([f[0] for f, _ in kept], dtype=np.int64)
+    released = np.array([s for _, s in kept], dtype=np.int64).reshape(-1, 2)
+    latest, sensor, index = last_needed(probe.arrivals, np.array([f[1] for f, _ in kept]))
+    ok = latest >= 0
+    return out_ns[ok], latest[ok], sensor[ok], index[ok], released[ok]
+
+
+def overlapping(
+    probe: Any, start_s: float = 5.0, busy: dict[str, list[tuple[int, int]]] | None = None
+) -> dict[str, np.ndarray]:
+    """For every frame of `frame_stages_ms` (same order): per kind of `busy` (by default
+    `probe.busy`: "flush", "hdf5", "process", "gc0", …), whether any of its spans overlaps the
+    frame's honest delay (from the last notification it needed to the frame) (n,) bool.
+    Comparing the delays of frames that overlap a kind with those that overlap none says what
+    the tail waits on."""
+    found = _needed(probe, start_s)
+    if found is None:
+        return {}
+    out_ns, latest = found[0], found[1]
+    result = {}
+    for kind, spans in (probe.busy if busy is None else busy).items():
+        if not spans:
+            continue
+        table = np.array(sorted(spans), dtype=np.int64).reshape(-1, 2)
+        reach = np.maximum.accumulate(table[:, 1])  # furthest end of the spans begun so far
+        k = np.searchsorted(table[:, 0], out_ns, side="left") - 1  # last span begun before the frame
+        result[kind] = (k >= 0) & (reach[np.maximum(k, 0)] > latest)
     return result
 
 

@@ -71,8 +71,10 @@ class Probe(NullSink):
     synchroniser ns, loop thread's CPU-wait ns so far)], parallel to frames; busy: what else
     held the loop or the interpreter, kind → [(start ns, end ns)] ("process": a frame's
     processing from release to the last sink, "flush": the writer appending and flushing,
-    "gc": a garbage collection); threads: thread name → (CPU s, s waiting for a CPU) over the
-    recording."""
+    "hdf5": the same less the time it filtered chunks outside HDF5 (zlib, the lock released),
+    i.e. what held the interpreter lock, "measures": a frame's processing that updated the
+    running measures, "gc": a garbage collection); threads: thread name →
+    (CPU s, s waiting for a CPU) over the recording."""
 
     arrivals: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     frames: list[tuple[int, float]] = field(default_factory=list)
@@ -83,7 +85,9 @@ class Probe(NullSink):
     threads: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._decoded: dict[str, tuple[int, int, int]] = {}
+        # (placement, notification's host ns) → (dequeued ns, decoded ns): a shared link decodes
+        # ahead of the runner, so several of a placement's notifications can wait decoded.
+        self._decoded: dict[tuple[str, int], tuple[int, int]] = {}
         self._released = (0, 0)
         self._undo: list[Any] = []
         self._threads_at: dict[int, tuple[str, tuple[int, int]]] = {}
@@ -108,8 +112,7 @@ class Probe(NullSink):
         stamp = int(block.host_receive_ns[-1])
         placement = block.placement.value
         self.arrivals.setdefault(placement, []).append((stamp, float(session_time_s[-1])))
-        decoded = self._decoded.pop(placement, None)
-        dequeued, done = (decoded[1], decoded[2]) if decoded is not None and decoded[0] == stamp else (0, 0)
+        dequeued, done = self._decoded.pop((placement, stamp), (0, 0))
         self.notification_stages.setdefault(placement, []).append((dequeued, done, now, self._waited()))
 
     def on_frame(self, frame: Frame, angles: AngleBlock) -> None:
@@ -131,8 +134,12 @@ class Probe(NullSink):
         def timed_process(frame: Frame) -> None:
             released = time.monotonic_ns()
             self._released = (released, self._waited())
+            updates = len(self.measures)
             process(frame)
-            self.busy.setdefault("process", []).append((released, time.monotonic_ns()))
+            span = (released, time.monotonic_ns())
+            self.busy.setdefault("process", []).append(span)
+            if len(self.measures) > updates:  # this frame's processing updated the running measures
+                self.busy.setdefault("measures", []).append(span)
 
         self._patch(runner, "_process", timed_process)
         link = _inner(runner.source, "_decode")
@@ -142,7 +149,9 @@ class Probe(NullSink):
             def timed_decode(placement: Any, characteristic: str, host_ns: int, data: bytes) -> Any:
                 dequeued = time.monotonic_ns()
                 block = decode(placement, characteristic, host_ns, data)
-                self._decoded[placement.value] = (host_ns, dequeued, time.monotonic_ns())
+                self._decoded[(placement.value, host_ns)] = (dequeued, time.monotonic_ns())
+                while len(self._decoded) > _DECODED_KEPT:  # never matched (a block dropped)
+                    del self._decoded[next(iter(self._decoded))]
                 return block
 
             self._patch(link, "_decode", timed_decode)
@@ -151,12 +160,15 @@ class Probe(NullSink):
             if writer is not None and hasattr(writer, "_write"):
                 write = writer._write
 
-                def timed_write(*args: Any, _write: Any = write, **kwargs: Any) -> Any:
-                    started = time.monotonic_ns()
+                def timed_write(*args: Any, _write: Any = write, _writer: Any = writer, **kwargs: Any) -> Any:
+                    started, filtered = time.monotonic_ns(), getattr(_writer, "filter_ns", 0)
                     try:
                         return _write(*args, **kwargs)
                     finally:
-                        self.busy.setdefault("flush", []).append((started, time.monotonic_ns()))
+                        ended = time.monotonic_ns()
+                        self.busy.setdefault("flush", []).append((started, ended))
+                        filtered = getattr(_writer, "filter_ns", 0) - filtered
+                        self.busy.setdefault("hdf5", []).append((started, ended - filtered))
 
                 self._patch(writer, "_write", timed_write)
         gc.callbacks.append(self._on_gc)
@@ -193,6 +205,10 @@ class Probe(NullSink):
             self.busy.setdefault(f"gc{info.get('generation', '')}", []).append(
                 (self._gc_started, time.monotonic_ns())
             )
+
+
+#: Decoded notifications kept waiting for their block to reach the sinks.
+_DECODED_KEPT = 4096
 
 
 def _inner(source: object, attribute: str) -> Any:

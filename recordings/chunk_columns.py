@@ -3,7 +3,8 @@
 h5py reads a chunked dataset chunk by chunk under its global lock: for the 100-row chunks the
 writer makes, most of the time goes to HDF5's per-chunk work, not to inflating. Where a
 dataset's filter pipeline is exactly what this module undoes (deflate, optionally after shuffle,
-optionally followed by fletcher32), `ChunkColumn` finds every chunk's place in the file once
+optionally followed by fletcher32; `recordings.chunk_filters` knows the pipeline both ways, and
+the writer makes the chunks with it), `ChunkColumn` finds every chunk's place in the file once
 (HDF5's own chunk index, `chunk_iter`), reads the compressed bytes through a memory map, inflates
 them with `zlib` (which releases the GIL, so two threads inflate at once) and undoes the shuffle
 with numpy. The rows equal h5py's bit for bit (`tests/recordings/test_chunk_columns.py`).
@@ -34,11 +35,11 @@ from typing import Any
 import h5py
 import numpy as np
 
+from recordings.chunk_filters import pipeline_of, unshuffle
 from sensors.errors import StabmonError
 
 log = logging.getLogger(__name__)
 
-_DEFLATE, _SHUFFLE, _FLETCHER32 = 1, 2, 3
 _PAGE = mmap.PAGESIZE
 
 #: One worker besides the calling thread: the machine this is made for has two cores. A forked
@@ -147,8 +148,7 @@ class ChunkColumn:
         raw = np.frombuffer(b"".join(parts), dtype=np.uint8)
         item = self.dtype.itemsize
         if self._shuffled and item > 1:
-            per_chunk = self.chunk_rows * self._row_items
-            raw = raw.reshape(count, item, per_chunk).transpose(0, 2, 1).copy()
+            raw = unshuffle(raw, count, item).copy()
         return raw.view(self.dtype).reshape(count * self.chunk_rows, *self.shape[1:])
 
     def _inflate_raw(self, first: int, last: int) -> list[bytes]:
@@ -178,20 +178,8 @@ class ChunkColumn:
 def _layout(dataset: h5py.Dataset) -> tuple[bool, int] | None:
     """(whether the chunks are shuffled, bytes of checksum after each chunk's deflate stream),
     or None when the dataset is not one this module reads."""
-    if dataset.chunks is None or tuple(dataset.chunks[1:]) != tuple(dataset.shape[1:]):
-        return None
-    if dataset.dtype.kind not in "iuf" or dataset.dtype.byteorder not in "=|<":
-        return None
-    plist = dataset.id.get_create_plist()
-    filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
-    trailer = 0
-    if filters and filters[-1] == _FLETCHER32:
-        filters, trailer = filters[:-1], 4
-    if filters == [_DEFLATE]:
-        return False, trailer
-    if filters == [_SHUFFLE, _DEFLATE]:
-        return True, trailer
-    return None
+    pipeline = pipeline_of(dataset, kinds="iuf")
+    return None if pipeline is None else (pipeline.shuffled, pipeline.trailer)
 
 
 def _chunk_table(dataset: h5py.Dataset) -> tuple[np.ndarray, np.ndarray] | None:

@@ -6,7 +6,9 @@ gathers rows in memory and, every `flush_interval_s`, appends the *whole chunks*
 file and flushes. Bulk datasets are gzip-compressed; because only whole chunks are written while
 the session runs, no compressed chunk is ever rewritten (rewriting one reallocates it and bloated
 live files 10x). A chunk holds `CHUNK_S` of data, so a crash loses at most CHUNK_S plus the flush
-interval (0.75 s); the partial last chunks are written on close. Acquisition never waits on disk.
+interval (0.75 s); the partial last chunks are written on close. Acquisition never waits on disk,
+nor on compression: whole chunks are compressed outside HDF5, with the interpreter lock released,
+and stored as they are (`recordings.pending_rows`, `recordings.chunk_filters`).
 
 The file's layout is `recordings.file_layout`, the chunk policy `recordings.pending_rows`, the
 messages the thread takes `recordings.writer_messages`, the rescue file `recordings.rescue`.
@@ -87,6 +89,8 @@ MIN_FREE_BYTES = 64 * 2**20
 CLOSE_WAIT_S = 30.0
 #: How often the writer empties HDF5's free lists (recordings/hdf5_memory.py), s.
 RELEASE_FREE_LISTS_S = 60.0
+#: Blocks up to this many rows are checked for a gap in Python before numpy is asked.
+_SHORT_BLOCK = 16
 
 
 def free_bytes(folder: Path) -> int:
@@ -134,6 +138,11 @@ class RecordingWriter:
         self.out_of_order_samples = 0
         self._settings_writes: list[Write] = []  # origin, calibration
         self._written: dict[str, int] = {}  # rows per dataset path safely in the file
+        #: Whole chunks filtered outside HDF5 and stored directly, and row blocks written through
+        #: h5py (the small tables, the last partial chunks), over the session so far.
+        self.chunks_stored_directly = 0
+        self.h5py_writes = 0
+        self.filter_ns = 0  # time spent filtering those chunks (the lock mostly released), ns
         self._processing = processing_written(metadata)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -243,6 +252,8 @@ class RecordingWriter:
             return False
         for path, rows in written.items():
             self._written[path] = self._written.get(path, 0) + rows
+        self.chunks_stored_directly, self.h5py_writes = pending.direct_chunks, pending.h5py_writes
+        self.filter_ns = pending.filter_ns
         return True
 
     def _give_up_file(self, error: Exception) -> None:
@@ -396,6 +407,11 @@ class RecordingWriter:
         """Samples lost just before each sample of the block (n,), from sequence jumps."""
         previous = self._last_sequence.get(block.placement)
         self._last_sequence[block.placement] = int(block.sequence[-1])
+        if len(block) <= _SHORT_BLOCK:  # a notification's few samples: mostly none lost
+            steps = block.sequence.tolist()
+            before = steps[0] - 1 if previous is None else previous
+            if all(b - a == 1 for a, b in zip([before, *steps], steps, strict=False)):
+                return np.zeros(len(block), dtype=np.int32)  # what schema.lost_before gives, sooner
         return schema.lost_before(block.sequence, previous)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.latency_probe import frame_stages_ms, last_needed_latencies_ms, latency_figures
+from benchmarks.latency_probe import frame_stages_ms, last_needed_latencies_ms, latency_figures, overlapping
 from engine.probe import Probe
 
 MS = 1_000_000  # ns
@@ -59,3 +59,22 @@ def test_the_stages_add_up_to_the_delay():
         ("pipeline", 0.5),
     ):
         np.testing.assert_allclose(stages[name], expected)
+
+
+def test_frames_are_marked_by_what_overlapped_their_delay():
+    """Each frame's delay runs from the pelvis notification (newest + 10 ms) to 1 ms later: a
+    span inside one frame's delay, one touching only its start, one ending just before it and
+    one long span over three frames give known marks."""
+    probe = _probe(seconds=2.0)
+    probe.frame_stages = [(0, 0)] * len(probe.frames)
+    starts = {k: probe.frames[k][0] - MS for k in range(len(probe.frames))}  # each delay's start
+    probe.busy = {
+        "flush": [(starts[60] + MS // 4, starts[60] + MS // 2), (starts[70] - MS, starts[70] + 1)],
+        "gc0": [(starts[80] - 2 * MS, starts[80] - 1)],  # ends before the delay begins
+        "process": [(starts[90], starts[92] + MS // 2)],
+    }
+    frames = [f for f in probe.frames if f[1] > 1.0]
+    first = probe.frames.index(frames[0])
+    hits = overlapping(probe, start_s=1.0)
+    marked = {kind: sorted(int(k) + first for k in np.flatnonzero(hit)) for kind, hit in hits.items()}
+    assert marked == {"flush": [60, 70], "gc0": [], "process": [90, 91, 92]}
