@@ -49,11 +49,11 @@ def main() -> None:
     sink = _Frames()
     spec = SessionSpec(
         SourceSpec(SourceKind.SIMULATED, seed=1, realtime=False),
-        processing=SessionSettings(duration_s=drill.duration_s),
+        processing=SessionSettings(),
     )
 
     async def simulate() -> None:
-        async with open_source(spec, drill) as opened:
+        async with open_source(spec, drill, keep_sampling_s=0.0) as opened:  # the drill, whole
             await session_runner(spec, opened.source, [sink]).run()
 
     asyncio.run(simulate())

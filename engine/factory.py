@@ -111,6 +111,7 @@ async def open_source(
     task_markers: bool = True,
     impairments: Impairments | None = None,
     delivery_s: float | None = None,
+    keep_sampling_s: float = KEEP_SAMPLING_S,
 ) -> AsyncIterator[OpenedSource]:
     """Open and start the source of `spec`; closes what it opened on exit. Simulated kinds act
     out `drill` for `duration_s` (s; sensors without a radio go on sampling afterwards), in the
@@ -119,7 +120,10 @@ async def open_source(
     deliver the drill's task start/end markers (False when a protocol marks them);
     impairments: faults injected on purpose (tests, soak, fuzzing); delivery_s: simulated sensors
     without a radio, not in real time, deliver one block per sensor per this much arrival time
-    (s; default 0.1; 0.02 is about one BLE notification's worth, as a live session's file holds)."""
+    (s; default 0.1; 0.02 is about one BLE notification's worth, as a live session's file holds);
+    keep_sampling_s: how long (s) they go on sampling past the drill's script, as real sensors do
+    until the session stops them (0: the source ends with the script, the whole performance and
+    nothing after it, for a session run to the source's end)."""
     s = spec.source
     async with AsyncExitStack() as stack:
         opened = await _open(
@@ -132,6 +136,7 @@ async def open_source(
             impairments or Impairments(),
             stack,
             delivery_s,
+            keep_sampling_s,
         )
         await opened.source.start()
         stack.push_async_callback(_stop_quietly, opened.source)
@@ -159,6 +164,7 @@ async def _open(
     impairments: Impairments,
     stack: AsyncExitStack,
     delivery_s: float | None = None,
+    keep_sampling_s: float = KEEP_SAMPLING_S,
 ) -> OpenedSource:
     s = spec.source
     if s.kind is SourceKind.BLUETOOTH:
@@ -184,7 +190,7 @@ async def _open(
     sensor_settings = impairments.sensor_settings(spec.rate_hz, s.placements)
     if s.kind is SourceKind.SIMULATED:
         direct = SimulatedSource(
-            continued(simulated, KEEP_SAMPLING_S),
+            continued(simulated, keep_sampling_s),
             s.placements,
             sensor_settings,
             seed=seed,

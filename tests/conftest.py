@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from engine.factory import open_source, session_runner
 from engine.spec import SessionSpec, SourceKind, SourceSpec
 from sensors.events import Event
 from sensors.processing import SessionSettings
@@ -83,10 +82,12 @@ async def run_drill_async(
     drill: Drill, sinks: list[SessionSink], settings: SessionSettings | None = None, seed: int = 0
 ) -> SessionReport:
     """Act out `drill` on simulated sensors (`seed`) opened by engine.factory and run the
-    specification's runner with `sinks` to the drill's end (`drill.duration_s`, s)."""
-    settings = replace(settings or SessionSettings(), duration_s=drill.duration_s)
+    specification's runner with `sinks` to the drill's end: the sensors stop with the script
+    (`drill.duration_s`, s), so the session holds the whole performance and nothing after it."""
+    from engine.factory import open_source, session_runner  # loads the BLE stack: only when used
+
     spec = simulated_spec(seed, settings)
-    async with open_source(spec, drill) as opened:
+    async with open_source(spec, drill, keep_sampling_s=0.0) as opened:
         return await session_runner(spec, opened.source, sinks).run()
 
 

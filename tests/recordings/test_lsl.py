@@ -39,11 +39,11 @@ def _pull_all(inlet, expected: int, timeout_s: float = 10.0):
 
 def test_outlets_carry_frames_angles_markers_and_metadata():
     drill = make_drill("forward-bend", DrillOptions(duration_s=8.0, seed=3))
-    spec = simulated_spec(3, SessionSettings(rate_hz=100.0, duration_s=drill.duration_s))
+    spec = simulated_spec(3, SessionSettings(rate_hz=100.0))
     collected = CollectingSink()
 
     async def run() -> tuple[LslOutletSink, int]:  # the outlets under test, named apart from a session's
-        async with open_source(spec, drill) as opened:
+        async with open_source(spec, drill, keep_sampling_s=0.0) as opened:  # to the drill's end
             sink = LslOutletSink(opened.source.sensors, 100.0, prefix="stabmon-test1")
             runner = session_runner(spec, opened.source, [collected, sink])
             inlets.extend(_inlet(f"stabmon-test1-{n}") for n in ("lumbar", "angles", "markers"))
@@ -81,7 +81,7 @@ def test_external_markers_become_events_at_the_right_session_time():
     platform = pylsl.StreamOutlet(info)
     drill = make_drill("quiet-stance", DrillOptions(duration_s=4.0, seed=1))
     spec = replace(
-        simulated_spec(1, SessionSettings(rate_hz=100.0, duration_s=drill.duration_s), realtime=True),
+        simulated_spec(1, SessionSettings(rate_hz=100.0), realtime=True),
         lsl=LslSpec(markers="test-platform"),  # the factory resolves the inlet and wraps the source
     )
     pushed = []
@@ -96,7 +96,7 @@ def test_external_markers_become_events_at_the_right_session_time():
 
     async def run():
         collected = CollectingSink()
-        async with open_source(spec, drill) as opened:
+        async with open_source(spec, drill, keep_sampling_s=0.0) as opened:  # to the drill's end
             pusher = asyncio.create_task(push_markers())
             await session_runner(spec, opened.source, [collected]).run()
             await pusher
