@@ -1,8 +1,8 @@
 """Simulated session files for the processing benchmarks, made once and kept in a cache folder.
 
-A file is what a live session writes: a `SimulatedSource` (two sensors, some packet loss, one
-block per sensor per 20 ms of arrival time, about one BLE notification's worth) through the
-`SessionRunner` into a `RecordingWriter`.
+A file is what a live session writes: simulated sensors without a radio (two sensors, some
+packet loss, one block per sensor per 20 ms of arrival time, about one BLE notification's worth)
+opened by `engine.factory`, recorded through the factory's `Recording`.
 
 Usage: python benchmarks/bench_recordings.py FOLDER --minutes 10 60 240 [--rate 200]
 """
@@ -12,22 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
 
-from engine.factory import Recording
-from engine.spec import SessionSpec
-from recordings import SessionMetadata
-from sensors.placements import REQUIRED_PLACEMENTS
+from engine.factory import Impairments, Recording, open_source, recording_metadata
+from engine.spec import SessionSpec, SourceKind, SourceSpec
 from sensors.processing import SessionSettings
-from sensors.simulator import (
-    DrillOptions,
-    RadioSettings,
-    SimulatedSensorSettings,
-    SimulatedSource,
-    make_drill,
-)
+from sensors.simulator import RadioSettings
 
 
 def bench_recording(
@@ -39,18 +32,19 @@ def bench_recording(
         return path
     folder.mkdir(parents=True, exist_ok=True)
     seconds = minutes * 60
-    sensor = SimulatedSensorSettings(rate_hz=rate_hz, radio=RadioSettings(burst_start_probability=0.002))
-    source = SimulatedSource(
-        make_drill(drill, DrillOptions(duration_s=seconds, seed=1)),
-        REQUIRED_PLACEMENTS,
-        sensor,
-        seed=1,
-        delivery_s=0.02,
+    spec = SessionSpec(
+        SourceSpec(SourceKind.SIMULATED, seed=1, realtime=False),
+        processing=SessionSettings(rate_hz=rate_hz, duration_s=seconds),
     )
-    settings = SessionSettings(rate_hz=rate_hz, duration_s=seconds)
+    lossy = Impairments(radio=RadioSettings(burst_start_probability=0.002))
     partial = path.with_suffix(".partial.h5")
-    metadata = SessionMetadata("BENCH01", drill, settings)
-    asyncio.run(Recording(SessionSpec(processing=settings), source, metadata, partial).run())
+
+    async def record() -> None:
+        async with open_source(spec, drill, seconds, impairments=lossy, delivery_s=0.02) as opened:
+            metadata = replace(recording_metadata(spec, "BENCH01", opened), drill=drill)
+            await Recording(spec, opened.source, metadata, partial).run()
+
+    asyncio.run(record())
     partial.rename(path)
     return path
 

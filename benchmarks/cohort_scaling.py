@@ -1,8 +1,8 @@
 """`stabmon cohort` scaling: many short simulated sessions analysed with 1 and 2 workers.
 
 Sessions: `--sessions` files of `--seconds` s (two sensors at 100 Hz, drills in turn: quiet
-stance, forward bend, sit-to-stand, perturbations), made once with the simulator through the live
-runner into the writer and kept in FOLDER/sessions. Each run is a fresh `stabmon cohort` process
+stance, forward bend, sit-to-stand, perturbations), recorded once from simulated sensors by
+`engine.factory.record` and kept in FOLDER/sessions. Each run is a fresh `stabmon cohort` process
 over the folder with no journal (`--restart`): local processes with 1 and 2 workers, and a Dask
 `LocalCluster` with 1 and 2 single-threaded worker processes. Reported: wall time, files per
 second, and the scaling efficiency (time with 1 worker / (2 × time with 2)); all tables must be
@@ -21,11 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-from engine.factory import Recording
-from engine.spec import SessionSpec
-from recordings import SessionMetadata
+from engine.factory import record
+from engine.spec import SessionSpec, SourceKind, SourceSpec
 from sensors.processing import SessionSettings
-from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 
 DRILLS = ("quiet-stance", "forward-bend", "sit-to-stand", "perturbations")
 
@@ -40,11 +38,13 @@ def make_sessions(folder: Path, count: int, seconds: float) -> list[Path]:
         if path.exists():
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        source = SimulatedSource(make_drill(drill, DrillOptions(duration_s=seconds, seed=k)), seed=k)
-        settings = SessionSettings(rate_hz=100.0, duration_s=seconds)
-        metadata = SessionMetadata(f"S{k // 10:03d}", drill, settings, protocol={"protocol": drill})
+        spec = SessionSpec(
+            SourceSpec(SourceKind.SIMULATED, seed=k, realtime=False),
+            processing=SessionSettings(rate_hz=100.0, duration_s=seconds),
+        )
         partial = path.with_suffix(".partial")
-        asyncio.run(Recording(SessionSpec(processing=settings), source, metadata, partial).run())
+        subject = f"S{k // 10:03d}"
+        asyncio.run(record(spec, subject, partial, drill, seconds, protocol={"protocol": drill}))
         partial.rename(path)
     return paths
 

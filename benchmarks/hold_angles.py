@@ -12,11 +12,13 @@ import asyncio
 import json
 import time
 
-from sensors.processing import NullSink, SessionRunner, SessionSettings
+from engine.factory import open_source, session_runner
+from engine.spec import SessionSpec, SourceKind, SourceSpec
+from sensors.processing import NullSink, SessionSettings
 from sensors.processing.angles import AngleDefinition
 from sensors.processing.pipeline import PipelineSettings, SegmentAnglePipeline
 from sensors.samples import Frame
-from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+from sensors.simulator import DrillOptions, make_drill
 
 
 class _Frames(NullSink):
@@ -45,7 +47,16 @@ def main() -> None:
     args = parser.parse_args()
     drill = make_drill(args.drill, DrillOptions(seed=1), held_s=args.hold_seconds)
     sink = _Frames()
-    asyncio.run(SessionRunner(SimulatedSource(drill, seed=1), [sink], SessionSettings()).run())
+    spec = SessionSpec(
+        SourceSpec(SourceKind.SIMULATED, seed=1, realtime=False),
+        processing=SessionSettings(),
+    )
+
+    async def simulate() -> None:
+        async with open_source(spec, drill, keep_sampling_s=0.0) as opened:  # the drill, whole
+            await session_runner(spec, opened.source, [sink]).run()
+
+    asyncio.run(simulate())
     frame = Frame.concatenate(sink.frames)
     runs = {d: [] for d in AngleDefinition}
     for _ in range(3):  # interleaved, best of three: the machine is shared

@@ -3,9 +3,10 @@
 Four virtual sensors over the in-process BLE stack record quiet stance into HDF5 while packets
 are lost in bursts, three sensors drop out and reconnect, one dies for good, one sends a storm of
 malformed packets, the disk is full for a while and a write to the recording really fails (see
-`benchmarks/soak_harness.py`). Then: every sample
-sent whole is in the file, every missing one is flagged where it is missing, memory stayed flat,
-and the live running measures equal an offline replay of the file.
+`benchmarks/soak_harness.py`; the faults in `soak_plan.py` and `soak_writer_faults.py`).
+Then (`soak_check.py`): every sample sent whole is in the file, every missing one is flagged
+where it is missing, memory stayed flat, and the live running measures equal an offline
+replay of the file.
 
 Usage: python benchmarks/soak.py [--minutes 60] [--realtime-minutes 10] [--out DIR]
 """
@@ -19,7 +20,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from soak_harness import SoakPlan, check, run_soak
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the soak's modules: benchmarks.soak_*
+
+from benchmarks.soak_check import check
+from benchmarks.soak_harness import run_soak
+from benchmarks.soak_plan import SoakPlan
 
 
 def progress(fraction: float) -> None:

@@ -10,7 +10,7 @@ all assemble sessions here."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,6 +29,7 @@ from sensors.ble.virtual.radio import VirtualRadio
 from sensors.events import EventKind
 from sensors.placements import Placement
 from sensors.processing.session import SessionReport, SessionSink
+from sensors.samples import SampleBlock
 from sensors.scripted import with_scripted_events
 from sensors.simulator import (
     DrillOptions,
@@ -70,11 +71,13 @@ class Impairments:
     simulated radio's losses and delays, one for all sensors or per placement (both simulated
     kinds); faults: wrong or missing notifications per placement (virtual BLE sensors only);
     keep_sent: virtual sensors keep every block they sent (`OpenedSource.fleet`), to check a
-    recording against."""
+    recording against, each in a new `sent_log()` (and the blocks sent malformed in another): a
+    compact log keeps an hour-long soak's ground truth small."""
 
     radio: RadioSettings | Mapping[Placement, RadioSettings] | None = None
     faults: Mapping[Placement, FaultPlan] = field(default_factory=dict)
     keep_sent: bool = False
+    sent_log: Callable[[], list[SampleBlock]] = list
 
     def sensor_settings(
         self, rate_hz: float, placements: Iterable[Placement]
@@ -88,8 +91,13 @@ class Impairments:
 
 
 def link_settings(spec: SessionSpec) -> LinkSettings:
-    """The BLE link's settings: the rate from the processing settings, the scan timeout."""
-    return LinkSettings(rate_hz=spec.rate_hz, scan_timeout_s=spec.source.scan_timeout_s)
+    """The BLE link's settings: the rate from the processing settings, the scan timeout and
+    how long a silent sensor is tried before it is reported lost."""
+    return LinkSettings(
+        rate_hz=spec.rate_hz,
+        scan_timeout_s=spec.source.scan_timeout_s,
+        give_up_after_s=spec.source.give_up_after_s,
+    )
 
 
 @asynccontextmanager
@@ -102,13 +110,20 @@ async def open_source(
     dual_task: bool = False,
     task_markers: bool = True,
     impairments: Impairments | None = None,
+    delivery_s: float | None = None,
+    keep_sampling_s: float = KEEP_SAMPLING_S,
 ) -> AsyncIterator[OpenedSource]:
     """Open and start the source of `spec`; closes what it opened on exit. Simulated kinds act
     out `drill` for `duration_s` (s; sensors without a radio go on sampling afterwards), in the
     dual-task condition (sway × `spec.source.dual_task_factor`) when `dual_task`; a `Drill`
     made by the caller is acted out as it is (its own duration and seed). task_markers: also
     deliver the drill's task start/end markers (False when a protocol marks them);
-    impairments: faults injected on purpose (tests, soak, fuzzing)."""
+    impairments: faults injected on purpose (tests, soak, fuzzing); delivery_s: simulated sensors
+    without a radio, not in real time, deliver one block per sensor per this much arrival time
+    (s; default 0.1; 0.02 is about one BLE notification's worth, as a live session's file holds);
+    keep_sampling_s: how long (s) they go on sampling past the drill's script, as real sensors do
+    until the session stops them (0: the source ends with the script, the whole performance and
+    nothing after it, for a session run to the source's end)."""
     s = spec.source
     async with AsyncExitStack() as stack:
         opened = await _open(
@@ -120,6 +135,8 @@ async def open_source(
             task_markers,
             impairments or Impairments(),
             stack,
+            delivery_s,
+            keep_sampling_s,
         )
         await opened.source.start()
         stack.push_async_callback(_stop_quietly, opened.source)
@@ -146,6 +163,8 @@ async def _open(
     task_markers: bool,
     impairments: Impairments,
     stack: AsyncExitStack,
+    delivery_s: float | None = None,
+    keep_sampling_s: float = KEEP_SAMPLING_S,
 ) -> OpenedSource:
     s = spec.source
     if s.kind is SourceKind.BLUETOOTH:
@@ -171,12 +190,13 @@ async def _open(
     sensor_settings = impairments.sensor_settings(spec.rate_hz, s.placements)
     if s.kind is SourceKind.SIMULATED:
         direct = SimulatedSource(
-            continued(simulated, KEEP_SAMPLING_S),
+            continued(simulated, keep_sampling_s),
             s.placements,
             sensor_settings,
             seed=seed,
             realtime=s.realtime,
             events=events,
+            **({} if delivery_s is None else {"delivery_s": delivery_s}),
         )
         return OpenedSource(direct, {**about, "source": "simulated sensors (no radio)"}, seed)
     radio = VirtualRadio(realtime=s.realtime)
@@ -191,6 +211,9 @@ async def _open(
         faults=impairments.faults,
         keep_sent=impairments.keep_sent,
     )
+    if impairments.keep_sent:  # before the source starts: the sensors send once subscribed
+        for sensor in fleet.values():
+            sensor.sent_blocks, sensor.spoiled_blocks = impairments.sent_log(), impairments.sent_log()
     ble = BleSource(
         {p: sensor.address for p, sensor in fleet.items()},
         link_settings(spec),

@@ -51,7 +51,8 @@ class SourceSpec:
     """kind and family of sensors; placements (simulated kinds) or assignments placement →
     address or advertised name (Bluetooth); seed: simulator seed, None for a fresh one per
     recording (stored in it); realtime: simulate in real time (else as fast as possible);
-    scan_timeout_s: how long to look for sensors; dual_task_factor: sway scale of the simulated
+    scan_timeout_s: how long to look for sensors; give_up_after_s: a BLE sensor silent this long
+    (s) is reported lost and no longer tried; dual_task_factor: sway scale of the simulated
     dual-task condition."""
 
     kind: SourceKind = SourceKind.VIRTUAL_BLE
@@ -61,6 +62,7 @@ class SourceSpec:
     seed: int | None = None
     realtime: bool = True
     scan_timeout_s: float = 5.0
+    give_up_after_s: float = 120.0
     dual_task_factor: float = 1.4
 
     @property
@@ -121,6 +123,10 @@ class SessionSpec:
         if not (math.isfinite(self.source.scan_timeout_s) and self.source.scan_timeout_s > 0):
             raise SpecError(
                 f"scan_timeout_s must be a positive number of seconds, got {self.source.scan_timeout_s}"
+            )
+        if not (math.isfinite(self.source.give_up_after_s) and self.source.give_up_after_s > 0):
+            raise SpecError(
+                f"give_up_after_s must be a positive number of seconds, got {self.source.give_up_after_s}"
             )
         if not (math.isfinite(self.source.dual_task_factor) and self.source.dual_task_factor > 0):
             raise SpecError(f"dual_task_factor must be positive, got {self.source.dual_task_factor}")

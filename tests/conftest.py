@@ -1,4 +1,4 @@
-"""Shared helpers: run a simulated session through the real runner and collect what it emits."""
+"""Shared helpers: run a simulated session, assembled by engine.factory, and collect what it emits."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from engine.spec import SessionSpec, SourceKind, SourceSpec
 from sensors.events import Event
-from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing import SessionSettings
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.pipeline import AngleBlock
+from sensors.processing.session import SessionReport, SessionSink
 from sensors.samples import Frame, SampleBlock
+from sensors.simulator.drills.base import Drill
 from sensors.source import StatusChange
 
 
@@ -64,16 +67,44 @@ class CollectingSink:
         return AngleBlock.concatenate(self.angles)
 
 
-def run_session(source, settings: SessionSettings | None = None) -> tuple[CollectingSink, object]:
-    """Run `source` through a `SessionRunner` to its end; returns (sink, report)."""
+def simulated_spec(
+    seed: int = 0, settings: SessionSettings | None = None, *, realtime: bool = False
+) -> SessionSpec:
+    """Simulated sensors without a radio (`seed`), as fast as they compute unless `realtime`,
+    processed with `settings`."""
+    return SessionSpec(
+        SourceSpec(SourceKind.SIMULATED, seed=seed, realtime=realtime),
+        processing=settings or SessionSettings(),
+    )
+
+
+async def run_drill_async(
+    drill: Drill, sinks: list[SessionSink], settings: SessionSettings | None = None, seed: int = 0
+) -> SessionReport:
+    """Act out `drill` on simulated sensors (`seed`) opened by engine.factory and run the
+    specification's runner with `sinks` to the drill's end: the sensors stop with the script
+    (`drill.duration_s`, s), so the session holds the whole performance and nothing after it."""
+    from engine.factory import open_source, session_runner  # loads the BLE stack: only when used
+
+    spec = simulated_spec(seed, settings)
+    async with open_source(spec, drill, keep_sampling_s=0.0) as opened:
+        return await session_runner(spec, opened.source, sinks).run()
+
+
+def run_drill(
+    drill: Drill, sinks: list[SessionSink], settings: SessionSettings | None = None, seed: int = 0
+) -> SessionReport:
+    """`run_drill_async` to its end, from synchronous code."""
+    return asyncio.run(run_drill_async(drill, sinks, settings, seed))
+
+
+def simulate(
+    drill: Drill, settings: SessionSettings | None = None, seed: int = 0
+) -> tuple[CollectingSink, SessionReport]:
+    """`run_drill` into a `CollectingSink`; returns (sink, report)."""
     sink = CollectingSink()
-    report = asyncio.run(SessionRunner(source, [sink], settings).run())
+    report = run_drill(drill, [sink], settings, seed)
     return sink, report
-
-
-@pytest.fixture
-def session_runner():
-    return run_session
 
 
 #: Fixtures of these scopes are built once per xdist worker that runs a test using them.

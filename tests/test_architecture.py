@@ -119,35 +119,98 @@ def test_a_package_may_not_reach_into_a_subpackage_it_is_not_allowed():
     assert "sensors.ble" not in ALLOWED["gui"] and "sensors.simulator" not in ALLOWED["gui"]
 
 
-#: Files outside tests/engine that may build a writer and a runner themselves, each with why.
-HAND_BUILT_SESSIONS_ALLOWED = {
+#: Where a session's parts may be built by hand (a runner, a simulated or BLE source, a writer or
+#: its sink), each with why: the factory itself, and what tests or times those parts alone.
+#: Everywhere else in the product, tests/ and benchmarks/ a session is assembled by engine.factory
+#: from a specification (a folder ends in "/").
+HAND_BUILT_ALLOWED = {
+    "engine/factory.py": "the factory: opens the sources",
+    "engine/recording.py": "the factory's recording: the writer, its sink and the runner",
+    "engine/work.py": (
+        "the calibration: an unrecorded session on the protocol's open source with the live view, "
+        "publishing nothing on LSL"
+    ),
+    "recordings/analysis.py": (
+        "the replay: a recording's own blocks through the runner with its stored settings (a "
+        "ReplaySource, no specification to open)"
+    ),
+    "tests/sensors/processing/": (
+        "tests of the runner, the synchroniser and the processing: they feed the runner sources "
+        "made to test it (tests/sensors/processing/runs.py)"
+    ),
+    "tests/sensors/ble/": "tests of the BLE link (BleSource) itself",
+    "tests/sensors/simulator/": "tests of the simulated source itself",
+    "tests/recordings/test_writer_reader.py": "tests of RecordingWriter itself",
+    "tests/recordings/test_disk_full.py": "RecordingWriter alone on a disk that runs full",
+    "tests/recordings/test_write_failure.py": "RecordingWriter alone when a write fails for real",
+    "tests/recordings/test_faulty_session_readback.py": (
+        "RecordingWriter alone fed the link's ingest output for generated notifications (no session)"
+    ),
     "benchmarks/recording_write.py": (
         "times RecordingWriter alone, fed the calls captured from a session run without one (the "
         "runner never feeds the writer): the factory's Recording would time the pipeline too"
     ),
+    "benchmarks/fuzz_ingest.py": (
+        "RecordingWriter alone fed the link's ingest output for fuzzed notifications (no session)"
+    ),
 }
-_RUNNER_CALL = re.compile(r"\bSessionRunner\(")
-_WRITER_CALL = re.compile(r"\bRecording(?:Writer|Sink)\(")
+#: A call that builds one of a session's parts (a class statement naming one is no call).
+_HAND_BUILT = re.compile(
+    r"(?<!class )\b(SessionRunner|SimulatedSource|BleSource|RecordingWriter|RecordingSink)\("
+)
 
 
-def test_benchmarks_and_tests_record_through_the_factory():
-    """A session that records is assembled by engine.factory (`record`, or `open_source` +
-    `Recording`), never writer + runner by hand: the rate and settings are given once, in the
-    specification. Looks at the text, so a script in a string (a subprocess's) counts too."""
-    paths = [*(ROOT / "benchmarks").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]
+def _hand_built_allowed(name: str) -> bool:
+    return any(name == key or (key.endswith("/") and name.startswith(key)) for key in HAND_BUILT_ALLOWED)
+
+
+def hand_built_sessions(root: Path) -> list[str]:
+    """Files under `root` (product packages, tests/, benchmarks/) that build a session's parts
+    by hand outside HAND_BUILT_ALLOWED, each with what it builds. Looks at the text, so a script
+    in a string (a subprocess's) counts too."""
+    folders = [*PROJECT, "tests", "benchmarks"]
     offenders = []
-    for path in sorted(paths):
-        name = path.relative_to(ROOT).as_posix()
-        if name.startswith("tests/engine/") or name in HAND_BUILT_SESSIONS_ALLOWED or path == Path(__file__):
+    for path in sorted(p for folder in folders for p in (root / folder).rglob("*.py")):
+        name = path.relative_to(root).as_posix()
+        if name == "tests/test_architecture.py" or _hand_built_allowed(name):
             continue
-        text = path.read_text(encoding="utf-8")
-        if _RUNNER_CALL.search(text) and _WRITER_CALL.search(text):
-            offenders.append(name)
+        built = sorted(set(_HAND_BUILT.findall(path.read_text(encoding="utf-8"))))
+        if built:
+            offenders.append(f"{name} ({', '.join(built)})")
+    return offenders
+
+
+def test_sessions_are_assembled_by_the_factory():
+    """A session is assembled by engine.factory (`record`; or `open_source` + `Recording` or
+    `session_runner`) from a specification, never from a runner, source or writer built by
+    hand: the rate and settings are given once, faults go in through `Impairments`."""
+    offenders = hand_built_sessions(ROOT)
     assert not offenders, (
-        "these build RecordingWriter/RecordingSink and SessionRunner by hand; use "
-        "engine.factory.record (faults through Impairments) or list them with a reason: "
-        + ", ".join(offenders)
+        "these build a session's parts by hand; use engine.factory (faults through Impairments) "
+        "or list them in HAND_BUILT_ALLOWED with a reason: " + "; ".join(offenders)
     )
-    for name in HAND_BUILT_SESSIONS_ALLOWED:  # an exception that no longer applies goes
-        text = (ROOT / name).read_text(encoding="utf-8")
-        assert _RUNNER_CALL.search(text) and _WRITER_CALL.search(text), f"{name} needs no exception now"
+    for key in HAND_BUILT_ALLOWED:  # an exception that no longer applies goes
+        paths = (ROOT / key).rglob("*.py") if key.endswith("/") else [ROOT / key]
+        assert any(_HAND_BUILT.search(p.read_text(encoding="utf-8")) for p in paths), (
+            f"{key} needs no exception now"
+        )
+
+
+def test_the_factory_check_finds_a_session_built_by_hand(tmp_path):
+    """The check itself, on a made-up tree: a benchmark building a runner over a simulated source
+    and a test building a writer are caught, also in a folder beside an allowed one; a test in an
+    allowed folder and a class statement are not."""
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "by_hand.py").write_text(
+        "source = SimulatedSource(drill, seed=1)\nrunner = SessionRunner(source, [], settings)\n"
+    )
+    (tmp_path / "tests" / "recordings").mkdir(parents=True)
+    (tmp_path / "tests" / "recordings" / "test_x.py").write_text("w = RecordingWriter(path, m, s)\n")
+    (tmp_path / "tests" / "sensors" / "ble").mkdir(parents=True)
+    (tmp_path / "tests" / "sensors" / "ble" / "test_y.py").write_text("b = BleSource(assignments)\n")
+    (tmp_path / "sensors").mkdir()
+    (tmp_path / "sensors" / "link.py").write_text("class BleSource(Source):\n    pass\n")
+    assert hand_built_sessions(tmp_path) == [
+        "benchmarks/by_hand.py (SessionRunner, SimulatedSource)",
+        "tests/recordings/test_x.py (RecordingWriter)",
+    ]

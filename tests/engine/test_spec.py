@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from engine.errors import SpecError
-from engine.factory import Recording, open_source, recording_metadata, recording_path
+from engine.factory import Recording, link_settings, open_source, recording_metadata, recording_path
 from engine.spec import LslSpec, SessionSpec, SourceKind, SourceSpec
 from recordings import read_recording
 from recordings.analysis import replay
@@ -41,6 +41,7 @@ def test_a_spec_round_trips_through_json_with_every_nested_setting():
             assignments=((Placement.LUMBAR, "D4:22:CD:00:00:01"), (Placement.PELVIS, "pelvis-dot")),
             seed=None,
             scan_timeout_s=8.0,
+            give_up_after_s=45.0,
         ),
         lsl=LslSpec(outlet=True, markers="type:Markers"),
         processing=_tuned(),
@@ -52,6 +53,8 @@ def test_a_spec_round_trips_through_json_with_every_nested_setting():
     assert raw["processing"]["synchronizer"]["longest_wait_s"] == 1.25
     assert raw["processing"]["pipeline"]["orientation"]["tau_acc_s"] == 0.4
     assert raw["source"]["assignments"] == [["lumbar", "D4:22:CD:00:00:01"], ["pelvis", "pelvis-dot"]]
+    link = link_settings(back)  # what the BLE link is given
+    assert (link.rate_hz, link.scan_timeout_s, link.give_up_after_s) == (100.0, 8.0, 45.0)
 
 
 def test_the_rate_is_given_once_and_reaches_every_stage():
@@ -78,6 +81,8 @@ def test_bad_specs_are_refused_with_what_is_wrong():
         SessionSpec.from_json(json.dumps({"source": {"kind": "carrier-pigeon"}}))
     with pytest.raises(SpecError, match="pelvis"):
         SessionSpec(source=SourceSpec(placements=(Placement.LUMBAR,))).check()
+    with pytest.raises(SpecError, match="give_up_after_s must be a positive number of seconds, got 0"):
+        SessionSpec(source=SourceSpec(give_up_after_s=0)).check()
     with pytest.raises(SpecError, match="pelvis"):
         SessionSpec(
             source=SourceSpec(kind=SourceKind.BLUETOOTH, assignments=((Placement.LUMBAR, "AA"),))

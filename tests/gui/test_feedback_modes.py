@@ -21,8 +21,8 @@ from gui.model.biofeedback import (
 from gui.model.protocols import ProtocolError, parse_protocol
 from sensors import Placement
 from sensors.processing import SessionSettings
-from sensors.simulator import DrillOptions, SimulatedSource, make_drill
-from tests.conftest import run_session
+from sensors.simulator import DrillOptions, make_drill
+from tests.conftest import simulate
 
 BASE = {"name": "t", "instructions": "do it", "task_s": 20}
 
@@ -100,7 +100,7 @@ def test_bad_feedback_settings_name_the_file_and_the_key():
 def test_a_patient_holding_a_plank_is_shown_inside_and_the_loss_outside():
     drill = make_drill("plank", DrillOptions(seed=6), held_s=20.0)
     truth = drill.truth
-    sink, _ = run_session(SimulatedSource(drill, seed=6), SessionSettings(drill="plank"))
+    sink, _ = simulate(drill, SessionSettings(drill="plank"), seed=6)
     angles = sink.all_angles
     t = angles.time_s
     deg = {
@@ -125,7 +125,7 @@ def test_a_patient_holding_a_plank_is_shown_inside_and_the_loss_outside():
 
 def test_a_forward_bend_done_as_asked_reaches_its_target_without_warnings():
     drill = make_drill("forward-bend", DrillOptions(seed=3))
-    sink, _ = run_session(SimulatedSource(drill, seed=3), SessionSettings(drill="forward-bend"))
+    sink, _ = simulate(drill, SessionSettings(drill="forward-bend"), seed=3)
     angles = sink.all_angles
     t = angles.time_s
     trunk = np.degrees(angles.inclination(Placement.LUMBAR)[:, 0])

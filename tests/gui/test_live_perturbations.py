@@ -11,15 +11,15 @@ from recordings.plot_data import angle_rows
 from sensors.events import Event, EventKind
 from sensors.processing import SessionSettings
 from sensors.processing.analysis import SessionData, analyze
-from sensors.simulator import DrillOptions, SimulatedSource, make_drill
-from tests.conftest import run_session
+from sensors.simulator import DrillOptions, make_drill
+from tests.conftest import simulate
 
 
 @pytest.fixture(scope="module")
 def pushed():
     """24 s of the perturbations drill (two pushes, at 6.0 and 13.98 s), as the session emits it."""
     drill = make_drill("perturbations", DrillOptions(duration_s=24, seed=5))
-    sink, _ = run_session(SimulatedSource(drill, seed=5), SessionSettings(drill="perturbations"))
+    sink, _ = simulate(drill, SessionSettings(drill="perturbations"), seed=5)
     return drill, sink
 
 

@@ -2,7 +2,6 @@
 (enumerated by running the analysis, not listed by hand), and nothing a clinician reads shows a raw
 key or NaN."""
 
-import asyncio
 import math
 import re
 
@@ -10,11 +9,11 @@ import pytest
 
 from recordings.catalogue import Better, CatalogueError, Kind, catalogue, load_catalogue
 from recordings.measure_table import repetition_rows, session_rows
-from sensors.processing import SessionRunner, SessionSettings
 from sensors.processing.analysis import AnalysisResult, Measure
 from sensors.processing.collector import SessionCollector
-from sensors.simulator import DRILL_NAMES, DrillOptions, SimulatedSource, make_drill
+from sensors.simulator import DRILL_NAMES, DrillOptions, make_drill
 from stabmon.console import format_measures
+from tests.conftest import run_drill
 
 #: One worker for the module: its shared fixture is built once, not once per xdist worker.
 pytestmark = pytest.mark.xdist_group("every-drill")
@@ -24,9 +23,8 @@ RAW_KEY = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")
 
 
 def _analyse(drill: str, seed: int = 1, seconds: float | None = None) -> AnalysisResult:
-    source = SimulatedSource(make_drill(drill, DrillOptions(duration_s=seconds, seed=seed)), seed=seed)
     collector = SessionCollector()
-    asyncio.run(SessionRunner(source, [collector], SessionSettings()).run())
+    run_drill(make_drill(drill, DrillOptions(duration_s=seconds, seed=seed)), [collector], seed=seed)
     return collector.analysis(drill)
 
 
@@ -131,9 +129,8 @@ def test_flag_measures_are_never_nan_text():
 
 def test_five_times_sit_to_stand_time_matches_the_simulated_rises():
     drill = make_drill("sit-to-stand", DrillOptions(seed=2))
-    source = SimulatedSource(drill, seed=2)
     collector = SessionCollector()
-    asyncio.run(SessionRunner(source, [collector], SessionSettings()).run())
+    run_drill(drill, [collector], seed=2)
     rises = drill.truth.rises
     assert len(rises) >= 5
     truth = rises[4].extension_end_s - rises[0].flexion_start_s  # fifth upright − first lean

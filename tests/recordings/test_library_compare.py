@@ -1,6 +1,5 @@
 """Session library listing and re-test comparison against the baseline with MDC95."""
 
-import asyncio
 import math
 import os
 
@@ -9,13 +8,13 @@ import pytest
 
 from recordings.compare import MdcBasis, Verdict, compare_results
 from recordings.library import SessionLibrary
-from sensors.processing import SessionRunner, SessionSettings
 from sensors.processing.collector import SessionCollector
 from sensors.processing.comparison import mdc95_between_session_means
 from sensors.processing.errors import ProcessingError
-from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+from sensors.simulator import DrillOptions, make_drill
 from stabmon.cli import main
 from tests.cli_args import RECORD_SIMULATED
+from tests.conftest import run_drill
 
 
 def test_mdc_between_session_means_matches_the_textbook_formula():
@@ -29,11 +28,9 @@ def test_mdc_between_session_means_matches_the_textbook_formula():
 
 
 def _analysis(drill: str, seed: int, seconds: float, dual_task: float = 1.0):
-    source = SimulatedSource(
-        make_drill(drill, DrillOptions(duration_s=seconds, seed=seed, dual_task_factor=dual_task)), seed=seed
-    )
+    drilled = make_drill(drill, DrillOptions(duration_s=seconds, seed=seed, dual_task_factor=dual_task))
     collector = SessionCollector()
-    asyncio.run(SessionRunner(source, [collector], SessionSettings()).run())
+    run_drill(drilled, [collector], seed=seed)
     return collector.analysis(drill)
 
 

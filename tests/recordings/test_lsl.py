@@ -2,6 +2,7 @@
 arrive intact in an inlet; markers from another program's outlet become session events."""
 
 import asyncio
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,11 +10,13 @@ import pytest
 pylsl = pytest.importorskip("pylsl")
 pytestmark = pytest.mark.xdist_group("lsl")  # one worker: LSL stream names are network-wide
 
-from recordings.lsl import LslError, LslMarkerInlet, LslOutletSink, marker_event, with_lsl_markers  # noqa: E402
+from engine.factory import open_source, session_runner  # noqa: E402
+from engine.spec import LslSpec  # noqa: E402
+from recordings.lsl import LslError, LslMarkerInlet, LslOutletSink, marker_event  # noqa: E402
 from sensors.events import EventKind  # noqa: E402
-from sensors.processing import SessionRunner, SessionSettings  # noqa: E402
-from sensors.simulator import DrillOptions, SimulatedSource, make_drill  # noqa: E402
-from tests.conftest import CollectingSink  # noqa: E402
+from sensors.processing import SessionSettings  # noqa: E402
+from sensors.simulator import DrillOptions, make_drill  # noqa: E402
+from tests.conftest import CollectingSink, simulated_spec  # noqa: E402
 
 
 def _inlet(name: str):
@@ -35,23 +38,33 @@ def _pull_all(inlet, expected: int, timeout_s: float = 10.0):
 
 
 def test_outlets_carry_frames_angles_markers_and_metadata():
-    source = SimulatedSource(make_drill("forward-bend", DrillOptions(duration_s=8.0, seed=3)), seed=3)
-    sink = LslOutletSink(source.sensors, 100.0, prefix="stabmon-test1")
-    imu, angles, markers = (_inlet(f"stabmon-test1-{n}") for n in ("lumbar", "angles", "markers"))
+    drill = make_drill("forward-bend", DrillOptions(duration_s=8.0, seed=3))
+    spec = simulated_spec(3, SessionSettings(rate_hz=100.0))
+    collected = CollectingSink()
+
+    async def run() -> tuple[LslOutletSink, int]:  # the outlets under test, named apart from a session's
+        async with open_source(spec, drill, keep_sampling_s=0.0) as opened:  # to the drill's end
+            sink = LslOutletSink(opened.source.sensors, 100.0, prefix="stabmon-test1")
+            runner = session_runner(spec, opened.source, [collected, sink])
+            inlets.extend(_inlet(f"stabmon-test1-{n}") for n in ("lumbar", "angles", "markers"))
+            await runner.run()
+            return sink, opened.source.host_origin_ns
+
+    inlets: list = []
+    _outlets, origin_ns = asyncio.run(run())  # kept: the outlets live while the inlets read
+    imu, angles, markers = inlets
     info = imu.info()
     desc = info.desc()
     assert info.type() == "IMU" and info.channel_count() == 6
     assert desc.child_value("placement") == "lumbar" and desc.child_value("family") == "simulated"
     first = desc.child("channels").child("channel")
     assert (first.child_value("label"), first.child_value("unit")) == ("acc_x", "m/s^2")
-    collected = CollectingSink()
-    asyncio.run(SessionRunner(source, [collected, sink], SessionSettings(rate_hz=100.0)).run())
     frame, all_angles = collected.frame, collected.all_angles
     values, stamps = _pull_all(imu, len(frame))
     assert len(stamps) == len(frame)
     np.testing.assert_allclose(values[:, :3], frame.acc_m_s2[:, 0], equal_nan=True)
     np.testing.assert_allclose(values[:, 3:], frame.gyr_rad_s[:, 0], equal_nan=True)
-    np.testing.assert_allclose(stamps - source.host_origin_ns * 1e-9, frame.time_s, atol=1e-6)
+    np.testing.assert_allclose(stamps - origin_ns * 1e-9, frame.time_s, atol=1e-6)
     angle_values, _ = _pull_all(angles, len(frame))
     np.testing.assert_allclose(
         angle_values[:, 0], np.degrees(all_angles.inclination_rad[:, 0, 0]), equal_nan=True
@@ -66,11 +79,11 @@ def test_external_markers_become_events_at_the_right_session_time():
     recorded event time equals the marker's LSL time mapped to session time to within 2 ms."""
     info = pylsl.StreamInfo("test-platform", "Markers", 1, pylsl.IRREGULAR_RATE, "string", "platform-1")
     platform = pylsl.StreamOutlet(info)
-    inlet = LslMarkerInlet.resolve(name="test-platform")
-    source = SimulatedSource(
-        make_drill("quiet-stance", DrillOptions(duration_s=4.0, seed=1)), seed=1, realtime=True
+    drill = make_drill("quiet-stance", DrillOptions(duration_s=4.0, seed=1))
+    spec = replace(
+        simulated_spec(1, SessionSettings(rate_hz=100.0), realtime=True),
+        lsl=LslSpec(markers="test-platform"),  # the factory resolves the inlet and wraps the source
     )
-    wrapped = with_lsl_markers(source, inlet)
     pushed = []
 
     async def push_markers():
@@ -83,18 +96,19 @@ def test_external_markers_become_events_at_the_right_session_time():
 
     async def run():
         collected = CollectingSink()
-        pusher = asyncio.create_task(push_markers())
-        await SessionRunner(wrapped, [collected], SessionSettings(rate_hz=100.0)).run()
-        await pusher
-        return collected
+        async with open_source(spec, drill, keep_sampling_s=0.0) as opened:  # to the drill's end
+            pusher = asyncio.create_task(push_markers())
+            await session_runner(spec, opened.source, [collected]).run()
+            await pusher
+            return collected, opened.source.host_origin_ns
 
-    collected = asyncio.run(run())
+    collected, origin_ns = asyncio.run(run())
     got = [e for e in collected.events if e.source == "lsl:test-platform"]
     assert [(e.kind, e.label) for e in got] == [
         (EventKind.PERTURBATION, "platform tilt"),
         (EventKind.ANNOTATION, "dual task start"),
     ]
-    origin_s = source.host_origin_ns * 1e-9
+    origin_s = origin_ns * 1e-9
     for event, stamp in zip(got, pushed, strict=True):
         assert event.time_s == pytest.approx(stamp - origin_s, abs=0.002)
 

@@ -143,16 +143,13 @@ def test_dual_and_single_task_sessions_are_kept_apart(tmp_path, capsys):
 
 
 def test_gait_gets_verdicts_from_its_10_s_windows():
-    import asyncio
-
-    from sensors.processing import SessionRunner, SessionSettings
     from sensors.processing.collector import SessionCollector
-    from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+    from sensors.simulator import DrillOptions, make_drill
+    from tests.conftest import run_drill
 
     def walk(seed):
-        source = SimulatedSource(make_drill("gait", DrillOptions(seed=seed)), seed=seed)
         collector = SessionCollector()
-        asyncio.run(SessionRunner(source, [collector], SessionSettings()).run())
+        run_drill(make_drill("gait", DrillOptions(seed=seed)), [collector], seed=seed)
         return collector.analysis("gait")
 
     base, retest = walk(1), walk(2)

@@ -1,7 +1,5 @@
 """XDF import: a file written with the XDF chunk layout imports, analyses and matches its source."""
 
-import asyncio
-
 import numpy as np
 import pytest
 
@@ -14,11 +12,10 @@ from recordings.xdf_import import XdfImportError
 from recordings.xdf_writer import XdfStream, write_xdf
 from sensors.events import EventKind
 from sensors.placements import Placement
-from sensors.processing import SessionRunner, SessionSettings
 from sensors.processing.collector import SessionCollector
-from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+from sensors.simulator import DrillOptions, make_drill
 from stabmon.cli import main
-from tests.conftest import CollectingSink
+from tests.conftest import CollectingSink, run_drill
 
 LSL_OFFSET_S = 5000.0  # the recording machine's LSL clock when the session started
 
@@ -26,9 +23,8 @@ LSL_OFFSET_S = 5000.0  # the recording machine's LSL clock when the session star
 def _session_to_xdf(path, units=("m/s^2", "rad/s")):
     """A simulated forward-bend session, its sensors' samples saved as XDF streams (timestamps:
     session time on an LSL clock), plus a marker stream with its perturbation/task markers."""
-    source = SimulatedSource(make_drill("forward-bend", DrillOptions(duration_s=30.0, seed=6)), seed=6)
     sink, collector = CollectingSink(), SessionCollector()
-    asyncio.run(SessionRunner(source, [sink, collector], SessionSettings()).run())
+    run_drill(make_drill("forward-bend", DrillOptions(duration_s=30.0, seed=6)), [sink, collector], seed=6)
     streams = []
     scale = {"m/s^2": 1.0, "g": 1 / 9.81, "rad/s": 1.0, "deg/s": 180 / np.pi}
     for placement, name in ((Placement.LUMBAR, "Xsens T12"), (Placement.PELVIS, "Xsens S1")):

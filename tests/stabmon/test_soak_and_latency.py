@@ -7,7 +7,9 @@ import asyncio
 import numpy as np
 
 from benchmarks.latency_probe import latencies_ms
-from benchmarks.soak_harness import SoakPlan, check, run_soak
+from benchmarks.soak_check import check
+from benchmarks.soak_harness import run_soak
+from benchmarks.soak_plan import SoakPlan
 from engine.factory import open_source, session_runner
 from engine.probe import Probe
 from engine.spec import SessionSpec, SourceKind, SourceSpec

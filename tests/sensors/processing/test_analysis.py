@@ -14,7 +14,7 @@ from sensors.simulator import (
     SimulatedSource,
     make_drill,
 )
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 HOLDS = ("plank", "side-plank-left", "side-plank-right", "bird-dog", "bridge", "biering-sorensen")
 

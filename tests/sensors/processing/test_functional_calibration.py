@@ -19,7 +19,7 @@ from sensors.simulator import (
     make_drill,
 )
 from sensors.simulator.body import segment_quaternions
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 TWIST = quat.from_axis_angle(np.array([0.0, 0.0, 1.0]), np.radians(30.0))  # about the spine's long axis
 

@@ -15,7 +15,7 @@ from sensors.processing import SessionSettings
 from sensors.processing.analysis import SessionData, analyze
 from sensors.processing.gait import gait_analysis
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 ROOT = Path(__file__).resolve().parents[3]
 MOBGAP = ROOT.parent / "shared" / "data" / "mobgap_lab_HA001"

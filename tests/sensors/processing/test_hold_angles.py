@@ -10,7 +10,7 @@ from sensors.processing import SessionSettings
 from sensors.processing.angles import AngleDefinition, mean_orientation, posture_angles
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from sensors.simulator.body import segment_quaternions
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 HOLDS = ["plank", "side-plank-left", "side-plank-right", "bird-dog", "bridge", "biering-sorensen"]
 AXES = {"sagittal": (np.array([0.0, 1.0, 0.0]), 0), "frontal": (np.array([1.0, 0.0, 0.0]), 1)}

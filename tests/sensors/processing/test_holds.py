@@ -9,7 +9,7 @@ from sensors.processing.analysis import SessionData, analyze
 from sensors.processing.angles import segment_orientation
 from sensors.processing.holds import CLINICIAN_END_LABEL, HoldClock, hold_analysis, hold_timing
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 HOLDS = ["plank", "side-plank-left", "side-plank-right", "bird-dog", "bridge", "biering-sorensen"]
 

@@ -7,7 +7,7 @@ from sensors.events import EventKind
 from sensors.processing import SessionSettings
 from sensors.processing.live_measures import live_measures_for
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 
 def _run(name, drill_setting, seconds=30.0, **parameters):

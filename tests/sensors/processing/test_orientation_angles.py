@@ -14,7 +14,7 @@ from sensors.processing.errors import CalibrationError
 from sensors.processing.orientation import OrientationEstimator, OrientationSettings
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from sensors.simulator.body import segment_quaternions
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 
 @pytest.mark.parametrize("angle_deg", [-120.0, -30.0, 0.0, 15.0, 100.0])

@@ -11,7 +11,7 @@ from sensors.processing.errors import ProcessingError
 from sensors.processing.perturbation import detect_perturbation_instants, perturbation_response
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from sensors.simulator.profiles import damped_response
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 RATE = 100.0
 

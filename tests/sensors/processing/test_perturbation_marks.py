@@ -16,7 +16,7 @@ from sensors.processing.perturbation import (
 )
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from sensors.simulator.profiles import damped_response
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 
 def test_a_key_near_a_detected_push_is_that_push_timed_by_the_detection():

@@ -9,7 +9,7 @@ from sensors.processing.angles import inclination_angles
 from sensors.processing.rhythm import PROGRESS_LEVELS, bend_repetitions
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from sensors.simulator.body import segment_quaternions
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from sensors.processing.angles import inclination_angles
 from sensors.processing.sit_to_stand import sit_to_stand_phases, sit_to_stand_series, vertical_displacement
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from sensors.simulator.body import segment_quaternions
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 
 def test_vertical_displacement_of_a_known_move():

@@ -16,7 +16,7 @@ import pytest
 from sensors import Placement
 from sensors.processing import SessionSettings
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 ROOT = Path(__file__).resolve().parents[3]
 HEADER = (

@@ -10,7 +10,7 @@ from sensors.processing.errors import ProcessingError
 from sensors.processing.filters import LowPassSettings, lowpass_zero_phase
 from sensors.processing.sway import CHI2_95_2DOF, sway_measures
 from sensors.simulator import DrillOptions, SimulatedSource, ideal_imu, make_drill
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 RATE = 100.0
 

@@ -17,7 +17,7 @@ from sensors.simulator import (
     ideal_imu,
     make_drill,
 )
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 PLACEMENTS = (Placement.LUMBAR, Placement.PELVIS)
 
