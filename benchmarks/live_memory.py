@@ -33,11 +33,11 @@ import numpy as np
 from recordings import RecordingWriter, SessionMetadata
 from recordings import writer as writer_module
 from recordings.hdf5_memory import release_free_lists
+from sensors.identity import SensorFamily, SensorIdentity
 from sensors.placements import Placement
 from sensors.processing import SessionSettings
 from sensors.processing.pipeline import AngleBlock
 from sensors.samples import Frame, SampleBlock
-from sensors.simulator import DrillOptions, SimulatedSensorSettings, SimulatedSource, make_drill
 
 RATE_HZ = 200.0
 SAMPLES_PER_NOTIFICATION = 4
@@ -156,14 +156,11 @@ def main() -> None:
     choice.add_argument("--hdf5-gc", action="store_true", help="empty HDF5's free lists before each reading")
     choice.add_argument("--no-release", action="store_true", help="the writer never empties them")
     args = parser.parse_args()
+    if args.hours < 1.5:
+        parser.error("--hours must be at least 1.5: the growth is read after the first hour")
     if args.no_release:
         writer_module.RELEASE_FREE_LISTS_S = float("inf")
-    sensors = SimulatedSource(
-        make_drill("gait", DrillOptions(duration_s=5, seed=1)),
-        PLACEMENTS,
-        SimulatedSensorSettings(rate_hz=RATE_HZ),
-        seed=1,
-    ).sensors
+    sensors = {p: SensorIdentity(SensorFamily.SIMULATED, f"BENCH-{p.value.upper()}") for p in PLACEMENTS}
     with tempfile.TemporaryDirectory() as folder:
         metadata = SessionMetadata("BENCH", "gait", SessionSettings(rate_hz=RATE_HZ))
         writer = RecordingWriter(Path(folder) / "live.h5", metadata, sensors)

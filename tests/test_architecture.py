@@ -150,6 +150,11 @@ HAND_BUILT_ALLOWED = {
         "times RecordingWriter alone, fed the calls captured from a session run without one (the "
         "runner never feeds the writer): the factory's Recording would time the pipeline too"
     ),
+    "tests/recordings/test_chunk_filters.py": "tests of RecordingWriter's direct chunk writes themselves",
+    "benchmarks/live_memory.py": (
+        "RecordingWriter alone fed hours of synthetic session data: its memory, apart from the "
+        "runner's (the pipeline would make hours of data take hours)"
+    ),
     "benchmarks/fuzz_ingest.py": (
         "RecordingWriter alone fed the link's ingest output for fuzzed notifications (no session)"
     ),
