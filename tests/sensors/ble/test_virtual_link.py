@@ -106,14 +106,20 @@ def test_every_family_delivers_the_sensors_samples_in_si_units(family):
     assert all(v == 0 for v in source.decode_errors().values())
 
 
+#: 2 % of packets start a burst of about 4 lost: over 10 s, 50–160 samples lost per sensor on
+#: these seeds (DOT 50 and 67, the other families 104 and 160), far above the 10 the test needs to
+#: see; 20 s only gave 90–224, at twice the cost.
+LOSSY_RUN_S = 10.0
+
+
 @pytest.mark.parametrize("family", list(RESOLUTION))
 def test_lost_packets_are_flagged_where_they_were_lost(family):
     lossy = SimulatedSensorSettings(radio=RadioSettings(burst_start_probability=0.02, mean_burst_packets=4.0))
-    fleet, _, sink, report = asyncio.run(_session(family, "quiet-stance", 20.0, settings=lossy))
+    fleet, _, sink, report = asyncio.run(_session(family, "quiet-stance", LOSSY_RUN_S, settings=lossy))
     for placement in PAIR:
         got, sent = _received(sink, placement), _sent(fleet, placement)
         never_sent = np.setdiff1d(np.arange(sent.sequence[0], sent.sequence[-1] + 1), sent.sequence)
-        assert len(never_sent) > 10  # the radio really lost some
+        assert len(never_sent) > 10, len(never_sent)  # the radio really lost some
         offset = got.sequence[0] - sent.sequence[0]
         gaps = np.setdiff1d(np.arange(got.sequence[0], got.sequence[-1] + 1), got.sequence) - offset
         truth = never_sent[never_sent < got.sequence[-1] - offset]
