@@ -24,7 +24,7 @@ pytestmark = pytest.mark.xdist_group("every-drill")
 RAW_KEY = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")
 
 
-#: The holds' drawn endurance times (1–4 min, 850 s of the 1160 s of all drills) say nothing about
+#: The holds' drawn endurance times (2–4 min, 850 s of the 1160 s of all drills) say nothing about
 #: the catalogue: a 30 s hold gives the same measures as the drawn one, none of them NaN (checked
 #: drill by drill, seed 1), so the shared fixture holds each hold drill for 30 s.
 HOLD_S = 30.0
