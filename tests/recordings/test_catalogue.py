@@ -12,6 +12,7 @@ from recordings.measure_table import repetition_rows, session_rows
 from sensors.processing.analysis import AnalysisResult, Measure
 from sensors.processing.collector import SessionCollector
 from sensors.simulator import DRILL_NAMES, DrillOptions, make_drill
+from sensors.simulator.drills.holds import HOLD_TIME_NORMS
 from stabmon.console import format_measures
 from tests.conftest import run_drill
 
@@ -22,15 +23,23 @@ pytestmark = pytest.mark.xdist_group("every-drill")
 RAW_KEY = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")
 
 
-def _analyse(drill: str, seed: int = 1, seconds: float | None = None) -> AnalysisResult:
+#: The holds' drawn endurance times (2–4 min, 850 s of the 1160 s of all drills) say nothing about
+#: the catalogue: a 30 s hold gives the same measures as the drawn one, none of them NaN (checked
+#: drill by drill, seed 1), so the shared fixture holds each hold drill for 30 s.
+HOLD_S = 30.0
+
+
+def _analyse(drill: str, seed: int = 1, seconds: float | None = None, **parameters: float) -> AnalysisResult:
+    drill_script = make_drill(drill, DrillOptions(duration_s=seconds, seed=seed), **parameters)
     collector = SessionCollector()
-    run_drill(make_drill(drill, DrillOptions(duration_s=seconds, seed=seed)), [collector], seed=seed)
+    run_drill(drill_script, [collector], seed=seed)
     return collector.analysis(drill)
 
 
 @pytest.fixture(scope="module")
 def every_drill() -> dict[str, AnalysisResult]:
-    return {drill: _analyse(drill) for drill in DRILL_NAMES}
+    held = {"held_s": HOLD_S}
+    return {drill: _analyse(drill, **(held if drill in HOLD_TIME_NORMS else {})) for drill in DRILL_NAMES}
 
 
 def test_the_catalogue_describes_every_measure_of_every_drill(every_drill):

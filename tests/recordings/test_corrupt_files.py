@@ -25,12 +25,14 @@ from recordings.recovery import recover
 from recordings.xdf_import import TruncatedXdfError
 from recordings.xdf_writer import XdfStream, write_xdf
 from sensors.placements import Placement
+from stabmon.cli import main
 from tests.recordings.corrupt_helpers import copy_of, record_simulated
 
 NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
 
 
 def stabmon(*args: str, user: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """`stabmon args` as the user runs it, in a fresh interpreter (as `user`, e.g. nobody)."""
     return subprocess.run(
         [*user, sys.executable, "-m", "stabmon", *args],
         capture_output=True,
@@ -38,6 +40,18 @@ def stabmon(*args: str, user: tuple[str, ...] = ()) -> subprocess.CompletedProce
         timeout=300,
         env={**os.environ, "MPLCONFIGDIR": tempfile.gettempdir(), "HOME": tempfile.gettempdir()},
     )
+
+
+def stabmon_here(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The same entry point in this process (what a test of a command's behaviour needs; the
+    interpreter and imports cost seconds a run): an exception escaping main() fails the test, as a
+    traceback on stderr would. The subprocess runs are kept where the process is the point
+    (another user, a signal) and once per command (`sessions`, `recover` here; `analyze`,
+    `export`, `report` in tests/stabmon/test_bad_arguments.py)."""
+    capsys.readouterr()
+    code = main(list(args))
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(["stabmon", *args], code, out.out, out.err)
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +179,7 @@ def _check_permissions_as_nobody(recording: Path, tmp_path: Path) -> None:
         raise RecordingPermissionError(path, "no permission to read this file")
 
 
-def test_a_sequence_dataset_half_as_long_is_said(recording, tmp_path):
+def test_a_sequence_dataset_half_as_long_is_said(recording, tmp_path, capsys):
     path = copy_of(recording, tmp_path)
     with h5py.File(path, "r+") as f:
         n = f["acquisition/lumbar/sequence"].shape[0]
@@ -173,7 +187,7 @@ def test_a_sequence_dataset_half_as_long_is_said(recording, tmp_path):
     rec = read_recording(path)
     assert len(rec.samples[Placement.LUMBAR]) == n // 2
     assert any("lumbar: its datasets hold different numbers of rows" in p for p in rec.problems)
-    done = stabmon("analyze", str(path))
+    done = stabmon_here(capsys, "analyze", str(path))
     assert "different numbers of rows" in done.stdout, done.stderr
     assert done.returncode == 0 or f"{path}: cannot analyse" in done.stderr  # measures need both sensors
     assert "Traceback" not in done.stderr
@@ -190,10 +204,10 @@ def _leave_open(path: Path) -> None:
     subprocess.run([sys.executable, "-c", code, str(path)], check=True)
 
 
-def test_analyze_of_a_crashed_unrecovered_file_says_so(recording, tmp_path):
+def test_analyze_of_a_crashed_unrecovered_file_says_so(recording, tmp_path, capsys):
     path = copy_of(recording, tmp_path)
     _leave_open(path)
-    done = stabmon("analyze", str(path))
+    done = stabmon_here(capsys, "analyze", str(path))
     assert done.returncode == 0, done.stderr
     assert "not closed properly" in done.stdout and "stabmon recover" in done.stdout
 
@@ -285,16 +299,16 @@ def test_reports_and_exports_are_written_by_rename_and_a_failed_write_leaves_the
     assert target.read_text() == "new report" and target.stat().st_ino != before
 
 
-def test_report_and_csv_export_replace_their_files_by_rename(recording, tmp_path):
+def test_report_and_csv_export_replace_their_files_by_rename(recording, tmp_path, capsys):
     report = tmp_path / "r.html"
     report.write_text("old")
     before = report.stat().st_ino
-    assert stabmon("report", str(recording), "-o", str(report)).returncode == 0
+    assert stabmon_here(capsys, "report", str(recording), "-o", str(report)).returncode == 0
     assert report.stat().st_ino != before  # a new file renamed in, not the old one rewritten
     out = tmp_path / "csv"
-    assert stabmon("export", str(recording), "--format", "csv", "-o", str(out)).returncode == 0
+    assert stabmon_here(capsys, "export", str(recording), "--format", "csv", "-o", str(out)).returncode == 0
     angles = next(out.glob("*_angles.csv"))
     inode = angles.stat().st_ino
-    assert stabmon("export", str(recording), "--format", "csv", "-o", str(out)).returncode == 0
+    assert stabmon_here(capsys, "export", str(recording), "--format", "csv", "-o", str(out)).returncode == 0
     assert angles.stat().st_ino != inode
     assert not [p for p in out.iterdir() if p.name.endswith(".partial")]
