@@ -58,7 +58,6 @@ class SessionMetadata:
         return self.settings.rate_hz
 
 
-
 #: Every dataset of an open session file by path ("acquisition/lumbar/acc_m_s2"), opened once:
 #: writes never open or close dataset objects (after a failed write, closing one fails in HDF5).
 Datasets = dict[str, h5py.Dataset]
@@ -103,7 +102,6 @@ def _create(
         **filters,
     )
     dataset.attrs["unit"] = unit
-
 
 
 def layout(f: h5py.File, metadata: SessionMetadata, sensors: Mapping[Placement, SensorIdentity]) -> None:
