@@ -7,7 +7,7 @@ import pytest
 from sensors.processing import SessionSettings
 from sensors.processing.pipeline import ANGLE_OUTPUTS, PipelineSettings, SegmentAnglePipeline
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
-from tests.conftest import run_session
+from tests.sensors.processing.runs import run_session
 
 
 @pytest.fixture(scope="module")
