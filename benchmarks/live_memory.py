@@ -22,7 +22,6 @@ Usage: python benchmarks/live_memory.py [--hours 3] [--hdf5-gc | --no-release]
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import tempfile
 import time
@@ -32,7 +31,7 @@ import numpy as np
 
 from recordings import RecordingWriter, SessionMetadata
 from recordings import writer as writer_module
-from recordings.hdf5_memory import release_free_lists
+from recordings.hdf5_memory import c_heap, release_free_lists
 from sensors.identity import SensorFamily, SensorIdentity
 from sensors.placements import Placement
 from sensors.processing import SessionSettings
@@ -44,42 +43,19 @@ SAMPLES_PER_NOTIFICATION = 4
 PLACEMENTS = (Placement.LUMBAR, Placement.PELVIS)
 
 
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [
-        (name, ctypes.c_size_t)
-        for name in (
-            "arena",
-            "ordblks",
-            "smblks",
-            "hblks",
-            "hblkhd",
-            "usmblks",
-            "fsmblks",
-            "uordblks",
-            "fordblks",
-            "keepcost",
-        )
-    ]
-
-
-_LIBC = ctypes.CDLL("libc.so.6")
-_LIBC.mallinfo2.restype = _MallInfo2
-
-
 def _reading(writer: RecordingWriter, release: bool) -> dict[str, float]:
     """RSS, heap in use and free (MiB), and HDF5's metadata cache (bytes, entries), now."""
     if release and not release_free_lists():
         raise SystemExit("--hdf5-gc: h5py's HDF5 library was not found in this process")
-    _LIBC.malloc_trim(0)
+    heap = c_heap(trim=True)
     status = Path("/proc/self/status").read_text().splitlines()
     rss_kib = next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
-    heap = _LIBC.mallinfo2()
     assert writer._file is not None  # open for the whole run
     cache_max, _, cache_bytes, cache_entries = writer._file.id.get_mdc_size()
     return {
         "rss_mib": rss_kib / 1024,
-        "heap_in_use_mib": (heap.uordblks + heap.hblkhd) / 2**20,
-        "heap_free_mib": heap.fordblks / 2**20,
+        "heap_in_use_mib": heap.in_use / 2**20,
+        "heap_free_mib": heap.free / 2**20,
         "mdc_max_mib": cache_max / 2**20,
         "mdc_mib": cache_bytes / 2**20,
         "mdc_entries": cache_entries,

@@ -9,6 +9,7 @@ slowly until those limits are reached (about 2 MiB an hour at 2 × 200 Hz after 
 h5py does not wrap `H5garbage_collect`, so it is called through ctypes on the very library h5py
 loaded (found in this process's memory map, Linux), under h5py's own lock, because HDF5 as h5py
 builds it is not thread-safe. Where that library cannot be found this does nothing.
+`c_heap` says what the C heap holds (glibc), to see the effect.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -51,3 +53,42 @@ def release_free_lists() -> bool:
 
     with phil:
         return library.H5garbage_collect() >= 0
+
+
+_MALLINFO2_FIELDS = (
+    "arena",
+    "ordblks",
+    "smblks",
+    "hblks",
+    "hblkhd",
+    "usmblks",
+    "fsmblks",
+    "uordblks",
+    "fordblks",
+    "keepcost",
+)
+
+
+class _MallInfo2(ctypes.Structure):
+    """glibc's `struct mallinfo2` (malloc.h), every field a size_t."""
+
+    _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO2_FIELDS]
+
+
+@dataclass(frozen=True)
+class CHeap:
+    """What glibc's heap holds over all arenas, bytes: in use (allocated blocks, mapped ones
+    included) and free (held, not given back)."""
+
+    in_use: int
+    free: int
+
+
+def c_heap(trim: bool = False) -> CHeap:
+    """The C heap now (glibc ≥ 2.33), after giving free memory back to the OS if `trim`."""
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = _MallInfo2
+    if trim:
+        libc.malloc_trim(0)
+    info = libc.mallinfo2()
+    return CHeap(in_use=info.uordblks + info.hblkhd, free=info.fordblks)

@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import ctypes
 import sys
 
 import h5py
 import numpy as np
 import pytest
 
-from recordings.hdf5_memory import release_free_lists
+from recordings.hdf5_memory import c_heap, release_free_lists
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux", reason="finds h5py's HDF5 in /proc/self/maps (Linux)"
 )
-
-
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [
-        (name, ctypes.c_size_t)
-        for name in (
-            "arena",
-            "ordblks",
-            "smblks",
-            "hblks",
-            "hblkhd",
-            "usmblks",
-            "fsmblks",
-            "uordblks",
-            "fordblks",
-            "keepcost",
-        )
-    ]
-
-
-def _heap_in_use() -> int:
-    libc = ctypes.CDLL("libc.so.6")
-    libc.mallinfo2.restype = _MallInfo2
-    return libc.mallinfo2().uordblks
 
 
 def test_emptying_the_free_lists_gives_heap_back_after_a_writer_like_load(tmp_path):
@@ -55,8 +30,8 @@ def test_emptying_the_free_lists_gives_heap_back_after_a_writer_like_load(tmp_pa
             for column in columns:
                 column.resize(column.shape[0] + 200, axis=0)
                 column[-200:] = rows
-        before = _heap_in_use()
+        before = c_heap().in_use
         assert release_free_lists()
-        after = _heap_in_use()
+        after = c_heap().in_use
         assert after < before
         assert columns[0][-1].tolist() == rows[-1].tolist()  # the open file is untouched
