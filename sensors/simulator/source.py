@@ -103,7 +103,7 @@ class SimulatedSource:
                 block = sensor.generate_until(t_next, origin)
                 if block is None:
                     continue
-                pieces = block.split_by_arrival(self.delivery_ns)
+                pieces = block.split_by_arrival(self.delivery_ns, origin)
                 timed.extend((int(b.host_receive_ns[-1]), order, b) for b in pieces)
             while pending_events and pending_events[0].time_s <= t_next:
                 event: Event = pending_events.pop(0)
