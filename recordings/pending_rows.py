@@ -90,10 +90,6 @@ class PendingRows:
     def add(self, path: str, rows: np.ndarray) -> None:
         self._rows.setdefault(path, []).append(rows)
 
-    def pipeline(self, path: str, dataset: h5py.Dataset) -> Pipeline | None:
-        """The filters of `dataset` (at `path`) if its whole chunks are stored directly."""
-        return self._target(path, dataset).pipeline
-
     def _target(self, path: str, dataset: h5py.Dataset) -> _Target:
         target = self._targets.get(path)
         if target is None or target.dataset is not dataset:

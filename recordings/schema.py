@@ -129,6 +129,10 @@ def session_file_name(subject_id: str, drill: str, created: datetime, condition:
 LOST_BEFORE_MAX = np.iinfo(np.int32).max
 
 
+#: Counters up to this many samples are checked for a gap in Python before numpy is asked.
+_SHORT_BLOCK = 16
+
+
 def lost_before(sequence: np.ndarray, previous: int | None = None) -> np.ndarray:
     """The `lost_before` dataset: samples lost just before each sample (n,) int32, from the device
     counter (n,); `previous` is the counter of the sample before these (None: none known). A jump
@@ -138,6 +142,10 @@ def lost_before(sequence: np.ndarray, previous: int | None = None) -> np.ndarray
     if len(sequence) == 0:
         return np.zeros(0, dtype=np.int32)
     first = sequence[0] - 1 if previous is None else previous
+    if len(sequence) <= _SHORT_BLOCK:  # a notification's few samples, mostly none lost: sooner in Python
+        counters = sequence.tolist()
+        if all(b - a == 1 for a, b in zip([int(first), *counters], counters, strict=False)):
+            return np.zeros(len(sequence), dtype=np.int32)
     with np.errstate(over="ignore"):
         steps = np.diff(sequence, prepend=np.int64(first))  # exact, but wraps past int64
     rough = np.diff(sequence.astype(np.float64), prepend=float(first))  # never wraps

@@ -89,8 +89,6 @@ MIN_FREE_BYTES = 64 * 2**20
 CLOSE_WAIT_S = 30.0
 #: How often the writer empties HDF5's free lists (recordings/hdf5_memory.py), s.
 RELEASE_FREE_LISTS_S = 60.0
-#: Blocks up to this many rows are checked for a gap in Python before numpy is asked.
-_SHORT_BLOCK = 16
 
 
 def free_bytes(folder: Path) -> int:
@@ -407,11 +405,6 @@ class RecordingWriter:
         """Samples lost just before each sample of the block (n,), from sequence jumps."""
         previous = self._last_sequence.get(block.placement)
         self._last_sequence[block.placement] = int(block.sequence[-1])
-        if len(block) <= _SHORT_BLOCK:  # a notification's few samples: mostly none lost
-            steps = block.sequence.tolist()
-            before = steps[0] - 1 if previous is None else previous
-            if all(b - a == 1 for a, b in zip([before, *steps], steps, strict=False)):
-                return np.zeros(len(block), dtype=np.int32)  # what schema.lost_before gives, sooner
         return schema.lost_before(block.sequence, previous)
 
 

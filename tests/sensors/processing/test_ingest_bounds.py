@@ -99,3 +99,14 @@ def test_lost_before_saturates_instead_of_wrapping():
     lost = lost_before(np.array([0, 1, 2**31 + 2, 2**31 + 3, 2**62, -(2**62)]))
     assert lost.tolist() == [0, 0, LOST_BEFORE_MAX, 0, LOST_BEFORE_MAX, 0]
     assert lost_before(np.array([10, 11, 14]), previous=5).tolist() == [4, 0, 2]
+
+
+def test_lost_before_of_a_notification_sized_block_sees_every_gap():
+    """Short counters (≤ 16, one notification's) take a shortcut when nothing was lost; a gap
+    anywhere in them, or after `previous`, still counts."""
+    assert lost_before(np.arange(6, 22), previous=5).tolist() == [0] * 16
+    assert lost_before(np.arange(6, 22)).tolist() == [0] * 16
+    assert lost_before(np.arange(6, 22), previous=3).tolist() == [2] + [0] * 15
+    late_gap = np.r_[np.arange(6, 21), 30]
+    assert lost_before(late_gap, previous=5).tolist() == [0] * 15 + [9]  # 21 … 29
+    assert lost_before(np.array([7, 7]), previous=6).tolist() == [0, 0]  # a repeat is no loss
