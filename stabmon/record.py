@@ -41,7 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--drill", default="quiet-stance", type=drill_name, help="drill to run (see `stabmon drills`)"
     )
-    parser.add_argument("--seconds", type=seconds, default=30.0, help="session length in seconds")
+    parser.add_argument(
+        "--seconds",
+        type=seconds,
+        default=None,
+        help="session length in seconds (default: the drill's own length, e.g. 45 s for sit-to-stand, "
+        "long enough for five rises)",
+    )
     parser.add_argument(
         "--out", type=Path, help="folder to write the session file into (default: the session library)"
     )
@@ -100,7 +106,16 @@ def parse_assignments(values: list[str]) -> dict[Placement, str]:
 def run(args: argparse.Namespace) -> int:
     if args.simulate == bool(args.sensor):
         raise ValueError("give either --sensor PLACEMENT=ID for real sensors, or --simulate")
+    if args.seconds is None:
+        args.seconds = drill_length_s(args.drill)
     return asyncio.run(_record(args))
+
+
+def drill_length_s(drill: str) -> float:
+    """The drill's own length (s): what its script needs, e.g. five rises for sit-to-stand."""
+    from sensors.simulator import make_drill
+
+    return make_drill(drill).duration_s
 
 
 def session_spec(args: argparse.Namespace) -> SessionSpec:

@@ -105,3 +105,26 @@ def test_record_publishes_on_lsl_and_names_a_missing_marker_stream(tmp_path, cap
     assert "publishing on LSL" in capsys.readouterr().out
     assert main([*argv, "--lsl-markers", "no-such-platform"]) == 2
     assert "no LSL stream named 'no-such-platform'" in capsys.readouterr().err
+
+
+def test_a_sit_to_stand_recorded_without_a_length_holds_five_rises(tmp_path, capsys):
+    """With no --seconds the session lasts the drill's own length: a sit-to-stand recording then
+    holds the five rises its five-times time needs (the old fixed 30 s held three)."""
+    code = main(
+        [
+            *RECORD_SIMULATED,
+            "--drill",
+            "sit-to-stand",
+            "--seed",
+            "1",
+            "--subject",
+            "T02",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Recording sit-to-stand for 45 s" in out
+    assert "Rises measured                                     5" in out
+    assert "Five-times sit-to-stand time" in out and "fewer than five rises" not in out
