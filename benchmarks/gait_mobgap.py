@@ -29,7 +29,13 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
   contacts where it left steps out (turns), and that row shows by how much.
   "reference_per_foot" is INDIP's own stride rule (each contact to the same foot's next,
   step_parameters.per_foot_cadence_steps_per_min) on its listed contacts and sides, untimed ones
-  included; "stabmon_per_foot" the same rule on stabmon's contacts and sides.
+  included; "stabmon_per_foot" the same rule on stabmon's contacts and sides, plain and ungated
+  (stabmon's own cadence goes per foot only in bouts whose sides it trusts: "bouts_with_trusted_sides").
+- Sides: "side_agreement" is the share of stabmon's contacts paired with a reference contact
+  (±250 ms) whose side agrees with INDIP's, per side rule: stabmon's (side.py), the sign rule
+  alone (stabmon before session 6), and mobgap's LrcMcCamley and LrcUllrich (defaults, sensor
+  axes) on the same contacts; "side_agreement_at_reference_contacts" the same on the reference's
+  own timed contacts.
 - Stride length and gait speed against the INDIP bout means (AverageStrideLength, WalkingSpeed:
   plain means of its per-stride values), sensor height from infoForAlgo.mat: stabmon's
   (gait_speed.py) and, on each mobgap detector's contacts, mobgap's SlZijlstra and WsNaive (means
@@ -61,7 +67,12 @@ from sensors.processing.errors import ProcessingError
 from sensors.processing.gait import GaitSettings, gait_analysis
 from sensors.processing.gait_speed import step_lengths
 from sensors.processing.orientation import OrientationEstimator, OrientationSettings
-from sensors.processing.step_parameters import per_foot_cadence_steps_per_min, robust_cadence_steps_per_min
+from sensors.processing.side import alternating_sides, side_evidence
+from sensors.processing.step_parameters import (
+    bout_cadence_steps_per_min,
+    per_foot_cadence_steps_per_min,
+    robust_cadence_steps_per_min,
+)
 
 MOBGAP_ALGORITHMS = ("IcdShinImproved", "IcdIonescu", "IcdHKLeeImproved")
 MOBILISED_G = 9.81  # the Mobilise-D files store acceleration in g; mobgap converts with 9.81
@@ -229,9 +240,52 @@ def _stabmon(trial: Trial, q: np.ndarray, vertical: np.ndarray, bout: Bout, marg
     try:
         r = gait_analysis(t[a:b], q[a:b], trial.acc_m_s2[a:b], trial.gyr_rad_s[a:b], identity, settings)
     except ProcessingError:
-        return {"contacts": np.array([], dtype=int), "sides": ()}
+        return {"contacts": np.array([], dtype=int), "sides": (), "trusted": False}
     contacts = np.round(r.initial_contacts_s * trial.rate_hz).astype(int)
-    return {"contacts": contacts, "sides": r.sides}
+    return {"contacts": contacts, "sides": r.sides, "trusted": r.sides_trusted}
+
+
+def _side_rules(
+    trial: Trial, yaw: np.ndarray, a: int, b: int, contacts: np.ndarray, with_mobgap: bool
+) -> dict[str, np.ndarray]:
+    """Sides ("left"/"right", (k,)) of contacts (samples, within [a, b)) by every side rule on the
+    data [a, b): stabmon's (sign of the band-passed yaw rate through the alternation model),
+    the sign rule alone (stabmon before session 6), and mobgap's LrcMcCamley and LrcUllrich with
+    their defaults (sensor axes)."""
+    import pandas as pd
+
+    evidence = side_evidence(yaw[a:b], trial.rate_hz)[contacts - a]
+    name = np.array(["left", "right"])
+    rules = {
+        "stabmon": name[(alternating_sides(evidence) > 0).astype(int)],
+        "sign_rule": name[(evidence >= 0).astype(int)],
+    }
+    if not with_mobgap or len(contacts) == 0:
+        return rules
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # LrcUllrich's pickled model: an older scikit-learn
+        from mobgap.laterality import LrcMcCamley, LrcUllrich
+
+    acc, gyr = trial.acc_m_s2[a:b], np.degrees(trial.gyr_rad_s[a:b])
+    frame = pd.DataFrame(
+        {"acc_is": acc[:, 0], "acc_ml": acc[:, 1], "acc_pa": acc[:, 2]}
+        | {"gyr_is": gyr[:, 0], "gyr_ml": gyr[:, 1], "gyr_pa": gyr[:, 2]}
+    )
+    ics = pd.DataFrame({"ic": contacts - a}).rename_axis(index="step_id")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for label, algorithm in (("LrcMcCamley", LrcMcCamley()), ("LrcUllrich", LrcUllrich())):
+            found = algorithm.predict(frame, ics, sampling_rate_hz=trial.rate_hz).ic_lr_list_["lr_label"]
+            rules[label] = np.asarray(found, dtype=str)
+    return rules
+
+
+def _side_counts(rules: dict, pairs: list[tuple[int, int]], bout: Bout) -> dict[str, list[int]]:
+    """Per side rule, [agreeing, compared] over the (detected, reference) pairs."""
+    return {
+        rule: [sum(bool(sides[i] == bout.sides[j]) for i, j in pairs), len(pairs)]
+        for rule, sides in rules.items()
+    }
 
 
 def _mobgap(trial: Trial, bout: Bout, margin: int) -> dict[str, np.ndarray]:
@@ -328,14 +382,22 @@ def _summary(rows: list[dict]) -> dict:
         if ref + untimed + det
         else float("nan"),
     }
-    for key in ("stride_length_error_m", "speed_error_m_s", "side_agreement"):
+    for key in ("stride_length_error_m", "speed_error_m_s"):
         values = np.array([r[key] for r in rows if key in r], dtype=float)
         if len(values):
-            if key == "side_agreement":
-                out[key] = round(float(np.nanmean(values)), 3)
-            else:
-                out[key.replace("error", "bias")] = round(float(np.nanmean(values)), 3)
-                out[key.replace("error", "mae")] = round(float(np.nanmean(np.abs(values))), 3)
+            out[key.replace("error", "bias")] = round(float(np.nanmean(values)), 3)
+            out[key.replace("error", "mae")] = round(float(np.nanmean(np.abs(values))), 3)
+    for key in ("side_agreement", "side_agreement_at_reference_contacts"):
+        counts: dict[str, list[int]] = {}
+        for r in rows:
+            for rule, (agree, compared) in r.get(key, {}).items():
+                total = counts.setdefault(rule, [0, 0])
+                total[0] += agree
+                total[1] += compared
+        if counts:
+            out[key] = {rule: round(k / n, 3) if n else float("nan") for rule, (k, n) in counts.items()}
+    if any("sides_trusted" in r for r in rows):
+        out["bouts_with_trusted_sides"] = sum(bool(r.get("sides_trusted")) for r in rows)
     return out
 
 
@@ -347,7 +409,8 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
     )
     vertical = quat.rotate(q, trial.acc_m_s2)[:, 2] - GRAVITY_M_S2
     t = np.arange(len(q)) / rate
-    heading = scipy.integrate.cumulative_trapezoid(quat.rotate(q, trial.gyr_rad_s)[:, 2], t, initial=0.0)
+    yaw = quat.rotate(q, trial.gyr_rad_s)[:, 2]
+    heading = scipy.integrate.cumulative_trapezoid(yaw, t, initial=0.0)
     margin = round(margin_s * rate)
     rows: dict[str, list[dict]] = {}
     for k, bout in enumerate(trial.bouts):
@@ -359,14 +422,19 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
             row = score_bout(contacts, bout, rate) | {"bout": k, "turning": bout.turning}
             in_bout = row.pop("in_bout")
             if name == "stabmon":
-                cadence = robust_cadence_steps_per_min(in_bout / rate)
                 sides = dict(zip(contacts.tolist(), ours["sides"], strict=True))
-                pairs = mutual_nearest_pairs(contacts, bout.contacts, 0.25 * rate)
-                row["side_agreement"] = float(
-                    np.mean([sides[int(contacts[i])] == bout.sides[j] for i, j in pairs])
+                cadence = bout_cadence_steps_per_min(
+                    in_bout / rate, [sides[int(c)] for c in in_bout], ours["trusted"]
                 )
+                row["sides_trusted"] = ours["trusted"]
+                a, b = max(0, bout.start - margin), min(len(q), bout.end + margin)
+                pairs = mutual_nearest_pairs(contacts, bout.contacts, 0.25 * rate)
+                rules = _side_rules(trial, yaw, a, b, contacts, with_mobgap)
+                row["side_agreement"] = _side_counts(rules, pairs, bout)
+                at_reference = _side_rules(trial, yaw, a, b, bout.contacts, with_mobgap)
+                every = [(j, j) for j in range(len(bout.contacts))]
+                row["side_agreement_at_reference_contacts"] = _side_counts(at_reference, every, bout)
                 if len(in_bout) >= 2:
-                    a, b = max(0, bout.start - margin), min(len(q), bout.end + margin)
                     lengths = step_lengths(
                         t[a:b], vertical[a:b], in_bout - a, trial.sensor_height_m, heading_rad=heading[a:b]
                     )

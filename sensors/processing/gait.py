@@ -22,15 +22,15 @@
      contacts of the daily-activity bouts. On the Mobilise-D lab data (HA001, HA002, MS001) 95 %
      of the contacts matched to the reference have slopes above 0.34–0.41 of their bout's
      median; of the unmatched detections 10 % lie below 0.14–0.21 and half below 0.43–0.73.
-- Side: sign of the vertical-axis angular velocity band-passed to the stride frequency
-  (`side_band_hz`) at the contact: negative at a left contact, positive at a right one
-  (McCamley 2012; mobgap `LrcMcCamley`).
-- Cadence: mean of the per-stride cadences 120 / stride time over contacts i → i+2 (the INDIP
-  reference's definition where the feet alternate; INDIP's own strides are per foot, which needs
-  side labels more reliable than the pelvis gives in turns: step_parameters.py), interior strides
-  Hampel-filtered against missed and extra contacts, the first and last stride (starting,
-  stopping) kept; left and right
-  step times cleaned by the Hampel filter mobgap's `CadFromIc` uses.
+- Side (side.py): the vertical-axis angular velocity band-passed to the stride frequency
+  (`side.band_hz`) at each contact, negative at a left contact and positive at a right one
+  (McCamley 2012; mobgap `LrcMcCamley`), read through a two-state sequence in which the feet
+  alternate unless the evidence insists (turning adds a yaw rate that flips the plain sign).
+- Cadence: mean of the per-stride cadences 120 / stride time, interior strides Hampel-filtered
+  against missed and extra contacts, the first and last stride (starting, stopping) kept. Strides
+  are INDIP's, per foot, where the sign rule and the sequence agree on every contact's side, and
+  contacts i → i+2 elsewhere (the same strides where the feet alternate; step_parameters.py).
+  Left and right step times cleaned by the Hampel filter mobgap's `CadFromIc` uses.
 - Step and stride regularity and stride time: unbiased autocorrelation of the vertical acceleration
   (Moe-Nilssen & Helbostad 2004): first peak = step regularity, second = stride regularity, its
   lag = stride time.
@@ -52,9 +52,10 @@ from sensors.processing.angles import inclination_angles, segment_orientation
 from sensors.processing.comparison import symmetry_index_pct
 from sensors.processing.errors import ProcessingError
 from sensors.processing.gait_speed import step_lengths
+from sensors.processing.side import SideSettings, contact_sides
 from sensors.processing.step_parameters import (
     RobustStepSettings,
-    robust_cadence_steps_per_min,
+    bout_cadence_steps_per_min,
     robust_mean,
 )
 
@@ -66,7 +67,7 @@ class GaitSettings:
     typical_step_frequency_hz: float = 1.8  # first pass; and when a bout is too short to estimate
     min_step_fraction: float = 0.6  # contacts at least this fraction of a typical step apart
     min_jolt_fraction: float = 0.3  # a contact's jolt (slope) ≥ this fraction of the bout's median
-    side_band_hz: tuple[float, float] = (0.5, 2.0)
+    side: SideSettings = field(default_factory=SideSettings)
     harmonics: int = 20
     robust: RobustStepSettings = field(default_factory=RobustStepSettings)
     sensor_height_m: float | None = None  # height of the pelvic sensor above the floor (standing)
@@ -78,6 +79,7 @@ class GaitResult:
 
     initial_contacts_s: np.ndarray
     sides: tuple[str, ...]
+    sides_trusted: bool  # sign rule and alternation agree on every contact: cadence per foot
     cadence_steps_per_min: float
     step_frequency_hz: float  # typical, from the step-cycle peaks
     left_step_time_s: float  # right IC → left IC
@@ -180,7 +182,7 @@ def gait_analysis(
 ) -> GaitResult:
     """Gait of one bout from the pelvic sensor: orientation sensor→earth (n, 4), sensor-frame
     acc (n, 3) m/s² and gyr (n, 3) rad/s at time_s (n,), and its sensor→segment mount (4,)."""
-    from scipy import integrate, signal  # imported when needed: scipy submodules are slow to import
+    from scipy import integrate  # imported when needed: scipy submodules are slow to import
 
     s = settings or GaitSettings()
     t = np.asarray(time_s, dtype=float)
@@ -193,9 +195,8 @@ def gait_analysis(
     if len(contacts) < 5:
         raise ProcessingError(f"gait analysis found only {len(contacts)} steps; need at least 5")
     yaw_rate = quat.rotate(sensor_q, gyr_rad_s)[:, 2]
-    band = signal.butter(2, s.side_band_hz, btype="bandpass", fs=rate, output="sos")
-    side_signal = signal.sosfiltfilt(band, yaw_rate)
-    sides = tuple("left" if side_signal[k] < 0 else "right" for k in contacts)
+    labels = contact_sides(yaw_rate, rate, contacts, s.side)
+    sides = labels.sides
     steps = np.diff(t[contacts])
     ended_by = np.array(sides[1:])
     left_steps, right_steps = steps[ended_by == "left"], steps[ended_by == "right"]
@@ -239,7 +240,8 @@ def gait_analysis(
     return GaitResult(
         initial_contacts_s=t[contacts],
         sides=sides,
-        cadence_steps_per_min=robust_cadence_steps_per_min(t[contacts], s.robust),
+        sides_trusted=labels.consistent,
+        cadence_steps_per_min=bout_cadence_steps_per_min(t[contacts], sides, labels.consistent, s.robust),
         step_frequency_hz=step_frequency_hz(vertical, rate, s),
         left_step_time_s=left_step,
         right_step_time_s=right_step,

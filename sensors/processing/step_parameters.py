@@ -22,8 +22,10 @@ steps (`per_foot_stride_times_s`). On the Mobilise-D lab participants this rule 
 stride count on every bout and its stride durations wherever INDIP timed them; from the
 reference's own contacts and sides its plain mean gives INDIP's bout cadence where INDIP timed
 every contact. It needs every contact's side right: a wrong side turns two strides into one of
-one step and one of three. Contacts (i to i+2) are used for cadence because the pelvic
-sensor's side labels are not that reliable in turns (benchmarks/RESULTS.md, session 5).
+one step and one of three. The pelvic sensor's side labels are trusted for it only where the
+sign of each contact's yaw rate and the alternation model agree on every contact (side.py);
+elsewhere cadence comes from contacts i to i+2 (`bout_cadence_steps_per_min`;
+benchmarks/RESULTS.md, sessions 5 and 6).
 """
 
 from __future__ import annotations
@@ -117,3 +119,29 @@ def per_foot_cadence_steps_per_min(contacts_s: np.ndarray, sides: tuple[str, ...
     strides = per_foot_stride_times_s(contacts_s, sides)
     strides = strides[np.isfinite(strides) & (strides > 0)]
     return float(np.mean(120.0 / strides)) if len(strides) else float("nan")
+
+
+def robust_per_foot_cadence_steps_per_min(
+    contacts_s: np.ndarray, sides: tuple[str, ...] | list[str], settings: RobustStepSettings | None = None
+) -> float:
+    """Bout cadence, steps/min, over INDIP's per-foot strides of sorted contacts (n,) s with sides
+    (n,): the mean of 120 / stride time, interior strides Hampel-filtered as `bout_mean` does
+    (a missed or extra contact spoils strides of a detector's contacts as it does i → i+2);
+    NaN for no stride."""
+    strides = per_foot_stride_times_s(contacts_s, sides)
+    strides = strides[np.isfinite(strides) & (strides > 0)]
+    return bout_mean(120.0 / strides, settings) if len(strides) else float("nan")
+
+
+def bout_cadence_steps_per_min(
+    contacts_s: np.ndarray,
+    sides: tuple[str, ...] | list[str],
+    sides_trusted: bool,
+    settings: RobustStepSettings | None = None,
+) -> float:
+    """Cadence of a bout from a detector's sorted contacts (n,) s: per-foot strides where the side
+    labels (n,) are trusted, else contacts i → i+2 (`robust_cadence_steps_per_min`). With sides
+    that alternate throughout the two are the same strides."""
+    if sides_trusted and len(contacts_s) >= 3:
+        return robust_per_foot_cadence_steps_per_min(contacts_s, sides, settings)
+    return robust_cadence_steps_per_min(contacts_s, settings)

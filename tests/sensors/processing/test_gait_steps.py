@@ -8,11 +8,13 @@ from sensors.processing.errors import ProcessingError
 from sensors.processing.gait import GaitSettings, initial_contacts, step_frequency_hz
 from sensors.processing.gait_speed import PendulumSettings, step_lengths, turning_factor
 from sensors.processing.step_parameters import (
+    bout_cadence_steps_per_min,
     hampel,
     per_foot_cadence_steps_per_min,
     per_foot_stride_times_s,
     robust_cadence_steps_per_min,
     robust_mean,
+    robust_per_foot_cadence_steps_per_min,
 )
 
 
@@ -65,6 +67,31 @@ def test_per_foot_strides_follow_each_foot_as_indip_does():
     assert per_foot_cadence_steps_per_min(untimed, alternating) == pytest.approx(120.0)
     with pytest.raises(ProcessingError, match="3 contacts but 2 sides"):
         per_foot_stride_times_s(np.array([0.0, 0.5, 1.0]), ["left", "right"])
+
+
+def test_cadence_goes_per_foot_only_where_the_sides_are_trusted():
+    """A detector's contacts at 120 steps/min with one missed (a right foot's, so two lefts in a
+    row): per foot, one stride of 2 s among 1 s ones, cleaned by the interior Hampel filter as
+    i → i+2 cleans its two 1.5 s strides; in HA002's shuffle the strides differ."""
+    contacts = np.arange(0.0, 8.01, 0.5)
+    sides = ["left", "right"] * 9
+    missed = np.delete(contacts, 9)  # a right contact: lefts at 4.0 and 5.0 s in a row
+    missed_sides = sides[:9] + sides[10:17]
+    assert per_foot_cadence_steps_per_min(missed, missed_sides) == pytest.approx((13 * 120 + 60) / 14)
+    assert robust_per_foot_cadence_steps_per_min(missed, missed_sides) == pytest.approx(120.0)
+    assert bout_cadence_steps_per_min(missed, missed_sides, True) == pytest.approx(120.0)
+    shuffle = np.array([17.47, 17.69, 18.75, 20.06, 21.21])  # HA002's, as above
+    shuffle_sides = ["right", "left", "left", "right", "left"]
+    per_foot = robust_per_foot_cadence_steps_per_min(shuffle, shuffle_sides)
+    by_contacts = robust_cadence_steps_per_min(shuffle)  # strides 1.28, 2.37, 2.46 s
+    assert by_contacts == pytest.approx(np.mean(120.0 / np.array([1.28, 2.37, 2.46])))
+    assert bout_cadence_steps_per_min(shuffle, shuffle_sides, True) == pytest.approx(per_foot)
+    assert bout_cadence_steps_per_min(shuffle, shuffle_sides, False) == pytest.approx(by_contacts)
+    assert abs(per_foot - by_contacts) > 10.0
+    for trusted in (True, False):  # alternating feet: the same strides either way
+        assert bout_cadence_steps_per_min(contacts, sides[:17], trusted) == pytest.approx(120.0)
+    assert np.isnan(robust_per_foot_cadence_steps_per_min(np.array([0.0, 0.5]), ["left", "right"]))
+    assert bout_cadence_steps_per_min(np.array([0.0, 0.5]), ["left", "right"], True) == pytest.approx(120.0)
 
 
 def test_cadence_keeps_the_slow_first_and_last_strides_of_starting_and_stopping():
