@@ -252,8 +252,6 @@ def _side_rules(
     data [a, b): stabmon's (sign of the band-passed yaw rate through the alternation model),
     the sign rule alone (stabmon before session 6), and mobgap's LrcMcCamley and LrcUllrich with
     their defaults (sensor axes)."""
-    import pandas as pd
-
     evidence = side_evidence(yaw[a:b], trial.rate_hz)[contacts - a]
     name = np.array(["left", "right"])
     rules = {
@@ -262,6 +260,8 @@ def _side_rules(
     }
     if not with_mobgap or len(contacts) == 0:
         return rules
+    import pandas as pd  # the benchmark extra, with mobgap: the HA001 tests run without it
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # LrcUllrich's pickled model: an older scikit-learn
         from mobgap.laterality import LrcMcCamley, LrcUllrich
