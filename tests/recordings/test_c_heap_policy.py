@@ -1,0 +1,60 @@
+"""While an analysis runs the C heap keeps what it frees (recordings/c_heap_policy.py): a large
+array allocated again costs no page faults; after it, freed large arrays go back to the system.
+Checked with glibc's own counters (mallinfo2: blocks mapped on their own) and the kernel's
+(minor page faults), in a fresh interpreter (the policy is process-wide)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="glibc's malloc")
+
+PROBE = textwrap.dedent(
+    """
+    import ctypes, resource
+    import numpy as np
+    from recordings import c_heap_policy
+    from recordings.hdf5_memory import _MallInfo2
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = _MallInfo2
+    ROWS = (4 << 20) // 8  # a 4 MiB array, as a frame block's arrays are
+
+    def one_array():
+        # (blocks mapped on their own while it lives, page faults to fill it)
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        a = np.ones(ROWS)
+        held = libc.mallinfo2().hblks
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+        del a
+        return held, faults
+
+    c_heap_policy.give_freed_arrays_back()
+    base = libc.mallinfo2().hblks
+    print("give-back", *one_array(), *one_array(), base)
+    with c_heap_policy.keeping_freed_memory():
+        base = libc.mallinfo2().hblks
+        one_array()
+        print("keeping", *one_array(), *one_array(), base)
+    base = libc.mallinfo2().hblks
+    print("after", *one_array(), *one_array(), base)
+    """
+)
+
+
+def test_freed_arrays_are_reused_inside_and_given_back_outside():
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    lines = {line.split()[0]: [int(x) for x in line.split()[1:]] for line in result.stdout.splitlines()}
+    pages = (4 << 20) // 4096
+    for policy in ("give-back", "after"):  # each array mapped on its own, every page faulted in
+        held, faults, held2, faults2, base = lines[policy]
+        assert held == held2 == base + 1, (policy, lines)
+        # (the kernel may map two pages a fault)
+        assert faults >= pages // 4 and faults2 >= pages // 4, (policy, lines)
+    held, faults, held2, faults2, base = lines["keeping"]  # from the heap, its pages already there
+    assert held == held2 == base, lines
+    assert faults < pages // 50 and faults2 < pages // 50, lines
