@@ -39,11 +39,13 @@ GIVE_BACK_MMAP_THRESHOLD = 1 << 20
 _DEFAULT_TRIM_THRESHOLD = 128 << 10
 _DEFAULT_TOP_PAD = 128 << 10
 
-#: While an analysis runs: blocks up to 32 MiB (glibc's largest threshold) come from the heap,
-#: the heap grows 64 MiB at a time and is not trimmed (the 4-h peak is measured in
-#: benchmarks/RESULTS.md, "Offline analysis, session 6").
-KEEP_MMAP_THRESHOLD = 32 << 20
-KEEP_TOP_PAD = 64 << 20
+#: While an analysis runs: blocks under 4 MiB (a minute's frame block and its temporaries are
+#: under 1.2 MiB at 200 Hz) come from the heap, which grows 16 MiB at a time and is not trimmed.
+#: Larger ones (whole-session columns) keep memory of their own, so the peak stays that of the
+#: largest stage: a 4-h `analyze` 439 MiB, as before; with 32 MiB and 64 MiB, 482 MiB
+#: (benchmarks/RESULTS.md, "Offline analysis, session 6").
+KEEP_MMAP_THRESHOLD = 4 << 20
+KEEP_TOP_PAD = 16 << 20
 KEEP_TRIM_THRESHOLD = 1 << 30
 
 
@@ -86,7 +88,7 @@ def trim() -> None:
 
 @contextlib.contextmanager
 def keeping_freed_memory() -> Iterator[None]:
-    """Inside: freed blocks up to 32 MiB stay in the heap for the next ones (a process forked
+    """Inside: freed blocks under 4 MiB stay in the heap for the next ones (a process forked
     inside inherits it). After: `give_freed_arrays_back`, and the free memory given back."""
     libc = _libc()
     if libc is None:

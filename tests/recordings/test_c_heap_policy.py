@@ -22,7 +22,7 @@ PROBE = textwrap.dedent(
 
     libc = ctypes.CDLL("libc.so.6")
     libc.mallinfo2.restype = _MallInfo2
-    ROWS = (4 << 20) // 8  # a 4 MiB array, as a frame block's arrays are
+    ROWS = (2 << 20) // 8  # a 2 MiB array, as large as a frame block's arrays
 
     def one_array():
         # (blocks mapped on their own while it lives, page faults to fill it)
@@ -49,7 +49,7 @@ PROBE = textwrap.dedent(
 def test_freed_arrays_are_reused_inside_and_given_back_outside():
     result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
     lines = {line.split()[0]: [int(x) for x in line.split()[1:]] for line in result.stdout.splitlines()}
-    pages = (4 << 20) // 4096
+    pages = (2 << 20) // 4096
     for policy in ("give-back", "after"):  # each array mapped on its own, every page faulted in
         held, faults, held2, faults2, base = lines[policy]
         assert held == held2 == base + 1, (policy, lines)
