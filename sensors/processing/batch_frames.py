@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from sensors.placements import Placement
 from sensors.processing.batch_sync import BatchSynchronizer
 from sensors.samples import Frame
 
@@ -117,20 +118,41 @@ def _from_child(sync: BatchSynchronizer, chunk_s: float) -> Iterator[Frame]:
                 gyr = payload[n * p * 24 : n * p * 48].view(np.float64).reshape(n, p, 3)
                 valid = payload[n * p * 48 :].view(np.bool_).reshape(n, p)
                 time_s = np.arange(start, start + n) / rate
-                yield Frame(time_s, sync.placements, acc, gyr, valid, rate)
+                yield _frame_of(time_s, sync.placements, acc, gyr, valid, rate)
     finally:
         if not done:
             _kill(pid)
         _reap(pid)
 
 
+def _frame_of(
+    time_s: np.ndarray,
+    placements: tuple[Placement, ...],
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    valid: np.ndarray,
+    rate_hz: float,
+) -> Frame:
+    """A frame of arrays made for it alone here (time_s (n,), acc and gyr (n, p, 3) float64,
+    valid (n, p) bool, from the pipe): made read-only and taken as they are, without the
+    validating copies `Frame` makes of arrays it is given (the child made them as `frame` does)."""
+    frame = object.__new__(Frame)
+    fields = {"time_s": time_s, "acc_m_s2": acc, "gyr_rad_s": gyr, "valid": valid}
+    for name, array in fields.items():
+        array.flags.writeable = False
+        object.__setattr__(frame, name, array)
+    object.__setattr__(frame, "placements", placements)
+    object.__setattr__(frame, "rate_hz", rate_hz)
+    return frame
+
+
 def _write_frames(sync: BatchSynchronizer, chunk_s: float, fd: int) -> None:
     try:
         for start, stop in sync.chunk_bounds(chunk_s):
-            frame = sync.frame(start, stop)
-            _write_all(fd, _HEADER.pack(start, len(frame)))
-            for array in (frame.acc_m_s2, frame.gyr_rad_s, frame.valid):
-                _write_all(fd, np.ascontiguousarray(array).tobytes())
+            _, acc, gyr, valid = sync.frame_arrays(start, stop)
+            _write_all(fd, _HEADER.pack(start, len(acc)))
+            for array in (acc, gyr, valid):
+                _write_all(fd, np.ascontiguousarray(array))
         _write_all(fd, _HEADER.pack(0, _END))
     except BrokenPipeError:  # the parent stopped reading
         raise
