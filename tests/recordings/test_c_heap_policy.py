@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +59,25 @@ def test_freed_arrays_are_reused_inside_and_given_back_outside():
     held, faults, held2, faults2, base = lines["keeping"]  # from the heap, its pages already there
     assert held == held2 == base, lines
     assert faults < pages // 50 and faults2 < pages // 50, lines
+
+
+def test_an_analysis_leaves_the_give_back_policy_behind():
+    """`analyze_file` keeps freed memory only while it runs: after it (here on a small real
+    recording) a large array is mapped on its own again and the heap holds no spare memory."""
+    data = Path(__file__).parent / "data" / "schema-0.2.0-libver-latest.h5"
+    probe = PROBE.split("c_heap_policy.give_freed_arrays_back()")[0] + textwrap.dedent(
+        f"""
+        from recordings.analysis import analyze_file
+        c_heap_policy.give_freed_arrays_back()
+        recording, result = analyze_file({str(data)!r})
+        print("measures", len(result.measures))
+        base = libc.mallinfo2().hblks
+        print("after", *one_array(), *one_array(), base)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    lines = {line.split()[0]: [int(x) for x in line.split()[1:]] for line in result.stdout.splitlines()}
+    assert lines["measures"][0] > 0
+    held, faults, held2, faults2, base = lines["after"]
+    assert held == held2 == base + 1, lines
+    assert min(faults, faults2) >= (2 << 20) // 4096 // 4, lines
