@@ -40,12 +40,14 @@ _DEFAULT_TRIM_THRESHOLD = 128 << 10
 _DEFAULT_TOP_PAD = 128 << 10
 
 #: While an analysis runs: blocks under 4 MiB (a minute's frame block and its temporaries are
-#: under 1.2 MiB at 200 Hz) come from the heap, which grows 16 MiB at a time and is not trimmed.
-#: Larger ones (whole-session columns) keep memory of their own, so the peak stays that of the
-#: largest stage: a 4-h `analyze` 439 MiB, as before; with 32 MiB and 64 MiB, 482 MiB
-#: (benchmarks/RESULTS.md, "Offline analysis, session 6").
+#: under 1.2 MiB at 200 Hz) come from the heap, which is not trimmed. Larger ones (whole-session
+#: columns) keep memory of their own. The 4-h `analyze` (benchmarks/RESULTS.md, "Offline
+#: analysis, session 6"): peak 491-496 MiB against 468-474 MiB without this; a larger top pad
+#: (16 MiB) or a 32 MiB trim threshold change it by less than the noise, a 32 MiB mmap threshold
+#: with a 64 MiB top pad 482 MiB on session 5's 4-h file (4 MiB with a 16 MiB top pad 439,
+#: none 434).
 KEEP_MMAP_THRESHOLD = 4 << 20
-KEEP_TOP_PAD = 16 << 20
+KEEP_TOP_PAD = _DEFAULT_TOP_PAD
 KEEP_TRIM_THRESHOLD = 1 << 30
 
 
