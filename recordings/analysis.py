@@ -111,6 +111,12 @@ def _replay(
     # Only the angles the sinks keep (all when any other sink than the collector listens).
     outputs = None if extra_sinks else collector.keep & ANGLE_OUTPUTS
     ahead = _inflate_ahead(stream)
+
+    def before_frames(frames: int) -> None:
+        collector.expect_frames(frames)  # room for all at once: no doubling and copying at the end
+        if ahead is not None:
+            ahead.stop()
+
     try:
         batched = run_batched(
             stream,
@@ -118,7 +124,7 @@ def _replay(
             on_frame,
             running_measures=running_measures,
             outputs=outputs,
-            before_frames=ahead.stop if ahead is not None else None,
+            before_frames=before_frames,
         )
     finally:
         if ahead is not None:
