@@ -107,13 +107,13 @@ def _from_child(sync: BatchSynchronizer, chunk_s: float) -> Iterator[Frame]:
             p = len(sync.placements)
             rate = sync.settings.rate_hz
             while True:
-                start, n = _HEADER.unpack(_read_exactly(pipe, _HEADER.size))
+                start, n = _HEADER.unpack(_read_exactly(pipe, _HEADER.size).data)
                 if n == _END:
                     done = True
                     return
                 if n == _ERROR:
-                    raise pickle.loads(_read_exactly(pipe, start))
-                payload = np.frombuffer(_read_exactly(pipe, n * p * 49), dtype=np.uint8)
+                    raise pickle.loads(_read_exactly(pipe, start).tobytes())
+                payload = _read_exactly(pipe, n * p * 49)
                 acc = payload[: n * p * 24].view(np.float64).reshape(n, p, 3)
                 gyr = payload[n * p * 24 : n * p * 48].view(np.float64).reshape(n, p, 3)
                 valid = payload[n * p * 48 :].view(np.bool_).reshape(n, p)
@@ -170,9 +170,10 @@ def _write_all(fd: int, data: Any) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _read_exactly(pipe: Any, size: int) -> bytearray:
-    buffer = bytearray(size)
-    view = memoryview(buffer)
+def _read_exactly(pipe: Any, size: int) -> np.ndarray:
+    """`size` bytes from the pipe into a new uint8 array (not zero-filled first: every byte is read)."""
+    buffer = np.empty(size, dtype=np.uint8)
+    view = buffer.data  # a memoryview of its bytes
     got = 0
     while got < size:
         n = pipe.readinto(view[got:])
