@@ -9,10 +9,8 @@ more slowly, and stays as the reference the batched path is tested against.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from recordings import c_heap_policy
 from recordings.chunk_columns import ChunkColumn, Prefetch
 from recordings.errors import NotARecordingError
 from recordings.reader import Recording, read_recording
@@ -112,6 +111,12 @@ def _replay(
     # Only the angles the sinks keep (all when any other sink than the collector listens).
     outputs = None if extra_sinks else collector.keep & ANGLE_OUTPUTS
     ahead = _inflate_ahead(stream)
+
+    def before_frames(frames: int) -> None:
+        collector.expect_frames(frames)  # room for all at once: no doubling and copying at the end
+        if ahead is not None:
+            ahead.stop()
+
     try:
         batched = run_batched(
             stream,
@@ -119,7 +124,7 @@ def _replay(
             on_frame,
             running_measures=running_measures,
             outputs=outputs,
-            before_frames=ahead.stop if ahead is not None else None,
+            before_frames=before_frames,
         )
     finally:
         if ahead is not None:
@@ -245,7 +250,13 @@ def analyze_file(
 ) -> tuple[Recording, AnalysisResult]:
     """A recording's metadata and its drill's measures table, reading the raw data from the file
     a window at a time and keeping only what the drill's measures read (flat memory for long
-    files); the same table as `analyze_recording`."""
+    files); the same table as `analyze_recording`. The C heap keeps the memory freed between
+    frame blocks while it runs (`c_heap_policy.keeping_freed_memory`)."""
+    with c_heap_policy.keeping_freed_memory():
+        return _analyze_file(path, progress)
+
+
+def _analyze_file(path: Path | str, progress: ProgressCallback | None) -> tuple[Recording, AnalysisResult]:
     with open_recorded_stream(path) as (recording, stream):
         if replays_block_by_block(recording):
             full = read_recording(path)
@@ -255,24 +266,12 @@ def analyze_file(
             keep = ANALYSIS_READS.get(drill_family(recording.drill))
         except ProcessingError:
             keep = None  # analyze() below says what is wrong
-        _trim_heap()  # what reading the metadata left (HDF5 chunk maps) before the long arrays
+        c_heap_policy.trim()  # what reading the metadata left (HDF5 chunk maps) before the long arrays
         try:
             collector = SessionCollector(keep, capacity_frames=len(recording.frame_time_s) + 1)
             session = _replay(recording, stream, collector, [], progress, running_measures=False)
         except (OSError, RuntimeError) as error:  # h5py on damaged chunks read a window at a time
             raise NotARecordingError(recording.path, f"raw data cannot be read ({error})") from None
-    _trim_heap()
+    c_heap_policy.trim()
     data = with_subject_settings(session.collector.session_data(), recording)
     return recording, analyze(data, recording.drill)
-
-
-def _trim_heap() -> None:
-    """Give the free memory at the top and inside the C heap back to the system (glibc; the many
-    small blocks HDF5 and numpy free between the stages of an analysis stay with the process
-    otherwise). Elsewhere nothing."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        return

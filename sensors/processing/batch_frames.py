@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from sensors.placements import Placement
 from sensors.processing.batch_sync import BatchSynchronizer
 from sensors.samples import Frame
 
@@ -106,31 +107,52 @@ def _from_child(sync: BatchSynchronizer, chunk_s: float) -> Iterator[Frame]:
             p = len(sync.placements)
             rate = sync.settings.rate_hz
             while True:
-                start, n = _HEADER.unpack(_read_exactly(pipe, _HEADER.size))
+                start, n = _HEADER.unpack(_read_exactly(pipe, _HEADER.size).data)
                 if n == _END:
                     done = True
                     return
                 if n == _ERROR:
-                    raise pickle.loads(_read_exactly(pipe, start))
-                payload = np.frombuffer(_read_exactly(pipe, n * p * 49), dtype=np.uint8)
+                    raise pickle.loads(_read_exactly(pipe, start).tobytes())
+                payload = _read_exactly(pipe, n * p * 49)
                 acc = payload[: n * p * 24].view(np.float64).reshape(n, p, 3)
                 gyr = payload[n * p * 24 : n * p * 48].view(np.float64).reshape(n, p, 3)
                 valid = payload[n * p * 48 :].view(np.bool_).reshape(n, p)
                 time_s = np.arange(start, start + n) / rate
-                yield Frame(time_s, sync.placements, acc, gyr, valid, rate)
+                yield _frame_of(time_s, sync.placements, acc, gyr, valid, rate)
     finally:
         if not done:
             _kill(pid)
         _reap(pid)
 
 
+def _frame_of(
+    time_s: np.ndarray,
+    placements: tuple[Placement, ...],
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    valid: np.ndarray,
+    rate_hz: float,
+) -> Frame:
+    """A frame of arrays made for it alone here (time_s (n,), acc and gyr (n, p, 3) float64,
+    valid (n, p) bool, from the pipe): made read-only and taken as they are, without the
+    validating copies `Frame` makes of arrays it is given (the child made them as `frame` does)."""
+    frame = object.__new__(Frame)
+    fields = {"time_s": time_s, "acc_m_s2": acc, "gyr_rad_s": gyr, "valid": valid}
+    for name, array in fields.items():
+        array.flags.writeable = False
+        object.__setattr__(frame, name, array)
+    object.__setattr__(frame, "placements", placements)
+    object.__setattr__(frame, "rate_hz", rate_hz)
+    return frame
+
+
 def _write_frames(sync: BatchSynchronizer, chunk_s: float, fd: int) -> None:
     try:
         for start, stop in sync.chunk_bounds(chunk_s):
-            frame = sync.frame(start, stop)
-            _write_all(fd, _HEADER.pack(start, len(frame)))
-            for array in (frame.acc_m_s2, frame.gyr_rad_s, frame.valid):
-                _write_all(fd, np.ascontiguousarray(array).tobytes())
+            _, acc, gyr, valid = sync.frame_arrays(start, stop)
+            _write_all(fd, _HEADER.pack(start, len(acc)))
+            for array in (acc, gyr, valid):
+                _write_all(fd, np.ascontiguousarray(array))
         _write_all(fd, _HEADER.pack(0, _END))
     except BrokenPipeError:  # the parent stopped reading
         raise
@@ -148,9 +170,10 @@ def _write_all(fd: int, data: Any) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _read_exactly(pipe: Any, size: int) -> bytearray:
-    buffer = bytearray(size)
-    view = memoryview(buffer)
+def _read_exactly(pipe: Any, size: int) -> np.ndarray:
+    """`size` bytes from the pipe into a new uint8 array (not zero-filled first: every byte is read)."""
+    buffer = np.empty(size, dtype=np.uint8)
+    view = buffer.data  # a memoryview of its bytes
     got = 0
     while got < size:
         n = pipe.readinto(view[got:])

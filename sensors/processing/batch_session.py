@@ -80,13 +80,13 @@ def run_batched(
     running_measures: bool = False,
     chunk_s: float = 60.0,
     outputs: Collection[str] | None = None,
-    before_frames: Callable[[], None] | None = None,
+    before_frames: Callable[[int], None] | None = None,
 ) -> BatchedSession:
     """Run the recorded stream through clock mapping, synchroniser, pipeline and live measures,
     handing each frame block (`chunk_s` of frames) to `on_frame`; the session ends where the live
     one did (the stream's end, or `settings.duration_s`). `outputs`: the angle arrays `on_frame`
-    needs (None: all; the others are NaN). `before_frames` is called once the frames' schedule is
-    made, before the frames are (and their process forked)."""
+    needs (None: all; the others are NaN). `before_frames(n)` is called once the frames' schedule
+    is made, with the number of frames to come, before they are made (and their process forked)."""
     placements = stream.placements
     index = np.asarray(stream.placement_index, dtype=np.int64)
     rows = np.asarray(stream.rows, dtype=np.int64)
@@ -131,7 +131,7 @@ def run_batched(
         )
         late = sync.late_samples
         if before_frames is not None:
-            before_frames()
+            before_frames(sync.last_index - sync.first_index + 1)
         for frame in frames_beside(sync, chunk_s):
             angles = pipeline.step(frame)
             frames += len(frame)

@@ -203,6 +203,12 @@ class BatchSynchronizer:
 
     def frame(self, start: int, stop: int) -> Frame:
         """The frame of grid indices [start, stop)."""
+        grid, acc, gyr, valid = self.frame_arrays(start, stop)
+        return Frame(grid, self.placements, acc, gyr, valid, self.settings.rate_hz)
+
+    def frame_arrays(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The arrays of `frame(start, stop)`: grid times (n,) s, acc (n, p, 3), gyr (n, p, 3)
+        and valid (n, p), C-contiguous, without the frame's validating copies."""
         rate = self.settings.rate_hz
         grid = np.arange(start, stop) / rate
         # The block after which each grid point went out (len(blocks): in the final flush).
@@ -216,4 +222,9 @@ class BatchSynchronizer:
             not_yet = grid > reached
             acc[not_yet], gyr[not_yet], valid[not_yet] = np.nan, np.nan, False
             columns.append((acc, gyr, valid))
-        return Frame.from_columns(grid, self.placements, columns, rate)
+        return (
+            grid,
+            np.stack([c[0] for c in columns], axis=1),
+            np.stack([c[1] for c in columns], axis=1),
+            np.stack([c[2] for c in columns], axis=1),
+        )

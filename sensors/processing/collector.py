@@ -74,6 +74,14 @@ class SessionCollector(NullSink):
         self._arrays: dict[str, GrowingArray] = {}
         self._shapes: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
 
+    def expect_frames(self, frames: int) -> None:
+        """`frames` are coming (a replay knows how many once its schedule is made): before the
+        first frame, the arrays are made that large, so they never grow (growing copies the
+        arrays: for 4 h at 200 Hz a 92 MB transient at the last frame block)."""
+        if self._placements is None and len(self._time) == 0:
+            self._capacity = max(int(frames), 1)
+            self._time = GrowingArray((), capacity=self._capacity)
+
     def on_measures(self, measures: RunningMeasures) -> None:
         self.measures.append(measures)
 

@@ -99,11 +99,15 @@ class OrientationEstimator:
         return out
 
     def _bridge(self, gap: int, next_gyr: np.ndarray) -> None:
-        """Carry the state over `gap` missing samples with interpolated gyroscope-only steps."""
+        """Carry the state over `gap` missing samples with interpolated gyroscope-only steps: the
+        k-th of them (1 - w) * last + w * next with w = k / (gap + 1), all rows worked out at once
+        (the same operations per element, so the same values as sample by sample)."""
         assert self._last_gyr is not None
-        for k in range(1, gap + 1):
-            w = k / (gap + 1)
-            self._vqf.updateGyr(np.ascontiguousarray((1 - w) * self._last_gyr + w * next_gyr))
+        w = (np.arange(1, gap + 1) / (gap + 1))[:, None]
+        rows = (1 - w) * self._last_gyr + w * np.asarray(next_gyr, dtype=float)
+        update = self._vqf.updateGyr
+        for row in rows:  # C-contiguous rows (3,)
+            update(row)
 
     def _restart_keeping_bias(self) -> None:
         bias, sigma = self._vqf.getBiasEstimate()

@@ -64,7 +64,7 @@ def test_frames_from_rows_inflated_ahead_equal_the_live_frames(recorded, forks):
         ahead._thread.join(timeout=30)
         assert all(c._cached_rows == 1000 for c in columns)
         result = run_batched(
-            stream, recording.settings, again.on_frame, chunk_s=2.5, before_frames=ahead.stop
+            stream, recording.settings, again.on_frame, chunk_s=2.5, before_frames=lambda _: ahead.stop()
         )
         assert all(c._cached_rows == 0 for c in columns)  # dropped here after the fork
     assert len(forks) == 1
@@ -150,3 +150,29 @@ def test_rows_are_inflated_ahead_only_when_a_core_is_likely_idle(recorded, monke
             column.drop_cache()
         monkeypatch.setattr(batch_frames, "usable_cores", lambda: 1)
         assert analysis._inflate_ahead(stream) is None  # one core: nothing is idle
+
+
+def test_an_analysis_collector_is_made_as_large_as_the_replay_once(recorded, monkeypatch):
+    """The replay tells the analysis's collector how many frames are coming before the first:
+    its arrays are made that large and never grow (a collector made too small would double and
+    copy them: a 92 MB transient at the end of a 4-h replay)."""
+    from recordings import analysis
+    from sensors.processing.collector import GrowingArray, SessionCollector
+
+    grown = []
+    extend = GrowingArray.extend
+
+    def watched(self, rows):
+        before = len(self._data)
+        extend(self, rows)
+        if len(self._data) != before:
+            grown.append((before, len(self._data)))
+
+    monkeypatch.setattr(GrowingArray, "extend", watched)
+    rec, live = recorded
+    with open_recorded_stream(rec.path) as (recording, stream):
+        collector = SessionCollector({"inclination_rad"}, capacity_frames=1)  # far too small
+        session = analysis._replay(recording, stream, collector, [], None, running_measures=False)
+    assert grown == []
+    assert session.report.frames == live.report.frames == len(collector.frame.time_s)
+    assert len(collector._arrays["inclination_rad"]._data) == live.report.frames
