@@ -4,7 +4,9 @@ Each figure is one `stabmon analyze FILE` in a fresh process (interpreter start,
 reading, replay, measures, printing), timed on the wall clock, with its CPU time (all of it, the
 frames process it forks included, from `os.wait4`; and the command process's own), the command
 process's peak resident memory (VmHWM at its exit) and its frames process's (VmHWM, polled every
-20 ms; most of its pages are the parent's, shared copy-on-write, so the two do not add up). The
+20 ms; most of its pages are the parent's, shared copy-on-write, so the two do not add up) and
+the peak of the two together, counted once (the sum of their proportional set sizes, PSS, polled
+every 20 ms: what the machine's memory holds for the command). The
 machine's load average is printed with each file (the machine may be shared). Files: two
 sensors at 200 Hz, a forward-bend session of 10 min, 1 h and 4 h, made once by
 `bench_recordings.py` (a simulated session through the live runner into the writer) and kept
@@ -63,31 +65,47 @@ print(format_measures(result, repetitions=True))
 """
 
 
-def _child_peaks(pid: int, peaks: dict[int, int], stop: threading.Event) -> None:
-    """Every 20 ms, the peak resident memory (VmHWM, kB) of each child of process `pid` (the
-    frames process `stabmon analyze` forks), the highest seen per child."""
+def _proportional_kb(pid: int | str) -> int:
+    """Process `pid`'s proportional set size (kB): its pages, each shared page divided among the
+    processes sharing it (0 once the process is gone)."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        return int(next(line.split()[1] for line in rollup if line.startswith("Pss:")))
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def _watch_memory(pid: int, peaks: dict[int, int], together: list[int], stop: threading.Event) -> None:
+    """Every 20 ms: the peak resident memory (VmHWM, kB) of each child of process `pid` (the
+    frames process `stabmon analyze` forks), the highest seen per child; and in together[0] the
+    highest sum of the proportional set sizes of `pid` and its children (kB)."""
     while not stop.wait(0.02):
         try:
             children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         except OSError:
             continue
+        total = _proportional_kb(pid)
         for child in children:
+            total += _proportional_kb(child)
             try:
                 status = Path(f"/proc/{child}/status").read_text().splitlines()
                 kb = int(next(line.split()[1] for line in status if line.startswith("VmHWM")))
             except (OSError, StopIteration, ValueError):
                 continue
             peaks[int(child)] = max(peaks.get(int(child), 0), kb)
+        together[0] = max(together[0], total)
 
 
 def run(command: list[str]) -> dict[str, object]:
     """Run a command in a fresh process: wall s, CPU s (its own and with its children), its own
-    peak RSS MB, the largest peak RSS MB of a child it forked, and its output."""
+    peak RSS MB, the largest peak RSS MB of a child it forked, the peak MB of it and its children
+    together (PSS), and its output."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peaks: dict[int, int] = {}
+    together = [0]
     stop = threading.Event()
-    watcher = threading.Thread(target=_child_peaks, args=(process.pid, peaks, stop), daemon=True)
+    watcher = threading.Thread(target=_watch_memory, args=(process.pid, peaks, together, stop), daemon=True)
     watcher.start()
     output, errors = process.communicate()
     wall = time.perf_counter() - start
@@ -108,6 +126,7 @@ def run(command: list[str]) -> dict[str, object]:
         "own_cpu_s": own[-1] if own else float("nan"),
         "peak_mb": peak[-1] / 1024 if peak else float("nan"),
         "child_peak_mb": max(peaks.values(), default=0) / 1024,
+        "together_peak_mb": together[0] / 1024,
         "output": output,
     }
 
@@ -189,6 +208,7 @@ def main() -> None:
             "x_realtime": round(seconds / best["wall_s"]),
             "peak_mb": round(max(r["peak_mb"] for r in runs)),
             "frames_process_peak_mb": round(max(r["child_peak_mb"] for r in runs)),
+            "both_processes_peak_pss_mb": round(max(r["together_peak_mb"] for r in runs)),
             "measures": len(_table(best["output"])),
             "load_average_after": _load(),
         }
