@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-radio",
         action="store_true",
         help="with --simulate: the simulated body's samples straight, without the virtual BLE link "
-        "(the same session data in about a third of the time; no link faults, timing or loss)",
+        "(the same body and drill, without the link's timing and loss, for a fraction of the CPU)",
     )
     parser.add_argument(
         "--family", default="stabmon", choices=SIMULATED_FAMILIES, help="protocol the virtual sensors speak"
