@@ -40,6 +40,7 @@ from recordings.measure_table import session_rows
 from recordings.plot_data import TIME, bend_curves, response_traces, sway_path
 from recordings.protocol_results import visit_of
 from recordings.report import build_report, subject_history
+from recordings.report_cache import FileAnalyses
 from recordings.subjects import SubjectError, load_subject
 from sensors.drills import drill_family
 from sensors.errors import UnknownDrillError
@@ -330,7 +331,8 @@ class ReviewWindow(QMainWindow):
         settings = load_settings(default_settings_path())
 
         def write(path: Path = path) -> Path:
-            history = subject_history(reviewed.library, reviewed.recording, measures)
+            analyses = FileAnalyses()  # each of the subject's files read and analysed once
+            history = subject_history(reviewed.library, reviewed.recording, measures, analyses=analyses)
             report = build_report(
                 reviewed.session,
                 measures,
@@ -340,7 +342,7 @@ class ReviewWindow(QMainWindow):
                 clinic=settings.clinic,
                 clinician=settings.clinician,
                 baseline_note=reviewed.baseline_note,
-                visit=visit_of(reviewed.library, reviewed.recording, measures),
+                visit=visit_of(reviewed.library, reviewed.recording, measures, analyses=analyses),
             )
             return report.write_pdf(path) if path.suffix.lower() == ".pdf" else report.write_html(path)
 

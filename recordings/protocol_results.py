@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from recordings.analysis import analyze_recording
 from recordings.catalogue import MeasureInfo, catalogue, format_number
 from recordings.conditions import Condition
 from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
-from recordings.reader import Recording, read_recording
+from recordings.reader import Recording
 from recordings.references import RatioRule, ReferenceSet
+from recordings.report_cache import FileAnalyses
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.comparison import symmetry_index_pct
 from sensors.processing.errors import ProcessingError
@@ -220,12 +220,15 @@ def visit_of(
     recording: Recording,
     measures: AnalysisResult,
     analyze: Callable[[Path], AnalysisResult] | None = None,
+    *,
+    analyses: FileAnalyses | None = None,
 ) -> list[ProtocolSummary]:
     """The protocol results of the visit (local day) the recording belongs to; the recording
-    itself with `measures`, the others analysed by `analyze` (default `analyze_recording`)."""
+    itself with `measures`, the others analysed by `analyze` (default: the measures of
+    `analyses`, the command's per-file results, or a new one)."""
     day = datetime.fromisoformat(str(recording.attributes["created_utc"])).astimezone().date()
     current = recording.path.resolve()
-    others = analyze or (lambda path: analyze_recording(read_recording(path)))
+    others = analyze or (analyses if analyses is not None else FileAnalyses()).result
     return summarise(
         visit_sessions(
             library,

@@ -18,14 +18,15 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from recordings import atomic, report_plots
-from recordings.analysis import ReplayedSession, analyze_recording
+from recordings.analysis import ReplayedSession
 from recordings.catalogue import catalogue
 from recordings.compare import Comparison, Verdict
 from recordings.library import SessionLibrary
 from recordings.measure_table import MeasureRow, repetition_rows, session_rows
 from recordings.protocol_results import ProtocolSummary
-from recordings.reader import Recording, read_recording
+from recordings.reader import Recording
 from recordings.references import ReferenceSet, bundled_references
+from recordings.report_cache import FileAnalyses
 from recordings.report_table import Table
 from recordings.report_visit import visit_tables
 from recordings.subjects import Subject
@@ -362,10 +363,13 @@ def subject_history(
     recording: Recording,
     measures: AnalysisResult,
     analyze_file: Callable[[Path, int, int], AnalysisResult] | None = None,
+    *,
+    analyses: FileAnalyses | None = None,
 ) -> list[HistoryPoint]:
     """Measures of the subject's sound sessions of this drill in this condition, recorded up to
     this one (later sessions are not part of this report), oldest first, this one included.
-    `analyze_file(path, k, n)` analyses the k-th of n other files (default `analyze_recording`)."""
+    `analyze_file(path, k, n)` analyses the k-th of n other files (default: the measures of
+    `analyses`, the command's per-file results, or a new one)."""
     current = recording.path.resolve()
     created = datetime.fromisoformat(str(recording.attributes["created_utc"]))
     entries = [
@@ -376,13 +380,16 @@ def subject_history(
         and e.path.resolve() != current
         and e.created_utc <= created
     ]
+    if analyze_file is None:
+        known = analyses if analyses is not None else FileAnalyses()
+
+        def analyze_file(path: Path, k: int, n: int) -> AnalysisResult:
+            return known.result(path)
+
     history = []
     for k, entry in enumerate(entries, start=1):
         try:
-            if analyze_file is not None:
-                result = analyze_file(entry.path, k, len(entries))
-            else:
-                result = analyze_recording(read_recording(entry.path))
+            result = analyze_file(entry.path, k, len(entries))
         except ProcessingError:
             continue  # a session that cannot be analysed has no point on the trend
         assert entry.created_utc is not None

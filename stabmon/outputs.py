@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from gui.model.settings import default_settings_path, load_settings
@@ -17,6 +18,7 @@ from recordings.protocol_results import visit_of
 from recordings.reader import Recording
 from recordings.references import reference_set
 from recordings.report import build_report, subject_history
+from recordings.report_cache import FileAnalyses
 from recordings.subjects import load_subject
 from sensors.processing.analysis import AnalysisResult, analyze
 from stabmon.arguments import add_data_dir_argument
@@ -113,14 +115,19 @@ def _export_one(
     return export_csv(recording, out, measures)
 
 
-def _history_entry(path: Path, k: int, n: int) -> AnalysisResult:
-    """The measures of an earlier session for the report's trend; one that cannot be read or
-    analysed is left out of the trend with a note (CannotAnalyseError tells `subject_history` so)."""
-    try:
-        return analyze_with_progress(read_recording(path), f"history [{k}/{n}] {path.name}")
-    except (RecordingError, CannotAnalyseError) as error:
-        print(f"note: {error}; left out of the trend", file=sys.stderr)
-        raise CannotAnalyseError(str(error)) from None
+def _history_entry(analyses: FileAnalyses) -> Callable[[Path, int, int], AnalysisResult]:
+    """The measures of an earlier session for the report's trend, from the command's `analyses`;
+    one that cannot be read or analysed is left out of the trend with a note (CannotAnalyseError
+    tells `subject_history` so)."""
+
+    def entry(path: Path, k: int, n: int) -> AnalysisResult:
+        try:
+            return analyses.result(path, f"history [{k}/{n}] {path.name}")
+        except (RecordingError, CannotAnalyseError) as error:
+            print(f"note: {error}; left out of the trend", file=sys.stderr)
+            raise CannotAnalyseError(str(error)) from None
+
+    return entry
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -137,25 +144,29 @@ def run_report(args: argparse.Namespace) -> int:
         measures = analyze(data, recording.drill)
     except ANALYSIS_ERRORS as error:
         raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
+    # Every other file of the subject is read and analysed at most once for this report, though
+    # the baseline, the trend and the visit may each ask for it.
+    analyses = FileAnalyses(analyze_with_progress)
+    analyses.remember(recording.path, measures)
     library = library_for(recording, args.data_dir)
     references = reference_set(args.references)
     subject = load_subject(library.root, recording.subject_id)
     comparison, note = None, ""
     if args.baseline is not None:
-        baseline: Recording | None = read_recording(args.baseline)
+        baseline: Recording | None = analyses.read(args.baseline)
         note = f"baseline: {args.baseline.name}"
     else:  # the baseline the library picks; one that cannot be used is a note, not the end
         entry, note = find_baseline(library, recording)
         baseline = None
         if entry is not None:
             try:
-                baseline = read_recording(entry.path)
+                baseline = analyses.read(entry.path)
                 print_problems(baseline, sys.stderr)
             except RecordingError as error:
                 note = f"baseline {entry.path.name} could not be read ({error.problem})"
     if baseline is not None:
         try:
-            baseline_measures = analyze_with_progress(baseline, f"baseline {baseline.path.name}")
+            baseline_measures = analyses.result(baseline.path, f"baseline {baseline.path.name}")
         except CannotAnalyseError as error:
             if args.baseline is not None:
                 raise
@@ -169,18 +180,8 @@ def run_report(args: argparse.Namespace) -> int:
             demographics=subject.demographics,
             facts=(SessionFacts.of(baseline), SessionFacts.of(recording)),
         )
-    history = subject_history(
-        library,
-        recording,
-        measures,
-        _history_entry,
-    )
-    visit = visit_of(
-        library,
-        recording,
-        measures,
-        lambda path: analyze_with_progress(read_recording(path), f"visit {path.name}"),
-    )
+    history = subject_history(library, recording, measures, _history_entry(analyses))
+    visit = visit_of(library, recording, measures, lambda path: analyses.result(path, f"visit {path.name}"))
     settings = load_settings(default_settings_path())
     try:
         report = build_report(

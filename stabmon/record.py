@@ -3,7 +3,7 @@
 Real sensors: `--sensor lumbar=ADDRESS_OR_NAME --sensor pelvis=…` over the computer's Bluetooth.
 `--simulate`: virtual sensors of the chosen protocol family on bumble's in-process radio, reached
 through the very same bleak code (only bleak's backend differs); `--fast` runs them faster than
-real time.
+real time; `--no-radio` takes the simulated samples straight, without the link.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a real sensor for a placement, by address or advertised name (repeat for each)",
     )
     parser.add_argument("--simulate", action="store_true", help="use virtual sensors on a simulated body")
+    parser.add_argument(
+        "--no-radio",
+        action="store_true",
+        help="with --simulate: the simulated body's samples straight, without the virtual BLE link "
+        "(the same body and drill, without the link's timing and loss, for a fraction of the CPU)",
+    )
     parser.add_argument(
         "--family", default="stabmon", choices=SIMULATED_FAMILIES, help="protocol the virtual sensors speak"
     )
@@ -108,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give either --sensor PLACEMENT=ID for real sensors, or --simulate")
     if args.seconds is None:
         args.seconds = drill_length_s(args.drill)
+    if args.no_radio and not args.simulate:
+        raise ValueError("--no-radio goes with --simulate")
     return asyncio.run(_record(args))
 
 
@@ -126,7 +134,7 @@ def session_spec(args: argparse.Namespace) -> SessionSpec:
         if twice:
             raise ValueError(f"--placements names {', '.join(twice)} more than once")
         source = SourceSpec(
-            kind=SourceKind.VIRTUAL_BLE,
+            kind=SourceKind.SIMULATED if args.no_radio else SourceKind.VIRTUAL_BLE,
             family=SensorFamily(args.family),
             placements=placements,
             seed=args.seed,
@@ -160,7 +168,10 @@ async def _record(args: argparse.Namespace) -> int:
         source = opened.source
         if simulated:
             n = len(spec.source.placements)
-            print(f"Connected {n} virtual {args.family} sensors (seed {opened.seed})")
+            if spec.source.kind is SourceKind.SIMULATED:
+                print(f"Simulating {n} sensors without a radio (seed {opened.seed})")
+            else:
+                print(f"Connected {n} virtual {args.family} sensors (seed {opened.seed})")
         else:
             opened.about["condition"] = "single"
             print(f"Connected {len(source.sensors)} sensors")

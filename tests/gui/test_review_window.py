@@ -18,7 +18,7 @@ from recordings.measure_table import session_rows
 from recordings.plot_data import TIME, TRUNK_AP
 from sensors.placements import Placement
 from stabmon.cli import main as stabmon
-from tests.cli_args import RECORD_SIMULATED
+from tests.cli_args import RECORD_NO_RADIO, RECORD_SIMULATED
 
 #: One worker for the module: its shared fixture is built once, not once per xdist worker.
 pytestmark = pytest.mark.xdist_group("review-library")
@@ -26,10 +26,12 @@ pytestmark = pytest.mark.xdist_group("review-library")
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory) -> Path:
-    """Two quiet-stance sessions of one subject (baseline and re-test), recorded fast."""
+    """Two quiet-stance sessions of one subject (baseline and re-test), recorded fast; the re-test
+    over the virtual BLE link, the baseline without it."""
     root = tmp_path_factory.mktemp("library")
     for seed in (1, 2):
-        args = [*RECORD_SIMULATED, "--drill", "quiet-stance", "--seconds", "25"]
+        record = RECORD_NO_RADIO if seed == 1 else RECORD_SIMULATED
+        args = [*record, "--drill", "quiet-stance", "--seconds", "25"]
         assert stabmon([*args, "--subject", "P020", "--seed", str(seed), "--data-dir", str(root)]) == 0
     return root
 

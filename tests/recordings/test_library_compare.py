@@ -13,7 +13,7 @@ from sensors.processing.comparison import mdc95_between_session_means
 from sensors.processing.errors import ProcessingError
 from sensors.simulator import DrillOptions, make_drill
 from stabmon.cli import main
-from tests.cli_args import RECORD_SIMULATED
+from tests.cli_args import RECORD_NO_RADIO, RECORD_SIMULATED
 from tests.conftest import run_drill
 
 
@@ -56,13 +56,16 @@ def test_doubled_sway_is_a_real_change_and_a_repeat_is_not():
         compare_results(baseline, _analysis("forward-bend", seed=1, seconds=20.0))
 
 
-def _record(data_dir, subject, drill, seconds, seed):
-    argv = [*RECORD_SIMULATED, "--drill", drill, "--seconds", str(seconds), "--seed", str(seed)]
+def _record(data_dir, subject, drill, seconds, seed, radio=False):
+    """`stabmon record` on the simulated body, over the virtual BLE link when `radio` (the library
+    and the comparison do not depend on the link)."""
+    record = RECORD_SIMULATED if radio else RECORD_NO_RADIO
+    argv = [*record, "--drill", drill, "--seconds", str(seconds), "--seed", str(seed)]
     assert main([*argv, "--subject", subject, "--data-dir", str(data_dir)]) == 0
 
 
 def test_library_lists_by_subject_and_drill_and_compare_finds_the_baseline(tmp_path, capsys):
-    _record(tmp_path, "P01", "quiet-stance", 15, 1)
+    _record(tmp_path, "P01", "quiet-stance", 15, 1, radio=True)
     _record(tmp_path, "P01", "quiet-stance", 15, 2)
     _record(tmp_path, "P02", "forward-bend", 12, 3)
     (tmp_path / "sub-P03").mkdir()

@@ -14,14 +14,15 @@ from recordings.analysis import analyze_recording
 from recordings.library import SessionLibrary
 from recordings.report import subject_history
 from stabmon.cli import main
-from tests.cli_args import RECORD_SIMULATED
+from tests.cli_args import RECORD_NO_RADIO, RECORD_SIMULATED
 
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
     root = tmp_path_factory.mktemp("lib")
     for seed, dual in ((1, 1.0), (2, 1.0), (3, 1.6), (4, 1.0)):
-        argv = [*RECORD_SIMULATED, "--drill", "forward-bend", "--seconds", "20"]
+        record = RECORD_SIMULATED if seed == 1 else RECORD_NO_RADIO  # the baseline over the BLE link
+        argv = [*record, "--drill", "forward-bend", "--seconds", "20"]
         argv += ["--seed", str(seed), "--dual-task", str(dual), "--subject", "P-11", "--data-dir", str(root)]
         assert main(argv) == 0
     today = date.today().isoformat()

@@ -20,7 +20,7 @@ from recordings.conditions import condition_for
 from recordings.library import SessionLibrary
 from sensors.processing.analysis import AnalysisResult, Measure
 from stabmon.cli import main
-from tests.cli_args import RECORD_SIMULATED
+from tests.cli_args import RECORD_NO_RADIO, RECORD_SIMULATED
 
 
 def _result(drill: str, **values: float) -> AnalysisResult:
@@ -103,14 +103,17 @@ def test_warnings_for_length_and_sensors_and_conditions_are_never_mixed():
     )
 
 
-def _record(data_dir, subject, seconds, seed, dual=1.0):
-    argv = [*RECORD_SIMULATED, "--drill", "quiet-stance", "--seconds", str(seconds)]
+def _record(data_dir, subject, seconds, seed, dual=1.0, radio=False):
+    """A quiet stance by `stabmon record` on the simulated body, over the virtual BLE link when
+    `radio` (conditions and comparison do not depend on the link)."""
+    record = RECORD_SIMULATED if radio else RECORD_NO_RADIO
+    argv = [*record, "--drill", "quiet-stance", "--seconds", str(seconds)]
     argv += ["--seed", str(seed), "--dual-task", str(dual), "--subject", subject, "--data-dir", str(data_dir)]
     assert main(argv) == 0
 
 
 def test_dual_and_single_task_sessions_are_kept_apart(tmp_path, capsys):
-    _record(tmp_path, "P05", 14, 1)
+    _record(tmp_path, "P05", 14, 1, radio=True)
     _record(tmp_path, "P05", 14, 2, dual=2.0)
     _record(tmp_path, "P05", 14, 3, dual=2.0)
     library = SessionLibrary(tmp_path)

@@ -10,7 +10,7 @@ from sensors.processing.angles import inclination_angles
 from sensors.simulator import DrillOptions, make_drill
 from sensors.simulator.body import segment_quaternions
 from stabmon.cli import main
-from tests.cli_args import RECORD_SIMULATED
+from tests.cli_args import RECORD_NO_RADIO, RECORD_SIMULATED
 
 
 def test_record_simulated_session_end_to_end(tmp_path, capsys):
@@ -57,6 +57,27 @@ def test_record_simulated_session_end_to_end(tmp_path, capsys):
     assert np.ptp(measured[ok, 0]) > 90  # the bends are there
 
 
+def test_record_without_the_radio_keeps_every_sample_of_the_simulated_body(tmp_path, capsys):
+    argv = [*RECORD_NO_RADIO, "--drill", "forward-bend", "--seconds", "12", "--seed", "4"]
+    assert main([*argv, "--subject", "T02", "--out", str(tmp_path)]) == 0
+    assert "Simulating 2 sensors without a radio (seed 4)" in capsys.readouterr().out
+    rec = read_recording(next(tmp_path.glob("sub-T02_forward-bend_*.h5")))
+    assert rec.protocol["source"] == "simulated sensors (no radio)"
+    for placement in (Placement.LUMBAR, Placement.PELVIS):
+        sequence = rec.samples[placement].sequence
+        # 12 s at 100 Hz, to within a 0.1 s delivery block; nothing lost
+        assert len(sequence) == pytest.approx(1200, abs=10) and np.all(np.diff(sequence) == 1)
+    drill = make_drill("forward-bend", DrillOptions(duration_s=12, seed=4))
+    t = rec.processing.time_s
+    truth = np.degrees(
+        inclination_angles(segment_quaternions(drill.pose(t), drill.heading_rad)[Placement.LUMBAR])
+    )
+    measured = np.degrees(rec.processing.inclination_rad[:, 0])
+    ok = np.isfinite(measured[:, 0])
+    assert ok.mean() > 0.8  # from the calibration at 2 s on
+    assert np.sqrt(np.mean((measured[ok, 0] - truth[ok, 0]) ** 2)) < 1.5
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -84,6 +105,7 @@ def test_bad_arguments_give_clear_errors_and_no_file(tmp_path, capsys, args, mes
         (["--sensor", "lumbar=A"], "needs a pelvis sensor"),
         (["--sensor", "hip=A", "--sensor", "pelvis=B"], "unknown placement 'hip'"),
         (["--simulate", "--sensor", "lumbar=A"], "give either"),
+        (["--no-radio", "--sensor", "lumbar=A", "--sensor", "pelvis=B"], "--no-radio goes with --simulate"),
     ],
 )
 def test_real_sensor_arguments_are_checked_before_any_radio(tmp_path, capsys, args, message):
