@@ -112,10 +112,10 @@ def parse_assignments(values: list[str]) -> dict[Placement, str]:
 def run(args: argparse.Namespace) -> int:
     if args.simulate == bool(args.sensor):
         raise ValueError("give either --sensor PLACEMENT=ID for real sensors, or --simulate")
-    if args.seconds is None:
-        args.seconds = drill_length_s(args.drill)
     if args.no_radio and not args.simulate:
         raise ValueError("--no-radio goes with --simulate")
+    if args.seconds is None:
+        args.seconds = drill_length_s(args.drill)
     return asyncio.run(_record(args))
 
 
