@@ -1,0 +1,180 @@
+"""Real-time virtual sensors run in a radio process of their own, as real sensors are: the
+recording holds exactly what they sent; the process ends with the session (closed, or its engine
+killed); and when it dies mid-session its sensors are lost like real ones, the file complete."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.client import EngineClient
+from engine.factory import Impairments, Recording, open_source, record, recording_metadata
+from engine.messages import ProtocolPlan, StartProtocol, StatusReport
+from engine.spec import SessionSpec, SourceKind, SourceSpec
+from engine.work import prepare_processing
+from recordings import read_recording
+from sensors.ble.virtual.remote import RemoteRadio
+from sensors.constants import GRAVITY_M_S2
+from sensors.placements import Placement
+from sensors.processing import SessionSettings
+from sensors.source import LinkState
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="the radio process needs POSIX socket pairs")
+
+PAIR = (Placement.LUMBAR, Placement.PELVIS)
+#: One count of the stabmon encoding: acc (m/s²), gyr (rad/s).
+LSB = (8 * GRAVITY_M_S2 / 32768, np.radians(2000 / 32768))
+
+
+def _spec(seconds: float, give_up_after_s: float = 120.0) -> SessionSpec:
+    return SessionSpec(
+        SourceSpec(
+            SourceKind.VIRTUAL_BLE, placements=PAIR, seed=7, realtime=True, give_up_after_s=give_up_after_s
+        ),
+        processing=SessionSettings(rate_hz=100.0, duration_s=seconds),
+    )
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:  # a zombie not yet reaped has ended too
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except (OSError, IndexError):
+        return True
+
+
+def _wait_gone(pid: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not _gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_realtime_virtual_session_records_exactly_what_the_radio_process_sent(tmp_path):
+    done = asyncio.run(
+        record(
+            _spec(3.0),
+            "RAD1",
+            tmp_path / "r.h5",
+            "quiet-stance",
+            10.0,
+            impairments=Impairments(keep_sent=True),
+        )
+    )
+    radios = {sensor.radio for sensor in done.opened.fleet.values()}
+    assert len(radios) == 1
+    radio = radios.pop()
+    assert isinstance(radio, RemoteRadio) and radio.pid != os.getpid()
+    assert _wait_gone(radio.pid, 5.0), "the radio process outlived its session"
+    recording = read_recording(done.path)
+    assert not recording.left_open
+    for placement in PAIR:
+        got = recording.samples[placement]
+        blocks = done.opened.fleet[placement].sent_blocks
+        sent_values = np.concatenate([np.concatenate([b.acc_m_s2, b.gyr_rad_s], axis=1) for b in blocks])
+        sent_counter = np.concatenate([b.sequence for b in blocks])
+        got_values = np.concatenate([got.acc_m_s2, got.gyr_rad_s], axis=1)
+        assert len(got) > 200, (
+            len(got),
+            done.report,
+            recording.events,
+        )  # ~3 s at 100 Hz (the first arrivals may precede the start)
+        tolerance = np.repeat(np.array(LSB) * 0.51 + 1e-9, 3)
+        # The recording is one unbroken stretch of what was sent, sample for sample.
+        first = next(
+            j for j in range(len(sent_values)) if np.all(np.abs(sent_values[j] - got_values[0]) <= tolerance)
+        )
+        stretch = slice(first, first + len(got))
+        assert first + len(got) <= len(sent_values)
+        assert np.all(np.abs(sent_values[stretch] - got_values) <= tolerance)
+        np.testing.assert_array_equal(np.diff(got.sequence), np.diff(sent_counter[stretch]))
+        assert not np.any(recording.lost_before[placement])
+
+
+async def _killed_mid_session(tmp_path: Path) -> tuple[object, RemoteRadio, Path, float]:
+    spec = _spec(6.0, give_up_after_s=0.5)
+    prepare_processing(spec)
+    async with open_source(spec, "quiet-stance", 10.0) as opened:
+        radio = next(iter(opened.fleet.values())).radio
+        assert isinstance(radio, RemoteRadio)
+        recording = Recording(
+            spec, opened.source, recording_metadata(spec, "RAD2", opened), tmp_path / "k.h5"
+        )
+        run = asyncio.create_task(recording.run())
+        while recording.runner.session_time_s < 2.0:
+            assert not run.done()
+            await asyncio.sleep(0.02)
+        killed_at_s = recording.runner.session_time_s
+        os.kill(radio.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20.0
+        # As with real sensors gone silent, the recording goes on until it is stopped.
+        while any(h.state is not LinkState.LOST for h in recording.runner.health().values()):
+            assert time.monotonic() < deadline, recording.runner.health()
+            await asyncio.sleep(0.05)
+        recording.runner.stop()
+        await opened.source.stop()  # no block comes to let the runner see the stop: end the stream
+        report = await asyncio.wait_for(run, 30.0)
+    return report, radio, recording.path, killed_at_s
+
+
+def test_killing_the_radio_process_loses_its_sensors_and_keeps_a_complete_closed_file(tmp_path):
+    report, radio, path, killed_at_s = asyncio.run(_killed_mid_session(tmp_path))
+    assert (radio.lost is not None and "-9" in radio.lost) or "HCI" in (radio.lost or "")
+    assert report.frames > 0  # (each sensor was LOST before the stop: `_killed_mid_session`)
+    recording = read_recording(path)
+    assert not recording.left_open  # closed by its writer
+    labels = [e.label for e in recording.events if e.source == "link"]
+    for placement in PAIR:
+        assert any(label.startswith(f"{placement.value} reconnecting: link lost") for label in labels), labels
+        assert any(label.startswith(f"{placement.value} lost") for label in labels), labels
+        # Everything up to the kill is in the file (100 Hz; the first arrivals may precede the start).
+        assert len(recording.samples[placement]) >= 100 * (killed_at_s - 0.6)
+
+
+def _radio_children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(") ", 1)[1].split()[1]) == pid and b"radio_process" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_no_radio_process_is_left_when_the_engine_is_killed(tmp_path):
+    statuses: list[StatusReport] = []
+    client = EngineClient(
+        lambda report: statuses.append(report) if isinstance(report, StatusReport) else None
+    )
+    plan = ProtocolPlan(
+        "r", "Radio", "quiet-stance", "Stand still.", 30.0, get_ready_s=0.0, calibration_s=1.0
+    )
+    try:
+        client.send(StartProtocol(_spec(30.0), plan, "RAD3", data_dir=tmp_path))
+        deadline = time.monotonic() + 60.0
+        while not any(s.status.recording is not None for s in statuses):
+            assert time.monotonic() < deadline, "no recording started"
+            time.sleep(0.05)
+        assert client.pid is not None
+        radios = _radio_children(client.pid)
+        assert len(radios) == 1, radios
+        os.kill(client.pid, signal.SIGKILL)
+        assert _wait_gone(radios[0], 5.0), "the radio process outlived its killed engine"
+    finally:
+        client.close(5.0)
