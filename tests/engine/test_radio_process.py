@@ -14,10 +14,19 @@ import numpy as np
 import pytest
 
 from engine.client import EngineClient
-from engine.factory import Impairments, Recording, open_source, record, recording_metadata
-from engine.messages import ProtocolPlan, StartProtocol, StatusReport
+from engine.factory import Impairments, record
+from engine.messages import (
+    HealthReport,
+    JobDone,
+    Notice,
+    ProtocolPlan,
+    RecordingFinished,
+    Severity,
+    StartProtocol,
+    StatusReport,
+    Stop,
+)
 from engine.spec import SessionSpec, SourceKind, SourceSpec
-from engine.work import prepare_processing
 from recordings import read_recording
 from sensors.ble.virtual.remote import RemoteRadio
 from sensors.constants import GRAVITY_M_S2
@@ -64,7 +73,7 @@ def _wait_gone(pid: int, timeout_s: float) -> bool:
 def test_a_realtime_virtual_session_records_exactly_what_the_radio_process_sent(tmp_path):
     done = asyncio.run(
         record(
-            _spec(3.0),
+            _spec(5.0),
             "RAD1",
             tmp_path / "r.h5",
             "quiet-stance",
@@ -85,11 +94,8 @@ def test_a_realtime_virtual_session_records_exactly_what_the_radio_process_sent(
         sent_values = np.concatenate([np.concatenate([b.acc_m_s2, b.gyr_rad_s], axis=1) for b in blocks])
         sent_counter = np.concatenate([b.sequence for b in blocks])
         got_values = np.concatenate([got.acc_m_s2, got.gyr_rad_s], axis=1)
-        assert len(got) > 200, (
-            len(got),
-            done.report,
-            recording.events,
-        )  # ~3 s at 100 Hz (the first arrivals may precede the start)
+        # ~5 s at 100 Hz; at least 1 s even if the start is slow (a busy computer loading modules)
+        assert len(got) > 100, (len(got), done.report, recording.events)
         tolerance = np.repeat(np.array(LSB) * 0.51 + 1e-9, 3)
         # The recording is one unbroken stretch of what was sent, sample for sample.
         first = next(
@@ -102,44 +108,68 @@ def test_a_realtime_virtual_session_records_exactly_what_the_radio_process_sent(
         assert not np.any(recording.lost_before[placement])
 
 
-async def _killed_mid_session(tmp_path: Path) -> tuple[object, RemoteRadio, Path, float]:
-    spec = _spec(6.0, give_up_after_s=0.5)
-    prepare_processing(spec)
-    async with open_source(spec, "quiet-stance", 10.0) as opened:
-        radio = next(iter(opened.fleet.values())).radio
-        assert isinstance(radio, RemoteRadio)
-        recording = Recording(
-            spec, opened.source, recording_metadata(spec, "RAD2", opened), tmp_path / "k.h5"
+def _engine(reports: list[object]) -> EngineClient:
+    return EngineClient(reports.append)
+
+
+def _wait_for(reports: list[object], what: str, test, timeout_s: float = 60.0) -> object:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = next((r for r in list(reports) if test(r)), None)
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, f"no {what}; reports: {[type(r).__name__ for r in reports][-20:]}"
+        time.sleep(0.05)
+
+
+def _recording_started(reports: list[object]) -> Path:
+    status = _wait_for(
+        reports,
+        "recording",
+        lambda r: isinstance(r, StatusReport) and r.status.recording is not None and r.status.elapsed_s > 1.5,
+    )
+    return status.status.recording
+
+
+PLAN = ProtocolPlan("r", "Radio", "quiet-stance", "Stand still.", 30.0, get_ready_s=0.0, calibration_s=1.0)
+
+
+def test_a_radio_process_that_dies_loses_its_sensors_and_the_stopped_file_is_complete(tmp_path):
+    """The engine tells the clinician; the sensors go lost as real ones out of range do; Stop
+    still ends the recording though no sensor sends anything (it waited for ever before), and
+    the file is complete and closed; the engine ends with no radio process left."""
+    reports: list[object] = []
+    client = _engine(reports)
+    try:
+        client.send(StartProtocol(_spec(30.0, give_up_after_s=0.5), PLAN, "RAD2", data_dir=tmp_path))
+        path = _recording_started(reports)
+        radios = _radio_children(client.pid)
+        assert len(radios) == 1, radios
+        os.kill(radios[0], signal.SIGKILL)
+        notice = _wait_for(reports, "notice", lambda r: isinstance(r, Notice) and "radio process" in r.text)
+        assert notice.severity is Severity.ERROR and "kept" in notice.text
+        _wait_for(
+            reports,
+            "sensors lost",
+            lambda r: (
+                isinstance(r, HealthReport) and all(h.state is LinkState.LOST for h in r.health.values())
+            ),
+            20.0,
         )
-        run = asyncio.create_task(recording.run())
-        while recording.runner.session_time_s < 2.0:
-            assert not run.done()
-            await asyncio.sleep(0.02)
-        killed_at_s = recording.runner.session_time_s
-        os.kill(radio.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 20.0
-        # As with real sensors gone silent, the recording goes on until it is stopped.
-        while any(h.state is not LinkState.LOST for h in recording.runner.health().values()):
-            assert time.monotonic() < deadline, recording.runner.health()
-            await asyncio.sleep(0.05)
-        recording.runner.stop()
-        await opened.source.stop()  # no block comes to let the runner see the stop: end the stream
-        report = await asyncio.wait_for(run, 30.0)
-    return report, radio, recording.path, killed_at_s
-
-
-def test_killing_the_radio_process_loses_its_sensors_and_keeps_a_complete_closed_file(tmp_path):
-    report, radio, path, killed_at_s = asyncio.run(_killed_mid_session(tmp_path))
-    assert (radio.lost is not None and "-9" in radio.lost) or "HCI" in (radio.lost or "")
-    assert report.frames > 0  # (each sensor was LOST before the stop: `_killed_mid_session`)
+        client.send(Stop())
+        finished = _wait_for(reports, "finished recording", lambda r: isinstance(r, RecordingFinished), 20.0)
+        _wait_for(reports, "job done", lambda r: isinstance(r, JobDone), 20.0)
+        assert finished.path == path
+    finally:
+        client.close(10.0)
     recording = read_recording(path)
     assert not recording.left_open  # closed by its writer
-    labels = [e.label for e in recording.events if e.source == "link"]
+    labels = [e.label for e in recording.events]
     for placement in PAIR:
         assert any(label.startswith(f"{placement.value} reconnecting: link lost") for label in labels), labels
         assert any(label.startswith(f"{placement.value} lost") for label in labels), labels
-        # Everything up to the kill is in the file (100 Hz; the first arrivals may precede the start).
-        assert len(recording.samples[placement]) >= 100 * (killed_at_s - 0.6)
+        assert len(recording.samples[placement]) >= 100 * 1.5  # what came before the kill is kept
+    assert "stopped by the clinician" in labels
 
 
 def _radio_children(pid: int) -> list[int]:
