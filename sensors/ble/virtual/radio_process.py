@@ -286,6 +286,8 @@ def main(argv: list[str]) -> None:
     control = Connection(control_fd)
     hci = socket.socket(fileno=hci_fd)
     asyncio.run(RadioServer(control, hci, host_pid).serve())
+    logging.shutdown()
+    os._exit(0)  # everything is answered and closed: skip the interpreter's slow teardown
 
 
 if __name__ == "__main__":  # run from the module's own name, so its messages pickle by that name
