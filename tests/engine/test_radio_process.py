@@ -50,6 +50,16 @@ def _spec(seconds: float, give_up_after_s: float = 120.0) -> SessionSpec:
     )
 
 
+class AppendOnlyLog:
+    """A sent log that can only be appended to, as the soak's compact log."""
+
+    def __init__(self) -> None:
+        self.blocks: list[object] = []
+
+    def append(self, block: object) -> None:
+        self.blocks.append(block)
+
+
 def _gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -78,7 +88,7 @@ def test_a_realtime_virtual_session_records_exactly_what_the_radio_process_sent(
             tmp_path / "r.h5",
             "quiet-stance",
             10.0,
-            impairments=Impairments(keep_sent=True),
+            impairments=Impairments(keep_sent=True, sent_log=AppendOnlyLog),
         )
     )
     radios = {sensor.radio for sensor in done.opened.fleet.values()}
@@ -90,7 +100,7 @@ def test_a_realtime_virtual_session_records_exactly_what_the_radio_process_sent(
     assert not recording.left_open
     for placement in PAIR:
         got = recording.samples[placement]
-        blocks = done.opened.fleet[placement].sent_blocks
+        blocks = done.opened.fleet[placement].sent_blocks.blocks
         sent_values = np.concatenate([np.concatenate([b.acc_m_s2, b.gyr_rad_s], axis=1) for b in blocks])
         sent_counter = np.concatenate([b.sequence for b in blocks])
         got_values = np.concatenate([got.acc_m_s2, got.gyr_rad_s], axis=1)

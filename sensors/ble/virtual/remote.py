@@ -236,10 +236,11 @@ class RemoteRadio(CentralRadio):
             except RadioProcessError as error:
                 log.warning("closing the radio process: %s", error)
         if isinstance(closed, Closed):
-            for placement, sensor in self.fleet.items():
-                if sensor.sent_blocks is not None:
-                    sensor.sent_blocks.extend(closed.sent.get(placement, []))
-                sensor.spoiled_blocks.extend(closed.spoiled.get(placement, []))
+            for placement, sensor in self.fleet.items():  # append: a compact log has only that
+                for block in closed.sent.get(placement, []) if sensor.sent_blocks is not None else []:
+                    sensor.sent_blocks.append(block)
+                for block in closed.spoiled.get(placement, []):
+                    sensor.spoiled_blocks.append(block)
                 sensor.notifications_sent = closed.notifications_sent.get(placement, 0)
                 sensor.samples_sent = closed.samples_sent.get(placement, 0)
         if self._transport is not None:
