@@ -395,7 +395,7 @@ class SessionWork:
                     await asyncio.sleep(REPORT_INTERVAL_S)
             finally:
                 runner.stop()
-                await task
+                await _stopped(task, runner)
                 self._runner = None
         check = judge_calibration(collector, runner.pipeline.calibration_failures, with_bend)
         self.send(CalibrationChecked(check))

@@ -16,6 +16,7 @@ import pytest
 from engine.client import EngineClient
 from engine.factory import Impairments, record
 from engine.messages import (
+    Calibrate,
     HealthReport,
     JobDone,
     Notice,
@@ -195,6 +196,28 @@ def _radio_children(pid: int) -> list[int]:
         if int(stat.rsplit(") ", 1)[1].split()[1]) == pid and b"radio_process" in cmdline:
             found.append(int(entry.name))
     return found
+
+
+def test_the_calibration_step_ends_when_its_radio_process_dies():
+    """The unrecorded calibration step too: with every sensor silent its runner never saw the
+    stop, and the step (and so the engine) waited for ever."""
+    reports: list[object] = []
+    client = _engine(reports)
+    try:
+        client.send(Calibrate(_spec(30.0, give_up_after_s=0.5), with_bend=True))
+        _wait_for(reports, "calibration", lambda r: isinstance(r, StatusReport) and r.status.elapsed_s > 1.0)
+        radios = _radio_children(client.pid)
+        assert len(radios) == 1, radios
+        os.kill(radios[0], signal.SIGKILL)
+        _wait_for(reports, "notice", lambda r: isinstance(r, HealthReport) and _all_lost(r), 20.0)
+        client.send(Stop())
+        _wait_for(reports, "job done", lambda r: isinstance(r, JobDone), 20.0)
+    finally:
+        client.close(10.0)
+
+
+def _all_lost(report: HealthReport) -> bool:
+    return all(h.state is LinkState.LOST for h in report.health.values())
 
 
 def test_no_radio_process_is_left_when_the_engine_is_killed(tmp_path):
