@@ -1,5 +1,6 @@
 """The one place a session is assembled from its specification: `open_source` opens the source
-(simulator, virtual sensors on an in-process BLE radio, or real sensors; an LSL marker inlet
+(simulator, virtual sensors on a BLE radio — in a radio process of their own in real time, as
+real sensors are, or in this process when faster than real time —, or real sensors; an LSL marker inlet
 wrapped around it), `open_shared_source` opens one for all the recordings of a protocol (the
 link stays up), `Recording` (from `engine.recording`) starts the recording on it (writer, sinks,
 runner), `session_runner` a session that records nothing, `record` does a whole recording, and
@@ -26,6 +27,8 @@ from sensors.ble.scan import scan
 from sensors.ble.virtual.base import FaultPlan
 from sensors.ble.virtual.fleet import attach_fleet
 from sensors.ble.virtual.radio import VirtualRadio
+from sensors.ble.virtual.radio_process import Attach
+from sensors.ble.virtual.remote import RemoteRadio, radio_process_wanted
 from sensors.events import EventKind
 from sensors.placements import Placement
 from sensors.processing.session import SessionReport, SessionSink
@@ -72,12 +75,15 @@ class Impairments:
     kinds); faults: wrong or missing notifications per placement (virtual BLE sensors only);
     keep_sent: virtual sensors keep every block they sent (`OpenedSource.fleet`), to check a
     recording against, each in a new `sent_log()` (and the blocks sent malformed in another): a
-    compact log keeps an hour-long soak's ground truth small."""
+    compact log keeps an hour-long soak's ground truth small; send_log: virtual sensors in a
+    radio process log when they sent each block (`RemoteRadio.send_log`; the latency benchmark
+    times the transport to this process with it)."""
 
     radio: RadioSettings | Mapping[Placement, RadioSettings] | None = None
     faults: Mapping[Placement, FaultPlan] = field(default_factory=dict)
     keep_sent: bool = False
     sent_log: Callable[[], list[SampleBlock]] = list
+    send_log: bool = False
 
     def sensor_settings(
         self, rate_hz: float, placements: Iterable[Placement]
@@ -199,18 +205,35 @@ async def _open(
             **({} if delivery_s is None else {"delivery_s": delivery_s}),
         )
         return OpenedSource(direct, {**about, "source": "simulated sensors (no radio)"}, seed)
-    radio = VirtualRadio(realtime=s.realtime)
-    stack.push_async_callback(radio.close)
-    fleet = await attach_fleet(
-        radio,
-        simulated,
-        s.placements,
-        s.family,
-        sensor_settings,
-        seed=seed,
-        faults=impairments.faults,
-        keep_sent=impairments.keep_sent,
-    )
+    fleet: Mapping[Placement, Any]
+    radio: VirtualRadio | RemoteRadio
+    if s.realtime and radio_process_wanted():  # the sensors in a process of their own
+        attach = Attach(
+            simulated,
+            s.placements,
+            s.family,
+            sensor_settings,
+            seed,
+            dict(impairments.faults),
+            keep_sent=impairments.keep_sent,
+            send_log=impairments.send_log,
+        )
+        radio = await RemoteRadio.start(attach)
+        stack.push_async_callback(radio.close)
+        fleet = radio.fleet
+    else:  # tests and fast runs: on this process's loop (world time stepped with the host's pace)
+        radio = VirtualRadio(realtime=s.realtime)
+        stack.push_async_callback(radio.close)
+        fleet = await attach_fleet(
+            radio,
+            simulated,
+            s.placements,
+            s.family,
+            sensor_settings,
+            seed=seed,
+            faults=impairments.faults,
+            keep_sent=impairments.keep_sent,
+        )
     if impairments.keep_sent:  # before the source starts: the sensors send once subscribed
         for sensor in fleet.values():
             sensor.sent_blocks, sensor.spoiled_blocks = impairments.sent_log(), impairments.sent_log()
@@ -226,11 +249,12 @@ async def _open(
 
 @asynccontextmanager
 async def open_shared_source(
-    spec: SessionSpec, drill: str = "quiet-stance"
+    spec: SessionSpec, drill: str = "quiet-stance", impairments: Impairments | None = None
 ) -> AsyncIterator[tuple[OpenedSource, SharedSource]]:
     """The source of a protocol, connected once for all its recordings (`SharedSource.segment`
     per recording; a `Cue` has simulated sensors act out that recording's drill), closed on exit.
-    Simulated sensors stand still until cued; their clocks and counters run on between cues."""
+    Simulated sensors stand still until cued; their clocks and counters run on between cues.
+    impairments: as for `open_source` (simulated kinds)."""
     if spec.source.kind is SourceKind.BLUETOOTH:
         async with open_source(spec, drill) as opened:
             shared = SharedSource(opened.source)
@@ -242,14 +266,17 @@ async def open_shared_source(
     seed = spec.source.seed if spec.source.seed is not None else fresh_seed()
     spec = replace(spec, source=replace(spec.source, seed=seed))
     body = standing_body(seed, spec.processing.calibration_s)
-    async with open_source(spec, body) as opened:
+    async with open_source(spec, body, impairments=impairments) as opened:
         fleet = list(opened.fleet.values())
         source = opened.source
+        radio = fleet[0].radio if fleet else None
 
         def world_origin_ns() -> int:  # host time of the body's time 0
-            return int(fleet[0].radio.origin_ns) if fleet else source.host_origin_ns
+            return int(radio.origin_ns) if radio is not None else source.host_origin_ns
 
-        stage = SimulatedStage(spec, body, seed, world_origin_ns, host_clock(source))
+        # The body the sensors sample: here, or in the radio process (cued through its channel).
+        performer = radio.body if isinstance(radio, RemoteRadio) else body
+        stage = SimulatedStage(spec, performer, seed, world_origin_ns, host_clock(source))
         shared = SharedSource(source, stage, paced=spec.source.realtime)
         try:
             yield opened, shared

@@ -83,6 +83,11 @@ class Probe(NullSink):
     frame_stages: list[tuple[int, int]] = field(default_factory=list)
     busy: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     threads: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: placement → newest sample's device counter per notification block, parallel to arrivals.
+    counters: dict[str, list[int]] = field(default_factory=dict)
+    #: placement → [(monotonic ns the radio process sent a block, its newest counter)] (virtual
+    #: sensors in a radio process only; filled by the engine after the recording).
+    sends: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # (placement, notification's host ns) → (dequeued ns, decoded ns): a shared link decodes
@@ -112,6 +117,7 @@ class Probe(NullSink):
         stamp = int(block.host_receive_ns[-1])
         placement = block.placement.value
         self.arrivals.setdefault(placement, []).append((stamp, float(session_time_s[-1])))
+        self.counters.setdefault(placement, []).append(int(block.sequence[-1]))
         dequeued, done = self._decoded.pop((placement, stamp), (0, 0))
         self.notification_stages.setdefault(placement, []).append((dequeued, done, now, self._waited()))
 
@@ -123,6 +129,20 @@ class Probe(NullSink):
         self.measures.append((time.monotonic_ns(), measures.time_s))
 
     # Timers --------------------------------------------------------------------------------
+
+    def transport_ms(self) -> np.ndarray:
+        """Per notification block that reached the sinks, from the radio process sending it to
+        its arrival stamp in this process (ms), matched by the newest sample's counter (mod
+        2^16, as a 16-bit counter wraps); empty without a send log."""
+        delays = []
+        for placement, sends in self.sends.items():
+            sent = {counter % 65536: ns for ns, counter in sends}
+            arrivals, counters = self.arrivals.get(placement, []), self.counters.get(placement, [])
+            for (stamp, _), counter in zip(arrivals, counters, strict=True):
+                ns = sent.get(counter % 65536)
+                if ns is not None:
+                    delays.append((stamp - ns) / 1e6)
+        return np.array(delays)
 
     def attach(self, runner: SessionRunner) -> None:
         """Time the runner's stages (call before it runs; `detach` when it has ended): its frame

@@ -26,6 +26,7 @@ from sensors.source import SensorHealth, Source, SourceItem
 log = logging.getLogger(__name__)
 
 _END = object()
+_WAKE = object()  # wakes a segment's stream to see it was stopped (its sensors may be silent)
 
 
 def host_clock(source: object) -> Callable[[], int]:
@@ -161,10 +162,12 @@ class Segment:
         shared._activate(self)
 
     async def stop(self) -> None:
-        """End this segment; the link stays up for the next one."""
+        """End this segment (its stream ends, even while no sensor sends); the link stays up for
+        the next one."""
         self._stopped = True
         if self.shared._active is self:
             self.shared._activate(None)
+        self.shared._queue.put_nowait(_WAKE)
 
     def health(self) -> Mapping[Placement, SensorHealth]:
         return self.shared.source.health()
@@ -178,6 +181,8 @@ class Segment:
             if item is _END:
                 queue.put_nowait(_END)
                 return
+            if item is _WAKE:
+                continue
             if isinstance(item, Event):  # on the shared source's session clock: shift to ours
                 if item.time_s - shift_s < 0:
                     continue

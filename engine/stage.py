@@ -6,11 +6,13 @@ moment the recording starts (`engine.segments`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from engine.segments import Act, Cue
 from engine.spec import SessionSpec
 from sensors.events import EventKind
 from sensors.simulator import DrillOptions, make_drill
+from sensors.simulator.drills.base import Drill
 from sensors.simulator.drills.performance import Performance
 
 #: Length (s) of the standing the body starts with, before the first cue (it stands on after).
@@ -25,6 +27,13 @@ def standing_body(seed: int, calibration_s: float = 2.0) -> Performance:
     return Performance(make_drill("quiet-stance", options))
 
 
+class Performer(Protocol):
+    """A body that acts out a drill from a world time on (s) and says when it begins (s): a
+    `Performance`, or one in the radio process (`sensors.ble.virtual.remote.RemoteBody`)."""
+
+    def perform(self, drill: Drill, not_before_s: float = 0.0) -> float: ...
+
+
 class SimulatedStage:
     """Cues for the body the sensors of `spec` sample. world_origin_ns: the host time (ns, on
     the source's clock) of the body's time 0; seed: the sensors' seed (repetition k acts with
@@ -34,7 +43,7 @@ class SimulatedStage:
     def __init__(
         self,
         spec: SessionSpec,
-        body: Performance,
+        body: Performer,
         seed: int,
         world_origin_ns: Callable[[], int],
         now_ns: Callable[[], int],

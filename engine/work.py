@@ -14,9 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from engine.calibration_check import judge_calibration
 from engine.factory import (
+    Impairments,
     OpenedSource,
     Recording,
     open_shared_source,
@@ -136,7 +138,9 @@ class SessionWork:
         spec = spec.for_drill(plan.drill)
         await self._prepare(spec)
         self.status(RunStatus(Phase.CONNECTING, protocol=plan.name, instruction="connecting the sensors…"))
-        async with open_shared_source(spec, plan.drill) as link:
+        # Probe runs: virtual sensors in a radio process log their send times (the transport's delay).
+        watched = Impairments(send_log=True) if probe else None
+        async with open_shared_source(spec, plan.drill, watched) as link:
             for repetition in range(1, plan.repetitions + 1):
                 base = RunStatus(
                     protocol=plan.name,
@@ -151,10 +155,17 @@ class SessionWork:
                 if self.stop_requested.is_set():
                     return
                 probe_sink = Probe() if probe else None
+                radio_cpu = _radio_cpu(link[0])
                 finished = await self._record(
                     spec, plan, repetition, base, subject_id, notes, data_dir, probe_sink, link
                 )
                 if probe_sink is not None:
+                    probe_sink.sends = await asyncio.to_thread(_send_log, link[0])
+                    if radio_cpu is not None and (ended := _radio_cpu(link[0])) is not None:
+                        probe_sink.threads["radio process (all threads)"] = (
+                            (ended[0] - radio_cpu[0]) * 1e-9,
+                            (ended[1] - radio_cpu[1]) * 1e-9,
+                        )
                     self.send(ProbeReport(repetition, probe_sink))
                 self.send(finished)
                 if finished.problem:
@@ -231,7 +242,7 @@ class SessionWork:
         if probe is not None:
             probe.attach(recording.runner)
         try:
-            await self._drive(recording.runner, plan, base, recording.writer)
+            await self._drive(recording.runner, plan, base, recording.writer, link[0])
         finally:
             self.status(replace(base, phase=Phase.SAVING, recording=None, instruction="saving…"))
             if probe is not None:
@@ -244,9 +255,15 @@ class SessionWork:
         return RecordingFinished(plan.name, repetition, condition, path, plan.drill, measures, problem)
 
     async def _drive(
-        self, runner: SessionRunner, plan: ProtocolPlan, base: RunStatus, writer: RecordingWriter
+        self,
+        runner: SessionRunner,
+        plan: ProtocolPlan,
+        base: RunStatus,
+        writer: RecordingWriter,
+        opened: OpenedSource | None = None,
     ) -> None:
-        """Run the recording's phases by session time: still stance, then the task."""
+        """Run the recording's phases by session time: still stance, then the task. opened: the
+        source's details (its virtual sensors' radio, if any, is watched)."""
         warned: set[str] = set()
         self._runner = runner
         self.end_task_requested.clear()
@@ -291,12 +308,13 @@ class SessionWork:
                 )
                 self.send(HealthReport(runner.health()))
                 self._warn_once(runner, writer, warned)
+                self._warn_radio_lost(opened, warned)
                 await asyncio.sleep(REPORT_INTERVAL_S)
-            await task
+            await _stopped(task, runner)
         finally:
             if not task.done():
                 runner.stop()
-                await asyncio.wait([task], timeout=10.0)
+                await _stopped(task, runner, 10.0)
             self.send(HealthReport(runner.health()))
             self._runner = None
 
@@ -327,6 +345,18 @@ class SessionWork:
                 f"{runner.live_wait_s:.1f} s behind so that no sensor's data are left out. "
                 "The recording is complete. Closing other programs helps.",
                 Topic.TOO_BUSY,
+            )
+
+    def _warn_radio_lost(self, opened: OpenedSource | None, warned: set[str]) -> None:
+        """Tell the clinician, once, that the virtual sensors' radio process ended on its own."""
+        lost = _radio_lost(opened)
+        if lost is not None and "radio" not in warned:
+            warned.add("radio")
+            self.notice(
+                Severity.ERROR,
+                f"The virtual sensors' radio process stopped ({lost}): their links are lost. "
+                "What was recorded until then is kept.",
+                Topic.RECORDING,
             )
 
     async def calibrate(self, spec: SessionSpec, with_bend: bool) -> None:
@@ -365,7 +395,64 @@ class SessionWork:
                     await asyncio.sleep(REPORT_INTERVAL_S)
             finally:
                 runner.stop()
-                await task
+                await _stopped(task, runner)
                 self._runner = None
         check = judge_calibration(collector, runner.pipeline.calibration_failures, with_bend)
         self.send(CalibrationChecked(check))
+
+
+#: How long (s) a stopped runner may take to see its next block before its source is ended.
+STOP_GRACE_S = 0.5
+
+
+async def _stopped(task: asyncio.Task[Any], runner: SessionRunner, timeout_s: float | None = None) -> None:
+    """Wait for a runner asked to stop. It ends after its next block; when its sensors are silent
+    (all lost: no block comes), its source is ended so that it sees the stop."""
+    done, _ = await asyncio.wait([task], timeout=STOP_GRACE_S)
+    if not done:
+        log.info("no data for the stopped runner: ending its source")
+        await runner.source.stop()
+    if timeout_s is None:
+        await task
+    else:
+        await asyncio.wait([task], timeout=timeout_s)
+
+
+def _radio(opened: OpenedSource | None) -> Any:
+    """The radio process of the source's virtual sensors (None: none)."""
+    from sensors.ble.virtual.remote import RemoteRadio
+
+    fleet = list(opened.fleet.values()) if opened is not None else []
+    radio = getattr(fleet[0], "radio", None) if fleet else None
+    return radio if isinstance(radio, RemoteRadio) else None
+
+
+def _radio_lost(opened: OpenedSource | None) -> str | None:
+    radio = _radio(opened)
+    return radio.lost if radio is not None else None
+
+
+def _radio_cpu(opened: OpenedSource) -> tuple[int, int] | None:
+    """The radio process's (ns on a CPU, ns waiting for one) so far, over its threads (Linux's
+    schedstat; None elsewhere or without a radio process)."""
+    radio = _radio(opened)
+    if radio is None or radio.pid is None:
+        return None
+    total = [0, 0]
+    try:
+        for task in Path(f"/proc/{radio.pid}/task").iterdir():
+            on_cpu, waiting, _ = (task / "schedstat").read_text().split()
+            total[0] += int(on_cpu)
+            total[1] += int(waiting)
+    except (OSError, ValueError):
+        return None
+    return total[0], total[1]
+
+
+def _send_log(opened: OpenedSource) -> dict[str, list[tuple[int, int]]]:
+    """When the source's virtual sensors in a radio process sent each block since the last call:
+    placement → [(monotonic ns, newest counter)] (empty without a radio process)."""
+    radio = _radio(opened)
+    if radio is None or radio.lost is not None:
+        return {}
+    return {placement.value: sends for placement, sends in radio.send_log().items()}

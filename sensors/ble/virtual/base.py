@@ -114,6 +114,9 @@ class VirtualSensor:
         self.samples_sent = 0
         self.sent_blocks: list[SampleBlock] | None = [] if keep_sent else None  # ground truth for tests
         self.spoiled_blocks: list[SampleBlock] = []  # sent, but (partly) as malformed bytes
+        #: (monotonic ns handed to the stack, newest sample's counter) per block sent, when a
+        #: benchmark asks (the radio process's send times, to time the transport to the host).
+        self.send_log: list[tuple[int, int]] | None = None
         self._world_s = 0.0
         self._shift = (0, 0.0)  # what faults add to the counter and device time from now on
         self._shifts_done: set[float] = set()
@@ -266,6 +269,8 @@ class VirtualSensor:
         assert self.device is not None
         spoiled = False
         piece = self._tampered(piece)
+        if self.send_log is not None:
+            self.send_log.append((time.monotonic_ns(), int(piece.sequence[-1])))
         notifications = self.encode(piece)
         for at, extra in self.faults.inject:
             if self._world_s >= at and (at, extra) not in self._injected:

@@ -23,7 +23,7 @@ from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection, Peer
 from bumble.gatt import Characteristic
 
-from sensors.ble.virtual.radio import VirtualRadio
+from sensors.ble.virtual.radio import CentralRadio
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def advertisement_fields(data: AdvertisingData, rssi: int) -> AdvertisementData:
 class BumbleScanner(BaseBleakScanner):
     """Scans the virtual link with the radio's central (legacy advertising, as bumble needs)."""
 
-    radio: VirtualRadio
+    radio: CentralRadio
 
     def __init__(
         self,
@@ -106,7 +106,7 @@ class BumbleScanner(BaseBleakScanner):
 class BumbleClient(BaseBleakClient):
     """Connects through the radio's central: connect, MTU exchange, full discovery, notifications."""
 
-    radio: VirtualRadio
+    radio: CentralRadio
 
     def __init__(
         self,

@@ -94,27 +94,14 @@ class VirtualHostClock:
         return self._now
 
 
-class VirtualRadio:
-    """A LocalLink with the host's central on it, and the world clock virtual sensors sample on.
+class CentralRadio:
+    """What bleak's virtual backends drive: the host's central (a bumble `Device`), powered on
+    once; `backend()` binds the backends to it. Subclasses set `central`, `clock` and `realtime`."""
 
-    realtime=True: sensors send at their simulated arrival times on the monotonic clock, each
-    from its own task. realtime=False: one driver advances world time in FAST_STEP_S steps for
-    all sensors together, as fast as the host takes the data, waiting whenever a connected
-    sensor has not been started yet (so sensors started together share world time 0, and a
-    reconnection costs the simulated outage, not the wall time the host needed).
-    """
-
-    def __init__(self, realtime: bool = True) -> None:
-        self.link = LocalLink()
-        self.central = make_device(self.link, CENTRAL_ADDRESS, "stabmon host")
-        self.clock: MonotonicClock | VirtualHostClock = MonotonicClock() if realtime else VirtualHostClock()
-        self.realtime = realtime
-        self.sensors: list[VirtualSensor] = []
-        self.origin_ns: int = 0 if not realtime else -1
-        self._world_s = 0.0
-        self._powered = False
-        self._tasks: list[asyncio.Task[None]] = []
-        self.closed = False
+    central: Device
+    clock: MonotonicClock | VirtualHostClock
+    realtime: bool
+    _powered: bool = False
 
     async def power_on(self) -> None:
         if not self._powered:
@@ -131,6 +118,32 @@ class VirtualRadio:
         scanner = type("BumbleScannerOnRadio", (BumbleScanner,), {"radio": self})
         client = type("BumbleClientOnRadio", (BumbleClient,), {"radio": self})
         return scanner, client
+
+
+class VirtualRadio(CentralRadio):
+    """A LocalLink with the host's central on it, and the world clock virtual sensors sample on.
+
+    realtime=True: sensors send at their simulated arrival times on the monotonic clock, each
+    from its own task. realtime=False: one driver advances world time in FAST_STEP_S steps for
+    all sensors together, as fast as the host takes the data, waiting whenever a connected
+    sensor has not been started yet (so sensors started together share world time 0, and a
+    reconnection costs the simulated outage, not the wall time the host needed).
+    with_central=False: the central is not made here (the radio process gives the link a
+    controller for a host in another process, `sensors.ble.virtual.radio_process`).
+    """
+
+    def __init__(self, realtime: bool = True, with_central: bool = True) -> None:
+        self.link = LocalLink()
+        if with_central:
+            self.central = make_device(self.link, CENTRAL_ADDRESS, "stabmon host")
+        self.clock: MonotonicClock | VirtualHostClock = MonotonicClock() if realtime else VirtualHostClock()
+        self.realtime = realtime
+        self.sensors: list[VirtualSensor] = []
+        self.origin_ns: int = 0 if not realtime else -1
+        self._world_s = 0.0
+        self._powered = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self.closed = False
 
     def world_time_s(self) -> float:
         """Time since the first sensor started streaming (the drill's clock), s."""
