@@ -128,9 +128,7 @@ def summarise(sessions: Sequence[SessionResult]) -> list[ProtocolSummary]:
     cat = catalogue()
     out = []
     for (drill, condition), group in groups.items():
-        keys = list(
-            dict.fromkeys(m.name for s in group for m in s.result.measures if m.repetition is None)
-        )
+        keys = list(dict.fromkeys(m.name for s in group for m in s.result.measures if m.repetition is None))
         measures = []
         for key in keys:
             info = cat.info(drill, key)

@@ -91,9 +91,7 @@ class _Pages:
         if flagged or shade:
             self.fig.patches.append(_band(self.y, height, _FLAG_COLOUR if flagged else "#f2f2f2", self.fig))
         for x, w in zip(xs, wrapped, strict=True):
-            self.text(
-                x + 2, "\n".join(w), TABLE_PT, weight="bold" if bold else "normal", linespacing=1.3
-            )
+            self.text(x + 2, "\n".join(w), TABLE_PT, weight="bold" if bold else "normal", linespacing=1.3)
         self.y += height
 
     def image(self, figure: Figure, caption: str) -> None:

@@ -64,10 +64,7 @@ def map_clock(
         log.info("clock mapping falls back to block by block")
         clock.reset()
         bounds = np.concatenate([[0], np.cumsum(rows)])
-        parts = [
-            clock.step(device_time_s[a:b], host_receive_ns[a:b])
-            for a, b in itertools.pairwise(bounds)
-        ]
+        parts = [clock.step(device_time_s[a:b], host_receive_ns[a:b]) for a, b in itertools.pairwise(bounds)]
         mapped = np.concatenate(parts)
     return mapped, clock
 

@@ -1,7 +1,6 @@
 """A visit's protocol results: mean ± SD over repetitions with each one, left/right pairs and the
 McGill battery's ratios with their flags."""
 
-
 import numpy as np
 import pytest
 

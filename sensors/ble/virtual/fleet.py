@@ -60,4 +60,3 @@ async def attach_fleet(
         await sensor.attach()
         fleet[placement] = sensor
     return fleet
-

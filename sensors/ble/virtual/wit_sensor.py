@@ -79,7 +79,6 @@ class WitVirtualSensor(VirtualSensor):
         acc = counts(block.acc_m_s2, 16.0 * GRAVITY_M_S2)
         gyr = counts(block.gyr_rad_s, np.radians(2000.0))
         payload = b"".join(
-            wit.ImuPacket(_triple(acc[k]), _triple(gyr[k])).to_bytes()
-            for k in range(len(block))
+            wit.ImuPacket(_triple(acc[k]), _triple(gyr[k])).to_bytes() for k in range(len(block))
         )
         return [(self.notify, payload[i : i + 240]) for i in range(0, len(payload), 240)]
