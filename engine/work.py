@@ -43,6 +43,7 @@ from engine.messages import (
     Topic,
 )
 from engine.probe import Probe
+from engine.radio_watch import radio_cpu_ns, radio_lost, send_log
 from engine.segments import Cue, SharedSource
 from engine.spec import SessionSpec
 from recordings import RecordingWriter
@@ -155,13 +156,13 @@ class SessionWork:
                 if self.stop_requested.is_set():
                     return
                 probe_sink = Probe() if probe else None
-                radio_cpu = _radio_cpu(link[0])
+                radio_cpu = radio_cpu_ns(link[0])
                 finished = await self._record(
                     spec, plan, repetition, base, subject_id, notes, data_dir, probe_sink, link
                 )
                 if probe_sink is not None:
-                    probe_sink.sends = await asyncio.to_thread(_send_log, link[0])
-                    if radio_cpu is not None and (ended := _radio_cpu(link[0])) is not None:
+                    probe_sink.sends = await asyncio.to_thread(send_log, link[0])
+                    if radio_cpu is not None and (ended := radio_cpu_ns(link[0])) is not None:
                         probe_sink.threads["radio process (all threads)"] = (
                             (ended[0] - radio_cpu[0]) * 1e-9,
                             (ended[1] - radio_cpu[1]) * 1e-9,
@@ -349,7 +350,7 @@ class SessionWork:
 
     def _warn_radio_lost(self, opened: OpenedSource | None, warned: set[str]) -> None:
         """Tell the clinician, once, that the virtual sensors' radio process ended on its own."""
-        lost = _radio_lost(opened)
+        lost = radio_lost(opened)
         if lost is not None and "radio" not in warned:
             warned.add("radio")
             self.notice(
@@ -416,43 +417,3 @@ async def _stopped(task: asyncio.Task[Any], runner: SessionRunner, timeout_s: fl
         await task
     else:
         await asyncio.wait([task], timeout=timeout_s)
-
-
-def _radio(opened: OpenedSource | None) -> Any:
-    """The radio process of the source's virtual sensors (None: none)."""
-    from sensors.ble.virtual.remote import RemoteRadio
-
-    fleet = list(opened.fleet.values()) if opened is not None else []
-    radio = getattr(fleet[0], "radio", None) if fleet else None
-    return radio if isinstance(radio, RemoteRadio) else None
-
-
-def _radio_lost(opened: OpenedSource | None) -> str | None:
-    radio = _radio(opened)
-    return radio.lost if radio is not None else None
-
-
-def _radio_cpu(opened: OpenedSource) -> tuple[int, int] | None:
-    """The radio process's (ns on a CPU, ns waiting for one) so far, over its threads (Linux's
-    schedstat; None elsewhere or without a radio process)."""
-    radio = _radio(opened)
-    if radio is None or radio.pid is None:
-        return None
-    total = [0, 0]
-    try:
-        for task in Path(f"/proc/{radio.pid}/task").iterdir():
-            on_cpu, waiting, _ = (task / "schedstat").read_text().split()
-            total[0] += int(on_cpu)
-            total[1] += int(waiting)
-    except (OSError, ValueError):
-        return None
-    return total[0], total[1]
-
-
-def _send_log(opened: OpenedSource) -> dict[str, list[tuple[int, int]]]:
-    """When the source's virtual sensors in a radio process sent each block since the last call:
-    placement → [(monotonic ns, newest counter)] (empty without a radio process)."""
-    radio = _radio(opened)
-    if radio is None or radio.lost is not None:
-        return {}
-    return {placement.value: sends for placement, sends in radio.send_log().items()}
