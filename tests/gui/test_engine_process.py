@@ -70,10 +70,12 @@ def _closed(path: Path) -> bool:
         return False
 
 
-@pytest.mark.parametrize("ending", ["kill", "exit"])
+# SIGKILL of the window's process: the real dashboard, in the next test.
+@pytest.mark.parametrize("ending", ["exit"])
 def test_a_window_process_that_dies_leaves_a_complete_closed_recording(tmp_path: Path, ending: str):
     """Killed (SIGKILL), or its Python ending without closing the session (which terminates its
-    daemonic children): the engine closes the recording like a stopped one."""
+    daemonic children): the engine closes the recording like a stopped one. (The window's model
+    alone; the real dashboard window is killed in the next test.)"""
     window = subprocess.Popen(
         [sys.executable, "-c", WINDOW, str(tmp_path), ending], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
@@ -102,6 +104,47 @@ def test_a_window_process_that_dies_leaves_a_complete_closed_recording(tmp_path:
     with h5py.File(path, "r") as f:  # an independent reader
         assert f.attrs["subject_id"] == "KILL1"
         assert len(f["acquisition/lumbar/acc_m_s2"]) >= 100 * float(elapsed) * 0.9
+        assert len(f["processing/time_s"]) > 0
+
+
+def test_killing_the_dashboard_window_mid_recording_leaves_a_complete_closed_file(tmp_path: Path):
+    """The real window: `stabmon dashboard` (offscreen Qt) runs a protocol on virtual sensors and
+    is killed with SIGKILL mid-recording; its engine process closes the file and ends."""
+    command = [sys.executable, "-m", "stabmon", "dashboard", "--simulate", "--subject", "KILL3"]
+    command += ["--data-dir", str(tmp_path), "--run", "01-quiet-stance"]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    quiet = subprocess.DEVNULL
+    window = subprocess.Popen(command, cwd=ROOT, env=env, stdout=quiet, stderr=quiet)
+    children: list[int] = []
+    try:
+        deadline = time.monotonic() + 90
+        while not (files := list(tmp_path.glob("sub-KILL3/*.h5"))):
+            assert window.poll() is None, "the dashboard ended before recording"
+            assert time.monotonic() < deadline, "the dashboard started no recording"
+            time.sleep(0.1)
+        path = files[0]
+        time.sleep(4.0)  # the task is under way
+        listed = Path(f"/proc/{window.pid}/task/{window.pid}/children").read_text()
+        children = [int(pid) for pid in listed.split()]
+        assert children, "the dashboard has no engine process"
+        window.send_signal(signal.SIGKILL)
+        window.wait(40)
+        deadline = time.monotonic() + 40
+        while not all(_gone(pid) for pid in children):  # the engine notices, closes the file, ends
+            assert time.monotonic() < deadline, "the engine did not end after the window was killed"
+            time.sleep(0.1)
+    finally:
+        window.kill()
+        for pid in children:
+            if not _gone(pid):
+                os.kill(pid, signal.SIGKILL)
+    recording = read_recording(path)
+    assert not recording.left_open and recording.problems == ()
+    assert recording.duration_s >= 3.0  # every block up to the kill
+    labels = [(e.kind, e.label) for e in recording.events]
+    assert (EventKind.ANNOTATION, "stopped because the window went away") in labels
+    with h5py.File(path, "r") as f:  # an independent reader
+        assert f.attrs["subject_id"] == "KILL3"
         assert len(f["processing/time_s"]) > 0
 
 
