@@ -207,33 +207,24 @@ async def _open(
         return OpenedSource(direct, {**about, "source": "simulated sensors (no radio)"}, seed)
     fleet: Mapping[Placement, Any]
     radio: VirtualRadio | RemoteRadio
+    attach = Attach(
+        simulated,
+        s.placements,
+        s.family,
+        sensor_settings,
+        seed,
+        dict(impairments.faults),
+        keep_sent=impairments.keep_sent,
+        send_log=impairments.send_log,
+    )
     if s.realtime and radio_process_wanted():  # the sensors in a process of their own
-        attach = Attach(
-            simulated,
-            s.placements,
-            s.family,
-            sensor_settings,
-            seed,
-            dict(impairments.faults),
-            keep_sent=impairments.keep_sent,
-            send_log=impairments.send_log,
-        )
         radio = await RemoteRadio.start(attach)
         stack.push_async_callback(radio.close)
         fleet = radio.fleet
     else:  # tests and fast runs: on this process's loop (world time stepped with the host's pace)
         radio = VirtualRadio(realtime=s.realtime)
         stack.push_async_callback(radio.close)
-        fleet = await attach_fleet(
-            radio,
-            simulated,
-            s.placements,
-            s.family,
-            sensor_settings,
-            seed=seed,
-            faults=impairments.faults,
-            keep_sent=impairments.keep_sent,
-        )
+        fleet = await attach.attach_to(radio)
     if impairments.keep_sent:  # before the source starts: the sensors send once subscribed
         for sensor in fleet.values():
             sensor.sent_blocks, sensor.spoiled_blocks = impairments.sent_log(), impairments.sent_log()

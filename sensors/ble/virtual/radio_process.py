@@ -28,7 +28,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sensors.ble.virtual.base import FaultPlan
 from sensors.identity import SensorFamily
@@ -36,6 +36,10 @@ from sensors.placements import Placement
 from sensors.samples import SampleBlock
 from sensors.simulator.drills.base import Drill
 from sensors.simulator.sensor import SimulatedSensorSettings
+
+if TYPE_CHECKING:
+    from sensors.ble.virtual.base import VirtualSensor
+    from sensors.ble.virtual.radio import VirtualRadio
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,22 @@ class Attach:
     faults: Mapping[Placement, FaultPlan] = field(default_factory=dict)
     keep_sent: bool = False
     send_log: bool = False
+
+    async def attach_to(self, radio: VirtualRadio) -> dict[Placement, VirtualSensor]:
+        """The fleet, attached to `radio` (in the radio process, or in the host's own for fast
+        runs); by placement."""
+        from sensors.ble.virtual.fleet import attach_fleet
+
+        return await attach_fleet(
+            radio,
+            self.drill,
+            self.placements,
+            self.family,
+            self.settings,
+            seed=self.seed,
+            faults=self.faults,
+            keep_sent=self.keep_sent,
+        )
 
 
 @dataclass(frozen=True)
@@ -218,20 +238,9 @@ class RadioServer:
             self.done.set()
 
     async def _answer(self, request: Request) -> Reply:
-        from sensors.ble.virtual.fleet import attach_fleet
-
         radio = self.radio
         if isinstance(request, Attach):
-            self.fleet = await attach_fleet(
-                radio,
-                request.drill,
-                request.placements,
-                request.family,
-                request.settings,
-                seed=request.seed,
-                faults=request.faults,
-                keep_sent=request.keep_sent,
-            )
+            self.fleet = await request.attach_to(radio)
             for sensor in self.fleet.values():
                 sensor.send_log = [] if request.send_log else None
             _warm_up(next(iter(self.fleet.values())))
