@@ -113,12 +113,17 @@ def per_foot_stride_times_s(contacts_s: np.ndarray, sides: tuple[str, ...] | lis
     return np.array(strides, dtype=float)
 
 
+def per_foot_stride_cadences(contacts_s: np.ndarray, sides: tuple[str, ...] | list[str]) -> np.ndarray:
+    """120 / stride time, steps/min, of each per-foot stride with a (positive) time (k,)."""
+    strides = per_foot_stride_times_s(contacts_s, sides)
+    return 120.0 / strides[np.isfinite(strides) & (strides > 0)]
+
+
 def per_foot_cadence_steps_per_min(contacts_s: np.ndarray, sides: tuple[str, ...] | list[str]) -> float:
     """INDIP's bout cadence: the plain mean of 120 / stride time over the per-foot strides with a
     (positive) time; NaN for none."""
-    strides = per_foot_stride_times_s(contacts_s, sides)
-    strides = strides[np.isfinite(strides) & (strides > 0)]
-    return float(np.mean(120.0 / strides)) if len(strides) else float("nan")
+    cadences = per_foot_stride_cadences(contacts_s, sides)
+    return float(np.mean(cadences)) if len(cadences) else float("nan")
 
 
 def robust_per_foot_cadence_steps_per_min(
@@ -128,9 +133,8 @@ def robust_per_foot_cadence_steps_per_min(
     (n,): the mean of 120 / stride time, interior strides Hampel-filtered as `bout_mean` does
     (a missed or extra contact spoils strides of a detector's contacts as it does i → i+2);
     NaN for no stride."""
-    strides = per_foot_stride_times_s(contacts_s, sides)
-    strides = strides[np.isfinite(strides) & (strides > 0)]
-    return bout_mean(120.0 / strides, settings) if len(strides) else float("nan")
+    cadences = per_foot_stride_cadences(contacts_s, sides)
+    return bout_mean(cadences, settings) if len(cadences) else float("nan")
 
 
 def bout_cadence_steps_per_min(
