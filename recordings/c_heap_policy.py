@@ -52,7 +52,7 @@ KEEP_TRIM_THRESHOLD = 1 << 30
 
 
 @functools.cache
-def _libc() -> ctypes.CDLL | None:
+def glibc() -> ctypes.CDLL | None:
     """glibc, or None (not Linux, or another C library)."""
     if not sys.platform.startswith("linux"):
         return None
@@ -76,14 +76,14 @@ def _set(libc: ctypes.CDLL, **values: int) -> None:
 def give_freed_arrays_back() -> None:
     """Freed blocks of 1 MiB and more go back to the system at once; the heap is trimmed when
     128 KiB lie free at its top (a fixed threshold stays fixed: glibc no longer raises it)."""
-    libc = _libc()
+    libc = glibc()
     if libc is not None:
         _set(libc, mmap=GIVE_BACK_MMAP_THRESHOLD, trim=_DEFAULT_TRIM_THRESHOLD, top_pad=_DEFAULT_TOP_PAD)
 
 
 def trim() -> None:
     """Give the free memory at the top and inside the heap back to the system."""
-    libc = _libc()
+    libc = glibc()
     if libc is not None:
         libc.malloc_trim(0)
 
@@ -92,7 +92,7 @@ def trim() -> None:
 def keeping_freed_memory() -> Iterator[None]:
     """Inside: freed blocks under 4 MiB stay in the heap for the next ones (a process forked
     inside inherits it). After: `give_freed_arrays_back`, and the free memory given back."""
-    libc = _libc()
+    libc = glibc()
     if libc is None:
         yield
         return

@@ -86,7 +86,11 @@ class CHeap:
 
 def c_heap(trim: bool = False) -> CHeap:
     """The C heap now (glibc ≥ 2.33), after giving free memory back to the OS if `trim`."""
-    libc = ctypes.CDLL("libc.so.6")
+    from recordings.c_heap_policy import glibc
+
+    libc = glibc()
+    if libc is None:
+        raise OSError("the C heap can be read only with glibc on Linux")
     libc.mallinfo2.restype = _MallInfo2
     if trim:
         libc.malloc_trim(0)
