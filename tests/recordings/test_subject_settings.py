@@ -2,11 +2,9 @@
 with `stabmon subject --sensor-height`, used by analyze for stride length and gait speed."""
 
 import asyncio
-import importlib.util
 import json
 import logging
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +22,6 @@ from stabmon.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 HA001 = ROOT.parent / "shared" / "data" / "mobgap_lab_HA001"
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("gait_mobgap", ROOT / "benchmarks" / "gait_mobgap.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_the_sensor_height_is_kept_with_the_subject_and_checked(tmp_path, capsys):
@@ -68,7 +58,9 @@ def test_ha001_stride_length_from_its_stored_sensor_height_matches_indip(tmp_pat
     height = load_subject(tmp_path, "HA001").sensor_height
     assert height == pytest.approx(0.964)
     errors = []
-    for trial in _benchmark().load_participant(HA001):
+    from benchmarks.mobgap_data import load_participant
+
+    for trial in load_participant(HA001):
         if trial.test != "Test5":
             continue
         rate = trial.rate_hz

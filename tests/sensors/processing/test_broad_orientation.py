@@ -1,6 +1,5 @@
 """Real data: orientation on a BROAD trial matches vqf's own filters and the optical truth."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,8 @@ TRIAL = BROAD / "01_undisturbed_slow_rotation_A.mat"
 
 @pytest.mark.skipif(not TRIAL.exists(), reason=f"reference data not found at {BROAD}")
 def test_live_and_offline_orientation_on_a_broad_trial():
-    spec = importlib.util.spec_from_file_location(
-        "broad_orientation", ROOT / "benchmarks" / "broad_orientation.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from benchmarks import broad_orientation as module
+
     result = module.evaluate_trial(TRIAL)
     assert result["stabmon_live"] <= result["vqf_realtime"] + 1e-9
     assert result["stabmon_offline"] <= result["vqf_offline"] + 1e-9

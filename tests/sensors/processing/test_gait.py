@@ -1,8 +1,6 @@
 """Gait from the pelvic sensor: simulator ground truth and the mobgap lower-back reference data."""
 
-import importlib.util
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -68,21 +66,14 @@ def test_pelvic_ranges_per_stride_match_the_script(walk):
     assert r.harmonic_ratio_v > 1.0 and r.harmonic_ratio_ap > 1.0  # symmetric-ish, even harmonics dominate
 
 
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("gait_mobgap", ROOT / "benchmarks" / "gait_mobgap.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def mobgap_rows():
     """stabmon on every INDIP walking bout of HA001 (contacts at round(t·rate) − 1, mobgap's
     convention), pooled per test: Test5 straight walking, Test11 simulated daily activities."""
     if not MOBGAP.exists():
         raise FileNotFoundError(f"reference data not found at {MOBGAP} (CI has ../shared beside the clone)")
-    bench = _benchmark()
+    from benchmarks import gait_mobgap as bench
+
     pooled: dict[str, dict[str, list[dict]]] = {}
     for trial in bench.load_participant(MOBGAP):
         for name, rows in bench.evaluate_trial(trial, margin_s=0.5, with_mobgap=False).items():
@@ -205,7 +196,8 @@ def test_contacts_and_cadence_hold_on_mobgaps_other_participants():
     where the sign rule and the model agree on every contact brings MS001's daily MAE from 5.31
     to 3.97 steps/min (bias +1.78 → +0.94), HA002 unchanged (no such bout)."""
     folders = _mobgap_example_folders()
-    bench = _benchmark()
+    from benchmarks import gait_mobgap as bench
+
     rows: dict[tuple[str, str], list[dict]] = {}
     per_foot: list[dict] = []
     for key in (("HA", "002"), ("MS", "001")):
@@ -261,7 +253,8 @@ def _participant_folder(folder: Path) -> Path:
 def test_benchmark_leaves_out_a_bout_without_timed_contacts_and_says_so(tmp_path, capsys):
     """An unseen participant may list a walking bout whose contacts all lack a time: nothing to
     score it against. The benchmark names it on stderr and scores the others."""
-    bench = _benchmark()
+    from benchmarks import gait_mobgap as bench
+
     assert bench.main([str(_participant_folder(tmp_path)), "--stabmon-only"]) == 0
     out = capsys.readouterr()
     assert "Test5/Trial1: walking bout 1 has 0 timed contacts; left out" in out.err

@@ -5,9 +5,7 @@ sit-to-stand series into the repository's CSV layout (trunk sensor as IMU 5, pel
 seat force from the simulator's seated fraction) and runs the benchmark's own code on it.
 """
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +22,6 @@ HEADER = (
     "Fx_feet,Fy_feet,Fz_feet,Mx_feet,My_feet,Mz_feet,CoPx_feet,CoPy_feet,"
     + ",".join(f"{q}{a}{k}" for k in range(1, 7) for q in "AG" for a in "xyz")
 )
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location(
-        "sit_to_stand_eurobench", ROOT / "benchmarks" / "sit_to_stand_eurobench.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +56,8 @@ def chair(tmp_path_factory):
 
 def test_loader_reads_the_layout_and_the_force_plate_gives_the_seat_offs(chair):
     root, drill, t0 = chair
-    bench = _benchmark()
+    from benchmarks import sit_to_stand_eurobench as bench
+
     trial = bench.load_trial(root / "input" / "subject_07_5sts_chair_raw_01.csv")
     assert trial.subject == "subject_07" and set(trial.imus) == set(range(1, 7))
     assert trial.rate_hz == pytest.approx(100.0, rel=1e-6)
@@ -82,7 +71,8 @@ def test_loader_reads_the_layout_and_the_force_plate_gives_the_seat_offs(chair):
 def test_benchmark_runs_on_the_layout_and_finds_every_repetition(chair, capsys):
     root, drill, _ = chair
     (root / "output" / "subject_07_5sts" / "5STS_duration.yaml").write_text("type: 'scalar'\nvalue: 30.0\n")
-    bench = _benchmark()
+    from benchmarks import sit_to_stand_eurobench as bench
+
     assert bench.main([str(root)]) == 0
     result = json.loads(capsys.readouterr().out)["subject_07"]
     rises = len(drill.truth.rises)
@@ -97,7 +87,8 @@ def test_benchmark_runs_on_the_layout_and_finds_every_repetition(chair, capsys):
 
 
 def test_bad_files_are_refused_with_the_reason(tmp_path):
-    bench = _benchmark()
+    from benchmarks import sit_to_stand_eurobench as bench
+
     bad = tmp_path / "subject_01_5sts_chair_raw_01.csv"
     bad.write_text("time,Fz_seat\n0,1\n0.01,1\n")
     with pytest.raises(bench.EurobenchFormatError, match="Ax5"):
