@@ -17,7 +17,8 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
   within 50 and 100 ms; median lag (detected − reference) of the ±250 ms pairs.
 - Cadence of a bout from the algorithm's contacts in it: stabmon's robust cadence
   (step_parameters.py), mobgap's CadFromIc on the bout (mean of its per-second values); against
-  the INDIP bout cadence. Step-count error: contacts counted in the bout − reference contacts.
+  the INDIP bout cadence ("cadence_errors_per_bout" per trial, in bout order). Step-count
+  error: contacts counted in the bout − reference contacts.
   The INDIP lists some contacts without a time (NaN, in turns and shuffles): mobgap's loaders
   drop them, and so does the scoring here (a detection there counts as extra), but their number
   is reported ("untimed_reference_contacts") with the step-count error against all contacts.
@@ -27,6 +28,9 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
   "reference_contacts" feeds the reference's own contacts to stabmon's cadence: the INDIP bout
   cadence (a mean of per-stride values over strides it kept) differs from any cadence of its
   contacts where it left steps out (turns), and that row shows by how much.
+  "reference_filled" feeds the reference's timed contacts and INDIP's sides to stabmon's cadence
+  with missed steps counted (step_parameters.fill_missed_steps): an untimed contact between two
+  timed ones of the same foot is then a missed step, as a detector's would be.
   "reference_per_foot" is INDIP's own stride rule (each contact to the same foot's next,
   step_parameters.per_foot_cadence_steps_per_min) on its listed contacts and sides, untimed ones
   included; "stabmon_per_foot" the same rule on stabmon's contacts and sides, plain and ungated
@@ -301,6 +305,12 @@ def _summary(rows: list[dict]) -> dict:
     return out
 
 
+def _reference_sides(bout: Bout, contacts: np.ndarray) -> list[str]:
+    """INDIP's sides of some of a bout's reference contacts (samples)."""
+    where = {int(c): side for c, side in zip(bout.contacts, bout.sides, strict=True)}
+    return [where[int(c)] for c in contacts]
+
+
 def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True) -> dict[str, list[dict]]:
     """Per algorithm, one row per bout of the trial."""
     rate = trial.rate_hz
@@ -316,7 +326,9 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
     for k, bout in enumerate(trial.bouts):
         ours = _stabmon(trial, q, vertical, bout, margin)
         detections = {"stabmon": ours["contacts"], "stabmon_per_foot": ours["contacts"]}
-        detections |= {"reference_contacts": bout.contacts, "reference_per_foot": bout.contacts}
+        detections |= {
+            name: bout.contacts for name in ("reference_contacts", "reference_filled", "reference_per_foot")
+        }
         detections |= _mobgap(trial, bout, margin) if with_mobgap else {}
         for name, contacts in detections.items():
             row = score_bout(contacts, bout, rate) | {"bout": k, "turning": bout.turning}
@@ -345,6 +357,8 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
                 cadence = per_foot_cadence_steps_per_min(in_bout / rate, [sides[int(c)] for c in in_bout])
             elif name == "reference_contacts":  # the floor: stabmon's cadence from perfect contacts
                 cadence = robust_cadence_steps_per_min(in_bout / rate)
+            elif name == "reference_filled":  # the same with INDIP's sides: missed steps counted
+                cadence = bout_cadence_steps_per_min(in_bout / rate, _reference_sides(bout, in_bout), False)
             elif name == "reference_per_foot":  # INDIP's rule on its own contacts, untimed ones too
                 cadence = per_foot_cadence_steps_per_min(bout.listed_s, bout.listed_sides)
             else:
@@ -371,7 +385,10 @@ def main(argv: list[str] | None = None) -> int:
     for folder in args.folders:
         for trial in load_participant(folder):
             rows = evaluate_trial(trial, args.margin_s, with_mobgap=not args.stabmon_only)
-            per_trial[trial.name] = {name: _summary(r) for name, r in rows.items()}
+            per_trial[trial.name] = {
+                name: _summary(r) | {"cadence_errors_per_bout": [round(x["cadence_error"], 2) for x in r]}
+                for name, r in rows.items()
+            }
             participant = per_participant.setdefault(trial.name.rsplit("/", 2)[0], {})
             for name, r in rows.items():
                 pooled.setdefault(trial.test, {}).setdefault(name, []).extend(r)

@@ -26,6 +26,16 @@ one step and one of three. The pelvic sensor's side labels are trusted for it on
 sign of each contact's yaw rate and the alternation model agree on every contact (side.py);
 elsewhere cadence comes from contacts i to i+2 (`bout_cadence_steps_per_min`;
 benchmarks/RESULTS.md, sessions 5 and 6).
+
+A missed contact inside a bout makes one "stride" of three steps, and the Hampel filter does not
+remove two consecutive spoiled strides in a short bout; INDIP, which timed the contact, leaves
+no such stride. Timing alone cannot tell a missed step from a real pause (daily-life bouts hold
+interior pauses of 1.5–3.3 typical steps that INDIP keeps as slow strides), but the sides can: a
+pause keeps the feet alternating (L, pause, R), a missed contact leaves a same-side pair
+(L [R] L). So an interior step interval of at least `missed_step_gap` typical steps whose two
+contacts carry the same side holds an odd number of undetected steps and is counted as that
+many more steps, as a step counter would (`fill_missed_steps`; the first and last interval are
+starting and stopping and stay as they are; benchmarks/RESULTS.md, session 7).
 """
 
 from __future__ import annotations
@@ -48,6 +58,7 @@ class RobustStepSettings:
     half_window: int = 2
     n_sigma: float = 3.0
     cadence_half_window: int = 3  # strides
+    missed_step_gap: float = 1.5  # a same-side interval ≥ this many typical steps hides steps
 
 
 def hampel(values: np.ndarray, half_window: int = 2, n_sigma: float = 3.0) -> np.ndarray:
@@ -137,15 +148,63 @@ def robust_per_foot_cadence_steps_per_min(
     return bout_mean(cadences, settings) if len(cadences) else float("nan")
 
 
+_OTHER_FOOT = {"left": "right", "right": "left"}
+
+
+def fill_missed_steps(
+    contacts_s: np.ndarray, sides: tuple[str, ...] | list[str], settings: RobustStepSettings | None = None
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Sorted contacts (n,) s with sides (n,), and the steps a detector missed put in, evenly
+    spaced with alternating sides: (m,) s and (m,) sides, m ≥ n. An interior interval (neither
+    the first nor the last) between two contacts of the same side that spans at least
+    `missed_step_gap` typical steps holds k − 1 missed steps, k = 2·round(r / 2) ≥ 2 for r
+    typical steps (a same-side pair hides an odd number). The typical step is half the median
+    of the neighbouring strides (contacts j → j + 2 not spanning this interval, ±`cadence_half_window`
+    of them), which an asymmetric gait's long step does not stretch."""
+    s = settings or RobustStepSettings()
+    t = np.asarray(contacts_s, dtype=float)
+    foot = list(sides)
+    if len(foot) != len(t):
+        raise ProcessingError(f"missed steps: {len(t)} contacts but {len(foot)} sides")
+    if len(t) < 4:
+        return t, tuple(foot)
+    d = np.diff(t)
+    times, labels = [t[0]], [foot[0]]
+    for i, interval in enumerate(d):
+        k = 1
+        if 0 < i < len(d) - 1 and foot[i] == foot[i + 1]:
+            h = s.cadence_half_window
+            strides = [
+                d[j] + d[j + 1]
+                for j in range(max(0, i - h - 1), min(len(d) - 1, i + h + 1))
+                if j not in (i - 1, i)
+            ]
+            r = 2.0 * interval / float(np.median(strides)) if strides else 0.0
+            if r >= s.missed_step_gap:
+                k = max(2, 2 * round(r / 2))
+        side = foot[i]
+        for j in range(1, k):
+            side = _OTHER_FOOT.get(side, side)
+            times.append(t[i] + interval * j / k)
+            labels.append(side)
+        times.append(t[i + 1])
+        labels.append(foot[i + 1])
+    if len(times) > len(t):
+        logger.debug("cadence: %d missed steps counted in a bout of %d contacts", len(times) - len(t), len(t))
+    return np.array(times), tuple(labels)
+
+
 def bout_cadence_steps_per_min(
     contacts_s: np.ndarray,
     sides: tuple[str, ...] | list[str],
     sides_trusted: bool,
     settings: RobustStepSettings | None = None,
 ) -> float:
-    """Cadence of a bout from a detector's sorted contacts (n,) s: per-foot strides where the side
-    labels (n,) are trusted, else contacts i → i+2 (`robust_cadence_steps_per_min`). With sides
-    that alternate throughout the two are the same strides."""
-    if sides_trusted and len(contacts_s) >= 3:
-        return robust_per_foot_cadence_steps_per_min(contacts_s, sides, settings)
-    return robust_cadence_steps_per_min(contacts_s, settings)
+    """Cadence of a bout from a detector's sorted contacts (n,) s and their sides (n,), missed
+    steps counted (`fill_missed_steps`): per-foot strides where the side labels are trusted, else
+    contacts i → i+2 (`robust_cadence_steps_per_min`). With sides that alternate throughout the
+    two are the same strides."""
+    t, foot = fill_missed_steps(contacts_s, sides, settings)
+    if sides_trusted and len(t) >= 3:
+        return robust_per_foot_cadence_steps_per_min(t, foot, settings)
+    return robust_cadence_steps_per_min(t, settings)

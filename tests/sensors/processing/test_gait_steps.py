@@ -9,6 +9,7 @@ from sensors.processing.gait import GaitSettings, initial_contacts, step_frequen
 from sensors.processing.gait_speed import PendulumSettings, step_lengths, turning_factor
 from sensors.processing.step_parameters import (
     bout_cadence_steps_per_min,
+    fill_missed_steps,
     hampel,
     per_foot_cadence_steps_per_min,
     per_foot_stride_times_s,
@@ -107,6 +108,38 @@ def test_cadence_keeps_the_slow_first_and_last_strides_of_starting_and_stopping(
     assert robust_cadence_steps_per_min(starting) == pytest.approx(np.mean(per_stride))
     missed_inside = np.delete(stopping, 5)  # and a missed contact inside: cleaned, the stop kept
     assert robust_cadence_steps_per_min(missed_inside) == pytest.approx((8 * 120.0 + 48.0) / 9)
+
+
+def test_a_missed_contact_counts_as_the_step_it_hides_and_a_pause_does_not():
+    """Contacts of a short bout (steps 0.46–0.55 s), the third missed: a same-side pair 1.0 s apart
+    spoils the first stride (kept as it is: starting) and the next (a Hampel window of four
+    strides cannot tell it), 104.9 steps/min by contacts i → i+2 and 109.2 per foot. Counted as
+    the step it hides, at the midpoint of the gap (where the true contact was), it gives the true
+    contacts' cadence exactly, by either rule. The same gap with alternating sides is a pause
+    and is left to the rule as before (no step added); so are the first and last interval."""
+    t = np.r_[0.0, np.cumsum([0.52, 0.50, 0.50, 0.55, 0.47, 0.46, 0.53])]
+    sides = ["left", "right"] * 4
+    truth = float(np.mean(120.0 / (t[2:] - t[:-2])))  # 119.97
+    missed, missed_sides = np.delete(t, 2), sides[:2] + sides[3:]  # right 0.52, right 1.52 s
+    assert robust_cadence_steps_per_min(missed) == pytest.approx(104.85, abs=0.01)  # before
+    assert robust_per_foot_cadence_steps_per_min(missed, missed_sides) == pytest.approx(109.17, abs=0.01)
+    filled, filled_sides = fill_missed_steps(missed, missed_sides)
+    assert filled == pytest.approx(t) and filled_sides == tuple(sides)
+    for trusted in (False, True):
+        assert bout_cadence_steps_per_min(missed, missed_sides, trusted) == pytest.approx(truth)
+    three = np.delete(np.arange(0.0, 5.01, 0.5), [4, 5, 6])  # 2.0 s between two rights: three missed
+    three_sides = ["left", "right"] * 2 + ["right", "left"] * 2
+    assert fill_missed_steps(three, three_sides)[0] == pytest.approx(np.arange(0.0, 5.01, 0.5))
+    assert bout_cadence_steps_per_min(three, three_sides, False) == pytest.approx(120.0)
+    pause = np.r_[t[:4], t[4:] + 0.5]  # a 1.05 s interval between a right and a left
+    assert fill_missed_steps(pause, sides)[0] == pytest.approx(pause)
+    assert bout_cadence_steps_per_min(pause, sides, False) == robust_cadence_steps_per_min(pause)
+    stop = np.r_[t[:7], t[6] + 1.2]  # a slow last step between two lefts: stopping, kept
+    stop_sides = [*sides[:7], "left"]
+    assert fill_missed_steps(stop, stop_sides)[0] == pytest.approx(stop)
+    assert len(fill_missed_steps(missed[:3], missed_sides[:3])[0]) == 3  # too short to tell
+    with pytest.raises(ProcessingError, match="4 contacts but 3 sides"):
+        fill_missed_steps(t[:4], sides[:3])
 
 
 def _walk(rate=100.0, step_s=0.55, seconds=12.0, seed=0):
