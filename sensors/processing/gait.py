@@ -30,6 +30,8 @@
   against missed and extra contacts, the first and last stride (starting, stopping) kept. Strides
   are INDIP's, per foot, where the sign rule and the sequence agree on every contact's side, and
   contacts i → i+2 elsewhere (the same strides where the feet alternate; step_parameters.py).
+  A missed contact counts as the step it hides where timing and sides both say so: an interior
+  same-side pair at least 1.5 typical steps apart (a pause keeps the feet alternating).
   Left and right step times cleaned by the Hampel filter mobgap's `CadFromIc` uses.
 - Step and stride regularity and stride time: unbiased autocorrelation of the vertical acceleration
   (Moe-Nilssen & Helbostad 2004): first peak = step regularity, second = stride regularity, its
