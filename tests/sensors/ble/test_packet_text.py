@@ -1,8 +1,9 @@
-"""bumble's packets are rendered into its debug messages only while its debug logging is on."""
+"""bumble's packets are rendered (and coloured) into its debug messages only while its debug
+logging is on."""
 
 import logging
 
-from bumble import att, hci
+from bumble import att, controller, hci, host
 
 from sensors.ble.virtual.packet_text import render_packets_only_for_debug
 
@@ -19,8 +20,11 @@ def test_packets_render_in_f_strings_only_while_bumbles_debug_log_is_on():
         assert f"{event}" == "HCI_Number_Of_Completed_Packets_Event"
         full = str(notification)  # str() is bumble's own, always
         assert "attribute_handle" in full and "0x0003" in full
+        assert host.color("### HOST -> CONTROLLER", "blue") == "### HOST -> CONTROLLER"
+        assert controller.color(">>>", "green") == ">>>"
         bumble.setLevel(logging.DEBUG)
         assert f"{notification}" == full
         assert "num_completed_packets" in f"{event}"
+        assert host.color("### HOST -> CONTROLLER", "blue") == "\x1b[34m### HOST -> CONTROLLER\x1b[0m"
     finally:
         bumble.setLevel(level)
