@@ -80,8 +80,10 @@ class ClockSync:
             device_time_s = np.where(np.isfinite(device_time_s), device_time_s, np.nan)
             device_time_s = _filled(device_time_s)
         host_s = (host_receive_ns - self.host_origin_ns) * 1e-9
-        # Anchor of each notification: its newest sample.
-        ends = np.flatnonzero(np.diff(host_receive_ns, append=host_receive_ns[-1] + 1))
+        # Anchor of each notification: its newest sample (where the stamp changes, and the last).
+        changes = np.flatnonzero(host_receive_ns[1:] != host_receive_ns[:-1])
+        last = len(host_receive_ns) - 1
+        ends = np.append(changes, last) if len(changes) else np.array([last])
         if self._jumped(device_time_s[ends], host_s[ends]):
             self.restarts += 1
             log.warning(

@@ -94,6 +94,8 @@ class LiveMeasures:
         self._time = np.zeros(0)
         self._angle = np.zeros((0, 2))
         self._acc = np.zeros((0, 2))
+        self._pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # appended, not joined yet
+        self._pending = 0  # samples in _pieces
         self._seen = 0
         self._filter = LowPassFilter(LowPassSettings(self.settings.rate_hz, 3.5))
         self._last_pelvis_acc: np.ndarray | None = None
@@ -109,7 +111,7 @@ class LiveMeasures:
     @property
     def buffered_samples(self) -> int:
         """Samples held now (never more than the window)."""
-        return len(self._time)
+        return min(len(self._time) + self._pending, self._window)
 
     def step(
         self, frame: Frame, angles: AngleBlock, calibration: SegmentCalibration | None
@@ -141,12 +143,23 @@ class LiveMeasures:
         return measures, events
 
     def _append(self, t: np.ndarray, angle: np.ndarray, acc: np.ndarray) -> None:
+        """Keep a frame's part (its arrays are not changed afterwards); the window is joined only
+        when a measure is due (`_join`), not copied with every frame."""
+        self._pieces.append((t, angle, acc))
+        self._pending += len(t)
+
+    def _join(self) -> None:
+        """The window: the newest `window` samples of what was appended."""
+        if not self._pieces:
+            return
         keep = self._window
-        self._time = np.concatenate([self._time, t])[-keep:]
-        self._angle = np.concatenate([self._angle, angle])[-keep:]
-        self._acc = np.concatenate([self._acc, acc])[-keep:]
+        self._time = np.concatenate([self._time, *(p[0] for p in self._pieces)])[-keep:]
+        self._angle = np.concatenate([self._angle, *(p[1] for p in self._pieces)])[-keep:]
+        self._acc = np.concatenate([self._acc, *(p[2] for p in self._pieces)])[-keep:]
+        self._pieces, self._pending = [], 0
 
     def _measure(self) -> RunningMeasures | None:
+        self._join()
         if len(self._time) < self._window:
             return None
         ok = np.isfinite(self._angle).all(axis=1) & np.isfinite(self._acc).all(axis=1)

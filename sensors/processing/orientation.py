@@ -82,7 +82,8 @@ class OrientationEstimator:
         valid = np.asarray(valid, dtype=bool)
         gap_limit = self.settings.reset_after_gap_s * self.settings.rate_hz
         previous_stop = 0
-        for start, stop in true_runs(valid):
+        runs = [(0, n)] if n and valid.all() else true_runs(valid)
+        for start, stop in runs:
             gap = self._gap_samples + start - previous_stop
             if self._started and gap > gap_limit:
                 self._restart_keeping_bias()

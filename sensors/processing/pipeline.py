@@ -207,19 +207,18 @@ class SegmentAnglePipeline:
         axial = np.full((n, p), np.nan)
         angular_velocity = np.full((n, p, 3), np.nan)
         if self.calibration is not None:
-            segments = np.full((n, p, 4), np.nan)
+            # every placement at once (n, p, ...): the same arithmetic per element as one by one
+            mounts = np.array([self.calibration.mount_q[placement] for placement in self.placements])
+            segments = segment_orientation(orientation, mounts)
             upright = self.settings.angles is AngleDefinition.UPRIGHT
             wanted = self.outputs if upright else ANGLE_OUTPUTS  # a hold's posture gives all
-            for k, placement in enumerate(self.placements):
-                mount = self.calibration.mount_q[placement]
-                segments[:, k] = segment_orientation(orientation[:, k], mount)
-                if upright and "inclination_rad" in wanted:
-                    inclination[:, k] = inclination_angles(segments[:, k])
-                if upright and "axial_rad" in wanted:
-                    axial[:, k] = self._axial(placement, segments[:, k])
-                if "angular_velocity_rad_s" in wanted:  # from the first calibrated sample
-                    column = frame.index(placement)
-                    angular_velocity[offset:, k] = segment_frame(frame.gyr_rad_s[offset:, column], mount)
+            if upright and "inclination_rad" in wanted:
+                inclination = inclination_angles(segments)
+            if upright and "axial_rad" in wanted:
+                axial = self._axial(segments)
+            if "angular_velocity_rad_s" in wanted:  # from the first calibrated sample
+                columns = [frame.index(placement) for placement in self.placements]
+                angular_velocity[offset:] = segment_frame(frame.gyr_rad_s[offset:, columns], mounts)
             if not upright:
                 posture, detected = self.hold.step(frame.time_s, segments)
                 inclination, axial = posture[..., :2], posture[..., 2]
@@ -243,16 +242,20 @@ class SegmentAnglePipeline:
             self.settings.angles,
         )
 
-    def _axial(self, placement: Placement, segment_q: np.ndarray) -> np.ndarray:
-        """Rotation about the segment's long axis (n,) rad relative to its heading at calibration:
-        the heading of its medio-lateral axis, which stays horizontal in sagittal movements."""
+    def _axial(self, segment_q: np.ndarray) -> np.ndarray:
+        """Rotation of each segment about its long axis (n, p) rad relative to its heading at
+        calibration, from segment quaternions (n, p, 4): the heading of its medio-lateral axis,
+        which stays horizontal in sagittal movements."""
         heading = heading_of(segment_q, axis=1)
-        if placement not in self._heading_reference:
-            finite = np.flatnonzero(np.isfinite(heading))
-            if len(finite) == 0:
-                return heading
-            self._heading_reference[placement] = float(heading[finite[0]])
-        return wrap_angle(heading - self._heading_reference[placement])
+        reference = np.full(len(self.placements), np.nan)
+        for k, placement in enumerate(self.placements):
+            if placement not in self._heading_reference:
+                finite = np.flatnonzero(np.isfinite(heading[:, k]))
+                if len(finite):
+                    self._heading_reference[placement] = float(heading[finite[0], k])
+            reference[k] = self._heading_reference.get(placement, np.nan)
+        known = ~np.isnan(reference)
+        return np.where(known, wrap_angle(heading - np.where(known, reference, 0.0)), heading)
 
     def _orient(self, frame: Frame) -> np.ndarray:
         """Orientation (n, p, 4) of every sensor over a frame, continuing each filter."""

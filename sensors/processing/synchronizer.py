@@ -90,20 +90,25 @@ class _Buffer:
         sequence jump) is a gap.
         """
         n, m = len(grid), len(self.t)
-        acc = np.full((n, 3), np.nan)
-        gyr = np.full((n, 3), np.nan)
         if m == 0:
-            return acc, gyr, np.zeros(n, dtype=bool)
+            return np.full((n, 3), np.nan), np.full((n, 3), np.nan), np.zeros(n, dtype=bool)
         before = np.searchsorted(self.t, grid, side="right") - 1  # last sample at or before
-        k = np.clip(before, 0, m - 1)
-        exact = (before >= 0) & (self.t[k] == grid)
+        k = np.maximum(before, 0)  # (≤ m - 1 already)
         after = np.minimum(k + 1, m - 1)
-        between = (before >= 0) & (before + 1 < m) & (self.sequence[after] - self.sequence[k] == 1) & ~exact
-        acc[exact], gyr[exact] = self.acc[k[exact]], self.gyr[k[exact]]
-        lo, hi = k[between], after[between]
-        w = ((grid[between] - self.t[lo]) / (self.t[hi] - self.t[lo]))[:, None]
-        acc[between] = (1 - w) * self.acc[lo] + w * self.acc[hi]
-        gyr[between] = (1 - w) * self.gyr[lo] + w * self.gyr[hi]
+        t_k = self.t[k]
+        started = before >= 0
+        exact = started & (t_k == grid)
+        between = started & (before + 1 < m) & (self.sequence[after] - self.sequence[k] == 1) & ~exact
+        # Interpolated at every grid point at once (the few points that are not between two
+        # consecutive samples are discarded): the same operations on the same operands per point.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            w = ((grid - t_k) / (self.t[after] - t_k))[:, None]
+            acc = (1 - w) * self.acc[k] + w * self.acc[after]
+            gyr = (1 - w) * self.gyr[k] + w * self.gyr[after]
+        if not between.all():
+            keep, take = between[:, None], exact[:, None]
+            acc = np.where(keep, acc, np.where(take, self.acc[k], np.nan))
+            gyr = np.where(keep, gyr, np.where(take, self.gyr[k], np.nan))
         return acc, gyr, exact | between
 
     def trim_before(self, t: float) -> None:

@@ -94,26 +94,81 @@ class SimulatedSensor:
         )
         self._errors = ImuErrorProcess(settings.errors, draw, settings.rate_hz, noise_seed)
         self._radio = RadioLink(settings.radio, radio_seed)
-        self._next_sample = 0
+        self._next_sample = 0  # index of the next sample to simulate
+        self._handed = 0  # index of the next sample to hand out (≤ _next_sample)
+        self._ahead: list[SampleBlock] = []  # simulated, delivered, not handed out yet
         self.lost_sequences: list[np.ndarray] = []
 
-    def generate_until(self, true_time_s: float, host_origin_ns: int) -> SampleBlock | None:
+    def generate_until(
+        self, true_time_s: float, host_origin_ns: int, ahead_s: float = 0.0
+    ) -> SampleBlock | None:
         """Samples of every packet whose last sample is taken by `true_time_s` (and the drill's end).
 
         Returns the delivered samples with host receive stamps (origin + arrival), or None.
+        ahead_s > 0: simulate up to ahead_s beyond `true_time_s` at once and hand out of that what
+        is due (the same samples, bit for bit: a real-time sender calling every few ms pays the
+        simulation's per-call cost once per ahead_s instead); host_origin_ns must then be the same
+        on every call, and `lost_sequences` runs up to ahead_s ahead of what was handed out.
         """
+        if ahead_s <= 0 and self._handed == self._next_sample:
+            block = self._simulate(true_time_s, host_origin_ns)
+            self._handed = self._next_sample
+            return block
+        due = self._handed + self._whole_packets(true_time_s, self._handed)
+        if due > self._next_sample:
+            block = self._simulate(true_time_s + max(ahead_s, 0.0), host_origin_ns)
+            if block is not None:
+                self._ahead.append(block)
+        return self._hand_out(due)
+
+    def _whole_packets(self, true_time_s: float, k0: int) -> int:
+        """Samples from index k0 on that fill whole packets whose last sample is taken by
+        `true_time_s` (and the drill's end): a multiple of samples_per_packet, ≥ 0."""
         spp = self.settings.radio.samples_per_packet
         until = min(true_time_s, self.drill.duration_s)
-        k0 = self._next_sample
-        # Number of whole packets whose last sample is at or before `until`.
-        rate = self.settings.rate_hz
         device_until = self.truth.clock.device_time(until)
+        rate = self.settings.rate_hz
         last_index = int(np.floor((device_until - self.truth.first_device_time_s) * rate + 1e-9))
-        packets = (last_index - k0 + 1) // spp
-        if packets <= 0:
+        return max((last_index - k0 + 1) // spp, 0) * spp
+
+    def _hand_out(self, due: int) -> SampleBlock | None:
+        """The simulated samples with indices below `due` not handed out yet, as one block."""
+        self._handed = max(self._handed, min(due, self._next_sample))
+        pieces = []
+        while self._ahead:
+            block = self._ahead[0]
+            cut = int(np.searchsorted(block.sequence, due))
+            if cut == 0:
+                break
+            pieces.append(block if cut == len(block) else block.rows(0, cut))
+            if cut < len(block):
+                self._ahead[0] = block.rows(cut, len(block))
+                break
+            self._ahead.pop(0)
+        if not pieces:
             return None
-        sequence = np.arange(k0, k0 + packets * spp, dtype=np.int64)
-        self._next_sample = k0 + packets * spp
+        if len(pieces) == 1:
+            return pieces[0]
+        return SampleBlock(
+            placement=self.placement,
+            device_time_s=np.concatenate([p.device_time_s for p in pieces]),
+            acc_m_s2=np.concatenate([p.acc_m_s2 for p in pieces]),
+            gyr_rad_s=np.concatenate([p.gyr_rad_s for p in pieces]),
+            sequence=np.concatenate([p.sequence for p in pieces]),
+            host_receive_ns=np.concatenate([p.host_receive_ns for p in pieces]),
+        )
+
+    def _simulate(self, true_time_s: float, host_origin_ns: int) -> SampleBlock | None:
+        """Simulate every packet whose last sample is taken by `true_time_s` and was not simulated
+        yet: the delivered samples, or None."""
+        spp = self.settings.radio.samples_per_packet
+        k0 = self._next_sample
+        count = self._whole_packets(true_time_s, k0)
+        if count <= 0:
+            return None
+        rate = self.settings.rate_hz
+        sequence = np.arange(k0, k0 + count, dtype=np.int64)
+        self._next_sample = k0 + count
         t = self.truth.sample_true_time(sequence)
         ideal = ideal_imu(self.drill, self.placement, self.truth.mount_q, t, 1.0 / rate)
         gyr, acc = self._errors.apply(ideal.gyr_rad_s, ideal.acc_m_s2)

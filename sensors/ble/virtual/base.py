@@ -29,6 +29,10 @@ from sensors.simulator.drills.base import Drill, continued
 from sensors.simulator.sensor import SimulatedSensor, SimulatedSensorSettings
 
 log = logging.getLogger(__name__)
+#: How far (s of world time) a real-time virtual sensor simulates ahead of what it sends: the
+#: simulator's cost per call is mostly fixed, so it runs once per this instead of per step (the
+#: same samples). A `Performance`'s next act starts after what was simulated, up to this later.
+REALTIME_AHEAD_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -229,7 +233,8 @@ class VirtualSensor:
         await self._apply_faults(world_until_s)
         if self.simulated is None:
             return
-        block = self.simulated.generate_until(world_until_s, self.radio.origin_ns)
+        ahead_s = REALTIME_AHEAD_S if self.radio.realtime else 0.0
+        block = self.simulated.generate_until(world_until_s, self.radio.origin_ns, ahead_s)
         if block is None or len(block) == 0:
             return
         if not (self.link.streaming and self.link.connection is not None) or self.link.dead:

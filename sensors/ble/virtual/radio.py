@@ -27,6 +27,8 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
+from sensors.ble.virtual.packet_text import render_packets_only_for_debug
+
 if TYPE_CHECKING:
     from sensors.ble.virtual.base import VirtualSensor
 
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 # A virtual sensor may have a notification in flight when the host unsubscribes; bumble logs each
 # such arrival as a warning. That is expected at the end of every virtual session.
 logging.getLogger("bumble.gatt_client").setLevel(logging.ERROR)
+render_packets_only_for_debug()
 
 CENTRAL_ADDRESS = "F0:5A:B1:00:00:01"
 #: World-time step of a fast run, s.
