@@ -1,0 +1,191 @@
+"""A closed session file's columns rewritten once in large chunks: the same data, read far faster.
+
+The writer stores a chunk per `file_layout.CHUNK_S` (0.5 s) of every column, so that a crash loses
+little of a live file; a 1-h two-sensor 200 Hz file then holds ~100 000 chunks, and reading pays
+per chunk (HDF5's chunk index walked from Python, one `zlib` call and its bookkeeping each): about
+a quarter of `stabmon analyze`'s CPU. Once the file is closed, those small chunks protect nothing.
+
+`consolidate` rewrites a closed file with chunks of `CHUNK_S` (at the recording's sample rate) in
+every compressed column chunked by rows whose chunks are at most half as long (same dtype, shape,
+growable axis, filters and checksums: standard deflate, readable by any HDF5 1.10+ and by older
+stabmon), copies everything else as it is, checks that every dataset and attribute of the copy is
+byte for byte what the original holds and that the copy opens as a recording, makes the copy
+durable (fsync) and only then puts it in place of the original, atomically (`os.replace`). Any
+failure leaves the original untouched and removes the copy. A file left open by a crash is refused
+(`stabmon recover` first); a file already consolidated is left as it is.
+
+Where it runs: once, right after a recording is closed (the live file's crash-loss window is not
+changed: only the closed file is rewritten), or on older files by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+
+from recordings import schema
+from recordings.chunk_filters import pipeline_of
+from recordings.errors import NotARecordingError, RecordingError, RecordingNotFoundError
+from recordings.file_access import check_schema, open_recording_file, root_attributes
+from recordings.reader import read_recording
+from recordings.recovery import needs_recovery
+from recordings.repack import COPY_ROWS, _check_equal, _copy_attributes
+
+log = logging.getLogger(__name__)
+
+#: Seconds of data a consolidated chunk holds (the writer's: 0.5 s). The 1-h 200 Hz `analyze`
+#: (benchmarks/RESULTS.md, "Offline analysis, session 7"): 5-s and 20-s chunks both cut its CPU by
+#: a quarter; longer chunks waste more inflating at a read's edges.
+CHUNK_S = 10.0
+#: Suffix of the copy while it is made (removed on failure).
+FRESH_SUFFIX = ".consolidating"
+
+
+@dataclass(frozen=True)
+class Consolidated:
+    """What `consolidate` did: the file, its size before and after (bytes), and the number of
+    stored chunks before and after (all datasets); `rewritten` False when nothing was to gain."""
+
+    path: Path
+    bytes_before: int
+    bytes_after: int
+    chunks_before: int
+    chunks_after: int
+    rewritten: bool
+
+
+def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
+    """Rewrite the closed recording `path` in place with chunks of `chunk_s` (see the module's
+    docstring). Raises RecordingError (every file left as it was) when it cannot."""
+    path = Path(path)
+    if not path.exists():
+        raise RecordingNotFoundError(path, "no such file")
+    if needs_recovery(path):
+        raise RecordingError(path, "the file was left open by a crash: run `stabmon recover` on it first")
+    rows = max(1, round(chunk_s * read_recording(path, derived=False, raw=False).settings.rate_hz))
+    before = path.stat().st_size
+    fresh = path.with_name(path.name + FRESH_SUFFIX)
+    try:
+        with open_recording_file(path) as source:
+            check_schema(path, root_attributes(path, source))
+            chunks_before = _chunk_count(source)
+            if not _grown_chunks(source, rows):
+                return Consolidated(path, before, before, chunks_before, chunks_before, rewritten=False)
+            with h5py.File(fresh, "w", libver=schema.FILE_FORMAT) as copy:
+                _copy_attributes(source, copy)
+                _copy_group(source, copy, rows)
+            with h5py.File(fresh, "r") as copy:
+                _check_equal(source, copy)
+                chunks_after = _chunk_count(copy)
+        read_recording(fresh, derived=False, raw=False)  # opens as a recording (the bytes are checked)
+        shutil.copymode(path, fresh)
+        _sync(fresh)
+    except OSError as error:
+        fresh.unlink(missing_ok=True)
+        raise NotARecordingError(path, f"cannot consolidate: {error}") from None
+    except BaseException:
+        fresh.unlink(missing_ok=True)
+        raise
+    os.replace(fresh, path)
+    _sync(path.parent)
+    after = path.stat().st_size
+    log.info(
+        "consolidated %s: %d → %d chunks, %.1f → %.1f MB",
+        path.name,
+        chunks_before,
+        chunks_after,
+        before / 1e6,
+        after / 1e6,
+    )
+    return Consolidated(path, before, after, chunks_before, chunks_after, rewritten=True)
+
+
+def consolidated_chunks(dataset: h5py.Dataset, rows: int) -> tuple[int, ...] | None:
+    """The chunk shape `consolidate` gives the dataset (chunks of `rows` rows, or its length when
+    shorter), or None when it keeps its own: only compressed columns chunked by whole rows
+    (`chunk_filters.pipeline_of`), with more than one chunk, each at most half as long."""
+    chunks = dataset.chunks
+    if chunks is None or not dataset.shape or dataset.shape[0] <= chunks[0] or 2 * chunks[0] > rows:
+        return None
+    if pipeline_of(dataset) is None:
+        return None
+    return (min(rows, dataset.shape[0]), *chunks[1:])
+
+
+def _grown_chunks(group: h5py.Group, rows: int) -> bool:
+    """Any dataset under `group` that consolidating would re-chunk."""
+    found: list[str] = []
+
+    def visit(name: str, item: h5py.HLObject) -> None:
+        if isinstance(item, h5py.Dataset) and consolidated_chunks(item, rows) is not None:
+            found.append(name)
+
+    group.visititems(visit)
+    return bool(found)
+
+
+def _chunk_count(group: h5py.Group) -> int:
+    """Stored chunks of every chunked dataset under `group`."""
+    counts: list[int] = []
+
+    def visit(_: str, item: h5py.HLObject) -> None:
+        if isinstance(item, h5py.Dataset) and item.chunks is not None:
+            counts.append(item.id.get_num_chunks())
+
+    group.visititems(visit)
+    return sum(counts)
+
+
+def _copy_group(source: h5py.Group, target: h5py.Group, rows: int) -> None:
+    for name, item in source.items():
+        if isinstance(item, h5py.Group):
+            child = target.create_group(name)
+            _copy_attributes(item, child)
+            _copy_group(item, child, rows)
+            continue
+        options: dict[str, object] = {}
+        if item.chunks is not None:
+            options = {
+                "chunks": consolidated_chunks(item, rows) or item.chunks,
+                "maxshape": item.maxshape,
+                "compression": item.compression,
+                "compression_opts": item.compression_opts,
+                "shuffle": item.shuffle,
+                "fletcher32": item.fletcher32,
+            }
+        dataset = target.create_dataset(name, shape=item.shape, dtype=item.dtype, **options)
+        _copy_attributes(item, dataset)
+        if item.shape == ():
+            dataset[()] = item[()]
+            continue
+        step = _copy_rows(dataset)
+        for start in range(0, item.shape[0], step):
+            part = slice(start, min(start + step, item.shape[0]))
+            dataset[part] = item[part]
+
+
+def _copy_rows(dataset: h5py.Dataset) -> int:
+    """Rows written at a time: whole chunks of the copy (no chunk written twice), about COPY_ROWS."""
+    if dataset.chunks is None:
+        return COPY_ROWS
+    rows = dataset.chunks[0]
+    return rows * max(1, COPY_ROWS // rows)
+
+
+def _sync(path: Path) -> None:
+    """Make a file (or a folder's entries) durable; a folder that cannot be opened (Windows) is skipped."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
