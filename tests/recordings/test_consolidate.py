@@ -116,3 +116,18 @@ def test_only_compressed_columns_of_many_chunks_are_regrown(tmp_path):
         assert consolidated_chunks(f["column"], 10_000) == (5000, 3)  # no longer than the data
         for name in ("short", "plain", "long_chunks", "by_column", "contiguous"):
             assert consolidated_chunks(f[name], 1000) is None, name
+
+
+def test_the_command_consolidates_each_file_and_reports_the_ones_it_cannot(recorded, tmp_path, capsys):
+    from stabmon.cli import main
+
+    good = tmp_path / "good.h5"
+    shutil.copyfile(recorded.path, good)
+    damaged, _ = _damaged_copy(recorded, tmp_path)
+    assert main(["consolidate", str(damaged), str(good)]) == 2
+    out, err = capsys.readouterr()
+    assert f"{damaged}: cannot consolidate" in err and f"{good}: " in out and "chunks" in out
+    with h5py.File(good, "r") as f:
+        assert f["acquisition/pelvis/gyr_rad_s"].chunks == (1000, 3)
+    assert main(["consolidate", str(good)]) == 0
+    assert "already in large chunks" in capsys.readouterr().out
