@@ -131,3 +131,29 @@ def test_the_command_consolidates_each_file_and_reports_the_ones_it_cannot(recor
         assert f["acquisition/pelvis/gyr_rad_s"].chunks == (1000, 3)
     assert main(["consolidate", str(good)]) == 0
     assert "already in large chunks" in capsys.readouterr().out
+
+
+def test_the_check_finds_a_copy_that_differs(recorded, tmp_path):
+    from recordings.consolidate import _check_copy
+
+    copy = tmp_path / "copy.h5"
+    shutil.copyfile(recorded.path, copy)
+    consolidate(copy)
+    with h5py.File(recorded.path, "r") as source, h5py.File(copy, "r") as same:
+        _check_copy(recorded.path, source, same)  # equal: no error
+    with h5py.File(copy, "r+") as f:
+        f["acquisition/pelvis/acc_m_s2"][1234, 1] = np.nextafter(f["acquisition/pelvis/acc_m_s2"][1234, 1], 0)
+    with (
+        h5py.File(recorded.path, "r") as source,
+        h5py.File(copy, "r") as changed,
+        pytest.raises(RecordingError, match="acc_m_s2 differs"),
+    ):
+        _check_copy(recorded.path, source, changed)
+    with h5py.File(copy, "r+") as f:
+        f["acquisition/pelvis/acc_m_s2"].attrs["units"] = "g"
+    with (
+        h5py.File(recorded.path, "r") as source,
+        h5py.File(copy, "r") as changed,
+        pytest.raises(RecordingError, match="attributes of /acquisition/pelvis/acc_m_s2"),
+    ):
+        _check_copy(recorded.path, source, changed)
