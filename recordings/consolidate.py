@@ -24,14 +24,18 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import h5py
+import numpy as np
 
 from recordings import schema
 from recordings.chunk_columns import ChunkColumn, chunk_columns
-from recordings.chunk_filters import pipeline_of
+from recordings.chunk_filters import Pipeline, encode_chunks, pipeline_of
 from recordings.errors import NotARecordingError, RecordingError, RecordingNotFoundError
 from recordings.file_access import check_schema, open_recording_file, root_attributes
 from recordings.reader import read_recording
@@ -44,6 +48,9 @@ log = logging.getLogger(__name__)
 #: (benchmarks/RESULTS.md, "Offline analysis, session 7"): 5-s and 20-s chunks both cut its CPU by
 #: a quarter; longer chunks waste more inflating at a read's edges.
 CHUNK_S = 10.0
+#: Only columns of at least this many consolidated chunks are rewritten: a short file (under
+#: 40 s at the default) costs little to read whatever its chunks, and is left as it is.
+MIN_CHUNKS = 4
 #: Suffix of the copy while it is made (removed on failure).
 FRESH_SUFFIX = ".consolidating"
 
@@ -69,15 +76,19 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
         raise RecordingNotFoundError(path, "no such file")
     if needs_recovery(path):
         raise RecordingError(path, "the file was left open by a crash: run `stabmon recover` on it first")
-    rows = max(1, round(chunk_s * read_recording(path, derived=False, raw=False).settings.rate_hz))
     before = path.stat().st_size
     fresh = path.with_name(path.name + FRESH_SUFFIX)
     try:
         with open_recording_file(path) as source:
             check_schema(path, root_attributes(path, source))
             chunks_before = _chunk_count(source)
+            unchanged = Consolidated(path, before, before, chunks_before, chunks_before, rewritten=False)
+            if not _grown_chunks(source, None):  # nothing long enough, at any rate: no need to read it
+                return unchanged
+            rate_hz = read_recording(path, derived=False, raw=False).settings.rate_hz
+            rows = max(1, round(chunk_s * rate_hz))
             if not _grown_chunks(source, rows):
-                return Consolidated(path, before, before, chunks_before, chunks_before, rewritten=False)
+                return unchanged
             with h5py.File(fresh, "w", libver=schema.FILE_FORMAT) as copy:
                 _copy_attributes(source, copy)
                 _copy_group(path, source, copy, rows)
@@ -107,19 +118,21 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
     return Consolidated(path, before, after, chunks_before, chunks_after, rewritten=True)
 
 
-def consolidated_chunks(dataset: h5py.Dataset, rows: int) -> tuple[int, ...] | None:
-    """The chunk shape `consolidate` gives the dataset (chunks of `rows` rows, or its length when
-    shorter), or None when it keeps its own: only compressed columns chunked by whole rows
-    (`chunk_filters.pipeline_of`), with more than one chunk, each at most half as long."""
+def consolidated_chunks(dataset: h5py.Dataset, rows: int | None) -> tuple[int, ...] | None:
+    """The chunk shape `consolidate` gives the dataset (chunks of `rows` rows), or None when it
+    keeps its own: only compressed columns chunked by whole rows (`chunk_filters.pipeline_of`)
+    whose chunks are at most half as long and that hold at least MIN_CHUNKS new chunks. rows
+    None: whether some `rows` could give it new chunks (at least twice its own)."""
     chunks = dataset.chunks
-    if chunks is None or not dataset.shape or dataset.shape[0] <= chunks[0] or 2 * chunks[0] > rows:
+    if chunks is None or not dataset.shape:
         return None
-    if pipeline_of(dataset) is None:
+    wanted = 2 * chunks[0] if rows is None else rows
+    if 2 * chunks[0] > wanted or dataset.shape[0] < MIN_CHUNKS * wanted or pipeline_of(dataset) is None:
         return None
-    return (min(rows, dataset.shape[0]), *chunks[1:])
+    return (wanted, *chunks[1:])
 
 
-def _grown_chunks(group: h5py.Group, rows: int) -> bool:
+def _grown_chunks(group: h5py.Group, rows: int | None) -> bool:
     """Any dataset under `group` that consolidating would re-chunk."""
     found: list[str] = []
 
@@ -144,7 +157,7 @@ def _chunk_count(group: h5py.Group) -> int:
 
 
 def _copy_group(path: Path, source: h5py.Group, target: h5py.Group, rows: int) -> None:
-    for name, item in source.items():
+    for name, item in list(source.items()):  # (h5py holds its lock while iterating items)
         if isinstance(item, h5py.Group):
             child = target.create_group(name)
             _copy_attributes(item, child)
@@ -166,10 +179,47 @@ def _copy_group(path: Path, source: h5py.Group, target: h5py.Group, rows: int) -
             dataset[()] = item[()]
             continue
         original = _rows_of(path, item)
+        pipeline = pipeline_of(dataset)
+        whole = 0
+        if pipeline is not None:  # whole chunks filtered here, on both cores, and stored as they are
+            whole = item.shape[0] // pipeline.chunk_rows * pipeline.chunk_rows
+            _store_chunks(dataset, pipeline, _encoded(original, pipeline, whole, _copy_rows(dataset)))
         step = _copy_rows(dataset)
-        for start in range(0, item.shape[0], step):
+        for start in range(whole, item.shape[0], step):  # the rest (all of it, unfiltered) by h5py
             part = slice(start, min(start + step, item.shape[0]))
             dataset[part] = original[part]
+
+
+def _encoded(
+    original: h5py.Dataset | ChunkColumn, pipeline: Pipeline, whole: int, step: int
+) -> Iterator[tuple[int, list[bytes]]]:
+    """(first row, stored bytes of each chunk) of rows [0, whole) of `original`, `step` rows at a
+    time, filtered on a second thread one step ahead of the caller."""
+
+    def encode(start: int) -> tuple[int, list[bytes]]:
+        rows = np.asarray(original[start : min(start + step, whole)], dtype=pipeline.dtype)
+        return start, encode_chunks(pipeline, rows)
+
+    starts = iter(range(0, whole, step))
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="consolidate") as pool:
+        pending = [pool.submit(encode, start) for start in islice(starts, 2)]
+        while pending:
+            done = pending.pop(0).result()
+            following = next(starts, None)
+            if following is not None:
+                pending.append(pool.submit(encode, following))
+            yield done
+
+
+def _store_chunks(
+    dataset: h5py.Dataset, pipeline: Pipeline, parts: Iterator[tuple[int, list[bytes]]]
+) -> None:
+    """Store filtered chunks as they are (`write_direct_chunk`: the bytes HDF5's filters make)."""
+    tail = (0,) * len(pipeline.row_shape)
+    store = dataset.id.write_direct_chunk
+    for start, chunks in parts:
+        for k, chunk in enumerate(chunks):
+            store((start + k * pipeline.chunk_rows, *tail), chunk, filter_mask=0)
 
 
 def _rows_of(path: Path, dataset: h5py.Dataset) -> h5py.Dataset | ChunkColumn:
@@ -189,7 +239,7 @@ def _check_copy(path: Path, source: h5py.Group, copy: h5py.Group) -> None:
         raise RecordingError(where, f"the copy of {source.name} differs in its members or attributes")
     if not all(_same(source.attrs[a], copy.attrs[a]) for a in source.attrs):
         raise RecordingError(where, f"the attributes of {source.name} differ in the copy")
-    for name, item in source.items():
+    for name, item in list(source.items()):  # (h5py holds its lock while iterating items)
         twin = copy[name]
         if isinstance(item, h5py.Group):
             _check_copy(path, item, twin)

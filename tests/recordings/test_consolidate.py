@@ -21,7 +21,7 @@ from tests.recordings.test_replay import _record
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("consolidate")
-    rec, _, _ = _record(folder, "forward-bend", 30.0)
+    rec, _, _ = _record(folder, "forward-bend", 45.0)  # 44 s of data: 4 consolidated chunks
     return rec
 
 
@@ -113,9 +113,12 @@ def test_only_compressed_columns_of_many_chunks_are_regrown(tmp_path):
         f.create_dataset("contiguous", data=np.zeros((5000, 3)))
     with h5py.File(path, "r") as f:
         assert consolidated_chunks(f["column"], 1000) == (1000, 3)
-        assert consolidated_chunks(f["column"], 10_000) == (5000, 3)  # no longer than the data
+        assert consolidated_chunks(f["column"], 1250) == (1250, 3)
+        assert consolidated_chunks(f["column"], 1300) is None  # fewer than 4 new chunks: too short
+        assert consolidated_chunks(f["column"], None) == (100, 3)  # some chunk length would do
         for name in ("short", "plain", "long_chunks", "by_column", "contiguous"):
             assert consolidated_chunks(f[name], 1000) is None, name
+            assert consolidated_chunks(f[name], None) is None, name
 
 
 def test_the_command_consolidates_each_file_and_reports_the_ones_it_cannot(recorded, tmp_path, capsys):
