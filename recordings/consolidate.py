@@ -104,7 +104,11 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
     except BaseException:
         fresh.unlink(missing_ok=True)
         raise
-    os.replace(fresh, path)
+    try:
+        os.replace(fresh, path)
+    except OSError as error:  # e.g. the file open in another program on Windows
+        fresh.unlink(missing_ok=True)
+        raise RecordingError(path, f"cannot consolidate: the file cannot be replaced ({error})") from None
     _sync(path.parent)
     after = path.stat().st_size
     log.info(
