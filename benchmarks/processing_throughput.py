@@ -17,7 +17,11 @@ through a `SessionRunner`, then the same analysis) of the 10-minute file, also i
 process; its measures table must equal the command's, row for row. Each file's output is kept
 beside it (`<file>.analyze.txt`) to compare with another version's.
 
-Usage: python benchmarks/processing_throughput.py FOLDER [--minutes 10 60 240] [--repeat 3]
+With `--consolidated` each file is first consolidated (`recordings.consolidate`: the closed file
+rewritten with 10-s chunks, as after a session) into a copy in FOLDER/consolidated, and the copy is
+timed; the row gives both sizes and the time the consolidation took.
+
+Usage: python benchmarks/processing_throughput.py FOLDER [--minutes 10 60 240] [--repeat 3] [--consolidated]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import threading
@@ -158,6 +163,24 @@ def rhythm_scaling(minutes: list[float], rate_hz: float = 200.0) -> dict[str, di
     return out
 
 
+def consolidated_copy(path: Path) -> tuple[Path, float]:
+    """A consolidated copy of the recording in a `consolidated` folder beside it (made when
+    missing), and the seconds consolidating it took (0 when it was there already)."""
+    from recordings.consolidate import consolidate
+
+    copy = path.parent / "consolidated" / path.name
+    if copy.exists():
+        return copy, 0.0
+    copy.parent.mkdir(exist_ok=True)
+    partial = copy.with_suffix(".copy.h5")
+    shutil.copyfile(path, partial)
+    start = time.perf_counter()
+    consolidate(partial)
+    took = time.perf_counter() - start
+    partial.rename(copy)
+    return copy, took
+
+
 def _load() -> str:
     """The 1-, 5- and 15-minute load averages now (the machine is shared)."""
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -177,6 +200,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per file (the fastest is reported)")
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--rhythm-only", action="store_true", help="only the repetition search scaling")
+    parser.add_argument(
+        "--consolidated", action="store_true", help="time consolidated copies of the files (10-s chunks)"
+    )
     args = parser.parse_args()
     results: dict[str, object] = {"load_average_at_start": _load()}
     if args.rhythm_only:
@@ -192,14 +218,25 @@ def main() -> None:
         reference = run([sys.executable, "-c", PEAK, str(script), str(ten)])
     for minutes in args.minutes:
         path = bench_recording(args.folder, minutes)
+        original_mb, consolidating_s = path.stat().st_size / 1e6, None
+        if args.consolidated:
+            path, consolidating_s = consolidated_copy(path)
         runs = [run([*STABMON, "analyze", "--repetitions", str(path)]) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["wall_s"])
         if any(r["output"] != best["output"] for r in runs):
             raise RuntimeError(f"{path.name}: the runs printed different results")
-        (args.folder / f"{path.stem}.analyze.txt").write_text(str(best["output"]), encoding="utf-8")
+        (path.parent / f"{path.stem}.analyze.txt").write_text(str(best["output"]), encoding="utf-8")
         seconds = minutes * 60
         row = {
             "file_mb": round(path.stat().st_size / 1e6, 1),
+            **(
+                {
+                    "file_mb_before_consolidating": round(original_mb, 1),
+                    "consolidating_s": round(consolidating_s, 1),
+                }
+                if consolidating_s is not None
+                else {}
+            ),
             "wall_s": round(best["wall_s"], 2),
             "cpu_s": round(best["cpu_s"], 2),
             "cpu_s_of_the_command_process": round(best["own_cpu_s"], 2),

@@ -50,6 +50,11 @@ _COMMANDS: dict[str, _Command] = {
     "repack": _Command(
         "stabmon.review", "rewrite a recording in the HDF5 1.10 format older tools read", several=True
     ),
+    "consolidate": _Command(
+        "stabmon.review",
+        "rewrite closed recordings in large chunks: the same data, read faster",
+        several=True,
+    ),
     "export": _Command("stabmon.outputs", "export recordings as CSV or Motion-BIDS", several=True),
     "report": _Command("stabmon.outputs", "clinical report of a session (HTML or PDF)", several=True),
     "import": _Command("stabmon.lab", "import IMU streams from an XDF file as a recording", several=True),

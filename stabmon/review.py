@@ -1,4 +1,5 @@
-"""`stabmon analyze`, `compare`, `sessions`, `recover` and `repack`: work on recordings after the session."""
+"""`stabmon analyze`, `compare`, `sessions`, `recover`, `repack` and `consolidate`: work on recordings
+after the session."""
 
 from __future__ import annotations
 
@@ -109,6 +110,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     repack.add_argument("file", type=Path, metavar="FILE")
     repack.add_argument("-o", "--out", type=Path, help="write here instead of replacing FILE")
     repack.set_defaults(handler=run_repack)
+
+    merge = commands.add_parser(
+        "consolidate", help="rewrite closed recordings in 10-s chunks: the same data, read faster"
+    )
+    merge.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    merge.set_defaults(handler=run_consolidate)
 
 
 #: What analysing a readable but odd recording can raise; in a batch each is that file's problem.
@@ -325,3 +332,25 @@ def run_repack(args: argparse.Namespace) -> int:
     kept = "" if args.out else f"; the original is kept as {args.file}{KEPT_SUFFIX}"
     print(f"Repacked {args.file} in the HDF5 1.10 format as {written}{kept}")
     return 0
+
+
+def run_consolidate(args: argparse.Namespace) -> int:
+    """Each file in turn; one that cannot be consolidated is reported (and left as it was)."""
+    from recordings.consolidate import consolidate  # only this command needs it
+
+    failed = 0
+    for path in args.files:
+        try:
+            done = consolidate(path)
+        except RecordingError as error:
+            print(f"stabmon consolidate: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        if not done.rewritten:
+            print(f"{path}: already in large chunks, left as it is")
+            continue
+        print(
+            f"{path}: {done.chunks_before} → {done.chunks_after} chunks, "
+            f"{done.bytes_before / 1e6:.1f} → {done.bytes_after / 1e6:.1f} MB"
+        )
+    return 2 if failed else 0

@@ -105,9 +105,12 @@ def test_median_and_nanpercentile_equal_numpys_bit_for_bit():
             if k % 3 == 0:
                 x = np.round(x, 1)  # ties
             assert _median(x) == float(np.median(x)), (n, k)
+            assert _median(x.copy(), scratch=True) == float(np.median(x)), (n, k)
             x[rng.random(n) < 0.2] = np.nan
+            before = x.copy()
             for q in (0.0, 10.0, 50.0, 77.7, 100.0):
                 if np.isnan(x).all():
                     assert np.isnan(_nanpercentile(x, q))
                 else:
                     assert _nanpercentile(x, q) == float(np.nanpercentile(x, q)), (n, k, q)
+                assert np.array_equal(x, before, equal_nan=True)  # the caller's values untouched
