@@ -7,9 +7,9 @@ calls, `close() -> path`, the state the engine watches and the counters read aft
 runs an unchanged `RecordingWriter` — layout, chunk policy, rescue, disk-full handling — in a
 child process (`python -m recordings.writer_process`, a fresh interpreter: never forked from the
 engine, which has threads). The engine queues the messages and a sender thread sends them every
-`SEND_INTERVAL_S` as one pickled batch (protocol 5) over a `multiprocessing.connection`
-socket pair: a few sends per flush interval, each holding the interpreter lock for one small
-pickle; the socket write releases it.
+`SEND_INTERVAL_S` as one pickled batch (protocol 5, the raw blocks' columns concatenated:
+`recordings.writer_wire`) over a `multiprocessing.connection` socket pair: a few sends per flush
+interval, each holding the interpreter lock for a small copy; the socket write releases it.
 
 Crash safety: if the engine dies (even SIGKILL) the writer process reads end-of-file, writes
 everything it received — the last partial chunks too — and closes a complete file, then ends.
@@ -22,24 +22,21 @@ wait for its imports (h5py, numpy: about a second on a busy computer); the next 
 takes it. `writer_process_wanted` is the one switch: real-time sessions on POSIX systems, unless
 STABMON_WRITER_PROCESS=0; fast runs keep the writer thread in their own process.
 
-Run as `python -m recordings.writer_process CONNECTION_FD PARENT_PID`.
+The writer process itself is `recordings.writer_server`; what they send each other,
+`recordings.writer_wire`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import pickle
-import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -47,7 +44,7 @@ from typing import Any
 from recordings import schema
 from recordings.errors import RecordingError
 from recordings.file_layout import SessionMetadata, processing_written
-from recordings.writer import CLOSE_WAIT_S, MIN_FREE_BYTES, RecordingWriter
+from recordings.writer import CLOSE_WAIT_S, MIN_FREE_BYTES
 from recordings.writer_messages import (
     CalibrationResult,
     EventRow,
@@ -56,6 +53,7 @@ from recordings.writer_messages import (
     RawSamples,
     WriterMessage,
 )
+from recordings.writer_wire import Close, Closed, Open, Opened, State, pack
 from sensors.events import Event
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
@@ -73,78 +71,12 @@ SEND_INTERVAL_S = 0.05
 CLOSE_TIMEOUT_S = CLOSE_WAIT_S + 60.0
 #: How long (s) a writer process that closed its file is given to end before it is killed.
 EXIT_TIMEOUT_S = 5.0
-#: How often (s) the writer process checks its parent is there and reports a changed state.
-CHECK_S = 0.25
-#: Flushes whose timing the writer process keeps (`WriterProcess.flushes`); about 4 a second.
-FLUSHES_KEPT = 100_000
 
 
 def writer_process_wanted(realtime: bool) -> bool:
     """Whether a recording's writer runs in a process of its own: real-time sessions on POSIX
     systems, unless STABMON_WRITER_PROCESS=0."""
     return realtime and os.name == "posix" and os.environ.get("STABMON_WRITER_PROCESS", "1") != "0"
-
-
-# Engine → writer process (pickled; a list is a batch of `WriterMessage`s) ---------------------
-
-
-@dataclass(frozen=True)
-class Open:
-    """Create the recording (`RecordingWriter`'s arguments)."""
-
-    path: Path
-    metadata: SessionMetadata
-    sensors: dict[Placement, SensorIdentity]
-    flush_interval_s: float
-    min_free_bytes: int
-
-
-@dataclass(frozen=True)
-class Close:
-    """Write everything, close the file, answer `Closed` and end."""
-
-
-# Writer process → engine -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Opened:
-    """The file is created (error: why it could not be, and the process ends)."""
-
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class State:
-    """What the engine watches while recording, sent when it changes (error: the writer failed)."""
-
-    disk_space_low: bool = False
-    held_back_episodes: int = 0
-    rescue_file: Path | None = None
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class Closed:
-    """The file is closed (error: why writing failed). Counters as `RecordingWriter`'s;
-    flushes: (monotonic ns started, ended, ns of it filtering outside HDF5) per flush; cpu_ns:
-    the process's (ns on a CPU, ns waiting for one) from the file's opening, None where not
-    known."""
-
-    state: State
-    error: str = ""
-    chunks_stored_directly: int = 0
-    h5py_writes: int = 0
-    filter_ns: int = 0
-    out_of_order_samples: int = 0
-    flushes: list[tuple[int, int, int]] = field(default_factory=list)
-    cpu_ns: tuple[int, int] | None = None
-
-
-Reply = Opened | State | Closed
-
-
-# The engine's side ---------------------------------------------------------------------------
 
 
 class _Child:
@@ -156,7 +88,7 @@ class _Child:
         path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "recordings.writer_process", str(there.fileno()), str(os.getpid())],
+                [sys.executable, "-m", "recordings.writer_server", str(there.fileno()), str(os.getpid())],
                 pass_fds=(there.fileno(),),
                 env={**os.environ, "PYTHONPATH": path},
             )
@@ -332,7 +264,7 @@ class WriterProcess:
             batch = [queued.popleft() for _ in range(len(queued))]
             try:
                 if batch:
-                    connection.send_bytes(pickle.dumps(batch, protocol=5))
+                    connection.send_bytes(pickle.dumps(pack(batch, self.placements), protocol=5))
                 if closing:
                     connection.send_bytes(pickle.dumps(Close(), protocol=5))
                     return
@@ -376,170 +308,3 @@ def _recovered(path: Path) -> str:
         log.error("recovering %s failed: %s", path, error)
         return f"the file holds what was written until then but could not be recovered ({error.problem})"
     return f"the file holds what was written until then (recovered; the original is kept as {kept.name})"
-
-
-# The writer process ----------------------------------------------------------------------------
-
-
-class _TimedWriter(RecordingWriter):
-    """A `RecordingWriter` that keeps when each flush ran (for the engine's latency probe)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.flushes: deque[tuple[int, int, int]] = deque(maxlen=FLUSHES_KEPT)
-        super().__init__(*args, **kwargs)
-
-    def _write(self, *args: Any, **kwargs: Any) -> bool:
-        started, filtered = time.monotonic_ns(), self.filter_ns
-        try:
-            return super()._write(*args, **kwargs)
-        finally:
-            self.flushes.append((started, time.monotonic_ns(), self.filter_ns - filtered))
-
-
-def _state_of(writer: RecordingWriter) -> State:
-    error = writer.failure
-    return State(
-        writer.disk_space_low,
-        writer.held_back_episodes,
-        writer.rescue_file,
-        f"{type(error).__name__}: {error}" if error is not None else "",
-    )
-
-
-def _cpu_ns() -> tuple[int, int] | None:
-    """This process's (ns on a CPU, ns waiting for one) over its threads (Linux's schedstat)."""
-    total = [0, 0]
-    try:
-        for task in Path("/proc/self/task").iterdir():
-            on_cpu, waiting, _ = (task / "schedstat").read_text().split()
-            total[0] += int(on_cpu)
-            total[1] += int(waiting)
-    except (OSError, ValueError):
-        return None
-    return total[0], total[1]
-
-
-def _cpu_since(then: tuple[int, int] | None) -> tuple[int, int] | None:
-    now = _cpu_ns()
-    if now is None or then is None:
-        return None
-    return now[0] - then[0], now[1] - then[1]
-
-
-class _Server:
-    """The writer process's work: open the file, feed the writer, close it."""
-
-    def __init__(self, connection: Connection, parent_pid: int) -> None:
-        self.connection = connection
-        self.parent_pid = parent_pid
-        self.writer: _TimedWriter | None = None
-        self.cpu_at_open: tuple[int, int] | None = None
-        self._lock = threading.Lock()  # the main thread and the state reporter both send
-        self._ended = threading.Event()
-
-    def reply(self, reply: Reply) -> None:
-        with self._lock, contextlib.suppress(OSError, ValueError):
-            self.connection.send(reply)
-
-    def serve(self) -> None:
-        """Take requests until `Close` or the engine is gone, then close the file."""
-        try:
-            self._take_requests()
-        except (EOFError, OSError, SystemExit) as why:  # the engine went away (or SIGTERM)
-            if self.writer is not None:
-                log.warning(
-                    "%s: the engine is gone (%s): closing the file", self.writer.path.name, why or "ended"
-                )
-        finally:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # closing the file is not interrupted
-            self._ended.set()
-            if self.writer is not None:
-                self._close(self.writer)
-
-    def _take_requests(self) -> None:
-        connection = self.connection
-        while True:
-            if not connection.poll(CHECK_S):
-                if os.getppid() != self.parent_pid:
-                    raise EOFError("the engine's process is gone")
-                continue
-            request = pickle.loads(connection.recv_bytes())
-            if isinstance(request, list):
-                assert self.writer is not None
-                self.writer.put_all(request)
-            elif isinstance(request, Open):
-                self._open(request)
-                if self.writer is None:
-                    return
-            elif isinstance(request, Close):
-                return
-
-    def _open(self, request: Open) -> None:
-        try:
-            self.writer = _TimedWriter(
-                request.path,
-                request.metadata,
-                request.sensors,
-                flush_interval_s=request.flush_interval_s,
-                min_free_bytes=request.min_free_bytes,
-            )
-        except (RecordingError, ValueError, OSError) as error:
-            self.reply(Opened(getattr(error, "problem", "") or str(error)))
-            return
-        self.cpu_at_open = _cpu_ns()
-        self.reply(Opened())
-        threading.Thread(target=self._report, name="writer-state", daemon=True).start()
-
-    def _report(self) -> None:
-        """Thread: send the writer's state whenever it changes."""
-        writer = self.writer
-        assert writer is not None
-        sent = State()
-        while not self._ended.wait(CHECK_S):
-            state = _state_of(writer)
-            if state != sent:
-                self.reply(state)
-                sent = state
-
-    def _close(self, writer: _TimedWriter) -> None:
-        error = ""
-        try:
-            writer.close()
-        except RecordingError as failed:
-            error = failed.problem
-        self.reply(
-            Closed(
-                _state_of(writer),
-                error,
-                writer.chunks_stored_directly,
-                writer.h5py_writes,
-                writer.filter_ns,
-                writer.out_of_order_samples,
-                list(writer.flushes),
-                _cpu_since(self.cpu_at_open),
-            )
-        )
-
-
-def main(argv: list[str]) -> None:
-    """The writer process's entry point: the connection's fd, the engine's process id."""
-    fd, parent_pid = int(argv[0]), int(argv[1])
-    logging.basicConfig(level=logging.WARNING, format="writer %(levelname)s %(name)s: %(message)s")
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the window's; the engine closes us
-
-    def terminate(signum: int, frame: object) -> None:
-        raise SystemExit(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, terminate)
-    if hasattr(os, "setpriority"):  # default priority, whatever the engine asked for itself
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, 0, 0)
-    _Server(Connection(fd), parent_pid).serve()
-    logging.shutdown()
-    os._exit(0)  # the file is closed and answered for: skip the interpreter's slow teardown
-
-
-if __name__ == "__main__":  # run by the module's own name, so its messages pickle by that name
-    from recordings.writer_process import main as _main
-
-    _main(sys.argv[1:])

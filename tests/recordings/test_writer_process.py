@@ -164,7 +164,7 @@ def _writer_children(pid: int) -> list[int]:
         except OSError:
             continue
         state, parent = stat.rsplit(") ", 1)[1].split()[:2]
-        if int(parent) == pid and b"recordings.writer_process" in cmdline and state != "Z":
+        if int(parent) == pid and b"recordings.writer_server" in cmdline and state != "Z":
             found.append(int(entry.name))
     return found
 
