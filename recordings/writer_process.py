@@ -12,7 +12,10 @@ engine, which has threads). The engine queues the messages and a sender thread s
 interval, each holding the interpreter lock for a small copy; the socket write releases it.
 
 Crash safety: if the engine dies (even SIGKILL) the writer process reads end-of-file, writes
-everything it received — the last partial chunks too — and closes a complete file, then ends.
+everything it received — the last partial chunks too — and closes a complete file, then ends:
+only what the engine had not yet sent (< SEND_INTERVAL_S) is lost. A crash of the machine loses
+no more than with the writer thread (CHUNK_S + flush interval: the writer process flushes every
+flush interval less SEND_INTERVAL_S, which data may take to reach it).
 If the writer process dies, `_put` raises `RecordingError` (the session stops) and `close()`
 recovers the file to what the writer had flushed (`recordings.recovery`), then raises saying so.
 A writer process ends once its file is closed; an idle one (`prestart`) ends with its parent.
@@ -174,7 +177,10 @@ class WriterProcess:
         self._closed: Closed | None = None
         self._child = _take_spare()
         self.pid = self._child.process.pid
-        self._open(Open(self.path, metadata, dict(sensors), flush_interval_s, min_free_bytes))
+        # Data reach the writer process up to SEND_INTERVAL_S late: it flushes that much more
+        # often, so that a crash loses no more than the writer thread's CHUNK_S + flush_interval_s.
+        flush_there_s = max(flush_interval_s - SEND_INTERVAL_S, SEND_INTERVAL_S)
+        self._open(Open(self.path, metadata, dict(sensors), flush_there_s, min_free_bytes))
         self._reader = threading.Thread(
             target=self._read, name=f"writer-reports {self.path.name}", daemon=True
         )
