@@ -3,7 +3,9 @@ unchanged `RecordingWriter` on the file the engine asks for, fed the batches the
 (`recordings.writer_wire`), reports the writer's state when it changes, and closes the file on
 `Close` — or when the engine is gone (its end of the socket closed, even by SIGKILL; or SIGTERM):
 then it writes everything it received, the last partial chunks too, closes the file and ends. An
-idle one (started ahead of a recording) ends with its parent. It runs at default priority.
+idle one (started ahead of a recording) ends with its parent. It runs below default priority
+(`WRITER_NICE`): a flush can wait some milliseconds for a CPU (the data wait in memory); the
+engine, the sensors' radio and the window cannot.
 
 Run as `python -m recordings.writer_server CONNECTION_FD PARENT_PID`.
 """
@@ -32,6 +34,9 @@ log = logging.getLogger(__name__)
 
 #: How often (s) the writer process checks its parent is there and reports a changed state.
 CHECK_S = 0.25
+#: Scheduling priority (nice) of the writer process: below the engine (-5 where allowed), the
+#: radio process and the window (0).
+WRITER_NICE = 5
 #: Flushes whose timing the writer process keeps (`WriterProcess.flushes`); about 4 a second.
 FLUSHES_KEPT = 100_000
 
@@ -188,9 +193,9 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, terminate)
-    if hasattr(os, "setpriority"):  # default priority, whatever the engine asked for itself
+    if hasattr(os, "setpriority"):  # whatever the engine asked for itself
         with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, 0, 0)
+            os.setpriority(os.PRIO_PROCESS, 0, WRITER_NICE)
     _Server(Connection(fd), parent_pid).serve()
     logging.shutdown()
     os._exit(0)  # the file is closed and answered for: skip the interpreter's slow teardown
