@@ -139,7 +139,6 @@ class SessionWork:
         first repetition to the last (reconnecting costs seconds)."""
         spec = spec.for_drill(plan.drill)
         await self._prepare(spec)
-        prepare_writer(spec)  # the first recording's writer process loads while the sensors connect
         self.status(RunStatus(Phase.CONNECTING, protocol=plan.name, instruction="connecting the sensors…"))
         # Probe runs: virtual sensors in a radio process log their send times (the transport's delay).
         watched = Impairments(send_log=True) if probe else None
@@ -154,7 +153,7 @@ class SessionWork:
                 wait_phase, wait_s = (
                     (Phase.GET_READY, plan.get_ready_s) if repetition == 1 else (Phase.REST, plan.rest_s)
                 )
-                prepare_writer(spec)  # the next one's while the clinician waits
+                prepare_writer(spec)  # its writer process loads while the clinician waits
                 await self._countdown(replace(base, phase=wait_phase, instruction=plan.instructions), wait_s)
                 if self.stop_requested.is_set():
                     return
