@@ -3,9 +3,9 @@ unchanged `RecordingWriter` on the file the engine asks for, fed the batches the
 (`recordings.writer_wire`), reports the writer's state when it changes, and closes the file on
 `Close` — or when the engine is gone (its end of the socket closed, even by SIGKILL; or SIGTERM):
 then it writes everything it received, the last partial chunks too, closes the file and ends. An
-idle one (started ahead of a recording) ends with its parent. It runs below default priority
-(`WRITER_NICE`): a flush can wait some milliseconds for a CPU (the data wait in memory); the
-engine, the sensors' radio and the window cannot.
+idle one (started ahead of a recording) ends with its parent. It runs at default priority
+(`WRITER_NICE`), below the engine's: at nice 5 a busy computer starved it (a flush took up to
+0.28 s at load 5 on 2 cores, waiting for a CPU), which widens what a machine crash can lose.
 
 Run as `python -m recordings.writer_server CONNECTION_FD PARENT_PID`.
 """
@@ -34,9 +34,9 @@ log = logging.getLogger(__name__)
 
 #: How often (s) the writer process checks its parent is there and reports a changed state.
 CHECK_S = 0.25
-#: Scheduling priority (nice) of the writer process: below the engine (-5 where allowed), the
-#: radio process and the window (0).
-WRITER_NICE = 5
+#: Scheduling priority (nice) of the writer process: below the engine (-5 where allowed), as the
+#: radio process and the window.
+WRITER_NICE = 0
 #: Flushes whose timing the writer process keeps (`WriterProcess.flushes`); about 4 a second.
 FLUSHES_KEPT = 100_000
 
