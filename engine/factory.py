@@ -17,7 +17,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from engine.recording import OpenedSource, Recording, recording_metadata, recording_path, session_runner
+from engine.recording import (
+    OpenedSource,
+    Recording,
+    prepare_writer,
+    recording_metadata,
+    recording_path,
+    session_runner,
+)
 from engine.segments import SharedSource, host_clock
 from engine.spec import SensorListing, SessionSpec, SourceKind
 from engine.stage import SimulatedStage, standing_body
@@ -53,6 +60,7 @@ __all__ = [
     "link_settings",
     "open_shared_source",
     "open_source",
+    "prepare_writer",
     "record",
     "recording_metadata",
     "recording_path",
@@ -332,6 +340,7 @@ async def record(
     name = drill if isinstance(drill, str) else drill.name if drill is not None else spec.processing.drill
     name = name or "quiet-stance"
     length = drill_s if drill_s is not None else spec.processing.duration_s or 30.0
+    prepare_writer(spec)
     async with open_source(spec, drill or name, length, impairments=impairments) as opened:
         metadata = recording_metadata(spec, subject_id, opened, notes, protocol)
         metadata = replace(metadata, drill=name, store_angles=store_angles)

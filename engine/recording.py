@@ -1,7 +1,7 @@
-"""A recording on a started source: the writer (its own thread), the recording sink, the LSL
-outlet when the specification asks for it, other sinks, and the runner with the specification's
-processing settings; and the metadata and path of such a recording. Loads no BLE stack (the XDF
-import records through it)."""
+"""A recording on a started source: the writer (a process of its own in real time, else a thread),
+the recording sink, the LSL outlet when the specification asks for it, other sinks, and the runner
+with the specification's processing settings; and the metadata and path of such a recording.
+Loads no BLE stack (the XDF import records through it)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from recordings import RecordingSink, RecordingWriter, SessionMetadata, session_
 from recordings.conditions import Condition
 from recordings.library import SessionLibrary
 from recordings.lsl import LslOutletSink
+from recordings.writer_messages import SessionWriter
+from recordings.writer_process import WriterProcess, prestart, writer_process_wanted
 from sensors.placements import Placement
 from sensors.processing.session import SessionReport, SessionRunner, SessionSink
 from sensors.source import Source
@@ -77,8 +79,16 @@ def session_runner(spec: SessionSpec, source: Source, sinks: Iterable[SessionSin
     return SessionRunner(source, all_sinks, spec.processing)
 
 
+def prepare_writer(spec: SessionSpec) -> None:
+    """Before a recording of `spec` is started: when its writer will run in a process of its own
+    (real-time sessions), start that process now, so that the recording does not wait for it."""
+    if writer_process_wanted(spec.source.realtime):
+        prestart()
+
+
 class Recording:
-    """One recording on a started source: the writer (its own thread), the recording sink, the
+    """One recording on a started source: the writer (in a process of its own for real-time
+    sessions, `recordings.writer_process`; else a thread of this process), the recording sink, the
     LSL outlet when the specification asks for it, `sinks`, and the runner with the
     specification's processing settings. `run()` records until the source ends, the duration
     passes or `runner.stop()`, and closes the file whatever happens."""
@@ -94,8 +104,12 @@ class Recording:
     ) -> None:
         self.spec = spec
         self.path = path
-        kwargs = {"free_space": free_space} if free_space is not None else {}
-        self.writer = RecordingWriter(path, metadata, source.sensors, **kwargs)
+        self.writer: SessionWriter
+        if free_space is None and writer_process_wanted(spec.source.realtime):
+            self.writer = WriterProcess(path, metadata, source.sensors)
+        else:  # fast runs; or a disk made full on purpose, which stays in this process
+            kwargs = {"free_space": free_space} if free_space is not None else {}
+            self.writer = RecordingWriter(path, metadata, source.sensors, **kwargs)
         self.runner = session_runner(spec, source, [RecordingSink(self.writer), *sinks])
         self._closed = False
 

@@ -44,10 +44,11 @@ from engine.messages import (
 )
 from engine.probe import Probe
 from engine.radio_watch import radio_cpu_ns, radio_lost, send_log
+from engine.recording import prepare_writer
 from engine.segments import Cue, SharedSource
 from engine.spec import SessionSpec
-from recordings import RecordingWriter
 from recordings.conditions import COGNITIVE_CONDITIONS, condition_for
+from recordings.writer_messages import SessionWriter
 from sensors.events import Event, EventKind
 from sensors.processing.collector import SessionCollector
 from sensors.processing.errors import ProcessingError
@@ -152,6 +153,7 @@ class SessionWork:
                 wait_phase, wait_s = (
                     (Phase.GET_READY, plan.get_ready_s) if repetition == 1 else (Phase.REST, plan.rest_s)
                 )
+                prepare_writer(spec)  # its writer process loads while the clinician waits
                 await self._countdown(replace(base, phase=wait_phase, instruction=plan.instructions), wait_s)
                 if self.stop_requested.is_set():
                     return
@@ -249,6 +251,8 @@ class SessionWork:
             if probe is not None:
                 probe.detach()
             await recording.close()
+            if probe is not None:
+                _writer_busy(probe, recording.writer)
         try:
             measures, problem = collector.analysis(plan.drill), ""
         except ProcessingError as error:
@@ -260,7 +264,7 @@ class SessionWork:
         runner: SessionRunner,
         plan: ProtocolPlan,
         base: RunStatus,
-        writer: RecordingWriter,
+        writer: SessionWriter,
         opened: OpenedSource | None = None,
     ) -> None:
         """Run the recording's phases by session time: still stance, then the task. opened: the
@@ -319,7 +323,7 @@ class SessionWork:
             self.send(HealthReport(runner.health()))
             self._runner = None
 
-    def _warn_once(self, runner: SessionRunner, writer: RecordingWriter, warned: set[str]) -> None:
+    def _warn_once(self, runner: SessionRunner, writer: SessionWriter, warned: set[str]) -> None:
         """Tell the clinician, once per recording, about a full disk, a failed write or a
         computer too busy to keep up."""
         if writer.disk_space_low and "disk" not in warned:
@@ -400,6 +404,19 @@ class SessionWork:
                 self._runner = None
         check = judge_calibration(collector, runner.pipeline.calibration_failures, with_bend)
         self.send(CalibrationChecked(check))
+
+
+def _writer_busy(probe: Probe, writer: SessionWriter) -> None:
+    """A writer process's flushes and CPU over the recording, for the probe (a writer thread's
+    are timed in place by `Probe.attach`): "flush" and "hdf5" spans as the thread's, in the
+    machine's monotonic clock."""
+    flushes: list[tuple[int, int, int]] = getattr(writer, "flushes", [])
+    for started, ended, filtered in flushes:
+        probe.busy.setdefault("flush", []).append((started, ended))
+        probe.busy.setdefault("hdf5", []).append((started, ended - filtered))
+    cpu: tuple[int, int] | None = getattr(writer, "cpu_ns", None)
+    if cpu is not None:
+        probe.threads["writer process (all threads)"] = (cpu[0] * 1e-9, cpu[1] * 1e-9)
 
 
 #: How long (s) a stopped runner may take to see its next block before its source is ended.

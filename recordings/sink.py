@@ -1,10 +1,11 @@
-"""Adapter that lets the session runner feed a `RecordingWriter`."""
+"""Adapter that lets the session runner feed a recording's writer (`RecordingWriter`, or the same
+in a process of its own: `recordings.writer_process.WriterProcess`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from recordings.writer import RecordingWriter
+from recordings.writer_messages import SessionWriter
 from sensors.events import Event, EventKind
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.pipeline import AngleBlock
@@ -17,7 +18,7 @@ class RecordingSink(NullSink):
     """A `SessionSink` that records raw samples, frames' gap flags and angles, events, calibration.
     Running measures are not recorded: they are recomputed from the file."""
 
-    def __init__(self, writer: RecordingWriter) -> None:
+    def __init__(self, writer: SessionWriter) -> None:
         self.writer = writer
         self._origin_ns = 0
 

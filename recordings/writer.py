@@ -35,7 +35,7 @@ import shutil
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import h5py
@@ -177,6 +177,16 @@ class RecordingWriter:
         if self._error is not None:
             raise RecordingError(self.path, f"the writer stopped: {self._error}")
         self._incoming.append(message)
+
+    def put_all(self, messages: Iterable[WriterMessage]) -> None:
+        """Queue messages already made (a writer process's batch); dropped once the writer failed."""
+        if self._error is None:
+            self._incoming.extend(messages)
+
+    @property
+    def failure(self) -> BaseException | None:
+        """Why the writer thread stopped (None while it runs or after a clean close)."""
+        return self._error
 
     def close(self) -> Path:
         """Write everything queued, close the file and return its path. After a failed write the

@@ -4,13 +4,15 @@ producer side (`RecordingWriter.append_samples` etc.) and turned into rows on th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from sensors.events import Event
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.pipeline import AngleBlock
-from sensors.samples import SampleBlock
+from sensors.samples import Frame, SampleBlock
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,12 @@ class RawSamples:
 
 @dataclass(frozen=True)
 class FrameRows:
-    """A synchronised frame's times (n,) s and gap flags (n, p), and the angles computed from it."""
+    """A synchronised frame's times (n,) s and gap flags (n, p), and the angles computed from it
+    (None when the file does not store them: `SessionMetadata.store_angles`)."""
 
     time_s: np.ndarray
     valid: np.ndarray
-    angles: AngleBlock
+    angles: AngleBlock | None
 
 
 @dataclass(frozen=True)
@@ -52,3 +55,20 @@ class CalibrationResult:
 
 
 WriterMessage = HostOrigin | RawSamples | FrameRows | EventRow | CalibrationResult
+
+
+class SessionWriter(Protocol):
+    """What a recording's writer offers its session (`RecordingWriter`, the writer thread, and
+    `recordings.writer_process.WriterProcess`, the same in a process of its own): the calls that
+    queue data, `close`, and the state the engine watches while recording."""
+
+    path: Path
+    disk_space_low: bool
+    rescue_file: Path | None
+
+    def set_host_origin(self, host_origin_ns: int) -> None: ...
+    def append_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None: ...
+    def append_frame(self, frame: Frame, angles: AngleBlock) -> None: ...
+    def add_event(self, event: Event) -> None: ...
+    def set_calibration(self, calibration: SegmentCalibration) -> None: ...
+    def close(self) -> Path: ...

@@ -12,7 +12,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from engine.factory import Recording, open_source, recording_metadata, recording_path
+from engine.factory import Recording, open_source, prepare_writer, recording_metadata, recording_path
 from engine.spec import LslSpec, SessionSpec, SourceKind, SourceSpec
 from recordings import read_recording
 from recordings.analysis import replay
@@ -160,6 +160,7 @@ def session_spec(args: argparse.Namespace) -> SessionSpec:
 async def _record(args: argparse.Namespace) -> int:
     spec = session_spec(args)
     simulated = spec.source.simulated
+    prepare_writer(spec)  # the writer process loads while the sensors connect
     # The drill's markers (task start/end, perturbation pushes) are what the clinician would
     # mark; the simulated drill supplies them at their times.
     async with open_source(

@@ -150,6 +150,9 @@ HAND_BUILT_ALLOWED = {
         "times RecordingWriter alone, fed the calls captured from a session run without one (the "
         "runner never feeds the writer): the factory's Recording would time the pipeline too"
     ),
+    "tests/recordings/test_writer_process.py": (
+        "RecordingWriter and WriterProcess alone, fed the same calls: the same file either way"
+    ),
     "tests/recordings/test_chunk_filters.py": "tests of RecordingWriter's direct chunk writes themselves",
     "benchmarks/live_memory.py": (
         "RecordingWriter alone fed hours of synthetic session data: its memory, apart from the "
@@ -161,7 +164,7 @@ HAND_BUILT_ALLOWED = {
 }
 #: A call that builds one of a session's parts (a class statement naming one is no call).
 _HAND_BUILT = re.compile(
-    r"(?<!class )\b(SessionRunner|SimulatedSource|BleSource|RecordingWriter|RecordingSink)\("
+    r"(?<!class )\b(SessionRunner|SimulatedSource|BleSource|RecordingWriter|WriterProcess|RecordingSink)\("
 )
 
 

@@ -1,5 +1,6 @@
-"""A recording process killed with SIGKILL leaves a file that opens, recovers to a clean file, and
-holds all but the last second."""
+"""A recording process killed with SIGKILL, its writer a thread of its own (as in fast runs or with
+STABMON_WRITER_PROCESS=0; the same as a power cut for a writer process), leaves a file that opens,
+recovers to a clean file, and holds all but the last second."""
 
 import os
 import signal
@@ -48,7 +49,10 @@ def test_sigkill_mid_session_loses_at_most_one_second(tmp_path):
         "--out",
         str(tmp_path),
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The writer thread in the recording's own process (fast runs, STABMON_WRITER_PROCESS=0), so
+    # that the kill leaves the file open; a writer process closes it (test_writer_process.py).
+    env = {**os.environ, "STABMON_WRITER_PROCESS": "0"}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         path = _wait_for_data(tmp_path, seconds=4.0)
         time.sleep(0.7)  # kill between flushes, not right after one

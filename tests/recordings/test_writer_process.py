@@ -1,0 +1,258 @@
+"""The recording writer in a process of its own (real-time sessions): the same file as the writer
+thread; an engine killed mid-recording leaves a complete, closed file; a writer process killed
+mid-recording stops the recording with one clear error and a file holding what it had written;
+no writer process outlives its file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from engine.client import EngineClient
+from engine.messages import (
+    JobDone,
+    Notice,
+    ProtocolPlan,
+    RecordingFinished,
+    Severity,
+    StartProtocol,
+    StatusReport,
+)
+from engine.spec import SessionSpec, SourceKind, SourceSpec
+from recordings import RecordingError, RecordingWriter, SessionMetadata, read_recording
+from recordings.writer_process import WriterProcess, prestart, writer_process_wanted
+from sensors import Event, EventKind, Frame, Placement, SampleBlock, SensorFamily, SensorIdentity
+from sensors.processing import SessionSettings
+from sensors.processing.calibration import SegmentCalibration
+from sensors.processing.pipeline import AngleBlock
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="the writer process is POSIX only")
+
+PAIR = (Placement.LUMBAR, Placement.PELVIS)
+SENSORS = {
+    Placement.LUMBAR: SensorIdentity(
+        SensorFamily.STABMON, "C0:FF:EE:00:00:01", "SM-1", "1.0.3", "stabmon-imu"
+    ),
+    Placement.PELVIS: SensorIdentity(
+        SensorFamily.STABMON, "C0:FF:EE:00:00:02", "SM-2", "1.0.3", "stabmon-imu"
+    ),
+}
+
+
+def _feed(writer, rng: np.random.Generator) -> None:
+    """2.3 s of two sensors at 100 Hz in 40 ms blocks (a gap in one), frames, events, calibration."""
+    writer.set_host_origin(123_456_789)
+    for k in range(58):
+        for p in PAIR:
+            seq = np.arange(4 * k, 4 * k + 4) + (3 if p is Placement.PELVIS and k >= 20 else 0)
+            block = SampleBlock(
+                p, seq / 100, rng.normal(size=(4, 3)), rng.normal(size=(4, 3)), seq, np.full(4, 10**9 + k)
+            )
+            writer.append_samples(block, seq / 100)
+        if k % 5 == 4:
+            n, t = 20, np.arange(4 * (k - 4), 4 * (k + 1)) / 100
+            acc = rng.normal(size=(n, 2, 3))
+            frame = Frame(t, PAIR, acc, acc, rng.random((n, 2)) > 0.1, 100.0)
+            angles = AngleBlock(
+                time_s=t,
+                placements=PAIR,
+                orientation=rng.normal(size=(n, 2, 4)),
+                inclination_rad=rng.normal(size=(n, 2, 2)),
+                axial_rad=rng.normal(size=(n, 2)),
+                angular_velocity_rad_s=rng.normal(size=(n, 2, 3)),
+                lumbar_rad=rng.normal(size=(n, 3)),
+            )
+            writer.append_frame(frame, angles)
+        if k == 30:
+            writer.add_event(Event(1.2, EventKind.PAIN_RATING, "lower back", 4.0))
+            writer.set_calibration(SegmentCalibration({p: np.array([1.0, 0, 0, 0]) for p in PAIR}, 1.1))
+
+
+def _contents(path: Path) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    with h5py.File(path, "r") as f:  # a plain open: the file is closed properly
+
+        def take(name: str, item: object) -> None:
+            if isinstance(item, h5py.Dataset):
+                out[name] = item[()]
+
+        f.visititems(take)
+    return out
+
+
+@pytest.mark.parametrize("store_angles", [False, True])
+def test_the_writer_process_writes_the_same_file_as_the_writer_thread(tmp_path, store_angles):
+    metadata = SessionMetadata(
+        "WP-01", "quiet-stance", SessionSettings(rate_hz=100.0), store_angles=store_angles
+    )
+    thread = RecordingWriter(tmp_path / "thread.h5", metadata, SENSORS)
+    _feed(thread, np.random.default_rng(3))
+    thread.close()
+    process = WriterProcess(tmp_path / "process.h5", metadata, SENSORS)
+    assert process.pid != os.getpid()
+    _feed(process, np.random.default_rng(3))
+    assert process.close() == tmp_path / "process.h5"
+    assert _gone(process.pid, 5.0), "the writer process outlived its file"
+    expected, got = _contents(tmp_path / "thread.h5"), _contents(tmp_path / "process.h5")
+    assert set(got) == set(expected)
+    for name, values in expected.items():
+        np.testing.assert_array_equal(got[name], values, err_msg=name)
+    assert len(got["acquisition/pelvis/sequence"]) == 232 and got["acquisition/pelvis/lost_before"].sum() == 3
+    # The counters come back from the writer process: every whole chunk was stored directly.
+    assert process.chunks_stored_directly == thread.chunks_stored_directly > 0
+    assert (process.h5py_writes, process.out_of_order_samples) == (thread.h5py_writes, 0)
+    assert process.flushes and all(started <= ended for started, ended, _ in process.flushes)
+
+
+def test_a_recording_that_cannot_be_created_is_refused_and_its_process_ends(tmp_path):
+    metadata = SessionMetadata("WP-02", "quiet-stance", SessionSettings(rate_hz=100.0))
+    (tmp_path / "taken.h5").write_bytes(b"someone else's file")
+    prestart()  # the spare process takes the request
+    with pytest.raises(RecordingError, match="cannot create the recording"):
+        WriterProcess(tmp_path / "taken.h5", metadata, SENSORS)
+    assert (tmp_path / "taken.h5").read_bytes() == b"someone else's file"
+    # Where the writer process finds it cannot create the file (a folder that is a file), the
+    # next call says so, and close too; the process ends.
+    process = WriterProcess(tmp_path / "taken.h5" / "s.h5", metadata, SENSORS)
+    assert _gone(process.pid, 30.0)
+    deadline = time.monotonic() + 10.0
+    with pytest.raises(RecordingError, match="cannot create the recording"):
+        while time.monotonic() < deadline:  # once its answer is read
+            process.add_event(Event(0.0, EventKind.ANNOTATION, "x"))
+            time.sleep(0.01)
+    with pytest.raises(RecordingError, match="cannot create the recording"):
+        process.close()
+    assert _writer_children(os.getpid()) == []
+
+
+def test_one_switch_keeps_fast_runs_and_the_opt_out_in_process(monkeypatch):
+    assert writer_process_wanted(True) and not writer_process_wanted(False)
+    monkeypatch.setenv("STABMON_WRITER_PROCESS", "0")
+    assert not writer_process_wanted(True)
+
+
+def _gone(pid: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+            if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
+                return True  # ended, not yet reaped
+        except (ProcessLookupError, OSError):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _writer_children(pid: int) -> list[int]:
+    """Writer processes whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        state, parent = stat.rsplit(") ", 1)[1].split()[:2]
+        if int(parent) == pid and b"recordings.writer_server" in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _wait_for_data(folder: Path, seconds: float, timeout_s: float = 60.0) -> Path:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for path in folder.glob("*.h5"):
+            try:
+                rec = read_recording(path)
+                if all(len(t) and t[-1] >= seconds for t in rec.session_time_s.values()):
+                    return path
+            except RecordingError:
+                pass
+        time.sleep(0.2)
+    raise AssertionError(f"no {seconds} s of data in {folder} within {timeout_s} s")
+
+
+def test_an_engine_killed_mid_recording_leaves_a_complete_closed_file(tmp_path):
+    """SIGKILL the recording process: its writer process reads end-of-file, writes everything it
+    received and closes the file (h5py opens it normally, no recovery), then ends."""
+    command = [sys.executable, "-m", "stabmon", "record", "--simulate", "--seconds", "60"]
+    command += ["--subject", "CRASH2", "--out", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        path = _wait_for_data(tmp_path, seconds=3.0)
+        writers = _writer_children(process.pid)
+        assert len(writers) == 1, writers
+        time.sleep(0.7)  # between flushes
+        killed_ns = time.monotonic_ns()
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert _gone(writers[0], 20.0), "the writer process did not end after closing the file"
+    with h5py.File(path, "r") as f:  # closed properly: no "open for write" flags left
+        assert f.attrs["subject_id"] == "CRASH2"
+    rec = read_recording(path)
+    assert not rec.left_open
+    for placement, samples in rec.samples.items():
+        newest_ns = int(samples.host_receive_ns[-1])  # the machine's monotonic clock, as here
+        assert killed_ns - newest_ns < 1_000_000_000, placement
+        assert len(rec.session_time_s[placement]) == len(samples) > 250
+        assert np.all(np.diff(samples.sequence) >= 1)
+
+
+PLAN = ProtocolPlan("w", "Writer", "quiet-stance", "Stand still.", 30.0, get_ready_s=0.0, calibration_s=1.0)
+
+
+def test_a_writer_process_that_dies_stops_the_recording_with_one_error_and_keeps_its_data(tmp_path):
+    spec = SessionSpec(
+        SourceSpec(SourceKind.VIRTUAL_BLE, placements=PAIR, seed=5, realtime=True),
+        processing=SessionSettings(rate_hz=100.0, duration_s=30.0),
+    )
+    reports: list[object] = []
+    client = EngineClient(reports.append)
+    try:
+        client.send(StartProtocol(spec, PLAN, "WPK1", data_dir=tmp_path))
+        status = _wait_for(
+            reports,
+            "recording",
+            lambda r: (
+                isinstance(r, StatusReport) and r.status.recording is not None and r.status.elapsed_s > 2.5
+            ),
+        )
+        path = status.status.recording
+        writers = _writer_children(client.pid)
+        assert len(writers) == 1, writers
+        os.kill(writers[0], signal.SIGKILL)
+        _wait_for(reports, "job done", lambda r: isinstance(r, JobDone), 30.0)
+        errors = [r for r in reports if isinstance(r, Notice) and r.severity is Severity.ERROR]
+        assert len(errors) == 1, errors
+        assert "writer process ended unexpectedly (killed by signal 9)" in errors[0].text
+        assert "holds what was written until then" in errors[0].text
+        assert not any(isinstance(r, RecordingFinished) for r in reports)
+        assert _writer_children(client.pid) == []
+    finally:
+        client.close(10.0)
+    rec = read_recording(path)  # recovered: a properly closed file
+    assert not rec.left_open and path.with_name(path.name + ".crashed").exists()
+    for placement in PAIR:
+        assert len(rec.samples[placement]) >= 100 * 1.5, placement  # up to the last flush
+
+
+def _wait_for(reports: list[object], what: str, test, timeout_s: float = 60.0) -> object:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = next((r for r in list(reports) if test(r)), None)
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, f"no {what}; reports: {[type(r).__name__ for r in reports][-20:]}"
+        time.sleep(0.05)
