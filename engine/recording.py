@@ -6,6 +6,7 @@ Loads no BLE stack (the XDF import records through it)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Any
 from engine.spec import SessionSpec
 from recordings import RecordingSink, RecordingWriter, SessionMetadata, session_file_name
 from recordings.conditions import Condition
+from recordings.consolidate import consolidate
+from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
 from recordings.lsl import LslOutletSink
 from recordings.writer_messages import SessionWriter
@@ -21,6 +24,8 @@ from recordings.writer_process import WriterProcess, prestart, writer_process_wa
 from sensors.placements import Placement
 from sensors.processing.session import SessionReport, SessionRunner, SessionSink
 from sensors.source import Source
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -91,7 +96,8 @@ class Recording:
     sessions, `recordings.writer_process`; else a thread of this process), the recording sink, the
     LSL outlet when the specification asks for it, `sinks`, and the runner with the
     specification's processing settings. `run()` records until the source ends, the duration
-    passes or `runner.stop()`, and closes the file whatever happens."""
+    passes or `runner.stop()`, and closes the file whatever happens; then, unless `consolidate`
+    is False, rewrites it in large chunks."""
 
     def __init__(
         self,
@@ -101,8 +107,10 @@ class Recording:
         path: Path,
         sinks: Iterable[SessionSink] = (),
         free_space: Any = None,
+        consolidate: bool = True,
     ) -> None:
         self.spec = spec
+        self._consolidate = consolidate
         self.path = path
         self.writer: SessionWriter
         if free_space is None and writer_process_wanted(spec.source.realtime):
@@ -121,7 +129,19 @@ class Recording:
             await self.close()
 
     async def close(self) -> None:
-        """Close the file (once), off the event loop."""
+        """Close the file (once), off the event loop; then rewrite it in large chunks, which reads
+        several times faster (`recordings.consolidate`; short files are left as they are). A file
+        the writer could not close cleanly is not touched, and one that cannot be consolidated
+        stays as the writer left it."""
         if not self._closed:
             self._closed = True
-            await asyncio.to_thread(self.writer.close)
+            path = await asyncio.to_thread(self.writer.close)
+            if self._consolidate:
+                await asyncio.to_thread(_consolidate_closed, path)
+
+
+def _consolidate_closed(path: Path) -> None:
+    try:
+        consolidate(path)
+    except RecordingError as error:  # the file is left exactly as the writer closed it
+        log.warning("%s keeps the writer's small chunks: %s", path.name, error)

@@ -21,7 +21,8 @@ from tests.recordings.test_replay import _record
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("consolidate")
-    rec, _, _ = _record(folder, "forward-bend", 45.0)  # 44 s of data: 4 consolidated chunks
+    # 44 s of data: 4 consolidated chunks; kept in the writer's chunks to consolidate here
+    rec, _, _ = _record(folder, "forward-bend", 45.0, consolidate=False)
     return rec
 
 
@@ -160,3 +161,20 @@ def test_the_check_finds_a_copy_that_differs(recorded, tmp_path):
         pytest.raises(RecordingError, match="attributes of /acquisition/pelvis/acc_m_s2"),
     ):
         _check_copy(recorded.path, source, changed)
+
+
+def _rows_per_chunk(path):
+    with h5py.File(path, "r") as f:
+        return f["acquisition/lumbar/acc_m_s2"].chunks[0], f["processing/time_s"].chunks[0]
+
+
+def test_a_recording_is_consolidated_when_it_closes(recorded, tmp_path):
+    """engine.recording.Recording rewrites the file it closed (100 Hz: 0.5 s = 50 rows, 10 s =
+    1000) into the same data as the writer's own file of the same simulated session."""
+    assert _rows_per_chunk(recorded.path) == (50, 50)
+    closed, _, _ = _record(tmp_path, "forward-bend", 45.0)
+    assert _rows_per_chunk(closed.path) == (1000, 1000)
+    assert not list(tmp_path.glob("*" + FRESH_SUFFIX))
+    with h5py.File(closed.path, "r") as new, h5py.File(recorded.path, "r") as old:
+        for name in ("acquisition/lumbar/acc_m_s2", "acquisition/pelvis/session_time_s", "processing/time_s"):
+            assert np.array_equal(new[name][()], old[name][()]), name

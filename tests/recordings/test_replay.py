@@ -32,6 +32,7 @@ def _record(
     store_angles: bool = True,
     late_pelvis: bool = False,
     seed=3,
+    consolidate: bool = True,
 ):
     radio = RadioSettings(burst_start_probability=0.01) if loss else RadioSettings()
     radio_of: RadioSettings | dict[Placement, RadioSettings] = radio
@@ -54,6 +55,7 @@ def _record(
             sinks=[live, collector],
             impairments=Impairments(radio=radio_of),
             store_angles=store_angles,
+            consolidate=consolidate,
         )
     )
     live.report = done.report
