@@ -154,6 +154,10 @@ HAND_BUILT_ALLOWED = {
         "RecordingWriter and WriterProcess alone, fed the same calls: the same file either way"
     ),
     "tests/recordings/test_chunk_filters.py": "tests of RecordingWriter's direct chunk writes themselves",
+    "benchmarks/loop_cpu.py": (
+        "times the SessionRunner alone on one SimulatedSource's blocks replayed one per notification "
+        "(no radio, no writer), for a CPU and byte-equality comparison of two trees"
+    ),
     "benchmarks/live_memory.py": (
         "RecordingWriter alone fed hours of synthetic session data: its memory, apart from the "
         "runner's (the pipeline would make hours of data take hours)"
