@@ -145,3 +145,5 @@ def _consolidate_closed(path: Path) -> None:
         consolidate(path)
     except RecordingError as error:  # the file is left exactly as the writer closed it
         log.warning("%s keeps the writer's small chunks: %s", path.name, error)
+    except Exception:  # optional: never turns a good recording into a failed one
+        log.exception("%s keeps the writer's small chunks: consolidating it failed", path.name)

@@ -21,9 +21,11 @@ changed: only the closed file is rewritten), or on older files by hand.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,7 +38,7 @@ import numpy as np
 from recordings import schema
 from recordings.chunk_columns import ChunkColumn, chunk_columns
 from recordings.chunk_filters import Pipeline, encode_chunks, pipeline_of
-from recordings.errors import NotARecordingError, RecordingError, RecordingNotFoundError
+from recordings.errors import RecordingError, RecordingNotFoundError
 from recordings.file_access import check_schema, open_recording_file, root_attributes
 from recordings.reader import read_recording
 from recordings.recovery import needs_recovery
@@ -75,9 +77,13 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
     if not path.exists():
         raise RecordingNotFoundError(path, "no such file")
     if needs_recovery(path):
-        raise RecordingError(path, "the file was left open by a crash: run `stabmon recover` on it first")
+        raise RecordingError(
+            path,
+            "the file is still open: a session may be recording it; if none is (a crash left it "
+            "open), `stabmon recover` repairs it first",
+        )
     before = path.stat().st_size
-    fresh = path.with_name(path.name + FRESH_SUFFIX)
+    fresh: Path | None = None
     try:
         with open_recording_file(path) as source:
             check_schema(path, root_attributes(path, source))
@@ -89,6 +95,7 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
             rows = max(1, round(chunk_s * rate_hz))
             if not _grown_chunks(source, rows):
                 return unchanged
+            fresh = _fresh_name(path)
             with h5py.File(fresh, "w", libver=schema.FILE_FORMAT) as copy:
                 _copy_attributes(source, copy)
                 _copy_group(path, source, copy, rows)
@@ -98,16 +105,20 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
         read_recording(fresh, derived=False, raw=False)  # opens as a recording (the bytes are checked)
         shutil.copymode(path, fresh)
         _sync(fresh)
-    except OSError as error:
-        fresh.unlink(missing_ok=True)
-        raise NotARecordingError(path, f"cannot consolidate: {error}") from None
-    except BaseException:
-        fresh.unlink(missing_ok=True)
+    except RecordingError:
+        _remove(fresh)
         raise
+    except Exception as error:  # a full or read-only disk, a copy another program spoiled…
+        _remove(fresh)
+        raise RecordingError(path, f"cannot consolidate: {error}") from None
+    except BaseException:
+        _remove(fresh)
+        raise
+    assert fresh is not None  # every way here made the copy
     try:
         os.replace(fresh, path)
     except OSError as error:  # e.g. the file open in another program on Windows
-        fresh.unlink(missing_ok=True)
+        _remove(fresh)
         raise RecordingError(path, f"cannot consolidate: the file cannot be replaced ({error})") from None
     _sync(path.parent)
     after = path.stat().st_size
@@ -120,6 +131,22 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
         after / 1e6,
     )
     return Consolidated(path, before, after, chunks_before, chunks_after, rewritten=True)
+
+
+def _fresh_name(path: Path) -> Path:
+    """A new, unique name for the copy beside `path` (two consolidations of one file at once each
+    write their own copy), ending in FRESH_SUFFIX."""
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=FRESH_SUFFIX)
+    os.close(handle)
+    return Path(name)
+
+
+def _remove(fresh: Path | None) -> None:
+    """Remove the copy, if any; a folder that refuses (read-only) leaves it, and the original
+    stays as it was either way."""
+    if fresh is not None:
+        with contextlib.suppress(OSError):
+            fresh.unlink(missing_ok=True)
 
 
 def consolidated_chunks(dataset: h5py.Dataset, rows: int | None) -> tuple[int, ...] | None:

@@ -347,7 +347,7 @@ def run_consolidate(args: argparse.Namespace) -> int:
             failed += 1
             continue
         if not done.rewritten:
-            print(f"{path}: already in large chunks, left as it is")
+            print(f"{path}: nothing to gain (already in large chunks, or too short), left as it is")
             continue
         print(
             f"{path}: {done.chunks_before} → {done.chunks_after} chunks, "
