@@ -38,6 +38,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Mapping
 from multiprocessing.connection import Connection
@@ -231,12 +232,13 @@ class WriterProcess:
         """Send what is queued, have the writer process close the file, and return its path.
         Raises RecordingError when writing failed, or when the writer process went away (the
         file is then recovered to what it had written)."""
-        if not self._closing.is_set():
-            self._closing.set()
-            self._sender.join()
-        if not self._done.wait(CLOSE_TIMEOUT_S):
-            self._child.process.kill()
+        deadline = time.monotonic() + CLOSE_TIMEOUT_S  # one for sending and closing: a writer
+        self._closing.set()  # process that stops reading (a stalled disk) blocks the sender too
+        self._sender.join(CLOSE_TIMEOUT_S)
+        if not self._done.wait(max(deadline - time.monotonic(), 0.0)):
+            self._child.process.kill()  # the file is then recovered to what it had flushed
             self._done.wait()
+            self._sender.join()
         self._child.end()
         if self._not_opened:
             raise RecordingError(self.path, self._not_opened)
