@@ -43,6 +43,7 @@ from recordings.file_access import check_schema, open_recording_file, root_attri
 from recordings.reader import read_recording
 from recordings.recovery import needs_recovery
 from recordings.repack import COPY_ROWS, _copy_attributes, _same
+from recordings.write_lock import being_recorded
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,15 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
     path = Path(path)
     if not path.exists():
         raise RecordingNotFoundError(path, "no such file")
+    if being_recorded(path):
+        raise RecordingError(
+            path, "a session is recording into this file now: consolidate it once it is closed"
+        )
     if needs_recovery(path):
         raise RecordingError(
             path,
-            "the file is still open: a session may be recording it; if none is (a crash left it "
-            "open), `stabmon recover` repairs it first",
+            "the file was left open (by a crash, or by a session recording it where files cannot be "
+            "locked): once no session writes it, `stabmon recover` repairs it first",
         )
     before = path.stat().st_size
     fresh: Path | None = None

@@ -22,6 +22,7 @@ from recordings.consistency import common_length, complete_arrival_entries
 from recordings.errors import NotARecordingError, RecordingError
 from recordings.file_access import LEFT_OPEN, check_readable, check_schema
 from recordings.reader import Recording, read_recording
+from recordings.write_lock import being_recorded, remove_stale_lock
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,10 @@ def recover(path: Path | str) -> RecoveryResult:
     to recover or the data cannot be read."""
     path = Path(path)
     check_readable(path)
+    if being_recorded(path):
+        raise RecordingError(
+            path, "a session is recording into this file now; only a file a crash left open needs recovering"
+        )
     if not needs_recovery(path):
         read_recording(path)  # says what is wrong with a damaged file that no crash left open
         raise RecordingError(
@@ -85,6 +90,7 @@ def recover(path: Path | str) -> RecoveryResult:
         raise
     os.replace(path, kept)
     os.replace(fresh, path)
+    remove_stale_lock(path)  # its writer's, left by the crash
     log.info("recovered %s; original kept as %s", path.name, kept.name)
     return RecoveryResult(read_recording(path), kept)
 

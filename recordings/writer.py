@@ -55,6 +55,7 @@ from recordings.file_layout import (
 from recordings.hdf5_memory import release_free_lists
 from recordings.pending_rows import PendingRows, Write
 from recordings.rescue import detach_and_close, open_rescue_file, rescue_path
+from recordings.write_lock import WriteLock
 from recordings.writer_messages import (
     CalibrationResult,
     EventRow,
@@ -144,8 +145,13 @@ class RecordingWriter:
         self._processing = processing_written(metadata)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = WriteLock(self.path)  # recover/consolidate leave a file being written alone
+        except OSError as error:
+            raise RecordingError(self.path, f"cannot create the recording: {error}") from None
+        try:
             self._file: h5py.File | None = open_new(self.path, "w-")
         except (OSError, FileExistsError) as error:
+            self._lock.release()
             raise RecordingError(self.path, f"cannot create the recording: {error}") from None
         layout(self._file, metadata, sensors)
         self._file.swmr_mode = True
@@ -196,12 +202,15 @@ class RecordingWriter:
             self._incoming.append(None)
             self._closing.set()
             self._thread.join()
-        if self._error is not None:
-            raise RecordingError(self.path, f"writing failed: {self._error}")
-        if self.rescue_file is not None:
-            os.replace(self.path, self.path.with_name(self.path.name + ".damaged"))
-            os.replace(self.rescue_file, self.path)
-            log.warning("%s: written whole from its rescue file after a failed write", self.path.name)
+        try:
+            if self._error is not None:
+                raise RecordingError(self.path, f"writing failed: {self._error}")
+            if self.rescue_file is not None:
+                os.replace(self.path, self.path.with_name(self.path.name + ".damaged"))
+                os.replace(self.rescue_file, self.path)
+                log.warning("%s: written whole from its rescue file after a failed write", self.path.name)
+        finally:
+            self._lock.release()
         return self.path
 
     # Writer thread -----------------------------------------------------------------------
