@@ -9,15 +9,15 @@ the peak of the two together, counted once (the sum of their proportional set si
 every 20 ms: what the machine's memory holds for the command). The
 machine's load average is printed with each file (the machine may be shared). Files: two
 sensors at 200 Hz, a forward-bend session of 10 min, 1 h and 4 h, made once by
-`bench_recordings.py` (a simulated session through the live runner into the writer) and kept
-in FOLDER.
+`bench_recordings.py` (a simulated session through the live runner into the writer, closed and
+consolidated as every recording is since session 7) and kept in FOLDER.
 
 Reference in the same run: the block by block replay the command used before (`ReplaySource`
 through a `SessionRunner`, then the same analysis) of the 10-minute file, also in a fresh
 process; its measures table must equal the command's, row for row. Each file's output is kept
 beside it (`<file>.analyze.txt`) to compare with another version's.
 
-With `--consolidated` each file is first consolidated (`recordings.consolidate`: the closed file
+With `--consolidated` each file (one made before session 7) is first consolidated (`recordings.consolidate`: the closed file
 rewritten with 10-s chunks, as after a session) into a copy in FOLDER/consolidated, and the copy is
 timed; the row gives both sizes and the time the consolidation took.
 

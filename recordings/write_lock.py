@@ -12,15 +12,15 @@ lock file left behind by a crash is stale and harmless (`recover` removes it). P
 from __future__ import annotations
 
 import contextlib
+import importlib
+import os
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from recordings.errors import RecordingError
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
+#: fcntl where it exists (POSIX); None on Windows, where no lock is taken.
+fcntl: Any = importlib.import_module("fcntl") if os.name == "posix" else None
 
 #: Suffix of the lock file beside the recording.
 LOCK_SUFFIX = ".writing"

@@ -176,6 +176,8 @@ class WriterProcess:
         self._closing = threading.Event()
         self._done = threading.Event()
         self._closed: Closed | None = None
+        if self.path.exists():  # before a spare is taken: it stays for the next recording
+            raise RecordingError(self.path, "cannot create the recording: the file exists")
         self._child = _take_spare()
         self.pid = self._child.process.pid
         # Data reach the writer process up to SEND_INTERVAL_S late: it flushes that much more
@@ -194,9 +196,7 @@ class WriterProcess:
     def _open(self, request: Open) -> None:
         """Ask the writer process to create the file, without waiting: a spare still loading its
         modules would hold the caller (the engine's loop, its sensors streaming). What cannot be
-        created is raised by the next `append_*` and by `close`; a file already there, here."""
-        if self.path.exists():
-            raise RecordingError(self.path, "cannot create the recording: the file exists")
+        created is raised by the next `append_*` and by `close`."""
         try:
             self._child.connection.send_bytes(pickle.dumps(request, protocol=5))
         except OSError as error:

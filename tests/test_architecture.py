@@ -150,6 +150,10 @@ HAND_BUILT_ALLOWED = {
         "times RecordingWriter alone, fed the calls captured from a session run without one (the "
         "runner never feeds the writer): the factory's Recording would time the pipeline too"
     ),
+    "tests/recordings/test_writer_process_stalled.py": "WriterProcess alone, its process stopped",
+    "tests/recordings/test_live_file_not_recovered.py": (
+        "WriterProcess alone, its live file handed to recover and consolidate meanwhile"
+    ),
     "tests/recordings/test_writer_process.py": (
         "RecordingWriter and WriterProcess alone, fed the same calls: the same file either way"
     ),
