@@ -5,10 +5,10 @@ sensors, the plain simulator, virtual sensors in the engine's own process)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.factory import OpenedSource
+from sensors.process_cpu import process_cpu_ns
 
 if TYPE_CHECKING:
     from sensors.ble.virtual.remote import RemoteRadio
@@ -35,15 +35,7 @@ def radio_cpu_ns(opened: OpenedSource) -> tuple[int, int] | None:
     radio = radio_process(opened)
     if radio is None or radio.pid is None:
         return None
-    total = [0, 0]
-    try:
-        for task in Path(f"/proc/{radio.pid}/task").iterdir():
-            on_cpu, waiting, _ = (task / "schedstat").read_text().split()
-            total[0] += int(on_cpu)
-            total[1] += int(waiting)
-    except (OSError, ValueError):
-        return None
-    return total[0], total[1]
+    return process_cpu_ns(radio.pid)
 
 
 def send_log(opened: OpenedSource) -> dict[str, list[tuple[int, int]]]:

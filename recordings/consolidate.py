@@ -42,7 +42,7 @@ from recordings.errors import RecordingError, RecordingNotFoundError
 from recordings.file_access import check_schema, open_recording_file, root_attributes
 from recordings.reader import read_recording
 from recordings.recovery import needs_recovery
-from recordings.repack import COPY_ROWS, _copy_attributes, _same
+from recordings.repack import COPY_ROWS, _copy_attributes, _same, storage_options
 from recordings.write_lock import being_recorded
 
 log = logging.getLogger(__name__)
@@ -199,16 +199,7 @@ def _copy_group(path: Path, source: h5py.Group, target: h5py.Group, rows: int) -
             _copy_attributes(item, child)
             _copy_group(path, item, child, rows)
             continue
-        options: dict[str, object] = {}
-        if item.chunks is not None:
-            options = {
-                "chunks": consolidated_chunks(item, rows) or item.chunks,
-                "maxshape": item.maxshape,
-                "compression": item.compression,
-                "compression_opts": item.compression_opts,
-                "shuffle": item.shuffle,
-                "fletcher32": item.fletcher32,
-            }
+        options = storage_options(item, consolidated_chunks(item, rows))
         dataset = target.create_dataset(name, shape=item.shape, dtype=item.dtype, **options)
         _copy_attributes(item, dataset)
         if item.shape == ():

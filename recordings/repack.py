@@ -93,20 +93,25 @@ def _copy_group(source: h5py.Group, target: h5py.Group) -> None:
             _copy_attributes(item, child)
             _copy_group(item, child)
             continue
-        options: dict[str, object] = {}
-        if item.chunks is not None:
-            options = {
-                "chunks": item.chunks,
-                "maxshape": item.maxshape,
-                "compression": item.compression,
-                "compression_opts": item.compression_opts,
-                "shuffle": item.shuffle,
-                "fletcher32": item.fletcher32,
-            }
-        dataset = target.create_dataset(name, shape=item.shape, dtype=item.dtype, **options)
+        dataset = target.create_dataset(name, shape=item.shape, dtype=item.dtype, **storage_options(item))
         _copy_attributes(item, dataset)
         for rows in _slices(item):
             dataset[rows] = item[rows]
+
+
+def storage_options(item: h5py.Dataset, chunks: tuple[int, ...] | None = None) -> dict[str, object]:
+    """`create_dataset` keywords that store a copy of `item` as it is stored (chunks — or
+    `chunks` —, growable axis, compression, shuffle, checksums); none for a contiguous one."""
+    if item.chunks is None:
+        return {}
+    return {
+        "chunks": chunks or item.chunks,
+        "maxshape": item.maxshape,
+        "compression": item.compression,
+        "compression_opts": item.compression_opts,
+        "shuffle": item.shuffle,
+        "fletcher32": item.fletcher32,
+    }
 
 
 def _slices(dataset: h5py.Dataset) -> list[slice | tuple[()]]:

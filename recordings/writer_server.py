@@ -22,13 +22,13 @@ import threading
 import time
 from collections import deque
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 from recordings.errors import RecordingError
 from recordings.writer import RecordingWriter
 from recordings.writer_wire import Batch, Close, Closed, Open, Opened, Reply, State, unpack
 from sensors.placements import Placement
+from sensors.process_cpu import process_cpu_ns
 
 log = logging.getLogger(__name__)
 
@@ -66,21 +66,8 @@ def _state_of(writer: RecordingWriter) -> State:
     )
 
 
-def _cpu_ns() -> tuple[int, int] | None:
-    """This process's (ns on a CPU, ns waiting for one) over its threads (Linux's schedstat)."""
-    total = [0, 0]
-    try:
-        for task in Path("/proc/self/task").iterdir():
-            on_cpu, waiting, _ = (task / "schedstat").read_text().split()
-            total[0] += int(on_cpu)
-            total[1] += int(waiting)
-    except (OSError, ValueError):
-        return None
-    return total[0], total[1]
-
-
 def _cpu_since(then: tuple[int, int] | None) -> tuple[int, int] | None:
-    now = _cpu_ns()
+    now = process_cpu_ns()
     if now is None or then is None:
         return None
     return now[0] - then[0], now[1] - then[1]
@@ -148,7 +135,7 @@ class _Server:
             self.reply(Opened(getattr(error, "problem", "") or str(error)))
             return
         self.placements = tuple(request.sensors)
-        self.cpu_at_open = _cpu_ns()
+        self.cpu_at_open = process_cpu_ns()
         self.reply(Opened())
         threading.Thread(target=self._report, name="writer-state", daemon=True).start()
 
