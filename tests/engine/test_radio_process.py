@@ -34,6 +34,7 @@ from sensors.constants import GRAVITY_M_S2
 from sensors.placements import Placement
 from sensors.processing import SessionSettings
 from sensors.source import LinkState
+from tests.processes import child_processes, wait_ended
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the radio process needs POSIX socket pairs")
 
@@ -61,26 +62,6 @@ class AppendOnlyLog:
         self.blocks.append(block)
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:  # a zombie not yet reaped has ended too
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
-    except (OSError, IndexError):
-        return True
-
-
-def _wait_gone(pid: int, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not _gone(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def test_a_realtime_virtual_session_records_exactly_what_the_radio_process_sent(tmp_path):
     done = asyncio.run(
         record(
@@ -96,7 +77,7 @@ def test_a_realtime_virtual_session_records_exactly_what_the_radio_process_sent(
     assert len(radios) == 1
     radio = radios.pop()
     assert isinstance(radio, RemoteRadio) and radio.pid != os.getpid()
-    assert _wait_gone(radio.pid, 5.0), "the radio process outlived its session"
+    assert wait_ended(radio.pid, 5.0), "the radio process outlived its session"
     recording = read_recording(done.path)
     assert not recording.left_open
     for placement in PAIR:
@@ -154,7 +135,7 @@ def test_a_radio_process_that_dies_loses_its_sensors_and_the_stopped_file_is_com
     try:
         client.send(StartProtocol(_spec(30.0, give_up_after_s=0.5), PLAN, "RAD2", data_dir=tmp_path))
         path = _recording_started(reports)
-        radios = _radio_children(client.pid)
+        radios = child_processes(client.pid, b"radio_process", zombies=True)
         assert len(radios) == 1, radios
         os.kill(radios[0], signal.SIGKILL)
         notice = _wait_for(reports, "notice", lambda r: isinstance(r, Notice) and "radio process" in r.text)
@@ -183,21 +164,6 @@ def test_a_radio_process_that_dies_loses_its_sensors_and_the_stopped_file_is_com
     assert "stopped by the clinician" in labels
 
 
-def _radio_children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(stat.rsplit(") ", 1)[1].split()[1]) == pid and b"radio_process" in cmdline:
-            found.append(int(entry.name))
-    return found
-
-
 def test_the_calibration_step_ends_when_its_radio_process_dies():
     """The unrecorded calibration step too: with every sensor silent its runner never saw the
     stop, and the step (and so the engine) waited for ever."""
@@ -206,7 +172,7 @@ def test_the_calibration_step_ends_when_its_radio_process_dies():
     try:
         client.send(Calibrate(_spec(30.0, give_up_after_s=0.5), with_bend=True))
         _wait_for(reports, "calibration", lambda r: isinstance(r, StatusReport) and r.status.elapsed_s > 1.0)
-        radios = _radio_children(client.pid)
+        radios = child_processes(client.pid, b"radio_process", zombies=True)
         assert len(radios) == 1, radios
         os.kill(radios[0], signal.SIGKILL)
         _wait_for(reports, "notice", lambda r: isinstance(r, HealthReport) and _all_lost(r), 20.0)
@@ -235,9 +201,9 @@ def test_no_radio_process_is_left_when_the_engine_is_killed(tmp_path):
             assert time.monotonic() < deadline, "no recording started"
             time.sleep(0.05)
         assert client.pid is not None
-        radios = _radio_children(client.pid)
+        radios = child_processes(client.pid, b"radio_process", zombies=True)
         assert len(radios) == 1, radios
         os.kill(client.pid, signal.SIGKILL)
-        assert _wait_gone(radios[0], 5.0), "the radio process outlived its killed engine"
+        assert wait_ended(radios[0], 5.0), "the radio process outlived its killed engine"
     finally:
         client.close(5.0)

@@ -26,6 +26,7 @@ from recordings.errors import NotARecordingError
 from recordings.recovery import needs_recovery
 from sensors.events import EventKind
 from tests.gui.conftest import short_protocol
+from tests.processes import ended
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,17 +54,6 @@ def _line(process: subprocess.Popen[str], timeout_s: float) -> str:
     return process.stdout.readline().strip()
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:  # a zombie (its new parent has not reaped it yet) has ended too
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
-    except (OSError, IndexError):
-        return True
-
-
 def _closed(path: Path) -> bool:
     try:
         return not read_recording(path).left_open
@@ -89,12 +79,12 @@ def test_a_window_process_that_dies_leaves_a_complete_closed_recording(tmp_path:
             window.send_signal(signal.SIGKILL)
         window.wait(40)
         deadline = time.monotonic() + 40
-        while not _gone(engine_pid):  # the engine notices, closes the file and ends
+        while not ended(engine_pid):  # the engine notices, closes the file and ends
             assert time.monotonic() < deadline, "the engine did not end after the window died"
             time.sleep(0.1)
     finally:
         window.kill()
-        if engine_pid is not None and not _gone(engine_pid):
+        if engine_pid is not None and not ended(engine_pid):
             os.kill(engine_pid, signal.SIGKILL)
     recording = read_recording(path)
     assert not recording.left_open and recording.problems == ()
@@ -131,13 +121,13 @@ def test_killing_the_dashboard_window_mid_recording_leaves_a_complete_closed_fil
         window.send_signal(signal.SIGKILL)
         window.wait(40)
         deadline = time.monotonic() + 40
-        while not all(_gone(pid) for pid in children):  # the engine notices, closes the file, ends
+        while not all(ended(pid) for pid in children):  # the engine notices, closes the file, ends
             assert time.monotonic() < deadline, "the engine did not end after the window was killed"
             time.sleep(0.1)
     finally:
         window.kill()
         for pid in children:
-            if not _gone(pid):
+            if not ended(pid):
                 os.kill(pid, signal.SIGKILL)
     recording = read_recording(path)
     assert not recording.left_open and recording.problems == ()

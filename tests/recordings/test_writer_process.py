@@ -33,6 +33,7 @@ from sensors import Event, EventKind, Frame, Placement, SampleBlock, SensorFamil
 from sensors.processing import SessionSettings
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.pipeline import AngleBlock
+from tests.processes import child_processes, wait_ended
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the writer process is POSIX only")
 
@@ -100,7 +101,7 @@ def test_the_writer_process_writes_the_same_file_as_the_writer_thread(tmp_path, 
     assert process.pid != os.getpid()
     _feed(process, np.random.default_rng(3))
     assert process.close() == tmp_path / "process.h5"
-    assert _gone(process.pid, 5.0), "the writer process outlived its file"
+    assert wait_ended(process.pid, 5.0), "the writer process outlived its file"
     expected, got = _contents(tmp_path / "thread.h5"), _contents(tmp_path / "process.h5")
     assert set(got) == set(expected)
     for name, values in expected.items():
@@ -122,7 +123,7 @@ def test_a_recording_that_cannot_be_created_is_refused_and_its_process_ends(tmp_
     # Where the writer process finds it cannot create the file (a folder that is a file), the
     # next call says so, and close too; the process ends.
     process = WriterProcess(tmp_path / "taken.h5" / "s.h5", metadata, SENSORS)
-    assert _gone(process.pid, 30.0)
+    assert wait_ended(process.pid, 30.0)
     deadline = time.monotonic() + 10.0
     with pytest.raises(RecordingError, match="cannot create the recording"):
         while time.monotonic() < deadline:  # once its answer is read
@@ -130,43 +131,13 @@ def test_a_recording_that_cannot_be_created_is_refused_and_its_process_ends(tmp_
             time.sleep(0.01)
     with pytest.raises(RecordingError, match="cannot create the recording"):
         process.close()
-    assert _writer_children(os.getpid()) == []
+    assert child_processes(os.getpid(), b"recordings.writer_server", zombies=False) == []
 
 
 def test_one_switch_keeps_fast_runs_and_the_opt_out_in_process(monkeypatch):
     assert writer_process_wanted(True) and not writer_process_wanted(False)
     monkeypatch.setenv("STABMON_WRITER_PROCESS", "0")
     assert not writer_process_wanted(True)
-
-
-def _gone(pid: int, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-            if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
-                return True  # ended, not yet reaped
-        except (ProcessLookupError, OSError):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def _writer_children(pid: int) -> list[int]:
-    """Writer processes whose parent is `pid`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        state, parent = stat.rsplit(") ", 1)[1].split()[:2]
-        if int(parent) == pid and b"recordings.writer_server" in cmdline and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 def _wait_for_data(folder: Path, seconds: float, timeout_s: float = 60.0) -> Path:
@@ -191,14 +162,14 @@ def test_an_engine_killed_mid_recording_leaves_a_complete_closed_file(tmp_path):
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         path = _wait_for_data(tmp_path, seconds=3.0)
-        writers = _writer_children(process.pid)
+        writers = child_processes(process.pid, b"recordings.writer_server", zombies=False)
         assert len(writers) == 1, writers
         time.sleep(0.7)  # between flushes
         killed_ns = time.monotonic_ns()
         os.kill(process.pid, signal.SIGKILL)
     finally:
         process.wait(timeout=30)
-    assert _gone(writers[0], 20.0), "the writer process did not end after closing the file"
+    assert wait_ended(writers[0], 20.0), "the writer process did not end after closing the file"
     with h5py.File(path, "r") as f:  # closed properly: no "open for write" flags left
         assert f.attrs["subject_id"] == "CRASH2"
     rec = read_recording(path)
@@ -230,7 +201,7 @@ def test_a_writer_process_that_dies_stops_the_recording_with_one_error_and_keeps
             ),
         )
         path = status.status.recording
-        writers = _writer_children(client.pid)
+        writers = child_processes(client.pid, b"recordings.writer_server", zombies=False)
         assert len(writers) == 1, writers
         os.kill(writers[0], signal.SIGKILL)
         _wait_for(reports, "job done", lambda r: isinstance(r, JobDone), 30.0)
@@ -239,7 +210,7 @@ def test_a_writer_process_that_dies_stops_the_recording_with_one_error_and_keeps
         assert "writer process ended unexpectedly (killed by signal 9)" in errors[0].text
         assert "holds what was written until then" in errors[0].text
         assert not any(isinstance(r, RecordingFinished) for r in reports)
-        assert _writer_children(client.pid) == []
+        assert child_processes(client.pid, b"recordings.writer_server", zombies=False) == []
     finally:
         client.close(10.0)
     rec = read_recording(path)  # recovered: a properly closed file
