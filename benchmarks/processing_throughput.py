@@ -17,9 +17,10 @@ through a `SessionRunner`, then the same analysis) of the 10-minute file, also i
 process; its measures table must equal the command's, row for row. Each file's output is kept
 beside it (`<file>.analyze.txt`) to compare with another version's.
 
-With `--consolidated` each file (one made before session 7) is first consolidated (`recordings.consolidate`: the closed file
-rewritten with 10-s chunks, as after a session) into a copy in FOLDER/consolidated, and the copy is
-timed; the row gives both sizes and the time the consolidation took.
+With `--consolidated` each file (one made before session 7) is first consolidated
+(`recordings.consolidate`: the closed file rewritten with 10-s chunks, as after a session) into a
+copy in FOLDER/consolidated, and the copy is timed; the row gives both sizes and the time the
+consolidation took.
 
 Usage: python benchmarks/processing_throughput.py FOLDER [--minutes 10 60 240] [--repeat 3] [--consolidated]
 """
