@@ -26,10 +26,11 @@ demo: install
 		--screenshot $(DEMO_DIR)/dashboard.png
 	$(BIN)/stabmon report "$$(ls -t $(DEMO_DIR)/sub-DEMO01/*.h5 | head -1)" -o $(DEMO_DIR)/report.html --data-dir $(DEMO_DIR)
 
-# Types first (mypy, settings in pyproject.toml, cached in .mypy_cache: seconds once warm), then
+# Lint first (ruff, well under a second: CI runs only this target, so a lint failure must fail it),
+# then types (mypy, settings in pyproject.toml, cached in .mypy_cache: seconds once warm), then
 # one pytest worker per core; tests that publish on LSL share a worker (their stream names would meet),
 # and so do the tests of a module that share a module-scoped fixture (tests/conftest.py), built once.
-test: install
+test: lint
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=20
 
