@@ -74,7 +74,8 @@ def test_benchmark_runs_on_the_layout_and_finds_every_repetition(chair, capsys):
     from benchmarks import sit_to_stand_eurobench as bench
 
     assert bench.main([str(root)]) == 0
-    result = json.loads(capsys.readouterr().out)["subject_07"]
+    printed = json.loads(capsys.readouterr().out)
+    result = printed["subject_07"]
     rises = len(drill.truth.rises)
     assert rises == 5
     assert result["rises_found"] == rises and result["sit_downs_found"] >= rises - 1
@@ -84,6 +85,29 @@ def test_benchmark_runs_on_the_layout_and_finds_every_repetition(chair, capsys):
     # The simulator puts seat-off at peak trunk flexion and the force at 0.2 later still;
     # stabmon's seat-off (peak flexion velocity) comes before both: only the sign is known here.
     assert all(e < 0 for e in result["seat_off_error_s"])
+    # The made-up reference total (30 s) is far from the drill's: the target is not met, and the
+    # pooled verdict says so.
+    assert abs(result["total_error_s"]) > bench.TOTAL_TARGET_S
+    assert result["targets_met"] is False and printed["pooled"]["targets_met"] is False
+
+
+@pytest.mark.parametrize(
+    ("total_error_s", "seat_off_errors_s", "met"),
+    [
+        (0.4, [0.1, -0.14], True),
+        (-0.5, [0.15], True),
+        (0.6, [0.0], False),  # total time off by more than 0.5 s
+        (None, [0.05], True),  # no reference total: held only to the seat-offs
+        (0.1, [0.05, None], False),  # a seat-off not found
+        (0.1, [-0.16], False),  # a seat-off 160 ms early
+    ],
+)
+def test_targets_are_total_time_within_half_a_second_and_every_seat_off_within_150_ms(
+    total_error_s, seat_off_errors_s, met
+):
+    from benchmarks import sit_to_stand_eurobench as bench
+
+    assert bench._targets_met(total_error_s, seat_off_errors_s) is met
 
 
 def test_bad_files_are_refused_with_the_reason(tmp_path):
