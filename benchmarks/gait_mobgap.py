@@ -17,8 +17,9 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
   within 50 and 100 ms; median lag (detected − reference) of the ±250 ms pairs.
 - Cadence of a bout from the algorithm's contacts in it: stabmon's robust cadence
   (step_parameters.py), mobgap's CadFromIc on the bout (mean of its per-second values); against
-  the INDIP bout cadence ("cadence_errors_per_bout" per trial, in bout order). Step-count
-  error: contacts counted in the bout − reference contacts.
+  the INDIP bout cadence ("cadence_errors_per_bout" per trial, in bout order; stride length and
+  speed likewise where measured: "stride_length_errors_per_bout_m", "speed_errors_per_bout_m_s").
+  Step-count error: contacts counted in the bout − reference contacts.
   The INDIP lists some contacts without a time (NaN, in turns and shuffles): mobgap's loaders
   drop them, and so does the scoring here (a detection there counts as extra), but their number
   is reported ("untimed_reference_contacts") with the step-count error against all contacts.
@@ -305,6 +306,15 @@ def _summary(rows: list[dict]) -> dict:
     return out
 
 
+def _per_bout(rows: list[dict]) -> dict[str, list[float]]:
+    """Each bout's errors, in bout order: cadence, and stride length and speed where measured."""
+    out = {"cadence_errors_per_bout": [round(r["cadence_error"], 2) for r in rows]}
+    for key in ("stride_length_error_m", "speed_error_m_s"):
+        if any(key in r for r in rows):
+            out[key.replace("error", "errors_per_bout")] = [round(float(r.get(key, "nan")), 3) for r in rows]
+    return out
+
+
 def _reference_sides(bout: Bout, contacts: np.ndarray) -> list[str]:
     """INDIP's sides of some of a bout's reference contacts (samples)."""
     where = {int(c): side for c, side in zip(bout.contacts, bout.sides, strict=True)}
@@ -385,10 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     for folder in args.folders:
         for trial in load_participant(folder):
             rows = evaluate_trial(trial, args.margin_s, with_mobgap=not args.stabmon_only)
-            per_trial[trial.name] = {
-                name: _summary(r) | {"cadence_errors_per_bout": [round(x["cadence_error"], 2) for x in r]}
-                for name, r in rows.items()
-            }
+            per_trial[trial.name] = {name: _summary(r) | _per_bout(r) for name, r in rows.items()}
             participant = per_participant.setdefault(trial.name.rsplit("/", 2)[0], {})
             for name, r in rows.items():
                 pooled.setdefault(trial.test, {}).setdefault(name, []).extend(r)

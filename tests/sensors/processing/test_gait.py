@@ -156,12 +156,14 @@ def test_stride_length_and_speed_against_indip(mobgap_rows):
     SlZijlstra), sensor height 0.964 m from infoForAlgo.mat, per-stride values averaged as INDIP
     does, turning strides shortened by cos(θ/2). Measured 2026-11-28 (session 5): straight walking
     −0.04 m stride length, −0.05 m/s speed; daily activities +0.10 m and +0.07 m/s (session 4,
-    Zijlstra & Hof's factor 1.25: +0.06, +0.04; +0.19 m, +0.14 m/s)."""
+    Zijlstra & Hof's factor 1.25: +0.06, +0.04; +0.19 m, +0.14 m/s). A step that holds a pause is
+    measured over its last typical step, the pendulum's arc (session 8): daily stride length
+    +0.104 → +0.082 m, speed +0.069 → +0.050 m/s; straight walks unchanged."""
     straight, daily = mobgap_rows["Test5"], mobgap_rows["Test11"]
     assert abs(straight["stride_length_bias_m"]) <= 0.07
     assert abs(straight["speed_bias_m_s"]) <= 0.07
-    assert daily["stride_length_mae_m"] <= 0.13
-    assert daily["speed_mae_m_s"] <= 0.09
+    assert daily["stride_length_mae_m"] <= 0.09
+    assert daily["speed_mae_m_s"] <= 0.075
 
 
 def test_analysis_reports_stride_length_and_speed_only_with_a_sensor_height():
@@ -247,7 +249,10 @@ def test_contacts_and_cadence_hold_on_mobgaps_other_participants():
     assert ha_daily["cadence_bias_steps_per_min"] >= -12.0
     assert bench._summary(filled["HA002"])["cadence_bias_steps_per_min"] >= -4.5
     assert bench._summary(filled["MS001"])["cadence_mae_steps_per_min"] <= 5.0  # measured 4.91 (10.57)
-    assert ms_daily["stride_length_mae_m"] <= 0.13 and ha_daily["stride_length_mae_m"] <= 0.16
+    # A step holding a pause measured over its last typical step (session 8): stride length MAE
+    # MS001 0.110 → 0.096 m, HA002 0.134 → 0.102 m; speed 0.099 → 0.096, 0.045 → 0.037 m/s.
+    assert ms_daily["stride_length_mae_m"] <= 0.10 and ha_daily["stride_length_mae_m"] <= 0.11
+    assert ms_daily["speed_mae_m_s"] <= 0.099 and ha_daily["speed_mae_m_s"] <= 0.04
 
 
 def _participant_folder(folder: Path) -> Path:

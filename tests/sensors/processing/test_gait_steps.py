@@ -258,6 +258,30 @@ def test_stride_values_are_two_steps_and_the_bout_keeps_its_short_last_stride():
     assert c.stride_length_m == pytest.approx(np.mean(c.stride_length_m_per_stride), rel=0.01)
 
 
+def test_a_step_that_holds_a_stop_gets_the_length_of_its_own_arc():
+    """A pendulum walk (steps 0.55 s, 0.65 m) with one step that holds a stop: after its contact
+    the pelvis sinks 8 cm and rises as the knees take the stop (0.4 s), stands 1 s, then swings
+    through the same arc as every other step. The pendulum's arc is the last typical step before
+    the contact, so that step is 0.65 m long (within 3 %); over the whole 1.95 s step the sink
+    was read as a rise and fall: 0.75 m (session 7's rule, `arc_steps=0`)."""
+    rate, leg, n = 100.0, 0.95, 55
+    arc = np.sqrt(leg**2 - ((np.arange(n) / n - 0.5) * 0.65) ** 2)
+    join = arc[0]
+    stop = np.r_[join - 0.08 * np.sin(np.pi * np.arange(40) / 40) ** 2, np.full(100, join), arc]
+    steps = [arc] * 10 + [stop] + [arc] * 9
+    height = np.concatenate([*steps, arc])
+    contacts = np.r_[0, np.cumsum([len(x) for x in steps])]
+    t = np.arange(len(height)) / rate
+    acc = np.gradient(np.gradient(height, t), t) + np.random.default_rng(0).normal(0.0, 0.05, len(t))
+    exact = PendulumSettings(correction=1.0)
+    arcs = step_lengths(t, acc, contacts, leg, exact).step_length_m
+    assert arcs[10] == pytest.approx(0.65, rel=0.03)
+    assert np.median(arcs) == pytest.approx(0.65, rel=0.03)
+    whole = step_lengths(t, acc, contacts, leg, PendulumSettings(correction=1.0, arc_steps=0.0)).step_length_m
+    assert whole[10] > 1.1 * 0.65
+    assert np.delete(whole, 10) == pytest.approx(np.delete(arcs, 10))  # one-step-long steps: the same
+
+
 def test_implausible_sensor_height_and_too_few_contacts_are_refused():
     t, acc, _, _ = _walk()
     with pytest.raises(ProcessingError, match="sensor height"):
