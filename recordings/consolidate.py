@@ -14,7 +14,8 @@ byte for byte what the original holds (the copy read by HDF5, the original's col
 durable (fsync) and only then puts it in place of the original, atomically (`os.replace`). Any
 failure leaves the original untouched and removes the copy; a copy left by a consolidation that
 was killed is removed before the file is consolidated again and whenever the library is listed
-(`recordings.stale_copies`). A file left open by a crash is refused
+(`recordings.stale_copies`). A disk without room for the copy plus MIN_FREE_AFTER_BYTES is not
+written at all (the file is left as it is, and the error says why). A file left open by a crash is refused
 (`stabmon recover` first); a file already consolidated is left as it is.
 
 Where it runs: once, right after a recording is closed (the live file's crash-loss window is not
@@ -47,6 +48,7 @@ from recordings.recovery import needs_recovery
 from recordings.repack import COPY_ROWS, _copy_attributes, _same, storage_options
 from recordings.stale_copies import FRESH_SUFFIX, sweep
 from recordings.write_lock import WriteLock, being_recorded
+from recordings.writer import MIN_FREE_BYTES, free_bytes
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,9 @@ CHUNK_S = 10.0
 #: Only columns of at least this many consolidated chunks are rewritten: a short file (under
 #: 40 s at the default) costs little to read whatever its chunks, and is left as it is.
 MIN_CHUNKS = 4
+#: Free disk space (bytes) a consolidation leaves at least, beyond its copy (up to the file's
+#: size): what a recording's writer needs free to go on writing (`writer.MIN_FREE_BYTES`).
+MIN_FREE_AFTER_BYTES = MIN_FREE_BYTES
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,7 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
             rows = max(1, round(chunk_s * rate_hz))
             if not _grown_chunks(source, rows):
                 return unchanged
+            _check_room(path, before)
             fresh, lock = _fresh_copy(path)
             with h5py.File(fresh, "w", libver=schema.FILE_FORMAT) as copy:
                 _copy_attributes(source, copy)
@@ -140,6 +146,24 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
         after / 1e6,
     )
     return Consolidated(path, before, after, chunks_before, chunks_after, rewritten=True)
+
+
+def _check_room(path: Path, size: int) -> None:
+    """Raise RecordingError (nothing written) unless the disk has room for a copy of `size` bytes
+    (a copy is never larger than its original's data) and MIN_FREE_AFTER_BYTES more: a copy
+    that failed for lack of space would first have filled the disk to zero."""
+    try:
+        free = free_bytes(path.parent)
+    except OSError:
+        return  # cannot tell: the copy fails cleanly if there is no room
+    needed = size + MIN_FREE_AFTER_BYTES
+    if free < needed:
+        raise RecordingError(
+            path,
+            f"not enough free space to consolidate: {free / 1e6:.1f} MB free, {needed / 1e6:.1f} MB "
+            f"needed (the copy, and {MIN_FREE_AFTER_BYTES // 2**20} MB left free for recordings); "
+            "the file is left as it is",
+        )
 
 
 def _fresh_copy(path: Path) -> tuple[Path, WriteLock]:

@@ -10,12 +10,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from recordings import consolidate as module
+from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
 from recordings.write_lock import WriteLock
 from tests.recordings.test_consolidate import _digest, recorded  # noqa: F401 (fixture)
@@ -94,3 +96,70 @@ def test_consolidating_sweeps_the_files_stale_copies_and_never_a_live_one(record
         lock.release()
     module.consolidate(path)  # nothing to rewrite now, but its copies are swept first
     assert not live.exists() and other.exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """Mounts a tmpfs of the given size (bytes) in tmp_path; unmounted afterwards."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    mounted: list[Path] = []
+
+    def mount(size: int) -> Path:
+        folder = tmp_path / f"disk{len(mounted)}"
+        folder.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
+        )
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def _lowest_free_while(folder: Path, work) -> tuple[int, object]:
+    """The least free space (bytes, statvfs) seen in `folder` while `work()` runs, and its result
+    (or the exception it raised)."""
+    lowest = [shutil.disk_usage(folder).free]
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            lowest[0] = min(lowest[0], shutil.disk_usage(folder).free)
+            time.sleep(0.0002)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        result: object = work()
+    except RecordingError as error:
+        result = error
+    finally:
+        done.set()
+        watcher.join()
+    return lowest[0], result
+
+
+def test_a_disk_without_room_for_the_copy_is_not_touched(recorded, small_disk):  # noqa: F811
+    size = recorded.path.stat().st_size
+    disk = small_disk(size + size // 3)  # the file and a third of it: not room for the copy
+    path = disk / "s.h5"
+    shutil.copyfile(recorded.path, path)
+    before, free = _digest(path), shutil.disk_usage(disk).free
+    lowest, result = _lowest_free_while(disk, lambda: module.consolidate(path))
+    assert isinstance(result, RecordingError), result
+    assert "free" in result.problem and "left as it is" in result.problem, result.problem
+    assert lowest == free, f"the disk went down to {lowest} bytes free from {free}"
+    assert _digest(path) == before and sorted(p.name for p in disk.iterdir()) == ["s.h5"]
+
+
+def test_a_disk_with_room_for_the_copy_and_the_margin_is_consolidated(recorded, small_disk):  # noqa: F811
+    size = recorded.path.stat().st_size
+    disk = small_disk(2 * size + module.MIN_FREE_AFTER_BYTES + 2**20)
+    path = disk / "s.h5"
+    shutil.copyfile(recorded.path, path)
+    assert module.consolidate(path).rewritten
