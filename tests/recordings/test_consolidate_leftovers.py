@@ -118,7 +118,7 @@ def small_disk(tmp_path):
 
     yield mount
     for folder in mounted:
-        subprocess.run(["umount", str(folder)], check=False)
+        subprocess.run(["umount", "--lazy", str(folder)], check=False)  # even if a file is open
 
 
 def _lowest_free_while(folder: Path, work) -> tuple[int, object]:
