@@ -141,6 +141,8 @@ class RecordingWriter:
         self._error: BaseException | None = None
         self._sensors = dict(sensors)
         self._last_sequence: dict[Placement, int] = {}
+        self._queued = dict.fromkeys(self.placements, 0)  # raw rows handed over, per sensor
+        self._dropped = dict.fromkeys(self.placements, 0)  # of them not written (out of order)
         #: Samples not written because their sequence did not come after the last one written.
         self.out_of_order_samples = 0
         self._settings_writes: list[Write] = []  # origin, calibration
@@ -176,6 +178,7 @@ class RecordingWriter:
     def append_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
         """Queue a raw block with its session times (n,) s."""
         self._put(RawSamples(block, np.asarray(session_time_s)))
+        self._queued[block.placement] += len(block)
 
     def append_frame(self, frame: Frame, angles: AngleBlock) -> None:
         """Queue a synchronised frame's gap flags and the angles computed from it."""
@@ -200,6 +203,18 @@ class RecordingWriter:
     def written_rows(self) -> dict[str, int]:
         """Rows safely in the file per dataset path (as of the last flush)."""
         return dict(self._written)
+
+    @property
+    def backlog_s(self) -> float:
+        """Seconds of data (at the session's rate) handed over but not yet in the file: the most
+        of any sensor's raw rows."""
+        behind = [
+            self._queued[p]
+            - self._dropped[p]
+            - self._written.get(f"{schema.ACQUISITION}/{p.value}/sequence", 0)
+            for p in self.placements
+        ]
+        return max(behind, default=0) / self.metadata.rate_hz
 
     @property
     def failure(self) -> BaseException | None:
@@ -392,6 +407,7 @@ class RecordingWriter:
         if first == 0:
             return block, session_time
         self.out_of_order_samples += first
+        self._dropped[block.placement] += first
         log.warning(
             "%s: %d %s samples not after sequence %d were not written (%d so far)",
             self.path.name,

@@ -235,6 +235,12 @@ class WriterProcess:
             raise RecordingError(self.path, self._error)
         self._outgoing.append(message)
 
+    @property
+    def backlog_s(self) -> float:
+        """Seconds of data (at the session's rate) queued or sent but not yet confirmed on disk
+        by the writer process."""
+        return self.unconfirmed.backlog_s
+
     def close(self) -> Path:
         """Send what is queued, have the writer process close the file, and return its path.
         Raises RecordingError when writing failed, or when the writer process went away (the

@@ -111,6 +111,9 @@ def test_the_writer_process_writes_the_same_file_as_the_writer_thread(tmp_path, 
     assert process.chunks_stored_directly == thread.chunks_stored_directly > 0
     assert (process.h5py_writes, process.out_of_order_samples) == (thread.h5py_writes, 0)
     assert process.flushes and all(started <= ended for started, ended, _ in process.flushes)
+    # Nothing waits unwritten once closed: the last flush confirmed everything.
+    assert thread.backlog_s == process.backlog_s == 0.0
+    assert process.unconfirmed.snapshot().samples == 0
 
 
 def test_the_engine_keeps_only_what_the_writer_process_has_not_confirmed(tmp_path):
