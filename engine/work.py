@@ -360,9 +360,10 @@ class SessionWork:
 
     def _warn_writer_behind(self, writer: SessionWriter, warned: set[str]) -> None:
         """Tell the clinician when seconds of data wait to be written (the disk or the writer's
-        process stalls), and again once they are written."""
+        process stalls), and again once they are written. A disk too full to write is told as such
+        (`_warn_once`), not as this."""
         backlog_s = writer.backlog_s
-        if backlog_s > WRITER_BEHIND_S and "writer behind" not in warned:
+        if backlog_s > WRITER_BEHIND_S and not writer.disk_space_low and "writer behind" not in warned:
             warned.add("writer behind")
             self.notice(
                 Severity.WARNING,

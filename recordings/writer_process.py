@@ -329,7 +329,15 @@ def _recovered(path: Path, tail: Tail) -> str:
     try:
         if not needs_recovery(path):
             return "the file holds what its writer process wrote until then"
-        result = recover(path, tail)
+        try:
+            result = recover(path, tail)
+        except Exception:  # the tail could not be added: what was flushed is recovered at least
+            log.exception("%s: recovering it with its unwritten tail failed", path.name)
+            kept = recover(path).original_kept_at
+            return (
+                "the file holds what was written until then (recovered, without the last moments "
+                f"its writer process had not written; the original is kept as {kept.name})"
+            )
     except RecordingError as error:
         log.error("recovering %s failed: %s", path, error)
         return f"the file holds what was written until then but could not be recovered ({error.problem})"
