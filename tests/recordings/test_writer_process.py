@@ -132,6 +132,34 @@ def test_the_engine_keeps_only_what_the_writer_process_has_not_confirmed(tmp_pat
     process.close()
 
 
+@pytest.mark.parametrize("store_angles", [False, True])
+def test_the_recovered_file_with_its_tail_is_the_file_the_writer_thread_writes(tmp_path, store_angles):
+    """The same calls to a writer thread and to a writer process SIGKILLed after its first
+    confirmed flush: recovered with the engine's tail, the file holds the same datasets, row for
+    row (raw data, arrival log, frames and angles, events, clock origin, calibration)."""
+    metadata = SessionMetadata(
+        "WPK-04", "quiet-stance", SessionSettings(rate_hz=100.0), store_angles=store_angles
+    )
+    thread = RecordingWriter(tmp_path / "thread.h5", metadata, SENSORS)
+    _feed(thread, np.random.default_rng(5))
+    thread.close()
+    process = WriterProcess(tmp_path / "process.h5", metadata, SENSORS)
+    _feed(process, np.random.default_rng(5))
+    sent = process.unconfirmed.snapshot().samples
+    deadline = time.monotonic() + 30.0
+    while process.unconfirmed.snapshot().samples == sent and time.monotonic() < deadline:
+        time.sleep(0.002)
+    os.kill(process.pid, signal.SIGKILL)
+    with pytest.raises(RecordingError, match=r"killed by signal 9.*everything recorded until then") as caught:
+        process.close()
+    appended = int(caught.value.problem.split("with the ")[1].split()[0])
+    assert 0 < appended < sent  # the writer process had written part, the tail the rest
+    expected, got = _contents(tmp_path / "thread.h5"), _contents(tmp_path / "process.h5")
+    assert set(got) == set(expected)
+    for name, values in expected.items():
+        np.testing.assert_array_equal(got[name], values, err_msg=name)
+
+
 def test_a_recording_that_cannot_be_created_is_refused_and_its_process_ends(tmp_path):
     metadata = SessionMetadata("WP-02", "quiet-stance", SessionSettings(rate_hz=100.0))
     (tmp_path / "taken.h5").write_bytes(b"someone else's file")

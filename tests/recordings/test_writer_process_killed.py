@@ -2,7 +2,8 @@
 what it sent until the writer process confirms it flushed to disk, and after recovering the file
 appends that tail. Checked the real way: a real-time session of virtual sensors in their radio
 process, the writer process SIGKILLed between flushes, and the file read back with h5py against
-what the radio sent."""
+what the radio sent. (`test_writer_process.py` checks the recovered file row for row against the
+file a writer thread makes of the same calls.)"""
 
 from __future__ import annotations
 
@@ -57,17 +58,19 @@ def writer_process_of(path: Path) -> int:
 
 
 class KillTheWriter(NullSink):
-    """Keeps every block the runner delivered (after the recording's sink); once `at_s` of session
-    time passed, SIGKILLs the recording's writer process a moment after one of its flushes."""
+    """Keeps every block the runner delivered (after the recording's sink); once every sensor
+    delivered `samples`, SIGKILLs the recording's writer process a moment after one of its flushes."""
 
-    def __init__(self, path: Path, at_s: float) -> None:
-        self.path, self.at_s = path, at_s
+    def __init__(self, path: Path, samples: int) -> None:
+        self.path, self.samples = path, samples
         self.blocks: list[SampleBlock] = []
+        self.delivered: dict[Placement, int] = dict.fromkeys(PAIR, 0)
         self.killed: int | None = None
 
     def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
         self.blocks.append(block)
-        if self.killed is None and session_time_s[-1] >= self.at_s:
+        self.delivered[block.placement] += len(block)
+        if self.killed is None and min(self.delivered.values()) >= self.samples:
             self.killed = writer_process_of(self.path)
             time.sleep(0.1)  # into the next flush interval: ~0.5 s of data only in memory then
             os.kill(self.killed, signal.SIGKILL)
@@ -84,14 +87,14 @@ def _rows(path: Path, placement: Placement) -> tuple[np.ndarray, np.ndarray]:
 def test_a_killed_writer_process_loses_nothing_the_engine_had(tmp_path):
     spec = SessionSpec(
         SourceSpec(SourceKind.VIRTUAL_BLE, placements=PAIR, seed=11, realtime=True),
-        processing=SessionSettings(rate_hz=100.0, duration_s=8.0),
+        processing=SessionSettings(rate_hz=100.0, duration_s=20.0),  # the kill ends it
     )
     path = tmp_path / "killed.h5"
-    killer = KillTheWriter(path, at_s=2.5)
+    killer = KillTheWriter(path, samples=250)
     SentLog.made.clear()
     impairments = Impairments(keep_sent=True, sent_log=SentLog)
     with pytest.raises(RecordingError, match=r"writer process ended unexpectedly \(killed by signal 9\)"):
-        asyncio.run(record(spec, "WPK3", path, "quiet-stance", 10.0, sinks=[killer], impairments=impairments))
+        asyncio.run(record(spec, "WPK3", path, "quiet-stance", 20.0, sinks=[killer], impairments=impairments))
     assert killer.killed is not None
     assert path.with_name(path.name + ".crashed").exists()  # the original, as the writer left it
     recording = read_recording(path)  # the arrival log covers every row: a replay sees them all
@@ -102,7 +105,7 @@ def test_a_killed_writer_process_loses_nothing_the_engine_had(tmp_path):
         sent_counter = np.concatenate([b.sequence for b in sent])
         got_values, got_sequence = _rows(path, placement)
         delivered = [b for b in killer.blocks if b.placement is placement]
-        assert sum(len(b) for b in delivered) > 100, placement  # the kill came 2.5 s in
+        assert sum(len(b) for b in delivered) >= 250, placement  # the kill came 2.5 s in
         # Every sample the runner delivered is in the file: none of the last flush's tail lost.
         assert got_sequence[-1] >= delivered[-1].sequence[-1], (placement, got_sequence[-1], delivered[-1])
         delivered_sequence = np.concatenate([b.sequence for b in delivered])
