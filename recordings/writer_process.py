@@ -256,9 +256,11 @@ class WriterProcess:
         if self._not_opened:
             raise RecordingError(self.path, self._not_opened)
         if self.lost is not None:
-            raise RecordingError(
-                self.path, f"{self.lost}; {_recovered(self.path, self.unconfirmed.snapshot())}"
-            )
+            recovered = _recovered(self.path, self.unconfirmed.snapshot())
+            rescue = self.rescue_file
+            if rescue is not None and rescue.exists():  # a write had failed: the rest is there
+                recovered += f"; what came after a write failed is in {rescue.name} (stabmon recover it)"
+            raise RecordingError(self.path, f"{self.lost}; {recovered}")
         closed = self._closed
         assert closed is not None
         self._take(closed)
