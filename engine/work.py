@@ -59,6 +59,11 @@ log = logging.getLogger(__name__)
 
 #: How much longer than usual (s) live frames must wait for late data before the clinician is told.
 BEHIND_WARNING_S = 0.5
+#: Seconds of data waiting to be written (`SessionWriter.backlog_s`) beyond which the clinician is
+#: told that saving falls behind (usually under 1 s: a 0.5-s chunk and a flush interval), and
+#: below which, once told, that it caught up.
+WRITER_BEHIND_S = 3.0
+WRITER_CAUGHT_UP_S = 1.0
 #: How often (s) status and health go to the window.
 REPORT_INTERVAL_S = 0.05
 
@@ -313,6 +318,7 @@ class SessionWork:
                 )
                 self.send(HealthReport(runner.health()))
                 self._warn_once(runner, writer, warned)
+                self._warn_writer_behind(writer, warned)
                 self._warn_radio_lost(opened, warned)
                 await asyncio.sleep(REPORT_INTERVAL_S)
             await _stopped(task, runner)
@@ -351,6 +357,24 @@ class SessionWork:
                 "The recording is complete. Closing other programs helps.",
                 Topic.TOO_BUSY,
             )
+
+    def _warn_writer_behind(self, writer: SessionWriter, warned: set[str]) -> None:
+        """Tell the clinician when seconds of data wait to be written (the disk or the writer's
+        process stalls), and again once they are written. A disk too full to write is told as such
+        (`_warn_once`), not as this."""
+        backlog_s = writer.backlog_s
+        if backlog_s > WRITER_BEHIND_S and not writer.disk_space_low and "writer behind" not in warned:
+            warned.add("writer behind")
+            self.notice(
+                Severity.WARNING,
+                f"Saving the recording is falling behind: {backlog_s:.0f} s of data are not on disk "
+                "yet (the disk or the computer is too slow). They are kept in memory until they are; "
+                "the recording goes on.",
+                Topic.DISK,
+            )
+        elif backlog_s < WRITER_CAUGHT_UP_S and "writer behind" in warned:
+            warned.discard("writer behind")
+            self.notice(Severity.INFO, "Saving the recording caught up with the sensors.", Topic.DISK)
 
     def _warn_radio_lost(self, opened: OpenedSource | None, warned: set[str]) -> None:
         """Tell the clinician, once, that the virtual sensors' radio process ended on its own."""

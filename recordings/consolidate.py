@@ -12,7 +12,10 @@ stabmon), copies everything else as it is, checks that every dataset and attribu
 byte for byte what the original holds (the copy read by HDF5, the original's columns by
 `chunk_columns`' own decoder: two decoders agree) and that the copy opens as a recording, makes the copy
 durable (fsync) and only then puts it in place of the original, atomically (`os.replace`). Any
-failure leaves the original untouched and removes the copy. A file left open by a crash is refused
+failure leaves the original untouched and removes the copy; a copy left by a consolidation that
+was killed is removed before the file is consolidated again and whenever the library is listed
+(`recordings.stale_copies`). A disk without room for the copy plus MIN_FREE_AFTER_BYTES is not
+written at all (the file is left as it is, and the error says why). A file left open by a crash is refused
 (`stabmon recover` first); a file already consolidated is left as it is.
 
 Where it runs: once, right after a recording is closed (the live file's crash-loss window is not
@@ -24,8 +27,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,7 +46,9 @@ from recordings.file_access import check_schema, open_recording_file, root_attri
 from recordings.reader import read_recording
 from recordings.recovery import needs_recovery
 from recordings.repack import COPY_ROWS, _copy_attributes, _same, storage_options
-from recordings.write_lock import being_recorded
+from recordings.stale_copies import FRESH_SUFFIX, sweep
+from recordings.write_lock import WriteLock, being_recorded
+from recordings.writer import MIN_FREE_BYTES, free_bytes
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +59,9 @@ CHUNK_S = 10.0
 #: Only columns of at least this many consolidated chunks are rewritten: a short file (under
 #: 40 s at the default) costs little to read whatever its chunks, and is left as it is.
 MIN_CHUNKS = 4
-#: Suffix of the copy while it is made (removed on failure).
-FRESH_SUFFIX = ".consolidating"
+#: Free disk space (bytes) a consolidation leaves at least, beyond its copy (up to the file's
+#: size): what a recording's writer needs free to go on writing (`writer.MIN_FREE_BYTES`).
+MIN_FREE_AFTER_BYTES = MIN_FREE_BYTES
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,10 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
             "the file was left open (by a crash, or by a session recording it where files cannot be "
             "locked): once no session writes it, `stabmon recover` repairs it first",
         )
+    sweep(path.parent, path.name)
     before = path.stat().st_size
     fresh: Path | None = None
+    lock: WriteLock | None = None
     try:
         with open_recording_file(path) as source:
             check_schema(path, root_attributes(path, source))
@@ -100,7 +108,8 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
             rows = max(1, round(chunk_s * rate_hz))
             if not _grown_chunks(source, rows):
                 return unchanged
-            fresh = _fresh_name(path)
+            _check_room(path, before)
+            fresh, lock = _fresh_copy(path)
             with h5py.File(fresh, "w", libver=schema.FILE_FORMAT) as copy:
                 _copy_attributes(source, copy)
                 _copy_group(path, source, copy, rows)
@@ -111,20 +120,21 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
         shutil.copymode(path, fresh)
         _sync(fresh)
     except RecordingError:
-        _remove(fresh)
+        _remove(fresh, lock)
         raise
     except Exception as error:  # a full or read-only disk, a copy another program spoiled…
-        _remove(fresh)
+        _remove(fresh, lock)
         raise RecordingError(path, f"cannot consolidate: {error}") from None
     except BaseException:
-        _remove(fresh)
+        _remove(fresh, lock)
         raise
-    assert fresh is not None  # every way here made the copy
+    assert fresh is not None and lock is not None  # every way here made the copy
     try:
         os.replace(fresh, path)
     except OSError as error:  # e.g. the file open in another program on Windows
-        _remove(fresh)
+        _remove(fresh, lock)
         raise RecordingError(path, f"cannot consolidate: the file cannot be replaced ({error})") from None
+    lock.release()
     _sync(path.parent)
     after = path.stat().st_size
     log.info(
@@ -138,20 +148,53 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
     return Consolidated(path, before, after, chunks_before, chunks_after, rewritten=True)
 
 
-def _fresh_name(path: Path) -> Path:
-    """A new, unique name for the copy beside `path` (two consolidations of one file at once each
-    write their own copy), ending in FRESH_SUFFIX."""
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=FRESH_SUFFIX)
-    os.close(handle)
-    return Path(name)
+def _check_room(path: Path, size: int) -> None:
+    """Raise RecordingError (nothing written) unless the disk has room for a copy of `size` bytes
+    (a copy is never larger than its original's data) and MIN_FREE_AFTER_BYTES more: a copy
+    that failed for lack of space would first have filled the disk to zero."""
+    try:
+        free = free_bytes(path.parent)
+    except OSError:
+        return  # cannot tell: the copy fails cleanly if there is no room
+    needed = size + MIN_FREE_AFTER_BYTES
+    if free < needed:
+        raise RecordingError(
+            path,
+            f"not enough free space to consolidate: {free / 1e6:.1f} MB free, {needed / 1e6:.1f} MB "
+            f"needed (the copy, and {MIN_FREE_AFTER_BYTES // 2**20} MB left free for recordings); "
+            "the file is left as it is",
+        )
 
 
-def _remove(fresh: Path | None) -> None:
-    """Remove the copy, if any; a folder that refuses (read-only) leaves it, and the original
-    stays as it was either way."""
+def _fresh_copy(path: Path) -> tuple[Path, WriteLock]:
+    """A new, unique, empty copy beside `path` (two consolidations of one file at once each write
+    their own), ending in FRESH_SUFFIX, and its write lock, taken before the copy exists: a copy
+    nobody holds the lock of is stale (`recordings.stale_copies`)."""
+    while True:
+        fresh = path.with_name(f"{path.name}.{secrets.token_hex(4)}{FRESH_SUFFIX}")
+        try:
+            lock = WriteLock(fresh)
+        except RecordingError:
+            continue  # that name's lock is held: another one
+        try:
+            os.close(os.open(fresh, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            lock.release()
+            continue
+        except OSError:
+            lock.release()
+            raise
+        return fresh, lock
+
+
+def _remove(fresh: Path | None, lock: WriteLock | None) -> None:
+    """Remove the copy, if any, then its lock; a folder that refuses (read-only) leaves it, and
+    the original stays as it was either way."""
     if fresh is not None:
         with contextlib.suppress(OSError):
             fresh.unlink(missing_ok=True)
+    if lock is not None:
+        lock.release()
 
 
 def consolidated_chunks(dataset: h5py.Dataset, rows: int | None) -> tuple[int, ...] | None:

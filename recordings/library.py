@@ -2,7 +2,8 @@
 
 Layout: `<data dir>/sub-<subject>/sub-<subject>_<drill>[-<condition>]_<UTC>.h5`. Listing reads
 only each file's root attributes, so it stays fast with hundreds of sessions, and a damaged or crashed file is
-listed with its problem instead of stopping the listing.
+listed with its problem instead of stopping the listing. Only `*.h5` files are listed (never a
+consolidation's `.consolidating` copy); listing first removes the copies killed consolidations left.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from recordings import schema
 from recordings.conditions import Condition, recording_condition, session_label
 from recordings.errors import RecordingError
 from recordings.file_access import check_schema, open_recording, root_attributes
+from recordings.stale_copies import sweep
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ class SessionLibrary:
         problem is listed whatever its drill, so it is seen)."""
         if subject_id is not None:
             schema.check_subject_id(subject_id)
+        self.sweep()
         entries = [self._entry(path) for path in self._files(subject_id)]
         entries = [
             e
@@ -89,6 +92,14 @@ class SessionLibrary:
             and (condition is None or e.condition == condition)
         ]
         return sorted(entries, key=lambda e: (e.subject_id, e.created_utc or _NEVER, e.path.name))
+
+    def sweep(self) -> None:
+        """Remove the copies consolidations that were killed left in the subjects' folders
+        (`recordings.stale_copies`: never one a consolidation is still writing)."""
+        if self.root.is_dir():
+            for folder in self.root.glob("sub-*"):
+                if folder.is_dir():
+                    sweep(folder)
 
     def baseline(
         self, subject_id: str, drill: str, condition: Condition | None = None

@@ -5,6 +5,9 @@ tools (and a plain open) refuse it; only an SWMR reader sees the data flushed be
 `recover` copies that consistent view into a fresh, properly closed file (same layout, chunking
 and filters; every group trimmed to its complete rows), checks it reads as a recording, and only
 then swaps it in. The original is kept beside it as `<name>.crashed` — nothing is ever deleted.
+A recording whose writer process died while the engine lived on is recovered with what the
+engine kept of it that the writer had not yet confirmed on disk (`recordings.writer_tail`),
+appended to the copy before it takes the recording's name.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from recordings.errors import NotARecordingError, RecordingError
 from recordings.file_access import LEFT_OPEN, check_readable, check_schema
 from recordings.reader import Recording, read_recording
 from recordings.write_lock import being_recorded, remove_stale_lock
+from recordings.writer_tail import Tail, append_tail
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,8 @@ class RecoveryResult:
 
     recording: Recording
     original_kept_at: Path
+    #: Samples appended from the engine's unwritten tail (`recover(path, tail)`).
+    appended_samples: int = 0
 
 
 def needs_recovery(path: Path | str) -> bool:
@@ -47,9 +53,10 @@ def needs_recovery(path: Path | str) -> bool:
         return LEFT_OPEN in str(error)
 
 
-def recover(path: Path | str) -> RecoveryResult:
-    """Rewrite a crashed session file as a clean one; raises RecordingError when there is nothing
-    to recover or the data cannot be read."""
+def recover(path: Path | str, tail: Tail | None = None) -> RecoveryResult:
+    """Rewrite a crashed session file as a clean one, with `tail` (what its writer process had not
+    yet written) appended; raises RecordingError when there is nothing to recover or the data
+    cannot be read."""
     path = Path(path)
     check_readable(path)
     if being_recorded(path):
@@ -75,6 +82,7 @@ def recover(path: Path | str) -> RecoveryResult:
             target.attrs.update(attributes)
             target.attrs["recovered_utc"] = datetime.now(UTC).isoformat()
             _copy_group(source, target)
+            appended = append_tail(target, tail) if tail is not None else 0
             _trim_arrival_log(source, target)
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as error:
         fresh.unlink(missing_ok=True)
@@ -91,8 +99,8 @@ def recover(path: Path | str) -> RecoveryResult:
     os.replace(path, kept)
     os.replace(fresh, path)
     remove_stale_lock(path)  # its writer's, left by the crash
-    log.info("recovered %s; original kept as %s", path.name, kept.name)
-    return RecoveryResult(read_recording(path), kept)
+    log.info("recovered %s (%d samples appended); original kept as %s", path.name, appended, kept.name)
+    return RecoveryResult(read_recording(path), kept, appended)
 
 
 def _copy_group(source: h5py.Group, target: h5py.Group) -> None:

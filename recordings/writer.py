@@ -64,6 +64,14 @@ from recordings.writer_messages import (
     RawSamples,
     WriterMessage,
 )
+from recordings.writer_rows import (
+    calibration_write,
+    event_rows,
+    first_new_row,
+    frame_rows,
+    origin_write,
+    sample_rows,
+)
 from sensors.events import Event
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
@@ -133,6 +141,8 @@ class RecordingWriter:
         self._error: BaseException | None = None
         self._sensors = dict(sensors)
         self._last_sequence: dict[Placement, int] = {}
+        self._queued = dict.fromkeys(self.placements, 0)  # raw rows handed over, per sensor
+        self._dropped = dict.fromkeys(self.placements, 0)  # of them not written (out of order)
         #: Samples not written because their sequence did not come after the last one written.
         self.out_of_order_samples = 0
         self._settings_writes: list[Write] = []  # origin, calibration
@@ -168,6 +178,7 @@ class RecordingWriter:
     def append_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
         """Queue a raw block with its session times (n,) s."""
         self._put(RawSamples(block, np.asarray(session_time_s)))
+        self._queued[block.placement] += len(block)
 
     def append_frame(self, frame: Frame, angles: AngleBlock) -> None:
         """Queue a synchronised frame's gap flags and the angles computed from it."""
@@ -188,6 +199,22 @@ class RecordingWriter:
         """Queue messages already made (a writer process's batch); dropped once the writer failed."""
         if self._error is None:
             self._incoming.extend(messages)
+
+    def written_rows(self) -> dict[str, int]:
+        """Rows safely in the file per dataset path (as of the last flush)."""
+        return dict(self._written)
+
+    @property
+    def backlog_s(self) -> float:
+        """Seconds of data (at the session's rate) handed over but not yet in the file: the most
+        of any sensor's raw rows."""
+        behind = [
+            self._queued[p]
+            - self._dropped[p]
+            - self._written.get(f"{schema.ACQUISITION}/{p.value}/sequence", 0)
+            for p in self.placements
+        ]
+        return max(behind, default=0) / self.metadata.rate_hz
 
     @property
     def failure(self) -> BaseException | None:
@@ -320,33 +347,15 @@ class RecordingWriter:
             case RawSamples(block, session_time_s):
                 self._gather_samples(pending, block, session_time_s)
             case FrameRows(time_s, valid, angles):
-                frame_values = {"time_s": time_s, "valid": valid}
-                for name in self._processing:
-                    values = frame_values[name] if name in frame_values else getattr(angles, name)
-                    pending.add(f"{schema.PROCESSING}/{name}", values)
+                for path, rows in frame_rows(self._processing, time_s, valid, angles):
+                    pending.add(path, rows)
             case EventRow(event):
-                for name, values in (
-                    ("time_s", np.array([event.time_s])),
-                    ("kind", np.array([event.kind.value], dtype=object)),
-                    ("label", np.array([_clip_text(event.label)], dtype=object)),
-                    ("value", np.array([event.value])),
-                    ("source", np.array([_clip_text(event.source)], dtype=object)),
-                ):
-                    pending.add(f"{schema.EVENTS}/{name}", values)
+                for path, rows in event_rows(event):
+                    pending.add(path, rows)
             case HostOrigin(origin):
-
-                def write_origin(datasets: Datasets) -> None:
-                    datasets[f"{schema.ACQUISITION}/{schema.ARRIVAL}/host_origin_ns"][0] = origin
-
-                self._later(pending, write_origin)
+                self._later(pending, origin_write(origin))
             case CalibrationResult(calibration):
-                mount_q = np.stack([calibration.mount_q[p] for p in self.placements])
-
-                def write_calibration(datasets: Datasets) -> None:
-                    datasets[f"{schema.CALIBRATION}/mount_q"][...] = mount_q
-                    datasets[f"{schema.CALIBRATION}/time_s"][0] = calibration.time_s
-
-                self._later(pending, write_calibration)
+                self._later(pending, calibration_write(self.placements, calibration))
 
     def _later(self, pending: PendingRows, write: Write) -> None:
         """A settings write: done with the next rows, and again in a rescue file."""
@@ -357,20 +366,11 @@ class RecordingWriter:
         block, session_time = self._in_order(block, session_time_s)
         if len(block) == 0:
             return
-        group = f"{schema.ACQUISITION}/{block.placement.value}"
-        arrival = f"{schema.ACQUISITION}/{schema.ARRIVAL}"
-        pending.add(f"{arrival}/placement_index", np.array([self.placements.index(block.placement)], "u1"))
-        pending.add(f"{arrival}/rows", np.array([len(block)], "i4"))
-        for name, values in (
-            ("device_time_s", block.device_time_s),
-            ("acc_m_s2", block.acc_m_s2),
-            ("gyr_rad_s", block.gyr_rad_s),
-            ("sequence", block.sequence),
-            ("host_receive_ns", block.host_receive_ns),
-            ("session_time_s", session_time),
-            ("lost_before", self._lost_before(block)),
-        ):
-            pending.add(f"{group}/{name}", values)
+        previous = self._last_sequence.get(block.placement)
+        self._last_sequence[block.placement] = int(block.sequence[-1])
+        index = self.placements.index(block.placement)
+        for path, rows in sample_rows(index, block, session_time, previous):
+            pending.add(path, rows)
 
     def _room_to_write(self) -> bool:
         """Whether the disk has room for the next flush. HDF5 does not survive a write that
@@ -403,31 +403,17 @@ class RecordingWriter:
         (a reader refuses a file whose sequence steps back). Sources deliver them in order (the
         BLE link's gate sees to it); anything else is dropped here, counted and logged."""
         previous = self._last_sequence.get(block.placement)
-        if previous is None or int(block.sequence[0]) > previous:
+        first = first_new_row(block.sequence, previous)
+        if first == 0:
             return block, session_time
-        keep = np.flatnonzero(block.sequence > previous)
-        dropped = len(block) - len(keep)
-        self.out_of_order_samples += dropped
+        self.out_of_order_samples += first
+        self._dropped[block.placement] += first
         log.warning(
             "%s: %d %s samples not after sequence %d were not written (%d so far)",
             self.path.name,
-            dropped,
+            first,
             block.placement.value,
             previous,
             self.out_of_order_samples,
         )
-        if len(keep) == 0:
-            return block.rows(0, 0), session_time[:0]
-        return block.rows(int(keep[0]), len(block)), session_time[int(keep[0]) :]
-
-    def _lost_before(self, block: SampleBlock) -> np.ndarray:
-        """Samples lost just before each sample of the block (n,), from sequence jumps."""
-        previous = self._last_sequence.get(block.placement)
-        self._last_sequence[block.placement] = int(block.sequence[-1])
-        return schema.lost_before(block.sequence, previous)
-
-
-def _clip_text(text: str) -> str:
-    """Text that fits the fixed-size UTF-8 event fields without splitting a character."""
-    encoded = text.encode("utf-8")[: schema.EVENT_TEXT_BYTES]
-    return encoded.decode("utf-8", errors="ignore")
+        return block.rows(first, len(block)), session_time[first:]

@@ -60,11 +60,15 @@ WriterMessage = HostOrigin | RawSamples | FrameRows | EventRow | CalibrationResu
 class SessionWriter(Protocol):
     """What a recording's writer offers its session (`RecordingWriter`, the writer thread, and
     `recordings.writer_process.WriterProcess`, the same in a process of its own): the calls that
-    queue data, `close`, and the state the engine watches while recording."""
+    queue data, `close`, and the state the engine watches while recording (`backlog_s`: seconds
+    of data queued but not yet on disk)."""
 
     path: Path
     disk_space_low: bool
     rescue_file: Path | None
+
+    @property
+    def backlog_s(self) -> float: ...
 
     def set_host_origin(self, host_origin_ns: int) -> None: ...
     def append_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None: ...

@@ -17,7 +17,10 @@ only what the engine had not yet sent (< SEND_INTERVAL_S) is lost. A crash of th
 no more than with the writer thread (CHUNK_S + flush interval: the writer process flushes every
 flush interval less SEND_INTERVAL_S, which data may take to reach it).
 If the writer process dies, `_put` raises `RecordingError` (the session stops) and `close()`
-recovers the file to what the writer had flushed (`recordings.recovery`), then raises saying so.
+recovers the file, then raises saying so: what the writer had flushed, and everything the engine
+sent since, which it keeps until a flush of the writer process confirms it is on disk
+(`recordings.writer_tail`: about a second), appended (`recordings.recovery.recover`). Nothing the
+engine had is lost.
 A writer process ends once its file is closed; an idle one (`prestart`) ends with its parent.
 
 `prestart()` starts an idle writer process ahead of a recording, so that the recording does not
@@ -57,7 +60,8 @@ from recordings.writer_messages import (
     RawSamples,
     WriterMessage,
 )
-from recordings.writer_wire import Close, Closed, Open, Opened, State, pack
+from recordings.writer_tail import Tail, UnconfirmedTail
+from recordings.writer_wire import Close, Closed, Flushed, Open, Opened, State, pack
 from sensors.events import Event
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
@@ -173,6 +177,8 @@ class WriterProcess:
         self._not_opened = ""  # why the writer process could not create the file
         self._angles_stored = len(processing_written(metadata)) > 2  # more than time_s, valid
         self._outgoing: deque[WriterMessage] = deque()
+        #: What the writer process has not yet confirmed on disk (appended if it dies).
+        self.unconfirmed = UnconfirmedTail(self.placements, metadata.rate_hz)
         self._closing = threading.Event()
         self._done = threading.Event()
         self._closed: Closed | None = None
@@ -224,9 +230,16 @@ class WriterProcess:
         self._put(CalibrationResult(calibration))
 
     def _put(self, message: WriterMessage) -> None:
+        self.unconfirmed.keep(message)  # even when the writer is gone: its recovery appends it
         if self._error:
             raise RecordingError(self.path, self._error)
         self._outgoing.append(message)
+
+    @property
+    def backlog_s(self) -> float:
+        """Seconds of data (at the session's rate) queued or sent but not yet confirmed on disk
+        by the writer process."""
+        return self.unconfirmed.backlog_s
 
     def close(self) -> Path:
         """Send what is queued, have the writer process close the file, and return its path.
@@ -243,7 +256,11 @@ class WriterProcess:
         if self._not_opened:
             raise RecordingError(self.path, self._not_opened)
         if self.lost is not None:
-            raise RecordingError(self.path, f"{self.lost}; {_recovered(self.path)}")
+            recovered = _recovered(self.path, self.unconfirmed.snapshot())
+            rescue = self.rescue_file
+            if rescue is not None and rescue.exists():  # a write had failed: the rest is there
+                recovered += f"; what came after a write failed is in {rescue.name} (stabmon recover it)"
+            raise RecordingError(self.path, f"{self.lost}; {recovered}")
         closed = self._closed
         assert closed is not None
         self._take(closed)
@@ -290,7 +307,9 @@ class WriterProcess:
                     self._not_opened = self._error = reply.error
                     log.error("%s: %s", self.path.name, reply.error)
                     return
-                if isinstance(reply, State):
+                if isinstance(reply, Flushed):
+                    self.unconfirmed.confirmed(reply.written)
+                elif isinstance(reply, State):
                     self._state(reply)
                 elif isinstance(reply, Closed):
                     self._closed = reply
@@ -304,15 +323,28 @@ class WriterProcess:
             self._done.set()
 
 
-def _recovered(path: Path) -> str:
-    """Recover the file a writer process left open; says what the file now holds."""
+def _recovered(path: Path, tail: Tail) -> str:
+    """Recover the file a writer process left open, with the tail it had not written; says what
+    the file now holds."""
     from recordings.recovery import needs_recovery, recover
 
     try:
         if not needs_recovery(path):
-            return "the file holds what was written until then"
-        kept = recover(path).original_kept_at
+            return "the file holds what its writer process wrote until then"
+        try:
+            result = recover(path, tail)
+        except Exception:  # the tail could not be added: what was flushed is recovered at least
+            log.exception("%s: recovering it with its unwritten tail failed", path.name)
+            kept = recover(path).original_kept_at
+            return (
+                "the file holds what was written until then (recovered, without the last moments "
+                f"its writer process had not written; the original is kept as {kept.name})"
+            )
     except RecordingError as error:
         log.error("recovering %s failed: %s", path, error)
         return f"the file holds what was written until then but could not be recovered ({error.problem})"
-    return f"the file holds what was written until then (recovered; the original is kept as {kept.name})"
+    return (
+        f"the file holds everything recorded until then (recovered, with the {result.appended_samples} "
+        f"samples its writer process had not yet written; the original is kept as "
+        f"{result.original_kept_at.name})"
+    )

@@ -21,12 +21,13 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
 from recordings.errors import RecordingError
 from recordings.writer import RecordingWriter
-from recordings.writer_wire import Batch, Close, Closed, Open, Opened, Reply, State, unpack
+from recordings.writer_wire import Batch, Close, Closed, Flushed, Open, Opened, Reply, State, unpack
 from sensors.placements import Placement
 from sensors.process_cpu import process_cpu_ns
 
@@ -42,18 +43,23 @@ FLUSHES_KEPT = 100_000
 
 
 class _TimedWriter(RecordingWriter):
-    """A `RecordingWriter` that keeps when each flush ran (for the engine's latency probe)."""
+    """A `RecordingWriter` that keeps when each flush ran (for the engine's latency probe) and
+    tells `flushed` the rows written so far per dataset after each flush that succeeded."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, flushed: Callable[[Flushed], None], **kwargs: Any) -> None:
         self.flushes: deque[tuple[int, int, int]] = deque(maxlen=FLUSHES_KEPT)
+        self._flushed = flushed
         super().__init__(*args, **kwargs)
 
     def _write(self, *args: Any, **kwargs: Any) -> bool:
         started, filtered = time.monotonic_ns(), self.filter_ns
         try:
-            return super()._write(*args, **kwargs)
+            done = super()._write(*args, **kwargs)
         finally:
             self.flushes.append((started, time.monotonic_ns(), self.filter_ns - filtered))
+        if done:
+            self._flushed(Flushed(self.written_rows()))
+        return done
 
 
 def _state_of(writer: RecordingWriter) -> State:
@@ -128,6 +134,7 @@ class _Server:
                 request.path,
                 request.metadata,
                 request.sensors,
+                flushed=self.reply,
                 flush_interval_s=request.flush_interval_s,
                 min_free_bytes=request.min_free_bytes,
             )

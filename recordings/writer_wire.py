@@ -62,6 +62,15 @@ class State:
 
 
 @dataclass(frozen=True)
+class Flushed:
+    """A flush wrote everything before it up to `written` rows per dataset path (since the file
+    was created): what the engine keeps for a writer process that dies can go
+    (`recordings.writer_tail.UnconfirmedTail.confirmed`)."""
+
+    written: dict[str, int]
+
+
+@dataclass(frozen=True)
 class Closed:
     """The file is closed (error: why writing failed). Counters as `RecordingWriter`'s;
     flushes: (monotonic ns started, ended, ns of it filtering outside HDF5) per flush; cpu_ns:
@@ -78,7 +87,7 @@ class Closed:
     cpu_ns: tuple[int, int] | None = None
 
 
-Reply = Opened | State | Closed
+Reply = Opened | State | Flushed | Closed
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,8 @@
 """Audit 7: a writer process that is alive but stops reading (stopped, or its writer thread stuck in
 an HDF5 call holding the interpreter lock on a stalled disk) must not hang `close()` forever:
-CLOSE_TIMEOUT_S is documented as the longest wait. Today the sender thread blocks in send_bytes once
-the socket buffer (~208 KB) is full, and `close()` joins it without a timeout, so the watchdog that
-kills the writer after CLOSE_TIMEOUT_S is never reached (the engine and `stabmon record` hang; Ctrl+C
-does not help). Copy into tests/recordings/ to adopt."""
+CLOSE_TIMEOUT_S is the longest wait (the sender thread used to block in send_bytes once the socket
+buffer, ~208 KB, was full, and `close()` joined it without a timeout). That the clinician is told
+while a stopped writer process falls behind: test_writer_process.py."""
 
 from __future__ import annotations
 
