@@ -46,6 +46,7 @@ from engine.probe import Probe
 from engine.radio_watch import radio_cpu_ns, radio_lost, send_log
 from engine.recording import prepare_writer
 from engine.segments import Cue, SharedSource
+from engine.session_warnings import SessionWarnings
 from engine.spec import SessionSpec
 from recordings.conditions import COGNITIVE_CONDITIONS, condition_for
 from recordings.writer_messages import SessionWriter
@@ -57,13 +58,6 @@ from sensors.simulator import fresh_seed
 
 log = logging.getLogger(__name__)
 
-#: How much longer than usual (s) live frames must wait for late data before the clinician is told.
-BEHIND_WARNING_S = 0.5
-#: Seconds of data waiting to be written (`SessionWriter.backlog_s`) beyond which the clinician is
-#: told that saving falls behind (usually under 1 s: a 0.5-s chunk and a flush interval), and
-#: below which, once told, that it caught up.
-WRITER_BEHIND_S = 3.0
-WRITER_CAUGHT_UP_S = 1.0
 #: How often (s) status and health go to the window.
 REPORT_INTERVAL_S = 0.05
 
@@ -274,7 +268,7 @@ class SessionWork:
     ) -> None:
         """Run the recording's phases by session time: still stance, then the task. opened: the
         source's details (its virtual sensors' radio, if any, is watched)."""
-        warned: set[str] = set()
+        warnings = SessionWarnings(self.notice)
         self._runner = runner
         self.end_task_requested.clear()
         task = asyncio.create_task(runner.run())
@@ -317,9 +311,7 @@ class SessionWork:
                     )
                 )
                 self.send(HealthReport(runner.health()))
-                self._warn_once(runner, writer, warned)
-                self._warn_writer_behind(writer, warned)
-                self._warn_radio_lost(opened, warned)
+                warnings.check(runner, writer, radio_lost(opened))
                 await asyncio.sleep(REPORT_INTERVAL_S)
             await _stopped(task, runner)
         finally:
@@ -328,65 +320,6 @@ class SessionWork:
                 await _stopped(task, runner, 10.0)
             self.send(HealthReport(runner.health()))
             self._runner = None
-
-    def _warn_once(self, runner: SessionRunner, writer: SessionWriter, warned: set[str]) -> None:
-        """Tell the clinician, once per recording, about a full disk, a failed write or a
-        computer too busy to keep up."""
-        if writer.disk_space_low and "disk" not in warned:
-            warned.add("disk")
-            self.notice(
-                Severity.WARNING,
-                "The disk is almost full: the recording is kept in memory and written as soon as "
-                "there is room. Free some disk space.",
-                Topic.DISK,
-            )
-        if writer.rescue_file is not None and "rescue" not in warned:
-            warned.add("rescue")
-            self.notice(
-                Severity.ERROR,
-                "Writing the recording failed (is the disk full?). Nothing is lost: it is being "
-                "written again to a new file, which replaces it when the recording ends.",
-                Topic.DISK,
-            )
-        if runner.live_wait_s > runner.settings.max_wait_s + BEHIND_WARNING_S and "behind" not in warned:
-            warned.add("behind")
-            self.notice(
-                Severity.WARNING,
-                f"The computer is too busy to keep up: the live view now runs up to "
-                f"{runner.live_wait_s:.1f} s behind so that no sensor's data are left out. "
-                "The recording is complete. Closing other programs helps.",
-                Topic.TOO_BUSY,
-            )
-
-    def _warn_writer_behind(self, writer: SessionWriter, warned: set[str]) -> None:
-        """Tell the clinician when seconds of data wait to be written (the disk or the writer's
-        process stalls), and again once they are written. A disk too full to write is told as such
-        (`_warn_once`), not as this."""
-        backlog_s = writer.backlog_s
-        if backlog_s > WRITER_BEHIND_S and not writer.disk_space_low and "writer behind" not in warned:
-            warned.add("writer behind")
-            self.notice(
-                Severity.WARNING,
-                f"Saving the recording is falling behind: {backlog_s:.0f} s of data are not on disk "
-                "yet (the disk or the computer is too slow). They are kept in memory until they are; "
-                "the recording goes on.",
-                Topic.DISK,
-            )
-        elif backlog_s < WRITER_CAUGHT_UP_S and "writer behind" in warned:
-            warned.discard("writer behind")
-            self.notice(Severity.INFO, "Saving the recording caught up with the sensors.", Topic.DISK)
-
-    def _warn_radio_lost(self, opened: OpenedSource | None, warned: set[str]) -> None:
-        """Tell the clinician, once, that the virtual sensors' radio process ended on its own."""
-        lost = radio_lost(opened)
-        if lost is not None and "radio" not in warned:
-            warned.add("radio")
-            self.notice(
-                Severity.ERROR,
-                f"The virtual sensors' radio process stopped ({lost}): their links are lost. "
-                "What was recorded until then is kept.",
-                Topic.RECORDING,
-            )
 
     async def calibrate(self, spec: SessionSpec, with_bend: bool) -> None:
         """A short unrecorded session: still stance (the neutral calibration), then a bend."""
