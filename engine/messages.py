@@ -166,6 +166,8 @@ class Topic(StrEnum):
     SCAN = "scan"
     TOO_BUSY = "too busy"
     DISK = "disk"
+    #: Saving falls behind the sensors (WARNING), or caught up again (INFO).
+    SAVING = "saving"
     RECORDING = "recording"
 
 

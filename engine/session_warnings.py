@@ -80,11 +80,11 @@ class SessionWarnings:
                 f"Saving the recording is falling behind: {backlog_s:.0f} s of data are not on disk "
                 "yet (the disk or the computer is too slow). They are kept in memory until they are; "
                 "the recording goes on.",
-                Topic.DISK,
+                Topic.SAVING,
             )
         elif backlog_s < WRITER_CAUGHT_UP_S and "writer behind" in self._warned:
             self._warned.discard("writer behind")
-            self._notice(Severity.INFO, "Saving the recording caught up with the sensors.", Topic.DISK)
+            self._notice(Severity.INFO, "Saving the recording caught up with the sensors.", Topic.SAVING)
 
     def _radio(self, lost: str | None) -> None:
         """The virtual sensors' radio process ended on its own."""

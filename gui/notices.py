@@ -5,7 +5,9 @@
   data caught up (`NoticeBoard.caught_up`).
 - Severity.ERROR: the banner, red; Severity.WARNING: the banner, amber. The banner keeps one line
   per topic (the newest notice of each, the most severe first, in the colour of the most severe)
-  until the clinician starts the next drill (`NoticeBoard.clear`).
+  until the clinician starts the next drill (`NoticeBoard.clear`), or until an INFO of the same
+  topic says the matter is over (saving caught up, a scan found the sensors): a WARNING line goes
+  then, an ERROR stays.
 - Severity.INFO: the status bar only, for a few seconds.
 Every notice's first line also goes to the status bar.
 """
@@ -92,6 +94,11 @@ class NoticeBoard(QWidget):
             self._shown.pop(notice.topic, None)  # the newest of a topic shows last among equals
             self._shown[notice.topic] = notice
             self._show_banner()
+        elif notice.severity is Severity.INFO:
+            shown = self._shown.get(notice.topic)
+            if shown is not None and shown.severity is Severity.WARNING:  # that matter is over
+                del self._shown[notice.topic]
+                self._show_banner()
 
     def clear(self) -> None:
         """Take the banner down (a new drill starts)."""
@@ -107,6 +114,9 @@ class NoticeBoard(QWidget):
             self._fit()
 
     def _show_banner(self) -> None:
+        if not self._shown:
+            self.clear()
+            return
         notices = sorted(self._shown.values(), key=lambda n: -n.severity)  # stable: newest last
         severity = notices[0].severity
         self.banner.setText("\n".join(n.text for n in notices))

@@ -86,3 +86,32 @@ def test_the_text_of_a_notice_does_not_decide_where_it_shows(qtbot, tmp_path, da
     assert window.banner.text() == "writing failed\ndisk still almost full"
     assert _banner_colour(window) == BANNER_COLOURS[Severity.ERROR][1]
     window.close()
+
+
+def test_an_info_of_a_topic_takes_down_its_warning_but_not_an_error(qtbot, tmp_path, data_dir):
+    window = make_window(qtbot, tmp_path, data_dir, STANCE)
+    window.timer.stop()  # the test drives the ticks
+    notices = window.session.notices
+    notices.append(Notice(Severity.WARNING, "Saving the recording is falling behind", Topic.SAVING))
+    notices.append(Notice(Severity.ERROR, "writing failed", Topic.RECORDING))
+    window.tick()
+    assert window.banner.text() == "writing failed\nSaving the recording is falling behind"
+    # Saving caught up: its warning goes, the error of another topic stays, in red.
+    notices.append(Notice(Severity.INFO, "Saving the recording caught up", Topic.SAVING))
+    window.tick()
+    assert window.banner.text() == "writing failed"
+    assert window.notice_board.banner_severity is Severity.ERROR
+    assert window.statusBar().currentMessage() == "Saving the recording caught up"
+    # An INFO of the error's topic does not take the error down.
+    notices.append(Notice(Severity.INFO, "recording saved", Topic.RECORDING))
+    window.tick()
+    assert window.banner.isVisible() and window.banner.text() == "writing failed"
+    # The last warning going takes the banner down.
+    window.clear_error()
+    notices.append(Notice(Severity.WARNING, "no sensors found", Topic.SCAN))
+    window.tick()
+    assert window.banner.isVisible()
+    notices.append(Notice(Severity.INFO, "found 2 sensor(s)", Topic.SCAN))
+    window.tick()
+    assert not window.banner.isVisible() and window.notice_board.banner_severity is None
+    window.close()

@@ -258,17 +258,17 @@ def test_a_writer_process_that_stalls_is_told_and_one_that_dies_stops_the_record
         assert len(writers) == 1, writers
         os.kill(writers[0], signal.SIGSTOP)
         try:
-            behind = _wait_for(reports, "writer behind", lambda r: _disk_notice(r, Severity.WARNING), 20.0)
+            behind = _wait_for(reports, "writer behind", lambda r: _saving_notice(r, Severity.WARNING), 20.0)
             assert "not on disk yet" in behind.text
-            assert not any(_disk_notice(r, Severity.INFO) for r in reports)
+            assert not any(_saving_notice(r, Severity.INFO) for r in reports)
         finally:
             os.kill(writers[0], signal.SIGCONT)
-        caught_up = _wait_for(reports, "caught up", lambda r: _disk_notice(r, Severity.INFO), 20.0)
+        caught_up = _wait_for(reports, "caught up", lambda r: _saving_notice(r, Severity.INFO), 20.0)
         assert "caught up" in caught_up.text
         os.kill(writers[0], signal.SIGKILL)
         _wait_for(reports, "job done", lambda r: isinstance(r, JobDone), 30.0)
-        disk = [r.severity for r in reports if isinstance(r, Notice) and r.topic is Topic.DISK]
-        assert disk == [Severity.WARNING, Severity.INFO]
+        saving = [r.severity for r in reports if isinstance(r, Notice) and r.topic is Topic.SAVING]
+        assert saving == [Severity.WARNING, Severity.INFO]
         errors = [r for r in reports if isinstance(r, Notice) and r.severity is Severity.ERROR]
         assert len(errors) == 1, errors
         assert "writer process ended unexpectedly (killed by signal 9)" in errors[0].text
@@ -284,8 +284,8 @@ def test_a_writer_process_that_stalls_is_told_and_one_that_dies_stops_the_record
         assert len(sequence) >= 100 * 5 and np.all(np.diff(sequence) == 1), placement
 
 
-def _disk_notice(report: object, severity: Severity) -> bool:
-    return isinstance(report, Notice) and report.topic is Topic.DISK and report.severity is severity
+def _saving_notice(report: object, severity: Severity) -> bool:
+    return isinstance(report, Notice) and report.topic is Topic.SAVING and report.severity is severity
 
 
 def _wait_for(reports: list[object], what: str, test, timeout_s: float = 60.0) -> object:
