@@ -19,7 +19,8 @@ install: $(STAMP)
 
 # With a display the dashboard opens; where Qt cannot open a window (no display, or a fresh Debian
 # without the xcb libraries Qt needs) it says so in one line, naming the packages, and runs
-# offscreen, saving what it showed to $(DEMO_DIR)/dashboard.png.
+# offscreen on a 1366×768 screen, saving what it showed to $(DEMO_DIR)/dashboard.png and
+# dashboard-patient.png.
 demo: install
 	$(BIN)/stabmon dashboard --simulate --subject DEMO01 --data-dir $(DEMO_DIR) \
 		--settings $(DEMO_DIR)/dashboard-settings.json --run 00-quick-stance --patient-view \

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 
 from pyqtgraph.util.garbage_collector import GarbageCollector
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from gui.main_window import MainWindow
@@ -50,8 +50,22 @@ def show_unexpected_errors(window: MainWindow) -> None:
     sys.excepthook = hook
 
 
+def _quiet_offscreen_plugin() -> None:
+    """Offscreen, Qt's platform plugin says "This plugin does not support …" whenever a window
+    is sized or raised: nothing a user can act on. Those lines are dropped; every other message
+    of Qt's still goes to standard error."""
+
+    def handler(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        if not message.startswith("This plugin does not support"):
+            print(message, file=sys.stderr)
+
+    qInstallMessageHandler(handler)
+
+
 def run(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    if QApplication.platformName() == "offscreen":
+        _quiet_offscreen_plugin()
     app.setApplicationName("stabmon")
     # Python collects reference cycles in whichever thread allocates: in the session's or a report's
     # thread it could free a Qt widget while the GUI thread paints it (a crash). Collect on the GUI
@@ -72,6 +86,11 @@ def run(args: argparse.Namespace) -> int:
     return app.exec()
 
 
+def patient_screenshot(screenshot: Path) -> Path:
+    """Where the patient view's picture goes beside the main window's: NAME-patient.png."""
+    return screenshot.with_name(f"{screenshot.stem}-patient{screenshot.suffix}")
+
+
 def _quit_when_done(window: MainWindow, screenshot: Path | None) -> None:
     def check() -> None:
         if window.session.busy:
@@ -79,6 +98,8 @@ def _quit_when_done(window: MainWindow, screenshot: Path | None) -> None:
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             window.grab().save(str(screenshot))
+            if window.patient_view is not None and window.patient_view.isVisible():
+                window.patient_view.grab().save(str(patient_screenshot(screenshot)))
         for result in window.session.results:
             print(f"recorded {result.path}")
         window.close()

@@ -7,11 +7,13 @@ one line which packages to install and runs offscreen instead of aborting."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from stabmon.arguments import subject_id
@@ -40,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--screenshot",
         type=Path,
         help="save the window to this PNG when the --run protocol ends (with --quit-when-done, or "
-        "when there is no display to show it on)",
+        "when there is no display to show it on), and the patient view (--patient-view) to "
+        "NAME-patient.png beside it",
     )
 
 
@@ -106,12 +109,29 @@ def display_fallback(env: dict[str, str] | None = None) -> str | None:
     return f"Qt cannot open a window on this display ({why.strip()}); the dashboard runs offscreen."
 
 
+#: The screen the dashboard draws on when it runs offscreen for want of a display: a laptop's.
+OFFSCREEN_SCREEN = (1366, 768)
+
+
+def offscreen_platform(width: int, height: int) -> str:
+    """The QT_QPA_PLATFORM value of Qt's offscreen platform with one screen of width × height
+    pixels at 96 dpi (its own default screen is 800 × 800, too small for the dashboard: the
+    screenshot came out cut). Its configuration file is written to the temp folder."""
+    screen = {"name": "offscreen", "x": 0, "y": 0, "width": width, "height": height}
+    config = {"screens": [{**screen, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}
+    path = Path(tempfile.gettempdir()) / f"stabmon-offscreen-{width}x{height}.json"
+    fresh = path.with_name(f"{path.name}.{os.getpid()}")
+    fresh.write_text(json.dumps(config), encoding="utf-8")
+    fresh.replace(path)  # whole, even with another dashboard starting at once
+    return f"offscreen:configfile={path}"
+
+
 def run(args: argparse.Namespace) -> int:
     problem = display_fallback()
     if problem is not None:
         print(problem, file=sys.stderr)
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":  # chosen here or by hand: nobody can close it
+        os.environ["QT_QPA_PLATFORM"] = offscreen_platform(*OFFSCREEN_SCREEN)
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):  # nobody can close it
         if not args.run:
             print("Offscreen, the dashboard needs --run PROTOCOL to do anything.", file=sys.stderr)
             return 2

@@ -78,3 +78,49 @@ def test_the_dashboard_without_a_protocol_to_run_says_so_instead_of_hanging_offs
     assert result.returncode == 2
     assert "--run PROTOCOL" in result.stderr
     assert ("runs offscreen" in result.stderr) == (offscreen_by == "a display Qt cannot open")
+
+
+OFFSCREEN_PROBE = """
+import argparse, sys
+from pathlib import Path
+from PySide6.QtCore import qWarning
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+from gui.app import _quiet_offscreen_plugin, build_window
+_quiet_offscreen_plugin()
+qWarning("This plugin does not support propagateSizeHints()")
+qWarning("a message that matters")
+folder = Path(sys.argv[1])
+args = argparse.Namespace(settings=folder / "settings.json", simulate=True, subject="P-001",
+                          data_dir=folder, run=None, protocols=None)
+window = build_window(args)
+window.show()
+app.processEvents()
+screen = app.primaryScreen().availableGeometry()
+image = window.grab()
+print(screen.width(), screen.height(), image.width(), image.height())
+"""
+
+
+def test_with_no_display_the_dashboard_draws_on_a_laptop_sized_screen_and_stays_quiet(tmp_path):
+    """No display (`make demo` on a server): Qt's offscreen screen is 800 × 800 by default, so
+    the window came out cut (894 × 768, legends and cards clipped); now it is a 1366 × 768
+    laptop's, the window fits it whole, and the offscreen plugin's "This plugin does not
+    support …" lines are dropped while other Qt messages still show."""
+    from stabmon.dashboard import OFFSCREEN_SCREEN, offscreen_platform
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["QT_QPA_PLATFORM"] = offscreen_platform(*OFFSCREEN_SCREEN)
+    done = subprocess.run(
+        [sys.executable, "-c", OFFSCREEN_PROBE, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    screen_w, screen_h, window_w, window_h = map(int, done.stdout.split()[-4:])
+    assert (screen_w, screen_h) == OFFSCREEN_SCREEN == (1366, 768)
+    assert window_w <= screen_w and window_h <= screen_h and window_w >= 1200
+    assert "does not support" not in done.stderr and "a message that matters" in done.stderr
