@@ -51,6 +51,9 @@ def _style(plot: pg.PlotItem, title: str, left: str, bottom: str, grid: bool = T
     font.setPointSize(10)
     for axis in ("left", "bottom"):
         plot.getAxis(axis).setTickFont(font)
+        # Degrees and seconds as they are: pyqtgraph's automatic SI prefix turned 0.6° into
+        # "deg (x0.001)" with ticks at 600, and an empty plot's time axis into "s (x0.001)".
+        plot.getAxis(axis).enableAutoSIPrefix(False)
     # A fixed axis width: tick labels changing width ("-2" → "1.5") would resize the view, and
     # re-lay out the whole plot, on every redraw.
     plot.getAxis("left").setWidth(52)

@@ -213,3 +213,25 @@ def test_a_late_tick_skips_the_frames_it_missed_and_keeps_the_grid(qapp):
     assert pacer._deadline == pytest.approx(5 / 60)
     assert timer.interval() == round(1000 * (5 / 60 - (2 / 60 + 0.040)))
     timer.stop()
+
+
+def test_small_angles_and_times_keep_their_units_without_an_si_prefix(qtbot):
+    """A pelvis that barely moves (ranges of thousandths of a degree) and an empty plot's time
+    axis read "deg" and "session time (s)", not pyqtgraph's "deg (x0.001)" with ticks at 600."""
+    from gui.plots import BendCurvesPlot, SwayPlot
+
+    traces = ReviewTraces()
+    qtbot.addWidget(traces)
+    for plot in traces.plots:
+        plot.setYRange(0.0, 0.002, padding=0)
+        plot.setXRange(0.0, 0.002, padding=0)
+    assert [p.getAxis("left").labelString() for p in traces.plots] == [
+        p.getAxis("left").labelString().split(" (x")[0] for p in traces.plots
+    ]
+    assert "(x" not in traces.plots[-1].getAxis("bottom").labelString()
+    assert "deg" in traces.plots[0].getAxis("left").labelString()
+    for kind in (SwayPlot, BendCurvesPlot):
+        widget = kind()
+        qtbot.addWidget(widget)
+        widget.getPlotItem().setYRange(0.0, 0.002, padding=0)
+        assert "(x" not in widget.getPlotItem().getAxis("left").labelString()
