@@ -102,7 +102,9 @@ class _Server:
         except (EOFError, OSError, SystemExit) as why:  # the engine went away (or SIGTERM)
             if self.writer is not None:
                 log.warning(
-                    "%s: the engine is gone (%s): closing the file", self.writer.path.name, why or "ended"
+                    "%s: the engine is gone (%s): closing the file",
+                    self.writer.path.name,
+                    str(why) or "its connection closed",  # a bare EOFError says nothing
                 )
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)  # closing the file is not interrupted
