@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 #: The bend gauge's colour on the way to its target (not a warning).
 GOING = QColor("#1565c0")
 INK = {"red": "#d32f2f", "green": "#2e7d32", "blue": "#1565c0", "yellow": "#f9a825"}
+#: The feedback words' colour while a colour-word trial is shown (none of the inks).
+NEUTRAL_INK = "#222222"
 #: What the patient reads for each phase.
 PHASE_WORDS = {
     Phase.GET_READY: "Get ready",
@@ -326,6 +328,8 @@ class PatientView(QWidget):
         if feedback.tone and not (previous is not None and previous.tone):
             self.tone.sound()
         colour = ZONE_COLOURS[feedback.state].darker(120).name()
+        if self._trial is not None and self._trial.ink:  # a coloured word next to the colour-word
+            colour = NEUTRAL_INK  # task's ink would be one more colour to name: the words say it
         self.words.setText(feedback.words)
         self._style(self.words, 40, f"font-weight: 700; color: {colour};")
         if mode in (FeedbackMode.STANCE_SWAY, FeedbackMode.HOLD_POSITION):

@@ -206,3 +206,32 @@ def test_the_patient_reads_no_words_meant_for_the_clinician():
     text = "Lie prone. Hold the trunk horizontal. Clinician: press E when the posture is lost."
     assert patient_words(text) == "Lie prone. Hold the trunk horizontal."
     assert patient_words("Stand still.", "cognitive").startswith("Sit")
+
+
+def test_feedback_words_beside_a_colour_word_trial_carry_no_colour_of_their_own(qtbot):
+    """In the colour-word task the patient names the ink of a word: the feedback words just above
+    it ("Good — stay still" in green) would be one more coloured word. They are neutral while a
+    colour-word trial shows, in their zone's colour otherwise."""
+    from gui.model.cognitive import Trial
+    from gui.patient_view import INK, NEUTRAL_INK
+
+    view = PatientView()
+    qtbot.addWidget(view)
+    zone = TargetZone(radius_deg=3.0)
+    still = LiveAngles((0.5, 0.5))
+
+    def words_colour() -> str:
+        return view.words.styleSheet().split("color: ")[1].split(";")[0]
+
+    view.show_feedback(FeedbackMode.STANCE_SWAY, 3.0, zone, still)
+    assert view.words.text() == "Good — stay still" and words_colour() not in (NEUTRAL_INK, "")
+    view._show_task(
+        Trial(prompt="RED", ink="green", answer="green", choices=("red", "green", "blue", "yellow"))
+    )
+    view.show_feedback(FeedbackMode.STANCE_SWAY, 3.0, zone, still)
+    assert words_colour() == NEUTRAL_INK and NEUTRAL_INK not in INK.values()
+    view._show_task(
+        Trial(prompt="17 - 3 = ?", ink="", answer="14", choices=())
+    )  # serial subtraction: no inks
+    view.show_feedback(FeedbackMode.STANCE_SWAY, 3.0, zone, still)
+    assert words_colour() != NEUTRAL_INK
