@@ -118,6 +118,22 @@ def table_widget(headers: tuple[str, ...] | list[str]) -> QTableWidget:
     return table
 
 
+def wrap_wide_columns(table: QTableWidget, columns: tuple[int, ...], max_px: int) -> None:
+    """Fit `columns` to their contents, but a column wider than `max_px` (a cell such as "Not
+    measured — the sensors did not see the posture lost") wraps its text at that width, so the
+    columns after it (change, MDC95, verdict) stay in view. Rows grow to their wrapped text."""
+    header = table.horizontalHeader()
+    table.setWordWrap(True)
+    for column in columns:
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+    table.resizeColumnsToContents()
+    for column in columns:
+        if table.columnWidth(column) > max_px:
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            table.setColumnWidth(column, max_px)
+    table.resizeRowsToContents()
+
+
 class SensorPanel(QGroupBox):
     """Choose virtual or Bluetooth sensors, scan, assign them to placements, watch their health."""
 

@@ -258,12 +258,19 @@ class LiveTraces(AngleTraces):
                     curve.setData(np.repeat(x, 2), np.tile([low + inset, high - inset], len(x)))
 
 
+#: The sway plot's title and axes (left, bottom) standing, and in a hold (prone, side-lying or on
+#: all fours "forward" and "right" are not where they are standing: the angles are about the hold
+#: posture, in the planes the traces name).
+SWAY_LABELS = ("Trunk sway, 95 % ellipse", "AP (deg, forward +)", "ML (deg, right +)")
+HOLD_SWAY_LABELS = ("Trunk about the hold posture, 95 % ellipse", "sagittal (deg)", "frontal (deg)")
+
+
 class SwayPlot(pg.PlotWidget):
     """Trunk inclination sway (ML across, AP up, about the mean) with its 95 % ellipse."""
 
     def __init__(self) -> None:
         super().__init__()
-        _style(self.getPlotItem(), "Trunk sway, 95 % ellipse", "AP (deg, forward +)", "ML (deg, right +)")
+        _style(self.getPlotItem(), *SWAY_LABELS)
         self.setAspectLocked(True)
         self.path = self.plot(pen=pg.mkPen("#888888", width=1))
         self.ellipse = self.plot(pen=pg.mkPen("#d62728", width=3))
@@ -273,6 +280,14 @@ class SwayPlot(pg.PlotWidget):
         self.disableAutoRange()
         self.view_range = (-1.0, 1.0)
         self.setRange(xRange=self.view_range, yRange=self.view_range, padding=0)
+
+    def label_for(self, family: DrillFamily | None) -> None:
+        """Title and axes for the drill family: a hold's, or standing sway's."""
+        title, left, bottom = HOLD_SWAY_LABELS if family in HOLD_FAMILIES else SWAY_LABELS
+        plot = self.getPlotItem()
+        plot.setTitle(title, size="11pt")
+        plot.setLabel("left", left)
+        plot.setLabel("bottom", bottom)
 
     def show_sway(self, sway: SwayPath) -> None:
         """Draw a `plot_data.SwayPath`: the path, its ellipse (if any) and the newest point."""
@@ -362,10 +377,11 @@ SIDE_PLOTS: dict[DrillFamily, tuple[bool, bool, bool]] = {
 
 
 def show_side_plots(
-    family: DrillFamily | None, sway: QWidget, bends: QWidget, perturbations: QWidget, side: QWidget
+    family: DrillFamily | None, sway: SwayPlot, bends: QWidget, perturbations: QWidget, side: QWidget
 ) -> None:
     """Show the side plots that mean something for the drill family (none: hide the column)."""
     shown = SIDE_PLOTS.get(family, (False, False, False)) if family is not None else (False, False, False)
+    sway.label_for(family)
     for widget, visible in zip((sway, bends, perturbations), shown, strict=True):
         widget.setVisible(visible)
     side.setVisible(any(shown))

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from gui.model.review import ReviewedRecording, review
 from gui.model.settings import default_settings_path, load_settings
-from gui.panels import read_only_cell, table_widget
+from gui.panels import read_only_cell, table_widget, wrap_wide_columns
 from gui.plots import BendCurvesPlot, PerturbationPlot, ReviewTraces, SwayPlot, show_side_plots
 from recordings.catalogue import catalogue
 from recordings.compare import Verdict
@@ -47,6 +47,8 @@ from sensors.errors import UnknownDrillError
 
 #: Seconds of data around the cursor that the sway plot shows.
 SWAY_WINDOW_S = 20.0
+#: The widest (px) the comparison's measure, baseline and re-test columns get; longer text wraps.
+COMPARISON_TEXT_PX = 220
 T = TypeVar("T")
 #: A change beyond measurement error stands out: better in green, worse in red, undirected in blue.
 VERDICT_COLOURS = {
@@ -255,6 +257,7 @@ class ReviewWindow(QMainWindow):
                 if r.verdict in VERDICT_COLOURS:
                     item.setForeground(pg.mkColor(VERDICT_COLOURS[r.verdict]))
                 self.comparison.setItem(row, col, item)
+        wrap_wide_columns(self.comparison, (0, 1, 2), COMPARISON_TEXT_PX)
 
     def _slider_moved(self, index: int) -> None:
         if self.reviewed is None or not len(self.reviewed.rows):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QTimer
 
@@ -235,3 +236,20 @@ def test_small_angles_and_times_keep_their_units_without_an_si_prefix(qtbot):
         qtbot.addWidget(widget)
         widget.getPlotItem().setYRange(0.0, 0.002, padding=0)
         assert "(x" not in widget.getPlotItem().getAxis("left").labelString()
+
+
+def test_a_hold_names_its_sway_plot_for_the_hold_posture_not_standing_sway(qtbot):
+    """Prone or side-lying, "AP (forward +)" and "ML (right +)" are not where they are standing:
+    a hold's plot says it is the trunk about the hold posture, in the traces' planes."""
+    from gui.plots import SwayPlot, show_side_plots
+    from sensors.drills import DrillFamily
+
+    sway, others = SwayPlot(), [pg.PlotWidget() for _ in range(3)]
+    for widget in (sway, *others):
+        qtbot.addWidget(widget)
+    plot = sway.getPlotItem()
+    show_side_plots(DrillFamily.BIERING_SORENSEN, sway, *others)
+    assert "hold posture" in plot.titleLabel.text and "sagittal" in plot.getAxis("left").labelString()
+    assert "forward" not in plot.getAxis("left").labelString()
+    show_side_plots(DrillFamily.QUIET_STANCE, sway, *others)
+    assert "Trunk sway" in plot.titleLabel.text and "forward +" in plot.getAxis("left").labelString()

@@ -153,3 +153,30 @@ def test_a_report_that_cannot_be_written_is_a_message(qtbot, library: Path, tmp_
     qtbot.waitUntil(lambda: job.done() and not window.progress.isVisible(), timeout=120_000)
     assert "Writing the report failed" in window.statusBar().currentMessage()
     assert window.buttons["report"].isEnabled()
+
+
+def test_a_long_cell_wraps_and_the_verdict_stays_in_view(qtbot):
+    """A comparison row whose baseline and re-test say "Not measured — the sensors did not see the
+    posture lost" pushed the change, MDC95 and verdict columns out of a 900-px table; those
+    columns now wrap at their width cap and the verdict column stays in view."""
+    from gui.panels import read_only_cell, table_widget, wrap_wide_columns
+    from gui.review_window import COMPARISON_TEXT_PX
+
+    table = table_widget(("measure", "baseline", "re-test", "change", "MDC95", "verdict"))
+    qtbot.addWidget(table)
+    table.resize(900, 300)
+    table.show()
+    long = "Not measured — the sensors did not see the posture lost"
+    rows = [
+        ("Time held (sensor tilt rule)", long, long, "—", "—", "no MDC"),
+        ("Posture drift", "3.1 °/min", "3.3 °/min", "+0.2 °/min (+6 %)", "1.1 °/min", "no change"),
+    ]
+    table.setRowCount(len(rows))
+    for r, texts in enumerate(rows):
+        for c, text in enumerate(texts):
+            table.setItem(r, c, read_only_cell(text))
+    wrap_wide_columns(table, (0, 1, 2), COMPARISON_TEXT_PX)
+    assert all(table.columnWidth(c) <= COMPARISON_TEXT_PX for c in (0, 1, 2))
+    verdict = table.columnViewportPosition(5)
+    assert verdict >= 0 and verdict + 40 <= table.viewport().width()
+    assert table.rowHeight(0) > table.rowHeight(1)  # the long text wrapped onto more lines
