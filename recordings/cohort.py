@@ -11,6 +11,8 @@ of files done between runs is `recordings.cohort_journal`.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import math
 import os
@@ -47,6 +49,34 @@ Row = dict[str, Any]
 BEING_RECORDED = "being recorded: analysed once its recording has ended"
 
 
+#: Bump when the rows a file gives change while the code that computes them does not.
+TABLE_LAYOUT = 2
+
+
+@functools.cache
+def analysis_version() -> str:
+    """What a file's rows depend on besides the file and its subject's settings: stabmon's
+    version and a fingerprint of the code and catalogue that compute them (the `sensors` and
+    `recordings` sources: an edited checkout counts as another version), and the table layout."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import recordings
+    import sensors
+
+    try:
+        stabmon = version("stabmon")
+    except PackageNotFoundError:  # run from a source tree
+        stabmon = "unknown"
+    digest = hashlib.sha256()
+    for package in (sensors, recordings):
+        root = Path(str(package.__file__)).parent
+        for path in sorted(root.rglob("*")):
+            name = path.relative_to(root.parent)
+            if path.suffix in (".py", ".toml") and not {"__pycache__", "ble", "simulator"} & set(name.parts):
+                digest.update(str(name).encode() + b"\0" + path.read_bytes())
+    return f"stabmon {stabmon}, code {digest.hexdigest()[:16]}, table {TABLE_LAYOUT}"
+
+
 @dataclass(frozen=True)
 class FileResult:
     """One file's rows. `settings`: the subject's settings its analysis used
@@ -58,6 +88,7 @@ class FileResult:
     subject: str = ""
     settings: dict[str, float] = field(default_factory=dict)
     lasting: bool = True
+    version: str = field(default_factory=analysis_version)
 
 
 def measure_label(drill: str, measure: Measure) -> tuple[str, str, float]:
@@ -193,24 +224,30 @@ def check_output(out: Path) -> None:
 
 
 def write_table(table: Mapping[str, list[Any]], out: Path) -> Path:
-    """Write the table as CSV, or Parquet (needs pyarrow: `pip install stabmon[cohort]`)."""
+    """Write the table as CSV, or Parquet (needs pyarrow: `pip install stabmon[cohort]`), in one
+    rename: a run stopped while writing leaves the table before it whole."""
+    from recordings.atomic import replacing
+
     out = Path(out)
     check_output(out)
-    if out.suffix.lower() == ".csv":
-        import csv
+    with replacing(out) as partial:
+        if out.suffix.lower() == ".csv":
+            import csv
 
-        with out.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(COLUMNS)
-            for values in zip(*(table[name] for name in COLUMNS), strict=True):
-                writer.writerow(["" if v is None else repr(v) if isinstance(v, float) else v for v in values])
-    else:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+            with partial.open("w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f)
+                writer.writerow(COLUMNS)
+                for values in zip(*(table[name] for name in COLUMNS), strict=True):
+                    writer.writerow(
+                        ["" if v is None else repr(v) if isinstance(v, float) else v for v in values]
+                    )
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
 
-        types = {"repetition": pa.int64(), "value": pa.float64()}
-        schema = pa.schema([(name, types.get(name, pa.string())) for name in COLUMNS])
-        pq.write_table(pa.table({name: table[name] for name in COLUMNS}, schema=schema), out)
+            types = {"repetition": pa.int64(), "value": pa.float64()}
+            schema = pa.schema([(name, types.get(name, pa.string())) for name in COLUMNS])
+            pq.write_table(pa.table({name: table[name] for name in COLUMNS}, schema=schema), partial)
     return out
 
 

@@ -2,8 +2,9 @@
 
 An entry is used again only when everything its rows depend on is unchanged: the file's content
 (SHA-256, whatever its name now), the subject's settings the analysis used (the sensor height
-stored beside the recording) and `ANALYSIS_VERSION` (stabmon's version, the measures catalogue's
-version and the table's layout). Anything else is analysed again. Only lasting results are kept
+stored beside the recording) and the analysis version (`recordings.cohort.analysis_version`:
+stabmon's version and a fingerprint of the code and catalogue that computed the rows, on
+whichever worker ran them). Anything else is analysed again. Only lasting results are kept
 (`FileResult.lasting`): a file not found, unreadable, being recorded or whose worker was lost is
 tried again next run.
 
@@ -14,7 +15,6 @@ file's last change is not trusted (a change within the file system's clock tick 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -23,28 +23,12 @@ import threading
 import time
 from pathlib import Path
 
-from recordings.cohort import FileResult, Row
+from recordings.cohort import FileResult, Row, analysis_version
 
 log = logging.getLogger(__name__)
 
-#: Bump when the rows a file gives change for the same stabmon version (the table's layout).
-TABLE_LAYOUT = 2
 #: A hash taken within this many seconds of the file's last change is taken again next time.
 RACY_S = 2.0
-
-
-@functools.cache
-def analysis_version() -> str:
-    """What the rows depend on besides the file and the subject: stabmon, catalogue, layout."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from recordings.catalogue import catalogue
-
-    try:
-        stabmon = version("stabmon")
-    except PackageNotFoundError:  # run from a source tree
-        stabmon = "unknown"
-    return f"stabmon {stabmon}; catalogue {catalogue().version}; table {TABLE_LAYOUT}"
 
 
 def content_hash(path: Path, chunk_bytes: int = 1 << 20) -> str:
@@ -72,6 +56,10 @@ def current_settings(path: str, subject: str) -> dict[str, float] | None:
         return None
 
 
+def _settings_key(settings: dict[str, float]) -> str:
+    return json.dumps(settings, sort_keys=True)
+
+
 class CohortJournal:
     """Entries of finished files, one JSON line each in `path`, appended as each file finishes
     (nothing done is lost when a run stops); a later line for the same content wins."""
@@ -79,20 +67,25 @@ class CohortJournal:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.version = analysis_version()
-        self._entries: dict[str, dict] = {}
+        self._entries: dict[tuple[str, str, str], list[Row]] = {}  # (sha256, version, settings)
+        self._subjects: dict[str, str] = {}  # sha256 → the subject the file names
         self._hashes: dict[str, dict] = {}
         self._lock = threading.Lock()  # hashes are taken on threads
         if self.path.exists():
             for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
                 try:
-                    entry = json.loads(line)
-                    if "hash_of" in entry:
-                        self._hashes[str(entry["hash_of"])] = entry
-                    else:
-                        self._entries[str(entry["sha256"])] = entry
-                        list(entry["rows"])
-                except (ValueError, KeyError, TypeError):
+                    self._read(json.loads(line))
+                except (ValueError, KeyError, TypeError, AttributeError):
                     log.warning("%s line %d: unreadable, that file will be analysed again", self.path, number)
+
+    def _read(self, entry: dict) -> None:
+        if "hash_of" in entry:
+            self._hashes[str(entry["hash_of"])] = entry
+            return
+        sha = str(entry["sha256"])
+        rows = [dict(row) for row in entry["rows"]]
+        self._entries[sha, str(entry["version"]), _settings_key(entry["settings"])] = rows
+        self._subjects[sha] = str(entry["subject"])
 
     def content_hash(self, path: Path) -> str:
         """The file's SHA-256, from the journal when its identity is unchanged since it was taken
@@ -112,27 +105,30 @@ class CohortJournal:
 
     def rows(self, sha256: str, path: str) -> list[Row] | None:
         """The rows of a file done before (under whatever name it had) for `path`, or None when
-        there are none, or they were made by another version or under other subject settings."""
-        entry = self._entries.get(sha256)
-        if entry is None or entry.get("version") != self.version:
+        there are none made by this version under the subject settings `path` has now."""
+        if sha256 not in self._subjects:
             return None
-        if entry.get("settings", {}) != current_settings(path, str(entry.get("subject", ""))):
-            return None
-        return [{**row, "file": path} for row in entry["rows"]]
+        settings = current_settings(path, self._subjects[sha256])
+        rows = (
+            None if settings is None else self._entries.get((sha256, self.version, _settings_key(settings)))
+        )
+        return None if rows is None else [{**row, "file": path} for row in rows]
 
     def add(self, sha256: str, result: FileResult) -> None:
         """Keep a file's result (only a lasting one: see `FileResult.lasting`)."""
         if not result.lasting:
             return
-        entry = {
-            "sha256": sha256,
-            "version": self.version,
-            "subject": result.subject,
-            "settings": result.settings,
-            "rows": result.rows,
-        }
-        self._entries[sha256] = entry
-        self._append(entry)
+        self._entries[sha256, result.version, _settings_key(result.settings)] = result.rows
+        self._subjects[sha256] = result.subject
+        self._append(
+            {
+                "sha256": sha256,
+                "version": result.version,
+                "subject": result.subject,
+                "settings": result.settings,
+                "rows": result.rows,
+            }
+        )
 
     def _append(self, entry: dict) -> None:
         line = json.dumps(entry) + "\n"

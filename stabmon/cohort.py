@@ -11,6 +11,7 @@ stderr.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -33,6 +34,8 @@ from recordings.cohort import (
     write_table,
 )
 from recordings.cohort_journal import CohortJournal
+
+log = logging.getLogger(__name__)
 
 #: (path, sha256) of a file to analyse, and what came of it.
 Task = tuple[str, str]
@@ -104,7 +107,9 @@ class ProgressBar:
         print(("\r" if self._tty else "") + text, end=end, file=self.stream, flush=True)
 
 
-def _local(todo: list[Task], workers: int | None) -> Iterator[Outcome]:
+def _local(
+    todo: list[Task], workers: int | None, analyse: Callable[[str, str], FileResult] = file_rows
+) -> Iterator[Outcome]:
     """Analyse on local processes, `workers` at a time (2 per worker handed out). When a worker
     dies the pool is rebuilt: the files it had in hand are each tried once more alone, in a pool
     of their own (naming the one that kills its worker), and the others go on as before."""
@@ -118,29 +123,28 @@ def _local(todo: list[Task], workers: int | None) -> Iterator[Outcome]:
             while (queue or in_flight) and not suspects:
                 while queue and len(in_flight) < 2 * workers:
                     task = queue.popleft()
-                    in_flight[pool.submit(file_rows, *task)] = task
+                    in_flight[pool.submit(analyse, *task)] = task
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
                     done, _ = wait(in_flight)  # a broken pool ends every future at once
                 for future in done:
                     task = in_flight.pop(future)
-                    error = future.exception()
-                    if isinstance(error, BrokenProcessPool):
+                    if isinstance(future.exception(), BrokenProcessPool):
                         suspects.append(task)
                     else:
                         yield _outcome(task, future)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        yield from _alone(suspects)
+        yield from _alone(suspects, analyse)
 
 
-def _alone(tasks: Iterable[Task]) -> Iterator[Outcome]:
+def _alone(tasks: Iterable[Task], analyse: Callable[[str, str], FileResult]) -> Iterator[Outcome]:
     """Each file in a one-process pool of its own (after its worker died with others')."""
     pool: ProcessPoolExecutor | None = None
     try:
         for task in tasks:
             pool = pool or ProcessPoolExecutor(max_workers=1)
-            future = pool.submit(file_rows, *task)
+            future = pool.submit(analyse, *task)
             wait([future])
             if isinstance(future.exception(), BrokenProcessPool):
                 pool.shutdown(wait=True)
@@ -181,21 +185,23 @@ def _dask(todo: list[Task], address: str) -> Iterator[Outcome]:
                 yield (*task, error_result(*task, f"worker failed: {type(error).__name__}: {error}"))
 
 
-def _hashes(files: list[Path], journal: CohortJournal, stream: TextIO) -> list[str | BaseException]:
+def _hashes(files: list[Path], journal: CohortJournal, stream: TextIO) -> list[str | OSError]:
     """Each file's content hash (or why it cannot be read), on threads (hashing frees the GIL),
     with a progress bar when it takes more than a second."""
     progress = ProgressBar(len(files), stream, label="hashing", unit="files read", delay_s=1.0)
 
-    def one(path: Path) -> str | BaseException:
+    def one(path: Path) -> str | OSError:
         try:
             return journal.content_hash(path)
         except OSError as error:
             return error
-        finally:
-            progress.update()
 
+    hashes = []
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as threads:
-        return list(threads.map(one, files))
+        for sha in threads.map(one, files):
+            hashes.append(sha)
+            progress.update()
+    return hashes
 
 
 def build(
@@ -227,7 +233,7 @@ def build(
     todo: list[Task] = []
     done_before = 0
     for path, sha in zip(readable, _hashes(readable, journal, stream), strict=True):
-        if isinstance(sha, BaseException):  # e.g. a link to a moved file: tried again next run
+        if isinstance(sha, OSError):  # e.g. a link to a moved file: tried again next run
             reason = getattr(sha, "strerror", None) or sha
             rows[str(path)] = error_result(str(path), "", f"cannot read: {reason}").rows
         elif (done := journal.rows(sha, str(path))) is not None:
@@ -238,6 +244,7 @@ def build(
     if done_before:
         print(f"  cohort: {done_before} of {len(files)} files done before", file=stream)
     progress = ProgressBar(len(todo), stream)
+    versions = {journal.version}
     run: Callable[[], Iterator[Outcome]] = (
         (lambda: _dask(todo, cluster)) if cluster else (lambda: _local(todo, workers))
     )
@@ -245,6 +252,13 @@ def build(
         rows[name] = result.rows
         journal.add(sha, result)
         progress.update(failed=any(r["error"] for r in result.rows))
+        if result.lasting and result.version not in versions:  # the cluster's workers run another
+            versions.add(result.version)
+            log.warning(
+                "the workers run %s, this stabmon is %s: rows kept under theirs",
+                result.version,
+                journal.version,
+            )
     failed = sum(any(r["error"] for r in file_rows_) for file_rows_ in rows.values())
     return write_table(cohort_table(rows), out), len(files), failed
 

@@ -17,11 +17,12 @@ import pytest
 
 from recordings import cohort_journal
 from recordings.analysis import analyze_file
-from recordings.cohort import file_rows, read_table
+from recordings.cohort import FileResult, empty_row, file_rows, read_table
 from recordings.cohort_journal import CohortJournal
 from recordings.subjects import Subject, save_subject
 from recordings.write_lock import WriteLock, being_recorded
 from stabmon.cli import main
+from stabmon.cohort import WORKER_DIED, _local
 from tests.recordings.cohort_study import copy_into, make_recording
 
 
@@ -81,6 +82,11 @@ def test_a_resumed_cohort_sees_a_sensor_height_stored_since(made, tmp_path, caps
         err = _cohort(library, out, capsys)
         assert "done before" not in err and _values(out, "stride_length") == expected != []
     assert "1 of 1 files done before" in _cohort(library, out, capsys)  # nothing changed since
+    # The same file in another library, whose subject has no height stored: both kept, each its own.
+    copy_into(made["gait"], tmp_path / "other", "G7")
+    for _ in range(2):
+        err = _cohort(tmp_path, out, capsys)
+    assert "2 of 2 files done before" in err and len(_values(out, "stride_length")) == len(expected)
 
 
 def test_rows_of_another_stabmon_version_are_analysed_again(made, tmp_path, capsys, monkeypatch):
@@ -228,6 +234,23 @@ def test_one_dead_worker_does_not_fail_the_files_queued_behind_it(made, tmp_path
     with out.open() as f:
         rows = list(csv.DictReader(f))
     assert {r["error"] for r in rows} == {""} and len({r["file"] for r in rows}) == 12
+
+
+def _kills_its_worker_on_the_culprit(path: str, sha256: str) -> FileResult:
+    """A file whose analysis ends its process every time (as a crash in HDF5's C code would)."""
+    if path.endswith("culprit.h5"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return FileResult([{**empty_row(path, sha256), "measure_key": "n", "value": 1.0}])
+
+
+def test_a_file_that_kills_its_worker_every_time_is_named_and_the_others_are_done():
+    tasks = [(f"/study/f{k}.h5", str(k)) for k in range(7)]
+    tasks.insert(3, ("/study/culprit.h5", "c"))
+    outcomes = {path: result for path, _, result in _local(tasks, 2, _kills_its_worker_on_the_culprit)}
+    assert sorted(outcomes) == sorted(path for path, _ in tasks)
+    culprit = outcomes.pop("/study/culprit.h5")
+    assert culprit.rows[0]["error"] == WORKER_DIED and not culprit.lasting
+    assert all(r.rows[0]["error"] == "" and r.rows[0]["value"] == 1.0 for r in outcomes.values())
 
 
 def test_a_relative_folder_and_an_absolute_one_give_the_same_table(made, tmp_path, capsys, monkeypatch):
