@@ -197,10 +197,13 @@ def _hashes(files: list[Path], journal: CohortJournal, stream: TextIO) -> list[s
             return error
 
     hashes = []
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as threads:
+    threads = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1))
+    try:
         for sha in threads.map(one, files):
             hashes.append(sha)
             progress.update()
+    finally:  # Ctrl-C: the files not started are not read
+        threads.shutdown(wait=True, cancel_futures=True)
     return hashes
 
 
