@@ -62,7 +62,8 @@ def _settings_key(settings: dict[str, float]) -> str:
 
 class CohortJournal:
     """Entries of finished files, one JSON line each in `path`, appended as each file finishes
-    (nothing done is lost when a run stops); a later line for the same content wins."""
+    (nothing done is lost when a run stops); a later line for the same content, version and
+    settings wins. Lines of a journal written before entries had a version are left unused."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -81,6 +82,8 @@ class CohortJournal:
     def _read(self, entry: dict) -> None:
         if "hash_of" in entry:
             self._hashes[str(entry["hash_of"])] = entry
+            return
+        if "version" not in entry:  # an older stabmon's: its files are analysed again
             return
         sha = str(entry["sha256"])
         rows = [dict(row) for row in entry["rows"]]

@@ -89,10 +89,14 @@ def test_a_resumed_cohort_sees_a_sensor_height_stored_since(made, tmp_path, caps
     assert "2 of 2 files done before" in err and len(_values(out, "stride_length")) == len(expected)
 
 
-def test_rows_of_another_stabmon_version_are_analysed_again(made, tmp_path, capsys, monkeypatch):
-    copy_into(made["stance"], tmp_path / "study", "W1")
+def test_rows_of_another_stabmon_version_are_analysed_again(made, tmp_path, capsys, monkeypatch, caplog):
+    path = copy_into(made["stance"], tmp_path / "study", "W1")
     out = tmp_path / "m.csv"
-    _cohort(tmp_path / "study", out, capsys)
+    # A journal line as stabmon wrote them before entries had a version: not used, not a warning.
+    old = {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "rows": [{"measure": "x", "value": 99.0}]}
+    out.with_name(out.name + ".journal.jsonl").write_text(json.dumps(old) + "\n")
+    assert "done before" not in _cohort(tmp_path / "study", out, capsys)
+    assert 99.0 not in _values(out, "acc_rms_ap") != [] and not caplog.records
     assert "1 of 1 files done before" in _cohort(tmp_path / "study", out, capsys)
     monkeypatch.setattr(cohort_journal, "analysis_version", lambda: "stabmon 99.0; catalogue 9; table 9")
     assert "done before" not in _cohort(tmp_path / "study", out, capsys)
