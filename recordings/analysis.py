@@ -214,15 +214,22 @@ def replay_streamed(
     return ReplayedSession(recording, collector, report)
 
 
-def with_subject_settings(data: SessionData, recording: Recording) -> SessionData:
-    """The session's data with the subject's settings stored beside the recording (the pelvic
-    sensor's height for stride length and gait speed); a damaged subject file is logged and left out."""
+def subject_settings(recording_path: Path | str, subject_id: str) -> dict[str, float]:
+    """The subject's settings stored beside a recording that its analysis uses, as `SessionData`
+    fields (the pelvic sensor's height for stride length and gait speed); empty when none are
+    stored. A damaged subject file is logged and left out. (`stabmon cohort` keys its journal on
+    these: a change re-analyses the subject's files.)"""
     try:
-        height = subject_beside(recording.path, recording.subject_id).sensor_height
+        height = subject_beside(Path(recording_path), subject_id).sensor_height
     except SubjectError as error:
         logging.getLogger(__name__).warning("%s; analysed without the subject's settings", error)
-        return data
-    return replace(data, sensor_height_m=height) if height is not None else data
+        return {}
+    return {} if height is None else {"sensor_height_m": height}
+
+
+def with_subject_settings(data: SessionData, recording: Recording) -> SessionData:
+    """The session's data with the subject's settings stored beside the recording."""
+    return replace(data, **subject_settings(recording.path, recording.subject_id))  # type: ignore[arg-type]
 
 
 def analyze_recording(recording: Recording, progress: ProgressCallback | None = None) -> AnalysisResult:
