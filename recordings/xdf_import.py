@@ -96,14 +96,18 @@ class ImportedStream:
 
 
 class _Complaints(logging.Handler):
-    """Collects what pyxdf logs at ERROR while it skips damaged parts of a file."""
+    """Collects what pyxdf logs at ERROR while it skips damaged parts of a file (its warnings go
+    to this module's debug log): stabmon says it once, in its own words, instead."""
 
     def __init__(self) -> None:
-        super().__init__(logging.ERROR)
+        super().__init__(logging.WARNING)
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        if record.levelno >= logging.ERROR:
+            self.messages.append(record.getMessage())
+        else:
+            log.debug("pyxdf: %s", record.getMessage())
 
 
 def _load(path: Path) -> list[dict]:
@@ -122,12 +126,14 @@ def _load(path: Path) -> list[dict]:
     complaints = _Complaints()
     pyxdf_log = logging.getLogger("pyxdf.pyxdf")
     pyxdf_log.addHandler(complaints)
+    propagate, pyxdf_log.propagate = pyxdf_log.propagate, False  # not printed as well
     try:
         streams, _ = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
     except Exception as error:  # pyxdf raises many kinds on malformed files
         raise XdfImportError(path, f"not a readable XDF file ({type(error).__name__}: {error})") from None
     finally:
         pyxdf_log.removeHandler(complaints)
+        pyxdf_log.propagate = propagate
     if not streams:
         raise XdfImportError(path, "not a readable XDF file (no stream could be read from it)")
     unfinished = [_first(s["info"].get("name")) for s in streams if "footer" not in s]

@@ -4,6 +4,7 @@ a clear partial result, and one bad file never stops a listing or a batch."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -240,13 +241,16 @@ def _xdf(path: Path) -> Path:
     return write_xdf(path, streams, chunk_samples=200)
 
 
-def test_a_truncated_xdf_is_refused_unless_asked_for(tmp_path):
+def test_a_truncated_xdf_is_refused_unless_asked_for(tmp_path, caplog):
     path = _xdf(tmp_path / "lab.xdf")
     with open(path, "r+b") as f:
         f.truncate(os.path.getsize(path) * 3 // 5)
+    caplog.set_level(logging.WARNING)
     with pytest.raises(TruncatedXdfError, match=r"lab\.xdf: the file is cut short or damaged"):
         import_xdf(path, "P01", "quiet-stance", out_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+    # Said once, in stabmon's words: pyxdf's own ERROR and WARNING lines are not printed as well.
+    assert not [r.getMessage() for r in caplog.records if r.name.startswith("pyxdf")]
     target = import_xdf(path, "P01", "quiet-stance", out_dir=tmp_path / "out", allow_truncated=True)
     assert min(len(block) for block in read_recording(target).samples.values()) < 3000
 
