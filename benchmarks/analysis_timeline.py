@@ -139,9 +139,20 @@ def _one(path: str, started: float, out: str) -> None:
     from sensors.processing import batch_frames
 
     batch_frames._write_frames = _dump_frames_process(batch_frames._write_frames)
+    from sensors.processing import batch_session
+
+    beside = batch_session.frames_beside
+
+    def frames_beside(*args: Any, **kwargs: Any) -> Any:  # the main thread's CPU at the fork and after
+        _OUT["cpu_at_fork"] = time.thread_time()
+        yield from beside(*args, **kwargs)
+        _OUT["cpu_after_frames"] = time.thread_time()
+
+    batch_session.frames_beside = frames_beside
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the table is not what is measured)
     status = stabmon.cli.main(["analyze", path])
     ended = time.monotonic()
+    cpu_at_end = time.thread_time()
     times = os.times()
     frames = json.loads(Path(_OUT["frames"]).read_text()) if Path(_OUT["frames"]).exists() else None
     record = {
@@ -156,6 +167,7 @@ def _one(path: str, started: float, out: str) -> None:
         "sys_s": times.system,
         "frames": frames,
         "load": os.getloadavg()[0],
+        "main_thread_cpu": [_OUT.get("cpu_at_fork"), _OUT.get("cpu_after_frames"), cpu_at_end],
     }
     Path(out).write_text(json.dumps(record), encoding="utf-8")
 
@@ -221,8 +233,22 @@ def summary(record: dict[str, Any]) -> dict[str, float]:
         "frames_cpu_s": round(frames.get("user_s", float("nan")) + frames.get("sys_s", float("nan")), 3),
         "frames_sys_s": round(frames.get("sys_s", float("nan")), 3),
         "waited_for_frames_s": round(sum(s[4] - s[3] for s in waits), 3),
+        "critical_path_cpu_s": round(_critical_cpu(record), 3),
         "load": record["load"],
     }
+
+
+def _critical_cpu(record: dict[str, Any]) -> float:
+    """CPU seconds on the critical path, what the wall time would be with a core for each
+    process and nothing else running: the interpreter's start (wall), the command process's main
+    thread up to the fork, the longer of its main thread's CPU beside the frames process and the
+    frames process's CPU, and its main thread's CPU after the frames."""
+    fork, after, end = record["main_thread_cpu"]
+    frames = record["frames"]
+    start = record["interpreter"][1] - record["started"]
+    if fork is None or after is None or not frames:
+        return start + end
+    return start + fork + max(after - fork, frames["user_s"] + frames["sys_s"]) + end - after
 
 
 def chart(record: dict[str, Any], width: int = 60) -> str:
