@@ -6,11 +6,6 @@ cannot run them at once. `frames_beside` forks a child that makes the frames and
 arrays down a pipe, in order, while the caller works on the ones before; the frames are the same
 objects bit for bit (the same code makes them; only their bytes cross the pipe).
 
-Given the pipeline about to step over them (still unstepped), the child also runs one sensor's
-orientation filter on a copy of it (`SegmentAnglePipeline.orientation_of`: the same calibration
-steps and filter calls on the same frames, so the same quaternions) and sends its quaternions with
-the frames; the caller hands them to `step` (vqf is two thirds of the pipeline's time).
-
 The child only reads rows from sources that say they are safe after a fork (`fork_safe`: plain
 arrays, or columns read straight from a file's chunks); with any other source (an h5py dataset:
 HDF5 must not be used in a forked child), with other threads running (a window, a session
@@ -28,16 +23,13 @@ import struct
 import sys
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from sensors.placements import Placement
 from sensors.processing.batch_sync import BatchSynchronizer
 from sensors.samples import Frame
-
-if TYPE_CHECKING:
-    from sensors.processing.pipeline import SegmentAnglePipeline
 
 log = logging.getLogger(__name__)
 
@@ -74,24 +66,14 @@ def _fork_safe(sync: BatchSynchronizer) -> bool:
     )
 
 
-#: Quaternions of placements worked out in the frames process, (n, 4) each, for `pipeline.step`.
-Oriented = dict[Placement, np.ndarray]
-
-
-def frames_beside(
-    sync: BatchSynchronizer, chunk_s: float = 60.0, pipeline: SegmentAnglePipeline | None = None
-) -> Iterator[tuple[Frame, Oriented]]:
-    """`sync.frames(chunk_s)`, made in a forked child when that can run on another core, each
-    with the quaternions the child worked out for `pipeline` (unstepped; its last placement when
-    it has two or more), else an empty dict."""
+def frames_beside(sync: BatchSynchronizer, chunk_s: float = 60.0) -> Iterator[Frame]:
+    """`sync.frames(chunk_s)`, made in a forked child when that can run on another core."""
     chunks = len(sync.chunk_bounds(chunk_s))
     if not hasattr(os, "fork") or usable_cores() < 2 or chunks < MIN_CHUNKS or not _fork_safe(sync):
-        for frame in sync.frames(chunk_s):
-            yield frame, {}
+        yield from sync.frames(chunk_s)
         _drop_caches(sync)
         return
-    moved = pipeline.placements[-1] if pipeline is not None and len(pipeline.placements) > 1 else None
-    yield from _from_child(sync, chunk_s, pipeline if moved is not None else None, moved)
+    yield from _from_child(sync, chunk_s)
 
 
 def _drop_caches(sync: BatchSynchronizer) -> None:
@@ -103,12 +85,7 @@ def _drop_caches(sync: BatchSynchronizer) -> None:
                 drop()
 
 
-def _from_child(
-    sync: BatchSynchronizer,
-    chunk_s: float,
-    pipeline: SegmentAnglePipeline | None,
-    moved: Placement | None,
-) -> Iterator[tuple[Frame, Oriented]]:
+def _from_child(sync: BatchSynchronizer, chunk_s: float) -> Iterator[Frame]:
     read_end, write_end = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -117,8 +94,7 @@ def _from_child(
         os.close(read_end)
         status = 0
         try:
-            logging.disable(logging.CRITICAL)  # the pipeline's copy: its calibration logs here
-            _write_frames(sync, chunk_s, write_end, pipeline, moved)
+            _write_frames(sync, chunk_s, write_end)
         except BaseException:
             status = 1
         finally:
@@ -137,17 +113,12 @@ def _from_child(
                     return
                 if n == _ERROR:
                     raise pickle.loads(_read_exactly(pipe, start).tobytes())
-                quaternions = n * 32 if moved is not None else 0
-                payload = _read_exactly(pipe, n * p * 49 + quaternions)
+                payload = _read_exactly(pipe, n * p * 49)
                 acc = payload[: n * p * 24].view(np.float64).reshape(n, p, 3)
                 gyr = payload[n * p * 24 : n * p * 48].view(np.float64).reshape(n, p, 3)
-                valid = payload[n * p * 48 : n * p * 49].view(np.bool_).reshape(n, p)
+                valid = payload[n * p * 48 :].view(np.bool_).reshape(n, p)
                 time_s = np.arange(start, start + n) / rate
-                frame = _frame_of(time_s, sync.placements, acc, gyr, valid, rate)
-                if moved is None:
-                    yield frame, {}
-                else:
-                    yield frame, {moved: payload[n * p * 49 :].view(np.float64).reshape(n, 4)}
+                yield _frame_of(time_s, sync.placements, acc, gyr, valid, rate)
     finally:
         if not done:
             _kill(pid)
@@ -175,22 +146,12 @@ def _frame_of(
     return frame
 
 
-def _write_frames(
-    sync: BatchSynchronizer,
-    chunk_s: float,
-    fd: int,
-    pipeline: SegmentAnglePipeline | None,
-    moved: Placement | None,
-) -> None:
+def _write_frames(sync: BatchSynchronizer, chunk_s: float, fd: int) -> None:
     try:
         for start, stop in sync.chunk_bounds(chunk_s):
-            time_s, acc, gyr, valid = sync.frame_arrays(start, stop)
-            arrays = [acc, gyr, valid]
-            if pipeline is not None and moved is not None:  # before the header: an error is whole
-                frame = _frame_of(time_s, sync.placements, acc, gyr, valid, sync.settings.rate_hz)
-                arrays.append(pipeline.orientation_of(frame, (moved,))[:, 0])
+            _, acc, gyr, valid = sync.frame_arrays(start, stop)
             _write_all(fd, _HEADER.pack(start, len(acc)))
-            for array in arrays:
+            for array in (acc, gyr, valid):
                 _write_all(fd, np.ascontiguousarray(array))
         _write_all(fd, _HEADER.pack(0, _END))
     except BrokenPipeError:  # the parent stopped reading

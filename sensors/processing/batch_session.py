@@ -134,8 +134,8 @@ def run_batched(
         late = sync.late_samples
         if before_frames is not None:
             before_frames(sync.last_index - sync.first_index + 1)
-        for frame, oriented in frames_beside(sync, chunk_s, pipeline):
-            angles = pipeline.step(frame, oriented)
+        for frame in frames_beside(sync, chunk_s):
+            angles = pipeline.step(frame)
             frames += len(frame)
             on_frame(frame, angles)
             if running_measures:

@@ -12,7 +12,7 @@ from gravity is undefined lying on the side and meaningless for "the hips sag" i
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +28,7 @@ from sensors.processing.angles import (
     inclination_angles,
     lumbar_angles,
     segment_frame,
+    segment_inclination,
     segment_orientation,
     wrap_angle,
 )
@@ -182,7 +183,7 @@ class SegmentAnglePipeline:
         events, self._events = self._events, []
         return events
 
-    def step(self, frame: Frame, oriented: Mapping[Placement, np.ndarray] | None = None) -> AngleBlock:
+    def step(self, frame: Frame) -> AngleBlock:
         """Angles for one synchronised frame block (n samples).
 
         Until calibration succeeds nothing is estimated (all NaN, the capture included). On success
@@ -190,36 +191,43 @@ class SegmentAnglePipeline:
         and runs over it), and angles follow from the next sample on. The capture's mean gyro is not used as
         a bias seed: standing sway makes it differ from the bias by ~0.1 °/s, which costs more
         than vqf's own rest and motion bias estimation.
-
-        `oriented`: quaternions (n, 4) of some placements for this frame from `orientation_of` on
-        a copy of this pipeline fed the same frames (the batched replay's frames process): those
-        filters are not run here.
         """
         n, p = len(frame), len(self.placements)
-        oriented = oriented or {}
-        orientation, offset = self._orientation(frame, skip=oriented.keys())
-        for placement, quaternions in oriented.items():
-            orientation[offset:, self.placements.index(placement)] = quaternions[offset:]
+        orientation = np.full((n, p, 4), np.nan)
+        offset = 0
+        while offset < n and self.calibration is None:
+            take = min(n - offset, self._next_attempt - self._captured)
+            self._capture.append(frame.rows(offset, offset + take))
+            self._captured += take
+            offset += take
+            if self._captured == self._next_attempt:
+                self._attempt_calibration()
+        if offset < n:
+            orientation[offset:] = self._orient(frame.rows(offset, n))
         inclination = np.full((n, p, 2), np.nan)
         axial = np.full((n, p), np.nan)
         angular_velocity = np.full((n, p, 3), np.nan)
         if self.calibration is not None:
             # every placement at once (n, p, ...): the same arithmetic per element as one by one
             mounts = np.array([self.calibration.mount_q[placement] for placement in self.placements])
-            segments = segment_orientation(orientation, mounts)
             upright = self.settings.angles is AngleDefinition.UPRIGHT
             wanted = self.outputs if upright else ANGLE_OUTPUTS  # a hold's posture gives all
-            if upright and "inclination_rad" in wanted:
-                inclination = inclination_angles(segments)
-            if upright and "axial_rad" in wanted:
-                axial = self._axial(segments)
+            if upright and "axial_rad" not in wanted:  # only the inclinations: without segments
+                if "inclination_rad" in wanted:
+                    inclination = segment_inclination(orientation, mounts)
+            else:
+                segments = segment_orientation(orientation, mounts)
+                if upright:
+                    axial = self._axial(segments)
+                    if "inclination_rad" in wanted:
+                        inclination = inclination_angles(segments)
+                else:
+                    posture, detected = self.hold.step(frame.time_s, segments)
+                    inclination, axial = posture[..., :2], posture[..., 2]
+                    self._events += detected
             if "angular_velocity_rad_s" in wanted:  # from the first calibrated sample
                 columns = [frame.index(placement) for placement in self.placements]
                 angular_velocity[offset:] = segment_frame(frame.gyr_rad_s[offset:, columns], mounts)
-            if not upright:
-                posture, detected = self.hold.step(frame.time_s, segments)
-                inclination, axial = posture[..., :2], posture[..., 2]
-                self._events += detected
         lumbar = np.full((n, 3), np.nan)
         both = Placement.LUMBAR in self.placements and Placement.PELVIS in self.placements
         if both and ("lumbar_rad" in self.outputs or self.settings.angles is AngleDefinition.HOLD):
@@ -254,46 +262,19 @@ class SegmentAnglePipeline:
         known = ~np.isnan(reference)
         return np.where(known, wrap_angle(heading - np.where(known, reference, 0.0)), heading)
 
-    def orientation_of(self, frame: Frame, placements: Collection[Placement]) -> np.ndarray:
-        """Orientation (n, len(placements), 4) of only these placements over a frame: what `step`
-        gives for them (the same calibration steps, the same filter calls); the other filters do
-        not run and no angles are made."""
-        skip = [p for p in self.placements if p not in placements]
-        orientation, _ = self._orientation(frame, skip)
-        return orientation[:, [self.placements.index(p) for p in placements]]
-
-    def _orientation(self, frame: Frame, skip: Collection[Placement]) -> tuple[np.ndarray, int]:
-        """Orientation (n, p, 4) over a frame (NaN for `skip`), capturing and calibrating until
-        calibrated; and the frame's first calibrated row."""
-        n = len(frame)
-        orientation = np.full((n, len(self.placements), 4), np.nan)
-        offset = 0
-        while offset < n and self.calibration is None:
-            take = min(n - offset, self._next_attempt - self._captured)
-            self._capture.append(frame.rows(offset, offset + take))
-            self._captured += take
-            offset += take
-            if self._captured == self._next_attempt:
-                self._attempt_calibration(skip)
-        if offset < n:
-            orientation[offset:] = self._orient(frame.rows(offset, n), skip)
-        return orientation, offset
-
-    def _orient(self, frame: Frame, skip: Collection[Placement] = ()) -> np.ndarray:
-        """Orientation (n, p, 4) of every sensor but `skip` (NaN) over a frame, continuing each filter."""
+    def _orient(self, frame: Frame) -> np.ndarray:
+        """Orientation (n, p, 4) of every sensor over a frame, continuing each filter."""
         out = np.full((len(frame), len(self.placements), 4), np.nan)
         for k, placement in enumerate(self.placements):
-            if placement in skip:
-                continue
             column = frame.index(placement)
             out[:, k] = self._estimators[placement].step(
                 frame.gyr_rad_s[:, column], frame.acc_m_s2[:, column], frame.valid[:, column]
             )
         return out
 
-    def _attempt_calibration(self, skip: Collection[Placement]) -> None:
-        """Try to calibrate on the last `calibration_s`; on success start the filters (but
-        `skip`'s) on it, else slide the window for the next attempt."""
+    def _attempt_calibration(self) -> None:
+        """Try to calibrate on the last `calibration_s`; on success start the filters on it, else
+        slide the window for the next attempt."""
         window = _tail(Frame.concatenate(self._capture), self._needed)
         captures = {}
         for placement in self.placements:
@@ -322,7 +303,7 @@ class SegmentAnglePipeline:
         self._capture = []
         log.info("calibrated on %s ending at %.2f s", self.calibration.posture, end_s)
         self._events.append(Event(end_s, EventKind.CALIBRATION, self.calibration.posture, source="pipeline"))
-        self._orient(window, skip)  # warm the filters up on the still capture
+        self._orient(window)  # warm the filters up on the still capture
 
 
 #: The angle arrays of an `AngleBlock` a pipeline can be asked to compute.

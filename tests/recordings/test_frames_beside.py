@@ -176,26 +176,3 @@ def test_an_analysis_collector_is_made_as_large_as_the_replay_once(recorded, mon
     assert grown == []
     assert session.report.frames == live.report.frames == len(collector.frame.time_s)
     assert len(collector._arrays["inclination_rad"]._data) == live.report.frames
-
-
-def test_the_child_runs_one_sensors_orientation_filter(recorded, forks, monkeypatch):
-    """The last placement's vqf runs in the frames process (here only the other's does), over
-    frames the calibration capture spans: the angles are still the live session's."""
-    from sensors.processing.orientation import OrientationEstimator
-
-    stepped = set()
-    step = OrientationEstimator.step
-
-    def counted(self, *args):
-        stepped.add(id(self))
-        return step(self, *args)
-
-    monkeypatch.setattr(OrientationEstimator, "step", counted)
-    rec, live = recorded
-    again = CollectingSink()
-    with open_recorded_stream(rec.path) as (recording, stream):
-        assert len(stream.placements) == 2
-        run_batched(stream, recording.settings, again.on_frame, chunk_s=0.7)
-    assert len(forks) == 1
-    assert len(stepped) == 1  # the other filter ran in the child
-    _assert_same_frames_and_angles(again, live)
