@@ -193,62 +193,62 @@ def open_recorded_stream(path: Path | str) -> Iterator[tuple[Recording, Recorded
     columns a replay reads whole first (host stamps, session times) are inflated on a second
     core while the metadata is read."""
     path = Path(path)
-    with open_recording_file(path) as f:
-        found = _raw_columns(path, f)
-        ahead = [
-            c for k, c in (found or {}).items() if k[0] in _READ_AHEAD_WHOLE and isinstance(c, ChunkColumn)
-        ]
-        whole = InflateWhole(ahead) if ahead and batch_frames.usable_cores() > 1 else None
-        try:
-            recording = read_recording(path, derived=False, raw=False)
-            fast = (
-                found is not None
-                and recording.migrated_from is None
-                and not any(len(block.sequence) for block in recording.samples.values())
-                and {p for _, p in found} == set(recording.placements)
-            )
-            if fast:
-                assert found is not None
-                datasets: dict[tuple[str, Placement], ArrayRows] = dict(found)
-                for p in recording.placements:
-                    datasets["device_time_s", p] = f[schema.ACQUISITION][p.value]["device_time_s"]
-                    datasets["sequence", p] = recording.counters[p]  # read once, while checking them
-
-                def columns(name: str) -> dict[Placement, ArrayRows]:
-                    return {p: datasets[name, p] for p in recording.placements}
-
-                yield (
-                    recording,
-                    replace(
-                        recorded_stream(recording),
-                        device_time_s=columns("device_time_s"),  # only its last block is read
-                        host_receive_ns=columns("host_receive_ns"),
-                        sequence=columns("sequence"),
-                        acc_m_s2=columns("acc_m_s2"),
-                        gyr_rad_s=columns("gyr_rad_s"),
-                        session_time_s=columns("session_time_s"),
-                    ),
-                )
+    with open_recording_file(path) as f:  # closed again before the metadata is read (a second
+        found = _raw_columns(path, f)  # open of a file open here would not see it left open)
+    ahead = [c for k, c in (found or {}).items() if k[0] in _READ_AHEAD_WHOLE]
+    whole = InflateWhole(ahead) if ahead and batch_frames.usable_cores() > 1 else None
+    try:
+        recording = read_recording(path, derived=False, raw=False)
+        if recording.migrated_from is not None:
+            yield recording, recorded_stream(read_recording(path, derived=False))
+            return
+        if any(len(block.sequence) for block in recording.samples.values()):  # read whole to repair it
+            yield recording, recorded_stream(recording)
+            return
+        with open_recording_file(path) as f:
+            groups = {p: f[schema.ACQUISITION][p.value] for p in recording.placements}
+            expected = [(g, name, dtype) for g in groups.values() for name, dtype in _RAW_DATASETS.items()]
+            if not all(name in g and g[name].dtype == dtype for g, name, dtype in expected):
+                full = read_recording(path, derived=False)
+                yield full, recorded_stream(full)
                 return
-        finally:
-            if whole is not None:
-                whole.stop()
-                for column in whole.columns:
-                    column.drop_cache()
-    if recording.migrated_from is not None:
-        yield recording, recorded_stream(read_recording(path, derived=False))
-    elif any(len(block.sequence) for block in recording.samples.values()):  # read whole to repair it
-        yield recording, recorded_stream(recording)
-    else:
-        full = read_recording(path, derived=False)
-        yield full, recorded_stream(full)
+            datasets: dict[tuple[str, Placement], ArrayRows] = {
+                (name, p): g[name] for p, g in groups.items() for name in _READ_WHOLE
+            }
+            if found is not None and found.keys() == datasets.keys():
+                datasets = dict(found)  # the columns made above (and being inflated)
+            for p, g in groups.items():
+                datasets["device_time_s", p] = g["device_time_s"]  # only its last block is read
+                datasets["sequence", p] = recording.counters[p]  # read once, while checking them
+
+            def columns(name: str) -> dict[Placement, ArrayRows]:
+                return {p: datasets[name, p] for p in groups}
+
+            yield (
+                recording,
+                replace(
+                    recorded_stream(recording),
+                    device_time_s=columns("device_time_s"),
+                    host_receive_ns=columns("host_receive_ns"),
+                    sequence=columns("sequence"),
+                    acc_m_s2=columns("acc_m_s2"),
+                    gyr_rad_s=columns("gyr_rad_s"),
+                    session_time_s=columns("session_time_s"),
+                ),
+            )
+    finally:
+        if whole is not None:
+            whole.stop()
+            for column in whole.columns:
+                column.drop_cache()
 
 
-def _raw_columns(path: Path, f: h5py.File) -> dict[tuple[str, Placement], ArrayRows] | None:
-    """The raw datasets a replay reads whole or a window at a time (as `ChunkColumn`s where
-    they can be, else the h5py datasets), when the file's placements all have them with the
-    dtypes a window-at-a-time replay reads; None otherwise, or when anything about the file is
-    not as expected (`read_recording` says what)."""
+def _raw_columns(path: Path, f: h5py.File) -> dict[tuple[str, Placement], ChunkColumn] | None:
+    """The raw datasets a replay reads whole or a window at a time as `ChunkColumn`s (which
+    read the file without HDF5: they stay usable once `f` is closed), when the file's
+    placements all have them with the dtypes a window-at-a-time replay reads and their chunks
+    are ones `chunk_columns` reads; None otherwise, or when anything about the file is not as
+    expected (`read_recording` says what)."""
     try:
         placements = load_metadata.placements(path, root_attributes(path, f))
         groups = {p: f[schema.ACQUISITION][p.value] for p in placements}
@@ -258,7 +258,6 @@ def _raw_columns(path: Path, f: h5py.File) -> dict[tuple[str, Placement], ArrayR
             for name, dtype in _RAW_DATASETS.items()
         ):
             return None
-        datasets = {(name, p): g[name] for p, g in groups.items() for name in _READ_WHOLE}
-        return chunk_columns(path, datasets) or datasets  # else read by h5py
+        return chunk_columns(path, {(name, p): g[name] for p, g in groups.items() for name in _READ_WHOLE})
     except (RecordingError, KeyError, TypeError, ValueError, OSError, RuntimeError):
         return None
