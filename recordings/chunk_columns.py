@@ -312,18 +312,32 @@ class InflateWhole:
         self._thread = threading.Thread(target=self._run, name="inflate-whole", daemon=True)
         self._thread.start()
 
+    #: Chunks inflated at a time (the inflated bytes of one batch are this thread's only
+    #: temporaries: its heap does not grow with the column).
+    BATCH_CHUNKS = 64
+
     def _run(self) -> None:
         for column in self.columns:
             try:
                 if not self._stop.is_set():
-                    rows = column._inflate_serial(0, len(column._offsets))[: column.shape[0]]
-                    column._cache, column._cached_rows = rows, column.shape[0]
+                    column._cache = self._inflated(column)
+                    column._cached_rows = column.shape[0]
             except (ChunkReadError, OSError, ValueError):  # the reader says what is wrong
-                pass
+                column._cache = None
             finally:
                 ready, column._whole_ready = column._whole_ready, None
                 if ready is not None:
                     ready.set()
+
+    def _inflated(self, column: ChunkColumn) -> np.ndarray:
+        """All of the column's rows, inflated a batch of chunks at a time."""
+        rows = np.empty(column.shape, dtype=column.dtype)
+        chunks, step = len(column._offsets), column.chunk_rows
+        for first in range(0, chunks, self.BATCH_CHUNKS):
+            last = min(first + self.BATCH_CHUNKS, chunks)
+            a, z = first * step, min(last * step, len(rows))
+            rows[a:z] = column._inflate_serial(first, last)[: z - a]
+        return rows
 
     def stop(self) -> None:
         """Stop after the column being inflated and wait for the thread; reads go to the file."""

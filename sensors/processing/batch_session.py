@@ -115,8 +115,7 @@ def run_batched(
             host = np.asarray(_rows(stream.host_receive_ns[p], 0, kept[p]), dtype=np.int64)
             times[p], clock = map_clock(device, host, mine, stream.host_origin_ns, settings.clock)
             drift[p], latency[p] = clock.drift_ppm, clock.latency_s
-    for columns in (stream.host_receive_ns, stream.session_time_s or {}):
-        _drop_caches(columns.values())  # read whole above: kept (as `times`) where still needed
+    _drop_caches((stream.session_time_s or {}).values())  # read whole above: kept as `times`
     pipeline, live = session_processing(placements, settings, outputs)
     derived: list[Event] = []
     measures: list[RunningMeasures] = []
@@ -207,6 +206,7 @@ def _session_now(
         ends = np.cumsum(rows[mine]) - 1
         host = stream.host_receive_ns[p]
         last_sample[mine] = _rows(host, 0, int(ends[-1]) + 1 if len(ends) else 0)[ends]
+        _drop_caches([host])  # the rest of it is not read again (the clock figures: one block)
     now = np.maximum.accumulate(np.maximum((last_sample - stream.host_origin_ns) * 1e-9, 0.0))
     return now, last_sample
 
