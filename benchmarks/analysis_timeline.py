@@ -29,7 +29,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +129,26 @@ def _dump_frames_process(original: Any) -> Any:
     return write_frames
 
 
+def _time_waits_for_inflate_threads() -> None:
+    """Record the command's waits for a column another thread inflates (`InflateWhole`) as the
+    phase "wait for the inflate thread": the critical path counts them (CPU time does not)."""
+    from recordings import chunk_columns
+
+    class TimedEvent(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            start, cpu = time.monotonic(), time.thread_time()
+            done = super().wait(timeout)
+            if os.getpid() == _OUT["command_pid"] and threading.current_thread() is threading.main_thread():
+                end = time.monotonic()
+                _SPANS.append(
+                    ["command", "wait for the inflate thread", 1, start, end, time.thread_time() - cpu]
+                )
+                _OUT["inflate_waits"] = _OUT.get("inflate_waits", 0.0) + end - start
+            return done
+
+    chunk_columns.threading = types.SimpleNamespace(Event=TimedEvent, Thread=threading.Thread)  # type: ignore[assignment]
+
+
 def _one(path: str, started: float, out: str) -> None:
     """Run `stabmon analyze path` here, instrumented; write the spans to `out`."""
     began = time.monotonic()
@@ -149,6 +171,7 @@ def _one(path: str, started: float, out: str) -> None:
         _OUT["cpu_after_frames"] = time.thread_time()
 
     batch_session.frames_beside = frames_beside
+    _time_waits_for_inflate_threads()
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the table is not what is measured)
     status = stabmon.cli.main(["analyze", path])
     ended = time.monotonic()
@@ -168,6 +191,7 @@ def _one(path: str, started: float, out: str) -> None:
         "frames": frames,
         "load": os.getloadavg()[0],
         "main_thread_cpu": [_OUT.get("cpu_at_fork"), _OUT.get("cpu_after_frames"), cpu_at_end],
+        "inflate_waits_s": _OUT.get("inflate_waits", 0.0),
     }
     Path(out).write_text(json.dumps(record), encoding="utf-8")
 
@@ -241,11 +265,12 @@ def summary(record: dict[str, Any]) -> dict[str, float]:
 def _critical_cpu(record: dict[str, Any]) -> float:
     """CPU seconds on the critical path, what the wall time would be with a core for each
     process and nothing else running: the interpreter's start (wall), the command process's main
-    thread up to the fork, the longer of its main thread's CPU beside the frames process and the
-    frames process's CPU, and its main thread's CPU after the frames."""
+    thread up to the fork (its CPU, and its waits for an inflate thread), the longer of its main
+    thread's CPU beside the frames process and the frames process's CPU, and its main thread's
+    CPU after the frames."""
     fork, after, end = record["main_thread_cpu"]
     frames = record["frames"]
-    start = record["interpreter"][1] - record["started"]
+    start = record["interpreter"][1] - record["started"] + record.get("inflate_waits_s", 0.0)
     if fork is None or after is None or not frames:
         return start + end
     return start + fork + max(after - fork, frames["user_s"] + frames["sys_s"]) + end - after
