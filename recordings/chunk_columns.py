@@ -101,6 +101,7 @@ class ChunkColumn:
         self._shuffled = shuffled
         self._cache: np.ndarray | None = None  # the first rows, inflated ahead (`Prefetch`)
         self._cached_rows = 0
+        self._whole_ready: threading.Event | None = None  # set once `InflateWhole` has it
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -112,6 +113,9 @@ class ChunkColumn:
         stop = max(stop, start)
         if stop == start:
             return np.empty((0, *self.shape[1:]), dtype=self.dtype)
+        ready = self._whole_ready
+        if ready is not None:  # another thread is inflating the whole column: take its rows
+            ready.wait()
         cache, cached = self._cache, self._cached_rows
         if cache is not None and stop <= cached:
             rows = cache[start:stop]
@@ -121,6 +125,14 @@ class ChunkColumn:
         rows = self._inflate(first, last)
         a = start - first * self.chunk_rows
         return rows[a : a + stop - start]
+
+    @property
+    def cached_rows(self) -> int:
+        """Rows [0, cached_rows) held in memory (inflated ahead): reading them costs nothing."""
+        ready = self._whole_ready
+        if ready is not None:
+            ready.wait()
+        return self._cached_rows
 
     def drop_cache(self) -> None:
         """Forget the rows inflated ahead (they are read from the chunks again if asked for)."""
@@ -280,5 +292,54 @@ class Prefetch:
 
     def stop(self) -> None:
         """Stop inflating ahead and wait for the thread (before a fork, or reading the rows)."""
+        self._stop.set()
+        self._thread.join()
+
+
+class InflateWhole:
+    """Whole columns inflated on a thread of their own, at normal priority, while the caller
+    does other work (a replay reads the file's metadata meanwhile: mostly HDF5 calls, and zlib
+    releases the GIL). A read of one of these columns waits until the thread has inflated it,
+    then takes the rows from memory (`drop_cache` frees them); a column the thread could not
+    inflate (a damaged chunk) is read as usual, and that read says what is wrong. The thread's
+    name is in `sensors.processing.batch_frames.FORK_SAFE_THREADS`."""
+
+    def __init__(self, columns: list[ChunkColumn]) -> None:
+        self.columns = columns
+        self._stop = threading.Event()
+        for column in columns:
+            column._whole_ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="inflate-whole", daemon=True)
+        self._thread.start()
+
+    #: Chunks inflated at a time (the inflated bytes of one batch are this thread's only
+    #: temporaries: its heap does not grow with the column).
+    BATCH_CHUNKS = 64
+
+    def _run(self) -> None:
+        for column in self.columns:
+            try:
+                if not self._stop.is_set():
+                    column._cache = self._inflated(column)
+                    column._cached_rows = column.shape[0]
+            except (ChunkReadError, OSError, ValueError):  # the reader says what is wrong
+                column._cache = None
+            finally:
+                ready, column._whole_ready = column._whole_ready, None
+                if ready is not None:
+                    ready.set()
+
+    def _inflated(self, column: ChunkColumn) -> np.ndarray:
+        """All of the column's rows, inflated a batch of chunks at a time."""
+        rows = np.empty(column.shape, dtype=column.dtype)
+        chunks, step = len(column._offsets), column.chunk_rows
+        for first in range(0, chunks, self.BATCH_CHUNKS):
+            last = min(first + self.BATCH_CHUNKS, chunks)
+            a, z = first * step, min(last * step, len(rows))
+            rows[a:z] = column._inflate_serial(first, last)[: z - a]
+        return rows
+
+    def stop(self) -> None:
+        """Stop after the column being inflated and wait for the thread; reads go to the file."""
         self._stop.set()
         self._thread.join()

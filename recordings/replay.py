@@ -19,14 +19,18 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import h5py
 import numpy as np
 
-from recordings import schema
-from recordings.chunk_columns import chunk_columns
+from recordings import load_metadata, schema
+from recordings.chunk_columns import ChunkColumn, InflateWhole, chunk_columns
+from recordings.errors import RecordingError
+from recordings.file_access import root_attributes
 from recordings.reader import Recording, open_recording_file, read_recording
 from sensors.health import HealthTracker
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
+from sensors.processing import batch_frames
 from sensors.processing.batch_session import RecordedStream
 from sensors.processing.batch_sync import ArrayRows
 from sensors.source import LinkState, SensorHealth, SourceItem
@@ -177,47 +181,83 @@ _RAW_DATASETS = {
 }
 
 
+#: The whole-read datasets inflated on a thread of their own while the metadata is read.
+_READ_AHEAD_WHOLE = ("host_receive_ns", "session_time_s")
+
+
 @contextmanager
 def open_recorded_stream(path: Path | str) -> Iterator[tuple[Recording, RecordedStream]]:
     """The recording's metadata (without its samples) and its stream with the raw datasets of
     the open file, read a window at a time, so a replay holds little of the file at once. Files
-    that store their raw data otherwise (an older schema, other dtypes) are read whole."""
+    that store their raw data otherwise (an older schema, other dtypes) are read whole. The
+    columns a replay reads whole first (host stamps, session times) are inflated on a second
+    core while the metadata is read."""
     path = Path(path)
-    recording = read_recording(path, derived=False, raw=False)
-    if recording.migrated_from is not None:
-        yield recording, recorded_stream(read_recording(path, derived=False))
-        return
-    if any(len(block.sequence) for block in recording.samples.values()):  # read whole to repair it
-        yield recording, recorded_stream(recording)
-        return
-    with open_recording_file(path) as f:
-        groups = {p: f[schema.ACQUISITION][p.value] for p in recording.placements}
-        expected = [(g, name, dtype) for g in groups.values() for name, dtype in _RAW_DATASETS.items()]
-        if not all(name in g and g[name].dtype == dtype for g, name, dtype in expected):
-            full = read_recording(path, derived=False)
-            yield full, recorded_stream(full)
+    with open_recording_file(path) as f:  # closed again before the metadata is read (a second
+        found = _raw_columns(path, f)  # open of a file open here would not see it left open)
+    ahead = [c for k, c in (found or {}).items() if k[0] in _READ_AHEAD_WHOLE]
+    whole = InflateWhole(ahead) if ahead and batch_frames.usable_cores() > 1 else None
+    try:
+        recording = read_recording(path, derived=False, raw=False)
+        if recording.migrated_from is not None:
+            yield recording, recorded_stream(read_recording(path, derived=False))
             return
-        stream = recorded_stream(recording)
-        datasets: dict[tuple[str, Placement], ArrayRows] = {
-            (name, p): g[name] for p, g in groups.items() for name in _READ_WHOLE
-        }
-        datasets = chunk_columns(path, datasets) or datasets  # else read by h5py
-        for p, g in groups.items():
-            datasets["device_time_s", p] = g["device_time_s"]  # only its last block is read
-            datasets["sequence", p] = recording.counters[p]  # read once, while checking them
+        if any(len(block.sequence) for block in recording.samples.values()):  # read whole to repair it
+            yield recording, recorded_stream(recording)
+            return
+        with open_recording_file(path) as f:
+            groups = {p: f[schema.ACQUISITION][p.value] for p in recording.placements}
+            expected = [(g, name, dtype) for g in groups.values() for name, dtype in _RAW_DATASETS.items()]
+            if not all(name in g and g[name].dtype == dtype for g, name, dtype in expected):
+                full = read_recording(path, derived=False)
+                yield full, recorded_stream(full)
+                return
+            datasets: dict[tuple[str, Placement], ArrayRows] = {
+                (name, p): g[name] for p, g in groups.items() for name in _READ_WHOLE
+            }
+            if found is not None and found.keys() == datasets.keys():
+                datasets = dict(found)  # the columns made above (and being inflated)
+            for p, g in groups.items():
+                datasets["device_time_s", p] = g["device_time_s"]  # only its last block is read
+                datasets["sequence", p] = recording.counters[p]  # read once, while checking them
 
-        def columns(name: str) -> dict[Placement, ArrayRows]:
-            return {p: datasets[name, p] for p in groups}
+            def columns(name: str) -> dict[Placement, ArrayRows]:
+                return {p: datasets[name, p] for p in groups}
 
-        yield (
-            recording,
-            replace(
-                stream,
-                device_time_s=columns("device_time_s"),
-                host_receive_ns=columns("host_receive_ns"),
-                sequence=columns("sequence"),
-                acc_m_s2=columns("acc_m_s2"),
-                gyr_rad_s=columns("gyr_rad_s"),
-                session_time_s=columns("session_time_s"),
-            ),
-        )
+            yield (
+                recording,
+                replace(
+                    recorded_stream(recording),
+                    device_time_s=columns("device_time_s"),
+                    host_receive_ns=columns("host_receive_ns"),
+                    sequence=columns("sequence"),
+                    acc_m_s2=columns("acc_m_s2"),
+                    gyr_rad_s=columns("gyr_rad_s"),
+                    session_time_s=columns("session_time_s"),
+                ),
+            )
+    finally:
+        if whole is not None:
+            whole.stop()
+            for column in whole.columns:
+                column.drop_cache()
+
+
+def _raw_columns(path: Path, f: h5py.File) -> dict[tuple[str, Placement], ChunkColumn] | None:
+    """The raw datasets a replay reads whole or a window at a time as `ChunkColumn`s (which
+    read the file without HDF5: they stay usable once `f` is closed), when the file's
+    placements all have them with the dtypes a window-at-a-time replay reads and their chunks
+    are ones `chunk_columns` reads; None otherwise, or when anything about the file is not as
+    expected (`read_recording` says what)."""
+    try:
+        placements = load_metadata.placements(path, root_attributes(path, f))
+        groups = {p: f[schema.ACQUISITION][p.value] for p in placements}
+        if not all(
+            name in g and g[name].dtype == dtype
+            for g in groups.values()
+            for name, dtype in _RAW_DATASETS.items()
+        ):
+            return None
+        return chunk_columns(path, {(name, p): g[name] for p, g in groups.items() for name in _READ_WHOLE})
+    except (RecordingError, KeyError, TypeError, ValueError, OSError, RuntimeError):
+        return None

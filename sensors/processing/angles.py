@@ -42,9 +42,52 @@ class AngleDefinition(StrEnum):
 
 def inclination_angles(segment_q: np.ndarray) -> np.ndarray:
     """(..., 2) [sagittal, frontal] inclination, rad, of segment→earth quaternions (..., 4)."""
-    g = segment_vertical(segment_q)
-    gx, gy, gz = g[..., 0], g[..., 1], g[..., 2]
-    return np.stack([np.arctan2(-gx, gz), np.arctan2(gy, np.hypot(gx, gz))], axis=-1)
+    q = np.asarray(segment_q, dtype=float)
+    gx, gy, gz = _vertical_components((q[..., 0], q[..., 1], q[..., 2], q[..., 3]))
+    out = np.empty((*q.shape[:-1], 2))
+    out[..., 0] = np.arctan2(-gx, gz)
+    out[..., 1] = np.arctan2(gy, np.hypot(gx, gz))
+    return out
+
+
+def segment_inclination(sensor_q: np.ndarray, mount_q: np.ndarray) -> np.ndarray:
+    """`inclination_angles(segment_orientation(sensor_q, mount_q))` (..., 2), rad, for
+    sensor→earth quaternions (..., 4) and sensor→segment ones (4,) or broadcasting with them,
+    bit for bit (the same operations, without the segment quaternions stacked in between)."""
+    p = np.asarray(sensor_q, dtype=float)
+    q = quat.conjugate(mount_q)
+    pw, px, py, pz = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
+    qw, qx, qy, qz = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    segment = (  # quat.multiply's four components
+        pw * qw - px * qx - py * qy - pz * qz,
+        pw * qx + px * qw + py * qz - pz * qy,
+        pw * qy - px * qz + py * qw + pz * qx,
+        pw * qz + px * qy - py * qx + pz * qw,
+    )
+    gx, gy, gz = _vertical_components(segment)
+    out = np.empty((*segment[0].shape, 2))
+    out[..., 0] = np.arctan2(-gx, gz)
+    out[..., 1] = np.arctan2(gy, np.hypot(gx, gz))
+    return out
+
+
+def _vertical_components(
+    q: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`segment_vertical`'s three components (...) for a quaternion's components (w, x, y, z),
+    each (...), bit for bit: the same floating-point operations in the same order
+    (`quat.rotate` of (0, 0, 1) by the conjugate), on the components instead of stacked arrays
+    (the pipeline's hot path)."""
+    w, x, y, z = q[0] * 1.0, q[1] * -1.0, q[2] * -1.0, q[3] * -1.0  # the conjugate
+    # t = 2 (u × v) with u = (x, y, z), v = (0, 0, 1)
+    t0 = 2.0 * (y * 1.0 - z * 0.0)
+    t1 = 2.0 * (z * 0.0 - x * 1.0)
+    t2 = 2.0 * (x * 0.0 - y * 0.0)
+    # v + w t + u × t
+    gx = (0.0 + w * t0) + (y * t2 - z * t1)
+    gy = (0.0 + w * t1) + (z * t0 - x * t2)
+    gz = (1.0 + w * t2) + (x * t1 - y * t0)
+    return gx, gy, gz
 
 
 def wrap_angle(angle_rad: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ they are computed only when asked for.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,6 +115,7 @@ def run_batched(
             host = np.asarray(_rows(stream.host_receive_ns[p], 0, kept[p]), dtype=np.int64)
             times[p], clock = map_clock(device, host, mine, stream.host_origin_ns, settings.clock)
             drift[p], latency[p] = clock.drift_ppm, clock.latency_s
+    _drop_caches((stream.session_time_s or {}).values())  # read whole above: kept as `times`
     pipeline, live = session_processing(placements, settings, outputs)
     derived: list[Event] = []
     measures: list[RunningMeasures] = []
@@ -163,11 +164,20 @@ READ_ROWS = 100_000
 
 
 def _rows(values: ArrayRows, start: int, stop: int) -> np.ndarray:
-    """values[start:stop] as an array, read from a file dataset in requests of READ_ROWS."""
-    if isinstance(values, np.ndarray):
-        return values[start:stop]
+    """values[start:stop] as an array, read from a file dataset in requests of READ_ROWS (at
+    once where the rows are in memory already: a source's `cached_rows`)."""
+    if isinstance(values, np.ndarray) or getattr(values, "cached_rows", 0) >= stop:
+        return np.asarray(values[start:stop])
     parts = [np.asarray(values[a : min(a + READ_ROWS, stop)]) for a in range(start, stop, READ_ROWS)]
     return np.concatenate(parts) if parts else np.asarray(values[start:stop])
+
+
+def _drop_caches(sources: Iterable[ArrayRows]) -> None:
+    """Free the rows a source holds in memory (inflated ahead), where it has any."""
+    for source in sources:
+        drop = getattr(source, "drop_cache", None)
+        if drop is not None:
+            drop()
 
 
 def _clock_figures(
@@ -196,6 +206,7 @@ def _session_now(
         ends = np.cumsum(rows[mine]) - 1
         host = stream.host_receive_ns[p]
         last_sample[mine] = _rows(host, 0, int(ends[-1]) + 1 if len(ends) else 0)[ends]
+        _drop_caches([host])  # the rest of it is not read again (the clock figures: one block)
     now = np.maximum.accumulate(np.maximum((last_sample - stream.host_origin_ns) * 1e-9, 0.0))
     return now, last_sample
 

@@ -28,6 +28,7 @@ from sensors.processing.angles import (
     inclination_angles,
     lumbar_angles,
     segment_frame,
+    segment_inclination,
     segment_orientation,
     wrap_angle,
 )
@@ -209,20 +210,24 @@ class SegmentAnglePipeline:
         if self.calibration is not None:
             # every placement at once (n, p, ...): the same arithmetic per element as one by one
             mounts = np.array([self.calibration.mount_q[placement] for placement in self.placements])
-            segments = segment_orientation(orientation, mounts)
             upright = self.settings.angles is AngleDefinition.UPRIGHT
             wanted = self.outputs if upright else ANGLE_OUTPUTS  # a hold's posture gives all
-            if upright and "inclination_rad" in wanted:
-                inclination = inclination_angles(segments)
-            if upright and "axial_rad" in wanted:
-                axial = self._axial(segments)
+            if upright and "axial_rad" not in wanted:  # only the inclinations: without segments
+                if "inclination_rad" in wanted:
+                    inclination = segment_inclination(orientation, mounts)
+            else:
+                segments = segment_orientation(orientation, mounts)
+                if upright:
+                    axial = self._axial(segments)
+                    if "inclination_rad" in wanted:
+                        inclination = inclination_angles(segments)
+                else:
+                    posture, detected = self.hold.step(frame.time_s, segments)
+                    inclination, axial = posture[..., :2], posture[..., 2]
+                    self._events += detected
             if "angular_velocity_rad_s" in wanted:  # from the first calibrated sample
                 columns = [frame.index(placement) for placement in self.placements]
                 angular_velocity[offset:] = segment_frame(frame.gyr_rad_s[offset:, columns], mounts)
-            if not upright:
-                posture, detected = self.hold.step(frame.time_s, segments)
-                inclination, axial = posture[..., :2], posture[..., 2]
-                self._events += detected
         lumbar = np.full((n, 3), np.nan)
         both = Placement.LUMBAR in self.placements and Placement.PELVIS in self.placements
         if both and ("lumbar_rad" in self.outputs or self.settings.angles is AngleDefinition.HOLD):

@@ -100,11 +100,11 @@ class _Buffer:
         exact = started & (t_k == grid)
         between = started & (before + 1 < m) & (self.sequence[after] - self.sequence[k] == 1) & ~exact
         # Interpolated at every grid point at once (the few points that are not between two
-        # consecutive samples are discarded): the same operations on the same operands per point.
+        # consecutive samples are discarded): the same operations on the same operands per point,
+        # (1 - w) * before + w * after, worked out in place in the gathered rows.
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            w = ((grid - t_k) / (self.t[after] - t_k))[:, None]
-            acc = (1 - w) * self.acc[k] + w * self.acc[after]
-            gyr = (1 - w) * self.gyr[k] + w * self.gyr[after]
+            w = (grid - t_k) / (self.t[after] - t_k)
+            acc, gyr = (_between(rows, k, after, 1 - w, w) for rows in (self.acc, self.gyr))
         if not between.all():
             keep, take = between[:, None], exact[:, None]
             acc = np.where(keep, acc, np.where(take, self.acc[k], np.nan))
@@ -119,6 +119,19 @@ class _Buffer:
             self.sequence = self.sequence[keep_from:]
             self.acc = self.acc[keep_from:]
             self.gyr = self.gyr[keep_from:]
+
+
+def _between(
+    rows: np.ndarray, k: np.ndarray, after: np.ndarray, w0: np.ndarray, w1: np.ndarray
+) -> np.ndarray:
+    """w0 * rows[k] + w1 * rows[after] (n, 3) for rows (m, 3), indices k, after (n,) and weights
+    w0, w1 (n,), without temporaries beyond the two gathered arrays."""
+    out = rows.take(k, axis=0)
+    out *= w0[:, None]
+    later = rows.take(after, axis=0)
+    later *= w1[:, None]
+    out += later
+    return out
 
 
 class Synchronizer:

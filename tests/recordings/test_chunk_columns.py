@@ -186,3 +186,43 @@ def test_inflating_ahead_stops_when_asked(recorded):
         ahead.stop()  # at once: returns after at most one batch of chunks
         assert not ahead._thread.is_alive()
         assert columns["acc"]._cached_rows <= Prefetch.BATCH_CHUNKS * columns["acc"].chunk_rows
+
+
+def test_columns_inflated_whole_on_a_thread_equal_h5py_and_are_read_from_memory(recorded):
+    from recordings.chunk_columns import InflateWhole
+
+    rec, _ = recorded
+    rng = np.random.default_rng(7)
+    with h5py.File(rec.path, "r") as f:
+        names = ("host_receive_ns", "session_time_s", "acc_m_s2")
+        datasets = {(p.value, n): f["acquisition"][p.value][n] for p in rec.placements for n in names}
+        columns = chunk_columns(rec.path, datasets)
+        assert columns is not None
+        whole = InflateWhole(list(columns.values()))
+        for key, column in columns.items():  # read at once: each read waits for the thread
+            assert column.cached_rows == len(column), key
+            for a, b in _slices(len(column), rng):
+                got = column[a:b]
+                assert got.tobytes() == datasets[key][a:b].tobytes(), (key, a, b)
+                assert b <= a or not got.flags.writeable  # nobody can change the rows kept in memory
+        whole.stop()
+        column = next(iter(columns.values()))
+        column.drop_cache()
+        assert column.cached_rows == 0
+        assert column[0 : len(column)].tobytes() == datasets[next(iter(columns))][:].tobytes()
+
+
+def test_a_damaged_chunk_of_a_column_inflated_whole_is_an_error_when_read(recorded, tmp_path):
+    from recordings.chunk_columns import InflateWhole
+
+    rec, _ = recorded
+    copy, rows = _damaged_copy(rec, tmp_path)
+    with h5py.File(copy, "r") as f:
+        ds = f["acquisition/lumbar/acc_m_s2"]
+        columns = chunk_columns(copy, {"acc": ds})
+        assert columns is not None
+        InflateWhole([columns["acc"]]).stop()
+        assert columns["acc"].cached_rows == 0  # the thread could not: the reader says why
+        with pytest.raises(ChunkReadError, match="acc_m_s2"):
+            columns["acc"][rows : rows + 10]
+        assert columns["acc"][0:50].tobytes() == ds[0:50].tobytes()

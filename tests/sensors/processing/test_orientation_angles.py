@@ -214,3 +214,33 @@ def test_segment_angular_velocity_matches_the_bend():
     for rep in drill.truth.repetitions:
         during = (angles.time_s >= rep.start_s) & (angles.time_s <= rep.peak_s)
         assert np.nanmax(flexion_rate[during]) == pytest.approx(rep.trunk_peak_velocity_deg_s, rel=0.05)
+
+
+def test_inclinations_equal_the_rotated_vertical_bit_for_bit():
+    """`inclination_angles` and `segment_inclination` (worked out on the quaternions'
+    components) give what the vertical rotated by `quaternion.rotate` gives, bit for bit, also
+    for gaps (NaN), infinities, signed zeros and the poles."""
+    from sensors import quaternion as quat
+    from sensors.processing.angles import segment_inclination, segment_orientation, segment_vertical
+
+    def reference(segment_q):
+        g = segment_vertical(segment_q)
+        gx, gy, gz = g[..., 0], g[..., 1], g[..., 2]
+        return np.stack([np.arctan2(-gx, gz), np.arctan2(gy, np.hypot(gx, gz))], axis=-1)
+
+    rng = np.random.default_rng(8)
+    q = quat.normalize(rng.normal(size=(5000, 2, 4)))
+    q[:50] = np.nan
+    q[50:60] = [1.0, 0.0, 0.0, 0.0]
+    q[60:70] = [-0.0, 1.0, -0.0, 0.0]
+    q[70:80] = [0.0, -0.0, -0.0, -1.0]
+    q[80:90] = [np.sqrt(0.5), 0.0, np.sqrt(0.5), 0.0]  # lying: the sagittal angle at ±90°
+    q[90:100, :, 1] = np.inf
+    mounts = quat.normalize(rng.normal(size=(2, 4)))
+    with np.errstate(invalid="ignore"):
+        assert inclination_angles(q).tobytes() == reference(q).tobytes()
+        assert inclination_angles(q[7, 1]).tobytes() == reference(q[7, 1]).tobytes()  # one quaternion
+        fused = segment_inclination(q, mounts)
+        assert fused.tobytes() == reference(segment_orientation(q, mounts)).tobytes()
+        one = segment_inclination(q[:, 0], mounts[0])
+        assert one.tobytes() == reference(segment_orientation(q[:, 0], mounts[0])).tobytes()

@@ -290,3 +290,34 @@ def test_the_batched_synchroniser_follows_the_live_one_where_a_clock_fit_steps_b
     np.testing.assert_array_equal(got.acc_m_s2, expected.acc_m_s2)
     assert batch.late_samples == live.late_samples
     assert (live.wait_s > 0.5) is late_burst
+
+
+def test_sampling_equals_the_interpolation_formula_bit_for_bit():
+    """`_Buffer.sample` (worked out in place) gives (1 - w) * before + w * after exactly as the
+    formula written out over whole arrays, exact samples as they are and gaps across a counter
+    jump, on irregular sample times."""
+    from sensors.processing.synchronizer import _Buffer
+
+    rng = np.random.default_rng(11)
+    m = 3000
+    buffer = _Buffer()
+    buffer.t = np.cumsum(rng.uniform(0.004, 0.006, m))
+    buffer.sequence = np.arange(m, dtype=np.int64) + (np.arange(m) >= 1500)  # one lost sample
+    buffer.acc, buffer.gyr = rng.normal(size=(m, 3)) * 9.8, rng.normal(size=(m, 3))
+    grid = np.arange(int(buffer.t[0] * 200) - 3, int(buffer.t[-1] * 200) + 3) / 200.0
+    grid[10] = buffer.t[40]  # a grid point exactly on a sample
+    acc, gyr, valid = buffer.sample(grid)
+    k = np.clip(np.searchsorted(buffer.t, grid, side="right") - 1, 0, m - 1)
+    after = np.minimum(k + 1, m - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = ((grid - buffer.t[k]) / (buffer.t[after] - buffer.t[k]))[:, None]
+        for got, rows in ((acc, buffer.acc), (gyr, buffer.gyr)):
+            expected = (1 - w) * rows[k] + w * rows[after]
+            between = valid & (buffer.t[k] != grid)
+            assert got[between].tobytes() == expected[between].tobytes()
+            assert got[10].tobytes() == rows[40].tobytes()
+            assert np.isnan(got[~valid]).all()
+    outside = (grid < buffer.t[0]) | (grid > buffer.t[-1])
+    assert outside.sum() >= 4 and not valid[outside].any()
+    assert not valid[(grid > buffer.t[1499]) & (grid < buffer.t[1500])].any()  # across the jump
+    assert valid.sum() > 0.99 * len(grid) - 10
