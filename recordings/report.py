@@ -112,7 +112,12 @@ def _summary_table(
     rows, flagged = [], set()
     for k, row in enumerate(session_rows(measures, key_only=True)):
         standings = references.standings(
-            measures.drill, row.measure.name, row.measure.value, subject.demographics, recording.condition
+            measures.drill,
+            row.measure.name,
+            row.measure.value,
+            subject.demographics,
+            recording.condition,
+            row.lower_bound,
         )
         ref_text = "; ".join(s.short for s in standings) or "no published reference"
         change = changes.get(row.measure.name)
