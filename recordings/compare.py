@@ -38,10 +38,10 @@ class ConditionMismatchError(StabmonError, ValueError):
 class Verdict(StrEnum):
     BETTER = "better"
     WORSE = "worse"
-    CHANGED = "real change"  # beyond the MDC, for a measure with no better direction
+    CHANGED = "changed"  # beyond the MDC, for a measure with no better direction
     POSSIBLY_BETTER = "possibly better"  # beyond only a lower-bound MDC
     POSSIBLY_WORSE = "possibly worse"
-    POSSIBLY_CHANGED = "possible change"
+    POSSIBLY_CHANGED = "possibly changed"
     NO_REAL_CHANGE = "no real change"
     NOT_JUDGED = "not judged"
 
@@ -49,7 +49,7 @@ class Verdict(StrEnum):
 class MdcBasis(StrEnum):
     PUBLISHED = "published test–retest"
     CLINIC = "clinic's MDC"
-    WITHIN_SESSION = "within-session repetitions (lower bound)"
+    WITHIN_SESSION = "within-session repetitions, a lower bound"
     NONE = "none"
 
 
@@ -128,7 +128,18 @@ class ChangeRow:
                 else f"{self.info.format(self.baseline)} → {self.info.format(self.retest)}"
             )
         pct, text = self.change_pct, self.info.format_change(self.change)
-        return text + (f" ({pct:+.0f} %)" if math.isfinite(pct) and text[0] != "0" else "")
+        if not math.isfinite(pct) or text[0] == "0":
+            return text
+        return f"{text} ({_signed_pct(pct)})"
+
+
+def _signed_pct(pct: float) -> str:
+    """'+33 %', '−20 %' (the true minus sign, as `format_change` writes it), '< 1 %' for a
+    change that rounds to no whole per cent (never '-0 %')."""
+    whole = round(pct)
+    if whole == 0:
+        return "< 1 %"
+    return f"{'+' if whole > 0 else '−'}{abs(whole)} %"
 
 
 @dataclass(frozen=True)
