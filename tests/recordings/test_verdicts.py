@@ -110,6 +110,28 @@ def test_changes_read_with_one_minus_sign_and_one_set_of_words():
     assert "((" not in text and "))" not in text
 
 
+def test_a_censored_hold_is_never_called_worse_and_only_a_gain_is_claimed_from_one():
+    """A hold the task ended before the posture was lost is a lower bound (walkthrough s8 #5):
+    a re-test cut short at 60 s after a 150-s baseline is not "worse"; a re-test of ≥ 200 s after
+    150 s held is better whatever its true length; a censored baseline judges nothing."""
+    lost = _result("biering-sorensen", held=150.0, position_lost=1.0)
+    cut = compare_results(lost, _result("biering-sorensen", held=60.0, position_lost=0.0)).row("held")
+    assert cut.verdict is Verdict.NOT_JUDGED and cut.cells[2] == "≥ 60 s"
+    gain = compare_results(lost, _result("biering-sorensen", held=200.0, position_lost=0.0)).row("held")
+    assert gain.verdict is Verdict.BETTER and gain.cells[1:3] == ("150 s", "≥ 200 s")
+    first_cut = _result("biering-sorensen", held=100.0, position_lost=0.0)
+    after = compare_results(first_cut, _result("biering-sorensen", held=200.0, position_lost=1.0))
+    assert after.row("held").verdict is Verdict.NOT_JUDGED and after.row("held").cells[1] == "≥ 100 s"
+    same = compare_results(lost, _result("biering-sorensen", held=160.0, position_lost=0.0)).row("held")
+    assert same.verdict is Verdict.NOT_JUDGED  # within the MDC, but could be far more
+    from stabmon.review import format_comparison
+
+    shown = format_comparison(
+        compare_results(lost, _result("biering-sorensen", held=60.0, position_lost=0.0))
+    )
+    assert "≥ 60 s" in shown and "worse" not in shown
+
+
 def test_float_noise_is_no_change():
     a = _result("forward-bend", mean_lumbar_contribution_end_range=47.30000000000001)
     b = _result("forward-bend", mean_lumbar_contribution_end_range=47.3)
