@@ -64,6 +64,10 @@ class MeasureInfo:
     repetitions: str
     mean_of_repetitions: bool = False
     scale: float = 1.0
+    #: A flag measure's key: when that flag is 0 ("no") this value is only a lower bound
+    #: (censored: a hold the task ended before the posture was lost); `lower_bound_why` says so.
+    lower_bound_unless: str = ""
+    lower_bound_why: str = ""
 
     @property
     def judged(self) -> bool:
@@ -82,6 +86,12 @@ class MeasureInfo:
             return "yes" if value >= 0.5 else "no"
         text = format_number(self.display_value(value), self.decimals)
         return f"{text} {self.unit}".rstrip() if with_unit else text
+
+    def format_lower_bound(self, value: float) -> str:
+        """A censored value: '≥ 127 s (the task ended before the posture was lost)'."""
+        if not math.isfinite(value):
+            return self.format(value)
+        return f"≥ {self.format(value)} ({self.lower_bound_why})"
 
     def format_change(self, change: float) -> str:
         """A signed change at the catalogue's resolution ('+2.7 °'); a change that rounds to zero
@@ -147,6 +157,7 @@ class Catalogue:
                 missing=f"no {entry.repetition} could be measured",
                 mean_of_repetitions=True,
                 key_measure=entry.key_measure,
+                lower_bound_unless="",  # a mean over repetitions: each one's own flag says
             )
         raise CatalogueError(f"the measures catalogue ({self.path}) has no measure {key!r} for {drill!r}")
 
@@ -190,6 +201,8 @@ def _entry(key: str, data: dict[str, Any], group: dict[str, Any], where: str) ->
         source=data["source"],
         repetition=str(group.get("repetition", "repetition")),
         repetitions=str(group.get("repetitions", "repetitions")),
+        lower_bound_unless=str(data.get("lower_bound_unless", "")),
+        lower_bound_why=str(data.get("lower_bound_why", "")),
     )
 
 

@@ -38,10 +38,10 @@ class ConditionMismatchError(StabmonError, ValueError):
 class Verdict(StrEnum):
     BETTER = "better"
     WORSE = "worse"
-    CHANGED = "real change"  # beyond the MDC, for a measure with no better direction
+    CHANGED = "changed"  # beyond the MDC, for a measure with no better direction
     POSSIBLY_BETTER = "possibly better"  # beyond only a lower-bound MDC
     POSSIBLY_WORSE = "possibly worse"
-    POSSIBLY_CHANGED = "possible change"
+    POSSIBLY_CHANGED = "possibly changed"
     NO_REAL_CHANGE = "no real change"
     NOT_JUDGED = "not judged"
 
@@ -49,7 +49,7 @@ class Verdict(StrEnum):
 class MdcBasis(StrEnum):
     PUBLISHED = "published test–retest"
     CLINIC = "clinic's MDC"
-    WITHIN_SESSION = "within-session repetitions (lower bound)"
+    WITHIN_SESSION = "within-session repetitions, a lower bound"
     NONE = "none"
 
 
@@ -63,6 +63,9 @@ class ChangeRow:
     mdc95: float
     basis: MdcBasis
     basis_note: str = ""
+    #: Censored values (a hold the task ended first): the true value is at least the one given.
+    baseline_lower_bound: bool = False
+    retest_lower_bound: bool = False
 
     @property
     def name(self) -> str:
@@ -85,8 +88,9 @@ class ChangeRow:
         if not (self.info.judged and math.isfinite(self.change) and math.isfinite(self.mdc95)):
             return Verdict.NOT_JUDGED
         resolution = 10.0**-self.info.decimals / self.info.scale  # a change the display cannot show
+        censored = self.baseline_lower_bound or self.retest_lower_bound
         if abs(self.change) <= max(self.mdc95, resolution):
-            return Verdict.NO_REAL_CHANGE
+            return Verdict.NOT_JUDGED if censored else Verdict.NO_REAL_CHANGE
         tentative = self.basis is MdcBasis.WITHIN_SESSION
         better = self.info.better
         if better is Better.NONE:
@@ -95,6 +99,12 @@ class ChangeRow:
             improved = abs(self.retest) < abs(self.baseline)
         else:
             improved = (self.change > 0) == (better is Better.HIGHER)
+        # A censored baseline could be any value above it; a censored re-test only understates a
+        # gain of a measure where higher is better: that is the one verdict a lower bound allows.
+        if censored and not (
+            improved and better is Better.HIGHER and not self.baseline_lower_bound and self.change > 0
+        ):
+            return Verdict.NOT_JUDGED
         if improved:
             return Verdict.POSSIBLY_BETTER if tentative else Verdict.BETTER
         return Verdict.POSSIBLY_WORSE if tentative else Verdict.WORSE
@@ -104,11 +114,18 @@ class ChangeRow:
         """Measure, baseline, re-test, change, MDC95 and verdict as a table shows them."""
         return (
             self.info.name,
-            self.info.format(self.baseline),
-            self.info.format(self.retest),
+            self._value_text(self.baseline, self.baseline_lower_bound),
+            self._value_text(self.retest, self.retest_lower_bound),
             self.change_text,
             self.mdc_text,
             self.verdict.value,
+        )
+
+    def _value_text(self, value: float, lower_bound: bool) -> str:
+        return (
+            f"≥ {self.info.format(value)}"
+            if lower_bound and math.isfinite(value)
+            else self.info.format(value)
         )
 
     @property
@@ -128,7 +145,18 @@ class ChangeRow:
                 else f"{self.info.format(self.baseline)} → {self.info.format(self.retest)}"
             )
         pct, text = self.change_pct, self.info.format_change(self.change)
-        return text + (f" ({pct:+.0f} %)" if math.isfinite(pct) and text[0] != "0" else "")
+        if not math.isfinite(pct) or text[0] == "0":
+            return text
+        return f"{text} ({_signed_pct(pct)})"
+
+
+def _signed_pct(pct: float) -> str:
+    """'+33 %', '−20 %' (the true minus sign, as `format_change` writes it), '< 1 %' for a
+    change that rounds to no whole per cent (never '-0 %')."""
+    whole = round(pct)
+    if whole == 0:
+        return "< 1 %"
+    return f"{'+' if whole > 0 else '−'}{abs(whole)} %"
 
 
 @dataclass(frozen=True)
@@ -220,9 +248,18 @@ def compare_results(
             else:
                 mdc, note = _from_repetitions(baseline, retest, m.name.removeprefix(MEAN_PREFIX))
                 basis = MdcBasis.WITHIN_SESSION if math.isfinite(mdc) else MdcBasis.NONE
-        rows.append(ChangeRow(info, base_rows[m.name].value, m.value, mdc, basis, note))
+        censored = (_lower_bound(baseline, info), _lower_bound(retest, info))
+        rows.append(ChangeRow(info, base_rows[m.name].value, m.value, mdc, basis, note, *censored))
     condition = facts[1].condition if facts else None
     return Comparison(retest.drill, tuple(rows), tuple(warnings), condition)
+
+
+def _lower_bound(result: AnalysisResult, info: MeasureInfo) -> bool:
+    """Whether the result's value of `info` is censored (its `lower_bound_unless` flag is 0)."""
+    if not info.lower_bound_unless:
+        return False
+    flag = next((m.value for m in result.measures if m.name == info.lower_bound_unless), math.nan)
+    return flag == 0.0
 
 
 def _from_repetitions(baseline: AnalysisResult, retest: AnalysisResult, name: str) -> tuple[float, str]:

@@ -21,6 +21,7 @@ class MeasureRow:
     info: MeasureInfo
     spread: float = math.nan
     n: int = 0
+    lower_bound: bool = False  # censored: the true value is at least this (`info.lower_bound_why`)
 
     @property
     def name(self) -> str:
@@ -28,7 +29,9 @@ class MeasureRow:
 
     @property
     def text(self) -> str:
-        """Value with unit, and '± SD (n = k)' for a mean."""
+        """Value with unit, '≥ value (why)' when censored, and '± SD (n = k)' for a mean."""
+        if self.lower_bound:
+            return self.info.format_lower_bound(self.measure.value)
         value = self.info.format(self.measure.value)
         if math.isfinite(self.measure.value) and math.isfinite(self.spread) and self.info.kind != "flag":
             sd = format_number(self.info.display_value(self.spread), self.info.decimals)
@@ -54,6 +57,7 @@ def _spread(result: AnalysisResult, m: Measure) -> tuple[float, int]:
 def session_rows(result: AnalysisResult, key_only: bool = False) -> list[MeasureRow]:
     """The session-level measures, key measures first (catalogue order), then the rest."""
     cat = catalogue()
+    flags = {m.name: m.value for m in result.measures if m.repetition is None}
     rows = []
     for m in result.measures:
         if m.repetition is not None:
@@ -61,7 +65,8 @@ def session_rows(result: AnalysisResult, key_only: bool = False) -> list[Measure
         info = cat.info(result.drill, m.name)
         if key_only and not info.key_measure:
             continue
-        rows.append(MeasureRow(m, info, *_spread(result, m)))
+        censored = bool(info.lower_bound_unless) and flags.get(info.lower_bound_unless) == 0.0
+        rows.append(MeasureRow(m, info, *_spread(result, m), lower_bound=censored))
     return sorted(rows, key=lambda r: (not r.info.key_measure, r.info.kind != "value"))
 
 

@@ -137,8 +137,15 @@ class ReferenceSet:
         value: float,
         demographics: Demographics | None = None,
         condition: Condition | None = None,
+        lower_bound: bool = False,
     ) -> list[Standing]:
-        return [judge(r, value, drill) for r in self.for_measure(drill, key, demographics, condition)]
+        """Where `value` falls against each population reference; `lower_bound`: the value is
+        censored (the true one is at least this), so only what a lower bound can show is said."""
+        sex = (demographics or Demographics()).sex
+        return [
+            judge(r, value, drill, lower_bound, sex_known=bool(sex))
+            for r in self.for_measure(drill, key, demographics, condition)
+        ]
 
     def merged(self, other: ReferenceSet) -> ReferenceSet:
         """This set's values first, then `other`'s."""
@@ -147,9 +154,15 @@ class ReferenceSet:
         )
 
 
-def judge(reference: Reference, value: float, drill: str) -> Standing:
-    """Where `value` (catalogue unit) falls against `reference`."""
-    standing = _judge(reference, value, drill)
+_SEX_WORDS = {"male": "men", "female": "women"}
+
+
+def judge(
+    reference: Reference, value: float, drill: str, lower_bound: bool = False, sex_known: bool = True
+) -> Standing:
+    """Where `value` (catalogue unit) falls against `reference`. `lower_bound`: a censored value
+    (at least this); `sex_known` False: a cut-off for one sex is not applied (it is named)."""
+    standing = _judge(reference, value, drill, lower_bound, sex_known)
     short = standing.text.split(": ", 1)[-1]
     if math.isfinite(standing.z):
         where = "outside the central 95 % of" if standing.outside else "vs"
@@ -159,9 +172,9 @@ def judge(reference: Reference, value: float, drill: str) -> Standing:
     return replace(standing, short=short)
 
 
-def _judge(reference: Reference, value: float, drill: str) -> Standing:
+def _judge(reference: Reference, value: float, drill: str, lower_bound: bool, sex_known: bool) -> Standing:
     info = catalogue().info(drill, reference.measure)
-    shown = info.format(value)
+    shown = info.format_lower_bound(value) if lower_bound else info.format(value)
 
     def num(x: float) -> str:
         return info.format(x)
@@ -169,6 +182,16 @@ def _judge(reference: Reference, value: float, drill: str) -> Standing:
     r = reference
     if not math.isfinite(value):
         return Standing(r, f"{shown}: no comparison", None)
+    if r.kind == "cutoff" and r.sex and not sex_known:
+        limits = " / ".join(num(x) for x in (r.below, r.above) if math.isfinite(x))
+        who = _SEX_WORDS.get(r.sex, r.sex)
+        return Standing(
+            r,
+            f"{shown}: no cut-off applied: the {limits} cut-off is for {who} and the sex is not given",
+            None,
+        )
+    if lower_bound and r.kind != "cutoff":
+        return Standing(r, f"{shown}: a lower bound, not compared with {r.population}", None)
     if r.kind == "normal":
         z = (value - r.mean) / r.sd
         pct = 50.0 * (1.0 + math.erf(z / math.sqrt(2.0)))  # normal CDF, %
@@ -188,13 +211,18 @@ def _judge(reference: Reference, value: float, drill: str) -> Standing:
         limit = f"upper limit {num(r.high)}" if not math.isfinite(r.low) else f"range {bounds}"
         where = "inside" if low_ok and high_ok else "outside"
         return Standing(r, f"{shown}: {where} the normal {limit} of {r.population}", not (low_ok and high_ok))
-    # cut-off
+    # cut-off (a censored value is at least `value`: only "not below" and "above" can be said)
     if math.isfinite(r.below) and value < r.below:
+        if lower_bound:
+            return Standing(
+                r, f"{shown}: not judged against the {num(r.below)} cut-off ({r.population})", None
+            )
         return Standing(r, f"{shown}: {r.below_meaning} ({r.population})", True)
     if math.isfinite(r.above) and value > r.above:
         return Standing(r, f"{shown}: {r.above_meaning} ({r.population})", r.above_is_flag)
     parts = [f"not below {num(r.below)}" if math.isfinite(r.below) else ""]
-    parts.append(f"not above {num(r.above)}" if math.isfinite(r.above) else "")
+    if not lower_bound:
+        parts.append(f"not above {num(r.above)}" if math.isfinite(r.above) else "")
     return Standing(r, f"{shown}: {' and '.join(p for p in parts if p)} ({r.population})", False)
 
 

@@ -31,6 +31,7 @@ from recordings.report_table import Table
 from recordings.report_visit import visit_tables
 from recordings.subjects import Subject
 from sensors.drills import DrillFamily, drill_family
+from sensors.events import EventKind
 from sensors.processing.analysis import AnalysisResult, perturbation_events, task_window
 from sensors.processing.errors import ProcessingError
 
@@ -112,7 +113,12 @@ def _summary_table(
     rows, flagged = [], set()
     for k, row in enumerate(session_rows(measures, key_only=True)):
         standings = references.standings(
-            measures.drill, row.measure.name, row.measure.value, subject.demographics, recording.condition
+            measures.drill,
+            row.measure.name,
+            row.measure.value,
+            subject.demographics,
+            recording.condition,
+            row.lower_bound,
         )
         ref_text = "; ".join(s.short for s in standings) or "no published reference"
         change = changes.get(row.measure.name)
@@ -269,14 +275,14 @@ def build_report(
     created = datetime.fromisoformat(str(rec.attributes["created_utc"]))
     family = drill_family(rec.drill)
     header = [
-        ("Subject", f"{rec.subject_id} (age band, sex: {subj.demographics.label})"),
+        ("Subject", _subject_cell(rec.subject_id, subj)),
         ("Protocol", _drill_title(rec)),
         ("Condition", rec.condition.label),
         ("Recorded", local_time(created)),
         ("Clinic", clinic or "not set"),
         ("Clinician", clinician or "not set"),
         ("Length", f"{rec.duration_s:.0f} s"),
-        ("Baseline", baseline_note or ("compared" if comparison else "none")),
+        ("Baseline", _baseline_cell(baseline_note, comparison)),
     ]
     summary, flags = _summary_table(measures, comparison, rec, subj, refs)
     if comparison is not None:
@@ -289,12 +295,9 @@ def build_report(
         flags.append("the recording never calibrated: angles and measures may be missing")
     visit_part, visit_flags = visit_tables(visit, rec, refs)
     flags += visit_flags
-    figures = [
-        (
-            "Angles over the session; red lines mark perturbations, green the task",
-            report_plots.angle_traces(data.angles, data.events),
-        )
-    ]
+    pushes = any(e.kind is EventKind.PERTURBATION for e in data.events)
+    lines = "green lines mark the task" + ("; red lines the perturbations" if pushes else "")
+    figures = [(f"Angles over the session; {lines}", report_plots.angle_traces(data.angles, data.events))]
     if family.is_stance:
         start, end = task_window(data)
         figures.append(
@@ -332,6 +335,20 @@ def build_report(
         comparison,
         footer,
     )
+
+
+def _subject_cell(subject_id: str, subject: Subject) -> str:
+    """'P-014 (age 40-49, female)', or '(age band and sex not given)'."""
+    d = subject.demographics
+    return f"{subject_id} ({d.label if d.age_band or d.sex else 'age band and sex not given'})"
+
+
+def _baseline_cell(note: str, comparison: Comparison | None) -> str:
+    """The baseline row's value: the file compared with, or why there is none (the row is
+    labelled "Baseline", so the note's own "baseline: " is not repeated)."""
+    if not note:
+        return "compared" if comparison else "none"
+    return note.removeprefix("baseline: ")
 
 
 def _trend_figure(

@@ -135,15 +135,25 @@ def _band(y_pt: float, height_pt: float, colour: str, fig: Figure):
     )
 
 
+def _wrap_footer(footer: str, size: float = 7.5) -> list[str]:
+    """The footer's lines across the text width; long words (a file name) are not broken."""
+    chars = int((PAGE_W_PT - 2 * MARGIN_PT) / (_GLYPH * size))
+    return textwrap.wrap(footer, chars, break_long_words=False, break_on_hyphens=False) or [""]
+
+
 def write_pdf(report: ClinicalReport, path: Path) -> Path:
     pages = _Pages()
     pages.text(MARGIN_PT, report.title, 15, weight="bold")
     pages.y += 26
     key_w = max(len(k) for k, _ in report.header) * _GLYPH * 10 + 8
-    for key, value in report.header:
+    value_chars = int((PAGE_W_PT - 2 * MARGIN_PT - key_w) / (_GLYPH * 10))
+    for key, value in report.header:  # a long value (the baseline's note) wraps, never runs off
         pages.text(MARGIN_PT, key, 10, color="#555")
-        pages.fig.text((MARGIN_PT + key_w) / PAGE_W_PT, 1 - pages.y / PAGE_H_PT, value, fontsize=10, va="top")
-        pages.y += 14
+        for line in textwrap.wrap(value, value_chars) or [""]:
+            pages.fig.text(
+                (MARGIN_PT + key_w) / PAGE_W_PT, 1 - pages.y / PAGE_H_PT, line, fontsize=10, va="top"
+            )
+            pages.y += 14
     pages.table(report.summary)
     pages.heading("Patient-reported outcomes")
     for key, value in report.outcomes:
@@ -155,8 +165,12 @@ def write_pdf(report: ClinicalReport, path: Path) -> Path:
         pages.table(table)
     for caption, figure in report.figures:
         pages.image(figure, caption)
-    pages.y = PAGE_H_PT - MARGIN_PT + 12
-    pages.text(MARGIN_PT, report.footer, 7.5, color="#888")
+    footer = _wrap_footer(report.footer)
+    pages.room(len(footer) * 10 + 12)
+    pages.y = PAGE_H_PT - MARGIN_PT + 12 - 10 * (len(footer) - 1)
+    for line in footer:  # the last line in the bottom margin, as one line was
+        pages.text(MARGIN_PT, line, 7.5, color="#888")
+        pages.y += 10
     with (
         atomic.replacing(path) as partial,
         PdfPages(partial, metadata={"Title": report.title, "Creator": "stabmon"}) as pdf,

@@ -52,7 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=seconds,
         default=None,
         help="session length in seconds (default: the drill's own length, e.g. 45 s for sit-to-stand, "
-        "long enough for five rises)",
+        "long enough for five rises; for a hold to failure its protocol's, e.g. 3 + 240 s for "
+        "Biering-Sørensen)",
     )
     parser.add_argument(
         "--out", type=Path, help="folder to write the session file into (default: the session library)"
@@ -120,9 +121,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def drill_length_s(drill: str) -> float:
-    """The drill's own length (s): what its script needs, e.g. five rises for sit-to-stand."""
+    """The drill's own length (s): what its script needs, e.g. five rises for sit-to-stand; for a
+    hold to failure the bundled protocol's recording (calibration + the task's cap, e.g. 3 + 240 s
+    for Biering-Sørensen), so the length never ends a hold a patient would keep up (the simulated
+    patient's own script is one draw of a hold time, not the test's length)."""
+    from gui.model.protocols import load_protocols
     from sensors.simulator import make_drill
 
+    bundled, _ = load_protocols()
+    for protocol in bundled:
+        if protocol.drill == drill and protocol.hold_to_failure:
+            return protocol.calibration_s + protocol.task_s
     return make_drill(drill).duration_s
 
 

@@ -240,7 +240,7 @@ def format_comparison(comparison: Comparison) -> str:
     head = f"{'measure':<50}{'baseline':>14}{'re-test':>14}{'change':>20}{'MDC95':>12}  verdict (MDC from)"
     lines.append(head)
     for r in comparison.rows:
-        base, new = r.info.format(r.baseline), r.info.format(r.retest)
+        _, base, new, *_ = r.cells  # '≥ 60 s' for a censored hold
         basis = f" ({r.basis.value})" if r.basis is not MdcBasis.NONE else ""
         values = f"{base:>14}{new:>14}{r.change_text:>20}{r.mdc_text:>12}"
         lines.append(f"{r.info.name:<50}{values}  {r.verdict.value}{basis}")

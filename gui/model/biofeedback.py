@@ -10,6 +10,7 @@ from sensors.drills import HOLD_FAMILIES, DrillFamily, drill_family
 from sensors.errors import UnknownDrillError
 from sensors.events import Event
 from sensors.processing.holds import HoldClock, HoldClockState
+from sensors.processing.rhythm import lumbar_contribution
 
 
 class ZoneState(StrEnum):
@@ -168,6 +169,13 @@ def hold_position_feedback(
     return Feedback(state, sizes[worst], radius_deg, "deg", correction, tone=state is ZoneState.OUTSIDE)
 
 
+#: How far into the bend (fraction of the target trunk range) the end range starts: the lumbar
+#: share is judged from there on. The norm (Laird 2019, T12/S2: 48 ± 11 % without LBP) is an
+#: end-range value; earlier the lumbar spine normally leads (the review window's curve of a
+#: normal bend starts near 90 % at 10 % of the flexion and falls to ~50 % at full bend).
+END_RANGE_PROGRESS = 0.8
+
+
 def bend_feedback(
     trunk_flexion_deg: float,
     pelvis_flexion_deg: float,
@@ -176,23 +184,27 @@ def bend_feedback(
     min_flexion_deg: float = 15.0,
 ) -> Feedback:
     """A forward bend against its targets: the trunk range to reach (deg) and the largest share
-    of it the lumbar spine should take ((trunk − pelvis) / trunk; Laird 2019: 0.5–0.7 at end
-    range without LBP). The value shown is the lumbar share in %; below `min_flexion_deg` the
-    share is not yet meaningful and the patient is asked to bend."""
+    of it the lumbar spine should take at end range (`rhythm.lumbar_contribution` of the rises
+    from upright, the review window's definition). The value shown is the lumbar share in %; it
+    is judged only from END_RANGE_PROGRESS of the target range on (the norm is an end-range
+    one), so a normal bend's early lumbar lead raises no cue. Below `min_flexion_deg` the share
+    is not yet meaningful and the patient is asked to bend."""
     if not target_range_deg > 0 or not 0 < max_lumbar_share <= 1:
         raise ValueError("a bend target needs a positive range and a lumbar share in (0, 1]")
-    if not (math.isfinite(trunk_flexion_deg) and math.isfinite(pelvis_flexion_deg)):
-        return Feedback(ZoneState.NO_DATA, math.nan, 100 * max_lumbar_share, "%", _NO_DATA)
-    if trunk_flexion_deg < min_flexion_deg:
-        return Feedback(ZoneState.INSIDE, math.nan, 100 * max_lumbar_share, "%", "Bend forward slowly")
-    share = (trunk_flexion_deg - pelvis_flexion_deg) / trunk_flexion_deg
     limit = 100 * max_lumbar_share
-    if share > max_lumbar_share:
+    if not (math.isfinite(trunk_flexion_deg) and math.isfinite(pelvis_flexion_deg)):
+        return Feedback(ZoneState.NO_DATA, math.nan, limit, "%", _NO_DATA)
+    if trunk_flexion_deg < min_flexion_deg:
+        return Feedback(ZoneState.INSIDE, math.nan, limit, "%", "Bend forward slowly")
+    share = float(lumbar_contribution(trunk_flexion_deg, trunk_flexion_deg - pelvis_flexion_deg))
+    at_end_range = trunk_flexion_deg >= END_RANGE_PROGRESS * target_range_deg
+    if at_end_range and share > max_lumbar_share:
         return Feedback(ZoneState.OUTSIDE, 100 * share, limit, "%", "Bend more from the hips", tone=True)
     if trunk_flexion_deg >= target_range_deg:
         return Feedback(ZoneState.INSIDE, 100 * share, limit, "%", "Target reached — come up slowly")
     to_go = target_range_deg - trunk_flexion_deg
-    state = ZoneState.NEAR_EDGE if share > 0.8 * max_lumbar_share else ZoneState.INSIDE
+    near = at_end_range and share > 0.9 * max_lumbar_share
+    state = ZoneState.NEAR_EDGE if near else ZoneState.INSIDE
     return Feedback(state, 100 * share, limit, "%", f"Keep going — {to_go:.0f}° to go")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,9 +64,13 @@ def task_window(data: SessionData) -> tuple[float, float]:
     return start, end
 
 
-def repetition_means(rows: list[Measure], group: str, source: str) -> list[Measure]:
-    """Session-level means of per-repetition measures, plus the repetition count."""
-    names = dict.fromkeys(m.name for m in rows)
+def repetition_means(
+    rows: list[Measure], group: str, source: str, instants: Collection[str] = ()
+) -> list[Measure]:
+    """Session-level means of per-repetition measures, plus the repetition count. `instants`:
+    measures that are session times of an event (s, e.g. a rise's seat-off): given per
+    repetition only, a mean of time stamps means nothing."""
+    names = dict.fromkeys(m.name for m in rows if m.name not in instants)
     out = [Measure(group, "repetitions", float(len({m.repetition for m in rows})), "1", source)]
     for name in names:
         values = [m.value for m in rows if m.name == name and math.isfinite(m.value)]

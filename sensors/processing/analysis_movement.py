@@ -71,7 +71,7 @@ def sit_to_stand(data: SessionData) -> list[Measure]:
     rises = series.rises
     five_up = rises[4].extension_end_s - rises[0].flexion_start_s if len(rises) >= 5 else math.nan
     five_rise = Measure(g, "five_rise_time", five_up, "s", "Bohannon 2006")
-    return [*rows, *repetition_means(rows, g, src), five_rise, *five]
+    return [*rows, *repetition_means(rows, g, src, instants=("seat_off",)), five_rise, *five]
 
 
 def _longest_valid_run(valid: np.ndarray) -> slice:

@@ -41,6 +41,17 @@ BATCH = 100
 PROGRESS_LEVELS = np.linspace(0.1, 1.0, 10)
 
 
+def lumbar_contribution(
+    trunk_rise_deg: np.ndarray | float, lumbar_rise_deg: np.ndarray | float
+) -> np.ndarray:
+    """Lumbar contribution Δθ_L/Δθ_trunk (0–1) of rises (deg, any equal shapes) since the
+    movement's start: the one definition of the review curves and the patient's live share; NaN
+    where the trunk has not moved (|Δθ_trunk| ≤ 1e-9 deg)."""
+    trunk = np.asarray(trunk_rise_deg, dtype=float)
+    lumbar = np.asarray(lumbar_rise_deg, dtype=float)
+    return np.divide(lumbar, trunk, out=np.full(trunk.shape, np.nan), where=np.abs(trunk) > 1e-9)
+
+
 @dataclass(frozen=True)
 class RhythmSettings:
     min_range_deg: float = 30.0
@@ -207,7 +218,7 @@ def _contribution_curves(
     rise = trunk[index] - trunk[start][rep]
     progress = rise / d_trunk[rep]
     lumbar_rise = (trunk[index] - pelvis[index]) - (trunk[start] - pelvis[start])[rep]
-    share = np.divide(lumbar_rise, rise, out=np.full(len(index), np.nan), where=np.abs(rise) > 1e-9)
+    share = lumbar_contribution(rise, lumbar_rise)
     order = np.lexsort((progress, rep))  # by repetition, then progress (NaN last)
     order = order[np.isfinite(share[order])]
     xp, fp, rep_kept = progress[order], share[order], rep[order]

@@ -10,11 +10,13 @@ import pytest
 from gui.model.biofeedback import (
     DEFAULT_LIMIT_DEG,
     FeedbackMode,
+    LiveAngles,
     TargetZone,
     ZoneState,
     bend_feedback,
     default_feedback,
     hold_position_feedback,
+    live_feedback,
     lumbar_flexion_feedback,
     stance_sway_feedback,
 )
@@ -58,7 +60,10 @@ def test_bend_range_and_lumbar_share():
     )
     reached = bend_feedback(95.0, 45.0, 90.0)
     assert reached.state is ZoneState.INSIDE and "reached" in reached.words
-    stiff_hips = bend_feedback(60.0, 10.0, 90.0, max_lumbar_share=0.6)
+    # The lumbar share is an end-range norm: judged from 80 % of the target range (72°) on.
+    early = bend_feedback(60.0, 10.0, 90.0, max_lumbar_share=0.6)
+    assert early.state is ZoneState.INSIDE and not early.tone and early.value == pytest.approx(100 * 50 / 60)
+    stiff_hips = bend_feedback(75.0, 15.0, 90.0, max_lumbar_share=0.6)
     assert stiff_hips.state is ZoneState.OUTSIDE and stiff_hips.tone and "hips" in stiff_hips.words
 
 
@@ -142,3 +147,53 @@ def test_a_forward_bend_done_as_asked_reaches_its_target_without_warnings():
         assert strict.state is ZoneState.OUTSIDE
         limit = lumbar_flexion_feedback(trunk[peak] - pelvis[peak], 0.5 * (trunk[peak] - pelvis[peak]))
         assert limit.tone
+
+
+def _live_bend(drill_parameters: dict[str, float], seed: int):
+    """Act out a forward bend and replay its angles through the patient's live bend feedback
+    (the protocol's default target): (drill, times s, trunk deg, feedback per sample)."""
+    drill = make_drill("forward-bend", DrillOptions(seed=seed), **drill_parameters)
+    sink, _ = simulate(drill, SessionSettings(drill="forward-bend"), seed=seed)
+    angles = sink.all_angles
+    trunk = np.degrees(angles.inclination(Placement.LUMBAR)[:, 0])
+    pelvis = np.degrees(angles.inclination(Placement.PELVIS)[:, 0])
+    target = DEFAULT_LIMIT_DEG[FeedbackMode.BEND]
+    shown = [
+        live_feedback(FeedbackMode.BEND, target, LiveAngles((a, 0.0), (b, 0.0)), TargetZone())
+        for a, b in zip(trunk, pelvis, strict=True)
+    ]
+    return drill, angles.time_s, trunk, shown
+
+
+def test_a_normal_bend_gets_no_hip_cue_while_the_lumbar_spine_leads():
+    """Walkthrough s8 #1: at 41° of a normal bend the patient was told "Bend more from the hips"
+    (67 % from the low back against an end-range limit of 60 %) on every bend. The simulated
+    normal bend (48 % lumbar at end range, Laird 2019 no-LBP 48 ± 11 %) leads with the lumbar
+    spine early (the review curve's ~90 % at 10 % of the flexion): it gets no cue, no tone."""
+    drill, t, trunk, shown = _live_bend({}, seed=3)
+    assert not any(f.tone for f in shown)
+    assert not any(f.state is ZoneState.OUTSIDE for f in shown)
+    for rep in drill.truth.repetitions:
+        early = int(np.flatnonzero((t >= rep.start_s) & (trunk >= 41.0))[0])
+        # The share shown is the review window's: the script's curve at that progress.
+        expected = rep.contribution_curve(np.array([trunk[early] / rep.trunk_range_deg]))[0]
+        assert shown[early].value == pytest.approx(100 * expected, abs=5.0)
+        assert shown[early].value > 60.0 and shown[early].words.startswith("Keep going")
+        peak = int(np.flatnonzero(t >= rep.peak_s)[0])
+        assert "reached" in shown[peak].words
+
+
+def test_a_bend_led_by_the_low_back_at_end_range_gets_the_cue():
+    """An impaired bend (75 % lumbar at end range: stiff hips) is cued at every repetition, first
+    once the trunk is 80 % of the way to the 90° target (72°), with the share the script gives."""
+    drill, t, trunk, shown = _live_bend({"end_range_lumbar_contribution": 0.75}, seed=4)
+    for rep in drill.truth.repetitions:
+        during = np.flatnonzero((t >= rep.start_s) & (t <= rep.end_s))
+        cued = [k for k in during if shown[k].tone]
+        assert cued, f"no cue in the bend starting at {rep.start_s:.1f} s"
+        first = cued[0]
+        assert trunk[first] == pytest.approx(0.8 * 90.0, abs=1.5)
+        assert shown[first].words == "Bend more from the hips" and shown[first].state is ZoneState.OUTSIDE
+        expected = rep.contribution_curve(np.array([trunk[first] / rep.trunk_range_deg]))[0]
+        assert shown[first].value == pytest.approx(100 * expected, abs=5.0)
+        assert all(not shown[k].tone for k in during if trunk[k] < 0.8 * 90.0 - 1.5)

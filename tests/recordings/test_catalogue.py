@@ -87,6 +87,22 @@ def test_units_and_directions_as_a_clinician_reads_them():
     assert cat.info("forward-bend", "repetitions").kind is Kind.COUNT
 
 
+def test_measure_names_are_words_a_clinician_uses_and_keys_stay():
+    """Walkthrough s8 #14: "Sway jerkiness (JERK)". Names carry no abbreviation (JERK, RMS, MARP)
+    nor signal-processing term (centroid); the machine keys (exports, stored analyses) stay."""
+    cat = catalogue()
+    jargon = re.compile(r"\b[A-Z]{3,}\b|\bcentroid\b|deviation phase")
+    names = {(family, key): info.name for (family, key), info in cat.entries.items()}
+    assert not {k: n for k, n in names.items() if jargon.search(n)}
+    assert cat.info("quiet-stance", "acc_jerk").name == "Sway jerkiness"
+    assert cat.info("quiet-stance", "acc_rms_ap").name == "Sway front–back (acceleration)"
+    assert cat.info("forward-bend", "marp").name == "Trunk–pelvis timing difference"
+    assert cat.info("plank", "tremor_rms").name == "Tremor size"
+    for family in {f for f, _ in cat.entries}:  # still one name per measure within a drill
+        family_names = [n for (f, _), n in names.items() if f == family]
+        assert len(family_names) == len(set(family_names)), family
+
+
 def test_a_missing_value_says_why_instead_of_nan():
     # A 6 s plank: too short for the fatigue trend (two 5 s tremor windows after the reference).
     result = _analyse("plank", seconds=9.0)

@@ -20,15 +20,48 @@ from recordings.subjects import (
     set_demographics,
 )
 
+MAN = Demographics(sex="male")
+
 
 def test_a_150_s_biering_sorensen_hold_is_flagged_below_176_s_with_its_source():
-    (standing,) = bundled_references().standings("biering-sorensen", "held", 150.0)
+    (standing,) = bundled_references().standings("biering-sorensen", "held", 150.0, MAN)
     assert standing.outside is True
     assert "below 176 s predicts low-back pain within a year" in standing.text
     assert standing.text.startswith("150 s")
     assert "Biering-Sørensen 1984" in standing.against and "men" in standing.against
-    (good,) = bundled_references().standings("biering-sorensen", "held", 205.0)
+    (good,) = bundled_references().standings("biering-sorensen", "held", 205.0, MAN)
     assert good.outside is False and "above 198 s predicts no low-back pain" in good.text
+
+
+def test_the_mens_cut_off_is_not_applied_when_the_sex_is_not_given():
+    """Walkthrough s8 #5: Biering-Sørensen 1984's cut-offs (men) flagged a subject whose sex was
+    not given. Unknown: named and not applied; a woman: none applies (no published cut-off)."""
+    (unknown,) = bundled_references().standings("biering-sorensen", "held", 150.0)
+    assert unknown.outside is None
+    assert (
+        unknown.text
+        == "150 s: no cut-off applied: the 176 s / 198 s cut-off is for men and the sex is not given"
+    )
+    assert bundled_references().standings("biering-sorensen", "held", 150.0, Demographics(sex="female")) == []
+
+
+def test_a_hold_the_task_ended_is_a_lower_bound_never_flagged_below_the_cut_off():
+    """A censored hold (the task ended before the posture was lost) of 127 s says nothing about
+    the 176 s cut-off (the hold could have gone on); one of ≥ 205 s is still above 198 s."""
+    refs = bundled_references()
+    (cut,) = refs.standings("biering-sorensen", "held", 127.0, MAN, lower_bound=True)
+    assert cut.outside is None and "predicts" not in cut.text
+    assert cut.text == (
+        "≥ 127 s (task ended before the posture was lost): not judged against the 176 s cut-off "
+        "(men, Danish general population, 1-year follow-up)"
+    )
+    (between,) = refs.standings("biering-sorensen", "held", 180.0, MAN, lower_bound=True)
+    assert between.outside is False and "not below 176 s" in between.text and "not above" not in between.text
+    (long,) = refs.standings("biering-sorensen", "held", 205.0, MAN, lower_bound=True)
+    assert long.outside is False and "above 198 s predicts no low-back pain" in long.text
+    # A normal band is not judged with a lower bound (a z-score of it would mean nothing).
+    (plank,) = refs.standings("plank", "held", 20.0, Demographics(sex="female"), lower_bound=True)
+    assert plank.outside is None and math.isnan(plank.z) and "lower bound" in plank.text
 
 
 def test_z_score_and_percentile_where_an_sd_is_known():

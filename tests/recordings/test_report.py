@@ -84,7 +84,10 @@ def test_report_summary_reads_as_a_clinician_needs_it(library, tmp_path, capsys)
     assert "eyes" not in page1 and "single task" in page1  # forward bend: no vision/surface parts
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d \S+ \(UTC[+-]\d\d:\d\d\)", page1)
     assert "Physio Nord" in page1 and "A. Berg" in page1
-    assert f"baseline: {single[0].path.name}" in page1  # picked as the review window does
+    # Picked as the review window does; the row is labelled, its note not "Baseline baseline: …".
+    assert re.search(rf"Baseline\s+{re.escape(single[0].path.name)}", page1)
+    assert "baseline: " not in page1
+    assert "P-11 (age 40-49, female)" in page1 and "age band, sex" not in page1
     assert "Trunk flexion range, mean of bends" in page1
     assert "adults without low-back pain" in page1  # the reference population is named
     assert "no real change" in page1 or "better" in page1 or "worse" in page1
@@ -132,3 +135,26 @@ def test_trend_axes_do_not_turn_noise_into_slopes_and_ignore_the_time_of_day():
     fig = trend([TrendSeries(info, [(morning, 47.3), (later, 47.45)], 17.9)])
     labels = [t.get_text() for t in fig.axes[-1].get_xticklabels()]
     assert labels == ["02 Nov 2026", "16 Nov 2026"]
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler's pdftotext")
+def test_pdf_text_is_wrapped_inside_the_page_and_reads_as_written(library, tmp_path):
+    """Walkthrough s8 #13: page 1's Baseline line was cut ("…: it is the baselin"), so was the
+    last page's footer file name; a bend report said "red lines mark perturbations"."""
+    single, _ = _sessions(library)
+    out = tmp_path / "first.pdf"
+    assert main(["report", str(single[0].path), "-o", str(out), "--data-dir", str(library)]) == 0
+    pages = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    text = " ".join(pages.split())
+    assert "session of subject P-11: it is the baseline" in text
+    assert f"file {single[0].path.name}" in text  # the footer, whole, on the page
+    assert "P-11 (age 40-49, female)" in text
+    assert "perturbation" not in text.lower() and "green lines mark the task" in text
+    # Every glyph lies inside the page: pdftotext of the page box cut at its edges loses none.
+    boxed = subprocess.run(
+        ["pdftotext", "-x", "0", "-y", "0", "-W", "575", "-H", "842", str(out), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert " ".join(boxed.split()) == text

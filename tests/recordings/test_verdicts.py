@@ -78,6 +78,60 @@ def test_the_within_session_mdc_is_a_lower_bound_and_says_so():
     assert row.verdict is Verdict.POSSIBLY_BETTER
 
 
+def test_changes_read_with_one_minus_sign_and_one_set_of_words():
+    """Walkthrough s8 #14: compare printed "−0.01 s (-0 %)" (two different minus signs),
+    "((lower bound))", and "possible change" beside "possibly better"."""
+    from stabmon.review import format_comparison
+
+    small = compare_results(
+        _result("sit-to-stand", five_rise_time=6.0), _result("sit-to-stand", five_rise_time=5.9)
+    )
+    assert small.row("five_rise_time").change_text == "−0.1 s (−2 %)"
+    tiny = compare_results(_result("biering-sorensen", held=300.0), _result("biering-sorensen", held=299.0))
+    assert tiny.row("held").change_text == "−1 s (< 1 %)"
+    down = compare_results(_result("biering-sorensen", held=200.0), _result("biering-sorensen", held=150.0))
+    assert down.row("held").change_text == "−50 s (−25 %)"
+    assert all("-" not in r.change_text for c in (small, tiny, down) for r in c.rows)
+    # An undirected measure beyond a lower-bound MDC: "possibly changed", like "possibly better".
+    from recordings.references import ReferenceSet
+
+    reps = [Measure("g", "pelvic_onset_lag", v, "", "", k) for k, v in enumerate((0.20, 0.21, 0.19), 1)]
+    later = [Measure("g", "pelvic_onset_lag", v, "", "", k) for k, v in enumerate((0.40, 0.41, 0.39), 1)]
+    base = AnalysisResult("forward-bend", (*reps, Measure("g", "mean_pelvic_onset_lag", 0.2, "", "")))
+    new = AnalysisResult("forward-bend", (*later, Measure("g", "mean_pelvic_onset_lag", 0.4, "", "")))
+    comparison = compare_results(base, new, references=ReferenceSet(()))
+    row = comparison.row("mean_pelvic_onset_lag")
+    assert row.info.better.value == "none" and row.verdict is Verdict.POSSIBLY_CHANGED
+    words = {v.value for v in Verdict}
+    assert {"possibly changed", "possibly better", "possibly worse", "changed"} <= words
+    assert not any(w.startswith("possible ") for w in words)
+    text = format_comparison(comparison)
+    assert "possibly changed (within-session repetitions, a lower bound)" in text
+    assert "((" not in text and "))" not in text
+
+
+def test_a_censored_hold_is_never_called_worse_and_only_a_gain_is_claimed_from_one():
+    """A hold the task ended before the posture was lost is a lower bound (walkthrough s8 #5):
+    a re-test cut short at 60 s after a 150-s baseline is not "worse"; a re-test of ≥ 200 s after
+    150 s held is better whatever its true length; a censored baseline judges nothing."""
+    lost = _result("biering-sorensen", held=150.0, position_lost=1.0)
+    cut = compare_results(lost, _result("biering-sorensen", held=60.0, position_lost=0.0)).row("held")
+    assert cut.verdict is Verdict.NOT_JUDGED and cut.cells[2] == "≥ 60 s"
+    gain = compare_results(lost, _result("biering-sorensen", held=200.0, position_lost=0.0)).row("held")
+    assert gain.verdict is Verdict.BETTER and gain.cells[1:3] == ("150 s", "≥ 200 s")
+    first_cut = _result("biering-sorensen", held=100.0, position_lost=0.0)
+    after = compare_results(first_cut, _result("biering-sorensen", held=200.0, position_lost=1.0))
+    assert after.row("held").verdict is Verdict.NOT_JUDGED and after.row("held").cells[1] == "≥ 100 s"
+    same = compare_results(lost, _result("biering-sorensen", held=160.0, position_lost=0.0)).row("held")
+    assert same.verdict is Verdict.NOT_JUDGED  # within the MDC, but could be far more
+    from stabmon.review import format_comparison
+
+    shown = format_comparison(
+        compare_results(lost, _result("biering-sorensen", held=60.0, position_lost=0.0))
+    )
+    assert "≥ 60 s" in shown and "worse" not in shown
+
+
 def test_float_noise_is_no_change():
     a = _result("forward-bend", mean_lumbar_contribution_end_range=47.30000000000001)
     b = _result("forward-bend", mean_lumbar_contribution_end_range=47.3)

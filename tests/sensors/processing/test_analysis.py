@@ -48,6 +48,13 @@ def test_every_drill_has_a_table_with_its_key_measure(name):
         assert result.value("mean_lumbar_contribution_end_range") == pytest.approx(expected, abs=3.0)
     elif name == "sit-to-stand":
         assert result.value("repetitions") == len(truth.rises)
+        # Seat-off is an instant: given per rise (walkthrough s8 #14: never a mean of time stamps).
+        names = {m.name for m in result.measures}
+        assert "seat_off" in names and "mean_seat_off" not in names
+        seat_off = [m.value for m in result.measures if m.name == "seat_off"]
+        # The fastest forward rotation: within each scripted lean (its start to the peak lean).
+        assert len(seat_off) == len(truth.rises)
+        assert all(r.flexion_start_s < s <= r.seat_off_s for s, r in zip(seat_off, truth.rises, strict=True))
     elif name == "gait":
         assert result.value("cadence") == pytest.approx(truth.cadence_steps_per_min, abs=1.0)
     else:
