@@ -58,7 +58,8 @@ def positive_factor(text: str) -> float:
 
 
 def subject_id(text: str) -> str:
-    """A pseudonymous subject id (letters, digits, '-'; no spaces, newlines or path characters)."""
+    """A pseudonymous subject id: a code of letters, digits and '-' with at least one digit
+    (`recordings.schema.check_subject_id`, the check the dashboard makes too)."""
     try:
         return check_subject_id(text)
     except InvalidSubjectIdError as error:

@@ -59,7 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_data_dir_argument(parser)
     parser.add_argument(
-        "--subject", default="anonymous", type=subject_id, help="pseudonymous subject id (never a name)"
+        "--subject",
+        default="ANON-000",
+        type=subject_id,
+        help="pseudonymous subject id, a code with a digit such as P-014, never a name "
+        "(default: %(default)s)",
     )
     parser.add_argument("--notes", default="", help="operator notes stored with the session")
     parser.add_argument(

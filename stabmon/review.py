@@ -71,7 +71,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="a subject's optional demographics (age band, sex), pelvic sensor height and a visit's pain "
         "and ODI/RMDQ total",
     )
-    subject.add_argument("subject_id", metavar="SUBJECT")
+    subject.add_argument("subject_id", metavar="SUBJECT", type=subject_id)
     subject.add_argument("--age-band", choices=AGE_BANDS)
     subject.add_argument("--sex", choices=SEXES)
     subject.add_argument(
@@ -92,7 +92,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "visit",
         help="a visit's protocol results: mean ± SD over repetitions, left/right, McGill ratios",
     )
-    visit.add_argument("subject_id", metavar="SUBJECT")
+    visit.add_argument("subject_id", metavar="SUBJECT", type=subject_id)
     visit.add_argument("--date", type=date.fromisoformat, help="visit date (default today), YYYY-MM-DD")
     visit.add_argument(
         "--references", type=Path, action="append", default=[], help="a clinic's reference-value file"

@@ -80,6 +80,36 @@ def test_record_refuses_a_subject_id_with_a_trailing_newline(tmp_path, capsys):
         check_subject_id("P01\n")
 
 
+@pytest.mark.parametrize("subject", ["maria", "JohnSmith", "Maria Rossi", "Jane-Doe", "O-Neil-"])
+def test_subject_ids_that_look_like_names_are_refused_by_record_and_subject(subject, tmp_path, capsys):
+    """The README promises names are refused: an id needs a digit (a code such as P-014)."""
+    for command in (
+        ["record", "--simulate", "--fast", "--subject", subject, "--out", str(tmp_path)],
+        ["subject", subject, "--pain", "3", "--data-dir", str(tmp_path)],
+    ):
+        with pytest.raises(SystemExit) as refused:
+            main(command)
+        assert refused.value.code == 2
+        err = capsys.readouterr().err
+        assert f"subject id {subject!r} must be a pseudonymous code such as P-014" in err
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("subject", ["P-014", "P014", "C01", "7", "sub3-a"])
+def test_pseudonymous_codes_are_accepted(subject):
+    assert check_subject_id(subject) == subject
+
+
+def test_a_recording_stored_under_a_name_like_id_stays_readable(recording, tmp_path):
+    """Files written before ids needed a digit are still read and listed."""
+    path = copy_of(recording, tmp_path / "sub-maria", "sub-maria_quiet-stance_20260101T000000000Z.h5")
+    with h5py.File(path, "r+") as f:
+        f.attrs["subject_id"] = "maria"
+    assert read_recording(path).subject_id == "maria"
+    entries = SessionLibrary(tmp_path).sessions("maria")
+    assert [(entry.subject_id, entry.problem) for entry in entries] == [("maria", "")]
+
+
 def test_record_refuses_a_placement_given_twice_at_once(tmp_path):
     done = stabmon(
         "record",
