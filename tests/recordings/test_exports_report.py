@@ -12,6 +12,7 @@ from recordings import read_recording
 from recordings.analysis import analyze_recording, replay
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
+from sensors.placements import Placement
 from stabmon.cli import main
 from tests.cli_args import RECORD_SIMULATED
 
@@ -39,12 +40,20 @@ def test_csv_export_holds_every_raw_sample_and_the_measures(bend_file, tmp_path)
     np.testing.assert_array_equal([float(r["acc_z_m_s2"]) for r in rows], samples.acc_m_s2[:, 2])  # lossless
     np.testing.assert_array_equal([int(r["sequence"]) for r in rows], samples.sequence)
     with files["angles.csv"].open() as f:
+        header = next(csv.reader(f))
+        f.seek(0)
         angles = list(csv.DictReader(f))
+    assert len(header) == len(set(header))  # each signal named once
     assert len(angles) == len(rec.processing.time_s)
     k = len(angles) // 2
+    lumbar_sensor = rec.placements.index(Placement.LUMBAR)
     assert float(angles[k]["lumbar_sagittal_deg"]) == pytest.approx(
         np.degrees(rec.processing.lumbar_rad[k, 0])
     )
+    assert float(angles[k]["trunk_sagittal_deg"]) == pytest.approx(
+        np.degrees(rec.processing.inclination_rad[k, lumbar_sensor, 0])
+    )
+    assert {"trunk_valid", "pelvis_valid", "pelvis_frontal_deg", "trunk_axial_deg"} <= set(header)
     with files["measures.csv"].open() as f:
         rows = list(csv.DictReader(f))
     measures = {r["key"]: float(r["value"]) for r in rows if r["value"]}
