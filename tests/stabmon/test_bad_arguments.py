@@ -5,6 +5,7 @@ rate). Commands that could crash run as subprocesses, so a signal would show."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -221,3 +222,26 @@ def test_report_into_a_missing_folder_is_made_and_a_file_as_folder_is_a_clear_er
     # exception escaping main() would fail the test, as a traceback on stderr would.
     assert main(["report", str(recording), "-o", str(tmp_path / "plain" / "r.html")]) == 2
     assert "plain" in capsys.readouterr().err
+
+
+def _dashboard(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`stabmon dashboard` offscreen, with its own settings and library folders."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "STABMON_CONFIG_DIR": str(tmp_path / "cfg")}
+    command = [sys.executable, "-m", "stabmon", "dashboard", "--simulate", "--subject", "P-1"]
+    command += ["--data-dir", str(tmp_path / "lib"), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+
+
+def _stabmon_lines(stderr: str) -> list[str]:
+    """stderr without Qt's own plugin messages."""
+    return [line for line in stderr.splitlines() if "propagateSizeHints" not in line]
+
+
+def test_an_unknown_run_protocol_is_one_line_and_no_false_engine_crash(tmp_path):
+    """The engine had started; at exit multiprocessing terminated it (-15) and the window's
+    client reported "stopped unexpectedly" after the right error."""
+    done = _dashboard(tmp_path, "--run", "no-such-protocol")
+    assert done.returncode == 2
+    assert _stabmon_lines(done.stderr) == [
+        "stabmon dashboard: no protocol 'no-such-protocol'; see the drill list in the dashboard"
+    ]
