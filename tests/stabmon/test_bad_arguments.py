@@ -245,3 +245,12 @@ def test_an_unknown_run_protocol_is_one_line_and_no_false_engine_crash(tmp_path)
     assert _stabmon_lines(done.stderr) == [
         "stabmon dashboard: no protocol 'no-such-protocol'; see the drill list in the dashboard"
     ]
+
+
+def test_a_missing_protocols_folder_is_one_line_naming_it(tmp_path):
+    """It was ignored: the bundled protocol ran and the exit status was 0."""
+    missing = tmp_path / "missing"
+    done = _dashboard(tmp_path, "--protocols", str(missing), "--run", "00-quick-stance")
+    assert done.returncode == 2
+    assert _stabmon_lines(done.stderr) == [f"stabmon dashboard: no such protocol folder: {missing}"]
+    assert not (tmp_path / "lib").exists()  # nothing recorded
