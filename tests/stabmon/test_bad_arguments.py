@@ -196,10 +196,22 @@ def test_mdc_values_must_be_positive_and_unknown_names_are_named(recording, tmp_
         mdc.write_text(json.dumps(values).replace('"nan"', "NaN"))
         assert main(["compare", str(recording), str(recording), "--mdc", str(mdc)]) == 2
         assert "MDC" in capsys.readouterr().err
+    # A name no measure has (a typo) is an error before anything is analysed, in compare and report.
     mdc.write_text(json.dumps({"angle_rms_ap": 0.2, "angle_rms_pa": 0.3}))
+    for command in (
+        ["compare", str(recording), str(recording)],
+        ["report", str(recording), "-o", str(tmp_path / "r.html")],
+    ):
+        assert main([*command, "--mdc", str(mdc)]) == 2
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f"stabmon {command[0]}: {mdc}: no measure is named 'angle_rms_pa' (MDC names are the measure "
+            "keys, the `key` column of an exported _measures.csv, e.g. 'angle_ellipse_area_95')"
+        ]
+    # A measure of another drill (one file for the clinic's drills) is only noted.
+    mdc.write_text(json.dumps({"angle_rms_ap": 0.2, "trunk_flexion": 3.0}))
     assert main(["compare", str(recording), str(recording), "--mdc", str(mdc)]) == 0
     err = capsys.readouterr().err
-    assert "angle_rms_pa" in err and "does not have" in err
+    assert "trunk_flexion" in err and "does not have" in err
 
 
 def test_export_onto_an_existing_file_is_a_clear_error(recording, tmp_path):
@@ -254,3 +266,32 @@ def test_a_missing_protocols_folder_is_one_line_naming_it(tmp_path):
     assert done.returncode == 2
     assert _stabmon_lines(done.stderr) == [f"stabmon dashboard: no such protocol folder: {missing}"]
     assert not (tmp_path / "lib").exists()  # nothing recorded
+
+
+@pytest.mark.parametrize("where", ["file", "proc"])
+def test_record_checks_its_output_folder_before_connecting(where, tmp_path, capsys):
+    """It connected and recorded the whole session before "[Errno 17] File exists"."""
+    existing = tmp_path / "bad.h5"
+    existing.write_bytes(b"keep")
+    out, message = {
+        "file": (existing, f"stabmon record: --out {existing}: a file, not a folder"),
+        "proc": (Path("/proc/nope"), "stabmon record: --out /proc/nope: cannot create the folder ("),
+    }[where]
+    code = main(["record", "--simulate", "--fast", "--seconds", "3", "--subject", "P-1", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.strip().startswith(message) and len(captured.err.strip().splitlines()) == 1
+    assert captured.out == ""  # nothing connected ("Connected 2 virtual ..." comes first)
+    assert existing.read_bytes() == b"keep"
+
+
+@pytest.mark.parametrize(
+    "command", [["sessions"], ["subject", "P-014"], ["visit", "P-014"], ["compare", "RETEST"]]
+)
+def test_a_library_folder_that_does_not_exist_is_said(command, recording, tmp_path, capsys):
+    """`sessions` said "No sessions in …", `subject` "not given", both exit 0."""
+    missing = tmp_path / "nonexist"
+    command = [str(recording) if word == "RETEST" else word for word in command]
+    assert main([*command, "--data-dir", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == f"stabmon {command[0]}: --data-dir {missing}: no such folder"
+    assert not missing.exists()
