@@ -30,7 +30,7 @@ def stance_window(
     )
     protocols, _ = load_protocols(work / "protocols")
     settings = DashboardSettings(
-        subject_id="BENCH",
+        subject_id="BENCH1",
         data_dir=str(work / "library"),
         protocol="bench",
         rate_hz=rate_hz,

@@ -63,7 +63,7 @@ def session_flushes(stop: threading.Event, direct: bool, sensors: int = 6, rate_
         p: SensorIdentity(SensorFamily.STABMON, f"C0:FF:EE:00:00:{k:02X}")
         for k, p in enumerate(tuple(Placement)[:sensors])
     }
-    metadata = SessionMetadata("BENCH", "quiet-stance", SessionSettings(rate_hz=rate_hz))
+    metadata = SessionMetadata("BENCH1", "quiet-stance", SessionSettings(rate_hz=rate_hz))
     with folder, open_new(Path(folder.name) / "w.h5", "w") as f:
         layout(f, metadata, identities)
         f.swmr_mode = True

@@ -138,7 +138,7 @@ def main() -> None:
         writer_module.RELEASE_FREE_LISTS_S = float("inf")
     sensors = {p: SensorIdentity(SensorFamily.SIMULATED, f"BENCH-{p.value.upper()}") for p in PLACEMENTS}
     with tempfile.TemporaryDirectory() as folder:
-        metadata = SessionMetadata("BENCH", "gait", SessionSettings(rate_hz=RATE_HZ))
+        metadata = SessionMetadata("BENCH1", "gait", SessionSettings(rate_hz=RATE_HZ))
         writer = RecordingWriter(Path(folder) / "live.h5", metadata, sensors)
         start = time.perf_counter()
         readings = feed(writer, args.hours, args.hdf5_gc)

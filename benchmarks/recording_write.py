@@ -64,7 +64,7 @@ def _write_all(
     PendingRows.store_directly = direct
     try:
         start, cpu = time.perf_counter(), time.process_time()
-        writer = RecordingWriter(path, SessionMetadata("BENCH", "gait", settings), sensors)
+        writer = RecordingWriter(path, SessionMetadata("BENCH1", "gait", settings), sensors)
         for kind, args in keep.calls:
             if kind == "samples":
                 writer.append_samples(*args)
@@ -153,7 +153,7 @@ def size_per_hour(seconds: float, rate_hz: float, folder: Path, store_angles: bo
     settings = SessionSettings(rate_hz=rate_hz)
     source = _source(seconds, placements, rate_hz)
     path = folder / f"size{rate_hz:.0f}{'-angles' if store_angles else ''}.h5"
-    metadata = SessionMetadata("BENCH", "gait", settings, store_angles=store_angles)
+    metadata = SessionMetadata("BENCH1", "gait", settings, store_angles=store_angles)
     asyncio.run(Recording(SessionSpec(processing=settings), source, metadata, path).run())
     per_sample = 8 * (1 + 3 + 3 + 1 + 1 + 1) + 4  # raw datasets, bytes per sample
     per_frame = 8 * 1 + 2  # frame grid and gap flags, bytes per frame

@@ -77,7 +77,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.h5"
         # the recording's time includes closing the file (record closes it before returning)
-        recording_s = _timed(lambda: asyncio.run(record(spec, "BENCH", path, DRILL, args.seconds)))
+        recording_s = _timed(lambda: asyncio.run(record(spec, "BENCH1", path, DRILL, args.seconds)))
         size_mb = path.stat().st_size / 1e6
     data_s = args.seconds
     print(

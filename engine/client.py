@@ -6,9 +6,11 @@ modules are imported in the engine process only."""
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import threading
+import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
@@ -16,6 +18,26 @@ from engine.errors import EngineDiedError
 from engine.messages import Command, EngineFailed, Report, Shutdown
 
 log = logging.getLogger(__name__)
+
+#: Clients whose engine has not been closed yet. At a normal interpreter exit multiprocessing's
+#: own exit handler terminates the engine (SIGTERM: it stops what runs and closes its recording,
+#: "stopped because the window went away"); `_expect_the_end_at_exit` tells the reader threads
+#: first, so they do not report that as a crash.
+_OPEN: weakref.WeakSet[EngineClient] = weakref.WeakSet()
+_exit_handler_registered = False
+
+
+def _expect_the_end_at_exit() -> None:
+    """Registered after multiprocessing's exit handler, so it runs before it (atexit is LIFO)."""
+    for client in list(_OPEN):
+        client._closing = True
+
+
+def _register_exit_handler() -> None:
+    global _exit_handler_registered
+    if not _exit_handler_registered:
+        atexit.register(_expect_the_end_at_exit)
+        _exit_handler_registered = True
 
 
 def _engine_main(commands: Connection, reports: Connection, log_level: int) -> None:
@@ -48,6 +70,8 @@ class EngineClient:
         self._closing = False
         self._reader = threading.Thread(target=self._read, name="stabmon-engine-client", daemon=True)
         self._reader.start()
+        _OPEN.add(self)
+        _register_exit_handler()  # after Process.start imported multiprocessing.util's handler
 
     @property
     def pid(self) -> int | None:
@@ -92,6 +116,7 @@ class EngineClient:
         """Ask the engine to stop what runs (its recording is closed and kept) and end; waits up
         to timeout_s, then terminates it."""
         self._closing = True
+        _OPEN.discard(self)
         if self.process.is_alive():
             try:
                 with self._lock:

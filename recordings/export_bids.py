@@ -47,6 +47,7 @@ import numpy as np
 from recordings import atomic, schema
 from recordings.conditions import session_label
 from recordings.reader import Recording
+from sensors.errors import StabmonError
 from sensors.processing.collector import SessionCollector
 from sensors.processing.pipeline import AngleBlock
 from sensors.samples import Frame
@@ -141,18 +142,26 @@ def export_bids(
     info: DatasetInfo | None = None,
 ) -> list[Path]:
     """Add the session (its replayed frames in `collector`) to the BIDS dataset at dataset_dir;
-    returns the files written. A repeated task of a subject gets the next run number."""
+    returns the files written. A repeated task of a subject gets the next run number; the same
+    recording exported again (same task and acquisition time in the subject's scans.tsv)
+    replaces its run. BidsLabelError, before anything is written, when another subject id of the
+    dataset has the same BIDS label (P-014 and P014 are both sub-P014)."""
     info = info or DatasetInfo()
+    subject = bids_label(recording.subject_id)
+    _check_label_is_free(dataset_dir, subject, recording.subject_id)
     frame = Frame.concatenate(collector.frames)
     angles = AngleBlock.concatenate(collector.blocks)
-    subject = bids_label(recording.subject_id)
     task = bids_label(session_label(recording.drill, recording.condition))
     motion_dir = dataset_dir / f"sub-{subject}" / "motion"
     motion_dir.mkdir(parents=True, exist_ok=True)
-    run = 1
-    while any(motion_dir.glob(f"sub-{subject}_task-{task}_tracksys-{TRACKSYS}_run-{run}_*")):
+    scans = dataset_dir / f"sub-{subject}" / f"sub-{subject}_scans.tsv"
+    created = str(recording.attributes["created_utc"]).split("+")[0]
+    prefix = f"sub-{subject}_task-{task}_tracksys-{TRACKSYS}_run-"
+    same = _exported_run(scans, prefix, created)
+    run = same if same is not None else 1
+    while same is None and any(motion_dir.glob(f"{prefix}{run}_*")):
         run += 1
-    stem = f"sub-{subject}_task-{task}_tracksys-{TRACKSYS}_run-{run}"
+    stem = f"{prefix}{run}"
     written = [
         _dataset_description(dataset_dir, info),
         _readme(dataset_dir),
@@ -184,11 +193,46 @@ def export_bids(
     )
     events_json = motion_dir / f"{stem}_events.json"
     atomic.write_text(events_json, json.dumps(_EVENT_COLUMNS, indent=2))
-    scans = dataset_dir / f"sub-{subject}" / f"sub-{subject}_scans.tsv"
-    earlier = scans.read_text(encoding="utf-8") if scans.exists() else "filename\tacq_time\n"
-    created = str(recording.attributes["created_utc"]).split("+")[0]
-    atomic.write_text(scans, earlier + f"motion/{motion_path.name}\t{created}\n")
+    if same is None:
+        earlier = scans.read_text(encoding="utf-8") if scans.exists() else "filename\tacq_time\n"
+        atomic.write_text(scans, earlier + f"motion/{motion_path.name}\t{created}\n")
     return [*written, channels_path, channels_json, motion_path, sidecar, events_path, events_json, scans]
+
+
+class BidsLabelError(StabmonError, ValueError):
+    """Two subject ids that become the same BIDS label: their sessions would be mixed."""
+
+
+def _check_label_is_free(dataset_dir: Path, label: str, subject_id: str) -> None:
+    """Raise BidsLabelError when participants.tsv gives sub-`label` to another subject id."""
+    path = dataset_dir / "participants.tsv"
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f][1:]
+    for row in rows:
+        if len(row) >= 2 and row[0] == f"sub-{label}" and row[1] != subject_id:
+            raise BidsLabelError(
+                f"subject ids {row[1]!r} (already in {path}) and {subject_id!r} both become the BIDS "
+                f"label sub-{label} (letters and digits only); export them to separate datasets or "
+                "give one subject another code"
+            )
+
+
+def _exported_run(scans: Path, prefix: str, created: str) -> int | None:
+    """The run number under which the recording acquired at `created` was exported before (its
+    row in scans.tsv: a motion file starting with `prefix`), None when it was not."""
+    if not scans.exists():
+        return None
+    with scans.open(encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f][1:]
+    for row in rows:
+        name = row[0].removeprefix("motion/")
+        if len(row) >= 2 and row[1] == created and name.startswith(prefix):
+            run = name.removeprefix(prefix).split("_", 1)[0]
+            if run.isdigit():
+                return int(run)
+    return None
 
 
 def _value(value: float) -> str:

@@ -2,7 +2,10 @@
 
 Files (comma separated, header row, '.' decimal, empty cell for a missing value):
   <stem>_raw_<placement>.csv   raw samples as received (SI, sensor frame, device and session time)
-  <stem>_angles.csv            synchronised segment and lumbar angles, degrees, with gap flags
+  <stem>_angles.csv            synchronised segment and lumbar angles, degrees, with gap flags:
+                               per sensor the segment it measures, named as the screens name it
+                               (trunk_* from the T12/L1 sensor, pelvis_*, ...), then lumbar_* =
+                               trunk − pelvis
   <stem>_events.csv            events
   <stem>_measures.csv          the drill's measures table (when given), named as the measures
                                catalogue names them; `key` is the analysis key for scripts
@@ -65,9 +68,10 @@ def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | N
     proc = recording.processing
     header, columns = ["time_s"], [proc.time_s]
     for k, placement in enumerate(recording.placements):
-        header += [f"{placement.value}_valid"]
+        segment = placement.segment.replace(" ", "_")  # the lumbar sensor measures the trunk
+        header += [f"{segment}_valid"]
         columns += [proc.valid[:, k]]
-        header += [f"{placement.value}_{plane}_deg" for plane in _PLANES] + [f"{placement.value}_axial_deg"]
+        header += [f"{segment}_{plane}_deg" for plane in _PLANES] + [f"{segment}_axial_deg"]
         columns += [*np.degrees(proc.inclination_rad[:, k]).T, np.degrees(proc.axial_rad[:, k])]
     header += [f"lumbar_{plane}_deg" for plane in _LUMBAR]
     columns += [*np.degrees(proc.lumbar_rad).T]

@@ -81,7 +81,7 @@ class SessionLibrary:
         """Sessions, oldest first, optionally of one subject, drill and/or condition (a file with a
         problem is listed whatever its drill, so it is seen)."""
         if subject_id is not None:
-            schema.check_subject_id(subject_id)
+            schema.check_stored_subject_id(subject_id)
         self.sweep()
         entries = [self._entry(path) for path in self._files(subject_id)]
         entries = [

@@ -63,7 +63,7 @@ def load_recording(
             raise NotARecordingError(path, f"root attribute {name!r} is not text: {attributes[name]!r}")
         attributes[name] = schema.decode_text(attributes[name])
     try:
-        schema.check_subject_id(attributes["subject_id"])
+        schema.check_stored_subject_id(attributes["subject_id"])
         datetime.fromisoformat(attributes["created_utc"])
     except ValueError as error:
         raise NotARecordingError(path, f"root attributes: {error}") from None

@@ -79,7 +79,8 @@ EVENT_DATASETS: dict[str, tuple[str, str]] = {
     "source": ("text", ""),
 }
 
-_SUBJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
+#: A subject id safe in a file name: letters, digits and '-', at most 32 characters.
+_SUBJECT_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
 #: A drill name as it may appear in a file name: lower-case words joined by '-', nothing else.
 _DRILL = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
@@ -95,11 +96,29 @@ def app_version() -> str:
 
 
 def check_subject_id(subject_id: str) -> str:
-    """Return the id if it is a pseudonym token (letters, digits, '-', ≤ 32 chars), else raise."""
-    if not isinstance(subject_id, str) or not _SUBJECT_ID.fullmatch(subject_id):
+    """Return the id if it is a pseudonymous code — letters, digits and '-', at most 32
+    characters, with at least one digit (P-014, C01) — else raise InvalidSubjectIdError. The one
+    check of every id a user gives (command line, dashboard) and every new recording: a word with
+    no digit ("maria", "JohnSmith") is likely a name and is refused."""
+    if (
+        not isinstance(subject_id, str)
+        or not _SUBJECT_TOKEN.fullmatch(subject_id)
+        or not any(c.isdigit() for c in subject_id)
+    ):
         raise InvalidSubjectIdError(
-            f"subject id {subject_id!r} must be a pseudonymous code of letters, digits and '-' "
-            "(at most 32 characters), never a name"
+            f"subject id {subject_id!r} must be a pseudonymous code such as P-014: letters, digits "
+            "and '-', at least one digit, at most 32 characters; never a name"
+        )
+    return subject_id
+
+
+def check_stored_subject_id(subject_id: str) -> str:
+    """Return a subject id read from an existing file if it is safe in a file name (letters,
+    digits, '-', ≤ 32 characters), else raise InvalidSubjectIdError. Files written before codes
+    needed a digit stay readable; new ids go through `check_subject_id`."""
+    if not isinstance(subject_id, str) or not _SUBJECT_TOKEN.fullmatch(subject_id):
+        raise InvalidSubjectIdError(
+            f"subject id {subject_id!r} is not letters, digits and '-' (at most 32 characters)"
         )
     return subject_id
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from recordings.schema import check_subject_id
+from recordings.schema import check_stored_subject_id
 from sensors.errors import StabmonError
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class Subject:
 
 
 def subject_path(data_dir: Path, subject_id: str) -> Path:
-    return Path(data_dir) / f"sub-{check_subject_id(subject_id)}" / FILE_NAME
+    return Path(data_dir) / f"sub-{check_stored_subject_id(subject_id)}" / FILE_NAME
 
 
 def load_subject(data_dir: Path, subject_id: str) -> Subject:
@@ -200,6 +200,6 @@ def subject_beside(recording_path: Path, subject_id: str) -> Subject:
     (`<data dir>/sub-<id>/<file>.h5` next to `sub-<id>/subject.json`); empty when the file lies
     elsewhere or nothing was stored."""
     folder = Path(recording_path).parent
-    if folder.name != f"sub-{check_subject_id(subject_id)}":
+    if folder.name != f"sub-{check_stored_subject_id(subject_id)}":
         return Subject(subject_id)
     return load_subject(folder.parent, subject_id)

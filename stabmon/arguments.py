@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 
 from recordings.errors import InvalidSubjectIdError
@@ -21,6 +22,32 @@ def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"session library folder (default: {default_data_dir()})",
     )
+
+
+def existing_data_dir(data_dir: Path | None) -> Path | None:
+    """A --data-dir given to a command that reads the library: it must be a folder that exists
+    (ValueError naming it); None (the default library) passes."""
+    if data_dir is None:
+        return None
+    if not data_dir.exists():
+        raise ValueError(f"--data-dir {data_dir}: no such folder")
+    if not data_dir.is_dir():
+        raise ValueError(f"--data-dir {data_dir}: a file, not a folder")
+    return data_dir
+
+
+def writable_folder(folder: Path, option: str) -> Path:
+    """The folder a command will write into, created now if missing (parents too), so that a
+    wrong one is said before any sensor connects: ValueError naming `option` and the folder."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{option} {folder}: a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"{option} {folder}: cannot create the folder ({error.strerror or error})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {folder}: no permission to write there")
+    return folder
 
 
 def _finite(text: str) -> float:
@@ -58,7 +85,8 @@ def positive_factor(text: str) -> float:
 
 
 def subject_id(text: str) -> str:
-    """A pseudonymous subject id (letters, digits, '-'; no spaces, newlines or path characters)."""
+    """A pseudonymous subject id: a code of letters, digits and '-' with at least one digit
+    (`recordings.schema.check_subject_id`, the check the dashboard makes too)."""
     try:
         return check_subject_id(text)
     except InvalidSubjectIdError as error:

@@ -136,6 +136,7 @@ def run_report(args: argparse.Namespace) -> int:
         raise ValueError(f"report file must end in .html or .pdf, got {args.out.name!r}")
     if args.out.is_dir():
         raise ValueError(f"-o {args.out} is a folder; give the report's file name")
+    clinic_mdc = _load_mdc(args.mdc) if args.mdc else None  # a wrong file is said before the analysis
     recording = read_recording(args.file)
     print_problems(recording, sys.stderr)
     try:
@@ -175,7 +176,7 @@ def run_report(args: argparse.Namespace) -> int:
         comparison = compare_results(
             baseline_measures,
             measures,
-            _load_mdc(args.mdc) if args.mdc else None,
+            clinic_mdc,
             references=references,
             demographics=subject.demographics,
             facts=(SessionFacts.of(baseline), SessionFacts.of(recording)),

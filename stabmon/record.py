@@ -16,11 +16,20 @@ from engine.factory import Recording, open_source, prepare_writer, recording_met
 from engine.spec import LslSpec, SessionSpec, SourceKind, SourceSpec
 from recordings import read_recording
 from recordings.analysis import replay
+from recordings.library import SessionLibrary
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement, parse_placement
 from sensors.processing import SessionSettings
 from sensors.processing.errors import ProcessingError
-from stabmon.arguments import add_data_dir_argument, drill_name, positive_factor, rate_hz, seconds, subject_id
+from stabmon.arguments import (
+    add_data_dir_argument,
+    drill_name,
+    positive_factor,
+    rate_hz,
+    seconds,
+    subject_id,
+    writable_folder,
+)
 from stabmon.console import ProgressPrinter, format_measures, format_summary
 
 SIMULATED_FAMILIES = [f.value for f in SensorFamily if f is not SensorFamily.SIMULATED]
@@ -60,7 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_data_dir_argument(parser)
     parser.add_argument(
-        "--subject", default="anonymous", type=subject_id, help="pseudonymous subject id (never a name)"
+        "--subject",
+        default="ANON-000",
+        type=subject_id,
+        help="pseudonymous subject id, a code with a digit such as P-014, never a name "
+        "(default: %(default)s)",
     )
     parser.add_argument("--notes", default="", help="operator notes stored with the session")
     parser.add_argument(
@@ -166,8 +179,18 @@ def session_spec(args: argparse.Namespace) -> SessionSpec:
     return spec
 
 
+def check_output_folder(args: argparse.Namespace) -> None:
+    """Create and check the folder the recording goes into (--out, else the library) before any
+    sensor connects: a wrong path is said at once, not after the session was recorded."""
+    if args.out is not None:
+        writable_folder(args.out, "--out")
+    else:
+        writable_folder(SessionLibrary(args.data_dir).root, "--data-dir")
+
+
 async def _record(args: argparse.Namespace) -> int:
     spec = session_spec(args)
+    check_output_folder(args)
     simulated = spec.source.simulated
     prepare_writer(spec)  # the writer process loads while the sensors connect
     # The drill's markers (task start/end, perturbation pushes) are what the clinician would

@@ -28,7 +28,7 @@ from recordings.subjects import (
 )
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.errors import ProcessingError
-from stabmon.arguments import add_data_dir_argument, subject_id
+from stabmon.arguments import add_data_dir_argument, existing_data_dir, subject_id
 from stabmon.console import format_measures, progress_callback
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="a subject's optional demographics (age band, sex), pelvic sensor height and a visit's pain "
         "and ODI/RMDQ total",
     )
-    subject.add_argument("subject_id", metavar="SUBJECT")
+    subject.add_argument("subject_id", metavar="SUBJECT", type=subject_id)
     subject.add_argument("--age-band", choices=AGE_BANDS)
     subject.add_argument("--sex", choices=SEXES)
     subject.add_argument(
@@ -92,7 +92,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "visit",
         help="a visit's protocol results: mean ± SD over repetitions, left/right, McGill ratios",
     )
-    visit.add_argument("subject_id", metavar="SUBJECT")
+    visit.add_argument("subject_id", metavar="SUBJECT", type=subject_id)
     visit.add_argument("--date", type=date.fromisoformat, help="visit date (default today), YYYY-MM-DD")
     visit.add_argument(
         "--references", type=Path, action="append", default=[], help="a clinic's reference-value file"
@@ -184,7 +184,7 @@ def run_compare(args: argparse.Namespace) -> int:
     if len(args.files) == 2:
         baseline = read_recording(args.files[0])
     else:
-        entry, note = find_baseline(library_for(retest, args.data_dir), retest)
+        entry, note = find_baseline(library_for(retest, existing_data_dir(args.data_dir)), retest)
         if entry is None:
             raise ValueError(f"{note}; name the baseline file to compare with another")
         baseline = read_recording(entry.path)
@@ -229,6 +229,13 @@ def _load_mdc(path: Path) -> dict[str, float]:
     bad = {k: v for k, v in values.items() if not (math.isfinite(v) and v > 0)}
     if bad:
         raise ValueError(f"{path}: an MDC95 must be a positive finite number; not so for {bad}")
+    known = {key for _, key in catalogue().entries}
+    unknown = sorted(k for k in values if k not in known and k.removeprefix("mean_") not in known)
+    if unknown:
+        raise ValueError(
+            f"{path}: no measure is named {', '.join(map(repr, unknown))} (MDC names are the measure "
+            "keys, the `key` column of an exported _measures.csv, e.g. 'angle_ellipse_area_95')"
+        )
     return {str(k): float(v) for k, v in values.items()}
 
 
@@ -250,7 +257,7 @@ def format_comparison(comparison: Comparison) -> str:
 def run_sessions(args: argparse.Namespace) -> int:
     from recordings.library import SessionLibrary
 
-    library = SessionLibrary(args.data_dir)
+    library = SessionLibrary(existing_data_dir(args.data_dir))
     entries = library.sessions(args.subject, args.drill)
     if not entries:
         print(f"No sessions in {library.root}")
@@ -269,7 +276,7 @@ def run_subject(args: argparse.Namespace) -> int:
     """Store what was given, then show what is stored."""
     from recordings.library import SessionLibrary
 
-    root = SessionLibrary(args.data_dir).root
+    root = SessionLibrary(existing_data_dir(args.data_dir)).root
     if args.age_band or args.sex:
         current = load_subject(root, args.subject_id).demographics
         set_demographics(
@@ -301,7 +308,7 @@ def run_visit(args: argparse.Namespace) -> int:
     from recordings.references import reference_set
 
     day = args.date or date.today()
-    library = SessionLibrary(args.data_dir)
+    library = SessionLibrary(existing_data_dir(args.data_dir))
     sessions = visit_sessions(
         library, args.subject_id, day, lambda path: analyze_with_progress(read_recording(path))
     )

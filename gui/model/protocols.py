@@ -159,7 +159,13 @@ def bundled_protocol_dir() -> Path:
 
 def load_protocols(*folders: Path) -> tuple[list[DrillProtocol], list[str]]:
     """The bundled protocols, then each folder's (a clinic's own; same key replaces), and the
-    problems with files that could not be used."""
+    problems with files that could not be used. A clinic folder that does not exist or is not a
+    folder raises ProtocolError naming it (it was ignored before: the bundled protocols ran)."""
+    for folder in folders:
+        if not folder.exists():
+            raise ProtocolError(f"no such protocol folder: {folder}")
+        if not folder.is_dir():
+            raise ProtocolError(f"the protocol folder {folder} is a file, not a folder of *.toml files")
     by_key: dict[str, DrillProtocol] = {}
     problems = []
     for folder in (bundled_protocol_dir(), *folders):

@@ -12,9 +12,25 @@ from pathlib import Path
 
 from platformdirs import user_config_dir
 
+from sensors.errors import StabmonError
 from sensors.processing.settings_checks import MAX_RATE_HZ
 
 log = logging.getLogger(__name__)
+
+#: The first bytes of an HDF5 file (at offset 0, or 512, 1024, … after a user block).
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+class NotASettingsFileError(StabmonError, ValueError):
+    """A settings path that holds something other than the dashboard's JSON settings (a recording,
+    a text file, a JSON array): refused and left untouched, never renamed or written over."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        super().__init__(
+            f"{path} is not a dashboard settings file ({what}); it is left untouched "
+            "(settings are the JSON file the dashboard writes)"
+        )
+        self.path = path
 
 
 @dataclass
@@ -56,15 +72,39 @@ def load_settings(path: Path) -> DashboardSettings:
     return load_settings_with_notice(path)[0]
 
 
+def foreign_content(data: bytes) -> str | None:
+    """What `data` is when it cannot be settings this module wrote, in a few words; None when it
+    is UTF-8 text that starts as a JSON object does (valid or damaged settings of its own)."""
+    if any(data[offset : offset + 8] == _HDF5_SIGNATURE for offset in (0, 512, 1024, 2048)):
+        return "an HDF5 file, a recording?"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "a binary file, not JSON text"
+    if not text.strip():
+        return None  # an empty file: an interrupted write of its own at worst
+    if not text.lstrip().startswith("{"):
+        return "not a JSON object"
+    return None
+
+
 def load_settings_with_notice(path: Path) -> tuple[DashboardSettings, str]:
-    """(settings, notice). Defaults when the file is missing. A file that cannot be read as these
-    settings is never written over: it is moved aside (see `keep_aside`), the defaults are used,
-    and the notice (also logged) says so; the notice is '' otherwise."""
+    """(settings, notice). Defaults when the file is missing. A file that is not settings at all
+    (see `foreign_content`) raises NotASettingsFileError and is left as it is; a damaged settings
+    file of its own (a JSON object that does not parse, or wrong values) is never written over: it
+    is moved aside (see `keep_aside`), the defaults are used, and the notice (also logged) says
+    so; the notice is '' otherwise."""
     if not path.exists():
         return DashboardSettings(), ""
+    if path.is_dir():
+        raise NotASettingsFileError(path, "a folder")
+    data = path.read_bytes()
+    what = foreign_content(data)
+    if what is not None:
+        raise NotASettingsFileError(path, what)
     try:
-        return _parse(path.read_text(encoding="utf-8")), ""
-    except (OSError, ValueError, TypeError) as error:
+        return _parse(data.decode("utf-8")), ""
+    except (ValueError, TypeError) as error:
         kept = keep_aside(path)
         where = (
             f"kept as {kept}"
@@ -105,7 +145,8 @@ def _parse(text: str) -> DashboardSettings:
 
 
 def keep_aside(path: Path) -> Path | None:
-    """Rename an unreadable settings file to `<name>.damaged-<UTC time>` beside it (never deleted);
+    """Rename a damaged settings file of this module's own (never another program's: see
+    `foreign_content`) to `<name>.damaged-<UTC time>` beside it (never deleted);
     returns the new path, or None when it could not be moved."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = path.with_name(f"{path.name}.damaged-{stamp}")
@@ -118,13 +159,22 @@ def keep_aside(path: Path) -> Path | None:
 
 
 def save_settings(settings: DashboardSettings, path: Path) -> None:
-    """Write atomically, so a crash never leaves half a file. A file at `path` that does not read
-    as settings (damaged, or another program's file) is moved aside first, never written over;
-    if it cannot be moved, nothing is written."""
+    """Write atomically, so a crash never leaves half a file. Another program's file at `path`
+    (see `foreign_content`) is left as it is and nothing is written; a damaged settings file of
+    its own is moved aside first, never written over; if it cannot be moved, nothing is written."""
     if path.exists():
         try:
-            _parse(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, TypeError) as error:
+            data = path.read_bytes()
+        except OSError as error:
+            log.warning("%s: not saving settings over a file that cannot be read (%s)", path, error)
+            return
+        what = foreign_content(data)
+        if what is not None:
+            log.warning("%s: not saving settings over a file that is not settings (%s)", path, what)
+            return
+        try:
+            _parse(data.decode("utf-8"))
+        except (ValueError, TypeError) as error:
             kept = keep_aside(path)
             if kept is None:
                 log.warning(

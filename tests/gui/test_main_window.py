@@ -124,10 +124,12 @@ def test_closing_the_window_mid_recording_leaves_a_complete_file(qtbot, tmp_path
 
 def test_errors_are_messages_not_tracebacks(qtbot, tmp_path, data_dir):
     window = make_window(qtbot, tmp_path, data_dir, STANCE)
-    window.subject.setText("Jane Doe")
-    press(qtbot, window, Qt.Key.Key_F5)
-    assert window.banner.isVisible() and "never a name" in window.banner.text()
-    assert not window.session.busy
+    for name in ("Jane Doe", "maria"):  # refused in the red banner, not only the status bar
+        window.subject.setText(name)
+        press(qtbot, window, Qt.Key.Key_F5)
+        assert window.banner.isVisible() and "never a name" in window.banner.text()
+        assert window.notice_board.banner_severity is Severity.ERROR
+        assert not window.session.busy
     window.subject.setText("P010")
     press(qtbot, window, Qt.Key.Key_P)
     assert "start a drill first" in window.banner.text()

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,13 @@ def test_a_bad_protocol_file_is_named_with_what_is_wrong(tmp_path: Path, text: s
     protocols, problems = load_protocols(tmp_path)
     assert len(problems) == 1 and message.split("'")[0] in problems[0]
     assert "bad" not in {p.key for p in protocols}
+
+
+def test_a_missing_or_file_protocol_folder_is_named_not_ignored(tmp_path):
+    with pytest.raises(
+        ProtocolError, match=f"^no such protocol folder: {re.escape(str(tmp_path / 'nope'))}$"
+    ):
+        load_protocols(tmp_path / "nope")
+    (tmp_path / "a.toml").write_text("")
+    with pytest.raises(ProtocolError, match="is a file, not a folder"):
+        load_protocols(tmp_path / "a.toml")

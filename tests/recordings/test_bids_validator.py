@@ -4,6 +4,7 @@ the ones the exporter's docstring explains."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -60,7 +61,11 @@ def session(tmp_path_factory):
 def test_an_export_has_no_errors_and_only_the_explained_warnings(session, tmp_path):
     recording, collector = session
     export_bids(recording, collector, tmp_path)
-    export_bids(recording, collector, tmp_path)  # run 2 of the same task
+    later = dataclasses.replace(
+        recording, attributes={**recording.attributes, "created_utc": "2026-02-03T04:05:06.789000+00:00"}
+    )
+    export_bids(later, collector, tmp_path)  # run 2 of the same task (another acquisition)
+    assert len(list(tmp_path.glob("sub-P11/motion/*_run-2_motion.tsv"))) == 1
     issues = validate(tmp_path)
     errors = {key: n for key, n in issues.items() if key[0] == "error"}
     assert errors == {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,12 @@ import pytest
 
 from engine.imports import import_xdf
 from gui.model.protocols import ProtocolError, parse_protocol
-from gui.model.settings import DashboardSettings, load_settings_with_notice, save_settings
+from gui.model.settings import (
+    DashboardSettings,
+    NotASettingsFileError,
+    load_settings_with_notice,
+    save_settings,
+)
 from recordings import atomic, read_recording
 from recordings.errors import NotARecordingError, RecordingError, RecordingPermissionError
 from recordings.library import SessionLibrary
@@ -255,23 +261,66 @@ def test_a_truncated_xdf_is_refused_unless_asked_for(tmp_path, caplog):
     assert min(len(block) for block in read_recording(target).samples.values()) < 3000
 
 
-def test_a_settings_file_that_is_not_json_is_kept_aside_never_overwritten(tmp_path):
+def test_a_recording_given_as_settings_is_refused_in_one_line_and_stays_in_the_library(
+    recording, tmp_path, capsys, monkeypatch
+):
+    """The walkthrough's `dashboard --settings <recording>.h5` renamed the recording to
+    `.damaged-…`, so it left the library; now it is refused before any window or engine starts."""
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    library = tmp_path / "lib"
+    kept = _library_copy(recording, library, "20260101T000000000Z")
+    before = kept.read_bytes()
+    code = main(["dashboard", "--simulate", "--subject", "P-030", "--settings", str(kept), "--run", "nope"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().splitlines() == [
+        f"stabmon dashboard: {kept} is not a dashboard settings file (an HDF5 file, a recording?); "
+        "it is left untouched (settings are the JSON file the dashboard writes)"
+    ]
+    assert kept.read_bytes() == before and sorted(library.rglob("*")) == [kept.parent, kept]
+    assert [entry.path for entry in SessionLibrary(library).sessions()] == [kept]
+
+
+@pytest.mark.parametrize(
+    ("content", "what"),
+    [
+        (b"my notes, not settings {", "not a JSON object"),
+        (b"[1, 2, 3]", "not a JSON object"),
+        (b"\x00\xff\xfe binary", "a binary file, not JSON text"),
+        (b"\0" * 512 + b"\x89HDF\r\n\x1a\n" + b"\0" * 64, "an HDF5 file, a recording?"),  # user block
+    ],
+    ids=["text", "json-array", "binary", "hdf5-after-user-block"],
+)
+def test_a_file_that_is_not_settings_is_refused_and_never_renamed_or_written_over(tmp_path, content, what):
     path = tmp_path / "notes.txt"
-    path.write_text("my notes, not settings {")
+    path.write_bytes(content)
+    with pytest.raises(
+        NotASettingsFileError, match=re.escape(f"{path} is not a dashboard settings file ({what})")
+    ):
+        load_settings_with_notice(path)
+    save_settings(DashboardSettings(), path)  # what closing the dashboard would do: nothing here
+    assert list(tmp_path.iterdir()) == [path] and path.read_bytes() == content
+
+
+def test_a_damaged_settings_file_of_its_own_is_kept_aside_never_overwritten(tmp_path):
+    path = tmp_path / "dashboard.json"
+    save_settings(DashboardSettings(subject_id="P-017"), path)
+    damaged = path.read_text()[:40]  # cut short, as a full disk or a bad edit leaves it
+    path.write_text(damaged)
     settings, notice = load_settings_with_notice(path)
     assert settings == DashboardSettings()
-    kept = list(tmp_path.glob("notes.txt.damaged-*"))
-    assert len(kept) == 1 and kept[0].read_text() == "my notes, not settings {"
+    kept = list(tmp_path.glob("dashboard.json.damaged-*"))
+    assert len(kept) == 1 and kept[0].read_text() == damaged
     assert str(kept[0]) in notice
     save_settings(settings, path)  # what closing the dashboard does
-    assert kept[0].read_text() == "my notes, not settings {"
-    # A file that appears after loading is not written over either.
-    path.write_text("[1, 2, 3]")
+    assert kept[0].read_text() == damaged
+    # Settings of its own with a wrong value that appear after loading are not written over either.
+    path.write_text('{"rate_hz": -1}')
     save_settings(settings, path)
     assert json.loads(path.read_text())["rate_hz"] == 100.0
-    assert sorted(p.read_text() for p in tmp_path.glob("notes.txt.damaged-*")) == [
-        "[1, 2, 3]",
-        "my notes, not settings {",
+    assert sorted(p.read_text() for p in tmp_path.glob("dashboard.json.damaged-*")) == [
+        damaged,
+        '{"rate_hz": -1}',
     ]
 
 

@@ -1,6 +1,7 @@
 """CSV and Motion-BIDS exports and the clinical report, checked against the recording itself."""
 
 import csv
+import dataclasses
 import html.parser
 import json
 from pathlib import Path
@@ -10,8 +11,9 @@ import pytest
 
 from recordings import read_recording
 from recordings.analysis import analyze_recording, replay
-from recordings.export_bids import export_bids
+from recordings.export_bids import BidsLabelError, export_bids
 from recordings.export_csv import export_csv
+from sensors.placements import Placement
 from stabmon.cli import main
 from tests.cli_args import RECORD_SIMULATED
 
@@ -39,12 +41,20 @@ def test_csv_export_holds_every_raw_sample_and_the_measures(bend_file, tmp_path)
     np.testing.assert_array_equal([float(r["acc_z_m_s2"]) for r in rows], samples.acc_m_s2[:, 2])  # lossless
     np.testing.assert_array_equal([int(r["sequence"]) for r in rows], samples.sequence)
     with files["angles.csv"].open() as f:
+        header = next(csv.reader(f))
+        f.seek(0)
         angles = list(csv.DictReader(f))
+    assert len(header) == len(set(header))  # each signal named once
     assert len(angles) == len(rec.processing.time_s)
     k = len(angles) // 2
+    lumbar_sensor = rec.placements.index(Placement.LUMBAR)
     assert float(angles[k]["lumbar_sagittal_deg"]) == pytest.approx(
         np.degrees(rec.processing.lumbar_rad[k, 0])
     )
+    assert float(angles[k]["trunk_sagittal_deg"]) == pytest.approx(
+        np.degrees(rec.processing.inclination_rad[k, lumbar_sensor, 0])
+    )
+    assert {"trunk_valid", "pelvis_valid", "pelvis_frontal_deg", "trunk_axial_deg"} <= set(header)
     with files["measures.csv"].open() as f:
         rows = list(csv.DictReader(f))
     measures = {r["key"]: float(r["value"]) for r in rows if r["value"]}
@@ -59,7 +69,14 @@ def test_motion_bids_export_is_structurally_valid(bend_file, tmp_path):
     rec = read_recording(bend_file)
     session = replay(rec)
     export_bids(rec, session.collector, tmp_path)
-    export_bids(rec, session.collector, tmp_path)  # the same task again becomes run 2
+    first = {p.name: p.read_bytes() for p in (tmp_path / "sub-P07" / "motion").iterdir()}
+    export_bids(rec, session.collector, tmp_path)  # the same recording again: replaces its run
+    assert {p.name: p.read_bytes() for p in (tmp_path / "sub-P07" / "motion").iterdir()} == first
+    later = dataclasses.replace(
+        rec, attributes={**rec.attributes, "created_utc": "2026-02-03T04:05:06.789000"}
+    )
+    export_bids(later, session.collector, tmp_path)  # another recording of the task becomes run 2
+    export_bids(later, session.collector, tmp_path)
     description = json.loads((tmp_path / "dataset_description.json").read_text())
     assert {"Name", "BIDSVersion"} <= description.keys()
     with (tmp_path / "participants.tsv").open() as f:
@@ -85,7 +102,26 @@ def test_motion_bids_export_is_structurally_valid(bend_file, tmp_path):
             events = list(csv.DictReader(f, delimiter="\t"))
         assert events and {"onset", "duration"} <= events[0].keys()
     with (tmp_path / "sub-P07" / "sub-P07_scans.tsv").open() as f:
-        assert len(list(csv.reader(f, delimiter="\t"))) == 3
+        scans = list(csv.reader(f, delimiter="\t"))
+    assert [row[0] for row in scans] == [
+        "filename",
+        "motion/sub-P07_task-forwardbend_tracksys-imu_run-1_motion.tsv",
+        "motion/sub-P07_task-forwardbend_tracksys-imu_run-2_motion.tsv",
+    ]
+    assert not list(motion.glob("*_run-3_*"))
+
+
+def test_bids_refuses_two_subject_ids_with_the_same_label(bend_file, tmp_path):
+    rec = read_recording(bend_file)
+    session = replay(rec)
+    export_bids(rec, session.collector, tmp_path)
+    before = sorted(p for p in tmp_path.rglob("*"))
+    other = dataclasses.replace(rec, attributes={**rec.attributes, "subject_id": "P07"})
+    with pytest.raises(
+        BidsLabelError, match=r"subject ids 'P-07' .* and 'P07' both become the BIDS label sub-P07"
+    ):
+        export_bids(other, session.collector, tmp_path)
+    assert sorted(p for p in tmp_path.rglob("*")) == before  # nothing written
 
 
 class _Table(html.parser.HTMLParser):

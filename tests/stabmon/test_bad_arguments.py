@@ -5,6 +5,7 @@ rate). Commands that could crash run as subprocesses, so a signal would show."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -78,6 +79,36 @@ def test_record_refuses_a_subject_id_with_a_trailing_newline(tmp_path, capsys):
     assert "pseudonymous code" in capsys.readouterr().err
     with pytest.raises(InvalidSubjectIdError):
         check_subject_id("P01\n")
+
+
+@pytest.mark.parametrize("subject", ["maria", "JohnSmith", "Maria Rossi", "Jane-Doe", "O-Neil-"])
+def test_subject_ids_that_look_like_names_are_refused_by_record_and_subject(subject, tmp_path, capsys):
+    """The README promises names are refused: an id needs a digit (a code such as P-014)."""
+    for command in (
+        ["record", "--simulate", "--fast", "--subject", subject, "--out", str(tmp_path)],
+        ["subject", subject, "--pain", "3", "--data-dir", str(tmp_path)],
+    ):
+        with pytest.raises(SystemExit) as refused:
+            main(command)
+        assert refused.value.code == 2
+        err = capsys.readouterr().err
+        assert f"subject id {subject!r} must be a pseudonymous code such as P-014" in err
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("subject", ["P-014", "P014", "C01", "7", "sub3-a"])
+def test_pseudonymous_codes_are_accepted(subject):
+    assert check_subject_id(subject) == subject
+
+
+def test_a_recording_stored_under_a_name_like_id_stays_readable(recording, tmp_path):
+    """Files written before ids needed a digit are still read and listed."""
+    path = copy_of(recording, tmp_path / "sub-maria", "sub-maria_quiet-stance_20260101T000000000Z.h5")
+    with h5py.File(path, "r+") as f:
+        f.attrs["subject_id"] = "maria"
+    assert read_recording(path).subject_id == "maria"
+    entries = SessionLibrary(tmp_path).sessions("maria")
+    assert [(entry.subject_id, entry.problem) for entry in entries] == [("maria", "")]
 
 
 def test_record_refuses_a_placement_given_twice_at_once(tmp_path):
@@ -165,10 +196,22 @@ def test_mdc_values_must_be_positive_and_unknown_names_are_named(recording, tmp_
         mdc.write_text(json.dumps(values).replace('"nan"', "NaN"))
         assert main(["compare", str(recording), str(recording), "--mdc", str(mdc)]) == 2
         assert "MDC" in capsys.readouterr().err
+    # A name no measure has (a typo) is an error before anything is analysed, in compare and report.
     mdc.write_text(json.dumps({"angle_rms_ap": 0.2, "angle_rms_pa": 0.3}))
+    for command in (
+        ["compare", str(recording), str(recording)],
+        ["report", str(recording), "-o", str(tmp_path / "r.html")],
+    ):
+        assert main([*command, "--mdc", str(mdc)]) == 2
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f"stabmon {command[0]}: {mdc}: no measure is named 'angle_rms_pa' (MDC names are the measure "
+            "keys, the `key` column of an exported _measures.csv, e.g. 'angle_ellipse_area_95')"
+        ]
+    # A measure of another drill (one file for the clinic's drills) is only noted.
+    mdc.write_text(json.dumps({"angle_rms_ap": 0.2, "trunk_flexion": 3.0}))
     assert main(["compare", str(recording), str(recording), "--mdc", str(mdc)]) == 0
     err = capsys.readouterr().err
-    assert "angle_rms_pa" in err and "does not have" in err
+    assert "trunk_flexion" in err and "does not have" in err
 
 
 def test_export_onto_an_existing_file_is_a_clear_error(recording, tmp_path):
@@ -191,3 +234,64 @@ def test_report_into_a_missing_folder_is_made_and_a_file_as_folder_is_a_clear_er
     # exception escaping main() would fail the test, as a traceback on stderr would.
     assert main(["report", str(recording), "-o", str(tmp_path / "plain" / "r.html")]) == 2
     assert "plain" in capsys.readouterr().err
+
+
+def _dashboard(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`stabmon dashboard` offscreen, with its own settings and library folders."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "STABMON_CONFIG_DIR": str(tmp_path / "cfg")}
+    command = [sys.executable, "-m", "stabmon", "dashboard", "--simulate", "--subject", "P-1"]
+    command += ["--data-dir", str(tmp_path / "lib"), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+
+
+def _stabmon_lines(stderr: str) -> list[str]:
+    """stderr without Qt's own plugin messages."""
+    return [line for line in stderr.splitlines() if "propagateSizeHints" not in line]
+
+
+def test_an_unknown_run_protocol_is_one_line_and_no_false_engine_crash(tmp_path):
+    """The engine had started; at exit multiprocessing terminated it (-15) and the window's
+    client reported "stopped unexpectedly" after the right error."""
+    done = _dashboard(tmp_path, "--run", "no-such-protocol")
+    assert done.returncode == 2
+    assert _stabmon_lines(done.stderr) == [
+        "stabmon dashboard: no protocol 'no-such-protocol'; see the drill list in the dashboard"
+    ]
+
+
+def test_a_missing_protocols_folder_is_one_line_naming_it(tmp_path):
+    """It was ignored: the bundled protocol ran and the exit status was 0."""
+    missing = tmp_path / "missing"
+    done = _dashboard(tmp_path, "--protocols", str(missing), "--run", "00-quick-stance")
+    assert done.returncode == 2
+    assert _stabmon_lines(done.stderr) == [f"stabmon dashboard: no such protocol folder: {missing}"]
+    assert not (tmp_path / "lib").exists()  # nothing recorded
+
+
+@pytest.mark.parametrize("where", ["file", "proc"])
+def test_record_checks_its_output_folder_before_connecting(where, tmp_path, capsys):
+    """It connected and recorded the whole session before "[Errno 17] File exists"."""
+    existing = tmp_path / "bad.h5"
+    existing.write_bytes(b"keep")
+    out, message = {
+        "file": (existing, f"stabmon record: --out {existing}: a file, not a folder"),
+        "proc": (Path("/proc/nope"), "stabmon record: --out /proc/nope: cannot create the folder ("),
+    }[where]
+    code = main(["record", "--simulate", "--fast", "--seconds", "3", "--subject", "P-1", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.strip().startswith(message) and len(captured.err.strip().splitlines()) == 1
+    assert captured.out == ""  # nothing connected ("Connected 2 virtual ..." comes first)
+    assert existing.read_bytes() == b"keep"
+
+
+@pytest.mark.parametrize(
+    "command", [["sessions"], ["subject", "P-014"], ["visit", "P-014"], ["compare", "RETEST"]]
+)
+def test_a_library_folder_that_does_not_exist_is_said(command, recording, tmp_path, capsys):
+    """`sessions` said "No sessions in …", `subject` "not given", both exit 0."""
+    missing = tmp_path / "nonexist"
+    command = [str(recording) if word == "RETEST" else word for word in command]
+    assert main([*command, "--data-dir", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == f"stabmon {command[0]}: --data-dir {missing}: no such folder"
+    assert not missing.exists()
