@@ -382,6 +382,7 @@ def show_side_plots(
     """Show the side plots that mean something for the drill family (none: hide the column)."""
     shown = SIDE_PLOTS.get(family, (False, False, False)) if family is not None else (False, False, False)
     sway.label_for(family)
-    for widget, visible in zip((sway, bends, perturbations), shown, strict=True):
+    widgets: tuple[QWidget, ...] = (sway, bends, perturbations)
+    for widget, visible in zip(widgets, shown, strict=True):
         widget.setVisible(visible)
     side.setVisible(any(shown))
