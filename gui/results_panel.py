@@ -215,11 +215,9 @@ class ResultsPanel(QGroupBox):
         lines = []
         for drill, pairs in side_pairs(summarise(_sessions(self.session_results))):
             for p in pairs:
-                si = p.symmetry_index_pct
-                symmetry = f"symmetry index {si:+.0f} %" if math.isfinite(si) else "symmetry: Not measured"
                 lines.append(
-                    f"{_side_title(drill)} — {p.info.name}: "
-                    f"left {p.info.format(p.left)}, right {p.info.format(p.right)}, {symmetry}"
+                    f"{_side_title(drill)} — {p.info.name}: left {p.side_text('left')}, "
+                    f"right {p.side_text('right')}, symmetry index {p.symmetry_text}"
                 )
         return "<b>Left / right</b><br>" + "<br>".join(lines) if lines else ""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recordings.catalogue import MeasureInfo, catalogue, format_number
+from recordings.catalogue import NOT_MEASURED, MeasureInfo, catalogue, format_number
 from recordings.conditions import Condition
 from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
@@ -109,11 +109,47 @@ class ProtocolSummary:
 
 @dataclass(frozen=True)
 class SidePair:
-    """A measure on the left and right versions of a drill (means over repetitions)."""
+    """A measure on the left and right versions of a drill (means over repetitions); a side's
+    `*_lower_bound`: its mean is censored (at least it), so the comparisons are bounds."""
 
     info: MeasureInfo
     left: float
     right: float
+    left_lower_bound: bool = False
+    right_lower_bound: bool = False
+
+    @property
+    def bound(self) -> str | None:
+        """How the right : left ratio and the symmetry index (both rise with the right side and
+        fall with the left) read: "" exact, "≥" (right censored), "≤" (left), None (both: not given)."""
+        if self.left_lower_bound and self.right_lower_bound:
+            return None
+        return "≥" if self.right_lower_bound else "≤" if self.left_lower_bound else ""
+
+    def side_text(self, side: str) -> str:
+        """The side's mean as shown: '≥ 85 s' when censored."""
+        value, censored = (
+            (self.left, self.left_lower_bound) if side == "left" else (self.right, self.right_lower_bound)
+        )
+        text = self.info.format(value)
+        return f"≥ {text}" if censored and math.isfinite(value) else text
+
+    @property
+    def ratio_text(self) -> str:
+        """'1.02', '≥ 1.02', or why it is not given."""
+        if self.bound is None:
+            return RATIO_NOT_GIVEN
+        return f"{self.bound} {self.ratio:.2f}".strip() if math.isfinite(self.ratio) else NOT_MEASURED
+
+    @property
+    def symmetry_text(self) -> str:
+        """'+12 %', '≥ +12 %', or why it is not given."""
+        si = self.symmetry_index_pct
+        if self.bound is None:
+            return RATIO_NOT_GIVEN
+        if not math.isfinite(si):
+            return f"{NOT_MEASURED} — a side is missing"
+        return f"{self.bound} {si:+.0f} %".strip()
 
     @property
     def ratio(self) -> float:
@@ -214,7 +250,7 @@ def side_pairs(summaries: Sequence[ProtocolSummary]) -> list[tuple[str, list[Sid
                 continue
             other = next((r for r in right.measures if r.info.key == m.info.key), None)
             if other is not None:
-                pairs.append(SidePair(m.info, m.mean, other.mean))
+                pairs.append(SidePair(m.info, m.mean, other.mean, m.lower_bound, other.lower_bound))
         out.append((drill.removesuffix("-left"), pairs))
     return out
 
@@ -330,11 +366,9 @@ def format_visit(summaries: Sequence[ProtocolSummary], references: ReferenceSet)
     for base, pairs in side_pairs(summaries):
         lines.append(f"{base}: left / right")
         for p in pairs:
-            si = p.symmetry_index_pct
-            sym = f"symmetry index {si:+.0f} %" if math.isfinite(si) else "symmetry index: Not measured"
             lines.append(
-                f"  {p.info.name:<40} left {p.info.format(p.left)}, right {p.info.format(p.right)}, "
-                f"right : left {p.ratio:.2f}, {sym}"
+                f"  {p.info.name:<40} left {p.side_text('left')}, right {p.side_text('right')}, "
+                f"right : left {p.ratio_text}, symmetry index {p.symmetry_text}"
             )
     ratios = battery_ratios(summaries, references)
     if ratios:

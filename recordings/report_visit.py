@@ -48,18 +48,10 @@ def visit_tables(
     for name, pairs in side_pairs(visit):
         if name != base or not pairs:
             continue
-        rows = []
-        for p in pairs:
-            si = p.symmetry_index_pct
-            rows.append(
-                (
-                    p.info.name,
-                    p.info.format(p.left),
-                    p.info.format(p.right),
-                    f"{p.ratio:.2f}",
-                    f"{si:+.0f} %" if math.isfinite(si) else "Not measured — a side is missing",
-                )
-            )
+        rows = [
+            (p.info.name, p.side_text("left"), p.side_text("right"), p.ratio_text, p.symmetry_text)
+            for p in pairs
+        ]
         tables.append(
             Table(
                 "Left and right (means over repetitions)",

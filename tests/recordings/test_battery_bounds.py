@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from recordings.conditions import condition_for
-from recordings.protocol_results import RATIO_NOT_GIVEN, SessionResult, battery_ratios, summarise
+from recordings.protocol_results import RATIO_NOT_GIVEN, SessionResult, battery_ratios, side_pairs, summarise
 from recordings.references import bundled_references
 from sensors.processing.analysis import AnalysisResult, Measure
 
@@ -96,3 +96,21 @@ def test_a_censored_repetition_makes_the_mean_a_lower_bound():
     assert held.text.startswith("≥ 85 s") and "1 a lower bound" in held.text
     exact = summarise(_holds(("side-plank-right", 80, True), ("side-plank-right", 90, True)))[0]
     assert not exact.measure("held").lower_bound and exact.measure("held").text == "85 ± 7 s (mean ± SD of 2)"
+
+
+def test_left_right_comparisons_with_a_censored_side_are_bounds():
+    """Right : left and the symmetry index rise with the right side: a censored right hold makes
+    them lower bounds, a censored left one upper bounds, both censored: not given."""
+    exact = side_pairs(summarise(_holds(("side-plank-left", 80, True), ("side-plank-right", 60, True))))
+    pair = next(p for p in dict(exact)["side-plank"] if p.info.key == "held")
+    # SI = (R − L)/(½(R + L)) × 100 = −20/70 × 100 = −29 %.
+    assert (pair.ratio_text, pair.symmetry_text, pair.side_text("right")) == ("0.75", "-29 %", "60 s")
+    right = side_pairs(summarise(_holds(("side-plank-left", 80, True), ("side-plank-right", 60, False))))
+    pair = next(p for p in dict(right)["side-plank"] if p.info.key == "held")
+    assert (pair.ratio_text, pair.symmetry_text, pair.side_text("right")) == ("≥ 0.75", "≥ -29 %", "≥ 60 s")
+    left = side_pairs(summarise(_holds(("side-plank-left", 80, False), ("side-plank-right", 60, True))))
+    pair = next(p for p in dict(left)["side-plank"] if p.info.key == "held")
+    assert (pair.ratio_text, pair.symmetry_text, pair.side_text("left")) == ("≤ 0.75", "≤ -29 %", "≥ 80 s")
+    both = side_pairs(summarise(_holds(("side-plank-left", 80, False), ("side-plank-right", 60, False))))
+    pair = next(p for p in dict(both)["side-plank"] if p.info.key == "held")
+    assert pair.ratio_text == pair.symmetry_text == RATIO_NOT_GIVEN

@@ -58,6 +58,7 @@ def test_left_right_pairs_and_the_mcgill_ratios(visit):
     held = {s.drill: s.measure("held").mean for s in summaries if s.drill.startswith(("side", "bier"))}
     plank = next(p for p in pairs["side-plank"] if p.info.key == "held")
     assert plank.ratio == pytest.approx(held["side-plank-right"] / held["side-plank-left"])
+    assert plank.ratio_text == plank.symmetry_text == RATIO_NOT_GIVEN  # both sides censored
     assert "single-leg" in pairs
     # 16-s holds: every task ended before the posture was lost, so every time is a lower bound
     # and a ratio of two of them says nothing (not a plain number, not judged).
@@ -101,3 +102,9 @@ def test_the_report_never_shows_a_ratio_of_censored_holds_as_a_number(visit):
         assert rows[name][1:3] == (RATIO_NOT_GIVEN, "not judged")
     assert not battery.flagged and not [f for f in flags if f.startswith("McGill")]
     assert "lower bound" in battery.note
+    left = next(s for s in sessions if s.drill == "side-plank-left")
+    tables, _ = visit_tables(summarise(sessions), read_recording(left.path), bundled_references())
+    sides = next(t for t in tables if t.title.startswith("Left and right"))
+    held = next(row for row in sides.rows if row[0] == "Time held")
+    assert held[1].startswith("≥ ") and held[2].startswith("≥ ")
+    assert held[3:] == (RATIO_NOT_GIVEN, RATIO_NOT_GIVEN)
