@@ -295,9 +295,13 @@ def _say(label: QLabel, text: str) -> None:
 
 
 def _mean_sd(m: RepeatedMeasure) -> str:
-    """'99.1 ± 0.8 °' (the header says over how many), or the catalogue's text."""
+    """'99.1 ± 0.8 °' (the header says over how many), '≥ 85 s (1 of 2 a lower bound)' with a
+    censored repetition, or the catalogue's text."""
     if m.info.kind == "flag" or not (math.isfinite(m.mean) and math.isfinite(m.sd)):
         return m.text
+    if m.lower_bound:  # a censored repetition: the mean is only a lower bound (its SD means little)
+        held = sum(1 for k in range(len(m.values)) if m.format_each(k).startswith("≥"))
+        return f"≥ {m.info.format(m.mean)} ({held} of {len(m.finite)} a lower bound)"
     sd = format_number(m.info.display_value(m.sd), m.info.decimals)
     return f"{m.info.format(m.mean, with_unit=False)} ± {sd} {m.info.unit}".rstrip()
 

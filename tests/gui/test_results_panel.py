@@ -125,3 +125,16 @@ def test_a_censored_biering_sorensen_hold_is_not_judged_against_the_cut_off(qtbo
     pane.show_result(_held("biering-sorensen", 127.0, True, tmp_path / "sub-P-072"))  # lost: exact
     assert pane.shown_references()[held].startswith("below 176 s predicts low-back pain within a year")
     assert pane.table.item(0, 2).background().color() == OUTSIDE
+
+
+def test_a_censored_repetition_makes_the_protocol_mean_a_lower_bound(qtbot, tmp_path):
+    pane = ResultsPanel()
+    qtbot.addWidget(pane)
+    pane.start_protocol(short_protocol(drill="side-plank-left", repetitions=2))
+    pane.show_result(_held("side-plank-left", 80.0, True, tmp_path / "sub-P-073"))
+    pane.show_result(_held("side-plank-left", 90.0, False, tmp_path / "sub-P-073"))
+    texts = [pane.table.item(0, c).text() for c in (1, 3, 4)]
+    assert texts == ["≥ 85 s (1 of 2 a lower bound)", "80 s", "≥ 90 s"]
+    assert pane.shown_references()[pane.table.item(0, 0).text()].endswith(
+        "a lower bound, not compared with healthy adults 18–55 y (76 women, 40 men)"
+    )
