@@ -2,18 +2,23 @@
 
 Key measures first, in a table that fits the pane: the protocol's mean ± SD over its recordings
 with each repetition's value beside it (one recording: its own value, with the spread over its
-windows or bends). Every other measure is in the same table behind "All measures", which then
-takes the pane's space and scrolls. Left/right pairs of the session (single-leg, side plank) with
-their symmetry, and the dual-task cost, follow. Names, units and "Not measured — why" come from
-the measures catalogue (recordings/protocol_results.py, recordings/measure_table.py).
+windows or bends), and where that value falls against the published reference for the subject
+(recordings/references.py, the report's own judgement: normal range, cut-off or population mean;
+a censored hold is not judged; "no published norm" where there is none). Every other measure is
+in the same table behind "All measures", which then takes the pane's space and scrolls.
+Left/right pairs of the session (single-leg, side plank) with their symmetry, and the dual-task
+cost, follow. Names, units and "Not measured — why" come from the measures catalogue
+(recordings/protocol_results.py, recordings/measure_table.py).
 """
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -30,8 +35,8 @@ from gui.model.clinic import RecordingResult
 from gui.model.cognitive import CognitiveScore
 from gui.model.dual_task import DualTaskEffect
 from gui.model.protocols import DrillProtocol
-from recordings.catalogue import MeasureInfo, catalogue, format_number
-from recordings.conditions import condition_for
+from recordings.catalogue import Kind, MeasureInfo, catalogue, format_number
+from recordings.conditions import Condition, condition_for
 from recordings.measure_table import session_rows
 from recordings.protocol_results import (
     ProtocolSummary,
@@ -40,9 +45,17 @@ from recordings.protocol_results import (
     side_pairs,
     summarise,
 )
+from recordings.references import ReferenceSet, Standing, bundled_references
+from recordings.subjects import Demographics, SubjectError, subject_beside
 
 #: Rows shown before "All measures" when the catalogue marks no key measure.
 KEY_ROWS = 6
+#: The reference column's text where the reference file has nothing for the measure.
+NO_NORM = "no published norm"
+#: The reference column's header.
+REFERENCE_HEADER = "vs published norm"
+#: Background of a reference cell whose value falls outside the norm (the report's flag colour).
+OUTSIDE = QColor("#fde2c8")
 
 
 def _cell(text: str, tip: str = "") -> QTableWidgetItem:
@@ -60,8 +73,9 @@ def _tip(info: MeasureInfo) -> str:
 class ResultsPanel(QGroupBox):
     """Results of the running protocol (and the session's left/right pairs); see the module."""
 
-    def __init__(self) -> None:
+    def __init__(self, references: ReferenceSet | None = None) -> None:
         super().__init__("Results")
+        self.references = references if references is not None else bundled_references()
         self.heading = QLabel("No recording yet.")
         self.heading.setWordWrap(True)
         # Wrapped to the width it gets, never widening the window.
@@ -143,28 +157,36 @@ class ResultsPanel(QGroupBox):
         reps = [s.path for s in summary.sessions] if summary else []
         repetitions = {r.path: r.repetition for r in self.protocol_results}
         several = len(reps) > 1
-        headers = ["measure", f"mean ± SD of {len(reps)}" if several else "value"]
+        headers = ["measure", f"mean ± SD of {len(reps)}" if several else "value", REFERENCE_HEADER]
         headers += [f"rep {repetitions.get(p, k + 1)}" for k, p in enumerate(reps)] if several else []
         self.table.clear()
         self.table.show()
         self.more.show()
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
-        rows: list[tuple[MeasureInfo, list[str]]] = []
+        judge = _Judge(self.references, newest)
+        rows: list[tuple[MeasureInfo, list[str], list[Standing]]] = []
         if summary is not None and several:
             for m in summary.measures:
-                rows.append((m.info, [_mean_sd(m), *(m.info.format(v) for v in m.values)]))
+                each = [m.format_each(k) for k in range(len(m.values))]
+                rows.append((m.info, [_mean_sd(m), *each], judge(m.info, m.mean, m.lower_bound)))
         elif newest.measures is not None:
-            rows = [(r.info, [r.text]) for r in session_rows(newest.measures)]
-        self._key_rows = sum(1 for info, _ in rows if info.key_measure) or min(len(rows), KEY_ROWS)
+            rows = [
+                (r.info, [r.text], judge(r.info, r.measure.value, r.lower_bound))
+                for r in session_rows(newest.measures)
+            ]
+        self._key_rows = sum(1 for info, _, _ in rows if info.key_measure) or min(len(rows), KEY_ROWS)
         self.table.setRowCount(len(rows))
-        for row, (info, texts) in enumerate(rows):
+        for row, (info, texts, standings) in enumerate(rows):
             self.table.setItem(row, 0, _cell(info.name, _tip(info)))
-            for col, text in enumerate(texts, start=1):
+            self.table.setItem(row, 1, _cell(texts[0], _tip(info)))
+            self.table.setItem(row, 2, _reference_cell(info, standings))
+            for col, text in enumerate(texts[1:], start=3):
                 self.table.setItem(row, col, _cell(text, _tip(info)))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # names wrap, never scroll
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # so does the reference
         header.setStretchLastSection(False)
         self.table.resizeRowsToContents()
         self.more.setText(f"All measures ({len(rows)}) " + ("▾" if self.more.isChecked() else "▸"))
@@ -193,11 +215,9 @@ class ResultsPanel(QGroupBox):
         lines = []
         for drill, pairs in side_pairs(summarise(_sessions(self.session_results))):
             for p in pairs:
-                si = p.symmetry_index_pct
-                symmetry = f"symmetry index {si:+.0f} %" if math.isfinite(si) else "symmetry: Not measured"
                 lines.append(
-                    f"{_side_title(drill)} — {p.info.name}: "
-                    f"left {p.info.format(p.left)}, right {p.info.format(p.right)}, {symmetry}"
+                    f"{_side_title(drill)} — {p.info.name}: left {p.side_text('left')}, "
+                    f"right {p.side_text('right')}, symmetry index {p.symmetry_text}"
                 )
         return "<b>Left / right</b><br>" + "<br>".join(lines) if lines else ""
 
@@ -210,8 +230,62 @@ class ResultsPanel(QGroupBox):
                 out.append((name.text(), value.text()))
         return out
 
+    def shown_references(self) -> dict[str, str]:
+        """The reference column as shown, by measure name (for tests)."""
+        out = {}
+        for row in range(self.table.rowCount()):
+            name, ref = self.table.item(row, 0), self.table.item(row, 2)
+            if name is not None and ref is not None:
+                out[name.text()] = ref.text()
+        return out
+
     def show_dual_task(self, effect: DualTaskEffect | None) -> None:
         _say(self.dual, dual_task_text(effect) if effect is not None else "")
+
+
+class _Judge:
+    """Where a value of the newest recording's drill falls against the published references for
+    its subject (demographics stored beside the recording) and condition: `references.standings`,
+    the report's own judgement."""
+
+    def __init__(self, references: ReferenceSet, newest: RecordingResult) -> None:
+        self.references = references
+        self.drill = newest.drill
+        self.condition: Condition = condition_for(newest.drill, newest.condition)
+        self.demographics = _demographics(newest.path)
+
+    def __call__(self, info: MeasureInfo, value: float, lower_bound: bool) -> list[Standing]:
+        if info.kind is not Kind.VALUE:
+            return []
+        return self.references.standings(
+            self.drill, info.key, value, self.demographics, self.condition, lower_bound
+        )
+
+
+def _demographics(path: Path) -> Demographics | None:
+    """The subject's stored age band and sex when the recording is in a library
+    (`sub-<id>/…h5` beside `sub-<id>/subject.json`); None (every population applies, a cut-off
+    for one sex is not applied) when not stored or not readable."""
+    folder = Path(path).parent.name
+    if not folder.startswith("sub-"):
+        return None
+    try:
+        return subject_beside(Path(path), folder.removeprefix("sub-")).demographics
+    except SubjectError:
+        return None
+
+
+def _reference_cell(info: MeasureInfo, standings: list[Standing]) -> QTableWidgetItem:
+    """The standings' short texts ("no published norm" for a value without one, "—" for a flag or
+    a count), the full texts with population and source in the tooltip, shaded when outside."""
+    if not standings:
+        return _cell(NO_NORM if info.kind is Kind.VALUE else "—")
+    text = "; ".join(s.short for s in standings)
+    tip = "\n".join(f"{s.text}\nSource: {s.reference.source}" for s in standings)
+    item = _cell(text, tip)
+    if any(s.outside for s in standings):
+        item.setBackground(QBrush(OUTSIDE))
+    return item
 
 
 def _say(label: QLabel, text: str) -> None:
@@ -221,9 +295,13 @@ def _say(label: QLabel, text: str) -> None:
 
 
 def _mean_sd(m: RepeatedMeasure) -> str:
-    """'99.1 ± 0.8 °' (the header says over how many), or the catalogue's text."""
+    """'99.1 ± 0.8 °' (the header says over how many), '≥ 85 s (1 of 2 a lower bound)' with a
+    censored repetition, or the catalogue's text."""
     if m.info.kind == "flag" or not (math.isfinite(m.mean) and math.isfinite(m.sd)):
         return m.text
+    if m.lower_bound:  # a censored repetition: the mean is only a lower bound (its SD means little)
+        held = sum(1 for k in range(len(m.values)) if m.format_each(k).startswith("≥"))
+        return f"≥ {m.info.format(m.mean)} ({held} of {len(m.finite)} a lower bound)"
     sd = format_number(m.info.display_value(m.sd), m.info.decimals)
     return f"{m.info.format(m.mean, with_unit=False)} ± {sd} {m.info.unit}".rstrip()
 

@@ -281,7 +281,8 @@ def find_baseline(library: SessionLibrary, recording: Recording) -> tuple[Sessio
     """The subject's first sound session of the recording's drill in its condition, recorded
     before it (None when this recording is the first), and a note saying which or why not."""
     entry = library.baseline(recording.subject_id, recording.drill, recording.condition)
-    what = f"{recording.drill} ({recording.condition.label})"
+    # The drill's display name (its title carries the side, eyes and surface) and the task.
+    what = f"{catalogue().drill_title(recording.drill)} ({recording.condition.task_label})"
     if entry is None or entry.path.resolve() == recording.path.resolve():
         return None, f"first {what} session of subject {recording.subject_id}: it is the baseline"
     return entry, f"baseline: {entry.path.name}"

@@ -54,10 +54,21 @@ def _spread(result: AnalysisResult, m: Measure) -> tuple[float, int]:
     return (float(np.std(finite, ddof=1)) if len(finite) >= 2 else math.nan), len(finite)
 
 
+def is_lower_bound(result: AnalysisResult, info: MeasureInfo) -> bool:
+    """Whether the result's session-level value of `info` is censored: its `lower_bound_unless`
+    flag is 0 (a hold the task ended before the posture was lost), so the true value is at least it."""
+    if not info.lower_bound_unless:
+        return False
+    flag = next(
+        (m.value for m in result.measures if m.repetition is None and m.name == info.lower_bound_unless),
+        math.nan,
+    )
+    return flag == 0.0
+
+
 def session_rows(result: AnalysisResult, key_only: bool = False) -> list[MeasureRow]:
     """The session-level measures, key measures first (catalogue order), then the rest."""
     cat = catalogue()
-    flags = {m.name: m.value for m in result.measures if m.repetition is None}
     rows = []
     for m in result.measures:
         if m.repetition is not None:
@@ -65,8 +76,7 @@ def session_rows(result: AnalysisResult, key_only: bool = False) -> list[Measure
         info = cat.info(result.drill, m.name)
         if key_only and not info.key_measure:
             continue
-        censored = bool(info.lower_bound_unless) and flags.get(info.lower_bound_unless) == 0.0
-        rows.append(MeasureRow(m, info, *_spread(result, m), lower_bound=censored))
+        rows.append(MeasureRow(m, info, *_spread(result, m), lower_bound=is_lower_bound(result, info)))
     return sorted(rows, key=lambda r: (not r.info.key_measure, r.info.kind != "value"))
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from recordings.catalogue import MeasureInfo, catalogue, format_number
+from recordings.catalogue import NOT_MEASURED, MeasureInfo, catalogue, format_number
 from recordings.conditions import Condition
 from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
+from recordings.measure_table import is_lower_bound
 from recordings.reader import Recording
 from recordings.references import RatioRule, ReferenceSet
 from recordings.report_cache import FileAnalyses
@@ -48,6 +49,19 @@ class RepeatedMeasure:
 
     info: MeasureInfo
     values: tuple[float, ...]
+    #: Per repetition: its value is censored (a lower bound, `info.lower_bound_why`); () = none.
+    censored: tuple[bool, ...] = ()
+
+    @property
+    def lower_bound(self) -> bool:
+        """The mean is a lower bound: a repetition's value is (the true mean is at least it)."""
+        return any(c for c, v in zip(self.censored, self.values, strict=False) if math.isfinite(v))
+
+    def format_each(self, k: int) -> str:
+        """Repetition `k`'s value as shown: '≥ 80 s' when it is a lower bound."""
+        text = self.info.format(self.values[k])
+        censored = k < len(self.censored) and self.censored[k] and math.isfinite(self.values[k])
+        return f"≥ {text}" if censored else text
 
     @property
     def finite(self) -> np.ndarray:
@@ -68,9 +82,17 @@ class RepeatedMeasure:
         if self.info.kind == "flag":
             return f"yes in {int(np.sum(self.finite >= 0.5))} of {len(self.finite)}"
         if len(self.values) == 1 or not math.isfinite(self.sd):
+            if self.lower_bound:
+                return self.info.format_lower_bound(self.mean)
             return self.info.format(self.mean)
         sd = format_number(self.info.display_value(self.sd), self.info.decimals)
         mean = self.info.format(self.mean, with_unit=False)
+        if self.lower_bound:
+            held = sum(1 for k in range(len(self.values)) if self.format_each(k).startswith("≥"))
+            return (
+                f"≥ {mean} {self.info.unit} (mean of {len(self.finite)}; {held} a lower bound: "
+                f"{self.info.lower_bound_why})"
+            )
         return f"{mean} ± {sd} {self.info.unit}".rstrip() + f" (mean ± SD of {len(self.finite)})"
 
 
@@ -87,11 +109,47 @@ class ProtocolSummary:
 
 @dataclass(frozen=True)
 class SidePair:
-    """A measure on the left and right versions of a drill (means over repetitions)."""
+    """A measure on the left and right versions of a drill (means over repetitions); a side's
+    `*_lower_bound`: its mean is censored (at least it), so the comparisons are bounds."""
 
     info: MeasureInfo
     left: float
     right: float
+    left_lower_bound: bool = False
+    right_lower_bound: bool = False
+
+    @property
+    def bound(self) -> str | None:
+        """How the right : left ratio and the symmetry index (both rise with the right side and
+        fall with the left) read: "" exact, "≥" (right censored), "≤" (left), None (both: not given)."""
+        if self.left_lower_bound and self.right_lower_bound:
+            return None
+        return "≥" if self.right_lower_bound else "≤" if self.left_lower_bound else ""
+
+    def side_text(self, side: str) -> str:
+        """The side's mean as shown: '≥ 85 s' when censored."""
+        value, censored = (
+            (self.left, self.left_lower_bound) if side == "left" else (self.right, self.right_lower_bound)
+        )
+        text = self.info.format(value)
+        return f"≥ {text}" if censored and math.isfinite(value) else text
+
+    @property
+    def ratio_text(self) -> str:
+        """'1.02', '≥ 1.02', or why it is not given."""
+        if self.bound is None:
+            return RATIO_NOT_GIVEN
+        return f"{self.bound} {self.ratio:.2f}".strip() if math.isfinite(self.ratio) else NOT_MEASURED
+
+    @property
+    def symmetry_text(self) -> str:
+        """'+12 %', '≥ +12 %', or why it is not given."""
+        si = self.symmetry_index_pct
+        if self.bound is None:
+            return RATIO_NOT_GIVEN
+        if not math.isfinite(si):
+            return f"{NOT_MEASURED} — a side is missing"
+        return f"{self.bound} {si:+.0f} %".strip()
 
     @property
     def ratio(self) -> float:
@@ -108,15 +166,44 @@ class SidePair:
 
 @dataclass(frozen=True)
 class BatteryRatio:
+    """A McGill ratio of mean hold times. `bound`: "" exact, "≥" (a numerator hold was censored,
+    so the true ratio is at least `value`) or "≤" (a denominator hold was); `value` NaN when both
+    were (nothing can be said). `flagged` None: the bound cannot tell whether the rule flags."""
+
     name: str
     value: float
-    flagged: bool
+    flagged: bool | None
     rule: RatioRule
+    bound: str = ""
+
+    @property
+    def value_text(self) -> str:
+        """'0.82', '≥ 0.82', '≤ 0.61', or why it is not given."""
+        if not math.isfinite(self.value):
+            return RATIO_NOT_GIVEN
+        return f"{self.bound} {self.value:.2f}".strip()
+
+    @property
+    def judged(self) -> str:
+        """'imbalance', 'within target' or why it is not judged."""
+        if self.flagged is None:
+            return "not judged (a bound)" if math.isfinite(self.value) else "not judged"
+        return "imbalance" if self.flagged else "within target"
 
     @property
     def text(self) -> str:
-        verdict = f"imbalance: {self.rule.flag_meaning}" if self.flagged else "within the target"
-        return f"{self.name} = {self.value:.2f} — {verdict} ({self.rule.source})"
+        if self.flagged is None:
+            why = CENSORED_WHY if math.isfinite(self.value) else "both holds were censored"
+            verdict = f"not judged: {why}"
+        else:
+            verdict = f"imbalance: {self.rule.flag_meaning}" if self.flagged else "within the target"
+        return f"{self.name} = {self.value_text} — {verdict} ({self.rule.source})"
+
+
+#: A ratio of two holds that both ended before the posture was lost: each is only a lower bound.
+RATIO_NOT_GIVEN = "Not given — both holds ended before the posture was lost"
+#: Why a ratio that is only a bound is not judged.
+CENSORED_WHY = "a hold ended before the posture was lost, so the ratio is only a bound"
 
 
 def summarise(sessions: Sequence[SessionResult]) -> list[ProtocolSummary]:
@@ -133,7 +220,8 @@ def summarise(sessions: Sequence[SessionResult]) -> list[ProtocolSummary]:
         for key in keys:
             info = cat.info(drill, key)
             values = tuple(_value(s.result, key) for s in group)
-            measures.append(RepeatedMeasure(info, values))
+            censored = tuple(is_lower_bound(s.result, info) for s in group)
+            measures.append(RepeatedMeasure(info, values, censored if any(censored) else ()))
         measures.sort(key=lambda m: not m.info.key_measure)
         out.append(ProtocolSummary(drill, condition, tuple(group), tuple(measures)))
     return out
@@ -162,33 +250,57 @@ def side_pairs(summaries: Sequence[ProtocolSummary]) -> list[tuple[str, list[Sid
                 continue
             other = next((r for r in right.measures if r.info.key == m.info.key), None)
             if other is not None:
-                pairs.append(SidePair(m.info, m.mean, other.mean))
+                pairs.append(SidePair(m.info, m.mean, other.mean, m.lower_bound, other.lower_bound))
         out.append((drill.removesuffix("-left"), pairs))
     return out
 
 
 def battery_ratios(summaries: Sequence[ProtocolSummary], references: ReferenceSet) -> list[BatteryRatio]:
-    """The reference file's ratio rules over mean hold times, per numerator drill."""
-    held = {}
+    """The reference file's ratio rules over mean hold times, per numerator drill. A censored
+    hold (the task ended before the posture was lost) is a lower bound: a ratio with it above
+    the line is at least its value, below the line at most, with both not given."""
+    held: dict[str, tuple[float, bool]] = {}
     for s in summaries:
         if s.condition.task != "dual" and any(m.info.key == "held" for m in s.measures):
-            held[s.drill] = s.measure("held").mean
+            m = s.measure("held")
+            held[s.drill] = (m.mean, m.lower_bound)
     out = []
     for rule in references.ratios:
-        denominators = [held[d] for d in rule.denominator if d in held and math.isfinite(held[d])]
-        if not denominators:
+        below = [d for d in rule.denominator if d in held and math.isfinite(held[d][0])]
+        if not below:
             continue
-        denominator = float(np.mean(denominators))
-        numerators = [d for d in rule.numerator if d in held and math.isfinite(held[d])]
-        if len(rule.numerator) == 1 and numerators:
-            value = held[numerators[0]] / denominator
-            out.append(BatteryRatio(rule.name, value, rule.flags(value), rule))
-            continue
-        for drill in numerators:  # one ratio per side
-            side = drill.rsplit("-", 1)[-1]
-            value = held[drill] / denominator
-            out.append(BatteryRatio(f"{rule.name} ({side})", value, rule.flags(value), rule))
+        denominator = float(np.mean([held[d][0] for d in below]))
+        denominator_bound = any(held[d][1] for d in below)
+        numerators = [d for d in rule.numerator if d in held and math.isfinite(held[d][0])]
+        for drill in numerators:
+            name = rule.name if len(rule.numerator) == 1 else f"{rule.name} ({drill.rsplit('-', 1)[-1]})"
+            value, numerator_bound = held[drill][0] / denominator, held[drill][1]
+            out.append(_ratio(name, value, rule, numerator_bound, denominator_bound))
     return out
+
+
+def _ratio(name: str, value: float, rule: RatioRule, at_least: bool, at_most: bool) -> BatteryRatio:
+    """The ratio `value` (numerator censored: at least it; denominator censored: at most it)."""
+    if at_least and at_most:
+        return BatteryRatio(name, math.nan, None, rule)
+    if at_least:
+        return BatteryRatio(name, value, _flags_between(rule, value, math.inf), rule, "≥")
+    if at_most:
+        return BatteryRatio(name, value, _flags_between(rule, 0.0, value), rule, "≤")
+    return BatteryRatio(name, value, rule.flags(value), rule)
+
+
+def _flags_between(rule: RatioRule, low: float, high: float) -> bool | None:
+    """Whether `rule` flags every ratio in [low, high] (True), none of them (False), or some (None)."""
+    checks = []  # (flags every ratio in the interval, flags none) per criterion of the rule
+    if math.isfinite(rule.flag_at_or_above):
+        checks.append((low >= rule.flag_at_or_above, high < rule.flag_at_or_above))
+    if rule.flag_outside is not None:
+        lo, hi = rule.flag_outside
+        checks.append((high < lo or low > hi, lo <= low and high <= hi))
+    if any(every for every, _ in checks):
+        return True
+    return False if all(none for _, none in checks) else None
 
 
 def visit_sessions(
@@ -247,16 +359,16 @@ def format_visit(summaries: Sequence[ProtocolSummary], references: ReferenceSet)
                 continue
             lines.append(f"  {m.info.name:<52} {m.text}")
             if len(m.values) > 1:
-                each = ", ".join(m.info.format(v) if math.isfinite(v) else "—" for v in m.values)
+                each = ", ".join(
+                    m.format_each(k) if math.isfinite(v) else "—" for k, v in enumerate(m.values)
+                )
                 lines.append(f"  {'':<52}   each: {each}")
     for base, pairs in side_pairs(summaries):
         lines.append(f"{base}: left / right")
         for p in pairs:
-            si = p.symmetry_index_pct
-            sym = f"symmetry index {si:+.0f} %" if math.isfinite(si) else "symmetry index: Not measured"
             lines.append(
-                f"  {p.info.name:<40} left {p.info.format(p.left)}, right {p.info.format(p.right)}, "
-                f"right : left {p.ratio:.2f}, {sym}"
+                f"  {p.info.name:<40} left {p.side_text('left')}, right {p.side_text('right')}, "
+                f"right : left {p.ratio_text}, symmetry index {p.symmetry_text}"
             )
     ratios = battery_ratios(summaries, references)
     if ratios:

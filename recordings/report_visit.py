@@ -7,7 +7,13 @@ import math
 from collections.abc import Sequence
 
 from recordings.catalogue import NOT_MEASURED
-from recordings.protocol_results import FLEXION_EXTENSION_MISSING, ProtocolSummary, battery_ratios, side_pairs
+from recordings.protocol_results import (
+    FLEXION_EXTENSION_MISSING,
+    BatteryRatio,
+    ProtocolSummary,
+    battery_ratios,
+    side_pairs,
+)
 from recordings.reader import Recording
 from recordings.references import ReferenceSet
 from recordings.report_table import Table
@@ -30,7 +36,10 @@ def visit_tables(
             Table(
                 f"This visit: {len(own.sessions)} repetitions of the protocol",
                 ("measure", "mean ± SD", "each repetition"),
-                [(m.info.name, m.text, ", ".join(m.info.format(v) for v in m.values)) for m in shown],
+                [
+                    (m.info.name, m.text, ", ".join(m.format_each(k) for k in range(len(m.values))))
+                    for m in shown
+                ],
                 (0.34, 0.3, 0.36),
                 "protocol",
             )
@@ -39,18 +48,10 @@ def visit_tables(
     for name, pairs in side_pairs(visit):
         if name != base or not pairs:
             continue
-        rows = []
-        for p in pairs:
-            si = p.symmetry_index_pct
-            rows.append(
-                (
-                    p.info.name,
-                    p.info.format(p.left),
-                    p.info.format(p.right),
-                    f"{p.ratio:.2f}",
-                    f"{si:+.0f} %" if math.isfinite(si) else "Not measured — a side is missing",
-                )
-            )
+        rows = [
+            (p.info.name, p.side_text("left"), p.side_text("right"), p.ratio_text, p.symmetry_text)
+            for p in pairs
+        ]
         tables.append(
             Table(
                 "Left and right (means over repetitions)",
@@ -64,10 +65,7 @@ def visit_tables(
     if drill_family(recording.drill) in MCGILL_BATTERY:
         ratios = battery_ratios(visit, references)
         if ratios:
-            ratio_rows = [
-                (r.name, f"{r.value:.2f}", "imbalance" if r.flagged else "within target", r.rule.flag_meaning)
-                for r in ratios
-            ]
+            ratio_rows = [(r.name, r.value_text, r.judged, r.rule.flag_meaning) for r in ratios]
             ratio_rows.append(
                 ("flexion : extension", NOT_MEASURED, "", FLEXION_EXTENSION_MISSING.split("— ", 2)[-1])
             )
@@ -76,11 +74,22 @@ def visit_tables(
                     "McGill endurance battery (this visit)",
                     ("ratio", "value", "judged", "rule"),
                     ratio_rows,
-                    (0.28, 0.1, 0.14, 0.48),
+                    (0.26, 0.16, 0.16, 0.42),
                     "battery",
                     frozenset(k for k, r in enumerate(ratios) if r.flagged),
-                    note=f"{ratios[0].rule.population}; {ratios[0].rule.source}",
+                    note=_battery_note(ratios),
                 )
             )
             flags += [f"McGill battery: {r.text}" for r in ratios if r.flagged]
     return tables, flags
+
+
+def _battery_note(ratios: Sequence[BatteryRatio]) -> str:
+    """The reference population and source, and what a bound means when a ratio is one."""
+    note = f"{ratios[0].rule.population}; {ratios[0].rule.source}"
+    if any(r.bound or not math.isfinite(r.value) for r in ratios):
+        note += (
+            ". ≥ / ≤: a hold ended before the posture was lost (its time is a lower bound), so the "
+            "ratio is only a bound and is judged only where the bound decides the rule."
+        )
+    return note

@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from gui.model.clinic import RecordingResult
-from gui.results_panel import ResultsPanel
+from gui.results_panel import NO_NORM, OUTSIDE, REFERENCE_HEADER, ResultsPanel
 from recordings.catalogue import catalogue
+from recordings.subjects import Demographics, set_demographics
 from sensors.processing.analysis import AnalysisResult, Measure
 from tests.gui.conftest import short_protocol
 
@@ -35,15 +37,16 @@ def test_the_protocol_mean_and_spread_with_each_repetition_key_measures_first(qt
     assert [pane.table.horizontalHeaderItem(c).text() for c in range(pane.table.columnCount())] == [
         "measure",
         "value",
+        REFERENCE_HEADER,
     ]
     pane.show_result(_hold("side-plank-left", 2, 90.0, 2.0))
     headers = [pane.table.horizontalHeaderItem(c).text() for c in range(pane.table.columnCount())]
-    assert headers == ["measure", "mean ± SD of 2", "rep 1", "rep 2"]
+    assert headers == ["measure", "mean ± SD of 2", REFERENCE_HEADER, "rep 1", "rep 2"]
     held = catalogue().info("side-plank-left", "held")
     assert pane.table.item(0, 0).text() == held.name  # the key measure first
     # 80 and 90 s: mean 85, sample SD 7.07.
     assert pane.table.item(0, 1).text() == "85 ± 7 s"
-    assert [pane.table.item(0, c).text() for c in (2, 3)] == ["80 s", "90 s"]
+    assert [pane.table.item(0, c).text() for c in (3, 4)] == ["80 s", "90 s"]
     other = catalogue().info("side-plank-left", OTHER).name
     row = next(r for r in range(pane.table.rowCount()) if pane.table.item(r, 0).text() == other)
     assert pane.table.isRowHidden(row)  # behind "All measures"
@@ -65,3 +68,73 @@ def test_left_and_right_of_the_session_are_paired_with_their_symmetry(qtbot):
     assert "left 85 s, right 60 s, symmetry index -34 %" in pane.sides.text()
     assert pane.sides.text().count("Side plank") == 1
     assert pytest.approx(-34.48, abs=0.01) == -25 / 72.5 * 100
+
+
+def _held(drill: str, held_s: float, lost: bool, folder: Path) -> RecordingResult:
+    """A hold recording of `drill` in `folder` (a library's sub-<id> folder): time held, and
+    whether the posture was lost (if not, the time is censored: a lower bound)."""
+    measures = (
+        Measure("hold", "held", held_s, "s", "t"),
+        Measure("hold", "position_lost", 1.0 if lost else 0.0, "", "t"),
+        Measure("hold", OTHER, 1.0, "1", "t"),
+    )
+    path = folder / f"{folder.name}_{drill}_1.h5"
+    return RecordingResult("Holds", 1, "single", path, drill, AnalysisResult(drill, measures))
+
+
+def test_the_reference_column_shows_the_published_norm_for_the_subject(qtbot, tmp_path):
+    """Walkthrough s8 #14: the pane had no way to tell whether a number is good."""
+    pane = ResultsPanel()
+    qtbot.addWidget(pane)
+    held = catalogue().info("side-plank-left", "held").name
+    pane.start_protocol(short_protocol(drill="side-plank-left"))
+    # St Catherine 2014 (references.toml): left side bridge 55 ± 28 s; 111 s is z = +2.0.
+    pane.show_result(_held("side-plank-left", 111.0, True, tmp_path / "sub-P-071"))
+    refs = pane.shown_references()
+    assert refs[held].startswith(
+        "z +2.0 (98th percentile) outside the central 95 % of healthy adults 18–55 y"
+    )
+    assert pane.table.item(0, 2).background().color() == OUTSIDE
+    assert "St Catherine" in pane.table.item(0, 2).toolTip()
+    assert refs[catalogue().info("side-plank-left", OTHER).name] == NO_NORM
+    assert refs[catalogue().info("side-plank-left", "position_lost").name] == "—"  # a flag: not judged
+    pane.show_result(_held("side-plank-left", 55.0, True, tmp_path / "sub-P-071"))
+    assert pane.table.horizontalHeaderItem(2).text() == REFERENCE_HEADER
+    assert pane.shown_references()[held].startswith("z +1.0 (84th percentile) vs healthy adults")  # mean 83 s
+
+
+def test_a_censored_biering_sorensen_hold_is_not_judged_against_the_cut_off(qtbot, tmp_path):
+    """The 176 s cut-off (Biering-Sørensen 1984, men) says nothing about a hold the task ended
+    first; for a subject whose sex is not given it is not applied at all."""
+    pane = ResultsPanel()
+    qtbot.addWidget(pane)
+    held = catalogue().info("biering-sorensen", "held").name
+    pane.start_protocol(short_protocol(drill="biering-sorensen"))
+    pane.show_result(_held("biering-sorensen", 127.0, False, tmp_path / "sub-P-070"))
+    assert pane.shown_rows()[0] == (held, "≥ 127 s (task ended before the posture was lost)")
+    assert pane.shown_references()[held] == (
+        "no cut-off applied: the 176 s / 198 s cut-off is for men and the sex is not given"
+    )
+    set_demographics(tmp_path, "P-072", Demographics(age_band="40-49", sex="male"))
+    pane.start_protocol(short_protocol(drill="biering-sorensen"))
+    pane.show_result(_held("biering-sorensen", 127.0, False, tmp_path / "sub-P-072"))
+    ref = pane.shown_references()[held]
+    assert ref.startswith("not judged against the 176 s cut-off (men, Danish general population")
+    assert pane.table.item(0, 2).background().style() == Qt.BrushStyle.NoBrush  # not flagged
+    pane.start_protocol(short_protocol(drill="biering-sorensen"))
+    pane.show_result(_held("biering-sorensen", 127.0, True, tmp_path / "sub-P-072"))  # lost: exact
+    assert pane.shown_references()[held].startswith("below 176 s predicts low-back pain within a year")
+    assert pane.table.item(0, 2).background().color() == OUTSIDE
+
+
+def test_a_censored_repetition_makes_the_protocol_mean_a_lower_bound(qtbot, tmp_path):
+    pane = ResultsPanel()
+    qtbot.addWidget(pane)
+    pane.start_protocol(short_protocol(drill="side-plank-left", repetitions=2))
+    pane.show_result(_held("side-plank-left", 80.0, True, tmp_path / "sub-P-073"))
+    pane.show_result(_held("side-plank-left", 90.0, False, tmp_path / "sub-P-073"))
+    texts = [pane.table.item(0, c).text() for c in (1, 3, 4)]
+    assert texts == ["≥ 85 s (1 of 2 a lower bound)", "80 s", "≥ 90 s"]
+    assert pane.shown_references()[pane.table.item(0, 0).text()].endswith(
+        "a lower bound, not compared with healthy adults 18–55 y (76 women, 40 men)"
+    )

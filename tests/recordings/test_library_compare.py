@@ -94,4 +94,7 @@ def test_library_lists_by_subject_and_drill_and_compare_finds_the_baseline(tmp_p
     listed = capsys.readouterr().out
     assert "forward-bend" in listed and "P01" not in listed
     assert main(["compare", str(p01[0].path), "--data-dir", str(tmp_path)]) == 2  # it is the baseline
-    assert "first quiet-stance (eyes open, firm surface, single task) session" in capsys.readouterr().err
+    # The drill's display name, never its key (walkthrough s8 #3).
+    err = capsys.readouterr().err
+    assert "first Quiet stance, eyes open (single task) session of subject P01" in err
+    assert "quiet-stance" not in err.split("first", 1)[1].split("session", 1)[0]

@@ -1,6 +1,8 @@
 """A visit's protocol results: mean ± SD over repetitions with each one, left/right pairs and the
 McGill battery's ratios with their flags."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from recordings.analysis import analyze_recording
 from recordings.library import SessionLibrary
 from recordings.protocol_results import (
     FLEXION_EXTENSION_MISSING,
+    RATIO_NOT_GIVEN,
     battery_ratios,
     format_visit,
     side_pairs,
@@ -16,6 +19,7 @@ from recordings.protocol_results import (
     visit_sessions,
 )
 from recordings.references import bundled_references
+from recordings.report_visit import visit_tables
 from stabmon.cli import main
 from tests.cli_args import RECORD_NO_RADIO, RECORD_SIMULATED
 
@@ -54,15 +58,21 @@ def test_left_right_pairs_and_the_mcgill_ratios(visit):
     held = {s.drill: s.measure("held").mean for s in summaries if s.drill.startswith(("side", "bier"))}
     plank = next(p for p in pairs["side-plank"] if p.info.key == "held")
     assert plank.ratio == pytest.approx(held["side-plank-right"] / held["side-plank-left"])
+    assert plank.ratio_text == plank.symmetry_text == RATIO_NOT_GIVEN  # both sides censored
     assert "single-leg" in pairs
+    # 16-s holds: every task ended before the posture was lost, so every time is a lower bound
+    # and a ratio of two of them says nothing (not a plain number, not judged).
+    assert all(s.measure("held").lower_bound for s in summaries if s.drill.startswith(("side", "bier")))
     ratios = {r.name: r for r in battery_ratios(summaries, bundled_references())}
-    rl = ratios["right : left side bridge"]
-    assert rl.value == pytest.approx(plank.ratio)
-    assert rl.flagged == (not 0.95 <= rl.value <= 1.05)
-    right_ext = ratios["side bridge : extensor (right)"]
-    assert right_ext.value == pytest.approx(held["side-plank-right"] / held["biering-sorensen"])
-    assert right_ext.flagged == (right_ext.value >= 0.75)
-    assert "McGill 1999" in right_ext.text
+    assert set(ratios) == {
+        "right : left side bridge",
+        "side bridge : extensor (right)",
+        "side bridge : extensor (left)",
+    }
+    for r in ratios.values():
+        assert math.isnan(r.value) and r.flagged is None
+        assert r.value_text == RATIO_NOT_GIVEN
+        assert "McGill 1999" in r.text and "not judged" in r.text
 
 
 def test_the_visit_command_prints_it_all(visit, capsys):
@@ -76,3 +86,25 @@ def test_the_visit_command_prints_it_all(visit, capsys):
     assert FLEXION_EXTENSION_MISSING in out
     assert "nan" not in out.lower().replace("not measured", "")
     assert format_visit([], bundled_references()) == ""
+
+
+def test_the_report_never_shows_a_ratio_of_censored_holds_as_a_number(visit):
+    _, _, sessions = visit
+    extensor = next(s for s in sessions if s.drill == "biering-sorensen")
+    tables, flags = visit_tables(summarise(sessions), read_recording(extensor.path), bundled_references())
+    battery = next(t for t in tables if t.title.startswith("McGill endurance battery"))
+    rows = {row[0]: row for row in battery.rows}
+    for name in (
+        "right : left side bridge",
+        "side bridge : extensor (right)",
+        "side bridge : extensor (left)",
+    ):
+        assert rows[name][1:3] == (RATIO_NOT_GIVEN, "not judged")
+    assert not battery.flagged and not [f for f in flags if f.startswith("McGill")]
+    assert "lower bound" in battery.note
+    left = next(s for s in sessions if s.drill == "side-plank-left")
+    tables, _ = visit_tables(summarise(sessions), read_recording(left.path), bundled_references())
+    sides = next(t for t in tables if t.title.startswith("Left and right"))
+    held = next(row for row in sides.rows if row[0] == "Time held")
+    assert held[1].startswith("≥ ") and held[2].startswith("≥ ")
+    assert held[3:] == (RATIO_NOT_GIVEN, RATIO_NOT_GIVEN)
