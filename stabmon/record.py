@@ -15,11 +15,12 @@ from pathlib import Path
 from engine.factory import Recording, open_source, prepare_writer, recording_metadata, recording_path
 from engine.spec import LslSpec, SessionSpec, SourceKind, SourceSpec
 from recordings import read_recording
-from recordings.analysis import replay
+from recordings.analysis import replay, with_subject_settings
 from recordings.library import SessionLibrary
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement, parse_placement
 from sensors.processing import SessionSettings
+from sensors.processing.analysis import analyze
 from sensors.processing.errors import ProcessingError
 from stabmon.arguments import (
     add_data_dir_argument,
@@ -218,12 +219,15 @@ async def _record(args: argparse.Namespace) -> int:
         if args.lsl:
             print("  publishing on LSL: stabmon-<placement> (IMU), stabmon-angles, stabmon-markers")
         # Nothing of the session is kept in memory: its summary and measures come from the file.
-        recording = Recording(spec, source, metadata, path, [ProgressPrinter(source, args.seconds)])
+        progress = ProgressPrinter(source, args.seconds, nominal_rate_hz=args.rate)
+        recording = Recording(spec, source, metadata, path, [progress])
         report = await recording.run()  # whatever happens, everything received so far is on disk
-    collector = replay(read_recording(path, derived=False), running_measures=False).collector
-    print(format_summary(report, collector.summary()))
-    try:
-        print(format_measures(collector.analysis(args.drill)))
+    saved = read_recording(path, derived=False)
+    collector = replay(saved, running_measures=False).collector
+    recorded = {p: len(block) for p, block in saved.samples.items()}
+    print(format_summary(report, collector.summary(), args.rate, recorded))
+    try:  # the subject's stored settings (sensor height: stride length, gait speed) as analyze uses
+        print(format_measures(analyze(with_subject_settings(collector.session_data(), saved), args.drill)))
     except ProcessingError as error:
         print(f"Measures: not available ({error})")
     print(f"Saved {path} ({path.stat().st_size / 1024:.0f} KiB)")
