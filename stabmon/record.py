@@ -83,7 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="simulator seed (same seed, same data; default: a fresh one, stored in the file)",
     )
-    parser.add_argument("--rate", type=rate_hz, default=100.0, help="sensor and frame rate, Hz")
+    parser.add_argument(
+        "--rate", type=rate_hz, default=100.0, help="sensor and frame rate, Hz (default: %(default)g)"
+    )
     parser.add_argument(
         "--placements",
         default=",".join(p.value for p in REQUIRED_PLACEMENTS),
@@ -99,7 +101,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fast", action="store_true", help="simulate as fast as possible instead of in real time"
     )
-    parser.add_argument("--scan-seconds", type=seconds, default=5.0, help="how long to look for the sensors")
+    parser.add_argument(
+        "--scan-seconds",
+        type=seconds,
+        default=5.0,
+        help="how long to look for the sensors, s (default: %(default)g)",
+    )
     parser.add_argument(
         "--lsl", action="store_true", help="publish raw IMU, angles and markers on the Lab Streaming Layer"
     )
@@ -217,7 +224,8 @@ async def _record(args: argparse.Namespace) -> int:
             print(f"  {placement.value:<11} {identity.describe()}  {identity.model}")
         print(f"Recording {args.drill} for {args.seconds:.0f} s → {path}")
         if args.lsl:
-            print("  publishing on LSL: stabmon-<placement> (IMU), stabmon-angles, stabmon-markers")
+            imu = ", ".join(f"stabmon-{p.value}" for p in source.sensors)
+            print(f"Publishing on LSL: {imu} (IMU), stabmon-angles, stabmon-markers")
         # Nothing of the session is kept in memory: its summary and measures come from the file.
         progress = ProgressPrinter(source, args.seconds, nominal_rate_hz=args.rate)
         recording = Recording(spec, source, metadata, path, [progress])
