@@ -337,8 +337,12 @@ def run_recover(args: argparse.Namespace) -> int:
 
     check_readable(args.file)
     if not being_recorded(args.file) and not needs_recovery(args.file):
-        read_recording(args.file)  # a damaged file that no crash left open: says what is wrong
-        print(f"{args.file}: closed properly and reads whole; nothing to recover")
+        problems = read_recording(args.file).problems  # a file that cannot be read raises here
+        if problems:  # damaged, but not by a crash: recovering would not mend it
+            raise RecordingError(
+                args.file, "not left open by a crash, so recover cannot mend it: " + "; ".join(problems)
+            )
+        print(f"{args.file}: closed properly, not left open by a crash; nothing to recover")
         return 0
     result = recover(args.file)
     samples = sum(len(s) for s in result.recording.samples.values())

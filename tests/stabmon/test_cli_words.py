@@ -38,7 +38,7 @@ def test_recover_on_a_healthy_file_says_there_is_nothing_to_do_and_leaves_it(rec
     before = hashlib.sha256(recording.read_bytes()).hexdigest()
     assert main(["recover", str(recording)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"{recording}: closed properly and reads whole; nothing to recover"]
+    assert out == [f"{recording}: closed properly, not left open by a crash; nothing to recover"]
     assert hashlib.sha256(recording.read_bytes()).hexdigest() == before
     assert sorted(p.name for p in recording.parent.iterdir()) == [recording.name]
 
