@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
+from datetime import date
 from pathlib import Path
 
 from recordings.errors import InvalidSubjectIdError
@@ -91,6 +93,16 @@ def subject_id(text: str) -> str:
         return check_subject_id(text)
     except InvalidSubjectIdError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def visit_date(text: str) -> date:
+    """A calendar date written YYYY-MM-DD (e.g. 2026-03-14); anything else is refused by name."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"{text} is not a date (YYYY-MM-DD)")
 
 
 def drill_name(text: str) -> str:

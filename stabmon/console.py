@@ -2,31 +2,87 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Mapping
 from typing import TextIO
+
+import numpy as np
 
 from sensors.events import Event
 from sensors.health import health_warnings, ingest_problems
+from sensors.placements import Placement
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.session import NullSink, SessionReport
 from sensors.processing.summary import AngleSummary
 from sensors.samples import Frame
-from sensors.source import Source
+from sensors.source import SensorHealth, Source
+
+#: Span (s) of a sensor's latest data its rate is measured over (at least half of it before the
+#: measured rate counts; until then the nominal rate is shown).
+RATE_WINDOW_S = 10.0
+#: Fewest looks at a sensor (one a progress line) its rate is measured from.
+RATE_LOOKS = 6
+#: Relative difference from the nominal rate from which the measured rate is shown instead.
+RATE_OFF_FRACTION = 0.05
+
+
+class SensorRate:
+    """The rate a user can trust for one sensor: the nominal rate (Hz) unless the sensor's own
+    rate is steadily off it by more than RATE_OFF_FRACTION, then the measured one. Measured as the
+    median of the rates between successive looks (samples received + lost, i.e. the counter's
+    steps, over the host time between their latest samples) over the last RATE_WINDOW_S: a stall
+    and the burst that catches up are one or two outlying steps, not the rate."""
+
+    def __init__(self, nominal_hz: float | None) -> None:
+        self.nominal_hz = nominal_hz
+        self._looks: deque[tuple[float, int]] = deque()  # (host s of the latest sample, count)
+
+    def text(self, now_s: float, health: SensorHealth) -> str:
+        """E.g. "  100 Hz", or "119.8 Hz (set 100)" for a sensor steadily off; now_s: host time (s)."""
+        measured = self._measured_hz(now_s, health)
+        nominal = self.nominal_hz
+        if nominal is None:
+            return f"{measured:5.1f} Hz" if math.isfinite(measured) else "    ? Hz"
+        if math.isfinite(measured) and abs(measured / nominal - 1.0) > RATE_OFF_FRACTION:
+            return f"{measured:5.1f} Hz (set {nominal:g})"
+        return f"{nominal:5g} Hz"
+
+    def _measured_hz(self, now_s: float, health: SensorHealth) -> float:
+        count = health.samples_received + health.samples_lost
+        if count == 0 or not math.isfinite(health.last_packet_age_s):
+            return math.nan
+        latest_s = now_s - health.last_packet_age_s
+        if not self._looks or latest_s > self._looks[-1][0]:
+            self._looks.append((latest_s, count))
+        while latest_s - self._looks[0][0] > RATE_WINDOW_S:
+            self._looks.popleft()
+        if len(self._looks) < RATE_LOOKS or latest_s - self._looks[0][0] < RATE_WINDOW_S / 2:
+            return math.nan
+        times, counts = np.array(self._looks).T
+        return float(np.median(np.diff(counts) / np.diff(times)))
 
 
 class ProgressPrinter(NullSink):
     """Prints elapsed session time, per-sensor health and the running trunk sway at most once per
-    `interval_s` of wall time."""
+    `interval_s` of wall time; nominal_rate_hz: the rate asked of the sensors (see SensorRate)."""
 
     def __init__(
-        self, source: Source, total_s: float, stream: TextIO | None = None, interval_s: float = 1.0
+        self,
+        source: Source,
+        total_s: float,
+        stream: TextIO | None = None,
+        interval_s: float = 1.0,
+        nominal_rate_hz: float | None = None,
     ) -> None:
         self.source = source
         self.total_s = total_s
+        self._rates: dict[Placement, SensorRate] = {}
+        self._nominal_hz = nominal_rate_hz
         self.stream = stream if stream is not None else sys.stderr  # the one current at the call
         self.interval_s = interval_s
         self._last = 0.0
@@ -45,7 +101,7 @@ class ProgressPrinter(NullSink):
             return
         self._last = now
         parts = [
-            f"{p.value} {h.rate_hz:5.1f} Hz {100 * h.loss_fraction:4.1f}% lost"
+            f"{p.value} {self._rate(p).text(now, h)} {100 * h.loss_fraction:4.1f}% lost"
             for p, h in self.source.health().items()
         ]
         line = f"  {frame.time_s[-1]:6.1f} / {self.total_s:.0f} s   " + " | ".join(parts) + self._sway
@@ -55,14 +111,24 @@ class ProgressPrinter(NullSink):
             print(f"  ! {warning}", file=self.stream, flush=True)
         self._warnings = warnings
 
+    def _rate(self, placement: Placement) -> SensorRate:
+        return self._rates.setdefault(placement, SensorRate(self._nominal_hz))
+
     def on_event(self, event: Event) -> None:
         print(
             f"  {event.time_s:6.1f} s   event: {event.kind.value} {event.label}", file=self.stream, flush=True
         )
 
 
-def format_summary(report: SessionReport, summary: AngleSummary | None) -> str:
-    """Human-readable end-of-session summary: sensors, clock fit, calibration and angle statistics."""
+def format_summary(
+    report: SessionReport,
+    summary: AngleSummary | None,
+    rate_hz: float = 100.0,
+    recorded: Mapping[Placement, int] | None = None,
+) -> str:
+    """Human-readable end-of-session summary: sensors, clock fit, calibration and angle statistics.
+    rate_hz: the session's frame rate; recorded: samples per sensor in the saved file (None:
+    not checked)."""
     lines = [f"Session: {report.session_s:.1f} s, {report.frames} synchronised frames"]
     lines.append("Sensors:")
     for placement, health in report.health.items():
@@ -76,10 +142,7 @@ def format_summary(report: SessionReport, summary: AngleSummary | None) -> str:
         if kept_out:
             lines.append(f"  ! {placement.value} sensor: {kept_out}")
     if report.late_samples:
-        lines.append(
-            f"Live processing: {report.late_samples} samples came after their frames had gone out; "
-            "they are in the recording's raw data, flagged as gaps in its frames"
-        )
+        lines.append(late_samples_text(report, rate_hz, recorded))
     if report.calibrated:
         lines.append("Calibration: neutral stance, done")
     else:
@@ -93,6 +156,25 @@ def format_summary(report: SessionReport, summary: AngleSummary | None) -> str:
             label = f"  {segment:<7} {plane:<9}"
             lines.append(f"{label:<30}{stats.mean_deg:12.1f}{stats.sd_deg:8.2f}{stats.range_deg:8.1f}")
     return "\n".join(lines)
+
+
+def late_samples_text(report: SessionReport, rate_hz: float, recorded: Mapping[Placement, int] | None) -> str:
+    """The samples that came after their live frames had gone out, in plain words: how much of
+    the live view that skipped (late samples / frame rate, s: each is one frame's gap for its
+    sensor) and whether the recording still holds every sample received (`recorded` per sensor
+    against the session's counts; not claimed when unchecked)."""
+    skipped = f"Live view: {report.late_samples / rate_hz:.1f} s skipped (sensor data came in late)"
+    if recorded is None:
+        return skipped
+    missing = {
+        p: h.samples_received - recorded.get(p, 0)
+        for p, h in report.health.items()
+        if recorded.get(p, 0) < h.samples_received
+    }
+    if not missing:
+        return f"{skipped}; the recording is complete"
+    lacks = ", ".join(f"{p.value} {n} samples" for p, n in missing.items())
+    return f"{skipped}; the recording lacks {lacks} that came in"
 
 
 def format_measures(result: AnalysisResult, repetitions: bool = False) -> str:

@@ -12,7 +12,7 @@ from stabmon.arguments import add_data_dir_argument, drill_name, rate_hz, subjec
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("import", help="import IMU streams from an XDF file as a recording")
-    parser.add_argument("file", type=Path, metavar="FILE.xdf")
+    parser.add_argument("file", type=Path, metavar="FILE.xdf", help="the XDF file holding the IMU streams")
     parser.add_argument(
         "--map",
         action="append",

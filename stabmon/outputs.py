@@ -35,8 +35,13 @@ from stabmon.review import (
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser("export", help="export recordings as CSV or Motion-BIDS")
-    export.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    export.add_argument("--format", choices=("csv", "bids"), required=True)
+    export.add_argument("files", nargs="+", type=Path, metavar="FILE", help="a session recording (.h5)")
+    export.add_argument(
+        "--format",
+        choices=("csv", "bids"),
+        required=True,
+        help="csv: one set of CSV files per recording; bids: a Motion-BIDS dataset",
+    )
     export.add_argument(
         "-o", "--out", type=Path, required=True, help="folder for CSV files, or the BIDS dataset folder"
     )
@@ -49,7 +54,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     export.set_defaults(handler=run_export)
 
     report = commands.add_parser("report", help="clinical report of a session (HTML or PDF)")
-    report.add_argument("file", type=Path, metavar="FILE")
+    report.add_argument("file", type=Path, metavar="FILE", help="the session recording to report (.h5)")
     report.add_argument(
         "--baseline",
         type=Path,

@@ -15,11 +15,12 @@ from pathlib import Path
 from engine.factory import Recording, open_source, prepare_writer, recording_metadata, recording_path
 from engine.spec import LslSpec, SessionSpec, SourceKind, SourceSpec
 from recordings import read_recording
-from recordings.analysis import replay
+from recordings.analysis import replay, with_subject_settings
 from recordings.library import SessionLibrary
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement, parse_placement
 from sensors.processing import SessionSettings
+from sensors.processing.analysis import analyze
 from sensors.processing.errors import ProcessingError
 from stabmon.arguments import (
     add_data_dir_argument,
@@ -82,7 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="simulator seed (same seed, same data; default: a fresh one, stored in the file)",
     )
-    parser.add_argument("--rate", type=rate_hz, default=100.0, help="sensor and frame rate, Hz")
+    parser.add_argument(
+        "--rate", type=rate_hz, default=100.0, help="sensor and frame rate, Hz (default: %(default)g)"
+    )
     parser.add_argument(
         "--placements",
         default=",".join(p.value for p in REQUIRED_PLACEMENTS),
@@ -98,7 +101,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fast", action="store_true", help="simulate as fast as possible instead of in real time"
     )
-    parser.add_argument("--scan-seconds", type=seconds, default=5.0, help="how long to look for the sensors")
+    parser.add_argument(
+        "--scan-seconds",
+        type=seconds,
+        default=5.0,
+        help="how long to look for the sensors, s (default: %(default)g)",
+    )
     parser.add_argument(
         "--lsl", action="store_true", help="publish raw IMU, angles and markers on the Lab Streaming Layer"
     )
@@ -216,14 +224,18 @@ async def _record(args: argparse.Namespace) -> int:
             print(f"  {placement.value:<11} {identity.describe()}  {identity.model}")
         print(f"Recording {args.drill} for {args.seconds:.0f} s → {path}")
         if args.lsl:
-            print("  publishing on LSL: stabmon-<placement> (IMU), stabmon-angles, stabmon-markers")
+            imu = ", ".join(f"stabmon-{p.value}" for p in source.sensors)
+            print(f"Publishing on LSL: {imu} (IMU), stabmon-angles, stabmon-markers")
         # Nothing of the session is kept in memory: its summary and measures come from the file.
-        recording = Recording(spec, source, metadata, path, [ProgressPrinter(source, args.seconds)])
+        progress = ProgressPrinter(source, args.seconds, nominal_rate_hz=args.rate)
+        recording = Recording(spec, source, metadata, path, [progress])
         report = await recording.run()  # whatever happens, everything received so far is on disk
-    collector = replay(read_recording(path, derived=False), running_measures=False).collector
-    print(format_summary(report, collector.summary()))
-    try:
-        print(format_measures(collector.analysis(args.drill)))
+    saved = read_recording(path, derived=False)
+    collector = replay(saved, running_measures=False).collector
+    recorded = {p: len(block) for p, block in saved.samples.items()}
+    print(format_summary(report, collector.summary(), args.rate, recorded))
+    try:  # the subject's stored settings (sensor height: stride length, gait speed) as analyze uses
+        print(format_measures(analyze(with_subject_settings(collector.session_data(), saved), args.drill)))
     except ProcessingError as error:
         print(f"Measures: not available ({error})")
     print(f"Saved {path} ({path.stat().st_size / 1024:.0f} KiB)")

@@ -28,7 +28,7 @@ from recordings.subjects import (
 )
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.errors import ProcessingError
-from stabmon.arguments import add_data_dir_argument, existing_data_dir, subject_id
+from stabmon.arguments import add_data_dir_argument, existing_data_dir, subject_id, visit_date
 from stabmon.console import format_measures, progress_callback
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     analyze = commands.add_parser("analyze", help="measures of one or more recordings")
-    analyze.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    analyze.add_argument("files", nargs="+", type=Path, metavar="FILE", help="a session recording (.h5)")
     analyze.add_argument("--repetitions", action="store_true", help="also list each repetition")
     analyze.set_defaults(handler=run_analyze)
 
@@ -71,9 +71,17 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="a subject's optional demographics (age band, sex), pelvic sensor height and a visit's pain "
         "and ODI/RMDQ total",
     )
-    subject.add_argument("subject_id", metavar="SUBJECT", type=subject_id)
-    subject.add_argument("--age-band", choices=AGE_BANDS)
-    subject.add_argument("--sex", choices=SEXES)
+    subject.add_argument(
+        "subject_id", metavar="SUBJECT", type=subject_id, help="pseudonymous subject id, e.g. P-014"
+    )
+    subject.add_argument(
+        "--age-band", choices=AGE_BANDS, help="age band in years, chooses the normal ranges: %(choices)s"
+    )
+    subject.add_argument(
+        "--sex",
+        choices=SEXES,
+        help="sex, for the norms that differ by sex (e.g. Biering-Sørensen): %(choices)s",
+    )
     subject.add_argument(
         "--sensor-height",
         type=float,
@@ -84,7 +92,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     scores = subject.add_mutually_exclusive_group()
     scores.add_argument("--odi", type=float, help="Oswestry Disability Index total, 0–100 %%")
     scores.add_argument("--rmdq", type=float, help="Roland-Morris Disability Questionnaire total, 0–24")
-    subject.add_argument("--date", type=date.fromisoformat, help="visit date (default today), YYYY-MM-DD")
+    subject.add_argument("--date", type=visit_date, help="visit date (default today), YYYY-MM-DD")
     add_data_dir_argument(subject)
     subject.set_defaults(handler=run_subject)
 
@@ -92,8 +100,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "visit",
         help="a visit's protocol results: mean ± SD over repetitions, left/right, McGill ratios",
     )
-    visit.add_argument("subject_id", metavar="SUBJECT", type=subject_id)
-    visit.add_argument("--date", type=date.fromisoformat, help="visit date (default today), YYYY-MM-DD")
+    visit.add_argument(
+        "subject_id", metavar="SUBJECT", type=subject_id, help="pseudonymous subject id, e.g. P-014"
+    )
+    visit.add_argument("--date", type=visit_date, help="visit date (default today), YYYY-MM-DD")
     visit.add_argument(
         "--references", type=Path, action="append", default=[], help="a clinic's reference-value file"
     )
@@ -101,20 +111,20 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     visit.set_defaults(handler=run_visit)
 
     rec = commands.add_parser("recover", help="make a file left open by a crash readable by every tool")
-    rec.add_argument("file", type=Path, metavar="FILE")
+    rec.add_argument("file", type=Path, metavar="FILE", help="the recording a crash left open (.h5)")
     rec.set_defaults(handler=run_recover)
 
     repack = commands.add_parser(
         "repack", help="rewrite a recording in the HDF5 1.10 format that older HDF5 tools read"
     )
-    repack.add_argument("file", type=Path, metavar="FILE")
+    repack.add_argument("file", type=Path, metavar="FILE", help="the recording to rewrite (.h5)")
     repack.add_argument("-o", "--out", type=Path, help="write here instead of replacing FILE")
     repack.set_defaults(handler=run_repack)
 
     merge = commands.add_parser(
         "consolidate", help="rewrite closed recordings in 10-s chunks: the same data, read faster"
     )
-    merge.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    merge.add_argument("files", type=Path, nargs="+", metavar="FILE", help="a closed recording (.h5)")
     merge.set_defaults(handler=run_consolidate)
 
 
@@ -321,8 +331,19 @@ def run_visit(args: argparse.Namespace) -> int:
 
 
 def run_recover(args: argparse.Namespace) -> int:
-    from recordings.recovery import recover
+    from recordings.file_access import check_readable
+    from recordings.recovery import needs_recovery, recover
+    from recordings.write_lock import being_recorded
 
+    check_readable(args.file)
+    if not being_recorded(args.file) and not needs_recovery(args.file):
+        problems = read_recording(args.file).problems  # a file that cannot be read raises here
+        if problems:  # damaged, but not by a crash: recovering would not mend it
+            raise RecordingError(
+                args.file, "not left open by a crash, so recover cannot mend it: " + "; ".join(problems)
+            )
+        print(f"{args.file}: closed properly, not left open by a crash; nothing to recover")
+        return 0
     result = recover(args.file)
     samples = sum(len(s) for s in result.recording.samples.values())
     print(

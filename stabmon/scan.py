@@ -11,10 +11,13 @@ from sensors.ble.virtual.fleet import VIRTUAL_SENSOR_CLASSES, attach_fleet
 from sensors.ble.virtual.radio import VirtualRadio
 from sensors.placements import Placement
 from sensors.simulator import DrillOptions, make_drill
+from stabmon.arguments import seconds
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seconds", type=float, default=5.0, help="how long to listen")
+    parser.add_argument(
+        "--seconds", type=seconds, default=5.0, help="how long to listen, s (default: %(default)g)"
+    )
     parser.add_argument(
         "--simulate", action="store_true", help="scan a virtual radio with one virtual sensor of each family"
     )

@@ -124,7 +124,8 @@ def test_drills_lists_every_drill(capsys):
 def test_record_publishes_on_lsl_and_names_a_missing_marker_stream(tmp_path, capsys):
     argv = [*RECORD_SIMULATED, "--seconds", "6", "--subject", "L1", "--out", str(tmp_path)]
     assert main([*argv, "--lsl"]) == 0
-    assert "publishing on LSL" in capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()
+    assert "Publishing on LSL: stabmon-lumbar, stabmon-pelvis (IMU), stabmon-angles, stabmon-markers" in out
     assert main([*argv, "--lsl-markers", "no-such-platform"]) == 2
     assert "no LSL stream named 'no-such-platform'" in capsys.readouterr().err
 
