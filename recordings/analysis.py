@@ -232,11 +232,16 @@ def with_subject_settings(data: SessionData, recording: Recording) -> SessionDat
     return replace(data, **subject_settings(recording.path, recording.subject_id))  # type: ignore[arg-type]
 
 
+def measures_of(collector: SessionCollector, recording: Recording) -> AnalysisResult:
+    """The drill's measures table of a replayed (or just recorded) session, with the subject's
+    settings stored beside the recording (ProcessingError when it cannot be analysed)."""
+    return analyze(with_subject_settings(collector.session_data(), recording), recording.drill)
+
+
 def analyze_recording(recording: Recording, progress: ProgressCallback | None = None) -> AnalysisResult:
     """The drill's measures table for a recording (ProcessingError when it cannot be analysed,
     e.g. it never calibrated), with the subject's settings stored beside it."""
-    session = replay(recording, progress=progress, running_measures=False)
-    return analyze(with_subject_settings(session.collector.session_data(), recording), recording.drill)
+    return measures_of(replay(recording, progress=progress, running_measures=False).collector, recording)
 
 
 #: The frame and angle arrays each analysis family reads (sensors.processing.analysis); a replay
@@ -268,7 +273,7 @@ def _analyze_file(path: Path | str, progress: ProgressCallback | None) -> tuple[
         if replays_block_by_block(recording):
             full = read_recording(path)
             session = replay_streamed(full, progress=progress)
-            return full, analyze(with_subject_settings(session.collector.session_data(), full), full.drill)
+            return full, measures_of(session.collector, full)
         try:
             keep = ANALYSIS_READS.get(drill_family(recording.drill))
         except ProcessingError:
@@ -280,5 +285,4 @@ def _analyze_file(path: Path | str, progress: ProgressCallback | None) -> tuple[
         except (OSError, RuntimeError) as error:  # h5py on damaged chunks read a window at a time
             raise NotARecordingError(recording.path, f"raw data cannot be read ({error})") from None
     c_heap_policy.trim()
-    data = with_subject_settings(session.collector.session_data(), recording)
-    return recording, analyze(data, recording.drill)
+    return recording, measures_of(session.collector, recording)

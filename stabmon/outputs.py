@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gui.model.settings import default_settings_path, load_settings
 from recordings import read_recording
-from recordings.analysis import ReplayedSession, replay, with_subject_settings
+from recordings.analysis import ReplayedSession, measures_of, replay
 from recordings.compare import SessionFacts, compare_results, find_baseline, library_for
 from recordings.errors import RecordingError
 from recordings.export_bids import DatasetInfo, export_bids
@@ -20,7 +20,7 @@ from recordings.references import reference_set
 from recordings.report import build_report, subject_history
 from recordings.report_cache import FileAnalyses
 from recordings.subjects import load_subject
-from sensors.processing.analysis import AnalysisResult, analyze
+from sensors.processing.analysis import AnalysisResult
 from stabmon.arguments import add_data_dir_argument
 from stabmon.console import progress_callback
 from stabmon.review import (
@@ -112,8 +112,7 @@ def _export_one(
     if kind == "bids":
         return export_bids(recording, session.collector, out, info)
     try:
-        data = with_subject_settings(session.collector.session_data(), recording)
-        measures: AnalysisResult | None = analyze(data, recording.drill)
+        measures: AnalysisResult | None = measures_of(session.collector, recording)
     except ANALYSIS_ERRORS as error:
         print(f"  {recording.path.name}: no measures ({describe(error)})")
         measures = None
@@ -146,8 +145,7 @@ def run_report(args: argparse.Namespace) -> int:
     print_problems(recording, sys.stderr)
     try:
         session = replay(recording, progress=progress_callback(recording.path.name))
-        data = with_subject_settings(session.collector.session_data(), recording)
-        measures = analyze(data, recording.drill)
+        measures = measures_of(session.collector, recording)
     except ANALYSIS_ERRORS as error:
         raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
     # Every other file of the subject is read and analysed at most once for this report, though

@@ -15,12 +15,11 @@ from pathlib import Path
 from engine.factory import Recording, open_source, prepare_writer, recording_metadata, recording_path
 from engine.spec import LslSpec, SessionSpec, SourceKind, SourceSpec
 from recordings import read_recording
-from recordings.analysis import replay, with_subject_settings
+from recordings.analysis import measures_of, replay
 from recordings.library import SessionLibrary
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement, parse_placement
 from sensors.processing import SessionSettings
-from sensors.processing.analysis import analyze
 from sensors.processing.errors import ProcessingError
 from stabmon.arguments import (
     add_data_dir_argument,
@@ -235,7 +234,7 @@ async def _record(args: argparse.Namespace) -> int:
     recorded = {p: len(block) for p, block in saved.samples.items()}
     print(format_summary(report, collector.summary(), args.rate, recorded))
     try:  # the subject's stored settings (sensor height: stride length, gait speed) as analyze uses
-        print(format_measures(analyze(with_subject_settings(collector.session_data(), saved), args.drill)))
+        print(format_measures(measures_of(collector, saved)))
     except ProcessingError as error:
         print(f"Measures: not available ({error})")
     print(f"Saved {path} ({path.stat().st_size / 1024:.0f} KiB)")
