@@ -28,6 +28,16 @@ ROOT = Path(wp.__file__).resolve().parents[1]
 PAIR = (Placement.LUMBAR, Placement.PELVIS)
 
 
+def _stabmon(command: str, path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stabmon", command, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def _feed(writer, rng, start, count):
     for k in range(start, start + count):
         for p in PAIR:
@@ -45,20 +55,8 @@ def test_a_file_being_recorded_is_not_recovered_from_under_its_writer(tmp_path):
     rng = np.random.default_rng(10)
     _feed(writer, rng, 0, 250)  # 10 s
     time.sleep(1.5)  # flushed: the live file holds most of it
-    advice = subprocess.run(
-        [sys.executable, "-m", "stabmon", "consolidate", str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    recover = subprocess.run(
-        [sys.executable, "-m", "stabmon", "recover", str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    advice = _stabmon("consolidate", path)
+    recover = _stabmon("recover", path)
     _feed(writer, rng, 250, 250)  # 10 s more
     assert writer.close() == path
     with h5py.File(path, "r") as f:
