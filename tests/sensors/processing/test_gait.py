@@ -73,15 +73,18 @@ def mobgap_rows():
     if not MOBGAP.exists():
         raise FileNotFoundError(f"reference data not found at {MOBGAP} (CI has ../shared beside the clone)")
     from benchmarks import gait_mobgap as bench
+    from benchmarks import gait_scoring as scoring
 
     pooled: dict[str, dict[str, list[dict]]] = {}
     for trial in bench.load_participant(MOBGAP):
         for name, rows in bench.evaluate_trial(trial, margin_s=0.5, with_mobgap=False).items():
             pooled.setdefault(name, {}).setdefault(trial.test, []).extend(rows)
-    summary = {test: bench._summary(rows) for test, rows in pooled["stabmon"].items()}
-    summary["floor"] = {test: bench._summary(rows) for test, rows in pooled["reference_contacts"].items()}
-    summary["per_foot"] = {test: bench._summary(rows) for test, rows in pooled["reference_per_foot"].items()}
-    summary["filled"] = {test: bench._summary(rows) for test, rows in pooled["reference_filled"].items()}
+    summary = {test: scoring.summarise(rows) for test, rows in pooled["stabmon"].items()}
+    summary["floor"] = {test: scoring.summarise(rows) for test, rows in pooled["reference_contacts"].items()}
+    summary["per_foot"] = {
+        test: scoring.summarise(rows) for test, rows in pooled["reference_per_foot"].items()
+    }
+    summary["filled"] = {test: scoring.summarise(rows) for test, rows in pooled["reference_filled"].items()}
     return summary
 
 
@@ -215,6 +218,7 @@ def test_contacts_and_cadence_hold_on_mobgaps_other_participants():
     HA002 −13.70 → −11.51."""
     folders = _mobgap_example_folders()
     from benchmarks import gait_mobgap as bench
+    from benchmarks import gait_scoring as scoring
 
     rows: dict[tuple[str, str], list[dict]] = {}
     per_foot: list[dict] = []
@@ -227,7 +231,7 @@ def test_contacts_and_cadence_hold_on_mobgaps_other_participants():
                 filled.setdefault(key[0] + key[1], []).extend(evaluated["reference_filled"])
             if key == ("HA", "002"):  # HA002 Test5: no bouts
                 per_foot.extend(evaluated.get("reference_per_foot", []))
-    ms_daily = bench._summary(rows[("MS001", "Test11")])
+    ms_daily = scoring.summarise(rows[("MS001", "Test11")])
     assert ms_daily["cadence_mae_steps_per_min"] <= 3.0  # measured 2.95 (session 6: 3.97; 5: 5.31)
     assert ms_daily["side_agreement"]["stabmon"] >= 0.97  # measured 0.975 (sign rule 0.899)
     assert ms_daily["f1_250ms"] >= 0.84
@@ -235,20 +239,20 @@ def test_contacts_and_cadence_hold_on_mobgaps_other_participants():
     assert ms_daily["within_100ms"] >= 0.75  # measured 0.769
     assert abs(ms_daily["step_count_error_with_untimed"]) <= 0.05 * ms_daily["reference_contacts"]
     assert abs(ms_daily["cadence_bias_steps_per_min"]) <= 4.0
-    ms_straight = bench._summary(rows[("MS001", "Test5")])
+    ms_straight = scoring.summarise(rows[("MS001", "Test5")])
     assert ms_straight["f1_250ms"] == 1.0 and abs(ms_straight["cadence_bias_steps_per_min"]) <= 2.0
-    ha_daily = bench._summary(rows[("HA002", "Test11")])
+    ha_daily = scoring.summarise(rows[("HA002", "Test11")])
     assert ha_daily["side_agreement"]["stabmon"] >= 0.83  # measured 0.833 (sign rule 0.694)
     assert ha_daily["f1_250ms"] >= 0.77  # measured 0.783
     assert ha_daily["f1_250ms_with_untimed"] >= 0.83  # measured 0.84
     assert ha_daily["within_100ms"] >= 0.59  # measured 0.609
-    assert abs(bench._summary(per_foot)["cadence_bias_steps_per_min"]) <= 4.0  # measured +3.43
+    assert abs(scoring.summarise(per_foot)["cadence_bias_steps_per_min"]) <= 4.0  # measured +3.43
     # Missed steps counted (a same-side pair across a gap, session 7): stabmon's HA002 cadence
     # −13.70 → −11.51; the reference's timed contacts with INDIP's sides, where every untimed
     # contact is a missed one, −13.36 → −4.33 (HA002) and −9.80 → −3.21 (MS001).
     assert ha_daily["cadence_bias_steps_per_min"] >= -12.0
-    assert bench._summary(filled["HA002"])["cadence_bias_steps_per_min"] >= -4.5
-    assert bench._summary(filled["MS001"])["cadence_mae_steps_per_min"] <= 5.0  # measured 4.91 (10.57)
+    assert scoring.summarise(filled["HA002"])["cadence_bias_steps_per_min"] >= -4.5
+    assert scoring.summarise(filled["MS001"])["cadence_mae_steps_per_min"] <= 5.0  # measured 4.91 (10.57)
     # A step holding a pause measured over its last typical step (session 8): stride length MAE
     # MS001 0.110 → 0.096 m, HA002 0.134 → 0.102 m; speed 0.099 → 0.096, 0.045 → 0.037 m/s.
     assert ms_daily["stride_length_mae_m"] <= 0.10 and ha_daily["stride_length_mae_m"] <= 0.11
