@@ -10,6 +10,13 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
 - Every algorithm gets the same data: the bout with `--margin-s` (default 0.5 s) on each side, as a
   bout detector or a task marker would give it. stabmon runs `gait_analysis` on it; mobgap runs
   IcdShinImproved, IcdIonescu and IcdHKLeeImproved on the sensor's own axes (x vertical).
+  scikit-digital-health (gait_skdh.py) runs its own bout pipeline with its defaults, by each of its
+  two event methods: "skdh_ap_cwt" / "skdh_vertical_cwt" are its contacts after its stride QC (what
+  it reports; cadence by mobgap's CadFromIc, stride length and speed by SlZijlstra / WsNaive as
+  for mobgap's detectors), "…_stabmon_cadence" the same contacts with stabmon's robust cadence rule
+  (no sides), "…_raw" its contacts before the QC (CadFromIc), and "skdh_vertical_cwt_stabmon_f"
+  (and "…_raw") its McCamley events and QC given stabmon's step frequency instead of its own. A
+  bout skdh fails on gets no contacts; its message is in the trial's "errors_per_bout".
 - Scoring (gait_scoring.py) as mobgap's `categorize_ic_list`: mutual nearest neighbours at most
   the tolerance apart; unpaired detections outside the bout not counted. F1 at ±250 ms; share of
   reference contacts paired within 50 and 100 ms; median lag (detected − reference).
@@ -46,7 +53,7 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
 
 Usage: python benchmarks/gait_mobgap.py DIR [DIR ...] [--margin-s 0.5] [--stabmon-only]
 Prints one JSON object: per trial, per participant and test, and pooled per test, per algorithm.
-mobgap is needed only for its algorithms: `pip install -e '.[bench]'`. Its example participants
+mobgap and skdh are needed only for their algorithms: `pip install -e '.[bench]'`. Its example participants
 are found with `mobgap.data.get_all_lab_example_data_paths()`.
 """
 
@@ -63,12 +70,13 @@ import scipy.integrate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gait_scoring import mutual_nearest_pairs, per_bout_errors, score_bout, side_counts, summarise
+from gait_skdh import SKDH_METHODS, skdh_contacts
 from mobgap_data import Bout, Trial, load_participant
 
 from sensors import quaternion as quat
 from sensors.constants import GRAVITY_M_S2
 from sensors.processing.errors import ProcessingError
-from sensors.processing.gait import GaitSettings, gait_analysis
+from sensors.processing.gait import GaitSettings, gait_analysis, step_frequency_hz
 from sensors.processing.gait_speed import step_lengths
 from sensors.processing.orientation import OrientationEstimator, OrientationSettings
 from sensors.processing.side import alternating_sides, side_evidence
@@ -220,8 +228,30 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
             name: bout.contacts for name in ("reference_contacts", "reference_filled", "reference_per_foot")
         }
         detections |= _mobgap(trial, bout, margin) if with_mobgap else {}
+        peer_errors = {}
+        for name, method in SKDH_METHODS.items() if with_mobgap else ():
+            found, error = skdh_contacts(trial, bout, margin, method)
+            detections |= {
+                name: found["qc"],
+                f"{name}_stabmon_cadence": found["qc"],
+                f"{name}_raw": found["raw"],
+            }
+            peer_errors |= {key: error for key in (name, f"{name}_stabmon_cadence", f"{name}_raw")}
+        if with_mobgap:  # skdh's McCamley events and QC at stabmon's step frequency
+            a, b = max(0, bout.start - margin), min(len(q), bout.end + margin)
+            f = step_frequency_hz(vertical[a:b], rate)
+            found, error = skdh_contacts(trial, bout, margin, SKDH_METHODS["skdh_vertical_cwt"], f)
+            detections |= {
+                "skdh_vertical_cwt_stabmon_f": found["qc"],
+                "skdh_vertical_cwt_stabmon_f_raw": found["raw"],
+            }
+            peer_errors |= dict.fromkeys(
+                ("skdh_vertical_cwt_stabmon_f", "skdh_vertical_cwt_stabmon_f_raw"), error
+            )
         for name, contacts in detections.items():
             row = score_bout(contacts, bout, rate) | {"bout": k, "turning": bout.turning}
+            if peer_errors.get(name):
+                row["peer_error"] = peer_errors[name]
             in_bout = row.pop("in_bout")
             if name == "stabmon":
                 sides = dict(zip(contacts.tolist(), ours["sides"], strict=True))
@@ -245,7 +275,9 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
             elif name == "stabmon_per_foot":  # INDIP's per-foot strides on stabmon's contacts and sides
                 sides = dict(zip(contacts.tolist(), ours["sides"], strict=True))
                 cadence = per_foot_cadence_steps_per_min(in_bout / rate, [sides[int(c)] for c in in_bout])
-            elif name == "reference_contacts":  # the floor: stabmon's cadence from perfect contacts
+            elif name == "reference_contacts" or name.endswith(
+                "_stabmon_cadence"
+            ):  # stabmon's rule, no sides
                 cadence = robust_cadence_steps_per_min(in_bout / rate)
             elif name == "reference_filled":  # the same with INDIP's sides: missed steps counted
                 cadence = bout_cadence_steps_per_min(in_bout / rate, _reference_sides(bout, in_bout), False)

@@ -14,7 +14,12 @@ the scores over bouts (benchmarks/gait_mobgap.py).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or imported from tests
 from mobgap_data import Bout
 
 
@@ -81,6 +86,13 @@ def side_counts(rules: dict, pairs: list[tuple[int, int]], bout: Bout) -> dict[s
     }
 
 
+def _nanmean(values: np.ndarray) -> float:
+    """Mean of the finite values; NaN (without numpy's warning) when there are none: a peer that
+    found no contacts in any bout."""
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if len(finite) else float("nan")
+
+
 def summarise(rows: list[dict]) -> dict:
     """Pooled figures over bouts (counts summed, cadence errors averaged per bout)."""
     ref = sum(r["reference"] for r in rows)
@@ -97,8 +109,8 @@ def summarise(rows: list[dict]) -> dict:
         "within_50ms": round(sum(r["within_50ms"] for r in rows) / ref, 3),
         "within_100ms": round(sum(r["within_100ms"] for r in rows) / ref, 3),
         "median_lag_s": round(float(np.median(lags)), 3) if lags else float("nan"),
-        "cadence_bias_steps_per_min": round(float(np.nanmean(cad)), 2),
-        "cadence_mae_steps_per_min": round(float(np.nanmean(np.abs(cad))), 2),
+        "cadence_bias_steps_per_min": round(_nanmean(cad), 2),
+        "cadence_mae_steps_per_min": round(_nanmean(np.abs(cad)), 2),
         "step_count_error": det - ref,
         "untimed_reference_contacts": untimed,
         "step_count_error_with_untimed": det - ref - untimed,
@@ -112,8 +124,8 @@ def summarise(rows: list[dict]) -> dict:
     for key in ("stride_length_error_m", "speed_error_m_s"):
         values = np.array([r[key] for r in rows if key in r], dtype=float)
         if len(values):
-            out[key.replace("error", "bias")] = round(float(np.nanmean(values)), 3)
-            out[key.replace("error", "mae")] = round(float(np.nanmean(np.abs(values))), 3)
+            out[key.replace("error", "bias")] = round(_nanmean(values), 3)
+            out[key.replace("error", "mae")] = round(_nanmean(np.abs(values)), 3)
     for key in ("side_agreement", "side_agreement_at_reference_contacts"):
         counts: dict[str, list[int]] = {}
         for r in rows:
@@ -128,10 +140,13 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def per_bout_errors(rows: list[dict]) -> dict[str, list[float]]:
-    """Each bout's errors, in bout order: cadence, and stride length and speed where measured."""
+def per_bout_errors(rows: list[dict]) -> dict[str, list]:
+    """Each bout's errors, in bout order: cadence, stride length and speed where measured, and a
+    peer's failure messages where it failed."""
     out = {"cadence_errors_per_bout": [round(r["cadence_error"], 2) for r in rows]}
     for key in ("stride_length_error_m", "speed_error_m_s"):
         if any(key in r for r in rows):
             out[key.replace("error", "errors_per_bout")] = [round(float(r.get(key, "nan")), 3) for r in rows]
+    if any(r.get("peer_error") for r in rows):  # a peer that failed on a bout says why
+        out["errors_per_bout"] = [r.get("peer_error", "") for r in rows]
     return out
