@@ -53,7 +53,6 @@ from sensors.constants import GRAVITY_M_S2
 from sensors.processing.angles import inclination_angles, segment_orientation
 from sensors.processing.comparison import symmetry_index_pct
 from sensors.processing.errors import ProcessingError
-from sensors.processing.final_contact import followed_by_final_contact
 from sensors.processing.gait_speed import step_lengths
 from sensors.processing.side import SideSettings, contact_sides
 from sensors.processing.step_parameters import (
@@ -70,7 +69,6 @@ class GaitSettings:
     typical_step_frequency_hz: float = 1.8  # first pass; and when a bout is too short to estimate
     min_step_fraction: float = 0.6  # contacts at least this fraction of a typical step apart
     min_jolt_fraction: float = 0.3  # a contact's jolt (slope) ≥ this fraction of the bout's median
-    final_contact_follows: bool = False  # keep a candidate only if the other foot's FC follows it
     side: SideSettings = field(default_factory=SideSettings)
     harmonics: int = 20
     robust: RobustStepSettings = field(default_factory=RobustStepSettings)
@@ -163,8 +161,6 @@ def initial_contacts(
     x = x - x.mean()
     frequency = step_frequency_hz(x, rate, s)
     cycle, candidates = _cycle_peaks(x, rate, frequency, s)
-    if s.final_contact_follows:
-        candidates = candidates[followed_by_final_contact(x, rate, frequency, candidates)]
     troughs, _ = signal.find_peaks(-cycle)
     slope = np.gradient(gaussian_filter1d(x, s.smoothing_s * rate))
     contacts = []
