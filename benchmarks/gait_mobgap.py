@@ -80,6 +80,10 @@ from sensors.processing.step_parameters import (
 )
 
 MOBGAP_ALGORITHMS = ("IcdShinImproved", "IcdIonescu", "IcdHKLeeImproved")
+# The Mobilise-D lower-back sensor frame (mobgap's `INITIAL_MOBILISED_ORIENTATION`): x superior,
+# y to the right, z anterior. Sensor→segment (segment x anterior, y left, z superior): columns are
+# the sensor's axes in the segment frame. The heading frame's AP axis needs it.
+MOBILISED_MOUNT = quat.from_matrix(np.array([[0.0, 0.0, 1.0], [0.0, -1.0, 0.0], [1.0, 0.0, 0.0]]))
 
 
 def mutual_nearest_pairs(
@@ -140,10 +144,10 @@ def score_bout(detected: np.ndarray, bout: Bout, rate: float) -> dict:
 def _stabmon(trial: Trial, q: np.ndarray, vertical: np.ndarray, bout: Bout, margin: int) -> dict:
     a, b = max(0, bout.start - margin), min(len(q), bout.end + margin)
     t = np.arange(len(q)) / trial.rate_hz
-    identity = np.array([1.0, 0.0, 0.0, 0.0])  # contacts, sides and cadence need no mounting
     settings = GaitSettings(sensor_height_m=trial.sensor_height_m)
     try:
-        r = gait_analysis(t[a:b], q[a:b], trial.acc_m_s2[a:b], trial.gyr_rad_s[a:b], identity, settings)
+        acc, gyr = trial.acc_m_s2[a:b], trial.gyr_rad_s[a:b]
+        r = gait_analysis(t[a:b], q[a:b], acc, gyr, MOBILISED_MOUNT, settings)
     except ProcessingError:
         return {"contacts": np.array([], dtype=int), "sides": (), "trusted": False}
     contacts = np.round(r.initial_contacts_s * trial.rate_hz).astype(int)
