@@ -51,7 +51,6 @@ import numpy as np
 from sensors import quaternion as quat
 from sensors.constants import GRAVITY_M_S2
 from sensors.processing.angles import inclination_angles, segment_orientation
-from sensors.processing.braking import braking_contacts
 from sensors.processing.comparison import symmetry_index_pct
 from sensors.processing.errors import ProcessingError
 from sensors.processing.gait_speed import step_lengths
@@ -70,7 +69,6 @@ class GaitSettings:
     typical_step_frequency_hz: float = 1.8  # first pass; and when a bout is too short to estimate
     min_step_fraction: float = 0.6  # contacts at least this fraction of a typical step apart
     min_jolt_fraction: float = 0.3  # a contact's jolt (slope) ≥ this fraction of the bout's median
-    braking_window_steps: float = 0.0  # not adopted (braking.py); session 9 measured 0.25
     side: SideSettings = field(default_factory=SideSettings)
     harmonics: int = 20
     robust: RobustStepSettings = field(default_factory=RobustStepSettings)
@@ -195,25 +193,7 @@ def gait_analysis(
     rate = 1.0 / float(np.median(np.diff(t)))
     acc_earth = quat.rotate(sensor_q, acc_m_s2) - np.array([0.0, 0.0, GRAVITY_M_S2])
     vertical = acc_earth[:, 2]
-    # Heading frame per sample: the segment's anterior axis projected on the horizontal plane.
-    segment_q = segment_orientation(sensor_q, mount_q)
-    anterior = quat.rotate(segment_q, np.array([1.0, 0.0, 0.0]))
-    heading = np.unwrap(np.arctan2(anterior[:, 1], anterior[:, 0]))
-    ap_dir = np.stack([np.cos(heading), np.sin(heading)], axis=1)
-    ap = np.sum(acc_earth[:, :2] * ap_dir, axis=1)
-    ml = ap_dir[:, 0] * acc_earth[:, 1] - ap_dir[:, 1] * acc_earth[:, 0]
     contacts = initial_contacts(t, vertical, s)
-    frequency = step_frequency_hz(vertical, rate, s)
-    contacts = braking_contacts(
-        ap,
-        contacts,
-        rate,
-        frequency,
-        s.braking_window_steps,
-        s.min_jolt_fraction,
-        s.smoothing_s,
-        s.robust.missed_step_gap,
-    )
     if len(contacts) < 5:
         raise ProcessingError(f"gait analysis found only {len(contacts)} steps; need at least 5")
     yaw_rate = quat.rotate(sensor_q, gyr_rad_s)[:, 2]
@@ -235,6 +215,13 @@ def gait_analysis(
 
     _, step_regularity = peak_near(step_lag)
     stride_lag, stride_regularity = peak_near(2 * step_lag)
+    # Heading frame per sample: the segment's anterior axis projected on the horizontal plane.
+    segment_q = segment_orientation(sensor_q, mount_q)
+    anterior = quat.rotate(segment_q, np.array([1.0, 0.0, 0.0]))
+    heading = np.unwrap(np.arctan2(anterior[:, 1], anterior[:, 0]))
+    ap_dir = np.stack([np.cos(heading), np.sin(heading)], axis=1)
+    ap = np.sum(acc_earth[:, :2] * ap_dir, axis=1)
+    ml = ap_dir[:, 0] * acc_earth[:, 1] - ap_dir[:, 1] * acc_earth[:, 0]
     inclination = np.degrees(inclination_angles(segment_q))
     strides = [(a, b) for a, b in zip(contacts[:-2], contacts[2:], strict=True)]
     hr = np.array(
@@ -257,7 +244,7 @@ def gait_analysis(
         sides=sides,
         sides_trusted=labels.consistent,
         cadence_steps_per_min=bout_cadence_steps_per_min(t[contacts], sides, labels.consistent, s.robust),
-        step_frequency_hz=frequency,
+        step_frequency_hz=step_frequency_hz(vertical, rate, s),
         left_step_time_s=left_step,
         right_step_time_s=right_step,
         step_time_symmetry_index_pct=symmetry_index_pct(left_step, right_step),
