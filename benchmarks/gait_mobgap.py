@@ -8,7 +8,8 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
   references index from 1), duplicates dropped, those after the bout's end dropped; the bout spans
   samples [round(Start · rate) − 1, round(End · rate)).
 - Every algorithm gets the same data: the bout with `--margin-s` (default 0.5 s) on each side, as a
-  bout detector or a task marker would give it. stabmon runs `gait_analysis` on it; mobgap runs
+  bout detector or a task marker would give it. stabmon runs `gait_analysis` on it with the
+  Mobilise-D sensor's mount (`MOBILISED_MOUNT`: x superior, y right, z anterior); mobgap runs
   IcdShinImproved, IcdIonescu and IcdHKLeeImproved on the sensor's own axes (x vertical).
 - Scoring as mobgap's `categorize_ic_list`: detections and reference contacts are paired when
   they are each other's nearest neighbour and at most the tolerance apart. Unpaired detections
