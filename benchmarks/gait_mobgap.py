@@ -8,7 +8,8 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
   references index from 1), duplicates dropped, those after the bout's end dropped; the bout spans
   samples [round(Start · rate) − 1, round(End · rate)).
 - Every algorithm gets the same data: the bout with `--margin-s` (default 0.5 s) on each side, as a
-  bout detector or a task marker would give it. stabmon runs `gait_analysis` on it; mobgap runs
+  bout detector or a task marker would give it. stabmon runs `gait_analysis` on it with the
+  Mobilise-D sensor's mount (`MOBILISED_MOUNT`: x superior, y right, z anterior); mobgap runs
   IcdShinImproved, IcdIonescu and IcdHKLeeImproved on the sensor's own axes (x vertical).
   scikit-digital-health (gait_skdh.py) runs its own bout pipeline with its defaults, by each of its
   two event methods: "skdh_ap_cwt" / "skdh_vertical_cwt" are its contacts after its stride QC (what
@@ -87,15 +88,19 @@ from sensors.processing.step_parameters import (
 )
 
 MOBGAP_ALGORITHMS = ("IcdShinImproved", "IcdIonescu", "IcdHKLeeImproved")
+# The Mobilise-D lower-back sensor frame (mobgap's `INITIAL_MOBILISED_ORIENTATION`): x superior,
+# y to the right, z anterior. Sensor→segment (segment x anterior, y left, z superior): columns are
+# the sensor's axes in the segment frame. The heading frame's AP axis needs it.
+MOBILISED_MOUNT = quat.from_matrix(np.array([[0.0, 0.0, 1.0], [0.0, -1.0, 0.0], [1.0, 0.0, 0.0]]))
 
 
 def _stabmon(trial: Trial, q: np.ndarray, vertical: np.ndarray, bout: Bout, margin: int) -> dict:
     a, b = max(0, bout.start - margin), min(len(q), bout.end + margin)
     t = np.arange(len(q)) / trial.rate_hz
-    identity = np.array([1.0, 0.0, 0.0, 0.0])  # contacts, sides and cadence need no mounting
     settings = GaitSettings(sensor_height_m=trial.sensor_height_m)
     try:
-        r = gait_analysis(t[a:b], q[a:b], trial.acc_m_s2[a:b], trial.gyr_rad_s[a:b], identity, settings)
+        acc, gyr = trial.acc_m_s2[a:b], trial.gyr_rad_s[a:b]
+        r = gait_analysis(t[a:b], q[a:b], acc, gyr, MOBILISED_MOUNT, settings)
     except ProcessingError:
         return {"contacts": np.array([], dtype=int), "sides": (), "trusted": False}
     contacts = np.round(r.initial_contacts_s * trial.rate_hz).astype(int)

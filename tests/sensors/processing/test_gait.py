@@ -296,3 +296,42 @@ def test_benchmark_leaves_out_a_bout_without_timed_contacts_and_says_so(tmp_path
     assert result["stabmon"]["bouts"] == 1
     assert result["stabmon"]["f1_250ms"] == 1.0
     assert abs(result["stabmon"]["cadence_bias_steps_per_min"]) <= 1.0
+
+
+def test_benchmark_mount_is_mobgaps_mobilised_sensor_frame():
+    """The benchmark's sensor→segment mount for the Mobilise-D lower-back sensor (x superior,
+    y right, z anterior) is mobgap's own `INITIAL_MOBILISED_ORIENTATION` (sensor frame → its
+    global frame x forward, y left, z up, which is stabmon's segment frame)."""
+    consts = pytest.importorskip("mobgap.consts")
+    from benchmarks import gait_mobgap as bench
+    from sensors import quaternion as quat
+
+    expected = consts.INITIAL_MOBILISED_ORIENTATION.as_matrix()
+    np.testing.assert_allclose(quat.to_matrix(bench.MOBILISED_MOUNT), expected, atol=1e-12)
+
+
+def test_benchmark_mount_puts_the_anterior_axis_forward_on_ha001():
+    """On HA001's own data, with the benchmark's mount: walking upright, the segment's vertical
+    axis stays near the earth's (mean sagittal inclination within 30° of upright over Test11), and
+    in Test11 bout 5's forward bend (123–124.5 s, session 8) the anterior axis tips more than 60°
+    below the horizontal. With the identity mount (the benchmark before session 9) the "anterior"
+    axis is the sensor's x, which points up: ~75° above the horizontal while walking."""
+    if not MOBGAP.exists():
+        raise FileNotFoundError(f"reference data not found at {MOBGAP} (CI has ../shared beside the clone)")
+    from benchmarks import gait_mobgap as bench
+    from sensors import quaternion as quat
+    from sensors.processing.angles import inclination_angles, segment_orientation
+    from sensors.processing.orientation import OrientationEstimator, OrientationSettings
+
+    trial = next(t for t in bench.load_participant(MOBGAP) if t.test == "Test11")
+    q = OrientationEstimator(OrientationSettings(rate_hz=trial.rate_hz)).step(
+        trial.gyr_rad_s, trial.acc_m_s2, np.ones(len(trial.acc_m_s2), bool)
+    )
+    t = np.arange(len(q)) / trial.rate_hz
+    segment = segment_orientation(q, bench.MOBILISED_MOUNT)
+    elevation = np.degrees(np.arcsin(quat.rotate(segment, np.array([1.0, 0.0, 0.0]))[:, 2]))
+    bend = (t >= 123.0) & (t <= 124.5)
+    assert elevation[bend].min() < -60.0  # measured −78°
+    assert abs(np.degrees(np.mean(inclination_angles(segment)[:, 0]))) < 30.0
+    as_before = segment_orientation(q, np.array([1.0, 0.0, 0.0, 0.0]))
+    assert np.median(quat.rotate(as_before, np.array([1.0, 0.0, 0.0]))[:, 2]) > 0.8  # pointing up
