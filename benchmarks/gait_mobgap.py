@@ -42,6 +42,10 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
   step_parameters.per_foot_cadence_steps_per_min) on its listed contacts and sides, untimed ones
   included; "stabmon_per_foot" the same rule on stabmon's contacts and sides, plain and ungated
   (stabmon's own cadence goes per foot only in bouts whose sides it trusts: "bouts_with_trusted_sides").
+  "stabmon_stride_cycles" times the strides from the pelvis' stride cycles instead (rising and
+  falling zero crossings of the band-passed yaw rate between stabmon's first and last contact,
+  gait_stride_cycles.py; "stride_cycles_per_bout"), the contact-based cadence where it finds
+  fewer than two; a measured alternative, not stabmon's cadence.
 - Sides: "side_agreement" is the share of stabmon's contacts paired with a reference contact
   (±250 ms) whose side agrees with INDIP's, per side rule: stabmon's (side.py), the sign rule
   alone (stabmon before session 6), and mobgap's LrcMcCamley and LrcUllrich (defaults, sensor
@@ -72,6 +76,7 @@ import scipy.integrate
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gait_scoring import mutual_nearest_pairs, per_bout_errors, score_bout, side_counts, summarise
 from gait_skdh import SKDH_METHODS, skdh_contacts
+from gait_stride_cycles import stride_cycle_cadence_steps_per_min, stride_cycle_times_s
 from mobgap_data import Bout, Trial, load_participant
 
 from sensors import quaternion as quat
@@ -228,7 +233,9 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
     rows: dict[str, list[dict]] = {}
     for k, bout in enumerate(trial.bouts):
         ours = _stabmon(trial, q, vertical, bout, margin)
-        detections = {"stabmon": ours["contacts"], "stabmon_per_foot": ours["contacts"]}
+        detections = {
+            name: ours["contacts"] for name in ("stabmon", "stabmon_per_foot", "stabmon_stride_cycles")
+        }
         detections |= {
             name: bout.contacts for name in ("reference_contacts", "reference_filled", "reference_per_foot")
         }
@@ -280,6 +287,16 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
             elif name == "stabmon_per_foot":  # INDIP's per-foot strides on stabmon's contacts and sides
                 sides = dict(zip(contacts.tolist(), ours["sides"], strict=True))
                 cadence = per_foot_cadence_steps_per_min(in_bout / rate, [sides[int(c)] for c in in_bout])
+            elif name == "stabmon_stride_cycles":  # the pelvis' stride cycles between stabmon's contacts
+                sides = dict(zip(contacts.tolist(), ours["sides"], strict=True))
+                a, b = max(0, bout.start - margin), min(len(q), bout.end + margin)
+                times = stride_cycle_times_s(side_evidence(yaw[a:b], rate), rate, in_bout - a)
+                cadence = stride_cycle_cadence_steps_per_min(times)
+                row["stride_cycles"] = len(times)
+                if not np.isfinite(cadence):  # fewer than two strides: the contact-based cadence
+                    cadence = bout_cadence_steps_per_min(
+                        in_bout / rate, [sides[int(c)] for c in in_bout], ours["trusted"]
+                    )
             elif name == "reference_contacts" or name.endswith(
                 "_stabmon_cadence"
             ):  # stabmon's rule, no sides

@@ -147,6 +147,8 @@ def per_bout_errors(rows: list[dict]) -> dict[str, list]:
     for key in ("stride_length_error_m", "speed_error_m_s"):
         if any(key in r for r in rows):
             out[key.replace("error", "errors_per_bout")] = [round(float(r.get(key, "nan")), 3) for r in rows]
+    if any("stride_cycles" in r for r in rows):  # strides timed from the pelvis' stride cycles
+        out["stride_cycles_per_bout"] = [r.get("stride_cycles", 0) for r in rows]
     if any(r.get("peer_error") for r in rows):  # a peer that failed on a bout says why
         out["errors_per_bout"] = [r.get("peer_error", "") for r in rows]
     return out
