@@ -7,7 +7,12 @@ band-passed to the stride band (side.py `side_evidence`, 0.5–2 Hz) swings once
 Schmitt trigger at ± half the median |evidence| at the bout's contacts times its rising and its
 falling zero crossings; successive same-direction crossings between the bout's first and last
 contact are stride times, and the bout cadence is `step_parameters.bout_mean` of 120 / stride
-time, as the contact-based cadence takes it.
+time, as the contact-based cadence takes it (choice 1). Choice 1b: the same on the heading-frame
+medio-lateral acceleration (the body's sway), its trigger scaled by the median per-step peak
+(`swing_scale`); choice 1c: the first and last stride from the contacts (`with_contact_edges`).
+
+Usage: python benchmarks/gait_stride_cycles.py DIR [DIR ...] — per trial and participant/test,
+the cadence errors of stabmon's cadence and of choices 1, 1c, 1b, 1b + 1c, as JSON.
 """
 
 from __future__ import annotations
