@@ -17,8 +17,9 @@ from recordings.export_csv import export_csv
 from recordings.protocol_results import visit_of
 from recordings.reader import Recording
 from recordings.references import reference_set
-from recordings.report import build_report, subject_history
+from recordings.report import build_report
 from recordings.report_cache import FileAnalyses
+from recordings.report_history import subject_history
 from recordings.subjects import load_subject
 from sensors.processing.analysis import AnalysisResult
 from stabmon.arguments import add_data_dir_argument
