@@ -60,7 +60,7 @@ PHASES: list[tuple[str, str, str, str, int]] = [
     ("command", "sensor health at the end", "recordings.analysis", "replay_health", 0),
     ("command", "measures", "recordings.analysis", "analyze", 0),
     ("command", "bend repetitions", "sensors.processing.analysis_movement", "bend_repetitions", 1),
-    ("command", "print the table", "stabmon.review", "format_measures", 0),
+    ("command", "print the table", "stabmon.console", "format_measures", 0),
     ("ahead", "inflate whole (thread)", "recordings.chunk_columns", "InflateWhole._run", 0),
     ("ahead", "inflate ahead (thread)", "recordings.chunk_columns", "Prefetch._run", 0),
     ("frames", "make frame blocks", "sensors.processing.batch_sync", "BatchSynchronizer.frame_arrays", 0),
@@ -153,6 +153,7 @@ def _one(path: str, started: float, out: str) -> None:
     """Run `stabmon analyze path` here, instrumented; write the spans to `out`."""
     began = time.monotonic()
     _OUT.update(command_pid=os.getpid(), frames=out + ".frames")
+    import stabmon.analyses  # the analysis `analyze` imports as it runs: timed as imports here
     import stabmon.cli
     import stabmon.review
 

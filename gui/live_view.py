@@ -4,13 +4,16 @@ contribution per bend and perturbation responses, redrawn from `LiveBuffers` on 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QSize
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from gui.model.live import LiveBuffers
 from gui.plots import BendCurvesPlot, LiveTraces, PerturbationPlot, SwayPlot, show_side_plots
+from recordings.catalogue import CatalogueError, catalogue
 from recordings.plot_data import LUMBAR_SAG
 from sensors.drills import DrillFamily
 
@@ -20,30 +23,98 @@ SCROLL_LEAD_S = 0.5
 #: labels stand apart (at ~20 px they pile up and the curves are flat lines), and the window still
 #: fits a 1366×768 screen.
 TRACES_MIN_HEIGHT = 385
+#: The running trunk sway cards (their keys) and the measure each shows, as the report has it
+#: (recordings/measures.toml): a card takes the catalogue's name, unit and decimals for the
+#: drill, and shows only for drills whose report has that measure (standing balance; during a
+#: bend, a rise, walking or a hold the 10-s sway of the trunk's tilt means nothing a clinician
+#: reads).
+SWAY_CARDS = {
+    "rms_ap": "angle_rms_ap",
+    "rms_ml": "angle_rms_ml",
+    "ellipse": "angle_ellipse_area_95",
+    "velocity": "angle_mean_velocity",
+}
+#: The drill whose names the cards have before a drill is chosen.
+FIRST_DRILL = DrillFamily.QUIET_STANCE
+
+
+def balanced_lines(text: str, width: Callable[[str], int]) -> str:
+    """`text` on two lines broken at the space that makes the longer line shortest (never inside
+    a word: "Trunk tilt sway\nside to side"); unchanged without a space. width: a line's px."""
+    words = text.split(" ")
+    if len(words) < 2:
+        return text
+    splits = [(" ".join(words[:k]), " ".join(words[k:])) for k in range(1, len(words))]
+    # The later break of equals: "Trunk tilt sway\nfront–back" rather than "Trunk tilt\nsway front–back".
+    first, second = min(reversed(splits), key=lambda pair: max(width(pair[0]), width(pair[1])))
+    return f"{first}\n{second}"
+
+
+class CardTitle(QLabel):
+    """A card's name, whole: on one line where it fits, else on two balanced lines. Never
+    elided or broken inside a word (Qt's own wrapping broke "front–back" at its dash and left
+    "side" alone on a line)."""
+
+    def __init__(self, name: str = "") -> None:
+        super().__init__()
+        self._name = ""
+        self.set_name(name)
+
+    def set_name(self, name: str) -> None:
+        self._name = name
+        self._fit()
+
+    def name(self) -> str:
+        return self._name
+
+    def _two_lines_px(self) -> int:
+        lines = balanced_lines(self._name, self.fontMetrics().horizontalAdvance).split("\n")
+        return max(self.fontMetrics().horizontalAdvance(line) for line in lines)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(self.fontMetrics().horizontalAdvance(self._name), super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """As narrow as its two lines (the card never cuts its name), as tall as its lines now."""
+        return QSize(self._two_lines_px(), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        metrics = self.fontMetrics()
+        one_line = metrics.horizontalAdvance(self._name) <= self.width()
+        text = self._name if one_line else balanced_lines(self._name, metrics.horizontalAdvance)
+        if text != self.text():
+            self.setText(text)
+            self.updateGeometry()
 
 
 class MeasureCard(QFrame):
-    """A large number with its name and unit."""
+    """A large number with its name and unit; `digits` decimals unless set_value is told."""
 
-    def __init__(self, title: str, unit: str) -> None:
+    def __init__(self, title: str, unit: str, digits: int = 2) -> None:
         super().__init__()
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setStyleSheet("MeasureCard { background: #f4f6f8; border-radius: 6px; }")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 3, 10, 3)
         layout.setSpacing(0)
-        # Compact (one line of title, ~60 px in all): at 1366×768 the room goes to the traces and results.
-        self.title = QLabel(title)
+        # Compact (one or two lines of title, 60-76 px in all): at 1366×768 the room goes to the
+        # traces and results.
+        self.title = CardTitle(title)
         self.title.setStyleSheet("color: #555; font-size: 10pt;")
-        self.title.setWordWrap(True)  # the cards share the width of a 1366-px screen
         self.value = QLabel("—")
         self.value.setStyleSheet("font-size: 20pt; font-weight: 600; color: #222;")
         self.unit = unit
+        self.digits = digits
         layout.addWidget(self.title)
         layout.addWidget(self.value)
 
-    def set_value(self, value: float, digits: int = 2) -> None:
-        """Show value with `digits` decimals ("—" when not finite; never "-0")."""
+    def set_value(self, value: float, digits: int | None = None) -> None:
+        """Show value with `digits` decimals (default: the card's; "—" when not finite; never "-0")."""
+        digits = self.digits if digits is None else digits
         if not math.isfinite(value):
             text = "—"
         else:
@@ -61,13 +132,9 @@ class LiveView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.cards = {
-            "rms_ap": MeasureCard("Trunk sway AP (RMS)", "°"),
-            "rms_ml": MeasureCard("Trunk sway ML (RMS)", "°"),
-            "ellipse": MeasureCard("Sway ellipse (95 %)", "°²"),
-            "velocity": MeasureCard("Sway velocity", "°/s"),
-            "lumbar": MeasureCard("Lumbar flexion now", "°"),
-        }
+        self.cards = {key: MeasureCard("", "") for key in SWAY_CARDS}
+        self.cards["lumbar"] = MeasureCard("Lumbar flexion now", "°", 0)  # an angle, not a measure
+        self._name_cards(FIRST_DRILL)
         cards = QHBoxLayout()
         for card in self.cards.values():
             cards.addWidget(card)
@@ -103,8 +170,23 @@ class LiveView(QWidget):
         return QSize(hint.width(), max(hint.height(), self._layout.minimumHeightForWidth(self.width())))
 
     def show_drill(self, family: DrillFamily) -> None:
-        """Keep the side plots that mean something for this drill family."""
+        """Keep the side plots and the cards that mean something for this drill family."""
         show_side_plots(family, self.sway, self.bends, self.perturbations, self.side)
+        self._name_cards(family)
+
+    def _name_cards(self, family: DrillFamily) -> None:
+        """Each sway card as the report names its measure for `family`, hidden where it has none."""
+        cat = catalogue()
+        for key, measure in SWAY_CARDS.items():
+            card = self.cards[key]
+            try:
+                info = cat.info(family.value, measure)
+            except CatalogueError:
+                card.hide()
+                continue
+            card.title.set_name(info.name)
+            card.unit, card.digits = info.unit, info.decimals
+            card.show()
 
     def refresh(self, buffers: LiveBuffers, now_s: float) -> bool:
         """Redraw from the buffers at host monotonic time now_s (s) if anything new arrived or the
@@ -138,7 +220,7 @@ class LiveView(QWidget):
                 self.cards[key].set_value(math.nan)
         recent = rows[-round(buffers.rate_hz) :, LUMBAR_SAG]  # the newest finite value of the last second
         recent = recent[np.isfinite(recent)]
-        self.cards["lumbar"].set_value(float(recent[-1]) if len(recent) else math.nan, 0)
+        self.cards["lumbar"].set_value(float(recent[-1]) if len(recent) else math.nan)
         if now_s - self._slow_at >= self.slow_interval_s:
             self._slow_at = now_s
             if not self.sway.isHidden():  # only what the drill shows is computed

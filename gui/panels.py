@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from dataclasses import replace
 
 from PySide6.QtCore import QSize, Qt
@@ -56,10 +55,6 @@ FEEDBACK_LIMIT_NAMES = {
     FeedbackMode.HOLD_POSITION: "Hold zone radius",
     FeedbackMode.BEND: "Bend target (trunk)",
 }
-#: The rate shown is samples counted over this much host time (s), once at least RATE_MIN_S is seen:
-#: a shorter span is dominated by the burst of queued samples a new connection delivers at once.
-RATE_WINDOW_S = 10.0
-RATE_MIN_S = 3.0
 #: The clock fit's drift is neither shown nor warned about before a sensor streamed this long (s):
 #: fitted on a few seconds of BLE jitter it is hundreds of ppm whatever the crystal does.
 DRIFT_SETTLE_S = 30.0
@@ -185,7 +180,7 @@ class SensorPanel(QGroupBox):
         layout.addWidget(self.found)
         layout.addWidget(self.health)
         layout.addWidget(self.warnings)
-        self._counts: dict[Placement, deque[tuple[float, int]]] = {}
+        self._received: dict[Placement, int] = {}
         self._streaming_since: dict[Placement, float] = {}
         self.mode.currentIndexChanged.connect(self._mode_changed)
         self._mode_changed()
@@ -227,8 +222,9 @@ class SensorPanel(QGroupBox):
             combo.setCurrentText(current)
 
     def show_health(self, health: dict[Placement, SensorHealth], now_s: float | None = None) -> None:
-        """Show each sensor's health at host monotonic time `now_s` (s): the rate counted over the
-        last RATE_WINDOW_S, the drift once DRIFT_SETTLE_S of streaming have been fitted."""
+        """Show each sensor's health at host monotonic time `now_s` (s): the rate as the engine
+        reports it (`sensors.health.SensorRate`), the drift once DRIFT_SETTLE_S of streaming have
+        been fitted."""
         now_s = time.monotonic() if now_s is None else now_s
         health = {p: self._settled(h, now_s) for p, h in health.items()}
         self.health.setRowCount(len(health))
@@ -248,22 +244,16 @@ class SensorPanel(QGroupBox):
         self.warnings.setText("\n".join(w for h in health.values() for w in health_warnings(h)))
 
     def _settled(self, health: SensorHealth, now_s: float) -> SensorHealth:
-        """`health` with the rate counted here over RATE_WINDOW_S (NaN before RATE_MIN_S of data)
-        and the drift NaN until the sensor has streamed DRIFT_SETTLE_S."""
-        seen = self._counts.setdefault(health.placement, deque())
-        if health.samples_received == 0 or (seen and health.samples_received < seen[-1][1]):
-            seen.clear()  # not streaming, or a new connection: count afresh
-            self._streaming_since.pop(health.placement, None)
+        """`health` with the drift NaN until the sensor has streamed DRIFT_SETTLE_S."""
+        received = self._received.get(health.placement, 0)
+        self._received[health.placement] = health.samples_received
+        if health.samples_received == 0 or health.samples_received < received:
+            self._streaming_since.pop(health.placement, None)  # not streaming, or a new connection
         if health.samples_received > 0:
             self._streaming_since.setdefault(health.placement, now_s)
-            seen.append((now_s, health.samples_received))
-        while seen and now_s - seen[0][0] > RATE_WINDOW_S:
-            seen.popleft()
-        span = seen[-1][0] - seen[0][0] if seen else 0.0
-        rate = (seen[-1][1] - seen[0][1]) / span if span >= RATE_MIN_S else math.nan
         since = self._streaming_since.get(health.placement)
         settled = since is not None and now_s - since >= DRIFT_SETTLE_S
-        return replace(health, rate_hz=rate, drift_ppm=health.drift_ppm if settled else math.nan)
+        return health if settled else replace(health, drift_ppm=math.nan)
 
 
 class CalibrationPanel(QGroupBox):

@@ -39,8 +39,9 @@ from recordings.export_csv import export_csv
 from recordings.measure_table import session_rows
 from recordings.plot_data import TIME, bend_curves, response_traces, sway_path
 from recordings.protocol_results import visit_of
-from recordings.report import build_report, subject_history
+from recordings.report import build_report
 from recordings.report_cache import FileAnalyses
+from recordings.report_history import subject_history
 from recordings.subjects import SubjectError, load_subject
 from sensors.drills import drill_family
 from sensors.errors import UnknownDrillError

@@ -1,27 +1,38 @@
 """Session recordings: HDF5 schema, crash-safe writer, reader.
 
-Imports `sensors` and `sensors.processing`, never bleak, bumble or Qt.
+Imports `sensors` and `sensors.processing`, never bleak, bumble or Qt. Importing the package
+itself imports nothing (not even numpy or h5py): each name below is imported from its module when
+first asked for, so a light command (`stabmon --help`, which sets the heap policy from
+`recordings.c_heap_policy`) stays light and reading a recording never loads the writer.
 """
 
 from typing import TYPE_CHECKING, Any
 
-from recordings.errors import (
-    ForeignFileError,
-    NewerSchemaError,
-    NotARecordingError,
-    RecordingError,
-    RecordingNotFoundError,
-)
-from recordings.reader import Recording, read_recording
-from recordings.schema import SCHEMA_VERSION, session_file_name
-
 if TYPE_CHECKING:
+    from recordings.errors import (
+        ForeignFileError,
+        NewerSchemaError,
+        NotARecordingError,
+        RecordingError,
+        RecordingNotFoundError,
+    )
     from recordings.file_layout import SessionMetadata
+    from recordings.reader import Recording, read_recording
+    from recordings.schema import SCHEMA_VERSION, session_file_name
     from recordings.sink import RecordingSink
     from recordings.writer import RecordingWriter
 
-#: Imported when first asked for: reading and analysing a recording never loads the writer.
-_WRITING = {
+#: Where each of the package's names lives.
+_LAZY = {
+    "ForeignFileError": "recordings.errors",
+    "NewerSchemaError": "recordings.errors",
+    "NotARecordingError": "recordings.errors",
+    "RecordingError": "recordings.errors",
+    "RecordingNotFoundError": "recordings.errors",
+    "Recording": "recordings.reader",
+    "read_recording": "recordings.reader",
+    "SCHEMA_VERSION": "recordings.schema",
+    "session_file_name": "recordings.schema",
     "RecordingSink": "recordings.sink",
     "RecordingWriter": "recordings.writer",
     "SessionMetadata": "recordings.file_layout",
@@ -29,10 +40,10 @@ _WRITING = {
 
 
 def __getattr__(name: str) -> Any:
-    if name in _WRITING:
+    if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_WRITING[name]), name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'recordings' has no attribute {name!r}")
 
 

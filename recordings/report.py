@@ -2,7 +2,7 @@
 and condition, the key measures with their reference comparison and change since the baseline,
 patient-reported outcomes and flags; then the details (every measure with its spread and each
 repetition, the full comparison, reference values, data quality) and the plots, ending with the
-trends over the subject's earlier sessions of the same drill and condition.
+trends over the subject's earlier sessions of the same drill and condition (`report_history`).
 
 Rendered as self-contained HTML (`report_html`) or PDF (`report_pdf`); names, units and
 resolution come from the measures catalogue, reference values from the reference file."""
@@ -10,7 +10,7 @@ resolution come from the measures catalogue, reference values from the reference
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,19 +21,17 @@ from recordings import atomic, report_plots
 from recordings.analysis import ReplayedSession
 from recordings.catalogue import catalogue
 from recordings.compare import Comparison, Verdict
-from recordings.library import SessionLibrary
 from recordings.measure_table import MeasureRow, repetition_rows, session_rows
 from recordings.protocol_results import ProtocolSummary
 from recordings.reader import Recording
 from recordings.references import ReferenceSet, bundled_references
-from recordings.report_cache import FileAnalyses
+from recordings.report_history import HistoryPoint, trend_figure
 from recordings.report_table import Table
 from recordings.report_visit import visit_tables
 from recordings.subjects import Subject
 from sensors.drills import DrillFamily, drill_family
 from sensors.events import EventKind
 from sensors.processing.analysis import AnalysisResult, perturbation_events, task_window
-from sensors.processing.errors import ProcessingError
 
 #: Packet loss above this share of a sensor's samples is flagged, %.
 LOSS_FLAG_PCT = 5.0
@@ -43,14 +41,6 @@ _MDC_NOTE = (
     "else the spread of this session's repetitions — a lower bound (day-to-day sensor placement is "
     "not in it), so a change beyond it alone is only 'possibly' real."
 )
-
-
-@dataclass(frozen=True)
-class HistoryPoint:
-    """One session on the trend: when (local time), its measures and the visit's outcomes."""
-
-    when: datetime
-    result: AnalysisResult
 
 
 @dataclass
@@ -310,7 +300,7 @@ def build_report(
         fig := report_plots.perturbation_overlay(data.angles, perturbation_events(data))
     ):
         figures.append(("Trunk response to each perturbation", fig))
-    if history and (fig := _trend_figure(history, measures, comparison, subj)) is not None:
+    if history and (fig := trend_figure(history, measures, comparison, subj)) is not None:
         figures.append(
             (
                 f"Trend by date — {rec.drill}, {rec.condition.label}; shaded: the MDC95 around the "
@@ -349,67 +339,3 @@ def _baseline_cell(note: str, comparison: Comparison | None) -> str:
     if not note:
         return "compared" if comparison else "none"
     return note.removeprefix("baseline: ")
-
-
-def _trend_figure(
-    history: list[HistoryPoint], measures: AnalysisResult, comparison: Comparison | None, subject: Subject
-) -> Figure | None:
-    cat = catalogue()
-    mdcs = {r.name: r.mdc95 for r in comparison.rows} if comparison else {}
-    series = []
-    for key in cat.key_measures(measures.drill)[:4]:
-        session_level = any(m.name == key and m.repetition is None for m in measures.measures)
-        name = key if session_level else f"mean_{key}"
-        points = [(h.when, h.result.value(name)) for h in history if _has(h.result, name)]
-        if len(points) >= 2:
-            series.append(
-                report_plots.TrendSeries(cat.info(measures.drill, name), points, mdcs.get(name, math.nan))
-            )
-    outcomes = [
-        (v.day, v.pain_now, v.score, v.questionnaire) for v in subject.visits_until(history[-1].when.date())
-    ]
-    return report_plots.trend(series, outcomes)
-
-
-def _has(result: AnalysisResult, name: str) -> bool:
-    return any(m.name == name and m.repetition is None and math.isfinite(m.value) for m in result.measures)
-
-
-def subject_history(
-    library: SessionLibrary,
-    recording: Recording,
-    measures: AnalysisResult,
-    analyze_file: Callable[[Path, int, int], AnalysisResult] | None = None,
-    *,
-    analyses: FileAnalyses | None = None,
-) -> list[HistoryPoint]:
-    """Measures of the subject's sound sessions of this drill in this condition, recorded up to
-    this one (later sessions are not part of this report), oldest first, this one included.
-    `analyze_file(path, k, n)` analyses the k-th of n other files (default: the measures of
-    `analyses`, the command's per-file results, or a new one)."""
-    current = recording.path.resolve()
-    created = datetime.fromisoformat(str(recording.attributes["created_utc"]))
-    entries = [
-        e
-        for e in library.sessions(recording.subject_id, recording.drill, recording.condition)
-        if not e.problem
-        and e.created_utc is not None
-        and e.path.resolve() != current
-        and e.created_utc <= created
-    ]
-    if analyze_file is None:
-        known = analyses if analyses is not None else FileAnalyses()
-
-        def analyze_file(path: Path, k: int, n: int) -> AnalysisResult:
-            return known.result(path)
-
-    history = []
-    for k, entry in enumerate(entries, start=1):
-        try:
-            result = analyze_file(entry.path, k, len(entries))
-        except ProcessingError:
-            continue  # a session that cannot be analysed has no point on the trend
-        assert entry.created_utc is not None
-        history.append(HistoryPoint(entry.created_utc.astimezone(), result))
-    history.append(HistoryPoint(created.astimezone(), measures))
-    return sorted(history, key=lambda h: h.when)

@@ -1,4 +1,7 @@
-"""Per-sensor health bookkeeping from delivered sample blocks (rate, loss, last packet age)."""
+"""Per-sensor health bookkeeping from delivered sample blocks (rate, loss, last packet age).
+
+The one place a sensor's rate is worked out: `SensorRate` here, reported in `SensorHealth.rate_hz`
+and shown as it is by the dashboard and `stabmon record`."""
 
 from __future__ import annotations
 
@@ -12,6 +15,55 @@ from sensors.placements import Placement
 from sensors.samples import SampleBlock
 from sensors.source import LinkState, SensorHealth
 
+#: Span (s) of a sensor's latest data its rate is measured over (at least half of it before the
+#: measured rate counts; until then the nominal rate is reported).
+RATE_WINDOW_S = 10.0
+#: The sample counter is looked at once per this much host time (s) of arriving data.
+RATE_LOOK_S = 1.0
+#: Fewest looks at the counter the rate is measured from.
+RATE_LOOKS = 6
+#: Relative difference from the nominal rate from which the measured rate is reported instead.
+RATE_OFF_FRACTION = 0.05
+
+
+class SensorRate:
+    """The rate a user can trust for one sensor: its nominal rate (Hz) unless its own rate is
+    steadily off it by more than RATE_OFF_FRACTION, then the measured one. Measured as the median
+    of the rates between successive looks at the counter (samples received + lost, i.e. the
+    counter's steps, over the host time between them; one look per RATE_LOOK_S) over the last
+    RATE_WINDOW_S: a stall and the burst that catches up are one or two outlying steps, not the
+    rate."""
+
+    def __init__(self) -> None:
+        self._looks: deque[tuple[float, int]] = deque()  # (host s of a block's latest sample, count)
+
+    def look(self, host_s: float, count: int) -> None:
+        """The counter stood at `count` (samples received + lost) at host time `host_s` (s)."""
+        if self._looks and host_s - self._looks[-1][0] < RATE_LOOK_S:
+            return
+        self._looks.append((host_s, count))
+        while host_s - self._looks[0][0] > RATE_WINDOW_S:
+            self._looks.popleft()
+
+    def measured_hz(self) -> float:
+        """The median rate between looks over the window (Hz); NaN before RATE_LOOKS looks over
+        half of RATE_WINDOW_S."""
+        looks = self._looks
+        if len(looks) < RATE_LOOKS or looks[-1][0] - looks[0][0] < RATE_WINDOW_S / 2:
+            return math.nan
+        times, counts = np.array(looks).T
+        return float(np.median(np.diff(counts) / np.diff(times)))
+
+    def rate_hz(self, nominal_hz: float) -> float:
+        """`nominal_hz` unless the measured rate is steadily off it, then the measured rate; with
+        no nominal rate (NaN) the measured one (NaN until measured)."""
+        measured = self.measured_hz()
+        if not math.isfinite(nominal_hz):
+            return measured
+        if math.isfinite(measured) and abs(measured / nominal_hz - 1.0) > RATE_OFF_FRACTION:
+            return measured
+        return nominal_hz
+
 
 @dataclass
 class HealthTracker:
@@ -20,7 +72,8 @@ class HealthTracker:
     Loss is read from jumps in the device sample counter, so it needs no knowledge of the radio.
     With the sensor's rate known (rate_hz, Hz), a jump counts no more samples lost than the host
     time since the previous block allows (plus `LOSS_SLACK_S`): a corrupt counter cannot report
-    more loss than there was time for.
+    more loss than there was time for. The rate it reports is `SensorRate`'s, with rate_hz as the
+    nominal rate (NaN: unknown, the measured rate is reported); NaN before any data.
     """
 
     placement: Placement
@@ -33,6 +86,7 @@ class HealthTracker:
     samples_lost: int = 0
     battery_pct: float = math.nan
     rate_hz: float = math.nan
+    _rate: SensorRate = field(default_factory=SensorRate)
 
     def update(self, block: SampleBlock) -> None:
         """Account for one delivered block."""
@@ -52,6 +106,7 @@ class HealthTracker:
         self.samples_lost += lost
         self.state = LinkState.STREAMING
         self._recent.append((host_ns, len(block), lost))
+        self._rate.look(host_ns * 1e-9, self.samples_received + self.samples_lost)
         while self._recent and host_ns - self._recent[0][0] > self.window_s * 1e9:
             self._recent.popleft()
 
@@ -59,8 +114,7 @@ class HealthTracker:
         """Health at host time `now_ns`; latency and drift come from the clock mapping."""
         got = sum(r[1] for r in self._recent)
         lost = sum(r[2] for r in self._recent)
-        span_s = (self._recent[-1][0] - self._recent[0][0]) * 1e-9 if len(self._recent) > 1 else 0.0
-        rate = (got - self._recent[0][1]) / span_s if span_s > 0 else 0.0
+        rate = self._rate.rate_hz(self.rate_hz) if self.samples_received else math.nan
         age = (now_ns - self._last_host_ns) * 1e-9 if self._last_host_ns is not None else math.inf
         return SensorHealth(
             placement=self.placement,

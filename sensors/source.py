@@ -43,8 +43,9 @@ class StatusChange:
 class SensorHealth:
     """Live health of one sensor, as shown to the clinician.
 
-    rate_hz: samples/s delivered over the health window; loss_fraction: share of samples lost
-    over that window (0–1); latency_s: mean notification delay beyond the fastest one;
+    rate_hz: the sensor's rate (Hz) as a user can trust it (`sensors.health.SensorRate`: the
+    nominal rate unless steadily off it; NaN before any data); loss_fraction: share of samples lost
+    over the health window (0–1); latency_s: mean notification delay beyond the fastest one;
     drift_ppm: device clock rate error; battery_pct: NaN when unknown; rssi_dbm: received signal
     strength when it was last measured (the scan), NaN when unknown; last_packet_age_s: time
     since the last notification. What the link kept out of the session, since it started:

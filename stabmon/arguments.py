@@ -13,7 +13,7 @@ from pathlib import Path
 from recordings.errors import InvalidSubjectIdError
 from recordings.library import default_data_dir
 from recordings.schema import check_subject_id
-from sensors.processing.settings_checks import MAX_DURATION_S, MAX_RATE_HZ
+from sensors.value_checks import MAX_RATE_HZ
 
 
 def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +72,8 @@ def rate_hz(text: str) -> float:
 
 def seconds(text: str) -> float:
     """A duration in s: a finite number > 0 and at most a day."""
+    from sensors.processing.settings_checks import MAX_DURATION_S  # loads the processing package
+
     value = _finite(text)
     if not 0 < value <= MAX_DURATION_S:
         raise argparse.ArgumentTypeError(f"{text} s must be above 0 and at most {MAX_DURATION_S:g} s")

@@ -2,8 +2,9 @@
 
 Each subcommand lives in a module of its own, imported only when that command runs (or its
 `--help` is asked for): `stabmon analyze` never loads bleak, bumble, matplotlib or Qt, and
-`stabmon --help` loads none of the packages. A module either defines `add_arguments(parser)` and
-`run(args)` for one command, or `add_commands(subparsers)` for several.
+`stabmon --help` loads none of the packages but the heap policy every command starts with
+(`recordings.c_heap_policy`, which loads nothing else). A module either defines
+`add_arguments(parser)` and `run(args)` for one command, or `add_commands(subparsers)` for several.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from recordings.c_heap_policy import give_freed_arrays_back
 
 
 @dataclass(frozen=True)
@@ -118,28 +121,6 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-#: Blocks from this size up get memory of their own from the system, given back when freed.
-_MMAP_THRESHOLD_BYTES = 1 << 20
-
-
-def _give_freed_arrays_back() -> None:
-    """Let freed large arrays return their memory to the system (glibc only; elsewhere nothing).
-
-    glibc raises its mmap threshold to the size of each large block freed (up to 32 MB), so after
-    the first few arrays of an analysis the next ones come from the heap, whose freed memory the
-    process keeps: peak memory grows with every stage instead of with the largest one (a 4-h
-    `analyze`: 583 MB with the default, 477 MB with a fixed 1 MB threshold)."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, _MMAP_THRESHOLD_BYTES)  # M_MMAP_THRESHOLD; a fixed value stays fixed
-    except (OSError, AttributeError):  # not glibc (musl): it returns large blocks anyway
-        return
-
-
 def _reported_errors() -> tuple[type[BaseException], ...]:
     return tuple(
         getattr(sys.modules[module], name) for module, name in _REPORTED_ERRORS if module in sys.modules
@@ -148,7 +129,7 @@ def _reported_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    _give_freed_arrays_back()
+    give_freed_arrays_back()  # the heap policy of every command (recordings/c_heap_policy.py)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -5,11 +5,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TextIO
-
-import numpy as np
 
 from sensors.events import Event
 from sensors.health import health_warnings, ingest_problems
@@ -20,56 +17,22 @@ from sensors.processing.pipeline import AngleBlock
 from sensors.processing.session import NullSink, SessionReport
 from sensors.processing.summary import AngleSummary
 from sensors.samples import Frame
-from sensors.source import SensorHealth, Source
-
-#: Span (s) of a sensor's latest data its rate is measured over (at least half of it before the
-#: measured rate counts; until then the nominal rate is shown).
-RATE_WINDOW_S = 10.0
-#: Fewest looks at a sensor (one a progress line) its rate is measured from.
-RATE_LOOKS = 6
-#: Relative difference from the nominal rate from which the measured rate is shown instead.
-RATE_OFF_FRACTION = 0.05
+from sensors.source import Source
 
 
-class SensorRate:
-    """The rate a user can trust for one sensor: the nominal rate (Hz) unless the sensor's own
-    rate is steadily off it by more than RATE_OFF_FRACTION, then the measured one. Measured as the
-    median of the rates between successive looks (samples received + lost, i.e. the counter's
-    steps, over the host time between their latest samples) over the last RATE_WINDOW_S: a stall
-    and the burst that catches up are one or two outlying steps, not the rate."""
-
-    def __init__(self, nominal_hz: float | None) -> None:
-        self.nominal_hz = nominal_hz
-        self._looks: deque[tuple[float, int]] = deque()  # (host s of the latest sample, count)
-
-    def text(self, now_s: float, health: SensorHealth) -> str:
-        """E.g. "  100 Hz", or "119.8 Hz (set 100)" for a sensor steadily off; now_s: host time (s)."""
-        measured = self._measured_hz(now_s, health)
-        nominal = self.nominal_hz
-        if nominal is None:
-            return f"{measured:5.1f} Hz" if math.isfinite(measured) else "    ? Hz"
-        if math.isfinite(measured) and abs(measured / nominal - 1.0) > RATE_OFF_FRACTION:
-            return f"{measured:5.1f} Hz (set {nominal:g})"
-        return f"{nominal:5g} Hz"
-
-    def _measured_hz(self, now_s: float, health: SensorHealth) -> float:
-        count = health.samples_received + health.samples_lost
-        if count == 0 or not math.isfinite(health.last_packet_age_s):
-            return math.nan
-        latest_s = now_s - health.last_packet_age_s
-        if not self._looks or latest_s > self._looks[-1][0]:
-            self._looks.append((latest_s, count))
-        while latest_s - self._looks[0][0] > RATE_WINDOW_S:
-            self._looks.popleft()
-        if len(self._looks) < RATE_LOOKS or latest_s - self._looks[0][0] < RATE_WINDOW_S / 2:
-            return math.nan
-        times, counts = np.array(self._looks).T
-        return float(np.median(np.diff(counts) / np.diff(times)))
+def rate_text(rate_hz: float, nominal_hz: float | None) -> str:
+    """A sensor's reported rate (`SensorHealth.rate_hz`, Hz) against the one asked of it: e.g.
+    "  100 Hz", or "119.8 Hz (set 100)" for a sensor steadily off it, "    ? Hz" before any data."""
+    if not math.isfinite(rate_hz):
+        return "    ? Hz"
+    if nominal_hz is None or rate_hz == nominal_hz:
+        return f"{rate_hz:5g} Hz" if rate_hz == round(rate_hz) else f"{rate_hz:5.1f} Hz"
+    return f"{rate_hz:5.1f} Hz (set {nominal_hz:g})"
 
 
 class ProgressPrinter(NullSink):
     """Prints elapsed session time, per-sensor health and the running trunk sway at most once per
-    `interval_s` of wall time; nominal_rate_hz: the rate asked of the sensors (see SensorRate)."""
+    `interval_s` of wall time; nominal_rate_hz: the rate asked of the sensors (see rate_text)."""
 
     def __init__(
         self,
@@ -81,7 +44,6 @@ class ProgressPrinter(NullSink):
     ) -> None:
         self.source = source
         self.total_s = total_s
-        self._rates: dict[Placement, SensorRate] = {}
         self._nominal_hz = nominal_rate_hz
         self.stream = stream if stream is not None else sys.stderr  # the one current at the call
         self.interval_s = interval_s
@@ -101,7 +63,7 @@ class ProgressPrinter(NullSink):
             return
         self._last = now
         parts = [
-            f"{p.value} {self._rate(p).text(now, h)} {100 * h.loss_fraction:4.1f}% lost"
+            f"{p.value} {rate_text(h.rate_hz, self._nominal_hz)} {100 * h.loss_fraction:4.1f}% lost"
             for p, h in self.source.health().items()
         ]
         line = f"  {frame.time_s[-1]:6.1f} / {self.total_s:.0f} s   " + " | ".join(parts) + self._sway
@@ -110,9 +72,6 @@ class ProgressPrinter(NullSink):
         for warning in sorted(warnings - self._warnings):  # say each once, when it starts
             print(f"  ! {warning}", file=self.stream, flush=True)
         self._warnings = warnings
-
-    def _rate(self, placement: Placement) -> SensorRate:
-        return self._rates.setdefault(placement, SensorRate(self._nominal_hz))
 
     def on_event(self, event: Event) -> None:
         print(

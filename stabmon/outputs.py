@@ -17,20 +17,21 @@ from recordings.export_csv import export_csv
 from recordings.protocol_results import visit_of
 from recordings.reader import Recording
 from recordings.references import reference_set
-from recordings.report import build_report, subject_history
+from recordings.report import build_report
 from recordings.report_cache import FileAnalyses
+from recordings.report_history import subject_history
 from recordings.subjects import load_subject
 from sensors.processing.analysis import AnalysisResult
-from stabmon.arguments import add_data_dir_argument
-from stabmon.console import progress_callback
-from stabmon.review import (
+from stabmon.analyses import (
     ANALYSIS_ERRORS,
     CannotAnalyseError,
-    _load_mdc,
     analyze_with_progress,
     describe,
+    load_mdc,
     print_problems,
 )
+from stabmon.arguments import add_data_dir_argument
+from stabmon.console import progress_callback
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -140,7 +141,7 @@ def run_report(args: argparse.Namespace) -> int:
         raise ValueError(f"report file must end in .html or .pdf, got {args.out.name!r}")
     if args.out.is_dir():
         raise ValueError(f"-o {args.out} is a folder; give the report's file name")
-    clinic_mdc = _load_mdc(args.mdc) if args.mdc else None  # a wrong file is said before the analysis
+    clinic_mdc = load_mdc(args.mdc) if args.mdc else None  # a wrong file is said before the analysis
     recording = read_recording(args.file)
     print_problems(recording, sys.stderr)
     try:

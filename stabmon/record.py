@@ -60,9 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seconds",
         type=seconds,
         default=None,
-        help="session length in seconds (default: the drill's own length, e.g. 45 s for sit-to-stand, "
-        "long enough for five rises; for a hold to failure its protocol's, e.g. 3 + 240 s for "
-        "Biering-Sørensen)",
+        help="session length in seconds (default: one repetition of the drill's bundled protocol, "
+        "calibration + task, e.g. 3 + 30 s for quiet stance, 3 + 14 s for a plank's 10-s hold, "
+        "3 + 240 s for Biering-Sørensen)",
     )
     parser.add_argument(
         "--out", type=Path, help="folder to write the session file into (default: the session library)"
@@ -141,17 +141,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def drill_length_s(drill: str) -> float:
-    """The drill's own length (s): what its script needs, e.g. five rises for sit-to-stand; for a
-    hold to failure the bundled protocol's recording (calibration + the task's cap, e.g. 3 + 240 s
-    for Biering-Sørensen), so the length never ends a hold a patient would keep up (the simulated
-    patient's own script is one draw of a hold time, not the test's length)."""
+    """The length (s) a clinician expects of one recording of `drill`: one repetition of its
+    bundled protocol as the dashboard records it (calibration + task), from its single-task
+    protocol with the longest task (quiet stance: the 30-s one, not the 20-s quick screen; a hold
+    to failure: its cap, so the length never ends a hold a patient would keep up). A drill no
+    protocol runs: its simulated script's own length."""
     from gui.model.protocols import load_protocols
     from sensors.simulator import make_drill
 
     bundled, _ = load_protocols()
-    for protocol in bundled:
-        if protocol.drill == drill and protocol.hold_to_failure:
-            return protocol.calibration_s + protocol.task_s
+    own = [p for p in bundled if p.drill == drill and not p.dual_task]
+    if own:
+        protocol = max(own, key=lambda p: p.task_s)  # the first of equals
+        return protocol.calibration_s + protocol.task_s
     return make_drill(drill).duration_s
 
 

@@ -4,18 +4,12 @@ after the session."""
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
-from recordings import read_recording
-from recordings.analysis import analyze_file, analyze_recording
-from recordings.catalogue import catalogue
-from recordings.errors import RecordingError
-from recordings.reader import Recording
 from recordings.subjects import (
     AGE_BANDS,
     SEXES,
@@ -26,16 +20,14 @@ from recordings.subjects import (
     set_demographics,
     set_sensor_height,
 )
-from sensors.processing.analysis import AnalysisResult
-from sensors.processing.errors import ProcessingError
 from stabmon.arguments import add_data_dir_argument, existing_data_dir, subject_id, visit_date
-from stabmon.console import format_measures, progress_callback
 
 if TYPE_CHECKING:
     from recordings.compare import Comparison
 
-# The other commands' modules (comparison, library, visits, recovery) are imported by the command
-# that uses them: `stabmon analyze` loads only what it needs.
+# What each command works with (the analysis, the comparison, the library, visits, recovery) is
+# imported by the command that uses it: `stabmon sessions` reads the library without loading the
+# analysis, and `stabmon analyze` loads only what it needs.
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -128,38 +120,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     merge.set_defaults(handler=run_consolidate)
 
 
-#: What analysing a readable but odd recording can raise; in a batch each is that file's problem.
-ANALYSIS_ERRORS = (ProcessingError, ValueError, IndexError, KeyError, ArithmeticError)
-
-
-def describe(error: Exception) -> str:
-    """An error as one line: its own message for ours, with the kind for anything else."""
-    text = " ".join(str(error).split())
-    return text if isinstance(error, ProcessingError | RecordingError) else f"{type(error).__name__}: {text}"
-
-
-class CannotAnalyseError(ProcessingError):
-    """A readable recording whose analysis failed; the message names the file."""
-
-
-def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResult:
-    """Analyse one recording, showing progress on stderr; CannotAnalyseError (naming the file) when its
-    data do not allow it."""
-    try:
-        return analyze_recording(recording, progress=progress_callback(label or recording.path.name))
-    except ANALYSIS_ERRORS as error:
-        raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
-
-
-def print_problems(recording: Recording, stream: TextIO | None = None) -> None:
-    """What the reader had to leave out or assume, one `!` line each (nothing for a sound file),
-    on `stream` (default: standard output)."""
-    for problem in recording.problems:
-        print(f"  ! {recording.path.name}: {problem}", file=stream or sys.stdout)
-
-
 def run_analyze(args: argparse.Namespace) -> int:
     """Each file in turn; a file that cannot be read or analysed is reported and the rest go on."""
+    from recordings.analysis import analyze_file
+    from recordings.catalogue import catalogue
+    from recordings.errors import RecordingError
+    from recordings.reader import read_recording
+    from stabmon.analyses import ANALYSIS_ERRORS, describe, print_problems
+    from stabmon.console import format_measures, progress_callback
+
     failed = 0
     for k, path in enumerate(args.files, start=1):
         label = f"[{k}/{len(args.files)}] {path.name}" if len(args.files) > 1 else path.name
@@ -187,6 +156,8 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     from recordings.compare import SessionFacts, check_comparable, compare_results, find_baseline, library_for
+    from recordings.reader import read_recording
+    from stabmon.analyses import analyze_with_progress, load_mdc, print_problems
 
     if len(args.files) > 2:
         raise ValueError("compare takes BASELINE RETEST, or RETEST alone")
@@ -205,7 +176,7 @@ def run_compare(args: argparse.Namespace) -> int:
             f"note: comparing different subjects ({baseline.subject_id} vs {retest.subject_id})",
             file=sys.stderr,
         )
-    clinic = _load_mdc(args.mdc) if args.mdc else None
+    clinic = load_mdc(args.mdc) if args.mdc else None
     facts = (SessionFacts.of(baseline), SessionFacts.of(retest))
     check_comparable(*facts)  # refuses different conditions before the analyses run
     comparison = compare_results(
@@ -225,28 +196,6 @@ def run_compare(args: argparse.Namespace) -> int:
     print(f"Drill    {retest.drill}, {retest.condition.label}")
     print(format_comparison(comparison))
     return 0
-
-
-def _load_mdc(path: Path) -> dict[str, float]:
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: cannot read MDC values ({error})") from None
-    if not isinstance(values, dict) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in values.values()
-    ):
-        raise ValueError(f"{path}: MDC file must be a JSON object of measure name → number")
-    bad = {k: v for k, v in values.items() if not (math.isfinite(v) and v > 0)}
-    if bad:
-        raise ValueError(f"{path}: an MDC95 must be a positive finite number; not so for {bad}")
-    known = {key for _, key in catalogue().entries}
-    unknown = sorted(k for k in values if k not in known and k.removeprefix("mean_") not in known)
-    if unknown:
-        raise ValueError(
-            f"{path}: no measure is named {', '.join(map(repr, unknown))} (MDC names are the measure "
-            "keys, the `key` column of an exported _measures.csv, e.g. 'angle_ellipse_area_95')"
-        )
-    return {str(k): float(v) for k, v in values.items()}
 
 
 def format_comparison(comparison: Comparison) -> str:
@@ -315,7 +264,9 @@ def run_subject(args: argparse.Namespace) -> int:
 def run_visit(args: argparse.Namespace) -> int:
     from recordings.library import SessionLibrary
     from recordings.protocol_results import format_visit, summarise, visit_sessions
+    from recordings.reader import read_recording
     from recordings.references import reference_set
+    from stabmon.analyses import analyze_with_progress
 
     day = args.date or date.today()
     library = SessionLibrary(existing_data_dir(args.data_dir))
@@ -331,7 +282,9 @@ def run_visit(args: argparse.Namespace) -> int:
 
 
 def run_recover(args: argparse.Namespace) -> int:
+    from recordings.errors import RecordingError
     from recordings.file_access import check_readable
+    from recordings.reader import read_recording
     from recordings.recovery import needs_recovery, recover
     from recordings.write_lock import being_recorded
 
@@ -365,6 +318,7 @@ def run_repack(args: argparse.Namespace) -> int:
 def run_consolidate(args: argparse.Namespace) -> int:
     """Each file in turn; one that cannot be consolidated is reported (and left as it was)."""
     from recordings.consolidate import consolidate  # only this command needs it
+    from recordings.errors import RecordingError
 
     failed = 0
     for path in args.files:

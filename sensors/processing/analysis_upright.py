@@ -58,6 +58,7 @@ def _stance_measures(data: SessionData, window: np.ndarray, repetition: int | No
         Measure(g, "angle_rms_ap", angle_sway.rms_ap, "deg", src_prieto, k),
         Measure(g, "angle_rms_ml", angle_sway.rms_ml, "deg", src_prieto, k),
         Measure(g, "angle_path_length", angle_sway.path_length, "deg", src_prieto, k),
+        Measure(g, "angle_mean_velocity", angle_sway.mean_velocity, "deg/s", src_prieto, k),
         Measure(g, "angle_ellipse_area_95", angle_sway.ellipse_area_95, "deg^2", src_prieto, k),
     ]
 

@@ -65,7 +65,7 @@ class SimulatedSource:
             )
             for p in placements
         }
-        self._health = {p: HealthTracker(p) for p in placements}
+        self._health = {p: HealthTracker(p, rate_hz=self.simulated[p].settings.rate_hz) for p in placements}
         self._host_origin_ns = 0
         self._stopped = False
         self._now_ns = 0

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QTimer
 
-from gui.panels import DRIFT_SETTLE_S, RATE_MIN_S, SensorPanel
+from gui.panels import DRIFT_SETTLE_S, SensorPanel
 from gui.plots import LiveTraces, ReviewTraces
 from gui.redraw import GUI_CPU_SHARE, MAX_REDRAW_HZ, MIN_REDRAW_HZ, RedrawPacer
 from recordings.plot_data import COLUMNS, TIME, TRUNK_AP, decimate_peaks
@@ -135,21 +135,42 @@ def shown(panel: SensorPanel, column: str) -> str:
     return panel.health.item(0, HEALTH_COLUMNS.index(column)).text()
 
 
-def test_the_rate_column_counts_the_samples_that_arrive(qtbot):
-    """A new connection's burst makes the source's rate read 145 Hz for a 100 Hz sensor; the
-    panel counts what arrives over seconds instead, and shows nothing before it can."""
+def _tracked(rate_hz: float, stall_s: float) -> list[tuple[float, SensorHealth]]:
+    """(host s, health) twice a second for 12 s of a sensor the link knows as 100 Hz, sending
+    4-sample notifications at rate_hz; nothing for `stall_s`, then the held-back ones in 0.3 s."""
+    from sensors.health import HealthTracker
+    from sensors.samples import SampleBlock
+
+    tracker, step, out, next_look = HealthTracker(Placement.LUMBAR, rate_hz=100.0), 4 / rate_hz, [], 0.5
+    for k in range(int(12 / step)):
+        t = max(k * step, stall_s + 0.3 * k * step / stall_s if stall_s else 0.0)
+        seq = np.arange(4 * k, 4 * k + 4)
+        tracker.update(
+            SampleBlock(
+                Placement.LUMBAR, seq / 100, np.zeros((4, 3)), np.zeros((4, 3)), seq, np.full(4, int(t * 1e9))
+            )
+        )
+        if t >= next_look:
+            out.append((t, tracker.snapshot(int(t * 1e9))))
+            next_look += 0.5
+    return out
+
+
+def test_the_rate_column_shows_the_rate_the_engine_reports(qtbot):
+    """One rate computation (sensors.health.SensorRate), as `stabmon record` shows it: the
+    nominal rate from the first data on, through a stall and its catch-up burst; the measured
+    rate for a sensor steadily off it; nothing before any data. (The panel used to count samples
+    itself: nothing for 3 s, then its own figure.)"""
     panel = SensorPanel()
     qtbot.addWidget(panel)
-    panel.show_health({Placement.LUMBAR: health(300)}, now_s=0.0)
+    panel.show_health({Placement.LUMBAR: SensorHealth(Placement.LUMBAR, LinkState.CONNECTING, math.nan)}, 0.0)
     assert shown(panel, "rate Hz") == "—"
-    for k in range(1, 13):
-        now = 0.5 * k
-        panel.show_health({Placement.LUMBAR: health(300 + round(100 * now))}, now_s=now)
-        if now < RATE_MIN_S:
-            assert shown(panel, "rate Hz") == "—"
-    assert shown(panel, "rate Hz") == "100"
-    panel.show_health({Placement.LUMBAR: health(50)}, now_s=7.0)  # reconnected: counts afresh
-    assert shown(panel, "rate Hz") == "—"
+    for now, h in _tracked(100.0, stall_s=1.7):
+        panel.show_health({Placement.LUMBAR: h}, now_s=now)
+        assert shown(panel, "rate Hz") == "100", now
+    for now, h in _tracked(120.0, stall_s=0.0):
+        panel.show_health({Placement.LUMBAR: h}, now_s=now)
+    assert shown(panel, "rate Hz") == "120"
 
 
 @pytest.mark.parametrize("drift_ppm", [300.0, -300.0])

@@ -81,3 +81,30 @@ def test_an_analysis_leaves_the_give_back_policy_behind():
     held, faults, held2, faults2, base = lines["after"]
     assert held == held2 == base + 1, lines
     assert min(faults, faults2) >= (2 << 20) // 4096 // 4, lines
+
+
+def test_the_stabmon_command_fixes_the_threshold_as_it_starts():
+    """Every `stabmon` command starts with the give-back policy (set from c_heap_policy, the one
+    place): after a 4 MiB array is freed glibc's own dynamic threshold would rise to 4 MiB and
+    the next 2 MiB array come from the heap; under the command's policy it is mapped on its own."""
+    probe = PROBE.split("c_heap_policy.give_freed_arrays_back()")[0] + textwrap.dedent(
+        """
+        import sys
+        if sys.argv[1] == "stabmon":
+            from stabmon.cli import main
+            main(["drills"])
+        big = np.ones((4 << 20) // 8)
+        del big  # freed: glibc's dynamic threshold follows it
+        base = libc.mallinfo2().hblks
+        print("after", *one_array(), base)
+        """
+    )
+    counts = {}
+    for how in ("stabmon", "plain"):
+        result = subprocess.run(
+            [sys.executable, "-c", probe, how], capture_output=True, text=True, check=True
+        )
+        (line,) = [x for x in result.stdout.splitlines() if x.startswith("after")]
+        held, _, base = (int(x) for x in line.split()[1:])
+        counts[how] = held - base
+    assert counts == {"stabmon": 1, "plain": 0}  # mapped on its own; from the heap without it

@@ -62,4 +62,4 @@ def test_record_lasts_as_long_as_the_bundled_biering_sorensen_protocol():
     assert toml["hold_to_failure"] is True and toml["task_s"] == 240
     calibration = toml.get("calibration_s", 3.0)  # ProtocolPlan's default
     assert drill_length_s("biering-sorensen") == calibration + 240.0
-    assert drill_length_s("sit-to-stand") == 45.0  # others keep their script's own length
+    assert drill_length_s("sit-to-stand") == calibration + 40.0  # every drill: its protocol's

@@ -12,7 +12,7 @@ import pytest
 from recordings import read_recording
 from recordings.analysis import analyze_recording
 from recordings.library import SessionLibrary
-from recordings.report import subject_history
+from recordings.report_history import subject_history
 from stabmon.cli import main
 from tests.cli_args import RECORD_NO_RADIO, RECORD_SIMULATED
 

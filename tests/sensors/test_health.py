@@ -27,7 +27,7 @@ def test_rate_loss_and_age_from_sequence_numbers():
     assert health.state is LinkState.STREAMING
     assert health.samples_received == 380 and health.samples_lost == 20
     assert health.loss_fraction == pytest.approx(20 / 400)
-    assert health.rate_hz == pytest.approx(380 / 400 * 100, rel=0.02)
+    assert math.isnan(health.rate_hz)  # no nominal rate, and under half the rate window seen
     assert health.last_packet_age_s == pytest.approx(0.25)
 
 
@@ -62,3 +62,43 @@ def test_health_warnings_speak_plainly():
     assert "lost" in health_warnings(SensorHealth(Placement.LUMBAR, LinkState.LOST))[0]
     far = SensorHealth(Placement.THORAX, LinkState.STREAMING, 100.0, rssi_dbm=-91.0, last_packet_age_s=0.02)
     assert health_warnings(far) == ["thorax sensor: weak signal (-91 dBm) — bring the computer closer"]
+
+
+def _sensor(
+    rate_hz: float, stall_s: float, nominal_hz: float, seconds: float = 20.0
+) -> list[tuple[float, float]]:
+    """(host s, reported rate Hz) once a second for 20 s of a sensor sending 4-sample
+    notifications at rate_hz from host time 0; for the first `stall_s` nothing arrives, then the
+    notifications held back come within 0.3 s (a first recording under load)."""
+    tracker = HealthTracker(Placement.LUMBAR, rate_hz=nominal_hz)
+    step = 4 / rate_hz
+    reported, next_look = [], 1.0
+    for k in range(int(20.0 / step)):
+        t = max(k * step, stall_s + 0.3 * k * step / stall_s if stall_s else 0.0)
+        tracker.update(_packet(4 * k, int(t * 1e9)))
+        if t >= next_look:
+            reported.append((t, tracker.snapshot(int(t * 1e9)).rate_hz))
+            next_look += 1.0
+    return reported
+
+
+def test_the_rate_is_the_nominal_one_through_a_stall_and_its_catch_up():
+    """The walk-through's "lumbar 265.9 Hz" for a 100 Hz sensor after a 1.7-s stall (170 samples
+    in 0.3 s: a burst of ~570 Hz): the reported rate stays the sensor's 100 Hz throughout."""
+    assert {rate for _, rate in _sensor(100.0, stall_s=1.7, nominal_hz=100.0)} == {100.0}
+
+
+def test_a_sensor_steadily_off_its_nominal_rate_reports_the_measured_one():
+    reported = _sensor(120.0, stall_s=0.0, nominal_hz=100.0)
+    assert [rate for t, rate in reported if t < 5.0] == [100.0] * 4  # not measured yet
+    assert reported[-1][1] == pytest.approx(120.0, abs=0.5)
+    assert {rate for _, rate in _sensor(104.0, 0.0, 100.0)} == {100.0}  # within 5 %: the nominal
+    assert _sensor(120.0, stall_s=1.7, nominal_hz=100.0)[-1][1] == pytest.approx(120.0, abs=0.5)
+    # No nominal rate (a sensor whose rate the link does not know): the measured one, once measured.
+    unknown = _sensor(120.0, stall_s=1.7, nominal_hz=math.nan)
+    assert all(math.isnan(rate) for t, rate in unknown if t < 5.0)
+    assert unknown[-1][1] == pytest.approx(120.0, abs=0.5)
+
+
+def test_no_rate_before_any_data():
+    assert math.isnan(HealthTracker(Placement.LUMBAR, rate_hz=100.0).snapshot(0).rate_hz)

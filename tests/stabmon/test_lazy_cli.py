@@ -29,9 +29,23 @@ def _loaded(modules: set[str], names) -> set[str]:
     return {name for name in names if name in modules}
 
 
-def test_help_loads_none_of_the_packages():
+def test_help_loads_none_of_the_packages_but_the_heap_policy():
+    """`stabmon --help` sets the heap policy (recordings.c_heap_policy, every command does) and
+    loads nothing else of the packages: not numpy, not the recordings' reader."""
     modules = _modules_after(["--help"])
-    assert not _loaded(modules, (*HEAVY, "scipy", "h5py", "vqf", "recordings", "sensors.processing"))
+    assert "recordings.c_heap_policy" in modules
+    ours = {m for m in modules if m.split(".")[0] in ("recordings", "sensors", "engine", "gui")}
+    assert ours == {"recordings", "recordings.c_heap_policy"}
+    assert not _loaded(modules, (*HEAVY, "numpy", "scipy", "h5py", "vqf"))
+
+
+def test_sessions_reads_the_library_without_loading_the_analysis(tmp_path):
+    """`stabmon sessions` lists files (the library: h5py, numpy); the reader, the analysis and
+    the processing (scipy, vqf) are for the commands that analyse."""
+    modules = _modules_after(["sessions", "--data-dir", str(tmp_path)])
+    assert "recordings.library" in modules
+    heavy = ("recordings.reader", "recordings.analysis", "recordings.catalogue", "sensors.processing")
+    assert not _loaded(modules, (*HEAVY, *heavy, "scipy", "vqf"))
 
 
 @pytest.mark.parametrize(

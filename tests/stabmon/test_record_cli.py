@@ -131,8 +131,9 @@ def test_record_publishes_on_lsl_and_names_a_missing_marker_stream(tmp_path, cap
 
 
 def test_a_sit_to_stand_recorded_without_a_length_holds_five_rises(tmp_path, capsys):
-    """With no --seconds the session lasts the drill's own length: a sit-to-stand recording then
-    holds the five rises its five-times time needs (the old fixed 30 s held three)."""
+    """With no --seconds the session lasts one repetition of the drill's protocol (3 + 40 s): a
+    sit-to-stand recording then holds the five rises its five-times time needs (the old fixed
+    30 s held three)."""
     code = main(
         [
             *RECORD_SIMULATED,
@@ -148,6 +149,6 @@ def test_a_sit_to_stand_recorded_without_a_length_holds_five_rises(tmp_path, cap
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "Recording sit-to-stand for 45 s" in out
+    assert "Recording sit-to-stand for 43 s" in out
     assert "Rises measured                                     5" in out
     assert "Five-times sit-to-stand time" in out and "fewer than five rises" not in out

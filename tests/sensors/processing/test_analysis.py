@@ -37,6 +37,10 @@ def test_every_drill_has_a_table_with_its_key_measure(name):
     truth = drill.truth
     if name.startswith(("quiet-stance", "single-leg")):
         assert result.value("angle_rms_ap") > 0 and result.value("acc_rms_ap") > 0
+        # The tilt sway speed (the live view's card too) is the tilt path per second: each 10-s window's.
+        for k in {m.repetition for m in result.measures if m.repetition is not None}:
+            path, speed = (result.value(name, k) for name in ("angle_path_length", "angle_mean_velocity"))
+            assert path / speed == pytest.approx(10.0, abs=0.02)
     elif name == "perturbations":
         assert result.value("repetitions") == len(truth.perturbations)
         assert result.value("mean_damping_ratio") == pytest.approx(

@@ -1,0 +1,72 @@
+"""What the commands that analyse recordings share: analysing with progress, the errors an
+analysis may raise as one line, a reader's problems, a clinic's MDC file. Imported by those
+commands only (`stabmon sessions` or `subject` never load the analysis)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from recordings.analysis import analyze_recording
+from recordings.catalogue import catalogue
+from recordings.errors import RecordingError
+from recordings.reader import Recording
+from sensors.processing.analysis import AnalysisResult
+from sensors.processing.errors import ProcessingError
+from stabmon.console import progress_callback
+
+#: What analysing a readable but odd recording can raise; in a batch each is that file's problem.
+ANALYSIS_ERRORS = (ProcessingError, ValueError, IndexError, KeyError, ArithmeticError)
+
+
+def describe(error: Exception) -> str:
+    """An error as one line: its own message for ours, with the kind for anything else."""
+    text = " ".join(str(error).split())
+    return text if isinstance(error, ProcessingError | RecordingError) else f"{type(error).__name__}: {text}"
+
+
+class CannotAnalyseError(ProcessingError):
+    """A readable recording whose analysis failed; the message names the file."""
+
+
+def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResult:
+    """Analyse one recording, showing progress on stderr; CannotAnalyseError (naming the file) when its
+    data do not allow it."""
+    try:
+        return analyze_recording(recording, progress=progress_callback(label or recording.path.name))
+    except ANALYSIS_ERRORS as error:
+        raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
+
+
+def print_problems(recording: Recording, stream: TextIO | None = None) -> None:
+    """What the reader had to leave out or assume, one `!` line each (nothing for a sound file),
+    on `stream` (default: standard output)."""
+    for problem in recording.problems:
+        print(f"  ! {recording.path.name}: {problem}", file=stream or sys.stdout)
+
+
+def load_mdc(path: Path) -> dict[str, float]:
+    """A clinic's MDC95 values (measure key → positive number) from a JSON file; ValueError
+    naming the file and what is wrong with it."""
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: cannot read MDC values ({error})") from None
+    if not isinstance(values, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values.values()
+    ):
+        raise ValueError(f"{path}: MDC file must be a JSON object of measure name → number")
+    bad = {k: v for k, v in values.items() if not (math.isfinite(v) and v > 0)}
+    if bad:
+        raise ValueError(f"{path}: an MDC95 must be a positive finite number; not so for {bad}")
+    known = {key for _, key in catalogue().entries}
+    unknown = sorted(k for k in values if k not in known and k.removeprefix("mean_") not in known)
+    if unknown:
+        raise ValueError(
+            f"{path}: no measure is named {', '.join(map(repr, unknown))} (MDC names are the measure "
+            "keys, the `key` column of an exported _measures.csv, e.g. 'angle_ellipse_area_95')"
+        )
+    return {str(k): float(v) for k, v in values.items()}
