@@ -45,7 +45,10 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
   "stabmon_stride_cycles" times the strides from the pelvis' stride cycles instead (rising and
   falling zero crossings of the band-passed yaw rate between stabmon's first and last contact,
   gait_stride_cycles.py; "stride_cycles_per_bout"), the contact-based cadence where it finds
-  fewer than two; a measured alternative, not stabmon's cadence.
+  fewer than two; a measured alternative, not stabmon's cadence. "stabmon_sway" also counts
+  missed steps where an interior interval of ≥ 1.5 typical steps whose sides alternate holds two
+  or more half-cycles of the body's ML sway (gait_sway_steps.py; "sway_half_cycles" per interval);
+  measured and not adopted.
 - Sides: "side_agreement" is the share of stabmon's contacts paired with a reference contact
   (±250 ms) whose side agrees with INDIP's, per side rule: stabmon's (side.py), the sign rule
   alone (stabmon before session 6), and mobgap's LrcMcCamley and LrcUllrich (defaults, sensor
@@ -76,7 +79,8 @@ import scipy.integrate
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gait_scoring import mutual_nearest_pairs, per_bout_errors, score_bout, side_counts, summarise
 from gait_skdh import SKDH_METHODS, skdh_contacts
-from gait_stride_cycles import stride_cycle_cadence_steps_per_min, stride_cycle_times_s
+from gait_stride_cycles import _heading_frame_ml, stride_cycle_cadence_steps_per_min, stride_cycle_times_s
+from gait_sway_steps import half_cycles_per_step, sway_cadence_steps_per_min
 from mobgap_data import Bout, Trial, load_participant
 
 from sensors import quaternion as quat
@@ -228,13 +232,15 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
     vertical = quat.rotate(q, trial.acc_m_s2)[:, 2] - GRAVITY_M_S2
     t = np.arange(len(q)) / rate
     yaw = quat.rotate(q, trial.gyr_rad_s)[:, 2]
+    ml = _heading_frame_ml(q, trial.acc_m_s2, MOBILISED_MOUNT)
     heading = scipy.integrate.cumulative_trapezoid(yaw, t, initial=0.0)
     margin = round(margin_s * rate)
     rows: dict[str, list[dict]] = {}
     for k, bout in enumerate(trial.bouts):
         ours = _stabmon(trial, q, vertical, bout, margin)
         detections = {
-            name: ours["contacts"] for name in ("stabmon", "stabmon_per_foot", "stabmon_stride_cycles")
+            name: ours["contacts"]
+            for name in ("stabmon", "stabmon_per_foot", "stabmon_stride_cycles", "stabmon_sway")
         }
         detections |= {
             name: bout.contacts for name in ("reference_contacts", "reference_filled", "reference_per_foot")
@@ -297,6 +303,14 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
                     cadence = bout_cadence_steps_per_min(
                         in_bout / rate, [sides[int(c)] for c in in_bout], ours["trusted"]
                     )
+            elif name == "stabmon_sway":  # missed steps also from the body's sway half-cycles
+                sides = dict(zip(contacts.tolist(), ours["sides"], strict=True))
+                a, b = max(0, bout.start - margin), min(len(q), bout.end + margin)
+                half_cycles = half_cycles_per_step(side_evidence(ml[a:b], rate), in_bout - a)
+                cadence = sway_cadence_steps_per_min(
+                    in_bout / rate, [sides[int(c)] for c in in_bout], ours["trusted"], half_cycles
+                )
+                row["sway_half_cycles"] = half_cycles.tolist()
             elif name == "reference_contacts" or name.endswith(
                 "_stabmon_cadence"
             ):  # stabmon's rule, no sides
