@@ -15,7 +15,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -238,6 +238,13 @@ class PatientView(QWidget):
     @sound.setter
     def sound(self, on: bool) -> None:
         self.tone.enabled = on
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        """In full screen the patient's screen shows no button (F11, which works from either
+        window, or the File menu leave it); out of it, the button is back."""
+        super().changeEvent(event)
+        if event.type() is QEvent.Type.WindowStateChange:
+            self.full_screen_button.setVisible(not self.isFullScreen())
 
     def toggle_full_screen(self) -> None:
         """Full screen on the screen the view is on, or back."""

@@ -196,10 +196,15 @@ def test_each_feedback_mode_draws_its_widget_and_the_tone_sounds_once_per_crossi
     assert view.words.text() == "Keep going — 30° to go"
     view.show_feedback(FeedbackMode.STANCE_SWAY, 3.0, zone, LiveAngles((0.5, 0.5)))
     assert view.zone.state is ZoneState.INSIDE and view.words.text() == "Good — stay still"
+    view.show()
+    assert view.full_screen_button.isVisible()
     view.toggle_full_screen()
     assert view.isFullScreen()
+    # Walkthrough s9 #14: the "Full screen (F11)" button stayed on the patient's full screen.
+    assert not view.full_screen_button.isVisible()
     view.toggle_full_screen()
     assert not view.isFullScreen()
+    assert view.full_screen_button.isVisible()
 
 
 def test_the_patient_reads_no_words_meant_for_the_clinician():
