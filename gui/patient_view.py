@@ -15,8 +15,8 @@ import wave
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QResizeEvent
+from PySide6.QtCore import QEvent, Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -42,6 +42,7 @@ from gui.model.biofeedback import (
 from gui.model.clinic import ClinicSession, Phase, RunStatus
 from gui.model.cognitive import COLOURS, Trial
 from gui.model.live import LiveBuffers
+from gui.redraw import fit_frame_on_screen
 from gui.status_text import set_style
 from recordings.plot_data import LUMBAR_SAG, PELVIS_AP, PELVIS_ML, TRUNK_AP, TRUNK_ML
 
@@ -148,6 +149,7 @@ class PatientView(QWidget):
         self.setWindowTitle("stabmon — practice")
         self.setStyleSheet("background: white;")
         self._scale = 1.0
+        self._fitted = False  # its frame fitted on screen at the first show
         self._sheets: dict[QWidget, tuple[float, str]] = {}  # widget → (font pt at 768 px, rest)
         self.instruction = _label()
         self.instruction.setText("Waiting for the clinician…")
@@ -238,6 +240,19 @@ class PatientView(QWidget):
     @sound.setter
     def sound(self, on: bool) -> None:
         self.tone.enabled = on
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if not self._fitted and not self.isFullScreen():  # the frame is known now
+            self._fitted = True
+            fit_frame_on_screen(self)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        """In full screen the patient's screen shows no button (F11, which works from either
+        window, or the File menu leave it); out of it, the button is back."""
+        super().changeEvent(event)
+        if event.type() is QEvent.Type.WindowStateChange:
+            self.full_screen_button.setVisible(not self.isFullScreen())
 
     def toggle_full_screen(self) -> None:
         """Full screen on the screen the view is on, or back."""

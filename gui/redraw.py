@@ -29,14 +29,34 @@ BUSY_BEHIND_S = 0.75
 BUSY_REDRAW_HZ = 2.0
 
 
-def fitting_size(window: QWidget) -> QSize:
-    """The window's opening size: 1366×768 (a common laptop screen), or the screen's available area
-    when that is smaller. A size the clinician chose is remembered in the settings."""
+def fitting_size(window: QWidget, wanted: QSize | None = None) -> QSize:
+    """The window's opening size: `wanted` (default 1366×768, a common laptop screen), or the
+    screen's available area when that is smaller. A size the clinician chose is remembered in the
+    settings."""
     screen = window.screen() or QGuiApplication.primaryScreen()
-    wanted = QSize(1366, 768)
+    wanted = wanted or QSize(1366, 768)
     if screen is None:
         return wanted
     return wanted.boundedTo(screen.availableGeometry().size())
+
+
+def fit_frame_on_screen(window: QWidget) -> None:
+    """Once shown (the window manager's frame is known then): shrink the window so that its frame,
+    title bar included, fits the screen's available area, and move it inside that area."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return
+    available = screen.availableGeometry()
+    frame, inner = window.frameGeometry(), window.geometry()
+    margins = QSize(frame.width() - inner.width(), frame.height() - inner.height())
+    size = window.size().boundedTo(available.size() - margins)
+    if size != window.size():
+        window.resize(size)
+    width, height = size.width() + margins.width(), size.height() + margins.height()
+    x = min(max(frame.x(), available.x()), available.x() + available.width() - width)
+    y = min(max(frame.y(), available.y()), available.y() + available.height() - height)
+    if (x, y) != (frame.x(), frame.y()):
+        window.move(x, y)  # move() places the frame
 
 
 def display_rate_hz(widget: QWidget) -> float:

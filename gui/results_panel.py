@@ -136,7 +136,7 @@ class ResultsPanel(QGroupBox):
         # One line (the file is in the tooltip and was in the top bar): the table gets the room.
         text = (
             f"<b>{result.protocol}</b> — {len(results)} recording{'s' if len(results) > 1 else ''}, "
-            f"newest: repetition {result.repetition} ({condition.label})"
+            f"newest: repetition {result.repetition} ({condition.label_after(result.protocol)})"
         )
         problems = [f"repetition {r.repetition}: {r.problem}" for r in results if r.problem]
         if problems:

@@ -4,15 +4,14 @@ the live view's plots and the measures, the change since the baseline, and expor
 from __future__ import annotations
 
 import concurrent.futures
-import html
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
@@ -32,7 +31,8 @@ from gui.model.review import ReviewedRecording, review
 from gui.model.settings import default_settings_path, load_settings
 from gui.panels import read_only_cell, table_widget, wrap_wide_columns
 from gui.plots import BendCurvesPlot, PerturbationPlot, ReviewTraces, SwayPlot, show_side_plots
-from recordings.catalogue import catalogue
+from gui.redraw import fit_frame_on_screen, fitting_size
+from gui.review_header import failed_header, loading_header, recording_header
 from recordings.compare import Verdict
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
@@ -46,6 +46,8 @@ from recordings.subjects import SubjectError, load_subject
 from sensors.drills import drill_family
 from sensors.errors import UnknownDrillError
 
+#: The size the window opens with on a screen with room for it (else the screen's available area).
+REVIEW_SIZE = QSize(1280, 860)
 #: Seconds of data around the cursor that the sway plot shows.
 SWAY_WINDOW_S = 20.0
 #: The widest (px) the comparison's measure, baseline and re-test columns get; longer text wraps.
@@ -70,6 +72,8 @@ class ReviewWindow(QMainWindow):
         self.setWindowTitle("stabmon — review")
         self.data_dir = data_dir
         self.reviewed: ReviewedRecording | None = None
+        #: The header of the recording shown ("" before the first): it names the data below.
+        self._shown_header = ""
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stabmon-review")
         self._job: concurrent.futures.Future[ReviewedRecording] | None = None
         self.header = QLabel("Open a recording (Ctrl+O).")
@@ -132,7 +136,8 @@ class ReviewWindow(QMainWindow):
         layout.addLayout(buttons)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
-        self.resize(1280, 860)
+        self.resize(fitting_size(self, REVIEW_SIZE))
+        self._fitted = False
         self._poll = QTimer(self)
         self._poll.setInterval(100)
         self._poll.timeout.connect(self._check_job)
@@ -164,7 +169,7 @@ class ReviewWindow(QMainWindow):
 
     def open(self, path: Path) -> None:
         """Load `path` in the background; the window shows it when ready."""
-        self.header.setText(f"Loading {path.name}…")
+        self.header.setText(loading_header(path.name, self._shown_header))
         self._set_loaded(False)
         self._path = path
         self._job = self._pool.submit(review, path, self.data_dir)
@@ -190,8 +195,9 @@ class ReviewWindow(QMainWindow):
         try:
             reviewed = job.result()
         except Exception as error:  # a bad file is a message, never a traceback
-            text = html.escape(f"Cannot open {self._path.name}: {error}")
-            self.header.setText(f"<span style='color:#b00020'>{text}</span>")
+            # The recording shown before stays, and the header says whose it is.
+            self.header.setText(failed_header(self._path.name, error, self._shown_header))
+            self._set_loaded(self.reviewed is not None)
             return
         self.show_reviewed(reviewed)
 
@@ -200,23 +206,8 @@ class ReviewWindow(QMainWindow):
     def show_reviewed(self, reviewed: ReviewedRecording) -> None:
         self.reviewed = reviewed
         rec = reviewed.recording
-        created = str(rec.attributes.get("created_utc", "?")).replace("T", " ")[:19]
-        lost = {p.value: int(rec.lost_before[p].sum()) for p in rec.samples}
-        quality = ", ".join(f"{p} {n} samples lost" for p, n in lost.items())
-        self.header.setText(
-            f"<b>Subject {rec.subject_id}</b> · {catalogue().drill_title(rec.drill)} · "
-            f"{rec.condition.label} · {created} UTC · "
-            f"{rec.duration_s:.1f} s · {quality}"
-            f"<br>{rec.path}"
-            + (
-                f"<br><span style='color:#b00020'>No measures: {reviewed.problem}</span>"
-                if reviewed.problem
-                else ""
-            )
-            + "".join(
-                f"<br><span style='color:#b45f06'>{html.escape(problem)}</span>" for problem in rec.problems
-            )
-        )
+        self._shown_header = recording_header(reviewed)
+        self.header.setText(self._shown_header)
         rows = reviewed.rows
         self.traces.show_rows(rows)
         self.traces.show_events(list(reviewed.events))
@@ -386,6 +377,12 @@ class ReviewWindow(QMainWindow):
     def _ask_folder(self, title: str) -> Path | None:
         folder = QFileDialog.getExistingDirectory(self, title)
         return Path(folder) if folder else None
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if not self._fitted:  # the first time: the frame is known now
+            self._fitted = True
+            fit_frame_on_screen(self)
 
     def closeEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
         self._poll.stop()

@@ -10,6 +10,7 @@ existed gets its condition derived from its protocol settings, or task "unknown"
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -62,12 +63,19 @@ class Condition:
     @property
     def label(self) -> str:
         """As a clinician reads it: 'eyes open, firm surface, dual task (serial subtraction)'."""
+        return self.label_after("")
+
+    def label_after(self, title: str) -> str:
+        """The label without what the drill's `title` already says: after "Quiet stance, eyes
+        open" it is 'firm surface, single task', never 'eyes open, eyes open, …'; after "Single-leg
+        stance, left leg" the side is left out, after "Quiet stance on foam" the surface."""
+        said = set(re.findall(r"[a-z]+", title.lower()))
         parts = []
-        if self.side:
+        if self.side and self.side not in said:
             parts.append(f"{self.side} side")
-        if self.vision:
+        if self.vision and not said >= set(self.vision.split("-")):
             parts.append(self.vision.replace("-", " "))
-        if self.surface:
+        if self.surface and self.surface not in said:
             parts.append("foam surface" if self.surface == "foam" else "firm surface")
         return ", ".join([*parts, self.task_label])
 

@@ -61,6 +61,18 @@ class SessionEntry:
         return session_label(self.drill, self.condition) if self.condition else self.drill
 
 
+def misfiled(path: Path, folder_subject: str, subject: str, drill: str) -> str:
+    """Why a recording of `subject` does not belong in sub-`folder_subject`/ ("" if it does): a
+    file copied or moved by hand. Such a file is listed with this problem in the folder's
+    listing, and never used as either subject's baseline or history."""
+    if subject == folder_subject:
+        return ""
+    return (
+        f"holds subject {subject}'s {drill} recording, not {folder_subject}'s: move it to "
+        f"sub-{subject}/; until then no baseline or trend uses it"
+    )
+
+
 class SessionLibrary:
     """Recordings under `root`, one folder per subject."""
 
@@ -139,13 +151,15 @@ class SessionLibrary:
                 drill = schema.decode_text(attributes["drill"])
                 protocol = json.loads(schema.decode_text(attributes.get("protocol_json", "{}")))
                 frames = f[f"{schema.PROCESSING}/time_s"]
+                inside = schema.decode_text(attributes["subject_id"])
                 return SessionEntry(
                     path,
-                    schema.decode_text(attributes["subject_id"]),
+                    inside,
                     drill,
                     _utc(schema.decode_text(attributes["created_utc"])),
                     float(frames.shape[0] / rate_hz),
                     schema.decode_text(attributes.get("operator_notes", "")),
+                    problem=misfiled(path, subject, inside, drill),
                     condition=recording_condition(drill, attributes, protocol),
                 )
         except RecordingError as error:

@@ -143,9 +143,10 @@ def run_analyze(args: argparse.Namespace) -> int:
             print(f"stabmon analyze: {path}: cannot analyse ({describe(error)})", file=sys.stderr)
             failed += 1
             continue
+        title = catalogue().drill_title(recording.drill)
         print(
-            f"{path}  (subject {recording.subject_id}, {catalogue().drill_title(recording.drill)}, "
-            f"{recording.condition.label}, {recording.duration_s:.0f} s)"
+            f"{path}  (subject {recording.subject_id}, {title}, "
+            f"{recording.condition.label_after(title)}, {recording.duration_s:.0f} s)"
         )
         print_problems(recording)
         print(format_measures(result, repetitions=args.repetitions))

@@ -125,18 +125,27 @@ def stance_sway_feedback(ap_deg: float, ml_deg: float, zone: TargetZone) -> Feed
     return Feedback(state, distance, zone.radius_deg, "deg", words, tone=state is ZoneState.OUTSIDE)
 
 
+#: Within this (deg) of the calibrated upright posture the low back counts as straight: about
+#: twice the lumbar angle's measurement error (RMSE 1.3–1.9° against motion capture, METRICS.md
+#: §2) plus the bend of quiet standing. A bend beyond it, even well below the clinician's limit,
+#: is never called straight: the patient is told it is within the limit.
+STRAIGHT_BACK_DEG = 5.0
+
+
 def lumbar_flexion_feedback(
     lumbar_flexion_deg: float, limit_deg: float, warn_fraction: float = 0.8
 ) -> Feedback:
     """Lumbar flexion (trunk − pelvis sagittal, deg, flexion +) against the clinician's limit:
-    green below `warn_fraction` of it, amber up to it, red and a tone beyond (ViMove-style)."""
+    green below `warn_fraction` of it ("back straight" only within STRAIGHT_BACK_DEG of upright),
+    amber up to it, red and a tone beyond (ViMove-style)."""
     if not limit_deg > 0:
         raise ValueError(f"the lumbar flexion limit must be positive, got {limit_deg}°")
     if not math.isfinite(lumbar_flexion_deg):
         return Feedback(ZoneState.NO_DATA, math.nan, limit_deg, "deg", _NO_DATA)
     state = _level(lumbar_flexion_deg, limit_deg, warn_fraction)
+    straight = abs(lumbar_flexion_deg) <= STRAIGHT_BACK_DEG
     words = {
-        ZoneState.INSIDE: "Good — back straight",
+        ZoneState.INSIDE: "Good — back straight" if straight else "Good — within your limit",
         ZoneState.NEAR_EDGE: "Nearly at your limit",
         ZoneState.OUTSIDE: "Too much back bend — bend at the hips",
     }[state]

@@ -9,6 +9,7 @@ import pytest
 
 from gui.model.biofeedback import (
     DEFAULT_LIMIT_DEG,
+    STRAIGHT_BACK_DEG,
     FeedbackMode,
     LiveAngles,
     TargetZone,
@@ -38,6 +39,49 @@ def test_lumbar_flexion_limit_colours_and_tone():
     assert lumbar_flexion_feedback(math.nan, 30.0).state is ZoneState.NO_DATA
     with pytest.raises(ValueError, match="positive"):
         lumbar_flexion_feedback(10.0, 0.0)
+
+
+def test_a_bent_low_back_is_never_called_straight():
+    """Walkthrough s9 #14: at 23° of low-back bend (limit 30°) the patient read "Good — back
+    straight". Acted out by the simulated sit-to-stand (the drill this mode is for): seated,
+    the pelvis tilts 10° back (lumbar bend 10°); at seat-off the trunk leans its scripted angle
+    and the pelvis follows 60 % of it, a lumbar bend of 0.4 × lean + 10° (~26°). Standing upright
+    after the calibration and between the rises the back is straight."""
+    assert lumbar_flexion_feedback(23.0, 30.0).words == "Good — within your limit"
+    assert lumbar_flexion_feedback(STRAIGHT_BACK_DEG, 30.0).words == "Good — back straight"
+    assert lumbar_flexion_feedback(-8.0, 30.0).words == "Good — within your limit"
+    drill = make_drill("sit-to-stand", DrillOptions(seed=5, duration_s=20.0))
+    sink, _ = simulate(drill, SessionSettings(drill="sit-to-stand"), seed=5)
+    angles = sink.all_angles
+    t = angles.time_s
+    lumbar = np.degrees(
+        angles.inclination(Placement.LUMBAR)[:, 0] - angles.inclination(Placement.PELVIS)[:, 0]
+    )
+    limit = DEFAULT_LIMIT_DEG[FeedbackMode.LUMBAR_FLEXION]
+
+    def shown(k: int):
+        return live_feedback(
+            FeedbackMode.LUMBAR_FLEXION, limit, LiveAngles(lumbar_flexion=lumbar[k]), TargetZone()
+        )
+
+    assert drill.truth.rises
+    for rise in drill.truth.rises:
+        k = int(np.flatnonzero(t >= rise.seat_off_s)[0])
+        assert shown(k).value == pytest.approx(0.4 * rise.trunk_flexion_deg + 10.0, abs=2.5)
+        assert "straight" not in shown(k).words
+    seated = np.flatnonzero(
+        (t > drill.truth.sit_down_s + drill.sit_s + 0.5) & (t < drill.truth.rises[0].flexion_start_s)
+    )
+    assert all(shown(k).value == pytest.approx(10.0, abs=2.5) for k in seated[::10])
+    assert not any("straight" in shown(k).words for k in seated)
+    first = drill.truth.rises[0]
+    # Standing upright: after the calibration, and between the rises.
+    upright = np.flatnonzero(
+        (np.isfinite(lumbar) & (t < drill.truth.sit_down_s))
+        | ((t > first.extension_end_s + 0.2) & (t < first.extension_end_s + drill.standing_s))
+    )
+    assert len(upright) > 150
+    assert all(shown(k).words == "Good — back straight" for k in upright)
 
 
 def test_hold_position_names_the_segment_and_the_movement():

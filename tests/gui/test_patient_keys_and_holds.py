@@ -196,10 +196,19 @@ def test_each_feedback_mode_draws_its_widget_and_the_tone_sounds_once_per_crossi
     assert view.words.text() == "Keep going — 30° to go"
     view.show_feedback(FeedbackMode.STANCE_SWAY, 3.0, zone, LiveAngles((0.5, 0.5)))
     assert view.zone.state is ZoneState.INSIDE and view.words.text() == "Good — stay still"
+    view.resize(900, 760)  # as the main window opens it
+    view.show()
+    assert view.full_screen_button.isVisible()
+    # Its frame fits the screen's available area (the test screen is 800 × 800).
+    available = view.screen().availableGeometry()
+    assert available.contains(view.frameGeometry()), (view.frameGeometry(), available)
     view.toggle_full_screen()
     assert view.isFullScreen()
+    # Walkthrough s9 #14: the "Full screen (F11)" button stayed on the patient's full screen.
+    assert not view.full_screen_button.isVisible()
     view.toggle_full_screen()
     assert not view.isFullScreen()
+    assert view.full_screen_button.isVisible()
 
 
 def test_the_patient_reads_no_words_meant_for_the_clinician():

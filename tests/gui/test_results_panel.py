@@ -138,3 +138,17 @@ def test_a_censored_repetition_makes_the_protocol_mean_a_lower_bound(qtbot, tmp_
     assert pane.shown_references()[pane.table.item(0, 0).text()].endswith(
         "a lower bound, not compared with healthy adults 18–55 y (76 women, 40 men)"
     )
+
+
+def test_the_heading_says_the_drill_and_its_condition_once(qtbot):
+    """Walkthrough s9 #14 (the drill's title and its condition repeated): the bundled protocol
+    "Quiet stance, eyes open" heads its result with the rest of the condition only."""
+    pane = ResultsPanel()
+    qtbot.addWidget(pane)
+    name = "Quiet stance, eyes open"
+    pane.start_protocol(short_protocol(name=name))
+    drill = "quiet-stance"
+    pane.show_result(RecordingResult(name, 1, "single", Path("x.h5"), drill, AnalysisResult(drill, ())))
+    heading = pane.heading.text()
+    assert "newest: repetition 1 (firm surface, single task)" in heading
+    assert heading.count("eyes open") == 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from recordings.measure_table import session_rows
 from recordings.plot_data import TIME, TRUNK_AP
 from sensors.placements import Placement
 from stabmon.cli import main as stabmon
+from stabmon.dashboard import offscreen_platform
 from tests.cli_args import RECORD_NO_RADIO, RECORD_SIMULATED
 
 #: One worker for the module: its shared fixture is built once, not once per xdist worker.
@@ -124,6 +128,84 @@ def test_a_file_that_is_not_a_recording_is_a_message(qtbot, tmp_path: Path):
     assert window.reviewed is None
     assert "Cannot open notes.h5" in window.header.text()
     assert not window.buttons["report"].isEnabled()
+
+
+def _damaged_copy(source: Path, folder: Path) -> Path:
+    """`source` with one byte flipped inside its first lumbar acceleration chunk: the file opens,
+    its checksum fails when the data are read (as a bad disk sector would leave it)."""
+    damaged = folder / "flip.h5"
+    damaged.write_bytes(source.read_bytes())
+    with h5py.File(damaged, "r") as f:
+        chunk = f["/acquisition/lumbar/acc_m_s2"].id.get_chunk_info(0)
+    with damaged.open("r+b") as raw:
+        raw.seek(chunk.byte_offset + chunk.size // 2)
+        byte = raw.read(1)[0]
+        raw.seek(-1, 1)
+        raw.write(bytes([byte ^ 0xFF]))
+    return damaged
+
+
+def test_a_file_that_fails_to_open_never_shows_under_the_previous_recording(qtbot, library: Path, tmp_path):
+    """Walkthrough s9 #3: after a damaged file failed to open, the header named it while the
+    previous patient's traces, ellipse and measures stayed below with nothing saying whose they
+    were. The header now keeps naming the recording shown, while loading and after the failure."""
+    shown = sorted((library / "sub-P020").glob("*.h5"))[1]
+    window = _open(qtbot, shown, library)
+    measures = _table(window.measures)
+    damaged = _damaged_copy(shown, tmp_path)
+    window.open(damaged)
+    assert "Loading flip.h5" in window.header.text() and shown.name in window.header.text()
+    window.wait_loaded(120)
+    text = window.header.text()
+    assert "Cannot open flip.h5" in text
+    assert "Subject P020" in text and shown.name in text  # whose data are still below
+    assert window.reviewed is not None and window.reviewed.recording.path == shown
+    assert _table(window.measures) == measures
+    assert window.buttons["report"].isEnabled()  # the outputs are the shown recording's
+
+
+def test_the_drill_and_its_condition_are_said_once(qtbot, library: Path, capsys):
+    """Walkthrough s9 #14: "Quiet stance, eyes open, eyes open, firm surface" in `analyze` and
+    "Quiet stance, eyes open · eyes open, firm surface" in the review header."""
+    path = sorted((library / "sub-P020").glob("*.h5"))[0]
+    assert stabmon(["analyze", str(path)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "Quiet stance, eyes open, firm surface, single task" in first
+    assert first.count("eyes open") == 1
+    window = _open(qtbot, path)
+    header = window.header.text()
+    assert "Quiet stance, eyes open · firm surface, single task" in header
+    assert header.count("eyes open") == 1
+
+
+def test_the_review_window_fits_the_screen(qtbot, library: Path):
+    """Walkthrough s9 #9: the window opened at 1280×860, so on a 1366×768 laptop its bottom 92 px
+    (the last table rows and the scroll bar) were off screen. Here on the test's screen, and on
+    a 1366×768 and a 1920×1080 screen in a process of their own (Qt's offscreen platform)."""
+    window = ReviewWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    available = window.screen().availableGeometry()
+    assert available.contains(window.frameGeometry()), (window.frameGeometry(), available)
+    for width, height in ((1366, 768), (1920, 1080)):
+        env = {**os.environ, "QT_QPA_PLATFORM": offscreen_platform(width, height)}
+        probe = (
+            "from PySide6.QtWidgets import QApplication; from gui.review_window import ReviewWindow\n"
+            "app = QApplication([]); w = ReviewWindow(); w.show(); app.processEvents()\n"
+            "f, a = w.frameGeometry(), w.screen().availableGeometry()\n"
+            "print(a.width(), a.height(), f.width() - w.width(), f.height() - w.height(), "
+            "w.width(), w.height(), a.contains(f))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0, out.stderr
+        screen_w, screen_h, frame_w, frame_h, w, h = map(int, out.stdout.split()[:6])
+        assert (screen_w, screen_h) == (width, height)
+        assert out.stdout.split()[6] == "True", out.stdout  # the frame is inside the screen
+        # All the room it needs, or all the screen gives (less the window's frame).
+        assert (w, h) == (min(1280, width - frame_w), min(860, height - frame_h))
 
 
 def test_the_window_keeps_responding_while_a_report_is_written(qtbot, library: Path, tmp_path: Path):

@@ -98,3 +98,18 @@ def test_library_lists_by_subject_and_drill_and_compare_finds_the_baseline(tmp_p
     err = capsys.readouterr().err
     assert "first Quiet stance, eyes open (single task) session of subject P01" in err
     assert "quiet-stance" not in err.split("first", 1)[1].split("session", 1)[0]
+
+    # Walkthrough s9 #14: P02's recording copied by hand into P01's folder under a P01 name was
+    # listed without comment (and hidden from `sessions --subject P01`).
+    (p02,) = library.sessions("P02")
+    stray = tmp_path / "sub-P01" / "sub-P01_quiet-stance_20260101T000000000Z.h5"
+    stray.write_bytes(p02.path.read_bytes())
+    (listed_stray,) = [e for e in library.sessions("P01") if e.path == stray]
+    assert listed_stray.subject_id == "P02" and listed_stray.drill == "forward-bend"
+    assert listed_stray.problem.startswith("holds subject P02's forward-bend recording, not P01's")
+    assert "sub-P02/" in listed_stray.problem
+    assert library.baseline("P01", "quiet-stance").path == p01[0].path  # never its baseline
+    assert library.baseline("P02", "forward-bend").path == p02.path
+    assert main(["sessions", "--subject", "P01", "--data-dir", str(tmp_path)]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if stray.name in line)
+    assert "holds subject P02's forward-bend recording, not P01's: move it to sub-P02/" in line

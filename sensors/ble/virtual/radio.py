@@ -27,6 +27,7 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
+from sensors.ble.virtual.late_responses import drop_late_command_responses
 from sensors.ble.virtual.packet_text import render_packets_only_for_debug
 
 if TYPE_CHECKING:
@@ -52,7 +53,9 @@ FAST_START_WAIT_S = 10.0
 def make_device(link: LocalLink, address: str, name: str) -> Device:
     """A bumble device with its own controller on `link`."""
     controller = Controller(name, link=link, public_address=address)
-    return Device(name=name, address=Address(address), host=Host(controller, AsyncPipeSink(controller)))
+    host = Host(controller, AsyncPipeSink(controller))
+    drop_late_command_responses(host)
+    return Device(name=name, address=Address(address), host=host)
 
 
 class MonotonicClock:

@@ -28,6 +28,7 @@ from bumble.host import Host
 from bumble.transport.common import StreamPacketSink, StreamPacketSource
 
 from sensors.ble.errors import BleError
+from sensors.ble.virtual.late_responses import drop_late_command_responses
 from sensors.ble.virtual.radio import CENTRAL_ADDRESS, CentralRadio, MonotonicClock
 from sensors.ble.virtual.radio_process import (
     Attach,
@@ -163,6 +164,7 @@ class RemoteRadio(CentralRadio):
         self._transport = transport
         channel.on_lost = lambda: self._on_lost("its HCI transport closed")
         host = Host(controller_source=channel, controller_sink=StreamPacketSink(transport))
+        drop_late_command_responses(host)  # an answer after its wait was cancelled: no traceback
         self.central = Device(name="stabmon host", address=hci.Address(CENTRAL_ADDRESS), host=host)
         attached = await asyncio.to_thread(self.ask, attach, START_TIMEOUT_S)
         assert isinstance(attached, Attached)
