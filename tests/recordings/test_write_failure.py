@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Runs in a child process: RLIMIT_FSIZE is process-wide. Writes 40 interleaved rounds of samples,
 # frames and events; with "lift", raises the limit again as soon as a write has failed (the disk
-# has room again).
+# has room again); with "tiny", lowers it to 1 KiB at round 10 (every write fails, the first
+# attempts at the rescue file too) and raises it again at round 25.
 WRITE = """
 import dataclasses, json, resource, signal, sys, threading, time
 from pathlib import Path
@@ -30,7 +31,7 @@ from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.session import SessionSettings
 from tests.recordings.test_writer_reader import PLACEMENTS, SENSORS, _blocks, _frame_and_angles
 
-path, limit, lift = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "lift"
+path, limit, mode = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
 _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
@@ -45,9 +46,11 @@ def lift_when_rescued():
         time.sleep(0.001)
     resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
 
-if lift:
+if mode == "lift":
     threading.Thread(target=lift_when_rescued, daemon=True).start()
 for k in range(40):
+    if mode == "tiny" and k in (10, 25):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024 if k == 10 else hard, hard))
     if k == 25:
         writer.set_calibration(SegmentCalibration({p: np.array([0.0, 1.0, 0, 0]) for p in PLACEMENTS}, 12.5))
     for p in PLACEMENTS:
@@ -62,9 +65,9 @@ print(json.dumps({"rescue": writer.rescue_file and str(writer.rescue_file)}))
 """
 
 
-def _write(path: Path, limit: int, lift: bool) -> dict:
+def _write(path: Path, limit: int, lift: bool, mode: str = "") -> dict:
     done = subprocess.run(
-        [sys.executable, "-c", WRITE, str(path), str(limit), "lift" if lift else "keep"],
+        [sys.executable, "-c", WRITE, str(path), str(limit), mode or ("lift" if lift else "keep")],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -114,3 +117,16 @@ def test_after_a_failed_write_the_recording_is_made_whole_from_a_rescue_file(tmp
     assert path.with_name(path.name + ".damaged").exists()
     assert not Path(done["rescue"]).exists()
     assert [(e.path.name, e.problem) for e in SessionLibrary(tmp_path).sessions()] == [(path.name, "")]
+
+
+def test_a_rescue_file_not_made_yet_is_tried_again_without_crashing_the_writer(tmp_path, reference):
+    # Before: the first attempt at the rescue file, with the disk still refusing writes, left HDF5
+    # objects whose close had failed, and the writer died of a segmentation fault (exit -11).
+    expected, _ = reference
+    path = tmp_path / "sub-P1" / "sub-P1_quiet-stance_y.h5"
+    done = _write(path, 2**40, lift=False, mode="tiny")
+    assert "cannot make the rescue file yet" in done["stderr"]  # it was tried while writes failed
+    assert "Segmentation fault" not in done["stderr"]
+    _assert_same_recording(read_recording(path), expected)
+    assert path.with_name(path.name + ".damaged").exists()
+    assert not Path(done["rescue"]).exists()
