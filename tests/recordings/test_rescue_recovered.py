@@ -72,10 +72,11 @@ class FailThenRescue(NullSink):
         self.blocks.append(block)
         self.delivered[block.placement] += len(block)
         n = min(self.delivered.values())
-        if self.pid is None and n >= self.fail_at:
-            self.pid, self.writer = writer_process_of(self.path), session_writer(self.path)
-            hard = resource.prlimit(self.pid, resource.RLIMIT_FSIZE)[1]
-            resource.prlimit(self.pid, resource.RLIMIT_FSIZE, (TINY, hard))
+        if self.pid is None:
+            if n >= self.fail_at:
+                self.pid, self.writer = writer_process_of(self.path), session_writer(self.path)
+                hard = resource.prlimit(self.pid, resource.RLIMIT_FSIZE)[1]
+                resource.prlimit(self.pid, resource.RLIMIT_FSIZE, (TINY, hard))
         elif self.writer is not None and self.failed_at is None:
             if self.writer.rescue_file is not None:  # the writer process reported the failed write
                 self.failed_at = n
