@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from typing import Any
 
 import h5py
 import numpy as np
@@ -41,7 +42,7 @@ def fault_mix(seed: int) -> tuple[dict[Placement, FaultPlan], dict[Placement, Ra
     for placement in PAIR:
         kinds = [k for k in KINDS if rng.random() < 0.6] or [KINDS[rng.integers(len(KINDS))]]
         chosen[placement] = kinds
-        plan = {}
+        plan: dict[str, Any] = {}
         if "duplicate" in kinds:
             plan["duplicate_every"] = int(rng.integers(3, 12))
         if "reorder" in kinds:
