@@ -42,6 +42,7 @@ import numpy as np
 from recordings import schema
 from recordings.chunk_columns import ChunkColumn, chunk_columns
 from recordings.chunk_filters import Pipeline, encode_chunks, pipeline_of
+from recordings.disk_room import MIN_FREE_BYTES, free_bytes
 from recordings.errors import RecordingError, RecordingNotFoundError
 from recordings.file_access import check_schema, open_recording_file, root_attributes
 from recordings.reader import read_recording
@@ -49,7 +50,6 @@ from recordings.recovery import needs_recovery
 from recordings.repack import COPY_ROWS, _copy_attributes, _same, storage_options
 from recordings.stale_copies import FRESH_SUFFIX, sweep
 from recordings.write_lock import WriteLock, being_recorded
-from recordings.writer import MIN_FREE_BYTES, free_bytes
 
 log = logging.getLogger(__name__)
 
