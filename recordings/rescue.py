@@ -12,6 +12,7 @@ opened again as an ordinary file in SWMR mode, and the session goes on in it."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -29,6 +30,11 @@ from sensors.placements import Placement
 #: Rows copied at a time into a rescue file (bounds the memory the copy takes).
 RESCUE_COPY_ROWS = 2**15
 
+log = logging.getLogger(__name__)
+
+#: Failed files HDF5 could not close, kept referenced so that they are never closed again.
+_ABANDONED: list[h5py.File] = []
+
 
 def detach_and_close(f: h5py.File, datasets: Datasets) -> None:
     """Close a file a write failed on without writing to its disk file again. HDF5 retries the
@@ -36,6 +42,7 @@ def detach_and_close(f: h5py.File, datasets: Datasets) -> None:
     stays registered, crashing the process when HDF5 shuts down at exit. So the descriptor is
     pointed at a scratch file in memory first, where every write succeeds, then the datasets and
     the file are closed: on disk it stays as it was at the failure."""
+    name = Path(f.filename).name
     scratch = os.memfd_create("stabmon-detached") if hasattr(os, "memfd_create") else _scratch_file()
     try:
         os.dup2(scratch, f.id.get_vfd_handle())
@@ -44,7 +51,15 @@ def detach_and_close(f: h5py.File, datasets: Datasets) -> None:
     for dataset in datasets.values():
         dataset.id.close()
     datasets.clear()
-    f.close()
+    try:
+        f.close()
+    except (OSError, RuntimeError) as error:
+        # A failed flush of the file's metadata leaves HDF5 unable to close it ("slist already
+        # enabled"), and a second attempt crashes the process: it is left open, in memory only.
+        log.warning(
+            "%s is left open in memory (HDF5 cannot close it after its failed write: %s)", name, error
+        )
+        _ABANDONED.append(f)
 
 
 def _scratch_file() -> int:

@@ -273,7 +273,8 @@ class RecordingWriter:
             self._error = error
         finally:
             if self._failed is not None:  # no room for the rescue file came in time
-                detach_and_close(*self._failed)
+                failed, self._failed = self._failed, None
+                detach_and_close(*failed)
             if self._file is not None:
                 self._file.flush()
                 self._datasets.clear()
@@ -335,9 +336,9 @@ class RecordingWriter:
             log.warning("%s: cannot make the rescue file yet (%s); holding the data", self.path.name, error)
             self._rescue_after = time.monotonic() + 1.0
             return False
-        detach_and_close(*self._failed)
-        self._failed = None
+        failed, self._failed = self._failed, None  # (never closed twice, however it goes)
         self._file, self._datasets = f, datasets
+        detach_and_close(*failed)
         return True
 
     def _gather(self, pending: PendingRows, message: WriterMessage) -> None:

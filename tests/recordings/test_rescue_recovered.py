@@ -23,14 +23,16 @@ import numpy as np
 import pytest
 
 from engine.factory import Impairments, record
+from engine.recording import Recording
 from engine.spec import SessionSpec, SourceKind, SourceSpec
 from recordings import RecordingError, read_recording
+from recordings.export_csv import export_csv
 from recordings.library import SessionLibrary
 from recordings.rescue import rescue_path
 from recordings.writer_process import WriterProcess
 from sensors.placements import Placement
 from sensors.processing import SessionSettings
-from sensors.processing.session import NullSink
+from sensors.processing.session import NullSink, SessionRunner
 from sensors.samples import SampleBlock
 from tests.recordings.test_writer_process_killed import LSB, PAIR, SentLog, writer_process_of
 
@@ -41,57 +43,69 @@ pytestmark = pytest.mark.skipif(
 
 #: The writer process's file-size limit while "the disk is full", bytes: every write fails.
 TINY = 1024
+#: A block received less than this long ago (ns) shows the session is delivering live.
+LIVE_NS = 200_000_000
 
 
-def session_writer(path: Path) -> WriterProcess:
-    """The engine's handle on the writer process writing `path` (whose state it reports)."""
-    found = [o for o in gc.get_objects() if isinstance(o, WriterProcess) and o.path == path]
+def session_of(path: Path) -> tuple[WriterProcess, SessionRunner]:
+    """The engine's handles on the recording of `path`: its writer process (whose state it
+    reports) and its runner."""
+    found = [o for o in gc.get_objects() if isinstance(o, Recording) and o.path == path]
     assert len(found) == 1, found
-    return found[0]
+    writer = found[0].writer
+    assert isinstance(writer, WriterProcess)
+    return writer, found[0].runner
 
 
 class FailThenRescue(NullSink):
-    """Keeps every block the runner delivered. At `fail_at` samples per sensor sets the writer
-    process's file-size limit to TINY (its next flush fails), lifts it once the writer reports the
-    failure and `lift_after` more samples came (the writer's next attempt at the rescue file then
-    succeeds); with `kill_after`, SIGKILLs the writer process once the rescue file has been in use
-    for that many samples."""
+    """Keeps every block the runner delivered. Once `fail_at` samples per sensor came and the
+    session delivers live, sets the writer process's file-size limit to TINY (its next flush
+    fails), lifts it once the writer reports the failure (its next attempt at the rescue file then
+    succeeds); once the rescue file has been in use for `then_after` samples, SIGKILLs the writer
+    process (`kill`) or stops the session."""
 
-    def __init__(self, path: Path, fail_at: int, lift_after: int, kill_after: int | None = None) -> None:
-        self.path, self.fail_at, self.lift_after, self.kill_after = path, fail_at, lift_after, kill_after
+    def __init__(self, path: Path, fail_at: int, then_after: int, kill: bool) -> None:
+        self.path, self.fail_at, self.then_after, self.kill = path, fail_at, then_after, kill
         self.writer: WriterProcess | None = None
-        self.failed_at: int | None = None
+        self.runner: SessionRunner | None = None
         self.blocks: list[SampleBlock] = []
         self.delivered: dict[Placement, int] = dict.fromkeys(PAIR, 0)
         self.pid: int | None = None
-        self.lifted_at: int | None = None
+        self.lifted = False
         self.rescue_seen_at: int | None = None
-        self.killed = False
+        self.ended = False
 
     def on_samples(self, block: SampleBlock, session_time_s: np.ndarray) -> None:
         self.blocks.append(block)
         self.delivered[block.placement] += len(block)
         n = min(self.delivered.values())
         if self.pid is None:
-            if n >= self.fail_at:
-                self.pid, self.writer = writer_process_of(self.path), session_writer(self.path)
+            live = time.monotonic_ns() - int(block.host_receive_ns[-1]) < LIVE_NS
+            if n >= self.fail_at and live:  # not in the catch-up burst after a slow start
+                self.pid = writer_process_of(self.path)
+                self.writer, self.runner = session_of(self.path)
                 hard = resource.prlimit(self.pid, resource.RLIMIT_FSIZE)[1]
                 resource.prlimit(self.pid, resource.RLIMIT_FSIZE, (TINY, hard))
-        elif self.writer is not None and self.failed_at is None:
+        elif not self.lifted:
+            assert self.writer is not None
             if self.writer.rescue_file is not None:  # the writer process reported the failed write
-                self.failed_at = n
-        elif self.failed_at is not None and self.lifted_at is None and n >= self.failed_at + self.lift_after:
-            hard = resource.prlimit(self.pid, resource.RLIMIT_FSIZE)[1]
-            resource.prlimit(self.pid, resource.RLIMIT_FSIZE, (hard, hard))
-            self.lifted_at = n
-        elif self.lifted_at is not None and self.kill_after is not None and not self.killed:
+                hard = resource.prlimit(self.pid, resource.RLIMIT_FSIZE)[1]
+                resource.prlimit(self.pid, resource.RLIMIT_FSIZE, (hard, hard))
+                self.lifted = True
+        elif not self.ended:
             if self.rescue_seen_at is None and rescue_path(self.path).exists():
                 self.rescue_seen_at = n
-            elif self.rescue_seen_at is not None and n >= self.rescue_seen_at + self.kill_after:
-                assert rescue_path(self.path).exists()
+            elif self.rescue_seen_at is not None and n >= self.rescue_seen_at + self.then_after:
+                if not rescue_path(self.path).exists():  # that was an attempt that failed: wait on
+                    self.rescue_seen_at = None
+                    return
+                assert self.runner is not None
+                self.ended = True
+                if not self.kill:
+                    self.runner.stop()
+                    return
                 time.sleep(0.1)  # into the next flush interval: ~0.5 s of data only in memory then
                 os.kill(self.pid, signal.SIGKILL)
-                self.killed = True
 
 
 def _spec(seconds: float) -> SessionSpec:
@@ -164,21 +178,21 @@ def _assert_whole(path: Path, sink: FailThenRescue) -> None:
 def test_a_writer_process_whose_write_fails_goes_on_in_a_rescue_file(tmp_path):
     # Python ignores SIGXFSZ, so the write fails with EFBIG and the writer makes its rescue file.
     path = tmp_path / "sub-RSC1" / "limited.h5"
-    sink = FailThenRescue(path, fail_at=150, lift_after=30)
+    sink = FailThenRescue(path, fail_at=100, then_after=100, kill=False)
     SentLog.made.clear()
     asyncio.run(
         record(
-            _spec(5.0),
+            _spec(20.0),  # the sink stops it
             "RSC1",
             path,
             "quiet-stance",
-            5.0,
+            20.0,
             sinks=[sink],
             impairments=Impairments(keep_sent=True, sent_log=SentLog),
             consolidate=False,
         )
     )
-    assert sink.failed_at is not None and sink.lifted_at is not None
+    assert sink.lifted and sink.ended  # stopped once the rescue file had taken over
     assert path.with_name(path.name + ".damaged").exists()  # the first file, as the failure left it
     assert not rescue_path(path).exists()  # it took the recording's name
     _assert_whole(path, sink)
@@ -186,7 +200,7 @@ def test_a_writer_process_whose_write_fails_goes_on_in_a_rescue_file(tmp_path):
 
 def test_a_writer_process_killed_after_a_failed_write_leaves_one_whole_recording(tmp_path):
     path = tmp_path / "sub-RSC2" / "rescued.h5"
-    sink = FailThenRescue(path, fail_at=150, lift_after=30, kill_after=120)
+    sink = FailThenRescue(path, fail_at=100, then_after=120, kill=True)
     SentLog.made.clear()
     with pytest.raises(
         RecordingError, match=r"writer process ended unexpectedly \(killed by signal 9\)"
@@ -202,7 +216,7 @@ def test_a_writer_process_killed_after_a_failed_write_leaves_one_whole_recording
                 impairments=Impairments(keep_sent=True, sent_log=SentLog),
             )
         )
-    assert sink.killed
+    assert sink.ended
     assert "rescue.h5 (stabmon recover it)" not in str(raised.value)  # nothing left for the user to merge
     _assert_whole(path, sink)
     # Both files the writer left are kept, and neither is listed as a session of its own.
@@ -210,3 +224,10 @@ def test_a_writer_process_killed_after_a_failed_write_leaves_one_whole_recording
     assert rescue_path(path).with_name(rescue_path(path).name + ".crashed").exists()
     assert not rescue_path(path).exists()
     assert [(e.path.name, e.problem) for e in SessionLibrary(tmp_path).sessions()] == [(path.name, "")]
+    # What `stabmon export` writes of it: the raw samples, every one of them once.
+    exported = export_csv(read_recording(path), tmp_path / "csv")
+    with h5py.File(path, "r") as f:
+        for placement in PAIR:
+            table = next(p for p in exported if p.name.endswith(f"_raw_{placement.value}.csv"))
+            sequence = np.loadtxt(table, delimiter=",", skiprows=1, usecols=3, dtype=np.int64, ndmin=1)
+            np.testing.assert_array_equal(sequence, f[f"acquisition/{placement.value}/sequence"][()])

@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # Runs in a child process: RLIMIT_FSIZE is process-wide. Writes 40 interleaved rounds of samples,
 # frames and events; with "lift", raises the limit again as soon as a write has failed (the disk
 # has room again); with "tiny", lowers it to 1 KiB at round 10 (every write fails, the first
-# attempts at the rescue file too) and raises it again at round 25.
+# attempts at the rescue file too) and raises it again at round 25; with "flush", lowers it to
+# 1 KiB right after the writer's 8th flush wrote its rows, so that HDF5's flush of the file's
+# metadata is what fails, and raises it again once the writer has moved to its rescue file.
 WRITE = """
 import dataclasses, json, resource, signal, sys, threading, time
 from pathlib import Path
@@ -46,6 +48,21 @@ def lift_when_rescued():
         time.sleep(0.001)
     resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
 
+if mode == "flush":
+    from recordings import pending_rows
+
+    write_rows, calls = pending_rows.PendingRows.write_to, [0]
+
+    def write_to_then_fill_the_disk(self, *args, **kwargs):
+        written = write_rows(self, *args, **kwargs)
+        calls[0] += 1
+        if calls[0] == 8:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1024, hard))
+        return written
+
+    pending_rows.PendingRows.write_to = write_to_then_fill_the_disk
+    lift = threading.Thread(target=lift_when_rescued, daemon=True)
+    lift.start()
 if mode == "lift":
     threading.Thread(target=lift_when_rescued, daemon=True).start()
 for k in range(40):
@@ -127,6 +144,19 @@ def test_a_rescue_file_not_made_yet_is_tried_again_without_crashing_the_writer(t
     done = _write(path, 2**40, lift=False, mode="tiny")
     assert "cannot make the rescue file yet" in done["stderr"]  # it was tried while writes failed
     assert "Segmentation fault" not in done["stderr"]
+    _assert_same_recording(read_recording(path), expected)
+    assert path.with_name(path.name + ".damaged").exists()
+    assert not Path(done["rescue"]).exists()
+
+
+def test_a_failed_flush_of_the_files_metadata_goes_on_in_a_rescue_file_without_crashing(tmp_path, reference):
+    # Before: HDF5's flush failed after the rows were written; closing that file then failed
+    # ("slist already enabled"), the writer stopped, and closing it again crashed the process.
+    expected, _ = reference
+    path = tmp_path / "sub-P1" / "sub-P1_quiet-stance_z.h5"
+    done = _write(path, 2**40, lift=False, mode="flush")
+    assert "flush" in done["stderr"]  # the failure was HDF5's flush of the file
+    assert "HDF5 writer for" not in done["stderr"]  # the writer did not stop
     _assert_same_recording(read_recording(path), expected)
     assert path.with_name(path.name + ".damaged").exists()
     assert not Path(done["rescue"]).exists()
