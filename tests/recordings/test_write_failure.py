@@ -20,11 +20,12 @@ ROOT = Path(__file__).resolve().parents[2]
 # Runs in a child process: RLIMIT_FSIZE is process-wide. Writes 40 interleaved rounds of samples,
 # frames and events; with "lift", raises the limit again as soon as a write has failed (the disk
 # has room again); with "tiny", lowers it to 1 KiB at round 10 (every write fails, the first
-# attempts at the rescue file too) and raises it again at round 25; with "flush", lowers it to
-# 1 KiB right after the writer's 8th flush wrote its rows, so that HDF5's flush of the file's
-# metadata is what fails, and raises it again once the writer has moved to its rescue file.
+# attempts at the rescue file too) and raises it again at round 25, once the writer tried its
+# rescue file; with "flush", lowers it to 1 KiB at round 10 right after a flush of the writer wrote
+# its rows, so that HDF5's flush of the file's metadata is what fails, and raises it again once
+# the writer has moved to its rescue file.
 WRITE = """
-import dataclasses, json, resource, signal, sys, threading, time
+import dataclasses, json, logging, resource, signal, sys, threading, time
 from pathlib import Path
 import numpy as np
 from recordings import RecordingWriter, SessionMetadata
@@ -48,26 +49,41 @@ def lift_when_rescued():
         time.sleep(0.001)
     resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
 
+class Attempted(logging.Handler):  # the writer tried its rescue file and could not make it yet
+    seen = threading.Event()
+
+    def emit(self, record):
+        if "cannot make the rescue file yet" in record.getMessage():
+            self.seen.set()
+
+logging.basicConfig(format="%(message)s")  # on stderr, as without any handler
+logging.getLogger("recordings.writer").addHandler(Attempted())
+armed, filled = threading.Event(), threading.Event()
 if mode == "flush":
     from recordings import pending_rows
 
-    write_rows, calls = pending_rows.PendingRows.write_to, [0]
+    write_rows = pending_rows.PendingRows.write_to
 
-    def write_to_then_fill_the_disk(self, *args, **kwargs):
-        written = write_rows(self, *args, **kwargs)
-        calls[0] += 1
-        if calls[0] == 8:
+    def write_to_then_fill_the_disk(self, datasets, final=False):
+        written = write_rows(self, datasets, final)
+        if armed.is_set() and not final and not filled.is_set():
             resource.setrlimit(resource.RLIMIT_FSIZE, (1024, hard))
+            filled.set()
         return written
 
     pending_rows.PendingRows.write_to = write_to_then_fill_the_disk
-    lift = threading.Thread(target=lift_when_rescued, daemon=True)
-    lift.start()
+    threading.Thread(target=lift_when_rescued, daemon=True).start()
 if mode == "lift":
     threading.Thread(target=lift_when_rescued, daemon=True).start()
 for k in range(40):
-    if mode == "tiny" and k in (10, 25):
-        resource.setrlimit(resource.RLIMIT_FSIZE, (1024 if k == 10 else hard, hard))
+    if mode == "tiny" and k == 10:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, hard))
+    if mode == "tiny" and k == 25:  # (however busy the computer: once the writer tried)
+        assert Attempted.seen.wait(60), "the writer never tried its rescue file"
+        resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+    if mode == "flush" and k == 10:  # the next flush that writes rows fills the disk after them
+        armed.set()
+        assert filled.wait(60), "the writer never flushed"
     if k == 25:
         writer.set_calibration(SegmentCalibration({p: np.array([0.0, 1.0, 0, 0]) for p in PLACEMENTS}, 12.5))
     for p in PLACEMENTS:
