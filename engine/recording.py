@@ -21,9 +21,10 @@ from recordings.library import SessionLibrary
 from recordings.lsl import LslOutletSink
 from recordings.writer_messages import SessionWriter
 from recordings.writer_process import WriterProcess, prestart, writer_process_wanted
+from sensors.events import Event, EventKind
 from sensors.placements import Placement
 from sensors.processing.session import SessionReport, SessionRunner, SessionSink
-from sensors.source import Source
+from sensors.source import SensorHealth, Source
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +136,46 @@ class Recording:
         stays as the writer left it."""
         if not self._closed:
             self._closed = True
+            self._note_kept_out()
             path = await asyncio.to_thread(self.writer.close)
             if self._consolidate:
                 await asyncio.to_thread(_consolidate_closed, path)
+
+    def _note_kept_out(self) -> None:
+        """Put in the file's event log, per sensor, what its link kept out of the session
+        (`kept_out_label`), so that the file accounts for every fault, not only the live view."""
+        try:
+            health = self.runner.health()
+        except Exception:  # a source that cannot say any more: the file closes all the same
+            log.exception("%s: the link's counts could not be read for the event log", self.path.name)
+            return
+        at_s = self.runner.session_time_s
+        for placement, sensor in health.items():
+            label = kept_out_label(placement, sensor)
+            if label:
+                try:
+                    self.writer.add_event(Event(at_s, EventKind.ANNOTATION, label, source="link"))
+                except RecordingError as error:  # the writer stopped: closing says why
+                    log.warning("%s: %s not stored (%s)", self.path.name, label, error.problem)
+                    return
+
+
+def kept_out_label(placement: Placement, health: SensorHealth) -> str:
+    """What a sensor's link kept out of the session ('' when nothing): malformed notifications,
+    duplicated and out-of-order blocks, implausible blocks (their samples), as the event log
+    says it. Samples lost on the way are in the file's lost_before; restarts are logged when
+    they happen."""
+    parts = [
+        f"{count} {what}"
+        for count, what in (
+            (health.decode_errors, "malformed notifications"),
+            (health.duplicates, "duplicated blocks"),
+            (health.out_of_order, "out-of-order blocks"),
+            (health.rejected_blocks, f"implausible blocks ({health.rejected_samples} samples)"),
+        )
+        if count
+    ]
+    return f"{placement.value} link kept out: {'; '.join(parts)}" if parts else ""
 
 
 def _consolidate_closed(path: Path) -> None:

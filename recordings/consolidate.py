@@ -5,7 +5,8 @@ little of a live file; a 1-h two-sensor 200 Hz file then holds ~100 000 chunks, 
 per chunk (HDF5's chunk index walked from Python, one `zlib` call and its bookkeeping each): about
 a quarter of `stabmon analyze`'s CPU. Once the file is closed, those small chunks protect nothing.
 
-`consolidate` rewrites a closed file with chunks of `CHUNK_S` (at the recording's sample rate) in
+`consolidate` rewrites a closed file with chunks of `CHUNK_S` (at each group's own sample rate: a
+sensor's raw columns at the rate its device clock shows, the frames at the session's rate) in
 every compressed column chunked by rows whose chunks are at most half as long (same dtype, shape,
 growable axis, filters and checksums: standard deflate, readable by any HDF5 1.10+ and by older
 stabmon), copies everything else as it is, checks that every dataset and attribute of the copy is
@@ -29,7 +30,7 @@ import logging
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
@@ -41,6 +42,7 @@ import numpy as np
 from recordings import schema
 from recordings.chunk_columns import ChunkColumn, chunk_columns
 from recordings.chunk_filters import Pipeline, encode_chunks, pipeline_of
+from recordings.disk_room import MIN_FREE_BYTES, free_bytes
 from recordings.errors import RecordingError, RecordingNotFoundError
 from recordings.file_access import check_schema, open_recording_file, root_attributes
 from recordings.reader import read_recording
@@ -48,7 +50,6 @@ from recordings.recovery import needs_recovery
 from recordings.repack import COPY_ROWS, _copy_attributes, _same, storage_options
 from recordings.stale_copies import FRESH_SUFFIX, sweep
 from recordings.write_lock import WriteLock, being_recorded
-from recordings.writer import MIN_FREE_BYTES, free_bytes
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
             if not _grown_chunks(source, None):  # nothing long enough, at any rate: no need to read it
                 return unchanged
             rate_hz = read_recording(path, derived=False, raw=False).settings.rate_hz
-            rows = max(1, round(chunk_s * rate_hz))
+            rows = _rows_per_group(source, chunk_s, rate_hz)
             if not _grown_chunks(source, rows):
                 return unchanged
             _check_room(path, before)
@@ -211,12 +212,47 @@ def consolidated_chunks(dataset: h5py.Dataset, rows: int | None) -> tuple[int, .
     return (wanted, *chunks[1:])
 
 
-def _grown_chunks(group: h5py.Group, rows: int | None) -> bool:
-    """Any dataset under `group` that consolidating would re-chunk."""
+def _rows_per_group(f: h5py.File, chunk_s: float, rate_hz: float) -> dict[str, int]:
+    """Rows in `chunk_s` of each group's data, by the group's own rate: a sensor's raw columns
+    at the rate its device clock shows (a Movella DOT streams 60 Hz in a 100-Hz session), every
+    other group (`""`: the default) at the session's frame rate `rate_hz` (Hz)."""
+    rows = {"": max(1, round(chunk_s * rate_hz))}
+    acquisition = f.get(schema.ACQUISITION)
+    if not isinstance(acquisition, h5py.Group):
+        return rows
+    for group in acquisition.values():
+        times = group.get("device_time_s") if isinstance(group, h5py.Group) else None
+        if isinstance(times, h5py.Dataset) and times.ndim == 1 and times.shape[0] > 2:
+            sensor_hz = _sample_rate_hz(np.asarray(times[()], dtype=np.float64))
+            if sensor_hz is not None:
+                rows[group.name] = max(1, round(chunk_s * sensor_hz))
+    return rows
+
+
+def _sample_rate_hz(device_time_s: np.ndarray) -> float | None:
+    """A sensor's sample rate (Hz) from its device times (n,) s: one over the median step between
+    samples (robust to gaps and clock jumps); None when the times give none."""
+    steps = np.diff(device_time_s)
+    steps = steps[np.isfinite(steps) & (steps > 0)]
+    if len(steps) == 0:
+        return None
+    rate = 1.0 / float(np.median(steps))
+    return rate if np.isfinite(rate) and rate > 0 else None
+
+
+def _group_rows(rows: Mapping[str, int], dataset: h5py.Dataset) -> int:
+    return rows.get(dataset.parent.name, rows[""])
+
+
+def _grown_chunks(group: h5py.Group, rows: Mapping[str, int] | None) -> bool:
+    """Any dataset under `group` that consolidating would re-chunk (rows: per group, see
+    `_rows_per_group`; None: whether any chunk length would)."""
     found: list[str] = []
 
     def visit(name: str, item: h5py.HLObject) -> None:
-        if isinstance(item, h5py.Dataset) and consolidated_chunks(item, rows) is not None:
+        if not isinstance(item, h5py.Dataset):
+            return
+        if consolidated_chunks(item, None if rows is None else _group_rows(rows, item)) is not None:
             found.append(name)
 
     group.visititems(visit)
@@ -235,14 +271,14 @@ def _chunk_count(group: h5py.Group) -> int:
     return sum(counts)
 
 
-def _copy_group(path: Path, source: h5py.Group, target: h5py.Group, rows: int) -> None:
+def _copy_group(path: Path, source: h5py.Group, target: h5py.Group, rows: Mapping[str, int]) -> None:
     for name, item in list(source.items()):  # (h5py holds its lock while iterating items)
         if isinstance(item, h5py.Group):
             child = target.create_group(name)
             _copy_attributes(item, child)
             _copy_group(path, item, child, rows)
             continue
-        options = storage_options(item, consolidated_chunks(item, rows))
+        options = storage_options(item, consolidated_chunks(item, _group_rows(rows, item)))
         dataset = target.create_dataset(name, shape=item.shape, dtype=item.dtype, **options)
         _copy_attributes(item, dataset)
         if item.shape == ():

@@ -8,6 +8,14 @@ then swaps it in. The original is kept beside it as `<name>.crashed` — nothing
 A recording whose writer process died while the engine lived on is recovered with what the
 engine kept of it that the writer had not yet confirmed on disk (`recordings.writer_tail`),
 appended to the copy before it takes the recording's name.
+
+A write that failed moved the recording to its rescue file, `<stem>.rescue.h5`
+(`recordings.rescue`), which holds every row the first file held and everything since; the
+engine's tail then continues the rescue file, not the first one. So when a rescue file stands
+beside the file being recovered and its rows begin with every row the first file holds (checked
+value for value; or the first file cannot be read at all), the copy is made from the rescue
+file: one recording, every row once, in order. Both originals are kept, as `<name>.crashed` and
+`<stem>.rescue.h5.crashed` (neither is listed as a session), and only after the copy read back.
 """
 
 from __future__ import annotations
@@ -19,12 +27,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import h5py
+import numpy as np
 
 from recordings import schema
 from recordings.consistency import common_length, complete_arrival_entries
 from recordings.errors import NotARecordingError, RecordingError
 from recordings.file_access import LEFT_OPEN, check_readable, check_schema
 from recordings.reader import Recording, read_recording
+from recordings.rescue import rescue_path
 from recordings.write_lock import being_recorded, remove_stale_lock
 from recordings.writer_tail import Tail, append_tail
 
@@ -39,6 +49,8 @@ class RecoveryResult:
     original_kept_at: Path
     #: Samples appended from the engine's unwritten tail (`recover(path, tail)`).
     appended_samples: int = 0
+    #: Where the rescue file the recording was recovered from was kept (None: there was none).
+    rescue_kept_at: Path | None = None
 
 
 def needs_recovery(path: Path | str) -> bool:
@@ -70,11 +82,14 @@ def recover(path: Path | str, tail: Tail | None = None) -> RecoveryResult:
         )
     fresh = path.with_name(path.name + ".recovering")
     kept = path.with_name(path.name + ".crashed")
-    if kept.exists():
-        raise RecordingError(kept, "a kept original from an earlier recovery is in the way; move it first")
+    rescue = _standing_rescue(path)
+    rescue_kept = rescue.with_name(rescue.name + ".crashed") if rescue is not None else None
+    for old in (kept, rescue_kept):
+        if old is not None and old.exists():
+            raise RecordingError(old, "a kept original from an earlier recovery is in the way; move it first")
     try:
         with (
-            h5py.File(path, "r", swmr=True) as source,
+            h5py.File(rescue or path, "r", swmr=True) as source,
             h5py.File(fresh, "w", libver=schema.FILE_FORMAT) as target,
         ):
             attributes = dict(source.attrs)
@@ -98,9 +113,64 @@ def recover(path: Path | str, tail: Tail | None = None) -> RecoveryResult:
         raise
     os.replace(path, kept)
     os.replace(fresh, path)
+    if rescue is not None and rescue_kept is not None:
+        os.replace(rescue, rescue_kept)
     remove_stale_lock(path)  # its writer's, left by the crash
-    log.info("recovered %s (%d samples appended); original kept as %s", path.name, appended, kept.name)
-    return RecoveryResult(read_recording(path), kept, appended)
+    log.info(
+        "recovered %s%s (%d samples appended); original kept as %s",
+        path.name,
+        f" from its rescue file (kept as {rescue_kept.name})" if rescue_kept is not None else "",
+        appended,
+        kept.name,
+    )
+    return RecoveryResult(read_recording(path), kept, appended, rescue_kept)
+
+
+def _standing_rescue(path: Path) -> Path | None:
+    """The rescue file beside `path` when the recording is to be recovered from it: it reads, and
+    every growing dataset's rows (each group cut to its complete rows) begin with the rows `path`
+    holds, or `path` cannot be read at all."""
+    rescue = rescue_path(path)
+    if not rescue.is_file():
+        return None
+    try:
+        with h5py.File(rescue, "r", swmr=True) as r:
+            try:
+                o = h5py.File(path, "r", swmr=True)
+            except (OSError, RuntimeError, ValueError) as error:
+                log.warning("%s cannot be read (%s): recovering it from %s", path.name, error, rescue.name)
+                return rescue
+            with o:
+                problem = _not_a_prefix(o, r)
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as error:
+        log.warning("%s beside %s cannot be read (%s): left as it is", rescue.name, path.name, error)
+        return None
+    if problem:
+        log.warning("%s does not hold all of %s (%s): left as it is", rescue.name, path.name, problem)
+        return None
+    return rescue
+
+
+def _not_a_prefix(first: h5py.Group, rescue: h5py.Group) -> str:
+    """Where the rescue file's rows do not begin with the first file's ('' when they all do)."""
+    n, m = common_length(first), common_length(rescue)
+    for name, item in first.items():
+        other = rescue.get(name)
+        if isinstance(item, h5py.Group):
+            problem = _not_a_prefix(item, other) if isinstance(other, h5py.Group) else f"{item.name} missing"
+            if problem:
+                return problem
+        elif item.maxshape and item.maxshape[0] is None:
+            if not isinstance(other, h5py.Dataset) or m < n:
+                return f"{item.name}: {m} rows, not {n}"
+            if not _same(item[:n], other[:n]):
+                return f"{item.name}: different rows"
+    return ""
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal arrays (NaN equal to NaN)."""
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc" and b.dtype.kind in "fc"))
 
 
 def _copy_group(source: h5py.Group, target: h5py.Group) -> None:

@@ -11,7 +11,8 @@ nor on compression: whole chunks are compressed outside HDF5, with the interpret
 and stored as they are (`recordings.pending_rows`, `recordings.chunk_filters`).
 
 The file's layout is `recordings.file_layout`, the chunk policy `recordings.pending_rows`, the
-messages the thread takes `recordings.writer_messages`, the rescue file `recordings.rescue`.
+messages the thread takes `recordings.writer_messages`, the rescue file `recordings.rescue`, the
+free-space gate `recordings.disk_room`.
 
 Raw data are stored at full width, exactly as decoded. Under /processing only the frame grid and
 gap flags are stored unless `SessionMetadata.store_angles` asks for the angles too: a replay of
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import threading
 import time
 from collections import deque
@@ -42,6 +42,7 @@ import h5py
 import numpy as np
 
 from recordings import schema
+from recordings.disk_room import MIN_FREE_BYTES, DiskRoom, free_bytes
 from recordings.errors import RecordingError
 from recordings.file_layout import (
     CHUNK_S,
@@ -82,27 +83,19 @@ from sensors.samples import Frame, SampleBlock
 __all__ = [
     "CHUNK_S",
     "CLOSE_WAIT_S",
-    "MIN_FREE_BYTES",
+    "MIN_FREE_BYTES",  # (from recordings.disk_room, where it lives)
     "RecordingWriter",
     "SessionMetadata",
-    "free_bytes",
     "rescue_path",
 ]
 
 log = logging.getLogger(__name__)
 
 
-#: Free disk space (bytes) below which the writer holds data in memory instead of writing.
-MIN_FREE_BYTES = 64 * 2**20
 #: How long closing waits for disk space before it writes anyway, s.
 CLOSE_WAIT_S = 30.0
 #: How often the writer empties HDF5's free lists (recordings/hdf5_memory.py), s.
 RELEASE_FREE_LISTS_S = 60.0
-
-
-def free_bytes(folder: Path) -> int:
-    """Free space on the disk holding `folder`, bytes."""
-    return shutil.disk_usage(folder).free
 
 
 class RecordingWriter:
@@ -120,11 +113,7 @@ class RecordingWriter:
     ) -> None:
         schema.check_subject_id(metadata.subject_id)
         self.min_free_bytes = min_free_bytes
-        self._free_space = free_space
-        #: True while the disk is too full to write: data is held in memory until there is room.
-        self.disk_space_low = False
-        #: How many times the writer had to hold data back for lack of space.
-        self.held_back_episodes = 0
+        self._room = DiskRoom(Path(path), min_free_bytes, free_space)
         #: Set when a write failed: the file the whole recording is written to instead, which
         #: takes the recording's name on close.
         self.rescue_file: Path | None = None
@@ -217,6 +206,16 @@ class RecordingWriter:
         return max(behind, default=0) / self.metadata.rate_hz
 
     @property
+    def disk_space_low(self) -> bool:
+        """True while the disk is too full to write: data is held in memory until there is room."""
+        return self._room.low
+
+    @property
+    def held_back_episodes(self) -> int:
+        """How many times the writer had to hold data back for lack of space."""
+        return self._room.held_back_episodes
+
+    @property
     def failure(self) -> BaseException | None:
         """Why the writer thread stopped (None while it runs or after a clean close)."""
         return self._error
@@ -259,13 +258,13 @@ class RecordingWriter:
                 if closing:
                     break
                 if time.monotonic() - last_flush >= self.flush_interval_s:
-                    if self._room_to_write():
+                    if self._room.check():
                         self._write(pending)
                     last_flush = time.monotonic()
                     if last_flush - last_release >= RELEASE_FREE_LISTS_S:  # flat memory over hours
                         release_free_lists()
                         last_release = last_flush
-            self._wait_for_room(CLOSE_WAIT_S)
+            self._room.wait(CLOSE_WAIT_S)
             self._rescue_after = 0.0  # last chance: no waiting between attempts
             if not (self._write(pending, final=True) or self._write(pending, final=True)):
                 raise OSError("there was no room on the disk for the rescue file")
@@ -274,7 +273,8 @@ class RecordingWriter:
             self._error = error
         finally:
             if self._failed is not None:  # no room for the rescue file came in time
-                detach_and_close(*self._failed)
+                failed, self._failed = self._failed, None
+                detach_and_close(*failed)
             if self._file is not None:
                 self._file.flush()
                 self._datasets.clear()
@@ -336,9 +336,9 @@ class RecordingWriter:
             log.warning("%s: cannot make the rescue file yet (%s); holding the data", self.path.name, error)
             self._rescue_after = time.monotonic() + 1.0
             return False
-        detach_and_close(*self._failed)
-        self._failed = None
+        failed, self._failed = self._failed, None  # (never closed twice, however it goes)
         self._file, self._datasets = f, datasets
+        detach_and_close(*failed)
         return True
 
     def _gather(self, pending: PendingRows, message: WriterMessage) -> None:
@@ -371,32 +371,6 @@ class RecordingWriter:
         index = self.placements.index(block.placement)
         for path, rows in sample_rows(index, block, session_time, previous):
             pending.add(path, rows)
-
-    def _room_to_write(self) -> bool:
-        """Whether the disk has room for the next flush. HDF5 does not survive a write that
-        fails for lack of space (the chunks written then are lost for good, even once space is
-        back), so below `min_free_bytes` the writer keeps everything in memory instead."""
-        try:
-            room = self._free_space(self.path.parent) >= self.min_free_bytes
-        except OSError:
-            room = True  # cannot tell: write, as before
-        if not room and not self.disk_space_low:
-            self.held_back_episodes += 1
-            log.warning(
-                "%s: less than %d MB free on the disk; holding the recording in memory until there is room",
-                self.path.name,
-                self.min_free_bytes // 2**20,
-            )
-        elif room and self.disk_space_low:
-            log.warning("%s: disk space is back; writing what was held in memory", self.path.name)
-        self.disk_space_low = not room
-        return room
-
-    def _wait_for_room(self, timeout_s: float) -> None:
-        """Before the final write: wait (up to timeout_s) for the disk to have room."""
-        deadline = time.monotonic() + timeout_s
-        while not self._room_to_write() and time.monotonic() < deadline:
-            time.sleep(0.5)
 
     def _in_order(self, block: SampleBlock, session_time: np.ndarray) -> tuple[SampleBlock, np.ndarray]:
         """The rows of a block whose sequence numbers come after every one written for its sensor

@@ -64,9 +64,10 @@ class SessionWriter(Protocol):
     of data queued but not yet on disk)."""
 
     path: Path
-    disk_space_low: bool
     rescue_file: Path | None
 
+    @property
+    def disk_space_low(self) -> bool: ...
     @property
     def backlog_s(self) -> float: ...
 

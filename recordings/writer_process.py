@@ -343,8 +343,13 @@ def _recovered(path: Path, tail: Tail) -> str:
     except RecordingError as error:
         log.error("recovering %s failed: %s", path, error)
         return f"the file holds what was written until then but could not be recovered ({error.problem})"
+    originals = result.original_kept_at.name
+    if result.rescue_kept_at is not None:
+        originals = f"s are kept as {originals} and {result.rescue_kept_at.name}"
+    else:
+        originals = f" is kept as {originals}"
+    source = " from its rescue file" if result.rescue_kept_at is not None else ""
     return (
-        f"the file holds everything recorded until then (recovered, with the {result.appended_samples} "
-        f"samples its writer process had not yet written; the original is kept as "
-        f"{result.original_kept_at.name})"
+        f"the file holds everything recorded until then (recovered{source}, with the "
+        f"{result.appended_samples} samples its writer process had not yet written; the original{originals})"
     )

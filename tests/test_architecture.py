@@ -143,6 +143,9 @@ HAND_BUILT_ALLOWED = {
     "tests/recordings/test_writer_reader.py": "tests of RecordingWriter itself",
     "tests/recordings/test_disk_full.py": "RecordingWriter alone on a disk that runs full",
     "tests/recordings/test_write_failure.py": "RecordingWriter alone when a write fails for real",
+    "tests/recordings/test_consolidate.py": (
+        "RecordingWriter alone: a minute of 60-Hz sensors in a 100-Hz session in a second, to consolidate"
+    ),
     "tests/recordings/test_faulty_session_readback.py": (
         "RecordingWriter alone fed the link's ingest output for generated notifications (no session)"
     ),

@@ -2,6 +2,7 @@
 attribute the same bytes (read by h5py, not by the reader under test), the analysis the same
 table, the fast chunk reader still used; nothing changed when it cannot (left open, damaged)."""
 
+import dataclasses
 import hashlib
 import shutil
 
@@ -9,13 +10,18 @@ import h5py
 import numpy as np
 import pytest
 
+from recordings import RecordingWriter, SessionMetadata
 from recordings.analysis import analyze_file
 from recordings.chunk_columns import chunk_columns
 from recordings.consolidate import FRESH_SUFFIX, consolidate, consolidated_chunks
 from recordings.errors import RecordingError
+from sensors.identity import SensorFamily, SensorIdentity
+from sensors.processing.session import SessionSettings
+from sensors.samples import SampleBlock
 from tests.recordings.corruptions import left_open
 from tests.recordings.test_chunk_columns import _damaged_copy
 from tests.recordings.test_replay import _record
+from tests.recordings.test_writer_reader import PLACEMENTS, _frame_and_angles
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +184,59 @@ def test_a_recording_is_consolidated_when_it_closes(recorded, tmp_path):
     with h5py.File(closed.path, "r") as new, h5py.File(recorded.path, "r") as old:
         for name in ("acquisition/lumbar/acc_m_s2", "acquisition/pelvis/session_time_s", "processing/time_s"):
             assert np.array_equal(new[name][()], old[name][()]), name
+
+
+def _sixty_hz_session(path, seconds=60.0, sensor_hz=60.0):
+    """A 100-Hz session of two Movella DOT sensors streaming at 60 Hz (what a virtual DOT pair
+    asked for 100 Hz sends: its nearest output rate), written by the recording's writer."""
+    rng = np.random.default_rng(60)
+    sensors = {
+        p: SensorIdentity(SensorFamily.MOVELLA_DOT, f"D4:22:CD:00:00:0{k}", f"DOT-{k}", "2.6.0", "Xsens DOT")
+        for k, p in enumerate(PLACEMENTS)
+    }
+    writer = RecordingWriter(
+        path, SessionMetadata("DOT60", "quiet-stance", SessionSettings(rate_hz=100.0)), sensors
+    )
+    writer.set_host_origin(0)
+    n, per_block = round(seconds * sensor_hz), 30
+    for start in range(0, n, per_block):
+        seq = np.arange(start, start + per_block)
+        t = seq / sensor_hz
+        for p in PLACEMENTS:
+            block = SampleBlock(
+                p,
+                t,
+                rng.normal(size=(per_block, 3)),
+                rng.normal(size=(per_block, 3)),
+                seq,
+                (t * 1e9).astype(np.int64),
+            )
+            writer.append_samples(block, t)
+        frames = round(per_block / sensor_hz * 100)
+        frame, angles = _frame_and_angles(rng, n=frames)
+        frame_t = start / sensor_hz + frame.time_s
+        writer.append_frame(
+            dataclasses.replace(frame, time_s=frame_t), dataclasses.replace(angles, time_s=frame_t)
+        )
+    writer.close()
+
+
+def test_a_minute_of_sixty_hz_sensors_is_consolidated_at_their_own_rate(tmp_path):
+    # Before: chunk length and "too short to bother" came from the session's 100-Hz frame rate, so
+    # the raw columns of a 60-s file of 60-Hz sensors (3600 rows < 4 × 1000) kept 72 small chunks.
+    path = tmp_path / "dot60.h5"
+    _sixty_hz_session(path)
+    before = _contents(path)
+    result = consolidate(path)
+    assert result.rewritten
+    after = _contents(path)
+    assert after.keys() == before.keys()
+    for name, (attrs, _, layout, raw) in before.items():
+        assert after[name][0] == attrs and after[name][2:] == (layout, raw), name  # the same bytes
+    with h5py.File(path, "r") as f:
+        for placement in ("lumbar", "pelvis"):
+            group = f[f"acquisition/{placement}"]
+            assert group["acc_m_s2"].shape[0] == 3600
+            for name in ("acc_m_s2", "gyr_rad_s", "sequence", "device_time_s", "session_time_s"):
+                assert group[name].chunks[0] == 600, (placement, name)  # 10 s at the sensor's 60 Hz
+        assert f["processing/time_s"].chunks == (1000,)  # 10 s of the 100-Hz frames

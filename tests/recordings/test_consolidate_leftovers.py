@@ -19,6 +19,7 @@ import pytest
 from recordings import consolidate as module
 from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
+from recordings.stale_copies import STALE_AFTER_S, sweep
 from recordings.write_lock import WriteLock
 from tests.recordings.test_consolidate import _digest, recorded  # noqa: F401 (fixture)
 
@@ -63,6 +64,9 @@ def test_a_copy_left_by_a_killed_consolidation_is_never_listed_and_is_swept(reco
     before = _digest(path)
     copy = _killed_mid_copy(path)
     assert _digest(path) == before  # the original is untouched
+    assert [e.path for e in SessionLibrary(tmp_path / "data").sessions()] == [path]
+    assert copy.exists()  # modified just now: maybe a consolidation that takes no lock
+    _age(copy)
     listed = subprocess.run(
         [sys.executable, "-m", "stabmon", "sessions", "--data-dir", str(tmp_path / "data")],
         cwd=ROOT,
@@ -82,6 +86,7 @@ def test_consolidating_sweeps_the_files_stale_copies_and_never_a_live_one(record
     shutil.copyfile(recorded.path, path)
     stale = tmp_path / f"s.h5.dead1234{module.FRESH_SUFFIX}"
     stale.write_bytes(b"half a copy from a consolidation that was killed")
+    _age(stale)
     live = tmp_path / f"s.h5.live5678{module.FRESH_SUFFIX}"
     lock = WriteLock(live)  # as a consolidation running in another process holds it
     try:
@@ -94,8 +99,35 @@ def test_consolidating_sweeps_the_files_stale_copies_and_never_a_live_one(record
         assert live.exists()
     finally:
         lock.release()
+    _age(live, other)
     module.consolidate(path)  # nothing to rewrite now, but its copies are swept first
     assert not live.exists() and other.exists()
+
+
+def _age(*paths: Path) -> None:
+    """Make files look last modified longer ago than the sweep waits."""
+    then = time.time() - STALE_AFTER_S - 1.0
+    for path in paths:
+        os.utime(path, (then, then))
+
+
+def test_a_copy_an_unlocked_consolidation_is_writing_is_left_until_it_is_stale(tmp_path):
+    # Before: the lock alone decided, so the copy of a consolidation that takes no lock (stabmon
+    # before the lock, a data folder shared over the network) was removed while being written.
+    folder = tmp_path / "sub-R2"
+    folder.mkdir()
+    tokened = folder / f"s.h5.abcd1234{module.FRESH_SUFFIX}"
+    first = folder / f"t.h5{module.FRESH_SUFFIX}"  # the first naming, without a token
+    for copy in (tokened, first):
+        copy.write_bytes(b"a copy being written, no lock taken")
+    assert sweep(folder) == []
+    SessionLibrary(tmp_path).sessions()
+    assert tokened.exists() and first.exists()
+    _age(tokened)
+    assert sweep(folder) == [tokened] and first.exists()
+    _age(first)
+    SessionLibrary(tmp_path).sessions()
+    assert not first.exists()
 
 
 @pytest.fixture

@@ -19,9 +19,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Runs in a child process: RLIMIT_FSIZE is process-wide. Writes 40 interleaved rounds of samples,
 # frames and events; with "lift", raises the limit again as soon as a write has failed (the disk
-# has room again).
+# has room again); with "tiny", lowers it to 1 KiB at round 10 (every write fails, the first
+# attempts at the rescue file too) and raises it again at round 25, once the writer tried its
+# rescue file; with "flush", lowers it to 1 KiB at round 10 right after a flush of the writer wrote
+# its rows, so that HDF5's flush of the file's metadata is what fails, and raises it again once
+# the writer has moved to its rescue file.
 WRITE = """
-import dataclasses, json, resource, signal, sys, threading, time
+import dataclasses, json, logging, resource, signal, sys, threading, time
 from pathlib import Path
 import numpy as np
 from recordings import RecordingWriter, SessionMetadata
@@ -30,7 +34,7 @@ from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.session import SessionSettings
 from tests.recordings.test_writer_reader import PLACEMENTS, SENSORS, _blocks, _frame_and_angles
 
-path, limit, lift = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "lift"
+path, limit, mode = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
 _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
@@ -45,9 +49,41 @@ def lift_when_rescued():
         time.sleep(0.001)
     resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
 
-if lift:
+class Attempted(logging.Handler):  # the writer tried its rescue file and could not make it yet
+    seen = threading.Event()
+
+    def emit(self, record):
+        if "cannot make the rescue file yet" in record.getMessage():
+            self.seen.set()
+
+logging.basicConfig(format="%(message)s")  # on stderr, as without any handler
+logging.getLogger("recordings.writer").addHandler(Attempted())
+armed, filled = threading.Event(), threading.Event()
+if mode == "flush":
+    from recordings import pending_rows
+
+    write_rows = pending_rows.PendingRows.write_to
+
+    def write_to_then_fill_the_disk(self, datasets, final=False):
+        written = write_rows(self, datasets, final)
+        if armed.is_set() and not final and not filled.is_set():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1024, hard))
+            filled.set()
+        return written
+
+    pending_rows.PendingRows.write_to = write_to_then_fill_the_disk
+    threading.Thread(target=lift_when_rescued, daemon=True).start()
+if mode == "lift":
     threading.Thread(target=lift_when_rescued, daemon=True).start()
 for k in range(40):
+    if mode == "tiny" and k == 10:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, hard))
+    if mode == "tiny" and k == 25:  # (however busy the computer: once the writer tried)
+        assert Attempted.seen.wait(60), "the writer never tried its rescue file"
+        resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+    if mode == "flush" and k == 10:  # the next flush that writes rows fills the disk after them
+        armed.set()
+        assert filled.wait(60), "the writer never flushed"
     if k == 25:
         writer.set_calibration(SegmentCalibration({p: np.array([0.0, 1.0, 0, 0]) for p in PLACEMENTS}, 12.5))
     for p in PLACEMENTS:
@@ -62,9 +98,9 @@ print(json.dumps({"rescue": writer.rescue_file and str(writer.rescue_file)}))
 """
 
 
-def _write(path: Path, limit: int, lift: bool) -> dict:
+def _write(path: Path, limit: int, lift: bool, mode: str = "") -> dict:
     done = subprocess.run(
-        [sys.executable, "-c", WRITE, str(path), str(limit), "lift" if lift else "keep"],
+        [sys.executable, "-c", WRITE, str(path), str(limit), mode or ("lift" if lift else "keep")],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -114,3 +150,29 @@ def test_after_a_failed_write_the_recording_is_made_whole_from_a_rescue_file(tmp
     assert path.with_name(path.name + ".damaged").exists()
     assert not Path(done["rescue"]).exists()
     assert [(e.path.name, e.problem) for e in SessionLibrary(tmp_path).sessions()] == [(path.name, "")]
+
+
+def test_a_rescue_file_not_made_yet_is_tried_again_without_crashing_the_writer(tmp_path, reference):
+    # Before: the first attempt at the rescue file, with the disk still refusing writes, left HDF5
+    # objects whose close had failed, and the writer died of a segmentation fault (exit -11).
+    expected, _ = reference
+    path = tmp_path / "sub-P1" / "sub-P1_quiet-stance_y.h5"
+    done = _write(path, 2**40, lift=False, mode="tiny")
+    assert "cannot make the rescue file yet" in done["stderr"]  # it was tried while writes failed
+    assert "Segmentation fault" not in done["stderr"]
+    _assert_same_recording(read_recording(path), expected)
+    assert path.with_name(path.name + ".damaged").exists()
+    assert not Path(done["rescue"]).exists()
+
+
+def test_a_failed_flush_of_the_files_metadata_goes_on_in_a_rescue_file_without_crashing(tmp_path, reference):
+    # Before: HDF5's flush failed after the rows were written; closing that file then failed
+    # ("slist already enabled"), the writer stopped, and closing it again crashed the process.
+    expected, _ = reference
+    path = tmp_path / "sub-P1" / "sub-P1_quiet-stance_z.h5"
+    done = _write(path, 2**40, lift=False, mode="flush")
+    assert "flush" in done["stderr"]  # the failure was HDF5's flush of the file
+    assert "HDF5 writer for" not in done["stderr"]  # the writer did not stop
+    _assert_same_recording(read_recording(path), expected)
+    assert path.with_name(path.name + ".damaged").exists()
+    assert not Path(done["rescue"]).exists()
