@@ -56,12 +56,6 @@ class Verdict(StrEnum):
     NOT_JUDGED = "not judged"
 
 
-#: Verdicts of a change beyond the MDC, by direction.
-_BETTER = (Verdict.BETTER, Verdict.POSSIBLY_BETTER)
-_WORSE = (Verdict.WORSE, Verdict.POSSIBLY_WORSE)
-_CHANGED = (Verdict.CHANGED, Verdict.POSSIBLY_CHANGED)
-
-
 class MdcBasis(StrEnum):
     PUBLISHED = "published test–retest"
     CLINIC = "clinic's MDC"
@@ -237,65 +231,10 @@ class Comparison:
 
     @property
     def headline(self) -> str:
-        """One line a clinician reads first: which key measures changed beyond their measurement
-        error, in which direction (better/worse by the catalogue's direction), which did not."""
-        cat = catalogue()
-        rows = [
-            r for k in cat.key_measures(self.drill) if (r := self.judged_row(k)) is not None and r.info.judged
-        ]
-        rows = list({id(r): r for r in rows}.values())
-        judged = [r for r in rows if r.verdict is not Verdict.NOT_JUDGED]
-        if not judged:
-            return (
-                "Key measures: no change could be judged (no measurement error is known for them: "
-                "no published or clinic MDC, and too few repetitions)"
-            )
+        """One line a clinician reads first (`recordings.compare_headline`)."""
+        from recordings.compare_headline import headline  # it reads this module's types
 
-        def name(r: ChangeRow) -> str:
-            base = cat.info(self.drill, r.name.removeprefix(MEAN_PREFIX)).name
-            return f"{base} {r.change_text}"
-
-        better = [name(r) for r in judged if r.verdict in _BETTER]
-        worse = [name(r) for r in judged if r.verdict in _WORSE]
-        changed = [name(r) for r in judged if r.verdict in _CHANGED]
-        same = [
-            cat.info(self.drill, r.name.removeprefix(MEAN_PREFIX)).name
-            for r in judged
-            if r.verdict is Verdict.NO_REAL_CHANGE
-        ]
-        beyond = [r for r in judged if r.verdict is not Verdict.NO_REAL_CHANGE]
-        word = (
-            "Mixed"
-            if better and worse
-            else "Better"
-            if better
-            else "Worse"
-            if worse
-            else "Changed"
-            if changed
-            else "No real change"
-        )
-        tentative = bool(beyond) and all(r.basis is MdcBasis.WITHIN_SESSION for r in beyond)
-        parts = [
-            f"{label}: {', '.join(names)}"
-            for label, names in (
-                ("better", better),
-                ("worse", worse),
-                ("changed", changed),
-                ("within the error", same),
-            )
-            if names
-        ]
-        text = (
-            f"{'Possibly ' + word.lower() if tentative else word}: {len(beyond)} of {len(judged)} key "
-            f"measures changed beyond their measurement error — {'; '.join(parts)}"
-        )
-        if tentative:
-            text += (
-                " (error from the repetitions within the sessions, a lower bound: confirm at a further visit)"
-            )
-        unjudged = len(rows) - len(judged)
-        return text + (f"; {unjudged} not judged" if unjudged else "")
+        return headline(self)
 
 
 def check_comparable(baseline: SessionFacts, retest: SessionFacts) -> list[str]:
