@@ -114,3 +114,22 @@ def test_the_compare_table_columns_never_run_together(stance):
         assert line[ends[-1] : verdict_at] == "  " and line[verdict_at] != " ", line
     continuation = [line for line in lines[header + 1 :] if len(line) <= verdict_at]
     assert all(line.strip() and "  " not in line.strip() for line in continuation)  # wrapped names
+
+
+def test_the_trend_shows_the_judged_quantity_with_its_error_band(stance):
+    """The report's trend plots what the comparison judged (the mean of 10 s windows, with its
+    MDC95 band), not a whole-recording value that has no known error."""
+    from datetime import datetime, timedelta
+
+    from recordings.report import HistoryPoint, _trend_figure
+    from recordings.subjects import Subject
+
+    first = datetime(2026, 11, 2, 9, 0).astimezone()
+    history = [HistoryPoint(first, stance["long"]), HistoryPoint(first + timedelta(days=14), stance["short"])]
+    comparison = compare_results(stance["long"], stance["short"])
+    fig = _trend_figure(history, stance["short"], comparison, Subject("P-51"))
+    assert fig is not None
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles[0] == "Sway front–back (acceleration), mean of 10 s windows", titles
+    assert all(", mean of 10 s windows" in t for t in titles)
+    assert all(ax.patches for ax in fig.axes)  # the MDC95 band around the first session
