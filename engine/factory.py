@@ -193,7 +193,9 @@ async def _open(
         simulated = drill
         factor = drill.options.dual_task_factor
     else:
-        options = DrillOptions(duration_s=duration_s, seed=seed, dual_task_factor=factor)
+        options = DrillOptions(
+            duration_s=duration_s, seed=seed, dual_task_factor=factor, sway_scale=s.sway_scale
+        )
         if calibration_s is not None:
             options = replace(options, calibration_s=calibration_s)
         simulated = make_drill(drill, options)
@@ -201,6 +203,8 @@ async def _open(
     if not task_markers:  # the protocol marks the task; the simulated platform or tester the pushes
         events = [e for e in events if e.kind not in (EventKind.TASK_START, EventKind.TASK_END)]
     about: dict[str, Any] = {"seed": seed, "dual_task_factor": factor}
+    if simulated.options.sway_scale != 1.0:  # the simulated patient's, not the condition's
+        about["sway_scale"] = simulated.options.sway_scale
     sensor_settings = impairments.sensor_settings(spec.rate_hz, s.placements)
     if s.kind is SourceKind.SIMULATED:
         direct = SimulatedSource(

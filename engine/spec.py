@@ -53,7 +53,8 @@ class SourceSpec:
     recording (stored in it); realtime: simulate in real time (else as fast as possible);
     scan_timeout_s: how long to look for sensors; give_up_after_s: a BLE sensor silent this long
     (s) is reported lost and no longer tried; dual_task_factor: sway scale of the simulated
-    dual-task condition."""
+    dual-task condition; sway_scale: the simulated patient's sway scale in any condition (> 1 a
+    more unsteady patient), which leaves the condition as it is."""
 
     kind: SourceKind = SourceKind.VIRTUAL_BLE
     family: SensorFamily = SensorFamily.STABMON
@@ -64,6 +65,7 @@ class SourceSpec:
     scan_timeout_s: float = 5.0
     give_up_after_s: float = 120.0
     dual_task_factor: float = 1.4
+    sway_scale: float = 1.0
 
     @property
     def simulated(self) -> bool:
@@ -130,6 +132,8 @@ class SessionSpec:
             )
         if not (math.isfinite(self.source.dual_task_factor) and self.source.dual_task_factor > 0):
             raise SpecError(f"dual_task_factor must be positive, got {self.source.dual_task_factor}")
+        if not (math.isfinite(self.source.sway_scale) and self.source.sway_scale > 0):
+            raise SpecError(f"sway_scale must be positive, got {self.source.sway_scale}")
 
     def to_json(self) -> str:
         """This specification as sorted JSON (nested settings as objects, enums as values)."""

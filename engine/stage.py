@@ -61,10 +61,15 @@ class SimulatedStage:
         self.cues += 1
         seed = self.seed + self.cues
         factor = self.spec.source.dual_task_factor if cue.dual_task else 1.0
+        scale = self.spec.source.sway_scale
         drill = make_drill(
             cue.drill,
             DrillOptions(
-                duration_s=cue.duration_s, seed=seed, dual_task_factor=factor, calibration_s=cue.calibration_s
+                duration_s=cue.duration_s,
+                seed=seed,
+                dual_task_factor=factor,
+                calibration_s=cue.calibration_s,
+                sway_scale=scale,
             ),
         )
         events = tuple(e for e in drill.events() if e.kind not in (EventKind.TASK_START, EventKind.TASK_END))
@@ -74,4 +79,5 @@ class SimulatedStage:
             start_s = self.body.perform(drill, (self.now_ns() - origin_ns) * 1e-9)
             return origin_ns + round(start_s * 1e9)
 
-        return Act(begin, {"seed": seed, "dual_task_factor": factor, "sensor_seed": self.seed}, seed, events)
+        about = {"seed": seed, "dual_task_factor": factor, "sensor_seed": self.seed}
+        return Act(begin, {**about, **({"sway_scale": scale} if scale != 1.0 else {})}, seed, events)

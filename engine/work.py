@@ -11,6 +11,7 @@ import gc
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -141,6 +142,7 @@ class SessionWork:
         self.status(RunStatus(Phase.CONNECTING, protocol=plan.name, instruction="connecting the sensors…"))
         # Probe runs: virtual sensors in a radio process log their send times (the transport's delay).
         watched = Impairments(send_log=True) if probe else None
+        run = uuid.uuid4().hex  # one id for this run's recordings: they are its repetitions
         async with open_shared_source(spec, plan.drill, watched) as link:
             for repetition in range(1, plan.repetitions + 1):
                 base = RunStatus(
@@ -159,7 +161,7 @@ class SessionWork:
                 probe_sink = Probe() if probe else None
                 radio_cpu = radio_cpu_ns(link[0])
                 finished = await self._record(
-                    spec, plan, repetition, base, subject_id, notes, data_dir, probe_sink, link
+                    spec, plan, (run, repetition), base, subject_id, notes, data_dir, probe_sink, link
                 )
                 if probe_sink is not None:
                     probe_sink.sends = await asyncio.to_thread(send_log, link[0])
@@ -201,7 +203,7 @@ class SessionWork:
         self,
         spec: SessionSpec,
         plan: ProtocolPlan,
-        repetition: int,
+        run_repetition: tuple[str, int],
         base: RunStatus,
         subject_id: str,
         notes: str,
@@ -209,7 +211,9 @@ class SessionWork:
         probe: Probe | None,
         link: tuple[OpenedSource, SharedSource],
     ) -> RecordingFinished:
-        """One repetition recorded from a new segment of `link`; `spec` is already for plan's drill."""
+        """One repetition (of the protocol run with that id) recorded from a new segment of `link`;
+        `spec` is already for plan's drill."""
+        run, repetition = run_repetition
         condition = plan.condition(repetition)
         self.status(replace(base, phase=Phase.CONNECTING, instruction="connecting the sensors…"))
         # The sensors are connected: a new segment of their stream (simulated ones are cued).
@@ -228,6 +232,7 @@ class SessionWork:
             {
                 "protocol": plan.key,
                 "protocol_name": plan.name,
+                "protocol_run": run,
                 "repetition": repetition,
                 "repetitions": plan.repetitions,
                 "condition": condition,

@@ -4,6 +4,7 @@ the live view's plots and the measures, the change since the baseline, and expor
 from __future__ import annotations
 
 import concurrent.futures
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -237,12 +238,16 @@ class ReviewWindow(QMainWindow):
 
     def _show_comparison(self, reviewed: ReviewedRecording) -> None:
         warnings = reviewed.comparison.warnings if reviewed.comparison else ()
-        self.baseline_note.setText("\n".join([reviewed.baseline_note, *(f"⚠ {w}" for w in warnings)]))
+        headline = [reviewed.comparison.headline] if reviewed.comparison else []
+        self.baseline_note.setText(
+            "\n".join([reviewed.baseline_note, *headline, *(f"⚠ {w}" for w in warnings)])
+        )
         rows = reviewed.comparison.rows if reviewed.comparison else ()
         self.comparison.setRowCount(len(rows))
         for row, r in enumerate(rows):
             texts = r.cells
             tip = f"MDC95 from: {r.basis.value}" + (f" — {r.basis_note}" if r.basis_note else "")
+            tip += f"; SEM {r.sem_text}" if math.isfinite(r.sem) else ""
             for col, text in enumerate(texts):
                 item = read_only_cell(text)
                 item.setToolTip(tip)

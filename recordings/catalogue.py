@@ -68,6 +68,9 @@ class MeasureInfo:
     #: (censored: a hold the task ended before the posture was lost); `lower_bound_why` says so.
     lower_bound_unless: str = ""
     lower_bound_why: str = ""
+    #: The whole-recording value grows with the recording's length (a path, a time integral):
+    #: only values over equal lengths (the 10 s windows) can be compared.
+    grows_with_length: bool = False
 
     @property
     def judged(self) -> bool:
@@ -158,6 +161,7 @@ class Catalogue:
                 mean_of_repetitions=True,
                 key_measure=entry.key_measure,
                 lower_bound_unless="",  # a mean over repetitions: each one's own flag says
+                grows_with_length=False,  # every repetition (window) has the same length
             )
         raise CatalogueError(f"the measures catalogue ({self.path}) has no measure {key!r} for {drill!r}")
 
@@ -203,6 +207,7 @@ def _entry(key: str, data: dict[str, Any], group: dict[str, Any], where: str) ->
         repetitions=str(group.get("repetitions", "repetitions")),
         lower_bound_unless=str(data.get("lower_bound_unless", "")),
         lower_bound_why=str(data.get("lower_bound_why", "")),
+        grows_with_length=bool(data.get("grows_with_length", False)),
     )
 
 

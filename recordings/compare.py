@@ -5,14 +5,24 @@ given a direction from the measures catalogue.
 The MDC comes from, in this order: a published test–retest value in the reference file, the
 clinic's own (`--mdc`), or the spread of the repetitions within the two sessions — a lower bound,
 since it does not see day-to-day re-placement of the sensors, so a change beyond it alone is
-only "possibly" real.
+only "possibly" real. SEM = MDC95/(1.96·√2) (METRICS.md §7) is shown beside it.
+
+A within-session MDC is the error of the mean of the repetitions (for stance, of 10 s windows),
+so it judges that mean, the same quantity on both sides: a whole-recording value that has such a
+mean beside it is shown but not judged (its own error is not known: it also holds the slow drift
+between windows), and a whole-recording value that grows with the recording's length (a path, a
+time integral: PATH = Σ√(ΔAP² + ΔML²) and JERK = ½∫(dAP/dt)² + (dML/dt)² dt of METRICS.md §1
+sum over every sample, so they scale with the length; Carpenter et al. 2001, Gait Posture 13:35,
+report sway measures' dependence on trial duration (verify)) is never judged against the error
+of a 10 s window. A session-level value without a mean of repetitions beside it (walking's) is
+judged against the windows' spread, as before.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -20,7 +30,7 @@ from recordings.catalogue import MEAN_PREFIX, Better, MeasureInfo, catalogue
 from recordings.conditions import Condition
 from recordings.library import SessionEntry, SessionLibrary
 from recordings.reader import Recording
-from recordings.references import ReferenceSet, bundled_references
+from recordings.references import MDC95_PER_SEM, ReferenceSet, bundled_references
 from recordings.subjects import Demographics
 from sensors.errors import StabmonError
 from sensors.processing.analysis import AnalysisResult
@@ -129,6 +139,29 @@ class ChangeRow:
         )
 
     @property
+    def sem(self) -> float:
+        """Standard error of measurement, the measure's unit: MDC95/(1.96·√2) (METRICS.md §7;
+        for a within-session MDC, the error of one session's mean of repetitions)."""
+        return self.mdc95 / MDC95_PER_SEM
+
+    @property
+    def sem_text(self) -> str:
+        """'≥ 0.0068 m/s²' for a lower bound, '11.6 s', or '—': one decimal more than the
+        measure's, as the SEM is about a third of the MDC95."""
+        if not math.isfinite(self.mdc95):
+            return "—"
+        text = replace(self.info, decimals=self.info.decimals + 1).format(self.sem)
+        return f"≥ {text}" if self.basis is MdcBasis.WITHIN_SESSION else text
+
+    @property
+    def verdict_text(self) -> str:
+        """The verdict with where its MDC came from, or why the row is not judged:
+        'possibly better (within-session repetitions, a lower bound)'."""
+        if self.basis is not MdcBasis.NONE:
+            return f"{self.verdict.value} ({self.basis.value})"
+        return f"{self.verdict.value} ({self.basis_note})" if self.basis_note else self.verdict.value
+
+    @property
     def mdc_text(self) -> str:
         """'≥ 2.1 °' for a lower bound, '32 s', or '—'."""
         if not math.isfinite(self.mdc95):
@@ -187,6 +220,22 @@ class Comparison:
                 return r
         raise KeyError(f"{self.drill}: no compared measure {name!r}")
 
+    def judged_row(self, name: str) -> ChangeRow | None:
+        """The row that carries `name`'s verdict: its own, or its mean of repetitions when the
+        whole-recording value is judged through that mean; None when neither is compared."""
+        rows = {r.name: r for r in self.rows}
+        own, mean = rows.get(name), rows.get(MEAN_PREFIX + name)
+        if own is not None and own.verdict is Verdict.NOT_JUDGED and mean is not None:
+            return mean
+        return own
+
+    @property
+    def headline(self) -> str:
+        """One line a clinician reads first (`recordings.compare_headline`)."""
+        from recordings.compare_headline import headline  # it reads this module's types
+
+        return headline(self)
+
 
 def check_comparable(baseline: SessionFacts, retest: SessionFacts) -> list[str]:
     """Warnings for sessions that differ in ways that bias the change; ConditionMismatchError
@@ -231,12 +280,14 @@ def compare_results(
     clinic = dict(clinic_mdc95 or {})
     cat = catalogue()
     base_rows = {m.name: m for m in baseline.measures if m.repetition is None}
+    means = {m.name for m in retest.measures if m.repetition is None and m.name in base_rows}
     rows = []
     for m in retest.measures:
         if m.repetition is not None or m.name not in base_rows:
             continue
         info = cat.info(retest.drill, m.name)
         mdc, basis, note = math.nan, MdcBasis.NONE, ""
+        windowed = _judged_by_its_mean(m.name, info, means, retest)
         if info.judged:
             published = refs.mdc(retest.drill, m.name, demographics)
             if published is not None:
@@ -245,6 +296,8 @@ def compare_results(
             elif m.name in clinic or m.name.removeprefix(MEAN_PREFIX) in clinic:
                 mdc = clinic.get(m.name, clinic.get(m.name.removeprefix(MEAN_PREFIX), math.nan))
                 basis = MdcBasis.CLINIC
+            elif windowed:
+                note = windowed
             else:
                 mdc, note = _from_repetitions(baseline, retest, m.name.removeprefix(MEAN_PREFIX))
                 basis = MdcBasis.WITHIN_SESSION if math.isfinite(mdc) else MdcBasis.NONE
@@ -260,6 +313,19 @@ def _lower_bound(result: AnalysisResult, info: MeasureInfo) -> bool:
         return False
     flag = next((m.value for m in result.measures if m.name == info.lower_bound_unless), math.nan)
     return flag == 0.0
+
+
+def _judged_by_its_mean(name: str, info: MeasureInfo, means: set[str], retest: AnalysisResult) -> str:
+    """Why a whole-recording value is not judged against its repetitions' spread ("" when it
+    is): that spread is the error of their mean, a different quantity when the mean is compared
+    beside it, or when the value grows with the recording's length."""
+    if info.mean_of_repetitions:
+        return ""
+    if MEAN_PREFIX + name in means:
+        return f"see its mean of {info.repetitions}"
+    if info.grows_with_length and any(m.name == name and m.repetition is not None for m in retest.measures):
+        return f"grows with the recording's length; {info.repetitions} do not"
+    return ""
 
 
 def _from_repetitions(baseline: AnalysisResult, retest: AnalysisResult, name: str) -> tuple[float, str]:

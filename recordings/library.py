@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -54,6 +55,9 @@ class SessionEntry:
     operator_notes: str = ""
     problem: str = ""
     condition: Condition | None = None
+    #: The file's protocol settings (protocol_json): for a protocol's recordings its key, the
+    #: repetition and the run (`recordings.visit_runs`).
+    protocol: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -161,6 +165,7 @@ class SessionLibrary:
                     schema.decode_text(attributes.get("operator_notes", "")),
                     problem=misfiled(path, subject, inside, drill),
                     condition=recording_condition(drill, attributes, protocol),
+                    protocol=protocol if isinstance(protocol, dict) else {},
                 )
         except RecordingError as error:
             return SessionEntry(path, subject, "", None, 0.0, problem=error.problem)

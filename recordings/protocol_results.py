@@ -20,6 +20,7 @@ from recordings.measure_table import is_lower_bound
 from recordings.reader import Recording
 from recordings.references import RatioRule, ReferenceSet
 from recordings.report_cache import FileAnalyses
+from recordings.visit_runs import run_keys, split_visits
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.comparison import symmetry_index_pct
 from sensors.processing.errors import ProcessingError
@@ -40,6 +41,9 @@ class SessionResult:
     condition: Condition
     when: datetime
     result: AnalysisResult
+    #: The protocol run it was recorded in (`recordings.visit_runs`); recordings of one drill and
+    #: condition are repetitions only within a run ("" : the caller's recordings are one run).
+    run: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ class ProtocolSummary:
     condition: Condition
     sessions: tuple[SessionResult, ...]
     measures: tuple[RepeatedMeasure, ...]
+    run: str = ""
 
     def measure(self, key: str) -> RepeatedMeasure:
         return next(m for m in self.measures if m.info.key == key)
@@ -207,14 +212,14 @@ CENSORED_WHY = "a hold ended before the posture was lost, so the ratio is only a
 
 
 def summarise(sessions: Sequence[SessionResult]) -> list[ProtocolSummary]:
-    """One summary per drill and condition, repetitions in recording order; each key and judged
-    session-level measure over them."""
-    groups: dict[tuple[str, Condition], list[SessionResult]] = {}
+    """One summary per protocol run, drill and condition, repetitions in recording order; each
+    key and judged session-level measure over them."""
+    groups: dict[tuple[str, Condition, str], list[SessionResult]] = {}
     for s in sorted(sessions, key=lambda s: s.when):
-        groups.setdefault((s.drill, s.condition), []).append(s)
+        groups.setdefault((s.drill, s.condition, s.run), []).append(s)
     cat = catalogue()
     out = []
-    for (drill, condition), group in groups.items():
+    for (drill, condition, run), group in groups.items():
         keys = list(dict.fromkeys(m.name for s in group for m in s.result.measures if m.repetition is None))
         measures = []
         for key in keys:
@@ -223,7 +228,7 @@ def summarise(sessions: Sequence[SessionResult]) -> list[ProtocolSummary]:
             censored = tuple(is_lower_bound(s.result, info) for s in group)
             measures.append(RepeatedMeasure(info, values, censored if any(censored) else ()))
         measures.sort(key=lambda m: not m.info.key_measure)
-        out.append(ProtocolSummary(drill, condition, tuple(group), tuple(measures)))
+        out.append(ProtocolSummary(drill, condition, tuple(group), tuple(measures), run))
     return out
 
 
@@ -309,17 +314,19 @@ def visit_sessions(
     day: date,
     analyze: Callable[[Path], AnalysisResult],
 ) -> list[SessionResult]:
-    """The subject's sound recordings of that (local) day, analysed; one that cannot be analysed
-    is left out."""
+    """The subject's sound recordings of that (local) day, analysed, each with its protocol run;
+    one that cannot be analysed is left out."""
     out = []
-    for e in library.sessions(subject_id):
-        if e.problem or e.created_utc is None or e.condition is None:
+    entries = [e for e in library.sessions(subject_id) if not e.problem]
+    runs = run_keys(entries)
+    for e in entries:
+        if e.created_utc is None or e.condition is None:
             continue
         when = e.created_utc.astimezone()
         if when.date() != day:
             continue
         try:
-            out.append(SessionResult(e.path, e.drill, e.condition, when, analyze(e.path)))
+            out.append(SessionResult(e.path, e.drill, e.condition, when, analyze(e.path), runs[e.path]))
         except (ProcessingError, RecordingError):  # a damaged file: not part of the visit's results
             continue
     return out
@@ -333,13 +340,14 @@ def visit_of(
     *,
     analyses: FileAnalyses | None = None,
 ) -> list[ProtocolSummary]:
-    """The protocol results of the visit (local day) the recording belongs to; the recording
-    itself with `measures`, the others analysed by `analyze` (default: the measures of
-    `analyses`, the command's per-file results, or a new one)."""
+    """The protocol results of the visit the recording belongs to (its day's runs, split where
+    a drill is run again: `recordings.visit_runs`); the recording itself with `measures`, the
+    others analysed by `analyze` (default: the measures of `analyses`, the command's per-file
+    results, or a new one)."""
     day = datetime.fromisoformat(str(recording.attributes["created_utc"])).astimezone().date()
     current = recording.path.resolve()
     others = analyze or (analyses if analyses is not None else FileAnalyses()).result
-    return summarise(
+    summaries = summarise(
         visit_sessions(
             library,
             recording.subject_id,
@@ -347,13 +355,18 @@ def visit_of(
             lambda path: measures if path.resolve() == current else others(path),
         )
     )
+    for visit in split_visits(summaries):
+        if any(s.path.resolve() == current for summary in visit for s in summary.sessions):
+            return visit
+    return []  # the recording is not in the library (a file elsewhere): it has no visit there
 
 
 def format_visit(summaries: Sequence[ProtocolSummary], references: ReferenceSet) -> str:
     """The visit's protocol results as text."""
     lines = []
     for s in summaries:
-        lines.append(f"{s.drill} — {s.condition.label}: {len(s.sessions)} repetition(s)")
+        began = s.sessions[0].when
+        lines.append(f"{s.drill} — {s.condition.label}: {len(s.sessions)} repetition(s) from {began:%H:%M}")
         for m in s.measures:
             if not m.info.judged and not m.info.key_measure:
                 continue

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from recordings import atomic, report_plots
 from recordings.analysis import ReplayedSession
 from recordings.catalogue import catalogue
-from recordings.compare import Comparison, Verdict
+from recordings.compare import ChangeRow, Comparison, MdcBasis, Verdict
 from recordings.measure_table import MeasureRow, repetition_rows, session_rows
 from recordings.protocol_results import ProtocolSummary
 from recordings.reader import Recording
@@ -39,7 +39,9 @@ _WORSE = (Verdict.WORSE, Verdict.POSSIBLY_WORSE)
 _MDC_NOTE = (
     "MDC95 from a published test–retest study where the reference file has one, else the clinic's, "
     "else the spread of this session's repetitions — a lower bound (day-to-day sensor placement is "
-    "not in it), so a change beyond it alone is only 'possibly' real."
+    "not in it), so a change beyond it alone is only 'possibly' real. SEM = MDC95/(1.96·√2). The "
+    "repetitions' spread is the error of their mean, so that mean is judged; a whole-recording "
+    "value beside it, or one that grows with the recording's length, is not."
 )
 
 
@@ -99,7 +101,6 @@ def _summary_table(
 ) -> tuple[Table, list[str]]:
     """The key measures with reference and change; flags they raise."""
     flags: list[str] = []
-    changes = {r.name: r for r in comparison.rows} if comparison else {}
     rows, flagged = [], set()
     for k, row in enumerate(session_rows(measures, key_only=True)):
         standings = references.standings(
@@ -111,8 +112,12 @@ def _summary_table(
             row.lower_bound,
         )
         ref_text = "; ".join(s.short for s in standings) or "no published reference"
-        change = changes.get(row.measure.name)
+        change = comparison.judged_row(row.measure.name) if comparison else None
         change_text = f"{change.change_text}: {change.verdict.value}" if change else "—"
+        if change is not None and change.name != row.measure.name:  # judged by its repetitions' mean
+            own = comparison.row(row.measure.name) if comparison else change
+            change_text = f"{own.change_text}: judged by its mean of {change.info.repetitions}"
+            change = None
         rows.append((row.name, row.text, ref_text, change_text))
         for s in standings:
             if s.outside:
@@ -166,9 +171,9 @@ def _details(
         tables.append(
             Table(
                 "Change since the baseline",
-                ("measure", "baseline", "re-test", "change", "MDC95", "verdict", "MDC from"),
-                [(*r.cells, r.basis.value + (f": {r.basis_note}" if r.basis_note else "")) for r in judged],
-                (0.22, 0.1, 0.1, 0.13, 0.09, 0.11, 0.25),
+                ("measure", "baseline", "re-test", "change", "MDC95", "SEM", "verdict", "MDC from"),
+                [(*r.cells[:5], r.sem_text, r.cells[5], _basis_text(r)) for r in judged],
+                (0.2, 0.09, 0.09, 0.13, 0.08, 0.08, 0.1, 0.23),
                 "comparison",
                 frozenset(k for k, r in enumerate(judged) if r.verdict in _WORSE),
                 _MDC_NOTE,
@@ -273,6 +278,7 @@ def build_report(
         ("Clinician", clinician or "not set"),
         ("Length", f"{rec.duration_s:.0f} s"),
         ("Baseline", _baseline_cell(baseline_note, comparison)),
+        *([("Change since baseline", comparison.headline)] if comparison is not None else []),
     ]
     summary, flags = _summary_table(measures, comparison, rec, subj, refs)
     if comparison is not None:
@@ -325,6 +331,13 @@ def build_report(
         comparison,
         footer,
     )
+
+
+def _basis_text(row: ChangeRow) -> str:
+    """Where the row's MDC came from, or why it is not judged."""
+    if row.basis is MdcBasis.NONE:
+        return row.basis_note or "no error estimate"
+    return row.basis.value + (f": {row.basis_note}" if row.basis_note else "")
 
 
 def _subject_cell(subject_id: str, subject: Subject) -> str:

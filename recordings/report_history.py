@@ -41,7 +41,8 @@ def trend_figure(
     series = []
     for key in cat.key_measures(measures.drill)[:4]:
         session_level = any(m.name == key and m.repetition is None for m in measures.measures)
-        name = key if session_level else f"mean_{key}"
+        judged = comparison.judged_row(key) if comparison else None  # the quantity with a known error
+        name = judged.name if judged is not None else key if session_level else f"mean_{key}"
         points = [(h.when, h.result.value(name)) for h in history if _has(h.result, name)]
         if len(points) >= 2:
             series.append(

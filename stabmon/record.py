@@ -98,6 +98,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="simulate the dual-task condition: sway scaled by FACTOR",
     )
     parser.add_argument(
+        "--sway-scale",
+        type=positive_factor,
+        default=1.0,
+        metavar="FACTOR",
+        help="with --simulate: a more (> 1) or less (< 1) unsteady simulated patient, all postural "
+        "sway scaled by FACTOR in the same condition (unlike --dual-task), e.g. 2 before and 1 after "
+        "treatment; stored in the file's protocol_json as sway_scale",
+    )
+    parser.add_argument(
         "--fast", action="store_true", help="simulate as fast as possible instead of in real time"
     )
     parser.add_argument(
@@ -135,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give either --sensor PLACEMENT=ID for real sensors, or --simulate")
     if args.no_radio and not args.simulate:
         raise ValueError("--no-radio goes with --simulate")
+    if args.sway_scale != 1.0 and not args.simulate:
+        raise ValueError("--sway-scale goes with --simulate (it changes the simulated patient)")
     if args.seconds is None:
         args.seconds = drill_length_s(args.drill)
     return asyncio.run(_record(args))
@@ -172,6 +183,7 @@ def session_spec(args: argparse.Namespace) -> SessionSpec:
             realtime=not args.fast,
             scan_timeout_s=args.scan_seconds,
             dual_task_factor=args.dual_task,
+            sway_scale=args.sway_scale,
         )
     else:
         source = SourceSpec(

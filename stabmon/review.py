@@ -193,24 +193,39 @@ def run_compare(args: argparse.Namespace) -> int:
             f"{', '.join(unused)} (check their spelling)",
             file=sys.stderr,
         )
+    # The progress lines (stderr) are finished before the table starts (stdout).
+    sys.stderr.flush()
     print(f"Baseline {baseline.path.name}\nRe-test  {retest.path.name}")
     print(f"Drill    {retest.drill}, {retest.condition.label}")
-    print(format_comparison(comparison))
+    print(format_comparison(comparison), flush=True)
     return 0
 
 
+#: Measure names longer than this wrap onto further lines of the comparison table.
+NAME_WIDTH = 48
+
+
 def format_comparison(comparison: Comparison) -> str:
-    """The comparison as an aligned text table, catalogue names and resolution, warnings first."""
-    from recordings.compare import MdcBasis
+    """The comparison as a text table whose columns are as wide as their contents (two spaces
+    between them; long measure names wrap), the key-measure headline and warnings first."""
+    import textwrap
 
     lines = [f"  ! {w}" for w in comparison.warnings]
-    head = f"{'measure':<50}{'baseline':>14}{'re-test':>14}{'change':>20}{'MDC95':>12}  verdict (MDC from)"
-    lines.append(head)
-    for r in comparison.rows:
-        _, base, new, *_ = r.cells  # '≥ 60 s' for a censored hold
-        basis = f" ({r.basis.value})" if r.basis is not MdcBasis.NONE else ""
-        values = f"{base:>14}{new:>14}{r.change_text:>20}{r.mdc_text:>12}"
-        lines.append(f"{r.info.name:<50}{values}  {r.verdict.value}{basis}")
+    lines += textwrap.wrap(comparison.headline, 100, subsequent_indent="  ")
+    head = ("measure", "baseline", "re-test", "change", "MDC95", "SEM", "verdict (MDC from)")
+    table = [(r.info.name, *r.cells[1:5], r.sem_text, r.verdict_text) for r in comparison.rows]
+    names = [textwrap.wrap(row[0], NAME_WIDTH) or [""] for row in table]
+    widths = [max(len(head[0]), *(len(part) for parts in names for part in parts))]
+    widths += [max(len(head[k]), *(len(row[k]) for row in table)) for k in range(1, 6)]
+
+    def line(first: str, cells: tuple[str, ...] | list[str]) -> str:
+        numbers = "  ".join(c.rjust(w) for c, w in zip(cells[:5], widths[1:], strict=True))
+        return f"{first.ljust(widths[0])}  {numbers}  {cells[5]}".rstrip()
+
+    lines.append(line(head[0], head[1:]))
+    for row, parts in zip(table, names, strict=True):
+        lines.append(line(parts[0], row[1:]))
+        lines += [part for part in parts[1:]]
     return "\n".join(lines)
 
 
@@ -267,6 +282,7 @@ def run_visit(args: argparse.Namespace) -> int:
     from recordings.protocol_results import format_visit, summarise, visit_sessions
     from recordings.reader import read_recording
     from recordings.references import reference_set
+    from recordings.visit_runs import split_visits
     from stabmon.analyses import analyze_with_progress
 
     day = args.date or date.today()
@@ -277,8 +293,15 @@ def run_visit(args: argparse.Namespace) -> int:
     if not sessions:
         print(f"No sessions of subject {args.subject_id} on {day} in {library.root}")
         return 0
-    print(f"Subject {args.subject_id}, visit {day}")
-    print(format_visit(summarise(sessions), reference_set(args.references)))
+    references = reference_set(args.references)
+    visits = split_visits(summarise(sessions))
+    for k, visit in enumerate(visits, start=1):
+        began = min(s.when for summary in visit for s in summary.sessions)
+        which = (
+            f"visit {day}" if len(visits) == 1 else f"visit {k} of {len(visits)} on {day}, from {began:%H:%M}"
+        )
+        print(f"Subject {args.subject_id}, {which}")
+        print(format_visit(visit, references))
     return 0
 
 

@@ -105,6 +105,8 @@ def _assert_one_stream_in_two_complete_files(finished, seconds: float) -> None:
     assert not [e for e in two.events if e.source == "link"]  # no reconnection, no link change at all
     # The same sensors, never restarted: counters and device clocks carry on from file to file.
     assert two.protocol["dual_task_factor"] > one.protocol["dual_task_factor"] == 1.0
+    # One run: its recordings share the run's id, so a visit takes them as its repetitions.
+    assert one.protocol["protocol_run"] == two.protocol["protocol_run"] != ""
     for placement in (Placement.LUMBAR, Placement.PELVIS):
         a, b = one.samples[placement], two.samples[placement]
         assert int(b.sequence[0]) > int(a.sequence[-1])

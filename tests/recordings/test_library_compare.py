@@ -40,12 +40,16 @@ def test_doubled_sway_is_a_real_change_and_a_repeat_is_not():
     worse = _analysis("quiet-stance", seed=1, seconds=61.0, dual_task=2.0)
     assert baseline.value("repetitions") == 5  # five 10 s windows after calibration: the error
     same = compare_results(baseline, repeat)
-    assert same.row("acc_rms_ap").change != 0
-    assert same.row("acc_rms_ap").verdict is Verdict.NO_REAL_CHANGE
-    assert same.row("acc_rms_ap").basis is MdcBasis.WITHIN_SESSION
-    assert same.row("acc_rms_ap").basis_note == "5 + 5 repetitions"
+    # The windows' spread is the error of their mean: that mean is judged, the same quantity on
+    # both sides; the whole-recording value beside it defers to it.
+    assert same.row("acc_rms_ap").verdict is Verdict.NOT_JUDGED
+    assert same.judged_row("acc_rms_ap") is same.row("mean_acc_rms_ap")
+    assert same.row("mean_acc_rms_ap").change != 0
+    assert same.row("mean_acc_rms_ap").verdict is Verdict.NO_REAL_CHANGE
+    assert same.row("mean_acc_rms_ap").basis is MdcBasis.WITHIN_SESSION
+    assert same.row("mean_acc_rms_ap").basis_note == "5 + 5 repetitions"
     changed = compare_results(baseline, worse)
-    row = changed.row("acc_rms_ap")
+    row = changed.row("mean_acc_rms_ap")
     # More sway is worse; beyond only the within-session (lower-bound) MDC it is "possibly" so.
     assert row.retest > 1.5 * row.baseline and row.verdict is Verdict.POSSIBLY_WORSE, row
     assert changed.row("repetitions").verdict is Verdict.NOT_JUDGED  # counts are never judged

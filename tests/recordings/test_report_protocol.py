@@ -1,8 +1,10 @@
 """A visit's protocol results: mean ± SD over repetitions with each one, left/right pairs and the
 McGill battery's ratios with their flags."""
 
+import json
 import math
 
+import h5py
 import numpy as np
 import pytest
 
@@ -34,6 +36,13 @@ def visit(tmp_path_factory):
         argv = [*record, "--drill", drill, "--seconds", "16", "--seed", str(seed)]
         assert main([*argv, "--subject", "P-21", "--data-dir", str(root)]) == 0
     library = SessionLibrary(root)
+    # The two left single-leg stances are the repetitions of one protocol run, as the engine's
+    # protocol wrote them (`stabmon record` makes a run of one recording each).
+    for repetition, entry in enumerate(library.sessions("P-21", "single-leg-left"), start=1):
+        with h5py.File(entry.path, "a") as f:
+            protocol = json.loads(f.attrs["protocol_json"])
+            protocol |= {"protocol": "sll", "protocol_run": "r1", "repetition": repetition, "repetitions": 2}
+            f.attrs["protocol_json"] = json.dumps(protocol)
     day = library.sessions("P-21")[0].created_utc.astimezone().date()
     sessions = visit_sessions(library, "P-21", day, lambda p: analyze_recording(read_recording(p)))
     return root, day, sessions

@@ -31,12 +31,20 @@ class DrillOptions:
     duration_s: total length including calibration (None: the drill's default).
     dual_task_factor: multiplies all postural sway (1 = single task; the dual-task condition).
     calibration_s: quiet upright standing at the start, for sensor-to-segment calibration.
+    sway_scale: multiplies all postural sway too, in the same condition: a more (> 1) or less
+    (< 1) unsteady patient, e.g. before and after treatment.
     """
 
     duration_s: float | None = None
     seed: int = 0
     dual_task_factor: float = 1.0
     calibration_s: float = 3.0
+    sway_scale: float = 1.0
+
+    @property
+    def sway_factor(self) -> float:
+        """What every drill's postural sway is multiplied by: the patient's scale × the condition's."""
+        return self.sway_scale * self.dual_task_factor
 
     def __post_init__(self) -> None:
         if self.duration_s is not None and self.duration_s <= self.calibration_s:
@@ -45,6 +53,8 @@ class DrillOptions:
             )
         if self.dual_task_factor <= 0:
             raise UnknownDrillError(f"dual_task_factor must be positive, got {self.dual_task_factor}")
+        if not (0 < self.sway_scale < float("inf")):
+            raise UnknownDrillError(f"sway_scale must be a positive number, got {self.sway_scale}")
 
 
 @dataclass(frozen=True)
@@ -118,9 +128,7 @@ class Drill(ABC):
         self.rng = np.random.default_rng(options.seed)
         self.heading_rad = float(self.rng.uniform(-np.pi, np.pi))
         self.calibration_end_s = options.calibration_s
-        self.standing_sway = StandingSway.draw(
-            self.rng, 0.3, 0.2, (0.1, 1.0), factor=options.dual_task_factor
-        )
+        self.standing_sway = StandingSway.draw(self.rng, 0.3, 0.2, (0.1, 1.0), factor=options.sway_factor)
 
     def pose(self, t: np.ndarray) -> Pose:
         """Pose at session times t (n,), s (true time)."""

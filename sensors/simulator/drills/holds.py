@@ -175,7 +175,7 @@ class Hold(Drill):
             key_start_s=self.hold_start_s + reaction_start if start_key else math.nan,
             key_end_s=key_end if key_end < self.duration_s else math.nan,
         )
-        self.hold_sway = make_sway(self.rng, np.radians(0.3) * options.dual_task_factor, (0.1, 1.0))
+        self.hold_sway = make_sway(self.rng, np.radians(0.3) * options.sway_factor, (0.1, 1.0))
         self.tremor_phase = float(self.rng.uniform(0, 2 * np.pi))
 
     def _script(self, pose: Pose, t: np.ndarray) -> None:

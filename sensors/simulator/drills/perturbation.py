@@ -87,9 +87,7 @@ class PerturbationSeries(Drill):
         super().__init__(name, options)
         # Background sway kept below the trunk's response band (quiet-stance sway lives mostly
         # under 0.5 Hz), so the scripted free response is what a response analysis can recover.
-        self.standing_sway = StandingSway.draw(
-            self.rng, 0.3, 0.2, (0.05, 0.25), factor=options.dual_task_factor
-        )
+        self.standing_sway = StandingSway.draw(self.rng, 0.3, 0.2, (0.05, 0.25), factor=options.sway_factor)
         omega = 2 * np.pi * natural_frequency_hz
         items: list[PerturbationTruth] = []
         instant = self.calibration_end_s + 3.0

@@ -60,7 +60,7 @@ class QuietStance(Drill):
         c = STANCE_CONDITIONS[condition]
         self.condition = condition
         self.task_sway = StandingSway.draw(
-            self.rng, c.ap_rms_deg, c.ml_rms_deg, c.band_hz, factor=options.dual_task_factor
+            self.rng, c.ap_rms_deg, c.ml_rms_deg, c.band_hz, factor=options.sway_factor
         )
 
     def _script(self, pose: Pose, t: np.ndarray) -> None:
@@ -89,7 +89,7 @@ class SingleLegStance(Drill):
         self.side = side
         self.sign = 1.0 if side == "left" else -1.0
         self.task_sway = StandingSway.draw(
-            self.rng, 0.8 * sway_scale, 1.1 * sway_scale, (0.2, 2.0), factor=options.dual_task_factor
+            self.rng, 0.8 * sway_scale, 1.1 * sway_scale, (0.2, 2.0), factor=options.sway_factor
         )
         self.sway_scale = sway_scale
         self.sway_start_s = self.calibration_end_s + self.shift_s

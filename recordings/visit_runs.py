@@ -1,0 +1,77 @@
+"""Which recordings the clinician made as one: protocol runs, and the visits they form.
+
+A protocol run is what the clinician started once: the repetitions a protocol recorded back to
+back. Its recordings carry the run's id (`protocol_run` in protocol_json, which the engine's
+protocol runs write); older protocol recordings carry only the protocol's key and the
+repetition number, so their run is the subject's consecutive recordings of one protocol
+numbered 1, 2, … (a new run starts at repetition 1). A recording made on its own (`stabmon
+record`, an import) is a run of one.
+
+A visit is the day's runs up to the point a drill is run again in the same condition: that run
+(a re-test after treatment the same day, say) starts a new visit. So recordings are never
+averaged as repetitions because they share a date, and a left/right pair or the McGill battery
+is formed within one visit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from recordings.library import SessionEntry
+
+if TYPE_CHECKING:
+    from recordings.protocol_results import ProtocolSummary
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _number(value: Any) -> int | None:
+    """A repetition number from protocol_json (an int, or a digit string), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def run_keys(entries: Sequence[SessionEntry]) -> dict[Path, str]:
+    """The protocol run of each (sound) entry of one subject, as a key equal for the recordings
+    of one run and different for any two runs."""
+    keys: dict[Path, str] = {}
+    last: tuple[str, int, int | None, str] | None = None  # protocol, repetition, of how many, key
+    for e in sorted(entries, key=lambda e: (e.created_utc or _NEVER, e.path.name)):
+        explicit = str(e.protocol.get("protocol_run") or "")
+        protocol = str(e.protocol.get("protocol") or "")
+        repetition = _number(e.protocol.get("repetition"))
+        of = _number(e.protocol.get("repetitions"))
+        if explicit:
+            key, last = f"run {explicit}", None
+        elif protocol and repetition is not None:
+            follows = last is not None and last[:3] == (protocol, repetition - 1, of)
+            key = last[3] if follows and last is not None else f"run from {e.path.name}"
+            last = (protocol, repetition, of, key)
+        else:
+            key, last = f"recording {e.path.name}", None
+        keys[e.path] = key
+    return keys
+
+
+def split_visits(summaries: Sequence[ProtocolSummary]) -> list[list[ProtocolSummary]]:
+    """The day's protocol results (one per run, drill and condition) in visits: in the order the
+    runs began, a run whose drill and condition the current visit already has starts a new one."""
+    runs: dict[str, list[ProtocolSummary]] = {}
+    for s in sorted(summaries, key=lambda s: s.sessions[0].when):
+        runs.setdefault(s.run, []).append(s)
+    visits: list[list[ProtocolSummary]] = []
+    seen: set[tuple[str, object]] = set()
+    for run in runs.values():
+        kinds = {(s.drill, s.condition) for s in run}
+        if not visits or kinds & seen:
+            visits.append([])
+            seen = set()
+        visits[-1] += run
+        seen |= kinds
+    return visits
