@@ -175,7 +175,7 @@ def health_warnings(health: SensorHealth) -> list[str]:
     silence = no_data_text(health)
     if health.state is LinkState.STREAMING and silence:
         warnings.append(f"{who}: {silence}")
-    if health.loss_fraction >= LOSS_WARNING_FRACTION:
+    if health.loss_fraction >= LOSS_WARNING_FRACTION and not silence:  # its silence says it all
         warnings.append(f"{who}: {100 * health.loss_fraction:.0f} % of packets lost in the last 10 s")
     if not math.isnan(health.battery_pct) and health.battery_pct <= BATTERY_WARNING_PCT:
         warnings.append(f"{who}: battery at {health.battery_pct:.0f} %")

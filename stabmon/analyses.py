@@ -10,16 +10,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-import numpy as np
-
-from recordings import schema
 from recordings.analysis import analyze_recording
 from recordings.catalogue import catalogue
+from recordings.coverage import silence_lines
 from recordings.errors import RecordingError
-from recordings.file_access import open_recording_file
 from recordings.reader import Recording
-from sensors.health import silence_text, silent_spans
-from sensors.placements import Placement
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.errors import ProcessingError
 from stabmon.console import progress_callback
@@ -49,41 +44,10 @@ def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResu
 
 def print_problems(recording: Recording, stream: TextIO | None = None) -> None:
     """What the reader had to leave out or assume, and each sensor that sent nothing for a while
-    (`sensor_silences`), one `!` line each (nothing for a sound file), on `stream` (default:
+    (`recordings.coverage.silence_lines`), one `!` line each (nothing for a sound file), on `stream` (default:
     standard output)."""
-    for problem in (*recording.problems, *sensor_silences(recording)):
+    for problem in (*recording.problems, *silence_lines(recording)):
         print(f"  ! {recording.path.name}: {problem}", file=stream or sys.stdout)
-
-
-def sensor_silences(recording: Recording) -> list[str]:
-    """Per sensor, the spans of the recorded session (its frames) in which it sent nothing, in
-    plain words (`sensors.health.silence_text`); empty when every sensor covered the session."""
-    frames = recording.frame_time_s
-    if len(frames) == 0:
-        return []
-    start, end = float(frames[0]), float(frames[-1])
-    times = _session_times(recording)
-    texts = (silence_text(p, silent_spans(t, start, end), start, end) for p, t in times.items())
-    return [text for text in texts if text]
-
-
-def _session_times(recording: Recording) -> dict[Placement, np.ndarray]:
-    """Each sensor's sample times (n,) s: as read, or from the file when the raw samples were
-    left out (`read_recording(raw=False)`); a sensor whose times cannot be read is left out (the
-    reader or the analysis says what is wrong with the file)."""
-    if all(len(recording.session_time_s.get(p, ())) for p in recording.placements):
-        return {p: recording.session_time_s[p] for p in recording.placements}
-    times = {}
-    try:
-        with open_recording_file(recording.path) as f:
-            for p in recording.placements:
-                try:
-                    times[p] = np.asarray(f[schema.ACQUISITION][p.value]["session_time_s"][:], float)
-                except (KeyError, OSError, ValueError):
-                    continue
-    except (OSError, RecordingError):
-        return {}
-    return times
 
 
 def load_mdc(path: Path) -> dict[str, float]:

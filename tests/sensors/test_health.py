@@ -108,7 +108,7 @@ def test_a_sensor_that_goes_silent_says_since_when_and_its_silence_counts_as_los
     """100 Hz in packets of 4 every 40 ms for 4 s of session time (origin 1 s of host time), then
     nothing: within SILENCE_WARNING_S it is still well; after it, the snapshot says the data stopped
     at 4.0 s and the silent part of the window is lost, whatever the link state says."""
-    from sensors.health import SILENCE_WARNING_S, no_data_text
+    from sensors.health import SILENCE_WARNING_S, health_warnings, no_data_text
 
     origin = 1_000_000_000
     tracker = HealthTracker(Placement.PELVIS, window_s=10.0, rate_hz=100.0)
@@ -120,6 +120,9 @@ def test_a_sensor_that_goes_silent_says_since_when_and_its_silence_counts_as_los
     assert later.data_until_s == pytest.approx(4.0)
     assert later.loss_fraction == pytest.approx(600 / 1000, abs=0.01)  # 4 s got of the last 10 s
     assert no_data_text(later) == "no data since 4.0 s"
+    # One warning that stays the same while it lasts (not a loss share that changes every second).
+    assert health_warnings(later) == health_warnings(tracker.snapshot(origin + 12 * 10**9, origin_ns=origin))
+    assert health_warnings(later) == ["pelvis sensor: no data since 4.0 s"]
     gone = tracker.snapshot(origin + 30_000_000_000, origin_ns=origin)
     assert gone.loss_fraction == 1.0 and gone.data_until_s == pytest.approx(4.0)
     assert gone.samples_received == 400 and gone.samples_lost == 0  # the counter's own count

@@ -84,3 +84,14 @@ def test_analyze_of_the_saved_file_says_the_pelvis_data_stop(vanished, capsys):
     (line,) = [line for line in out.splitlines() if line.startswith("  ! ")]
     assert re.search(r"pelvis sensor: no data since 4\.0 s \((\d+\.\d) s, (\d+) % of the session", line), line
     assert "measures that use the pelvis sensor cover only the rest" in line
+
+
+def test_the_report_flags_the_silence_and_counts_it_as_lost(vanished, tmp_path):
+    _, _, path = vanished
+    out = tmp_path / "report.html"
+    assert main(["report", str(path), "--data-dir", str(tmp_path), "-o", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "pelvis sensor: no data since 4.0 s" in page
+    share = int(re.search(r"pelvis sensor lost (\d+) % of its samples", page).group(1))
+    assert share == pytest.approx(100 * (1 - DIES_AT_S / SECONDS), abs=2)
+    assert "lumbar sensor lost" not in page and "lumbar sensor: no data" not in page
