@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from sensors.events import Event
-from sensors.health import health_warnings, ingest_problems, no_data_text
+from sensors.health import SILENCE_WARNING_S, health_warnings, ingest_problems, no_data_text
 from sensors.placements import Placement
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.live_measures import RunningMeasures
@@ -100,8 +100,8 @@ def format_summary(
             f"{100.0 * lost / total if total else 0.0:4.1f}% lost, "
             f"clock drift {report.drift_ppm.get(placement, float('nan')):+6.1f} ppm"
         )
-        if math.isfinite(health.data_until_s):
-            missing_s = max(report.session_s - health.data_until_s, 0.0)
+        missing_s = silent_end_s(health, report.session_s)
+        if missing_s:
             lines.append(
                 f"  ! {placement.value} sensor: {no_data_text(health)} to the end "
                 f"({missing_s:.1f} s of {report.session_s:.1f} s, counted as lost)"
@@ -133,11 +133,19 @@ def format_summary(
     return "\n".join(lines)
 
 
+def silent_end_s(health: SensorHealth, session_s: float) -> float:
+    """How long (s) a sensor sent nothing before the end of a session of `session_s` s: from its
+    `data_until_s`, when that is more than SILENCE_WARNING_S before the end (0 otherwise: a sensor
+    the report was taken a while after has not stopped early)."""
+    missing_s = session_s - health.data_until_s
+    return missing_s if math.isfinite(missing_s) and missing_s > SILENCE_WARNING_S else 0.0
+
+
 def samples_lost(health: SensorHealth, session_s: float, rate_hz: float) -> int:
     """Samples a sensor lost in a session of `session_s` s: those its counter skipped, or, for a
     sensor whose data stopped before the end (`data_until_s`), at least the samples the session's
     length at its rate (`health.rate_hz`, else `rate_hz`, Hz) asks for less those received."""
-    if not math.isfinite(health.data_until_s):
+    if not silent_end_s(health, session_s):
         return health.samples_lost
     rate = health.rate_hz if math.isfinite(health.rate_hz) and health.rate_hz > 0 else rate_hz
     return max(health.samples_lost, round(session_s * rate) - health.samples_received)
