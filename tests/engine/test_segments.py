@@ -89,7 +89,7 @@ def test_a_sensor_silent_since_an_earlier_repetition_has_sent_nothing_since_this
         return reports
 
     first, second = asyncio.run(go())
-    assert abs(first.health[Placement.PELVIS].data_until_s - 1.5) < 0.2
+    assert 0.5 < first.health[Placement.PELVIS].data_until_s < 1.6  # its world's 1.5 s, in the segment's time
     assert second.health[Placement.PELVIS].data_until_s == 0.0
     assert np.isnan(second.health[Placement.LUMBAR].data_until_s)
 
