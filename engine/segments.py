@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -170,7 +171,14 @@ class Segment:
         self.shared._queue.put_nowait(_WAKE)
 
     def health(self) -> Mapping[Placement, SensorHealth]:
-        return self.shared.source.health()
+        """The shared link's health, a silent sensor's `data_until_s` in this segment's time (0:
+        it has sent nothing since this segment began)."""
+        shift_s = (self._origin_ns - self.shared.source.host_origin_ns) * 1e-9
+        health = dict(self.shared.source.health())
+        for p, h in health.items():
+            if math.isfinite(h.data_until_s):
+                health[p] = replace(h, data_until_s=max(h.data_until_s - shift_s, 0.0))
+        return health
 
     async def stream(self) -> AsyncIterator[SourceItem]:
         shift_s = (self._origin_ns - self.shared.source.host_origin_ns) * 1e-9

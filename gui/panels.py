@@ -32,7 +32,7 @@ from engine.messages import CalibrationCheck
 from engine.spec import SensorListing
 from gui.model.biofeedback import FeedbackMode
 from gui.model.protocols import DrillProtocol
-from sensors.health import health_warnings
+from sensors.health import health_warnings, no_data_text
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement
 from sensors.source import SensorHealth
@@ -232,7 +232,7 @@ class SensorPanel(QGroupBox):
             values = (
                 h.placement.value,
                 h.state.value,
-                _number(h.rate_hz),
+                no_data_text(h) or _number(h.rate_hz),
                 _number(100 * h.loss_fraction, 1),
                 _number(h.battery_pct),
                 _number(h.rssi_dbm),

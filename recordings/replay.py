@@ -81,7 +81,8 @@ class ReplaySource:
         self._stopped = True
 
     def health(self) -> Mapping[Placement, SensorHealth]:
-        return {p: tracker.snapshot(self._now_ns) for p, tracker in self._health.items()}
+        origin = self.host_origin_ns
+        return {p: tracker.snapshot(self._now_ns, origin_ns=origin) for p, tracker in self._health.items()}
 
     async def stream(self) -> AsyncIterator[SourceItem]:
         rec = self.recording
@@ -155,7 +156,7 @@ def replay_health(recording: Recording, window_s: float = 10.0) -> dict[Placemen
         bounds = np.concatenate([[0], np.cumsum(rec.arrival.rows[rec.arrival.placement_index == k])])
         samples = rec.samples[placement]
         if len(samples) == 0:
-            out[placement] = tracker.snapshot(end_ns)
+            out[placement] = tracker.snapshot(end_ns, origin_ns=rec.arrival.host_origin_ns)
             continue
         last_ns = int(samples.host_receive_ns[-1])  # entries older than window_s before it are dropped
         recent = int(np.searchsorted(samples.host_receive_ns[bounds[1:] - 1], last_ns - window_s * 1e9))
@@ -163,7 +164,7 @@ def replay_health(recording: Recording, window_s: float = 10.0) -> dict[Placemen
             tracker.update(samples.rows(0, int(bounds[recent])))  # one entry, outside the window
         for a, b in zip(bounds[recent:-1], bounds[recent + 1 :], strict=True):
             tracker.update(samples.rows(int(a), int(b)))
-        out[placement] = tracker.snapshot(end_ns)
+        out[placement] = tracker.snapshot(end_ns, origin_ns=rec.arrival.host_origin_ns)
     return out
 
 

@@ -253,7 +253,7 @@ class _ImportedSource:
 
     def health(self) -> Mapping[Placement, SensorHealth]:
         now = max(int(s.block.host_receive_ns[-1]) for s in self.streams)
-        return {p: t.snapshot(now) for p, t in self._health.items()}
+        return {p: t.snapshot(now, origin_ns=self.origin_ns) for p, t in self._health.items()}
 
     async def stream(self) -> AsyncIterator[SourceItem]:
         pieces = []

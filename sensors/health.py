@@ -110,12 +110,30 @@ class HealthTracker:
         while self._recent and host_ns - self._recent[0][0] > self.window_s * 1e9:
             self._recent.popleft()
 
-    def snapshot(self, now_ns: int, latency_s: float = math.nan, drift_ppm: float = math.nan) -> SensorHealth:
-        """Health at host time `now_ns`; latency and drift come from the clock mapping."""
-        got = sum(r[1] for r in self._recent)
-        lost = sum(r[2] for r in self._recent)
+    def snapshot(
+        self,
+        now_ns: int,
+        latency_s: float = math.nan,
+        drift_ppm: float = math.nan,
+        origin_ns: int | None = None,
+    ) -> SensorHealth:
+        """Health at host time `now_ns`; latency and drift come from the clock mapping; origin_ns:
+        the host time (ns) of session time 0, for `data_until_s` (None: not known, left NaN).
+
+        A sensor silent for more than SILENCE_WARNING_S has its silence in the window counted as
+        lost (at its rate) and says when its data stopped, whatever its link state."""
+        window_ns = self.window_s * 1e9
+        recent = [r for r in self._recent if now_ns - r[0] <= window_ns]
+        got = sum(r[1] for r in recent)
+        lost = sum(r[2] for r in recent)
         rate = self._rate.rate_hz(self.rate_hz) if self.samples_received else math.nan
         age = (now_ns - self._last_host_ns) * 1e-9 if self._last_host_ns is not None else math.inf
+        data_until_s = math.nan
+        if self._last_host_ns is not None and age > SILENCE_WARNING_S:
+            if math.isfinite(rate):
+                lost += round(min(age, self.window_s) * rate)
+            if origin_ns is not None:
+                data_until_s = (self._last_host_ns - origin_ns) * 1e-9
         return SensorHealth(
             placement=self.placement,
             state=self.state,
@@ -127,6 +145,7 @@ class HealthTracker:
             last_packet_age_s=age,
             samples_received=self.samples_received,
             samples_lost=self.samples_lost,
+            data_until_s=data_until_s,
         )
 
 
@@ -153,9 +172,10 @@ def health_warnings(health: SensorHealth) -> list[str]:
     if health.state is LinkState.RECONNECTING:
         return [f"{who}: connection dropped, reconnecting…"]
     warnings = []
-    if health.state is LinkState.STREAMING and health.last_packet_age_s > SILENCE_WARNING_S:
-        warnings.append(f"{who}: no data for {health.last_packet_age_s:.0f} s")
-    if health.loss_fraction >= LOSS_WARNING_FRACTION:
+    silence = no_data_text(health)
+    if health.state is LinkState.STREAMING and silence:
+        warnings.append(f"{who}: {silence}")
+    if health.loss_fraction >= LOSS_WARNING_FRACTION and not silence:  # its silence says it all
         warnings.append(f"{who}: {100 * health.loss_fraction:.0f} % of packets lost in the last 10 s")
     if not math.isnan(health.battery_pct) and health.battery_pct <= BATTERY_WARNING_PCT:
         warnings.append(f"{who}: battery at {health.battery_pct:.0f} %")
@@ -167,6 +187,17 @@ def health_warnings(health: SensorHealth) -> list[str]:
     if kept_out:
         warnings.append(f"{who}: {kept_out}")
     return warnings
+
+
+def no_data_text(health: SensorHealth) -> str:
+    """How long a sensor has sent nothing, when that is more than SILENCE_WARNING_S: "no data
+    since 12.0 s" (session time, when the source knows it) or "no data for 3 s"; "" otherwise.
+    The one wording the progress line, the dashboard's sensor table and the summary use."""
+    if math.isfinite(health.data_until_s):
+        return f"no data since {health.data_until_s:.1f} s"
+    if math.isfinite(health.last_packet_age_s) and health.last_packet_age_s > SILENCE_WARNING_S:
+        return f"no data for {health.last_packet_age_s:.0f} s"
+    return ""
 
 
 def ingest_problems(health: SensorHealth) -> str:
@@ -188,3 +219,30 @@ def ingest_problems(health: SensorHealth) -> str:
         times = "once" if health.restarts == 1 else f"{health.restarts} times"
         parts.append(f"counter restarted or jumped {times} (new counter epoch, gap flagged)")
     return ", ".join(parts)
+
+
+def silent_spans(
+    time_s: np.ndarray, start_s: float, end_s: float, min_s: float = SILENCE_WARNING_S
+) -> list[tuple[float, float]]:
+    """The spans (from, to), s, of the session span [start_s, end_s] longer than `min_s` in which
+    a sensor whose samples are at session times `time_s` (n,) s sent nothing."""
+    inside = time_s[(time_s >= start_s) & (time_s <= end_s)]
+    edges = np.concatenate([[start_s], inside, [end_s]])
+    return [(float(edges[i]), float(edges[i + 1])) for i in np.flatnonzero(np.diff(edges) > min_s)]
+
+
+def silence_text(placement: Placement, spans: list[tuple[float, float]], start_s: float, end_s: float) -> str:
+    """A recording's spans without data from one sensor (`silent_spans`), in plain words ("" for
+    none): when, how much of the session, and that what uses the sensor covers only the rest."""
+    if not spans:
+        return ""
+    missing = sum(b - a for a, b in spans)
+    when = ", ".join(
+        f"since {a:.1f} s" if b >= end_s - SILENCE_WARNING_S else f"from {a:.1f} to {b:.1f} s"
+        for a, b in spans
+    )
+    share = 100 * missing / (end_s - start_s) if end_s > start_s else 100.0
+    return (
+        f"{placement.value} sensor: no data {when} ({missing:.1f} s, {share:.0f} % of the session, "
+        f"counted as lost); measures that use the {placement.value} sensor cover only the rest"
+    )

@@ -51,6 +51,8 @@ class SensorHealth:
     since the last notification. What the link kept out of the session, since it started:
     decode_errors (malformed notifications), duplicates and out_of_order (blocks dropped),
     rejected_blocks / rejected_samples (implausible data), restarts (counter epochs spliced in).
+    data_until_s: session time (s) of the sensor's last data while none has come for more than
+    `sensors.health.SILENCE_WARNING_S` (NaN while data flow, or when the source cannot say).
     """
 
     placement: Placement
@@ -70,6 +72,7 @@ class SensorHealth:
     rejected_blocks: int = 0
     rejected_samples: int = 0
     restarts: int = 0
+    data_until_s: float = math.nan
 
 
 SourceItem = SampleBlock | StatusChange | Event

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from recordings.analysis import analyze_recording
 from recordings.catalogue import catalogue
+from recordings.coverage import silence_lines
 from recordings.errors import RecordingError
 from recordings.reader import Recording
 from sensors.processing.analysis import AnalysisResult
@@ -42,9 +43,10 @@ def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResu
 
 
 def print_problems(recording: Recording, stream: TextIO | None = None) -> None:
-    """What the reader had to leave out or assume, one `!` line each (nothing for a sound file),
-    on `stream` (default: standard output)."""
-    for problem in recording.problems:
+    """What the reader had to leave out or assume, and each sensor that sent nothing for a while
+    (`recordings.coverage.silence_lines`), one `!` line each (nothing for a sound file), on `stream` (default:
+    standard output)."""
+    for problem in (*recording.problems, *silence_lines(recording)):
         print(f"  ! {recording.path.name}: {problem}", file=stream or sys.stdout)
 
 

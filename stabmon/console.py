@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from sensors.events import Event
-from sensors.health import health_warnings, ingest_problems
+from sensors.health import SILENCE_WARNING_S, health_warnings, ingest_problems, no_data_text
 from sensors.placements import Placement
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.live_measures import RunningMeasures
@@ -17,7 +17,7 @@ from sensors.processing.pipeline import AngleBlock
 from sensors.processing.session import NullSink, SessionReport
 from sensors.processing.summary import AngleSummary
 from sensors.samples import Frame
-from sensors.source import Source
+from sensors.source import SensorHealth, Source
 
 
 def rate_text(rate_hz: float, nominal_hz: float | None) -> str:
@@ -63,7 +63,9 @@ class ProgressPrinter(NullSink):
             return
         self._last = now
         parts = [
-            f"{p.value} {rate_text(h.rate_hz, self._nominal_hz)} {100 * h.loss_fraction:4.1f}% lost"
+            f"{p.value}: {no_data_text(h)}"
+            if no_data_text(h)
+            else f"{p.value} {rate_text(h.rate_hz, self._nominal_hz)} {100 * h.loss_fraction:4.1f}% lost"
             for p, h in self.source.health().items()
         ]
         line = f"  {frame.time_s[-1]:6.1f} / {self.total_s:.0f} s   " + " | ".join(parts) + self._sway
@@ -91,12 +93,19 @@ def format_summary(
     lines = [f"Session: {report.session_s:.1f} s, {report.frames} synchronised frames"]
     lines.append("Sensors:")
     for placement, health in report.health.items():
-        total = health.samples_received + health.samples_lost
-        lost = 100.0 * health.samples_lost / total if total else 0.0
+        lost = samples_lost(health, report.session_s, rate_hz)
+        total = health.samples_received + lost
         lines.append(
-            f"  {placement.value:<11} {health.samples_received:7d} samples, {lost:4.1f}% lost, "
+            f"  {placement.value:<11} {health.samples_received:7d} samples, "
+            f"{100.0 * lost / total if total else 0.0:4.1f}% lost, "
             f"clock drift {report.drift_ppm.get(placement, float('nan')):+6.1f} ppm"
         )
+        missing_s = silent_end_s(health, report.session_s)
+        if missing_s:
+            lines.append(
+                f"  ! {placement.value} sensor: {no_data_text(health)} to the end "
+                f"({missing_s:.1f} s of {report.session_s:.1f} s, counted as lost)"
+            )
         kept_out = ingest_problems(health)
         if kept_out:
             lines.append(f"  ! {placement.value} sensor: {kept_out}")
@@ -109,12 +118,37 @@ def format_summary(
         lines.append(f"Calibration: NOT done ({reason}); angles unavailable")
     if summary is not None and summary.statistics:
         lines.append(f"Angles after calibration (deg){'mean':>12}{'SD':>8}{'range':>8}")
+        # A trace with markedly less than the best one's coverage lacks a sensor's data: say so.
+        full = max(stats.coverage for stats in summary.statistics.values())
         for (segment, plane), stats in summary.statistics.items():
             if stats.coverage == 0:
                 continue
             label = f"  {segment:<7} {plane:<9}"
-            lines.append(f"{label:<30}{stats.mean_deg:12.1f}{stats.sd_deg:8.2f}{stats.range_deg:8.1f}")
+            partial = (
+                f"   only {100 * stats.coverage:.0f} % of the session" if stats.coverage < 0.95 * full else ""
+            )
+            lines.append(
+                f"{label:<30}{stats.mean_deg:12.1f}{stats.sd_deg:8.2f}{stats.range_deg:8.1f}{partial}"
+            )
     return "\n".join(lines)
+
+
+def silent_end_s(health: SensorHealth, session_s: float) -> float:
+    """How long (s) a sensor sent nothing before the end of a session of `session_s` s: from its
+    `data_until_s`, when that is more than SILENCE_WARNING_S before the end (0 otherwise: a sensor
+    the report was taken a while after has not stopped early)."""
+    missing_s = session_s - health.data_until_s
+    return missing_s if math.isfinite(missing_s) and missing_s > SILENCE_WARNING_S else 0.0
+
+
+def samples_lost(health: SensorHealth, session_s: float, rate_hz: float) -> int:
+    """Samples a sensor lost in a session of `session_s` s: those its counter skipped, or, for a
+    sensor whose data stopped before the end (`data_until_s`), at least the samples the session's
+    length at its rate (`health.rate_hz`, else `rate_hz`, Hz) asks for less those received."""
+    if not silent_end_s(health, session_s):
+        return health.samples_lost
+    rate = health.rate_hz if math.isfinite(health.rate_hz) and health.rate_hz > 0 else rate_hz
+    return max(health.samples_lost, round(session_s * rate) - health.samples_received)
 
 
 def late_samples_text(report: SessionReport, rate_hz: float, recorded: Mapping[Placement, int] | None) -> str:

@@ -186,11 +186,11 @@ class BleSource:
 
     def health(self) -> Mapping[Placement, SensorHealth]:
         now = self.clock.now()
-        return {p: self._health(s, now) for p, s in self._sensors.items()}
+        return {p: self._health(s, now, self._origin_ns) for p, s in self._sensors.items()}
 
     @staticmethod
-    def _health(sensor: _Sensor, now_ns: int) -> SensorHealth:
-        health = replace(sensor.tracker.snapshot(now_ns), rssi_dbm=sensor.found.rssi_dbm)
+    def _health(sensor: _Sensor, now_ns: int, origin_ns: int) -> SensorHealth:
+        health = replace(sensor.tracker.snapshot(now_ns, origin_ns=origin_ns), rssi_dbm=sensor.found.rssi_dbm)
         return sensor.ingest.health(health) if sensor.ingest is not None else health
 
     def decode_errors(self) -> Mapping[Placement, int]:

@@ -88,7 +88,8 @@ class SimulatedSource:
 
     def health(self) -> Mapping[Placement, SensorHealth]:
         now = time.monotonic_ns() if self.realtime else self._now_ns
-        return {p: tracker.snapshot(now) for p, tracker in self._health.items()}
+        origin = self._host_origin_ns
+        return {p: tracker.snapshot(now, origin_ns=origin) for p, tracker in self._health.items()}
 
     async def stream(self) -> AsyncIterator[SourceItem]:
         origin = self._host_origin_ns

@@ -59,6 +59,41 @@ def test_repetitions_share_one_link_and_each_file_starts_at_zero(tmp_path):
     assert np.all(np.diff(two) >= 1)
 
 
+def test_a_sensor_silent_since_an_earlier_repetition_has_sent_nothing_since_this_one_began(tmp_path):
+    """The pelvis sensor's battery dies 1.5 s into the first of two recordings on one link: the
+    first's health says its data stopped at 1.5 s, the second's (in its own session time) that it
+    has sent nothing since it began, not since 1.5 s."""
+    from engine.factory import Impairments
+    from sensors.ble.virtual.base import FaultPlan
+
+    spec = SessionSpec(
+        source=SourceSpec(kind=SourceKind.VIRTUAL_BLE, seed=5, realtime=False, scan_timeout_s=1.5),
+        processing=SessionSettings(rate_hz=100.0),
+    )
+    dies = Impairments(faults={Placement.PELVIS: FaultPlan(dies_at_s=1.5)})
+
+    async def go():
+        reports = []
+        async with open_source(spec, "quiet-stance", 10.0, impairments=dies) as opened:
+            shared = SharedSource(opened.source)
+            try:
+                for repetition in (1, 2):
+                    segment_spec = spec.for_drill("quiet-stance", 3.5)
+                    metadata = recording_metadata(
+                        segment_spec, "SEG2", opened, protocol={"repetition": repetition}
+                    )
+                    path = recording_path(metadata, out_dir=tmp_path / str(repetition))
+                    reports.append(await Recording(segment_spec, shared.segment(), metadata, path, []).run())
+            finally:
+                await shared.close()
+        return reports
+
+    first, second = asyncio.run(go())
+    assert 0.5 < first.health[Placement.PELVIS].data_until_s < 1.6  # its world's 1.5 s, in the segment's time
+    assert second.health[Placement.PELVIS].data_until_s == 0.0
+    assert np.isnan(second.health[Placement.LUMBAR].data_until_s)
+
+
 CONDITIONS = ("single", "dual")
 
 

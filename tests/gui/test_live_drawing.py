@@ -15,6 +15,7 @@ from gui.plots import LiveTraces, ReviewTraces
 from gui.redraw import GUI_CPU_SHARE, MAX_REDRAW_HZ, MIN_REDRAW_HZ, RedrawPacer
 from recordings.plot_data import COLUMNS, TIME, TRUNK_AP, decimate_peaks
 from sensors.placements import Placement
+from sensors.samples import SampleBlock
 from sensors.source import LinkState, SensorHealth
 
 
@@ -171,6 +172,30 @@ def test_the_rate_column_shows_the_rate_the_engine_reports(qtbot):
     for now, h in _tracked(120.0, stall_s=0.0):
         panel.show_health({Placement.LUMBAR: h}, now_s=now)
     assert shown(panel, "rate Hz") == "120"
+
+
+def test_the_rate_column_says_since_when_a_silent_sensor_sent_nothing(qtbot):
+    """The sensor table shows the engine's health report as it is: a sensor whose data stopped
+    at 4.0 s of the session reads "no data since 4.0 s" in the rate column, its silence counted
+    in the loss column (it used to keep showing "100" and "0.0")."""
+    from sensors.health import HealthTracker
+
+    panel = SensorPanel()
+    qtbot.addWidget(panel)
+    tracker = HealthTracker(Placement.LUMBAR, rate_hz=100.0)
+    origin = 10**9
+    for k in range(100):
+        seq = np.arange(4 * k, 4 * k + 4)
+        host = np.full(4, origin + (k + 1) * 40_000_000)
+        tracker.update(
+            SampleBlock(Placement.LUMBAR, seq / 100, np.zeros((4, 3)), np.zeros((4, 3)), seq, host)
+        )
+    panel.show_health({Placement.LUMBAR: tracker.snapshot(origin + 4_200_000_000, origin_ns=origin)}, 4.2)
+    assert shown(panel, "rate Hz") == "100"
+    panel.show_health({Placement.LUMBAR: tracker.snapshot(origin + 9_000_000_000, origin_ns=origin)}, 9.0)
+    assert shown(panel, "rate Hz") == "no data since 4.0 s"
+    assert float(shown(panel, "loss %")) == pytest.approx(100 * 500 / 900, abs=0.1)  # 5 s silent, 4 s sent
+    assert "lumbar sensor: no data since 4.0 s" in panel.warnings.text()
 
 
 @pytest.mark.parametrize("drift_ppm", [300.0, -300.0])

@@ -102,3 +102,43 @@ def test_a_sensor_steadily_off_its_nominal_rate_reports_the_measured_one():
 
 def test_no_rate_before_any_data():
     assert math.isnan(HealthTracker(Placement.LUMBAR, rate_hz=100.0).snapshot(0).rate_hz)
+
+
+def test_a_sensor_that_goes_silent_says_since_when_and_its_silence_counts_as_lost():
+    """100 Hz in packets of 4 every 40 ms for 4 s of session time (origin 1 s of host time), then
+    nothing: within SILENCE_WARNING_S it is still well; after it, the snapshot says the data stopped
+    at 4.0 s and the silent part of the window is lost, whatever the link state says."""
+    from sensors.health import SILENCE_WARNING_S, health_warnings, no_data_text
+
+    origin = 1_000_000_000
+    tracker = HealthTracker(Placement.PELVIS, window_s=10.0, rate_hz=100.0)
+    for k in range(100):
+        tracker.update(_packet(4 * k, origin + (k + 1) * 40_000_000))
+    soon = tracker.snapshot(origin + 4_000_000_000 + int(0.5e9 * SILENCE_WARNING_S), origin_ns=origin)
+    assert math.isnan(soon.data_until_s) and soon.loss_fraction == 0.0 and no_data_text(soon) == ""
+    later = tracker.snapshot(origin + 10_000_000_000, origin_ns=origin)  # 6 s of silence
+    assert later.data_until_s == pytest.approx(4.0)
+    assert later.loss_fraction == pytest.approx(600 / 1000, abs=0.01)  # 4 s got of the last 10 s
+    assert no_data_text(later) == "no data since 4.0 s"
+    # One warning that stays the same while it lasts (not a loss share that changes every second).
+    assert health_warnings(later) == health_warnings(tracker.snapshot(origin + 12 * 10**9, origin_ns=origin))
+    assert health_warnings(later) == ["pelvis sensor: no data since 4.0 s"]
+    gone = tracker.snapshot(origin + 30_000_000_000, origin_ns=origin)
+    assert gone.loss_fraction == 1.0 and gone.data_until_s == pytest.approx(4.0)
+    assert gone.samples_received == 400 and gone.samples_lost == 0  # the counter's own count
+    unknown = tracker.snapshot(origin + 10_000_000_000)  # a source that cannot give session time
+    assert math.isnan(unknown.data_until_s) and no_data_text(unknown) == "no data for 6 s"
+
+
+def test_silent_spans_find_where_a_sensor_sent_nothing():
+    from sensors.health import silence_text, silent_spans
+
+    t = np.concatenate([np.arange(0, 4, 0.01), np.arange(6, 8, 0.01)])
+    assert silent_spans(t, 1.0, 3.5) == []
+    spans = silent_spans(t, 0.0, 20.0)
+    assert [(round(a, 2), round(b, 2)) for a, b in spans] == [(3.99, 6.0), (7.99, 20.0)]
+    assert silent_spans(np.arange(0, 20, 0.01), 0.0, 19.99) == []
+    text = silence_text(Placement.PELVIS, spans, 0.0, 20.0)
+    assert text.startswith(
+        "pelvis sensor: no data from 4.0 to 6.0 s, since 8.0 s (14.0 s, 70 % of the session"
+    )

@@ -73,6 +73,28 @@ def _report(late: int, received: dict[Placement, int]) -> SessionReport:
     )
 
 
+def test_the_summary_counts_a_sensors_silent_end_as_lost_and_only_a_real_one():
+    """A sensor whose data stopped at 12.0 s of a 30 s session: the rest is lost (expected samples
+    from the session's length at its rate); one whose report came 0.6 s after its last data is
+    not said to have stopped."""
+    health = {
+        Placement.LUMBAR: SensorHealth(
+            Placement.LUMBAR, LinkState.STOPPED, 100.0, samples_received=2996, data_until_s=29.4
+        ),
+        Placement.PELVIS: SensorHealth(
+            Placement.PELVIS, LinkState.LOST, 100.0, samples_received=1196, samples_lost=4, data_until_s=12.0
+        ),
+    }
+    report = SessionReport(health, {}, frames=3000, session_s=30.0, calibrated=True, calibration_failures=())
+    lines = format_summary(report, None).splitlines()
+    assert lines[2].startswith("  lumbar         2996 samples,  0.0% lost")
+    assert lines[3].startswith("  pelvis         1196 samples, 60.1% lost")  # 1804 of 3000
+    assert (
+        lines[4] == "  ! pelvis sensor: no data since 12.0 s to the end (18.0 s of 30.0 s, counted as lost)"
+    )
+    assert sum("no data" in line for line in lines) == 1
+
+
 def test_late_samples_say_how_much_live_view_was_skipped_and_whether_the_recording_is_whole():
     received = {Placement.LUMBAR: 3000, Placement.PELVIS: 2990}
     report = _report(336, received)
