@@ -26,6 +26,7 @@ from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.session import SessionSettings, session_processing
+from sensors.processing.start_hold import release_block
 from sensors.samples import Frame
 
 
@@ -97,6 +98,21 @@ def run_batched(
         stop = int(reached[0]) + 1 if len(reached) else stop
     index, rows, now_s = index[:stop], rows[:stop], now_s[:stop]
     kept = {p: int(rows[index == k].sum()) for k, p in enumerate(placements)}
+    held: dict[Placement, np.ndarray] = {}
+    if len(rows):  # the runner held the first blocks until the clocks settled, then sent them on
+        release, held = release_block(
+            placements,
+            index,
+            rows,
+            stream.device_time_s,
+            stream.host_receive_ns,
+            stream.host_origin_ns,
+            now_s,
+            settings.clock,
+            settings.synchronizer.longest_wait_s,
+        )
+        now_s = now_s.copy()
+        now_s[:release] = now_s[release]
     times, drift, latency = {}, {}, {}
     for k, p in enumerate(placements):
         stored = None if stream.session_time_s is None else stream.session_time_s.get(p)
@@ -114,6 +130,7 @@ def run_batched(
             device = np.asarray(_rows(stream.device_time_s[p], 0, kept[p]), dtype=float)
             host = np.asarray(_rows(stream.host_receive_ns[p], 0, kept[p]), dtype=np.int64)
             times[p], clock = map_clock(device, host, mine, stream.host_origin_ns, settings.clock)
+            times[p][: len(held[p])] = held[p]
             drift[p], latency[p] = clock.drift_ppm, clock.latency_s
     _drop_caches((stream.session_time_s or {}).values())  # read whole above: kept as `times`
     pipeline, live = session_processing(placements, settings, outputs)

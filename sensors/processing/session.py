@@ -30,6 +30,7 @@ from sensors.processing.live_measures import (
 )
 from sensors.processing.orientation import OrientationSettings
 from sensors.processing.pipeline import AngleBlock, PipelineSettings, SegmentAnglePipeline, angle_definition
+from sensors.processing.start_hold import StartHold
 from sensors.processing.synchronizer import Synchronizer, SynchronizerSettings
 from sensors.samples import Frame, SampleBlock
 from sensors.source import SensorHealth, Source, StatusChange
@@ -190,6 +191,8 @@ class SessionRunner:
         self._frames = 0
         self._now_s = 0.0
         self._synchronizer: Synchronizer | None = None
+        self._hold: StartHold | None = None
+        self._held: list[SampleBlock] = []
 
     def _build(self, placements: tuple[Placement, ...]) -> None:
         """Processing for these placements (a BLE source knows its sensors only once started)."""
@@ -256,6 +259,8 @@ class SessionRunner:
         self._clocks = {p: ClockSync(origin, s.clock) for p in self.placements}
         synchronizer = Synchronizer(self.placements, s.synchronizer)
         self._synchronizer = synchronizer
+        self._hold = StartHold(self.placements, s.synchronizer.longest_wait_s)
+        self._held = []
         try:
             async for item in self.source.stream():
                 if isinstance(item, SampleBlock):
@@ -272,17 +277,40 @@ class SessionRunner:
         finally:
             await self.source.stop()
             self._deliver_marks()
+            self._release(synchronizer)
             frame = synchronizer.flush()
             if frame is not None:
                 self._process(frame)
         return self._report()
 
     def _on_block(self, block: SampleBlock, synchronizer: Synchronizer, origin_ns: int) -> None:
-        session_time = self._clocks[block.placement].step(block.device_time_s, block.host_receive_ns)
+        clock = self._clocks[block.placement]
+        session_time = clock.step(block.device_time_s, block.host_receive_ns)
+        arrived_s = (int(block.host_receive_ns[-1]) - origin_ns) * 1e-9
+        self._now_s = max(self._now_s, arrived_s)
+        hold = self._hold
+        if hold is not None and not hold.released:  # the start: held until the clocks settle
+            self._held.append(block)
+            hold.note(block.placement, clock, float(block.device_time_s[-1]), arrived_s)
+            if hold.ready(self._now_s):
+                self._release(synchronizer)
+            return
+        self._deliver_block(block, session_time, synchronizer)
+
+    def _release(self, synchronizer: Synchronizer) -> None:
+        """The blocks held at the start, mapped with the clock fits as they stand now."""
+        if self._hold is not None:
+            self._hold.released = True
+        held, self._held = self._held, []
+        for block in held:
+            self._deliver_block(block, self._clocks[block.placement].map(block.device_time_s), synchronizer)
+
+    def _deliver_block(
+        self, block: SampleBlock, session_time: np.ndarray, synchronizer: Synchronizer
+    ) -> None:
         for sink in self.sinks:
             sink.on_samples(block, session_time)
         synchronizer.push(block.placement, session_time, block.sequence, block.acc_m_s2, block.gyr_rad_s)
-        self._now_s = max(self._now_s, (int(block.host_receive_ns[-1]) - origin_ns) * 1e-9)
         frame = synchronizer.pull(self._now_s)
         if frame is not None:
             self._process(frame)
