@@ -213,7 +213,9 @@ class ReviewWindow(QMainWindow):
                 else ""
             )
             + "".join(
-                f"<br><span style='color:#b45f06'>{html.escape(problem)}</span>" for problem in rec.problems
+                f"<br><span style='color:#b45f06'>{html.escape(problem)}</span>"
+                for problem in (*rec.problems, rec.ended_early)
+                if problem
             )
         )
         rows = reviewed.rows

@@ -152,10 +152,11 @@ def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResu
 
 
 def print_problems(recording: Recording, stream: TextIO | None = None) -> None:
-    """What the reader had to leave out or assume, one `!` line each (nothing for a sound file),
-    on `stream` (default: standard output)."""
-    for problem in recording.problems:
-        print(f"  ! {recording.path.name}: {problem}", file=stream or sys.stdout)
+    """What the reader had to leave out or assume, and whether the recording ended early, one `!`
+    line each (nothing for a sound, complete file), on `stream` (default: standard output)."""
+    for problem in (*recording.problems, recording.ended_early):
+        if problem:
+            print(f"  ! {recording.path.name}: {problem}", file=stream or sys.stdout)
 
 
 def run_analyze(args: argparse.Namespace) -> int:
@@ -176,7 +177,9 @@ def run_analyze(args: argparse.Namespace) -> int:
             continue
         print(
             f"{path}  (subject {recording.subject_id}, {catalogue().drill_title(recording.drill)}, "
-            f"{recording.condition.label}, {recording.duration_s:.0f} s)"
+            f"{recording.condition.label}, {recording.duration_s:.0f} s"
+            + (f" of {recording.settings.duration_s:.0f} s planned" if recording.ended_early else "")
+            + ")"
         )
         print_problems(recording)
         print(format_measures(result, repetitions=args.repetitions))
