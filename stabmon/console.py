@@ -137,6 +137,7 @@ def format_summary(
         lines.append(
             f"  {placement.value:<11} {health.samples_received:7d} samples, {lost:4.1f}% lost, "
             f"clock drift {report.drift_ppm.get(placement, float('nan')):+6.1f} ppm"
+            + (" (the fit's limit: its timing is doubtful)" if placement in report.clock_at_limit else "")
         )
         kept_out = ingest_problems(health)
         if kept_out:

@@ -99,6 +99,7 @@ def run_batched(
     index, rows, now_s = index[:stop], rows[:stop], now_s[:stop]
     kept = {p: int(rows[index == k].sum()) for k, p in enumerate(placements)}
     held: dict[Placement, np.ndarray] = {}
+    release = 0
     if len(rows):  # the runner held the first blocks until the clocks settled, then sent them on
         release, held = release_block(
             placements,
@@ -144,7 +145,7 @@ def run_batched(
             stream.sequence,  # read a window at a time (arrays, or datasets of an open file)
             stream.acc_m_s2,
             stream.gyr_rad_s,
-            ArrivalBlocks(index, rows, now_s),
+            ArrivalBlocks(index, rows, now_s, release),
             settings.synchronizer,
         )
         late = sync.late_samples

@@ -173,6 +173,12 @@ class ClockSync:
         return -self.state.slope / (1.0 + self.state.slope) * 1e6
 
     @property
+    def at_limit(self) -> bool:
+        """Whether the drift fit is clipped at ±max_drift_ppm: no real crystal drifts that far, so
+        the host stamps did not allow a fit (the mapping's timing is doubtful)."""
+        return abs(self.state.slope) >= self.settings.max_drift_ppm * 1e-6 * (1 - 1e-9) > 0
+
+    @property
     def latency_s(self) -> float:
         """Mean delay of the latest notifications beyond the fastest ones, s."""
         return self.state.recent_delay_s

@@ -1,5 +1,9 @@
 """The session runner: source → per-sensor clock mapping → synchroniser → angle pipeline → sinks.
 
+The first blocks are held until every sensor's clock mapping has settled (`start_hold`: a backlog
+delivered at the start would otherwise be squeezed into the moment it arrived), then sent on to
+the sinks and the synchroniser together, mapped with the settled fit.
+
 One asyncio task drives it. Sinks (recorder, dashboard buffers, summary) receive raw blocks
 with their session times, every synchronised frame with its angles, events and status changes.
 Sinks must be quick; anything slow (disk) runs behind a queue in the sink itself.
@@ -161,6 +165,7 @@ class SessionReport:
     calibrated: bool
     calibration_failures: tuple[str, ...]
     late_samples: int = 0  # came after their frames were out (flagged there; in the recording)
+    clock_at_limit: tuple[Placement, ...] = ()  # sensors whose drift fit ended clipped at its limit
 
 
 def session_processing(
@@ -302,8 +307,17 @@ class SessionRunner:
         if self._hold is not None:
             self._hold.released = True
         held, self._held = self._held, []
-        for block in held:
-            self._deliver_block(block, self._clocks[block.placement].map(block.device_time_s), synchronizer)
+        for block in held:  # in the order they came, none of them late: one pull after them all
+            session_time = self._clocks[block.placement].map(block.device_time_s)
+            for sink in self.sinks:
+                sink.on_samples(block, session_time)
+            synchronizer.push(
+                block.placement, session_time, block.sequence, block.acc_m_s2, block.gyr_rad_s, False
+            )
+        if held:
+            frame = synchronizer.pull(self._now_s)
+            if frame is not None:
+                self._process(frame)
 
     def _deliver_block(
         self, block: SampleBlock, session_time: np.ndarray, synchronizer: Synchronizer
@@ -353,4 +367,5 @@ class SessionRunner:
             calibrated=self.pipeline.calibration is not None,
             calibration_failures=tuple(dict.fromkeys(self.pipeline.calibration_failures)),
             late_samples=self._synchronizer.late_samples if self._synchronizer is not None else 0,
+            clock_at_limit=tuple(p for p, c in self._clocks.items() if c.at_limit),
         )
