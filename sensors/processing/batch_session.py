@@ -11,6 +11,7 @@ they are computed only when asked for.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from sensors.processing.pipeline import AngleBlock
 from sensors.processing.session import SessionSettings, session_processing
 from sensors.processing.start_hold import release_block
 from sensors.samples import Frame
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -115,10 +118,11 @@ def run_batched(
         now_s = now_s.copy()
         now_s[:release] = now_s[release]
     times, drift, latency = {}, {}, {}
+    squeezed = _squeezed_start(stream, held)
     for k, p in enumerate(placements):
         stored = None if stream.session_time_s is None else stream.session_time_s.get(p)
         mine = rows[index == k]
-        if stored is not None and stored.dtype == np.float64 and len(stored) >= kept[p]:
+        if not squeezed and stored is not None and stored.dtype == np.float64 and len(stored) >= kept[p]:
             times[p] = _rows(stored, 0, kept[p])  # what the live clock mapping gave: the live times
             a = kept[p] - int(mine[-1]) if len(mine) else 0
             drift[p], latency[p] = _clock_figures(
@@ -196,6 +200,32 @@ def _drop_caches(sources: Iterable[ArrayRows]) -> None:
         drop = getattr(source, "drop_cache", None)
         if drop is not None:
             drop()
+
+
+#: Stored session times of the first samples this far (s) from the settled mapping's were
+#: squeezed by a live runner that did not hold its first blocks (recorded before it did).
+SQUEEZED_START_S = 0.05
+
+
+def _squeezed_start(stream: RecordedStream, held: Mapping[Placement, np.ndarray]) -> bool:
+    """Whether the stored session times of the samples the runner holds at the start (`held`,
+    per placement (n,) s) are not the settled mapping's: a recording made before the runner
+    held them, whose first notifications came in a burst; its clocks are then mapped again."""
+    for p, times in held.items():
+        stored = None if stream.session_time_s is None else stream.session_time_s.get(p)
+        if stored is None or len(times) == 0 or len(stored) < len(times):
+            continue
+        off = float(np.max(np.abs(np.asarray(stored[: len(times)], dtype=float) - times)))
+        if off > SQUEEZED_START_S:
+            log.warning(
+                "the stored session times of the first %d %s samples are up to %.2f s off the sensor "
+                "clock (a backlog at the start, recorded before the runner held it): mapped again",
+                len(times),
+                p.value,
+                off,
+            )
+            return True
+    return False
 
 
 def _clock_figures(

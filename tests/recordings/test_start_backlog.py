@@ -3,6 +3,8 @@ sensors' own clocks give the times, every sample reaches the frames, and a repla
 does the same. Read back with h5py, not through stabmon's reader."""
 
 import asyncio
+import logging
+import shutil
 
 import h5py
 import numpy as np
@@ -97,3 +99,28 @@ def test_the_replays_of_a_backlogged_file_are_the_live_session(backlogged):
     for p in rec.placements:
         np.testing.assert_array_equal(result.session_time_s[p], rec.session_time_s[p])
     np.testing.assert_array_equal(mapped.frame.acc_m_s2, live.frame.acc_m_s2)
+
+
+def test_a_file_recorded_before_the_hold_is_mapped_again_offline(backlogged, tmp_path, caplog):
+    """A recording made before the runner held its first blocks stored the backlog's times as
+    they arrived (squeezed into the moment of arrival); its analysis maps the clocks again, so
+    every sample reaches the frames all the same."""
+    path, live = backlogged
+    old = tmp_path / "old.h5"
+    shutil.copyfile(path, old)
+    with h5py.File(old, "r+") as f:
+        origin = int(f["acquisition/arrival/host_origin_ns"][0])
+        for placement in ("lumbar", "pelvis"):
+            g = f[f"acquisition/{placement}"]
+            received = (g["host_receive_ns"][:] - origin) * 1e-9
+            stored = g["session_time_s"][:]
+            backlog = received < BACKLOG_S + 0.1
+            stored[backlog] = received[backlog]  # where the old runner put them
+            g["session_time_s"][:] = stored
+    rec = read_recording(old)
+    again = CollectingSink()
+    with caplog.at_level(logging.WARNING):
+        replayed = replay(rec, extra_sinks=[again])
+    assert replayed.report.frames >= len(rec.samples[rec.placements[0]]) - 2
+    np.testing.assert_allclose(again.frame.time_s[[0, -1]], live.frame.time_s[[0, -1]], atol=0.011)
+    assert "off the sensor clock" in caplog.text
