@@ -135,7 +135,8 @@ def run_batched(
             device = np.asarray(_rows(stream.device_time_s[p], 0, kept[p]), dtype=float)
             host = np.asarray(_rows(stream.host_receive_ns[p], 0, kept[p]), dtype=np.int64)
             times[p], clock = map_clock(device, host, mine, stream.host_origin_ns, settings.clock)
-            times[p][: len(held[p])] = held[p]
+            first = held.get(p, np.zeros(0))
+            times[p][: len(first)] = first
             drift[p], latency[p] = clock.drift_ppm, clock.latency_s
     _drop_caches((stream.session_time_s or {}).values())  # read whole above: kept as `times`
     pipeline, live = session_processing(placements, settings, outputs)

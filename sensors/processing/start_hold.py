@@ -95,7 +95,7 @@ def release_block(
     blocks held at the start (the last block if it never did before the end), and the held
     samples' session times per placement (the first rows of each, s). now_s (k,): the session
     time the runner had reached after each block (s). The device and host rows are read only
-    up to the release."""
+    up to the release. A damaged file whose times are not one per sample: (0, {}), nothing held."""
     clocks = {p: ClockSync(host_origin_ns, clock) for p in placements}
     hold = StartHold(placements, limit_s)
     read = dict.fromkeys(placements, 0)
@@ -105,6 +105,9 @@ def release_block(
         a, z = read[p], read[p] + n
         device = np.asarray(device_time_s[p][a:z], dtype=float)
         host = np.asarray(host_receive_ns[p][a:z], dtype=np.int64)
+        if device.ndim != 1 or host.shape != device.shape or len(device) == 0:
+            log.warning("%s times of a block are not one per sample; the start is taken as not held", p.value)
+            return 0, {}
         clocks[p].step(device, host)
         read[p] = z
         hold.note(p, clocks[p], float(device[-1]), (int(host[-1]) - host_origin_ns) * 1e-9)
