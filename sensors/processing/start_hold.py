@@ -7,9 +7,9 @@ sensor's offset and lowers it, notification by notification, as the backlog drai
 block by block, the backlog's seconds of device time were squeezed into the moment it arrived,
 and the synchroniser left them out of the frames. So the runner holds every block until each
 sensor that has sent data has had its mapping still (moved by no more than `SETTLE_TOLERANCE_S`)
-and its blocks on time (within `ON_TIME_S` of the mapping; a block after a stall is late) for
-`SETTLE_S` of host time, and then maps the held blocks with the fit as it stands: the backlog
-gets the device clock's own spacing. It waits up to `limit_s` (host time after the first block)
+for `SETTLE_S` of host time and over blocks spanning `SETTLE_S` of its device time (after a
+stall, one late block says nothing yet), and then maps the held blocks with the fit as it stands:
+the backlog gets the device clock's own spacing. It waits up to `limit_s` (host time after the first block)
 for a sensor that has sent nothing, and releases a mapping that never settles after twice that
 (logged).
 
@@ -31,12 +31,9 @@ from sensors.processing.clock_sync import ClockSync, ClockSyncSettings
 log = logging.getLogger(__name__)
 
 #: How long (s of host time) a sensor's mapping must stay still before its blocks are released.
-SETTLE_S = 0.25
+SETTLE_S = 1.0
 #: A mapping lowered by more than this (s) since it was last still has not settled.
 SETTLE_TOLERANCE_S = 0.02
-#: A block whose newest sample came more than this (s) after the mapping's time for it came late
-#: (a stalled host): the data after it may be a backlog, so the mapping has not settled.
-ON_TIME_S = 0.1
 
 
 class StartHold:
@@ -48,6 +45,8 @@ class StartHold:
         self.limit_s = limit_s
         self._level: dict[Placement, float] = {}  # mapping offset (s) when last still
         self._moved_s: dict[Placement, float] = {}  # host time (s) the mapping last moved
+        self._moved_device_s: dict[Placement, float] = {}  # device time (s) of the block it moved at
+        self._newest_device_s: dict[Placement, float] = {}  # newest block's device time (s)
         self._first_s = math.nan
         self.released = False
 
@@ -56,18 +55,22 @@ class StartHold:
         block's newest sample has device time `device_last_s` (s)."""
         if math.isnan(self._first_s):
             self._first_s = host_s
-        mapped = float(clock.map(np.array([device_last_s]))[0])
-        level = mapped - device_last_s
+        level = float(clock.map(np.array([device_last_s]))[0]) - device_last_s
         previous = self._level.get(placement)
-        if previous is None or abs(previous - level) > SETTLE_TOLERANCE_S or host_s - mapped > ON_TIME_S:
+        if previous is None or abs(previous - level) > SETTLE_TOLERANCE_S:
             self._level[placement] = level
             self._moved_s[placement] = host_s
+            self._moved_device_s[placement] = device_last_s
+        self._newest_device_s[placement] = device_last_s
 
     def ready(self, now_s: float) -> bool:
         """Whether the held blocks may go at host time `now_s` (s)."""
         if math.isnan(self._first_s):
             return False
-        settled = all(now_s - moved >= SETTLE_S for moved in self._moved_s.values())
+        settled = all(
+            now_s - moved >= SETTLE_S and self._newest_device_s[p] - self._moved_device_s[p] >= SETTLE_S
+            for p, moved in self._moved_s.items()
+        )
         waited = now_s - self._first_s
         if settled and (len(self._moved_s) == len(self.placements) or waited >= self.limit_s):
             return True
