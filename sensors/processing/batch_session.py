@@ -206,18 +206,23 @@ def _drop_caches(sources: Iterable[ArrayRows]) -> None:
 #: Stored session times of the first samples this far (s) from the settled mapping's were
 #: squeezed by a live runner that did not hold its first blocks (recorded before it did).
 SQUEEZED_START_S = 0.05
+#: A backlog is seconds long; stored times further off than this (s) are a damaged file's.
+MAX_BACKLOG_S = 600.0
 
 
 def _squeezed_start(stream: RecordedStream, held: Mapping[Placement, np.ndarray]) -> bool:
     """Whether the stored session times of the samples the runner holds at the start (`held`,
-    per placement (n,) s) are not the settled mapping's: a recording made before the runner
-    held them, whose first notifications came in a burst; its clocks are then mapped again."""
+    per placement (n,) s) are later than the settled mapping's (by more than SQUEEZED_START_S,
+    less than MAX_BACKLOG_S): a recording made before the runner held them, whose first
+    notifications came in a burst; its clocks are then mapped again."""
     for p, times in held.items():
         stored = None if stream.session_time_s is None else stream.session_time_s.get(p)
         if stored is None or len(times) == 0 or len(stored) < len(times):
             continue
-        off = float(np.max(np.abs(np.asarray(stored[: len(times)], dtype=float) - times)))
-        if off > SQUEEZED_START_S:
+        if not (np.all(np.isfinite(times)) and float(np.min(times)) > -SQUEEZED_START_S):
+            continue  # damaged stamps (before session time 0): the stored times stand
+        off = float(np.max(np.asarray(stored[: len(times)], dtype=float) - times))
+        if SQUEEZED_START_S < off < MAX_BACKLOG_S:
             log.warning(
                 "the stored session times of the first %d %s samples are up to %.2f s off the sensor "
                 "clock (a backlog at the start, recorded before the runner held it): mapped again",
