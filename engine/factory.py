@@ -334,6 +334,7 @@ async def record(
     protocol: Mapping[str, Any] | None = None,
     store_angles: bool = False,
     consolidate: bool = True,
+    delivery_s: float | None = None,
 ) -> Recorded:
     """Record one session of `spec` into `path`, as `stabmon record` does: open the source
     (simulated kinds act out `drill`, default the specification's, for `drill_s` s, default its
@@ -341,12 +342,15 @@ async def record(
     source's end, close the file. The file names the drill acted out; the processing settings
     are the specification's as given (`processing.drill` empty: upright angles, every live
     measure). protocol: stored with the source's details in protocol_json; store_angles: also
-    store the derived angles; consolidate: rewrite the closed file in large chunks (`Recording`)."""
+    store the derived angles; consolidate: rewrite the closed file in large chunks (`Recording`);
+    delivery_s: see `open_source`."""
     name = drill if isinstance(drill, str) else drill.name if drill is not None else spec.processing.drill
     name = name or "quiet-stance"
     length = drill_s if drill_s is not None else spec.processing.duration_s or 30.0
     prepare_writer(spec)
-    async with open_source(spec, drill or name, length, impairments=impairments) as opened:
+    async with open_source(
+        spec, drill or name, length, impairments=impairments, delivery_s=delivery_s
+    ) as opened:
         metadata = recording_metadata(spec, subject_id, opened, notes, protocol)
         metadata = replace(metadata, drill=name, store_angles=store_angles)
         recording = Recording(spec, opened.source, metadata, Path(path), sinks, consolidate=consolidate)

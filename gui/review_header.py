@@ -30,7 +30,7 @@ def recording_header(reviewed: ReviewedRecording) -> str:
     ]
     if reviewed.problem:
         lines.append(_coloured(RED, f"No measures: {reviewed.problem}"))
-    lines.extend(_coloured(AMBER, problem) for problem in rec.problems)
+    lines.extend(_coloured(AMBER, problem) for problem in (*rec.problems, rec.ended_early) if problem)
     return "<br>".join(lines)
 
 

@@ -15,7 +15,7 @@ from recordings.conditions import Condition, recording_condition
 from recordings.errors import NotARecordingError, RecordingError
 from recordings.file_access import check_schema, open_recording, open_recording_file, root_attributes
 from recordings.load import ArrivalLog, ProcessedAngles, load_recording
-from sensors.events import Event
+from sensors.events import Event, EventKind
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
 from sensors.processing.session import SessionSettings
@@ -29,6 +29,10 @@ __all__ = [
     "open_recording_file",
     "read_recording",
 ]
+
+
+#: A recording this much (s) shorter than planned, without a task end, ended early.
+ENDED_EARLY_MARGIN_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,23 @@ class Recording:
         """Session time covered by the synchronised frames, s (0 when there are none)."""
         t = self.frame_time_s
         return float(t[-1] - t[0] + 1.0 / self.settings.rate_hz) if len(t) else 0.0
+
+    @property
+    def ended_early(self) -> str:
+        """What cut the recording short, one line: it covers less than its planned length (the
+        settings' duration_s, less ENDED_EARLY_MARGIN_S) and no task end was marked, as when the
+        recorder was stopped or killed; "" for a recording that ran its course."""
+        planned = self.settings.duration_s
+        if planned is None or any(e.kind is EventKind.TASK_END for e in self.events):
+            return ""
+        t = self.frame_time_s
+        recorded = float(t[-1] + 1.0 / self.settings.rate_hz) if len(t) else 0.0
+        if recorded >= planned - ENDED_EARLY_MARGIN_S:
+            return ""
+        return (
+            f"ended early: {recorded:.1f} s of the {planned:.0f} s planned were recorded and the task's "
+            "end was never marked (the recorder stopped); the measures cover only that part"
+        )
 
     @cached_property
     def processing(self) -> ProcessedAngles:

@@ -278,7 +278,7 @@ def build_report(
         ("Recorded", local_time(created)),
         ("Clinic", clinic or "not set"),
         ("Clinician", clinician or "not set"),
-        ("Length", f"{rec.duration_s:.0f} s"),
+        ("Length", _length_cell(rec)),
         ("Baseline", _baseline_cell(baseline_note, comparison)),
         *([("Change since baseline", comparison.headline)] if comparison is not None else []),
     ]
@@ -293,6 +293,8 @@ def build_report(
     flags += silence_lines(rec)
     if not rec.calibration_mount_q:
         flags.append("the recording never calibrated: angles and measures may be missing")
+    if rec.ended_early:
+        flags.append(f"the recording {rec.ended_early}")
     visit_part, visit_flags = visit_tables(visit, rec, refs)
     flags += visit_flags
     pushes = any(e.kind is EventKind.PERTURBATION for e in data.events)
@@ -342,6 +344,13 @@ def _basis_text(row: ChangeRow) -> str:
     if row.basis is MdcBasis.NONE:
         return row.basis_note or "no error estimate"
     return row.basis.value + (f": {row.basis_note}" if row.basis_note else "")
+
+
+def _length_cell(rec: Recording) -> str:
+    """The recorded length, and the planned one when the recording ended early."""
+    if rec.ended_early and rec.settings.duration_s is not None:
+        return f"{rec.duration_s:.0f} s of {rec.settings.duration_s:.0f} s planned (ended early)"
+    return f"{rec.duration_s:.0f} s"
 
 
 def _subject_cell(subject_id: str, subject: Subject) -> str:

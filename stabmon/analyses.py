@@ -43,10 +43,12 @@ def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResu
 
 
 def print_problems(recording: Recording, stream: TextIO | None = None) -> None:
-    """What the reader had to leave out or assume, and each sensor that sent nothing for a while
-    (`recordings.coverage.silence_lines`), one `!` line each (nothing for a sound file), on `stream` (default:
-    standard output)."""
-    for problem in (*recording.problems, *silence_lines(recording)):
+    """What the reader had to leave out or assume, each sensor that sent nothing for a while
+    (`recordings.coverage.silence_lines`) and whether the recording ended early, one `!` line each
+    (nothing for a sound, complete file), on `stream` (default: standard output)."""
+    for problem in (*recording.problems, *silence_lines(recording), recording.ended_early):
+        if not problem:
+            continue
         print(f"  ! {recording.path.name}: {problem}", file=stream or sys.stdout)
 
 

@@ -99,6 +99,7 @@ def format_summary(
             f"  {placement.value:<11} {health.samples_received:7d} samples, "
             f"{100.0 * lost / total if total else 0.0:4.1f}% lost, "
             f"clock drift {report.drift_ppm.get(placement, float('nan')):+6.1f} ppm"
+            + (" (the fit's limit: its timing is doubtful)" if placement in report.clock_at_limit else "")
         )
         missing_s = silent_end_s(health, report.session_s)
         if missing_s:

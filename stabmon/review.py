@@ -146,7 +146,9 @@ def run_analyze(args: argparse.Namespace) -> int:
         title = catalogue().drill_title(recording.drill)
         print(
             f"{path}  (subject {recording.subject_id}, {title}, "
-            f"{recording.condition.label_after(title)}, {recording.duration_s:.0f} s)"
+            f"{recording.condition.label_after(title)}, {recording.duration_s:.0f} s"
+            + (f" of {recording.settings.duration_s:.0f} s planned" if recording.ended_early else "")
+            + ")"
         )
         print_problems(recording)
         print(format_measures(result, repetitions=args.repetitions))

@@ -5,9 +5,9 @@ minima and refits the line whenever a bin opens. Given every block of a sensor i
 the fits can be made together: while device time never goes back, a bin's minimum is final once
 the next bin has opened, so the fit at each opening is a least-squares line through a window of
 final minima. All windows of one length go through LAPACK in one call, with the operations
-`np.polyfit` performs (so each slope is the one polyfit gives), and each block's samples are then
-mapped with the fit that stood after that block. Anything else (device time going back,
-non-finite stamps, a LAPACK that answers differently) falls back to `ClockSync.step` per block.
+`ClockSync` performs (`envelope_slopes`: the same LAPACK call per window), and each block's
+samples are then mapped with the fit that stood after that block. Anything else (device time
+going back, non-finite stamps) falls back to `ClockSync.step` per block.
 """
 
 from __future__ import annotations
@@ -17,29 +17,13 @@ import logging
 import math
 
 import numpy as np
-from numpy.linalg import _umath_linalg
 
-from sensors.processing.clock_sync import ClockSync, ClockSyncSettings
+from sensors.processing.clock_sync import ClockSync, ClockSyncSettings, envelope_slopes
 
 log = logging.getLogger(__name__)
 
 #: Windows of one length solved per LAPACK call (bounds the temporary memory: ~15 MB at 900).
 _WINDOWS_PER_CALL = 1024
-
-
-def polyfit_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Slopes (k,) of `np.polyfit(x[i], y[i], 1)` for each row of x, y (k, m): polyfit's own
-    scaling and LAPACK least-squares call, for all rows at once."""
-    k, m = x.shape
-    lhs = np.empty((k, m, 2))
-    lhs[:, :, 0] = x
-    lhs[:, :, 1] = 1.0
-    scale = np.sqrt((lhs * lhs).sum(axis=1))
-    lhs /= scale[:, None, :]
-    solution, _, _, _ = _umath_linalg.lstsq(
-        lhs, np.ascontiguousarray(y)[:, :, None], m * np.finfo(float).eps, signature="ddd->ddid"
-    )
-    return solution[:, 0, 0] / scale[:, 0]
 
 
 def map_clock(
@@ -120,8 +104,8 @@ def _map_batched(
     unique, counts = np.unique(lengths[fitted], return_counts=True)
     for length in unique[counts == 1].tolist():  # while the window still grows: one fit a length
         r = int(np.flatnonzero(fitted & (lengths == length))[0])
-        d, o = min_d[first[r] : newest[r]], min_o[first[r] : newest[r]]
-        slope[r] = min(max(float(polyfit_slopes(d[None], o[None])[0]), -limit), limit)
+        d, o = min_d[None, first[r] : newest[r]], min_o[None, first[r] : newest[r]]
+        slope[r] = float(envelope_slopes(d, o, limit)[0])
         intercept[r] = float(np.min(o - slope[r] * d))
     for length in unique[counts > 1].tolist():
         which = np.flatnonzero(fitted & (lengths == length))
@@ -130,41 +114,25 @@ def _map_batched(
         for at in range(0, len(which), _WINDOWS_PER_CALL):
             chunk = which[at : at + _WINDOWS_PER_CALL]
             d, o = windows_d[first[chunk]], windows_o[first[chunk]]
-            slope[chunk] = np.clip(polyfit_slopes(d, o), -limit, limit)
+            slope[chunk] = envelope_slopes(d, o, limit)
             intercept[chunk] = np.min(o - slope[chunk, None] * d, axis=1)
     for r in np.flatnonzero(~fitted).tolist():  # the first seconds: the lowest offset of every bin so far
         j0, j1 = int(first[r]), int(newest[r])
         newest_so_far = offset[starts[j1] : last_anchor[r] + 1].min()
         intercept[r] = min(float(min_o[j0:j1].min()) if j1 > j0 else math.inf, float(newest_so_far))
-    if not _spot_check(min_d, min_o, first, newest, fitted, slope, limit):
-        return None
     segment = np.searchsorted(refit_blocks, np.arange(k), side="right") - 1
+    # Between refits the line is lowered to any anchor below it (a sample never maps after it came).
+    lowest = offset - slope[segment[anchor_block]] * device
+    block_lowest = np.minimum.reduceat(lowest, np.searchsorted(anchor_block, np.arange(k)))
+    block_intercept = np.empty(k)
+    for r, (a, z) in enumerate(itertools.pairwise([*refit_blocks.tolist(), k])):
+        block_intercept[a:z] = np.minimum(intercept[r], np.minimum.accumulate(block_lowest[a:z]))
     sample_segment = segment[block_of]
-    mapped = intercept[sample_segment] + (1.0 + slope[sample_segment]) * (device_time_s - ref)
+    mapped = block_intercept[block_of] + (1.0 + slope[sample_segment]) * (device_time_s - ref)
     last = int(segment[-1])
-    state.device_ref_s, state.slope, state.intercept = ref, float(slope[last]), float(intercept[last])
+    state.device_ref_s, state.slope, state.intercept = ref, float(slope[last]), float(block_intercept[-1])
     tail = anchor_block == k - 1
     state.recent_delay_s = float(
         np.mean(host_s[tail] - (state.intercept + (1.0 + state.slope) * device[tail]))
     )
     return mapped
-
-
-def _spot_check(
-    min_d: np.ndarray,
-    min_o: np.ndarray,
-    first: np.ndarray,
-    newest: np.ndarray,
-    fitted: np.ndarray,
-    slope: np.ndarray,
-    limit: float,
-) -> bool:
-    """The first and last batched fits against `np.polyfit` itself (guards against a numpy whose
-    polyfit computes differently)."""
-    which = np.flatnonzero(fitted)
-    for r in (which[:1].tolist() + which[-1:].tolist()) if len(which) else []:
-        d, o = min_d[first[r] : newest[r]], min_o[first[r] : newest[r]]
-        if float(np.clip(np.polyfit(d, o, 1)[0], -limit, limit)) != slope[r]:
-            log.warning("batched clock fit differs from numpy.polyfit; mapping block by block")
-            return False
-    return True

@@ -11,6 +11,7 @@ they are computed only when asked for.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,10 @@ from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.session import SessionSettings, session_processing
+from sensors.processing.start_hold import release_block
 from sensors.samples import Frame
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,11 +101,28 @@ def run_batched(
         stop = int(reached[0]) + 1 if len(reached) else stop
     index, rows, now_s = index[:stop], rows[:stop], now_s[:stop]
     kept = {p: int(rows[index == k].sum()) for k, p in enumerate(placements)}
+    held: dict[Placement, np.ndarray] = {}
+    release = 0
+    if len(rows):  # the runner held the first blocks until the clocks settled, then sent them on
+        release, held = release_block(
+            placements,
+            index,
+            rows,
+            stream.device_time_s,
+            stream.host_receive_ns,
+            stream.host_origin_ns,
+            now_s,
+            settings.clock,
+            settings.synchronizer.longest_wait_s,
+        )
+        now_s = now_s.copy()
+        now_s[:release] = now_s[release]
     times, drift, latency = {}, {}, {}
+    squeezed = _squeezed_start(stream, held)
     for k, p in enumerate(placements):
         stored = None if stream.session_time_s is None else stream.session_time_s.get(p)
         mine = rows[index == k]
-        if stored is not None and stored.dtype == np.float64 and len(stored) >= kept[p]:
+        if not squeezed and stored is not None and stored.dtype == np.float64 and len(stored) >= kept[p]:
             times[p] = _rows(stored, 0, kept[p])  # what the live clock mapping gave: the live times
             a = kept[p] - int(mine[-1]) if len(mine) else 0
             drift[p], latency[p] = _clock_figures(
@@ -114,6 +135,8 @@ def run_batched(
             device = np.asarray(_rows(stream.device_time_s[p], 0, kept[p]), dtype=float)
             host = np.asarray(_rows(stream.host_receive_ns[p], 0, kept[p]), dtype=np.int64)
             times[p], clock = map_clock(device, host, mine, stream.host_origin_ns, settings.clock)
+            first = held.get(p, np.zeros(0))
+            times[p][: len(first)] = first
             drift[p], latency[p] = clock.drift_ppm, clock.latency_s
     _drop_caches((stream.session_time_s or {}).values())  # read whole above: kept as `times`
     pipeline, live = session_processing(placements, settings, outputs)
@@ -127,7 +150,7 @@ def run_batched(
             stream.sequence,  # read a window at a time (arrays, or datasets of an open file)
             stream.acc_m_s2,
             stream.gyr_rad_s,
-            ArrivalBlocks(index, rows, now_s),
+            ArrivalBlocks(index, rows, now_s, release),
             settings.synchronizer,
         )
         late = sync.late_samples
@@ -178,6 +201,37 @@ def _drop_caches(sources: Iterable[ArrayRows]) -> None:
         drop = getattr(source, "drop_cache", None)
         if drop is not None:
             drop()
+
+
+#: Stored session times of the first samples this far (s) from the settled mapping's were
+#: squeezed by a live runner that did not hold its first blocks (recorded before it did).
+SQUEEZED_START_S = 0.05
+#: A backlog is seconds long; stored times further off than this (s) are a damaged file's.
+MAX_BACKLOG_S = 600.0
+
+
+def _squeezed_start(stream: RecordedStream, held: Mapping[Placement, np.ndarray]) -> bool:
+    """Whether the stored session times of the samples the runner holds at the start (`held`,
+    per placement (n,) s) are later than the settled mapping's (by more than SQUEEZED_START_S,
+    less than MAX_BACKLOG_S): a recording made before the runner held them, whose first
+    notifications came in a burst; its clocks are then mapped again."""
+    for p, times in held.items():
+        stored = None if stream.session_time_s is None else stream.session_time_s.get(p)
+        if stored is None or len(times) == 0 or len(stored) < len(times):
+            continue
+        if not (np.all(np.isfinite(times)) and float(np.min(times)) > -SQUEEZED_START_S):
+            continue  # damaged stamps (before session time 0): the stored times stand
+        off = float(np.max(np.asarray(stored[: len(times)], dtype=float) - times))
+        if SQUEEZED_START_S < off < MAX_BACKLOG_S:
+            log.warning(
+                "the stored session times of the first %d %s samples are up to %.2f s off the sensor "
+                "clock (a backlog at the start, recorded before the runner held it): mapped again",
+                len(times),
+                p.value,
+                off,
+            )
+            return True
+    return False
 
 
 def _clock_figures(

@@ -34,11 +34,14 @@ _SCHEDULE_BLOCKS = 65_536
 @dataclass(frozen=True)
 class ArrivalBlocks:
     """Blocks in arrival order: placement_index (k,) into the placements, rows (k,) samples, and
-    now_s (k,) the session time (s) the runner had reached after each (its newest host stamp)."""
+    now_s (k,) the session time (s) the runner had reached after each (its newest host stamp);
+    released_at: the block after which the runner sent on the blocks it held at the start
+    (`start_hold`): those before it were pushed then, none counted late, and pulled only after it."""
 
     placement_index: np.ndarray
     rows: np.ndarray
     now_s: np.ndarray
+    released_at: int = 0
 
 
 def monotonic_times(times: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -114,7 +117,9 @@ class BatchSynchronizer:
         continues = np.maximum(first_raw, own_before)
         del own_before
         lateness = newest[:-1] - continues[1:]
-        wait = self._waits(continues, last_raw, newest, lateness)
+        held = max(min(b.released_at, k - 1), 0)
+        lateness[:held] = -math.inf  # the held blocks were pushed without noting lateness
+        wait = self._waits(continues, last_raw, newest, lateness, held)
         del continues
         del lateness, last_raw
         self.first_index = math.ceil(float(first_raw[0]) * s.rate_hz)
@@ -130,6 +135,7 @@ class BatchSynchronizer:
             last_index[finite] = np.floor(frontier[finite] * s.rate_hz + 1e-9).astype(np.int64)
             np.maximum.accumulate(np.maximum(last_index, carry), out=emitted[a:z])
             carry = int(emitted[z - 1])
+        emitted[:held] = self.first_index - 1  # no pull until the held blocks had all gone in
         del newest, first_raw
         # Samples that came for grid points already out (counted as the live runner counts them).
         for j, p in enumerate(self.placements):
@@ -150,7 +156,12 @@ class BatchSynchronizer:
         self._latest = latest
 
     def _waits(
-        self, first_raw: np.ndarray, last_raw: np.ndarray, newest: np.ndarray, lateness: np.ndarray
+        self,
+        first_raw: np.ndarray,
+        last_raw: np.ndarray,
+        newest: np.ndarray,
+        lateness: np.ndarray,
+        held: int = 0,
     ) -> np.ndarray | float:
         """The wait (s) after each block (first_raw: where each block continues its placement's
         stream, s): max_wait_s while no placement ever came later than the wait allows (the
@@ -161,7 +172,7 @@ class BatchSynchronizer:
         waits = np.empty(len(first_raw))
         behind, waited_at, newest_s = 0.0, -math.inf, -math.inf
         for k, (first, last) in enumerate(zip(first_raw.tolist(), last_raw.tolist(), strict=True)):
-            if k > 0:
+            if k > held:
                 behind = max(behind, newest_s - first)
             newest_s = max(newest_s, last)
             if math.isfinite(waited_at):

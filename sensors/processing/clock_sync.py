@@ -3,9 +3,11 @@
 Each notification gives a pair (device time of its newest sample, host receive time). The delay
 between them is a constant floor plus random radio and scheduling latency, so the host time of a
 sample is estimated from the *lower envelope* of these pairs: per bin of device time the pair with
-the least delay is kept, a line host = a + b·device is fitted through those minima by least
-squares, and the line is lowered until no minimum lies below it. The fit is redone whenever a
-bin closes, so drift is tracked online.
+the least delay is kept, a line host = a + b·device is fitted by least squares through the
+minima on the lower envelope (a bin whose every notification came late, as a backlog does, lies
+far above its neighbours and is left out: `on_envelope`), and the line is lowered until no
+minimum lies below it. The fit is redone whenever a bin closes, so drift is tracked online; in
+between, a notification that came faster than the line allows lowers it at once.
 
 A device clock that jumps (a sensor that rebooted, a corrupt timestamp in an old recording) is
 never trusted across the jump: when a notification's device time runs ahead of the fit by more
@@ -22,6 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.linalg import _umath_linalg
 
 from sensors.processing import settings_checks as check
 
@@ -100,9 +103,19 @@ class ClockSync:
         refit = self._add_minima(device, offset)
         if refit or math.isnan(state.intercept):
             self._fit()
+        # Between refits the line is lowered to any anchor below it: host stamps are upper
+        # bounds, so no sample is mapped after it arrived.
+        state.intercept = min(state.intercept, float(np.min(offset - state.slope * device)))
         mapped_anchor = state.intercept + (1.0 + state.slope) * device
         state.recent_delay_s = float(np.mean(host_s[ends] - mapped_anchor))
         return state.intercept + (1.0 + state.slope) * (device_time_s - state.device_ref_s)
+
+    def map(self, device_time_s: np.ndarray) -> np.ndarray:
+        """Session times (n,) s of device times (n,) s with the fit as it stands (no step)."""
+        state = self.state
+        return state.intercept + (1.0 + state.slope) * (
+            np.asarray(device_time_s, dtype=float) - state.device_ref_s
+        )
 
     def _residual(self, device_time_s: np.ndarray, host_s: np.ndarray) -> np.ndarray:
         """Host time (s) minus the fit's mapping of these device times (n,) s."""
@@ -145,9 +158,9 @@ class ClockSync:
         device, offset = points[:, 0], points[:, 1]
         # Only closed bins carry a trustworthy minimum; the newest is still filling.
         if len(points) >= 3 and device[-2] - device[0] >= 2 * self.settings.bin_s:
-            closed_d, closed_o = device[:-1], offset[:-1]
+            closed_d, closed_o = device[None, :-1], offset[None, :-1]
             limit = self.settings.max_drift_ppm * 1e-6
-            slope = float(np.clip(np.polyfit(closed_d, closed_o, 1)[0], -limit, limit))
+            slope = float(envelope_slopes(closed_d, closed_o, limit)[0])
             state.slope = slope
             state.intercept = float(np.min(closed_o - slope * closed_d))
         else:
@@ -160,9 +173,60 @@ class ClockSync:
         return -self.state.slope / (1.0 + self.state.slope) * 1e6
 
     @property
+    def at_limit(self) -> bool:
+        """Whether the drift fit is clipped at ±max_drift_ppm: no real crystal drifts that far, so
+        the host stamps did not allow a fit (the mapping's timing is doubtful)."""
+        return abs(self.state.slope) >= self.settings.max_drift_ppm * 1e-6 * (1 - 1e-9) > 0
+
+    @property
     def latency_s(self) -> float:
         """Mean delay of the latest notifications beyond the fastest ones, s."""
         return self.state.recent_delay_s
+
+
+#: A bin minimum this far (s) above what its neighbours allow (at the drift limit) came late:
+#: it is left out of the slope's fit.
+LATE_MINIMUM_S = 0.01
+
+
+def on_envelope(device: np.ndarray, offset: np.ndarray, limit: float) -> np.ndarray:
+    """Which bin minima (k, m) lie on the lower envelope: no more than LATE_MINIMUM_S above the
+    lowest bound any other minimum of the row puts on them, with the drift at most `limit`
+    (s/s). Minima of bins a backlog filled (a burst at the start, a stalled host) are far above."""
+    ahead = np.minimum.accumulate(offset - limit * device, axis=1) + limit * device
+    behind = (np.minimum.accumulate((offset + limit * device)[:, ::-1], axis=1))[:, ::-1] - limit * device
+    return offset - np.minimum(ahead, behind) <= LATE_MINIMUM_S
+
+
+def polyfit_slopes(x: np.ndarray, y: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Slopes (k,) of `np.polyfit(x[i], y[i], 1)` for each row of x, y (k, m): polyfit's own
+    scaling and LAPACK least-squares call, for all rows at once; `keep` (k, m): only those points
+    (the others' rows are zero, which leaves the least-squares line the same)."""
+    k, m = x.shape
+    lhs = np.empty((k, m, 2))
+    lhs[:, :, 0] = x
+    lhs[:, :, 1] = 1.0
+    rhs = np.array(y, dtype=float)
+    if keep is not None:
+        lhs[~keep] = 0.0
+        rhs[~keep] = 0.0
+    scale = np.sqrt((lhs * lhs).sum(axis=1))
+    lhs /= scale[:, None, :]
+    solution, _, _, _ = _umath_linalg.lstsq(
+        lhs, rhs[:, :, None], m * np.finfo(float).eps, signature="ddd->ddid"
+    )
+    return solution[:, 0, 0] / scale[:, 0]
+
+
+def envelope_slopes(device: np.ndarray, offset: np.ndarray, limit: float) -> np.ndarray:
+    """Drift slopes (k,) s/s of rows of bin minima (k, m): least squares through the minima on the
+    lower envelope (`on_envelope`), clipped to ±limit; 0 where fewer than two are on it."""
+    keep = on_envelope(device, offset, limit)
+    enough = keep.sum(axis=1) >= 2
+    slopes = np.zeros(len(device))
+    if enough.any():
+        slopes[enough] = np.clip(polyfit_slopes(device[enough], offset[enough], keep[enough]), -limit, limit)
+    return slopes
 
 
 def _filled(values: np.ndarray) -> np.ndarray:

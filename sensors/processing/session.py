@@ -1,5 +1,9 @@
 """The session runner: source → per-sensor clock mapping → synchroniser → angle pipeline → sinks.
 
+The first blocks are held until every sensor's clock mapping has settled (`start_hold`: a backlog
+delivered at the start would otherwise be squeezed into the moment it arrived), then sent on to
+the sinks and the synchroniser together, mapped with the settled fit.
+
 One asyncio task drives it. Sinks (recorder, dashboard buffers, summary) receive raw blocks
 with their session times, every synchronised frame with its angles, events and status changes.
 Sinks must be quick; anything slow (disk) runs behind a queue in the sink itself.
@@ -30,6 +34,7 @@ from sensors.processing.live_measures import (
 )
 from sensors.processing.orientation import OrientationSettings
 from sensors.processing.pipeline import AngleBlock, PipelineSettings, SegmentAnglePipeline, angle_definition
+from sensors.processing.start_hold import StartHold
 from sensors.processing.synchronizer import Synchronizer, SynchronizerSettings
 from sensors.samples import Frame, SampleBlock
 from sensors.source import SensorHealth, Source, StatusChange
@@ -160,6 +165,7 @@ class SessionReport:
     calibrated: bool
     calibration_failures: tuple[str, ...]
     late_samples: int = 0  # came after their frames were out (flagged there; in the recording)
+    clock_at_limit: tuple[Placement, ...] = ()  # sensors whose drift fit ended clipped at its limit
 
 
 def session_processing(
@@ -190,6 +196,8 @@ class SessionRunner:
         self._frames = 0
         self._now_s = 0.0
         self._synchronizer: Synchronizer | None = None
+        self._hold: StartHold | None = None
+        self._held: list[SampleBlock] = []
 
     def _build(self, placements: tuple[Placement, ...]) -> None:
         """Processing for these placements (a BLE source knows its sensors only once started)."""
@@ -256,6 +264,8 @@ class SessionRunner:
         self._clocks = {p: ClockSync(origin, s.clock) for p in self.placements}
         synchronizer = Synchronizer(self.placements, s.synchronizer)
         self._synchronizer = synchronizer
+        self._hold = StartHold(self.placements, s.synchronizer.longest_wait_s)
+        self._held = []
         try:
             async for item in self.source.stream():
                 if isinstance(item, SampleBlock):
@@ -272,17 +282,49 @@ class SessionRunner:
         finally:
             await self.source.stop()
             self._deliver_marks()
+            self._release(synchronizer)
             frame = synchronizer.flush()
             if frame is not None:
                 self._process(frame)
         return self._report()
 
     def _on_block(self, block: SampleBlock, synchronizer: Synchronizer, origin_ns: int) -> None:
-        session_time = self._clocks[block.placement].step(block.device_time_s, block.host_receive_ns)
+        clock = self._clocks[block.placement]
+        session_time = clock.step(block.device_time_s, block.host_receive_ns)
+        arrived_s = (int(block.host_receive_ns[-1]) - origin_ns) * 1e-9
+        self._now_s = max(self._now_s, arrived_s)
+        hold = self._hold
+        if hold is not None and not hold.released:  # the start: held until the clocks settle
+            self._held.append(block)
+            hold.note(block.placement, clock, float(block.device_time_s[-1]), arrived_s)
+            if hold.ready(self._now_s):
+                self._release(synchronizer)
+            return
+        self._deliver_block(block, session_time, synchronizer)
+
+    def _release(self, synchronizer: Synchronizer) -> None:
+        """The blocks held at the start, mapped with the clock fits as they stand now."""
+        if self._hold is not None:
+            self._hold.released = True
+        held, self._held = self._held, []
+        for block in held:  # in the order they came, none of them late: one pull after them all
+            session_time = self._clocks[block.placement].map(block.device_time_s)
+            for sink in self.sinks:
+                sink.on_samples(block, session_time)
+            synchronizer.push(
+                block.placement, session_time, block.sequence, block.acc_m_s2, block.gyr_rad_s, False
+            )
+        if held:
+            frame = synchronizer.pull(self._now_s)
+            if frame is not None:
+                self._process(frame)
+
+    def _deliver_block(
+        self, block: SampleBlock, session_time: np.ndarray, synchronizer: Synchronizer
+    ) -> None:
         for sink in self.sinks:
             sink.on_samples(block, session_time)
         synchronizer.push(block.placement, session_time, block.sequence, block.acc_m_s2, block.gyr_rad_s)
-        self._now_s = max(self._now_s, (int(block.host_receive_ns[-1]) - origin_ns) * 1e-9)
         frame = synchronizer.pull(self._now_s)
         if frame is not None:
             self._process(frame)
@@ -325,4 +367,5 @@ class SessionRunner:
             calibrated=self.pipeline.calibration is not None,
             calibration_failures=tuple(dict.fromkeys(self.pipeline.calibration_failures)),
             late_samples=self._synchronizer.late_samples if self._synchronizer is not None else 0,
+            clock_at_limit=tuple(p for p, c in self._clocks.items() if c.at_limit),
         )

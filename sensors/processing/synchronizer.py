@@ -168,8 +168,11 @@ class Synchronizer:
         sequence: np.ndarray,
         acc_m_s2: np.ndarray,
         gyr_rad_s: np.ndarray,
+        note_lateness: bool = True,
     ) -> None:
-        """Add samples (n,) times in s, (n,) sequence, (n, 3) acc m/s², (n, 3) gyr rad/s."""
+        """Add samples (n,) times in s, (n,) sequence, (n, 3) acc m/s², (n, 3) gyr rad/s.
+        note_lateness=False: blocks held at the start and sent on together (`start_hold`), which
+        are in time, whatever order they came in."""
         if placement not in self._buffers:
             raise SynchronizerError(f"synchroniser was not set up for a {placement.value} sensor")
         if len(session_time_s) == 0:
@@ -177,7 +180,7 @@ class Synchronizer:
         times = np.asarray(session_time_s, dtype=float)
         if self._next_index is None:
             self._next_index = math.ceil(float(times[0]) * self.settings.rate_hz)
-        else:
+        elif note_lateness:
             self._note_lateness(placement, times)
         self._newest_s = max(self._newest_s, float(times[-1]))
         self._buffers[placement].append(

@@ -29,7 +29,9 @@ class RadioSettings:
     after its last sample, waits for the next connection event (every connection_interval_s),
     then suffers an exponential host-side delay with mean jitter_mean_s. Loss follows a
     Gilbert–Elliott model: a burst starts with probability burst_start_probability per packet
-    and lasts a geometric number of packets with mean mean_burst_packets.
+    and lasts a geometric number of packets with mean mean_burst_packets. start_backlog_s: packets
+    sent before this world time (s) are queued and all arrive at it (a host too busy at the start
+    to read them, which then takes the backlog at once, one packet every BACKLOG_DRAIN_S).
     """
 
     samples_per_packet: int = 4
@@ -38,11 +40,16 @@ class RadioSettings:
     jitter_mean_s: float = 0.003
     burst_start_probability: float = 0.0
     mean_burst_packets: float = 5.0
+    start_backlog_s: float = 0.0
 
     @staticmethod
     def perfect(samples_per_packet: int = 4) -> RadioSettings:
         """No loss and no delay at all."""
         return RadioSettings(samples_per_packet, 0.0, 0.0, 0.0, 0.0)
+
+
+#: How fast a host drains a backlog of queued packets: one every this many seconds.
+BACKLOG_DRAIN_S = 0.0005
 
 
 class RadioLink:
@@ -58,6 +65,7 @@ class RadioLink:
         )
         self._in_burst = False
         self._last_arrival_s = -np.inf
+        self._queued = 0  # packets held in the start backlog so far
 
     def transmit(self, send_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For packets sent at true times send_s (m,): (delivered mask (m,), arrival times (m,) s)."""
@@ -79,6 +87,11 @@ class RadioLink:
             ready = np.ceil((ready - self._event_phase_s) / ci) * ci + self._event_phase_s
         jitter = self._jitter_rng.exponential(s.jitter_mean_s, m) if s.jitter_mean_s > 0 else np.zeros(m)
         arrival = ready + jitter
+        if s.start_backlog_s > 0:
+            queued = arrival < s.start_backlog_s
+            drained = self._queued + np.cumsum(queued) - 1
+            arrival = np.where(queued, s.start_backlog_s + drained * BACKLOG_DRAIN_S, arrival)
+            self._queued += int(np.count_nonzero(queued))
         # A BLE link delivers in order: a packet cannot overtake the one before it.
         arrival = np.maximum.accumulate(np.concatenate([[self._last_arrival_s], arrival]))[1:]
         delivered_arrivals = arrival[delivered]

@@ -6,9 +6,9 @@ import itertools
 import numpy as np
 import pytest
 
-from sensors.processing.batch_clock import map_clock, polyfit_slopes
+from sensors.processing.batch_clock import map_clock
 from sensors.processing.batch_sync import monotonic_times
-from sensors.processing.clock_sync import ClockSync, ClockSyncSettings
+from sensors.processing.clock_sync import ClockSync, ClockSyncSettings, polyfit_slopes
 from sensors.processing.synchronizer import _Buffer
 
 ORIGIN_NS = 5_000_000_000

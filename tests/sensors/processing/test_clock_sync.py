@@ -63,3 +63,21 @@ def test_empty_input_and_reset():
     clock.step(np.array([5.0, 5.01]), np.array([1_000_000, 1_000_000]))
     clock.reset()
     assert not clock.state.minima
+
+
+def test_a_backlog_at_the_start_neither_pins_the_drift_nor_shifts_the_mapping():
+    """The first 3 s of notifications queue and arrive together (a host busy at the start): their
+    bins' minima lie far above the others and are left out of the drift fit (before, the fit was
+    pinned at its +300 ppm limit for minutes), so drift and mapping are those of a clean stream."""
+    radio = RadioSettings(start_backlog_s=3.0)
+    clock, mapped, true = _map_whole_session(40.0, radio, seed=3, seconds=60.0)
+    assert clock.drift_ppm == pytest.approx(40.0, abs=15.0) and not clock.at_limit
+    error_ms = (mapped - true) * 1e3
+    assert np.all(np.abs(error_ms[true > 30.0]) < 2.0)
+
+
+def test_a_clock_beyond_any_crystal_is_fitted_at_the_limit_and_says_so():
+    clock, _, _ = _map_whole_session(900.0, RadioSettings(), seed=4, seconds=30.0)
+    assert clock.at_limit and clock.drift_ppm == pytest.approx(300.0, abs=0.1)
+    honest, _, _ = _map_whole_session(-60.0, RadioSettings(), seed=4, seconds=30.0)
+    assert not honest.at_limit
