@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from recordings.chunk_damage import DamagedRows
 from recordings.conditions import Condition, recording_condition
 from recordings.errors import NotARecordingError, RecordingError
 from recordings.file_access import check_schema, open_recording, open_recording_file, root_attributes
@@ -60,6 +61,8 @@ class Recording:
     problems: tuple[str, ...] = ()
     left_open: bool = False
     counters: Mapping[Placement, Any] = field(default_factory=dict)
+    #: Raw rows left out because their chunks cannot be read (each also a line in `problems`).
+    damaged: tuple[DamagedRows, ...] = ()
 
     @property
     def placements(self) -> tuple[Placement, ...]:

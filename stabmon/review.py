@@ -332,18 +332,23 @@ def run_visit(args: argparse.Namespace) -> int:
 
 def run_recover(args: argparse.Namespace) -> int:
     from recordings.file_access import check_readable
+    from recordings.load import gap_notes
     from recordings.recovery import needs_recovery, recover
     from recordings.write_lock import being_recorded
 
     check_readable(args.file)
     if not being_recorded(args.file) and not needs_recovery(args.file):
-        problems = read_recording(args.file).problems  # a file that cannot be read raises here
-        if problems:  # damaged, but not by a crash: recovering would not mend it
+        found = read_recording(args.file)  # a file that cannot be read raises here
+        problems = [p for p in found.problems if p not in gap_notes(found.events)]  # (recovered before)
+        if problems and not found.damaged:  # damaged, but not by a crash: recovering would not mend it
             raise RecordingError(
                 args.file, "not left open by a crash, so recover cannot mend it: " + "; ".join(problems)
             )
-        print(f"{args.file}: closed properly, not left open by a crash; nothing to recover")
-        return 0
+        if not problems:
+            print(f"{args.file}: closed properly, not left open by a crash; nothing to recover")
+            return 0
+        for rows in found.damaged:  # damaged chunks of raw data: recover leaves them out as gaps
+            print(f"{args.file}: {rows.describe()} (a damaged chunk): left out as a flagged gap")
     result = recover(args.file)
     samples = sum(len(s) for s in result.recording.samples.values())
     print(
