@@ -26,6 +26,7 @@ from recordings import schema
 from recordings.chunk_damage import GAP_NOTE_SOURCE, DamagedRows, damaged_datasets, read_around_damage
 from recordings.errors import NotARecordingError, RecordingError
 from recordings.file_access import open_recording_file
+from recordings.load_processing import frame_times_around_damage
 from recordings.reader import Recording, read_recording
 from sensors.placements import Placement
 
@@ -35,33 +36,44 @@ log = logging.getLogger(__name__)
 KEPT_SUFFIX = ".bad-chunks"
 
 
+def has_damaged_chunks(path: Path) -> bool:
+    """Whether any chunk of the closed recording `path` cannot be read (every dataset read)."""
+    try:
+        with open_recording_file(path) as f:
+            return bool(damaged_datasets(f))
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError):  # damaged beyond its chunks
+        return False  # (the reader says how)
+
+
 def rewrite_around_damage(path: Path) -> tuple[Path, tuple[DamagedRows, ...]]:
-    """Write the closed recording `path` again with its damaged raw chunks left out as flagged
-    gaps (module docstring); returns where the original is kept and the damage left out.
-    Raises RecordingError, with every file as it was, when it cannot."""
+    """Write the closed recording `path` again with its damaged chunks of raw data left out as
+    flagged gaps and of the frame grid rebuilt (module docstring); returns where the original is
+    kept and the damage mended. Raises RecordingError, with every file as it was, when it cannot."""
     kept = path.with_name(path.name + KEPT_SUFFIX)
     if kept.exists():
         raise RecordingError(kept, "a kept original from an earlier recovery is in the way; move it first")
     before = read_recording(path, derived=False)
     try:
         with open_recording_file(path) as f:
-            damage = damaged_datasets(f)
+            damage = tuple(damaged_datasets(f))
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as error:  # damaged beyond its chunks
         text = " ".join(str(error).split())[:200]
         raise NotARecordingError(path, f"cannot look for damaged chunks: {text}") from None
-    raw = {f"/{schema.ACQUISITION}/{p.value}" for p in before.placements}
-    elsewhere = [d for d in damage if d.dataset.rsplit("/", 1)[0] not in raw]
+    groups = {f"/{schema.ACQUISITION}/{p.value}" for p in before.placements} | {ARRIVAL_LOG, EVENTS}
+    elsewhere = [
+        d for d in damage if d.dataset.rsplit("/", 1)[0] not in groups and d.dataset not in FRAME_GRID
+    ]
     if elsewhere:
         raise RecordingError(
             path,
-            f"{elsewhere[0].describe()} (a damaged chunk): only raw sensor data can be left out as a "
-            "gap, so the file is left as it is",
+            f"{elsewhere[0].describe()} (a damaged chunk): only damaged raw data, events, arrival log and "
+            "frame grid can be mended, so the file is left as it is",
         )
-    if not before.damaged:
-        raise RecordingError(path, "no damaged chunk of raw data found: there is nothing to leave out")
+    if not damage:
+        raise RecordingError(path, "no damaged chunk found: there is nothing to mend")
     fresh = path.with_name(path.name + ".recovering")
     try:
-        _write_copy(path, fresh, before)
+        _write_copy(path, fresh, before, damage)
         _check_copy(before, read_recording(fresh, derived=False))
     except RecordingError:
         fresh.unlink(missing_ok=True)
@@ -72,11 +84,18 @@ def rewrite_around_damage(path: Path) -> tuple[Path, tuple[DamagedRows, ...]]:
         raise NotARecordingError(path, f"cannot write a copy around the damaged chunks: {text}") from None
     os.replace(path, kept)
     os.replace(fresh, path)
-    log.info("%s: %d damaged chunk(s) left out as gaps; original kept as %s", path, len(before.damaged), kept)
-    return kept, before.damaged
+    log.info("%s: %d damaged chunk(s) mended; original kept as %s", path, len(damage), kept)
+    return kept, damage
 
 
-def _write_copy(path: Path, fresh: Path, before: Recording) -> None:
+#: The frame grid's datasets, rebuilt where damaged: times from the uniform grid, flags False.
+FRAME_GRID = (f"/{schema.PROCESSING}/time_s", f"/{schema.PROCESSING}/valid")
+#: The arrival log (rebuilt from the host stamps where damaged) and the events (left out).
+ARRIVAL_LOG = f"/{schema.ACQUISITION}/{schema.ARRIVAL}"
+EVENTS = f"/{schema.EVENTS}"
+
+
+def _write_copy(path: Path, fresh: Path, before: Recording, damage: tuple[DamagedRows, ...]) -> None:
     with h5py.File(path, "r") as source, h5py.File(fresh, "w", libver=schema.FILE_FORMAT) as target:
         target.attrs.update(dict(source.attrs))
         target.attrs["recovered_utc"] = datetime.now(UTC).isoformat()
@@ -85,15 +104,66 @@ def _write_copy(path: Path, fresh: Path, before: Recording) -> None:
         acquisition = target[schema.ACQUISITION]
         drops: dict[Placement, np.ndarray] = {}
         for placement in before.placements:
-            mine = [
-                d for d in before.damaged if d.dataset.startswith(f"/{schema.ACQUISITION}/{placement.value}/")
-            ]
+            mine = [d for d in damage if d.dataset.startswith(f"/{schema.ACQUISITION}/{placement.value}/")]
             if mine:
                 drops[placement] = _leave_out(
                     source[schema.ACQUISITION][placement.value], acquisition[placement.value], mine
                 )
-        _trim_arrival_log(acquisition[schema.ARRIVAL], before.placements, drops)
-        _note_gaps(target[schema.EVENTS], before.damaged, path.name + KEPT_SUFFIX)
+        if any(d.dataset.startswith(ARRIVAL_LOG + "/") for d in damage):  # the reader's, rebuilt
+            arrival = source[ARRIVAL_LOG]
+            for name in schema.ARRIVAL_DATASETS:
+                _replace(arrival[name], target[ARRIVAL_LOG], getattr(before.arrival, name))
+        else:
+            _trim_arrival_log(acquisition[schema.ARRIVAL], before.placements, drops)
+        lost_events = [d for d in damage if d.dataset.startswith(EVENTS + "/")]
+        if lost_events:
+            _drop_events(source[EVENTS], target[EVENTS], lost_events)
+        for name in FRAME_GRID:
+            mine = [d for d in damage if d.dataset == name]
+            if mine:
+                _rebuild_frames(source[name], target, mine)
+        _note_gaps(target[schema.EVENTS], damage, path.name + KEPT_SUFFIX)
+
+
+def _drop_events(source: h5py.Group, target: h5py.Group, damaged: list[DamagedRows]) -> None:
+    """Rewrite the events without the rows of any damaged chunk of theirs."""
+    n = min(source[name].shape[0] for name in schema.EVENT_DATASETS)
+    keep = np.ones(n, dtype=bool)
+    for part in damaged:
+        keep[part.start : part.stop] = False
+    for name in schema.EVENT_DATASETS:
+        _replace(source[name], target, read_around_damage(source[name], n)[0][keep])
+
+
+def _rebuild_frames(item: h5py.Dataset, target: h5py.File, damaged: list[DamagedRows]) -> None:
+    """The frame grid's times (from the uniform grid through the readable ones) or valid flags
+    (False) in its damaged rows, the rest as stored."""
+    if item.name.endswith("/time_s"):
+        rows = frame_times_around_damage(item, item.shape[0], [], [])
+    else:
+        rows = read_around_damage(item, item.shape[0])[0].astype(item.dtype)
+        for part in damaged:
+            rows[part.start : part.stop] = False
+    _replace(item, target[item.parent.name], rows)
+
+
+def _replace(item: h5py.Dataset, group: h5py.Group, rows: np.ndarray) -> None:
+    """Put `rows` in place of the dataset `item`'s copy in `group`, stored as `item` is."""
+    name = item.name.rsplit("/", 1)[1]
+    attributes = dict(item.attrs)
+    del group[name]
+    dataset = group.create_dataset(
+        name,
+        data=rows,
+        dtype=item.dtype,
+        chunks=item.chunks,
+        maxshape=item.maxshape,
+        compression=item.compression,
+        compression_opts=item.compression_opts,
+        shuffle=item.shuffle,
+        fletcher32=item.fletcher32,
+    )
+    dataset.attrs.update(attributes)
 
 
 def _leave_out(source: h5py.Group, target: h5py.Group, damaged: list[DamagedRows]) -> np.ndarray:
@@ -107,21 +177,7 @@ def _leave_out(source: h5py.Group, target: h5py.Group, damaged: list[DamagedRows
     columns = {name: read_around_damage(source[name], n)[0][keep] for name in schema.RAW_DATASETS}
     columns["lost_before"] = _lost_before(keep, columns["sequence"], columns["lost_before"])
     for name, rows in columns.items():
-        item = source[name]
-        attributes = dict(item.attrs)
-        del target[name]
-        dataset = target.create_dataset(
-            name,
-            data=rows,
-            dtype=item.dtype,
-            chunks=item.chunks,
-            maxshape=item.maxshape,
-            compression=item.compression,
-            compression_opts=item.compression_opts,
-            shuffle=item.shuffle,
-            fletcher32=item.fletcher32,
-        )
-        dataset.attrs.update(attributes)
+        _replace(source[name], target, rows)
     return drop
 
 
@@ -161,16 +217,26 @@ def _trim_arrival_log(
 
 
 def _note_gaps(group: h5py.Group, damaged: tuple[DamagedRows, ...], kept_name: str) -> None:
-    """One `annotation` event (source `recovery`) per gap, at its start (or the nearest known
-    time), its value the samples left out."""
+    """One `annotation` event (source GAP_NOTE_SOURCE) per damaged chunk mended, at its start (or
+    the nearest known time; 0 when none), its value the rows concerned."""
     for rows in damaged:
-        placement = rows.dataset.split("/")[2]
-        time = rows.start_s if np.isfinite(rows.start_s) else rows.end_s
+        if rows.dataset.startswith(ARRIVAL_LOG + "/"):
+            what = f"arrival log ({rows.rows} entries unreadable) rebuilt from the host time stamps"
+        elif rows.dataset.startswith(EVENTS + "/"):
+            what = f"events: {rows.rows} events{rows.time_text()} left out"
+        elif rows.dataset.startswith(f"/{schema.ACQUISITION}/"):
+            what = f"{rows.dataset.split('/')[2]}: {rows.rows} samples{rows.time_text()} left out as a gap"
+        elif rows.dataset.endswith("/time_s"):
+            what = f"frame grid: {rows.rows} frame times{rows.time_text()} taken from the uniform grid"
+        else:
+            what = f"frame grid: {rows.rows} frames{rows.time_text()} marked not valid"
         label = (
-            f"{placement}: {rows.rows} samples{rows.time_text()} left out as a gap by stabmon recover: "
-            f"rows {rows.start}–{rows.stop - 1} of {rows.dataset} could not be read in the original "
+            f"{what} by stabmon recover: rows "
+            f"{rows.start}–{rows.stop - 1} of {rows.dataset} could not be read in the original "
             f"(a damaged chunk; kept as {kept_name})"
         )
+        time = rows.start_s if np.isfinite(rows.start_s) else rows.end_s
+        time = time if np.isfinite(time) else 0.0  # (no time: at the session's start)
         values = {
             "time_s": time,
             "kind": "annotation",
@@ -193,6 +259,13 @@ def _check_copy(before: Recording, after: Recording) -> None:
     where = after.path
     if after.damaged:
         raise RecordingError(where, f"the copy still has damage: {after.damaged[0].describe()}")
+    if not (
+        np.array_equal(before.arrival.placement_index, after.arrival.placement_index)
+        and np.array_equal(before.arrival.rows, after.arrival.rows)
+    ):
+        raise RecordingError(where, "the copy's arrival log differs from the one read around the damage")
+    if not np.array_equal(before.frame_time_s, after.frame_time_s):
+        raise RecordingError(where, "the copy's frame grid differs from the one read around the damage")
     for placement in before.placements:
         a, b = before.samples[placement], after.samples[placement]
         same = (

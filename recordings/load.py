@@ -57,6 +57,7 @@ def load_recording(
     """The keyword arguments of `Recording` for the open file `f` with these root attributes
     (`derived`, `raw`: as `read_recording` says)."""
     problems: list[str] = []
+    damaged: list[DamagedRows] = []
     if left_open:
         problems.append(
             "the file was not closed properly (still being written, or its writer crashed): "
@@ -83,7 +84,8 @@ def load_recording(
         for p in placements
     }
     counters: dict[Placement, load_raw.Counters] = {}
-    if not raw and current and not left_open:
+    arrival_damaged = load_arrival.damaged_log(acquisition) if current else []
+    if not raw and current and not left_open and not arrival_damaged:
         for placement, group in groups.items():
             found = load_raw.sound(path, group)
             if found is None:
@@ -92,7 +94,6 @@ def load_recording(
             counters[placement] = found
     skip_raw = bool(counters)
     sensors, samples, session_time, lost, keeps, stored = {}, {}, {}, {}, {}, {}
-    damaged: list[DamagedRows] = []
     for placement, group in groups.items():
         sensors[placement] = load_metadata.identity(path, group, placement)
         if skip_raw:  # read a window at a time by the caller
@@ -148,14 +149,24 @@ def load_recording(
             problems.append(
                 f"{placement.value}: negative loss counts (a wrapped counter) recomputed from the counters"
             )
-    if current:
+    if current and not arrival_damaged:
         arrival = load_arrival.arrival_log(path, acquisition, placements, stored, keeps, left_open, problems)
-    else:
+    else:  # a 0.1 file, or a damaged chunk of the log: one block per notification, by host time
+        if arrival_damaged:
+            damaged.extend(arrival_damaged)
+            problems.append(
+                f"{arrival_damaged[0].describe()} (a damaged chunk): the arrival log is rebuilt from the "
+                "host time stamps (a replay then matches the live session closely, not bit for bit)"
+            )
         index, rows = migration.arrival_from_host_stamps(placements, samples)
-        arrival = ArrivalLog(index, rows, migration.host_origin_from_mapping(samples, session_time))
+        origin = load_arrival.stored_origin(acquisition) if current else None
+        if origin is None:
+            origin = migration.host_origin_from_mapping(samples, session_time)
+        arrival = ArrivalLog(index, rows, origin)
     calibration_mount_q, cal_time = load_annotations.calibration(path, f, placements, problems)
-    events = load_annotations.events(path, f, problems)
+    events = load_annotations.events(path, f, problems, damaged)
     problems.extend(gap_notes(events))
+    frames = load_processing.processing(path, f, len(placements), derived, problems, damaged)
     return {
         "path": path,
         "attributes": attributes,
@@ -166,7 +177,7 @@ def load_recording(
         "events": events,
         "calibration_mount_q": calibration_mount_q,
         "calibration_time_s": cal_time,
-        **load_processing.processing(path, f, len(placements), derived, problems),
+        **frames,
         "arrival": arrival,
         "settings": settings,
         "migrated_from": None if current else version,

@@ -9,6 +9,7 @@ import h5py
 import numpy as np
 
 from recordings import hdf5_checks, schema
+from recordings.chunk_damage import DamagedRows, mark_times, read_around_damage
 from recordings.consistency import complete_arrival_entries
 from recordings.errors import NotARecordingError
 from sensors.placements import Placement
@@ -62,3 +63,26 @@ def arrival_log(
         new_rows[mine] = kept[bounds[1:]] - kept[bounds[:-1]]
     nonempty = new_rows > 0
     return ArrivalLog(index[nonempty].astype(np.uint8), new_rows[nonempty].astype(np.int32), host_origin_ns)
+
+
+def damaged_log(acquisition: h5py.Group) -> list[DamagedRows]:
+    """The arrival log's rows in chunks that cannot be read (none when it reads whole, or is
+    missing or malformed: `arrival_log` says how)."""
+    group = acquisition.get(schema.ARRIVAL)
+    if not isinstance(group, h5py.Group):
+        return []
+    found = []
+    for name in schema.ARRIVAL_DATASETS:
+        item = group.get(name)
+        if isinstance(item, h5py.Dataset) and item.ndim == 1:
+            found += mark_times(item.name, read_around_damage(item, item.shape[0])[1], None)
+    return found
+
+
+def stored_origin(acquisition: h5py.Group) -> int | None:
+    """The stored host time of session time 0 (ns), or None when it cannot be read."""
+    try:
+        origin = acquisition[schema.ARRIVAL]["host_origin_ns"]
+        return int(origin[0]) if origin.ndim == 1 and origin.shape[0] else None
+    except (KeyError, OSError, TypeError, ValueError):
+        return None

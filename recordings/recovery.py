@@ -21,7 +21,7 @@ from pathlib import Path
 import h5py
 
 from recordings import schema
-from recordings.chunk_recovery import rewrite_around_damage
+from recordings.chunk_recovery import has_damaged_chunks, rewrite_around_damage
 from recordings.consistency import common_length, complete_arrival_entries
 from recordings.errors import NotARecordingError, RecordingError
 from recordings.file_access import LEFT_OPEN, check_readable, check_schema
@@ -65,8 +65,9 @@ def recover(path: Path | str, tail: Tail | None = None) -> RecoveryResult:
             path, "a session is recording into this file now; only a file a crash left open needs recovering"
         )
     if not needs_recovery(path):
-        if read_recording(path, derived=False).damaged:  # (says what else is wrong with the file)
-            kept, _ = rewrite_around_damage(path)  # damaged chunks of raw data: left out as gaps
+        read_recording(path, derived=False)  # says what is wrong with a damaged file it cannot read
+        if has_damaged_chunks(path):  # raw data left out as gaps, the frame grid rebuilt
+            kept, _ = rewrite_around_damage(path)
             return RecoveryResult(read_recording(path), kept)
         raise RecordingError(
             path, "the file was closed properly and reads whole; there is nothing to recover"

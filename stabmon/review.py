@@ -331,6 +331,7 @@ def run_visit(args: argparse.Namespace) -> int:
 
 
 def run_recover(args: argparse.Namespace) -> int:
+    from recordings.chunk_recovery import has_damaged_chunks
     from recordings.file_access import check_readable
     from recordings.load import gap_notes
     from recordings.recovery import needs_recovery, recover
@@ -339,17 +340,19 @@ def run_recover(args: argparse.Namespace) -> int:
     check_readable(args.file)
     if not being_recorded(args.file) and not needs_recovery(args.file):
         found = read_recording(args.file)  # a file that cannot be read raises here
+        damaged = has_damaged_chunks(args.file)  # recover mends those
         problems = [p for p in found.problems if p not in gap_notes(found.events)]  # (recovered before)
-        if problems and not found.damaged:  # damaged, but not by a crash: recovering would not mend it
+        if problems and not damaged:  # damaged, but not by a crash: recovering would not mend it
             raise RecordingError(
                 args.file, "not left open by a crash, so recover cannot mend it: " + "; ".join(problems)
             )
-        if not problems:
+        if not damaged:
             print(f"{args.file}: closed properly, not left open by a crash; nothing to recover")
             return 0
-        for rows in found.damaged:  # damaged chunks of raw data: recover leaves them out as gaps
-            print(f"{args.file}: {rows.describe()} (a damaged chunk): left out as a flagged gap")
     result = recover(args.file)
+    for note in gap_notes(result.recording.events):  # what was done about damaged chunks
+        if result.original_kept_at.name in note:
+            print(f"{args.file}: {note}")
     samples = sum(len(s) for s in result.recording.samples.values())
     print(
         f"Recovered {args.file}: {samples} samples, {result.recording.duration_s:.1f} s of frames; "

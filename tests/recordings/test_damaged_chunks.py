@@ -36,12 +36,12 @@ ROW = 600
 
 def flip_in_chunk(original: Path, target: Path, name: str, row: int, at: str = "middle") -> Path:
     """A copy of `original` with one byte flipped in the chunk of /acquisition/lumbar/`name`
-    that starts at `row`: in the middle of its deflate stream, or ("checksum") in the
-    Fletcher-32 word stored after it."""
+    (or of `name` itself when it is a path) that starts at `row`: in the middle of its stored
+    bytes, or ("checksum") in the Fletcher-32 word stored after them."""
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(original, target)
     with h5py.File(target, "r") as f:
-        ds = f[f"acquisition/lumbar/{name}"]
+        ds = f[name if name.startswith("/") else f"acquisition/lumbar/{name}"]
         infos = [ds.id.get_chunk_info(k) for k in range(ds.id.get_num_chunks())]
     info = next(i for i in infos if i.chunk_offset[0] == row)
     where = info.byte_offset + (info.size // 2 if at == "middle" else info.size - 2)
@@ -165,3 +165,61 @@ def test_a_damaged_checksum_word_alone_loses_nothing(files, tmp_path):
     rec = read_recording(copy)
     assert not rec.damaged and not rec.problems
     np.testing.assert_array_equal(rec.samples[Placement.LUMBAR].gyr_rad_s, _columns(original)["gyr_rad_s"])
+
+
+def _read_every_dataset(path: Path) -> dict[str, np.ndarray]:
+    """Every dataset of the file read whole by h5py (each chunk's Fletcher-32 checked)."""
+    out: dict[str, np.ndarray] = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(
+            lambda name, item: out.update({name: item[()]}) if isinstance(item, h5py.Dataset) else None
+        )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "row", "named"),
+    [
+        ("/processing/time_s", ROW, True),
+        ("/processing/valid", ROW, False),  # not read by the reader (a replay makes the flags again)
+        ("/events/label", 0, True),
+        ("/acquisition/arrival/rows", 0, True),
+        ("/acquisition/pelvis/sequence", 0, True),
+    ],
+)
+def test_damage_outside_the_raw_columns_is_named_and_recover_mends_it(files, tmp_path, name, row, named):
+    original = files[0]
+    path = flip_in_chunk(original, tmp_path / "sub-C01" / "damaged.h5", name, row)
+    digest = _digest(path)
+    problems = read_recording(path).problems
+    assert any(f"{name} rows {row}–" in p for p in problems) == named, problems
+    refused = run_command(["consolidate", str(path)], [str(path)])
+    assert refused["outcome"] == "error" and f"{name} rows {row}–" in refused["detail"], refused
+    result = run_command(["recover", str(path)], [str(path)])
+    assert result["outcome"] == "ok", result
+    assert _digest(path.with_name(path.name + KEPT_SUFFIX)) == digest
+    before, after = _read_every_dataset(original), _read_every_dataset(path)  # reads whole again
+    recovered = read_recording(path)
+    assert not recovered.damaged
+    assert any("by stabmon recover" in p and f"rows {row}–" in p and name in p for p in recovered.problems)
+    key = name.lstrip("/")
+    if name == "/processing/time_s":  # taken from the uniform grid
+        np.testing.assert_allclose(after[key], before[key], rtol=0, atol=1e-9)
+    elif name == "/processing/valid":  # marked not valid there, the rest as stored
+        assert not after[key][row : row + 50].any()
+        np.testing.assert_array_equal(
+            np.delete(after[key], np.s_[row : row + 50], axis=0),
+            np.delete(before[key], np.s_[row : row + 50], axis=0),
+        )
+    elif name == "/events/label":  # the events of the chunk left out, a note added
+        assert len(after["events/kind"]) == 1 and after["events/source"][0] == b"recovery"
+    elif name == "/acquisition/arrival/rows":  # rebuilt from the host stamps: every sample listed
+        index = after["acquisition/arrival/placement_index"]
+        for k, placement in enumerate(("lumbar", "pelvis")):
+            assert after[key][index == k].sum() == len(before[f"acquisition/{placement}/sequence"])
+    else:  # the pelvis's first 50 samples left out, counted as lost before the first kept one
+        np.testing.assert_array_equal(
+            after["acquisition/pelvis/acc_m_s2"], before["acquisition/pelvis/acc_m_s2"][50:]
+        )
+        assert after["acquisition/pelvis/lost_before"][0] == before["acquisition/pelvis/lost_before"][0] + 50
+    assert analyze_file(path)[1].measures  # the rest is analysed
