@@ -84,7 +84,7 @@ def load_recording(
         for p in placements
     }
     counters: dict[Placement, load_raw.Counters] = {}
-    arrival_damaged = load_arrival.damaged_log(acquisition) if current else []
+    log_read, arrival_damaged = load_arrival.read_log(acquisition) if current else ({}, [])
     if not raw and current and not left_open and not arrival_damaged:
         for placement, group in groups.items():
             found = load_raw.sound(path, group)
@@ -150,7 +150,9 @@ def load_recording(
                 f"{placement.value}: negative loss counts (a wrapped counter) recomputed from the counters"
             )
     if current and not arrival_damaged:
-        arrival = load_arrival.arrival_log(path, acquisition, placements, stored, keeps, left_open, problems)
+        arrival = load_arrival.arrival_log(
+            path, acquisition, placements, stored, keeps, left_open, problems, log_read
+        )
     else:  # a 0.1 file, or a damaged chunk of the log: one block per notification, by host time
         if arrival_damaged:
             damaged.extend(arrival_damaged)
