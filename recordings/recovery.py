@@ -65,8 +65,8 @@ def recover(path: Path | str, tail: Tail | None = None) -> RecoveryResult:
             path, "a session is recording into this file now; only a file a crash left open needs recovering"
         )
     if not needs_recovery(path):
-        read_recording(path, derived=False)  # says what is wrong with a damaged file it cannot read
-        if has_damaged_chunks(path):  # raw data left out as gaps, the frame grid rebuilt
+        found = read_recording(path, derived=False)  # says what is wrong with a file it cannot read
+        if found.damaged or has_damaged_chunks(path):  # raw data left out as gaps, the frame grid rebuilt
             kept, _ = rewrite_around_damage(path)
             return RecoveryResult(read_recording(path), kept)
         raise RecordingError(

@@ -340,7 +340,7 @@ def run_recover(args: argparse.Namespace) -> int:
     check_readable(args.file)
     if not being_recorded(args.file) and not needs_recovery(args.file):
         found = read_recording(args.file)  # a file that cannot be read raises here
-        damaged = has_damaged_chunks(args.file)  # recover mends those
+        damaged = bool(found.damaged) or has_damaged_chunks(args.file)  # recover mends those
         problems = [p for p in found.problems if p not in gap_notes(found.events)]  # (recovered before)
         if problems and not damaged:  # damaged, but not by a crash: recovering would not mend it
             raise RecordingError(

@@ -134,7 +134,6 @@ def test_recover_on_every_damaged_file(damaged, tmp_path):
             found = None
         expected = "error" if found is None or (found.problems and not found.damaged) else "ok"
         outcome = results[f"recover | {name}"]["outcome"]
-        if found is not None and found.damaged and outcome == "error":  # damage beyond the raw data
-            assert "only raw sensor data" in results[f"recover | {name}"]["detail"], name
-            continue
+        if found is not None and found.damaged and outcome == "error":  # damaged beyond what it mends
+            continue  # (said clearly: `_assert_clear` above)
         assert outcome == expected, name
