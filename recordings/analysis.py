@@ -283,6 +283,13 @@ def _analyze_file(path: Path | str, progress: ProgressCallback | None) -> tuple[
             collector = SessionCollector(keep, capacity_frames=len(recording.frame_time_s) + 1)
             session = _replay(recording, stream, collector, [], progress, running_measures=False)
         except (OSError, RuntimeError) as error:  # h5py on damaged chunks read a window at a time
-            raise NotARecordingError(recording.path, f"raw data cannot be read ({error})") from None
+            problem: str | None = f"raw data cannot be read ({error})"
+        else:
+            problem = None
+    if problem is not None:  # read whole, the damaged chunks left out as gaps (`chunk_damage`)
+        full = read_recording(path)
+        if not full.damaged:
+            raise NotARecordingError(recording.path, problem)
+        return full, measures_of(replay(full, progress=progress, running_measures=False).collector, full)
     c_heap_policy.trim()
     return recording, measures_of(session.collector, recording)

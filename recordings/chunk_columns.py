@@ -175,10 +175,20 @@ class ChunkColumn:
             ):
                 out.append(zlib.decompress(view[offset : offset + stored], bufsize=size))
         except zlib.error as error:
-            raise ChunkReadError(f"{self.name}: a chunk does not inflate ({error})") from None
-        if any(len(chunk) != size for chunk in out):
-            raise ChunkReadError(f"{self.name}: a chunk inflates to the wrong size")
+            raise ChunkReadError(
+                f"{self.name}: {self._rows_text(first + len(out))}: a chunk does not inflate ({error})"
+            ) from None
+        wrong = [k for k, chunk in enumerate(out) if len(chunk) != size]
+        if wrong:
+            raise ChunkReadError(
+                f"{self.name}: {self._rows_text(first + wrong[0])}: a chunk inflates to the wrong size"
+            )
         return out
+
+    def _rows_text(self, chunk: int) -> str:
+        """'rows a–b' of chunk number `chunk` (the last row included)."""
+        a = chunk * self.chunk_rows
+        return f"rows {a}–{min(a + self.chunk_rows, self.shape[0]) - 1}"
 
     def _release(self, first: int, last: int) -> None:
         """Drop the pages just read from this process's resident memory (they stay in the page

@@ -41,6 +41,7 @@ import numpy as np
 
 from recordings import schema
 from recordings.chunk_columns import ChunkColumn, chunk_columns
+from recordings.chunk_damage import refuse_damaged
 from recordings.chunk_filters import Pipeline, encode_chunks, pipeline_of
 from recordings.disk_room import MIN_FREE_BYTES, free_bytes
 from recordings.errors import RecordingError, RecordingNotFoundError
@@ -63,6 +64,8 @@ MIN_CHUNKS = 4
 #: Free disk space (bytes) a consolidation leaves at least, beyond its copy (up to the file's
 #: size): what a recording's writer needs free to go on writing (`writer.MIN_FREE_BYTES`).
 MIN_FREE_AFTER_BYTES = MIN_FREE_BYTES
+#: What a damaged file is refused (`chunk_damage.refuse_damaged`).
+REFUSED = "cannot consolidate a damaged file, it is left as it is"
 
 
 @dataclass(frozen=True)
@@ -104,10 +107,12 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
             chunks_before = _chunk_count(source)
             unchanged = Consolidated(path, before, before, chunks_before, chunks_before, rewritten=False)
             if not _grown_chunks(source, None):  # nothing long enough, at any rate: no need to read it
+                refuse_damaged(path, source, REFUSED)  # (reading a short file costs little)
                 return unchanged
             rate_hz = read_recording(path, derived=False, raw=False).settings.rate_hz
             rows = _rows_per_group(source, chunk_s, rate_hz)
             if not _grown_chunks(source, rows):
+                refuse_damaged(path, source, REFUSED)
                 return unchanged
             _check_room(path, before)
             fresh, lock = _fresh_copy(path)
@@ -125,6 +130,9 @@ def consolidate(path: Path | str, chunk_s: float = CHUNK_S) -> Consolidated:
         raise
     except Exception as error:  # a full or read-only disk, a copy another program spoiled…
         _remove(fresh, lock)
+        if isinstance(error, OSError) and path.is_file():  # a damaged chunk? say which, and when
+            with open_recording_file(path) as source:
+                refuse_damaged(path, source, REFUSED)
         raise RecordingError(path, f"cannot consolidate: {error}") from None
     except BaseException:
         _remove(fresh, lock)

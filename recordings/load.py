@@ -27,16 +27,23 @@ from recordings import (
     migration,
     schema,
 )
+from recordings.chunk_damage import GAP_NOTE_SOURCE, DamagedRows
 from recordings.errors import NotARecordingError
 from recordings.load_arrival import ArrivalLog
 from recordings.load_processing import ProcessedAngles
 from recordings.repair import repair_rows
+from sensors.events import Event
 from sensors.placements import Placement
 from sensors.samples import SampleBlock
 
 __all__ = ["ArrivalLog", "ProcessedAngles", "load_recording"]
 
 log = logging.getLogger(__name__)
+
+
+def gap_notes(events: tuple[Event, ...]) -> list[str]:
+    """The notes `stabmon recover` left of samples it left out as gaps (damaged chunks)."""
+    return [e.label for e in events if e.source == GAP_NOTE_SOURCE]
 
 
 def load_recording(
@@ -50,6 +57,7 @@ def load_recording(
     """The keyword arguments of `Recording` for the open file `f` with these root attributes
     (`derived`, `raw`: as `read_recording` says)."""
     problems: list[str] = []
+    damaged: list[DamagedRows] = []
     if left_open:
         problems.append(
             "the file was not closed properly (still being written, or its writer crashed): "
@@ -76,7 +84,8 @@ def load_recording(
         for p in placements
     }
     counters: dict[Placement, load_raw.Counters] = {}
-    if not raw and current and not left_open:
+    log_read, arrival_damaged = load_arrival.read_log(acquisition) if current else ({}, [])
+    if not raw and current and not left_open and not arrival_damaged:
         for placement, group in groups.items():
             found = load_raw.sound(path, group)
             if found is None:
@@ -100,17 +109,24 @@ def load_recording(
             )
             session_time[placement], lost[placement] = np.zeros(0), np.zeros(0, np.int32)
             continue
-        columns = load_raw.raw_arrays(path, group, placement, current, left_open, problems)
+        columns, unreadable = load_raw.raw_arrays(path, group, placement, current, left_open, problems)
         stored[placement] = len(columns["sequence"])
+        damaged.extend(unreadable)
+        problems.extend(load_raw.damage_problem(placement, rows) for rows in unreadable)
+        readable = np.flatnonzero(~load_raw.left_out(unreadable, stored[placement])) if unreadable else None
+        rows = slice(None) if readable is None else readable
         fixed = repair_rows(
-            columns["device_time_s"],
-            columns["sequence"],
-            columns["host_receive_ns"],
-            columns["acc_m_s2"],
-            columns["gyr_rad_s"],
+            columns["device_time_s"][rows],
+            columns["sequence"][rows],
+            columns["host_receive_ns"][rows],
+            columns["acc_m_s2"][rows],
+            columns["gyr_rad_s"][rows],
             settings.rate_hz,
         )
         keep = fixed.keep
+        if readable is not None:  # over the stored rows: the damaged ones left out
+            keep = np.zeros(stored[placement], dtype=bool)
+            keep[readable[fixed.keep]] = True
         if fixed.report.changed:
             problems.append(fixed.report.describe(placement.value))
             log.warning("%s: %s", path, problems[-1])
@@ -125,18 +141,34 @@ def load_recording(
         )
         session_time[placement] = columns["session_time_s"][keep]
         lost[placement] = load_raw.lost_before(
-            columns.get("lost_before"), keep, fixed.sequence, fixed.report.changed
+            columns.get("lost_before"), keep, fixed.sequence, fixed.report.changed or bool(unreadable)
         )
+        if unreadable and len(lost[placement]) and not keep[0]:  # the rows before the first kept one
+            lost[placement][0] += int(np.argmax(keep))
         if not fixed.report.changed and "lost_before" in columns and (columns["lost_before"] < 0).any():
             problems.append(
                 f"{placement.value}: negative loss counts (a wrapped counter) recomputed from the counters"
             )
-    if current:
-        arrival = load_arrival.arrival_log(path, acquisition, placements, stored, keeps, left_open, problems)
-    else:
+    if current and not arrival_damaged:
+        arrival = load_arrival.arrival_log(
+            path, acquisition, placements, stored, keeps, left_open, problems, log_read
+        )
+    else:  # a 0.1 file, or a damaged chunk of the log: one block per notification, by host time
+        if arrival_damaged:
+            damaged.extend(arrival_damaged)
+            problems.append(
+                f"{arrival_damaged[0].describe()} (a damaged chunk): the arrival log is rebuilt from the "
+                "host time stamps (a replay then matches the live session closely, not bit for bit)"
+            )
         index, rows = migration.arrival_from_host_stamps(placements, samples)
-        arrival = ArrivalLog(index, rows, migration.host_origin_from_mapping(samples, session_time))
+        origin = load_arrival.stored_origin(acquisition) if current else None
+        if origin is None:
+            origin = migration.host_origin_from_mapping(samples, session_time)
+        arrival = ArrivalLog(index, rows, origin)
     calibration_mount_q, cal_time = load_annotations.calibration(path, f, placements, problems)
+    events = load_annotations.events(path, f, problems, damaged)
+    problems.extend(gap_notes(events))
+    frames = load_processing.processing(path, f, len(placements), derived, problems, damaged)
     return {
         "path": path,
         "attributes": attributes,
@@ -144,14 +176,15 @@ def load_recording(
         "samples": samples,
         "session_time_s": session_time,
         "lost_before": lost,
-        "events": load_annotations.events(path, f, problems),
+        "events": events,
         "calibration_mount_q": calibration_mount_q,
         "calibration_time_s": cal_time,
-        **load_processing.processing(path, f, len(placements), derived, problems),
+        **frames,
         "arrival": arrival,
         "settings": settings,
         "migrated_from": None if current else version,
         "problems": tuple(problems),
         "left_open": left_open,
         "counters": counters,
+        "damaged": tuple(damaged),
     }

@@ -9,21 +9,32 @@ import h5py
 import numpy as np
 
 from recordings import hdf5_checks, schema
+from recordings.chunk_damage import DamagedRows, mark_times, read_around_damage
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
 
 
-def events(path: Path, f: h5py.File, problems: list[str]) -> tuple[Event, ...]:
+def events(path: Path, f: h5py.File, problems: list[str], damaged: list[DamagedRows]) -> tuple[Event, ...]:
+    """The events; those in chunks that cannot be read are left out, listed in `damaged` and
+    `problems`."""
     group = hdf5_checks.group(path, f, schema.EVENTS)
     columns = {
         name: hdf5_checks.dataset(path, group, name, (), "f") if kind == "f8" else group[name]
         for name, (kind, _) in schema.EVENT_DATASETS.items()
     }
     n = min(ds.shape[0] for ds in columns.values())
-    values = {name: ds[:n] for name, ds in columns.items()}
+    read = {name: read_around_damage(ds, n) for name, ds in columns.items()}
+    values = {name: rows for name, (rows, _) in read.items()}
+    unreadable = np.zeros(n, dtype=bool)
+    times = np.asarray(values["time_s"], dtype=np.float64)
+    for name, (_, bad) in read.items():
+        for part in mark_times(columns[name].name, bad, times):
+            unreadable[part.start : part.stop] = True
+            damaged.append(part)
+            problems.append(f"{part.describe()} (a damaged chunk): those {part.rows} events are left out")
     events, skipped = [], 0
     for t, kind, label, value, source in zip(
-        *(values[name] for name in ("time_s", "kind", "label", "value", "source")), strict=True
+        *(values[name][~unreadable] for name in ("time_s", "kind", "label", "value", "source")), strict=True
     ):
         try:
             events.append(

@@ -10,6 +10,7 @@ import numpy as np
 
 from recordings import hdf5_checks
 from recordings.chunk_columns import chunk_columns
+from recordings.chunk_damage import DamagedRows, mark_times, read_around_damage
 from sensors.placements import Placement
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -28,7 +29,9 @@ RAW_DATASETS = {
 
 def raw_arrays(
     path: Path, group: h5py.Group, placement: Placement, current: bool, left_open: bool, problems: list[str]
-) -> dict[str, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], list[DamagedRows]]:
+    """One sensor's raw columns (n,) or (n, 3) as float64 or int64, and the rows of chunks that
+    cannot be read (`chunk_damage`; filled with NaN or 0 in the columns), each timed."""
     names = [n for n in RAW_DATASETS if current or n != "lost_before"]
     datasets = {n: hdf5_checks.dataset(path, group, n, *RAW_DATASETS[n]) for n in names}
     lengths = {n: ds.shape[0] for n, ds in datasets.items()}
@@ -40,7 +43,30 @@ def raw_arrays(
             f"only the first {n} samples are read"
         )
     dtypes = {"f": np.float64, "i": np.int64}
-    return {k: ds[:n].astype(dtypes[RAW_DATASETS[k][1]]) for k, ds in datasets.items()}
+    columns, unreadable = {}, {}
+    for k, ds in datasets.items():
+        rows, bad = read_around_damage(ds, n)
+        columns[k] = rows.astype(dtypes[RAW_DATASETS[k][1]])
+        if bad:
+            unreadable[ds.name] = bad
+    times = columns["session_time_s"]
+    return columns, [d for name, bad in unreadable.items() for d in mark_times(name, bad, times)]
+
+
+def left_out(damaged: list[DamagedRows], n: int) -> np.ndarray:
+    """(n,) bool: True for the rows of any of `damaged`."""
+    out = np.zeros(n, dtype=bool)
+    for rows in damaged:
+        out[rows.start : rows.stop] = True
+    return out
+
+
+def damage_problem(placement: Placement, damaged: DamagedRows) -> str:
+    """The reader's one line about a damaged chunk of one sensor's raw data."""
+    return (
+        f"{placement.value}: {damaged.describe()} (a damaged chunk): those {damaged.rows} samples are "
+        "left out as a gap; `stabmon recover` writes a copy with the gap flagged (keeping the original)"
+    )
 
 
 def lost_before(
@@ -89,6 +115,13 @@ def sound(path: Path, group: h5py.Group) -> Counters | None:
     names = [n for n in RAW_DATASETS if n in group]
     if len(names) < len(RAW_DATASETS) or len({group[n].shape[0] for n in names}) > 1:
         return None
+    try:
+        return _sound(path, group)
+    except OSError:  # a damaged chunk: read whole, around it (`raw_arrays`)
+        return None
+
+
+def _sound(path: Path, group: h5py.Group) -> Counters | None:
     sequence: Any = hdf5_checks.dataset(path, group, "sequence", (), "i")
     fast = chunk_columns(path, {"sequence": sequence})
     sequence = fast["sequence"] if fast is not None else sequence

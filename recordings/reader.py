@@ -9,8 +9,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
+from recordings.chunk_damage import DamagedRows, damaged_datasets
 from recordings.conditions import Condition, recording_condition
 from recordings.errors import NotARecordingError, RecordingError
 from recordings.file_access import check_schema, open_recording, open_recording_file, root_attributes
@@ -64,6 +66,9 @@ class Recording:
     problems: tuple[str, ...] = ()
     left_open: bool = False
     counters: Mapping[Placement, Any] = field(default_factory=dict)
+    #: Rows of chunks that cannot be read (each also a line in `problems`): raw rows left out as a
+    #: gap, frame times taken from the uniform grid.
+    damaged: tuple[DamagedRows, ...] = ()
 
     @property
     def placements(self) -> tuple[Placement, ...]:
@@ -145,6 +150,21 @@ def read_recording(path: Path | str, derived: bool = True, raw: bool = True) -> 
         except (KeyError, IndexError, OSError, RuntimeError, ValueError, TypeError, AttributeError) as error:
             # h5py and numpy fail in many ways on a damaged file; each is this file's problem.
             text = " ".join(str(error).split())[:200]
+            damage = _damage_of(f) if isinstance(error, OSError) else []
+            if damage:  # a damaged chunk where nothing can be left out: say which, and when
+                more = f" and {len(damage) - 1} more" if len(damage) > 1 else ""
+                problem = f"{damage[0].describe()}{more} (a damaged chunk)"
+                raise NotARecordingError(
+                    path, f"{problem}: the recording cannot be read without it"
+                ) from None
             raise NotARecordingError(
                 path, f"recording is incomplete or damaged ({type(error).__name__}: {text})"
             ) from None
+
+
+def _damage_of(f: h5py.File) -> list[DamagedRows]:
+    """The file's chunks that cannot be read, or none when even looking for them fails."""
+    try:
+        return damaged_datasets(f)
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+        return []

@@ -30,6 +30,7 @@ import h5py
 import numpy as np
 
 from recordings import schema
+from recordings.chunk_recovery import has_damaged_chunks, rewrite_around_damage
 from recordings.consistency import common_length, complete_arrival_entries
 from recordings.errors import NotARecordingError, RecordingError
 from recordings.file_access import LEFT_OPEN, check_readable, check_schema
@@ -76,7 +77,10 @@ def recover(path: Path | str, tail: Tail | None = None) -> RecoveryResult:
             path, "a session is recording into this file now; only a file a crash left open needs recovering"
         )
     if not needs_recovery(path):
-        read_recording(path)  # says what is wrong with a damaged file that no crash left open
+        found = read_recording(path, derived=False)  # says what is wrong with a file it cannot read
+        if found.damaged or has_damaged_chunks(path):  # raw data left out as gaps, the frame grid rebuilt
+            kept, _ = rewrite_around_damage(path)
+            return RecoveryResult(read_recording(path), kept)
         raise RecordingError(
             path, "the file was closed properly and reads whole; there is nothing to recover"
         )

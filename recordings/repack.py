@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 
 from recordings import schema
+from recordings.chunk_damage import refuse_damaged
 from recordings.errors import NotARecordingError, RecordingError, RecordingNotFoundError
 from recordings.reader import check_schema, open_recording_file, read_recording
 from recordings.recovery import needs_recovery
@@ -60,6 +61,8 @@ def repack(path: Path | str, out: Path | str | None = None) -> Path:
         read_recording(fresh)
     except OSError as error:
         fresh.unlink(missing_ok=True)
+        with open_recording_file(path) as source:  # a damaged chunk? say which, and when
+            refuse_damaged(path, source, "cannot repack a damaged file, it is left as it is")
         raise NotARecordingError(path, f"cannot repack: {error}") from None
     except BaseException:
         fresh.unlink(missing_ok=True)

@@ -42,7 +42,9 @@ _COMMANDS: dict[str, _Command] = {
     ),
     "sessions": _Command("stabmon.review", "list the recordings in the session library", several=True),
     "recover": _Command(
-        "stabmon.review", "make a file left open by a crash readable by every tool", several=True
+        "stabmon.review",
+        "make a file left open by a crash readable by every tool; damaged chunks become flagged gaps",
+        several=True,
     ),
     "subject": _Command(
         "stabmon.review", "store a subject's demographics and a visit's pain and questionnaire", several=True

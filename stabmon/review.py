@@ -308,22 +308,30 @@ def run_visit(args: argparse.Namespace) -> int:
 
 
 def run_recover(args: argparse.Namespace) -> int:
+    from recordings.chunk_recovery import has_damaged_chunks
     from recordings.errors import RecordingError
     from recordings.file_access import check_readable
+    from recordings.load import gap_notes
     from recordings.reader import read_recording
     from recordings.recovery import needs_recovery, recover
     from recordings.write_lock import being_recorded
 
     check_readable(args.file)
     if not being_recorded(args.file) and not needs_recovery(args.file):
-        problems = read_recording(args.file).problems  # a file that cannot be read raises here
-        if problems:  # damaged, but not by a crash: recovering would not mend it
+        found = read_recording(args.file)  # a file that cannot be read raises here
+        damaged = bool(found.damaged) or has_damaged_chunks(args.file)  # recover mends those
+        problems = [p for p in found.problems if p not in gap_notes(found.events)]  # (recovered before)
+        if problems and not damaged:  # damaged, but not by a crash: recovering would not mend it
             raise RecordingError(
                 args.file, "not left open by a crash, so recover cannot mend it: " + "; ".join(problems)
             )
-        print(f"{args.file}: closed properly, not left open by a crash; nothing to recover")
-        return 0
+        if not damaged:
+            print(f"{args.file}: closed properly, not left open by a crash; nothing to recover")
+            return 0
     result = recover(args.file)
+    for note in gap_notes(result.recording.events):  # what was done about damaged chunks
+        if result.original_kept_at.name in note:
+            print(f"{args.file}: {note}")
     samples = sum(len(s) for s in result.recording.samples.values())
     print(
         f"Recovered {args.file}: {samples} samples, {result.recording.duration_s:.1f} s of frames; "

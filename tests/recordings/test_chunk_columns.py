@@ -10,7 +10,6 @@ import pytest
 
 from recordings import load_raw
 from recordings.chunk_columns import ChunkReadError, chunk_columns
-from recordings.errors import NotARecordingError
 from tests.recordings.test_replay import _record
 
 RAW = tuple(load_raw.RAW_DATASETS)  # every raw column of one sensor
@@ -102,13 +101,15 @@ def test_a_damaged_chunk_is_an_error_as_in_h5py(recorded, tmp_path):
         assert columns["acc"][0:50].tobytes() == ds[0:50].tobytes()  # the chunks before read
 
 
-def test_analysis_of_a_file_with_a_damaged_raw_chunk_says_so(recorded, tmp_path):
+def test_analysis_of_a_file_with_a_damaged_raw_chunk_says_so_and_reads_around_it(recorded, tmp_path):
     from recordings.analysis import analyze_file
 
     rec, _ = recorded
-    copy, _ = _damaged_copy(rec, tmp_path)
-    with pytest.raises(NotARecordingError, match="raw data cannot be read"):
-        analyze_file(copy)
+    copy, rows = _damaged_copy(rec, tmp_path)
+    recording, result = analyze_file(copy)  # the window-at-a-time read fails; read whole around it
+    assert [(d.dataset, d.start) for d in recording.damaged] == [("/acquisition/lumbar/acc_m_s2", rows)]
+    assert any(f"acc_m_s2 rows {rows}–{rows + 49}" in p for p in recording.problems)
+    assert result.measures
 
 
 def test_counters_read_once_equal_the_column_with_jumps(tmp_path):

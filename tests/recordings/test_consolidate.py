@@ -136,7 +136,8 @@ def test_the_command_consolidates_each_file_and_reports_the_ones_it_cannot(recor
     damaged, _ = _damaged_copy(recorded, tmp_path)
     assert main(["consolidate", str(damaged), str(good)]) == 2
     out, err = capsys.readouterr()
-    assert f"{damaged}: cannot consolidate" in err and f"{good}: " in out and "chunks" in out
+    assert f"{damaged}: /acquisition/lumbar/acc_m_s2 rows" in err and "cannot consolidate" in err
+    assert f"{good}: " in out and "chunks" in out
     with h5py.File(good, "r") as f:
         assert f["acquisition/pelvis/gyr_rad_s"].chunks == (1000, 3)
     assert main(["consolidate", str(good)]) == 0
