@@ -4,9 +4,11 @@ deg/s, LabRecorder's file header), imported, analysed, and its gait contacts che
 INDIP reference contacts."""
 
 import logging
+import shutil
 import struct
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -25,6 +27,7 @@ from sensors.processing.analysis import analyze
 from sensors.processing.analysis_movement import walking_bout, walking_run
 from sensors.processing.calibration import GRAVITY_POSTURE
 from sensors.processing.errors import ProcessingError
+from stabmon.cli import main
 
 HA001 = Path(__file__).resolve().parents[3] / "shared" / "data" / "mobgap_lab_HA001"
 STREAM = "MobGap LowerBack"
@@ -167,7 +170,7 @@ def test_a_sensor_the_drill_needs_missing_is_one_clear_line(tmp_path_factory, tr
         analyze(data, "forward-bend")
 
 
-def test_retries_of_a_failing_calibration_are_said_once(tmp_path_factory, trials, caplog):
+def test_retries_of_a_failing_calibration_are_said_once(tmp_path_factory, trials, caplog, capsys):
     """A drill that needs a still capture (quiet stance) on walking data: the attempts every 0.5 s
     fail with different numbers ("turned at 11 °/s", "9 °/s", …); each kind is said once."""
     with caplog.at_level(logging.WARNING, logger="sensors.processing.pipeline"):
@@ -178,3 +181,16 @@ def test_retries_of_a_failing_calibration_are_said_once(tmp_path_factory, trials
     assert 1 <= len(said) <= 3, said
     failed = [e for e in read_recording(path).events if e.label.startswith("failed:")]
     assert len(failed) == len(said)
+    # As an older stabmon imported it for gait (the drill attribute rewritten with h5py): analyze
+    # says what is missing in one line, before replaying anything.
+    older = path.with_name("older-gait-import.h5")
+    shutil.copyfile(path, older)
+    with h5py.File(older, "r+") as f:
+        f.attrs["drill"] = "gait"
+    capsys.readouterr()
+    assert main(["analyze", str(older)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        f"stabmon analyze: {older}: cannot analyse (the gait analysis needs a pelvis sensor at "
+        "S1/S2 (sacrum); this recording has lumbar)"
+    ]
