@@ -88,3 +88,26 @@ def test_every_dataset_carries_the_unit_schema_md_gives(fresh_recording):
         assert dataset in documented.get(section, {}), f"{name}: not in SCHEMA.md's {section} table"
         assert unit == _normal(documented[section][dataset]), name
         assert name not in text or unit == "", f"{name}: text with unit {unit!r}"
+
+
+#: The fixed-size datasets SCHEMA.md names: contiguous, written in place.
+FIXED = {"acquisition/arrival/host_origin_ns", "calibration/mount_q", "calibration/time_s"}
+
+
+def test_growing_datasets_are_chunked_checksummed_and_resizable_and_the_fixed_ones_are_not(fresh_recording):
+    seen = set()
+
+    def visit(name: str, item: object) -> None:
+        if not isinstance(item, h5py.Dataset):
+            return
+        seen.add(name)
+        if name in FIXED:
+            assert item.chunks is None and item.maxshape == item.shape, name
+        else:
+            assert item.chunks is not None and item.fletcher32 and item.maxshape[0] is None, name
+
+    with h5py.File(fresh_recording, "r") as f:
+        f.visititems(visit)
+    assert seen >= FIXED
+    schema = SCHEMA_MD.read_text(encoding="utf-8")
+    assert all(f"`/{name}`" in schema for name in FIXED)  # SCHEMA.md names each
