@@ -84,7 +84,11 @@ def analyze(data: SessionData, drill: str) -> AnalysisResult:
     """The measures for `drill` (a catalogue name, e.g. 'forward-bend' or 'side-plank-left');
     ProcessingError saying what is missing when the session lacks a sensor the drill's analysis
     reads."""
+    try:
+        family = drill_family(drill)
+    except UnknownDrillError as error:
+        raise ProcessingError(str(error)) from None
     problem = missing_placements(drill, data.frame.placements)
     if problem is not None:
         raise ProcessingError(problem)
-    return AnalysisResult(drill, tuple(_ANALYSES[drill_family(drill)](data)))
+    return AnalysisResult(drill, tuple(_ANALYSES[family](data)))
