@@ -47,7 +47,7 @@ HEALTH_COLUMNS = (
     "latency ms",
     "drift ppm",
 )
-FAMILIES = [f for f in SensorFamily if f is not SensorFamily.SIMULATED]
+FAMILIES = [f for f in SensorFamily if f not in (SensorFamily.SIMULATED, SensorFamily.IMPORTED)]
 #: The drill panel's name for the feedback's limit.
 FEEDBACK_LIMIT_NAMES = {
     FeedbackMode.STANCE_SWAY: "Sway zone radius",

@@ -26,7 +26,7 @@ from recordings.replay import ReplaySource, open_recorded_stream, recorded_strea
 from recordings.subjects import SubjectError, subject_beside
 from sensors.drills import HOLD_FAMILIES, DrillFamily, drill_family
 from sensors.processing import batch_frames
-from sensors.processing.analysis import AnalysisResult, SessionData, analyze
+from sensors.processing.analysis import AnalysisResult, SessionData, analyze, missing_placements
 from sensors.processing.angles import AngleDefinition
 from sensors.processing.batch_session import RecordedStream, run_batched
 from sensors.processing.collector import SessionCollector
@@ -270,6 +270,9 @@ def analyze_file(
 
 def _analyze_file(path: Path | str, progress: ProgressCallback | None) -> tuple[Recording, AnalysisResult]:
     with open_recorded_stream(path) as (recording, stream):
+        lacking = missing_placements(recording.drill, recording.placements)
+        if lacking is not None:  # said before a replay that could only end in it
+            raise ProcessingError(lacking)
         if replays_block_by_block(recording):
             full = read_recording(path)
             session = replay_streamed(full, progress=progress)

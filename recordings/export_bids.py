@@ -250,7 +250,11 @@ _EVENT_COLUMNS: dict[str, object] = {
             "task_end": "the drill's task ended",
             "annotation": "a note: operator text, or a sensor link change (source 'link')",
             "pain_rating": "the patient's pain rating, in `value`",
-            "calibration": "the end of the neutral-stance sensor-to-segment calibration",
+            "calibration": "the end of the sensor-to-segment calibration capture (label: its posture), "
+            "or a failed attempt (label 'failed: ...')",
+            "hold_start": "a hold's position was reached: the clinician's key, or detected by the "
+            "pipeline (source 'pipeline')",
+            "hold_end": "a hold's position was lost: the clinician's key (the hold's stopwatch stops)",
         },
     },
     "label": {"LongName": "event label", "Description": "free text of the event; n/a when none"},

@@ -5,8 +5,13 @@ Files (comma separated, header row, '.' decimal, empty cell for a missing value)
   <stem>_angles.csv            synchronised segment and lumbar angles, degrees, with gap flags:
                                per sensor the segment it measures, named as the screens name it
                                (trunk_* from the T12/L1 sensor, pelvis_*, ...), then lumbar_* =
-                               trunk − pelvis
-  <stem>_events.csv            events
+                               trunk − pelvis. Upright drills: inclination from the vertical
+                               (`trunk_sagittal_deg`, ...) and rotation since calibration
+                               (`*_axial_deg`). Holds and lying drills: each segment's rotation
+                               away from the hold posture in its own axes, named `*_from_hold_deg`
+                               (`trunk_sagittal_from_hold_deg`: lift +, sag −), empty until the
+                               hold starts
+  <stem>_events.csv            events; time_s rounded to 0.1 ms (`EVENT_TIME_FORMAT`)
   <stem>_measures.csv          the drill's measures table (when given), named as the measures
                                catalogue names them; `key` is the analysis key for scripts
 """
@@ -22,6 +27,11 @@ from recordings import atomic
 from recordings.catalogue import catalogue
 from recordings.reader import Recording
 from sensors.processing.analysis import AnalysisResult
+from sensors.processing.angles import AngleDefinition
+
+#: Event times, s, in the events file: 0.1 ms (every event time is a session time that a host
+#: clock stamped or a frame's grid point; the digits beyond say nothing).
+EVENT_TIME_FORMAT = "{:.4f}"
 
 _AXES = ("x", "y", "z")
 _PLANES = ("sagittal", "frontal")
@@ -66,14 +76,16 @@ def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | N
         ]
         written.append(_write(out_dir / f"{stem}_raw_{placement.value}.csv", header, columns))
     proc = recording.processing
+    # A hold's angles are rotations away from the hold posture: the names say so.
+    meaning = "_from_hold" if recording.settings.pipeline.angles is AngleDefinition.HOLD else ""
     header, columns = ["time_s"], [proc.time_s]
     for k, placement in enumerate(recording.placements):
         segment = placement.segment.replace(" ", "_")  # the lumbar sensor measures the trunk
         header += [f"{segment}_valid"]
         columns += [proc.valid[:, k]]
-        header += [f"{segment}_{plane}_deg" for plane in _PLANES] + [f"{segment}_axial_deg"]
+        header += [f"{segment}_{plane}{meaning}_deg" for plane in (*_PLANES, "axial")]
         columns += [*np.degrees(proc.inclination_rad[:, k]).T, np.degrees(proc.axial_rad[:, k])]
-    header += [f"lumbar_{plane}_deg" for plane in _LUMBAR]
+    header += [f"lumbar_{plane}{meaning}_deg" for plane in _LUMBAR]
     columns += [*np.degrees(proc.lumbar_rad).T]
     written.append(_write(out_dir / f"{stem}_angles.csv", header, columns))
     events = recording.events
@@ -82,7 +94,7 @@ def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | N
             out_dir / f"{stem}_events.csv",
             ["time_s", "kind", "label", "value", "source"],
             [
-                np.array([e.time_s for e in events], dtype=float),
+                np.array([EVENT_TIME_FORMAT.format(e.time_s) for e in events], dtype=object),
                 np.array([e.kind.value for e in events], dtype=object),
                 np.array([e.label for e in events], dtype=object),
                 np.array([e.value for e in events], dtype=float),

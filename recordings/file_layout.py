@@ -129,7 +129,7 @@ def layout(f: h5py.File, metadata: SessionMetadata, sensors: Mapping[Placement, 
     for name, (dtype, unit) in schema.ARRIVAL_DATASETS.items():
         # Uncompressed, so it is written up to date at every flush and covers the samples.
         _create(arrival, name, (), dtype, unit, chunk_rows=256, compressed=False)
-    arrival.create_dataset("host_origin_ns", data=np.full(1, -1, dtype=np.int64))
+    arrival.create_dataset("host_origin_ns", data=np.full(1, -1, dtype=np.int64)).attrs["unit"] = "ns"
     for placement, identity in sensors.items():
         group = acquisition.create_group(placement.value)
         group.attrs.update(
@@ -150,8 +150,8 @@ def layout(f: h5py.File, metadata: SessionMetadata, sensors: Mapping[Placement, 
         _create(events, name, (), text if dtype == "text" else dtype, unit, 32, compressed=False)
     p = len(placements)
     calibration = f.create_group(schema.CALIBRATION)
-    calibration.create_dataset("mount_q", data=np.full((p, 4), np.nan))
-    calibration.create_dataset("time_s", data=np.full(1, np.nan))
+    calibration.create_dataset("mount_q", data=np.full((p, 4), np.nan)).attrs["unit"] = "1"
+    calibration.create_dataset("time_s", data=np.full(1, np.nan)).attrs["unit"] = "s"
     calibration.attrs["method"] = "neutral upright stance (sensors.processing.calibration)"
     processing = f.create_group(schema.PROCESSING)
     processing.attrs["algorithm"] = "sensors.processing.pipeline.SegmentAnglePipeline"

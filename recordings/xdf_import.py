@@ -8,6 +8,12 @@ Timestamps (LSL clock, after pyxdf's clock-offset correction) become both the de
 the host arrival time; sample counters follow from the nominal rate, so gaps in the timestamps
 remain gaps. Marker streams become events. The result is run through the live pipeline and
 written like any recording, so it can be analysed and compared like our own.
+
+The file says where it came from: each sensor's family is "imported", its model names the XDF
+stream (name, type, host) and its serial the stream's source id; protocol_json holds the source
+format, file and stream names, and the recording's start from the XDF file header's `datetime`,
+which also dates the file (`created_utc`); a file without one is dated at the import and says so.
+A drill whose analysis reads a sensor no stream maps to is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +38,7 @@ from sensors.events import Event
 from sensors.health import HealthTracker
 from sensors.identity import SensorFamily, SensorIdentity
 from sensors.placements import Placement, parse_placement
+from sensors.processing.analysis import missing_placements
 from sensors.samples import SampleBlock
 from sensors.source import SensorHealth, Source, SourceItem
 
@@ -89,10 +97,24 @@ def _placement_of(name: str, info: dict, mapping: Mapping[str, Placement]) -> Pl
 
 @dataclass(frozen=True)
 class ImportedStream:
+    """One IMU stream: its samples as a block (SI, LSL time), and what its header says of it."""
+
     placement: Placement
     name: str
     block: SampleBlock
     rate_hz: float
+    type: str = ""
+    source_id: str = ""
+    hostname: str = ""
+
+    @property
+    def identity(self) -> SensorIdentity:
+        """The sensor as the file describes it: family "imported", the stream's source id as
+        its serial, and format, name, type and host in its model."""
+        host = f" on {self.hostname}" if self.hostname else ""
+        kind = f" ({self.type})" if self.type else ""
+        model = f"XDF stream {self.name!r}{kind}{host}"
+        return SensorIdentity(SensorFamily.IMPORTED, f"xdf:{self.name}", self.source_id, model=model)
 
 
 class _Complaints(logging.Handler):
@@ -110,9 +132,10 @@ class _Complaints(logging.Handler):
             log.debug("pyxdf: %s", record.getMessage())
 
 
-def _load(path: Path) -> list[dict]:
-    """pyxdf's streams; XdfImportError on a file it cannot read or had to skip parts of (a file
-    cut short, a damaged chunk), or one whose streams lack the footer a finished recording has."""
+def _load(path: Path) -> tuple[list[dict], dict]:
+    """pyxdf's streams and file header; XdfImportError on a file it cannot read or had to skip
+    parts of (a file cut short, a damaged chunk), or one whose streams lack the footer a finished
+    recording has."""
     import pyxdf
 
     if not path.exists():
@@ -128,7 +151,7 @@ def _load(path: Path) -> list[dict]:
     pyxdf_log.addHandler(complaints)
     propagate, pyxdf_log.propagate = pyxdf_log.propagate, False  # not printed as well
     try:
-        streams, _ = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
+        streams, header = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
     except Exception as error:  # pyxdf raises many kinds on malformed files
         raise XdfImportError(path, f"not a readable XDF file ({type(error).__name__}: {error})") from None
     finally:
@@ -144,25 +167,27 @@ def _load(path: Path) -> list[dict]:
             f"the file is cut short or damaged ({detail}); importing it would give a shorter session "
             "without a word. Use --allow-truncated to import what it holds anyway",
         )
-    return streams
+    return streams, header
 
 
 def read_xdf_imu(
     path: Path, mapping: Mapping[str, Placement] | None = None, allow_truncated: bool = False
-) -> tuple[list[ImportedStream], list[tuple[float, str, str]]]:
-    """The IMU streams (by placement) and the markers (LSL time, text, stream name) of an XDF file;
-    a truncated or damaged file raises TruncatedXdfError unless `allow_truncated`, and then its
+) -> tuple[list[ImportedStream], list[tuple[float, str, str]], dict[str, str]]:
+    """The IMU streams (by placement), the markers (LSL time, text, stream name) and the file
+    header's fields (`version`, `datetime` when the recorder wrote one) of an XDF file; a
+    truncated or damaged file raises TruncatedXdfError unless `allow_truncated`, and then its
     readable part is used (pyxdf skips what it cannot read)."""
     import pyxdf
 
     path = Path(path)
     try:
-        streams = _load(path)
+        streams, header = _load(path)
     except TruncatedXdfError as error:
         if not allow_truncated:
             raise
         log.warning("%s (importing what it holds)", error)
-        streams, _ = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
+        streams, header = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
+    fields = {k: _first(v) for k, v in dict((header or {}).get("info") or {}).items()}
     imu, markers = [], []
     for stream in streams:
         info = stream["info"]
@@ -213,13 +238,14 @@ def read_xdf_imu(
         block = SampleBlock(
             placement, stamps, values[:, :3], values[:, 3:], sequence, np.round(stamps * 1e9).astype(np.int64)
         )
-        imu.append(ImportedStream(placement, name, block, rate))
+        about = {k: _first(info.get(k)) for k in ("type", "source_id", "hostname")}
+        imu.append(ImportedStream(placement, name, block, rate, **about))
     if not imu:
         raise XdfImportError(path, "no 6-channel IMU stream (acc x, y, z, gyr x, y, z) in the file")
     placements = [s.placement for s in imu]
     if len(set(placements)) != len(placements):
         raise XdfImportError(path, f"two streams map to the same placement: {[p.value for p in placements]}")
-    return imu, markers
+    return imu, markers, fields
 
 
 class _ImportedSource:
@@ -236,10 +262,7 @@ class _ImportedSource:
 
     @property
     def sensors(self) -> Mapping[Placement, SensorIdentity]:
-        return {
-            s.placement: SensorIdentity(SensorFamily.SIMULATED, f"xdf:{s.name}", model="imported from XDF")
-            for s in self.streams
-        }
+        return {s.placement: s.identity for s in self.streams}
 
     @property
     def host_origin_ns(self) -> int:
@@ -276,10 +299,29 @@ class _ImportedSource:
 @dataclass
 class XdfRecording:
     """An XDF file read for import: its IMU streams as a source (not started; blocks of 0.1 s in
-    time order across streams, markers as events) and what to store about where they came from."""
+    time order across streams, markers as events), what to store about where they came from, and
+    when it was recorded (None when the file does not say)."""
 
     source: Source
     about: dict[str, Any]
+    recorded_utc: datetime | None = None
+
+
+def recorded_utc(path: Path, header: Mapping[str, str]) -> datetime | None:
+    """The recording's start from an XDF file header's `datetime` (ISO 8601, as LabRecorder
+    writes it, e.g. 2024-03-05T14:02:11+0100), in UTC; None when there is none. A time without a
+    zone is taken as UTC (logged); one that cannot be read raises XdfImportError."""
+    text = header.get("datetime", "").strip()
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise XdfImportError(path, f"the file header's datetime {text!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        log.warning("%s: the file header's datetime %s has no time zone; taken as UTC", path.name, text)
+        return when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
 
 
 def open_xdf(
@@ -294,12 +336,22 @@ def open_xdf(
         drill_family(check_drill_name(drill))
     except ValueError as error:  # a name unsafe in a file name, or no drill family (UnknownDrillError)
         raise XdfImportError(Path(path), f"drill refused: {error}") from None
-    streams, markers = read_xdf_imu(Path(path), mapping, allow_truncated)
+    streams, markers, header = read_xdf_imu(Path(path), mapping, allow_truncated)
+    problem = missing_placements(drill, [s.placement for s in streams])
+    if problem is not None:
+        found = ", ".join(f"{s.name!r} → {s.placement.value}" for s in streams)
+        raise XdfImportError(
+            Path(path), f"{problem} ({found}): map a stream to it with --map STREAM=PLACEMENT"
+        )
     origin_s = min(float(s.block.device_time_s[0]) for s in streams)
     events = [marker_event(text, t - origin_s, name) for t, text, name in markers]
+    when = recorded_utc(Path(path), header)
     about = {
         "source": "xdf",
+        "source_format": f"XDF {header.get('version', '')}".strip(),
         "file": Path(path).name,
         "streams": {s.placement.value: s.name for s in streams},
+        "stream_source_ids": {s.placement.value: s.source_id for s in streams},
+        "recorded_utc": when.isoformat() if when else "not in the file (dated at the import)",
     }
-    return XdfRecording(_ImportedSource(streams, events, round(origin_s * 1e9)), about)
+    return XdfRecording(_ImportedSource(streams, events, round(origin_s * 1e9)), about, when)

@@ -14,6 +14,9 @@ class SensorFamily(StrEnum):
     POLAR_PMD = "polar_pmd"
     WITMOTION = "witmotion"
     SIMULATED = "simulated"
+    #: Data imported from another system's file (`stabmon import`): no codec; the sensor's own
+    #: description (file format, stream name and type, source id) is in `model` and `serial`.
+    IMPORTED = "imported"
 
 
 @dataclass(frozen=True)

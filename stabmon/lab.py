@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from engine.imports import import_xdf
+from recordings import read_recording
 from sensors.placements import parse_placement
 from stabmon.arguments import add_data_dir_argument, drill_name, rate_hz, subject_id
 
@@ -26,6 +27,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--drill", required=True, type=drill_name, help="the drill the recording shows (see `stabmon drills`)"
     )
+    parser.add_argument(
+        "--task",
+        choices=("single", "dual", "cognitive"),
+        default="single",
+        help="the task condition it was recorded in (default: single task; the file does not say)",
+    )
     parser.add_argument("--rate", type=rate_hz, default=100.0, help="frame rate of the imported session, Hz")
     parser.add_argument("--out", type=Path, help="folder for the new file (default: the session library)")
     parser.add_argument(
@@ -45,7 +52,22 @@ def run_import(args: argparse.Namespace) -> int:
             raise ValueError(f"--map takes STREAM=PLACEMENT, got {value!r}")
         mapping[name] = parse_placement(placement)
     path = import_xdf(
-        args.file, args.subject, args.drill, mapping, args.rate, args.out, args.data_dir, args.allow_truncated
+        args.file,
+        args.subject,
+        args.drill,
+        mapping,
+        args.rate,
+        args.out,
+        args.data_dir,
+        args.allow_truncated,
+        task=args.task,
     )
+    recording = read_recording(path)
     print(f"Imported {args.file} → {path}")
+    for placement, sensor in recording.sensors.items():
+        source_id = f", source id {sensor.serial}" if sensor.serial else ""
+        print(f"  {placement.value:<10}{sensor.model}{source_id}")
+    recorded = recording.protocol.get("recorded_utc", "")
+    when = "recorded " + recorded if recorded[:1].isdigit() else f"recording time {recorded}"
+    print(f"  {when}; {recording.condition.label}")
     return 0

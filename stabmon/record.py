@@ -32,7 +32,10 @@ from stabmon.arguments import (
 )
 from stabmon.console import ProgressPrinter, format_measures, format_summary
 
-SIMULATED_FAMILIES = [f.value for f in SensorFamily if f is not SensorFamily.SIMULATED]
+#: The families virtual sensors speak (not the simulator's own, nor an import's).
+SIMULATED_FAMILIES = [
+    f.value for f in SensorFamily if f not in (SensorFamily.SIMULATED, SensorFamily.IMPORTED)
+]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

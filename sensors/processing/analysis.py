@@ -7,10 +7,11 @@ the same pure functions a live view uses, so live and offline agree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from sensors.drills import HOLD_FAMILIES, DrillFamily, drill_family
 from sensors.errors import UnknownDrillError
+from sensors.placements import Placement
 from sensors.processing.analysis_data import AnalysisResult, Measure, SessionData, task_window
 from sensors.processing.analysis_holds import hold
 from sensors.processing.analysis_movement import bends, gait, sit_to_stand
@@ -29,6 +30,7 @@ __all__ = [
     "SessionData",
     "analyze",
     "drill_family",
+    "missing_placements",
     "perturbation_events",
     "perturbation_instants",
     "task_window",
@@ -47,10 +49,46 @@ _ANALYSES: dict[DrillFamily, Callable[[SessionData], list[Measure]]] = {
 }
 
 
-def analyze(data: SessionData, drill: str) -> AnalysisResult:
-    """The measures for `drill` (a catalogue name, e.g. 'forward-bend' or 'side-plank-left')."""
+_BACK = (Placement.LUMBAR, Placement.PELVIS)
+
+#: The sensors each family's analysis reads (a live session always has both back sensors; an
+#: imported recording may not).
+ANALYSIS_PLACEMENTS: dict[DrillFamily, tuple[Placement, ...]] = {
+    DrillFamily.QUIET_STANCE: (Placement.LUMBAR,),
+    DrillFamily.SINGLE_LEG: _BACK,
+    DrillFamily.PERTURBATIONS: _BACK,
+    DrillFamily.FORWARD_BEND: _BACK,
+    DrillFamily.SIT_TO_STAND: _BACK,
+    DrillFamily.GAIT: (Placement.PELVIS,),
+    **dict.fromkeys(HOLD_FAMILIES, _BACK),
+}
+
+
+def missing_placements(drill: str, placements: Collection[Placement]) -> str | None:
+    """What `drill`'s analysis lacks among `placements`, as one sentence ('the gait analysis needs
+    a pelvis sensor at S1/S2 (sacrum); this recording has lumbar'), or None when nothing is
+    missing. ProcessingError for a drill it cannot analyse."""
     try:
         family = drill_family(drill)
     except UnknownDrillError as error:
         raise ProcessingError(str(error)) from None
+    lacking = [p for p in ANALYSIS_PLACEMENTS[family] if p not in placements]
+    if not lacking:
+        return None
+    needs = " and ".join(f"a {p.value} sensor at {p.anatomical_site}" for p in lacking)
+    has = ", ".join(p.value for p in placements) or "no sensor"
+    return f"the {drill} analysis needs {needs}; this recording has {has}"
+
+
+def analyze(data: SessionData, drill: str) -> AnalysisResult:
+    """The measures for `drill` (a catalogue name, e.g. 'forward-bend' or 'side-plank-left');
+    ProcessingError saying what is missing when the session lacks a sensor the drill's analysis
+    reads."""
+    try:
+        family = drill_family(drill)
+    except UnknownDrillError as error:
+        raise ProcessingError(str(error)) from None
+    problem = missing_placements(drill, data.frame.placements)
+    if problem is not None:
+        raise ProcessingError(problem)
     return AnalysisResult(drill, tuple(_ANALYSES[family](data)))

@@ -87,18 +87,31 @@ def _longest_valid_run(valid: np.ndarray) -> slice:
 GAIT_WINDOW_S = 10.0
 
 
-def gait(data: SessionData) -> list[Measure]:
+def walking_run(data: SessionData) -> slice:
+    """The frames gait is measured over: the longest run within the task where the pelvic
+    sensor has data and an orientation."""
     start, end = task_window(data)
     t = data.frame.time_s
     k = data.frame.index(Placement.PELVIS)
     q = data.angles.orientation[:, k]
     usable = (t >= start) & (t <= end) & data.frame.valid[:, k] & np.isfinite(q).all(axis=1)
-    run = _longest_valid_run(usable)
+    return _longest_valid_run(usable)
+
+
+def walking_bout(data: SessionData, part: slice) -> GaitResult:
+    """Gait over the frames `part` (e.g. `walking_run(data)`) from the pelvic sensor."""
+    k = data.frame.index(Placement.PELVIS)
+    q = data.angles.orientation[part, k]
+    acc, gyr = data.frame.acc_m_s2[part, k], data.frame.gyr_rad_s[part, k]
+    settings = GaitSettings(sensor_height_m=data.sensor_height_m)
+    return gait_analysis(data.frame.time_s[part], q, acc, gyr, data.mount_q[Placement.PELVIS], settings)
+
+
+def gait(data: SessionData) -> list[Measure]:
+    run = walking_run(data)
 
     def bout(part: slice) -> GaitResult:
-        acc, gyr = data.frame.acc_m_s2[part, k], data.frame.gyr_rad_s[part, k]
-        settings = GaitSettings(sensor_height_m=data.sensor_height_m)
-        return gait_analysis(t[part], q[part], acc, gyr, data.mount_q[Placement.PELVIS], settings)
+        return walking_bout(data, part)
 
     lengths = data.sensor_height_m is not None
     rows = _gait_rows(bout(run), None, lengths)

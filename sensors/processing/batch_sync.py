@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from sensors.placements import Placement
-from sensors.processing.synchronizer import WAIT_MARGIN, SynchronizerSettings, _Buffer
+from sensors.processing.synchronizer import ON_GRID_S, WAIT_MARGIN, SynchronizerSettings, _Buffer
 from sensors.samples import Frame
 
 #: Rows of samples that can be sliced (an array, or an HDF5 dataset read a slice at a time).
@@ -230,7 +230,7 @@ class BatchSynchronizer:
             acc, gyr, valid = self._window(p, grid).sample(grid)
             reached = np.full(len(grid), math.inf)
             reached[~in_flush] = self._latest[emitted_at[~in_flush], j]
-            not_yet = grid > reached
+            not_yet = grid > reached + ON_GRID_S  # a sample on the point had reached it
             acc[not_yet], gyr[not_yet], valid[not_yet] = np.nan, np.nan, False
             columns.append((acc, gyr, valid))
         return (

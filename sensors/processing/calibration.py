@@ -114,6 +114,35 @@ def calibrate_neutral_stance(
     return SegmentCalibration(mounts, time_s)
 
 
+#: The posture of a calibration from gravity alone (`calibrate_from_gravity`).
+GRAVITY_POSTURE = "gravity while moving"
+
+
+def calibrate_from_gravity(
+    captures: dict[Placement, tuple[np.ndarray, np.ndarray]],
+    time_s: float,
+    limits: StillnessLimits | None = None,
+) -> SegmentCalibration:
+    """Calibrate from a capture in motion (gyr (n, 3) rad/s, acc (n, 3) m/s² per placement), for a
+    session that starts walking: over whole steps the body's own accelerations average out, so each
+    sensor's mean acceleration is its vertical, as in `neutral_mount` (heading nominal; the
+    walking posture's lean, a few degrees, is taken as upright). CalibrationError when a mean is
+    not gravity (more than `max_gravity_error_m_s2` off: not walking, or wrong units)."""
+    limits = limits or StillnessLimits()
+    mounts = {}
+    for placement, (_, acc) in captures.items():
+        if len(acc) == 0:
+            raise CalibrationError(f"{placement.value} sensor: no samples during the calibration capture")
+        mean = np.mean(acc, axis=0)
+        if abs(float(np.linalg.norm(mean)) - GRAVITY_M_S2) > limits.max_gravity_error_m_s2:
+            raise CalibrationError(
+                f"{placement.value} sensor's mean acceleration over the capture was "
+                f"{np.linalg.norm(mean):.1f} m/s², not gravity: no calibration from gravity either"
+            )
+        mounts[placement] = neutral_mount(placement, mean)
+    return SegmentCalibration(mounts, time_s, posture=GRAVITY_POSTURE)
+
+
 #: A capture whose verticals are all within this of the nominal upright counts as standing, deg.
 UPRIGHT_TOLERANCE_DEG = 30.0
 

@@ -11,13 +11,15 @@ from gravity is undefined lying on the side and meaningless for "the hips sag" i
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from sensors.drills import drill_family
+from sensors.drills import DrillFamily, drill_family
 from sensors.errors import UnknownDrillError
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
@@ -33,9 +35,11 @@ from sensors.processing.angles import (
     wrap_angle,
 )
 from sensors.processing.calibration import (
+    GRAVITY_POSTURE,
     SegmentCalibration,
     StillnessLimits,
     calibrate_any_posture,
+    calibrate_from_gravity,
     calibrate_neutral_stance,
 )
 from sensors.processing.errors import CalibrationError
@@ -56,11 +60,23 @@ def angle_definition(drill: str) -> AngleDefinition:
     return AngleDefinition.HOLD if hold else AngleDefinition.UPRIGHT
 
 
+def calibrates_while_moving(drill: str) -> bool:
+    """Whether a drill may calibrate from gravity alone when no still capture comes: walking, whose
+    contacts and cadence need only the sensor's orientation, and a walk that starts in motion
+    (an imported trial, a patient who sets off at once) would otherwise give nothing."""
+    try:
+        return drill_family(drill) is DrillFamily.GAIT
+    except UnknownDrillError:
+        return False
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
     """rate_hz: frame rate; calibration_s: length of the still calibration capture; angles: what
     the angles mean (UPRIGHT: neutral-stance calibration, inclination from gravity; HOLD: the
-    capture may also be in the starting posture, angles relative to the hold posture)."""
+    capture may also be in the starting posture, angles relative to the hold posture);
+    from_gravity: when a capture is not still, calibrate from its mean acceleration instead
+    (`calibration.calibrate_from_gravity`; walking, `calibrates_while_moving`)."""
 
     rate_hz: float = 100.0
     calibration_s: float = 2.0
@@ -68,6 +84,7 @@ class PipelineSettings:
     stillness: StillnessLimits = field(default_factory=StillnessLimits)
     angles: AngleDefinition = AngleDefinition.UPRIGHT
     hold: HoldPostureSettings = field(default_factory=HoldPostureSettings)
+    from_gravity: bool = False
 
     def __post_init__(self) -> None:
         check.rate("PipelineSettings", self.rate_hz)
@@ -290,20 +307,36 @@ class SegmentAnglePipeline:
         try:
             self.calibration = calibrate(captures, end_s, self.settings.stillness)
         except CalibrationError as error:
-            message = str(error)
-            if not self.calibration_failures or self.calibration_failures[-1] != message:
-                log.warning("calibration not done yet: %s", message)
-                self._events.append(
-                    Event(end_s, EventKind.CALIBRATION, f"failed: {message}", source="pipeline")
-                )
-            self.calibration_failures.append(message)
-            self._capture = [window]
-            self._next_attempt += self._retry
-            return
+            if self.settings.from_gravity:
+                with contextlib.suppress(CalibrationError):  # then it failed as it said first
+                    self.calibration = calibrate_from_gravity(captures, end_s, self.settings.stillness)
+            if self.calibration is None:
+                self._failed(str(error), end_s)
+                self._capture = [window]
+                self._next_attempt += self._retry
+                return
         self._capture = []
+        if self.calibration.posture == GRAVITY_POSTURE:
+            log.warning(
+                "no still standing capture: calibrated from gravity while moving (%.2f s to %.2f s); "
+                "the gait timing needs no more, the pelvic angles are relative to the walking posture",
+                float(window.time_s[0]),
+                end_s,
+            )
         log.info("calibrated on %s ending at %.2f s", self.calibration.posture, end_s)
         self._events.append(Event(end_s, EventKind.CALIBRATION, self.calibration.posture, source="pipeline"))
         self._orient(window)  # warm the filters up on the still capture
+
+    def _failed(self, message: str, end_s: float) -> None:
+        """A failed attempt: said (logged, and a CALIBRATION event) once per kind of failure, not
+        again for every retry whose numbers differ ("turned at 11 °/s", "… 9 °/s")."""
+        kind = _failure_kind(message)
+        if not any(_failure_kind(earlier) == kind for earlier in self.calibration_failures):
+            log.warning("calibration not done yet: %s", message)
+            self._events.append(Event(end_s, EventKind.CALIBRATION, f"failed: {message}", source="pipeline"))
+        else:
+            log.debug("calibration not done yet: %s", message)
+        self.calibration_failures.append(message)
 
 
 #: The angle arrays of an `AngleBlock` a pipeline can be asked to compute.
@@ -324,6 +357,11 @@ def _outputs(outputs: Collection[str] | None) -> frozenset[str]:
     if "lumbar_rad" in wanted:
         wanted |= {"inclination_rad", "axial_rad"}
     return wanted | {"orientation"}  # always: the filters run and calibration needs them
+
+
+def _failure_kind(message: str) -> str:
+    """A calibration failure without its numbers: what is said once."""
+    return re.sub(r"[-+]?\d+(\.\d+)?", "#", message)
 
 
 def _tail(frame: Frame, n: int) -> Frame:

@@ -33,7 +33,13 @@ from sensors.processing.live_measures import (
     live_measures_for,
 )
 from sensors.processing.orientation import OrientationSettings
-from sensors.processing.pipeline import AngleBlock, PipelineSettings, SegmentAnglePipeline, angle_definition
+from sensors.processing.pipeline import (
+    AngleBlock,
+    PipelineSettings,
+    SegmentAnglePipeline,
+    angle_definition,
+    calibrates_while_moving,
+)
 from sensors.processing.start_hold import StartHold
 from sensors.processing.synchronizer import Synchronizer, SynchronizerSettings
 from sensors.samples import Frame, SampleBlock
@@ -145,6 +151,7 @@ class SessionSettings:
             calibration_s=self.calibration_s,
             orientation=orientation,
             angles=angle_definition(self.drill),
+            from_gravity=calibrates_while_moving(self.drill),
         )
         object.__setattr__(self, "pipeline", pipeline)
         object.__setattr__(

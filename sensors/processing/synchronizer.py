@@ -40,6 +40,11 @@ from sensors.samples import Frame
 log = logging.getLogger(__name__)
 #: How much more than the lateness seen the wait grows to.
 WAIT_MARGIN = 1.5
+#: A sample this close to a grid point (s) is on it. Session times are device times less an
+#: origin, with ~1e-13 s of rounding: a stream sampled exactly on the grid (an imported file)
+#: would otherwise have points whose sample came out a hair early, let out by the frontier's
+#: rounding before the next sample is there, flagged as gaps.
+ON_GRID_S = 1e-9
 
 
 @dataclass(frozen=True)
@@ -85,19 +90,19 @@ class _Buffer:
     def sample(self, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(acc (n, 3), gyr (n, 3), valid (n,)) at grid times (n,).
 
-        A grid time exactly on a sample takes it; one between two consecutive samples
-        interpolates them; anything else (before the first sample, after the last, or across a
-        sequence jump) is a gap.
+        A grid time on a sample (within `ON_GRID_S`) takes it; one between two consecutive
+        samples interpolates them; anything else (before the first sample, after the last, or
+        across a sequence jump) is a gap.
         """
         n, m = len(grid), len(self.t)
         if m == 0:
             return np.full((n, 3), np.nan), np.full((n, 3), np.nan), np.zeros(n, dtype=bool)
-        before = np.searchsorted(self.t, grid, side="right") - 1  # last sample at or before
+        before = np.searchsorted(self.t, grid + ON_GRID_S, side="right") - 1  # last at or before
         k = np.maximum(before, 0)  # (≤ m - 1 already)
         after = np.minimum(k + 1, m - 1)
         t_k = self.t[k]
         started = before >= 0
-        exact = started & (t_k == grid)
+        exact = started & (np.abs(t_k - grid) <= ON_GRID_S)
         between = started & (before + 1 < m) & (self.sequence[after] - self.sequence[k] == 1) & ~exact
         # Interpolated at every grid point at once (the few points that are not between two
         # consecutive samples are discarded): the same operations on the same operands per point,

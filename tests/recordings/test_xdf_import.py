@@ -59,7 +59,7 @@ def test_an_xdf_file_imports_and_analyses_like_its_source(tmp_path):
         out_dir=tmp_path,
     )
     rec = read_recording(path)
-    assert rec.attributes["operator_notes"] == "imported from lab.xdf"
+    assert rec.attributes["operator_notes"] == "imported from lab.xdf (XDF 1.0)"
     assert {e.kind for e in rec.events} >= {EventKind.TASK_START, EventKind.TASK_END}
     imported = analyze_recording(rec)
     for name in ("mean_trunk_flexion", "mean_lumbar_flexion", "mean_lumbar_contribution_end_range"):
