@@ -242,7 +242,8 @@ def silence_text(placement: Placement, spans: list[tuple[float, float]], start_s
         for a, b in spans
     )
     share = 100 * missing / (end_s - start_s) if end_s > start_s else 100.0
+    share_text = "< 1 %" if round(share) == 0 else f"{share:.0f} %"  # never "0 %" of a real gap
     return (
-        f"{placement.value} sensor: no data {when} ({missing:.1f} s, {share:.0f} % of the session, "
+        f"{placement.value} sensor: no data {when} ({missing:.1f} s, {share_text} of the session, "
         f"counted as lost); measures that use the {placement.value} sensor cover only the rest"
     )

@@ -142,3 +142,10 @@ def test_silent_spans_find_where_a_sensor_sent_nothing():
     assert text.startswith(
         "pelvis sensor: no data from 4.0 to 6.0 s, since 8.0 s (14.0 s, 70 % of the session"
     )
+
+
+def test_a_short_silence_in_a_long_session_is_not_called_zero_per_cent():
+    from sensors.health import silence_text
+
+    text = silence_text(Placement.LUMBAR, [(2431.7, 2432.7)], 0.0, 3600.0)
+    assert "(1.0 s, < 1 % of the session" in text and " 0 %" not in text
