@@ -33,7 +33,7 @@ from sensors.events import EventKind
 from stabmon.cli import main as stabmon
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-DUAL_TASK = """name = "Dual-task stance (colour words)"
+DUAL_TASK = """name = "Dual-task stance (colour words), dual part only"
 drill = "quiet-stance"
 instructions = "Stand still and say the INK colour of each word."
 task_s = 30
