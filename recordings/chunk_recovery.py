@@ -150,20 +150,26 @@ def _rebuild_frames(item: h5py.Dataset, target: h5py.File, damaged: list[Damaged
 def _replace(item: h5py.Dataset, group: h5py.Group, rows: np.ndarray) -> None:
     """Put `rows` in place of the dataset `item`'s copy in `group`, stored as `item` is."""
     name = item.name.rsplit("/", 1)[1]
-    attributes = dict(item.attrs)
     del group[name]
+    create_stored_as(group, name, item, rows)
+
+
+def create_stored_as(group: h5py.Group, name: str, like: h5py.Dataset, data: np.ndarray) -> h5py.Dataset:
+    """A new dataset `name` in `group` holding `data`, stored as `like` is (dtype, chunks,
+    resizability, compression, shuffle, checksum) and with its attributes."""
     dataset = group.create_dataset(
         name,
-        data=rows,
-        dtype=item.dtype,
-        chunks=item.chunks,
-        maxshape=item.maxshape,
-        compression=item.compression,
-        compression_opts=item.compression_opts,
-        shuffle=item.shuffle,
-        fletcher32=item.fletcher32,
+        data=data,
+        dtype=like.dtype,
+        chunks=like.chunks,
+        maxshape=like.maxshape,
+        compression=like.compression,
+        compression_opts=like.compression_opts,
+        shuffle=like.shuffle,
+        fletcher32=like.fletcher32,
     )
-    dataset.attrs.update(attributes)
+    dataset.attrs.update(dict(like.attrs))
+    return dataset
 
 
 def _leave_out(source: h5py.Group, target: h5py.Group, damaged: list[DamagedRows]) -> np.ndarray:

@@ -30,7 +30,7 @@ import h5py
 import numpy as np
 
 from recordings import schema
-from recordings.chunk_recovery import has_damaged_chunks, rewrite_around_damage
+from recordings.chunk_recovery import create_stored_as, has_damaged_chunks, rewrite_around_damage
 from recordings.consistency import common_length, complete_arrival_entries
 from recordings.errors import NotARecordingError, RecordingError
 from recordings.file_access import LEFT_OPEN, check_readable, check_schema
@@ -189,17 +189,7 @@ def _copy_group(source: h5py.Group, target: h5py.Group) -> None:
             continue
         growing = item.maxshape and item.maxshape[0] is None
         data = item[:n] if growing else item[()]
-        dataset = target.create_dataset(
-            name,
-            data=data,
-            maxshape=item.maxshape,
-            chunks=item.chunks,
-            compression=item.compression,
-            compression_opts=item.compression_opts,
-            shuffle=item.shuffle,
-            fletcher32=item.fletcher32,
-        )
-        dataset.attrs.update(dict(item.attrs))
+        create_stored_as(target, name, item, data)
 
 
 def _trim_arrival_log(source: h5py.File, target: h5py.File) -> None:
