@@ -18,15 +18,7 @@ from sensors.processing.pipeline import AngleBlock
 from sensors.samples import SampleBlock
 
 #: A sensor's raw datasets, under /acquisition/<placement>/, in the order they are written.
-RAW_COLUMNS = (
-    "device_time_s",
-    "acc_m_s2",
-    "gyr_rad_s",
-    "sequence",
-    "host_receive_ns",
-    "session_time_s",
-    "lost_before",
-)
+RAW_COLUMNS = tuple(schema.RAW_DATASETS)
 ARRIVAL = f"{schema.ACQUISITION}/{schema.ARRIVAL}"
 
 

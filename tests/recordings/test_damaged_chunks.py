@@ -14,6 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
+from recordings import schema
 from recordings.analysis import analyze_file
 from recordings.chunk_recovery import KEPT_SUFFIX
 from recordings.reader import read_recording
@@ -21,15 +22,7 @@ from sensors.placements import Placement
 from tests.recordings.command_harness import run_command
 from tests.recordings.corrupt_helpers import record_simulated
 
-RAW = (
-    "device_time_s",
-    "acc_m_s2",
-    "gyr_rad_s",
-    "sequence",
-    "host_receive_ns",
-    "session_time_s",
-    "lost_before",
-)
+RAW = tuple(schema.RAW_DATASETS)
 #: The damaged chunk's first row (chunks of 50 rows: 0.5 s at 100 Hz).
 ROW = 600
 
