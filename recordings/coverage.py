@@ -57,6 +57,13 @@ def silent_samples(recording: Recording) -> dict[Placement, int]:
     return out
 
 
+def lost_samples(recording: Recording) -> dict[Placement, int]:
+    """Per sensor with samples read, the samples lost: those its counter counted (`lost_before`)
+    and those its silences held back (`silent_samples`)."""
+    silent = silent_samples(recording)
+    return {p: int(recording.lost_before[p].sum()) + silent.get(p, 0) for p in recording.samples}
+
+
 def _session_times(recording: Recording) -> dict[Placement, np.ndarray]:
     """Each sensor's sample times (n,) s: as read, or from the file when the raw samples were
     left out (`read_recording(raw=False)`); a sensor whose times cannot be read is left out (the

@@ -21,7 +21,7 @@ from recordings import atomic, report_plots
 from recordings.analysis import ReplayedSession
 from recordings.catalogue import catalogue
 from recordings.compare import ChangeRow, Comparison, MdcBasis, Verdict
-from recordings.coverage import silence_lines, silent_samples
+from recordings.coverage import lost_samples, silence_lines
 from recordings.measure_table import MeasureRow, repetition_rows, session_rows
 from recordings.protocol_results import ProtocolSummary
 from recordings.reader import Recording
@@ -198,9 +198,9 @@ def _details(
             )
         )
     quality = []
-    silent = silent_samples(recording)  # a sensor's silences count as lost (recordings.coverage)
+    lost_of = lost_samples(recording)  # a sensor's silences count as lost (recordings.coverage)
     for p, samples in recording.samples.items():
-        lost = int(recording.lost_before[p].sum()) + silent.get(p, 0)
+        lost = lost_of[p]
         total = len(samples) + lost
         quality.append(
             (p.value, f"{len(samples)} samples", f"{100 * lost / total if total else 0:.1f} % lost")
@@ -285,9 +285,9 @@ def build_report(
     summary, flags = _summary_table(measures, comparison, rec, subj, refs)
     if comparison is not None:
         flags = [f"⚠ {w}" for w in comparison.warnings] + flags
-    silent = silent_samples(rec)
+    lost_of = lost_samples(rec)
     for p, samples in rec.samples.items():
-        lost = int(rec.lost_before[p].sum()) + silent.get(p, 0)
+        lost = lost_of[p]
         if len(samples) + lost and 100 * lost / (len(samples) + lost) > LOSS_FLAG_PCT:
             flags.append(f"{p.value} sensor lost {100 * lost / (len(samples) + lost):.0f} % of its samples")
     flags += silence_lines(rec)
