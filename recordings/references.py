@@ -55,10 +55,7 @@ class Reference:
     def applies(self, drill: str, key: str, demographics: Demographics | None) -> bool:
         """For this drill (or its family) and measure (or its session mean), and for patients
         with these demographics (unknown demographics match every population)."""
-        try:
-            family: str = drill_family(drill)
-        except UnknownDrillError:
-            family = drill
+        family = _family_or_self(drill)
         if self.drill not in (drill, family) or self.measure != key.removeprefix(MEAN_PREFIX):
             return False
         d = demographics or Demographics()
@@ -122,7 +119,30 @@ class ReferenceSet:
         published values are single-task."""
         if condition is not None and condition.task == "dual":
             return []
-        return [r for r in self.references if r.kind != "mdc" and r.applies(drill, key, demographics)]
+        found = [r for r in self.references if r.kind != "mdc" and r.applies(drill, key, demographics)]
+        band = (demographics or Demographics()).age_band
+        if band and any(r.age_band == band for r in found):  # the patient's own age group's first
+            found = [r for r in found if r.age_band == band]
+        return found
+
+    def missing_text(self, drill: str, key: str) -> str:
+        """What to say of a measure with no population reference here: "no published reference",
+        naming the drills of the same family that have one (the self-paced sit-to-stand times five
+        rises too, but the norms are for the timed test)."""
+        family = _family_or_self(drill)
+        measure = key.removeprefix(MEAN_PREFIX)
+        others = {
+            r.drill
+            for r in self.references
+            if r.kind != "mdc"
+            and r.measure == measure
+            and r.drill not in (drill, family)
+            and _family_or_self(r.drill) == family
+        }
+        if not others:
+            return "no published reference"
+        names = ", ".join(sorted(catalogue().drill_title(d) for d in others))
+        return f"no published reference for this drill (published for: {names})"
 
     def mdc(self, drill: str, key: str, demographics: Demographics | None = None) -> Reference | None:
         """The first published MDC95 for the measure (a clinic's file first)."""
@@ -152,6 +172,13 @@ class ReferenceSet:
         return ReferenceSet(
             self.references + other.references, self.ratios + other.ratios, self.versions + other.versions
         )
+
+
+def _family_or_self(drill: str) -> str:
+    try:
+        return str(drill_family(drill))
+    except UnknownDrillError:
+        return drill
 
 
 _SEX_WORDS = {"male": "men", "female": "women"}

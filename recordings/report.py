@@ -112,7 +112,9 @@ def _summary_table(
             recording.condition,
             row.lower_bound,
         )
-        ref_text = "; ".join(s.short for s in standings) or "no published reference"
+        ref_text = "; ".join(s.short for s in standings) or references.missing_text(
+            measures.drill, row.measure.name
+        )
         change = comparison.judged_row(row.measure.name) if comparison else None
         change_text = f"{change.change_text}: {change.verdict.value}" if change else "—"
         if change is not None and change.name != row.measure.name:  # judged by its repetitions' mean

@@ -57,6 +57,7 @@ DRILL_FAMILIES: dict[str, DrillFamily] = {
     "perturbations": DrillFamily.PERTURBATIONS,
     "forward-bend": DrillFamily.FORWARD_BEND,
     "sit-to-stand": DrillFamily.SIT_TO_STAND,
+    "five-times-sit-to-stand": DrillFamily.SIT_TO_STAND,
     "gait": DrillFamily.GAIT,
     "plank": DrillFamily.PLANK,
     "side-plank-left": DrillFamily.SIDE_PLANK,

@@ -80,11 +80,31 @@ def test_z_score_and_percentile_where_an_sd_is_known():
     assert no_lbp.z == pytest.approx((60 - 111) / 16) and no_lbp.outside
 
 
-def test_age_band_cut_offs_apply_only_to_that_band():
+def test_age_band_cut_offs_apply_only_to_that_band_and_replace_the_general_population():
     refs = bundled_references()
-    assert len(refs.standings("sit-to-stand", "five_rise_time", 13.0)) == 1  # Klukowska only
-    band = refs.standings("sit-to-stand", "five_rise_time", 13.0, Demographics(age_band="70-79"))
-    assert any("slower than average for 70–79 y" in s.text and s.outside for s in band)
+    timed = "five-times-sit-to-stand"
+    (general,) = refs.standings(timed, "five_rise_time", 13.0)  # age unknown: Klukowska only
+    assert general.reference.population == "healthy adults (39 ± 14 y)"
+    # Walkthrough s10 #2: a 60-69 patient was also judged against the 39 ± 14 y population.
+    (band,) = refs.standings(timed, "five_rise_time", 13.0, Demographics(age_band="70-79"))
+    assert "slower than average for 70–79 y" in band.text and band.outside
+    (no_band,) = refs.standings(timed, "five_rise_time", 13.0, Demographics(age_band="40-49"))
+    assert no_band.reference is general.reference
+
+
+def test_the_self_paced_sit_to_stand_gets_no_norm_of_the_timed_test():
+    """Walkthrough s10 #2: the self-paced protocol (rise at one's own pace until the task ends)
+    was judged against the five-times test's norms (as fast as possible) and every patient was
+    flagged. Its five-rise time has no norm, and the report says where the norms are."""
+    refs = bundled_references()
+    assert refs.standings("sit-to-stand", "five_rise_time", 32.9, Demographics(age_band="60-69")) == []
+    assert refs.mdc("sit-to-stand", "five_rise_time") is None
+    assert refs.missing_text("sit-to-stand", "five_rise_time") == (
+        "no published reference for this drill (published for: "
+        "Five-times sit-to-stand test (as fast as possible))"
+    )
+    assert refs.missing_text("sit-to-stand", "mean_flexion_duration") == "no published reference"
+    assert refs.mdc("five-times-sit-to-stand", "five_rise_time").mdc95 == 2.5
 
 
 def test_dual_task_results_get_no_single_task_references():

@@ -11,7 +11,7 @@ from sensors.simulator.drills.bend import ForwardBend
 from sensors.simulator.drills.gait import Gait
 from sensors.simulator.drills.holds import Hold
 from sensors.simulator.drills.perturbation import PerturbationSeries
-from sensors.simulator.drills.sit_to_stand import SitToStand
+from sensors.simulator.drills.sit_to_stand import FiveTimesSitToStand, SitToStand
 from sensors.simulator.drills.stance import QuietStance, SingleLegStance
 
 _Factory = Callable[[str, DrillOptions, dict[str, Any]], Drill]
@@ -36,7 +36,11 @@ _DRILLS: dict[str, tuple[str, _Factory]] = {
         lambda n, o, kw: PerturbationSeries(n, o, **kw),
     ),
     "forward-bend": ("Forward bend and return repetitions", lambda n, o, kw: ForwardBend(n, o, **kw)),
-    "sit-to-stand": ("Sit-to-stand repetitions", lambda n, o, kw: SitToStand(n, o, **kw)),
+    "sit-to-stand": ("Sit-to-stand repetitions at one's own pace", lambda n, o, kw: SitToStand(n, o, **kw)),
+    "five-times-sit-to-stand": (
+        "Five-times sit-to-stand test, as fast as possible",
+        lambda n, o, kw: FiveTimesSitToStand(n, o, **kw),
+    ),
     "gait": ("Straight walking", lambda n, o, kw: Gait(n, o, **kw)),
     "plank": ("Prone plank hold", lambda n, o, kw: Hold(n, o, "plank", **kw)),
     "side-plank-left": ("Side plank on the left side", lambda n, o, kw: Hold(n, o, "side-plank-left", **kw)),

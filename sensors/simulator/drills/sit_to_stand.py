@@ -54,6 +54,7 @@ class SitToStand(Drill):
     sit_s = 2.0  # sitting down takes this long
     seated_s = 2.0
     standing_s = 2.0
+    most_rises = 1_000  # rise and sit at one's own pace until the task ends
 
     def __init__(
         self,
@@ -65,10 +66,10 @@ class SitToStand(Drill):
     ) -> None:
         super().__init__(name, options)
         self.sit_down_s = self.calibration_end_s + 1.0
-        rises = []
+        rises: list[SitToStandTruth] = []
         start = self.sit_down_s + self.sit_s + self.seated_s
         cycle = flexion_s + extension_s + self.standing_s + self.sit_s + self.seated_s
-        while start + flexion_s + extension_s + 1.0 < self.duration_s:
+        while start + flexion_s + extension_s + 1.0 < self.duration_s and len(rises) < self.most_rises:
             flexion = trunk_flexion_deg + float(self.rng.uniform(-4.0, 4.0))
             rises.append(SitToStandTruth(start, start + flexion_s, start + flexion_s + extension_s, flexion))
             start += cycle
@@ -87,6 +88,8 @@ class SitToStand(Drill):
             trunk -= ramp(t, rise.seat_off_s, rise.extension_duration_s, lean)
             pelvis += ramp(t, rise.flexion_start_s, rise.flexion_duration_s, 0.6 * lean)
             pelvis -= ramp(t, rise.seat_off_s, rise.extension_duration_s, 0.6 * lean)
+            if not self._sits_again(rise):
+                continue
             sit = rise.extension_end_s + self.standing_s  # sitting back down: a shallower lean
             trunk += ramp(t, sit, self.sit_s / 2, 0.6 * lean) - ramp(
                 t, sit + self.sit_s / 2, self.sit_s / 2, 0.6 * lean
@@ -112,9 +115,36 @@ class SitToStand(Drill):
             if not active(t, rise.seat_off_s, self._rise_end(rise)):
                 continue
             seated -= ramp(t, rise.seat_off_s, rise.extension_duration_s, 1.0)
-            seated += ramp(t, rise.extension_end_s + self.standing_s, self.sit_s, 1.0)
+            if self._sits_again(rise):
+                seated += ramp(t, rise.extension_end_s + self.standing_s, self.sit_s, 1.0)
         return seated
+
+    def _sits_again(self, rise: SitToStandTruth) -> bool:
+        """Whether the patient sits down after this rise (not after the last of a timed test)."""
+        return len(self.rises) < self.most_rises or rise is not self.rises[-1]
 
     @property
     def truth(self) -> SitToStandSeriesTruth:
         return SitToStandSeriesTruth(self.rises, self.sit_down_s)
+
+
+class FiveTimesSitToStand(SitToStand):
+    """The timed five-times sit-to-stand test (Bohannon 2006): five rises as fast as possible,
+    arms crossed, standing after the fifth. A patient of about 60 y: 2.4-s cycles, ~11 s for the
+    five (Bohannon's 60–69 y mean 11.4 s)."""
+
+    default_duration_s = 30.0
+    sit_s = 0.8
+    seated_s = 0.2
+    standing_s = 0.1
+    most_rises = 5
+
+    def __init__(
+        self,
+        name: str,
+        options: DrillOptions,
+        trunk_flexion_deg: float = 40.0,
+        flexion_s: float = 0.6,
+        extension_s: float = 0.7,
+    ) -> None:
+        super().__init__(name, options, trunk_flexion_deg, flexion_s, extension_s)
