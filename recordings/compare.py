@@ -222,12 +222,17 @@ class Comparison:
 
     def judged_row(self, name: str) -> ChangeRow | None:
         """The row that carries `name`'s verdict: its own, or its mean of repetitions when the
-        whole-recording value is judged through that mean; None when neither is compared."""
+        whole-recording value is judged through that mean or only the mean is compared (a bend's
+        per-repetition measures); None when neither is compared."""
         rows = {r.name: r for r in self.rows}
         own, mean = rows.get(name), rows.get(MEAN_PREFIX + name)
-        if own is not None and own.verdict is Verdict.NOT_JUDGED and mean is not None:
+        if mean is not None and (own is None or own.verdict is Verdict.NOT_JUDGED):
             return mean
         return own
+
+    def names_measure(self, name: str) -> bool:
+        """Whether `name` (a clinic MDC file's key: a measure or its mean's) is compared here."""
+        return any(name in (r.name, r.name.removeprefix(MEAN_PREFIX)) for r in self.rows)
 
     @property
     def headline(self) -> str:

@@ -4,6 +4,8 @@ catalogue's direction), and which stayed within it."""
 
 from __future__ import annotations
 
+import math
+
 from recordings.catalogue import MEAN_PREFIX, catalogue
 from recordings.compare import ChangeRow, Comparison, MdcBasis, Verdict
 
@@ -26,10 +28,7 @@ def headline(comparison: Comparison) -> str:
     ]
     judged = [r for r in rows if r.verdict is not Verdict.NOT_JUDGED]
     if not judged:
-        return (
-            "Key measures: no change could be judged (no measurement error is known for them: "
-            "no published or clinic MDC, and too few repetitions)"
-        )
+        return f"Key measures: no change could be judged ({_why_none_judged(rows)})"
 
     def name(r: ChangeRow) -> str:
         base = cat.info(comparison.drill, r.name.removeprefix(MEAN_PREFIX)).name
@@ -74,3 +73,21 @@ def headline(comparison: Comparison) -> str:
         text += " (error from the repetitions within the sessions, a lower bound: confirm at a further visit)"
     unjudged = len(rows) - len(judged)
     return text + (f"; {unjudged} not judged" if unjudged else "")
+
+
+def _why_none_judged(rows: list[ChangeRow]) -> str:
+    """The reasons none of the key measures' rows has a verdict, as the rows give them."""
+    if not rows:
+        return "no key measure was measured in both sessions"
+    reasons = []
+    censored = [r for r in rows if r.baseline_lower_bound or r.retest_lower_bound]
+    if censored:
+        reasons.append(
+            "cut off by the task's end, a lower bound only, in one or both sessions: "
+            + ", ".join(r.info.name for r in censored)
+        )
+    if any(not math.isfinite(r.mdc95) for r in rows if r not in censored):
+        reasons.append("no measurement error is known: no published or clinic MDC, and too few repetitions")
+    if any(not math.isfinite(r.change) for r in rows):
+        reasons.append("not measured in one of the sessions")
+    return "; ".join(reasons) or "every change is within what the display can show"

@@ -188,7 +188,7 @@ def run_compare(args: argparse.Namespace) -> int:
         clinic,
         facts=facts,
     )
-    unused = sorted(set(clinic or {}) - {r.name for r in comparison.rows})
+    unused = sorted(name for name in clinic or {} if not comparison.names_measure(name))
     if unused:
         print(
             f"note: --mdc {args.mdc} names measures this {retest.drill} comparison does not have: "

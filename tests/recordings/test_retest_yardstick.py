@@ -133,3 +133,35 @@ def test_the_trend_shows_the_judged_quantity_with_its_error_band(stance):
     assert titles[0] == "Sway front–back (acceleration), mean of 10 s windows", titles
     assert all(", mean of 10 s windows" in t for t in titles)
     assert all(ax.patches for ax in fig.axes)  # the MDC95 band around the first session
+
+
+def _bends(*trunk_ranges: float) -> AnalysisResult:
+    """A bend session's measures as the analysis gives them: per bend and their mean only."""
+    reps = [Measure("g", "trunk_flexion", v, "deg", "", k) for k, v in enumerate(trunk_ranges, 1)]
+    mean = sum(trunk_ranges) / len(trunk_ranges)
+    return AnalysisResult("forward-bend", (*reps, Measure("g", "mean_trunk_flexion", mean, "deg", "")))
+
+
+def test_the_headline_judges_a_key_measure_compared_through_its_mean_only():
+    """Walkthrough s10 #6: a bend's key measures exist only as means of bends; the headline said
+    "no change could be judged" while the table judged them against Laird's published MDC."""
+    comparison = compare_results(_bends(96.0, 98.0, 97.0), _bends(120.0, 121.0, 119.0))
+    assert comparison.judged_row("trunk_flexion") is comparison.row("mean_trunk_flexion")
+    assert comparison.headline.startswith("Better: 1 of 1 key measures changed beyond"), comparison.headline
+    assert "Trunk flexion range" in comparison.headline
+    # A clinic MDC file may name the measure or its mean: both are this comparison's.
+    assert comparison.names_measure("trunk_flexion") and comparison.names_measure("mean_trunk_flexion")
+    assert not comparison.names_measure("trunk_flexon")
+
+
+def test_the_headline_gives_the_real_reason_nothing_was_judged():
+    """Walkthrough s10 #6: two Biering-Sørensen holds both cut off by the task's end were said to
+    have "no measurement error known" (Latimer's SEM is); the reason is the censoring."""
+    cut_off = (Measure("g", "held", 93.0, "s", ""), Measure("g", "position_lost", 0.0, "1", ""))
+    comparison = compare_results(
+        AnalysisResult("biering-sorensen", cut_off), AnalysisResult("biering-sorensen", cut_off)
+    )
+    assert comparison.headline.startswith(
+        "Key measures: no change could be judged (cut off by the task's end, a lower bound only, "
+        "in one or both sessions: Time held"
+    ), comparison.headline
