@@ -13,7 +13,7 @@ measures then use the samples that arrived (nothing is filled in). Others are co
 
 Per repetition (Laird et al. 2019, T12/S2): trunk, lumbar and pelvic flexion; lumbar contribution
 Δθ_L/Δθ_trunk as a curve over 0–100 % of the trunk's flexion and at end range; lumbar/pelvic ratio
-Δθ_L/Δθ_P; pelvic onset lag (pelvis onset − trunk onset; positive when the pelvis lags); flexion
+Δθ_L/Δθ_P; pelvic onset lag (trunk onset − pelvis onset, Laird 2019's sign: negative when the pelvis lags); flexion
 and total duration; peak angular velocities. Coordination (Seay et al. 2011): continuous relative
 phase CRP = φ_trunk − φ_pelvis with φ = atan2(ω̂, θ̂) from angle and velocity normalised to
 [−1, 1] per repetition; MARP = mean |CRP|; deviation phase DP = mean over the normalised cycle
@@ -193,7 +193,7 @@ def bend_repetitions(
             end_range_lumbar_contribution=float(d_lumbar[r] / d_trunk[r]),
             lumbar_pelvic_ratio=float(ratio[r]),
             contribution_curve=curves[r],
-            pelvic_onset_lag_s=float(t[pelvis_start[r]] - t[start[r]]),
+            pelvic_onset_lag_s=float(t[start[r]] - t[pelvis_start[r]]),
             flexion_duration_s=float(t[flexion_end[r]] - t[start[r]]),
             duration_s=float(t[end[r]] - t[start[r]]),
             trunk_peak_velocity_deg_s=float(trunk_peak[r]),

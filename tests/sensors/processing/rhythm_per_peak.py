@@ -149,7 +149,7 @@ def bend_repetitions(
                 end_range_lumbar_contribution=float(d_lumbar / d_trunk),
                 lumbar_pelvic_ratio=float(d_lumbar / d_pelvis) if d_pelvis != 0 else float("nan"),
                 contribution_curve=curve,
-                pelvic_onset_lag_s=float(t[pelvis_start] - t[start]),
+                pelvic_onset_lag_s=float(t[start] - t[pelvis_start]),
                 flexion_duration_s=float(t[flexion_end] - t[start]),
                 duration_s=float(t[end] - t[start]),
                 trunk_peak_velocity_deg_s=float(np.nanmax(trunk_v[flexion])),
