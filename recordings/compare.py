@@ -34,7 +34,7 @@ from recordings.references import MDC95_PER_SEM, ReferenceSet, bundled_reference
 from recordings.subjects import Demographics
 from sensors.errors import StabmonError
 from sensors.processing.analysis import AnalysisResult
-from sensors.processing.comparison import mdc95_between_session_means
+from sensors.processing.comparison import MIN_REPETITIONS_FOR_MDC, mdc95_between_session_means
 from sensors.processing.errors import ProcessingError
 
 #: Recording lengths that differ by more than this fraction get a warning.
@@ -304,7 +304,9 @@ def compare_results(
             elif windowed:
                 note = windowed
             else:
-                mdc, note = _from_repetitions(baseline, retest, m.name.removeprefix(MEAN_PREFIX))
+                mdc, note = _from_repetitions(
+                    baseline, retest, m.name.removeprefix(MEAN_PREFIX), info.repetitions
+                )
                 basis = MdcBasis.WITHIN_SESSION if math.isfinite(mdc) else MdcBasis.NONE
         censored = (_lower_bound(baseline, info), _lower_bound(retest, info))
         rows.append(ChangeRow(info, base_rows[m.name].value, m.value, mdc, basis, note, *censored))
@@ -333,13 +335,21 @@ def _judged_by_its_mean(name: str, info: MeasureInfo, means: set[str], retest: A
     return ""
 
 
-def _from_repetitions(baseline: AnalysisResult, retest: AnalysisResult, name: str) -> tuple[float, str]:
+def _from_repetitions(
+    baseline: AnalysisResult, retest: AnalysisResult, name: str, repetitions: str
+) -> tuple[float, str]:
+    """The within-session MDC95 of `name`'s mean of repetitions and its note ("3 + 4 repetitions",
+    or why there is none); `repetitions` is the catalogue's word for them ("10 s windows")."""
     a = [m.value for m in baseline.measures if m.name == name and m.repetition is not None]
     b = [m.value for m in retest.measures if m.name == name and m.repetition is not None]
     try:
-        return mdc95_between_session_means(a, b), f"{len(a)} + {len(b)} repetitions"
+        return mdc95_between_session_means(a, b), f"{len(a)} + {len(b)} {repetitions}"
     except ProcessingError:
-        return math.nan, ""
+        if not a and not b:
+            return math.nan, ""
+        return math.nan, (
+            f"too few {repetitions} to judge: {len(a)} + {len(b)}, needs ≥ {MIN_REPETITIONS_FOR_MDC} in each"
+        )
 
 
 def library_for(recording: Recording, data_dir: Path | None) -> SessionLibrary:

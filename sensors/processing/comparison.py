@@ -84,6 +84,12 @@ def change_exceeds_mdc(baseline: float, retest: float, mdc95: float) -> bool:
     return bool(abs(retest - baseline) > mdc95)
 
 
+#: Fewest repetitions (or 10-s windows) in each session for a within-session MDC: from two the
+#: pooled SD has two degrees of freedom and may be far too small (Reynard 2019: 4 repetitions for
+#: a reliable trunk-accelerometer sway, ICC 0.85; NORMS.md "Balance and sway").
+MIN_REPETITIONS_FOR_MDC = 3
+
+
 def mdc95_between_session_means(baseline: npt.ArrayLike, retest: npt.ArrayLike) -> float:
     """MDC95 of the difference between two session means, from the spread of the repetitions
     within each session (baseline (k1,), retest (k2,); non-finite values ignored):
@@ -94,9 +100,10 @@ def mdc95_between_session_means(baseline: npt.ArrayLike, retest: npt.ArrayLike) 
     a = np.asarray(baseline, dtype=float)
     b = np.asarray(retest, dtype=float)
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if len(a) < 2 or len(b) < 2:
+    if min(len(a), len(b)) < MIN_REPETITIONS_FOR_MDC:
         raise ProcessingError(
-            f"an MDC needs at least 2 repetitions in each session, got {len(a)} and {len(b)}"
+            f"an MDC needs at least {MIN_REPETITIONS_FOR_MDC} repetitions in each session, "
+            f"got {len(a)} and {len(b)}"
         )
     pooled = ((len(a) - 1) * np.var(a, ddof=1) + (len(b) - 1) * np.var(b, ddof=1)) / (len(a) + len(b) - 2)
     return float(1.96 * np.sqrt(pooled) * np.sqrt(1.0 / len(a) + 1.0 / len(b)))

@@ -23,8 +23,9 @@ def test_mdc_between_session_means_matches_the_textbook_formula():
     sd = np.sqrt((np.var(a, ddof=1) + np.var(b, ddof=1)) / 2)  # equal sizes: plain average
     sem = sd / np.sqrt(4)
     assert mdc95_between_session_means(a, b) == pytest.approx(1.96 * np.sqrt(2) * sem)
-    with pytest.raises(ProcessingError, match="at least 2 repetitions"):
-        mdc95_between_session_means(a, [1.0, math.nan])
+    # Walkthrough s10 #11: from two windows a session the pooled SD is no error estimate.
+    with pytest.raises(ProcessingError, match="at least 3 repetitions in each session, got 4 and 2"):
+        mdc95_between_session_means(a, [1.0, 2.0, math.nan])
 
 
 def _analysis(drill: str, seed: int, seconds: float, dual_task: float = 1.0):
@@ -47,7 +48,7 @@ def test_doubled_sway_is_a_real_change_and_a_repeat_is_not():
     assert same.row("mean_acc_rms_ap").change != 0
     assert same.row("mean_acc_rms_ap").verdict is Verdict.NO_REAL_CHANGE
     assert same.row("mean_acc_rms_ap").basis is MdcBasis.WITHIN_SESSION
-    assert same.row("mean_acc_rms_ap").basis_note == "5 + 5 repetitions"
+    assert same.row("mean_acc_rms_ap").basis_note == "5 + 5 10 s windows"
     changed = compare_results(baseline, worse)
     row = changed.row("mean_acc_rms_ap")
     # More sway is worse; beyond only the within-session (lower-bound) MDC it is "possibly" so.

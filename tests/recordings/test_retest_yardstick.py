@@ -28,17 +28,19 @@ def _stance(seconds: float, seed: int, sway_scale: float = 1.0) -> AnalysisResul
 
 @pytest.fixture(scope="module")
 def stance() -> dict[str, AnalysisResult]:
-    """The same simulated patient over 51 s (4 windows) and, another day, over 31 s (2 windows);
-    and over 31 s with twice the sway (an impaired patient, same condition)."""
+    """The same simulated patient over 81 s (7 windows) and, another day, over 41 s (3 windows,
+    the fewest a within-session error is taken from); and over 41 s with twice the sway (an
+    impaired patient, same condition); and over 31 s (2 windows: too few)."""
     return {
-        "long": _stance(51.0, seed=1),
-        "short": _stance(31.0, seed=2),
-        "impaired": _stance(31.0, seed=2, sway_scale=2.0),
+        "long": _stance(81.0, seed=1),
+        "short": _stance(41.0, seed=2),
+        "impaired": _stance(41.0, seed=2, sway_scale=2.0),
+        "too short": _stance(31.0, seed=3),
     }
 
 
 def test_a_path_over_a_shorter_recording_is_no_improvement(stance):
-    """The whole-recording path length and jerk of a 31 s re-test are about 30/50 of a 51 s
+    """The whole-recording path length and jerk of a 41 s re-test are about 40/80 of an 81 s
     baseline's; against a 10 s window's error they read "possibly better". Their means over the
     10 s windows — the quantity the error was measured on — show no real change."""
     comparison = compare_results(stance["long"], stance["short"])
@@ -165,3 +167,13 @@ def test_the_headline_gives_the_real_reason_nothing_was_judged():
         "Key measures: no change could be judged (cut off by the task's end, a lower bound only, "
         "in one or both sessions: Time held"
     ), comparison.headline
+
+
+def test_two_windows_a_session_are_too_few_to_judge_a_change(stance):
+    """Walkthrough s10 #11: a change was called "better" against the spread of two 10 s windows a
+    session (a pooled SD with two degrees of freedom). Reynard 2019 needs 4 repetitions for a
+    reliable trunk sway; stabmon takes an error from 3 or more in each session."""
+    comparison = compare_results(stance["too short"], stance["impaired"])
+    row = comparison.row("mean_acc_rms_ap")
+    assert row.verdict is Verdict.NOT_JUDGED and math.isnan(row.mdc95)
+    assert row.verdict_text == "not judged (too few 10 s windows to judge: 2 + 3, needs ≥ 3 in each)"
