@@ -84,6 +84,8 @@ class RepeatedMeasure:
     def text(self) -> str:
         """'47.3 ± 0.4 % (mean ± SD of 3)', one repetition's value, or 'Not measured — why'."""
         if self.info.kind == "flag":
+            if len(self.finite) == 1:  # one repetition: its own "yes" or "no"
+                return self.info.format(float(self.finite[0]))
             return f"yes in {int(np.sum(self.finite >= 0.5))} of {len(self.finite)}"
         if len(self.values) == 1 or not math.isfinite(self.sd):
             if self.lower_bound:

@@ -13,11 +13,11 @@ measures then use the samples that arrived (nothing is filled in). Others are co
 
 Per repetition (Laird et al. 2019, T12/S2): trunk, lumbar and pelvic flexion; lumbar contribution
 Δθ_L/Δθ_trunk as a curve over 0–100 % of the trunk's flexion and at end range; lumbar/pelvic ratio
-Δθ_L/Δθ_P; pelvic onset lag (trunk onset − pelvis onset, Laird 2019's sign: negative when the pelvis lags); flexion
-and total duration; peak angular velocities. Coordination (Seay et al. 2011): continuous relative
-phase CRP = φ_trunk − φ_pelvis with φ = atan2(ω̂, θ̂) from angle and velocity normalised to
-[−1, 1] per repetition; MARP = mean |CRP|; deviation phase DP = mean over the normalised cycle
-of the across-repetition SD of CRP.
+Δθ_L/Δθ_P; pelvic onset lag (trunk onset − pelvis onset, Laird 2019's sign: negative when the
+pelvis lags); flexion and total duration; peak angular velocities. Coordination (Seay et al.
+2011): continuous relative phase CRP = φ_trunk − φ_pelvis with φ = atan2(ω̂, θ̂) from angle and
+velocity normalised to [−1, 1] per repetition; MARP = mean |CRP|; deviation phase DP = mean over
+the normalised cycle of the across-repetition SD of CRP.
 """
 
 from __future__ import annotations

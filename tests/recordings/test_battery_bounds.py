@@ -114,3 +114,14 @@ def test_left_right_comparisons_with_a_censored_side_are_bounds():
     both = side_pairs(summarise(_holds(("side-plank-left", 80, False), ("side-plank-right", 60, False))))
     pair = next(p for p in dict(both)["side-plank"] if p.info.key == "held")
     assert pair.ratio_text == pair.symmetry_text == RATIO_NOT_GIVEN
+
+
+def test_a_flag_of_one_repetition_reads_yes_or_no():
+    """Walkthrough s10 #15: `visit` printed "Foot put down yes in 0 of 1"."""
+    from recordings.catalogue import catalogue
+    from recordings.protocol_results import RepeatedMeasure
+
+    info = catalogue().info("single-leg-left", "foot_down")
+    assert RepeatedMeasure(info, (0.0,)).text == "no"
+    assert RepeatedMeasure(info, (1.0,)).text == "yes"
+    assert RepeatedMeasure(info, (1.0, 0.0, 0.0)).text == "yes in 1 of 3"
