@@ -61,6 +61,11 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
 
 Usage: python benchmarks/gait_mobgap.py DIR [DIR ...] [--margin-s 0.5] [--stabmon-only]
 Prints one JSON object: per trial, per participant and test, and pooled per test, per algorithm.
+Per trial also each bout's F1 at ±250 ms, share within 100 ms and cadence error, in bout order
+("f1_250ms_per_bout", "within_100ms_per_bout", "cadence_errors_per_bout"); per participant and
+test and pooled, how many bouts meet each of issue 16's per-bout targets and all three
+("bouts_meeting_targets", gait_scoring.py). `benchmarks/gait_targets.py RESULT.json` prints them as
+Markdown tables.
 mobgap and skdh are needed only for their algorithms: `pip install -e '.[bench]'`. Its example participants
 are found with `mobgap.data.get_all_lab_example_data_paths()`.
 """
@@ -77,7 +82,14 @@ import numpy as np
 import scipy.integrate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gait_scoring import mutual_nearest_pairs, per_bout_errors, score_bout, side_counts, summarise
+from gait_scoring import (
+    bouts_meeting_targets,
+    mutual_nearest_pairs,
+    per_bout_errors,
+    score_bout,
+    side_counts,
+    summarise,
+)
 from gait_skdh import SKDH_METHODS, skdh_contacts
 from gait_stride_cycles import _heading_frame_ml, stride_cycle_cadence_steps_per_min, stride_cycle_times_s
 from gait_sway_steps import half_cycles_per_step, sway_cadence_steps_per_min
@@ -329,6 +341,13 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
     return rows
 
 
+def _targets(rows: list[dict], test: str) -> dict[str, dict[str, int]]:
+    """Issue 16's per-bout targets: how many of the bouts meet each and all three (none for a test
+    without a cadence target)."""
+    counts = bouts_meeting_targets(rows, test)
+    return {} if counts is None else {"bouts_meeting_targets": counts}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -353,11 +372,15 @@ def main(argv: list[str] | None = None) -> int:
         "reference": "INDIP ContinuousWalkingPeriod; contacts at round(t*rate)-1 (mobgap convention)",
         "per_trial": per_trial,
         "per_participant_per_test": {
-            who: {test: {n: summarise(r) for n, r in algs.items()} for test, algs in tests.items()}
+            who: {
+                test: {n: summarise(r) | _targets(r, test) for n, r in algs.items()}
+                for test, algs in tests.items()
+            }
             for who, tests in per_participant.items()
         },
         "pooled_per_test": {
-            test: {n: summarise(r) for n, r in algs.items()} for test, algs in pooled.items()
+            test: {n: summarise(r) | _targets(r, test) for n, r in algs.items()}
+            for test, algs in pooled.items()
         },
     }
     json.dump(result, sys.stdout, indent=1)
