@@ -48,7 +48,10 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
   fewer than two; a measured alternative, not stabmon's cadence. "stabmon_sway" also counts
   missed steps where an interior interval of ≥ 1.5 typical steps whose sides alternate holds two
   or more half-cycles of the body's ML sway (gait_sway_steps.py; "sway_half_cycles" per interval);
-  measured and not adopted.
+  measured and not adopted. "stabmon_hip" finds the contacts in the vertical acceleration of the
+  hip joints' midpoint instead of the sensor's (the pelvis' rotation about them taken out at the
+  step cycle's time scale, gait_hip.py; stabmon's sides and cadence on them); measured in session
+  10 and not adopted.
 - Sides: "side_agreement" is the share of stabmon's contacts paired with a reference contact
   (±250 ms) whose side agrees with INDIP's, per side rule: stabmon's (side.py), the sign rule
   alone (stabmon before session 6), and mobgap's LrcMcCamley and LrcUllrich (defaults, sensor
@@ -82,6 +85,7 @@ import numpy as np
 import scipy.integrate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gait_hip import hip_contacts
 from gait_scoring import (
     bouts_meeting_targets,
     mutual_nearest_pairs,
@@ -254,6 +258,8 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
             name: ours["contacts"]
             for name in ("stabmon", "stabmon_per_foot", "stabmon_stride_cycles", "stabmon_sway")
         }
+        hip = hip_contacts(trial, q, bout, margin, MOBILISED_MOUNT)
+        detections["stabmon_hip"] = hip["contacts"]
         detections |= {
             name: bout.contacts for name in ("reference_contacts", "reference_filled", "reference_per_foot")
         }
@@ -302,6 +308,11 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
                     )
                     row["stride_length_error_m"] = lengths.stride_length_m - bout.stride_length_m
                     row["speed_error_m_s"] = lengths.gait_speed_m_s - bout.speed_m_s
+            elif name == "stabmon_hip":  # contacts from the hip joints' acceleration (rule 5b)
+                sides = dict(zip(contacts.tolist(), hip["sides"], strict=True))
+                cadence = bout_cadence_steps_per_min(
+                    in_bout / rate, [sides[int(c)] for c in in_bout], hip["trusted"]
+                )
             elif name == "stabmon_per_foot":  # INDIP's per-foot strides on stabmon's contacts and sides
                 sides = dict(zip(contacts.tolist(), ours["sides"], strict=True))
                 cadence = per_foot_cadence_steps_per_min(in_bout / rate, [sides[int(c)] for c in in_bout])
