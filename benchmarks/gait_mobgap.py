@@ -48,7 +48,10 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
   fewer than two; a measured alternative, not stabmon's cadence. "stabmon_sway" also counts
   missed steps where an interior interval of ≥ 1.5 typical steps whose sides alternate holds two
   or more half-cycles of the body's ML sway (gait_sway_steps.py; "sway_half_cycles" per interval);
-  measured and not adopted.
+  measured and not adopted. "stabmon_hip" finds the contacts in the vertical acceleration of the
+  hip joints' midpoint instead of the sensor's (the pelvis' rotation about them taken out at the
+  step cycle's time scale, gait_hip.py; stabmon's sides and cadence on them); measured in session
+  10 and not adopted.
 - Sides: "side_agreement" is the share of stabmon's contacts paired with a reference contact
   (±250 ms) whose side agrees with INDIP's, per side rule: stabmon's (side.py), the sign rule
   alone (stabmon before session 6), and mobgap's LrcMcCamley and LrcUllrich (defaults, sensor
@@ -61,6 +64,11 @@ mobgap's example data, e.g. ../shared/data/mobgap_lab_HA001). For every INDIP wa
 
 Usage: python benchmarks/gait_mobgap.py DIR [DIR ...] [--margin-s 0.5] [--stabmon-only]
 Prints one JSON object: per trial, per participant and test, and pooled per test, per algorithm.
+Per trial also each bout's F1 at ±250 ms, share within 100 ms and cadence error, in bout order
+("f1_250ms_per_bout", "within_100ms_per_bout", "cadence_errors_per_bout"); per participant and
+test and pooled, how many bouts meet each of issue 16's per-bout targets and all three
+("bouts_meeting_targets", gait_scoring.py). `benchmarks/gait_targets.py RESULT.json` prints them as
+Markdown tables.
 mobgap and skdh are needed only for their algorithms: `pip install -e '.[bench]'`. Its example participants
 are found with `mobgap.data.get_all_lab_example_data_paths()`.
 """
@@ -77,7 +85,15 @@ import numpy as np
 import scipy.integrate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gait_scoring import mutual_nearest_pairs, per_bout_errors, score_bout, side_counts, summarise
+from gait_hip import hip_contacts
+from gait_scoring import (
+    bouts_meeting_targets,
+    mutual_nearest_pairs,
+    per_bout_errors,
+    score_bout,
+    side_counts,
+    summarise,
+)
 from gait_skdh import SKDH_METHODS, skdh_contacts
 from gait_stride_cycles import _heading_frame_ml, stride_cycle_cadence_steps_per_min, stride_cycle_times_s
 from gait_sway_steps import half_cycles_per_step, sway_cadence_steps_per_min
@@ -242,6 +258,8 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
             name: ours["contacts"]
             for name in ("stabmon", "stabmon_per_foot", "stabmon_stride_cycles", "stabmon_sway")
         }
+        hip = hip_contacts(trial, q, bout, margin, MOBILISED_MOUNT)
+        detections["stabmon_hip"] = hip["contacts"]
         detections |= {
             name: bout.contacts for name in ("reference_contacts", "reference_filled", "reference_per_foot")
         }
@@ -290,6 +308,11 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
                     )
                     row["stride_length_error_m"] = lengths.stride_length_m - bout.stride_length_m
                     row["speed_error_m_s"] = lengths.gait_speed_m_s - bout.speed_m_s
+            elif name == "stabmon_hip":  # contacts from the hip joints' acceleration (rule 5b)
+                sides = dict(zip(contacts.tolist(), hip["sides"], strict=True))
+                cadence = bout_cadence_steps_per_min(
+                    in_bout / rate, [sides[int(c)] for c in in_bout], hip["trusted"]
+                )
             elif name == "stabmon_per_foot":  # INDIP's per-foot strides on stabmon's contacts and sides
                 sides = dict(zip(contacts.tolist(), ours["sides"], strict=True))
                 cadence = per_foot_cadence_steps_per_min(in_bout / rate, [sides[int(c)] for c in in_bout])
@@ -329,6 +352,13 @@ def evaluate_trial(trial: Trial, margin_s: float = 0.5, with_mobgap: bool = True
     return rows
 
 
+def _targets(rows: list[dict], test: str) -> dict[str, dict[str, int]]:
+    """Issue 16's per-bout targets: how many of the bouts meet each and all three (none for a test
+    without a cadence target)."""
+    counts = bouts_meeting_targets(rows, test)
+    return {} if counts is None else {"bouts_meeting_targets": counts}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -353,11 +383,15 @@ def main(argv: list[str] | None = None) -> int:
         "reference": "INDIP ContinuousWalkingPeriod; contacts at round(t*rate)-1 (mobgap convention)",
         "per_trial": per_trial,
         "per_participant_per_test": {
-            who: {test: {n: summarise(r) for n, r in algs.items()} for test, algs in tests.items()}
+            who: {
+                test: {n: summarise(r) | _targets(r, test) for n, r in algs.items()}
+                for test, algs in tests.items()
+            }
             for who, tests in per_participant.items()
         },
         "pooled_per_test": {
-            test: {n: summarise(r) for n, r in algs.items()} for test, algs in pooled.items()
+            test: {n: summarise(r) | _targets(r, test) for n, r in algs.items()}
+            for test, algs in pooled.items()
         },
     }
     json.dump(result, sys.stdout, indent=1)

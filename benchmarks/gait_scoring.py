@@ -10,6 +10,10 @@ the scores over bouts (benchmarks/gait_mobgap.py).
   that contact ("at_untimed", one per untimed contact; "f1_250ms_with_untimed").
 - Pooled over bouts: counts summed, cadence, stride length and speed errors averaged per bout
   (bias and mean absolute), side agreements summed per side rule.
+- Issue 16's targets hold per walking bout: F1 ≥ 0.90 at ±250 ms, ≥ 85 % of reference contacts
+  within 100 ms, and a cadence error of at most 2 steps/min on straight walks (Mobilise-D Test5)
+  and 4 on the simulated daily activities (Test11). `bout_values` gives a bout's three values,
+  `bouts_meeting_targets` counts the bouts that meet each target and all three together.
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or imported from tests
 from mobgap_data import Bout
+
+BOUT_TARGET_F1 = 0.90  # issue 16, per bout, mobgap's matching at ±250 ms
+BOUT_TARGET_WITHIN_100MS = 0.85  # share of the bout's timed reference contacts
+# |cadence error|, steps/min, by Mobilise-D lab test: Test5 straight walking, Test11 simulated
+# daily activities. Other tests have no cadence target (nor are they in the lab example data).
+CADENCE_LIMIT_STEPS_PER_MIN = {"Test5": 2.0, "Test11": 4.0}
 
 
 def mutual_nearest_pairs(
@@ -140,10 +150,51 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
+def bout_values(row: dict) -> dict[str, float]:
+    """One bout's three target values from its scored row: F1 at ±250 ms, share of reference
+    contacts within 100 ms, cadence error (steps/min; NaN where the algorithm gave no cadence)."""
+    f1 = (
+        2 * row["paired"] / (row["reference"] + row["detected"])
+        if row["reference"] + row["detected"]
+        else 0.0
+    )
+    return {
+        "f1_250ms": f1,
+        "within_100ms": row["within_100ms"] / row["reference"],
+        "cadence_error": float(row["cadence_error"]),
+    }
+
+
+def bout_meets_targets(row: dict, cadence_limit: float) -> dict[str, bool]:
+    """Which of issue 16's per-bout targets one bout meets, and all three together (a NaN cadence
+    error meets nothing)."""
+    values = bout_values(row)
+    met = {
+        "f1_250ms": values["f1_250ms"] >= BOUT_TARGET_F1,
+        "within_100ms": values["within_100ms"] >= BOUT_TARGET_WITHIN_100MS,
+        "cadence": bool(abs(values["cadence_error"]) <= cadence_limit),
+    }
+    return met | {"all": all(met.values())}
+
+
+def bouts_meeting_targets(rows: list[dict], test: str) -> dict[str, int] | None:
+    """How many of the bouts (scored rows of one test) meet each per-bout target and all three;
+    None for a test without a cadence target."""
+    limit = CADENCE_LIMIT_STEPS_PER_MIN.get(test)
+    if limit is None:
+        return None
+    met = [bout_meets_targets(r, limit) for r in rows]
+    return {"bouts": len(rows)} | {
+        key: sum(m[key] for m in met) for key in ("f1_250ms", "within_100ms", "cadence", "all")
+    }
+
+
 def per_bout_errors(rows: list[dict]) -> dict[str, list]:
     """Each bout's errors, in bout order: cadence, stride length and speed where measured, and a
     peer's failure messages where it failed."""
     out = {"cadence_errors_per_bout": [round(r["cadence_error"], 2) for r in rows]}
+    out["f1_250ms_per_bout"] = [round(bout_values(r)["f1_250ms"], 3) for r in rows]
+    out["within_100ms_per_bout"] = [round(bout_values(r)["within_100ms"], 3) for r in rows]
     for key in ("stride_length_error_m", "speed_error_m_s"):
         if any(key in r for r in rows):
             out[key.replace("error", "errors_per_bout")] = [round(float(r.get(key, "nan")), 3) for r in rows]

@@ -85,6 +85,13 @@ def mobgap_rows():
         test: scoring.summarise(rows) for test, rows in pooled["reference_per_foot"].items()
     }
     summary["filled"] = {test: scoring.summarise(rows) for test, rows in pooled["reference_filled"].items()}
+    summary["targets"] = {
+        test: scoring.bouts_meeting_targets(rows, test) for test, rows in pooled["stabmon"].items()
+    }
+    summary["hip"] = {
+        test: scoring.summarise(rows) | {"targets": scoring.bouts_meeting_targets(rows, test)}
+        for test, rows in pooled["stabmon_hip"].items()
+    }
     return summary
 
 
@@ -93,7 +100,7 @@ def test_contacts_hold_on_straight_and_daily_life_walking(mobgap_rows):
     ≥ 85 % of reference contacts within 100 ms over all bouts of each test; held at what is
     reached. Measured 2026-11-28 (sessions 3–5): Test5 F1 1.00, 94.4 % within 100 ms; Test11 F1
     0.937, 88.9 % (before session 2: 0.89, 83 %)."""
-    assert set(mobgap_rows) == {"Test5", "Test11", "floor", "per_foot", "filled"}
+    assert set(mobgap_rows) == {"Test5", "Test11", "floor", "per_foot", "filled", "targets", "hip"}
     for test, f1, within in (("Test5", 1.0, 0.94), ("Test11", 0.93, 0.88)):
         r = mobgap_rows[test]
         assert r["f1_250ms"] >= f1 >= 0.90, test
@@ -101,6 +108,41 @@ def test_contacts_hold_on_straight_and_daily_life_walking(mobgap_rows):
         assert abs(r["median_lag_s"]) <= 0.03, test
         assert abs(r["step_count_error"]) <= 0.05 * r["reference_contacts"], test
     assert mobgap_rows["Test5"]["side_agreement"]["stabmon"] >= 0.95
+
+
+def test_per_bout_targets_on_every_walking_bout(mobgap_rows):
+    """Issue 16's targets hold per bout: F1 ≥ 0.90, ≥ 85 % within 100 ms, cadence error ≤ 2
+    (Test5) / ≤ 4 (Test11). Measured 2026-11-29 (session 10, benchmarks/gait_targets.py): both
+    straight bouts meet all three; of the six daily bouts 5 meet F1, 5 the timing and 2 the
+    cadence, 2 all three (bouts 1, 2, 3 and 5 miss the cadence: +4.91, −5.43, +6.22, −4.40;
+    mobgap's best detector, IcdShinImproved, meets all three on 2 of 6 as well). Held at what is
+    reached, not at the target."""
+    assert mobgap_rows["targets"]["Test5"] == {
+        "bouts": 2,
+        "f1_250ms": 2,
+        "within_100ms": 2,
+        "cadence": 2,
+        "all": 2,
+    }
+    daily = mobgap_rows["targets"]["Test11"]
+    assert daily["bouts"] == 6
+    assert daily["f1_250ms"] >= 5 and daily["within_100ms"] >= 5
+    assert daily["cadence"] >= 2 and daily["all"] >= 2
+
+
+def test_contacts_from_the_hips_acceleration_on_ha001(mobgap_rows):
+    """The benchmark row `stabmon_hip` (rule 5b, session 10: contacts in the hip joints' vertical
+    acceleration, the pelvis' rotation about them taken out at the step cycle's scale; not adopted:
+    worse on HA002 and MS001). On HA001 it fixes the forward bend of Test11 bout 5 and brings the
+    daily cadence within 4 steps/min on 5 of 6 bouts. Measured 2026-11-29: Test11 F1 0.928, 88.9 %
+    within 100 ms, cadence bias +1.14 / MAE 1.96, 3 of 6 bouts meeting all three targets; Test5 as
+    stabmon's (F1 1.0, 94.4 %, MAE 0.15)."""
+    daily, straight = mobgap_rows["hip"]["Test11"], mobgap_rows["hip"]["Test5"]
+    assert daily["f1_250ms"] >= 0.92 and daily["within_100ms"] >= 0.88
+    assert daily["cadence_mae_steps_per_min"] <= 2.0
+    assert daily["targets"]["all"] >= 3 and daily["targets"]["cadence"] >= 5
+    assert straight["f1_250ms"] == 1.0 and straight["within_100ms"] >= 0.94
+    assert straight["targets"]["all"] == 2
 
 
 def test_side_labels_hold_in_daily_life_turns(mobgap_rows):
