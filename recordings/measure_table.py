@@ -77,7 +77,24 @@ def session_rows(result: AnalysisResult, key_only: bool = False) -> list[Measure
         if key_only and not info.key_measure:
             continue
         rows.append(MeasureRow(m, info, *_spread(result, m), lower_bound=is_lower_bound(result, info)))
+    rows += _unmeasured_key_rows(result, {m.name for m in result.measures if m.repetition is None})
     return sorted(rows, key=lambda r: (not r.info.key_measure, r.info.kind != "value"))
+
+
+def _unmeasured_key_rows(result: AnalysisResult, present: set[str]) -> list[MeasureRow]:
+    """A "Not measured" row for each key measure the analysis gave no value for (a bend drill
+    with no complete bend gives only its count): the mean of repetitions for a drill measured in
+    repetitions ("no bend could be measured"), else the measure itself."""
+    cat = catalogue()
+    by_repetition = "repetitions" in present
+    rows = []
+    for key in cat.key_measures(result.drill):
+        if key in present or MEAN_PREFIX + key in present:
+            continue
+        name = MEAN_PREFIX + key if by_repetition else key
+        info = cat.info(result.drill, name)
+        rows.append(MeasureRow(Measure(info.group, name, math.nan, info.unit, info.source), info))
+    return rows
 
 
 def repetition_rows(result: AnalysisResult) -> dict[int, list[MeasureRow]]:

@@ -202,3 +202,25 @@ def test_a_simulated_single_leg_stance_is_held_to_the_end(every_drill):
     left = every_drill["single-leg-left"]
     assert left.value("foot_down") == 0.0
     assert left.value("time_on_one_leg") == pytest.approx(22.0, abs=0.2)  # the 22 s task
+
+
+def test_a_key_measure_the_analysis_could_not_give_is_a_not_measured_row():
+    """Walkthrough s10 #10: a bend drill with no complete bend gave only "Bends measured 0" and
+    the report's key measures table was an empty header."""
+    from recordings.measure_table import session_rows
+
+    no_bends = AnalysisResult("forward-bend", (Measure("g", "repetitions", 0.0, "1", ""),))
+    rows = {r.measure.name: r for r in session_rows(no_bends, key_only=True)}
+    assert set(rows) == {f"mean_{k}" for k in catalogue().key_measures("forward-bend")}
+    assert rows["mean_trunk_flexion"].text == "Not measured — no bend could be measured"
+    # No rise: the per-rise means say so; the five-rise time (a session value) its own reason.
+    no_rises = AnalysisResult(
+        "five-times-sit-to-stand",
+        (Measure("g", "repetitions", 0.0, "1", ""), Measure("g", "five_rise_time", math.nan, "s", "")),
+    )
+    texts = {r.measure.name: r.text for r in session_rows(no_rises, key_only=True)}
+    assert texts == {
+        "five_rise_time": "Not measured — fewer than five rises were recorded",
+        "mean_flexion_duration": "Not measured — no rise could be measured",
+        "mean_extension_duration": "Not measured — no rise could be measured",
+    }

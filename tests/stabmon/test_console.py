@@ -116,8 +116,11 @@ def test_record_shows_stride_length_and_gait_speed_from_the_subjects_sensor_heig
     assert main([*args, "--data-dir", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     shown = [line for line in lines if line.startswith(("  Stride length", "  Gait speed"))]
-    if height is None:
-        assert shown == []  # no sensor height: not measured
+    if height is None:  # no sensor height: the key measure says why it is not measured
+        (speed,) = shown
+        assert speed.split("Gait speed")[1].strip() == (
+            "Not measured — the sensor height is not set for this subject"
+        )
         return
     (path,) = tmp_path.rglob("sub-P-014_gait_*.h5")
     assert main(["analyze", str(path)]) == 0
