@@ -46,7 +46,7 @@ def _rows_on_disk(folder: Path) -> tuple[Path | None, int]:
     try:
         with h5py.File(files[0], "r", swmr=True) as f:
             return files[0], min(f[f"acquisition/{p}/sequence"].shape[0] for p in ("lumbar", "pelvis"))
-    except (OSError, KeyError):  # not created or not flushed yet
+    except (OSError, KeyError, RuntimeError, ValueError):  # not created or not flushed yet
         return files[0], 0
 
 
@@ -64,7 +64,8 @@ def _killed_mid_session(folder: Path) -> Path:
             time.sleep(0.1)
             path, rows = _rows_on_disk(folder)
     finally:
-        os.kill(process.pid, signal.SIGKILL)
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL and path is not None
     return path
