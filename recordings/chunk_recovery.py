@@ -52,6 +52,19 @@ def rewrite_around_damage(path: Path) -> tuple[Path, tuple[DamagedRows, ...]]:
     kept = path.with_name(path.name + KEPT_SUFFIX)
     if kept.exists():
         raise RecordingError(kept, "a kept original from an earlier recovery is in the way; move it first")
+    fresh = path.with_name(path.name + ".recovering")
+    damage = write_mended(path, fresh, kept.name)
+    os.replace(path, kept)
+    os.replace(fresh, path)
+    log.info("%s: %d damaged chunk(s) mended; original kept as %s", path, len(damage), kept)
+    return kept, damage
+
+
+def write_mended(path: Path, fresh: Path, kept_name: str) -> tuple[DamagedRows, ...]:
+    """Write the closed recording `path` again at `fresh` with its damaged chunks mended (module
+    docstring), each gap's note naming `kept_name` as where the original is kept, and check that
+    the copy reads back with every readable sample; returns the damage mended. `path` is left as
+    it is; raises RecordingError (and removes `fresh`) when it cannot."""
     before = read_recording(path, derived=False)
     try:
         with open_recording_file(path) as f:
@@ -71,9 +84,8 @@ def rewrite_around_damage(path: Path) -> tuple[Path, tuple[DamagedRows, ...]]:
         )
     if not damage:
         raise RecordingError(path, "no damaged chunk found: there is nothing to mend")
-    fresh = path.with_name(path.name + ".recovering")
     try:
-        _write_copy(path, fresh, before, damage)
+        _write_copy(path, fresh, before, damage, kept_name)
         _check_copy(before, read_recording(fresh, derived=False))
     except RecordingError:
         fresh.unlink(missing_ok=True)
@@ -82,10 +94,7 @@ def rewrite_around_damage(path: Path) -> tuple[Path, tuple[DamagedRows, ...]]:
         fresh.unlink(missing_ok=True)
         text = " ".join(str(error).split())[:200]
         raise NotARecordingError(path, f"cannot write a copy around the damaged chunks: {text}") from None
-    os.replace(path, kept)
-    os.replace(fresh, path)
-    log.info("%s: %d damaged chunk(s) mended; original kept as %s", path, len(damage), kept)
-    return kept, damage
+    return damage
 
 
 #: The frame grid's datasets, rebuilt where damaged: times from the uniform grid, flags False.
@@ -95,7 +104,9 @@ ARRIVAL_LOG = f"/{schema.ACQUISITION}/{schema.ARRIVAL}"
 EVENTS = f"/{schema.EVENTS}"
 
 
-def _write_copy(path: Path, fresh: Path, before: Recording, damage: tuple[DamagedRows, ...]) -> None:
+def _write_copy(
+    path: Path, fresh: Path, before: Recording, damage: tuple[DamagedRows, ...], kept_name: str
+) -> None:
     with h5py.File(path, "r") as source, h5py.File(fresh, "w", libver=schema.FILE_FORMAT) as target:
         target.attrs.update(dict(source.attrs))
         target.attrs["recovered_utc"] = datetime.now(UTC).isoformat()
@@ -122,7 +133,7 @@ def _write_copy(path: Path, fresh: Path, before: Recording, damage: tuple[Damage
             mine = [d for d in damage if d.dataset == name]
             if mine:
                 _rebuild_frames(source[name], target, mine)
-        _note_gaps(target[schema.EVENTS], damage, path.name + KEPT_SUFFIX)
+        _note_gaps(target[schema.EVENTS], damage, kept_name)
 
 
 def _drop_events(source: h5py.Group, target: h5py.Group, damaged: list[DamagedRows]) -> None:

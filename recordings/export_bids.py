@@ -10,6 +10,12 @@ beyond the standard ones is defined in a JSON sidecar (events: `label`, `value`,
 participants: `stabmon_subject_id`); the tracked points' anatomical sites are the levels of
 `tracked_point` in channels.json (`TrackedPoints` is not a `_motion.json` key).
 
+Data missing from the recording are said where BIDS puts such things: each span of a sensor's
+data that could not be read or never came is a `data_gap` event (onset, duration, and a label
+naming the sensor, rows and cause; `recordings.bids_events`), and `_motion.json` lists every
+such note, one line each, under `MissingDataDescription` (a key of stabmon's own; the validator
+accepts it without a warning). A complete recording has neither.
+
 The global frame is the earth frame (z up) with an arbitrary heading (6D fusion without a
 magnetometer), so it has no `SpatialAxes`: that key maps x, y, z to forward/left/up letters,
 which only z has here; the level's Description says so.
@@ -45,7 +51,9 @@ from pathlib import Path
 import numpy as np
 
 from recordings import atomic, schema
+from recordings.bids_events import EVENT_COLUMNS, event_rows
 from recordings.conditions import session_label
+from recordings.data_notes import data_notes
 from recordings.reader import Recording
 from sensors.errors import StabmonError
 from sensors.processing.collector import SessionCollector
@@ -186,13 +194,10 @@ def export_bids(
     _write_tsv(
         events_path,
         ["onset", "duration", "trial_type", "label", "value", "source"],
-        [
-            [f"{e.time_s - t0:.4f}", "0", e.kind.value, e.label or "n/a", _value(e.value), e.source]
-            for e in sorted(recording.events, key=lambda e: e.time_s)
-        ],
+        event_rows(recording, t0),
     )
     events_json = motion_dir / f"{stem}_events.json"
-    atomic.write_text(events_json, json.dumps(_EVENT_COLUMNS, indent=2))
+    atomic.write_text(events_json, json.dumps(EVENT_COLUMNS, indent=2))
     if same is None:
         earlier = scans.read_text(encoding="utf-8") if scans.exists() else "filename\tacq_time\n"
         atomic.write_text(scans, earlier + f"motion/{motion_path.name}\t{created}\n")
@@ -234,39 +239,6 @@ def _exported_run(scans: Path, prefix: str, created: str) -> int | None:
                 return int(run)
     return None
 
-
-def _value(value: float) -> str:
-    return "n/a" if not np.isfinite(value) else repr(float(value))
-
-
-#: events.tsv columns beyond onset and duration, defined for the validator and for readers.
-_EVENT_COLUMNS: dict[str, object] = {
-    "trial_type": {
-        "LongName": "event kind",
-        "Description": "what happened (stabmon sensors.events.EventKind)",
-        "Levels": {
-            "perturbation": "an external push (operator mark, simulator, or detected by the pipeline)",
-            "task_start": "the drill's task began",
-            "task_end": "the drill's task ended",
-            "annotation": "a note: operator text, or a sensor link change (source 'link')",
-            "pain_rating": "the patient's pain rating, in `value`",
-            "calibration": "the end of the sensor-to-segment calibration capture (label: its posture), "
-            "or a failed attempt (label 'failed: ...')",
-            "hold_start": "a hold's position was reached: the clinician's key, or detected by the "
-            "pipeline (source 'pipeline')",
-            "hold_end": "a hold's position was lost: the clinician's key (the hold's stopwatch stops)",
-        },
-    },
-    "label": {"LongName": "event label", "Description": "free text of the event; n/a when none"},
-    "value": {
-        "LongName": "event value",
-        "Description": "a number the event carries, e.g. a pain rating on 0-10; n/a when none",
-    },
-    "source": {
-        "LongName": "event source",
-        "Description": "who produced the event: operator, simulator, pipeline, link, drill, ...",
-    },
-}
 
 _README = """# stabmon sessions (Motion-BIDS)
 
@@ -363,9 +335,15 @@ def _effective_rate(frame: Frame) -> float | str:
     return float((len(frame) - 1) / (frame.time_s[-1] - frame.time_s[0]))
 
 
+#: The motion sidecar's key (BIDS allows keys of one's own) listing what is missing from the
+#: recording, one line each (`recordings.data_notes`); absent for a complete recording.
+MISSING_DATA_KEY = "MissingDataDescription"
+
+
 def _sidecar(
     recording: Recording, channels: list[Channel], frame: Frame, info: DatasetInfo
 ) -> dict[str, object]:
+    notes = data_notes(recording)
     rate = recording.settings.rate_hz
     frames = len(frame)
     identity = next(iter(recording.sensors.values()))
@@ -393,4 +371,5 @@ def _sidecar(
         **counts,
         "SubjectArtefactDescription": "n/a",
         **{key: value for key, value in institution.items() if value},
+        **({MISSING_DATA_KEY: notes} if notes else {}),
     }

@@ -14,17 +14,25 @@ Files (comma separated, header row, '.' decimal, empty cell for a missing value)
   <stem>_events.csv            events; time_s rounded to 0.1 ms (`EVENT_TIME_FORMAT`)
   <stem>_measures.csv          the drill's measures table (when given), named as the measures
                                catalogue names them; `key` is the analysis key for scripts
+
+When data are missing from the recording (a damaged chunk read around, a gap `stabmon recover`
+made of one, a sensor that went silent, a recording that ended early), every file starts with
+`# ` comment lines saying what and where (`recordings.data_notes`), before the header row:
+read such a file with comment="#" (pandas, numpy) or comment.char="#" (R). A complete
+recording's files have none.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from recordings import atomic
 from recordings.catalogue import catalogue
+from recordings.data_notes import data_notes
 from recordings.reader import Recording
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.angles import AngleDefinition
@@ -38,9 +46,16 @@ _PLANES = ("sagittal", "frontal")
 _LUMBAR = ("sagittal", "frontal", "axial")
 
 
-def _write(path: Path, header: list[str], columns: list[np.ndarray]) -> Path:
-    """Write columns (each (n,)) under header; NaN becomes an empty cell, floats keep full precision."""
+#: The first comment line of a file whose recording has data missing; one `# ` line per note follows.
+NOTES_TITLE = "# Data are missing from this recording (stabmon):"
+
+
+def _write(path: Path, header: list[str], columns: list[np.ndarray], notes: Sequence[str] = ()) -> Path:
+    """Write columns (each (n,)) under header, after `# ` comment lines for `notes` (none when
+    empty); NaN becomes an empty cell, floats keep full precision."""
     with atomic.replacing(path) as partial, partial.open("w", newline="", encoding="utf-8") as f:
+        if notes:
+            f.write("\n".join([NOTES_TITLE, *(f"# {' '.join(n.split())}" for n in notes)]) + "\n")
         writer = csv.writer(f)
         writer.writerow(header)
         text = [_as_text(c) for c in columns]
@@ -60,6 +75,7 @@ def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | N
     """Write the recording's streams as CSV files into out_dir; returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = recording.path.stem
+    notes = data_notes(recording)
     written = []
     for placement in recording.placements:
         s = recording.samples[placement]
@@ -74,7 +90,7 @@ def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | N
             *s.acc_m_s2.T,
             *s.gyr_rad_s.T,
         ]
-        written.append(_write(out_dir / f"{stem}_raw_{placement.value}.csv", header, columns))
+        written.append(_write(out_dir / f"{stem}_raw_{placement.value}.csv", header, columns, notes))
     proc = recording.processing
     # A hold's angles are rotations away from the hold posture: the names say so.
     meaning = "_from_hold" if recording.settings.pipeline.angles is AngleDefinition.HOLD else ""
@@ -87,7 +103,7 @@ def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | N
         columns += [*np.degrees(proc.inclination_rad[:, k]).T, np.degrees(proc.axial_rad[:, k])]
     header += [f"lumbar_{plane}{meaning}_deg" for plane in _LUMBAR]
     columns += [*np.degrees(proc.lumbar_rad).T]
-    written.append(_write(out_dir / f"{stem}_angles.csv", header, columns))
+    written.append(_write(out_dir / f"{stem}_angles.csv", header, columns, notes))
     events = recording.events
     written.append(
         _write(
@@ -100,14 +116,16 @@ def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | N
                 np.array([e.value for e in events], dtype=float),
                 np.array([e.source for e in events], dtype=object),
             ],
+            notes,
         )
     )
     if measures is not None:
-        written.append(_write_measures(out_dir / f"{stem}_measures.csv", measures, recording.condition.label))
+        condition = recording.condition.label
+        written.append(_write_measures(out_dir / f"{stem}_measures.csv", measures, condition, notes))
     return written
 
 
-def _write_measures(path: Path, result: AnalysisResult, condition: str) -> Path:
+def _write_measures(path: Path, result: AnalysisResult, condition: str, notes: Sequence[str]) -> Path:
     """Measures with the catalogue's names and units: `shown` is the value as a clinician reads it
     ("Not measured — why" for a missing one), `value` full precision in `unit` (empty if missing),
     with the drill and its condition on every row."""
@@ -134,4 +152,5 @@ def _write_measures(path: Path, result: AnalysisResult, condition: str) -> Path:
                 dtype=object,
             ),
         ],
+        notes,
     )

@@ -16,6 +16,12 @@ beside the file being recovered and its rows begin with every row the first file
 value for value; or the first file cannot be read at all), the copy is made from the rescue
 file: one recording, every row once, in order. Both originals are kept, as `<name>.crashed` and
 `<stem>.rescue.h5.crashed` (neither is listed as a session), and only after the copy read back.
+
+A chunk of the crashed file that cannot be read (a damaged disk: its checksum or deflate stream
+fails) is copied as it is stored, and the closed copy is then mended as a closed file with a
+damaged chunk is (`recordings.chunk_recovery`): its samples left out as a flagged gap, each gap's
+note naming the rows and the kept original. Rows damaged in the first file but whole in its
+rescue file are not lost: the copy is made from the rescue file.
 """
 
 from __future__ import annotations
@@ -30,7 +36,13 @@ import h5py
 import numpy as np
 
 from recordings import schema
-from recordings.chunk_recovery import create_stored_as, has_damaged_chunks, rewrite_around_damage
+from recordings.chunk_damage import read_around_damage
+from recordings.chunk_recovery import (
+    create_stored_as,
+    has_damaged_chunks,
+    rewrite_around_damage,
+    write_mended,
+)
 from recordings.consistency import common_length, complete_arrival_entries
 from recordings.errors import NotARecordingError, RecordingError
 from recordings.file_access import LEFT_OPEN, check_readable, check_schema
@@ -111,6 +123,7 @@ def recover(path: Path | str, tail: Tail | None = None) -> RecoveryResult:
         fresh.unlink(missing_ok=True)
         raise
     try:
+        _mend_damage(path, fresh, kept.name)
         read_recording(fresh)  # the copy must read as a recording before it replaces anything
     except RecordingError:
         fresh.unlink(missing_ok=True)
@@ -128,6 +141,23 @@ def recover(path: Path | str, tail: Tail | None = None) -> RecoveryResult:
         kept.name,
     )
     return RecoveryResult(read_recording(path), kept, appended, rescue_kept)
+
+
+def _mend_damage(path: Path, fresh: Path, kept_name: str) -> None:
+    """Mend the damaged chunks `fresh` (the closed copy of the crashed `path`) was given as they
+    were stored (`_copy_chunks`): written again with their samples left out as flagged gaps, each
+    gap's note naming `kept_name`, the original (`recordings.chunk_recovery`)."""
+    if not has_damaged_chunks(fresh):
+        return
+    mended = path.with_name(path.name + ".mending")
+    try:
+        damage = write_mended(fresh, mended, kept_name)
+    except RecordingError as error:
+        mended.unlink(missing_ok=True)
+        raise RecordingError(path, error.problem) from None
+    os.replace(mended, fresh)
+    for rows in damage:
+        log.info("%s: %s; left out as a gap", path.name, rows.describe())
 
 
 def _standing_rescue(path: Path) -> Path | None:
@@ -167,7 +197,11 @@ def _not_a_prefix(first: h5py.Group, rescue: h5py.Group) -> str:
         elif item.maxshape and item.maxshape[0] is None:
             if not isinstance(other, h5py.Dataset) or m < n:
                 return f"{item.name}: {m} rows, not {n}"
-            if not _same(item[:n], other[:n]):
+            (mine, bad), (theirs, bad_there) = read_around_damage(item, n), read_around_damage(other, n)
+            readable = np.ones(n, dtype=bool)
+            for a, b in (*bad, *bad_there):  # a damaged chunk (either side) proves nothing
+                readable[a:b] = False
+            if not _same(mine[readable], theirs[readable]):
                 return f"{item.name}: different rows"
     return ""
 
@@ -188,8 +222,27 @@ def _copy_group(source: h5py.Group, target: h5py.Group) -> None:
             _copy_group(item, child)
             continue
         growing = item.maxshape and item.maxshape[0] is None
-        data = item[:n] if growing else item[()]
+        try:
+            data = item[:n] if growing else item[()]
+        except OSError:  # a damaged chunk (checksum, deflate): carried over as stored, mended later
+            if not growing:
+                raise
+            _copy_chunks(item, target, name, n)
+            continue
         create_stored_as(target, name, item, data)
+
+
+def _copy_chunks(source: h5py.Dataset, group: h5py.Group, name: str, n: int) -> None:
+    """A dataset `name` in `group` holding rows [0, n) of the chunked `source`, copied chunk by chunk
+    as stored (bytes and filter mask untouched, so a damaged chunk stays damaged, to be found and
+    mended in the closed copy)."""
+    target = create_stored_as(group, name, source, np.empty((0, *source.shape[1:]), source.dtype))
+    target.resize(n, axis=0)
+    for k in range(source.id.get_num_chunks()):
+        offset = source.id.get_chunk_info(k).chunk_offset
+        if offset[0] < n:
+            mask, stored = source.id.read_direct_chunk(offset)
+            target.id.write_direct_chunk(offset, stored, mask)
 
 
 def _trim_arrival_log(source: h5py.File, target: h5py.File) -> None:
@@ -200,6 +253,9 @@ def _trim_arrival_log(source: h5py.File, target: h5py.File) -> None:
     placements = [schema.decode_text(p) for p in source.attrs["placements"]]
     counts = [target[f"{schema.ACQUISITION}/{p}/sequence"].shape[0] for p in placements]
     group = target[log_path]
-    k = complete_arrival_entries(group["placement_index"][:], group["rows"][:], counts)
+    try:
+        k = complete_arrival_entries(group["placement_index"][:], group["rows"][:], counts)
+    except OSError:  # a damaged chunk of the log: the mend rebuilds it from the host stamps
+        return
     for name in schema.ARRIVAL_DATASETS:
         group[name].resize(k, axis=0)

@@ -21,7 +21,8 @@ from recordings import atomic, report_plots
 from recordings.analysis import ReplayedSession
 from recordings.catalogue import catalogue
 from recordings.compare import ChangeRow, Comparison, MdcBasis, Verdict
-from recordings.coverage import lost_samples, silence_lines
+from recordings.coverage import lost_samples
+from recordings.data_notes import data_notes
 from recordings.measure_table import MeasureRow, repetition_rows, session_rows
 from recordings.protocol_results import ProtocolSummary
 from recordings.reader import Recording
@@ -34,6 +35,8 @@ from sensors.drills import DrillFamily, drill_family
 from sensors.events import EventKind
 from sensors.processing.analysis import AnalysisResult, perturbation_events, task_window
 
+#: The heading of the banner (HTML) or block (PDF) above the summary listing what is missing.
+MISSING_TITLE = "Data are missing from this recording: the measures cover only the rest"
 #: Packet loss above this share of a sensor's samples is flagged, %.
 LOSS_FLAG_PCT = 5.0
 _WORSE = (Verdict.WORSE, Verdict.POSSIBLY_WORSE)
@@ -60,6 +63,9 @@ class ClinicalReport:
     figures: list[tuple[str, Figure]] = field(default_factory=list)
     comparison: Comparison | None = None
     footer: str = ""
+    #: What is missing from the recording, where and why (`recordings.data_notes`): the banner
+    #: above everything else; empty for a complete recording.
+    missing: list[str] = field(default_factory=list)
 
     def to_html(self) -> str:
         from recordings.report_html import to_html
@@ -292,11 +298,8 @@ def build_report(
         lost = lost_of[p]
         if len(samples) + lost and 100 * lost / (len(samples) + lost) > LOSS_FLAG_PCT:
             flags.append(f"{p.value} sensor lost {100 * lost / (len(samples) + lost):.0f} % of its samples")
-    flags += silence_lines(rec)
     if not rec.calibration_mount_q:
         flags.append("the recording never calibrated: angles and measures may be missing")
-    if rec.ended_early:
-        flags.append(f"the recording {rec.ended_early}")
     visit_part, visit_flags = visit_tables(visit, rec, refs)
     flags += visit_flags
     pushes = any(e.kind is EventKind.PERTURBATION for e in data.events)
@@ -338,6 +341,7 @@ def build_report(
         figures,
         comparison,
         footer,
+        data_notes(rec),
     )
 
 

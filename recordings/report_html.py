@@ -8,7 +8,7 @@ import io
 
 from matplotlib.figure import Figure
 
-from recordings.report import ClinicalReport, Table
+from recordings.report import MISSING_TITLE, ClinicalReport, Table
 
 
 def _png(figure: Figure) -> str:
@@ -45,12 +45,23 @@ def _table(table: Table, folded: bool = False) -> str:
     return f"<h2>{html.escape(table.title)}</h2>{out}"
 
 
+def _missing(notes: list[str]) -> str:
+    """The banner saying what is missing from the recording ('' when nothing is)."""
+    if not notes:
+        return ""
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return (
+        f"<div id='missing' role='alert'><strong>{html.escape(MISSING_TITLE)}</strong><ul>{items}</ul></div>"
+    )
+
+
 def to_html(report: ClinicalReport) -> str:
     flags = "".join(f"<li>{html.escape(f)}</li>" for f in report.flags) or "<li>none</li>"
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{html.escape(report.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(report.title)}</h1>",
+        _missing(report.missing),
         "<section id='page1'>",
         _pairs(report.header, "session"),
         _table(report.summary),
@@ -81,5 +92,7 @@ tr.flag td { background: #fde2c8 !important; font-weight: 600; }
 summary { color: #555; margin: 0.6em 0; cursor: pointer; } p.note { color: #666; font-size: 0.85em; }
 table.pairs th { color: #555; font-weight: normal; } figure { margin: 1.5em 0; } img { max-width: 100%; }
 ul#flags li { margin: 0.2em 0; }
+div#missing { background: #fde2c8; border-left: 0.4em solid #c0392b; padding: 0.6em 1em; margin: 1em 0; }
+div#missing ul { margin: 0.4em 0 0 0; }
 figcaption { color: #555; font-size: 0.9em; } footer { margin-top: 2em; color: #999; font-size: 0.8em; }
 """

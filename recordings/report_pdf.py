@@ -14,7 +14,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from recordings import atomic
-from recordings.report import ClinicalReport, Table
+from recordings.report import MISSING_TITLE, ClinicalReport, Table
 
 PAGE_W_PT, PAGE_H_PT = 595.0, 842.0  # A4
 MARGIN_PT = 42.0
@@ -154,6 +154,10 @@ def write_pdf(report: ClinicalReport, path: Path) -> Path:
                 (MARGIN_PT + key_w) / PAGE_W_PT, 1 - pages.y / PAGE_H_PT, line, fontsize=10, va="top"
             )
             pages.y += 14
+    if report.missing:
+        pages.heading(MISSING_TITLE)
+        for note in report.missing:
+            pages.paragraph(f"• {note}")
     pages.table(report.summary)
     pages.heading("Patient-reported outcomes")
     for key, value in report.outcomes:

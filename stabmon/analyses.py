@@ -12,7 +12,7 @@ from typing import TextIO
 
 from recordings.analysis import analyze_recording
 from recordings.catalogue import catalogue
-from recordings.coverage import silence_lines
+from recordings.data_notes import data_notes
 from recordings.errors import RecordingError
 from recordings.reader import Recording
 from sensors.processing.analysis import AnalysisResult
@@ -43,13 +43,11 @@ def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResu
 
 
 def print_problems(recording: Recording, stream: TextIO | None = None) -> None:
-    """What the reader had to leave out or assume, each sensor that sent nothing for a while
-    (`recordings.coverage.silence_lines`) and whether the recording ended early, one `!` line each
-    (nothing for a sound, complete file), on `stream` (default: standard output)."""
-    for problem in (*recording.problems, *silence_lines(recording), recording.ended_early):
-        if not problem:
-            continue
-        print(f"  ! {recording.path.name}: {problem}", file=stream or sys.stdout)
+    """What is missing from the recording (`recordings.data_notes`: what the reader had to leave
+    out or assume, each sensor that sent nothing for a while, whether the recording ended early),
+    one `!` line each (nothing for a sound, complete file), on `stream` (default: standard output)."""
+    for note in data_notes(recording):
+        print(f"  ! {recording.path.name}: {note}", file=stream or sys.stdout)
 
 
 def load_mdc(path: Path) -> dict[str, float]:

@@ -89,3 +89,20 @@ def rewrite_placement(
             values = np.array([e[column] for e in entries], dtype=arrival[name].dtype)
             arrival[name].resize(len(values), axis=0)
             arrival[name][...] = values
+
+
+def flip_in_chunk(original: Path, target: Path, name: str, row: int, at: str = "middle") -> Path:
+    """A copy of `original` with one byte flipped in the chunk of /acquisition/lumbar/`name`
+    (or of `name` itself when it is a path) that starts at `row`: in the middle of its stored
+    bytes, or ("checksum") in the Fletcher-32 word stored after them."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(original, target)
+    with h5py.File(target, "r", swmr=True) as f:  # (opens a file a crash left open too)
+        ds = f[name if name.startswith("/") else f"acquisition/lumbar/{name}"]
+        infos = [ds.id.get_chunk_info(k) for k in range(ds.id.get_num_chunks())]
+    info = next(i for i in infos if i.chunk_offset[0] == row)
+    where = info.byte_offset + (info.size // 2 if at == "middle" else info.size - 2)
+    data = bytearray(target.read_bytes())
+    data[where] ^= 0xFF
+    target.write_bytes(bytes(data))
+    return target

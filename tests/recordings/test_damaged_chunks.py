@@ -20,28 +20,11 @@ from recordings.chunk_recovery import KEPT_SUFFIX
 from recordings.reader import read_recording
 from sensors.placements import Placement
 from tests.recordings.command_harness import run_command
-from tests.recordings.corrupt_helpers import record_simulated
+from tests.recordings.corrupt_helpers import flip_in_chunk, record_simulated
 
 RAW = tuple(schema.RAW_DATASETS)
 #: The damaged chunk's first row (chunks of 50 rows: 0.5 s at 100 Hz).
 ROW = 600
-
-
-def flip_in_chunk(original: Path, target: Path, name: str, row: int, at: str = "middle") -> Path:
-    """A copy of `original` with one byte flipped in the chunk of /acquisition/lumbar/`name`
-    (or of `name` itself when it is a path) that starts at `row`: in the middle of its stored
-    bytes, or ("checksum") in the Fletcher-32 word stored after them."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(original, target)
-    with h5py.File(target, "r") as f:
-        ds = f[name if name.startswith("/") else f"acquisition/lumbar/{name}"]
-        infos = [ds.id.get_chunk_info(k) for k in range(ds.id.get_num_chunks())]
-    info = next(i for i in infos if i.chunk_offset[0] == row)
-    where = info.byte_offset + (info.size // 2 if at == "middle" else info.size - 2)
-    data = bytearray(target.read_bytes())
-    data[where] ^= 0xFF
-    target.write_bytes(bytes(data))
-    return target
 
 
 def _columns(path: Path, placement: str = "lumbar") -> dict[str, np.ndarray]:

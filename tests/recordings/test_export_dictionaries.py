@@ -12,6 +12,7 @@ from engine.factory import record
 from engine.spec import SessionSpec, SourceKind, SourceSpec
 from recordings import read_recording
 from recordings.analysis import replay
+from recordings.bids_events import DATA_GAP
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
 from sensors.events import EventKind
@@ -42,7 +43,8 @@ def test_bids_events_json_describes_every_trial_type(plank, tmp_path):
     used = {row["trial_type"] for row in _rows(events)}
     assert {"hold_start", "hold_end"} <= used
     assert used <= set(levels), f"events.tsv uses {sorted(used - set(levels))} without a description"
-    assert set(levels) == {kind.value for kind in EventKind}  # any kind a file can hold
+    # any kind a file can hold, and the spans in which a sensor's data are missing
+    assert set(levels) == {kind.value for kind in EventKind} | {DATA_GAP}
     for row in _rows(events):
         assert re.fullmatch(r"-?\d+\.\d{4}", row["onset"]), row
 

@@ -108,10 +108,26 @@ class FailThenRescue(NullSink):
                 os.kill(self.pid, signal.SIGKILL)
 
 
-def _spec(seconds: float) -> SessionSpec:
-    return SessionSpec(
+def _record(path: Path, sink: FailThenRescue, subject: str, seconds: float = 20.0) -> None:
+    """A real-time session on virtual sensors into `path`, `seconds` long unless `sink` stops or
+    kills it first, its writer never consolidating it; what the radio sent is kept in SentLog."""
+    SentLog.made.clear()
+    spec = SessionSpec(
         SourceSpec(SourceKind.VIRTUAL_BLE, placements=PAIR, seed=13, realtime=True),
         processing=SessionSettings(rate_hz=100.0, duration_s=seconds),
+    )
+    impairments = Impairments(keep_sent=True, sent_log=SentLog)
+    asyncio.run(
+        record(
+            spec,
+            subject,
+            path,
+            "quiet-stance",
+            seconds,
+            sinks=[sink],
+            impairments=impairments,
+            consolidate=False,
+        )
     )
 
 
@@ -179,19 +195,7 @@ def test_a_writer_process_whose_write_fails_goes_on_in_a_rescue_file(tmp_path):
     # Python ignores SIGXFSZ, so the write fails with EFBIG and the writer makes its rescue file.
     path = tmp_path / "sub-RSC1" / "limited.h5"
     sink = FailThenRescue(path, fail_at=100, then_after=100, kill=False)
-    SentLog.made.clear()
-    asyncio.run(
-        record(
-            _spec(20.0),  # the sink stops it
-            "RSC1",
-            path,
-            "quiet-stance",
-            20.0,
-            sinks=[sink],
-            impairments=Impairments(keep_sent=True, sent_log=SentLog),
-            consolidate=False,
-        )
-    )
+    _record(path, sink, "RSC1")  # the sink stops it
     assert sink.lifted and sink.ended  # stopped once the rescue file had taken over
     assert path.with_name(path.name + ".damaged").exists()  # the first file, as the failure left it
     assert not rescue_path(path).exists()  # it took the recording's name
@@ -201,21 +205,10 @@ def test_a_writer_process_whose_write_fails_goes_on_in_a_rescue_file(tmp_path):
 def test_a_writer_process_killed_after_a_failed_write_leaves_one_whole_recording(tmp_path):
     path = tmp_path / "sub-RSC2" / "rescued.h5"
     sink = FailThenRescue(path, fail_at=100, then_after=120, kill=True)
-    SentLog.made.clear()
     with pytest.raises(
         RecordingError, match=r"writer process ended unexpectedly \(killed by signal 9\)"
     ) as raised:
-        asyncio.run(
-            record(
-                _spec(20.0),  # the kill ends it
-                "RSC2",
-                path,
-                "quiet-stance",
-                20.0,
-                sinks=[sink],
-                impairments=Impairments(keep_sent=True, sent_log=SentLog),
-            )
-        )
+        _record(path, sink, "RSC2")  # the kill ends it
     assert sink.ended
     assert "rescue.h5 (stabmon recover it)" not in str(raised.value)  # nothing left for the user to merge
     _assert_whole(path, sink)
@@ -229,5 +222,8 @@ def test_a_writer_process_killed_after_a_failed_write_leaves_one_whole_recording
     with h5py.File(path, "r") as f:
         for placement in PAIR:
             table = next(p for p in exported if p.name.endswith(f"_raw_{placement.value}.csv"))
-            sequence = np.loadtxt(table, delimiter=",", skiprows=1, usecols=3, dtype=np.int64, ndmin=1)
+            lines = table.read_text(encoding="utf-8").splitlines()
+            notes = [line for line in lines if line.startswith("#")]  # the kill cut it short: said
+            assert any("ended early" in line for line in notes), notes
+            sequence = np.loadtxt(lines[len(notes) + 1 :], delimiter=",", usecols=3, dtype=np.int64, ndmin=1)
             np.testing.assert_array_equal(sequence, f[f"acquisition/{placement.value}/sequence"][()])

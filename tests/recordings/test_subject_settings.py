@@ -5,7 +5,6 @@ import asyncio
 import json
 import logging
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,9 +18,7 @@ from sensors.processing import SessionSettings
 from sensors.processing.gait import GaitSettings, gait_analysis
 from sensors.processing.orientation import OrientationEstimator, OrientationSettings
 from stabmon.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
-HA001 = ROOT.parent / "shared" / "data" / "mobgap_lab_HA001"
+from tests.shared_data import HA001, require
 
 
 def test_the_sensor_height_is_kept_with_the_subject_and_checked(tmp_path, capsys):
@@ -47,8 +44,7 @@ def test_ha001_stride_length_from_its_stored_sensor_height_matches_indip(tmp_pat
     """HA001's infoForAlgo.mat gives its sensor height (cm); stored as the subject's setting (m)
     it gives the inverted-pendulum stride length of the straight walks within 0.10 m of the
     INDIP reference on average (measured −0.04 m)."""
-    if not HA001.exists():
-        raise FileNotFoundError(f"reference data not found at {HA001} (CI has ../shared beside the clone)")
+    require(HA001)
     info = scipy.io.loadmat(HA001 / "infoForAlgo.mat", squeeze_me=True, struct_as_record=False)["infoForAlgo"]
     centimetres = float(getattr(info, info._fieldnames[0]).SensorHeight)
     assert (

@@ -28,8 +28,8 @@ from sensors.processing.analysis_movement import walking_bout, walking_run
 from sensors.processing.calibration import GRAVITY_POSTURE
 from sensors.processing.errors import ProcessingError
 from stabmon.cli import main
+from tests.shared_data import HA001
 
-HA001 = Path(__file__).resolve().parents[3] / "shared" / "data" / "mobgap_lab_HA001"
 STREAM = "MobGap LowerBack"
 #: The file header's recording time, as LabRecorder writes it (local time with its offset).
 RECORDED = "2024-03-05T14:02:11+0100"

@@ -14,9 +14,7 @@ from sensors.processing.analysis import SessionData, analyze
 from sensors.processing.gait import gait_analysis
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from tests.sensors.processing.runs import run_session
-
-ROOT = Path(__file__).resolve().parents[3]
-MOBGAP = ROOT.parent / "shared" / "data" / "mobgap_lab_HA001"
+from tests.shared_data import HA001, require
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +68,12 @@ def test_pelvic_ranges_per_stride_match_the_script(walk):
 def mobgap_rows():
     """stabmon on every INDIP walking bout of HA001 (contacts at round(t·rate) − 1, mobgap's
     convention), pooled per test: Test5 straight walking, Test11 simulated daily activities."""
-    if not MOBGAP.exists():
-        raise FileNotFoundError(f"reference data not found at {MOBGAP} (CI has ../shared beside the clone)")
+    require(HA001)
     from benchmarks import gait_mobgap as bench
     from benchmarks import gait_scoring as scoring
 
     pooled: dict[str, dict[str, list[dict]]] = {}
-    for trial in bench.load_participant(MOBGAP):
+    for trial in bench.load_participant(HA001):
         for name, rows in bench.evaluate_trial(trial, margin_s=0.5, with_mobgap=False).items():
             pooled.setdefault(name, {}).setdefault(trial.test, []).extend(rows)
     summary = {test: scoring.summarise(rows) for test, rows in pooled["stabmon"].items()}
@@ -358,14 +355,13 @@ def test_benchmark_mount_puts_the_anterior_axis_forward_on_ha001():
     in Test11 bout 5's forward bend (123–124.5 s, session 8) the anterior axis tips more than 60°
     below the horizontal. With the identity mount (the benchmark before session 9) the "anterior"
     axis is the sensor's x, which points up: ~75° above the horizontal while walking."""
-    if not MOBGAP.exists():
-        raise FileNotFoundError(f"reference data not found at {MOBGAP} (CI has ../shared beside the clone)")
+    require(HA001)
     from benchmarks import gait_mobgap as bench
     from sensors import quaternion as quat
     from sensors.processing.angles import inclination_angles, segment_orientation
     from sensors.processing.orientation import OrientationEstimator, OrientationSettings
 
-    trial = next(t for t in bench.load_participant(MOBGAP) if t.test == "Test11")
+    trial = next(t for t in bench.load_participant(HA001) if t.test == "Test11")
     q = OrientationEstimator(OrientationSettings(rate_hz=trial.rate_hz)).step(
         trial.gyr_rad_s, trial.acc_m_s2, np.ones(len(trial.acc_m_s2), bool)
     )

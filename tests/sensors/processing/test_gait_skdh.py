@@ -2,23 +2,20 @@
 HA001 recording. skdh is a bench extra: without it these skip (as mobgap's do)."""
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-MOBGAP = ROOT.parent / "shared" / "data" / "mobgap_lab_HA001"
+from tests.shared_data import HA001, require
 
 
 @pytest.fixture(scope="module")
 def trials():
     pytest.importorskip("skdh")
-    if not MOBGAP.exists():
-        raise FileNotFoundError(f"reference data not found at {MOBGAP} (CI has ../shared beside the clone)")
+    require(HA001)
     from benchmarks.mobgap_data import load_participant
 
-    return {trial.name.split("/", 2)[-1]: trial for trial in load_participant(MOBGAP)}
+    return {trial.name.split("/", 2)[-1]: trial for trial in load_participant(HA001)}
 
 
 def test_skdh_finds_every_contact_of_a_straight_walk_and_keeps_all_but_the_last(trials):

@@ -2,8 +2,6 @@
 `stabmon_stride_cycles`; measured in session 9 and not adopted): known answers on synthetic
 stride signals, and the row on the shared HA001 data."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -14,9 +12,8 @@ from benchmarks.gait_stride_cycles import (
     swing_scale,
     with_contact_edges,
 )
+from tests.shared_data import HA001, require
 
-ROOT = Path(__file__).resolve().parents[3]
-MOBGAP = ROOT.parent / "shared" / "data" / "mobgap_lab_HA001"
 RATE = 100.0
 
 
@@ -60,11 +57,10 @@ def test_stride_cycle_row_on_ha001_straight_walks():
     """The row's contacts are stabmon's (F1, ≤ 100 ms unchanged); its cadence is worse: the yaw
     cycles between the first and last contact leave out INDIP's slow starting and stopping
     strides (Trial 1: 5 cycles for INDIP's 7 strides, +6.79 steps/min against stabmon's −0.14)."""
-    if not MOBGAP.exists():
-        raise FileNotFoundError(f"reference data not found at {MOBGAP} (CI has ../shared beside the clone)")
+    require(HA001)
     from benchmarks import gait_mobgap as bench
 
-    trial = next(t for t in bench.load_participant(MOBGAP) if t.test == "Test5")
+    trial = next(t for t in bench.load_participant(HA001) if t.test == "Test5")
     rows = bench.evaluate_trial(trial, margin_s=0.5, with_mobgap=False)
     ours, cycles = rows["stabmon"][0], rows["stabmon_stride_cycles"][0]
     for key in ("detected", "paired", "within_100ms"):

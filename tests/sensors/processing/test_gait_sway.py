@@ -2,8 +2,6 @@
 benchmark row `stabmon_sway`; measured in session 9 and not adopted): known answers on a
 synthetic sway, and the row on the shared HA001 data."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -14,9 +12,8 @@ from benchmarks.gait_sway_steps import (
 )
 from sensors.processing.errors import ProcessingError
 from sensors.processing.step_parameters import bout_cadence_steps_per_min, fill_missed_steps
+from tests.shared_data import HA001, require
 
-ROOT = Path(__file__).resolve().parents[3]
-MOBGAP = ROOT.parent / "shared" / "data" / "mobgap_lab_HA001"
 RATE = 100.0
 START_S = -0.5  # the evidence starts half a second before the first contact (the bout margin)
 
@@ -69,11 +66,10 @@ def test_a_pause_holds_one_half_cycle_and_is_kept_and_session_7s_fill_still_appl
 def test_sway_row_on_ha001_daily_activity():
     """The row's contacts are stabmon's (F1, ≤ 100 ms unchanged); the sway finds the step stabmon
     misses at 49.10 s in bout 2 (cadence −5.43 → +0.28) and leaves every other bout as it was."""
-    if not MOBGAP.exists():
-        raise FileNotFoundError(f"reference data not found at {MOBGAP} (CI has ../shared beside the clone)")
+    require(HA001)
     from benchmarks import gait_mobgap as bench
 
-    trial = next(t for t in bench.load_participant(MOBGAP) if t.test == "Test11")
+    trial = next(t for t in bench.load_participant(HA001) if t.test == "Test11")
     rows = bench.evaluate_trial(trial, margin_s=0.5, with_mobgap=False)
     for ours, sway in zip(rows["stabmon"], rows["stabmon_sway"], strict=True):
         for key in ("detected", "paired", "within_100ms"):
