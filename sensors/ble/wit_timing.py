@@ -42,13 +42,15 @@ T = TypeVar("T")
 class PacketTimingSettings:
     """rate_hz: the nominal sample rate; late_s: how far above the floor a notification is late
     (beyond the radio's jitter); confirm_s: host time for which late notifications must stay late
-    to be a loss; max_hold_s: longest anything is held; floor_rise_ppm: how fast the floor may
-    rise by itself, s per s × 1e6 (a slow crystal; a faster rise is a loss)."""
+    to be a loss; max_hold_s: longest anything is held (within the 5 s the session's synchroniser
+    waits for a sensor behind the others, `SynchronizerSettings.longest_wait_s`); floor_rise_ppm:
+    how fast the floor may rise by itself, s per s × 1e6 (a slow crystal; a faster rise is a loss;
+    3× the clock fit's own limit, `ClockSyncSettings.max_drift_ppm`)."""
 
     rate_hz: float
     late_s: float = 0.05
     confirm_s: float = 2.0
-    max_hold_s: float = 8.0
+    max_hold_s: float = 4.0
     floor_rise_ppm: float = 1000.0
 
     def __post_init__(self) -> None:
