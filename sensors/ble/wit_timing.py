@@ -14,8 +14,10 @@ envelope that drops at once to a faster notification and rises by itself no fast
     busy radio) delivered in a burst. Nothing was lost; all are released as consecutive samples;
   - the delays stay above the floor for `confirm_s` of host time without coming down (a backlog
     drains, a loss does not): samples were lost before the first held notification, as many as
-    the lowest recent delay lies above the floor (rounded to samples). The held packets are
-    released after that gap. After `max_hold_s` they are released in any case.
+    the lowest recent delay lies above the least delay just before the hold (rounded to samples),
+    placed before the first held notification from which every delay bears that loss (two losses
+    in one hold are told apart the same way). The held packets are released across the gap.
+    After `max_hold_s` they are released in any case.
 
 So the gap lands where the loss happened, and a burst of late notifications adds nothing. The
 price: after a real loss the sensor's samples reach the session `confirm_s` late, once. Host times
@@ -99,7 +101,7 @@ class PacketTiming(Generic[T]):
         floor = self._floor(host_s)
         delays = self._delays()
         if delays[-1] <= floor + s.late_s:
-            return self._release(0, 0, host_s)
+            return self._release({}, host_s)
         span_s = host_s - self._held[0].host_s
         since = host_s - s.confirm_s / 2
         recent = [(d, h.host_s) for d, h in zip(delays, self._held, strict=True) if h.host_s >= since]
@@ -110,9 +112,9 @@ class PacketTiming(Generic[T]):
             # while before the hold (the least of a longer history lies lower: its loss is biased).
             before = self._level_before(floor)
             lost = max(round((min(d for d, _ in recent) - before) * s.rate_hz), 0)
-            gap_at = self._gap_at(lost, before)
+            gap_at = self._gap_at(lost, before, len(delays))
             lost = max(round((min(delays[gap_at:]) - before) * s.rate_hz), 0)
-            return self._release(lost, self._gap_at(lost, before), host_s)
+            return self._release(self._gaps(lost, before, len(delays)), host_s)
         return np.zeros(0, np.int64), []
 
     def _floor(self, host_s: float) -> float:
@@ -129,29 +131,48 @@ class PacketTiming(Generic[T]):
             self._settled.popleft()
         return min((d for _, d in self._settled), default=floor)
 
-    def _delays(self, lost: int = 0, gap_at: int = 0) -> list[float]:
-        """Each held notification's delay, s, if `lost` samples were lost before held
-        notification `gap_at`."""
+    def _delays(self, gaps: dict[int, int] | None = None) -> list[float]:
+        """Each held notification's delay, s, if gaps[k] samples were lost before held
+        notification k."""
         rate = self.settings.rate_hz
+        gaps = gaps or {}
         newest = self._count - 1
         out = []
         for k, held in enumerate(self._held):
-            newest += len(held.items) + (lost if k == gap_at else 0)
+            newest += len(held.items) + gaps.get(k, 0)
             out.append(held.host_s - newest / rate)
         return out
 
-    def _gap_at(self, lost: int, level: float) -> int:
-        """Where `lost` samples were lost among the held notifications: before the first from
-        which every delay is about as long as the loss makes it (above `level`, s, the least delay
-        before the hold, by the loss less half of it or of late_s: the least delays of two
-        stretches of a link differ by a few ms; the late ones before the gap came before it)."""
+    def _gap_at(self, lost: int, level: float, end: int) -> int:
+        """Where `lost` samples were lost among the first `end` held notifications: before the
+        first from which every delay is about as long as the loss makes it (above `level`, s, the
+        least delay before the hold, by the loss less half of it or of late_s: the least delays of
+        two stretches of a link differ by a few ms; the late ones before the gap came before it)."""
         loss_s = lost / self.settings.rate_hz
         needed = level + loss_s - min(self.settings.late_s, loss_s) / 2
         delays = self._delays()
-        at = len(delays)
+        at = end
         while at > 0 and delays[at - 1] >= needed:
             at -= 1
-        return min(at, len(delays) - 1)
+        return min(at, end - 1)
+
+    def _gaps(self, lost: int, level: float, end: int) -> dict[int, int]:
+        """{held notification: samples lost before it} for `lost` samples lost among the first
+        `end` held notifications. Two losses in one hold: the notifications before the later
+        loss's gap, if they came over a while and lie level above `level` (s), had a loss of
+        their own, found the same way."""
+        at = self._gap_at(lost, level, end)
+        s = self.settings
+        first, last = self._held[0].host_s, self._held[at - 1].host_s if at else 0.0
+        if at == 0 or last - first < s.confirm_s / 4:
+            return {at: lost}
+        delays = self._delays()[:at]
+        middle = (first + last) / 2
+        later = min(d for d, h in zip(delays, self._held, strict=False) if h.host_s >= middle)
+        earlier = round((later - level) * s.rate_hz)
+        if later - level <= s.late_s or not 0 < earlier < lost:
+            return {at: lost}
+        return {**self._gaps(earlier, level, at), at: lost - earlier}
 
     def _levelled(self, delays: list[float]) -> bool:
         """Whether the held delays stopped coming down: the lowest of the later half of the hold
@@ -162,22 +183,28 @@ class PacketTiming(Generic[T]):
         late = [d for d, h in zip(delays, self._held, strict=True) if h.host_s >= middle]
         return not early or min(late) >= min(early) - self.settings.late_s
 
-    def _release(self, lost: int, gap_at: int, host_s: float) -> tuple[np.ndarray, list[T]]:
-        """Release every held packet, `lost` samples lost before held notification `gap_at`."""
-        delays = self._delays(lost, gap_at)
+    def _release(self, gaps: dict[int, int], host_s: float) -> tuple[np.ndarray, list[T]]:
+        """Release every held packet, gaps[k] samples lost before held notification k."""
+        delays = self._delays(gaps)
         self._floor_s = min(self._floor(host_s), *delays)
         self._floor_at_s = host_s
         self._settled.extend((held.host_s, d) for held, d in zip(self._held, delays, strict=True))
         while self._settled and self._settled[0][0] < host_s - self.settings.confirm_s:
             self._settled.popleft()
-        before = sum(len(held.items) for held in self._held[:gap_at])
+        lost_before = np.zeros(sum(len(held.items) for held in self._held), np.int64)
+        starts = np.cumsum([0] + [len(held.items) for held in self._held[:-1]])
+        for k, samples in gaps.items():
+            lost_before[starts[k]] += samples
         items = [item for held in self._held for item in held.items]
-        sequence = self._count + np.arange(len(items), dtype=np.int64)
-        sequence[before:] += lost
+        sequence = self._count + np.arange(len(items), dtype=np.int64) + np.cumsum(lost_before)
+        lost = sum(gaps.values())
         self._count += len(items) + lost
         self._held = []
-        if lost:
-            self.losses += 1
-            self.lost_samples += lost
-            log.info("%d samples lost (the packet rate fell short of %g Hz)", lost, self.settings.rate_hz)
+        for samples in gaps.values():
+            if samples:
+                self.losses += 1
+                self.lost_samples += samples
+                log.info(
+                    "%d samples lost (the packet rate fell short of %g Hz)", samples, self.settings.rate_hz
+                )
         return sequence, items
