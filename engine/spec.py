@@ -122,6 +122,9 @@ class SessionSpec:
             empty = [p.value for p, sensor in self.source.assignments if not sensor.strip()]
             if empty:
                 raise SpecError(f"no sensor address or name given for {', '.join(empty)}")
+            same = _same_sensor(self.source.assignments)
+            if same:
+                raise SpecError(same)
         if not (math.isfinite(self.source.scan_timeout_s) and self.source.scan_timeout_s > 0):
             raise SpecError(
                 f"scan_timeout_s must be a positive number of seconds, got {self.source.scan_timeout_s}"
@@ -184,3 +187,16 @@ def check_subject(subject_id: str) -> str:
         raise SpecError("enter the subject's pseudonymous id before recording")
     check_subject_id(subject)
     return subject
+
+
+def _same_sensor(assignments: tuple[tuple[Placement, str], ...]) -> str | None:
+    """Why two placements cannot have these sensors (one sensor named for both: its data would
+    stand for both, and every angle between them would read 0), or None. Addresses are compared
+    as Bluetooth compares them (case and separator aside), names as given."""
+    seen: dict[str, Placement] = {}
+    for placement, sensor in assignments:
+        key = sensor.strip().upper().replace("-", ":")
+        if key in seen:
+            return f"{seen[key].value} and {placement.value} name the same sensor {sensor.strip()}"
+        seen[key] = placement
+    return None

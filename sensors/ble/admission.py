@@ -272,6 +272,10 @@ class SampleGate:
         self._recent_firsts.clear()
         return self._accept(t, acc, gyr, seq, host_ns)
 
+    def note_duplicate(self) -> None:
+        """A notification its decoder found to be a copy of the one before (and dropped)."""
+        self._drop(True)
+
     def _drop(self, duplicate: bool) -> None:
         if duplicate:
             self.counts.duplicates += 1
@@ -328,6 +332,8 @@ class SensorIngest:
     def notification(self, characteristic: str, data: bytes, host_ns: int) -> SampleBlock | None:
         """The block this notification completes, in session order, or None."""
         restarts = getattr(self.decoder, "restarts", 0)
+        duplicates = getattr(self.decoder, "duplicates", 0)
+        skipped = getattr(self.decoder, "skipped_bytes", 0)
         try:
             decoded = self.decoder.decode(characteristic, data, host_ns)
         except DecodeError as error:
@@ -338,6 +344,12 @@ class SensorIngest:
                 f"{type(error).__name__} decoding {len(data)} bytes {data[:24].hex(' ')}: {error}"
             )
             return None
+        # A decoder that reads a byte stream (WitMotion) skips stray bytes and drops repeated
+        # notifications itself: counted and said as the gate does for the others.
+        for _ in range(getattr(self.decoder, "duplicates", 0) - duplicates):
+            self.gate.note_duplicate()
+        if getattr(self.decoder, "skipped_bytes", 0) != skipped:
+            self._malformed(str(getattr(self.decoder, "last_skipped", "stray bytes skipped")))
         if decoded is None or len(decoded.sequence) == 0:
             return None
         block = self.gate.admit(

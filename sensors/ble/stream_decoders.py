@@ -8,16 +8,15 @@ Each protocol reaches the common form differently:
 - Polar PMD: ACC and GYRO arrive as separate, independently timed frames stamped with their
   last sample's time (ns); each stream is timed as the Polar SDK does (PmdTimeStampUtils) and
   counts its own losses, and the two are paired by time (see PolarDecoder).
-- WitMotion: no time and no counter. Samples are counted; a silence longer than the nominal
-  spacing allows (host time) advances the counter by the samples it must have held, so losses
-  still appear as gaps. Times are the counter over the nominal rate: the crystal's error then
+- WitMotion: no time and no counter. Each packet is the next sample; samples are counted lost
+  only when the packet rate falls short of the nominal rate for a long time (`wit_timing`), so
+  a late burst adds no gap. Times are the counter over the nominal rate: the crystal's error then
   shows as clock drift, which the clock mapping fits like any other.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,6 +28,7 @@ from sensors.ble.codecs import polar_pmd as pmd
 from sensors.ble.codecs import stabmon as profile
 from sensors.ble.codecs import witmotion as wit
 from sensors.ble.errors import DecodeError
+from sensors.ble.wit_timing import PacketTiming, PacketTimingSettings
 from sensors.constants import GRAVITY_M_S2
 
 log = logging.getLogger(__name__)
@@ -240,27 +240,57 @@ class PolarDecoder:
 
 
 class WitDecoder:
-    """Counts packets; a silence long enough to have held samples advances the counter."""
+    """WitMotion: the characteristic read as a byte stream (`wit.PacketStream`: packets cut across
+    notifications joined, register replies stepped over, stray bytes skipped and counted in
+    `skipped_bytes`); a notification that repeats the one before byte for byte is a duplicate
+    (`duplicates`, see `_duplicate`); every other packet is the next sample, losses inferred from
+    the packet rate (`sensors.ble.wit_timing`)."""
 
-    def __init__(self, rate_hz: float, slack_samples: float = 3.0) -> None:
+    def __init__(self, rate_hz: float) -> None:
         self.rate_hz = rate_hz
-        self.slack = slack_samples
-        self._count = -1
-        self._first_host_ns: int | None = None
+        self.duplicates = 0  # notifications dropped as copies of the one before
+        self.skipped_bytes = 0  # bytes that were no packet
+        self.last_skipped = ""  # what the latest of them were, for the log
+        self.register_replies = 0
+        self._stream = wit.PacketStream()
+        self._timing: PacketTiming[wit.ImuPacket] = PacketTiming(PacketTimingSettings(rate_hz))
+        self._previous = b""
+        self._repeats = 0
+
+    @property
+    def lost_samples(self) -> int:
+        return self._timing.lost_samples
 
     def decode(self, characteristic: str, data: bytes, host_ns: int) -> Decoded | None:
-        packets = wit.split_notification(data)
-        n = len(packets)
-        if self._first_host_ns is None:
-            self._first_host_ns = host_ns
-        expected_last = (host_ns - self._first_host_ns) * 1e-9 * self.rate_hz
-        if expected_last - (self._count + n) > self.slack:
-            self._count = math.floor(expected_last) - n  # samples were lost in the silence
-        sequence = self._count + 1 + np.arange(n, dtype=np.int64)
-        self._count += n
+        if self._duplicate(bytes(data)):
+            return None
+        piece = self._stream.feed(data)
+        self.register_replies += piece.register_replies
+        if piece.skipped:
+            self.skipped_bytes += len(piece.skipped)
+            shown = piece.skipped[:24].hex(" ")
+            self.last_skipped = f"{wit.PROTOCOL}: {len(piece.skipped)} bytes that are no packet ({shown})"
+        sequence, packets = self._timing.arrive(piece.packets, host_ns)
+        if not packets:
+            return None
         return Decoded(
             sequence / self.rate_hz,
             np.array([p.acc_m_s2 for p in packets]),
             np.array([p.gyr_rad_s for p in packets]),
             sequence,
         )
+
+    def _duplicate(self, data: bytes) -> bool:
+        """Whether this notification is a copy of the one before: the same bytes, holding at least
+        one whole packet. A still sensor does not send that: its accelerometer's last bits are
+        noise (a real BWT901BLE at rest reads several counts apart from one packet to the next,
+        its gyroscope 0), so nine identical int16 back to back are a delivery repeated. Only the
+        second of a run is dropped: a third alike is the sensor's own output (stuck or saturated),
+        kept as it is."""
+        same = len(data) >= wit.PACKET_BYTES and data == self._previous
+        self._previous = data
+        self._repeats = self._repeats + 1 if same else 0
+        if self._repeats == 1:
+            self.duplicates += 1
+            return True
+        return False

@@ -32,6 +32,8 @@ class RadioSettings:
     and lasts a geometric number of packets with mean mean_burst_packets. start_backlog_s: packets
     sent before this world time (s) are queued and all arrive at it (a host too busy at the start
     to read them, which then takes the backlog at once, one packet every BACKLOG_DRAIN_S).
+    host_stalls: (world time s, duration s) spans in which the host reads nothing (its loop busy
+    elsewhere); what arrives in one is taken at its end, as the start backlog is.
     """
 
     samples_per_packet: int = 4
@@ -41,6 +43,7 @@ class RadioSettings:
     burst_start_probability: float = 0.0
     mean_burst_packets: float = 5.0
     start_backlog_s: float = 0.0
+    host_stalls: tuple[tuple[float, float], ...] = ()
 
     @staticmethod
     def perfect(samples_per_packet: int = 4) -> RadioSettings:
@@ -66,6 +69,7 @@ class RadioLink:
         self._in_burst = False
         self._last_arrival_s = -np.inf
         self._queued = 0  # packets held in the start backlog so far
+        self._stalled: dict[float, int] = {}  # packets held in each host stall so far
 
     def transmit(self, send_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For packets sent at true times send_s (m,): (delivered mask (m,), arrival times (m,) s)."""
@@ -92,6 +96,13 @@ class RadioLink:
             drained = self._queued + np.cumsum(queued) - 1
             arrival = np.where(queued, s.start_backlog_s + drained * BACKLOG_DRAIN_S, arrival)
             self._queued += int(np.count_nonzero(queued))
+        for stall_s, stall_length_s in s.host_stalls:
+            end_s = stall_s + stall_length_s
+            stalled = (arrival >= stall_s) & (arrival < end_s)
+            done = self._stalled.get(stall_s, 0)
+            drained = done + np.cumsum(stalled) - 1
+            arrival = np.where(stalled, end_s + drained * BACKLOG_DRAIN_S, arrival)
+            self._stalled[stall_s] = done + int(np.count_nonzero(stalled))
         # A BLE link delivers in order: a packet cannot overtake the one before it.
         arrival = np.maximum.accumulate(np.concatenate([[self._last_arrival_s], arrival]))[1:]
         delivered_arrivals = arrival[delivered]

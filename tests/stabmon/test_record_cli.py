@@ -102,6 +102,10 @@ def test_bad_arguments_give_clear_errors_and_no_file(tmp_path, capsys, args, mes
         ([], "give either --sensor PLACEMENT=ID"),
         (["--sensor", "lumbar"], "--sensor takes PLACEMENT=ID"),
         (["--sensor", "lumbar=A", "--sensor", "lumbar=B"], "gives lumbar twice"),
+        (  # one sensor for two placements: refused before any scan (it would read 0 between them)
+            ["--sensor", "lumbar=D4:22:CD:00:10:01", "--sensor", "pelvis=d4-22-cd-00-10-01"],
+            "lumbar and pelvis name the same sensor d4-22-cd-00-10-01",
+        ),
         (["--sensor", "lumbar=A"], "needs a pelvis sensor"),
         (["--sensor", "hip=A", "--sensor", "pelvis=B"], "unknown placement 'hip'"),
         (["--simulate", "--sensor", "lumbar=A"], "give either"),

@@ -9,7 +9,9 @@ e8f4e3afc02263e2ef15052dc758f45efaebe12f (RRATE_200HZ = 0x0b; 0x0a is 125 Hz, WT
 Service 0000ffe5-…, notify 0000ffe4-…, write 0000ffe9-…. A data packet is 20 bytes:
 `0x55 0x61` then nine int16 LE: acc x, y, z (/32768 × 16 g), angular velocity x, y, z
 (/32768 × 2000 °/s), angle roll, pitch, yaw (/32768 × 180 °). A notification may carry several
-packets back to back. No timestamp and no counter: time comes from the host (see the stream
+packets back to back, or a packet may be cut across two (WitMotion's own resolver reads the
+characteristic as a byte stream: `PacketStream`), and 0x55 0x71 register replies come on the same
+characteristic. No timestamp and no counter: time comes from the host (see the stream
 decoder). Register write: `0xFF 0xAA reg value(u16 LE)`; unlock `FF AA 69 88 B5`, rate register
 0x03 (0x06 = 10 Hz, 0x07 = 20 Hz, 0x08 = 50 Hz, 0x09 = 100 Hz, 0x0B = 200 Hz), save `FF AA 00 00 00`.
 WitMotion's Android SDK writes the rate without unlocking; the driver unlocks first all the same
@@ -66,13 +68,69 @@ class ImuPacket:
         return np.asarray(self.gyr_counts, dtype=float) * np.radians(2000.0 / 32768.0)
 
 
-def split_notification(data: bytes | bytearray) -> list[ImuPacket]:
-    """The packets of one notification (a multiple of 20 bytes)."""
-    if not data or len(data) % PACKET_BYTES:
-        raise DecodeError(
-            PROTOCOL, f"notification is not a whole number of {PACKET_BYTES}-byte packets", data
-        )
-    return [ImuPacket.from_bytes(data[k : k + PACKET_BYTES]) for k in range(0, len(data), PACKET_BYTES)]
+@dataclass(frozen=True)
+class StreamPiece:
+    """What some bytes of the stream held: data packets, register replies (0x55 0x71, answers to
+    `FF AA 27 reg 00` reads; not samples) and skipped bytes (neither: noise, a cut packet)."""
+
+    packets: list[ImuPacket]
+    register_replies: int
+    skipped: bytes
+
+
+class PacketStream:
+    """The notify characteristic read as a byte stream, as WitMotion's own resolver reads it
+    (Bwt901bleResolver.passiveReceiveData: bytes buffered across notifications, 20-byte packets
+    taken from a 0x55 header, only 0x55 0x61 decoded). Beyond it: a 0x55 0x71 register reply is
+    stepped over whole, bytes before a header are skipped and said so, and a packet cut short (the
+    next notification starts with a header where the rest should be) is dropped, not completed
+    with the next packet's bytes."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes | bytearray) -> StreamPiece:
+        """The packets these bytes complete; a packet's tail stays buffered for the next call."""
+        buffer = self._buffer
+        skipped = bytearray()
+        if buffer and _starts_packet(data):
+            need = PACKET_BYTES - len(buffer)
+            if not (len(data) > need and data[need] == _HEADER[0]):
+                skipped += buffer  # cut short: the new notification starts a packet of its own
+                buffer.clear()
+        buffer += data
+        packets: list[ImuPacket] = []
+        replies = 0
+        i = 0
+        while i < len(buffer):
+            start = buffer.find(_HEADER[0], i)
+            if start < 0:
+                start = len(buffer)
+            skipped += buffer[i:start]
+            i = start
+            if len(buffer) - i < 2:
+                break  # a header's first byte: its flag comes with the next notification
+            if buffer[i + 1] not in _FLAGS:
+                skipped.append(buffer[i])
+                i += 1
+                continue
+            if len(buffer) - i < PACKET_BYTES:
+                break
+            if buffer[i + 1] == _HEADER[1]:
+                packets.append(ImuPacket.from_bytes(bytes(buffer[i : i + PACKET_BYTES])))
+            else:
+                replies += 1
+            i += PACKET_BYTES
+        del buffer[:i]
+        return StreamPiece(packets, replies, bytes(skipped))
+
+
+_REPLY_FLAG = 0x71
+_FLAGS = (_HEADER[1], _REPLY_FLAG)
+
+
+def _starts_packet(data: bytes | bytearray) -> bool:
+    return len(data) >= 2 and data[0] == _HEADER[0] and data[1] in _FLAGS
 
 
 _REGISTER = struct.Struct("<BBBH")

@@ -36,7 +36,7 @@ DECODERS = [
     lambda data: delta.decode_delta(data, 3, 32),
     lambda data: delta.decode_delta(data, 4, 16),
     wit.ImuPacket.from_bytes,
-    wit.split_notification,
+    lambda data: wit.PacketStream().feed(data),
     wit.RegisterWrite.from_bytes,
 ]
 
@@ -120,7 +120,7 @@ def test_witmotion_packet_scaling_from_the_manual():
     packet = wit.ImuPacket.from_bytes(data)
     np.testing.assert_allclose(packet.acc_m_s2, [GRAVITY_M_S2, 0, -GRAVITY_M_S2])  # 2048/32768·16 g
     assert packet.gyr_rad_s[0] == pytest.approx(np.radians(1000.0))
-    assert len(wit.split_notification(data * 3)) == 3
+    assert len(wit.PacketStream().feed(data * 3).packets) == 3
     assert wit.UNLOCK.to_bytes() == bytes.fromhex("ffaa6988b5")
     assert wit.rate_write(100).to_bytes() == bytes.fromhex("ffaa030900")
     assert wit.SAVE.to_bytes() == bytes.fromhex("ffaa000000")
