@@ -1,0 +1,107 @@
+"""The main window's status line names the running drill whole and says how far it is, at 1366×768
+and 1920×1080 (session 9 left: at 1366×768 it read "…bation series (pushes) · 1/1 · task · 18 s",
+the drill's name cut from the left). The status is the engine's own report, handled as the
+client's reader thread hands it over; the window then draws it at its tick."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QLabel
+
+from engine.messages import Phase, RunStatus, StatusReport
+from gui.main_window import MainWindow
+from gui.model.protocols import load_protocols
+from gui.model.settings import DashboardSettings
+from gui.status_line import SMALLEST_NAME_PT
+
+SCREENS = ((1366, 768), (1920, 1080))
+BUNDLED, _ = load_protocols()
+
+
+def painted(label: QLabel) -> tuple[str, float]:
+    """The plain text a label paints (after any eliding) and its width in px, in the label's font."""
+    doc = QTextDocument()
+    doc.setDefaultFont(label.font())
+    doc.setDocumentMargin(0)
+    doc.setHtml(QLabel.text(label))
+    return doc.toPlainText(), doc.idealWidth()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path, data_dir: Path):
+    settings = DashboardSettings(subject_id="P010", data_dir=str(data_dir))
+    window = MainWindow(settings, tmp_path / "settings.json", BUNDLED)
+    qtbot.addWidget(window)
+    window.timer.stop()  # the test ticks
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    window.close()
+
+
+def report(qtbot, window: MainWindow, status: RunStatus) -> None:
+    window.session._on_report(StatusReport(status))
+    window.tick()
+    qtbot.wait(10)  # the top bar's layout follows the new text
+
+
+def recording_path(tmp_path: Path, name: str) -> Path:
+    return tmp_path / "library" / "sub-P010" / f"sub-P010_{name}_20261129T063606391Z.h5"
+
+
+@pytest.mark.parametrize("screen", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_bundled_drill_is_named_whole_beside_its_progress(qtbot, window, tmp_path, screen):
+    window.resize(*screen)
+    qtbot.wait(20)
+    for protocol in BUNDLED:
+        condition = "dual" if protocol.dual_task else "single"
+        status = RunStatus(
+            Phase.TASK,
+            protocol=protocol.name,
+            repetition=protocol.repetitions,
+            repetitions=protocol.repetitions,
+            condition=condition,
+            remaining_s=17.2,
+            elapsed_s=1234.5,
+            recording=recording_path(tmp_path, protocol.key),
+        )
+        report(qtbot, window, status)
+        text, width = painted(window.phase)
+        progress = f"{protocol.repetitions}/{protocol.repetitions} · task"
+        progress += " (dual task)" if condition == "dual" else ""
+        assert text == f"{protocol.name} · {progress} · 18 s", screen
+        assert width <= window.phase.contentsRect().width(), (protocol.name, width, window.phase.width())
+        # The recording's clock is whole too; the file's path gets the room left.
+        assert painted(window.recording_clock)[0] == "● REC 1234.5 s"
+        assert window.recording.toolTip() == str(status.recording)
+        if screen == (1920, 1080):
+            assert window.phase.name_pt == 22  # the whole line at its full size
+        else:
+            assert window.phase.name_pt >= 16, (protocol.name, window.phase.name_pt)
+    assert window.width() <= screen[0]
+
+
+def test_a_name_too_long_for_the_line_is_set_smaller_then_elided_at_its_end(qtbot, window, tmp_path):
+    window.resize(1366, 768)
+    qtbot.wait(20)
+    long = "Dual-task stance with serial subtraction by sevens from a random number, eyes closed on foam"
+    status = RunStatus(
+        Phase.TASK, protocol=long, repetition=2, repetitions=3, condition="dual", remaining_s=9.0
+    )
+    report(qtbot, window, status)
+    text, width = painted(window.phase)
+    assert text.endswith(" · 2/3 · task (dual task) · 9 s")  # the progress, whole
+    name = text.removesuffix(" · 2/3 · task (dual task) · 9 s")
+    assert name.startswith("Dual-task stance with serial subtraction") and name.endswith("…")
+    assert window.phase.name_pt == SMALLEST_NAME_PT
+    assert width <= window.phase.contentsRect().width()
+    assert window.phase.toolTip() == f"{long} · 2/3 · task (dual task) · 9 s"
+    assert window.width() <= 1366
+
+    # Idle again: the line says so, no drill named.
+    report(qtbot, window, RunStatus())
+    assert painted(window.phase)[0] == "ready"
+    assert painted(window.recording_clock)[0] == "not recording"
