@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QPen
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
+from gui.plot_legend import LegendBelow
 from recordings.plot_data import (
     COLUMNS,
     PANELS,
@@ -37,6 +38,9 @@ EVENT_PENS = {
     EventKind.ANNOTATION: pg.mkPen("#7f7f7f", width=1),
 }
 CURVE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+#: A push's response curve is never drawn in the push line's red (a red curve read as the line).
+RESPONSE_COLOURS = tuple(c for c in CURVE_COLOURS if c != EVENT_PENS[EventKind.PERTURBATION].color().name())
+NO_RESPONSE = "#999999"
 
 pg.setConfigOptions(antialias=False, background="w", foreground="#333333")
 
@@ -311,13 +315,14 @@ class BendCurvesPlot(pg.PlotWidget):
         _style(self.getPlotItem(), "Lumbar contribution per bend", "lumbar share (%)", "flexion progress (%)")
         self.setYRange(0, 100)
         self.setXRange(0, 100)
-        self.addLegend(offset=(5, 5), labelTextSize="9pt")
+        self.legend = LegendBelow(self.getPlotItem())
         self._count = -1
 
     def show_curves(self, curves: list[BendCurve]) -> None:
         if len(curves) == self._count:
             return
         self.clear()
+        entries = []
         for k, curve in enumerate(curves):
             colour = CURVE_COLOURS[k % len(CURVE_COLOURS)]
             self.plot(
@@ -327,8 +332,9 @@ class BendCurvesPlot(pg.PlotWidget):
                 symbol="o",
                 symbolSize=6,
                 symbolBrush=colour,
-                name=f"bend {k + 1}",
             )
+            entries.append((f"bend {k + 1}", colour, False))
+        self.legend.set_entries(entries)
         self._count = len(curves)
 
 
@@ -341,7 +347,7 @@ class PerturbationPlot(pg.PlotWidget):
         _style(self.getPlotItem(), "Perturbation responses", "trunk sagittal (deg)", "time from push (s)")
         self.addItem(pg.InfiniteLine(0.0, angle=90, pen=EVENT_PENS[EventKind.PERTURBATION]))
         self.setXRange(-0.5, 3.0)
-        self.legend = self.addLegend(offset=(5, 5), labelTextSize="9pt")
+        self.legend = LegendBelow(self.getPlotItem())
         self._curves: list[pg.PlotDataItem] = []
         self._shown: list[tuple[float, bool | None]] = []
 
@@ -351,16 +357,18 @@ class PerturbationPlot(pg.PlotWidget):
         if shown != self._shown:
             for curve in self._curves:
                 self.removeItem(curve)
-            self.legend.clear()
             self._curves = []
+            entries = []
             for k, trace in enumerate(traces, start=1):
-                colour = CURVE_COLOURS[(k - 1) % len(CURVE_COLOURS)]
+                colour = RESPONSE_COLOURS[(k - 1) % len(RESPONSE_COLOURS)]
                 if trace.responded is False:
-                    pen = pg.mkPen("#999999", width=2, style=Qt.PenStyle.DashLine)
-                    name = f"push {k}: no response"
+                    colour, pen = NO_RESPONSE, pg.mkPen(NO_RESPONSE, width=2, style=Qt.PenStyle.DashLine)
+                    entries.append((f"push {k}: no response", colour, True))
                 else:
-                    pen, name = pg.mkPen(colour, width=2), f"push {k}"
-                self._curves.append(self.plot(pen=pen, name=name))
+                    pen = pg.mkPen(colour, width=2)
+                    entries.append((f"push {k}", colour, False))
+                self._curves.append(self.plot(pen=pen))
+            self.legend.set_entries(entries)
             self._shown = shown
         for curve, trace in zip(self._curves, traces, strict=True):
             curve.setData(trace.time_s, trace.angle_deg, connect="finite")
