@@ -75,7 +75,7 @@ class ReviewWindow(QMainWindow):
         self.reviewed: ReviewedRecording | None = None
         #: The header of the recording shown ("" before the first): it names the data below.
         self._shown_header = ""
-        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stabmon-review")
+        self._start_pools()
         self._job: concurrent.futures.Future[ReviewedRecording] | None = None
         self.header = QLabel("Open a recording (Ctrl+O).")
         self.header.setWordWrap(True)
@@ -142,8 +142,6 @@ class ReviewWindow(QMainWindow):
         self._poll = QTimer(self)
         self._poll.setInterval(100)
         self._poll.timeout.connect(self._check_job)
-        # Exports and reports run on their own thread; the window keeps responding meanwhile.
-        self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stabmon-output")
         self._output: tuple[str, concurrent.futures.Future, Callable[[Any], str]] | None = None
         self._output_poll = QTimer(self)
         self._output_poll.setInterval(100)
@@ -167,6 +165,13 @@ class ReviewWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open a recording", start, "stabmon recordings (*.h5)")
         if path:
             self.open(Path(path))
+
+    def _start_pools(self) -> None:
+        """The threads files are read on and, apart, exports and reports written on (the window
+        keeps responding meanwhile); made again when a closed window is shown again."""
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stabmon-review")
+        self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stabmon-output")
+        self._closed = False
 
     def open(self, path: Path) -> None:
         """Load `path` in the background; the window shows it when ready."""
@@ -385,6 +390,8 @@ class ReviewWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
+        if self._closed:  # shown again by the main window after the user closed it
+            self._start_pools()
         if not self._fitted:  # the first time: the frame is known now
             self._fitted = True
             fit_frame_on_screen(self)
@@ -394,4 +401,6 @@ class ReviewWindow(QMainWindow):
         self._output_poll.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._output_pool.shutdown(wait=True)  # a report or export being written is finished
+        self._check_output()  # and said (the window may be shown again)
+        self._job, self._closed = None, True
         super().closeEvent(event)  # type: ignore[arg-type]
