@@ -54,7 +54,9 @@ from sensors.processing.pipeline import AngleDefinition, angle_definition
 log = logging.getLogger(__name__)
 
 #: The recording's file keeps at least this much of the top bar (px): its name's end, elided.
-PATH_MIN_PX = 140
+PATH_MIN_PX = 100
+#: The subject id's field keeps this much (px): "P017" and longer ids stay whole.
+SUBJECT_MIN_PX = 150
 
 __all__ = ["SHORTCUTS", "MainWindow"]
 
@@ -87,6 +89,7 @@ class MainWindow(SessionActions, QMainWindow):
         self.subject = QLineEdit(settings.subject_id)
         self.subject.setPlaceholderText("pseudonymous subject id, e.g. P017")
         self.subject.setMaximumWidth(220)
+        self.subject.setMinimumWidth(SUBJECT_MIN_PX)  # the status line never squeezes the id
         # The drill and its progress first, whole (`StatusLine`), then the recording's clock; the
         # file's path, the least needed while recording, takes the room left (elided, in its
         # tooltip). None of them widens the window.

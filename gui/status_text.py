@@ -9,20 +9,25 @@ from PySide6.QtWidgets import QLabel, QWidget
 from gui.model.clinic import Phase, RunStatus
 from gui.panels import CalibrationPanel, DrillPanel, SensorPanel
 
+#: How the status line names a repetition's condition (single task: not named).
+CONDITION_WORDS = {"dual": "dual task", "cognitive": "cognitive task only"}
+
 
 def phase_parts(status: RunStatus, hold_words: str = "") -> tuple[str, str]:
     """The running drill's name ('' outside a protocol) and how far it is: 'Prone plank' and
     '2/3 · task · 12 s', or with a hold's clock (`hold_words`) in place of the countdown:
-    '2/3 · Hold 8.4 s'."""
+    '2/3 · task · Hold 8.4 s'; a dual-task repetition's task phase is named by its condition
+    ('3/3 · dual task · 12 s'), its other phases carry it ('3/3 · get ready (dual task) · 4 s')."""
     progress = status.phase.value
     name = ""
     if status.repetitions:
         name = status.protocol
+        condition = CONDITION_WORDS.get(status.condition, "")
+        if condition and status.phase is Phase.TASK:  # 'dual task' is the task phase's name then
+            progress = condition
+        elif condition:
+            progress += f" ({condition})"
         progress = f"{status.repetition}/{status.repetitions} · {progress}"
-        if status.condition == "dual":
-            progress += " (dual task)"
-        elif status.condition == "cognitive":
-            progress += " (cognitive task only)"
     if hold_words:
         return name, f"{progress} · {hold_words}"
     if math.isfinite(status.remaining_s):

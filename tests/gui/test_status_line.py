@@ -30,14 +30,14 @@ def painted(label: QLabel) -> tuple[str, float]:
     return doc.toPlainText(), doc.idealWidth()
 
 
-@pytest.fixture
-def window(qtbot, tmp_path: Path, data_dir: Path):
-    settings = DashboardSettings(subject_id="P010", data_dir=str(data_dir))
-    window = MainWindow(settings, tmp_path / "settings.json", BUNDLED)
-    qtbot.addWidget(window)
+@pytest.fixture(scope="module")
+def window(qapp, tmp_path_factory):
+    """One main window for the module (its engine process starts once)."""
+    folder = tmp_path_factory.mktemp("status-line")
+    settings = DashboardSettings(subject_id="P010", data_dir=str(folder / "library"))
+    window = MainWindow(settings, folder / "settings.json", BUNDLED)
     window.timer.stop()  # the test ticks
     window.show()
-    qtbot.waitExposed(window)
     yield window
     window.close()
 
@@ -52,35 +52,42 @@ def recording_path(tmp_path: Path, name: str) -> Path:
     return tmp_path / "library" / "sub-P010" / f"sub-P010_{name}_20261129T063606391Z.h5"
 
 
+#: How the line names a repetition's condition in its task phase (single task: "task").
+TASK_WORDS = {"single": "task", "dual": "dual task", "cognitive": "cognitive task only"}
+
+
 @pytest.mark.parametrize("screen", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_every_bundled_drill_is_named_whole_beside_its_progress(qtbot, window, tmp_path, screen):
     window.resize(*screen)
     qtbot.wait(20)
+    subject_width = window.subject.width()
     for protocol in BUNDLED:
-        condition = "dual" if protocol.dual_task else "single"
-        status = RunStatus(
-            Phase.TASK,
-            protocol=protocol.name,
-            repetition=protocol.repetitions,
-            repetitions=protocol.repetitions,
-            condition=condition,
-            remaining_s=17.2,
-            elapsed_s=1234.5,
-            recording=recording_path(tmp_path, protocol.key),
-        )
-        report(qtbot, window, status)
-        text, width = painted(window.phase)
-        progress = f"{protocol.repetitions}/{protocol.repetitions} · task"
-        progress += " (dual task)" if condition == "dual" else ""
-        assert text == f"{protocol.name} · {progress} · 18 s", screen
-        assert width <= window.phase.contentsRect().width(), (protocol.name, width, window.phase.width())
-        # The recording's clock is whole too; the file's path gets the room left.
-        assert painted(window.recording_clock)[0] == "● REC 1234.5 s"
-        assert window.recording.toolTip() == str(status.recording)
-        if screen == (1920, 1080):
-            assert window.phase.name_pt == 22  # the whole line at its full size
-        else:
-            assert window.phase.name_pt >= 16, (protocol.name, window.phase.name_pt)
+        for repetition, condition in enumerate(protocol.conditions or ("single",), start=1):
+            status = RunStatus(
+                Phase.TASK,
+                protocol=protocol.name,
+                repetition=repetition,
+                repetitions=protocol.repetitions,
+                condition=condition,
+                remaining_s=17.2,
+                elapsed_s=1234.5,
+                recording=recording_path(tmp_path, protocol.key),
+            )
+            report(qtbot, window, status)
+            text, width = painted(window.phase)
+            progress = f"{repetition}/{protocol.repetitions} · {TASK_WORDS[condition]} · 18 s"
+            assert text == f"{protocol.name} · {progress}", screen
+            assert width <= window.phase.contentsRect().width(), (text, width, window.phase.width())
+            # The recording's clock is whole too; the file's path gets the room left.
+            assert painted(window.recording_clock)[0] == "● REC 1234.5 s"
+            assert window.recording.toolTip() == str(status.recording)
+            assert painted(window.recording)[0].endswith(".h5")
+            # The subject's id keeps its field.
+            assert window.subject.width() == subject_width >= 150
+            if screen == (1920, 1080):
+                assert window.phase.name_pt == 22  # the whole line at its full size
+            else:
+                assert window.phase.name_pt >= SMALLEST_NAME_PT, (protocol.name, window.phase.name_pt)
     assert window.width() <= screen[0]
 
 
@@ -93,13 +100,28 @@ def test_a_name_too_long_for_the_line_is_set_smaller_then_elided_at_its_end(qtbo
     )
     report(qtbot, window, status)
     text, width = painted(window.phase)
-    assert text.endswith(" · 2/3 · task (dual task) · 9 s")  # the progress, whole
-    name = text.removesuffix(" · 2/3 · task (dual task) · 9 s")
+    assert text.endswith(" · 2/3 · dual task · 9 s")  # the progress, whole
+    name = text.removesuffix(" · 2/3 · dual task · 9 s")
     assert name.startswith("Dual-task stance with serial subtraction") and name.endswith("…")
     assert window.phase.name_pt == SMALLEST_NAME_PT
     assert width <= window.phase.contentsRect().width()
-    assert window.phase.toolTip() == f"{long} · 2/3 · task (dual task) · 9 s"
+    assert window.phase.toolTip() == f"{long} · 2/3 · dual task · 9 s"
     assert window.width() <= 1366
+
+    # Before the task, the condition is said after the phase.
+    report(
+        qtbot,
+        window,
+        RunStatus(
+            Phase.GET_READY,
+            protocol="Pushes",
+            repetition=1,
+            repetitions=3,
+            condition="cognitive",
+            remaining_s=4.0,
+        ),
+    )
+    assert painted(window.phase)[0] == "Pushes · 1/3 · get ready (cognitive task only) · 4 s"
 
     # Idle again: the line says so, no drill named.
     report(qtbot, window, RunStatus())
