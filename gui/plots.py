@@ -266,7 +266,9 @@ class LiveTraces(AngleTraces):
 #: all fours "forward" and "right" are not where they are standing: the angles are about the hold
 #: posture, in the planes the traces name).
 SWAY_LABELS = ("Trunk sway, 95 % ellipse", "AP (deg, forward +)", "ML (deg, right +)")
-HOLD_SWAY_LABELS = ("Trunk about the hold posture, 95 % ellipse", "sagittal (deg)", "frontal (deg)")
+#: The trunk about the hold's posture. Titles fit a 1366×768 dashboard's side column (~245 px):
+#: a longer one widened the plot past its widget, cutting its right side off.
+HOLD_SWAY_LABELS = ("Hold: trunk sway, 95 % ellipse", "sagittal (deg)", "frontal (deg)")
 
 
 class SwayPlot(pg.PlotWidget):

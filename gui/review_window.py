@@ -15,7 +15,6 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -53,6 +52,9 @@ REVIEW_SIZE = QSize(1280, 860)
 SWAY_WINDOW_S = 20.0
 #: The widest (px) the comparison's measure, baseline and re-test columns get; longer text wraps.
 COMPARISON_TEXT_PX = 220
+#: The widest (px) the measures' name and value columns get: a long "Not measured — …" wraps,
+#: and the source stays in view (it was pushed out, behind a sideways scroll bar).
+MEASURE_TEXT_PX = 300
 T = TypeVar("T")
 #: A change beyond measurement error stands out: better in green, worse in red, undirected in blue.
 VERDICT_COLOURS = {
@@ -102,10 +104,9 @@ class ReviewWindow(QMainWindow):
         tabs.addTab(compare_tab, "Change since baseline")
         side = QWidget()
         self.side = side
-        grid = QGridLayout(side)
-        grid.addWidget(self.sway, 0, 0)
-        grid.addWidget(self.bends, 1, 0)
-        grid.addWidget(self.perturbations, 2, 0)
+        column = QVBoxLayout(side)
+        for plot in (self.sway, self.bends, self.perturbations):  # the shown ones share it evenly
+            column.addWidget(plot, 1)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.traces, 3)
@@ -240,6 +241,7 @@ class ReviewWindow(QMainWindow):
                 cell = read_only_cell(text)
                 cell.setToolTip(r.info.meaning)
                 self.measures.setItem(row, col, cell)
+        wrap_wide_columns(self.measures, (0, 1), MEASURE_TEXT_PX)
 
     def _show_comparison(self, reviewed: ReviewedRecording) -> None:
         warnings = reviewed.comparison.warnings if reviewed.comparison else ()

@@ -1,7 +1,12 @@
-"""The side plots' legends hide no data (session 9 left: the perturbation plot's legend covered its
-first second, and the bend plot's its first curve points), in the dashboard's live view and in the
-review window, at 1366×768 and 1920×1080, on real recordings: each legend lies outside the plot's
-view, whole and readable, and the view keeps room for the data."""
+"""What the plots and the review's tables show fits where they are shown, in the dashboard's live
+view and in the review window, at 1366×768 and 1920×1080, on real recordings:
+- the side plots' legends hide no data (session 9 left: the perturbation plot's legend covered
+  its first second, and the bend plot's its first curve points): each lies outside the plot's
+  view, whole and readable, and the view keeps room for the data;
+- a side plot's title never makes the plot wider than its widget (the hold's sway title did, and
+  the plot's right side, ellipse and axis, was cut off);
+- the review's measures table needs no sideways scrolling (a long "Not measured — …" value
+  pushed the sources out of view)."""
 
 from __future__ import annotations
 
@@ -28,17 +33,19 @@ from tests.conftest import simulate
 from tests.gui.conftest import write_protocol
 
 #: One worker for the module: its recordings are made once.
-pytestmark = pytest.mark.xdist_group("plot-legends")
+pytestmark = pytest.mark.xdist_group("plots-fit")
 
 SCREENS = ((1366, 768), (1920, 1080))
 
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory) -> Path:
-    """A perturbation series and forward bends of one subject, recorded fast (20 s each)."""
+    """A perturbation series, forward bends and a plank of one subject, recorded fast."""
     root = tmp_path_factory.mktemp("library")
-    for drill in ("perturbations", "forward-bend"):
-        args = [*RECORD_NO_RADIO, "--drill", drill, "--seconds", "20", "--subject", "P031"]
+    # The plank's 14 s hold only ~7 s: too short for its fatigue trend, whose "Not measured — …"
+    # is the longest value a measure has.
+    for drill, seconds in (("perturbations", 20), ("forward-bend", 20), ("plank", 14)):
+        args = [*RECORD_NO_RADIO, "--drill", drill, "--seconds", str(seconds), "--subject", "P031"]
         assert stabmon([*args, "--seed", "4", "--data-dir", str(root)]) == 0
     return root
 
@@ -142,4 +149,56 @@ def test_the_review_windows_legends_hide_no_data(qtbot, library: Path, screen, d
     assert legend_problems(plot) == []
     word = "push" if drill == "perturbations" else "bend"
     assert shown_legend(plot).count(word) == len(plot.getPlotItem().listDataItems())
+    window.close()
+
+
+def overflow(plot: pg.PlotWidget) -> list[str]:
+    """What of the plot lies beyond its widget: the plot item, or its title beyond the view."""
+    problems = []
+    item = plot.getPlotItem()
+    widget_rect = QRectF(plot.mapToScene(plot.viewport().rect()).boundingRect())
+    if not widget_rect.adjusted(-0.5, -0.5, 0.5, 0.5).contains(item.sceneBoundingRect()):
+        problems.append(f"the plot {item.sceneBoundingRect()} is wider than its widget {widget_rect}")
+    title = item.titleLabel.item.sceneBoundingRect()
+    if not widget_rect.adjusted(-0.5, -0.5, 0.5, 0.5).contains(title):
+        problems.append(f"the title {title} is cut by the widget's edge {widget_rect}")
+    return problems
+
+
+@pytest.mark.parametrize("screen", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_holds_sway_plot_and_measures_fit_the_review_window(qtbot, library: Path, screen):
+    (path,) = (library / "sub-P031").glob("*_plank_*.h5")
+    window = ReviewWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    window.resize(*screen)
+    window.open(path)
+    window.wait_loaded(120)
+    qtbot.wait(50)
+    assert window.sway.isVisible() and "hold" in window.sway.getPlotItem().titleLabel.text.lower()
+    assert overflow(window.sway) == []
+    table = window.measures
+    texts = [table.item(r, 1).text() for r in range(table.rowCount())]
+    assert max(map(len, texts)) > 80  # a long "Not measured — …" among them
+    assert table.horizontalScrollBar().maximum() == 0, [table.columnWidth(c) for c in range(3)]
+    window.close()
+
+
+@pytest.mark.parametrize("screen", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_dashboards_side_plots_fit_their_column_for_every_drill_family(qtbot, tmp_path, data_dir, screen):
+    write_protocol(tmp_path / "protocols", "zz-pushes", PERTURBATIONS)
+    protocols, _ = load_protocols(tmp_path / "protocols")
+    settings = DashboardSettings(subject_id="P031", data_dir=str(data_dir), protocol="zz-pushes")
+    window = MainWindow(settings, tmp_path / "settings.json", protocols)
+    qtbot.addWidget(window)
+    window.timer.stop()
+    window.resize(*screen)
+    window.show()
+    qtbot.waitExposed(window)
+    for family in DrillFamily:
+        window.live.show_drill(family)
+        qtbot.wait(100)
+        for plot in (window.live.sway, window.live.bends, window.live.perturbations):
+            if plot.isVisible():
+                assert overflow(plot) == [], (family, type(plot).__name__)
     window.close()
