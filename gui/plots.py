@@ -309,14 +309,19 @@ class SwayPlot(pg.PlotWidget):
             self.setRange(xRange=wanted, yRange=wanted, padding=0)
 
 
+#: The bend plot's margin around its 0-100 % axes (a fraction of the range).
+PERCENT_PADDING = 0.06
+
+
 class BendCurvesPlot(pg.PlotWidget):
     """Lumbar contribution (%) against flexion progress, one curve per bend."""
 
     def __init__(self) -> None:
         super().__init__()
         _style(self.getPlotItem(), "Lumbar contribution per bend", "lumbar share (%)", "flexion progress (%)")
-        self.setYRange(0, 100)
-        self.setXRange(0, 100)
+        # A margin past 0 and 100 %: the end labels fit, and the end points are not cut in half.
+        self.setYRange(0, 100, padding=PERCENT_PADDING)
+        self.setXRange(0, 100, padding=PERCENT_PADDING)
         self.legend = LegendBelow(self.getPlotItem())
         self._count = -1
 

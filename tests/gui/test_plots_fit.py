@@ -16,6 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QImage, QPainter
 
 from gui.main_window import MainWindow
 from gui.model.protocols import load_protocols
@@ -195,10 +196,40 @@ def test_the_dashboards_side_plots_fit_their_column_for_every_drill_family(qtbot
     window.resize(*screen)
     window.show()
     qtbot.waitExposed(window)
-    for family in DrillFamily:
+    for family in (*DrillFamily, DrillFamily.QUIET_STANCE):  # and back from the holds' title
         window.live.show_drill(family)
         qtbot.wait(100)
         for plot in (window.live.sway, window.live.bends, window.live.perturbations):
             if plot.isVisible():
                 assert overflow(plot) == [], (family, type(plot).__name__)
+    window.close()
+
+
+def axis_labels(plot: pg.PlotWidget, name: str) -> list[str]:
+    """The tick labels an axis of the plot draws now."""
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = plot.getPlotItem().getAxis(name).generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [text for _, _, text in specs[2]] if specs is not None else []
+
+
+def test_the_bend_plot_labels_both_ends_of_its_percent_axes(qtbot, tmp_path, data_dir):
+    """At 1366×768 the bend plot's flexion-progress axis ended at its last curve point unlabelled
+    ("0 20 40 60 80"): the 100 % label did not fit past the view's edge."""
+    window = MainWindow(DashboardSettings(subject_id="P031", data_dir=str(data_dir)), tmp_path / "s.json", [])
+    qtbot.addWidget(window)
+    window.timer.stop()
+    window.resize(1366, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    window.live.show_drill(DrillFamily.FORWARD_BEND)
+    qtbot.wait(50)
+    plot = window.live.bends
+    assert plot.isVisible() and plot.width() < 400
+    for axis in ("bottom", "left"):
+        labels = axis_labels(plot, axis)
+        assert {"0", "100"} <= set(labels), (axis, labels)
     window.close()
