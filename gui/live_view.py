@@ -12,7 +12,8 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from gui.model.live import LiveBuffers
-from gui.plots import BendCurvesPlot, LiveTraces, PerturbationPlot, SwayPlot, show_side_plots
+from gui.plots import LiveTraces
+from gui.side_plots import BendCurvesPlot, PerturbationPlot, SwayPlot, show_side_plots
 from recordings.catalogue import CatalogueError, catalogue
 from recordings.plot_data import LUMBAR_SAG
 from sensors.drills import DrillFamily

@@ -30,9 +30,10 @@ from PySide6.QtWidgets import (
 from gui.model.review import ReviewedRecording, review
 from gui.model.settings import default_settings_path, load_settings
 from gui.panels import read_only_cell, table_widget, wrap_wide_columns
-from gui.plots import BendCurvesPlot, PerturbationPlot, ReviewTraces, SwayPlot, show_side_plots
+from gui.plots import ReviewTraces
 from gui.redraw import fit_frame_on_screen, fitting_size
 from gui.review_header import failed_header, loading_header, recording_header
+from gui.side_plots import BendCurvesPlot, PerturbationPlot, SwayPlot, show_side_plots
 from recordings.compare import Verdict
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv

@@ -21,8 +21,8 @@ from PySide6.QtGui import QImage, QPainter
 from gui.main_window import MainWindow
 from gui.model.protocols import load_protocols
 from gui.model.settings import DashboardSettings
-from gui.plots import BendCurvesPlot, PerturbationPlot
 from gui.review_window import ReviewWindow
+from gui.side_plots import BendCurvesPlot, PerturbationPlot
 from recordings.plot_data import angle_rows, perturbations_of, response_traces
 from sensors.drills import DrillFamily
 from sensors.events import Event, EventKind
