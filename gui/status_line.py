@@ -84,7 +84,7 @@ class StatusLine(QLabel):
         room = width - big.horizontalAdvance(progress)
         name, self.name_pt = self.name, LINE_PT
         if name and big.horizontalAdvance(name) > room:
-            sizes = [pt for pt in range(int(LINE_PT) - 1, int(SMALLEST_NAME_PT) - 1, -1)]
+            sizes = range(int(LINE_PT) - 1, int(SMALLEST_NAME_PT) - 1, -1)  # whole points, down
             fitting = [pt for pt in sizes if self.metrics(pt).horizontalAdvance(name) <= room]
             self.name_pt = float(fitting[0]) if fitting else SMALLEST_NAME_PT
             if not fitting:
