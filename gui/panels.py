@@ -272,6 +272,7 @@ class CalibrationPanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.result)
+        layout.addStretch(1)  # the result under its buttons, not alone mid-tab
 
     def show_check(self, check: CalibrationCheck) -> None:
         colour = "#1b5e20" if check.ok else "#b00020"

@@ -127,3 +127,20 @@ def test_a_name_too_long_for_the_line_is_set_smaller_then_elided_at_its_end(qtbo
     report(qtbot, window, RunStatus())
     assert painted(window.phase)[0] == "ready"
     assert painted(window.recording_clock)[0] == "not recording"
+
+
+def test_the_calibration_tabs_result_sits_under_its_buttons(qtbot, window):
+    """Seen beside the status line at 1366×768: the calibration's result stood alone in the middle
+    of its empty tab, 260 px below the buttons it answers."""
+    window.resize(1366, 768)
+    window.setup_tabs.setCurrentWidget(window.calibration)
+    qtbot.wait(20)
+    panel = window.calibration
+    result = panel.result
+    gap = result.geometry().top() - panel.still_button.geometry().bottom()
+    # A label's text is centred in its height: the label is as tall as its text, right under.
+    assert 0 <= gap <= 20 and result.height() <= result.heightForWidth(result.width()) + 4, (
+        gap,
+        result.height(),
+    )
+    window.setup_tabs.setCurrentWidget(window.drill)
