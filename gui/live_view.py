@@ -9,10 +9,11 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from gui.model.live import LiveBuffers
-from gui.plots import BendCurvesPlot, LiveTraces, PerturbationPlot, SwayPlot, show_side_plots
+from gui.plots import LiveTraces
+from gui.side_plots import BendCurvesPlot, PerturbationPlot, SwayPlot, show_side_plots
 from recordings.catalogue import CatalogueError, catalogue
 from recordings.plot_data import LUMBAR_SAG
 from sensors.drills import DrillFamily
@@ -144,11 +145,10 @@ class LiveView(QWidget):
         self.perturbations = PerturbationPlot()
         side = QWidget()
         self.side = side
-        grid = QGridLayout(side)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.sway, 0, 0)
-        grid.addWidget(self.bends, 1, 0)
-        grid.addWidget(self.perturbations, 2, 0)
+        column = QVBoxLayout(side)
+        column.setContentsMargins(0, 0, 0, 0)
+        for plot in (self.sway, self.bends, self.perturbations):  # the shown ones share it evenly
+            column.addWidget(plot, 1)
         splitter = QSplitter()
         splitter.addWidget(self.traces)
         splitter.addWidget(side)

@@ -46,11 +46,17 @@ from gui.review_window import ReviewWindow
 from gui.session_actions import SessionActions
 from gui.session_setup import clinic_config, collect_settings, show_settings
 from gui.shortcuts import SHORTCUTS, install_actions
-from gui.status_text import enable_controls, phase_text, show_recording
+from gui.status_line import StatusLine
+from gui.status_text import enable_controls, phase_parts, show_recording
 from sensors.drills import drill_family
 from sensors.processing.pipeline import AngleDefinition, angle_definition
 
 log = logging.getLogger(__name__)
+
+#: The recording's file keeps at least this much of the top bar (px): its name's end, elided.
+PATH_MIN_PX = 100
+#: The subject id's field keeps this much (px): "P017" and longer ids stay whole.
+SUBJECT_MIN_PX = 150
 
 __all__ = ["SHORTCUTS", "MainWindow"]
 
@@ -83,11 +89,17 @@ class MainWindow(SessionActions, QMainWindow):
         self.subject = QLineEdit(settings.subject_id)
         self.subject.setPlaceholderText("pseudonymous subject id, e.g. P017")
         self.subject.setMaximumWidth(220)
-        # The protocol name and the file path are elided: they never widen the window.
-        self.phase = ElidedLabel("ready", Qt.TextElideMode.ElideLeft)  # the phase and time stay
-        self.phase.setStyleSheet("font-size: 22pt; font-weight: 700; color: #1565c0;")
-        self.recording = ElidedLabel("not recording")
-        self.recording.setStyleSheet("font-size: 11pt; color: #555;")
+        self.subject.setMinimumWidth(SUBJECT_MIN_PX)  # the status line never squeezes the id
+        # The drill and its progress first, whole (`StatusLine`), then the recording's clock; the
+        # file's path, the least needed while recording, takes the room left (elided, in its
+        # tooltip). None of them widens the window.
+        self.phase = StatusLine()
+        self.phase.show_parts("", "ready")
+        self.recording_clock = QLabel("not recording")
+        self.recording_clock.setStyleSheet("font-size: 11pt; color: #555;")
+        self.recording = ElidedLabel("", Qt.TextElideMode.ElideLeft)  # the file's name stays
+        self.recording.setStyleSheet("font-size: 11pt; color: #b00020;")
+        self.recording.setMinimumWidth(PATH_MIN_PX)
         # Errors and warnings (the banner), "the computer is too busy" (up while the live data run
         # behind), by the notices' severity and topic. The status bar is there from the start:
         # appearing with the first message, it shifted the whole window.
@@ -98,8 +110,10 @@ class MainWindow(SessionActions, QMainWindow):
         top.addWidget(QLabel("Subject"))
         top.addWidget(self.subject)
         top.addSpacing(20)
-        top.addWidget(self.phase, 3)
-        top.addWidget(self.recording, 2)
+        top.addWidget(self.phase)
+        top.addSpacing(12)
+        top.addWidget(self.recording_clock)
+        top.addWidget(self.recording, 1)
         self.sensor_alert = QLabel("")
         self.sensor_alert.setWordWrap(True)
         self.sensor_alert.setStyleSheet("color: #b00020; font-size: 12pt; font-weight: 600;")
@@ -311,8 +325,8 @@ class MainWindow(SessionActions, QMainWindow):
         if hold is not None:
             state = hold.update(self.buffers.events)
             hold_words = hold_clock_words(state, hold.shown_s(session_now))
-        self.phase.setText(phase_text(status, hold_words))
-        show_recording(self.recording, status)
+        self.phase.show_parts(*phase_parts(status, hold_words))
+        show_recording(self.recording_clock, self.recording, status)
         enable_controls(self.drill, self.calibration, self.sensors, status, self.session.busy)
         self.drill.answer.setEnabled(self.session.trial is not None)
         if now - self._health_at > 0.5:

@@ -54,6 +54,7 @@ FEEDBACK_LIMIT_NAMES = {
     FeedbackMode.LUMBAR_FLEXION: "Lumbar flexion limit",
     FeedbackMode.HOLD_POSITION: "Hold zone radius",
     FeedbackMode.BEND: "Bend target (trunk)",
+    FeedbackMode.NONE: "No feedback for the patient",
 }
 #: The clock fit's drift is neither shown nor warned about before a sensor streamed this long (s):
 #: fitted on a few seconds of BLE jitter it is hundreds of ppm whatever the crystal does.
@@ -271,6 +272,7 @@ class CalibrationPanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.result)
+        layout.addStretch(1)  # the result under its buttons, not alone mid-tab
 
     def show_check(self, check: CalibrationCheck) -> None:
         colour = "#1b5e20" if check.ok else "#b00020"
@@ -344,9 +346,14 @@ class DrillPanel(QGroupBox):
         self.list.currentRowChanged.connect(self._selected)
 
     def show_feedback_mode(self, mode: FeedbackMode, limit_deg: float) -> None:
-        """Name the patient's feedback and show its limit (deg; % has no spin box here)."""
+        """Name the patient's feedback and show its limit (deg; % has no spin box here); without
+        feedback, only that there is none."""
         self.zone_label.setText(FEEDBACK_LIMIT_NAMES[mode])
-        self.zone.setValue(limit_deg)
+        shown = mode is not FeedbackMode.NONE
+        for widget in (self.zone, self.sound, self.centre_button):
+            widget.setVisible(shown)
+        if shown:
+            self.zone.setValue(limit_deg)
 
     def current(self) -> DrillProtocol | None:
         row = self.list.currentRow()

@@ -330,9 +330,10 @@ class PatientView(QWidget):
     ) -> None:
         """Draw the feedback for `angles` (None: nothing to show now), sounding the tone when it
         crosses into the "over the limit" state."""
-        feedback = live_feedback(mode, limit, angles, zone) if angles is not None else None
+        with_feedback = mode is not FeedbackMode.NONE
+        feedback = live_feedback(mode, limit, angles, zone) if angles is not None and with_feedback else None
         previous, self.feedback = self.feedback, feedback
-        self.feedback_area.setVisible(feedback is not None or self._trial is None)
+        self.feedback_area.setVisible(feedback is not None or (self._trial is None and with_feedback))
         if feedback is None:
             self.words.setText("")
             self.feedback_area.setCurrentWidget(self.zone)

@@ -7,22 +7,18 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QPen
-from PySide6.QtWidgets import QGraphicsView, QWidget
+from PySide6.QtWidgets import QGraphicsView
 
 from recordings.plot_data import (
     COLUMNS,
     PANELS,
     TIME,
-    BendCurve,
     EventLine,
-    ResponseTrace,
-    SwayPath,
     WindowDecimator,
     decimate_peaks,
     event_lines,
     steady_range,
 )
-from sensors.drills import HOLD_FAMILIES, DrillFamily
 from sensors.events import Event, EventKind
 
 SAGITTAL = "#1f77b4"
@@ -37,11 +33,14 @@ EVENT_PENS = {
     EventKind.ANNOTATION: pg.mkPen("#7f7f7f", width=1),
 }
 CURVE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+#: A push's response curve is never drawn in the push line's red (a red curve read as the line).
+RESPONSE_COLOURS = tuple(c for c in CURVE_COLOURS if c != EVENT_PENS[EventKind.PERTURBATION].color().name())
+NO_RESPONSE = "#999999"
 
 pg.setConfigOptions(antialias=False, background="w", foreground="#333333")
 
 
-def _style(plot: pg.PlotItem, title: str, left: str, bottom: str, grid: bool = True) -> None:
+def style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str, grid: bool = True) -> None:
     plot.setTitle(title, size="11pt")  # "Lumbar angle … ■ axial" whole in a 1366-px window
     plot.setLabel("left", left)
     plot.setLabel("bottom", bottom)
@@ -82,7 +81,9 @@ class AngleTraces(pg.GraphicsLayoutWidget):
             plot = self.addPlot(row=row, col=0)
             # No grid on the traces: redrawing it with every frame costs more than the rest of the
             # plot; a zero line gives the reference instead.
-            _style(plot, _panel_title(title, series), "deg", self.time_label if row == 2 else "", grid=False)
+            style_plot(
+                plot, _panel_title(title, series), "deg", self.time_label if row == 2 else "", grid=False
+            )
             plot.addItem(pg.InfiniteLine(0.0, angle=0, pen=pg.mkPen("#999999", width=1)), ignoreBounds=True)
             # 1-px lines: wider ones cost twice as much to rasterise, on every redraw.
             self.curves.append(
@@ -256,133 +257,3 @@ class LiveTraces(AngleTraces):
                 if len(x) or len(curve.xData if curve.xData is not None else ()):
                     inset = 0.05 * (high - low)  # within the view, pen and all: nothing around repaints
                     curve.setData(np.repeat(x, 2), np.tile([low + inset, high - inset], len(x)))
-
-
-#: The sway plot's title and axes (left, bottom) standing, and in a hold (prone, side-lying or on
-#: all fours "forward" and "right" are not where they are standing: the angles are about the hold
-#: posture, in the planes the traces name).
-SWAY_LABELS = ("Trunk sway, 95 % ellipse", "AP (deg, forward +)", "ML (deg, right +)")
-HOLD_SWAY_LABELS = ("Trunk about the hold posture, 95 % ellipse", "sagittal (deg)", "frontal (deg)")
-
-
-class SwayPlot(pg.PlotWidget):
-    """Trunk inclination sway (ML across, AP up, about the mean) with its 95 % ellipse."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        _style(self.getPlotItem(), *SWAY_LABELS)
-        self.setAspectLocked(True)
-        self.path = self.plot(pen=pg.mkPen("#888888", width=1))
-        self.ellipse = self.plot(pen=pg.mkPen("#d62728", width=3))
-        self.dot = self.plot(symbol="o", symbolSize=12, symbolBrush="#1f77b4", pen=None)
-        # A square range that changes only when the sway needs it (`steady_range`): rescaling the
-        # axes with every update would redraw them every time.
-        self.disableAutoRange()
-        self.view_range = (-1.0, 1.0)
-        self.setRange(xRange=self.view_range, yRange=self.view_range, padding=0)
-
-    def label_for(self, family: DrillFamily | None) -> None:
-        """Title and axes for the drill family: a hold's, or standing sway's."""
-        title, left, bottom = HOLD_SWAY_LABELS if family in HOLD_FAMILIES else SWAY_LABELS
-        plot = self.getPlotItem()
-        plot.setTitle(title, size="11pt")
-        plot.setLabel("left", left)
-        plot.setLabel("bottom", bottom)
-
-    def show_sway(self, sway: SwayPath) -> None:
-        """Draw a `plot_data.SwayPath`: the path, its ellipse (if any) and the newest point."""
-        self.path.setData(sway.ml, sway.ap)
-        if sway.outline is not None:
-            self.ellipse.setData(sway.outline[:, 0], sway.outline[:, 1])
-        else:
-            self.ellipse.setData([], [])
-        self.dot.setData(sway.ml[-1:], sway.ap[-1:])
-        wanted = steady_range(self.view_range, np.array([-sway.limit, sway.limit]), min_span=1.0)
-        if wanted != self.view_range:
-            self.view_range = wanted
-            self.setRange(xRange=wanted, yRange=wanted, padding=0)
-
-
-class BendCurvesPlot(pg.PlotWidget):
-    """Lumbar contribution (%) against flexion progress, one curve per bend."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        _style(self.getPlotItem(), "Lumbar contribution per bend", "lumbar share (%)", "flexion progress (%)")
-        self.setYRange(0, 100)
-        self.setXRange(0, 100)
-        self.addLegend(offset=(5, 5), labelTextSize="9pt")
-        self._count = -1
-
-    def show_curves(self, curves: list[BendCurve]) -> None:
-        if len(curves) == self._count:
-            return
-        self.clear()
-        for k, curve in enumerate(curves):
-            colour = CURVE_COLOURS[k % len(CURVE_COLOURS)]
-            self.plot(
-                curve.progress_pct,
-                curve.contribution_pct,
-                pen=pg.mkPen(colour, width=2),
-                symbol="o",
-                symbolSize=6,
-                symbolBrush=colour,
-                name=f"bend {k + 1}",
-            )
-        self._count = len(curves)
-
-
-class PerturbationPlot(pg.PlotWidget):
-    """Trunk sagittal response to each perturbation the analysis analyses, aligned at the push;
-    a mark the trunk did not answer is drawn dashed and named "no response", as in the results."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        _style(self.getPlotItem(), "Perturbation responses", "trunk sagittal (deg)", "time from push (s)")
-        self.addItem(pg.InfiniteLine(0.0, angle=90, pen=EVENT_PENS[EventKind.PERTURBATION]))
-        self.setXRange(-0.5, 3.0)
-        self.legend = self.addLegend(offset=(5, 5), labelTextSize="9pt")
-        self._curves: list[pg.PlotDataItem] = []
-        self._shown: list[tuple[float, bool | None]] = []
-
-    def show_responses(self, traces: list[ResponseTrace]) -> None:
-        """Draw `plot_data.response_traces` (curves re-made only when the pushes or verdicts change)."""
-        shown = [(trace.push.time_s, trace.responded) for trace in traces]
-        if shown != self._shown:
-            for curve in self._curves:
-                self.removeItem(curve)
-            self.legend.clear()
-            self._curves = []
-            for k, trace in enumerate(traces, start=1):
-                colour = CURVE_COLOURS[(k - 1) % len(CURVE_COLOURS)]
-                if trace.responded is False:
-                    pen = pg.mkPen("#999999", width=2, style=Qt.PenStyle.DashLine)
-                    name = f"push {k}: no response"
-                else:
-                    pen, name = pg.mkPen(colour, width=2), f"push {k}"
-                self._curves.append(self.plot(pen=pen, name=name))
-            self._shown = shown
-        for curve, trace in zip(self._curves, traces, strict=True):
-            curve.setData(trace.time_s, trace.angle_deg, connect="finite")
-
-
-#: Which side plots mean something for a drill family: (sway, bend curves, perturbation responses).
-SIDE_PLOTS: dict[DrillFamily, tuple[bool, bool, bool]] = {
-    DrillFamily.QUIET_STANCE: (True, False, False),
-    DrillFamily.SINGLE_LEG: (True, False, False),
-    DrillFamily.PERTURBATIONS: (True, False, True),
-    DrillFamily.FORWARD_BEND: (False, True, False),
-    **dict.fromkeys(HOLD_FAMILIES, (True, False, False)),
-}
-
-
-def show_side_plots(
-    family: DrillFamily | None, sway: SwayPlot, bends: QWidget, perturbations: QWidget, side: QWidget
-) -> None:
-    """Show the side plots that mean something for the drill family (none: hide the column)."""
-    shown = SIDE_PLOTS.get(family, (False, False, False)) if family is not None else (False, False, False)
-    sway.label_for(family)
-    widgets: tuple[QWidget, ...] = (sway, bends, perturbations)
-    for widget, visible in zip(widgets, shown, strict=True):
-        widget.setVisible(visible)
-    side.setVisible(any(shown))

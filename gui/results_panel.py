@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -70,6 +70,15 @@ def _tip(info: MeasureInfo) -> str:
     return f"{info.meaning}\nSource: {info.source}"
 
 
+class WrappingTable(QTableWidget):
+    """A table whose rows are as tall as their wrapped text at the columns' width of the moment
+    (fitted once, when filled, a narrower pane cut the reference texts to "…")."""
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)  # the stretched columns take their new width here
+        self.resizeRowsToContents()
+
+
 class ResultsPanel(QGroupBox):
     """Results of the running protocol (and the session's left/right pairs); see the module."""
 
@@ -82,7 +91,7 @@ class ResultsPanel(QGroupBox):
         self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.heading.setStyleSheet("font-size: 11pt;")
         self.heading.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # alone: at the top
-        self.table = QTableWidget(0, 2)
+        self.table = WrappingTable(0, 2)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(True)
         self.table.setHorizontalScrollMode(QTableWidget.ScrollMode.ScrollPerPixel)

@@ -8,6 +8,7 @@ import html
 
 from gui.model.review import ReviewedRecording
 from recordings.catalogue import catalogue
+from sensors.events import EventKind
 
 RED = "#b00020"
 AMBER = "#b45f06"
@@ -30,8 +31,20 @@ def recording_header(reviewed: ReviewedRecording) -> str:
     ]
     if reviewed.problem:
         lines.append(_coloured(RED, f"No measures: {reviewed.problem}"))
-    lines.extend(_coloured(AMBER, problem) for problem in (*rec.problems, rec.ended_early) if problem)
+    problems = (*rec.problems, rec.ended_early, stopped_early(reviewed))
+    lines.extend(_coloured(AMBER, problem) for problem in problems if problem)
     return "<br>".join(lines)
+
+
+def stopped_early(reviewed: ReviewedRecording) -> str:
+    """'Stopped by the clinician at 12.8 s, before the planned end of the task' when the run was stopped
+    (the engine's note in the file; the measures then cover a shorter task), else ''."""
+    for event in reviewed.recording.events:
+        stop = event.kind is EventKind.ANNOTATION and event.source == "protocol"
+        if stop and event.label.startswith("stopped"):
+            why = event.label[:1].upper() + event.label[1:]
+            return f"{why} at {event.time_s:.1f} s, before the planned end of the task"
+    return ""
 
 
 def loading_header(name: str, shown: str) -> str:

@@ -15,7 +15,6 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -31,9 +30,10 @@ from PySide6.QtWidgets import (
 from gui.model.review import ReviewedRecording, review
 from gui.model.settings import default_settings_path, load_settings
 from gui.panels import read_only_cell, table_widget, wrap_wide_columns
-from gui.plots import BendCurvesPlot, PerturbationPlot, ReviewTraces, SwayPlot, show_side_plots
+from gui.plots import ReviewTraces
 from gui.redraw import fit_frame_on_screen, fitting_size
 from gui.review_header import failed_header, loading_header, recording_header
+from gui.side_plots import BendCurvesPlot, PerturbationPlot, SwayPlot, show_side_plots
 from recordings.compare import Verdict
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
@@ -53,6 +53,9 @@ REVIEW_SIZE = QSize(1280, 860)
 SWAY_WINDOW_S = 20.0
 #: The widest (px) the comparison's measure, baseline and re-test columns get; longer text wraps.
 COMPARISON_TEXT_PX = 220
+#: The widest (px) the measures' name and value columns get: a long "Not measured — …" wraps,
+#: and the source stays in view (it was pushed out, behind a sideways scroll bar).
+MEASURE_TEXT_PX = 300
 T = TypeVar("T")
 #: A change beyond measurement error stands out: better in green, worse in red, undirected in blue.
 VERDICT_COLOURS = {
@@ -75,7 +78,7 @@ class ReviewWindow(QMainWindow):
         self.reviewed: ReviewedRecording | None = None
         #: The header of the recording shown ("" before the first): it names the data below.
         self._shown_header = ""
-        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stabmon-review")
+        self._start_pools()
         self._job: concurrent.futures.Future[ReviewedRecording] | None = None
         self.header = QLabel("Open a recording (Ctrl+O).")
         self.header.setWordWrap(True)
@@ -102,10 +105,9 @@ class ReviewWindow(QMainWindow):
         tabs.addTab(compare_tab, "Change since baseline")
         side = QWidget()
         self.side = side
-        grid = QGridLayout(side)
-        grid.addWidget(self.sway, 0, 0)
-        grid.addWidget(self.bends, 1, 0)
-        grid.addWidget(self.perturbations, 2, 0)
+        column = QVBoxLayout(side)
+        for plot in (self.sway, self.bends, self.perturbations):  # the shown ones share it evenly
+            column.addWidget(plot, 1)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.traces, 3)
@@ -142,8 +144,6 @@ class ReviewWindow(QMainWindow):
         self._poll = QTimer(self)
         self._poll.setInterval(100)
         self._poll.timeout.connect(self._check_job)
-        # Exports and reports run on their own thread; the window keeps responding meanwhile.
-        self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stabmon-output")
         self._output: tuple[str, concurrent.futures.Future, Callable[[Any], str]] | None = None
         self._output_poll = QTimer(self)
         self._output_poll.setInterval(100)
@@ -167,6 +167,13 @@ class ReviewWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open a recording", start, "stabmon recordings (*.h5)")
         if path:
             self.open(Path(path))
+
+    def _start_pools(self) -> None:
+        """The threads files are read on and, apart, exports and reports written on (the window
+        keeps responding meanwhile); made again when a closed window is shown again."""
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stabmon-review")
+        self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stabmon-output")
+        self._closed = False
 
     def open(self, path: Path) -> None:
         """Load `path` in the background; the window shows it when ready."""
@@ -235,6 +242,7 @@ class ReviewWindow(QMainWindow):
                 cell = read_only_cell(text)
                 cell.setToolTip(r.info.meaning)
                 self.measures.setItem(row, col, cell)
+        wrap_wide_columns(self.measures, (0, 1), MEASURE_TEXT_PX)
 
     def _show_comparison(self, reviewed: ReviewedRecording) -> None:
         warnings = reviewed.comparison.warnings if reviewed.comparison else ()
@@ -385,6 +393,8 @@ class ReviewWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
+        if self._closed:  # shown again by the main window after the user closed it
+            self._start_pools()
         if not self._fitted:  # the first time: the frame is known now
             self._fitted = True
             fit_frame_on_screen(self)
@@ -394,4 +404,6 @@ class ReviewWindow(QMainWindow):
         self._output_poll.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._output_pool.shutdown(wait=True)  # a report or export being written is finished
+        self._check_output()  # and said (the window may be shown again)
+        self._job, self._closed = None, True
         super().closeEvent(event)  # type: ignore[arg-type]

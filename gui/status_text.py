@@ -9,22 +9,30 @@ from PySide6.QtWidgets import QLabel, QWidget
 from gui.model.clinic import Phase, RunStatus
 from gui.panels import CalibrationPanel, DrillPanel, SensorPanel
 
+#: How the status line names a repetition's condition (single task: not named).
+CONDITION_WORDS = {"dual": "dual task", "cognitive": "cognitive task only"}
 
-def phase_text(status: RunStatus, hold_words: str = "") -> str:
-    """'Prone plank · 2/3 · task · 12 s', or with a hold's clock (`hold_words`) in place of the
-    countdown: 'Prone plank · 2/3 · Hold 8.4 s'."""
-    text = status.phase.value
+
+def phase_parts(status: RunStatus, hold_words: str = "") -> tuple[str, str]:
+    """The running drill's name ('' outside a protocol) and how far it is: 'Prone plank' and
+    '2/3 · task · 12 s', or with a hold's clock (`hold_words`) in place of the countdown:
+    '2/3 · task · Hold 8.4 s'; a dual-task repetition's task phase is named by its condition
+    ('3/3 · dual task · 12 s'), its other phases carry it ('3/3 · get ready (dual task) · 4 s')."""
+    progress = status.phase.value
+    name = ""
     if status.repetitions:
-        text = f"{status.protocol} · {status.repetition}/{status.repetitions} · {text}"
-        if status.condition == "dual":
-            text += " (dual task)"
-        elif status.condition == "cognitive":
-            text += " (cognitive task only)"
+        name = status.protocol
+        condition = CONDITION_WORDS.get(status.condition, "")
+        if condition and status.phase is Phase.TASK:  # 'dual task' is the task phase's name then
+            progress = condition
+        elif condition:
+            progress += f" ({condition})"
+        progress = f"{status.repetition}/{status.repetitions} · {progress}"
     if hold_words:
-        return f"{text} · {hold_words}"
+        return name, f"{progress} · {hold_words}"
     if math.isfinite(status.remaining_s):
-        text += f" · {math.ceil(status.remaining_s):.0f} s"
-    return text
+        progress += f" · {math.ceil(status.remaining_s):.0f} s"
+    return name, progress
 
 
 def set_style(widget: QWidget, sheet: str) -> None:
@@ -33,14 +41,16 @@ def set_style(widget: QWidget, sheet: str) -> None:
         widget.setStyleSheet(sheet)
 
 
-def show_recording(label: QLabel, status: RunStatus) -> None:
-    """'● REC  12.3 s  <file>' in red while recording, else 'not recording' in grey."""
+def show_recording(clock: QLabel, path: QLabel, status: RunStatus) -> None:
+    """'● REC  12.3 s' in red and the file beside it while recording, else 'not recording' in grey."""
     if status.recording is not None:
-        label.setText(f"● REC {status.elapsed_s:6.1f} s  {status.recording}")
-        set_style(label, "font-size: 11pt; color: #b00020;")
+        clock.setText(f"● REC {status.elapsed_s:6.1f} s")
+        path.setText(str(status.recording))
+        set_style(clock, "font-size: 11pt; color: #b00020;")
     else:
-        label.setText("not recording")
-        set_style(label, "font-size: 11pt; color: #555;")
+        clock.setText("not recording")
+        path.setText("")
+        set_style(clock, "font-size: 11pt; color: #555;")
 
 
 def enable_controls(

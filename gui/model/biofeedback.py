@@ -54,12 +54,15 @@ class FeedbackMode(StrEnum):
     lumbar-flexion: the lumbar flexion angle against a limit the clinician sets (lifting and
     bending practice; sound when it is passed); hold-position: how far the trunk and pelvis have
     moved from the hold posture (holds; the pipeline's hold angles); bend: the bend's range and
-    how much of it comes from the lumbar spine, against targets (forward bend)."""
+    how much of it comes from the lumbar spine, against targets (forward bend); none: no
+    feedback, the words and the clock only (walking: the patient is not at the screen, and a
+    stance circle told a walking patient "Back to the middle")."""
 
     STANCE_SWAY = "stance-sway"
     LUMBAR_FLEXION = "lumbar-flexion"
     HOLD_POSITION = "hold-position"
     BEND = "bend"
+    NONE = "none"
 
 
 #: Drill families and the feedback they get when a protocol does not choose one (the others:
@@ -68,6 +71,7 @@ _DEFAULT_FEEDBACK: dict[DrillFamily, FeedbackMode] = {
     **dict.fromkeys(HOLD_FAMILIES, FeedbackMode.HOLD_POSITION),
     DrillFamily.FORWARD_BEND: FeedbackMode.BEND,
     DrillFamily.SIT_TO_STAND: FeedbackMode.LUMBAR_FLEXION,
+    DrillFamily.GAIT: FeedbackMode.NONE,
 }
 
 #: The clinician's limit when a protocol sets none, deg: the stance circle's and the hold zone's
@@ -77,6 +81,7 @@ DEFAULT_LIMIT_DEG = {
     FeedbackMode.HOLD_POSITION: 5.0,
     FeedbackMode.LUMBAR_FLEXION: 30.0,
     FeedbackMode.BEND: 90.0,
+    FeedbackMode.NONE: 0.0,
 }
 
 
@@ -238,7 +243,9 @@ def live_feedback(mode: FeedbackMode, limit: float, angles: LiveAngles, zone: Ta
         return lumbar_flexion_feedback(angles.lumbar_flexion, limit)
     if mode is FeedbackMode.HOLD_POSITION:
         return hold_position_feedback((*angles.trunk, 0.0), (*angles.pelvis, 0.0), limit)
-    return bend_feedback(angles.trunk[0], angles.pelvis[0], limit)
+    if mode is FeedbackMode.BEND:
+        return bend_feedback(angles.trunk[0], angles.pelvis[0], limit)
+    raise ValueError(f"the {mode} feedback mode has no live feedback")
 
 
 class LiveHoldClock:

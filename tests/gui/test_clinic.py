@@ -9,6 +9,8 @@ import pytest
 
 from engine.calibration_check import judge_calibration
 from gui.model.clinic import ClinicConfig, ClinicSession, Phase
+from gui.model.review import review
+from gui.review_header import recording_header
 from recordings import read_recording
 from recordings.analysis import analyze_recording
 from recordings.conditions import condition_for
@@ -99,6 +101,10 @@ def test_stopping_during_a_recording_keeps_everything_recorded_so_far(data_dir: 
     assert 4.5 < recording.duration_s < 7.0
     labels = [(e.kind, e.label) for e in recording.events]
     assert (EventKind.ANNOTATION, "stopped by the clinician") in labels
+    # The review says so above the measures (they cover a shorter task than planned).
+    stop = next(e for e in recording.events if e.label == "stopped by the clinician")
+    header = recording_header(review(result.path, data_dir))
+    assert f"Stopped by the clinician at {stop.time_s:.1f} s, before the planned end of the task" in header
     (push,) = [e for e in recording.events if e.kind is EventKind.PERTURBATION]
     assert push.time_s == event.time_s and 4.5 < push.time_s < recording.duration_s
     assert session.status.phase is Phase.IDLE and session.status.recording is None

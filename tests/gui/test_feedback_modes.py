@@ -127,6 +127,7 @@ def test_stance_sway_keeps_todays_circle():
         ("biering-sorensen", FeedbackMode.HOLD_POSITION),
         ("forward-bend", FeedbackMode.BEND),
         ("sit-to-stand", FeedbackMode.LUMBAR_FLEXION),
+        ("gait", FeedbackMode.NONE),
     ],
 )
 def test_each_drill_kind_has_a_default_and_a_protocol_can_choose(drill, mode):

@@ -265,7 +265,7 @@ def test_a_late_tick_skips_the_frames_it_missed_and_keeps_the_grid(qapp):
 def test_small_angles_and_times_keep_their_units_without_an_si_prefix(qtbot):
     """A pelvis that barely moves (ranges of thousandths of a degree) and an empty plot's time
     axis read "deg" and "session time (s)", not pyqtgraph's "deg (x0.001)" with ticks at 600."""
-    from gui.plots import BendCurvesPlot, SwayPlot
+    from gui.side_plots import BendCurvesPlot, SwayPlot
 
     traces = ReviewTraces()
     qtbot.addWidget(traces)
@@ -287,7 +287,7 @@ def test_small_angles_and_times_keep_their_units_without_an_si_prefix(qtbot):
 def test_a_hold_names_its_sway_plot_for_the_hold_posture_not_standing_sway(qtbot):
     """Prone or side-lying, "AP (forward +)" and "ML (right +)" are not where they are standing:
     a hold's plot says it is the trunk about the hold posture, in the traces' planes."""
-    from gui.plots import SwayPlot, show_side_plots
+    from gui.side_plots import SwayPlot, show_side_plots
     from sensors.drills import DrillFamily
 
     sway, others = SwayPlot(), [pg.PlotWidget() for _ in range(3)]
@@ -295,7 +295,9 @@ def test_a_hold_names_its_sway_plot_for_the_hold_posture_not_standing_sway(qtbot
         qtbot.addWidget(widget)
     plot = sway.getPlotItem()
     show_side_plots(DrillFamily.BIERING_SORENSEN, sway, *others)
-    assert "hold posture" in plot.titleLabel.text and "sagittal" in plot.getAxis("left").labelString()
+    assert plot.titleLabel.text.startswith("Hold")
+    assert "sagittal from the hold" in plot.getAxis("left").labelString()
+    assert "frontal from the hold" in plot.getAxis("bottom").labelString()
     assert "forward" not in plot.getAxis("left").labelString()
     show_side_plots(DrillFamily.QUIET_STANCE, sway, *others)
     assert "Trunk sway" in plot.titleLabel.text and "forward +" in plot.getAxis("left").labelString()

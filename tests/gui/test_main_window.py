@@ -70,7 +70,7 @@ def test_run_a_drill_from_the_keyboard_and_the_recording_holds_what_was_shown(
     press(qtbot, window, Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: window.session.status.phase is Phase.TASK, timeout=30000)
     qtbot.waitUntil(lambda: window.session.status.elapsed_s > 4.0, timeout=5000)
-    assert "REC" in window.recording.text() and "sub-P010" in window.recording.text()
+    assert "REC" in window.recording_clock.text() and "sub-P010" in window.recording.text()
     press(qtbot, window, Qt.Key.Key_P)
     press(qtbot, window, Qt.Key.Key_N)
     press(qtbot, window, Qt.Key.Key_R)
@@ -284,8 +284,8 @@ def test_the_window_fits_a_1366x768_laptop_and_does_not_grow_with_its_content(qt
     window.timer.stop()  # the texts below stay as set
     name = "A very long protocol name for a drill that a clinic wrote itself " * 3
     path = tmp_path / ("deep-folder-" * 12) / "sub-P010" / ("sub-P010_ses-x_task-" + "y" * 120 + ".h5")
-    window.phase.setText(f"{name} · 1/3 · task · 12 s")
-    window.recording.setText(f"● REC  12.0 s  {path}")
+    window.phase.show_parts(name, "1/3 · task · 12 s")
+    window.recording.setText(str(path))
     window.results.show_result(RecordingResult(name, 1, "single", path, "quiet-stance", None, "too short"))
     qtbot.wait(50)
     assert fits(), (window.size(), window.minimumSizeHint())

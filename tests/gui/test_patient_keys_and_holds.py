@@ -4,6 +4,7 @@ show equals the stored hold, and the feedback modes with their tone."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
@@ -14,6 +15,10 @@ from gui.patient_view import PatientView, patient_words
 from recordings import read_recording
 from recordings.analysis import analyze_recording
 from sensors.events import EventKind
+from sensors.placements import Placement
+from sensors.processing import SessionSettings
+from sensors.simulator import DrillOptions, make_drill
+from tests.conftest import simulate
 from tests.gui.test_main_window import make_window
 
 
@@ -209,6 +214,35 @@ def test_each_feedback_mode_draws_its_widget_and_the_tone_sounds_once_per_crossi
     view.toggle_full_screen()
     assert not view.isFullScreen()
     assert view.full_screen_button.isVisible()
+
+
+WALKING = """name = "Test walking"
+drill = "gait"
+instructions = "Walk along the corridor."
+task_s = {task_s}
+get_ready_s = 0
+"""
+
+
+def test_a_walking_patient_gets_no_stance_feedback(qtbot, tmp_path, data_dir):
+    """Walking drills had the stance circle: with the trunk swinging as it does in walking, the
+    patient view said "Back to the middle" in red for the whole walk (seen in a walkthrough of
+    every drill family). Walking gets no feedback: the words and the clock only, and the drill
+    panel offers no zone to set."""
+    drill = make_drill("gait", DrillOptions(duration_s=12, seed=3))
+    sink, _ = simulate(drill, SessionSettings(drill="gait"), seed=3)
+    trunk = np.degrees(sink.all_angles.inclination(Placement.LUMBAR))
+    worst = trunk[np.nanargmax(np.hypot(trunk[:, 0], trunk[:, 1]))]
+    assert np.hypot(*worst) > 3.0  # outside the stance circle's default radius
+    window = make_window(qtbot, tmp_path, data_dir, WALKING)
+    assert window.drill.zone_label.text() == "No feedback for the patient"
+    assert not window.drill.zone.isVisibleTo(window) and not window.drill.sound.isVisibleTo(window)
+    view = window.open_patient_view()
+    mode, limit = window.feedback()
+    view.show_feedback(mode, limit, window.zone, LiveAngles((float(worst[0]), float(worst[1]))))
+    assert not view.feedback_area.isVisibleTo(view)
+    assert view.words.text() == "" and view.feedback is None
+    window.close()
 
 
 def test_the_patient_reads_no_words_meant_for_the_clinician():

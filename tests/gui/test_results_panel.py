@@ -152,3 +152,26 @@ def test_the_heading_says_the_drill_and_its_condition_once(qtbot):
     heading = pane.heading.text()
     assert "newest: repetition 1 (firm surface, single task)" in heading
     assert heading.count("eyes open") == 1
+
+
+def test_every_row_grows_to_its_wrapped_text_when_the_pane_narrows(qtbot, tmp_path):
+    """The rows were fitted to their text once, at the width the pane had then: narrowed (a
+    smaller window, or the splitter giving the traces room) the long reference texts were cut
+    to "…" (README's results-pane screenshot: "z +0.4 (65th …", "vs adult…")."""
+    pane = ResultsPanel()
+    qtbot.addWidget(pane)
+    pane.resize(1100, 500)
+    pane.show()
+    qtbot.waitExposed(pane)
+    pane.start_protocol(short_protocol(drill="side-plank-left"))
+    pane.show_result(_held("side-plank-left", 111.0, True, tmp_path / "sub-P-071"))
+    pane.more.setChecked(True)
+    table = pane.table
+    one_line = table.rowHeight(0)
+    pane.resize(420, 500)
+    qtbot.wait(50)
+    assert table.columnWidth(2) < 200  # the reference text now wraps onto more lines
+    needed = [table.sizeHintForRow(row) for row in range(table.rowCount())]
+    assert needed[0] > one_line
+    heights = [table.rowHeight(row) for row in range(table.rowCount())]
+    assert all(h >= n for h, n in zip(heights, needed, strict=True)), (heights, needed)

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
+from gui.main_window import MainWindow
+from gui.model.settings import DashboardSettings
 from gui.review_window import ReviewWindow
 from recordings import read_recording
 from recordings.analysis import analyze_recording
@@ -98,6 +100,27 @@ def test_the_first_session_is_its_own_baseline(qtbot, library: Path):
     window = _open(qtbot, baseline)
     assert "it is the baseline" in window.baseline_note.text()
     assert window.comparison.rowCount() == 0
+
+
+def test_the_review_window_opens_again_after_it_was_closed(qtbot, library: Path, tmp_path: Path):
+    """The main window keeps its review window: shown again after the clinician closed it, it
+    read the next file on threads its close had shut down ("cannot schedule new futures after
+    shutdown", a traceback and nothing shown)."""
+    first, second = sorted((library / "sub-P020").glob("*.h5"))
+    main = MainWindow(DashboardSettings(subject_id="P020", data_dir=str(library)), tmp_path / "s.json", [])
+    qtbot.addWidget(main)
+    window = main.open_review(first)
+    window.wait_loaded(120)
+    assert window.reviewed is not None and window.reviewed.recording.path == first
+    window.close()
+    assert main.open_review(second) is window
+    window.wait_loaded(120)
+    assert window.reviewed is not None and window.reviewed.recording.path == second
+    assert second.name in window.header.text()
+    window.write_report(tmp_path / "report.html").result(timeout=120)  # its outputs' thread too
+    qtbot.waitUntil(lambda: "Report written" in window.statusBar().currentMessage(), timeout=5000)
+    window.close()
+    main.close()
 
 
 def test_a_recording_still_being_written_can_be_reviewed(qtbot, library: Path, tmp_path: Path):
