@@ -194,7 +194,8 @@ def judge(
     if math.isfinite(standing.z):
         where = "outside the central 95 % of" if standing.outside else "vs"
         short = (
-            f"z {standing.z:+.1f} ({_ordinal(standing.percentile)} percentile) {where} {reference.population}"
+            f"z {_signed(standing.z)} ({_ordinal(standing.percentile)} percentile) {where} "
+            f"{reference.population}"
         )
     return replace(standing, short=short)
 
@@ -225,7 +226,7 @@ def _judge(reference: Reference, value: float, drill: str, lower_bound: bool, se
         outside = abs(z) > 1.96
         where = "outside" if outside else "inside"
         text = (
-            f"{shown}: z = {z:+.1f} (about the {_ordinal(pct)} percentile), {where} the central 95 % "
+            f"{shown}: z = {_signed(z)} (about the {_ordinal(pct)} percentile), {where} the central 95 % "
             f"of {r.population} ({info.format(r.mean, with_unit=False)} ± {num(r.sd)})"
         )
         return Standing(r, text, outside, z, pct)
@@ -251,6 +252,12 @@ def _judge(reference: Reference, value: float, drill: str, lower_bound: bool, se
     if not lower_bound:
         parts.append(f"not above {num(r.above)}" if math.isfinite(r.above) else "")
     return Standing(r, f"{shown}: {' and '.join(p for p in parts if p)} ({r.population})", False)
+
+
+def _signed(z: float) -> str:
+    """'+1.2', '−0.4', and '0.0' for a z that rounds to zero (never '-0.0')."""
+    text = f"{z:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text.replace("-", "−")
 
 
 def _ordinal(pct: float) -> str:

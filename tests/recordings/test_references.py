@@ -164,3 +164,13 @@ def test_demographics_and_visits_are_stored_with_the_subject(tmp_path):
         Visit(date(2026, 11, 2), 2.0, "RMDQ", 30.0)
     with pytest.raises(SubjectError, match="age band"):
         Demographics("40-45")
+
+
+def test_a_z_score_reads_with_one_minus_sign_and_never_minus_zero():
+    """The results pane showed "z -0.0" for a value just under the mean."""
+    refs = bundled_references()
+    women = Demographics(sex="female")
+    (at_mean,) = refs.standings("plank", "held", 82.9, women)  # college women 83 s: z ≈ −0.004
+    assert at_mean.short.startswith("z 0.0 (50th percentile)"), at_mean.short
+    (below,) = refs.standings("plank", "held", 20.0, women)
+    assert "z = −" in below.text and "-" not in below.short.split(" (")[0], below.text
