@@ -42,11 +42,16 @@ def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResu
         raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
 
 
-def print_problems(recording: Recording, stream: TextIO | None = None) -> None:
-    """What the reader had to leave out or assume, each sensor that sent nothing for a while
-    (`recordings.coverage.silence_lines`) and whether the recording ended early, one `!` line each
-    (nothing for a sound, complete file), on `stream` (default: standard output)."""
-    for problem in (*recording.problems, *silence_lines(recording), recording.ended_early):
+def print_problems(
+    recording: Recording, stream: TextIO | None = None, result: AnalysisResult | None = None
+) -> None:
+    """What the reader had to leave out or assume, each sensor that sent nothing for a while and
+    whether the recording ended early, one `!` line each (nothing for a sound, complete file), on
+    `stream` (default: standard output). With the recording's analysis `result`, its notes say
+    the sensors' silences (from the replay's data) and the part of the task measured; without,
+    they are read from the file (`recordings.coverage.silence_lines`)."""
+    notes = silence_lines(recording) if result is None else result.notes
+    for problem in (*recording.problems, *notes, recording.ended_early):
         if not problem:
             continue
         print(f"  ! {recording.path.name}: {problem}", file=stream or sys.stdout)
