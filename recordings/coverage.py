@@ -62,6 +62,9 @@ class Coverage:
         for p in placements:
             if p not in self.silences:
                 continue
+            if self.data_from(p) >= self.data_until(p):
+                parts.append(f"the {p.value} sensor sent no data")
+                continue
             if self.data_from(p) > self.start_s:
                 parts.append(f"the {p.value} sensor had no data before {self.data_from(p):.1f} s")
             if self.data_until(p) < self.end_s:

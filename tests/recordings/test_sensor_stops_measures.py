@@ -125,3 +125,8 @@ def test_coverage_ends_and_the_part_all_sensors_cover():
     )
     assert coverage.limit_text([pelvis]) == "the pelvis sensor had no data before 2.5 s"
     assert Coverage(0.0, 30.0, {lumbar: []}).limit_text([lumbar]) == ""
+    silent = Coverage(0.0, 30.0, {lumbar: [(0.0, 30.0)]})
+    assert (
+        silent.covered([lumbar]) == (30.0, 0.0)
+        and silent.limit_text([lumbar]) == "the lumbar sensor sent no data"
+    )
