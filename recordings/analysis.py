@@ -159,7 +159,8 @@ def _replay(
         calibration_failures=batched.calibration_failures,
         late_samples=batched.late_samples,
     )
-    return ReplayedSession(recording, collector, report, coverage_of(recording, batched.session_time_s))
+    coverage = coverage_of(recording, batched.session_time_s, batched.late_samples)
+    return ReplayedSession(recording, collector, report, coverage)
 
 
 #: Raw rows inflated ahead while the frames' schedule is worked out (one core is idle then): the
@@ -215,7 +216,9 @@ def replay_streamed(
     report = _run_to_end(SessionRunner(source, sinks, recording.settings).run())
     if progress is not None:
         progress(1.0)
-    return ReplayedSession(recording, collector, report, coverage_of(recording))
+    return ReplayedSession(
+        recording, collector, report, coverage_of(recording, late_samples=report.late_samples)
+    )
 
 
 def subject_settings(recording_path: Path | str, subject_id: str) -> dict[str, float]:

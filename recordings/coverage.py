@@ -22,18 +22,27 @@ from sensors.placements import Placement
 class Coverage:
     """The recorded session [start_s, end_s] (its first and last frame, s) and, per sensor, the
     spans (from, to), s, longer than `sensors.health.SILENCE_WARNING_S` in which it sent nothing
-    (empty list: it covered the session)."""
+    (empty list: it covered the session); late_s: the sensors' data (s at the session's rate) that
+    came in after their frames had gone out live, left out of the frames as the live view left
+    them (a replay's `late_samples`; 0 when not known)."""
 
     start_s: float
     end_s: float
     silences: Mapping[Placement, list[tuple[float, float]]]
+    late_s: float = 0.0
 
     def lines(self) -> list[str]:
         """One plain line per sensor that sent nothing for a while (`sensors.health.silence_text`),
         e.g. "pelvis sensor: no data since 12.0 s (18.0 s, 60 % of the session, counted as lost);
         measures that use the pelvis sensor cover only the rest"; empty when every sensor covered
         the session."""
-        texts = (silence_text(p, s, self.start_s, self.end_s) for p, s in self.silences.items())
+        texts = [silence_text(p, s, self.start_s, self.end_s) for p, s in self.silences.items()]
+        if self.late_s >= SILENCE_WARNING_S / 10:  # a frame or two late is no news
+            texts.append(
+                f"{self.late_s:.1f} s of sensor data came in after their frames had gone out live "
+                "(a radio or computer that stalled): left out of the frames and the measures as gaps, "
+                "as the live view left them; the raw data hold them"
+            )
         return [text for text in texts if text]
 
     def data_from(self, placement: Placement) -> float:
@@ -72,16 +81,20 @@ class Coverage:
         return " and ".join(parts)
 
 
-def coverage_of(recording: Recording, times: Mapping[Placement, np.ndarray] | None = None) -> Coverage:
+def coverage_of(
+    recording: Recording, times: Mapping[Placement, np.ndarray] | None = None, late_samples: int = 0
+) -> Coverage:
     """The recording's coverage from each sensor's sample times `times` (n,) s (a replay's: its
     clock mapping's), else from the recording's, or read from its file when the raw samples were
-    left out (`read_recording(raw=False)`)."""
+    left out (`read_recording(raw=False)`); `late_samples`: a replay's samples that came after
+    their frames (`SessionReport.late_samples`)."""
     frames = recording.frame_time_s
     if len(frames) == 0:
         return Coverage(0.0, 0.0, {})
     start, end = float(frames[0]), float(frames[-1])
     found = _session_times(recording) if times is None else times
-    return Coverage(start, end, {p: silent_spans(np.asarray(t), start, end) for p, t in found.items()})
+    spans = {p: silent_spans(np.asarray(t), start, end) for p, t in found.items()}
+    return Coverage(start, end, spans, late_samples / recording.settings.rate_hz)
 
 
 def silences(recording: Recording) -> dict[Placement, list[tuple[float, float]]]:

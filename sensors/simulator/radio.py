@@ -32,6 +32,8 @@ class RadioSettings:
     and lasts a geometric number of packets with mean mean_burst_packets. start_backlog_s: packets
     sent before this world time (s) are queued and all arrive at it (a host too busy at the start
     to read them, which then takes the backlog at once, one packet every BACKLOG_DRAIN_S).
+    stall_s: (start, end) world times (s) between which packets are queued the same way and all
+    arrive at its end (a host or radio busy mid-session); None: no stall.
     """
 
     samples_per_packet: int = 4
@@ -41,6 +43,7 @@ class RadioSettings:
     burst_start_probability: float = 0.0
     mean_burst_packets: float = 5.0
     start_backlog_s: float = 0.0
+    stall_s: tuple[float, float] | None = None
 
     @staticmethod
     def perfect(samples_per_packet: int = 4) -> RadioSettings:
@@ -66,6 +69,7 @@ class RadioLink:
         self._in_burst = False
         self._last_arrival_s = -np.inf
         self._queued = 0  # packets held in the start backlog so far
+        self._stalled = 0  # packets held in the stall so far
 
     def transmit(self, send_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For packets sent at true times send_s (m,): (delivered mask (m,), arrival times (m,) s)."""
@@ -88,13 +92,22 @@ class RadioLink:
         jitter = self._jitter_rng.exponential(s.jitter_mean_s, m) if s.jitter_mean_s > 0 else np.zeros(m)
         arrival = ready + jitter
         if s.start_backlog_s > 0:
-            queued = arrival < s.start_backlog_s
-            drained = self._queued + np.cumsum(queued) - 1
-            arrival = np.where(queued, s.start_backlog_s + drained * BACKLOG_DRAIN_S, arrival)
-            self._queued += int(np.count_nonzero(queued))
+            arrival, self._queued = _held(arrival, -np.inf, s.start_backlog_s, self._queued)
+        if s.stall_s is not None:
+            arrival, self._stalled = _held(arrival, *s.stall_s, self._stalled)
         # A BLE link delivers in order: a packet cannot overtake the one before it.
         arrival = np.maximum.accumulate(np.concatenate([[self._last_arrival_s], arrival]))[1:]
         delivered_arrivals = arrival[delivered]
         if len(delivered_arrivals):
             self._last_arrival_s = float(delivered_arrivals[-1])
         return delivered, arrival
+
+
+def _held(arrival: np.ndarray, start_s: float, end_s: float, before: int) -> tuple[np.ndarray, int]:
+    """Arrival times (m,) s with those in [start_s, end_s) queued until end_s and drained one
+    every BACKLOG_DRAIN_S after the `before` packets queued by earlier calls; and the new count."""
+    queued = (arrival >= start_s) & (arrival < end_s)
+    drained = before + np.cumsum(queued) - 1
+    return np.where(queued, end_s + drained * BACKLOG_DRAIN_S, arrival), before + int(
+        np.count_nonzero(queued)
+    )

@@ -1,88 +1,119 @@
-"""A stall in the middle of a session (a host or radio busy for 3 s, which then delivers what
-queued at once): the start hold (`sensors.processing.start_hold`) protects only the start, so
-this checks that the clock fit keeps mapping a late burst by the sensor's own clock later on too.
-The recording's arrival log is re-timed as the stall would have delivered it, and the replay (the
-live runner's mapping and synchroniser, block by block in arrival order) runs on it."""
+"""A stall in the middle of a recording (notifications sent between 4 and 7 s queue and all
+arrive at 7 s, as from a host or radio busy for 3 s): the start hold
+(`sensors.processing.start_hold`) protects only the start, so this checks that the clock fit
+keeps mapping a late burst by the sensor's own clock later on too; that every sample reaches the
+frames or is counted late; and that `analyze` says how much came too late for the frames.
+(Before: nothing said it.)
+
+The live clock mapping runs under the simulated radio's `stall_s` and is read back with h5py.
+The fast simulated source hands over its sensors' blocks in the order they were made, not the
+order they arrived, so the frames part re-times a recording's arrival log as an in-order link
+would have delivered the stall (the arrival times and the block order, written into a copy
+with h5py), and replays and analyses that copy as it stands."""
 
 import asyncio
-import dataclasses
+import re
+import shutil
 
+import h5py
 import numpy as np
 import pytest
 
-from engine.factory import record
+from engine.factory import Impairments, record
 from engine.spec import SessionSpec, SourceKind, SourceSpec
 from recordings import read_recording
-from recordings.replay import recorded_stream
+from recordings.analysis import replay
 from sensors.placements import Placement
 from sensors.processing import SessionSettings
-from sensors.processing.batch_session import RecordedStream, run_batched
+from sensors.simulator import RadioSettings
+from sensors.simulator.radio import BACKLOG_DRAIN_S
+from stabmon.cli import main
 
 SECONDS, STALL = 12.0, (4.0, 7.0)
-#: One queued packet (4 samples) delivered every this many s once the stall ends.
-DRAIN_S = 0.0005
+BOTH, ONE = (Placement.LUMBAR, Placement.PELVIS), (Placement.PELVIS,)
 
 
-@pytest.fixture(scope="module")
-def stream(tmp_path_factory) -> RecordedStream:
-    path = tmp_path_factory.mktemp("stall") / "s.h5"
+def _record(path, radio: dict[Placement, RadioSettings]):
     spec = SessionSpec(
         SourceSpec(SourceKind.SIMULATED, seed=7, realtime=False),
         processing=SessionSettings(rate_hz=100.0, duration_s=SECONDS),
     )
-    asyncio.run(record(spec, "R1", path, "quiet-stance", SECONDS + 1.0, delivery_s=0.0004))
-    return recorded_stream(read_recording(path))
+    asyncio.run(record(spec, "R1", path, "quiet-stance", SECONDS + 1.0, impairments=Impairments(radio=radio)))
+    return path
 
 
-def _stalled(
-    stream: RecordedStream, who: tuple[Placement, ...]
-) -> tuple[RecordedStream, dict[Placement, int]]:
-    """The stream as a stall of `who` delivers it: every sample received in STALL arrives at its
-    end, a packet every DRAIN_S, blocks in arrival order; and how many samples each held."""
-    start_ns, end_ns = (stream.host_origin_ns + round(s * 1e9) for s in STALL)
-    host, held = {}, {}
-    for p in stream.placements:
-        h = np.asarray(stream.host_receive_ns[p]).copy()
-        queued = (h >= start_ns) & (h < end_ns) if p in who else np.zeros(len(h), bool)
-        h[queued] = end_ns + (np.cumsum(queued)[queued] - 1) // 4 * round(DRAIN_S * 1e9)
-        host[p], held[p] = h, int(queued.sum())
-    blocks, done = [], dict.fromkeys(stream.placements, 0)
-    for k, rows in zip(np.asarray(stream.placement_index), np.asarray(stream.rows), strict=True):
-        p = stream.placements[k]
-        done[p] += int(rows)
-        blocks.append((int(host[p][done[p] - 1]), len(blocks), int(k), int(rows)))
-    blocks.sort()  # by arrival; a sensor's own blocks keep their order
-    index = np.array([b[2] for b in blocks])
-    rows = np.array([b[3] for b in blocks])
-    return dataclasses.replace(
-        stream, host_receive_ns=host, placement_index=index, rows=rows, session_time_s=None
-    ), held
-
-
-@pytest.mark.parametrize(
-    "who", [(Placement.LUMBAR, Placement.PELVIS), (Placement.PELVIS,)], ids=["host", "one-radio"]
-)
-def test_a_mid_session_stall_is_mapped_by_the_sensor_clock_and_every_sample_accounted_for(stream, who):
-    stalled, held = _stalled(stream, who)
-    assert all(held[p] > 250 for p in who)  # ~3 s of 100 Hz samples came late
-    frames = []
-    session = run_batched(
-        stalled, SessionSettings(rate_hz=100.0, duration_s=SECONDS), lambda f, a: frames.append(f)
+@pytest.fixture(scope="module")
+def stalled(tmp_path_factory):
+    """A recording whose pelvis radio stalled (`RadioSettings.stall_s`), and one without a stall."""
+    out = tmp_path_factory.mktemp("stall")
+    radio = _record(
+        out / "radio.h5", {Placement.LUMBAR: RadioSettings(), Placement.PELVIS: RadioSettings(stall_s=STALL)}
     )
-    for p in stream.placements:
-        device = np.asarray(stream.device_time_s[p], float)
-        mapped = session.session_time_s[p]
-        # The burst keeps the sensor clock's spacing: not squeezed into its arrival.
-        np.testing.assert_allclose(mapped - mapped[0], device - device[0], atol=0.003)
-        received = (np.asarray(stalled.host_receive_ns[p]) - stream.host_origin_ns) * 1e-9
-        assert np.all(mapped <= received + 1e-9)  # nothing placed after it arrived
-    valid, t = np.concatenate([f.valid for f in frames]), np.concatenate([f.time_s for f in frames])
-    ends = [session.session_time_s[p][[0, -1]] for p in stream.placements]
-    valid = valid[(t >= max(e[0] for e in ends)) & (t <= min(e[1] for e in ends))]  # where both sampled
-    missing = {p: int((~valid[:, k]).sum()) for k, p in enumerate(frames[0].placements)}
-    if len(who) == 2:  # the host stalled: nothing came for anyone, nothing was late
-        assert missing == dict.fromkeys(stream.placements, 0) and session.late_samples == 0
-    else:  # the others' frames went on after the synchroniser's wait: the burst came too late
-        assert missing[Placement.LUMBAR] == 0 and 0 < missing[Placement.PELVIS] < held[Placement.PELVIS]
-        # ... each such sample is counted late (said in the summary), none silently lost.
-        assert session.late_samples == pytest.approx(missing[Placement.PELVIS], abs=2)
+    return radio, _record(out / "plain.h5", dict.fromkeys(BOTH, RadioSettings()))
+
+
+def _retimed(plain, who: tuple[Placement, ...], out):
+    """A copy of `plain` as an in-order link delivers a stall of `who`: their notifications
+    received in STALL arrive at its end, one every BACKLOG_DRAIN_S, and every block in the
+    arrival log is where its (new) arrival puts it; how many samples were held, per sensor."""
+    shutil.copyfile(plain, out)
+    held = {}
+    with h5py.File(out, "r+") as f:
+        arrival = f["acquisition/arrival"]
+        origin = int(arrival["host_origin_ns"][0])
+        start_ns, end_ns = (origin + round(s * 1e9) for s in STALL)
+        host = {}
+        for p in BOTH:
+            h = f[f"acquisition/{p.value}/host_receive_ns"][:]
+            queued = (h >= start_ns) & (h < end_ns) if p in who else np.zeros(len(h), bool)
+            h[queued] = end_ns + (np.cumsum(queued)[queued] - 1) // 4 * round(BACKLOG_DRAIN_S * 1e9)
+            f[f"acquisition/{p.value}/host_receive_ns"][:] = h
+            host[p], held[p] = h, int(queued.sum())
+        names = [Placement(p) for p in f.attrs["placements"]]
+        index, rows = arrival["placement_index"][:], arrival["rows"][:]
+        done, blocks = dict.fromkeys(names, 0), []
+        for n, (k, r) in enumerate(zip(index, rows, strict=True)):
+            p = names[k]
+            done[p] += int(r)
+            blocks.append((int(host[p][done[p] - 1]), n))
+        order = [n for _, n in sorted(blocks)]  # by arrival; a sensor's own blocks keep their order
+        arrival["placement_index"][:], arrival["rows"][:] = index[order], rows[order]
+    return out, held
+
+
+def test_a_mid_session_stall_is_mapped_by_the_sensor_clock(stalled):
+    with h5py.File(stalled[0], "r") as f:
+        origin = int(f["acquisition/arrival/host_origin_ns"][0])
+        for placement in BOTH:
+            g = f[f"acquisition/{placement.value}"]
+            device = g["device_time_s"][:] - g["device_time_s"][0]
+            session = g["session_time_s"][:]
+            received = (g["host_receive_ns"][:] - origin) * 1e-9
+            if placement is Placement.PELVIS:  # the stall did hold its notifications back
+                assert np.all(received[(device > STALL[0] + 0.1) & (device < STALL[1] - 0.1)] >= STALL[1])
+            # ... but they are placed where the sensor sampled them, not where they arrived.
+            np.testing.assert_allclose(session - session[0], device, atol=0.003)
+            assert np.all(session <= received + 1e-9)
+
+
+@pytest.mark.parametrize("who", [BOTH, ONE], ids=["host", "one-radio"])
+def test_every_sample_reaches_the_frames_or_is_counted_late_and_said(stalled, who, tmp_path, capsys):
+    path, held = _retimed(stalled[1], who, tmp_path / "retimed.h5")
+    assert all(held[p] > 250 for p in who)  # ~3 s of 100 Hz samples came late
+    recording = read_recording(path)
+    session = replay(recording, running_measures=False)
+    frame = session.collector.frame
+    ends = [recording.session_time_s[p][[0, -1]] for p in BOTH]
+    both = (frame.time_s >= max(e[0] for e in ends)) & (frame.time_s <= min(e[1] for e in ends))
+    missing = {p: int((~frame.valid[both, frame.index(p)]).sum()) for p in BOTH}
+    late = session.report.late_samples
+    capsys.readouterr()
+    assert main(["analyze", str(path)]) == 0
+    out = capsys.readouterr().out
+    said = re.search(r"(\d+\.\d) s of sensor data came in after their frames had gone out live", out)
+    if who == BOTH:  # nothing came for anyone: the frames waited, none is missing
+        assert missing == dict.fromkeys(BOTH, 0) and late == 0 and said is None, out
+    else:  # the lumbar's frames went on after the synchroniser's wait: the pelvis burst came late
+        assert missing[Placement.LUMBAR] == 0 and 100 < missing[Placement.PELVIS] < held[Placement.PELVIS]
+        assert late == pytest.approx(missing[Placement.PELVIS], abs=2)
+        assert said is not None and float(said.group(1)) == pytest.approx(late / 100, abs=0.05), out
