@@ -261,7 +261,7 @@ def measures_of(
 
 def never_calibrated(collector: SessionCollector, calibration_s: float) -> str:
     """Why a replayed session has no measures when it never calibrated, and what a reviewer can
-    do: the first thing each failed capture showed (the pipeline's CALIBRATION events)."""
+    do, with what its failed captures showed (the pipeline's CALIBRATION events, one per kind)."""
     shown = [e.label.removeprefix("failed: ") for e in collector.events if e.label.startswith("failed: ")]
     why = f" ({'; '.join(shown)})" if shown else ""
     return (
