@@ -53,11 +53,12 @@ def measured_part(data: SessionData, drill: str, coverage: Coverage) -> Measured
         )
     note = f"measured over {begin:.1f}–{stop:.1f} s only, the part of the task ({start:.1f}–{end:.1f} s) "
     note += f"with data from every sensor its measures use: {limit}"
-    if family.is_hold:  # the time held is the clinician's clock: the IMU's measures, the covered part
+    if family.is_hold:  # the time held is the clinician's clock (its marks stay); the rest, the part
         return MeasuredPart(_frames_within(data, first, last), (*notes, note), limit)
-    return MeasuredPart(
-        replace(data, events=_task_marks_within(data.events, begin, stop)), (*notes, note), limit
-    )
+    # The frames outside the part become gaps for every sensor, so a bend, push or rise the part
+    # cuts is left out by the analysis' own gap rules, and the task's marks move into it.
+    events = _task_marks_within(data.events, begin, stop)
+    return MeasuredPart(replace(_gaps_outside(data, first, last), events=events), (*notes, note), limit)
 
 
 def _frames_within(data: SessionData, first: float, last: float) -> SessionData:
@@ -65,6 +66,32 @@ def _frames_within(data: SessionData, first: float, last: float) -> SessionData:
     a = int(np.searchsorted(data.frame.time_s, first, side="left"))
     b = int(np.searchsorted(data.frame.time_s, last, side="right"))
     return replace(data, frame=data.frame.rows(a, b), angles=data.angles.rows(a, b))
+
+
+def _gaps_outside(data: SessionData, first: float, last: float) -> SessionData:
+    """`data` with every sensor's samples and angles outside [first, last], s, made gaps (NaN,
+    not valid): copies of the arrays, the frame grid unchanged."""
+    t = data.frame.time_s
+    outside = (t < first) | (t > last)
+
+    def gapped(values: np.ndarray) -> np.ndarray:
+        out = np.array(values, dtype=float)
+        out[outside] = np.nan
+        return out
+
+    frame, angles = data.frame, data.angles
+    valid = frame.valid.copy()
+    valid[outside] = False
+    frame = replace(frame, acc_m_s2=gapped(frame.acc_m_s2), gyr_rad_s=gapped(frame.gyr_rad_s), valid=valid)
+    angles = replace(
+        angles,
+        orientation=gapped(angles.orientation),
+        inclination_rad=gapped(angles.inclination_rad),
+        axial_rad=gapped(angles.axial_rad),
+        angular_velocity_rad_s=gapped(angles.angular_velocity_rad_s),
+        lumbar_rad=gapped(angles.lumbar_rad),
+    )
+    return replace(data, frame=frame, angles=angles)
 
 
 def _task_marks_within(events: tuple[Event, ...], begin: float, stop: float) -> tuple[Event, ...]:

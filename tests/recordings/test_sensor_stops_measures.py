@@ -17,6 +17,7 @@ import pytest
 import stabmon.record
 from engine.factory import Impairments
 from recordings.analysis import analyze_file, replay
+from recordings.analysis_coverage import measured_part
 from recordings.coverage import Coverage, silence_lines
 from recordings.reader import read_recording
 from sensors.ble.virtual.base import FaultPlan
@@ -130,3 +131,24 @@ def test_coverage_ends_and_the_part_all_sensors_cover():
         silent.covered([lumbar]) == (30.0, 0.0)
         and silent.limit_text([lumbar]) == "the lumbar sensor sent no data"
     )
+
+
+def test_a_drill_measured_per_repetition_sees_the_part_it_lacks_as_gaps_for_every_sensor(recorded):
+    """A bend, push or rise the lumbar's silence cuts is left out by the analysis' own gap rules:
+    outside the covered part no sensor's data (nor angle) remain, the frame grid unchanged."""
+    _, path = recorded
+    session = replay(read_recording(path), running_measures=False)
+    data = session.collector.session_data()
+    until = session.coverage.data_until(Placement.LUMBAR)
+    part = measured_part(data, "forward-bend", session.coverage)
+    after = data.frame.time_s > until
+    assert after.sum() > 500 and np.array_equal(part.data.frame.time_s, data.frame.time_s)
+    assert data.frame.valid[after, data.frame.index(Placement.PELVIS)].all()  # the pelvis went on ...
+    assert not part.data.frame.valid[after].any()  # ... but is not used where the lumbar is missing
+    assert (
+        np.isnan(part.data.frame.acc_m_s2[after]).all()
+        and np.isnan(part.data.angles.inclination_rad[after]).all()
+    )
+    np.testing.assert_array_equal(part.data.frame.acc_m_s2[~after], data.frame.acc_m_s2[~after])
+    end = next(e for e in part.data.events if e.kind is EventKind.TASK_END)
+    assert end.time_s == until and part.limit == f"the lumbar sensor had no data after {until:.1f} s"
