@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from recordings import c_heap_policy
+from recordings.analysis_coverage import measured_part
 from recordings.chunk_columns import ChunkColumn, Prefetch
+from recordings.coverage import Coverage, coverage_of
 from recordings.errors import NotARecordingError
 from recordings.reader import Recording, read_recording
 from recordings.replay import ReplaySource, open_recorded_stream, recorded_stream, replay_health
@@ -55,11 +57,13 @@ class _ProgressSink(NullSink):
 
 @dataclass(frozen=True)
 class ReplayedSession:
-    """A recording after a replay: what the live runner's sinks received, and its report."""
+    """A recording after a replay: what the live runner's sinks received, its report, and which
+    part of the session each sensor's data cover (from the replay's own sample times)."""
 
     recording: Recording
     collector: SessionCollector
     report: SessionReport
+    coverage: Coverage
 
 
 def replay(
@@ -155,7 +159,8 @@ def _replay(
         calibration_failures=batched.calibration_failures,
         late_samples=batched.late_samples,
     )
-    return ReplayedSession(recording, collector, report)
+    coverage = coverage_of(recording, batched.session_time_s, batched.late_samples)
+    return ReplayedSession(recording, collector, report, coverage)
 
 
 #: Raw rows inflated ahead while the frames' schedule is worked out (one core is idle then): the
@@ -211,7 +216,9 @@ def replay_streamed(
     report = _run_to_end(SessionRunner(source, sinks, recording.settings).run())
     if progress is not None:
         progress(1.0)
-    return ReplayedSession(recording, collector, report)
+    return ReplayedSession(
+        recording, collector, report, coverage_of(recording, late_samples=report.late_samples)
+    )
 
 
 def subject_settings(recording_path: Path | str, subject_id: str) -> dict[str, float]:
@@ -232,16 +239,43 @@ def with_subject_settings(data: SessionData, recording: Recording) -> SessionDat
     return replace(data, **subject_settings(recording.path, recording.subject_id))  # type: ignore[arg-type]
 
 
-def measures_of(collector: SessionCollector, recording: Recording) -> AnalysisResult:
+def measures_of(
+    collector: SessionCollector, recording: Recording, coverage: Coverage | None = None
+) -> AnalysisResult:
     """The drill's measures table of a replayed (or just recorded) session, with the subject's
-    settings stored beside the recording (ProcessingError when it cannot be analysed)."""
-    return analyze(with_subject_settings(collector.session_data(), recording), recording.drill)
+    settings stored beside the recording, over the part of the task its sensors cover
+    (`analysis_coverage.measured_part`; `coverage`: a replay's, else the recording's), with
+    notes on what limits it (ProcessingError when it cannot be analysed)."""
+    if collector.calibration is None and collector.frame is not None:
+        raise ProcessingError(never_calibrated(collector, recording.settings.calibration_s))
+    data = with_subject_settings(collector.session_data(), recording)
+    part = measured_part(data, recording.drill, coverage or coverage_of(recording))
+    try:
+        result = analyze(part.data, recording.drill)
+    except ProcessingError as error:
+        if not part.limit:
+            raise
+        raise ProcessingError(f"{error} ({part.limit})") from None
+    return replace(result, notes=part.notes)
+
+
+def never_calibrated(collector: SessionCollector, calibration_s: float) -> str:
+    """Why a replayed session has no measures when it never calibrated, and what a reviewer can
+    do, with what its failed captures showed (the pipeline's CALIBRATION events, one per kind)."""
+    shown = [e.label.removeprefix("failed: ") for e in collector.events if e.label.startswith("failed: ")]
+    why = f" ({'; '.join(shown)})" if shown else ""
+    return (
+        f"the session was never calibrated, so there are no measures: the recording holds no "
+        f"{calibration_s:g} s of still, upright standing to calibrate from{why}; a recording that "
+        "starts with it can be measured"
+    )
 
 
 def analyze_recording(recording: Recording, progress: ProgressCallback | None = None) -> AnalysisResult:
     """The drill's measures table for a recording (ProcessingError when it cannot be analysed,
     e.g. it never calibrated), with the subject's settings stored beside it."""
-    return measures_of(replay(recording, progress=progress, running_measures=False).collector, recording)
+    session = replay(recording, progress=progress, running_measures=False)
+    return measures_of(session.collector, recording, session.coverage)
 
 
 #: The frame and angle arrays each analysis family reads (sensors.processing.analysis); a replay
@@ -276,7 +310,7 @@ def _analyze_file(path: Path | str, progress: ProgressCallback | None) -> tuple[
         if replays_block_by_block(recording):
             full = read_recording(path)
             session = replay_streamed(full, progress=progress)
-            return full, measures_of(session.collector, full)
+            return full, measures_of(session.collector, full, session.coverage)
         try:
             keep = ANALYSIS_READS.get(drill_family(recording.drill))
         except ProcessingError:
@@ -293,6 +327,6 @@ def _analyze_file(path: Path | str, progress: ProgressCallback | None) -> tuple[
         full = read_recording(path)
         if not full.damaged:
             raise NotARecordingError(recording.path, problem)
-        return full, measures_of(replay(full, progress=progress, running_measures=False).collector, full)
+        return full, analyze_recording(full, progress)
     c_heap_policy.trim()
-    return recording, measures_of(session.collector, recording)
+    return recording, measures_of(session.collector, recording, session.coverage)

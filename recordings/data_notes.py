@@ -8,6 +8,7 @@ that mark spans of time (BIDS events, channel notes)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from recordings import schema
@@ -17,12 +18,15 @@ from recordings.reader import Recording
 from sensors.placements import Placement
 
 
-def data_notes(recording: Recording) -> list[str]:
+def data_notes(recording: Recording, analysis_notes: Sequence[str] | None = None) -> list[str]:
     """One line per thing missing from or assumed about `recording` (empty for a sound, complete
     file), e.g. "/acquisition/lumbar/acc_m_s2 rows 600–649 (6.00–6.49 s of the session) cannot be
-    read (a damaged chunk): those lumbar samples are left out as a gap"."""
+    read (a damaged chunk): those lumbar samples are left out as a gap". `analysis_notes`: the
+    recording's analysis notes (`AnalysisResult.notes`: the sensors' silences from the replay's
+    data and the part of the task measured), said instead of the silences read from the file."""
     ended = f"the recording {recording.ended_early}" if recording.ended_early else ""
-    return [line for line in (*recording.problems, *silence_lines(recording), ended) if line]
+    silent = silence_lines(recording) if analysis_notes is None else analysis_notes
+    return [line for line in (*recording.problems, *silent, ended) if line]
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,15 @@ def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResu
         raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
 
 
-def print_problems(recording: Recording, stream: TextIO | None = None) -> None:
+def print_problems(
+    recording: Recording, stream: TextIO | None = None, result: AnalysisResult | None = None
+) -> None:
     """What is missing from the recording (`recordings.data_notes`: what the reader had to leave
     out or assume, each sensor that sent nothing for a while, whether the recording ended early),
-    one `!` line each (nothing for a sound, complete file), on `stream` (default: standard output)."""
-    for note in data_notes(recording):
+    one `!` line each (nothing for a sound, complete file), on `stream` (default: standard
+    output). With the recording's analysis `result`, its notes say the sensors' silences (from
+    the replay's data: the file is not read again) and the part of the task measured."""
+    for note in data_notes(recording, result.notes if result is not None else None):
         print(f"  ! {recording.path.name}: {note}", file=stream or sys.stdout)
 
 

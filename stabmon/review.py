@@ -150,7 +150,7 @@ def run_analyze(args: argparse.Namespace) -> int:
             + (f" of {recording.settings.duration_s:.0f} s planned" if recording.ended_early else "")
             + ")"
         )
-        print_problems(recording)
+        print_problems(recording, result=result)  # the replay's coverage: the file is not read again
         print(format_measures(result, repetitions=args.repetitions))
     if failed and len(args.files) > 1:
         print(f"stabmon analyze: {failed} of {len(args.files)} files could not be analysed", file=sys.stderr)

@@ -14,8 +14,10 @@ from sensors.errors import UnknownDrillError
 from sensors.placements import Placement
 from sensors.processing.analysis_data import AnalysisResult, Measure, SessionData, task_window
 from sensors.processing.analysis_holds import hold
-from sensors.processing.analysis_movement import bends, gait, sit_to_stand
+from sensors.processing.analysis_movement import GAIT_WINDOW_S, bends, gait, sit_to_stand
 from sensors.processing.analysis_upright import (
+    STANCE_SETTLE_S,
+    STANCE_WINDOW_S,
     perturbation_events,
     perturbation_instants,
     perturbations,
@@ -33,6 +35,7 @@ __all__ = [
     "missing_placements",
     "perturbation_events",
     "perturbation_instants",
+    "shortest_task_s",
     "task_window",
 ]
 
@@ -62,6 +65,16 @@ ANALYSIS_PLACEMENTS: dict[DrillFamily, tuple[Placement, ...]] = {
     DrillFamily.GAIT: (Placement.PELVIS,),
     **dict.fromkeys(HOLD_FAMILIES, _BACK),
 }
+
+
+def shortest_task_s(family: DrillFamily) -> float:
+    """The shortest task, s, the family's measures are defined over: one stance window after the
+    settling second, one gait window (the lengths whose measurement error a re-test knows); 0 for
+    the families measured per repetition (a bend, a push, a rise, a hold), whose analysis leaves
+    out each repetition the data do not cover and counts it."""
+    if family.is_stance:
+        return STANCE_SETTLE_S + STANCE_WINDOW_S
+    return GAIT_WINDOW_S if family is DrillFamily.GAIT else 0.0
 
 
 def missing_placements(drill: str, placements: Collection[Placement]) -> str | None:

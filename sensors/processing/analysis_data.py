@@ -39,8 +39,12 @@ class Measure:
 
 @dataclass(frozen=True)
 class AnalysisResult:
+    """A drill's measures; `notes`: what limits them, one plain line each (a sensor that sent
+    nothing for a while, the part of the task measured), empty when nothing did."""
+
     drill: str
     measures: tuple[Measure, ...]
+    notes: tuple[str, ...] = ()
 
     def value(self, name: str, repetition: int | None = None) -> float:
         """The value of measure `name` (session level, or of one repetition)."""

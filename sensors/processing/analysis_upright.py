@@ -66,13 +66,15 @@ def _stance_measures(data: SessionData, window: np.ndarray, repetition: int | No
 #: Stance is also measured in consecutive windows of this length, s: their spread is the
 #: within-session measurement error a re-test comparison needs.
 STANCE_WINDOW_S = 10.0
+#: Stance is measured from this long after the task's start, s (the patient settles).
+STANCE_SETTLE_S = 1.0
 
 
 def stance(data: SessionData) -> list[Measure]:
     start, end = task_window(data)
     t = data.frame.time_s
-    rows = _stance_measures(data, (t >= start + 1.0) & (t <= end))
-    starts = np.arange(start + 1.0, end - STANCE_WINDOW_S + 1e-9, STANCE_WINDOW_S)
+    rows = _stance_measures(data, (t >= start + STANCE_SETTLE_S) & (t <= end))
+    starts = np.arange(start + STANCE_SETTLE_S, end - STANCE_WINDOW_S + 1e-9, STANCE_WINDOW_S)
     if len(starts) < 2:
         return rows
     windows: list[Measure] = []
@@ -121,6 +123,9 @@ def perturbations(data: SessionData) -> list[Measure]:
         instant = push.time_s
         near = (t > instant - 1.5) & (t < instant + 3.0)
         after = near & (t >= instant) & (t < instant + 0.5)
+        if not np.isfinite(trunk[after]).any():
+            skipped += 1  # no trunk data after it (a sensor's data stopped): reported, not guessed
+            continue
         plane = int(
             np.argmax(np.nan_to_num(np.nanmax(trunk[after], axis=0) - np.nanmin(trunk[after], axis=0)))
         )

@@ -60,20 +60,21 @@ def check_still(
     if gyr_mean > limits.max_mean_gyr_rad_s:
         raise CalibrationError(
             f"{placement.value} sensor turned at {np.degrees(gyr_mean):.0f} °/s on average during the "
-            "calibration capture; stand still and upright, then calibrate again"
+            "calibration capture",
+            "stand still and upright, then calibrate again",
         )
     if float(np.std(acc_norm)) > limits.max_acc_norm_sd_m_s2:
         raise CalibrationError(
-            f"{placement.value} sensor was shaken during the calibration capture; "
-            "stand still and calibrate again"
+            f"{placement.value} sensor was shaken during the calibration capture",
+            "stand still and calibrate again",
         )
     direction = acc_m_s2 / acc_norm[:, None]
     mean_direction = direction.mean(axis=0) / np.linalg.norm(direction.mean(axis=0))
     tilt = float(np.degrees(np.arccos(np.clip(direction @ mean_direction, -1.0, 1.0))).max())
     if tilt > limits.max_tilt_deg:
         raise CalibrationError(
-            f"{placement.value} sensor tilted by {tilt:.0f}° during the calibration capture; "
-            "stand still and upright, then calibrate again"
+            f"{placement.value} sensor tilted by {tilt:.0f}° during the calibration capture",
+            "stand still and upright, then calibrate again",
         )
     if abs(float(np.mean(acc_norm)) - GRAVITY_M_S2) > limits.max_gravity_error_m_s2:
         raise CalibrationError(

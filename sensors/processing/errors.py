@@ -8,7 +8,13 @@ class ProcessingError(StabmonError):
 
 
 class CalibrationError(ProcessingError):
-    """Sensor-to-segment calibration could not be done (patient moving, sensor missing, ...)."""
+    """Sensor-to-segment calibration could not be done (patient moving, sensor missing, ...):
+    `cause` says what the capture showed, `advice` what the people in the room can do about it
+    ("" for none); the message is both."""
+
+    def __init__(self, cause: str, advice: str = "") -> None:
+        super().__init__(f"{cause}; {advice}" if advice else cause)
+        self.cause, self.advice = cause, advice
 
 
 class SynchronizerError(ProcessingError, ValueError):

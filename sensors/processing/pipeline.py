@@ -311,7 +311,7 @@ class SegmentAnglePipeline:
                 with contextlib.suppress(CalibrationError):  # then it failed as it said first
                     self.calibration = calibrate_from_gravity(captures, end_s, self.settings.stillness)
             if self.calibration is None:
-                self._failed(str(error), end_s)
+                self._failed(error, end_s)
                 self._capture = [window]
                 self._next_attempt += self._retry
                 return
@@ -327,15 +327,22 @@ class SegmentAnglePipeline:
         self._events.append(Event(end_s, EventKind.CALIBRATION, self.calibration.posture, source="pipeline"))
         self._orient(window)  # warm the filters up on the still capture
 
-    def _failed(self, message: str, end_s: float) -> None:
+    def _failed(self, error: CalibrationError, end_s: float) -> None:
         """A failed attempt: said (logged, and a CALIBRATION event) once per kind of failure, not
-        again for every retry whose numbers differ ("turned at 11 °/s", "… 9 °/s")."""
+        again for every retry whose numbers differ ("turned at 11 °/s", "… 9 °/s"). What it showed,
+        and that it is tried again, not what to do (the frames may come from a file: nobody is
+        there to stand still); `calibration_failures` keep the advice for a live session's verdict."""
+        message = str(error)
         kind = _failure_kind(message)
+        retried = f"tried again every {self.retry_s:g} s on the last {self.settings.calibration_s:g} s"
+        said = f"{error.cause} ({retried})"
         if not any(_failure_kind(earlier) == kind for earlier in self.calibration_failures):
-            log.warning("calibration not done yet: %s", message)
-            self._events.append(Event(end_s, EventKind.CALIBRATION, f"failed: {message}", source="pipeline"))
+            log.warning("calibration not done yet: %s", said)
+            self._events.append(
+                Event(end_s, EventKind.CALIBRATION, f"failed: {error.cause}", source="pipeline")
+            )
         else:
-            log.debug("calibration not done yet: %s", message)
+            log.debug("calibration not done yet: %s", said)
         self.calibration_failures.append(message)
 
 

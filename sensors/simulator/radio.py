@@ -92,20 +92,23 @@ class RadioLink:
         jitter = self._jitter_rng.exponential(s.jitter_mean_s, m) if s.jitter_mean_s > 0 else np.zeros(m)
         arrival = ready + jitter
         if s.start_backlog_s > 0:
-            queued = arrival < s.start_backlog_s
-            drained = self._queued + np.cumsum(queued) - 1
-            arrival = np.where(queued, s.start_backlog_s + drained * BACKLOG_DRAIN_S, arrival)
-            self._queued += int(np.count_nonzero(queued))
+            arrival, self._queued = _held(arrival, -np.inf, s.start_backlog_s, self._queued)
         for stall_s, stall_length_s in s.host_stalls:
-            end_s = stall_s + stall_length_s
-            stalled = (arrival >= stall_s) & (arrival < end_s)
             done = self._stalled.get(stall_s, 0)
-            drained = done + np.cumsum(stalled) - 1
-            arrival = np.where(stalled, end_s + drained * BACKLOG_DRAIN_S, arrival)
-            self._stalled[stall_s] = done + int(np.count_nonzero(stalled))
+            arrival, self._stalled[stall_s] = _held(arrival, stall_s, stall_s + stall_length_s, done)
         # A BLE link delivers in order: a packet cannot overtake the one before it.
         arrival = np.maximum.accumulate(np.concatenate([[self._last_arrival_s], arrival]))[1:]
         delivered_arrivals = arrival[delivered]
         if len(delivered_arrivals):
             self._last_arrival_s = float(delivered_arrivals[-1])
         return delivered, arrival
+
+
+def _held(arrival: np.ndarray, start_s: float, end_s: float, before: int) -> tuple[np.ndarray, int]:
+    """Arrival times (m,) s with those in [start_s, end_s) queued until end_s and drained one
+    every BACKLOG_DRAIN_S after the `before` packets queued by earlier calls; and the new count."""
+    queued = (arrival >= start_s) & (arrival < end_s)
+    drained = before + np.cumsum(queued) - 1
+    return np.where(queued, end_s + drained * BACKLOG_DRAIN_S, arrival), before + int(
+        np.count_nonzero(queued)
+    )

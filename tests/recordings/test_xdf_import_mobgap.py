@@ -194,3 +194,28 @@ def test_retries_of_a_failing_calibration_are_said_once(tmp_path_factory, trials
         f"stabmon analyze: {older}: cannot analyse (the gait analysis needs a pelvis sensor at "
         "S1/S2 (sacrum); this recording has lumbar)"
     ]
+
+
+def test_an_imported_walk_that_never_stands_still_says_what_a_reviewer_can_do(
+    tmp_path_factory, trials, caplog, capsys
+):
+    """Imported for quiet stance, the walk never stood still: the import and its replay said the
+    live instruction "stand still and upright, then calibrate again", which no one can follow in
+    a file. They say what the capture showed and that it was tried again; `analyze` says the file
+    holds no still stretch to calibrate from."""
+    with caplog.at_level(logging.WARNING, logger="sensors.processing.pipeline"):
+        path = _import(
+            tmp_path_factory, trials["Test5/Trial1"], "quiet-stance", Placement.LUMBAR, subject="P-091"
+        )
+        capsys.readouterr()
+        assert main(["analyze", str(path)]) == 2
+    said = [r.getMessage() for r in caplog.records if "calibration not done yet" in r.getMessage()]
+    assert said and all("tried again every 0.5 s on the last 2 s" in line for line in said), said
+    labels = [e.label for e in read_recording(path).events if e.label.startswith("failed:")]
+    err = capsys.readouterr().err
+    for text in (*said, *labels, err):
+        assert "calibrate again" not in text and "stand still" not in text, text
+    assert "the recording holds no 2 s of still, upright standing to calibrate from (lumbar sensor " in err, (
+        err
+    )
+    assert "a recording that starts with it can be measured" in err, err
