@@ -341,7 +341,7 @@ def build_report(
         figures,
         comparison,
         footer,
-        data_notes(rec),
+        data_notes(rec, measures.notes),
     )
 
 

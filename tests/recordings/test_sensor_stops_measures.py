@@ -152,3 +152,17 @@ def test_a_drill_measured_per_repetition_sees_the_part_it_lacks_as_gaps_for_ever
     np.testing.assert_array_equal(part.data.frame.acc_m_s2[~after], data.frame.acc_m_s2[~after])
     end = next(e for e in part.data.events if e.kind is EventKind.TASK_END)
     assert end.time_s == until and part.limit == f"the lumbar sensor had no data after {until:.1f} s"
+
+
+def test_the_report_banner_says_the_part_of_the_task_measured(recorded):
+    """The clinical report's "Data are missing" banner carries the analysis' own notes: the
+    sensor's silence and the part of the task the measures cover."""
+    from recordings.analysis import measures_of
+    from recordings.report import build_report
+
+    _, path = recorded
+    session = replay(read_recording(path))
+    measures = measures_of(session.collector, session.recording)
+    missing = build_report(session, measures).missing
+    assert set(measures.notes) <= set(missing)
+    assert any(line.startswith("measured over ") for line in missing), missing
