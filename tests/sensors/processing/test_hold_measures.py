@@ -65,4 +65,8 @@ def test_a_hold_whose_position_was_never_reached_measures_nothing():
     ]
     for m in result.measures:
         assert math.isnan(m.value), m.name
-        assert "the hold position was never reached" in cat.info("biering-sorensen", m.name).format(m.value)
+        assert "position was never reached" in cat.info("biering-sorensen", m.name).format(m.value)
+    for name in ("held", "position_lost"):
+        assert cat.info("biering-sorensen", name).format(result.value(name)) == (
+            "Not measured — the hold position was never reached (no hold start keyed or detected)"
+        )
