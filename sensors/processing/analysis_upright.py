@@ -141,8 +141,13 @@ def perturbations(data: SessionData) -> list[Measure]:
         except ProcessingError:
             skipped += 1  # data lost during it: reported, not guessed
             continue
+        # Expected pushes (the trunk moved before them) and unexpected ones are answered by
+        # different control (METRICS.md §3): their latencies are kept apart, never pooled.
+        kind = "expected_latency" if r.anticipatory else "reactive_latency"
+        lead = [Measure(g, "anticipatory_lead", instant - r.anticipatory_onset_s, "s", src, k)]
         rows += [
-            Measure(g, "onset_latency", r.onset_latency_s, "s", src, k),
+            Measure(g, kind, r.onset_latency_s, "s", src, k),
+            *(lead if r.anticipatory else []),
             Measure(g, "peak_displacement", r.peak_displacement_deg, "deg", src, k),
             Measure(g, "time_to_peak", r.time_to_peak_s, "s", src, k),
             Measure(g, "peak_velocity", r.peak_velocity_deg_s, "deg/s", src, k),
