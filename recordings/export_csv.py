@@ -9,8 +9,9 @@ Files (comma separated, header row, '.' decimal, empty cell for a missing value)
                                (`trunk_sagittal_deg`, ...) and rotation since calibration
                                (`*_axial_deg`). Holds and lying drills: each segment's rotation
                                away from the hold posture in its own axes, named `*_from_hold_deg`
-                               (`trunk_sagittal_from_hold_deg`: lift +, sag −), empty until the
-                               hold starts
+                               (`*_sagittal_*`: flexion +, extension −, whatever the
+                               posture; see sensors/processing/angles.py), empty until
+                               the hold starts
   <stem>_events.csv            events; time_s rounded to 0.1 ms (`EVENT_TIME_FORMAT`)
   <stem>_measures.csv          the drill's measures table (when given), named as the measures
                                catalogue names them; `key` is the analysis key for scripts

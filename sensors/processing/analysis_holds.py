@@ -7,16 +7,36 @@ import math
 import numpy as np
 
 from sensors.placements import Placement
-from sensors.processing.analysis_data import Measure, SessionData, task_window
+from sensors.processing.analysis_data import Measure, SessionData
 from sensors.processing.angles import segment_orientation
 from sensors.processing.hold_posture import detect_hold_start
-from sensors.processing.holds import hold_analysis, hold_timing
+from sensors.processing.holds import HoldResult, hold_analysis, hold_timing
+
+GROUP, SOURCE = "hold", "McGill 1999; clinician's clock; stabmon tilt rule (holds.py)"
+#: Every hold measure, in the order they are reported.
+HOLD_MEASURES = (
+    ("held", "s"),
+    ("position_lost", "1"),
+    ("held_imu_rule", "s"),
+    ("drift", "deg/min"),
+    ("tremor_rms", "deg"),
+    ("tremor_frequency", "Hz"),
+    ("fatigue_trend", "deg/min"),
+)
+
+
+def _larger(results: list[HoldResult], value: str) -> HoldResult:
+    """The segment's result whose `value` is the larger (a NaN counts as none)."""
+    return max(results, key=lambda r: np.nan_to_num(getattr(r, value), nan=-math.inf))
 
 
 def hold(data: SessionData) -> list[Measure]:
     """Held time on the clinician's clock (`holds.hold_timing`); drift, tremor and the IMU's own
-    loss rule over the held part."""
-    start, _ = task_window(data)
+    loss rule over the held part. When the posture was lost, of the segment that lost it first;
+    when it was held to the end, of the segment that drifts (drift) or shakes (tremor, fatigue
+    trend) more: the lumbar and pelvic sensors sit on different segments, and only one may move.
+    A hold whose position was never reached (no start keyed or detected) measures nothing: every
+    measure is NaN, never a time from the task start."""
     t = data.angles.time_s
     back = (Placement.LUMBAR, Placement.PELVIS)
     segments = np.stack(
@@ -29,20 +49,26 @@ def hold(data: SessionData) -> list[Measure]:
     clock = hold_timing(data.events)
     if clock.phase == "waiting":  # recorded without the start: detect it as the pipeline does
         clock = hold_timing(tuple(data.events) + detect_hold_start(t, segments, back))
-    hold_start = clock.start_s if math.isfinite(clock.start_s) else start
+    if not math.isfinite(clock.start_s):
+        return [Measure(GROUP, name, math.nan, unit, SOURCE) for name, unit in HOLD_MEASURES]
     # The IMU's rule may see the loss a moment after the clinician's E: look 2 s past it.
     upto = t <= clock.end_s + 2.0 if clock.phase == "ended" else np.ones(len(t), bool)
-    results = [hold_analysis(t[upto], segments[upto, k], hold_start) for k in range(len(back))]
+    results = [hold_analysis(t[upto], segments[upto, k], clock.start_s) for k in range(len(back))]
     lost = [r for r in results if r.lost]
-    first = min(lost, key=lambda r: r.lost_s) if lost else results[0]
-    held, position_lost = (clock.held_s, clock.lost) if clock.phase == "ended" else (first.held_s, first.lost)
-    g, src = "hold", "McGill 1999; clinician's clock; stabmon tilt rule (holds.py)"
-    return [
-        Measure(g, "held", held, "s", src),
-        Measure(g, "position_lost", float(position_lost), "1", src),
-        Measure(g, "held_imu_rule", first.held_s if first.lost else math.nan, "s", src),
-        Measure(g, "drift", first.drift_deg_per_min, "deg/min", src),
-        Measure(g, "tremor_rms", first.tremor_rms_deg, "deg", src),
-        Measure(g, "tremor_frequency", first.tremor_frequency_hz, "Hz", src),
-        Measure(g, "fatigue_trend", first.fatigue_trend_deg_per_min, "deg/min", src),
-    ]
+    first = min(lost, key=lambda r: r.lost_s) if lost else None
+    drifting = first or _larger(results, "drift_deg_per_min")
+    shaking = first or _larger(results, "tremor_rms_deg")
+    if clock.phase == "ended":
+        held, position_lost = clock.held_s, clock.lost
+    else:
+        held, position_lost = (first.held_s, True) if first else (results[0].held_s, False)
+    values = {
+        "held": held,
+        "position_lost": float(position_lost),
+        "held_imu_rule": first.held_s if first else math.nan,
+        "drift": drifting.drift_deg_per_min,
+        "tremor_rms": shaking.tremor_rms_deg,
+        "tremor_frequency": shaking.tremor_frequency_hz,
+        "fatigue_trend": shaking.fatigue_trend_deg_per_min,
+    }
+    return [Measure(GROUP, name, values[name], unit, SOURCE) for name, unit in HOLD_MEASURES]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sensors.events import EventKind
@@ -15,7 +17,7 @@ from sensors.processing.analysis_data import (
 from sensors.processing.angles import segment_frame
 from sensors.processing.errors import ProcessingError
 from sensors.processing.filters import LowPassSettings, lowpass_zero_phase
-from sensors.processing.foot_down import time_to_foot_down
+from sensors.processing.foot_down import FootDownSettings, foot_down_rule, time_to_foot_down
 from sensors.processing.perturbation import (
     DETECTED_SOURCE,
     NoResponseError,
@@ -89,11 +91,18 @@ def single_leg(data: SessionData) -> list[Measure]:
     pelvis = np.degrees(data.angles.inclination(Placement.PELVIS)[:, 1])
     by_clinician = any(e.kind is EventKind.TASK_END and "clinician" in e.label for e in data.events)
     r = time_to_foot_down(data.angles.time_s, pelvis, start, end, by_clinician)
+    # Beside the key, a cross-check: the rule needs its settling time after the touch-down, and a
+    # clinician presses the key at it, so it looks that long past the key (as holds look past E).
+    past_key = FootDownSettings().settle_s + FootDownSettings().smooth_s if by_clinician else 0.0
+    rule = foot_down_rule(data.angles.time_s, pelvis, start, end + past_key)
     src = "stabmon foot-down rule (foot_down.py); clinician's end-task key"
     return [
         *stance(data),
         Measure("single-leg", "time_on_one_leg", r.time_s, "s", src),
         Measure("single-leg", "foot_down", float(r.foot_down), "1", src),
+        Measure(
+            "single-leg", "time_on_one_leg_imu_rule", rule.time_s if rule.foot_down else math.nan, "s", src
+        ),
     ]
 
 
@@ -137,8 +146,13 @@ def perturbations(data: SessionData) -> list[Measure]:
         except ProcessingError:
             skipped += 1  # data lost during it: reported, not guessed
             continue
+        # Expected pushes (the trunk moved before them) and unexpected ones are answered by
+        # different control (METRICS.md §3): their latencies are kept apart, never pooled.
+        kind = "expected_latency" if r.anticipatory else "reactive_latency"
+        lead = [Measure(g, "anticipatory_lead", instant - r.anticipatory_onset_s, "s", src, k)]
         rows += [
-            Measure(g, "onset_latency", r.onset_latency_s, "s", src, k),
+            Measure(g, kind, r.onset_latency_s, "s", src, k),
+            *(lead if r.anticipatory else []),
             Measure(g, "peak_displacement", r.peak_displacement_deg, "deg", src, k),
             Measure(g, "time_to_peak", r.time_to_peak_s, "s", src, k),
             Measure(g, "peak_velocity", r.peak_velocity_deg_s, "deg/s", src, k),

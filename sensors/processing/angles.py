@@ -12,8 +12,12 @@ Lumbar angle = trunk (lumbar sensor) − pelvis, per plane (validated for sensor
 Holds and lying drills (plank, side plank, bird-dog, bridge, Biering-Sørensen) use a second
 definition, `AngleDefinition.HOLD`: every segment's rotation away from the posture it had when the
 hold started, in the segment's own axes (`posture_angles`): [sagittal, frontal, axial] =
-rotation about the segment's ML axis (flexion/lift +, extension/sag −), about its AP axis (side
-drop: towards the right +) and about its SI axis (rotation to the left +). These are defined in
+rotation about the segment's ML axis (flexion +, extension −), about its AP axis (lateral bend
+to the right +) and about its SI axis (rotation to the left +). Flexion turns the segment's upper
+end towards its front: lying prone (plank, bird-dog, Biering-Sørensen) the upper end goes down (a
+dropping Biering-Sørensen trunk, piking hips read +), lying supine (bridge) it comes up (sagging
+hips read +); on the left side the right bend raises the upper end, on the right side it lowers
+it (tests/sensors/processing/test_hold_signs.py). These are defined in
 every posture; the one axis that happens to be vertical in a hold (the AP axis in a plank, the ML
 axis in a side plank) is seen only by the gyroscope, so it drifts slowly like the axial angle.
 """

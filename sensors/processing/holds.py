@@ -8,8 +8,9 @@ verticals, so it is defined in every posture (see `angles.tilt_from_reference_de
 
 Also: drift (length of the slope of the tilt vector over the held part, stopping `drift_margin_s`
 before the loss so the loss itself does not count, deg/min), tremor (RMS, deg, and
-peak frequency, Hz, of the tilt band-passed to `tremor_band_hz`) and the fatigue trend (slope of
-the tremor RMS over consecutive windows, deg/min).
+peak frequency, Hz, of the tilt band-passed to `tremor_band_hz`; NaN, too short for tremor, over
+less than one `tremor_window_s`) and the fatigue trend (slope of the tremor RMS over consecutive
+windows, deg/min).
 
 The hold's time is the clinician's stopwatch (`HoldClock`): it starts when the position is
 reached — the clinician's HOLD_START key, or else the pipeline's detection (`hold_posture`) —
@@ -164,14 +165,21 @@ def hold_analysis(
     rms = np.array([np.sqrt(np.mean(w**2)) for w in windows])
     centres = hold_start_s + (np.arange(len(rms)) + 0.5) * s.tremor_window_s
     trend = float(np.polyfit(centres, rms, 1)[0] * 60.0) if len(rms) >= 2 else math.nan
-    f, power = signal.welch(tremor, fs=rate, nperseg=min(len(tremor), round(4 * rate)), axis=0)
+    if held.sum() >= window:
+        f, power = signal.welch(tremor, fs=rate, nperseg=min(len(tremor), round(4 * rate)), axis=0)
+        tremor_rms, tremor_hz = (
+            float(np.sqrt(np.mean(tremor_norm**2))),
+            float(f[np.argmax(power.sum(axis=1))]),
+        )
+    else:  # shorter than one tremor window: too short for tremor
+        tremor_rms, tremor_hz = math.nan, math.nan
     return HoldResult(
         hold_start_s=hold_start_s,
         lost=lost,
         lost_s=float(t[end]) if lost else math.nan,
         held_s=float(t[end] - hold_start_s),
         drift_deg_per_min=drift,
-        tremor_rms_deg=float(np.sqrt(np.mean(tremor_norm**2))),
-        tremor_frequency_hz=float(f[np.argmax(power.sum(axis=1))]),
+        tremor_rms_deg=tremor_rms,
+        tremor_frequency_hz=tremor_hz,
         fatigue_trend_deg_per_min=trend,
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sensors.errors import UnknownDrillError
 from sensors.placements import Placement
 from sensors.simulator.body import Pose
 from sensors.simulator.drills.base import Drill, DrillOptions, StandingSway
@@ -40,6 +41,8 @@ class StanceTruth:
     sway: StandingSway
     dual_task_factor: float
     stance_side: str = "both"
+    #: When the lifted foot touches the ground, s from the recording start (None: never).
+    foot_down_s: float | None = None
 
     @property
     def trunk_ap_rms_deg(self) -> float:
@@ -78,14 +81,33 @@ class SingleLegStance(Drill):
     """Standing on one leg: the other thigh flexes, the pelvis drops on the free side, ML sway grows.
 
     `side` is the stance leg. `sway_scale` multiplies the sway of this side (set it above 1 on a
-    weaker side to script a left/right asymmetry).
+    weaker side to script a left/right asymmetry). `foot_down_s` (s from the recording start, None:
+    never) scripts the lifted foot touching the ground: the thigh comes down in the `lower_s`
+    before it, and the weight shifts back to both feet, levelling the pelvis, over `level_s`
+    centred on the touch-down, while the sway falls back to the two-footed level.
     """
 
     default_duration_s = 25.0
     shift_s = 1.5  # time to move onto one leg
+    lower_s = 0.4  # time to lower the lifted foot to the ground
+    level_s = 0.5  # weight shift back onto both feet, centred on the touch-down
 
-    def __init__(self, name: str, options: DrillOptions, side: str, sway_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        options: DrillOptions,
+        side: str,
+        sway_scale: float = 1.0,
+        foot_down_s: float | None = None,
+    ) -> None:
         super().__init__(name, options)
+        on_one_leg_s = self.calibration_end_s + self.shift_s + FADE_S
+        if foot_down_s is not None and not on_one_leg_s < foot_down_s < self.duration_s:
+            raise UnknownDrillError(
+                f"foot_down_s {foot_down_s} s must lie between the single-leg stance's start "
+                f"({on_one_leg_s} s) and the drill's end ({self.duration_s} s)"
+            )
+        self.foot_down_s = foot_down_s
         self.side = side
         self.sign = 1.0 if side == "left" else -1.0
         self.task_sway = StandingSway.draw(
@@ -103,6 +125,14 @@ class SingleLegStance(Drill):
             pose.angles_rad[upper][:, 1] -= ramp(t, start, shift, np.radians(2.0) * s)
         pose.root_m[:, 1] += ramp(t, start, shift, 0.08 * s)
         in_task = minimum_jerk((t - self.sway_start_s) / FADE_S)
+        if self.foot_down_s is not None:
+            down, level = self.foot_down_s, self.foot_down_s - self.level_s / 2
+            pose.angles_rad[free][:, 0] -= ramp(t, down - self.lower_s, self.lower_s, np.radians(35.0))
+            pose.angles_rad[Placement.PELVIS][:, 1] -= ramp(t, level, self.level_s, np.radians(3.0) * s)
+            for upper in (Placement.LUMBAR, Placement.THORAX):
+                pose.angles_rad[upper][:, 1] += ramp(t, level, self.level_s, np.radians(2.0) * s)
+            pose.root_m[:, 1] -= ramp(t, level, self.level_s, 0.08 * s)
+            in_task = in_task * (1.0 - minimum_jerk((t - level) / self.level_s))
         self.standing_sway.apply(pose, t, weight=1.0 - in_task)
         self.task_sway.apply(pose, t, weight=in_task)
 
@@ -114,4 +144,5 @@ class SingleLegStance(Drill):
             self.task_sway,
             self.options.dual_task_factor,
             stance_side=self.side,
+            foot_down_s=self.foot_down_s,
         )

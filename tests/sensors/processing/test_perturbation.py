@@ -71,3 +71,34 @@ def test_instants_are_detected_from_the_pelvic_jerk(perturbation_session):
     truth = np.array([p.instant_s for p in drill.truth.perturbations])
     assert len(instants) == len(truth)
     np.testing.assert_allclose(instants, truth, atol=0.02)
+
+
+def test_expected_and_unexpected_pushes_are_reported_apart(perturbation_session):
+    """Walkthrough s10 #12: the latency was one mean over anticipated (0.06 s) and unexpected
+    (0.10 s) pushes, 0.073 s, which is neither. METRICS.md §3: report both when the drill has both,
+    and the anticipatory lead before the expected ones."""
+    from sensors.processing.analysis import SessionData, analyze
+
+    drill, sink = perturbation_session
+    truths = drill.truth.perturbations
+    data = SessionData(sink.frame, sink.all_angles, sink.calibration.mount_q, tuple(sink.events))
+    result = analyze(data, "perturbations")
+    names = {m.name for m in result.measures}
+    assert "mean_onset_latency" not in names and "onset_latency" not in names  # nothing pooled
+    unexpected = [p for p in truths if not p.expected]
+    expected = [p for p in truths if p.expected]
+    assert unexpected and expected
+    assert result.value("mean_reactive_latency") == pytest.approx(
+        np.mean([p.onset_latency_s for p in unexpected]), abs=0.015
+    )
+    assert result.value("mean_expected_latency") == pytest.approx(
+        np.mean([p.onset_latency_s for p in expected]), abs=0.015
+    )
+    assert result.value("mean_anticipatory_lead") == pytest.approx(
+        np.mean([p.instant_s - p.anticipatory_onset_s for p in expected]), abs=0.06
+    )
+    # Per push: the latency under its kind, the lead only before an expected push.
+    for k, p in enumerate(truths, start=1):
+        kind = "expected_latency" if p.expected else "reactive_latency"
+        assert result.value(kind, k) == pytest.approx(p.onset_latency_s, abs=0.02)
+        assert any(m.name == "anticipatory_lead" and m.repetition == k for m in result.measures) == p.expected

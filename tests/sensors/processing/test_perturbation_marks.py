@@ -69,19 +69,27 @@ def _analyse(sink, extra=()):
     )
 
 
-def test_stray_marks_do_not_move_the_mean_onset_latency(pushes):
+LATENCIES = ("mean_reactive_latency", "mean_expected_latency")
+
+
+def _truth_latencies(truth):
+    """The true mean latency of the unexpected and of the expected pushes, s."""
+    return [np.mean([p.onset_latency_s for p in truth if p.expected is kind]) for kind in (False, True)]
+
+
+def test_stray_marks_do_not_move_the_mean_latencies(pushes):
     drill, sink = pushes
     truth = drill.truth.perturbations
     clean = _analyse(sink)
     assert clean.value("repetitions") == len(truth)
-    expected = np.mean([p.onset_latency_s for p in truth])
-    assert clean.value("mean_onset_latency") == pytest.approx(expected, abs=0.015)
+    for name, expected in zip(LATENCIES, _truth_latencies(truth), strict=True):
+        assert clean.value(name) == pytest.approx(expected, abs=0.015)
     strays = [
         Event(truth[1].instant_s - 1.97, EventKind.PERTURBATION, "push"),
         Event(truth[3].instant_s - 1.59, EventKind.PERTURBATION, "push"),
     ]
     marked = _analyse(sink, strays)
-    assert marked.value("mean_onset_latency") == clean.value("mean_onset_latency")
+    assert [marked.value(n) for n in LATENCIES] == [clean.value(n) for n in LATENCIES]
     assert marked.value("repetitions") == len(truth)
     assert marked.value("marks_without_response") == 2
     unanswered = [m for m in marked.measures if m.name == "no_response"]
@@ -94,7 +102,7 @@ def test_keys_pressed_on_top_of_the_pushes_are_merged(pushes):
     keys = [Event(p.instant_s + 0.25, EventKind.PERTURBATION, "push") for p in truth[:3]]
     result = _analyse(sink, keys)
     assert result.value("repetitions") == len(truth)  # not len(truth) + 3
-    assert result.value("mean_onset_latency") == _analyse(sink).value("mean_onset_latency")
+    assert [result.value(n) for n in LATENCIES] == [_analyse(sink).value(n) for n in LATENCIES]
     # With only the clinician's keys and the detector (no platform marks): the detected jerk
     # times each push, so the keys' 0.25 s lag does not enter the latency.
     pushes_only = tuple(
@@ -103,5 +111,5 @@ def test_keys_pressed_on_top_of_the_pushes_are_merged(pushes):
     data = SessionData(sink.frame, sink.all_angles, sink.calibration.mount_q, pushes_only + tuple(keys))
     keyed = analyze(data, "perturbations")
     assert keyed.value("repetitions") == len(truth)
-    expected = np.mean([p.onset_latency_s for p in truth])
-    assert keyed.value("mean_onset_latency") == pytest.approx(expected, abs=0.02)
+    for name, expected in zip(LATENCIES, _truth_latencies(truth), strict=True):
+        assert keyed.value(name) == pytest.approx(expected, abs=0.02)
