@@ -56,11 +56,14 @@ def test_real_notices_show_where_their_severity_says_in_their_colour(qtbot, tmp_
     press(qtbot, window, Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: window.session.status.phase is not Phase.IDLE, timeout=10000)
     assert not window.banner.isVisible()
-    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=30000)
-    assert window.banner.text().startswith("repetition 1: ")
+    # Wait for that warning itself: on a busy computer another may show first (saving fell behind,
+    # rightly), which the engine takes back once the file is saved, before the repetition ends.
+    qtbot.waitUntil(lambda: "repetition 1: " in window.banner.text(), timeout=60000)
+    assert window.banner.text().startswith("repetition 1: ") and "\n" not in window.banner.text()
     assert window.notice_board.banner_severity is Severity.WARNING
     assert _banner_colour(window) == BANNER_COLOURS[Severity.WARNING][1]
-    assert not window.busy_note.isVisible()
+    # The busy note says only that the computer is too busy (it may, on a loaded one), never this.
+    assert "repetition" not in window.busy_note.text()
     qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
     window.close()
 
