@@ -119,11 +119,7 @@ def repair_rows(
     s, d, h = seq[rows], d_all[rows], host_s[rows]
     rate = estimate_rate_hz(device[rows], s, rate_hz)
     step, dh = np.diff(s), np.abs(np.diff(h))
-    broken = (
-        (step <= 0)
-        | (step > _allowed_steps(dh, rate))
-        | _clock_jumps(np.diff(d), np.diff(device[rows]), step, rate)
-    )
+    broken = (step <= 0) | (step > _allowed_steps(dh, rate)) | (np.abs(np.diff(d)) > DEVICE_JUMP_S)
     if not broken.any():
         keep[rows] = True
         return RepairedRows(keep, s, device[rows], report)
@@ -174,16 +170,6 @@ def _allowed_steps(host_step_s: np.ndarray, rate_hz: float) -> np.ndarray:
     """Largest plausible counter step across a host-time step (s): twice what the rate allows in
     it plus 5 s, so a sensor that buffered during a disconnection still fits."""
     return 2.0 * rate_hz * (host_step_s + 5.0)
-
-
-def _clock_jumps(d_step: np.ndarray, device_step: np.ndarray, step: np.ndarray, rate_hz: float) -> np.ndarray:
-    """Where the device clock jumped (n-1,) bool, from the steps between rows of device-minus-host
-    time, device time (s) and counter: it moved more than DEVICE_JUMP_S against the host clock
-    *and* against what its own counter says. Data the host received late (a receiving process
-    stalled on a busy computer, a link that held its notifications) move against the host clock
-    only: their counter and clock step together, nothing was lost and nothing restarted."""
-    against_counter = np.abs(device_step - step / rate_hz) > DEVICE_JUMP_S
-    return (np.abs(d_step) > DEVICE_JUMP_S) & against_counter
 
 
 def _continues(

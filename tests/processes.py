@@ -71,3 +71,16 @@ class CpuWaits:
         newest_at, newest = self._samples[-1]
         start = next(waited for at, waited in self._samples if at >= newest_at - window_s)
         return max(newest - start, 0.0)  # threads that ended take their counts with them
+
+
+def under_load_ms(ms: int) -> int:
+    """A test's deadline (ms) for work other processes do (an engine process to start, a session
+    to reach a phase), stretched by how loaded the computer is: as written up to one runnable
+    task per core, longer in proportion beyond (the 1-minute load average over the cores). A hang
+    still fails; a busy 2-core CI does not (it took a spawned engine past 30 s to reach the task
+    at load 20). Deadlines, not speed checks: speed is measured by the benchmarks."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this system
+        return ms
+    return int(ms * max(1.0, load / (os.cpu_count() or 1)))

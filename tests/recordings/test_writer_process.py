@@ -228,8 +228,8 @@ def test_an_engine_killed_mid_recording_leaves_a_complete_closed_file(tmp_path):
     rec = read_recording(path)
     assert not rec.left_open
     # Less than a second lost, plus what a loaded computer kept the recording process from
-    # doing over the last second (the time its threads waited for a CPU; none when quiet).
-    allowed_ns = 1_000_000_000 + int(waits.waited_s(1.0) * 1e9)
+    # doing over the last two seconds (the time its threads waited for a CPU; none when quiet).
+    allowed_ns = 1_000_000_000 + int(waits.waited_s(2.0) * 1e9)
     for placement, samples in rec.samples.items():
         newest_ns = int(samples.host_receive_ns[-1])  # the machine's monotonic clock, as here
         assert killed_ns - newest_ns < allowed_ns, (placement, killed_ns - newest_ns, allowed_ns)
