@@ -46,3 +46,15 @@ def test_a_device_clock_that_jumps_against_its_own_counter_is_still_a_restart(or
     rewrite_placement(path, "lumbar", order, jump)
     rec = read_recording(path)
     assert any("lumbar" in p and "restarted" in p for p in rec.problems), rec.problems
+
+
+def test_host_stamps_that_jump_away_and_come_back_are_still_left_out(original, tmp_path):
+    """Nor does it keep a corrupt stamp: one block received "at" the end of time, then the
+    stream as before, is a spike, not a late delivery."""
+    path = copy_of(original, tmp_path)
+    order = list(range(len(placement_blocks(path))))
+    spike = {20: {"host_receive_ns": lambda h: np.full_like(h, np.iinfo(np.int64).max)}}
+    rewrite_placement(path, "lumbar", order, spike)
+    rec = read_recording(path)
+    assert any("lumbar" in p and "implausible" in p for p in rec.problems), rec.problems
+    assert rec.samples[LUMBAR].host_receive_ns.max() < np.iinfo(np.int64).max
