@@ -86,6 +86,17 @@ class SessionWarnings:
             self._warned.discard("writer behind")
             self._notice(Severity.INFO, "Saving the recording caught up with the sensors.", Topic.SAVING)
 
+    def saved(self) -> None:
+        """The recording's file was closed with everything on disk: a saving warning still
+        standing (the recording ended before its writer caught up) is over."""
+        if "writer behind" in self._warned:
+            self._warned.discard("writer behind")
+            self._notice(
+                Severity.INFO,
+                "Saving the recording caught up: everything recorded is on disk.",
+                Topic.SAVING,
+            )
+
     def _radio(self, lost: str | None) -> None:
         """The virtual sensors' radio process ended on its own."""
         if lost is not None:

@@ -248,13 +248,15 @@ class SessionWork:
         recording = Recording(spec, opened.source, metadata, path, sinks)
         if probe is not None:
             probe.attach(recording.runner)
+        warnings = SessionWarnings(self.notice)
         try:
-            await self._drive(recording.runner, plan, base, recording.writer, link[0])
+            await self._drive(recording.runner, plan, base, recording.writer, warnings, link[0])
         finally:
             self.status(replace(base, phase=Phase.SAVING, recording=None, instruction="saving…"))
             if probe is not None:
                 probe.detach()
             await recording.close()
+            warnings.saved()
             if probe is not None:
                 _writer_busy(probe, recording.writer)
         try:
@@ -269,11 +271,12 @@ class SessionWork:
         plan: ProtocolPlan,
         base: RunStatus,
         writer: SessionWriter,
+        warnings: SessionWarnings,
         opened: OpenedSource | None = None,
     ) -> None:
-        """Run the recording's phases by session time: still stance, then the task. opened: the
-        source's details (its virtual sensors' radio, if any, is watched)."""
-        warnings = SessionWarnings(self.notice)
+        """Run the recording's phases by session time: still stance, then the task, telling the
+        clinician what `warnings` finds. opened: the source's details (its virtual sensors'
+        radio, if any, is watched)."""
         self._runner = runner
         self.end_task_requested.clear()
         task = asyncio.create_task(runner.run())

@@ -129,7 +129,7 @@ def repair_rows(
     new_seq = seq.copy()
     new_dev = device.copy()
     kept_any = False
-    last_seq, last_d, last_h = 0, 0.0, 0.0
+    last_seq, last_d, last_h, last_dev = 0, 0.0, 0.0, 0.0
     for k, run in enumerate(runs):
         state = (last_seq, last_d, last_h, rate)
         if not kept_any or _continues(seq[run[0]], d_all[run[0]], host_s[run[0]], *state):
@@ -142,6 +142,10 @@ def repair_rows(
         ):
             report.implausible += len(run)
             continue
+        elif not report.epochs and _came_late(
+            seq[run[0]], device[run[0]], host_s[run[0]], last_seq, last_dev, last_h, rate
+        ):  # (after a splice the clocks are shifted: a late run then starts an epoch of its own)
+            chosen = run  # the same stream, received seconds late: nothing lost, nothing restarted
         else:
             # A new epoch: align its clock to the previous one through host time, then number
             # its samples on from the previous epoch by what that time allows.
@@ -158,10 +162,11 @@ def repair_rows(
             continue
         keep[chosen] = True
         kept_any = True
-        last_seq, last_d, last_h = (
+        last_seq, last_d, last_h, last_dev = (
             int(new_seq[chosen[-1]]),
             float(d_all[chosen[-1]]),
             float(host_s[chosen[-1]]),
+            float(new_dev[chosen[-1]]),
         )
     return RepairedRows(keep, new_seq[keep], new_dev[keep], report)
 
@@ -178,6 +183,21 @@ def _continues(
     step = seq - last_seq
     return bool(
         0 < step <= _allowed_steps(np.array(abs(h - last_h)), rate) and abs(d - last_d) <= DEVICE_JUMP_S
+    )
+
+
+def _came_late(
+    seq: int, device: float, h: float, last_seq: int, last_device: float, last_h: float, rate: float
+) -> bool:
+    """A run whose counter and device clock carry on from the newest kept row together (the
+    clock moved by what the counter says) while the host received it seconds later than that:
+    data delivered late (a receiving process stalled on a busy computer, a link that held its
+    notifications), not a restart. A spike that comes back (a corrupt stamp) is caught before."""
+    step = seq - last_seq
+    return bool(
+        0 < step <= _allowed_steps(np.array(abs(h - last_h)), rate)
+        and h > last_h
+        and abs((device - last_device) - step / rate) <= DEVICE_JUMP_S
     )
 
 

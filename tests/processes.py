@@ -6,6 +6,8 @@ import os
 import time
 from pathlib import Path
 
+from sensors.process_cpu import process_cpu_ns
+
 
 def ended(pid: int) -> bool:
     """True when process `pid` has ended: gone, or a zombie its parent has not reaped yet."""
@@ -45,3 +47,40 @@ def child_processes(parent: int, marker: bytes, *, zombies: bool) -> list[int]:
         if int(parent_pid) == parent and marker in cmdline and (zombies or state != "Z"):
             found.append(int(entry.name))
     return found
+
+
+class CpuWaits:
+    """How long a process's threads were runnable but waiting for a CPU (Linux schedstat, summed
+    over its threads), sampled as a test goes: a wall-clock bound on what a process does ("a
+    crash loses at most the last second") grants what a loaded computer withheld from it, and
+    stays as strict as written on a quiet one. Where the OS does not say, nothing is granted."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._samples: list[tuple[float, float]] = []  # (monotonic s, s waited so far)
+
+    def sample(self) -> None:
+        now = process_cpu_ns(self.pid)
+        if now is not None:
+            self._samples.append((time.monotonic(), now[1] * 1e-9))
+
+    def waited_s(self, window_s: float) -> float:
+        """Seconds waited between the newest sample and the oldest one within `window_s` before it."""
+        if len(self._samples) < 2:
+            return 0.0
+        newest_at, newest = self._samples[-1]
+        start = next(waited for at, waited in self._samples if at >= newest_at - window_s)
+        return max(newest - start, 0.0)  # threads that ended take their counts with them
+
+
+def under_load_ms(ms: int) -> int:
+    """A test's deadline (ms) for work other processes do (an engine process to start, a session
+    to reach a phase), stretched by how loaded the computer is: as written up to one runnable
+    task per core, longer in proportion beyond (the 1-minute load average over the cores). A hang
+    still fails; a busy 2-core CI does not (it took a spawned engine past 30 s to reach the task
+    at load 20). Deadlines, not speed checks: speed is measured by the benchmarks."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this system
+        return ms
+    return int(ms * max(1.0, load / (os.cpu_count() or 1)))

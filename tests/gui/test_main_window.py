@@ -26,6 +26,7 @@ from sensors.events import EventKind
 from sensors.placements import Placement
 from sensors.source import LinkState, SensorHealth
 from tests.gui.conftest import write_protocol
+from tests.processes import under_load_ms
 
 STANCE = """name = "Test stance"
 drill = "quiet-stance"
@@ -62,20 +63,21 @@ def test_run_a_drill_from_the_keyboard_and_the_recording_holds_what_was_shown(
 
     press(qtbot, window, Qt.Key.Key_C)
     qtbot.waitUntil(
-        lambda: window.calibration.result.text().startswith("Neutral stance calibrated"), timeout=30000
+        lambda: window.calibration.result.text().startswith("Neutral stance calibrated"),
+        timeout=under_load_ms(30000),
     )
 
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("patient reports stiffness", True))
     monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (3, True))
     press(qtbot, window, Qt.Key.Key_F5)
-    qtbot.waitUntil(lambda: window.session.status.phase is Phase.TASK, timeout=30000)
-    qtbot.waitUntil(lambda: window.session.status.elapsed_s > 4.0, timeout=5000)
+    qtbot.waitUntil(lambda: window.session.status.phase is Phase.TASK, timeout=under_load_ms(30000))
+    qtbot.waitUntil(lambda: window.session.status.elapsed_s > 4.0, timeout=under_load_ms(5000))
     assert "REC" in window.recording_clock.text() and "sub-P010" in window.recording.text()
     press(qtbot, window, Qt.Key.Key_P)
     press(qtbot, window, Qt.Key.Key_N)
     press(qtbot, window, Qt.Key.Key_R)
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
-    qtbot.waitUntil(lambda: window.results.table.rowCount() > 0, timeout=5000)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=under_load_ms(30000))
+    qtbot.waitUntil(lambda: window.results.table.rowCount() > 0, timeout=under_load_ms(5000))
 
     (result,) = window.session.results
     recording = read_recording(result.path)
@@ -109,11 +111,11 @@ def test_run_a_drill_from_the_keyboard_and_the_recording_holds_what_was_shown(
 def test_closing_the_window_mid_recording_leaves_a_complete_file(qtbot, tmp_path, data_dir):
     window = make_window(qtbot, tmp_path, data_dir, STANCE, task_s=60.0)
     press(qtbot, window, Qt.Key.Key_F5)
-    qtbot.waitUntil(lambda: window.session.status.phase is Phase.TASK, timeout=30000)
+    qtbot.waitUntil(lambda: window.session.status.phase is Phase.TASK, timeout=under_load_ms(30000))
     # Session time runs ahead of the synchronised frames by the synchroniser's wait (which grows
     # to 1.2 s when one sensor's data come late on a busy machine) and the first common frame
     # (which depend on the simulated radio, a fresh seed per recording): 2 s margin.
-    qtbot.waitUntil(lambda: window.session.status.elapsed_s > 7.0, timeout=10000)
+    qtbot.waitUntil(lambda: window.session.status.elapsed_s > 7.0, timeout=under_load_ms(10000))
     path = window.session.status.recording
     window.close()
     assert not needs_recovery(path)
@@ -153,8 +155,10 @@ def test_patient_view_biofeedback_and_colour_word_answers_are_recorded(qtbot, tm
     view = window.patient_view
     assert view is not None and view.isVisible()
     press(qtbot, window, Qt.Key.Key_F5)
-    qtbot.waitUntil(lambda: window.session.trial is not None, timeout=30000)
-    qtbot.waitUntil(lambda: view.prompt.isVisible() and view.colour_buttons[0].isVisible(), timeout=2000)
+    qtbot.waitUntil(lambda: window.session.trial is not None, timeout=under_load_ms(30000))
+    qtbot.waitUntil(
+        lambda: view.prompt.isVisible() and view.colour_buttons[0].isVisible(), timeout=under_load_ms(2000)
+    )
     answers = []
     for k in range(4):
         trial = window.session.trial
@@ -165,13 +169,13 @@ def test_patient_view_biofeedback_and_colour_word_answers_are_recorded(qtbot, tm
         else:
             qtbot.keyClick(view, str(1 + ("red", "green", "blue", "yellow").index(ink)))
         answers.append(ink)
-        qtbot.waitUntil(lambda t=trial: window.session.trial is not t, timeout=2000)
+        qtbot.waitUntil(lambda t=trial: window.session.trial is not t, timeout=under_load_ms(2000))
         time.sleep(0.1)
     window.drill.zone.setValue(50.0)  # a wide zone: the standing patient stays inside
-    qtbot.waitUntil(lambda: view.words.text() == "Good — stay still", timeout=5000)
+    qtbot.waitUntil(lambda: view.words.text() == "Good — stay still", timeout=under_load_ms(5000))
     assert view.zone.state.value == "inside"
     assert view.countdown.text().startswith("Go · ")
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=under_load_ms(30000))
     (result,) = window.session.results
     assert result.cognitive.responses == 4 and result.cognitive.accuracy == 1.0
     recorded = [e for e in read_recording(result.path).events if e.source == "patient"]
@@ -190,7 +194,7 @@ def test_the_lsl_switch_publishes_the_session_and_its_marks(qtbot, tmp_path, dat
     window = make_window(qtbot, tmp_path, data_dir, STANCE, task_s=5.0)
     window.sensors.lsl.setChecked(True)
     press(qtbot, window, Qt.Key.Key_F5)
-    qtbot.waitUntil(lambda: window.session.status.phase is Phase.TASK, timeout=30000)
+    qtbot.waitUntil(lambda: window.session.status.phase is Phase.TASK, timeout=under_load_ms(30000))
     found = pylsl.resolve_byprop("name", "stabmon-markers", 1, 5.0)
     assert found, "the dashboard's marker stream is not on the network"
     inlet = pylsl.StreamInlet(found[0])
@@ -205,7 +209,7 @@ def test_the_lsl_switch_publishes_the_session_and_its_marks(qtbot, tmp_path, dat
         markers += [sample[0] for sample in chunk]
         qtbot.wait(10)
     assert any("perturbation" in m for m in markers), markers
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=under_load_ms(30000))
     window.close()
     assert load_settings(tmp_path / "settings.json").lsl is True
 

@@ -10,6 +10,7 @@ from engine.messages import Notice, Severity, Topic
 from gui.model.clinic import Phase
 from gui.notices import BANNER_COLOURS, Place, place_of
 from tests.gui.test_main_window import STANCE, make_window, press
+from tests.processes import under_load_ms
 
 
 @pytest.mark.parametrize("topic", list(Topic))
@@ -35,8 +36,10 @@ def test_real_notices_show_where_their_severity_says_in_their_colour(qtbot, tmp_
 
     # Info (a scan found the sensors): the status bar only.
     press(qtbot, window, Qt.Key.Key_F3)
-    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "found 2 sensor(s)", timeout=30000)
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
+    qtbot.waitUntil(
+        lambda: window.statusBar().currentMessage() == "found 2 sensor(s)", timeout=under_load_ms(30000)
+    )
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=under_load_ms(10000))
     assert not window.banner.isVisible() and not window.busy_note.isVisible()
 
     # An error (the engine cannot create the recording: its folder is a file): the banner, red.
@@ -44,8 +47,10 @@ def test_real_notices_show_where_their_severity_says_in_their_colour(qtbot, tmp_
     blocked.write_text("not a folder", encoding="utf-8")
     window.settings.data_dir = str(blocked)
     press(qtbot, window, Qt.Key.Key_F5)
-    qtbot.waitUntil(lambda: "cannot create the recording" in window.banner.text(), timeout=30000)
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
+    qtbot.waitUntil(
+        lambda: "cannot create the recording" in window.banner.text(), timeout=under_load_ms(30000)
+    )
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=under_load_ms(10000))
     assert window.notice_board.banner_severity is Severity.ERROR
     assert _banner_colour(window) == BANNER_COLOURS[Severity.ERROR][1]
     assert "cannot create the recording" in window.statusBar().currentMessage()
@@ -54,14 +59,17 @@ def test_real_notices_show_where_their_severity_says_in_their_colour(qtbot, tmp_
     # banner says the warning in amber.
     window.settings.data_dir = str(data_dir)
     press(qtbot, window, Qt.Key.Key_F5)
-    qtbot.waitUntil(lambda: window.session.status.phase is not Phase.IDLE, timeout=10000)
+    qtbot.waitUntil(lambda: window.session.status.phase is not Phase.IDLE, timeout=under_load_ms(10000))
     assert not window.banner.isVisible()
-    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=30000)
-    assert window.banner.text().startswith("repetition 1: ")
+    # Wait for that warning itself: on a busy computer another may show first (saving fell behind,
+    # rightly), which the engine takes back once the file is saved, before the repetition ends.
+    qtbot.waitUntil(lambda: "repetition 1: " in window.banner.text(), timeout=under_load_ms(30000))
+    assert window.banner.text().startswith("repetition 1: ") and "\n" not in window.banner.text()
     assert window.notice_board.banner_severity is Severity.WARNING
     assert _banner_colour(window) == BANNER_COLOURS[Severity.WARNING][1]
-    assert not window.busy_note.isVisible()
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
+    # The busy note says only that the computer is too busy (it may, on a loaded one), never this.
+    assert "repetition" not in window.busy_note.text()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=under_load_ms(10000))
     window.close()
 
 

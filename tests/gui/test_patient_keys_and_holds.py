@@ -20,6 +20,7 @@ from sensors.processing import SessionSettings
 from sensors.simulator import DrillOptions, make_drill
 from tests.conftest import simulate
 from tests.gui.test_main_window import make_window
+from tests.processes import under_load_ms
 
 
 @pytest.fixture(autouse=True)
@@ -48,17 +49,17 @@ def test_answer_keys_and_push_marks_reach_the_session_from_either_window(qtbot, 
     view = window.open_patient_view()
     qtbot.waitExposed(view)
     window.start_drill()
-    qtbot.waitUntil(lambda: window.session.trial is not None, timeout=30000)
+    qtbot.waitUntil(lambda: window.session.trial is not None, timeout=under_load_ms(30000))
     answers = []
     for target in (view, window, view):
         _activate(qtbot, target)
         trial = window.session.trial
         qtbot.keyClick(target, str(1 + ("red", "green", "blue", "yellow").index(trial.ink)))
-        qtbot.waitUntil(lambda t=trial: window.session.trial is not t, timeout=3000)
+        qtbot.waitUntil(lambda t=trial: window.session.trial is not t, timeout=under_load_ms(3000))
         answers.append(trial.ink)
     _activate(qtbot, view)
     qtbot.keyClick(view, Qt.Key.Key_P)  # the clinician's mark, with the patient's window in front
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=under_load_ms(30000))
     (result,) = window.session.results
     events = read_recording(result.path).events
     given = [e.label.split("answered ")[1] for e in events if e.source == "patient"]
@@ -82,16 +83,19 @@ def test_an_answer_said_aloud_is_entered_by_the_clinician_and_judged_from_memory
     view = window.open_patient_view()
     window.start_drill()
     qtbot.waitUntil(
-        lambda: window.session.trial is not None and window.drill.answer.isEnabled(), timeout=30000
+        lambda: window.session.trial is not None and window.drill.answer.isEnabled(),
+        timeout=under_load_ms(30000),
     )
     trial = window.session.trial
     start = int(trial.prompt.split()[3])
-    qtbot.waitUntil(lambda: view.prompt.text() == f"Count back from {start} in sevens", timeout=3000)
+    qtbot.waitUntil(
+        lambda: view.prompt.text() == f"Count back from {start} in sevens", timeout=under_load_ms(3000)
+    )
     for said in (start - 7, start - 15, start - 22):  # a slip, then right again from the slip
         window.drill.answer.setText(str(said))
         qtbot.keyClick(window.drill.answer, Qt.Key.Key_Return)
     assert view.prompt.text() == f"Count back from {start} in sevens"  # nothing more is shown
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=under_load_ms(30000))
     (result,) = window.session.results
     events = read_recording(result.path).events
     assert [e.label.endswith("(correct)") for e in events if e.source == "patient"] == [True, False, True]
@@ -116,11 +120,11 @@ def test_a_stray_push_mark_is_no_response_in_the_results_and_not_averaged(qtbot,
     window.start_drill()
     qtbot.waitUntil(
         lambda: window.session.status.phase is Phase.TASK and window.session.status.elapsed_s > 5.0,
-        timeout=30000,
+        timeout=under_load_ms(30000),
     )
     qtbot.keyClick(window, Qt.Key.Key_P)
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
-    qtbot.waitUntil(lambda: bool(window.results.shown_rows()), timeout=5000)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=under_load_ms(30000))
+    qtbot.waitUntil(lambda: bool(window.results.shown_rows()), timeout=under_load_ms(5000))
     shown = dict(window.results.shown_rows())
     assert shown["Marks without a trunk response"] == "1"
     assert shown["Pushes measured"] == "0"
@@ -147,11 +151,13 @@ def test_the_hold_clock_counts_up_the_same_on_both_screens_and_e_stores_what_it_
     view = window.open_patient_view()
     qtbot.waitExposed(view)
     window.start_drill()
-    qtbot.waitUntil(lambda: window.session.status.phase is Phase.TASK, timeout=30000)
-    qtbot.waitUntil(lambda: view.countdown.text() == "Get into position", timeout=5000)
+    qtbot.waitUntil(lambda: window.session.status.phase is Phase.TASK, timeout=under_load_ms(30000))
+    qtbot.waitUntil(lambda: view.countdown.text() == "Get into position", timeout=under_load_ms(5000))
     assert "Clinician" not in view.instruction.text() and "press E" not in view.instruction.text()
-    qtbot.waitUntil(lambda: window.hold_clock.clock.state.phase == "holding", timeout=20000)
-    qtbot.waitUntil(lambda: window.hold_clock.shown_s(window.now_session_s()) > 2.0, timeout=10000)
+    qtbot.waitUntil(lambda: window.hold_clock.clock.state.phase == "holding", timeout=under_load_ms(20000))
+    qtbot.waitUntil(
+        lambda: window.hold_clock.shown_s(window.now_session_s()) > 2.0, timeout=under_load_ms(10000)
+    )
     first = window.hold_clock.shown_s(window.now_session_s())
     qtbot.wait(300)
     assert window.hold_clock.shown_s(window.now_session_s()) > first  # counts up
@@ -165,7 +171,7 @@ def test_the_hold_clock_counts_up_the_same_on_both_screens_and_e_stores_what_it_
     _activate(qtbot, view)
     shown = window.hold_clock.shown_s(window.now_session_s())
     qtbot.keyClick(view, Qt.Key.Key_E)  # from the patient's window
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=under_load_ms(30000))
     (result,) = window.session.results
     assert result.measures.value("held") == pytest.approx(shown, abs=0.2)
     assert result.measures.value("position_lost") == 1.0

@@ -35,7 +35,7 @@ from sensors import Event, EventKind, Frame, Placement, SampleBlock, SensorFamil
 from sensors.processing import SessionSettings
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.pipeline import AngleBlock
-from tests.processes import child_processes, wait_ended
+from tests.processes import CpuWaits, child_processes, wait_ended
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the writer process is POSIX only")
 
@@ -189,9 +189,10 @@ def test_one_switch_keeps_fast_runs_and_the_opt_out_in_process(monkeypatch):
     assert not writer_process_wanted(True)
 
 
-def _wait_for_data(folder: Path, seconds: float, timeout_s: float = 60.0) -> Path:
+def _wait_for_data(folder: Path, seconds: float, waits: CpuWaits, timeout_s: float = 60.0) -> Path:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        waits.sample()
         for path in folder.glob("*.h5"):
             try:
                 rec = read_recording(path)
@@ -209,11 +210,14 @@ def test_an_engine_killed_mid_recording_leaves_a_complete_closed_file(tmp_path):
     command = [sys.executable, "-m", "stabmon", "record", "--simulate", "--seconds", "60"]
     command += ["--subject", "CRASH2", "--out", str(tmp_path)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    waits = CpuWaits(process.pid)
     try:
-        path = _wait_for_data(tmp_path, seconds=3.0)
+        path = _wait_for_data(tmp_path, seconds=3.0, waits=waits)
         writers = child_processes(process.pid, b"recordings.writer_server", zombies=False)
         assert len(writers) == 1, writers
-        time.sleep(0.7)  # between flushes
+        for _ in range(7):  # between flushes
+            time.sleep(0.1)
+            waits.sample()
         killed_ns = time.monotonic_ns()
         os.kill(process.pid, signal.SIGKILL)
     finally:
@@ -223,9 +227,12 @@ def test_an_engine_killed_mid_recording_leaves_a_complete_closed_file(tmp_path):
         assert f.attrs["subject_id"] == "CRASH2"
     rec = read_recording(path)
     assert not rec.left_open
+    # Less than a second lost, plus what a loaded computer kept the recording process from
+    # doing over the last two seconds (the time its threads waited for a CPU; none when quiet).
+    allowed_ns = 1_000_000_000 + int(waits.waited_s(2.0) * 1e9)
     for placement, samples in rec.samples.items():
         newest_ns = int(samples.host_receive_ns[-1])  # the machine's monotonic clock, as here
-        assert killed_ns - newest_ns < 1_000_000_000, placement
+        assert killed_ns - newest_ns < allowed_ns, (placement, killed_ns - newest_ns, allowed_ns)
         assert len(rec.session_time_s[placement]) == len(samples) > 250
         assert np.all(np.diff(samples.sequence) >= 1)
 
@@ -265,6 +272,9 @@ def test_a_writer_process_that_stalls_is_told_and_one_that_dies_stops_the_record
             os.kill(writers[0], signal.SIGCONT)
         caught_up = _wait_for(reports, "caught up", lambda r: _saving_notice(r, Severity.INFO), 20.0)
         assert "caught up" in caught_up.text
+        # What the session says it had processed before the kill (session time, s): the file
+        # must hold it all, the stall's seconds and the unwritten tail included.
+        had_s = max(r.status.elapsed_s for r in list(reports) if isinstance(r, StatusReport))
         os.kill(writers[0], signal.SIGKILL)
         _wait_for(reports, "job done", lambda r: isinstance(r, JobDone), 30.0)
         saving = [r.severity for r in reports if isinstance(r, Notice) and r.topic is Topic.SAVING]
@@ -279,9 +289,10 @@ def test_a_writer_process_that_stalls_is_told_and_one_that_dies_stops_the_record
         client.close(10.0)
     rec = read_recording(path)  # recovered: a properly closed file
     assert not rec.left_open and path.with_name(path.name + ".crashed").exists()
-    for placement in PAIR:  # > 3 s waited unwritten 2.5 s in: about 5.5 s, none of it lost
+    for placement in PAIR:  # none of it lost: > 3 s waited unwritten, and all the session had
         sequence = rec.samples[placement].sequence
-        assert len(sequence) >= 100 * 5 and np.all(np.diff(sequence) == 1), placement
+        assert len(sequence) >= 100 * 3 and np.all(np.diff(sequence) == 1), placement
+        assert rec.session_time_s[placement][-1] >= had_s - 0.02, (placement, had_s)
 
 
 def _saving_notice(report: object, severity: Severity) -> bool:
