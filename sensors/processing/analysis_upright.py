@@ -27,6 +27,9 @@ from sensors.processing.perturbation import (
 )
 from sensors.processing.sway import sway_measures
 
+#: Said when a stance window holds no synchronised frame.
+NO_STANCE_FRAMES = "no synchronised frames in the stance window (a sensor's data stop early?)"
+
 #: ISway low-pass for trunk acceleration, Hz (Mancini et al. 2012).
 ISWAY_CUTOFF_HZ = 3.5
 
@@ -44,7 +47,7 @@ def _stance_measures(
     """Trunk sway over the frames selected by `window` (n,) bool; tilt_deg (n, 2): the trunk's
     [sagittal, frontal] inclination over the whole frame (`_trunk_tilt`)."""
     if not np.any(window):
-        raise ProcessingError("no synchronised frames in the stance window (a sensor's data stop early?)")
+        raise ProcessingError(NO_STANCE_FRAMES)
     acc = _trunk_acceleration(data, window)
     isway = sway_measures(acc[:, 0], acc[:, 1], data.frame.rate_hz, acceleration=True)
     angles = tilt_deg[window]
@@ -84,6 +87,8 @@ def stance(data: SessionData) -> list[Measure]:
     start, end = task_window(data)
     t = data.frame.time_s
     measured = (t >= start + 1.0) & (t <= end)
+    if not np.any(measured):  # said before the tilt needs the stance's samples
+        raise ProcessingError(NO_STANCE_FRAMES)
     tilt = _trunk_tilt(data, measured)
     rows = _stance_measures(data, measured, tilt)
     starts = np.arange(start + 1.0, end - STANCE_WINDOW_S + 1e-9, STANCE_WINDOW_S)
