@@ -281,8 +281,8 @@ def analyze_recording(recording: Recording, progress: ProgressCallback | None = 
 #: The frame and angle arrays each analysis family reads (sensors.processing.analysis); a replay
 #: for analysis keeps only these. A test checks every family against a replay that keeps all.
 ANALYSIS_READS: dict[DrillFamily, frozenset[str]] = {
-    DrillFamily.QUIET_STANCE: frozenset({"acc_m_s2", "inclination_rad"}),
-    DrillFamily.SINGLE_LEG: frozenset({"acc_m_s2", "inclination_rad"}),
+    DrillFamily.QUIET_STANCE: frozenset({"valid", "acc_m_s2", "gyr_rad_s"}),
+    DrillFamily.SINGLE_LEG: frozenset({"valid", "acc_m_s2", "gyr_rad_s", "inclination_rad"}),
     DrillFamily.PERTURBATIONS: frozenset({"acc_m_s2", "inclination_rad"}),
     DrillFamily.FORWARD_BEND: frozenset({"inclination_rad"}),
     DrillFamily.SIT_TO_STAND: frozenset({"acc_m_s2", "inclination_rad", "orientation"}),

@@ -18,6 +18,7 @@ from sensors.processing.angles import segment_frame
 from sensors.processing.errors import ProcessingError
 from sensors.processing.filters import LowPassSettings, lowpass_zero_phase
 from sensors.processing.foot_down import FootDownSettings, foot_down_rule, time_to_foot_down
+from sensors.processing.orientation_stance import stance_inclination
 from sensors.processing.perturbation import (
     DETECTED_SOURCE,
     NoResponseError,
@@ -27,6 +28,9 @@ from sensors.processing.perturbation import (
     perturbation_response,
 )
 from sensors.processing.sway import sway_measures
+
+#: Said when a stance window holds no synchronised frame.
+NO_STANCE_FRAMES = "no synchronised frames in the stance window (a sensor's data stop early?)"
 
 #: ISway low-pass for trunk acceleration, Hz (Mancini et al. 2012).
 ISWAY_CUTOFF_HZ = 3.5
@@ -39,13 +43,16 @@ def _trunk_acceleration(data: SessionData, window: np.ndarray) -> np.ndarray:
     return segment_frame(filtered, data.mount_q[Placement.LUMBAR])
 
 
-def _stance_measures(data: SessionData, window: np.ndarray, repetition: int | None = None) -> list[Measure]:
-    """Trunk sway over the frames selected by `window` (n,) bool."""
+def _stance_measures(
+    data: SessionData, window: np.ndarray, tilt_deg: np.ndarray, repetition: int | None = None
+) -> list[Measure]:
+    """Trunk sway over the frames selected by `window` (n,) bool; tilt_deg (n, 2): the trunk's
+    [sagittal, frontal] inclination over the whole frame (`_trunk_tilt`)."""
     if not np.any(window):
-        raise ProcessingError("no synchronised frames in the stance window (a sensor's data stop early?)")
+        raise ProcessingError(NO_STANCE_FRAMES)
     acc = _trunk_acceleration(data, window)
     isway = sway_measures(acc[:, 0], acc[:, 1], data.frame.rate_hz, acceleration=True)
-    angles = np.degrees(data.angles.inclination(Placement.LUMBAR)[window])
+    angles = tilt_deg[window]
     angle_sway = sway_measures(angles[:, 0], angles[:, 1], data.frame.rate_hz)
     src_isway, src_prieto = "Mancini 2012 (ISway), Prieto 1996", "Prieto 1996; Schubert & Kirchner 2014"
     g, k = "trunk control", repetition
@@ -72,16 +79,28 @@ STANCE_WINDOW_S = 10.0
 STANCE_SETTLE_S = 1.0
 
 
+def _trunk_tilt(data: SessionData, stance: np.ndarray) -> np.ndarray:
+    """The trunk's [sagittal, frontal] inclination (n, 2), deg, over the whole frame, with the
+    lumbar sensor's gyroscope bias learned over the stance rows (n,) bool rather than by vqf, whose
+    bias estimation takes slow sway for bias (`orientation_stance`)."""
+    mount = data.mount_q[Placement.LUMBAR]
+    return np.degrees(stance_inclination(data.frame, Placement.LUMBAR, mount, stance))
+
+
 def stance(data: SessionData) -> list[Measure]:
     start, end = task_window(data)
     t = data.frame.time_s
-    rows = _stance_measures(data, (t >= start + STANCE_SETTLE_S) & (t <= end))
+    measured = (t >= start + STANCE_SETTLE_S) & (t <= end)
+    if not np.any(measured):  # said before the tilt needs the stance's samples
+        raise ProcessingError(NO_STANCE_FRAMES)
+    tilt = _trunk_tilt(data, measured)
+    rows = _stance_measures(data, measured, tilt)
     starts = np.arange(start + STANCE_SETTLE_S, end - STANCE_WINDOW_S + 1e-9, STANCE_WINDOW_S)
     if len(starts) < 2:
         return rows
     windows: list[Measure] = []
     for k, w0 in enumerate(starts, start=1):
-        windows += _stance_measures(data, (t >= w0) & (t < w0 + STANCE_WINDOW_S), k)
+        windows += _stance_measures(data, (t >= w0) & (t < w0 + STANCE_WINDOW_S), tilt, k)
     return rows + windows + repetition_means(windows, "trunk control", windows[0].source)
 
 

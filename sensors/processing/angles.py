@@ -6,7 +6,10 @@ g = R(q)ᵀ·ẑ = (gx, gy, gz) with x anterior, y left, z superior. Then
   frontal inclination  = atan2(gy, √(gx² + gz²))   lateral bend to the right positive, ±90°
 Both are independent of heading, so they need no magnetometer. For a pure forward lean by θ the
 sagittal angle is θ; for a pure lateral bend by φ the frontal angle is φ. The sagittal angle is
-undefined when the segment lies on its side (gx = gz = 0, e.g. side plank).
+undefined when the segment lies on its side (gx = gz = 0, e.g. side plank). Both hold at any
+flexion for the segment's true axes; what mixes a deep bend into the frontal angle is a sensor
+turned on the skin, which a standing calibration cannot see (`orientation_axes`: forward bends
+find it from their first bend).
 Lumbar angle = trunk (lumbar sensor) − pelvis, per plane (validated for sensors at T12 and S2).
 
 Holds and lying drills (plank, side plank, bird-dog, bridge, Biering-Sørensen) use a second

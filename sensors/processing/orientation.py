@@ -18,11 +18,12 @@ from sensors.processing.runs import true_runs
 @dataclass(frozen=True)
 class OrientationSettings:
     """rate_hz: sample rate of the input; tau_acc_s: accelerometer correction time constant;
-    rest_gyr_threshold_deg_s / rest_acc_threshold_m_s2: vqf's rest detection (its defaults). The
-    detector sees the raw gyro, bias included, so the threshold must exceed the largest turn-on
-    bias expected (~1 °/s); a person standing "still" sways below it and vqf then learns part of
-    the sway as bias (0.2–0.4° of slow inclination error in simulated quiet stance). Lowering it
-    to 0.5 °/s fixed that for small biases but left a 1 °/s bias unlearned (1.5° error).
+    motion_bias_estimation / rest_bias_estimation: vqf's two gyroscope-bias estimators;
+    rest_gyr_threshold_deg_s / rest_acc_threshold_m_s2: vqf's rest detection (its defaults): "rest"
+    is the rate within the threshold of its own 0.5-s low-pass (and that low-pass within vqf's
+    2 °/s bias clip) for 1.5 s, so a constant bias does not stop it but slow sway passes as rest.
+    In standing balance both estimators take the sway for bias (a slow inclination error as large
+    as the sway); its analysis learns the bias from the whole stance instead (`orientation_stance`).
     reset_after_gap_s: a gap longer than this restarts the filter (keeping its gyro bias); a
     shorter one is bridged: the filter's state is carried across it by gyroscope-only steps with
     the rate interpolated linearly between the samples either side (its output stays NaN there),
@@ -74,6 +75,14 @@ class OrientationEstimator:
     def gyr_bias_rad_s(self) -> np.ndarray:
         """Current gyroscope bias estimate (3,), rad/s."""
         return np.asarray(self._vqf.getBiasEstimate()[0])
+
+    def set_gyr_bias(self, bias_rad_s: np.ndarray) -> None:
+        """Use this gyroscope bias (3,), rad/s, from now on (kept through restarts after long gaps;
+        vqf goes on refining it only where its bias estimation is enabled)."""
+        bias = np.asarray(bias_rad_s, dtype=float)
+        if bias.shape != (3,) or not np.isfinite(bias).all():
+            raise check.SettingsError(f"a gyroscope bias is 3 finite values in rad/s, got {bias!r}")
+        self._vqf.setBiasEstimate(np.ascontiguousarray(bias), -1.0)
 
     def step(self, gyr_rad_s: np.ndarray, acc_m_s2: np.ndarray, valid: np.ndarray) -> np.ndarray:
         """Quaternions (n, 4) for gyr (n, 3) rad/s and acc (n, 3) m/s²; NaN where valid (n,) is False."""

@@ -35,6 +35,7 @@ from sensors.processing.angles import (
     wrap_angle,
 )
 from sensors.processing.calibration import (
+    BACK_PLACEMENTS,
     GRAVITY_POSTURE,
     SegmentCalibration,
     StillnessLimits,
@@ -45,6 +46,7 @@ from sensors.processing.calibration import (
 from sensors.processing.errors import CalibrationError
 from sensors.processing.hold_posture import HoldPostureSettings, HoldPostureTracker
 from sensors.processing.orientation import OrientationEstimator, OrientationSettings
+from sensors.processing.orientation_axes import FlexionAxis, FlexionAxisSettings
 from sensors.samples import Frame
 
 log = logging.getLogger(__name__)
@@ -70,13 +72,24 @@ def calibrates_while_moving(drill: str) -> bool:
         return False
 
 
+def finds_flexion_axis(drill: str) -> bool:
+    """Whether a drill's first forward bend refines the back sensors' turn on the skin
+    (`orientation_axes`): the forward bends, whose frontal angles it mixes with the flexion."""
+    try:
+        return drill_family(drill) is DrillFamily.FORWARD_BEND
+    except UnknownDrillError:
+        return False
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
     """rate_hz: frame rate; calibration_s: length of the still calibration capture; angles: what
     the angles mean (UPRIGHT: neutral-stance calibration, inclination from gravity; HOLD: the
     capture may also be in the starting posture, angles relative to the hold posture);
     from_gravity: when a capture is not still, calibrate from its mean acceleration instead
-    (`calibration.calibrate_from_gravity`; walking, `calibrates_while_moving`)."""
+    (`calibration.calibrate_from_gravity`; walking, `calibrates_while_moving`);
+    flexion_axis: find each back sensor's medio-lateral axis from the first forward bend and
+    measure from there on with it (None: keep the neutral-stance mount; `finds_flexion_axis`)."""
 
     rate_hz: float = 100.0
     calibration_s: float = 2.0
@@ -85,6 +98,7 @@ class PipelineSettings:
     angles: AngleDefinition = AngleDefinition.UPRIGHT
     hold: HoldPostureSettings = field(default_factory=HoldPostureSettings)
     from_gravity: bool = False
+    flexion_axis: FlexionAxisSettings | None = None
 
     def __post_init__(self) -> None:
         check.rate("PipelineSettings", self.rate_hz)
@@ -184,6 +198,14 @@ class SegmentAnglePipeline:
         self.calibration_failures: list[str] = []
         self._events: list[Event] = []
         self.hold = HoldPostureTracker(self.placements, self.settings.rate_hz, self.settings.hold)
+        self._axes: dict[Placement, FlexionAxis] = {}
+        self._mounts: dict[Placement, np.ndarray] = {}
+
+    @property
+    def mount_q(self) -> dict[Placement, np.ndarray]:
+        """The sensor→segment mounts in use now (4,) per placement: the calibration's, or a back
+        sensor's refined from the first forward bend (`PipelineSettings.flexion_axis`)."""
+        return dict(self._mounts)
 
     def on_event(self, event: Event) -> None:
         """An event from the session: the clinician's HOLD_START key fixes the hold posture (HOLD
@@ -226,7 +248,14 @@ class SegmentAnglePipeline:
         angular_velocity = np.full((n, p, 3), np.nan)
         if self.calibration is not None:
             # every placement at once (n, p, ...): the same arithmetic per element as one by one
-            mounts = np.array([self.calibration.mount_q[placement] for placement in self.placements])
+            switched = self._find_flexion_axes(frame, offset)
+            mounts = np.array([self._mounts[placement] for placement in self.placements])
+            if switched:  # a mount per row: the one before the first switch, each from its switch on
+                mounts = np.repeat(mounts[None], n, axis=0)
+                for k, changes in switched.items():
+                    mounts[:, k] = changes[0][1]
+                    for row, _, after in changes:
+                        mounts[row:, k] = after
             upright = self.settings.angles is AngleDefinition.UPRIGHT
             wanted = self.outputs if upright else ANGLE_OUTPUTS  # a hold's posture gives all
             if upright and "axial_rad" not in wanted:  # only the inclinations: without segments
@@ -236,6 +265,11 @@ class SegmentAnglePipeline:
                 segments = segment_orientation(orientation, mounts)
                 if upright:
                     axial = self._axial(segments)
+                    for k, changes in switched.items():
+                        for row, before, after in changes:
+                            axial[row:, k] = self._rereference_axial(
+                                orientation[row, k], before, after, k, axial[row:, k]
+                            )
                     if "inclination_rad" in wanted:
                         inclination = inclination_angles(segments)
                 else:
@@ -244,7 +278,8 @@ class SegmentAnglePipeline:
                     self._events += detected
             if "angular_velocity_rad_s" in wanted:  # from the first calibrated sample
                 columns = [frame.index(placement) for placement in self.placements]
-                angular_velocity[offset:] = segment_frame(frame.gyr_rad_s[offset:, columns], mounts)
+                rows_mounts = mounts[offset:] if mounts.ndim == 3 else mounts
+                angular_velocity[offset:] = segment_frame(frame.gyr_rad_s[offset:, columns], rows_mounts)
         lumbar = np.full((n, 3), np.nan)
         both = Placement.LUMBAR in self.placements and Placement.PELVIS in self.placements
         if both and ("lumbar_rad" in self.outputs or self.settings.angles is AngleDefinition.HOLD):
@@ -263,6 +298,40 @@ class SegmentAnglePipeline:
             lumbar,
             self.settings.angles,
         )
+
+    def _find_flexion_axes(
+        self, frame: Frame, offset: int
+    ) -> dict[int, list[tuple[int, np.ndarray, np.ndarray]]]:
+        """Step the back sensors' flexion-axis search over the calibrated rows [offset, n); per
+        placement index whose mount was refined in them, its switches in order as (the row from
+        which the new mount holds, the mount before, the new one); `self._mounts` holds the last."""
+        switched = {}
+        for placement, axis in self._axes.items():
+            column = frame.index(placement)
+            changes = []
+            for row, mount in axis.step(frame.gyr_rad_s[offset:, column], frame.valid[offset:, column]):
+                changes.append((offset + row, self._mounts[placement], mount))
+                self._mounts[placement] = mount
+                log.info("%s sensor's medio-lateral axis refined from the first bend", placement.value)
+            if changes:
+                switched[self.placements.index(placement)] = changes
+        return switched
+
+    def _rereference_axial(
+        self, sensor_q: np.ndarray, before: np.ndarray, after: np.ndarray, k: int, axial: np.ndarray
+    ) -> np.ndarray:
+        """Axial rotation (m,) of placement k from its mount's switch on, kept continuous there
+        (the heading reference moves with the medio-lateral axis); sensor_q (4,): the sensor's
+        orientation at the switch; before, after: the mounts until then and from then on."""
+        placement = self.placements[k]
+        old = segment_orientation(sensor_q, before)
+        new = segment_orientation(sensor_q, after)
+        delta = float(wrap_angle(heading_of(new, axis=1) - heading_of(old, axis=1)))
+        if not np.isfinite(delta):
+            return axial
+        if placement in self._heading_reference:
+            self._heading_reference[placement] += delta
+        return wrap_angle(axial - delta)
 
     def _axial(self, segment_q: np.ndarray) -> np.ndarray:
         """Rotation of each segment about its long axis (n, p) rad relative to its heading at
@@ -316,6 +385,14 @@ class SegmentAnglePipeline:
                 self._next_attempt += self._retry
                 return
         self._capture = []
+        self._mounts = dict(self.calibration.mount_q)
+        axis_settings = self.settings.flexion_axis
+        if axis_settings is not None and self.settings.angles is AngleDefinition.UPRIGHT:
+            self._axes = {
+                p: FlexionAxis(self._mounts[p], self.settings.rate_hz, axis_settings)
+                for p in self.placements
+                if p in BACK_PLACEMENTS
+            }
         if self.calibration.posture == GRAVITY_POSTURE:
             log.warning(
                 "no still standing capture: calibrated from gravity while moving (%.2f s to %.2f s); "

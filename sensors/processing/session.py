@@ -33,12 +33,14 @@ from sensors.processing.live_measures import (
     live_measures_for,
 )
 from sensors.processing.orientation import OrientationSettings
+from sensors.processing.orientation_axes import FlexionAxisSettings
 from sensors.processing.pipeline import (
     AngleBlock,
     PipelineSettings,
     SegmentAnglePipeline,
     angle_definition,
     calibrates_while_moving,
+    finds_flexion_axis,
 )
 from sensors.processing.start_hold import StartHold
 from sensors.processing.synchronizer import Synchronizer, SynchronizerSettings
@@ -152,6 +154,9 @@ class SessionSettings:
             orientation=orientation,
             angles=angle_definition(self.drill),
             from_gravity=calibrates_while_moving(self.drill),
+            flexion_axis=(self.pipeline.flexion_axis or FlexionAxisSettings())
+            if finds_flexion_axis(self.drill)
+            else None,
         )
         object.__setattr__(self, "pipeline", pipeline)
         object.__setattr__(
