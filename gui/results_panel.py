@@ -70,6 +70,11 @@ def _tip(info: MeasureInfo) -> str:
     return f"{info.meaning}\nSource: {info.source}"
 
 
+#: The value column is never wider than this, px: a longer text ("Not measured — the hold lasted
+#: too briefly …") wraps, leaving the names and the references their room.
+VALUE_COLUMN_MAX_PX = 240
+
+
 class WrappingTable(QTableWidget):
     """A table whose rows are as tall as their wrapped text at the columns' width of the moment
     (fitted once, when filled, a narrower pane cut the reference texts to "…")."""
@@ -197,6 +202,9 @@ class ResultsPanel(QGroupBox):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # names wrap, never scroll
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # so does the reference
         header.setStretchLastSection(False)
+        if self.table.sizeHintForColumn(1) > VALUE_COLUMN_MAX_PX:  # a long "Not measured — why" wraps
+            header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(1, VALUE_COLUMN_MAX_PX)
         self.table.resizeRowsToContents()
         self.more.setText(f"All measures ({len(rows)}) " + ("▾" if self.more.isChecked() else "▸"))
         self._show_all(self.more.isChecked())
