@@ -186,7 +186,23 @@ def health_warnings(health: SensorHealth) -> list[str]:
     kept_out = ingest_problems(health)
     if kept_out:
         warnings.append(f"{who}: {kept_out}")
+    reset = clock_reset_text(health)
+    if reset:
+        warnings.append(reset)
     return warnings
+
+
+def clock_reset_text(health: SensorHealth) -> str:
+    """When a sensor's clock was reset (a reboot, a clock set), in plain words ("" if never), e.g.
+    "pelvis sensor's clock was reset at 10.0 s (new clock epoch, gap flagged)"."""
+    if not health.clock_resets_s:
+        return ""
+    when = " and ".join(f"{t:.1f} s" for t in health.clock_resets_s if math.isfinite(t))
+    return (
+        f"{health.placement.value} sensor's clock was reset{' at ' + when if when else ''}"
+        f"{'' if len(health.clock_resets_s) == 1 else f' ({len(health.clock_resets_s)} times)'}"
+        " (new clock epoch, gap flagged)"
+    )
 
 
 def no_data_text(health: SensorHealth) -> str:
@@ -215,8 +231,9 @@ def ingest_problems(health: SensorHealth) -> str:
             f"{health.rejected_blocks} implausible blocks ({health.rejected_samples} samples) "
             "rejected as gaps"
         )
-    if health.restarts:
-        times = "once" if health.restarts == 1 else f"{health.restarts} times"
+    others = health.restarts - len(health.clock_resets_s)  # resets: `clock_reset_text`
+    if others > 0:
+        times = "once" if others == 1 else f"{others} times"
         parts.append(f"counter restarted or jumped {times} (new counter epoch, gap flagged)")
     return ", ".join(parts)
 
