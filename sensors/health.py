@@ -71,7 +71,7 @@ class HealthTracker:
 
     Loss is read from jumps in the device sample counter, so it needs no knowledge of the radio.
     With the sensor's rate known (rate_hz, Hz), a jump counts no more samples lost than the host
-    time since the previous block allows (plus `LOSS_SLACK_S`): a corrupt counter cannot report
+    time since the previous block allows (plus `loss_slack_s`): a corrupt counter cannot report
     more loss than there was time for. The rate it reports is `SensorRate`'s, with rate_hz as the
     nominal rate (NaN: unknown, the measured rate is reported); NaN before any data.
     """
@@ -84,6 +84,9 @@ class HealthTracker:
     _last_host_ns: int | None = None
     samples_received: int = 0
     samples_lost: int = 0
+    #: Host time (s) beyond the gap between two blocks that a loss count may still cover (more
+    #: for sensors whose blocks come late: SensorIngest sets the gate's arrival slack).
+    loss_slack_s: float = 2.0
     battery_pct: float = math.nan
     rate_hz: float = math.nan
     _rate: SensorRate = field(default_factory=SensorRate)
@@ -99,7 +102,7 @@ class HealthTracker:
             lost += max(int(sequence[0]) - self._last_sequence - 1, 0)
         if math.isfinite(self.rate_hz) and self._last_host_ns is not None:
             elapsed_s = max(host_ns - self._last_host_ns, 0) * 1e-9
-            lost = min(lost, math.ceil((elapsed_s + LOSS_SLACK_S) * self.rate_hz))
+            lost = min(lost, math.ceil((elapsed_s + self.loss_slack_s) * self.rate_hz))
         self._last_sequence = int(sequence[-1])
         self._last_host_ns = host_ns
         self.samples_received += len(block)
@@ -148,9 +151,6 @@ class HealthTracker:
             data_until_s=data_until_s,
         )
 
-
-#: Host time (s) beyond the gap between two blocks that a loss count may still cover.
-LOSS_SLACK_S = 2.0
 
 #: Thresholds for plain-language warnings.
 LOSS_WARNING_FRACTION = 0.05

@@ -325,9 +325,13 @@ class SensorIngest:
     ) -> None:
         self.placement = placement
         self.decoder = decoder
+        slack_s = getattr(decoder, "arrival_slack_s", 0.0)  # a decoder whose blocks come late
+        if slack_s > settings.arrival_slack_s:
+            settings = replace(settings, arrival_slack_s=slack_s)
         self.gate = SampleGate(placement, settings)
         self.tracker = tracker if tracker is not None else HealthTracker(placement)
         self.tracker.rate_hz = settings.rate_hz
+        self.tracker.loss_slack_s = max(self.tracker.loss_slack_s, self.gate.settings.arrival_slack_s)
         self.log_interval_s = log_interval_s
         self.decode_errors = 0
         self._last_log = -math.inf

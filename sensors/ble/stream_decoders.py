@@ -129,7 +129,7 @@ class _PmdStream:
         self.first_slot = first_slot  # where a stream not anchored on the other one starts
         self.epoch = epoch  # clock epochs begun (the sensor's clock was reset)
         self.last_ns = 0
-        self.last_host_ns = 0
+        self.lead_ns: int | None = None  # the most a frame time has led its host arrival time
         self.last_slot: int | None = None
         self.largest_frame = 1  # samples in the largest frame seen
         self.recent_ns: deque[int] = deque(maxlen=16)  # frame times lately placed
@@ -166,10 +166,12 @@ class _PmdStream:
                 raise StaleNotificationError(
                     pmd.PROTOCOL, f"a frame of {count} samples {what} ({frame_ns} ns)", duplicate=duplicate
                 )
-            host_s = max(host_ns - self.last_host_ns, 0) * 1e-9
-            ahead_s = (frame_ns - self.last_ns) * 1e-9
-            if ahead_s > host_s * 1.1 + window_ns * 1e-9:
-                raise _PmdClockResetError(f"frame time jumped {ahead_s:.4g} s ahead in {host_s:.4g} s")
+            # A frame arrives after it was made, so its time leads its arrival by the clocks'
+            # offset less its latency: the lead never grows beyond the offset unless the clock
+            # jumped ahead (frames held back and delivered together do not make it grow).
+            ahead_ns = frame_ns - host_ns - (self.lead_ns if self.lead_ns is not None else frame_ns - host_ns)
+            if ahead_ns > window_ns:
+                raise _PmdClockResetError(f"frame time jumped {ahead_ns * 1e-9:.4g} s ahead of host time")
             lost = max(round((frame_ns - self.last_ns) / self.period_ns) - count, 0)
             previous = 0 if lost else self.last_ns  # after a loss: spaced back from this frame
             times = delta.sample_times_ns(previous, frame_ns, count, 1e9 / self.period_ns)
@@ -182,7 +184,9 @@ class _PmdStream:
             self._span_samples += count
             if self._span_samples >= 4 * count:
                 self.period_ns = self._span_ns / self._span_samples
-        self.last_ns, self.last_slot, self.last_host_ns = frame_ns, last_slot, host_ns
+        self.last_ns, self.last_slot = frame_ns, last_slot
+        lead = frame_ns - host_ns
+        self.lead_ns = lead if self.lead_ns is None else max(self.lead_ns, lead)
         self.largest_frame = max(self.largest_frame, count)
         self.recent_ns.append(frame_ns)
         self.ends.append(last_slot)
@@ -213,6 +217,10 @@ class PolarDecoder:
     samples are emitted (the gate then splices them in after a flagged gap)."""
 
     _KINDS = (pmd.MeasurementType.ACC, pmd.MeasurementType.GYRO)
+    #: How late (s) a block may reach the gate after its samples (SensorIngest widens the gate's
+    #: arrival slack to it): frames come up to 2 s apart and a pair completes with its later
+    #: frame, so a block can be a few frames late; a counter jump is judged against host time.
+    arrival_slack_s = 6.0
 
     def __init__(self, rate_hz: float, acc_factor: float, gyr_factor: float) -> None:
         self.rate_hz = rate_hz

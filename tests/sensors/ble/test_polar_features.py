@@ -11,13 +11,15 @@ import pytest
 from sensors.ble.codecs import polar_pmd as pmd
 from sensors.ble.errors import ConnectionFailedError, DecodeError
 from sensors.ble.link import BleSource, LinkSettings
+from sensors.ble.scan import scan
 from sensors.ble.virtual.fleet import attach_fleet
-from sensors.ble.virtual.polar_sensor import H10_OFFERS, H10_STREAMS, VERITY_OFFERS
+from sensors.ble.virtual.polar_sensor import H10_OFFERS, H10_STREAMS, VERITY_OFFERS, PolarH10VirtualSensor
 from sensors.ble.virtual.radio import VirtualRadio
 from sensors.identity import SensorFamily
 from sensors.placements import Placement
 from sensors.samples import SampleBlock
 from sensors.simulator import DrillOptions, make_drill
+from stabmon.scan import format_sensors
 
 T = pmd.MeasurementType
 
@@ -106,3 +108,28 @@ def test_acc_and_gyro_with_no_rate_in_common_are_refused():
     }
     with pytest.raises(ConnectionFailedError, match="no sample rate in common"):
         _connect(frozenset(offers), offers, 50.0)
+
+
+def test_a_scan_lists_a_polar_h10_as_unusable_and_a_verity_sense_as_usable():
+    async def run():
+        radio = VirtualRadio(realtime=False)
+        drill = make_drill("quiet-stance", DrillOptions(duration_s=5.0))
+        await attach_fleet(radio, drill, (Placement.LUMBAR,), SensorFamily.POLAR_PMD)
+        strap = PolarH10VirtualSensor(radio, "A0:9E:1A:00:77:01", drill, Placement.PELVIS)
+        await strap.attach()
+        try:
+            return await scan(1.5, radio.backend()[0])
+        finally:
+            await radio.close()
+
+    found = {f.name.split()[1]: f for f in asyncio.run(run())}
+    assert set(found) == {"H10", "Sense"}
+    assert found["H10"].unusable == "no gyroscope: cannot be used (use a Polar Verity Sense)"
+    assert found["Sense"].unusable == ""
+    table = format_sensors(list(found.values())).splitlines()
+    h10 = next(line for line in table if "Polar H10" in line)
+    sense = next(line for line in table if "Polar Sense" in line)
+    assert h10.endswith("no gyroscope: cannot be used (use a Polar Verity Sense)")
+    assert "cannot be used" not in sense and table[-1].startswith("Assign them with")
+    only_h10 = format_sensors([found["H10"]]).splitlines()
+    assert only_h10[-1].startswith("None of them can be used")
