@@ -125,11 +125,12 @@ class SampleGate:
         host_ns: int,
         restarted: bool = False,
         why: str = "the sensor reports it restarted",
+        clock_reset: bool = False,
     ) -> SampleBlock | None:
         """The block to deliver (session-wide sequence and device time), or None if it is dropped.
         device_time_s (n,) s, acc_m_s2 (n, 3), gyr_rad_s (n, 3), sequence (n,) raw counters; host_ns:
-        arrival; restarted: the sensor says it restarted (its clock was reset) before this block,
-        `why` in words."""
+        arrival; restarted: the sensor says it restarted before this block, `why` in words;
+        clock_reset: the restart was its clock being reset (said as such, at its time)."""
         problem = self._malformed(device_time_s, acc_m_s2, gyr_rad_s, sequence)
         if problem:
             self._reject(len(np.atleast_1d(device_time_s)), problem, None)
@@ -143,7 +144,8 @@ class SampleGate:
             return self._accept(t, acc, gyr, seq, host_ns)
         if restarted and not (int(seq[-1]) <= last.sequence and int(seq[0]) in self._recent_firsts):
             self._note_restart(why)
-            self.counts.clock_resets_ns.append(host_ns)
+            if clock_reset:
+                self.counts.clock_resets_ns.append(host_ns)
             return self._new_epoch(t, acc, gyr, seq, host_ns)
         if int(seq[0]) <= last.sequence:
             back = last.sequence - int(seq[0])
@@ -362,6 +364,7 @@ class SensorIngest:
             host_ns,
             restarted=getattr(self.decoder, "restarts", 0) != restarts,
             why=getattr(self.decoder, "restart_reason", "") or "the sensor reports it restarted",
+            clock_reset=bool(getattr(self.decoder, "restart_reason", "")),
         )
         if block is not None:
             self.tracker.update(block)

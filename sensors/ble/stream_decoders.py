@@ -29,7 +29,7 @@ from sensors.ble.codecs import polar_delta as delta
 from sensors.ble.codecs import polar_pmd as pmd
 from sensors.ble.codecs import stabmon as profile
 from sensors.ble.codecs import witmotion as wit
-from sensors.ble.errors import DecodeError, StaleNotificationError
+from sensors.ble.errors import BleError, DecodeError, StaleNotificationError
 from sensors.constants import GRAVITY_M_S2
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ PMD_STALE_WINDOW_S = 2.0
 PMD_PATIENCE_FRAMES = 3
 
 
-class _PmdClockResetError(Exception):
+class _PmdClockResetError(BleError):
     """A frame time that no loss, copy or delay explains: the sensor's clock was reset."""
 
 
