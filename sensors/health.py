@@ -71,7 +71,7 @@ class HealthTracker:
 
     Loss is read from jumps in the device sample counter, so it needs no knowledge of the radio.
     With the sensor's rate known (rate_hz, Hz), a jump counts no more samples lost than the host
-    time since the previous block allows (plus `LOSS_SLACK_S`): a corrupt counter cannot report
+    time since the previous block allows (plus `loss_slack_s`): a corrupt counter cannot report
     more loss than there was time for. The rate it reports is `SensorRate`'s, with rate_hz as the
     nominal rate (NaN: unknown, the measured rate is reported); NaN before any data.
     """
@@ -84,6 +84,9 @@ class HealthTracker:
     _last_host_ns: int | None = None
     samples_received: int = 0
     samples_lost: int = 0
+    #: Host time (s) beyond the gap between two blocks that a loss count may still cover (more
+    #: for sensors whose blocks come late: SensorIngest sets the gate's arrival slack).
+    loss_slack_s: float = 2.0
     battery_pct: float = math.nan
     rate_hz: float = math.nan
     _rate: SensorRate = field(default_factory=SensorRate)
@@ -99,7 +102,7 @@ class HealthTracker:
             lost += max(int(sequence[0]) - self._last_sequence - 1, 0)
         if math.isfinite(self.rate_hz) and self._last_host_ns is not None:
             elapsed_s = max(host_ns - self._last_host_ns, 0) * 1e-9
-            lost = min(lost, math.ceil((elapsed_s + LOSS_SLACK_S) * self.rate_hz))
+            lost = min(lost, math.ceil((elapsed_s + self.loss_slack_s) * self.rate_hz))
         self._last_sequence = int(sequence[-1])
         self._last_host_ns = host_ns
         self.samples_received += len(block)
@@ -149,9 +152,6 @@ class HealthTracker:
         )
 
 
-#: Host time (s) beyond the gap between two blocks that a loss count may still cover.
-LOSS_SLACK_S = 2.0
-
 #: Thresholds for plain-language warnings.
 LOSS_WARNING_FRACTION = 0.05
 SILENCE_WARNING_S = 1.0
@@ -186,7 +186,23 @@ def health_warnings(health: SensorHealth) -> list[str]:
     kept_out = ingest_problems(health)
     if kept_out:
         warnings.append(f"{who}: {kept_out}")
+    reset = clock_reset_text(health)
+    if reset:
+        warnings.append(reset)
     return warnings
+
+
+def clock_reset_text(health: SensorHealth) -> str:
+    """When a sensor's clock was reset (a reboot, a clock set), in plain words ("" if never), e.g.
+    "pelvis sensor's clock was reset at 10.0 s (new clock epoch, gap flagged)"."""
+    if not health.clock_resets_s:
+        return ""
+    when = " and ".join(f"{t:.1f} s" for t in health.clock_resets_s if math.isfinite(t))
+    return (
+        f"{health.placement.value} sensor's clock was reset{' at ' + when if when else ''}"
+        f"{'' if len(health.clock_resets_s) == 1 else f' ({len(health.clock_resets_s)} times)'}"
+        " (new clock epoch, gap flagged)"
+    )
 
 
 def no_data_text(health: SensorHealth) -> str:
@@ -215,8 +231,9 @@ def ingest_problems(health: SensorHealth) -> str:
             f"{health.rejected_blocks} implausible blocks ({health.rejected_samples} samples) "
             "rejected as gaps"
         )
-    if health.restarts:
-        times = "once" if health.restarts == 1 else f"{health.restarts} times"
+    others = health.restarts - len(health.clock_resets_s)  # resets: `clock_reset_text`
+    if others > 0:
+        times = "once" if others == 1 else f"{others} times"
         parts.append(f"counter restarted or jumped {times} (new counter epoch, gap flagged)")
     return ", ".join(parts)
 

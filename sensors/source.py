@@ -50,7 +50,9 @@ class SensorHealth:
     strength when it was last measured (the scan), NaN when unknown; last_packet_age_s: time
     since the last notification. What the link kept out of the session, since it started:
     decode_errors (malformed notifications), duplicates and out_of_order (blocks dropped),
-    rejected_blocks / rejected_samples (implausible data), restarts (counter epochs spliced in).
+    rejected_blocks / rejected_samples (implausible data), restarts (counter epochs spliced in),
+    clock_resets_s: session times (s; NaN when unknown) of those restarts the sensor reported as
+    its clock being reset (a reboot; a Polar clock set or stepped back).
     data_until_s: session time (s) of the sensor's last data while none has come for more than
     `sensors.health.SILENCE_WARNING_S` (NaN while data flow, or when the source cannot say).
     """
@@ -72,6 +74,7 @@ class SensorHealth:
     rejected_blocks: int = 0
     rejected_samples: int = 0
     restarts: int = 0
+    clock_resets_s: tuple[float, ...] = ()
     data_until_s: float = math.nan
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from sensors.events import Event
-from sensors.health import SILENCE_WARNING_S, health_warnings, ingest_problems, no_data_text
+from sensors.health import SILENCE_WARNING_S, clock_reset_text, health_warnings, ingest_problems, no_data_text
 from sensors.placements import Placement
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.live_measures import RunningMeasures
@@ -110,6 +110,8 @@ def format_summary(
         kept_out = ingest_problems(health)
         if kept_out:
             lines.append(f"  ! {placement.value} sensor: {kept_out}")
+        if health.clock_resets_s:
+            lines.append(f"  ! {clock_reset_text(health)}")
     if report.late_samples:
         lines.append(late_samples_text(report, rate_hz, recorded))
     if report.calibrated:

@@ -29,8 +29,12 @@ def format_sensors(found: list[DiscoveredSensor]) -> str:
     lines = [f"{'family':<13}{'name':<24}{'address':<20}{'signal':>8}{'battery':>9}"]
     for f in found:
         battery = "—" if math.isnan(f.battery_pct) else f"{f.battery_pct:.0f} %"
-        lines.append(f"{f.family.value:<13}{f.name:<24}{f.address:<20}{f.rssi_dbm:>5} dBm{battery:>9}")
-    lines.append("Assign them with: stabmon record --sensor lumbar=ADDRESS --sensor pelvis=ADDRESS …")
+        note = f"  {f.unusable}" if f.unusable else ""
+        lines.append(f"{f.family.value:<13}{f.name:<24}{f.address:<20}{f.rssi_dbm:>5} dBm{battery:>9}{note}")
+    if any(not f.unusable for f in found):
+        lines.append("Assign them with: stabmon record --sensor lumbar=ADDRESS --sensor pelvis=ADDRESS …")
+    else:
+        lines.append("None of them can be used: stabmon needs sensors with an accelerometer and a gyroscope")
     return "\n".join(lines)
 
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from sensors.ble.errors import DecodeError
+from sensors.ble.errors import DecodeError, StaleNotificationError
 from sensors.ble.stream_decoders import StreamDecoder
 from sensors.constants import GRAVITY_M_S2
 from sensors.health import HealthTracker
@@ -78,7 +78,8 @@ class GateSettings:
 class GateCounts:
     """What the gate kept out, per sensor: duplicates and out_of_order (blocks dropped),
     rejected (implausible blocks) and rejected_samples, restarts (counter epochs begun after
-    the first), and the last reasons a block was rejected and an epoch begun."""
+    the first), and the last reasons a block was rejected and an epoch begun; clock_resets_ns:
+    host times (ns) of the epochs begun because the sensor says its clock was reset."""
 
     duplicates: int = 0
     out_of_order: int = 0
@@ -87,6 +88,7 @@ class GateCounts:
     restarts: int = 0
     last_problem: str = ""
     last_restart: str = ""
+    clock_resets_ns: list[int] = field(default_factory=list)
     by_reason: dict[str, int] = field(default_factory=dict)
 
 
@@ -122,10 +124,13 @@ class SampleGate:
         sequence: np.ndarray,
         host_ns: int,
         restarted: bool = False,
+        why: str = "the sensor reports it restarted",
+        clock_reset: bool = False,
     ) -> SampleBlock | None:
         """The block to deliver (session-wide sequence and device time), or None if it is dropped.
         device_time_s (n,) s, acc_m_s2 (n, 3), gyr_rad_s (n, 3), sequence (n,) raw counters; host_ns:
-        arrival; restarted: the sensor says it restarted before this block."""
+        arrival; restarted: the sensor says it restarted before this block, `why` in words;
+        clock_reset: the restart was its clock being reset (said as such, at its time)."""
         problem = self._malformed(device_time_s, acc_m_s2, gyr_rad_s, sequence)
         if problem:
             self._reject(len(np.atleast_1d(device_time_s)), problem, None)
@@ -138,14 +143,16 @@ class SampleGate:
         if last is None:
             return self._accept(t, acc, gyr, seq, host_ns)
         if restarted and not (int(seq[-1]) <= last.sequence and int(seq[0]) in self._recent_firsts):
-            self._note_restart("the sensor reports it restarted")
+            self._note_restart(why)
+            if clock_reset:
+                self.counts.clock_resets_ns.append(host_ns)
             return self._new_epoch(t, acc, gyr, seq, host_ns)
         if int(seq[0]) <= last.sequence:
             back = last.sequence - int(seq[0])
             if back < self.settings.stale_window_s * self.settings.rate_hz:
                 keep = seq > last.sequence
                 if not keep.any():
-                    self._drop(int(seq[0]) in self._recent_firsts)
+                    self.drop(int(seq[0]) in self._recent_firsts)
                     return None
                 self.counts.out_of_order += 1  # overlaps what was accepted: keep only the new part
                 t, acc, gyr, seq = t[keep], acc[keep], gyr[keep], seq[keep]
@@ -274,9 +281,11 @@ class SampleGate:
 
     def note_duplicate(self) -> None:
         """A notification its decoder found to be a copy of the one before (and dropped)."""
-        self._drop(True)
+        self.drop(True)
 
-    def _drop(self, duplicate: bool) -> None:
+    def drop(self, duplicate: bool) -> None:
+        """Count a notification dropped as a copy (`duplicate`) or as one that came after its
+        successor (decided here, or by a decoder that raised StaleNotificationError)."""
         if duplicate:
             self.counts.duplicates += 1
             self._log("duplicate", "a notification came twice; the copy was dropped")
@@ -322,9 +331,13 @@ class SensorIngest:
     ) -> None:
         self.placement = placement
         self.decoder = decoder
+        slack_s = getattr(decoder, "arrival_slack_s", 0.0)  # a decoder whose blocks come late
+        if slack_s > settings.arrival_slack_s:
+            settings = replace(settings, arrival_slack_s=slack_s)
         self.gate = SampleGate(placement, settings)
         self.tracker = tracker if tracker is not None else HealthTracker(placement)
         self.tracker.rate_hz = settings.rate_hz
+        self.tracker.loss_slack_s = max(self.tracker.loss_slack_s, self.gate.settings.arrival_slack_s)
         self.log_interval_s = log_interval_s
         self.decode_errors = 0
         self._last_log = -math.inf
@@ -336,6 +349,9 @@ class SensorIngest:
         skipped = getattr(self.decoder, "skipped_bytes", 0)
         try:
             decoded = self.decoder.decode(characteristic, data, host_ns)
+        except StaleNotificationError as stale:
+            self.gate.drop(stale.duplicate)
+            return None
         except DecodeError as error:
             self._malformed(str(error))
             return None
@@ -359,14 +375,20 @@ class SensorIngest:
             decoded.sequence,
             host_ns,
             restarted=getattr(self.decoder, "restarts", 0) != restarts,
+            why=getattr(self.decoder, "restart_reason", "") or "the sensor reports it restarted",
+            clock_reset=bool(getattr(self.decoder, "restart_reason", "")),
         )
         if block is not None:
             self.tracker.update(block)
         return block
 
-    def health(self, health: SensorHealth) -> SensorHealth:
-        """`health` with what this path kept out of the session filled in."""
+    def health(self, health: SensorHealth, origin_ns: int | None = None) -> SensorHealth:
+        """`health` with what this path kept out of the session filled in; clock resets at
+        session times when `origin_ns` (host ns of session time 0) is given."""
         counts = self.gate.counts
+        resets_s = tuple(
+            math.nan if origin_ns is None else (ns - origin_ns) * 1e-9 for ns in counts.clock_resets_ns
+        )
         return replace(
             health,
             decode_errors=self.decode_errors,
@@ -375,6 +397,7 @@ class SensorIngest:
             rejected_blocks=counts.rejected,
             rejected_samples=counts.rejected_samples,
             restarts=counts.restarts,
+            clock_resets_s=resets_s,
         )
 
     def _malformed(self, problem: str) -> None:

@@ -81,6 +81,10 @@ class Driver:
     async def stop(self, client: BleakClient) -> None:
         raise NotImplementedError
 
+    def unusable(self, name: str) -> str:
+        """Why a sensor of this family advertising `name` cannot be used by stabmon ("" if it can)."""
+        return ""
+
 
 class StabmonDriver(Driver):
     family = SensorFamily.STABMON
@@ -156,6 +160,11 @@ class PolarDriver(Driver):
     def matches(self, name: str | None, advertisement: AdvertisementData) -> bool:
         return (name or "").startswith(("Polar Sense", "Polar H10"))
 
+    def unusable(self, name: str) -> str:
+        if name.startswith("Polar H10"):  # ECG and ACC only (documentation/products/PolarH10.md)
+            return "no gyroscope: cannot be used (use a Polar Verity Sense)"
+        return ""
+
     async def start(self, client: BleakClient, rate_hz: float, on_notify: NotifyCallback) -> StreamDecoder:
         kinds = tuple(self.preferred_range)
         try:
@@ -200,11 +209,7 @@ class PolarDriver(Driver):
         rate = _closest(_common_rates(offers, client.address), rate_hz)
         factors = {}
         for kind in kinds:
-            settings: dict[pmd.Setting, pmd.SettingValue] = {
-                pmd.Setting.SAMPLE_RATE: rate,
-                pmd.Setting.RESOLUTION: _pick(offers[kind], pmd.Setting.RESOLUTION, 16),
-                pmd.Setting.RANGE: _pick(offers[kind], pmd.Setting.RANGE, self.preferred_range[kind]),
-            }
+            settings = _start_settings(offers[kind], rate, self.preferred_range[kind])
             response = await request(pmd.ControlRequest(pmd.OpCode.START, kind, settings))
             try:
                 factors[kind] = response.factor
@@ -234,12 +239,30 @@ def _common_rates(
     return tuple(sorted(common))
 
 
-def _pick(offer: dict[pmd.Setting, tuple[pmd.SettingValue, ...]], setting: pmd.Setting, wanted: int) -> int:
-    """`wanted` when offered, else the largest value offered (or `wanted` when none is listed)."""
-    values = [int(v) for v in offer.get(setting, ()) if isinstance(v, int | float)]
-    if not values or wanted in values:
-        return wanted
-    return max(values)
+def _start_settings(
+    offer: dict[pmd.Setting, tuple[pmd.SettingValue, ...]], rate_hz: int, range_wanted: int
+) -> dict[pmd.Setting, pmd.SettingValue]:
+    """One value for every setting the stream offers (a Polar sensor refuses a start that leaves
+    one out: polar-ble-sdk #124, #438), and rate, resolution and range always: `rate_hz`, 16 bits,
+    `range_wanted` (G or °/s) and 3 channels where offered, else the largest value offered."""
+    wanted = {
+        pmd.Setting.SAMPLE_RATE: rate_hz,
+        pmd.Setting.RESOLUTION: 16,
+        pmd.Setting.RANGE: range_wanted,
+        pmd.Setting.CHANNELS: pmd.CHANNELS,
+    }
+    settings: dict[pmd.Setting, pmd.SettingValue] = {}
+    for setting in [*wanted, *(s for s in offer if s not in wanted)]:
+        values = offer.get(setting, ())
+        numbers = [int(v) for v in values if isinstance(v, int | float)]
+        if setting in wanted and (not values or wanted[setting] in numbers):
+            if values or setting is not pmd.Setting.CHANNELS:  # channels only when offered
+                settings[setting] = wanted[setting]
+        elif numbers:
+            settings[setting] = max(numbers)
+        elif values:
+            settings[setting] = values[0]  # bytes (a security key): as offered
+    return settings
 
 
 class WitDriver(Driver):

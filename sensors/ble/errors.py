@@ -36,3 +36,12 @@ class ConnectionFailedError(BleError):
 
 class BluetoothUnavailableError(BleError):
     """The computer's Bluetooth stack cannot be used (no adapter, adapter off, no BlueZ/D-Bus)."""
+
+
+class StaleNotificationError(DecodeError):
+    """A valid notification the stream has already had (`duplicate`) or has gone past (it came
+    after its successor): dropped and counted as such, not as malformed."""
+
+    def __init__(self, protocol: str, problem: str, data: bytes = b"", *, duplicate: bool) -> None:
+        super().__init__(protocol, problem, data)
+        self.duplicate = duplicate

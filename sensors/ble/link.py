@@ -191,7 +191,7 @@ class BleSource:
     @staticmethod
     def _health(sensor: _Sensor, now_ns: int, origin_ns: int) -> SensorHealth:
         health = replace(sensor.tracker.snapshot(now_ns, origin_ns=origin_ns), rssi_dbm=sensor.found.rssi_dbm)
-        return sensor.ingest.health(health) if sensor.ingest is not None else health
+        return sensor.ingest.health(health, origin_ns) if sensor.ingest is not None else health
 
     def decode_errors(self) -> Mapping[Placement, int]:
         """Malformed notifications per sensor so far."""
@@ -213,13 +213,19 @@ class BleSource:
             block = self._decode(*item)
             if ingest is not None and ingest.gate.counts.restarts > restarts:
                 # Said in the session (and so in the recording's link events), not only logged.
-                yield StatusChange(
-                    placement,
-                    LinkState.STREAMING,
-                    item[2],
-                    f"counter restarted or jumped ({ingest.gate.counts.last_restart}); "
-                    "new counter epoch after a flagged gap",
-                )
+                counts = ingest.gate.counts
+                if counts.clock_resets_ns and counts.clock_resets_ns[-1] == item[2]:
+                    at_s = (item[2] - self._origin_ns) * 1e-9
+                    what = (
+                        f"{placement.value} sensor's clock was reset at {at_s:.1f} s ({counts.last_restart})"
+                    )
+                    text = f"{what}; new clock epoch after a flagged gap"
+                else:
+                    text = (
+                        f"counter restarted or jumped ({counts.last_restart}); "
+                        "new counter epoch after a flagged gap"
+                    )
+                yield StatusChange(placement, LinkState.STREAMING, item[2], text)
             if block is not None:
                 yield block
 

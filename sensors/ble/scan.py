@@ -37,6 +37,11 @@ class DiscoveredSensor:
     def family(self) -> SensorFamily:
         return self.driver.family
 
+    @property
+    def unusable(self) -> str:
+        """Why stabmon cannot use this sensor though it knows its protocol ("" if it can)."""
+        return self.driver.unusable(self.name)
+
     def matches(self, sensor_id: str) -> bool:
         """True when `sensor_id` is this sensor's address or its advertised name (case-insensitive)."""
         wanted = sensor_id.strip().lower()

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -125,6 +126,17 @@ def _pack_settings(settings: dict[Setting, SettingValue]) -> bytes:
         fmt = _VALUE_FORMAT.get(setting, "<H")
         packed = value if fmt == "16s" else (value if fmt == "<f" else int(value))
         out += bytes([setting, 1]) + struct.pack(fmt, packed)
+    return out
+
+
+def offer_bytes(offer: Mapping[Setting, tuple[SettingValue, ...]]) -> bytes:
+    """Settings with every value offered, as a get-settings response carries them (the inverse of
+    parse_settings): `[id, count, count values…]…`, each value sized as PmdSetting does."""
+    out = b""
+    for setting, values in offer.items():
+        fmt = _VALUE_FORMAT.get(setting, "<H")
+        out += bytes([setting, len(values)])
+        out += b"".join(struct.pack(fmt, v if fmt in ("16s", "<f") else int(v)) for v in values)
     return out
 
 

@@ -1,12 +1,20 @@
-"""A virtual Polar Verity Sense streaming PMD ACC and GYRO as a real one does: delta-compressed
-frames of the types the Polar SDK decodes (ACC 0x80: counts × factor = G, factor 2.44e-4 G for
-±8 G; GYRO 0x80: counts × factor = °/s, or 0x81: float32 °/s), the two streams framed and timed
-independently (GYRO frames hold back part of a notification's samples to the next, so their
-sizes and last-sample timestamps mostly differ from the ACC frames'), 52 Hz by default."""
+"""A virtual Polar Verity Sense streaming PMD ACC and GYRO as a real one does outside SDK mode
+(polar-ble-sdk documentation/products/PolarVeritySense.md: ACC 52 Hz ±8 G, GYRO 52 Hz ±2000 °/s;
+26–416 Hz and other ranges only in SDK mode, which stabmon does not enter): it offers exactly
+those settings, with 16-bit resolution and 3 channels (a real one's settings read, fsmeraldi/
+bleakheart PR #11), and refuses a start that leaves out a setting it offers (INVALID_PARAMETER, as
+Polar's maintainer describes for the H10 in polar-ble-sdk #124) or asks for a value it does not
+offer. Frames are delta-compressed, of the types the Polar SDK decodes (ACC 0x80: counts × factor
+= G, factor 2.44e-4 G for ±8 G; GYRO 0x80: counts × factor = °/s, or 0x81: float32 °/s), of
+FRAME_SAMPLES samples as a real one sends (~71, 1–2 s apart: polar-ble-sdk #317), split where a
+frame would not fit one notification (ATT MTU 247). The two streams are framed and timed
+independently (GYRO frames hold back part of a frame's samples to the next, so their sizes and
+last-sample timestamps mostly differ from the ACC frames')."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import numpy as np
 from bumble.core import UUID, AdvertisingData
@@ -26,9 +34,12 @@ from sensors.samples import SampleBlock
 ACC_FACTOR = float(np.float32(2.44e-4))
 GYRO_FACTOR = float(np.float32(2000.0 / 32768.0))
 ACC_FRAME_BYTE = 0x80
-SUPPORTED_RATES_HZ = (26, 52, 104, 208, 416)
-#: What a Verity Sense reads back as its features, and offers per stream (rate Hz, resolution
-#: bits, range G or °/s).
+#: Samples in a frame of a real Verity Sense outside SDK mode (polar-ble-sdk issue #317).
+FRAME_SAMPLES = 71
+#: The most a notification carries: ATT MTU 247 (what the host asks for) less the 3-byte header.
+MAX_NOTIFICATION_BYTES = 244
+#: What a Verity Sense reads back as its features, and offers per stream outside SDK mode (rate
+#: Hz, resolution bits, range G or °/s, channels).
 VERITY_STREAMS = frozenset(
     {
         pmd.MeasurementType.PPG,
@@ -40,15 +51,24 @@ VERITY_STREAMS = frozenset(
 )
 VERITY_OFFERS: dict[pmd.MeasurementType, dict[pmd.Setting, tuple[int, ...]]] = {
     pmd.MeasurementType.ACC: {
-        pmd.Setting.SAMPLE_RATE: SUPPORTED_RATES_HZ,
+        pmd.Setting.SAMPLE_RATE: (52,),
         pmd.Setting.RESOLUTION: (16,),
-        pmd.Setting.RANGE: (2, 4, 8, 16),
+        pmd.Setting.RANGE: (8,),
+        pmd.Setting.CHANNELS: (3,),
     },
     pmd.MeasurementType.GYRO: {
-        pmd.Setting.SAMPLE_RATE: SUPPORTED_RATES_HZ,
+        pmd.Setting.SAMPLE_RATE: (52,),
         pmd.Setting.RESOLUTION: (16,),
-        pmd.Setting.RANGE: (250, 500, 1000, 2000),
+        pmd.Setting.RANGE: (2000,),
+        pmd.Setting.CHANNELS: (3,),
     },
+}
+#: How a start naming a value the sensor does not offer is refused, per setting.
+_REFUSALS = {
+    pmd.Setting.SAMPLE_RATE: pmd.Status.INVALID_SAMPLE_RATE,
+    pmd.Setting.RESOLUTION: pmd.Status.INVALID_RESOLUTION,
+    pmd.Setting.RANGE: pmd.Status.INVALID_RANGE,
+    pmd.Setting.CHANNELS: pmd.Status.INVALID_NUMBER_OF_CHANNELS,
 }
 #: A Polar H10 (documentation/products/PolarH10.md of the Polar BLE SDK): ECG and ACC only, ACC at
 #: 25/50/100/200 Hz, ±2/4/8 G. No gyroscope.
@@ -126,19 +146,18 @@ class PolarVirtualSensor(VirtualSensor):
             if offer is None:
                 status = pmd.Status.NOT_SUPPORTED
             else:
-                settings = b"".join(
-                    bytes([setting, len(values)]) + b"".join(v.to_bytes(2, "little") for v in values)
-                    for setting, values in offer.items()
-                )
+                settings = pmd.offer_bytes(offer)
         elif request.op is pmd.OpCode.START and offer is not None:
-            rate = request.settings.get(pmd.Setting.SAMPLE_RATE, 52)
-            rates = offer[pmd.Setting.SAMPLE_RATE]
-            if rate not in rates or (self.started and rate not in self.started.values()):
+            rate = request.settings.get(pmd.Setting.SAMPLE_RATE, 0)
+            refused = _refusal(offer, request.settings)
+            if refused is not None:
+                status = refused
+            elif self.started and rate not in self.started.values():
                 status = pmd.Status.INVALID_SAMPLE_RATE
             elif request.measurement in self.started:
                 status = pmd.Status.ALREADY_IN_STATE
             else:
-                self.started[request.measurement] = rate
+                self.started[request.measurement] = float(rate)
                 factor: dict[pmd.Setting, pmd.SettingValue] = {
                     pmd.Setting.FACTOR: self._factor(request.measurement)
                 }
@@ -147,7 +166,7 @@ class PolarVirtualSensor(VirtualSensor):
                 ).parameters
                 if len(self.started) == 2:
                     self._held_gyro = None
-                    self.start_streaming(rate)
+                    self.start_streaming(int(rate), samples_per_packet=FRAME_SAMPLES)
         elif request.op is pmd.OpCode.STOP:
             self.started.pop(request.measurement, None)
             self.stop_streaming()
@@ -168,16 +187,24 @@ class PolarVirtualSensor(VirtualSensor):
             return ACC_FACTOR
         return GYRO_FACTOR if self.gyro_frame_byte == 0x80 else 1.0
 
-    def _frame(
-        self, kind: pmd.MeasurementType, frame_byte: int, last_time_s: float, values: np.ndarray
-    ) -> bytes:
-        timestamp = CLOCK_BASE_NS + round(last_time_s * 1e9)
-        return pmd.DataFrame.of_values(kind, timestamp, frame_byte, values, self._factor(kind)).to_bytes()
+    def _frames(
+        self, kind: pmd.MeasurementType, frame_byte: int, times_s: np.ndarray, values: np.ndarray
+    ) -> Iterator[bytes]:
+        """The frame of these samples (device times s (n,), values (n, 3) in the frame's units),
+        or, if it would not fit one notification, frames of its halves in turn."""
+        timestamp = CLOCK_BASE_NS + round(float(times_s[-1]) * 1e9)
+        frame = pmd.DataFrame.of_values(kind, timestamp, frame_byte, values, self._factor(kind)).to_bytes()
+        if len(frame) <= MAX_NOTIFICATION_BYTES or len(values) == 1:
+            yield frame
+            return
+        half = len(values) // 2
+        yield from self._frames(kind, frame_byte, times_s[:half], values[:half])
+        yield from self._frames(kind, frame_byte, times_s[half:], values[half:])
 
     def encode(self, block: SampleBlock) -> list[tuple[Characteristic, bytes]]:
         acc_mg = block.acc_m_s2 / GRAVITY_M_S2 * 1000.0
-        last_s = float(block.device_time_s[-1])
-        out = [(self.data, self._frame(pmd.MeasurementType.ACC, ACC_FRAME_BYTE, last_s, acc_mg))]
+        acc_frames = self._frames(pmd.MeasurementType.ACC, ACC_FRAME_BYTE, block.device_time_s, acc_mg)
+        out = [(self.data, frame) for frame in acc_frames]
         # GYRO: (device times s, °/s, sequence) of this block, after any held from the last one.
         gyro = (block.device_time_s, np.degrees(block.gyr_rad_s), block.sequence)
         held = self._held_gyro
@@ -185,18 +212,41 @@ class PolarVirtualSensor(VirtualSensor):
             if int(block.sequence[0]) == int(held[2][-1]) + 1:  # contiguous: one frame
                 gyro = tuple(np.concatenate([a, b]) for a, b in zip(held, gyro, strict=True))  # type: ignore[assignment]
             else:  # samples were lost between them: the held ones go in a frame of their own
-                out.append((self.data, self._gyro_frame(held, len(held[0]))))
+                out.extend((self.data, frame) for frame in self._gyro_frames_of(held, len(held[0])))
         # Hold back 0, 1/3 or 1/6 of the block in turn: frame ends wander against the ACC ones
         # (as a real sensor's do), and line up now and then.
         self._gyro_frames += 1
         keep = len(gyro[0]) - (0, len(block) // 3, len(block) // 6)[self._gyro_frames % 3]
         self._held_gyro = tuple(a[keep:] for a in gyro) if keep < len(gyro[0]) else None  # type: ignore[assignment]
         if keep > 0:
-            out.append((self.data, self._gyro_frame(gyro, keep)))
+            out.extend((self.data, frame) for frame in self._gyro_frames_of(gyro, keep))
         return out
 
-    def _gyro_frame(self, gyro: tuple[np.ndarray, np.ndarray, np.ndarray], stop: int) -> bytes:
+    def _gyro_frames_of(self, gyro: tuple[np.ndarray, np.ndarray, np.ndarray], stop: int) -> Iterator[bytes]:
         times, values, _ = gyro
-        return self._frame(
-            pmd.MeasurementType.GYRO, self.gyro_frame_byte, float(times[stop - 1]), values[:stop]
-        )
+        return self._frames(pmd.MeasurementType.GYRO, self.gyro_frame_byte, times[:stop], values[:stop])
+
+
+def _refusal(
+    offer: dict[pmd.Setting, tuple[int, ...]], asked: dict[pmd.Setting, pmd.SettingValue]
+) -> pmd.Status | None:
+    """Why a start asking for `asked` is refused by a sensor that offers `offer`, or None: a
+    setting it offers left out (INVALID_PARAMETER), or a value it does not offer."""
+    if any(setting not in asked for setting in offer):
+        return pmd.Status.INVALID_PARAMETER
+    for setting, value in asked.items():
+        if setting in offer and value not in offer[setting]:
+            return _REFUSALS.get(setting, pmd.Status.INVALID_PARAMETER)
+    return None
+
+
+class PolarH10VirtualSensor(PolarVirtualSensor):
+    """A virtual Polar H10 chest strap: it streams ECG and ACC only (no gyroscope)."""
+
+    model = "Polar H10 (virtual)"
+    streams = H10_STREAMS
+    offers = H10_OFFERS
+
+    @property
+    def name(self) -> str:
+        return f"Polar H10 {self.serial[-8:]}"

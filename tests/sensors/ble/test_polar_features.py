@@ -9,15 +9,24 @@ import numpy as np
 import pytest
 
 from sensors.ble.codecs import polar_pmd as pmd
+from sensors.ble.drivers import _start_settings
 from sensors.ble.errors import ConnectionFailedError, DecodeError
 from sensors.ble.link import BleSource, LinkSettings
+from sensors.ble.scan import scan
 from sensors.ble.virtual.fleet import attach_fleet
-from sensors.ble.virtual.polar_sensor import H10_OFFERS, H10_STREAMS, VERITY_OFFERS
+from sensors.ble.virtual.polar_sensor import (
+    H10_OFFERS,
+    H10_STREAMS,
+    VERITY_OFFERS,
+    PolarH10VirtualSensor,
+    _refusal,
+)
 from sensors.ble.virtual.radio import VirtualRadio
 from sensors.identity import SensorFamily
 from sensors.placements import Placement
 from sensors.samples import SampleBlock
 from sensors.simulator import DrillOptions, make_drill
+from stabmon.scan import format_sensors
 
 T = pmd.MeasurementType
 
@@ -106,3 +115,55 @@ def test_acc_and_gyro_with_no_rate_in_common_are_refused():
     }
     with pytest.raises(ConnectionFailedError, match="no sample rate in common"):
         _connect(frozenset(offers), offers, 50.0)
+
+
+def test_a_scan_lists_a_polar_h10_as_unusable_and_a_verity_sense_as_usable():
+    async def run():
+        radio = VirtualRadio(realtime=False)
+        drill = make_drill("quiet-stance", DrillOptions(duration_s=5.0))
+        await attach_fleet(radio, drill, (Placement.LUMBAR,), SensorFamily.POLAR_PMD)
+        strap = PolarH10VirtualSensor(radio, "A0:9E:1A:00:77:01", drill, Placement.PELVIS)
+        await strap.attach()
+        try:
+            return await scan(1.5, radio.backend()[0])
+        finally:
+            await radio.close()
+
+    found = {f.name.split()[1]: f for f in asyncio.run(run())}
+    assert set(found) == {"H10", "Sense"}
+    assert found["H10"].unusable == "no gyroscope: cannot be used (use a Polar Verity Sense)"
+    assert found["Sense"].unusable == ""
+    table = format_sensors(list(found.values())).splitlines()
+    h10 = next(line for line in table if "Polar H10" in line)
+    sense = next(line for line in table if "Polar Sense" in line)
+    assert h10.endswith("no gyroscope: cannot be used (use a Polar Verity Sense)")
+    assert "cannot be used" not in sense and table[-1].startswith("Assign them with")
+    only_h10 = format_sensors([found["H10"]]).splitlines()
+    assert only_h10[-1].startswith("None of them can be used")
+
+
+def test_the_start_writes_every_setting_a_verity_sense_offers_as_the_pmd_layout_has_it():
+    """A Verity Sense outside SDK mode offers ACC 52 Hz, 16 bit, ±8 G, 3 channels (its settings
+    read: fsmeraldi/bleakheart PR #11; PolarVeritySense.md): the start names every one, each
+    `[id, 1, value]` with rate, resolution and range as u16 and channels as u8 (PmdSetting)."""
+    settings = _start_settings(VERITY_OFFERS[T.ACC], 52, 8)
+    request = pmd.ControlRequest(pmd.OpCode.START, T.ACC, settings).to_bytes()
+    assert request == bytes.fromhex("02 02  00 01 3400  01 01 1000  02 01 0800  04 01 03")
+    gyro = pmd.ControlRequest(pmd.OpCode.START, T.GYRO, _start_settings(VERITY_OFFERS[T.GYRO], 52, 2000))
+    assert gyro.to_bytes() == bytes.fromhex("02 05  00 01 3400  01 01 1000  02 01 d007  04 01 03")
+
+
+@pytest.mark.parametrize(
+    ("left_out", "status"),
+    [
+        ({pmd.Setting.CHANNELS}, pmd.Status.INVALID_PARAMETER),
+        ({pmd.Setting.RESOLUTION}, pmd.Status.INVALID_PARAMETER),
+        (set(), None),
+    ],
+)
+def test_a_virtual_verity_sense_refuses_a_start_that_leaves_out_an_offered_setting(left_out, status):
+    asked = {k: v for k, v in _start_settings(VERITY_OFFERS[T.ACC], 52, 8).items() if k not in left_out}
+    assert _refusal(VERITY_OFFERS[T.ACC], asked) is status
+    assert _refusal(VERITY_OFFERS[T.ACC], {**asked, pmd.Setting.SAMPLE_RATE: 104}) is (
+        status or pmd.Status.INVALID_SAMPLE_RATE  # 104 Hz only in SDK mode
+    )

@@ -82,6 +82,11 @@ def _sent(fleet, placement) -> SampleBlock:
     )
 
 
+#: Mean notification delay beyond the fastest, s: a Verity Sense's ACC and GYRO frames end apart
+#: (a pair completes with the later one, up to a third of a 1.4-s frame later).
+LATENCY_S = {SensorFamily.POLAR_PMD: 0.5}
+
+
 @pytest.mark.parametrize("family", list(RESOLUTION))
 def test_every_family_delivers_the_sensors_samples_in_si_units(family):
     fleet, source, sink, report = asyncio.run(_session(family, "forward-bend", 12.0))
@@ -102,7 +107,7 @@ def test_every_family_delivers_the_sensors_samples_in_si_units(family):
         if family is not SensorFamily.WITMOTION:  # the only family without a battery characteristic
             assert health.battery_pct == fleet[placement].battery_pct
         # Drift needs minutes to pin down (see the ten-minute test); here it must merely be known.
-        assert np.isfinite(health.drift_ppm) and 0 <= health.latency_s < 0.05
+        assert np.isfinite(health.drift_ppm) and 0 <= health.latency_s < LATENCY_S.get(family, 0.05)
     assert all(v == 0 for v in source.decode_errors().values())
 
 
@@ -112,9 +117,14 @@ def test_every_family_delivers_the_sensors_samples_in_si_units(family):
 LOSSY_RUN_S = 10.0
 
 
+#: A Verity Sense's frames hold 71 samples (1.4 s): about as many samples lost needs more of them lost.
+LOSSY_RADIO = {SensorFamily.POLAR_PMD: RadioSettings(burst_start_probability=0.3, mean_burst_packets=1.5)}
+
+
 @pytest.mark.parametrize("family", list(RESOLUTION))
 def test_lost_packets_are_flagged_where_they_were_lost(family):
-    lossy = SimulatedSensorSettings(radio=RadioSettings(burst_start_probability=0.02, mean_burst_packets=4.0))
+    radio = LOSSY_RADIO.get(family, RadioSettings(burst_start_probability=0.02, mean_burst_packets=4.0))
+    lossy = SimulatedSensorSettings(radio=radio)
     fleet, _, sink, report = asyncio.run(_session(family, "quiet-stance", LOSSY_RUN_S, settings=lossy))
     for placement in PAIR:
         got, sent = _received(sink, placement), _sent(fleet, placement)

@@ -89,7 +89,7 @@ def test_a_loss_count_is_bounded_by_the_host_time_that_passed():
 
     tracker.update(block(0, 0.04))
     tracker.update(block(2**31 + 4, 0.08))  # a corrupt counter 40 ms later
-    # At most (0.04 s + LOSS_SLACK_S) of samples, not 2^31; the loss share stays ≤ 100 %.
+    # At most (0.04 s + loss_slack_s) of samples, not 2^31; the loss share stays ≤ 100 %.
     assert 0 < tracker.samples_lost <= (0.04 + 2.0) * RATE + 1
     assert 0 <= tracker.snapshot(80_000_000).loss_fraction <= 1.0
 
