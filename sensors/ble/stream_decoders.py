@@ -249,6 +249,9 @@ class PolarDecoder:
         try:
             times, slots, lost = self._place(kind, frame.timestamp_ns, len(values), host_ns)
         except _PmdClockResetError as reset:
+            # Placeable on a fresh clock (its samples after time 0), or malformed: checked before
+            # the new epoch begins, so a malformed frame changes nothing.
+            self._check_placeable(kind, frame.timestamp_ns, len(values), data)
             self._new_epoch(kind, str(reset))
             times, slots, lost = self._place(kind, frame.timestamp_ns, len(values), host_ns)
         except StaleNotificationError as stale:  # a copy or a late frame: the gate counts it
@@ -279,6 +282,14 @@ class PolarDecoder:
         joined = other.last_slot is not None and other.epoch == stream.epoch
         anchor = (other.last_slot, other.last_ns) if joined else None
         return stream.place(frame_ns, count, anchor, host_ns)  # type: ignore[arg-type]
+
+    def _check_placeable(self, kind: pmd.MeasurementType, frame_ns: int, count: int, data: bytes) -> None:
+        """DecodeError when a frame's `count` samples at the stream's period cannot end at
+        `frame_ns` on a clock that starts at 0."""
+        try:
+            delta.sample_times_ns(0, frame_ns, count, 1e9 / self._streams[kind].period_ns)
+        except ValueError as error:
+            raise DecodeError(pmd.PROTOCOL, f"{kind.name}: {error}", data) from None
 
     def _new_epoch(self, kind: pmd.MeasurementType, why: str) -> None:
         """Start `kind`'s stream afresh on its new clock, after every slot used so far (the gate

@@ -6,7 +6,7 @@ import contextlib
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sensors.ble.codecs import polar_pmd as pmd
@@ -150,6 +150,9 @@ def test_a_malformed_or_repeated_frame_leaves_the_decoder_as_it_was():
         max_size=6,
     )
 )
+# Found by CI (session 10): a clock reset to a frame time too early for its samples raised
+# ValueError from the fresh epoch's placement instead of a DecodeError.
+@example(frames=[(2, 2_000_000_001, 0, bytes(6)), (2, 0, 0, bytes(6))])
 def test_random_frames_give_only_decode_errors(frames):
     decoder = _decoder()
     for kind, stamp, frame_byte, content in frames:
