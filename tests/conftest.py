@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -21,6 +22,13 @@ from sensors.processing.session import SessionReport, SessionSink
 from sensors.samples import Frame, SampleBlock
 from sensors.simulator.drills.base import Drill
 from sensors.source import StatusChange
+
+# CI gates a landing, so there the property tests try the same examples on every run
+# (derandomize: a seed from each test's own name); run anywhere else they explore new examples
+# each time (session 10's exploration found a Polar decoder bug, kept as an @example).
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @dataclass
