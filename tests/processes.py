@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sensors.process_cpu import process_cpu_ns
@@ -84,3 +85,17 @@ def under_load_ms(ms: int) -> int:
     except OSError:  # not available on this system
         return ms
     return int(ms * max(1.0, load / (os.cpu_count() or 1)))
+
+
+def wait_for_report(
+    reports: list[object], what: str, test: Callable[[object], bool], timeout_s: float = 60.0
+) -> object:
+    """The first of an engine's `reports` (appended to by its client's thread) that passes `test`,
+    waiting up to `timeout_s`; fails naming `what` and the last reports' types."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = next((r for r in list(reports) if test(r)), None)
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, f"no {what}; reports: {[type(r).__name__ for r in reports][-20:]}"
+        time.sleep(0.05)

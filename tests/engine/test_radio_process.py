@@ -34,7 +34,7 @@ from sensors.constants import GRAVITY_M_S2
 from sensors.placements import Placement
 from sensors.processing import SessionSettings
 from sensors.source import LinkState
-from tests.processes import child_processes, wait_ended
+from tests.processes import child_processes, wait_ended, wait_for_report
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the radio process needs POSIX socket pairs")
 
@@ -104,18 +104,8 @@ def _engine(reports: list[object]) -> EngineClient:
     return EngineClient(reports.append)
 
 
-def _wait_for(reports: list[object], what: str, test, timeout_s: float = 60.0) -> object:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = next((r for r in list(reports) if test(r)), None)
-        if found is not None:
-            return found
-        assert time.monotonic() < deadline, f"no {what}; reports: {[type(r).__name__ for r in reports][-20:]}"
-        time.sleep(0.05)
-
-
 def _recording_started(reports: list[object]) -> Path:
-    status = _wait_for(
+    status = wait_for_report(
         reports,
         "recording",
         lambda r: isinstance(r, StatusReport) and r.status.recording is not None and r.status.elapsed_s > 1.5,
@@ -138,9 +128,11 @@ def test_a_radio_process_that_dies_loses_its_sensors_and_the_stopped_file_is_com
         radios = child_processes(client.pid, b"radio_process", zombies=True)
         assert len(radios) == 1, radios
         os.kill(radios[0], signal.SIGKILL)
-        notice = _wait_for(reports, "notice", lambda r: isinstance(r, Notice) and "radio process" in r.text)
+        notice = wait_for_report(
+            reports, "notice", lambda r: isinstance(r, Notice) and "radio process" in r.text
+        )
         assert notice.severity is Severity.ERROR and "kept" in notice.text
-        _wait_for(
+        wait_for_report(
             reports,
             "sensors lost",
             lambda r: (
@@ -149,8 +141,10 @@ def test_a_radio_process_that_dies_loses_its_sensors_and_the_stopped_file_is_com
             20.0,
         )
         client.send(Stop())
-        finished = _wait_for(reports, "finished recording", lambda r: isinstance(r, RecordingFinished), 20.0)
-        _wait_for(reports, "job done", lambda r: isinstance(r, JobDone), 20.0)
+        finished = wait_for_report(
+            reports, "finished recording", lambda r: isinstance(r, RecordingFinished), 20.0
+        )
+        wait_for_report(reports, "job done", lambda r: isinstance(r, JobDone), 20.0)
         assert finished.path == path
     finally:
         client.close(10.0)
@@ -171,13 +165,15 @@ def test_the_calibration_step_ends_when_its_radio_process_dies():
     client = _engine(reports)
     try:
         client.send(Calibrate(_spec(30.0, give_up_after_s=0.5), with_bend=True))
-        _wait_for(reports, "calibration", lambda r: isinstance(r, StatusReport) and r.status.elapsed_s > 1.0)
+        wait_for_report(
+            reports, "calibration", lambda r: isinstance(r, StatusReport) and r.status.elapsed_s > 1.0
+        )
         radios = child_processes(client.pid, b"radio_process", zombies=True)
         assert len(radios) == 1, radios
         os.kill(radios[0], signal.SIGKILL)
-        _wait_for(reports, "notice", lambda r: isinstance(r, HealthReport) and _all_lost(r), 20.0)
+        wait_for_report(reports, "notice", lambda r: isinstance(r, HealthReport) and _all_lost(r), 20.0)
         client.send(Stop())
-        _wait_for(reports, "job done", lambda r: isinstance(r, JobDone), 20.0)
+        wait_for_report(reports, "job done", lambda r: isinstance(r, JobDone), 20.0)
     finally:
         client.close(10.0)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -30,7 +29,7 @@ from engine.spec import SessionSpec, SourceKind, SourceSpec
 from recordings import read_recording
 from sensors.placements import Placement
 from sensors.processing import SessionSettings
-from tests.processes import child_processes, under_load_ms
+from tests.processes import child_processes, under_load_ms, wait_for_report
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the writer process is POSIX only")
 
@@ -39,13 +38,7 @@ PLAN = ProtocolPlan("s", "Saving", "quiet-stance", "Stand still.", 8.0, get_read
 
 
 def _wait_for(reports: list[object], what: str, test) -> object:
-    deadline = time.monotonic() + under_load_ms(60_000) / 1000
-    while True:
-        found = next((r for r in list(reports) if test(r)), None)
-        if found is not None:
-            return found
-        assert time.monotonic() < deadline, f"no {what}; reports: {[type(r).__name__ for r in reports][-20:]}"
-        time.sleep(0.05)
+    return wait_for_report(reports, what, test, timeout_s=under_load_ms(60_000) / 1000)
 
 
 def _saving(reports: list[object]) -> list[Notice]:

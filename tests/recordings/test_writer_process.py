@@ -35,7 +35,7 @@ from sensors import Event, EventKind, Frame, Placement, SampleBlock, SensorFamil
 from sensors.processing import SessionSettings
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.pipeline import AngleBlock
-from tests.processes import CpuWaits, child_processes, wait_ended
+from tests.processes import CpuWaits, child_processes, wait_ended, wait_for_report
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the writer process is POSIX only")
 
@@ -253,7 +253,7 @@ def test_a_writer_process_that_stalls_is_told_and_one_that_dies_stops_the_record
     client = EngineClient(reports.append)
     try:
         client.send(StartProtocol(spec, PLAN, "WPK1", data_dir=tmp_path))
-        status = _wait_for(
+        status = wait_for_report(
             reports,
             "recording",
             lambda r: (
@@ -265,18 +265,20 @@ def test_a_writer_process_that_stalls_is_told_and_one_that_dies_stops_the_record
         assert len(writers) == 1, writers
         os.kill(writers[0], signal.SIGSTOP)
         try:
-            behind = _wait_for(reports, "writer behind", lambda r: _saving_notice(r, Severity.WARNING), 20.0)
+            behind = wait_for_report(
+                reports, "writer behind", lambda r: _saving_notice(r, Severity.WARNING), 20.0
+            )
             assert "not on disk yet" in behind.text
             assert not any(_saving_notice(r, Severity.INFO) for r in reports)
         finally:
             os.kill(writers[0], signal.SIGCONT)
-        caught_up = _wait_for(reports, "caught up", lambda r: _saving_notice(r, Severity.INFO), 20.0)
+        caught_up = wait_for_report(reports, "caught up", lambda r: _saving_notice(r, Severity.INFO), 20.0)
         assert "caught up" in caught_up.text
         # What the session says it had processed before the kill (session time, s): the file
         # must hold it all, the stall's seconds and the unwritten tail included.
         had_s = max(r.status.elapsed_s for r in list(reports) if isinstance(r, StatusReport))
         os.kill(writers[0], signal.SIGKILL)
-        _wait_for(reports, "job done", lambda r: isinstance(r, JobDone), 30.0)
+        wait_for_report(reports, "job done", lambda r: isinstance(r, JobDone), 30.0)
         saving = [r.severity for r in reports if isinstance(r, Notice) and r.topic is Topic.SAVING]
         assert saving == [Severity.WARNING, Severity.INFO]
         errors = [r for r in reports if isinstance(r, Notice) and r.severity is Severity.ERROR]
@@ -297,13 +299,3 @@ def test_a_writer_process_that_stalls_is_told_and_one_that_dies_stops_the_record
 
 def _saving_notice(report: object, severity: Severity) -> bool:
     return isinstance(report, Notice) and report.topic is Topic.SAVING and report.severity is severity
-
-
-def _wait_for(reports: list[object], what: str, test, timeout_s: float = 60.0) -> object:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = next((r for r in list(reports) if test(r)), None)
-        if found is not None:
-            return found
-        assert time.monotonic() < deadline, f"no {what}; reports: {[type(r).__name__ for r in reports][-20:]}"
-        time.sleep(0.05)
