@@ -31,6 +31,10 @@ _KNEE = np.array([0.0, 0.0, -0.44])  # knee joint from the hip joint, in the thi
 _SHANK_SENSOR = np.array([0.0, 0.05, -0.18])  # lateral mid-shank from the knee (left shank)
 _THIGH_OF = {Placement.LEFT_SHANK: Placement.LEFT_THIGH, Placement.RIGHT_SHANK: Placement.RIGHT_THIGH}
 
+#: Height of the pelvic sensor (S1/S2) above the floor in upright stance, m: the length of the
+#: inverted pendulum that gives stride length from it (Zijlstra & Hof 2003).
+PELVIS_SENSOR_HEIGHT_M = HIP_HEIGHT_M + float(_PELVIS_SENSOR[2])
+
 
 @dataclass(frozen=True)
 class Pose:

@@ -8,7 +8,7 @@ import numpy as np
 
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
-from sensors.simulator.body import Pose
+from sensors.simulator.body import PELVIS_SENSOR_HEIGHT_M, Pose
 from sensors.simulator.drills.base import Drill, DrillOptions
 from sensors.simulator.profiles import minimum_jerk, minimum_jerk_integral
 
@@ -18,7 +18,9 @@ class GaitTruth:
     """Ground truth of a walk. Times s, angles deg (peak-to-peak ranges per stride).
 
     Initial contacts alternate left/right. `step_time_asymmetry` a makes the right step
-    (left IC → right IC) last T(1 + a/2) and the left step T(1 − a/2).
+    (left IC → right IC) last T(1 + a/2) and the left step T(1 − a/2). `sensor_height_m` is the
+    pelvic sensor's height above the floor standing, m: the subject setting that stride length and
+    gait speed need (`stabmon subject --sensor-height`).
     """
 
     walk_start_s: float
@@ -32,6 +34,12 @@ class GaitTruth:
     pelvic_obliquity_right_stance_deg: float
     pelvic_rotation_range_deg: float
     speed_m_s: float
+    sensor_height_m: float
+
+    @property
+    def stride_length_m(self) -> float:
+        """Distance walked in one stride (two steps) at the set speed and cadence, m."""
+        return self.speed_m_s * 120.0 / self.cadence_steps_per_min
 
     @property
     def pelvic_obliquity_range_deg(self) -> float:
@@ -164,6 +172,7 @@ class Gait(Drill):
             pelvic_obliquity_right_stance_deg=obl_right,
             pelvic_rotation_range_deg=rotation,
             speed_m_s=self.speed_m_s,
+            sensor_height_m=PELVIS_SENSOR_HEIGHT_M,
         )
 
     def _extra_events(self) -> tuple[Event, ...]:
