@@ -224,8 +224,12 @@ class SessionWork:
         seed = opened.seed if opened.seed is not None else fresh_seed()
         cognitive = condition in COGNITIVE_CONDITIONS
         base = replace(base, seed=seed)
+        # The file stores the planned length, as `stabmon record`'s do, so that a run stopped
+        # early says so wherever it is read; the runner itself runs until `_drive` ends it (had it
+        # stopped at that length by itself, the task's end might never be marked).
+        planned = spec.for_drill(plan.drill, plan.calibration_s + plan.task_s)
         metadata = recording_metadata(
-            spec,
+            planned,
             subject_id,
             opened,
             notes,
