@@ -80,11 +80,11 @@ class MeasureInfo:
     def display_value(self, value: float) -> float:
         return value * self.scale
 
-    def format(self, value: float, with_unit: bool = True) -> str:
+    def format(self, value: float, with_unit: bool = True, missing: str = "") -> str:
         """The value as shown: rounded to the catalogue's decimals with its unit, yes/no for a
-        flag, or "Not measured — why"."""
+        flag, or "Not measured — why" (`missing`, the analysis' own reason, else the catalogue's)."""
         if not math.isfinite(value):
-            return f"{NOT_MEASURED} — {self.missing}"
+            return f"{NOT_MEASURED} — {missing or self.missing}"
         if self.kind is Kind.FLAG and not self.mean_of_repetitions:
             return "yes" if value >= 0.5 else "no"
         text = format_number(self.display_value(value), self.decimals)
