@@ -20,7 +20,7 @@ from recordings.references import reference_set
 from recordings.report import build_report
 from recordings.report_cache import FileAnalyses
 from recordings.report_history import subject_history
-from recordings.subjects import load_subject
+from recordings.subjects import subject_beside
 from sensors.processing.analysis import AnalysisResult
 from stabmon.analyses import (
     ANALYSIS_ERRORS,
@@ -155,7 +155,7 @@ def run_report(args: argparse.Namespace) -> int:
     analyses.remember(recording.path, measures)
     library = library_for(recording, args.data_dir)
     references = reference_set(args.references)
-    subject = load_subject(library.root, recording.subject_id)
+    subject = subject_beside(recording.path, recording.subject_id, library.root)
     comparison, note = None, ""
     if args.baseline is not None:
         baseline: Recording | None = analyses.read(args.baseline)
