@@ -224,12 +224,8 @@ class SessionWork:
         seed = opened.seed if opened.seed is not None else fresh_seed()
         cognitive = condition in COGNITIVE_CONDITIONS
         base = replace(base, seed=seed)
-        # The file stores the planned length, as `stabmon record`'s do, so that a run stopped
-        # early says so wherever it is read; the runner itself runs until `_drive` ends it (had it
-        # stopped at that length by itself, the task's end might never be marked).
-        planned = spec.for_drill(plan.drill, plan.calibration_s + plan.task_s)
         metadata = recording_metadata(
-            planned,
+            spec,
             subject_id,
             opened,
             notes,
@@ -243,6 +239,11 @@ class SessionWork:
                 "cognitive_task": plan.cognitive_task if cognitive else "",
                 **({"cognitive_seed": seed} if cognitive else {}),
                 "task_s": plan.task_s,
+                # The planned length (s), so a run stopped early says so wherever it is read. Not
+                # the settings' duration_s (as `stabmon record` stores it): the runner would stop
+                # itself there, maybe before the task's end is marked, and a replay would cut the
+                # recording there, not where this run was ended.
+                "planned_s": plan.calibration_s + plan.task_s,
             },
             condition_for(plan.drill, condition, plan.cognitive_task),
         )

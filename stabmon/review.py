@@ -147,7 +147,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         print(
             f"{path}  (subject {recording.subject_id}, {title}, "
             f"{recording.condition.label_after(title)}, {recording.duration_s:.0f} s"
-            + (f" of {recording.settings.duration_s:.0f} s planned" if recording.ended_early else "")
+            + (f" of {recording.planned_s:.0f} s planned" if recording.ended_early else "")
             + ")"
         )
         print_problems(recording, result=result)  # the replay's coverage: the file is not read again
