@@ -169,6 +169,12 @@ def run_report(args: argparse.Namespace) -> int:
                 print_problems(baseline, sys.stderr)
             except RecordingError as error:
                 note = f"baseline {entry.path.name} could not be read ({error.problem})"
+    if baseline is not None and baseline.subject_id != recording.subject_id:
+        note = (
+            f"baseline {baseline.path.name} is of subject {baseline.subject_id}, not {recording.subject_id}: "
+            "not compared (a change is measured within one person)"
+        )
+        baseline = None
     if baseline is not None:
         try:
             baseline_measures = analyses.result(baseline.path, f"baseline {baseline.path.name}")
