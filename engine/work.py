@@ -239,6 +239,11 @@ class SessionWork:
                 "cognitive_task": plan.cognitive_task if cognitive else "",
                 **({"cognitive_seed": seed} if cognitive else {}),
                 "task_s": plan.task_s,
+                # The planned length (s), so a run stopped early says so wherever it is read. Not
+                # the settings' duration_s (as `stabmon record` stores it): the runner would stop
+                # itself there, maybe before the task's end is marked, and a replay would cut the
+                # recording there, not where this run was ended.
+                "planned_s": plan.calibration_s + plan.task_s,
             },
             condition_for(plan.drill, condition, plan.cognitive_task),
         )

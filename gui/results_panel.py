@@ -32,11 +32,10 @@ from PySide6.QtWidgets import (
 )
 
 from gui.model.clinic import RecordingResult
-from gui.model.cognitive import CognitiveScore
-from gui.model.dual_task import DualTaskEffect
 from gui.model.protocols import DrillProtocol
 from recordings.catalogue import Kind, MeasureInfo, catalogue, format_number
 from recordings.conditions import Condition, condition_for
+from recordings.dual_task import DualTaskEffect, dual_task_lines
 from recordings.measure_table import session_rows
 from recordings.protocol_results import (
     ProtocolSummary,
@@ -257,7 +256,7 @@ class ResultsPanel(QGroupBox):
         return out
 
     def show_dual_task(self, effect: DualTaskEffect | None) -> None:
-        _say(self.dual, dual_task_text(effect) if effect is not None else "")
+        _say(self.dual, "\n".join(dual_task_lines(effect)) if effect is not None else "")
 
 
 class _Judge:
@@ -342,38 +341,3 @@ def _sessions(results: list[RecordingResult]) -> list[SessionResult]:
         for k, r in enumerate(results)
         if r.measures is not None
     ]
-
-
-def _score_text(score: CognitiveScore | None) -> str:
-    if score is None:
-        return "Not measured — no recording in this condition"
-    if score.responses == 0:
-        return "Not measured — no answers were given"
-    percent = 100 * score.accuracy
-    return f"{score.responses} answers, {percent:.0f} % correct, {score.correct_per_s:.2f} correct/s"
-
-
-def _cost_text(value: float) -> str:
-    return f"{value:+.0f} %" if math.isfinite(value) else "Not measured"
-
-
-def dual_task_text(effect: DualTaskEffect) -> str:
-    """The dual-task cost on both sides as a clinician reads it (positive = worse)."""
-    lines = ["Dual-task cost (positive = worse with the dual task):"]
-    if effect.motor_cost_pct:
-        parts = [
-            f"{catalogue().info('quiet-stance', name).name} {_cost_text(value)}"
-            for name, value in effect.motor_cost_pct.items()
-        ]
-        lines.append("Motor, sway (dual − single)/single: " + ", ".join(parts))
-    else:
-        lines.append("Motor: Not measured — needs a single- and a dual-task stance")
-    lines.append(f"Cognitive alone (baseline): {_score_text(effect.cognitive_single)}")
-    lines.append(f"Cognitive while standing: {_score_text(effect.cognitive_dual)}")
-    cost = effect.cognitive_cost_pct
-    if cost:
-        lines.append(
-            f"Cognitive cost (single − dual)/single: correct/s {_cost_text(cost['correct_per_s'])}, "
-            f"accuracy {_cost_text(cost['accuracy'])}"
-        )
-    return "\n".join(lines)

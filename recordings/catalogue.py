@@ -80,11 +80,11 @@ class MeasureInfo:
     def display_value(self, value: float) -> float:
         return value * self.scale
 
-    def format(self, value: float, with_unit: bool = True) -> str:
+    def format(self, value: float, with_unit: bool = True, missing: str = "") -> str:
         """The value as shown: rounded to the catalogue's decimals with its unit, yes/no for a
-        flag, or "Not measured — why"."""
+        flag, or "Not measured — why" (`missing`, the analysis' own reason, else the catalogue's)."""
         if not math.isfinite(value):
-            return f"{NOT_MEASURED} — {self.missing}"
+            return f"{NOT_MEASURED} — {missing or self.missing}"
         if self.kind is Kind.FLAG and not self.mean_of_repetitions:
             return "yes" if value >= 0.5 else "no"
         text = format_number(self.display_value(value), self.decimals)
@@ -96,12 +96,19 @@ class MeasureInfo:
             return self.format(value)
         return f"≥ {self.format(value)} ({self.lower_bound_why})"
 
-    def format_change(self, change: float) -> str:
-        """A signed change at the catalogue's resolution ('+2.7 °'); a change that rounds to zero
-        is '0', never '+1.11e-16'."""
+    def format_change(self, baseline: float, retest: float) -> str:
+        """The signed change from `baseline` to `retest` as a clinician checks it against the two
+        values shown: their shown values' difference at the catalogue's resolution ('+2.7 °';
+        1.77 → 1.76 s is '−0.01 s', whatever digits lie beyond), one decimal more when both show
+        the same but differ beyond it ('−0.004 s'), '0' when they do not (never '+1.11e-16')."""
+        change = retest - baseline
         if not math.isfinite(change):
             return "—"
-        text = format_number(self.display_value(change), self.decimals)
+        shown = [round(self.display_value(v), self.decimals) for v in (baseline, retest)]
+        if shown[0] != shown[1]:
+            text = format_number(shown[1] - shown[0], self.decimals)
+        else:
+            text = format_number(self.display_value(change), self.decimals + 1)
         if text.strip("-0.") == "":
             return f"0 {self.unit}".rstrip()
         sign = "+" if not text.startswith("-") else "−"

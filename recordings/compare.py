@@ -177,7 +177,7 @@ class ChangeRow:
                 if self.change == 0
                 else f"{self.info.format(self.baseline)} → {self.info.format(self.retest)}"
             )
-        pct, text = self.change_pct, self.info.format_change(self.change)
+        pct, text = self.change_pct, self.info.format_change(self.baseline, self.retest)
         if not math.isfinite(pct) or text[0] == "0":
             return text
         return f"{text} ({_signed_pct(pct)})"

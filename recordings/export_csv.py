@@ -145,7 +145,7 @@ def _write_measures(path: Path, result: AnalysisResult, condition: str, notes: S
             ),
             np.array([i.display_value(m.value) for m, i in rows], dtype=float),
             np.array([i.unit for _, i in rows], dtype=object),
-            np.array([i.format(m.value) for m, i in rows], dtype=object),
+            np.array([i.format(m.value, missing=m.missing) for m, i in rows], dtype=object),
             np.array([i.better.value if i.judged else "" for _, i in rows], dtype=object),
             np.array([i.source for _, i in rows], dtype=object),
             np.array(

@@ -32,7 +32,7 @@ class MeasureRow:
         """Value with unit, '≥ value (why)' when censored, and '± SD (n = k)' for a mean."""
         if self.lower_bound:
             return self.info.format_lower_bound(self.measure.value)
-        value = self.info.format(self.measure.value)
+        value = self.info.format(self.measure.value, missing=self.measure.missing)
         if math.isfinite(self.measure.value) and math.isfinite(self.spread) and self.info.kind != "flag":
             sd = format_number(self.info.display_value(self.spread), self.info.decimals)
             number = self.info.format(self.measure.value, with_unit=False)
@@ -42,7 +42,7 @@ class MeasureRow:
     @property
     def value_text(self) -> str:
         """Value without unit (table cells with a unit column)."""
-        return self.info.format(self.measure.value, with_unit=False)
+        return self.info.format(self.measure.value, with_unit=False, missing=self.measure.missing)
 
 
 def _spread(result: AnalysisResult, m: Measure) -> tuple[float, int]:

@@ -14,6 +14,7 @@ import numpy as np
 
 from recordings.catalogue import NOT_MEASURED, MeasureInfo, catalogue, format_number
 from recordings.conditions import Condition
+from recordings.dual_task_visit import format_dual_task
 from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
 from recordings.measure_table import is_lower_bound
@@ -390,4 +391,4 @@ def format_visit(summaries: Sequence[ProtocolSummary], references: ReferenceSet)
         lines.append("McGill endurance battery")
         lines += [f"  {r.text}" for r in ratios]
         lines.append(f"  {FLEXION_EXTENSION_MISSING}")
-    return "\n".join(lines)
+    return "\n".join(lines + format_dual_task(summaries))

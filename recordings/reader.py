@@ -101,11 +101,20 @@ class Recording:
         return float(t[-1] - t[0] + 1.0 / self.settings.rate_hz) if len(t) else 0.0
 
     @property
+    def planned_s(self) -> float | None:
+        """The planned length, s: the settings' duration_s (`stabmon record`), else the protocol
+        run's planned_s (the dashboard's, whose runner is ended by the protocol); None if neither."""
+        if self.settings.duration_s is not None:
+            return self.settings.duration_s
+        planned = self.protocol.get("planned_s")
+        return float(planned) if isinstance(planned, int | float) and not isinstance(planned, bool) else None
+
+    @property
     def ended_early(self) -> str:
         """What cut the recording short, one line: it covers less than its planned length (the
         settings' duration_s, less ENDED_EARLY_MARGIN_S) and no task end was marked, as when the
         recorder was stopped or killed; "" for a recording that ran its course."""
-        planned = self.settings.duration_s
+        planned = self.planned_s
         if planned is None or any(e.kind is EventKind.TASK_END for e in self.events):
             return ""
         t = self.frame_time_s

@@ -20,6 +20,8 @@ from sensors.drills import drill_family
 from sensors.errors import StabmonError, UnknownDrillError
 
 KINDS = ("normal", "mean", "range", "cutoff", "mdc")
+#: A reference's structured age (years): a range, or a mean with an optional SD.
+AGE_FIELDS = ("age_low", "age_high", "age_mean", "age_sd")
 #: MDC95 = 1.96·√2·SEM (METRICS.md §7).
 MDC95_PER_SEM = 1.96 * math.sqrt(2.0)
 
@@ -51,6 +53,30 @@ class Reference:
     above_meaning: str = ""
     above_is_flag: bool = True
     mdc95: float = math.nan
+    #: The population's age, years: a range (age_low–age_high), or a mean (± age_sd); NaN: not given.
+    age_low: float = math.nan
+    age_high: float = math.nan
+    age_mean: float = math.nan
+    age_sd: float = math.nan
+
+    def age_note(self, age_band: str) -> str:
+        """'' when the population's age fits the patient's age band (or either is not known), else
+        'reference population younger than the patient (about 20 y; patient 40–49 y)'."""
+        if math.isfinite(self.age_low):
+            low, high, ages = self.age_low, self.age_high, f"{self.age_low:g}–{self.age_high:g} y"
+        else:
+            sd = self.age_sd if math.isfinite(self.age_sd) else 0.0
+            low, high = self.age_mean - sd, self.age_mean + sd
+            ages = f"about {self.age_mean:g}" + (f" ± {sd:g} y" if sd else " y")
+        first, _, last = age_band.rstrip("+").partition("-")
+        if not (age_band and math.isfinite(low)) or (
+            low <= (float(last) if last else math.inf) and high >= float(first)
+        ):
+            return ""
+        which = "younger" if high < float(first) else "older"
+        return (
+            f"reference population {which} than the patient ({ages}; patient {age_band.replace('-', '–')} y)"
+        )
 
     def applies(self, drill: str, key: str, demographics: Demographics | None) -> bool:
         """For this drill (or its family) and measure (or its session mean), and for patients
@@ -161,9 +187,9 @@ class ReferenceSet:
     ) -> list[Standing]:
         """Where `value` falls against each population reference; `lower_bound`: the value is
         censored (the true one is at least this), so only what a lower bound can show is said."""
-        sex = (demographics or Demographics()).sex
+        d = demographics or Demographics()
         return [
-            judge(r, value, drill, lower_bound, sex_known=bool(sex))
+            _with_age_note(judge(r, value, drill, lower_bound, sex_known=bool(d.sex)), d.age_band)
             for r in self.for_measure(drill, key, demographics, condition)
         ]
 
@@ -172,6 +198,14 @@ class ReferenceSet:
         return ReferenceSet(
             self.references + other.references, self.ratios + other.ratios, self.versions + other.versions
         )
+
+
+def _with_age_note(standing: Standing, age_band: str) -> Standing:
+    """The standing with, beside its judgement, whether the population is younger or older."""
+    note = standing.reference.age_note(age_band)
+    if not note:
+        return standing
+    return replace(standing, text=f"{standing.text}; {note}", short=f"{standing.short}; {note}")
 
 
 def _family_or_self(drill: str) -> str:
@@ -280,8 +314,13 @@ def _reference(entry: dict[str, Any], where: str, title: str) -> Reference:
     if entry["kind"] not in KINDS:
         raise ReferenceFileError(f"{where}: kind must be one of {', '.join(KINDS)}, got {entry['kind']!r}")
     numbers = {
-        k: _float(entry, k, where) for k in ("mean", "sd", "low", "high", "below", "above", "mdc95", "sem")
+        k: _float(entry, k, where)
+        for k in ("mean", "sd", "low", "high", "below", "above", "mdc95", "sem", *AGE_FIELDS)
     }
+    if numbers["age_low"] > numbers["age_high"] or math.isfinite(numbers["age_low"]) != math.isfinite(
+        numbers["age_high"]
+    ):
+        raise ReferenceFileError(f"{where}: age_low and age_high go together, age_low ≤ age_high")
     sem = numbers.pop("sem")
     if math.isfinite(sem) and not math.isfinite(numbers["mdc95"]):
         numbers["mdc95"] = MDC95_PER_SEM * sem

@@ -354,8 +354,8 @@ def _basis_text(row: ChangeRow) -> str:
 
 def _length_cell(rec: Recording) -> str:
     """The recorded length, and the planned one when the recording ended early."""
-    if rec.ended_early and rec.settings.duration_s is not None:
-        return f"{rec.duration_s:.0f} s of {rec.settings.duration_s:.0f} s planned (ended early)"
+    if rec.ended_early and rec.planned_s is not None:
+        return f"{rec.duration_s:.0f} s of {rec.planned_s:.0f} s planned (ended early)"
     return f"{rec.duration_s:.0f} s"
 
 

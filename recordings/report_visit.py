@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 
 from recordings.catalogue import NOT_MEASURED
+from recordings.dual_task_visit import dual_task_tables
 from recordings.protocol_results import (
     FLEXION_EXTENSION_MISSING,
     BatteryRatio,
@@ -81,6 +82,7 @@ def visit_tables(
                 )
             )
             flags += [f"McGill battery: {r.text}" for r in ratios if r.flagged]
+    tables += dual_task_tables(visit, recording.drill, recording.condition)
     return tables, flags
 
 

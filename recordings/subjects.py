@@ -195,11 +195,18 @@ def set_sensor_height(data_dir: Path, subject_id: str, metres: float) -> Subject
     return subject
 
 
-def subject_beside(recording_path: Path, subject_id: str) -> Subject:
-    """The subject stored beside a recording in the library layout
-    (`<data dir>/sub-<id>/<file>.h5` next to `sub-<id>/subject.json`); empty when the file lies
-    elsewhere or nothing was stored."""
+def data_dir_beside(recording_path: Path, subject_id: str) -> Path:
+    """The data folder whose subject settings belong with a recording: in the library layout
+    (`<data dir>/sub-<id>/<file>.h5`) that data dir; for a file elsewhere (`record --out DIR`),
+    its own folder, where `stabmon subject --data-dir DIR` stores `sub-<id>/subject.json`."""
     folder = Path(recording_path).parent
-    if folder.name != f"sub-{check_stored_subject_id(subject_id)}":
-        return Subject(subject_id)
-    return load_subject(folder.parent, subject_id)
+    return folder.parent if folder.name == f"sub-{check_stored_subject_id(subject_id)}" else folder
+
+
+def subject_beside(recording_path: Path, subject_id: str, data_dir: Path | None = None) -> Subject:
+    """The subject stored beside a recording (`data_dir_beside`); when nothing is stored there,
+    the one stored in `data_dir` (if given); empty when neither has one."""
+    beside = data_dir_beside(recording_path, subject_id)
+    if data_dir is not None and not subject_path(beside, subject_id).exists():
+        return load_subject(data_dir, subject_id)
+    return load_subject(beside, subject_id)

@@ -20,7 +20,7 @@ from recordings.references import reference_set
 from recordings.report import build_report
 from recordings.report_cache import FileAnalyses
 from recordings.report_history import subject_history
-from recordings.subjects import load_subject
+from recordings.subjects import subject_beside
 from sensors.processing.analysis import AnalysisResult
 from stabmon.analyses import (
     ANALYSIS_ERRORS,
@@ -155,7 +155,7 @@ def run_report(args: argparse.Namespace) -> int:
     analyses.remember(recording.path, measures)
     library = library_for(recording, args.data_dir)
     references = reference_set(args.references)
-    subject = load_subject(library.root, recording.subject_id)
+    subject = subject_beside(recording.path, recording.subject_id, library.root)
     comparison, note = None, ""
     if args.baseline is not None:
         baseline: Recording | None = analyses.read(args.baseline)
@@ -169,6 +169,12 @@ def run_report(args: argparse.Namespace) -> int:
                 print_problems(baseline, sys.stderr)
             except RecordingError as error:
                 note = f"baseline {entry.path.name} could not be read ({error.problem})"
+    if baseline is not None and baseline.subject_id != recording.subject_id:
+        note = (
+            f"baseline {baseline.path.name} is of subject {baseline.subject_id}, not {recording.subject_id}: "
+            "not compared (a change is measured within one person)"
+        )
+        baseline = None
     if baseline is not None:
         try:
             baseline_measures = analyses.result(baseline.path, f"baseline {baseline.path.name}")

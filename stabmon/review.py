@@ -147,7 +147,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         print(
             f"{path}  (subject {recording.subject_id}, {title}, "
             f"{recording.condition.label_after(title)}, {recording.duration_s:.0f} s"
-            + (f" of {recording.settings.duration_s:.0f} s planned" if recording.ended_early else "")
+            + (f" of {recording.planned_s:.0f} s planned" if recording.ended_early else "")
             + ")"
         )
         print_problems(recording, result=result)  # the replay's coverage: the file is not read again
@@ -174,11 +174,6 @@ def run_compare(args: argparse.Namespace) -> int:
         baseline = read_recording(entry.path)
     print_problems(baseline, sys.stderr)
     print_problems(retest, sys.stderr)
-    if baseline.subject_id != retest.subject_id:
-        print(
-            f"note: comparing different subjects ({baseline.subject_id} vs {retest.subject_id})",
-            file=sys.stderr,
-        )
     clinic = load_mdc(args.mdc) if args.mdc else None
     facts = (SessionFacts.of(baseline), SessionFacts.of(retest))
     check_comparable(*facts)  # refuses different conditions before the analyses run
@@ -199,8 +194,28 @@ def run_compare(args: argparse.Namespace) -> int:
     sys.stderr.flush()
     print(f"Baseline {baseline.path.name}\nRe-test  {retest.path.name}")
     print(f"Drill    {retest.drill}, {retest.condition.label}")
+    if baseline.subject_id != retest.subject_id:
+        # A change is judged within a person: across people it means nothing, so no verdicts.
+        print(format_side_by_side(comparison, baseline.subject_id, retest.subject_id), flush=True)
+        print(
+            f"stabmon compare: {baseline.subject_id} and {retest.subject_id} are different subjects: "
+            "their values are shown side by side, not judged (a change is measured within one person)",
+            file=sys.stderr,
+        )
+        return 2
     print(format_comparison(comparison), flush=True)
     return 0
+
+
+def format_side_by_side(comparison: Comparison, baseline_subject: str, retest_subject: str) -> str:
+    """Each measure's values in two sessions of different subjects, with no change or verdict."""
+    head = ("measure", f"{baseline_subject} (baseline file)", f"{retest_subject} (re-test file)")
+    table = [(r.info.name, *r.cells[1:3]) for r in comparison.rows]
+    widths = [max(len(head[k]), *(len(row[k]) for row in table)) for k in range(3)]
+    return "\n".join(
+        f"{row[0].ljust(widths[0])}  {row[1].rjust(widths[1])}  {row[2].rjust(widths[2])}"
+        for row in (head, *table)
+    )
 
 
 #: Measure names longer than this wrap onto further lines of the comparison table.

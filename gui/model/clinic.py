@@ -48,11 +48,17 @@ from engine.messages import (
 from engine.spec import SensorListing
 from gui.model.clinic_setup import ClinicConfig, protocol_plan
 from gui.model.cognitive import CognitiveRun, Trial
-from gui.model.dual_task import DualTaskEffect, dual_task_effect
 from gui.model.live import LiveFeed
 from gui.model.protocols import DrillProtocol
 from gui.model.results import RecordingResult
 from recordings.conditions import COGNITIVE_CONDITIONS
+from recordings.dual_task import (
+    ANSWER_SOURCE,
+    ConditionResult,
+    DualTaskEffect,
+    answer_label,
+    dual_task_effect,
+)
 from sensors.events import Event, EventKind
 from sensors.placements import Placement
 from sensors.processing.pipeline import AngleDefinition, angle_definition
@@ -173,12 +179,11 @@ class ClinicSession:
         if cognitive is None:
             raise RuntimeError("no cognitive task is running")
         trial, correct, rt = cognitive.answer(given)
-        verdict = "correct" if correct else "wrong"
         self._mark(
             EventKind.ANNOTATION,
-            f"{cognitive.task.name}: {trial.prompt} [{trial.ink}] answered {given!r} ({verdict})",
+            answer_label(cognitive.task.name, trial.prompt, trial.ink, given, correct),
             rt,
-            "patient",
+            ANSWER_SOURCE,
         )
         return correct
 
@@ -235,7 +240,10 @@ class ClinicSession:
             self._cognitive = None
             protocol = self._protocol
             if protocol is not None and protocol.dual_task and self.results:
-                self.dual_task_effect = dual_task_effect(self.results)
+                self.dual_task_effect = dual_task_effect(
+                    self.results[0].drill,
+                    [ConditionResult(r.condition, r.measures, r.cognitive) for r in self.results],
+                )
             self._protocol = None
             self._idle.set()
         elif isinstance(report, ProbeReport):

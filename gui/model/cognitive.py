@@ -13,13 +13,14 @@ can be computed. Start numbers and colour words come from the recording's seed (
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from recordings.dual_task import CognitiveScore, score_responses
 
 COLOURS = ("red", "green", "blue", "yellow")
 #: The step of serial subtraction, in the words the patient hears.
@@ -106,33 +107,6 @@ def make_cognitive_task(name: str, seed: int = 0) -> CognitiveTask:
     if name == ColourWords.name:
         return ColourWords(seed)
     raise ValueError(f"unknown cognitive task {name!r}; known: serial-subtraction, stroop")
-
-
-@dataclass(frozen=True)
-class CognitiveScore:
-    """Responses given, share correct (0–1), correct responses per minute, mean response time (s)."""
-
-    responses: int
-    accuracy: float
-    correct_per_min: float
-    mean_response_time_s: float
-
-    @property
-    def correct_per_s(self) -> float:
-        """Correct responses per second."""
-        return self.correct_per_min / 60.0
-
-
-def score_responses(correct: list[bool], response_times_s: list[float], duration_s: float) -> CognitiveScore:
-    """The cognitive score of a run of `duration_s` seconds."""
-    n = len(correct)
-    right = sum(correct)
-    return CognitiveScore(
-        n,
-        right / n if n else math.nan,
-        60.0 * right / duration_s if duration_s > 0 else math.nan,
-        float(np.mean(response_times_s)) if n else math.nan,
-    )
 
 
 class CognitiveRun:

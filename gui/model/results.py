@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from engine.messages import RecordingFinished
-from gui.model.cognitive import CognitiveScore
+from recordings.dual_task import CognitiveScore
 
 
 @dataclass(frozen=True)

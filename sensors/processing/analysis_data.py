@@ -27,7 +27,9 @@ class SessionData:
 
 @dataclass(frozen=True)
 class Measure:
-    """One row of the result table. repetition is None for a session-level value."""
+    """One row of the result table. repetition is None for a session-level value; missing: why
+    this NaN value could not be measured, when the analysis knows better than the catalogue's
+    general reason ("" otherwise)."""
 
     group: str
     name: str
@@ -35,6 +37,7 @@ class Measure:
     unit: str
     source: str
     repetition: int | None = None
+    missing: str = ""
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,12 @@ from sensors.placements import Placement
 from sensors.processing.analysis_data import Measure, SessionData
 from sensors.processing.angles import segment_orientation
 from sensors.processing.hold_posture import detect_hold_start
-from sensors.processing.holds import HoldResult, hold_analysis, hold_timing
+from sensors.processing.holds import HoldResult, HoldSettings, hold_analysis, hold_timing
 
 GROUP, SOURCE = "hold", "McGill 1999; clinician's clock; stabmon tilt rule (holds.py)"
+TREMOR_WINDOW_S = HoldSettings().tremor_window_s
+#: Why a hold measures nothing.
+NEVER_REACHED = "the hold position was never reached (no hold start keyed or detected)"
 #: Every hold measure, in the order they are reported.
 HOLD_MEASURES = (
     ("held", "s"),
@@ -50,7 +53,10 @@ def hold(data: SessionData) -> list[Measure]:
     if clock.phase == "waiting":  # recorded without the start: detect it as the pipeline does
         clock = hold_timing(tuple(data.events) + detect_hold_start(t, segments, back))
     if not math.isfinite(clock.start_s):
-        return [Measure(GROUP, name, math.nan, unit, SOURCE) for name, unit in HOLD_MEASURES]
+        return [
+            Measure(GROUP, name, math.nan, unit, SOURCE, missing=NEVER_REACHED)
+            for name, unit in HOLD_MEASURES
+        ]
     # The IMU's rule may see the loss a moment after the clinician's E: look 2 s past it.
     upto = t <= clock.end_s + 2.0 if clock.phase == "ended" else np.ones(len(t), bool)
     results = [hold_analysis(t[upto], segments[upto, k], clock.start_s) for k in range(len(back))]
@@ -71,4 +77,27 @@ def hold(data: SessionData) -> list[Measure]:
         "tremor_frequency": shaking.tremor_frequency_hz,
         "fatigue_trend": shaking.fatigue_trend_deg_per_min,
     }
-    return [Measure(GROUP, name, values[name], unit, SOURCE) for name, unit in HOLD_MEASURES]
+    missing = {
+        "held_imu_rule": "the sensors' tilt rule did not see the posture lost",
+        "drift": f"the {held:.1f} s hold was too short to fit a drift (under about a second of steady hold)",
+        "tremor_rms": _too_short_for_tremor(held),
+        "tremor_frequency": _too_short_for_tremor(held),
+        "fatigue_trend": f"the {held:.1f} s hold was too short for a trend (needs at least "
+        f"{2 * TREMOR_WINDOW_S:.0f} s: two {TREMOR_WINDOW_S:.0f} s tremor windows)",
+    }
+    return [
+        Measure(
+            GROUP,
+            name,
+            values[name],
+            unit,
+            SOURCE,
+            missing=missing.get(name, "") if math.isnan(values[name]) else "",
+        )
+        for name, unit in HOLD_MEASURES
+    ]
+
+
+def _too_short_for_tremor(held_s: float) -> str:
+    window = f"{TREMOR_WINDOW_S:.0f} s"
+    return f"the {held_s:.1f} s hold was too short for tremor (under one {window} tremor window)"

@@ -18,6 +18,7 @@ from sensors.events import EventKind
 from sensors.placements import Placement
 from sensors.processing.collector import SessionCollector
 from sensors.processing.comparison import dual_task_effect_pct
+from stabmon.cli import main
 from tests.gui.conftest import short_protocol
 
 
@@ -83,7 +84,7 @@ def test_a_dual_task_protocol_records_every_repetition_with_markers_answers_and_
     assert effect.cognitive_dual == dual.cognitive and effect.cognitive_single is None
 
 
-def test_stopping_during_a_recording_keeps_everything_recorded_so_far(data_dir: Path):
+def test_stopping_during_a_recording_keeps_everything_recorded_so_far(data_dir: Path, capsys):
     session = ClinicSession(ClinicConfig(subject_id="P002", data_dir=data_dir, virtual_link=False))
     try:
         session.run_protocol(short_protocol(task_s=60.0))
@@ -105,6 +106,16 @@ def test_stopping_during_a_recording_keeps_everything_recorded_so_far(data_dir: 
     stop = next(e for e in recording.events if e.label == "stopped by the clinician")
     header = recording_header(review(result.path, data_dir))
     assert f"Stopped by the clinician at {stop.time_s:.1f} s, before the planned end of the task" in header
+    # The file keeps the planned length (still stance and task), so `analyze` says it ended early.
+    planned = short_protocol().calibration_s + 60.0
+    assert (
+        recording.planned_s == planned and recording.settings.duration_s is None
+    )  # a replay runs to the end
+    capsys.readouterr()
+    assert main(["analyze", str(result.path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{recording.duration_s:.0f} s of {planned:.0f} s planned)" in out.splitlines()[0]
+    assert "ended early: " in out and f"s of the {planned:.0f} s planned were recorded" in out
     (push,) = [e for e in recording.events if e.kind is EventKind.PERTURBATION]
     assert push.time_s == event.time_s and 4.5 < push.time_s < recording.duration_s
     assert session.status.phase is Phase.IDLE and session.status.recording is None

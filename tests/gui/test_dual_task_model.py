@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from gui.model.clinic import ClinicConfig, ClinicSession, RecordingResult
-from gui.model.cognitive import CognitiveRun, CognitiveScore, ColourWords, SerialSubtraction
-from gui.model.dual_task import dual_task_cost_pct, dual_task_effect
+from gui.model.clinic import ClinicConfig, ClinicSession
+from gui.model.cognitive import CognitiveRun, ColourWords, SerialSubtraction
 from gui.model.protocols import load_protocols
 from recordings import read_recording
 from recordings.conditions import condition_for
+from recordings.dual_task import CognitiveScore, ConditionResult, dual_task_cost_pct, dual_task_effect
 from sensors.processing.analysis import AnalysisResult, Measure
 from tests.gui.conftest import short_protocol
 
@@ -64,14 +64,14 @@ def test_dual_task_cost_sign_convention():
     assert math.isnan(dual_task_cost_pct(0.0, 0.4, True))
 
 
-def _result(condition: str, sway: float | None, correct_per_min: float | None) -> RecordingResult:
+def _result(condition: str, sway: float | None, correct_per_min: float | None) -> ConditionResult:
     measures = None
     if sway is not None:
         measures = AnalysisResult("quiet-stance", (Measure("sway", "acc_rms_ap", sway, "m/s^2", "test"),))
     cognitive = None
     if correct_per_min is not None:
         cognitive = CognitiveScore(10, correct_per_min / 60 * 30 / 10, correct_per_min, 1.5)
-    return RecordingResult("p", 1, condition, Path("x.h5"), "quiet-stance", measures, "", cognitive)
+    return ConditionResult(condition, measures, cognitive)
 
 
 def test_the_protocol_cost_on_both_sides_uses_the_cognitive_only_baseline():
@@ -80,13 +80,13 @@ def test_the_protocol_cost_on_both_sides_uses_the_cognitive_only_baseline():
         _result("single", 0.10, None),
         _result("dual", 0.13, 16.0),
     ]
-    effect = dual_task_effect(results)
+    effect = dual_task_effect("quiet-stance", results)
     assert effect is not None
     assert effect.motor_cost_pct["acc_rms_ap"] == pytest.approx(30.0)
     assert effect.cognitive_single.correct_per_min == 20.0
     assert effect.cognitive_cost_pct["correct_per_s"] == pytest.approx(20.0)
     # Without the baseline only the motor side exists.
-    assert dual_task_effect(results[1:]).cognitive_cost_pct == {}
+    assert dual_task_effect("quiet-stance", results[1:]).cognitive_cost_pct == {}
 
 
 def test_the_bundled_dual_task_protocols_record_the_baseline_first_and_name_it():

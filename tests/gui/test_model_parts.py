@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from gui.model.biofeedback import LiveHoldClock, TargetZone, ZoneState, hold_clock_words
-from gui.model.cognitive import ColourWords, score_responses
+from gui.model.cognitive import ColourWords
 from gui.model.live import RingBuffer
 from gui.model.settings import DashboardSettings, load_settings, save_settings
+from recordings.dual_task import score_responses
 from sensors.events import Event, EventKind
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from engine.messages import ProtocolPlan, RecordingFinished
 from gui.model.clinic_setup import protocol_plan
-from gui.model.cognitive import CognitiveScore
 from gui.model.protocols import DrillProtocol
 from gui.model.results import RecordingResult
+from recordings.dual_task import CognitiveScore
 
 
 def test_a_drill_protocol_is_a_plan_and_the_engine_gets_all_of_it_as_a_plain_plan():

@@ -127,6 +127,19 @@ def test_a_censored_biering_sorensen_hold_is_not_judged_against_the_cut_off(qtbo
     assert pane.table.item(0, 2).background().color() == OUTSIDE
 
 
+def test_a_younger_reference_population_is_said_beside_the_judgement(qtbot, tmp_path):
+    """A 40-49 patient's plank against Strand 2014's college men (about 20 y)."""
+    pane = ResultsPanel()
+    qtbot.addWidget(pane)
+    set_demographics(tmp_path, "P-074", Demographics(age_band="40-49", sex="male"))
+    pane.start_protocol(short_protocol(drill="plank"))
+    pane.show_result(_held("plank", 60.0, True, tmp_path / "sub-P-074"))
+    held = catalogue().info("plank", "held").name
+    assert pane.shown_references()[held].endswith(
+        "college men (20 y); reference population younger than the patient (about 20 y; patient 40–49 y)"
+    )
+
+
 def test_a_censored_repetition_makes_the_protocol_mean_a_lower_bound(qtbot, tmp_path):
     pane = ResultsPanel()
     qtbot.addWidget(pane)

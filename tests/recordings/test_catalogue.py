@@ -8,6 +8,7 @@ import re
 import pytest
 
 from recordings.catalogue import Better, CatalogueError, Kind, catalogue, load_catalogue
+from recordings.compare import ChangeRow, MdcBasis
 from recordings.measure_table import repetition_rows, session_rows
 from sensors.processing.analysis import AnalysisResult, Measure
 from sensors.processing.collector import SessionCollector
@@ -108,7 +109,9 @@ def test_a_missing_value_says_why_instead_of_nan():
     result = _analyse("plank", seconds=9.0)
     assert math.isnan(result.value("fatigue_trend"))
     rows = {r.measure.name: r for r in session_rows(result)}
-    assert rows["fatigue_trend"].text.startswith("Not measured — the hold was too short")
+    assert re.match(
+        r"Not measured — the \d+\.\d s hold was too short for a trend", rows["fatigue_trend"].text
+    )
     text = format_measures(result)
     assert "nan" not in text.lower().replace("not measured", "")
     mean_nan = catalogue().info("forward-bend", "mean_lumbar_pelvic_ratio").format(math.nan)
@@ -117,9 +120,21 @@ def test_a_missing_value_says_why_instead_of_nan():
 
 def test_change_formatting_never_shows_float_noise():
     info = catalogue().info("forward-bend", "mean_lumbar_contribution_end_range")
-    assert info.format_change(1.11e-16) == "0 %"
-    assert info.format_change(-2.74) == "−2.7 %"
-    assert info.format_change(2.76) == "+2.8 %"
+    assert info.format_change(40.0, 40.0 + 1.11e-16) == "0 %"
+    assert info.format_change(40.0, 37.26) == "−2.7 %"
+    assert info.format_change(40.0, 42.76) == "+2.8 %"
+
+
+def test_a_change_between_values_shown_differently_is_never_zero():
+    duration = catalogue().info("forward-bend", "duration")  # seconds, two decimals
+    # 1.7651 and 1.7649 s show as 1.77 and 1.76 s: the change is their difference, not "0 s".
+    assert (duration.format(1.7651), duration.format(1.7649)) == ("1.77 s", "1.76 s")
+    assert duration.format_change(1.7651, 1.7649) == "−0.01 s"
+    row = ChangeRow(duration, 1.7651, 1.7649, math.nan, MdcBasis.NONE)
+    assert row.cells[1:4] == ("1.77 s", "1.76 s", "−0.01 s (< 1 %)")
+    # Both shown as 1.76 s but 4 ms apart: one decimal more; equal to that too: 0.
+    assert duration.format_change(1.7620, 1.7580) == "−0.004 s"
+    assert duration.format_change(1.76201, 1.76199) == "0 s"
 
 
 def test_analyze_output_shows_names_not_keys_and_no_nan(every_drill):

@@ -92,6 +92,28 @@ def test_age_band_cut_offs_apply_only_to_that_band_and_replace_the_general_popul
     assert no_band.reference is general.reference
 
 
+def test_a_population_younger_or_older_than_the_patient_is_said_beside_the_judgement():
+    refs = bundled_references()
+    middle_aged = Demographics(age_band="40-49", sex="male")
+    (plank,) = refs.standings("plank", "held", 60.0, middle_aged)  # Strand 2014: college men
+    note = "reference population younger than the patient (about 20 y; patient 40–49 y)"
+    assert plank.text.endswith(f"of college men (20 y) (124 ± 72 s); {note}")
+    assert plank.short.endswith(f"college men (20 y); {note}")
+    (young,) = refs.standings("plank", "held", 60.0, Demographics(age_band="18-29", sex="male"))
+    assert "reference population" not in young.text  # the age fits
+    (unknown,) = refs.standings("plank", "held", 60.0, Demographics(sex="male"))
+    assert "reference population" not in unknown.text  # the patient's age is not given
+    # A range (18–55 y) fits a 40-49 patient, not a 60-69 one; a mean ± SD (39 ± 14 y) is a range.
+    (side,) = refs.standings("side-plank-left", "held", 60.0, middle_aged)
+    assert "reference population" not in side.text
+    (side,) = refs.standings("side-plank-left", "held", 60.0, Demographics(age_band="60-69"))
+    assert side.text.endswith("reference population younger than the patient (18–55 y; patient 60–69 y)")
+    (general,) = refs.standings("five-times-sit-to-stand", "five_rise_time", 9.0, Demographics("90+"))
+    assert general.text.endswith("younger than the patient (about 39 ± 14 y; patient 90+ y)")
+    (student,) = refs.standings("five-times-sit-to-stand", "five_rise_time", 9.0, Demographics("18-29"))
+    assert "reference population" not in student.text  # 25–53 y overlaps 18–29 y
+
+
 def test_the_self_paced_sit_to_stand_gets_no_norm_of_the_timed_test():
     """Walkthrough s10 #2: the self-paced protocol (rise at one's own pace until the task ends)
     was judged against the five-times test's norms (as fast as possible) and every patient was
@@ -114,7 +136,7 @@ def test_dual_task_results_get_no_single_task_references():
 
 def test_every_bundled_value_names_population_and_source():
     refs = bundled_references()
-    assert refs.versions == ("stabmon bundled reference values 2026.11-1",)
+    assert refs.versions == ("stabmon bundled reference values 2026.11-2",)
     for r in refs.references:
         assert r.population and r.source, r
         assert r.kind != "mdc" or math.isfinite(r.mdc95)
@@ -144,6 +166,12 @@ def test_a_bad_reference_file_names_the_file_and_entry(tmp_path):
         'population = "x"\nsource = "y"\nmean = 10\n'
     )
     with pytest.raises(ReferenceFileError, match="no measure 'made_up'"):
+        load_references(path)
+    path.write_text(
+        'version = "1"\n[[reference]]\ndrill = "plank"\nmeasure = "held"\nkind = "mean"\n'
+        'population = "x"\nsource = "y"\nmean = 10\nage_low = 50\n'
+    )
+    with pytest.raises(ReferenceFileError, match="reference 1: age_low and age_high go together"):
         load_references(path)
 
 

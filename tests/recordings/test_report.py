@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from datetime import date
 
+import h5py
 import pytest
 
 from recordings import read_recording
@@ -100,6 +101,44 @@ def test_report_summary_reads_as_a_clinician_needs_it(library, tmp_path, capsys)
     assert not (words & keys), words & keys
     assert not re.search(r"\bnan\b", visible, re.IGNORECASE)
     assert "e-16" not in visible and "e-17" not in visible
+
+
+def test_a_baseline_of_another_subject_is_not_compared(library, tmp_path):
+    single, _ = _sessions(library)
+    other = tmp_path / "other.h5"
+    shutil.copy(single[0].path, other)
+    with h5py.File(other, "a") as f:
+        f.attrs["subject_id"] = "P-12"
+    report = tmp_path / "r.html"
+    assert main(["report", str(single[1].path), "--baseline", str(other), "-o", str(report)]) == 0
+    parser = _Text()
+    parser.feed(report.read_text(encoding="utf-8"))
+    page1 = " ".join(parser.page1)
+    assert (
+        "other.h5 is of subject P-12, not P-11: not compared (a change is measured within one person)"
+        in page1
+    )
+    for verdict in ("no real change", "better", "worse"):
+        assert verdict not in page1
+
+
+def test_a_file_outside_the_library_finds_the_subject_stored_beside_it(library, tmp_path):
+    """A recording saved with `record --out DIR` and its subject stored with `subject --data-dir
+    DIR`: the report reads the subject beside the file, as for a file in the library."""
+    single, _ = _sessions(library)
+    out_dir = tmp_path / "sessions"
+    out_dir.mkdir()
+    elsewhere = out_dir / single[0].path.name
+    shutil.copy(single[0].path, elsewhere)
+    argv = ["subject", "P-11", "--age-band", "60-69", "--sex", "male", "--data-dir", str(out_dir)]
+    assert main(argv) == 0
+    empty = tmp_path / "empty-library"
+    empty.mkdir()
+    report = tmp_path / "r.html"
+    assert main(["report", str(elsewhere), "--data-dir", str(empty), "-o", str(report)]) == 0
+    parser = _Text()
+    parser.feed(report.read_text(encoding="utf-8"))
+    assert "P-11 (age 60-69, male)" in " ".join(parser.page1)
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler's pdftotext")

@@ -7,8 +7,10 @@ import math
 import pytest
 
 from recordings.catalogue import catalogue
+from recordings.measure_table import session_rows
 from sensors.processing import SessionSettings
 from sensors.processing.analysis import SessionData, analyze
+from sensors.processing.analysis_holds import NEVER_REACHED
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from tests.sensors.processing.runs import run_session
 
@@ -41,10 +43,16 @@ def test_a_hold_shorter_than_a_tremor_window_is_too_short_for_tremor():
     truth, result = _analyse("plank", 10.5, 6, fail_time_s=200.0, start_key=True)
     assert 2.0 < 10.5 - truth.key_start_s < 5.0  # held ~3 s, under one 5 s window
     assert result.value("held") == pytest.approx(10.5 - truth.key_start_s, abs=0.1)
-    cat = catalogue()
+    held = f"{result.value('held'):.1f}"
+    shown = {row.measure.name: row.text for row in session_rows(result)}
     for name in ("tremor_rms", "tremor_frequency"):
         assert math.isnan(result.value(name))
-        assert "too short for tremor" in cat.info("plank", name).format(result.value(name))
+        # The reason of this value, not the catalogue's "too short…, or never reached".
+        assert shown[name] == (
+            f"Not measured — the {held} s hold was too short for tremor (under one 5 s tremor window)"
+        )
+    assert shown["fatigue_trend"].startswith(f"Not measured — the {held} s hold was too short for a trend")
+    assert "never reached" not in str(shown)
 
 
 def test_a_hold_whose_position_was_never_reached_measures_nothing():
@@ -63,9 +71,10 @@ def test_a_hold_whose_position_was_never_reached_measures_nothing():
         "tremor_frequency",
         "fatigue_trend",
     ]
+    shown = {row.measure.name: row.text for row in session_rows(result)}
     for m in result.measures:
         assert math.isnan(m.value), m.name
-        assert "position was never reached" in cat.info("biering-sorensen", m.name).format(m.value)
+        assert shown[m.name] == f"Not measured — {NEVER_REACHED}"
     for name in ("held", "position_lost"):
         assert cat.info("biering-sorensen", name).format(result.value(name)) == (
             "Not measured — the hold position was never reached (no hold start keyed or detected)"
