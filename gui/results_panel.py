@@ -35,7 +35,7 @@ from gui.model.clinic import RecordingResult
 from gui.model.cognitive import CognitiveScore
 from gui.model.dual_task import DualTaskEffect
 from gui.model.protocols import DrillProtocol
-from recordings.catalogue import Kind, MeasureInfo, catalogue, format_number
+from recordings.catalogue import Kind, MeasureInfo, catalogue, format_number, format_signed
 from recordings.conditions import Condition, condition_for
 from recordings.measure_table import session_rows
 from recordings.protocol_results import (
@@ -354,7 +354,7 @@ def _score_text(score: CognitiveScore | None) -> str:
 
 
 def _cost_text(value: float) -> str:
-    return f"{value:+.0f} %" if math.isfinite(value) else "Not measured"
+    return f"{format_signed(value, 0)} %" if math.isfinite(value) else "Not measured"
 
 
 def dual_task_text(effect: DualTaskEffect) -> str:

@@ -101,11 +101,8 @@ class MeasureInfo:
         is '0', never '+1.11e-16'."""
         if not math.isfinite(change):
             return "—"
-        text = format_number(self.display_value(change), self.decimals)
-        if text.strip("-0.") == "":
-            return f"0 {self.unit}".rstrip()
-        sign = "+" if not text.startswith("-") else "−"
-        return f"{sign}{text.lstrip('-')} {self.unit}".rstrip()
+        text = format_signed(self.display_value(change), self.decimals).replace("-", "−")
+        return f"{text} {self.unit}".rstrip()
 
     @property
     def label(self) -> str:
@@ -117,6 +114,15 @@ def format_number(value: float, decimals: int) -> str:
     """`value` with `decimals` decimals; -0 shows as 0."""
     text = f"{value:.{decimals}f}"
     return text[1:] if text.startswith("-") and text.strip("-0.") == "" else text
+
+
+def format_signed(value: float, decimals: int) -> str:
+    """`value` with `decimals` decimals and its sign ('+12', '-3'); a value that rounds to zero
+    is '0' (never '-0' or '+0')."""
+    text = format_number(value, decimals)
+    if text.strip("0.") == "":
+        return "0"
+    return text if text.startswith("-") else "+" + text
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recordings.catalogue import NOT_MEASURED, MeasureInfo, catalogue, format_number
+from recordings.catalogue import NOT_MEASURED, MeasureInfo, catalogue, format_number, format_signed
 from recordings.conditions import Condition
 from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
@@ -156,7 +156,7 @@ class SidePair:
             return RATIO_NOT_GIVEN
         if not math.isfinite(si):
             return f"{NOT_MEASURED} — a side is missing"
-        return f"{self.bound} {si:+.0f} %".strip()
+        return f"{self.bound} {format_signed(si, 0)} %".strip()
 
     @property
     def ratio(self) -> float:

@@ -284,3 +284,15 @@ def test_feedback_words_beside_a_colour_word_trial_carry_no_colour_of_their_own(
     )  # serial subtraction: no inks
     view.show_feedback(FeedbackMode.STANCE_SWAY, 3.0, zone, still)
     assert words_colour() != NEUTRAL_INK
+
+
+def test_the_gauge_never_shows_minus_zero(qtbot):
+    """Walkthrough s11 #8: "-0°" on the patient's gauge (a value between -0.5 and 0)."""
+    from gui.feedback_widgets import GaugeWidget
+
+    gauge = GaugeWidget("Low back bend")
+    qtbot.addWidget(gauge)
+    gauge.show_value(-0.3, 20.0, "°", ZoneState.INSIDE)
+    assert gauge.value_text == "0°"
+    gauge.show_value(-0.6, 20.0, "°", ZoneState.INSIDE)
+    assert gauge.value_text == "-1°"

@@ -175,3 +175,17 @@ def test_every_row_grows_to_its_wrapped_text_when_the_pane_narrows(qtbot, tmp_pa
     assert needed[0] > wide[0], (needed, wide)
     heights = [table.rowHeight(row) for row in range(table.rowCount())]
     assert all(h >= n for h, n in zip(heights, needed, strict=True)), (heights, needed)
+
+
+def test_the_dual_task_cost_never_shows_minus_zero():
+    """Walkthrough s11 #8: "Cognitive cost: correct/s -0 %, accuracy -0 %"."""
+    from gui.model.cognitive import CognitiveScore
+    from gui.model.dual_task import DualTaskEffect
+    from gui.results_panel import dual_task_text
+
+    score = CognitiveScore(3, 2 / 3, 4.0, 1.5)
+    costs = {"correct_per_s": -0.2, "accuracy": -1e-9}
+    effect = DualTaskEffect({"acc_rms_ap": -0.4, "acc_rms_ml": 12.6}, score, score, costs)
+    text = dual_task_text(effect)
+    assert "-0" not in text and "+0" not in text, text
+    assert "correct/s 0 %, accuracy 0 %" in text and "+13 %" in text

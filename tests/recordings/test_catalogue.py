@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from recordings.catalogue import Better, CatalogueError, Kind, catalogue, load_catalogue
+from recordings.catalogue import Better, CatalogueError, Kind, catalogue, format_signed, load_catalogue
 from recordings.measure_table import repetition_rows, session_rows
 from sensors.processing.analysis import AnalysisResult, Measure
 from sensors.processing.collector import SessionCollector
@@ -120,6 +120,8 @@ def test_change_formatting_never_shows_float_noise():
     assert info.format_change(1.11e-16) == "0 %"
     assert info.format_change(-2.74) == "−2.7 %"
     assert info.format_change(2.76) == "+2.8 %"
+    # A signed value (a dual-task cost, a symmetry index) that rounds to zero is "0" (s11 #8).
+    assert [format_signed(v, 0) for v in (-0.4, -0.0, 0.3, 0.6, -0.6)] == ["0", "0", "0", "+1", "-1"]
 
 
 def test_analyze_output_shows_names_not_keys_and_no_nan(every_drill):
