@@ -189,3 +189,61 @@ def test_the_dual_task_cost_never_shows_minus_zero():
     text = dual_task_text(effect)
     assert "-0" not in text and "+0" not in text, text
     assert "correct/s 0 %, accuracy 0 %" in text and "+13 %" in text
+
+
+def _stance(repetition: int, condition: str, scale: float) -> RecordingResult:
+    """A quiet-stance repetition with every measure the catalogue lists for the family."""
+    family = catalogue().family_of("quiet-stance")
+    keys = [k for (f, k), e in catalogue().entries.items() if f == family and e.kind == "value"]
+    measures = tuple(Measure("stance", k, scale * (1 + i / 10), "1", "t") for i, k in enumerate(keys))
+    path = Path(f"sub-P1_quiet-stance-{condition}_{repetition}.h5")
+    return RecordingResult(
+        "Dual-task stance (serial subtraction)",
+        repetition,
+        condition,
+        path,
+        "quiet-stance",
+        AnalysisResult("quiet-stance", measures),
+    )
+
+
+def test_the_dual_task_cost_fits_the_pane_beside_the_table_not_over_it(qtbot, tmp_path, data_dir):
+    """Walkthrough s11 #2: at 1366×768 the dual-task cost's lines were drawn over the measures
+    table's rows and cut at the pane's bottom. Each thing the pane shows lies apart from the
+    others and inside what the pane shows of itself, and the cost's lines are whole."""
+    from gui.main_window import MainWindow
+    from gui.model.cognitive import CognitiveScore
+    from gui.model.dual_task import DUAL_TASK_MEASURES, DualTaskEffect
+    from gui.model.settings import DashboardSettings
+
+    window = MainWindow(DashboardSettings(subject_id="P1", data_dir=str(data_dir)), tmp_path / "s.json", [])
+    qtbot.addWidget(window)
+    window.timer.stop()  # the pane shows what is given here
+    window.resize(1366, 768)  # the laptop screen: the least room (1920×1080 has more)
+    window.show()
+    qtbot.waitExposed(window)
+    pane = window.results
+    pane.start_protocol(short_protocol(name="Dual-task stance (serial subtraction)", repetitions=3))
+    for repetition, condition in enumerate(("cognitive", "single", "dual"), start=1):
+        pane.show_result(_stance(repetition, condition, 1.0 if condition != "dual" else 1.3))
+        window._give_results_room()  # what the tick does when a result arrives
+    score = CognitiveScore(12, 0.9, 21.0, 2.1)
+    costs = {"correct_per_s": 14.3, "accuracy": 3.2}
+    effect = DualTaskEffect({m: 30.0 + k for k, m in enumerate(DUAL_TASK_MEASURES)}, score, score, costs)
+    assert pane.show_dual_task(effect)  # what the tick does when the protocol ends
+    window._give_results_room()
+    qtbot.wait(50)
+    assert window.height() <= 768
+    shown = pane.visibleRegion().boundingRect()  # of the pane, what its scroll area shows
+    parts = [w for w in (pane.heading, pane.pages, pane.sides) if w.isVisible()]
+    rects = [w.geometry() for w in parts]
+    for k, rect in enumerate(rects):
+        assert shown.contains(rect), (parts[k], rect, shown)
+        assert not any(rect.intersects(other) for other in rects[k + 1 :]), rects
+    assert pane.pages.currentWidget() is pane.dual_view and pane.dual.isVisible()
+    assert "Cognitive cost" in pane.dual.text()
+    view = pane.dual_view.viewport()
+    assert pane.dual.heightForWidth(view.width()) <= view.height()  # every line whole, unscrolled
+    pane.more.setChecked(True)  # back to the measures, in the same place
+    assert pane.pages.currentWidget() is pane.table and not pane.cost.isChecked()
+    window.close()
