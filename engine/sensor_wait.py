@@ -57,7 +57,9 @@ class SensorWait:
 
     async def ready(self, source: Source, base: RunStatus, silence_counts: bool = True) -> bool:
         """True once every sensor of `source` streams (at once when they do); False when the
-        clinician skipped the repetition of `base` or stopped."""
+        clinician stopped, or skipped the repetition of `base`."""
+        if self._stop.is_set():
+            return False
         why = not_streaming(source.health(), silence_counts)
         if not why:
             return True

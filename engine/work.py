@@ -158,8 +158,6 @@ class SessionWork:
                 )
                 prepare_writer(spec)  # its writer process loads while the clinician waits
                 await self._countdown(replace(base, phase=wait_phase, instruction=plan.instructions), wait_s)
-                if self.stop_requested.is_set():
-                    return
                 if not await self._sensor_wait.ready(link[1].source, base, link[1].paced):
                     if self.stop_requested.is_set():
                         return
