@@ -38,7 +38,7 @@ def not_streaming(health: Mapping[Placement, SensorHealth], silence_counts: bool
 
 class SensorWait:
     """Holds a repetition until its sensors stream. status / send: the engine's reporting;
-    stop / skip: the clinician's Stop and Go now (Space, which skips the waiting repetition)."""
+    stop / skip: the clinician's Stop and Skip repetition (Space; Go now at other times)."""
 
     def __init__(
         self,
@@ -64,23 +64,23 @@ class SensorWait:
         if not why:
             return True
         self._skip.clear()
-        repetition = f"repetition {base.repetition}"
+        repetition = f"Repetition {base.repetition}"
         self._notice(
             Severity.WARNING,
-            f"The next {repetition} waits for the sensors ({'; '.join(why)}). It starts when every sensor "
-            "streams again; Go now (Space) skips it, Stop (Esc) ends the protocol.",
+            f"{repetition} waits for the sensors ({'; '.join(why)}). It starts when every sensor "
+            "streams again; Skip repetition (Space) leaves it unrecorded, Stop (Esc) ends the protocol.",
         )
         waiting = replace(base, phase=Phase.WAITING_FOR_SENSORS, instruction=PATIENT_WORDS)
         while why:
             if self._stop.is_set():
                 return False
             if self._skip.is_set():
-                skipped = f"The {repetition} was skipped, not recorded ({'; '.join(why)})."
+                skipped = f"{repetition} was skipped, not recorded ({'; '.join(why)})."
                 self._notice(Severity.WARNING, skipped)
                 return False
             self._status(waiting)
             self._send(HealthReport(dict(source.health())))
             await asyncio.sleep(POLL_S)
             why = not_streaming(source.health(), silence_counts)
-        self._notice(Severity.INFO, f"The sensors stream again: {repetition} starts.")
+        self._notice(Severity.INFO, f"The sensors stream again: {repetition.lower()} starts.")
         return True

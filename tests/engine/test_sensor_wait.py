@@ -22,7 +22,7 @@ from sensors.processing.session import NullSink, SessionSettings
 def _run(tmp_path, monkeypatch, fault: FaultPlan, skip_after: int | None):
     """Two 3-s repetitions on virtual BLE sensors in real time, the pelvis sensor impaired by
     `fault` (world time, s: the first repetition runs from about 0 to 3 s); the clinician presses
-    Go now after `skip_after` status reports of a waiting repetition (None: never)."""
+    Skip repetition after `skip_after` status reports of a waiting repetition (None: never)."""
     impaired = Impairments(faults={Placement.PELVIS: fault})
     opened = work.open_shared_source
     monkeypatch.setattr(work, "open_shared_source", lambda spec, drill, _: opened(spec, drill, impaired))
@@ -40,7 +40,7 @@ def _run(tmp_path, monkeypatch, fault: FaultPlan, skip_after: int | None):
         reports.append(report)
         waiting = isinstance(report, StatusReport) and report.status.phase is Phase.WAITING_FOR_SENSORS
         if waiting and skip_after is not None and sum(map(_waiting, reports)) == skip_after:
-            worker.skip_wait_requested.set()  # the clinician read why, then pressed Go now (Space)
+            worker.skip_wait_requested.set()  # the clinician read why, then pressed Skip repetition (Space)
 
     worker = SessionWork(send, NullSink())
     asyncio.run(worker.run_protocol(spec, plan, "W01", "", tmp_path))
@@ -62,9 +62,9 @@ def test_a_repetition_waits_for_a_dead_sensor_and_the_clinician_can_skip_it(tmp_
     assert len(waited) >= 5 and all(
         s.repetition == 2 and s.recording is None and math.isnan(s.remaining_s) for s in waited
     )
-    told = [t for t in notices if "repetition 2 waits for the sensors" in t]
+    told = [t for t in notices if "Repetition 2 waits for the sensors" in t]
     assert len(told) == 1 and "pelvis sensor" in told[0], notices
-    assert any("repetition 2 was skipped, not recorded" in t for t in notices), notices
+    assert any("Repetition 2 was skipped, not recorded" in t for t in notices), notices
 
 
 def test_a_repetition_starts_once_its_sensor_streams_again(tmp_path, monkeypatch):
