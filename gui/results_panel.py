@@ -58,6 +58,8 @@ KEY_ROWS = 6
 NO_NORM = "no published norm"
 #: The reference column's header.
 REFERENCE_HEADER = "vs published norm"
+#: What the pane says of the cognitive task alone (the dual-task baseline) instead of measures.
+SEATED = "Done seated: no standing measures."
 #: Background of a reference cell whose value falls outside the norm (the report's flag colour).
 OUTSIDE = QColor("#fde2c8")
 
@@ -175,10 +177,14 @@ class ResultsPanel(QGroupBox):
         problems = [f"repetition {r.repetition}: {r.problem}" for r in results if r.problem]
         if problems:
             text += "<br>No measures for " + "; ".join(problems)
+        if condition.seated:  # no standing measures (its sway was listed: walkthrough s11 #12)
+            text += f"<br>{SEATED} Cognitive task: {_score_text(result.cognitive)}."
         self.heading.setText(text)
         self.heading.setToolTip(str(result.path))
-        summary = self._summary(result)
-        self._fill(summary, result)
+        if condition.seated:
+            self._empty()
+        else:
+            self._fill(self._summary(result), result)
         _say(self.sides, self._sides_text())
 
     def _summary(self, newest: RecordingResult) -> ProtocolSummary | None:

@@ -191,8 +191,9 @@ def test_the_dual_task_cost_never_shows_minus_zero():
     assert "correct/s 0 %, accuracy 0 %" in text and "+13 %" in text
 
 
-def _stance(repetition: int, condition: str, scale: float) -> RecordingResult:
-    """A quiet-stance repetition with every measure the catalogue lists for the family."""
+def _stance(repetition: int, condition: str, scale: float, cognitive=None) -> RecordingResult:
+    """A quiet-stance repetition with every measure the catalogue lists for the family (and the
+    cognitive task's score)."""
     family = catalogue().family_of("quiet-stance")
     keys = [k for (f, k), e in catalogue().entries.items() if f == family and e.kind == "value"]
     measures = tuple(Measure("stance", k, scale * (1 + i / 10), "1", "t") for i, k in enumerate(keys))
@@ -204,6 +205,7 @@ def _stance(repetition: int, condition: str, scale: float) -> RecordingResult:
         path,
         "quiet-stance",
         AnalysisResult("quiet-stance", measures),
+        cognitive=cognitive,
     )
 
 
@@ -247,3 +249,21 @@ def test_the_dual_task_cost_fits_the_pane_beside_the_table_not_over_it(qtbot, tm
     pane.more.setChecked(True)  # back to the measures, in the same place
     assert pane.pages.currentWidget() is pane.table and not pane.cost.isChecked()
     window.close()
+
+
+def test_the_seated_cognitive_only_baseline_shows_its_score_not_sway(qtbot):
+    """Walkthrough s11 #12, in the pane: the cognitive task alone, done seated, was shown with
+    the sway of a patient sitting; the standing repetitions after it keep their table."""
+    from gui.model.cognitive import CognitiveScore
+    from gui.results_panel import SEATED
+
+    pane = ResultsPanel()
+    qtbot.addWidget(pane)
+    pane.start_protocol(short_protocol(name="Dual-task stance", repetitions=3))
+    pane.show_result(_stance(1, "cognitive", 1.0, CognitiveScore(12, 0.75, 18.0, 2.0)))
+    heading = pane.heading.text()
+    assert SEATED in heading and "12 answers, 75 % correct, 0.30 correct/s" in heading
+    assert pane.shown_rows() == [] and pane.pages.isHidden() and pane.more.isHidden()
+    pane.show_result(_stance(2, "single", 1.0))
+    assert SEATED not in pane.heading.text() and not pane.pages.isHidden()
+    assert "Sway front–back (acceleration)" in dict(pane.shown_rows())
