@@ -26,6 +26,8 @@ class Phase(StrEnum):
     SCANNING = "scanning"
     GET_READY = "get ready"
     CONNECTING = "connecting"
+    #: A repetition is held back: a sensor it needs is reconnecting, lost or silent.
+    WAITING_FOR_SENSORS = "waiting for the sensors"
     CALIBRATING = "stand still"
     BEND = "bend forward"
     TASK = "task"

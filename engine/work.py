@@ -47,6 +47,7 @@ from engine.probe import Probe
 from engine.radio_watch import radio_cpu_ns, radio_lost, send_log
 from engine.recording import prepare_writer
 from engine.segments import Cue, SharedSource
+from engine.sensor_wait import SensorWait
 from engine.session_warnings import SessionWarnings
 from engine.spec import SessionSpec
 from recordings.conditions import COGNITIVE_CONDITIONS, condition_for
@@ -93,6 +94,7 @@ class SessionWork:
         self.window_gone = False
         self._runner: SessionRunner | None = None
         self._status = RunStatus()
+        self._sensor_wait = SensorWait(self.status, send, self.stop_requested, self.skip_wait_requested)
 
     def status(self, status: RunStatus) -> None:
         self._status = status
@@ -156,8 +158,10 @@ class SessionWork:
                 )
                 prepare_writer(spec)  # its writer process loads while the clinician waits
                 await self._countdown(replace(base, phase=wait_phase, instruction=plan.instructions), wait_s)
-                if self.stop_requested.is_set():
-                    return
+                if not await self._sensor_wait.ready(link[1].source, base, link[1].paced):
+                    if self.stop_requested.is_set():
+                        return
+                    continue  # skipped by the clinician
                 probe_sink = Probe() if probe else None
                 radio_cpu = radio_cpu_ns(link[0])
                 finished = await self._record(

@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
 from gui.model.biofeedback import TargetZone, ZoneState
+from recordings.catalogue import format_number
 
 ZONE_COLOURS = {
     ZoneState.INSIDE: QColor("#2e7d32"),
@@ -78,6 +79,16 @@ class GaugeWidget(QWidget):
         self.full_scale = 1.5 * limit
         self.update()
 
+    @property
+    def value_text(self) -> str:
+        """The value as written beneath the bar ('12°'; never '-0°'; '—' without one)."""
+        return f"{format_number(self.value, 0)}{self.unit}" if math.isfinite(self.value) else "—"
+
+    @property
+    def limit_text(self) -> str:
+        """The limit as written beside its line."""
+        return f"{format_number(self.limit, 0)}{self.unit}"
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -110,12 +121,11 @@ class GaugeWidget(QWidget):
         painter.drawText(  # the limit's value beside its line
             QRectF(bar.right() + 26, y - text_h / 2, self.width() - bar.right() - 26, text_h),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            f"{self.limit:.0f}{self.unit}",
+            self.limit_text,
         )
         painter.setFont(font)
-        value = f"{self.value:.0f}{self.unit}" if math.isfinite(self.value) else "—"
         painter.drawText(
-            QRectF(0, bar.bottom() + 5, self.width(), text_h), Qt.AlignmentFlag.AlignCenter, value
+            QRectF(0, bar.bottom() + 5, self.width(), text_h), Qt.AlignmentFlag.AlignCenter, self.value_text
         )
         font.setBold(False)
         font.setPixelSize(int(text_h * 0.45))

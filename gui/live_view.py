@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSplitter, QVBoxLayou
 from gui.model.live import LiveBuffers
 from gui.plots import LiveTraces
 from gui.side_plots import BendCurvesPlot, PerturbationPlot, SwayPlot, show_side_plots
-from recordings.catalogue import CatalogueError, catalogue
+from recordings.catalogue import CatalogueError, catalogue, format_number
 from recordings.plot_data import LUMBAR_SAG
 from sensors.drills import DrillFamily
 
@@ -116,11 +116,7 @@ class MeasureCard(QFrame):
     def set_value(self, value: float, digits: int | None = None) -> None:
         """Show value with `digits` decimals (default: the card's; "—" when not finite; never "-0")."""
         digits = self.digits if digits is None else digits
-        if not math.isfinite(value):
-            text = "—"
-        else:
-            number = f"{value:.{digits}f}"
-            text = f"{number.lstrip('-') if float(number) == 0 else number} {self.unit}"
+        text = f"{format_number(value, digits)} {self.unit}" if math.isfinite(value) else "—"
         if text != self.value.text():  # an unchanged label is not laid out and repainted again
             self.value.setText(text)
 

@@ -344,8 +344,9 @@ class MainWindow(SessionActions, QMainWindow):
             self._shown_results = len(self.session.results)
             self.results.show_result(self.session.results[-1])
             self._give_results_room()
-        if self.session.dual_task_effect is not None:
-            self.results.show_dual_task(self.session.dual_task_effect)
+        effect = self.session.dual_task_effect
+        if effect is not None and self.results.show_dual_task(effect):
+            self._give_results_room()
         check = self.session.calibration_check
         if check is not None and check is not self._shown_check:
             self._shown_check = check

@@ -57,12 +57,15 @@ NEUTRAL_INK = "#222222"
 PHASE_WORDS = {
     Phase.GET_READY: "Get ready",
     Phase.CONNECTING: "Get ready",
+    Phase.WAITING_FOR_SENSORS: "Waiting for the sensors",
     Phase.CALIBRATING: "Stand still",
     Phase.BEND: "Bend forward",
     Phase.TASK: "Go",
     Phase.SAVING: "Well done",
     Phase.REST: "Rest",
 }
+#: The cognitive-only baseline is done seated: its still phase does not say "Stand still".
+SEATED_PHASE_WORDS = {Phase.CALIBRATING: "Sit still"}
 #: A sentence addressed to the clinician is not for the patient's screen.
 _CLINICIAN_SENTENCE = re.compile(r"\s*Clinician:[^.]*\.?")
 
@@ -74,6 +77,12 @@ def patient_words(instruction: str, condition: str = "single") -> str:
     if condition == "cognitive":
         return "Sit and keep still: only the task on the screen this time."
     return text or "Waiting for the clinician…"
+
+
+def phase_words(phase: Phase, condition: str = "single") -> str:
+    """What the patient reads for a phase of a repetition in `condition`."""
+    seated = SEATED_PHASE_WORDS if condition == "cognitive" else {}
+    return seated.get(phase) or PHASE_WORDS.get(phase, phase.value)
 
 
 def latest_angles(buffers: LiveBuffers) -> LiveAngles:
@@ -320,7 +329,7 @@ class PatientView(QWidget):
             return ""
         if status.phase is Phase.TASK and hold is not None:
             return hold_clock_words(hold.clock.state, hold.shown_s(now_s))
-        words = PHASE_WORDS.get(status.phase, status.phase.value)
+        words = phase_words(status.phase, status.condition)
         if math.isfinite(status.remaining_s):
             return f"{words} · {math.ceil(status.remaining_s):.0f} s"
         return words

@@ -6,8 +6,9 @@ windows or bends), and where that value falls against the published reference fo
 (recordings/references.py, the report's own judgement: normal range, cut-off or population mean;
 a censored hold is not judged; "no published norm" where there is none). Every other measure is
 in the same table behind "All measures", which then takes the pane's space and scrolls.
-Left/right pairs of the session (single-leg, side plank) with their symmetry, and the dual-task
-cost, follow. Names, units and "Not measured — why" come from the measures catalogue
+Left/right pairs of the session (single-leg, side plank) with their symmetry follow; a dual-task
+protocol's cost takes the table's place when it ends ("Dual-task cost" switches back and
+forth). Names, units and "Not measured — why" come from the measures catalogue
 (recordings/protocol_results.py, recordings/measure_table.py).
 """
 
@@ -20,12 +21,15 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QResizeEvent
 from PySide6.QtWidgets import (
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -35,7 +39,7 @@ from gui.model.clinic import RecordingResult
 from gui.model.protocols import DrillProtocol
 from recordings.catalogue import Kind, MeasureInfo, catalogue, format_number
 from recordings.conditions import Condition, condition_for
-from recordings.dual_task import DualTaskEffect, dual_task_lines
+from recordings.dual_task import DualTaskEffect, dual_task_lines, score_text
 from recordings.measure_table import session_rows
 from recordings.protocol_results import (
     ProtocolSummary,
@@ -53,6 +57,8 @@ KEY_ROWS = 6
 NO_NORM = "no published norm"
 #: The reference column's header.
 REFERENCE_HEADER = "vs published norm"
+#: What the pane says of the cognitive task alone (the dual-task baseline) instead of measures.
+SEATED = "Done seated: no standing measures."
 #: Background of a reference cell whose value falls outside the norm (the report's flag colour).
 OUTSIDE = QColor("#fde2c8")
 
@@ -108,19 +114,35 @@ class ResultsPanel(QGroupBox):
         self.more.toggled.connect(self._show_all)
         self.sides = QLabel("")
         self.sides.setWordWrap(True)
+        # The dual-task cost takes the table's place (its button switches between the two): below
+        # the table, its five lines were drawn over the rows at 1366×768 (walkthrough s11 #2).
         self.dual = QLabel("")
         self.dual.setWordWrap(True)
-        top = QHBoxLayout()  # "All measures" beside the heading: the table gets the height
+        self.dual.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.dual.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.dual_view = QScrollArea()  # scrolls on a screen too small for all of it
+        self.dual_view.setWidget(self.dual)
+        self.dual_view.setWidgetResizable(True)
+        self.dual_view.setFrameShape(QFrame.Shape.NoFrame)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.table)
+        self.pages.addWidget(self.dual_view)
+        self.pages.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.pages.setMinimumHeight(80)
+        self.cost = QPushButton("Dual-task cost")
+        self.cost.setCheckable(True)
+        self.cost.toggled.connect(self._show_cost)
+        top = QHBoxLayout()  # the buttons beside the heading: the table gets the height
         top.addWidget(self.heading, 1)
+        top.addWidget(self.cost, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.more, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(top, 0)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.pages, 1)
         layout.addWidget(self.sides)
-        layout.addWidget(self.dual)
         self.sides.hide()  # each takes room only while it says something
-        self.dual.hide()
+        self.cost.hide()
         self.session_results: list[RecordingResult] = []  # every recording since the window opened
         self.protocol_results: list[RecordingResult] = []
         self._key_rows = 0
@@ -130,7 +152,7 @@ class ResultsPanel(QGroupBox):
         """No results: no table (not even its headers) and no button."""
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
-        self.table.hide()
+        self.pages.hide()
         self.more.hide()
 
     def start_protocol(self, protocol: DrillProtocol) -> None:
@@ -138,7 +160,7 @@ class ResultsPanel(QGroupBox):
         self.protocol_results = []
         self.heading.setText(f"{protocol.name}: no recording finished yet.")
         self._empty()
-        _say(self.dual, "")
+        self.show_dual_task(None)
 
     def show_result(self, result: RecordingResult) -> None:
         """A recording of the running protocol finished."""
@@ -154,10 +176,14 @@ class ResultsPanel(QGroupBox):
         problems = [f"repetition {r.repetition}: {r.problem}" for r in results if r.problem]
         if problems:
             text += "<br>No measures for " + "; ".join(problems)
+        if condition.seated:  # no standing measures (its sway was listed: walkthrough s11 #12)
+            text += f"<br>{SEATED} Cognitive task: {score_text(result.cognitive)}."
         self.heading.setText(text)
         self.heading.setToolTip(str(result.path))
-        summary = self._summary(result)
-        self._fill(summary, result)
+        if condition.seated:
+            self._empty()
+        else:
+            self._fill(self._summary(result), result)
         _say(self.sides, self._sides_text())
 
     def _summary(self, newest: RecordingResult) -> ProtocolSummary | None:
@@ -173,7 +199,7 @@ class ResultsPanel(QGroupBox):
         headers = ["measure", f"mean ± SD of {len(reps)}" if several else "value", REFERENCE_HEADER]
         headers += [f"rep {repetitions.get(p, k + 1)}" for k, p in enumerate(reps)] if several else []
         self.table.clear()
-        self.table.show()
+        self.pages.show()
         self.more.show()
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
@@ -210,6 +236,8 @@ class ResultsPanel(QGroupBox):
 
     def _show_all(self, on: bool) -> None:
         """Key measures only (the table as tall as they need), or every row with the pane's space."""
+        if on:
+            self.cost.setChecked(False)  # the measures, in the dual-task cost's place
         for row in range(self.table.rowCount()):
             self.table.setRowHidden(row, not on and row >= self._key_rows)
         self.more.setText(self.more.text()[:-1] + ("▾" if on else "▸"))
@@ -218,8 +246,10 @@ class ResultsPanel(QGroupBox):
         """The pane's height (px) that shows its heading, the table's shown rows whole and the
         texts below it."""
         table = self.table
-        if table.isHidden():
+        if self.pages.isHidden():
             return self.sizeHint().height()
+        if self.cost.isChecked():  # the dual-task cost's lines at the width they have
+            return self.sizeHint().height() + self.dual.heightForWidth(self.dual_view.viewport().width())
         rows = sum(table.rowHeight(r) for r in range(table.rowCount()) if not table.isRowHidden(r))
         bar = table.horizontalScrollBar()
         rows += bar.sizeHint().height() if bar.isVisible() else 0
@@ -255,8 +285,22 @@ class ResultsPanel(QGroupBox):
                 out[name.text()] = ref.text()
         return out
 
-    def show_dual_task(self, effect: DualTaskEffect | None) -> None:
-        _say(self.dual, "\n".join(dual_task_lines(effect)) if effect is not None else "")
+    def show_dual_task(self, effect: DualTaskEffect | None) -> bool:
+        """The protocol's dual-task cost (None: none), shown in the table's place when it comes;
+        whether that changed what the pane shows."""
+        text = "\n".join(dual_task_lines(effect)) if effect is not None else ""
+        if text == self.dual.text():
+            return False
+        self.dual.setText(text)
+        self.cost.setVisible(bool(text))
+        self.cost.setChecked(bool(text))
+        return True
+
+    def _show_cost(self, on: bool) -> None:
+        """The dual-task cost in the table's place, or the measures."""
+        self.pages.setCurrentWidget(self.dual_view if on else self.table)
+        if on:
+            self.more.setChecked(False)
 
 
 class _Judge:

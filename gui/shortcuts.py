@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QMainWindow
 SHORTCUTS = {
     "F5": "start the selected drill",
     "Esc": "stop (the recording is kept)",
-    "Space": "skip the get-ready or rest countdown",
+    "Space": "skip the get-ready or rest countdown, or a repetition waiting for its sensors",
     "H": "hold: position reached (the hold clock starts)",
     "E": "end the task now (a hold: position lost, the clock stops)",
     "P": "mark a push (perturbation) now",

@@ -62,6 +62,8 @@ def enable_controls(
     for button in starts:
         button.setEnabled(not busy)
     drill.end_button.setEnabled(status.phase is Phase.TASK)
+    waiting = status.phase is Phase.WAITING_FOR_SENSORS  # Space skips the waiting repetition
+    drill.skip_button.setText("Skip repetition (Space)" if waiting else "Go now (Space)")
     recording = status.recording is not None
     for button in (drill.push_button, drill.note_button, drill.pain_button):
         button.setEnabled(recording)

@@ -126,6 +126,15 @@ def format_number(value: float, decimals: int) -> str:
     return text[1:] if text.startswith("-") and text.strip("-0.") == "" else text
 
 
+def format_signed(value: float, decimals: int) -> str:
+    """`value` with `decimals` decimals and its sign ('+12', '-3'); a value that rounds to zero
+    is '0' (never '-0' or '+0')."""
+    text = format_number(value, decimals)
+    if text.strip("0.") == "":
+        return "0"
+    return text if text.startswith("-") else "+" + text
+
+
 @dataclass(frozen=True)
 class Catalogue:
     """Measures by (analysis family, key). `version` is the catalogue file's version."""

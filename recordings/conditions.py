@@ -17,8 +17,8 @@ from typing import Any
 
 from sensors.errors import StabmonError
 
-#: Task conditions: "cognitive" is the cognitive task alone (the dual-task baseline, seated or
-#: standing still); "unknown" only for older files whose task cannot be derived.
+#: Task conditions: "cognitive" is the cognitive task alone (the dual-task baseline, done seated);
+#: "unknown" only for older files whose task cannot be derived.
 TASKS = ("single", "dual", "cognitive", "unknown")
 #: Task conditions with the cognitive task running: dual, and the cognitive-only baseline.
 COGNITIVE_CONDITIONS = ("dual", "cognitive")
@@ -59,6 +59,12 @@ class Condition:
             name = COGNITIVE_TASK_NAMES.get(self.cognitive_task, self.cognitive_task)
             return f"cognitive task only ({name})" if name else "cognitive task only"
         return "single task" if self.task == "single" else "task condition unknown"
+
+    @property
+    def seated(self) -> bool:
+        """The cognitive task alone, the dual-task baseline: done seated, so a standing drill's
+        measures (sway) say nothing there; its cognitive score is what it measures."""
+        return self.task == "cognitive"
 
     @property
     def label(self) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recordings.catalogue import catalogue
+from recordings.catalogue import catalogue, format_signed
 from sensors.drills import drill_family
 from sensors.events import Event, EventKind
 from sensors.processing.analysis import AnalysisResult
@@ -177,13 +177,14 @@ def dual_task_effect(drill: str, results: Sequence[ConditionResult]) -> DualTask
     )
 
 
-def _score_text(score: CognitiveScore | None) -> str:
+def score_text(score: CognitiveScore | None) -> str:
+    """What the score says, or why there is none."""
     return "Not measured — no recording in this condition" if score is None else score.text
 
 
 def cost_text(value: float) -> str:
-    """'+30 %', or 'Not measured'."""
-    return f"{value:+.0f} %" if math.isfinite(value) else "Not measured"
+    """'+30 %', '0 %' for a cost that rounds to zero (never '-0 %'), or 'Not measured'."""
+    return f"{format_signed(value, 0)} %" if math.isfinite(value) else "Not measured"
 
 
 def dual_task_lines(effect: DualTaskEffect, drill: str = "quiet-stance") -> list[str]:
@@ -197,8 +198,8 @@ def dual_task_lines(effect: DualTaskEffect, drill: str = "quiet-stance") -> list
         lines.append("Motor, sway (dual − single)/single: " + ", ".join(parts))
     else:
         lines.append("Motor: Not measured — needs a single- and a dual-task stance")
-    lines.append(f"Cognitive alone (baseline): {_score_text(effect.cognitive_single)}")
-    lines.append(f"Cognitive while standing: {_score_text(effect.cognitive_dual)}")
+    lines.append(f"Cognitive alone (baseline): {score_text(effect.cognitive_single)}")
+    lines.append(f"Cognitive while standing: {score_text(effect.cognitive_dual)}")
     cost = effect.cognitive_cost_pct
     if cost:
         lines.append(

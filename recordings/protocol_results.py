@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recordings.catalogue import NOT_MEASURED, MeasureInfo, catalogue, format_number
+from recordings.catalogue import NOT_MEASURED, MeasureInfo, catalogue, format_number, format_signed
 from recordings.conditions import Condition
 from recordings.dual_task_visit import format_dual_task
 from recordings.errors import RecordingError
@@ -157,7 +157,7 @@ class SidePair:
             return RATIO_NOT_GIVEN
         if not math.isfinite(si):
             return f"{NOT_MEASURED} — a side is missing"
-        return f"{self.bound} {si:+.0f} %".strip()
+        return f"{self.bound} {format_signed(si, 0)} %".strip()
 
     @property
     def ratio(self) -> float:
@@ -364,12 +364,22 @@ def visit_of(
     return []  # the recording is not in the library (a file elsewhere): it has no visit there
 
 
+#: What a visit says of the seated cognitive-only baseline instead of standing measures.
+SEATED_NOTE = (
+    "done seated (the cognitive task alone, the dual-task baseline): no standing measures; "
+    "its cognitive score is the baseline of the dual-task cost"
+)
+
+
 def format_visit(summaries: Sequence[ProtocolSummary], references: ReferenceSet) -> str:
     """The visit's protocol results as text."""
     lines = []
     for s in summaries:
         began = s.sessions[0].when
         lines.append(f"{s.drill} — {s.condition.label}: {len(s.sessions)} repetition(s) from {began:%H:%M}")
+        if s.condition.seated:  # walkthrough s11 #12: its sway rows were listed
+            lines.append(f"  {SEATED_NOTE}")
+            continue
         for m in s.measures:
             if not m.info.judged and not m.info.key_measure:
                 continue

@@ -31,7 +31,7 @@ def visit_tables(
     McGill ratios, with the imbalance flags they raise."""
     tables, flags = [], []
     own = next((s for s in visit if s.drill == recording.drill and s.condition == recording.condition), None)
-    if own is not None and len(own.sessions) > 1:
+    if own is not None and len(own.sessions) > 1 and not own.condition.seated:  # seated: no sway
         shown = [m for m in own.measures if m.info.judged or m.info.key_measure]
         tables.append(
             Table(

@@ -10,6 +10,7 @@ from pathlib import Path
 from gui.model.settings import default_settings_path, load_settings
 from recordings import read_recording
 from recordings.analysis import ReplayedSession, measures_of, replay
+from recordings.baseline_order import check_baseline_before
 from recordings.compare import SessionFacts, compare_results, find_baseline, library_for
 from recordings.errors import RecordingError
 from recordings.export_bids import DatasetInfo, export_bids
@@ -144,14 +145,16 @@ def run_report(args: argparse.Namespace) -> int:
     clinic_mdc = load_mdc(args.mdc) if args.mdc else None  # a wrong file is said before the analysis
     recording = read_recording(args.file)
     print_problems(recording, sys.stderr)
+    # Every other file of the subject is read and analysed at most once for this report, though
+    # the baseline, the trend and the visit may each ask for it.
+    analyses = FileAnalyses(analyze_with_progress)
+    if args.baseline is not None:  # a later one is refused before the analysis
+        check_baseline_before(analyses.read(args.baseline), recording)
     try:
         session = replay(recording, progress=progress_callback(recording.path.name))
         measures = measures_of(session.collector, recording)
     except ANALYSIS_ERRORS as error:
         raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
-    # Every other file of the subject is read and analysed at most once for this report, though
-    # the baseline, the trend and the visit may each ask for it.
-    analyses = FileAnalyses(analyze_with_progress)
     analyses.remember(recording.path, measures)
     library = library_for(recording, args.data_dir)
     references = reference_set(args.references)

@@ -158,6 +158,7 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    from recordings.baseline_order import in_recording_order
     from recordings.compare import SessionFacts, check_comparable, compare_results, find_baseline, library_for
     from recordings.reader import read_recording
     from stabmon.analyses import analyze_with_progress, load_mdc, print_problems
@@ -166,7 +167,9 @@ def run_compare(args: argparse.Namespace) -> int:
         raise ValueError("compare takes BASELINE RETEST, or RETEST alone")
     retest = read_recording(args.files[-1])
     if len(args.files) == 2:
-        baseline = read_recording(args.files[0])
+        baseline, retest, swapped = in_recording_order(read_recording(args.files[0]), retest)
+        if swapped:
+            print(swapped, file=sys.stderr)
     else:
         entry, note = find_baseline(library_for(retest, existing_data_dir(args.data_dir)), retest)
         if entry is None:

@@ -150,7 +150,8 @@ class ClinicSession:
         self._send(EndTask())
 
     def skip_wait(self) -> None:
-        """Start the next recording without waiting out the get-ready or rest countdown."""
+        """Start the next recording without waiting out the get-ready or rest countdown; skip
+        (leave unrecorded) a repetition waiting for its sensors (`Phase.WAITING_FOR_SENSORS`)."""
         self._send(SkipWait())
 
     def mark(self, kind: EventKind, label: str = "", value: float = math.nan) -> Event:

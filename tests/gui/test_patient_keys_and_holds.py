@@ -284,3 +284,30 @@ def test_feedback_words_beside_a_colour_word_trial_carry_no_colour_of_their_own(
     )  # serial subtraction: no inks
     view.show_feedback(FeedbackMode.STANCE_SWAY, 3.0, zone, still)
     assert words_colour() != NEUTRAL_INK
+
+
+def test_the_seated_baseline_is_not_told_to_stand_and_a_wait_for_the_sensors_has_no_clock(qtbot):
+    """Walkthrough s11 #7: the cognitive-only baseline (done seated) read "Stand still · 3 s";
+    #6: a repetition held back for a dead sensor shows why the patient waits, with no countdown."""
+    from gui.model.clinic import RunStatus
+
+    view = PatientView()
+    qtbot.addWidget(view)
+    seated = RunStatus(Phase.CALIBRATING, condition="cognitive", remaining_s=2.4)
+    assert view._clock_text(seated, None, 0.0) == "Sit still · 3 s"
+    standing = RunStatus(Phase.CALIBRATING, condition="dual", remaining_s=2.4)
+    assert view._clock_text(standing, None, 0.0) == "Stand still · 3 s"
+    waiting = RunStatus(Phase.WAITING_FOR_SENSORS, condition="dual")
+    assert view._clock_text(waiting, None, 0.0) == "Waiting for the sensors"
+
+
+def test_the_gauge_never_shows_minus_zero(qtbot):
+    """Walkthrough s11 #8: "-0°" on the patient's gauge (a value between -0.5 and 0)."""
+    from gui.feedback_widgets import GaugeWidget
+
+    gauge = GaugeWidget("Low back bend")
+    qtbot.addWidget(gauge)
+    gauge.show_value(-0.3, 20.0, "°", ZoneState.INSIDE)
+    assert gauge.value_text == "0°"
+    gauge.show_value(-0.6, 20.0, "°", ZoneState.INSIDE)
+    assert gauge.value_text == "-1°"

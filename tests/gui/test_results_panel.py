@@ -188,3 +188,92 @@ def test_every_row_grows_to_its_wrapped_text_when_the_pane_narrows(qtbot, tmp_pa
     assert needed[0] > wide[0], (needed, wide)
     heights = [table.rowHeight(row) for row in range(table.rowCount())]
     assert all(h >= n for h, n in zip(heights, needed, strict=True)), (heights, needed)
+
+
+def test_the_dual_task_cost_never_shows_minus_zero():
+    """Walkthrough s11 #8: "Cognitive cost: correct/s -0 %, accuracy -0 %"."""
+    from recordings.dual_task import CognitiveScore, DualTaskEffect, dual_task_lines
+
+    score = CognitiveScore(3, 2 / 3, 4.0, 1.5)
+    costs = {"correct_per_s": -0.2, "accuracy": -1e-9}
+    effect = DualTaskEffect({"acc_rms_ap": -0.4, "acc_rms_ml": 12.6}, score, score, costs)
+    text = "\n".join(dual_task_lines(effect))
+    assert "-0" not in text and "+0" not in text, text
+    assert "correct/s 0 %, accuracy 0 %" in text and "+13 %" in text
+
+
+def _stance(repetition: int, condition: str, scale: float, cognitive=None) -> RecordingResult:
+    """A quiet-stance repetition with every measure the catalogue lists for the family (and the
+    cognitive task's score)."""
+    family = catalogue().family_of("quiet-stance")
+    keys = [k for (f, k), e in catalogue().entries.items() if f == family and e.kind == "value"]
+    measures = tuple(Measure("stance", k, scale * (1 + i / 10), "1", "t") for i, k in enumerate(keys))
+    path = Path(f"sub-P1_quiet-stance-{condition}_{repetition}.h5")
+    return RecordingResult(
+        "Dual-task stance (serial subtraction)",
+        repetition,
+        condition,
+        path,
+        "quiet-stance",
+        AnalysisResult("quiet-stance", measures),
+        cognitive=cognitive,
+    )
+
+
+def test_the_dual_task_cost_fits_the_pane_beside_the_table_not_over_it(qtbot, tmp_path, data_dir):
+    """Walkthrough s11 #2: at 1366×768 the dual-task cost's lines were drawn over the measures
+    table's rows and cut at the pane's bottom. Each thing the pane shows lies apart from the
+    others and inside what the pane shows of itself, and the cost's lines are whole."""
+    from gui.main_window import MainWindow
+    from gui.model.settings import DashboardSettings
+    from recordings.dual_task import DUAL_TASK_MEASURES, CognitiveScore, DualTaskEffect
+
+    window = MainWindow(DashboardSettings(subject_id="P1", data_dir=str(data_dir)), tmp_path / "s.json", [])
+    qtbot.addWidget(window)
+    window.timer.stop()  # the pane shows what is given here
+    window.resize(1366, 768)  # the laptop screen: the least room (1920×1080 has more)
+    window.show()
+    qtbot.waitExposed(window)
+    pane = window.results
+    pane.start_protocol(short_protocol(name="Dual-task stance (serial subtraction)", repetitions=3))
+    for repetition, condition in enumerate(("cognitive", "single", "dual"), start=1):
+        pane.show_result(_stance(repetition, condition, 1.0 if condition != "dual" else 1.3))
+        window._give_results_room()  # what the tick does when a result arrives
+    score = CognitiveScore(12, 0.9, 21.0, 2.1)
+    costs = {"correct_per_s": 14.3, "accuracy": 3.2}
+    effect = DualTaskEffect({m: 30.0 + k for k, m in enumerate(DUAL_TASK_MEASURES)}, score, score, costs)
+    assert pane.show_dual_task(effect)  # what the tick does when the protocol ends
+    window._give_results_room()
+    qtbot.wait(50)
+    assert window.height() <= 768
+    shown = pane.visibleRegion().boundingRect()  # of the pane, what its scroll area shows
+    parts = [w for w in (pane.heading, pane.pages, pane.sides) if w.isVisible()]
+    rects = [w.geometry() for w in parts]
+    for k, rect in enumerate(rects):
+        assert shown.contains(rect), (parts[k], rect, shown)
+        assert not any(rect.intersects(other) for other in rects[k + 1 :]), rects
+    assert pane.pages.currentWidget() is pane.dual_view and pane.dual.isVisible()
+    assert "Cognitive cost" in pane.dual.text()
+    view = pane.dual_view.viewport()
+    assert pane.dual.heightForWidth(view.width()) <= view.height()  # every line whole, unscrolled
+    pane.more.setChecked(True)  # back to the measures, in the same place
+    assert pane.pages.currentWidget() is pane.table and not pane.cost.isChecked()
+    window.close()
+
+
+def test_the_seated_cognitive_only_baseline_shows_its_score_not_sway(qtbot):
+    """Walkthrough s11 #12, in the pane: the cognitive task alone, done seated, was shown with
+    the sway of a patient sitting; the standing repetitions after it keep their table."""
+    from gui.results_panel import SEATED
+    from recordings.dual_task import CognitiveScore
+
+    pane = ResultsPanel()
+    qtbot.addWidget(pane)
+    pane.start_protocol(short_protocol(name="Dual-task stance", repetitions=3))
+    pane.show_result(_stance(1, "cognitive", 1.0, CognitiveScore(12, 0.75, 18.0, 2.0)))
+    heading = pane.heading.text()
+    assert SEATED in heading and "12 answers, 75 % correct, 0.30 correct/s" in heading
+    assert pane.shown_rows() == [] and pane.pages.isHidden() and pane.more.isHidden()
+    pane.show_result(_stance(2, "single", 1.0))
+    assert SEATED not in pane.heading.text() and not pane.pages.isHidden()
+    assert "Sway front–back (acceleration)" in dict(pane.shown_rows())

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from recordings.catalogue import Better, CatalogueError, Kind, catalogue, load_catalogue
+from recordings.catalogue import Better, CatalogueError, Kind, catalogue, format_signed, load_catalogue
 from recordings.compare import ChangeRow, MdcBasis
 from recordings.measure_table import repetition_rows, session_rows
 from sensors.processing.analysis import AnalysisResult, Measure
@@ -123,6 +123,8 @@ def test_change_formatting_never_shows_float_noise():
     assert info.format_change(40.0, 40.0 + 1.11e-16) == "0 %"
     assert info.format_change(40.0, 37.26) == "−2.7 %"
     assert info.format_change(40.0, 42.76) == "+2.8 %"
+    # A signed value (a dual-task cost, a symmetry index) that rounds to zero is "0" (s11 #8).
+    assert [format_signed(v, 0) for v in (-0.4, -0.0, 0.3, 0.6, -0.6)] == ["0", "0", "0", "+1", "-1"]
 
 
 def test_a_change_between_values_shown_differently_is_never_zero():

@@ -95,6 +95,21 @@ def test_library_lists_by_subject_and_drill_and_compare_finds_the_baseline(tmp_p
     out = capsys.readouterr().out
     assert f"Baseline {p01[0].path.name}" in out and "Sway front–back (acceleration)" in out
     assert "MDC95" in out and "acc_rms_ap" not in out and "nan" not in out
+    # Walkthrough s11 #5: named the other way round, the later session was taken as the baseline
+    # and every change's sign reversed without a word. compare swaps them and says so.
+    assert main(["compare", str(p01[1].path), str(p01[0].path)]) == 0
+    swapped = capsys.readouterr()
+    assert f"Baseline {p01[0].path.name}\nRe-test  {p01[1].path.name}" in swapped.out
+    assert f"note: the baseline named ({p01[1].path.name}, recorded " in swapped.err
+    assert "was recorded after the re-test" in swapped.err
+    assert swapped.out == out  # the same comparison as with the baseline the library found
+    # A report is about its own session: a baseline recorded after it is refused, before any
+    # analysis, and no report is written.
+    html = tmp_path / "report.html"
+    assert main(["report", str(p01[0].path), "--baseline", str(p01[1].path), "-o", str(html)]) == 2
+    err = capsys.readouterr().err
+    assert f"the baseline {p01[1].path.name}, recorded " in err and "after this session" in err
+    assert not html.exists()
     assert main(["sessions", "--subject", "P02", "--data-dir", str(tmp_path)]) == 0
     listed = capsys.readouterr().out
     assert "forward-bend" in listed and "P01" not in listed

@@ -117,3 +117,20 @@ def test_the_report_never_shows_a_ratio_of_censored_holds_as_a_number(visit):
     held = next(row for row in sides.rows if row[0] == "Time held")
     assert held[1].startswith("≥ ") and held[2].startswith("≥ ")
     assert held[3:] == (RATIO_NOT_GIVEN, RATIO_NOT_GIVEN)
+
+
+def test_the_seated_cognitive_only_baseline_lists_no_standing_measures(visit):
+    """Walkthrough s11 #12: the visit listed 24 sway rows for the cognitive task alone, which the
+    dual-task protocols have done seated; the other conditions keep theirs."""
+    from dataclasses import replace
+
+    from recordings.conditions import Condition
+    from recordings.protocol_results import SEATED_NOTE
+
+    _, _, sessions = visit
+    seated = Condition("cognitive", "serial-subtraction", "eyes-open", "firm", "left")
+    relabelled = [replace(s, condition=seated) if s.drill == "single-leg-left" else s for s in sessions]
+    text = format_visit(summarise(relabelled), bundled_references())
+    block = text.split("cognitive task only (serial subtraction): 2 repetition(s)")[1].split("\n")[1:3]
+    assert block[0] == f"  {SEATED_NOTE}" and not block[1].startswith("  "), block
+    assert "Time on one leg" in text  # the right leg's stance, standing, keeps its measures
