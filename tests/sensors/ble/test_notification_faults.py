@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from sensors.ble.admission import GateSettings, SensorIngest
 from sensors.ble.codecs import movella_dot as dot
 from sensors.ble.codecs import stabmon as profile
-from sensors.ble.stream_decoders import DotDecoder, PolarDecoder, StabmonDecoder, WitDecoder
+from sensors.ble.polar_decoder import PolarDecoder
+from sensors.ble.stream_decoders import DotDecoder, StabmonDecoder, WitDecoder
 from sensors.constants import GRAVITY_M_S2
 from sensors.health import health_warnings
 from sensors.placements import Placement

@@ -12,7 +12,7 @@ import pytest
 
 from sensors.ble.admission import GateSettings, SensorIngest
 from sensors.ble.codecs import polar_pmd as pmd
-from sensors.ble.stream_decoders import PolarDecoder
+from sensors.ble.polar_decoder import PolarDecoder
 from sensors.constants import GRAVITY_M_S2
 from sensors.health import health_warnings
 from sensors.placements import Placement
