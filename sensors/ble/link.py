@@ -29,9 +29,10 @@ from bleak import BleakClient, BleakScanner
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
-from sensors.ble.admission import GateSettings, SensorIngest
+from sensors.ble.admission import GateSettings
 from sensors.ble.drivers import Driver, _closest
 from sensors.ble.errors import ConnectionFailedError, SensorNotFoundError
+from sensors.ble.ingest import SensorIngest
 from sensors.ble.link_checks import check_link_settings
 from sensors.ble.scan import DiscoveredSensor, scan, scanner_args
 from sensors.constants import GRAVITY_M_S2

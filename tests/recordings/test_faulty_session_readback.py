@@ -20,8 +20,9 @@ from engine.factory import Impairments, record
 from engine.spec import SessionSpec, SourceKind, SourceSpec
 from recordings import RecordingWriter, SessionMetadata, read_recording
 from recordings.analysis import analyze_recording, replay
-from sensors.ble.admission import GateSettings, SensorIngest
+from sensors.ble.admission import GateSettings
 from sensors.ble.codecs import movella_dot as dot
+from sensors.ble.ingest import SensorIngest
 from sensors.ble.stream_decoders import StabmonDecoder
 from sensors.ble.virtual.base import FaultPlan
 from sensors.constants import GRAVITY_M_S2

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sensors.ble.admission import GateSettings, SensorIngest
+from sensors.ble.admission import GateSettings
 from sensors.ble.codecs import movella_dot as dot
 from sensors.ble.codecs import stabmon as profile
+from sensors.ble.ingest import SensorIngest
 from sensors.ble.polar_decoder import PolarDecoder
 from sensors.ble.stream_decoders import DotDecoder, StabmonDecoder, WitDecoder
 from sensors.constants import GRAVITY_M_S2

@@ -15,7 +15,8 @@ import pytest
 
 from engine.factory import Impairments, record
 from engine.spec import SessionSpec, SourceKind, SourceSpec
-from sensors.ble.admission import GateSettings, SensorIngest
+from sensors.ble.admission import GateSettings
+from sensors.ble.ingest import SensorIngest
 from sensors.ble.stream_decoders import WitDecoder
 from sensors.ble.virtual.base import FaultPlan
 from sensors.constants import GRAVITY_M_S2
@@ -73,7 +74,7 @@ def test_packets_cut_across_notifications_with_register_replies_between_them_all
 
 def test_stray_bytes_are_skipped_and_said_and_a_cut_packet_is_not_completed_by_the_next(caplog):
     ingest = _ingest()
-    with caplog.at_level(logging.WARNING, logger="sensors.ble.admission"):
+    with caplog.at_level(logging.WARNING, logger="sensors.ble.ingest"):
         _, acc_x = _feed(
             ingest,
             [
