@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from sensors.ble.admission import GateSettings, SampleGate
 from sensors.ble.errors import DecodeError, StaleNotificationError
-from sensors.ble.stream_decoders import StreamDecoder
+from sensors.ble.stream_decoders import Decoded, Drained, StreamDecoder
 from sensors.health import HealthTracker
 from sensors.placements import Placement
 from sensors.samples import SampleBlock
@@ -46,12 +46,14 @@ class SensorIngest:
         self.log_interval_s = log_interval_s
         self.decode_errors = 0
         self._last_log = -math.inf
+        self._last_host_ns: int | None = None  # arrival of the last notification taken, ns
 
     def notification(self, characteristic: str, data: bytes, host_ns: int) -> SampleBlock | None:
         """The block this notification completes, in session order, or None."""
         restarts = getattr(self.decoder, "restarts", 0)
         duplicates = getattr(self.decoder, "duplicates", 0)
         skipped = getattr(self.decoder, "skipped_bytes", 0)
+        self._last_host_ns = host_ns
         try:
             decoded = self.decoder.decode(characteristic, data, host_ns)
         except StaleNotificationError as stale:
@@ -71,6 +73,22 @@ class SensorIngest:
             self.gate.note_duplicate()
         if getattr(self.decoder, "skipped_bytes", 0) != skipped:
             self._malformed(str(getattr(self.decoder, "last_skipped", "stray bytes skipped")))
+        return self._admit(decoded, host_ns, restarts)
+
+    def drain(self) -> tuple[SampleBlock | None, str]:
+        """What the decoder still holds, given up at the end of the stream (the session stops, the
+        sensor went away): (the block it makes, in session order, or None; what could not be
+        judged or was left out, in words, "" when nothing). Its samples are stamped with the
+        arrival of the last notification the decoder took (when they were all known)."""
+        drain = getattr(self.decoder, "drain", None)
+        if drain is None or self._last_host_ns is None:
+            return None, ""
+        restarts = getattr(self.decoder, "restarts", 0)
+        drained: Drained = drain()
+        return self._admit(drained.decoded, self._last_host_ns, restarts), drained.unsure
+
+    def _admit(self, decoded: Decoded | None, host_ns: int, restarts: int) -> SampleBlock | None:
+        """Decoded samples through the gate into health; `restarts`: the decoder's count before."""
         if decoded is None or len(decoded.sequence) == 0:
             return None
         block = self.gate.admit(

@@ -205,30 +205,71 @@ class BleSource:
             item = await self._queue.get()
             if item is None:
                 return
-            if isinstance(item, StatusChange):
-                yield item
+            for out in self._items(item):
+                yield out
+
+    def drain(self) -> list[SourceItem]:
+        """What the link still holds once stopped (call after `stop`): the notifications queued
+        but not yet decoded, then what each sensor's decoder held back (to judge a delay, to pair
+        two streams), given up with the timing it can justify; what it could not judge or had to
+        leave out is said in a status change (a link event in the recording)."""
+        items: list[SourceItem] = []
+        ended = False
+        while not self._queue.empty():
+            queued = self._queue.get_nowait()
+            if queued is None:
+                ended = True
+            else:
+                items.extend(self._items(queued))
+        if ended:  # `stream()` still ends
+            self._queue.put_nowait(None)
+        for placement, sensor in self._sensors.items():
+            if sensor.ingest is None:
                 continue
-            placement = item[0]
-            ingest = self._sensors[placement].ingest
-            restarts = ingest.gate.counts.restarts if ingest is not None else 0
-            block = self._decode(*item)
-            if ingest is not None and ingest.gate.counts.restarts > restarts:
-                # Said in the session (and so in the recording's link events), not only logged.
-                counts = ingest.gate.counts
-                if counts.clock_resets_ns and counts.clock_resets_ns[-1] == item[2]:
-                    at_s = (item[2] - self._origin_ns) * 1e-9
-                    what = (
-                        f"{placement.value} sensor's clock was reset at {at_s:.1f} s ({counts.last_restart})"
-                    )
-                    text = f"{what}; new clock epoch after a flagged gap"
-                else:
-                    text = (
-                        f"counter restarted or jumped ({counts.last_restart}); "
-                        "new counter epoch after a flagged gap"
-                    )
-                yield StatusChange(placement, LinkState.STREAMING, item[2], text)
+            block, unsure = sensor.ingest.drain()
+            if unsure:
+                note = f"{placement.value} sensor: {unsure}"
+                items.append(StatusChange(placement, sensor.tracker.state, self.clock.now(), note))
             if block is not None:
-                yield block
+                items.append(block)
+        return items
+
+    def awaits_frames(self, arrived_by_ns: int) -> bool:
+        """Whether a streaming sensor's decoder holds samples that arrived by host time
+        `arrived_by_ns` (ns) and that a frame on its way would complete (a Polar's ACC samples
+        waiting for their GYRO frame): worth reading on for at the stop, before `drain`."""
+        for sensor in self._sensors.values():
+            awaits = getattr(sensor.ingest.decoder, "awaits_frames", None) if sensor.ingest else None
+            if awaits is not None and sensor.tracker.state is LinkState.STREAMING and awaits(arrived_by_ns):
+                return True
+        return False
+
+    def _items(self, item: tuple[Placement, str, int, bytes] | StatusChange) -> list[SourceItem]:
+        """What one queued item gives the session: a status change as it is; a notification's
+        block (if it completes one), after a note when it began a new counter epoch."""
+        if isinstance(item, StatusChange):
+            return [item]
+        placement = item[0]
+        ingest = self._sensors[placement].ingest
+        restarts = ingest.gate.counts.restarts if ingest is not None else 0
+        block = self._decode(*item)
+        out: list[SourceItem] = []
+        if ingest is not None and ingest.gate.counts.restarts > restarts:
+            # Said in the session (and so in the recording's link events), not only logged.
+            counts = ingest.gate.counts
+            if counts.clock_resets_ns and counts.clock_resets_ns[-1] == item[2]:
+                at_s = (item[2] - self._origin_ns) * 1e-9
+                what = f"{placement.value} sensor's clock was reset at {at_s:.1f} s ({counts.last_restart})"
+                text = f"{what}; new clock epoch after a flagged gap"
+            else:
+                text = (
+                    f"counter restarted or jumped ({counts.last_restart}); "
+                    "new counter epoch after a flagged gap"
+                )
+            out.append(StatusChange(placement, LinkState.STREAMING, item[2], text))
+        if block is not None:
+            out.append(block)
+        return out
 
     # Connection management --------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import numpy as np
 from sensors.ble.codecs import polar_delta as delta
 from sensors.ble.codecs import polar_pmd as pmd
 from sensors.ble.errors import BleError, DecodeError, StaleNotificationError
-from sensors.ble.stream_decoders import Decoded
+from sensors.ble.stream_decoders import Decoded, Drained
 from sensors.constants import GRAVITY_M_S2
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class _PmdStream:
         self.largest_frame = 1  # samples in the largest frame seen
         self.recent_ns: deque[int] = deque(maxlen=16)  # frame times lately placed
         self.ends: deque[int] = deque(maxlen=PMD_PATIENCE_FRAMES + 1)  # last slots of those frames
+        self.arrivals: deque[int] = deque(maxlen=PMD_PATIENCE_FRAMES + 1)  # and their host times, ns
         self._span_ns = 0
         self._span_samples = 0
 
@@ -103,6 +104,7 @@ class _PmdStream:
         self.largest_frame = max(self.largest_frame, count)
         self.recent_ns.append(frame_ns)
         self.ends.append(last_slot)
+        self.arrivals.append(host_ns)
 
     def given_up_until(self) -> int | None:
         """The last slot of the frame PMD_PATIENCE_FRAMES frames before this stream's latest: the
@@ -225,12 +227,37 @@ class PolarDecoder:
     def _other(kind: pmd.MeasurementType) -> pmd.MeasurementType:
         return pmd.MeasurementType.GYRO if kind is pmd.MeasurementType.ACC else pmd.MeasurementType.ACC
 
-    def _pair(self) -> Decoded | None:
+    def awaits_frames(self, arrived_by_ns: int) -> bool:
+        """Whether samples of one stream that arrived by host time `arrived_by_ns` wait for the
+        other's frame (still on its way: worth reading on for when the session stops then)."""
+        for kind in self._KINDS:
+            slots = self._pending[kind][0]
+            if len(slots):
+                stream, first = self._streams[kind], int(slots.min())
+                came = next(
+                    (ns for end, ns in zip(stream.ends, stream.arrivals, strict=True) if end >= first), 0
+                )
+                if came <= arrived_by_ns:
+                    return True
+        return False
+
+    def drain(self) -> Drained:
+        """Every pair still held, and the samples of one stream whose partner never came given up
+        (counted in `unpaired_samples` and said in `unsure`): the stream ends."""
+        unpaired = self.unpaired_samples
+        slots = np.concatenate([self._pending[kind][0] for kind in self._KINDS])
+        decoded = self._pair(int(slots.max())) if len(slots) else None
+        left = self.unpaired_samples - unpaired
+        alone = f"{left} samples of one stream (ACC or GYRO) whose partner frame had not come" if left else ""
+        return Drained(decoded, f"{alone} were left out at the end of the stream" if alone else "")
+
+    def _pair(self, until: int = -1) -> Decoded | None:
+        """The pairs settled by now, or every slot up to `until` (the stream ends)."""
         acc, gyr = (self._pending[kind] for kind in self._KINDS)
         streams = list(self._streams.values())
         heard = [s.last_slot for s in streams if s.last_slot is not None]
         waited = [s.given_up_until() for s in streams]
-        ready = max([-1, *(w for w in waited if w is not None)])  # not waited for beyond that
+        ready = max([until, *(w for w in waited if w is not None)])  # not waited for beyond that
         if len(heard) == len(streams) and streams[0].epoch == streams[1].epoch:
             ready = max(ready, min(heard))  # every slot up to here has had its chance in both
         if ready <= self._emitted_until:

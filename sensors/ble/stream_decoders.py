@@ -42,10 +42,24 @@ class Decoded:
 
 
 class StreamDecoder(Protocol):
+    """Decodes one sensor's notifications. A decoder that holds samples back (to judge a delay,
+    to pair two streams) also has `drain() -> Drained`, what it holds given up at the end of
+    its stream (`SensorIngest.drain` calls it when it is there)."""
+
     def decode(self, characteristic: str, data: bytes, host_ns: int) -> Decoded | None:
         """Samples carried by this notification (None when it completes nothing yet); raises
         DecodeError on malformed bytes, leaving the decoder's state unchanged."""
         ...
+
+
+@dataclass(frozen=True)
+class Drained:
+    """What a decoder held, given up when its stream ends: the samples it can still time
+    (None: none), and `unsure`: what it could not judge or had to leave out, in words ("" when
+    nothing), for the recording's link events."""
+
+    decoded: Decoded | None
+    unsure: str = ""
 
 
 class _Unwrap:
@@ -133,7 +147,10 @@ class WitDecoder:
             self.skipped_bytes += len(piece.skipped)
             shown = piece.skipped[:24].hex(" ")
             self.last_skipped = f"{wit.PROTOCOL}: {len(piece.skipped)} bytes that are no packet ({shown})"
-        sequence, packets = self._timing.arrive(piece.packets, host_ns)
+        return self._samples(*self._timing.arrive(piece.packets, host_ns))
+
+    def _samples(self, sequence: np.ndarray, packets: list[wit.ImuPacket]) -> Decoded | None:
+        """Packets (m,) with their counters (m,) as samples timed by counter / rate (None: none)."""
         if not packets:
             return None
         return Decoded(
@@ -142,6 +159,17 @@ class WitDecoder:
             np.array([p.gyr_rad_s for p in packets]),
             sequence,
         )
+
+    def drain(self) -> Drained:
+        """The packets held to judge a delay, released at the end of the stream (`PacketTiming.drain`)."""
+        decoded = self._samples(*self._timing.drain())
+        if decoded is None:
+            return Drained(None)
+        unsure = (
+            f"{len(decoded.sequence)} samples held back to judge a delay were released at the end of "
+            "the stream, before it was confirmed (a loss before them is judged by their delay alone)"
+        )
+        return Drained(decoded, unsure)
 
     def _duplicate(self, data: bytes) -> bool:
         """Whether this notification is a copy of the one before: the same bytes, holding at least

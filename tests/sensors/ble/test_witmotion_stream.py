@@ -164,6 +164,22 @@ def test_losses_on_a_bluez_link_are_counted_where_they_happened(seed, bursts):
     assert decoder.lost_samples == int(found.sum())
 
 
+def test_packets_held_when_the_stream_ends_are_given_up_with_the_loss_their_delay_shows():
+    """20 packets lost after 2 s at 100 Hz; 0.8 s later (before confirm_s) the stream ends: the
+    80 packets held since are drained, after a gap of 20, and said to be judged unconfirmed."""
+    ingest = _ingest()
+    arrivals = [(k, HOST0 + k * 10_000_000 + 5_000_000) for k in [*range(200), *range(220, 300)]]
+    sequence, _ = _feed(ingest, [(data_packet(k), ns) for k, ns in arrivals])
+    assert sequence.tolist() == list(range(200))  # the late ones are held
+    block, unsure = ingest.drain()
+    assert block is not None
+    assert block.sequence.tolist() == list(range(220, 300))
+    np.testing.assert_allclose(block.acc_m_s2[:, 0], np.arange(220, 300) * ACC_LSB)
+    assert "80 samples held back" in unsure and "before it was confirmed" in unsure
+    assert ingest.tracker.samples_lost == 20 and ingest.decoder.lost_samples == 20
+    assert ingest.drain() == (None, "")  # nothing twice
+
+
 # End to end: the virtual link, the recording, the file read back ---------------------------------
 
 SECONDS = 14.0
