@@ -79,7 +79,7 @@ class HealthTracker:
     placement: Placement
     window_s: float = 10.0
     state: LinkState = LinkState.CONNECTING
-    _recent: deque[tuple[int, int, int]] = field(default_factory=deque)  # (host ns, got, lost)
+    _recent: deque[tuple[int, int, int, int]] = field(default_factory=deque)  # (host ns, got, lost, span)
     _last_sequence: int | None = None
     _last_host_ns: int | None = None
     samples_received: int = 0
@@ -98,8 +98,10 @@ class HealthTracker:
         sequence = block.sequence
         host_ns = int(block.host_receive_ns[-1])
         lost = int(np.sum(np.diff(sequence) - 1))
+        span = len(block)  # counter steps the block covers: the sensor's own framing
         if self._last_sequence is not None:
             lost += max(int(sequence[0]) - self._last_sequence - 1, 0)
+            span = int(sequence[-1]) - self._last_sequence
         if math.isfinite(self.rate_hz) and self._last_host_ns is not None:
             elapsed_s = max(host_ns - self._last_host_ns, 0) * 1e-9
             lost = min(lost, math.ceil((elapsed_s + self.loss_slack_s) * self.rate_hz))
@@ -108,7 +110,7 @@ class HealthTracker:
         self.samples_received += len(block)
         self.samples_lost += lost
         self.state = LinkState.STREAMING
-        self._recent.append((host_ns, len(block), lost))
+        self._recent.append((host_ns, len(block), lost, span))
         self._rate.look(host_ns * 1e-9, self.samples_received + self.samples_lost)
         while self._recent and host_ns - self._recent[0][0] > self.window_s * 1e9:
             self._recent.popleft()
@@ -123,18 +125,23 @@ class HealthTracker:
         """Health at host time `now_ns`; latency and drift come from the clock mapping; origin_ns:
         the host time (ns) of session time 0, for `data_until_s` (None: not known, left NaN).
 
-        A sensor silent for more than SILENCE_WARNING_S has its silence in the window counted as
-        lost (at its rate) and says when its data stopped, whatever its link state."""
+        Loss is what the sensor's counter says, and its silence: the time since its last block
+        beyond what its own blocks span (a Polar's ~1.4-s frames are not a silence), overdue for
+        more than SILENCE_WARNING_S, counted as lost at its nominal rate (not at the rate its
+        blocks happen to arrive); it then says when its data stopped, whatever its link state."""
         window_ns = self.window_s * 1e9
         recent = [r for r in self._recent if now_ns - r[0] <= window_ns]
         got = sum(r[1] for r in recent)
         lost = sum(r[2] for r in recent)
         rate = self._rate.rate_hz(self.rate_hz) if self.samples_received else math.nan
         age = (now_ns - self._last_host_ns) * 1e-9 if self._last_host_ns is not None else math.inf
+        own_hz = self.rate_hz if math.isfinite(self.rate_hz) else rate
+        span = max((r[3] for r in recent), default=self._recent[-1][3] if self._recent else 0)
+        overdue_s = age - span / own_hz if math.isfinite(own_hz) else age
         data_until_s = math.nan
-        if self._last_host_ns is not None and age > SILENCE_WARNING_S:
-            if math.isfinite(rate):
-                lost += round(min(age, self.window_s) * rate)
+        if self._last_host_ns is not None and overdue_s > SILENCE_WARNING_S:
+            if math.isfinite(own_hz):
+                lost += round(min(overdue_s, self.window_s) * own_hz)
             if origin_ns is not None:
                 data_until_s = (self._last_host_ns - origin_ns) * 1e-9
         return SensorHealth(
@@ -146,6 +153,7 @@ class HealthTracker:
             drift_ppm=drift_ppm,
             battery_pct=self.battery_pct,
             last_packet_age_s=age,
+            overdue_s=overdue_s,
             samples_received=self.samples_received,
             samples_lost=self.samples_lost,
             data_until_s=data_until_s,
@@ -211,7 +219,8 @@ def no_data_text(health: SensorHealth) -> str:
     The one wording the progress line, the dashboard's sensor table and the summary use."""
     if math.isfinite(health.data_until_s):
         return f"no data since {health.data_until_s:.1f} s"
-    if math.isfinite(health.last_packet_age_s) and health.last_packet_age_s > SILENCE_WARNING_S:
+    silent_s = health.overdue_s if not math.isnan(health.overdue_s) else health.last_packet_age_s
+    if math.isfinite(health.last_packet_age_s) and silent_s > SILENCE_WARNING_S:
         return f"no data for {health.last_packet_age_s:.0f} s"
     return ""
 

@@ -58,6 +58,8 @@ class SensorHealth:
     its clock being reset (a reboot; a Polar clock set or stepped back).
     data_until_s: session time (s) of the sensor's last data while none has come for more than
     `sensors.health.SILENCE_WARNING_S` (NaN while data flow, or when the source cannot say).
+    overdue_s: how long (s) its next data are overdue: the time since its last block beyond what
+    its own blocks span (a Polar's ~1.4-s frames are no silence); NaN when the source cannot say.
     """
 
     placement: Placement
@@ -79,6 +81,7 @@ class SensorHealth:
     restarts: int = 0
     clock_resets_s: tuple[float, ...] = ()
     data_until_s: float = math.nan
+    overdue_s: float = math.nan
 
 
 SourceItem = SampleBlock | StatusChange | Event

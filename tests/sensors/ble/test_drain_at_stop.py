@@ -7,17 +7,22 @@ vanishes (its battery dies) in the middle. The file read back holds every sample
 before the stop, each once, in order."""
 
 import asyncio
+import itertools
+import math
 
 import h5py
 import numpy as np
+import pytest
 
 from engine.factory import Impairments, record
 from engine.spec import SessionSpec, SourceKind, SourceSpec
 from sensors.ble.virtual.base import FaultPlan
 from sensors.constants import GRAVITY_M_S2
+from sensors.health import HealthTracker, no_data_text
 from sensors.identity import SensorFamily
 from sensors.placements import Placement
 from sensors.processing import SessionSettings
+from sensors.samples import SampleBlock
 from sensors.simulator.radio import RadioSettings
 
 PAIR = (Placement.LUMBAR, Placement.PELVIS)
@@ -76,7 +81,52 @@ def test_samples_a_witmotion_decoder_holds_at_the_stop_or_when_its_sensor_vanish
         assert len(held) == 1, (placement, links)  # it did hold some at the end: said once
 
 
-def test_a_polar_frame_waiting_for_its_partner_at_the_stop_is_recorded_whole(tmp_path):
-    done = _record(tmp_path, SensorFamily.POLAR_PMD)
+@pytest.fixture(scope="module")
+def polar(tmp_path_factory):
+    return _record(tmp_path_factory.mktemp("polar"), SensorFamily.POLAR_PMD)
+
+
+def test_a_polar_frame_waiting_for_its_partner_at_the_stop_is_recorded_whole(polar):
     for placement in PAIR:
-        _assert_every_sample_sent_before_the_stop_once(done, placement, 2.44e-4 * GRAVITY_M_S2)
+        _assert_every_sample_sent_before_the_stop_once(polar, placement, 2.44e-4 * GRAVITY_M_S2)
+
+
+def test_a_healthy_polar_shows_no_loss_and_no_silence_between_its_frames_nor_once_stopped(polar):
+    """The health a Verity Sense's blocks give (as the link delivered them: frames ~1.4 s apart,
+    paired), looked at every 50 ms: no loss and no "no data" while it streams and for a frame's
+    time after its last block; then its silence counts as lost at its own rate."""
+    with h5py.File(polar.path, "r") as f:
+        group = f[f"acquisition/{Placement.PELVIS.value}"]
+        sequence, host_ns, lost = (
+            group["sequence"][()],
+            group["host_receive_ns"][()],
+            group["lost_before"][()],
+        )
+        device_s = group["device_time_s"][()]
+    assert lost.sum() == 0  # the truth: nothing was lost
+    tracker = HealthTracker(Placement.PELVIS, rate_hz=52.0)
+    edges = [0, *(np.flatnonzero(np.diff(host_ns)) + 1).tolist(), len(host_ns)]
+    looks = []
+    for a, b in itertools.pairwise(edges):
+        block = SampleBlock(
+            Placement.PELVIS,
+            device_s[a:b],
+            np.zeros((b - a, 3)),
+            np.zeros((b - a, 3)),
+            sequence[a:b],
+            host_ns[a:b],
+        )
+        if a:
+            for now_ns in range(int(host_ns[a - 1]), int(host_ns[a]), 50_000_000):
+                looks.append(tracker.snapshot(now_ns, origin_ns=int(host_ns[0])))
+        tracker.update(block)
+    assert len(looks) > 50
+    assert max(h.loss_fraction for h in looks) == 0.0
+    assert [no_data_text(h) for h in looks if no_data_text(h)] == []
+    assert {h.rate_hz for h in looks if math.isfinite(h.rate_hz)} == {52.0}
+    last_ns = int(host_ns[-1])
+    frame_later = tracker.snapshot(last_ns + 1_400_000_000, origin_ns=int(host_ns[0]))
+    assert frame_later.loss_fraction == 0.0 and no_data_text(frame_later) == ""
+    stopped = tracker.snapshot(last_ns + 6_000_000_000, origin_ns=int(host_ns[0]))
+    assert no_data_text(stopped).startswith("no data since")
+    assert 0.3 < stopped.loss_fraction < 0.6  # ~4.6 s of its 10-s window overdue
