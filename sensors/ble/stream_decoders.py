@@ -25,6 +25,7 @@ import numpy as np
 from sensors.ble.codecs import movella_dot as dot
 from sensors.ble.codecs import stabmon as profile
 from sensors.ble.codecs import witmotion as wit
+from sensors.ble.errors import StaleNotificationError
 from sensors.ble.wit_timing import PacketTiming, PacketTimingSettings
 
 log = logging.getLogger(__name__)
@@ -96,11 +97,25 @@ class StabmonDecoder:
         )
 
 
+#: A DOT notification that comes after its successor, by up to this many notifications, is put
+#: back in its place: BLE delivers in order within a connection, but a host stack's queue can
+#: swap two. Only after a gap in the counter are later samples held (for at most this many
+#: notifications), so a stream in order is never delayed.
+DOT_REORDER_PACKETS = 3
+
+
 class DotDecoder:
+    """Movella DOT: one sample a notification, its counter the µs timestamp in sample periods.
+    After a gap the later samples wait (DOT_REORDER_PACKETS notifications at most) for the
+    missing ones to come late; a copy of a waiting one is a StaleNotificationError."""
+
     def __init__(self, rate_hz: float) -> None:
         self.rate_hz = rate_hz
         self._time = _Unwrap(32)
         self._first_us: int | None = None
+        self._expected: int | None = None  # the counter of the next sample in order
+        self._waiting: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}  # after a gap, by counter
+        self._behind: int | None = None  # the last counter seconds behind the expected one
 
     def decode(self, characteristic: str, data: bytes, host_ns: int) -> Decoded | None:
         payload = dot.RateQuantities.from_bytes(data)
@@ -108,12 +123,49 @@ class DotDecoder:
         if self._first_us is None:
             self._first_us = time_us
         sequence = round((time_us - self._first_us) * 1e-6 * self.rate_hz)
-        return Decoded(
-            np.array([time_us * 1e-6]),
-            np.array([payload.acc_m_s2], dtype=float),
-            np.radians(np.array([payload.gyr_deg_s], dtype=float)),
-            np.array([sequence], dtype=np.int64),
-        )
+        sample = (time_us * 1e-6, np.array(payload.acc_m_s2, float), np.radians(payload.gyr_deg_s))
+        expected = self._expected
+        if expected is not None and sequence < expected:
+            # Too late to put back, a copy, or the clock stepped back: the gate judges it. Two in
+            # a row seconds back, one after the other: the clock stepped back, in order from here.
+            if expected - sequence > 2 * self.rate_hz:
+                if self._behind == sequence - 1 and not self._waiting:
+                    self._expected = sequence + 1
+                self._behind = sequence
+            return self._samples({sequence: sample})
+        if sequence in self._waiting:
+            raise StaleNotificationError(dot.PROTOCOL, f"sample {sequence} came twice", data, duplicate=True)
+        self._waiting[sequence] = sample
+        return self._release(everything=len(self._waiting) > DOT_REORDER_PACKETS)
+
+    def drain(self) -> Drained:
+        """The samples waiting after a gap, released: the stream ends."""
+        return Drained(self._release(everything=True))
+
+    def _release(self, everything: bool) -> Decoded | None:
+        """The waiting samples that follow on in order; `everything`: all of them (the gap is a
+        loss)."""
+        if not self._waiting:
+            return None
+        expected = self._expected if self._expected is not None else min(self._waiting)
+        out = {}
+        while expected in self._waiting:
+            out[expected] = self._waiting.pop(expected)
+            expected += 1
+        if everything:
+            out.update(self._waiting)
+            self._waiting.clear()
+            expected = max(out) + 1
+        self._expected = expected
+        return self._samples(dict(sorted(out.items())))
+
+    @staticmethod
+    def _samples(samples: dict[int, tuple[float, np.ndarray, np.ndarray]]) -> Decoded | None:
+        """{counter: (device time s, acc m/s² (3,), gyr rad/s (3,))} in counter order as samples."""
+        if not samples:
+            return None
+        times, acc, gyr = zip(*samples.values(), strict=True)
+        return Decoded(np.array(times), np.array(acc), np.array(gyr), np.array(list(samples), dtype=np.int64))
 
 
 class WitDecoder:
