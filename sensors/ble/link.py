@@ -228,8 +228,7 @@ class BleSource:
                 continue
             block, unsure = sensor.ingest.drain()
             if unsure:
-                note = f"{placement.value} sensor: {unsure}"
-                items.append(StatusChange(placement, sensor.tracker.state, self.clock.now(), note))
+                items.append(StatusChange(placement, sensor.tracker.state, self.clock.now(), unsure))
             if block is not None:
                 items.append(block)
         return items
