@@ -83,9 +83,11 @@ class SensorIngest:
         drain = getattr(self.decoder, "drain", None)
         if drain is None or self._last_host_ns is None:
             return None, ""
-        restarts = getattr(self.decoder, "restarts", 0)
+        restarts, state = getattr(self.decoder, "restarts", 0), self.tracker.state
         drained: Drained = drain()
-        return self._admit(drained.decoded, self._last_host_ns, restarts), drained.unsure
+        block = self._admit(drained.decoded, self._last_host_ns, restarts)
+        self.tracker.state = state  # samples it held back are no sign that the sensor streams
+        return block, drained.unsure
 
     def _admit(self, decoded: Decoded | None, host_ns: int, restarts: int) -> SampleBlock | None:
         """Decoded samples through the gate into health; `restarts`: the decoder's count before."""

@@ -223,15 +223,18 @@ class BleSource:
                 items.extend(self._items(queued))
         if ended:  # `stream()` still ends
             self._queue.put_nowait(None)
-        for placement, sensor in self._sensors.items():
-            if sensor.ingest is None:
-                continue
-            block, unsure = sensor.ingest.drain()
-            if unsure:
-                items.append(StatusChange(placement, sensor.tracker.state, self.clock.now(), unsure))
-            if block is not None:
-                items.append(block)
+        for placement in self._sensors:
+            items.extend(self._drained(placement))
         return items
+
+    def _drained(self, placement: Placement) -> list[SourceItem]:
+        """What one sensor's decoder holds, given up: a note on what it could not judge, the block."""
+        sensor = self._sensors[placement]
+        if sensor.ingest is None:
+            return []
+        block, unsure = sensor.ingest.drain()
+        note = [StatusChange(placement, sensor.tracker.state, self.clock.now(), unsure)] if unsure else []
+        return [*note, *([block] if block is not None else [])]
 
     def awaits_frames(self, arrived_by_ns: int) -> bool:
         """Whether a streaming sensor's decoder holds samples that arrived by host time
@@ -244,10 +247,11 @@ class BleSource:
         return False
 
     def _items(self, item: tuple[Placement, str, int, bytes] | StatusChange) -> list[SourceItem]:
-        """What one queued item gives the session: a status change as it is; a notification's
-        block (if it completes one), after a note when it began a new counter epoch."""
-        if isinstance(item, StatusChange):
-            return [item]
+        """What one queued item gives the session: a status change (a lost link's, then what the
+        sensor's decoder held); a notification's block (if it completes one), after a note when it
+        began a new counter epoch."""
+        if isinstance(item, StatusChange):  # a sensor that lost its link gives up what it holds
+            return [item, *self._drained(item.placement)] if item.state is LinkState.RECONNECTING else [item]
         placement = item[0]
         ingest = self._sensors[placement].ingest
         restarts = ingest.gate.counts.restarts if ingest is not None else 0
