@@ -209,7 +209,7 @@ class SessionRunner:
         self._frames = 0
         self._now_s = 0.0
         #: Session time (s) on the source's host clock when it was asked to stop or reached its
-        #: duration (NaN before): what arrived by then is recorded (`_read_on`, `drain`).
+        #: duration (NaN before): what arrived by then is recorded (`SessionEnd`).
         self.stopped_at_s = math.nan
         self._synchronizer: Synchronizer | None = None
         self._hold: StartHold | None = None
@@ -289,7 +289,8 @@ class SessionRunner:
             async for item in stream:
                 self._on_item(item, synchronizer, origin)
                 if self._stop_requested or (s.duration_s is not None and self._now_s >= s.duration_s):
-                    stop_ns = host_clock(self.source)()
+                    # The source's clock (a simulated source without one runs ahead of ours).
+                    stop_ns = max(host_clock(self.source)(), origin + round(self._now_s * 1e9))
                     self.stopped_at_s = (stop_ns - origin) * 1e-9
                     await end.read_on(stop_ns)
                     break
