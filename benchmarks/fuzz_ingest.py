@@ -37,12 +37,14 @@ from pathlib import Path
 import numpy as np
 
 from recordings import RecordingWriter, SessionMetadata, read_recording
-from sensors.ble.admission import GateSettings, SensorIngest
+from sensors.ble.admission import GateSettings
 from sensors.ble.codecs import movella_dot as dot
 from sensors.ble.codecs import polar_pmd as pmd
 from sensors.ble.codecs import stabmon as profile
 from sensors.ble.codecs import witmotion as wit
-from sensors.ble.stream_decoders import DotDecoder, PolarDecoder, StabmonDecoder, WitDecoder
+from sensors.ble.ingest import SensorIngest
+from sensors.ble.polar_decoder import PolarDecoder
+from sensors.ble.stream_decoders import DotDecoder, StabmonDecoder, WitDecoder
 from sensors.constants import GRAVITY_M_S2
 from sensors.identity import SensorFamily, SensorIdentity
 from sensors.placements import Placement

@@ -25,7 +25,7 @@ from engine.recording import (
     recording_path,
     session_runner,
 )
-from engine.segments import SharedSource, host_clock
+from engine.segments import SharedSource
 from engine.spec import SensorListing, SessionSpec, SourceKind
 from engine.stage import SimulatedStage, standing_body
 from recordings.lsl import LslMarkerInlet, with_lsl_markers
@@ -50,7 +50,7 @@ from sensors.simulator import (
     make_drill,
 )
 from sensors.simulator.drills.base import Drill, continued
-from sensors.source import Source
+from sensors.source import Source, host_clock
 
 __all__ = [
     "Impairments",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -22,23 +21,12 @@ from sensors.events import Event
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
 from sensors.samples import SampleBlock
-from sensors.source import SensorHealth, Source, SourceItem
+from sensors.source import SensorHealth, Source, SourceItem, awaits_frames, drain, host_clock
 
 log = logging.getLogger(__name__)
 
 _END = object()
 _WAKE = object()  # wakes a segment's stream to see it was stopped (its sensors may be silent)
-
-
-def host_clock(source: object) -> Callable[[], int]:
-    """The host clock (ns) the source stamps with: a BLE link's (possibly a virtual radio's)
-    clock, looked up through wrappers, else the monotonic clock."""
-    while source is not None:
-        clock = getattr(source, "clock", None)
-        if clock is not None and hasattr(clock, "now"):
-            return clock.now
-        source = getattr(source, "source", None)
-    return time.monotonic_ns
 
 
 @dataclass(frozen=True)
@@ -147,6 +135,11 @@ class Segment:
         return self.shared.source.sensors
 
     @property
+    def source(self) -> Source:
+        """The shared source this segment reads (its host clock is this segment's)."""
+        return self.shared.source
+
+    @property
     def host_origin_ns(self) -> int:
         return self._origin_ns
 
@@ -181,7 +174,6 @@ class Segment:
         return health
 
     async def stream(self) -> AsyncIterator[SourceItem]:
-        shift_s = (self._origin_ns - self.shared.source.host_origin_ns) * 1e-9
         queue = self.shared._queue
         markers = sorted(self.act.events if self.act is not None else (), key=lambda e: e.time_s)
         while not self._stopped:
@@ -189,16 +181,40 @@ class Segment:
             if item is _END:
                 queue.put_nowait(_END)
                 return
-            if item is _WAKE:
+            own = self._own(item)
+            if own is None:
                 continue
-            if isinstance(item, Event):  # on the shared source's session clock: shift to ours
-                if item.time_s - shift_s < 0:
-                    continue
-                item = replace(item, time_s=item.time_s - shift_s)
-            elif isinstance(item, SampleBlock):
-                newest_ns = int(item.host_receive_ns[-1])
-                if newest_ns < self._origin_ns:  # sampled and sent before this recording began
-                    continue
-                while markers and markers[0].time_s <= (newest_ns - self._origin_ns) * 1e-9:
+            if isinstance(own, SampleBlock):
+                newest_s = (int(own.host_receive_ns[-1]) - self._origin_ns) * 1e-9
+                while markers and markers[0].time_s <= newest_s:
                     yield markers.pop(0)
-            yield item  # type: ignore[misc]
+            yield own
+
+    def drain(self) -> list[SourceItem]:
+        """Once stopped: what reached this segment but was not read, then what the shared link's
+        decoders still hold (`sensors.source.drain`); the link stays up."""
+        queue = self.shared._queue
+        items: list[object] = []
+        while not queue.empty():
+            item = queue.get_nowait()
+            if item is _END:
+                queue.put_nowait(_END)
+                break
+            items.append(item)
+        items.extend(drain(self.shared.source))
+        return [own for item in items if (own := self._own(item)) is not None]
+
+    def awaits_frames(self, arrived_by_ns: int) -> bool:
+        return awaits_frames(self.shared.source, arrived_by_ns)
+
+    def _own(self, item: object) -> SourceItem | None:
+        """An item of the shared stream as this segment's (events shifted to its session time),
+        or None: a wake-up, or what came before the segment began."""
+        if item is _WAKE:
+            return None
+        if isinstance(item, Event):  # on the shared source's session clock: shift to ours
+            shift_s = (self._origin_ns - self.shared.source.host_origin_ns) * 1e-9
+            return replace(item, time_s=item.time_s - shift_s) if item.time_s - shift_s >= 0 else None
+        if isinstance(item, SampleBlock) and int(item.host_receive_ns[-1]) < self._origin_ns:
+            return None  # sampled and sent before this recording began
+        return item  # type: ignore[return-value]

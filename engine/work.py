@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from engine.calibration_check import judge_calibration
 from engine.factory import (
@@ -50,6 +49,7 @@ from engine.segments import Cue, SharedSource
 from engine.sensor_wait import SensorWait
 from engine.session_warnings import SessionWarnings
 from engine.spec import SessionSpec
+from engine.stopping import runner_stopped
 from recordings.conditions import COGNITIVE_CONDITIONS, condition_for
 from recordings.writer_messages import SessionWriter
 from sensors.events import Event, EventKind
@@ -330,11 +330,11 @@ class SessionWork:
                 self.send(HealthReport(runner.health()))
                 warnings.check(runner, writer, radio_lost(opened))
                 await asyncio.sleep(REPORT_INTERVAL_S)
-            await _stopped(task, runner)
+            await runner_stopped(task, runner)
         finally:
             if not task.done():
                 runner.stop()
-                await _stopped(task, runner, 10.0)
+                await runner_stopped(task, runner, 10.0)
             self.send(HealthReport(runner.health()))
             self._runner = None
 
@@ -374,7 +374,7 @@ class SessionWork:
                     await asyncio.sleep(REPORT_INTERVAL_S)
             finally:
                 runner.stop()
-                await _stopped(task, runner)
+                await runner_stopped(task, runner)
                 self._runner = None
         check = judge_calibration(collector, runner.pipeline.calibration_failures, with_bend)
         self.send(CalibrationChecked(check))
@@ -391,20 +391,3 @@ def _writer_busy(probe: Probe, writer: SessionWriter) -> None:
     cpu: tuple[int, int] | None = getattr(writer, "cpu_ns", None)
     if cpu is not None:
         probe.threads["writer process (all threads)"] = (cpu[0] * 1e-9, cpu[1] * 1e-9)
-
-
-#: How long (s) a stopped runner may take to see its next block before its source is ended.
-STOP_GRACE_S = 0.5
-
-
-async def _stopped(task: asyncio.Task[Any], runner: SessionRunner, timeout_s: float | None = None) -> None:
-    """Wait for a runner asked to stop. It ends after its next block; when its sensors are silent
-    (all lost: no block comes), its source is ended so that it sees the stop."""
-    done, _ = await asyncio.wait([task], timeout=STOP_GRACE_S)
-    if not done:
-        log.info("no data for the stopped runner: ending its source")
-        await runner.source.stop()
-    if timeout_s is None:
-        await task
-    else:
-        await asyncio.wait([task], timeout=timeout_s)

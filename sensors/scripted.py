@@ -9,7 +9,7 @@ from sensors.events import Event
 from sensors.identity import SensorIdentity
 from sensors.placements import Placement
 from sensors.samples import SampleBlock
-from sensors.source import SensorHealth, Source, SourceItem
+from sensors.source import SensorHealth, Source, SourceItem, awaits_frames, drain
 
 #: due(now_s, host_origin_ns): the events to yield before a block whose newest sample arrived at
 #: session time now_s.
@@ -42,11 +42,22 @@ class WithEvents:
 
     async def stream(self) -> AsyncIterator[SourceItem]:
         async for item in self.source.stream():
-            if isinstance(item, SampleBlock):
-                now_s = (int(item.host_receive_ns[-1]) - self.host_origin_ns) * 1e-9
-                for event in self.due(now_s, self.host_origin_ns):
-                    yield event
-            yield item
+            for out in self._with_due(item):
+                yield out
+
+    def drain(self) -> list[SourceItem]:
+        """What the wrapped source still holds once stopped (`sensors.source.drain`)."""
+        return [out for item in drain(self.source) for out in self._with_due(item)]
+
+    def awaits_frames(self, arrived_by_ns: int) -> bool:
+        return awaits_frames(self.source, arrived_by_ns)
+
+    def _with_due(self, item: SourceItem) -> list[SourceItem]:
+        """`item`, after the events due before it when it is a sample block."""
+        if not isinstance(item, SampleBlock):
+            return [item]
+        now_s = (int(item.host_receive_ns[-1]) - self.host_origin_ns) * 1e-9
+        return [*self.due(now_s, self.host_origin_ns), item]
 
 
 def with_scripted_events(source: Source, events: Iterable[Event]) -> WithEvents:

@@ -2,13 +2,16 @@
 
 A source is started, streams `SourceItem`s (sample blocks, status changes and events) from an
 async iterator, reports live health per sensor, and is stopped. Nothing downstream knows which
-kind of source it reads.
+kind of source it reads. A source that holds samples back (a BLE link's decoders) also offers
+`drain()` and `awaits_frames(arrived_by_ns)` (see `drain` and `awaits_frames` below), so that a
+stopped session records them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -55,6 +58,8 @@ class SensorHealth:
     its clock being reset (a reboot; a Polar clock set or stepped back).
     data_until_s: session time (s) of the sensor's last data while none has come for more than
     `sensors.health.SILENCE_WARNING_S` (NaN while data flow, or when the source cannot say).
+    overdue_s: how long (s) its next data are overdue: the time since its last block beyond what
+    its own blocks span (a Polar's ~1.4-s frames are no silence); NaN when the source cannot say.
     """
 
     placement: Placement
@@ -76,6 +81,7 @@ class SensorHealth:
     restarts: int = 0
     clock_resets_s: tuple[float, ...] = ()
     data_until_s: float = math.nan
+    overdue_s: float = math.nan
 
 
 SourceItem = SampleBlock | StatusChange | Event
@@ -110,3 +116,36 @@ class Source(Protocol):
     def health(self) -> Mapping[Placement, SensorHealth]:
         """Current health of every sensor."""
         ...
+
+
+def drains(source: object) -> bool:
+    """Whether a source holds samples back to give up at its end (`drain`): its stream, once it
+    is stopped, ends after what it had queued (read it to its end, then drain it)."""
+    return getattr(source, "drain", None) is not None
+
+
+def drain(source: object) -> list[SourceItem]:
+    """What a stopped source still holds (samples its decoders held back, said where they could
+    not be judged), from its `drain()` if it has one (a BLE link and its wrappers), else none.
+    Called once the source is stopped, before the session's last frames are made."""
+    method = getattr(source, "drain", None)
+    return list(method()) if method is not None else []
+
+
+def awaits_frames(source: object, arrived_by_ns: int) -> bool:
+    """Whether a source holds samples that arrived by host time `arrived_by_ns` (ns) and that
+    data still on their way would complete (a Polar's ACC waiting for its GYRO frame:
+    `awaits_frames(arrived_by_ns)` where a source has it), worth reading on for at a stop."""
+    method = getattr(source, "awaits_frames", None)
+    return bool(method(arrived_by_ns)) if method is not None else False
+
+
+def host_clock(source: object) -> Callable[[], int]:
+    """The host clock (ns) the source stamps with: a BLE link's (possibly a virtual radio's)
+    clock, looked up through wrappers, else the monotonic clock."""
+    while source is not None:
+        clock = getattr(source, "clock", None)
+        if clock is not None and hasattr(clock, "now"):
+            return clock.now
+        source = getattr(source, "source", None)
+    return time.monotonic_ns

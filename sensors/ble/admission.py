@@ -30,19 +30,14 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from sensors.ble.errors import DecodeError, StaleNotificationError
-from sensors.ble.stream_decoders import StreamDecoder
 from sensors.constants import GRAVITY_M_S2
-from sensors.health import HealthTracker
 from sensors.placements import Placement
 from sensors.samples import SampleBlock
-from sensors.source import SensorHealth
 
 log = logging.getLogger(__name__)
 
@@ -312,99 +307,3 @@ class SampleGate:
         self.counts.by_reason[kind] = seen
         if force or seen <= 3 or seen % 100 == 0:
             log.warning("%s sensor: %s (%s #%d)", self.placement.value, message, kind, seen)
-
-
-class SensorIngest:
-    """One sensor's notifications after the queue: stream decoder → `SampleGate` → health.
-
-    A decoder may raise only `DecodeError`; anything else it raises (a decoder bug met by bytes
-    nobody foresaw) is counted and logged as a malformed notification too, so no notification
-    can end a session. Logging is rate-limited to one line per `log_interval_s`."""
-
-    def __init__(
-        self,
-        placement: Placement,
-        decoder: StreamDecoder,
-        settings: GateSettings,
-        tracker: HealthTracker | None = None,
-        log_interval_s: float = 10.0,
-    ) -> None:
-        self.placement = placement
-        self.decoder = decoder
-        slack_s = getattr(decoder, "arrival_slack_s", 0.0)  # a decoder whose blocks come late
-        if slack_s > settings.arrival_slack_s:
-            settings = replace(settings, arrival_slack_s=slack_s)
-        self.gate = SampleGate(placement, settings)
-        self.tracker = tracker if tracker is not None else HealthTracker(placement)
-        self.tracker.rate_hz = settings.rate_hz
-        self.tracker.loss_slack_s = max(self.tracker.loss_slack_s, self.gate.settings.arrival_slack_s)
-        self.log_interval_s = log_interval_s
-        self.decode_errors = 0
-        self._last_log = -math.inf
-
-    def notification(self, characteristic: str, data: bytes, host_ns: int) -> SampleBlock | None:
-        """The block this notification completes, in session order, or None."""
-        restarts = getattr(self.decoder, "restarts", 0)
-        duplicates = getattr(self.decoder, "duplicates", 0)
-        skipped = getattr(self.decoder, "skipped_bytes", 0)
-        try:
-            decoded = self.decoder.decode(characteristic, data, host_ns)
-        except StaleNotificationError as stale:
-            self.gate.drop(stale.duplicate)
-            return None
-        except DecodeError as error:
-            self._malformed(str(error))
-            return None
-        except Exception as error:  # only DecodeError may leave a decoder: anything else is one too
-            self._malformed(
-                f"{type(error).__name__} decoding {len(data)} bytes {data[:24].hex(' ')}: {error}"
-            )
-            return None
-        # A decoder that reads a byte stream (WitMotion) skips stray bytes and drops repeated
-        # notifications itself: counted and said as the gate does for the others.
-        for _ in range(getattr(self.decoder, "duplicates", 0) - duplicates):
-            self.gate.note_duplicate()
-        if getattr(self.decoder, "skipped_bytes", 0) != skipped:
-            self._malformed(str(getattr(self.decoder, "last_skipped", "stray bytes skipped")))
-        if decoded is None or len(decoded.sequence) == 0:
-            return None
-        block = self.gate.admit(
-            decoded.device_time_s,
-            decoded.acc_m_s2,
-            decoded.gyr_rad_s,
-            decoded.sequence,
-            host_ns,
-            restarted=getattr(self.decoder, "restarts", 0) != restarts,
-            why=getattr(self.decoder, "restart_reason", "") or "the sensor reports it restarted",
-            clock_reset=bool(getattr(self.decoder, "restart_reason", "")),
-        )
-        if block is not None:
-            self.tracker.update(block)
-        return block
-
-    def health(self, health: SensorHealth, origin_ns: int | None = None) -> SensorHealth:
-        """`health` with what this path kept out of the session filled in; clock resets at
-        session times when `origin_ns` (host ns of session time 0) is given."""
-        counts = self.gate.counts
-        resets_s = tuple(
-            math.nan if origin_ns is None else (ns - origin_ns) * 1e-9 for ns in counts.clock_resets_ns
-        )
-        return replace(
-            health,
-            decode_errors=self.decode_errors,
-            duplicates=counts.duplicates,
-            out_of_order=counts.out_of_order,
-            rejected_blocks=counts.rejected,
-            rejected_samples=counts.rejected_samples,
-            restarts=counts.restarts,
-            clock_resets_s=resets_s,
-        )
-
-    def _malformed(self, problem: str) -> None:
-        self.decode_errors += 1
-        now = time.monotonic()
-        if now - self._last_log >= self.log_interval_s:
-            self._last_log = now
-            log.warning(
-                "%s sensor: malformed notification #%d: %s", self.placement.value, self.decode_errors, problem
-            )

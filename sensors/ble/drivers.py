@@ -19,7 +19,8 @@ from sensors.ble.codecs import stabmon as profile
 from sensors.ble.codecs import standard
 from sensors.ble.codecs import witmotion as wit
 from sensors.ble.errors import ConnectionFailedError, DecodeError
-from sensors.ble.stream_decoders import DotDecoder, PolarDecoder, StabmonDecoder, StreamDecoder, WitDecoder
+from sensors.ble.polar_decoder import PolarDecoder
+from sensors.ble.stream_decoders import DotDecoder, StabmonDecoder, StreamDecoder, WitDecoder
 from sensors.identity import SensorFamily
 
 log = logging.getLogger(__name__)

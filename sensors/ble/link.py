@@ -29,9 +29,10 @@ from bleak import BleakClient, BleakScanner
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
-from sensors.ble.admission import GateSettings, SensorIngest
+from sensors.ble.admission import GateSettings
 from sensors.ble.drivers import Driver, _closest
 from sensors.ble.errors import ConnectionFailedError, SensorNotFoundError
+from sensors.ble.ingest import SensorIngest
 from sensors.ble.link_checks import check_link_settings
 from sensors.ble.scan import DiscoveredSensor, scan, scanner_args
 from sensors.constants import GRAVITY_M_S2
@@ -204,30 +205,74 @@ class BleSource:
             item = await self._queue.get()
             if item is None:
                 return
-            if isinstance(item, StatusChange):
-                yield item
-                continue
-            placement = item[0]
-            ingest = self._sensors[placement].ingest
-            restarts = ingest.gate.counts.restarts if ingest is not None else 0
-            block = self._decode(*item)
-            if ingest is not None and ingest.gate.counts.restarts > restarts:
-                # Said in the session (and so in the recording's link events), not only logged.
-                counts = ingest.gate.counts
-                if counts.clock_resets_ns and counts.clock_resets_ns[-1] == item[2]:
-                    at_s = (item[2] - self._origin_ns) * 1e-9
-                    what = (
-                        f"{placement.value} sensor's clock was reset at {at_s:.1f} s ({counts.last_restart})"
-                    )
-                    text = f"{what}; new clock epoch after a flagged gap"
-                else:
-                    text = (
-                        f"counter restarted or jumped ({counts.last_restart}); "
-                        "new counter epoch after a flagged gap"
-                    )
-                yield StatusChange(placement, LinkState.STREAMING, item[2], text)
-            if block is not None:
-                yield block
+            for out in self._items(item):
+                yield out
+
+    def drain(self) -> list[SourceItem]:
+        """What the link still holds once stopped (call after `stop`): the notifications queued
+        but not yet decoded, then what each sensor's decoder held back (to judge a delay, to pair
+        two streams), given up with the timing it can justify; what it could not judge or had to
+        leave out is said in a status change (a link event in the recording)."""
+        items: list[SourceItem] = []
+        ended = False
+        while not self._queue.empty():
+            queued = self._queue.get_nowait()
+            if queued is None:
+                ended = True
+            else:
+                items.extend(self._items(queued))
+        if ended:  # `stream()` still ends
+            self._queue.put_nowait(None)
+        for placement in self._sensors:
+            items.extend(self._drained(placement))
+        return items
+
+    def _drained(self, placement: Placement) -> list[SourceItem]:
+        """What one sensor's decoder holds, given up: a note on what it could not judge, the block."""
+        sensor = self._sensors[placement]
+        if sensor.ingest is None:
+            return []
+        block, unsure = sensor.ingest.drain()
+        note = [StatusChange(placement, sensor.tracker.state, self.clock.now(), unsure)] if unsure else []
+        return [*note, *([block] if block is not None else [])]
+
+    def awaits_frames(self, arrived_by_ns: int) -> bool:
+        """Whether a streaming sensor's decoder holds samples that arrived by host time
+        `arrived_by_ns` (ns) and that a frame on its way would complete (a Polar's ACC samples
+        waiting for their GYRO frame): worth reading on for at the stop, before `drain`."""
+        for sensor in self._sensors.values():
+            awaits = getattr(sensor.ingest.decoder, "awaits_frames", None) if sensor.ingest else None
+            if awaits is not None and sensor.tracker.state is LinkState.STREAMING and awaits(arrived_by_ns):
+                return True
+        return False
+
+    def _items(self, item: tuple[Placement, str, int, bytes] | StatusChange) -> list[SourceItem]:
+        """What one queued item gives the session: a status change (a lost link's, then what the
+        sensor's decoder held); a notification's block (if it completes one), after a note when it
+        began a new counter epoch."""
+        if isinstance(item, StatusChange):  # a sensor that lost its link gives up what it holds
+            return [item, *self._drained(item.placement)] if item.state is LinkState.RECONNECTING else [item]
+        placement = item[0]
+        ingest = self._sensors[placement].ingest
+        restarts = ingest.gate.counts.restarts if ingest is not None else 0
+        block = self._decode(*item)
+        out: list[SourceItem] = []
+        if ingest is not None and ingest.gate.counts.restarts > restarts:
+            # Said in the session (and so in the recording's link events), not only logged.
+            counts = ingest.gate.counts
+            if counts.clock_resets_ns and counts.clock_resets_ns[-1] == item[2]:
+                at_s = (item[2] - self._origin_ns) * 1e-9
+                what = f"{placement.value} sensor's clock was reset at {at_s:.1f} s ({counts.last_restart})"
+                text = f"{what}; new clock epoch after a flagged gap"
+            else:
+                text = (
+                    f"counter restarted or jumped ({counts.last_restart}); "
+                    "new counter epoch after a flagged gap"
+                )
+            out.append(StatusChange(placement, LinkState.STREAMING, item[2], text))
+        if block is not None:
+            out.append(block)
+        return out
 
     # Connection management --------------------------------------------------------------
 

@@ -76,6 +76,7 @@ class PacketTiming(Generic[T]):
         self.settings = settings
         self.lost_samples = 0  # samples counted as lost
         self.losses = 0  # times a loss was found
+        self.unjudged_samples = 0  # released by `drain` before their delays were confirmed
         self._origin_ns: int | None = None
         self._count = 0  # samples accounted for: released, and lost
         self._floor_s = math.inf
@@ -108,14 +109,33 @@ class PacketTiming(Generic[T]):
         # The level is read from notifications that came over a while, not from one burst.
         spread = recent[-1][1] - recent[0][1] >= s.confirm_s / 4
         if (span_s >= s.confirm_s and spread and self._levelled(delays)) or span_s >= s.max_hold_s:
-            # Like against like: the least delay after the loss against the least over as long a
-            # while before the hold (the least of a longer history lies lower: its loss is biased).
-            before = self._level_before(floor)
-            lost = max(round((min(d for d, _ in recent) - before) * s.rate_hz), 0)
-            gap_at = self._gap_at(lost, before, len(delays))
-            lost = max(round((min(delays[gap_at:]) - before) * s.rate_hz), 0)
-            return self._release(self._gaps(lost, before, len(delays)), host_s)
+            return self._release_judged(min(d for d, _ in recent), floor, host_s)
         return np.zeros(0, np.int64), []
+
+    def drain(self) -> tuple[np.ndarray, list[T]]:
+        """(counters (m,) int64, items (m,)) of every packet held, released now: the stream ended
+        (the session stopped, the sensor went away) before the delays could show for confirm_s
+        whether the late ones followed a loss. Judged as after max_hold_s, by the least delay
+        of the hold (a backlog not yet drained then reads as a loss); `unjudged_samples` counts
+        the samples released so."""
+        if not self._held:
+            return np.zeros(0, np.int64), []
+        host_s = self._held[-1].host_s
+        sequence, items = self._release_judged(min(self._delays()), self._floor(host_s), host_s)
+        self.unjudged_samples += len(items)
+        return sequence, items
+
+    def _release_judged(self, least_s: float, floor: float, host_s: float) -> tuple[np.ndarray, list[T]]:
+        """Release every held packet across the loss that a least delay of `least_s` (s) shows."""
+        rate = self.settings.rate_hz
+        # Like against like: the least delay after the loss against the least over as long a
+        # while before the hold (the least of a longer history lies lower: its loss is biased).
+        before = self._level_before(floor)
+        lost = max(round((least_s - before) * rate), 0)
+        delays = self._delays()
+        gap_at = self._gap_at(lost, before, len(delays))
+        lost = max(round((min(delays[gap_at:]) - before) * rate), 0)
+        return self._release(self._gaps(lost, before, len(delays)), host_s)
 
     def _floor(self, host_s: float) -> float:
         """The floor as it may stand by now (risen by at most floor_rise_ppm since last set), s."""

@@ -42,10 +42,11 @@ from sensors.processing.pipeline import (
     calibrates_while_moving,
     finds_flexion_axis,
 )
+from sensors.processing.session_end import SessionEnd
 from sensors.processing.start_hold import StartHold
 from sensors.processing.synchronizer import Synchronizer, SynchronizerSettings
 from sensors.samples import Frame, SampleBlock
-from sensors.source import SensorHealth, Source, StatusChange
+from sensors.source import SensorHealth, Source, SourceItem, StatusChange, host_clock
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,9 @@ class SessionRunner:
         self._clocks: dict[Placement, ClockSync] = {}
         self._frames = 0
         self._now_s = 0.0
+        #: Session time (s) on the source's host clock when it was asked to stop or reached its
+        #: duration (NaN before): what arrived by then is recorded (`SessionEnd`).
+        self.stopped_at_s = math.nan
         self._synchronizer: Synchronizer | None = None
         self._hold: StartHold | None = None
         self._held: list[SampleBlock] = []
@@ -278,27 +282,40 @@ class SessionRunner:
         self._synchronizer = synchronizer
         self._hold = StartHold(self.placements, s.synchronizer.longest_wait_s)
         self._held = []
+        stream = aiter(self.source.stream())
+        end = SessionEnd(self.source, stream, lambda item: self._on_item(item, synchronizer, origin))
+        ended = False
         try:
-            async for item in self.source.stream():
-                if isinstance(item, SampleBlock):
-                    self._on_block(item, synchronizer, origin)
-                elif isinstance(item, Event):
-                    self._deliver(item)
-                elif isinstance(item, StatusChange):
-                    log.info("%s sensor: %s %s", item.placement.value, item.state.value, item.message)
-                    for sink in self.sinks:
-                        sink.on_status(item)
-                self._deliver_marks()
+            async for item in stream:
+                self._on_item(item, synchronizer, origin)
                 if self._stop_requested or (s.duration_s is not None and self._now_s >= s.duration_s):
+                    # The source's clock (a simulated source without one runs ahead of ours).
+                    stop_ns = max(host_clock(self.source)(), origin + round(self._now_s * 1e9))
+                    self.stopped_at_s = (stop_ns - origin) * 1e-9
+                    await end.read_on(stop_ns)
                     break
+            ended = True
         finally:
             await self.source.stop()
+            if ended:  # not after an error: what the source still holds is recorded
+                await end.finish()
             self._deliver_marks()
             self._release(synchronizer)
             frame = synchronizer.flush()
             if frame is not None:
                 self._process(frame)
         return self._report()
+
+    def _on_item(self, item: SourceItem, synchronizer: Synchronizer, origin_ns: int) -> None:
+        if isinstance(item, SampleBlock):
+            self._on_block(item, synchronizer, origin_ns)
+        elif isinstance(item, Event):
+            self._deliver(item)
+        elif isinstance(item, StatusChange):
+            log.info("%s sensor: %s %s", item.placement.value, item.state.value, item.message)
+            for sink in self.sinks:
+                sink.on_status(item)
+        self._deliver_marks()
 
     def _on_block(self, block: SampleBlock, synchronizer: Synchronizer, origin_ns: int) -> None:
         clock = self._clocks[block.placement]

@@ -10,9 +10,10 @@ import struct
 import numpy as np
 import pytest
 
-from sensors.ble.admission import GateSettings, SensorIngest
+from sensors.ble.admission import GateSettings
 from sensors.ble.codecs import polar_pmd as pmd
-from sensors.ble.stream_decoders import PolarDecoder
+from sensors.ble.ingest import SensorIngest
+from sensors.ble.polar_decoder import PolarDecoder
 from sensors.constants import GRAVITY_M_S2
 from sensors.health import health_warnings
 from sensors.placements import Placement

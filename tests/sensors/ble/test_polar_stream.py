@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from sensors.ble.codecs import polar_pmd as pmd
 from sensors.ble.errors import DecodeError
-from sensors.ble.stream_decoders import DotDecoder, PolarDecoder, WitDecoder
+from sensors.ble.polar_decoder import PolarDecoder
+from sensors.ble.stream_decoders import DotDecoder, WitDecoder
 from sensors.constants import GRAVITY_M_S2
 
 RATE = 52

@@ -15,7 +15,8 @@ import pytest
 
 from engine.factory import Impairments, record
 from engine.spec import SessionSpec, SourceKind, SourceSpec
-from sensors.ble.admission import GateSettings, SensorIngest
+from sensors.ble.admission import GateSettings
+from sensors.ble.ingest import SensorIngest
 from sensors.ble.stream_decoders import WitDecoder
 from sensors.ble.virtual.base import FaultPlan
 from sensors.constants import GRAVITY_M_S2
@@ -73,7 +74,7 @@ def test_packets_cut_across_notifications_with_register_replies_between_them_all
 
 def test_stray_bytes_are_skipped_and_said_and_a_cut_packet_is_not_completed_by_the_next(caplog):
     ingest = _ingest()
-    with caplog.at_level(logging.WARNING, logger="sensors.ble.admission"):
+    with caplog.at_level(logging.WARNING, logger="sensors.ble.ingest"):
         _, acc_x = _feed(
             ingest,
             [
@@ -161,6 +162,22 @@ def test_losses_on_a_bluez_link_are_counted_where_they_happened(seed, bursts):
     assert np.array_equal(np.flatnonzero(found), np.flatnonzero(true_gaps[: n - 1]))
     np.testing.assert_allclose(found[found > 0], true_gaps[: n - 1][found > 0], atol=1)
     assert decoder.lost_samples == int(found.sum())
+
+
+def test_packets_held_when_the_stream_ends_are_given_up_with_the_loss_their_delay_shows():
+    """20 packets lost after 2 s at 100 Hz; 0.8 s later (before confirm_s) the stream ends: the
+    80 packets held since are drained, after a gap of 20, and said to be judged unconfirmed."""
+    ingest = _ingest()
+    arrivals = [(k, HOST0 + k * 10_000_000 + 5_000_000) for k in [*range(200), *range(220, 300)]]
+    sequence, _ = _feed(ingest, [(data_packet(k), ns) for k, ns in arrivals])
+    assert sequence.tolist() == list(range(200))  # the late ones are held
+    block, unsure = ingest.drain()
+    assert block is not None
+    assert block.sequence.tolist() == list(range(220, 300))
+    np.testing.assert_allclose(block.acc_m_s2[:, 0], np.arange(220, 300) * ACC_LSB)
+    assert "80 samples held back" in unsure and "before it was confirmed" in unsure
+    assert ingest.tracker.samples_lost == 20 and ingest.decoder.lost_samples == 20
+    assert ingest.drain() == (None, "")  # nothing twice
 
 
 # End to end: the virtual link, the recording, the file read back ---------------------------------
