@@ -21,6 +21,13 @@ mean angular rate is the gyroscope bias to within (net change of posture) / T: 0
 bias estimators off (vqf's documented `motionBiasEstEnabled` / `restBiasEstEnabled`): a constant
 bias error then only shifts the inclination by tau_acc × error, which the sway measures remove
 with the mean. The same 12 stances: error 0.02–0.03° RMS, the true bias giving the same.
+
+Live, only the stance so far is known: quiet stance's filters take the mean rate since the
+calibration capture began as the bias, set again every second, vqf's estimators off
+(`learns_bias_from_mean_rate`, `OrientationSettings.mean_rate_bias`). The live tilt card then
+reads the true sway's RMS to within a few per cent once its window is 10 s into the task
+(benchmarks/live_tilt_sway.py; RESULTS.md). The export of a stance recording gives the
+analysis' angles (`recordings.derived.exported_processing`).
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from sensors.drills import DrillFamily, drill_family
+from sensors.errors import UnknownDrillError
 from sensors.placements import Placement
 from sensors.processing.angles import segment_inclination
 from sensors.processing.errors import ProcessingError
@@ -66,3 +75,13 @@ def stance_inclination(
     estimator = OrientationEstimator(fixed)
     estimator.set_gyr_bias(bounded_posture_bias(gyr, valid & np.asarray(stance, dtype=bool)))
     return segment_inclination(estimator.step(gyr, acc, valid), mount_q)
+
+
+def learns_bias_from_mean_rate(drill: str) -> bool:
+    """Whether a drill's live orientation takes the mean rate so far as the gyroscope bias, vqf's
+    own estimators off (`OrientationSettings.mean_rate_bias`): quiet stance, whose posture is
+    bounded from the calibration on."""
+    try:
+        return drill_family(drill) is DrillFamily.QUIET_STANCE
+    except UnknownDrillError:
+        return False

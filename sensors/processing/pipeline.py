@@ -229,7 +229,8 @@ class SegmentAnglePipeline:
         each sensor's filter starts on the still capture (vqf initialises from the accelerometer
         and runs over it), and angles follow from the next sample on. The capture's mean gyro is not used as
         a bias seed: standing sway makes it differ from the bias by ~0.1 °/s, which costs more
-        than vqf's own rest and motion bias estimation.
+        than vqf's own rest and motion bias estimation; except in quiet stance, whose filters take
+        the mean rate since the capture began as the bias (`OrientationSettings.mean_rate_bias`).
         """
         n, p = len(frame), len(self.placements)
         orientation = np.full((n, p, 4), np.nan)

@@ -34,6 +34,7 @@ from sensors.processing.live_measures import (
 )
 from sensors.processing.orientation import OrientationSettings
 from sensors.processing.orientation_axes import FlexionAxisSettings
+from sensors.processing.orientation_stance import learns_bias_from_mean_rate
 from sensors.processing.pipeline import (
     AngleBlock,
     PipelineSettings,
@@ -146,7 +147,11 @@ class SessionSettings:
                 f"SessionSettings.live_measures must be LiveMeasuresSettings, got {live!r}"
             )
         # The values given once here flow into every stage (frozen: set through object.__setattr__).
-        orientation = replace(self.pipeline.orientation or OrientationSettings(), rate_hz=self.rate_hz)
+        orientation = replace(
+            self.pipeline.orientation or OrientationSettings(),
+            rate_hz=self.rate_hz,
+            mean_rate_bias=learns_bias_from_mean_rate(self.drill),
+        )
         pipeline = replace(
             self.pipeline,
             rate_hz=self.rate_hz,

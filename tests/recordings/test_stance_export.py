@@ -1,0 +1,53 @@
+"""The angles a standing-balance recording exports are the ones its stance measures read (the
+gyroscope bias learned over the stance, `recordings.derived.exported_processing`), not the live
+filter's, whose bias estimation takes the sway for bias."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from recordings import read_recording
+from recordings.analysis import analyze_recording
+from recordings.export_csv import export_csv
+from sensors.events import EventKind
+from sensors.processing.analysis_upright import STANCE_SETTLE_S
+from sensors.processing.sway import sway_measures
+from stabmon.cli import main
+from tests.cli_args import RECORD_NO_RADIO
+
+
+@pytest.fixture(scope="module")
+def stance_file(tmp_path_factory):
+    """A 20-s simulated quiet stance (seed 21)."""
+    folder = tmp_path_factory.mktemp("stance")
+    argv = [*RECORD_NO_RADIO, "--drill", "quiet-stance", "--seconds", "20", "--seed", "21"]
+    assert main([*argv, "--subject", "P-21", "--out", str(folder)]) == 0
+    return next(folder.glob("*.h5"))
+
+
+def _column(rows, name):
+    return np.array([float(r[name]) if r[name] else np.nan for r in rows])
+
+
+def test_exported_stance_angles_give_the_analysis_tilt_sway(stance_file, tmp_path):
+    recording = read_recording(stance_file)
+    result = analyze_recording(recording)
+    files = export_csv(recording, tmp_path)
+    angles = next(p for p in files if p.name.endswith("_angles.csv"))
+    with angles.open() as f:
+        rows = list(csv.DictReader(f))
+    time_s = _column(rows, "time_s")
+    trunk = np.stack([_column(rows, "trunk_sagittal_deg"), _column(rows, "trunk_frontal_deg")], axis=1)
+    start = next(e.time_s for e in recording.events if e.kind is EventKind.TASK_START)
+    end = next(e.time_s for e in recording.events if e.kind is EventKind.TASK_END)
+    window = (time_s >= start + STANCE_SETTLE_S) & (time_s <= end)  # the rows the stance measures
+    sway = sway_measures(trunk[window, 0], trunk[window, 1], recording.settings.rate_hz)
+    assert sway.rms_ap == pytest.approx(result.value("angle_rms_ap"), rel=1e-9)
+    assert sway.rms_ml == pytest.approx(result.value("angle_rms_ml"), rel=1e-9)
+    # the lumbar angle is trunk − pelvis of the exported inclinations
+    pelvis = _column(rows, "pelvis_sagittal_deg")
+    lumbar = _column(rows, "lumbar_sagittal_deg")
+    known = np.isfinite(lumbar)
+    assert known.sum() > 0.8 * len(rows)
+    np.testing.assert_allclose(lumbar[known], trunk[known, 0] - pelvis[known], atol=1e-9)
