@@ -1,7 +1,7 @@
 """The live tilt-sway card against the simulator's true trunk sway in quiet stance.
 
-Each seed × sway scale is one simulated quiet stance (every sensor error on) run through the
-session runner as live; every running measure whose 10-s window lies in the task (after the
+Each seed × sway scale is one simulated quiet stance (every sensor error on, no radio) opened
+and run by engine.factory as live; every running measure whose 10-s window lies in the task (after the
 calibration's fade into the task's sway) is compared with the centred RMS of the true trunk
 inclination over the same samples. Printed: per sway scale, measured/true of the card's
 sagittal (AP) and frontal (ML) tilt RMS: mean, min and max over the cards, and the RMS of
@@ -20,12 +20,14 @@ import sys
 
 import numpy as np
 
+from engine.factory import open_source, session_runner
+from engine.spec import SessionSpec, SourceKind, SourceSpec
 from sensors import Placement
-from sensors.processing import SessionRunner, SessionSettings
+from sensors.processing import SessionSettings
 from sensors.processing.angles import inclination_angles
 from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.session import NullSink
-from sensors.simulator import DrillOptions, SimulatedSource, make_drill
+from sensors.simulator import DrillOptions, make_drill
 from sensors.simulator.body import segment_quaternions
 
 
@@ -42,8 +44,16 @@ def card_ratios(seed: int, scale: float, duration_s: float) -> list[tuple[float,
     start, s, of every card of one simulated stance whose window lies in the task's steady sway."""
     drill = make_drill("quiet-stance", DrillOptions(duration_s=duration_s, seed=seed, sway_scale=scale))
     sink = _Measures()
-    runner = SessionRunner(SimulatedSource(drill, seed=seed), [sink], SessionSettings(drill="quiet-stance"))
-    asyncio.run(runner.run())
+    spec = SessionSpec(
+        SourceSpec(SourceKind.SIMULATED, seed=seed, realtime=False),
+        processing=SessionSettings(drill="quiet-stance"),
+    )
+
+    async def run() -> None:
+        async with open_source(spec, drill, keep_sampling_s=0.0) as opened:
+            await session_runner(spec, opened.source, [sink]).run()
+
+    asyncio.run(run())
     task_start = drill.truth.task_start_s
     rows = []
     for m in sink.measures:
