@@ -26,6 +26,7 @@ from sensors.placements import Placement
 from sensors.processing import settings_checks as check
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.clock_sync import ClockSync, ClockSyncSettings
+from sensors.processing.flexion_mounts import finds_flexion_axis
 from sensors.processing.live_measures import (
     LiveMeasures,
     LiveMeasuresSettings,
@@ -41,7 +42,6 @@ from sensors.processing.pipeline import (
     SegmentAnglePipeline,
     angle_definition,
     calibrates_while_moving,
-    finds_flexion_axis,
 )
 from sensors.processing.start_hold import StartHold
 from sensors.processing.synchronizer import Synchronizer, SynchronizerSettings
