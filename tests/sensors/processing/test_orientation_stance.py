@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sensors import Placement
-from sensors.events import EventKind
+from sensors.events import Event, EventKind
 from sensors.processing import SessionSettings
 from sensors.processing.analysis import SessionData, analyze
 from sensors.processing.angles import inclination_angles
@@ -164,3 +164,23 @@ def test_the_mean_rate_bias_is_the_mean_rate_whatever_the_chunking():
     edges = [0, 7, 100, 101, 233, 350, n]
     parts = [chunked.step(gyr[a:b], acc[a:b], valid[a:b]) for a, b in itertools.pairwise(edges)]
     np.testing.assert_array_equal(np.concatenate(parts), q)
+
+
+def test_a_stance_task_shorter_than_its_measures_need_is_not_measured(stances):
+    """Every sensor working, a quiet-stance task of 10.9 s is not measured (live and offline: both
+    call analyze); 11.0 s, the settling second and one 10-s window, is."""
+    _, _, sink = stances[1.0]
+    start = next(e.time_s for e in sink.events if e.kind is EventKind.TASK_START)
+
+    def task_of(seconds):
+        marks = [e for e in sink.events if e.kind is not EventKind.TASK_END]
+        marks.append(Event(start + seconds, EventKind.TASK_END))
+        return SessionData(sink.frame, sink.all_angles, sink.calibration.mount_q, tuple(marks))
+
+    with pytest.raises(ProcessingError) as refused:
+        analyze(task_of(10.9), "quiet-stance")
+    assert str(refused.value) == (
+        f"not measured: the task lasted 10.9 s ({start:.1f}–{start + 10.9:.1f} s); "
+        "the quiet-stance measures need at least 11 s"
+    )
+    assert analyze(task_of(11.0), "quiet-stance").value("angle_rms_ap") > 0
