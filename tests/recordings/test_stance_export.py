@@ -19,9 +19,9 @@ from tests.cli_args import RECORD_NO_RADIO
 
 @pytest.fixture(scope="module")
 def stance_file(tmp_path_factory):
-    """A 20-s simulated quiet stance (seed 21)."""
+    """A 15-s simulated quiet stance (seed 21): a 12-s task."""
     folder = tmp_path_factory.mktemp("stance")
-    argv = [*RECORD_NO_RADIO, "--drill", "quiet-stance", "--seconds", "20", "--seed", "21"]
+    argv = [*RECORD_NO_RADIO, "--drill", "quiet-stance", "--seconds", "15", "--seed", "21"]
     assert main([*argv, "--subject", "P-21", "--out", str(folder)]) == 0
     return next(folder.glob("*.h5"))
 
