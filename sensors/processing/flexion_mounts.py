@@ -83,3 +83,23 @@ def heading_step(sensor_q: np.ndarray, before: np.ndarray, after: np.ndarray) ->
     old = segment_orientation(sensor_q, before)
     new = segment_orientation(sensor_q, after)
     return float(wrap_angle(heading_of(new, axis=1) - heading_of(old, axis=1)))
+
+
+def keep_axial_continuous(
+    axial_rad: np.ndarray,
+    sensor_q: np.ndarray,
+    switched: Mapping[int, list[MountSwitch]],
+    placements: tuple[Placement, ...],
+    heading_reference: dict[Placement, float],
+) -> None:
+    """Keep each segment's axial rotation (n, p), rad, continuous across its mount's switches (in
+    place): from a switch's row on it, and the placement's heading reference (rad; updated), move
+    with the medio-lateral axis by `heading_step` at the sensor orientation sensor_q (n, p, 4)."""
+    for k, changes in switched.items():
+        for row, before, after in changes:
+            delta = heading_step(sensor_q[row, k], before, after)
+            if not np.isfinite(delta):
+                continue
+            if placements[k] in heading_reference:
+                heading_reference[placements[k]] += delta
+            axial_rad[row:, k] = wrap_angle(axial_rad[row:, k] - delta)

@@ -43,7 +43,7 @@ from sensors.processing.calibration import (
     calibrate_neutral_stance,
 )
 from sensors.processing.errors import CalibrationError
-from sensors.processing.flexion_mounts import FlexionMounts, heading_step
+from sensors.processing.flexion_mounts import FlexionMounts, keep_axial_continuous
 from sensors.processing.hold_posture import HoldPostureSettings, HoldPostureTracker
 from sensors.processing.orientation import OrientationEstimator, OrientationSettings
 from sensors.processing.orientation_axes import FlexionAxisSettings
@@ -249,11 +249,8 @@ class SegmentAnglePipeline:
                 segments = segment_orientation(orientation, mounts)
                 if upright:
                     axial = self._axial(segments)
-                    for k, changes in switched.items():
-                        for row, before, after in changes:
-                            axial[row:, k] = self._rereference_axial(
-                                heading_step(orientation[row, k], before, after), k, axial[row:, k]
-                            )
+                    references = self._heading_reference  # moved at each mount switch
+                    keep_axial_continuous(axial, orientation, switched, self.placements, references)
                     if "inclination_rad" in wanted:
                         inclination = inclination_angles(segments)
                 else:
@@ -282,16 +279,6 @@ class SegmentAnglePipeline:
             lumbar,
             self.settings.angles,
         )
-
-    def _rereference_axial(self, delta: float, k: int, axial: np.ndarray) -> np.ndarray:
-        """Axial rotation (m,) of placement k from its mount's switch on, kept continuous there:
-        the heading reference moves with the medio-lateral axis by delta, rad (`heading_step`)."""
-        placement = self.placements[k]
-        if not np.isfinite(delta):
-            return axial
-        if placement in self._heading_reference:
-            self._heading_reference[placement] += delta
-        return wrap_angle(axial - delta)
 
     def _axial(self, segment_q: np.ndarray) -> np.ndarray:
         """Rotation of each segment about its long axis (n, p) rad relative to its heading at
