@@ -16,6 +16,7 @@ import numpy as np
 from recordings.reader import ProcessedAngles, Recording
 from sensors.drills import drill_family
 from sensors.errors import UnknownDrillError
+from sensors.processing.analysis_data import SessionData
 from sensors.processing.analysis_upright import stance_angles
 from sensors.processing.errors import ProcessingError
 from sensors.processing.pipeline import AngleBlock
@@ -53,25 +54,39 @@ def replayed_processing(recording: Recording) -> ProcessedAngles:
     return _processed(time_s, np.concatenate([v for _, v, _ in sink.frames]), angles)
 
 
-def exported_processing(recording: Recording) -> ProcessedAngles:
-    """The angles to export: `recording.processing`, except for a standing-balance drill, whose
-    segment and lumbar inclinations are the ones its stance measures read
+def exported_angles(drill: str, data: SessionData) -> AngleBlock:
+    """The angles of a session to export: its own (`data.angles`), except for a standing-balance
+    drill, whose orientations and inclinations are the ones its stance measures read
     (`analysis_upright.stance_angles`: the gyroscope bias learned over the stance, not by vqf)."""
+    if not _is_stance(drill):
+        return data.angles
     try:
-        stance = drill_family(recording.drill).is_stance
-    except UnknownDrillError:
-        stance = False
-    if not stance:
+        return stance_angles(data)
+    except ProcessingError:  # no stance frames: the session's angles as they are
+        return data.angles
+
+
+def exported_processing(recording: Recording) -> ProcessedAngles:
+    """/processing's arrays as the CSV export gives them: `recording.processing`, except for a
+    standing-balance drill (`exported_angles`)."""
+    if not _is_stance(recording.drill):
         return recording.processing
     from recordings.analysis import replay  # analysis imports the reader: import when needed
 
     collector = replay(recording, running_measures=False).collector
     try:
         data = collector.session_data()
-        angles = stance_angles(data)
-    except ProcessingError:  # never calibrated, no stance: the session's angles (NaN) as they are
+    except ProcessingError:  # never calibrated: the session's angles (NaN) as they are
         return recording.processing
-    return _processed(data.frame.time_s, data.frame.valid, angles)
+    return _processed(data.frame.time_s, data.frame.valid, exported_angles(recording.drill, data))
+
+
+def _is_stance(drill: str) -> bool:
+    """Whether `drill` is a standing-balance drill (False for a name the catalogue lacks)."""
+    try:
+        return drill_family(drill).is_stance
+    except UnknownDrillError:
+        return False
 
 
 def _processed(time_s: np.ndarray, valid: np.ndarray, angles: AngleBlock) -> ProcessedAngles:

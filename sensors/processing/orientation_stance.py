@@ -56,6 +56,29 @@ def bounded_posture_bias(gyr_rad_s: np.ndarray, valid: np.ndarray) -> np.ndarray
     return rows.mean(axis=0)
 
 
+def stance_orientation(
+    frame: Frame, placement: Placement, stance: np.ndarray, settings: OrientationSettings | None = None
+) -> np.ndarray:
+    """Sensor→earth orientation (n, 4) of one placement over the whole frame (NaN where it has no
+    sample), with the gyroscope bias learned over the rows where stance (n,) bool is True
+    (`bounded_posture_bias`) and vqf's own bias estimation off. settings: the session's
+    orientation settings (their tau_acc and gap handling; default: `OrientationSettings` at the
+    frame's rate)."""
+    k = frame.index(placement)
+    gyr, acc, valid = frame.gyr_rad_s[:, k], frame.acc_m_s2[:, k], frame.valid[:, k]
+    base = settings or OrientationSettings(rate_hz=frame.rate_hz)
+    fixed = replace(
+        base,
+        rate_hz=frame.rate_hz,
+        motion_bias_estimation=False,
+        rest_bias_estimation=False,
+        mean_rate_bias=False,
+    )
+    estimator = OrientationEstimator(fixed)
+    estimator.set_gyr_bias(bounded_posture_bias(gyr, valid & np.asarray(stance, dtype=bool)))
+    return estimator.step(gyr, acc, valid)
+
+
 def stance_inclination(
     frame: Frame,
     placement: Placement,
@@ -63,18 +86,9 @@ def stance_inclination(
     stance: np.ndarray,
     settings: OrientationSettings | None = None,
 ) -> np.ndarray:
-    """Segment [sagittal, frontal] inclination (n, 2), rad, of one placement over the whole frame
-    (NaN where it has no sample), with the gyroscope bias learned over the rows where stance (n,)
-    bool is True (`bounded_posture_bias`) and vqf's own bias estimation off. mount_q (4,) is the
-    sensor→segment calibration; settings: the session's orientation settings (their tau_acc and
-    gap handling; default: `OrientationSettings` at the frame's rate)."""
-    k = frame.index(placement)
-    gyr, acc, valid = frame.gyr_rad_s[:, k], frame.acc_m_s2[:, k], frame.valid[:, k]
-    base = settings or OrientationSettings(rate_hz=frame.rate_hz)
-    fixed = replace(base, rate_hz=frame.rate_hz, motion_bias_estimation=False, rest_bias_estimation=False)
-    estimator = OrientationEstimator(fixed)
-    estimator.set_gyr_bias(bounded_posture_bias(gyr, valid & np.asarray(stance, dtype=bool)))
-    return segment_inclination(estimator.step(gyr, acc, valid), mount_q)
+    """Segment [sagittal, frontal] inclination (n, 2), rad, of `stance_orientation`; mount_q (4,)
+    is the sensor→segment calibration."""
+    return segment_inclination(stance_orientation(frame, placement, stance, settings), mount_q)
 
 
 def learns_bias_from_mean_rate(drill: str) -> bool:

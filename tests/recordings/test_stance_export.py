@@ -1,6 +1,6 @@
-"""The angles a standing-balance recording exports are the ones its stance measures read (the
-gyroscope bias learned over the stance, `recordings.derived.exported_processing`), not the live
-filter's, whose bias estimation takes the sway for bias."""
+"""The angles a standing-balance recording exports (CSV angles, Motion-BIDS orientations) are the
+ones its stance measures read (the gyroscope bias learned over the stance,
+`recordings.derived.exported_angles`), not the live filter's."""
 
 import csv
 
@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 
 from recordings import read_recording
-from recordings.analysis import analyze_recording
+from recordings.analysis import analyze_recording, replay
+from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
 from sensors.events import EventKind
+from sensors.placements import Placement
 from sensors.processing.analysis_upright import STANCE_SETTLE_S
+from sensors.processing.angles import segment_inclination
 from sensors.processing.sway import sway_measures
 from stabmon.cli import main
 from tests.cli_args import RECORD_NO_RADIO
@@ -51,3 +54,26 @@ def test_exported_stance_angles_give_the_analysis_tilt_sway(stance_file, tmp_pat
     known = np.isfinite(lumbar)
     assert known.sum() > 0.8 * len(rows)
     np.testing.assert_allclose(lumbar[known], trunk[known, 0] - pelvis[known], atol=1e-9)
+
+
+def test_exported_bids_orientation_gives_the_analysis_tilt_sway(stance_file, tmp_path):
+    """Motion-BIDS carries orientations, not angles: the trunk's, as exported, is the one the
+    stance measures read."""
+    recording = read_recording(stance_file)
+    result = analyze_recording(recording)
+    session = replay(recording, running_measures=False)
+    export_bids(recording, session.collector, tmp_path)
+    (motion,) = tmp_path.glob("sub-*/motion/*_motion.tsv")
+    values = np.genfromtxt(motion, delimiter="\t", missing_values="n/a", filling_values=np.nan)
+    k = recording.placements.index(Placement.LUMBAR)
+    quaternions = values[:, 10 * k + 6 : 10 * k + 10]  # per sensor: acc (3), gyr (3), quat (4)
+    mount = session.collector.calibration.mount_q[Placement.LUMBAR]
+    trunk = np.degrees(segment_inclination(quaternions, mount))
+    time_s = session.collector.frame.time_s
+    start = next(e.time_s for e in recording.events if e.kind is EventKind.TASK_START)
+    end = next(e.time_s for e in recording.events if e.kind is EventKind.TASK_END)
+    window = (time_s >= start + STANCE_SETTLE_S) & (time_s <= end)
+    sway = sway_measures(trunk[window, 0], trunk[window, 1], recording.settings.rate_hz)
+    # the file's 17 significant digits of each quaternion: the same sway to far better than 1e-9
+    assert sway.rms_ap == pytest.approx(result.value("angle_rms_ap"), rel=1e-9)
+    assert sway.rms_ml == pytest.approx(result.value("angle_rms_ml"), rel=1e-9)
