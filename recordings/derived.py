@@ -5,8 +5,8 @@ the angles (`schema.ANGLES_STORED`). A replay feeds the pipeline exactly what th
 received, so the angles it gives are the ones the live session computed, bit for bit
 (tests/recordings/test_replay.py).
 
-The angles a standing-balance recording exports are the ones its analysis measures instead
-(`exported_processing`): the live filter's bias estimation takes slow sway for gyroscope bias.
+The angles a standing-balance recording exports and shows are the ones its analysis measures
+instead (`measured_angles`): the live filter's bias estimation takes slow sway for gyroscope bias.
 """
 
 from __future__ import annotations
@@ -54,10 +54,12 @@ def replayed_processing(recording: Recording) -> ProcessedAngles:
     return _processed(time_s, np.concatenate([v for _, v, _ in sink.frames]), angles)
 
 
-def exported_angles(drill: str, data: SessionData) -> AngleBlock:
-    """The angles of a session to export: its own (`data.angles`), except for a standing-balance
-    drill, whose orientations and inclinations are the ones its stance measures read
-    (`analysis_upright.stance_angles`: the gyroscope bias learned over the stance, not by vqf)."""
+def measured_angles(drill: str, data: SessionData) -> AngleBlock:
+    """A session's angles as its drill's measures read them, for what shows or exports them
+    (CSV, Motion-BIDS, the report's figures, the review): its own (`data.angles`), except for a
+    standing-balance drill, whose orientations and inclinations are the ones its stance measures
+    read (`analysis_upright.stance_angles`: the gyroscope bias learned over the stance, not by
+    vqf, which takes the sway for bias)."""
     if not _is_stance(drill):
         return data.angles
     try:
@@ -68,7 +70,7 @@ def exported_angles(drill: str, data: SessionData) -> AngleBlock:
 
 def exported_processing(recording: Recording) -> ProcessedAngles:
     """/processing's arrays as the CSV export gives them: `recording.processing`, except for a
-    standing-balance drill (`exported_angles`)."""
+    standing-balance drill (`measured_angles`)."""
     if not _is_stance(recording.drill):
         return recording.processing
     from recordings.analysis import replay  # analysis imports the reader: import when needed
@@ -78,7 +80,7 @@ def exported_processing(recording: Recording) -> ProcessedAngles:
         data = collector.session_data()
     except ProcessingError:  # never calibrated: the session's angles (NaN) as they are
         return recording.processing
-    return _processed(data.frame.time_s, data.frame.valid, exported_angles(recording.drill, data))
+    return _processed(data.frame.time_s, data.frame.valid, measured_angles(recording.drill, data))
 
 
 def _is_stance(drill: str) -> bool:

@@ -13,7 +13,7 @@ Files (comma separated, header row, '.' decimal, empty cell for a missing value)
                                posture; see sensors/processing/angles.py), empty until
                                the hold starts. Standing balance: every inclination as its
                                stance measures read the trunk's (the gyroscope bias learned
-                               over the stance; `recordings.derived.exported_angles`)
+                               over the stance; `recordings.derived.measured_angles`)
   <stem>_events.csv            events; time_s rounded to 0.1 ms (`EVENT_TIME_FORMAT`)
   <stem>_measures.csv          the drill's measures table (when given), named as the measures
                                catalogue names them; `key` is the analysis key for scripts

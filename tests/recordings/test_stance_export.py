@@ -1,6 +1,6 @@
-"""The angles a standing-balance recording exports (CSV angles, Motion-BIDS orientations) are the
-ones its stance measures read (the gyroscope bias learned over the stance,
-`recordings.derived.exported_angles`), not the live filter's."""
+"""The angles a standing-balance recording exports (CSV angles, Motion-BIDS orientations) and the
+review shows are the ones its stance measures read (the gyroscope bias learned over the stance,
+`recordings.derived.measured_angles`), not the live filter's."""
 
 import csv
 
@@ -11,6 +11,7 @@ from recordings import read_recording
 from recordings.analysis import analyze_recording, replay
 from recordings.export_bids import export_bids
 from recordings.export_csv import export_csv
+from recordings.plot_data import TIME, TRUNK_AP, TRUNK_ML
 from sensors.events import EventKind
 from sensors.placements import Placement
 from sensors.processing.analysis_upright import STANCE_SETTLE_S
@@ -77,3 +78,17 @@ def test_exported_bids_orientation_gives_the_analysis_tilt_sway(stance_file, tmp
     # the file's 17 significant digits of each quaternion: the same sway to far better than 1e-9
     assert sway.rms_ap == pytest.approx(result.value("angle_rms_ap"), rel=1e-9)
     assert sway.rms_ml == pytest.approx(result.value("angle_rms_ml"), rel=1e-9)
+
+
+def test_the_review_shows_the_tilt_the_analysis_measured(stance_file, tmp_path):
+    """The review window's traces and sway plot (its angle rows) are the measured tilt too."""
+    from gui.model.review import review  # Qt-free model of the review window
+
+    reviewed = review(stance_file, tmp_path)
+    rows = reviewed.rows
+    start = next(e.time_s for e in reviewed.recording.events if e.kind is EventKind.TASK_START)
+    end = next(e.time_s for e in reviewed.recording.events if e.kind is EventKind.TASK_END)
+    window = (rows[:, TIME] >= start + STANCE_SETTLE_S) & (rows[:, TIME] <= end)
+    sway = sway_measures(rows[window, TRUNK_AP], rows[window, TRUNK_ML], reviewed.recording.settings.rate_hz)
+    assert sway.rms_ap == pytest.approx(reviewed.measures.value("angle_rms_ap"), rel=1e-9)
+    assert sway.rms_ml == pytest.approx(reviewed.measures.value("angle_rms_ml"), rel=1e-9)
