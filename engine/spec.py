@@ -18,8 +18,11 @@ from typing import Any
 from engine.errors import SpecError
 from recordings.schema import check_subject_id
 from recordings.settings_codec import from_plain, to_plain
+from sensors.drills import drill_family
+from sensors.errors import UnknownDrillError
 from sensors.identity import SensorFamily
 from sensors.placements import REQUIRED_PLACEMENTS, Placement
+from sensors.processing.analysis import ANALYSIS_PLACEMENTS
 from sensors.processing.session import SessionSettings
 from sensors.simulator import DRILL_NAMES
 
@@ -107,16 +110,27 @@ class SessionSpec:
         """This specification for one recording of `drill` (duration None: until stopped)."""
         return replace(self, processing=replace(self.processing, drill=drill, duration_s=duration_s))
 
+    def required_placements(self) -> tuple[Placement, ...]:
+        """The sensors a session needs: those its drill's measures read (a quiet stance, the lumbar
+        sensor only: `ANALYSIS_PLACEMENTS`); both back sensors when no drill is set (a clinic's
+        setup, before its protocols choose drills; a free recording)."""
+        try:
+            return ANALYSIS_PLACEMENTS[drill_family(self.processing.drill)]
+        except UnknownDrillError:
+            return REQUIRED_PLACEMENTS
+
     def check(self) -> None:
         """Raise SpecError saying what is missing or wrong before anything connects."""
         chosen = self.source.chosen_placements
         twice = sorted({p.value for p in chosen if chosen.count(p) > 1})
         if twice:
             raise SpecError(f"the placements name {', '.join(twice)} more than once")
-        for required in REQUIRED_PLACEMENTS:
+        drill = self.processing.drill
+        for required in self.required_placements():
             if required not in chosen:
+                session = f"a {drill} session" if drill else "a session"
                 raise SpecError(
-                    f"a session needs a {required.value} sensor ({required.anatomical_site}): assign one"
+                    f"{session} needs a {required.value} sensor ({required.anatomical_site}): assign one"
                 )
         if not self.source.simulated:
             empty = [p.value for p, sensor in self.source.assignments if not sensor.strip()]

@@ -31,7 +31,8 @@ class MeasuredPart:
 def measured_part(data: SessionData, drill: str, coverage: Coverage) -> MeasuredPart:
     """The part of `data`'s task (its start and end marks, s) that every sensor `drill`'s analysis
     reads sent data in; ProcessingError ("not measured: the lumbar sensor had no data after 6.0 s;
-    …") when that part is shorter than the family's measures need."""
+    …") when that part is shorter than the family's measures need (a task that is itself too
+    short, every sensor working, `analyze` refuses)."""
     notes = tuple(coverage.lines())
     try:
         family = drill_family(drill)

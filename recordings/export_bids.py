@@ -2,7 +2,8 @@
 
 One tracking system (`tracksys-imu`) whose tracked points are the sensor placements. The motion
 file holds the synchronised frames: per placement ACCEL and GYRO (x, y, z, sensor frame, SI)
-and ORNT (quat_w..quat_z, sensor→global), one column per row of channels.tsv, no header,
+and ORNT (quat_w..quat_z, sensor→global; in standing balance the ones its stance measures read,
+`recordings.derived.measured_angles`), one column per row of channels.tsv, no header,
 'n/a' where a sensor had a gap. Events go to events.tsv with onsets relative to the first frame.
 Written into a BIDS dataset folder (created if needed): dataset_description.json, README,
 participants.tsv/.json, sub-<label>/sub-<label>_scans.tsv and sub-<label>/motion/*. Every column
@@ -41,6 +42,7 @@ files have none (the schema validator reads them correctly).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
@@ -54,9 +56,11 @@ from recordings import atomic, schema
 from recordings.bids_events import EVENT_COLUMNS, event_rows
 from recordings.conditions import session_label
 from recordings.data_notes import data_notes
+from recordings.derived import measured_angles
 from recordings.reader import Recording
 from sensors.errors import StabmonError
 from sensors.processing.collector import SessionCollector
+from sensors.processing.errors import ProcessingError
 from sensors.processing.pipeline import AngleBlock
 from sensors.samples import Frame
 
@@ -159,6 +163,8 @@ def export_bids(
     _check_label_is_free(dataset_dir, subject, recording.subject_id)
     frame = Frame.concatenate(collector.frames)
     angles = AngleBlock.concatenate(collector.blocks)
+    with contextlib.suppress(ProcessingError):  # never calibrated: the session's (NaN) angles
+        angles = measured_angles(recording.drill, collector.session_data())
     task = bids_label(session_label(recording.drill, recording.condition))
     motion_dir = dataset_dir / f"sub-{subject}" / "motion"
     motion_dir.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,9 @@ Files (comma separated, header row, '.' decimal, empty cell for a missing value)
                                away from the hold posture in its own axes, named `*_from_hold_deg`
                                (`*_sagittal_*`: flexion +, extension −, whatever the
                                posture; see sensors/processing/angles.py), empty until
-                               the hold starts
+                               the hold starts. Standing balance: every inclination as its
+                               stance measures read the trunk's (the gyroscope bias learned
+                               over the stance; `recordings.derived.measured_angles`)
   <stem>_events.csv            events; time_s rounded to 0.1 ms (`EVENT_TIME_FORMAT`)
   <stem>_measures.csv          the drill's measures table (when given), named as the measures
                                catalogue names them; `key` is the analysis key for scripts
@@ -34,6 +36,7 @@ import numpy as np
 from recordings import atomic
 from recordings.catalogue import catalogue
 from recordings.data_notes import data_notes
+from recordings.derived import exported_processing
 from recordings.reader import Recording
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.angles import AngleDefinition
@@ -92,7 +95,7 @@ def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | N
             *s.gyr_rad_s.T,
         ]
         written.append(_write(out_dir / f"{stem}_raw_{placement.value}.csv", header, columns, notes))
-    proc = recording.processing
+    proc = exported_processing(recording)
     # A hold's angles are rotations away from the hold posture: the names say so.
     meaning = "_from_hold" if recording.settings.pipeline.angles is AngleDefinition.HOLD else ""
     header, columns = ["time_s"], [proc.time_s]

@@ -23,6 +23,7 @@ from recordings.catalogue import catalogue
 from recordings.compare import ChangeRow, Comparison, MdcBasis, Verdict
 from recordings.coverage import lost_samples
 from recordings.data_notes import data_notes
+from recordings.derived import measured_angles
 from recordings.measure_table import MeasureRow, repetition_rows, session_rows
 from recordings.protocol_results import ProtocolSummary
 from recordings.reader import Recording
@@ -304,12 +305,11 @@ def build_report(
     flags += visit_flags
     pushes = any(e.kind is EventKind.PERTURBATION for e in data.events)
     lines = "green lines mark the task" + ("; red lines the perturbations" if pushes else "")
-    figures = [(f"Angles over the session; {lines}", report_plots.angle_traces(data.angles, data.events))]
+    angles = measured_angles(rec.drill, data)  # a stance's as its measures read them
+    figures = [(f"Angles over the session; {lines}", report_plots.angle_traces(angles, data.events))]
     if family.is_stance:
         start, end = task_window(data)
-        figures.append(
-            ("Trunk sway with its 95 % ellipse", report_plots.sway_plot(data.angles, start + 1.0, end))
-        )
+        figures.append(("Trunk sway with its 95 % ellipse", report_plots.sway_plot(angles, start + 1.0, end)))
     bends = family is DrillFamily.FORWARD_BEND
     if bends and (fig := report_plots.contribution_curves(data.angles)) is not None:
         figures.append(("Lumbar contribution per bend", fig))

@@ -11,6 +11,7 @@ import numpy as np
 from recordings import read_recording
 from recordings.analysis import ReplayedSession, analyze_recording, replay, with_subject_settings
 from recordings.compare import Comparison, SessionFacts, compare_results, find_baseline, library_for
+from recordings.derived import measured_angles
 from recordings.errors import RecordingError
 from recordings.library import SessionLibrary
 from recordings.plot_data import COLUMNS, angle_rows
@@ -51,6 +52,7 @@ def review(path: Path, data_dir: Path | None = None) -> ReviewedRecording:
     pushes: tuple[PerturbationInstant, ...] = ()
     try:
         data = with_subject_settings(session.collector.session_data(), recording)
+        rows = angle_rows(measured_angles(recording.drill, data))  # a stance's as its measures read them
         measures = analyze(data, recording.drill)
     except ProcessingError as error:
         problem = str(error)

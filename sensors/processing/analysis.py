@@ -96,7 +96,8 @@ def missing_placements(drill: str, placements: Collection[Placement]) -> str | N
 def analyze(data: SessionData, drill: str) -> AnalysisResult:
     """The measures for `drill` (a catalogue name, e.g. 'forward-bend' or 'side-plank-left');
     ProcessingError saying what is missing when the session lacks a sensor the drill's analysis
-    reads."""
+    reads, or when a standing-balance task is shorter than its measures need (live and offline
+    alike: 'not measured: the task lasted 8.0 s …')."""
     try:
         family = drill_family(drill)
     except UnknownDrillError as error:
@@ -104,4 +105,11 @@ def analyze(data: SessionData, drill: str) -> AnalysisResult:
     problem = missing_placements(drill, data.frame.placements)
     if problem is not None:
         raise ProcessingError(problem)
+    start, end = task_window(data)
+    need = shortest_task_s(family)
+    if family.is_stance and end - start < need:
+        raise ProcessingError(
+            f"not measured: the task lasted {end - start:.1f} s ({start:.1f}–{end:.1f} s); "
+            f"the {family.value} measures need at least {need:.0f} s"
+        )
     return AnalysisResult(drill, tuple(_ANALYSES[family](data)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -14,11 +15,11 @@ from sensors.processing.analysis_data import (
     repetition_means,
     task_window,
 )
-from sensors.processing.angles import segment_frame
+from sensors.processing.angles import lumbar_angles, segment_frame, segment_inclination
 from sensors.processing.errors import ProcessingError
 from sensors.processing.filters import LowPassSettings, lowpass_zero_phase
 from sensors.processing.foot_down import FootDownSettings, foot_down_rule, time_to_foot_down
-from sensors.processing.orientation_stance import stance_inclination
+from sensors.processing.orientation_stance import stance_inclination, stance_orientation
 from sensors.processing.perturbation import (
     DETECTED_SOURCE,
     NoResponseError,
@@ -27,6 +28,7 @@ from sensors.processing.perturbation import (
     merge_perturbation_marks,
     perturbation_response,
 )
+from sensors.processing.pipeline import AngleBlock
 from sensors.processing.sway import sway_measures
 
 #: Said when a stance window holds no synchronised frame.
@@ -79,6 +81,14 @@ STANCE_WINDOW_S = 10.0
 STANCE_SETTLE_S = 1.0
 
 
+def stance_rows(data: SessionData) -> np.ndarray:
+    """The rows (n,) bool of the frame the stance measures cover: from the settling second after
+    the task's start to its end."""
+    start, end = task_window(data)
+    t = data.frame.time_s
+    return (t >= start + STANCE_SETTLE_S) & (t <= end)
+
+
 def _trunk_tilt(data: SessionData, stance: np.ndarray) -> np.ndarray:
     """The trunk's [sagittal, frontal] inclination (n, 2), deg, over the whole frame, with the
     lumbar sensor's gyroscope bias learned over the stance rows (n,) bool rather than by vqf, whose
@@ -87,10 +97,35 @@ def _trunk_tilt(data: SessionData, stance: np.ndarray) -> np.ndarray:
     return np.degrees(stance_inclination(data.frame, Placement.LUMBAR, mount, stance))
 
 
+def stance_angles(data: SessionData) -> AngleBlock:
+    """The session's angles with every sensor's orientation and inclination as the stance
+    measures see the trunk's (`_trunk_tilt`: the gyroscope bias learned over `stance_rows`, not
+    by vqf) and the lumbar sagittal and frontal angles from them (the axial rotations stay the
+    session's); NaN wherever the session's are (before the calibration, in gaps).
+    ProcessingError when the stance holds no frame."""
+    stance = stance_rows(data)
+    if not np.any(stance):
+        raise ProcessingError(NO_STANCE_FRAMES)
+    angles = data.angles
+    orientation = np.full_like(angles.orientation, np.nan)
+    inclination = np.full_like(angles.inclination_rad, np.nan)
+    for k, placement in enumerate(angles.placements):
+        q = stance_orientation(data.frame, placement, stance)
+        tilt = segment_inclination(q, data.mount_q[placement])
+        oriented = np.isfinite(angles.orientation[:, k]).all(axis=1)
+        orientation[:, k] = np.where(oriented[:, None], q, np.nan)
+        inclination[:, k] = np.where(np.isfinite(angles.inclination_rad[:, k]), tilt, np.nan)
+    lumbar = angles.lumbar_rad.copy()
+    if Placement.LUMBAR in angles.placements and Placement.PELVIS in angles.placements:
+        trunk, pelvis = (angles.placements.index(p) for p in (Placement.LUMBAR, Placement.PELVIS))
+        lumbar[:, :2] = lumbar_angles(inclination[:, trunk], inclination[:, pelvis])
+    return replace(angles, orientation=orientation, inclination_rad=inclination, lumbar_rad=lumbar)
+
+
 def stance(data: SessionData) -> list[Measure]:
     start, end = task_window(data)
     t = data.frame.time_s
-    measured = (t >= start + STANCE_SETTLE_S) & (t <= end)
+    measured = stance_rows(data)
     if not np.any(measured):  # said before the tilt needs the stance's samples
         raise ProcessingError(NO_STANCE_FRAMES)
     tilt = _trunk_tilt(data, measured)

@@ -23,12 +23,16 @@ class OrientationSettings:
     is the rate within the threshold of its own 0.5-s low-pass (and that low-pass within vqf's
     2 °/s bias clip) for 1.5 s, so a constant bias does not stop it but slow sway passes as rest.
     In standing balance both estimators take the sway for bias (a slow inclination error as large
-    as the sway); its analysis learns the bias from the whole stance instead (`orientation_stance`).
+    as the sway); its analysis learns the bias from the whole stance instead (`orientation_stance`),
+    and quiet stance live from the stance so far (`mean_rate_bias`).
     reset_after_gap_s: a gap longer than this restarts the filter (keeping its gyro bias); a
     shorter one is bridged: the filter's state is carried across it by gyroscope-only steps with
     the rate interpolated linearly between the samples either side (its output stays NaN there),
     so a gap during a movement does not lose the rotation made in it. Without this, a 0.16 s
-    loss in mid-bend cost ~12° that took the accelerometer correction seconds to win back."""
+    loss in mid-bend cost ~12° that took the accelerometer correction seconds to win back.
+    mean_rate_bias: the gyroscope bias is the mean rate over every valid sample the filter has
+    had so far, set again every mean_rate_bias_update_s, with both vqf estimators off (standing
+    balance live, whose bounded posture makes that mean the bias: `orientation_stance`)."""
 
     rate_hz: float = 100.0
     tau_acc_s: float = 3.0
@@ -37,6 +41,8 @@ class OrientationSettings:
     rest_gyr_threshold_deg_s: float = 2.0
     rest_acc_threshold_m_s2: float = 0.5
     reset_after_gap_s: float = 1.0
+    mean_rate_bias: bool = False
+    mean_rate_bias_update_s: float = 1.0
 
     def __post_init__(self) -> None:
         check.rate("OrientationSettings", self.rate_hz)
@@ -46,20 +52,22 @@ class OrientationSettings:
         )
         check.number("OrientationSettings", "rest_acc_threshold_m_s2", self.rest_acc_threshold_m_s2, 0.0, 1e4)
         check.duration("OrientationSettings", "reset_after_gap_s", self.reset_after_gap_s, allow_zero=True)
+        check.duration("OrientationSettings", "mean_rate_bias_update_s", self.mean_rate_bias_update_s)
 
     def vqf_parameters(self) -> dict[str, float | bool]:
-        """These settings as vqf's parameter names."""
+        """These settings as vqf's parameter names (its bias estimators off for `mean_rate_bias`)."""
         return {
             "tauAcc": self.tau_acc_s,
-            "motionBiasEstEnabled": self.motion_bias_estimation,
-            "restBiasEstEnabled": self.rest_bias_estimation,
+            "motionBiasEstEnabled": self.motion_bias_estimation and not self.mean_rate_bias,
+            "restBiasEstEnabled": self.rest_bias_estimation and not self.mean_rate_bias,
             "restThGyr": self.rest_gyr_threshold_deg_s,
             "restThAcc": self.rest_acc_threshold_m_s2,
         }
 
 
 class OrientationEstimator:
-    """Live vqf for one sensor. `step` over any chunking equals one call on the whole array."""
+    """Live vqf for one sensor. `step` over any chunking equals one call on the whole array (with
+    `mean_rate_bias`, the bias is set at fixed sample counts from sums over whole update periods)."""
 
     def __init__(self, settings: OrientationSettings | None = None) -> None:
         self.settings = settings or OrientationSettings()
@@ -70,6 +78,11 @@ class OrientationEstimator:
         self._gap_samples = 0
         self._started = False
         self._last_gyr: np.ndarray | None = None
+        self._period = max(1, round(self.settings.mean_rate_bias_update_s * self.settings.rate_hz))
+        self._stepped = 0  # samples stepped (mean_rate_bias: the period's position)
+        self._period_rows: list[np.ndarray] = []  # valid rates (k, 3) of the period so far
+        self._rate_sum = np.zeros(3)  # of the valid rates of the periods before
+        self._rate_count = 0
 
     @property
     def gyr_bias_rad_s(self) -> np.ndarray:
@@ -86,6 +99,31 @@ class OrientationEstimator:
 
     def step(self, gyr_rad_s: np.ndarray, acc_m_s2: np.ndarray, valid: np.ndarray) -> np.ndarray:
         """Quaternions (n, 4) for gyr (n, 3) rad/s and acc (n, 3) m/s²; NaN where valid (n,) is False."""
+        if not self.settings.mean_rate_bias:
+            return self._step(gyr_rad_s, acc_m_s2, valid)
+        n, out, start = len(gyr_rad_s), [], 0
+        while start < n:  # one piece per update period, the bias set again at each period's end
+            stop = min(n, start + self._period - self._stepped % self._period)
+            ok = np.asarray(valid[start:stop], dtype=bool)
+            out.append(self._step(gyr_rad_s[start:stop], acc_m_s2[start:stop], ok))
+            self._period_rows.append(np.asarray(gyr_rad_s[start:stop], dtype=float)[ok])
+            self._stepped += stop - start
+            if self._stepped % self._period == 0:
+                self._update_mean_rate_bias()
+            start = stop
+        return np.concatenate(out) if out else np.full((0, 4), np.nan)
+
+    def _update_mean_rate_bias(self) -> None:
+        """Add the period just ended to the mean rate and use that mean as the bias."""
+        rows = np.concatenate(self._period_rows)
+        self._period_rows = []
+        rows = rows[np.isfinite(rows).all(axis=1)]
+        self._rate_sum = self._rate_sum + rows.sum(axis=0)
+        self._rate_count += len(rows)
+        if self._rate_count:
+            self.set_gyr_bias(self._rate_sum / self._rate_count)
+
+    def _step(self, gyr_rad_s: np.ndarray, acc_m_s2: np.ndarray, valid: np.ndarray) -> np.ndarray:
         n = len(gyr_rad_s)
         out = np.full((n, 4), np.nan)
         valid = np.asarray(valid, dtype=bool)

@@ -21,6 +21,13 @@ mean angular rate is the gyroscope bias to within (net change of posture) / T: 0
 bias estimators off (vqf's documented `motionBiasEstEnabled` / `restBiasEstEnabled`): a constant
 bias error then only shifts the inclination by tau_acc × error, which the sway measures remove
 with the mean. The same 12 stances: error 0.02–0.03° RMS, the true bias giving the same.
+
+Live, only the stance so far is known: quiet stance's filters take the mean rate since the
+calibration capture began as the bias, set again every second, vqf's estimators off
+(`learns_bias_from_mean_rate`, `OrientationSettings.mean_rate_bias`). The live tilt card then
+reads the true sway's RMS to within a few per cent once its window is 10 s into the task
+(benchmarks/live_tilt_sway.py; RESULTS.md). The export of a stance recording gives the
+analysis' angles (`recordings.derived.exported_processing`).
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from sensors.drills import DrillFamily, drill_family
+from sensors.errors import UnknownDrillError
 from sensors.placements import Placement
 from sensors.processing.angles import segment_inclination
 from sensors.processing.errors import ProcessingError
@@ -47,6 +56,29 @@ def bounded_posture_bias(gyr_rad_s: np.ndarray, valid: np.ndarray) -> np.ndarray
     return rows.mean(axis=0)
 
 
+def stance_orientation(
+    frame: Frame, placement: Placement, stance: np.ndarray, settings: OrientationSettings | None = None
+) -> np.ndarray:
+    """Sensor→earth orientation (n, 4) of one placement over the whole frame (NaN where it has no
+    sample), with the gyroscope bias learned over the rows where stance (n,) bool is True
+    (`bounded_posture_bias`) and vqf's own bias estimation off. settings: the session's
+    orientation settings (their tau_acc and gap handling; default: `OrientationSettings` at the
+    frame's rate)."""
+    k = frame.index(placement)
+    gyr, acc, valid = frame.gyr_rad_s[:, k], frame.acc_m_s2[:, k], frame.valid[:, k]
+    base = settings or OrientationSettings(rate_hz=frame.rate_hz)
+    fixed = replace(
+        base,
+        rate_hz=frame.rate_hz,
+        motion_bias_estimation=False,
+        rest_bias_estimation=False,
+        mean_rate_bias=False,
+    )
+    estimator = OrientationEstimator(fixed)
+    estimator.set_gyr_bias(bounded_posture_bias(gyr, valid & np.asarray(stance, dtype=bool)))
+    return estimator.step(gyr, acc, valid)
+
+
 def stance_inclination(
     frame: Frame,
     placement: Placement,
@@ -54,15 +86,16 @@ def stance_inclination(
     stance: np.ndarray,
     settings: OrientationSettings | None = None,
 ) -> np.ndarray:
-    """Segment [sagittal, frontal] inclination (n, 2), rad, of one placement over the whole frame
-    (NaN where it has no sample), with the gyroscope bias learned over the rows where stance (n,)
-    bool is True (`bounded_posture_bias`) and vqf's own bias estimation off. mount_q (4,) is the
-    sensor→segment calibration; settings: the session's orientation settings (their tau_acc and
-    gap handling; default: `OrientationSettings` at the frame's rate)."""
-    k = frame.index(placement)
-    gyr, acc, valid = frame.gyr_rad_s[:, k], frame.acc_m_s2[:, k], frame.valid[:, k]
-    base = settings or OrientationSettings(rate_hz=frame.rate_hz)
-    fixed = replace(base, rate_hz=frame.rate_hz, motion_bias_estimation=False, rest_bias_estimation=False)
-    estimator = OrientationEstimator(fixed)
-    estimator.set_gyr_bias(bounded_posture_bias(gyr, valid & np.asarray(stance, dtype=bool)))
-    return segment_inclination(estimator.step(gyr, acc, valid), mount_q)
+    """Segment [sagittal, frontal] inclination (n, 2), rad, of `stance_orientation`; mount_q (4,)
+    is the sensor→segment calibration."""
+    return segment_inclination(stance_orientation(frame, placement, stance, settings), mount_q)
+
+
+def learns_bias_from_mean_rate(drill: str) -> bool:
+    """Whether a drill's live orientation takes the mean rate so far as the gyroscope bias, vqf's
+    own estimators off (`OrientationSettings.mean_rate_bias`): quiet stance, whose posture is
+    bounded from the calibration on."""
+    try:
+        return drill_family(drill) is DrillFamily.QUIET_STANCE
+    except UnknownDrillError:
+        return False

@@ -35,7 +35,6 @@ from sensors.processing.angles import (
     wrap_angle,
 )
 from sensors.processing.calibration import (
-    BACK_PLACEMENTS,
     GRAVITY_POSTURE,
     SegmentCalibration,
     StillnessLimits,
@@ -44,9 +43,10 @@ from sensors.processing.calibration import (
     calibrate_neutral_stance,
 )
 from sensors.processing.errors import CalibrationError
+from sensors.processing.flexion_mounts import FlexionMounts, keep_axial_continuous
 from sensors.processing.hold_posture import HoldPostureSettings, HoldPostureTracker
 from sensors.processing.orientation import OrientationEstimator, OrientationSettings
-from sensors.processing.orientation_axes import FlexionAxis, FlexionAxisSettings
+from sensors.processing.orientation_axes import FlexionAxisSettings
 from sensors.samples import Frame
 
 log = logging.getLogger(__name__)
@@ -68,15 +68,6 @@ def calibrates_while_moving(drill: str) -> bool:
     (an imported trial, a patient who sets off at once) would otherwise give nothing."""
     try:
         return drill_family(drill) is DrillFamily.GAIT
-    except UnknownDrillError:
-        return False
-
-
-def finds_flexion_axis(drill: str) -> bool:
-    """Whether a drill's first forward bend refines the back sensors' turn on the skin
-    (`orientation_axes`): the forward bends, whose frontal angles it mixes with the flexion."""
-    try:
-        return drill_family(drill) is DrillFamily.FORWARD_BEND
     except UnknownDrillError:
         return False
 
@@ -198,14 +189,13 @@ class SegmentAnglePipeline:
         self.calibration_failures: list[str] = []
         self._events: list[Event] = []
         self.hold = HoldPostureTracker(self.placements, self.settings.rate_hz, self.settings.hold)
-        self._axes: dict[Placement, FlexionAxis] = {}
-        self._mounts: dict[Placement, np.ndarray] = {}
+        self._mounts: FlexionMounts | None = None
 
     @property
     def mount_q(self) -> dict[Placement, np.ndarray]:
         """The sensor→segment mounts in use now (4,) per placement: the calibration's, or a back
         sensor's refined from the first forward bend (`PipelineSettings.flexion_axis`)."""
-        return dict(self._mounts)
+        return {} if self._mounts is None else dict(self._mounts.mount_q)
 
     def on_event(self, event: Event) -> None:
         """An event from the session: the clinician's HOLD_START key fixes the hold posture (HOLD
@@ -229,7 +219,8 @@ class SegmentAnglePipeline:
         each sensor's filter starts on the still capture (vqf initialises from the accelerometer
         and runs over it), and angles follow from the next sample on. The capture's mean gyro is not used as
         a bias seed: standing sway makes it differ from the bias by ~0.1 °/s, which costs more
-        than vqf's own rest and motion bias estimation.
+        than vqf's own rest and motion bias estimation; except in quiet stance, whose filters take
+        the mean rate since the capture began as the bias (`OrientationSettings.mean_rate_bias`).
         """
         n, p = len(frame), len(self.placements)
         orientation = np.full((n, p, 4), np.nan)
@@ -246,16 +237,9 @@ class SegmentAnglePipeline:
         inclination = np.full((n, p, 2), np.nan)
         axial = np.full((n, p), np.nan)
         angular_velocity = np.full((n, p, 3), np.nan)
-        if self.calibration is not None:
+        if self._mounts is not None:
             # every placement at once (n, p, ...): the same arithmetic per element as one by one
-            switched = self._find_flexion_axes(frame, offset)
-            mounts = np.array([self._mounts[placement] for placement in self.placements])
-            if switched:  # a mount per row: the one before the first switch, each from its switch on
-                mounts = np.repeat(mounts[None], n, axis=0)
-                for k, changes in switched.items():
-                    mounts[:, k] = changes[0][1]
-                    for row, _, after in changes:
-                        mounts[row:, k] = after
+            mounts, switched = self._mounts.step(frame, offset)
             upright = self.settings.angles is AngleDefinition.UPRIGHT
             wanted = self.outputs if upright else ANGLE_OUTPUTS  # a hold's posture gives all
             if upright and "axial_rad" not in wanted:  # only the inclinations: without segments
@@ -265,11 +249,8 @@ class SegmentAnglePipeline:
                 segments = segment_orientation(orientation, mounts)
                 if upright:
                     axial = self._axial(segments)
-                    for k, changes in switched.items():
-                        for row, before, after in changes:
-                            axial[row:, k] = self._rereference_axial(
-                                orientation[row, k], before, after, k, axial[row:, k]
-                            )
+                    references = self._heading_reference  # moved at each mount switch
+                    keep_axial_continuous(axial, orientation, switched, self.placements, references)
                     if "inclination_rad" in wanted:
                         inclination = inclination_angles(segments)
                 else:
@@ -298,40 +279,6 @@ class SegmentAnglePipeline:
             lumbar,
             self.settings.angles,
         )
-
-    def _find_flexion_axes(
-        self, frame: Frame, offset: int
-    ) -> dict[int, list[tuple[int, np.ndarray, np.ndarray]]]:
-        """Step the back sensors' flexion-axis search over the calibrated rows [offset, n); per
-        placement index whose mount was refined in them, its switches in order as (the row from
-        which the new mount holds, the mount before, the new one); `self._mounts` holds the last."""
-        switched = {}
-        for placement, axis in self._axes.items():
-            column = frame.index(placement)
-            changes = []
-            for row, mount in axis.step(frame.gyr_rad_s[offset:, column], frame.valid[offset:, column]):
-                changes.append((offset + row, self._mounts[placement], mount))
-                self._mounts[placement] = mount
-                log.info("%s sensor's medio-lateral axis refined from the first bend", placement.value)
-            if changes:
-                switched[self.placements.index(placement)] = changes
-        return switched
-
-    def _rereference_axial(
-        self, sensor_q: np.ndarray, before: np.ndarray, after: np.ndarray, k: int, axial: np.ndarray
-    ) -> np.ndarray:
-        """Axial rotation (m,) of placement k from its mount's switch on, kept continuous there
-        (the heading reference moves with the medio-lateral axis); sensor_q (4,): the sensor's
-        orientation at the switch; before, after: the mounts until then and from then on."""
-        placement = self.placements[k]
-        old = segment_orientation(sensor_q, before)
-        new = segment_orientation(sensor_q, after)
-        delta = float(wrap_angle(heading_of(new, axis=1) - heading_of(old, axis=1)))
-        if not np.isfinite(delta):
-            return axial
-        if placement in self._heading_reference:
-            self._heading_reference[placement] += delta
-        return wrap_angle(axial - delta)
 
     def _axial(self, segment_q: np.ndarray) -> np.ndarray:
         """Rotation of each segment about its long axis (n, p) rad relative to its heading at
@@ -385,14 +332,13 @@ class SegmentAnglePipeline:
                 self._next_attempt += self._retry
                 return
         self._capture = []
-        self._mounts = dict(self.calibration.mount_q)
-        axis_settings = self.settings.flexion_axis
-        if axis_settings is not None and self.settings.angles is AngleDefinition.UPRIGHT:
-            self._axes = {
-                p: FlexionAxis(self._mounts[p], self.settings.rate_hz, axis_settings)
-                for p in self.placements
-                if p in BACK_PLACEMENTS
-            }
+        upright = self.settings.angles is AngleDefinition.UPRIGHT
+        self._mounts = FlexionMounts(
+            self.placements,
+            self.calibration.mount_q,
+            self.settings.rate_hz,
+            self.settings.flexion_axis if upright else None,
+        )
         if self.calibration.posture == GRAVITY_POSTURE:
             log.warning(
                 "no still standing capture: calibrated from gravity while moving (%.2f s to %.2f s); "

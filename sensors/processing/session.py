@@ -26,6 +26,7 @@ from sensors.placements import Placement
 from sensors.processing import settings_checks as check
 from sensors.processing.calibration import SegmentCalibration
 from sensors.processing.clock_sync import ClockSync, ClockSyncSettings
+from sensors.processing.flexion_mounts import finds_flexion_axis
 from sensors.processing.live_measures import (
     LiveMeasures,
     LiveMeasuresSettings,
@@ -34,13 +35,13 @@ from sensors.processing.live_measures import (
 )
 from sensors.processing.orientation import OrientationSettings
 from sensors.processing.orientation_axes import FlexionAxisSettings
+from sensors.processing.orientation_stance import learns_bias_from_mean_rate
 from sensors.processing.pipeline import (
     AngleBlock,
     PipelineSettings,
     SegmentAnglePipeline,
     angle_definition,
     calibrates_while_moving,
-    finds_flexion_axis,
 )
 from sensors.processing.session_end import SessionEnd
 from sensors.processing.start_hold import StartHold
@@ -147,7 +148,11 @@ class SessionSettings:
                 f"SessionSettings.live_measures must be LiveMeasuresSettings, got {live!r}"
             )
         # The values given once here flow into every stage (frozen: set through object.__setattr__).
-        orientation = replace(self.pipeline.orientation or OrientationSettings(), rate_hz=self.rate_hz)
+        orientation = replace(
+            self.pipeline.orientation or OrientationSettings(),
+            rate_hz=self.rate_hz,
+            mean_rate_bias=learns_bias_from_mean_rate(self.drill),
+        )
         pipeline = replace(
             self.pipeline,
             rate_hz=self.rate_hz,

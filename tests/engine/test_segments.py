@@ -126,7 +126,9 @@ def _protocol(kind: SourceKind, tmp_path, realtime: bool = False):
 
 
 def _assert_one_stream_in_two_complete_files(finished, seconds: float) -> None:
-    assert [f.repetition for f in finished] == [1, 2] and all(not f.problem for f in finished)
+    assert [f.repetition for f in finished] == [1, 2]
+    # a 3-s stance is shorter than its measures need: that is all that is said of either recording
+    assert all(f.problem.startswith("not measured: the task lasted 3.0 s") for f in finished)
     one, two = (read_recording(f.path) for f in finished)
     for recording in (one, two):
         assert not recording.left_open and recording.problems == ()

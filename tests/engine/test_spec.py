@@ -81,6 +81,12 @@ def test_bad_specs_are_refused_with_what_is_wrong():
         SessionSpec.from_json(json.dumps({"source": {"kind": "carrier-pigeon"}}))
     with pytest.raises(SpecError, match="pelvis"):
         SessionSpec(source=SourceSpec(placements=(Placement.LUMBAR,))).check()
+    # a drill needs the sensors its measures read: quiet stance the lumbar one, gait the pelvis one
+    lumbar_only = SourceSpec(placements=(Placement.LUMBAR,))
+    SessionSpec(source=lumbar_only, processing=SessionSettings(drill="quiet-stance")).check()
+    for drill in ("single-leg-left", "gait"):
+        with pytest.raises(SpecError, match=rf"^a {drill} session needs a pelvis sensor"):
+            SessionSpec(source=lumbar_only, processing=SessionSettings(drill=drill)).check()
     with pytest.raises(SpecError, match="give_up_after_s must be a positive number of seconds, got 0"):
         SessionSpec(source=SourceSpec(give_up_after_s=0)).check()
     with pytest.raises(SpecError, match="pelvis"):

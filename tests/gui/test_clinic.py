@@ -33,13 +33,14 @@ def _wait(session: ClinicSession, until, timeout_s: float = 40.0) -> None:
 
 def test_a_dual_task_protocol_records_every_repetition_with_markers_answers_and_measures(data_dir: Path):
     session = ClinicSession(ClinicConfig(subject_id="P001", data_dir=data_dir, virtual_link=False))
+    # 11-s tasks: the stance measures' settling second and one 10-s window (a shorter one is not measured)
     protocol = short_protocol(
-        repetitions=2, conditions=("single", "dual"), cognitive_task="serial-subtraction"
+        repetitions=2, conditions=("single", "dual"), cognitive_task="serial-subtraction", task_s=11.0
     )
     given = []
     try:
         session.run_protocol(protocol)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while session.busy:
             assert time.monotonic() < deadline
             trial = session.trial
@@ -62,8 +63,8 @@ def test_a_dual_task_protocol_records_every_repetition_with_markers_answers_and_
         assert ("-dual-serial-subtraction_" in result.path.name) == (result.condition == "dual")
         starts = [e for e in recording.events if e.kind is EventKind.TASK_START]
         ends = [e for e in recording.events if e.kind is EventKind.TASK_END]
-        assert [e.time_s for e in starts] == [3.0] and [e.time_s for e in ends] == [7.0]
-        assert recording.duration_s == pytest.approx(7.0, abs=0.3)
+        assert [e.time_s for e in starts] == [3.0] and [e.time_s for e in ends] == [14.0]
+        assert recording.duration_s == pytest.approx(14.0, abs=0.3)
         # The measures the dashboard shows are what `stabmon analyze` computes from the file.
         offline = analyze_recording(recording)
         assert [(m.name, m.repetition) for m in offline.measures] == [

@@ -17,9 +17,10 @@ from sensors.processing import SessionSettings
 
 
 def record_simulated(
-    path: Path, drill_name: str = "quiet-stance", seconds: float = 12.0, seed: int = 5
+    path: Path, drill_name: str = "quiet-stance", seconds: float = 15.5, seed: int = 5
 ) -> Path:
-    """A recording written by the real writer from the simulator (no radio), `seconds` long."""
+    """A recording written by the real writer from the simulator (no radio), `seconds` long (the
+    default: a quiet stance whose task, 3 s to 1 s before the end, holds the 11 s its measures need)."""
     spec = SessionSpec(
         SourceSpec(SourceKind.SIMULATED, seed=seed, realtime=False),
         processing=SessionSettings(rate_hz=100.0, duration_s=seconds - 1.0),

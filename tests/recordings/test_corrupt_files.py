@@ -63,9 +63,7 @@ def stabmon_here(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.C
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
-    return record_simulated(
-        tmp_path_factory.mktemp("rec") / "sub-C01_quiet-stance_20260101T000000000Z.h5", seconds=8.0
-    )
+    return record_simulated(tmp_path_factory.mktemp("rec") / "sub-C01_quiet-stance_20260101T000000000Z.h5")
 
 
 def _library_copy(recording: Path, root: Path, name: str) -> Path:

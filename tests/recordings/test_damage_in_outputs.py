@@ -34,7 +34,7 @@ RATE_HZ = 100.0
 def files(tmp_path_factory):
     """(complete original, a copy with one lumbar acc chunk damaged, the damage's line, its times)."""
     folder = tmp_path_factory.mktemp("damage_in_outputs")
-    original = record_simulated(folder / "complete" / "original.h5", seconds=12.0)
+    original = record_simulated(folder / "complete" / "original.h5")
     damaged = flip_in_chunk(original, folder / "damaged" / "damaged.h5", "acc_m_s2", ROW)
     with h5py.File(original, "r") as f:
         times = f["acquisition/lumbar/session_time_s"][ROW : ROW + 50]

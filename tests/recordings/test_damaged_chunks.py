@@ -39,7 +39,7 @@ def _digest(path: Path) -> str:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("damaged_chunks")
-    original = record_simulated(folder / "original.h5", seconds=12.0)
+    original = record_simulated(folder / "original.h5")
     damaged = flip_in_chunk(original, folder / "library" / "sub-C01" / "damaged.h5", "acc_m_s2", ROW)
     times = _columns(original)["session_time_s"]
     span = f"rows {ROW}–{ROW + 49} ({times[ROW]:.2f}–{times[ROW + 49]:.2f} s of the session)"

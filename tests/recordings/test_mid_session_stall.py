@@ -29,7 +29,7 @@ from sensors.simulator import RadioSettings
 from sensors.simulator.radio import BACKLOG_DRAIN_S
 from stabmon.cli import main
 
-SECONDS, STALL = 12.0, (4.0, 7.0)
+SECONDS, STALL = 14.5, (4.0, 7.0)  # a task (3 s on) as long as the stance measures need
 BOTH, ONE = (Placement.LUMBAR, Placement.PELVIS), (Placement.PELVIS,)
 
 

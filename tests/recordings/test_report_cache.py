@@ -22,14 +22,15 @@ from sensors.processing import SessionSettings
 from sensors.processing.errors import ProcessingError
 from stabmon.cli import main
 
-#: One visit of subject P-31: (drill, seconds, seed). The 4 s stance is too short to analyse.
+#: One visit of subject P-31: (drill, seconds, seed). The 4 s stance is too short to analyse; the
+#: others' tasks (3 s on) are as long as the stance measures need.
 SESSIONS = (
-    ("quiet-stance", 8.0, 1),
+    ("quiet-stance", 14.0, 1),
     ("forward-bend", 8.0, 2),
     ("quiet-stance", 4.0, 3),
-    ("quiet-stance", 8.0, 4),
+    ("quiet-stance", 14.0, 4),
     ("forward-bend", 8.0, 5),
-    ("quiet-stance", 8.0, 6),
+    ("quiet-stance", 14.0, 6),
 )
 
 

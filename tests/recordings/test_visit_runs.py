@@ -27,7 +27,8 @@ def four(tmp_path_factory):
     (sway × 2) twice, then the same patient steadier (× 1) twice."""
     root = tmp_path_factory.mktemp("lib")
     for seed, scale in ((1, "2"), (2, "2"), (3, "1"), (4, "1")):
-        argv = [*RECORD_NO_RADIO, "--drill", "quiet-stance", "--seconds", "8", "--seed", str(seed)]
+        # 14.5 s: a task (3 s on) as long as the stance measures need
+        argv = [*RECORD_NO_RADIO, "--drill", "quiet-stance", "--seconds", "14.5", "--seed", str(seed)]
         assert main([*argv, "--sway-scale", scale, "--subject", "P-41", "--data-dir", str(root)]) == 0
     return sorted((root / "sub-P-41").glob("*.h5"))
 

@@ -37,7 +37,7 @@ def stabmon(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
-    return record_simulated(tmp_path_factory.mktemp("rec") / "s.h5", seconds=8.0)
+    return record_simulated(tmp_path_factory.mktemp("rec") / "s.h5")
 
 
 @pytest.mark.parametrize("rate", ["-100", "0", "1e9", "nan", "inf", "fast"])

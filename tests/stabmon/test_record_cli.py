@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from recordings import read_recording
+from recordings.analysis import analyze_file
 from sensors import EventKind, Placement
 from sensors.processing.angles import inclination_angles
 from sensors.simulator import DrillOptions, make_drill
@@ -83,7 +84,10 @@ def test_record_without_the_radio_keeps_every_sample_of_the_simulated_body(tmp_p
     [
         (["--drill", "cartwheel"], "unknown drill 'cartwheel'"),
         (["--subject", "Jane Doe"], "never a name"),
-        (["--placements", "lumbar"], "needs a pelvis sensor"),
+        (
+            ["--drill", "forward-bend", "--placements", "lumbar"],
+            "a forward-bend session needs a pelvis sensor",
+        ),
     ],
 )
 def test_bad_arguments_give_clear_errors_and_no_file(tmp_path, capsys, args, message):
@@ -106,7 +110,7 @@ def test_bad_arguments_give_clear_errors_and_no_file(tmp_path, capsys, args, mes
             ["--sensor", "lumbar=D4:22:CD:00:10:01", "--sensor", "pelvis=d4-22-cd-00-10-01"],
             "lumbar and pelvis name the same sensor d4-22-cd-00-10-01",
         ),
-        (["--sensor", "lumbar=A"], "needs a pelvis sensor"),
+        (["--drill", "single-leg-left", "--sensor", "lumbar=A"], "a single-leg-left session needs a pelvis"),
         (["--sensor", "hip=A", "--sensor", "pelvis=B"], "unknown placement 'hip'"),
         (["--simulate", "--sensor", "lumbar=A"], "give either"),
         (["--no-radio", "--sensor", "lumbar=A", "--sensor", "pelvis=B"], "--no-radio goes with --simulate"),
@@ -156,3 +160,14 @@ def test_a_sit_to_stand_recorded_without_a_length_holds_five_rises(tmp_path, cap
     assert "Recording sit-to-stand for 43 s" in out
     assert "Rises measured                                     5" in out
     assert "Five-times sit-to-stand time" in out and "fewer than five rises" not in out
+
+
+def test_a_quiet_stance_with_the_lumbar_sensor_alone_is_recorded_and_measured(tmp_path, capsys):
+    """Every stance measure reads the lumbar sensor only, so a stance needs no pelvis sensor."""
+    argv = [*RECORD_NO_RADIO, "--drill", "quiet-stance", "--placements", "lumbar", "--seconds", "15"]
+    assert main([*argv, "--seed", "3", "--subject", "T03", "--out", str(tmp_path)]) == 0
+    (path,) = tmp_path.glob("sub-T03_quiet-stance_*.h5")
+    assert read_recording(path).placements == (Placement.LUMBAR,)
+    _, result = analyze_file(path)
+    assert 0.2 < result.value("angle_rms_ap") < 1.0  # the simulated trunk sways 0.4° RMS front–back
+    assert result.value("acc_rms_ap") > 0 and not result.notes

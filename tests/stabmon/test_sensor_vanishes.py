@@ -19,7 +19,7 @@ from stabmon.cli import main
 from stabmon.console import ProgressPrinter
 from tests.cli_args import RECORD_SIMULATED
 
-SECONDS, DIES_AT_S = 12, 4.0
+SECONDS, DIES_AT_S = 15, 4.0  # a task (3 s on) as long as the stance measures need
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,8 @@ def vanished(tmp_path_factory):
     finally:
         mp.undo()
     (path,) = out.glob("sub-P-098_*.h5")
-    progress = [line for line in stderr.getvalue().splitlines() if re.match(r"\s+[\d.]+ / 12 s", line)]
+    line_of_progress = re.compile(rf"\s+[\d.]+ / {SECONDS} s")
+    progress = [line for line in stderr.getvalue().splitlines() if line_of_progress.match(line)]
     return stdout.getvalue(), progress, path
 
 
@@ -65,14 +66,15 @@ def test_the_summary_counts_the_silent_rest_of_the_session_as_lost(vanished):
     received, lost = re.search(r"(\d+) samples, +([\d.]+)% lost", pelvis).groups()
     assert int(received) == pytest.approx(DIES_AT_S * 100, abs=5)
     assert float(lost) == pytest.approx(100 * (1 - DIES_AT_S / SECONDS), abs=1.0)
-    assert "  ! pelvis sensor: no data since 4.0 s to the end (8.0 s of 12.0 s, counted as lost)" in out
+    silent = f"({SECONDS - DIES_AT_S:.1f} s of {SECONDS:.1f} s, counted as lost)"
+    assert f"  ! pelvis sensor: no data since 4.0 s to the end {silent}" in out
     lumbar = next(line for line in out.splitlines() if line.startswith("  lumbar ") and "samples," in line)
     assert " 0.0% lost" in lumbar
     # The angle statistics that need the pelvis sensor say how little of the session they cover.
     for row in ("  pelvis  sagittal", "  lumbar  sagittal"):
         line = next(line for line in out.splitlines() if line.startswith(row))
         share = int(re.search(r"only (\d+) % of the session", line).group(1))
-        assert 10 <= share <= 40, line  # 2 s (calibrated at 2 s) of 12
+        assert 8 <= share <= 35, line  # 2 s (calibrated at 2 s) of 15
     trunk = next(line for line in out.splitlines() if line.startswith("  trunk   sagittal"))
     assert "only" not in trunk
 
