@@ -88,7 +88,9 @@ def test_a_dual_task_protocol_records_every_repetition_with_markers_answers_and_
 def test_stopping_during_a_recording_keeps_everything_recorded_so_far(data_dir: Path, capsys):
     session = ClinicSession(ClinicConfig(subject_id="P002", data_dir=data_dir, virtual_link=False))
     try:
-        session.run_protocol(short_protocol(task_s=60.0))
+        # A push drill: measured per push, so the part recorded before the stop is analysed (a
+        # stance would be "not measured" under its 11-s minimum).
+        session.run_protocol(short_protocol(task_s=60.0, drill="perturbations"))
         _wait(session, lambda: session.status.phase is Phase.TASK and session.status.elapsed_s > 4.5)
         with pytest.raises(RuntimeError, match="already running"):
             session.run_protocol(short_protocol())

@@ -10,7 +10,7 @@ from tests.cli_args import RECORD_NO_RADIO
 
 
 def test_two_subjects_are_shown_side_by_side_and_not_judged(tmp_path, capsys):
-    argv = [*RECORD_NO_RADIO, "--drill", "quiet-stance", "--seconds", "6", "--seed", "4"]
+    argv = [*RECORD_NO_RADIO, "--drill", "quiet-stance", "--seconds", "14", "--seed", "4"]
     assert main([*argv, "--subject", "P-41", "--out", str(tmp_path)]) == 0
     (first,) = tmp_path.glob("*.h5")
     other = tmp_path / "other.h5"
