@@ -26,7 +26,9 @@ from sensors.processing.analysis import Measure
 log = logging.getLogger(__name__)
 
 #: The table's columns, in order: `measure` and `unit` as the catalogue names them, `value` in
-#: that unit; `measure_key` the analysis' own name (stable, for scripts).
+#: that unit; `measure_key` the analysis' own name (stable, for scripts); `notes` what the file
+#: is missing (`recordings.data_notes`, as the CSV export's `# ` lines; "" for a whole one),
+#: joined by NOTES_SEPARATOR, on each of the file's rows.
 COLUMNS = (
     "subject",
     "date",
@@ -41,7 +43,11 @@ COLUMNS = (
     "file",
     "sha256",
     "error",
+    "notes",
 )
+
+#: Between two data notes in the `notes` column (a note may itself hold "; ").
+NOTES_SEPARATOR = " | "
 
 Row = dict[str, Any]
 
@@ -50,7 +56,7 @@ BEING_RECORDED = "being recorded: analysed once its recording has ended"
 
 
 #: Bump when the rows a file gives change while the code that computes them does not.
-TABLE_LAYOUT = 2
+TABLE_LAYOUT = 3
 
 
 @functools.cache
@@ -140,9 +146,24 @@ def _lasting(error: BaseException) -> bool:
     return not isinstance(error, OSError | MemoryError)
 
 
+def misfiled_error(path: str, subject: str, drill: str) -> str:
+    """The error of a recording of `subject` in another subject's sub-<id>/ folder, flagged by
+    the rule `stabmon sessions` uses (`recordings.library.misfiled`); "" for one that belongs
+    there or lies outside any subject's folder."""
+    from recordings.library import misfiled
+
+    folder = Path(path).parent.name
+    if not folder.startswith("sub-"):
+        return ""
+    flag = misfiled(Path(path), folder.removeprefix("sub-"), subject, drill)
+    return f"misfiled: {flag}, nor this table" if flag else ""
+
+
 def file_rows(path: str, sha256: str) -> FileResult:
-    """The measures of one recording as table rows (one row with `error` when it has none)."""
+    """The measures of one recording as table rows (one row with `error` when it has none, or
+    when it lies in another subject's folder: tried again next run, where it may have moved)."""
     from recordings.analysis import analyze_file, subject_settings
+    from recordings.data_notes import data_notes
     from recordings.reader import read_recording
     from recordings.write_lock import being_recorded
 
@@ -161,7 +182,10 @@ def file_rows(path: str, sha256: str) -> FileResult:
             drill=recording.drill,
             condition=recording.condition.to_attribute(),
         )
-        result = analyze_file(Path(path))[1]
+        if misplaced := misfiled_error(path, recording.subject_id, recording.drill):
+            return FileResult([{**base, "error": misplaced}], recording.subject_id, settings, lasting=False)
+        analysed, result = analyze_file(Path(path))
+        base["notes"] = NOTES_SEPARATOR.join(data_notes(analysed, result.notes))
     except Exception as error:  # a bad file is a row, never the end of the run
         log.info("%s: %s", path, error)
         row = {**base, "error": f"{type(error).__name__}: {error}"}

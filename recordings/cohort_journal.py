@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from recordings.cohort import FileResult, Row, analysis_version
+from recordings.cohort import FileResult, Row, analysis_version, misfiled_error
 
 log = logging.getLogger(__name__)
 
@@ -108,14 +108,17 @@ class CohortJournal:
 
     def rows(self, sha256: str, path: str) -> list[Row] | None:
         """The rows of a file done before (under whatever name it had) for `path`, or None when
-        there are none made by this version under the subject settings `path` has now."""
+        there are none made by this version under the subject settings `path` has now, or when
+        `path` lies in another subject's folder (`cohort.misfiled_error`)."""
         if sha256 not in self._subjects:
             return None
         settings = current_settings(path, self._subjects[sha256])
         rows = (
             None if settings is None else self._entries.get((sha256, self.version, _settings_key(settings)))
         )
-        return None if rows is None else [{**row, "file": path} for row in rows]
+        if rows is None or (rows and misfiled_error(path, rows[0]["subject"], rows[0]["drill"])):
+            return None
+        return [{**row, "file": path} for row in rows]
 
     def add(self, sha256: str, result: FileResult) -> None:
         """Keep a file's result (only a lasting one: see `FileResult.lasting`)."""

@@ -317,14 +317,9 @@ def build_report(
         fig := report_plots.perturbation_overlay(data.angles, perturbation_events(data))
     ):
         figures.append(("Trunk response to each perturbation", fig))
-    if history and (fig := trend_figure(history, measures, comparison, subj)) is not None:
-        figures.append(
-            (
-                f"Trend by date — {rec.drill}, {rec.condition.label}; shaded: the MDC95 around the "
-                "first session",
-                fig,
-            )
-        )
+    if history and (trend := trend_figure(history, measures, comparison, subj)) is not None:
+        figures.append((f"Trend by date — {rec.drill}, {rec.condition.label}; {trend.caption}", trend.figure))
+    flags += [note for h in history or () if (note := h.lost_note())]
     title = f"{catalogue().drill_title(rec.drill)} — subject {rec.subject_id}"
     footer = (
         f"stabmon {rec.attributes.get('app_version', '')}; references: {', '.join(refs.versions)}; "

@@ -7,12 +7,13 @@ Angles are shown in degrees; time in seconds of session time.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import matplotlib.dates as mdates
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from recordings.catalogue import MeasureInfo
@@ -135,12 +136,22 @@ def perturbation_overlay(angles: AngleBlock, pushes: Sequence[PerturbationInstan
 
 @dataclass(frozen=True)
 class TrendSeries:
-    """One measure over sessions: its catalogue entry, (local time, value) points, MDC95 (NaN
-    when unknown)."""
+    """One measure over sessions: its catalogue entry, (local time, value) points (several on a
+    visit's day are that visit's recordings), MDC95 (NaN when unknown)."""
 
     info: MeasureInfo
     points: list[tuple[datetime, float]]
     mdc95: float = math.nan
+
+    def visits(self) -> list[tuple[date, float, float, int]]:
+        """(day, mean, SD, n) of each visit (calendar day) in order; SD 0 for a single recording."""
+        by_day: dict[date, list[float]] = {}
+        for when, value in sorted(self.points):
+            by_day.setdefault(when.date(), []).append(value)
+        return [
+            (day, float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, len(v))
+            for day, v in by_day.items()
+        ]
 
 
 def honest_limits(values: Sequence[float], info: MeasureInfo, mdc95: float) -> tuple[float, float]:
@@ -158,38 +169,35 @@ def honest_limits(values: Sequence[float], info: MeasureInfo, mdc95: float) -> t
     return centre - 0.6 * span, centre + 0.6 * span
 
 
-def session_positions(sessions: Sequence[datetime]) -> dict[datetime, float]:
-    """x of each session on a trend: its calendar day (matplotlib date number), never its time
-    of day; the k-th session of a day sits k × 0.25 day later so each stays visible."""
-    out: dict[datetime, float] = {}
-    count: dict[date, int] = {}
-    for w in sorted(sessions):
-        k = count.get(w.date(), 0)
-        count[w.date()] = k + 1
-        out[w] = float(mdates.date2num(w.date())) + 0.25 * k
-    return out
-
-
 def trend(
-    series: Sequence[TrendSeries], outcomes: Sequence[tuple[date, float, float, str]] = ()
+    series: Sequence[TrendSeries],
+    outcomes: Sequence[tuple[date, float, float, str]] = (),
+    lost: Mapping[date, int] | None = None,
 ) -> Figure | None:
-    """Key measures over the subject's sessions by date (one panel each), with the MDC95 band
-    around the first session, and the patient-reported outcomes; None with fewer than two sessions."""
+    """Key measures over the subject's visits by date (one panel each): one point per visit, the
+    mean ± SD of its recordings, with the MDC95 band around the first visit's mean; and the
+    patient-reported outcomes. `lost` counts the recordings of a day that could not be read; that
+    date's label says so. None without any series."""
+    lost = lost or {}
     outcomes = [o for o in outcomes if math.isfinite(o[1]) or math.isfinite(o[2])]
     panels = len(series) + (1 if len(outcomes) >= 2 else 0)
     if not series:
         return None
-    fig = Figure(figsize=(_WIDTH_IN, 1.8 * panels + 0.5), layout="constrained")
+    fig = Figure(figsize=(_WIDTH_IN, 1.8 * panels + 0.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(panels, 1, sharex=True))
-    x_of = session_positions(sorted({w for s in series for w, _ in s.points}))
+    counts: dict[date, int] = dict.fromkeys(lost, 0)
     for ax, s in zip(axes, series, strict=False):
-        when, values = zip(*sorted(s.points), strict=True)
-        shown = [s.info.display_value(x) for x in values]
-        ax.plot([x_of[w] for w in when], shown, marker="o", color="tab:blue")
+        visits = s.visits()
+        x = [float(mdates.date2num(day)) for day, *_ in visits]
+        mean = [s.info.display_value(m) for _, m, _, _ in visits]
+        sd = [s.info.display_value(d) for _, _, d, _ in visits]
+        ax.errorbar(x, mean, yerr=sd, marker="o", color="tab:blue", capsize=3)
+        for day, *_, n in visits:
+            counts[day] = max(counts.get(day, 0), n)
         if math.isfinite(s.mdc95):
-            first, band = shown[0], s.info.display_value(s.mdc95)
-            ax.axhspan(first - band, first + band, color="tab:blue", alpha=0.12, lw=0)
-        ax.set_ylim(*honest_limits(values, s.info, s.mdc95))
+            band = s.info.display_value(s.mdc95)
+            ax.axhspan(mean[0] - band, mean[0] + band, color="tab:blue", alpha=0.12, lw=0)
+        ax.set_ylim(*honest_limits([v for _, m, d, _ in visits for v in (m - d, m + d)], s.info, s.mdc95))
         ax.set_ylabel(s.info.unit)
         ax.set_title(s.info.name, loc="left", fontsize=10)
         ax.grid(alpha=0.3)
@@ -209,13 +217,55 @@ def trend(
         ax.legend(loc="upper left", fontsize=8)
         ax.set_title("Patient-reported outcomes", loc="left", fontsize=10)
         ax.grid(alpha=0.3)
-    labels: list[str] = []
-    seen: dict[date, int] = {}
-    for w in sorted(x_of):
-        seen[w.date()] = seen.get(w.date(), 0) + 1
-        labels.append(f"{w:%d %b %Y}" + (f" ({seen[w.date()]})" if seen[w.date()] > 1 else ""))
-    axes[-1].set_xticks([x_of[w] for w in sorted(x_of)], labels)
-    first, last = min(x_of.values()), max(x_of.values())
-    axes[-1].set_xlim(first - max(0.5, 0.05 * (last - first)), last + max(0.5, 0.05 * (last - first)))
-    fig.autofmt_xdate()
+    visit_days = sorted(counts)
+    x_days = [float(mdates.date2num(day)) for day in visit_days]
+    axes[-1].set_xticks(x_days, [_visit_label(day, counts[day], lost.get(day, 0)) for day in visit_days])
+    first, last = min(x_days), max(x_days)
+    margin = max(0.5, 0.05 * (last - first))
+    axes[-1].set_xlim(first - margin, last + margin)
+    _fit_labels(fig, axes[-1])
     return fig
+
+
+def _visit_label(day: date, recordings: int, unreadable: int) -> str:
+    """'04 Oct 2026', with the number of recordings averaged and of those that could not be read."""
+    notes = [f"mean of {recordings}"] if recordings > 1 else []
+    notes += [f"{unreadable} unreadable"] if unreadable else []
+    return f"{day:%d %b %Y}" + (f" ({', '.join(notes)})" if notes else "")
+
+
+def _fit_labels(fig: Figure, ax: Axes) -> None:
+    """Lay the date labels flat when they fit, else slant them, else stand them upright, so that
+    no two neighbours overlap; a label still too close to the one before it is left out (its
+    visit keeps its tick and point)."""
+    labels = ax.get_xticklabels()
+    for angle in (0, 30, 90):
+        for label in labels:
+            label.set_rotation(angle)
+            label.set_horizontalalignment("right" if angle == 30 else "center")
+        fig.draw_without_rendering()
+        if not any(labels_overlap(fig, ax, angle)):
+            return
+    kept = 0
+    for k, label in enumerate(labels[1:], start=1):
+        if _label_gap(fig, ax, kept, k, 90) < 0:
+            label.set_visible(False)
+        else:
+            kept = k
+
+
+def labels_overlap(fig: Figure, ax: Axes, angle: float) -> list[bool]:
+    """Whether each pair of neighbouring x tick labels, drawn at `angle` degrees, overlaps: flat
+    ones by their drawn boxes, slanted or upright ones (parallel lines of text anchored at their
+    ticks) when their baselines are closer than a line of text."""
+    return [_label_gap(fig, ax, k, k + 1, angle) < 0 for k in range(len(ax.get_xticklabels()) - 1)]
+
+
+def _label_gap(fig: Figure, ax: Axes, first: int, second: int, angle: float) -> float:
+    """Free space (px) between the x tick labels `first` and `second` at `angle` degrees."""
+    labels = ax.get_xticklabels()
+    line_px = float(labels[first].get_fontsize()) * fig.dpi / 72 * 1.2
+    if angle == 0:  # half a line between flat labels
+        return labels[second].get_window_extent().x0 - labels[first].get_window_extent().x1 - line_px / 2
+    x = [ax.transData.transform((t, 0.0))[0] for t in ax.get_xticks()]
+    return abs(x[second] - x[first]) * math.sin(math.radians(angle)) - line_px

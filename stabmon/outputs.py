@@ -123,15 +123,15 @@ def _export_one(
 
 def _history_entry(analyses: FileAnalyses) -> Callable[[Path, int, int], AnalysisResult]:
     """The measures of an earlier session for the report's trend, from the command's `analyses`;
-    one that cannot be read or analysed is left out of the trend with a note (CannotAnalyseError
-    tells `subject_history` so)."""
+    one that cannot be read or analysed is left out of the trend with a note here, and its error
+    raised for `subject_history` to name it in the report."""
 
     def entry(path: Path, k: int, n: int) -> AnalysisResult:
         try:
             return analyses.result(path, f"history [{k}/{n}] {path.name}")
         except (RecordingError, CannotAnalyseError) as error:
             print(f"note: {error}; left out of the trend", file=sys.stderr)
-            raise CannotAnalyseError(str(error)) from None
+            raise
 
     return entry
 

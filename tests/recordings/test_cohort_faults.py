@@ -24,6 +24,7 @@ from recordings.write_lock import WriteLock, being_recorded
 from stabmon.cli import main
 from stabmon.cohort import WORKER_DIED, _local
 from tests.recordings.cohort_study import copy_into, make_recording
+from tests.recordings.corrupt_helpers import flip_in_chunk
 
 
 @pytest.fixture(scope="module")
@@ -266,3 +267,47 @@ def test_a_relative_folder_and_an_absolute_one_give_the_same_table(made, tmp_pat
     assert set(read_table(tmp_path / "relative.csv")["file"]) == {
         str(tmp_path / "study" / "sub-W1" / "stance.h5")
     }
+
+
+def test_the_rows_of_a_file_with_unreadable_data_say_what_is_missing(made, tmp_path, capsys):
+    """Walkthrough s11 #3: a file with a damaged chunk gave rows like a whole file's; each row now
+    carries the data notes the CSV export writes (`notes`), a whole file's are empty."""
+    study = tmp_path / "study"
+    whole = copy_into(made["stance"], study, "W1")
+    with h5py.File(made["stance"], "r") as f:
+        row = int(f["acquisition/lumbar/gyr_rad_s"].id.get_chunk_info(1).chunk_offset[0])
+    flipped = flip_in_chunk(made["stance"], study / "sub-W1" / "flipped.h5", "gyr_rad_s", row)
+    out = tmp_path / "m.csv"
+    _cohort(study, out, capsys)
+    table = read_table(out)
+    notes: dict[str, set[str]] = {}
+    for file, error, note in zip(*(table[c] for c in ("file", "error", "notes")), strict=True):
+        assert error == ""  # the rest of the flipped file is measured
+        notes.setdefault(file, set()).add(note)
+    assert notes[str(whole)] == {""}
+    (note,) = notes[str(flipped)]
+    first = note.split(" | ")[0]
+    assert (
+        first.startswith(f"lumbar: /acquisition/lumbar/gyr_rad_s rows {row}–") and "a damaged chunk" in first
+    )
+
+
+def test_a_recording_in_another_subjects_folder_is_flagged_as_sessions_does(made, tmp_path, capsys):
+    """Walkthrough s11 #4: a W1 file copied into sub-W9/ was counted as W1's without a word,
+    also when its content was journalled from its right place."""
+    study = tmp_path / "study"
+    right = copy_into(made["stance"], study, "W1")
+    wrong = copy_into(made["stance"], study, "W9", "sub-W9_quiet-stance_copy.h5")
+    out = tmp_path / "m.csv"
+    for _ in range(2):  # the second run has the right copy's rows in its journal
+        _cohort(study, out, capsys)
+        table = read_table(out)
+        errors = {f: e for f, e in zip(table["file"], table["error"], strict=True)}
+        assert errors[str(right)] == "" and table["file"].count(str(wrong)) == 1
+        assert errors[str(wrong)] == (
+            "misfiled: holds subject W1's quiet-stance recording, not W9's: move it to sub-W1/; until then "
+            "no baseline or trend uses it, nor this table"
+        )
+        assert len(_journalled(out)) == 1  # where it lies is looked at again next run
+    assert main(["sessions", "--data-dir", str(study)]) == 0
+    assert "holds subject W1's quiet-stance recording, not W9's" in capsys.readouterr().out

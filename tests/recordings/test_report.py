@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from datetime import date
+from itertools import pairwise
 
 import h5py
 import pytest
@@ -154,11 +155,38 @@ def test_pdf_page_one_is_the_summary(library, tmp_path):
     assert 2 <= int(re.search(r"Pages:\s+(\d+)", pages).group(1)) <= 8
 
 
-def test_trend_axes_do_not_turn_noise_into_slopes_and_ignore_the_time_of_day():
+def test_trend_history_names_a_damaged_file_and_the_visit_that_lost_its_point(library, tmp_path):
+    """Walkthrough s11 #1: a history file cut short was dropped without a word and its visit's
+    point vanished from the trend."""
+    from recordings.report_history import trend_figure
+    from recordings.subjects import Subject
+
+    single, _ = _sessions(library)
+    folder = tmp_path / "sub-P-11"
+    folder.mkdir()
+    for entry in (single[0], single[2]):
+        shutil.copy(entry.path, folder)
+    damaged = folder / single[0].path.name
+    with damaged.open("r+b") as f:
+        f.truncate(damaged.stat().st_size // 2)
+    current = read_recording(folder / single[2].path.name)
+    measures = analyze_recording(current)
+    history = subject_history(SessionLibrary(tmp_path), current, measures)
+    assert [h.path.name for h in history] == [single[0].path.name, single[2].path.name]
+    lost = history[0]
+    assert lost.result is None and abs(lost.when - single[0].created_utc).total_seconds() < 1e-3
+    assert lost.lost_note().startswith(f"history: {damaged.name} ({lost.when:%d %b %Y}) could not be read: ")
+    assert "truncated" in lost.problem and lost.problem.startswith("could not be read: ")
+    assert trend_figure(history, measures, None, Subject("P-11")) is None  # one visit left: the flag says why
+
+
+def test_trend_shows_one_point_per_visit_with_readable_dates_and_a_true_caption():
+    """Walkthrough s11 #5: each recording of a day was its own point joined by zig-zags, the
+    day's labels were printed on top of each other, and the caption spoke of a band not drawn."""
     from datetime import datetime, timedelta, timezone
 
     from recordings.catalogue import catalogue
-    from recordings.report_plots import TrendSeries, honest_limits, session_positions, trend
+    from recordings.report_plots import TrendSeries, honest_limits, labels_overlap, trend
 
     info = catalogue().info("forward-bend", "mean_lumbar_contribution_end_range")
     low, high = honest_limits([47.30, 47.45], info, 17.9)
@@ -166,14 +194,30 @@ def test_trend_axes_do_not_turn_noise_into_slopes_and_ignore_the_time_of_day():
     low, high = honest_limits([47.30, 47.45], info, float("nan"))
     assert high - low >= 0.2 * 47.3
     tz = timezone(timedelta(hours=1))
-    morning, evening = datetime(2026, 11, 2, 8, 5, tzinfo=tz), datetime(2026, 11, 2, 18, 40, tzinfo=tz)
-    later = datetime(2026, 11, 16, 9, 0, tzinfo=tz)
-    x = session_positions([evening, later, morning])
-    assert x[evening] - x[morning] == 0.25  # same day: next to each other, not ten hours apart
-    assert x[later] - x[morning] == 14.0  # whole days between visits
-    fig = trend([TrendSeries(info, [(morning, 47.3), (later, 47.45)], 17.9)])
+    first = datetime(2026, 10, 4, 8, 5, tzinfo=tz)
+    values = {first: 40.0, first + timedelta(hours=10): 44.0, first + timedelta(minutes=1): 42.0}
+    values |= {first + timedelta(days=14): 47.0, first + timedelta(days=56): 50.0}
+    values |= {first + timedelta(days=56, minutes=3): 52.0}
+    fig = trend([TrendSeries(info, list(values.items()))], lost={(first + timedelta(days=14)).date(): 1})
+    line = fig.axes[0].lines[0]  # the means, one per visit, at its calendar day
+    assert list(line.get_ydata()) == [42.0, 47.0, 51.0]
+    assert list(line.get_xdata() - line.get_xdata()[0]) == [0.0, 14.0, 56.0]
+    bars = fig.axes[0].collections[0].get_segments()  # ± SD: 2 (40, 42, 44) and 1.41 (50, 52)
+    assert [round(float(b[1][1] - b[0][1]) / 2, 2) for b in bars] == [2.0, 0.0, 1.41]
+    assert not fig.axes[0].patches  # no MDC known: nothing shaded
     labels = [t.get_text() for t in fig.axes[-1].get_xticklabels()]
-    assert labels == ["02 Nov 2026", "16 Nov 2026"]
+    assert labels == ["04 Oct 2026 (mean of 3)", "18 Oct 2026 (1 unreadable)", "29 Nov 2026 (mean of 2)"]
+    angle = fig.axes[-1].get_xticklabels()[0].get_rotation()
+    assert not any(labels_overlap(fig, fig.axes[-1], angle))
+    assert any(labels_overlap(fig, fig.axes[-1], 0))  # flat, the first two would touch
+    # Visits a day apart on a long trend stand upright, or lose a label; none overlaps.
+    close = {first: 1.0, first + timedelta(days=1): 2.0, first + timedelta(days=2): 3.0}
+    close |= {first + timedelta(days=200): 4.0}
+    axis = trend([TrendSeries(info, list(close.items()))]).axes[-1]
+    shown = [t for t in axis.get_xticklabels() if t.get_visible()]
+    assert shown[0].get_text() == "04 Oct 2026" and len(shown) < 4
+    boxes = [t.get_window_extent() for t in shown]
+    assert not any(a.overlaps(b) for a, b in pairwise(boxes))
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler's pdftotext")

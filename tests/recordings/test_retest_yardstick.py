@@ -129,8 +129,9 @@ def test_the_trend_shows_the_judged_quantity_with_its_error_band(stance):
     first = datetime(2026, 11, 2, 9, 0).astimezone()
     history = [HistoryPoint(first, stance["long"]), HistoryPoint(first + timedelta(days=14), stance["short"])]
     comparison = compare_results(stance["long"], stance["short"])
-    fig = trend_figure(history, stance["short"], comparison, Subject("P-51"))
-    assert fig is not None
+    trend = trend_figure(history, stance["short"], comparison, Subject("P-51"))
+    assert trend is not None and "shaded: the MDC95 around the first visit" in trend.caption
+    fig = trend.figure
     titles = [ax.get_title(loc="left") for ax in fig.axes]
     assert titles[0] == "Sway front–back (acceleration), mean of 10 s windows", titles
     assert all(", mean of 10 s windows" in t for t in titles)
