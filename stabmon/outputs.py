@@ -10,6 +10,7 @@ from pathlib import Path
 from gui.model.settings import default_settings_path, load_settings
 from recordings import read_recording
 from recordings.analysis import ReplayedSession, measures_of, replay
+from recordings.atomic import check_writable
 from recordings.baseline_order import check_baseline_before
 from recordings.compare import SessionFacts, compare_results, find_baseline, library_for
 from recordings.errors import RecordingError
@@ -78,6 +79,7 @@ def run_export(args: argparse.Namespace) -> int:
     """Each file in turn; a file that cannot be read is reported and the rest go on."""
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"-o {args.out} is an existing file; export writes into a folder")
+    check_writable(args.out, "the export", folder=True)  # before any file is replayed
     failed = 0
     for k, path in enumerate(args.files, start=1):
         label = f"[{k}/{len(args.files)}] {path.name}" if len(args.files) > 1 else path.name
@@ -142,6 +144,7 @@ def run_report(args: argparse.Namespace) -> int:
         raise ValueError(f"report file must end in .html or .pdf, got {args.out.name!r}")
     if args.out.is_dir():
         raise ValueError(f"-o {args.out} is a folder; give the report's file name")
+    check_writable(args.out, "the report")  # before the analyses
     clinic_mdc = load_mdc(args.mdc) if args.mdc else None  # a wrong file is said before the analysis
     recording = read_recording(args.file)
     print_problems(recording, sys.stderr)
@@ -212,10 +215,6 @@ def run_report(args: argparse.Namespace) -> int:
         )
     except ANALYSIS_ERRORS as error:
         raise CannotAnalyseError(f"{recording.path}: cannot build the report ({describe(error)})") from None
-    try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ValueError(f"-o {args.out}: cannot make its folder ({error.strerror or error})") from None
     written = report.write_pdf(args.out) if suffix == ".pdf" else report.write_html(args.out)
     print(f"Report written to {written}")
     return 0

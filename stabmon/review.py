@@ -359,8 +359,11 @@ def run_recover(args: argparse.Namespace) -> int:
 
 
 def run_repack(args: argparse.Namespace) -> int:
+    from recordings.atomic import check_writable
     from recordings.repack import KEPT_SUFFIX, repack  # only this command needs it
 
+    if args.out is not None:  # said of the user's file, before anything is read
+        check_writable(args.out, "the repacked file")
     written = repack(args.file, args.out)
     kept = "" if args.out else f"; the original is kept as {args.file}{KEPT_SUFFIX}"
     print(f"Repacked {args.file} in the HDF5 1.10 format as {written}{kept}")

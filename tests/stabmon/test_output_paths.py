@@ -1,0 +1,66 @@
+"""Where a command's output cannot be written: said of the user's path, before the work; a full
+disk leaves no half output. Real read-only and tiny file systems (tmpfs mounts; skipped where
+mounting is not permitted, as for a user who is not root)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stabmon.cli import main
+from tests.recordings.corrupt_helpers import record_simulated
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return record_simulated(
+        tmp_path_factory.mktemp("rec") / "sub-C01_quiet-stance_20260101T000000000Z.h5", seconds=8.0
+    )
+
+
+def _mounted(folder: Path, options: str) -> Iterator[Path]:
+    """A tmpfs mounted at `folder` with `options` for the test's time (skip when not permitted)."""
+    folder.mkdir()
+    try:
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True
+        )
+    except FileNotFoundError:
+        pytest.skip("no mount command here")
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Path]:
+    yield from _mounted(tmp_path / "ro", "ro,size=64k")
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str], str]:
+    """main(args): exit status, stderr lines, stdout."""
+    capsys.readouterr()
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.err.strip().splitlines(), out.out
+
+
+def test_a_read_only_output_is_named_by_the_users_path_before_any_work(recording, read_only, capsys):
+    """report said "ro/.x.html.17117.partial: Read-only file system" after analysing everything."""
+    report = read_only / "x.html"
+    code, err, out = _run(capsys, "report", str(recording), "-o", str(report))
+    assert code == 2 and out == ""
+    assert err == [f"stabmon report: {report}: the report cannot be written there (Read-only file system)"]
+    code, err, out = _run(capsys, "export", str(recording), "--format", "bids", "-o", str(read_only / "bids"))
+    assert code == 2 and out == ""
+    assert err[-1].startswith(f"stabmon export: {read_only / 'bids'}: the export cannot be written there (")
+    code, err, _ = _run(capsys, "cohort", str(recording.parent), "-o", str(read_only / "c.csv"))
+    assert code == 2 and err == [
+        f"stabmon cohort: {read_only / 'c.csv'}: the table cannot be written there (Read-only file system)"
+    ]
