@@ -13,6 +13,7 @@ from recordings.analysis import ReplayedSession, measures_of, replay
 from recordings.atomic import check_writable
 from recordings.baseline_order import check_baseline_before
 from recordings.compare import SessionFacts, compare_results, find_baseline, library_for
+from recordings.disk_room import os_error_line
 from recordings.errors import RecordingError
 from recordings.export_bids import DatasetInfo, export_bids
 from recordings.export_csv import export_csv
@@ -104,6 +105,15 @@ def run_export(args: argparse.Namespace) -> int:
             print(f"stabmon export: {path}: cannot export ({describe(error)})", file=sys.stderr)
             failed += 1
             continue
+        except OSError as error:  # a full disk: this file's export leaves nothing; the rest would fail too
+            untried = len(args.files) - k
+            rest = f"; {untried} more not tried" if untried else ""
+            print(
+                f"stabmon export: {os_error_line(error)}; {path.name} not exported, none of its files "
+                f"left in {args.out}{rest}",
+                file=sys.stderr,
+            )
+            return 2
         print(f"{path.name}: {len(written)} files in {args.out}")
     return 2 if failed else 0
 

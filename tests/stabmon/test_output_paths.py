@@ -64,3 +64,45 @@ def test_a_read_only_output_is_named_by_the_users_path_before_any_work(recording
     assert code == 2 and err == [
         f"stabmon cohort: {read_only / 'c.csv'}: the table cannot be written there (Read-only file system)"
     ]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    yield from _mounted(tmp_path / "full", "size=600k")
+
+
+def _files(folder: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_leaves_no_half_dataset(recording, small_disk, capsys):
+    """It said "No space left on device" with no path and left a BIDS dataset without its motion
+    file. A Motion-BIDS export of the recording takes ~310 kB; the disk holds 600 kB."""
+    filler = small_disk / "filler"
+    filler.write_bytes(bytes(400 * 1024))
+    new = small_disk / "new"
+    code, err, _ = _run(capsys, "export", str(recording), "--format", "bids", "-o", str(new))
+    motion = new / "sub-C01" / "motion" / "sub-C01_task-quietstance_tracksys-imu_run-1_motion.tsv"
+    assert code == 2 and err[-1].startswith(
+        f"stabmon export: {motion}: no space left on the device (needs more than "
+    )
+    assert err[-1].endswith(f"{recording.name} not exported, none of its files left in {new}")
+    assert _files(small_disk) == {filler: bytes(400 * 1024)}  # no dataset, no temporary files
+    filler.unlink()
+    # An existing dataset, the same recording exported again (its run rewritten): left as it was.
+    dataset = small_disk / "bids"
+    assert _run(capsys, "export", str(recording), "--format", "bids", "-o", str(dataset))[0] == 0
+    before = _files(dataset)
+    assert motion.name in {p.name for p in before}
+    filler.write_bytes(bytes(100 * 1024))  # ~190 kB free
+    code, err, _ = _run(capsys, "export", str(recording), "--format", "bids", "-o", str(dataset))
+    assert code == 2 and "no space left on the device" in err[-1]
+    assert _files(dataset) == before
+    # A single-file output: the report (~160 kB) with ~90 kB free.
+    filler.write_bytes(bytes(200 * 1024))
+    report = small_disk / "y.html"
+    code, err, _ = _run(capsys, "report", str(recording), "-o", str(report))
+    assert code == 2 and err[-1].startswith(
+        f"stabmon report: {report}: no space left on the device (needs more than "
+    )
+    assert not report.exists() and set(_files(small_disk)) == {filler, *before}
