@@ -33,7 +33,7 @@ from stabmon.analyses import (
     load_mdc,
     print_problems,
 )
-from stabmon.arguments import add_data_dir_argument
+from stabmon.arguments import add_data_dir_argument, add_mdc_argument
 from stabmon.console import progress_callback
 
 
@@ -65,7 +65,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="baseline session to compare with (default: the subject's first session of the drill "
         "in the same condition, as the review window picks it)",
     )
-    report.add_argument("--mdc", type=Path, help="JSON object of measure name → the clinic's MDC95")
+    add_mdc_argument(report)
     report.add_argument(
         "--references", type=Path, action="append", default=[], help="a clinic's reference-value file"
     )

@@ -20,7 +20,13 @@ from recordings.subjects import (
     set_demographics,
     set_sensor_height,
 )
-from stabmon.arguments import add_data_dir_argument, existing_data_dir, subject_id, visit_date
+from stabmon.arguments import (
+    add_data_dir_argument,
+    add_mdc_argument,
+    existing_data_dir,
+    subject_id,
+    visit_date,
+)
 
 if TYPE_CHECKING:
     from recordings.compare import Comparison
@@ -46,9 +52,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="BASELINE RETEST, or just RETEST to use the subject's first session of that drill",
     )
-    compare.add_argument(
-        "--mdc", type=Path, help="JSON object of measure name → MDC95 from a test-retest study"
-    )
+    add_mdc_argument(compare)
     add_data_dir_argument(compare)
     compare.set_defaults(handler=run_compare)
 
