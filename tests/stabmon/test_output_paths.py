@@ -60,6 +60,17 @@ def test_a_read_only_output_is_named_by_the_users_path_before_any_work(recording
     code, err, out = _run(capsys, "export", str(recording), "--format", "bids", "-o", str(read_only / "bids"))
     assert code == 2 and out == ""
     assert err[-1].startswith(f"stabmon export: {read_only / 'bids'}: the export cannot be written there (")
+    code, err, _ = _run(capsys, "repack", str(recording), "-o", str(read_only / "r.h5"))
+    repacked = read_only / "r.h5"
+    assert code == 2 and err == [
+        f"stabmon repack: {repacked}: the repacked file cannot be written there (Read-only file system)"
+    ]
+    # The XDF file (not there) is not even opened.
+    xdf, out = str(read_only.parent / "none.xdf"), str(read_only / "imp")
+    code, err, _ = _run(capsys, "import", xdf, "--subject", "P-1", "--drill", "quiet-stance", "--out", out)
+    assert code == 2 and err == [
+        f"stabmon import: {out}: the imported recording cannot be written there (Read-only file system)"
+    ]
     code, err, _ = _run(capsys, "cohort", str(recording.parent), "-o", str(read_only / "c.csv"))
     assert code == 2 and err == [
         f"stabmon cohort: {read_only / 'c.csv'}: the table cannot be written there (Read-only file system)"
