@@ -221,7 +221,7 @@ def cohort_table(rows_by_file: Mapping[str, Sequence[Row]]) -> dict[str, list[An
 def check_output(out: Path) -> None:
     """Refuse, before any file is analysed, a table that could not be written: another format
     than .csv/.parquet, Parquet without pyarrow, a folder at `out`, a folder nobody may write."""
-    import tempfile
+    from recordings.atomic import check_writable
 
     out = Path(out)
     suffix = out.suffix.lower()
@@ -237,14 +237,7 @@ def check_output(out: Path) -> None:
             ) from None
     if out.is_dir():
         raise ValueError(f"{out}: is a folder; give the table's file name (e.g. {out / 'measures.csv'})")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out.parent):
-            pass
-        if out.exists() and not os.access(out, os.W_OK):
-            raise PermissionError("permission denied")
-    except OSError as error:
-        raise ValueError(f"{out}: the table cannot be written there ({error.strerror or error})") from None
+    check_writable(out, "the table")
 
 
 def write_table(table: Mapping[str, list[Any]], out: Path) -> Path:

@@ -140,5 +140,10 @@ class CohortJournal:
         line = json.dumps(entry) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(line)
+            try:
+                with self.path.open("a", encoding="utf-8") as f:
+                    f.write(line)
+            except OSError as error:  # a full disk says no file: the journal's is named
+                if error.filename:
+                    raise
+                raise OSError(error.errno, error.strerror or str(error), str(self.path)) from error

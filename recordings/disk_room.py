@@ -7,13 +7,16 @@ leaves at least as much free (`recordings.consolidate`)."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["MIN_FREE_BYTES", "DiskRoom", "free_bytes"]
+__all__ = ["MIN_FREE_BYTES", "DiskFullError", "DiskRoom", "free_bytes", "os_error_line"]
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,36 @@ MIN_FREE_BYTES = 64 * 2**20
 def free_bytes(folder: Path) -> int:
     """Free space on the disk holding `folder`, bytes."""
     return shutil.disk_usage(folder).free
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} kB"
+
+
+class DiskFullError(OSError):
+    """ENOSPC while writing an output, with what it had written by then (`written_bytes`)."""
+
+    def __init__(self, filename: str, written_bytes: int) -> None:
+        super().__init__(errno.ENOSPC, os.strerror(errno.ENOSPC), filename)
+        self.written_bytes = written_bytes
+
+
+def os_error_line(error: OSError) -> str:
+    """An OSError as one line, "where: why"; a full disk says so with what is known of the room
+    needed and left ("out/x.csv: no space left on the device (needs more than 812 kB; 600 kB
+    free)", free space counted now, once the failed output's temporary files are gone)."""
+    where = f"{os.fsdecode(error.filename)}: " if error.filename else ""
+    if error.errno != errno.ENOSPC:
+        return where + (error.strerror or str(error))
+    known = []
+    if isinstance(error, DiskFullError):
+        known.append(f"needs more than {_size(error.written_bytes)}")
+    if error.filename:
+        folder = Path(os.path.abspath(os.fsdecode(error.filename)))
+        folder = next((p for p in folder.parents if p.is_dir()), folder)  # its own may be gone with it
+        with contextlib.suppress(OSError):  # the free space cannot be read: not said
+            known.append(f"{_size(free_bytes(folder))} free")
+    return f"{where}no space left on the device" + (f" ({'; '.join(known)})" if known else "")
 
 
 class DiskRoom:

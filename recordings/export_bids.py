@@ -127,8 +127,8 @@ def _channels(recording: Recording) -> list[Channel]:
     return channels
 
 
-def _write_tsv(path: Path, header: list[str] | None, rows: list[list[str]]) -> None:
-    with atomic.replacing(path) as partial, partial.open("w", newline="", encoding="utf-8") as f:
+def _write_tsv(batch: atomic.Batch, path: Path, header: list[str] | None, rows: list[list[str]]) -> None:
+    with batch.replacing(path) as partial, partial.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, delimiter="\t", lineterminator="\n")
         if header is not None:
             writer.writerow(header)
@@ -157,8 +157,21 @@ def export_bids(
     returns the files written. A repeated task of a subject gets the next run number; the same
     recording exported again (same task and acquisition time in the subject's scans.tsv)
     replaces its run. BidsLabelError, before anything is written, when another subject id of the
-    dataset has the same BIDS label (P-014 and P014 are both sub-P014)."""
-    info = info or DatasetInfo()
+    dataset has the same BIDS label (P-014 and P014 are both sub-P014). The session's files (and
+    the dataset's, when it is new) are put in place together at the end: a failed export (a full
+    disk) leaves none of them."""
+    with atomic.together() as batch:
+        return _add_session(batch, recording, collector, dataset_dir, info or DatasetInfo())
+
+
+def _add_session(
+    batch: atomic.Batch,
+    recording: Recording,
+    collector: SessionCollector,
+    dataset_dir: Path,
+    info: DatasetInfo,
+) -> list[Path]:
+    """`export_bids`, each file written into `batch`."""
     subject = bids_label(recording.subject_id)
     _check_label_is_free(dataset_dir, subject, recording.subject_id)
     frame = Frame.concatenate(collector.frames)
@@ -167,7 +180,7 @@ def export_bids(
         angles = measured_angles(recording.drill, collector.session_data())
     task = bids_label(session_label(recording.drill, recording.condition))
     motion_dir = dataset_dir / f"sub-{subject}" / "motion"
-    motion_dir.mkdir(parents=True, exist_ok=True)
+    batch.folder(motion_dir)
     scans = dataset_dir / f"sub-{subject}" / f"sub-{subject}_scans.tsv"
     created = str(recording.attributes["created_utc"]).split("+")[0]
     prefix = f"sub-{subject}_task-{task}_tracksys-{TRACKSYS}_run-"
@@ -177,36 +190,38 @@ def export_bids(
         run += 1
     stem = f"{prefix}{run}"
     written = [
-        _dataset_description(dataset_dir, info),
-        _readme(dataset_dir),
-        *_participants(dataset_dir, subject, recording.subject_id),
+        _dataset_description(batch, dataset_dir, info),
+        _readme(batch, dataset_dir),
+        *_participants(batch, dataset_dir, subject, recording.subject_id),
     ]
 
     channels = _channels(recording)
     channels_path = motion_dir / f"{stem}_channels.tsv"
     _write_tsv(
+        batch,
         channels_path,
         ["name", "component", "type", "tracked_point", "units", "reference_frame"],
         [[c.name, c.component, c.type, c.tracked_point, c.units, c.reference_frame] for c in channels],
     )
     channels_json = motion_dir / f"{stem}_channels.json"
-    atomic.write_text(channels_json, json.dumps(_channel_levels(recording), indent=2))
+    batch.write_text(channels_json, json.dumps(_channel_levels(recording), indent=2))
     motion_path = motion_dir / f"{stem}_motion.tsv"
-    _write_tsv(motion_path, None, _format(_motion_rows(frame, angles)))
+    _write_tsv(batch, motion_path, None, _format(_motion_rows(frame, angles)))
     sidecar = motion_dir / f"{stem}_motion.json"
-    atomic.write_text(sidecar, json.dumps(_sidecar(recording, channels, frame, info), indent=2))
+    batch.write_text(sidecar, json.dumps(_sidecar(recording, channels, frame, info), indent=2))
     events_path = motion_dir / f"{stem}_events.tsv"
     t0 = float(frame.time_s[0]) if len(frame) else 0.0
     _write_tsv(
+        batch,
         events_path,
         ["onset", "duration", "trial_type", "label", "value", "source"],
         event_rows(recording, t0),
     )
     events_json = motion_dir / f"{stem}_events.json"
-    atomic.write_text(events_json, json.dumps(EVENT_COLUMNS, indent=2))
+    batch.write_text(events_json, json.dumps(EVENT_COLUMNS, indent=2))
     if same is None:
         earlier = scans.read_text(encoding="utf-8") if scans.exists() else "filename\tacq_time\n"
-        atomic.write_text(scans, earlier + f"motion/{motion_path.name}\t{created}\n")
+        batch.write_text(scans, earlier + f"motion/{motion_path.name}\t{created}\n")
     return [*written, channels_path, channels_json, motion_path, sidecar, events_path, events_json, scans]
 
 
@@ -259,7 +274,7 @@ stay in the stabmon HDF5 recordings.
 """
 
 
-def _dataset_description(dataset_dir: Path, info: DatasetInfo) -> Path:
+def _dataset_description(batch: atomic.Batch, dataset_dir: Path, info: DatasetInfo) -> Path:
     path = dataset_dir / "dataset_description.json"
     if not path.exists():
         description: dict[str, object] = {
@@ -272,18 +287,18 @@ def _dataset_description(dataset_dir: Path, info: DatasetInfo) -> Path:
             description["Authors"] = list(info.authors)
         if info.license:
             description["License"] = info.license
-        atomic.write_text(path, json.dumps(description, indent=2))
+        batch.write_text(path, json.dumps(description, indent=2))
     return path
 
 
-def _readme(dataset_dir: Path) -> Path:
+def _readme(batch: atomic.Batch, dataset_dir: Path) -> Path:
     path = dataset_dir / "README.md"
     if not path.exists() and not any(dataset_dir.glob("README*")):
-        atomic.write_text(path, _README)
+        batch.write_text(path, _README)
     return path
 
 
-def _participants(dataset_dir: Path, label: str, subject_id: str) -> list[Path]:
+def _participants(batch: atomic.Batch, dataset_dir: Path, label: str, subject_id: str) -> list[Path]:
     sidecar = dataset_dir / "participants.json"
     if not sidecar.exists():
         columns = {
@@ -292,11 +307,11 @@ def _participants(dataset_dir: Path, label: str, subject_id: str) -> list[Path]:
                 "letters and digits)"
             }
         }
-        atomic.write_text(sidecar, json.dumps(columns, indent=2))
-    return [_participants_table(dataset_dir, label, subject_id), sidecar]
+        batch.write_text(sidecar, json.dumps(columns, indent=2))
+    return [_participants_table(batch, dataset_dir, label, subject_id), sidecar]
 
 
-def _participants_table(dataset_dir: Path, label: str, subject_id: str) -> Path:
+def _participants_table(batch: atomic.Batch, dataset_dir: Path, label: str, subject_id: str) -> Path:
     path = dataset_dir / "participants.tsv"
     rows: list[list[str]] = []
     if path.exists():
@@ -304,7 +319,7 @@ def _participants_table(dataset_dir: Path, label: str, subject_id: str) -> Path:
             rows = [line.rstrip("\n").split("\t") for line in f][1:]
     if not any(row[0] == f"sub-{label}" for row in rows):
         rows.append([f"sub-{label}", subject_id])
-    _write_tsv(path, ["participant_id", "stabmon_subject_id"], rows)
+    _write_tsv(batch, path, ["participant_id", "stabmon_subject_id"], rows)
     return path
 
 

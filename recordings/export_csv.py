@@ -54,10 +54,12 @@ _LUMBAR = ("sagittal", "frontal", "axial")
 NOTES_TITLE = "# Data are missing from this recording (stabmon):"
 
 
-def _write(path: Path, header: list[str], columns: list[np.ndarray], notes: Sequence[str] = ()) -> Path:
+def _write(
+    batch: atomic.Batch, path: Path, header: list[str], columns: list[np.ndarray], notes: Sequence[str] = ()
+) -> Path:
     """Write columns (each (n,)) under header, after `# ` comment lines for `notes` (none when
-    empty); NaN becomes an empty cell, floats keep full precision."""
-    with atomic.replacing(path) as partial, partial.open("w", newline="", encoding="utf-8") as f:
+    empty), into `batch`; NaN becomes an empty cell, floats keep full precision."""
+    with batch.replacing(path) as partial, partial.open("w", newline="", encoding="utf-8") as f:
         if notes:
             f.write("\n".join([NOTES_TITLE, *(f"# {' '.join(n.split())}" for n in notes)]) + "\n")
         writer = csv.writer(f)
@@ -76,8 +78,17 @@ def _as_text(column: np.ndarray) -> list[str]:
 
 
 def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | None = None) -> list[Path]:
-    """Write the recording's streams as CSV files into out_dir; returns the files written."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write the recording's streams as CSV files into out_dir; returns the files written. They
+    are put in place together at the end: a failed export (a full disk) leaves none of them."""
+    with atomic.together() as batch:
+        return _write_all(batch, recording, out_dir, measures)
+
+
+def _write_all(
+    batch: atomic.Batch, recording: Recording, out_dir: Path, measures: AnalysisResult | None
+) -> list[Path]:
+    """`export_csv`, each file written into `batch`."""
+    batch.folder(out_dir)
     stem = recording.path.stem
     notes = data_notes(recording)
     written = []
@@ -94,7 +105,7 @@ def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | N
             *s.acc_m_s2.T,
             *s.gyr_rad_s.T,
         ]
-        written.append(_write(out_dir / f"{stem}_raw_{placement.value}.csv", header, columns, notes))
+        written.append(_write(batch, out_dir / f"{stem}_raw_{placement.value}.csv", header, columns, notes))
     proc = exported_processing(recording)
     # A hold's angles are rotations away from the hold posture: the names say so.
     meaning = "_from_hold" if recording.settings.pipeline.angles is AngleDefinition.HOLD else ""
@@ -107,10 +118,11 @@ def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | N
         columns += [*np.degrees(proc.inclination_rad[:, k]).T, np.degrees(proc.axial_rad[:, k])]
     header += [f"lumbar_{plane}{meaning}_deg" for plane in _LUMBAR]
     columns += [*np.degrees(proc.lumbar_rad).T]
-    written.append(_write(out_dir / f"{stem}_angles.csv", header, columns, notes))
+    written.append(_write(batch, out_dir / f"{stem}_angles.csv", header, columns, notes))
     events = recording.events
     written.append(
         _write(
+            batch,
             out_dir / f"{stem}_events.csv",
             ["time_s", "kind", "label", "value", "source"],
             [
@@ -125,17 +137,20 @@ def export_csv(recording: Recording, out_dir: Path, measures: AnalysisResult | N
     )
     if measures is not None:
         condition = recording.condition.label
-        written.append(_write_measures(out_dir / f"{stem}_measures.csv", measures, condition, notes))
+        written.append(_write_measures(batch, out_dir / f"{stem}_measures.csv", measures, condition, notes))
     return written
 
 
-def _write_measures(path: Path, result: AnalysisResult, condition: str, notes: Sequence[str]) -> Path:
+def _write_measures(
+    batch: atomic.Batch, path: Path, result: AnalysisResult, condition: str, notes: Sequence[str]
+) -> Path:
     """Measures with the catalogue's names and units: `shown` is the value as a clinician reads it
     ("Not measured — why" for a missing one), `value` full precision in `unit` (empty if missing),
     with the drill and its condition on every row."""
     cat = catalogue()
     rows = [(m, cat.info(result.drill, m.name)) for m in result.measures]
     return _write(
+        batch,
         path,
         ["drill", "condition", "measure", "repetition", "value", "unit", "shown", "better", "source", "key"],
         [

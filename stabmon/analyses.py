@@ -54,25 +54,29 @@ def print_problems(
         print(f"  ! {recording.path.name}: {note}", file=stream or sys.stdout)
 
 
-def load_mdc(path: Path) -> dict[str, float]:
-    """A clinic's MDC95 values (measure key → positive number) from a JSON file; ValueError
-    naming the file and what is wrong with it."""
+def load_mdc(value: str | Path) -> dict[str, float]:
+    """A clinic's MDC95 values (measure key → positive number) from --mdc's `value`: a JSON object
+    inline (text starting with "{") or the path of a JSON file holding one; ValueError naming the
+    value or file and what is wrong with it."""
+    text = str(value).strip()
+    inline = text.startswith("{")
+    where = f"--mdc {text}" if inline else str(value)
     try:
-        values = json.loads(path.read_text(encoding="utf-8"))
+        values = json.loads(text if inline else Path(value).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: cannot read MDC values ({error})") from None
+        raise ValueError(f"{where}: cannot read MDC values ({error})") from None
     if not isinstance(values, dict) or not all(
         isinstance(v, int | float) and not isinstance(v, bool) for v in values.values()
     ):
-        raise ValueError(f"{path}: MDC file must be a JSON object of measure name → number")
+        raise ValueError(f"{where}: MDC values must be a JSON object of measure name → number")
     bad = {k: v for k, v in values.items() if not (math.isfinite(v) and v > 0)}
     if bad:
-        raise ValueError(f"{path}: an MDC95 must be a positive finite number; not so for {bad}")
+        raise ValueError(f"{where}: an MDC95 must be a positive finite number; not so for {bad}")
     known = {key for _, key in catalogue().entries}
     unknown = sorted(k for k in values if k not in known and k.removeprefix("mean_") not in known)
     if unknown:
         raise ValueError(
-            f"{path}: no measure is named {', '.join(map(repr, unknown))} (MDC names are the measure "
+            f"{where}: no measure is named {', '.join(map(repr, unknown))} (MDC names are the measure "
             "keys, the `key` column of an exported _measures.csv, e.g. 'angle_ellipse_area_95')"
         )
     return {str(k): float(v) for k, v in values.items()}

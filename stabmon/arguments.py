@@ -26,6 +26,16 @@ def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_mdc_argument(parser: argparse.ArgumentParser) -> None:
+    """--mdc (compare, report): the clinic's MDC95 values, read by `stabmon.analyses.load_mdc`."""
+    parser.add_argument(
+        "--mdc",
+        metavar="JSON|FILE",
+        help="the clinic's MDC95 of each measure: a JSON object of measure key → number, given inline "
+        """('{"angle_rms_ap": 0.2}') or as the path of a .json file holding it""",
+    )
+
+
 def existing_data_dir(data_dir: Path | None) -> Path | None:
     """A --data-dir given to a command that reads the library: it must be a folder that exists
     (ValueError naming it); None (the default library) passes."""

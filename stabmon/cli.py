@@ -140,8 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except OSError as error:  # a file or folder the command was given: missing, not allowed, full
-        where = f"{error.filename}: " if error.filename else ""
-        print(f"stabmon {args.command}: {where}{error.strerror or error}", file=sys.stderr)
+        from recordings.disk_room import os_error_line
+
+        print(f"stabmon {args.command}: {os_error_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"stabmon {args.command}: interrupted", file=sys.stderr)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from engine.imports import import_xdf
 from recordings import read_recording
+from recordings.atomic import check_writable
 from sensors.placements import parse_placement
 from stabmon.arguments import add_data_dir_argument, drill_name, rate_hz, subject_id
 
@@ -45,6 +46,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    if args.out is not None:  # before the XDF file is read
+        check_writable(args.out, "the imported recording", folder=True)
     mapping = {}
     for value in args.map:
         name, sep, placement = value.rpartition("=")

@@ -10,8 +10,10 @@ from pathlib import Path
 from gui.model.settings import default_settings_path, load_settings
 from recordings import read_recording
 from recordings.analysis import ReplayedSession, measures_of, replay
+from recordings.atomic import check_writable
 from recordings.baseline_order import check_baseline_before
 from recordings.compare import SessionFacts, compare_results, find_baseline, library_for
+from recordings.disk_room import os_error_line
 from recordings.errors import RecordingError
 from recordings.export_bids import DatasetInfo, export_bids
 from recordings.export_csv import export_csv
@@ -31,7 +33,7 @@ from stabmon.analyses import (
     load_mdc,
     print_problems,
 )
-from stabmon.arguments import add_data_dir_argument
+from stabmon.arguments import add_data_dir_argument, add_mdc_argument
 from stabmon.console import progress_callback
 
 
@@ -63,7 +65,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="baseline session to compare with (default: the subject's first session of the drill "
         "in the same condition, as the review window picks it)",
     )
-    report.add_argument("--mdc", type=Path, help="JSON object of measure name → the clinic's MDC95")
+    add_mdc_argument(report)
     report.add_argument(
         "--references", type=Path, action="append", default=[], help="a clinic's reference-value file"
     )
@@ -78,6 +80,7 @@ def run_export(args: argparse.Namespace) -> int:
     """Each file in turn; a file that cannot be read is reported and the rest go on."""
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"-o {args.out} is an existing file; export writes into a folder")
+    check_writable(args.out, "the export", folder=True)  # before any file is replayed
     failed = 0
     for k, path in enumerate(args.files, start=1):
         label = f"[{k}/{len(args.files)}] {path.name}" if len(args.files) > 1 else path.name
@@ -102,6 +105,15 @@ def run_export(args: argparse.Namespace) -> int:
             print(f"stabmon export: {path}: cannot export ({describe(error)})", file=sys.stderr)
             failed += 1
             continue
+        except OSError as error:  # a full disk: this file's export leaves nothing; the rest would fail too
+            untried = len(args.files) - k
+            rest = f"; {untried} more not tried" if untried else ""
+            print(
+                f"stabmon export: {os_error_line(error)}; {path.name} not exported, none of its files "
+                f"left in {args.out}{rest}",
+                file=sys.stderr,
+            )
+            return 2
         print(f"{path.name}: {len(written)} files in {args.out}")
     return 2 if failed else 0
 
@@ -142,6 +154,7 @@ def run_report(args: argparse.Namespace) -> int:
         raise ValueError(f"report file must end in .html or .pdf, got {args.out.name!r}")
     if args.out.is_dir():
         raise ValueError(f"-o {args.out} is a folder; give the report's file name")
+    check_writable(args.out, "the report")  # before the analyses
     clinic_mdc = load_mdc(args.mdc) if args.mdc else None  # a wrong file is said before the analysis
     recording = read_recording(args.file)
     print_problems(recording, sys.stderr)
@@ -212,10 +225,6 @@ def run_report(args: argparse.Namespace) -> int:
         )
     except ANALYSIS_ERRORS as error:
         raise CannotAnalyseError(f"{recording.path}: cannot build the report ({describe(error)})") from None
-    try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ValueError(f"-o {args.out}: cannot make its folder ({error.strerror or error})") from None
     written = report.write_pdf(args.out) if suffix == ".pdf" else report.write_html(args.out)
     print(f"Report written to {written}")
     return 0

@@ -20,7 +20,13 @@ from recordings.subjects import (
     set_demographics,
     set_sensor_height,
 )
-from stabmon.arguments import add_data_dir_argument, existing_data_dir, subject_id, visit_date
+from stabmon.arguments import (
+    add_data_dir_argument,
+    add_mdc_argument,
+    existing_data_dir,
+    subject_id,
+    visit_date,
+)
 
 if TYPE_CHECKING:
     from recordings.compare import Comparison
@@ -46,9 +52,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="BASELINE RETEST, or just RETEST to use the subject's first session of that drill",
     )
-    compare.add_argument(
-        "--mdc", type=Path, help="JSON object of measure name → MDC95 from a test-retest study"
-    )
+    add_mdc_argument(compare)
     add_data_dir_argument(compare)
     compare.set_defaults(handler=run_compare)
 
@@ -359,8 +363,11 @@ def run_recover(args: argparse.Namespace) -> int:
 
 
 def run_repack(args: argparse.Namespace) -> int:
+    from recordings.atomic import check_writable
     from recordings.repack import KEPT_SUFFIX, repack  # only this command needs it
 
+    if args.out is not None:  # said of the user's file, before anything is read
+        check_writable(args.out, "the repacked file")
     written = repack(args.file, args.out)
     kept = "" if args.out else f"; the original is kept as {args.file}{KEPT_SUFFIX}"
     print(f"Repacked {args.file} in the HDF5 1.10 format as {written}{kept}")

@@ -214,6 +214,25 @@ def test_mdc_values_must_be_positive_and_unknown_names_are_named(recording, tmp_
     assert "trunk_flexion" in err and "does not have" in err
 
 
+def test_mdc_is_taken_inline_as_json_or_from_a_file(recording, tmp_path, capsys):
+    """--mdc '{"acc_rms_ap": 0.01}' was read as a file name: "cannot read MDC values ([Errno 2] ...)"."""
+    inline = '{"acc_rms_ap": 0.01}'
+    mdc = tmp_path / "mdc.json"
+    mdc.write_text(inline)
+    tables = []
+    for value in (inline, str(mdc)):
+        assert main(["compare", str(recording), str(recording), "--mdc", value]) == 0
+        tables.append(capsys.readouterr().out)
+    row = next(line for line in tables[0].splitlines() if line.startswith("Sway front–back (acceleration)"))
+    assert "0.010 m/s²" in row and row.endswith("(clinic's MDC)")
+    assert tables[0] == tables[1]
+    typo = '{"acc_rms_pa": 0.01}'
+    assert main(["compare", str(recording), str(recording), "--mdc", typo]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"stabmon compare: --mdc {typo}: no measure is named 'acc_rms_pa'"
+    )
+
+
 def test_export_onto_an_existing_file_is_a_clear_error(recording, tmp_path):
     target = tmp_path / "out.csv"
     target.write_text("keep me")
