@@ -16,7 +16,7 @@ def make_recording(
     path: Path,
     subject: str,
     drill: str = "quiet-stance",
-    seconds: float = 12.0,
+    seconds: float = 14.0,  # an 11-s stance task after the 3-s calibration: shorter is not measured
     seed: int = 1,
     protocol: dict[str, Any] | None = None,
 ) -> Path:

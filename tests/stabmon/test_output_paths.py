@@ -4,6 +4,7 @@ mounting is not permitted, as for a user who is not root)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from tests.recordings.corrupt_helpers import record_simulated
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return record_simulated(
-        tmp_path_factory.mktemp("rec") / "sub-C01_quiet-stance_20260101T000000000Z.h5", seconds=8.0
+        tmp_path_factory.mktemp("rec") / "sub-C01_quiet-stance_20260101T000000000Z.h5", seconds=15.0
     )
 
 
@@ -79,7 +80,14 @@ def test_a_read_only_output_is_named_by_the_users_path_before_any_work(recording
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    yield from _mounted(tmp_path / "full", "size=600k")
+    yield from _mounted(tmp_path / "full", "size=1200k")
+
+
+def _fill(filler: Path, leave_kb: int) -> None:
+    """Write `filler` so that about `leave_kb` kB stay free on its file system."""
+    room = os.statvfs(filler.parent)
+    free = room.f_bavail * room.f_frsize - (filler.stat().st_size if filler.exists() else 0)
+    filler.write_bytes(bytes(max(free - leave_kb * 1024, 0)))
 
 
 def _files(folder: Path) -> dict[Path, bytes]:
@@ -88,9 +96,10 @@ def _files(folder: Path) -> dict[Path, bytes]:
 
 def test_a_full_disk_is_one_line_naming_the_file_and_leaves_no_half_dataset(recording, small_disk, capsys):
     """It said "No space left on device" with no path and left a BIDS dataset without its motion
-    file. A Motion-BIDS export of the recording takes ~310 kB; the disk holds 600 kB."""
+    file. A Motion-BIDS export of the recording takes ~500 kB and its report ~160 kB; a filler
+    file leaves less than either where each must fail."""
     filler = small_disk / "filler"
-    filler.write_bytes(bytes(400 * 1024))
+    _fill(filler, leave_kb=150)
     new = small_disk / "new"
     code, err, _ = _run(capsys, "export", str(recording), "--format", "bids", "-o", str(new))
     motion = new / "sub-C01" / "motion" / "sub-C01_task-quietstance_tracksys-imu_run-1_motion.tsv"
@@ -98,19 +107,20 @@ def test_a_full_disk_is_one_line_naming_the_file_and_leaves_no_half_dataset(reco
         f"stabmon export: {motion}: no space left on the device (needs more than "
     )
     assert err[-1].endswith(f"{recording.name} not exported, none of its files left in {new}")
-    assert _files(small_disk) == {filler: bytes(400 * 1024)}  # no dataset, no temporary files
+    assert _files(small_disk) == {filler: filler.read_bytes()}  # no dataset, no temporary files
     filler.unlink()
     # An existing dataset, the same recording exported again (its run rewritten): left as it was.
     dataset = small_disk / "bids"
     assert _run(capsys, "export", str(recording), "--format", "bids", "-o", str(dataset))[0] == 0
     before = _files(dataset)
     assert motion.name in {p.name for p in before}
-    filler.write_bytes(bytes(100 * 1024))  # ~190 kB free
+    _fill(filler, leave_kb=150)
     code, err, _ = _run(capsys, "export", str(recording), "--format", "bids", "-o", str(dataset))
     assert code == 2 and "no space left on the device" in err[-1]
     assert _files(dataset) == before
-    # A single-file output: the report (~160 kB) with ~90 kB free.
-    filler.write_bytes(bytes(200 * 1024))
+    # A single-file output: the report (~160 kB) with 60 kB free.
+    filler.unlink()
+    _fill(filler, leave_kb=60)
     report = small_disk / "y.html"
     code, err, _ = _run(capsys, "report", str(recording), "-o", str(report))
     assert code == 2 and err[-1].startswith(
