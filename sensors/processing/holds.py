@@ -1,10 +1,15 @@
 """Static endurance holds (plank, side plank, bird-dog, bridge, Biering-Sørensen; METRICS.md §6).
 
 McGill (1999): a hold ends when the position is lost. An IMU has no standard for "lost", so the
-rule is ours and a setting: the segment's tilt away from the reference hold posture (mean vertical
-over the first `reference_s` after the hold starts) exceeds `loss_threshold_deg` for at least
-`loss_min_s`; the hold was lost at the first sample of that run. Tilt is measured between
-verticals, so it is defined in every posture (see `angles.tilt_from_reference_deg`).
+rule is ours and a setting: the segment's tilt (away from the reference hold posture, the mean
+vertical over the first `reference_s` after the hold starts) departs from where it was just
+before — its mean over the `loss_baseline_s` that end `loss_lag_s` earlier — by more than
+`loss_threshold_deg` for at least `loss_min_s`; the hold was lost at the first sample of that
+run. The slow drift of a tiring hold (a few °/min) moves that recent posture with it and is not a
+loss, as neither the clinician's key nor the published test count it (a Biering-Sørensen trunk
+sinking 3 °/min read lost 11–28 s early against the start posture); the drift is reported as
+such. Tilt is measured between verticals, so it is defined in every posture (see
+`angles.tilt_from_reference_deg`).
 
 Also: drift (length of the slope of the tilt vector over the held part, stopping `drift_margin_s`
 before the loss so the loss itself does not count, deg/min), tremor (RMS, deg, and
@@ -105,6 +110,8 @@ class HoldSettings:
     reference_s: float = 2.0
     loss_threshold_deg: float = 10.0
     loss_min_s: float = 0.3
+    loss_baseline_s: float = 5.0
+    loss_lag_s: float = 2.0
     tremor_band_hz: tuple[float, float] = (6.0, 14.0)
     tremor_window_s: float = 5.0
     drift_margin_s: float = 2.0
@@ -144,7 +151,7 @@ def hold_analysis(
     tilt = tilt_from_reference_deg(q, vertical)
     magnitude = np.linalg.norm(tilt, axis=1)
     after = t >= hold_start_s
-    beyond = after & (magnitude > s.loss_threshold_deg)
+    beyond = after & (_departure_deg(tilt, after, rate, s) > s.loss_threshold_deg)
     run = max(1, round(s.loss_min_s * rate))
     sustained = np.convolve(beyond.astype(int), np.ones(run, int), "valid") == run
     starts = np.flatnonzero(sustained)
@@ -183,3 +190,22 @@ def hold_analysis(
         tremor_frequency_hz=tremor_hz,
         fatigue_trend_deg_per_min=trend,
     )
+
+
+def _departure_deg(tilt: np.ndarray, after: np.ndarray, rate: float, s: HoldSettings) -> np.ndarray:
+    """How far (n,) deg the tilt (n, 2) deg is from the recent posture: its mean over the
+    `s.loss_baseline_s` that end `s.loss_lag_s` earlier, where samples before the hold (`after`
+    (n,) False) count as the reference posture (tilt 0) and gaps (NaN) do not count; NaN where
+    the tilt is."""
+    finite = np.isfinite(tilt).all(axis=1)
+    values = np.where((after & finite)[:, None], tilt, 0.0)
+    weights = np.where(after, finite, True).astype(float)
+    sums = np.concatenate([np.zeros((1, 2)), np.cumsum(values, axis=0)])
+    counts = np.concatenate([[0.0], np.cumsum(weights)])
+    n = len(tilt)
+    stop = np.clip(np.arange(n) - round(s.loss_lag_s * rate) + 1, 0, n)
+    start = np.clip(stop - max(1, round(s.loss_baseline_s * rate)), 0, n)
+    count = counts[stop] - counts[start]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recent = np.where(count[:, None] > 0, (sums[stop] - sums[start]) / count[:, None], 0.0)
+    return np.linalg.norm(tilt - recent, axis=1)
