@@ -15,7 +15,8 @@ Also: drift (length of the slope of the tilt vector over the held part, stopping
 before the loss so the loss itself does not count, deg/min), tremor (RMS, deg, and
 peak frequency, Hz, of the tilt band-passed to `tremor_band_hz`; NaN, too short for tremor, over
 less than one `tremor_window_s`) and the fatigue trend (slope of the tremor RMS over consecutive
-windows, deg/min).
+windows, deg/min). Both trends, drift and fatigue, need a held part of at least
+`shortest_trend_s` (two tremor windows); NaN from a shorter one.
 
 The hold's time is the clinician's stopwatch (`HoldClock`): it starts when the position is
 reached — the clinician's HOLD_START key, or else the pipeline's detection (`hold_posture`) —
@@ -116,6 +117,13 @@ class HoldSettings:
     tremor_window_s: float = 5.0
     drift_margin_s: float = 2.0
 
+    @property
+    def shortest_trend_s(self) -> float:
+        """The shortest held part, s, a trend over the hold (drift, fatigue) is fitted on: two
+        tremor windows (a fatigue trend needs two; a drift from less reads the settling and
+        sway of a few seconds as °/min)."""
+        return 2 * self.tremor_window_s
+
 
 @dataclass(frozen=True)
 class HoldResult:
@@ -159,7 +167,8 @@ def hold_analysis(
     end = int(starts[0]) if lost else int(np.flatnonzero(after)[-1])
     held = (t >= hold_start_s) & (np.arange(len(t)) < end) & np.isfinite(magnitude)
     steady = held & (t < t[end] - s.drift_margin_s) if lost else held
-    if steady.sum() > rate:
+    long_enough = held.sum() >= round(s.shortest_trend_s * rate)
+    if long_enough and steady.sum() > rate:
         slopes = np.polyfit(t[steady], tilt[steady], 1)[0]  # (2,) deg/s per component
         drift = float(np.hypot(*slopes) * 60.0)
     else:
@@ -171,7 +180,7 @@ def hold_analysis(
     windows = [tremor_norm[k : k + window] for k in range(0, len(tremor_norm) - window + 1, window)]
     rms = np.array([np.sqrt(np.mean(w**2)) for w in windows])
     centres = hold_start_s + (np.arange(len(rms)) + 0.5) * s.tremor_window_s
-    trend = float(np.polyfit(centres, rms, 1)[0] * 60.0) if len(rms) >= 2 else math.nan
+    trend = float(np.polyfit(centres, rms, 1)[0] * 60.0) if long_enough and len(rms) >= 2 else math.nan
     if held.sum() >= window:
         f, power = signal.welch(tremor, fs=rate, nperseg=min(len(tremor), round(4 * rate)), axis=0)
         tremor_rms, tremor_hz = (
