@@ -10,7 +10,7 @@ from sensors.processing import SessionSettings
 from sensors.processing.errors import ProcessingError
 from sensors.processing.perturbation import detect_perturbation_instants, perturbation_response
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
-from sensors.simulator.profiles import damped_response
+from sensors.simulator.profiles import damped_response, damped_response_time_to_peak
 from tests.sensors.processing.runs import run_session
 
 RATE = 100.0
@@ -28,6 +28,8 @@ def test_a_known_second_order_response_gives_its_natural_frequency_and_damping(o
     assert r.peak_displacement_deg == pytest.approx(peak, rel=0.02)
     assert r.overshoot_ratio == pytest.approx(math.exp(-zeta * math.pi / math.sqrt(1 - zeta**2)), abs=0.02)
     assert r.time_to_stabilisation_s == pytest.approx(math.log(20) / (zeta * omega), rel=0.05)
+    # METRICS.md §3: the second-order response's time to peak, from its onset (not from the push).
+    assert r.time_to_peak_s == pytest.approx(damped_response_time_to_peak(omega, zeta), abs=1 / RATE)
     assert not r.anticipatory
 
 
