@@ -22,6 +22,7 @@ from recordings.report_cache import FileAnalyses
 from recordings.report_history import subject_history
 from recordings.subjects import load_subject
 from sensors.processing.analysis import AnalysisResult
+from sensors.processing.errors import ProcessingError
 from stabmon.analyses import (
     ANALYSIS_ERRORS,
     CannotAnalyseError,
@@ -146,9 +147,14 @@ def run_report(args: argparse.Namespace) -> int:
     print_problems(recording, sys.stderr)
     try:
         session = replay(recording, progress=progress_callback(recording.path.name))
-        measures = measures_of(session.collector, recording)
     except ANALYSIS_ERRORS as error:
         raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
+    try:
+        measures = measures_of(session.collector, recording, session.coverage)
+    except ProcessingError as error:  # e.g. a sensor that sent nothing: a report that says so
+        why = f"no measures ({describe(error)})"
+        print(f"  ! {recording.path.name}: {why}", file=sys.stderr)
+        measures = AnalysisResult(recording.drill, (), notes=(*session.coverage.lines(), why))
     # Every other file of the subject is read and analysed at most once for this report, though
     # the baseline, the trend and the visit may each ask for it.
     analyses = FileAnalyses(analyze_with_progress)
