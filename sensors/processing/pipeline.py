@@ -42,6 +42,7 @@ from sensors.processing.calibration import (
     calibrate_any_posture,
     calibrate_from_gravity,
     calibrate_neutral_stance,
+    vertical_gyro_bias,
 )
 from sensors.processing.errors import CalibrationError
 from sensors.processing.hold_posture import HoldPostureSettings, HoldPostureTracker
@@ -227,9 +228,12 @@ class SegmentAnglePipeline:
 
         Until calibration succeeds nothing is estimated (all NaN, the capture included). On success
         each sensor's filter starts on the still capture (vqf initialises from the accelerometer
-        and runs over it), and angles follow from the next sample on. The capture's mean gyro is not used as
-        a bias seed: standing sway makes it differ from the bias by ~0.1 °/s, which costs more
-        than vqf's own rest and motion bias estimation.
+        and runs over it), and angles follow from the next sample on. Of the capture's mean gyro
+        only the part about the vertical seeds the bias (`calibration.vertical_gyro_bias`, upright
+        still captures): about the horizontal axes standing sway makes it differ from the bias by
+        ~0.1 °/s, which costs more than vqf's own rest and motion bias estimation, but vqf learns
+        the vertical one only at rest, which a swaying stance may never give (an axial angle
+        ramping 5° in a dual-task stance, walkthrough s11 #10).
         """
         n, p = len(frame), len(self.placements)
         orientation = np.full((n, p, 4), np.nan)
@@ -268,7 +272,7 @@ class SegmentAnglePipeline:
                     for k, changes in switched.items():
                         for row, before, after in changes:
                             axial[row:, k] = self._rereference_axial(
-                                orientation[row, k], before, after, k, axial[row:, k]
+                                orientation[row, k], before, after, k, segments[row:, k], axial[row:, k]
                             )
                     if "inclination_rad" in wanted:
                         inclination = inclination_angles(segments)
@@ -318,11 +322,20 @@ class SegmentAnglePipeline:
         return switched
 
     def _rereference_axial(
-        self, sensor_q: np.ndarray, before: np.ndarray, after: np.ndarray, k: int, axial: np.ndarray
+        self,
+        sensor_q: np.ndarray,
+        before: np.ndarray,
+        after: np.ndarray,
+        k: int,
+        segment_q: np.ndarray,
+        axial: np.ndarray,
     ) -> np.ndarray:
         """Axial rotation (m,) of placement k from its mount's switch on, kept continuous there
         (the heading reference moves with the medio-lateral axis); sensor_q (4,): the sensor's
-        orientation at the switch; before, after: the mounts until then and from then on."""
+        orientation at the switch; before, after: the mounts until then and from then on;
+        segment_q (m, 4) and axial (m,): the rows' segment orientations and their axial rotation
+        against the old reference. Worked out from the new reference as the next blocks are, so
+        that the result does not depend on where the blocks end (bit for bit)."""
         placement = self.placements[k]
         old = segment_orientation(sensor_q, before)
         new = segment_orientation(sensor_q, after)
@@ -331,6 +344,7 @@ class SegmentAnglePipeline:
             return axial
         if placement in self._heading_reference:
             self._heading_reference[placement] += delta
+            return wrap_angle(heading_of(segment_q, axis=1) - self._heading_reference[placement])
         return wrap_angle(axial - delta)
 
     def _axial(self, segment_q: np.ndarray) -> np.ndarray:
@@ -400,6 +414,9 @@ class SegmentAnglePipeline:
                 float(window.time_s[0]),
                 end_s,
             )
+        if self.settings.angles is AngleDefinition.UPRIGHT and self.calibration.posture != GRAVITY_POSTURE:
+            for placement, (gyr, acc) in captures.items():  # still and upright: its vertical rate is bias
+                self._estimators[placement].set_gyr_bias(vertical_gyro_bias(gyr, acc))
         log.info("calibrated on %s ending at %.2f s", self.calibration.posture, end_s)
         self._events.append(Event(end_s, EventKind.CALIBRATION, self.calibration.posture, source="pipeline"))
         self._orient(window)  # warm the filters up on the still capture
