@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from recordings import c_heap_policy
-from recordings.analysis_coverage import measured_part
+from recordings.analysis_coverage import measured_part, silent_sensors_text
 from recordings.chunk_columns import ChunkColumn, Prefetch
 from recordings.coverage import Coverage, coverage_of
 from recordings.errors import NotARecordingError
@@ -246,10 +246,12 @@ def measures_of(
     settings stored beside the recording, over the part of the task its sensors cover
     (`analysis_coverage.measured_part`; `coverage`: a replay's, else the recording's), with
     notes on what limits it (ProcessingError when it cannot be analysed)."""
+    coverage = coverage or coverage_of(recording)
     if collector.calibration is None and collector.frame is not None:
-        raise ProcessingError(never_calibrated(collector, recording.settings.calibration_s))
+        silent = silent_sensors_text(recording.drill, coverage)  # why it could not calibrate, first
+        raise ProcessingError(silent or never_calibrated(collector, recording.settings.calibration_s))
     data = with_subject_settings(collector.session_data(), recording)
-    part = measured_part(data, recording.drill, coverage or coverage_of(recording))
+    part = measured_part(data, recording.drill, coverage)
     try:
         result = analyze(part.data, recording.drill)
     except ProcessingError as error:

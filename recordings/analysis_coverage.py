@@ -62,6 +62,18 @@ def measured_part(data: SessionData, drill: str, coverage: Coverage) -> Measured
     return MeasuredPart(replace(_gaps_outside(data, first, last), events=events), (*notes, note), limit)
 
 
+def silent_sensors_text(drill: str, coverage: Coverage) -> str:
+    """Why `drill` has no measures when a sensor its analysis reads sent nothing in the whole
+    session (so it could not calibrate either): "not measured: the lumbar sensor sent no data";
+    "" otherwise."""
+    try:
+        sensors = ANALYSIS_PLACEMENTS[drill_family(drill)]
+    except UnknownDrillError:
+        return ""
+    silent = [p for p in sensors if coverage.limit_text([p]).endswith("sent no data")]
+    return f"not measured: {coverage.limit_text(silent)}" if silent else ""
+
+
 def _frames_within(data: SessionData, first: float, last: float) -> SessionData:
     """`data` with only its frames (and angles) at session times in [first, last], s."""
     a = int(np.searchsorted(data.frame.time_s, first, side="left"))

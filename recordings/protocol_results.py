@@ -45,6 +45,9 @@ class SessionResult:
     #: The protocol run it was recorded in (`recordings.visit_runs`); recordings of one drill and
     #: condition are repetitions only within a run ("" : the caller's recordings are one run).
     run: str = ""
+    #: Why the recording gives no measures ("not measured: the lumbar sensor sent no data");
+    #: "" when it was analysed.
+    not_measured: str = ""
 
 
 @dataclass(frozen=True)
@@ -318,7 +321,8 @@ def visit_sessions(
     analyze: Callable[[Path], AnalysisResult],
 ) -> list[SessionResult]:
     """The subject's sound recordings of that (local) day, analysed, each with its protocol run;
-    one that cannot be analysed is left out."""
+    one whose analysis fails (ProcessingError; its `reason`, where it has one, or its message)
+    is a repetition without measures that says why; one that cannot be read is left out."""
     out = []
     entries = [e for e in library.sessions(subject_id) if not e.problem]
     runs = run_keys(entries)
@@ -330,7 +334,14 @@ def visit_sessions(
             continue
         try:
             out.append(SessionResult(e.path, e.drill, e.condition, when, analyze(e.path), runs[e.path]))
-        except (ProcessingError, RecordingError):  # a damaged file: not part of the visit's results
+        except ProcessingError as error:  # e.g. a sensor that sent nothing: listed, with why
+            why = str(getattr(error, "reason", "") or error)
+            out.append(
+                SessionResult(
+                    e.path, e.drill, e.condition, when, AnalysisResult(e.drill, ()), runs[e.path], why
+                )
+            )
+        except RecordingError:  # a damaged file: not part of the visit's results
             continue
     return out
 
@@ -377,6 +388,10 @@ def format_visit(summaries: Sequence[ProtocolSummary], references: ReferenceSet)
     for s in summaries:
         began = s.sessions[0].when
         lines.append(f"{s.drill} — {s.condition.label}: {len(s.sessions)} repetition(s) from {began:%H:%M}")
+        for k, session in enumerate(s.sessions, start=1):
+            if session.not_measured:
+                why = session.not_measured.removeprefix("not measured: ")
+                lines.append(f"  repetition {k} ({session.when:%H:%M}): {NOT_MEASURED} — {why}")
         if s.condition.seated:  # walkthrough s11 #12: its sway rows were listed
             lines.append(f"  {SEATED_NOTE}")
             continue

@@ -34,7 +34,7 @@ from recordings.report_visit import visit_tables
 from recordings.subjects import Subject
 from sensors.drills import DrillFamily, drill_family
 from sensors.events import EventKind
-from sensors.processing.analysis import AnalysisResult, perturbation_events, task_window
+from sensors.processing.analysis import AnalysisResult, SessionData, perturbation_events, task_window
 
 #: The heading of the banner (HTML) or block (PDF) above the summary listing what is missing.
 MISSING_TITLE = "Data are missing from this recording: the measures cover only the rest"
@@ -259,6 +259,25 @@ def _outcomes(subject: Subject, when: datetime) -> list[tuple[str, str]]:
     return rows
 
 
+def _session_figures(data: SessionData, family: DrillFamily, drill: str) -> list[tuple[str, Figure]]:
+    """The plots of the session's angles the drill family calls for, with their captions."""
+    pushes = any(e.kind is EventKind.PERTURBATION for e in data.events)
+    lines = "green lines mark the task" + ("; red lines the perturbations" if pushes else "")
+    angles = measured_angles(drill, data)  # a stance's as its measures read them
+    figures = [(f"Angles over the session; {lines}", report_plots.angle_traces(angles, data.events))]
+    if family.is_stance:
+        start, end = task_window(data)
+        figures.append(("Trunk sway with its 95 % ellipse", report_plots.sway_plot(angles, start + 1.0, end)))
+    bends = family is DrillFamily.FORWARD_BEND
+    if bends and (fig := report_plots.contribution_curves(data.angles)) is not None:
+        figures.append(("Lumbar contribution per bend", fig))
+    if family is DrillFamily.PERTURBATIONS and (
+        fig := report_plots.perturbation_overlay(data.angles, perturbation_events(data))
+    ):
+        figures.append(("Trunk response to each perturbation", fig))
+    return figures
+
+
 def build_report(
     session: ReplayedSession,
     measures: AnalysisResult,
@@ -275,7 +294,8 @@ def build_report(
     """Assemble the report of a replayed recording with its measures, an optional comparison
     with the baseline and the subject's sessions of the same drill and condition up to this one."""
     rec = session.recording
-    data = session.collector.session_data()
+    # No angles without a calibration (e.g. a sensor that sent nothing): no plots of them.
+    data = session.collector.session_data() if session.collector.calibration is not None else None
     refs = references if references is not None else bundled_references()
     subj = subject or Subject(rec.subject_id)
     created = datetime.fromisoformat(str(rec.attributes["created_utc"]))
@@ -303,20 +323,7 @@ def build_report(
         flags.append("the recording never calibrated: angles and measures may be missing")
     visit_part, visit_flags = visit_tables(visit, rec, refs)
     flags += visit_flags
-    pushes = any(e.kind is EventKind.PERTURBATION for e in data.events)
-    lines = "green lines mark the task" + ("; red lines the perturbations" if pushes else "")
-    angles = measured_angles(rec.drill, data)  # a stance's as its measures read them
-    figures = [(f"Angles over the session; {lines}", report_plots.angle_traces(angles, data.events))]
-    if family.is_stance:
-        start, end = task_window(data)
-        figures.append(("Trunk sway with its 95 % ellipse", report_plots.sway_plot(angles, start + 1.0, end)))
-    bends = family is DrillFamily.FORWARD_BEND
-    if bends and (fig := report_plots.contribution_curves(data.angles)) is not None:
-        figures.append(("Lumbar contribution per bend", fig))
-    if family is DrillFamily.PERTURBATIONS and (
-        fig := report_plots.perturbation_overlay(data.angles, perturbation_events(data))
-    ):
-        figures.append(("Trunk response to each perturbation", fig))
+    figures = _session_figures(data, family, rec.drill) if data is not None else []
     if history and (trend := trend_figure(history, measures, comparison, subj)) is not None:
         figures.append((f"Trend by date — {rec.drill}, {rec.condition.label}; {trend.caption}", trend.figure))
     flags += [note for h in history or () if (note := h.lost_note())]

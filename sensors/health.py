@@ -270,6 +270,11 @@ def silence_text(placement: Placement, spans: list[tuple[float, float]], start_s
     if not spans:
         return ""
     missing = sum(b - a for a, b in spans)
+    if spans[0][0] <= start_s and spans[0][1] >= end_s - SILENCE_WARNING_S:
+        return (
+            f"{placement.value} sensor: sent no data in the whole session ({missing:.1f} s, counted as "
+            f"lost); measures that use the {placement.value} sensor are not measured"
+        )
     when = ", ".join(
         f"since {a:.1f} s" if b >= end_s - SILENCE_WARNING_S else f"from {a:.1f} to {b:.1f} s"
         for a, b in spans

@@ -30,7 +30,12 @@ def describe(error: Exception) -> str:
 
 
 class CannotAnalyseError(ProcessingError):
-    """A readable recording whose analysis failed; the message names the file."""
+    """A readable recording whose analysis failed; the message names the file, `reason` says why
+    without it (the message itself when not given)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResult:
@@ -39,7 +44,8 @@ def analyze_with_progress(recording: Recording, label: str = "") -> AnalysisResu
     try:
         return analyze_recording(recording, progress=progress_callback(label or recording.path.name))
     except ANALYSIS_ERRORS as error:
-        raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
+        why = describe(error)
+        raise CannotAnalyseError(f"{recording.path}: cannot analyse ({why})", why) from None
 
 
 def print_problems(

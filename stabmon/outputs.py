@@ -25,6 +25,7 @@ from recordings.report_cache import FileAnalyses
 from recordings.report_history import subject_history
 from recordings.subjects import subject_beside
 from sensors.processing.analysis import AnalysisResult
+from sensors.processing.errors import ProcessingError
 from stabmon.analyses import (
     ANALYSIS_ERRORS,
     CannotAnalyseError,
@@ -165,9 +166,14 @@ def run_report(args: argparse.Namespace) -> int:
         check_baseline_before(analyses.read(args.baseline), recording)
     try:
         session = replay(recording, progress=progress_callback(recording.path.name))
-        measures = measures_of(session.collector, recording)
     except ANALYSIS_ERRORS as error:
         raise CannotAnalyseError(f"{recording.path}: cannot analyse ({describe(error)})") from None
+    try:
+        measures = measures_of(session.collector, recording, session.coverage)
+    except ProcessingError as error:  # e.g. a sensor that sent nothing: a report that says so
+        why = f"no measures ({describe(error)})"
+        print(f"  ! {recording.path.name}: {why}", file=sys.stderr)
+        measures = AnalysisResult(recording.drill, (), notes=(*session.coverage.lines(), why))
     analyses.remember(recording.path, measures)
     library = library_for(recording, args.data_dir)
     references = reference_set(args.references)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from recordings import read_recording
-from recordings.analysis import ReplayedSession, analyze_recording, replay, with_subject_settings
+from recordings.analysis import ReplayedSession, analyze_recording, measures_of, replay, with_subject_settings
 from recordings.compare import Comparison, SessionFacts, compare_results, find_baseline, library_for
 from recordings.derived import measured_angles
 from recordings.errors import RecordingError
@@ -17,7 +17,7 @@ from recordings.library import SessionLibrary
 from recordings.plot_data import COLUMNS, angle_rows
 from recordings.reader import Recording
 from sensors.events import Event
-from sensors.processing.analysis import AnalysisResult, analyze, drill_family, perturbation_events
+from sensors.processing.analysis import AnalysisResult, drill_family, perturbation_events
 from sensors.processing.errors import ProcessingError
 from sensors.processing.perturbation import PerturbationInstant
 from sensors.processing.pipeline import AngleBlock
@@ -50,14 +50,15 @@ def review(path: Path, data_dir: Path | None = None) -> ReviewedRecording:
     rows = angle_rows(AngleBlock.concatenate(blocks)) if blocks else np.zeros((0, len(COLUMNS)))
     measures, problem = None, ""
     pushes: tuple[PerturbationInstant, ...] = ()
-    try:
+    try:  # as `stabmon analyze` measures it: over the part of the task its sensors cover
+        measures = measures_of(session.collector, recording, session.coverage)
         data = with_subject_settings(session.collector.session_data(), recording)
         rows = angle_rows(measured_angles(recording.drill, data))  # a stance's as its measures read them
-        measures = analyze(data, recording.drill)
     except ProcessingError as error:
         problem = str(error)
     else:
         if drill_family(recording.drill) == "perturbations":
+            data = with_subject_settings(session.collector.session_data(), recording)
             pushes = tuple(perturbation_events(data))  # what the analysis analysed, for its plot
     comparison = None
     library = library_for(recording, data_dir)

@@ -144,7 +144,7 @@ class BatchSynchronizer:
             out_before = np.where(before >= 0, emitted[np.maximum(before, 0)], self.first_index - 1)
             threshold = out_before / s.rate_hz
             threshold[mine == 0] = -math.inf  # the first block sets the grid; nothing is out yet
-            starts = np.concatenate([[0], np.cumsum(rows_of[p])[:-1]]).astype(np.int64)
+            starts = (np.cumsum(rows_of[p]) - rows_of[p]).astype(np.int64)  # none: a sensor that sent nothing
             lowest = np.minimum.reduceat(raw[p], starts) if len(starts) else starts
             for block in np.flatnonzero(lowest <= threshold):  # blocks with any late sample (rare)
                 a = int(starts[block])

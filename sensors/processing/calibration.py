@@ -115,6 +115,18 @@ def calibrate_neutral_stance(
     return SegmentCalibration(mounts, time_s)
 
 
+def vertical_gyro_bias(gyr_rad_s: np.ndarray, acc_m_s2: np.ndarray) -> np.ndarray:
+    """The gyroscope bias (3,), rad/s, about the vertical that a still capture (gyr (n, 3) rad/s,
+    acc (n, 3) m/s²) shows: its mean rate along its mean acceleration (gravity's direction), zero
+    about the horizontal axes. vqf cannot learn this component while the body sways (the
+    accelerometer sees no rotation about the vertical, and sway keeps its rest detection off), and
+    standing sway turns little about the vertical, so the capture's mean gives it to a few
+    hundredths of °/s; about the horizontal axes the sway makes the mean worse than vqf's own."""
+    up = np.mean(acc_m_s2, axis=0)
+    up = up / np.linalg.norm(up)
+    return float(np.mean(gyr_rad_s, axis=0) @ up) * up
+
+
 #: The posture of a calibration from gravity alone (`calibrate_from_gravity`).
 GRAVITY_POSTURE = "gravity while moving"
 

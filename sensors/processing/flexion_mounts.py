@@ -88,18 +88,26 @@ def heading_step(sensor_q: np.ndarray, before: np.ndarray, after: np.ndarray) ->
 def keep_axial_continuous(
     axial_rad: np.ndarray,
     sensor_q: np.ndarray,
+    segment_q: np.ndarray,
     switched: Mapping[int, list[MountSwitch]],
     placements: tuple[Placement, ...],
     heading_reference: dict[Placement, float],
 ) -> None:
     """Keep each segment's axial rotation (n, p), rad, continuous across its mount's switches (in
     place): from a switch's row on it, and the placement's heading reference (rad; updated), move
-    with the medio-lateral axis by `heading_step` at the sensor orientation sensor_q (n, p, 4)."""
+    with the medio-lateral axis by `heading_step` at the sensor orientation sensor_q (n, p, 4). A
+    placement with a heading reference has its rows worked out again from the new reference and
+    the segment orientations segment_q (n, p, 4), as the next blocks are, so that the result does
+    not depend on where the blocks end (bit for bit)."""
     for k, changes in switched.items():
         for row, before, after in changes:
             delta = heading_step(sensor_q[row, k], before, after)
             if not np.isfinite(delta):
                 continue
-            if placements[k] in heading_reference:
-                heading_reference[placements[k]] += delta
-            axial_rad[row:, k] = wrap_angle(axial_rad[row:, k] - delta)
+            placement = placements[k]
+            if placement in heading_reference:
+                heading_reference[placement] += delta
+                heading = heading_of(segment_q[row:, k], axis=1)
+                axial_rad[row:, k] = wrap_angle(heading - heading_reference[placement])
+            else:
+                axial_rad[row:, k] = wrap_angle(axial_rad[row:, k] - delta)

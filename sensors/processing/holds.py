@@ -1,16 +1,22 @@
 """Static endurance holds (plank, side plank, bird-dog, bridge, Biering-Sørensen; METRICS.md §6).
 
 McGill (1999): a hold ends when the position is lost. An IMU has no standard for "lost", so the
-rule is ours and a setting: the segment's tilt away from the reference hold posture (mean vertical
-over the first `reference_s` after the hold starts) exceeds `loss_threshold_deg` for at least
-`loss_min_s`; the hold was lost at the first sample of that run. Tilt is measured between
-verticals, so it is defined in every posture (see `angles.tilt_from_reference_deg`).
+rule is ours and a setting: the segment's tilt (away from the reference hold posture, the mean
+vertical over the first `reference_s` after the hold starts) departs from where it was just
+before — its mean over the `loss_baseline_s` that end `loss_lag_s` earlier — by more than
+`loss_threshold_deg` for at least `loss_min_s`; the hold was lost at the first sample of that
+run. The slow drift of a tiring hold (a few °/min) moves that recent posture with it and is not a
+loss, as neither the clinician's key nor the published test count it (a Biering-Sørensen trunk
+sinking 3 °/min read lost 11–28 s early against the start posture); the drift is reported as
+such. Tilt is measured between verticals, so it is defined in every posture (see
+`angles.tilt_from_reference_deg`).
 
 Also: drift (length of the slope of the tilt vector over the held part, stopping `drift_margin_s`
 before the loss so the loss itself does not count, deg/min), tremor (RMS, deg, and
 peak frequency, Hz, of the tilt band-passed to `tremor_band_hz`; NaN, too short for tremor, over
 less than one `tremor_window_s`) and the fatigue trend (slope of the tremor RMS over consecutive
-windows, deg/min).
+windows, deg/min). Both trends, drift and fatigue, need a held part of at least
+`shortest_trend_s` (two tremor windows); NaN from a shorter one.
 
 The hold's time is the clinician's stopwatch (`HoldClock`): it starts when the position is
 reached — the clinician's HOLD_START key, or else the pipeline's detection (`hold_posture`) —
@@ -105,9 +111,18 @@ class HoldSettings:
     reference_s: float = 2.0
     loss_threshold_deg: float = 10.0
     loss_min_s: float = 0.3
+    loss_baseline_s: float = 5.0
+    loss_lag_s: float = 2.0
     tremor_band_hz: tuple[float, float] = (6.0, 14.0)
     tremor_window_s: float = 5.0
     drift_margin_s: float = 2.0
+
+    @property
+    def shortest_trend_s(self) -> float:
+        """The shortest held part, s, a trend over the hold (drift, fatigue) is fitted on: two
+        tremor windows (a fatigue trend needs two; a drift from less reads the settling and
+        sway of a few seconds as °/min)."""
+        return 2 * self.tremor_window_s
 
 
 @dataclass(frozen=True)
@@ -144,7 +159,7 @@ def hold_analysis(
     tilt = tilt_from_reference_deg(q, vertical)
     magnitude = np.linalg.norm(tilt, axis=1)
     after = t >= hold_start_s
-    beyond = after & (magnitude > s.loss_threshold_deg)
+    beyond = after & (_departure_deg(tilt, after, rate, s) > s.loss_threshold_deg)
     run = max(1, round(s.loss_min_s * rate))
     sustained = np.convolve(beyond.astype(int), np.ones(run, int), "valid") == run
     starts = np.flatnonzero(sustained)
@@ -152,7 +167,8 @@ def hold_analysis(
     end = int(starts[0]) if lost else int(np.flatnonzero(after)[-1])
     held = (t >= hold_start_s) & (np.arange(len(t)) < end) & np.isfinite(magnitude)
     steady = held & (t < t[end] - s.drift_margin_s) if lost else held
-    if steady.sum() > rate:
+    long_enough = held.sum() >= round(s.shortest_trend_s * rate)
+    if long_enough and steady.sum() > rate:
         slopes = np.polyfit(t[steady], tilt[steady], 1)[0]  # (2,) deg/s per component
         drift = float(np.hypot(*slopes) * 60.0)
     else:
@@ -164,7 +180,7 @@ def hold_analysis(
     windows = [tremor_norm[k : k + window] for k in range(0, len(tremor_norm) - window + 1, window)]
     rms = np.array([np.sqrt(np.mean(w**2)) for w in windows])
     centres = hold_start_s + (np.arange(len(rms)) + 0.5) * s.tremor_window_s
-    trend = float(np.polyfit(centres, rms, 1)[0] * 60.0) if len(rms) >= 2 else math.nan
+    trend = float(np.polyfit(centres, rms, 1)[0] * 60.0) if long_enough and len(rms) >= 2 else math.nan
     if held.sum() >= window:
         f, power = signal.welch(tremor, fs=rate, nperseg=min(len(tremor), round(4 * rate)), axis=0)
         tremor_rms, tremor_hz = (
@@ -183,3 +199,22 @@ def hold_analysis(
         tremor_frequency_hz=tremor_hz,
         fatigue_trend_deg_per_min=trend,
     )
+
+
+def _departure_deg(tilt: np.ndarray, after: np.ndarray, rate: float, s: HoldSettings) -> np.ndarray:
+    """How far (n,) deg the tilt (n, 2) deg is from the recent posture: its mean over the
+    `s.loss_baseline_s` that end `s.loss_lag_s` earlier, where samples before the hold (`after`
+    (n,) False) count as the reference posture (tilt 0) and gaps (NaN) do not count; NaN where
+    the tilt is."""
+    finite = np.isfinite(tilt).all(axis=1)
+    values = np.where((after & finite)[:, None], tilt, 0.0)
+    weights = np.where(after, finite, True).astype(float)
+    sums = np.concatenate([np.zeros((1, 2)), np.cumsum(values, axis=0)])
+    counts = np.concatenate([[0.0], np.cumsum(weights)])
+    n = len(tilt)
+    stop = np.clip(np.arange(n) - round(s.loss_lag_s * rate) + 1, 0, n)
+    start = np.clip(stop - max(1, round(s.loss_baseline_s * rate)), 0, n)
+    count = counts[stop] - counts[start]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recent = np.where(count[:, None] > 0, (sums[stop] - sums[start]) / count[:, None], 0.0)
+    return np.linalg.norm(tilt - recent, axis=1)

@@ -6,9 +6,13 @@ sampled uniformly; the live pipeline calls them on a window once the response is
 Definitions (METRICS.md §3; the choices are ours where the literature has none):
 - Missing samples (NaN) are allowed in the baseline and after the first trough; a gap from just
   before the onset to the first trough makes the response unmeasurable (ProcessingError).
-- Onset: first sample from which the angular velocity stays beyond its baseline mean ± k·SD
-  (k = 3, SD floored at `min_threshold_deg_s` / k) for `min_duration_s` (Hodges & Bui 1996
-  threshold family). Baseline: [instant − 1.0 s, instant − 0.3 s], which ends before an
+- Onset: the velocity of each sample step (timed at its middle: a central difference already
+  moves on the sample before a movement starts, half a sample early) stays beyond its baseline
+  mean ± k·SD (k = 3, SD floored at `min_threshold_deg_s` / k) for `min_duration_s` (Hodges &
+  Bui 1996 threshold family); the onset is where that movement left the baseline: traced back
+  over the steps before the crossing still beyond one SD in the same direction (a smooth
+  anticipatory lean starts at zero velocity and crosses 3 SD ~35 ms after it began; a reactive
+  response jumps at once). Baseline: [instant − 1.0 s, instant − 0.3 s], which ends before an
   anticipatory movement can start.
 - Anticipatory vs reactive: a sustained crossing in the 0.5 s before the instant is anticipatory;
   the reactive onset is the first crossing at or after the instant once any anticipatory
@@ -145,6 +149,18 @@ def _sustained_start(above: np.ndarray, start: int, stop: int, run: int) -> int 
     return None
 
 
+def _departure(deviation: np.ndarray, band: float, crossing: int, earliest: int) -> int:
+    """Where the movement whose velocity crossed the threshold at step `crossing` left the
+    baseline: the first of the steps just before it (from `earliest` on) whose velocity's
+    deviation from the baseline mean (n,) deg/s is still beyond `band` (one baseline SD) in the
+    same direction. A smooth movement (an anticipatory lean) starts at zero velocity and crosses
+    the threshold tens of ms after it began; a reactive response jumps at once."""
+    sign = 1.0 if deviation[crossing] > 0 else -1.0
+    while crossing > earliest and sign * deviation[crossing - 1] > band:
+        crossing -= 1
+    return crossing
+
+
 def _free_response(
     t: np.ndarray, t0: float, offset: float, amplitude: float, zeta: float, omega: float
 ) -> np.ndarray:
@@ -165,27 +181,37 @@ def perturbation_response(
         raise ProcessingError(f"{where}: no angle data around it")
     rate = 1.0 / float(np.median(np.diff(t)))
     velocity = np.gradient(angle, t)
+    # Onsets are found on the velocity of each sample step, timed at its middle: a central
+    # difference already moves on the sample before a movement starts, half a sample early.
+    step_v, middle = np.diff(angle) / np.diff(t), 0.5 * (t[:-1] + t[1:])
     baseline = (t >= instant_s + s.baseline_s[0]) & (t < instant_s + s.baseline_s[1]) & np.isfinite(velocity)
     if baseline.sum() < 5:
         raise ProcessingError(f"{where}: not enough data before it for a baseline")
     mean_v = float(velocity[baseline].mean())
-    threshold = max(s.threshold_sd * float(velocity[baseline].std()), s.min_threshold_deg_s)
-    above = np.abs(np.nan_to_num(velocity - mean_v)) > threshold
+    quiet = baseline[:-1] & baseline[1:]
+    mean_step = float(step_v[quiet].mean())
+    threshold = max(s.threshold_sd * float(step_v[quiet].std()), s.min_threshold_deg_s)
+    above = np.abs(np.nan_to_num(step_v - mean_step)) > threshold
     run = max(1, round(s.min_duration_s * rate))
-    at_instant = int(np.searchsorted(t, instant_s))
-    early = int(np.searchsorted(t, instant_s - s.anticipation_window_s))
+    at_instant = int(np.searchsorted(middle, instant_s))
+    early = int(np.searchsorted(middle, instant_s - s.anticipation_window_s))
+    deviation = np.nan_to_num(step_v - mean_step)
     anticipatory = _sustained_start(above, early, at_instant, run)
+    if anticipatory is not None:
+        anticipatory = _departure(deviation, threshold / s.threshold_sd, anticipatory, early)
     search = at_instant
-    while search < len(t) and above[search]:  # let an anticipatory movement finish first
+    while search < len(above) and above[search]:  # let an anticipatory movement finish first
         search += 1
-    onset = _sustained_start(above, search, len(t), run)
-    if onset is None or t[onset] - instant_s > s.max_onset_latency_s:
+    onset = _sustained_start(above, search, len(above), run)  # the step from sample `onset` on
+    onset = None if onset is None else _departure(deviation, threshold / s.threshold_sd, onset, search)
+    if onset is None or middle[onset] - instant_s > s.max_onset_latency_s:
         raise NoResponseError(
             f"{where}: no response above {threshold:.1f} °/s within {s.max_onset_latency_s:.1f} s"
         )
-    before = slice(max(onset - max(1, round(0.05 * rate)), 0), onset)
-    reference = float(angle[before].mean()) if before.stop > before.start else float(angle[onset])
-    direction = 1.0 if velocity[onset + run - 1] - mean_v > 0 else -1.0
+    onset_s = float(middle[onset])
+    before = slice(max(onset - max(1, round(0.05 * rate)), 0), onset + 1)
+    reference = float(angle[before].mean())
+    direction = 1.0 if step_v[onset + run - 1] - mean_step > 0 else -1.0
     window = (t >= t[onset]) & (t <= t[onset] + s.peak_window_s)
     displacement = direction * (angle - reference)
     peak = int(np.flatnonzero(window)[np.nanargmax(displacement[window])])
@@ -200,11 +226,11 @@ def perturbation_response(
     zeta, omega = _fit_free_response(t, angle, onset, peak, trough, reference, overshoot, s)
     return PerturbationResponse(
         instant_s=instant_s,
-        anticipatory_onset_s=float(t[anticipatory]) if anticipatory is not None else math.nan,
-        onset_s=float(t[onset]),
-        onset_latency_s=float(t[onset] - instant_s),
+        anticipatory_onset_s=float(middle[anticipatory]) if anticipatory is not None else math.nan,
+        onset_s=onset_s,
+        onset_latency_s=onset_s - instant_s,
         peak_displacement_deg=peak_value,
-        time_to_peak_s=float(t[peak] - t[onset]),
+        time_to_peak_s=float(t[peak]) - onset_s,
         peak_velocity_deg_s=float(np.nanmax(np.abs(velocity[window] - mean_v))),
         overshoot_ratio=overshoot,
         natural_frequency_rad_s=omega,

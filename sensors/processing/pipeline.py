@@ -41,6 +41,7 @@ from sensors.processing.calibration import (
     calibrate_any_posture,
     calibrate_from_gravity,
     calibrate_neutral_stance,
+    vertical_gyro_bias,
 )
 from sensors.processing.errors import CalibrationError
 from sensors.processing.flexion_mounts import FlexionMounts, keep_axial_continuous
@@ -217,10 +218,14 @@ class SegmentAnglePipeline:
 
         Until calibration succeeds nothing is estimated (all NaN, the capture included). On success
         each sensor's filter starts on the still capture (vqf initialises from the accelerometer
-        and runs over it), and angles follow from the next sample on. The capture's mean gyro is not used as
-        a bias seed: standing sway makes it differ from the bias by ~0.1 °/s, which costs more
-        than vqf's own rest and motion bias estimation; except in quiet stance, whose filters take
-        the mean rate since the capture began as the bias (`OrientationSettings.mean_rate_bias`).
+        and runs over it), and angles follow from the next sample on. Of the capture's mean gyro
+        only the part about the vertical seeds the bias (`calibration.vertical_gyro_bias`, upright
+        still captures): about the horizontal axes standing sway makes it differ from the bias by
+        ~0.1 °/s, which costs more than vqf's own rest and motion bias estimation, but vqf learns
+        the vertical one only at rest, which a swaying stance may never give (an axial angle
+        ramping 5° in a dual-task stance, walkthrough s11 #10). Quiet stance's filters go further:
+        they take the mean rate since the capture began as the whole bias
+        (`OrientationSettings.mean_rate_bias`).
         """
         n, p = len(frame), len(self.placements)
         orientation = np.full((n, p, 4), np.nan)
@@ -250,7 +255,7 @@ class SegmentAnglePipeline:
                 if upright:
                     axial = self._axial(segments)
                     references = self._heading_reference  # moved at each mount switch
-                    keep_axial_continuous(axial, orientation, switched, self.placements, references)
+                    keep_axial_continuous(axial, orientation, segments, switched, self.placements, references)
                     if "inclination_rad" in wanted:
                         inclination = inclination_angles(segments)
                 else:
@@ -346,6 +351,9 @@ class SegmentAnglePipeline:
                 float(window.time_s[0]),
                 end_s,
             )
+        if self.settings.angles is AngleDefinition.UPRIGHT and self.calibration.posture != GRAVITY_POSTURE:
+            for placement, (gyr, acc) in captures.items():  # still and upright: its vertical rate is bias
+                self._estimators[placement].set_gyr_bias(vertical_gyro_bias(gyr, acc))
         log.info("calibrated on %s ending at %.2f s", self.calibration.posture, end_s)
         self._events.append(Event(end_s, EventKind.CALIBRATION, self.calibration.posture, source="pipeline"))
         self._orient(window)  # warm the filters up on the still capture

@@ -241,3 +241,11 @@ def test_a_key_measure_the_analysis_could_not_give_is_a_not_measured_row():
         "mean_flexion_duration": "Not measured — no rise could be measured",
         "mean_extension_duration": "Not measured — no rise could be measured",
     }
+
+
+def test_time_to_peak_says_it_counts_from_the_response_onset():
+    """Walkthrough s11 #3: the value is t[peak] − t[onset] (METRICS.md §3: a property of the
+    trunk's second-order response, its latency reported apart), but the text said "from the
+    push": 0.18 s read as from the push where the push-to-peak time was 0.24–0.28 s."""
+    meaning = catalogue().info("perturbations", "time_to_peak").meaning
+    assert "from the start of the trunk's response" in meaning and "from the push" not in meaning

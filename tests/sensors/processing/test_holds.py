@@ -7,7 +7,8 @@ from sensors.events import Event, EventKind
 from sensors.processing import SessionSettings
 from sensors.processing.analysis import SessionData, analyze
 from sensors.processing.angles import segment_orientation
-from sensors.processing.holds import CLINICIAN_END_LABEL, HoldClock, hold_analysis, hold_timing
+from sensors.processing.holds import CLINICIAN_END_LABEL, HoldClock, HoldSettings, hold_analysis, hold_timing
+from sensors.quaternion import from_axis_angle
 from sensors.simulator import DrillOptions, SimulatedSource, make_drill
 from tests.sensors.processing.runs import run_session
 
@@ -34,6 +35,41 @@ def test_hold_is_lost_when_scripted_with_its_drift_and_tremor(name):
     assert result.tremor_frequency_hz == pytest.approx(truth.tremor_hz, abs=0.5)
     assert truth.tremor_rms_start_deg < result.tremor_rms_deg < truth.tremor_rms_end_deg
     assert result.fatigue_trend_deg_per_min > 0
+
+
+def test_the_tilt_rule_does_not_count_slow_drift_as_the_loss():
+    """Walkthrough s11 #4: a Biering-Sørensen trunk sinking 3 °/min (the simulator's drift) passed
+    10° from the start posture 11–28 s before its scripted 15° loss, and the tilt rule said lost
+    there; the clinician's key and the published test count only the loss. Analytic: a segment
+    turned into position over 3 s, then drifting 3 °/min, then losing 15° over 1.5 s at 212.8 s."""
+    t = np.arange(0.0, 220.0, 0.01)
+    start, fail = 5.0, 212.8
+    into = np.radians(60.0) * np.clip((start - t) / 3.0, 0.0, 1.0)  # getting into position
+    drift = np.radians(3.0 / 60.0) * np.clip(t - start, 0.0, None)
+    loss = np.radians(15.0) * np.clip((t - fail) / 1.5, 0.0, 1.0)
+    q = from_axis_angle(np.array([1.0, 0.0, 0.0]), into + drift + loss)
+    result = hold_analysis(t, q, start)
+    assert result.lost
+    # 10° of the 15° loss (over 1.5 s) is reached 1.0 s after it begins.
+    assert result.lost_s == pytest.approx(fail + 1.0, abs=0.05)
+    assert result.drift_deg_per_min == pytest.approx(3.0, abs=0.01)
+    steady = hold_analysis(t[t < fail], q[t < fail], start)  # drift alone (10.4° by then): never lost
+    assert not steady.lost and np.isnan(steady.lost_s)
+
+
+def test_a_hold_too_short_for_a_trend_has_neither_drift_nor_fatigue_trend():
+    """Walkthrough s11 #9: a plank ended by E after ~5.8 s read 'Posture drift 11.1 °/min' (truth
+    3.0) while its fatigue trend was refused as too short: both trends need two tremor windows
+    (10 s) of hold. Analytic: a segment drifting 3 °/min from the hold start at 5 s."""
+    t = np.arange(0.0, 16.0, 0.01)
+    start = 5.0
+    q = from_axis_angle(np.array([0.0, 1.0, 0.0]), np.radians(3.0 / 60.0) * np.clip(t - start, 0.0, None))
+    assert HoldSettings().shortest_trend_s == 10.0
+    short = hold_analysis(t[t < start + 9.9], q[t < start + 9.9], start)
+    assert np.isnan(short.drift_deg_per_min) and np.isnan(short.fatigue_trend_deg_per_min)
+    assert hold_analysis(t[t < start + 10.1], q[t < start + 10.1], start).drift_deg_per_min == pytest.approx(
+        3.0
+    )
 
 
 def test_a_hold_never_lost_is_censored():

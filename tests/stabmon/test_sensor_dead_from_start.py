@@ -1,0 +1,106 @@
+"""A repetition whose lumbar sensor sent nothing at all (its battery dies as the recording starts:
+`FaultPlan(dies_at_s=0)` over bumble's link, as `stabmon record` runs it): every command that reads
+the file says why there are no measures, and the pelvis sensor's samples and the events stay
+reachable. (Before: "cannot analyse (IndexError: index 0 out-of-bounds in minimum.reduceat
+[0, 0))" from analyze, report, export and the review window, and `visit` left the repetition out.)"""
+
+import contextlib
+import csv
+import io
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+import stabmon.record
+from engine.factory import Impairments
+from gui.model.review import review
+from sensors.ble.virtual.base import FaultPlan
+from sensors.placements import Placement
+from stabmon.cli import main
+from tests.cli_args import RECORD_SIMULATED
+
+SECONDS = 14
+WHY = "not measured: the lumbar sensor sent no data"
+
+
+@pytest.fixture(scope="module")
+def dead_lumbar(tmp_path_factory):
+    """(the library, the recording) of a quiet stance whose lumbar sensor died at its start."""
+    library = tmp_path_factory.mktemp("dead-lumbar")
+    mp = pytest.MonkeyPatch()
+    opened = stabmon.record.open_source
+
+    def with_fault(*args, **kwargs):
+        kwargs["impairments"] = Impairments(faults={Placement.LUMBAR: FaultPlan(dies_at_s=0.0)})
+        return opened(*args, **kwargs)
+
+    mp.setattr(stabmon.record, "open_source", with_fault)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            args = ["--drill", "quiet-stance", "--seconds", str(SECONDS), "--subject", "P-084"]
+            assert main([*RECORD_SIMULATED, *args, "--data-dir", str(library)]) == 0
+    finally:
+        mp.undo()
+    (path,) = library.rglob("sub-P-084_*.h5")
+    return library, path
+
+
+def test_analyze_says_the_sensor_sent_nothing(dead_lumbar, capsys):
+    _, path = dead_lumbar
+    assert main(["analyze", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert f"cannot analyse ({WHY})" in err, err
+    assert "lumbar sensor: sent no data in the whole session" in out, out
+
+
+def test_the_csv_export_holds_the_pelvis_samples_and_the_events(dead_lumbar, tmp_path):
+    _, path = dead_lumbar
+    assert main(["export", str(path), "--format", "csv", "-o", str(tmp_path)]) == 0
+
+    def rows(name: str) -> list[dict[str, str]]:
+        (found,) = tmp_path.glob(f"*_{name}.csv")
+        lines = [line for line in found.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+        return list(csv.DictReader(lines))
+
+    assert not rows("raw_lumbar")
+    assert len(rows("raw_pelvis")) == pytest.approx(SECONDS * 100, abs=20)
+    kinds = [row["kind"] for row in rows("events")]
+    assert "task_start" in kinds and "task_end" in kinds
+
+
+def test_the_bids_export_holds_the_pelvis_samples_and_says_the_gap(dead_lumbar, tmp_path):
+    _, path = dead_lumbar
+    assert main(["export", str(path), "--format", "bids", "-o", str(tmp_path)]) == 0
+    (motion,) = tmp_path.rglob("*_motion.tsv")
+    values = [line.split("\t") for line in motion.read_text(encoding="utf-8").splitlines()]
+    assert len(values) == pytest.approx(SECONDS * 100, abs=20)
+    assert sum(v != "n/a" for v in values[len(values) // 2]) == 6  # the pelvis acc and gyr
+    (events,) = tmp_path.rglob("*_events.tsv")
+    assert re.search(r"data_gap\tlumbar sensor: no data from", events.read_text(encoding="utf-8"))
+
+
+def test_the_review_window_opens_it_and_says_why(dead_lumbar):
+    library, path = dead_lumbar
+    reviewed = review(path, library)
+    assert reviewed.measures is None and reviewed.problem == WHY
+    assert len(reviewed.rows) == pytest.approx(SECONDS * 100, abs=20)
+
+
+def test_visit_lists_the_repetition_and_says_why(dead_lumbar, capsys):
+    library, path = dead_lumbar
+    stamp = re.search(r"_(\d{8}T\d{6})", path.name).group(1)
+    day = datetime.strptime(stamp, "%Y%m%dT%H%M%S").replace(tzinfo=UTC).astimezone().date()  # a local day
+    assert main(["visit", "P-084", "--data-dir", str(library), "--date", day.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"quiet-stance — .*: 1 repetition\(s\)", out), out
+    assert re.search(r"repetition 1 \(\d\d:\d\d\): Not measured — the lumbar sensor sent no data", out), out
+
+
+def test_the_report_is_written_and_says_why(dead_lumbar, tmp_path):
+    library, path = dead_lumbar
+    out = tmp_path / "r.html"
+    assert main(["report", str(path), "--data-dir", str(library), "-o", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "lumbar sensor: sent no data in the whole session" in page
+    assert f"no measures ({WHY})" in page
