@@ -15,12 +15,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from engine.spec import SessionSpec, SourceKind, SourceSpec
 from sensors.events import Event
 from sensors.processing import SessionSettings
+from sensors.processing.analysis import AnalysisResult
 from sensors.processing.calibration import SegmentCalibration
+from sensors.processing.collector import SessionCollector
 from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.session import SessionReport, SessionSink
 from sensors.samples import Frame, SampleBlock
+from sensors.simulator import DRILL_NAMES, DrillOptions, make_drill
 from sensors.simulator.drills.base import Drill
+from sensors.simulator.drills.holds import HOLD_TIME_NORMS
 from sensors.source import StatusChange
 
 # CI gates a landing, so there the property tests try the same examples on every run
@@ -113,6 +117,28 @@ def simulate(
     sink = CollectingSink()
     report = run_drill(drill, [sink], settings, seed)
     return sink, report
+
+
+#: The shared every-drill analyses: each drill acted out for EVERY_DRILL_S (s) with seed
+#: EVERY_DRILL_SEED, the holds scripted to end at EVERY_DRILL_HELD_S (s), inside the recording
+#: (their drawn, realistic endurance times are minutes).
+EVERY_DRILL_S, EVERY_DRILL_SEED, EVERY_DRILL_HELD_S = 45.0, 7, 25.0
+
+
+@pytest.fixture(scope="session")
+def every_drill_analysed() -> dict[str, tuple[Drill, AnalysisResult]]:
+    """Every simulated drill acted out once (`EVERY_DRILL_S`…) and analysed, by drill name: (its
+    script with the simulator's truth, its measures table). Built once per worker that runs a
+    test of the xdist group "every-drill" (tests/sensors/processing/test_analysis.py and
+    tests/recordings/test_catalogue.py): mark a test that uses it with that group."""
+    analysed = {}
+    for name in DRILL_NAMES:
+        held = {"held_s": EVERY_DRILL_HELD_S} if name in HOLD_TIME_NORMS else {}
+        drill = make_drill(name, DrillOptions(duration_s=EVERY_DRILL_S, seed=EVERY_DRILL_SEED), **held)
+        collector = SessionCollector()
+        run_drill(drill, [collector], seed=EVERY_DRILL_SEED)
+        analysed[name] = drill, collector.analysis(name)
+    return analysed
 
 
 #: Fixtures of these scopes are built once per xdist worker that runs a test using them.
