@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,16 +13,29 @@ from hypothesis import settings as hypothesis_settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# The suite starts many interpreters (xdist workers, engine processes, `stabmon` commands,
+# harnesses), each importing stabmon. With PYTHONDONTWRITEBYTECODE set (as on this team's machine)
+# each one compiled stabmon's sources again: about 0.2 s of CPU a process (1.7 s against 1.5 s for
+# the engine's, the CLI's and the window's imports) and 5 s a worker's collection (10.4 s against
+# 5.5 s). Bytecode goes to the tree's __pycache__ folders, which git ignores.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # (for the processes started from here)
+
 from engine.spec import SessionSpec, SourceKind, SourceSpec
 from sensors.events import Event
 from sensors.processing import SessionSettings
+from sensors.processing.analysis import AnalysisResult
 from sensors.processing.calibration import SegmentCalibration
+from sensors.processing.collector import SessionCollector
 from sensors.processing.live_measures import RunningMeasures
 from sensors.processing.pipeline import AngleBlock
 from sensors.processing.session import SessionReport, SessionSink
 from sensors.samples import Frame, SampleBlock
+from sensors.simulator import DRILL_NAMES, DrillOptions, make_drill
 from sensors.simulator.drills.base import Drill
+from sensors.simulator.drills.holds import HOLD_TIME_NORMS
 from sensors.source import StatusChange
+
+sys.dont_write_bytecode = False  # (for this process's imports from here on: the test modules)
 
 # CI gates a landing, so there the property tests try the same examples on every run
 # (derandomize: a seed from each test's own name); run anywhere else they explore new examples
@@ -113,6 +127,28 @@ def simulate(
     sink = CollectingSink()
     report = run_drill(drill, [sink], settings, seed)
     return sink, report
+
+
+#: The shared every-drill analyses: each drill acted out for EVERY_DRILL_S (s) with seed
+#: EVERY_DRILL_SEED, the holds scripted to end at EVERY_DRILL_HELD_S (s), inside the recording
+#: (their drawn, realistic endurance times are minutes).
+EVERY_DRILL_S, EVERY_DRILL_SEED, EVERY_DRILL_HELD_S = 45.0, 7, 25.0
+
+
+@pytest.fixture(scope="session")
+def every_drill_analysed() -> dict[str, tuple[Drill, AnalysisResult]]:
+    """Every simulated drill acted out once (`EVERY_DRILL_S`…) and analysed, by drill name: (its
+    script with the simulator's truth, its measures table). Built once per worker that runs a
+    test of the xdist group "every-drill" (tests/sensors/processing/test_analysis.py and
+    tests/recordings/test_catalogue.py): mark a test that uses it with that group."""
+    analysed = {}
+    for name in DRILL_NAMES:
+        held = {"held_s": EVERY_DRILL_HELD_S} if name in HOLD_TIME_NORMS else {}
+        drill = make_drill(name, DrillOptions(duration_s=EVERY_DRILL_S, seed=EVERY_DRILL_SEED), **held)
+        collector = SessionCollector()
+        run_drill(drill, [collector], seed=EVERY_DRILL_SEED)
+        analysed[name] = drill, collector.analysis(name)
+    return analysed
 
 
 #: Fixtures of these scopes are built once per xdist worker that runs a test using them.

@@ -95,6 +95,39 @@ get_ready_s = 0
 """
 
 
+def shown_dashboard(
+    qtbot, tmp_path: Path, data_dir: Path, screen: tuple[int, int], *, pushes: bool = True
+) -> MainWindow:
+    """The dashboard shown at `screen` (width, height px), with the test pushes protocol chosen
+    (`pushes`) or no protocols, its drawing timer stopped: its plots show only what a test gives."""
+    protocols = []
+    if pushes:
+        write_protocol(tmp_path / "protocols", "zz-pushes", PERTURBATIONS)
+        protocols, _ = load_protocols(tmp_path / "protocols")
+    settings = DashboardSettings(
+        subject_id="P031", data_dir=str(data_dir), protocol="zz-pushes" if pushes else ""
+    )
+    window = MainWindow(settings, tmp_path / "settings.json", protocols)
+    qtbot.addWidget(window)
+    window.timer.stop()
+    window.resize(*screen)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def opened_review(qtbot, library: Path, path: Path, screen: tuple[int, int]) -> ReviewWindow:
+    """The review window of `library` shown at `screen` (width, height px), `path` loaded."""
+    window = ReviewWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    window.resize(*screen)
+    window.open(path)
+    window.wait_loaded(120)
+    qtbot.wait(50)
+    return window
+
+
 @pytest.fixture(scope="module")
 def pushed_rows():
     """20 s of the perturbation drill as the session emits it, and its events with stray marks
@@ -110,15 +143,7 @@ def test_the_dashboards_perturbation_legend_hides_no_data(qtbot, tmp_path, data_
     rows, events = pushed_rows
     traces = response_traces(rows, perturbations_of(events))
     assert len(traces) == 6 and [t.responded for t in traces].count(False) >= 3
-    write_protocol(tmp_path / "protocols", "zz-pushes", PERTURBATIONS)
-    protocols, _ = load_protocols(tmp_path / "protocols")
-    settings = DashboardSettings(subject_id="P031", data_dir=str(data_dir), protocol="zz-pushes")
-    window = MainWindow(settings, tmp_path / "settings.json", protocols)
-    qtbot.addWidget(window)
-    window.timer.stop()  # the plot shows what is given here
-    window.resize(*screen)
-    window.show()
-    qtbot.waitExposed(window)
+    window = shown_dashboard(qtbot, tmp_path, data_dir, screen)
     window.live.show_drill(DrillFamily.PERTURBATIONS)
     plot = window.live.perturbations
     plot.show_responses(traces)
@@ -135,13 +160,7 @@ def test_the_dashboards_perturbation_legend_hides_no_data(qtbot, tmp_path, data_
 @pytest.mark.parametrize("drill", ["perturbations", "forward-bend"])
 def test_the_review_windows_legends_hide_no_data(qtbot, library: Path, screen, drill):
     (path,) = (library / "sub-P031").glob(f"*_{drill}_*.h5")
-    window = ReviewWindow(library)
-    qtbot.addWidget(window)
-    window.show()
-    window.resize(*screen)
-    window.open(path)
-    window.wait_loaded(120)
-    qtbot.wait(50)
+    window = opened_review(qtbot, library, path, screen)
     plot: PerturbationPlot | BendCurvesPlot = (
         window.perturbations if drill == "perturbations" else window.bends
     )
@@ -169,13 +188,7 @@ def overflow(plot: pg.PlotWidget) -> list[str]:
 @pytest.mark.parametrize("screen", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_a_holds_sway_plot_and_measures_fit_the_review_window(qtbot, library: Path, screen):
     (path,) = (library / "sub-P031").glob("*_plank_*.h5")
-    window = ReviewWindow(library)
-    qtbot.addWidget(window)
-    window.show()
-    window.resize(*screen)
-    window.open(path)
-    window.wait_loaded(120)
-    qtbot.wait(50)
+    window = opened_review(qtbot, library, path, screen)
     assert window.sway.isVisible() and "hold" in window.sway.getPlotItem().titleLabel.text.lower()
     assert overflow(window.sway) == []
     table = window.measures
@@ -187,15 +200,7 @@ def test_a_holds_sway_plot_and_measures_fit_the_review_window(qtbot, library: Pa
 
 @pytest.mark.parametrize("screen", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_the_dashboards_side_plots_fit_their_column_for_every_drill_family(qtbot, tmp_path, data_dir, screen):
-    write_protocol(tmp_path / "protocols", "zz-pushes", PERTURBATIONS)
-    protocols, _ = load_protocols(tmp_path / "protocols")
-    settings = DashboardSettings(subject_id="P031", data_dir=str(data_dir), protocol="zz-pushes")
-    window = MainWindow(settings, tmp_path / "settings.json", protocols)
-    qtbot.addWidget(window)
-    window.timer.stop()
-    window.resize(*screen)
-    window.show()
-    qtbot.waitExposed(window)
+    window = shown_dashboard(qtbot, tmp_path, data_dir, screen)
     for family in (*DrillFamily, DrillFamily.QUIET_STANCE):  # and back from the holds' title
         window.live.show_drill(family)
         qtbot.wait(100)
@@ -219,12 +224,7 @@ def axis_labels(plot: pg.PlotWidget, name: str) -> list[str]:
 def test_the_bend_plot_labels_both_ends_of_its_percent_axes(qtbot, tmp_path, data_dir):
     """At 1366×768 the bend plot's flexion-progress axis ended at its last curve point unlabelled
     ("0 20 40 60 80"): the 100 % label did not fit past the view's edge."""
-    window = MainWindow(DashboardSettings(subject_id="P031", data_dir=str(data_dir)), tmp_path / "s.json", [])
-    qtbot.addWidget(window)
-    window.timer.stop()
-    window.resize(1366, 768)
-    window.show()
-    qtbot.waitExposed(window)
+    window = shown_dashboard(qtbot, tmp_path, data_dir, (1366, 768), pushes=False)
     window.live.show_drill(DrillFamily.FORWARD_BEND)
     qtbot.wait(50)
     plot = window.live.bends

@@ -12,8 +12,7 @@ from recordings.compare import ChangeRow, MdcBasis
 from recordings.measure_table import repetition_rows, session_rows
 from sensors.processing.analysis import AnalysisResult, Measure
 from sensors.processing.collector import SessionCollector
-from sensors.simulator import DRILL_NAMES, DrillOptions, make_drill
-from sensors.simulator.drills.holds import HOLD_TIME_NORMS
+from sensors.simulator import DrillOptions, make_drill
 from stabmon.console import format_measures
 from tests.conftest import run_drill
 
@@ -24,12 +23,6 @@ pytestmark = pytest.mark.xdist_group("every-drill")
 RAW_KEY = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")
 
 
-#: The holds' drawn endurance times (2–4 min, 850 s of the 1160 s of all drills) say nothing about
-#: the catalogue: a 30 s hold gives the same measures as the drawn one, none of them NaN (checked
-#: drill by drill, seed 1), so the shared fixture holds each hold drill for 30 s.
-HOLD_S = 30.0
-
-
 def _analyse(drill: str, seed: int = 1, seconds: float | None = None, **parameters: float) -> AnalysisResult:
     drill_script = make_drill(drill, DrillOptions(duration_s=seconds, seed=seed), **parameters)
     collector = SessionCollector()
@@ -38,9 +31,10 @@ def _analyse(drill: str, seed: int = 1, seconds: float | None = None, **paramete
 
 
 @pytest.fixture(scope="module")
-def every_drill() -> dict[str, AnalysisResult]:
-    held = {"held_s": HOLD_S}
-    return {drill: _analyse(drill, **(held if drill in HOLD_TIME_NORMS else {})) for drill in DRILL_NAMES}
+def every_drill(every_drill_analysed) -> dict[str, AnalysisResult]:
+    """Every drill's measures (tests/conftest.py's shared analyses: holds scripted to end inside
+    the recording give the same measure names as their drawn minutes-long times, none of them NaN)."""
+    return {name: result for name, (_, result) in every_drill_analysed.items()}
 
 
 def test_the_catalogue_describes_every_measure_of_every_drill(every_drill):
@@ -215,10 +209,11 @@ def test_time_on_one_leg_from_the_pelvis_and_from_the_clinician():
     assert not time_to_foot_down(t, gap, 3.0, 25.0).foot_down  # missing data is never "level"
 
 
-def test_a_simulated_single_leg_stance_is_held_to_the_end(every_drill):
-    left = every_drill["single-leg-left"]
+def test_a_simulated_single_leg_stance_is_held_to_the_end(every_drill_analysed):
+    drill, left = every_drill_analysed["single-leg-left"]
     assert left.value("foot_down") == 0.0
-    assert left.value("time_on_one_leg") == pytest.approx(22.0, abs=0.2)  # the 22 s task
+    task_s = drill.duration_s - drill.calibration_end_s  # (42 s)
+    assert left.value("time_on_one_leg") == pytest.approx(task_s, abs=0.2)
 
 
 def test_a_key_measure_the_analysis_could_not_give_is_a_not_measured_row():

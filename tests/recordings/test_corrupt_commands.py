@@ -81,13 +81,38 @@ def test_analyze_and_the_review_window_on_every_damaged_file(damaged):
     assert counts["error"] > 40 and counts["partial"] > 10  # both kinds were exercised
 
 
+def _in_a_library_of_its_own(root: Path, k: int, path: Path) -> Path:
+    """A copy of the damaged `path` in a subject folder of its own, beside a copy of the sound
+    original (the subject's earlier session: a baseline, a trend point and a visit run)."""
+    folder = root / "alone" / f"{k}" / "sub-C01"
+    folder.mkdir(parents=True)
+    shutil.copyfile(root / "original.h5", folder / "sub-C01_quiet-stance_20250101T000000000Z.h5")
+    if path.is_dir():
+        shutil.copytree(path, folder / path.name)
+    else:
+        shutil.copy2(path, folder / path.name)
+    return folder / path.name
+
+
 def test_export_report_and_compare_on_a_sample_of_damaged_files(damaged):
+    """A report reads every session of the subject's folder (baseline, trend, visit): one report
+    among all the damaged files shows each of them met as a sibling; the sample's reports each
+    run beside the sound original only (36 reports of the whole folder read each sibling 36 times)."""
     root, cases = damaged
     sample = cases[::3]
-    jobs = _command_jobs(root, sample, ("export csv", "export bids", "report", "compare"))
-    results = drive(jobs)
-    assert len(results) == len(jobs)
+    jobs = _command_jobs(root, sample, ("export csv", "export bids", "compare"))
+    alone = [(name, _in_a_library_of_its_own(root, k, path)) for k, (name, path) in enumerate(sample)]
+    jobs += _command_jobs(root, alone, ("report",))
+    crashed = dict(cases)["left open by a crash"]
+    among_all = {
+        "id": "report among every damaged file | left open by a crash",
+        "argv": ["report", str(crashed), "-o", str(root / "out" / "among-all.html")],
+        "names": [str(crashed), crashed.name],
+    }
+    results = drive([*jobs, among_all])
+    assert len(results) == len(jobs) + 1
     _assert_clear(results)
+    assert results[among_all["id"]]["outcome"] in ("ok", "partial"), results[among_all["id"]]
 
 
 def test_sessions_lists_every_file_with_its_problem(damaged):

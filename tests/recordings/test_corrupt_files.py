@@ -33,6 +33,7 @@ from recordings.xdf_import import TruncatedXdfError
 from recordings.xdf_writer import XdfStream, write_xdf
 from sensors.placements import Placement
 from stabmon.cli import main
+from tests.cli_args import stabmon_here
 from tests.recordings.corrupt_helpers import copy_of, record_simulated
 
 NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
@@ -47,18 +48,6 @@ def stabmon(*args: str, user: tuple[str, ...] = ()) -> subprocess.CompletedProce
         timeout=300,
         env={**os.environ, "MPLCONFIGDIR": tempfile.gettempdir(), "HOME": tempfile.gettempdir()},
     )
-
-
-def stabmon_here(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
-    """The same entry point in this process (what a test of a command's behaviour needs; the
-    interpreter and imports cost seconds a run): an exception escaping main() fails the test, as a
-    traceback on stderr would. The subprocess runs are kept where the process is the point
-    (another user, a signal) and once per command (`sessions`, `recover` here; `analyze`,
-    `export`, `report` in tests/stabmon/test_bad_arguments.py)."""
-    capsys.readouterr()
-    code = main(list(args))
-    out = capsys.readouterr()
-    return subprocess.CompletedProcess(["stabmon", *args], code, out.out, out.err)
 
 
 @pytest.fixture(scope="module")

@@ -185,11 +185,18 @@ def test_batched_replay_equals_live_when_a_sensor_comes_late(tmp_path):
     _assert_same_measures(analyze_recording(rec).measures, live_collector.analysis("quiet-stance").measures)
 
 
+@pytest.fixture(scope="module")
+def lossy_stance(tmp_path_factory):
+    """25 s of quiet stance with packet loss, recorded once for the chunkings below:
+    (recording, live sink, live collector)."""
+    return _record(tmp_path_factory.mktemp("stance"), "quiet-stance", 25.0)
+
+
 @pytest.mark.parametrize("chunk_s", [0.37, 7.0, 1000.0])
-def test_batched_replay_maps_the_clocks_again_and_any_chunking_gives_the_same(tmp_path, chunk_s):
+def test_batched_replay_maps_the_clocks_again_and_any_chunking_gives_the_same(lossy_stance, chunk_s):
     """Without the stored session times (a file that leaves them out), the clocks are mapped
     again per bin: the same times the live clock mapping gave, and the same frames."""
-    rec, live, _ = _record(tmp_path, "quiet-stance", 25.0)
+    rec, live, _ = lossy_stance
     again = CollectingSink()
     result = run_batched(
         recorded_stream(rec, stored_times=False), rec.settings, again.on_frame, chunk_s=chunk_s

@@ -6,56 +6,36 @@ covered when that part holds one stance window after the settling second (11 s),
 6.0 s". (Before: "cannot analyse (sway needs at least two valid samples)" for the first, and a
 second 10-s window computed from 2 s of data for the second.)"""
 
-import contextlib
-import io
 import math
 import re
 
 import numpy as np
 import pytest
 
-import stabmon.record
-from engine.factory import Impairments
 from recordings.analysis import analyze_file, replay
 from recordings.analysis_coverage import measured_part
 from recordings.coverage import Coverage, silence_lines
 from recordings.reader import read_recording
-from sensors.ble.virtual.base import FaultPlan
 from sensors.events import EventKind
 from sensors.placements import Placement
 from sensors.processing.analysis import analyze
 from stabmon.analyses import print_problems
 from stabmon.cli import main
-from tests.cli_args import RECORD_SIMULATED
+from tests.dying_sensor import record_with_a_dying_sensor
 
 #: (session length, when the lumbar sensor dies), s; the task starts at 3 s.
 TOO_SHORT, LONG_ENOUGH = (20, 6.0), (26, 16.0)
-
-
-def _record(out, seconds: int, dies_at_s: float, subject: str):
-    mp = pytest.MonkeyPatch()
-    opened = stabmon.record.open_source
-
-    def with_fault(*args, **kwargs):
-        kwargs["impairments"] = Impairments(faults={Placement.LUMBAR: FaultPlan(dies_at_s=dies_at_s)})
-        return opened(*args, **kwargs)
-
-    mp.setattr(stabmon.record, "open_source", with_fault)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            args = ["--drill", "quiet-stance", "--seconds", str(seconds), "--subject", subject]
-            assert main([*RECORD_SIMULATED, *args, "--out", str(out)]) == 0
-    finally:
-        mp.undo()
-    (path,) = out.glob(f"sub-{subject}_*.h5")
-    return path
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     """(the file whose lumbar data cover too little of the task, the file whose cover enough)."""
     out = tmp_path_factory.mktemp("lumbar-dies")
-    return _record(out, *TOO_SHORT, "P-081"), _record(out, *LONG_ENOUGH, "P-082")
+    files = []
+    for (seconds, dies_at_s), subject in ((TOO_SHORT, "P-081"), (LONG_ENOUGH, "P-082")):
+        *_, path = record_with_a_dying_sensor(out, Placement.LUMBAR, dies_at_s, seconds, subject)
+        files.append(path)
+    return tuple(files)
 
 
 def test_too_little_lumbar_data_is_not_measured_and_says_why(recorded, capsys):

@@ -12,15 +12,10 @@ import h5py
 import pytest
 
 from recordings import RecordingError, read_recording
+from tests.cli_args import stabmon_here
 from tests.processes import wait_ended
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-
-
-def _stabmon(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stabmon", *args], capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 def _wait_for_frames(folder: Path, seconds: float, timeout_s: float = 60.0) -> Path:
@@ -60,28 +55,27 @@ def killed(tmp_path_factory) -> Path:
     return path
 
 
-def test_analyze_and_report_say_a_killed_recording_ended_early(killed, tmp_path):
+def test_analyze_and_report_say_a_killed_recording_ended_early(killed, tmp_path, capsys):
     rec = read_recording(killed)
     assert not rec.left_open and 14.5 <= rec.duration_s < 30.0
-    result = _stabmon("analyze", str(killed))
+    result = stabmon_here(capsys, "analyze", str(killed))
     assert result.returncode == 0, result.stderr
     header = result.stdout.splitlines()[0]
     assert f"{rec.duration_s:.0f} s of 60 s planned)" in header
     assert "ended early:" in result.stdout and "of the 60 s planned were recorded" in result.stdout
     assert "Sway front–back" in result.stdout  # the measures of what was recorded are still given
     out = tmp_path / "r.html"
-    result = _stabmon("report", str(killed), "-o", str(out))
+    result = stabmon_here(capsys, "report", str(killed), "-o", str(out))
     assert result.returncode == 0, result.stderr
     html = out.read_text(encoding="utf-8")
     assert "of 60 s planned (ended early)" in html and "ended early: " in html
 
 
-def test_a_recording_that_ran_its_course_says_nothing_of_it(tmp_path):
-    result = _stabmon(
-        "record", "--simulate", "--fast", "--seconds", "14.5", "--subject", "P-012", "--out", str(tmp_path)
-    )
+def test_a_recording_that_ran_its_course_says_nothing_of_it(tmp_path, capsys):
+    record = ["record", "--simulate", "--fast", "--seconds", "14.5", "--subject", "P-012"]
+    result = stabmon_here(capsys, *record, "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     (path,) = tmp_path.glob("*.h5")
     assert read_recording(path).ended_early == ""
-    result = _stabmon("analyze", str(path))
+    result = stabmon_here(capsys, "analyze", str(path))
     assert result.returncode == 0 and "planned" not in result.stdout and "ended early" not in result.stdout

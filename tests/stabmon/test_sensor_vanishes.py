@@ -4,20 +4,13 @@ the summary, when its data stopped and counts the rest of the session as lost, a
 the saved file says which sensor covers which part of the session. (Before: "pelvis 100 Hz 0.0%
 lost" to the end, "pelvis 400 samples, 0.0% lost", and analyze said nothing.)"""
 
-import contextlib
-import functools
-import io
 import re
 
 import pytest
 
-import stabmon.record
-from engine.factory import Impairments
-from sensors.ble.virtual.base import FaultPlan
 from sensors.placements import Placement
 from stabmon.cli import main
-from stabmon.console import ProgressPrinter
-from tests.cli_args import RECORD_SIMULATED
+from tests.dying_sensor import record_with_a_dying_sensor
 
 SECONDS, DIES_AT_S = 15, 4.0  # a task (3 s on) as long as the stance measures need
 
@@ -27,26 +20,11 @@ def vanished(tmp_path_factory):
     """`stabmon record` (virtual sensors over bumble's link, fast) of a session whose pelvis sensor
     dies at DIES_AT_S: (its standard output, its progress lines, the saved file)."""
     out = tmp_path_factory.mktemp("vanish")
-    mp = pytest.MonkeyPatch()
-    opened = stabmon.record.open_source
-
-    def with_fault(*args, **kwargs):
-        kwargs["impairments"] = Impairments(faults={Placement.PELVIS: FaultPlan(dies_at_s=DIES_AT_S)})
-        return opened(*args, **kwargs)
-
-    mp.setattr(stabmon.record, "open_source", with_fault)
-    mp.setattr(stabmon.record, "ProgressPrinter", functools.partial(ProgressPrinter, interval_s=0.2))
-    stdout, stderr = io.StringIO(), io.StringIO()
-    try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            args = ["--drill", "quiet-stance", "--seconds", str(SECONDS), "--subject", "P-098"]
-            assert main([*RECORD_SIMULATED, *args, "--out", str(out)]) == 0
-    finally:
-        mp.undo()
-    (path,) = out.glob("sub-P-098_*.h5")
-    line_of_progress = re.compile(rf"\s+[\d.]+ / {SECONDS} s")
-    progress = [line for line in stderr.getvalue().splitlines() if line_of_progress.match(line)]
-    return stdout.getvalue(), progress, path
+    stdout, stderr, path = record_with_a_dying_sensor(
+        out, Placement.PELVIS, DIES_AT_S, SECONDS, "P-098", progress_interval_s=0.2
+    )
+    progress = [line for line in stderr.splitlines() if re.match(rf"\s+[\d.]+ / {SECONDS} s", line)]
+    return stdout, progress, path
 
 
 def test_the_progress_line_says_since_when_the_sensor_sent_nothing(vanished):

@@ -19,18 +19,10 @@ from tests.sensors.processing.runs import run_session
 HOLDS = ("plank", "side-plank-left", "side-plank-right", "bird-dog", "bridge", "biering-sorensen")
 
 
-def _analyse(name, seconds=45, seed=7):
-    # Holds are scripted to end inside the recording (their drawn, realistic times are longer).
-    parameters = {"held_s": 25.0} if name in HOLDS else {}
-    drill = make_drill(name, DrillOptions(duration_s=seconds, seed=seed), **parameters)
-    sink, _ = run_session(SimulatedSource(drill, seed=seed), SessionSettings())
-    data = SessionData(sink.frame, sink.all_angles, sink.calibration.mount_q, tuple(sink.events))
-    return drill, analyze(data, name)
-
-
+@pytest.mark.xdist_group("every-drill")  # tests/conftest.py's every_drill_analysed, built once
 @pytest.mark.parametrize("name", DRILL_NAMES)
-def test_every_drill_has_a_table_with_its_key_measure(name):
-    drill, result = _analyse(name)
+def test_every_drill_has_a_table_with_its_key_measure(name, every_drill_analysed):
+    drill, result = every_drill_analysed[name]
     may_be_nan = {"held_imu_rule", "time_on_one_leg_imu_rule"}  # NaN when the IMU's own rule saw none
     session = [m for m in result.measures if m.repetition is None and m.name not in may_be_nan]
     assert result.measures and all(np.isfinite(m.value) for m in session)
