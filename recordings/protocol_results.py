@@ -316,9 +316,10 @@ def visit_sessions(
     subject_id: str,
     day: date,
     analyze: Callable[[Path], AnalysisResult],
+    failed: list[str] | None = None,
 ) -> list[SessionResult]:
     """The subject's sound recordings of that (local) day, analysed, each with its protocol run;
-    one that cannot be analysed is left out."""
+    one that cannot be analysed is left out, and said in `failed` when given."""
     out = []
     entries = [e for e in library.sessions(subject_id) if not e.problem]
     runs = run_keys(entries)
@@ -330,8 +331,9 @@ def visit_sessions(
             continue
         try:
             out.append(SessionResult(e.path, e.drill, e.condition, when, analyze(e.path), runs[e.path]))
-        except (ProcessingError, RecordingError):  # a damaged file: not part of the visit's results
-            continue
+        except (ProcessingError, RecordingError) as error:  # not part of the visit's results
+            if failed is not None:
+                failed.append(f"{e.path.name} could not be analysed ({error})")
     return out
 
 

@@ -23,7 +23,10 @@ from recordings.subjects import (
 from stabmon.arguments import add_data_dir_argument, existing_data_dir, subject_id, visit_date
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from recordings.compare import Comparison
+    from recordings.reader import Recording
 
 # What each command works with (the analysis, the comparison, the library, visits, recovery) is
 # imported by the command that uses it: `stabmon sessions` reads the library without loading the
@@ -159,30 +162,47 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     from recordings.baseline_order import in_recording_order
-    from recordings.compare import SessionFacts, check_comparable, compare_results, find_baseline, library_for
+    from recordings.compare import SessionFacts, check_comparable, compare_results, library_for
     from recordings.reader import read_recording
+    from recordings.visit_pool import baseline_visit, pool_results, run_of
     from stabmon.analyses import analyze_with_progress, load_mdc, print_problems
 
     if len(args.files) > 2:
         raise ValueError("compare takes BASELINE RETEST, or RETEST alone")
     retest = read_recording(args.files[-1])
-    if len(args.files) == 2:
-        baseline, retest, swapped = in_recording_order(read_recording(args.files[0]), retest)
+    retests, notes = [retest], []
+    if len(args.files) == 2:  # two files named: each compared alone
+        first = read_recording(args.files[0])
+        if _same_recording(first, retest):
+            raise ValueError(
+                f"{first.path} and {retest.path} are the same recording twice: a re-test needs two sessions"
+            )
+        baseline, retest, swapped = in_recording_order(first, retest)
+        baselines, retests = [baseline], [retest]
         if swapped:
             print(swapped, file=sys.stderr)
-    else:
-        entry, note = find_baseline(library_for(retest, existing_data_dir(args.data_dir)), retest)
-        if entry is None:
-            raise ValueError(f"{note}; name the baseline file to compare with another")
-        baseline = read_recording(entry.path)
-    print_problems(baseline, sys.stderr)
-    print_problems(retest, sys.stderr)
+    else:  # a visit against the baseline visit: each one's repetitions pooled
+        library = library_for(retest, existing_data_dir(args.data_dir))
+        chosen = baseline_visit(library, retest)
+        if not chosen.entries:
+            raise ValueError(f"{chosen.note}; name the baseline file to compare with another")
+        if chosen.unreadable:  # never silently replaced: the damage is named, the later visit said
+            instead = _files_text([e.path for e in chosen.entries])
+            notes = [*chosen.unreadable, f"the baseline used instead: {instead}"]
+        baselines = [read_recording(e.path) for e in chosen.entries]
+        retests = [read_recording(e.path) for e in run_of(library, retest)] or [retest]
+        baseline = baselines[0]
+    for recording in (*baselines, *retests):
+        print_problems(recording, sys.stderr)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     clinic = load_mdc(args.mdc) if args.mdc else None
     facts = (SessionFacts.of(baseline), SessionFacts.of(retest))
-    check_comparable(*facts)  # refuses different conditions before the analyses run
+    for other in (*baselines, *retests):
+        check_comparable(facts[0], SessionFacts.of(other))  # refuses different conditions first
     comparison = compare_results(
-        analyze_with_progress(baseline, f"baseline {baseline.path.name}"),
-        analyze_with_progress(retest, f"re-test {retest.path.name}"),
+        pool_results([analyze_with_progress(b, f"baseline {b.path.name}") for b in baselines]),
+        pool_results([analyze_with_progress(r, f"re-test {r.path.name}") for r in retests]),
         clinic,
         facts=facts,
     )
@@ -195,7 +215,8 @@ def run_compare(args: argparse.Namespace) -> int:
         )
     # The progress lines (stderr) are finished before the table starts (stdout).
     sys.stderr.flush()
-    print(f"Baseline {baseline.path.name}\nRe-test  {retest.path.name}")
+    print(f"Baseline {_files_text([b.path for b in baselines])}")
+    print(f"Re-test  {_files_text([r.path for r in retests])}")
     print(f"Drill    {retest.drill}, {retest.condition.label}")
     if baseline.subject_id != retest.subject_id:
         # A change is judged within a person: across people it means nothing, so no verdicts.
@@ -208,6 +229,21 @@ def run_compare(args: argparse.Namespace) -> int:
         return 2
     print(format_comparison(comparison), flush=True)
     return 0
+
+
+def _same_recording(a: Recording, b: Recording) -> bool:
+    """One file named twice, or a copy of it (same subject, drill and start time)."""
+    if a.path.resolve() == b.path.resolve():
+        return True
+    keys = ("subject_id", "drill", "created_utc")
+    return all(str(a.attributes.get(k)) == str(b.attributes.get(k)) for k in keys)
+
+
+def _files_text(paths: Sequence[Path]) -> str:
+    """One file's name, or a visit's: 'visit of 3 recordings (repetitions pooled): a.h5, b.h5, c.h5'."""
+    if len(paths) == 1:
+        return paths[0].name
+    return f"visit of {len(paths)} recordings (repetitions pooled): {', '.join(p.name for p in paths)}"
 
 
 def format_side_by_side(comparison: Comparison, baseline_subject: str, retest_subject: str) -> str:
@@ -302,17 +338,21 @@ def run_visit(args: argparse.Namespace) -> int:
     from recordings.protocol_results import format_visit, summarise, visit_sessions
     from recordings.reader import read_recording
     from recordings.references import reference_set
+    from recordings.visit_pool import unreadable_on
     from recordings.visit_runs import split_visits
     from stabmon.analyses import analyze_with_progress
 
     day = args.date or date.today()
     library = SessionLibrary(existing_data_dir(args.data_dir))
+    failed = unreadable_on(library, args.subject_id, day)
     sessions = visit_sessions(
-        library, args.subject_id, day, lambda path: analyze_with_progress(read_recording(path))
+        library, args.subject_id, day, lambda path: analyze_with_progress(read_recording(path)), failed
     )
+    for problem in failed:  # named, never silently left out of the visit
+        print(f"stabmon visit: {problem}: not in the visit's results", file=sys.stderr)
     if not sessions:
         print(f"No sessions of subject {args.subject_id} on {day} in {library.root}")
-        return 0
+        return 2 if failed else 0
     references = reference_set(args.references)
     visits = split_visits(summarise(sessions))
     for k, visit in enumerate(visits, start=1):
@@ -322,7 +362,7 @@ def run_visit(args: argparse.Namespace) -> int:
         )
         print(f"Subject {args.subject_id}, {which}")
         print(format_visit(visit, references))
-    return 0
+    return 2 if failed else 0
 
 
 def run_recover(args: argparse.Namespace) -> int:

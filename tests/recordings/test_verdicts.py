@@ -3,6 +3,7 @@ direction from the catalogue; warnings; and conditions that are never mixed."""
 
 import math
 import shutil
+from datetime import UTC, datetime, timedelta
 
 import h5py
 import pytest
@@ -21,6 +22,7 @@ from recordings.library import SessionLibrary
 from sensors.processing.analysis import AnalysisResult, Measure
 from stabmon.cli import main
 from tests.cli_args import RECORD_NO_RADIO, RECORD_SIMULATED
+from tests.redate import redate
 
 
 def _result(drill: str, **values: float) -> AnalysisResult:
@@ -169,6 +171,8 @@ def _record(data_dir, subject, seconds, seed, dual=1.0, radio=False):
 def test_dual_and_single_task_sessions_are_kept_apart(tmp_path, capsys):
     _record(tmp_path, "P05", 14, 1, radio=True)
     _record(tmp_path, "P05", 14, 2, dual=2.0)
+    dual_first = next((tmp_path / "sub-P05").glob("*_quiet-stance-dual_*.h5"))
+    redate(dual_first, datetime.now(UTC) - timedelta(days=7))  # the dual-task baseline visit
     _record(tmp_path, "P05", 14, 3, dual=2.0)
     library = SessionLibrary(tmp_path)
     entries = library.sessions("P05")
