@@ -10,8 +10,10 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -28,6 +30,11 @@ def damaged(tmp_path_factory) -> tuple[Path, list[tuple[str, Path]]]:
     folder = root / "library" / "sub-C01"
     folder.mkdir(parents=True)
     original = record_simulated(root / "original.h5", seconds=8.0)
+    earlier = root / "earlier.h5"  # the baseline each damaged copy is compared with (not itself)
+    shutil.copy(original, earlier)
+    with h5py.File(earlier, "r+") as f:
+        created = datetime.fromisoformat(str(f.attrs["created_utc"]).replace("Z", "+00:00"))
+        f.attrs["created_utc"] = (created - timedelta(days=1)).isoformat()
     cases = (
         corruptions.structural(original, folder)
         + corruptions.byte_level(original, folder, np.random.default_rng(14), flips=8)
@@ -46,7 +53,7 @@ def _command_jobs(root: Path, cases: list[tuple[str, Path]], commands: tuple[str
             "export csv": ["export", str(path), "--format", "csv", "-o", str(out / "csv")],
             "export bids": ["export", str(path), "--format", "bids", "-o", str(out / "bids")],
             "report": ["report", str(path), "-o", str(out / "report.html")],
-            "compare": ["compare", str(path), str(path)],
+            "compare": ["compare", str(root / "earlier.h5"), str(path)],
         }
         for command in commands:
             if command == "review":

@@ -83,7 +83,7 @@ def test_the_within_session_mdc_is_a_lower_bound_and_says_so():
 def test_changes_read_with_one_minus_sign_and_one_set_of_words():
     """Walkthrough s8 #14: compare printed "−0.01 s (-0 %)" (two different minus signs),
     "((lower bound))", and "possible change" beside "possibly better"."""
-    from stabmon.review import format_comparison
+    from stabmon.comparing import format_comparison
 
     small = compare_results(
         _result("sit-to-stand", five_rise_time=6.0), _result("sit-to-stand", five_rise_time=5.9)
@@ -126,7 +126,7 @@ def test_a_censored_hold_is_never_called_worse_and_only_a_gain_is_claimed_from_o
     assert after.row("held").verdict is Verdict.NOT_JUDGED and after.row("held").cells[1] == "≥ 100 s"
     same = compare_results(lost, _result("biering-sorensen", held=160.0, position_lost=0.0)).row("held")
     assert same.verdict is Verdict.NOT_JUDGED  # within the MDC, but could be far more
-    from stabmon.review import format_comparison
+    from stabmon.comparing import format_comparison
 
     shown = format_comparison(
         compare_results(lost, _result("biering-sorensen", held=60.0, position_lost=0.0))

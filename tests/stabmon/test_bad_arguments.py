@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import h5py
@@ -190,16 +191,27 @@ def test_a_negative_rate_in_a_files_settings_is_a_clear_error_not_an_abort(recor
     assert "Traceback" not in done.stderr
 
 
+def _a_day_later(recording, tmp_path):
+    """A copy of `recording` as if recorded a day later: `compare` refuses one recording twice."""
+    later = tmp_path / "later.h5"
+    shutil.copy(recording, later)
+    with h5py.File(later, "r+") as f:
+        created = datetime.fromisoformat(str(f.attrs["created_utc"]).replace("Z", "+00:00"))
+        f.attrs["created_utc"] = (created + timedelta(days=1)).isoformat()
+    return later
+
+
 def test_mdc_values_must_be_positive_and_unknown_names_are_named(recording, tmp_path, capsys):
+    retest = _a_day_later(recording, tmp_path)
     for values in ({"angle_rms_ap": -0.1}, {"angle_rms_ap": 0}, {"angle_rms_ap": "nan"}):
         mdc = tmp_path / "mdc.json"
         mdc.write_text(json.dumps(values).replace('"nan"', "NaN"))
-        assert main(["compare", str(recording), str(recording), "--mdc", str(mdc)]) == 2
+        assert main(["compare", str(recording), str(retest), "--mdc", str(mdc)]) == 2
         assert "MDC" in capsys.readouterr().err
     # A name no measure has (a typo) is an error before anything is analysed, in compare and report.
     mdc.write_text(json.dumps({"angle_rms_ap": 0.2, "angle_rms_pa": 0.3}))
     for command in (
-        ["compare", str(recording), str(recording)],
+        ["compare", str(recording), str(retest)],
         ["report", str(recording), "-o", str(tmp_path / "r.html")],
     ):
         assert main([*command, "--mdc", str(mdc)]) == 2
@@ -209,7 +221,7 @@ def test_mdc_values_must_be_positive_and_unknown_names_are_named(recording, tmp_
         ]
     # A measure of another drill (one file for the clinic's drills) is only noted.
     mdc.write_text(json.dumps({"angle_rms_ap": 0.2, "trunk_flexion": 3.0}))
-    assert main(["compare", str(recording), str(recording), "--mdc", str(mdc)]) == 0
+    assert main(["compare", str(recording), str(retest), "--mdc", str(mdc)]) == 0
     err = capsys.readouterr().err
     assert "trunk_flexion" in err and "does not have" in err
 
