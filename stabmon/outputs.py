@@ -199,7 +199,12 @@ def run_report(args: argparse.Namespace) -> int:
             analyses.result(args.baseline, f"baseline {args.baseline.name}")
         baseline_results, failed = _analysed(analyses, baseline_files, "baseline")
         retest_results, retest_failed = _analysed(analyses, retest_files, "visit")
-        note = "; ".join([note, *failed, *retest_failed])
+        pooled = (
+            [f"re-test: this visit's {len(retest_results)} recordings, pooled"]
+            if len(retest_results) > 1
+            else []
+        )
+        note = "; ".join([note, *failed, *retest_failed, *pooled])
         if not baseline_results:
             baseline = None
     if baseline is not None:
