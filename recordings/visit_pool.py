@@ -48,14 +48,31 @@ def named_time(entry: SessionEntry) -> tuple[str, datetime] | None:
     return match["label"], stamp
 
 
-def unreadable_on(library: SessionLibrary, subject_id: str, day: date) -> list[str]:
+def unreadable_on(library: SessionLibrary, subject_id: str, day: date, label: str = "") -> list[str]:
     """'x.h5 could not be read (why)' for each of the subject's files of that (local) day, by its
-    name's time, that the library cannot read."""
+    name's time, that the library cannot read (only those of drill label `label` when given)."""
     return [
         f"{e.path.name} could not be read ({e.problem})"
         for e in library.sessions(subject_id)
-        if e.problem and (named := named_time(e)) is not None and named[1].astimezone().date() == day
+        if e.problem
+        and (named := named_time(e)) is not None
+        and named[1].astimezone().date() == day
+        and label in ("", named[0])
     ]
+
+
+def unreadable_beside(library: SessionLibrary, recording: Recording) -> list[str]:
+    """The files of the recording's day, drill and condition that cannot be read: repetitions
+    its visit may have lost ('re-test x.h5 could not be read (why)')."""
+    day = _created(recording).astimezone().date()
+    label = session_label(recording.drill, recording.condition)
+    return [f"re-test {text}" for text in unreadable_on(library, recording.subject_id, day, label)]
+
+
+def _created(recording: Recording) -> datetime:
+    """The recording's start, UTC (a time without zone is taken as UTC)."""
+    made = datetime.fromisoformat(str(recording.attributes["created_utc"]))
+    return made.replace(tzinfo=UTC) if made.tzinfo is None else made.astimezone(UTC)
 
 
 def run_of(library: SessionLibrary, recording: Recording) -> list[SessionEntry]:
@@ -86,8 +103,7 @@ def baseline_visit(library: SessionLibrary, recording: Recording) -> BaselineVis
     first = same[0] if same else None
     pool = [e for e in same if first is not None and keys[e.path] == keys[first.path]]
     label = session_label(recording.drill, recording.condition)
-    made = datetime.fromisoformat(str(recording.attributes["created_utc"]))
-    made = made.replace(tzinfo=UTC) if made.tzinfo is None else made.astimezone(UTC)
+    made = _created(recording)
     until = min(pool[-1].created_utc or made, made) if pool else made
     unreadable = tuple(
         f"baseline {e.path.name} could not be read ({e.problem})"

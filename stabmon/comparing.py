@@ -21,7 +21,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from recordings.baseline_order import in_recording_order
     from recordings.compare import SessionFacts, check_comparable, compare_results, library_for
     from recordings.reader import read_recording
-    from recordings.visit_pool import baseline_visit, pool_results, run_of
+    from recordings.visit_pool import baseline_visit, pool_results, run_of, unreadable_beside
     from stabmon.analyses import analyze_with_progress, load_mdc, print_problems
 
     if len(args.files) > 2:
@@ -48,6 +48,7 @@ def run_compare(args: argparse.Namespace) -> int:
             notes = [*chosen.unreadable, f"the baseline used instead: {instead}"]
         baselines = [read_recording(e.path) for e in chosen.entries]
         retests = [read_recording(e.path) for e in run_of(library, retest)] or [retest]
+        notes += unreadable_beside(library, retest)
         baseline = baselines[0]
     for recording in (*baselines, *retests):
         print_problems(recording, sys.stderr)

@@ -22,7 +22,7 @@ from recordings.report import build_report
 from recordings.report_cache import FileAnalyses
 from recordings.report_history import subject_history
 from recordings.subjects import subject_beside
-from recordings.visit_pool import baseline_visit, pool_results, run_of
+from recordings.visit_pool import baseline_visit, pool_results, run_of, unreadable_beside
 from sensors.processing.analysis import AnalysisResult
 from stabmon.analyses import (
     ANALYSIS_ERRORS,
@@ -176,12 +176,13 @@ def run_report(args: argparse.Namespace) -> int:
     if args.baseline is not None:  # one file named: compared with the reported file alone
         baseline: Recording | None = analyses.read(args.baseline)
         note = f"baseline: {args.baseline.name}"
-        baseline_files, retest_files = [args.baseline], [recording.path]
+        baseline_files, retest_files, lost = [args.baseline], [recording.path], []
     else:  # the baseline visit the library picks against this file's visit, repetitions pooled
         chosen = baseline_visit(library, recording)
         note, baseline = chosen.note, None
         baseline_files = [e.path for e in chosen.entries]
         retest_files = [e.path for e in run_of(library, recording)] or [recording.path]
+        lost = unreadable_beside(library, recording)
         if baseline_files:
             try:
                 baseline = analyses.read(baseline_files[0])
@@ -204,7 +205,7 @@ def run_report(args: argparse.Namespace) -> int:
             if len(retest_results) > 1
             else []
         )
-        note = "; ".join([note, *failed, *retest_failed, *pooled])
+        note = "; ".join([note, *failed, *retest_failed, *lost, *pooled])
         if not baseline_results:
             baseline = None
     if baseline is not None:

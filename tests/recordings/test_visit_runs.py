@@ -189,6 +189,11 @@ def test_a_damaged_baseline_is_named_and_never_silently_replaced(four, tmp_path,
     out, err = capsys.readouterr()
     assert f"stabmon visit: {files[0].name} could not be read (HDF5 file is truncated" in err
     assert ": 1 repetition(s)" in out
+    files[2].write_bytes(files[2].read_bytes()[:200_000])  # a repetition of the re-test visit lost
+    assert main(["compare", str(files[3]), "--data-dir", str(root)]) == 0
+    out, err = capsys.readouterr()
+    assert f"note: re-test {files[2].name} could not be read (HDF5 file is truncated" in err
+    assert f"Re-test  {files[3].name}\n" in out
     files[1].write_bytes(files[1].read_bytes()[:200_000])  # the whole baseline visit lost
     assert main(["compare", str(files[3]), "--data-dir", str(root)]) == 2
     err = capsys.readouterr().err
