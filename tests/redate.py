@@ -3,7 +3,8 @@ attribute `created_utc` and in its name (`recordings.schema.session_file_name`).
 
 from __future__ import annotations
 
-from datetime import datetime
+import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import h5py
@@ -20,3 +21,13 @@ def redate(path: Path, when: datetime) -> Path:
     moved = path.with_name(session_file_name(subject, drill, when, token))
     path.rename(moved)
     return moved
+
+
+def shifted_copy(path: Path, copy: Path, shift: timedelta) -> Path:
+    """A copy of the recording at `path` at `copy`, as if recorded `shift` later (earlier when
+    negative): another session for `compare`, which refuses one recording (or a copy) twice."""
+    shutil.copyfile(path, copy)
+    with h5py.File(copy, "r+") as f:
+        created = datetime.fromisoformat(decode_text(f.attrs["created_utc"]).replace("Z", "+00:00"))
+        f.attrs["created_utc"] = (created + shift).isoformat()
+    return copy

@@ -10,10 +10,9 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
@@ -22,6 +21,7 @@ from recordings.reader import read_recording
 from tests.recordings import corruptions
 from tests.recordings.command_harness import drive
 from tests.recordings.corrupt_helpers import record_simulated
+from tests.redate import shifted_copy
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +30,7 @@ def damaged(tmp_path_factory) -> tuple[Path, list[tuple[str, Path]]]:
     folder = root / "library" / "sub-C01"
     folder.mkdir(parents=True)
     original = record_simulated(root / "original.h5", seconds=8.0)
-    earlier = root / "earlier.h5"  # the baseline each damaged copy is compared with (not itself)
-    shutil.copy(original, earlier)
-    with h5py.File(earlier, "r+") as f:
-        created = datetime.fromisoformat(str(f.attrs["created_utc"]).replace("Z", "+00:00"))
-        f.attrs["created_utc"] = (created - timedelta(days=1)).isoformat()
+    shifted_copy(original, root / "earlier.h5", -timedelta(days=1))  # each damaged copy's baseline
     cases = (
         corruptions.structural(original, folder)
         + corruptions.byte_level(original, folder, np.random.default_rng(14), flips=8)

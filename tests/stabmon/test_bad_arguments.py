@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from sensors.processing.session import SessionSettings
 from sensors.processing.synchronizer import SynchronizerSettings
 from stabmon.cli import main
 from tests.recordings.corrupt_helpers import copy_of, record_simulated
+from tests.redate import shifted_copy
 
 
 def stabmon(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -191,18 +191,8 @@ def test_a_negative_rate_in_a_files_settings_is_a_clear_error_not_an_abort(recor
     assert "Traceback" not in done.stderr
 
 
-def _a_day_later(recording, tmp_path):
-    """A copy of `recording` as if recorded a day later: `compare` refuses one recording twice."""
-    later = tmp_path / "later.h5"
-    shutil.copy(recording, later)
-    with h5py.File(later, "r+") as f:
-        created = datetime.fromisoformat(str(f.attrs["created_utc"]).replace("Z", "+00:00"))
-        f.attrs["created_utc"] = (created + timedelta(days=1)).isoformat()
-    return later
-
-
 def test_mdc_values_must_be_positive_and_unknown_names_are_named(recording, tmp_path, capsys):
-    retest = _a_day_later(recording, tmp_path)
+    retest = shifted_copy(recording, tmp_path / "later.h5", timedelta(days=1))
     for values in ({"angle_rms_ap": -0.1}, {"angle_rms_ap": 0}, {"angle_rms_ap": "nan"}):
         mdc = tmp_path / "mdc.json"
         mdc.write_text(json.dumps(values).replace('"nan"', "NaN"))
