@@ -26,6 +26,7 @@ def redate(path: Path, when: datetime) -> Path:
 def shifted_copy(path: Path, copy: Path, shift: timedelta) -> Path:
     """A copy of the recording at `path` at `copy`, as if recorded `shift` later (earlier when
     negative): another session for `compare`, which refuses one recording (or a copy) twice."""
+    copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, copy)
     with h5py.File(copy, "r+") as f:
         created = datetime.fromisoformat(decode_text(f.attrs["created_utc"]).replace("Z", "+00:00"))
