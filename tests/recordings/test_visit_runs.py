@@ -17,6 +17,7 @@ import pytest
 
 from recordings import read_recording
 from recordings.analysis import analyze_recording
+from recordings.compare import find_baseline
 from recordings.library import SessionLibrary
 from recordings.protocol_results import summarise, visit_of, visit_sessions
 from recordings.references import bundled_references
@@ -180,6 +181,10 @@ def test_a_damaged_baseline_is_named_and_never_silently_replaced(four, tmp_path,
     assert f"note: baseline {files[0].name} could not be read (HDF5 file is truncated" in err
     assert f"note: the baseline used instead: {files[1].name}" in err
     assert f"Baseline {files[1].name}\n" in out
+    # The review window's single baseline file says so too.
+    entry, note = find_baseline(SessionLibrary(root), read_recording(files[3]))
+    assert entry.path == files[1] and note.startswith(f"baseline {files[0].name} could not be read")
+    assert note.endswith(f"used instead: {files[1].name}")
     report = tmp_path / "r.html"
     assert main(["report", str(files[3]), "--data-dir", str(root), "-o", str(report)]) == 0
     assert f"baseline {files[0].name} could not be read (HDF5 file is truncated" in report.read_text()
