@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from tests.recordings import corruptions  # noqa: E402
 from tests.recordings.command_harness import drive  # noqa: E402
 from tests.recordings.corrupt_helpers import record_simulated  # noqa: E402
+from tests.redate import shifted_copy  # noqa: E402
 
 DRILLS = (("quiet-stance", 12.0), ("forward-bend", 20.0), ("perturbations", 16.0))
 NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
@@ -49,7 +51,8 @@ def _jobs(cases: list[tuple[str, Path]], out: Path, commands: tuple[str, ...], l
             "export csv": ["export", str(path), "--format", "csv", "-o", str(o / "csv")],
             "export bids": ["export", str(path), "--format", "bids", "-o", str(o / "bids")],
             "report": ["report", str(path), "-o", str(o / "report.html")],
-            "compare": ["compare", str(path), str(path)],
+            # against a copy recorded a day earlier (a file with itself is refused before it is read)
+            "compare": ["compare", str(out.parent / "earlier" / f"{path.parent.name}.h5"), str(path)],
         }
         for command in commands:
             job_id = f"{command} | {path.parent.name} | {name}"
@@ -108,6 +111,7 @@ def main() -> None:
         folder = library / f"sub-F{k:02d}"
         folder.mkdir(parents=True)
         original = record_simulated(work / f"{drill}.h5", drill, seconds, seed=k + 1)
+        shifted_copy(original, work / "earlier" / f"{folder.name}.h5", -timedelta(days=1))
         cases += corruptions.structural(original, folder)
         cases += corruptions.byte_level(original, folder, rng, args.flips)
         cases += corruptions.left_open(original, folder)
@@ -123,6 +127,7 @@ def main() -> None:
         denied = work / "denied"
         denied.mkdir()
         unreadable = corruptions.unreadable(work / "quiet-stance.h5", denied)
+        shifted_copy(work / "quiet-stance.h5", work / "earlier" / "denied.h5", -timedelta(days=1))
         for folder in (work, denied, out):
             folder.chmod(0o777)
         jobs = _jobs(unreadable, out, ("analyze", "review", "export csv", "report", "compare"), denied)

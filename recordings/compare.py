@@ -32,6 +32,7 @@ from recordings.library import SessionEntry, SessionLibrary
 from recordings.reader import Recording
 from recordings.references import MDC95_PER_SEM, ReferenceSet, bundled_references
 from recordings.subjects import Demographics
+from recordings.visit_pool import baseline_visit
 from sensors.errors import StabmonError
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.comparison import MIN_REPETITIONS_FOR_MDC, mdc95_between_session_means
@@ -360,10 +361,12 @@ def library_for(recording: Recording, data_dir: Path | None) -> SessionLibrary:
 
 def find_baseline(library: SessionLibrary, recording: Recording) -> tuple[SessionEntry | None, str]:
     """The subject's first sound session of the recording's drill in its condition, recorded
-    before it (None when this recording is the first), and a note saying which or why not."""
+    before it (None when this recording is the first), and a note saying which or why not, naming
+    first the earlier recordings of it that could not be read (`visit_pool.baseline_visit`)."""
     entry = library.baseline(recording.subject_id, recording.drill, recording.condition)
     # The drill's display name (its title carries the side, eyes and surface) and the task.
     what = f"{catalogue().drill_title(recording.drill)} ({recording.condition.task_label})"
+    lost = "".join(f"{text}; " for text in baseline_visit(library, recording).unreadable)
     if entry is None or entry.path.resolve() == recording.path.resolve():
-        return None, f"first {what} session of subject {recording.subject_id}: it is the baseline"
-    return entry, f"baseline: {entry.path.name}"
+        return None, f"{lost}first {what} session of subject {recording.subject_id}: it is the baseline"
+    return entry, f"{lost}used instead: {entry.path.name}" if lost else f"baseline: {entry.path.name}"

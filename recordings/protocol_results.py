@@ -319,10 +319,12 @@ def visit_sessions(
     subject_id: str,
     day: date,
     analyze: Callable[[Path], AnalysisResult],
+    failed: list[str] | None = None,
 ) -> list[SessionResult]:
     """The subject's sound recordings of that (local) day, analysed, each with its protocol run;
     one whose analysis fails (ProcessingError; its `reason`, where it has one, or its message)
-    is a repetition without measures that says why; one that cannot be read is left out."""
+    is a repetition without measures that says why; one that cannot be read is left out, and said
+    in `failed` when given."""
     out = []
     entries = [e for e in library.sessions(subject_id) if not e.problem]
     runs = run_keys(entries)
@@ -341,8 +343,9 @@ def visit_sessions(
                     e.path, e.drill, e.condition, when, AnalysisResult(e.drill, ()), runs[e.path], why
                 )
             )
-        except RecordingError:  # a damaged file: not part of the visit's results
-            continue
+        except RecordingError as error:  # a damaged file: not part of the visit's results
+            if failed is not None:
+                failed.append(f"{e.path.name} could not be analysed ({error})")
     return out
 
 

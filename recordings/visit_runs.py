@@ -4,8 +4,10 @@ A protocol run is what the clinician started once: the repetitions a protocol re
 back. Its recordings carry the run's id (`protocol_run` in protocol_json, which the engine's
 protocol runs write); older protocol recordings carry only the protocol's key and the
 repetition number, so their run is the subject's consecutive recordings of one protocol
-numbered 1, 2, … (a new run starts at repetition 1). A recording made on its own (`stabmon
-record`, an import) is a run of one.
+numbered 1, 2, … (a new run starts at repetition 1). Recordings made on their own (`stabmon
+record`, an import) are one run when they follow each other the same day in one drill and
+condition, each begun within `REPEAT_GAP` of the previous one's end (trials repeated back to
+back); a longer pause (a treatment between a pre- and a post-test) starts a new run.
 
 A visit is the day's runs up to the point a drill is run again in the same condition: that run
 (a re-test after treatment the same day, say) starts a new visit. So recordings are never
@@ -16,7 +18,7 @@ is formed within one visit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +28,10 @@ if TYPE_CHECKING:
     from recordings.protocol_results import ProtocolSummary
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
+
+#: Recordings made on their own are repetitions of one run when each begins within this long of
+#: the previous one's end (a rest and re-placing the patient); a longer pause starts a new run.
+REPEAT_GAP = timedelta(minutes=10)
 
 
 def _number(value: Any) -> int | None:
@@ -42,21 +48,36 @@ def run_keys(entries: Sequence[SessionEntry]) -> dict[Path, str]:
     of one run and different for any two runs."""
     keys: dict[Path, str] = {}
     last: tuple[str, int, int | None, str] | None = None  # protocol, repetition, of how many, key
+    alone: SessionEntry | None = None  # the previous recording, when it was made on its own
     for e in sorted(entries, key=lambda e: (e.created_utc or _NEVER, e.path.name)):
         explicit = str(e.protocol.get("protocol_run") or "")
         protocol = str(e.protocol.get("protocol") or "")
         repetition = _number(e.protocol.get("repetition"))
         of = _number(e.protocol.get("repetitions"))
         if explicit:
-            key, last = f"run {explicit}", None
+            key, last, alone = f"run {explicit}", None, None
         elif protocol and repetition is not None:
             follows = last is not None and last[:3] == (protocol, repetition - 1, of)
             key = last[3] if follows and last is not None else f"run from {e.path.name}"
-            last = (protocol, repetition, of, key)
+            last, alone = (protocol, repetition, of, key), None
         else:
-            key, last = f"recording {e.path.name}", None
+            key = keys[alone.path] if alone and _repeats(alone, e) else f"recording {e.path.name}"
+            last, alone = None, e
         keys[e.path] = key
     return keys
+
+
+def _repeats(before: SessionEntry, entry: SessionEntry) -> bool:
+    """Whether `entry`, made on its own, repeats `before`: the same drill and condition the same
+    (local) day, begun within REPEAT_GAP of its end."""
+    if before.created_utc is None or entry.created_utc is None:
+        return False
+    end = before.created_utc + timedelta(seconds=before.duration_s)
+    return (
+        (before.drill, before.condition) == (entry.drill, entry.condition)
+        and before.created_utc.astimezone().date() == entry.created_utc.astimezone().date()
+        and entry.created_utc - end <= REPEAT_GAP
+    )
 
 
 def split_visits(summaries: Sequence[ProtocolSummary]) -> list[list[ProtocolSummary]]:

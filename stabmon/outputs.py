@@ -12,7 +12,7 @@ from recordings import read_recording
 from recordings.analysis import ReplayedSession, measures_of, replay
 from recordings.atomic import check_writable
 from recordings.baseline_order import check_baseline_before
-from recordings.compare import SessionFacts, compare_results, find_baseline, library_for
+from recordings.compare import SessionFacts, compare_results, library_for
 from recordings.disk_room import os_error_line
 from recordings.errors import RecordingError
 from recordings.export_bids import DatasetInfo, export_bids
@@ -24,6 +24,7 @@ from recordings.report import build_report
 from recordings.report_cache import FileAnalyses
 from recordings.report_history import subject_history
 from recordings.subjects import subject_beside
+from recordings.visit_pool import baseline_visit, pool_results, run_of, unreadable_beside
 from sensors.processing.analysis import AnalysisResult
 from sensors.processing.errors import ProcessingError
 from stabmon.analyses import (
@@ -134,6 +135,18 @@ def _export_one(
     return export_csv(recording, out, measures)
 
 
+def _analysed(analyses: FileAnalyses, paths: list[Path], side: str) -> tuple[list[AnalysisResult], list[str]]:
+    """The measures of a visit's files that could be analysed, and a note for each that could not
+    ("baseline x.h5 could not be analysed (why)")."""
+    results, failed = [], []
+    for path in paths:
+        try:
+            results.append(analyses.result(path, f"{side} {path.name}"))
+        except (CannotAnalyseError, RecordingError) as error:
+            failed.append(f"{side} {path.name} could not be analysed ({error})")
+    return results, failed
+
+
 def _history_entry(analyses: FileAnalyses) -> Callable[[Path, int, int], AnalysisResult]:
     """The measures of an earlier session for the report's trend, from the command's `analyses`;
     one that cannot be read or analysed is left out of the trend with a note here, and its error
@@ -179,18 +192,22 @@ def run_report(args: argparse.Namespace) -> int:
     references = reference_set(args.references)
     subject = subject_beside(recording.path, recording.subject_id, library.root)
     comparison, note = None, ""
-    if args.baseline is not None:
+    if args.baseline is not None:  # one file named: compared with the reported file alone
         baseline: Recording | None = analyses.read(args.baseline)
         note = f"baseline: {args.baseline.name}"
-    else:  # the baseline the library picks; one that cannot be used is a note, not the end
-        entry, note = find_baseline(library, recording)
-        baseline = None
-        if entry is not None:
+        baseline_files, retest_files, lost = [args.baseline], [recording.path], []
+    else:  # the baseline visit the library picks against this file's visit, repetitions pooled
+        chosen = baseline_visit(library, recording)
+        note, baseline = chosen.note, None
+        baseline_files = [e.path for e in chosen.entries]
+        retest_files = [e.path for e in run_of(library, recording)] or [recording.path]
+        lost = unreadable_beside(library, recording)
+        if baseline_files:
             try:
-                baseline = analyses.read(entry.path)
+                baseline = analyses.read(baseline_files[0])
                 print_problems(baseline, sys.stderr)
             except RecordingError as error:
-                note = f"baseline {entry.path.name} could not be read ({error.problem})"
+                note = f"baseline {baseline_files[0].name} could not be read ({error.problem})"
     if baseline is not None and baseline.subject_id != recording.subject_id:
         note = (
             f"baseline {baseline.path.name} is of subject {baseline.subject_id}, not {recording.subject_id}: "
@@ -198,16 +215,22 @@ def run_report(args: argparse.Namespace) -> int:
         )
         baseline = None
     if baseline is not None:
-        try:
-            baseline_measures = analyses.result(baseline.path, f"baseline {baseline.path.name}")
-        except CannotAnalyseError as error:
-            if args.baseline is not None:
-                raise
-            note, baseline = f"baseline {baseline.path.name} could not be analysed ({error})", None
+        if args.baseline is not None:  # the named file must be analysed
+            analyses.result(args.baseline, f"baseline {args.baseline.name}")
+        baseline_results, failed = _analysed(analyses, baseline_files, "baseline")
+        retest_results, retest_failed = _analysed(analyses, retest_files, "visit")
+        pooled = (
+            [f"re-test: this visit's {len(retest_results)} recordings, pooled"]
+            if len(retest_results) > 1
+            else []
+        )
+        note = "; ".join([note, *failed, *retest_failed, *lost, *pooled])
+        if not baseline_results:
+            baseline = None
     if baseline is not None:
         comparison = compare_results(
-            baseline_measures,
-            measures,
+            pool_results(baseline_results),
+            pool_results(retest_results),
             clinic_mdc,
             references=references,
             demographics=subject.demographics,

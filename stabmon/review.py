@@ -8,7 +8,6 @@ import math
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from recordings.subjects import (
     AGE_BANDS,
@@ -27,9 +26,7 @@ from stabmon.arguments import (
     subject_id,
     visit_date,
 )
-
-if TYPE_CHECKING:
-    from recordings.compare import Comparison
+from stabmon.comparing import run_compare
 
 # What each command works with (the analysis, the comparison, the library, visits, recovery) is
 # imported by the command that uses it: `stabmon sessions` reads the library without loading the
@@ -161,98 +158,6 @@ def run_analyze(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
-def run_compare(args: argparse.Namespace) -> int:
-    from recordings.baseline_order import in_recording_order
-    from recordings.compare import SessionFacts, check_comparable, compare_results, find_baseline, library_for
-    from recordings.reader import read_recording
-    from stabmon.analyses import analyze_with_progress, load_mdc, print_problems
-
-    if len(args.files) > 2:
-        raise ValueError("compare takes BASELINE RETEST, or RETEST alone")
-    retest = read_recording(args.files[-1])
-    if len(args.files) == 2:
-        baseline, retest, swapped = in_recording_order(read_recording(args.files[0]), retest)
-        if swapped:
-            print(swapped, file=sys.stderr)
-    else:
-        entry, note = find_baseline(library_for(retest, existing_data_dir(args.data_dir)), retest)
-        if entry is None:
-            raise ValueError(f"{note}; name the baseline file to compare with another")
-        baseline = read_recording(entry.path)
-    print_problems(baseline, sys.stderr)
-    print_problems(retest, sys.stderr)
-    clinic = load_mdc(args.mdc) if args.mdc else None
-    facts = (SessionFacts.of(baseline), SessionFacts.of(retest))
-    check_comparable(*facts)  # refuses different conditions before the analyses run
-    comparison = compare_results(
-        analyze_with_progress(baseline, f"baseline {baseline.path.name}"),
-        analyze_with_progress(retest, f"re-test {retest.path.name}"),
-        clinic,
-        facts=facts,
-    )
-    unused = sorted(name for name in clinic or {} if not comparison.names_measure(name))
-    if unused:
-        print(
-            f"note: --mdc {args.mdc} names measures this {retest.drill} comparison does not have: "
-            f"{', '.join(unused)} (check their spelling)",
-            file=sys.stderr,
-        )
-    # The progress lines (stderr) are finished before the table starts (stdout).
-    sys.stderr.flush()
-    print(f"Baseline {baseline.path.name}\nRe-test  {retest.path.name}")
-    print(f"Drill    {retest.drill}, {retest.condition.label}")
-    if baseline.subject_id != retest.subject_id:
-        # A change is judged within a person: across people it means nothing, so no verdicts.
-        print(format_side_by_side(comparison, baseline.subject_id, retest.subject_id), flush=True)
-        print(
-            f"stabmon compare: {baseline.subject_id} and {retest.subject_id} are different subjects: "
-            "their values are shown side by side, not judged (a change is measured within one person)",
-            file=sys.stderr,
-        )
-        return 2
-    print(format_comparison(comparison), flush=True)
-    return 0
-
-
-def format_side_by_side(comparison: Comparison, baseline_subject: str, retest_subject: str) -> str:
-    """Each measure's values in two sessions of different subjects, with no change or verdict."""
-    head = ("measure", f"{baseline_subject} (baseline file)", f"{retest_subject} (re-test file)")
-    table = [(r.info.name, *r.cells[1:3]) for r in comparison.rows]
-    widths = [max(len(head[k]), *(len(row[k]) for row in table)) for k in range(3)]
-    return "\n".join(
-        f"{row[0].ljust(widths[0])}  {row[1].rjust(widths[1])}  {row[2].rjust(widths[2])}"
-        for row in (head, *table)
-    )
-
-
-#: Measure names longer than this wrap onto further lines of the comparison table.
-NAME_WIDTH = 48
-
-
-def format_comparison(comparison: Comparison) -> str:
-    """The comparison as a text table whose columns are as wide as their contents (two spaces
-    between them; long measure names wrap), the key-measure headline and warnings first."""
-    import textwrap
-
-    lines = [f"  ! {w}" for w in comparison.warnings]
-    lines += textwrap.wrap(comparison.headline, 100, subsequent_indent="  ")
-    head = ("measure", "baseline", "re-test", "change", "MDC95", "SEM", "verdict (MDC from)")
-    table = [(r.info.name, *r.cells[1:5], r.sem_text, r.verdict_text) for r in comparison.rows]
-    names = [textwrap.wrap(row[0], NAME_WIDTH) or [""] for row in table]
-    widths = [max(len(head[0]), *(len(part) for parts in names for part in parts))]
-    widths += [max(len(head[k]), *(len(row[k]) for row in table)) for k in range(1, 6)]
-
-    def line(first: str, cells: tuple[str, ...] | list[str]) -> str:
-        numbers = "  ".join(c.rjust(w) for c, w in zip(cells[:5], widths[1:], strict=True))
-        return f"{first.ljust(widths[0])}  {numbers}  {cells[5]}".rstrip()
-
-    lines.append(line(head[0], head[1:]))
-    for row, parts in zip(table, names, strict=True):
-        lines.append(line(parts[0], row[1:]))
-        lines += [part for part in parts[1:]]
-    return "\n".join(lines)
-
-
 def run_sessions(args: argparse.Namespace) -> int:
     from recordings.library import SessionLibrary
 
@@ -306,17 +211,21 @@ def run_visit(args: argparse.Namespace) -> int:
     from recordings.protocol_results import format_visit, summarise, visit_sessions
     from recordings.reader import read_recording
     from recordings.references import reference_set
+    from recordings.visit_pool import unreadable_on
     from recordings.visit_runs import split_visits
     from stabmon.analyses import analyze_with_progress
 
     day = args.date or date.today()
     library = SessionLibrary(existing_data_dir(args.data_dir))
+    failed = unreadable_on(library, args.subject_id, day)
     sessions = visit_sessions(
-        library, args.subject_id, day, lambda path: analyze_with_progress(read_recording(path))
+        library, args.subject_id, day, lambda path: analyze_with_progress(read_recording(path)), failed
     )
+    for problem in failed:  # named, never silently left out of the visit
+        print(f"stabmon visit: {problem}: not in the visit's results", file=sys.stderr)
     if not sessions:
         print(f"No sessions of subject {args.subject_id} on {day} in {library.root}")
-        return 0
+        return 2 if failed else 0
     references = reference_set(args.references)
     visits = split_visits(summarise(sessions))
     for k, visit in enumerate(visits, start=1):
@@ -326,7 +235,7 @@ def run_visit(args: argparse.Namespace) -> int:
         )
         print(f"Subject {args.subject_id}, {which}")
         print(format_visit(visit, references))
-    return 0
+    return 2 if failed else 0
 
 
 def run_recover(args: argparse.Namespace) -> int:

@@ -4,6 +4,9 @@ from pathlib import Path
 import pytest
 
 from gui.model.protocols import ProtocolError, bundled_protocol_dir, load_protocol, load_protocols
+from sensors.drills import DrillFamily, drill_family
+from sensors.processing.analysis_upright import STANCE_SETTLE_S, STANCE_WINDOW_S
+from sensors.processing.comparison import MIN_REPETITIONS_FOR_MDC
 from sensors.simulator import DrillOptions, make_drill
 from tests.gui.conftest import write_protocol
 
@@ -96,3 +99,17 @@ def test_a_missing_or_file_protocol_folder_is_named_not_ignored(tmp_path):
     (tmp_path / "a.toml").write_text("")
     with pytest.raises(ProtocolError, match="is a file, not a folder"):
         load_protocols(tmp_path / "a.toml")
+
+
+def test_each_bundled_stance_repetition_gives_the_windows_a_retest_mdc_needs():
+    """Walkthrough s11b #2: 30 s of stance less the 1 s settle made two 10 s windows, one fewer
+    than a within-session MDC needs, so no re-test of the bundled protocol could be judged."""
+    stance = [
+        p
+        for p in load_protocols()[0]
+        if drill_family(p.drill) is DrillFamily.QUIET_STANCE and p.repetitions >= MIN_REPETITIONS_FOR_MDC
+    ]
+    assert len(stance) == 5  # eyes open, eyes closed, foam, two dual-task; not the 20 s quick screen
+    for p in stance:
+        windows = (p.task_s - STANCE_SETTLE_S) // STANCE_WINDOW_S
+        assert windows >= MIN_REPETITIONS_FOR_MDC, (p.name, p.task_s)

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from recordings.reader import read_recording
 from tests.recordings import corruptions
 from tests.recordings.command_harness import drive
 from tests.recordings.corrupt_helpers import record_simulated
+from tests.redate import shifted_copy
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +30,7 @@ def damaged(tmp_path_factory) -> tuple[Path, list[tuple[str, Path]]]:
     folder = root / "library" / "sub-C01"
     folder.mkdir(parents=True)
     original = record_simulated(root / "original.h5", seconds=8.0)
+    shifted_copy(original, root / "earlier.h5", -timedelta(days=1))  # each damaged copy's baseline
     cases = (
         corruptions.structural(original, folder)
         + corruptions.byte_level(original, folder, np.random.default_rng(14), flips=8)
@@ -46,7 +49,7 @@ def _command_jobs(root: Path, cases: list[tuple[str, Path]], commands: tuple[str
             "export csv": ["export", str(path), "--format", "csv", "-o", str(out / "csv")],
             "export bids": ["export", str(path), "--format", "bids", "-o", str(out / "bids")],
             "report": ["report", str(path), "-o", str(out / "report.html")],
-            "compare": ["compare", str(path), str(path)],
+            "compare": ["compare", str(root / "earlier.h5"), str(path)],
         }
         for command in commands:
             if command == "review":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import h5py
@@ -21,6 +22,7 @@ from recordings.reader import read_recording
 from sensors.placements import Placement
 from tests.recordings.command_harness import run_command
 from tests.recordings.corrupt_helpers import flip_in_chunk, record_simulated
+from tests.redate import shifted_copy
 
 RAW = tuple(schema.RAW_DATASETS)
 #: The damaged chunk's first row (chunks of 50 rows: 0.5 s at 100 Hz).
@@ -73,12 +75,13 @@ def test_the_reader_leaves_the_damaged_chunk_out_as_a_gap(files):
 def test_every_command_names_the_damage_and_reads_the_rest(files, tmp_path):
     original, damaged, where = files
     digest = _digest(damaged)
+    earlier = shifted_copy(original, tmp_path / "earlier.h5", -timedelta(days=1))  # not itself
     commands = {
         "analyze": ["analyze", str(damaged)],
         "export csv": ["export", str(damaged), "--format", "csv", "-o", str(tmp_path / "csv")],
         "export bids": ["export", str(damaged), "--format", "bids", "-o", str(tmp_path / "bids")],
         "report": ["report", str(damaged), "-o", str(tmp_path / "report.html")],
-        "compare": ["compare", str(original), str(damaged)],
+        "compare": ["compare", str(earlier), str(damaged)],
     }
     for name, argv in commands.items():
         result = run_command(argv, [str(damaged)])

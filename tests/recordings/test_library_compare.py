@@ -2,6 +2,7 @@
 
 import math
 import os
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from sensors.simulator import DrillOptions, make_drill
 from stabmon.cli import main
 from tests.cli_args import RECORD_NO_RADIO, RECORD_SIMULATED
 from tests.conftest import run_drill
+from tests.redate import redate
 
 
 def test_mdc_between_session_means_matches_the_textbook_formula():
@@ -71,6 +73,8 @@ def _record(data_dir, subject, drill, seconds, seed, radio=False):
 
 def test_library_lists_by_subject_and_drill_and_compare_finds_the_baseline(tmp_path, capsys):
     _record(tmp_path, "P01", "quiet-stance", 15, 1, radio=True)
+    first = next((tmp_path / "sub-P01").glob("*.h5"))
+    redate(first, datetime.now(UTC) - timedelta(days=14))  # the baseline visit, two weeks ago
     _record(tmp_path, "P01", "quiet-stance", 15, 2)
     _record(tmp_path, "P02", "forward-bend", 12, 3)
     (tmp_path / "sub-P03").mkdir()
@@ -116,8 +120,8 @@ def test_library_lists_by_subject_and_drill_and_compare_finds_the_baseline(tmp_p
     assert main(["compare", str(p01[0].path), "--data-dir", str(tmp_path)]) == 2  # it is the baseline
     # The drill's display name, never its key (walkthrough s8 #3).
     err = capsys.readouterr().err
-    assert "first Quiet stance, eyes open (single task) session of subject P01" in err
-    assert "quiet-stance" not in err.split("first", 1)[1].split("session", 1)[0]
+    assert "first Quiet stance, eyes open (single task) visit of subject P01" in err
+    assert "quiet-stance" not in err.split("first", 1)[1].split("visit", 1)[0]
 
     # Walkthrough s9 #14: P02's recording copied by hand into P01's folder under a P01 name was
     # listed without comment (and hidden from `sessions --subject P01`).

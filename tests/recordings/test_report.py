@@ -5,7 +5,7 @@ import html.parser
 import re
 import shutil
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
 import h5py
@@ -17,6 +17,7 @@ from recordings.library import SessionLibrary
 from recordings.report_history import subject_history
 from stabmon.cli import main
 from tests.cli_args import RECORD_NO_RADIO, RECORD_SIMULATED
+from tests.redate import redate
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,8 @@ def library(tmp_path_factory):
         argv = [*record, "--drill", "forward-bend", "--seconds", "20"]
         argv += ["--seed", str(seed), "--dual-task", str(dual), "--subject", "P-11", "--data-dir", str(root)]
         assert main(argv) == 0
+        if seed == 1:  # the baseline visit, a week before the others (not a repetition of them)
+            redate(next((root / "sub-P-11").glob("*.h5")), datetime.now(UTC) - timedelta(days=7))
     today = date.today().isoformat()
     argv = ["subject", "P-11", "--age-band", "40-49", "--sex", "female", "--pain", "6", "--odi", "38"]
     assert main([*argv, "--date", today, "--data-dir", str(root)]) == 0
@@ -229,7 +232,7 @@ def test_pdf_text_is_wrapped_inside_the_page_and_reads_as_written(library, tmp_p
     assert main(["report", str(single[0].path), "-o", str(out), "--data-dir", str(library)]) == 0
     pages = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
     text = " ".join(pages.split())
-    assert "session of subject P-11: it is the baseline" in text
+    assert "visit of subject P-11: it is the baseline" in text
     assert f"file {single[0].path.name}" in text  # the footer, whole, on the page
     assert "P-11 (age 40-49, female)" in text
     assert "perturbation" not in text.lower() and "green lines mark the task" in text

@@ -15,7 +15,7 @@ from recordings.compare import MdcBasis, Verdict, compare_results
 from sensors.processing.analysis import AnalysisResult, Measure
 from sensors.processing.collector import SessionCollector
 from sensors.simulator import DrillOptions, make_drill
-from stabmon.review import format_comparison
+from stabmon.comparing import format_comparison
 from tests.conftest import run_drill
 
 

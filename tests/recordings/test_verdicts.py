@@ -3,6 +3,7 @@ direction from the catalogue; warnings; and conditions that are never mixed."""
 
 import math
 import shutil
+from datetime import UTC, datetime, timedelta
 
 import h5py
 import pytest
@@ -21,6 +22,7 @@ from recordings.library import SessionLibrary
 from sensors.processing.analysis import AnalysisResult, Measure
 from stabmon.cli import main
 from tests.cli_args import RECORD_NO_RADIO, RECORD_SIMULATED
+from tests.redate import redate
 
 
 def _result(drill: str, **values: float) -> AnalysisResult:
@@ -81,7 +83,7 @@ def test_the_within_session_mdc_is_a_lower_bound_and_says_so():
 def test_changes_read_with_one_minus_sign_and_one_set_of_words():
     """Walkthrough s8 #14: compare printed "−0.01 s (-0 %)" (two different minus signs),
     "((lower bound))", and "possible change" beside "possibly better"."""
-    from stabmon.review import format_comparison
+    from stabmon.comparing import format_comparison
 
     small = compare_results(
         _result("sit-to-stand", five_rise_time=6.0), _result("sit-to-stand", five_rise_time=5.9)
@@ -124,7 +126,7 @@ def test_a_censored_hold_is_never_called_worse_and_only_a_gain_is_claimed_from_o
     assert after.row("held").verdict is Verdict.NOT_JUDGED and after.row("held").cells[1] == "≥ 100 s"
     same = compare_results(lost, _result("biering-sorensen", held=160.0, position_lost=0.0)).row("held")
     assert same.verdict is Verdict.NOT_JUDGED  # within the MDC, but could be far more
-    from stabmon.review import format_comparison
+    from stabmon.comparing import format_comparison
 
     shown = format_comparison(
         compare_results(lost, _result("biering-sorensen", held=60.0, position_lost=0.0))
@@ -169,6 +171,8 @@ def _record(data_dir, subject, seconds, seed, dual=1.0, radio=False):
 def test_dual_and_single_task_sessions_are_kept_apart(tmp_path, capsys):
     _record(tmp_path, "P05", 14, 1, radio=True)
     _record(tmp_path, "P05", 14, 2, dual=2.0)
+    dual_first = next((tmp_path / "sub-P05").glob("*_quiet-stance-dual_*.h5"))
+    redate(dual_first, datetime.now(UTC) - timedelta(days=7))  # the dual-task baseline visit
     _record(tmp_path, "P05", 14, 3, dual=2.0)
     library = SessionLibrary(tmp_path)
     entries = library.sessions("P05")

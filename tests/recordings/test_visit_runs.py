@@ -1,24 +1,37 @@
-"""A visit is what the clinician recorded as one — a protocol run's repetitions — never every
-recording of a calendar day: a baseline and a re-test on the same day (before and after
-treatment) stay two visits and are never averaged as repetitions."""
+"""A visit is what the clinician recorded as one — a protocol run's repetitions, or recordings made
+back to back — never every recording of a calendar day: a baseline and a re-test on the same day
+(before and after treatment) stay two visits and are never averaged as repetitions. A re-test
+compares a visit with a visit, each one's repetitions pooled, so their 10 s windows together give
+the within-session error; a damaged baseline recording is named, never silently replaced
+(walkthrough s11b #1, #2, #9, #10)."""
 
 from __future__ import annotations
 
 import json
+import math
 import shutil
+from datetime import UTC, datetime, timedelta
 
 import h5py
 import pytest
 
 from recordings import read_recording
 from recordings.analysis import analyze_recording
+from recordings.compare import find_baseline
 from recordings.library import SessionLibrary
 from recordings.protocol_results import summarise, visit_of, visit_sessions
 from recordings.references import bundled_references
 from recordings.report_visit import visit_tables
-from recordings.visit_runs import run_keys, split_visits
+from recordings.visit_pool import pool_results
+from recordings.visit_runs import REPEAT_GAP, run_keys, split_visits
+from sensors.processing.analysis_data import AnalysisResult, Measure
 from stabmon.cli import main
 from tests.cli_args import RECORD_NO_RADIO
+from tests.redate import redate
+
+#: 3 s calibration + 21 s of stance: two 10 s windows after the 1 s settle, one fewer than a
+#: within-session MDC needs in each session; two repetitions a visit make four.
+SECONDS = "24"
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +40,7 @@ def four(tmp_path_factory):
     (sway × 2) twice, then the same patient steadier (× 1) twice."""
     root = tmp_path_factory.mktemp("lib")
     for seed, scale in ((1, "2"), (2, "2"), (3, "1"), (4, "1")):
-        # 14.5 s: a task (3 s on) as long as the stance measures need
-        argv = [*RECORD_NO_RADIO, "--drill", "quiet-stance", "--seconds", "14.5", "--seed", str(seed)]
+        argv = [*RECORD_NO_RADIO, "--drill", "quiet-stance", "--seconds", SECONDS, "--seed", str(seed)]
         assert main([*argv, "--sway-scale", scale, "--subject", "P-41", "--data-dir", str(root)]) == 0
     return sorted((root / "sub-P-41").glob("*.h5"))
 
@@ -56,9 +68,13 @@ def _analyse(path):
 
 
 def test_a_same_day_baseline_and_retest_are_two_visits(four, tmp_path, capsys):
-    """Two `stabmon record` sessions the same day (before and after treatment) were averaged as
-    "2 repetitions" of one visit; each is a visit of its own."""
+    """Two `stabmon record` sessions the same day (before and after an hour's treatment) were
+    averaged as "2 repetitions" of one visit; each is a visit of its own."""
     library = _library(tmp_path, four[1:3])  # unsteady, then steadier
+    before, after = sorted(library.root.glob("*/*.h5"))
+    morning = library.sessions("P-41")[0].created_utc.replace(hour=9, minute=0)
+    redate(before, morning)
+    redate(after, morning + timedelta(hours=1))
     baseline, retest = (read_recording(p) for p in sorted(library.root.glob("*/*.h5")))
     day = library.sessions("P-41")[0].created_utc.astimezone().date()
     visit = visit_of(library, retest, _analyse(retest.path))
@@ -112,4 +128,133 @@ def test_run_ids_decide_and_a_recording_alone_is_a_run_of_one(four, tmp_path):
     assert keys[0] == keys[2] != keys[1]  # the stored id, not the numbering, says which run
     alone = _library(tmp_path / "alone", four[:2])
     keys = run_keys(alone.sessions("P-41"))
-    assert len(set(keys.values())) == 2  # `stabmon record` twice: two runs of one recording
+    assert len(set(keys.values())) == 1  # `stabmon record` twice back to back: repetitions of one run
+    later = sorted(alone.root.glob("*/*.h5"))[1]
+    redate(later, alone.sessions("P-41")[0].created_utc + REPEAT_GAP + timedelta(seconds=30))
+    keys = run_keys(alone.sessions("P-41"))
+    assert len(set(keys.values())) == 2  # a pause longer than REPEAT_GAP: two runs of one recording
+
+
+def _two_visits(four, tmp_path):
+    """`four` in a library as two visits: two weeks ago the unsteady patient's two recordings,
+    today the steadier patient's two. Returns the data folder."""
+    root = _library(tmp_path, four).root
+    began = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(days=14)
+    first, second = _files(root)[:2]
+    redate(first, began)
+    redate(second, began + timedelta(minutes=1))
+    return root
+
+
+def _files(root):
+    return sorted((root / "sub-P-41").glob("*.h5"))
+
+
+def _row(out: str, name: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith(name))
+
+
+def test_a_visit_is_compared_with_the_baseline_visit_its_windows_pooled(four, tmp_path, capsys):
+    library = _two_visits(four, tmp_path)
+    files = _files(library)
+    capsys.readouterr()
+    assert main(["compare", str(files[0]), str(files[3])]) == 0  # two files named: each alone
+    alone = capsys.readouterr().out
+    assert "too few 10 s windows to judge: 2 + 2, needs ≥ 3 in each" in alone
+    assert main(["compare", str(files[3]), "--data-dir", str(library)]) == 0
+    out = capsys.readouterr().out
+    assert f"Baseline visit of 2 recordings (repetitions pooled): {files[0].name}, {files[1].name}" in out
+    assert f"Re-test  visit of 2 recordings (repetitions pooled): {files[2].name}, {files[3].name}" in out
+    assert "too few" not in out
+    assert _row(out, "10 s windows measured").split()[4:6] == ["4", "4"]
+    # Half the sway: beyond the error of four windows' mean, judged (a lower-bound MDC: "possibly").
+    assert "possibly better" in _row(out, "Sway front–back (acceleration), mean of 10 s")
+
+
+def test_a_damaged_baseline_is_named_and_never_silently_replaced(four, tmp_path, capsys):
+    root = _two_visits(four, tmp_path)
+    files = _files(root)
+    files[0].write_bytes(files[0].read_bytes()[:200_000])  # cut short while copying
+    capsys.readouterr()
+    assert main(["compare", str(files[3]), "--data-dir", str(root)]) == 0
+    out, err = capsys.readouterr()
+    assert f"note: baseline {files[0].name} could not be read (HDF5 file is truncated" in err
+    assert f"note: the baseline used instead: {files[1].name}" in err
+    assert f"Baseline {files[1].name}\n" in out
+    # The review window's single baseline file says so too.
+    entry, note = find_baseline(SessionLibrary(root), read_recording(files[3]))
+    assert entry.path == files[1] and note.startswith(f"baseline {files[0].name} could not be read")
+    assert note.endswith(f"used instead: {files[1].name}")
+    report = tmp_path / "r.html"
+    assert main(["report", str(files[3]), "--data-dir", str(root), "-o", str(report)]) == 0
+    assert f"baseline {files[0].name} could not be read (HDF5 file is truncated" in report.read_text()
+    # `visit` names the file of that day it could not read, and says so in its exit status.
+    day = (datetime.now(UTC) - timedelta(days=14)).date().isoformat()
+    assert main(["visit", "P-41", "--date", day, "--data-dir", str(root)]) == 2
+    out, err = capsys.readouterr()
+    assert f"stabmon visit: {files[0].name} could not be read (HDF5 file is truncated" in err
+    assert ": 1 repetition(s)" in out
+    files[2].write_bytes(files[2].read_bytes()[:200_000])  # a repetition of the re-test visit lost
+    assert main(["compare", str(files[3]), "--data-dir", str(root)]) == 0
+    out, err = capsys.readouterr()
+    assert f"note: re-test {files[2].name} could not be read (HDF5 file is truncated" in err
+    assert f"Re-test  {files[3].name}\n" in out
+    files[1].write_bytes(files[1].read_bytes()[:200_000])  # the whole baseline visit lost
+    assert main(["compare", str(files[3]), "--data-dir", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert f"baseline {files[0].name} could not be read" in err
+    assert f"baseline {files[1].name} could not be read" in err and "it is the baseline" in err
+
+
+def test_back_to_back_recordings_of_a_day_are_one_visit(four, tmp_path, capsys):
+    library = _two_visits(four, tmp_path)
+    today = _files(library)[3].name.split("_")[-1][:8]
+    day = f"{today[:4]}-{today[4:6]}-{today[6:]}"
+    capsys.readouterr()
+    assert main(["visit", "P-41", "--date", day, "--data-dir", str(library)]) == 0
+    out = capsys.readouterr().out
+    assert f"Subject P-41, visit {day}\n" in out and "visit 1 of" not in out
+    assert "single task: 2 repetition(s)" in out and "(mean ± SD of 2)" in out
+
+
+def test_a_recording_is_not_compared_with_itself(four, tmp_path, capsys):
+    retest = four[3]
+    copy = tmp_path / retest.name
+    shutil.copy(retest, copy)
+    for other in (retest, copy):
+        capsys.readouterr()
+        assert main(["compare", str(retest), str(other)]) == 2
+        assert "are the same recording twice" in capsys.readouterr().err
+
+
+def _window(name: str, value: float, k: int | None) -> Measure:
+    return Measure("trunk control", name, value, "m/s²", "", k)
+
+
+def test_pooling_numbers_the_windows_on_and_takes_each_mean_over_all_of_them():
+    one = AnalysisResult(
+        "quiet-stance",
+        (
+            _window("acc_rms_ap", 0.3, None),
+            _window("repetitions", 2.0, None),
+            _window("mean_acc_rms_ap", 0.2, None),
+            _window("acc_rms_ap", 0.1, 1),
+            _window("acc_rms_ap", 0.3, 2),
+        ),
+    )
+    two = AnalysisResult(
+        "quiet-stance",
+        (
+            _window("acc_rms_ap", 0.5, None),
+            _window("repetitions", 3.0, None),
+            _window("mean_acc_rms_ap", 0.6, None),
+            *(_window("acc_rms_ap", v, k) for k, v in ((1, 0.5), (2, 0.6), (3, math.nan))),
+        ),
+    )
+    pooled = pool_results([one, two])
+    assert pooled.value("repetitions") == 5
+    assert [pooled.value("acc_rms_ap", k) for k in range(1, 5)] == [0.1, 0.3, 0.5, 0.6]
+    assert math.isnan(pooled.value("acc_rms_ap", 5))
+    assert pooled.value("mean_acc_rms_ap") == pytest.approx(1.5 / 4)  # over the finite windows
+    assert pooled.value("acc_rms_ap") == pytest.approx(0.4)  # the recordings' whole values, averaged
+    assert pool_results([one]) is one

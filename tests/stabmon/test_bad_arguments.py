@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import h5py
@@ -27,6 +27,7 @@ from sensors.processing.session import SessionSettings
 from sensors.processing.synchronizer import SynchronizerSettings
 from stabmon.cli import main
 from tests.recordings.corrupt_helpers import copy_of, record_simulated
+from tests.redate import shifted_copy
 
 
 def stabmon(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -191,15 +192,16 @@ def test_a_negative_rate_in_a_files_settings_is_a_clear_error_not_an_abort(recor
 
 
 def test_mdc_values_must_be_positive_and_unknown_names_are_named(recording, tmp_path, capsys):
+    retest = shifted_copy(recording, tmp_path / "later.h5", timedelta(days=1))
     for values in ({"angle_rms_ap": -0.1}, {"angle_rms_ap": 0}, {"angle_rms_ap": "nan"}):
         mdc = tmp_path / "mdc.json"
         mdc.write_text(json.dumps(values).replace('"nan"', "NaN"))
-        assert main(["compare", str(recording), str(recording), "--mdc", str(mdc)]) == 2
+        assert main(["compare", str(recording), str(retest), "--mdc", str(mdc)]) == 2
         assert "MDC" in capsys.readouterr().err
     # A name no measure has (a typo) is an error before anything is analysed, in compare and report.
     mdc.write_text(json.dumps({"angle_rms_ap": 0.2, "angle_rms_pa": 0.3}))
     for command in (
-        ["compare", str(recording), str(recording)],
+        ["compare", str(recording), str(retest)],
         ["report", str(recording), "-o", str(tmp_path / "r.html")],
     ):
         assert main([*command, "--mdc", str(mdc)]) == 2
@@ -209,7 +211,7 @@ def test_mdc_values_must_be_positive_and_unknown_names_are_named(recording, tmp_
         ]
     # A measure of another drill (one file for the clinic's drills) is only noted.
     mdc.write_text(json.dumps({"angle_rms_ap": 0.2, "trunk_flexion": 3.0}))
-    assert main(["compare", str(recording), str(recording), "--mdc", str(mdc)]) == 0
+    assert main(["compare", str(recording), str(retest), "--mdc", str(mdc)]) == 0
     err = capsys.readouterr().err
     assert "trunk_flexion" in err and "does not have" in err
 
