@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sensors.errors import StabmonError
+
 __all__ = ["MIN_FREE_BYTES", "DiskFullError", "DiskRoom", "free_bytes", "os_error_line"]
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ def _size(n: int) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} kB"
 
 
-class DiskFullError(OSError):
+class DiskFullError(StabmonError, OSError):
     """ENOSPC while writing an output, with what it had written by then (`written_bytes`)."""
 
     def __init__(self, filename: str, written_bytes: int) -> None:

@@ -6,11 +6,14 @@ a delay). Everything goes through the runner's own path (clock mapping, sinks, t
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 from sensors.source import Source, SourceItem, awaits_frames, drain, drains
+
+if TYPE_CHECKING:  # asyncio is imported where a session runs: `stabmon analyze` never loads it
+    import asyncio
 
 #: Longest (s) a stopped session reads on for frames that complete samples its source holds (a
 #: Polar Verity Sense sends its ACC and GYRO frames 1–2 s apart, independently).
@@ -35,6 +38,8 @@ class SessionEnd:
         """At the stop (host time stop_ns), read on while the source holds samples that arrived
         by then and that a frame on its way completes, for at most READ_ON_S. A read still
         waiting when the time is up is left to `finish` (not cancelled: its item is not lost)."""
+        import asyncio
+
         deadline = time.monotonic() + READ_ON_S
         while awaits_frames(self.source, stop_ns) and (left := deadline - time.monotonic()) > 0:
             reading = asyncio.ensure_future(anext(self.stream))
@@ -51,6 +56,8 @@ class SessionEnd:
         what a wrapper held between its yields; at most STOP_READ_S), then what it holds."""
         if not drains(self.source):
             return
+        import asyncio
+
         reading, self._reading = self._reading, None
         deadline = time.monotonic() + STOP_READ_S
         while (left := deadline - time.monotonic()) > 0:
