@@ -10,9 +10,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+
+from tests.recordings.corrupt_helpers import record_simulated
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="glibc's malloc")
 
@@ -77,10 +78,11 @@ def test_freed_arrays_are_reused_inside_and_given_back_outside():
     assert faults < PAGES // 50 and faults2 < PAGES // 50, lines
 
 
-def test_an_analysis_leaves_the_give_back_policy_behind():
-    """`analyze_file` keeps freed memory only while it runs: after it (here on a small real
-    recording) a large array is mapped on its own again and the heap holds no spare memory."""
-    data = Path(__file__).parent / "data" / "schema-0.2.0-libver-latest.h5"
+def test_an_analysis_leaves_the_give_back_policy_behind(tmp_path):
+    """`analyze_file` keeps freed memory only while it runs: after it (here on a short simulated
+    stance, long enough to be measured) a large array is mapped on its own again and the heap
+    holds no spare memory."""
+    data = record_simulated(tmp_path / "sub-C01_quiet-stance_20260101T000000000Z.h5")
     probe = PROBE.split("c_heap_policy.give_freed_arrays_back()")[0] + textwrap.dedent(
         f"""
         from recordings.analysis import analyze_file

@@ -45,7 +45,10 @@ def test_a_0_1_file_is_migrated_in_memory_and_analyses_like_the_original(tmp_pat
 
 def test_a_0_2_file_reads_with_its_stored_angles_which_a_replay_reproduces(tmp_path):
     """A real 0.2.0 file (every /processing dataset stored, libver "latest") reads as it is; its
-    stored angles are bit for bit what a replay of its raw data gives."""
+    stored angles are what a replay of its raw data gives: on the same time base and valid rows
+    bit for bit, the angles within 0.01 (quaternion components, rad), since the pipeline has
+    changed since the file was made (session 11: the still capture's vertical rate seeds the gyro
+    bias, quiet stance takes the mean rate as its bias), by at most 0.002 on this file."""
     from recordings.derived import replayed_processing
     from tests.recordings.test_interop_hdf5 import OLD_FILE
 
@@ -53,7 +56,9 @@ def test_a_0_2_file_reads_with_its_stored_angles_which_a_replay_reproduces(tmp_p
     assert rec.attributes["schema_version"] == "0.2.0" and rec.migrated_from is None
     assert rec.stored_processing is not None and rec.processing is rec.stored_processing
     replayed = replayed_processing(rec)
-    for name in ("time_s", "valid", "orientation", "inclination_rad", "lumbar_rad"):
+    for name in ("time_s", "valid"):
         np.testing.assert_array_equal(getattr(replayed, name), getattr(rec.processing, name))
+    for name in ("orientation", "inclination_rad", "lumbar_rad"):
+        np.testing.assert_allclose(getattr(replayed, name), getattr(rec.processing, name), rtol=0, atol=0.01)
     np.testing.assert_array_equal(rec.frame_time_s, rec.processing.time_s)
     assert rec.duration_s > 5.0
