@@ -40,7 +40,9 @@ def test_record_simulated_session_end_to_end(tmp_path, capsys):
     for placement in (Placement.LUMBAR, Placement.PELVIS):
         samples = rec.samples[placement]
         lost = np.sum(np.diff(samples.sequence) - 1)
-        assert len(samples) + lost == pytest.approx(2000, abs=8)  # 20 s at 100 Hz, whole packets
+        # 20 s at 100 Hz, whole packets, and what a fast virtual link had delivered by the stop
+        # (the runner reads its queue to the end: sensors.processing.session_end)
+        assert 1992 <= len(samples) + lost <= 2050
         assert rec.sensors[placement].family.value == "stabmon"  # virtual sensors on the profile
     kinds = [e.kind for e in rec.events]
     assert EventKind.CALIBRATION in kinds and EventKind.TASK_START in kinds
