@@ -213,7 +213,9 @@ def replay_streamed(
     sinks: list[SessionSink] = [collector, *(extra_sinks or [])]
     if progress is not None:
         sinks.append(_ProgressSink(source, progress))
-    report = _run_to_end(SessionRunner(source, sinks, recording.settings).run())
+    # To the file's end, as the live session read on past its duration to its stop (session_end)
+    settings = replace(recording.settings, duration_s=None)
+    report = _run_to_end(SessionRunner(source, sinks, settings).run())
     if progress is not None:
         progress(1.0)
     return ReplayedSession(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,18 +88,15 @@ def run_batched(
 ) -> BatchedSession:
     """Run the recorded stream through clock mapping, synchroniser, pipeline and live measures,
     handing each frame block (`chunk_s` of frames) to `on_frame`; the session ends where the live
-    one did (the stream's end, or `settings.duration_s`). `outputs`: the angle arrays `on_frame`
-    needs (None: all; the others are NaN). `before_frames(n)` is called once the frames' schedule
-    is made, with the number of frames to come, before they are made (and their process forked)."""
+    one did: the stream's end (a live session records what it read after reaching its duration,
+    up to its stop and what its source held then: `sensors.processing.session_end`). `outputs`:
+    the angle arrays `on_frame` needs (None: all; the others are NaN). `before_frames(n)` is called
+    once the frames' schedule is made, with the number of frames to come, before they are made (and
+    their process forked)."""
     placements = stream.placements
     index = np.asarray(stream.placement_index, dtype=np.int64)
     rows = np.asarray(stream.rows, dtype=np.int64)
-    now_s, last_sample = _session_now(stream, index, rows)
-    stop = len(rows)
-    if settings.duration_s is not None and len(rows):
-        reached = np.flatnonzero(now_s >= settings.duration_s)
-        stop = int(reached[0]) + 1 if len(reached) else stop
-    index, rows, now_s = index[:stop], rows[:stop], now_s[:stop]
+    now_s, _ = _session_now(stream, index, rows)
     kept = {p: int(rows[index == k].sum()) for k, p in enumerate(placements)}
     held: dict[Placement, np.ndarray] = {}
     release = 0
@@ -166,7 +163,7 @@ def run_batched(
             else:
                 detected = live.perturbations(frame)  # the same detector, without the sway updates
             derived += pipeline.take_events() + detected
-    source_events = _delivered_events(stream, last_sample[:stop], stop < len(stream.rows))
+    source_events = stream.events  # the runner read its source to the end: every event
     return BatchedSession(
         session_time_s=times,
         events=(*source_events, *derived),
@@ -263,14 +260,3 @@ def _session_now(
         _drop_caches([host])  # the rest of it is not read again (the clock figures: one block)
     now = np.maximum.accumulate(np.maximum((last_sample - stream.host_origin_ns) * 1e-9, 0.0))
     return now, last_sample
-
-
-def _delivered_events(stream: RecordedStream, block_host_ns: np.ndarray, stopped: bool) -> Iterator[Event]:
-    """The source's events the runner received: each comes before the first block whose host
-    stamp is at or after it; those after the last block only when the session was not stopped."""
-    newest = np.maximum.accumulate(block_host_ns) if len(block_host_ns) else block_host_ns
-    for event in stream.events:
-        due_ns = math.ceil(stream.host_origin_ns + event.time_s * 1e9)
-        position = int(np.searchsorted(newest, due_ns, side="left"))
-        if position < len(newest) or not stopped:
-            yield event
