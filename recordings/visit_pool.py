@@ -44,7 +44,10 @@ def named_time(entry: SessionEntry) -> tuple[str, datetime] | None:
     match = _FILE_NAME.fullmatch(entry.path.name)
     if match is None:
         return None
-    stamp = datetime.strptime(match["stamp"][:-3], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    try:
+        stamp = datetime.strptime(match["stamp"][:-3], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    except ValueError:  # the shape of a stabmon name, not a time (a damaged or hand-made name)
+        return None
     return match["label"], stamp
 
 

@@ -29,7 +29,7 @@ def damaged(tmp_path_factory) -> tuple[Path, list[tuple[str, Path]]]:
     root = tmp_path_factory.mktemp("damaged")
     folder = root / "library" / "sub-C01"
     folder.mkdir(parents=True)
-    original = record_simulated(root / "original.h5", seconds=8.0)
+    original = record_simulated(root / "original.h5")  # an 11-s stance task: measured when whole
     shifted_copy(original, root / "earlier.h5", -timedelta(days=1))  # each damaged copy's baseline
     cases = (
         corruptions.structural(original, folder)

@@ -221,15 +221,16 @@ def test_mdc_is_taken_inline_as_json_or_from_a_file(recording, tmp_path, capsys)
     inline = '{"acc_rms_ap": 0.01}'
     mdc = tmp_path / "mdc.json"
     mdc.write_text(inline)
+    earlier = shifted_copy(recording, tmp_path / "earlier.h5", -timedelta(days=1))  # not one recording twice
     tables = []
     for value in (inline, str(mdc)):
-        assert main(["compare", str(recording), str(recording), "--mdc", value]) == 0
+        assert main(["compare", str(earlier), str(recording), "--mdc", value]) == 0
         tables.append(capsys.readouterr().out)
     row = next(line for line in tables[0].splitlines() if line.startswith("Sway front–back (acceleration)"))
     assert "0.010 m/s²" in row and row.endswith("(clinic's MDC)")
     assert tables[0] == tables[1]
     typo = '{"acc_rms_pa": 0.01}'
-    assert main(["compare", str(recording), str(recording), "--mdc", typo]) == 2
+    assert main(["compare", str(earlier), str(recording), "--mdc", typo]) == 2
     assert capsys.readouterr().err.startswith(
         f"stabmon compare: --mdc {typo}: no measure is named 'acc_rms_pa'"
     )

@@ -35,8 +35,9 @@ def test_every_drill_lasts_one_repetition_of_its_protocol_by_default():
     expected = _protocol_lengths()
     assert set(describe_drills()) <= set(expected)  # every drill has a protocol
     assert {d: drill_length_s(d) for d in describe_drills()} == {d: expected[d] for d in describe_drills()}
-    # What a clinician expects: 30-s stance (not the 20-s quick screen), 10-s holds, a 240-s cap.
-    assert expected["quiet-stance"] == 33.0 and expected["plank"] == 17.0
+    # What a clinician expects: a 31-s stance (three 10-s windows after the settling second; not
+    # the 20-s quick screen), 10-s holds, a 240-s cap.
+    assert expected["quiet-stance"] == 34.0 and expected["plank"] == 17.0
     assert expected["biering-sorensen"] == 243.0 and expected["sit-to-stand"] == 43.0
 
 
