@@ -103,8 +103,9 @@ def format_summary(
         )
         missing_s = silent_end_s(health, report.session_s)
         if missing_s:
+            silence = no_data_text(health) + " to the end" if health.samples_received else "sent no data"
             lines.append(
-                f"  ! {placement.value} sensor: {no_data_text(health)} to the end "
+                f"  ! {placement.value} sensor: {silence} "
                 f"({missing_s:.1f} s of {report.session_s:.1f} s, counted as lost)"
             )
         kept_out = ingest_problems(health)
@@ -140,6 +141,8 @@ def silent_end_s(health: SensorHealth, session_s: float) -> float:
     """How long (s) a sensor sent nothing before the end of a session of `session_s` s: from its
     `data_until_s`, when that is more than SILENCE_WARNING_S before the end (0 otherwise: a sensor
     the report was taken a while after has not stopped early)."""
+    if health.samples_received == 0:  # it never sent anything: the whole session is missing
+        return session_s if session_s > SILENCE_WARNING_S else 0.0
     missing_s = session_s - health.data_until_s
     return missing_s if math.isfinite(missing_s) and missing_s > SILENCE_WARNING_S else 0.0
 

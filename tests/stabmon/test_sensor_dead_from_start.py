@@ -36,18 +36,29 @@ def dead_lumbar(tmp_path_factory):
         return opened(*args, **kwargs)
 
     mp.setattr(stabmon.record, "open_source", with_fault)
+    summary = io.StringIO()
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with contextlib.redirect_stdout(summary), contextlib.redirect_stderr(io.StringIO()):
             args = ["--drill", "quiet-stance", "--seconds", str(SECONDS), "--subject", "P-084"]
             assert main([*RECORD_SIMULATED, *args, "--data-dir", str(library)]) == 0
     finally:
         mp.undo()
     (path,) = library.rglob("sub-P-084_*.h5")
-    return library, path
+    return library, path, summary.getvalue()
+
+
+def test_the_record_summary_counts_the_silent_sensor_as_lost(dead_lumbar):
+    """It said "lumbar 0 samples, 0.0% lost" and nothing else of a sensor that never sent."""
+    *_, summary = dead_lumbar
+    lines = summary.splitlines()
+    lumbar = next(line for line in lines if line.startswith("  lumbar ") and "samples," in line)
+    assert re.search(r" 0 samples, 100\.0% lost", lumbar), lumbar
+    silent = r"  ! lumbar sensor: sent no data \([\d.]+ s of [\d.]+ s, counted as lost\)"
+    assert re.search(silent, summary), summary
 
 
 def test_analyze_says_the_sensor_sent_nothing(dead_lumbar, capsys):
-    _, path = dead_lumbar
+    _, path, _ = dead_lumbar
     assert main(["analyze", str(path)]) == 2
     out, err = capsys.readouterr()
     assert f"cannot analyse ({WHY})" in err, err
@@ -55,7 +66,7 @@ def test_analyze_says_the_sensor_sent_nothing(dead_lumbar, capsys):
 
 
 def test_the_csv_export_holds_the_pelvis_samples_and_the_events(dead_lumbar, tmp_path):
-    _, path = dead_lumbar
+    _, path, _ = dead_lumbar
     assert main(["export", str(path), "--format", "csv", "-o", str(tmp_path)]) == 0
 
     def rows(name: str) -> list[dict[str, str]]:
@@ -72,7 +83,7 @@ def test_the_csv_export_holds_the_pelvis_samples_and_the_events(dead_lumbar, tmp
 
 
 def test_the_bids_export_holds_the_pelvis_samples_and_says_the_gap(dead_lumbar, tmp_path):
-    _, path = dead_lumbar
+    _, path, _ = dead_lumbar
     assert main(["export", str(path), "--format", "bids", "-o", str(tmp_path)]) == 0
     (motion,) = tmp_path.rglob("*_motion.tsv")
     values = [line.split("\t") for line in motion.read_text(encoding="utf-8").splitlines()]
@@ -83,14 +94,14 @@ def test_the_bids_export_holds_the_pelvis_samples_and_says_the_gap(dead_lumbar, 
 
 
 def test_the_review_window_opens_it_and_says_why(dead_lumbar):
-    library, path = dead_lumbar
+    library, path, _ = dead_lumbar
     reviewed = review(path, library)
     assert reviewed.measures is None and reviewed.problem == WHY
     assert len(reviewed.rows) == pytest.approx(SECONDS * 100 + 15, abs=35)  # and what arrived by the stop
 
 
 def test_visit_lists_the_repetition_and_says_why(dead_lumbar, capsys):
-    library, path = dead_lumbar
+    library, path, _ = dead_lumbar
     stamp = re.search(r"_(\d{8}T\d{6})", path.name).group(1)
     day = datetime.strptime(stamp, "%Y%m%dT%H%M%S").replace(tzinfo=UTC).astimezone().date()  # a local day
     assert main(["visit", "P-084", "--data-dir", str(library), "--date", day.isoformat()]) == 0
@@ -100,7 +111,7 @@ def test_visit_lists_the_repetition_and_says_why(dead_lumbar, capsys):
 
 
 def test_the_report_is_written_and_says_why(dead_lumbar, tmp_path):
-    library, path = dead_lumbar
+    library, path, _ = dead_lumbar
     out = tmp_path / "r.html"
     assert main(["report", str(path), "--data-dir", str(library), "-o", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
