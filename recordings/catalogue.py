@@ -106,13 +106,10 @@ class MeasureInfo:
             return "—"
         shown = [round(self.display_value(v), self.decimals) for v in (baseline, retest)]
         if shown[0] != shown[1]:
-            text = format_number(shown[1] - shown[0], self.decimals)
+            text = format_signed(shown[1] - shown[0], self.decimals)
         else:
-            text = format_number(self.display_value(change), self.decimals + 1)
-        if text.strip("-0.") == "":
-            return f"0 {self.unit}".rstrip()
-        sign = "+" if not text.startswith("-") else "−"
-        return f"{sign}{text.lstrip('-')} {self.unit}".rstrip()
+            text = format_signed(self.display_value(change), self.decimals + 1)
+        return f"{text.replace('-', '−')} {self.unit}".rstrip()
 
     @property
     def label(self) -> str:
