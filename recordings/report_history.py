@@ -8,7 +8,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -144,16 +144,15 @@ def _damaged(library: SessionLibrary, recording: Recording, created: datetime) -
     all: known only by their names (`schema.session_file_name`), which the library does not sort
     by drill."""
     token = recording.condition.file_token if recording.condition else ""
-    prefix = schema.session_file_name(recording.subject_id, recording.drill, created, token).rsplit("_", 1)[0]
+    label = "-".join(p for p in (recording.drill, token) if p)
     points = []
     for entry in library.sessions(recording.subject_id):
-        stamp = entry.path.stem.removeprefix(prefix + "_")
-        if entry.created_utc is not None or not entry.problem or stamp == entry.path.stem:
+        if entry.created_utc is not None or not entry.problem:
             continue
-        try:
-            when = datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
-        except ValueError:
-            continue  # not a name stabmon gives: its drill and time are unknown
+        named = schema.parse_session_file_name(entry.path.name)
+        if named is None or named[:2] != (recording.subject_id, label):
+            continue  # not a name stabmon gives this drill's recordings: its drill and time are unknown
+        when = named[2]
         if when <= created:
             why = f"could not be read: {entry.problem}"
             points.append(HistoryPoint(when.astimezone(), None, entry.path, why))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -142,6 +142,22 @@ def session_file_name(subject_id: str, drill: str, created: datetime, condition:
     stamp = created.strftime("%Y%m%dT%H%M%S") + f"{created.microsecond // 1000:03d}Z"
     label = "-".join(p for p in (drill, condition) if p)
     return f"sub-{check_subject_id(subject_id)}_{label}_{stamp}.h5"
+
+
+_SESSION_FILE_NAME = re.compile(r"sub-(?P<subject>[^_]+)_(?P<label>[a-z0-9-]+)_(?P<stamp>\d{8}T\d{9})Z\.h5")
+
+
+def parse_session_file_name(name: str) -> tuple[str, str, datetime] | None:
+    """What a `session_file_name` says: (subject id, label: the drill[-condition], UTC time to the
+    millisecond); None for a name it cannot have made (another shape, or a stamp that is no time)."""
+    match = _SESSION_FILE_NAME.fullmatch(name)
+    if match is None:
+        return None
+    try:
+        when = datetime.strptime(match["stamp"], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+    except ValueError:  # the shape of a stabmon name, not a time (a damaged or hand-made name)
+        return None
+    return match["subject"], match["label"], when
 
 
 #: The largest `lost_before` value (int32).

@@ -10,7 +10,6 @@ it that cannot be read is named, never silently replaced by a later visit.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -21,11 +20,11 @@ from recordings.catalogue import MEAN_PREFIX, catalogue
 from recordings.conditions import session_label
 from recordings.library import SessionEntry, SessionLibrary
 from recordings.reader import Recording
+from recordings.schema import parse_session_file_name
 from recordings.visit_runs import run_keys
 from sensors.processing.analysis_data import AnalysisResult, Measure
 
 #: `sub-<id>_<drill>[-<condition>]_<YYYYmmddTHHMMSSfff>Z.h5`, the library's file names.
-_FILE_NAME = re.compile(r"sub-[^_]+_(?P<label>[a-z0-9-]+)_(?P<stamp>\d{8}T\d{9})Z\.h5")
 
 
 @dataclass(frozen=True)
@@ -41,14 +40,8 @@ class BaselineVisit:
 
 def named_time(entry: SessionEntry) -> tuple[str, datetime] | None:
     """The drill label and UTC time a library file's name gives (a damaged file's only trace)."""
-    match = _FILE_NAME.fullmatch(entry.path.name)
-    if match is None:
-        return None
-    try:
-        stamp = datetime.strptime(match["stamp"][:-3], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
-    except ValueError:  # the shape of a stabmon name, not a time (a damaged or hand-made name)
-        return None
-    return match["label"], stamp
+    named = parse_session_file_name(entry.path.name)
+    return None if named is None else (named[1], named[2])
 
 
 def unreadable_on(library: SessionLibrary, subject_id: str, day: date, label: str = "") -> list[str]:
