@@ -27,10 +27,12 @@ def record_with_a_dying_sensor(
     subject: str,
     *,
     progress_interval_s: float | None = None,
+    library: bool = False,
 ) -> tuple[str, str, Path]:
-    """Record `seconds` (s) of quiet stance into `out` whose `placement` sensor dies at
-    `dies_at_s` (s of the sensor's stream); progress every `progress_interval_s` (s) when given.
-    Returns (standard output, standard error, the saved file)."""
+    """Record `seconds` (s) of quiet stance into `out` (with `library`, as a library: the file in
+    its subject's folder) whose `placement` sensor dies at `dies_at_s` (s of the sensor's stream);
+    progress every `progress_interval_s` (s) when given. Returns (standard output, standard
+    error, the saved file)."""
     mp = pytest.MonkeyPatch()
     opened = stabmon.record.open_source
 
@@ -49,8 +51,8 @@ def record_with_a_dying_sensor(
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             args = ["--drill", "quiet-stance", "--seconds", str(seconds), "--subject", subject]
-            assert main([*RECORD_SIMULATED, *args, "--out", str(out)]) == 0
+            assert main([*RECORD_SIMULATED, *args, "--data-dir" if library else "--out", str(out)]) == 0
     finally:
         mp.undo()
-    (path,) = out.glob(f"sub-{subject}_*.h5")
+    (path,) = out.rglob(f"sub-{subject}_*.h5")
     return stdout.getvalue(), stderr.getvalue(), path

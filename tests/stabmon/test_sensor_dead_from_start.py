@@ -4,21 +4,16 @@ the file says why there are no measures, and the pelvis sensor's samples and the
 reachable. (Before: "cannot analyse (IndexError: index 0 out-of-bounds in minimum.reduceat
 [0, 0))" from analyze, report, export and the review window, and `visit` left the repetition out.)"""
 
-import contextlib
 import csv
-import io
 import re
 from datetime import UTC, datetime
 
 import pytest
 
-import stabmon.record
-from engine.factory import Impairments
 from gui.model.review import review
-from sensors.ble.virtual.base import FaultPlan
 from sensors.placements import Placement
 from stabmon.cli import main
-from tests.cli_args import RECORD_SIMULATED
+from tests.dying_sensor import record_with_a_dying_sensor
 
 SECONDS = 14
 WHY = "not measured: the lumbar sensor sent no data"
@@ -26,25 +21,13 @@ WHY = "not measured: the lumbar sensor sent no data"
 
 @pytest.fixture(scope="module")
 def dead_lumbar(tmp_path_factory):
-    """(the library, the recording) of a quiet stance whose lumbar sensor died at its start."""
+    """(the library, the recording, the command's standard output) of a quiet stance whose lumbar
+    sensor died at its start."""
     library = tmp_path_factory.mktemp("dead-lumbar")
-    mp = pytest.MonkeyPatch()
-    opened = stabmon.record.open_source
-
-    def with_fault(*args, **kwargs):
-        kwargs["impairments"] = Impairments(faults={Placement.LUMBAR: FaultPlan(dies_at_s=0.0)})
-        return opened(*args, **kwargs)
-
-    mp.setattr(stabmon.record, "open_source", with_fault)
-    summary = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(summary), contextlib.redirect_stderr(io.StringIO()):
-            args = ["--drill", "quiet-stance", "--seconds", str(SECONDS), "--subject", "P-084"]
-            assert main([*RECORD_SIMULATED, *args, "--data-dir", str(library)]) == 0
-    finally:
-        mp.undo()
-    (path,) = library.rglob("sub-P-084_*.h5")
-    return library, path, summary.getvalue()
+    summary, _, path = record_with_a_dying_sensor(
+        library, Placement.LUMBAR, 0.0, SECONDS, "P-084", library=True
+    )
+    return library, path, summary
 
 
 def test_the_record_summary_counts_the_silent_sensor_as_lost(dead_lumbar):
